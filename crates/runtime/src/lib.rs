@@ -10,3 +10,5 @@
 
 pub mod seccomp;
 pub mod spec;
+pub mod oci;
+pub mod stats;

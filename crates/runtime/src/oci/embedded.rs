@@ -1,0 +1,107 @@
+//! The default backend: youki's libcontainer called in-process (no runtime binary to exec).
+
+use std::path::Path;
+
+use libcontainer::container::builder::ContainerBuilder;
+use libcontainer::container::Container;
+use libcontainer::syscall::syscall::SyscallType;
+use libcontainer::workload::default::DefaultExecutor;
+
+use super::{CreateOptions, ExecOptions, OciRuntime, RuntimeError};
+
+pub struct Embedded;
+
+fn lc(err: impl std::fmt::Display) -> RuntimeError {
+    RuntimeError::Libcontainer(err.to_string())
+}
+
+fn load(state_root: &Path, id: &str) -> Result<Container, RuntimeError> {
+    Container::load(state_root.join(id)).map_err(lc)
+}
+
+impl OciRuntime for Embedded {
+    fn create(&self, options: CreateOptions) -> Result<i32, RuntimeError> {
+        std::fs::create_dir_all(&options.state_root).map_err(|source| RuntimeError::Io {
+            context: format!("creating {}", options.state_root.display()),
+            source,
+        })?;
+        let mut builder = ContainerBuilder::new(options.id, SyscallType::default())
+            .with_executor(DefaultExecutor {})
+            .with_root_path(&options.state_root)
+            .map_err(lc)?
+            .with_console_socket(options.console_socket);
+        if let Some(fd) = options.stdin {
+            builder = builder.with_stdin(fd);
+        }
+        if let Some(fd) = options.stdout {
+            builder = builder.with_stdout(fd);
+        }
+        if let Some(fd) = options.stderr {
+            builder = builder.with_stderr(fd);
+        }
+        let container = builder
+            .as_init(&options.bundle)
+            .with_systemd(false)
+            .with_detach(true)
+            .build()
+            .map_err(lc)?;
+        container
+            .pid()
+            .map(|pid| pid.as_raw())
+            .ok_or_else(|| RuntimeError::Libcontainer("container created without an init pid".into()))
+    }
+
+    fn start(&self, state_root: &Path, id: &str) -> Result<(), RuntimeError> {
+        load(state_root, id)?.start().map_err(lc)
+    }
+
+    fn pause(&self, state_root: &Path, id: &str) -> Result<(), RuntimeError> {
+        load(state_root, id)?.pause().map_err(lc)
+    }
+
+    fn resume(&self, state_root: &Path, id: &str) -> Result<(), RuntimeError> {
+        load(state_root, id)?.resume().map_err(lc)
+    }
+
+    fn delete(&self, state_root: &Path, id: &str, force: bool) -> Result<(), RuntimeError> {
+        if !state_root.join(id).exists() {
+            return Ok(());
+        }
+        load(state_root, id)?.delete(force).map_err(lc)
+    }
+
+    fn exec(&self, options: ExecOptions) -> Result<i32, RuntimeError> {
+        let env = options
+            .env
+            .iter()
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let mut builder = ContainerBuilder::new(options.id, SyscallType::default())
+            .with_executor(DefaultExecutor {})
+            .with_root_path(&options.state_root)
+            .map_err(lc)?
+            .with_console_socket(options.console_socket);
+        if let Some(fd) = options.stdin {
+            builder = builder.with_stdin(fd);
+        }
+        if let Some(fd) = options.stdout {
+            builder = builder.with_stdout(fd);
+        }
+        if let Some(fd) = options.stderr {
+            builder = builder.with_stderr(fd);
+        }
+        let pid = builder
+            .as_tenant()
+            .with_container_args(options.args)
+            .with_env(env)
+            .with_cwd(options.cwd)
+            .with_user(Some(options.uid))
+            .with_group(Some(options.gid))
+            .with_additional_gids(options.additional_gids)
+            .with_detach(true)
+            .build()
+            .map_err(lc)?;
+        Ok(pid.as_raw())
+    }
+}

@@ -1,0 +1,85 @@
+//! Resource usage of a running container, read from its cgroup through libcgroups (v1 or v2).
+
+use libcgroups::common::{CgroupConfig, CgroupManager, create_cgroup_manager};
+
+/// A snapshot of a container's cgroup counters.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Usage {
+    /// Total CPU time consumed, nanoseconds.
+    pub cpu_total_ns: u64,
+    /// Per-CPU time, nanoseconds.
+    pub per_cpu_ns: Vec<u64>,
+    /// Memory in use (cache excluded, as Docker shows it), bytes.
+    pub memory_used: u64,
+    /// The memory limit, bytes (the host's memory when unlimited).
+    pub memory_limit: u64,
+    pub pids: u64,
+    pub pids_limit: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("reading cgroup {path}: {message}")]
+pub struct StatsError {
+    pub path: String,
+    pub message: String,
+}
+
+/// Reads the counters of the cgroup at `cgroup_path` (e.g. "/berth/<id>").
+pub fn read(cgroup_path: &str, container_id: &str) -> Result<Usage, StatsError> {
+    let err = |message: String| StatsError { path: cgroup_path.to_string(), message };
+    let manager = create_cgroup_manager(CgroupConfig {
+        cgroup_path: cgroup_path.into(),
+        systemd_cgroup: false,
+        container_name: container_id.to_string(),
+    })
+    .map_err(|e| err(e.to_string()))?;
+    let stats = manager.stats().map_err(|e| err(e.to_string()))?;
+    let host_memory = host_memory_bytes();
+    let inactive_file = stats
+        .memory
+        .stats
+        .get("total_inactive_file")
+        .or_else(|| stats.memory.stats.get("inactive_file"))
+        .copied()
+        .unwrap_or(0);
+    let limit = stats.memory.memory.limit;
+    Ok(Usage {
+        cpu_total_ns: stats.cpu.usage.usage_total,
+        per_cpu_ns: stats.cpu.usage.per_core_usage_total,
+        memory_used: stats.memory.memory.usage.saturating_sub(inactive_file),
+        memory_limit: if limit == 0 || limit >= host_memory { host_memory } else { limit },
+        pids: stats.pids.current,
+        pids_limit: stats.pids.limit,
+    })
+}
+
+/// Total host memory in bytes (from /proc/meminfo).
+pub fn host_memory_bytes() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map(|kb| kb * 1024)
+        .unwrap_or(0)
+}
+
+/// Total CPU time of the host since boot in nanoseconds (Docker's system_cpu_usage), and the
+/// number of online CPUs.
+pub fn host_cpu() -> (u64, u32) {
+    let text = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let mut total = 0u64;
+    let mut cpus = 0u32;
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("cpu ") {
+            // user nice system idle iowait irq softirq steal, in clock ticks (USER_HZ = 100)
+            total = rest.split_whitespace().take(8).filter_map(|v| v.parse::<u64>().ok()).sum::<u64>() * 10_000_000;
+        } else if line.starts_with("cpu") {
+            cpus += 1;
+        }
+    }
+    (total, cpus.max(1))
+}
