@@ -1,7 +1,21 @@
 //! OCI runtime spec generation with Docker's defaults (capabilities, devices, masked and
 //! read-only paths, mounts, seccomp, cgroup resources, rlimits).
 
-use std::path::PathBuf;
+use std::collections::{HashMap, HashSet};
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use oci_spec::runtime::{
+    Arch, Capability, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxCpuBuilder, LinuxDevice,
+    LinuxDeviceBuilder, LinuxDeviceCgroup, LinuxDeviceCgroupBuilder, LinuxDeviceType,
+    LinuxMemoryBuilder, LinuxNamespace, LinuxNamespaceBuilder, LinuxNamespaceType,
+    LinuxPidsBuilder, LinuxResources, LinuxResourcesBuilder, LinuxSeccomp, LinuxSeccompAction,
+    LinuxSeccompArgBuilder, LinuxSeccompBuilder, LinuxSeccompFilterFlag, LinuxSeccompOperator,
+    LinuxSyscall, LinuxSyscallBuilder, Mount, MountBuilder, PosixRlimit, PosixRlimitBuilder,
+    PosixRlimitType, Process, RootBuilder, Spec, UserBuilder,
+};
+use serde::Deserialize;
 
 /// Everything the runtime needs to know to build a container's OCI spec.
 /// The engine fills it from the image config and the user's flags; nothing here names an image.
@@ -85,4 +99,1201 @@ pub struct BindMount {
     pub source: PathBuf,
     pub destination: String,
     pub readonly: bool,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------------
+
+/// Why a container's settings cannot be turned into an OCI spec. Every message names the flag
+/// and the value at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    #[error("the container has no command to run (empty args)")]
+    EmptyArgs,
+    #[error("unknown capability {0:?} (expected a name such as NET_ADMIN, CAP_NET_ADMIN or ALL)")]
+    UnknownCapability(String),
+    #[error("--cap-add {cap}: {reason}")]
+    CapabilityNotGrantable { cap: String, reason: String },
+    #[error(
+        "--ulimit {0}: unknown ulimit name (expected one of as, core, cpu, data, fsize, locks, \
+         memlock, msgqueue, nice, nofile, nproc, rss, rtprio, rttime, sigpending, stack)"
+    )]
+    UnknownUlimit(String),
+    #[error("ulimit {name}: soft limit {soft} is greater than hard limit {hard}")]
+    UlimitSoftAboveHard { name: String, soft: String, hard: String },
+    #[error(
+        "ulimit {name}: hard limit {hard} exceeds the host's hard limit {host} \
+         (raising a hard limit needs CAP_SYS_RESOURCE, which this process does not have)"
+    )]
+    UlimitAboveHost { name: String, hard: String, host: String },
+    #[error("--ulimit {name}: {name} is given more than once")]
+    DuplicateUlimit { name: String },
+    /// A bad `-m`, `--memory-swap`, `--cpus`, `--cpu-shares` or `--pids-limit` value.
+    #[error("{flag}: {reason}")]
+    InvalidResource { flag: &'static str, reason: String },
+    #[error("--tmpfs {destination}: {reason}")]
+    InvalidTmpfs { destination: String, reason: String },
+    #[error("bind mount {source_path} -> {destination}: {reason}")]
+    InvalidBind { source_path: String, destination: String, reason: String },
+    #[error("invalid seccomp profile: {0}")]
+    SeccompProfile(String),
+    #[error("--privileged: cannot list the host's devices under {path}: {source}")]
+    HostDevices { path: PathBuf, source: std::io::Error },
+    #[error("building the OCI spec: {0}")]
+    Oci(#[from] oci_spec::OciSpecError),
+}
+
+// ---------------------------------------------------------------------------------------------
+// Capabilities
+// ---------------------------------------------------------------------------------------------
+
+/// Capability names indexed by their number (linux/capability.h), 0 ..= 40.
+const CAP_NAMES: [&str; 41] = [
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
+];
+
+/// Docker's default capability set (moby `oci/caps.DefaultCapabilities`), in Docker's order.
+pub fn default_capabilities() -> Vec<String> {
+    [
+        "CAP_CHOWN",
+        "CAP_DAC_OVERRIDE",
+        "CAP_FSETID",
+        "CAP_FOWNER",
+        "CAP_MKNOD",
+        "CAP_NET_RAW",
+        "CAP_SETGID",
+        "CAP_SETUID",
+        "CAP_SETFCAP",
+        "CAP_SETPCAP",
+        "CAP_NET_BIND_SERVICE",
+        "CAP_SYS_CHROOT",
+        "CAP_KILL",
+        "CAP_AUDIT_WRITE",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+fn cap_number(name: &str) -> Option<usize> {
+    CAP_NAMES.iter().position(|c| *c == name)
+}
+
+/// The highest capability number the running kernel knows.
+fn kernel_last_cap() -> usize {
+    static LAST: OnceLock<usize> = OnceLock::new();
+    *LAST.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+            .ok()
+            .and_then(|s| s.trim().parse::<usize>().ok())
+            .unwrap_or(CAP_NAMES.len() - 1)
+    })
+}
+
+/// The calling process's capability bounding set (a bit per capability number). A container can
+/// never hold a capability outside it: libcontainer would fail at start with EPERM.
+fn own_bounding_set() -> u64 {
+    static BND: OnceLock<u64> = OnceLock::new();
+    *BND.get_or_init(|| {
+        std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|status| {
+                status.lines().find_map(|l| {
+                    l.strip_prefix("CapBnd:")
+                        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+                })
+            })
+            .unwrap_or(u64::MAX)
+    })
+}
+
+/// Why `cap` cannot be given to a container from this process, if it cannot.
+fn not_grantable_reason(cap: &str) -> Option<String> {
+    let n = cap_number(cap)?;
+    if n > kernel_last_cap() {
+        return Some(format!(
+            "the running kernel does not support {cap} (its last capability is number {})",
+            kernel_last_cap()
+        ));
+    }
+    if own_bounding_set() & (1u64 << n) == 0 {
+        return Some(format!(
+            "this process does not hold {cap} in its bounding set, so it cannot give it to a container"
+        ));
+    }
+    None
+}
+
+/// Every capability the kernel knows and this process can hand on, in number order: what
+/// `--privileged` and `--cap-add ALL` mean. (On a normal root host that is all of them; on hosts
+/// whose root lacks some capability, such as CAP_SYS_RESOURCE, those are left out rather than
+/// failing the container's start.)
+fn grantable_capabilities() -> Vec<String> {
+    CAP_NAMES
+        .iter()
+        .filter(|c| not_grantable_reason(c).is_none())
+        .map(|c| c.to_string())
+        .collect()
+}
+
+/// `net_admin`, `NET_ADMIN`, `cap_net_admin` -> `CAP_NET_ADMIN`; `all` -> `ALL`.
+fn normalize_capability(name: &str) -> Result<String, SpecError> {
+    let upper = name.trim().to_ascii_uppercase();
+    if upper == "ALL" {
+        return Ok(upper);
+    }
+    let full = if upper.starts_with("CAP_") { upper } else { format!("CAP_{upper}") };
+    if cap_number(&full).is_none() {
+        return Err(SpecError::UnknownCapability(name.to_string()));
+    }
+    Ok(full)
+}
+
+fn push_unique(list: &mut Vec<String>, item: String) {
+    if !list.contains(&item) {
+        list.push(item);
+    }
+}
+
+/// Docker's capability arithmetic (moby `caps.TweakCapabilities`):
+/// privileged -> everything (add/drop ignored, as Docker does); `--cap-add ALL` -> everything but
+/// the drops; `--cap-drop ALL` -> only the adds; otherwise defaults minus drops plus adds.
+/// Names are accepted with or without `CAP_`, in any case. Returns "CAP_*" names.
+pub fn resolve_capabilities(
+    add: &[String],
+    drop: &[String],
+    privileged: bool,
+) -> Result<Vec<String>, SpecError> {
+    if privileged {
+        return Ok(grantable_capabilities());
+    }
+    let add = add.iter().map(|c| normalize_capability(c)).collect::<Result<Vec<_>, _>>()?;
+    let drop = drop.iter().map(|c| normalize_capability(c)).collect::<Result<Vec<_>, _>>()?;
+    let check_add = |cap: &String| -> Result<(), SpecError> {
+        match not_grantable_reason(cap) {
+            Some(reason) => Err(SpecError::CapabilityNotGrantable { cap: cap.clone(), reason }),
+            None => Ok(()),
+        }
+    };
+
+    let mut caps = Vec::new();
+    if add.iter().any(|c| c == "ALL") {
+        for c in grantable_capabilities() {
+            if !drop.contains(&c) {
+                push_unique(&mut caps, c);
+            }
+        }
+    } else if drop.iter().any(|c| c == "ALL") {
+        for c in add {
+            check_add(&c)?;
+            push_unique(&mut caps, c);
+        }
+    } else {
+        for c in default_capabilities() {
+            // A default the host cannot grant is quietly left out, as with --privileged.
+            if !drop.contains(&c) && not_grantable_reason(&c).is_none() {
+                push_unique(&mut caps, c);
+            }
+        }
+        for c in add {
+            check_add(&c)?;
+            push_unique(&mut caps, c);
+        }
+    }
+    Ok(caps)
+}
+
+fn to_oci_capabilities(caps: &[String]) -> Result<HashSet<Capability>, SpecError> {
+    caps.iter()
+        .map(|c| {
+            serde_json::from_value::<Capability>(serde_json::Value::String(c.clone()))
+                .map_err(|_| SpecError::UnknownCapability(c.clone()))
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rlimits
+// ---------------------------------------------------------------------------------------------
+
+/// The OCI rlimit type for a Docker ulimit name ("nofile" -> RLIMIT_NOFILE, ...); None when
+/// Docker does not know the name.
+pub fn rlimit_type(name: &str) -> Option<PosixRlimitType> {
+    use PosixRlimitType::*;
+    Some(match name {
+        "as" => RlimitAs,
+        "core" => RlimitCore,
+        "cpu" => RlimitCpu,
+        "data" => RlimitData,
+        "fsize" => RlimitFsize,
+        "locks" => RlimitLocks,
+        "memlock" => RlimitMemlock,
+        "msgqueue" => RlimitMsgqueue,
+        "nice" => RlimitNice,
+        "nofile" => RlimitNofile,
+        "nproc" => RlimitNproc,
+        "rss" => RlimitRss,
+        "rtprio" => RlimitRtprio,
+        "rttime" => RlimitRttime,
+        "sigpending" => RlimitSigpending,
+        "stack" => RlimitStack,
+        _ => return None,
+    })
+}
+
+/// The calling process's current (soft, hard) limits for `typ`. The enum's discriminants are the
+/// kernel's RLIMIT_* numbers (libcontainer relies on the same).
+fn host_rlimit(typ: PosixRlimitType) -> Option<(u64, u64)> {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit only writes into the struct we pass.
+    let rc = unsafe { libc::getrlimit(typ as u32 as _, &mut lim) };
+    (rc == 0).then_some((lim.rlim_cur as u64, lim.rlim_max as u64))
+}
+
+fn fmt_limit(v: u64) -> String {
+    if v == u64::MAX || v == libc::RLIM_INFINITY as u64 {
+        "unlimited".to_string()
+    } else {
+        v.to_string()
+    }
+}
+
+fn build_rlimits(ulimits: &[Ulimit]) -> Result<Vec<PosixRlimit>, SpecError> {
+    let mut out: Vec<PosixRlimit> = Vec::new();
+    let mut seen = HashSet::new();
+    for u in ulimits {
+        let typ = rlimit_type(&u.name).ok_or_else(|| SpecError::UnknownUlimit(u.name.clone()))?;
+        if !seen.insert(u.name.clone()) {
+            return Err(SpecError::DuplicateUlimit { name: u.name.clone() });
+        }
+        if u.soft > u.hard {
+            return Err(SpecError::UlimitSoftAboveHard {
+                name: u.name.clone(),
+                soft: fmt_limit(u.soft),
+                hard: fmt_limit(u.hard),
+            });
+        }
+        if let Some((_, host_hard)) = host_rlimit(typ) {
+            let unlimited = host_hard == libc::RLIM_INFINITY as u64;
+            if !unlimited && u.hard > host_hard {
+                return Err(SpecError::UlimitAboveHost {
+                    name: u.name.clone(),
+                    hard: fmt_limit(u.hard),
+                    host: fmt_limit(host_hard),
+                });
+            }
+        }
+        out.push(PosixRlimitBuilder::default().typ(typ).soft(u.soft).hard(u.hard).build()?);
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mounts
+// ---------------------------------------------------------------------------------------------
+
+fn mount(dest: &str, typ: &str, source: &str, options: &[&str]) -> Result<Mount, SpecError> {
+    Ok(MountBuilder::default()
+        .destination(dest)
+        .typ(typ)
+        .source(source)
+        .options(options.iter().map(|o| o.to_string()).collect::<Vec<_>>())
+        .build()?)
+}
+
+/// Docker's default mounts (moby `oci.DefaultLinuxSpec`, with the daemon's 64 MiB /dev/shm).
+fn default_mounts(privileged: bool) -> Result<Vec<Mount>, SpecError> {
+    let sys_ro = if privileged { "rw" } else { "ro" };
+    Ok(vec![
+        mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"])?,
+        mount("/dev", "tmpfs", "tmpfs", &["nosuid", "strictatime", "mode=755", "size=65536k"])?,
+        mount(
+            "/dev/pts",
+            "devpts",
+            "devpts",
+            &["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
+        )?,
+        mount("/sys", "sysfs", "sysfs", &["nosuid", "noexec", "nodev", sys_ro])?,
+        mount(
+            "/sys/fs/cgroup",
+            "cgroup",
+            "cgroup",
+            &[sys_ro, "nosuid", "noexec", "nodev", "relatime"],
+        )?,
+        mount("/dev/mqueue", "mqueue", "mqueue", &["nosuid", "noexec", "nodev"])?,
+        mount("/dev/shm", "tmpfs", "shm", &["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"])?,
+    ])
+}
+
+/// Flags that cancel each other: the later one wins (moby `mount.MergeTmpfsOptions`).
+const FLAG_GROUPS: &[&[&str]] = &[
+    &["ro", "rw"],
+    &["exec", "noexec"],
+    &["suid", "nosuid"],
+    &["dev", "nodev"],
+    &["sync", "async"],
+    &["atime", "noatime"],
+    &["diratime", "nodiratime"],
+    &["relatime", "norelatime"],
+    &["strictatime", "nostrictatime"],
+    &["mand", "nomand"],
+    &["private", "rprivate", "shared", "rshared", "slave", "rslave", "unbindable", "runbindable"],
+];
+
+/// Merges mount options left to right: a later `key=value` replaces an earlier one with the
+/// same key, a later flag replaces an earlier one of its group (`exec` cancels `noexec`).
+fn merge_mount_options(options: &[&str]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for opt in options.iter().map(|o| o.trim()).filter(|o| !o.is_empty()) {
+        if let Some((key, _)) = opt.split_once('=') {
+            out.retain(|o| o.split_once('=').map(|(k, _)| k) != Some(key));
+        } else {
+            let group = FLAG_GROUPS.iter().find(|g| g.contains(&opt));
+            out.retain(|o| o != opt && !group.is_some_and(|g| g.contains(&o.as_str())));
+        }
+        out.push(opt.to_string());
+    }
+    out
+}
+
+fn tmpfs_mount(destination: &str, options: &str) -> Result<Mount, SpecError> {
+    if !destination.starts_with('/') {
+        return Err(SpecError::InvalidTmpfs {
+            destination: destination.to_string(),
+            reason: "the destination must be an absolute path".into(),
+        });
+    }
+    if destination == "/" {
+        return Err(SpecError::InvalidTmpfs {
+            destination: destination.to_string(),
+            reason: "cannot mount a tmpfs over the container's root".into(),
+        });
+    }
+    let mut all = vec!["rw", "nosuid", "nodev", "noexec"];
+    all.extend(options.split(','));
+    let merged = merge_mount_options(&all);
+    Ok(MountBuilder::default()
+        .destination(destination)
+        .typ("tmpfs")
+        .source("tmpfs")
+        .options(merged)
+        .build()?)
+}
+
+fn bind_mount(b: &BindMount) -> Result<Mount, SpecError> {
+    let err = |reason: &str| SpecError::InvalidBind {
+        source_path: b.source.display().to_string(),
+        destination: b.destination.clone(),
+        reason: reason.to_string(),
+    };
+    if !b.source.is_absolute() {
+        return Err(err("the source must be an absolute path"));
+    }
+    if !b.destination.starts_with('/') {
+        return Err(err("the destination must be an absolute path"));
+    }
+    if b.destination == "/" {
+        return Err(err("cannot bind over the container's root"));
+    }
+    let mut options = vec!["rbind".to_string()];
+    if b.readonly {
+        options.push("ro".into());
+    }
+    options.push("rprivate".into());
+    Ok(MountBuilder::default()
+        .destination(b.destination.as_str())
+        .typ("bind")
+        .source(b.source.clone())
+        .options(options)
+        .build()?)
+}
+
+fn normalized_dest(d: &str) -> String {
+    let t = d.trim_end_matches('/');
+    if t.is_empty() { "/".to_string() } else { t.to_string() }
+}
+
+/// Default mounts, then `--tmpfs`, then binds. A user mount replaces a default mount at the same
+/// destination, and a user `/dev` replaces every default under /dev (as Docker does).
+fn build_mounts(input: &SpecInput) -> Result<Vec<Mount>, SpecError> {
+    let mut user = Vec::new();
+    for (dest, opts) in &input.tmpfs {
+        user.push(tmpfs_mount(dest, opts)?);
+    }
+    for b in &input.binds {
+        user.push(bind_mount(b)?);
+    }
+    let user_dests: HashSet<String> = user
+        .iter()
+        .map(|m| normalized_dest(&m.destination().to_string_lossy()))
+        .collect();
+    let user_dev = user_dests.contains("/dev");
+    let mut mounts: Vec<Mount> = default_mounts(input.privileged)?
+        .into_iter()
+        .filter(|m| {
+            let d = normalized_dest(&m.destination().to_string_lossy());
+            !user_dests.contains(&d) && !(user_dev && d.starts_with("/dev/"))
+        })
+        .collect();
+    mounts.extend(user);
+    Ok(mounts)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Masked / read-only paths, namespaces, sysctls
+// ---------------------------------------------------------------------------------------------
+
+/// moby's default masked paths, plus each CPU's thermal_throttle directory that exists on this
+/// host (GHSA-6fw5-f8r9-fgfm).
+fn default_masked_paths() -> Vec<String> {
+    static PATHS: OnceLock<Vec<String>> = OnceLock::new();
+    PATHS
+        .get_or_init(|| {
+            let mut paths: Vec<String> = [
+                "/proc/asound",
+                "/proc/acpi",
+                "/proc/interrupts",
+                "/proc/kcore",
+                "/proc/keys",
+                "/proc/latency_stats",
+                "/proc/timer_list",
+                "/proc/timer_stats",
+                "/proc/sched_debug",
+                "/proc/scsi",
+                "/sys/firmware",
+                "/sys/devices/virtual/powercap",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+            let mut throttles = Vec::new();
+            if let Ok(dir) = std::fs::read_dir("/sys/devices/system/cpu") {
+                for entry in dir.flatten() {
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    let is_cpu = name
+                        .strip_prefix("cpu")
+                        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+                    if is_cpu && entry.path().join("thermal_throttle").exists() {
+                        let n: u32 = name[3..].parse().unwrap_or(0);
+                        throttles.push((n, format!("/sys/devices/system/cpu/{name}/thermal_throttle")));
+                    }
+                }
+            }
+            throttles.sort();
+            paths.extend(throttles.into_iter().map(|(_, p)| p));
+            paths
+        })
+        .clone()
+}
+
+fn default_readonly_paths() -> Vec<String> {
+    ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+/// cgroup v2 ("unified") host: the root has cgroup.controllers. Hybrid v1 hosts do not.
+fn host_is_cgroup_v2() -> bool {
+    static V2: OnceLock<bool> = OnceLock::new();
+    *V2.get_or_init(|| Path::new("/sys/fs/cgroup/cgroup.controllers").exists())
+}
+
+fn namespaces(private_network: bool) -> Result<Vec<LinuxNamespace>, SpecError> {
+    let mut types = vec![LinuxNamespaceType::Mount];
+    if private_network {
+        types.push(LinuxNamespaceType::Network);
+    }
+    types.extend([LinuxNamespaceType::Uts, LinuxNamespaceType::Pid, LinuxNamespaceType::Ipc]);
+    // Docker's default cgroupns mode is "private" on cgroup v2 and "host" on v1.
+    if host_is_cgroup_v2() {
+        types.push(LinuxNamespaceType::Cgroup);
+    }
+    types
+        .into_iter()
+        .map(|t| Ok(LinuxNamespaceBuilder::default().typ(t).build()?))
+        .collect()
+}
+
+/// Docker (20.10+) lets unprivileged users in a private network namespace bind low ports and
+/// ping; not done with the host's network.
+fn network_sysctls(private_network: bool) -> HashMap<String, String> {
+    let mut s = HashMap::new();
+    if private_network {
+        if Path::new("/proc/sys/net/ipv4/ip_unprivileged_port_start").exists() {
+            s.insert("net.ipv4.ip_unprivileged_port_start".to_string(), "0".to_string());
+        }
+        if Path::new("/proc/sys/net/ipv4/ping_group_range").exists() {
+            s.insert("net.ipv4.ping_group_range".to_string(), "0 2147483647".to_string());
+        }
+    }
+    s
+}
+
+// ---------------------------------------------------------------------------------------------
+// Devices
+// ---------------------------------------------------------------------------------------------
+
+fn dev_rule(
+    allow: bool,
+    typ: LinuxDeviceType,
+    major: Option<i64>,
+    minor: Option<i64>,
+    access: &str,
+) -> Result<LinuxDeviceCgroup, SpecError> {
+    let mut b = LinuxDeviceCgroupBuilder::default().allow(allow).typ(typ).access(access);
+    if let Some(m) = major {
+        b = b.major(m);
+    }
+    if let Some(m) = minor {
+        b = b.minor(m);
+    }
+    Ok(b.build()?)
+}
+
+/// The device cgroup rules of a non-privileged container: moby's `DefaultLinuxSpec` list (deny
+/// all; allow zero, null, urandom, random, tty, console; deny fuse), followed by the rules every
+/// OCI runtime appends on its own (runc's and youki's built-in allow list: mknod of any device,
+/// full, /dev/pts/*, ptmx, and tun/tap, which runc re-added in 1.2.4 and youki always adds).
+/// Writing them out keeps embedded and external runtimes identical.
+fn default_device_rules() -> Result<Vec<LinuxDeviceCgroup>, SpecError> {
+    use LinuxDeviceType::{A, B, C};
+    Ok(vec![
+        dev_rule(false, A, None, None, "rwm")?,
+        dev_rule(true, C, Some(1), Some(5), "rwm")?,
+        dev_rule(true, C, Some(1), Some(3), "rwm")?,
+        dev_rule(true, C, Some(1), Some(9), "rwm")?,
+        dev_rule(true, C, Some(1), Some(8), "rwm")?,
+        dev_rule(true, C, Some(5), Some(0), "rwm")?,
+        dev_rule(true, C, Some(5), Some(1), "rwm")?,
+        dev_rule(false, C, Some(10), Some(229), "rwm")?,
+        dev_rule(true, C, None, None, "m")?,
+        dev_rule(true, B, None, None, "m")?,
+        dev_rule(true, C, Some(1), Some(7), "rwm")?,
+        dev_rule(true, C, Some(136), None, "rwm")?,
+        dev_rule(true, C, Some(5), Some(2), "rwm")?,
+        dev_rule(true, C, Some(10), Some(200), "rwm")?,
+    ])
+}
+
+/// Device nodes every container gets: null, zero, full, random, urandom, tty (root-owned, 0666).
+fn default_devices() -> Result<Vec<LinuxDevice>, SpecError> {
+    [
+        ("/dev/null", 1, 3),
+        ("/dev/zero", 1, 5),
+        ("/dev/full", 1, 7),
+        ("/dev/random", 1, 8),
+        ("/dev/urandom", 1, 9),
+        ("/dev/tty", 5, 0),
+    ]
+    .iter()
+    .map(|(path, major, minor)| {
+        Ok(LinuxDeviceBuilder::default()
+            .path(*path)
+            .typ(LinuxDeviceType::C)
+            .major(*major)
+            .minor(*minor)
+            .file_mode(0o666u32)
+            .uid(0u32)
+            .gid(0u32)
+            .build()?)
+    })
+    .collect()
+}
+
+/// Every device node under `dir` (what `--privileged` exposes), as containerd's `HostDevices`
+/// finds them: directories that are mounts of their own or runtime scratch (pts, shm, fd,
+/// mqueue, .lxc, .lxd-mounts, .udev) and /dev/console are skipped, symlinks and fifos too.
+fn host_devices(dir: &Path, out: &mut Vec<LinuxDevice>) -> Result<(), SpecError> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|source| SpecError::HostDevices { path: dir.to_path_buf(), source })?;
+    let mut entries: Vec<_> = entries.flatten().collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        // Lstat: a symlink is not a device.
+        let Ok(meta) = std::fs::symlink_metadata(&path) else { continue };
+        let ft = meta.file_type();
+        if ft.is_dir() {
+            if matches!(
+                name.as_str(),
+                "pts" | "shm" | "fd" | "mqueue" | ".lxc" | ".lxd-mounts" | ".udev"
+            ) {
+                continue;
+            }
+            // A subdirectory we cannot read is skipped rather than failing the container.
+            let _ = host_devices(&path, out);
+            continue;
+        }
+        if dir == Path::new("/dev") && name == "console" {
+            continue;
+        }
+        let typ = if ft.is_char_device() {
+            LinuxDeviceType::C
+        } else if ft.is_block_device() {
+            LinuxDeviceType::B
+        } else {
+            continue;
+        };
+        let rdev = meta.rdev();
+        out.push(
+            LinuxDeviceBuilder::default()
+                .path(path)
+                .typ(typ)
+                .major(libc::major(rdev) as i64)
+                .minor(libc::minor(rdev) as i64)
+                .file_mode(meta.mode() & 0o7777)
+                .uid(meta.uid())
+                .gid(meta.gid())
+                .build()?,
+        );
+    }
+    Ok(())
+}
+
+fn build_devices(privileged: bool) -> Result<Vec<LinuxDevice>, SpecError> {
+    let mut devices = default_devices()?;
+    if privileged {
+        let mut host = Vec::new();
+        host_devices(Path::new("/dev"), &mut host)?;
+        let mut paths: HashSet<PathBuf> = devices.iter().map(|d| d.path().clone()).collect();
+        for d in host {
+            if paths.insert(d.path().clone()) {
+                devices.push(d);
+            }
+        }
+    }
+    Ok(devices)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resources
+// ---------------------------------------------------------------------------------------------
+
+/// Smallest `-m` Docker accepts.
+const MIN_MEMORY: i64 = 6 * 1024 * 1024;
+/// The CFS period Docker uses for `--cpus`.
+const CPU_PERIOD: u64 = 100_000;
+
+fn online_cpus() -> i64 {
+    // Docker counts the CPUs in its affinity mask (Go's runtime.NumCPU).
+    // SAFETY: sched_getaffinity fills the set we pass; CPU_COUNT reads it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) == 0 {
+            let n = libc::CPU_COUNT(&set) as i64;
+            if n > 0 {
+                return n;
+            }
+        }
+    }
+    std::thread::available_parallelism().map(|n| n.get() as i64).unwrap_or(1)
+}
+
+/// Whether swap limits can be applied: cgroup v1 needs swap accounting (memory.memsw.*);
+/// Docker drops the swap limit with a warning otherwise.
+fn swap_limit_supported() -> bool {
+    host_is_cgroup_v2() || Path::new("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes").exists()
+}
+
+fn build_resources(input: &SpecInput) -> Result<LinuxResources, SpecError> {
+    let r = &input.resources;
+    let mut b = LinuxResourcesBuilder::default();
+
+    let devices = if input.privileged {
+        vec![dev_rule(true, LinuxDeviceType::A, None, None, "rwm")?]
+    } else {
+        default_device_rules()?
+    };
+    b = b.devices(devices);
+
+    let memory = r.memory.filter(|m| *m != 0);
+    let swap = r.memory_swap.filter(|s| *s != 0);
+    if let Some(m) = memory {
+        if m < MIN_MEMORY {
+            return Err(SpecError::InvalidResource {
+                flag: "--memory",
+                reason: format!("minimum memory limit allowed is 6MB, got {m} bytes"),
+            });
+        }
+    }
+    if let Some(s) = swap {
+        if s < -1 {
+            return Err(SpecError::InvalidResource {
+                flag: "--memory-swap",
+                reason: format!("{s} is not a valid swap limit (use -1 for unlimited swap)"),
+            });
+        }
+        match memory {
+            None => {
+                return Err(SpecError::InvalidResource {
+                    flag: "--memory-swap",
+                    reason: "you should always set the memory limit (-m) when using --memory-swap"
+                        .into(),
+                })
+            }
+            Some(m) if s != -1 && s < m => {
+                return Err(SpecError::InvalidResource {
+                    flag: "--memory-swap",
+                    reason: format!(
+                        "the memory+swap limit ({s} bytes) must be larger than or equal to the \
+                         memory limit ({m} bytes)"
+                    ),
+                })
+            }
+            _ => {}
+        }
+    }
+    if let Some(m) = memory {
+        let mut mb = LinuxMemoryBuilder::default().limit(m);
+        if swap_limit_supported() {
+            // Docker: with -m and no --memory-swap, memory+swap is twice the memory.
+            mb = mb.swap(swap.unwrap_or(m.saturating_mul(2)));
+        }
+        b = b.memory(mb.build()?);
+    }
+
+    let mut cpu = LinuxCpuBuilder::default();
+    let mut have_cpu = false;
+    if let Some(n) = r.nano_cpus.filter(|n| *n != 0) {
+        let cpus = online_cpus();
+        if n < 10_000_000 || n > cpus * 1_000_000_000 {
+            return Err(SpecError::InvalidResource {
+                flag: "--cpus",
+                reason: format!(
+                    "range of CPUs is from 0.01 to {cpus}.00, as there are only {cpus} CPUs \
+                     available (got {:.2})",
+                    n as f64 / 1e9
+                ),
+            });
+        }
+        let quota = (n as i128 * CPU_PERIOD as i128 / 1_000_000_000) as i64;
+        cpu = cpu.period(CPU_PERIOD).quota(quota);
+        have_cpu = true;
+    }
+    if let Some(shares) = r.cpu_shares.filter(|s| *s != 0) {
+        cpu = cpu.shares(shares);
+        have_cpu = true;
+    }
+    if have_cpu {
+        b = b.cpu(cpu.build()?);
+    }
+
+    if let Some(limit) = r.pids_limit.filter(|l| *l > 0) {
+        b = b.pids(LinuxPidsBuilder::default().limit(limit).build()?);
+    }
+    Ok(b.build()?)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Seccomp
+// ---------------------------------------------------------------------------------------------
+
+/// Docker's default profile for the final capability set (lives in [`crate::seccomp`]).
+fn default_seccomp(caps: &[String]) -> LinuxSeccomp {
+    crate::seccomp::docker_default(caps)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ProfileJson {
+    default_action: Option<String>,
+    default_errno_ret: Option<u32>,
+    architectures: Option<Vec<String>>,
+    arch_map: Option<Vec<ArchMapJson>>,
+    flags: Option<Vec<String>>,
+    listener_path: Option<String>,
+    listener_metadata: Option<String>,
+    syscalls: Option<Vec<SyscallJson>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ArchMapJson {
+    architecture: String,
+    sub_architectures: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SyscallJson {
+    name: Option<String>,
+    names: Option<Vec<String>>,
+    action: Option<String>,
+    errno_ret: Option<u32>,
+    args: Option<Vec<ArgJson>>,
+    includes: Option<FilterJson>,
+    excludes: Option<FilterJson>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct FilterJson {
+    caps: Option<Vec<String>>,
+    arches: Option<Vec<String>>,
+    min_kernel: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ArgJson {
+    index: u32,
+    value: u64,
+    value_two: Option<u64>,
+    op: String,
+}
+
+/// Parses one of the crate's SCREAMING_SNAKE_CASE enums, or says what `what` was expected.
+fn parse_enum<T: serde::de::DeserializeOwned>(
+    value: &str,
+    field: &str,
+    expected: &str,
+) -> Result<T, SpecError> {
+    serde_json::from_value(serde_json::Value::String(value.to_string())).map_err(|_| {
+        SpecError::SeccompProfile(format!("{field}: unknown value {value:?} (expected {expected})"))
+    })
+}
+
+/// This machine's architecture in Go's naming (`includes.arches` in Docker profiles) and in
+/// libseccomp's (`archMap`).
+fn native_arch() -> (&'static str, Option<&'static str>) {
+    match std::env::consts::ARCH {
+        "x86_64" => ("amd64", Some("SCMP_ARCH_X86_64")),
+        "x86" => ("386", Some("SCMP_ARCH_X86")),
+        "aarch64" => ("arm64", Some("SCMP_ARCH_AARCH64")),
+        "arm" => ("arm", Some("SCMP_ARCH_ARM")),
+        "riscv64" => ("riscv64", Some("SCMP_ARCH_RISCV64")),
+        "s390x" => ("s390x", Some("SCMP_ARCH_S390X")),
+        "powerpc64" if cfg!(target_endian = "little") => ("ppc64le", Some("SCMP_ARCH_PPC64LE")),
+        "powerpc64" => ("ppc64", Some("SCMP_ARCH_PPC64")),
+        "loongarch64" => ("loong64", Some("SCMP_ARCH_LOONGARCH64")),
+        "mips64" if cfg!(target_endian = "little") => ("mips64le", Some("SCMP_ARCH_MIPSEL64")),
+        "mips64" => ("mips64", Some("SCMP_ARCH_MIPS64")),
+        other => (other, None),
+    }
+}
+
+/// "5.8" -> (5, 8); also reads "6.18.44-foo".
+fn parse_kernel_version(v: &str) -> Option<(u32, u32)> {
+    let mut parts = v.trim().split(|c: char| !c.is_ascii_digit());
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next().unwrap_or("0").parse().unwrap_or(0);
+    Some((major, minor))
+}
+
+fn host_kernel_version() -> (u32, u32) {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .ok()
+        .and_then(|r| parse_kernel_version(&r))
+        .unwrap_or((0, 0))
+}
+
+fn normalize_cap_loose(c: &str) -> String {
+    let u = c.trim().to_ascii_uppercase();
+    if u.starts_with("CAP_") { u } else { format!("CAP_{u}") }
+}
+
+/// Parses a Docker-format seccomp profile (also accepts the OCI `linux.seccomp` shape) into an
+/// OCI `LinuxSeccomp`, resolving `includes`/`excludes` against `caps` (the container's final
+/// capabilities), this machine's architecture and kernel version, as moby's `setupSeccomp` does.
+fn parse_seccomp_profile(json: &str, caps: &[String]) -> Result<LinuxSeccomp, SpecError> {
+    let p: ProfileJson = serde_json::from_str(json)
+        .map_err(|e| SpecError::SeccompProfile(format!("not a valid profile JSON document: {e}")))?;
+    let default_action = p.default_action.as_deref().ok_or_else(|| {
+        SpecError::SeccompProfile("\"defaultAction\" is missing".to_string())
+    })?;
+    let default_action: LinuxSeccompAction =
+        parse_enum(default_action, "defaultAction", "an action such as SCMP_ACT_ERRNO")?;
+
+    let (go_arch, scmp_arch) = native_arch();
+    let arch_names: Vec<String> = match (&p.architectures, &p.arch_map) {
+        (Some(a), Some(m)) if !a.is_empty() && !m.is_empty() => {
+            return Err(SpecError::SeccompProfile(
+                "both \"architectures\" and \"archMap\" are set; use one of them".to_string(),
+            ))
+        }
+        (Some(a), _) if !a.is_empty() => a.clone(),
+        (_, Some(map)) => {
+            let mut names = Vec::new();
+            for entry in map {
+                if Some(entry.architecture.as_str()) == scmp_arch {
+                    names.push(entry.architecture.clone());
+                    names.extend(entry.sub_architectures.clone().unwrap_or_default());
+                }
+            }
+            names
+        }
+        _ => Vec::new(),
+    };
+    let mut architectures: Vec<Arch> = Vec::new();
+    for (i, a) in arch_names.iter().enumerate() {
+        let arch = parse_enum(a, &format!("architectures[{i}]"), "an SCMP_ARCH_* name")?;
+        if !architectures.contains(&arch) {
+            architectures.push(arch);
+        }
+    }
+
+    let caps: HashSet<String> = caps.iter().map(|c| normalize_cap_loose(c)).collect();
+    let kernel = host_kernel_version();
+    let min_kernel = |v: &Option<String>, field: String| -> Result<Option<(u32, u32)>, SpecError> {
+        match v.as_deref().filter(|s| !s.is_empty()) {
+            None => Ok(None),
+            Some(s) => parse_kernel_version(s).map(Some).ok_or_else(|| {
+                SpecError::SeccompProfile(format!(
+                    "{field}: {s:?} is not a kernel version (expected e.g. \"5.8\")"
+                ))
+            }),
+        }
+    };
+
+    let mut syscalls: Vec<LinuxSyscall> = Vec::new();
+    for (i, sc) in p.syscalls.unwrap_or_default().into_iter().enumerate() {
+        let at = format!("syscalls[{i}]");
+        let names = match (sc.name.filter(|n| !n.is_empty()), sc.names.filter(|n| !n.is_empty())) {
+            (Some(_), Some(_)) => {
+                return Err(SpecError::SeccompProfile(format!(
+                    "{at}: both \"name\" and \"names\" are set; use one of them"
+                )))
+            }
+            (Some(n), None) => vec![n],
+            (None, Some(n)) => n,
+            (None, None) => {
+                return Err(SpecError::SeccompProfile(format!(
+                    "{at}: no syscall \"names\" given"
+                )))
+            }
+        };
+        let action = sc.action.as_deref().ok_or_else(|| {
+            SpecError::SeccompProfile(format!("{at}: \"action\" is missing"))
+        })?;
+        let action: LinuxSeccompAction =
+            parse_enum(action, &format!("{at}.action"), "an action such as SCMP_ACT_ALLOW")?;
+
+        let ex = sc.excludes.unwrap_or_default();
+        let inc = sc.includes.unwrap_or_default();
+        let ex_kernel = min_kernel(&ex.min_kernel, format!("{at}.excludes.minKernel"))?;
+        let inc_kernel = min_kernel(&inc.min_kernel, format!("{at}.includes.minKernel"))?;
+        let has = |c: &String| caps.contains(&normalize_cap_loose(c));
+        let skip = ex.arches.as_ref().is_some_and(|a| a.iter().any(|a| a == go_arch))
+            || ex.caps.as_ref().is_some_and(|c| c.iter().any(has))
+            || ex_kernel.is_some_and(|k| kernel >= k)
+            || inc.arches.as_ref().is_some_and(|a| !a.is_empty() && !a.iter().any(|a| a == go_arch))
+            || inc.caps.as_ref().is_some_and(|c| !c.iter().all(has))
+            || inc_kernel.is_some_and(|k| kernel < k);
+        if skip {
+            continue;
+        }
+
+        let mut args = Vec::new();
+        for (j, a) in sc.args.unwrap_or_default().into_iter().enumerate() {
+            if a.index > 5 {
+                return Err(SpecError::SeccompProfile(format!(
+                    "{at}.args[{j}].index: {} is out of range (a syscall has arguments 0 to 5)",
+                    a.index
+                )));
+            }
+            let op: LinuxSeccompOperator = parse_enum(
+                &a.op,
+                &format!("{at}.args[{j}].op"),
+                "an operator such as SCMP_CMP_EQ or SCMP_CMP_MASKED_EQ",
+            )?;
+            let mut ab = LinuxSeccompArgBuilder::default()
+                .index(a.index as usize)
+                .value(a.value)
+                .op(op);
+            if let Some(v2) = a.value_two {
+                ab = ab.value_two(v2);
+            }
+            args.push(ab.build()?);
+        }
+        let mut sb = LinuxSyscallBuilder::default().names(names).action(action);
+        if let Some(e) = sc.errno_ret {
+            sb = sb.errno_ret(e);
+        }
+        if !args.is_empty() {
+            sb = sb.args(args);
+        }
+        syscalls.push(sb.build()?);
+    }
+
+    let mut b = LinuxSeccompBuilder::default().default_action(default_action).syscalls(syscalls);
+    if let Some(e) = p.default_errno_ret {
+        b = b.default_errno_ret(e);
+    }
+    if !architectures.is_empty() {
+        b = b.architectures(architectures);
+    }
+    if let Some(flags) = p.flags.filter(|f| !f.is_empty()) {
+        let flags = flags
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                parse_enum::<LinuxSeccompFilterFlag>(
+                    f,
+                    &format!("flags[{i}]"),
+                    "a flag such as SECCOMP_FILTER_FLAG_LOG",
+                )
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        b = b.flags(flags);
+    }
+    if let Some(l) = p.listener_path.filter(|l| !l.is_empty()) {
+        b = b.listener_path(l);
+    }
+    if let Some(m) = p.listener_metadata.filter(|m| !m.is_empty()) {
+        b = b.listener_metadata(m);
+    }
+    Ok(b.build()?)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The spec
+// ---------------------------------------------------------------------------------------------
+
+/// Builds the container's OCI runtime spec with Docker's defaults and the user's settings.
+pub fn build_spec(input: &SpecInput) -> Result<Spec, SpecError> {
+    if input.args.is_empty() {
+        return Err(SpecError::EmptyArgs);
+    }
+    let caps = resolve_capabilities(&input.cap_add, &input.cap_drop, input.privileged)?;
+    let cap_set = to_oci_capabilities(&caps)?;
+    let rlimits = build_rlimits(&input.ulimits)?;
+    let mounts = build_mounts(input)?;
+    let resources = build_resources(input)?;
+
+    let seccomp = if input.privileged {
+        None
+    } else {
+        match &input.seccomp {
+            SeccompMode::Unconfined => None,
+            SeccompMode::Default => Some(default_seccomp(&caps)),
+            SeccompMode::Profile(json) => Some(parse_seccomp_profile(json, &caps)?),
+        }
+    };
+
+    // Start from oci-spec's defaults only for the field layout: every field it fills with its
+    // own (youki-flavoured) defaults is overwritten below.
+    let mut process = Process::default();
+    process.set_terminal(Some(input.terminal));
+    process.set_console_size(None);
+    process.set_user(
+        UserBuilder::default()
+            .uid(input.uid)
+            .gid(input.gid)
+            .additional_gids(input.additional_gids.clone())
+            .build()?,
+    );
+    process.set_args(Some(input.args.clone()));
+    process.set_env(Some(input.env.clone()));
+    process.set_cwd(PathBuf::from(if input.cwd.is_empty() { "/" } else { input.cwd.as_str() }));
+    process.set_capabilities(Some(
+        LinuxCapabilitiesBuilder::default()
+            .bounding(cap_set.clone())
+            .effective(cap_set.clone())
+            .permitted(cap_set)
+            .inheritable(HashSet::new())
+            .ambient(HashSet::new())
+            .build()?,
+    ));
+    process.set_rlimits(if rlimits.is_empty() { None } else { Some(rlimits) });
+    process.set_no_new_privileges(Some(input.no_new_privileges));
+    process.set_apparmor_profile(None);
+    process.set_selinux_label(None);
+    process.set_oom_score_adj(None);
+    process.set_scheduler(None);
+    process.set_io_priority(None);
+    process.set_exec_cpu_affinity(None);
+
+    let mut linux = LinuxBuilder::default()
+        .namespaces(namespaces(input.private_network)?)
+        .devices(build_devices(input.privileged)?)
+        .resources(resources)
+        .build()?;
+    linux.set_uid_mappings(None);
+    linux.set_gid_mappings(None);
+    let sysctls = network_sysctls(input.private_network);
+    linux.set_sysctl(if sysctls.is_empty() { None } else { Some(sysctls) });
+    linux.set_cgroups_path(if input.cgroup_path.is_empty() {
+        None
+    } else {
+        Some(PathBuf::from(&input.cgroup_path))
+    });
+    linux.set_seccomp(seccomp);
+    linux.set_rootfs_propagation(None);
+    if input.privileged {
+        linux.set_masked_paths(None);
+        linux.set_readonly_paths(None);
+    } else {
+        linux.set_masked_paths(Some(default_masked_paths()));
+        linux.set_readonly_paths(Some(default_readonly_paths()));
+    }
+    linux.set_mount_label(None);
+    linux.set_intel_rdt(None);
+    linux.set_personality(None);
+    linux.set_time_offsets(None);
+    linux.set_net_devices(None);
+    linux.set_memory_policy(None);
+
+    let root = RootBuilder::default()
+        .path(input.rootfs.clone())
+        .readonly(input.readonly_rootfs)
+        .build()?;
+
+    let mut spec = Spec::default();
+    spec.set_version(oci_spec::runtime::VERSION.to_string());
+    spec.set_root(Some(root));
+    spec.set_mounts(Some(mounts));
+    spec.set_process(Some(process));
+    spec.set_hostname(if input.hostname.is_empty() { None } else { Some(input.hostname.clone()) });
+    spec.set_domainname(None);
+    spec.set_hooks(None);
+    spec.set_annotations(if input.annotations.is_empty() {
+        None
+    } else {
+        Some(input.annotations.iter().cloned().collect())
+    });
+    spec.set_linux(Some(linux));
+    Ok(spec)
 }
