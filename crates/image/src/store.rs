@@ -1,0 +1,693 @@
+//! The on-disk store: `blobs/sha256/<hex>` (OCI layout), `images/<config hex>` (one small record per
+//! image: its manifest digest and uncompressed size), `layers/<chain id hex>/` (unpacked layers),
+//! `tmp/` (everything is written here first, then fsync'd and renamed into place).
+//!
+//! Locking: `import` and `layer_dirs` hold a shared flock on `gc.lock`, `gc` an exclusive one, so gc
+//! never deletes the blobs of an import that is still being written, even from another process.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufWriter, Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::*;
+use crate::digest::{HashingReader, TeeReader, WriteFailed, chain_ids, hex_of, sha256_digest};
+use crate::error::IoContext;
+use crate::{Error, ImageConfig, unpack};
+
+/// Name of the directory returned for images without layers.
+const EMPTY_LAYER_DIR: &str = "empty";
+/// tmp/ entries older than this are leftovers of killed processes; gc removes them.
+const TMP_MAX_AGE: Duration = Duration::from_secs(3600);
+
+/// A loaded image.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Image {
+    /// "sha256:<hex>" of the config blob.
+    pub id: String,
+    pub config: ImageConfig,
+    pub manifest_digest: String,
+    /// Sum of the uncompressed layer (tar) sizes in bytes.
+    pub size: u64,
+    /// Layer blob digests, lowest first.
+    pub layers: Vec<String>,
+}
+
+/// The content-addressed image store rooted at one directory.
+#[derive(Clone, Debug)]
+pub struct Store {
+    root: PathBuf,
+}
+
+/// images/<hex>: what the config digest alone does not tell.
+#[derive(Serialize, Deserialize)]
+struct ImageRecord {
+    manifest: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    size: Option<u64>,
+}
+
+/// Removes a tmp file or directory on drop unless `keep()` was called.
+struct TmpGuard {
+    path: Option<PathBuf>,
+}
+
+impl TmpGuard {
+    fn new(path: PathBuf) -> Self {
+        TmpGuard { path: Some(path) }
+    }
+    fn keep(&mut self) {
+        self.path = None;
+    }
+}
+
+impl Drop for TmpGuard {
+    fn drop(&mut self) {
+        if let Some(p) = self.path.take() {
+            match fs::symlink_metadata(&p) {
+                Ok(m) if m.is_dir() => {
+                    let _ = fs::remove_dir_all(&p);
+                }
+                Ok(_) => {
+                    let _ = fs::remove_file(&p);
+                }
+                Err(_) => {}
+            }
+        }
+    }
+}
+
+/// A held flock; released on drop (closing the fd).
+struct Lock(#[allow(dead_code)] File);
+
+fn lock(path: &Path, exclusive: bool) -> Result<Lock, Error> {
+    let f = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(path)
+        .ctx("open lock file", path)?;
+    let op = if exclusive {
+        libc::LOCK_EX
+    } else {
+        libc::LOCK_SH
+    };
+    loop {
+        // SAFETY: flock on a valid, open fd owned by `f`; no memory is passed.
+        let rc = unsafe { libc::flock(f.as_raw_fd(), op) };
+        if rc == 0 {
+            return Ok(Lock(f));
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(Error::io("lock", path, e));
+        }
+    }
+}
+
+fn unique_name(prefix: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!(
+        "{prefix}-{}-{nanos}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+fn fsync_dir(dir: &Path) -> Result<(), Error> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .ctx("fsync directory", dir)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Compression {
+    None,
+    Gzip,
+    Zstd,
+    Bzip2,
+    Xz,
+}
+
+fn detect(magic: &[u8]) -> Compression {
+    if magic.starts_with(&[0x1f, 0x8b]) {
+        Compression::Gzip
+    } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Compression::Zstd
+    } else if magic.starts_with(b"BZh") {
+        Compression::Bzip2
+    } else if magic.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00]) {
+        Compression::Xz
+    } else {
+        Compression::None
+    }
+}
+
+/// Reads the first bytes of `input`, detects the compression and returns a reader of the
+/// decompressed stream (which starts with those bytes again). None = empty input.
+fn decompressed<'a, R: Read + 'a>(mut input: R) -> Result<Option<Box<dyn Read + 'a>>, Error> {
+    let mut magic = [0u8; 6];
+    let mut n = 0;
+    while n < magic.len() {
+        match input.read(&mut magic[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::InvalidTar(e)),
+        }
+    }
+    if n == 0 {
+        return Ok(None);
+    }
+    let full = io::Cursor::new(magic[..n].to_vec()).chain(input);
+    Ok(Some(match detect(&magic[..n]) {
+        Compression::None => Box::new(full),
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(full)),
+        Compression::Zstd => return Err(Error::UnsupportedCompression("zstd".into())),
+        Compression::Bzip2 => return Err(Error::UnsupportedCompression("bzip2".into())),
+        Compression::Xz => return Err(Error::UnsupportedCompression("xz".into())),
+    }))
+}
+
+/// Maps an io error from reading through a TeeReader: write errors are store errors, the rest
+/// are bad input.
+fn tee_error(e: io::Error, tmp: &Path) -> Error {
+    if e.get_ref().is_some_and(|i| i.is::<WriteFailed>()) {
+        let inner = e
+            .into_inner()
+            .and_then(|i| i.downcast::<WriteFailed>().ok());
+        match inner {
+            Some(w) => Error::io("write", tmp, w.0),
+            None => Error::io("write", tmp, io::Error::other("write failed")),
+        }
+    } else {
+        Error::InvalidTar(e)
+    }
+}
+
+fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+}
+
+impl Store {
+    /// Opens (creating if needed) a store rooted at `root`.
+    pub fn open(root: impl Into<PathBuf>) -> Result<Store, Error> {
+        let root = root.into();
+        for sub in ["blobs/sha256", "layers", "tmp", "images"] {
+            let p = root.join(sub);
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&p)
+                .ctx("create store directory", &p)?;
+        }
+        let store = Store { root };
+        let layout = store.root.join("oci-layout");
+        if !layout.exists() {
+            store.write_file_atomic(&layout, br#"{"imageLayoutVersion":"1.0.0"}"#)?;
+        }
+        Ok(store)
+    }
+
+    /// The store's root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Path of a blob by digest (whether or not it exists).
+    pub fn blob_path(&self, digest: &str) -> Result<PathBuf, Error> {
+        Ok(self.root.join("blobs/sha256").join(hex_of(digest)?))
+    }
+
+    fn tmp_path(&self, prefix: &str) -> PathBuf {
+        self.root.join("tmp").join(unique_name(prefix))
+    }
+
+    fn create_tmp_file(&self) -> Result<(File, TmpGuard, PathBuf), Error> {
+        let path = self.tmp_path("blob");
+        let f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .custom_flags(libc::O_CLOEXEC)
+            .open(&path)
+            .ctx("create temporary file", &path)?;
+        Ok((f, TmpGuard::new(path.clone()), path))
+    }
+
+    /// fsyncs `file` and renames `tmp` into `dest`, then fsyncs `dest`'s directory.
+    fn commit(
+        &self,
+        file: File,
+        tmp: &Path,
+        guard: &mut TmpGuard,
+        dest: &Path,
+    ) -> Result<(), Error> {
+        file.sync_all().ctx("fsync", tmp)?;
+        drop(file);
+        fs::rename(tmp, dest).ctx("rename into place", dest)?;
+        guard.keep();
+        fsync_dir(dest.parent().unwrap_or(&self.root))
+    }
+
+    fn write_file_atomic(&self, dest: &Path, data: &[u8]) -> Result<(), Error> {
+        let (mut f, mut guard, tmp) = self.create_tmp_file()?;
+        f.write_all(data).ctx("write", &tmp)?;
+        self.commit(f, &tmp, &mut guard, dest)
+    }
+
+    /// Stores `data` as a blob; returns its digest.
+    pub fn put_blob(&self, data: &[u8]) -> Result<String, Error> {
+        let digest = sha256_digest(data);
+        let dest = self.blob_path(&digest)?;
+        if !dest.exists() {
+            self.write_file_atomic(&dest, data)?;
+        }
+        Ok(digest)
+    }
+
+    /// Reads a small blob (manifest, config) and checks its digest.
+    fn read_blob(&self, digest: &str, image: &str) -> Result<Vec<u8>, Error> {
+        let path = self.blob_path(digest)?;
+        let data = match fs::read(&path) {
+            Ok(d) => d,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(Error::BlobMissing {
+                    digest: digest.to_string(),
+                    image: image.to_string(),
+                    path,
+                });
+            }
+            Err(e) => return Err(Error::io("read blob", path, e)),
+        };
+        let actual = sha256_digest(&data);
+        if actual != digest {
+            return Err(Error::DigestMismatch {
+                what: format!("blob {}", path.display()),
+                expected: digest.to_string(),
+                actual,
+            });
+        }
+        Ok(data)
+    }
+
+    /// Imports a rootfs tarball (plain tar or gzip) as a one-layer image; returns its id.
+    pub fn import(&self, tar: impl Read, config: ImageConfig) -> Result<String, Error> {
+        let _lock = lock(&self.root.join("gc.lock"), false)?;
+        let Some(input) = decompressed(tar)? else {
+            return Err(Error::EmptyInput);
+        };
+
+        // One pass: decompress -> (hash + copy to tmp) -> tar parser that validates every entry.
+        let (file, mut guard, tmp) = self.create_tmp_file()?;
+        let mut tee = TeeReader::new(input, BufWriter::with_capacity(256 * 1024, file));
+        {
+            let mut archive = tar::Archive::new(&mut tee);
+            let entries = archive.entries().map_err(|e| tee_error(e, &tmp))?;
+            for entry in entries {
+                let entry = entry.map_err(|e| tee_error(e, &tmp))?;
+                validate_entry(&entry)?;
+            }
+        }
+        // Whatever follows the end-of-archive blocks is part of the layer blob too.
+        io::copy(&mut tee, &mut io::sink()).map_err(|e| tee_error(e, &tmp))?;
+        let (diff_id, size, writer) = tee.finish();
+        if size == 0 {
+            return Err(Error::EmptyInput);
+        }
+        let file = writer
+            .into_inner()
+            .map_err(|e| Error::io("write", &tmp, e.into_error()))?;
+        let layer_path = self.blob_path(&diff_id)?;
+        if layer_path.exists() {
+            drop(file); // same content already stored; the guard removes our copy
+        } else {
+            self.commit(file, &tmp, &mut guard, &layer_path)?;
+        }
+
+        let mut config = config;
+        if config.architecture.is_empty() {
+            config.architecture = host_arch().to_string();
+        }
+        if config.os.is_empty() {
+            config.os = "linux".into();
+        }
+        let created = config.created.clone().unwrap_or_else(now_rfc3339);
+        config.created = Some(created.clone());
+        if config.rootfs.kind.is_empty() {
+            config.rootfs.kind = "layers".into();
+        }
+        config.rootfs.diff_ids = vec![diff_id.clone()];
+        if config.history.is_empty() {
+            config.history.push(History {
+                created: Some(created),
+                comment: Some("Imported from tarball".into()),
+                ..Default::default()
+            });
+        }
+        let config_json = serde_json::to_vec(&config).map_err(|e| Error::Json {
+            what: "image config",
+            path: self.root.clone(),
+            source: e,
+        })?;
+        let id = self.put_blob(&config_json)?;
+
+        let manifest = Manifest {
+            schema_version: 2,
+            media_type: Some(MEDIA_MANIFEST_OCI.into()),
+            config: Descriptor {
+                media_type: MEDIA_CONFIG_OCI.into(),
+                digest: id.clone(),
+                size: config_json.len() as u64,
+                extra: Default::default(),
+            },
+            layers: vec![Descriptor {
+                media_type: MEDIA_LAYER_TAR.into(),
+                digest: diff_id,
+                size,
+                extra: Default::default(),
+            }],
+            extra: Default::default(),
+        };
+        let manifest_json = serde_json::to_vec(&manifest).map_err(|e| Error::Json {
+            what: "manifest",
+            path: self.root.clone(),
+            source: e,
+        })?;
+        let manifest_digest = self.put_blob(&manifest_json)?;
+        self.write_record(&id, &manifest_digest, Some(size))?;
+        Ok(id)
+    }
+
+    fn record_path(&self, id: &str) -> Result<PathBuf, Error> {
+        Ok(self.root.join("images").join(hex_of(id)?))
+    }
+
+    fn write_record(&self, id: &str, manifest: &str, size: Option<u64>) -> Result<(), Error> {
+        let rec = ImageRecord {
+            manifest: manifest.to_string(),
+            size,
+        };
+        let data = serde_json::to_vec(&rec).expect("record serializes");
+        self.write_file_atomic(&self.record_path(id)?, &data)
+    }
+
+    /// Registers an image whose manifest blob (and the blobs it references) are already stored,
+    /// e.g. by a registry pull. Returns the image id (the manifest's config digest).
+    pub fn add_manifest(&self, manifest_digest: &str) -> Result<String, Error> {
+        let data = self.read_blob(manifest_digest, manifest_digest)?;
+        let m: Manifest = serde_json::from_slice(&data).map_err(|e| Error::Json {
+            what: "manifest",
+            path: self.blob_path(manifest_digest).unwrap_or_default(),
+            source: e,
+        })?;
+        let id = format!("sha256:{}", hex_of(&m.config.digest)?);
+        self.read_blob(&id, &id)?;
+        for l in &m.layers {
+            let p = self.blob_path(&l.digest)?;
+            if !p.exists() {
+                return Err(Error::BlobMissing {
+                    digest: l.digest.clone(),
+                    image: id.clone(),
+                    path: p,
+                });
+            }
+        }
+        let uncompressed = m
+            .layers
+            .iter()
+            .all(|l| l.media_type == MEDIA_LAYER_TAR || l.media_type == MEDIA_DOCKER_LAYER_TAR);
+        let size = uncompressed.then(|| m.layers.iter().map(|l| l.size).sum());
+        self.write_record(&id, manifest_digest, size)?;
+        Ok(id)
+    }
+
+    /// Loads an image by id ("sha256:<hex>" or bare 64 hex).
+    pub fn image(&self, id: &str) -> Result<Image, Error> {
+        let hex = hex_of(id)?;
+        let id = format!("sha256:{hex}");
+        let rec_path = self.record_path(&id)?;
+        let rec_data = match fs::read(&rec_path) {
+            Ok(d) => d,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(Error::ImageNotFound(id)),
+            Err(e) => return Err(Error::io("read image record", rec_path, e)),
+        };
+        let rec: ImageRecord = serde_json::from_slice(&rec_data).map_err(|e| Error::Json {
+            what: "image record",
+            path: rec_path.clone(),
+            source: e,
+        })?;
+        let mdata = self.read_blob(&rec.manifest, &id)?;
+        let manifest: Manifest = serde_json::from_slice(&mdata).map_err(|e| Error::Json {
+            what: "manifest",
+            path: self.blob_path(&rec.manifest).unwrap_or_default(),
+            source: e,
+        })?;
+        if manifest.config.digest != id {
+            return Err(Error::BadImage {
+                image: id,
+                reason: format!(
+                    "manifest {} references config {}",
+                    rec.manifest, manifest.config.digest
+                ),
+            });
+        }
+        let cdata = self.read_blob(&id, &id)?;
+        let config: ImageConfig = serde_json::from_slice(&cdata).map_err(|e| Error::Json {
+            what: "image config",
+            path: self.blob_path(&id).unwrap_or_default(),
+            source: e,
+        })?;
+        let size = rec
+            .size
+            .unwrap_or_else(|| manifest.layers.iter().map(|l| l.size).sum());
+        Ok(Image {
+            id,
+            config,
+            manifest_digest: rec.manifest,
+            size,
+            layers: manifest.layers.iter().map(|l| l.digest.clone()).collect(),
+        })
+    }
+
+    fn media_type_of(&self, id: &str) -> Result<Vec<String>, Error> {
+        let img = self.image(id)?;
+        let m: Manifest = serde_json::from_slice(&self.read_blob(&img.manifest_digest, id)?)
+            .map_err(|e| Error::Json {
+                what: "manifest",
+                path: self.blob_path(&img.manifest_digest).unwrap_or_default(),
+                source: e,
+            })?;
+        Ok(m.layers.into_iter().map(|l| l.media_type).collect())
+    }
+
+    /// The unpacked layer directories of an image, lowest layer first.
+    pub fn layer_dirs(&self, id: &str) -> Result<Vec<PathBuf>, Error> {
+        let _lock = lock(&self.root.join("gc.lock"), false)?;
+        let img = self.image(id)?;
+        let diff_ids = &img.config.rootfs.diff_ids;
+        if diff_ids.len() != img.layers.len() {
+            return Err(Error::BadImage {
+                image: img.id.clone(),
+                reason: format!(
+                    "config has {} diff_ids but the manifest has {} layers",
+                    diff_ids.len(),
+                    img.layers.len()
+                ),
+            });
+        }
+        if diff_ids.is_empty() {
+            let dir = self.root.join("layers").join(EMPTY_LAYER_DIR);
+            match fs::DirBuilder::new().mode(0o755).create(&dir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(Error::io("create directory", dir, e)),
+            }
+            return Ok(vec![dir]);
+        }
+        for d in diff_ids {
+            hex_of(d)?;
+        }
+        let media_types = self.media_type_of(&img.id)?;
+        let mut dirs = Vec::with_capacity(diff_ids.len());
+        for (i, chain) in chain_ids(diff_ids).iter().enumerate() {
+            let dir = self.root.join("layers").join(hex_of(chain)?);
+            if !dir.is_dir() {
+                self.unpack_layer(&img.id, &img.layers[i], &media_types[i], &diff_ids[i], &dir)
+                    .map_err(|e| Error::Unpack {
+                        layer: img.layers[i].clone(),
+                        dir: dir.clone(),
+                        source: Box::new(e),
+                    })?;
+            }
+            dirs.push(dir);
+        }
+        Ok(dirs)
+    }
+
+    fn unpack_layer(
+        &self,
+        image: &str,
+        blob: &str,
+        media_type: &str,
+        diff_id: &str,
+        dest: &Path,
+    ) -> Result<(), Error> {
+        if media_type.contains("zstd") {
+            return Err(Error::UnsupportedCompression(format!(
+                "zstd layer ({media_type})"
+            )));
+        }
+        let blob_path = self.blob_path(blob)?;
+        let f = match File::open(&blob_path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(Error::BlobMissing {
+                    digest: blob.to_string(),
+                    image: image.to_string(),
+                    path: blob_path,
+                });
+            }
+            Err(e) => return Err(Error::io("open blob", blob_path, e)),
+        };
+        let input = decompressed(io::BufReader::with_capacity(256 * 1024, f))?
+            .unwrap_or_else(|| Box::new(io::empty()));
+        let mut hashing = HashingReader::new(input);
+
+        let tmp = self.tmp_path("layer");
+        fs::DirBuilder::new()
+            .mode(0o755)
+            .create(&tmp)
+            .ctx("create temporary layer directory", &tmp)?;
+        let mut guard = TmpGuard::new(tmp.clone());
+        unpack::unpack(&mut hashing, &tmp)?;
+        io::copy(&mut hashing, &mut io::sink()).map_err(Error::InvalidTar)?;
+        let (actual, _) = hashing.finish();
+        if actual != diff_id {
+            return Err(Error::DigestMismatch {
+                what: format!("uncompressed layer {blob}"),
+                expected: diff_id.to_string(),
+                actual,
+            });
+        }
+        // Make the content durable before it becomes visible under layers/.
+        let d = File::open(&tmp).ctx("open", &tmp)?;
+        // SAFETY: syncfs on a valid open fd; no memory is passed.
+        if unsafe { libc::syncfs(d.as_raw_fd()) } != 0 {
+            return Err(Error::io("syncfs", &tmp, io::Error::last_os_error()));
+        }
+        drop(d);
+        match nix::fcntl::renameat2(
+            None,
+            &tmp,
+            None,
+            dest,
+            nix::fcntl::RenameFlags::RENAME_NOREPLACE,
+        ) {
+            Ok(()) => {
+                guard.keep();
+                fsync_dir(dest.parent().unwrap_or(&self.root))
+            }
+            // Another process unpacked it meanwhile: keep theirs, drop ours (the guard).
+            Err(nix::errno::Errno::EEXIST) | Err(nix::errno::Errno::ENOTEMPTY) => Ok(()),
+            Err(e) => Err(e).ctx("rename layer into place", dest),
+        }
+    }
+
+    /// Deletes every blob, image record and unpacked layer not reachable from `keep`.
+    pub fn gc(&self, keep: &[String]) -> Result<(), Error> {
+        let _lock = lock(&self.root.join("gc.lock"), true)?;
+        let mut blobs = std::collections::HashSet::new();
+        let mut layers = std::collections::HashSet::new();
+        let mut records = std::collections::HashSet::new();
+        layers.insert(EMPTY_LAYER_DIR.to_string());
+        for id in keep {
+            let img = match self.image(id) {
+                Ok(img) => img,
+                Err(Error::ImageNotFound(_)) => continue,
+                Err(e) => return Err(e),
+            };
+            records.insert(hex_of(&img.id)?.to_string());
+            blobs.insert(hex_of(&img.id)?.to_string());
+            blobs.insert(hex_of(&img.manifest_digest)?.to_string());
+            for l in &img.layers {
+                blobs.insert(hex_of(l)?.to_string());
+            }
+            for c in chain_ids(&img.config.rootfs.diff_ids) {
+                layers.insert(hex_of(&c)?.to_string());
+            }
+        }
+        // Records first: an interrupted gc never leaves a record pointing at deleted blobs.
+        let rec_dir = self.root.join("images");
+        for name in list(&rec_dir)? {
+            if !records.contains(&name) {
+                let p = rec_dir.join(&name);
+                fs::remove_file(&p).ctx("remove image record", &p)?;
+            }
+        }
+        let blob_dir = self.root.join("blobs/sha256");
+        for name in list(&blob_dir)? {
+            if !blobs.contains(&name) {
+                let p = blob_dir.join(&name);
+                fs::remove_file(&p).ctx("remove blob", &p)?;
+            }
+        }
+        let layer_dir = self.root.join("layers");
+        for name in list(&layer_dir)? {
+            if !layers.contains(&name) {
+                // Rename out first so a half-deleted layer is never visible under layers/.
+                let p = layer_dir.join(&name);
+                let t = self.tmp_path("gc");
+                fs::rename(&p, &t).ctx("move unused layer out of", &p)?;
+                fs::remove_dir_all(&t).ctx("remove unused layer", &t)?;
+            }
+        }
+        let tmp_dir = self.root.join("tmp");
+        let now = SystemTime::now();
+        for name in list(&tmp_dir)? {
+            let p = tmp_dir.join(&name);
+            let old = fs::symlink_metadata(&p)
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| now.duration_since(t).unwrap_or_default() > TMP_MAX_AGE);
+            if old || name.starts_with("gc-") {
+                let _ = TmpGuard::new(p);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn list(dir: &Path) -> Result<Vec<String>, Error> {
+    let mut out = Vec::new();
+    for e in fs::read_dir(dir).ctx("list", dir)? {
+        let e = e.ctx("list", dir)?;
+        out.push(e.file_name().to_string_lossy().into_owned());
+    }
+    Ok(out)
+}
+
+/// Rejects entries that could never be extracted safely, so a bad tarball fails at import time.
+fn validate_entry<R: Read>(entry: &tar::Entry<'_, R>) -> Result<(), Error> {
+    let raw = entry.path_bytes();
+    let bad = |reason: String| Error::UnsafeEntry {
+        entry: String::from_utf8_lossy(&raw).into_owned(),
+        reason,
+    };
+    unpack::clean_path(&raw).map_err(&bad)?;
+    if entry.header().entry_type().is_hard_link() {
+        let target = entry.link_name_bytes().unwrap_or_default();
+        unpack::clean_path(&target).map_err(|r| bad(format!("hard link target: {r}")))?;
+    }
+    Ok(())
+}
