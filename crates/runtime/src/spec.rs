@@ -121,12 +121,20 @@ pub enum SpecError {
     )]
     UnknownUlimit(String),
     #[error("ulimit {name}: soft limit {soft} is greater than hard limit {hard}")]
-    UlimitSoftAboveHard { name: String, soft: String, hard: String },
+    UlimitSoftAboveHard {
+        name: String,
+        soft: String,
+        hard: String,
+    },
     #[error(
         "ulimit {name}: hard limit {hard} exceeds the host's hard limit {host} \
          (raising a hard limit needs CAP_SYS_RESOURCE, which this process does not have)"
     )]
-    UlimitAboveHost { name: String, hard: String, host: String },
+    UlimitAboveHost {
+        name: String,
+        hard: String,
+        host: String,
+    },
     #[error("--ulimit {name}: {name} is given more than once")]
     DuplicateUlimit { name: String },
     /// A bad `-m`, `--memory-swap`, `--cpus`, `--cpu-shares` or `--pids-limit` value.
@@ -135,11 +143,18 @@ pub enum SpecError {
     #[error("--tmpfs {destination}: {reason}")]
     InvalidTmpfs { destination: String, reason: String },
     #[error("bind mount {source_path} -> {destination}: {reason}")]
-    InvalidBind { source_path: String, destination: String, reason: String },
+    InvalidBind {
+        source_path: String,
+        destination: String,
+        reason: String,
+    },
     #[error("invalid seccomp profile: {0}")]
     SeccompProfile(String),
     #[error("--privileged: cannot list the host's devices under {path}: {source}")]
-    HostDevices { path: PathBuf, source: std::io::Error },
+    HostDevices {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("building the OCI spec: {0}")]
     Oci(#[from] oci_spec::OciSpecError),
 }
@@ -283,7 +298,11 @@ fn normalize_capability(name: &str) -> Result<String, SpecError> {
     if upper == "ALL" {
         return Ok(upper);
     }
-    let full = if upper.starts_with("CAP_") { upper } else { format!("CAP_{upper}") };
+    let full = if upper.starts_with("CAP_") {
+        upper
+    } else {
+        format!("CAP_{upper}")
+    };
     if cap_number(&full).is_none() {
         return Err(SpecError::UnknownCapability(name.to_string()));
     }
@@ -308,11 +327,20 @@ pub fn resolve_capabilities(
     if privileged {
         return Ok(grantable_capabilities());
     }
-    let add = add.iter().map(|c| normalize_capability(c)).collect::<Result<Vec<_>, _>>()?;
-    let drop = drop.iter().map(|c| normalize_capability(c)).collect::<Result<Vec<_>, _>>()?;
+    let add = add
+        .iter()
+        .map(|c| normalize_capability(c))
+        .collect::<Result<Vec<_>, _>>()?;
+    let drop = drop
+        .iter()
+        .map(|c| normalize_capability(c))
+        .collect::<Result<Vec<_>, _>>()?;
     let check_add = |cap: &String| -> Result<(), SpecError> {
         match not_grantable_reason(cap) {
-            Some(reason) => Err(SpecError::CapabilityNotGrantable { cap: cap.clone(), reason }),
+            Some(reason) => Err(SpecError::CapabilityNotGrantable {
+                cap: cap.clone(),
+                reason,
+            }),
             None => Ok(()),
         }
     };
@@ -385,14 +413,22 @@ pub fn rlimit_type(name: &str) -> Option<PosixRlimitType> {
 /// The calling process's current (soft, hard) limits for `typ`. The enum's discriminants are the
 /// kernel's RLIMIT_* numbers (libcontainer relies on the same).
 fn host_rlimit(typ: PosixRlimitType) -> Option<(u64, u64)> {
-    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: getrlimit only writes into the struct we pass.
     let rc = unsafe { libc::getrlimit(typ as u32 as _, &mut lim) };
-    (rc == 0).then_some((lim.rlim_cur as u64, lim.rlim_max as u64))
+    #[allow(clippy::unnecessary_cast)] // rlim_t is not u64 everywhere
+    let limits = (lim.rlim_cur as u64, lim.rlim_max as u64);
+    (rc == 0).then_some(limits)
 }
 
+#[allow(clippy::unnecessary_cast)]
+const RLIM_INFINITY: u64 = libc::RLIM_INFINITY as u64;
+
 fn fmt_limit(v: u64) -> String {
-    if v == u64::MAX || v == libc::RLIM_INFINITY as u64 {
+    if v == u64::MAX || v == RLIM_INFINITY {
         "unlimited".to_string()
     } else {
         v.to_string()
@@ -405,7 +441,9 @@ fn build_rlimits(ulimits: &[Ulimit]) -> Result<Vec<PosixRlimit>, SpecError> {
     for u in ulimits {
         let typ = rlimit_type(&u.name).ok_or_else(|| SpecError::UnknownUlimit(u.name.clone()))?;
         if !seen.insert(u.name.clone()) {
-            return Err(SpecError::DuplicateUlimit { name: u.name.clone() });
+            return Err(SpecError::DuplicateUlimit {
+                name: u.name.clone(),
+            });
         }
         if u.soft > u.hard {
             return Err(SpecError::UlimitSoftAboveHard {
@@ -415,7 +453,7 @@ fn build_rlimits(ulimits: &[Ulimit]) -> Result<Vec<PosixRlimit>, SpecError> {
             });
         }
         if let Some((_, host_hard)) = host_rlimit(typ) {
-            let unlimited = host_hard == libc::RLIM_INFINITY as u64;
+            let unlimited = host_hard == RLIM_INFINITY;
             if !unlimited && u.hard > host_hard {
                 return Err(SpecError::UlimitAboveHost {
                     name: u.name.clone(),
@@ -424,7 +462,13 @@ fn build_rlimits(ulimits: &[Ulimit]) -> Result<Vec<PosixRlimit>, SpecError> {
                 });
             }
         }
-        out.push(PosixRlimitBuilder::default().typ(typ).soft(u.soft).hard(u.hard).build()?);
+        out.push(
+            PosixRlimitBuilder::default()
+                .typ(typ)
+                .soft(u.soft)
+                .hard(u.hard)
+                .build()?,
+        );
     }
     Ok(out)
 }
@@ -447,22 +491,49 @@ fn default_mounts(privileged: bool) -> Result<Vec<Mount>, SpecError> {
     let sys_ro = if privileged { "rw" } else { "ro" };
     Ok(vec![
         mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"])?,
-        mount("/dev", "tmpfs", "tmpfs", &["nosuid", "strictatime", "mode=755", "size=65536k"])?,
+        mount(
+            "/dev",
+            "tmpfs",
+            "tmpfs",
+            &["nosuid", "strictatime", "mode=755", "size=65536k"],
+        )?,
         mount(
             "/dev/pts",
             "devpts",
             "devpts",
-            &["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
+            &[
+                "nosuid",
+                "noexec",
+                "newinstance",
+                "ptmxmode=0666",
+                "mode=0620",
+                "gid=5",
+            ],
         )?,
-        mount("/sys", "sysfs", "sysfs", &["nosuid", "noexec", "nodev", sys_ro])?,
+        mount(
+            "/sys",
+            "sysfs",
+            "sysfs",
+            &["nosuid", "noexec", "nodev", sys_ro],
+        )?,
         mount(
             "/sys/fs/cgroup",
             "cgroup",
             "cgroup",
             &[sys_ro, "nosuid", "noexec", "nodev", "relatime"],
         )?,
-        mount("/dev/mqueue", "mqueue", "mqueue", &["nosuid", "noexec", "nodev"])?,
-        mount("/dev/shm", "tmpfs", "shm", &["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"])?,
+        mount(
+            "/dev/mqueue",
+            "mqueue",
+            "mqueue",
+            &["nosuid", "noexec", "nodev"],
+        )?,
+        mount(
+            "/dev/shm",
+            "tmpfs",
+            "shm",
+            &["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
+        )?,
     ])
 }
 
@@ -478,7 +549,16 @@ const FLAG_GROUPS: &[&[&str]] = &[
     &["relatime", "norelatime"],
     &["strictatime", "nostrictatime"],
     &["mand", "nomand"],
-    &["private", "rprivate", "shared", "rshared", "slave", "rslave", "unbindable", "runbindable"],
+    &[
+        "private",
+        "rprivate",
+        "shared",
+        "rshared",
+        "slave",
+        "rslave",
+        "unbindable",
+        "runbindable",
+    ],
 ];
 
 /// Merges mount options left to right: a later `key=value` replaces an earlier one with the
@@ -551,7 +631,11 @@ fn bind_mount(b: &BindMount) -> Result<Mount, SpecError> {
 
 fn normalized_dest(d: &str) -> String {
     let t = d.trim_end_matches('/');
-    if t.is_empty() { "/".to_string() } else { t.to_string() }
+    if t.is_empty() {
+        "/".to_string()
+    } else {
+        t.to_string()
+    }
 }
 
 /// Default mounts, then `--tmpfs`, then binds. A user mount replaces a default mount at the same
@@ -573,7 +657,8 @@ fn build_mounts(input: &SpecInput) -> Result<Vec<Mount>, SpecError> {
         .into_iter()
         .filter(|m| {
             let d = normalized_dest(&m.destination().to_string_lossy());
-            !user_dests.contains(&d) && !(user_dev && d.starts_with("/dev/"))
+            let replaced = user_dests.contains(&d) || (user_dev && d.starts_with("/dev/"));
+            !replaced
         })
         .collect();
     mounts.extend(user);
@@ -616,7 +701,10 @@ fn default_masked_paths() -> Vec<String> {
                         .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
                     if is_cpu && entry.path().join("thermal_throttle").exists() {
                         let n: u32 = name[3..].parse().unwrap_or(0);
-                        throttles.push((n, format!("/sys/devices/system/cpu/{name}/thermal_throttle")));
+                        throttles.push((
+                            n,
+                            format!("/sys/devices/system/cpu/{name}/thermal_throttle"),
+                        ));
                     }
                 }
             }
@@ -628,10 +716,16 @@ fn default_masked_paths() -> Vec<String> {
 }
 
 fn default_readonly_paths() -> Vec<String> {
-    ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
+    [
+        "/proc/bus",
+        "/proc/fs",
+        "/proc/irq",
+        "/proc/sys",
+        "/proc/sysrq-trigger",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
 }
 
 /// cgroup v2 ("unified") host: the root has cgroup.controllers. Hybrid v1 hosts do not.
@@ -645,7 +739,11 @@ fn namespaces(private_network: bool) -> Result<Vec<LinuxNamespace>, SpecError> {
     if private_network {
         types.push(LinuxNamespaceType::Network);
     }
-    types.extend([LinuxNamespaceType::Uts, LinuxNamespaceType::Pid, LinuxNamespaceType::Ipc]);
+    types.extend([
+        LinuxNamespaceType::Uts,
+        LinuxNamespaceType::Pid,
+        LinuxNamespaceType::Ipc,
+    ]);
     // Docker's default cgroupns mode is "private" on cgroup v2 and "host" on v1.
     if host_is_cgroup_v2() {
         types.push(LinuxNamespaceType::Cgroup);
@@ -662,10 +760,16 @@ fn network_sysctls(private_network: bool) -> HashMap<String, String> {
     let mut s = HashMap::new();
     if private_network {
         if Path::new("/proc/sys/net/ipv4/ip_unprivileged_port_start").exists() {
-            s.insert("net.ipv4.ip_unprivileged_port_start".to_string(), "0".to_string());
+            s.insert(
+                "net.ipv4.ip_unprivileged_port_start".to_string(),
+                "0".to_string(),
+            );
         }
         if Path::new("/proc/sys/net/ipv4/ping_group_range").exists() {
-            s.insert("net.ipv4.ping_group_range".to_string(), "0 2147483647".to_string());
+            s.insert(
+                "net.ipv4.ping_group_range".to_string(),
+                "0 2147483647".to_string(),
+            );
         }
     }
     s
@@ -682,7 +786,10 @@ fn dev_rule(
     minor: Option<i64>,
     access: &str,
 ) -> Result<LinuxDeviceCgroup, SpecError> {
-    let mut b = LinuxDeviceCgroupBuilder::default().allow(allow).typ(typ).access(access);
+    let mut b = LinuxDeviceCgroupBuilder::default()
+        .allow(allow)
+        .typ(typ)
+        .access(access);
     if let Some(m) = major {
         b = b.major(m);
     }
@@ -746,15 +853,19 @@ fn default_devices() -> Result<Vec<LinuxDevice>, SpecError> {
 /// finds them: directories that are mounts of their own or runtime scratch (pts, shm, fd,
 /// mqueue, .lxc, .lxd-mounts, .udev) and /dev/console are skipped, symlinks and fifos too.
 fn host_devices(dir: &Path, out: &mut Vec<LinuxDevice>) -> Result<(), SpecError> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|source| SpecError::HostDevices { path: dir.to_path_buf(), source })?;
+    let entries = std::fs::read_dir(dir).map_err(|source| SpecError::HostDevices {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let mut entries: Vec<_> = entries.flatten().collect();
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
         let path = entry.path();
         let name = entry.file_name().to_string_lossy().into_owned();
         // Lstat: a symlink is not a device.
-        let Ok(meta) = std::fs::symlink_metadata(&path) else { continue };
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
         let ft = meta.file_type();
         if ft.is_dir() {
             if matches!(
@@ -829,7 +940,9 @@ fn online_cpus() -> i64 {
             }
         }
     }
-    std::thread::available_parallelism().map(|n| n.get() as i64).unwrap_or(1)
+    std::thread::available_parallelism()
+        .map(|n| n.get() as i64)
+        .unwrap_or(1)
 }
 
 /// Whether swap limits can be applied: cgroup v1 needs swap accounting (memory.memsw.*);
@@ -851,13 +964,11 @@ fn build_resources(input: &SpecInput) -> Result<LinuxResources, SpecError> {
 
     let memory = r.memory.filter(|m| *m != 0);
     let swap = r.memory_swap.filter(|s| *s != 0);
-    if let Some(m) = memory {
-        if m < MIN_MEMORY {
-            return Err(SpecError::InvalidResource {
-                flag: "--memory",
-                reason: format!("minimum memory limit allowed is 6MB, got {m} bytes"),
-            });
-        }
+    if let Some(m) = memory.filter(|m| *m < MIN_MEMORY) {
+        return Err(SpecError::InvalidResource {
+            flag: "--memory",
+            reason: format!("minimum memory limit allowed is 6MB, got {m} bytes"),
+        });
     }
     if let Some(s) = swap {
         if s < -1 {
@@ -872,7 +983,7 @@ fn build_resources(input: &SpecInput) -> Result<LinuxResources, SpecError> {
                     flag: "--memory-swap",
                     reason: "you should always set the memory limit (-m) when using --memory-swap"
                         .into(),
-                })
+                });
             }
             Some(m) if s != -1 && s < m => {
                 return Err(SpecError::InvalidResource {
@@ -881,7 +992,7 @@ fn build_resources(input: &SpecInput) -> Result<LinuxResources, SpecError> {
                         "the memory+swap limit ({s} bytes) must be larger than or equal to the \
                          memory limit ({m} bytes)"
                     ),
-                })
+                });
             }
             _ => {}
         }
@@ -992,7 +1103,9 @@ fn parse_enum<T: serde::de::DeserializeOwned>(
     expected: &str,
 ) -> Result<T, SpecError> {
     serde_json::from_value(serde_json::Value::String(value.to_string())).map_err(|_| {
-        SpecError::SeccompProfile(format!("{field}: unknown value {value:?} (expected {expected})"))
+        SpecError::SeccompProfile(format!(
+            "{field}: unknown value {value:?} (expected {expected})"
+        ))
     })
 }
 
@@ -1032,27 +1145,36 @@ fn host_kernel_version() -> (u32, u32) {
 
 fn normalize_cap_loose(c: &str) -> String {
     let u = c.trim().to_ascii_uppercase();
-    if u.starts_with("CAP_") { u } else { format!("CAP_{u}") }
+    if u.starts_with("CAP_") {
+        u
+    } else {
+        format!("CAP_{u}")
+    }
 }
 
 /// Parses a Docker-format seccomp profile (also accepts the OCI `linux.seccomp` shape) into an
 /// OCI `LinuxSeccomp`, resolving `includes`/`excludes` against `caps` (the container's final
 /// capabilities), this machine's architecture and kernel version, as moby's `setupSeccomp` does.
 fn parse_seccomp_profile(json: &str, caps: &[String]) -> Result<LinuxSeccomp, SpecError> {
-    let p: ProfileJson = serde_json::from_str(json)
-        .map_err(|e| SpecError::SeccompProfile(format!("not a valid profile JSON document: {e}")))?;
-    let default_action = p.default_action.as_deref().ok_or_else(|| {
-        SpecError::SeccompProfile("\"defaultAction\" is missing".to_string())
+    let p: ProfileJson = serde_json::from_str(json).map_err(|e| {
+        SpecError::SeccompProfile(format!("not a valid profile JSON document: {e}"))
     })?;
-    let default_action: LinuxSeccompAction =
-        parse_enum(default_action, "defaultAction", "an action such as SCMP_ACT_ERRNO")?;
+    let default_action = p
+        .default_action
+        .as_deref()
+        .ok_or_else(|| SpecError::SeccompProfile("\"defaultAction\" is missing".to_string()))?;
+    let default_action: LinuxSeccompAction = parse_enum(
+        default_action,
+        "defaultAction",
+        "an action such as SCMP_ACT_ERRNO",
+    )?;
 
     let (go_arch, scmp_arch) = native_arch();
     let arch_names: Vec<String> = match (&p.architectures, &p.arch_map) {
         (Some(a), Some(m)) if !a.is_empty() && !m.is_empty() => {
             return Err(SpecError::SeccompProfile(
                 "both \"architectures\" and \"archMap\" are set; use one of them".to_string(),
-            ))
+            ));
         }
         (Some(a), _) if !a.is_empty() => a.clone(),
         (_, Some(map)) => {
@@ -1091,35 +1213,48 @@ fn parse_seccomp_profile(json: &str, caps: &[String]) -> Result<LinuxSeccomp, Sp
     let mut syscalls: Vec<LinuxSyscall> = Vec::new();
     for (i, sc) in p.syscalls.unwrap_or_default().into_iter().enumerate() {
         let at = format!("syscalls[{i}]");
-        let names = match (sc.name.filter(|n| !n.is_empty()), sc.names.filter(|n| !n.is_empty())) {
+        let names = match (
+            sc.name.filter(|n| !n.is_empty()),
+            sc.names.filter(|n| !n.is_empty()),
+        ) {
             (Some(_), Some(_)) => {
                 return Err(SpecError::SeccompProfile(format!(
                     "{at}: both \"name\" and \"names\" are set; use one of them"
-                )))
+                )));
             }
             (Some(n), None) => vec![n],
             (None, Some(n)) => n,
             (None, None) => {
                 return Err(SpecError::SeccompProfile(format!(
                     "{at}: no syscall \"names\" given"
-                )))
+                )));
             }
         };
-        let action = sc.action.as_deref().ok_or_else(|| {
-            SpecError::SeccompProfile(format!("{at}: \"action\" is missing"))
-        })?;
-        let action: LinuxSeccompAction =
-            parse_enum(action, &format!("{at}.action"), "an action such as SCMP_ACT_ALLOW")?;
+        let action = sc
+            .action
+            .as_deref()
+            .ok_or_else(|| SpecError::SeccompProfile(format!("{at}: \"action\" is missing")))?;
+        let action: LinuxSeccompAction = parse_enum(
+            action,
+            &format!("{at}.action"),
+            "an action such as SCMP_ACT_ALLOW",
+        )?;
 
         let ex = sc.excludes.unwrap_or_default();
         let inc = sc.includes.unwrap_or_default();
         let ex_kernel = min_kernel(&ex.min_kernel, format!("{at}.excludes.minKernel"))?;
         let inc_kernel = min_kernel(&inc.min_kernel, format!("{at}.includes.minKernel"))?;
         let has = |c: &String| caps.contains(&normalize_cap_loose(c));
-        let skip = ex.arches.as_ref().is_some_and(|a| a.iter().any(|a| a == go_arch))
+        let skip = ex
+            .arches
+            .as_ref()
+            .is_some_and(|a| a.iter().any(|a| a == go_arch))
             || ex.caps.as_ref().is_some_and(|c| c.iter().any(has))
             || ex_kernel.is_some_and(|k| kernel >= k)
-            || inc.arches.as_ref().is_some_and(|a| !a.is_empty() && !a.iter().any(|a| a == go_arch))
+            || inc
+                .arches
+                .as_ref()
+                .is_some_and(|a| !a.is_empty() && !a.iter().any(|a| a == go_arch))
             || inc.caps.as_ref().is_some_and(|c| !c.iter().all(has))
             || inc_kernel.is_some_and(|k| kernel < k);
         if skip {
@@ -1158,7 +1293,9 @@ fn parse_seccomp_profile(json: &str, caps: &[String]) -> Result<LinuxSeccomp, Sp
         syscalls.push(sb.build()?);
     }
 
-    let mut b = LinuxSeccompBuilder::default().default_action(default_action).syscalls(syscalls);
+    let mut b = LinuxSeccompBuilder::default()
+        .default_action(default_action)
+        .syscalls(syscalls);
     if let Some(e) = p.default_errno_ret {
         b = b.default_errno_ret(e);
     }
@@ -1227,7 +1364,11 @@ pub fn build_spec(input: &SpecInput) -> Result<Spec, SpecError> {
     );
     process.set_args(Some(input.args.clone()));
     process.set_env(Some(input.env.clone()));
-    process.set_cwd(PathBuf::from(if input.cwd.is_empty() { "/" } else { input.cwd.as_str() }));
+    process.set_cwd(PathBuf::from(if input.cwd.is_empty() {
+        "/"
+    } else {
+        input.cwd.as_str()
+    }));
     process.set_capabilities(Some(
         LinuxCapabilitiesBuilder::default()
             .bounding(cap_set.clone())
@@ -1237,7 +1378,11 @@ pub fn build_spec(input: &SpecInput) -> Result<Spec, SpecError> {
             .ambient(HashSet::new())
             .build()?,
     ));
-    process.set_rlimits(if rlimits.is_empty() { None } else { Some(rlimits) });
+    process.set_rlimits(if rlimits.is_empty() {
+        None
+    } else {
+        Some(rlimits)
+    });
     process.set_no_new_privileges(Some(input.no_new_privileges));
     process.set_apparmor_profile(None);
     process.set_selinux_label(None);
@@ -1254,7 +1399,11 @@ pub fn build_spec(input: &SpecInput) -> Result<Spec, SpecError> {
     linux.set_uid_mappings(None);
     linux.set_gid_mappings(None);
     let sysctls = network_sysctls(input.private_network);
-    linux.set_sysctl(if sysctls.is_empty() { None } else { Some(sysctls) });
+    linux.set_sysctl(if sysctls.is_empty() {
+        None
+    } else {
+        Some(sysctls)
+    });
     linux.set_cgroups_path(if input.cgroup_path.is_empty() {
         None
     } else {
@@ -1286,7 +1435,11 @@ pub fn build_spec(input: &SpecInput) -> Result<Spec, SpecError> {
     spec.set_root(Some(root));
     spec.set_mounts(Some(mounts));
     spec.set_process(Some(process));
-    spec.set_hostname(if input.hostname.is_empty() { None } else { Some(input.hostname.clone()) });
+    spec.set_hostname(if input.hostname.is_empty() {
+        None
+    } else {
+        Some(input.hostname.clone())
+    });
     spec.set_domainname(None);
     spec.set_hooks(None);
     spec.set_annotations(if input.annotations.is_empty() {
@@ -1296,4 +1449,822 @@ pub fn build_spec(input: &SpecInput) -> Result<Spec, SpecError> {
     });
     spec.set_linux(Some(linux));
     Ok(spec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input() -> SpecInput {
+        SpecInput {
+            rootfs: PathBuf::from("/var/lib/berth/overlay/abc/merged"),
+            args: vec!["/bin/sh".into(), "-c".into(), "true".into()],
+            env: vec!["PATH=/usr/bin:/bin".into()],
+            cwd: "/".into(),
+            hostname: "abc".into(),
+            cgroup_path: "/berth/abc".into(),
+            private_network: true,
+            ..Default::default()
+        }
+    }
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    fn caps_of(spec: &Spec) -> (HashSet<Capability>, &oci_spec::runtime::LinuxCapabilities) {
+        let c = spec
+            .process()
+            .as_ref()
+            .unwrap()
+            .capabilities()
+            .as_ref()
+            .unwrap();
+        (c.bounding().clone().unwrap(), c)
+    }
+
+    fn ns_types(spec: &Spec) -> Vec<LinuxNamespaceType> {
+        spec.linux()
+            .as_ref()
+            .unwrap()
+            .namespaces()
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|n| n.typ())
+            .collect()
+    }
+
+    fn mount_dests(spec: &Spec) -> Vec<String> {
+        spec.mounts()
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|m| m.destination().to_string_lossy().into_owned())
+            .collect()
+    }
+
+    fn find_mount<'a>(spec: &'a Spec, dest: &str) -> &'a Mount {
+        spec.mounts()
+            .as_ref()
+            .unwrap()
+            .iter()
+            .find(|m| m.destination() == Path::new(dest))
+            .unwrap_or_else(|| panic!("no mount at {dest}"))
+    }
+
+    fn grantable(cap: &str) -> bool {
+        not_grantable_reason(cap).is_none()
+    }
+
+    #[test]
+    fn default_spec_has_dockers_14_caps() {
+        let spec = build_spec(&input()).unwrap();
+        let (bounding, c) = caps_of(&spec);
+        let expected: HashSet<Capability> = to_oci_capabilities(
+            &default_capabilities()
+                .into_iter()
+                .filter(|c| grantable(c))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap();
+        assert_eq!(default_capabilities().len(), 14);
+        assert_eq!(bounding, expected);
+        assert_eq!(c.effective().clone().unwrap(), expected);
+        assert_eq!(c.permitted().clone().unwrap(), expected);
+        assert!(c.inheritable().as_ref().unwrap().is_empty());
+        assert!(c.ambient().as_ref().unwrap().is_empty());
+        assert!(bounding.contains(&Capability::NetBindService));
+        assert!(!bounding.contains(&Capability::SysAdmin));
+    }
+
+    #[test]
+    fn default_spec_masks_and_namespaces() {
+        let spec = build_spec(&input()).unwrap();
+        let linux = spec.linux().as_ref().unwrap();
+        let masked = linux.masked_paths().as_ref().unwrap();
+        for p in [
+            "/proc/asound",
+            "/proc/acpi",
+            "/proc/interrupts",
+            "/proc/kcore",
+            "/proc/keys",
+            "/proc/latency_stats",
+            "/proc/timer_list",
+            "/proc/timer_stats",
+            "/proc/sched_debug",
+            "/proc/scsi",
+            "/sys/firmware",
+            "/sys/devices/virtual/powercap",
+        ] {
+            assert!(masked.iter().any(|m| m == p), "{p} not masked");
+        }
+        assert_eq!(
+            linux.readonly_paths().as_ref().unwrap(),
+            &default_readonly_paths()
+        );
+        let ns = ns_types(&spec);
+        for t in [
+            LinuxNamespaceType::Pid,
+            LinuxNamespaceType::Ipc,
+            LinuxNamespaceType::Uts,
+            LinuxNamespaceType::Mount,
+            LinuxNamespaceType::Network,
+        ] {
+            assert!(ns.contains(&t), "{t:?} missing");
+        }
+        assert!(!ns.contains(&LinuxNamespaceType::User));
+        assert_eq!(
+            ns.contains(&LinuxNamespaceType::Cgroup),
+            host_is_cgroup_v2()
+        );
+        assert_eq!(
+            linux.cgroups_path().as_deref(),
+            Some(Path::new("/berth/abc"))
+        );
+        assert_eq!(spec.hostname().as_deref(), Some("abc"));
+        let root = spec.root().as_ref().unwrap();
+        assert_eq!(root.path(), Path::new("/var/lib/berth/overlay/abc/merged"));
+        assert_eq!(root.readonly(), Some(false));
+    }
+
+    #[test]
+    fn default_process_has_no_inherited_oci_spec_defaults() {
+        let mut i = input();
+        i.uid = 1000;
+        i.gid = 1001;
+        i.additional_gids = vec![10, 20];
+        i.terminal = true;
+        i.cwd = "/work".into();
+        let spec = build_spec(&i).unwrap();
+        let p = spec.process().as_ref().unwrap();
+        assert_eq!(p.args().as_ref().unwrap(), &i.args);
+        assert_eq!(p.env().as_ref().unwrap(), &i.env);
+        assert_eq!(p.cwd(), Path::new("/work"));
+        assert_eq!(p.user().uid(), 1000);
+        assert_eq!(p.user().gid(), 1001);
+        assert_eq!(p.user().additional_gids().as_ref().unwrap(), &vec![10, 20]);
+        assert_eq!(p.terminal(), Some(true));
+        assert_eq!(p.no_new_privileges(), Some(false));
+        assert!(
+            p.rlimits().is_none(),
+            "no rlimits by default: the container inherits"
+        );
+        assert!(p.oom_score_adj().is_none());
+        assert!(spec.annotations().is_none());
+    }
+
+    #[test]
+    fn default_mounts_match_docker() {
+        let spec = build_spec(&input()).unwrap();
+        assert_eq!(
+            mount_dests(&spec),
+            s(&[
+                "/proc",
+                "/dev",
+                "/dev/pts",
+                "/sys",
+                "/sys/fs/cgroup",
+                "/dev/mqueue",
+                "/dev/shm"
+            ])
+        );
+        let sys = find_mount(&spec, "/sys");
+        assert!(sys.options().as_ref().unwrap().contains(&"ro".to_string()));
+        let cg = find_mount(&spec, "/sys/fs/cgroup");
+        assert_eq!(cg.typ().as_deref(), Some("cgroup"));
+        assert!(cg.options().as_ref().unwrap().contains(&"ro".to_string()));
+        let shm = find_mount(&spec, "/dev/shm");
+        assert_eq!(
+            shm.options().as_ref().unwrap(),
+            &s(&["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"])
+        );
+        let pts = find_mount(&spec, "/dev/pts");
+        assert!(
+            pts.options()
+                .as_ref()
+                .unwrap()
+                .contains(&"newinstance".to_string())
+        );
+    }
+
+    #[test]
+    fn default_devices_and_rules() {
+        let spec = build_spec(&input()).unwrap();
+        let linux = spec.linux().as_ref().unwrap();
+        let devs = linux.devices().as_ref().unwrap();
+        let paths: Vec<_> = devs
+            .iter()
+            .map(|d| d.path().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            paths,
+            s(&[
+                "/dev/null",
+                "/dev/zero",
+                "/dev/full",
+                "/dev/random",
+                "/dev/urandom",
+                "/dev/tty"
+            ])
+        );
+        assert!(
+            devs.iter()
+                .all(|d| d.file_mode() == Some(0o666) && d.uid() == Some(0))
+        );
+        let rules = linux
+            .resources()
+            .as_ref()
+            .unwrap()
+            .devices()
+            .as_ref()
+            .unwrap();
+        let text: Vec<String> = rules
+            .iter()
+            .map(|r| format!("{} {}", if r.allow() { "allow" } else { "deny" }, r))
+            .collect();
+        assert_eq!(text[0], "deny a *:* rwm");
+        for want in [
+            "allow c 1:3 rwm",
+            "allow c 1:5 rwm",
+            "allow c 1:7 rwm",
+            "allow c 1:8 rwm",
+            "allow c 1:9 rwm",
+            "allow c 5:0 rwm",
+            "allow c 5:1 rwm",
+            "allow c 5:2 rwm",
+            "allow c 136:* rwm",
+            "allow c *:* m",
+            "allow b *:* m",
+            "deny c 10:229 rwm",
+        ] {
+            assert!(
+                text.iter().any(|t| t == want),
+                "missing rule {want}: {text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn cap_add_and_drop() {
+        // Any case, with or without CAP_.
+        let caps =
+            resolve_capabilities(&s(&["net_admin", "CAP_SYS_PTRACE"]), &s(&["mknod"]), false)
+                .unwrap();
+        assert!(caps.contains(&"CAP_NET_ADMIN".to_string()));
+        assert!(caps.contains(&"CAP_SYS_PTRACE".to_string()));
+        assert!(!caps.contains(&"CAP_MKNOD".to_string()));
+        assert!(caps.contains(&"CAP_CHOWN".to_string()));
+        // Adding a default twice does not duplicate it.
+        let caps = resolve_capabilities(&s(&["CHOWN"]), &[], false).unwrap();
+        assert_eq!(caps.iter().filter(|c| *c == "CAP_CHOWN").count(), 1);
+    }
+
+    #[test]
+    fn cap_add_all_and_drop_all() {
+        let all = resolve_capabilities(&s(&["ALL"]), &s(&["sys_admin"]), false).unwrap();
+        assert_eq!(
+            all,
+            grantable_capabilities()
+                .into_iter()
+                .filter(|c| c != "CAP_SYS_ADMIN")
+                .collect::<Vec<_>>()
+        );
+        assert!(all.len() > 30);
+        let none = resolve_capabilities(&[], &s(&["all"]), false).unwrap();
+        assert!(none.is_empty());
+        let one = resolve_capabilities(&s(&["NET_BIND_SERVICE"]), &s(&["ALL"]), false).unwrap();
+        assert_eq!(one, s(&["CAP_NET_BIND_SERVICE"]));
+        // Through build_spec: --cap-drop ALL gives empty sets.
+        let mut i = input();
+        i.cap_drop = s(&["ALL"]);
+        let spec = build_spec(&i).unwrap();
+        assert!(caps_of(&spec).0.is_empty());
+    }
+
+    #[test]
+    fn unknown_capability_is_an_error() {
+        let err = resolve_capabilities(&s(&["NET_FOO"]), &[], false).unwrap_err();
+        assert!(
+            matches!(err, SpecError::UnknownCapability(ref c) if c == "NET_FOO"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("NET_FOO"));
+        let err = resolve_capabilities(&[], &s(&["bogus"]), false).unwrap_err();
+        assert!(err.to_string().contains("bogus"));
+        let mut i = input();
+        i.cap_add = s(&["CAP_NOPE"]);
+        assert!(matches!(
+            build_spec(&i),
+            Err(SpecError::UnknownCapability(_))
+        ));
+    }
+
+    #[test]
+    fn cap_add_of_a_capability_this_process_lacks_is_a_clear_error() {
+        match CAP_NAMES.iter().find(|c| !grantable(c)) {
+            Some(missing) => {
+                let err = resolve_capabilities(&[missing.to_string()], &[], false).unwrap_err();
+                assert!(matches!(err, SpecError::CapabilityNotGrantable { .. }));
+                assert!(err.to_string().contains(missing), "{err}");
+            }
+            None => eprintln!("this process holds every capability; nothing to check"),
+        }
+    }
+
+    #[test]
+    fn privileged_gets_all_caps_devices_and_no_confinement() {
+        let mut i = input();
+        i.privileged = true;
+        i.cap_drop = s(&["ALL"]); // ignored, as Docker does
+        let spec = build_spec(&i).unwrap();
+        let (bounding, _) = caps_of(&spec);
+        let all = grantable_capabilities();
+        assert_eq!(bounding, to_oci_capabilities(&all).unwrap());
+        assert!(bounding.contains(&Capability::SysAdmin));
+        let linux = spec.linux().as_ref().unwrap();
+        assert!(linux.masked_paths().is_none());
+        assert!(linux.readonly_paths().is_none());
+        assert!(linux.seccomp().is_none());
+        let rules = linux
+            .resources()
+            .as_ref()
+            .unwrap()
+            .devices()
+            .as_ref()
+            .unwrap();
+        assert_eq!(rules.len(), 1);
+        assert!(rules[0].allow());
+        assert_eq!(rules[0].to_string(), "a *:* rwm");
+        let devs = linux.devices().as_ref().unwrap();
+        assert!(devs.iter().any(|d| d.path() == Path::new("/dev/null")));
+        let mut paths: Vec<_> = devs.iter().map(|d| d.path().clone()).collect();
+        let n = paths.len();
+        paths.sort();
+        paths.dedup();
+        assert_eq!(paths.len(), n, "duplicate device paths");
+        assert!(devs.iter().all(|d| !d.path().starts_with("/dev/pts")));
+        let sys = find_mount(&spec, "/sys");
+        assert!(sys.options().as_ref().unwrap().contains(&"rw".to_string()));
+        let cg = find_mount(&spec, "/sys/fs/cgroup");
+        assert!(!cg.options().as_ref().unwrap().contains(&"ro".to_string()));
+    }
+
+    #[test]
+    fn ulimit_names_and_mapping() {
+        assert_eq!(rlimit_type("nofile"), Some(PosixRlimitType::RlimitNofile));
+        assert_eq!(rlimit_type("nproc"), Some(PosixRlimitType::RlimitNproc));
+        assert_eq!(rlimit_type("as"), Some(PosixRlimitType::RlimitAs));
+        assert_eq!(rlimit_type("rttime"), Some(PosixRlimitType::RlimitRttime));
+        assert_eq!(rlimit_type("files"), None);
+        // Discriminants are the kernel's numbers.
+        assert_eq!(
+            PosixRlimitType::RlimitNofile as u32,
+            libc::RLIMIT_NOFILE as i64 as u32
+        );
+        assert_eq!(
+            PosixRlimitType::RlimitAs as u32,
+            libc::RLIMIT_AS as i64 as u32
+        );
+        assert_eq!(
+            PosixRlimitType::RlimitRttime as u32,
+            libc::RLIMIT_RTTIME as i64 as u32
+        );
+
+        let (_, host_hard) = host_rlimit(PosixRlimitType::RlimitNofile).unwrap();
+        let hard = if host_hard == RLIM_INFINITY {
+            4096
+        } else {
+            host_hard.min(4096)
+        };
+        let mut i = input();
+        i.ulimits = vec![Ulimit {
+            name: "nofile".into(),
+            soft: hard / 2,
+            hard,
+        }];
+        let spec = build_spec(&i).unwrap();
+        let rl = spec.process().as_ref().unwrap().rlimits().clone().unwrap();
+        assert_eq!(rl.len(), 1);
+        assert_eq!(rl[0].typ(), PosixRlimitType::RlimitNofile);
+        assert_eq!((rl[0].soft(), rl[0].hard()), (hard / 2, hard));
+    }
+
+    #[test]
+    fn ulimit_errors() {
+        let mut i = input();
+        i.ulimits = vec![Ulimit {
+            name: "nofiles".into(),
+            soft: 1,
+            hard: 1,
+        }];
+        let err = build_spec(&i).unwrap_err();
+        assert!(matches!(err, SpecError::UnknownUlimit(ref n) if n == "nofiles"));
+        assert!(err.to_string().contains("nofiles"));
+
+        i.ulimits = vec![Ulimit {
+            name: "nofile".into(),
+            soft: 200,
+            hard: 100,
+        }];
+        let err = build_spec(&i).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "ulimit nofile: soft limit 200 is greater than hard limit 100"
+        );
+
+        let (_, host_hard) = host_rlimit(PosixRlimitType::RlimitNofile).unwrap();
+        if host_hard != RLIM_INFINITY {
+            let want = host_hard + 1_000_000;
+            i.ulimits = vec![Ulimit {
+                name: "nofile".into(),
+                soft: 1024,
+                hard: want,
+            }];
+            let err = build_spec(&i).unwrap_err();
+            assert!(
+                err.to_string().starts_with(&format!(
+                    "ulimit nofile: hard limit {want} exceeds the host's hard limit {host_hard}"
+                )),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn cpus_and_memory_mapping() {
+        let mut i = input();
+        i.resources = Resources {
+            memory: Some(64 * 1024 * 1024),
+            memory_swap: None,
+            nano_cpus: Some(500_000_000),
+            cpu_shares: Some(512),
+            pids_limit: Some(100),
+        };
+        let spec = build_spec(&i).unwrap();
+        let r = spec.linux().as_ref().unwrap().resources().as_ref().unwrap();
+        let mem = r.memory().unwrap();
+        assert_eq!(mem.limit(), Some(64 * 1024 * 1024));
+        if swap_limit_supported() {
+            assert_eq!(mem.swap(), Some(128 * 1024 * 1024));
+        }
+        let cpu = r.cpu().as_ref().unwrap();
+        assert_eq!(cpu.period(), Some(100_000));
+        assert_eq!(cpu.quota(), Some(50_000));
+        assert_eq!(cpu.shares(), Some(512));
+        assert_eq!(r.pids().unwrap().limit(), 100);
+
+        // Explicit swap, unlimited swap, no pids limit.
+        i.resources.memory_swap = Some(-1);
+        i.resources.pids_limit = Some(0);
+        i.resources.nano_cpus = Some(1_000_000_000);
+        let spec = build_spec(&i).unwrap();
+        let r = spec.linux().as_ref().unwrap().resources().as_ref().unwrap();
+        if swap_limit_supported() {
+            assert_eq!(r.memory().unwrap().swap(), Some(-1));
+        }
+        assert!(r.pids().is_none());
+        assert_eq!(r.cpu().as_ref().unwrap().quota(), Some(100_000));
+
+        // Nothing set: no memory / cpu / pids sections at all.
+        let spec = build_spec(&input()).unwrap();
+        let r = spec.linux().as_ref().unwrap().resources().as_ref().unwrap();
+        assert!(r.memory().is_none() && r.cpu().is_none() && r.pids().is_none());
+    }
+
+    #[test]
+    fn bad_resources_are_errors() {
+        let mut i = input();
+        i.resources.memory = Some(1024);
+        assert!(build_spec(&i).unwrap_err().to_string().contains("6MB"));
+        i.resources.memory = Some(64 << 20);
+        i.resources.memory_swap = Some(32 << 20);
+        assert!(
+            build_spec(&i)
+                .unwrap_err()
+                .to_string()
+                .starts_with("--memory-swap")
+        );
+        i.resources.memory = None;
+        i.resources.memory_swap = Some(128 << 20);
+        assert!(build_spec(&i).unwrap_err().to_string().contains("-m"));
+        i.resources.memory_swap = None;
+        i.resources.nano_cpus = Some(1_000_000);
+        let err = build_spec(&i).unwrap_err().to_string();
+        assert!(
+            err.starts_with("--cpus: range of CPUs is from 0.01"),
+            "{err}"
+        );
+        i.resources.nano_cpus = Some((online_cpus() + 1) * 1_000_000_000);
+        assert!(
+            build_spec(&i)
+                .unwrap_err()
+                .to_string()
+                .starts_with("--cpus")
+        );
+    }
+
+    #[test]
+    fn tmpfs_and_binds_in_order() {
+        let mut i = input();
+        i.tmpfs = vec![
+            ("/run".into(), "".into()),
+            ("/tmp".into(), "size=64m,exec".into()),
+        ];
+        i.binds = vec![
+            BindMount {
+                source: "/etc/hosts-x".into(),
+                destination: "/etc/hosts".into(),
+                readonly: false,
+            },
+            BindMount {
+                source: "/srv/data".into(),
+                destination: "/data".into(),
+                readonly: true,
+            },
+        ];
+        let spec = build_spec(&i).unwrap();
+        let dests = mount_dests(&spec);
+        assert_eq!(&dests[7..], &s(&["/run", "/tmp", "/etc/hosts", "/data"]));
+        assert_eq!(
+            find_mount(&spec, "/run").options().as_ref().unwrap(),
+            &s(&["rw", "nosuid", "nodev", "noexec"])
+        );
+        let tmp = find_mount(&spec, "/tmp");
+        assert_eq!(tmp.typ().as_deref(), Some("tmpfs"));
+        assert_eq!(
+            tmp.options().as_ref().unwrap(),
+            &s(&["rw", "nosuid", "nodev", "size=64m", "exec"])
+        );
+        let hosts = find_mount(&spec, "/etc/hosts");
+        assert_eq!(hosts.typ().as_deref(), Some("bind"));
+        assert_eq!(hosts.source().as_deref(), Some(Path::new("/etc/hosts-x")));
+        assert_eq!(
+            hosts.options().as_ref().unwrap(),
+            &s(&["rbind", "rprivate"])
+        );
+        assert_eq!(
+            find_mount(&spec, "/data").options().as_ref().unwrap(),
+            &s(&["rbind", "ro", "rprivate"])
+        );
+    }
+
+    #[test]
+    fn user_mounts_replace_defaults_and_bad_ones_fail() {
+        let mut i = input();
+        i.tmpfs = vec![("/dev/shm".into(), "size=1g".into())];
+        let spec = build_spec(&i).unwrap();
+        let dests = mount_dests(&spec);
+        assert_eq!(dests.iter().filter(|d| *d == "/dev/shm").count(), 1);
+        assert!(
+            find_mount(&spec, "/dev/shm")
+                .options()
+                .as_ref()
+                .unwrap()
+                .contains(&"size=1g".to_string())
+        );
+
+        i.tmpfs = vec![("relative".into(), "".into())];
+        assert!(matches!(
+            build_spec(&i),
+            Err(SpecError::InvalidTmpfs { .. })
+        ));
+        i.tmpfs.clear();
+        i.binds = vec![BindMount {
+            source: "rel".into(),
+            destination: "/x".into(),
+            readonly: false,
+        }];
+        assert!(matches!(build_spec(&i), Err(SpecError::InvalidBind { .. })));
+    }
+
+    #[test]
+    fn merge_options_later_wins() {
+        assert_eq!(
+            merge_mount_options(&[
+                "rw", "nosuid", "nodev", "noexec", "ro", "size=1m", "size=2m", "suid"
+            ]),
+            s(&["nodev", "noexec", "ro", "size=2m", "suid"])
+        );
+    }
+
+    #[test]
+    fn host_network_omits_network_namespace() {
+        let mut i = input();
+        i.private_network = false;
+        let spec = build_spec(&i).unwrap();
+        let ns = ns_types(&spec);
+        assert!(!ns.contains(&LinuxNamespaceType::Network));
+        assert!(ns.contains(&LinuxNamespaceType::Pid));
+        assert!(spec.linux().as_ref().unwrap().sysctl().is_none());
+    }
+
+    #[test]
+    fn annotations_and_readonly_root() {
+        let mut i = input();
+        i.readonly_rootfs = true;
+        i.no_new_privileges = true;
+        i.annotations = vec![("org.berth.id".into(), "abc".into())];
+        let spec = build_spec(&i).unwrap();
+        assert_eq!(
+            spec.annotations()
+                .as_ref()
+                .unwrap()
+                .get("org.berth.id")
+                .map(|s| s.as_str()),
+            Some("abc")
+        );
+        assert_eq!(spec.root().as_ref().unwrap().readonly(), Some(true));
+        assert_eq!(
+            spec.process().as_ref().unwrap().no_new_privileges(),
+            Some(true)
+        );
+    }
+
+    #[test]
+    fn empty_args_is_an_error() {
+        let mut i = input();
+        i.args.clear();
+        assert!(matches!(build_spec(&i), Err(SpecError::EmptyArgs)));
+    }
+
+    #[test]
+    fn seccomp_modes() {
+        let spec = build_spec(&input()).unwrap();
+        let sc = spec
+            .linux()
+            .as_ref()
+            .unwrap()
+            .seccomp()
+            .clone()
+            .expect("default profile");
+        assert_eq!(sc.default_action(), LinuxSeccompAction::ScmpActErrno);
+        assert!(!sc.syscalls().as_ref().unwrap().is_empty());
+
+        let mut i = input();
+        i.seccomp = SeccompMode::Unconfined;
+        assert!(
+            build_spec(&i)
+                .unwrap()
+                .linux()
+                .as_ref()
+                .unwrap()
+                .seccomp()
+                .is_none()
+        );
+    }
+
+    const PROFILE: &str = r#"{
+        "defaultAction": "SCMP_ACT_ERRNO",
+        "defaultErrnoRet": 1,
+        "archMap": [
+            {"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"]},
+            {"architecture": "SCMP_ARCH_AARCH64", "subArchitectures": ["SCMP_ARCH_ARM"]}
+        ],
+        "syscalls": [
+            {"names": ["read", "write"], "action": "SCMP_ACT_ALLOW", "args": [], "comment": "",
+             "includes": {}, "excludes": {}},
+            {"names": ["ptrace"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYS_PTRACE"]}},
+            {"names": ["chown"], "action": "SCMP_ACT_ALLOW", "excludes": {"caps": ["CAP_CHOWN"]}},
+            {"names": ["personality"], "action": "SCMP_ACT_ALLOW",
+             "args": [{"index": 0, "value": 8, "valueTwo": 0, "op": "SCMP_CMP_EQ"}]},
+            {"name": "mount", "action": "SCMP_ACT_ERRNO", "errnoRet": 38},
+            {"names": ["arch_only"], "action": "SCMP_ACT_ALLOW", "includes": {"arches": ["nonexistent"]}},
+            {"names": ["new_kernel_only"], "action": "SCMP_ACT_ALLOW", "includes": {"minKernel": "99.0"}}
+        ]
+    }"#;
+
+    fn names(sc: &LinuxSeccomp) -> Vec<String> {
+        sc.syscalls()
+            .as_ref()
+            .unwrap()
+            .iter()
+            .flat_map(|s| s.names().clone())
+            .collect()
+    }
+
+    #[test]
+    fn docker_profile_is_parsed_with_cap_conditions() {
+        let caps = s(&["CAP_CHOWN"]);
+        let sc = parse_seccomp_profile(PROFILE, &caps).unwrap();
+        assert_eq!(sc.default_action(), LinuxSeccompAction::ScmpActErrno);
+        assert_eq!(sc.default_errno_ret(), Some(1));
+        let n = names(&sc);
+        assert_eq!(n, s(&["read", "write", "personality", "mount"]));
+        let mount = sc
+            .syscalls()
+            .as_ref()
+            .unwrap()
+            .iter()
+            .find(|s| s.names()[0] == "mount")
+            .unwrap();
+        assert_eq!(mount.errno_ret(), Some(38));
+        assert_eq!(mount.action(), LinuxSeccompAction::ScmpActErrno);
+        let pers = sc
+            .syscalls()
+            .as_ref()
+            .unwrap()
+            .iter()
+            .find(|s| s.names()[0] == "personality")
+            .unwrap();
+        let arg = pers.args().as_ref().unwrap()[0];
+        assert_eq!(
+            (arg.index(), arg.value(), arg.op()),
+            (0, 8, LinuxSeccompOperator::ScmpCmpEq)
+        );
+        if std::env::consts::ARCH == "x86_64" {
+            assert_eq!(
+                sc.architectures().as_ref().unwrap(),
+                &vec![Arch::ScmpArchX86_64, Arch::ScmpArchX86, Arch::ScmpArchX32]
+            );
+        }
+
+        // With CAP_SYS_PTRACE and without CAP_CHOWN: ptrace in, chown in.
+        let sc = parse_seccomp_profile(PROFILE, &s(&["sys_ptrace"])).unwrap();
+        let n = names(&sc);
+        assert!(
+            n.contains(&"ptrace".to_string()) && n.contains(&"chown".to_string()),
+            "{n:?}"
+        );
+
+        // Through build_spec, against the final capability set.
+        let mut i = input();
+        i.cap_add = s(&["SYS_PTRACE"]);
+        i.seccomp = SeccompMode::Profile(PROFILE.to_string());
+        let spec = build_spec(&i).unwrap();
+        let n = names(spec.linux().as_ref().unwrap().seccomp().as_ref().unwrap());
+        assert!(n.contains(&"ptrace".to_string()));
+        assert!(!n.contains(&"chown".to_string()));
+    }
+
+    #[test]
+    fn bad_seccomp_profiles_say_what_is_wrong() {
+        let err = |json: &str| parse_seccomp_profile(json, &[]).unwrap_err().to_string();
+        assert!(err("{not json").contains("not a valid profile JSON"));
+        assert!(err("{}").contains("defaultAction"));
+        assert!(err(r#"{"defaultAction": "SCMP_ACT_NOPE"}"#).contains("\"SCMP_ACT_NOPE\""));
+        let e = err(
+            r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["x"], "action": "ALLOW"}]}"#,
+        );
+        assert!(
+            e.contains("syscalls[0].action") && e.contains("ALLOW"),
+            "{e}"
+        );
+        let e = err(r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["x"]}]}"#);
+        assert!(e.contains("syscalls[0]") && e.contains("action"), "{e}");
+        let e = err(
+            r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["x"], "action": "SCMP_ACT_ALLOW",
+                "args": [{"index": 0, "value": 1, "op": "EQUALS"}]}]}"#,
+        );
+        assert!(e.contains("syscalls[0].args[0].op"), "{e}");
+        let e = err(r#"{"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_PDP11"]}"#);
+        assert!(e.contains("architectures[0]"), "{e}");
+        let e = err(
+            r#"{"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"],
+                "archMap": [{"architecture": "SCMP_ARCH_X86_64"}]}"#,
+        );
+        assert!(e.contains("archMap"), "{e}");
+        let e = err(
+            r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": 5, "action": "SCMP_ACT_ALLOW"}]}"#,
+        );
+        assert!(e.contains("invalid type"), "{e}");
+
+        let mut i = input();
+        i.seccomp = SeccompMode::Profile("[]".into());
+        assert!(matches!(build_spec(&i), Err(SpecError::SeccompProfile(_))));
+    }
+
+    #[test]
+    fn spec_round_trips_through_json() {
+        let mut i = input();
+        i.ulimits = vec![Ulimit {
+            name: "nproc".into(),
+            soft: 100,
+            hard: 200,
+        }];
+        i.tmpfs = vec![("/tmp".into(), "size=1m".into())];
+        i.binds = vec![BindMount {
+            source: "/etc/hosts".into(),
+            destination: "/etc/hosts".into(),
+            readonly: true,
+        }];
+        i.annotations = vec![("a".into(), "b".into())];
+        i.resources.memory = Some(100 << 20);
+        i.resources.nano_cpus = Some(250_000_000);
+        for privileged in [false, true] {
+            i.privileged = privileged;
+            let spec = build_spec(&i).unwrap();
+            let json = serde_json::to_string_pretty(&spec).unwrap();
+            let back: Spec = serde_json::from_str(&json).unwrap();
+            assert_eq!(back, spec);
+            let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+            assert_eq!(v["ociVersion"], oci_spec::runtime::VERSION);
+            assert!(v["process"].get("oomScoreAdj").is_none());
+            // Also through a file, as the runtime loads it.
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("config.json");
+            spec.save(&path).unwrap();
+            assert_eq!(Spec::load(&path).unwrap(), spec);
+        }
+    }
 }
