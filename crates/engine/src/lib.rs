@@ -1,1 +1,141 @@
-//! berth-engine
+//! berth-engine: THE facade every berth front end calls (the CLI now, the Docker API server
+//! later): containers, images and the state database.
+//!
+//! Owns: the SQLite state database (only the engine writes it), the container directories under
+//! the state root, the per-container runtime directories, the container lifecycle (create, start
+//! through a `berth shim`, stop, kill, wait, pause, remove), logs, exec, and the repair of state
+//! left by a killed process.
+//!
+//! Must not: parse command lines or speak HTTP. Those are the front ends' job; they pass
+//! Docker-shaped requests ([`types::CreateRequest`]) and get plain data back.
+
+pub mod containers;
+pub mod db;
+pub mod error;
+pub mod exec;
+pub mod images;
+pub mod lifecycle;
+pub mod logs;
+pub mod names;
+mod proc;
+pub mod reference;
+mod repair;
+mod rootfs;
+pub mod shim;
+pub mod types;
+mod user;
+
+use std::path::{Path, PathBuf};
+
+pub use error::Error;
+
+/// Where berth keeps its state, and the open database and image store.
+pub struct Engine {
+    root: PathBuf,
+    run: PathBuf,
+    db: db::Db,
+    images: berth_image::Store,
+}
+
+impl Engine {
+    /// Opens the state under `BERTH_ROOT` (default /var/lib/berth) and `BERTH_RUN`
+    /// (default /run/berth), creating it on first use.
+    pub fn open() -> Result<Engine, Error> {
+        let root = std::env::var_os("BERTH_ROOT").map(PathBuf::from).unwrap_or_else(|| "/var/lib/berth".into());
+        let run = std::env::var_os("BERTH_RUN").map(PathBuf::from).unwrap_or_else(|| "/run/berth".into());
+        Engine::open_at(&root, &run)
+    }
+
+    pub fn open_at(root: &Path, run: &Path) -> Result<Engine, Error> {
+        for dir in [root.join("containers"), run.join("containers")] {
+            std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        }
+        let db = db::Db::open(&root.join("berth.db"))?;
+        let images = berth_image::Store::open(root.join("image"))?;
+        Ok(Engine { root: root.to_path_buf(), run: run.to_path_buf(), db, images })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Persistent per-container directory: overlay upper/work, log, hosts files.
+    fn container_dir(&self, id: &str) -> PathBuf {
+        self.root.join("containers").join(id)
+    }
+
+    /// Runtime per-container directory: rootfs mount point, OCI bundle, sockets.
+    fn container_run_dir(&self, id: &str) -> PathBuf {
+        self.run.join("containers").join(id)
+    }
+
+    /// The OCI runtime's own state root.
+    fn runtime_state_root(&self) -> PathBuf {
+        self.run.join("runtime")
+    }
+
+    pub fn log_path(&self, id: &str) -> PathBuf {
+        self.container_dir(id).join(format!("{id}-json.log"))
+    }
+}
+
+impl Engine {
+    /// `top`: the container's processes as `ps -ef` shows them (titles, rows).
+    pub fn top(&self, name_or_id: &str, ps_args: &str) -> Result<(Vec<String>, Vec<Vec<String>>), Error> {
+        self.repair();
+        let rec = self.container(name_or_id)?;
+        if !rec.state.has_shim() {
+            return Err(Error::Conflict(format!("container {} is not running", rec.id)));
+        }
+        let pids = cgroup_pids(&rec.id);
+        let args = if ps_args.is_empty() { "-ef" } else { ps_args };
+        let output = std::process::Command::new("ps")
+            .args(args.split_whitespace())
+            .output()
+            .map_err(|e| Error::io("running ps", e))?;
+        let text = String::from_utf8_lossy(&output.stdout);
+        let mut lines = text.lines();
+        let titles: Vec<String> = lines.next().unwrap_or("").split_whitespace().map(str::to_string).collect();
+        let pid_col = titles.iter().position(|t| t == "PID").ok_or_else(|| Error::Internal("ps printed no PID column".into()))?;
+        let rows = lines
+            .filter_map(|line| {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                let pid: i32 = fields.get(pid_col)?.parse().ok()?;
+                if !pids.contains(&pid) {
+                    return None;
+                }
+                // The last column (CMD) may contain spaces: keep it whole.
+                let mut row: Vec<String> = fields[..titles.len() - 1].iter().map(|s| s.to_string()).collect();
+                row.push(fields[titles.len() - 1..].join(" "));
+                Some(row)
+            })
+            .collect();
+        Ok((titles, rows))
+    }
+
+    /// `stats`: the container's cgroup counters.
+    pub fn stats(&self, name_or_id: &str) -> Result<(db::ContainerRecord, berth_runtime::stats::Usage), Error> {
+        let rec = self.container(name_or_id)?;
+        if !rec.state.has_shim() {
+            return Ok((rec, Default::default()));
+        }
+        let usage = berth_runtime::stats::read(&format!("/berth/{}", rec.id), &rec.id).map_err(|e| Error::Internal(e.to_string()))?;
+        Ok((rec, usage))
+    }
+}
+
+/// Pids in a container's cgroup (v2 unified, or v1 through the pids/memory controller).
+fn cgroup_pids(id: &str) -> Vec<i32> {
+    let candidates = [
+        format!("/sys/fs/cgroup/berth/{id}/cgroup.procs"),
+        format!("/sys/fs/cgroup/pids/berth/{id}/cgroup.procs"),
+        format!("/sys/fs/cgroup/memory/berth/{id}/cgroup.procs"),
+        format!("/sys/fs/cgroup/freezer/berth/{id}/cgroup.procs"),
+    ];
+    for path in candidates {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            return text.lines().filter_map(|l| l.trim().parse().ok()).collect();
+        }
+    }
+    Vec::new()
+}

@@ -1,0 +1,420 @@
+//! Container records: create, look up, list, inspect, rename, remove.
+
+use serde_json::json;
+
+use crate::db::ContainerRecord;
+use crate::types::{CreateRequest, State};
+use crate::{Engine, Error, names};
+
+/// One row of `berth ps` / `GET /containers/json`.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContainerSummary {
+    pub id: String,
+    pub names: Vec<String>,
+    pub image: String,
+    pub image_id: String,
+    pub command: String,
+    pub created: i64,
+    pub state: String,
+    pub status: String,
+    pub labels: std::collections::BTreeMap<String, String>,
+}
+
+pub(crate) fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+}
+
+fn timestamp(rfc3339: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(rfc3339).ok().map(|t| t.with_timezone(&chrono::Utc))
+}
+
+/// Docker's go-units HumanDuration wording.
+pub fn human_duration(secs: i64) -> String {
+    let s = secs.max(0);
+    match s {
+        0 => "Less than a second".into(),
+        1 => "1 second".into(),
+        2..=59 => format!("{s} seconds"),
+        60..=119 => "About a minute".into(),
+        _ if s < 46 * 60 => format!("{} minutes", s / 60),
+        _ if s < 90 * 60 => "About an hour".into(),
+        _ if s < 48 * 3600 => format!("{} hours", s / 3600),
+        _ if s < 7 * 24 * 3600 * 2 => format!("{} days", s / 86400),
+        _ if s < 30 * 24 * 3600 * 3 => format!("{} weeks", s / (7 * 86400)),
+        _ if s < 365 * 24 * 3600 * 2 => format!("{} months", s / (30 * 86400)),
+        _ => format!("{} years", s / (365 * 86400)),
+    }
+}
+
+impl ContainerRecord {
+    /// The command line as `ps` shows it.
+    pub fn command_line(&self) -> String {
+        let c = &self.config.config;
+        let mut parts: Vec<String> = c.entrypoint.clone().unwrap_or_default();
+        parts.extend(c.cmd.clone().unwrap_or_default());
+        parts.join(" ")
+    }
+
+    /// Docker's human status: "Up 5 seconds", "Exited (0) 2 minutes ago", "Created".
+    pub fn status_text(&self) -> String {
+        let since = |t: &str| {
+            timestamp(t).map(|t| human_duration((chrono::Utc::now() - t).num_seconds())).unwrap_or_default()
+        };
+        match self.state {
+            State::Running => format!("Up {}", since(&self.started_at)),
+            State::Paused => format!("Up {} (Paused)", since(&self.started_at)),
+            State::Restarting => format!("Restarting ({}) {} ago", self.exit_code, since(&self.finished_at)),
+            State::Exited => format!("Exited ({}) {} ago", self.exit_code, since(&self.finished_at)),
+            State::Dead => "Dead".into(),
+            State::Created => "Created".into(),
+        }
+    }
+}
+
+impl Engine {
+    /// Creates a container record (no process yet), as `docker create` does.
+    pub fn create_container(&self, request: CreateRequest, name: Option<&str>) -> Result<String, Error> {
+        self.repair();
+        let image_id = self.resolve_image(&request.config.image)?;
+        validate_request(&request)?;
+        if let Some(name) = name {
+            let bare = name.strip_prefix('/').unwrap_or(name);
+            if !names::valid_name(bare) {
+                return Err(Error::InvalidArgument(format!(
+                    "Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+                )));
+            }
+        }
+        let image = self.images.image(&image_id)?;
+        let mut request = request;
+        merge_image_defaults(&mut request, &image.config.config);
+        if request.config.entrypoint.iter().chain(request.config.cmd.iter()).flatten().next().is_none() {
+            return Err(Error::InvalidArgument("No command specified".into()));
+        }
+        let id = names::new_id();
+        let mut record = ContainerRecord {
+            id: id.clone(),
+            name: String::new(),
+            image: request.config.image.clone(),
+            image_id,
+            created: now(),
+            config: request,
+            state: State::Created,
+            pid: 0,
+            shim_pid: 0,
+            shim_start: 0,
+            exit_code: 0,
+            started_at: String::new(),
+            finished_at: String::new(),
+            error: String::new(),
+            restart_count: 0,
+            manually_stopped: false,
+            oom_killed: false,
+        };
+        match name {
+            Some(name) => {
+                record.name = name.strip_prefix('/').unwrap_or(name).to_string();
+                self.db.insert_container(&record)?;
+            }
+            None => {
+                // Random names may collide; retry with fresh ones.
+                let mut attempt = 0;
+                loop {
+                    let seed = names::random_bytes();
+                    record.name = names::random_name(&seed);
+                    if attempt > 3 {
+                        record.name = format!("{}{}", record.name, seed[4] % 10);
+                    }
+                    match self.db.insert_container(&record) {
+                        Err(Error::Conflict(_)) if attempt < 10 => attempt += 1,
+                        other => break other?,
+                    }
+                }
+            }
+        }
+        let dir = self.container_dir(&id);
+        if let Err(e) = std::fs::create_dir_all(dir.join("upper")).and_then(|_| std::fs::create_dir_all(dir.join("work"))) {
+            let _ = self.db.delete_container(&id);
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(Error::io(format!("creating {}", dir.display()), e));
+        }
+        Ok(id)
+    }
+
+    /// Finds a container by full id, name, or unique id prefix (Docker's lookup order).
+    pub fn container(&self, name_or_id: &str) -> Result<ContainerRecord, Error> {
+        let key = name_or_id.strip_prefix('/').unwrap_or(name_or_id);
+        if key.len() == 64 {
+            if let Some(rec) = self.db.container(key)? {
+                return Ok(rec);
+            }
+        }
+        if let Some(rec) = self.db.container_by_name(key)? {
+            return Ok(rec);
+        }
+        if !key.is_empty() && key.chars().all(|c| c.is_ascii_hexdigit()) {
+            let mut found = self.db.containers_by_id_prefix(key)?;
+            match found.len() {
+                1 => return Ok(found.remove(0)),
+                0 => {}
+                _ => {
+                    return Err(Error::InvalidArgument(format!(
+                        "multiple IDs found with provided prefix: {key}"
+                    )));
+                }
+            }
+        }
+        Err(Error::NotFound(format!("No such container: {name_or_id}")))
+    }
+
+    /// All containers (newest first), after repairing state left by killed processes.
+    pub fn list_containers(&self, all: bool) -> Result<Vec<ContainerRecord>, Error> {
+        self.repair();
+        Ok(self
+            .db
+            .containers()?
+            .into_iter()
+            .filter(|c| all || matches!(c.state, State::Running | State::Paused | State::Restarting))
+            .collect())
+    }
+
+    pub fn summary(&self, rec: &ContainerRecord) -> ContainerSummary {
+        ContainerSummary {
+            id: rec.id.clone(),
+            names: vec![format!("/{}", rec.name)],
+            image: rec.image.clone(),
+            image_id: rec.image_id.clone(),
+            command: rec.command_line(),
+            created: timestamp(&rec.created).map(|t| t.timestamp()).unwrap_or(0),
+            state: rec.state.as_str().into(),
+            status: rec.status_text(),
+            labels: rec.config.config.labels.clone().unwrap_or_default(),
+        }
+    }
+
+    /// Docker's container inspect document.
+    pub fn inspect_container(&self, name_or_id: &str) -> Result<serde_json::Value, Error> {
+        self.repair();
+        let rec = self.container(name_or_id)?;
+        let c = &rec.config;
+        let zero_time = "0001-01-01T00:00:00Z";
+        let nonempty = |s: &str| if s.is_empty() { zero_time.to_string() } else { s.to_string() };
+        let mut host_config = serde_json::to_value(&c.host_config).unwrap_or(json!({}));
+        if host_config["NetworkMode"] == "" {
+            host_config["NetworkMode"] = json!("none");
+        }
+        if host_config["Runtime"] == "" {
+            host_config["Runtime"] = json!("berth");
+        }
+        let mut config = serde_json::to_value(&c.config).unwrap_or(json!({}));
+        config["Image"] = json!(rec.image);
+        let mounts: Vec<serde_json::Value> = c
+            .host_config
+            .tmpfs
+            .iter()
+            .flatten()
+            .map(|(dest, _)| json!({"Type": "tmpfs", "Source": "", "Destination": dest, "Mode": "", "RW": true, "Propagation": ""}))
+            .collect();
+        Ok(json!({
+            "Id": rec.id,
+            "Created": rec.created,
+            "Path": c.config.entrypoint.iter().chain(c.config.cmd.iter()).flatten().next().cloned().unwrap_or_default(),
+            "Args": c.config.entrypoint.iter().chain(c.config.cmd.iter()).flatten().skip(1).cloned().collect::<Vec<_>>(),
+            "State": {
+                "Status": rec.state.as_str(),
+                "Running": matches!(rec.state, State::Running | State::Paused | State::Restarting),
+                "Paused": rec.state == State::Paused,
+                "Restarting": rec.state == State::Restarting,
+                "OOMKilled": rec.oom_killed,
+                "Dead": rec.state == State::Dead,
+                "Pid": if rec.state.has_shim() { rec.pid } else { 0 },
+                "ExitCode": rec.exit_code,
+                "Error": rec.error,
+                "StartedAt": nonempty(&rec.started_at),
+                "FinishedAt": nonempty(&rec.finished_at),
+            },
+            "Image": rec.image_id,
+            "ResolvConfPath": self.container_dir(&rec.id).join("resolv.conf"),
+            "HostnamePath": self.container_dir(&rec.id).join("hostname"),
+            "HostsPath": self.container_dir(&rec.id).join("hosts"),
+            "LogPath": self.log_path(&rec.id),
+            "Name": format!("/{}", rec.name),
+            "RestartCount": rec.restart_count,
+            "Driver": "overlay2",
+            "Platform": "linux",
+            "MountLabel": "",
+            "ProcessLabel": "",
+            "AppArmorProfile": "",
+            "ExecIDs": null,
+            "HostConfig": host_config,
+            "GraphDriver": {
+                "Name": "overlay2",
+                "Data": {
+                    "UpperDir": self.container_dir(&rec.id).join("upper"),
+                    "WorkDir": self.container_dir(&rec.id).join("work"),
+                    "MergedDir": self.container_run_dir(&rec.id).join("rootfs"),
+                }
+            },
+            "Mounts": mounts,
+            "Config": config,
+            "NetworkSettings": {
+                "Bridge": "", "SandboxID": "", "HairpinMode": false, "LinkLocalIPv6Address": "",
+                "LinkLocalIPv6PrefixLen": 0, "Ports": {}, "SandboxKey": "",
+                "Gateway": "", "IPAddress": "", "IPPrefixLen": 0, "MacAddress": "",
+                "Networks": {},
+            },
+        }))
+    }
+
+    /// `berth rename OLD NEW`
+    pub fn rename_container(&self, name_or_id: &str, new_name: &str) -> Result<(), Error> {
+        let rec = self.container(name_or_id)?;
+        let bare = new_name.strip_prefix('/').unwrap_or(new_name);
+        if !names::valid_name(bare) {
+            return Err(Error::InvalidArgument(format!(
+                "Invalid container name ({new_name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+            )));
+        }
+        if rec.name == bare {
+            return Err(Error::InvalidArgument("Renaming a container with the same name as its current name".into()));
+        }
+        self.db.rename_container(&rec.id, bare)
+    }
+
+    /// `berth rm [-f]`: removes a container and everything it owned on disk.
+    pub fn remove_container(&self, name_or_id: &str, force: bool) -> Result<(), Error> {
+        self.repair();
+        let rec = self.container(name_or_id)?;
+        if rec.state.has_shim() {
+            if !force {
+                let what = if rec.state == State::Paused { "paused" } else { "running" };
+                return Err(Error::Conflict(format!(
+                    "cannot remove container \"/{}\": container is {what}: stop the container before removing or force remove",
+                    rec.name
+                )));
+            }
+            self.db.set_manually_stopped(&rec.id, true)?;
+            if rec.state == State::Paused {
+                let _ = self.runtime_for(&rec).and_then(|rt| Ok(rt.resume(&self.runtime_state_root(), &rec.id)?));
+            }
+            // SAFETY: kill(2) with a pid we recorded for this container; worst case ESRCH.
+            unsafe { libc::kill(rec.pid, libc::SIGKILL) };
+            // The shim records the exit and tears the container down; wait for it.
+            crate::proc::wait_exit(rec.shim_pid, Some(std::time::Duration::from_secs(10)));
+        }
+        self.destroy(&rec.id)
+    }
+
+    /// Deletes every trace of a container: runtime state, mount, directories, record.
+    /// Idempotent: the shim (for --rm) and `rm -f` may race to do it.
+    pub(crate) fn destroy(&self, id: &str) -> Result<(), Error> {
+        if let Ok(Some(rec)) = self.db.container(id) {
+            if let Ok(rt) = self.runtime_for(&rec) {
+                let _ = rt.delete(&self.runtime_state_root(), id, true);
+            }
+        }
+        crate::rootfs::unmount(&self.container_run_dir(id).join("rootfs"));
+        let _ = std::fs::remove_dir_all(self.container_run_dir(id));
+        let _ = std::fs::remove_dir_all(self.container_dir(id));
+        self.db.delete_container(id)
+    }
+
+    pub(crate) fn runtime_for(&self, rec: &ContainerRecord) -> Result<Box<dyn berth_runtime::oci::OciRuntime>, Error> {
+        Ok(berth_runtime::oci::select(&rec.config.host_config.runtime)?)
+    }
+}
+
+/// Checks what can be checked before anything is created.
+fn validate_request(request: &CreateRequest) -> Result<(), Error> {
+    let hc = &request.host_config;
+    berth_runtime::oci::validate(&hc.runtime).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+    match hc.restart_policy.name.as_str() {
+        "" | "no" | "always" | "unless-stopped" | "on-failure" => {}
+        other => return Err(Error::InvalidArgument(format!("invalid restart policy '{other}'"))),
+    }
+    if hc.restart_policy.name != "on-failure" && hc.restart_policy.maximum_retry_count != 0 {
+        return Err(Error::InvalidArgument(format!(
+            "invalid restart policy: maximum retry count can only be used with 'on-failure'"
+        )));
+    }
+    if hc.auto_remove && !matches!(hc.restart_policy.name.as_str(), "" | "no") {
+        return Err(Error::InvalidArgument(
+            "conflicting options: cannot specify both --restart and --rm".into(),
+        ));
+    }
+    if hc.memory != 0 && hc.memory < 6 * 1024 * 1024 {
+        return Err(Error::InvalidArgument("Minimum memory limit allowed is 6MB".into()));
+    }
+    if hc.memory_swap > 0 && hc.memory > 0 && hc.memory_swap < hc.memory {
+        return Err(Error::InvalidArgument(
+            "Minimum memoryswap limit should be larger than memory limit, see usage".into(),
+        ));
+    }
+    if hc.memory_swap > 0 && hc.memory == 0 {
+        return Err(Error::InvalidArgument(
+            "You should always set the Memory limit when using Memoryswap limit, see usage".into(),
+        ));
+    }
+    if hc.nano_cpus < 0 {
+        return Err(Error::InvalidArgument("Range of CPUs is from 0.01 to the number of CPUs".into()));
+    }
+    for opt in hc.security_opt.iter().flatten() {
+        let known = opt == "no-new-privileges"
+            || opt == "no-new-privileges:true"
+            || opt == "no-new-privileges=true"
+            || opt.starts_with("no-new-privileges")
+            || opt.starts_with("seccomp=")
+            || opt.starts_with("seccomp:")
+            || opt.starts_with("label=")
+            || opt.starts_with("apparmor=");
+        if !known {
+            return Err(Error::InvalidArgument(format!("invalid --security-opt: {opt:?}")));
+        }
+    }
+    Ok(())
+}
+
+/// Fills what the user left unset from the image config (Docker's merge rules): Env is image
+/// env then user env; an --entrypoint resets the image's Cmd.
+fn merge_image_defaults(request: &mut CreateRequest, image: &berth_image::ContainerConfig) {
+    let c = &mut request.config;
+    let mut env: Vec<String> = image.env.clone().unwrap_or_default();
+    for kv in c.env.take().unwrap_or_default() {
+        let key = kv.split('=').next().unwrap_or("").to_string();
+        env.retain(|e| e.split('=').next() != Some(key.as_str()));
+        env.push(kv);
+    }
+    if !env.iter().any(|e| e.starts_with("PATH=")) {
+        env.insert(0, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
+    }
+    c.env = Some(env);
+    let user_entrypoint = c.entrypoint.is_some();
+    if c.entrypoint.is_none() {
+        c.entrypoint = image.entrypoint.clone();
+    }
+    if c.cmd.as_ref().is_none_or(|v| v.is_empty()) && !user_entrypoint {
+        c.cmd = image.cmd.clone();
+    }
+    if c.entrypoint.as_ref().is_some_and(|e| e.is_empty() || e.iter().all(|s| s.is_empty())) {
+        c.entrypoint = None;
+    }
+    if c.working_dir.is_empty() {
+        c.working_dir = image.working_dir.clone().unwrap_or_default();
+    }
+    if c.user.is_empty() {
+        c.user = image.user.clone().unwrap_or_default();
+    }
+    if c.stop_signal.is_none() {
+        c.stop_signal = image.stop_signal.clone();
+    }
+    let mut labels = image.labels.clone().unwrap_or_default();
+    labels.extend(c.labels.take().unwrap_or_default());
+    c.labels = Some(labels);
+    if c.exposed_ports.is_none() {
+        c.exposed_ports = image.exposed_ports.clone();
+    }
+    if c.volumes.is_none() {
+        c.volumes = image.volumes.clone();
+    }
+}

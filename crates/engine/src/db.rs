@@ -1,0 +1,281 @@
+//! The state database: one SQLite file in WAL mode, shared safely by every berth process.
+//! Only the engine writes it. Each change is one transaction.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::error::Error;
+use crate::types::{CreateRequest, State};
+
+const SCHEMA_VERSION: i64 = 1;
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS containers (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    image TEXT NOT NULL,
+    image_id TEXT NOT NULL,
+    created TEXT NOT NULL,
+    config TEXT NOT NULL,
+    state TEXT NOT NULL,
+    pid INTEGER NOT NULL DEFAULT 0,
+    shim_pid INTEGER NOT NULL DEFAULT 0,
+    shim_start INTEGER NOT NULL DEFAULT 0,
+    exit_code INTEGER NOT NULL DEFAULT 0,
+    started_at TEXT NOT NULL DEFAULT '',
+    finished_at TEXT NOT NULL DEFAULT '',
+    error TEXT NOT NULL DEFAULT '',
+    restart_count INTEGER NOT NULL DEFAULT 0,
+    manually_stopped INTEGER NOT NULL DEFAULT 0,
+    oom_killed INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS images (
+    id TEXT PRIMARY KEY,
+    created TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tags (
+    name TEXT PRIMARY KEY,
+    image_id TEXT NOT NULL
+);
+";
+
+/// One row of the containers table.
+#[derive(Debug, Clone)]
+pub struct ContainerRecord {
+    pub id: String,
+    pub name: String,
+    /// The image reference as the user gave it.
+    pub image: String,
+    pub image_id: String,
+    pub created: String,
+    pub config: CreateRequest,
+    pub state: State,
+    /// The container's init process (0 when not running).
+    pub pid: i32,
+    pub shim_pid: i32,
+    /// The shim's start time in clock ticks since boot, to tell a reused pid from the shim.
+    pub shim_start: u64,
+    pub exit_code: i64,
+    pub started_at: String,
+    pub finished_at: String,
+    pub error: String,
+    pub restart_count: i64,
+    pub manually_stopped: bool,
+    pub oom_killed: bool,
+}
+
+pub struct Db {
+    conn: Connection,
+}
+
+const COLUMNS: &str = "id, name, image, image_id, created, config, state, pid, shim_pid, shim_start, exit_code, \
+                       started_at, finished_at, error, restart_count, manually_stopped, oom_killed";
+
+fn row_to_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<ContainerRecord> {
+    let config: String = row.get(5)?;
+    let state: String = row.get(6)?;
+    Ok(ContainerRecord {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        image: row.get(2)?,
+        image_id: row.get(3)?,
+        created: row.get(4)?,
+        config: serde_json::from_str(&config).unwrap_or_default(),
+        state: State::parse(&state),
+        pid: row.get(7)?,
+        shim_pid: row.get(8)?,
+        shim_start: row.get::<_, i64>(9)? as u64,
+        exit_code: row.get(10)?,
+        started_at: row.get(11)?,
+        finished_at: row.get(12)?,
+        error: row.get(13)?,
+        restart_count: row.get(14)?,
+        manually_stopped: row.get::<_, i64>(15)? != 0,
+        oom_killed: row.get::<_, i64>(16)? != 0,
+    })
+}
+
+fn db_err(e: rusqlite::Error) -> Error {
+    Error::Internal(format!("state database: {e}"))
+}
+
+impl Db {
+    pub fn open(path: &Path) -> Result<Db, Error> {
+        let conn = Connection::open(path).map_err(db_err)?;
+        conn.busy_timeout(Duration::from_secs(30)).map_err(db_err)?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(db_err)?;
+        if version != SCHEMA_VERSION {
+            conn.pragma_update(None, "journal_mode", "WAL").map_err(db_err)?;
+            conn.execute_batch(&format!("BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"))
+                .map_err(db_err)?;
+        }
+        // WAL + NORMAL: a commit is atomic and durable against process crashes; an OS crash may
+        // lose the last commits but never corrupts the file.
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(db_err)?;
+        Ok(Db { conn })
+    }
+
+    pub fn insert_container(&self, rec: &ContainerRecord) -> Result<(), Error> {
+        let config = serde_json::to_string(&rec.config).map_err(|e| Error::Internal(e.to_string()))?;
+        let result = self.conn.execute(
+            "INSERT INTO containers (id, name, image, image_id, created, config, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![rec.id, rec.name, rec.image, rec.image_id, rec.created, config, rec.state.as_str()],
+        );
+        match result {
+            Ok(_) => Ok(()),
+            Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
+                let holder = self.container_by_name(&rec.name)?.map(|r| r.id).unwrap_or_default();
+                Err(Error::Conflict(format!(
+                    "Conflict. The container name \"/{}\" is already in use by container \"{}\". You have to remove (or rename) that container to be able to reuse that name.",
+                    rec.name, holder
+                )))
+            }
+            Err(e) => Err(db_err(e)),
+        }
+    }
+
+    pub fn container(&self, id: &str) -> Result<Option<ContainerRecord>, Error> {
+        self.conn
+            .query_row(&format!("SELECT {COLUMNS} FROM containers WHERE id = ?1"), [id], row_to_record)
+            .optional()
+            .map_err(db_err)
+    }
+
+    pub fn container_by_name(&self, name: &str) -> Result<Option<ContainerRecord>, Error> {
+        self.conn
+            .query_row(&format!("SELECT {COLUMNS} FROM containers WHERE name = ?1"), [name], row_to_record)
+            .optional()
+            .map_err(db_err)
+    }
+
+    /// Containers whose id starts with `prefix`.
+    pub fn containers_by_id_prefix(&self, prefix: &str) -> Result<Vec<ContainerRecord>, Error> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM containers WHERE substr(id, 1, ?2) = ?1"))
+            .map_err(db_err)?;
+        let rows = stmt.query_map(params![prefix, prefix.len() as i64], row_to_record).map_err(db_err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+    }
+
+    pub fn containers(&self) -> Result<Vec<ContainerRecord>, Error> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM containers ORDER BY created DESC"))
+            .map_err(db_err)?;
+        let rows = stmt.query_map([], row_to_record).map_err(db_err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+    }
+
+    /// Writes every mutable field of a record back.
+    pub fn update_container(&self, rec: &ContainerRecord) -> Result<(), Error> {
+        self.conn
+            .execute(
+                "UPDATE containers SET state = ?2, pid = ?3, shim_pid = ?4, shim_start = ?5, exit_code = ?6, started_at = ?7, \
+                 finished_at = ?8, error = ?9, restart_count = ?10, manually_stopped = ?11, oom_killed = ?12 WHERE id = ?1",
+                params![
+                    rec.id,
+                    rec.state.as_str(),
+                    rec.pid,
+                    rec.shim_pid,
+                    rec.shim_start as i64,
+                    rec.exit_code,
+                    rec.started_at,
+                    rec.finished_at,
+                    rec.error,
+                    rec.restart_count,
+                    rec.manually_stopped as i64,
+                    rec.oom_killed as i64
+                ],
+            )
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    pub fn set_manually_stopped(&self, id: &str, stopped: bool) -> Result<(), Error> {
+        self.conn
+            .execute("UPDATE containers SET manually_stopped = ?2 WHERE id = ?1", params![id, stopped as i64])
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    pub fn rename_container(&self, id: &str, name: &str) -> Result<(), Error> {
+        match self.conn.execute("UPDATE containers SET name = ?2 WHERE id = ?1", params![id, name]) {
+            Ok(_) => Ok(()),
+            Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
+                let holder = self.container_by_name(name)?.map(|r| r.id).unwrap_or_default();
+                Err(Error::Conflict(format!(
+                    "Conflict. The container name \"/{name}\" is already in use by container \"{holder}\". You have to remove (or rename) that container to be able to reuse that name."
+                )))
+            }
+            Err(e) => Err(db_err(e)),
+        }
+    }
+
+    pub fn delete_container(&self, id: &str) -> Result<(), Error> {
+        self.conn.execute("DELETE FROM containers WHERE id = ?1", [id]).map_err(db_err)?;
+        Ok(())
+    }
+
+    // ---- images ----
+
+    pub fn add_image(&self, id: &str, created: &str) -> Result<(), Error> {
+        self.conn
+            .execute("INSERT OR IGNORE INTO images (id, created) VALUES (?1, ?2)", params![id, created])
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// Points `name` at `image_id`; returns the image the name pointed at before, if another.
+    pub fn set_tag(&self, name: &str, image_id: &str) -> Result<Option<String>, Error> {
+        let tx = self.conn.unchecked_transaction().map_err(db_err)?;
+        let previous: Option<String> = tx
+            .query_row("SELECT image_id FROM tags WHERE name = ?1", [name], |r| r.get(0))
+            .optional()
+            .map_err(db_err)?;
+        tx.execute("INSERT OR REPLACE INTO tags (name, image_id) VALUES (?1, ?2)", params![name, image_id])
+            .map_err(db_err)?;
+        tx.commit().map_err(db_err)?;
+        Ok(previous.filter(|p| p != image_id))
+    }
+
+    pub fn remove_tag(&self, name: &str) -> Result<(), Error> {
+        self.conn.execute("DELETE FROM tags WHERE name = ?1", [name]).map_err(db_err)?;
+        Ok(())
+    }
+
+    pub fn tag(&self, name: &str) -> Result<Option<String>, Error> {
+        self.conn
+            .query_row("SELECT image_id FROM tags WHERE name = ?1", [name], |r| r.get(0))
+            .optional()
+            .map_err(db_err)
+    }
+
+    /// (image id, created) of every image.
+    pub fn images(&self) -> Result<Vec<(String, String)>, Error> {
+        let mut stmt = self.conn.prepare_cached("SELECT id, created FROM images ORDER BY created DESC").map_err(db_err)?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(db_err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+    }
+
+    pub fn tags_of(&self, image_id: &str) -> Result<Vec<String>, Error> {
+        let mut stmt = self.conn.prepare_cached("SELECT name FROM tags WHERE image_id = ?1 ORDER BY name").map_err(db_err)?;
+        let rows = stmt.query_map([image_id], |r| r.get(0)).map_err(db_err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+    }
+
+    pub fn delete_image(&self, id: &str) -> Result<(), Error> {
+        let tx = self.conn.unchecked_transaction().map_err(db_err)?;
+        tx.execute("DELETE FROM tags WHERE image_id = ?1", [id]).map_err(db_err)?;
+        tx.execute("DELETE FROM images WHERE id = ?1", [id]).map_err(db_err)?;
+        tx.commit().map_err(db_err)
+    }
+
+    pub fn image_in_use(&self, image_id: &str) -> Result<Option<String>, Error> {
+        self.conn
+            .query_row("SELECT id FROM containers WHERE image_id = ?1 LIMIT 1", [image_id], |r| r.get(0))
+            .optional()
+            .map_err(db_err)
+    }
+}

@@ -1,0 +1,136 @@
+//! `exec`: a new process inside a running container, through the container's OCI runtime.
+//! Runs in the calling process (which must be single-threaded): the process is its child.
+
+use std::os::fd::{BorrowedFd, OwnedFd};
+
+use crate::types::State;
+use crate::{Engine, Error, user};
+
+/// Docker's exec options.
+#[derive(Debug, Clone, Default)]
+pub struct ExecRequest {
+    pub cmd: Vec<String>,
+    /// Extra `KEY=VALUE`s on top of the container's environment.
+    pub env: Vec<String>,
+    /// `-u`; empty = the container's user.
+    pub user: String,
+    /// `-w`; empty = the container's working directory.
+    pub workdir: String,
+    pub tty: bool,
+    pub detach: bool,
+}
+
+/// A started exec process.
+pub struct Exec {
+    pub pid: i32,
+    /// The pty master when `tty` was requested.
+    pub pty: Option<OwnedFd>,
+}
+
+impl Exec {
+    /// Waits for the process; returns Docker's exit code.
+    pub fn wait(&self) -> i32 {
+        let mut status = 0;
+        loop {
+            // SAFETY: waitpid on our own child with a valid out-pointer.
+            let r = unsafe { libc::waitpid(self.pid, &mut status, 0) };
+            if r == self.pid {
+                break;
+            }
+            if r < 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+                return 255;
+            }
+        }
+        if libc::WIFEXITED(status) {
+            libc::WEXITSTATUS(status)
+        } else if libc::WIFSIGNALED(status) {
+            128 + libc::WTERMSIG(status)
+        } else {
+            255
+        }
+    }
+}
+
+fn dup(fd: Option<BorrowedFd<'_>>) -> Option<OwnedFd> {
+    fd.and_then(|f| f.try_clone_to_owned().ok())
+}
+
+impl Engine {
+    /// Starts `request.cmd` in the container. `stdio` is the caller's stdin/stdout/stderr
+    /// (ignored for `tty`, where the caller proxies the returned pty, and for `detach`).
+    pub fn exec(
+        &self,
+        name_or_id: &str,
+        request: &ExecRequest,
+        stdio: [Option<BorrowedFd<'_>>; 3],
+    ) -> Result<Exec, Error> {
+        self.repair();
+        let rec = self.container(name_or_id)?;
+        match rec.state {
+            State::Running => {}
+            State::Paused => {
+                return Err(Error::Conflict(format!("Container {} is paused, unpause the container before exec", rec.id)));
+            }
+            _ => return Err(Error::Conflict(format!("container {} is not running", rec.id))),
+        }
+        if request.cmd.is_empty() {
+            return Err(Error::InvalidArgument("No exec command specified".into()));
+        }
+        let run_dir = self.container_run_dir(&rec.id);
+        let rootfs = run_dir.join("rootfs");
+        let c = &rec.config.config;
+        let user = user::resolve(&rootfs, if request.user.is_empty() { &c.user } else { &request.user })?;
+        // The container process's environment, then the exec's own.
+        let spec: Option<oci_spec::runtime::Spec> =
+            std::fs::read(run_dir.join("config.json")).ok().and_then(|b| serde_json::from_slice(&b).ok());
+        let mut env: Vec<String> = spec
+            .as_ref()
+            .and_then(|s| s.process().as_ref())
+            .and_then(|p| p.env().clone())
+            .unwrap_or_else(|| c.env.clone().unwrap_or_default());
+        for kv in &request.env {
+            let key = kv.split('=').next().unwrap_or("");
+            env.retain(|e| e.split('=').next() != Some(key));
+            env.push(kv.clone());
+        }
+        if request.tty && !env.iter().any(|e| e.starts_with("TERM=")) {
+            env.push("TERM=xterm".into());
+        }
+        crate::lifecycle::check_executable(&rootfs, &request.cmd[0], &env)?;
+        let cwd = if !request.workdir.is_empty() {
+            request.workdir.clone()
+        } else if !c.working_dir.is_empty() {
+            c.working_dir.clone()
+        } else {
+            "/".into()
+        };
+        let scratch = run_dir.join(format!("exec-{}", std::process::id()));
+        std::fs::create_dir_all(&scratch).map_err(|e| Error::io("creating the exec dir", e))?;
+        let console = if request.tty { Some(crate::shim::bind_console_socket(&scratch)?) } else { None };
+        let [stdin, stdout, stderr] = if request.detach || request.tty { [None, None, None] } else { stdio };
+        let null = || std::fs::File::options().read(true).write(true).open("/dev/null").ok().map(OwnedFd::from);
+        let result = self.runtime_for(&rec)?.exec(berth_runtime::oci::ExecOptions {
+            id: rec.id.clone(),
+            state_root: self.runtime_state_root(),
+            args: request.cmd.clone(),
+            env,
+            cwd: Some(cwd),
+            uid: user.uid,
+            gid: user.gid,
+            additional_gids: user.additional_gids,
+            terminal: request.tty,
+            console_socket: console.as_ref().map(|_| scratch.join("console.sock")),
+            stdin: dup(stdin).or_else(null),
+            stdout: dup(stdout).or_else(null),
+            stderr: dup(stderr).or_else(null),
+            scratch: scratch.clone(),
+        });
+        let pty = match (&result, &console) {
+            (Ok(_), Some(listener)) => Some(crate::shim::receive_pty(listener)),
+            _ => None,
+        };
+        let _ = std::fs::remove_dir_all(&scratch);
+        let pid = result?;
+        Ok(Exec { pid, pty: pty.transpose()? })
+    }
+}

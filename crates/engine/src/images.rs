@@ -1,0 +1,221 @@
+//! Image operations: import, list, tag, remove, inspect. The store holds the content; the
+//! database maps names to image ids.
+
+use std::io::Read;
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::{Engine, Error, reference};
+
+/// One row of `berth images` / `GET /images/json`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ImageSummary {
+    pub id: String,
+    pub repo_tags: Vec<String>,
+    pub created: i64,
+    pub size: u64,
+    pub labels: std::collections::BTreeMap<String, String>,
+    pub containers: i64,
+}
+
+/// What `rmi` did, as Docker reports it.
+#[derive(Debug, Clone, Serialize)]
+pub enum Removed {
+    Untagged(String),
+    Deleted(String),
+}
+
+fn short(id: &str) -> &str {
+    let hex = id.strip_prefix("sha256:").unwrap_or(id);
+    &hex[..hex.len().min(12)]
+}
+
+impl Engine {
+    /// `berth import`: a rootfs tarball becomes a one-layer image, optionally tagged.
+    pub fn import_image(
+        &self,
+        tar: impl Read,
+        reference: Option<&str>,
+        changes: &[String],
+        message: Option<&str>,
+    ) -> Result<String, Error> {
+        let tag = reference.map(reference::normalize).transpose()?;
+        let mut config = berth_image::ImageConfig {
+            architecture: std::env::consts::ARCH.replace("x86_64", "amd64").replace("aarch64", "arm64"),
+            os: "linux".into(),
+            ..Default::default()
+        };
+        for change in changes {
+            berth_image::apply_change(&mut config.config, change).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+        }
+        if let Some(message) = message {
+            config.extra.insert("comment".into(), json!(message));
+        }
+        let id = self.images.import(tar, config)?;
+        let created = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+        self.db.add_image(&id, &created)?;
+        if let Some(tag) = tag {
+            self.db.set_tag(&tag, &id)?;
+        }
+        Ok(id)
+    }
+
+    /// Resolves a name, full id or unique id prefix to an image id.
+    pub fn resolve_image(&self, name: &str) -> Result<String, Error> {
+        let not_found = || Error::NotFound(format!("No such image: {name}"));
+        if let Ok(normalized) = reference::normalize(name) {
+            if let Some(id) = self.db.tag(&normalized)? {
+                return Ok(id);
+            }
+        }
+        let hex = name.strip_prefix("sha256:").unwrap_or(name);
+        if hex.len() >= 4 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            let matches: Vec<String> = self
+                .db
+                .images()?
+                .into_iter()
+                .map(|(id, _)| id)
+                .filter(|id| id.strip_prefix("sha256:").unwrap_or(id).starts_with(hex))
+                .collect();
+            return match matches.len() {
+                1 => Ok(matches.into_iter().next().unwrap_or_default()),
+                0 => Err(not_found()),
+                _ => Err(Error::InvalidArgument(format!("image id prefix {name} is ambiguous"))),
+            };
+        }
+        Err(not_found())
+    }
+
+    pub fn image_config(&self, id: &str) -> Result<berth_image::Image, Error> {
+        Ok(self.images.image(id)?)
+    }
+
+    pub fn list_images(&self, all: bool) -> Result<Vec<ImageSummary>, Error> {
+        let _ = all;
+        let containers = self.db.containers()?;
+        let mut out = Vec::new();
+        for (id, created) in self.db.images()? {
+            let Ok(image) = self.images.image(&id) else { continue };
+            let created = image
+                .config
+                .created
+                .as_deref()
+                .or(Some(created.as_str()))
+                .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
+                .map(|t| t.timestamp())
+                .unwrap_or(0);
+            out.push(ImageSummary {
+                repo_tags: self.db.tags_of(&id)?,
+                created,
+                size: image.size,
+                labels: image.config.config.labels.clone().unwrap_or_default(),
+                containers: containers.iter().filter(|c| c.image_id == id).count() as i64,
+                id,
+            });
+        }
+        out.sort_by(|a, b| b.created.cmp(&a.created));
+        Ok(out)
+    }
+
+    /// `berth tag SOURCE TARGET`
+    pub fn tag_image(&self, source: &str, target: &str) -> Result<(), Error> {
+        let id = self.resolve_image(source)?;
+        let target = reference::normalize(target)?;
+        if target.contains('@') {
+            return Err(Error::InvalidArgument("refusing to create a tag with a digest reference".into()));
+        }
+        self.db.set_tag(&target, &id)?;
+        Ok(())
+    }
+
+    /// `berth rmi [-f] NAME`: untags a name; deletes the image when no name is left.
+    pub fn remove_image(&self, name: &str, force: bool) -> Result<Vec<Removed>, Error> {
+        let id = self.resolve_image(name)?;
+        let tags = self.db.tags_of(&id)?;
+        let by_tag = reference::normalize(name).ok().filter(|n| tags.contains(n));
+        let mut removed = Vec::new();
+        // Untagging one of several names never deletes the image.
+        if let Some(tag) = &by_tag {
+            if tags.len() > 1 {
+                self.db.remove_tag(tag)?;
+                return Ok(vec![Removed::Untagged(tag.clone())]);
+            }
+        } else if tags.len() > 1 && !force {
+            return Err(Error::Conflict(format!(
+                "conflict: unable to delete {} (must be forced) - image is referenced in multiple repositories",
+                short(&id)
+            )));
+        }
+        if let Some(container) = self.db.image_in_use(&id)? {
+            if !force {
+                return Err(Error::Conflict(format!(
+                    "conflict: unable to remove repository reference \"{name}\" (must force) - container {} is using its referenced image {}",
+                    short(&container),
+                    short(&id)
+                )));
+            }
+            // Docker keeps the image for its containers and only drops the names.
+            for tag in tags {
+                self.db.remove_tag(&tag)?;
+                removed.push(Removed::Untagged(tag));
+            }
+            return Ok(removed);
+        }
+        for tag in tags {
+            removed.push(Removed::Untagged(tag));
+        }
+        self.db.delete_image(&id)?;
+        removed.push(Removed::Deleted(id));
+        self.gc_images()?;
+        Ok(removed)
+    }
+
+    /// Deletes content no image in the database refers to.
+    fn gc_images(&self) -> Result<(), Error> {
+        let keep: Vec<String> = self.db.images()?.into_iter().map(|(id, _)| id).collect();
+        self.images.gc(&keep)?;
+        Ok(())
+    }
+
+    /// `berth image inspect`: Docker's image inspect document.
+    pub fn inspect_image(&self, name: &str) -> Result<serde_json::Value, Error> {
+        let id = self.resolve_image(name)?;
+        let image = self.images.image(&id)?;
+        let c = &image.config;
+        let cfg = &c.config;
+        Ok(json!({
+            "Id": id,
+            "RepoTags": self.db.tags_of(&id)?,
+            "RepoDigests": [],
+            "Parent": "",
+            "Comment": c.extra.get("comment").cloned().unwrap_or(json!("")),
+            "Created": c.created.clone().unwrap_or_default(),
+            "DockerVersion": "",
+            "Author": c.author.clone().unwrap_or_default(),
+            "Config": {
+                "Hostname": "", "Domainname": "",
+                "User": cfg.user.clone().unwrap_or_default(),
+                "AttachStdin": false, "AttachStdout": false, "AttachStderr": false,
+                "ExposedPorts": cfg.exposed_ports,
+                "Tty": false, "OpenStdin": false, "StdinOnce": false,
+                "Env": cfg.env,
+                "Cmd": cfg.cmd,
+                "Image": "",
+                "Volumes": cfg.volumes,
+                "WorkingDir": cfg.working_dir.clone().unwrap_or_default(),
+                "Entrypoint": cfg.entrypoint,
+                "OnBuild": cfg.on_build,
+                "Labels": cfg.labels,
+                "StopSignal": cfg.stop_signal,
+            },
+            "Architecture": c.architecture,
+            "Os": c.os,
+            "Size": image.size,
+            "GraphDriver": { "Name": "overlay2", "Data": null },
+            "RootFS": { "Type": "layers", "Layers": c.rootfs.diff_ids },
+            "Metadata": { "LastTagTime": "0001-01-01T00:00:00Z" },
+        }))
+    }
+}

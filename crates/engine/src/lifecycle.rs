@@ -1,0 +1,426 @@
+//! Starting, stopping, signalling, waiting for and pausing containers. Start spawns a
+//! `berth shim` (this same binary) that owns the container from then on; everything else
+//! signals the container or asks the runtime, and reads the result from the database.
+
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
+
+use crate::db::ContainerRecord;
+use crate::shim::{self, Message};
+use crate::types::State;
+use crate::{Engine, Error, rootfs, user};
+
+/// The client's stdio to hand to the container's shim (`run` without `-d`, `start -a`).
+#[derive(Clone, Copy)]
+pub struct Attach<'a> {
+    pub stdin: Option<BorrowedFd<'a>>,
+    pub stdout: Option<BorrowedFd<'a>>,
+    pub stderr: Option<BorrowedFd<'a>>,
+}
+
+/// A container the caller started; the channel to its shim stays open until it exits.
+pub struct Started {
+    pub pid: i32,
+    pub shim_pid: i32,
+    /// The pty master of a `-t` container, for window-size changes.
+    pub pty: Option<OwnedFd>,
+    channel: OwnedFd,
+}
+
+impl Started {
+    /// Blocks until the container exits for good; returns its exit code. `None` if the shim
+    /// died without saying (the next command repairs the state).
+    pub fn wait(self) -> Option<i32> {
+        let code = match shim::receive(self.channel.as_fd()) {
+            Some((Message::Exited { code }, _)) => Some(code),
+            _ => None,
+        };
+        // Reap the shim if it is our child (it is, unless we were re-exec'd in between).
+        // SAFETY: waitpid on a pid we spawned; WNOHANG after it closed the channel.
+        unsafe {
+            let mut status = 0;
+            libc::waitpid(self.shim_pid, &mut status, 0);
+        }
+        code
+    }
+}
+
+const SHIM_FD_BASE: i32 = 3;
+
+impl Engine {
+    /// Starts a created or stopped container: spawns its shim and waits until the container
+    /// runs (or failed to start, with Docker's exit code in the error).
+    pub fn start_container(&self, name_or_id: &str, attach: Option<Attach<'_>>) -> Result<Option<Started>, Error> {
+        self.repair();
+        let rec = self.container(name_or_id)?;
+        match rec.state {
+            State::Running | State::Restarting => return Ok(None),
+            State::Paused => {
+                return Err(Error::Conflict(
+                    "cannot start a paused container, try unpause instead".into(),
+                ));
+            }
+            _ => {}
+        }
+        let (ours, theirs) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
+            .map_err(|e| Error::Internal(format!("socketpair: {e}")))?;
+        let exe = std::env::current_exe().map_err(|e| Error::io("finding the berth binary", e))?;
+        let mut cmd = Command::new(exe);
+        cmd.arg("shim").arg(&rec.id);
+        cmd.env("BERTH_ROOT", &self.root).env("BERTH_RUN", &self.run);
+        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        // fds the shim gets: 3 = channel, 4/5/6 = the client's stdin/stdout/stderr (or -1).
+        let fds: [i32; 4] = [
+            theirs.as_raw_fd(),
+            attach.and_then(|a| a.stdin).map_or(-1, |f| f.as_raw_fd()),
+            attach.and_then(|a| a.stdout).map_or(-1, |f| f.as_raw_fd()),
+            attach.and_then(|a| a.stderr).map_or(-1, |f| f.as_raw_fd()),
+        ];
+        let flags: Vec<&str> = ["--stdin", "--stdout", "--stderr"]
+            .iter()
+            .zip(&fds[1..])
+            .filter(|(_, fd)| **fd >= 0)
+            .map(|(f, _)| *f)
+            .collect();
+        cmd.args(flags);
+        // SAFETY: the closure runs in the forked child before exec and only makes
+        // async-signal-safe calls (setsid, fcntl, dup2, close).
+        unsafe {
+            cmd.pre_exec(move || {
+                libc::setsid();
+                // Move the sources out of the way first: they may sit on 3..6 themselves.
+                let mut high = [-1i32; 4];
+                for (i, fd) in fds.iter().enumerate() {
+                    if *fd >= 0 {
+                        high[i] = libc::fcntl(*fd, libc::F_DUPFD_CLOEXEC, 100);
+                    }
+                }
+                for (i, fd) in high.iter().enumerate() {
+                    if *fd >= 0 {
+                        libc::dup2(*fd, SHIM_FD_BASE + i as i32);
+                        libc::close(*fd);
+                    }
+                }
+                Ok(())
+            });
+        }
+        let child = cmd.spawn().map_err(|e| Error::io("starting the berth shim", e))?;
+        drop(theirs);
+        match shim::receive(ours.as_fd()) {
+            Some((Message::Started { pid }, pty)) => Ok(Some(Started { pid, shim_pid: child.id() as i32, pty, channel: ours })),
+            Some((Message::Failed { message, exit_code }, _)) => {
+                let mut child = child;
+                let _ = child.wait();
+                Err(if exit_code == 126 || exit_code == 127 {
+                    Error::CannotRun { message, exit_code }
+                } else {
+                    Error::Internal(message)
+                })
+            }
+            _ => {
+                let mut child = child;
+                let _ = child.wait();
+                Err(Error::Internal("the berth shim exited before the container started".into()))
+            }
+        }
+    }
+
+    /// `berth stop [-t N]`: the stop signal, then SIGKILL after the timeout; returns when the
+    /// shim has recorded the exit.
+    pub fn stop_container(&self, name_or_id: &str, timeout: Option<i64>) -> Result<(), Error> {
+        self.repair();
+        let rec = self.container(name_or_id)?;
+        if !rec.state.has_shim() {
+            return Ok(());
+        }
+        self.db.set_manually_stopped(&rec.id, true)?;
+        if rec.state == State::Restarting {
+            crate::proc::wait_exit(rec.shim_pid, Some(Duration::from_secs(5)));
+            return Ok(());
+        }
+        if rec.state == State::Paused {
+            let _ = self.runtime_for(&rec)?.resume(&self.runtime_state_root(), &rec.id);
+        }
+        let signal = rec
+            .config
+            .config
+            .stop_signal
+            .as_deref()
+            .map(parse_signal)
+            .transpose()?
+            .unwrap_or(libc::SIGTERM);
+        let timeout = timeout.or(rec.config.config.stop_timeout).unwrap_or(10);
+        // SAFETY: kill(2) on the container's recorded init pid.
+        unsafe { libc::kill(rec.pid, signal) };
+        let grace = if timeout < 0 { None } else { Some(Duration::from_secs(timeout as u64)) };
+        if !crate::proc::wait_exit(rec.pid, grace) {
+            // SAFETY: as above.
+            unsafe { libc::kill(rec.pid, libc::SIGKILL) };
+            crate::proc::wait_exit(rec.pid, Some(Duration::from_secs(10)));
+        }
+        crate::proc::wait_exit(rec.shim_pid, Some(Duration::from_secs(10)));
+        Ok(())
+    }
+
+    /// `berth kill [-s SIG]`
+    pub fn kill_container(&self, name_or_id: &str, signal: &str) -> Result<(), Error> {
+        self.repair();
+        let rec = self.container(name_or_id)?;
+        let signal = parse_signal(signal)?;
+        if !matches!(rec.state, State::Running | State::Paused) {
+            return Err(Error::Conflict(format!("cannot kill container: {}: container {} is not running", name_or_id, rec.id)));
+        }
+        if signal == libc::SIGKILL {
+            // Docker: a kill stops the restart policy like a stop does.
+            self.db.set_manually_stopped(&rec.id, true)?;
+        }
+        // SAFETY: kill(2) on the container's recorded init pid.
+        if unsafe { libc::kill(rec.pid, signal) } != 0 {
+            return Err(Error::Internal(format!("cannot kill container {}: {}", rec.id, std::io::Error::last_os_error())));
+        }
+        if signal == libc::SIGKILL {
+            crate::proc::wait_exit(rec.shim_pid, Some(Duration::from_secs(10)));
+        }
+        Ok(())
+    }
+
+    /// `berth restart`
+    pub fn restart_container(&self, name_or_id: &str, timeout: Option<i64>) -> Result<(), Error> {
+        self.stop_container(name_or_id, timeout)?;
+        self.start_container(name_or_id, None).map(|_| ())
+    }
+
+    /// `berth wait`: blocks until the container is not running; returns its exit code.
+    pub fn wait_container(&self, name_or_id: &str) -> Result<i64, Error> {
+        self.repair();
+        let rec = self.container(name_or_id)?;
+        if !rec.state.has_shim() {
+            return Ok(rec.exit_code);
+        }
+        if rec.pid > 0 {
+            crate::proc::wait_exit(rec.pid, None);
+        }
+        // The shim records the exit right after: wait for the record to change.
+        for _ in 0..2000 {
+            match self.db.container(&rec.id)? {
+                Some(now) if now.finished_at != rec.finished_at || !now.state.has_shim() => return Ok(now.exit_code),
+                None => return Ok(rec.exit_code),
+                _ => std::thread::sleep(Duration::from_millis(2)),
+            }
+            if !crate::proc::alive(rec.shim_pid, rec.shim_start) {
+                self.repair();
+            }
+        }
+        Ok(self.container(&rec.id)?.exit_code)
+    }
+
+    /// `berth pause` (cgroup freezer)
+    pub fn pause_container(&self, name_or_id: &str) -> Result<(), Error> {
+        self.repair();
+        let mut rec = self.container(name_or_id)?;
+        match rec.state {
+            State::Running => {}
+            State::Paused => return Err(Error::Conflict(format!("Container {} is already paused", rec.id))),
+            _ => return Err(Error::Conflict(format!("Container {} is not running", rec.id))),
+        }
+        self.runtime_for(&rec)?.pause(&self.runtime_state_root(), &rec.id)?;
+        rec.state = State::Paused;
+        self.db.update_container(&rec)
+    }
+
+    /// `berth unpause`
+    pub fn unpause_container(&self, name_or_id: &str) -> Result<(), Error> {
+        self.repair();
+        let mut rec = self.container(name_or_id)?;
+        if rec.state != State::Paused {
+            return Err(Error::Conflict(format!("Container {} is not paused", rec.id)));
+        }
+        self.runtime_for(&rec)?.resume(&self.runtime_state_root(), &rec.id)?;
+        rec.state = State::Running;
+        self.db.update_container(&rec)
+    }
+}
+
+/// A signal by name ("TERM", "SIGTERM", "sigkill") or number.
+pub fn parse_signal(s: &str) -> Result<i32, Error> {
+    if let Ok(n) = s.parse::<i32>() {
+        if (1..=64).contains(&n) {
+            return Ok(n);
+        }
+    }
+    let upper = s.to_ascii_uppercase();
+    let name = if upper.starts_with("SIG") { upper } else { format!("SIG{upper}") };
+    name.parse::<nix::sys::signal::Signal>()
+        .map(|s| s as i32)
+        .map_err(|_| Error::InvalidArgument(format!("Invalid signal: {s}")))
+}
+
+/// Opens `path` inside `root` with every symlink resolved within `root` (openat2
+/// RESOLVE_IN_ROOT), and returns its metadata.
+pub(crate) fn stat_in_root(root: &Path, path: &str) -> Option<std::fs::Metadata> {
+    let root_fd = std::fs::File::open(root).ok()?;
+    let c_path = std::ffi::CString::new(path).ok()?;
+    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+    how.flags = (libc::O_PATH | libc::O_CLOEXEC) as u64;
+    how.resolve = libc::RESOLVE_IN_ROOT;
+    // SAFETY: openat2 with a valid dirfd, NUL-terminated path and open_how of the right size.
+    let fd = unsafe {
+        libc::syscall(libc::SYS_openat2, root_fd.as_raw_fd(), c_path.as_ptr(), &how as *const libc::open_how, std::mem::size_of::<libc::open_how>())
+    } as i32;
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: fd is a new descriptor we own.
+    let file = unsafe { std::fs::File::from_raw_fd(fd) };
+    file.metadata().ok()
+}
+
+/// Docker's errors for a command that cannot run: 127 not found, 126 not executable.
+pub(crate) fn check_executable(rootfs: &Path, argv0: &str, env: &[String]) -> Result<(), Error> {
+    use std::os::unix::fs::PermissionsExt;
+    let candidates: Vec<String> = if argv0.contains('/') {
+        vec![argv0.to_string()]
+    } else {
+        let path = env.iter().find_map(|e| e.strip_prefix("PATH=")).unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        path.split(':').filter(|d| !d.is_empty()).map(|d| format!("{}/{argv0}", d.trim_end_matches('/'))).collect()
+    };
+    for candidate in &candidates {
+        if let Some(meta) = stat_in_root(rootfs, candidate) {
+            if meta.is_dir() || meta.permissions().mode() & 0o111 == 0 {
+                if argv0.contains('/') {
+                    return Err(Error::CannotRun {
+                        message: format!("exec: \"{argv0}\": permission denied"),
+                        exit_code: 126,
+                    });
+                }
+                continue;
+            }
+            return Ok(());
+        }
+    }
+    Err(if argv0.contains('/') {
+        Error::CannotRun { message: format!("exec: \"{argv0}\": stat {argv0}: no such file or directory"), exit_code: 127 }
+    } else {
+        Error::CannotRun { message: format!("exec: \"{argv0}\": executable file not found in $PATH"), exit_code: 127 }
+    })
+}
+
+/// Where `--init` finds its init binary: a static tini, as Docker's docker-init is.
+fn init_binary() -> Option<std::path::PathBuf> {
+    ["/usr/bin/tini-static", "/usr/local/bin/docker-init", "/usr/libexec/docker/docker-init", "/usr/bin/docker-init"]
+        .iter()
+        .map(std::path::PathBuf::from)
+        .find(|p| p.is_file())
+}
+
+/// Builds the OCI spec for a container from its record, with its rootfs mounted at `rootfs`.
+pub(crate) fn build_spec(engine: &Engine, rec: &ContainerRecord, rootfs_dir: &Path) -> Result<oci_spec::runtime::Spec, Error> {
+    let c = &rec.config.config;
+    let hc = &rec.config.host_config;
+    let hostname = if c.hostname.is_empty() { rec.id[..12].to_string() } else { c.hostname.clone() };
+    let user = user::resolve(rootfs_dir, &c.user)?;
+    let mut args: Vec<String> = c.entrypoint.iter().chain(c.cmd.iter()).flatten().cloned().collect();
+    let mut env: Vec<String> = c.env.clone().unwrap_or_default();
+    if !env.iter().any(|e| e.starts_with("HOSTNAME=")) {
+        env.insert(1.min(env.len()), format!("HOSTNAME={hostname}"));
+    }
+    if c.tty && !env.iter().any(|e| e.starts_with("TERM=")) {
+        env.push("TERM=xterm".into());
+    }
+    if !env.iter().any(|e| e.starts_with("HOME=")) {
+        env.push(format!("HOME={}", user.home));
+    }
+    let Some(argv0) = args.first().cloned() else {
+        return Err(Error::InvalidArgument("No command specified".into()));
+    };
+    check_executable(rootfs_dir, &argv0, &env)?;
+    let cwd = if c.working_dir.is_empty() { "/".to_string() } else { c.working_dir.clone() };
+    if stat_in_root(rootfs_dir, &cwd).is_none() {
+        // Docker creates a missing working directory.
+        let relative = cwd.trim_start_matches('/');
+        let _ = std::fs::create_dir_all(rootfs_dir.join(relative));
+    }
+    let dir = engine.container_dir(&rec.id);
+    rootfs::write_network_files(&dir, &hostname)?;
+    let mut binds = vec![
+        bind(dir.join("resolv.conf"), "/etc/resolv.conf"),
+        bind(dir.join("hostname"), "/etc/hostname"),
+        bind(dir.join("hosts"), "/etc/hosts"),
+    ];
+    if hc.init == Some(true) {
+        let init = init_binary().ok_or_else(|| {
+            Error::InvalidArgument("--init: no init binary found (install Debian's tini: /usr/bin/tini-static)".into())
+        })?;
+        binds.push(berth_runtime::spec::BindMount { source: init, destination: "/sbin/docker-init".into(), readonly: true });
+        args.splice(0..0, ["/sbin/docker-init".to_string(), "--".to_string()]);
+    }
+    let mut seccomp = berth_runtime::spec::SeccompMode::Default;
+    let mut no_new_privileges = false;
+    for opt in hc.security_opt.iter().flatten() {
+        let (key, value) = opt.split_once(['=', ':']).unwrap_or((opt.as_str(), "true"));
+        match key {
+            "no-new-privileges" => no_new_privileges = value != "false",
+            "seccomp" if value == "unconfined" => seccomp = berth_runtime::spec::SeccompMode::Unconfined,
+            "seccomp" if value.trim_start().starts_with('{') => seccomp = berth_runtime::spec::SeccompMode::Profile(value.to_string()),
+            "seccomp" => {
+                let text = std::fs::read_to_string(value)
+                    .map_err(|e| Error::InvalidArgument(format!("opening seccomp profile ({value}) failed: {e}")))?;
+                seccomp = berth_runtime::spec::SeccompMode::Profile(text);
+            }
+            _ => {}
+        }
+    }
+    let input = berth_runtime::spec::SpecInput {
+        rootfs: rootfs_dir.to_path_buf(),
+        readonly_rootfs: hc.readonly_rootfs,
+        args,
+        env,
+        cwd,
+        uid: user.uid,
+        gid: user.gid,
+        additional_gids: user.additional_gids,
+        hostname,
+        terminal: c.tty,
+        cgroup_path: format!("/berth/{}", rec.id),
+        resources: berth_runtime::spec::Resources {
+            memory: (hc.memory > 0).then_some(hc.memory),
+            memory_swap: (hc.memory_swap != 0).then_some(hc.memory_swap),
+            nano_cpus: (hc.nano_cpus > 0).then_some(hc.nano_cpus),
+            cpu_shares: (hc.cpu_shares > 0).then_some(hc.cpu_shares as u64),
+            pids_limit: hc.pids_limit.filter(|p| *p > 0),
+        },
+        privileged: hc.privileged,
+        cap_add: hc.cap_add.clone().unwrap_or_default(),
+        cap_drop: hc.cap_drop.clone().unwrap_or_default(),
+        no_new_privileges,
+        seccomp,
+        ulimits: hc
+            .ulimits
+            .iter()
+            .flatten()
+            .map(|u| berth_runtime::spec::Ulimit { name: u.name.clone(), soft: u.soft as u64, hard: u.hard as u64 })
+            .collect(),
+        tmpfs: hc.tmpfs.iter().flatten().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        binds,
+        private_network: hc.network_mode != "host",
+        annotations: vec![("org.berth.container.name".into(), rec.name.clone())],
+    };
+    let mut spec = berth_runtime::spec::build_spec(&input)?;
+    if matches!(hc.runtime.as_str(), "" | "berth" | "embedded" | "libcontainer") {
+        if let Some(linux) = spec.linux_mut() {
+            if let Some(seccomp) = linux.seccomp_mut() {
+                berth_runtime::seccomp::adapt_for_libcontainer(seccomp);
+            }
+        }
+    }
+    Ok(spec)
+}
+
+fn bind(source: std::path::PathBuf, destination: &str) -> berth_runtime::spec::BindMount {
+    berth_runtime::spec::BindMount { source, destination: destination.into(), readonly: false }
+}

@@ -1,0 +1,217 @@
+//! Container logs in Docker's json-file format: one JSON object per line,
+//! `{"log":"text\n","stream":"stdout","time":"2024-01-01T00:00:00.000000000Z"}`.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Engine, Error};
+
+#[derive(Serialize, Deserialize)]
+struct Entry<'a> {
+    log: std::borrow::Cow<'a, str>,
+    stream: std::borrow::Cow<'a, str>,
+    time: std::borrow::Cow<'a, str>,
+}
+
+/// Appends output to a container's log, a line per entry. Keeps a partial line per stream
+/// until its newline arrives (or [`LogWriter::flush_partial`] at exit).
+pub struct LogWriter {
+    file: File,
+    partial: [Vec<u8>; 2],
+    scratch: Vec<u8>,
+}
+
+/// Which output stream bytes came from.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Stream {
+    Stdout = 0,
+    Stderr = 1,
+}
+
+impl Stream {
+    fn name(self) -> &'static str {
+        match self {
+            Stream::Stdout => "stdout",
+            Stream::Stderr => "stderr",
+        }
+    }
+}
+
+impl LogWriter {
+    pub fn open(path: &Path) -> std::io::Result<LogWriter> {
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+        Ok(LogWriter { file, partial: [Vec::new(), Vec::new()], scratch: Vec::with_capacity(4096) })
+    }
+
+    pub fn write(&mut self, stream: Stream, data: &[u8]) {
+        let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+        self.scratch.clear();
+        let mut rest = data;
+        while let Some(i) = rest.iter().position(|&b| b == b'\n') {
+            let (line, tail) = rest.split_at(i + 1);
+            let partial = &mut self.partial[stream as usize];
+            if partial.is_empty() {
+                push_entry(&mut self.scratch, line, stream, &time);
+            } else {
+                partial.extend_from_slice(line);
+                let whole = std::mem::take(partial);
+                push_entry(&mut self.scratch, &whole, stream, &time);
+            }
+            rest = tail;
+        }
+        let partial = &mut self.partial[stream as usize];
+        partial.extend_from_slice(rest);
+        // Docker splits lines longer than 16 KiB.
+        if partial.len() >= 16 * 1024 {
+            let whole = std::mem::take(partial);
+            push_entry(&mut self.scratch, &whole, stream, &time);
+        }
+        if !self.scratch.is_empty() {
+            let _ = self.file.write_all(&self.scratch);
+        }
+    }
+
+    /// Writes out any unterminated line (the container exited).
+    pub fn flush_partial(&mut self) {
+        let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+        for stream in [Stream::Stdout, Stream::Stderr] {
+            let whole = std::mem::take(&mut self.partial[stream as usize]);
+            if !whole.is_empty() {
+                self.scratch.clear();
+                push_entry(&mut self.scratch, &whole, stream, &time);
+                let _ = self.file.write_all(&self.scratch);
+            }
+        }
+    }
+}
+
+fn push_entry(out: &mut Vec<u8>, line: &[u8], stream: Stream, time: &str) {
+    let entry = Entry { log: String::from_utf8_lossy(line), stream: stream.name().into(), time: time.into() };
+    if serde_json::to_writer(&mut *out, &entry).is_ok() {
+        out.push(b'\n');
+    }
+}
+
+/// `logs` options, Docker's.
+#[derive(Debug, Clone, Default)]
+pub struct LogOptions {
+    pub follow: bool,
+    /// Only the last N lines.
+    pub tail: Option<usize>,
+    pub timestamps: bool,
+    /// Only entries at or after this time (unix seconds, fractional).
+    pub since: Option<f64>,
+    pub until: Option<f64>,
+    pub stdout: bool,
+    pub stderr: bool,
+}
+
+/// One log record as read back.
+pub struct LogLine {
+    pub stream: Stream,
+    pub time: String,
+    pub text: Vec<u8>,
+}
+
+impl Engine {
+    /// Streams a container's log to `sink` (stdout/stderr kept apart); with `follow`, keeps
+    /// going until the container stops. `sink` returns false to stop early.
+    pub fn logs(&self, name_or_id: &str, options: &LogOptions, sink: &mut dyn FnMut(LogLine) -> bool) -> Result<(), Error> {
+        let rec = self.container(name_or_id)?;
+        let path = self.log_path(&rec.id);
+        let file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if !options.follow {
+                    return Ok(());
+                }
+                std::fs::create_dir_all(path.parent().unwrap_or(Path::new("/"))).ok();
+                std::fs::OpenOptions::new().create(true).append(true).open(&path).map_err(|e| Error::io("opening log", e))?;
+                File::open(&path).map_err(|e| Error::io("opening log", e))?
+            }
+            Err(e) => return Err(Error::io(format!("opening {}", path.display()), e)),
+        };
+        let mut reader = BufReader::new(file);
+        let wanted = |line: &LogLine| {
+            let stream_ok = match line.stream {
+                Stream::Stdout => options.stdout,
+                Stream::Stderr => options.stderr,
+            };
+            let t = chrono::DateTime::parse_from_rfc3339(&line.time)
+                .map(|t| t.timestamp() as f64 + t.timestamp_subsec_nanos() as f64 / 1e9)
+                .unwrap_or(0.0);
+            stream_ok && options.since.is_none_or(|s| t >= s) && options.until.is_none_or(|u| t <= u)
+        };
+        // Tail: read all, keep the last N matching.
+        let mut existing = Vec::new();
+        let mut buf = String::new();
+        loop {
+            buf.clear();
+            let n = reader.read_line(&mut buf).map_err(|e| Error::io("reading log", e))?;
+            if n == 0 || !buf.ends_with('\n') {
+                // A half-written last line: re-read it later.
+                if n > 0 {
+                    reader.seek(SeekFrom::Current(-(n as i64))).ok();
+                }
+                break;
+            }
+            if let Some(line) = parse_line(&buf) {
+                if wanted(&line) {
+                    existing.push(line);
+                }
+            }
+        }
+        let skip = options.tail.map(|n| existing.len().saturating_sub(n)).unwrap_or(0);
+        for line in existing.into_iter().skip(skip) {
+            if !sink(line) {
+                return Ok(());
+            }
+        }
+        if !options.follow {
+            return Ok(());
+        }
+        loop {
+            buf.clear();
+            let n = reader.read_line(&mut buf).map_err(|e| Error::io("reading log", e))?;
+            if n > 0 && buf.ends_with('\n') {
+                if let Some(line) = parse_line(&buf) {
+                    if wanted(&line) && !sink(line) {
+                        return Ok(());
+                    }
+                }
+                continue;
+            }
+            if n > 0 {
+                reader.seek(SeekFrom::Current(-(n as i64))).ok();
+            }
+            // Nothing new: stop once the container is no longer running and the log is drained.
+            let running = self.db.container(&rec.id)?.is_some_and(|r| r.state.has_shim());
+            if !running {
+                let mut rest = String::new();
+                while reader.read_line(&mut rest).map_err(|e| Error::io("reading log", e))? > 0 {
+                    if let Some(line) = parse_line(&rest) {
+                        if wanted(&line) && !sink(line) {
+                            return Ok(());
+                        }
+                    }
+                    rest.clear();
+                }
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+fn parse_line(text: &str) -> Option<LogLine> {
+    let entry: Entry<'_> = serde_json::from_str(text).ok()?;
+    Some(LogLine {
+        stream: if entry.stream == "stderr" { Stream::Stderr } else { Stream::Stdout },
+        time: entry.time.into_owned(),
+        text: entry.log.into_owned().into_bytes(),
+    })
+}

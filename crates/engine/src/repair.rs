@@ -1,0 +1,53 @@
+//! Repairs what a killed process left behind, so every command sees the truth: a container
+//! whose shim is gone is stopped and torn down (its init killed, its rootfs unmounted, its
+//! runtime state deleted) and recorded as exited; `--rm` containers are removed.
+
+use crate::types::State;
+use crate::{Engine, rootfs};
+
+/// Exit code recorded when the shim died and the container was stopped for it (SIGKILL).
+const SHIM_LOST_EXIT: i64 = 137;
+
+impl Engine {
+    /// Best effort: repairs every container whose shim is gone. Cheap when nothing is wrong
+    /// (one query and a /proc read per running container).
+    pub fn repair(&self) {
+        let Ok(records) = self.db.containers() else { return };
+        for mut rec in records {
+            let starting = rec.state == State::Created && rec.shim_pid != 0;
+            if !(rec.state.has_shim() || starting) || crate::proc::alive(rec.shim_pid, rec.shim_start) {
+                continue;
+            }
+            // Re-read: the shim may have finished normally since the list was read.
+            match self.db.container(&rec.id) {
+                Ok(Some(now)) if now.shim_pid == rec.shim_pid && (now.state.has_shim() || now.state == State::Created) => {}
+                _ => continue,
+            }
+            if rec.pid > 0 && crate::proc::alive(rec.pid, 0) {
+                // Nobody holds its stdio or will record its exit any more.
+                // SAFETY: kill(2) on the container's recorded init pid.
+                unsafe { libc::kill(rec.pid, libc::SIGKILL) };
+                crate::proc::wait_exit(rec.pid, Some(std::time::Duration::from_secs(5)));
+            }
+            if let Ok(rt) = self.runtime_for(&rec) {
+                let _ = rt.delete(&self.runtime_state_root(), &rec.id, true);
+            }
+            rootfs::unmount(&self.container_run_dir(&rec.id).join("rootfs"));
+            if rec.config.host_config.auto_remove {
+                let _ = self.destroy(&rec.id);
+                continue;
+            }
+            if starting {
+                rec.error = "start interrupted: the berth shim was killed".into();
+            } else {
+                rec.state = State::Exited;
+                rec.exit_code = SHIM_LOST_EXIT;
+                rec.error = "the berth shim was killed; the container was stopped".into();
+                rec.finished_at = crate::containers::now();
+            }
+            rec.pid = 0;
+            rec.shim_pid = 0;
+            let _ = self.db.update_container(&rec);
+        }
+    }
+}

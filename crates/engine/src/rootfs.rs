@@ -1,0 +1,71 @@
+//! The container's root filesystem: an overlay of the image's unpacked layers (read-only,
+//! shared) under the container's own upper/work directories; plus the files Docker writes for
+//! every container (/etc/hosts, /etc/hostname, /etc/resolv.conf).
+
+use std::path::{Path, PathBuf};
+
+use nix::mount::{MntFlags, MsFlags, mount, umount2};
+
+use crate::Error;
+
+/// Mounts the overlay at `target` unless something is mounted there already (a restart).
+pub fn mount_overlay(lowers: &[PathBuf], upper: &Path, work: &Path, target: &Path) -> Result<(), Error> {
+    std::fs::create_dir_all(target).map_err(|e| Error::io(format!("creating {}", target.display()), e))?;
+    if is_mountpoint(target) {
+        return Ok(());
+    }
+    // overlayfs wants the top-most lower layer first.
+    let lowerdir: Vec<String> = lowers.iter().rev().map(|p| p.display().to_string()).collect();
+    let data = format!(
+        "lowerdir={},upperdir={},workdir={}",
+        lowerdir.join(":"),
+        upper.display(),
+        work.display()
+    );
+    if data.len() >= 4000 {
+        return Err(Error::Internal(format!(
+            "too many image layers for one overlay mount ({} layers)",
+            lowers.len()
+        )));
+    }
+    mount(Some("overlay"), target, Some("overlay"), MsFlags::empty(), Some(data.as_str()))
+        .map_err(|e| Error::Internal(format!("mounting the container's overlay rootfs at {}: {e}", target.display())))
+}
+
+/// Lazily unmounts `target` if it is mounted; missing or unmounted is fine.
+pub fn unmount(target: &Path) {
+    if is_mountpoint(target) {
+        let _ = umount2(target, MntFlags::MNT_DETACH);
+    }
+}
+
+/// Whether `path` is a mount point (its device differs from its parent's, or it is listed).
+fn is_mountpoint(path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let (Ok(me), Some(parent)) = (std::fs::metadata(path), path.parent()) else { return false };
+    match std::fs::metadata(parent) {
+        Ok(p) => me.dev() != p.dev(),
+        Err(_) => false,
+    }
+}
+
+/// Writes the hosts/hostname/resolv.conf files for a container with only a loopback network.
+pub fn write_network_files(dir: &Path, hostname: &str) -> Result<(), Error> {
+    let hosts = format!(
+        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n127.0.0.1\t{hostname}\n"
+    );
+    // Regenerated at every start, so a plain write is enough (no fsync on the start path).
+    let write = |name: &str, data: &[u8]| {
+        std::fs::write(dir.join(name), data).map_err(|e| Error::io(format!("writing {}", dir.join(name).display()), e))
+    };
+    write("hosts", hosts.as_bytes())?;
+    write("hostname", format!("{hostname}\n").as_bytes())?;
+    // Docker copies the host's resolv.conf, dropping loopback nameservers a container cannot reach.
+    let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    let resolv: String = host
+        .lines()
+        .filter(|l| !(l.starts_with("nameserver") && (l.contains(" 127.") || l.contains(" ::1"))))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    write("resolv.conf", resolv.as_bytes())
+}
