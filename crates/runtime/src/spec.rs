@@ -1383,7 +1383,10 @@ pub fn build_spec(input: &SpecInput) -> Result<Spec, SpecError> {
     } else {
         Some(rlimits)
     });
-    process.set_no_new_privileges(Some(input.no_new_privileges));
+    // Only ever Some(true): libcontainer 0.7 treats Some(false) like true when ordering the
+    // seccomp load (it loads the filter after dropping CAP_SYS_ADMIN, without no_new_privs, and
+    // the load fails with EACCES). Absent means "false" to every runtime.
+    process.set_no_new_privileges(input.no_new_privileges.then_some(true));
     process.set_apparmor_profile(None);
     process.set_selinux_label(None);
     process.set_oom_score_adj(None);
@@ -1605,7 +1608,7 @@ mod tests {
         assert_eq!(p.user().gid(), 1001);
         assert_eq!(p.user().additional_gids().as_ref().unwrap(), &vec![10, 20]);
         assert_eq!(p.terminal(), Some(true));
-        assert_eq!(p.no_new_privileges(), Some(false));
+        assert_eq!(p.no_new_privileges(), None, "absent, not Some(false)");
         assert!(
             p.rlimits().is_none(),
             "no rlimits by default: the container inherits"
