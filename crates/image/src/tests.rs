@@ -648,3 +648,48 @@ fn security_capability_xattr_survives_chown() {
         assert_eq!(got, cap);
     } // else: the filesystem does not support it (best effort, as Docker)
 }
+
+/// A pulled-style image: gzip layer blob, registered with add_manifest; diff_id is verified.
+#[test]
+fn gzip_layer_blob_via_add_manifest_is_verified() {
+    let (_t, s) = store();
+    let tar = sample_tar();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&tar).unwrap();
+    let gz = gz.finish().unwrap();
+    let layer = s.put_blob(&gz).unwrap();
+    let register = |diff_id: String| {
+        let mut cfg = ImageConfig::default();
+        cfg.rootfs.diff_ids = vec![diff_id];
+        let cjson = serde_json::to_vec(&cfg).unwrap();
+        let cid = s.put_blob(&cjson).unwrap();
+        let m = Manifest {
+            schema_version: 2,
+            media_type: Some(MEDIA_MANIFEST_OCI.into()),
+            config: Descriptor {
+                media_type: MEDIA_CONFIG_OCI.into(),
+                digest: cid,
+                size: cjson.len() as u64,
+                extra: BTreeMap::new(),
+            },
+            layers: vec![Descriptor {
+                media_type: MEDIA_LAYER_GZIP.into(),
+                digest: layer.clone(),
+                size: gz.len() as u64,
+                extra: BTreeMap::new(),
+            }],
+            extra: BTreeMap::new(),
+        };
+        let mid = s.put_blob(&serde_json::to_vec(&m).unwrap()).unwrap();
+        s.add_manifest(&mid).unwrap()
+    };
+    let good = register(sha256_digest(&tar));
+    let dirs = s.layer_dirs(&good).unwrap();
+    assert_eq!(fs::read(dirs[0].join("etc/hello")).unwrap(), CONTENT);
+    // A config whose diff_id does not match the layer content is refused, and leaves no layer.
+    let bad = register(sha256_digest(b"something else"));
+    let e = s.layer_dirs(&bad).unwrap_err();
+    assert!(e.to_string().contains("digest mismatch"), "{e}");
+    assert_eq!(names(&s.root().join("layers")).len(), 1);
+    assert!(names(&s.root().join("tmp")).is_empty());
+}

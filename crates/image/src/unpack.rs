@@ -151,13 +151,11 @@ fn read_meta<R: Read>(entry: &mut tar::Entry<'_, R>) -> io::Result<Meta> {
                     if key == "uid" { m.uid = n } else { m.gid = n }
                 }
             } else if key == "mtime" {
-                if let Some(n) = std::str::from_utf8(val)
+                m.mtime = std::str::from_utf8(val)
                     .ok()
                     .and_then(|s| s.split('.').next())
                     .and_then(|s| s.parse::<i64>().ok())
-                {
-                    m.mtime = n;
-                }
+                    .unwrap_or(m.mtime);
             }
         }
     }
@@ -214,10 +212,8 @@ impl Unpacker {
     /// Opens the directory at `comps` without following any symlink; creates missing
     /// directories (mode 0755) when `create`.
     fn open_dir(&mut self, comps: &[Vec<u8>], raw: &[u8], create: bool) -> Result<RawFd, Error> {
-        if let Some((c, fd)) = &self.cache {
-            if c.as_slice() == comps {
-                return Ok(fd.as_raw_fd());
-            }
+        if let Some((_, fd)) = self.cache.as_ref().filter(|(c, _)| c.as_slice() == comps) {
+            return Ok(fd.as_raw_fd());
         }
         let mut cur: Option<OwnedFd> = None;
         for (i, c) in comps.iter().enumerate() {
