@@ -1,1 +1,153 @@
-fn main() {}
+//! berth: a Docker-compatible container engine in one binary. This crate is the thin front end:
+//! the command line (one file per verb under `commands/`, each calling one engine function) and
+//! the hidden `berth shim` entry point. It must not touch files under the state root itself.
+
+mod commands;
+mod format;
+mod run_flags;
+mod terminal;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "berth", version, about = "A Docker-compatible container engine", disable_help_subcommand = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create and run a new container from an image
+    Run(commands::run::Args),
+    /// Create a new container
+    Create(commands::create::Args),
+    /// Start one or more stopped containers
+    Start(commands::start::Args),
+    /// Stop one or more running containers
+    Stop(commands::stop::Args),
+    /// Kill one or more running containers
+    Kill(commands::kill::Args),
+    /// Restart one or more containers
+    Restart(commands::restart::Args),
+    /// Remove one or more containers
+    Rm(commands::rm::Args),
+    /// Block until one or more containers stop, then print their exit codes
+    Wait(commands::wait::Args),
+    /// Pause all processes within one or more containers
+    Pause(commands::pause::Args),
+    /// Unpause all processes within one or more containers
+    Unpause(commands::unpause::Args),
+    /// Rename a container
+    Rename(commands::rename::Args),
+    /// List containers
+    Ps(commands::ps::Args),
+    /// Fetch the logs of a container
+    Logs(commands::logs::Args),
+    /// Execute a command in a running container
+    Exec(commands::exec::Args),
+    /// Return low-level information on containers or images
+    Inspect(commands::inspect::Args),
+    /// Display the running processes of a container
+    Top(commands::top::Args),
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(commands::stats::Args),
+    /// Import the contents from a tarball to create a filesystem image
+    Import(commands::import::Args),
+    /// List images
+    Images(commands::images::Args),
+    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
+    Tag(commands::tag::Args),
+    /// Remove one or more images
+    Rmi(commands::rmi::Args),
+    /// Manage images
+    #[command(subcommand)]
+    Image(ImageCommand),
+    /// Manage containers
+    #[command(subcommand)]
+    Container(ContainerCommand),
+    /// The per-container monitor (internal)
+    #[command(hide = true)]
+    Shim(commands::shim::Args),
+}
+
+#[derive(Subcommand)]
+enum ImageCommand {
+    /// Display detailed information on one or more images
+    Inspect(commands::inspect::Args),
+    /// List images
+    #[command(alias = "list")]
+    Ls(commands::images::Args),
+    /// Remove one or more images
+    Rm(commands::rmi::Args),
+    /// Import the contents from a tarball to create a filesystem image
+    Import(commands::import::Args),
+    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
+    Tag(commands::tag::Args),
+}
+
+#[derive(Subcommand)]
+enum ContainerCommand {
+    /// List containers
+    #[command(alias = "list")]
+    Ls(commands::ps::Args),
+    /// Display detailed information on one or more containers
+    Inspect(commands::inspect::Args),
+    /// Remove one or more containers
+    Rm(commands::rm::Args),
+}
+
+fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
+                // Docker's CLI exits 125 on a usage error.
+                _ => 125,
+            };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    let code = match cli.command {
+        Command::Shim(args) => commands::shim::run(args),
+        other => match dispatch(other) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("Error: {e}");
+                e.exit_code()
+            }
+        },
+    };
+    std::process::exit(code);
+}
+
+fn dispatch(command: Command) -> Result<i32, commands::CliError> {
+    let engine = berth_engine::Engine::open()?;
+    match command {
+        Command::Run(a) => commands::run::run(&engine, a),
+        Command::Create(a) => commands::create::run(&engine, a),
+        Command::Start(a) => commands::start::run(&engine, a),
+        Command::Stop(a) => commands::stop::run(&engine, a),
+        Command::Kill(a) => commands::kill::run(&engine, a),
+        Command::Restart(a) => commands::restart::run(&engine, a),
+        Command::Rm(a) | Command::Container(ContainerCommand::Rm(a)) => commands::rm::run(&engine, a),
+        Command::Wait(a) => commands::wait::run(&engine, a),
+        Command::Pause(a) => commands::pause::run(&engine, a),
+        Command::Unpause(a) => commands::unpause::run(&engine, a),
+        Command::Rename(a) => commands::rename::run(&engine, a),
+        Command::Ps(a) | Command::Container(ContainerCommand::Ls(a)) => commands::ps::run(&engine, a),
+        Command::Logs(a) => commands::logs::run(&engine, a),
+        Command::Exec(a) => commands::exec::run(&engine, a),
+        Command::Inspect(a) | Command::Container(ContainerCommand::Inspect(a)) => commands::inspect::run(&engine, a, None),
+        Command::Image(ImageCommand::Inspect(a)) => commands::inspect::run(&engine, a, Some("image")),
+        Command::Top(a) => commands::top::run(&engine, a),
+        Command::Stats(a) => commands::stats::run(&engine, a),
+        Command::Import(a) | Command::Image(ImageCommand::Import(a)) => commands::import::run(&engine, a),
+        Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => commands::images::run(&engine, a),
+        Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => commands::tag::run(&engine, a),
+        Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => commands::rmi::run(&engine, a),
+        Command::Shim(_) => unreachable!("handled before the engine opens"),
+    }
+}

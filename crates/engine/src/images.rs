@@ -47,8 +47,10 @@ impl Engine {
             os: "linux".into(),
             ..Default::default()
         };
-        for change in changes {
-            berth_image::apply_change(&mut config.config, change).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+        // One call for all changes: Docker's "ENTRYPOINT resets CMD" applies within one change set.
+        if !changes.is_empty() {
+            berth_image::apply_change(&mut config.config, &changes.join("\n"))
+                .map_err(|e| Error::InvalidArgument(e.to_string()))?;
         }
         if let Some(message) = message {
             config.extra.insert("comment".into(), json!(message));

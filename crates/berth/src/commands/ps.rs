@@ -1,0 +1,128 @@
+//! `berth ps [-a] [-q] [--filter K=V]... [--format T] [--no-trunc] [-n N] [-l]`
+use serde_json::json;
+
+use super::CliError;
+use crate::format;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Show all containers (default shows just running)
+    #[arg(short, long)]
+    all: bool,
+    /// Only display container IDs
+    #[arg(short, long)]
+    quiet: bool,
+    /// Filter output based on conditions provided
+    #[arg(short, long = "filter")]
+    filter: Vec<String>,
+    /// Format output using a custom template
+    #[arg(long)]
+    format: Option<String>,
+    /// Don't truncate output
+    #[arg(long)]
+    no_trunc: bool,
+    /// Show n last created containers (includes all states)
+    #[arg(short = 'n', long)]
+    last: Option<usize>,
+    /// Show the latest created container (includes all states)
+    #[arg(short, long)]
+    latest: bool,
+    /// Display total file sizes
+    #[arg(short, long)]
+    size: bool,
+}
+
+const HEADERS: &[(&str, &str)] = &[
+    ("ID", "CONTAINER ID"),
+    ("Image", "IMAGE"),
+    ("Command", "COMMAND"),
+    ("CreatedAt", "CREATED AT"),
+    ("RunningFor", "CREATED"),
+    ("Ports", "PORTS"),
+    ("Status", "STATUS"),
+    ("Size", "SIZE"),
+    ("Names", "NAMES"),
+    ("Labels", "LABELS"),
+    ("Mounts", "MOUNTS"),
+    ("Networks", "NETWORKS"),
+    ("State", "STATE"),
+];
+
+fn matches(filter: &str, rec: &berth_engine::db::ContainerRecord) -> Result<bool, CliError> {
+    let (key, value) = filter
+        .split_once('=')
+        .ok_or_else(|| CliError::usage(format!("bad format of filter (expected name=value): {filter}")))?;
+    Ok(match key {
+        "id" => rec.id.starts_with(value),
+        "name" => rec.name.contains(value.trim_start_matches('/')),
+        "status" => rec.state.as_str() == value,
+        "exited" => rec.state.as_str() == "exited" && rec.exit_code.to_string() == value,
+        "ancestor" => rec.image == value || rec.image_id.contains(value) || rec.image.split(':').next() == Some(value),
+        "label" => {
+            let labels = rec.config.config.labels.clone().unwrap_or_default();
+            match value.split_once('=') {
+                Some((k, v)) => labels.get(k).is_some_and(|l| l == v),
+                None => labels.contains_key(value),
+            }
+        }
+        other => return Err(CliError::usage(format!("invalid filter '{other}'"))),
+    })
+}
+
+pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
+    let limit = if args.latest { Some(1) } else { args.last };
+    let all = args.all || limit.is_some() || args.filter.iter().any(|f| f.starts_with("status=") || f.starts_with("exited="));
+    let mut records = engine.list_containers(all)?;
+    let mut kept = Vec::new();
+    for rec in records.drain(..) {
+        let mut ok = true;
+        for f in &args.filter {
+            ok &= matches(f, &rec)?;
+        }
+        if ok {
+            kept.push(rec);
+        }
+    }
+    if let Some(n) = limit {
+        kept.truncate(n);
+    }
+    if args.quiet {
+        for rec in &kept {
+            println!("{}", if args.no_trunc { &rec.id[..] } else { &rec.id[..12] });
+        }
+        return Ok(0);
+    }
+    let now = chrono::Utc::now();
+    let rows: Vec<serde_json::Value> = kept
+        .iter()
+        .map(|rec| {
+            let created = chrono::DateTime::parse_from_rfc3339(&rec.created).map(|t| t.with_timezone(&chrono::Utc)).unwrap_or(now);
+            let mut command = rec.command_line();
+            if !args.no_trunc && command.chars().count() > 20 {
+                command = format!("{}…", command.chars().take(19).collect::<String>());
+            }
+            let labels: Vec<String> =
+                rec.config.config.labels.iter().flatten().map(|(k, v)| format!("{k}={v}")).collect();
+            json!({
+                "ID": if args.no_trunc { rec.id.clone() } else { rec.id[..12].to_string() },
+                "Image": rec.image,
+                "Command": format!("\"{command}\""),
+                "CreatedAt": created.format("%Y-%m-%d %H:%M:%S %z UTC").to_string(),
+                "RunningFor": format!("{} ago", format::human_duration((now - created).num_seconds())),
+                "Ports": "",
+                "Status": rec.status_text(),
+                "Size": "0B",
+                "Names": rec.name,
+                "Labels": labels.join(","),
+                "Mounts": "",
+                "Networks": "",
+                "State": rec.state.as_str(),
+            })
+        })
+        .collect();
+    let template = args
+        .format
+        .unwrap_or_else(|| "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}".into());
+    print!("{}", format::render(&template, &rows, HEADERS)?);
+    Ok(0)
+}

@@ -1,0 +1,19 @@
+//! `berth rm [-f] [-v] CONTAINER...`
+use super::{CliError, for_each};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Force the removal of a running container (uses SIGKILL)
+    #[arg(short, long)]
+    force: bool,
+    /// Remove anonymous volumes associated with the container
+    #[arg(short, long)]
+    volumes: bool,
+    #[arg(required = true)]
+    containers: Vec<String>,
+}
+
+pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
+    let _ = args.volumes;
+    for_each(&args.containers, |c| engine.remove_container(c, args.force))
+}

@@ -1,0 +1,53 @@
+//! `berth run [OPTIONS] IMAGE [COMMAND] [ARG...]`: create, start, and (unless -d) stay
+//! attached until the container exits, returning its exit code.
+use std::os::fd::AsFd;
+
+use super::CliError;
+pub use super::create::Args;
+use super::create::create;
+use crate::terminal;
+
+pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
+    let id = create(engine, &args)?;
+    if args.flags.detach {
+        if let Err(e) = engine.start_container(&id, None) {
+            if args.flags.rm {
+                let _ = engine.remove_container(&id, true);
+            }
+            return Err(e.into());
+        }
+        println!("{id}");
+        return Ok(0);
+    }
+    let result = attached(engine, &id, args.flags.interactive, args.flags.tty);
+    if result.is_err() && args.flags.rm {
+        let _ = engine.remove_container(&id, true);
+    }
+    result
+}
+
+/// Starts a container with this process's stdio attached and waits for its exit code.
+pub fn attached(engine: &berth_engine::Engine, id: &str, stdin: bool, tty: bool) -> Result<i32, CliError> {
+    let input = std::io::stdin();
+    let output = std::io::stdout();
+    let errors = std::io::stderr();
+    let raw = (tty && stdin && terminal::is_terminal(input.as_fd())).then(terminal::RawMode::enter);
+    let attach = berth_engine::lifecycle::Attach {
+        stdin: stdin.then(|| input.as_fd()),
+        stdout: Some(output.as_fd()),
+        stderr: Some(errors.as_fd()),
+    };
+    let started = engine.start_container(id, Some(attach))?;
+    let Some(started) = started else {
+        return Err(CliError::usage(format!("container {id} is already running")));
+    };
+    if let Some(pty) = &started.pty {
+        terminal::follow_window_size(pty);
+    }
+    let code = started.wait();
+    drop(raw);
+    match code {
+        Some(code) => Ok(code),
+        None => Ok(engine.wait_container(id).map(|c| c as i32).unwrap_or(125)),
+    }
+}

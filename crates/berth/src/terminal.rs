@@ -1,0 +1,98 @@
+//! The client's terminal for `-t`: raw mode while attached, window size forwarded to the
+//! container's pty (now and on every SIGWINCH), and a copy loop for `exec -t`.
+
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+
+use nix::sys::termios::{self, SetArg, Termios};
+
+/// Puts stdin in raw mode; restores the old mode when dropped.
+pub struct RawMode {
+    saved: Option<Termios>,
+}
+
+impl RawMode {
+    pub fn enter() -> RawMode {
+        let stdin = std::io::stdin();
+        let saved = termios::tcgetattr(stdin.as_fd()).ok();
+        if let Some(old) = &saved {
+            let mut raw = old.clone();
+            termios::cfmakeraw(&mut raw);
+            let _ = termios::tcsetattr(stdin.as_fd(), SetArg::TCSANOW, &raw);
+        }
+        RawMode { saved }
+    }
+}
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        if let Some(old) = &self.saved {
+            let _ = termios::tcsetattr(std::io::stdin().as_fd(), SetArg::TCSANOW, old);
+        }
+    }
+}
+
+pub fn is_terminal(fd: BorrowedFd<'_>) -> bool {
+    nix::unistd::isatty(fd.as_raw_fd()).unwrap_or(false)
+}
+
+/// Copies our terminal's window size to the pty.
+pub fn copy_window_size(pty: RawFd) {
+    let mut size: libc::winsize = unsafe { std::mem::zeroed() };
+    // SAFETY: TIOCGWINSZ/TIOCSWINSZ with a valid winsize buffer.
+    unsafe {
+        if libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut size) == 0
+            || libc::ioctl(libc::STDIN_FILENO, libc::TIOCGWINSZ, &mut size) == 0
+        {
+            libc::ioctl(pty, libc::TIOCSWINSZ, &size);
+        }
+    }
+}
+
+/// Follows window-size changes for the lifetime of the process: a thread waits for SIGWINCH
+/// (blocked in every thread) and copies the new size to the pty.
+pub fn follow_window_size(pty: &OwnedFd) {
+    copy_window_size(pty.as_raw_fd());
+    let Ok(pty) = pty.try_clone() else { return };
+    let mut set = nix::sys::signal::SigSet::empty();
+    set.add(nix::sys::signal::Signal::SIGWINCH);
+    let _ = set.thread_block();
+    std::thread::spawn(move || {
+        while set.wait().is_ok() {
+            copy_window_size(pty.as_raw_fd());
+        }
+    });
+}
+
+/// Copies stdin to the pty and the pty to stdout until the pty closes (`exec -t`).
+pub fn proxy(pty: &OwnedFd) {
+    let mut buf = [0u8; 16 * 1024];
+    let mut stdin_open = true;
+    loop {
+        let mut fds = [
+            libc::pollfd { fd: pty.as_raw_fd(), events: libc::POLLIN, revents: 0 },
+            libc::pollfd { fd: if stdin_open { 0 } else { -1 }, events: libc::POLLIN, revents: 0 },
+        ];
+        // SAFETY: fds is a valid pollfd array for the call.
+        if unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) } < 0 {
+            continue;
+        }
+        if fds[0].revents != 0 {
+            match nix::unistd::read(pty.as_raw_fd(), &mut buf) {
+                Ok(n) if n > 0 => {
+                    let _ = nix::unistd::write(std::io::stdout(), &buf[..n]);
+                }
+                Err(nix::errno::Errno::EINTR) => {}
+                _ => return,
+            }
+        }
+        if fds[1].revents != 0 {
+            match nix::unistd::read(0, &mut buf) {
+                Ok(n) if n > 0 => {
+                    let _ = nix::unistd::write(pty, &buf[..n]);
+                }
+                Err(nix::errno::Errno::EINTR) => {}
+                _ => stdin_open = false,
+            }
+        }
+    }
+}

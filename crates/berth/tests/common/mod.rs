@@ -1,0 +1,163 @@
+//! Test harness: a private BERTH_ROOT/BERTH_RUN per test, a busybox image made with
+//! `berth import`, and a teardown that removes containers, mounts and cgroups even when the
+//! test fails.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub struct Env {
+    pub root: PathBuf,
+    pub run: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+pub fn berth_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_berth")
+}
+
+pub fn busybox() -> Option<PathBuf> {
+    ["/bin/busybox", "/usr/bin/busybox"].iter().map(PathBuf::from).find(|p| p.is_file())
+}
+
+/// Skips (returns None) when not root or busybox is missing: these tests need both.
+pub fn env() -> Option<Env> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 || busybox().is_none() {
+        eprintln!("skipping: needs root and busybox-static");
+        return None;
+    }
+    let dir = tempfile::Builder::new().prefix("berth-test").tempdir().unwrap();
+    let env = Env { root: dir.path().join("root"), run: dir.path().join("run"), _dir: dir };
+    Some(env)
+}
+
+impl Env {
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(berth_bin());
+        c.args(args).env("BERTH_ROOT", &self.root).env("BERTH_RUN", &self.run).stdin(Stdio::null());
+        c
+    }
+
+    pub fn berth(&self, args: &[&str]) -> Run {
+        self.cmd(args).output().unwrap().into()
+    }
+
+    /// Runs and asserts success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let r = self.berth(args);
+        assert_eq!(r.code, 0, "berth {args:?} failed: {}{}", r.stdout, r.stderr);
+        r.stdout
+    }
+
+    pub fn with_stdin(&self, args: &[&str], input: &[u8]) -> Run {
+        use std::io::Write;
+        let mut child = self.cmd(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        child.wait_with_output().unwrap().into()
+    }
+
+    /// Imports a busybox rootfs as `name`, with extra `--change`s.
+    pub fn image(&self, name: &str, changes: &[&str]) -> String {
+        let rootfs = self.root.parent().unwrap().join(format!("rootfs-{}", name.replace([':', '/'], "_")));
+        std::fs::create_dir_all(rootfs.join("bin")).unwrap();
+        std::fs::create_dir_all(rootfs.join("etc")).unwrap();
+        std::fs::create_dir_all(rootfs.join("tmp")).unwrap();
+        std::fs::copy(busybox().unwrap(), rootfs.join("bin/busybox")).unwrap();
+        for cmd in ["sh", "echo", "cat", "ls", "ps", "sleep", "hostname", "id", "true", "false", "env", "pwd", "grep", "mount", "touch", "wc", "head", "kill", "yes"] {
+            std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(cmd)).unwrap();
+        }
+        std::fs::write(rootfs.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000:Alice:/home/alice:/bin/sh\n").unwrap();
+        std::fs::write(rootfs.join("etc/group"), "root:x:0:\nalice:x:1000:\nstaff:x:50:alice\n").unwrap();
+        let tar = Command::new("tar").arg("-C").arg(&rootfs).arg("-cf").arg("-").arg(".").output().unwrap();
+        assert!(tar.status.success());
+        let mut args = vec!["import"];
+        for c in changes {
+            args.push("--change");
+            args.push(c);
+        }
+        args.push("-");
+        args.push(name);
+        let r = self.with_stdin(&args, &tar.stdout);
+        assert_eq!(r.code, 0, "import failed: {}", r.stderr);
+        std::fs::remove_dir_all(&rootfs).ok();
+        r.stdout.trim().to_string()
+    }
+
+    /// Mount points left under this test's directories.
+    pub fn mounts(&self) -> Vec<String> {
+        let base = self.root.parent().unwrap().to_string_lossy().into_owned();
+        std::fs::read_to_string("/proc/self/mountinfo")
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(4).map(str::to_string))
+            .filter(|m| m.starts_with(&base))
+            .collect()
+    }
+
+    pub fn container_ids(&self) -> Vec<String> {
+        self.berth(&["ps", "-aq", "--no-trunc"]).stdout.lines().map(str::to_string).collect()
+    }
+}
+
+/// The cgroup directories a container would have.
+pub fn cgroup_dirs(id: &str) -> Vec<PathBuf> {
+    let mut dirs = vec![PathBuf::from(format!("/sys/fs/cgroup/berth/{id}"))];
+    if let Ok(entries) = std::fs::read_dir("/sys/fs/cgroup") {
+        for e in entries.flatten() {
+            dirs.push(e.path().join("berth").join(id));
+        }
+    }
+    dirs.into_iter().filter(|d| d.exists()).collect()
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        let ids = self.container_ids();
+        if !ids.is_empty() {
+            let mut args = vec!["rm", "-f"];
+            args.extend(ids.iter().map(String::as_str));
+            let _ = self.berth(&args);
+        }
+        for m in self.mounts().into_iter().rev() {
+            let c = std::ffi::CString::new(m).unwrap();
+            // SAFETY: umount2 on a path string we own.
+            unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
+        }
+        for id in ids {
+            for d in cgroup_dirs(&id) {
+                let _ = std::fs::remove_dir(d);
+            }
+        }
+    }
+}
+
+pub fn wait_for(mut cond: impl FnMut() -> bool, what: &str) {
+    for _ in 0..500 {
+        if cond() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+pub fn exists(p: &Path) -> bool {
+    p.exists()
+}

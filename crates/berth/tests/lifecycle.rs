@@ -1,0 +1,219 @@
+//! End-to-end tests of the container lifecycle through the `berth` binary, as root.
+mod common;
+
+use common::{cgroup_dirs, env, wait_for};
+
+#[test]
+fn run_keeps_streams_apart_and_passes_the_exit_code() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    let r = env.berth(&["run", "--rm", "bb", "sh", "-c", "echo out; echo err >&2; exit 7"]);
+    assert_eq!(r.code, 7, "{}", r.stderr);
+    assert_eq!(r.stdout, "out\n");
+    assert_eq!(r.stderr, "err\n");
+    assert!(env.container_ids().is_empty(), "--rm left a container");
+    assert!(env.mounts().is_empty(), "mounts left: {:?}", env.mounts());
+}
+
+#[test]
+fn container_has_its_own_namespaces_and_hostname() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    let out = env.ok(&["run", "--rm", "--hostname", "boxy", "bb", "sh", "-c", "echo $$; hostname; ls /proc/1/exe >/dev/null && echo ok"]);
+    assert_eq!(out, "1\nboxy\nok\n");
+    // Only loopback in the network namespace.
+    let out = env.ok(&["run", "--rm", "bb", "sh", "-c", "ls /sys/class/net"]);
+    assert_eq!(out.split_whitespace().collect::<Vec<_>>(), vec!["lo"]);
+    // Docker's default capability set: CapEff = 0x00000000a80425fb.
+    let out = env.ok(&["run", "--rm", "bb", "grep", "CapEff", "/proc/self/status"]);
+    assert!(out.contains("00000000a80425fb"), "{out}");
+    // Docker's default seccomp profile is loaded.
+    let out = env.ok(&["run", "--rm", "bb", "grep", "Seccomp:", "/proc/self/status"]);
+    assert!(out.contains('2'), "{out}");
+}
+
+#[test]
+fn stdin_is_passed_with_i() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    let r = env.with_stdin(&["run", "-i", "--rm", "bb", "cat"], b"hello\nworld\n");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout, "hello\nworld\n");
+}
+
+#[test]
+fn bad_input_gets_docker_exit_codes_and_leaves_nothing() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    let r = env.berth(&["run", "--rm", "bb", "nosuchcmd"]);
+    assert_eq!(r.code, 127, "{}", r.stderr);
+    assert!(r.stderr.contains("executable file not found"), "{}", r.stderr);
+    let r = env.berth(&["run", "--rm", "bb", "/etc/passwd"]);
+    assert_eq!(r.code, 126, "{}", r.stderr);
+    let r = env.berth(&["run", "--rm", "nosuchimage", "true"]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("No such image: nosuchimage"), "{}", r.stderr);
+    let r = env.berth(&["run", "--rm", "-m", "12zz", "bb", "true"]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("12zz"), "{}", r.stderr);
+    let r = env.berth(&["run", "--rm", "-u", "nobody", "bb", "true"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert!(r.stderr.contains("unable to find user nobody"), "{}", r.stderr);
+    assert!(env.container_ids().is_empty(), "left: {:?}", env.container_ids());
+    assert!(env.mounts().is_empty(), "mounts left: {:?}", env.mounts());
+}
+
+#[test]
+fn detached_container_lifecycle() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    let id = env.ok(&["run", "-d", "--name", "web", "-e", "GREETING=hi", "bb", "sh", "-c", "echo started; echo oops >&2; exec sleep 100"]);
+    let id = id.trim();
+    assert_eq!(id.len(), 64);
+    assert_eq!(env.ok(&["ps", "--format", "{{.Names}} {{.State}}"]), "web running\n");
+    assert_eq!(env.ok(&["inspect", "-f", "{{.State.Status}} {{.Name}}", "web"]), "running /web\n");
+    assert_eq!(env.ok(&["exec", "web", "sh", "-c", "echo $GREETING"]), "hi\n");
+    assert_eq!(env.berth(&["exec", "web", "sh", "-c", "exit 3"]).code, 3);
+    wait_for(|| env.berth(&["logs", "web"]).stdout == "started\n", "logs");
+    let logs = env.berth(&["logs", "web"]);
+    assert_eq!(logs.stderr, "oops\n");
+    let top = env.ok(&["top", "web"]);
+    assert!(top.contains("sleep 100"), "{top}");
+    // Removing a running container needs -f.
+    let r = env.berth(&["rm", "web"]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("stop the container"), "{}", r.stderr);
+    env.ok(&["pause", "web"]);
+    assert_eq!(env.ok(&["inspect", "-f", "{{.State.Status}}", "web"]), "paused\n");
+    env.ok(&["unpause", "web"]);
+    env.ok(&["stop", "-t", "1", "web"]);
+    assert_eq!(env.ok(&["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "web"]), "exited 143\n");
+    assert!(env.ok(&["ps", "-a"]).contains("Exited (143)"));
+    env.ok(&["rename", "web", "web2"]);
+    env.ok(&["start", "web2"]);
+    assert_eq!(env.ok(&["inspect", "-f", "{{.State.Running}}", "web2"]), "true\n");
+    env.ok(&["kill", "web2"]);
+    assert_eq!(env.ok(&["wait", "web2"]), "137\n");
+    env.ok(&["rm", "web2"]);
+    assert!(env.container_ids().is_empty());
+    assert!(env.mounts().is_empty(), "mounts left: {:?}", env.mounts());
+    assert!(cgroup_dirs(id).is_empty(), "cgroups left: {:?}", cgroup_dirs(id));
+}
+
+#[test]
+fn names_are_unique_even_when_racing() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    let a = env.cmd(&["create", "--name", "x", "bb", "true"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let b = env.cmd(&["create", "--name", "x", "bb", "true"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let (a, b): (common::Run, common::Run) = (a.wait_with_output().unwrap().into(), b.wait_with_output().unwrap().into());
+    assert_eq!([a.code, b.code].iter().filter(|c| **c == 0).count(), 1, "{} / {}", a.stderr, b.stderr);
+    let loser = if a.code == 0 { &b } else { &a };
+    assert!(loser.stderr.contains("is already in use"), "{}", loser.stderr);
+    assert_eq!(env.container_ids().len(), 1);
+}
+
+#[test]
+fn killed_shim_is_repaired_by_the_next_command() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    env.ok(&["run", "-d", "--name", "victim", "bb", "sleep", "100"]);
+    let pid: i32 = env.ok(&["inspect", "-f", "{{.State.Pid}}", "victim"]).trim().parse().unwrap();
+    // The shim is the container init's parent.
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let ppid: i32 = stat[stat.rfind(')').unwrap() + 2..].split_whitespace().nth(1).unwrap().parse().unwrap();
+    // SAFETY: kill(2) on the shim we just found.
+    unsafe { libc::kill(ppid, libc::SIGKILL) };
+    wait_for(|| env.ok(&["inspect", "-f", "{{.State.Status}}", "victim"]) == "exited\n", "repair");
+    assert!(env.mounts().is_empty(), "mounts left: {:?}", env.mounts());
+    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists() || std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default().contains(" Z "));
+    env.ok(&["rm", "victim"]);
+}
+
+#[test]
+fn image_defaults_and_user_flags_apply() {
+    let Some(env) = env() else { return };
+    env.image("cfg:1", &["ENV WHO=world", "WORKDIR /srv", "CMD [\"sh\", \"-c\", \"echo hello $WHO from $(pwd)\"]"]);
+    assert_eq!(env.ok(&["run", "--rm", "cfg:1"]), "hello world from /srv\n");
+    assert_eq!(env.ok(&["run", "--rm", "-e", "WHO=you", "-w", "/tmp", "cfg:1"]), "hello you from /tmp\n");
+    assert_eq!(env.ok(&["run", "--rm", "-u", "alice", "cfg:1", "id"]), "uid=1000(alice) gid=1000(alice) groups=50(staff),1000(alice)\n");
+    assert_eq!(env.ok(&["run", "--rm", "-u", "1234:5", "cfg:1", "id", "-u"]), "1234\n");
+    assert_eq!(env.ok(&["run", "--rm", "--entrypoint", "echo", "cfg:1", "a", "b"]), "a b\n");
+    let images = env.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+    assert_eq!(images, "cfg:1\n");
+    env.ok(&["tag", "cfg:1", "other"]);
+    assert_eq!(env.ok(&["image", "inspect", "-f", "{{.Config.WorkingDir}} {{.RepoTags}}", "other"]), "/srv [cfg:1 other:latest]\n");
+    let r = env.ok(&["rmi", "other"]);
+    assert_eq!(r, "Untagged: other:latest\n");
+}
+
+#[test]
+fn limits_reach_the_cgroup_and_read_only_rootfs_holds() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    let id = env.ok(&["run", "-d", "-m", "64m", "--pids-limit", "20", "--read-only", "--tmpfs", "/tmp", "bb", "sleep", "100"]);
+    let id = id.trim();
+    let mem = ["/sys/fs/cgroup/memory/berth", "/sys/fs/cgroup/berth"]
+        .iter()
+        .find_map(|base| {
+            std::fs::read_to_string(format!("{base}/{id}/memory.limit_in_bytes"))
+                .or_else(|_| std::fs::read_to_string(format!("{base}/{id}/memory.max")))
+                .ok()
+        })
+        .unwrap();
+    assert_eq!(mem.trim(), "67108864");
+    let r = env.berth(&["exec", id, "touch", "/x"]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("Read-only"), "{}", r.stderr);
+    env.ok(&["exec", id, "touch", "/tmp/x"]);
+    env.ok(&["rm", "-f", id]);
+    assert!(cgroup_dirs(id).is_empty(), "cgroups left: {:?}", cgroup_dirs(id));
+}
+
+#[test]
+fn restart_policy_on_failure_retries() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    env.ok(&["run", "-d", "--name", "flaky", "--restart", "on-failure:2", "bb", "sh", "-c", "echo try; exit 3"]);
+    wait_for(|| env.ok(&["inspect", "-f", "{{.State.Status}}", "flaky"]) == "exited\n", "restarts to end");
+    assert_eq!(env.ok(&["inspect", "-f", "{{.RestartCount}} {{.State.ExitCode}}", "flaky"]), "2 3\n");
+    assert_eq!(env.ok(&["logs", "flaky"]), "try\ntry\ntry\n");
+}
+
+#[test]
+fn concurrent_runs_all_succeed() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    let children: Vec<_> = (0..20)
+        .map(|i| {
+            env.cmd(&["run", "--rm", "bb", "sh", "-c", &format!("echo {i}")])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for (i, child) in children.into_iter().enumerate() {
+        let r: common::Run = child.wait_with_output().unwrap().into();
+        assert_eq!(r.code, 0, "run {i}: {}", r.stderr);
+        assert_eq!(r.stdout, format!("{i}\n"));
+    }
+    assert!(env.container_ids().is_empty());
+    assert!(env.mounts().is_empty(), "mounts left: {:?}", env.mounts());
+}
+
+#[test]
+fn external_runtime_runc_works() {
+    let Some(env) = env() else { return };
+    if !std::path::Path::new("/usr/sbin/runc").exists() && !std::path::Path::new("/usr/bin/runc").exists() {
+        eprintln!("skipping: runc not installed");
+        return;
+    }
+    env.image("bb", &[]);
+    let r = env.berth(&["run", "--rm", "--runtime", "runc", "bb", "sh", "-c", "echo via runc; exit 4"]);
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert_eq!(r.stdout, "via runc\n");
+    let r = env.berth(&["run", "--rm", "--runtime", "nosuchruntime", "bb", "true"]);
+    assert_eq!(r.code, 125);
+    assert!(env.container_ids().is_empty());
+}

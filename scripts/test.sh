@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The test command: unit tests of every crate and the CLI's integration tests (as root, each
+# test in its own BERTH_ROOT/BERTH_RUN under a temp dir).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release -p berth
+cargo test --workspace --release -- --test-threads=2
