@@ -87,8 +87,8 @@ fn detached_container_lifecycle() {
     assert_eq!(env.ok(&["inspect", "-f", "{{.State.Status}}", "web"]), "paused\n");
     env.ok(&["unpause", "web"]);
     env.ok(&["stop", "-t", "1", "web"]);
-    assert_eq!(env.ok(&["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "web"]), "exited 143\n");
-    assert!(env.ok(&["ps", "-a"]).contains("Exited (143)"));
+    assert_eq!(env.ok(&["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "web"]), "exited 137\n");
+    assert!(env.ok(&["ps", "-a"]).contains("Exited (137)"));
     env.ok(&["rename", "web", "web2"]);
     env.ok(&["start", "web2"]);
     assert_eq!(env.ok(&["inspect", "-f", "{{.State.Running}}", "web2"]), "true\n");

@@ -74,13 +74,28 @@ impl Engine {
         cmd.arg("shim").arg(&rec.id);
         cmd.env("BERTH_ROOT", &self.root).env("BERTH_RUN", &self.run);
         cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
-        // fds the shim gets: 3 = channel, 4/5/6 = the client's stdin/stdout/stderr (or -1).
-        let fds: [i32; 4] = [
-            theirs.as_raw_fd(),
-            attach.and_then(|a| a.stdin).map_or(-1, |f| f.as_raw_fd()),
-            attach.and_then(|a| a.stdout).map_or(-1, |f| f.as_raw_fd()),
-            attach.and_then(|a| a.stderr).map_or(-1, |f| f.as_raw_fd()),
+        // fds the shim gets: 3 = channel, 4/5/6 = the client's stdin/stdout/stderr. Copied above
+        // 10 first: Command replaces the child's 0/1/2 with /dev/null before pre_exec runs, and
+        // the targets 3..6 may be taken.
+        let lift = |fd: Option<BorrowedFd<'_>>| -> Result<Option<OwnedFd>, Error> {
+            fd.map(|f| {
+                // SAFETY: F_DUPFD_CLOEXEC on a borrowed, open fd returns a new fd we own.
+                let new = unsafe { libc::fcntl(f.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 10) };
+                if new < 0 {
+                    return Err(Error::io("duplicating the client's stdio", std::io::Error::last_os_error()));
+                }
+                // SAFETY: `new` is a fresh fd owned by nobody else.
+                Ok(unsafe { OwnedFd::from_raw_fd(new) })
+            })
+            .transpose()
+        };
+        let lifted = [
+            lift(Some(theirs.as_fd()))?,
+            lift(attach.and_then(|a| a.stdin))?,
+            lift(attach.and_then(|a| a.stdout))?,
+            lift(attach.and_then(|a| a.stderr))?,
         ];
+        let fds: [i32; 4] = std::array::from_fn(|i| lifted[i].as_ref().map_or(-1, |f| f.as_raw_fd()));
         let flags: Vec<&str> = ["--stdin", "--stdout", "--stderr"]
             .iter()
             .zip(&fds[1..])
@@ -89,27 +104,20 @@ impl Engine {
             .collect();
         cmd.args(flags);
         // SAFETY: the closure runs in the forked child before exec and only makes
-        // async-signal-safe calls (setsid, fcntl, dup2, close).
+        // async-signal-safe calls (setsid, dup2).
         unsafe {
             cmd.pre_exec(move || {
                 libc::setsid();
-                // Move the sources out of the way first: they may sit on 3..6 themselves.
-                let mut high = [-1i32; 4];
                 for (i, fd) in fds.iter().enumerate() {
                     if *fd >= 0 {
-                        high[i] = libc::fcntl(*fd, libc::F_DUPFD_CLOEXEC, 100);
-                    }
-                }
-                for (i, fd) in high.iter().enumerate() {
-                    if *fd >= 0 {
                         libc::dup2(*fd, SHIM_FD_BASE + i as i32);
-                        libc::close(*fd);
                     }
                 }
                 Ok(())
             });
         }
         let child = cmd.spawn().map_err(|e| Error::io("starting the berth shim", e))?;
+        drop(lifted);
         drop(theirs);
         match shim::receive(ours.as_fd()) {
             Some((Message::Started { pid }, pty)) => Ok(Some(Started { pid, shim_pid: child.id() as i32, pty, channel: ours })),
