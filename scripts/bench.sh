@@ -45,16 +45,23 @@ if command -v runc >/dev/null; then
 fi
 if command -v podman >/dev/null; then
     podman rm -af >/dev/null 2>&1 || true
-    podman import "$work/rootfs.tar" localhost/bench:latest >/dev/null 2>&1 && \
+    if podman import "$work/rootfs.tar" localhost/bench:latest >/dev/null 2>&1 &&
+        podman run --rm --network=none localhost/bench true >/dev/null 2>&1; then
         cmds+=(-n podman "podman run --rm --network=none localhost/bench true")
+    else
+        echo "podman: skipped (it cannot run a container here)"
+    fi
 fi
 if command -v dockerd >/dev/null; then
     dockerd --data-root "$work/docker" --exec-root "$work/docker-run" -H "unix://$work/docker.sock" \
         --pidfile "$work/docker.pid" --iptables=false --bridge=none >"$work/dockerd.log" 2>&1 &
     dockerd_pid=$!
     for _ in $(seq 100); do [ -S "$work/docker.sock" ] && break; sleep 0.1; done
-    if DOCKER_HOST=unix://$work/docker.sock docker import "$work/rootfs.tar" bench:latest >/dev/null 2>&1; then
-        cmds+=(-n docker "DOCKER_HOST=unix://$work/docker.sock docker run --rm --network=none bench true")
+    d="docker -H unix://$work/docker.sock"
+    if $d import "$work/rootfs.tar" bench:latest >/dev/null 2>&1 && $d run --rm --network=none bench true >/dev/null 2>&1; then
+        cmds+=(-n docker "$d run --rm --network=none bench true")
+    else
+        echo "docker: skipped (dockerd did not run a container; see $work/dockerd.log)"
     fi
 fi
 hyperfine -N --warmup 5 --runs "$RUNS" --export-json "$work/run.json" "${cmds[@]}" >/dev/null 2>&1 || \
