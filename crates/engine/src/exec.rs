@@ -41,13 +41,7 @@ impl Exec {
                 return 255;
             }
         }
-        if libc::WIFEXITED(status) {
-            libc::WEXITSTATUS(status)
-        } else if libc::WIFSIGNALED(status) {
-            128 + libc::WTERMSIG(status)
-        } else {
-            255
-        }
+        crate::shim::exit_code(status)
     }
 }
 

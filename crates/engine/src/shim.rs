@@ -473,7 +473,8 @@ fn wait_blocking(pid: i32) -> i32 {
     exit_code(status)
 }
 
-fn exit_code(status: i32) -> i32 {
+/// Docker's exit code for a wait status: the code, or 128 + the signal that killed it.
+pub(crate) fn exit_code(status: i32) -> i32 {
     if libc::WIFEXITED(status) {
         libc::WEXITSTATUS(status)
     } else if libc::WIFSIGNALED(status) {

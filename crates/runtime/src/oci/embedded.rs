@@ -15,6 +15,31 @@ fn lc(err: impl std::fmt::Display) -> RuntimeError {
     RuntimeError::Libcontainer(err.to_string())
 }
 
+/// A builder with the options `create` and `exec` share: state root, console socket, stdio.
+fn builder(
+    id: String,
+    state_root: &Path,
+    console_socket: Option<std::path::PathBuf>,
+    stdio: [Option<std::os::fd::OwnedFd>; 3],
+) -> Result<ContainerBuilder, RuntimeError> {
+    let mut builder = ContainerBuilder::new(id, SyscallType::default())
+        .with_executor(DefaultExecutor {})
+        .with_root_path(state_root)
+        .map_err(lc)?
+        .with_console_socket(console_socket);
+    let [stdin, stdout, stderr] = stdio;
+    if let Some(fd) = stdin {
+        builder = builder.with_stdin(fd);
+    }
+    if let Some(fd) = stdout {
+        builder = builder.with_stdout(fd);
+    }
+    if let Some(fd) = stderr {
+        builder = builder.with_stderr(fd);
+    }
+    Ok(builder)
+}
+
 fn load(state_root: &Path, id: &str) -> Result<Container, RuntimeError> {
     Container::load(state_root.join(id)).map_err(lc)
 }
@@ -25,21 +50,7 @@ impl OciRuntime for Embedded {
             context: format!("creating {}", options.state_root.display()),
             source,
         })?;
-        let mut builder = ContainerBuilder::new(options.id, SyscallType::default())
-            .with_executor(DefaultExecutor {})
-            .with_root_path(&options.state_root)
-            .map_err(lc)?
-            .with_console_socket(options.console_socket);
-        if let Some(fd) = options.stdin {
-            builder = builder.with_stdin(fd);
-        }
-        if let Some(fd) = options.stdout {
-            builder = builder.with_stdout(fd);
-        }
-        if let Some(fd) = options.stderr {
-            builder = builder.with_stderr(fd);
-        }
-        let container = builder
+        let container = builder(options.id, &options.state_root, options.console_socket, [options.stdin, options.stdout, options.stderr])?
             .as_init(&options.bundle)
             .with_systemd(false)
             .with_detach(true)
@@ -77,21 +88,7 @@ impl OciRuntime for Embedded {
             .filter_map(|kv| kv.split_once('='))
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let mut builder = ContainerBuilder::new(options.id, SyscallType::default())
-            .with_executor(DefaultExecutor {})
-            .with_root_path(&options.state_root)
-            .map_err(lc)?
-            .with_console_socket(options.console_socket);
-        if let Some(fd) = options.stdin {
-            builder = builder.with_stdin(fd);
-        }
-        if let Some(fd) = options.stdout {
-            builder = builder.with_stdout(fd);
-        }
-        if let Some(fd) = options.stderr {
-            builder = builder.with_stderr(fd);
-        }
-        let pid = builder
+        let pid = builder(options.id, &options.state_root, options.console_socket, [options.stdin, options.stdout, options.stderr])?
             .as_tenant()
             .with_container_args(options.args)
             .with_env(env)
