@@ -1,169 +1,215 @@
-//! The `run`/`create` flags, Docker's names and meanings, and their conversion into the
-//! engine's Docker-shaped create request (the same body `POST /containers/create` takes).
+//! The `run`/`create` flags, with Docker's names, help texts and meanings, and their conversion
+//! into the engine's Docker-shaped create request (the body `POST /containers/create` takes).
+//!
+//! Values are kept as the user typed them and checked in [`RunFlags::to_request`], so that every
+//! mistake is reported in the Docker CLI's words (`invalid argument "12zz" for "-m, --memory"
+//! flag: ...`) rather than clap's. The rules were checked against the docker 28 CLI: what it
+//! accepts, what it rejects and with which message, and the JSON it sends.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use berth_engine::types::{CreateRequest, RestartPolicy, Ulimit};
 use clap::ArgAction;
 
+// Docker's booleans take an optional `=VALUE` (`--rm=false`, `-t=false`), as Go's pflag does;
+// `-dit` still works, since a short flag's value must follow an `=`.
+
 #[derive(clap::Args, Debug, Clone, Default)]
+// `-h` is --hostname, as in Docker, so help is `--help` only; a repeated flag overrides, as
+// pflag does (`--name a --name b` is b). These apply to the command RunFlags is flattened into.
+#[command(disable_help_flag = true, args_override_self = true)]
 pub struct RunFlags {
-    /// Run container in background and print container ID
-    #[arg(short, long)]
-    pub detach: bool,
-    /// Keep STDIN open even if not attached
-    #[arg(short, long)]
-    pub interactive: bool,
-    /// Allocate a pseudo-TTY
-    #[arg(short, long)]
-    pub tty: bool,
-    /// Automatically remove the container and its associated anonymous volumes when it exits
-    #[arg(long)]
-    pub rm: bool,
-    /// Assign a name to the container
-    #[arg(long)]
-    pub name: Option<String>,
-    /// Set environment variables
-    #[arg(short, long, action = ArgAction::Append)]
-    pub env: Vec<String>,
-    /// Read in a file of environment variables
-    #[arg(long, action = ArgAction::Append)]
-    pub env_file: Vec<String>,
-    /// Working directory inside the container
-    #[arg(short, long)]
-    pub workdir: Option<String>,
-    /// Username or UID (format: <name|uid>[:<group|gid>])
-    #[arg(short, long)]
-    pub user: Option<String>,
-    /// Container host name
-    #[arg(short = 'h', long)]
-    pub hostname: Option<String>,
-    /// Overwrite the default ENTRYPOINT of the image
-    #[arg(long, allow_hyphen_values = true)]
-    pub entrypoint: Option<String>,
-    /// Memory limit
-    #[arg(short, long)]
-    pub memory: Option<String>,
-    /// Swap limit equal to memory plus swap: -1 to enable unlimited swap
-    #[arg(long, allow_hyphen_values = true)]
-    pub memory_swap: Option<String>,
-    /// Number of CPUs
-    #[arg(long)]
-    pub cpus: Option<String>,
-    /// CPU shares (relative weight)
-    #[arg(short = 'c', long)]
-    pub cpu_shares: Option<i64>,
-    /// Tune container pids limit (set -1 for unlimited)
-    #[arg(long, allow_hyphen_values = true)]
-    pub pids_limit: Option<i64>,
-    /// Mount the container's root filesystem as read only
-    #[arg(long)]
-    pub read_only: bool,
-    /// Mount a tmpfs directory
-    #[arg(long, action = ArgAction::Append)]
-    pub tmpfs: Vec<String>,
+    /// Attach to STDIN, STDOUT or STDERR
+    #[arg(short, long, value_name = "list", action = ArgAction::Append)]
+    pub attach: Vec<String>,
     /// Add Linux capabilities
-    #[arg(long, action = ArgAction::Append)]
+    #[arg(long, value_name = "list", action = ArgAction::Append)]
     pub cap_add: Vec<String>,
     /// Drop Linux capabilities
-    #[arg(long, action = ArgAction::Append)]
+    #[arg(long, value_name = "list", action = ArgAction::Append)]
     pub cap_drop: Vec<String>,
-    /// Give extended privileges to this container
-    #[arg(long)]
-    pub privileged: bool,
-    /// Security Options
-    #[arg(long, action = ArgAction::Append)]
-    pub security_opt: Vec<String>,
-    /// Ulimit options
-    #[arg(long, action = ArgAction::Append)]
-    pub ulimit: Vec<String>,
+    /// CPU shares (relative weight)
+    #[arg(short = 'c', long, value_name = "int", allow_hyphen_values = true)]
+    pub cpu_shares: Option<String>,
+    /// Number of CPUs
+    #[arg(long, value_name = "decimal", allow_hyphen_values = true)]
+    pub cpus: Option<String>,
+    /// Run container in background and print container ID
+    #[arg(short, long, value_name = "bool", action = ArgAction::Set, num_args = 0..=1, require_equals = true,
+          default_value = "false", default_missing_value = "true", value_parser = parse_go_bool, hide_default_value = true)]
+    pub detach: bool,
+    /// Overwrite the default ENTRYPOINT of the image
+    #[arg(long, value_name = "string", allow_hyphen_values = true)]
+    pub entrypoint: Option<String>,
+    /// Set environment variables
+    #[arg(short, long, value_name = "list", action = ArgAction::Append, allow_hyphen_values = true)]
+    pub env: Vec<String>,
+    /// Read in a file of environment variables
+    #[arg(long, value_name = "list", action = ArgAction::Append)]
+    pub env_file: Vec<String>,
+    /// Print usage
+    #[arg(long, action = ArgAction::Help)]
+    pub help: Option<bool>,
+    /// Container host name
+    #[arg(short = 'h', long, value_name = "string")]
+    pub hostname: Option<String>,
     /// Run an init inside the container that forwards signals and reaps processes
-    #[arg(long)]
-    pub init: bool,
+    #[arg(long, value_name = "bool", num_args = 0..=1, require_equals = true, default_missing_value = "true",
+          value_parser = parse_go_bool)]
+    pub init: Option<bool>,
+    /// Keep STDIN open even if not attached
+    #[arg(short, long, value_name = "bool", action = ArgAction::Set, num_args = 0..=1, require_equals = true,
+          default_value = "false", default_missing_value = "true", value_parser = parse_go_bool, hide_default_value = true)]
+    pub interactive: bool,
+    /// Set meta data on a container
+    #[arg(short, long, value_name = "list", action = ArgAction::Append)]
+    pub label: Vec<String>,
+    /// Read in a line delimited file of labels
+    #[arg(long, value_name = "list", action = ArgAction::Append)]
+    pub label_file: Vec<String>,
+    /// Memory limit
+    #[arg(short, long, value_name = "bytes", allow_hyphen_values = true)]
+    pub memory: Option<String>,
+    /// Swap limit equal to memory plus swap: '-1' to enable unlimited swap
+    #[arg(long, value_name = "bytes", allow_hyphen_values = true)]
+    pub memory_swap: Option<String>,
+    /// Assign a name to the container
+    #[arg(long, value_name = "string")]
+    pub name: Option<String>,
+    /// Connect a container to a network
+    #[arg(long, visible_alias = "net", value_name = "network", action = ArgAction::Append)]
+    pub network: Vec<String>,
+    /// Tune container pids limit (set -1 for unlimited)
+    #[arg(long, value_name = "int", allow_hyphen_values = true)]
+    pub pids_limit: Option<String>,
+    /// Set platform if server is multi-platform capable
+    #[arg(long, value_name = "string", env = "DOCKER_DEFAULT_PLATFORM")]
+    pub platform: Option<String>,
+    /// Give extended privileges to this container
+    #[arg(long, value_name = "bool", action = ArgAction::Set, num_args = 0..=1, require_equals = true,
+          default_value = "false", default_missing_value = "true", value_parser = parse_go_bool, hide_default_value = true)]
+    pub privileged: bool,
+    /// Pull image before running ("always", "missing", "never")
+    #[arg(long, value_name = "string", default_value = "missing")]
+    pub pull: String,
+    /// Mount the container's root filesystem as read only
+    #[arg(long, value_name = "bool", action = ArgAction::Set, num_args = 0..=1, require_equals = true,
+          default_value = "false", default_missing_value = "true", value_parser = parse_go_bool, hide_default_value = true)]
+    pub read_only: bool,
     /// Restart policy to apply when a container exits
-    #[arg(long, default_value = "no")]
+    #[arg(long, value_name = "string", default_value = "no")]
     pub restart: String,
+    /// Automatically remove the container and its associated anonymous volumes when it exits
+    #[arg(long, value_name = "bool", action = ArgAction::Set, num_args = 0..=1, require_equals = true,
+          default_value = "false", default_missing_value = "true", value_parser = parse_go_bool, hide_default_value = true)]
+    pub rm: bool,
+    /// Runtime to use for this container
+    #[arg(long, value_name = "string")]
+    pub runtime: Option<String>,
+    /// Security Options
+    #[arg(long, value_name = "list", action = ArgAction::Append)]
+    pub security_opt: Vec<String>,
     /// Signal to stop the container
-    #[arg(long)]
+    #[arg(long, value_name = "string")]
     pub stop_signal: Option<String>,
     /// Timeout (in seconds) to stop a container
-    #[arg(long, allow_hyphen_values = true)]
-    pub stop_timeout: Option<i64>,
-    /// Set meta data on a container
-    #[arg(short, long, action = ArgAction::Append)]
-    pub label: Vec<String>,
-    /// Runtime to use for this container
-    #[arg(long)]
-    pub runtime: Option<String>,
-    /// Connect a container to a network
-    #[arg(long, visible_alias = "net")]
-    pub network: Option<String>,
-    /// Attach to STDIN, STDOUT or STDERR
-    #[arg(short, long, action = ArgAction::Append)]
-    pub attach: Vec<String>,
-    /// Set platform if server is multi-platform capable
-    #[arg(long)]
-    pub platform: Option<String>,
-    /// Pull image before running ("always", "missing", "never")
-    #[arg(long)]
-    pub pull: Option<String>,
-}
-
-/// Docker's RAMInBytes: a number with an optional binary unit (b, k, m, g, t, p; "kb"/"kib"
-/// accepted), case-insensitive.
-pub fn parse_memory(value: &str) -> Result<i64, String> {
-    let invalid = || format!("invalid size: '{value}'");
-    let lower = value.trim().to_ascii_lowercase();
-    let split = lower.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(lower.len());
-    let (number, unit) = lower.split_at(split);
-    let number: f64 = number.parse().map_err(|_| invalid())?;
-    let unit = unit.trim();
-    let unit = unit.strip_suffix("ib").or_else(|| unit.strip_suffix('b')).unwrap_or(unit);
-    let multiplier: f64 = match unit {
-        "" => 1.0,
-        "k" => 1024.0,
-        "m" => 1024.0 * 1024.0,
-        "g" => 1024.0 * 1024.0 * 1024.0,
-        "t" => 1024f64.powi(4),
-        "p" => 1024f64.powi(5),
-        _ => return Err(invalid()),
-    };
-    Ok((number * multiplier) as i64)
-}
-
-/// Reads a Docker env file: `KEY=VALUE` lines, `#` comments, blank lines skipped, a bare
-/// `KEY` takes the caller's value (dropped when unset). No quote processing, as Docker.
-pub fn read_env_file(path: &str) -> Result<Vec<String>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("open {path}: {e}"))?;
-    let mut out = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim_start();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        match line.split_once('=') {
-            Some(("", _)) => return Err(format!("{path}:{}: no variable name on line '{line}'", n + 1)),
-            Some(_) => out.push(line.to_string()),
-            None => {
-                if line.contains(char::is_whitespace) {
-                    return Err(format!("{path}:{}: variable '{line}' contains whitespaces", n + 1));
-                }
-                if let Ok(v) = std::env::var(line) {
-                    out.push(format!("{line}={v}"));
-                }
-            }
-        }
-    }
-    Ok(out)
-}
-
-fn flag_error(value: &str, flag: &str, reason: String) -> String {
-    format!("invalid argument \"{value}\" for \"{flag}\" flag: {reason}")
+    #[arg(long, value_name = "int", allow_hyphen_values = true)]
+    pub stop_timeout: Option<String>,
+    /// Mount a tmpfs directory
+    #[arg(long, value_name = "list", action = ArgAction::Append)]
+    pub tmpfs: Vec<String>,
+    /// Allocate a pseudo-TTY
+    #[arg(short, long, value_name = "bool", action = ArgAction::Set, num_args = 0..=1, require_equals = true,
+          default_value = "false", default_missing_value = "true", value_parser = parse_go_bool, hide_default_value = true)]
+    pub tty: bool,
+    /// Ulimit options
+    #[arg(long, value_name = "ulimit", action = ArgAction::Append)]
+    pub ulimit: Vec<String>,
+    /// Username or UID (format: <name|uid>[:<group|gid>])
+    #[arg(short, long, value_name = "string")]
+    pub user: Option<String>,
+    /// Working directory inside the container
+    #[arg(short, long, value_name = "string")]
+    pub workdir: Option<String>,
 }
 
 impl RunFlags {
-    /// Builds the create request for IMAGE and COMMAND, with Docker CLI's error wording.
+    /// Builds the create request for IMAGE and COMMAND... Errors are Docker CLI's wording, e.g.
+    /// `invalid argument "12zz" for "-m, --memory" flag: invalid suffix: 'zz'`; the caller prints
+    /// them and exits 125.
     pub fn to_request(&self, image: &str, command: &[String]) -> Result<CreateRequest, String> {
+        // First what Docker's flag parser rejects, then what its `parse()` rejects.
+        let memory = match &self.memory {
+            Some(v) => parse_memory(v).map_err(|e| flag_error(v, "-m, --memory", &e))?,
+            None => 0,
+        };
+        let memory_swap = match self.memory_swap.as_deref() {
+            Some("-1") => -1,
+            Some(v) => parse_memory(v).map_err(|e| flag_error(v, "--memory-swap", &e))?,
+            None => 0,
+        };
+        let nano_cpus = match &self.cpus {
+            Some(v) => parse_cpus(v).map_err(|e| flag_error(v, "--cpus", &e))?,
+            None => 0,
+        };
+        let cpu_shares = match &self.cpu_shares {
+            Some(v) => parse_go_int(v, true).map_err(|e| flag_error(v, "-c, --cpu-shares", &e))?,
+            None => 0,
+        };
+        let pids_limit = match &self.pids_limit {
+            Some(v) => Some(parse_go_int(v, true).map_err(|e| flag_error(v, "--pids-limit", &e))?),
+            None => None,
+        };
+        let stop_timeout = match &self.stop_timeout {
+            Some(v) => Some(parse_go_int(v, true).map_err(|e| flag_error(v, "--stop-timeout", &e))?),
+            None => None,
+        };
+        let mut ulimits: Vec<Ulimit> = Vec::new();
+        for v in &self.ulimit {
+            let u = parse_ulimit(v).map_err(|e| flag_error(v, "--ulimit", &e))?;
+            // Docker keeps one ulimit per name, the last one given.
+            match ulimits.iter_mut().find(|x| x.name == u.name) {
+                Some(old) => *old = u,
+                None => ulimits.push(u),
+            }
+        }
+        let mut attach = BTreeSet::new();
+        for v in &self.attach {
+            let lower = v.to_ascii_lowercase();
+            if !matches!(lower.as_str(), "stdin" | "stdout" | "stderr") {
+                return Err(flag_error(v, "-a, --attach", "valid streams are STDIN, STDOUT and STDERR"));
+            }
+            attach.insert(lower);
+        }
+        for v in &self.env {
+            if v.split('=').next() == Some("") {
+                return Err(flag_error(v, "-e, --env", &format!("invalid environment variable: {v}")));
+            }
+        }
+        for v in &self.label {
+            let key = v.split('=').next().unwrap_or("").trim();
+            if key.is_empty() {
+                return Err(flag_error(v, "-l, --label", &format!("invalid label '{v}': empty name")));
+            }
+            if key.contains([' ', '\t']) {
+                return Err(flag_error(v, "-l, --label", &format!("label '{key}' contains whitespaces")));
+            }
+        }
+        let mut networks = Vec::new();
+        for v in &self.network {
+            networks.push(parse_network(v).map_err(|e| flag_error(v, "--network", &e))?);
+        }
+
+        if self.detach && !self.attach.is_empty() {
+            return Err("conflicting options: cannot specify both --attach and --detach".into());
+        }
+        if !matches!(self.pull.as_str(), "always" | "missing" | "never" | "") {
+            return Err(format!(
+                "invalid pull option: '{}': must be one of \"always\", \"missing\" or \"never\"",
+                self.pull
+            ));
+        }
+
         let mut env = Vec::new();
         for file in &self.env_file {
             env.extend(read_env_file(file)?);
@@ -171,156 +217,1077 @@ impl RunFlags {
         for kv in &self.env {
             if kv.contains('=') {
                 env.push(kv.clone());
-            } else if let Ok(v) = std::env::var(kv) {
-                env.push(format!("{kv}={v}"));
+            } else if let Ok(value) = std::env::var(kv) {
+                env.push(format!("{kv}={value}"));
+            }
+            // Docker sends an unset `-e VAR` as a bare `VAR`, which makes its daemon delete VAR
+            // from the image's environment; it never has a value in the container either way.
+        }
+
+        let mut labels = BTreeMap::new();
+        for file in &self.label_file {
+            for kv in read_kv_file(file, false)? {
+                insert_kv(&mut labels, &kv);
             }
         }
-        let memory = self
-            .memory
-            .as_deref()
-            .map(|m| parse_memory(m).map_err(|e| flag_error(m, "-m, --memory", e)))
-            .transpose()?
-            .unwrap_or(0);
-        let memory_swap = match self.memory_swap.as_deref() {
-            None => 0,
-            Some("-1") => -1,
-            Some(v) => parse_memory(v).map_err(|e| flag_error(v, "--memory-swap", e))?,
-        };
-        let nano_cpus = match &self.cpus {
-            None => 0,
-            Some(v) => {
-                let cpus: f64 = v.parse().map_err(|_| flag_error(v, "--cpus", format!("failed to parse {v} as a rational number")))?;
-                (cpus * 1e9).round() as i64
-            }
-        };
-        let restart_policy = match self.restart.split_once(':') {
-            _ if self.restart.is_empty() || self.restart == "no" => RestartPolicy::default(),
-            Some(("on-failure", n)) => RestartPolicy {
-                name: "on-failure".into(),
-                maximum_retry_count: n.parse().map_err(|_| format!("invalid restart policy format: maximum retry count must be an integer"))?,
-            },
-            None if matches!(self.restart.as_str(), "always" | "unless-stopped" | "on-failure") => {
-                RestartPolicy { name: self.restart.clone(), maximum_retry_count: 0 }
-            }
-            _ => return Err(format!("invalid restart policy format: unknown policy '{}'", self.restart)),
-        };
-        let mut ulimits = Vec::new();
-        for u in &self.ulimit {
-            let bad = || flag_error(u, "--ulimit", format!("invalid ulimit argument: {u}"));
-            let (name, limits) = u.split_once('=').ok_or_else(bad)?;
-            let (soft, hard) = limits.split_once(':').unwrap_or((limits, limits));
-            ulimits.push(Ulimit {
-                name: name.to_string(),
-                soft: soft.parse().map_err(|_| bad())?,
-                hard: hard.parse().map_err(|_| bad())?,
-            });
+        for kv in &self.label {
+            insert_kv(&mut labels, kv);
         }
-        let tmpfs: BTreeMap<String, String> = self
-            .tmpfs
-            .iter()
-            .map(|t| match t.split_once(':') {
-                Some((path, opts)) => (path.to_string(), opts.to_string()),
-                None => (t.clone(), String::new()),
-            })
-            .collect();
-        let labels: BTreeMap<String, String> = self
-            .label
-            .iter()
-            .map(|l| match l.split_once('=') {
-                Some((k, v)) => (k.to_string(), v.to_string()),
-                None => (l.clone(), String::new()),
-            })
-            .collect();
-        let attach_all = !self.detach && self.attach.is_empty();
+
+        let restart_policy = parse_restart_policy(&self.restart)?;
+        if self.rm && !matches!(restart_policy.name.as_str(), "" | "no") {
+            return Err("conflicting options: cannot specify both --restart and --rm".into());
+        }
+
+        let security_opt = parse_security_opts(&self.security_opt)?;
+        let network_mode = network_mode(&networks)?;
+
+        let mut tmpfs = BTreeMap::new();
+        for t in &self.tmpfs {
+            let (path, options) = t.split_once(':').unwrap_or((t, ""));
+            tmpfs.insert(path.to_string(), options.to_string());
+        }
+
         let mut request = CreateRequest::default();
         let c = &mut request.config;
         c.image = image.to_string();
         c.cmd = (!command.is_empty()).then(|| command.to_vec());
+        // Docker sends [""] for `--entrypoint ""`; the engine treats [] and [""] alike (reset).
         c.entrypoint = self.entrypoint.as_ref().map(|e| if e.is_empty() { Vec::new() } else { vec![e.clone()] });
-        c.env = Some(env);
+        c.env = (!env.is_empty()).then_some(env);
+        c.labels = Some(labels);
         c.tty = self.tty;
         c.open_stdin = self.interactive;
-        c.stdin_once = self.interactive && !self.detach;
-        c.attach_stdin = self.interactive && !self.detach;
-        c.attach_stdout = attach_all || self.attach.iter().any(|a| a.eq_ignore_ascii_case("stdout"));
-        c.attach_stderr = attach_all || self.attach.iter().any(|a| a.eq_ignore_ascii_case("stderr"));
-        c.working_dir = self.workdir.clone().unwrap_or_default();
-        c.user = self.user.clone().unwrap_or_default();
+        if !self.detach {
+            c.attach_stdin = self.interactive || attach.contains("stdin");
+            c.attach_stdout = attach.is_empty() || attach.contains("stdout");
+            c.attach_stderr = attach.is_empty() || attach.contains("stderr");
+            c.stdin_once = self.interactive;
+        }
         c.hostname = self.hostname.clone().unwrap_or_default();
-        c.labels = Some(labels);
-        c.stop_signal = self.stop_signal.clone();
-        c.stop_timeout = self.stop_timeout;
+        c.user = self.user.clone().unwrap_or_default();
+        c.working_dir = self.workdir.clone().unwrap_or_default();
+        c.stop_signal = self.stop_signal.clone().filter(|s| !s.is_empty());
+        c.stop_timeout = stop_timeout;
+
         let hc = &mut request.host_config;
         hc.auto_remove = self.rm;
+        hc.restart_policy = restart_policy;
+        hc.network_mode = network_mode;
         hc.memory = memory;
         hc.memory_swap = memory_swap;
         hc.nano_cpus = nano_cpus;
-        hc.cpu_shares = self.cpu_shares.unwrap_or(0);
-        hc.pids_limit = self.pids_limit;
+        hc.cpu_shares = cpu_shares;
+        hc.pids_limit = pids_limit;
         hc.readonly_rootfs = self.read_only;
-        hc.tmpfs = (!tmpfs.is_empty()).then_some(tmpfs);
-        hc.cap_add = (!self.cap_add.is_empty()).then(|| self.cap_add.clone());
-        hc.cap_drop = (!self.cap_drop.is_empty()).then(|| self.cap_drop.clone());
         hc.privileged = self.privileged;
-        hc.security_opt = (!self.security_opt.is_empty()).then(|| self.security_opt.clone());
+        hc.init = self.init;
+        hc.tmpfs = (!tmpfs.is_empty()).then_some(tmpfs);
+        let (cap_add, cap_drop) = (normalize_caps(&self.cap_add), normalize_caps(&self.cap_drop));
+        hc.cap_add = (!cap_add.is_empty()).then_some(cap_add);
+        hc.cap_drop = (!cap_drop.is_empty()).then_some(cap_drop);
+        hc.security_opt = (!security_opt.is_empty()).then_some(security_opt);
         hc.ulimits = (!ulimits.is_empty()).then_some(ulimits);
-        hc.init = self.init.then_some(true);
-        hc.restart_policy = restart_policy;
         hc.runtime = self.runtime.clone().unwrap_or_default();
-        hc.network_mode = self.network.clone().unwrap_or_default();
         Ok(request)
     }
+}
+
+/// pflag's wording for a value a flag rejects.
+fn flag_error(value: &str, flag: &str, reason: &str) -> String {
+    format!("invalid argument {} for \"{flag}\" flag: {reason}", go_quote(value))
+}
+
+/// Go's `%q` for the strings that matter here (close enough for anything printable).
+fn go_quote(s: &str) -> String {
+    format!("{s:?}")
+}
+
+/// Go's strconv.ParseBool, for `--rm=false` and friends.
+fn parse_go_bool(s: &str) -> Result<bool, String> {
+    match s {
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
+        _ => Err(format!("strconv.ParseBool: parsing {}: invalid syntax", go_quote(s))),
+    }
+}
+
+/// Go's strconv.ParseInt(s, base, 64) for base 10, or base 0 (`0x`, `0o`, `0b` and leading-`0`
+/// octal prefixes, as pflag's int flags take), with its error wording.
+fn parse_go_int(s: &str, base0: bool) -> Result<i64, String> {
+    let syntax = || format!("strconv.ParseInt: parsing {}: invalid syntax", go_quote(s));
+    let range = || format!("strconv.ParseInt: parsing {}: value out of range", go_quote(s));
+    let (negative, body) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let lower = body.to_ascii_lowercase();
+    let (radix, digits) = if !base0 {
+        (10, body)
+    } else if lower.starts_with("0x") {
+        (16, &body[2..])
+    } else if lower.starts_with("0o") {
+        (8, &body[2..])
+    } else if lower.starts_with("0b") {
+        (2, &body[2..])
+    } else if body.len() > 1 && body.starts_with('0') {
+        (8, &body[1..])
+    } else {
+        (10, body)
+    };
+    if digits.is_empty() || !digits.chars().all(|ch| ch.is_digit(radix)) {
+        return Err(syntax());
+    }
+    let magnitude = u128::from_str_radix(digits, radix).map_err(|_| range())?;
+    let value = if negative { -(magnitude as i128) } else { magnitude as i128 };
+    i64::try_from(value).map_err(|_| range())
+}
+
+/// Docker's RAMInBytes (docker/go-units): a decimal number, an optional single space, and an
+/// optional case-insensitive binary unit `b`, `k`, `m`, `g`, `t`, `p`, the last five optionally
+/// followed by `b` or `ib` ("64m", "1.5g", "512KiB", "12 MB"). Negative sizes are invalid
+/// (`--memory-swap -1` is handled by its flag, not here).
+pub fn parse_memory(value: &str) -> Result<i64, String> {
+    let invalid_size = || format!("invalid size: '{value}'");
+    let Some(sep) = value.rfind(|ch: char| ch.is_ascii_digit() || ch == '.' || ch == ' ') else {
+        return Err(invalid_size());
+    };
+    let (number, suffix) = if value.as_bytes()[sep] == b' ' {
+        (&value[..sep], &value[sep + 1..])
+    } else {
+        (&value[..=sep], &value[sep + 1..])
+    };
+    let mut size = parse_go_float(number)?;
+    if size < 0.0 {
+        return Err(invalid_size());
+    }
+    if !suffix.is_empty() {
+        let bad_suffix = |sfx: &str| format!("invalid suffix: '{sfx}'");
+        if suffix.chars().count() > 3 {
+            return Err(bad_suffix(suffix));
+        }
+        let sfx = suffix.to_ascii_lowercase();
+        let (first, rest) = sfx.split_at(sfx.chars().next().map_or(0, char::len_utf8));
+        let exponent = match first {
+            "b" if rest.is_empty() => 0,
+            "k" => 1,
+            "m" => 2,
+            "g" => 3,
+            "t" => 4,
+            "p" => 5,
+            _ => return Err(bad_suffix(&sfx)),
+        };
+        if !matches!(rest, "" | "b" | "ib") || (first == "b" && !rest.is_empty()) {
+            return Err(bad_suffix(&sfx));
+        }
+        size *= 1024f64.powi(exponent);
+    }
+    // Go's int64(float64) on amd64: out of range gives the "integer indefinite" value.
+    if size >= 9_223_372_036_854_775_808.0 {
+        return Ok(i64::MIN);
+    }
+    Ok(size as i64)
+}
+
+/// Go's strconv.ParseFloat(s, 64) for decimal input, with its error wording.
+fn parse_go_float(s: &str) -> Result<f64, String> {
+    let syntax = || format!("strconv.ParseFloat: parsing {}: invalid syntax", go_quote(s));
+    // Rust would also take "inf", "NaN" and the like, which cannot reach here (the number
+    // always ends in a digit or a dot), and rejects nothing Go accepts in decimal notation.
+    if !s.chars().all(|ch| ch.is_ascii_digit() || matches!(ch, '.' | 'e' | 'E' | '+' | '-')) {
+        return Err(syntax());
+    }
+    let value: f64 = s.parse().map_err(|_| syntax())?;
+    if value.is_infinite() {
+        return Err(format!("strconv.ParseFloat: parsing {}: value out of range", go_quote(s)));
+    }
+    Ok(value)
+}
+
+/// Docker's `--cpus`: a rational number (Go's big.Rat syntax: "1.5", "3/2", "1e-3") times 1e9,
+/// which must come out whole.
+fn parse_cpus(value: &str) -> Result<i64, String> {
+    let not_rational = || format!("failed to parse {value} as a rational number");
+    let too_precise = || "value is too precise".to_string();
+    let out_of_range = || "value out of range".to_string();
+    let (numerator, denominator): (i128, i128) = if let Some((num, den)) = value.split_once('/') {
+        let num = parse_go_int(num, true).map_err(|_| not_rational())? as i128;
+        if den.is_empty() || !den.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(not_rational());
+        }
+        let den: i128 = den.parse().map_err(|_| out_of_range())?;
+        if den == 0 {
+            return Err(not_rational());
+        }
+        (num, den)
+    } else {
+        parse_decimal_fraction(value).ok_or_else(not_rational)?
+    };
+    let nano = numerator.checked_mul(1_000_000_000).ok_or_else(out_of_range)?;
+    if nano % denominator != 0 {
+        return Err(too_precise());
+    }
+    i64::try_from(nano / denominator).map_err(|_| out_of_range())
+}
+
+/// "[+-]digits[.digits][e[+-]digits]" (or an integer with Go's base prefixes) as an exact
+/// fraction.
+fn parse_decimal_fraction(s: &str) -> Option<(i128, i128)> {
+    let (negative, body) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if body.len() > 2 && matches!(&body.as_bytes()[..2], b"0x" | b"0X" | b"0o" | b"0O" | b"0b" | b"0B") {
+        let v = parse_go_int(body, true).ok()? as i128;
+        return Some((if negative { -v } else { v }, 1));
+    }
+    let (mantissa, exponent) = match body.find(['e', 'E']) {
+        Some(i) => (&body[..i], body[i + 1..].parse::<i32>().ok()?),
+        None => (body, 0),
+    };
+    let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if int_part.is_empty() && frac_part.is_empty() {
+        return None;
+    }
+    if !int_part.bytes().chain(frac_part.bytes()).all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let frac_part = frac_part.trim_end_matches('0');
+    let digits = format!("{int_part}{frac_part}");
+    let digits = digits.trim_start_matches('0');
+    let mut numerator: i128 = if digits.is_empty() { 0 } else { digits.parse().ok()? };
+    let mut denominator: i128 = 1;
+    let scale = exponent - frac_part.len() as i32;
+    if numerator != 0 {
+        if scale >= 0 {
+            numerator = numerator.checked_mul(10i128.checked_pow(scale as u32)?)?;
+        } else {
+            denominator = 10i128.checked_pow(scale.unsigned_abs())?;
+        }
+    }
+    Some((if negative { -numerator } else { numerator }, denominator))
+}
+
+/// go-units' ParseUlimit: `name=soft[:hard]`, hard defaults to soft.
+fn parse_ulimit(value: &str) -> Result<Ulimit, String> {
+    const NAMES: [&str; 15] = [
+        "core",
+        "cpu",
+        "data",
+        "fsize",
+        "locks",
+        "memlock",
+        "msgqueue",
+        "nice",
+        "nofile",
+        "nproc",
+        "rss",
+        "rtprio",
+        "rttime",
+        "sigpending",
+        "stack",
+    ];
+    let (name, limits) = value.split_once('=').ok_or_else(|| format!("invalid ulimit argument: {value}"))?;
+    if !NAMES.contains(&name) {
+        return Err(format!("invalid ulimit type: {name}"));
+    }
+    let parts: Vec<&str> = limits.split(':').collect();
+    let (soft, hard) = match parts.as_slice() {
+        [soft] => {
+            let soft = parse_go_int(soft, false)?;
+            (soft, soft)
+        }
+        [soft, hard] => {
+            let hard = parse_go_int(hard, false)?;
+            (parse_go_int(soft, false)?, hard)
+        }
+        _ => {
+            return Err(format!("too many limit value arguments - {limits}, can only have up to two, `soft[:hard]`"));
+        }
+    };
+    if hard != -1 && soft > hard {
+        return Err(format!("ulimit soft limit must be less than or equal to hard limit: {soft} > {hard}"));
+    }
+    Ok(Ulimit { name: name.to_string(), soft, hard })
+}
+
+/// `--restart`: Docker CLI's format checks, then its daemon's policy checks.
+fn parse_restart_policy(value: &str) -> Result<RestartPolicy, String> {
+    if value.is_empty() {
+        return Ok(RestartPolicy::default());
+    }
+    let (name, count) = value.split_once(':').unwrap_or((value, ""));
+    if value.contains(':') && name.is_empty() {
+        return Err("invalid restart policy format: no policy provided before colon".into());
+    }
+    let mut policy = RestartPolicy { name: name.to_string(), maximum_retry_count: 0 };
+    if !count.is_empty() {
+        policy.maximum_retry_count = count
+            .parse::<i64>()
+            .map_err(|_| "invalid restart policy format: maximum retry count must be an integer".to_string())?;
+    }
+    let count = policy.maximum_retry_count;
+    match name {
+        "no" | "always" | "unless-stopped" if count != 0 => {
+            let mut msg = "invalid restart policy: maximum retry count can only be used with 'on-failure'".to_string();
+            if count < 0 {
+                msg.push_str(" and cannot be negative");
+            }
+            Err(msg)
+        }
+        "no" | "always" | "unless-stopped" => Ok(policy),
+        "on-failure" if count < 0 => Err("invalid restart policy: maximum retry count cannot be negative".into()),
+        "on-failure" => Ok(policy),
+        other => Err(format!(
+            "invalid restart policy: unknown policy '{other}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'"
+        )),
+    }
+}
+
+/// Docker CLI's `--security-opt` checks. A seccomp profile given as a file is sent as its
+/// (compacted) JSON content, as Docker does, so the engine never reads client-side files.
+fn parse_security_opts(opts: &[String]) -> Result<Vec<String>, String> {
+    let mut out = Vec::with_capacity(opts.len());
+    for opt in opts {
+        let (mut key, mut value, mut found) = match opt.split_once('=') {
+            Some((k, v)) => (k, v, true),
+            None => (opt.as_str(), "", false),
+        };
+        if !found
+            && key != "no-new-privileges"
+            && let Some((k, v)) = opt.split_once(':')
+        {
+            (key, value, found) = (k, v, true);
+        }
+        if (!found || value.is_empty()) && key != "no-new-privileges" {
+            return Err(format!("Invalid --security-opt: {}", go_quote(opt)));
+        }
+        if key == "seccomp" && value != "builtin" && value != "unconfined" {
+            let text = std::fs::read(value)
+                .map_err(|e| format!("opening seccomp profile ({value}) failed: {}", go_io_error("open", value, &e)))?;
+            let json: serde_json::Value = serde_json::from_slice(&text)
+                .map_err(|e| format!("compacting json for seccomp profile ({value}) failed: {e}"))?;
+            out.push(format!("seccomp={json}"));
+            continue;
+        }
+        out.push(opt.clone());
+    }
+    Ok(out)
+}
+
+/// One `--network` value: a name, or Docker's long form `name=NET,alias=A,...` (lower-cased, as
+/// Docker does). Only the network's name is kept.
+fn parse_network(value: &str) -> Result<String, String> {
+    // Docker's test for the long form is the unanchored regexp `\w+=\w+(,\w+=\w+)*`.
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let bytes = value.as_bytes();
+    let long = (1..bytes.len().saturating_sub(1)).any(|i| bytes[i] == b'=' && word(bytes[i - 1]) && word(bytes[i + 1]));
+    if !long {
+        return Ok(value.to_string());
+    }
+    let mut name = String::new();
+    for field in value.split(',') {
+        let lower = field.to_lowercase();
+        let Some((key, val)) = lower.split_once('=').filter(|(k, _)| !k.is_empty()) else {
+            return Err(format!("invalid field {field}"));
+        };
+        match key.trim() {
+            "name" => name = val.trim().to_string(),
+            "alias" | "ip" | "ip6" | "mac-address" | "link-local-ip" | "driver-opt" | "gw-priority" => {}
+            other => return Err(format!("invalid field key {other}")),
+        }
+    }
+    if name.is_empty() {
+        return Err("network name/id is not specified".into());
+    }
+    Ok(name)
+}
+
+/// HostConfig.NetworkMode from the `--network` flags (empty: the engine's default).
+fn network_mode(networks: &[String]) -> Result<String, String> {
+    let user_defined = |n: &str| !matches!(n, "default" | "bridge" | "host" | "none") && !n.starts_with("container:");
+    if networks.iter().any(|n| user_defined(n)) && networks.iter().any(|n| !user_defined(n)) {
+        return Err("conflicting options: cannot attach both user-defined and non-user-defined network-modes".into());
+    }
+    for (i, n) in networks.iter().enumerate() {
+        if networks[..i].contains(n) {
+            return Err(format!("network {} is specified multiple times", go_quote(n)));
+        }
+    }
+    if networks.len() > 1 {
+        return Err("berth: connecting a container to more than one network is not supported yet".into());
+    }
+    Ok(networks.first().cloned().unwrap_or_default())
+}
+
+/// Docker's capability normalization: upper case, `CAP_` prefix (except `ALL`), de-duplicated
+/// and sorted.
+fn normalize_caps(caps: &[String]) -> Vec<String> {
+    let set: BTreeSet<String> = caps
+        .iter()
+        .map(|c| {
+            let c = c.to_uppercase();
+            if c == "ALL" || c.starts_with("CAP_") { c } else { format!("CAP_{c}") }
+        })
+        .collect();
+    set.into_iter().collect()
+}
+
+fn insert_kv(map: &mut BTreeMap<String, String>, kv: &str) {
+    let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+    map.insert(k.to_string(), v.to_string());
+}
+
+/// Reads a Docker env file (`--env-file`): `KEY=VALUE` lines passed through as they are (no
+/// quote processing, no trimming of the value), `#` comments and blank lines skipped, a bare
+/// `KEY` taking the caller's value (dropped when unset). Errors are Docker's.
+pub fn read_env_file(path: &str) -> Result<Vec<String>, String> {
+    read_kv_file(path, true)
+}
+
+/// Docker's parseKeyValueFile, for env files and (with `from_env` false: bare keys are dropped)
+/// label files.
+fn read_kv_file(path: &str, from_env: bool) -> Result<Vec<String>, String> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        let op = if std::fs::File::open(path).is_ok() { "read" } else { "open" };
+        let msg = go_io_error(op, path, &e);
+        if op == "read" { format!("invalid env file ({path}): {msg}") } else { msg }
+    })?;
+    let bad = |msg: String| format!("invalid env file ({path}): {msg}");
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    let mut out = Vec::new();
+    let mut lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
+    if lines.last().is_some_and(|l| l.is_empty()) {
+        lines.pop();
+    }
+    for (n, raw) in lines.into_iter().enumerate() {
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        let Ok(line) = std::str::from_utf8(raw) else {
+            let bytes: Vec<String> = raw.iter().map(u8::to_string).collect();
+            return Err(bad(format!("invalid utf8 bytes at line {}: [{}]", n + 1, bytes.join(" "))));
+        };
+        let line = line.trim_start();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (variable, value) = match line.split_once('=') {
+            Some((k, v)) => (k, Some(v)),
+            None => (line, None),
+        };
+        let variable = variable.trim_start_matches([' ', '\t']);
+        if variable.contains([' ', '\t']) {
+            return Err(bad(format!("variable '{variable}' contains whitespaces")));
+        }
+        if variable.is_empty() {
+            return Err(bad(format!("no variable name on line '{line}'")));
+        }
+        match value {
+            Some(value) => out.push(format!("{variable}={value}")),
+            None if from_env => {
+                if let Ok(value) = std::env::var(variable) {
+                    out.push(format!("{variable}={value}"));
+                }
+            }
+            None => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Go's *PathError text: "open /x: no such file or directory".
+fn go_io_error(op: &str, path: &str, e: &std::io::Error) -> String {
+    let text = match e.raw_os_error() {
+        Some(code) => {
+            let s = std::io::Error::from_raw_os_error(code).to_string();
+            let s = s.split(" (os error").next().unwrap_or(&s).to_string();
+            let mut chars = s.chars();
+            match chars.next() {
+                Some(first) => first.to_lowercase().chain(chars).collect(),
+                None => s,
+            }
+        }
+        None => e.to_string(),
+    };
+    format!("{op} {path}: {text}")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+
+    #[derive(Parser, Debug)]
+    struct Cli {
+        #[command(flatten)]
+        flags: RunFlags,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+        image_and_command: Vec<String>,
+    }
+
+    fn parse(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("run").chain(args.iter().copied())).unwrap()
+    }
+
+    fn request(args: &[&str]) -> Result<CreateRequest, String> {
+        let cli = parse(args);
+        cli.flags.to_request(&cli.image_and_command[0], &cli.image_and_command[1..])
+    }
 
     #[test]
     fn memory_sizes_follow_docker() {
-        assert_eq!(parse_memory("64m"), Ok(67108864));
-        assert_eq!(parse_memory("1g"), Ok(1 << 30));
-        assert_eq!(parse_memory("1.5g"), Ok(3 << 29));
-        assert_eq!(parse_memory("512"), Ok(512));
-        assert_eq!(parse_memory("512KiB"), Ok(512 * 1024));
-        assert_eq!(parse_memory("12zz"), Err("invalid size: '12zz'".into()));
-        let flags = RunFlags { memory: Some("12zz".into()), ..Default::default() };
+        let table: &[(&str, Result<i64, &str>)] = &[
+            ("64m", Ok(67108864)),
+            ("1g", Ok(1 << 30)),
+            ("1.5g", Ok(1610612736)),
+            ("512", Ok(512)),
+            ("512k", Ok(512 * 1024)),
+            ("512KiB", Ok(512 * 1024)),
+            ("1GiB", Ok(1 << 30)),
+            ("12MB", Ok(12 << 20)),
+            ("12K", Ok(12 << 10)),
+            ("12B", Ok(12)),
+            ("12 m", Ok(12 << 20)),
+            ("12 ", Ok(12)),
+            ("12.m", Ok(12 << 20)),
+            ("12.7", Ok(12)),
+            ("+12", Ok(12)),
+            ("1.5e3k", Ok(1536000)),
+            ("0", Ok(0)),
+            ("1t", Ok(1 << 40)),
+            ("1p", Ok(1 << 50)),
+            ("12zz", Err("invalid suffix: 'zz'")),
+            ("12ZZZZ", Err("invalid suffix: 'ZZZZ'")),
+            ("12iB", Err("invalid suffix: 'ib'")),
+            ("12Ki", Err("invalid suffix: 'ki'")),
+            ("12kibb", Err("invalid suffix: 'kibb'")),
+            ("12bb", Err("invalid suffix: 'bb'")),
+            ("12_", Err("invalid suffix: '_'")),
+            ("abc", Err("invalid size: 'abc'")),
+            ("", Err("invalid size: ''")),
+            ("-1", Err("invalid size: '-1'")),
+            ("1.2.3m", Err("strconv.ParseFloat: parsing \"1.2.3\": invalid syntax")),
+            (" 12", Err("strconv.ParseFloat: parsing \" 12\": invalid syntax")),
+            ("12  m", Err("strconv.ParseFloat: parsing \"12 \": invalid syntax")),
+            ("1 2m", Err("strconv.ParseFloat: parsing \"1 2\": invalid syntax")),
+            ("é1", Err("strconv.ParseFloat: parsing \"é1\": invalid syntax")),
+            ("1é", Err("invalid suffix: 'é'")),
+        ];
+        for (input, want) in table {
+            assert_eq!(parse_memory(input), want.map_err(String::from), "input {input:?}");
+        }
         assert_eq!(
-            flags.to_request("img", &[]).unwrap_err(),
-            "invalid argument \"12zz\" for \"-m, --memory\" flag: invalid size: '12zz'"
+            request(&["-m", "12zz", "img"]).unwrap_err(),
+            "invalid argument \"12zz\" for \"-m, --memory\" flag: invalid suffix: 'zz'"
+        );
+        assert_eq!(
+            request(&["-m", "-1", "img"]).unwrap_err(),
+            "invalid argument \"-1\" for \"-m, --memory\" flag: invalid size: '-1'"
+        );
+        let r = request(&["-m", "64m", "--memory-swap", "-1", "img"]).unwrap();
+        assert_eq!((r.host_config.memory, r.host_config.memory_swap), (67108864, -1));
+        let r = request(&["--memory-swap=1g", "img"]).unwrap();
+        assert_eq!(r.host_config.memory_swap, 1 << 30);
+        assert_eq!(
+            request(&["--memory-swap", "-2", "img"]).unwrap_err(),
+            "invalid argument \"-2\" for \"--memory-swap\" flag: invalid size: '-2'"
         );
     }
 
     #[test]
-    fn flags_map_to_the_create_request() {
-        let flags = RunFlags {
-            cpus: Some("1.5".into()),
-            restart: "on-failure:3".into(),
-            ulimit: vec!["nofile=100:200".into(), "nproc=5".into()],
-            entrypoint: Some(String::new()),
-            label: vec!["a=b".into(), "c".into()],
-            tmpfs: vec!["/run:size=1m".into()],
-            interactive: true,
-            ..Default::default()
-        };
-        let r = flags.to_request("img", &["echo".into()]).unwrap();
-        assert_eq!(r.host_config.nano_cpus, 1_500_000_000);
-        assert_eq!(r.host_config.restart_policy, RestartPolicy { name: "on-failure".into(), maximum_retry_count: 3 });
-        assert_eq!(r.host_config.ulimits.as_ref().unwrap()[1], Ulimit { name: "nproc".into(), soft: 5, hard: 5 });
-        assert_eq!(r.config.entrypoint, Some(vec![]));
-        assert_eq!(r.config.labels.as_ref().unwrap()["c"], "");
-        assert_eq!(r.host_config.tmpfs.as_ref().unwrap()["/run"], "size=1m");
-        assert!(r.config.open_stdin && r.config.attach_stdin);
-        assert!(RunFlags { cpus: Some("abc".into()), ..Default::default() }.to_request("i", &[]).is_err());
-        assert!(RunFlags { restart: "sometimes".into(), ..Default::default() }.to_request("i", &[]).is_err());
+    fn cpus_and_integers() {
+        let cpus = |v: &str| RunFlags { cpus: Some(v.into()), ..Default::default() }.to_request("i", &[]);
+        assert_eq!(cpus("1.5").unwrap().host_config.nano_cpus, 1_500_000_000);
+        assert_eq!(cpus(".5").unwrap().host_config.nano_cpus, 500_000_000);
+        assert_eq!(cpus("3/2").unwrap().host_config.nano_cpus, 1_500_000_000);
+        assert_eq!(cpus("1e-3").unwrap().host_config.nano_cpus, 1_000_000);
+        assert_eq!(cpus("1.5e1").unwrap().host_config.nano_cpus, 15_000_000_000);
+        assert_eq!(cpus("0x10").unwrap().host_config.nano_cpus, 16_000_000_000);
+        assert_eq!(cpus("2").unwrap().host_config.nano_cpus, 2_000_000_000);
+        assert_eq!(cpus("0.000000001").unwrap().host_config.nano_cpus, 1);
+        assert_eq!(cpus("-3/2").unwrap().host_config.nano_cpus, -1_500_000_000);
+        assert_eq!(
+            cpus("abc").unwrap_err(),
+            "invalid argument \"abc\" for \"--cpus\" flag: failed to parse abc as a rational number"
+        );
+        assert_eq!(
+            cpus("1.0000000001").unwrap_err(),
+            "invalid argument \"1.0000000001\" for \"--cpus\" flag: value is too precise"
+        );
+        for bad in ["1/0", "3/-2", " 1", "", ".", "1.2.3", "e5"] {
+            assert!(cpus(bad).unwrap_err().contains("as a rational number"), "{bad:?}");
+        }
+
+        let r = request(&["-c", "0x10", "--pids-limit", "-1", "--stop-timeout", "0", "img"]).unwrap();
+        assert_eq!(r.host_config.cpu_shares, 16);
+        assert_eq!(r.host_config.pids_limit, Some(-1));
+        assert_eq!(r.config.stop_timeout, Some(0));
+        assert_eq!(request(&["--cpu-shares", "010", "img"]).unwrap().host_config.cpu_shares, 8);
+        let r = request(&["img"]).unwrap();
+        assert_eq!((r.host_config.pids_limit, r.config.stop_timeout), (None, None));
+        assert_eq!(
+            request(&["-c", "x", "img"]).unwrap_err(),
+            "invalid argument \"x\" for \"-c, --cpu-shares\" flag: strconv.ParseInt: parsing \"x\": invalid syntax"
+        );
+        assert_eq!(
+            request(&["--pids-limit", "99999999999999999999", "img"]).unwrap_err(),
+            "invalid argument \"99999999999999999999\" for \"--pids-limit\" flag: strconv.ParseInt: parsing \"99999999999999999999\": value out of range"
+        );
     }
 
     #[test]
-    fn env_file_follows_docker_rules() {
+    fn env_flags_and_env_files() {
+        // SAFETY: tests in this module that touch the environment use their own names.
+        unsafe {
+            std::env::set_var("BERTH_RF_SET", "from-caller");
+            std::env::set_var("BERTH_RF_FILE", "file-caller");
+            std::env::remove_var("BERTH_RF_UNSET");
+        }
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("env");
-        std::fs::write(&path, "# comment\n\nA=1\nB=\"quoted\"\nBERTH_SURELY_UNSET_VAR\n").unwrap();
-        assert_eq!(read_env_file(path.to_str().unwrap()).unwrap(), vec!["A=1", "B=\"quoted\""]);
-        assert!(read_env_file("/nonexistent/env").unwrap_err().contains("/nonexistent/env"));
+        let file = dir.path().join("env");
+        std::fs::write(
+            &file,
+            "\u{feff}# comment\n\n  A=1\nB=\"quoted\" \r\n\tBERTH_RF_FILE\nBERTH_RF_UNSET\nC==x\nEMPTY=\n#D=no",
+        )
+        .unwrap();
+        let file = file.to_str().unwrap();
+        assert_eq!(
+            read_env_file(file).unwrap(),
+            ["A=1", "B=\"quoted\" ", "BERTH_RF_FILE=file-caller", "C==x", "EMPTY="]
+        );
+        let r = request(&[
+            "--env-file",
+            file,
+            "-e",
+            "A=2",
+            "-e",
+            "BERTH_RF_SET",
+            "-e",
+            "BERTH_RF_UNSET",
+            "--env=X=-y",
+            "img",
+        ])
+        .unwrap();
+        assert_eq!(
+            r.config.env.unwrap(),
+            [
+                "A=1",
+                "B=\"quoted\" ",
+                "BERTH_RF_FILE=file-caller",
+                "C==x",
+                "EMPTY=",
+                "A=2",
+                "BERTH_RF_SET=from-caller",
+                "X=-y"
+            ]
+        );
+        assert_eq!(request(&["img"]).unwrap().config.env, None);
+        assert_eq!(
+            request(&["-e", "=x", "img"]).unwrap_err(),
+            "invalid argument \"=x\" for \"-e, --env\" flag: invalid environment variable: =x"
+        );
+
+        assert_eq!(read_env_file("/nonexistent/env").unwrap_err(), "open /nonexistent/env: no such file or directory");
+        let d = dir.path().to_str().unwrap();
+        assert_eq!(read_env_file(d).unwrap_err(), format!("invalid env file ({d}): read {d}: is a directory"));
+        let bad = |name: &str, text: &[u8]| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, text).unwrap();
+            let p = p.to_str().unwrap().to_string();
+            read_env_file(&p).unwrap_err().replace(&p, "F")
+        };
+        assert_eq!(bad("e1", b"A B=1\n"), "invalid env file (F): variable 'A B' contains whitespaces");
+        assert_eq!(bad("e2", b"=1\n"), "invalid env file (F): no variable name on line '=1'");
+        assert_eq!(bad("e3", b" D = x\n"), "invalid env file (F): variable 'D ' contains whitespaces");
+        assert_eq!(
+            bad("e4", b"A=1\n\xff\xfe=2\n"),
+            "invalid env file (F): invalid utf8 bytes at line 2: [255 254 61 50]"
+        );
+    }
+
+    #[test]
+    fn labels_and_label_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("labels");
+        std::fs::write(&file, "x=1\n  y\n#c\nz=  q \n").unwrap();
+        let r = request(&[
+            "-l",
+            "a=b",
+            "--label",
+            "c",
+            "-l",
+            "d=",
+            "-l",
+            "e=f=g",
+            "--label-file",
+            file.to_str().unwrap(),
+            "-l",
+            "x=2",
+            "img",
+        ])
+        .unwrap();
+        let labels = r.config.labels.unwrap();
+        let want: BTreeMap<String, String> =
+            [("a", "b"), ("c", ""), ("d", ""), ("e", "f=g"), ("x", "2"), ("z", "  q ")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+        assert_eq!(labels, want);
+        assert_eq!(request(&["img"]).unwrap().config.labels, Some(BTreeMap::new()));
+        assert_eq!(
+            request(&["-l", "=x", "img"]).unwrap_err(),
+            "invalid argument \"=x\" for \"-l, --label\" flag: invalid label '=x': empty name"
+        );
+        assert_eq!(
+            request(&["-l", "a b=c", "img"]).unwrap_err(),
+            "invalid argument \"a b=c\" for \"-l, --label\" flag: label 'a b' contains whitespaces"
+        );
+        assert_eq!(
+            request(&["--label-file", "/nonexistent", "img"]).unwrap_err(),
+            "open /nonexistent: no such file or directory"
+        );
+    }
+
+    #[test]
+    fn ulimits() {
+        let r = request(&[
+            "--ulimit",
+            "nofile=10",
+            "--ulimit",
+            "nofile=20:30",
+            "--ulimit",
+            "nproc=-1",
+            "--ulimit",
+            "core=5:-1",
+            "img",
+        ])
+        .unwrap();
+        assert_eq!(
+            r.host_config.ulimits.unwrap(),
+            [
+                Ulimit { name: "nofile".into(), soft: 20, hard: 30 },
+                Ulimit { name: "nproc".into(), soft: -1, hard: -1 },
+                Ulimit { name: "core".into(), soft: 5, hard: -1 },
+            ]
+        );
+        let err = |v: &str| request(&["--ulimit", v, "img"]).unwrap_err();
+        assert_eq!(err("nofile"), "invalid argument \"nofile\" for \"--ulimit\" flag: invalid ulimit argument: nofile");
+        assert_eq!(err("foo=1"), "invalid argument \"foo=1\" for \"--ulimit\" flag: invalid ulimit type: foo");
+        assert_eq!(
+            err("nofile=1:2:3"),
+            "invalid argument \"nofile=1:2:3\" for \"--ulimit\" flag: too many limit value arguments - 1:2:3, can only have up to two, `soft[:hard]`"
+        );
+        assert_eq!(
+            err("nofile=x"),
+            "invalid argument \"nofile=x\" for \"--ulimit\" flag: strconv.ParseInt: parsing \"x\": invalid syntax"
+        );
+        assert_eq!(
+            err("nofile=0x1"),
+            "invalid argument \"nofile=0x1\" for \"--ulimit\" flag: strconv.ParseInt: parsing \"0x1\": invalid syntax"
+        );
+        assert_eq!(
+            err("nofile=3:2"),
+            "invalid argument \"nofile=3:2\" for \"--ulimit\" flag: ulimit soft limit must be less than or equal to hard limit: 3 > 2"
+        );
+    }
+
+    #[test]
+    fn restart_policies() {
+        let policy = |v: &str| request(&["--restart", v, "img"]).map(|r| r.host_config.restart_policy);
+        let p = |name: &str, n: i64| Ok(RestartPolicy { name: name.into(), maximum_retry_count: n });
+        assert_eq!(request(&["img"]).unwrap().host_config.restart_policy, p("no", 0).unwrap());
+        assert_eq!(policy("always"), p("always", 0));
+        assert_eq!(policy("always:"), p("always", 0));
+        assert_eq!(policy("unless-stopped"), p("unless-stopped", 0));
+        assert_eq!(policy("on-failure"), p("on-failure", 0));
+        assert_eq!(policy("on-failure:3"), p("on-failure", 3));
+        assert_eq!(policy(""), p("", 0));
+        assert_eq!(
+            policy("on-failure:x").unwrap_err(),
+            "invalid restart policy format: maximum retry count must be an integer"
+        );
+        assert_eq!(policy(":3").unwrap_err(), "invalid restart policy format: no policy provided before colon");
+        assert_eq!(
+            policy("on-failure:-1").unwrap_err(),
+            "invalid restart policy: maximum retry count cannot be negative"
+        );
+        assert_eq!(
+            policy("always:3").unwrap_err(),
+            "invalid restart policy: maximum retry count can only be used with 'on-failure'"
+        );
+        assert_eq!(
+            policy("sometimes").unwrap_err(),
+            "invalid restart policy: unknown policy 'sometimes'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'"
+        );
+        assert_eq!(
+            request(&["--rm", "--restart", "always", "img"]).unwrap_err(),
+            "conflicting options: cannot specify both --restart and --rm"
+        );
+        assert!(request(&["--rm", "--restart", "no", "img"]).unwrap().host_config.auto_remove);
+    }
+
+    #[test]
+    fn entrypoint_command_and_attach() {
+        let r = request(&["--entrypoint", "", "img"]).unwrap();
+        assert_eq!(r.config.entrypoint, Some(vec![]));
+        assert_eq!(r.config.cmd, None);
+        let r = request(&["--entrypoint=/bin/sh -c", "img", "a", "-b"]).unwrap();
+        assert_eq!(r.config.entrypoint, Some(vec!["/bin/sh -c".to_string()]));
+        assert_eq!(r.config.cmd, Some(vec!["a".to_string(), "-b".to_string()]));
+        assert_eq!(r.config.image, "img");
+        assert_eq!(request(&["img"]).unwrap().config.entrypoint, None);
+
+        let streams = |args: &[&str]| {
+            let c = request(args).unwrap().config;
+            (c.attach_stdin, c.attach_stdout, c.attach_stderr, c.open_stdin, c.stdin_once, c.tty)
+        };
+        assert_eq!(streams(&["img"]), (false, true, true, false, false, false));
+        assert_eq!(streams(&["-it", "img"]), (true, true, true, true, true, true));
+        assert_eq!(streams(&["-d", "img"]), (false, false, false, false, false, false));
+        assert_eq!(streams(&["-di", "img"]), (false, false, false, true, false, false));
+        assert_eq!(streams(&["-a", "stdin", "img"]), (true, false, false, false, false, false));
+        assert_eq!(streams(&["-i", "-a", "STDOUT", "img"]), (true, true, false, true, true, false));
+        assert_eq!(streams(&["-it", "--tty=false", "img"]), (true, true, true, true, true, false));
+        assert_eq!(streams(&["--detach=false", "--tty=true", "img"]), (false, true, true, false, false, true));
+        assert_eq!(
+            request(&["-a", "foo", "img"]).unwrap_err(),
+            "invalid argument \"foo\" for \"-a, --attach\" flag: valid streams are STDIN, STDOUT and STDERR"
+        );
+        assert_eq!(
+            request(&["-d", "-a", "stdout", "img"]).unwrap_err(),
+            "conflicting options: cannot specify both --attach and --detach"
+        );
+    }
+
+    #[test]
+    fn tmpfs_caps_security_and_network() {
+        let r = request(&[
+            "--tmpfs",
+            "/run:size=1m,mode=700",
+            "--tmpfs",
+            "/tmp",
+            "--tmpfs",
+            "/a",
+            "--tmpfs",
+            "/a:ro",
+            "img",
+        ])
+        .unwrap();
+        let tmpfs = r.host_config.tmpfs.unwrap();
+        assert_eq!(tmpfs.len(), 3);
+        assert_eq!(
+            (tmpfs["/run"].as_str(), tmpfs["/tmp"].as_str(), tmpfs["/a"].as_str()),
+            ("size=1m,mode=700", "", "ro")
+        );
+        assert_eq!(request(&["img"]).unwrap().host_config.tmpfs, None);
+
+        let r = request(&[
+            "--cap-add",
+            "net_admin",
+            "--cap-add",
+            "CAP_SYS_TIME",
+            "--cap-add",
+            "chown",
+            "--cap-add",
+            "all",
+            "--cap-drop",
+            "chown",
+            "--cap-drop",
+            "ALL",
+            "img",
+        ])
+        .unwrap();
+        assert_eq!(r.host_config.cap_add.unwrap(), ["ALL", "CAP_CHOWN", "CAP_NET_ADMIN", "CAP_SYS_TIME"]);
+        assert_eq!(r.host_config.cap_drop.unwrap(), ["ALL", "CAP_CHOWN"]);
+
+        let dir = tempfile::tempdir().unwrap();
+        let profile = dir.path().join("p.json");
+        std::fs::write(&profile, "{ \"defaultAction\" : \"SCMP_ACT_ALLOW\" }\n").unwrap();
+        let seccomp = format!("seccomp={}", profile.display());
+        let r = request(&[
+            "--security-opt",
+            "no-new-privileges",
+            "--security-opt",
+            "label:disable",
+            "--security-opt",
+            &seccomp,
+            "--security-opt",
+            "seccomp=unconfined",
+            "img",
+        ])
+        .unwrap();
+        assert_eq!(
+            r.host_config.security_opt.unwrap(),
+            [
+                "no-new-privileges",
+                "label:disable",
+                "seccomp={\"defaultAction\":\"SCMP_ACT_ALLOW\"}",
+                "seccomp=unconfined"
+            ]
+        );
+        assert_eq!(request(&["--security-opt", "foo", "img"]).unwrap_err(), "Invalid --security-opt: \"foo\"");
+        assert_eq!(request(&["--security-opt", "x=", "img"]).unwrap_err(), "Invalid --security-opt: \"x=\"");
+        assert_eq!(
+            request(&["--security-opt", "seccomp=/nonexistent", "img"]).unwrap_err(),
+            "opening seccomp profile (/nonexistent) failed: open /nonexistent: no such file or directory"
+        );
+
+        let mode = |args: &[&str]| request(args).map(|r| r.host_config.network_mode);
+        assert_eq!(mode(&["img"]), Ok(String::new()));
+        assert_eq!(mode(&["--net", "host", "img"]), Ok("host".into()));
+        assert_eq!(mode(&["--network=none", "img"]), Ok("none".into()));
+        assert_eq!(mode(&["--network", "Name=FOO,alias=x", "img"]), Ok("foo".into()));
+        assert_eq!(mode(&["--network", "name=", "img"]), Ok("name=".into()));
+        assert_eq!(
+            mode(&["--network", "foo=bar", "img"]).unwrap_err(),
+            "invalid argument \"foo=bar\" for \"--network\" flag: invalid field key foo"
+        );
+        assert_eq!(
+            mode(&["--network", "alias=x", "img"]).unwrap_err(),
+            "invalid argument \"alias=x\" for \"--network\" flag: network name/id is not specified"
+        );
+        assert_eq!(
+            mode(&["--network", "host", "--network", "b", "img"]).unwrap_err(),
+            "conflicting options: cannot attach both user-defined and non-user-defined network-modes"
+        );
+        assert_eq!(
+            mode(&["--net", "a", "--net", "a", "img"]).unwrap_err(),
+            "network \"a\" is specified multiple times"
+        );
+        assert!(mode(&["--net", "a", "--net", "b", "img"]).unwrap_err().contains("not supported"));
+    }
+
+    #[test]
+    fn full_flag_set_parses() {
+        let cli = parse(&[
+            "-d",
+            "-i",
+            "-t",
+            "--rm",
+            "--name",
+            "web",
+            "-e",
+            "A=1",
+            "--env",
+            "B=2",
+            "--env-file",
+            "/dev/null",
+            "-w",
+            "/srv",
+            "-u",
+            "1000:1000",
+            "-h",
+            "box",
+            "--entrypoint",
+            "/bin/sh",
+            "-m",
+            "64m",
+            "--memory-swap",
+            "-1",
+            "--cpus",
+            "1.5",
+            "-c",
+            "512",
+            "--pids-limit",
+            "-1",
+            "--read-only",
+            "--tmpfs",
+            "/run",
+            "--cap-add",
+            "NET_ADMIN",
+            "--cap-drop",
+            "ALL",
+            "--privileged=false",
+            "--security-opt",
+            "no-new-privileges",
+            "--ulimit",
+            "nofile=1024:2048",
+            "--init",
+            "--restart",
+            "no",
+            "--stop-signal",
+            "SIGINT",
+            "--stop-timeout",
+            "5",
+            "-l",
+            "a=b",
+            "--label-file",
+            "/dev/null",
+            "--runtime",
+            "runc",
+            "--net",
+            "host",
+            "-a",
+            "stdout",
+            "--platform",
+            "linux/amd64",
+            "--pull",
+            "never",
+            "--name",
+            "web2",
+            "busybox",
+            "sh",
+            "-c",
+            "echo hi",
+            "--rm",
+        ]);
+        let f = &cli.flags;
+        assert!(f.detach && f.interactive && f.tty && f.rm && !f.privileged && f.read_only);
+        assert_eq!(f.name.as_deref(), Some("web2"), "a repeated flag: the last wins, as pflag");
+        assert_eq!(f.env, ["A=1", "B=2"]);
+        assert_eq!(f.memory_swap.as_deref(), Some("-1"));
+        assert_eq!(f.pids_limit.as_deref(), Some("-1"));
+        assert_eq!(f.init, Some(true));
+        assert_eq!(f.network, ["host"]);
+        assert_eq!(f.platform.as_deref(), Some("linux/amd64"));
+        assert_eq!(cli.image_and_command, ["busybox", "sh", "-c", "echo hi", "--rm"]);
+        // -d with -a conflicts, as in Docker; without -a the rest converts.
+        assert!(f.to_request("busybox", &[]).is_err());
+        let mut f = f.clone();
+        f.attach.clear();
+        let r = f.to_request("busybox", &cli.image_and_command[1..]).unwrap();
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["Image"], "busybox");
+        assert_eq!(json["Cmd"], serde_json::json!(["sh", "-c", "echo hi", "--rm"]));
+        assert_eq!(json["Entrypoint"], serde_json::json!(["/bin/sh"]));
+        assert_eq!(json["Env"], serde_json::json!(["A=1", "B=2"]));
+        assert_eq!(json["WorkingDir"], "/srv");
+        assert_eq!(json["User"], "1000:1000");
+        assert_eq!(json["Hostname"], "box");
+        assert_eq!(json["StopSignal"], "SIGINT");
+        assert_eq!(json["StopTimeout"], 5);
+        assert_eq!(json["OpenStdin"], true);
+        assert_eq!(json["AttachStdout"], false);
+        let hc = &json["HostConfig"];
+        assert_eq!(hc["AutoRemove"], true);
+        assert_eq!(hc["Memory"], 67108864);
+        assert_eq!(hc["MemorySwap"], -1);
+        assert_eq!(hc["NanoCpus"], 1_500_000_000i64);
+        assert_eq!(hc["CpuShares"], 512);
+        assert_eq!(hc["PidsLimit"], -1);
+        assert_eq!(hc["ReadonlyRootfs"], true);
+        assert_eq!(hc["Tmpfs"], serde_json::json!({"/run": ""}));
+        assert_eq!(hc["CapAdd"], serde_json::json!(["CAP_NET_ADMIN"]));
+        assert_eq!(hc["CapDrop"], serde_json::json!(["ALL"]));
+        assert_eq!(hc["Privileged"], false);
+        assert_eq!(hc["SecurityOpt"], serde_json::json!(["no-new-privileges"]));
+        assert_eq!(hc["Ulimits"], serde_json::json!([{"Name": "nofile", "Soft": 1024, "Hard": 2048}]));
+        assert_eq!(hc["Init"], true);
+        assert_eq!(hc["RestartPolicy"], serde_json::json!({"Name": "no", "MaximumRetryCount": 0}));
+        assert_eq!(hc["Runtime"], "runc");
+        assert_eq!(hc["NetworkMode"], "host");
+
+        // Booleans take Go's `=value`, short ones combine.
+        let f = parse(&["-dit", "--init=false", "--rm=0", "img"]).flags;
+        assert!(f.detach && f.interactive && f.tty && !f.rm);
+        assert_eq!(f.init, Some(false));
+        assert_eq!(parse(&["img"]).flags.init, None);
+        assert_eq!(parse(&["img"]).flags.pull, "missing");
+        assert!(Cli::try_parse_from(["run", "--init=no", "img"]).is_err());
+        assert_eq!(
+            request(&["--pull", "sometimes", "img"]).unwrap_err(),
+            "invalid pull option: 'sometimes': must be one of \"always\", \"missing\" or \"never\""
+        );
     }
 }
