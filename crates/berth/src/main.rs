@@ -98,6 +98,7 @@ enum ContainerCommand {
 }
 
 fn main() {
+    berth_engine::timing::mark("cli: main");
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -120,6 +121,7 @@ fn main() {
             }
         },
     };
+    berth_engine::timing::mark("cli: exit");
     std::process::exit(code);
 }
 

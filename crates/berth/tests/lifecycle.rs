@@ -217,3 +217,10 @@ fn external_runtime_runc_works() {
     assert_eq!(r.code, 125);
     assert!(env.container_ids().is_empty());
 }
+
+#[test]
+fn flags_after_the_image_belong_to_the_command() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    assert_eq!(env.ok(&["run", "--rm", "bb", "echo", "--rm", "-d"]), "--rm -d\n");
+}

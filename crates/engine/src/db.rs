@@ -113,6 +113,9 @@ impl Db {
         // WAL + NORMAL: a commit is atomic and durable against process crashes; an OS crash may
         // lose the last commits but never corrupts the file.
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(db_err)?;
+        // Every command is a short process: checkpointing the WAL at each close would fsync the
+        // database on every `berth` invocation. SQLite's automatic checkpoints still run.
+        conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true).map_err(db_err)?;
         Ok(Db { conn })
     }
 

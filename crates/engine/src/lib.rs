@@ -22,6 +22,7 @@ pub mod reference;
 mod repair;
 mod rootfs;
 pub mod shim;
+pub mod timing;
 pub mod types;
 mod user;
 

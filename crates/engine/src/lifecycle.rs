@@ -36,6 +36,7 @@ impl Started {
     /// Blocks until the container exits for good; returns its exit code. `None` if the shim
     /// died without saying (the next command repairs the state).
     pub fn wait(self) -> Option<i32> {
+        crate::timing::mark("run: waiting for exit");
         let code = match shim::receive(self.channel.as_fd()) {
             Some((Message::Exited { code }, _)) => Some(code),
             _ => None,
@@ -116,6 +117,7 @@ impl Engine {
                 Ok(())
             });
         }
+        crate::timing::mark("start: spawning shim");
         let child = cmd.spawn().map_err(|e| Error::io("starting the berth shim", e))?;
         drop(lifted);
         drop(theirs);

@@ -9,7 +9,10 @@ use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use crate::Error;
 
 /// Mounts the overlay at `target` unless something is mounted there already (a restart).
-pub fn mount_overlay(lowers: &[PathBuf], upper: &Path, work: &Path, target: &Path) -> Result<(), Error> {
+/// `volatile` skips every sync to the upper dir (overlayfs `volatile`, Linux 5.10+): for
+/// containers removed when they exit (`--rm`), whose writes need not survive a host crash;
+/// it spares a sync of the whole host filesystem at unmount.
+pub fn mount_overlay(lowers: &[PathBuf], upper: &Path, work: &Path, target: &Path, volatile: bool) -> Result<(), Error> {
     std::fs::create_dir_all(target).map_err(|e| Error::io(format!("creating {}", target.display()), e))?;
     if is_mountpoint(target) {
         return Ok(());
@@ -27,6 +30,14 @@ pub fn mount_overlay(lowers: &[PathBuf], upper: &Path, work: &Path, target: &Pat
             "too many image layers for one overlay mount ({} layers)",
             lowers.len()
         )));
+    }
+    if volatile {
+        // A volatile mount refuses to come back after a crash until its marker is gone.
+        let _ = std::fs::remove_dir_all(work.join("work/incompat"));
+        let with_volatile = format!("{data},volatile");
+        if mount(Some("overlay"), target, Some("overlay"), MsFlags::empty(), Some(with_volatile.as_str())).is_ok() {
+            return Ok(());
+        }
     }
     mount(Some("overlay"), target, Some("overlay"), MsFlags::empty(), Some(data.as_str()))
         .map_err(|e| Error::Internal(format!("mounting the container's overlay rootfs at {}: {e}", target.display())))

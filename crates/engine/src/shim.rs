@@ -97,6 +97,7 @@ pub fn run(id: &str, sync: OwnedFd, attach: AttachFds) -> i32 {
         libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
         libc::signal(libc::SIGPIPE, libc::SIG_IGN);
     }
+    crate::timing::mark("shim: exec'd");
     let engine = match Engine::open() {
         Ok(e) => e,
         Err(e) => {
@@ -170,6 +171,7 @@ impl Shim {
                 self.first = false;
             }
             let code = self.serve(running);
+            crate::timing::mark("shim: container exited");
             // The record may have changed meanwhile (stop, rename): reload before writing.
             rec = self.record().unwrap_or(rec);
             rec.exit_code = code as i64;
@@ -198,10 +200,12 @@ impl Shim {
             }
             backoff = (backoff * 2).min(Duration::from_secs(60));
         };
+        crate::timing::mark("shim: exit recorded, runtime state deleted");
         self.teardown(&rec);
         if rec.config.host_config.auto_remove {
             let _ = self.engine.destroy(&self.id);
         }
+        crate::timing::mark("shim: torn down");
         self.tell(&Message::Exited { code: exit_code }, None);
         0
     }
@@ -244,11 +248,14 @@ impl Shim {
         let lowers = engine.images.layer_dirs(&rec.image_id)?;
         std::fs::create_dir_all(dir.join("upper")).and_then(|_| std::fs::create_dir_all(dir.join("work")))
             .map_err(|e| Error::io("creating the container's overlay dirs", e))?;
-        rootfs::mount_overlay(&lowers, &dir.join("upper"), &dir.join("work"), &rootfs_dir)?;
+        let volatile = rec.config.host_config.auto_remove;
+        rootfs::mount_overlay(&lowers, &dir.join("upper"), &dir.join("work"), &rootfs_dir, volatile)?;
+        crate::timing::mark("shim: rootfs mounted");
         let spec = crate::lifecycle::build_spec(engine, rec, &rootfs_dir)?;
         let bundle = run_dir.join("config.json");
         let json = serde_json::to_vec(&spec).map_err(|e| Error::Internal(e.to_string()))?;
         std::fs::write(&bundle, json).map_err(|e| Error::io("writing the OCI bundle", e))?;
+        crate::timing::mark("shim: spec written");
 
         let tty = rec.config.config.tty;
         let console = if tty { Some(bind_console_socket(&run_dir)?) } else { None };
@@ -269,6 +276,7 @@ impl Shim {
             stderr: stderr_w,
             console_socket: console.as_ref().map(|_| run_dir.join("console.sock")),
         })?;
+        crate::timing::mark("shim: created");
         let pty = match &console {
             Some(listener) => Some(receive_pty(listener)?),
             None => None,
@@ -282,6 +290,7 @@ impl Shim {
         rec.started_at = crate::containers::now();
         rec.error.clear();
         engine.db.update_container(rec)?;
+        crate::timing::mark("shim: started and recorded");
         Ok(Running { pid, stdout: stdout_r, stderr: stderr_r, pty })
     }
 

@@ -6,14 +6,16 @@ use crate::run_flags::RunFlags;
 pub struct Args {
     #[command(flatten)]
     pub flags: RunFlags,
-    pub image: String,
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    pub command: Vec<String>,
+    /// IMAGE [COMMAND] [ARG...]: everything after the image belongs to the command, flags
+    /// included, as Docker parses it.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true, value_name = "IMAGE [COMMAND] [ARG...]")]
+    pub image_and_command: Vec<String>,
 }
 
 /// Creates the container; shared by `create` and `run`.
 pub fn create(engine: &berth_engine::Engine, args: &Args) -> Result<String, CliError> {
-    let request = args.flags.to_request(&args.image, &args.command).map_err(CliError::usage)?;
+    let (image, command) = args.image_and_command.split_first().ok_or_else(|| CliError::usage("requires at least 1 argument"))?;
+    let request = args.flags.to_request(image, command).map_err(CliError::usage)?;
     Ok(engine.create_container(request, args.flags.name.as_deref())?)
 }
 
