@@ -77,6 +77,7 @@ PY
 
 # Shim memory: N idle containers, RSS of their shims.
 for i in $(seq "$IDLE"); do "$berth" run -d bench sleep 600 >/dev/null; done
+sleep 2  # idle: a shim trims its memory after a quiet second
 total=0
 for pid in $(pgrep -f "berth shim" || true); do
     rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)

@@ -119,6 +119,12 @@ impl Db {
         Ok(Db { conn })
     }
 
+    /// Releases the connection's caches (for a process about to idle, the shim).
+    pub fn shrink_memory(&self) {
+        let _ = self.conn.execute_batch("PRAGMA shrink_memory");
+        self.conn.flush_prepared_statement_cache();
+    }
+
     pub fn insert_container(&self, rec: &ContainerRecord) -> Result<(), Error> {
         let config = serde_json::to_string(&rec.config).map_err(|e| Error::Internal(e.to_string()))?;
         let result = self.conn.execute(
