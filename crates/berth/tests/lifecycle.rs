@@ -184,7 +184,7 @@ fn restart_policy_on_failure_retries() {
 fn concurrent_runs_all_succeed() {
     let Some(env) = env() else { return };
     env.image("bb", &[]);
-    let children: Vec<_> = (0..20)
+    let children: Vec<_> = (0..100)
         .map(|i| {
             env.cmd(&["run", "--rm", "bb", "sh", "-c", &format!("echo {i}")])
                 .stdout(std::process::Stdio::piped())

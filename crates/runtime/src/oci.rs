@@ -4,6 +4,7 @@
 
 mod embedded;
 mod external;
+mod join;
 
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;

@@ -82,23 +82,9 @@ impl OciRuntime for Embedded {
     }
 
     fn exec(&self, options: ExecOptions) -> Result<i32, RuntimeError> {
-        let env = options
-            .env
-            .iter()
-            .filter_map(|kv| kv.split_once('='))
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let pid = builder(options.id, &options.state_root, options.console_socket, [options.stdin, options.stdout, options.stderr])?
-            .as_tenant()
-            .with_container_args(options.args)
-            .with_env(env)
-            .with_cwd(options.cwd)
-            .with_user(Some(options.uid))
-            .with_group(Some(options.gid))
-            .with_additional_gids(options.additional_gids)
-            .with_detach(true)
-            .build()
-            .map_err(lc)?;
-        Ok(pid.as_raw())
+        let container = load(&options.state_root, &options.id)?;
+        let pid = container.pid().ok_or_else(|| RuntimeError::Libcontainer("the container has no init process".into()))?;
+        let spec = oci_spec::runtime::Spec::load(container.bundle().join("config.json")).map_err(lc)?;
+        super::join::exec(pid.as_raw(), &spec, options)
     }
 }

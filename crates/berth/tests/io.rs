@@ -1,0 +1,186 @@
+//! Terminals, logs, exec and attach through the `berth` binary, as root.
+mod common;
+
+use std::io::Read;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::{env, wait_for};
+
+/// A pty pair for the CLI's terminal; returns (master, slave).
+fn pty(rows: u16, cols: u16) -> (OwnedFd, OwnedFd) {
+    let (mut master, mut slave) = (0, 0);
+    let size = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
+    // SAFETY: openpty with valid out-pointers and a winsize.
+    let r = unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), &size) };
+    assert_eq!(r, 0);
+    // SAFETY: openpty returned two fresh fds we now own.
+    unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) }
+}
+
+fn set_size(fd: &OwnedFd, rows: u16, cols: u16) {
+    let size = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
+    // SAFETY: TIOCSWINSZ with a valid winsize.
+    unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSWINSZ, &size) };
+}
+
+/// Reads everything from a pty master until the other side closes (EIO).
+fn read_all(master: OwnedFd) -> String {
+    let mut file = std::fs::File::from(master);
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn tty_gives_a_real_terminal_that_follows_resizes() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    let (master, slave) = pty(24, 80);
+    let mut child = env
+        .cmd(&["run", "-it", "--rm", "bb", "sh", "-c", "tty; stty size; read x; echo got $x; stty size; exit 5"])
+        .stdin(Stdio::from(slave.try_clone().unwrap()))
+        .stdout(Stdio::from(slave.try_clone().unwrap()))
+        .stderr(Stdio::from(slave.try_clone().unwrap()))
+        .spawn()
+        .unwrap();
+    drop(slave);
+    let reader_fd = master.try_clone().unwrap();
+    let reader = std::thread::spawn(move || read_all(reader_fd));
+    // Let the container print its first size, then resize and answer `read`.
+    std::thread::sleep(Duration::from_millis(700));
+    set_size(&master, 40, 120);
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGWINCH) };
+    std::thread::sleep(Duration::from_millis(200));
+    nix::unistd::write(&master, b"hello\r").unwrap();
+    let status = child.wait().unwrap();
+    drop(master);
+    let out = reader.join().unwrap();
+    assert_eq!(status.code(), Some(5), "{out}");
+    assert!(out.contains("/dev/pts/0") || out.contains("/dev/console"), "{out}");
+    assert!(out.contains("24 80"), "{out}");
+    assert!(out.contains("got hello"), "{out}");
+    assert!(out.contains("40 120"), "{out}");
+}
+
+#[test]
+fn logs_follow_tail_and_timestamps() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    env.ok(&["run", "-d", "--name", "talker", "bb", "sh", "-c", "echo one; echo two; sleep 1; echo three"]);
+    let follow = env.berth(&["logs", "-f", "talker"]);
+    assert_eq!(follow.stdout, "one\ntwo\nthree\n");
+    assert_eq!(env.ok(&["logs", "--tail", "1", "talker"]), "three\n");
+    let stamped = env.ok(&["logs", "-t", "--tail", "2", "talker"]);
+    for line in stamped.lines() {
+        let (time, _) = line.split_once(' ').unwrap();
+        assert!(chrono::DateTime::parse_from_rfc3339(time).is_ok(), "{line}");
+    }
+    assert_eq!(env.ok(&["logs", "--since", "2999-01-01T00:00:00Z", "talker"]), "");
+    let r = env.berth(&["logs", "nosuch"]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("No such container: nosuch"), "{}", r.stderr);
+}
+
+#[test]
+fn exec_options_apply() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    env.ok(&["run", "-d", "--name", "box", "-e", "A=1", "bb", "sleep", "100"]);
+    assert_eq!(env.ok(&["exec", "-u", "alice", "box", "id", "-u"]), "1000\n");
+    assert_eq!(env.ok(&["exec", "-w", "/tmp", "box", "pwd"]), "/tmp\n");
+    assert_eq!(env.ok(&["exec", "-e", "B=2", "box", "sh", "-c", "echo $A$B"]), "12\n");
+    let r = env.with_stdin(&["exec", "-i", "box", "cat"], b"piped\n");
+    assert_eq!(r.stdout, "piped\n");
+    env.ok(&["exec", "-d", "box", "touch", "/tmp/from-detached"]);
+    wait_for(|| env.berth(&["exec", "box", "ls", "/tmp/from-detached"]).code == 0, "detached exec");
+    let r = env.berth(&["exec", "box", "nosuchcmd"]);
+    assert_eq!(r.code, 127, "{}", r.stderr);
+    // exec -t gets a terminal.
+    let (master, slave) = pty(24, 80);
+    let status = env
+        .cmd(&["exec", "-t", "box", "tty"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(slave.try_clone().unwrap()))
+        .stderr(Stdio::from(slave))
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    let out = read_all(master);
+    assert!(out.contains("/dev/pts/"), "{out}");
+    env.ok(&["stop", "-t", "0", "box"]);
+    let r = env.berth(&["exec", "box", "true"]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("is not running"), "{}", r.stderr);
+}
+
+#[test]
+fn start_attach_returns_the_exit_code() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    let id = env.ok(&["create", "--name", "later", "bb", "sh", "-c", "echo attached; exit 9"]);
+    assert_eq!(id.trim().len(), 64);
+    assert_eq!(env.ok(&["inspect", "-f", "{{.State.Status}}", "later"]), "created\n");
+    let r = env.berth(&["start", "-a", "later"]);
+    assert_eq!(r.code, 9);
+    assert_eq!(r.stdout, "attached\n");
+}
+
+#[test]
+fn container_survives_its_killed_cli() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    let mut cli = env
+        .cmd(&["run", "--name", "orphan", "bb", "sh", "-c", "echo up; sleep 100"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(|| env.berth(&["inspect", "-f", "{{.State.Running}}", "orphan"]).stdout == "true\n", "start");
+    cli.kill().unwrap();
+    cli.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(env.ok(&["inspect", "-f", "{{.State.Status}}", "orphan"]), "running\n");
+    assert_eq!(env.ok(&["logs", "orphan"]), "up\n");
+    env.ok(&["rm", "-f", "orphan"]);
+    assert!(env.container_ids().is_empty());
+}
+
+#[test]
+fn cli_killed_during_start_leaves_a_truthful_state() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    // Kill `berth run` at various moments of its start; every container must end up either
+    // running (the shim carried on) or created, never half-made, and `rm -f` cleans all.
+    for delay_ms in [0u64, 2, 5, 10, 20] {
+        let mut cli = env
+            .cmd(&["run", "-d", "bb", "sleep", "100"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        // SAFETY: kill(2) on our own child.
+        unsafe { libc::kill(cli.id() as i32, libc::SIGKILL) };
+        cli.wait().unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    for id in env.container_ids() {
+        let status = env.ok(&["inspect", "-f", "{{.State.Status}}", &id]);
+        assert!(status == "running\n" || status == "created\n", "{id}: {status}");
+    }
+    let ids = env.container_ids();
+    if !ids.is_empty() {
+        let mut args = vec!["rm", "-f"];
+        args.extend(ids.iter().map(String::as_str));
+        env.ok(&args);
+    }
+    assert!(env.mounts().is_empty(), "mounts left: {:?}", env.mounts());
+}
