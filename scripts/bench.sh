@@ -45,9 +45,12 @@ if command -v runc >/dev/null; then
 fi
 if command -v podman >/dev/null; then
     podman rm -af >/dev/null 2>&1 || true
+    # podman raises RLIMIT_NOFILE/NPROC by default, which this host forbids (no CAP_SYS_RESOURCE):
+    # give it limits it can set.
+    p="podman run --rm --network=none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024"
     if podman import "$work/rootfs.tar" localhost/bench:latest >/dev/null 2>&1 &&
-        podman run --rm --network=none localhost/bench true >/dev/null 2>&1; then
-        cmds+=(-n podman "podman run --rm --network=none localhost/bench true")
+        $p localhost/bench true >/dev/null 2>&1; then
+        cmds+=(-n podman "$p localhost/bench true")
     else
         echo "podman: skipped (it cannot run a container here)"
     fi
