@@ -75,10 +75,25 @@ impl OciRuntime for Embedded {
     }
 
     fn delete(&self, state_root: &Path, id: &str, force: bool) -> Result<(), RuntimeError> {
-        if !state_root.join(id).exists() {
+        let dir = state_root.join(id);
+        if !dir.exists() {
             return Ok(());
         }
-        load(state_root, id)?.delete(force).map_err(lc)
+        let mut container = load(state_root, id)?;
+        // The usual case: the shim has reaped the init. Remove the cgroup and the state
+        // directly (see `cgroups`); a live container goes through libcontainer's delete.
+        let init_gone = container.pid().is_none_or(|pid| {
+            std::fs::read_to_string(format!("/proc/{}/stat", pid.as_raw())).map_or(true, |s| s.contains(") Z "))
+        });
+        if init_gone {
+            if let Ok(config) = libcontainer::config::YoukiConfig::load(&dir) {
+                crate::cgroups::remove(&config.cgroup_path)
+                    .map_err(|source| RuntimeError::Io { context: "removing the container's cgroup".into(), source })?;
+            }
+            return std::fs::remove_dir_all(&dir)
+                .map_err(|source| RuntimeError::Io { context: format!("removing {}", dir.display()), source });
+        }
+        container.delete(force).map_err(lc)
     }
 
     fn exec(&self, options: ExecOptions) -> Result<i32, RuntimeError> {
