@@ -177,6 +177,19 @@ impl Db {
         rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
     }
 
+    /// Containers that should have a live shim (running, paused, restarting, or mid-start).
+    pub fn containers_with_shim(&self) -> Result<Vec<ContainerRecord>, Error> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM containers WHERE state IN ('running', 'paused', 'restarting') \
+                 OR (state = 'created' AND shim_pid != 0)"
+            ))
+            .map_err(db_err)?;
+        let rows = stmt.query_map([], row_to_record).map_err(db_err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+    }
+
     /// Writes every mutable field of a record back.
     pub fn update_container(&self, rec: &ContainerRecord) -> Result<(), Error> {
         self.conn

@@ -36,6 +36,8 @@ pub struct Engine {
     run: PathBuf,
     db: db::Db,
     images: berth_image::Store,
+    /// When [`Engine::repair`] last ran (unix ms).
+    last_repair_ms: std::sync::atomic::AtomicU64,
 }
 
 impl Engine {
@@ -53,7 +55,7 @@ impl Engine {
         }
         let db = db::Db::open(&root.join("berth.db"))?;
         let images = berth_image::Store::open(root.join("image"))?;
-        Ok(Engine { root: root.to_path_buf(), run: run.to_path_buf(), db, images })
+        Ok(Engine { root: root.to_path_buf(), run: run.to_path_buf(), db, images, last_repair_ms: Default::default() })
     }
 
     pub fn root(&self) -> &Path {

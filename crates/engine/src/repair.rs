@@ -8,11 +8,23 @@ use crate::{Engine, rootfs};
 /// Exit code recorded when the shim died and the container was stopped for it (SIGKILL).
 const SHIM_LOST_EXIT: i64 = 137;
 
+/// How often one engine re-checks shims.
+const REPAIR_INTERVAL_MS: u64 = 200;
+
 impl Engine {
     /// Best effort: repairs every container whose shim is gone. Cheap when nothing is wrong
-    /// (one query and a /proc read per running container).
+    /// (one query and a /proc read per running container), and done at most every
+    /// [`REPAIR_INTERVAL_MS`] by one engine (a command calls several engine functions).
     pub fn repair(&self) {
-        let Ok(records) = self.db.containers() else { return };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        let last = self.last_repair_ms.swap(now, std::sync::atomic::Ordering::Relaxed);
+        if now.saturating_sub(last) < REPAIR_INTERVAL_MS {
+            return;
+        }
+        let Ok(records) = self.db.containers_with_shim() else { return };
         for mut rec in records {
             let starting = rec.state == State::Created && rec.shim_pid != 0;
             if !(rec.state.has_shim() || starting) || crate::proc::alive(rec.shim_pid, rec.shim_start) {
