@@ -29,24 +29,6 @@ fn timestamp(rfc3339: &str) -> Option<chrono::DateTime<chrono::Utc>> {
     chrono::DateTime::parse_from_rfc3339(rfc3339).ok().map(|t| t.with_timezone(&chrono::Utc))
 }
 
-/// Docker's go-units HumanDuration wording.
-pub fn human_duration(secs: i64) -> String {
-    let s = secs.max(0);
-    match s {
-        0 => "Less than a second".into(),
-        1 => "1 second".into(),
-        2..=59 => format!("{s} seconds"),
-        60..=119 => "About a minute".into(),
-        _ if s < 46 * 60 => format!("{} minutes", s / 60),
-        _ if s < 90 * 60 => "About an hour".into(),
-        _ if s < 48 * 3600 => format!("{} hours", s / 3600),
-        _ if s < 7 * 24 * 3600 * 2 => format!("{} days", s / 86400),
-        _ if s < 30 * 24 * 3600 * 3 => format!("{} weeks", s / (7 * 86400)),
-        _ if s < 365 * 24 * 3600 * 2 => format!("{} months", s / (30 * 86400)),
-        _ => format!("{} years", s / (365 * 86400)),
-    }
-}
-
 impl ContainerRecord {
     /// The command line as `ps` shows it.
     pub fn command_line(&self) -> String {
@@ -59,7 +41,7 @@ impl ContainerRecord {
     /// Docker's human status: "Up 5 seconds", "Exited (0) 2 minutes ago", "Created".
     pub fn status_text(&self) -> String {
         let since = |t: &str| {
-            timestamp(t).map(|t| human_duration((chrono::Utc::now() - t).num_seconds())).unwrap_or_default()
+            timestamp(t).map(|t| crate::humanize::human_duration((chrono::Utc::now() - t).num_seconds())).unwrap_or_default()
         };
         match self.state {
             State::Running => format!("Up {}", since(&self.started_at)),

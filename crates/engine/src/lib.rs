@@ -13,6 +13,7 @@ pub mod containers;
 pub mod db;
 pub mod error;
 pub mod exec;
+pub mod humanize;
 pub mod images;
 pub mod lifecycle;
 pub mod logs;
