@@ -41,7 +41,7 @@ impl Exec {
                 return 255;
             }
         }
-        crate::shim::exit_code(status)
+        berth_runtime::oci::exit_code(status)
     }
 }
 

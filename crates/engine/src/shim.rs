@@ -519,7 +519,7 @@ fn reap(init: i32) -> Option<i32> {
             return result;
         }
         if pid == init {
-            result = Some(exit_code(status));
+            result = Some(berth_runtime::oci::exit_code(status));
         }
     }
 }
@@ -528,18 +528,7 @@ fn wait_blocking(pid: i32) -> i32 {
     let mut status = 0;
     // SAFETY: waitpid with a valid out-pointer.
     unsafe { libc::waitpid(pid, &mut status, 0) };
-    exit_code(status)
-}
-
-/// Docker's exit code for a wait status: the code, or 128 + the signal that killed it.
-pub(crate) fn exit_code(status: i32) -> i32 {
-    if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else if libc::WIFSIGNALED(status) {
-        128 + libc::WTERMSIG(status)
-    } else {
-        255
-    }
+    berth_runtime::oci::exit_code(status)
 }
 
 fn pipe() -> Result<(OwnedFd, OwnedFd), Error> {

@@ -73,6 +73,17 @@ pub trait OciRuntime {
     fn exec(&self, options: ExecOptions) -> Result<i32, RuntimeError>;
 }
 
+/// Docker's exit code for a wait(2) status: the code, or 128 + the signal that killed it.
+pub fn exit_code(status: i32) -> i32 {
+    if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else if libc::WIFSIGNALED(status) {
+        128 + libc::WTERMSIG(status)
+    } else {
+        255
+    }
+}
+
 /// Picks the backend for `--runtime`: empty or "berth"/"embedded" selects libcontainer; any
 /// other value is an OCI runtime binary name looked up on $PATH, or a path.
 pub fn select(name: &str) -> Result<Box<dyn OciRuntime>, RuntimeError> {

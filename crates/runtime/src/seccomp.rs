@@ -463,23 +463,6 @@ mod tests {
         list.iter().map(|s| s.to_string()).collect()
     }
 
-    /// Docker's default capability set.
-    const DOCKER_DEFAULT_CAPS: &[&str] = &[
-        "CAP_CHOWN",
-        "CAP_DAC_OVERRIDE",
-        "CAP_FSETID",
-        "CAP_FOWNER",
-        "CAP_MKNOD",
-        "CAP_NET_RAW",
-        "CAP_SETGID",
-        "CAP_SETUID",
-        "CAP_SETFCAP",
-        "CAP_SETPCAP",
-        "CAP_NET_BIND_SERVICE",
-        "CAP_SYS_CHROOT",
-        "CAP_KILL",
-        "CAP_AUDIT_WRITE",
-    ];
 
     fn rules_for<'a>(profile: &'a LinuxSeccomp, name: &str) -> Vec<&'a LinuxSyscall> {
         profile
@@ -533,7 +516,7 @@ mod tests {
 
     #[test]
     fn common_syscalls_allowed() {
-        let p = docker_default(&caps(DOCKER_DEFAULT_CAPS));
+        let p = docker_default(&crate::spec::default_capabilities());
         for name in [
             "read",
             "write",
@@ -558,7 +541,7 @@ mod tests {
 
     #[test]
     fn clone_needs_no_namespace_flags_without_sys_admin() {
-        let p = docker_default(&caps(DOCKER_DEFAULT_CAPS));
+        let p = docker_default(&crate::spec::default_capabilities());
         let clone = rules_for(&p, "clone");
         assert_eq!(clone.len(), 1);
         assert_eq!(clone[0].action(), LinuxSeccompAction::ScmpActAllow);
@@ -594,7 +577,7 @@ mod tests {
 
     #[test]
     fn privileged_syscalls_denied_without_caps() {
-        let p = docker_default(&caps(DOCKER_DEFAULT_CAPS));
+        let p = docker_default(&crate::spec::default_capabilities());
         for name in [
             "mount",
             "umount2",
@@ -723,7 +706,7 @@ mod tests {
 
     #[test]
     fn serializes_to_oci_json() {
-        let p = docker_default(&caps(DOCKER_DEFAULT_CAPS));
+        let p = docker_default(&crate::spec::default_capabilities());
         let json = serde_json::to_value(&p).unwrap();
         assert_eq!(json["defaultAction"], "SCMP_ACT_ERRNO");
         assert_eq!(json["defaultErrnoRet"], 1);
@@ -749,7 +732,7 @@ mod tests {
     #[test]
     fn allowed_syscall_count() {
         let none = allowed_names(&docker_default(&[]));
-        let docker = allowed_names(&docker_default(&caps(DOCKER_DEFAULT_CAPS)));
+        let docker = allowed_names(&docker_default(&crate::spec::default_capabilities()));
         eprintln!(
             "allowed syscall names: {} without caps, {} with Docker's default caps",
             none.len(),
@@ -775,7 +758,7 @@ mod tests {
             return;
         };
         let mut profile = match mode.as_str() {
-            "default" | "quirk" => docker_default(&caps(DOCKER_DEFAULT_CAPS)),
+            "default" | "quirk" => docker_default(&crate::spec::default_capabilities()),
             "sys_admin" => docker_default(&caps(&["CAP_SYS_ADMIN"])),
             other => panic!("unknown mode {other}"),
         };

@@ -138,13 +138,7 @@ fn relay(namespaces: &[(OwnedFd, CloneFlags)], cgroup_procs: &[String], run: imp
                     return 255;
                 }
             }
-            if libc::WIFEXITED(status) {
-                libc::WEXITSTATUS(status)
-            } else if libc::WIFSIGNALED(status) {
-                128 + libc::WTERMSIG(status)
-            } else {
-                255
-            }
+            super::exit_code(status)
         }
         Err(e) => {
             let _ = nix::unistd::write(report, format!("fork: {e}").as_bytes());
