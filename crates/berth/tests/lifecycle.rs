@@ -224,3 +224,108 @@ fn flags_after_the_image_belong_to_the_command() {
     env.image("bb", &[]);
     assert_eq!(env.ok(&["run", "--rm", "bb", "echo", "--rm", "-d"]), "--rm -d\n");
 }
+
+#[test]
+fn rm_leaves_no_shim_and_restart_restarts() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    let id = env.ok(&["run", "-d", "--name", "r1", "bb", "sleep", "100"]);
+    let id = id.trim().to_string();
+    let shim_running = |id: &str| {
+        std::fs::read_dir("/proc").unwrap().flatten().any(|p| {
+            std::fs::read(p.path().join("cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).replace('\0', " ").contains(&format!("shim {id}")))
+                .unwrap_or(false)
+        })
+    };
+    assert!(shim_running(&id));
+    let pid1 = env.ok(&["inspect", "-f", "{{.State.Pid}}", "r1"]);
+    env.ok(&["restart", "-t", "0", "r1"]);
+    let pid2 = env.ok(&["inspect", "-f", "{{.State.Pid}}", "r1"]);
+    assert_ne!(pid1, pid2);
+    assert_eq!(env.ok(&["inspect", "-f", "{{.State.Status}}", "r1"]), "running\n");
+    env.ok(&["rm", "-f", "r1"]);
+    wait_for(|| !shim_running(&id), "the shim to exit");
+    assert!(env.mounts().is_empty());
+    assert!(!env.run.join("containers").join(&id).exists());
+    assert!(!env.root.join("containers").join(&id).exists());
+}
+
+#[test]
+fn docker_default_devices_and_masked_paths() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    let devs = env.ok(&["run", "--rm", "bb", "ls", "/dev"]);
+    for d in ["null", "zero", "full", "random", "urandom", "tty", "pts", "shm", "mqueue", "ptmx"] {
+        assert!(devs.split_whitespace().any(|x| x == d), "/dev/{d} missing: {devs}");
+    }
+    // Masked: /proc/interrupts reads as empty (the host's has content); read-only: /proc/sys
+    // refuses writes.
+    assert!(std::fs::read_to_string("/proc/interrupts").unwrap().len() > 0);
+    assert_eq!(env.ok(&["run", "--rm", "bb", "sh", "-c", "wc -c < /proc/interrupts"]).trim(), "0");
+    let r = env.berth(&["run", "--rm", "bb", "sh", "-c", "echo 1 > /proc/sys/kernel/domainname"]);
+    assert_ne!(r.code, 0);
+    // Writing to a device outside the allowed list is refused by the device cgroup.
+    let r = env.berth(&["run", "--rm", "--cap-add", "MKNOD", "bb", "sh", "-c", "mknod /tmp/sda b 8 0 && head -c1 /tmp/sda"]);
+    assert_ne!(r.code, 0, "{}", r.stdout);
+}
+
+#[test]
+fn memory_swap_reaches_the_cgroup() {
+    let Some(env) = env() else { return };
+    if !std::path::Path::new("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes").exists()
+        && !std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists()
+    {
+        eprintln!("skipping: no swap accounting");
+        return;
+    }
+    env.image("bb", &[]);
+    let id = env.ok(&["run", "-d", "-m", "32m", "--memory-swap", "64m", "bb", "sleep", "100"]);
+    let id = id.trim();
+    let v1 = std::fs::read_to_string(format!("/sys/fs/cgroup/memory/berth/{id}/memory.memsw.limit_in_bytes"));
+    let v2 = std::fs::read_to_string(format!("/sys/fs/cgroup/berth/{id}/memory.swap.max"));
+    match (v1, v2) {
+        (Ok(v), _) => assert_eq!(v.trim(), "67108864"),
+        (_, Ok(v)) => assert_eq!(v.trim(), "33554432"),
+        _ => panic!("no swap limit file"),
+    }
+    let r = env.berth(&["run", "--rm", "-m", "64m", "--memory-swap", "32m", "bb", "true"]);
+    assert_eq!(r.code, 125);
+    env.ok(&["rm", "-f", id]);
+}
+
+#[test]
+fn images_import_from_file_and_rmi_rules() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    // Import from a file path, with a message.
+    let dir = tempfile::tempdir().unwrap();
+    let tar = dir.path().join("rootfs.tar");
+    std::fs::create_dir_all(dir.path().join("root/bin")).unwrap();
+    std::fs::copy(common::busybox().unwrap(), dir.path().join("root/bin/busybox")).unwrap();
+    std::os::unix::fs::symlink("busybox", dir.path().join("root/bin/sh")).unwrap();
+    let status = std::process::Command::new("tar")
+        .arg("-C").arg(dir.path().join("root")).arg("-cf").arg(&tar).arg(".")
+        .status().unwrap();
+    assert!(status.success());
+    let id = env.ok(&["import", "-m", "from a file", tar.to_str().unwrap(), "filed:v1"]);
+    assert!(id.starts_with("sha256:"));
+    assert_eq!(env.ok(&["image", "inspect", "-f", "{{.Comment}}", "filed:v1"]), "from a file\n");
+    assert_eq!(env.ok(&["run", "--rm", "filed:v1", "sh", "-c", "echo imported"]), "imported\n");
+    // An image used by a container cannot be removed without -f.
+    env.ok(&["create", "--name", "user", "filed:v1", "sh"]);
+    let r = env.berth(&["rmi", "filed:v1"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("is using its referenced image"), "{}", r.stderr);
+    env.ok(&["rm", "user"]);
+    let out = env.ok(&["rmi", "filed:v1"]);
+    assert!(out.contains("Untagged: filed:v1") && out.contains("Deleted: sha256:"), "{out}");
+    assert_eq!(env.ok(&["images", "-q"]).lines().count(), 1);
+    let r = env.berth(&["rmi", "filed:v1"]);
+    assert!(r.stderr.contains("No such image"), "{}", r.stderr);
+    let r = env.berth(&["import", "/nonexistent.tar"]);
+    assert_eq!(r.code, 125);
+    let r = env.berth(&["import", "--change", "RUN true", tar.to_str().unwrap()]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("RUN"), "{}", r.stderr);
+}
