@@ -329,3 +329,39 @@ fn images_import_from_file_and_rmi_rules() {
     assert_eq!(r.code, 125);
     assert!(r.stderr.contains("RUN"), "{}", r.stderr);
 }
+
+#[test]
+fn concurrent_starts_make_one_shim() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    let id = env.ok(&["create", "bb", "sleep", "100"]);
+    let id = id.trim();
+    let children: Vec<_> = (0..4)
+        .map(|_| env.cmd(&["start", id]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().unwrap())
+        .collect();
+    for child in children {
+        let r: common::Run = child.wait_with_output().unwrap().into();
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+    assert_eq!(env.ok(&["inspect", "-f", "{{.State.Status}}", id]), "running\n");
+    // Processes running `berth shim ID`, not counting the container's init, which starts as a
+    // clone of its shim and may not have exec'd yet.
+    let shims: Vec<(String, String)> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|p| {
+            std::fs::read(p.path().join("cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).replace('\0', " ").contains(&format!("shim {id}")))
+                .unwrap_or(false)
+        })
+        .filter_map(|p| {
+            let stat = std::fs::read_to_string(p.path().join("stat")).ok()?;
+            let ppid = stat[stat.rfind(')')? + 2..].split_whitespace().nth(1)?.to_string();
+            Some((p.file_name().to_string_lossy().into_owned(), ppid))
+        })
+        .collect();
+    let roots = shims.iter().filter(|(_, ppid)| !shims.iter().any(|(pid, _)| pid == ppid)).count();
+    assert_eq!(roots, 1, "{shims:?}");
+    env.ok(&["rm", "-f", id]);
+    assert!(env.mounts().is_empty(), "mounts left: {:?}", env.mounts());
+}

@@ -190,12 +190,27 @@ impl Db {
         rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
     }
 
-    /// Writes every mutable field of a record back.
+    /// Makes the calling shim the container's only one: succeeds only when no shim holds it
+    /// (a dead one is cleared by repair first). Clears a previous stop request.
+    pub fn claim_shim(&self, id: &str, shim_pid: i32, shim_start: u64) -> Result<bool, Error> {
+        let n = self
+            .conn
+            .execute(
+                "UPDATE containers SET shim_pid = ?2, shim_start = ?3, manually_stopped = 0, error = '' \
+                 WHERE id = ?1 AND shim_pid = 0",
+                params![id, shim_pid, shim_start as i64],
+            )
+            .map_err(db_err)?;
+        Ok(n == 1)
+    }
+
+    /// Writes the state fields of a record back (not the stop request: only `stop`/`kill`
+    /// and [`Db::claim_shim`] change that).
     pub fn update_container(&self, rec: &ContainerRecord) -> Result<(), Error> {
         self.conn
             .execute(
                 "UPDATE containers SET state = ?2, pid = ?3, shim_pid = ?4, shim_start = ?5, exit_code = ?6, started_at = ?7, \
-                 finished_at = ?8, error = ?9, restart_count = ?10, manually_stopped = ?11, oom_killed = ?12 WHERE id = ?1",
+                 finished_at = ?8, error = ?9, restart_count = ?10, oom_killed = ?11 WHERE id = ?1",
                 params![
                     rec.id,
                     rec.state.as_str(),
@@ -207,7 +222,6 @@ impl Db {
                     rec.finished_at,
                     rec.error,
                     rec.restart_count,
-                    rec.manually_stopped as i64,
                     rec.oom_killed as i64
                 ],
             )

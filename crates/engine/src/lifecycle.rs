@@ -126,6 +126,10 @@ impl Engine {
             Some((Message::Failed { message, exit_code }, _)) => {
                 let mut child = child;
                 let _ = child.wait();
+                // Another start won the race: the container runs, as this caller wanted.
+                if self.db.container(&rec.id)?.is_some_and(|now| now.state.has_shim() || now.shim_pid != 0) {
+                    return Ok(None);
+                }
                 Err(if exit_code == 126 || exit_code == 127 {
                     Error::CannotRun { message, exit_code }
                 } else {

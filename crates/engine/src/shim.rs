@@ -143,9 +143,19 @@ impl Shim {
         };
         rec.shim_pid = std::process::id() as i32;
         rec.shim_start = crate::proc::start_time(rec.shim_pid).unwrap_or(0);
+        match self.engine.db.claim_shim(&self.id, rec.shim_pid, rec.shim_start) {
+            Ok(true) => {}
+            Ok(false) => {
+                self.tell(&Message::Failed { message: format!("container {} is already starting or running", self.id), exit_code: 125 }, None);
+                return 1;
+            }
+            Err(e) => {
+                self.tell(&Message::Failed { message: e.to_string(), exit_code: 125 }, None);
+                return 1;
+            }
+        }
         rec.manually_stopped = false;
         rec.error.clear();
-        let _ = self.engine.db.update_container(&rec);
         let mut backoff = Duration::from_millis(100);
         let exit_code = loop {
             let started_at = Instant::now();
