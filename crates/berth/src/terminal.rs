@@ -96,3 +96,28 @@ pub fn proxy(pty: &OwnedFd) {
         }
     }
 }
+
+static PROXY_TARGET: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+extern "C" fn forward_signal(signal: libc::c_int) {
+    let pid = PROXY_TARGET.load(std::sync::atomic::Ordering::Relaxed);
+    if pid > 0 {
+        // SAFETY: kill(2) is async-signal-safe.
+        unsafe { libc::kill(pid, signal) };
+    }
+}
+
+/// Forwards the signals a user sends an attached `run` (Ctrl-C, kill) to the container's
+/// init process, as Docker's `--sig-proxy` does, instead of dying and leaving it running.
+pub fn proxy_signals(container_pid: i32) {
+    PROXY_TARGET.store(container_pid, std::sync::atomic::Ordering::Relaxed);
+    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT, libc::SIGUSR1, libc::SIGUSR2] {
+        // SAFETY: installs an async-signal-safe handler (it only calls kill(2)).
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = forward_signal as *const () as usize;
+            action.sa_flags = libc::SA_RESTART;
+            libc::sigaction(signal, &action, std::ptr::null_mut());
+        }
+    }
+}

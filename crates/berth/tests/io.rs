@@ -184,3 +184,20 @@ fn cli_killed_during_start_leaves_a_truthful_state() {
     }
     assert!(env.mounts().is_empty(), "mounts left: {:?}", env.mounts());
 }
+
+#[test]
+fn signals_to_an_attached_run_reach_the_container() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    let child = env
+        .cmd(&["run", "--rm", "--name", "sigs", "bb", "sh", "-c", "trap 'echo got INT; exit 3' INT; echo ready; while true; do sleep 0.1; done"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(|| env.berth(&["logs", "sigs"]).stdout == "ready\n", "the container to start");
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "ready\ngot INT\n");
+}

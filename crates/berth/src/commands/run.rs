@@ -41,8 +41,10 @@ pub fn attached(engine: &berth_engine::Engine, id: &str, stdin: bool, tty: bool)
     let Some(started) = started else {
         return Err(CliError::usage(format!("container {id} is already running")));
     };
-    if let Some(pty) = &started.pty {
-        terminal::follow_window_size(pty);
+    match &started.pty {
+        Some(pty) => terminal::follow_window_size(pty),
+        // Docker's --sig-proxy: signals to this attached client go to the container.
+        None => terminal::proxy_signals(started.pid),
     }
     let code = started.wait();
     drop(raw);
