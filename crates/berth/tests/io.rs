@@ -52,18 +52,32 @@ fn tty_gives_a_real_terminal_that_follows_resizes() {
         .spawn()
         .unwrap();
     drop(slave);
+    // A reader thread collects the terminal's output; the test waits on it for each step.
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
     let reader_fd = master.try_clone().unwrap();
-    let reader = std::thread::spawn(move || read_all(reader_fd));
-    // Let the container print its first size, then resize and answer `read`.
-    std::thread::sleep(Duration::from_millis(700));
+    let sink = seen.clone();
+    let reader = std::thread::spawn(move || {
+        let mut file = std::fs::File::from(reader_fd);
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = file.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    wait_for(|| seen.lock().unwrap().contains("24 80"), "the first window size");
     set_size(&master, 40, 120);
     // SAFETY: kill(2) on our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGWINCH) };
-    std::thread::sleep(Duration::from_millis(200));
+    // The client's SIGWINCH thread copies the size to the container's pty; give it a moment
+    // before the container reads its size again.
+    std::thread::sleep(Duration::from_millis(500));
     nix::unistd::write(&master, b"hello\r").unwrap();
     let status = child.wait().unwrap();
     drop(master);
-    let out = reader.join().unwrap();
+    let _ = reader.join();
+    let out = seen.lock().unwrap().clone();
     assert_eq!(status.code(), Some(5), "{out}");
     assert!(out.contains("/dev/pts/0") || out.contains("/dev/console"), "{out}");
     assert!(out.contains("24 80"), "{out}");
@@ -195,6 +209,8 @@ fn signals_to_an_attached_run_reach_the_container() {
         .spawn()
         .unwrap();
     wait_for(|| env.berth(&["logs", "sigs"]).stdout == "ready\n", "the container to start");
+    // The client installs its signal forwarding right after the start; let it.
+    std::thread::sleep(Duration::from_millis(200));
     // SAFETY: kill(2) on our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let out = child.wait_with_output().unwrap();
