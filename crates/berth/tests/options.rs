@@ -83,7 +83,7 @@ fn ulimits_and_cgroup_limits_apply() {
     let pids = read(&format!("pids/berth/{id}/pids.max"), "pids.max");
     assert_eq!(pids, "7");
     // The pids limit holds inside.
-    let r = env.berth(&["exec", id, "sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10; do sleep 10 & done; wait"]);
+    let r = env.berth(&["exec", id, "sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10; do sleep 0.3 & done; wait"]);
     assert!(r.stderr.contains("fork") || r.stderr.contains("Resource temporarily unavailable") || r.code != 0, "{}", r.stderr);
     let stats = env.ok(&["stats", "--no-stream", id]);
     assert!(stats.starts_with("CONTAINER ID"), "{stats}");
