@@ -80,6 +80,9 @@ fn ulimits_and_cgroup_limits_apply() {
     };
     let quota = read(&format!("cpu/berth/{id}/cpu.cfs_quota_us"), "cpu.max");
     assert!(quota == "50000" || quota.starts_with("50000 "), "{quota}");
+    let shares = read(&format!("cpu/berth/{id}/cpu.shares"), "cpu.weight");
+    // v1 shares, or the v2 weight runc's conversion gives for 512 shares.
+    assert!(shares == "512" || shares == "20", "{shares}");
     let pids = read(&format!("pids/berth/{id}/pids.max"), "pids.max");
     assert_eq!(pids, "7");
     // The pids limit holds inside.
