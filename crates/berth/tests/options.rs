@@ -187,3 +187,16 @@ fn labels_filters_and_formats() {
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("No such object: nosuch"), "{}", r.stderr);
 }
+
+#[test]
+fn oom_kill_is_reported() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    // Without swap, 8 MiB of memory cannot hold a 64 MiB string.
+    let r = env.berth(&[
+        "run", "--name", "hog", "-m", "8m", "--memory-swap", "8m", "bb", "sh", "-c",
+        "x=$(head -c 67108864 /dev/zero | tr '\\0' a); echo ${#x}",
+    ]);
+    assert_eq!(r.code, 137, "{}{}", r.stdout, r.stderr);
+    assert_eq!(env.ok(&["inspect", "-f", "{{.State.OOMKilled}} {{.State.ExitCode}}", "hog"]), "true 137\n");
+}

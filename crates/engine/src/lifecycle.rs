@@ -42,7 +42,7 @@ impl Started {
             _ => None,
         };
         // Reap the shim if it is our child (it is, unless we were re-exec'd in between).
-        // SAFETY: waitpid on a pid we spawned; WNOHANG after it closed the channel.
+        // SAFETY: waitpid on the shim we spawned; it exits right after closing the channel.
         unsafe {
             let mut status = 0;
             libc::waitpid(self.shim_pid, &mut status, 0);

@@ -187,6 +187,7 @@ impl Shim {
             rec.exit_code = code as i64;
             rec.finished_at = crate::containers::now();
             rec.pid = 0;
+            rec.oom_killed = berth_runtime::stats::oom_killed(&format!("/berth/{}", self.id));
             let _ = self.engine.runtime_for(&rec).map(|rt| rt.delete(&self.engine.runtime_state_root(), &self.id, true));
             if !self.should_restart(&rec, code) {
                 rec.state = State::Exited;
@@ -296,6 +297,7 @@ impl Shim {
             return Err(e.into());
         }
         rec.state = State::Running;
+        rec.oom_killed = false;
         rec.pid = pid;
         rec.started_at = crate::containers::now();
         rec.error.clear();

@@ -83,3 +83,18 @@ pub fn host_cpu() -> (u64, u32) {
     }
     (total, cpus.max(1))
 }
+
+/// Whether the kernel's OOM killer killed a process of the cgroup at `cgroup_path` (Docker's
+/// `State.OOMKilled`). Read it before the cgroup is removed.
+pub fn oom_killed(cgroup_path: &str) -> bool {
+    let relative = cgroup_path.trim_start_matches('/');
+    let files = [
+        format!("/sys/fs/cgroup/memory/{relative}/memory.oom_control"),
+        format!("/sys/fs/cgroup/{relative}/memory.events"),
+    ];
+    files.iter().filter_map(|f| std::fs::read_to_string(f).ok()).any(|text| {
+        text.lines().any(|l| {
+            l.strip_prefix("oom_kill ").and_then(|n| n.trim().parse::<u64>().ok()).is_some_and(|n| n > 0)
+        })
+    })
+}

@@ -80,7 +80,7 @@ impl Env {
         std::fs::create_dir_all(rootfs.join("etc")).unwrap();
         std::fs::create_dir_all(rootfs.join("tmp")).unwrap();
         std::fs::copy(busybox().unwrap(), rootfs.join("bin/busybox")).unwrap();
-        for cmd in ["sh", "echo", "cat", "ls", "ps", "sleep", "hostname", "id", "true", "false", "env", "pwd", "grep", "mount", "touch", "wc", "head", "kill", "yes", "tty", "stty", "mkdir", "rm", "sed"] {
+        for cmd in ["sh", "echo", "cat", "ls", "ps", "sleep", "hostname", "id", "true", "false", "env", "pwd", "grep", "mount", "touch", "wc", "head", "kill", "yes", "tty", "stty", "mkdir", "rm", "sed", "tr"] {
             std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(cmd)).unwrap();
         }
         std::fs::write(rootfs.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000:Alice:/home/alice:/bin/sh\n").unwrap();
