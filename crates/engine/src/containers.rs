@@ -302,6 +302,25 @@ impl Engine {
         self.db.delete_container(id)
     }
 
+    /// Bytes the container wrote (its overlay upper dir) and its whole rootfs's size (the
+    /// image's plus those): Docker's `SizeRw` and `SizeRootFs`.
+    pub fn container_size(&self, rec: &ContainerRecord) -> (u64, u64) {
+        fn walk(dir: &std::path::Path) -> u64 {
+            let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+            entries
+                .flatten()
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => walk(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        }
+        let rw = walk(&self.container_dir(&rec.id).join("upper"));
+        let image = self.images.image(&rec.image_id).map(|i| i.size).unwrap_or(0);
+        (rw, rw + image)
+    }
+
     pub(crate) fn runtime_for(&self, rec: &ContainerRecord) -> Result<Box<dyn berth_runtime::oci::OciRuntime>, Error> {
         Ok(berth_runtime::oci::select(&rec.config.host_config.runtime)?)
     }

@@ -15,6 +15,9 @@ pub struct Usage {
     pub memory_limit: u64,
     pub pids: u64,
     pub pids_limit: u64,
+    /// Bytes read from and written to block devices.
+    pub block_read: u64,
+    pub block_write: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -50,7 +53,17 @@ pub fn read(cgroup_path: &str, container_id: &str) -> Result<Usage, StatsError> 
         memory_limit: if limit == 0 || limit >= host_memory { host_memory } else { limit },
         pids: stats.pids.current,
         pids_limit: stats.pids.limit,
+        block_read: block_bytes(&stats.blkio.service_bytes, "read"),
+        block_write: block_bytes(&stats.blkio.service_bytes, "write"),
     })
+}
+
+fn block_bytes(entries: &[libcgroups::stats::BlkioDeviceStat], op: &str) -> u64 {
+    entries
+        .iter()
+        .filter(|e| e.op_type.as_deref().is_some_and(|t| t.eq_ignore_ascii_case(op)))
+        .map(|e| e.value)
+        .sum()
 }
 
 /// Total host memory in bytes (from /proc/meminfo).

@@ -93,6 +93,7 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
         return Ok(0);
     }
     let now = chrono::Utc::now();
+    let want_size = args.size || args.format.as_deref().is_some_and(|f| f.contains(".Size"));
     let rows: Vec<serde_json::Value> = kept
         .iter()
         .map(|rec| {
@@ -111,18 +112,27 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
                 "RunningFor": format!("{} ago", format::human_duration((now - created).num_seconds())),
                 "Ports": "",
                 "Status": rec.status_text(),
-                "Size": "0B",
+                "Size": if want_size {
+                    let (rw, virtual_size) = engine.container_size(rec);
+                    format!("{} (virtual {})", format::human_size(rw), format::human_size(virtual_size))
+                } else {
+                    String::new()
+                },
                 "Names": rec.name,
                 "Labels": labels.join(","),
                 "Mounts": "",
-                "Networks": "",
+                "Networks": match rec.config.host_config.network_mode.as_str() {
+                    "" => "none",
+                    mode => mode,
+                },
                 "State": rec.state.as_str(),
             })
         })
         .collect();
-    let template = args
-        .format
-        .unwrap_or_else(|| "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}".into());
+    let template = args.format.unwrap_or_else(|| {
+        let size = if args.size { "\t{{.Size}}" } else { "" };
+        format!("table {{{{.ID}}}}\t{{{{.Image}}}}\t{{{{.Command}}}}\t{{{{.RunningFor}}}}\t{{{{.Status}}}}\t{{{{.Ports}}}}\t{{{{.Names}}}}{size}")
+    });
     print!("{}", format::render(&template, &rows, HEADERS)?);
     Ok(0)
 }

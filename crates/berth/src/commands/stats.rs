@@ -64,8 +64,9 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
                 "CPUPerc": format!("{cpu:.2}%"),
                 "MemUsage": format!("{} / {}", binary_size(after.memory_used), binary_size(after.memory_limit)),
                 "MemPerc": format!("{mem_pct:.2}%"),
+                // Only loopback until networking lands: nothing crosses the container's edge.
                 "NetIO": "0B / 0B",
-                "BlockIO": "0B / 0B",
+                "BlockIO": format!("{} / {}", crate::format::human_size(after.block_read), crate::format::human_size(after.block_write)),
                 "PIDs": after.pids.to_string(),
             }));
         }
