@@ -51,8 +51,14 @@ impl Engine {
     }
 
     pub fn open_at(root: &Path, run: &Path) -> Result<Engine, Error> {
+        // Containers' logs, configs and rootfs mounts are root's business only, as Docker's.
         for dir in [root.join("containers"), run.join("containers")] {
-            std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&dir)
+                .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
         }
         let db = db::Db::open(&root.join("berth.db"))?;
         let images = berth_image::Store::open(root.join("image"))?;
