@@ -60,6 +60,10 @@ enum Command {
     Tag(commands::tag::Args),
     /// Remove one or more images
     Rmi(commands::rmi::Args),
+    /// Save one or more images to a tar archive (streamed to STDOUT by default)
+    Save(commands::save::Args),
+    /// Load an image from a tar archive or STDIN
+    Load(commands::load::Args),
     /// Manage images
     #[command(subcommand)]
     Image(ImageCommand),
@@ -84,6 +88,10 @@ enum ImageCommand {
     Import(commands::import::Args),
     /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
     Tag(commands::tag::Args),
+    /// Save one or more images to a tar archive (streamed to STDOUT by default)
+    Save(commands::save::Args),
+    /// Load an image from a tar archive or STDIN
+    Load(commands::load::Args),
 }
 
 #[derive(Subcommand)]
@@ -150,6 +158,8 @@ fn dispatch(command: Command) -> Result<i32, commands::CliError> {
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => commands::images::run(&engine, a),
         Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => commands::tag::run(&engine, a),
         Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => commands::rmi::run(&engine, a),
+        Command::Save(a) | Command::Image(ImageCommand::Save(a)) => commands::save::run(&engine, a),
+        Command::Load(a) | Command::Image(ImageCommand::Load(a)) => commands::load::run(&engine, a),
         Command::Shim(_) => unreachable!("handled before the engine opens"),
     }
 }

@@ -9,6 +9,7 @@
 //! Must not: parse command lines or speak HTTP. Those are the front ends' job; they pass
 //! Docker-shaped requests ([`types::CreateRequest`]) and get plain data back.
 
+pub mod archive;
 pub mod containers;
 pub mod db;
 pub mod error;

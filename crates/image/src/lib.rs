@@ -13,6 +13,7 @@
 //! Must not: start processes, know container or image *names* (the engine's database maps names
 //! to image ids), mount anything, or write outside its root.
 
+pub mod archive;
 mod change;
 mod config;
 pub mod digest;
