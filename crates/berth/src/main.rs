@@ -64,6 +64,14 @@ enum Command {
     Save(commands::save::Args),
     /// Load an image from a tar archive or STDIN
     Load(commands::load::Args),
+    /// Download an image from a registry
+    Pull(commands::pull::Args),
+    /// Upload an image to a registry
+    Push(commands::push::Args),
+    /// Log in to a registry
+    Login(commands::login::Args),
+    /// Log out from a registry
+    Logout(commands::logout::Args),
     /// Manage images
     #[command(subcommand)]
     Image(ImageCommand),
@@ -92,6 +100,10 @@ enum ImageCommand {
     Save(commands::save::Args),
     /// Load an image from a tar archive or STDIN
     Load(commands::load::Args),
+    /// Download an image from a registry
+    Pull(commands::pull::Args),
+    /// Upload an image to a registry
+    Push(commands::push::Args),
 }
 
 #[derive(Subcommand)]
@@ -160,6 +172,10 @@ fn dispatch(command: Command) -> Result<i32, commands::CliError> {
         Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => commands::rmi::run(&engine, a),
         Command::Save(a) | Command::Image(ImageCommand::Save(a)) => commands::save::run(&engine, a),
         Command::Load(a) | Command::Image(ImageCommand::Load(a)) => commands::load::run(&engine, a),
+        Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => commands::pull::run(&engine, a),
+        Command::Push(a) | Command::Image(ImageCommand::Push(a)) => commands::push::run(&engine, a),
+        Command::Login(a) => commands::login::run(&engine, a),
+        Command::Logout(a) => commands::logout::run(&engine, a),
         Command::Shim(_) => unreachable!("handled before the engine opens"),
     }
 }

@@ -11,6 +11,7 @@
 
 pub mod archive;
 pub mod containers;
+pub mod distribution;
 pub mod db;
 pub mod error;
 pub mod exec;
