@@ -428,3 +428,35 @@ fn docker_loads_what_berth_saves_and_back() {
     assert_eq!(b.ok(&["images", "-q", "--no-trunc"]).trim(), id);
     assert_eq!(b.ok(&["run", "--rm", "round/trip:1"]), "round trip\n");
 }
+
+#[test]
+fn skopeo_reads_the_oci_archive_and_berth_reads_skopeos() {
+    let Some(a) = env() else { return };
+    let Some(b) = env() else { return };
+    if Command::new("skopeo").arg("--version").output().is_err() {
+        eprintln!("skipping: skopeo not installed");
+        return;
+    }
+    let id = a.image("sk:1", &["CMD [\"echo\", \"via skopeo\"]"]);
+    let file = tmp(&a, "sk.tar");
+    a.ok(&[
+        "save",
+        "--format",
+        "oci",
+        "-o",
+        file.to_str().unwrap(),
+        "sk:1",
+    ]);
+    let out = tmp(&a, "from-skopeo.tar");
+    sh(&format!(
+        "skopeo copy oci-archive:'{}' docker-archive:'{}':copied/by:skopeo",
+        file.display(),
+        out.display()
+    ));
+    assert_eq!(
+        b.ok(&["load", "-i", out.to_str().unwrap()]),
+        "Loaded image: copied/by:skopeo\n"
+    );
+    assert_eq!(b.ok(&["images", "-q", "--no-trunc"]).trim(), id);
+    assert_eq!(b.ok(&["run", "--rm", "copied/by:skopeo"]), "via skopeo\n");
+}
