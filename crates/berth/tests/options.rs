@@ -123,8 +123,10 @@ fn stop_signal_and_timeout_are_used() {
     env.image("bb", &[]);
     env.ok(&[
         "run", "-d", "--name", "sig", "--stop-signal", "USR1", "bb", "sh", "-c",
-        "trap 'exit 42' USR1; while true; do sleep 0.1; done",
+        "trap 'exit 42' USR1; echo ready; while true; do sleep 0.1; done",
     ]);
+    // PID 1 ignores signals it has no handler for: stop only once the trap is set.
+    wait_for(|| env.ok(&["logs", "sig"]) == "ready\n", "the trap");
     env.ok(&["stop", "sig"]);
     assert_eq!(env.ok(&["inspect", "-f", "{{.State.ExitCode}}", "sig"]), "42\n");
     // A container that ignores SIGTERM is killed after --stop-timeout.
