@@ -377,8 +377,11 @@ impl Shim {
             if let Some(fd) = &tty_in {
                 pfds.push(libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 });
             }
+            // After work, wake once more after a quiet second to trim; when trimmed, sleep
+            // until something happens (output, input, SIGCHLD) without touching memory.
+            let timeout = if busy { 1000 } else { -1 };
             // SAFETY: pfds is a valid array of pollfd for the duration of the call.
-            let n = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, 1000) };
+            let n = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout) };
             if n < 0 {
                 continue;
             }
