@@ -345,13 +345,14 @@ impl Shim {
         self.engine.db.shrink_memory();
         // SAFETY: malloc_trim only releases free heap memory back to the kernel.
         unsafe { libc::malloc_trim(0) };
-        drop_startup_text();
         drop_unused_stack();
+        drop_startup_text();
         let mut buf = vec![0u8; 32 * 1024];
         let mut exit: Option<i32> = None;
         // Set when the loop did work since the last trim; a quiet second then trims again, so
         // an idle container's shim holds only the pages poll() needs.
-        let mut busy = false;
+        // Starts set: the loop's first rounds touch pages of their own; trim them too.
+        let mut busy = true;
         loop {
             if exit.is_none() {
                 exit = reap(running.pid);
