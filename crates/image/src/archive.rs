@@ -17,7 +17,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufReader, BufWriter, Read, Write};
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -276,31 +275,6 @@ struct Spool {
 impl Drop for Spool {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// A shared flock on the store's gc.lock, so `gc` never deletes blobs we are adding.
-struct GcGuard(#[allow(dead_code)] File);
-
-fn gc_guard(store: &Store) -> Result<GcGuard, ArchiveError> {
-    let path = store.root().join("gc.lock");
-    let f = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(0o600)
-        .custom_flags(libc::O_CLOEXEC)
-        .open(&path)
-        .map_err(|e| Error::io("open lock file", &path, e))?;
-    loop {
-        // SAFETY: flock on a valid fd owned by `f`.
-        if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_SH) } == 0 {
-            return Ok(GcGuard(f));
-        }
-        let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
-            return Err(Error::io("lock", &path, e).into());
-        }
     }
 }
 
@@ -587,7 +561,7 @@ fn from_oci(a: &Archive) -> Result<Vec<Found>, ArchiveError> {
 /// Reads an archive from `input` into the store; returns the images it held, with their names.
 /// Nothing becomes an image unless the whole archive was read and verified.
 pub fn read_archive(store: &Store, input: impl Read) -> Result<Vec<LoadedImage>, ArchiveError> {
-    let _gc = gc_guard(store)?;
+    let _gc = crate::store::shared_gc_lock(store)?;
     let dir = store.root().join("tmp").join(format!(
         "load-{}-{}",
         std::process::id(),

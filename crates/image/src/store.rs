@@ -83,7 +83,13 @@ impl Drop for TmpGuard {
 }
 
 /// A held flock; released on drop (closing the fd).
-struct Lock(#[allow(dead_code)] File);
+pub(crate) struct Lock(#[allow(dead_code)] File);
+
+/// A shared hold on the store's gc lock: `gc` (which takes it exclusively) cannot delete
+/// blobs that the holder is adding.
+pub(crate) fn shared_gc_lock(store: &Store) -> Result<Lock, Error> {
+    lock(&store.root().join("gc.lock"), false)
+}
 
 fn lock(path: &Path, exclusive: bool) -> Result<Lock, Error> {
     let f = OpenOptions::new()
