@@ -292,6 +292,20 @@ impl Shim {
             Some(listener) => Some(receive_pty(listener)?),
             None => None,
         };
+        // The initial window size, before the process runs (its first `stty size` must not see
+        // 0x0): taken from the attached client's terminal; the client follows resizes after.
+        if let Some(pty) = &pty {
+            let client = self.attach.stdout.as_ref().or(self.attach.stdin.as_ref());
+            if let Some(client) = client {
+                let mut size: libc::winsize = unsafe { std::mem::zeroed() };
+                // SAFETY: TIOCGWINSZ/TIOCSWINSZ with a valid winsize on fds we hold.
+                unsafe {
+                    if libc::ioctl(client.as_raw_fd(), libc::TIOCGWINSZ, &mut size) == 0 {
+                        libc::ioctl(pty.as_raw_fd(), libc::TIOCSWINSZ, &size);
+                    }
+                }
+            }
+        }
         if let Err(e) = runtime.start(&state_root, &self.id) {
             let _ = runtime.delete(&state_root, &self.id, true);
             return Err(e.into());
