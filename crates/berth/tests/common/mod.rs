@@ -56,7 +56,7 @@ impl Env {
     }
 
     pub fn berth(&self, args: &[&str]) -> Run {
-        self.cmd(args).output().unwrap().into()
+        output_within(self.cmd(args), COMMAND_DEADLINE)
     }
 
     /// Runs and asserts success; returns stdout.
@@ -70,7 +70,7 @@ impl Env {
         use std::io::Write;
         let mut child = self.cmd(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
         child.stdin.take().unwrap().write_all(input).unwrap();
-        child.wait_with_output().unwrap().into()
+        wait_within(child, COMMAND_DEADLINE, &format!("{args:?}"))
     }
 
     /// Imports a busybox rootfs as `name`, with extra `--change`s.
@@ -146,6 +146,69 @@ impl Drop for Env {
             }
         }
     }
+}
+
+/// No single berth command in a test may take longer than this: a hung command fails its test
+/// instead of hanging the whole suite (and CI) until the job's time runs out.
+pub const COMMAND_DEADLINE: std::time::Duration = std::time::Duration::from_secs(180);
+
+/// `Command::output` with a deadline: the child is killed and the test fails when it passes.
+pub fn output_within(mut cmd: Command, deadline: std::time::Duration) -> Run {
+    let what = format!("{cmd:?}");
+    let child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    wait_within(child, deadline, &what)
+}
+
+/// Waits for a spawned child (stdout/stderr piped) for at most `deadline`, then kills it and panics.
+pub fn wait_within(mut child: std::process::Child, deadline: std::time::Duration, what: &str) -> Run {
+    use std::io::Read;
+    let mut out = child.stdout.take();
+    let mut err = child.stderr.take();
+    let out_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(o) = out.as_mut() {
+            let _ = o.read_to_end(&mut buf);
+        }
+        buf
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(e) = err.as_mut() {
+            let _ = e.read_to_end(&mut buf);
+        }
+        buf
+    });
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} did not finish within {deadline:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    };
+    // A detached grandchild (a shim) may hold the pipes open: never wait on it for long.
+    let stdout = join_within(out_reader);
+    let stderr = join_within(err_reader);
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+fn join_within(h: std::thread::JoinHandle<Vec<u8>>) -> Vec<u8> {
+    let start = std::time::Instant::now();
+    while !h.is_finished() {
+        if start.elapsed() > std::time::Duration::from_secs(10) {
+            return Vec::new();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    h.join().unwrap_or_default()
 }
 
 pub fn wait_for(mut cond: impl FnMut() -> bool, what: &str) {
