@@ -78,6 +78,8 @@ enum Command {
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
+    /// Serve the Docker Engine API (for the docker CLI, docker-compose, Docker SDKs)
+    Serve(commands::serve::Args),
     /// The per-container monitor (internal)
     #[command(hide = true)]
     Shim(commands::shim::Args),
@@ -133,6 +135,11 @@ fn main() {
     };
     let code = match cli.command {
         Command::Shim(args) => commands::shim::run(args),
+        // The server opens one engine per worker thread itself.
+        Command::Serve(args) => commands::serve::run(args).unwrap_or_else(|e| {
+            eprintln!("Error: {e}");
+            e.exit_code()
+        }),
         other => match dispatch(other) {
             Ok(code) => code,
             Err(e) => {
@@ -176,6 +183,6 @@ fn dispatch(command: Command) -> Result<i32, commands::CliError> {
         Command::Push(a) | Command::Image(ImageCommand::Push(a)) => commands::push::run(&engine, a),
         Command::Login(a) => commands::login::run(&engine, a),
         Command::Logout(a) => commands::logout::run(&engine, a),
-        Command::Shim(_) => unreachable!("handled before the engine opens"),
+        Command::Shim(_) | Command::Serve(_) => unreachable!("handled before the engine opens"),
     }
 }

@@ -52,6 +52,42 @@ impl ContainerRecord {
             State::Created => "Created".into(),
         }
     }
+
+    /// Whether this container passes one `ps --filter KEY=VALUE` (the API's `filters`) entry.
+    /// Several values of one key are OR'ed, different keys AND'ed, by the caller.
+    pub fn matches_filter(&self, key: &str, value: &str) -> Result<bool, Error> {
+        Ok(match key {
+            "id" => self.id.starts_with(value),
+            "name" => self.name.contains(value.trim_start_matches('/')),
+            "status" => self.state.as_str() == value,
+            "exited" => self.state.as_str() == "exited" && self.exit_code.to_string() == value,
+            "ancestor" => self.image == value || self.image_id.contains(value) || self.image.split(':').next() == Some(value),
+            "label" => {
+                let labels = self.config.config.labels.clone().unwrap_or_default();
+                match value.split_once('=') {
+                    Some((k, v)) => labels.get(k).is_some_and(|l| l == v),
+                    None => labels.contains_key(value),
+                }
+            }
+            other => return Err(Error::InvalidArgument(format!("invalid filter '{other}'"))),
+        })
+    }
+}
+
+/// Whether `rec` passes every filter: values of one key are alternatives, keys all apply.
+pub fn matches_filters(rec: &ContainerRecord, filters: &[(String, String)]) -> Result<bool, Error> {
+    let mut keys: Vec<&str> = filters.iter().map(|(k, _)| k.as_str()).collect();
+    keys.dedup();
+    for key in keys {
+        let mut any = false;
+        for (_, value) in filters.iter().filter(|(k, _)| k == key) {
+            any |= rec.matches_filter(key, value)?;
+        }
+        if !any {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 impl Engine {
@@ -286,6 +322,19 @@ impl Engine {
             crate::proc::wait_exit(rec.shim_pid, Some(std::time::Duration::from_secs(10)));
         }
         self.destroy(&rec.id)
+    }
+
+    /// `container prune`: removes every stopped container; returns the removed ids.
+    pub fn prune_containers(&self, filters: &[(String, String)]) -> Result<Vec<String>, Error> {
+        let mut removed = Vec::new();
+        for rec in self.list_containers(true)? {
+            if rec.state.has_shim() || !matches_filters(&rec, filters)? {
+                continue;
+            }
+            self.destroy(&rec.id)?;
+            removed.push(rec.id);
+        }
+        Ok(removed)
     }
 
     /// Deletes every trace of a container: runtime state, mount, directories, record.

@@ -20,6 +20,7 @@ pub mod rm;
 pub mod rmi;
 pub mod run;
 pub mod save;
+pub mod serve;
 pub mod shim;
 pub mod start;
 pub mod stats;

@@ -52,21 +52,7 @@ fn matches(filter: &str, rec: &berth_engine::db::ContainerRecord) -> Result<bool
     let (key, value) = filter
         .split_once('=')
         .ok_or_else(|| CliError::usage(format!("bad format of filter (expected name=value): {filter}")))?;
-    Ok(match key {
-        "id" => rec.id.starts_with(value),
-        "name" => rec.name.contains(value.trim_start_matches('/')),
-        "status" => rec.state.as_str() == value,
-        "exited" => rec.state.as_str() == "exited" && rec.exit_code.to_string() == value,
-        "ancestor" => rec.image == value || rec.image_id.contains(value) || rec.image.split(':').next() == Some(value),
-        "label" => {
-            let labels = rec.config.config.labels.clone().unwrap_or_default();
-            match value.split_once('=') {
-                Some((k, v)) => labels.get(k).is_some_and(|l| l == v),
-                None => labels.contains_key(value),
-            }
-        }
-        other => return Err(CliError::usage(format!("invalid filter '{other}'"))),
-    })
+    Ok(rec.matches_filter(key, value)?)
 }
 
 pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {

@@ -1,0 +1,376 @@
+//! `/containers/...`: list, create, inspect, and the lifecycle verbs. Each handler parses the
+//! request, makes one engine call on the blocking pool and shapes Docker's answer.
+
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query as QueryExtractor, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use berth_engine::types::CreateRequest;
+use serde_json::json;
+
+use crate::engine;
+use crate::error::{ApiError, ApiResult};
+use crate::query::{self, Query};
+use crate::state::AppState;
+
+type Q = QueryExtractor<Query>;
+
+/// Parses a JSON request body; a malformed one is a 400 that says where.
+pub fn parse_body<T: serde::de::DeserializeOwned + Default>(body: &Bytes) -> ApiResult<T> {
+    if body.iter().all(|b| b.is_ascii_whitespace()) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("invalid JSON in request body: {e}")))
+}
+
+pub async fn list(QueryExtractor(q): Q) -> ApiResult<Json<serde_json::Value>> {
+    let filters = query::filters(&q)?;
+    let all = query::flag(&q, "all", false);
+    let limit = query::int(&q, "limit")?.filter(|n| *n > 0);
+    let size = query::flag(&q, "size", false);
+    let rows = engine::call(move |e| {
+        let mut rows = Vec::new();
+        for rec in e.list_containers(all || limit.is_some())? {
+            if !berth_engine::containers::matches_filters(&rec, &filters)? {
+                continue;
+            }
+            let summary = e.summary(&rec);
+            let mut row = json!({
+                "Id": summary.id, "Names": summary.names, "Image": summary.image, "ImageID": summary.image_id,
+                "Command": summary.command, "Created": summary.created, "Ports": [], "Labels": summary.labels,
+                "State": summary.state, "Status": summary.status,
+                "HostConfig": {"NetworkMode": network_mode(&rec)}, "NetworkSettings": {"Networks": {}}, "Mounts": [],
+            });
+            if size {
+                let (rw, rootfs) = e.container_size(&rec);
+                row["SizeRw"] = json!(rw);
+                row["SizeRootFs"] = json!(rootfs);
+            }
+            rows.push(row);
+            if limit.is_some_and(|n| rows.len() as i64 >= n) {
+                break;
+            }
+        }
+        Ok(rows)
+    })
+    .await?;
+    Ok(Json(serde_json::Value::Array(rows)))
+}
+
+fn network_mode(rec: &berth_engine::db::ContainerRecord) -> String {
+    match rec.config.host_config.network_mode.as_str() {
+        "" => "default".into(),
+        other => other.into(),
+    }
+}
+
+pub async fn create(QueryExtractor(q): Q, body: Bytes) -> ApiResult<Response> {
+    let request: CreateRequest = parse_body(&body)?;
+    if request.config.image.is_empty() {
+        return Err(ApiError::bad_request("config error: no image specified (the Image field is empty)"));
+    }
+    let name = query::text(&q, "name").map(str::to_string);
+    let id = engine::call(move |e| e.create_container(request, name.as_deref())).await?;
+    Ok((StatusCode::CREATED, Json(json!({"Id": id, "Warnings": []}))).into_response())
+}
+
+pub async fn inspect(Path(id): Path<String>, QueryExtractor(q): Q) -> ApiResult<Json<serde_json::Value>> {
+    let size = query::flag(&q, "size", false);
+    let doc = engine::call(move |e| {
+        let mut doc = e.inspect_container(&id)?;
+        if size {
+            let rec = e.container(&id)?;
+            let (rw, rootfs) = e.container_size(&rec);
+            doc["SizeRw"] = json!(rw);
+            doc["SizeRootFs"] = json!(rootfs);
+        }
+        Ok(doc)
+    })
+    .await?;
+    Ok(Json(doc))
+}
+
+pub async fn start(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    let rec = engine::call({
+        let id = id.clone();
+        move |e| e.container(&id)
+    })
+    .await?;
+    if rec.state.has_shim() {
+        return Ok(StatusCode::NOT_MODIFIED);
+    }
+    let attach = {
+        let mut inner = state.lock();
+        // Marked before the start: an --rm container may be gone before start returns, and
+        // its waiters must then wait for the exit code the reaper reports.
+        inner.live.insert(rec.id.clone());
+        inner.pending_attach.remove(&rec.id)
+    };
+    let container_id = rec.id.clone();
+    let started = engine::call(move |e| {
+        use std::os::fd::AsFd;
+        let fds = attach.as_ref().map(|a| berth_engine::lifecycle::Attach {
+            stdin: a.stdin.as_ref().map(|f| f.as_fd()),
+            stdout: a.stdout.as_ref().map(|f| f.as_fd()),
+            stderr: a.stderr.as_ref().map(|f| f.as_fd()),
+        });
+        // Our copies of the attach ends close here, after the shim got its own.
+        e.start_container(&container_id, fds)
+    })
+    .await;
+    let started = match started {
+        Ok(Some(started)) => started,
+        other => {
+            state.lock().live.remove(&rec.id);
+            return other.map(|_| StatusCode::NOT_MODIFIED);
+        }
+    };
+    let mut started = started;
+    {
+        let mut inner = state.lock();
+        if let Some(pty) = started.pty.take() {
+            inner.ptys.insert(rec.id.clone(), std::sync::Arc::new(pty));
+        }
+    }
+    // The shim is our child: reap it, and tell waiters the exit code it reports.
+    let state = state.clone();
+    let container_id = rec.id;
+    std::thread::Builder::new()
+        .name("berth-reaper".into())
+        .stack_size(64 * 1024)
+        .spawn(move || {
+            let code = started.wait();
+            {
+                let mut inner = state.lock();
+                inner.live.remove(&container_id);
+                inner.ptys.remove(&container_id);
+            }
+            let code = code.map(i64::from).or_else(|| engine::with_engine(|e| e.container(&container_id)).ok().map(|r| r.exit_code));
+            let _ = state.exits.send((container_id, code.unwrap_or(-1)));
+        })
+        .map_err(|e| ApiError::internal(format!("starting a reaper thread: {e}")))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn stop(Path(id): Path<String>, QueryExtractor(q): Q) -> ApiResult<StatusCode> {
+    let timeout = query::int(&q, "t")?;
+    engine::call(move |e| {
+        if !e.container(&id)?.state.has_shim() {
+            return Ok(StatusCode::NOT_MODIFIED);
+        }
+        e.stop_container(&id, timeout).map(|_| StatusCode::NO_CONTENT)
+    })
+    .await
+}
+
+pub async fn restart(Path(id): Path<String>, QueryExtractor(q): Q) -> ApiResult<StatusCode> {
+    let timeout = query::int(&q, "t")?;
+    engine::call(move |e| e.restart_container(&id, timeout)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn kill(Path(id): Path<String>, QueryExtractor(q): Q) -> ApiResult<StatusCode> {
+    let signal = query::text(&q, "signal").unwrap_or("KILL").to_string();
+    engine::call(move |e| e.kill_container(&id, &signal)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn remove(Path(id): Path<String>, QueryExtractor(q): Q) -> ApiResult<StatusCode> {
+    let force = query::flag(&q, "force", false);
+    engine::call(move |e| e.remove_container(&id, force)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn pause(Path(id): Path<String>) -> ApiResult<StatusCode> {
+    engine::call(move |e| e.pause_container(&id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn unpause(Path(id): Path<String>) -> ApiResult<StatusCode> {
+    engine::call(move |e| e.unpause_container(&id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn rename(Path(id): Path<String>, QueryExtractor(q): Q) -> ApiResult<StatusCode> {
+    let name = query::text(&q, "name").ok_or_else(|| ApiError::bad_request("rename: the name parameter is missing"))?.to_string();
+    engine::call(move |e| e.rename_container(&id, &name)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn prune(QueryExtractor(q): Q) -> ApiResult<Json<serde_json::Value>> {
+    let filters = query::filters(&q)?;
+    let removed = engine::call(move |e| e.prune_containers(&filters)).await?;
+    Ok(Json(json!({"ContainersDeleted": removed, "SpaceReclaimed": 0})))
+}
+
+pub async fn top(Path(id): Path<String>, QueryExtractor(q): Q) -> ApiResult<Json<serde_json::Value>> {
+    let args = query::text(&q, "ps_args").unwrap_or("").to_string();
+    let (titles, rows) = engine::call(move |e| e.top(&id, &args)).await?;
+    Ok(Json(json!({"Titles": titles, "Processes": rows})))
+}
+
+/// `resize?h=&w=`: the pty of a `-t` container this server started.
+pub async fn resize(State(state): State<AppState>, Path(id): Path<String>, QueryExtractor(q): Q) -> ApiResult<StatusCode> {
+    let rows = query::int(&q, "h")?.unwrap_or(0);
+    let cols = query::int(&q, "w")?.unwrap_or(0);
+    let rec = engine::call(move |e| e.container(&id)).await?;
+    let pty = state.lock().ptys.get(&rec.id).cloned();
+    if let Some(pty) = pty {
+        crate::streams::set_window_size(&pty, rows, cols);
+    }
+    Ok(StatusCode::OK)
+}
+
+/// One stats sample in Docker's shape.
+fn stats_json(rec: &berth_engine::db::ContainerRecord, now: &berth_runtime::stats::Usage, before: &berth_runtime::stats::Usage, host: (u64, u64), cpus: u32) -> serde_json::Value {
+    let cpu = |u: &berth_runtime::stats::Usage, system: u64| {
+        json!({
+            "cpu_usage": {"total_usage": u.cpu_total_ns, "percpu_usage": u.per_cpu_ns, "usage_in_kernelmode": 0, "usage_in_usermode": 0},
+            "system_cpu_usage": system, "online_cpus": cpus, "throttling_data": {"periods": 0, "throttled_periods": 0, "throttled_time": 0},
+        })
+    };
+    let stamp = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+    json!({
+        "read": stamp, "preread": "0001-01-01T00:00:00Z",
+        "pids_stats": {"current": now.pids, "limit": now.pids_limit},
+        "blkio_stats": {"io_service_bytes_recursive": [
+            {"major": 0, "minor": 0, "op": "read", "value": now.block_read},
+            {"major": 0, "minor": 0, "op": "write", "value": now.block_write}],
+            "io_serviced_recursive": null, "io_queue_recursive": null, "io_service_time_recursive": null, "io_wait_time_recursive": null,
+            "io_merged_recursive": null, "io_time_recursive": null, "sectors_recursive": null},
+        "num_procs": 0, "storage_stats": {},
+        "cpu_stats": cpu(now, host.1), "precpu_stats": cpu(before, host.0),
+        "memory_stats": {"usage": now.memory_used, "limit": now.memory_limit, "stats": {}},
+        "name": format!("/{}", rec.name), "id": rec.id,
+    })
+}
+
+/// `stats?stream=`: two samples half a second apart (so CPU % has a base), then, when
+/// streaming, one per second until the client goes away.
+pub async fn stats(Path(id): Path<String>, QueryExtractor(q): Q) -> ApiResult<Response> {
+    let stream = query::flag(&q, "stream", true) && !query::flag(&q, "one-shot", false);
+    let sample = move |id: String| {
+        engine::call(move |e| {
+            let (rec, usage) = e.stats(&id)?;
+            Ok((rec, usage, berth_runtime::stats::host_cpu()))
+        })
+    };
+    let (rec, mut before, (mut host_before, cpus)) = sample(id.clone()).await?;
+    let first = if stream { Duration::from_millis(0) } else { Duration::from_millis(500) };
+    tokio::time::sleep(first).await;
+    let (_, now, (host_now, _)) = sample(rec.id.clone()).await?;
+    let doc = stats_json(&rec, &now, &before, (host_before, host_now), cpus);
+    if !stream {
+        return Ok(Json(doc).into_response());
+    }
+    before = now;
+    host_before = host_now;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(2);
+    tokio::spawn(async move {
+        let mut line = serde_json::to_vec(&doc).unwrap_or_default();
+        line.push(b'\n');
+        if tx.send(Ok(line.into())).await.is_err() {
+            return;
+        }
+        loop {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let Ok((rec, now, (host_now, cpus))) = sample(rec.id.clone()).await else { return };
+            let mut line = serde_json::to_vec(&stats_json(&rec, &now, &before, (host_before, host_now), cpus)).unwrap_or_default();
+            line.push(b'\n');
+            if tx.send(Ok(line.into())).await.is_err() {
+                return;
+            }
+            before = now;
+            host_before = host_now;
+        }
+    });
+    Ok(Response::builder()
+        .header("Content-Type", "application/json")
+        .body(Body::from_stream(tokio_stream(rx)))
+        .unwrap_or_default())
+}
+
+/// An mpsc receiver as a body stream.
+pub fn tokio_stream<T>(mut rx: tokio::sync::mpsc::Receiver<T>) -> impl futures_util::Stream<Item = T> {
+    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+/// `wait?condition=not-running|next-exit|removed`. The headers go out at once (the CLI sends
+/// `start` only after it has them); the body comes when the condition is met. A client that
+/// goes away drops the body, which ends the wait.
+pub async fn wait(State(state): State<AppState>, Path(id): Path<String>, QueryExtractor(q): Q) -> ApiResult<Response> {
+    let condition = query::text(&q, "condition").unwrap_or("not-running").to_string();
+    if !matches!(condition.as_str(), "not-running" | "next-exit" | "removed") {
+        return Err(ApiError::bad_request(format!("invalid condition: {condition:?}")));
+    }
+    let exits = state.exits.subscribe();
+    let rec = engine::call(move |e| e.container(&id)).await?;
+    let body = futures_util::stream::once(async move {
+        let code = wait_for(state, exits, rec, &condition).await;
+        let mut text = serde_json::to_vec(&json!({"StatusCode": code, "Error": null})).unwrap_or_default();
+        text.push(b'\n');
+        Ok::<_, std::io::Error>(Bytes::from(text))
+    });
+    Ok(Response::builder().header("Content-Type", "application/json").body(Body::from_stream(body)).unwrap_or_default())
+}
+
+async fn wait_for(
+    state: AppState,
+    mut exits: tokio::sync::broadcast::Receiver<(String, i64)>,
+    rec: berth_engine::db::ContainerRecord,
+    condition: &str,
+) -> i64 {
+    if condition == "not-running" && !rec.state.has_shim() {
+        return rec.exit_code;
+    }
+    let mut last_code = rec.exit_code;
+    let mut poll = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        tokio::select! {
+            exit = exits.recv() => match exit {
+                Ok((id, code)) if id == rec.id => {
+                    if condition == "removed" {
+                        wait_removed(&rec.id).await;
+                    }
+                    return code;
+                }
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(_) => return last_code,
+            },
+            _ = poll.tick() => {
+                let id = rec.id.clone();
+                let now = engine::call(move |e| Ok(e.container(&id).ok())).await.ok().flatten();
+                match now {
+                    Some(now) => {
+                        last_code = now.exit_code;
+                        let exited = !now.state.has_shim() && now.finished_at != rec.finished_at;
+                        if (condition == "not-running" && !now.state.has_shim()) || (condition == "next-exit" && exited) {
+                            return now.exit_code;
+                        }
+                    }
+                    None => {
+                        // Gone. A container this server started reports its code on the
+                        // broadcast right after its shim removed it: give that a moment.
+                        if state.lock().live.contains(&rec.id) {
+                            continue;
+                        }
+                        return last_code;
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn wait_removed(id: &str) {
+    for _ in 0..100 {
+        let id = id.to_string();
+        if engine::call(move |e| Ok(e.container(&id).is_err())).await.unwrap_or(true) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

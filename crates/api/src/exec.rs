@@ -1,0 +1,245 @@
+//! Exec objects: `POST /containers/{id}/exec` records one, `POST /exec/{id}/start` runs it.
+//!
+//! The process is started by a `berth exec` child (this same binary), never in this process:
+//! the engine's exec goes through libcontainer, which must not run in a multi-threaded
+//! process. The child's stdio are pipes the server frames onto the hijacked connection.
+
+use std::process::Stdio;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use hyper_util::rt::TokioIo;
+use serde::Deserialize;
+use serde_json::json;
+use tokio::io::AsyncWriteExt;
+use tokio::net::unix::pipe;
+
+use crate::containers::parse_body;
+use crate::engine;
+use crate::error::{ApiError, ApiResult};
+use crate::state::{AppState, ExecEntry};
+use crate::streams;
+
+/// The body of `POST /containers/{id}/exec` (Docker's ExecConfig; unknown fields ignored).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ExecConfig {
+    pub attach_stdin: bool,
+    pub attach_stdout: bool,
+    pub attach_stderr: bool,
+    pub tty: bool,
+    pub env: Option<Vec<String>>,
+    pub cmd: Option<Vec<String>>,
+    pub working_dir: String,
+    pub user: String,
+    pub privileged: bool,
+    pub detach: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct StartConfig {
+    detach: bool,
+    tty: Option<bool>,
+}
+
+pub async fn create(State(state): State<AppState>, Path(id): Path<String>, body: Bytes) -> ApiResult<Response> {
+    let config: ExecConfig = parse_body(&body)?;
+    if config.cmd.as_ref().is_none_or(|c| c.is_empty()) {
+        return Err(ApiError::bad_request("No exec command specified"));
+    }
+    let rec = engine::call(move |e| e.container(&id)).await?;
+    match rec.state {
+        berth_engine::types::State::Running => {}
+        berth_engine::types::State::Paused => {
+            return Err(ApiError::new(StatusCode::CONFLICT, format!("Container {} is paused, unpause the container before exec", rec.id)));
+        }
+        _ => return Err(ApiError::new(StatusCode::CONFLICT, format!("Container {} is not running", rec.id))),
+    }
+    let exec_id = berth_engine::names::new_id();
+    let entry = ExecEntry { id: exec_id.clone(), container_id: rec.id, config, running: false, exit_code: None, pid: 0 };
+    state.lock().execs.insert(exec_id.clone(), entry);
+    Ok((StatusCode::CREATED, Json(json!({"Id": exec_id}))).into_response())
+}
+
+fn find(state: &AppState, id: &str) -> ApiResult<ExecEntry> {
+    let inner = state.lock();
+    inner
+        .execs
+        .get(id)
+        .or_else(|| {
+            let mut matches = inner.execs.values().filter(|e| e.id.starts_with(id));
+            match (matches.next(), matches.next()) {
+                (Some(one), None) if !id.is_empty() => Some(one),
+                _ => None,
+            }
+        })
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(format!("No such exec instance: {id}")))
+}
+
+/// The `berth exec` command line for an exec object.
+fn command(entry: &ExecEntry, tty: bool, detach: bool) -> ApiResult<tokio::process::Command> {
+    let exe = std::env::current_exe().map_err(|e| ApiError::internal(format!("finding the berth binary: {e}")))?;
+    let c = &entry.config;
+    let mut cmd = tokio::process::Command::new(exe);
+    cmd.arg("exec");
+    if detach {
+        cmd.arg("-d");
+    }
+    if c.attach_stdin && !detach {
+        cmd.arg("-i");
+    }
+    if tty {
+        cmd.arg("-t");
+    }
+    for kv in c.env.iter().flatten() {
+        cmd.arg("-e").arg(kv);
+    }
+    if !c.working_dir.is_empty() {
+        cmd.arg("-w").arg(&c.working_dir);
+    }
+    if !c.user.is_empty() {
+        cmd.arg("-u").arg(&c.user);
+    }
+    if c.privileged {
+        cmd.arg("--privileged");
+    }
+    cmd.arg(&entry.container_id).args(c.cmd.iter().flatten());
+    cmd.kill_on_drop(false);
+    Ok(cmd)
+}
+
+fn set_done(state: &AppState, id: &str, code: i32) {
+    if let Some(entry) = state.lock().execs.get_mut(id) {
+        entry.running = false;
+        entry.exit_code = Some(code);
+    }
+}
+
+pub async fn start(State(state): State<AppState>, Path(id): Path<String>, mut request: Request) -> ApiResult<Response> {
+    let entry = find(&state, &id)?;
+    let on_upgrade = request.extensions_mut().remove::<hyper::upgrade::OnUpgrade>();
+    let body = axum::body::to_bytes(std::mem::take(request.body_mut()), 1 << 20)
+        .await
+        .map_err(|e| ApiError::bad_request(format!("reading the request body: {e}")))?;
+    let start: StartConfig = parse_body(&body)?;
+    if entry.running || entry.exit_code.is_some() {
+        return Err(ApiError::new(StatusCode::CONFLICT, format!("Error: Exec command {} has already run", entry.id)));
+    }
+    let tty = start.tty.unwrap_or(entry.config.tty);
+    let mut cmd = command(&entry, tty, start.detach)?;
+    if start.detach {
+        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+        let output = cmd.output().await.map_err(|e| ApiError::internal(format!("running berth exec: {e}")))?;
+        if !output.status.success() {
+            let message = String::from_utf8_lossy(&output.stderr).trim().trim_start_matches("Error: ").to_string();
+            set_done(&state, &entry.id, output.status.code().unwrap_or(126));
+            return Err(ApiError::new(StatusCode::CONFLICT, message));
+        }
+        if let Some(e) = state.lock().execs.get_mut(&entry.id) {
+            e.running = true;
+        }
+        return Ok(StatusCode::OK.into_response());
+    }
+    let c = &entry.config;
+    cmd.stdin(if c.attach_stdin { Stdio::piped() } else { Stdio::null() });
+    cmd.stdout(if c.attach_stdout || tty { Stdio::piped() } else { Stdio::null() });
+    cmd.stderr(if c.attach_stderr && !tty { Stdio::piped() } else { Stdio::null() });
+    let mut child = cmd.spawn().map_err(|e| ApiError::internal(format!("running berth exec: {e}")))?;
+    {
+        let mut inner = state.lock();
+        if let Some(e) = inner.execs.get_mut(&entry.id) {
+            e.running = true;
+            e.pid = child.id().unwrap_or(0) as i32;
+        }
+    }
+    let to_pipe = |fd: Option<std::os::fd::OwnedFd>| fd.map(pipe::Receiver::from_owned_fd).transpose();
+    let stdout = to_pipe(child.stdout.take().and_then(|s| s.into_owned_fd().ok())).map_err(|e| ApiError::internal(e.to_string()))?;
+    let stderr = to_pipe(child.stderr.take().and_then(|s| s.into_owned_fd().ok())).map_err(|e| ApiError::internal(e.to_string()))?;
+    let stdin = child.stdin.take().and_then(|s| s.into_owned_fd().ok());
+    let exec_id = entry.id.clone();
+    match on_upgrade {
+        Some(on_upgrade) => {
+            tokio::spawn(async move {
+                let upgraded = on_upgrade.await.ok();
+                let Some(upgraded) = upgraded else {
+                    let code = child.wait().await.ok().and_then(|s| s.code()).unwrap_or(-1);
+                    set_done(&state, &exec_id, code);
+                    return;
+                };
+                let (input, mut output) = tokio::io::split(TokioIo::new(upgraded));
+                let reader = tokio::spawn(streams::pump_input(input, stdin));
+                streams::pump_output(&mut output, stdout, stderr, tty).await;
+                // The exit code must be readable before the client sees the end of the stream.
+                let code = child.wait().await.ok().and_then(|s| s.code()).unwrap_or(-1);
+                set_done(&state, &exec_id, code);
+                let _ = output.shutdown().await;
+                reader.abort();
+            });
+            Ok(streams::upgraded_response())
+        }
+        None => {
+            // An old-style client without Upgrade: the output is the response body.
+            drop(stdin);
+            let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(16);
+            tokio::spawn(async move {
+                let mut writer = ChannelWriter(tx);
+                streams::pump_output(&mut writer, stdout, stderr, tty).await;
+                let code = child.wait().await.ok().and_then(|s| s.code()).unwrap_or(-1);
+                set_done(&state, &exec_id, code);
+                let _ = writer.shutdown().await;
+            });
+            Ok(Response::builder()
+                .header("Content-Type", "application/vnd.docker.raw-stream")
+                .body(Body::from_stream(crate::containers::tokio_stream(rx)))
+                .unwrap_or_default())
+        }
+    }
+}
+
+/// An AsyncWrite that sends each write as one body chunk.
+struct ChannelWriter(tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>);
+
+impl tokio::io::AsyncWrite for ChannelWriter {
+    fn poll_write(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>, buf: &[u8]) -> std::task::Poll<std::io::Result<usize>> {
+        let sender = &self.0;
+        match sender.try_send(Ok(Bytes::copy_from_slice(buf))) {
+            Ok(()) => std::task::Poll::Ready(Ok(buf.len())),
+            Err(tokio::sync::mpsc::error::TrySendError::Full(_)) => {
+                // Back-pressure: try again shortly.
+                cx.waker().wake_by_ref();
+                std::task::Poll::Pending
+            }
+            Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) => std::task::Poll::Ready(Err(std::io::ErrorKind::BrokenPipe.into())),
+        }
+    }
+    fn poll_flush(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+    fn poll_shutdown(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+pub async fn inspect(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<serde_json::Value>> {
+    let e = find(&state, &id)?;
+    let c = &e.config;
+    let cmd: Vec<String> = c.cmd.clone().unwrap_or_default();
+    Ok(Json(json!({
+        "ID": e.id, "Running": e.running, "ExitCode": e.exit_code, "CanRemove": false, "ContainerID": e.container_id,
+        "DetachKeys": "", "OpenStdin": c.attach_stdin, "OpenStdout": c.attach_stdout, "OpenStderr": c.attach_stderr, "Pid": e.pid,
+        "ProcessConfig": {"tty": c.tty, "entrypoint": cmd.first(), "arguments": cmd.iter().skip(1).collect::<Vec<_>>(),
+            "privileged": c.privileged, "user": c.user},
+    })))
+}
+
+/// The exec's pty belongs to its `berth exec` child, which sizes it from its own terminal; the
+/// request is accepted so that clients carry on.
+pub async fn resize(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    find(&state, &id)?;
+    Ok(StatusCode::OK)
+}

@@ -1,0 +1,118 @@
+//! `/images/...`: list, pull (`create?fromImage=`), inspect, history, tag, remove, prune.
+//! Image names contain slashes (`127.0.0.1:5000/rsx/bb`), so everything under `/images/` that
+//! is not a fixed route is dispatched here from the rest of the path.
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query as QueryExtractor};
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+use crate::engine;
+use crate::error::{ApiError, ApiResult};
+use crate::query::{self, Query};
+
+type Q = QueryExtractor<Query>;
+
+pub async fn list(QueryExtractor(q): Q) -> ApiResult<Json<serde_json::Value>> {
+    let all = query::flag(&q, "all", false);
+    let images = engine::call(move |e| e.list_images(all)).await?;
+    let rows: Vec<serde_json::Value> = images
+        .into_iter()
+        .map(|i| {
+            json!({
+                "Id": i.id, "ParentId": "", "RepoTags": i.repo_tags, "RepoDigests": [], "Created": i.created,
+                "Size": i.size, "VirtualSize": i.size, "SharedSize": -1, "Labels": i.labels, "Containers": i.containers,
+            })
+        })
+        .collect();
+    Ok(Json(serde_json::Value::Array(rows)))
+}
+
+/// `POST /images/create?fromImage=&tag=`: a pull, reported as JSON progress lines. An error
+/// before the first line is a plain error response (the CLI's auto-pull reads its status).
+pub async fn create(QueryExtractor(q): Q) -> ApiResult<Response> {
+    let Some(from) = query::text(&q, "fromImage") else {
+        return Err(ApiError::bad_request("only pulls (fromImage=) are supported by berth's images/create"));
+    };
+    let name = match query::text(&q, "tag") {
+        Some(tag) if tag.starts_with("sha256:") => format!("{from}@{tag}"),
+        Some(tag) if !from.contains('@') && !from.rsplit('/').next().unwrap_or(from).contains(':') => format!("{from}:{tag}"),
+        _ => from.to_string(),
+    };
+    let options = berth_engine::distribution::PullOptions { platform: query::text(&q, "platform").map(str::to_string), all_tags: false };
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<serde_json::Value, ApiError>>(32);
+    tokio::task::spawn_blocking(move || {
+        let progress_tx = tx.clone();
+        let result = engine::with_engine(|e| {
+            e.pull_image(&name, &options, &mut |p| {
+                let line = match p.id {
+                    Some(id) => json!({"status": p.status, "id": id}),
+                    None => json!({"status": p.status}),
+                };
+                let _ = progress_tx.blocking_send(Ok(line));
+            })
+        });
+        if let Err(e) = result {
+            let _ = tx.blocking_send(Err(e));
+        }
+    });
+    let first = match rx.recv().await {
+        Some(Ok(line)) => line,
+        Some(Err(e)) => return Err(e),
+        None => return Err(ApiError::internal("the pull ended without a word")),
+    };
+    let body = async_stream_lines(first, rx);
+    Ok(Response::builder().header("Content-Type", "application/json").body(Body::from_stream(body)).unwrap_or_default())
+}
+
+/// The first line, then the rest; an error mid-stream becomes Docker's `errorDetail` line.
+fn async_stream_lines(
+    first: serde_json::Value,
+    rx: tokio::sync::mpsc::Receiver<Result<serde_json::Value, ApiError>>,
+) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
+    use futures_util::StreamExt;
+    let line = |v: serde_json::Value| {
+        let mut text = serde_json::to_vec(&v).unwrap_or_default();
+        text.extend_from_slice(b"\r\n");
+        Ok(Bytes::from(text))
+    };
+    futures_util::stream::once(async move { line(first) }).chain(crate::containers::tokio_stream(rx).map(move |item| match item {
+        Ok(v) => line(v),
+        Err(e) => line(json!({"errorDetail": {"message": e.message}, "error": e.message})),
+    }))
+}
+
+pub async fn prune(QueryExtractor(q): Q) -> ApiResult<Json<serde_json::Value>> {
+    let filters = query::filters(&q)?;
+    let all = filters.iter().any(|(k, v)| k == "dangling" && matches!(v.as_str(), "false" | "0"));
+    let removed = engine::call(move |e| e.prune_images(all)).await?;
+    Ok(Json(json!({"ImagesDeleted": removed, "SpaceReclaimed": 0})))
+}
+
+/// Everything else under `/images/`: `{name}/json`, `{name}/history`, `{name}/tag`, `{name}`.
+pub async fn by_name(method: Method, Path(rest): Path<String>, QueryExtractor(q): Q) -> ApiResult<Response> {
+    let rest = rest.trim_start_matches('/').to_string();
+    if method == Method::DELETE {
+        let force = query::flag(&q, "force", false);
+        let removed = engine::call(move |e| e.remove_image(&rest, force)).await?;
+        return Ok(Json(removed).into_response());
+    }
+    let (name, action) = rest.rsplit_once('/').ok_or_else(|| ApiError::not_found(format!("page not found: /images/{rest}")))?;
+    let name = name.to_string();
+    match (method.as_str(), action) {
+        ("GET", "json") => Ok(Json(engine::call(move |e| e.inspect_image(&name)).await?).into_response()),
+        ("GET", "history") => Ok(Json(engine::call(move |e| e.image_history(&name)).await?).into_response()),
+        ("POST", "tag") => {
+            let repo = query::text(&q, "repo").ok_or_else(|| ApiError::bad_request("tag: the repo parameter is missing"))?;
+            let target = match query::text(&q, "tag") {
+                Some(tag) => format!("{repo}:{tag}"),
+                None => repo.to_string(),
+            };
+            engine::call(move |e| e.tag_image(&name, &target)).await?;
+            Ok(StatusCode::CREATED.into_response())
+        }
+        _ => Err(ApiError::not_found(format!("page not found: {method} /images/{rest}"))),
+    }
+}

@@ -1,0 +1,99 @@
+//! The route table, and the wrapper every request goes through: it strips any `/v1.xx`
+//! version prefix (clients send none, old or newer versions) and puts Docker's headers on every
+//! response.
+
+use axum::extract::Request;
+use axum::http::Uri;
+use axum::response::Response;
+use axum::routing::{delete, get, post};
+use axum::Router;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::{containers, exec, images, streams, system};
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/_ping", get(system::ping).head(system::ping))
+        .route("/version", get(system::version))
+        .route("/info", get(system::info))
+        .route("/containers/json", get(containers::list))
+        .route("/containers/create", post(containers::create))
+        .route("/containers/prune", post(containers::prune))
+        .route("/containers/{id}/json", get(containers::inspect))
+        .route("/containers/{id}", delete(containers::remove))
+        .route("/containers/{id}/start", post(containers::start))
+        .route("/containers/{id}/stop", post(containers::stop))
+        .route("/containers/{id}/restart", post(containers::restart))
+        .route("/containers/{id}/kill", post(containers::kill))
+        .route("/containers/{id}/wait", post(containers::wait))
+        .route("/containers/{id}/pause", post(containers::pause))
+        .route("/containers/{id}/unpause", post(containers::unpause))
+        .route("/containers/{id}/rename", post(containers::rename))
+        .route("/containers/{id}/resize", post(containers::resize))
+        .route("/containers/{id}/top", get(containers::top))
+        .route("/containers/{id}/stats", get(containers::stats))
+        .route("/containers/{id}/logs", get(streams::logs))
+        .route("/containers/{id}/attach", post(streams::attach))
+        .route("/containers/{id}/exec", post(exec::create))
+        .route("/exec/{id}/start", post(exec::start))
+        .route("/exec/{id}/resize", post(exec::resize))
+        .route("/exec/{id}/json", get(exec::inspect))
+        .route("/images/json", get(images::list))
+        .route("/images/create", post(images::create))
+        .route("/images/prune", post(images::prune))
+        .route("/images/{*rest}", get(images::by_name).post(images::by_name).delete(images::by_name))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+async fn not_found(uri: Uri) -> ApiError {
+    ApiError::not_found(format!("page not found: {}", uri.path()))
+}
+
+/// `/v1.41/containers/json` -> `/containers/json`; anything else unchanged.
+pub fn strip_version(path: &str) -> &str {
+    let Some(rest) = path.strip_prefix("/v") else { return path };
+    let end = rest.find('/').unwrap_or(rest.len());
+    let version = &rest[..end];
+    let is_version = version.split_once('.').is_some_and(|(major, minor)| {
+        !major.is_empty() && !minor.is_empty() && major.chars().all(|c| c.is_ascii_digit()) && minor.chars().all(|c| c.is_ascii_digit())
+    });
+    if is_version && end < rest.len() { &rest[end..] } else { path }
+}
+
+pub fn rewrite(mut request: Request) -> Request {
+    let path = request.uri().path();
+    let stripped = strip_version(path);
+    if stripped.len() != path.len() {
+        let mut target = stripped.to_string();
+        if let Some(q) = request.uri().query() {
+            target.push('?');
+            target.push_str(q);
+        }
+        if let Ok(uri) = target.parse::<Uri>() {
+            *request.uri_mut() = uri;
+        }
+    }
+    request
+}
+
+pub fn decorate(mut response: Response) -> Response {
+    system::add_common_headers(response.headers_mut());
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strip_version;
+
+    #[test]
+    fn version_prefixes_are_stripped_and_other_paths_kept() {
+        assert_eq!(strip_version("/v1.41/containers/json"), "/containers/json");
+        assert_eq!(strip_version("/v1.99/_ping"), "/_ping");
+        assert_eq!(strip_version("/containers/json"), "/containers/json");
+        assert_eq!(strip_version("/version"), "/version");
+        assert_eq!(strip_version("/v1.41"), "/v1.41");
+        assert_eq!(strip_version("/vx.1/_ping"), "/vx.1/_ping");
+    }
+}

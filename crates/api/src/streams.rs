@@ -1,0 +1,245 @@
+//! Output streams: Docker's stdcopy framing, `logs`, and `attach` with the 101 hijack.
+//!
+//! Framing: without a TTY each chunk is `[stream, 0, 0, 0, len u32 BE]` + payload (1 stdout,
+//! 2 stderr); with a TTY the bytes go raw. Clients pick the decoding from `Config.Tty`.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query as QueryExtractor, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::Response;
+use berth_engine::logs::{LogOptions, Stream};
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::unix::pipe;
+
+use crate::engine;
+use crate::error::{ApiError, ApiResult};
+use crate::query::{self, Query};
+use crate::state::{AppState, PendingAttach};
+
+pub const STDOUT: u8 = 1;
+pub const STDERR: u8 = 2;
+
+/// One stdcopy frame.
+pub fn frame(stream: u8, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(8 + payload.len());
+    out.extend_from_slice(&[stream, 0, 0, 0]);
+    out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+/// Sets a pty's window size (TIOCSWINSZ).
+pub fn set_window_size(pty: &OwnedFd, rows: i64, cols: i64) {
+    let size = libc::winsize { ws_row: rows.clamp(0, u16::MAX as i64) as u16, ws_col: cols.clamp(0, u16::MAX as i64) as u16, ws_xpixel: 0, ws_ypixel: 0 };
+    // SAFETY: TIOCSWINSZ reads a valid winsize; the fd is a pty master we hold open.
+    unsafe { libc::ioctl(pty.as_raw_fd(), libc::TIOCSWINSZ, &size) };
+}
+
+/// A fresh pipe (read end, write end), close-on-exec.
+pub fn pipe_pair() -> ApiResult<(OwnedFd, OwnedFd)> {
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| ApiError::internal(format!("pipe: {e}")))
+}
+
+/// Docker's time parameters (`since`, `until`): unix seconds, possibly fractional; 0 = unset.
+fn time_param(q: &Query, key: &str) -> ApiResult<Option<f64>> {
+    match query::text(q, key) {
+        None => Ok(None),
+        Some(v) => {
+            let t: f64 = v.parse().map_err(|_| ApiError::bad_request(format!("invalid value for {key}: {v:?}")))?;
+            Ok((t != 0.0).then_some(t))
+        }
+    }
+}
+
+/// Streams the log lines the engine produces (on a blocking thread) as body chunks, framed
+/// unless `tty`. Stops when the receiver is gone.
+fn log_stream(id: String, options: LogOptions, tty: bool) -> tokio::sync::mpsc::Receiver<Result<Bytes, std::io::Error>> {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(64);
+    let timestamps = options.timestamps;
+    tokio::task::spawn_blocking(move || {
+        let result = engine::with_engine(|e| {
+            e.logs(&id, &options, &mut |line| {
+                let mut text = Vec::with_capacity(line.text.len() + 32);
+                if timestamps {
+                    text.extend_from_slice(line.time.as_bytes());
+                    text.push(b' ');
+                }
+                text.extend_from_slice(&line.text);
+                let chunk = if tty {
+                    text
+                } else {
+                    frame(if line.stream == Stream::Stderr { STDERR } else { STDOUT }, &text)
+                };
+                tx.blocking_send(Ok(chunk.into())).is_ok()
+            })
+        });
+        if let Err(e) = result {
+            let _ = tx.blocking_send(Err(std::io::Error::other(e.message)));
+        }
+    });
+    rx
+}
+
+pub async fn logs(Path(id): Path<String>, QueryExtractor(q): QueryExtractor<Query>) -> ApiResult<Response> {
+    let stdout = query::flag(&q, "stdout", false);
+    let stderr = query::flag(&q, "stderr", false);
+    if !stdout && !stderr {
+        return Err(ApiError::bad_request("Bad parameters: you must choose at least one stream"));
+    }
+    let tail = match query::text(&q, "tail") {
+        None | Some("all") => None,
+        Some(n) => match n.parse::<i64>() {
+            Ok(n) if n < 0 => None,
+            Ok(n) => Some(n as usize),
+            Err(_) => return Err(ApiError::bad_request(format!("invalid value for tail: {n:?}"))),
+        },
+    };
+    let options = LogOptions {
+        follow: query::flag(&q, "follow", false),
+        tail,
+        timestamps: query::flag(&q, "timestamps", false),
+        since: time_param(&q, "since")?,
+        until: time_param(&q, "until")?,
+        stdout,
+        stderr,
+    };
+    let rec = engine::call(move |e| e.container(&id)).await?;
+    let tty = rec.config.config.tty;
+    let rx = log_stream(rec.id, options, tty);
+    let content_type = if tty { "application/vnd.docker.raw-stream" } else { "application/vnd.docker.multiplexed-stream" };
+    Ok(Response::builder()
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::from_stream(crate::containers::tokio_stream(rx)))
+        .unwrap_or_default())
+}
+
+/// The 101 answer of a hijack (attach, exec start).
+pub fn upgraded_response() -> Response {
+    Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header(header::CONTENT_TYPE, "application/vnd.docker.raw-stream")
+        .header(header::CONNECTION, "Upgrade")
+        .header(header::UPGRADE, "tcp")
+        .body(Body::empty())
+        .unwrap_or_default()
+}
+
+/// Reads from `source` if there is one; never resolves otherwise.
+async fn read_some<R: AsyncRead + Unpin>(source: &mut Option<R>, buf: &mut [u8]) -> std::io::Result<usize> {
+    match source {
+        Some(r) => r.read(buf).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Copies the process's output pipes to the client (framed unless `tty`) until both reach EOF.
+pub async fn pump_output<W: AsyncWrite + Unpin>(out: &mut W, stdout: Option<pipe::Receiver>, stderr: Option<pipe::Receiver>, tty: bool) {
+    let (mut stdout, mut stderr) = (stdout, stderr);
+    let mut a = vec![0u8; 32 * 1024];
+    let mut b = vec![0u8; 32 * 1024];
+    while stdout.is_some() || stderr.is_some() {
+        let (stream, result) = tokio::select! {
+            r = read_some(&mut stdout, &mut a) => (STDOUT, r),
+            r = read_some(&mut stderr, &mut b) => (STDERR, r),
+        };
+        let n = match result {
+            Ok(n) if n > 0 => n,
+            _ => {
+                if stream == STDOUT { stdout = None } else { stderr = None }
+                continue;
+            }
+        };
+        let data = if stream == STDOUT { &a[..n] } else { &b[..n] };
+        let chunk = if tty { data.to_vec() } else { frame(stream, data) };
+        if out.write_all(&chunk).await.is_err() || out.flush().await.is_err() {
+            // The client went away; the process carries on.
+            return;
+        }
+    }
+}
+
+/// Copies the client's bytes into `stdin` until the client half-closes; then closes `stdin`
+/// (EOF for the process). Without `stdin`, just reads the client to its end.
+pub async fn pump_input<R: AsyncRead + Unpin>(mut input: R, stdin: Option<OwnedFd>) {
+    match stdin.map(pipe::Sender::from_owned_fd).transpose() {
+        Ok(Some(mut sender)) => {
+            let _ = tokio::io::copy(&mut input, &mut sender).await;
+        }
+        _ => {
+            let mut sink = tokio::io::sink();
+            let _ = tokio::io::copy(&mut input, &mut sink).await;
+        }
+    }
+}
+
+/// `POST /containers/{id}/attach?stream=&stdin=&stdout=&stderr=`: hijacks the connection.
+/// Before the container starts (as `docker run` does it) the pipes wait in the server's state
+/// for `start` to hand them to the shim; a running container's output comes from its log.
+pub async fn attach(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    QueryExtractor(q): QueryExtractor<Query>,
+    mut request: Request,
+) -> ApiResult<Response> {
+    let rec = engine::call(move |e| e.container(&id)).await?;
+    let on_upgrade = request
+        .extensions_mut()
+        .remove::<hyper::upgrade::OnUpgrade>()
+        .ok_or_else(|| ApiError::bad_request("attach needs an HTTP upgrade (Connection: Upgrade, Upgrade: tcp)"))?;
+    let tty = rec.config.config.tty;
+    let want_stdin = query::flag(&q, "stdin", false) && rec.config.config.open_stdin;
+    let want_stdout = query::flag(&q, "stdout", false);
+    let want_stderr = query::flag(&q, "stderr", false);
+    let logs = query::flag(&q, "logs", false);
+
+    if rec.state.has_shim() {
+        // Already running: follow its output from the log (stdin cannot join a running shim).
+        let options = LogOptions {
+            follow: true,
+            tail: if logs { None } else { Some(0) },
+            stdout: want_stdout,
+            stderr: want_stderr,
+            ..Default::default()
+        };
+        let id = rec.id.clone();
+        tokio::spawn(async move {
+            let Ok(upgraded) = on_upgrade.await else { return };
+            let (input, mut output) = tokio::io::split(TokioIo::new(upgraded));
+            let reader = tokio::spawn(pump_input(input, None));
+            if want_stdout || want_stderr {
+                let mut rx = log_stream(id, options, tty);
+                while let Some(Ok(chunk)) = rx.recv().await {
+                    if output.write_all(&chunk).await.is_err() || output.flush().await.is_err() {
+                        break;
+                    }
+                }
+            }
+            let _ = output.shutdown().await;
+            reader.abort();
+        });
+        return Ok(upgraded_response());
+    }
+
+    let (stdin_r, stdin_w) = if want_stdin { pipe_pair().map(|(r, w)| (Some(r), Some(w)))? } else { (None, None) };
+    let (stdout_r, stdout_w) = if want_stdout || (tty && want_stderr) { pipe_pair().map(|(r, w)| (Some(r), Some(w)))? } else { (None, None) };
+    let (stderr_r, stderr_w) = if want_stderr && !tty { pipe_pair().map(|(r, w)| (Some(r), Some(w)))? } else { (None, None) };
+    let stdout_rx = stdout_r.map(pipe::Receiver::from_owned_fd).transpose().map_err(|e| ApiError::internal(e.to_string()))?;
+    let stderr_rx = stderr_r.map(pipe::Receiver::from_owned_fd).transpose().map_err(|e| ApiError::internal(e.to_string()))?;
+    state.lock().pending_attach.insert(rec.id.clone(), PendingAttach { stdin: stdin_r, stdout: stdout_w, stderr: stderr_w });
+    let id = rec.id.clone();
+    tokio::spawn(async move {
+        let Ok(upgraded) = on_upgrade.await else {
+            state.lock().pending_attach.remove(&id);
+            return;
+        };
+        let (input, mut output) = tokio::io::split(TokioIo::new(upgraded));
+        let reader = tokio::spawn(pump_input(input, stdin_w));
+        pump_output(&mut output, stdout_rx, stderr_rx, tty).await;
+        let _ = output.shutdown().await;
+        reader.abort();
+    });
+    Ok(upgraded_response())
+}

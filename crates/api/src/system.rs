@@ -1,0 +1,107 @@
+//! `/_ping`, `/version`, `/info`: what clients read first to pick an API version.
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+use crate::engine;
+use crate::error::ApiResult;
+
+/// The API version berth speaks (clients negotiate down to it: CLI 28 uses /v1.41).
+pub const API_VERSION: &str = "1.41";
+pub const MIN_API_VERSION: &str = "1.24";
+pub const SERVER: &str = concat!("berth/", env!("CARGO_PKG_VERSION"));
+
+/// The headers Docker puts on every response; clients read `Api-Version` off `/_ping`.
+pub fn add_common_headers(headers: &mut HeaderMap) {
+    headers.insert("Api-Version", HeaderValue::from_static(API_VERSION));
+    headers.insert("Docker-Experimental", HeaderValue::from_static("false"));
+    headers.insert("Ostype", HeaderValue::from_static("linux"));
+    headers.insert("Server", HeaderValue::from_static(SERVER));
+}
+
+pub async fn ping() -> Response {
+    (
+        StatusCode::OK,
+        [("Content-Type", "text/plain; charset=utf-8"), ("Cache-Control", "no-cache, no-store, must-revalidate"), ("Pragma", "no-cache")],
+        "OK",
+    )
+        .into_response()
+}
+
+fn kernel_version() -> String {
+    nix::sys::utsname::uname().map(|u| u.release().to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+fn arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    }
+}
+
+pub async fn version() -> Json<serde_json::Value> {
+    let version = env!("CARGO_PKG_VERSION");
+    let details = json!({
+        "ApiVersion": API_VERSION, "MinAPIVersion": MIN_API_VERSION, "Os": "linux", "Arch": arch(),
+        "KernelVersion": kernel_version(), "GitCommit": "", "GoVersion": "", "BuildTime": "", "Experimental": "false",
+    });
+    Json(json!({
+        "Platform": {"Name": "berth"},
+        "Components": [{"Name": "Engine", "Version": version, "Details": details}],
+        "Version": version,
+        "ApiVersion": API_VERSION,
+        "MinAPIVersion": MIN_API_VERSION,
+        "GitCommit": "",
+        "GoVersion": "",
+        "Os": "linux",
+        "Arch": arch(),
+        "KernelVersion": kernel_version(),
+        "BuildTime": "",
+    }))
+}
+
+pub async fn info() -> ApiResult<Json<serde_json::Value>> {
+    let (containers, images, root) = engine::call(|e| {
+        let containers = e.list_containers(true)?;
+        let images = e.list_images(false)?.len();
+        Ok((containers, images, e.root().to_path_buf()))
+    })
+    .await?;
+    let count = |f: fn(berth_engine::types::State) -> bool| containers.iter().filter(|c| f(c.state)).count();
+    use berth_engine::types::State;
+    let running = count(|s| s == State::Running || s == State::Restarting);
+    let paused = count(|s| s == State::Paused);
+    let hostname = nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default();
+    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| m.lines().find_map(|l| l.strip_prefix("MemTotal:").map(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())))
+        .flatten()
+        .unwrap_or(0)
+        * 1024;
+    let cgroup_version = if std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists() { "2" } else { "1" };
+    Ok(Json(json!({
+        "ID": "", "Containers": containers.len(), "ContainersRunning": running, "ContainersPaused": paused,
+        "ContainersStopped": containers.len() - running - paused, "Images": images,
+        "Driver": "overlay2", "DriverStatus": [], "Plugins": {"Volume": ["local"], "Network": ["null", "host"], "Authorization": null, "Log": ["json-file"]},
+        "MemoryLimit": true, "SwapLimit": true, "KernelMemory": false, "CpuCfsPeriod": true, "CpuCfsQuota": true,
+        "CPUShares": true, "CPUSet": true, "PidsLimit": true, "IPv4Forwarding": true, "BridgeNfIptables": false,
+        "BridgeNfIp6tables": false, "Debug": false, "NFd": 0, "OomKillDisable": false, "NGoroutines": 0,
+        "SystemTime": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+        "LoggingDriver": "json-file", "CgroupDriver": "cgroupfs", "CgroupVersion": cgroup_version, "NEventsListener": 0,
+        "KernelVersion": kernel_version(), "OperatingSystem": "linux", "OSVersion": "", "OSType": "linux",
+        "Architecture": std::env::consts::ARCH, "IndexServerAddress": "https://index.docker.io/v1/",
+        "RegistryConfig": {"AllowNondistributableArtifactsCIDRs": [], "AllowNondistributableArtifactsHostnames": [],
+            "InsecureRegistryCIDRs": ["127.0.0.0/8"], "IndexConfigs": {}, "Mirrors": []},
+        "NCPU": cpus, "MemTotal": memory, "GenericResources": null, "DockerRootDir": root,
+        "HttpProxy": "", "HttpsProxy": "", "NoProxy": "", "Name": hostname, "Labels": [], "ExperimentalBuild": false,
+        "ServerVersion": env!("CARGO_PKG_VERSION"), "Runtimes": {"berth": {"path": "berth"}, "runc": {"path": "runc"}},
+        "DefaultRuntime": "berth", "Swarm": {"NodeID": "", "NodeAddr": "", "LocalNodeState": "inactive", "ControlAvailable": false,
+            "Error": "", "RemoteManagers": null}, "LiveRestoreEnabled": true, "Isolation": "", "InitBinary": "docker-init",
+        "ContainerdCommit": {"ID": "", "Expected": ""}, "RuncCommit": {"ID": "", "Expected": ""}, "InitCommit": {"ID": "", "Expected": ""},
+        "SecurityOptions": ["name=seccomp,profile=default"], "Warnings": [],
+    })))
+}

@@ -1,0 +1,42 @@
+//! `berth serve [-H unix:///path] [-H tcp://IP:PORT --tlsverify --tlscacert F --tlscert F --tlskey F]`:
+//! the Docker Engine API, for the docker CLI, docker-compose and Docker SDKs.
+
+use super::CliError;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Socket(s) to listen on: unix:///path (default $BERTH_RUN/berth.sock) or tcp://IP:PORT
+    #[arg(short = 'H', long = "host")]
+    hosts: Vec<String>,
+    /// Require clients to present a certificate signed by --tlscacert (mutual TLS)
+    #[arg(long)]
+    tlsverify: bool,
+    /// CA certificate that client certificates must be signed by
+    #[arg(long)]
+    tlscacert: Option<String>,
+    /// The server's TLS certificate
+    #[arg(long)]
+    tlscert: Option<String>,
+    /// The server's TLS key
+    #[arg(long)]
+    tlskey: Option<String>,
+    /// Serve TCP without TLS (anyone who reaches the port controls the machine)
+    #[arg(long)]
+    insecure_tcp: bool,
+}
+
+pub fn run(args: Args) -> Result<i32, CliError> {
+    let endpoints = args
+        .hosts
+        .iter()
+        .map(|h| berth_api::Endpoint::parse(h))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(CliError::usage)?;
+    let tls = match (args.tlsverify, args.tlscacert, args.tlscert, args.tlskey) {
+        (_, Some(ca), Some(cert), Some(key)) => Some(berth_api::TlsFiles { ca: ca.into(), cert: cert.into(), key: key.into() }),
+        (false, None, None, None) => None,
+        _ => return Err(CliError::usage("--tlsverify needs all of --tlscacert, --tlscert and --tlskey")),
+    };
+    berth_api::serve(berth_api::ServeOptions { endpoints, tls, insecure_tcp: args.insecure_tcp }).map_err(CliError::usage)?;
+    Ok(0)
+}
