@@ -1,0 +1,351 @@
+//! `berth serve`: the Docker Engine API, driven by the real docker CLI (28.2.2, skipped when
+//! /usr/local/bin/docker is absent), by bollard (which checks response shapes strictly) and by
+//! raw HTTP for bad input. Each test runs its own server on a socket in its temp dir; the
+//! server is stopped and every container removed even when the test fails.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{COMMAND_DEADLINE, Env, Run, output_within, wait_within};
+
+const DOCKER: &str = "/usr/local/bin/docker";
+
+/// A running `berth serve`, stopped (SIGTERM, then SIGKILL) on drop.
+struct Server {
+    child: Option<Child>,
+    socket: PathBuf,
+    docker_config: PathBuf,
+}
+
+impl Server {
+    fn start(env: &Env) -> Server {
+        let socket = env.run.parent().unwrap().join("api.sock");
+        let docker_config = env.run.parent().unwrap().join("docker-config");
+        std::fs::create_dir_all(&docker_config).unwrap();
+        let child = env
+            .cmd(&["serve", "-H", &format!("unix://{}", socket.display())])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let server = Server { child: Some(child), socket, docker_config };
+        server.wait_ready();
+        server
+    }
+
+    fn wait_ready(&self) {
+        let start = Instant::now();
+        while UnixStream::connect(&self.socket).is_err() {
+            assert!(start.elapsed() < Duration::from_secs(30), "berth serve did not listen on {}", self.socket.display());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn host(&self) -> String {
+        format!("unix://{}", self.socket.display())
+    }
+
+    /// The docker CLI against this server, with a private config dir.
+    fn docker_cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(DOCKER);
+        c.args(args).env("DOCKER_HOST", self.host()).env("DOCKER_CONFIG", &self.docker_config).stdin(Stdio::null());
+        c
+    }
+
+    fn docker(&self, args: &[&str]) -> Run {
+        output_within(self.docker_cmd(args), COMMAND_DEADLINE)
+    }
+
+    fn docker_ok(&self, args: &[&str]) -> String {
+        let r = self.docker(args);
+        assert_eq!(r.code, 0, "docker {args:?} failed: {}{}", r.stdout, r.stderr);
+        r.stdout
+    }
+
+    /// Stops the server with `signal` and returns its exit status within 20 s.
+    fn stop_with(&mut self, signal: i32) -> Run {
+        let child = self.child.take().expect("server already stopped");
+        // SAFETY: kill(2) on the server process this test started.
+        unsafe { libc::kill(child.id() as i32, signal) };
+        wait_within(child, Duration::from_secs(20), "berth serve after a signal")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // SAFETY: kill(2) on the server process this test started.
+            unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+            let start = Instant::now();
+            while child.try_wait().ok().flatten().is_none() && start.elapsed() < Duration::from_secs(5) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Removes every container of the test's state, even when the test failed half-way.
+struct Cleanup<'a>(&'a Env);
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        for id in self.0.container_ids() {
+            let _ = self.0.berth(&["rm", "-f", &id]);
+        }
+    }
+}
+
+fn have_docker() -> bool {
+    if Path::new(DOCKER).is_file() {
+        return true;
+    }
+    eprintln!("skipping: {DOCKER} is not installed");
+    false
+}
+
+/// One HTTP/1.1 request over the socket; returns (status, body).
+fn http(socket: &Path, method: &str, path: &str, body: &str) -> (u16, String) {
+    let mut stream = UnixStream::connect(socket).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    (status, body)
+}
+
+#[test]
+fn docker_version_and_ping_through_the_api() {
+    let Some(env) = common::env() else { return };
+    let server = Server::start(&env);
+    let (status, body) = http(&server.socket, "GET", "/_ping", "");
+    assert_eq!((status, body.as_str()), (200, "OK"));
+    let (status, body) = http(&server.socket, "GET", "/v1.99/version", "");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"ApiVersion\":\"1.41\""), "{body}");
+    if !have_docker() {
+        return;
+    }
+    let version = server.docker_ok(&["version", "--format", "{{.Server.APIVersion}} {{.Server.Os}}"]);
+    assert_eq!(version.trim(), "1.41 linux");
+}
+
+#[test]
+fn docker_run_passes_output_stdin_and_exit_codes_through() {
+    let Some(env) = common::env() else { return };
+    if !have_docker() {
+        return;
+    }
+    let _cleanup = Cleanup(&env);
+    env.image("bb", &[]);
+    let server = Server::start(&env);
+    let r = server.docker(&["run", "--rm", "bb", "sh", "-c", "echo hi; echo oops >&2"]);
+    assert_eq!((r.code, r.stdout.as_str(), r.stderr.as_str()), (0, "hi\n", "oops\n"));
+    let r = server.docker(&["run", "--rm", "bb", "sh", "-c", "exit 7"]);
+    assert_eq!(r.code, 7, "{}", r.stderr);
+    let mut child = server.docker_cmd(&["run", "-i", "--rm", "bb", "cat"]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(b"line1\nline2\n").unwrap();
+    let r = wait_within(child, COMMAND_DEADLINE, "docker run -i cat");
+    assert_eq!((r.code, r.stdout.as_str()), (0, "line1\nline2\n"), "{}", r.stderr);
+    // --rm is done by the server: nothing is left.
+    assert!(env.container_ids().is_empty(), "left behind: {:?}", env.container_ids());
+    // A command that is not in the image: Docker's 127.
+    let r = server.docker(&["run", "--rm", "bb", "no-such-command"]);
+    assert_eq!(r.code, 127, "{}", r.stderr);
+}
+
+#[test]
+fn detached_container_lifecycle_through_the_docker_cli() {
+    let Some(env) = common::env() else { return };
+    if !have_docker() {
+        return;
+    }
+    let _cleanup = Cleanup(&env);
+    env.image("bb", &[]);
+    let server = Server::start(&env);
+    let id = server.docker_ok(&["run", "-d", "--name", "web", "bb", "sh", "-c", "echo started; echo to-err >&2; while true; do sleep 1; done"]);
+    assert_eq!(id.trim().len(), 64, "{id}");
+    let ps = server.docker_ok(&["ps", "--format", "{{.Names}} {{.Status}}"]);
+    assert!(ps.lines().any(|l| l.starts_with("web Up")), "{ps}");
+    common::wait_for(|| server.docker(&["logs", "web"]).stdout.contains("started"), "the log line");
+    let logs = server.docker(&["logs", "web"]);
+    assert_eq!((logs.stdout.as_str(), logs.stderr.as_str()), ("started\n", "to-err\n"));
+    let r = server.docker(&["exec", "web", "sh", "-c", "echo in-exec; echo exec-err >&2; exit 3"]);
+    assert_eq!((r.code, r.stdout.as_str(), r.stderr.as_str()), (3, "in-exec\n", "exec-err\n"));
+    let mut child = server.docker_cmd(&["exec", "-i", "web", "cat"]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(b"via exec stdin\n").unwrap();
+    let r = wait_within(child, COMMAND_DEADLINE, "docker exec -i cat");
+    assert_eq!((r.code, r.stdout.as_str()), (0, "via exec stdin\n"), "{}", r.stderr);
+    assert_eq!(server.docker_ok(&["inspect", "-f", "{{.State.Status}} {{.Name}} {{.Config.Image}}", "web"]).trim(), "running /web bb");
+    server.docker_ok(&["stop", "-t", "1", "web"]);
+    assert_eq!(server.docker_ok(&["inspect", "-f", "{{.State.Status}}", "web"]).trim(), "exited");
+    assert!(server.docker_ok(&["ps", "-q"]).trim().is_empty());
+    server.docker_ok(&["start", "web"]);
+    assert_eq!(server.docker_ok(&["inspect", "-f", "{{.State.Running}}", "web"]).trim(), "true");
+    server.docker_ok(&["rm", "-f", "web"]);
+    assert!(server.docker_ok(&["ps", "-aq"]).trim().is_empty());
+    let r = server.docker(&["inspect", "web"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("No such object: web"), "{}", r.stderr);
+}
+
+#[test]
+fn cli_and_api_see_and_stop_each_others_containers() {
+    let Some(env) = common::env() else { return };
+    if !have_docker() {
+        return;
+    }
+    let _cleanup = Cleanup(&env);
+    env.image("bb", &[]);
+    let mut server = Server::start(&env);
+    env.ok(&["run", "-d", "--name", "from-cli", "bb", "sleep", "1000"]);
+    let ps = server.docker_ok(&["ps", "--format", "{{.Names}}"]);
+    assert!(ps.lines().any(|l| l == "from-cli"), "{ps}");
+    server.docker_ok(&["kill", "from-cli"]);
+    assert_eq!(env.ok(&["inspect", "-f", "{{.State.Status}}", "from-cli"]).trim(), "exited");
+
+    server.docker_ok(&["run", "-d", "--name", "from-api", "bb", "sleep", "1000"]);
+    let ps = env.ok(&["ps", "--format", "{{.Names}}"]);
+    assert!(ps.lines().any(|l| l == "from-api"), "{ps}");
+    // Killing the server stops no container.
+    let r = server.stop_with(libc::SIGKILL);
+    assert_ne!(r.code, 0);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(env.ok(&["inspect", "-f", "{{.State.Status}}", "from-api"]).trim(), "running");
+    // A new server (over the stale socket file) sees it and stops it.
+    let server = Server::start(&env);
+    server.docker_ok(&["stop", "-t", "1", "from-api"]);
+    assert_eq!(env.ok(&["inspect", "-f", "{{.State.Status}}", "from-api"]).trim(), "exited");
+}
+
+#[test]
+fn bad_requests_get_docker_errors_and_the_server_keeps_serving() {
+    let Some(env) = common::env() else { return };
+    let server = Server::start(&env);
+    let (status, body) = http(&server.socket, "POST", "/v1.41/containers/create", "{not json");
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("\"message\":\"invalid JSON in request body"), "{body}");
+    let (status, body) = http(&server.socket, "GET", "/v1.41/no/such/endpoint", "");
+    assert_eq!(status, 404, "{body}");
+    assert!(body.contains("\"message\""), "{body}");
+    let (status, body) = http(&server.socket, "GET", "/containers/nosuch/json", "");
+    assert_eq!((status, body.as_str()), (404, "{\"message\":\"No such container: nosuch\"}"));
+    let (status, body) = http(&server.socket, "POST", "/containers/create", r#"{"Image":"no-such-image"}"#);
+    assert_eq!((status, body.as_str()), (404, "{\"message\":\"No such image: no-such-image\"}"));
+    let (status, body) = http(&server.socket, "GET", "/containers/json?filters=%7Bbad", "");
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = http(&server.socket, "POST", "/exec/nosuch/start", r#"{"Detach":true}"#);
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = http(&server.socket, "GET", "/_ping", "");
+    assert_eq!((status, body.as_str()), (200, "OK"));
+}
+
+#[test]
+fn socket_is_private_stale_files_are_replaced_and_a_live_server_is_not_stolen() {
+    let Some(env) = common::env() else { return };
+    let socket = env.run.parent().unwrap().join("api.sock");
+    // A stale socket file: bound once, nobody listening now.
+    drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
+    assert!(socket.exists());
+    let mut server = Server::start(&env);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&socket).unwrap().permissions().mode() & 0o777, 0o660);
+    let second = env.berth(&["serve", "-H", &format!("unix://{}", socket.display())]);
+    assert_eq!(second.code, 125, "{}", second.stderr);
+    assert!(second.stderr.contains("another server is listening"), "{}", second.stderr);
+    assert_eq!(http(&server.socket, "GET", "/_ping", "").0, 200);
+    // SIGTERM: a clean exit that removes the socket.
+    let r = server.stop_with(libc::SIGTERM);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!socket.exists());
+    // TCP without TLS is refused unless asked for.
+    let r = env.berth(&["serve", "-H", "tcp://127.0.0.1:1"]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("without TLS"), "{}", r.stderr);
+}
+
+#[test]
+fn bollard_creates_starts_inspects_lists_and_execs() {
+    use bollard::query_parameters::{CreateContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder};
+    use futures_util::StreamExt;
+
+    let Some(env) = common::env() else { return };
+    let _cleanup = Cleanup(&env);
+    let image_id = env.image("bb", &[]);
+    let server = Server::start(&env);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let docker = bollard::Docker::connect_with_unix(&server.host(), 60, bollard::API_DEFAULT_VERSION).unwrap();
+        let version = docker.version().await.unwrap();
+        assert_eq!(version.api_version.as_deref(), Some("1.41"));
+        let images = docker.list_images(None::<bollard::query_parameters::ListImagesOptions>).await.unwrap();
+        assert!(images.iter().any(|i| i.id == image_id && i.repo_tags == ["bb:latest"]), "{images:?}");
+
+        let body = bollard::models::ContainerCreateBody {
+            image: Some("bb".into()),
+            cmd: Some(vec!["sh".into(), "-c".into(), "echo hello-bollard; sleep 1000".into()]),
+            env: Some(vec!["A=B".into()]),
+            labels: Some([("com.example.k".to_string(), "v".to_string())].into()),
+            ..Default::default()
+        };
+        let created = docker.create_container(Some(CreateContainerOptionsBuilder::new().name("bol").build()), body).await.unwrap();
+        assert!(created.warnings.is_empty());
+        docker.start_container(&created.id, None).await.unwrap();
+        let inspected = docker.inspect_container("bol", None).await.unwrap();
+        assert_eq!(inspected.id.as_deref(), Some(created.id.as_str()));
+        assert_eq!(inspected.name.as_deref(), Some("/bol"));
+        let state = inspected.state.unwrap();
+        assert_eq!(state.status, Some(bollard::models::ContainerStateStatusEnum::RUNNING));
+        assert!(inspected.config.unwrap().env.unwrap().contains(&"A=B".to_string()));
+
+        let mut filters = std::collections::HashMap::new();
+        filters.insert("label".to_string(), vec!["com.example.k=v".to_string()]);
+        let listed = docker.list_containers(Some(ListContainersOptionsBuilder::new().all(true).filters(&filters).build())).await.unwrap();
+        assert_eq!(listed.len(), 1, "{listed:?}");
+        assert_eq!(listed[0].names.as_deref(), Some(&["/bol".to_string()][..]));
+        filters.insert("label".to_string(), vec!["com.example.k=other".to_string()]);
+        let listed = docker.list_containers(Some(ListContainersOptionsBuilder::new().all(true).filters(&filters).build())).await.unwrap();
+        assert!(listed.is_empty(), "{listed:?}");
+
+        let exec = docker
+            .create_exec(
+                "bol",
+                bollard::exec::CreateExecOptions {
+                    cmd: Some(vec!["sh", "-c", "echo exec-out; exit 4"]),
+                    attach_stdout: Some(true),
+                    attach_stderr: Some(true),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let mut collected = String::new();
+        if let bollard::exec::StartExecResults::Attached { mut output, .. } = docker.start_exec(&exec.id, None).await.unwrap() {
+            while let Some(Ok(chunk)) = output.next().await {
+                collected.push_str(&chunk.to_string());
+            }
+        } else {
+            panic!("exec start did not attach");
+        }
+        assert_eq!(collected, "exec-out\n");
+        let inspected = docker.inspect_exec(&exec.id).await.unwrap();
+        assert_eq!((inspected.exit_code, inspected.running), (Some(4), Some(false)));
+
+        docker.remove_container("bol", Some(RemoveContainerOptionsBuilder::new().force(true).build())).await.unwrap();
+        let err = docker.inspect_container("bol", None).await.unwrap_err();
+        assert!(err.to_string().contains("No such container: bol"), "{err}");
+    });
+}
