@@ -349,3 +349,79 @@ fn bollard_creates_starts_inspects_lists_and_execs() {
         assert!(err.to_string().contains("No such container: bol"), "{err}");
     });
 }
+
+/// Runs openssl with `args` in `dir`; panics with its stderr on failure.
+fn openssl(dir: &Path, args: &[&str]) {
+    let r = output_within({
+        let mut c = Command::new("openssl");
+        c.args(args).current_dir(dir).stdin(Stdio::null());
+        c
+    }, Duration::from_secs(60));
+    assert_eq!(r.code, 0, "openssl {args:?}: {}", r.stderr);
+}
+
+/// A CA, a server certificate for 127.0.0.1 and a client certificate, both signed by the CA.
+fn make_certificates(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    let mut ca = vec!["req", "-x509", "-days", "2", "-subj", "/CN=berth-test-ca", "-keyout", "ca-key.pem", "-out", "ca.pem"];
+    ca.extend(ec);
+    openssl(dir, &ca);
+    for (name, usage, san) in [("server", "serverAuth", "subjectAltName=IP:127.0.0.1"), ("client", "clientAuth", "subjectAltName=DNS:client")] {
+        let mut req = vec!["req", "-new", "-subj", "/CN=berth-test", "-keyout"];
+        let key = format!("{name}-key.pem");
+        let csr = format!("{name}.csr");
+        req.extend([key.as_str(), "-out", csr.as_str()]);
+        req.extend(ec);
+        openssl(dir, &req);
+        let ext = format!("{name}.ext");
+        std::fs::write(dir.join(&ext), format!("basicConstraints=CA:FALSE\nextendedKeyUsage={usage}\n{san}\n")).unwrap();
+        let cert = format!("{name}.pem");
+        openssl(dir, &["x509", "-req", "-days", "2", "-in", &csr, "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial", "-out", &cert, "-extfile", &ext]);
+    }
+}
+
+#[test]
+fn tcp_needs_a_client_certificate_signed_by_the_ca() {
+    let Some(env) = common::env() else { return };
+    if !have_docker() || !Path::new("/usr/bin/openssl").is_file() {
+        eprintln!("skipping: needs docker and openssl");
+        return;
+    }
+    let certs = env.run.parent().unwrap().join("certs");
+    make_certificates(&certs);
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let file = |n: &str| certs.join(n).to_string_lossy().into_owned();
+    let child = env
+        .cmd(&[
+            "serve", "-H", &format!("tcp://127.0.0.1:{port}"), "--tlsverify", "--tlscacert", &file("ca.pem"),
+            "--tlscert", &file("server.pem"), "--tlskey", &file("server-key.pem"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut server = Server { child: Some(child), socket: PathBuf::new(), docker_config: certs.join("docker-config") };
+    std::fs::create_dir_all(&server.docker_config).unwrap();
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(30), "berth serve did not listen on port {port}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let host = format!("tcp://127.0.0.1:{port}");
+    let with_cert = server.docker(&[
+        "-H", &host, "--tlsverify", "--tlscacert", &file("ca.pem"), "--tlscert", &file("client.pem"), "--tlskey", &file("client-key.pem"),
+        "version", "--format", "{{.Server.APIVersion}}",
+    ]);
+    assert_eq!((with_cert.code, with_cert.stdout.trim()), (0, "1.41"), "{}", with_cert.stderr);
+    // Trusting the server is not enough: the server wants the client's certificate.
+    let without_cert = server.docker(&["-H", &host, "--tlsverify", "--tlscacert", &file("ca.pem"), "version"]);
+    assert_ne!(without_cert.code, 0, "{}", without_cert.stdout);
+    // The client certificate is not a server certificate, nor the other way round.
+    let wrong = server.docker(&[
+        "-H", &host, "--tlsverify", "--tlscacert", &file("ca.pem"), "--tlscert", &file("server.pem"), "--tlskey", &file("server-key.pem"), "version",
+    ]);
+    assert_ne!(wrong.code, 0, "{}", wrong.stdout);
+    let r = server.stop_with(libc::SIGTERM);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
