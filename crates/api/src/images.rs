@@ -1,4 +1,4 @@
-//! `/images/...`: list, pull (`create?fromImage=`), inspect, history, tag, remove, prune.
+//! `/images/...`: list, pull (`create?fromImage=`), push, inspect, history, tag, remove, prune.
 //! Image names contain slashes (`127.0.0.1:5000/rsx/bb`), so everything under `/images/` that
 //! is not a fixed route is dispatched here from the rest of the path.
 
@@ -42,11 +42,22 @@ pub async fn create(QueryExtractor(q): Q) -> ApiResult<Response> {
         _ => from.to_string(),
     };
     let options = berth_engine::distribution::PullOptions { platform: query::text(&q, "platform").map(str::to_string), all_tags: false };
+    progress_stream(move |e, progress| e.pull_image(&name, &options, progress).map(|_| None)).await
+}
+
+/// Runs a registry job on the blocking pool and answers with its progress as JSON lines, the
+/// job's `aux` result last. An error before the first line is a plain error response.
+async fn progress_stream<F>(job: F) -> ApiResult<Response>
+where
+    F: FnOnce(&berth_engine::Engine, &mut dyn FnMut(berth_engine::distribution::Progress)) -> Result<Option<serde_json::Value>, berth_engine::Error>
+        + Send
+        + 'static,
+{
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<serde_json::Value, ApiError>>(32);
     tokio::task::spawn_blocking(move || {
         let progress_tx = tx.clone();
         let result = engine::with_engine(|e| {
-            e.pull_image(&name, &options, &mut |p| {
+            job(e, &mut |p| {
                 let line = match p.id {
                     Some(id) => json!({"status": p.status, "id": id}),
                     None => json!({"status": p.status}),
@@ -54,14 +65,16 @@ pub async fn create(QueryExtractor(q): Q) -> ApiResult<Response> {
                 let _ = progress_tx.blocking_send(Ok(line));
             })
         });
-        if let Err(e) = result {
-            let _ = tx.blocking_send(Err(e));
-        }
+        let _ = match result {
+            Ok(Some(aux)) => tx.blocking_send(Ok(json!({"progressDetail": {}, "aux": aux}))),
+            Ok(None) => Ok(()),
+            Err(e) => tx.blocking_send(Err(e)),
+        };
     });
     let first = match rx.recv().await {
         Some(Ok(line)) => line,
         Some(Err(e)) => return Err(e),
-        None => return Err(ApiError::internal("the pull ended without a word")),
+        None => return Err(ApiError::internal("the registry job ended without a word")),
     };
     let body = async_stream_lines(first, rx);
     Ok(Response::builder().header("Content-Type", "application/json").body(Body::from_stream(body)).unwrap_or_default())
@@ -103,6 +116,17 @@ pub async fn by_name(method: Method, Path(rest): Path<String>, QueryExtractor(q)
     let name = name.to_string();
     match (method.as_str(), action) {
         ("GET", "json") => Ok(Json(engine::call(move |e| e.inspect_image(&name)).await?).into_response()),
+        ("POST", "push") => {
+            let target = match query::text(&q, "tag") {
+                Some(tag) => format!("{name}:{tag}"),
+                None => name,
+            };
+            progress_stream(move |e, progress| {
+                let (tag, digest, size) = e.push_image(&target, progress)?;
+                Ok(Some(json!({"Tag": tag, "Digest": digest, "Size": size})))
+            })
+            .await
+        }
         ("GET", "history") => Ok(Json(engine::call(move |e| e.image_history(&name)).await?).into_response()),
         ("POST", "tag") => {
             let repo = query::text(&q, "repo").ok_or_else(|| ApiError::bad_request("tag: the repo parameter is missing"))?;

@@ -425,3 +425,146 @@ fn tcp_needs_a_client_certificate_signed_by_the_ca() {
     let r = server.stop_with(libc::SIGTERM);
     assert_eq!(r.code, 0, "{}", r.stderr);
 }
+
+#[test]
+fn tty_logs_wait_pause_rename_restart_top_stats_and_prune() {
+    let Some(env) = common::env() else { return };
+    if !have_docker() {
+        return;
+    }
+    let _cleanup = Cleanup(&env);
+    env.image("bb", &[]);
+    let server = Server::start(&env);
+    // -t: one raw stream, no framing, from a pty.
+    let r = server.docker(&["run", "-t", "--rm", "bb", "sh", "-c", "tty; echo to-err >&2"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout, "/dev/pts/0\r\nto-err\r\n");
+
+    server.docker_ok(&["run", "-d", "--name", "counter", "bb", "sh", "-c", "for i in 1 2 3 4 5; do echo line$i; done; sleep 1; echo late; exit 3"]);
+    // logs -f follows to the end; wait reports the exit code.
+    let follow = server.docker(&["logs", "-f", "counter"]);
+    assert_eq!(follow.stdout, "line1\nline2\nline3\nline4\nline5\nlate\n");
+    assert_eq!(server.docker_ok(&["wait", "counter"]).trim(), "3");
+    assert_eq!(server.docker_ok(&["logs", "--tail", "2", "counter"]), "line5\nlate\n");
+    let stamped = server.docker_ok(&["logs", "-t", "--tail", "1", "counter"]);
+    let (stamp, text) = stamped.split_once(' ').unwrap();
+    assert!(chrono::DateTime::parse_from_rfc3339(stamp).is_ok(), "{stamped}");
+    assert_eq!(text, "late\n");
+
+    server.docker_ok(&["run", "-d", "--name", "sleeper", "bb", "sleep", "1000"]);
+    server.docker_ok(&["pause", "sleeper"]);
+    assert_eq!(server.docker_ok(&["inspect", "-f", "{{.State.Status}}", "sleeper"]).trim(), "paused");
+    let r = server.docker(&["exec", "sleeper", "true"]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("paused"), "{}", r.stderr);
+    server.docker_ok(&["unpause", "sleeper"]);
+    server.docker_ok(&["rename", "sleeper", "dozer"]);
+    let top = server.docker_ok(&["top", "dozer"]);
+    assert!(top.lines().next().unwrap().contains("PID") && top.contains("sleep 1000"), "{top}");
+    let stats = server.docker_ok(&["stats", "--no-stream", "--format", "{{.Name}} {{.PIDs}}", "dozer"]);
+    assert_eq!(stats.trim(), "dozer 1");
+    let before = server.docker_ok(&["inspect", "-f", "{{.State.Pid}}", "dozer"]);
+    server.docker_ok(&["restart", "-t", "1", "dozer"]);
+    let after = server.docker_ok(&["inspect", "-f", "{{.State.Running}} {{.State.Pid}}", "dozer"]);
+    assert!(after.starts_with("true ") && after.trim_start_matches("true ") != before, "{before} -> {after}");
+    let r = server.docker(&["kill", "-s", "NOSUCHSIGNAL", "dozer"]);
+    assert_ne!(r.code, 0);
+    // prune removes stopped containers only.
+    let pruned = server.docker_ok(&["container", "prune", "-f"]);
+    assert!(pruned.contains("Deleted Containers"), "{pruned}");
+    let left = server.docker_ok(&["ps", "-a", "--format", "{{.Names}}"]);
+    assert_eq!(left.trim(), "dozer");
+    server.docker_ok(&["rm", "-f", "dozer"]);
+}
+
+#[test]
+fn image_tag_inspect_history_and_remove() {
+    let Some(env) = common::env() else { return };
+    if !have_docker() {
+        return;
+    }
+    let id = env.image("bb", &[]);
+    let server = Server::start(&env);
+    server.docker_ok(&["tag", "bb", "other/name:v1"]);
+    let images = server.docker_ok(&["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"]);
+    let short = &id["sha256:".len().."sha256:".len() + 12];
+    assert!(images.contains(&format!("other/name:v1 {short}")) && images.contains(&format!("bb:latest {short}")), "{images}");
+    assert_eq!(server.docker_ok(&["image", "inspect", "-f", "{{.Id}}", "other/name:v1"]).trim(), id);
+    let history = server.docker_ok(&["history", "--format", "{{.ID}}", "bb"]);
+    assert_eq!(history.lines().next().unwrap(), short);
+    let r = server.docker_ok(&["rmi", "other/name:v1"]);
+    assert_eq!(r.trim(), "Untagged: other/name:v1");
+    let r = server.docker(&["image", "inspect", "other/name:v1"]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("No such image"), "{}", r.stderr);
+    let r = server.docker_ok(&["rmi", "bb"]);
+    assert!(r.contains("Untagged: bb:latest") && r.contains(&format!("Deleted: {id}")), "{r}");
+    assert!(server.docker_ok(&["images", "-q"]).trim().is_empty());
+}
+
+/// Debian's docker-registry on a free port, killed on drop.
+struct Registry {
+    child: Child,
+    port: u16,
+}
+
+impl Registry {
+    fn start(dir: &Path) -> Option<Registry> {
+        if !Path::new("/usr/bin/docker-registry").is_file() {
+            eprintln!("skipping: /usr/bin/docker-registry is not installed");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        std::fs::create_dir_all(dir).unwrap();
+        let config = dir.join("config.yml");
+        std::fs::write(
+            &config,
+            format!("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n", dir.join("data").display()),
+        )
+        .unwrap();
+        let child = Command::new("/usr/bin/docker-registry")
+            .arg("serve")
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let registry = Registry { child, port };
+        common::wait_for(|| std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(), "the registry to listen");
+        Some(registry)
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn push_pull_and_the_auto_pull_of_docker_run() {
+    let Some(env) = common::env() else { return };
+    if !have_docker() {
+        return;
+    }
+    let Some(registry) = Registry::start(&env.run.parent().unwrap().join("registry")) else { return };
+    let _cleanup = Cleanup(&env);
+    env.image("bb", &["CMD [\"echo\", \"from the registry\"]"]);
+    let server = Server::start(&env);
+    let name = format!("127.0.0.1:{}/api/bb:1", registry.port);
+    server.docker_ok(&["tag", "bb", &name]);
+    let pushed = server.docker_ok(&["push", &name]);
+    assert!(pushed.contains("1: digest: sha256:"), "{pushed}");
+    server.docker_ok(&["rmi", &name]);
+    // run: create answers 404, the CLI pulls (images/create) and creates again.
+    let r = server.docker(&["run", "--rm", &name]);
+    assert_eq!((r.code, r.stdout.as_str()), (0, "from the registry\n"), "{}", r.stderr);
+    assert!(r.stderr.contains("Unable to find image"), "{}", r.stderr);
+    let pulled = server.docker_ok(&["pull", &name]);
+    assert!(pulled.contains("Image is up to date"), "{pulled}");
+    let r = server.docker(&["pull", &format!("127.0.0.1:{}/api/bb:nosuchtag", registry.port)]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("nosuchtag"), "{}", r.stderr);
+}
