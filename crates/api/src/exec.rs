@@ -7,7 +7,7 @@
 use std::process::Stdio;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, Query as QueryExtractor, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -20,6 +20,7 @@ use tokio::net::unix::pipe;
 use crate::containers::parse_body;
 use crate::engine;
 use crate::error::{ApiError, ApiResult};
+use crate::query::{self, Query};
 use crate::state::{AppState, ExecEntry};
 use crate::streams;
 
@@ -60,7 +61,7 @@ pub async fn create(State(state): State<AppState>, Path(id): Path<String>, body:
         _ => return Err(ApiError::new(StatusCode::CONFLICT, format!("Container {} is not running", rec.id))),
     }
     let exec_id = berth_engine::names::new_id();
-    let entry = ExecEntry { id: exec_id.clone(), container_id: rec.id, config, running: false, exit_code: None, pid: 0 };
+    let entry = ExecEntry { id: exec_id.clone(), container_id: rec.id, config, running: false, exit_code: None, pid: 0, pty: None };
     state.lock().execs.insert(exec_id.clone(), entry);
     Ok((StatusCode::CREATED, Json(json!({"Id": exec_id}))).into_response())
 }
@@ -145,6 +146,9 @@ pub async fn start(State(state): State<AppState>, Path(id): Path<String>, mut re
         }
         return Ok(StatusCode::OK.into_response());
     }
+    if tty {
+        return start_with_terminal(state, entry, cmd, on_upgrade);
+    }
     let c = &entry.config;
     cmd.stdin(if c.attach_stdin { Stdio::piped() } else { Stdio::null() });
     cmd.stdout(if c.attach_stdout || tty { Stdio::piped() } else { Stdio::null() });
@@ -201,6 +205,67 @@ pub async fn start(State(state): State<AppState>, Path(id): Path<String>, mut re
     }
 }
 
+/// `-t`: the `berth exec` child gets a terminal of the server's (raw, so bytes pass as they
+/// are) as its controlling terminal. Its window size is what `resize` sets: the child follows
+/// it (SIGWINCH) into the exec's own pty.
+fn start_with_terminal(
+    state: AppState,
+    entry: ExecEntry,
+    mut cmd: tokio::process::Command,
+    on_upgrade: Option<hyper::upgrade::OnUpgrade>,
+) -> ApiResult<Response> {
+    use nix::sys::termios;
+    let on_upgrade = on_upgrade.ok_or_else(|| ApiError::bad_request("exec start with a TTY needs an HTTP upgrade (Upgrade: tcp)"))?;
+    let terminal = nix::pty::openpty(None, None).map_err(|e| ApiError::internal(format!("openpty: {e}")))?;
+    let mut mode = termios::tcgetattr(&terminal.slave).map_err(|e| ApiError::internal(format!("tcgetattr: {e}")))?;
+    termios::cfmakeraw(&mut mode);
+    termios::tcsetattr(&terminal.slave, termios::SetArg::TCSANOW, &mode).map_err(|e| ApiError::internal(format!("tcsetattr: {e}")))?;
+    let dup = |fd: &std::os::fd::OwnedFd| fd.try_clone().map_err(|e| ApiError::internal(format!("dup: {e}")));
+    cmd.stdin(Stdio::from(dup(&terminal.slave)?)).stdout(Stdio::from(dup(&terminal.slave)?)).stderr(Stdio::from(dup(&terminal.slave)?));
+    // SAFETY: runs in the forked child before exec; setsid and ioctl are async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            libc::ioctl(0, libc::TIOCSCTTY, 0);
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().map_err(|e| ApiError::internal(format!("running berth exec: {e}")))?;
+    // Only the child holds the terminal now: its exit ends the output (EIO on the master).
+    drop(cmd);
+    drop(terminal.slave);
+    let master = std::sync::Arc::new(terminal.master);
+    {
+        let mut inner = state.lock();
+        if let Some(e) = inner.execs.get_mut(&entry.id) {
+            e.running = true;
+            e.pid = child.id().unwrap_or(0) as i32;
+            e.pty = Some(master.clone());
+        }
+    }
+    let reader = tokio::fs::File::from_std(std::fs::File::from(dup(&master)?));
+    let writer = tokio::fs::File::from_std(std::fs::File::from(dup(&master)?));
+    let exec_id = entry.id.clone();
+    tokio::spawn(async move {
+        let Ok(upgraded) = on_upgrade.await else {
+            let code = child.wait().await.ok().and_then(|s| s.code()).unwrap_or(-1);
+            set_done(&state, &exec_id, code);
+            return;
+        };
+        let (input, mut output) = tokio::io::split(TokioIo::new(upgraded));
+        let input_task = tokio::spawn(streams::pump_input_to(input, writer));
+        streams::pump_output(&mut output, Some(reader), None::<tokio::fs::File>, true).await;
+        let code = child.wait().await.ok().and_then(|s| s.code()).unwrap_or(-1);
+        set_done(&state, &exec_id, code);
+        if let Some(e) = state.lock().execs.get_mut(&exec_id) {
+            e.pty = None;
+        }
+        let _ = output.shutdown().await;
+        input_task.abort();
+    });
+    Ok(streams::upgraded_response())
+}
+
 /// An AsyncWrite that sends each write as one body chunk.
 struct ChannelWriter(tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>);
 
@@ -237,9 +302,11 @@ pub async fn inspect(State(state): State<AppState>, Path(id): Path<String>) -> A
     })))
 }
 
-/// The exec's pty belongs to its `berth exec` child, which sizes it from its own terminal; the
-/// request is accepted so that clients carry on.
-pub async fn resize(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    find(&state, &id)?;
+/// Sizes a `-t` exec's terminal (its `berth exec` child passes the size on to the exec's pty).
+pub async fn resize(State(state): State<AppState>, Path(id): Path<String>, QueryExtractor(q): QueryExtractor<Query>) -> ApiResult<StatusCode> {
+    let entry = find(&state, &id)?;
+    if let Some(pty) = &entry.pty {
+        streams::set_window_size(pty, query::int(&q, "h")?.unwrap_or(0), query::int(&q, "w")?.unwrap_or(0));
+    }
     Ok(StatusCode::OK)
 }

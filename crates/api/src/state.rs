@@ -31,6 +31,8 @@ pub struct ExecEntry {
     pub running: bool,
     pub exit_code: Option<i32>,
     pub pid: i32,
+    /// The server's end of a `-t` exec's terminal (for resize).
+    pub pty: Option<Arc<OwnedFd>>,
 }
 
 #[derive(Default)]

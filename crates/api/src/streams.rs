@@ -136,7 +136,12 @@ async fn read_some<R: AsyncRead + Unpin>(source: &mut Option<R>, buf: &mut [u8])
 }
 
 /// Copies the process's output pipes to the client (framed unless `tty`) until both reach EOF.
-pub async fn pump_output<W: AsyncWrite + Unpin>(out: &mut W, stdout: Option<pipe::Receiver>, stderr: Option<pipe::Receiver>, tty: bool) {
+pub async fn pump_output<W, O, E>(out: &mut W, stdout: Option<O>, stderr: Option<E>, tty: bool)
+where
+    W: AsyncWrite + Unpin,
+    O: AsyncRead + Unpin,
+    E: AsyncRead + Unpin,
+{
     let (mut stdout, mut stderr) = (stdout, stderr);
     let mut a = vec![0u8; 32 * 1024];
     let mut b = vec![0u8; 32 * 1024];
@@ -163,14 +168,25 @@ pub async fn pump_output<W: AsyncWrite + Unpin>(out: &mut W, stdout: Option<pipe
 
 /// Copies the client's bytes into `stdin` until the client half-closes; then closes `stdin`
 /// (EOF for the process). Without `stdin`, just reads the client to its end.
-pub async fn pump_input<R: AsyncRead + Unpin>(mut input: R, stdin: Option<OwnedFd>) {
+pub async fn pump_input<R: AsyncRead + Unpin>(input: R, stdin: Option<OwnedFd>) {
     match stdin.map(pipe::Sender::from_owned_fd).transpose() {
-        Ok(Some(mut sender)) => {
-            let _ = tokio::io::copy(&mut input, &mut sender).await;
-        }
-        _ => {
-            let mut sink = tokio::io::sink();
-            let _ = tokio::io::copy(&mut input, &mut sink).await;
+        Ok(Some(sender)) => pump_input_to(input, sender).await,
+        _ => pump_input_to(input, tokio::io::sink()).await,
+    }
+}
+
+/// Copies the client's bytes into `target` until the client half-closes.
+pub async fn pump_input_to<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(mut input: R, mut target: W) {
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = match input.read(&mut buf).await {
+            Ok(n) if n > 0 => n,
+            _ => return,
+        };
+        if target.write_all(&buf[..n]).await.is_err() || target.flush().await.is_err() {
+            // Nobody reads any more: drain the client so that its half-close is seen.
+            let _ = tokio::io::copy(&mut input, &mut tokio::io::sink()).await;
+            return;
         }
     }
 }

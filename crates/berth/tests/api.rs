@@ -458,6 +458,9 @@ fn tty_logs_wait_pause_rename_restart_top_stats_and_prune() {
     assert_ne!(r.code, 0);
     assert!(r.stderr.contains("paused"), "{}", r.stderr);
     server.docker_ok(&["unpause", "sleeper"]);
+    // exec -t: raw bytes from a pty, and the exit code.
+    let r = server.docker(&["exec", "-t", "sleeper", "sh", "-c", "tty; exit 2"]);
+    assert_eq!((r.code, r.stdout.as_str()), (2, "/dev/pts/0\r\n"), "{}", r.stderr);
     server.docker_ok(&["rename", "sleeper", "dozer"]);
     let top = server.docker_ok(&["top", "dozer"]);
     assert!(top.lines().next().unwrap().contains("PID") && top.contains("sleep 1000"), "{top}");
