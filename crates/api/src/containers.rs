@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
+use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query as QueryExtractor, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use berth_engine::types::CreateRequest;
 use serde_json::json;
 
@@ -23,7 +23,8 @@ pub fn parse_body<T: serde::de::DeserializeOwned + Default>(body: &Bytes) -> Api
     if body.iter().all(|b| b.is_ascii_whitespace()) {
         return Ok(T::default());
     }
-    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("invalid JSON in request body: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON in request body: {e}")))
 }
 
 pub async fn list(QueryExtractor(q): Q) -> ApiResult<Json<serde_json::Value>> {
@@ -70,14 +71,19 @@ fn network_mode(rec: &berth_engine::db::ContainerRecord) -> String {
 pub async fn create(QueryExtractor(q): Q, body: Bytes) -> ApiResult<Response> {
     let request: CreateRequest = parse_body(&body)?;
     if request.config.image.is_empty() {
-        return Err(ApiError::bad_request("config error: no image specified (the Image field is empty)"));
+        return Err(ApiError::bad_request(
+            "config error: no image specified (the Image field is empty)",
+        ));
     }
     let name = query::text(&q, "name").map(str::to_string);
     let id = engine::call(move |e| e.create_container(request, name.as_deref())).await?;
     Ok((StatusCode::CREATED, Json(json!({"Id": id, "Warnings": []}))).into_response())
 }
 
-pub async fn inspect(Path(id): Path<String>, QueryExtractor(q): Q) -> ApiResult<Json<serde_json::Value>> {
+pub async fn inspect(
+    Path(id): Path<String>,
+    QueryExtractor(q): Q,
+) -> ApiResult<Json<serde_json::Value>> {
     let size = query::flag(&q, "size", false);
     let doc = engine::call(move |e| {
         let mut doc = e.inspect_container(&id)?;
@@ -148,7 +154,11 @@ pub async fn start(State(state): State<AppState>, Path(id): Path<String>) -> Api
                 inner.live.remove(&container_id);
                 inner.ptys.remove(&container_id);
             }
-            let code = code.map(i64::from).or_else(|| engine::with_engine(|e| e.container(&container_id)).ok().map(|r| r.exit_code));
+            let code = code.map(i64::from).or_else(|| {
+                engine::with_engine(|e| e.container(&container_id))
+                    .ok()
+                    .map(|r| r.exit_code)
+            });
             let _ = state.exits.send((container_id, code.unwrap_or(-1)));
         })
         .map_err(|e| ApiError::internal(format!("starting a reaper thread: {e}")))?;
@@ -161,7 +171,8 @@ pub async fn stop(Path(id): Path<String>, QueryExtractor(q): Q) -> ApiResult<Sta
         if !e.container(&id)?.state.has_shim() {
             return Ok(StatusCode::NOT_MODIFIED);
         }
-        e.stop_container(&id, timeout).map(|_| StatusCode::NO_CONTENT)
+        e.stop_container(&id, timeout)
+            .map(|_| StatusCode::NO_CONTENT)
     })
     .await
 }
@@ -195,7 +206,9 @@ pub async fn unpause(Path(id): Path<String>) -> ApiResult<StatusCode> {
 }
 
 pub async fn rename(Path(id): Path<String>, QueryExtractor(q): Q) -> ApiResult<StatusCode> {
-    let name = query::text(&q, "name").ok_or_else(|| ApiError::bad_request("rename: the name parameter is missing"))?.to_string();
+    let name = query::text(&q, "name")
+        .ok_or_else(|| ApiError::bad_request("rename: the name parameter is missing"))?
+        .to_string();
     engine::call(move |e| e.rename_container(&id, &name)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -203,17 +216,26 @@ pub async fn rename(Path(id): Path<String>, QueryExtractor(q): Q) -> ApiResult<S
 pub async fn prune(QueryExtractor(q): Q) -> ApiResult<Json<serde_json::Value>> {
     let filters = query::filters(&q)?;
     let removed = engine::call(move |e| e.prune_containers(&filters)).await?;
-    Ok(Json(json!({"ContainersDeleted": removed, "SpaceReclaimed": 0})))
+    Ok(Json(
+        json!({"ContainersDeleted": removed, "SpaceReclaimed": 0}),
+    ))
 }
 
-pub async fn top(Path(id): Path<String>, QueryExtractor(q): Q) -> ApiResult<Json<serde_json::Value>> {
+pub async fn top(
+    Path(id): Path<String>,
+    QueryExtractor(q): Q,
+) -> ApiResult<Json<serde_json::Value>> {
     let args = query::text(&q, "ps_args").unwrap_or("").to_string();
     let (titles, rows) = engine::call(move |e| e.top(&id, &args)).await?;
     Ok(Json(json!({"Titles": titles, "Processes": rows})))
 }
 
 /// `resize?h=&w=`: the pty of a `-t` container this server started.
-pub async fn resize(State(state): State<AppState>, Path(id): Path<String>, QueryExtractor(q): Q) -> ApiResult<StatusCode> {
+pub async fn resize(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    QueryExtractor(q): Q,
+) -> ApiResult<StatusCode> {
     let rows = query::int(&q, "h")?.unwrap_or(0);
     let cols = query::int(&q, "w")?.unwrap_or(0);
     let rec = engine::call(move |e| e.container(&id)).await?;
@@ -225,7 +247,13 @@ pub async fn resize(State(state): State<AppState>, Path(id): Path<String>, Query
 }
 
 /// One stats sample in Docker's shape.
-fn stats_json(rec: &berth_engine::db::ContainerRecord, now: &berth_runtime::stats::Usage, before: &berth_runtime::stats::Usage, host: (u64, u64), cpus: u32) -> serde_json::Value {
+fn stats_json(
+    rec: &berth_engine::db::ContainerRecord,
+    now: &berth_runtime::stats::Usage,
+    before: &berth_runtime::stats::Usage,
+    host: (u64, u64),
+    cpus: u32,
+) -> serde_json::Value {
     let cpu = |u: &berth_runtime::stats::Usage, system: u64| {
         json!({
             "cpu_usage": {"total_usage": u.cpu_total_ns, "percpu_usage": u.per_cpu_ns, "usage_in_kernelmode": 0, "usage_in_usermode": 0},
@@ -259,7 +287,11 @@ pub async fn stats(Path(id): Path<String>, QueryExtractor(q): Q) -> ApiResult<Re
         })
     };
     let (rec, mut before, (mut host_before, cpus)) = sample(id.clone()).await?;
-    let first = if stream { Duration::from_millis(0) } else { Duration::from_millis(500) };
+    let first = if stream {
+        Duration::from_millis(0)
+    } else {
+        Duration::from_millis(500)
+    };
     tokio::time::sleep(first).await;
     let (_, now, (host_now, _)) = sample(rec.id.clone()).await?;
     let doc = stats_json(&rec, &now, &before, (host_before, host_now), cpus);
@@ -277,8 +309,17 @@ pub async fn stats(Path(id): Path<String>, QueryExtractor(q): Q) -> ApiResult<Re
         }
         loop {
             tokio::time::sleep(Duration::from_secs(1)).await;
-            let Ok((rec, now, (host_now, cpus))) = sample(rec.id.clone()).await else { return };
-            let mut line = serde_json::to_vec(&stats_json(&rec, &now, &before, (host_before, host_now), cpus)).unwrap_or_default();
+            let Ok((rec, now, (host_now, cpus))) = sample(rec.id.clone()).await else {
+                return;
+            };
+            let mut line = serde_json::to_vec(&stats_json(
+                &rec,
+                &now,
+                &before,
+                (host_before, host_now),
+                cpus,
+            ))
+            .unwrap_or_default();
             line.push(b'\n');
             if tx.send(Ok(line.into())).await.is_err() {
                 return;
@@ -294,27 +335,41 @@ pub async fn stats(Path(id): Path<String>, QueryExtractor(q): Q) -> ApiResult<Re
 }
 
 /// An mpsc receiver as a body stream.
-pub fn tokio_stream<T>(mut rx: tokio::sync::mpsc::Receiver<T>) -> impl futures_util::Stream<Item = T> {
+pub fn tokio_stream<T>(
+    mut rx: tokio::sync::mpsc::Receiver<T>,
+) -> impl futures_util::Stream<Item = T> {
     futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
 
 /// `wait?condition=not-running|next-exit|removed`. The headers go out at once (the CLI sends
 /// `start` only after it has them); the body comes when the condition is met. A client that
 /// goes away drops the body, which ends the wait.
-pub async fn wait(State(state): State<AppState>, Path(id): Path<String>, QueryExtractor(q): Q) -> ApiResult<Response> {
-    let condition = query::text(&q, "condition").unwrap_or("not-running").to_string();
+pub async fn wait(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    QueryExtractor(q): Q,
+) -> ApiResult<Response> {
+    let condition = query::text(&q, "condition")
+        .unwrap_or("not-running")
+        .to_string();
     if !matches!(condition.as_str(), "not-running" | "next-exit" | "removed") {
-        return Err(ApiError::bad_request(format!("invalid condition: {condition:?}")));
+        return Err(ApiError::bad_request(format!(
+            "invalid condition: {condition:?}"
+        )));
     }
     let exits = state.exits.subscribe();
     let rec = engine::call(move |e| e.container(&id)).await?;
     let body = futures_util::stream::once(async move {
         let code = wait_for(state, exits, rec, &condition).await;
-        let mut text = serde_json::to_vec(&json!({"StatusCode": code, "Error": null})).unwrap_or_default();
+        let mut text =
+            serde_json::to_vec(&json!({"StatusCode": code, "Error": null})).unwrap_or_default();
         text.push(b'\n');
         Ok::<_, std::io::Error>(Bytes::from(text))
     });
-    Ok(Response::builder().header("Content-Type", "application/json").body(Body::from_stream(body)).unwrap_or_default())
+    Ok(Response::builder()
+        .header("Content-Type", "application/json")
+        .body(Body::from_stream(body))
+        .unwrap_or_default())
 }
 
 async fn wait_for(
@@ -368,7 +423,10 @@ async fn wait_for(
 async fn wait_removed(id: &str) {
     for _ in 0..100 {
         let id = id.to_string();
-        if engine::call(move |e| Ok(e.container(&id).is_err())).await.unwrap_or(true) {
+        if engine::call(move |e| Ok(e.container(&id).is_err()))
+            .await
+            .unwrap_or(true)
+        {
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -29,7 +29,9 @@ pub fn with_engine<T>(f: impl FnOnce(&Engine) -> Result<T, berth_engine::Error>)
         if slot.is_none() {
             *slot = Some(Engine::open()?);
         }
-        let engine = slot.as_ref().ok_or_else(|| ApiError::internal("engine unavailable"))?;
+        let engine = slot
+            .as_ref()
+            .ok_or_else(|| ApiError::internal("engine unavailable"))?;
         f(engine).map_err(ApiError::from)
     })
 }

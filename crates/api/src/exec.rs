@@ -6,11 +6,11 @@
 
 use std::process::Stdio;
 
+use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query as QueryExtractor, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use hyper_util::rt::TokioIo;
 use serde::Deserialize;
 use serde_json::json;
@@ -47,7 +47,11 @@ struct StartConfig {
     tty: Option<bool>,
 }
 
-pub async fn create(State(state): State<AppState>, Path(id): Path<String>, body: Bytes) -> ApiResult<Response> {
+pub async fn create(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
     let config: ExecConfig = parse_body(&body)?;
     if config.cmd.as_ref().is_none_or(|c| c.is_empty()) {
         return Err(ApiError::bad_request("No exec command specified"));
@@ -56,12 +60,31 @@ pub async fn create(State(state): State<AppState>, Path(id): Path<String>, body:
     match rec.state {
         berth_engine::types::State::Running => {}
         berth_engine::types::State::Paused => {
-            return Err(ApiError::new(StatusCode::CONFLICT, format!("Container {} is paused, unpause the container before exec", rec.id)));
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                format!(
+                    "Container {} is paused, unpause the container before exec",
+                    rec.id
+                ),
+            ));
         }
-        _ => return Err(ApiError::new(StatusCode::CONFLICT, format!("Container {} is not running", rec.id))),
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                format!("Container {} is not running", rec.id),
+            ));
+        }
     }
     let exec_id = berth_engine::names::new_id();
-    let entry = ExecEntry { id: exec_id.clone(), container_id: rec.id, config, running: false, exit_code: None, pid: 0, pty: None };
+    let entry = ExecEntry {
+        id: exec_id.clone(),
+        container_id: rec.id,
+        config,
+        running: false,
+        exit_code: None,
+        pid: 0,
+        pty: None,
+    };
     state.lock().execs.insert(exec_id.clone(), entry);
     Ok((StatusCode::CREATED, Json(json!({"Id": exec_id}))).into_response())
 }
@@ -84,7 +107,8 @@ fn find(state: &AppState, id: &str) -> ApiResult<ExecEntry> {
 
 /// The `berth exec` command line for an exec object.
 fn command(entry: &ExecEntry, tty: bool, detach: bool) -> ApiResult<tokio::process::Command> {
-    let exe = std::env::current_exe().map_err(|e| ApiError::internal(format!("finding the berth binary: {e}")))?;
+    let exe = std::env::current_exe()
+        .map_err(|e| ApiError::internal(format!("finding the berth binary: {e}")))?;
     let c = &entry.config;
     let mut cmd = tokio::process::Command::new(exe);
     cmd.arg("exec");
@@ -121,23 +145,40 @@ fn set_done(state: &AppState, id: &str, code: i32) {
     }
 }
 
-pub async fn start(State(state): State<AppState>, Path(id): Path<String>, mut request: Request) -> ApiResult<Response> {
+pub async fn start(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    mut request: Request,
+) -> ApiResult<Response> {
     let entry = find(&state, &id)?;
-    let on_upgrade = request.extensions_mut().remove::<hyper::upgrade::OnUpgrade>();
+    let on_upgrade = request
+        .extensions_mut()
+        .remove::<hyper::upgrade::OnUpgrade>();
     let body = axum::body::to_bytes(std::mem::take(request.body_mut()), 1 << 20)
         .await
         .map_err(|e| ApiError::bad_request(format!("reading the request body: {e}")))?;
     let start: StartConfig = parse_body(&body)?;
     if entry.running || entry.exit_code.is_some() {
-        return Err(ApiError::new(StatusCode::CONFLICT, format!("Error: Exec command {} has already run", entry.id)));
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!("Error: Exec command {} has already run", entry.id),
+        ));
     }
     let tty = start.tty.unwrap_or(entry.config.tty);
     let mut cmd = command(&entry, tty, start.detach)?;
     if start.detach {
-        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
-        let output = cmd.output().await.map_err(|e| ApiError::internal(format!("running berth exec: {e}")))?;
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let output = cmd
+            .output()
+            .await
+            .map_err(|e| ApiError::internal(format!("running berth exec: {e}")))?;
         if !output.status.success() {
-            let message = String::from_utf8_lossy(&output.stderr).trim().trim_start_matches("Error: ").to_string();
+            let message = String::from_utf8_lossy(&output.stderr)
+                .trim()
+                .trim_start_matches("Error: ")
+                .to_string();
             set_done(&state, &entry.id, output.status.code().unwrap_or(126));
             return Err(ApiError::new(StatusCode::CONFLICT, message));
         }
@@ -150,10 +191,24 @@ pub async fn start(State(state): State<AppState>, Path(id): Path<String>, mut re
         return start_with_terminal(state, entry, cmd, on_upgrade);
     }
     let c = &entry.config;
-    cmd.stdin(if c.attach_stdin { Stdio::piped() } else { Stdio::null() });
-    cmd.stdout(if c.attach_stdout || tty { Stdio::piped() } else { Stdio::null() });
-    cmd.stderr(if c.attach_stderr && !tty { Stdio::piped() } else { Stdio::null() });
-    let mut child = cmd.spawn().map_err(|e| ApiError::internal(format!("running berth exec: {e}")))?;
+    cmd.stdin(if c.attach_stdin {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    cmd.stdout(if c.attach_stdout || tty {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    cmd.stderr(if c.attach_stderr && !tty {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| ApiError::internal(format!("running berth exec: {e}")))?;
     {
         let mut inner = state.lock();
         if let Some(e) = inner.execs.get_mut(&entry.id) {
@@ -161,9 +216,12 @@ pub async fn start(State(state): State<AppState>, Path(id): Path<String>, mut re
             e.pid = child.id().unwrap_or(0) as i32;
         }
     }
-    let to_pipe = |fd: Option<std::os::fd::OwnedFd>| fd.map(pipe::Receiver::from_owned_fd).transpose();
-    let stdout = to_pipe(child.stdout.take().and_then(|s| s.into_owned_fd().ok())).map_err(|e| ApiError::internal(e.to_string()))?;
-    let stderr = to_pipe(child.stderr.take().and_then(|s| s.into_owned_fd().ok())).map_err(|e| ApiError::internal(e.to_string()))?;
+    let to_pipe =
+        |fd: Option<std::os::fd::OwnedFd>| fd.map(pipe::Receiver::from_owned_fd).transpose();
+    let stdout = to_pipe(child.stdout.take().and_then(|s| s.into_owned_fd().ok()))
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let stderr = to_pipe(child.stderr.take().and_then(|s| s.into_owned_fd().ok()))
+        .map_err(|e| ApiError::internal(e.to_string()))?;
     let stdin = child.stdin.take().and_then(|s| s.into_owned_fd().ok());
     let exec_id = entry.id.clone();
     match on_upgrade {
@@ -215,13 +273,23 @@ fn start_with_terminal(
     on_upgrade: Option<hyper::upgrade::OnUpgrade>,
 ) -> ApiResult<Response> {
     use nix::sys::termios;
-    let on_upgrade = on_upgrade.ok_or_else(|| ApiError::bad_request("exec start with a TTY needs an HTTP upgrade (Upgrade: tcp)"))?;
-    let terminal = nix::pty::openpty(None, None).map_err(|e| ApiError::internal(format!("openpty: {e}")))?;
-    let mut mode = termios::tcgetattr(&terminal.slave).map_err(|e| ApiError::internal(format!("tcgetattr: {e}")))?;
+    let on_upgrade = on_upgrade.ok_or_else(|| {
+        ApiError::bad_request("exec start with a TTY needs an HTTP upgrade (Upgrade: tcp)")
+    })?;
+    let terminal =
+        nix::pty::openpty(None, None).map_err(|e| ApiError::internal(format!("openpty: {e}")))?;
+    let mut mode = termios::tcgetattr(&terminal.slave)
+        .map_err(|e| ApiError::internal(format!("tcgetattr: {e}")))?;
     termios::cfmakeraw(&mut mode);
-    termios::tcsetattr(&terminal.slave, termios::SetArg::TCSANOW, &mode).map_err(|e| ApiError::internal(format!("tcsetattr: {e}")))?;
-    let dup = |fd: &std::os::fd::OwnedFd| fd.try_clone().map_err(|e| ApiError::internal(format!("dup: {e}")));
-    cmd.stdin(Stdio::from(dup(&terminal.slave)?)).stdout(Stdio::from(dup(&terminal.slave)?)).stderr(Stdio::from(dup(&terminal.slave)?));
+    termios::tcsetattr(&terminal.slave, termios::SetArg::TCSANOW, &mode)
+        .map_err(|e| ApiError::internal(format!("tcsetattr: {e}")))?;
+    let dup = |fd: &std::os::fd::OwnedFd| {
+        fd.try_clone()
+            .map_err(|e| ApiError::internal(format!("dup: {e}")))
+    };
+    cmd.stdin(Stdio::from(dup(&terminal.slave)?))
+        .stdout(Stdio::from(dup(&terminal.slave)?))
+        .stderr(Stdio::from(dup(&terminal.slave)?));
     // SAFETY: runs in the forked child before exec; setsid and ioctl are async-signal-safe.
     unsafe {
         cmd.pre_exec(|| {
@@ -230,7 +298,9 @@ fn start_with_terminal(
             Ok(())
         });
     }
-    let mut child = cmd.spawn().map_err(|e| ApiError::internal(format!("running berth exec: {e}")))?;
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| ApiError::internal(format!("running berth exec: {e}")))?;
     // Only the child holds the terminal now: its exit ends the output (EIO on the master).
     drop(cmd);
     drop(terminal.slave);
@@ -270,7 +340,11 @@ fn start_with_terminal(
 struct ChannelWriter(tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>);
 
 impl tokio::io::AsyncWrite for ChannelWriter {
-    fn poll_write(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>, buf: &[u8]) -> std::task::Poll<std::io::Result<usize>> {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
         let sender = &self.0;
         match sender.try_send(Ok(Bytes::copy_from_slice(buf))) {
             Ok(()) => std::task::Poll::Ready(Ok(buf.len())),
@@ -279,18 +353,29 @@ impl tokio::io::AsyncWrite for ChannelWriter {
                 cx.waker().wake_by_ref();
                 std::task::Poll::Pending
             }
-            Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) => std::task::Poll::Ready(Err(std::io::ErrorKind::BrokenPipe.into())),
+            Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) => {
+                std::task::Poll::Ready(Err(std::io::ErrorKind::BrokenPipe.into()))
+            }
         }
     }
-    fn poll_flush(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
         std::task::Poll::Ready(Ok(()))
     }
-    fn poll_shutdown(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
         std::task::Poll::Ready(Ok(()))
     }
 }
 
-pub async fn inspect(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<serde_json::Value>> {
+pub async fn inspect(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
     let e = find(&state, &id)?;
     let c = &e.config;
     let cmd: Vec<String> = c.cmd.clone().unwrap_or_default();
@@ -303,10 +388,18 @@ pub async fn inspect(State(state): State<AppState>, Path(id): Path<String>) -> A
 }
 
 /// Sizes a `-t` exec's terminal (its `berth exec` child passes the size on to the exec's pty).
-pub async fn resize(State(state): State<AppState>, Path(id): Path<String>, QueryExtractor(q): QueryExtractor<Query>) -> ApiResult<StatusCode> {
+pub async fn resize(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    QueryExtractor(q): QueryExtractor<Query>,
+) -> ApiResult<StatusCode> {
     let entry = find(&state, &id)?;
     if let Some(pty) = &entry.pty {
-        streams::set_window_size(pty, query::int(&q, "h")?.unwrap_or(0), query::int(&q, "w")?.unwrap_or(0));
+        streams::set_window_size(
+            pty,
+            query::int(&q, "h")?.unwrap_or(0),
+            query::int(&q, "w")?.unwrap_or(0),
+        );
     }
     Ok(StatusCode::OK)
 }

@@ -2,11 +2,11 @@
 //! Image names contain slashes (`127.0.0.1:5000/rsx/bb`), so everything under `/images/` that
 //! is not a fixed route is dispatched here from the rest of the path.
 
+use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query as QueryExtractor};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde_json::json;
 
 use crate::engine;
@@ -34,14 +34,23 @@ pub async fn list(QueryExtractor(q): Q) -> ApiResult<Json<serde_json::Value>> {
 /// before the first line is a plain error response (the CLI's auto-pull reads its status).
 pub async fn create(QueryExtractor(q): Q) -> ApiResult<Response> {
     let Some(from) = query::text(&q, "fromImage") else {
-        return Err(ApiError::bad_request("only pulls (fromImage=) are supported by berth's images/create"));
+        return Err(ApiError::bad_request(
+            "only pulls (fromImage=) are supported by berth's images/create",
+        ));
     };
     let name = match query::text(&q, "tag") {
         Some(tag) if tag.starts_with("sha256:") => format!("{from}@{tag}"),
-        Some(tag) if !from.contains('@') && !from.rsplit('/').next().unwrap_or(from).contains(':') => format!("{from}:{tag}"),
+        Some(tag)
+            if !from.contains('@') && !from.rsplit('/').next().unwrap_or(from).contains(':') =>
+        {
+            format!("{from}:{tag}")
+        }
         _ => from.to_string(),
     };
-    let options = berth_engine::distribution::PullOptions { platform: query::text(&q, "platform").map(str::to_string), all_tags: false };
+    let options = berth_engine::distribution::PullOptions {
+        platform: query::text(&q, "platform").map(str::to_string),
+        all_tags: false,
+    };
     progress_stream(move |e, progress| e.pull_image(&name, &options, progress).map(|_| None)).await
 }
 
@@ -49,7 +58,10 @@ pub async fn create(QueryExtractor(q): Q) -> ApiResult<Response> {
 /// job's `aux` result last. An error before the first line is a plain error response.
 async fn progress_stream<F>(job: F) -> ApiResult<Response>
 where
-    F: FnOnce(&berth_engine::Engine, &mut dyn FnMut(berth_engine::distribution::Progress)) -> Result<Option<serde_json::Value>, berth_engine::Error>
+    F: FnOnce(
+            &berth_engine::Engine,
+            &mut dyn FnMut(berth_engine::distribution::Progress),
+        ) -> Result<Option<serde_json::Value>, berth_engine::Error>
         + Send
         + 'static,
 {
@@ -77,7 +89,10 @@ where
         None => return Err(ApiError::internal("the registry job ended without a word")),
     };
     let body = async_stream_lines(first, rx);
-    Ok(Response::builder().header("Content-Type", "application/json").body(Body::from_stream(body)).unwrap_or_default())
+    Ok(Response::builder()
+        .header("Content-Type", "application/json")
+        .body(Body::from_stream(body))
+        .unwrap_or_default())
 }
 
 /// The first line, then the rest; an error mid-stream becomes Docker's `errorDetail` line.
@@ -91,31 +106,43 @@ fn async_stream_lines(
         text.extend_from_slice(b"\r\n");
         Ok(Bytes::from(text))
     };
-    futures_util::stream::once(async move { line(first) }).chain(crate::containers::tokio_stream(rx).map(move |item| match item {
-        Ok(v) => line(v),
-        Err(e) => line(json!({"errorDetail": {"message": e.message}, "error": e.message})),
-    }))
+    futures_util::stream::once(async move { line(first) }).chain(
+        crate::containers::tokio_stream(rx).map(move |item| match item {
+            Ok(v) => line(v),
+            Err(e) => line(json!({"errorDetail": {"message": e.message}, "error": e.message})),
+        }),
+    )
 }
 
 pub async fn prune(QueryExtractor(q): Q) -> ApiResult<Json<serde_json::Value>> {
     let filters = query::filters(&q)?;
-    let all = filters.iter().any(|(k, v)| k == "dangling" && matches!(v.as_str(), "false" | "0"));
+    let all = filters
+        .iter()
+        .any(|(k, v)| k == "dangling" && matches!(v.as_str(), "false" | "0"));
     let removed = engine::call(move |e| e.prune_images(all)).await?;
     Ok(Json(json!({"ImagesDeleted": removed, "SpaceReclaimed": 0})))
 }
 
 /// Everything else under `/images/`: `{name}/json`, `{name}/history`, `{name}/tag`, `{name}`.
-pub async fn by_name(method: Method, Path(rest): Path<String>, QueryExtractor(q): Q) -> ApiResult<Response> {
+pub async fn by_name(
+    method: Method,
+    Path(rest): Path<String>,
+    QueryExtractor(q): Q,
+) -> ApiResult<Response> {
     let rest = rest.trim_start_matches('/').to_string();
     if method == Method::DELETE {
         let force = query::flag(&q, "force", false);
         let removed = engine::call(move |e| e.remove_image(&rest, force)).await?;
         return Ok(Json(removed).into_response());
     }
-    let (name, action) = rest.rsplit_once('/').ok_or_else(|| ApiError::not_found(format!("page not found: /images/{rest}")))?;
+    let (name, action) = rest
+        .rsplit_once('/')
+        .ok_or_else(|| ApiError::not_found(format!("page not found: /images/{rest}")))?;
     let name = name.to_string();
     match (method.as_str(), action) {
-        ("GET", "json") => Ok(Json(engine::call(move |e| e.inspect_image(&name)).await?).into_response()),
+        ("GET", "json") => {
+            Ok(Json(engine::call(move |e| e.inspect_image(&name)).await?).into_response())
+        }
         ("POST", "push") => {
             let target = match query::text(&q, "tag") {
                 Some(tag) => format!("{name}:{tag}"),
@@ -127,9 +154,12 @@ pub async fn by_name(method: Method, Path(rest): Path<String>, QueryExtractor(q)
             })
             .await
         }
-        ("GET", "history") => Ok(Json(engine::call(move |e| e.image_history(&name)).await?).into_response()),
+        ("GET", "history") => {
+            Ok(Json(engine::call(move |e| e.image_history(&name)).await?).into_response())
+        }
         ("POST", "tag") => {
-            let repo = query::text(&q, "repo").ok_or_else(|| ApiError::bad_request("tag: the repo parameter is missing"))?;
+            let repo = query::text(&q, "repo")
+                .ok_or_else(|| ApiError::bad_request("tag: the repo parameter is missing"))?;
             let target = match query::text(&q, "tag") {
                 Some(tag) => format!("{repo}:{tag}"),
                 None => repo.to_string(),
@@ -137,6 +167,8 @@ pub async fn by_name(method: Method, Path(rest): Path<String>, QueryExtractor(q)
             engine::call(move |e| e.tag_image(&name, &target)).await?;
             Ok(StatusCode::CREATED.into_response())
         }
-        _ => Err(ApiError::not_found(format!("page not found: {method} /images/{rest}"))),
+        _ => Err(ApiError::not_found(format!(
+            "page not found: {method} /images/{rest}"
+        ))),
     }
 }

@@ -31,9 +31,14 @@ impl Endpoint {
             return Ok(Endpoint::Unix(path.into()));
         }
         if let Some(addr) = text.strip_prefix("tcp://") {
-            return addr.parse().map(Endpoint::Tcp).map_err(|e| format!("invalid -H {text:?}: {e} (expected tcp://IP:PORT)"));
+            return addr
+                .parse()
+                .map(Endpoint::Tcp)
+                .map_err(|e| format!("invalid -H {text:?}: {e} (expected tcp://IP:PORT)"));
         }
-        Err(format!("invalid -H {text:?}: expected unix:///path or tcp://IP:PORT"))
+        Err(format!(
+            "invalid -H {text:?}: expected unix:///path or tcp://IP:PORT"
+        ))
     }
 }
 
@@ -54,22 +59,29 @@ pub struct ServeOptions {
 
 /// The default socket: `$BERTH_RUN/berth.sock` (BERTH_RUN defaults to /run/berth).
 pub fn default_socket() -> PathBuf {
-    std::env::var_os("BERTH_RUN").map(PathBuf::from).unwrap_or_else(|| "/run/berth".into()).join("berth.sock")
+    std::env::var_os("BERTH_RUN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "/run/berth".into())
+        .join("berth.sock")
 }
 
 fn bind_unix(path: &Path) -> Result<UnixListener, String> {
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| format!("creating {}: {e}", parent.display()))?;
+        std::fs::create_dir_all(parent)
+            .map_err(|e| format!("creating {}: {e}", parent.display()))?;
     }
     if path.exists() {
         if std::os::unix::net::UnixStream::connect(path).is_ok() {
             return Err(format!("another server is listening on {}", path.display()));
         }
-        std::fs::remove_file(path).map_err(|e| format!("removing the stale socket {}: {e}", path.display()))?;
+        std::fs::remove_file(path)
+            .map_err(|e| format!("removing the stale socket {}: {e}", path.display()))?;
     }
-    let listener = UnixListener::bind(path).map_err(|e| format!("listening on {}: {e}", path.display()))?;
+    let listener =
+        UnixListener::bind(path).map_err(|e| format!("listening on {}: {e}", path.display()))?;
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660)).map_err(|e| format!("chmod {}: {e}", path.display()))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))
+        .map_err(|e| format!("chmod {}: {e}", path.display()))?;
     Ok(listener)
 }
 
@@ -85,12 +97,18 @@ fn load_tls(files: &TlsFiles) -> Result<tokio_rustls::TlsAcceptor, String> {
     };
     let mut roots = rustls::RootCertStore::empty();
     for cert in read_certs(&files.ca)? {
-        roots.add(cert).map_err(|e| format!("CA certificate in {}: {e}", files.ca.display()))?;
+        roots
+            .add(cert)
+            .map_err(|e| format!("CA certificate in {}: {e}", files.ca.display()))?;
     }
-    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-        .build()
-        .map_err(|e| format!("client verifier: {e}"))?;
-    let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|e| format!("reading the key {}: {e}", files.key.display()))?;
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .map_err(|e| format!("client verifier: {e}"))?;
+    let key = PrivateKeyDer::from_pem_file(&files.key)
+        .map_err(|e| format!("reading the key {}: {e}", files.key.display()))?;
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS versions: {e}"))?
@@ -103,7 +121,10 @@ fn load_tls(files: &TlsFiles) -> Result<tokio_rustls::TlsAcceptor, String> {
 /// A TCP listener whose connections are TLS; handshakes run off the accept loop, so one slow
 /// client cannot hold up others.
 struct TlsListener {
-    accepted: tokio::sync::mpsc::Receiver<(tokio_rustls::server::TlsStream<tokio::net::TcpStream>, SocketAddr)>,
+    accepted: tokio::sync::mpsc::Receiver<(
+        tokio_rustls::server::TlsStream<tokio::net::TcpStream>,
+        SocketAddr,
+    )>,
     local: SocketAddr,
 }
 
@@ -113,11 +134,15 @@ impl TlsListener {
         let (tx, accepted) = tokio::sync::mpsc::channel(64);
         tokio::spawn(async move {
             loop {
-                let Ok((stream, peer)) = tcp.accept().await else { continue };
+                let Ok((stream, peer)) = tcp.accept().await else {
+                    continue;
+                };
                 let acceptor = acceptor.clone();
                 let tx = tx.clone();
                 tokio::spawn(async move {
-                    if let Ok(Ok(tls)) = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await {
+                    if let Ok(Ok(tls)) =
+                        tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await
+                    {
                         let _ = tx.send((tls, peer)).await;
                     }
                 });
@@ -145,7 +170,10 @@ impl axum::serve::Listener for TlsListener {
 
 async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
         return std::future::pending().await;
     };
     tokio::select! {
@@ -160,7 +188,9 @@ pub async fn run(options: ServeOptions) -> Result<(), String> {
         endpoints.push(Endpoint::Unix(default_socket()));
     }
     let state = AppState::new();
-    let service = routes::router(state).map_request(routes::rewrite).map_response(routes::decorate);
+    let service = routes::router(state)
+        .map_request(routes::rewrite)
+        .map_response(routes::decorate);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = move || {
         let mut rx = stop_rx.clone();
@@ -176,16 +206,21 @@ pub async fn run(options: ServeOptions) -> Result<(), String> {
                 let listener = bind_unix(path)?;
                 sockets.push(path.clone());
                 eprintln!("berth serve: listening on unix://{}", path.display());
-                let server = axum::serve(listener, service.clone().into_make_service()).with_graceful_shutdown(stopped());
+                let server = axum::serve(listener, service.clone().into_make_service())
+                    .with_graceful_shutdown(stopped());
                 servers.spawn(async move { server.await.map_err(|e| e.to_string()) });
             }
             Endpoint::Tcp(addr) => {
-                let tcp = TcpListener::bind(addr).await.map_err(|e| format!("listening on tcp://{addr}: {e}"))?;
+                let tcp = TcpListener::bind(addr)
+                    .await
+                    .map_err(|e| format!("listening on tcp://{addr}: {e}"))?;
                 match &options.tls {
                     Some(files) => {
-                        let listener = TlsListener::new(tcp, load_tls(files)?).map_err(|e| e.to_string())?;
+                        let listener =
+                            TlsListener::new(tcp, load_tls(files)?).map_err(|e| e.to_string())?;
                         eprintln!("berth serve: listening on tcp://{addr} (mutual TLS)");
-                        let server = axum::serve(listener, service.clone().into_make_service()).with_graceful_shutdown(stopped());
+                        let server = axum::serve(listener, service.clone().into_make_service())
+                            .with_graceful_shutdown(stopped());
                         servers.spawn(async move { server.await.map_err(|e| e.to_string()) });
                     }
                     None if options.insecure_tcp => {
@@ -193,7 +228,8 @@ pub async fn run(options: ServeOptions) -> Result<(), String> {
                             "WARNING: berth serve: listening on tcp://{addr} WITHOUT TLS OR AUTHENTICATION: anyone who can reach this \
                              port is root on this machine"
                         );
-                        let server = axum::serve(tcp, service.clone().into_make_service()).with_graceful_shutdown(stopped());
+                        let server = axum::serve(tcp, service.clone().into_make_service())
+                            .with_graceful_shutdown(stopped());
                         servers.spawn(async move { server.await.map_err(|e| e.to_string()) });
                     }
                     None => {
@@ -211,7 +247,10 @@ pub async fn run(options: ServeOptions) -> Result<(), String> {
     };
     let _ = stop_tx.send(true);
     // Open streams (logs -f, attach, wait) may never end by themselves: a short grace, then go.
-    let _ = tokio::time::timeout(Duration::from_secs(3), async { while servers.join_next().await.is_some() {} }).await;
+    let _ = tokio::time::timeout(Duration::from_secs(3), async {
+        while servers.join_next().await.is_some() {}
+    })
+    .await;
     for path in sockets {
         let _ = std::fs::remove_file(path);
     }

@@ -26,30 +26,41 @@ pub fn text<'a>(q: &'a Query, key: &str) -> Option<&'a str> {
 pub fn int(q: &Query, key: &str) -> ApiResult<Option<i64>> {
     match text(q, key) {
         None => Ok(None),
-        Some(v) => v
-            .parse::<i64>()
-            .map(Some)
-            .map_err(|_| ApiError::bad_request(format!("invalid value for {key}: {v:?} is not an integer"))),
+        Some(v) => v.parse::<i64>().map(Some).map_err(|_| {
+            ApiError::bad_request(format!("invalid value for {key}: {v:?} is not an integer"))
+        }),
     }
 }
 
 /// `filters=` as (key, value) pairs, from either JSON shape.
 pub fn filters(q: &Query) -> ApiResult<Vec<(String, String)>> {
-    let Some(raw) = text(q, "filters") else { return Ok(Vec::new()) };
-    let parsed: serde_json::Value =
-        serde_json::from_str(raw).map_err(|e| ApiError::bad_request(format!("invalid filters {raw:?}: {e}")))?;
-    let object = parsed.as_object().ok_or_else(|| ApiError::bad_request(format!("invalid filters {raw:?}: not an object")))?;
+    let Some(raw) = text(q, "filters") else {
+        return Ok(Vec::new());
+    };
+    let parsed: serde_json::Value = serde_json::from_str(raw)
+        .map_err(|e| ApiError::bad_request(format!("invalid filters {raw:?}: {e}")))?;
+    let object = parsed
+        .as_object()
+        .ok_or_else(|| ApiError::bad_request(format!("invalid filters {raw:?}: not an object")))?;
     let mut out = Vec::new();
     for (key, values) in object {
         match values {
-            serde_json::Value::Object(map) => {
-                out.extend(map.iter().filter(|(_, on)| on.as_bool() != Some(false)).map(|(v, _)| (key.clone(), v.clone())))
-            }
-            serde_json::Value::Array(list) => {
-                out.extend(list.iter().filter_map(|v| v.as_str()).map(|v| (key.clone(), v.to_string())))
-            }
+            serde_json::Value::Object(map) => out.extend(
+                map.iter()
+                    .filter(|(_, on)| on.as_bool() != Some(false))
+                    .map(|(v, _)| (key.clone(), v.clone())),
+            ),
+            serde_json::Value::Array(list) => out.extend(
+                list.iter()
+                    .filter_map(|v| v.as_str())
+                    .map(|v| (key.clone(), v.to_string())),
+            ),
             serde_json::Value::String(v) => out.push((key.clone(), v.clone())),
-            _ => return Err(ApiError::bad_request(format!("invalid filter {key:?} in {raw:?}"))),
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "invalid filter {key:?} in {raw:?}"
+                )));
+            }
         }
     }
     Ok(out)
@@ -60,7 +71,10 @@ mod tests {
     use super::*;
 
     fn q(pairs: &[(&str, &str)]) -> Query {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -79,7 +93,11 @@ mod tests {
     fn filters_in_map_and_list_form() {
         let map = filters(&q(&[("filters", r#"{"name":{"web":true}}"#)])).unwrap();
         assert_eq!(map, vec![("name".to_string(), "web".to_string())]);
-        let list = filters(&q(&[("filters", r#"{"label":["a=b","c"],"status":["exited"]}"#)])).unwrap();
+        let list = filters(&q(&[(
+            "filters",
+            r#"{"label":["a=b","c"],"status":["exited"]}"#,
+        )]))
+        .unwrap();
         assert_eq!(list.len(), 3);
         assert!(list.contains(&("label".into(), "c".into())));
         assert!(filters(&q(&[("filters", "{oops")])).is_err());

@@ -2,11 +2,11 @@
 //! version prefix (clients send none, old or newer versions) and puts Docker's headers on every
 //! response.
 
+use axum::Router;
 use axum::extract::Request;
 use axum::http::Uri;
 use axum::response::Response;
 use axum::routing::{delete, get, post};
-use axum::Router;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -42,7 +42,12 @@ pub fn router(state: AppState) -> Router {
         .route("/images/json", get(images::list))
         .route("/images/create", post(images::create))
         .route("/images/prune", post(images::prune))
-        .route("/images/{*rest}", get(images::by_name).post(images::by_name).delete(images::by_name))
+        .route(
+            "/images/{*rest}",
+            get(images::by_name)
+                .post(images::by_name)
+                .delete(images::by_name),
+        )
         .fallback(not_found)
         .with_state(state)
 }
@@ -53,13 +58,22 @@ async fn not_found(uri: Uri) -> ApiError {
 
 /// `/v1.41/containers/json` -> `/containers/json`; anything else unchanged.
 pub fn strip_version(path: &str) -> &str {
-    let Some(rest) = path.strip_prefix("/v") else { return path };
+    let Some(rest) = path.strip_prefix("/v") else {
+        return path;
+    };
     let end = rest.find('/').unwrap_or(rest.len());
     let version = &rest[..end];
     let is_version = version.split_once('.').is_some_and(|(major, minor)| {
-        !major.is_empty() && !minor.is_empty() && major.chars().all(|c| c.is_ascii_digit()) && minor.chars().all(|c| c.is_ascii_digit())
+        !major.is_empty()
+            && !minor.is_empty()
+            && major.chars().all(|c| c.is_ascii_digit())
+            && minor.chars().all(|c| c.is_ascii_digit())
     });
-    if is_version && end < rest.len() { &rest[end..] } else { path }
+    if is_version && end < rest.len() {
+        &rest[end..]
+    } else {
+        path
+    }
 }
 
 pub fn rewrite(mut request: Request) -> Request {

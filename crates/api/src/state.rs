@@ -53,10 +53,15 @@ pub struct AppState {
 
 impl AppState {
     pub fn new() -> AppState {
-        AppState { inner: Arc::default(), exits: broadcast::channel(256).0 }
+        AppState {
+            inner: Arc::default(),
+            exits: broadcast::channel(256).0,
+        }
     }
 
     pub fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }

@@ -33,14 +33,20 @@ pub fn frame(stream: u8, payload: &[u8]) -> Vec<u8> {
 
 /// Sets a pty's window size (TIOCSWINSZ).
 pub fn set_window_size(pty: &OwnedFd, rows: i64, cols: i64) {
-    let size = libc::winsize { ws_row: rows.clamp(0, u16::MAX as i64) as u16, ws_col: cols.clamp(0, u16::MAX as i64) as u16, ws_xpixel: 0, ws_ypixel: 0 };
+    let size = libc::winsize {
+        ws_row: rows.clamp(0, u16::MAX as i64) as u16,
+        ws_col: cols.clamp(0, u16::MAX as i64) as u16,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
     // SAFETY: TIOCSWINSZ reads a valid winsize; the fd is a pty master we hold open.
     unsafe { libc::ioctl(pty.as_raw_fd(), libc::TIOCSWINSZ, &size) };
 }
 
 /// A fresh pipe (read end, write end), close-on-exec.
 pub fn pipe_pair() -> ApiResult<(OwnedFd, OwnedFd)> {
-    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| ApiError::internal(format!("pipe: {e}")))
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| ApiError::internal(format!("pipe: {e}")))
 }
 
 /// Docker's time parameters (`since`, `until`): unix seconds, possibly fractional; 0 = unset.
@@ -48,7 +54,9 @@ fn time_param(q: &Query, key: &str) -> ApiResult<Option<f64>> {
     match query::text(q, key) {
         None => Ok(None),
         Some(v) => {
-            let t: f64 = v.parse().map_err(|_| ApiError::bad_request(format!("invalid value for {key}: {v:?}")))?;
+            let t: f64 = v
+                .parse()
+                .map_err(|_| ApiError::bad_request(format!("invalid value for {key}: {v:?}")))?;
             Ok((t != 0.0).then_some(t))
         }
     }
@@ -56,25 +64,42 @@ fn time_param(q: &Query, key: &str) -> ApiResult<Option<f64>> {
 
 /// Streams the log lines the engine produces (on a blocking thread) as body chunks, framed
 /// unless `tty`. Stops when the receiver is gone.
-fn log_stream(id: String, options: LogOptions, tty: bool) -> tokio::sync::mpsc::Receiver<Result<Bytes, std::io::Error>> {
+fn log_stream(
+    id: String,
+    options: LogOptions,
+    tty: bool,
+) -> tokio::sync::mpsc::Receiver<Result<Bytes, std::io::Error>> {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(64);
     let timestamps = options.timestamps;
     tokio::task::spawn_blocking(move || {
         let result = engine::with_engine(|e| {
-            e.logs(&id, &options, &mut |line| {
-                let mut text = Vec::with_capacity(line.text.len() + 32);
-                if timestamps {
-                    text.extend_from_slice(line.time.as_bytes());
-                    text.push(b' ');
-                }
-                text.extend_from_slice(&line.text);
-                let chunk = if tty {
-                    text
-                } else {
-                    frame(if line.stream == Stream::Stderr { STDERR } else { STDOUT }, &text)
-                };
-                tx.blocking_send(Ok(chunk.into())).is_ok()
-            })
+            let watcher = tx.clone();
+            e.logs_while(
+                &id,
+                &options,
+                &mut |line| {
+                    let mut text = Vec::with_capacity(line.text.len() + 32);
+                    if timestamps {
+                        text.extend_from_slice(line.time.as_bytes());
+                        text.push(b' ');
+                    }
+                    text.extend_from_slice(&line.text);
+                    let chunk = if tty {
+                        text
+                    } else {
+                        frame(
+                            if line.stream == Stream::Stderr {
+                                STDERR
+                            } else {
+                                STDOUT
+                            },
+                            &text,
+                        )
+                    };
+                    tx.blocking_send(Ok(chunk.into())).is_ok()
+                },
+                &|| !watcher.is_closed(),
+            )
         });
         if let Err(e) = result {
             let _ = tx.blocking_send(Err(std::io::Error::other(e.message)));
@@ -83,18 +108,27 @@ fn log_stream(id: String, options: LogOptions, tty: bool) -> tokio::sync::mpsc::
     rx
 }
 
-pub async fn logs(Path(id): Path<String>, QueryExtractor(q): QueryExtractor<Query>) -> ApiResult<Response> {
+pub async fn logs(
+    Path(id): Path<String>,
+    QueryExtractor(q): QueryExtractor<Query>,
+) -> ApiResult<Response> {
     let stdout = query::flag(&q, "stdout", false);
     let stderr = query::flag(&q, "stderr", false);
     if !stdout && !stderr {
-        return Err(ApiError::bad_request("Bad parameters: you must choose at least one stream"));
+        return Err(ApiError::bad_request(
+            "Bad parameters: you must choose at least one stream",
+        ));
     }
     let tail = match query::text(&q, "tail") {
         None | Some("all") => None,
         Some(n) => match n.parse::<i64>() {
             Ok(n) if n < 0 => None,
             Ok(n) => Some(n as usize),
-            Err(_) => return Err(ApiError::bad_request(format!("invalid value for tail: {n:?}"))),
+            Err(_) => {
+                return Err(ApiError::bad_request(format!(
+                    "invalid value for tail: {n:?}"
+                )));
+            }
         },
     };
     let options = LogOptions {
@@ -109,7 +143,11 @@ pub async fn logs(Path(id): Path<String>, QueryExtractor(q): QueryExtractor<Quer
     let rec = engine::call(move |e| e.container(&id)).await?;
     let tty = rec.config.config.tty;
     let rx = log_stream(rec.id, options, tty);
-    let content_type = if tty { "application/vnd.docker.raw-stream" } else { "application/vnd.docker.multiplexed-stream" };
+    let content_type = if tty {
+        "application/vnd.docker.raw-stream"
+    } else {
+        "application/vnd.docker.multiplexed-stream"
+    };
     Ok(Response::builder()
         .header(header::CONTENT_TYPE, content_type)
         .body(Body::from_stream(crate::containers::tokio_stream(rx)))
@@ -128,7 +166,10 @@ pub fn upgraded_response() -> Response {
 }
 
 /// Reads from `source` if there is one; never resolves otherwise.
-async fn read_some<R: AsyncRead + Unpin>(source: &mut Option<R>, buf: &mut [u8]) -> std::io::Result<usize> {
+async fn read_some<R: AsyncRead + Unpin>(
+    source: &mut Option<R>,
+    buf: &mut [u8],
+) -> std::io::Result<usize> {
     match source {
         Some(r) => r.read(buf).await,
         None => std::future::pending().await,
@@ -153,12 +194,20 @@ where
         let n = match result {
             Ok(n) if n > 0 => n,
             _ => {
-                if stream == STDOUT { stdout = None } else { stderr = None }
+                if stream == STDOUT {
+                    stdout = None
+                } else {
+                    stderr = None
+                }
                 continue;
             }
         };
         let data = if stream == STDOUT { &a[..n] } else { &b[..n] };
-        let chunk = if tty { data.to_vec() } else { frame(stream, data) };
+        let chunk = if tty {
+            data.to_vec()
+        } else {
+            frame(stream, data)
+        };
         if out.write_all(&chunk).await.is_err() || out.flush().await.is_err() {
             // The client went away; the process carries on.
             return;
@@ -176,7 +225,10 @@ pub async fn pump_input<R: AsyncRead + Unpin>(input: R, stdin: Option<OwnedFd>) 
 }
 
 /// Copies the client's bytes into `target` until the client half-closes.
-pub async fn pump_input_to<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(mut input: R, mut target: W) {
+pub async fn pump_input_to<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
+    mut input: R,
+    mut target: W,
+) {
     let mut buf = vec![0u8; 16 * 1024];
     loop {
         let n = match input.read(&mut buf).await {
@@ -204,7 +256,11 @@ pub async fn attach(
     let on_upgrade = request
         .extensions_mut()
         .remove::<hyper::upgrade::OnUpgrade>()
-        .ok_or_else(|| ApiError::bad_request("attach needs an HTTP upgrade (Connection: Upgrade, Upgrade: tcp)"))?;
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "attach needs an HTTP upgrade (Connection: Upgrade, Upgrade: tcp)",
+            )
+        })?;
     let tty = rec.config.config.tty;
     let want_stdin = query::flag(&q, "stdin", false) && rec.config.config.open_stdin;
     let want_stdout = query::flag(&q, "stdout", false);
@@ -222,7 +278,9 @@ pub async fn attach(
         };
         let id = rec.id.clone();
         tokio::spawn(async move {
-            let Ok(upgraded) = on_upgrade.await else { return };
+            let Ok(upgraded) = on_upgrade.await else {
+                return;
+            };
             let (input, mut output) = tokio::io::split(TokioIo::new(upgraded));
             let reader = tokio::spawn(pump_input(input, None));
             if want_stdout || want_stderr {
@@ -239,12 +297,37 @@ pub async fn attach(
         return Ok(upgraded_response());
     }
 
-    let (stdin_r, stdin_w) = if want_stdin { pipe_pair().map(|(r, w)| (Some(r), Some(w)))? } else { (None, None) };
-    let (stdout_r, stdout_w) = if want_stdout || (tty && want_stderr) { pipe_pair().map(|(r, w)| (Some(r), Some(w)))? } else { (None, None) };
-    let (stderr_r, stderr_w) = if want_stderr && !tty { pipe_pair().map(|(r, w)| (Some(r), Some(w)))? } else { (None, None) };
-    let stdout_rx = stdout_r.map(pipe::Receiver::from_owned_fd).transpose().map_err(|e| ApiError::internal(e.to_string()))?;
-    let stderr_rx = stderr_r.map(pipe::Receiver::from_owned_fd).transpose().map_err(|e| ApiError::internal(e.to_string()))?;
-    state.lock().pending_attach.insert(rec.id.clone(), PendingAttach { stdin: stdin_r, stdout: stdout_w, stderr: stderr_w });
+    let (stdin_r, stdin_w) = if want_stdin {
+        pipe_pair().map(|(r, w)| (Some(r), Some(w)))?
+    } else {
+        (None, None)
+    };
+    let (stdout_r, stdout_w) = if want_stdout || (tty && want_stderr) {
+        pipe_pair().map(|(r, w)| (Some(r), Some(w)))?
+    } else {
+        (None, None)
+    };
+    let (stderr_r, stderr_w) = if want_stderr && !tty {
+        pipe_pair().map(|(r, w)| (Some(r), Some(w)))?
+    } else {
+        (None, None)
+    };
+    let stdout_rx = stdout_r
+        .map(pipe::Receiver::from_owned_fd)
+        .transpose()
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let stderr_rx = stderr_r
+        .map(pipe::Receiver::from_owned_fd)
+        .transpose()
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    state.lock().pending_attach.insert(
+        rec.id.clone(),
+        PendingAttach {
+            stdin: stdin_r,
+            stdout: stdout_w,
+            stderr: stderr_w,
+        },
+    );
     let id = rec.id.clone();
     tokio::spawn(async move {
         let Ok(upgraded) = on_upgrade.await else {

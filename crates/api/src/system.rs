@@ -1,8 +1,8 @@
 //! `/_ping`, `/version`, `/info`: what clients read first to pick an API version.
 
+use axum::Json;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde_json::json;
 
 use crate::engine;
@@ -24,14 +24,20 @@ pub fn add_common_headers(headers: &mut HeaderMap) {
 pub async fn ping() -> Response {
     (
         StatusCode::OK,
-        [("Content-Type", "text/plain; charset=utf-8"), ("Cache-Control", "no-cache, no-store, must-revalidate"), ("Pragma", "no-cache")],
+        [
+            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Cache-Control", "no-cache, no-store, must-revalidate"),
+            ("Pragma", "no-cache"),
+        ],
         "OK",
     )
         .into_response()
 }
 
 fn kernel_version() -> String {
-    nix::sys::utsname::uname().map(|u| u.release().to_string_lossy().into_owned()).unwrap_or_default()
+    nix::sys::utsname::uname()
+        .map(|u| u.release().to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 fn arch() -> &'static str {
@@ -70,19 +76,34 @@ pub async fn info() -> ApiResult<Json<serde_json::Value>> {
         Ok((containers, images, e.root().to_path_buf()))
     })
     .await?;
-    let count = |f: fn(berth_engine::types::State) -> bool| containers.iter().filter(|c| f(c.state)).count();
+    let count = |f: fn(berth_engine::types::State) -> bool| {
+        containers.iter().filter(|c| f(c.state)).count()
+    };
     use berth_engine::types::State;
     let running = count(|s| s == State::Running || s == State::Restarting);
     let paused = count(|s| s == State::Paused);
-    let hostname = nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default();
-    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let hostname = nix::unistd::gethostname()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     let memory = std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|m| m.lines().find_map(|l| l.strip_prefix("MemTotal:").map(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())))
+        .and_then(|m| {
+            m.lines().find_map(|l| {
+                l.strip_prefix("MemTotal:")
+                    .map(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            })
+        })
         .flatten()
         .unwrap_or(0)
         * 1024;
-    let cgroup_version = if std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists() { "2" } else { "1" };
+    let cgroup_version = if std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+        "2"
+    } else {
+        "1"
+    };
     Ok(Json(json!({
         "ID": "", "Containers": containers.len(), "ContainersRunning": running, "ContainersPaused": paused,
         "ContainersStopped": containers.len() - running - paused, "Images": images,

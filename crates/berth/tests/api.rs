@@ -33,7 +33,11 @@ impl Server {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let server = Server { child: Some(child), socket, docker_config };
+        let server = Server {
+            child: Some(child),
+            socket,
+            docker_config,
+        };
         server.wait_ready();
         server
     }
@@ -41,7 +45,11 @@ impl Server {
     fn wait_ready(&self) {
         let start = Instant::now();
         while UnixStream::connect(&self.socket).is_err() {
-            assert!(start.elapsed() < Duration::from_secs(30), "berth serve did not listen on {}", self.socket.display());
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "berth serve did not listen on {}",
+                self.socket.display()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -53,7 +61,10 @@ impl Server {
     /// The docker CLI against this server, with a private config dir.
     fn docker_cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(DOCKER);
-        c.args(args).env("DOCKER_HOST", self.host()).env("DOCKER_CONFIG", &self.docker_config).stdin(Stdio::null());
+        c.args(args)
+            .env("DOCKER_HOST", self.host())
+            .env("DOCKER_CONFIG", &self.docker_config)
+            .stdin(Stdio::null());
         c
     }
 
@@ -63,7 +74,11 @@ impl Server {
 
     fn docker_ok(&self, args: &[&str]) -> String {
         let r = self.docker(args);
-        assert_eq!(r.code, 0, "docker {args:?} failed: {}{}", r.stdout, r.stderr);
+        assert_eq!(
+            r.code, 0,
+            "docker {args:?} failed: {}{}",
+            r.stdout, r.stderr
+        );
         r.stdout
     }
 
@@ -82,7 +97,9 @@ impl Drop for Server {
             // SAFETY: kill(2) on the server process this test started.
             unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
             let start = Instant::now();
-            while child.try_wait().ok().flatten().is_none() && start.elapsed() < Duration::from_secs(5) {
+            while child.try_wait().ok().flatten().is_none()
+                && start.elapsed() < Duration::from_secs(5)
+            {
                 std::thread::sleep(Duration::from_millis(20));
             }
             let _ = child.kill();
@@ -113,7 +130,9 @@ fn have_docker() -> bool {
 /// One HTTP/1.1 request over the socket; returns (status, body).
 fn http(socket: &Path, method: &str, path: &str, body: &str) -> (u16, String) {
     let mut stream = UnixStream::connect(socket).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
     let request = format!(
         "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
@@ -122,8 +141,15 @@ fn http(socket: &Path, method: &str, path: &str, body: &str) -> (u16, String) {
     let mut response = Vec::new();
     stream.read_to_end(&mut response).unwrap();
     let text = String::from_utf8_lossy(&response).into_owned();
-    let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     (status, body)
 }
 
@@ -139,7 +165,11 @@ fn docker_version_and_ping_through_the_api() {
     if !have_docker() {
         return;
     }
-    let version = server.docker_ok(&["version", "--format", "{{.Server.APIVersion}} {{.Server.Os}}"]);
+    let version = server.docker_ok(&[
+        "version",
+        "--format",
+        "{{.Server.APIVersion}} {{.Server.Os}}",
+    ]);
     assert_eq!(version.trim(), "1.41 linux");
 }
 
@@ -153,15 +183,38 @@ fn docker_run_passes_output_stdin_and_exit_codes_through() {
     env.image("bb", &[]);
     let server = Server::start(&env);
     let r = server.docker(&["run", "--rm", "bb", "sh", "-c", "echo hi; echo oops >&2"]);
-    assert_eq!((r.code, r.stdout.as_str(), r.stderr.as_str()), (0, "hi\n", "oops\n"));
+    assert_eq!(
+        (r.code, r.stdout.as_str(), r.stderr.as_str()),
+        (0, "hi\n", "oops\n")
+    );
     let r = server.docker(&["run", "--rm", "bb", "sh", "-c", "exit 7"]);
     assert_eq!(r.code, 7, "{}", r.stderr);
-    let mut child = server.docker_cmd(&["run", "-i", "--rm", "bb", "cat"]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    child.stdin.take().unwrap().write_all(b"line1\nline2\n").unwrap();
+    let mut child = server
+        .docker_cmd(&["run", "-i", "--rm", "bb", "cat"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"line1\nline2\n")
+        .unwrap();
     let r = wait_within(child, COMMAND_DEADLINE, "docker run -i cat");
-    assert_eq!((r.code, r.stdout.as_str()), (0, "line1\nline2\n"), "{}", r.stderr);
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (0, "line1\nline2\n"),
+        "{}",
+        r.stderr
+    );
     // --rm is done by the server: nothing is left.
-    assert!(env.container_ids().is_empty(), "left behind: {:?}", env.container_ids());
+    assert!(
+        env.container_ids().is_empty(),
+        "left behind: {:?}",
+        env.container_ids()
+    );
     // A command that is not in the image: Docker's 127.
     let r = server.docker(&["run", "--rm", "bb", "no-such-command"]);
     assert_eq!(r.code, 127, "{}", r.stderr);
@@ -176,25 +229,85 @@ fn detached_container_lifecycle_through_the_docker_cli() {
     let _cleanup = Cleanup(&env);
     env.image("bb", &[]);
     let server = Server::start(&env);
-    let id = server.docker_ok(&["run", "-d", "--name", "web", "bb", "sh", "-c", "echo started; echo to-err >&2; while true; do sleep 1; done"]);
+    let id = server.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "bb",
+        "sh",
+        "-c",
+        "echo started; echo to-err >&2; while true; do sleep 1; done",
+    ]);
     assert_eq!(id.trim().len(), 64, "{id}");
     let ps = server.docker_ok(&["ps", "--format", "{{.Names}} {{.Status}}"]);
     assert!(ps.lines().any(|l| l.starts_with("web Up")), "{ps}");
-    common::wait_for(|| server.docker(&["logs", "web"]).stdout.contains("started"), "the log line");
+    common::wait_for(
+        || server.docker(&["logs", "web"]).stdout.contains("started"),
+        "the log line",
+    );
     let logs = server.docker(&["logs", "web"]);
-    assert_eq!((logs.stdout.as_str(), logs.stderr.as_str()), ("started\n", "to-err\n"));
-    let r = server.docker(&["exec", "web", "sh", "-c", "echo in-exec; echo exec-err >&2; exit 3"]);
-    assert_eq!((r.code, r.stdout.as_str(), r.stderr.as_str()), (3, "in-exec\n", "exec-err\n"));
-    let mut child = server.docker_cmd(&["exec", "-i", "web", "cat"]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    child.stdin.take().unwrap().write_all(b"via exec stdin\n").unwrap();
+    assert_eq!(
+        (logs.stdout.as_str(), logs.stderr.as_str()),
+        ("started\n", "to-err\n")
+    );
+    let r = server.docker(&[
+        "exec",
+        "web",
+        "sh",
+        "-c",
+        "echo in-exec; echo exec-err >&2; exit 3",
+    ]);
+    assert_eq!(
+        (r.code, r.stdout.as_str(), r.stderr.as_str()),
+        (3, "in-exec\n", "exec-err\n")
+    );
+    let mut child = server
+        .docker_cmd(&["exec", "-i", "web", "cat"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"via exec stdin\n")
+        .unwrap();
     let r = wait_within(child, COMMAND_DEADLINE, "docker exec -i cat");
-    assert_eq!((r.code, r.stdout.as_str()), (0, "via exec stdin\n"), "{}", r.stderr);
-    assert_eq!(server.docker_ok(&["inspect", "-f", "{{.State.Status}} {{.Name}} {{.Config.Image}}", "web"]).trim(), "running /web bb");
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (0, "via exec stdin\n"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        server
+            .docker_ok(&[
+                "inspect",
+                "-f",
+                "{{.State.Status}} {{.Name}} {{.Config.Image}}",
+                "web"
+            ])
+            .trim(),
+        "running /web bb"
+    );
     server.docker_ok(&["stop", "-t", "1", "web"]);
-    assert_eq!(server.docker_ok(&["inspect", "-f", "{{.State.Status}}", "web"]).trim(), "exited");
+    assert_eq!(
+        server
+            .docker_ok(&["inspect", "-f", "{{.State.Status}}", "web"])
+            .trim(),
+        "exited"
+    );
     assert!(server.docker_ok(&["ps", "-q"]).trim().is_empty());
     server.docker_ok(&["start", "web"]);
-    assert_eq!(server.docker_ok(&["inspect", "-f", "{{.State.Running}}", "web"]).trim(), "true");
+    assert_eq!(
+        server
+            .docker_ok(&["inspect", "-f", "{{.State.Running}}", "web"])
+            .trim(),
+        "true"
+    );
     server.docker_ok(&["rm", "-f", "web"]);
     assert!(server.docker_ok(&["ps", "-aq"]).trim().is_empty());
     let r = server.docker(&["inspect", "web"]);
@@ -215,7 +328,11 @@ fn cli_and_api_see_and_stop_each_others_containers() {
     let ps = server.docker_ok(&["ps", "--format", "{{.Names}}"]);
     assert!(ps.lines().any(|l| l == "from-cli"), "{ps}");
     server.docker_ok(&["kill", "from-cli"]);
-    assert_eq!(env.ok(&["inspect", "-f", "{{.State.Status}}", "from-cli"]).trim(), "exited");
+    assert_eq!(
+        env.ok(&["inspect", "-f", "{{.State.Status}}", "from-cli"])
+            .trim(),
+        "exited"
+    );
 
     server.docker_ok(&["run", "-d", "--name", "from-api", "bb", "sleep", "1000"]);
     let ps = env.ok(&["ps", "--format", "{{.Names}}"]);
@@ -224,30 +341,62 @@ fn cli_and_api_see_and_stop_each_others_containers() {
     let r = server.stop_with(libc::SIGKILL);
     assert_ne!(r.code, 0);
     std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(env.ok(&["inspect", "-f", "{{.State.Status}}", "from-api"]).trim(), "running");
+    assert_eq!(
+        env.ok(&["inspect", "-f", "{{.State.Status}}", "from-api"])
+            .trim(),
+        "running"
+    );
     // A new server (over the stale socket file) sees it and stops it.
     let server = Server::start(&env);
     server.docker_ok(&["stop", "-t", "1", "from-api"]);
-    assert_eq!(env.ok(&["inspect", "-f", "{{.State.Status}}", "from-api"]).trim(), "exited");
+    assert_eq!(
+        env.ok(&["inspect", "-f", "{{.State.Status}}", "from-api"])
+            .trim(),
+        "exited"
+    );
 }
 
 #[test]
 fn bad_requests_get_docker_errors_and_the_server_keeps_serving() {
     let Some(env) = common::env() else { return };
     let server = Server::start(&env);
-    let (status, body) = http(&server.socket, "POST", "/v1.41/containers/create", "{not json");
+    let (status, body) = http(
+        &server.socket,
+        "POST",
+        "/v1.41/containers/create",
+        "{not json",
+    );
     assert_eq!(status, 400, "{body}");
-    assert!(body.contains("\"message\":\"invalid JSON in request body"), "{body}");
+    assert!(
+        body.contains("\"message\":\"invalid JSON in request body"),
+        "{body}"
+    );
     let (status, body) = http(&server.socket, "GET", "/v1.41/no/such/endpoint", "");
     assert_eq!(status, 404, "{body}");
     assert!(body.contains("\"message\""), "{body}");
     let (status, body) = http(&server.socket, "GET", "/containers/nosuch/json", "");
-    assert_eq!((status, body.as_str()), (404, "{\"message\":\"No such container: nosuch\"}"));
-    let (status, body) = http(&server.socket, "POST", "/containers/create", r#"{"Image":"no-such-image"}"#);
-    assert_eq!((status, body.as_str()), (404, "{\"message\":\"No such image: no-such-image\"}"));
+    assert_eq!(
+        (status, body.as_str()),
+        (404, "{\"message\":\"No such container: nosuch\"}")
+    );
+    let (status, body) = http(
+        &server.socket,
+        "POST",
+        "/containers/create",
+        r#"{"Image":"no-such-image"}"#,
+    );
+    assert_eq!(
+        (status, body.as_str()),
+        (404, "{\"message\":\"No such image: no-such-image\"}")
+    );
     let (status, body) = http(&server.socket, "GET", "/containers/json?filters=%7Bbad", "");
     assert_eq!(status, 400, "{body}");
-    let (status, body) = http(&server.socket, "POST", "/exec/nosuch/start", r#"{"Detach":true}"#);
+    let (status, body) = http(
+        &server.socket,
+        "POST",
+        "/exec/nosuch/start",
+        r#"{"Detach":true}"#,
+    );
     assert_eq!(status, 404, "{body}");
     let (status, body) = http(&server.socket, "GET", "/_ping", "");
     assert_eq!((status, body.as_str()), (200, "OK"));
@@ -262,10 +411,17 @@ fn socket_is_private_stale_files_are_replaced_and_a_live_server_is_not_stolen() 
     assert!(socket.exists());
     let mut server = Server::start(&env);
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(std::fs::metadata(&socket).unwrap().permissions().mode() & 0o777, 0o660);
+    assert_eq!(
+        std::fs::metadata(&socket).unwrap().permissions().mode() & 0o777,
+        0o660
+    );
     let second = env.berth(&["serve", "-H", &format!("unix://{}", socket.display())]);
     assert_eq!(second.code, 125, "{}", second.stderr);
-    assert!(second.stderr.contains("another server is listening"), "{}", second.stderr);
+    assert!(
+        second.stderr.contains("another server is listening"),
+        "{}",
+        second.stderr
+    );
     assert_eq!(http(&server.socket, "GET", "/_ping", "").0, 200);
     // SIGTERM: a clean exit that removes the socket.
     let r = server.stop_with(libc::SIGTERM);
@@ -279,45 +435,96 @@ fn socket_is_private_stale_files_are_replaced_and_a_live_server_is_not_stolen() 
 
 #[test]
 fn bollard_creates_starts_inspects_lists_and_execs() {
-    use bollard::query_parameters::{CreateContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder};
+    use bollard::query_parameters::{
+        CreateContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
+    };
     use futures_util::StreamExt;
 
     let Some(env) = common::env() else { return };
     let _cleanup = Cleanup(&env);
     let image_id = env.image("bb", &[]);
     let server = Server::start(&env);
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async {
-        let docker = bollard::Docker::connect_with_unix(&server.host(), 60, bollard::API_DEFAULT_VERSION).unwrap();
+        let docker =
+            bollard::Docker::connect_with_unix(&server.host(), 60, bollard::API_DEFAULT_VERSION)
+                .unwrap();
         let version = docker.version().await.unwrap();
         assert_eq!(version.api_version.as_deref(), Some("1.41"));
-        let images = docker.list_images(None::<bollard::query_parameters::ListImagesOptions>).await.unwrap();
-        assert!(images.iter().any(|i| i.id == image_id && i.repo_tags == ["bb:latest"]), "{images:?}");
+        let images = docker
+            .list_images(None::<bollard::query_parameters::ListImagesOptions>)
+            .await
+            .unwrap();
+        assert!(
+            images
+                .iter()
+                .any(|i| i.id == image_id && i.repo_tags == ["bb:latest"]),
+            "{images:?}"
+        );
 
         let body = bollard::models::ContainerCreateBody {
             image: Some("bb".into()),
-            cmd: Some(vec!["sh".into(), "-c".into(), "echo hello-bollard; sleep 1000".into()]),
+            cmd: Some(vec![
+                "sh".into(),
+                "-c".into(),
+                "echo hello-bollard; sleep 1000".into(),
+            ]),
             env: Some(vec!["A=B".into()]),
             labels: Some([("com.example.k".to_string(), "v".to_string())].into()),
             ..Default::default()
         };
-        let created = docker.create_container(Some(CreateContainerOptionsBuilder::new().name("bol").build()), body).await.unwrap();
+        let created = docker
+            .create_container(
+                Some(CreateContainerOptionsBuilder::new().name("bol").build()),
+                body,
+            )
+            .await
+            .unwrap();
         assert!(created.warnings.is_empty());
         docker.start_container(&created.id, None).await.unwrap();
         let inspected = docker.inspect_container("bol", None).await.unwrap();
         assert_eq!(inspected.id.as_deref(), Some(created.id.as_str()));
         assert_eq!(inspected.name.as_deref(), Some("/bol"));
         let state = inspected.state.unwrap();
-        assert_eq!(state.status, Some(bollard::models::ContainerStateStatusEnum::RUNNING));
-        assert!(inspected.config.unwrap().env.unwrap().contains(&"A=B".to_string()));
+        assert_eq!(
+            state.status,
+            Some(bollard::models::ContainerStateStatusEnum::RUNNING)
+        );
+        assert!(
+            inspected
+                .config
+                .unwrap()
+                .env
+                .unwrap()
+                .contains(&"A=B".to_string())
+        );
 
         let mut filters = std::collections::HashMap::new();
         filters.insert("label".to_string(), vec!["com.example.k=v".to_string()]);
-        let listed = docker.list_containers(Some(ListContainersOptionsBuilder::new().all(true).filters(&filters).build())).await.unwrap();
+        let listed = docker
+            .list_containers(Some(
+                ListContainersOptionsBuilder::new()
+                    .all(true)
+                    .filters(&filters)
+                    .build(),
+            ))
+            .await
+            .unwrap();
         assert_eq!(listed.len(), 1, "{listed:?}");
         assert_eq!(listed[0].names.as_deref(), Some(&["/bol".to_string()][..]));
         filters.insert("label".to_string(), vec!["com.example.k=other".to_string()]);
-        let listed = docker.list_containers(Some(ListContainersOptionsBuilder::new().all(true).filters(&filters).build())).await.unwrap();
+        let listed = docker
+            .list_containers(Some(
+                ListContainersOptionsBuilder::new()
+                    .all(true)
+                    .filters(&filters)
+                    .build(),
+            ))
+            .await
+            .unwrap();
         assert!(listed.is_empty(), "{listed:?}");
 
         let exec = docker
@@ -333,7 +540,9 @@ fn bollard_creates_starts_inspects_lists_and_execs() {
             .await
             .unwrap();
         let mut collected = String::new();
-        if let bollard::exec::StartExecResults::Attached { mut output, .. } = docker.start_exec(&exec.id, None).await.unwrap() {
+        if let bollard::exec::StartExecResults::Attached { mut output, .. } =
+            docker.start_exec(&exec.id, None).await.unwrap()
+        {
             while let Some(Ok(chunk)) = output.next().await {
                 collected.push_str(&chunk.to_string());
             }
@@ -342,9 +551,18 @@ fn bollard_creates_starts_inspects_lists_and_execs() {
         }
         assert_eq!(collected, "exec-out\n");
         let inspected = docker.inspect_exec(&exec.id).await.unwrap();
-        assert_eq!((inspected.exit_code, inspected.running), (Some(4), Some(false)));
+        assert_eq!(
+            (inspected.exit_code, inspected.running),
+            (Some(4), Some(false))
+        );
 
-        docker.remove_container("bol", Some(RemoveContainerOptionsBuilder::new().force(true).build())).await.unwrap();
+        docker
+            .remove_container(
+                "bol",
+                Some(RemoveContainerOptionsBuilder::new().force(true).build()),
+            )
+            .await
+            .unwrap();
         let err = docker.inspect_container("bol", None).await.unwrap_err();
         assert!(err.to_string().contains("No such container: bol"), "{err}");
     });
@@ -352,22 +570,45 @@ fn bollard_creates_starts_inspects_lists_and_execs() {
 
 /// Runs openssl with `args` in `dir`; panics with its stderr on failure.
 fn openssl(dir: &Path, args: &[&str]) {
-    let r = output_within({
-        let mut c = Command::new("openssl");
-        c.args(args).current_dir(dir).stdin(Stdio::null());
-        c
-    }, Duration::from_secs(60));
+    let r = output_within(
+        {
+            let mut c = Command::new("openssl");
+            c.args(args).current_dir(dir).stdin(Stdio::null());
+            c
+        },
+        Duration::from_secs(60),
+    );
     assert_eq!(r.code, 0, "openssl {args:?}: {}", r.stderr);
 }
 
 /// A CA, a server certificate for 127.0.0.1 and a client certificate, both signed by the CA.
 fn make_certificates(dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();
-    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-    let mut ca = vec!["req", "-x509", "-days", "2", "-subj", "/CN=berth-test-ca", "-keyout", "ca-key.pem", "-out", "ca.pem"];
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let mut ca = vec![
+        "req",
+        "-x509",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=berth-test-ca",
+        "-keyout",
+        "ca-key.pem",
+        "-out",
+        "ca.pem",
+    ];
     ca.extend(ec);
     openssl(dir, &ca);
-    for (name, usage, san) in [("server", "serverAuth", "subjectAltName=IP:127.0.0.1"), ("client", "clientAuth", "subjectAltName=DNS:client")] {
+    for (name, usage, san) in [
+        ("server", "serverAuth", "subjectAltName=IP:127.0.0.1"),
+        ("client", "clientAuth", "subjectAltName=DNS:client"),
+    ] {
         let mut req = vec!["req", "-new", "-subj", "/CN=berth-test", "-keyout"];
         let key = format!("{name}-key.pem");
         let csr = format!("{name}.csr");
@@ -375,9 +616,32 @@ fn make_certificates(dir: &Path) {
         req.extend(ec);
         openssl(dir, &req);
         let ext = format!("{name}.ext");
-        std::fs::write(dir.join(&ext), format!("basicConstraints=CA:FALSE\nextendedKeyUsage={usage}\n{san}\n")).unwrap();
+        std::fs::write(
+            dir.join(&ext),
+            format!("basicConstraints=CA:FALSE\nextendedKeyUsage={usage}\n{san}\n"),
+        )
+        .unwrap();
         let cert = format!("{name}.pem");
-        openssl(dir, &["x509", "-req", "-days", "2", "-in", &csr, "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial", "-out", &cert, "-extfile", &ext]);
+        openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-days",
+                "2",
+                "-in",
+                &csr,
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca-key.pem",
+                "-CAcreateserial",
+                "-out",
+                &cert,
+                "-extfile",
+                &ext,
+            ],
+        );
     }
 }
 
@@ -390,36 +654,86 @@ fn tcp_needs_a_client_certificate_signed_by_the_ca() {
     }
     let certs = env.run.parent().unwrap().join("certs");
     make_certificates(&certs);
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let file = |n: &str| certs.join(n).to_string_lossy().into_owned();
     let child = env
         .cmd(&[
-            "serve", "-H", &format!("tcp://127.0.0.1:{port}"), "--tlsverify", "--tlscacert", &file("ca.pem"),
-            "--tlscert", &file("server.pem"), "--tlskey", &file("server-key.pem"),
+            "serve",
+            "-H",
+            &format!("tcp://127.0.0.1:{port}"),
+            "--tlsverify",
+            "--tlscacert",
+            &file("ca.pem"),
+            "--tlscert",
+            &file("server.pem"),
+            "--tlskey",
+            &file("server-key.pem"),
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut server = Server { child: Some(child), socket: PathBuf::new(), docker_config: certs.join("docker-config") };
+    let mut server = Server {
+        child: Some(child),
+        socket: PathBuf::new(),
+        docker_config: certs.join("docker-config"),
+    };
     std::fs::create_dir_all(&server.docker_config).unwrap();
     let start = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(30), "berth serve did not listen on port {port}");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "berth serve did not listen on port {port}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let host = format!("tcp://127.0.0.1:{port}");
     let with_cert = server.docker(&[
-        "-H", &host, "--tlsverify", "--tlscacert", &file("ca.pem"), "--tlscert", &file("client.pem"), "--tlskey", &file("client-key.pem"),
-        "version", "--format", "{{.Server.APIVersion}}",
+        "-H",
+        &host,
+        "--tlsverify",
+        "--tlscacert",
+        &file("ca.pem"),
+        "--tlscert",
+        &file("client.pem"),
+        "--tlskey",
+        &file("client-key.pem"),
+        "version",
+        "--format",
+        "{{.Server.APIVersion}}",
     ]);
-    assert_eq!((with_cert.code, with_cert.stdout.trim()), (0, "1.41"), "{}", with_cert.stderr);
+    assert_eq!(
+        (with_cert.code, with_cert.stdout.trim()),
+        (0, "1.41"),
+        "{}",
+        with_cert.stderr
+    );
     // Trusting the server is not enough: the server wants the client's certificate.
-    let without_cert = server.docker(&["-H", &host, "--tlsverify", "--tlscacert", &file("ca.pem"), "version"]);
+    let without_cert = server.docker(&[
+        "-H",
+        &host,
+        "--tlsverify",
+        "--tlscacert",
+        &file("ca.pem"),
+        "version",
+    ]);
     assert_ne!(without_cert.code, 0, "{}", without_cert.stdout);
     // The client certificate is not a server certificate, nor the other way round.
     let wrong = server.docker(&[
-        "-H", &host, "--tlsverify", "--tlscacert", &file("ca.pem"), "--tlscert", &file("server.pem"), "--tlskey", &file("server-key.pem"), "version",
+        "-H",
+        &host,
+        "--tlsverify",
+        "--tlscacert",
+        &file("ca.pem"),
+        "--tlscert",
+        &file("server.pem"),
+        "--tlskey",
+        &file("server-key.pem"),
+        "version",
     ]);
     assert_ne!(wrong.code, 0, "{}", wrong.stdout);
     let r = server.stop_with(libc::SIGTERM);
@@ -436,40 +750,90 @@ fn tty_logs_wait_pause_rename_restart_top_stats_and_prune() {
     env.image("bb", &[]);
     let server = Server::start(&env);
     // -t: one raw stream, no framing, from a pty.
-    let r = server.docker(&["run", "-t", "--rm", "bb", "sh", "-c", "tty; echo to-err >&2"]);
+    let r = server.docker(&[
+        "run",
+        "-t",
+        "--rm",
+        "bb",
+        "sh",
+        "-c",
+        "tty; echo to-err >&2",
+    ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.stdout, "/dev/pts/0\r\nto-err\r\n");
 
-    server.docker_ok(&["run", "-d", "--name", "counter", "bb", "sh", "-c", "for i in 1 2 3 4 5; do echo line$i; done; sleep 1; echo late; exit 3"]);
+    server.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "counter",
+        "bb",
+        "sh",
+        "-c",
+        "for i in 1 2 3 4 5; do echo line$i; done; sleep 1; echo late; exit 3",
+    ]);
     // logs -f follows to the end; wait reports the exit code.
     let follow = server.docker(&["logs", "-f", "counter"]);
     assert_eq!(follow.stdout, "line1\nline2\nline3\nline4\nline5\nlate\n");
     assert_eq!(server.docker_ok(&["wait", "counter"]).trim(), "3");
-    assert_eq!(server.docker_ok(&["logs", "--tail", "2", "counter"]), "line5\nlate\n");
+    assert_eq!(
+        server.docker_ok(&["logs", "--tail", "2", "counter"]),
+        "line5\nlate\n"
+    );
     let stamped = server.docker_ok(&["logs", "-t", "--tail", "1", "counter"]);
     let (stamp, text) = stamped.split_once(' ').unwrap();
-    assert!(chrono::DateTime::parse_from_rfc3339(stamp).is_ok(), "{stamped}");
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(stamp).is_ok(),
+        "{stamped}"
+    );
     assert_eq!(text, "late\n");
 
     server.docker_ok(&["run", "-d", "--name", "sleeper", "bb", "sleep", "1000"]);
     server.docker_ok(&["pause", "sleeper"]);
-    assert_eq!(server.docker_ok(&["inspect", "-f", "{{.State.Status}}", "sleeper"]).trim(), "paused");
+    assert_eq!(
+        server
+            .docker_ok(&["inspect", "-f", "{{.State.Status}}", "sleeper"])
+            .trim(),
+        "paused"
+    );
     let r = server.docker(&["exec", "sleeper", "true"]);
     assert_ne!(r.code, 0);
     assert!(r.stderr.contains("paused"), "{}", r.stderr);
     server.docker_ok(&["unpause", "sleeper"]);
     // exec -t: raw bytes from a pty, and the exit code.
     let r = server.docker(&["exec", "-t", "sleeper", "sh", "-c", "tty; exit 2"]);
-    assert_eq!((r.code, r.stdout.as_str()), (2, "/dev/pts/0\r\n"), "{}", r.stderr);
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (2, "/dev/pts/0\r\n"),
+        "{}",
+        r.stderr
+    );
     server.docker_ok(&["rename", "sleeper", "dozer"]);
     let top = server.docker_ok(&["top", "dozer"]);
-    assert!(top.lines().next().unwrap().contains("PID") && top.contains("sleep 1000"), "{top}");
-    let stats = server.docker_ok(&["stats", "--no-stream", "--format", "{{.Name}} {{.PIDs}}", "dozer"]);
+    assert!(
+        top.lines().next().unwrap().contains("PID") && top.contains("sleep 1000"),
+        "{top}"
+    );
+    let stats = server.docker_ok(&[
+        "stats",
+        "--no-stream",
+        "--format",
+        "{{.Name}} {{.PIDs}}",
+        "dozer",
+    ]);
     assert_eq!(stats.trim(), "dozer 1");
     let before = server.docker_ok(&["inspect", "-f", "{{.State.Pid}}", "dozer"]);
     server.docker_ok(&["restart", "-t", "1", "dozer"]);
-    let after = server.docker_ok(&["inspect", "-f", "{{.State.Running}} {{.State.Pid}}", "dozer"]);
-    assert!(after.starts_with("true ") && after.trim_start_matches("true ") != before, "{before} -> {after}");
+    let after = server.docker_ok(&[
+        "inspect",
+        "-f",
+        "{{.State.Running}} {{.State.Pid}}",
+        "dozer",
+    ]);
+    assert!(
+        after.starts_with("true ") && after.trim_start_matches("true ") != before,
+        "{before} -> {after}"
+    );
     let r = server.docker(&["kill", "-s", "NOSUCHSIGNAL", "dozer"]);
     assert_ne!(r.code, 0);
     // prune removes stopped containers only.
@@ -491,8 +855,17 @@ fn image_tag_inspect_history_and_remove() {
     server.docker_ok(&["tag", "bb", "other/name:v1"]);
     let images = server.docker_ok(&["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"]);
     let short = &id["sha256:".len().."sha256:".len() + 12];
-    assert!(images.contains(&format!("other/name:v1 {short}")) && images.contains(&format!("bb:latest {short}")), "{images}");
-    assert_eq!(server.docker_ok(&["image", "inspect", "-f", "{{.Id}}", "other/name:v1"]).trim(), id);
+    assert!(
+        images.contains(&format!("other/name:v1 {short}"))
+            && images.contains(&format!("bb:latest {short}")),
+        "{images}"
+    );
+    assert_eq!(
+        server
+            .docker_ok(&["image", "inspect", "-f", "{{.Id}}", "other/name:v1"])
+            .trim(),
+        id
+    );
     let history = server.docker_ok(&["history", "--format", "{{.ID}}", "bb"]);
     assert_eq!(history.lines().next().unwrap(), short);
     let r = server.docker_ok(&["rmi", "other/name:v1"]);
@@ -501,7 +874,10 @@ fn image_tag_inspect_history_and_remove() {
     assert_ne!(r.code, 0);
     assert!(r.stderr.contains("No such image"), "{}", r.stderr);
     let r = server.docker_ok(&["rmi", "bb"]);
-    assert!(r.contains("Untagged: bb:latest") && r.contains(&format!("Deleted: {id}")), "{r}");
+    assert!(
+        r.contains("Untagged: bb:latest") && r.contains(&format!("Deleted: {id}")),
+        "{r}"
+    );
     assert!(server.docker_ok(&["images", "-q"]).trim().is_empty());
 }
 
@@ -517,7 +893,11 @@ impl Registry {
             eprintln!("skipping: /usr/bin/docker-registry is not installed");
             return None;
         }
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         std::fs::create_dir_all(dir).unwrap();
         let config = dir.join("config.yml");
         std::fs::write(
@@ -534,7 +914,10 @@ impl Registry {
             .spawn()
             .unwrap();
         let registry = Registry { child, port };
-        common::wait_for(|| std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(), "the registry to listen");
+        common::wait_for(
+            || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+            "the registry to listen",
+        );
         Some(registry)
     }
 }
@@ -552,7 +935,9 @@ fn push_pull_and_the_auto_pull_of_docker_run() {
     if !have_docker() {
         return;
     }
-    let Some(registry) = Registry::start(&env.run.parent().unwrap().join("registry")) else { return };
+    let Some(registry) = Registry::start(&env.run.parent().unwrap().join("registry")) else {
+        return;
+    };
     let _cleanup = Cleanup(&env);
     env.image("bb", &["CMD [\"echo\", \"from the registry\"]"]);
     let server = Server::start(&env);
@@ -563,11 +948,19 @@ fn push_pull_and_the_auto_pull_of_docker_run() {
     server.docker_ok(&["rmi", &name]);
     // run: create answers 404, the CLI pulls (images/create) and creates again.
     let r = server.docker(&["run", "--rm", &name]);
-    assert_eq!((r.code, r.stdout.as_str()), (0, "from the registry\n"), "{}", r.stderr);
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (0, "from the registry\n"),
+        "{}",
+        r.stderr
+    );
     assert!(r.stderr.contains("Unable to find image"), "{}", r.stderr);
     let pulled = server.docker_ok(&["pull", &name]);
     assert!(pulled.contains("Image is up to date"), "{pulled}");
-    let r = server.docker(&["pull", &format!("127.0.0.1:{}/api/bb:nosuchtag", registry.port)]);
+    let r = server.docker(&[
+        "pull",
+        &format!("127.0.0.1:{}/api/bb:nosuchtag", registry.port),
+    ]);
     assert_ne!(r.code, 0);
     assert!(r.stderr.contains("nosuchtag"), "{}", r.stderr);
 }

@@ -121,6 +121,18 @@ impl Engine {
     /// Streams a container's log to `sink` (stdout/stderr kept apart); with `follow`, keeps
     /// going until the container stops. `sink` returns false to stop early.
     pub fn logs(&self, name_or_id: &str, options: &LogOptions, sink: &mut dyn FnMut(LogLine) -> bool) -> Result<(), Error> {
+        self.logs_while(name_or_id, options, sink, &|| true)
+    }
+
+    /// [`Engine::logs`] for a reader that may go away while nothing is written (an API
+    /// client's `logs -f`): following also stops when `keep_going` turns false.
+    pub fn logs_while(
+        &self,
+        name_or_id: &str,
+        options: &LogOptions,
+        sink: &mut dyn FnMut(LogLine) -> bool,
+        keep_going: &dyn Fn() -> bool,
+    ) -> Result<(), Error> {
         let rec = self.container(name_or_id)?;
         let path = self.log_path(&rec.id);
         let file = match File::open(&path) {
@@ -187,6 +199,9 @@ impl Engine {
             }
             if n > 0 {
                 reader.seek(SeekFrom::Current(-(n as i64))).ok();
+            }
+            if !keep_going() {
+                return Ok(());
             }
             // Nothing new: stop once the container is no longer running and the log is drained.
             let running = self.db.container(&rec.id)?.is_some_and(|r| r.state.has_shim());

@@ -33,10 +33,23 @@ pub fn run(args: Args) -> Result<i32, CliError> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(CliError::usage)?;
     let tls = match (args.tlsverify, args.tlscacert, args.tlscert, args.tlskey) {
-        (_, Some(ca), Some(cert), Some(key)) => Some(berth_api::TlsFiles { ca: ca.into(), cert: cert.into(), key: key.into() }),
+        (_, Some(ca), Some(cert), Some(key)) => Some(berth_api::TlsFiles {
+            ca: ca.into(),
+            cert: cert.into(),
+            key: key.into(),
+        }),
         (false, None, None, None) => None,
-        _ => return Err(CliError::usage("--tlsverify needs all of --tlscacert, --tlscert and --tlskey")),
+        _ => {
+            return Err(CliError::usage(
+                "--tlsverify needs all of --tlscacert, --tlscert and --tlskey",
+            ));
+        }
     };
-    berth_api::serve(berth_api::ServeOptions { endpoints, tls, insecure_tcp: args.insecure_tcp }).map_err(CliError::usage)?;
+    berth_api::serve(berth_api::ServeOptions {
+        endpoints,
+        tls,
+        insecure_tcp: args.insecure_tcp,
+    })
+    .map_err(CliError::usage)?;
     Ok(0)
 }
