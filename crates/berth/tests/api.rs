@@ -964,3 +964,81 @@ fn push_pull_and_the_auto_pull_of_docker_run() {
     assert_ne!(r.code, 0);
     assert!(r.stderr.contains("nosuchtag"), "{}", r.stderr);
 }
+
+#[test]
+fn docker_run_flags_reach_the_container_through_host_config() {
+    let Some(env) = common::env() else { return };
+    if !have_docker() {
+        return;
+    }
+    let _cleanup = Cleanup(&env);
+    env.image("bb", &[]);
+    let server = Server::start(&env);
+    let script = "ulimit -n; id -u; pwd; echo $FOO; hostname; touch /x 2>/dev/null || echo read-only; \
+                  touch /scratch/ok && echo tmpfs-ok; grep NoNewPrivs /proc/self/status";
+    let r = server.docker(&[
+        "run",
+        "--rm",
+        "--memory",
+        "64m",
+        "--cpus",
+        "0.5",
+        "--cpu-shares",
+        "512",
+        "--pids-limit",
+        "50",
+        "--cap-drop",
+        "NET_RAW",
+        "--security-opt",
+        "no-new-privileges",
+        "--ulimit",
+        "nofile=100:200",
+        "--read-only",
+        "--tmpfs",
+        "/scratch",
+        "-p",
+        "8080:80",
+        "-e",
+        "FOO=bar",
+        "-w",
+        "/scratch",
+        "-u",
+        "1000",
+        "--hostname",
+        "hh",
+        "bb",
+        "sh",
+        "-c",
+        script,
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.stdout,
+        "100\n1000\n/scratch\nbar\nhh\nread-only\ntmpfs-ok\nNoNewPrivs:\t1\n"
+    );
+    server.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "limited",
+        "--memory",
+        "64m",
+        "--pids-limit",
+        "50",
+        "--restart",
+        "on-failure:2",
+        "bb",
+        "sleep",
+        "100",
+    ]);
+    let hc = server.docker_ok(&[
+        "inspect", "-f", "{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}} {{.HostConfig.RestartPolicy.Name}} {{.HostConfig.RestartPolicy.MaximumRetryCount}}",
+        "limited",
+    ]);
+    assert_eq!(hc.trim(), "67108864 50 on-failure 2");
+    // The name is taken: Docker's 409, the CLI's 125.
+    let r = server.docker(&["run", "-d", "--name", "limited", "bb", "true"]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("is already in use"), "{}", r.stderr);
+    server.docker_ok(&["rm", "-f", "limited"]);
+}
