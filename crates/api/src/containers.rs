@@ -149,17 +149,17 @@ pub async fn start(State(state): State<AppState>, Path(id): Path<String>) -> Api
         .stack_size(64 * 1024)
         .spawn(move || {
             let code = started.wait();
-            {
-                let mut inner = state.lock();
-                inner.live.remove(&container_id);
-                inner.ptys.remove(&container_id);
-            }
             let code = code.map(i64::from).or_else(|| {
                 engine::with_engine(|e| e.container(&container_id))
                     .ok()
                     .map(|r| r.exit_code)
             });
-            let _ = state.exits.send((container_id, code.unwrap_or(-1)));
+            // Told before it stops counting as live: a waiter that finds the record gone
+            // and the container not live finds the code on the channel.
+            let _ = state.exits.send((container_id.clone(), code.unwrap_or(-1)));
+            let mut inner = state.lock();
+            inner.live.remove(&container_id);
+            inner.ptys.remove(&container_id);
         })
         .map_err(|e| ApiError::internal(format!("starting a reaper thread: {e}")))?;
     Ok(StatusCode::NO_CONTENT)
@@ -385,6 +385,7 @@ async fn wait_for(
     let mut poll = tokio::time::interval(Duration::from_millis(100));
     loop {
         tokio::select! {
+            biased;
             exit = exits.recv() => match exit {
                 Ok((id, code)) if id == rec.id => {
                     if condition == "removed" {
@@ -411,6 +412,11 @@ async fn wait_for(
                         // broadcast right after its shim removed it: give that a moment.
                         if state.lock().live.contains(&rec.id) {
                             continue;
+                        }
+                        while let Ok((id, code)) = exits.try_recv() {
+                            if id == rec.id {
+                                return code;
+                            }
                         }
                         return last_code;
                     }

@@ -556,6 +556,55 @@ fn bollard_creates_starts_inspects_lists_and_execs() {
             (Some(4), Some(false))
         );
 
+        // logs (stdcopy frames, split back by stream), top, a one-shot stats sample.
+        let logs: Vec<_> = docker
+            .logs(
+                "bol",
+                Some(
+                    bollard::query_parameters::LogsOptionsBuilder::new()
+                        .stdout(true)
+                        .stderr(true)
+                        .build(),
+                ),
+            )
+            .collect()
+            .await;
+        let logs: Vec<String> = logs.into_iter().map(|l| l.unwrap().to_string()).collect();
+        assert_eq!(logs, ["hello-bollard\n"]);
+        let top = docker.top_processes("bol", None).await.unwrap();
+        assert!(top.titles.unwrap().contains(&"PID".to_string()));
+        // sh runs its last command in its own place: one process, the sleep.
+        let processes = top.processes.unwrap();
+        assert_eq!(processes.len(), 1, "{processes:?}");
+        assert!(
+            processes[0].last().unwrap().contains("sleep 1000"),
+            "{processes:?}"
+        );
+        let stats = docker
+            .stats(
+                "bol",
+                Some(
+                    bollard::query_parameters::StatsOptionsBuilder::new()
+                        .stream(false)
+                        .one_shot(true)
+                        .build(),
+                ),
+            )
+            .next()
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stats.pids_stats.unwrap().current, Some(1));
+        assert!(stats.memory_stats.unwrap().usage.unwrap_or(0) > 0);
+        // kill, then wait: bollard reports a non-zero StatusCode as its wait error.
+        docker.kill_container("bol", None).await.unwrap();
+        let waited = docker.wait_container("bol", None).next().await.unwrap();
+        match waited {
+            Err(bollard::errors::Error::DockerContainerWaitError { code, .. }) => {
+                assert_eq!(code, 137)
+            }
+            other => panic!("wait: {other:?}"),
+        }
         docker
             .remove_container(
                 "bol",
