@@ -836,6 +836,11 @@ fn tty_logs_wait_pause_rename_restart_top_stats_and_prune() {
         "{stamped}"
     );
     assert_eq!(text, "late\n");
+    // --since: the CLI sends a unix time; entries before it are left out.
+    let all = server.docker_ok(&["logs", "--since", "2000-01-01T00:00:00Z", "counter"]);
+    assert_eq!(all.lines().count(), 6, "{all}");
+    let none = server.docker_ok(&["logs", "--since", "2099-01-01T00:00:00Z", "counter"]);
+    assert_eq!(none, "");
 
     server.docker_ok(&["run", "-d", "--name", "sleeper", "bb", "sleep", "1000"]);
     server.docker_ok(&["pause", "sleeper"]);
@@ -922,6 +927,15 @@ fn image_tag_inspect_history_and_remove() {
     let r = server.docker(&["image", "inspect", "other/name:v1"]);
     assert_ne!(r.code, 0);
     assert!(r.stderr.contains("No such image"), "{}", r.stderr);
+    // prune -a: an image no container uses goes; one in use stays.
+    let spare = env.image("spare", &[]);
+    assert_ne!(spare, id, "the two images must differ for this check");
+    server.docker_ok(&["create", "--name", "keep", "bb", "true"]);
+    let pruned = server.docker_ok(&["image", "prune", "-a", "-f"]);
+    assert!(pruned.contains(&format!("deleted: {spare}")), "{pruned}");
+    let left = server.docker_ok(&["images", "--format", "{{.Repository}}"]);
+    assert_eq!(left.trim(), "bb");
+    server.docker_ok(&["rm", "keep"]);
     let r = server.docker_ok(&["rmi", "bb"]);
     assert!(
         r.contains("Untagged: bb:latest") && r.contains(&format!("Deleted: {id}")),
