@@ -84,8 +84,17 @@ pub async fn create(
         exit_code: None,
         pid: 0,
         pty: None,
+        finished: None,
     };
-    state.lock().execs.insert(exec_id.clone(), entry);
+    {
+        let mut inner = state.lock();
+        // Docker forgets finished execs too; keep each for a while for `exec inspect`.
+        inner.execs.retain(|_, e| {
+            e.finished
+                .is_none_or(|t| t.elapsed() < FORGET_FINISHED_AFTER)
+        });
+        inner.execs.insert(exec_id.clone(), entry);
+    }
     Ok((StatusCode::CREATED, Json(json!({"Id": exec_id}))).into_response())
 }
 
@@ -138,10 +147,14 @@ fn command(entry: &ExecEntry, tty: bool, detach: bool) -> ApiResult<tokio::proce
     Ok(cmd)
 }
 
+/// How long a finished exec stays inspectable.
+const FORGET_FINISHED_AFTER: std::time::Duration = std::time::Duration::from_secs(600);
+
 fn set_done(state: &AppState, id: &str, code: i32) {
     if let Some(entry) = state.lock().execs.get_mut(id) {
         entry.running = false;
         entry.exit_code = Some(code);
+        entry.finished = Some(std::time::Instant::now());
     }
 }
 
@@ -183,7 +196,9 @@ pub async fn start(
             return Err(ApiError::new(StatusCode::CONFLICT, message));
         }
         if let Some(e) = state.lock().execs.get_mut(&entry.id) {
+            // Its process is not ours to watch: counted as running, and forgotten in time.
             e.running = true;
+            e.finished = Some(std::time::Instant::now());
         }
         return Ok(StatusCode::OK.into_response());
     }

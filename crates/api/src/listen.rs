@@ -133,8 +133,11 @@ impl TlsListener {
         let local = tcp.local_addr()?;
         let (tx, accepted) = tokio::sync::mpsc::channel(64);
         tokio::spawn(async move {
-            loop {
+            // Ends when the server drops the listener.
+            while !tx.is_closed() {
                 let Ok((stream, peer)) = tcp.accept().await else {
+                    // Out of fds or the like: do not spin; clients retry.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 };
                 let acceptor = acceptor.clone();

@@ -31,6 +31,8 @@ pub struct ExecEntry {
     pub running: bool,
     pub exit_code: Option<i32>,
     pub pid: i32,
+    /// When it finished (finished execs are forgotten after a while).
+    pub finished: Option<std::time::Instant>,
     /// The server's end of a `-t` exec's terminal (for resize).
     pub pty: Option<Arc<OwnedFd>>,
 }
