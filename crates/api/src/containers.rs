@@ -129,9 +129,19 @@ pub async fn start(State(state): State<AppState>, Path(id): Path<String>) -> Api
     .await;
     let started = match started {
         Ok(Some(started)) => started,
-        other => {
+        Ok(None) => {
             state.lock().live.remove(&rec.id);
-            return other.map(|_| StatusCode::NOT_MODIFIED);
+            return Ok(StatusCode::NOT_MODIFIED);
+        }
+        Err(e) => {
+            state.lock().live.remove(&rec.id);
+            // As dockerd: an --rm container that cannot start is removed (its client waits
+            // for condition=removed).
+            if rec.config.host_config.auto_remove {
+                let id = rec.id.clone();
+                let _ = engine::call(move |e| e.remove_container(&id, true)).await;
+            }
+            return Err(e);
         }
     };
     let mut started = started;

@@ -116,8 +116,11 @@ fn find(state: &AppState, id: &str) -> ApiResult<ExecEntry> {
 
 /// The `berth exec` command line for an exec object.
 fn command(entry: &ExecEntry, tty: bool, detach: bool) -> ApiResult<tokio::process::Command> {
+    // The server's own binary, through /proc/self/exe once the file was replaced.
     let exe = std::env::current_exe()
-        .map_err(|e| ApiError::internal(format!("finding the berth binary: {e}")))?;
+        .ok()
+        .filter(|p| p.exists())
+        .unwrap_or_else(|| "/proc/self/exe".into());
     let c = &entry.config;
     let mut cmd = tokio::process::Command::new(exe);
     cmd.arg("exec");

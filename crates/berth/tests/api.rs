@@ -218,6 +218,11 @@ fn docker_run_passes_output_stdin_and_exit_codes_through() {
     // A command that is not in the image: Docker's 127.
     let r = server.docker(&["run", "--rm", "bb", "no-such-command"]);
     assert_eq!(r.code, 127, "{}", r.stderr);
+    assert!(
+        env.container_ids().is_empty(),
+        "left behind: {:?}",
+        env.container_ids()
+    );
 }
 
 #[test]
@@ -1104,4 +1109,31 @@ fn docker_run_flags_reach_the_container_through_host_config() {
     assert_eq!(r.code, 125);
     assert!(r.stderr.contains("is already in use"), "{}", r.stderr);
     server.docker_ok(&["rm", "-f", "limited"]);
+}
+
+#[test]
+fn docker_run_it_on_a_terminal_gets_its_window_size_and_exit_code() {
+    let Some(env) = common::env() else { return };
+    if !have_docker() || !Path::new("/usr/bin/script").is_file() {
+        eprintln!("skipping: needs docker and script (util-linux)");
+        return;
+    }
+    let _cleanup = Cleanup(&env);
+    env.image("bb", &[]);
+    let server = Server::start(&env);
+    // script(1) gives the docker CLI a terminal of 30x100; the CLI sends resize after start.
+    let mut cmd = Command::new("/usr/bin/script");
+    cmd.args([
+        "-qec",
+        "stty cols 100 rows 30; docker run -it --rm bb sh -c 'sleep 0.2; stty size; exit 3'",
+        "/dev/null",
+    ])
+    .env("DOCKER_HOST", server.host())
+    .env("DOCKER_CONFIG", &server.docker_config)
+    .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+    .stdin(Stdio::null());
+    let r = output_within(cmd, COMMAND_DEADLINE);
+    assert_eq!(r.code, 3, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("30 100\r\n"), "{:?}", r.stdout);
+    assert!(env.container_ids().is_empty());
 }

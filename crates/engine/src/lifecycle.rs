@@ -70,7 +70,9 @@ impl Engine {
         }
         let (ours, theirs) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
             .map_err(|e| Error::Internal(format!("socketpair: {e}")))?;
-        let exe = std::env::current_exe().map_err(|e| Error::io("finding the berth binary", e))?;
+        // A long-running `berth serve` whose binary was replaced (an upgrade, a rebuild) starts
+        // shims of its own version through /proc/self/exe.
+        let exe = std::env::current_exe().ok().filter(|p| p.exists()).unwrap_or_else(|| "/proc/self/exe".into());
         let mut cmd = Command::new(exe);
         cmd.arg("shim").arg(&rec.id);
         cmd.env("BERTH_ROOT", &self.root).env("BERTH_RUN", &self.run);
