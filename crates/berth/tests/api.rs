@@ -919,6 +919,31 @@ fn image_tag_inspect_history_and_remove() {
             && images.contains(&format!("bb:latest {short}")),
         "{images}"
     );
+    // docker images REPO[:TAG] and --filter: the server filters (reference, dangling).
+    let only = server.docker_ok(&[
+        "images",
+        "--format",
+        "{{.Repository}}:{{.Tag}}",
+        "other/name",
+    ]);
+    assert_eq!(only.trim(), "other/name:v1");
+    let globbed = server.docker_ok(&[
+        "images",
+        "--format",
+        "{{.Repository}}",
+        "--filter",
+        "reference=b*",
+    ]);
+    assert_eq!(globbed.trim(), "bb");
+    assert!(
+        server
+            .docker_ok(&["images", "-q", "--filter", "dangling=true"])
+            .trim()
+            .is_empty()
+    );
+    let r = server.docker(&["images", "--filter", "nosuch=1"]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("invalid filter"), "{}", r.stderr);
     assert_eq!(
         server
             .docker_ok(&["image", "inspect", "-f", "{{.Id}}", "other/name:v1"])

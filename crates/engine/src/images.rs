@@ -20,6 +20,71 @@ pub struct ImageSummary {
     pub containers: i64,
 }
 
+impl ImageSummary {
+    /// Whether it passes one `images --filter KEY=VALUE` (the API's `filters`) entry:
+    /// `reference` (`bb`, `bb:v1`, `reg:5000/x/*`; without a tag, any tag), `dangling`, `label`.
+    pub fn matches_filter(&self, key: &str, value: &str) -> Result<bool, Error> {
+        Ok(match key {
+            "reference" => self.repo_tags.iter().any(|name| reference_matches(name, value)),
+            "dangling" => match value {
+                "true" | "1" => self.repo_tags.is_empty(),
+                "false" | "0" => !self.repo_tags.is_empty(),
+                other => return Err(Error::InvalidArgument(format!("invalid filter 'dangling={other}'"))),
+            },
+            "label" => match value.split_once('=') {
+                Some((k, v)) => self.labels.get(k).is_some_and(|l| l == v),
+                None => self.labels.contains_key(value),
+            },
+            other => return Err(Error::InvalidArgument(format!("invalid filter '{other}'"))),
+        })
+    }
+}
+
+/// Whether an image name (`repo:tag`) matches a `reference` filter value.
+pub fn reference_matches(name: &str, pattern: &str) -> bool {
+    let (repo, tag) = reference::split(name);
+    match pattern.rsplit_once(':').filter(|(_, t)| !t.contains('/')) {
+        Some((want_repo, want_tag)) => glob(want_repo, repo) && glob(want_tag, tag),
+        None => glob(pattern, repo),
+    }
+}
+
+/// Shell-style matching as Go's `path.Match` does it for image references: `*` matches any run
+/// of characters except `/`, `?` one character except `/`.
+fn glob(pattern: &str, text: &str) -> bool {
+    fn go(p: &[u8], t: &[u8]) -> bool {
+        match p.split_first() {
+            None => t.is_empty(),
+            Some((b'*', rest)) => (0..=t.len()).take_while(|&i| i == 0 || t[i - 1] != b'/').any(|i| go(rest, &t[i..])),
+            Some((b'?', rest)) => t.first().is_some_and(|c| *c != b'/') && go(rest, &t[1..]),
+            Some((c, rest)) => t.first() == Some(c) && go(rest, &t[1..]),
+        }
+    }
+    go(pattern.as_bytes(), text.as_bytes())
+}
+
+#[cfg(test)]
+mod filter_tests {
+    use super::*;
+
+    fn image(tags: &[&str]) -> ImageSummary {
+        ImageSummary { id: "sha256:x".into(), repo_tags: tags.iter().map(|t| t.to_string()).collect(), created: 0, size: 0, labels: Default::default(), containers: 0 }
+    }
+
+    #[test]
+    fn reference_filters_match_repositories_tags_and_globs() {
+        let i = image(&["bb:latest", "127.0.0.1:5000/x/bb:v1"]);
+        for yes in ["bb", "*", "bb:latest", "b*", "127.0.0.1:5000/x/bb", "127.0.0.1:5000/x/*:v*", "bb:*"] {
+            assert!(i.matches_filter("reference", yes).unwrap(), "{yes}");
+        }
+        for no in ["b", "bb:v1", "127.0.0.1:5000/*", "other"] {
+            assert!(!i.matches_filter("reference", no).unwrap(), "{no}");
+        }
+        assert!(image(&[]).matches_filter("dangling", "true").unwrap());
+        assert!(i.matches_filter("nosuch", "x").is_err());
+    }
+}
+
 /// What `rmi` did, as Docker reports it.
 #[derive(Debug, Clone, Serialize)]
 pub enum Removed {
