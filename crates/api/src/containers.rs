@@ -100,6 +100,12 @@ pub async fn inspect(
 }
 
 pub async fn start(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    start_tracked(state, id).await
+}
+
+/// Starts a container through the engine and keeps its shim's handle: the shim is this
+/// server's child (reaped here, never left a zombie) and reports the exit code for `wait`.
+async fn start_tracked(state: AppState, id: String) -> ApiResult<StatusCode> {
     let rec = engine::call({
         let id = id.clone();
         move |e| e.container(&id)
@@ -187,9 +193,20 @@ pub async fn stop(Path(id): Path<String>, QueryExtractor(q): Q) -> ApiResult<Sta
     .await
 }
 
-pub async fn restart(Path(id): Path<String>, QueryExtractor(q): Q) -> ApiResult<StatusCode> {
+/// `restart`: the engine's stop, then this server's start (not the engine's restart, whose
+/// shim handle would be dropped and the shim left a zombie of this long-lived process).
+pub async fn restart(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    QueryExtractor(q): Q,
+) -> ApiResult<StatusCode> {
     let timeout = query::int(&q, "t")?;
-    engine::call(move |e| e.restart_container(&id, timeout)).await?;
+    let container_id = engine::call(move |e| {
+        e.stop_container(&id, timeout)?;
+        Ok(e.container(&id)?.id)
+    })
+    .await?;
+    start_tracked(state, container_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

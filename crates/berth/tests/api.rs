@@ -54,6 +54,26 @@ impl Server {
         }
     }
 
+    fn pid(&self) -> i32 {
+        self.child.as_ref().expect("server stopped").id() as i32
+    }
+
+    /// The server's children that exited and were never reaped.
+    fn zombie_children(&self) -> Vec<String> {
+        let parent = self.pid().to_string();
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|p| std::fs::read_to_string(p.path().join("stat")).ok())
+            .filter(|stat| {
+                let fields: Vec<&str> = stat[stat.rfind(')').unwrap_or(0) + 2..]
+                    .split_whitespace()
+                    .collect();
+                fields.first() == Some(&"Z") && fields.get(1) == Some(&parent.as_str())
+            })
+            .collect()
+    }
+
     fn host(&self) -> String {
         format!("unix://{}", self.socket.display())
     }
@@ -901,6 +921,11 @@ fn tty_logs_wait_pause_rename_restart_top_stats_and_prune() {
     let left = server.docker_ok(&["ps", "-a", "--format", "{{.Names}}"]);
     assert_eq!(left.trim(), "dozer");
     server.docker_ok(&["rm", "-f", "dozer"]);
+    // Every shim the server started (run, start, restart) was reaped.
+    common::wait_for(
+        || server.zombie_children().is_empty(),
+        "the server to reap its shims",
+    );
 }
 
 #[test]
