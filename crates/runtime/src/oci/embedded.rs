@@ -57,11 +57,9 @@ fn seccomp_bundle(bundle: &Path, state_root: &Path) -> Result<Option<(std::path:
     let Some(profile) = spec.linux().as_ref().and_then(|l| l.seccomp().clone()) else { return Ok(None) };
     let Some(program) = seccomp_bpf::program(&profile, &seccomp_bpf::cache_dir(state_root))? else { return Ok(None) };
     let lent = seccomp_bpf::prepare_spec(&mut spec);
-    if let Some(root) = spec.root_mut() {
-        if root.path().is_relative() {
-            let absolute = bundle.join(root.path());
-            root.set_path(absolute);
-        }
+    if let Some(root) = spec.root_mut().as_mut().filter(|r| r.path().is_relative()) {
+        let absolute = bundle.join(root.path());
+        root.set_path(absolute);
     }
     let dir = bundle.join(EMBEDDED_BUNDLE);
     std::fs::create_dir_all(&dir).map_err(|source| RuntimeError::Io { context: format!("creating {}", dir.display()), source })?;

@@ -207,10 +207,8 @@ fn in_container(
     }
     // The seccomp filter, while CAP_SYS_ADMIN is still held; everything after it (setuid,
     // capset, execve) is allowed by Docker's profile.
-    if let Some(program) = seccomp {
-        if let Err(e) = program.load() {
-            return step("loading the seccomp filter", &e);
-        }
+    if let Some(Err(e)) = seccomp.map(|p| p.load()) {
+        return step("loading the seccomp filter", &e);
     }
     let gids: Vec<Gid> = additional_gids.iter().map(|g| Gid::from_raw(*g)).collect();
     // SAFETY: prctl with constant arguments: keep the permitted set across setuid for root.

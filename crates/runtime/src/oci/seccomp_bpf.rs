@@ -55,10 +55,11 @@ pub fn program(profile: &LinuxSeccomp, cache_dir: &Path) -> Result<Option<Progra
     let json = serde_json::to_vec(profile).map_err(|e| seccomp_err("encoding the profile", e))?;
     let key = hex::encode(sha2::Sha256::digest(&json));
     let path = cache_dir.join(format!("{key}.bpf"));
-    if let Ok(bytes) = std::fs::read(&path) {
-        if !bytes.is_empty() && bytes.len() % std::mem::size_of::<libc::sock_filter>() == 0 {
-            return Ok(Some(Program(bytes)));
-        }
+    if let Ok(bytes) = std::fs::read(&path)
+        && !bytes.is_empty()
+        && bytes.len() % std::mem::size_of::<libc::sock_filter>() == 0
+    {
+        return Ok(Some(Program(bytes)));
     }
     let filter = compile(profile)?;
     // Written to a temporary file and renamed: a concurrent start reads either nothing or the
