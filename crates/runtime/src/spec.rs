@@ -53,6 +53,9 @@ pub struct SpecInput {
     pub ulimits: Vec<Ulimit>,
     /// `--tmpfs /path[:options]`: (destination, mount options such as "rw,size=64m").
     pub tmpfs: Vec<(String, String)>,
+    /// The user's mounts (volumes, binds, tmpfs), in mounting order, after `tmpfs` and before
+    /// `binds`; destinations already resolved inside the rootfs by the caller.
+    pub mounts: Vec<UserMount>,
     /// Extra bind mounts decided by the engine (e.g. /etc/hosts, /etc/resolv.conf, the init binary).
     pub binds: Vec<BindMount>,
     /// Network namespace: `true` = a new, private one (loopback only); `false` = the host's.
@@ -99,6 +102,25 @@ pub struct BindMount {
     pub source: PathBuf,
     pub destination: String,
     pub readonly: bool,
+}
+
+/// A mount the user asked for (`-v`, `--mount`): the runtime only sees host paths.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UserMount {
+    Bind {
+        source: PathBuf,
+        destination: String,
+        readonly: bool,
+        /// "rprivate" (default), "private", "shared", "rshared", "slave", "rslave".
+        propagation: String,
+        /// rbind (default) or a plain bind (`bind-nonrecursive`).
+        recursive: bool,
+    },
+    Tmpfs {
+        destination: String,
+        /// tmpfs options such as "size=65536k,mode=1770".
+        options: String,
+    },
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -629,6 +651,23 @@ fn bind_mount(b: &BindMount) -> Result<Mount, SpecError> {
         .build()?)
 }
 
+fn user_mount(m: &UserMount) -> Result<Mount, SpecError> {
+    match m {
+        UserMount::Tmpfs { destination, options } => tmpfs_mount(destination, options),
+        UserMount::Bind { source, destination, readonly, propagation, recursive } => {
+            let plain = BindMount { source: source.clone(), destination: destination.clone(), readonly: *readonly };
+            let mut mount = bind_mount(&plain)?;
+            let mut options = vec![if *recursive { "rbind" } else { "bind" }.to_string()];
+            if *readonly {
+                options.push("ro".into());
+            }
+            options.push(if propagation.is_empty() { "rprivate".into() } else { propagation.clone() });
+            mount.set_options(Some(options));
+            Ok(mount)
+        }
+    }
+}
+
 fn normalized_dest(d: &str) -> String {
     let t = d.trim_end_matches('/');
     if t.is_empty() {
@@ -644,6 +683,9 @@ fn build_mounts(input: &SpecInput) -> Result<Vec<Mount>, SpecError> {
     let mut user = Vec::new();
     for (dest, opts) in &input.tmpfs {
         user.push(tmpfs_mount(dest, opts)?);
+    }
+    for m in &input.mounts {
+        user.push(user_mount(m)?);
     }
     for b in &input.binds {
         user.push(bind_mount(b)?);
