@@ -2010,6 +2010,36 @@ mod tests {
     }
 
     #[test]
+    fn user_mounts_come_between_tmpfs_and_engine_binds() {
+        let mut i = input();
+        i.tmpfs = vec![("/run".into(), "".into())];
+        i.mounts = vec![
+            UserMount::Bind {
+                source: "/var/lib/berth/volumes/v/_data".into(),
+                destination: "/data".into(),
+                readonly: true,
+                propagation: "rshared".into(),
+                recursive: true,
+            },
+            UserMount::Bind {
+                source: "/srv".into(),
+                destination: "/srv".into(),
+                readonly: false,
+                propagation: String::new(),
+                recursive: false,
+            },
+            UserMount::Tmpfs { destination: "/scratch".into(), options: "size=1024k,mode=1770".into() },
+        ];
+        i.binds = vec![BindMount { source: "/etc/hosts-x".into(), destination: "/etc/hosts".into(), readonly: false }];
+        let spec = build_spec(&i).unwrap();
+        assert_eq!(&mount_dests(&spec)[7..], &s(&["/run", "/data", "/srv", "/scratch", "/etc/hosts"]));
+        assert_eq!(find_mount(&spec, "/data").options().as_ref().unwrap(), &s(&["rbind", "ro", "rshared"]));
+        assert_eq!(find_mount(&spec, "/srv").options().as_ref().unwrap(), &s(&["bind", "rprivate"]));
+        let scratch = find_mount(&spec, "/scratch").options().clone().unwrap();
+        assert!(scratch.contains(&"size=1024k".to_string()) && scratch.contains(&"mode=1770".to_string()), "{scratch:?}");
+    }
+
+    #[test]
     fn tmpfs_and_binds_in_order() {
         let mut i = input();
         i.tmpfs = vec![

@@ -20,12 +20,10 @@ pub struct Args {
 }
 
 pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
-    if let (Some(a), Some(b)) = (&args.name, &args.name_flag) {
-        if a != b {
-            return Err(CliError::usage(format!(
-                "conflicting options: either specify --name or provide positional arg, not both"
-            )));
-        }
+    if matches!((&args.name, &args.name_flag), (Some(a), Some(b)) if a != b) {
+        return Err(CliError::usage(
+            "conflicting options: either specify --name or provide positional arg, not both",
+        ));
     }
     let request = berth_engine::volumes::VolumeCreate {
         name: args.name.or(args.name_flag),
