@@ -503,3 +503,57 @@ pub fn label_filter_matches(filter: &str, labels: &BTreeMap<String, String>) -> 
     };
     hit != negate
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn engine() -> (tempfile::TempDir, Engine) {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open_at(&dir.path().join("root"), &dir.path().join("run")).unwrap();
+        (dir, engine)
+    }
+
+    fn named(name: &str) -> VolumeCreate {
+        VolumeCreate { name: Some(name.into()), ..Default::default() }
+    }
+
+    #[test]
+    fn a_removal_killed_midway_is_finished_by_the_next_command() {
+        let (_dir, engine) = engine();
+        engine.create_volume(named("half")).unwrap();
+        std::fs::write(engine.volume_mountpoint("half").join("f"), "x").unwrap();
+        // Killed right after the record was marked (rm -v's transaction, or volume rm's first step).
+        engine.db.conn().execute("UPDATE volumes SET removing = 1 WHERE name = 'half'", []).unwrap();
+        assert!(engine.list_volumes().unwrap().is_empty());
+        assert!(!engine.root.join("volumes/half").exists());
+        let left: i64 = engine.db.conn().query_row("SELECT COUNT(*) FROM volumes", [], |r| r.get(0)).unwrap();
+        assert_eq!(left, 0);
+        // Killed after the dir was moved aside, before the record went.
+        engine.create_volume(named("moved")).unwrap();
+        engine.db.conn().execute("UPDATE volumes SET removing = 1 WHERE name = 'moved'", []).unwrap();
+        std::fs::rename(engine.root.join("volumes/moved"), engine.root.join("volumes/.trash-x")).unwrap();
+        engine.repair_volumes();
+        assert!(engine.volume("moved").is_err());
+        assert!(!engine.root.join("volumes/.trash-x").exists());
+    }
+
+    #[test]
+    fn in_use_volumes_survive_rm_force_and_prune() {
+        let (_dir, engine) = engine();
+        engine.create_volume(named("used")).unwrap();
+        engine
+            .db
+            .conn()
+            .execute("INSERT INTO container_mounts (container_id, destination, volume, spec) VALUES ('c1', '/d', 'used', '{}')", [])
+            .unwrap();
+        let err = engine.remove_volume("used", true).unwrap_err().to_string();
+        assert_eq!(err, "remove used: volume is in use - [c1]");
+        assert_eq!(engine.prune_volumes(true, &[]).unwrap().0, Vec::<String>::new());
+        assert!(engine.volume_mountpoint("used").is_dir());
+        engine.db.conn().execute("DELETE FROM container_mounts", []).unwrap();
+        assert_eq!(engine.prune_volumes(true, &[]).unwrap().0, ["used"]);
+        assert!(engine.remove_volume("used", true).is_ok(), "rm -f of a missing volume is fine");
+        assert!(engine.remove_volume("used", false).is_err());
+    }
+}
