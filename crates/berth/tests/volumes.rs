@@ -255,6 +255,40 @@ fn volume_options_mount_a_tmpfs() {
         "{:?}",
         env.mounts()
     );
+    // The local driver's bind form: type=none, o=bind, device=/host/dir.
+    let host = host_dir(&env, "bound-volume");
+    std::fs::create_dir_all(&host).unwrap();
+    let device = format!("device={}", host.display());
+    env.ok(&[
+        "volume",
+        "create",
+        "-o",
+        "type=none",
+        "-o",
+        "o=bind",
+        "-o",
+        &device,
+        "hostvol",
+    ]);
+    env.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "hostvol:/h",
+        "bb",
+        "sh",
+        "-c",
+        "echo through > /h/f",
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(host.join("f")).unwrap(),
+        "through\n"
+    );
+    env.ok(&["volume", "rm", "hostvol"]);
+    assert!(
+        host.join("f").is_file(),
+        "removing the volume must not delete the bound host dir's content"
+    );
     let bad = env.berth(&["volume", "create", "-o", "colour=red", "v2"]);
     assert_ne!(bad.code, 0);
     assert!(
@@ -521,6 +555,34 @@ fn empty_volume_is_filled_from_the_image_once_and_nocopy_keeps_it_empty() {
             "/data/sub/secret"
         ]),
         "s\n"
+    );
+
+    // Once per container: a restart after the volume was emptied keeps it empty.
+    env.ok(&[
+        "create",
+        "--name",
+        "restarter",
+        "-v",
+        "again:/data",
+        "seeded",
+        "true",
+    ]);
+    env.ok(&["start", "-a", "restarter"]);
+    assert!(mountpoint(&env, "again").join("hello").is_file());
+    for entry in std::fs::read_dir(mountpoint(&env, "again")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() && !path.is_symlink() {
+            std::fs::remove_dir_all(path).unwrap();
+        } else {
+            std::fs::remove_file(path).unwrap();
+        }
+    }
+    env.ok(&["start", "-a", "restarter"]);
+    assert_eq!(
+        std::fs::read_dir(mountpoint(&env, "again"))
+            .unwrap()
+            .count(),
+        0
     );
 
     // nocopy, both spellings: the new volume stays empty.

@@ -581,16 +581,21 @@ impl Engine {
                     let volume = self.volume(&m.name)?;
                     self.mount_volume_options(&volume)?;
                     let data = self.volume_mountpoint(&m.name);
-                    if !m.no_copy && in_rootfs.is_dir() && dir_is_empty(&data) {
-                        crate::copyup::copy_tree(&in_rootfs, &data).map_err(|e| {
-                            Error::io(
-                                format!(
-                                    "copying the image's {} into volume {}",
-                                    m.destination, m.name
-                                ),
-                                e,
-                            )
-                        })?;
+                    if !m.no_copy {
+                        if in_rootfs.is_dir() && dir_is_empty(&data) {
+                            crate::copyup::copy_tree(&in_rootfs, &data).map_err(|e| {
+                                Error::io(
+                                    format!(
+                                        "copying the image's {} into volume {}",
+                                        m.destination, m.name
+                                    ),
+                                    e,
+                                )
+                            })?;
+                        }
+                        // Docker copies for a container once: a restart after the volume
+                        // was emptied keeps it empty.
+                        self.mark_copied(&rec.id, &m)?;
                     }
                     crate::rootpath::make_mount_point(rootfs, &destination, true)?;
                     out.push(UserMount::Bind {
@@ -634,6 +639,23 @@ impl Engine {
             }
         }
         Ok(out)
+    }
+
+    /// Records that a container's volume mount had its one chance at the image's content.
+    fn mark_copied(&self, container_id: &str, m: &MountPoint) -> Result<(), Error> {
+        let done = MountPoint {
+            no_copy: true,
+            ..m.clone()
+        };
+        let spec = serde_json::to_string(&done).map_err(|e| Error::Internal(e.to_string()))?;
+        self.db
+            .conn()
+            .execute(
+                "UPDATE container_mounts SET spec = ?3 WHERE container_id = ?1 AND destination = ?2",
+                params![container_id, m.destination, spec],
+            )
+            .map_err(db_err)?;
+        Ok(())
     }
 
     /// (volume name or bind source, destination) of each of a container's mounts, for `ps`.

@@ -334,7 +334,15 @@ impl Engine {
     /// directory aside, delete the record, delete the directory.
     pub(crate) fn finish_volume_removal(&self, name: &str) -> Result<(), Error> {
         let dir = self.volumes_dir().join(name);
-        crate::rootfs::unmount(&dir.join("_data"));
+        // A bind-type volume has the host's directory mounted here: deleting through it would
+        // delete the user's files. Never remove while anything is still mounted.
+        unmount_all(&dir.join("_data"));
+        if is_mounted(&dir.join("_data")) {
+            return Err(Error::Internal(format!(
+                "removing volume {name}: {} is still mounted",
+                dir.join("_data").display()
+            )));
+        }
         if dir.exists() {
             let trash = self
                 .volumes_dir()
@@ -398,7 +406,7 @@ impl Engine {
             return Ok(());
         };
         let data = self.volume_mountpoint(&v.name);
-        if crate::rootfs::is_mountpoint(&data) {
+        if is_mounted(&data) {
             return Ok(());
         }
         use nix::mount::MsFlags;
@@ -466,8 +474,10 @@ impl Engine {
                 .and_then(|t| t.elapsed().ok())
                 .unwrap_or_default();
             if file_name.starts_with(".trash-") {
-                crate::rootfs::unmount(&entry.path().join("_data"));
-                let _ = std::fs::remove_dir_all(entry.path());
+                unmount_all(&entry.path().join("_data"));
+                if !is_mounted(&entry.path().join("_data")) {
+                    let _ = std::fs::remove_dir_all(entry.path());
+                }
             } else if file_name.starts_with(".tmp-") {
                 if age > ORPHAN_GRACE {
                     let _ = std::fs::remove_dir_all(entry.path());
@@ -486,6 +496,55 @@ impl Engine {
         }
         for name in names.iter().filter(|n| !on_disk.contains(*n)) {
             let _ = self.ensure_volume_dir(name);
+        }
+    }
+}
+
+/// Whether something is mounted exactly at `path` (per /proc/self/mountinfo: a bind mount
+/// from the same filesystem has the same device, so comparing devices is not enough).
+fn is_mounted(path: &Path) -> bool {
+    let Ok(path) = path.canonicalize() else {
+        return false;
+    };
+    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return false;
+    };
+    info.lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .any(|m| Path::new(&unescape_mountinfo(m)) == path)
+}
+
+/// mountinfo writes space, tab, newline and backslash as octal escapes (`\040`).
+fn unescape_mountinfo(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\\'
+            && i + 4 <= bytes.len()
+            && bytes[i + 1..i + 4]
+                .iter()
+                .all(|b| (b'0'..=b'7').contains(b))
+        {
+            let value = bytes[i + 1..i + 4]
+                .iter()
+                .fold(0u32, |acc, b| acc * 8 + u32::from(b - b'0'));
+            out.push(value as u8);
+            i += 4;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Detaches every mount stacked at `path`.
+fn unmount_all(path: &Path) {
+    for _ in 0..16 {
+        if !is_mounted(path) || nix::mount::umount2(path, nix::mount::MntFlags::MNT_DETACH).is_err()
+        {
+            return;
         }
     }
 }
@@ -515,7 +574,10 @@ mod tests {
     }
 
     fn named(name: &str) -> VolumeCreate {
-        VolumeCreate { name: Some(name.into()), ..Default::default() }
+        VolumeCreate {
+            name: Some(name.into()),
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -524,15 +586,31 @@ mod tests {
         engine.create_volume(named("half")).unwrap();
         std::fs::write(engine.volume_mountpoint("half").join("f"), "x").unwrap();
         // Killed right after the record was marked (rm -v's transaction, or volume rm's first step).
-        engine.db.conn().execute("UPDATE volumes SET removing = 1 WHERE name = 'half'", []).unwrap();
+        engine
+            .db
+            .conn()
+            .execute("UPDATE volumes SET removing = 1 WHERE name = 'half'", [])
+            .unwrap();
         assert!(engine.list_volumes().unwrap().is_empty());
         assert!(!engine.root.join("volumes/half").exists());
-        let left: i64 = engine.db.conn().query_row("SELECT COUNT(*) FROM volumes", [], |r| r.get(0)).unwrap();
+        let left: i64 = engine
+            .db
+            .conn()
+            .query_row("SELECT COUNT(*) FROM volumes", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(left, 0);
         // Killed after the dir was moved aside, before the record went.
         engine.create_volume(named("moved")).unwrap();
-        engine.db.conn().execute("UPDATE volumes SET removing = 1 WHERE name = 'moved'", []).unwrap();
-        std::fs::rename(engine.root.join("volumes/moved"), engine.root.join("volumes/.trash-x")).unwrap();
+        engine
+            .db
+            .conn()
+            .execute("UPDATE volumes SET removing = 1 WHERE name = 'moved'", [])
+            .unwrap();
+        std::fs::rename(
+            engine.root.join("volumes/moved"),
+            engine.root.join("volumes/.trash-x"),
+        )
+        .unwrap();
         engine.repair_volumes();
         assert!(engine.volume("moved").is_err());
         assert!(!engine.root.join("volumes/.trash-x").exists());
@@ -549,11 +627,21 @@ mod tests {
             .unwrap();
         let err = engine.remove_volume("used", true).unwrap_err().to_string();
         assert_eq!(err, "remove used: volume is in use - [c1]");
-        assert_eq!(engine.prune_volumes(true, &[]).unwrap().0, Vec::<String>::new());
+        assert_eq!(
+            engine.prune_volumes(true, &[]).unwrap().0,
+            Vec::<String>::new()
+        );
         assert!(engine.volume_mountpoint("used").is_dir());
-        engine.db.conn().execute("DELETE FROM container_mounts", []).unwrap();
+        engine
+            .db
+            .conn()
+            .execute("DELETE FROM container_mounts", [])
+            .unwrap();
         assert_eq!(engine.prune_volumes(true, &[]).unwrap().0, ["used"]);
-        assert!(engine.remove_volume("used", true).is_ok(), "rm -f of a missing volume is fine");
+        assert!(
+            engine.remove_volume("used", true).is_ok(),
+            "rm -f of a missing volume is fine"
+        );
         assert!(engine.remove_volume("used", false).is_err());
     }
 }
