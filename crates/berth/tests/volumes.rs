@@ -184,6 +184,10 @@ fn volume_ls_inspect_and_filters() {
         env.ok(&["volume", "inspect", "-f", "{{.Name}} {{.Driver}}", "beta"]),
         "beta local\n"
     );
+    // Docker shows no labels as null, and an untyped inspect finds volumes too.
+    let beta: serde_json::Value = serde_json::from_str(&env.ok(&["inspect", "beta"])).unwrap();
+    assert_eq!(beta[0]["Labels"], serde_json::Value::Null);
+    assert_eq!(beta[0]["Mountpoint"], mountpoint(&env, "beta").to_str().unwrap());
     let missing = env.berth(&["volume", "inspect", "nope"]);
     assert_eq!(missing.code, 1);
     assert!(

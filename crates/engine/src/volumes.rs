@@ -294,7 +294,7 @@ impl Engine {
         json!({
             "CreatedAt": v.created,
             "Driver": v.driver,
-            "Labels": v.labels,
+            "Labels": if v.labels.is_empty() { serde_json::Value::Null } else { json!(v.labels) },
             "Mountpoint": self.volume_mountpoint(&v.name),
             "Name": v.name,
             "Options": if v.options.is_empty() { serde_json::Value::Null } else { json!(v.options) },
