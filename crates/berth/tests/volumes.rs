@@ -187,7 +187,10 @@ fn volume_ls_inspect_and_filters() {
     // Docker shows no labels as null, and an untyped inspect finds volumes too.
     let beta: serde_json::Value = serde_json::from_str(&env.ok(&["inspect", "beta"])).unwrap();
     assert_eq!(beta[0]["Labels"], serde_json::Value::Null);
-    assert_eq!(beta[0]["Mountpoint"], mountpoint(&env, "beta").to_str().unwrap());
+    assert_eq!(
+        beta[0]["Mountpoint"],
+        mountpoint(&env, "beta").to_str().unwrap()
+    );
     let missing = env.berth(&["volume", "inspect", "nope"]);
     assert_eq!(missing.code, 1);
     assert!(
@@ -988,4 +991,55 @@ fn records_and_directories_are_repaired() {
     std::fs::create_dir_all(&trash).unwrap();
     env.ok(&["volume", "ls"]);
     assert!(!env.root.join("volumes/.trash-abc").exists());
+}
+
+/// The pid of the `berth shim` process serving container `id`.
+fn shim_pid(id: &str) -> Option<i32> {
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+        if args.len() >= 3 && args[1] == b"shim" && args[2] == id.as_bytes() {
+            return Some(pid);
+        }
+    }
+    None
+}
+
+#[test]
+fn a_killed_rm_containers_anonymous_volume_is_not_leaked() {
+    let Some(env) = env() else { return };
+    image_with(&env, "withvol", &["VOLUME /data"], |_| {});
+    let id = env
+        .ok(&[
+            "run",
+            "-d",
+            "--rm",
+            "-v",
+            "named-stays:/n",
+            "withvol",
+            "sleep",
+            "60",
+        ])
+        .trim()
+        .to_string();
+    assert_eq!(volume_names(&env).len(), 2);
+    let shim = shim_pid(&id).expect("the container's shim");
+    // SAFETY: kill(2) on the shim process this test's container runs under.
+    assert_eq!(unsafe { libc::kill(shim, libc::SIGKILL) }, 0);
+    common::wait_for(
+        || {
+            !Path::new(&format!("/proc/{shim}")).exists()
+                || std::fs::read_to_string(format!("/proc/{shim}/stat"))
+                    .is_ok_and(|s| s.contains(") Z "))
+        },
+        "the shim to die",
+    );
+    // The next command repairs: the --rm container goes, with its anonymous volume.
+    assert_eq!(volume_names(&env), ["named-stays"]);
+    assert!(env.container_ids().is_empty());
 }

@@ -445,6 +445,9 @@ impl Engine {
     /// deletes leftover temp/trash dirs, recreates a missing directory for a record, and adopts
     /// a directory without a record (older than [`ORPHAN_GRACE`]) as a volume.
     pub fn repair_volumes(&self) {
+        // A container whose shim was killed may be an `--rm` one: removing it (and its
+        // anonymous volumes) first gives the truth about which volumes are in use.
+        self.repair();
         let conn = self.db.conn();
         let removing: Vec<String> = conn
             .prepare_cached("SELECT name FROM volumes WHERE removing = 1")
