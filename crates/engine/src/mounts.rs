@@ -337,7 +337,7 @@ impl Engine {
                     "invalid volume specification: '{dest}'"
                 )));
             }
-            image.push(Ok::<_, Error>(mp));
+            image.push(mp);
         }
         for mp in user {
             if !taken.insert(mp.destination.clone()) {
@@ -373,7 +373,6 @@ impl Engine {
             }
         }
         for mp in image {
-            let mp = mp?;
             if taken.insert(mp.destination.clone()) {
                 planned.push(mp);
             }
