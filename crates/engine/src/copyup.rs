@@ -1,31 +1,42 @@
 //! The first-use copy of an image's content into an empty volume (Docker's copy-up): files,
 //! directories, symlinks and special files, with owners, modes, times and xattrs where the
-//! target filesystem allows. Hard links are copied as separate files, as Docker's does.
+//! target filesystem allows. Files hard-linked together stay hard-linked in the copy.
 
+use std::collections::HashMap;
 use std::ffi::CString;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// Copies already made, by the source's (device, inode), for files with several links.
+type Links = HashMap<(u64, u64), PathBuf>;
 
 /// Copies the content of directory `src` into directory `dst`, and gives `dst` the owner and
 /// mode of `src`.
 pub fn copy_tree(src: &Path, dst: &Path) -> io::Result<()> {
+    let mut links = Links::new();
     for entry in std::fs::read_dir(src)? {
         let entry = entry?;
-        copy_entry(&entry.path(), &dst.join(entry.file_name()))?;
+        copy_entry(&entry.path(), &dst.join(entry.file_name()), &mut links)?;
     }
     copy_metadata(src, dst, &std::fs::symlink_metadata(src)?)
 }
 
-fn copy_entry(src: &Path, dst: &Path) -> io::Result<()> {
+fn copy_entry(src: &Path, dst: &Path, links: &mut Links) -> io::Result<()> {
     let meta = std::fs::symlink_metadata(src)?;
     let kind = meta.file_type();
+    if !kind.is_dir() && meta.nlink() > 1 {
+        if let Some(first) = links.get(&(meta.dev(), meta.ino())) {
+            return std::fs::hard_link(first, dst);
+        }
+        links.insert((meta.dev(), meta.ino()), dst.to_path_buf());
+    }
     if kind.is_dir() {
         std::fs::create_dir(dst)?;
         for entry in std::fs::read_dir(src)? {
             let entry = entry?;
-            copy_entry(&entry.path(), &dst.join(entry.file_name()))?;
+            copy_entry(&entry.path(), &dst.join(entry.file_name()), links)?;
         }
     } else if kind.is_symlink() {
         std::os::unix::fs::symlink(std::fs::read_link(src)?, dst)?;
@@ -136,6 +147,13 @@ mod tests {
             .unwrap();
         std::os::unix::fs::symlink("sub/f", src.join("link")).unwrap();
         std::fs::set_permissions(&src, std::fs::Permissions::from_mode(0o711)).unwrap();
+        std::fs::hard_link(src.join("sub/f"), src.join("hard")).unwrap();
+        let name = CString::new("user.berth-test").unwrap();
+        let c_src = c_path(&src.join("sub/f")).unwrap();
+        // SAFETY: lsetxattr with NUL-terminated path and name and a 2-byte value we own.
+        let xattrs =
+            unsafe { libc::lsetxattr(c_src.as_ptr(), name.as_ptr(), b"v1".as_ptr().cast(), 2, 0) }
+                == 0;
         copy_tree(&src, &dst).unwrap();
         assert_eq!(std::fs::read_to_string(dst.join("sub/f")).unwrap(), "hello");
         assert_eq!(
@@ -147,5 +165,24 @@ mod tests {
             Path::new("sub/f")
         );
         assert_eq!(std::fs::metadata(&dst).unwrap().mode() & 0o777, 0o711);
+        let (a, b) = (
+            std::fs::metadata(dst.join("sub/f")).unwrap(),
+            std::fs::metadata(dst.join("hard")).unwrap(),
+        );
+        assert_eq!(a.ino(), b.ino(), "a hard link stays one");
+        if xattrs {
+            let c_dst = c_path(&dst.join("sub/f")).unwrap();
+            let mut value = [0u8; 8];
+            // SAFETY: lgetxattr into a buffer we own, of the length we pass.
+            let n = unsafe {
+                libc::lgetxattr(
+                    c_dst.as_ptr(),
+                    name.as_ptr(),
+                    value.as_mut_ptr().cast(),
+                    value.len(),
+                )
+            };
+            assert_eq!(&value[..n.max(0) as usize], b"v1");
+        }
     }
 }
