@@ -100,7 +100,7 @@ impl Engine {
         let planned = self.plan_mounts(&record.config)?;
         let made_dirs = self.prepare_volume_dirs(&planned)?;
         let tx = crate::db::immediate(self.db.conn())?;
-        let inserted = (|| -> Result<(), Error> {
+        let inserted = (|| -> Result<Vec<String>, Error> {
             match name {
                 Some(name) => {
                     record.name = name.strip_prefix('/').unwrap_or(name).to_string();
@@ -125,15 +125,26 @@ impl Engine {
             self.record_mounts(&id, &planned)
         })();
         // On failure the transaction rolls back before the new dirs go.
-        if let Err(e) = inserted.and_then(|_| tx.commit().map_err(crate::db::db_err)) {
-            self.discard_volume_dirs(&made_dirs);
-            return Err(e);
-        }
+        let new_volumes = match inserted.and_then(|made| tx.commit().map(|_| made).map_err(crate::db::db_err)) {
+            Ok(made) => made,
+            Err(e) => {
+                self.discard_volume_dirs(&made_dirs);
+                return Err(e);
+            }
+        };
         let dir = self.container_dir(&id);
         if let Err(e) = std::fs::create_dir_all(dir.join("upper")).and_then(|_| std::fs::create_dir_all(dir.join("work"))) {
             let _ = self.delete_container_and_mounts(&id, true);
             let _ = std::fs::remove_dir_all(&dir);
             return Err(Error::io(format!("creating {}", dir.display()), e));
+        }
+        if let Err(e) = self.populate_volumes(&record) {
+            // Nothing half-created: the container goes, and the volumes made for it.
+            let _ = self.destroy_with_volumes(&id, true);
+            for name in &new_volumes {
+                let _ = self.remove_volume(name, true);
+            }
+            return Err(e);
         }
         Ok(id)
     }

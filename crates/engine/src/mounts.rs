@@ -420,13 +420,14 @@ impl Engine {
     }
 
     /// Writes the volume records a container's mounts need and its mount rows. Called inside
-    /// the transaction that inserts the container.
+    /// the transaction that inserts the container. Returns the volumes it made.
     pub(crate) fn record_mounts(
         &self,
         container_id: &str,
         planned: &[MountPoint],
-    ) -> Result<(), Error> {
+    ) -> Result<Vec<String>, Error> {
         let conn = self.db.conn();
+        let mut made = Vec::new();
         for mp in planned {
             if mp.kind == "volume" {
                 let removing: Option<i64> = conn
@@ -448,10 +449,10 @@ impl Engine {
                     options: mp.volume_options.clone(),
                     ..Default::default()
                 };
-                crate::volumes::insert_record(
-                    conn,
-                    &Volume::new(mp.name.clone(), &request, mp.anonymous),
-                )?;
+                let volume = Volume::new(mp.name.clone(), &request, mp.anonymous);
+                if crate::volumes::insert_record(conn, &volume)? {
+                    made.push(mp.name.clone());
+                }
             }
             let spec = serde_json::to_string(mp).map_err(|e| Error::Internal(e.to_string()))?;
             let volume = if mp.kind == "volume" {
@@ -465,7 +466,7 @@ impl Engine {
             )
             .map_err(db_err)?;
         }
-        Ok(())
+        Ok(made)
     }
 
     /// A container's mounts, in the order to mount them (parents before children).
@@ -581,20 +582,8 @@ impl Engine {
                     self.mount_volume_options(&volume)?;
                     let data = self.volume_mountpoint(&m.name);
                     if !m.no_copy {
-                        if in_rootfs.is_dir() && dir_is_empty(&data) {
-                            crate::copyup::copy_tree(&in_rootfs, &data).map_err(|e| {
-                                Error::io(
-                                    format!(
-                                        "copying the image's {} into volume {}",
-                                        m.destination, m.name
-                                    ),
-                                    e,
-                                )
-                            })?;
-                        }
-                        // Docker copies for a container once: a restart after the volume
-                        // was emptied keeps it empty.
-                        self.mark_copied(&rec.id, &m)?;
+                        // Normally done at create; here for a create that could not.
+                        self.populate_volume(&rec.id, &m, &in_rootfs)?;
                     }
                     crate::rootpath::make_mount_point(rootfs, &destination, true)?;
                     out.push(UserMount::Bind {
@@ -638,6 +627,68 @@ impl Engine {
             }
         }
         Ok(out)
+    }
+
+    /// Docker's copy-up, done when the container is created: each empty volume the container
+    /// mounts (without `nocopy`) gets the image's content at its destination. The rootfs is
+    /// mounted for it only when some volume needs it.
+    pub(crate) fn populate_volumes(&self, rec: &ContainerRecord) -> Result<(), Error> {
+        let wanted: Vec<MountPoint> = self
+            .container_mounts(&rec.id)?
+            .into_iter()
+            .filter(|m| m.kind == "volume" && !m.no_copy)
+            .collect();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let rootfs = self.container_run_dir(&rec.id).join("rootfs");
+        let dir = self.container_dir(&rec.id);
+        let lowers = self.images.layer_dirs(&rec.image_id)?;
+        crate::rootfs::mount_overlay(
+            &lowers,
+            &dir.join("upper"),
+            &dir.join("work"),
+            &rootfs,
+            false,
+        )?;
+        let result = wanted.iter().try_for_each(|m| {
+            self.ensure_volume_dir(&m.name)?;
+            let destination = crate::rootpath::resolve_in_root(&rootfs, &m.destination)?;
+            let in_rootfs = rootfs.join(destination.trim_start_matches('/'));
+            if in_rootfs.is_file() {
+                return Err(Error::InvalidArgument(format!(
+                    "cannot mount volume over existing file, file exists {}",
+                    m.destination
+                )));
+            }
+            self.populate_volume(&rec.id, m, &in_rootfs)
+        });
+        crate::rootfs::unmount(&rootfs);
+        result
+    }
+
+    /// Copies `image_dir` (a path in the mounted rootfs) into the volume when the volume is
+    /// empty, and records that this mount had its one chance: a restart after the volume was
+    /// emptied keeps it empty, as Docker's.
+    fn populate_volume(
+        &self,
+        container_id: &str,
+        m: &MountPoint,
+        image_dir: &Path,
+    ) -> Result<(), Error> {
+        let data = self.volume_mountpoint(&m.name);
+        if image_dir.is_dir() && dir_is_empty(&data) {
+            crate::copyup::copy_tree(image_dir, &data).map_err(|e| {
+                Error::io(
+                    format!(
+                        "copying the image's {} into volume {}",
+                        m.destination, m.name
+                    ),
+                    e,
+                )
+            })?;
+        }
+        self.mark_copied(container_id, m)
     }
 
     /// Records that a container's volume mount had its one chance at the image's content.
