@@ -310,7 +310,8 @@ impl Engine {
             // The shim records the exit and tears the container down; wait for it.
             crate::proc::wait_exit(rec.shim_pid, Some(std::time::Duration::from_secs(10)));
         }
-        self.destroy_with_volumes(&rec.id, volumes)
+        // An `--rm` container's anonymous volumes go with it however it is removed.
+        self.destroy_with_volumes(&rec.id, volumes || rec.config.host_config.auto_remove)
     }
 
     /// Deletes every trace of a container: runtime state, mount, directories, record.

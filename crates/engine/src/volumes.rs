@@ -186,19 +186,18 @@ impl Engine {
         self.repair_volumes();
         validate_driver(&request.driver)?;
         validate_options(&request.options)?;
-        let (name, anonymous) = match &request.name {
+        // Without a name: a random hex one. Still not an anonymous volume: Docker marks only
+        // those made for a container's mount.
+        let name = match &request.name {
             Some(name) if !name.is_empty() => {
                 validate_name(name)?;
-                (name.clone(), false)
+                name.clone()
             }
-            _ => (names::new_id(), true),
+            _ => names::new_id(),
         };
         if let Some(existing) = record(self.db.conn(), &name)? {
             return Ok(existing);
         }
-        // `volume create` without a name makes a named-by-hex volume, not an anonymous one
-        // (Docker only marks volumes made for a container's mount as anonymous).
-        let _ = anonymous;
         let volume = Volume::new(name, &request, false);
         let created_dir = self.ensure_volume_dir(&volume.name)?;
         match insert_record(self.db.conn(), &volume) {
