@@ -365,6 +365,21 @@ fn readonly_mounts_reject_writes() {
 fn bind_mounts_work_both_ways_and_v_creates_the_source() {
     let Some(env) = env() else { return };
     image_with(&env, "bb", &[], |_| {});
+    // A relative `-v` source (./dir) is taken from the current directory, as Docker's CLI does.
+    let base = host_dir(&env, "");
+    let mut cmd = env.cmd(&[
+        "run",
+        "--rm",
+        "-v",
+        "./relative-src:/rel",
+        "bb",
+        "touch",
+        "/rel/made",
+    ]);
+    cmd.current_dir(&base);
+    let r = common::output_within(cmd, common::COMMAND_DEADLINE);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(base.join("relative-src/made").is_file());
     let host = host_dir(&env, "shared-host");
     std::fs::create_dir_all(&host).unwrap();
     std::fs::write(host.join("from-host"), "host says hi\n").unwrap();
@@ -771,6 +786,14 @@ fn rm_v_and_run_rm_remove_anonymous_volumes_only() {
 
     // run --rm removes its anonymous volumes too.
     env.ok(&["run", "--rm", "-v", "keepme:/named", "withvol", "true"]);
+    assert_eq!(volume_names(&env), ["keepme"]);
+    // ... also when it is removed by force while running.
+    let id = env
+        .ok(&["run", "-d", "--rm", "withvol", "sleep", "60"])
+        .trim()
+        .to_string();
+    assert_eq!(volume_names(&env).len(), 2);
+    env.ok(&["rm", "-f", &id]);
     assert_eq!(volume_names(&env), ["keepme"]);
 
     // Plain rm keeps them (dangling); prune removes anonymous ones, -a the named too.
