@@ -424,6 +424,28 @@ fn bind_mounts_work_both_ways_and_v_creates_the_source() {
     env.ok(&["run", "--rm", "-v", &spec, "bb", "touch", "/made/f"]);
     assert!(missing.join("f").is_file());
 
+    // Propagation: rprivate by default, rshared when asked (the mount joins a peer group).
+    let grep_mount = "grep ' /h ' /proc/self/mountinfo";
+    let private = env.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{}:/h", host.display()),
+        "bb",
+        "sh",
+        "-c",
+        grep_mount,
+    ]);
+    assert!(!private.contains("shared:"), "{private}");
+    let mount = format!(
+        "type=bind,source={},target=/h,bind-propagation=rshared",
+        host.display()
+    );
+    let shared = env.ok(&[
+        "run", "--rm", "--mount", &mount, "bb", "sh", "-c", grep_mount,
+    ]);
+    assert!(shared.contains("shared:"), "{shared}");
+
     // inspect shows the bind as Docker does.
     let spec = format!("{}:/h:ro,rshared", host.display());
     env.ok(&["create", "--name", "binder", "-v", &spec, "bb", "true"]);

@@ -651,6 +651,24 @@ fn bind_mount(b: &BindMount) -> Result<Mount, SpecError> {
         .build()?)
 }
 
+/// The root's propagation a user bind needs (as moby): a shared bind needs a shared root, a
+/// slave bind a slave (or shared) one; otherwise the runtime's default (private).
+fn rootfs_propagation(mounts: &[UserMount]) -> Option<String> {
+    let propagations = mounts.iter().filter_map(|m| match m {
+        UserMount::Bind { propagation, .. } => Some(propagation.trim_start_matches('r')),
+        UserMount::Tmpfs { .. } => None,
+    });
+    let mut wanted = None;
+    for p in propagations {
+        match p {
+            "shared" => return Some("shared".into()),
+            "slave" => wanted = Some("rslave".to_string()),
+            _ => {}
+        }
+    }
+    wanted
+}
+
 fn user_mount(m: &UserMount) -> Result<Mount, SpecError> {
     match m {
         UserMount::Tmpfs { destination, options } => tmpfs_mount(destination, options),
@@ -1455,7 +1473,7 @@ pub fn build_spec(input: &SpecInput) -> Result<Spec, SpecError> {
         Some(PathBuf::from(&input.cgroup_path))
     });
     linux.set_seccomp(seccomp);
-    linux.set_rootfs_propagation(None);
+    linux.set_rootfs_propagation(rootfs_propagation(&input.mounts));
     if input.privileged {
         linux.set_masked_paths(None);
         linux.set_readonly_paths(None);
@@ -2035,6 +2053,7 @@ mod tests {
         assert_eq!(&mount_dests(&spec)[7..], &s(&["/run", "/data", "/srv", "/scratch", "/etc/hosts"]));
         assert_eq!(find_mount(&spec, "/data").options().as_ref().unwrap(), &s(&["rbind", "ro", "rshared"]));
         assert_eq!(find_mount(&spec, "/srv").options().as_ref().unwrap(), &s(&["bind", "rprivate"]));
+        assert_eq!(spec.linux().as_ref().unwrap().rootfs_propagation().as_deref(), Some("shared"));
         let scratch = find_mount(&spec, "/scratch").options().clone().unwrap();
         assert!(scratch.contains(&"size=1024k".to_string()) && scratch.contains(&"mode=1770".to_string()), "{scratch:?}");
     }
