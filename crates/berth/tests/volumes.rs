@@ -1103,3 +1103,33 @@ fn a_killed_rm_containers_anonymous_volume_is_not_leaked() {
     assert_eq!(volume_names(&env), ["named-stays"]);
     assert!(env.container_ids().is_empty());
 }
+
+#[test]
+fn concurrent_runs_share_one_new_volume() {
+    let Some(env) = env() else { return };
+    image_with(&env, "bb", &[], |_| {});
+    let env = std::sync::Arc::new(env);
+    let workers: Vec<_> = (0..4)
+        .map(|i| {
+            let env = env.clone();
+            std::thread::spawn(move || {
+                let line = format!("echo {i} >> /x/log");
+                env.berth(&["run", "--rm", "-v", "together:/x", "bb", "sh", "-c", &line])
+            })
+        })
+        .collect();
+    for worker in workers {
+        let r = worker.join().unwrap();
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+    assert_eq!(volume_names(&env), ["together"]);
+    let log = std::fs::read_to_string(mountpoint(&env, "together").join("log")).unwrap();
+    assert_eq!(log.lines().count(), 4, "{log}");
+    let leftovers: Vec<_> = std::fs::read_dir(env.root.join("volumes"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
