@@ -291,6 +291,15 @@ fn volume_options_mount_a_tmpfs() {
         std::fs::read_to_string(host.join("f")).unwrap(),
         "through\n"
     );
+    // Copy-up lands in the bound directory too.
+    std::fs::remove_file(host.join("f")).unwrap();
+    image_with(&env, "seeded", &[], |root| {
+        std::fs::create_dir_all(root.join("seed")).unwrap();
+        std::fs::write(root.join("seed/s"), "s\n").unwrap();
+    });
+    env.ok(&["run", "--rm", "-v", "hostvol:/seed", "seeded", "true"]);
+    assert_eq!(std::fs::read_to_string(host.join("s")).unwrap(), "s\n");
+    std::fs::write(host.join("f"), "through\n").unwrap();
     env.ok(&["volume", "rm", "hostvol"]);
     assert!(
         host.join("f").is_file(),

@@ -653,6 +653,8 @@ impl Engine {
         )?;
         let result = wanted.iter().try_for_each(|m| {
             self.ensure_volume_dir(&m.name)?;
+            // The copy goes where the container will see it: into a `-o` volume's own mount.
+            self.mount_volume_options(&self.volume(&m.name)?)?;
             let destination = crate::rootpath::resolve_in_root(&rootfs, &m.destination)?;
             let in_rootfs = rootfs.join(destination.trim_start_matches('/'));
             if in_rootfs.is_file() {
