@@ -252,9 +252,42 @@ fn volume_options_mount_a_tmpfs() {
         "echo kept > /r/f; mount | grep ' /r '",
     ]);
     assert!(out.contains("tmpfs") && out.contains("size=2048k"), "{out}");
-    assert_eq!(
-        env.ok(&["run", "--rm", "-v", "ramvol:/r", "bb", "cat", "/r/f"]),
-        "kept\n"
+    // As Docker's local driver: unmounted when its last user stops, so a tmpfs volume starts
+    // empty again; shared while two containers use it.
+    assert!(
+        !env.mounts().iter().any(|m| m.contains("ramvol")),
+        "{:?}",
+        env.mounts()
+    );
+    let r = env.berth(&["run", "--rm", "-v", "ramvol:/r", "bb", "cat", "/r/f"]);
+    assert_ne!(r.code, 0, "the tmpfs outlived its users: {}", r.stdout);
+    env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "holder",
+        "-v",
+        "ramvol:/r",
+        "bb",
+        "sh",
+        "-c",
+        "echo held > /r/f; sleep 60",
+    ]);
+    common::wait_for(
+        || {
+            env.berth(&["run", "--rm", "-v", "ramvol:/r", "bb", "cat", "/r/f"])
+                .stdout
+                == "held\n"
+        },
+        "the second user to see the first one's file",
+    );
+    let r = env.berth(&["volume", "rm", "ramvol"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    env.ok(&["rm", "-f", "holder"]);
+    assert!(
+        !env.mounts().iter().any(|m| m.contains("ramvol")),
+        "{:?}",
+        env.mounts()
     );
     env.ok(&["volume", "rm", "ramvol"]);
     assert!(

@@ -666,6 +666,7 @@ impl Engine {
             self.populate_volume(&rec.id, m, &in_rootfs)
         });
         crate::rootfs::unmount(&rootfs);
+        self.release_volume_mounts(&rec.id);
         result
     }
 

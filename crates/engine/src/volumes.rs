@@ -440,6 +440,36 @@ impl Engine {
         .map_err(|e| Error::Internal(format!("mounting volume {} ({kind} {device}): {e}", v.name)))
     }
 
+    /// Unmounts the `-o` mounts of a container's volumes that no other live container uses,
+    /// as Docker's local driver does when a volume's last user stops (a tmpfs volume then
+    /// starts empty again).
+    pub(crate) fn release_volume_mounts(&self, container_id: &str) {
+        let Ok(mounts) = self.container_mounts(container_id) else {
+            return;
+        };
+        let conn = self.db.conn();
+        for m in mounts.iter().filter(|m| m.kind == "volume") {
+            let Ok(Some(volume)) = record(conn, &m.name) else {
+                continue;
+            };
+            if !volume.options.contains_key("type") {
+                continue;
+            }
+            let others: i64 = conn
+                .query_row(
+                    "SELECT COUNT(*) FROM container_mounts m JOIN containers c ON c.id = m.container_id \
+                     WHERE m.volume = ?1 AND m.container_id != ?2 \
+                     AND (c.state IN ('running', 'paused', 'restarting') OR c.shim_pid != 0)",
+                    params![m.name, container_id],
+                    |r| r.get(0),
+                )
+                .unwrap_or(1);
+            if others == 0 {
+                unmount_all(&self.volume_mountpoint(&m.name));
+            }
+        }
+    }
+
     /// Puts records and directories back in step after a killed process: finishes removals,
     /// deletes leftover temp/trash dirs, recreates a missing directory for a record, and adopts
     /// a directory without a record (older than [`ORPHAN_GRACE`]) as a volume.
