@@ -4,6 +4,7 @@
 
 mod commands;
 mod format;
+mod mount_flag;
 mod run_flags;
 mod terminal;
 
@@ -78,6 +79,9 @@ enum Command {
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
+    /// Manage volumes
+    #[command(subcommand)]
+    Volume(commands::volume::Command),
     /// The per-container monitor (internal)
     #[command(hide = true)]
     Shim(commands::shim::Args),
@@ -176,6 +180,7 @@ fn dispatch(command: Command) -> Result<i32, commands::CliError> {
         Command::Push(a) | Command::Image(ImageCommand::Push(a)) => commands::push::run(&engine, a),
         Command::Login(a) => commands::login::run(&engine, a),
         Command::Logout(a) => commands::logout::run(&engine, a),
+        Command::Volume(c) => commands::volume::run(&engine, c),
         Command::Shim(_) => unreachable!("handled before the engine opens"),
     }
 }
