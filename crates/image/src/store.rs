@@ -750,3 +750,114 @@ mod put_blob_from_tests {
         assert!(store.put_blob_from(&data[..], "sha256:../x").is_err());
     }
 }
+
+/// Building images layer by layer (the Dockerfile builder's needs).
+impl Store {
+    /// Stores the diff recorded in an overlay upper directory as an uncompressed layer blob
+    /// (its digest is its diff_id). Returns the layer's descriptor.
+    pub fn add_layer_from_upper(&self, upper: &Path) -> Result<Descriptor, Error> {
+        let _lock = lock(&self.root.join("gc.lock"), false)?;
+        let (file, mut guard, tmp) = self.create_tmp_file()?;
+        let mut hashing = HashingWriter {
+            inner: BufWriter::with_capacity(256 * 1024, file),
+            hasher: sha2::Sha256::default(),
+            size: 0,
+        };
+        crate::diff::write_diff(upper, &mut hashing).ctx("write layer diff of", upper)?;
+        use sha2::Digest;
+        let digest = format!("sha256:{}", hex::encode(hashing.hasher.finalize()));
+        let size = hashing.size;
+        let file = hashing
+            .inner
+            .into_inner()
+            .map_err(|e| Error::io("write", &tmp, e.into_error()))?;
+        let dest = self.blob_path(&digest)?;
+        if !dest.exists() {
+            self.commit(file, &tmp, &mut guard, &dest)?;
+        }
+        Ok(Descriptor {
+            media_type: MEDIA_LAYER_TAR.into(),
+            digest,
+            size,
+            extra: Default::default(),
+        })
+    }
+
+    /// Registers an image from its config and its layers' descriptors (already stored, lowest
+    /// first). `config.rootfs.diff_ids` must list the layers' uncompressed digests. Returns the id.
+    pub fn commit_image(
+        &self,
+        config: &ImageConfig,
+        layers: Vec<Descriptor>,
+    ) -> Result<String, Error> {
+        let _lock = lock(&self.root.join("gc.lock"), false)?;
+        for l in &layers {
+            if !self.blob_path(&l.digest)?.exists() {
+                return Err(Error::BlobMissing {
+                    digest: l.digest.clone(),
+                    image: "(new image)".into(),
+                    path: self.blob_path(&l.digest)?,
+                });
+            }
+        }
+        let config_json = serde_json::to_vec(config).map_err(|e| Error::Json {
+            what: "image config",
+            path: self.root.clone(),
+            source: e,
+        })?;
+        let id = self.put_blob(&config_json)?;
+        let size = layers.iter().map(|l| l.size).sum();
+        let manifest = Manifest {
+            schema_version: 2,
+            media_type: Some(MEDIA_MANIFEST_OCI.into()),
+            config: Descriptor {
+                media_type: MEDIA_CONFIG_OCI.into(),
+                digest: id.clone(),
+                size: config_json.len() as u64,
+                extra: Default::default(),
+            },
+            layers,
+            extra: Default::default(),
+        };
+        let manifest_json = serde_json::to_vec(&manifest).map_err(|e| Error::Json {
+            what: "manifest",
+            path: self.root.clone(),
+            source: e,
+        })?;
+        let manifest_digest = self.put_blob(&manifest_json)?;
+        self.write_record(&id, &manifest_digest, Some(size))?;
+        Ok(id)
+    }
+
+    /// The descriptors of an image's layers, as its manifest lists them.
+    pub fn layer_descriptors(&self, id: &str) -> Result<Vec<Descriptor>, Error> {
+        let img = self.image(id)?;
+        let m: Manifest = serde_json::from_slice(&self.read_blob(&img.manifest_digest, id)?)
+            .map_err(|e| Error::Json {
+                what: "manifest",
+                path: self.blob_path(&img.manifest_digest).unwrap_or_default(),
+                source: e,
+            })?;
+        Ok(m.layers)
+    }
+}
+
+/// A writer that hashes and counts what goes through it.
+struct HashingWriter<W> {
+    inner: W,
+    hasher: sha2::Sha256,
+    size: u64,
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        use sha2::Digest;
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
