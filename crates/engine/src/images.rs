@@ -175,8 +175,10 @@ impl Engine {
     }
 
     /// Deletes content no image in the database refers to.
-    fn gc_images(&self) -> Result<(), Error> {
-        let keep: Vec<String> = self.db.images()?.into_iter().map(|(id, _)| id).collect();
+    pub(crate) fn gc_images(&self) -> Result<(), Error> {
+        let mut keep: Vec<String> = self.db.images()?.into_iter().map(|(id, _)| id).collect();
+        // Images the build cache points at stay until `builder prune`.
+        keep.extend(self.db.build_cache_images()?);
         self.images.gc(&keep)?;
         Ok(())
     }
