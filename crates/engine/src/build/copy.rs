@@ -16,7 +16,9 @@ pub struct SourceFile {
 }
 
 /// Options of one COPY/ADD.
-pub struct CopyOptions {
+pub struct CopyOptions<'a> {
+    /// For context sources: whether a host path is part of the context (not .dockerignore'd).
+    pub in_context: Option<&'a dyn Fn(&Path) -> bool>,
     pub owner: Option<(u32, u32)>,
     pub mode: Option<u32>,
     pub extract_archives: bool,
@@ -149,6 +151,9 @@ fn copy_dir_contents(
         let meta =
             std::fs::symlink_metadata(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         let target = dst.join(entry.file_name());
+        if options.in_context.is_some_and(|keep| !keep(&path)) {
+            continue;
+        }
         if meta.is_dir() {
             if !target.is_dir() {
                 remove_non_dir(&target);

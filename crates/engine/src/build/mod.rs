@@ -138,6 +138,14 @@ impl Engine {
     ) -> Result<BuildResult, BuildError> {
         self.repair();
         reap::reap_abandoned(self);
+        // This process's scratch directory goes when the build ends, however it ends.
+        struct RemoveScratch(PathBuf);
+        impl Drop for RemoveScratch {
+            fn drop(&mut self) {
+                reap::remove_scratch(&self.0);
+            }
+        }
+        let _scratch = RemoveScratch(reap::scratch_dir(self));
         let tags = request
             .tags
             .iter()

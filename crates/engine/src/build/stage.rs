@@ -717,7 +717,13 @@ impl StageRun<'_, '_, '_> {
                 ))
             }
         };
+        let context = &self.shared.context;
+        let in_context = |p: &std::path::Path| {
+            p.strip_prefix(context.root())
+                .is_ok_and(|rel| context.entries.contains_key(rel.to_string_lossy().as_ref()))
+        };
         let options = CopyOptions {
+            in_context: if from_image.is_none() { Some(&in_context) } else { None },
             owner,
             mode: chmod,
             extract_archives: copy.add,
