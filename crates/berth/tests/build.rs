@@ -47,10 +47,16 @@ fn inspect(env: &Env, image: &str) -> serde_json::Value {
 
 /// Nothing a build step made is left: no containers, no mounts, no scratch dirs.
 fn assert_clean(env: &Env) {
-    assert_eq!(env.container_ids(), Vec::<String>::new(), "build containers left behind");
+    assert_eq!(
+        env.container_ids(),
+        Vec::<String>::new(),
+        "build containers left behind"
+    );
     assert_eq!(env.mounts(), Vec::<String>::new(), "mounts left behind");
     let scratch = env.root.join("build");
-    let left: Vec<_> = std::fs::read_dir(&scratch).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+    let left: Vec<_> = std::fs::read_dir(&scratch)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
     assert!(left.is_empty(), "scratch dirs left: {left:?}");
 }
 
@@ -70,12 +76,50 @@ fn files_env_user_workdir_and_cmd_end_up_in_the_image() {
             ),
         ],
     );
-    let progress = build_ok(&env, &["-t", "app:1", "-t", "app:2", "--build-arg", "WHO=berth", "--label", "extra=yes"], &ctx);
-    assert!(progress.contains("#4 0.") && progress.contains(" building"), "RUN output is streamed: {progress}");
-    assert!(progress.contains("naming to docker.io/library/app:1 done"), "{progress}");
-    assert_eq!(run_out(&env, &["app:1"]), "hello berth berth\n", "CMD and the build arg in RUN");
-    assert_eq!(run_out(&env, &["app:2", "cat", "/app/a.txt", "/app/x"]), "hello\ninner\n", "COPY of a file and a dir's contents");
-    assert_eq!(run_out(&env, &["app:1", "sh", "-c", "pwd; id -u; echo $GREETING $MODE; echo ${WHO:-unset}"]), "/app\n1000\nhello berth dev\nunset\n");
+    let progress = build_ok(
+        &env,
+        &[
+            "-t",
+            "app:1",
+            "-t",
+            "app:2",
+            "--build-arg",
+            "WHO=berth",
+            "--label",
+            "extra=yes",
+        ],
+        &ctx,
+    );
+    assert!(
+        progress.contains("#4 0.") && progress.contains(" building"),
+        "RUN output is streamed: {progress}"
+    );
+    assert!(
+        progress.contains("naming to docker.io/library/app:1 done"),
+        "{progress}"
+    );
+    assert_eq!(
+        run_out(&env, &["app:1"]),
+        "hello berth berth\n",
+        "CMD and the build arg in RUN"
+    );
+    assert_eq!(
+        run_out(&env, &["app:2", "cat", "/app/a.txt", "/app/x"]),
+        "hello\ninner\n",
+        "COPY of a file and a dir's contents"
+    );
+    assert_eq!(
+        run_out(
+            &env,
+            &[
+                "app:1",
+                "sh",
+                "-c",
+                "pwd; id -u; echo $GREETING $MODE; echo ${WHO:-unset}"
+            ]
+        ),
+        "/app\n1000\nhello berth dev\nunset\n"
+    );
     let img = inspect(&env, "app:1");
     let c = &img["Config"];
     assert_eq!(c["WorkingDir"], "/app");
@@ -86,7 +130,11 @@ fn files_env_user_workdir_and_cmd_end_up_in_the_image() {
     assert_eq!(c["Labels"]["extra"], "yes");
     assert!(c["ExposedPorts"]["8080/tcp"].is_object());
     // One layer for the base, then WORKDIR, COPY and RUN.
-    assert_eq!(img["RootFS"]["Layers"].as_array().unwrap().len(), 4, "{img}");
+    assert_eq!(
+        img["RootFS"]["Layers"].as_array().unwrap().len(),
+        4,
+        "{img}"
+    );
     assert_clean(&env);
 }
 
@@ -94,15 +142,31 @@ fn files_env_user_workdir_and_cmd_end_up_in_the_image() {
 fn history_records_steps_and_metadata_only_steps_have_no_layer() {
     let Some(env) = env() else { return };
     env.image("bb", &[]);
-    let ctx = context(&env, "ctx", &[("Dockerfile", "FROM bb\nENV A=1\nRUN echo hi > /f\nCMD [\"sh\"]\n")]);
+    let ctx = context(
+        &env,
+        "ctx",
+        &[(
+            "Dockerfile",
+            "FROM bb\nENV A=1\nRUN echo hi > /f\nCMD [\"sh\"]\n",
+        )],
+    );
     build_ok(&env, &["-t", "h"], &ctx);
     let config_path = {
-        let id = env.ok(&["image", "inspect", "-f", "{{.Id}}", "h"]).trim().to_string();
-        env.root.join("image/blobs/sha256").join(id.trim_start_matches("sha256:"))
+        let id = env
+            .ok(&["image", "inspect", "-f", "{{.Id}}", "h"])
+            .trim()
+            .to_string();
+        env.root
+            .join("image/blobs/sha256")
+            .join(id.trim_start_matches("sha256:"))
     };
-    let config: serde_json::Value = serde_json::from_slice(&std::fs::read(config_path).unwrap()).unwrap();
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(config_path).unwrap()).unwrap();
     let history = config["history"].as_array().unwrap();
-    let created_by: Vec<&str> = history.iter().map(|h| h["created_by"].as_str().unwrap_or("")).collect();
+    let created_by: Vec<&str> = history
+        .iter()
+        .map(|h| h["created_by"].as_str().unwrap_or(""))
+        .collect();
     let n = created_by.len();
     assert_eq!(created_by[n - 3], "/bin/sh -c #(nop) ENV A=1");
     assert_eq!(created_by[n - 2], "RUN /bin/sh -c echo hi > /f");
@@ -125,14 +189,25 @@ fn multi_stage_copies_from_earlier_stages_and_builds_only_what_the_target_needs(
         )],
     );
     let progress = build_ok(&env, &["-t", "ms"], &ctx);
-    assert!(!progress.contains("exit 9"), "the unused stage was built: {progress}");
+    assert!(
+        !progress.contains("exit 9"),
+        "the unused stage was built: {progress}"
+    );
     assert_eq!(run_out(&env, &["ms"]), "artifact\nother\n");
     // --target builds the named stage.
     build_ok(&env, &["-t", "only-builder", "--target", "builder"], &ctx);
-    assert_eq!(run_out(&env, &["only-builder", "cat", "/out/bin.txt"]), "artifact\n");
+    assert_eq!(
+        run_out(&env, &["only-builder", "cat", "/out/bin.txt"]),
+        "artifact\n"
+    );
     let r = build(&env, &["--target", "nope"], &ctx);
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("target stage \"nope\" could not be found"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("target stage \"nope\" could not be found"),
+        "{}",
+        r.stderr
+    );
     assert_clean(&env);
 }
 
@@ -143,7 +218,14 @@ fn rebuild_hits_the_cache_and_a_changed_file_misses_it() {
     let ctx = context(
         &env,
         "ctx",
-        &[("a.txt", "one\n"), ("b.txt", "bee\n"), ("Dockerfile", "FROM bb\nRUN echo first > /first\nCOPY b.txt /b.txt\nCOPY a.txt /a.txt\nRUN cat /a.txt > /copy\n")],
+        &[
+            ("a.txt", "one\n"),
+            ("b.txt", "bee\n"),
+            (
+                "Dockerfile",
+                "FROM bb\nRUN echo first > /first\nCOPY b.txt /b.txt\nCOPY a.txt /a.txt\nRUN cat /a.txt > /copy\n",
+            ),
+        ],
     );
     build_ok(&env, &["-t", "c1"], &ctx);
     let id1 = inspect(&env, "c1")["Id"].as_str().unwrap().to_string();
@@ -151,14 +233,26 @@ fn rebuild_hits_the_cache_and_a_changed_file_misses_it() {
     let second = build_ok(&env, &["-t", "c2"], &ctx);
     let cached_time = started.elapsed();
     assert_eq!(second.matches("CACHED").count(), 4, "{second}");
-    assert_eq!(inspect(&env, "c2")["Id"], id1.as_str(), "a fully cached build gives the same image");
+    assert_eq!(
+        inspect(&env, "c2")["Id"],
+        id1.as_str(),
+        "a fully cached build gives the same image"
+    );
     eprintln!("fully cached rebuild (whole command, debug build): {cached_time:?}");
 
     std::fs::write(ctx.join("a.txt"), "two\n").unwrap();
     let third = build_ok(&env, &["-t", "c3"], &ctx);
     let lines: Vec<&str> = third.lines().collect();
-    let cached_steps: Vec<&str> = lines.iter().filter(|l| l.ends_with("CACHED")).copied().collect();
-    assert_eq!(cached_steps.len(), 2, "RUN first and COPY b.txt stay cached: {third}");
+    let cached_steps: Vec<&str> = lines
+        .iter()
+        .filter(|l| l.ends_with("CACHED"))
+        .copied()
+        .collect();
+    assert_eq!(
+        cached_steps.len(),
+        2,
+        "RUN first and COPY b.txt stay cached: {third}"
+    );
     assert_eq!(run_out(&env, &["c3", "cat", "/copy"]), "two\n");
 
     let no_cache = build_ok(&env, &["--no-cache", "-t", "c4"], &ctx);
@@ -179,7 +273,10 @@ fn dockerignore_excludes_files_with_docker_rules() {
         &env,
         "ctx",
         &[
-            (".dockerignore", "# build junk\n*.log\n!keep.log\nsecret\n**/tmp\n"),
+            (
+                ".dockerignore",
+                "# build junk\n*.log\n!keep.log\nsecret\n**/tmp\n",
+            ),
             ("app.txt", "app\n"),
             ("debug.log", "noise\n"),
             ("keep.log", "kept\n"),
@@ -190,13 +287,23 @@ fn dockerignore_excludes_files_with_docker_rules() {
         ],
     );
     build_ok(&env, &["-t", "ig"], &ctx);
-    let listing = run_out(&env, &["ig", "sh", "-c", "cd /ctx && find . -type f | sort"]);
-    assert_eq!(listing, "./.dockerignore\n./Dockerfile\n./app.txt\n./keep.log\n./src/main.c\n");
+    let listing = run_out(
+        &env,
+        &["ig", "sh", "-c", "cd /ctx && find . -type f | sort"],
+    );
+    assert_eq!(
+        listing,
+        "./.dockerignore\n./Dockerfile\n./app.txt\n./keep.log\n./src/main.c\n"
+    );
     // An excluded file cannot be copied explicitly either.
     std::fs::write(ctx.join("Dockerfile"), "FROM bb\nCOPY secret/key /key\n").unwrap();
     let r = build(&env, &[], &ctx);
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("Dockerfile:2:") && r.stderr.contains("excluded by .dockerignore"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("Dockerfile:2:") && r.stderr.contains("excluded by .dockerignore"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -205,11 +312,31 @@ fn add_extracts_local_tar_archives_and_copy_does_not() {
     env.image("bb", &[]);
     let ctx = context(&env, "ctx", &[("payload/dir/hello.txt", "from the tar\n")]);
     let ok = |c: &mut Command| assert!(c.status().unwrap().success());
-    ok(Command::new("tar").arg("-C").arg(ctx.join("payload")).arg("-czf").arg(ctx.join("p.tar.gz")).arg("dir"));
-    ok(Command::new("tar").arg("-C").arg(ctx.join("payload")).arg("-cf").arg(ctx.join("p.tar")).arg("dir"));
-    std::fs::write(ctx.join("Dockerfile"), "FROM bb\nADD p.tar.gz /gz/\nADD p.tar /plain\nCOPY p.tar /copied/\n").unwrap();
+    ok(Command::new("tar")
+        .arg("-C")
+        .arg(ctx.join("payload"))
+        .arg("-czf")
+        .arg(ctx.join("p.tar.gz"))
+        .arg("dir"));
+    ok(Command::new("tar")
+        .arg("-C")
+        .arg(ctx.join("payload"))
+        .arg("-cf")
+        .arg(ctx.join("p.tar"))
+        .arg("dir"));
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM bb\nADD p.tar.gz /gz/\nADD p.tar /plain\nCOPY p.tar /copied/\n",
+    )
+    .unwrap();
     build_ok(&env, &["-t", "add"], &ctx);
-    assert_eq!(run_out(&env, &["add", "cat", "/gz/dir/hello.txt", "/plain/dir/hello.txt"]), "from the tar\nfrom the tar\n");
+    assert_eq!(
+        run_out(
+            &env,
+            &["add", "cat", "/gz/dir/hello.txt", "/plain/dir/hello.txt"]
+        ),
+        "from the tar\nfrom the tar\n"
+    );
     assert_eq!(run_out(&env, &["add", "ls", "/copied"]), "p.tar\n");
 }
 
@@ -217,14 +344,26 @@ fn add_extracts_local_tar_archives_and_copy_does_not() {
 fn dockerfile_errors_name_the_file_and_line() {
     let Some(env) = env() else { return };
     env.image("bb", &[]);
-    let ctx = context(&env, "ctx", &[("Dockerfile", "FROM bb\nRUN true\nFROOM bb\n")]);
+    let ctx = context(
+        &env,
+        "ctx",
+        &[("Dockerfile", "FROM bb\nRUN true\nFROOM bb\n")],
+    );
     let r = build(&env, &["-t", "bad"], &ctx);
     assert_eq!(r.code, 1, "{}", r.stderr);
-    assert!(r.stderr.contains("Dockerfile:3:") && r.stderr.contains("FROOM"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("Dockerfile:3:") && r.stderr.contains("FROOM"),
+        "{}",
+        r.stderr
+    );
     std::fs::write(ctx.join("Dockerfile"), "FROM bb\n\nCOPY missing.txt /\n").unwrap();
     let r = build(&env, &[], &ctx);
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("Dockerfile:3:") && r.stderr.contains("missing.txt"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("Dockerfile:3:") && r.stderr.contains("missing.txt"),
+        "{}",
+        r.stderr
+    );
     std::fs::write(ctx.join("other.Dockerfile"), "RUN true\n").unwrap();
     let file = ctx.join("other.Dockerfile").to_string_lossy().into_owned();
     let r = build(&env, &["-f", &file], &ctx);
@@ -232,7 +371,10 @@ fn dockerfile_errors_name_the_file_and_line() {
     assert!(r.stderr.contains("other.Dockerfile:1:"), "{}", r.stderr);
     let r = build(&env, &[], &ctx.join("nope"));
     assert_eq!(r.code, 125, "{}", r.stderr);
-    assert!(env.ok(&["images", "-q"]).lines().count() == 1, "no image made by a failed build");
+    assert!(
+        env.ok(&["images", "-q"]).lines().count() == 1,
+        "no image made by a failed build"
+    );
     assert_clean(&env);
 }
 
@@ -240,13 +382,28 @@ fn dockerfile_errors_name_the_file_and_line() {
 fn a_failing_run_fails_the_build_with_its_exit_code_and_leaves_nothing() {
     let Some(env) = env() else { return };
     env.image("bb", &[]);
-    let ctx = context(&env, "ctx", &[("Dockerfile", "FROM bb\nRUN echo before\nRUN echo oops >&2; exit 3\nRUN echo never\n")]);
+    let ctx = context(
+        &env,
+        "ctx",
+        &[(
+            "Dockerfile",
+            "FROM bb\nRUN echo before\nRUN echo oops >&2; exit 3\nRUN echo never\n",
+        )],
+    );
     let r = build(&env, &["-t", "fails"], &ctx);
     assert_eq!(r.code, 1, "{}", r.stderr);
-    assert!(r.stderr.contains("oops"), "stderr of the step is shown: {}", r.stderr);
+    assert!(
+        r.stderr.contains("oops"),
+        "stderr of the step is shown: {}",
+        r.stderr
+    );
     assert!(r.stderr.contains("Dockerfile:3: The command '/bin/sh -c echo oops >&2; exit 3' returned a non-zero code: 3"), "{}", r.stderr);
     assert!(!r.stderr.contains("never"));
-    assert_ne!(env.berth(&["image", "inspect", "fails"]).code, 0, "no image is tagged");
+    assert_ne!(
+        env.berth(&["image", "inspect", "fails"]).code,
+        0,
+        "no image is tagged"
+    );
     assert_clean(&env);
 }
 
@@ -263,7 +420,18 @@ fn deleted_files_are_whited_out_in_later_layers() {
         )],
     );
     build_ok(&env, &["-t", "wh"], &ctx);
-    assert_eq!(run_out(&env, &["wh", "sh", "-c", "ls -a /d; ls /tmp; test -e /etc/group || echo no-group"]), ".\n..\nnew\nno-group\n");
+    assert_eq!(
+        run_out(
+            &env,
+            &[
+                "wh",
+                "sh",
+                "-c",
+                "ls -a /d; ls /tmp; test -e /etc/group || echo no-group"
+            ]
+        ),
+        ".\n..\nnew\nno-group\n"
+    );
     assert_clean(&env);
 }
 
@@ -275,7 +443,20 @@ fn quiet_iidfile_and_stdin_dockerfile_and_context() {
     let iid = ctx.parent().unwrap().join("iid");
     let iid_s = iid.to_string_lossy().into_owned();
     let ctx_s = ctx.to_string_lossy().into_owned();
-    let r = env.with_stdin(&["build", "-q", "--iidfile", &iid_s, "-t", "fromstdin", "-f", "-", &ctx_s], b"FROM bb\nCOPY f.txt /\n");
+    let r = env.with_stdin(
+        &[
+            "build",
+            "-q",
+            "--iidfile",
+            &iid_s,
+            "-t",
+            "fromstdin",
+            "-f",
+            "-",
+            &ctx_s,
+        ],
+        b"FROM bb\nCOPY f.txt /\n",
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     let id = r.stdout.trim();
     assert!(id.starts_with("sha256:") && id.len() == 71, "{id}");
@@ -283,11 +464,25 @@ fn quiet_iidfile_and_stdin_dockerfile_and_context() {
     assert_eq!(std::fs::read_to_string(&iid).unwrap(), id);
     assert_eq!(run_out(&env, &["fromstdin", "cat", "/f.txt"]), "ctx file\n");
 
-    std::fs::write(ctx.join("Dockerfile"), "FROM bb\nCOPY f.txt /from-tar.txt\n").unwrap();
-    let tar = Command::new("tar").arg("-C").arg(&ctx).arg("-cf").arg("-").arg(".").output().unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM bb\nCOPY f.txt /from-tar.txt\n",
+    )
+    .unwrap();
+    let tar = Command::new("tar")
+        .arg("-C")
+        .arg(&ctx)
+        .arg("-cf")
+        .arg("-")
+        .arg(".")
+        .output()
+        .unwrap();
     let r = env.with_stdin(&["image", "build", "-t", "fromtar", "-"], &tar.stdout);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(run_out(&env, &["fromtar", "cat", "/from-tar.txt"]), "ctx file\n");
+    assert_eq!(
+        run_out(&env, &["fromtar", "cat", "/from-tar.txt"]),
+        "ctx file\n"
+    );
     assert_clean(&env);
 }
 
@@ -295,26 +490,71 @@ fn quiet_iidfile_and_stdin_dockerfile_and_context() {
 fn onbuild_triggers_run_in_the_child_build() {
     let Some(env) = env() else { return };
     env.image("bb", &[]);
-    let parent = context(&env, "parent", &[("Dockerfile", "FROM bb\nONBUILD COPY marker.txt /marker.txt\nONBUILD RUN echo triggered >> /marker.txt\n")]);
+    let parent = context(
+        &env,
+        "parent",
+        &[(
+            "Dockerfile",
+            "FROM bb\nONBUILD COPY marker.txt /marker.txt\nONBUILD RUN echo triggered >> /marker.txt\n",
+        )],
+    );
     build_ok(&env, &["-t", "onbuild-base"], &parent);
     let onbuild = inspect(&env, "onbuild-base")["Config"]["OnBuild"].clone();
-    assert_eq!(onbuild, serde_json::json!(["COPY marker.txt /marker.txt", "RUN echo triggered >> /marker.txt"]));
-    let child = context(&env, "child", &[("marker.txt", "child\n"), ("Dockerfile", "FROM onbuild-base\nRUN cat /marker.txt\n")]);
+    assert_eq!(
+        onbuild,
+        serde_json::json!([
+            "COPY marker.txt /marker.txt",
+            "RUN echo triggered >> /marker.txt"
+        ])
+    );
+    let child = context(
+        &env,
+        "child",
+        &[
+            ("marker.txt", "child\n"),
+            ("Dockerfile", "FROM onbuild-base\nRUN cat /marker.txt\n"),
+        ],
+    );
     build_ok(&env, &["-t", "onbuild-child"], &child);
-    assert_eq!(run_out(&env, &["onbuild-child", "cat", "/marker.txt"]), "child\ntriggered\n");
-    assert!(inspect(&env, "onbuild-child")["Config"]["OnBuild"].is_null(), "triggers are not inherited");
+    assert_eq!(
+        run_out(&env, &["onbuild-child", "cat", "/marker.txt"]),
+        "child\ntriggered\n"
+    );
+    assert!(
+        inspect(&env, "onbuild-child")["Config"]["OnBuild"].is_null(),
+        "triggers are not inherited"
+    );
 }
 
 #[test]
 fn a_build_killed_with_sigkill_leaves_nothing_after_the_next_command() {
     let Some(env) = env() else { return };
     env.image("bb", &[]);
-    let ctx = context(&env, "ctx", &[("Dockerfile", "FROM bb\nRUN echo started; sleep 60\n")]);
-    let mut child = env.cmd(&["build", "-t", "killed", &ctx.to_string_lossy()]).stderr(std::process::Stdio::null()).spawn().unwrap();
-    common::wait_for(|| env.berth(&["ps", "--format", "{{.Status}}"]).stdout.starts_with("Up"), "the RUN container to run");
+    let ctx = context(
+        &env,
+        "ctx",
+        &[("Dockerfile", "FROM bb\nRUN echo started; sleep 60\n")],
+    );
+    let mut child = env
+        .cmd(&["build", "-t", "killed", &ctx.to_string_lossy()])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    common::wait_for(
+        || {
+            env.berth(&["ps", "--format", "{{.Status}}"])
+                .stdout
+                .starts_with("Up")
+        },
+        "the RUN container to run",
+    );
     child.kill().unwrap();
     child.wait().unwrap();
-    let quick = context(&env, "quick", &[("Dockerfile", "FROM bb\nCMD [\"true\"]\n")]);
+    let quick = context(
+        &env,
+        "quick",
+        &[("Dockerfile", "FROM bb\nCMD [\"true\"]\n")],
+    );
     build_ok(&env, &["-t", "after"], &quick);
     assert_clean(&env);
     assert_ne!(env.berth(&["image", "inspect", "killed"]).code, 0);

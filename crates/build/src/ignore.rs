@@ -54,7 +54,7 @@ impl Ignore {
         let path = clean(path);
         let mut excluded = false;
         for pattern in &self.patterns {
-            if excluded == !pattern.exclusion {
+            if excluded != pattern.exclusion {
                 continue; // this pattern cannot change the verdict
             }
             if matches_or_parent(&pattern.text, &path) {

@@ -730,27 +730,6 @@ fn validate_entry<R: Read>(entry: &tar::Entry<'_, R>) -> Result<(), Error> {
     Ok(())
 }
 
-#[cfg(test)]
-mod put_blob_from_tests {
-    use super::*;
-
-    #[test]
-    fn streams_verifies_and_leaves_nothing_on_mismatch() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let data = vec![7u8; 600 * 1024];
-        let digest = sha256_digest(&data);
-        assert_eq!(store.put_blob_from(&data[..], &digest).unwrap(), digest);
-        assert_eq!(fs::read(store.blob_path(&digest).unwrap()).unwrap(), data);
-        let other = sha256_digest(b"other");
-        let err = store.put_blob_from(&data[..100], &other).unwrap_err();
-        assert!(matches!(err, Error::DigestMismatch { .. }), "{err}");
-        assert!(!store.blob_path(&other).unwrap().exists());
-        assert_eq!(list(&dir.path().join("tmp")).unwrap().len(), 0);
-        assert!(store.put_blob_from(&data[..], "sha256:../x").is_err());
-    }
-}
-
 /// Building images layer by layer (the Dockerfile builder's needs).
 impl Store {
     /// Stores the diff recorded in an overlay upper directory as an uncompressed layer blob
@@ -859,5 +838,26 @@ impl<W: Write> Write for HashingWriter<W> {
     }
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod put_blob_from_tests {
+    use super::*;
+
+    #[test]
+    fn streams_verifies_and_leaves_nothing_on_mismatch() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let data = vec![7u8; 600 * 1024];
+        let digest = sha256_digest(&data);
+        assert_eq!(store.put_blob_from(&data[..], &digest).unwrap(), digest);
+        assert_eq!(fs::read(store.blob_path(&digest).unwrap()).unwrap(), data);
+        let other = sha256_digest(b"other");
+        let err = store.put_blob_from(&data[..100], &other).unwrap_err();
+        assert!(matches!(err, Error::DigestMismatch { .. }), "{err}");
+        assert!(!store.blob_path(&other).unwrap().exists());
+        assert_eq!(list(&dir.path().join("tmp")).unwrap().len(), 0);
+        assert!(store.put_blob_from(&data[..], "sha256:../x").is_err());
     }
 }

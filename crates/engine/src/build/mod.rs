@@ -92,6 +92,8 @@ pub(crate) struct Shared<'a> {
     pub root: PathBuf,
     pub run: PathBuf,
     pub stage_count: usize,
+    /// The stage whose image is the result.
+    pub target: usize,
 }
 
 impl Shared<'_> {
@@ -203,6 +205,7 @@ impl Engine {
             root: self.root.clone(),
             run: self.run.clone(),
             stage_count,
+            target,
         };
         let needed = stage::needed_stages(&shared, target)?;
         let started = std::time::Instant::now();

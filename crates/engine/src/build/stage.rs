@@ -184,25 +184,17 @@ pub fn build_stage(
         }
         run.instruction(instr)?;
     }
-    if index == shared.dockerfile.stages.len() - 1
-        || shared
-            .request
-            .target
-            .as_deref()
-            .is_some_and(|t| stage.name.as_deref() == Some(t.to_lowercase().as_str()))
-    {
-        if !shared.request.labels.is_empty() {
-            let labels = run
-                .state
-                .config
-                .config
-                .labels
-                .get_or_insert_with(BTreeMap::new);
-            labels.extend(shared.request.labels.clone());
-            let encoded = serde_json::to_string(&shared.request.labels).unwrap_or_default();
-            run.state.key = cache::chain(&run.state.key, &["--label", &encoded]);
-            run.state.image = None;
-        }
+    if index == shared.target && !shared.request.labels.is_empty() {
+        let labels = run
+            .state
+            .config
+            .config
+            .labels
+            .get_or_insert_with(BTreeMap::new);
+        labels.extend(shared.request.labels.clone());
+        let encoded = serde_json::to_string(&shared.request.labels).unwrap_or_default();
+        run.state.key = cache::chain(&run.state.key, &["--label", &encoded]);
+        run.state.image = None;
     }
     run.materialize()
 }
@@ -723,7 +715,11 @@ impl StageRun<'_, '_, '_> {
                 .is_ok_and(|rel| context.entries.contains_key(rel.to_string_lossy().as_ref()))
         };
         let options = CopyOptions {
-            in_context: if from_image.is_none() { Some(&in_context) } else { None },
+            in_context: if from_image.is_none() {
+                Some(&in_context)
+            } else {
+                None
+            },
             owner,
             mode: chmod,
             extract_archives: copy.add,
