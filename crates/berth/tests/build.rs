@@ -559,3 +559,44 @@ fn a_build_killed_with_sigkill_leaves_nothing_after_the_next_command() {
     assert_clean(&env);
     assert_ne!(env.berth(&["image", "inspect", "killed"]).code, 0);
 }
+
+/// Serves `body` for every GET on 127.0.0.1:<port> until the test ends; returns the port.
+fn serve(body: &'static str) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nLast-Modified: Sun, 06 Nov 1994 08:49:37 GMT\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    port
+}
+
+#[test]
+fn add_downloads_urls_with_docker_file_rules() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    let port = serve("downloaded\n");
+    let dockerfile = format!("FROM bb\nADD http://127.0.0.1:{port}/files/hello.txt /dl/\nADD http://127.0.0.1:{port}/x.tar /named\n");
+    let ctx = context(&env, "ctx", &[("Dockerfile", &dockerfile)]);
+    build_ok(&env, &["-t", "url"], &ctx);
+    assert_eq!(run_out(&env, &["url", "cat", "/dl/hello.txt", "/named"]), "downloaded\ndownloaded\n");
+    let listing = run_out(&env, &["url", "ls", "-l", "/dl/hello.txt"]);
+    assert!(listing.starts_with("-rw-------"), "downloads are 0600: {listing}");
+    assert!(listing.contains("1994"), "mtime from Last-Modified: {listing}");
+    let again = build_ok(&env, &["-t", "url2"], &ctx);
+    assert_eq!(again.matches("CACHED").count(), 2, "same content: cached: {again}");
+    let bad = context(&env, "bad", &[("Dockerfile", "FROM bb\nADD http://127.0.0.1:1/nothing /x\n")]);
+    let r = build(&env, &[], &bad);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("Dockerfile:2:") && r.stderr.contains("127.0.0.1:1/nothing"), "{}", r.stderr);
+    assert_clean(&env);
+}

@@ -13,6 +13,8 @@ pub struct SourceFile {
     pub path: PathBuf,
     /// Keep the source's owner (files from another image) instead of root.
     pub keep_owner: bool,
+    /// ADD may unpack it (false for downloads).
+    pub extract: bool,
 }
 
 /// Options of one COPY/ADD.
@@ -43,7 +45,11 @@ pub fn copy(
             let target = resolve_in_root(root, dest);
             make_dirs(root, dest)?;
             copy_dir_contents(&source.path, &target, source.keep_owner, options)?;
-        } else if options.extract_archives && meta.is_file() && is_tar(&source.path) {
+        } else if options.extract_archives
+            && source.extract
+            && meta.is_file()
+            && is_tar(&source.path)
+        {
             make_dirs(root, dest)?;
             extract(&source.path, &resolve_in_root(root, dest))?;
         } else {

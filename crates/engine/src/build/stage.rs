@@ -572,6 +572,49 @@ impl StageRun<'_, '_, '_> {
         Ok(())
     }
 
+    /// `ADD <url>`: the file as the server sends it (named after the URL's last path segment,
+    /// mode 0600, mtime from Last-Modified), in this build's scratch dir. Returns it and its digest.
+    fn download(
+        &self,
+        instr: &Instruction,
+        url: &str,
+    ) -> Result<(std::path::PathBuf, String), BuildError> {
+        use sha2::Digest;
+        let path_part = url.split(['?', '#']).next().unwrap_or(url);
+        let name = path_part
+            .splitn(4, '/')
+            .nth(3)
+            .and_then(|p| p.rsplit('/').next())
+            .filter(|n| !n.is_empty())
+            .unwrap_or("download");
+        let dir = super::reap::scratch_dir(self.engine)
+            .join(format!("download-{}", crate::names::new_id()));
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        let file = dir.join(name);
+        let mut out = std::fs::File::create(&file)
+            .map_err(|e| Error::io(format!("creating {}", file.display()), e))?;
+        let got = berth_registry::http::download(url, &mut out)
+            .map_err(|e| self.at(instr, format!("ADD failed: {e}")))?;
+        drop(out);
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| Error::io(format!("chmod {}", file.display()), e))?;
+        if let Some(t) = got.last_modified {
+            let ts = nix::sys::time::TimeSpec::new(t, 0);
+            let _ = nix::sys::stat::utimensat(
+                None,
+                &file,
+                &ts,
+                &ts,
+                nix::sys::stat::UtimensatFlags::NoFollowSymlink,
+            );
+        }
+        let data = std::fs::read(&file)
+            .map_err(|e| Error::io(format!("reading {}", file.display()), e))?;
+        Ok((file, hex::encode(sha2::Sha256::digest(&data))))
+    }
+
     fn copy_step(&mut self, instr: &Instruction, copy: &Copy) -> Result<(), BuildError> {
         let name = if copy.add { "ADD" } else { "COPY" };
         let n = self.step_title(instr);
@@ -643,6 +686,7 @@ impl StageRun<'_, '_, '_> {
         let mut context_files: Vec<String> = Vec::new();
         let mut image_sources: Vec<String> = Vec::new();
         let mut heredocs: Vec<(String, String)> = Vec::new();
+        let mut downloads: Vec<std::path::PathBuf> = Vec::new();
         for source in &copy.sources {
             match source {
                 Source::Heredoc(doc) => {
@@ -657,7 +701,11 @@ impl StageRun<'_, '_, '_> {
                 Source::Path(raw) => {
                     let path = self.expand(instr, raw)?;
                     if copy.add && (path.starts_with("http://") || path.starts_with("https://")) {
-                        return Err(self.at(instr, format!("ADD {path}: downloading URLs is not supported by berth's builder yet")));
+                        // Downloaded before the cache lookup: its content decides, as in Docker.
+                        let (file, digest) = self.download(instr, &path)?;
+                        key_parts.push(format!("url:{path}:{digest}"));
+                        downloads.push(file);
+                        continue;
                     }
                     if from_image.is_some() {
                         key_parts.push(format!("image:{path}"));
@@ -729,8 +777,15 @@ impl StageRun<'_, '_, '_> {
             .map(|rel| SourceFile {
                 path: self.shared.context.root().join(rel),
                 keep_owner: false,
+                extract: true,
             })
             .collect();
+        // Remote files are never unpacked.
+        sources.extend(downloads.iter().map(|p| SourceFile {
+            path: p.clone(),
+            keep_owner: false,
+            extract: false,
+        }));
         if let Some(from) = &from_scratch {
             for path in &image_sources {
                 let found = glob_in_root(&from.merged, path);
@@ -745,6 +800,7 @@ impl StageRun<'_, '_, '_> {
                 sources.extend(found.into_iter().map(|p| SourceFile {
                     path: p,
                     keep_owner: true,
+                    extract: true,
                 }));
             }
         }
