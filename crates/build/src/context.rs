@@ -38,6 +38,16 @@ pub struct Context {
 impl Context {
     /// Lists and digests the context under `root`, leaving out what `ignore` excludes.
     pub fn scan(root: &Path, ignore: &Ignore) -> std::io::Result<Context> {
+        Context::scan_with(root, ignore, &mut DigestCache::default())
+    }
+
+    /// [`Context::scan`], reusing the digests in `cache` of files whose stat (inode, size,
+    /// mtime, ctime) did not change, and recording the new ones there.
+    pub fn scan_with(
+        root: &Path,
+        ignore: &Ignore,
+        cache: &mut DigestCache,
+    ) -> std::io::Result<Context> {
         let mut entries = BTreeMap::new();
         let meta = std::fs::metadata(root)?;
         entries.insert(
@@ -49,7 +59,9 @@ impl Context {
                 digest: String::new(),
             },
         );
-        walk(root, root, "", ignore, &mut entries)?;
+        let mut fresh = DigestCache::default();
+        walk(root, root, "", ignore, &mut entries, cache, &mut fresh)?;
+        *cache = fresh;
         Ok(Context {
             root: root.to_path_buf(),
             entries,
@@ -114,6 +126,8 @@ fn walk(
     rel: &str,
     ignore: &Ignore,
     out: &mut BTreeMap<String, Entry>,
+    cache: &DigestCache,
+    fresh: &mut DigestCache,
 ) -> std::io::Result<()> {
     for dirent in std::fs::read_dir(dir)? {
         let dirent = dirent?;
@@ -143,7 +157,7 @@ fn walk(
                     },
                 );
             }
-            walk(root, &path, &path_rel, ignore, out)?;
+            walk(root, &path, &path_rel, ignore, out, cache, fresh)?;
             continue;
         }
         if excluded {
@@ -155,7 +169,15 @@ fn walk(
                 std::fs::read_link(&path)?.to_string_lossy().into_owned(),
             )
         } else if meta.is_file() {
-            (Kind::File, file_digest(&path)?)
+            {
+                let stat = StatKey::of(&meta);
+                let digest = match cache.files.get(&path_rel) {
+                    Some((known, digest)) if *known == stat => digest.clone(),
+                    _ => file_digest(&path)?,
+                };
+                fresh.files.insert(path_rel.clone(), (stat, digest.clone()));
+                (Kind::File, digest)
+            }
         } else {
             continue; // sockets, fifos, devices are not part of a context
         };
@@ -188,6 +210,63 @@ fn walk(
         );
     }
     Ok(())
+}
+
+/// What must be unchanged for a file's recorded digest to still hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct StatKey([i64; 6]);
+
+impl StatKey {
+    fn of(meta: &std::fs::Metadata) -> StatKey {
+        StatKey([
+            meta.ino() as i64,
+            meta.size() as i64,
+            meta.mtime(),
+            meta.mtime_nsec(),
+            meta.ctime(),
+            meta.ctime_nsec(),
+        ])
+    }
+}
+
+/// File digests from an earlier scan of the same context, by relative path, with the stat
+/// they were computed for. Saved between builds as text: one `STAT... DIGEST PATH` per line.
+#[derive(Debug, Default, Clone)]
+pub struct DigestCache {
+    files: std::collections::HashMap<String, (StatKey, String)>,
+}
+
+impl DigestCache {
+    pub fn parse(text: &str) -> DigestCache {
+        let mut files = std::collections::HashMap::new();
+        for line in text.lines() {
+            let mut parts = line.splitn(8, ' ');
+            let nums: Option<Vec<i64>> = (0..6)
+                .map(|_| parts.next().and_then(|n| n.parse().ok()))
+                .collect();
+            let (Some(nums), Some(digest), Some(path)) = (nums, parts.next(), parts.next()) else {
+                continue;
+            };
+            let stat = StatKey([nums[0], nums[1], nums[2], nums[3], nums[4], nums[5]]);
+            files.insert(path.to_string(), (stat, digest.to_string()));
+        }
+        DigestCache { files }
+    }
+
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        for (path, (stat, digest)) in &self.files {
+            if path.contains('\n') {
+                continue;
+            }
+            let s = stat.0;
+            out.push_str(&format!(
+                "{} {} {} {} {} {} {digest} {path}\n",
+                s[0], s[1], s[2], s[3], s[4], s[5]
+            ));
+        }
+        out
+    }
 }
 
 fn file_digest(path: &Path) -> std::io::Result<String> {
@@ -237,10 +316,21 @@ mod tests {
         assert_eq!(ctx.matching("src/*.rs"), vec!["src/a.rs"]);
         assert_eq!(ctx.matching("./src"), vec!["src"]);
         assert!(ctx.matching("nope").is_empty());
+        let mut cache = DigestCache::default();
+        Context::scan_with(root, &ig, &mut cache).unwrap();
+        let saved = DigestCache::parse(&cache.to_text());
+        assert_eq!(saved.files.len(), 3);
         let before = ctx.digest_of("src").unwrap();
         std::fs::write(root.join("src/sub/b.rs"), "changed").unwrap();
         let after = Context::scan(root, &ig).unwrap().digest_of("src").unwrap();
         assert_ne!(before, after);
+        // A changed file is re-hashed even with a saved digest.
+        let mut saved = saved;
+        let cached = Context::scan_with(root, &ig, &mut saved)
+            .unwrap()
+            .digest_of("src")
+            .unwrap();
+        assert_eq!(cached, after);
         assert_eq!(
             ctx.digest_of("src/a.rs"),
             Context::scan(root, &ig).unwrap().digest_of("src/a.rs")

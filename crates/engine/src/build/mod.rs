@@ -159,8 +159,13 @@ impl Engine {
         let ignore_text =
             std::fs::read_to_string(request.context_dir.join(".dockerignore")).unwrap_or_default();
         let ignore = berth_build::ignore::Ignore::parse(&ignore_text);
+        let digests_file = context_digests_file(self, &request.context_dir);
+        let mut digests = berth_build::context::DigestCache::parse(
+            &std::fs::read_to_string(&digests_file).unwrap_or_default(),
+        );
         let context =
-            berth_build::context::Context::scan(&request.context_dir, &ignore).map_err(|e| {
+            berth_build::context::Context::scan_with(&request.context_dir, &ignore, &mut digests)
+                .map_err(|e| {
                 Error::io(
                     format!(
                         "reading the build context {}",
@@ -169,6 +174,7 @@ impl Engine {
                     e,
                 )
             })?;
+        save_context_digests(&digests_file, &digests);
         let global_decls: Vec<(String, Option<String>)> = dockerfile
             .global_args
             .iter()
@@ -348,6 +354,27 @@ impl Engine {
         let n = self.db.build_cache_clear()?;
         self.gc_images()?;
         Ok(n)
+    }
+}
+
+/// Where the file digests of a context directory are kept between builds (the stat-based
+/// shortcut that keeps a fully cached rebuild from reading every file again).
+fn context_digests_file(engine: &Engine, context: &std::path::Path) -> PathBuf {
+    use sha2::Digest;
+    let canonical = std::fs::canonicalize(context).unwrap_or_else(|_| context.to_path_buf());
+    let key = hex::encode(sha2::Sha256::digest(canonical.to_string_lossy().as_bytes()));
+    engine.root.join("build-cache").join("contexts").join(key)
+}
+
+/// Best effort (a lost file only costs re-hashing): temp file, then rename.
+fn save_context_digests(path: &std::path::Path, digests: &berth_build::context::DigestCache) {
+    let Some(dir) = path.parent() else { return };
+    let tmp = dir.join(format!(".tmp-{}", crate::names::new_id()));
+    let ok = std::fs::create_dir_all(dir)
+        .and_then(|_| std::fs::write(&tmp, digests.to_text()))
+        .and_then(|_| std::fs::rename(&tmp, path));
+    if ok.is_err() {
+        let _ = std::fs::remove_file(&tmp);
     }
 }
 
