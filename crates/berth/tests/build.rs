@@ -600,3 +600,41 @@ fn add_downloads_urls_with_docker_file_rules() {
     assert!(r.stderr.contains("Dockerfile:2:") && r.stderr.contains("127.0.0.1:1/nothing"), "{}", r.stderr);
     assert_clean(&env);
 }
+
+#[test]
+fn shell_exec_form_heredoc_chown_chmod_and_config_instructions() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    let ctx = context(
+        &env,
+        "ctx",
+        &[
+            ("owned.txt", "mine\n"),
+            (
+                "Dockerfile",
+                "FROM bb\nSHELL [\"/bin/sh\", \"-ec\"]\nRUN echo \"$0 $-\" > /shell.txt\nRUN [\"/bin/sh\", \"-c\", \"echo exec-form > /exec.txt\"]\nRUN <<EOF\necho line1 > /heredoc.txt\necho line2 >> /heredoc.txt\nEOF\nCOPY --chown=alice:staff --chmod=640 owned.txt /owned.txt\nCOPY <<notes.txt /docs/\nwritten by a heredoc\nnotes.txt\nVOLUME /data\nENTRYPOINT [\"/bin/sh\", \"-c\"]\nHEALTHCHECK --interval=5s --retries=2 CMD true\nMAINTAINER someone@example.com\n",
+            ),
+        ],
+    );
+    build_ok(&env, &["-t", "misc"], &ctx);
+    let out = run_out(&env, &["misc", "cat /shell.txt /exec.txt /heredoc.txt /docs/notes.txt; ls -ln /owned.txt"]);
+    let mut lines = out.lines();
+    let shell = lines.next().unwrap();
+    assert!(shell.starts_with("/bin/sh") && shell.contains('e'), "SHELL is used for RUN: {shell}");
+    assert_eq!(lines.next(), Some("exec-form"));
+    assert_eq!(lines.next(), Some("line1"));
+    assert_eq!(lines.next(), Some("line2"));
+    assert_eq!(lines.next(), Some("written by a heredoc"));
+    let ls = lines.next().unwrap();
+    assert!(ls.starts_with("-rw-r-----") && ls.contains(" 1000 ") && ls.contains(" 50 "), "--chown/--chmod: {ls}");
+    let img = inspect(&env, "misc");
+    let c = &img["Config"];
+    assert_eq!(c["Entrypoint"], serde_json::json!(["/bin/sh", "-c"]));
+    assert!(c["Cmd"].is_null(), "ENTRYPOINT resets the inherited CMD: {c}");
+    assert!(c["Volumes"]["/data"].is_object());
+    assert_eq!(c["Healthcheck"]["Test"], serde_json::json!(["CMD-SHELL", "true"]));
+    assert_eq!(c["Healthcheck"]["Interval"], 5_000_000_000i64);
+    assert_eq!(c["Healthcheck"]["Retries"], 2);
+    assert_eq!(img["Author"], "someone@example.com");
+    assert_clean(&env);
+}

@@ -189,7 +189,7 @@ impl Engine {
         let image = self.images.image(&id)?;
         let c = &image.config;
         let cfg = &c.config;
-        Ok(json!({
+        let mut doc = json!({
             "Id": id,
             "RepoTags": self.db.tags_of(&id)?,
             "RepoDigests": [],
@@ -220,6 +220,13 @@ impl Engine {
             "GraphDriver": { "Name": "overlay2", "Data": null },
             "RootFS": { "Type": "layers", "Layers": c.rootfs.diff_ids },
             "Metadata": { "LastTagTime": "0001-01-01T00:00:00Z" },
-        }))
+        });
+        // Docker shows these only when the image sets them (a Dockerfile's HEALTHCHECK, SHELL).
+        for (key, value) in [("Healthcheck", cfg.healthcheck.clone()), ("Shell", cfg.shell.clone().map(|s| json!(s)))] {
+            if let Some(v) = value {
+                doc["Config"][key] = v;
+            }
+        }
+        Ok(doc)
     }
 }
