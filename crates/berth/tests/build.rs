@@ -550,6 +550,8 @@ fn a_build_killed_with_sigkill_leaves_nothing_after_the_next_command() {
     );
     child.kill().unwrap();
     child.wait().unwrap();
+    // Any next command (here `ps`, inside assert_clean) cleans up after the killed build.
+    assert_clean(&env);
     let quick = context(
         &env,
         "quick",

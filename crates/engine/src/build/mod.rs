@@ -14,6 +14,8 @@ mod cache;
 mod copy;
 mod fs_step;
 mod reap;
+
+pub(crate) use reap::reap_if_abandoned;
 mod run;
 mod stage;
 
@@ -139,7 +141,7 @@ impl Engine {
         progress: Progress<'_>,
     ) -> Result<BuildResult, BuildError> {
         self.repair();
-        reap::reap_abandoned(self);
+        reap::reap_if_abandoned(self);
         // This process's scratch directory goes when the build ends, however it ends.
         struct RemoveScratch(PathBuf);
         impl Drop for RemoveScratch {
@@ -148,6 +150,9 @@ impl Engine {
             }
         }
         let _scratch = RemoveScratch(reap::scratch_dir(self));
+        // Marks this build as running (see reap_if_abandoned).
+        std::fs::create_dir_all(&_scratch.0)
+            .map_err(|e| Error::io(format!("creating {}", _scratch.0.display()), e))?;
         let tags = request
             .tags
             .iter()
@@ -312,7 +317,7 @@ impl Engine {
         request: &BuildRequest,
         progress: Progress<'_>,
     ) -> Result<BuildResult, BuildError> {
-        reap::reap_abandoned(self);
+        reap::reap_if_abandoned(self);
         let dir = reap::scratch_dir(self).join(format!("context-{}", crate::names::new_id()));
         std::fs::create_dir_all(&dir)
             .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;

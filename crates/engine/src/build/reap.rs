@@ -27,6 +27,20 @@ pub fn scratch_dir(engine: &Engine) -> std::path::PathBuf {
     engine.root.join("build").join(owner().replace(':', "-"))
 }
 
+/// Cheap enough for every command: one readdir of `ROOT/build` (every running build has its
+/// directory there); the full cleanup only when a build's process is gone.
+pub fn reap_if_abandoned(engine: &Engine) {
+    let Ok(entries) = std::fs::read_dir(engine.root.join("build")) else {
+        return;
+    };
+    let abandoned = entries
+        .flatten()
+        .any(|e| !owner_alive(&e.file_name().to_string_lossy().replace('-', ":")));
+    if abandoned {
+        reap_abandoned(engine);
+    }
+}
+
 /// Removes the step containers and scratch mounts of build processes that are gone.
 pub fn reap_abandoned(engine: &Engine) {
     if let Ok(records) = engine.db.containers() {
