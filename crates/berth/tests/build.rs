@@ -587,19 +587,42 @@ fn add_downloads_urls_with_docker_file_rules() {
     let Some(env) = env() else { return };
     env.image("bb", &[]);
     let port = serve("downloaded\n");
-    let dockerfile = format!("FROM bb\nADD http://127.0.0.1:{port}/files/hello.txt /dl/\nADD http://127.0.0.1:{port}/x.tar /named\n");
+    let dockerfile = format!(
+        "FROM bb\nADD http://127.0.0.1:{port}/files/hello.txt /dl/\nADD http://127.0.0.1:{port}/x.tar /named\n"
+    );
     let ctx = context(&env, "ctx", &[("Dockerfile", &dockerfile)]);
     build_ok(&env, &["-t", "url"], &ctx);
-    assert_eq!(run_out(&env, &["url", "cat", "/dl/hello.txt", "/named"]), "downloaded\ndownloaded\n");
+    assert_eq!(
+        run_out(&env, &["url", "cat", "/dl/hello.txt", "/named"]),
+        "downloaded\ndownloaded\n"
+    );
     let listing = run_out(&env, &["url", "ls", "-l", "/dl/hello.txt"]);
-    assert!(listing.starts_with("-rw-------"), "downloads are 0600: {listing}");
-    assert!(listing.contains("1994"), "mtime from Last-Modified: {listing}");
+    assert!(
+        listing.starts_with("-rw-------"),
+        "downloads are 0600: {listing}"
+    );
+    assert!(
+        listing.contains("1994"),
+        "mtime from Last-Modified: {listing}"
+    );
     let again = build_ok(&env, &["-t", "url2"], &ctx);
-    assert_eq!(again.matches("CACHED").count(), 2, "same content: cached: {again}");
-    let bad = context(&env, "bad", &[("Dockerfile", "FROM bb\nADD http://127.0.0.1:1/nothing /x\n")]);
+    assert_eq!(
+        again.matches("CACHED").count(),
+        2,
+        "same content: cached: {again}"
+    );
+    let bad = context(
+        &env,
+        "bad",
+        &[("Dockerfile", "FROM bb\nADD http://127.0.0.1:1/nothing /x\n")],
+    );
     let r = build(&env, &[], &bad);
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("Dockerfile:2:") && r.stderr.contains("127.0.0.1:1/nothing"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("Dockerfile:2:") && r.stderr.contains("127.0.0.1:1/nothing"),
+        "{}",
+        r.stderr
+    );
     assert_clean(&env);
 }
 
@@ -619,24 +642,70 @@ fn shell_exec_form_heredoc_chown_chmod_and_config_instructions() {
         ],
     );
     build_ok(&env, &["-t", "misc"], &ctx);
-    let out = run_out(&env, &["misc", "cat /shell.txt /exec.txt /heredoc.txt /docs/notes.txt; ls -ln /owned.txt"]);
+    let out = run_out(
+        &env,
+        &[
+            "misc",
+            "cat /shell.txt /exec.txt /heredoc.txt /docs/notes.txt; ls -ln /owned.txt",
+        ],
+    );
     let mut lines = out.lines();
     let shell = lines.next().unwrap();
-    assert!(shell.starts_with("/bin/sh") && shell.contains('e'), "SHELL is used for RUN: {shell}");
+    assert!(
+        shell.starts_with("/bin/sh") && shell.contains('e'),
+        "SHELL is used for RUN: {shell}"
+    );
     assert_eq!(lines.next(), Some("exec-form"));
     assert_eq!(lines.next(), Some("line1"));
     assert_eq!(lines.next(), Some("line2"));
     assert_eq!(lines.next(), Some("written by a heredoc"));
     let ls = lines.next().unwrap();
-    assert!(ls.starts_with("-rw-r-----") && ls.contains(" 1000 ") && ls.contains(" 50 "), "--chown/--chmod: {ls}");
+    assert!(
+        ls.starts_with("-rw-r-----") && ls.contains(" 1000 ") && ls.contains(" 50 "),
+        "--chown/--chmod: {ls}"
+    );
     let img = inspect(&env, "misc");
     let c = &img["Config"];
     assert_eq!(c["Entrypoint"], serde_json::json!(["/bin/sh", "-c"]));
-    assert!(c["Cmd"].is_null(), "ENTRYPOINT resets the inherited CMD: {c}");
+    assert!(
+        c["Cmd"].is_null(),
+        "ENTRYPOINT resets the inherited CMD: {c}"
+    );
     assert!(c["Volumes"]["/data"].is_object());
-    assert_eq!(c["Healthcheck"]["Test"], serde_json::json!(["CMD-SHELL", "true"]));
+    assert_eq!(
+        c["Healthcheck"]["Test"],
+        serde_json::json!(["CMD-SHELL", "true"])
+    );
     assert_eq!(c["Healthcheck"]["Interval"], 5_000_000_000i64);
     assert_eq!(c["Healthcheck"]["Retries"], 2);
     assert_eq!(img["Author"], "someone@example.com");
+    assert_clean(&env);
+}
+
+#[test]
+fn independent_stages_build_in_parallel_and_unused_build_args_are_reported() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    let ctx = context(
+        &env,
+        "ctx",
+        &[(
+            "Dockerfile",
+            "FROM bb AS one\nRUN sleep 3; echo 1 > /one\n\nFROM bb AS two\nRUN sleep 3; echo 2 > /two\n\nFROM bb\nCOPY --from=one /one /\nCOPY --from=two /two /\n",
+        )],
+    );
+    let started = std::time::Instant::now();
+    let progress = build_ok(&env, &["-t", "par", "--build-arg", "UNUSED=1"], &ctx);
+    let took = started.elapsed();
+    // Two 3 s steps one after the other would take more than 6 s.
+    assert!(
+        took < std::time::Duration::from_millis(5500),
+        "stages ran one after the other: {took:?}"
+    );
+    assert!(
+        progress.contains("[Warning] One or more build-args [UNUSED] were not consumed"),
+        "{progress}"
+    );
+    assert_eq!(run_out(&env, &["par", "cat", "/one", "/two"]), "1\n2\n");
     assert_clean(&env);
 }

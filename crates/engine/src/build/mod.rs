@@ -219,6 +219,13 @@ impl Engine {
             target,
         };
         let needed = stage::needed_stages(&shared, target)?;
+        let unused = unused_build_args(&shared, &needed);
+        if !unused.is_empty() {
+            shared.say(&format!(
+                "[Warning] One or more build-args [{}] were not consumed",
+                unused.join(" ")
+            ));
+        }
         let started = std::time::Instant::now();
         let image_id = if needed.len() == 1 {
             // One stage: no thread, no second engine.
@@ -360,6 +367,26 @@ impl Engine {
         self.gc_images()?;
         Ok(n)
     }
+}
+
+/// `--build-arg`s no ARG of the built stages (or the global ones) declares, nor predefined.
+fn unused_build_args(shared: &Shared<'_>, needed: &[usize]) -> Vec<String> {
+    let declared = |name: &str| {
+        let in_instructions = |instrs: &[berth_build::Instruction]| {
+            instrs.iter().any(|i| matches!(&i.kind, berth_build::Kind::Arg(a) if a.iter().any(|(n, _)| n == name)))
+        };
+        in_instructions(&shared.dockerfile.global_args)
+            || needed
+                .iter()
+                .any(|&i| in_instructions(&shared.dockerfile.stages[i].instructions))
+    };
+    shared
+        .request
+        .build_args
+        .keys()
+        .filter(|k| !berth_build::args::PREDEFINED.contains(&k.as_str()) && !declared(k))
+        .cloned()
+        .collect()
 }
 
 /// Where the file digests of a context directory are kept between builds (the stat-based
