@@ -637,7 +637,7 @@ fn shell_exec_form_heredoc_chown_chmod_and_config_instructions() {
             ("owned.txt", "mine\n"),
             (
                 "Dockerfile",
-                "FROM bb\nSHELL [\"/bin/sh\", \"-ec\"]\nRUN echo \"$0 $-\" > /shell.txt\nRUN [\"/bin/sh\", \"-c\", \"echo exec-form > /exec.txt\"]\nRUN <<EOF\necho line1 > /heredoc.txt\necho line2 >> /heredoc.txt\nEOF\nCOPY --chown=alice:staff --chmod=640 owned.txt /owned.txt\nCOPY <<notes.txt /docs/\nwritten by a heredoc\nnotes.txt\nVOLUME /data\nENTRYPOINT [\"/bin/sh\", \"-c\"]\nHEALTHCHECK --interval=5s --retries=2 CMD true\nMAINTAINER someone@example.com\n",
+                "FROM bb\nSHELL [\"/bin/sh\", \"-ec\"]\nRUN echo \"$0 $-\" > /shell.txt\nRUN [\"/bin/sh\", \"-c\", \"echo exec-form > /exec.txt\"]\nRUN <<EOF\necho line1 > /heredoc.txt\necho line2 >> /heredoc.txt\nEOF\nENV WHO=env\nRUN cat <<EOF > /later.txt\nhi $WHO\nEOF\nRUN cat <<'RAW' > /raw.txt\nhi $WHO\nRAW\nCOPY --chown=alice:staff --chmod=640 owned.txt /owned.txt\nCOPY <<notes.txt /docs/\nwritten by a heredoc\nnotes.txt\nVOLUME /data\nENTRYPOINT [\"/bin/sh\", \"-c\"]\nHEALTHCHECK --interval=5s --retries=2 CMD true\nMAINTAINER someone@example.com\n",
             ),
         ],
     );
@@ -646,7 +646,7 @@ fn shell_exec_form_heredoc_chown_chmod_and_config_instructions() {
         &env,
         &[
             "misc",
-            "cat /shell.txt /exec.txt /heredoc.txt /docs/notes.txt; ls -ln /owned.txt",
+            "cat /shell.txt /exec.txt /heredoc.txt /docs/notes.txt /later.txt /raw.txt; ls -ln /owned.txt",
         ],
     );
     let mut lines = out.lines();
@@ -659,6 +659,16 @@ fn shell_exec_form_heredoc_chown_chmod_and_config_instructions() {
     assert_eq!(lines.next(), Some("line1"));
     assert_eq!(lines.next(), Some("line2"));
     assert_eq!(lines.next(), Some("written by a heredoc"));
+    assert_eq!(
+        lines.next(),
+        Some("hi env"),
+        "a heredoc later in RUN, expanded by the shell"
+    );
+    assert_eq!(
+        lines.next(),
+        Some("hi $WHO"),
+        "a quoted delimiter is not expanded"
+    );
     let ls = lines.next().unwrap();
     assert!(
         ls.starts_with("-rw-r-----") && ls.contains(" 1000 ") && ls.contains(" 50 "),

@@ -107,6 +107,8 @@ pub enum Kind {
 
 /// Parses `text`; `file` names it in errors ("Dockerfile:3: unknown instruction: FOO").
 pub fn parse(text: &str, file: &str) -> Result<Dockerfile, Error> {
+    let rewritten = heredoc_first(text);
+    let text = rewritten.as_str();
     let parsed = pd::parse(text).map_err(|e| Error::at(file, e.line(), format!("{e:#}")))?;
     let escape = parsed
         .parser_directives
@@ -173,6 +175,86 @@ pub fn parse(text: &str, file: &str) -> Result<Dockerfile, Error> {
         global_args,
         stages,
     })
+}
+
+/// parse-dockerfile reads a RUN here-document only right after RUN (`RUN <<EOF cmd`); Docker
+/// also allows it later in the command (`RUN cat <<EOF > /f`). Such lines are rewritten to the
+/// first form, which runs the same shell command; line numbers do not change.
+fn heredoc_first(text: &str) -> String {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let mut out = String::with_capacity(text.len());
+    for (i, line) in lines.iter().enumerate() {
+        out.push_str(
+            &rewrite_run_heredoc(line, &lines[i + 1..]).unwrap_or_else(|| line.to_string()),
+        );
+    }
+    out
+}
+
+fn rewrite_run_heredoc(line: &str, rest: &[&str]) -> Option<String> {
+    let trimmed = line.trim_start();
+    let indent = &line[..line.len() - trimmed.len()];
+    if trimmed.len() < 4 || !trimmed[..4].eq_ignore_ascii_case("RUN ") {
+        return None;
+    }
+    let body = trimmed[4..].trim_start();
+    // Flags (`--mount=...`) stay in front.
+    let mut flags_end = 0;
+    for word in body.split(' ') {
+        if word.starts_with("--") {
+            flags_end += word.len() + 1;
+        } else {
+            break;
+        }
+    }
+    let flags = &body[..flags_end.min(body.len())];
+    let command = &body[flags_end.min(body.len())..];
+    if command.starts_with("<<") {
+        return None;
+    }
+    let at = command.find("<<")?;
+    let after = &command[at + 2..];
+    let dash = after.starts_with('-');
+    let after = after.trim_start_matches('-');
+    let quote = after.chars().next().filter(|c| *c == '\'' || *c == '"');
+    let inner = if quote.is_some() { &after[1..] } else { after };
+    let name: String = inner
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    if name.is_empty()
+        || !name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    {
+        return None;
+    }
+    let token_len = 2 + usize::from(dash) + quote.map_or(0, |_| 2) + name.len();
+    if quote.is_some() && inner[name.len()..].chars().next() != quote {
+        return None;
+    }
+    // Only when the document is really terminated further down.
+    let terminated = rest.iter().any(|l| {
+        let l = l.trim_end_matches(['\n', '\r']);
+        l == name || (dash && l.trim_start_matches('\t') == name)
+    });
+    if !terminated {
+        return None;
+    }
+    let token = &command[at..at + token_len];
+    let before = command[..at].trim_end();
+    let after_token = command[at + token_len..].trim_start();
+    let remaining = if after_token.is_empty() {
+        before.to_string()
+    } else {
+        format!("{before} {after_token}")
+    };
+    let newline = if line.ends_with('\n') { "\n" } else { "" };
+    Some(format!(
+        "{indent}RUN {flags}{token} {}{newline}",
+        remaining.trim_end_matches(['\n', '\r']).trim()
+    ))
 }
 
 /// Parses one ONBUILD trigger (or any single instruction) out of context.
@@ -606,6 +688,37 @@ mod tests {
         assert_eq!(e, "Dockerfile:2: ENV names can not be blank");
         let e = parse("# nothing\n", "Dockerfile").unwrap_err().to_string();
         assert!(e.contains("FROM"), "{e}");
+    }
+
+    #[test]
+    fn heredoc_later_in_a_run_command() {
+        let df = parse(
+            "FROM a\nRUN cat <<EOF > /f\nhello\nEOF\nRUN echo $((1<<2))\n",
+            "Dockerfile",
+        )
+        .unwrap();
+        match &df.stages[0].instructions[0].kind {
+            Kind::Run {
+                command: Command::Shell(rest),
+                heredoc: Some(h),
+                ..
+            } => {
+                assert_eq!(
+                    (rest.as_str(), h.name.as_str(), h.body.as_str()),
+                    ("cat > /f", "EOF", "hello\n")
+                );
+            }
+            k => panic!("{k:?}"),
+        }
+        assert_eq!(df.stages[0].instructions[1].line, 5);
+        assert_eq!(
+            df.stages[0].instructions[1].kind,
+            Kind::Run {
+                command: Command::Shell("echo $((1<<2))".into()),
+                heredoc: None,
+                network: None
+            }
+        );
     }
 
     #[test]

@@ -448,16 +448,14 @@ impl StageRun<'_, '_, '_> {
         let argv: Vec<String> = match (command, heredoc) {
             (Command::Exec(args), _) => args.clone(),
             (Command::Shell(text), Some(doc)) => {
-                // `RUN <<EOF` runs the document as a script; `RUN <<EOF cmd` feeds it to cmd.
-                let rest = text.trim().trim_start_matches("<<").trim_start_matches('-');
-                let rest = rest.trim_start_matches(['"', '\'']);
-                let rest = rest
-                    .strip_prefix(doc.name.as_str())
-                    .unwrap_or(rest)
-                    .trim_start_matches(['"', '\''])
-                    .trim();
+                // `RUN <<EOF` runs the document as a script; `RUN <<EOF cmd` feeds it to cmd
+                // (the parser leaves only `cmd` in the text). A quoted delimiter stops the shell
+                // from expanding variables in the document, as in Docker.
+                let rest = text.trim();
                 let script = if rest.is_empty() {
                     doc.body.clone()
+                } else if doc.expand {
+                    format!("{rest} <<{0}\n{1}{0}\n", doc.name, doc.body)
                 } else {
                     format!("{rest} <<'{0}'\n{1}{0}\n", doc.name, doc.body)
                 };
