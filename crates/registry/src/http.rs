@@ -34,7 +34,7 @@ pub fn download(url: &str, out: &mut dyn Write) -> Result<Downloaded> {
             .headers()
             .get(reqwest::header::LAST_MODIFIED)
             .and_then(|h| h.to_str().ok())
-            .and_then(|t| parse_http_date(t));
+            .and_then(parse_http_date);
         let mut size = 0u64;
         while let Some(chunk) = res.chunk().await.map_err(transport)? {
             out.write_all(&chunk)
