@@ -719,3 +719,57 @@ fn independent_stages_build_in_parallel_and_unused_build_args_are_reported() {
     assert_eq!(run_out(&env, &["par", "cat", "/one", "/two"]), "1\n2\n");
     assert_clean(&env);
 }
+
+#[test]
+fn copy_never_follows_an_image_symlink_out_to_the_host() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    let host_dir = env.root.parent().unwrap().join("host-dir");
+    std::fs::create_dir_all(&host_dir).unwrap();
+    let host = host_dir.to_string_lossy().into_owned();
+    let dockerfile = format!(
+        "FROM bb\nRUN mkdir /app && ln -s {host} /app/x && ln -s {host} /dest\nCOPY dir/ /app/\nCOPY f.txt /dest/\nADD t.tar /dest\n"
+    );
+    let ctx = context(
+        &env,
+        "ctx",
+        &[
+            ("dir/x/planted", "no\n"),
+            ("f.txt", "no\n"),
+            ("Dockerfile", &dockerfile),
+        ],
+    );
+    let tar_src = context(&env, "tarsrc", &[("in-tar", "no\n")]);
+    assert!(
+        Command::new("tar")
+            .arg("-C")
+            .arg(&tar_src)
+            .arg("-cf")
+            .arg(ctx.join("t.tar"))
+            .arg("in-tar")
+            .status()
+            .unwrap()
+            .success()
+    );
+    build_ok(&env, &["-t", "sym"], &ctx);
+    let on_host: Vec<_> = std::fs::read_dir(&host_dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(
+        on_host.is_empty(),
+        "COPY wrote on the host through a symlink: {on_host:?}"
+    );
+    let inside = run_out(
+        &env,
+        &[
+            "sym",
+            "sh",
+            "-c",
+            &format!("cat /app/x/planted {host}/f.txt {host}/in-tar"),
+        ],
+    );
+    assert_eq!(inside, "no\nno\nno\n");
+    assert_clean(&env);
+}

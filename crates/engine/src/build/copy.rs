@@ -33,8 +33,7 @@ pub fn copy(
     dest: &str,
     options: &CopyOptions,
 ) -> Result<(), String> {
-    let dest_is_dir =
-        dest.ends_with('/') || sources.len() > 1 || resolve_in_root(root, dest).is_dir();
+    let dest_is_dir = dest.ends_with('/') || sources.len() > 1 || resolve_dir(root, dest).is_dir();
     if sources.len() > 1 && !dest.ends_with('/') {
         return Err("When using COPY with more than one source file, the destination must be a directory and end with a /".into());
     }
@@ -42,16 +41,15 @@ pub fn copy(
         let meta = std::fs::symlink_metadata(&source.path)
             .map_err(|e| format!("{}: {e}", source.path.display()))?;
         if meta.is_dir() {
-            let target = resolve_in_root(root, dest);
             make_dirs(root, dest)?;
-            copy_dir_contents(&source.path, &target, source.keep_owner, options)?;
+            copy_dir_contents(root, &source.path, dest, source.keep_owner, options)?;
         } else if options.extract_archives
             && source.extract
             && meta.is_file()
             && is_tar(&source.path)
         {
             make_dirs(root, dest)?;
-            extract(&source.path, &resolve_in_root(root, dest))?;
+            extract(&source.path, &resolve_dir(root, dest))?;
         } else {
             let name = source
                 .path
@@ -88,7 +86,7 @@ pub fn write_heredoc(
     body: &str,
     options: &CopyOptions,
 ) -> Result<(), String> {
-    let target_in = if dest.ends_with('/') || resolve_in_root(root, dest).is_dir() {
+    let target_in = if dest.ends_with('/') || resolve_dir(root, dest).is_dir() {
         format!("{}/{name}", dest.trim_end_matches('/'))
     } else {
         dest.to_string()
@@ -111,14 +109,21 @@ pub fn write_heredoc(
     .map_err(|e| format!("{target_in}: {e}"))
 }
 
+/// A directory path in the container, every symlink in it (the last one too) resolved inside
+/// `root`.
+fn resolve_dir(root: &Path, dir: &str) -> PathBuf {
+    resolve_in_root(root, &format!("{}/.", dir.trim_end_matches('/')))
+}
+
 /// `mkdir -p` inside the rootfs; new directories are 0755 and root-owned, as Docker makes them.
 pub fn make_dirs(root: &Path, path: &str) -> Result<(), String> {
     let mut current = String::new();
     for part in path.split('/').filter(|p| !p.is_empty()) {
         current.push('/');
         current.push_str(part);
-        let resolved = resolve_in_root(root, &current);
-        match std::fs::metadata(&resolved) {
+        // Every symlink resolved inside the rootfs: nothing below follows one on the host.
+        let resolved = resolve_dir(root, &current);
+        match std::fs::symlink_metadata(&resolved) {
             Ok(m) if m.is_dir() => continue,
             Ok(_) => {
                 return Err(format!(
@@ -126,7 +131,8 @@ pub fn make_dirs(root: &Path, path: &str) -> Result<(), String> {
                 ));
             }
             Err(_) => {
-                std::fs::create_dir(&resolved).map_err(|e| format!("creating {current}: {e}"))?;
+                std::fs::create_dir_all(&resolved)
+                    .map_err(|e| format!("creating {current}: {e}"))?;
                 std::fs::set_permissions(&resolved, std::fs::Permissions::from_mode(0o755))
                     .map_err(|e| format!("{current}: {e}"))?;
             }
@@ -141,9 +147,13 @@ fn remove_non_dir(target: &Path) {
     }
 }
 
+/// Copies the entries of `src` into `dest` (a path in the container under `root`). Every
+/// target is resolved inside `root`, so a symlink the image has where a directory is copied
+/// leads somewhere in the rootfs, never to the host.
 fn copy_dir_contents(
+    root: &Path,
     src: &Path,
-    dst: &Path,
+    dest: &str,
     keep_owner: bool,
     options: &CopyOptions,
 ) -> Result<(), String> {
@@ -156,16 +166,29 @@ fn copy_dir_contents(
         let path = entry.path();
         let meta =
             std::fs::symlink_metadata(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let target = dst.join(entry.file_name());
         if options.in_context.is_some_and(|keep| !keep(&path)) {
             continue;
         }
+        let child = format!(
+            "{}/{}",
+            dest.trim_end_matches('/'),
+            entry.file_name().to_string_lossy()
+        );
+        let target = resolve_in_root(root, &child);
         if meta.is_dir() {
-            if !target.is_dir() {
+            let is_dir = std::fs::symlink_metadata(&target).is_ok_and(|m| m.is_dir());
+            if !is_dir {
+                if std::fs::symlink_metadata(&target).is_ok_and(|m| m.file_type().is_symlink())
+                    && resolve_in_root(root, &format!("{child}/.")).is_dir()
+                {
+                    // A symlink to a directory inside the rootfs: copy into where it points.
+                    copy_dir_contents(root, &path, &format!("{child}/."), keep_owner, options)?;
+                    continue;
+                }
                 remove_non_dir(&target);
                 std::fs::create_dir(&target).map_err(|e| format!("{}: {e}", target.display()))?;
             }
-            copy_dir_contents(&path, &target, keep_owner, options)?;
+            copy_dir_contents(root, &path, &child, keep_owner, options)?;
             set_metadata(&target, &meta, keep_owner, options)?;
         } else {
             copy_entry(&path, &target, &meta, keep_owner, options)?;
