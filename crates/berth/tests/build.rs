@@ -773,3 +773,50 @@ fn copy_never_follows_an_image_symlink_out_to_the_host() {
     assert_eq!(inside, "no\nno\nno\n");
     assert_clean(&env);
 }
+
+#[test]
+fn run_network_host_shares_the_hosts_network_and_the_default_is_private() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    let ctx = context(
+        &env,
+        "ctx",
+        &[(
+            "Dockerfile",
+            "FROM bb\nRUN --network=host cat /proc/net/dev > /host.txt\nRUN cat /proc/net/dev > /private.txt\n",
+        )],
+    );
+    build_ok(&env, &["-t", "net"], &ctx);
+    let host_ifaces = std::fs::read_to_string("/proc/net/dev")
+        .unwrap()
+        .lines()
+        .count();
+    let counts = run_out(
+        &env,
+        &["net", "sh", "-c", "wc -l < /host.txt; wc -l < /private.txt"],
+    );
+    let counts: Vec<usize> = counts
+        .split_whitespace()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    assert_eq!(
+        counts[0], host_ifaces,
+        "--network=host sees the host's interfaces"
+    );
+    assert_eq!(
+        counts[1], 3,
+        "the default is loopback only (2 header lines + lo)"
+    );
+    let bad = context(
+        &env,
+        "bad",
+        &[("Dockerfile", "FROM bb\nRUN --network=bridge0 true\n")],
+    );
+    let r = build(&env, &[], &bad);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("Dockerfile:2: RUN --network=bridge0"),
+        "{}",
+        r.stderr
+    );
+}

@@ -20,6 +20,8 @@ pub struct RunSpec<'a> {
     pub user: String,
     pub workdir: String,
     pub step: usize,
+    /// `RUN --network=host`: the host's network; otherwise a private loopback-only one.
+    pub host_network: bool,
 }
 
 /// Removes the step's container on every path out.
@@ -54,7 +56,14 @@ pub fn run(
             volumes: Some(Default::default()),
             ..Default::default()
         },
-        host_config: Default::default(),
+        host_config: crate::types::HostConfig {
+            network_mode: if spec.host_network {
+                "host".into()
+            } else {
+                String::new()
+            },
+            ..Default::default()
+        },
     };
     let id = engine.create_container_from(request, None, spec.parent.to_string())?;
     let guard = ContainerGuard {

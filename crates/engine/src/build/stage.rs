@@ -383,8 +383,10 @@ impl StageRun<'_, '_, '_> {
                 Ok(())
             }
             Kind::Run {
-                command, heredoc, ..
-            } => self.run_step(instr, command, heredoc.as_ref()),
+                command,
+                heredoc,
+                network,
+            } => self.run_step(instr, command, heredoc.as_ref(), network.as_deref()),
             Kind::Copy(copy) => self.copy_step(instr, copy),
             Kind::Workdir(_) => {
                 self.apply_change(instr)?;
@@ -435,7 +437,18 @@ impl StageRun<'_, '_, '_> {
         instr: &Instruction,
         command: &Command,
         heredoc: Option<&berth_build::dockerfile::Heredoc>,
+        network: Option<&str>,
     ) -> Result<(), BuildError> {
+        let host_network = match network {
+            None | Some("default") | Some("none") => false,
+            Some("host") => true,
+            Some(other) => {
+                return Err(self.at(
+                    instr,
+                    format!("RUN --network={other}: expected default, none or host"),
+                ));
+            }
+        };
         let n = self.step_title(instr);
         let started = std::time::Instant::now();
         let shell = self
@@ -476,6 +489,7 @@ impl StageRun<'_, '_, '_> {
                 "RUN",
                 &serde_json::to_string(&argv).unwrap_or_default(),
                 &declared.join("\0"),
+                network.unwrap_or(""),
             ],
         );
         if let Some(id) = self.cached(&key)? {
@@ -499,6 +513,7 @@ impl StageRun<'_, '_, '_> {
             user: c.user.clone().unwrap_or_default(),
             workdir: c.working_dir.clone().unwrap_or_default(),
             step: n,
+            host_network,
         };
         let layer = match super::run::run(self.engine, self.shared, spec) {
             Ok(layer) => layer,
