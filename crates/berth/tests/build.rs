@@ -255,6 +255,12 @@ fn rebuild_hits_the_cache_and_a_changed_file_misses_it() {
     );
     assert_eq!(run_out(&env, &["c3", "cat", "/copy"]), "two\n");
 
+    // Removing the images keeps what the cache points at: the rebuild is still cached.
+    env.ok(&["rmi", "c1", "c2", "c3"]);
+    let after_rmi = build_ok(&env, &["-t", "c3"], &ctx);
+    assert_eq!(after_rmi.matches("CACHED").count(), 4, "{after_rmi}");
+    assert_eq!(run_out(&env, &["c3", "cat", "/copy"]), "two\n");
+
     let no_cache = build_ok(&env, &["--no-cache", "-t", "c4"], &ctx);
     assert!(!no_cache.contains("CACHED"), "{no_cache}");
 
@@ -819,4 +825,71 @@ fn run_network_host_shares_the_hosts_network_and_the_default_is_private() {
         "{}",
         r.stderr
     );
+}
+
+/// Debian's docker-registry on a free port, killed on drop (skips the test when missing).
+struct LocalRegistry {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl LocalRegistry {
+    fn start(dir: &Path) -> Option<LocalRegistry> {
+        let bin = Path::new("/usr/bin/docker-registry");
+        if !bin.exists() {
+            eprintln!("skipping: /usr/bin/docker-registry is not installed");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let config = format!(
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            dir.join("data").display()
+        );
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join("config.yml"), config).unwrap();
+        let child = Command::new(bin)
+            .arg("serve")
+            .arg(dir.join("config.yml"))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let reg = LocalRegistry { child, port };
+        common::wait_for(
+            || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+            "the registry to listen",
+        );
+        Some(reg)
+    }
+}
+
+impl Drop for LocalRegistry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn from_pulls_a_missing_image() {
+    let Some(env) = env() else { return };
+    let Some(registry) = LocalRegistry::start(&env.root.parent().unwrap().join("registry")) else {
+        return;
+    };
+    env.image("bb", &[]);
+    let remote = format!("127.0.0.1:{}/bb:1", registry.port);
+    env.ok(&["tag", "bb", &remote]);
+    env.ok(&["push", &remote]);
+    env.ok(&["rmi", &remote]);
+    env.ok(&["rmi", "bb"]);
+    let dockerfile = format!("FROM {remote}\nRUN echo pulled > /p\n");
+    let ctx = context(&env, "ctx", &[("Dockerfile", &dockerfile)]);
+    build_ok(&env, &["-t", "frompull"], &ctx);
+    assert_eq!(run_out(&env, &["frompull", "cat", "/p"]), "pulled\n");
+    assert_clean(&env);
 }
