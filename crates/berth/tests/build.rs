@@ -174,6 +174,49 @@ fn history_records_steps_and_metadata_only_steps_have_no_layer() {
     assert_eq!(history[n - 3]["empty_layer"], true);
     assert!(history[n - 2].get("empty_layer").is_none_or(|v| v == false));
     assert_eq!(config["rootfs"]["diff_ids"].as_array().unwrap().len(), 2);
+    // The RUN layer is stored gzip-compressed; its diff_id is the digest of the plain tar.
+    let id = env
+        .ok(&["image", "inspect", "-f", "{{.Id}}", "h"])
+        .trim()
+        .to_string();
+    let store = env.root.join("image");
+    let record: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(store.join("images").join(id.trim_start_matches("sha256:"))).unwrap(),
+    )
+    .unwrap();
+    let blob = |digest: &str| {
+        store
+            .join("blobs/sha256")
+            .join(digest.trim_start_matches("sha256:"))
+    };
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(blob(record["manifest"].as_str().unwrap())).unwrap())
+            .unwrap();
+    let layer = &manifest["layers"][1];
+    assert_eq!(
+        layer["mediaType"],
+        "application/vnd.oci.image.layer.v1.tar+gzip"
+    );
+    let plain = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "gzip -dc '{}' | sha256sum",
+            blob(layer["digest"].as_str().unwrap()).display()
+        ))
+        .output()
+        .unwrap();
+    let plain_digest = format!(
+        "sha256:{}",
+        String::from_utf8_lossy(&plain.stdout)
+            .split_whitespace()
+            .next()
+            .unwrap()
+    );
+    assert_eq!(
+        plain_digest,
+        config["rootfs"]["diff_ids"][1].as_str().unwrap()
+    );
+    assert_ne!(plain_digest, layer["digest"].as_str().unwrap());
 }
 
 #[test]

@@ -732,21 +732,32 @@ fn validate_entry<R: Read>(entry: &tar::Entry<'_, R>) -> Result<(), Error> {
 
 /// Building images layer by layer (the Dockerfile builder's needs).
 impl Store {
-    /// Stores the diff recorded in an overlay upper directory as an uncompressed layer blob
-    /// (its digest is its diff_id). Returns the layer's descriptor.
-    pub fn add_layer_from_upper(&self, upper: &Path) -> Result<Descriptor, Error> {
+    /// Stores the diff recorded in an overlay upper directory as a gzip-compressed layer blob.
+    /// Returns the layer's descriptor and its diff_id (the digest of the uncompressed tar).
+    pub fn add_layer_from_upper(&self, upper: &Path) -> Result<(Descriptor, String), Error> {
+        use sha2::Digest;
         let _lock = lock(&self.root.join("gc.lock"), false)?;
         let (file, mut guard, tmp) = self.create_tmp_file()?;
-        let mut hashing = HashingWriter {
+        let compressed = HashingWriter {
             inner: BufWriter::with_capacity(256 * 1024, file),
             hasher: sha2::Sha256::default(),
             size: 0,
         };
-        crate::diff::write_diff(upper, &mut hashing).ctx("write layer diff of", upper)?;
-        use sha2::Digest;
-        let digest = format!("sha256:{}", hex::encode(hashing.hasher.finalize()));
-        let size = hashing.size;
-        let file = hashing
+        // Fast compression: a build's layers are written once per step, on the build's clock.
+        let mut uncompressed = HashingWriter {
+            inner: flate2::write::GzEncoder::new(compressed, flate2::Compression::fast()),
+            hasher: sha2::Sha256::default(),
+            size: 0,
+        };
+        crate::diff::write_diff(upper, &mut uncompressed).ctx("write layer diff of", upper)?;
+        let diff_id = format!("sha256:{}", hex::encode(uncompressed.hasher.finalize()));
+        let compressed = uncompressed
+            .inner
+            .finish()
+            .ctx("compress layer diff of", upper)?;
+        let digest = format!("sha256:{}", hex::encode(compressed.hasher.finalize()));
+        let size = compressed.size;
+        let file = compressed
             .inner
             .into_inner()
             .map_err(|e| Error::io("write", &tmp, e.into_error()))?;
@@ -754,12 +765,13 @@ impl Store {
         if !dest.exists() {
             self.commit(file, &tmp, &mut guard, &dest)?;
         }
-        Ok(Descriptor {
-            media_type: MEDIA_LAYER_TAR.into(),
+        let descriptor = Descriptor {
+            media_type: MEDIA_LAYER_GZIP.into(),
             digest,
             size,
             extra: Default::default(),
-        })
+        };
+        Ok((descriptor, diff_id))
     }
 
     /// Registers an image from its config and its layers' descriptors (already stored, lowest

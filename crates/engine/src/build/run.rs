@@ -36,12 +36,12 @@ impl Drop for ContainerGuard<'_> {
     }
 }
 
-/// Runs the step; returns the layer of what it changed.
+/// Runs the step; returns the layer of what it changed and its diff_id.
 pub fn run(
     engine: &Engine,
     shared: &Shared<'_>,
     spec: RunSpec<'_>,
-) -> Result<Descriptor, BuildError> {
+) -> Result<(Descriptor, String), BuildError> {
     let mut labels = std::collections::BTreeMap::new();
     labels.insert(reap::OWNER_LABEL.to_string(), reap::owner());
     let request = CreateRequest {

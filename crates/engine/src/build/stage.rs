@@ -300,7 +300,7 @@ impl StageRun<'_, '_, '_> {
     fn commit_step(
         &mut self,
         key: String,
-        layer: Option<Descriptor>,
+        layer: Option<(Descriptor, String)>,
         created_by: String,
     ) -> Result<(), BuildError> {
         let created = now();
@@ -311,8 +311,8 @@ impl StageRun<'_, '_, '_> {
             empty_layer: layer.is_none(),
             ..Default::default()
         });
-        if let Some(layer) = layer {
-            self.state.config.rootfs.diff_ids.push(layer.digest.clone());
+        if let Some((layer, diff_id)) = layer {
+            self.state.config.rootfs.diff_ids.push(diff_id);
             self.state.layers.push(layer);
         }
         self.state.config.created = Some(created.clone());
