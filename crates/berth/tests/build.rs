@@ -686,7 +686,7 @@ fn shell_exec_form_heredoc_chown_chmod_and_config_instructions() {
             ("owned.txt", "mine\n"),
             (
                 "Dockerfile",
-                "FROM bb\nSHELL [\"/bin/sh\", \"-ec\"]\nRUN echo \"$0 $-\" > /shell.txt\nRUN [\"/bin/sh\", \"-c\", \"echo exec-form > /exec.txt\"]\nRUN <<EOF\necho line1 > /heredoc.txt\necho line2 >> /heredoc.txt\nEOF\nENV WHO=env\nRUN cat <<EOF > /later.txt\nhi $WHO\nEOF\nRUN cat <<'RAW' > /raw.txt\nhi $WHO\nRAW\nCOPY --chown=alice:staff --chmod=640 owned.txt /owned.txt\nCOPY <<notes.txt /docs/\nwritten by a heredoc\nnotes.txt\nVOLUME /data\nENTRYPOINT [\"/bin/sh\", \"-c\"]\nHEALTHCHECK --interval=5s --retries=2 CMD true\nMAINTAINER someone@example.com\n",
+                "FROM bb\nSHELL [\"/bin/sh\", \"-ec\"]\nRUN echo \"$0 $-\" > /shell.txt\nRUN [\"/bin/sh\", \"-c\", \"echo exec-form > /exec.txt\"]\nRUN <<EOF\necho line1 > /heredoc.txt\necho line2 >> /heredoc.txt\nEOF\nENV WHO=env\nRUN cat <<EOF > /later.txt\nhi $WHO\nEOF\nRUN cat <<'RAW' > /raw.txt\nhi $WHO\nRAW\nCOPY --chown=alice:staff --chmod=640 owned.txt /owned.txt\nCOPY <<notes.txt /docs/\nwritten by a heredoc for \"$WHO\" in C:\\\\dir\nnotes.txt\nVOLUME /data\nENTRYPOINT [\"/bin/sh\", \"-c\"]\nHEALTHCHECK --interval=5s --retries=2 CMD true\nMAINTAINER someone@example.com\n",
             ),
         ],
     );
@@ -707,7 +707,10 @@ fn shell_exec_form_heredoc_chown_chmod_and_config_instructions() {
     assert_eq!(lines.next(), Some("exec-form"));
     assert_eq!(lines.next(), Some("line1"));
     assert_eq!(lines.next(), Some("line2"));
-    assert_eq!(lines.next(), Some("written by a heredoc"));
+    assert_eq!(
+        lines.next(),
+        Some("written by a heredoc for \"env\" in C:\\dir")
+    );
     assert_eq!(
         lines.next(),
         Some("hi env"),

@@ -35,10 +35,27 @@ pub fn expand_word(
         pos: 0,
         escape,
         vars,
+        heredoc: false,
     };
     lexer.process(None)
 }
 
+/// Expands a here-document's body: variables are replaced, quotes are ordinary characters, and
+/// the escape character only protects `$` and itself (as a shell does in `<<EOF` documents).
+pub fn expand_heredoc(
+    body: &str,
+    vars: &(impl Lookup + ?Sized),
+    escape: char,
+) -> Result<String, String> {
+    let mut lexer = Lexer {
+        chars: body.chars().collect(),
+        pos: 0,
+        escape,
+        vars,
+        heredoc: true,
+    };
+    lexer.process(None)
+}
 /// Splits a line into words on unquoted whitespace, keeping quotes and escapes in each word
 /// (they are removed later by [`expand_word`]), as buildkit's `parseWords` does.
 pub fn split_words(line: &str, escape: char) -> Vec<String> {
@@ -81,6 +98,8 @@ struct Lexer<'v, V: Lookup + ?Sized> {
     pos: usize,
     escape: char,
     vars: &'v V,
+    /// Here-document mode: quotes are literal, escapes only before `$` and the escape char.
+    heredoc: bool,
 }
 
 impl<V: Lookup + ?Sized> Lexer<'_, V> {
@@ -103,6 +122,18 @@ impl<V: Lookup + ?Sized> Lexer<'_, V> {
                 return Ok(out);
             }
             self.pos += 1;
+            if self.heredoc {
+                match c {
+                    '$' => out.push_str(&self.dollar()?),
+                    c if c == self.escape
+                        && matches!(self.peek(), Some(n) if n == '$' || n == self.escape) =>
+                    {
+                        out.push(self.next().unwrap_or(c));
+                    }
+                    c => out.push(c),
+                }
+                continue;
+            }
             match c {
                 '\'' => out.push_str(&self.single_quoted()?),
                 '"' => out.push_str(&self.double_quoted()?),
@@ -292,6 +323,15 @@ mod tests {
         assert_eq!(expand_word("`$A", &vars(), '`').unwrap(), "$A");
         assert_eq!(expand_word("C:\\dir", &vars(), '`').unwrap(), "C:\\dir");
         assert!(expand_word("'open", &vars(), '\\').is_err());
+    }
+
+    #[test]
+    fn heredoc_bodies_keep_quotes_and_backslashes() {
+        let body = "say \"$A\" '${A}' C:\\dir \\$A\n";
+        assert_eq!(
+            expand_heredoc(body, &vars(), '\\').unwrap(),
+            "say \"alpha\" 'alpha' C:\\dir $A\n"
+        );
     }
 
     #[test]

@@ -704,7 +704,12 @@ impl StageRun<'_, '_, '_> {
             match source {
                 Source::Heredoc(doc) => {
                     let body = if doc.expand {
-                        self.expand(instr, &doc.body.replace('\'', "\\'").replace('"', "\\\""))?
+                        berth_build::expand::expand_heredoc(
+                            &doc.body,
+                            &self.scope(),
+                            self.shared.dockerfile.escape,
+                        )
+                        .map_err(|e| self.at(instr, e))?
                     } else {
                         doc.body.clone()
                     };
