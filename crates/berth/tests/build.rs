@@ -939,3 +939,32 @@ fn from_pulls_a_missing_image() {
     assert_eq!(run_out(&env, &["frompull", "cat", "/p"]), "pulled\n");
     assert_clean(&env);
 }
+
+#[test]
+fn a_failing_stage_stops_the_others_and_its_error_is_reported() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    let ctx = context(
+        &env,
+        "ctx",
+        &[(
+            "Dockerfile",
+            "FROM bb AS slow\nRUN sleep 60\n\nFROM bb AS bad\nRUN sleep 1; exit 4\n\nFROM bb\nCOPY --from=slow /etc/passwd /a\nCOPY --from=bad /etc/passwd /b\n",
+        )],
+    );
+    let started = std::time::Instant::now();
+    let r = build(&env, &["-t", "stopped"], &ctx);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "the slow stage was not stopped"
+    );
+    assert!(
+        r.stderr.contains(
+            "Dockerfile:5: The command '/bin/sh -c sleep 1; exit 4' returned a non-zero code: 4"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert_clean(&env);
+}

@@ -88,6 +88,8 @@ pub(crate) struct Shared<'a> {
     pub progress: Progress<'a>,
     pub step: AtomicUsize,
     pub failed: AtomicBool,
+    /// The stage that failed first.
+    pub first_failure: Mutex<Option<usize>>,
     /// Stage index -> built image id.
     pub done: Mutex<BTreeMap<usize, String>>,
     pub done_changed: Condvar,
@@ -211,6 +213,7 @@ impl Engine {
             progress,
             step: AtomicUsize::new(1),
             failed: AtomicBool::new(false),
+            first_failure: Mutex::new(None),
             done: Mutex::new(BTreeMap::new()),
             done_changed: Condvar::new(),
             root: self.root.clone(),
@@ -255,7 +258,16 @@ impl Engine {
                                     Ok(id) => {
                                         done.insert(index, id.clone());
                                     }
-                                    Err(_) => shared.failed.store(true, Ordering::Relaxed),
+                                    Err(_) => {
+                                        // The first stage to fail decides the build's error;
+                                        // the others are stopped (their running step killed).
+                                        let mut first = shared
+                                            .first_failure
+                                            .lock()
+                                            .unwrap_or_else(|p| p.into_inner());
+                                        first.get_or_insert(index);
+                                        shared.failed.store(true, Ordering::Relaxed);
+                                    }
                                 }
                                 shared.done_changed.notify_all();
                                 result
@@ -277,19 +289,24 @@ impl Engine {
                     })
                     .collect()
             });
-            // Report the first real failure, not a stage that stopped because another failed.
+            // Report the failure that came first, not a stage stopped because of it.
+            let first_failure = *shared
+                .first_failure
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
             let mut target_id = None;
             let mut first_error = None;
             for (index, result) in results {
                 match result {
                     Ok(id) if index == target => target_id = Some(id),
                     Ok(_) => {}
-                    Err(BuildError::Engine(Error::Internal(m))) if m == stage::ABORTED && first_error.is_some() => {}
-                    Err(e) => {
-                        if first_error.as_ref().is_none_or(|f: &BuildError| matches!(f, BuildError::Engine(Error::Internal(m)) if m == stage::ABORTED)) {
-                            first_error = Some(e);
-                        }
+                    Err(e)
+                        if first_failure == Some(index)
+                            || (first_failure.is_none() && first_error.is_none()) =>
+                    {
+                        first_error = Some(e)
                     }
+                    Err(_) => {}
                 }
             }
             if let Some(e) = first_error {

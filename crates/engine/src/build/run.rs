@@ -94,6 +94,8 @@ pub fn run(
     };
     drop(writer);
     let step = spec.step;
+    let finished = std::sync::atomic::AtomicBool::new(false);
+    let pid = running.pid;
     let code = std::thread::scope(|scope| {
         let pump = scope.spawn(|| {
             let mut lines = std::io::BufReader::new(std::fs::File::from(reader));
@@ -108,7 +110,22 @@ pub fn run(
                 line.clear();
             }
         });
+        // Another stage failing stops this step too.
+        let finished = &finished;
+        let watcher = scope.spawn(move || {
+            use std::sync::atomic::Ordering::Relaxed;
+            while !finished.load(Relaxed) {
+                if shared.failed.load(Relaxed) {
+                    // SAFETY: kill(2) on the step container's init, which this build started.
+                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        });
         let code = running.wait();
+        finished.store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ = watcher.join();
         let _ = pump.join();
         code
     });
