@@ -35,7 +35,7 @@ pub async fn list(QueryExtractor(q): Q) -> ApiResult<Json<serde_json::Value>> {
     let rows = engine::call(move |e| {
         let mut rows = Vec::new();
         for rec in e.list_containers(all || limit.is_some())? {
-            if !berth_engine::containers::matches_filters(&rec, &filters)? {
+            if !e.container_matches_filters(&rec, &filters)? {
                 continue;
             }
             let summary = e.summary(&rec);

@@ -4,6 +4,7 @@
 
 mod commands;
 mod format;
+mod mount_flag;
 mod run_flags;
 mod terminal;
 
@@ -72,12 +73,20 @@ enum Command {
     Login(commands::login::Args),
     /// Log out from a registry
     Logout(commands::logout::Args),
+    /// Build an image from a Dockerfile
+    Build(commands::build::Args),
+    /// Manage builds
+    #[command(subcommand)]
+    Builder(BuilderCommand),
     /// Manage images
     #[command(subcommand)]
     Image(ImageCommand),
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
+    /// Manage volumes
+    #[command(subcommand)]
+    Volume(commands::volume::Command),
     /// Serve the Docker Engine API (for the docker CLI, docker-compose, Docker SDKs)
     Serve(commands::serve::Args),
     /// The per-container monitor (internal)
@@ -86,7 +95,15 @@ enum Command {
 }
 
 #[derive(Subcommand)]
+enum BuilderCommand {
+    /// Remove build cache
+    Prune(commands::builder::PruneArgs),
+}
+
+#[derive(Subcommand)]
 enum ImageCommand {
+    /// Build an image from a Dockerfile
+    Build(commands::build::Args),
     /// Display detailed information on one or more images
     Inspect(commands::inspect::Args),
     /// List images
@@ -182,7 +199,10 @@ fn dispatch(command: Command) -> Result<i32, commands::CliError> {
         Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => commands::pull::run(&engine, a),
         Command::Push(a) | Command::Image(ImageCommand::Push(a)) => commands::push::run(&engine, a),
         Command::Login(a) => commands::login::run(&engine, a),
+        Command::Build(a) | Command::Image(ImageCommand::Build(a)) => commands::build::run(&engine, a),
+        Command::Builder(BuilderCommand::Prune(a)) => commands::builder::prune(&engine, a),
         Command::Logout(a) => commands::logout::run(&engine, a),
+        Command::Volume(c) => commands::volume::run(&engine, c),
         Command::Shim(_) | Command::Serve(_) => unreachable!("handled before the engine opens"),
     }
 }

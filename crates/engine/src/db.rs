@@ -9,7 +9,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::error::Error;
 use crate::types::{CreateRequest, State};
 
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 3;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS containers (
     id TEXT PRIMARY KEY,
@@ -37,6 +37,28 @@ CREATE TABLE IF NOT EXISTS images (
 CREATE TABLE IF NOT EXISTS tags (
     name TEXT PRIMARY KEY,
     image_id TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS volumes (
+    name TEXT PRIMARY KEY,
+    driver TEXT NOT NULL,
+    created TEXT NOT NULL,
+    labels TEXT NOT NULL,
+    options TEXT NOT NULL,
+    anonymous INTEGER NOT NULL DEFAULT 0,
+    removing INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS container_mounts (
+    container_id TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    volume TEXT NOT NULL DEFAULT '',
+    spec TEXT NOT NULL,
+    PRIMARY KEY (container_id, destination)
+);
+CREATE INDEX IF NOT EXISTS container_mounts_by_volume ON container_mounts (volume);
+CREATE TABLE IF NOT EXISTS build_cache (
+    key TEXT PRIMARY KEY,
+    image_id TEXT NOT NULL,
+    created TEXT NOT NULL
 );
 ";
 
@@ -96,7 +118,13 @@ fn row_to_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<ContainerRecord> {
     })
 }
 
-fn db_err(e: rusqlite::Error) -> Error {
+/// A write transaction that takes the write lock at once (so the busy timeout applies, not a
+/// failed upgrade halfway).
+pub(crate) fn immediate(conn: &Connection) -> Result<rusqlite::Transaction<'_>, Error> {
+    rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate).map_err(db_err)
+}
+
+pub(crate) fn db_err(e: rusqlite::Error) -> Error {
     Error::Internal(format!("state database: {e}"))
 }
 
@@ -117,6 +145,11 @@ impl Db {
         // database on every `berth` invocation. SQLite's automatic checkpoints still run.
         conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true).map_err(db_err)?;
         Ok(Db { conn })
+    }
+
+    /// The connection, for modules that own their tables (volumes, mounts).
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
     }
 
     /// Releases the connection's caches (for a process about to idle, the shim).
@@ -313,5 +346,39 @@ impl Db {
             .query_row("SELECT id FROM containers WHERE image_id = ?1 LIMIT 1", [image_id], |r| r.get(0))
             .optional()
             .map_err(db_err)
+    }
+
+    // ---- build cache ----
+
+    /// The image a build step with this cache key produced, if recorded.
+    pub fn build_cache_get(&self, key: &str) -> Result<Option<String>, Error> {
+        self.conn
+            .query_row("SELECT image_id FROM build_cache WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .map_err(db_err)
+    }
+
+    pub fn build_cache_put(&self, key: &str, image_id: &str, created: &str) -> Result<(), Error> {
+        self.conn
+            .execute("INSERT OR REPLACE INTO build_cache (key, image_id, created) VALUES (?1, ?2, ?3)", params![key, image_id, created])
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    pub fn build_cache_forget(&self, key: &str) -> Result<(), Error> {
+        self.conn.execute("DELETE FROM build_cache WHERE key = ?1", [key]).map_err(db_err)?;
+        Ok(())
+    }
+
+    /// Every image id the build cache refers to.
+    pub fn build_cache_images(&self) -> Result<Vec<String>, Error> {
+        let mut stmt = self.conn.prepare_cached("SELECT DISTINCT image_id FROM build_cache").map_err(db_err)?;
+        let rows = stmt.query_map([], |r| r.get(0)).map_err(db_err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+    }
+
+    /// Drops every cache entry; returns how many there were.
+    pub fn build_cache_clear(&self) -> Result<usize, Error> {
+        self.conn.execute("DELETE FROM build_cache", []).map_err(db_err)
     }
 }

@@ -24,6 +24,8 @@ impl Engine {
         if now.saturating_sub(last) < REPAIR_INTERVAL_MS {
             return;
         }
+        // What a killed `berth build` left: its step containers, mounts and scratch files.
+        crate::build::reap_if_abandoned(self);
         let Ok(records) = self.db.containers_with_shim() else { return };
         for mut rec in records {
             let starting = rec.state == State::Created && rec.shim_pid != 0;
@@ -45,6 +47,7 @@ impl Engine {
                 let _ = rt.delete(&self.runtime_state_root(), &rec.id, true);
             }
             rootfs::unmount(&self.container_run_dir(&rec.id).join("rootfs"));
+            self.release_volume_mounts(&rec.id);
             if rec.config.host_config.auto_remove {
                 let _ = self.destroy(&rec.id);
                 continue;

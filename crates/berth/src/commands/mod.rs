@@ -1,5 +1,7 @@
 //! One file per CLI verb; each parses its flags and calls one engine function.
 
+pub mod build;
+pub mod builder;
 pub mod create;
 pub mod exec;
 pub mod images;
@@ -28,6 +30,7 @@ pub mod stop;
 pub mod tag;
 pub mod top;
 pub mod unpause;
+pub mod volume;
 pub mod wait;
 
 /// A command's failure: a message and Docker's exit code for it.
