@@ -25,6 +25,7 @@ mod routes;
 mod state;
 mod streams;
 mod system;
+mod volumes;
 
 pub use listen::{Endpoint, ServeOptions, TlsFiles};
 

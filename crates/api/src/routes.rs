@@ -10,7 +10,7 @@ use axum::routing::{delete, get, post};
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{containers, exec, images, streams, system};
+use crate::{containers, exec, images, streams, system, volumes};
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -47,6 +47,13 @@ pub fn router(state: AppState) -> Router {
             get(images::by_name)
                 .post(images::by_name)
                 .delete(images::by_name),
+        )
+        .route("/volumes", get(volumes::list))
+        .route("/volumes/create", post(volumes::create))
+        .route("/volumes/prune", post(volumes::prune))
+        .route(
+            "/volumes/{name}",
+            get(volumes::inspect).delete(volumes::remove),
         )
         .fallback(not_found)
         .with_state(state)

@@ -1187,3 +1187,75 @@ fn docker_run_it_on_a_terminal_gets_its_window_size_and_exit_code() {
     assert!(r.stdout.contains("30 100\r\n"), "{:?}", r.stdout);
     assert!(env.container_ids().is_empty());
 }
+
+#[test]
+fn volumes_through_the_docker_cli() {
+    let Some(env) = common::env() else { return };
+    if !have_docker() {
+        return;
+    }
+    let _cleanup = Cleanup(&env);
+    env.image("bb", &[]);
+    let server = Server::start(&env);
+    assert_eq!(
+        server
+            .docker_ok(&["volume", "create", "--label", "k=v", "data"])
+            .trim(),
+        "data"
+    );
+    // -v NAME:/dir keeps what one container wrote for the next.
+    server.docker_ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "data:/data",
+        "bb",
+        "sh",
+        "-c",
+        "echo kept > /data/f",
+    ]);
+    assert_eq!(
+        server.docker_ok(&["run", "--rm", "-v", "data:/d:ro", "bb", "cat", "/d/f"]),
+        "kept\n"
+    );
+    let listed = server.docker_ok(&[
+        "volume",
+        "ls",
+        "--format",
+        "{{.Name}} {{.Driver}}",
+        "--filter",
+        "label=k=v",
+    ]);
+    assert_eq!(listed.trim(), "data local");
+    assert_eq!(
+        server
+            .docker_ok(&["volume", "inspect", "-f", "{{.Name}} {{.Labels.k}}", "data"])
+            .trim(),
+        "data v"
+    );
+    server.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "user",
+        "-v",
+        "data:/data",
+        "bb",
+        "sleep",
+        "100",
+    ]);
+    let r = server.docker(&["volume", "rm", "data"]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("in use"), "{}", r.stderr);
+    server.docker_ok(&["rm", "-f", "user"]);
+    server.docker_ok(&["volume", "create", "spare"]);
+    let pruned = server.docker_ok(&["volume", "prune", "-f", "--filter", "label=k=v"]);
+    assert!(
+        pruned.contains("data") && !pruned.contains("spare"),
+        "{pruned}"
+    );
+    server.docker_ok(&["volume", "rm", "spare"]);
+    assert!(server.docker_ok(&["volume", "ls", "-q"]).trim().is_empty());
+    let r = server.docker(&["volume", "inspect", "nosuch"]);
+    assert_ne!(r.code, 0);
+}

@@ -288,6 +288,26 @@ impl Engine {
         Ok(self.volume_json(&v))
     }
 
+    /// One `volume ls --filter KEY=VALUE` (the API's `filters`) entry: `name` (substring),
+    /// `driver`, `label` / `label!`, `dangling` (no container uses it).
+    pub fn volume_matches_filter(&self, v: &Volume, key: &str, value: &str) -> Result<bool, Error> {
+        Ok(match key {
+            "name" => v.name.contains(value),
+            "driver" => v.driver == value,
+            "label" => label_filter_matches(value, &v.labels),
+            "label!" => label_filter_matches(&format!("!{value}"), &v.labels),
+            "dangling" => {
+                let dangling = match value {
+                    "true" | "1" => true,
+                    "false" | "0" => false,
+                    other => return Err(Error::InvalidArgument(format!("invalid filter 'dangling={other}'"))),
+                };
+                self.volume_users(&v.name)?.is_empty() == dangling
+            }
+            other => return Err(Error::InvalidArgument(format!("invalid filter '{other}'"))),
+        })
+    }
+
     /// A volume as Docker's API shows it.
     pub fn volume_json(&self, v: &Volume) -> serde_json::Value {
         json!({

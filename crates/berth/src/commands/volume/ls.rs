@@ -38,25 +38,7 @@ fn matches(
             "bad format of filter (expected name=value): {filter}"
         ))
     })?;
-    Ok(match key {
-        "name" => v.name.contains(value),
-        "driver" => v.driver == value,
-        "label" => berth_engine::volumes::label_filter_matches(value, &v.labels),
-        "label!" => berth_engine::volumes::label_filter_matches(&format!("!{value}"), &v.labels),
-        "dangling" => {
-            let dangling = match value {
-                "true" | "1" => true,
-                "false" | "0" => false,
-                other => {
-                    return Err(CliError::usage(format!(
-                        "invalid filter 'dangling={other}'"
-                    )));
-                }
-            };
-            engine.volume_users(&v.name)?.is_empty() == dangling
-        }
-        other => return Err(CliError::usage(format!("invalid filter '{other}'"))),
-    })
+    Ok(engine.volume_matches_filter(v, key, value)?)
 }
 
 pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {

@@ -1,0 +1,99 @@
+//! `/volumes/...`: list (filters), create, inspect, remove, prune, over the engine's volumes.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query as QueryExtractor};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::containers::parse_body;
+use crate::engine;
+use crate::error::ApiResult;
+use crate::query::{self, Query};
+
+pub async fn list(QueryExtractor(q): QueryExtractor<Query>) -> ApiResult<Json<serde_json::Value>> {
+    let filters = query::filters(&q)?;
+    let volumes = engine::call(move |e| {
+        let mut kept = Vec::new();
+        for v in e.list_volumes()? {
+            let mut keys: Vec<&str> = filters.iter().map(|(k, _)| k.as_str()).collect();
+            keys.dedup();
+            let mut pass = true;
+            for key in keys {
+                let mut any = false;
+                for (_, value) in filters.iter().filter(|(k, _)| k == key) {
+                    any |= e.volume_matches_filter(&v, key, value)?;
+                }
+                pass &= any;
+            }
+            if pass {
+                kept.push(e.volume_json(&v));
+            }
+        }
+        Ok(kept)
+    })
+    .await?;
+    Ok(Json(json!({"Volumes": volumes, "Warnings": null})))
+}
+
+/// The body of `POST /volumes/create`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct CreateBody {
+    name: String,
+    driver: String,
+    driver_opts: Option<std::collections::BTreeMap<String, String>>,
+    labels: Option<std::collections::BTreeMap<String, String>>,
+}
+
+pub async fn create(body: Bytes) -> ApiResult<Response> {
+    let body: CreateBody = parse_body(&body)?;
+    let request = berth_engine::volumes::VolumeCreate {
+        name: Some(body.name).filter(|n| !n.is_empty()),
+        driver: body.driver,
+        labels: body.labels.unwrap_or_default(),
+        options: body.driver_opts.unwrap_or_default(),
+    };
+    let doc = engine::call(move |e| {
+        let v = e.create_volume(request)?;
+        Ok(e.volume_json(&v))
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(doc)).into_response())
+}
+
+pub async fn inspect(Path(name): Path<String>) -> ApiResult<Json<serde_json::Value>> {
+    Ok(Json(engine::call(move |e| e.inspect_volume(&name)).await?))
+}
+
+pub async fn remove(
+    Path(name): Path<String>,
+    QueryExtractor(q): QueryExtractor<Query>,
+) -> ApiResult<StatusCode> {
+    let force = query::flag(&q, "force", false);
+    engine::call(move |e| e.remove_volume(&name, force)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /volumes/prune`: at API 1.41 every unused volume goes (the `all` filter of 1.42+ is
+/// honoured when a client sends it); `label` filters narrow it.
+pub async fn prune(QueryExtractor(q): QueryExtractor<Query>) -> ApiResult<Json<serde_json::Value>> {
+    let filters = query::filters(&q)?;
+    let all = !filters
+        .iter()
+        .any(|(k, v)| k == "all" && matches!(v.as_str(), "false" | "0"));
+    let labels: Vec<String> = filters
+        .iter()
+        .filter_map(|(k, v)| match k.as_str() {
+            "label" => Some(v.clone()),
+            "label!" => Some(format!("!{v}")),
+            _ => None,
+        })
+        .collect();
+    let (removed, reclaimed) = engine::call(move |e| e.prune_volumes(all, &labels)).await?;
+    Ok(Json(
+        json!({"VolumesDeleted": removed, "SpaceReclaimed": reclaimed}),
+    ))
+}
