@@ -10,7 +10,7 @@ use axum::routing::{delete, get, post};
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{containers, exec, images, streams, system, volumes};
+use crate::{build, containers, exec, images, streams, system, volumes};
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -48,6 +48,7 @@ pub fn router(state: AppState) -> Router {
                 .post(images::by_name)
                 .delete(images::by_name),
         )
+        .route("/build", post(build::build))
         .route("/volumes", get(volumes::list))
         .route("/volumes/create", post(volumes::create))
         .route("/volumes/prune", post(volumes::prune))

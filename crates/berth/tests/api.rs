@@ -1259,3 +1259,52 @@ fn volumes_through_the_docker_cli() {
     let r = server.docker(&["volume", "inspect", "nosuch"]);
     assert_ne!(r.code, 0);
 }
+
+#[test]
+fn docker_build_through_the_classic_builder_protocol() {
+    let Some(env) = common::env() else { return };
+    if !have_docker() {
+        return;
+    }
+    let _cleanup = Cleanup(&env);
+    env.image("bb", &[]);
+    let server = Server::start(&env);
+    let context = env.run.parent().unwrap().join("context");
+    std::fs::create_dir_all(&context).unwrap();
+    std::fs::write(
+        context.join("Dockerfile"),
+        "FROM bb\nARG X=1\nCOPY f /f\nRUN echo built-$X > /b.txt\nCMD [\"cat\", \"/b.txt\", \"/f\"]\n",
+    )
+    .unwrap();
+    std::fs::write(context.join("f"), "from the context\n").unwrap();
+    let dir = context.to_string_lossy().into_owned();
+    let r = server.docker(&["build", "--build-arg", "X=2", "-t", "built:v1", &dir]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("Successfully tagged built:v1"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        server.docker_ok(&["run", "--rm", "built:v1"]),
+        "built-2\nfrom the context\n"
+    );
+    // -q: only the id.
+    let quiet = server.docker_ok(&["build", "-q", &dir]);
+    assert!(
+        quiet.trim().starts_with("sha256:") && quiet.lines().count() == 1,
+        "{quiet}"
+    );
+    // A failing RUN: the CLI exits with the step's code; a bad line names itself.
+    std::fs::write(context.join("Dockerfile"), "FROM bb\nRUN exit 3\n").unwrap();
+    let r = server.docker(&["build", &dir]);
+    assert_eq!(r.code, 3, "{}{}", r.stdout, r.stderr);
+    std::fs::write(context.join("Dockerfile"), "FROM bb\nBOGUS x\n").unwrap();
+    let r = server.docker(&["build", &dir]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("Dockerfile:2") && r.stderr.contains("BOGUS"),
+        "{}",
+        r.stderr
+    );
+}

@@ -1,0 +1,189 @@
+//! `POST /build`: Docker's classic builder protocol over the engine's builder. The request body
+//! is the context as a tar (gzip or not), streamed to the engine as it arrives; the answer is
+//! JSON lines: `{"stream"}` progress, `{"aux":{"ID"}}`, and a failure as `{"errorDetail"}` whose
+//! `code` the docker CLI exits with.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{RawQuery, Request};
+use axum::response::Response;
+use futures_util::StreamExt;
+use serde_json::json;
+
+use crate::engine;
+use crate::error::{ApiError, ApiResult};
+
+/// The request body as a blocking `Read`, fed by the async side chunk by chunk.
+struct BodyReader {
+    chunks: tokio::sync::mpsc::Receiver<Result<Bytes, String>>,
+    current: Bytes,
+}
+
+impl Read for BodyReader {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.chunks.blocking_recv() {
+                Some(Ok(chunk)) => self.current = chunk,
+                Some(Err(e)) => return Err(std::io::Error::other(e)),
+                None => return Ok(0),
+            }
+        }
+        let n = out.len().min(self.current.len());
+        out[..n].copy_from_slice(&self.current.split_to(n));
+        Ok(n)
+    }
+}
+
+/// A JSON map parameter (`buildargs`, `labels`).
+fn json_map(params: &[(String, String)], key: &str) -> ApiResult<BTreeMap<String, String>> {
+    let Some((_, raw)) = params.iter().rev().find(|(k, v)| k == key && !v.is_empty()) else {
+        return Ok(BTreeMap::new());
+    };
+    let map: BTreeMap<String, Option<String>> = serde_json::from_str(raw)
+        .map_err(|e| ApiError::bad_request(format!("invalid {key} {raw:?}: {e}")))?;
+    // A build arg given without a value ("--build-arg X" with no X in the client's env) is null.
+    Ok(map
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
+        .collect())
+}
+
+fn line(value: serde_json::Value) -> Result<Bytes, std::io::Error> {
+    let mut text = serde_json::to_vec(&value).unwrap_or_default();
+    text.extend_from_slice(b"\r\n");
+    Ok(Bytes::from(text))
+}
+
+pub async fn build(RawQuery(raw): RawQuery, request: Request) -> ApiResult<Response> {
+    let params: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
+        .map_err(|e| ApiError::bad_request(format!("invalid query: {e}")))?;
+    let get = |key: &str| {
+        params
+            .iter()
+            .rev()
+            .find(|(k, v)| k == key && !v.is_empty())
+            .map(|(_, v)| v.clone())
+    };
+    let flag = |key: &str| {
+        matches!(
+            get(key).as_deref(),
+            Some("1" | "t" | "T" | "true" | "True" | "TRUE")
+        )
+    };
+    if get("version").as_deref() == Some("2") {
+        return Err(ApiError::bad_request(
+            "BuildKit (version=2) is not supported: use the classic builder (DOCKER_BUILDKIT=0)",
+        ));
+    }
+    if let Some(remote) = get("remote") {
+        return Err(ApiError::bad_request(format!(
+            "remote build contexts are not supported: {remote}"
+        )));
+    }
+    let quiet = flag("q");
+    let build_request = berth_engine::build::BuildRequest {
+        context_dir: Default::default(),
+        dockerfile: String::new(),
+        dockerfile_name: get("dockerfile").unwrap_or_else(|| "Dockerfile".into()),
+        tags: params
+            .iter()
+            .filter(|(k, v)| k == "t" && !v.is_empty())
+            .map(|(_, v)| v.clone())
+            .collect(),
+        build_args: json_map(&params, "buildargs")?,
+        target: get("target"),
+        no_cache: flag("nocache"),
+        labels: json_map(&params, "labels")?,
+    };
+
+    // The body, chunk by chunk, into the blocking builder.
+    let (chunk_tx, chunk_rx) = tokio::sync::mpsc::channel::<Result<Bytes, String>>(16);
+    let mut body = request.into_body().into_data_stream();
+    tokio::spawn(async move {
+        while let Some(chunk) = body.next().await {
+            let failed = chunk.is_err();
+            if chunk_tx
+                .send(chunk.map_err(|e| e.to_string()))
+                .await
+                .is_err()
+                || failed
+            {
+                return;
+            }
+        }
+    });
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(64);
+    tokio::task::spawn_blocking(move || {
+        let mut reader = BodyReader {
+            chunks: chunk_rx,
+            current: Bytes::new(),
+        };
+        // A gzip context (docker build --compress) is unpacked on the fly.
+        let mut magic = [0u8; 2];
+        let mut got = 0;
+        while got < 2 {
+            match reader.read(&mut magic[got..]) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got += n,
+            }
+        }
+        let head = std::io::Cursor::new(magic[..got].to_vec()).chain(reader);
+        let context: Box<dyn Read> = if got == 2 && magic == [0x1f, 0x8b] {
+            Box::new(flate2::read::GzDecoder::new(head))
+        } else {
+            Box::new(head)
+        };
+        let progress_tx = tx.clone();
+        let say = move |text: &str| {
+            if !quiet {
+                let mut text = text.to_string();
+                if !text.ends_with('\n') {
+                    text.push('\n');
+                }
+                let _ = progress_tx.blocking_send(line(json!({ "stream": text })));
+            }
+        };
+        let result = engine::with_engine(|e| {
+            Ok(e.build_tar(context, &build_request, &say).map_err(|err| {
+                let code = match &err {
+                    berth_engine::build::BuildError::StepFailed { code, .. } => *code,
+                    other => other.exit_code(),
+                };
+                (err.to_string(), code)
+            }))
+        });
+        let last = match result {
+            Ok(Ok(built)) => {
+                let _ = tx.blocking_send(line(json!({ "aux": { "ID": built.image_id } })));
+                let short = built
+                    .image_id
+                    .trim_start_matches("sha256:")
+                    .chars()
+                    .take(12)
+                    .collect::<String>();
+                if quiet {
+                    line(json!({ "stream": format!("{}\n", built.image_id) }))
+                } else {
+                    let mut done = format!("Successfully built {short}\n");
+                    for tag in &build_request.tags {
+                        done.push_str(&format!("Successfully tagged {tag}\n"));
+                    }
+                    line(json!({ "stream": done }))
+                }
+            }
+            Ok(Err((message, code))) => line(
+                json!({ "errorDetail": { "code": code, "message": message }, "error": message }),
+            ),
+            Err(e) => line(
+                json!({ "errorDetail": { "code": 1, "message": e.message }, "error": e.message }),
+            ),
+        };
+        let _ = tx.blocking_send(last);
+    });
+    Ok(Response::builder()
+        .header("Content-Type", "application/json")
+        .body(Body::from_stream(crate::containers::tokio_stream(rx)))
+        .unwrap_or_default())
+}
