@@ -1289,8 +1289,8 @@ fn docker_build_through_the_classic_builder_protocol() {
         server.docker_ok(&["run", "--rm", "built:v1"]),
         "built-2\nfrom the context\n"
     );
-    // -q: only the id.
-    let quiet = server.docker_ok(&["build", "-q", &dir]);
+    // -q: only the id; --compress: a gzip context.
+    let quiet = server.docker_ok(&["build", "-q", "--compress", &dir]);
     assert!(
         quiet.trim().starts_with("sha256:") && quiet.lines().count() == 1,
         "{quiet}"
