@@ -162,14 +162,15 @@ async fn start_tracked(state: AppState, id: String) -> ApiResult<StatusCode> {
     let container_id = rec.id;
     std::thread::Builder::new()
         .name("berth-reaper".into())
-        .stack_size(64 * 1024)
+        // Small: it mostly waits; big enough for an engine lookup when the shim died silently.
+        .stack_size(512 * 1024)
         .spawn(move || {
             let code = started.wait();
-            let code = code.map(i64::from).or_else(|| {
-                engine::with_engine(|e| e.container(&container_id))
-                    .ok()
-                    .map(|r| r.exit_code)
-            });
+            // A shim that died without a word (kill -9): the engine's repair records the
+            // container's end (137) and wait reads it.
+            let code = code
+                .map(i64::from)
+                .or_else(|| engine::with_engine(|e| e.wait_container(&container_id)).ok());
             // Told before it stops counting as live: a waiter that finds the record gone
             // and the container not live finds the code on the channel.
             let _ = state.exits.send((container_id.clone(), code.unwrap_or(-1)));

@@ -1308,3 +1308,53 @@ fn docker_build_through_the_classic_builder_protocol() {
         r.stderr
     );
 }
+
+#[test]
+fn a_shim_killed_under_the_server_ends_its_waiters_with_137() {
+    let Some(env) = common::env() else { return };
+    if !have_docker() {
+        return;
+    }
+    let _cleanup = Cleanup(&env);
+    env.image("bb", &[]);
+    let server = Server::start(&env);
+    let id = server
+        .docker_ok(&["run", "-d", "bb", "sleep", "1000"])
+        .trim()
+        .to_string();
+    let waiter = server
+        .docker_cmd(&["wait", &id])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let shim = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .find(|p| {
+            std::fs::read(p.path().join("cmdline"))
+                .map(|c| {
+                    String::from_utf8_lossy(&c)
+                        .replace('\0', " ")
+                        .contains(&format!("shim {id}"))
+                })
+                .unwrap_or(false)
+        })
+        .and_then(|p| p.file_name().to_string_lossy().parse::<i32>().ok())
+        .expect("the container's shim");
+    // SAFETY: kill(2) on the shim of the container this test started.
+    unsafe { libc::kill(shim, libc::SIGKILL) };
+    let r = wait_within(waiter, COMMAND_DEADLINE, "docker wait");
+    assert_eq!((r.code, r.stdout.trim()), (0, "137"), "{}", r.stderr);
+    assert_eq!(
+        server
+            .docker_ok(&["inspect", "-f", "{{.State.Status}}", &id])
+            .trim(),
+        "exited"
+    );
+    common::wait_for(
+        || server.zombie_children().is_empty(),
+        "the server to reap the dead shim",
+    );
+}
