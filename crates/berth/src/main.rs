@@ -72,6 +72,11 @@ enum Command {
     Login(commands::login::Args),
     /// Log out from a registry
     Logout(commands::logout::Args),
+    /// Show the history of an image
+    History(commands::history::Args),
+    /// Manage berth
+    #[command(subcommand)]
+    System(SystemCommand),
     /// Manage images
     #[command(subcommand)]
     Image(ImageCommand),
@@ -104,6 +109,10 @@ enum ImageCommand {
     Pull(commands::pull::Args),
     /// Upload an image to a registry
     Push(commands::push::Args),
+    /// Show the history of an image
+    History(commands::history::Args),
+    /// Remove unused images
+    Prune(commands::image_prune::Args),
 }
 
 #[derive(Subcommand)]
@@ -115,6 +124,16 @@ enum ContainerCommand {
     Inspect(commands::inspect::Args),
     /// Remove one or more containers
     Rm(commands::rm::Args),
+    /// Remove all stopped containers
+    Prune(commands::container_prune::Args),
+}
+
+#[derive(Subcommand)]
+enum SystemCommand {
+    /// Remove unused data
+    Prune(commands::system_prune::Args),
+    /// Show berth disk usage
+    Df(commands::system_df::Args),
 }
 
 fn main() {
@@ -176,6 +195,11 @@ fn dispatch(command: Command) -> Result<i32, commands::CliError> {
         Command::Push(a) | Command::Image(ImageCommand::Push(a)) => commands::push::run(&engine, a),
         Command::Login(a) => commands::login::run(&engine, a),
         Command::Logout(a) => commands::logout::run(&engine, a),
+        Command::History(a) | Command::Image(ImageCommand::History(a)) => commands::history::run(&engine, a),
+        Command::Image(ImageCommand::Prune(a)) => commands::image_prune::run(&engine, a),
+        Command::Container(ContainerCommand::Prune(a)) => commands::container_prune::run(&engine, a),
+        Command::System(SystemCommand::Prune(a)) => commands::system_prune::run(&engine, a),
+        Command::System(SystemCommand::Df(a)) => commands::system_df::run(&engine, a),
         Command::Shim(_) => unreachable!("handled before the engine opens"),
     }
 }

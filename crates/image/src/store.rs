@@ -50,6 +50,10 @@ struct ImageRecord {
     manifest: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     size: Option<u64>,
+    /// Uncompressed size of each layer (lowest first), when known: `history` and `system df`
+    /// report uncompressed sizes, which a compressed layer's descriptor does not give.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    layer_sizes: Option<Vec<u64>>,
 }
 
 /// Removes a tmp file or directory on drop unless `keep()` was called.
@@ -401,9 +405,20 @@ impl Store {
     }
 
     fn write_record(&self, id: &str, manifest: &str, size: Option<u64>) -> Result<(), Error> {
+        self.write_record_sized(id, manifest, size, None)
+    }
+
+    fn write_record_sized(
+        &self,
+        id: &str,
+        manifest: &str,
+        size: Option<u64>,
+        layer_sizes: Option<Vec<u64>>,
+    ) -> Result<(), Error> {
         let rec = ImageRecord {
             manifest: manifest.to_string(),
             size,
+            layer_sizes,
         };
         let data = serde_json::to_vec(&rec).expect("record serializes");
         self.write_file_atomic(&self.record_path(id)?, &data)
@@ -412,6 +427,16 @@ impl Store {
     /// Registers an image whose manifest blob (and the blobs it references) are already stored,
     /// e.g. by a registry pull. Returns the image id (the manifest's config digest).
     pub fn add_manifest(&self, manifest_digest: &str) -> Result<String, Error> {
+        self.add_manifest_sized(manifest_digest, None)
+    }
+
+    /// [`Store::add_manifest`], recording each layer's uncompressed size when the caller
+    /// measured it (a pull decompresses while downloading).
+    pub fn add_manifest_sized(
+        &self,
+        manifest_digest: &str,
+        layer_sizes: Option<Vec<u64>>,
+    ) -> Result<String, Error> {
         let data = self.read_blob(manifest_digest, manifest_digest)?;
         let m: Manifest = serde_json::from_slice(&data).map_err(|e| Error::Json {
             what: "manifest",
@@ -434,8 +459,14 @@ impl Store {
             .layers
             .iter()
             .all(|l| l.media_type == MEDIA_LAYER_TAR || l.media_type == MEDIA_DOCKER_LAYER_TAR);
-        let size = uncompressed.then(|| m.layers.iter().map(|l| l.size).sum());
-        self.write_record(&id, manifest_digest, size)?;
+        let layer_sizes = layer_sizes.filter(|s| s.len() == m.layers.len());
+        let size = match &layer_sizes {
+            Some(sizes) => Some(sizes.iter().sum()),
+            None => uncompressed.then(|| m.layers.iter().map(|l| l.size).sum()),
+        };
+        let layer_sizes =
+            layer_sizes.or_else(|| uncompressed.then(|| m.layers.iter().map(|l| l.size).collect()));
+        self.write_record_sized(&id, manifest_digest, size, layer_sizes)?;
         Ok(id)
     }
 
@@ -609,6 +640,36 @@ impl Store {
             Err(nix::errno::Errno::EEXIST) | Err(nix::errno::Errno::ENOTEMPTY) => Ok(()),
             Err(e) => Err(e).ctx("rename layer into place", dest),
         }
+    }
+
+    /// The uncompressed size of each of an image's layers, lowest first. Known from the image
+    /// record for imported and pulled images; for older records of compressed layers it is
+    /// measured once by decompressing the blobs and then kept in the record.
+    pub fn layer_sizes(&self, id: &str) -> Result<Vec<u64>, Error> {
+        let img = self.image(id)?;
+        let rec_path = self.record_path(&img.id)?;
+        let rec: ImageRecord = fs::read(&rec_path)
+            .ctx("read image record", &rec_path)
+            .and_then(|d| {
+                serde_json::from_slice(&d).map_err(|e| Error::Json {
+                    what: "image record",
+                    path: rec_path.clone(),
+                    source: e,
+                })
+            })?;
+        if let Some(sizes) = rec.layer_sizes.filter(|s| s.len() == img.layers.len()) {
+            return Ok(sizes);
+        }
+        let mut sizes = Vec::with_capacity(img.layers.len());
+        for layer in &img.layers {
+            let path = self.blob_path(layer)?;
+            let f = File::open(&path).ctx("open blob", &path)?;
+            let mut input = decompressed(io::BufReader::with_capacity(256 * 1024, f))?
+                .unwrap_or_else(|| Box::new(io::empty()));
+            sizes.push(io::copy(&mut input, &mut io::sink()).map_err(Error::InvalidTar)?);
+        }
+        self.write_record_sized(&img.id, &rec.manifest, Some(sizes.iter().sum()), Some(sizes.clone()))?;
+        Ok(sizes)
     }
 
     /// Deletes every blob, image record and unpacked layer not reachable from `keep`.
