@@ -4,6 +4,7 @@
 
 mod commands;
 mod format;
+mod progress;
 mod run_flags;
 mod terminal;
 

@@ -9,7 +9,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::error::Error;
 use crate::types::{CreateRequest, State};
 
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS containers (
     id TEXT PRIMARY KEY,
@@ -37,6 +37,12 @@ CREATE TABLE IF NOT EXISTS images (
 CREATE TABLE IF NOT EXISTS tags (
     name TEXT PRIMARY KEY,
     image_id TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS blob_sources (
+    digest TEXT NOT NULL,
+    registry TEXT NOT NULL,
+    repository TEXT NOT NULL,
+    PRIMARY KEY (digest, registry, repository)
 );
 ";
 
@@ -313,5 +319,27 @@ impl Db {
             .query_row("SELECT id FROM containers WHERE image_id = ?1 LIMIT 1", [image_id], |r| r.get(0))
             .optional()
             .map_err(db_err)
+    }
+
+    // ---- blob sources (where a blob was pulled from or pushed to, for cross-repo mounts) ----
+
+    pub fn add_blob_source(&self, digest: &str, registry: &str, repository: &str) -> Result<(), Error> {
+        self.conn
+            .execute(
+                "INSERT OR IGNORE INTO blob_sources (digest, registry, repository) VALUES (?1, ?2, ?3)",
+                params![digest, registry, repository],
+            )
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// Repositories of `registry` known to hold the blob.
+    pub fn blob_sources(&self, digest: &str, registry: &str) -> Result<Vec<String>, Error> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT repository FROM blob_sources WHERE digest = ?1 AND registry = ?2 ORDER BY repository")
+            .map_err(db_err)?;
+        let rows = stmt.query_map([digest, registry], |r| r.get(0)).map_err(db_err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
     }
 }

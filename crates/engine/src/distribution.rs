@@ -1,28 +1,46 @@
 //! Registry operations: pull, push, login, logout. The registry crate talks to the registry; this
 //! module moves content between it and the image store and keeps the names in the database.
 //!
-//! Pull order keeps the store consistent: every blob goes through tmp/ and is renamed into place
-//! only after its digest matched; the manifest is stored and the image registered only once all
-//! its blobs are present; the name is set last. A failed pull leaves no image and no name (blobs
-//! already downloaded stay as unreferenced content until the next gc, and are reused by a retry).
+//! Pull order keeps the store consistent: the config comes first (its diff ids name the layers'
+//! unpacked directories), then the layers the store lacks, up to three at a time, each hashed
+//! and unpacked as it streams in and renamed into place only after both its blob digest and its
+//! diff id matched; the manifest is stored and the image registered only once all its blobs are
+//! present; the name is set last. A failed pull leaves no image and no name (layers that did
+//! verify stay as unreferenced content until the next gc, and are reused by a retry).
+//!
+//! Push sends the layers the registry lacks, up to five at a time: a HEAD first (`Layer already
+//! exists`), then a cross-repository mount when this engine saw the blob in another repository
+//! of the same registry (`Mounted from ..`), else an upload. Where blobs came from and went to
+//! is kept in the `blob_sources` table.
 
 use berth_registry::{self as registry, Platform, PulledManifest, Session};
 
+use crate::transfer::{self, ProgressReader};
 use crate::{Engine, Error, reference};
 
-/// One progress line, shaped like Docker's JSON progress messages (`{"id":..,"status":..}`).
+/// One progress message, shaped like Docker's JSON progress messages
+/// (`{"id":..,"status":..,"progressDetail":{"current":..,"total":..}}`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Progress {
     pub id: Option<String>,
     pub status: String,
+    /// Bytes moved so far: set on `Downloading` / `Pushing` updates, which a terminal shows as
+    /// a bar and a log leaves out; None on state changes.
+    pub detail: Option<ProgressDetail>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ProgressDetail {
+    pub current: u64,
+    pub total: Option<u64>,
 }
 
 impl Progress {
     fn line(status: impl Into<String>) -> Progress {
-        Progress { id: None, status: status.into() }
+        Progress { id: None, status: status.into(), detail: None }
     }
     fn of(id: impl Into<String>, status: impl Into<String>) -> Progress {
-        Progress { id: Some(id.into()), status: status.into() }
+        Progress { id: Some(id.into()), status: status.into(), detail: None }
     }
 }
 
@@ -109,20 +127,69 @@ impl Engine {
         progress(Progress::of(tag_or_digest, format!("Pulling from {remote_path}")));
         let manifest = session.manifest(tag_or_digest, platform)?;
         let mut fetched = false;
-        for layer in &manifest.layers {
-            if self.images.blob_path(&layer.digest)?.exists() {
-                progress(Progress::of(short(&layer.digest), "Already exists"));
-                continue;
-            }
-            self.fetch_blob(session, &layer.digest)?;
-            fetched = true;
-            progress(Progress::of(short(&layer.digest), "Pull complete"));
-        }
         if !self.images.blob_path(&manifest.config.digest)?.exists() {
             self.fetch_blob(session, &manifest.config.digest)?;
             fetched = true;
         }
-        let id = self.register(&manifest)?;
+        let config_path = self.images.blob_path(&manifest.config.digest)?;
+        let config: berth_image::ImageConfig = std::fs::read(&config_path)
+            .map_err(|e| Error::io(format!("reading {}", config_path.display()), e))
+            .and_then(|d| serde_json::from_slice(&d).map_err(|e| Error::Internal(format!("image config {}: {e}", manifest.config.digest))))?;
+        let diff_ids = &config.rootfs.diff_ids;
+        if diff_ids.len() != manifest.layers.len() {
+            return Err(Error::Internal(format!(
+                "bad image {}: its config has {} diff_ids but its manifest {} layers",
+                manifest.config.digest,
+                diff_ids.len(),
+                manifest.layers.len()
+            )));
+        }
+        let chain_ids = berth_image::digest::chain_ids(diff_ids);
+        let mut sizes: Vec<Option<u64>> = vec![None; manifest.layers.len()];
+        let mut missing = Vec::new();
+        for (i, layer) in manifest.layers.iter().enumerate() {
+            if self.images.blob_path(&layer.digest)?.exists() {
+                progress(Progress::of(short(&layer.digest), "Already exists"));
+            } else {
+                missing.push(i);
+            }
+        }
+        for (n, &i) in missing.iter().enumerate() {
+            progress(Progress::of(short(&manifest.layers[i].digest), "Pulling fs layer"));
+            if n >= transfer::DOWNLOADS {
+                progress(Progress::of(short(&manifest.layers[i].digest), "Waiting"));
+            }
+        }
+        let store = &self.images;
+        let downloaded = transfer::run_parallel(missing.len(), transfer::DOWNLOADS, progress, |n, reporter| {
+            let i = missing[n];
+            let layer = &manifest.layers[i];
+            let id = short(&layer.digest);
+            let reader = session.blob(&layer.digest)?;
+            let total = reader.announced_len().or(Some(layer.size).filter(|s| *s > 0));
+            let reader = ProgressReader::new(reader, reporter.clone(), &id, "Downloading", total);
+            let size = store
+                .put_layer_from(reader, &layer.digest, &diff_ids[i], &chain_ids[i])
+                .map_err(|e| Error::Internal(format!("downloading {}: {e}", layer.digest)))?;
+            reporter.send(Progress::of(&id, "Verifying Checksum"));
+            reporter.send(Progress::of(&id, "Download complete"));
+            reporter.send(Progress::of(&id, "Pull complete"));
+            Ok(size)
+        })?;
+        for (n, &i) in missing.iter().enumerate() {
+            sizes[i] = Some(downloaded[n]);
+            fetched = true;
+        }
+        for (i, size) in sizes.iter_mut().enumerate() {
+            if size.is_none() {
+                *size = Some(self.images.layer_blob_size(&manifest.layers[i].digest)?);
+            }
+        }
+        let sizes: Vec<u64> = sizes.into_iter().map(Option::unwrap_or_default).collect();
+        for blob in manifest.layers.iter().chain([&manifest.config]) {
+            self.db.add_blob_source(&blob.digest, session.registry(), session.repository())?;
+        }
+        let id = self.register(&manifest, sizes)?;
         let previous = self.db.tag(&name)?;
         let downloaded = fetched || previous.as_deref() != Some(id.as_str());
         if previous.as_deref() != Some(id.as_str()) {
@@ -145,12 +212,12 @@ impl Engine {
     }
 
     /// Stores the manifest blob and registers the image (all its blobs are present by now).
-    fn register(&self, manifest: &PulledManifest) -> Result<String, Error> {
+    fn register(&self, manifest: &PulledManifest, layer_sizes: Vec<u64>) -> Result<String, Error> {
         let stored = self.images.put_blob(&manifest.bytes)?;
         if stored != manifest.digest {
             return Err(Error::Internal(format!("manifest digest mismatch: expected {}, stored {stored}", manifest.digest)));
         }
-        let id = self.images.add_manifest(&stored)?;
+        let id = self.images.add_manifest_sized(&stored, Some(layer_sizes))?;
         let image = self.images.image(&id)?;
         if image.config.rootfs.diff_ids.len() != image.layers.len() {
             return Err(Error::Internal(format!(
@@ -189,22 +256,45 @@ impl Engine {
         let (repo, tag) = reference::split(&normalized);
         progress(Progress::line(format!("The push refers to repository [{repo}]")));
         let session = Session::open(&parsed)?;
-        let mut blobs: Vec<(String, bool)> = image.layers.iter().map(|l| (l.clone(), true)).collect();
-        blobs.push((id.clone(), false));
-        for (digest, is_layer) in blobs {
-            let path = self.images.blob_path(&digest)?;
-            if session.has_blob(&digest)? {
-                if is_layer {
-                    progress(Progress::of(short(&digest), "Layer already exists"));
-                }
-                continue;
+        for layer in &image.layers {
+            progress(Progress::of(short(layer), "Preparing"));
+        }
+        // Mount candidates are looked up before the threads start: the database is not shared.
+        let mut sources = Vec::new();
+        for layer in &image.layers {
+            let from: Vec<String> =
+                self.db.blob_sources(layer, session.registry())?.into_iter().filter(|r| r != session.repository()).collect();
+            sources.push(from);
+        }
+        let store = &self.images;
+        let session_ref = &session;
+        transfer::run_parallel(image.layers.len(), transfer::UPLOADS, progress, |i, reporter| {
+            let digest = &image.layers[i];
+            let id = short(digest);
+            if session_ref.has_blob(digest)? {
+                reporter.send(Progress::of(&id, "Layer already exists"));
+                return Ok(0);
             }
+            if let Some(from) = sources[i].iter().find(|from| session_ref.mount_blob(digest, from)) {
+                reporter.send(Progress::of(&id, format!("Mounted from {from}")));
+                return Ok(0);
+            }
+            let path = store.blob_path(digest)?;
             let file = std::fs::File::open(&path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
             let size = file.metadata().map_err(|e| Error::io(format!("stat {}", path.display()), e))?.len();
-            session.push_blob(&digest, size, file)?;
-            if is_layer {
-                progress(Progress::of(short(&digest), "Pushed"));
-            }
+            let reader = ProgressReader::new(file, reporter.clone(), &id, "Pushing", Some(size));
+            session_ref.push_blob(digest, size, reader)?;
+            reporter.send(Progress::of(&id, "Pushed"));
+            Ok(size)
+        })?;
+        if !session.has_blob(&id)? {
+            let path = self.images.blob_path(&id)?;
+            let file = std::fs::File::open(&path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+            let size = file.metadata().map_err(|e| Error::io(format!("stat {}", path.display()), e))?.len();
+            session.push_blob(&id, size, file)?;
+        }
+        for blob in image.layers.iter().chain([&id]) {
+            self.db.add_blob_source(blob, session.registry(), session.repository())?;
         }
         let digest = session.push_manifest(tag, &bytes, &media_type)?;
         progress(Progress::line(format!("{tag}: digest: {digest} size: {}", bytes.len())));

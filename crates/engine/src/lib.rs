@@ -30,6 +30,7 @@ mod repair;
 mod rootfs;
 pub mod shim;
 pub mod timing;
+pub mod transfer;
 pub mod types;
 mod user;
 

@@ -618,16 +618,21 @@ impl Store {
                 actual,
             });
         }
+        self.publish_layer_dir(&tmp, &mut guard, dest)
+    }
+
+    /// Makes an unpacked layer in tmp/ durable and renames it to `dest` under layers/.
+    fn publish_layer_dir(&self, tmp: &Path, guard: &mut TmpGuard, dest: &Path) -> Result<(), Error> {
         // Make the content durable before it becomes visible under layers/.
-        let d = File::open(&tmp).ctx("open", &tmp)?;
+        let d = File::open(tmp).ctx("open", tmp)?;
         // SAFETY: syncfs on a valid open fd; no memory is passed.
         if unsafe { libc::syncfs(d.as_raw_fd()) } != 0 {
-            return Err(Error::io("syncfs", &tmp, io::Error::last_os_error()));
+            return Err(Error::io("syncfs", tmp, io::Error::last_os_error()));
         }
         drop(d);
         match nix::fcntl::renameat2(
             None,
-            &tmp,
+            tmp,
             None,
             dest,
             nix::fcntl::RenameFlags::RENAME_NOREPLACE,
@@ -640,6 +645,102 @@ impl Store {
             Err(nix::errno::Errno::EEXIST) | Err(nix::errno::Errno::ENOTEMPTY) => Ok(()),
             Err(e) => Err(e).ctx("rename layer into place", dest),
         }
+    }
+
+    /// Stores a layer blob streamed from `reader` (a registry download) and unpacks it in the
+    /// same pass: the stream is hashed and copied to tmp/ while it is decompressed, hashed
+    /// again and extracted into a tmp/ directory. Only when the blob matches `digest` and its
+    /// uncompressed content matches `diff_id` do both move into place (the blob under blobs/,
+    /// the directory under layers/<`chain_id`>); a short or wrong stream leaves nothing.
+    /// Returns the uncompressed size.
+    pub fn put_layer_from(
+        &self,
+        reader: impl Read,
+        digest: &str,
+        diff_id: &str,
+        chain_id: &str,
+    ) -> Result<u64, Error> {
+        let _lock = shared_gc_lock(self)?;
+        let blob_dest = self.blob_path(digest)?;
+        let layer_dest = self.root.join("layers").join(hex_of(chain_id)?);
+        hex_of(diff_id)?;
+        let (file, mut blob_guard, tmp) = self.create_tmp_file()?;
+        let mut tee = TeeReader::new(reader, BufWriter::with_capacity(256 * 1024, file));
+        let tmp_dir = self.tmp_path("layer");
+        let mut dir_guard = TmpGuard::new(tmp_dir.clone());
+        let unpack_here = !layer_dest.is_dir();
+        let (actual_diff_id, size) = {
+            let input = decompressed(&mut tee)
+                .map_err(|e| match e {
+                    Error::InvalidTar(io) => tee_error(io, &tmp),
+                    other => other,
+                })?
+                .unwrap_or_else(|| Box::new(io::empty()));
+            let mut hashing = HashingReader::new(input);
+            if unpack_here {
+                fs::DirBuilder::new()
+                    .mode(0o755)
+                    .create(&tmp_dir)
+                    .ctx("create temporary layer directory", &tmp_dir)?;
+                unpack::unpack(&mut hashing, &tmp_dir).map_err(|e| match e {
+                    Error::InvalidTar(io) => tee_error(io, &tmp),
+                    other => other,
+                })?;
+            }
+            io::copy(&mut hashing, &mut io::sink()).map_err(|e| tee_error(e, &tmp))?;
+            hashing.finish()
+        };
+        // Whatever follows the compressed stream is part of the blob too.
+        io::copy(&mut tee, &mut io::sink()).map_err(|e| tee_error(e, &tmp))?;
+        let (actual, _, writer) = tee.finish();
+        if actual != format!("sha256:{}", hex_of(digest)?) {
+            return Err(Error::DigestMismatch {
+                what: "downloaded blob".into(),
+                expected: digest.to_string(),
+                actual,
+            });
+        }
+        if actual_diff_id != diff_id {
+            return Err(Error::DigestMismatch {
+                what: format!("uncompressed layer {digest}"),
+                expected: diff_id.to_string(),
+                actual: actual_diff_id,
+            });
+        }
+        let file = writer
+            .into_inner()
+            .map_err(|e| Error::io("write", &tmp, e.into_error()))?;
+        if blob_dest.exists() {
+            drop(file);
+        } else {
+            self.commit(file, &tmp, &mut blob_guard, &blob_dest)?;
+        }
+        if unpack_here {
+            self.publish_layer_dir(&tmp_dir, &mut dir_guard, &layer_dest)?;
+        }
+        Ok(size)
+    }
+
+    /// The uncompressed size of a stored layer blob: from the record of an image that has it
+    /// when one knows, else measured by decompressing it.
+    pub fn layer_blob_size(&self, digest: &str) -> Result<u64, Error> {
+        for name in list(&self.root.join("images"))? {
+            let Ok(data) = fs::read(self.root.join("images").join(&name)) else { continue };
+            let Ok(rec) = serde_json::from_slice::<ImageRecord>(&data) else { continue };
+            let Some(sizes) = rec.layer_sizes else { continue };
+            let Ok(mdata) = fs::read(self.blob_path(&rec.manifest)?) else { continue };
+            let Ok(m) = serde_json::from_slice::<Manifest>(&mdata) else { continue };
+            if let Some(i) = m.layers.iter().position(|l| l.digest == digest) {
+                if let Some(size) = sizes.get(i) {
+                    return Ok(*size);
+                }
+            }
+        }
+        let path = self.blob_path(digest)?;
+        let f = File::open(&path).ctx("open blob", &path)?;
+        let mut input = decompressed(io::BufReader::with_capacity(256 * 1024, f))?
+            .unwrap_or_else(|| Box::new(io::empty()));
+        io::copy(&mut input, &mut io::sink()).map_err(Error::InvalidTar)
     }
 
     /// The uncompressed size of each of an image's layers, lowest first. Known from the image
