@@ -62,7 +62,10 @@ impl Renderer {
         };
         let bar = bars.entry(id.clone()).or_insert_with(|| {
             let bar = multi.add(ProgressBar::new_spinner());
-            bar.set_style(ProgressStyle::with_template("{msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+            bar.set_style(
+                ProgressStyle::with_template("{msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
             bar
         });
         bar.set_message(line_of(&id, &p.status, p.detail));
@@ -80,7 +83,9 @@ impl Renderer {
 
 /// One layer's line: `id: status`, plus `[==>  ] cur/total` while bytes move.
 fn line_of(id: &str, status: &str, detail: Option<ProgressDetail>) -> String {
-    let Some(d) = detail else { return format!("{id}: {status}") };
+    let Some(d) = detail else {
+        return format!("{id}: {status}");
+    };
     match d.total.filter(|t| *t > 0) {
         Some(total) => {
             let filled = (d.current.min(total) * BAR_WIDTH / total).min(BAR_WIDTH);
@@ -89,7 +94,11 @@ fn line_of(id: &str, status: &str, detail: Option<ProgressDetail>) -> String {
                 bar.push('>');
                 bar.push_str(&" ".repeat((BAR_WIDTH - filled - 1) as usize));
             }
-            format!("{id}: {status} [{bar}] {:>8}/{}", human_size(d.current), human_size(total))
+            format!(
+                "{id}: {status} [{bar}] {:>8}/{}",
+                human_size(d.current),
+                human_size(total)
+            )
         }
         None => format!("{id}: {status} {:>8}", human_size(d.current)),
     }
@@ -101,9 +110,30 @@ mod tests {
 
     #[test]
     fn bar_lines_look_like_dockers() {
-        let half = line_of("a1b2c3d4e5f6", "Downloading", Some(ProgressDetail { current: 500, total: Some(1000) }));
-        assert_eq!(half, format!("a1b2c3d4e5f6: Downloading [{}>{}]     500B/1kB", "=".repeat(25), " ".repeat(24)));
-        let done = line_of("x", "Pushing", Some(ProgressDetail { current: 1000, total: Some(1000) }));
+        let half = line_of(
+            "a1b2c3d4e5f6",
+            "Downloading",
+            Some(ProgressDetail {
+                current: 500,
+                total: Some(1000),
+            }),
+        );
+        assert_eq!(
+            half,
+            format!(
+                "a1b2c3d4e5f6: Downloading [{}>{}]     500B/1kB",
+                "=".repeat(25),
+                " ".repeat(24)
+            )
+        );
+        let done = line_of(
+            "x",
+            "Pushing",
+            Some(ProgressDetail {
+                current: 1000,
+                total: Some(1000),
+            }),
+        );
         assert!(done.contains(&format!("[{}]", "=".repeat(50))), "{done}");
         assert_eq!(line_of("x", "Pull complete", None), "x: Pull complete");
     }

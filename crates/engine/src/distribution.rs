@@ -160,6 +160,17 @@ impl Engine {
                 progress(Progress::of(short(&manifest.layers[i].digest), "Waiting"));
             }
         }
+        // What this pull adds, to take back out if it fails: a partial pull leaves no trace.
+        let mut added_blobs: Vec<String> = missing.iter().map(|&i| manifest.layers[i].digest.clone()).collect();
+        if fetched {
+            added_blobs.push(manifest.config.digest.clone());
+        }
+        let mut added_layers = Vec::new();
+        for &i in &missing {
+            if !self.images.has_layer_dir(&chain_ids[i])? {
+                added_layers.push(chain_ids[i].clone());
+            }
+        }
         let store = &self.images;
         let downloaded = transfer::run_parallel(missing.len(), transfer::DOWNLOADS, progress, |n, reporter| {
             let i = missing[n];
@@ -175,7 +186,17 @@ impl Engine {
             reporter.send(Progress::of(&id, "Download complete"));
             reporter.send(Progress::of(&id, "Pull complete"));
             Ok(size)
-        })?;
+        });
+        let downloaded = match downloaded {
+            Ok(sizes) => sizes,
+            Err(e) => {
+                let keep: Vec<String> = self.db.images()?.into_iter().map(|(id, _)| id).collect();
+                if let Err(cleanup) = self.images.discard(&added_blobs, &added_layers, &keep) {
+                    return Err(Error::Internal(format!("{e} (and cleaning up after it: {cleanup})")));
+                }
+                return Err(e);
+            }
+        };
         for (n, &i) in missing.iter().enumerate() {
             sizes[i] = Some(downloaded[n]);
             fetched = true;

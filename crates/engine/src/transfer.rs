@@ -43,12 +43,20 @@ impl Reporter {
 
 /// Runs `job(i, reporter)` for every i in 0..count on up to `workers` threads; returns each
 /// job's result (a byte count) in order, or the first error once every thread has stopped.
-pub fn run_parallel<F>(count: usize, workers: usize, progress: &mut dyn FnMut(Progress), job: F) -> Result<Vec<u64>, Error>
+pub fn run_parallel<F>(
+    count: usize,
+    workers: usize,
+    progress: &mut dyn FnMut(Progress),
+    job: F,
+) -> Result<Vec<u64>, Error>
 where
     F: Fn(usize, &Reporter) -> Result<u64, Error> + Sync,
 {
     let (tx, rx) = channel();
-    let reporter = Reporter { tx, cancelled: Arc::new(AtomicBool::new(false)) };
+    let reporter = Reporter {
+        tx,
+        cancelled: Arc::new(AtomicBool::new(false)),
+    };
     let next = AtomicUsize::new(0);
     let mut results: Vec<Option<u64>> = vec![None; count];
     let mut first_error = None;
@@ -100,8 +108,22 @@ pub struct ProgressReader<R> {
 }
 
 impl<R: Read> ProgressReader<R> {
-    pub fn new(inner: R, reporter: Reporter, id: &str, action: &'static str, total: Option<u64>) -> Self {
-        ProgressReader { inner, reporter, id: id.to_string(), action, current: 0, total, last: None }
+    pub fn new(
+        inner: R,
+        reporter: Reporter,
+        id: &str,
+        action: &'static str,
+        total: Option<u64>,
+    ) -> Self {
+        ProgressReader {
+            inner,
+            reporter,
+            id: id.to_string(),
+            action,
+            current: 0,
+            total,
+            last: None,
+        }
     }
 }
 
@@ -118,7 +140,10 @@ impl<R: Read> Read for ProgressReader<R> {
             self.reporter.send(Progress {
                 id: Some(self.id.clone()),
                 status: self.action.to_string(),
-                detail: Some(ProgressDetail { current: self.current, total: self.total }),
+                detail: Some(ProgressDetail {
+                    current: self.current,
+                    total: self.total,
+                }),
             });
         }
         Ok(n)

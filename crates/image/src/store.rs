@@ -622,7 +622,12 @@ impl Store {
     }
 
     /// Makes an unpacked layer in tmp/ durable and renames it to `dest` under layers/.
-    fn publish_layer_dir(&self, tmp: &Path, guard: &mut TmpGuard, dest: &Path) -> Result<(), Error> {
+    fn publish_layer_dir(
+        &self,
+        tmp: &Path,
+        guard: &mut TmpGuard,
+        dest: &Path,
+    ) -> Result<(), Error> {
         // Make the content durable before it becomes visible under layers/.
         let d = File::open(tmp).ctx("open", tmp)?;
         // SAFETY: syncfs on a valid open fd; no memory is passed.
@@ -725,15 +730,28 @@ impl Store {
     /// when one knows, else measured by decompressing it.
     pub fn layer_blob_size(&self, digest: &str) -> Result<u64, Error> {
         for name in list(&self.root.join("images"))? {
-            let Ok(data) = fs::read(self.root.join("images").join(&name)) else { continue };
-            let Ok(rec) = serde_json::from_slice::<ImageRecord>(&data) else { continue };
-            let Some(sizes) = rec.layer_sizes else { continue };
-            let Ok(mdata) = fs::read(self.blob_path(&rec.manifest)?) else { continue };
-            let Ok(m) = serde_json::from_slice::<Manifest>(&mdata) else { continue };
-            if let Some(i) = m.layers.iter().position(|l| l.digest == digest) {
-                if let Some(size) = sizes.get(i) {
-                    return Ok(*size);
-                }
+            let Ok(data) = fs::read(self.root.join("images").join(&name)) else {
+                continue;
+            };
+            let Ok(rec) = serde_json::from_slice::<ImageRecord>(&data) else {
+                continue;
+            };
+            let Some(sizes) = rec.layer_sizes else {
+                continue;
+            };
+            let Ok(mdata) = fs::read(self.blob_path(&rec.manifest)?) else {
+                continue;
+            };
+            let Ok(m) = serde_json::from_slice::<Manifest>(&mdata) else {
+                continue;
+            };
+            if let Some(size) = m
+                .layers
+                .iter()
+                .position(|l| l.digest == digest)
+                .and_then(|i| sizes.get(i))
+            {
+                return Ok(*size);
             }
         }
         let path = self.blob_path(digest)?;
@@ -769,8 +787,55 @@ impl Store {
                 .unwrap_or_else(|| Box::new(io::empty()));
             sizes.push(io::copy(&mut input, &mut io::sink()).map_err(Error::InvalidTar)?);
         }
-        self.write_record_sized(&img.id, &rec.manifest, Some(sizes.iter().sum()), Some(sizes.clone()))?;
+        self.write_record_sized(
+            &img.id,
+            &rec.manifest,
+            Some(sizes.iter().sum()),
+            Some(sizes.clone()),
+        )?;
         Ok(sizes)
+    }
+
+    /// Undoes what a failed pull stored: removes the given blobs and unpacked layers (by chain
+    /// id) unless an image in `keep` refers to them, under the exclusive gc lock.
+    pub fn discard(
+        &self,
+        blobs: &[String],
+        chain_ids: &[String],
+        keep: &[String],
+    ) -> Result<(), Error> {
+        let _lock = lock(&self.root.join("gc.lock"), true)?;
+        let mut used_blobs = std::collections::HashSet::new();
+        let mut used_layers = std::collections::HashSet::new();
+        for id in keep {
+            let Ok(img) = self.image(id) else { continue };
+            used_blobs.insert(img.id.clone());
+            used_blobs.extend(img.layers.iter().cloned());
+            used_layers.extend(chain_ids_of(&img.config.rootfs.diff_ids));
+        }
+        for blob in blobs.iter().filter(|b| !used_blobs.contains(*b)) {
+            let p = self.blob_path(blob)?;
+            match fs::remove_file(&p) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                    return Err(Error::io("remove blob", p, e));
+                }
+                _ => {}
+            }
+        }
+        for chain in chain_ids.iter().filter(|c| !used_layers.contains(*c)) {
+            let p = self.root.join("layers").join(hex_of(chain)?);
+            if p.is_dir() {
+                let t = self.tmp_path("gc");
+                fs::rename(&p, &t).ctx("move unused layer out of", &p)?;
+                fs::remove_dir_all(&t).ctx("remove unused layer", &t)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the unpacked layer for `chain_id` is in the store.
+    pub fn has_layer_dir(&self, chain_id: &str) -> Result<bool, Error> {
+        Ok(self.root.join("layers").join(hex_of(chain_id)?).is_dir())
     }
 
     /// Deletes every blob, image record and unpacked layer not reachable from `keep`.
@@ -866,6 +931,10 @@ impl Store {
         self.commit(file, &tmp, &mut guard, &dest)?;
         Ok(actual)
     }
+}
+
+fn chain_ids_of(diff_ids: &[String]) -> Vec<String> {
+    chain_ids(diff_ids)
 }
 
 fn list(dir: &Path) -> Result<Vec<String>, Error> {
