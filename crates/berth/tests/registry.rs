@@ -5,6 +5,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+use common::token_server::{self, TokenServer};
 use common::{Env, env};
 
 const REGISTRY: &str = "/usr/bin/docker-registry";
@@ -18,15 +19,32 @@ struct Registry {
 impl Registry {
     /// Starts a registry; with `htpasswd`, basic auth against that file.
     fn start(htpasswd: Option<&Path>) -> Registry {
+        match htpasswd {
+            Some(h) => Registry::start_with(&format!("auth:\n  htpasswd:\n    realm: berth-test\n    path: {}\n", h.display())),
+            None => Registry::start_with(""),
+        }
+    }
+
+    /// Starts a registry that wants bearer tokens from `tokens`.
+    fn start_with_tokens(tokens: &TokenServer) -> Registry {
+        Registry::start_with(&format!(
+            "auth:\n  token:\n    realm: {}\n    service: {}\n    issuer: {}\n    rootcertbundle: {}\n",
+            tokens.realm(),
+            token_server::SERVICE,
+            token_server::ISSUER,
+            tokens.cert.display()
+        ))
+    }
+
+    /// Starts a registry with `auth` (a YAML `auth:` section, or empty for none).
+    fn start_with(auth: &str) -> Registry {
         let dir = tempfile::Builder::new().prefix("berth-registry").tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let mut config = format!(
             "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
             dir.path().join("data").display()
         );
-        if let Some(h) = htpasswd {
-            config.push_str(&format!("auth:\n  htpasswd:\n    realm: berth-test\n    path: {}\n", h.display()));
-        }
+        config.push_str(auth);
         let config_path = dir.path().join("config.yml");
         std::fs::write(&config_path, config).unwrap();
         let child = Command::new(REGISTRY)
@@ -439,4 +457,47 @@ fn corrupt_or_truncated_blobs_change_nothing() {
     let r = berth(&fresh, &dc, &["pull", &name]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert_eq!(layer_ids(&fresh, &name), layer_ids(&env, "img:1"));
+}
+
+#[test]
+fn token_auth_login_push_pull() {
+    let Some((env, dc)) = setup() else { return };
+    let tokens = TokenServer::start(env.root.parent().unwrap(), "bob", "t0ken-pass");
+    let reg = Registry::start_with_tokens(&tokens);
+    let name = format!("{}/bob/bb:1", reg.host());
+    env.image("bb", &["CMD [\"echo\", \"behind a token\"]"]);
+    env.ok(&["tag", "bb", &name]);
+
+    // Anonymous: the token server hands out a token that grants nothing.
+    let r = berth(&env, &dc, &["push", &name]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("unauthorized"), "{}", r.stderr);
+
+    let r = berth_stdin(&env, &dc, &["login", "-u", "bob", "--password-stdin", &reg.host()], "wrong\n");
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("unauthorized: incorrect username or password"), "{}", r.stderr);
+    let stored = std::fs::read_to_string(dc.join("config.json")).unwrap_or_default();
+    assert!(!stored.contains(&reg.host()), "{stored}");
+
+    let r = berth_stdin(&env, &dc, &["login", "-u", "bob", "--password-stdin", &reg.host()], "t0ken-pass\n");
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("Login Succeeded"), "{}", r.stdout);
+
+    let r = berth(&env, &dc, &["push", &name]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains(": Pushed"), "{}", r.stdout);
+    env.ok(&["rmi", &name, "bb"]);
+    let r = berth(&env, &dc, &["pull", &name]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains(": Pull complete"), "{}", r.stdout);
+    assert_eq!(env.ok(&["run", "--rm", &name]), "behind a token\n");
+    assert!(tokens.requests.load(std::sync::atomic::Ordering::Relaxed) >= 3);
+
+    // Logged out: pulling is refused again, with a clear error and nothing stored.
+    assert_eq!(berth(&env, &dc, &["logout", &reg.host()]).code, 0);
+    env.ok(&["rmi", &name]);
+    let r = berth(&env, &dc, &["pull", &name]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stderr.contains("unauthorized"), "{}", r.stderr);
+    assert!(env.ok(&["images", "-q"]).is_empty());
 }

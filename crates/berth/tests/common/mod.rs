@@ -3,6 +3,8 @@
 //! test fails.
 #![allow(dead_code)]
 
+pub mod token_server;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
