@@ -176,7 +176,8 @@ impl Engine {
             let i = missing[n];
             let layer = &manifest.layers[i];
             let id = short(&layer.digest);
-            let reader = session.blob(&layer.digest)?;
+            // The store hashes the blob (and its uncompressed content) as it writes it.
+            let reader = session.blob_unchecked(&layer.digest, layer.size)?;
             let total = reader.announced_len().or(Some(layer.size).filter(|s| *s > 0));
             let reader = ProgressReader::new(reader, reporter.clone(), &id, "Downloading", total);
             let size = store

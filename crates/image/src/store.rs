@@ -166,7 +166,14 @@ fn detect(magic: &[u8]) -> Compression {
 
 /// Reads the first bytes of `input`, detects the compression and returns a reader of the
 /// decompressed stream (which starts with those bytes again). None = empty input.
-fn decompressed<'a, R: Read + 'a>(mut input: R) -> Result<Option<Box<dyn Read + 'a>>, Error> {
+fn decompressed<'a, R: Read + 'a>(input: R) -> Result<Option<Box<dyn Read + 'a>>, Error> {
+    Ok(decompressed_kind(input)?.map(|(reader, _)| reader))
+}
+
+/// [`decompressed`], also saying whether the input was compressed at all.
+fn decompressed_kind<'a, R: Read + 'a>(
+    mut input: R,
+) -> Result<Option<(Box<dyn Read + 'a>, bool)>, Error> {
     let mut magic = [0u8; 6];
     let mut n = 0;
     while n < magic.len() {
@@ -182,8 +189,8 @@ fn decompressed<'a, R: Read + 'a>(mut input: R) -> Result<Option<Box<dyn Read + 
     }
     let full = io::Cursor::new(magic[..n].to_vec()).chain(input);
     Ok(Some(match detect(&magic[..n]) {
-        Compression::None => Box::new(full),
-        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(full)),
+        Compression::None => (Box::new(full), false),
+        Compression::Gzip => (Box::new(flate2::read::MultiGzDecoder::new(full)), true),
         Compression::Zstd => return Err(Error::UnsupportedCompression("zstd".into())),
         Compression::Bzip2 => return Err(Error::UnsupportedCompression("bzip2".into())),
         Compression::Xz => return Err(Error::UnsupportedCompression("xz".into())),
@@ -674,30 +681,47 @@ impl Store {
         let tmp_dir = self.tmp_path("layer");
         let mut dir_guard = TmpGuard::new(tmp_dir.clone());
         let unpack_here = !layer_dest.is_dir();
-        let (actual_diff_id, size) = {
-            let input = decompressed(&mut tee)
-                .map_err(|e| match e {
-                    Error::InvalidTar(io) => tee_error(io, &tmp),
-                    other => other,
-                })?
-                .unwrap_or_else(|| Box::new(io::empty()));
-            let mut hashing = HashingReader::new(input);
+        // Extracts (unless the layer is already unpacked) and reads to the end.
+        let unpack_all = |input: &mut dyn Read| -> Result<(), Error> {
             if unpack_here {
                 fs::DirBuilder::new()
                     .mode(0o755)
                     .create(&tmp_dir)
                     .ctx("create temporary layer directory", &tmp_dir)?;
-                unpack::unpack(&mut hashing, &tmp_dir).map_err(|e| match e {
+                unpack::unpack(&mut *input, &tmp_dir).map_err(|e| match e {
                     Error::InvalidTar(io) => tee_error(io, &tmp),
                     other => other,
                 })?;
             }
-            io::copy(&mut hashing, &mut io::sink()).map_err(|e| tee_error(e, &tmp))?;
-            hashing.finish()
+            io::copy(input, &mut io::sink()).map_err(|e| tee_error(e, &tmp))?;
+            Ok(())
+        };
+        // The uncompressed content's digest and size; None for an uncompressed blob, whose
+        // diff id is its digest (hashed once, below).
+        let uncompressed = {
+            let input = decompressed_kind(&mut tee).map_err(|e| match e {
+                Error::InvalidTar(io) => tee_error(io, &tmp),
+                other => other,
+            })?;
+            match input {
+                Some((input, true)) => {
+                    let mut hashing = HashingReader::new(input);
+                    unpack_all(&mut hashing)?;
+                    Some(hashing.finish())
+                }
+                Some((mut input, false)) => {
+                    unpack_all(&mut input)?;
+                    None
+                }
+                None => {
+                    unpack_all(&mut io::empty())?;
+                    None
+                }
+            }
         };
         // Whatever follows the compressed stream is part of the blob too.
         io::copy(&mut tee, &mut io::sink()).map_err(|e| tee_error(e, &tmp))?;
-        let (actual, _, writer) = tee.finish();
+        let (actual, count, writer) = tee.finish();
         if actual != format!("sha256:{}", hex_of(digest)?) {
             return Err(Error::DigestMismatch {
                 what: "downloaded blob".into(),
@@ -705,6 +729,7 @@ impl Store {
                 actual,
             });
         }
+        let (actual_diff_id, size) = uncompressed.unwrap_or((actual, count));
         if actual_diff_id != diff_id {
             return Err(Error::DigestMismatch {
                 what: format!("uncompressed layer {digest}"),
@@ -979,5 +1004,63 @@ mod put_blob_from_tests {
         assert!(!store.blob_path(&other).unwrap().exists());
         assert_eq!(list(&dir.path().join("tmp")).unwrap().len(), 0);
         assert!(store.put_blob_from(&data[..], "sha256:../x").is_err());
+    }
+
+    #[test]
+    fn put_layer_from_unpacks_and_checks_both_digests() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut builder = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_size(5);
+        header.set_mode(0o644);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(0);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, "hello.txt", &b"hello"[..])
+            .unwrap();
+        let tar = builder.into_inner().unwrap();
+        let diff_id = sha256_digest(&tar);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&tar).unwrap();
+        let gz = gz.finish().unwrap();
+        let gz_digest = sha256_digest(&gz);
+
+        // A wrong diff id: nothing stored, nothing left in tmp/.
+        let other = sha256_digest(b"other");
+        let err = store
+            .put_layer_from(&gz[..], &gz_digest, &other, &other)
+            .unwrap_err();
+        assert!(matches!(err, Error::DigestMismatch { .. }), "{err}");
+        assert!(!store.blob_path(&gz_digest).unwrap().exists());
+        assert_eq!(list(&dir.path().join("tmp")).unwrap().len(), 0);
+        assert_eq!(list(&dir.path().join("layers")).unwrap().len(), 0);
+
+        // gzip'd: both digests check out, the layer is unpacked under its chain id.
+        let size = store
+            .put_layer_from(&gz[..], &gz_digest, &diff_id, &diff_id)
+            .unwrap();
+        assert_eq!(size, tar.len() as u64);
+        let layer = dir.path().join("layers").join(hex_of(&diff_id).unwrap());
+        assert_eq!(fs::read(layer.join("hello.txt")).unwrap(), b"hello");
+        assert_eq!(fs::read(store.blob_path(&gz_digest).unwrap()).unwrap(), gz);
+
+        // Uncompressed: the blob is its own diff id.
+        let dir2 = tempfile::tempdir().unwrap();
+        let store2 = Store::open(dir2.path()).unwrap();
+        let size = store2
+            .put_layer_from(&tar[..], &diff_id, &diff_id, &diff_id)
+            .unwrap();
+        assert_eq!(size, tar.len() as u64);
+        let err = store2
+            .put_layer_from(&tar[..100], &diff_id, &diff_id, &other)
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidTar(_) | Error::DigestMismatch { .. }),
+            "{err}"
+        );
+        assert_eq!(list(&dir2.path().join("tmp")).unwrap().len(), 0);
     }
 }
