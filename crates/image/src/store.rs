@@ -170,10 +170,11 @@ fn decompressed<'a, R: Read + 'a>(input: R) -> Result<Option<Box<dyn Read + 'a>>
     Ok(decompressed_kind(input)?.map(|(reader, _)| reader))
 }
 
+/// A decompressed stream, and whether its input was compressed at all.
+type Decompressed<'a> = (Box<dyn Read + 'a>, bool);
+
 /// [`decompressed`], also saying whether the input was compressed at all.
-fn decompressed_kind<'a, R: Read + 'a>(
-    mut input: R,
-) -> Result<Option<(Box<dyn Read + 'a>, bool)>, Error> {
+fn decompressed_kind<'a, R: Read + 'a>(mut input: R) -> Result<Option<Decompressed<'a>>, Error> {
     let mut magic = [0u8; 6];
     let mut n = 0;
     while n < magic.len() {
