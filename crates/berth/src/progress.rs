@@ -22,6 +22,9 @@ pub enum Stream {
 
 pub struct Renderer {
     stream: Stream,
+    tty: bool,
+    /// The live lines, while there are any: a line without an id (`Digest: ..`) ends them, so
+    /// it prints below them as in docker.
     bars: Option<(MultiProgress, HashMap<String, ProgressBar>)>,
 }
 
@@ -32,34 +35,40 @@ impl Renderer {
             Stream::Stdout => std::io::stdout().is_terminal(),
             Stream::Stderr => std::io::stderr().is_terminal(),
         };
-        let bars = tty.then(|| {
+        Renderer {
+            stream,
+            tty,
+            bars: None,
+        }
+    }
+
+    fn print(&self, line: &str) {
+        match self.stream {
+            Stream::Stdout => println!("{line}"),
+            Stream::Stderr => eprintln!("{line}"),
+        }
+    }
+
+    pub fn show(&mut self, p: Progress) {
+        let Some(id) = p.id.clone() else {
+            self.end_bars();
+            self.print(&p.status);
+            return;
+        };
+        if !self.tty {
+            if p.detail.is_none() {
+                self.print(&format!("{id}: {}", p.status));
+            }
+            return;
+        }
+        let stream = self.stream;
+        let (multi, bars) = self.bars.get_or_insert_with(|| {
             let target = match stream {
                 Stream::Stdout => ProgressDrawTarget::stdout(),
                 Stream::Stderr => ProgressDrawTarget::stderr(),
             };
             (MultiProgress::with_draw_target(target), HashMap::new())
         });
-        Renderer { stream, bars }
-    }
-
-    pub fn show(&mut self, p: Progress) {
-        let Some((multi, bars)) = &mut self.bars else {
-            if p.detail.is_none() {
-                let line = match p.id {
-                    Some(id) => format!("{id}: {}", p.status),
-                    None => p.status,
-                };
-                match self.stream {
-                    Stream::Stdout => println!("{line}"),
-                    Stream::Stderr => eprintln!("{line}"),
-                }
-            }
-            return;
-        };
-        let Some(id) = p.id.clone() else {
-            let _ = multi.println(&p.status);
-            return;
-        };
         let bar = bars.entry(id.clone()).or_insert_with(|| {
             let bar = multi.add(ProgressBar::new_spinner());
             bar.set_style(
@@ -71,13 +80,17 @@ impl Renderer {
         bar.set_message(line_of(&id, &p.status, p.detail));
     }
 
-    /// Leaves every line as last drawn.
-    pub fn finish(self) {
-        if let Some((_, bars)) = self.bars {
+    /// Leaves every live line as last drawn.
+    fn end_bars(&mut self) {
+        if let Some((_, bars)) = self.bars.take() {
             for bar in bars.values() {
                 bar.abandon();
             }
         }
+    }
+
+    pub fn finish(mut self) {
+        self.end_bars();
     }
 }
 
