@@ -281,6 +281,9 @@ impl Engine {
         for layer in &image.layers {
             progress(Progress::of(short(layer), "Preparing"));
         }
+        for layer in image.layers.iter().skip(transfer::UPLOADS) {
+            progress(Progress::of(short(layer), "Waiting"));
+        }
         // Mount candidates are looked up before the threads start: the database is not shared.
         let mut sources = Vec::new();
         for layer in &image.layers {

@@ -122,7 +122,9 @@ impl<R: Read> ProgressReader<R> {
             action,
             current: 0,
             total,
-            last: None,
+            // The first report waits a moment too: the first read is only the few bytes that
+            // tell the compression.
+            last: Some(Instant::now()),
         }
     }
 }

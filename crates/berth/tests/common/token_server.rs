@@ -183,10 +183,11 @@ fn serve(mut conn: TcpStream, expected_auth: &str, signer: &Signer) -> std::io::
         if reader.read_line(&mut line)? == 0 || line.trim().is_empty() {
             break;
         }
-        if let Some((k, v)) = line.split_once(':') {
-            if k.eq_ignore_ascii_case("authorization") {
-                auth = Some(v.trim().to_string());
-            }
+        if let Some((_, v)) = line
+            .split_once(':')
+            .filter(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+        {
+            auth = Some(v.trim().to_string());
         }
     }
     let target = request_line.split_whitespace().nth(1).unwrap_or("");
