@@ -1,90 +1,188 @@
 #!/usr/bin/env bash
-# Side-by-side benchmark: `berth run --rm IMG true` against the peers installed here, on the
-# same busybox rootfs, as ratios. Peers: `runc run` on a ready OCI bundle (the floor), podman and
-# docker (dockerd from Debian's docker.io, started and stopped by this script) when present.
-# Also: the shim's RSS per idle running container, over N containers.
-# Usage: scripts/bench.sh [--install] [RUNS] [IDLE_CONTAINERS]
+# Side-by-side benchmark, as ratios against the peers installed here, on the same busybox rootfs.
+# Sections (BENCH, comma-separated; default all):
+#   run       `berth run --rm IMG true` against `runc run` on a ready OCI bundle (the floor),
+#             `podman run --rm --network=none` and `docker run --rm --network=none`.
+#   idle      the shim's RSS per idle running container, over IDLE_CONTAINERS containers.
+#   build     a cold multi-stage build (RUN and COPY steps) and a fully cached rebuild, against
+#             `podman build` and docker's classic builder.
+#   api       the real docker CLI (`docker ps`, `docker run --rm IMG true`) against `berth serve`
+#             and against dockerd.
+#   registry  pull and push of a 200 MB, 5-layer image (scripts/bench-registry.sh).
+# dockerd (Debian's docker.io) is started on a private socket and data root, and stopped.
+# Usage: [BENCH=run,idle,build,api,registry] scripts/bench.sh [--install] [RUNS] [IDLE_CONTAINERS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+install=""
 if [ "${1:-}" = "--install" ]; then
     shift
+    install="--install"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq hyperfine runc busybox-static podman docker.io >/dev/null || true
 fi
 RUNS=${1:-50}
 IDLE=${2:-50}
+BENCH=${BENCH:-run,idle,build,api,registry}
+want() { [[ ",$BENCH," == *",$1,"* ]]; }
 command -v hyperfine >/dev/null || { echo "needs hyperfine (apt-get install hyperfine)"; exit 1; }
 cargo build --release -p berth -q
 berth=$PWD/target/release/berth
 work=$(mktemp -d)
 export BERTH_ROOT=$work/root BERTH_RUN=$work/run
 dockerd_pid=""
+serve_pid=""
 cleanup() {
     "$berth" rm -f $("$berth" ps -aq) >/dev/null 2>&1 || true
-    [ -n "$dockerd_pid" ] && kill "$dockerd_pid" 2>/dev/null && wait "$dockerd_pid" 2>/dev/null || true
+    [ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null || true
+    if [ -n "$dockerd_pid" ]; then
+        docker -H "unix://$work/docker.sock" rm -f $(docker -H "unix://$work/docker.sock" ps -aq) >/dev/null 2>&1 || true
+        kill "$dockerd_pid" 2>/dev/null && wait "$dockerd_pid" 2>/dev/null || true
+    fi
+    podman rm -af >/dev/null 2>&1 || true
+    podman rmi -f localhost/bench localhost/bench-built >/dev/null 2>&1 || true
     runc delete -f bench-runc >/dev/null 2>&1 || true
     grep " $work" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
     rm -rf "$work"
 }
 trap cleanup EXIT
 
+# Prints a hyperfine JSON export as a table of medians and berth / peer ratios.
+ratios() {
+    python3 - "$1" "$2" <<'PY'
+import json, sys
+results = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
+berth = results["berth"]["median"]
+print(f"{sys.argv[2]:<28}{'median ms':>10}{'berth / peer':>14}")
+for name, r in results.items():
+    print(f"{name:<28}{r['median']*1000:>10.1f}{berth / r['median']:>14.2f}")
+PY
+}
+
 rootfs=$work/bundle/rootfs
-mkdir -p "$rootfs/bin" "$rootfs/etc" "$rootfs/proc" "$rootfs/dev" "$rootfs/sys"
+mkdir -p "$rootfs/bin" "$rootfs/etc" "$rootfs/proc" "$rootfs/dev" "$rootfs/sys" "$rootfs/tmp"
 cp "$(command -v busybox)" "$rootfs/bin/busybox"
-for c in sh true sleep; do ln -s busybox "$rootfs/bin/$c"; done
+for c in sh true sleep cat echo; do ln -s busybox "$rootfs/bin/$c"; done
 echo 'root:x:0:0:root:/root:/bin/sh' > "$rootfs/etc/passwd"
 tar -C "$rootfs" -c . > "$work/rootfs.tar"
 "$berth" import "$work/rootfs.tar" bench >/dev/null
 "$berth" run --rm bench true
 
-cmds=(-n berth "$berth run --rm bench true")
-if command -v runc >/dev/null; then
-    (cd "$work/bundle" && runc spec && sed -i 's/"terminal": true/"terminal": false/; s/"sh"/"true"/' config.json)
-    cmds+=(-n runc "runc run --bundle $work/bundle bench-runc")
-fi
+have_podman=""
+# podman raises RLIMIT_NOFILE/NPROC by default, which this host forbids (no CAP_SYS_RESOURCE):
+# give it limits it can set.
+podman_limits="--ulimit nofile=1024:1024 --ulimit nproc=1024:1024"
 if command -v podman >/dev/null; then
     podman rm -af >/dev/null 2>&1 || true
-    # podman raises RLIMIT_NOFILE/NPROC by default, which this host forbids (no CAP_SYS_RESOURCE):
-    # give it limits it can set.
-    p="podman run --rm --network=none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024"
     if podman import "$work/rootfs.tar" localhost/bench:latest >/dev/null 2>&1 &&
-        $p localhost/bench true >/dev/null 2>&1; then
-        cmds+=(-n podman "$p localhost/bench true")
+        podman run --rm --network=none $podman_limits localhost/bench true >/dev/null 2>&1; then
+        have_podman=1
     else
         echo "podman: skipped (it cannot run a container here)"
     fi
 fi
-if command -v dockerd >/dev/null; then
+have_docker=""
+d="docker -H unix://$work/docker.sock"
+if command -v dockerd >/dev/null && { want run || want build || want api; }; then
     dockerd --data-root "$work/docker" --exec-root "$work/docker-run" -H "unix://$work/docker.sock" \
         --pidfile "$work/docker.pid" --iptables=false --bridge=none >"$work/dockerd.log" 2>&1 &
     dockerd_pid=$!
     for _ in $(seq 100); do [ -S "$work/docker.sock" ] && break; sleep 0.1; done
-    d="docker -H unix://$work/docker.sock"
     if $d import "$work/rootfs.tar" bench:latest >/dev/null 2>&1 && $d run --rm --network=none bench true >/dev/null 2>&1; then
-        cmds+=(-n docker "$d run --rm --network=none bench true")
+        have_docker=1
     else
         echo "docker: skipped (dockerd did not run a container; see $work/dockerd.log)"
     fi
 fi
-hyperfine -N --warmup 5 --runs "$RUNS" --export-json "$work/run.json" "${cmds[@]}" >/dev/null 2>&1 || \
-    hyperfine --warmup 5 --runs "$RUNS" --export-json "$work/run.json" "${cmds[@]}" >/dev/null
-python3 - "$work/run.json" <<'PY'
-import json, sys
-results = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
-berth = results["berth"]["median"]
-print(f"{'run --rm true':<16}{'median ms':>10}{'berth / peer':>14}")
-for name, r in results.items():
-    print(f"{name:<16}{r['median']*1000:>10.1f}{berth / r['median']:>14.2f}")
-PY
 
-# Shim memory: N idle containers, RSS of their shims.
-for i in $(seq "$IDLE"); do "$berth" run -d bench sleep 600 >/dev/null; done
-sleep 2  # idle: a shim trims its memory after a quiet second
-total=0
-for pid in $(pgrep -f "berth shim" || true); do
-    rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
-    total=$((total + rss))
-done
-count=$(pgrep -fc "berth shim" || echo 0)
-echo "idle containers: $count, shim RSS total ${total} kB, per container $((total / (count > 0 ? count : 1))) kB"
+if want run; then
+    cmds=(-n berth "$berth run --rm bench true")
+    if command -v runc >/dev/null; then
+        (cd "$work/bundle" && runc spec && sed -i 's/"terminal": true/"terminal": false/; s/"sh"/"true"/' config.json)
+        cmds+=(-n runc "runc run --bundle $work/bundle bench-runc")
+    fi
+    [ -n "$have_podman" ] && cmds+=(-n podman "podman run --rm --network=none $podman_limits localhost/bench true")
+    [ -n "$have_docker" ] && cmds+=(-n docker "$d run --rm --network=none bench true")
+    hyperfine -N --warmup 5 --runs "$RUNS" --export-json "$work/run.json" "${cmds[@]}" >/dev/null 2>&1 ||
+        hyperfine --warmup 5 --runs "$RUNS" --export-json "$work/run.json" "${cmds[@]}" >/dev/null
+    ratios "$work/run.json" "run --rm true"
+fi
+
+if want build && "$berth" build --help >/dev/null 2>&1; then
+    # A multi-stage project: two independent stages with RUN and COPY, a final stage that
+    # copies from both, runs, and copies the context.
+    ctx=$work/project
+    mkdir -p "$ctx/src"
+    head -c 4000000 /dev/urandom > "$ctx/src/blob1"
+    head -c 4000000 /dev/urandom > "$ctx/src/blob2"
+    for i in $(seq 50); do echo "file $i" > "$ctx/src/f$i.txt"; done
+    cat > "$ctx/Dockerfile" <<'DF'
+FROM bench AS one
+RUN echo one > /one && mkdir -p /out && cat /one > /out/one
+COPY src/blob1 /blob1
+FROM bench AS two
+RUN echo two > /two
+COPY src/blob2 /blob2
+FROM bench
+ENV GREETING=hello
+COPY --from=one /out/one /one
+COPY --from=two /two /two
+RUN cat /one /two > /both
+COPY src /src
+WORKDIR /src
+CMD ["sh"]
+DF
+    cold=(-n berth "$berth build -q --no-cache -t bench-built $ctx")
+    cached=(-n berth "$berth build -q -t bench-built $ctx")
+    if [ -n "$have_podman" ]; then
+        p="podman build -q --pull=never --network=none $podman_limits -t localhost/bench-built"
+        cold+=(-n "podman build" "$p --no-cache $ctx")
+        cached+=(-n "podman build" "$p $ctx")
+    fi
+    if [ -n "$have_docker" ]; then
+        cold+=(-n "docker build (classic)" "env DOCKER_BUILDKIT=0 $d build -q --network=none --no-cache -t bench-built $ctx")
+        cached+=(-n "docker build (classic)" "env DOCKER_BUILDKIT=0 $d build -q --network=none -t bench-built $ctx")
+    fi
+    hyperfine -N --warmup 1 --runs 5 --export-json "$work/build-cold.json" "${cold[@]}" >/dev/null
+    ratios "$work/build-cold.json" "build, cold (--no-cache)"
+    hyperfine -N --warmup 2 --runs 10 --export-json "$work/build-cached.json" "${cached[@]}" >/dev/null
+    ratios "$work/build-cached.json" "build, every step cached"
+fi
+
+if want api && "$berth" serve --help >/dev/null 2>&1; then
+    "$berth" serve -H "unix://$work/berth.sock" >"$work/serve.log" 2>&1 &
+    serve_pid=$!
+    for _ in $(seq 100); do [ -S "$work/berth.sock" ] && break; sleep 0.05; done
+    b="docker -H unix://$work/berth.sock"
+    for i in 1 2 3; do "$berth" run -d bench sleep 600 >/dev/null; done
+    ps_cmds=(-n berth "$b ps")
+    run_cmds=(-n berth "$b run --rm bench true")
+    if [ -n "$have_docker" ]; then
+        for i in 1 2 3; do $d run -d --network=none bench sleep 600 >/dev/null; done
+        ps_cmds+=(-n dockerd "$d ps")
+        run_cmds+=(-n dockerd "$d run --rm --network=none bench true")
+    fi
+    hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$work/api-ps.json" "${ps_cmds[@]}" >/dev/null
+    ratios "$work/api-ps.json" "docker ps through"
+    hyperfine -N --warmup 3 --runs "$((RUNS / 2 > 5 ? RUNS / 2 : 5))" --export-json "$work/api-run.json" "${run_cmds[@]}" >/dev/null
+    ratios "$work/api-run.json" "docker run --rm true through"
+    "$berth" rm -f $("$berth" ps -aq) >/dev/null 2>&1 || true
+fi
+
+if want idle; then
+    # Shim memory: N idle containers, RSS of their shims.
+    for i in $(seq "$IDLE"); do "$berth" run -d bench sleep 600 >/dev/null; done
+    sleep 2 # idle: a shim trims its memory after a quiet second
+    total=0
+    for pid in $(pgrep -f "berth shim" || true); do
+        rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+        total=$((total + rss))
+    done
+    count=$(pgrep -fc "berth shim" || echo 0)
+    echo "idle containers: $count, shim RSS total ${total} kB, per container $((total / (count > 0 ? count : 1))) kB"
+    "$berth" rm -f $("$berth" ps -aq) >/dev/null 2>&1 || true
+fi
+
+if want registry && [ -x scripts/bench-registry.sh ]; then
+    scripts/bench-registry.sh $install
+fi

@@ -4,6 +4,7 @@
 
 mod commands;
 mod format;
+mod mount_flag;
 mod progress;
 mod run_flags;
 mod terminal;
@@ -84,6 +85,9 @@ enum Command {
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
+    /// Manage volumes
+    #[command(subcommand)]
+    Volume(commands::volume::Command),
     /// The per-container monitor (internal)
     #[command(hide = true)]
     Shim(commands::shim::Args),
@@ -201,6 +205,7 @@ fn dispatch(command: Command) -> Result<i32, commands::CliError> {
         Command::Container(ContainerCommand::Prune(a)) => commands::container_prune::run(&engine, a),
         Command::System(SystemCommand::Prune(a)) => commands::system_prune::run(&engine, a),
         Command::System(SystemCommand::Df(a)) => commands::system_df::run(&engine, a),
+        Command::Volume(c) => commands::volume::run(&engine, c),
         Command::Shim(_) => unreachable!("handled before the engine opens"),
     }
 }

@@ -342,3 +342,57 @@ fn system_df_counts_images_and_containers() {
         "one container uses a: {a_row}"
     );
 }
+
+#[test]
+fn system_df_and_prune_count_volumes() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    env.ok(&[
+        "run",
+        "--name",
+        "vol",
+        "-v",
+        "/data",
+        "bb",
+        "sh",
+        "-c",
+        "head -c 150000 /dev/zero > /data/f",
+    ]);
+    env.ok(&["volume", "create", "named"]);
+    let volume = env
+        .ok(&["volume", "ls", "-q"])
+        .lines()
+        .find(|v| *v != "named")
+        .expect("the anonymous volume")
+        .to_string();
+    let df = env.ok(&[
+        "system",
+        "df",
+        "--format",
+        "{{.Type}}|{{.TotalCount}}|{{.Active}}|{{.Size}}",
+    ]);
+    let row: Vec<&str> = df
+        .lines()
+        .find(|l| l.starts_with("Local Volumes"))
+        .unwrap()
+        .split('|')
+        .collect();
+    assert_eq!(row[1..3], ["2", "1"], "{df}");
+    assert!(bytes_of(row[3]) >= 150_000.0, "{df}");
+    let verbose = env.ok(&["system", "df", "-v"]);
+    assert!(
+        verbose
+            .lines()
+            .any(|l| l.starts_with(&volume) && l.split_whitespace().nth(1) == Some("1")),
+        "{verbose}"
+    );
+
+    // Without --volumes they stay; with it the anonymous one goes (once its container has),
+    // the named one stays, as Docker 23+.
+    env.ok(&["system", "prune", "-f"]);
+    assert_eq!(env.ok(&["volume", "ls", "-q"]).lines().count(), 2);
+    env.ok(&["run", "--name", "vol2", "-v", "/data", "bb", "true"]);
+    let out = env.ok(&["system", "prune", "-f", "--volumes"]);
+    assert!(out.contains("Deleted Volumes:\n"), "{out}");
+    assert_eq!(env.ok(&["volume", "ls", "-q"]), "named\n");
+}

@@ -41,7 +41,7 @@ pub struct ContainerUsage {
     pub local_volumes: u64,
 }
 
-/// One volume in `system df -v` (filled in when the engine has volumes).
+/// One volume in `system df -v`.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct VolumeUsage {
@@ -143,7 +143,10 @@ impl Engine {
                     created: summary.created,
                     state: summary.state,
                     status: summary.status,
-                    local_volumes: 0,
+                    local_volumes: self
+                        .container_mounts(&rec.id)
+                        .map(|m| m.iter().filter(|m| m.kind == "volume").count() as u64)
+                        .unwrap_or(0),
                 }
             })
             .collect();
@@ -157,8 +160,17 @@ impl Engine {
             images_reclaimable: layers_size.saturating_sub(kept),
             images: out_images,
             containers: out_containers,
-            // Volumes: listed here once the engine has them.
-            volumes: Vec::new(),
+            volumes: self
+                .list_volumes()?
+                .into_iter()
+                .map(|v| {
+                    Ok(VolumeUsage {
+                        links: self.volume_users(&v.name)?.len() as u64,
+                        size: crate::volumes::disk_usage(&self.volume_mountpoint(&v.name)),
+                        name: v.name,
+                    })
+                })
+                .collect::<Result<Vec<_>, Error>>()?,
             build_cache_size: 0,
         })
     }

@@ -1,5 +1,5 @@
 //! berth-engine: THE facade every berth front end calls (the CLI now, the Docker API server
-//! later): containers, images and the state database.
+//! later): containers, images, volumes and the state database.
 //!
 //! Owns: the SQLite state database (only the engine writes it), the container directories under
 //! the state root, the per-container runtime directories, the container lifecycle (create, start
@@ -11,6 +11,7 @@
 
 pub mod archive;
 pub mod containers;
+mod copyup;
 pub mod distribution;
 pub mod db;
 pub mod disk_usage;
@@ -21,6 +22,7 @@ pub mod humanize;
 pub mod images;
 pub mod lifecycle;
 pub mod logs;
+pub mod mounts;
 pub mod names;
 mod proc;
 pub mod prune;
@@ -28,11 +30,13 @@ pub mod prune_filters;
 pub mod reference;
 mod repair;
 mod rootfs;
+mod rootpath;
 pub mod shim;
 pub mod timing;
 pub mod transfer;
 pub mod types;
 mod user;
+pub mod volumes;
 
 use std::path::{Path, PathBuf};
 

@@ -33,8 +33,8 @@ pub struct ImagesPruned {
 pub struct SystemPruned {
     pub containers: ContainersPruned,
     pub images: ImagesPruned,
-    /// Filled once the engine has networks / volumes: their prune functions plug in at the
-    /// marked places in [`Engine::prune_system`].
+    /// Filled once the engine has networks: network prune plugs in at the marked place in
+    /// [`Engine::prune_system`].
     pub networks_deleted: Vec<String>,
     pub volumes_deleted: Vec<String>,
     pub space_reclaimed: u64,
@@ -139,11 +139,27 @@ impl Engine {
             ..Default::default()
         };
         // Networks: when the engine has user networks, prune the unused ones here.
-        // Volumes: when the engine has volumes, `if options.volumes { self.prune_volumes(..) }`
-        // goes here, before the images (as Docker orders it).
-        let _ = options.volumes;
+        let mut volumes_reclaimed = 0;
+        if options.volumes {
+            // Anonymous volumes only, as Docker 23+; label filters apply, `until` does not.
+            let f = &options.filters;
+            let label = |(k, v): &(String, Option<String>)| match v {
+                Some(v) => format!("{k}={v}"),
+                None => k.clone(),
+            };
+            let labels: Vec<String> = f
+                .labels
+                .iter()
+                .map(label)
+                .chain(f.not_labels.iter().map(|l| format!("!{}", label(l))))
+                .collect();
+            let (names, bytes) = self.prune_volumes(false, &labels)?;
+            out.volumes_deleted = names;
+            volumes_reclaimed = bytes;
+        }
         out.images = self.prune_images(options.all_images, &options.filters)?;
-        out.space_reclaimed = out.containers.space_reclaimed + out.images.space_reclaimed;
+        out.space_reclaimed =
+            out.containers.space_reclaimed + volumes_reclaimed + out.images.space_reclaimed;
         Ok(out)
     }
 

@@ -248,6 +248,7 @@ impl Shim {
     /// Unmounts the rootfs once the container is done for good.
     fn teardown(&self, _rec: &ContainerRecord) {
         rootfs::unmount(&self.engine.container_run_dir(&self.id).join("rootfs"));
+        self.engine.release_volume_mounts(&self.id);
     }
 
     /// Prepares the rootfs and spec, creates and starts the container, and records it running.

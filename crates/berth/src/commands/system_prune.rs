@@ -55,20 +55,22 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
         filters,
     };
     let pruned = engine.prune_system(&options)?;
+    // Docker's order: containers, networks, volumes, images.
+    let list = |what: &str, names: &[String]| {
+        if names.is_empty() {
+            String::new()
+        } else {
+            format!("Deleted {what}:\n{}\n", names.join("\n"))
+        }
+    };
     for text in [
         super::container_prune::report(&pruned.containers),
+        list("Networks", &pruned.networks_deleted),
+        list("Volumes", &pruned.volumes_deleted),
         super::image_prune::report(&pruned.images),
     ] {
         if !text.is_empty() {
             println!("{text}");
-        }
-    }
-    for (what, names) in [
-        ("Networks", &pruned.networks_deleted),
-        ("Volumes", &pruned.volumes_deleted),
-    ] {
-        if !names.is_empty() {
-            println!("Deleted {what}:\n{}\n", names.join("\n"));
         }
     }
     println!(

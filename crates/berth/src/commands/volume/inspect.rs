@@ -1,0 +1,38 @@
+//! `berth volume inspect [-f T] VOLUME...`
+use crate::commands::CliError;
+use crate::format;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Format output using a custom template
+    #[arg(short, long)]
+    format: Option<String>,
+    #[arg(required = true)]
+    names: Vec<String>,
+}
+
+pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
+    let mut docs = Vec::new();
+    let mut failed = false;
+    for name in &args.names {
+        match engine.inspect_volume(name) {
+            Ok(doc) => docs.push(doc),
+            Err(e) => {
+                eprintln!("Error response from daemon: {e}");
+                failed = true;
+            }
+        }
+    }
+    match &args.format {
+        Some(template) => print!("{}", format::render(template, &docs, &[])?),
+        None => {
+            let mut out = Vec::new();
+            let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+            let mut ser = serde_json::Serializer::with_formatter(&mut out, formatter);
+            serde::Serialize::serialize(&docs, &mut ser)
+                .map_err(|e| CliError::usage(e.to_string()))?;
+            println!("{}", String::from_utf8_lossy(&out));
+        }
+    }
+    Ok(if failed { 1 } else { 0 })
+}
