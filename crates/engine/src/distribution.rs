@@ -131,19 +131,17 @@ impl Engine {
             self.fetch_blob(session, &manifest.config.digest)?;
             fetched = true;
         }
-        let config_path = self.images.blob_path(&manifest.config.digest)?;
-        let config: berth_image::ImageConfig = std::fs::read(&config_path)
-            .map_err(|e| Error::io(format!("reading {}", config_path.display()), e))
-            .and_then(|d| serde_json::from_slice(&d).map_err(|e| Error::Internal(format!("image config {}: {e}", manifest.config.digest))))?;
+        let config = match self.pulled_config(&manifest) {
+            Ok(config) => config,
+            Err(e) => {
+                if fetched {
+                    let keep: Vec<String> = self.db.images()?.into_iter().map(|(id, _)| id).collect();
+                    let _ = self.images.discard(std::slice::from_ref(&manifest.config.digest), &[], &keep);
+                }
+                return Err(e);
+            }
+        };
         let diff_ids = &config.rootfs.diff_ids;
-        if diff_ids.len() != manifest.layers.len() {
-            return Err(Error::Internal(format!(
-                "bad image {}: its config has {} diff_ids but its manifest {} layers",
-                manifest.config.digest,
-                diff_ids.len(),
-                manifest.layers.len()
-            )));
-        }
         let chain_ids = berth_image::digest::chain_ids(diff_ids);
         let mut sizes: Vec<Option<u64>> = vec![None; manifest.layers.len()];
         let mut missing = Vec::new();
@@ -224,6 +222,26 @@ impl Engine {
             format!("Status: Image is up to date for {name}")
         }));
         Ok(Pulled { name, id, manifest_digest: manifest.digest, downloaded })
+    }
+
+    /// A pulled image's config, which must name one diff id per layer of its manifest.
+    fn pulled_config(&self, manifest: &PulledManifest) -> Result<berth_image::ImageConfig, Error> {
+        let path = self.images.blob_path(&manifest.config.digest)?;
+        let config: berth_image::ImageConfig = std::fs::read(&path)
+            .map_err(|e| Error::io(format!("reading {}", path.display()), e))
+            .and_then(|d| {
+                serde_json::from_slice(&d)
+                    .map_err(|e| Error::Internal(format!("image config {}: {e}", manifest.config.digest)))
+            })?;
+        if config.rootfs.diff_ids.len() != manifest.layers.len() {
+            return Err(Error::Internal(format!(
+                "bad image {}: its config has {} diff_ids but its manifest {} layers",
+                manifest.config.digest,
+                config.rootfs.diff_ids.len(),
+                manifest.layers.len()
+            )));
+        }
+        Ok(config)
     }
 
     /// Downloads one blob into the store; its digest is checked before it is renamed into place.
