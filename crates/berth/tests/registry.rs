@@ -359,6 +359,10 @@ fn parallel_pull_push_mounts_history_and_df() {
         // The layer blob digests, from the registry's point of view: pushed as stored.
         let out = sh(&format!("curl -sf -H 'Accept: application/vnd.oci.image.manifest.v1+json' http://{}/v2/team/multi/manifests/1", reg.host()));
         let m: serde_json::Value = serde_json::from_str(&out).unwrap();
+        // Loaded as plain tars, the layers went up gzip'd (and so came down gzip'd).
+        for l in m["layers"].as_array().unwrap() {
+            assert_eq!(l["mediaType"], "application/vnd.oci.image.layer.v1.tar+gzip", "{out}");
+        }
         m["layers"].as_array().unwrap().iter().map(|l| l["digest"].as_str().unwrap().to_string()).collect()
     };
     assert_eq!(blobs.len(), 5);

@@ -361,13 +361,13 @@ impl Db {
         Ok(())
     }
 
-    /// Repositories of `registry` known to hold the blob.
-    pub fn blob_sources(&self, digest: &str, registry: &str) -> Result<Vec<String>, Error> {
+    /// (digest, repository) of every blob known to be in `registry`.
+    pub fn blob_sources_in(&self, registry: &str) -> Result<Vec<(String, String)>, Error> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT repository FROM blob_sources WHERE digest = ?1 AND registry = ?2 ORDER BY repository")
+            .prepare_cached("SELECT digest, repository FROM blob_sources WHERE registry = ?1 ORDER BY repository")
             .map_err(db_err)?;
-        let rows = stmt.query_map([digest, registry], |r| r.get(0)).map_err(db_err)?;
+        let rows = stmt.query_map([registry], |r| Ok((r.get(0)?, r.get(1)?))).map_err(db_err)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
     }
 }

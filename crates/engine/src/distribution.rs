@@ -13,6 +13,9 @@
 //! of the same registry (`Mounted from ..`), else an upload. Where blobs came from and went to
 //! is kept in the `blob_sources` table.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use berth_registry::{self as registry, Platform, PulledManifest, Session};
 
 use crate::transfer::{self, ProgressReader};
@@ -70,6 +73,16 @@ impl From<registry::Error> for Error {
             registry::Error::InvalidArgument(m) => Error::InvalidArgument(m),
             other => Error::Internal(other.to_string()),
         }
+    }
+}
+
+/// The gzip media type an uncompressed layer of `media_type` is pushed as; None for layers
+/// that are compressed already (or unknown: those go as stored).
+fn gzip_media_type(media_type: &str) -> Option<&'static str> {
+    match media_type {
+        berth_image::MEDIA_LAYER_TAR => Some(berth_image::MEDIA_LAYER_GZIP),
+        berth_image::MEDIA_DOCKER_LAYER_TAR => Some(berth_image::MEDIA_DOCKER_LAYER_GZIP),
+        _ => None,
     }
 }
 
@@ -271,9 +284,10 @@ impl Engine {
         Ok(id)
     }
 
-    /// `berth push NAME[:TAG]`: blobs the registry lacks (HEAD first), then the manifest as
-    /// stored. Layers go as berth stores them: imported layers are uncompressed tars with the OCI
-    /// media type `application/vnd.oci.image.layer.v1.tar`; pulled layers keep their compression.
+    /// `berth push NAME[:TAG]`: blobs the registry lacks (HEAD first, then a mount), then the
+    /// manifest. Uncompressed layers (imported or loaded ones) go up gzip'd at the fast level
+    /// and the pushed manifest names those blobs (the config, so the image id, is unchanged);
+    /// compressed layers (pulled ones) go as stored, with the manifest as stored.
     /// Returns (tag, manifest digest, manifest size).
     pub fn push_image(&self, name: &str, progress: &mut dyn FnMut(Progress)) -> Result<(String, String, usize), Error> {
         let normalized = reference::normalize(name)?;
@@ -303,42 +317,89 @@ impl Engine {
             progress(Progress::of(short(layer), "Waiting"));
         }
         // Mount candidates are looked up before the threads start: the database is not shared.
-        let mut sources = Vec::new();
-        for layer in &image.layers {
-            let from: Vec<String> =
-                self.db.blob_sources(layer, session.registry())?.into_iter().filter(|r| r != session.repository()).collect();
-            sources.push(from);
+        let mut sources: HashMap<String, Vec<String>> = HashMap::new();
+        for (digest, repository) in self.db.blob_sources_in(session.registry())? {
+            if repository != session.repository() {
+                sources.entry(digest).or_default().push(repository);
+            }
         }
+        let media_types: Vec<String> = value["layers"]
+            .as_array()
+            .map(|layers| layers.iter().map(|l| l["mediaType"].as_str().unwrap_or_default().to_string()).collect())
+            .unwrap_or_default();
+        if media_types.len() != image.layers.len() {
+            return Err(Error::Internal(format!("stored manifest {} does not list the image's layers", image.manifest_digest)));
+        }
+        // What each layer went up as: (digest, size, media type).
+        let sent: Mutex<Vec<Option<(String, u64, String)>>> = Mutex::new(vec![None; image.layers.len()]);
         let store = &self.images;
         let session_ref = &session;
         transfer::run_parallel(image.layers.len(), transfer::UPLOADS, progress, |i, reporter| {
-            let digest = &image.layers[i];
-            let id = short(digest);
-            if session_ref.has_blob(digest)? {
+            let stored = &image.layers[i];
+            let id = short(stored);
+            // Uncompressed layers go up gzip'd at the fast level, as docker sends them.
+            let (digest, size, media_type, compressed) = match gzip_media_type(&media_types[i]) {
+                Some(gzip_type) => {
+                    let blob = store.gzip_blob(stored)?;
+                    (blob.digest.clone(), blob.size, gzip_type.to_string(), Some(blob))
+                }
+                None => {
+                    let path = store.blob_path(stored)?;
+                    let size = std::fs::metadata(&path).map_err(|e| Error::io(format!("stat {}", path.display()), e))?.len();
+                    (stored.clone(), size, media_types[i].clone(), None)
+                }
+            };
+            if let Ok(mut sent) = sent.lock() {
+                sent[i] = Some((digest.clone(), size, media_type));
+            }
+            if session_ref.has_blob(&digest)? {
                 reporter.send(Progress::of(&id, "Layer already exists"));
                 return Ok(0);
             }
-            if let Some(from) = sources[i].iter().find(|from| session_ref.mount_blob(digest, from)) {
+            let candidates = sources.get(&digest).map(Vec::as_slice).unwrap_or_default();
+            if let Some(from) = candidates.iter().find(|from| session_ref.mount_blob(&digest, from)) {
                 reporter.send(Progress::of(&id, format!("Mounted from {from}")));
                 return Ok(0);
             }
-            let path = store.blob_path(digest)?;
+            let path = match &compressed {
+                Some(blob) => blob.path.clone(),
+                None => store.blob_path(stored)?,
+            };
             let file = std::fs::File::open(&path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-            let size = file.metadata().map_err(|e| Error::io(format!("stat {}", path.display()), e))?.len();
             let reader = ProgressReader::new(file, reporter.clone(), &id, "Pushing", Some(size));
-            session_ref.push_blob(digest, size, reader)?;
+            session_ref.push_blob(&digest, size, reader)?;
             reporter.send(Progress::of(&id, "Pushed"));
             Ok(size)
         })?;
+        let sent: Vec<(String, u64, String)> = sent
+            .into_inner()
+            .map_err(|_| Error::Internal("a push worker panicked".into()))?
+            .into_iter()
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| Error::Internal("a layer was not pushed".into()))?;
         if !session.has_blob(&id)? {
             let path = self.images.blob_path(&id)?;
             let file = std::fs::File::open(&path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
             let size = file.metadata().map_err(|e| Error::io(format!("stat {}", path.display()), e))?.len();
             session.push_blob(&id, size, file)?;
         }
-        for blob in image.layers.iter().chain([&id]) {
+        for blob in sent.iter().map(|(digest, ..)| digest).chain([&id]) {
             self.db.add_blob_source(blob, session.registry(), session.repository())?;
         }
+        // The manifest as stored, unless layers went up compressed: then it names those blobs.
+        let bytes = if sent.iter().zip(&image.layers).all(|((sent, ..), stored)| sent == stored) {
+            bytes
+        } else {
+            let mut manifest = value.clone();
+            if let Some(layers) = manifest["layers"].as_array_mut() {
+                for (layer, (digest, size, media_type)) in layers.iter_mut().zip(&sent) {
+                    layer["digest"] = serde_json::json!(digest);
+                    layer["size"] = serde_json::json!(size);
+                    layer["mediaType"] = serde_json::json!(media_type);
+                }
+            }
+            serde_json::to_vec(&manifest).map_err(|e| Error::Internal(format!("writing the manifest: {e}")))?
+        };
         let digest = session.push_manifest(tag, &bytes, &media_type)?;
         progress(Progress::line(format!("{tag}: digest: {digest} size: {}", bytes.len())));
         Ok((tag.to_string(), digest, bytes.len()))

@@ -86,6 +86,57 @@ impl Drop for TmpGuard {
     }
 }
 
+/// A blob written to tmp/ for one use (a compressed layer being pushed); removed on drop.
+pub struct TempBlob {
+    _guard: TmpGuard,
+    pub path: PathBuf,
+    /// "sha256:<hex>" of the file.
+    pub digest: String,
+    pub size: u64,
+}
+
+/// A writer that hashes and counts what goes through it.
+struct HashingWriter<W> {
+    inner: W,
+    hasher: sha2::Sha256,
+    count: u64,
+}
+
+impl<W: Write> HashingWriter<W> {
+    fn new(inner: W) -> Self {
+        use sha2::Digest;
+        HashingWriter {
+            inner,
+            hasher: sha2::Sha256::new(),
+            count: 0,
+        }
+    }
+
+    /// ("sha256:<hex>", bytes written, the inner writer).
+    fn finish(self) -> (String, u64, W) {
+        use sha2::Digest;
+        (
+            format!("sha256:{}", hex::encode(self.hasher.finalize())),
+            self.count,
+            self.inner,
+        )
+    }
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        use sha2::Digest;
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.count += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// A held flock; released on drop (closing the fd).
 pub(crate) struct Lock(#[allow(dead_code)] File);
 
@@ -857,6 +908,36 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// A gzip'd copy (fast level) of a stored blob, in tmp/, for a push: its digest and size are
+    /// what a manifest names. Deterministic (no name, no time in the gzip header), so the same
+    /// layer compresses to the same digest every time and a registry recognizes it.
+    pub fn gzip_blob(&self, digest: &str) -> Result<TempBlob, Error> {
+        let src_path = self.blob_path(digest)?;
+        let src = File::open(&src_path).ctx("open blob", &src_path)?;
+        let (file, guard, path) = self.create_tmp_file()?;
+        let out = HashingWriter::new(BufWriter::with_capacity(256 * 1024, file));
+        let mut encoder = flate2::GzBuilder::new()
+            .mtime(0)
+            .write(out, flate2::Compression::fast());
+        io::copy(
+            &mut io::BufReader::with_capacity(256 * 1024, src),
+            &mut encoder,
+        )
+        .ctx("compress blob into", &path)?;
+        let out = encoder.finish().ctx("compress blob into", &path)?;
+        let (digest, size, writer) = out.finish();
+        let file = writer
+            .into_inner()
+            .map_err(|e| Error::io("write", &path, e.into_error()))?;
+        drop(file);
+        Ok(TempBlob {
+            _guard: guard,
+            path,
+            digest,
+            size,
+        })
     }
 
     /// Whether the unpacked layer for `chain_id` is in the store.
