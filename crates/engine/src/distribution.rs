@@ -286,7 +286,8 @@ impl Engine {
 
     /// `berth push NAME[:TAG]`: blobs the registry lacks (HEAD first, then a mount), then the
     /// manifest. Uncompressed layers (imported or loaded ones) go up gzip'd at the fast level
-    /// and the pushed manifest names those blobs (the config, so the image id, is unchanged);
+    /// (compressed once, then kept: see `Store::gzip_variant`) and the pushed manifest names
+    /// those blobs (the config, so the image id, is unchanged);
     /// compressed layers (pulled ones) go as stored, with the manifest as stored.
     /// Returns (tag, manifest digest, manifest size).
     pub fn push_image(&self, name: &str, progress: &mut dyn FnMut(Progress)) -> Result<(String, String, usize), Error> {
@@ -338,15 +339,15 @@ impl Engine {
             let stored = &image.layers[i];
             let id = short(stored);
             // Uncompressed layers go up gzip'd at the fast level, as docker sends them.
-            let (digest, size, media_type, compressed) = match gzip_media_type(&media_types[i]) {
+            let (digest, size, media_type) = match gzip_media_type(&media_types[i]) {
                 Some(gzip_type) => {
-                    let blob = store.gzip_blob(stored)?;
-                    (blob.digest.clone(), blob.size, gzip_type.to_string(), Some(blob))
+                    let (digest, size) = store.gzip_variant(stored)?;
+                    (digest, size, gzip_type.to_string())
                 }
                 None => {
                     let path = store.blob_path(stored)?;
                     let size = std::fs::metadata(&path).map_err(|e| Error::io(format!("stat {}", path.display()), e))?.len();
-                    (stored.clone(), size, media_types[i].clone(), None)
+                    (stored.clone(), size, media_types[i].clone())
                 }
             };
             if let Ok(mut sent) = sent.lock() {
@@ -361,10 +362,7 @@ impl Engine {
                 reporter.send(Progress::of(&id, format!("Mounted from {from}")));
                 return Ok(0);
             }
-            let path = match &compressed {
-                Some(blob) => blob.path.clone(),
-                None => store.blob_path(stored)?,
-            };
+            let path = store.blob_path(&digest)?;
             let file = std::fs::File::open(&path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
             let reader = ProgressReader::new(file, reporter.clone(), &id, "Pushing", Some(size));
             session_ref.push_blob(&digest, size, reader)?;

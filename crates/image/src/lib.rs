@@ -28,7 +28,7 @@ pub use config::{
     MEDIA_MANIFEST_OCI, Manifest, RootFs, host_arch,
 };
 pub use error::Error;
-pub use store::{Image, Store, TempBlob};
+pub use store::{Image, Store};
 
 #[cfg(test)]
 mod tests;

@@ -86,15 +86,6 @@ impl Drop for TmpGuard {
     }
 }
 
-/// A blob written to tmp/ for one use (a compressed layer being pushed); removed on drop.
-pub struct TempBlob {
-    _guard: TmpGuard,
-    pub path: PathBuf,
-    /// "sha256:<hex>" of the file.
-    pub digest: String,
-    pub size: u64,
-}
-
 /// A writer that hashes and counts what goes through it.
 struct HashingWriter<W> {
     inner: W,
@@ -273,7 +264,7 @@ impl Store {
     /// Opens (creating if needed) a store rooted at `root`.
     pub fn open(root: impl Into<PathBuf>) -> Result<Store, Error> {
         let root = root.into();
-        for sub in ["blobs/sha256", "layers", "tmp", "images"] {
+        for sub in ["blobs/sha256", "layers", "tmp", "images", "variants"] {
             let p = root.join(sub);
             fs::DirBuilder::new()
                 .recursive(true)
@@ -910,13 +901,19 @@ impl Store {
         Ok(())
     }
 
-    /// A gzip'd copy (fast level) of a stored blob, in tmp/, for a push: its digest and size are
-    /// what a manifest names. Deterministic (no name, no time in the gzip header), so the same
-    /// layer compresses to the same digest every time and a registry recognizes it.
-    pub fn gzip_blob(&self, digest: &str) -> Result<TempBlob, Error> {
+    /// The gzip'd variant (fast level) of a stored uncompressed layer blob, for a push: made
+    /// once and kept as a blob of its own (recorded under variants/<layer hex>; gc keeps it as
+    /// long as an image has the layer), so a second push sends the same bytes without
+    /// compressing again. Deterministic (no name, no time in the gzip header).
+    /// Returns (digest, size) of the compressed blob.
+    pub fn gzip_variant(&self, digest: &str) -> Result<(String, u64), Error> {
+        if let Some(known) = self.variant_record(digest) {
+            return Ok(known);
+        }
+        let _lock = shared_gc_lock(self)?;
         let src_path = self.blob_path(digest)?;
         let src = File::open(&src_path).ctx("open blob", &src_path)?;
-        let (file, guard, path) = self.create_tmp_file()?;
+        let (file, mut guard, tmp) = self.create_tmp_file()?;
         let out = HashingWriter::new(BufWriter::with_capacity(256 * 1024, file));
         let mut encoder = flate2::GzBuilder::new()
             .mtime(0)
@@ -925,19 +922,36 @@ impl Store {
             &mut io::BufReader::with_capacity(256 * 1024, src),
             &mut encoder,
         )
-        .ctx("compress blob into", &path)?;
-        let out = encoder.finish().ctx("compress blob into", &path)?;
-        let (digest, size, writer) = out.finish();
+        .ctx("compress blob into", &tmp)?;
+        let out = encoder.finish().ctx("compress blob into", &tmp)?;
+        let (variant, size, writer) = out.finish();
         let file = writer
             .into_inner()
-            .map_err(|e| Error::io("write", &path, e.into_error()))?;
-        drop(file);
-        Ok(TempBlob {
-            _guard: guard,
-            path,
-            digest,
-            size,
-        })
+            .map_err(|e| Error::io("write", &tmp, e.into_error()))?;
+        let dest = self.blob_path(&variant)?;
+        if dest.exists() {
+            drop(file);
+        } else {
+            self.commit(file, &tmp, &mut guard, &dest)?;
+        }
+        let record = serde_json::json!({ "digest": variant, "size": size }).to_string();
+        self.write_file_atomic(
+            &self.root.join("variants").join(hex_of(digest)?),
+            record.as_bytes(),
+        )?;
+        Ok((variant, size))
+    }
+
+    /// (digest, size) of a blob's recorded gzip variant, when it is still in the store.
+    fn variant_record(&self, digest: &str) -> Option<(String, u64)> {
+        let path = self.root.join("variants").join(hex_of(digest).ok()?);
+        let record: serde_json::Value = serde_json::from_slice(&fs::read(path).ok()?).ok()?;
+        let variant = record["digest"].as_str()?.to_string();
+        let size = record["size"].as_u64()?;
+        self.blob_path(&variant)
+            .ok()?
+            .exists()
+            .then_some((variant, size))
     }
 
     /// Whether the unpacked layer for `chain_id` is in the store.
@@ -951,6 +965,7 @@ impl Store {
         let mut blobs = std::collections::HashSet::new();
         let mut layers = std::collections::HashSet::new();
         let mut records = std::collections::HashSet::new();
+        let mut variants = std::collections::HashSet::new();
         layers.insert(EMPTY_LAYER_DIR.to_string());
         for id in keep {
             let img = match self.image(id) {
@@ -963,12 +978,23 @@ impl Store {
             blobs.insert(hex_of(&img.manifest_digest)?.to_string());
             for l in &img.layers {
                 blobs.insert(hex_of(l)?.to_string());
+                if let Some((variant, _)) = self.variant_record(l) {
+                    variants.insert(hex_of(l)?.to_string());
+                    blobs.insert(hex_of(&variant)?.to_string());
+                }
             }
             for c in chain_ids(&img.config.rootfs.diff_ids) {
                 layers.insert(hex_of(&c)?.to_string());
             }
         }
         // Records first: an interrupted gc never leaves a record pointing at deleted blobs.
+        let variant_dir = self.root.join("variants");
+        for name in list(&variant_dir)? {
+            if !variants.contains(&name) {
+                let p = variant_dir.join(&name);
+                fs::remove_file(&p).ctx("remove variant record", &p)?;
+            }
+        }
         let rec_dir = self.root.join("images");
         for name in list(&rec_dir)? {
             if !records.contains(&name) {
@@ -1144,5 +1170,56 @@ mod put_blob_from_tests {
             "{err}"
         );
         assert_eq!(list(&dir2.path().join("tmp")).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn gzip_variant_is_made_once_and_kept_with_its_layer() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut builder = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_size(4);
+        header.set_mode(0o644);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(0);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, "data", &b"abcd"[..])
+            .unwrap();
+        let tar = builder.into_inner().unwrap();
+        let id = store.import(&tar[..], ImageConfig::default()).unwrap();
+        let layer = store.image(&id).unwrap().layers[0].clone();
+
+        let (gz, size) = store.gzip_variant(&layer).unwrap();
+        let bytes = fs::read(store.blob_path(&gz).unwrap()).unwrap();
+        assert_eq!(
+            (sha256_digest(&bytes), bytes.len() as u64),
+            (gz.clone(), size)
+        );
+        let mut plain = Vec::new();
+        flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_end(&mut plain)
+            .unwrap();
+        assert_eq!(plain, tar);
+        // Recorded: asked again, the same blob, not a new one.
+        let mtime = fs::metadata(store.blob_path(&gz).unwrap())
+            .unwrap()
+            .modified()
+            .unwrap();
+        assert_eq!(store.gzip_variant(&layer).unwrap(), (gz.clone(), size));
+        assert_eq!(
+            fs::metadata(store.blob_path(&gz).unwrap())
+                .unwrap()
+                .modified()
+                .unwrap(),
+            mtime
+        );
+        // gc keeps it while an image has the layer, and drops it with the layer.
+        store.gc(std::slice::from_ref(&id)).unwrap();
+        assert!(store.blob_path(&gz).unwrap().exists());
+        store.gc(&[]).unwrap();
+        assert!(!store.blob_path(&gz).unwrap().exists());
+        assert_eq!(list(&dir.path().join("variants")).unwrap().len(), 0);
     }
 }
