@@ -78,6 +78,9 @@ enum Command {
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
+    /// Manage networks
+    #[command(subcommand)]
+    Network(commands::network::Command),
     /// The per-container monitor (internal)
     #[command(hide = true)]
     Shim(commands::shim::Args),
@@ -175,6 +178,7 @@ fn dispatch(command: Command) -> Result<i32, commands::CliError> {
         Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => commands::pull::run(&engine, a),
         Command::Push(a) | Command::Image(ImageCommand::Push(a)) => commands::push::run(&engine, a),
         Command::Login(a) => commands::login::run(&engine, a),
+        Command::Network(c) => commands::network::run(&engine, c),
         Command::Logout(a) => commands::logout::run(&engine, a),
         Command::Shim(_) => unreachable!("handled before the engine opens"),
     }

@@ -60,6 +60,7 @@ impl Engine {
         self.repair();
         let image_id = self.resolve_image(&request.config.image)?;
         validate_request(&request)?;
+        self.check_container_network(&request)?;
         if let Some(name) = name {
             let bare = name.strip_prefix('/').unwrap_or(name);
             if !names::valid_name(bare) {
@@ -184,7 +185,7 @@ impl Engine {
         let nonempty = |s: &str| if s.is_empty() { zero_time.to_string() } else { s.to_string() };
         let mut host_config = serde_json::to_value(&c.host_config).unwrap_or(json!({}));
         if host_config["NetworkMode"] == "" {
-            host_config["NetworkMode"] = json!("none");
+            host_config["NetworkMode"] = json!("bridge");
         }
         if host_config["Runtime"] == "" {
             host_config["Runtime"] = json!("berth");
@@ -240,12 +241,7 @@ impl Engine {
             },
             "Mounts": mounts,
             "Config": config,
-            "NetworkSettings": {
-                "Bridge": "", "SandboxID": "", "HairpinMode": false, "LinkLocalIPv6Address": "",
-                "LinkLocalIPv6PrefixLen": 0, "Ports": {}, "SandboxKey": "",
-                "Gateway": "", "IPAddress": "", "IPPrefixLen": 0, "MacAddress": "",
-                "Networks": {},
-            },
+            "NetworkSettings": self.network_settings(&rec),
         }))
     }
 
@@ -297,6 +293,7 @@ impl Engine {
             }
         }
         crate::rootfs::unmount(&self.container_run_dir(id).join("rootfs"));
+        self.release_container_network(id);
         let _ = std::fs::remove_dir_all(self.container_run_dir(id));
         let _ = std::fs::remove_dir_all(self.container_dir(id));
         self.db.delete_container(id)

@@ -9,7 +9,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::error::Error;
 use crate::types::{CreateRequest, State};
 
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS containers (
     id TEXT PRIMARY KEY,
@@ -37,6 +37,27 @@ CREATE TABLE IF NOT EXISTS images (
 CREATE TABLE IF NOT EXISTS tags (
     name TEXT PRIMARY KEY,
     image_id TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS networks (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    driver TEXT NOT NULL,
+    subnet TEXT NOT NULL,
+    gateway TEXT NOT NULL,
+    ip_range TEXT NOT NULL DEFAULT '',
+    internal INTEGER NOT NULL DEFAULT 0,
+    bridge TEXT NOT NULL,
+    labels TEXT NOT NULL DEFAULT '{}',
+    created TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS endpoints (
+    network_id TEXT NOT NULL,
+    container_id TEXT NOT NULL,
+    ip TEXT NOT NULL,
+    mac TEXT NOT NULL,
+    aliases TEXT NOT NULL DEFAULT '[]',
+    PRIMARY KEY (network_id, container_id),
+    UNIQUE (network_id, ip)
 );
 ";
 
@@ -101,6 +122,11 @@ fn db_err(e: rusqlite::Error) -> Error {
 }
 
 impl Db {
+    /// The connection, for the engine's other tables' modules (networks).
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
     pub fn open(path: &Path) -> Result<Db, Error> {
         let conn = Connection::open(path).map_err(db_err)?;
         conn.busy_timeout(Duration::from_secs(30)).map_err(db_err)?;

@@ -20,6 +20,7 @@ pub mod images;
 pub mod lifecycle;
 pub mod logs;
 pub mod names;
+pub mod networks;
 mod proc;
 pub mod reference;
 mod repair;

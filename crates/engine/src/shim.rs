@@ -246,8 +246,9 @@ impl Shim {
     }
 
     /// Unmounts the rootfs once the container is done for good.
-    fn teardown(&self, _rec: &ContainerRecord) {
+    fn teardown(&self, rec: &ContainerRecord) {
         rootfs::unmount(&self.engine.container_run_dir(&self.id).join("rootfs"));
+        self.engine.teardown_container_network(rec);
     }
 
     /// Prepares the rootfs and spec, creates and starts the container, and records it running.

@@ -31,6 +31,9 @@ pub struct ContainerConfig {
     pub stop_signal: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stop_timeout: Option<i64>,
+    /// `--mac-address` (Docker keeps it in Config too).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub mac_address: String,
 }
 
 /// Docker's `HostConfig`, the subset berth implements (unknown fields are ignored on input).
@@ -55,6 +58,11 @@ pub struct HostConfig {
     pub cpu_shares: i64,
     pub pids_limit: Option<i64>,
     pub runtime: String,
+    pub dns: Option<Vec<String>>,
+    pub dns_search: Option<Vec<String>>,
+    pub dns_options: Option<Vec<String>>,
+    /// `--add-host NAME:IP` lines.
+    pub extra_hosts: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -80,6 +88,29 @@ pub struct CreateRequest {
     #[serde(flatten)]
     pub config: ContainerConfig,
     pub host_config: HostConfig,
+    pub networking_config: NetworkingConfig,
+}
+
+/// Docker's `NetworkingConfig`: per-network endpoint settings (`--ip`, `--network-alias`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct NetworkingConfig {
+    pub endpoints_config: BTreeMap<String, EndpointSettings>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct EndpointSettings {
+    #[serde(rename = "IPAMConfig")]
+    pub ipam_config: Option<EndpointIpamConfig>,
+    pub aliases: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EndpointIpamConfig {
+    #[serde(rename = "IPv4Address")]
+    pub ipv4_address: String,
 }
 
 /// Container states, with Docker's names.

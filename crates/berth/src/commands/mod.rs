@@ -10,6 +10,7 @@ pub mod load;
 pub mod login;
 pub mod logout;
 pub mod logs;
+pub mod network;
 pub mod pause;
 pub mod ps;
 pub mod pull;
