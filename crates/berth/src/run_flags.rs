@@ -79,6 +79,27 @@ pub struct RunFlags {
     /// Connect a container to a network
     #[arg(long, visible_alias = "net", value_name = "network", action = ArgAction::Append)]
     pub network: Vec<String>,
+    /// Add network-scoped alias for the container
+    #[arg(long, visible_alias = "net-alias", value_name = "list", action = ArgAction::Append)]
+    pub network_alias: Vec<String>,
+    /// IPv4 address (e.g., 172.30.100.104)
+    #[arg(long, value_name = "string")]
+    pub ip: Option<String>,
+    /// Container MAC address (e.g., 92:d0:c6:0a:29:33)
+    #[arg(long, value_name = "string")]
+    pub mac_address: Option<String>,
+    /// Set custom DNS servers
+    #[arg(long, value_name = "list", action = ArgAction::Append)]
+    pub dns: Vec<String>,
+    /// Set custom DNS search domains
+    #[arg(long, value_name = "list", action = ArgAction::Append)]
+    pub dns_search: Vec<String>,
+    /// Set DNS options
+    #[arg(long, visible_alias = "dns-opt", value_name = "list", action = ArgAction::Append)]
+    pub dns_option: Vec<String>,
+    /// Add a custom host-to-IP mapping (host:ip)
+    #[arg(long, value_name = "list", action = ArgAction::Append)]
+    pub add_host: Vec<String>,
     /// Tune container pids limit (set -1 for unlimited)
     #[arg(long, value_name = "int", allow_hyphen_values = true)]
     pub pids_limit: Option<String>,
@@ -289,7 +310,55 @@ impl RunFlags {
         hc.security_opt = (!security_opt.is_empty()).then_some(security_opt);
         hc.ulimits = (!ulimits.is_empty()).then_some(ulimits);
         hc.runtime = self.runtime.clone().unwrap_or_default();
+        self.apply_network_flags(&mut request)?;
         Ok(request)
+    }
+}
+
+impl RunFlags {
+    /// --ip, --network-alias, --mac-address, --dns*, --add-host into the request.
+    fn apply_network_flags(&self, request: &mut CreateRequest) -> Result<(), String> {
+        for dns in &self.dns {
+            if dns.parse::<std::net::IpAddr>().is_err() {
+                return Err(flag_error(dns, "--dns", &format!("{dns} is not an ip address")));
+            }
+        }
+        let mut extra_hosts = Vec::new();
+        for entry in &self.add_host {
+            let bad = || flag_error(entry, "--add-host", &format!("bad format for add-host: {}", go_quote(entry)));
+            let (name, ip) = entry.split_once([':', '=']).ok_or_else(bad)?;
+            if name.is_empty() || (ip != "host-gateway" && ip.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_err()) {
+                return Err(bad());
+            }
+            extra_hosts.push(format!("{name}:{ip}"));
+        }
+        if let Some(mac) = &self.mac_address {
+            let ok = mac.split(':').count() == 6 && mac.split(':').all(|p| p.len() == 2 && u8::from_str_radix(p, 16).is_ok());
+            if !ok {
+                return Err(format!("{mac} is not a valid mac address"));
+            }
+            request.config.mac_address = mac.clone();
+        }
+        let hc = &mut request.host_config;
+        let non_empty = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
+        hc.dns = non_empty(&self.dns);
+        hc.dns_search = non_empty(&self.dns_search);
+        hc.dns_options = non_empty(&self.dns_option);
+        hc.extra_hosts = non_empty(&extra_hosts);
+        if self.ip.is_some() || !self.network_alias.is_empty() {
+            let mode = hc.network_mode.clone();
+            if matches!(mode.as_str(), "" | "default" | "bridge" | "host" | "none") || mode.starts_with("container:") {
+                if !self.network_alias.is_empty() {
+                    return Err("network-scoped alias is supported only for containers in user defined networks".into());
+                }
+            }
+            let settings = request.networking_config.endpoints_config.entry(if mode.is_empty() { "bridge".into() } else { mode }).or_default();
+            if let Some(ip) = &self.ip {
+                settings.ipam_config = Some(berth_engine::types::EndpointIpamConfig { ipv4_address: ip.clone() });
+            }
+            settings.aliases = non_empty(&self.network_alias);
+        }
+        Ok(())
     }
 }
 
