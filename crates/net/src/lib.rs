@@ -10,6 +10,7 @@
 //! kernels), so teardown is [`netns::release`].
 
 pub mod files;
+pub mod firewall;
 pub mod ipam;
 pub mod netlink;
 pub mod netns;
