@@ -70,6 +70,8 @@ enum Command {
     Push(commands::push::Args),
     /// Log in to a registry
     Login(commands::login::Args),
+    /// List port mappings or a specific mapping for the container
+    Port(commands::port::Args),
     /// Log out from a registry
     Logout(commands::logout::Args),
     /// Manage images
@@ -179,6 +181,7 @@ fn dispatch(command: Command) -> Result<i32, commands::CliError> {
         Command::Push(a) | Command::Image(ImageCommand::Push(a)) => commands::push::run(&engine, a),
         Command::Login(a) => commands::login::run(&engine, a),
         Command::Network(c) => commands::network::run(&engine, c),
+        Command::Port(a) => commands::port::run(&engine, a),
         Command::Logout(a) => commands::logout::run(&engine, a),
         Command::Shim(_) => unreachable!("handled before the engine opens"),
     }

@@ -59,6 +59,16 @@ CREATE TABLE IF NOT EXISTS endpoints (
     PRIMARY KEY (network_id, container_id),
     UNIQUE (network_id, ip)
 );
+CREATE TABLE IF NOT EXISTS ports (
+    container_id TEXT NOT NULL,
+    protocol TEXT NOT NULL,
+    container_port INTEGER NOT NULL,
+    host_ip TEXT NOT NULL,
+    host_port INTEGER NOT NULL,
+    container_ip TEXT NOT NULL,
+    bridge TEXT NOT NULL,
+    UNIQUE (protocol, host_ip, host_port)
+);
 ";
 
 /// One row of the containers table.

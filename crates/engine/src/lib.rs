@@ -21,6 +21,7 @@ pub mod lifecycle;
 pub mod logs;
 pub mod names;
 pub mod networks;
+mod ports;
 mod proc;
 pub mod reference;
 mod repair;

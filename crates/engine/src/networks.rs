@@ -485,6 +485,7 @@ impl Engine {
     /// that do not run (their shim died) or no longer exist.
     pub(crate) fn repair_networks(&self) {
         let _ = self.db.conn().execute("DELETE FROM endpoints WHERE container_id NOT IN (SELECT id FROM containers)", []);
+        self.repair_ports();
         let Ok(entries) = std::fs::read_dir(self.run.join("netns")) else { return };
         for entry in entries.flatten() {
             let id = entry.file_name().to_string_lossy().to_string();
@@ -516,8 +517,15 @@ impl Engine {
         } else if is_bridge_mode(mode) {
             let path = self.netns_path(&rec.id);
             if !berth_net::netns::is_pinned(&path) {
+                // Host ports first: a taken one fails before anything exists.
+                let ports = self.choose_ports(rec)?;
                 let endpoints = self.lease_all(rec)?;
                 berth_net::netns::create(&path, &endpoints).map_err(net_err)?;
+                if let Err(e) = self.publish_ports(rec, &ports, endpoints[0].address, &endpoints[0].bridge) {
+                    self.unpublish_ports(&rec.id);
+                    berth_net::netns::release(&path);
+                    return Err(e);
+                }
             }
             netns = Some(path);
         }
@@ -645,6 +653,7 @@ impl Engine {
     /// After the container's processes are gone: its namespace is released (the kernel removes
     /// its veths) and its peers forget it. Leases stay until the container is removed.
     pub(crate) fn teardown_container_network(&self, rec: &ContainerRecord) {
+        self.unpublish_ports(&rec.id);
         berth_net::netns::release(&self.netns_path(&rec.id));
         if is_bridge_mode(&rec.config.host_config.network_mode) {
             let mut gone = rec.clone();
@@ -694,9 +703,24 @@ impl Engine {
                 primary = json!({"Gateway": gw, "IPAddress": ip, "IPPrefixLen": prefix, "MacAddress": mac});
             }
         }
+        let mut ports = serde_json::Map::new();
+        if running {
+            for key in rec.config.config.exposed_ports.iter().flatten().map(|(k, _)| k) {
+                ports.insert(key.clone(), serde_json::Value::Null);
+            }
+            for p in self.published_ports(&rec.id) {
+                let entry = ports.entry(p.container_port.clone()).or_insert_with(|| json!([]));
+                if entry.is_null() {
+                    *entry = json!([]);
+                }
+                if let Some(list) = entry.as_array_mut() {
+                    list.push(json!({"HostIp": p.host_ip, "HostPort": p.host_port.to_string()}));
+                }
+            }
+        }
         json!({
             "Bridge": "", "SandboxID": "", "HairpinMode": false, "LinkLocalIPv6Address": "",
-            "LinkLocalIPv6PrefixLen": 0, "Ports": {},
+            "LinkLocalIPv6PrefixLen": 0, "Ports": ports,
             "SandboxKey": if running && is_bridge_mode(mode) { self.netns_path(&rec.id).display().to_string() } else { String::new() },
             "Gateway": primary["Gateway"], "IPAddress": primary["IPAddress"], "IPPrefixLen": primary["IPPrefixLen"],
             "MacAddress": primary["MacAddress"],

@@ -63,6 +63,19 @@ pub struct HostConfig {
     pub dns_options: Option<Vec<String>>,
     /// `--add-host NAME:IP` lines.
     pub extra_hosts: Option<Vec<String>>,
+    /// `-p`: "80/tcp" -> host bindings.
+    pub port_bindings: Option<BTreeMap<String, Vec<PortBinding>>>,
+    /// `-P`: every exposed port on a free host port.
+    pub publish_all_ports: bool,
+}
+
+/// One host side of a published port; empty HostIp = every address, empty HostPort = any free
+/// port ("8000-8010": the first free one of the range).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct PortBinding {
+    pub host_ip: String,
+    pub host_port: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

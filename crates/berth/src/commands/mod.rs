@@ -12,6 +12,7 @@ pub mod logout;
 pub mod logs;
 pub mod network;
 pub mod pause;
+pub mod port;
 pub mod ps;
 pub mod pull;
 pub mod push;

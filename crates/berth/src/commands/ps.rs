@@ -110,7 +110,12 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
                 "Command": format!("\"{command}\""),
                 "CreatedAt": created.format("%Y-%m-%d %H:%M:%S %z UTC").to_string(),
                 "RunningFor": format!("{} ago", format::human_duration((now - created).num_seconds())),
-                "Ports": "",
+                "Ports": engine
+                    .published_ports(&rec.id)
+                    .iter()
+                    .map(|p| format!("{}:{}->{}", p.host_ip, p.host_port, p.container_port))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 "Status": rec.status_text(),
                 "Size": if want_size {
                     let (rw, virtual_size) = engine.container_size(rec);
