@@ -163,3 +163,121 @@ fn network_cli_lists_filters_and_refuses_bad_input() {
     assert!(pruned.contains("listed"), "{pruned}");
     assert_eq!(env.ok(&["network", "ls", "-q", "--filter", "name=listed"]), "");
 }
+
+/// A port nobody listens on now (the kernel's pick, released at once).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// GET / over a plain TCP connection from the host; the body's last line. Retries refused
+/// connections for a few seconds: a detached httpd may not listen yet.
+fn http_get(port: u16) -> String {
+    use std::io::{Read, Write};
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let mut attempts = 0;
+    let mut stream = loop {
+        match std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(5)) {
+            Ok(s) => break s,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused && attempts < 100 => {
+                attempts += 1;
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(e) => panic!("connecting to 127.0.0.1:{port}: {e}"),
+        }
+    };
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+    stream.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+    let mut reply = String::new();
+    let _ = stream.read_to_string(&mut reply);
+    reply.lines().last().unwrap_or("").to_string()
+}
+
+fn nft_mentions_port(port: u16) -> bool {
+    let out = std::process::Command::new("nft").args(["list", "ruleset"]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).contains(&format!("dport {port} dnat"))
+}
+
+#[test]
+fn published_port_answers_on_localhost_and_goes_with_the_container() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    let port = free_port();
+    web(&env, "pub", &["-p", &format!("127.0.0.1:{port}:80")]);
+    assert_eq!(http_get(port), "hello from pub");
+    assert_eq!(env.ok(&["port", "pub"]), format!("80/tcp -> 127.0.0.1:{port}\n"));
+    let ports = env.ok(&["inspect", "-f", "{{json .NetworkSettings.Ports}}", "pub"]);
+    assert_eq!(ports.trim(), format!("{{\"80/tcp\":[{{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"{port}\"}}]}}"));
+    assert!(nft_mentions_port(port));
+    env.ok(&["stop", "-t", "1", "pub"]);
+    assert!(!nft_mentions_port(port), "the DNAT rule outlived the container");
+    assert_eq!(env.ok(&["port", "pub"]), "");
+    env.ok(&["start", "pub"]);
+    assert_eq!(http_get(port), "hello from pub");
+    env.ok(&["rm", "-f", "pub"]);
+    assert!(!nft_mentions_port(port));
+}
+
+#[test]
+fn publish_all_maps_exposed_ports_to_free_host_ports() {
+    let Some(env) = env() else { return };
+    env.image("exposed", &["EXPOSE 80"]);
+    let script = "mkdir -p /www && echo exposed > /www/index.html && exec httpd -f -p 80 -h /www";
+    env.ok(&["run", "-d", "--name", "all", "-P", "exposed", "sh", "-c", script]);
+    let mapped = env.ok(&["port", "all", "80"]);
+    let port: u16 = mapped.trim().strip_prefix("0.0.0.0:").and_then(|p| p.parse().ok()).unwrap_or_else(|| panic!("port printed {mapped:?}"));
+    assert_eq!(http_get(port), "exposed");
+    let ps = env.ok(&["ps", "--format", "{{.Ports}}"]);
+    assert_eq!(ps.trim(), format!("0.0.0.0:{port}->80/tcp"));
+}
+
+#[test]
+fn taken_host_port_is_refused_before_the_container_starts() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = holder.local_addr().unwrap().port();
+    let r = env.berth(&["run", "-d", "--name", "clash", "-p", &format!("127.0.0.1:{port}:80"), "bb", "sleep", "60"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert!(r.stderr.contains(&format!("Bind for 127.0.0.1:{port} failed: port is already allocated")), "{}", r.stderr);
+    assert_eq!(env.ok(&["ps", "-q"]), "", "a container runs");
+    assert!(!nft_mentions_port(port));
+    let netns = env.root.parent().unwrap().join("run/netns");
+    assert!(std::fs::read_dir(&netns).map(|d| d.count() == 0).unwrap_or(true), "a netns file was left");
+    let bad = env.berth(&["run", "--rm", "-p", "80-82:90-91", "bb", "true"]);
+    assert_eq!(bad.code, 125);
+    assert!(bad.stderr.contains("invalid ranges"), "{}", bad.stderr);
+    drop(holder);
+}
+
+#[test]
+fn killed_shim_leaves_no_netns_rule_or_lease() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    env.ok(&["network", "create", "--subnet", "10.235.0.0/24", "crashnet"]);
+    let port = free_port();
+    let id = env.ok(&["run", "-d", "--name", "victim", "--network", "crashnet", "-p", &format!("127.0.0.1:{port}:80"), "bb", "sleep", "60"]);
+    let id = id.trim();
+    let netns = env.root.parent().unwrap().join("run/netns").join(id);
+    assert!(netns.exists());
+    assert!(nft_mentions_port(port));
+    // The shim is the process whose command line is `berth shim ID`.
+    let shim: i32 = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .find_map(|e| {
+            let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+            let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            (text.contains(" shim ") && text.contains(id)).then(|| e.file_name().to_string_lossy().parse().ok()).flatten()
+        })
+        .expect("the container's shim");
+    // SAFETY: kill(2) on the shim this test started.
+    unsafe { libc::kill(shim, libc::SIGKILL) };
+    common::wait_for(|| !Path::new(&format!("/proc/{shim}")).exists(), "the shim to die");
+    env.ok(&["ps", "-a"]);
+    assert!(!netns.exists(), "netns file left after repair");
+    assert!(!nft_mentions_port(port), "DNAT rule left after repair");
+    // The stopped container keeps its lease until it is removed; then the network can go.
+    assert_ne!(env.berth(&["network", "rm", "crashnet"]).code, 0);
+    env.ok(&["rm", "victim"]);
+    env.ok(&["network", "rm", "crashnet"]);
+}
