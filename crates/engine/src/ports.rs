@@ -33,7 +33,9 @@ fn fw_err(e: berth_net::Error) -> Error {
 /// "80/tcp" -> (80, "tcp").
 fn split_port(key: &str) -> Result<(u16, String), Error> {
     let (port, proto) = key.split_once('/').unwrap_or((key, "tcp"));
-    let port = port.parse().map_err(|_| Error::InvalidArgument(format!("invalid container port {key}")))?;
+    let port = port
+        .parse()
+        .map_err(|_| Error::InvalidArgument(format!("invalid container port {key}")))?;
     Ok((port, proto.to_ascii_lowercase()))
 }
 
@@ -48,13 +50,19 @@ fn wanted_ports(rec: &ContainerRecord) -> Result<Vec<Wanted>, Error> {
         for b in bindings {
             let ip = match b.host_ip.as_str() {
                 "" | "0.0.0.0" => None,
-                ip => Some(ip.parse().map_err(|_| Error::InvalidArgument(format!("invalid host IP {ip} for port {key}")))?),
+                ip => Some(ip.parse().map_err(|_| {
+                    Error::InvalidArgument(format!("invalid host IP {ip} for port {key}"))
+                })?),
             };
             let range = match b.host_port.as_str() {
                 "" => None,
                 text => {
                     let (lo, hi) = text.split_once('-').unwrap_or((text, text));
-                    let parse = |s: &str| s.parse::<u16>().map_err(|_| Error::InvalidArgument(format!("invalid host port {text}")));
+                    let parse = |s: &str| {
+                        s.parse::<u16>().map_err(|_| {
+                            Error::InvalidArgument(format!("invalid host port {text}"))
+                        })
+                    };
                     Some((parse(lo)?, parse(hi)?))
                 }
             };
@@ -62,7 +70,14 @@ fn wanted_ports(rec: &ContainerRecord) -> Result<Vec<Wanted>, Error> {
         }
     }
     if hc.publish_all_ports {
-        for key in rec.config.config.exposed_ports.iter().flatten().map(|(k, _)| k) {
+        for key in rec
+            .config
+            .config
+            .exposed_ports
+            .iter()
+            .flatten()
+            .map(|(k, _)| k)
+        {
             let (port, proto) = split_port(key)?;
             if !out.iter().any(|(p, pr, _, _)| *p == port && *pr == proto) {
                 out.push((port, proto, None, None));
@@ -79,13 +94,18 @@ impl Engine {
             return firewall::Nftables::new("berth");
         }
         use sha2::Digest;
-        let hash = hex::encode(sha2::Sha256::digest(self.root.as_os_str().as_encoded_bytes()));
+        let hash = hex::encode(sha2::Sha256::digest(
+            self.root.as_os_str().as_encoded_bytes(),
+        ));
         firewall::Nftables::new(format!("berth-{}", &hash[..8]))
     }
 
     /// Picks and checks the container's host ports; nothing is recorded or applied yet. A
     /// taken port fails here, before the container's network exists.
-    pub(crate) fn choose_ports(&self, rec: &ContainerRecord) -> Result<Vec<(u16, String, Option<Ipv4Addr>, u16)>, Error> {
+    pub(crate) fn choose_ports(
+        &self,
+        rec: &ContainerRecord,
+    ) -> Result<Vec<(u16, String, Option<Ipv4Addr>, u16)>, Error> {
         let mut chosen = Vec::new();
         for (port, proto, ip, range) in wanted_ports(rec)? {
             let host_port = match range {
@@ -95,8 +115,17 @@ impl Engine {
                     lo
                 }
                 Some((lo, hi)) => (lo..=hi)
-                    .find(|p| firewall::check_port_free(&proto, ip, *p).is_ok() && !chosen.iter().any(|c: &(u16, String, Option<Ipv4Addr>, u16)| c.3 == *p))
-                    .ok_or_else(|| Error::Conflict(format!("no free host port in {lo}-{hi} for {port}/{proto}")))?,
+                    .find(|p| {
+                        firewall::check_port_free(&proto, ip, *p).is_ok()
+                            && !chosen
+                                .iter()
+                                .any(|c: &(u16, String, Option<Ipv4Addr>, u16)| c.3 == *p)
+                    })
+                    .ok_or_else(|| {
+                        Error::Conflict(format!(
+                            "no free host port in {lo}-{hi} for {port}/{proto}"
+                        ))
+                    })?,
             };
             chosen.push((port, proto, ip, host_port));
         }
@@ -104,12 +133,19 @@ impl Engine {
     }
 
     /// Records the chosen ports for the container's address and applies the firewall table.
-    pub(crate) fn publish_ports(&self, rec: &ContainerRecord, chosen: &[(u16, String, Option<Ipv4Addr>, u16)], ip: Ipv4Addr, bridge: &str) -> Result<(), Error> {
+    pub(crate) fn publish_ports(
+        &self,
+        rec: &ContainerRecord,
+        chosen: &[(u16, String, Option<Ipv4Addr>, u16)],
+        ip: Ipv4Addr,
+        bridge: &str,
+    ) -> Result<(), Error> {
         if chosen.is_empty() {
             return Ok(());
         }
         let conn = self.db.conn();
-        conn.execute("DELETE FROM ports WHERE container_id = ?1", [&rec.id]).map_err(db_err)?;
+        conn.execute("DELETE FROM ports WHERE container_id = ?1", [&rec.id])
+            .map_err(db_err)?;
         for (port, proto, host_ip, host_port) in chosen {
             conn.execute(
                 "INSERT INTO ports (container_id, protocol, container_port, host_ip, host_port, container_ip, bridge) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -155,7 +191,11 @@ impl Engine {
 
     /// Drops a stopped container's published ports.
     pub(crate) fn unpublish_ports(&self, id: &str) {
-        if let Ok(n) = self.db.conn().execute("DELETE FROM ports WHERE container_id = ?1", [id]) {
+        if let Ok(n) = self
+            .db
+            .conn()
+            .execute("DELETE FROM ports WHERE container_id = ?1", [id])
+        {
             if n > 0 {
                 let _ = self.sync_firewall();
             }
@@ -164,12 +204,23 @@ impl Engine {
 
     /// Repair: ports of containers whose shim is gone are dropped.
     pub(crate) fn repair_ports(&self) {
-        let Ok(mut stmt) = self.db.conn().prepare("SELECT DISTINCT container_id FROM ports") else { return };
-        let ids: Vec<String> = stmt.query_map([], |r| r.get(0)).map(|rows| rows.flatten().collect()).unwrap_or_default();
+        let Ok(mut stmt) = self
+            .db
+            .conn()
+            .prepare("SELECT DISTINCT container_id FROM ports")
+        else {
+            return;
+        };
+        let ids: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .map(|rows| rows.flatten().collect())
+            .unwrap_or_default();
         drop(stmt);
         for id in ids {
             let live = match self.db.container(&id) {
-                Ok(Some(rec)) => rec.shim_pid != 0 && crate::proc::alive(rec.shim_pid, rec.shim_start),
+                Ok(Some(rec)) => {
+                    rec.shim_pid != 0 && crate::proc::alive(rec.shim_pid, rec.shim_start)
+                }
                 Ok(None) => false,
                 Err(_) => true,
             };
@@ -192,7 +243,11 @@ impl Engine {
             let proto: String = r.get(0)?;
             let port: u16 = r.get(1)?;
             let ip: String = r.get(2)?;
-            Ok(PublishedPort { container_port: format!("{port}/{proto}"), host_ip: if ip.is_empty() { "0.0.0.0".into() } else { ip }, host_port: r.get(3)? })
+            Ok(PublishedPort {
+                container_port: format!("{port}/{proto}"),
+                host_ip: if ip.is_empty() { "0.0.0.0".into() } else { ip },
+                host_port: r.get(3)?,
+            })
         })
         .map(|rows| rows.flatten().collect())
         .unwrap_or_default()

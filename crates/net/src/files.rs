@@ -37,7 +37,9 @@ pub fn resolv_conf(host: &str, dns: &[String], search: &[String], options: &[Str
         match words.next() {
             Some("nameserver") => {
                 if let Some(ns) = words.next() {
-                    let loopback = ns.parse::<std::net::IpAddr>().is_ok_and(|a| a.is_loopback());
+                    let loopback = ns
+                        .parse::<std::net::IpAddr>()
+                        .is_ok_and(|a| a.is_loopback());
                     if !loopback {
                         nameservers.push(ns.to_string());
                     }
@@ -54,13 +56,20 @@ pub fn resolv_conf(host: &str, dns: &[String], search: &[String], options: &[Str
         nameservers = vec!["8.8.8.8".into(), "8.8.4.4".into()];
     }
     if !search.is_empty() {
-        searches = search.iter().filter(|s| s.as_str() != ".").cloned().collect();
+        searches = search
+            .iter()
+            .filter(|s| s.as_str() != ".")
+            .cloned()
+            .collect();
     }
     if !options.is_empty() {
         opts = options.to_vec();
     }
     let mut out = String::new();
-    for line in other.iter().filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#')) {
+    for line in other
+        .iter()
+        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+    {
         out.push_str(line);
         out.push('\n');
     }
@@ -85,7 +94,8 @@ pub fn rewrite_in_place(path: &Path, content: &str) -> Result<(), Error> {
         .truncate(true)
         .open(path)
         .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-    file.write_all(content.as_bytes()).map_err(|e| Error::io(format!("writing {}", path.display()), e))
+    file.write_all(content.as_bytes())
+        .map_err(|e| Error::io(format!("writing {}", path.display()), e))
 }
 
 #[cfg(test)]
@@ -96,21 +106,38 @@ mod tests {
     fn resolv_conf_drops_loopback_and_falls_back() {
         let host = "# generated\nnameserver 127.0.0.53\nsearch corp.example\noptions edns0\n";
         let out = resolv_conf(host, &[], &[], &[]);
-        assert_eq!(out, "nameserver 8.8.8.8\nnameserver 8.8.4.4\nsearch corp.example\noptions edns0\n");
+        assert_eq!(
+            out,
+            "nameserver 8.8.8.8\nnameserver 8.8.4.4\nsearch corp.example\noptions edns0\n"
+        );
         let out = resolv_conf("nameserver 127.0.0.1\nnameserver 10.0.0.2\n", &[], &[], &[]);
         assert_eq!(out, "nameserver 10.0.0.2\n");
     }
 
     #[test]
     fn resolv_conf_flags_replace_host_lines() {
-        let out = resolv_conf("nameserver 10.0.0.2\nsearch a\n", &["1.1.1.1".into()], &["b.example".into()], &["ndots:2".into()]);
-        assert_eq!(out, "nameserver 1.1.1.1\nsearch b.example\noptions ndots:2\n");
+        let out = resolv_conf(
+            "nameserver 10.0.0.2\nsearch a\n",
+            &["1.1.1.1".into()],
+            &["b.example".into()],
+            &["ndots:2".into()],
+        );
+        assert_eq!(
+            out,
+            "nameserver 1.1.1.1\nsearch b.example\noptions ndots:2\n"
+        );
     }
 
     #[test]
     fn hosts_lists_own_and_peers() {
-        let own = [HostEntry { address: "172.18.0.2".into(), names: vec!["abc".into()] }];
-        let peers = [HostEntry { address: "172.18.0.3".into(), names: vec!["web".into(), "www".into()] }];
+        let own = [HostEntry {
+            address: "172.18.0.2".into(),
+            names: vec!["abc".into()],
+        }];
+        let peers = [HostEntry {
+            address: "172.18.0.3".into(),
+            names: vec!["web".into(), "www".into()],
+        }];
         let out = hosts(&[], &own, &peers);
         assert!(out.starts_with("127.0.0.1\tlocalhost\n"));
         assert!(out.ends_with("172.18.0.2\tabc\n172.18.0.3\tweb www\n"));

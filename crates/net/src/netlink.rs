@@ -9,11 +9,16 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::RawFd;
 
 use netlink_packet_core::{
-    NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload,
+    NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage,
+    NetlinkPayload,
 };
 use netlink_packet_route::address::{AddressAttribute, AddressMessage};
-use netlink_packet_route::link::{InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage};
-use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, RouteProtocol, RouteScope, RouteType};
+use netlink_packet_route::link::{
+    InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
+};
+use netlink_packet_route::route::{
+    RouteAddress, RouteAttribute, RouteMessage, RouteProtocol, RouteScope, RouteType,
+};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 
@@ -27,9 +32,14 @@ pub struct Netlink {
 impl Netlink {
     /// Opens a socket in the calling thread's current network namespace.
     pub fn open() -> Result<Netlink, Error> {
-        let mut socket = Socket::new(NETLINK_ROUTE).map_err(|e| Error::io("opening a netlink socket", e))?;
-        socket.bind_auto().map_err(|e| Error::io("binding a netlink socket", e))?;
-        socket.connect(&SocketAddr::new(0, 0)).map_err(|e| Error::io("connecting a netlink socket", e))?;
+        let mut socket =
+            Socket::new(NETLINK_ROUTE).map_err(|e| Error::io("opening a netlink socket", e))?;
+        socket
+            .bind_auto()
+            .map_err(|e| Error::io("binding a netlink socket", e))?;
+        socket
+            .connect(&SocketAddr::new(0, 0))
+            .map_err(|e| Error::io("connecting a netlink socket", e))?;
         Ok(Netlink { socket, seq: 0 })
     }
 
@@ -54,7 +64,11 @@ impl Netlink {
                 let len = parsed.header.length as usize;
                 if parsed.header.sequence_number == self.seq {
                     if let NetlinkPayload::Error(err) = parsed.payload {
-                        return if err.code.is_none() { Ok(()) } else { Err(err.to_io()) };
+                        return if err.code.is_none() {
+                            Ok(())
+                        } else {
+                            Err(err.to_io())
+                        };
                     }
                 }
                 if len == 0 {
@@ -66,19 +80,37 @@ impl Netlink {
     }
 
     /// Creates a bridge (if missing) with `gateway/prefix` on it, and sets it up.
-    pub fn ensure_bridge(&mut self, name: &str, gateway: Ipv4Addr, prefix_len: u8) -> Result<(), Error> {
+    pub fn ensure_bridge(
+        &mut self,
+        name: &str,
+        gateway: Ipv4Addr,
+        prefix_len: u8,
+    ) -> Result<(), Error> {
         let mut link = LinkMessage::default();
         link.attributes.push(LinkAttribute::IfName(name.into()));
-        link.attributes.push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(InfoKind::Bridge)]));
-        match self.request(RouteNetlinkMessage::NewLink(link), NLM_F_CREATE | NLM_F_EXCL) {
+        link.attributes
+            .push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(
+                InfoKind::Bridge,
+            )]));
+        match self.request(
+            RouteNetlinkMessage::NewLink(link),
+            NLM_F_CREATE | NLM_F_EXCL,
+        ) {
             Ok(()) => {}
             Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
             Err(e) => return Err(Error::io(format!("creating bridge {name}"), e)),
         }
         let index = index_of(name)?;
-        self.add_address(index, gateway, prefix_len)
-            .or_else(|e| if matches!(&e, Error::Io { source, .. } if source.raw_os_error() == Some(libc::EEXIST)) { Ok(()) } else { Err(e) })?;
-        self.set_link(index, true, None).map_err(|e| Error::io(format!("setting bridge {name} up"), e))
+        self.add_address(index, gateway, prefix_len).or_else(|e| {
+            if matches!(&e, Error::Io { source, .. } if source.raw_os_error() == Some(libc::EEXIST))
+            {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        })?;
+        self.set_link(index, true, None)
+            .map_err(|e| Error::io(format!("setting bridge {name} up"), e))
     }
 
     /// Sets a link up (or down), and enslaves it to `master` if given.
@@ -97,9 +129,16 @@ impl Netlink {
 
     /// Creates a veth pair: `name` here (in this socket's namespace), with `mac`, and its peer
     /// `peer_name` in the namespace `peer_netns` (an open netns fd).
-    pub fn create_veth(&mut self, name: &str, mac: [u8; 6], peer_name: &str, peer_netns: RawFd) -> Result<(), Error> {
+    pub fn create_veth(
+        &mut self,
+        name: &str,
+        mac: [u8; 6],
+        peer_name: &str,
+        peer_netns: RawFd,
+    ) -> Result<(), Error> {
         let mut peer = LinkMessage::default();
-        peer.attributes.push(LinkAttribute::IfName(peer_name.into()));
+        peer.attributes
+            .push(LinkAttribute::IfName(peer_name.into()));
         peer.attributes.push(LinkAttribute::NetNsFd(peer_netns));
         let mut link = LinkMessage::default();
         link.attributes.push(LinkAttribute::IfName(name.into()));
@@ -108,21 +147,43 @@ impl Netlink {
             LinkInfo::Kind(InfoKind::Veth),
             LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(peer))),
         ]));
-        self.request(RouteNetlinkMessage::NewLink(link), NLM_F_CREATE | NLM_F_EXCL)
-            .map_err(|e| Error::io(format!("creating veth pair {name}/{peer_name}"), e))
+        self.request(
+            RouteNetlinkMessage::NewLink(link),
+            NLM_F_CREATE | NLM_F_EXCL,
+        )
+        .map_err(|e| Error::io(format!("creating veth pair {name}/{peer_name}"), e))
     }
 
-    pub fn add_address(&mut self, index: u32, address: Ipv4Addr, prefix_len: u8) -> Result<(), Error> {
+    /// Moves a link into another namespace (never deletes it).
+    pub fn move_to_netns(&mut self, index: u32, netns: RawFd) -> std::io::Result<()> {
+        let mut link = LinkMessage::default();
+        link.header.index = index;
+        link.attributes.push(LinkAttribute::NetNsFd(netns));
+        self.request(RouteNetlinkMessage::SetLink(link), 0)
+    }
+
+    pub fn add_address(
+        &mut self,
+        index: u32,
+        address: Ipv4Addr,
+        prefix_len: u8,
+    ) -> Result<(), Error> {
         let mut msg = AddressMessage::default();
         msg.header.family = AddressFamily::Inet;
         msg.header.prefix_len = prefix_len;
         msg.header.index = index;
-        msg.attributes.push(AddressAttribute::Local(IpAddr::V4(address)));
-        msg.attributes.push(AddressAttribute::Address(IpAddr::V4(address)));
+        msg.attributes
+            .push(AddressAttribute::Local(IpAddr::V4(address)));
+        msg.attributes
+            .push(AddressAttribute::Address(IpAddr::V4(address)));
         let broadcast = u32::from(address) | (u32::MAX.checked_shr(prefix_len as u32).unwrap_or(0));
-        msg.attributes.push(AddressAttribute::Broadcast(Ipv4Addr::from(broadcast)));
-        self.request(RouteNetlinkMessage::NewAddress(msg), NLM_F_CREATE | NLM_F_EXCL)
-            .map_err(|e| Error::io(format!("adding address {address}/{prefix_len}"), e))
+        msg.attributes
+            .push(AddressAttribute::Broadcast(Ipv4Addr::from(broadcast)));
+        self.request(
+            RouteNetlinkMessage::NewAddress(msg),
+            NLM_F_CREATE | NLM_F_EXCL,
+        )
+        .map_err(|e| Error::io(format!("adding address {address}/{prefix_len}"), e))
     }
 
     /// Adds the default route via `gateway` out of link `index`.
@@ -133,10 +194,14 @@ impl Netlink {
         msg.header.protocol = RouteProtocol::Boot;
         msg.header.scope = RouteScope::Universe;
         msg.header.kind = RouteType::Unicast;
-        msg.attributes.push(RouteAttribute::Gateway(RouteAddress::Inet(gateway)));
+        msg.attributes
+            .push(RouteAttribute::Gateway(RouteAddress::Inet(gateway)));
         msg.attributes.push(RouteAttribute::Oif(index));
-        self.request(RouteNetlinkMessage::NewRoute(msg), NLM_F_CREATE | NLM_F_EXCL)
-            .map_err(|e| Error::io(format!("adding the default route via {gateway}"), e))
+        self.request(
+            RouteNetlinkMessage::NewRoute(msg),
+            NLM_F_CREATE | NLM_F_EXCL,
+        )
+        .map_err(|e| Error::io(format!("adding the default route via {gateway}"), e))
     }
 
     /// Deletes a bridge. Only for bridges berth made, once no container is attached (their
@@ -158,11 +223,15 @@ impl Netlink {
 
 /// The index of a link in the calling thread's namespace.
 pub fn index_of(name: &str) -> Result<u32, Error> {
-    let c = std::ffi::CString::new(name).map_err(|_| Error::Invalid(format!("bad interface name {name:?}")))?;
+    let c = std::ffi::CString::new(name)
+        .map_err(|_| Error::Invalid(format!("bad interface name {name:?}")))?;
     // SAFETY: if_nametoindex reads a NUL-terminated string.
     let index = unsafe { libc::if_nametoindex(c.as_ptr()) };
     if index == 0 {
-        return Err(Error::io(format!("finding interface {name}"), std::io::Error::last_os_error()));
+        return Err(Error::io(
+            format!("finding interface {name}"),
+            std::io::Error::last_os_error(),
+        ));
     }
     Ok(index)
 }

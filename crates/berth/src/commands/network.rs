@@ -18,6 +18,32 @@ pub enum Command {
     Rm(RmArgs),
     /// Remove all unused networks
     Prune(PruneArgs),
+    /// Connect a container to a network
+    Connect(ConnectArgs),
+    /// Disconnect a container from a network
+    Disconnect(DisconnectArgs),
+}
+
+#[derive(clap::Args)]
+pub struct ConnectArgs {
+    /// Add network-scoped alias for the container
+    #[arg(long = "alias")]
+    aliases: Vec<String>,
+    /// IPv4 address (e.g., "172.30.100.104")
+    #[arg(long)]
+    ip: Option<String>,
+    network: String,
+    container: String,
+}
+
+#[derive(clap::Args)]
+pub struct DisconnectArgs {
+    /// Force the container to disconnect from a network (accepted for compatibility: a
+    /// disconnect never waits for anything here)
+    #[arg(short, long)]
+    _force: bool,
+    network: String,
+    container: String,
 }
 
 #[derive(clap::Args)]
@@ -91,6 +117,14 @@ pub fn run(engine: &berth_engine::Engine, command: Command) -> Result<i32, CliEr
         Command::Inspect(a) => inspect(engine, a),
         Command::Rm(a) => super::for_each(&a.names, |n| engine.remove_network(n)),
         Command::Prune(a) => prune(engine, a),
+        Command::Connect(a) => {
+            engine.connect_network(&a.network, &a.container, a.ip.as_deref(), &a.aliases)?;
+            Ok(0)
+        }
+        Command::Disconnect(a) => {
+            engine.disconnect_network(&a.network, &a.container)?;
+            Ok(0)
+        }
     }
 }
 
@@ -136,7 +170,13 @@ fn ls(engine: &berth_engine::Engine, a: LsArgs) -> Result<i32, CliError> {
         use std::hash::{Hash, Hasher};
         let mut h = std::collections::hash_map::DefaultHasher::new();
         name.hash(&mut h);
-        let id = format!("{:016x}{:016x}{:016x}{:016x}", h.finish(), h.finish() ^ 1, h.finish() ^ 2, h.finish() ^ 3);
+        let id = format!(
+            "{:016x}{:016x}{:016x}{:016x}",
+            h.finish(),
+            h.finish() ^ 1,
+            h.finish() ^ 2,
+            h.finish() ^ 3
+        );
         rows.push(serde_json::json!({
             "ID": if a.no_trunc { id.clone() } else { id[..12].to_string() },
             "Name": name, "Driver": driver, "Scope": "local", "IPv4": "true", "IPv6": "false",
@@ -144,7 +184,9 @@ fn ls(engine: &berth_engine::Engine, a: LsArgs) -> Result<i32, CliError> {
         }));
     }
     for f in &a.filter {
-        let (key, value) = f.split_once('=').ok_or_else(|| CliError::usage(format!("bad format of filter (expected name=value): {f}")))?;
+        let (key, value) = f.split_once('=').ok_or_else(|| {
+            CliError::usage(format!("bad format of filter (expected name=value): {f}"))
+        })?;
         rows.retain(|r| match key {
             "name" => r["Name"].as_str().is_some_and(|n| n.contains(value)),
             "id" => r["ID"].as_str().is_some_and(|n| n.starts_with(value)),
@@ -156,7 +198,10 @@ fn ls(engine: &berth_engine::Engine, a: LsArgs) -> Result<i32, CliError> {
             },
             _ => true,
         });
-        if !matches!(key, "name" | "id" | "driver" | "type" | "label" | "scope" | "dangling") {
+        if !matches!(
+            key,
+            "name" | "id" | "driver" | "type" | "label" | "scope" | "dangling"
+        ) {
             return Err(CliError::usage(format!("invalid filter '{key}'")));
         }
     }
@@ -164,9 +209,13 @@ fn ls(engine: &berth_engine::Engine, a: LsArgs) -> Result<i32, CliError> {
     let template = if a.quiet {
         "{{.ID}}".to_string()
     } else {
-        a.format.unwrap_or_else(|| "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}".into())
+        a.format
+            .unwrap_or_else(|| "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}".into())
     };
-    print!("{}", format::render(&template, &rows, &[("ID", "NETWORK ID")])?);
+    print!(
+        "{}",
+        format::render(&template, &rows, &[("ID", "NETWORK ID")])?
+    );
     Ok(0)
 }
 
@@ -188,7 +237,8 @@ fn inspect(engine: &berth_engine::Engine, a: InspectArgs) -> Result<i32, CliErro
             let mut out = Vec::new();
             let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
             let mut ser = serde_json::Serializer::with_formatter(&mut out, formatter);
-            serde::Serialize::serialize(&docs, &mut ser).map_err(|e| CliError::usage(e.to_string()))?;
+            serde::Serialize::serialize(&docs, &mut ser)
+                .map_err(|e| CliError::usage(e.to_string()))?;
             println!("{}", String::from_utf8_lossy(&out));
         }
     }
@@ -198,7 +248,9 @@ fn inspect(engine: &berth_engine::Engine, a: InspectArgs) -> Result<i32, CliErro
 fn prune(engine: &berth_engine::Engine, a: PruneArgs) -> Result<i32, CliError> {
     if !a.force {
         use std::io::BufRead;
-        eprint!("WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue? [y/N] ");
+        eprint!(
+            "WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue? [y/N] "
+        );
         let mut line = String::new();
         let _ = std::io::stdin().lock().read_line(&mut line);
         if !line.trim().eq_ignore_ascii_case("y") {

@@ -17,10 +17,17 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
             }
         }
         Some(wanted) => {
-            let key = if wanted.contains('/') { wanted.clone() } else { format!("{wanted}/tcp") };
+            let key = if wanted.contains('/') {
+                wanted.clone()
+            } else {
+                format!("{wanted}/tcp")
+            };
             let matching: Vec<_> = ports.iter().filter(|p| p.container_port == key).collect();
             if matching.is_empty() {
-                return Err(CliError::usage(format!("No public port '{key}' published for {}", args.container)));
+                return Err(CliError::usage(format!(
+                    "No public port '{key}' published for {}",
+                    args.container
+                )));
             }
             for p in matching {
                 println!("{}:{}", p.host_ip, p.host_port);

@@ -46,7 +46,8 @@ pub fn free_port(protocol: &str, ip: Option<Ipv4Addr>) -> Result<u16, Error> {
     } else {
         std::net::TcpListener::bind(addr).and_then(|s| s.local_addr())
     };
-    port.map(|a| a.port()).map_err(|e| Error::io("finding a free host port", e))
+    port.map(|a| a.port())
+        .map_err(|e| Error::io("finding a free host port", e))
 }
 
 /// Fails with Docker's message when a host port is taken (by binding it for a moment).

@@ -7,7 +7,10 @@ use std::borrow::Cow;
 use std::collections::{BTreeSet, HashSet};
 
 use nftables::batch::Batch;
-use nftables::expr::{Expression, Fib, FibFlag, FibResult, Meta, MetaKey, NamedExpression, Payload, PayloadField, Prefix};
+use nftables::expr::{
+    Expression, Fib, FibFlag, FibResult, Meta, MetaKey, NamedExpression, Payload, PayloadField,
+    Prefix,
+};
 use nftables::schema::{Chain, NfListObject, Rule, Table};
 use nftables::stmt::{Match, NAT, NATFamily, Operator, Statement};
 use nftables::types::{NfChainPolicy, NfChainType, NfFamily, NfHook};
@@ -22,7 +25,9 @@ pub struct Nftables {
 impl Nftables {
     /// `table`: the state root's own table name (never another program's).
     pub fn new(table: impl Into<String>) -> Nftables {
-        Nftables { table: table.into() }
+        Nftables {
+            table: table.into(),
+        }
     }
 
     fn chain(&self, name: &'static str, hook: NfHook, prio: i32) -> NfListObject<'static> {
@@ -49,33 +54,52 @@ impl Nftables {
     }
 
     fn table_obj(&self) -> NfListObject<'static> {
-        NfListObject::Table(Table { family: NfFamily::IP, name: Cow::Owned(self.table.clone()), ..Default::default() })
+        NfListObject::Table(Table {
+            family: NfFamily::IP,
+            name: Cow::Owned(self.table.clone()),
+            ..Default::default()
+        })
     }
 }
 
 fn eq(left: Expression<'static>, right: Expression<'static>) -> Statement<'static> {
-    Statement::Match(Match { left, right, op: Operator::EQ })
+    Statement::Match(Match {
+        left,
+        right,
+        op: Operator::EQ,
+    })
 }
 
 fn payload(protocol: &'static str, field: &'static str) -> Expression<'static> {
-    Expression::Named(NamedExpression::Payload(Payload::PayloadField(PayloadField {
-        protocol: Cow::Borrowed(protocol),
-        field: Cow::Borrowed(field),
-    })))
+    Expression::Named(NamedExpression::Payload(Payload::PayloadField(
+        PayloadField {
+            protocol: Cow::Borrowed(protocol),
+            field: Cow::Borrowed(field),
+        },
+    )))
 }
 
 fn dnat_rule(m: &PortMapping) -> Vec<Statement<'static>> {
     let mut flags = HashSet::new();
     flags.insert(FibFlag::Daddr);
     let mut expr = vec![eq(
-        Expression::Named(NamedExpression::Fib(Fib { result: FibResult::Type, flags })),
+        Expression::Named(NamedExpression::Fib(Fib {
+            result: FibResult::Type,
+            flags,
+        })),
         Expression::String(Cow::Borrowed("local")),
     )];
     if let Some(ip) = m.host_ip {
-        expr.push(eq(payload("ip", "daddr"), Expression::String(Cow::Owned(ip.to_string()))));
+        expr.push(eq(
+            payload("ip", "daddr"),
+            Expression::String(Cow::Owned(ip.to_string())),
+        ));
     }
     let proto: &'static str = if m.protocol == "udp" { "udp" } else { "tcp" };
-    expr.push(eq(payload(proto, "dport"), Expression::Number(m.host_port as u32)));
+    expr.push(eq(
+        payload(proto, "dport"),
+        Expression::Number(m.host_port as u32),
+    ));
     expr.push(Statement::DNAT(Some(NAT {
         addr: Some(Expression::String(Cow::Owned(m.container_ip.to_string()))),
         family: Some(NATFamily::IP),
@@ -110,7 +134,12 @@ impl Firewall for Nftables {
                     "postrouting",
                     vec![
                         eq(payload("ip", "saddr"), loopback),
-                        eq(Expression::Named(NamedExpression::Meta(Meta { key: MetaKey::Oifname })), Expression::String(Cow::Owned(bridge.to_string()))),
+                        eq(
+                            Expression::Named(NamedExpression::Meta(Meta {
+                                key: MetaKey::Oifname,
+                            })),
+                            Expression::String(Cow::Owned(bridge.to_string())),
+                        ),
                         Statement::Masquerade(None),
                     ],
                 ));
