@@ -361,10 +361,9 @@ impl RunFlags {
         hc.port_bindings = (!bindings.is_empty()).then_some(bindings);
         if self.ip.is_some() || !self.network_alias.is_empty() {
             let mode = hc.network_mode.clone();
-            if matches!(mode.as_str(), "" | "default" | "bridge" | "host" | "none") || mode.starts_with("container:") {
-                if !self.network_alias.is_empty() {
-                    return Err("network-scoped alias is supported only for containers in user defined networks".into());
-                }
+            let user_defined = !matches!(mode.as_str(), "" | "default" | "bridge" | "host" | "none") && !mode.starts_with("container:");
+            if !user_defined && !self.network_alias.is_empty() {
+                return Err("network-scoped alias is supported only for containers in user defined networks".into());
             }
             let settings = request.networking_config.endpoints_config.entry(if mode.is_empty() { "bridge".into() } else { mode }).or_default();
             if let Some(ip) = &self.ip {

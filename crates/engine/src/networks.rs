@@ -354,9 +354,9 @@ impl Engine {
         self.repair();
         let rec = self.network(name_or_id)?;
         if rec.name == DEFAULT_NETWORK {
-            return Err(Error::Conflict(format!(
-                "bridge is a pre-defined network and cannot be removed"
-            )));
+            return Err(Error::Conflict(
+                "bridge is a pre-defined network and cannot be removed".into(),
+            ));
         }
         self.delete_network(&rec)
     }

@@ -42,6 +42,9 @@ fn split_port(key: &str) -> Result<(u16, String), Error> {
 /// What the user asked: (container port, protocol, host ip, host port range).
 type Wanted = (u16, String, Option<Ipv4Addr>, Option<(u16, u16)>);
 
+/// What start decided: (container port, protocol, host ip, host port).
+pub(crate) type Chosen = (u16, String, Option<Ipv4Addr>, u16);
+
 fn wanted_ports(rec: &ContainerRecord) -> Result<Vec<Wanted>, Error> {
     let hc = &rec.config.host_config;
     let mut out = Vec::new();
@@ -102,10 +105,7 @@ impl Engine {
 
     /// Picks and checks the container's host ports; nothing is recorded or applied yet. A
     /// taken port fails here, before the container's network exists.
-    pub(crate) fn choose_ports(
-        &self,
-        rec: &ContainerRecord,
-    ) -> Result<Vec<(u16, String, Option<Ipv4Addr>, u16)>, Error> {
+    pub(crate) fn choose_ports(&self, rec: &ContainerRecord) -> Result<Vec<Chosen>, Error> {
         let mut chosen = Vec::new();
         for (port, proto, ip, range) in wanted_ports(rec)? {
             let host_port = match range {
@@ -117,9 +117,7 @@ impl Engine {
                 Some((lo, hi)) => (lo..=hi)
                     .find(|p| {
                         firewall::check_port_free(&proto, ip, *p).is_ok()
-                            && !chosen
-                                .iter()
-                                .any(|c: &(u16, String, Option<Ipv4Addr>, u16)| c.3 == *p)
+                            && !chosen.iter().any(|c: &Chosen| c.3 == *p)
                     })
                     .ok_or_else(|| {
                         Error::Conflict(format!(
@@ -136,7 +134,7 @@ impl Engine {
     pub(crate) fn publish_ports(
         &self,
         rec: &ContainerRecord,
-        chosen: &[(u16, String, Option<Ipv4Addr>, u16)],
+        chosen: &[Chosen],
         ip: Ipv4Addr,
         bridge: &str,
     ) -> Result<(), Error> {
@@ -191,14 +189,12 @@ impl Engine {
 
     /// Drops a stopped container's published ports.
     pub(crate) fn unpublish_ports(&self, id: &str) {
-        if let Ok(n) = self
+        let deleted = self
             .db
             .conn()
-            .execute("DELETE FROM ports WHERE container_id = ?1", [id])
-        {
-            if n > 0 {
-                let _ = self.sync_firewall();
-            }
+            .execute("DELETE FROM ports WHERE container_id = ?1", [id]);
+        if deleted.is_ok_and(|n| n > 0) {
+            let _ = self.sync_firewall();
         }
     }
 

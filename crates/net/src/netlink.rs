@@ -62,14 +62,14 @@ impl Netlink {
                 let parsed = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&reply[offset..n])
                     .map_err(|e| std::io::Error::other(format!("bad netlink reply: {e}")))?;
                 let len = parsed.header.length as usize;
-                if parsed.header.sequence_number == self.seq {
-                    if let NetlinkPayload::Error(err) = parsed.payload {
-                        return if err.code.is_none() {
-                            Ok(())
-                        } else {
-                            Err(err.to_io())
-                        };
-                    }
+                if parsed.header.sequence_number == self.seq
+                    && let NetlinkPayload::Error(err) = parsed.payload
+                {
+                    return if err.code.is_none() {
+                        Ok(())
+                    } else {
+                        Err(err.to_io())
+                    };
                 }
                 if len == 0 {
                     break;
