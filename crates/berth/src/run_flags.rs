@@ -871,6 +871,37 @@ mod tests {
     }
 
     #[test]
+    fn publish_specs_follow_docker() {
+        let bindings = |args: &[&str]| request(args).map(|r| r.host_config.port_bindings.unwrap_or_default());
+        let b = bindings(&["-p", "127.0.0.1:8080:80", "-p", "53/udp", "-p", "8000-8001:90-91", "img"]).unwrap();
+        let show = |key: &str| b[key].iter().map(|x| format!("{}|{}", x.host_ip, x.host_port)).collect::<Vec<_>>();
+        assert_eq!(show("80/tcp"), ["127.0.0.1|8080"]);
+        assert_eq!(show("53/udp"), ["|"]);
+        assert_eq!(show("90/tcp"), ["|8000"]);
+        assert_eq!(show("91/tcp"), ["|8001"]);
+        let range = bindings(&["-p", "7000-7010:80", "img"]).unwrap();
+        assert_eq!(range["80/tcp"][0].host_port, "7000-7010");
+        assert!(bindings(&["-p", "80-82:90-91", "img"]).unwrap_err().contains("invalid ranges"));
+        assert!(bindings(&["-p", "x:80", "img"]).unwrap_err().contains("invalid hostPort"));
+        assert!(bindings(&["-p", "80/foo", "img"]).unwrap_err().contains("invalid proto"));
+        assert!(request(&["-P", "img"]).unwrap().host_config.publish_all_ports);
+    }
+
+    #[test]
+    fn network_settings_flags() {
+        let r = request(&["--network", "mynet", "--ip", "10.1.0.9", "--network-alias", "db", "--dns", "1.1.1.1", "--add-host", "h:10.0.0.1", "img"]).unwrap();
+        let ep = &r.networking_config.endpoints_config["mynet"];
+        assert_eq!(ep.ipam_config.as_ref().unwrap().ipv4_address, "10.1.0.9");
+        assert_eq!(ep.aliases.as_deref(), Some(&["db".to_string()][..]));
+        assert_eq!(r.host_config.dns.as_deref(), Some(&["1.1.1.1".to_string()][..]));
+        assert_eq!(r.host_config.extra_hosts.as_deref(), Some(&["h:10.0.0.1".to_string()][..]));
+        assert!(request(&["--network-alias", "x", "img"]).unwrap_err().contains("user defined networks"));
+        assert!(request(&["--dns", "nope", "img"]).unwrap_err().contains("is not an ip address"));
+        assert!(request(&["--add-host", "nocolon", "img"]).unwrap_err().contains("bad format for add-host"));
+        assert!(request(&["--mac-address", "zz", "img"]).unwrap_err().contains("not a valid mac address"));
+    }
+
+    #[test]
     fn memory_sizes_follow_docker() {
         let table: &[(&str, Result<i64, &str>)] = &[
             ("64m", Ok(67108864)),
