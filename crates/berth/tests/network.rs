@@ -631,3 +631,16 @@ fn connect_and_disconnect_a_running_container() {
     env.ok(&["rm", "-f", "app", "db"]);
     env.ok(&["network", "rm", "front", "back"]);
 }
+
+#[test]
+fn prune_reclaims_bridges_of_vanished_state_roots() {
+    let Some(env) = env() else { return };
+    let Some(gone) = common::env() else { return };
+    gone.ok(&["network", "create", "--subnet", "10.237.0.0/24", "orphan"]);
+    let bridge = bridge_of(&gone, "orphan");
+    assert!(Path::new(&format!("/sys/class/net/{bridge}")).exists());
+    // The other root disappears without cleaning up (as a killed test's would).
+    std::fs::remove_file(gone.root.join("berth.db")).unwrap();
+    env.ok(&["network", "prune", "-f"]);
+    assert!(!Path::new(&format!("/sys/class/net/{bridge}")).exists(), "stale bridge {bridge} kept");
+}

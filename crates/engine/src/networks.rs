@@ -179,7 +179,15 @@ impl Engine {
                 ));
             }
             let taken: Vec<Ipv4Net> = existing.iter().map(|n| n.subnet).collect();
-            let subnet = ipam::pick_subnet(&taken).map_err(net_err)?;
+            let subnet = match ipam::pick_subnet(&taken) {
+                Ok(subnet) => subnet,
+                Err(_) => {
+                    // The pools may be held by bridges of state roots that are gone (a
+                    // killed test): reclaim those, then look again.
+                    reclaim_stale_bridges();
+                    ipam::pick_subnet(&taken).map_err(net_err)?
+                }
+            };
             (subnet, ipam::default_gateway(&subnet), None)
         } else {
             let parsed =
@@ -251,7 +259,7 @@ impl Engine {
             return Ok(());
         }
         let mut nl = berth_net::netlink::Netlink::open().map_err(net_err)?;
-        nl.ensure_bridge(&rec.bridge, rec.gateway, rec.subnet.prefix_len())
+        nl.ensure_bridge(&rec.bridge, rec.gateway, rec.subnet.prefix_len(), &self.root)
             .map_err(net_err)
     }
 
@@ -398,6 +406,8 @@ impl Engine {
                 removed.push(rec.name);
             }
         }
+        // Bridges of state roots that are gone hold subnets of the shared pools.
+        reclaim_stale_bridges();
         Ok(removed)
     }
 
@@ -1058,6 +1068,19 @@ impl Engine {
             "MacAddress": primary["MacAddress"],
             "Networks": networks,
         })
+    }
+}
+
+/// Deletes bridges left by vanished state roots (see `berth_net::netlink::stale_bridges`).
+fn reclaim_stale_bridges() {
+    let stale = berth_net::netlink::stale_bridges();
+    if stale.is_empty() {
+        return;
+    }
+    if let Ok(mut nl) = berth_net::netlink::Netlink::open() {
+        for bridge in stale {
+            let _ = nl.delete_bridge(&bridge);
+        }
     }
 }
 

@@ -7,6 +7,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::RawFd;
+use std::path::Path;
 
 use netlink_packet_core::{
     NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage,
@@ -79,12 +80,15 @@ impl Netlink {
         }
     }
 
-    /// Creates a bridge (if missing) with `gateway/prefix` on it, and sets it up.
+    /// Creates a bridge (if missing) with `gateway/prefix` on it, and sets it up. `owner` (the
+    /// state root) goes into the link's alias, so that a bridge whose root vanished (a killed
+    /// test) can be found and reclaimed: see [`stale_bridges`].
     pub fn ensure_bridge(
         &mut self,
         name: &str,
         gateway: Ipv4Addr,
         prefix_len: u8,
+        owner: &Path,
     ) -> Result<(), Error> {
         let mut link = LinkMessage::default();
         link.attributes.push(LinkAttribute::IfName(name.into()));
@@ -101,6 +105,11 @@ impl Netlink {
             Err(e) => return Err(Error::io(format!("creating bridge {name}"), e)),
         }
         let index = index_of(name)?;
+        let mut alias = LinkMessage::default();
+        alias.header.index = index;
+        alias.attributes.push(LinkAttribute::IfAlias(format!("{OWNER_PREFIX}{}", owner.display())));
+        self.request(RouteNetlinkMessage::SetLink(alias), 0)
+            .map_err(|e| Error::io(format!("labelling bridge {name}"), e))?;
         self.add_address(index, gateway, prefix_len).or_else(|e| {
             if matches!(&e, Error::Io { source, .. } if source.raw_os_error() == Some(libc::EEXIST))
             {
@@ -219,6 +228,25 @@ impl Netlink {
             Err(e) => Err(Error::io(format!("deleting bridge {name}"), e)),
         }
     }
+}
+
+/// How a bridge's alias names the state root that made it.
+const OWNER_PREFIX: &str = "berth root=";
+
+/// Bridges made by berth for a state root that no longer exists, with no port attached: safe
+/// to delete (their networks' records went with the root).
+pub fn stale_bridges() -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir("/sys/class/net") else { return Vec::new() };
+    entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().to_string();
+            let alias = std::fs::read_to_string(e.path().join("ifalias")).ok()?;
+            let root = alias.trim_end().strip_prefix(OWNER_PREFIX)?;
+            let gone = !Path::new(root).join("berth.db").exists();
+            (gone && e.path().join("bridge").exists() && !bridge_has_ports(&name)).then_some(name)
+        })
+        .collect()
 }
 
 /// The index of a link in the calling thread's namespace.
