@@ -202,9 +202,41 @@ fn user_networks_are_isolated_and_internal_has_no_way_out() {
         (0, "hello from lweb\n".into())
     );
     assert!(connects(&env, "left", &ip));
+    // With forwarding on (outbound traffic needs it), the firewall keeps networks apart.
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward")
+            .unwrap()
+            .trim(),
+        "1"
+    );
     assert!(
         !connects(&env, "right", &ip),
         "reached a container on another network"
+    );
+    let (left_br, right_br) = (bridge_of(&env, "left"), bridge_of(&env, "right"));
+    let rules = String::from_utf8_lossy(
+        &std::process::Command::new("nft")
+            .args(["list", "ruleset"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .to_string();
+    assert!(
+        rules.contains(&format!(
+            "ip saddr 10.232.0.0/24 oifname != \"{left_br}\" masquerade"
+        )),
+        "{rules}"
+    );
+    assert!(
+        !rules.contains("ip saddr 10.232.1.0/24"),
+        "an internal network is masqueraded: {rules}"
+    );
+    assert!(
+        rules.contains(&format!(
+            "iifname \"{right_br}\" oifname != \"{right_br}\" drop"
+        )),
+        "{rules}"
     );
     let routes = env.ok(&["run", "--rm", "--network", "right", "bb", "ip", "route"]);
     assert!(
@@ -387,6 +419,25 @@ fn network_cli_lists_filters_and_refuses_bad_input() {
         env.ok(&["network", "ls", "-q", "--filter", "name=listed"]),
         ""
     );
+}
+
+/// The nftables tables whose rules mention `word`.
+fn tables_naming(word: &str) -> Vec<String> {
+    let out = std::process::Command::new("nft")
+        .args(["list", "ruleset"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let mut found = Vec::new();
+    let mut current = String::new();
+    for line in text.lines() {
+        if let Some(name) = line.strip_prefix("table ") {
+            current = name.trim_end_matches(" {").to_string();
+        } else if line.contains(word) && !found.contains(&current) {
+            found.push(current.clone());
+        }
+    }
+    found
 }
 
 /// A port nobody listens on now (the kernel's pick, released at once).
@@ -641,6 +692,18 @@ fn prune_reclaims_bridges_of_vanished_state_roots() {
     assert!(Path::new(&format!("/sys/class/net/{bridge}")).exists());
     // The other root disappears without cleaning up (as a killed test's would).
     std::fs::remove_file(gone.root.join("berth.db")).unwrap();
+    let table = tables_naming(&bridge);
+    assert!(
+        !table.is_empty(),
+        "the vanished root's firewall table should exist before prune"
+    );
     env.ok(&["network", "prune", "-f"]);
-    assert!(!Path::new(&format!("/sys/class/net/{bridge}")).exists(), "stale bridge {bridge} kept");
+    assert!(
+        tables_naming(&bridge).is_empty(),
+        "stale firewall table kept"
+    );
+    assert!(
+        !Path::new(&format!("/sys/class/net/{bridge}")).exists(),
+        "stale bridge {bridge} kept"
+    );
 }

@@ -251,6 +251,9 @@ impl Engine {
                 .execute("DELETE FROM networks WHERE id = ?1", [&rec.id]);
             return Err(e);
         }
+        // Masquerade and isolation rules; best effort (without `nft`, containers still reach
+        // each other and the host).
+        let _ = self.sync_firewall();
         Ok(rec)
     }
 
@@ -259,8 +262,13 @@ impl Engine {
             return Ok(());
         }
         let mut nl = berth_net::netlink::Netlink::open().map_err(net_err)?;
-        nl.ensure_bridge(&rec.bridge, rec.gateway, rec.subnet.prefix_len(), &self.root)
-            .map_err(net_err)
+        nl.ensure_bridge(
+            &rec.bridge,
+            rec.gateway,
+            rec.subnet.prefix_len(),
+            &self.root,
+        )
+        .map_err(net_err)
     }
 
     /// The default network, made on first use.
@@ -329,6 +337,11 @@ impl Engine {
         }
     }
 
+    /// Every network record, without making the default one.
+    pub(crate) fn network_records(&self) -> Result<Vec<NetworkRecord>, Error> {
+        self.network_rows("", "")
+    }
+
     /// Every network, the default one included.
     pub fn networks(&self) -> Result<Vec<NetworkRecord>, Error> {
         self.repair();
@@ -389,6 +402,7 @@ impl Engine {
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
+        let _ = self.sync_firewall();
         berth_net::netlink::Netlink::open()
             .and_then(|mut nl| nl.delete_bridge(&rec.bridge))
             .map_err(net_err)
@@ -1078,7 +1092,10 @@ fn reclaim_stale_bridges() {
         return;
     }
     if let Ok(mut nl) = berth_net::netlink::Netlink::open() {
-        for bridge in stale {
+        for (bridge, root) in stale {
+            // The root's firewall table (its rules name the bridge) goes first.
+            let _ =
+                berth_net::firewall::Firewall::sync(&crate::ports::firewall_of(&root), &[], &[]);
             let _ = nl.delete_bridge(&bridge);
         }
     }

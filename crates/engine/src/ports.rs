@@ -10,6 +10,16 @@ use rusqlite::params;
 use crate::db::ContainerRecord;
 use crate::{Engine, Error};
 
+/// The firewall table of a state root: `berth` for the default root, one per other root.
+pub(crate) fn firewall_of(root: &std::path::Path) -> firewall::Nftables {
+    if root == std::path::Path::new("/var/lib/berth") {
+        return firewall::Nftables::new("berth");
+    }
+    use sha2::Digest;
+    let hash = hex::encode(sha2::Sha256::digest(root.as_os_str().as_encoded_bytes()));
+    firewall::Nftables::new(format!("berth-{}", &hash[..8]))
+}
+
 /// A published port as `port` and inspect show it.
 #[derive(Debug, Clone)]
 pub struct PublishedPort {
@@ -93,14 +103,7 @@ fn wanted_ports(rec: &ContainerRecord) -> Result<Vec<Wanted>, Error> {
 impl Engine {
     /// The state root's firewall table: `berth` for the default root, one per other root.
     fn firewall(&self) -> firewall::Nftables {
-        if self.root == std::path::Path::new("/var/lib/berth") {
-            return firewall::Nftables::new("berth");
-        }
-        use sha2::Digest;
-        let hash = hex::encode(sha2::Sha256::digest(
-            self.root.as_os_str().as_encoded_bytes(),
-        ));
-        firewall::Nftables::new(format!("berth-{}", &hash[..8]))
+        firewall_of(&self.root)
     }
 
     /// Picks and checks the container's host ports; nothing is recorded or applied yet. A
@@ -161,8 +164,9 @@ impl Engine {
         self.sync_firewall()
     }
 
-    /// Rewrites the firewall table from the `ports` table.
-    fn sync_firewall(&self) -> Result<(), Error> {
+    /// Rewrites the firewall table from the networks and `ports` tables; turns forwarding on
+    /// for networks that may reach beyond their bridge.
+    pub(crate) fn sync_firewall(&self) -> Result<(), Error> {
         let mut stmt = self
             .db
             .conn()
@@ -184,7 +188,19 @@ impl Engine {
             .map_err(db_err)?
             .collect::<Result<Vec<_>, _>>()
             .map_err(db_err)?;
-        self.firewall().sync(&mappings).map_err(fw_err)
+        let networks: Vec<firewall::NetworkRule> = self
+            .network_records()?
+            .into_iter()
+            .map(|n| firewall::NetworkRule {
+                bridge: n.bridge,
+                subnet: n.subnet,
+                internal: n.internal,
+            })
+            .collect();
+        if networks.iter().any(|n| !n.internal) {
+            firewall::enable_forwarding().map_err(fw_err)?;
+        }
+        self.firewall().sync(&networks, &mappings).map_err(fw_err)
     }
 
     /// Drops a stopped container's published ports.

@@ -107,7 +107,10 @@ impl Netlink {
         let index = index_of(name)?;
         let mut alias = LinkMessage::default();
         alias.header.index = index;
-        alias.attributes.push(LinkAttribute::IfAlias(format!("{OWNER_PREFIX}{}", owner.display())));
+        alias.attributes.push(LinkAttribute::IfAlias(format!(
+            "{OWNER_PREFIX}{}",
+            owner.display()
+        )));
         self.request(RouteNetlinkMessage::SetLink(alias), 0)
             .map_err(|e| Error::io(format!("labelling bridge {name}"), e))?;
         self.add_address(index, gateway, prefix_len).or_else(|e| {
@@ -235,8 +238,11 @@ const OWNER_PREFIX: &str = "berth root=";
 
 /// Bridges made by berth for a state root that no longer exists, with no port attached: safe
 /// to delete (their networks' records went with the root).
-pub fn stale_bridges() -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir("/sys/class/net") else { return Vec::new() };
+/// Returns (bridge, state root) pairs.
+pub fn stale_bridges() -> Vec<(String, std::path::PathBuf)> {
+    let Ok(entries) = std::fs::read_dir("/sys/class/net") else {
+        return Vec::new();
+    };
     entries
         .flatten()
         .filter_map(|e| {
@@ -244,7 +250,8 @@ pub fn stale_bridges() -> Vec<String> {
             let alias = std::fs::read_to_string(e.path().join("ifalias")).ok()?;
             let root = alias.trim_end().strip_prefix(OWNER_PREFIX)?;
             let gone = !Path::new(root).join("berth.db").exists();
-            (gone && e.path().join("bridge").exists() && !bridge_has_ports(&name)).then_some(name)
+            (gone && e.path().join("bridge").exists() && !bridge_has_ports(&name))
+                .then(|| (name, std::path::PathBuf::from(root)))
         })
         .collect()
 }

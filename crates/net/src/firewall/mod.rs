@@ -32,9 +32,29 @@ pub struct PortMapping {
     pub bridge: String,
 }
 
+/// One network of the state root, for its forwarding and masquerade rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkRule {
+    pub bridge: String,
+    pub subnet: ipnet::Ipv4Net,
+    /// `--internal`: nothing leaves or enters the bridge.
+    pub internal: bool,
+}
+
 pub trait Firewall {
-    /// Makes the backend's rules exactly `mappings` (an empty list removes them all).
-    fn sync(&self, mappings: &[PortMapping]) -> Result<(), Error>;
+    /// Makes the backend's rules exactly these: outbound masquerade and isolation for
+    /// `networks`, DNAT for `mappings` (nothing at all: the table goes).
+    fn sync(&self, networks: &[NetworkRule], mappings: &[PortMapping]) -> Result<(), Error>;
+}
+
+/// Lets the host route between its links (what containers need to reach beyond their bridge);
+/// written only when it is off.
+pub fn enable_forwarding() -> Result<(), Error> {
+    let path = "/proc/sys/net/ipv4/ip_forward";
+    if std::fs::read_to_string(path).is_ok_and(|v| v.trim() == "1") {
+        return Ok(());
+    }
+    std::fs::write(path, "1").map_err(|e| Error::io(format!("writing {path}"), e))
 }
 
 /// Lets the host's own connections to 127.0.0.1 be DNATed to a container behind `bridge`

@@ -15,7 +15,7 @@ use nftables::schema::{Chain, NfListObject, Rule, Table};
 use nftables::stmt::{Match, NAT, NATFamily, Operator, Statement};
 use nftables::types::{NfChainPolicy, NfChainType, NfFamily, NfHook};
 
-use super::{Firewall, PortMapping};
+use super::{Firewall, NetworkRule, PortMapping};
 use crate::Error;
 
 pub struct Nftables {
@@ -30,12 +30,18 @@ impl Nftables {
         }
     }
 
-    fn chain(&self, name: &'static str, hook: NfHook, prio: i32) -> NfListObject<'static> {
+    fn chain(
+        &self,
+        name: &'static str,
+        kind: NfChainType,
+        hook: NfHook,
+        prio: i32,
+    ) -> NfListObject<'static> {
         NfListObject::Chain(Chain {
             family: NfFamily::IP,
             table: Cow::Owned(self.table.clone()),
             name: Cow::Borrowed(name),
-            _type: Some(NfChainType::NAT),
+            _type: Some(kind),
             hook: Some(hook),
             prio: Some(prio),
             policy: Some(NfChainPolicy::Accept),
@@ -109,41 +115,92 @@ fn dnat_rule(m: &PortMapping) -> Vec<Statement<'static>> {
     expr
 }
 
+fn ifname(key: MetaKey, op: Operator, name: &str) -> Statement<'static> {
+    Statement::Match(Match {
+        left: Expression::Named(NamedExpression::Meta(Meta { key })),
+        right: Expression::String(Cow::Owned(name.to_string())),
+        op,
+    })
+}
+
+fn prefix(net: &ipnet::Ipv4Net) -> Expression<'static> {
+    Expression::Named(NamedExpression::Prefix(Prefix {
+        addr: Box::new(Expression::String(Cow::Owned(net.network().to_string()))),
+        len: net.prefix_len() as u32,
+    }))
+}
+
 impl Firewall for Nftables {
-    fn sync(&self, mappings: &[PortMapping]) -> Result<(), Error> {
+    fn sync(&self, networks: &[NetworkRule], mappings: &[PortMapping]) -> Result<(), Error> {
         let mut batch = Batch::new();
         // add + delete: removes the table whether or not it existed, in the same transaction.
         batch.add(self.table_obj());
         batch.delete(self.table_obj());
-        if !mappings.is_empty() {
+        if !mappings.is_empty() || !networks.is_empty() {
             batch.add(self.table_obj());
-            batch.add(self.chain("prerouting", NfHook::Prerouting, -100));
-            batch.add(self.chain("output", NfHook::Output, -100));
-            batch.add(self.chain("postrouting", NfHook::Postrouting, 100));
-            for m in mappings {
-                batch.add(self.rule("prerouting", dnat_rule(m)));
-                batch.add(self.rule("output", dnat_rule(m)));
-            }
-            let bridges: BTreeSet<&str> = mappings.iter().map(|m| m.bridge.as_str()).collect();
-            for bridge in bridges {
-                let loopback = Expression::Named(NamedExpression::Prefix(Prefix {
-                    addr: Box::new(Expression::String(Cow::Borrowed("127.0.0.0"))),
-                    len: 8,
-                }));
+            batch.add(self.chain("prerouting", NfChainType::NAT, NfHook::Prerouting, -100));
+            batch.add(self.chain("output", NfChainType::NAT, NfHook::Output, -100));
+            batch.add(self.chain("postrouting", NfChainType::NAT, NfHook::Postrouting, 100));
+            batch.add(self.chain("forward", NfChainType::Filter, NfHook::Forward, 0));
+        }
+        for n in networks {
+            let br = n.bridge.as_str();
+            if n.internal {
+                // Nothing in or out but between the network's own containers.
                 batch.add(self.rule(
-                    "postrouting",
+                    "forward",
                     vec![
-                        eq(payload("ip", "saddr"), loopback),
-                        eq(
-                            Expression::Named(NamedExpression::Meta(Meta {
-                                key: MetaKey::Oifname,
-                            })),
-                            Expression::String(Cow::Owned(bridge.to_string())),
-                        ),
-                        Statement::Masquerade(None),
+                        ifname(MetaKey::Iifname, Operator::EQ, br),
+                        ifname(MetaKey::Oifname, Operator::NEQ, br),
+                        Statement::Drop(None),
+                    ],
+                ));
+                batch.add(self.rule(
+                    "forward",
+                    vec![
+                        ifname(MetaKey::Oifname, Operator::EQ, br),
+                        ifname(MetaKey::Iifname, Operator::NEQ, br),
+                        Statement::Drop(None),
+                    ],
+                ));
+                continue;
+            }
+            // Networks are isolated from each other (any berth or Docker bridge, any root).
+            for other in ["br-*", "berth*"] {
+                batch.add(self.rule(
+                    "forward",
+                    vec![
+                        ifname(MetaKey::Iifname, Operator::EQ, br),
+                        ifname(MetaKey::Oifname, Operator::NEQ, br),
+                        ifname(MetaKey::Oifname, Operator::EQ, other),
+                        Statement::Drop(None),
                     ],
                 ));
             }
+            batch.add(self.rule(
+                "postrouting",
+                vec![
+                    eq(payload("ip", "saddr"), prefix(&n.subnet)),
+                    ifname(MetaKey::Oifname, Operator::NEQ, br),
+                    Statement::Masquerade(None),
+                ],
+            ));
+        }
+        for m in mappings {
+            batch.add(self.rule("prerouting", dnat_rule(m)));
+            batch.add(self.rule("output", dnat_rule(m)));
+        }
+        let bridges: BTreeSet<&str> = mappings.iter().map(|m| m.bridge.as_str()).collect();
+        for bridge in bridges {
+            let loopback: ipnet::Ipv4Net = "127.0.0.0/8".parse().expect("valid prefix");
+            batch.add(self.rule(
+                "postrouting",
+                vec![
+                    eq(payload("ip", "saddr"), prefix(&loopback)),
+                    ifname(MetaKey::Oifname, Operator::EQ, bridge),
+                    Statement::Masquerade(None),
+                ],
+            ));
         }
         nftables::helper::apply_ruleset(&batch.to_nftables())
             .map_err(|e| Error::Invalid(format!("applying nftables table {}: {e}", self.table)))
