@@ -361,6 +361,7 @@ pub(crate) fn build_spec(engine: &Engine, rec: &ContainerRecord, rootfs_dir: &Pa
     }
     let dir = engine.container_dir(&rec.id);
     let netns = engine.prepare_container_network(rec, &hostname)?;
+    crate::timing::mark("shim: network ready");
     let mut binds = vec![
         bind(dir.join("resolv.conf"), "/etc/resolv.conf"),
         bind(dir.join("hostname"), "/etc/hostname"),

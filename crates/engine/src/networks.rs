@@ -1050,6 +1050,16 @@ impl Engine {
                 primary = json!({"Gateway": gw, "IPAddress": ip, "IPPrefixLen": prefix, "MacAddress": mac});
             }
         }
+        if networks.is_empty() && is_bridge_mode(mode) {
+            // Not started yet: no lease, but the network it will join, as Docker shows it.
+            if let Ok(net) = self.network(mode_network(mode)) {
+                networks.insert(net.name.clone(), json!({
+                    "IPAMConfig": null, "Links": null, "Aliases": null, "MacAddress": "",
+                    "NetworkID": net.id, "EndpointID": "", "Gateway": "", "IPAddress": "",
+                    "IPPrefixLen": 0, "IPv6Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0,
+                }));
+            }
+        }
         let mut ports = serde_json::Map::new();
         if running {
             for key in rec

@@ -127,7 +127,7 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
                 "Labels": labels.join(","),
                 "Mounts": "",
                 "Networks": match rec.config.host_config.network_mode.as_str() {
-                    "" => "none",
+                    "" | "default" => "bridge",
                     mode => mode,
                 },
                 "State": rec.state.as_str(),
