@@ -4,6 +4,7 @@
 
 mod commands;
 mod format;
+mod mount_flag;
 mod run_flags;
 mod terminal;
 
@@ -83,6 +84,9 @@ enum Command {
     /// Manage networks
     #[command(subcommand)]
     Network(commands::network::Command),
+    /// Manage volumes
+    #[command(subcommand)]
+    Volume(commands::volume::Command),
     /// The per-container monitor (internal)
     #[command(hide = true)]
     Shim(commands::shim::Args),
@@ -183,6 +187,7 @@ fn dispatch(command: Command) -> Result<i32, commands::CliError> {
         Command::Network(c) => commands::network::run(&engine, c),
         Command::Port(a) => commands::port::run(&engine, a),
         Command::Logout(a) => commands::logout::run(&engine, a),
+        Command::Volume(c) => commands::volume::run(&engine, c),
         Command::Shim(_) => unreachable!("handled before the engine opens"),
     }
 }

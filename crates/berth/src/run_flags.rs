@@ -155,6 +155,15 @@ pub struct RunFlags {
     /// Username or UID (format: <name|uid>[:<group|gid>])
     #[arg(short, long, value_name = "string")]
     pub user: Option<String>,
+    /// Bind mount a volume
+    #[arg(short = 'v', long, value_name = "list", action = ArgAction::Append)]
+    pub volume: Vec<String>,
+    /// Attach a filesystem mount to the container
+    #[arg(long, value_name = "mount", action = ArgAction::Append)]
+    pub mount: Vec<String>,
+    /// Mount volumes from the specified container(s)
+    #[arg(long, value_name = "list", action = ArgAction::Append)]
+    pub volumes_from: Vec<String>,
     /// Working directory inside the container
     #[arg(short, long, value_name = "string")]
     pub workdir: Option<String>,
@@ -275,8 +284,30 @@ impl RunFlags {
             tmpfs.insert(path.to_string(), options.to_string());
         }
 
+        let mut mounts = Vec::new();
+        for m in &self.mount {
+            mounts.push(crate::mount_flag::parse(m).map_err(|e| flag_error(m, "--mount", &e))?);
+        }
+        // As Docker's CLI: `-v /path` (one part) is an anonymous volume in Config.Volumes, the
+        // rest are Binds; a relative source ("./dir") is made absolute here.
+        let mut binds = Vec::new();
+        let mut volumes = BTreeMap::new();
+        for v in &self.volume {
+            match v.split_once(':') {
+                None if !v.is_empty() => {
+                    volumes.insert(v.clone(), serde_json::json!({}));
+                }
+                Some((source, rest)) if source == "." || source == ".." || source.starts_with("./") || source.starts_with("../") => {
+                    let cwd = std::env::current_dir().map_err(|e| format!("resolving {source}: {e}"))?;
+                    binds.push(format!("{}:{rest}", cwd.join(source).display()));
+                }
+                _ => binds.push(v.clone()),
+            }
+        }
+
         let mut request = CreateRequest::default();
         let c = &mut request.config;
+        c.volumes = (!volumes.is_empty()).then_some(volumes);
         c.image = image.to_string();
         c.cmd = (!command.is_empty()).then(|| command.to_vec());
         // Docker sends [""] for `--entrypoint ""`; the engine treats [] and [""] alike (reset).
@@ -316,6 +347,9 @@ impl RunFlags {
         hc.security_opt = (!security_opt.is_empty()).then_some(security_opt);
         hc.ulimits = (!ulimits.is_empty()).then_some(ulimits);
         hc.runtime = self.runtime.clone().unwrap_or_default();
+        hc.binds = (!binds.is_empty()).then_some(binds);
+        hc.mounts = (!mounts.is_empty()).then_some(mounts);
+        hc.volumes_from = (!self.volumes_from.is_empty()).then(|| self.volumes_from.clone());
         self.apply_network_flags(&mut request)?;
         Ok(request)
     }

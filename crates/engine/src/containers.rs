@@ -58,6 +58,7 @@ impl Engine {
     /// Creates a container record (no process yet), as `docker create` does.
     pub fn create_container(&self, request: CreateRequest, name: Option<&str>) -> Result<String, Error> {
         self.repair();
+        self.repair_volumes();
         let image_id = self.resolve_image(&request.config.image)?;
         validate_request(&request)?;
         self.check_container_network(&request)?;
@@ -95,32 +96,56 @@ impl Engine {
             manually_stopped: false,
             oom_killed: false,
         };
-        match name {
-            Some(name) => {
-                record.name = name.strip_prefix('/').unwrap_or(name).to_string();
-                self.db.insert_container(&record)?;
-            }
-            None => {
-                // Random names may collide; retry with fresh ones.
-                let mut attempt = 0;
-                loop {
-                    let seed = names::random_bytes();
-                    record.name = names::random_name(&seed);
-                    if attempt > 3 {
-                        record.name = format!("{}{}", record.name, seed[4] % 10);
-                    }
-                    match self.db.insert_container(&record) {
-                        Err(Error::Conflict(_)) if attempt < 10 => attempt += 1,
-                        other => break other?,
+        // Volumes first (their dirs, then their records with the container's, in one
+        // transaction): bad input is refused before anything exists.
+        let planned = self.plan_mounts(&record.config)?;
+        let made_dirs = self.prepare_volume_dirs(&planned)?;
+        let tx = crate::db::immediate(self.db.conn())?;
+        let inserted = (|| -> Result<Vec<String>, Error> {
+            match name {
+                Some(name) => {
+                    record.name = name.strip_prefix('/').unwrap_or(name).to_string();
+                    self.db.insert_container(&record)?;
+                }
+                None => {
+                    // Random names may collide; retry with fresh ones.
+                    let mut attempt = 0;
+                    loop {
+                        let seed = names::random_bytes();
+                        record.name = names::random_name(&seed);
+                        if attempt > 3 {
+                            record.name = format!("{}{}", record.name, seed[4] % 10);
+                        }
+                        match self.db.insert_container(&record) {
+                            Err(Error::Conflict(_)) if attempt < 10 => attempt += 1,
+                            other => break other?,
+                        }
                     }
                 }
             }
-        }
+            self.record_mounts(&id, &planned)
+        })();
+        // On failure the transaction rolls back before the new dirs go.
+        let new_volumes = match inserted.and_then(|made| tx.commit().map(|_| made).map_err(crate::db::db_err)) {
+            Ok(made) => made,
+            Err(e) => {
+                self.discard_volume_dirs(&made_dirs);
+                return Err(e);
+            }
+        };
         let dir = self.container_dir(&id);
         if let Err(e) = std::fs::create_dir_all(dir.join("upper")).and_then(|_| std::fs::create_dir_all(dir.join("work"))) {
-            let _ = self.db.delete_container(&id);
+            let _ = self.delete_container_and_mounts(&id, true);
             let _ = std::fs::remove_dir_all(&dir);
             return Err(Error::io(format!("creating {}", dir.display()), e));
+        }
+        if let Err(e) = self.populate_volumes(&record) {
+            // Nothing half-created: the container goes, and the volumes made for it.
+            let _ = self.destroy_with_volumes(&id, true);
+            for name in &new_volumes {
+                let _ = self.remove_volume(name, true);
+            }
+            return Err(e);
         }
         Ok(id)
     }
@@ -192,13 +217,7 @@ impl Engine {
         }
         let mut config = serde_json::to_value(&c.config).unwrap_or(json!({}));
         config["Image"] = json!(rec.image);
-        let mounts: Vec<serde_json::Value> = c
-            .host_config
-            .tmpfs
-            .iter()
-            .flatten()
-            .map(|(dest, _)| json!({"Type": "tmpfs", "Source": "", "Destination": dest, "Mode": "", "RW": true, "Propagation": ""}))
-            .collect();
+        let mounts = self.mounts_json(&rec);
         Ok(json!({
             "Id": rec.id,
             "Created": rec.created,
@@ -260,8 +279,14 @@ impl Engine {
         self.db.rename_container(&rec.id, bare)
     }
 
-    /// `berth rm [-f]`: removes a container and everything it owned on disk.
+    /// `berth rm [-f]`: removes a container and everything it owned on disk (its anonymous
+    /// volumes only with [`Engine::remove_container_and_volumes`]).
     pub fn remove_container(&self, name_or_id: &str, force: bool) -> Result<(), Error> {
+        self.remove_container_and_volumes(name_or_id, force, false)
+    }
+
+    /// `berth rm [-f] [-v]`
+    pub fn remove_container_and_volumes(&self, name_or_id: &str, force: bool, volumes: bool) -> Result<(), Error> {
         self.repair();
         let rec = self.container(name_or_id)?;
         if rec.state.has_shim() {
@@ -281,12 +306,20 @@ impl Engine {
             // The shim records the exit and tears the container down; wait for it.
             crate::proc::wait_exit(rec.shim_pid, Some(std::time::Duration::from_secs(10)));
         }
-        self.destroy(&rec.id)
+        // An `--rm` container's anonymous volumes go with it however it is removed.
+        self.destroy_with_volumes(&rec.id, volumes || rec.config.host_config.auto_remove)
     }
 
     /// Deletes every trace of a container: runtime state, mount, directories, record.
     /// Idempotent: the shim (for --rm) and `rm -f` may race to do it.
+    /// An `--rm` container's anonymous volumes go with it, as Docker's.
     pub(crate) fn destroy(&self, id: &str) -> Result<(), Error> {
+        let auto_remove = self.db.container(id).ok().flatten().is_some_and(|r| r.config.host_config.auto_remove);
+        self.destroy_with_volumes(id, auto_remove)
+    }
+
+    /// [`Engine::destroy`], removing the container's unshared anonymous volumes when asked.
+    pub(crate) fn destroy_with_volumes(&self, id: &str, remove_volumes: bool) -> Result<(), Error> {
         if let Ok(Some(rec)) = self.db.container(id) {
             if let Ok(rt) = self.runtime_for(&rec) {
                 let _ = rt.delete(&self.runtime_state_root(), id, true);
@@ -296,7 +329,7 @@ impl Engine {
         self.release_container_network(id);
         let _ = std::fs::remove_dir_all(self.container_run_dir(id));
         let _ = std::fs::remove_dir_all(self.container_dir(id));
-        self.db.delete_container(id)
+        self.delete_container_and_mounts(id, remove_volumes)
     }
 
     /// Bytes the container wrote (its overlay upper dir) and its whole rootfs's size (the
@@ -412,7 +445,11 @@ fn merge_image_defaults(request: &mut CreateRequest, image: &berth_image::Contai
     if c.exposed_ports.is_none() {
         c.exposed_ports = image.exposed_ports.clone();
     }
-    if c.volumes.is_none() {
-        c.volumes = image.volumes.clone();
+    // Docker: the image's VOLUMEs and the user's `-v /path` ones, together.
+    if let Some(image_volumes) = &image.volumes {
+        let volumes = c.volumes.get_or_insert_with(Default::default);
+        for (path, v) in image_volumes {
+            volumes.entry(path.clone()).or_insert_with(|| v.clone());
+        }
     }
 }

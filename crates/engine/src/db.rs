@@ -9,7 +9,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::error::Error;
 use crate::types::{CreateRequest, State};
 
-const SCHEMA_VERSION: i64 = 2;
+// 3: networks, endpoints and ports (after 2's volumes): a version-2 database gets them too.
+const SCHEMA_VERSION: i64 = 3;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS containers (
     id TEXT PRIMARY KEY,
@@ -38,6 +39,23 @@ CREATE TABLE IF NOT EXISTS tags (
     name TEXT PRIMARY KEY,
     image_id TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS volumes (
+    name TEXT PRIMARY KEY,
+    driver TEXT NOT NULL,
+    created TEXT NOT NULL,
+    labels TEXT NOT NULL,
+    options TEXT NOT NULL,
+    anonymous INTEGER NOT NULL DEFAULT 0,
+    removing INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS container_mounts (
+    container_id TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    volume TEXT NOT NULL DEFAULT '',
+    spec TEXT NOT NULL,
+    PRIMARY KEY (container_id, destination)
+);
+CREATE INDEX IF NOT EXISTS container_mounts_by_volume ON container_mounts (volume);
 CREATE TABLE IF NOT EXISTS networks (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
@@ -127,16 +145,17 @@ fn row_to_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<ContainerRecord> {
     })
 }
 
-fn db_err(e: rusqlite::Error) -> Error {
+/// A write transaction that takes the write lock at once (so the busy timeout applies, not a
+/// failed upgrade halfway).
+pub(crate) fn immediate(conn: &Connection) -> Result<rusqlite::Transaction<'_>, Error> {
+    rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate).map_err(db_err)
+}
+
+pub(crate) fn db_err(e: rusqlite::Error) -> Error {
     Error::Internal(format!("state database: {e}"))
 }
 
 impl Db {
-    /// The connection, for the engine's other tables' modules (networks).
-    pub(crate) fn conn(&self) -> &Connection {
-        &self.conn
-    }
-
     pub fn open(path: &Path) -> Result<Db, Error> {
         let conn = Connection::open(path).map_err(db_err)?;
         conn.busy_timeout(Duration::from_secs(30)).map_err(db_err)?;
@@ -153,6 +172,11 @@ impl Db {
         // database on every `berth` invocation. SQLite's automatic checkpoints still run.
         conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true).map_err(db_err)?;
         Ok(Db { conn })
+    }
+
+    /// The connection, for modules that own their tables (volumes, mounts, networks, ports).
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
     }
 
     /// Releases the connection's caches (for a process about to idle, the shim).

@@ -1,5 +1,5 @@
 //! berth-engine: THE facade every berth front end calls (the CLI now, the Docker API server
-//! later): containers, images and the state database.
+//! later): containers, images, volumes and the state database.
 //!
 //! Owns: the SQLite state database (only the engine writes it), the container directories under
 //! the state root, the per-container runtime directories, the container lifecycle (create, start
@@ -11,6 +11,7 @@
 
 pub mod archive;
 pub mod containers;
+mod copyup;
 pub mod distribution;
 pub mod db;
 pub mod error;
@@ -19,6 +20,7 @@ pub mod humanize;
 pub mod images;
 pub mod lifecycle;
 pub mod logs;
+pub mod mounts;
 pub mod names;
 pub mod networks;
 mod ports;
@@ -26,10 +28,12 @@ mod proc;
 pub mod reference;
 mod repair;
 mod rootfs;
+mod rootpath;
 pub mod shim;
 pub mod timing;
 pub mod types;
 mod user;
+pub mod volumes;
 
 use std::path::{Path, PathBuf};
 

@@ -421,6 +421,7 @@ pub(crate) fn build_spec(engine: &Engine, rec: &ContainerRecord, rootfs_dir: &Pa
             .map(|u| berth_runtime::spec::Ulimit { name: u.name.clone(), soft: u.soft as u64, hard: u.hard as u64 })
             .collect(),
         tmpfs: hc.tmpfs.iter().flatten().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        mounts: engine.runtime_mounts(rec, rootfs_dir)?,
         binds,
         private_network: hc.network_mode != "host",
         annotations: vec![("org.berth.container.name".into(), rec.name.clone())],

@@ -45,6 +45,7 @@ impl Engine {
                 let _ = rt.delete(&self.runtime_state_root(), &rec.id, true);
             }
             rootfs::unmount(&self.container_run_dir(&rec.id).join("rootfs"));
+            self.release_volume_mounts(&rec.id);
             self.teardown_container_network(&rec);
             if rec.config.host_config.auto_remove {
                 let _ = self.destroy(&rec.id);

@@ -51,7 +51,7 @@ pub fn unmount(target: &Path) {
 }
 
 /// Whether `path` is a mount point (its device differs from its parent's, or it is listed).
-fn is_mountpoint(path: &Path) -> bool {
+pub(crate) fn is_mountpoint(path: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
     let (Ok(me), Some(parent)) = (std::fs::metadata(path), path.parent()) else { return false };
     match std::fs::metadata(parent) {

@@ -249,6 +249,7 @@ impl Shim {
     fn teardown(&self, rec: &ContainerRecord) {
         rootfs::unmount(&self.engine.container_run_dir(&self.id).join("rootfs"));
         crate::timing::mark("shim: rootfs unmounted");
+        self.engine.release_volume_mounts(&self.id);
         self.engine.teardown_container_network(rec);
         crate::timing::mark("shim: network released");
     }

@@ -67,6 +67,11 @@ pub struct HostConfig {
     pub port_bindings: Option<BTreeMap<String, Vec<PortBinding>>>,
     /// `-P`: every exposed port on a free host port.
     pub publish_all_ports: bool,
+    /// `--mount`: Docker's structured mounts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mounts: Option<Vec<MountSpec>>,
+    /// `--volumes-from CONTAINER[:ro|rw]`
+    pub volumes_from: Option<Vec<String>>,
 }
 
 /// One host side of a published port; empty HostIp = every address, empty HostPort = any free
@@ -76,6 +81,73 @@ pub struct HostConfig {
 pub struct PortBinding {
     pub host_ip: String,
     pub host_port: String,
+}
+
+/// One `HostConfig.Mounts` entry, as Docker's API (and `--mount`) shapes it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct MountSpec {
+    /// "volume" (default), "bind" or "tmpfs".
+    #[serde(rename = "Type")]
+    pub kind: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub source: String,
+    pub target: String,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bind_options: Option<BindOptions>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volume_options: Option<VolumeOptions>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tmpfs_options: Option<TmpfsOptions>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct BindOptions {
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub propagation: String,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub non_recursive: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct VolumeOptions {
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub no_copy: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub labels: Option<BTreeMap<String, String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver_config: Option<DriverConfig>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct DriverConfig {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub options: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct TmpfsOptions {
+    /// Bytes; 0 = the kernel's default (half of RAM).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub size_bytes: i64,
+    /// Permission bits of the tmpfs root (0 = 1777).
+    #[serde(skip_serializing_if = "is_zero_u32")]
+    pub mode: u32,
+}
+
+fn is_zero(v: &i64) -> bool {
+    *v == 0
+}
+
+fn is_zero_u32(v: &u32) -> bool {
+    *v == 0
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

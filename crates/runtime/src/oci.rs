@@ -5,6 +5,7 @@
 mod embedded;
 mod external;
 mod join;
+pub mod seccomp_bpf;
 
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;

@@ -53,6 +53,9 @@ pub struct SpecInput {
     pub ulimits: Vec<Ulimit>,
     /// `--tmpfs /path[:options]`: (destination, mount options such as "rw,size=64m").
     pub tmpfs: Vec<(String, String)>,
+    /// The user's mounts (volumes, binds, tmpfs), in mounting order, after `tmpfs` and before
+    /// `binds`; destinations already resolved inside the rootfs by the caller.
+    pub mounts: Vec<UserMount>,
     /// Extra bind mounts decided by the engine (e.g. /etc/hosts, /etc/resolv.conf, the init binary).
     pub binds: Vec<BindMount>,
     /// Network namespace: `true` = a new, private one (loopback only); `false` = the host's.
@@ -99,6 +102,25 @@ pub struct BindMount {
     pub source: PathBuf,
     pub destination: String,
     pub readonly: bool,
+}
+
+/// A mount the user asked for (`-v`, `--mount`): the runtime only sees host paths.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UserMount {
+    Bind {
+        source: PathBuf,
+        destination: String,
+        readonly: bool,
+        /// "rprivate" (default), "private", "shared", "rshared", "slave", "rslave".
+        propagation: String,
+        /// rbind (default) or a plain bind (`bind-nonrecursive`).
+        recursive: bool,
+    },
+    Tmpfs {
+        destination: String,
+        /// tmpfs options such as "size=65536k,mode=1770".
+        options: String,
+    },
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -629,6 +651,41 @@ fn bind_mount(b: &BindMount) -> Result<Mount, SpecError> {
         .build()?)
 }
 
+/// The root's propagation a user bind needs (as moby): a shared bind needs a shared root, a
+/// slave bind a slave (or shared) one; otherwise the runtime's default (private).
+fn rootfs_propagation(mounts: &[UserMount]) -> Option<String> {
+    let propagations = mounts.iter().filter_map(|m| match m {
+        UserMount::Bind { propagation, .. } => Some(propagation.trim_start_matches('r')),
+        UserMount::Tmpfs { .. } => None,
+    });
+    let mut wanted = None;
+    for p in propagations {
+        match p {
+            "shared" => return Some("shared".into()),
+            "slave" => wanted = Some("rslave".to_string()),
+            _ => {}
+        }
+    }
+    wanted
+}
+
+fn user_mount(m: &UserMount) -> Result<Mount, SpecError> {
+    match m {
+        UserMount::Tmpfs { destination, options } => tmpfs_mount(destination, options),
+        UserMount::Bind { source, destination, readonly, propagation, recursive } => {
+            let plain = BindMount { source: source.clone(), destination: destination.clone(), readonly: *readonly };
+            let mut mount = bind_mount(&plain)?;
+            let mut options = vec![if *recursive { "rbind" } else { "bind" }.to_string()];
+            if *readonly {
+                options.push("ro".into());
+            }
+            options.push(if propagation.is_empty() { "rprivate".into() } else { propagation.clone() });
+            mount.set_options(Some(options));
+            Ok(mount)
+        }
+    }
+}
+
 fn normalized_dest(d: &str) -> String {
     let t = d.trim_end_matches('/');
     if t.is_empty() {
@@ -644,6 +701,9 @@ fn build_mounts(input: &SpecInput) -> Result<Vec<Mount>, SpecError> {
     let mut user = Vec::new();
     for (dest, opts) in &input.tmpfs {
         user.push(tmpfs_mount(dest, opts)?);
+    }
+    for m in &input.mounts {
+        user.push(user_mount(m)?);
     }
     for b in &input.binds {
         user.push(bind_mount(b)?);
@@ -1413,7 +1473,7 @@ pub fn build_spec(input: &SpecInput) -> Result<Spec, SpecError> {
         Some(PathBuf::from(&input.cgroup_path))
     });
     linux.set_seccomp(seccomp);
-    linux.set_rootfs_propagation(None);
+    linux.set_rootfs_propagation(rootfs_propagation(&input.mounts));
     if input.privileged {
         linux.set_masked_paths(None);
         linux.set_readonly_paths(None);
@@ -1965,6 +2025,37 @@ mod tests {
                 .to_string()
                 .starts_with("--cpus")
         );
+    }
+
+    #[test]
+    fn user_mounts_come_between_tmpfs_and_engine_binds() {
+        let mut i = input();
+        i.tmpfs = vec![("/run".into(), "".into())];
+        i.mounts = vec![
+            UserMount::Bind {
+                source: "/var/lib/berth/volumes/v/_data".into(),
+                destination: "/data".into(),
+                readonly: true,
+                propagation: "rshared".into(),
+                recursive: true,
+            },
+            UserMount::Bind {
+                source: "/srv".into(),
+                destination: "/srv".into(),
+                readonly: false,
+                propagation: String::new(),
+                recursive: false,
+            },
+            UserMount::Tmpfs { destination: "/scratch".into(), options: "size=1024k,mode=1770".into() },
+        ];
+        i.binds = vec![BindMount { source: "/etc/hosts-x".into(), destination: "/etc/hosts".into(), readonly: false }];
+        let spec = build_spec(&i).unwrap();
+        assert_eq!(&mount_dests(&spec)[7..], &s(&["/run", "/data", "/srv", "/scratch", "/etc/hosts"]));
+        assert_eq!(find_mount(&spec, "/data").options().as_ref().unwrap(), &s(&["rbind", "ro", "rshared"]));
+        assert_eq!(find_mount(&spec, "/srv").options().as_ref().unwrap(), &s(&["bind", "rprivate"]));
+        assert_eq!(spec.linux().as_ref().unwrap().rootfs_propagation().as_deref(), Some("shared"));
+        let scratch = find_mount(&spec, "/scratch").options().clone().unwrap();
+        assert!(scratch.contains(&"size=1024k".to_string()) && scratch.contains(&"mode=1770".to_string()), "{scratch:?}");
     }
 
     #[test]

@@ -25,10 +25,13 @@ pub fn run(engine: &berth_engine::Engine, args: Args, forced_kind: Option<&str>)
         let found = match kind.as_deref() {
             Some("image") => engine.inspect_image(name),
             Some("container") => engine.inspect_container(name),
+            Some("volume") => engine.inspect_volume(name),
             Some(other) => return Err(CliError::usage(format!("\"{other}\" is not a valid value for --type"))),
-            None => engine.inspect_container(name).or_else(|_| engine.inspect_image(name)).map_err(|_| {
-                berth_engine::Error::NotFound(format!("No such object: {name}"))
-            }),
+            None => engine
+                .inspect_container(name)
+                .or_else(|_| engine.inspect_image(name))
+                .or_else(|_| engine.inspect_volume(name))
+                .map_err(|_| berth_engine::Error::NotFound(format!("No such object: {name}"))),
         };
         match found {
             Ok(doc) => docs.push(doc),
@@ -38,15 +41,6 @@ pub fn run(engine: &berth_engine::Engine, args: Args, forced_kind: Option<&str>)
             }
         }
     }
-    match &args.format {
-        Some(template) => print!("{}", format::render(template, &docs, &[])?),
-        None => {
-            let mut out = Vec::new();
-            let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
-            let mut ser = serde_json::Serializer::with_formatter(&mut out, formatter);
-            serde::Serialize::serialize(&docs, &mut ser).map_err(|e| CliError::usage(e.to_string()))?;
-            println!("{}", String::from_utf8_lossy(&out));
-        }
-    }
+    format::print_documents(&docs, args.format.as_deref())?;
     Ok(if failed { 1 } else { 0 })
 }

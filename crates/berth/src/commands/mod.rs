@@ -29,6 +29,7 @@ pub mod stop;
 pub mod tag;
 pub mod top;
 pub mod unpause;
+pub mod volume;
 pub mod wait;
 
 /// A command's failure: a message and Docker's exit code for it.

@@ -48,7 +48,7 @@ const HEADERS: &[(&str, &str)] = &[
     ("State", "STATE"),
 ];
 
-fn matches(filter: &str, rec: &berth_engine::db::ContainerRecord) -> Result<bool, CliError> {
+fn matches(engine: &berth_engine::Engine, filter: &str, rec: &berth_engine::db::ContainerRecord) -> Result<bool, CliError> {
     let (key, value) = filter
         .split_once('=')
         .ok_or_else(|| CliError::usage(format!("bad format of filter (expected name=value): {filter}")))?;
@@ -65,6 +65,8 @@ fn matches(filter: &str, rec: &berth_engine::db::ContainerRecord) -> Result<bool
                 None => labels.contains_key(value),
             }
         }
+        // A volume's name or a mount's destination, as Docker's.
+        "volume" => engine.mount_names(&rec.id).iter().any(|(name, dest)| name == value || dest == value),
         other => return Err(CliError::usage(format!("invalid filter '{other}'"))),
     })
 }
@@ -77,7 +79,7 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
     for rec in records.drain(..) {
         let mut ok = true;
         for f in &args.filter {
-            ok &= matches(f, &rec)?;
+            ok &= matches(engine, f, &rec)?;
         }
         if ok {
             kept.push(rec);
@@ -125,7 +127,7 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
                 },
                 "Names": rec.name,
                 "Labels": labels.join(","),
-                "Mounts": "",
+                "Mounts": engine.mount_names(&rec.id).into_iter().map(|(name, _)| name).collect::<Vec<_>>().join(","),
                 "Networks": match rec.config.host_config.network_mode.as_str() {
                     "" | "default" => "bridge",
                     mode => mode,

@@ -14,6 +14,5 @@ pub struct Args {
 }
 
 pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
-    let _ = args.volumes;
-    for_each(&args.containers, |c| engine.remove_container(c, args.force))
+    for_each(&args.containers, |c| engine.remove_container_and_volumes(c, args.force, args.volumes))
 }

@@ -12,7 +12,7 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
     if args.flags.detach {
         if let Err(e) = engine.start_container(&id, None) {
             if args.flags.rm {
-                let _ = engine.remove_container(&id, true);
+                let _ = engine.remove_container_and_volumes(&id, true, true);
             }
             return Err(e.into());
         }
@@ -21,7 +21,7 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
     }
     let result = attached(engine, &id, args.flags.interactive, args.flags.tty);
     if result.is_err() && args.flags.rm {
-        let _ = engine.remove_container(&id, true);
+        let _ = engine.remove_container_and_volumes(&id, true, true);
     }
     result
 }

@@ -6,8 +6,16 @@ use libcontainer::container::builder::ContainerBuilder;
 use libcontainer::container::Container;
 use libcontainer::syscall::syscall::SyscallType;
 use libcontainer::workload::default::DefaultExecutor;
+use libcontainer::workload::Executor;
+use oci_spec::runtime::Spec;
 
+use super::seccomp_bpf::{self, SeccompExecutor};
 use super::{CreateOptions, ExecOptions, OciRuntime, RuntimeError};
+
+/// The bundle libcontainer runs when the seccomp filter is loaded from the cache: the caller's
+/// spec without its seccomp profile (see [`seccomp_bpf`]). The caller's `config.json` stays the
+/// container's real spec (exec reads it).
+const EMBEDDED_BUNDLE: &str = "embedded";
 
 pub struct Embedded;
 
@@ -17,13 +25,14 @@ fn lc(err: impl std::fmt::Display) -> RuntimeError {
 
 /// A builder with the options `create` and `exec` share: state root, console socket, stdio.
 fn builder(
+    executor: impl Executor + 'static,
     id: String,
     state_root: &Path,
     console_socket: Option<std::path::PathBuf>,
     stdio: [Option<std::os::fd::OwnedFd>; 3],
 ) -> Result<ContainerBuilder, RuntimeError> {
     let mut builder = ContainerBuilder::new(id, SyscallType::default())
-        .with_executor(DefaultExecutor {})
+        .with_executor(executor)
         .with_root_path(state_root)
         .map_err(lc)?
         .with_console_socket(console_socket);
@@ -40,6 +49,24 @@ fn builder(
     Ok(builder)
 }
 
+/// For a spec with a seccomp profile: writes the bundle libcontainer runs instead (the profile
+/// taken out, CAP_SYS_ADMIN lent to load the cached program with) and the executor that loads
+/// it. `None`: run the caller's bundle as it is.
+fn seccomp_bundle(bundle: &Path, state_root: &Path) -> Result<Option<(std::path::PathBuf, SeccompExecutor)>, RuntimeError> {
+    let mut spec = Spec::load(bundle.join("config.json")).map_err(lc)?;
+    let Some(profile) = spec.linux().as_ref().and_then(|l| l.seccomp().clone()) else { return Ok(None) };
+    let Some(program) = seccomp_bpf::program(&profile, &seccomp_bpf::cache_dir(state_root))? else { return Ok(None) };
+    let lent = seccomp_bpf::prepare_spec(&mut spec);
+    if let Some(root) = spec.root_mut().as_mut().filter(|r| r.path().is_relative()) {
+        let absolute = bundle.join(root.path());
+        root.set_path(absolute);
+    }
+    let dir = bundle.join(EMBEDDED_BUNDLE);
+    std::fs::create_dir_all(&dir).map_err(|source| RuntimeError::Io { context: format!("creating {}", dir.display()), source })?;
+    spec.save(dir.join("config.json")).map_err(lc)?;
+    Ok(Some((dir, SeccompExecutor { program, lent })))
+}
+
 fn load(state_root: &Path, id: &str) -> Result<Container, RuntimeError> {
     Container::load(state_root.join(id)).map_err(lc)
 }
@@ -50,8 +77,13 @@ impl OciRuntime for Embedded {
             context: format!("creating {}", options.state_root.display()),
             source,
         })?;
-        let container = builder(options.id, &options.state_root, options.console_socket, [options.stdin, options.stdout, options.stderr])?
-            .as_init(&options.bundle)
+        let stdio = [options.stdin, options.stdout, options.stderr];
+        let (bundle, builder) = match seccomp_bundle(&options.bundle, &options.state_root)? {
+            Some((bundle, executor)) => (bundle, builder(executor, options.id, &options.state_root, options.console_socket, stdio)?),
+            None => (options.bundle.clone(), builder(DefaultExecutor {}, options.id, &options.state_root, options.console_socket, stdio)?),
+        };
+        let container = builder
+            .as_init(&bundle)
             .with_systemd(false)
             .with_detach(true)
             .build()
@@ -99,7 +131,11 @@ impl OciRuntime for Embedded {
     fn exec(&self, options: ExecOptions) -> Result<i32, RuntimeError> {
         let container = load(&options.state_root, &options.id)?;
         let pid = container.pid().ok_or_else(|| RuntimeError::Libcontainer("the container has no init process".into()))?;
-        let spec = oci_spec::runtime::Spec::load(container.bundle().join("config.json")).map_err(lc)?;
+        let mut bundle = container.bundle().to_path_buf();
+        if bundle.ends_with(EMBEDDED_BUNDLE) {
+            bundle.pop();
+        }
+        let spec = Spec::load(bundle.join("config.json")).map_err(lc)?;
         super::join::exec(pid.as_raw(), &spec, options)
     }
 }

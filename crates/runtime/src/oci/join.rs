@@ -57,6 +57,14 @@ pub fn exec(init_pid: i32, spec: &Spec, options: ExecOptions) -> Result<i32, Run
         }
     }
     let cgroup_procs = cgroup_procs_files(init_pid);
+    // Compiled (or read from the cache) before forking: the child only loads it.
+    let seccomp = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
+        Some(profile) => match super::seccomp_bpf::program(profile, &super::seccomp_bpf::cache_dir(&options.state_root))? {
+            Some(program) => Some(program),
+            None => return Err(err("seccomp profiles with user notification are not supported for exec")),
+        },
+        None => None,
+    };
     let process = spec.process().as_ref().ok_or_else(|| err("the container's spec has no process"))?;
     let args: Vec<CString> = options
         .args
@@ -98,7 +106,7 @@ pub fn exec(init_pid: i32, spec: &Spec, options: ExecOptions) -> Result<i32, Run
                 &namespaces,
                 &cgroup_procs,
                 || {
-                    let failure = in_container(spec, process, &options.additional_gids, options.uid, options.gid, options.terminal, console.as_ref(), stdio, &cwd, &args, &env, &path_var);
+                    let failure = in_container(process, seccomp.as_ref(), &options.additional_gids, options.uid, options.gid, options.terminal, console.as_ref(), stdio, &cwd, &args, &env, &path_var);
                     let _ = nix::unistd::write(&report_w, failure.as_bytes());
                     127
                 },
@@ -150,8 +158,8 @@ fn relay(namespaces: &[(OwnedFd, CloneFlags)], cgroup_procs: &[String], run: imp
 /// The last steps inside the container; returns only with a message on failure.
 #[allow(clippy::too_many_arguments)]
 fn in_container(
-    spec: &Spec,
     process: &oci_spec::runtime::Process,
+    seccomp: Option<&super::seccomp_bpf::Program>,
     additional_gids: &[u32],
     uid: u32,
     gid: u32,
@@ -199,10 +207,8 @@ fn in_container(
     }
     // The seccomp filter, while CAP_SYS_ADMIN is still held; everything after it (setuid,
     // capset, execve) is allowed by Docker's profile.
-    if let Some(seccomp) = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
-        if let Err(e) = libcontainer::seccomp::initialize_seccomp(seccomp) {
-            return step("loading the seccomp filter", &e);
-        }
+    if let Some(Err(e)) = seccomp.map(|p| p.load()) {
+        return step("loading the seccomp filter", &e);
     }
     let gids: Vec<Gid> = additional_gids.iter().map(|g| Gid::from_raw(*g)).collect();
     // SAFETY: prctl with constant arguments: keep the permitted set across setuid for root.

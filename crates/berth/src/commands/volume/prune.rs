@@ -1,0 +1,57 @@
+//! `berth volume prune [-a] [-f] [--filter label=..]`: Docker 23+ removes unused anonymous
+//! volumes; `-a` every unused volume.
+use std::io::BufRead;
+
+use crate::commands::CliError;
+use crate::format;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Remove all unused volumes, not just anonymous ones
+    #[arg(short, long)]
+    all: bool,
+    /// Do not prompt for confirmation
+    #[arg(short, long)]
+    force: bool,
+    /// Provide filter values (e.g. "label=<label>")
+    #[arg(long = "filter")]
+    filter: Vec<String>,
+}
+
+pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
+    let mut labels = Vec::new();
+    let mut all = args.all;
+    for f in &args.filter {
+        match f.split_once('=') {
+            Some(("label", v)) => labels.push(v.to_string()),
+            Some(("label!", v)) => labels.push(format!("!{v}")),
+            Some(("all", v)) => all |= matches!(v, "true" | "1"),
+            _ => return Err(CliError::usage(format!("invalid filter '{f}'"))),
+        }
+    }
+    if !args.force {
+        let what = if all {
+            "all local volumes"
+        } else {
+            "anonymous local volumes"
+        };
+        eprint!(
+            "WARNING! This will remove {what} not used by at least one container.\nAre you sure you want to continue? [y/N] "
+        );
+        let mut answer = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut answer);
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            return Ok(0);
+        }
+    }
+    let (removed, reclaimed) = engine.prune_volumes(all, &labels)?;
+    if !removed.is_empty() {
+        println!("Deleted Volumes:");
+        for name in &removed {
+            println!("{name}");
+        }
+        println!();
+    }
+    println!("Total reclaimed space: {}", format::human_size(reclaimed));
+    Ok(0)
+}

@@ -1,0 +1,118 @@
+//! Paths inside a container's rootfs, resolved the way runc/moby's securejoin does: every
+//! symlink on the way is read and followed as if the rootfs were `/`, so `..` and absolute
+//! link targets never leave it. A mount destination resolved here names a real directory (or
+//! file) inside the rootfs, with no symlink left for the runtime to follow to the host.
+
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use crate::Error;
+
+/// Linux's own limit on symlinks followed in one lookup.
+const MAX_SYMLINKS: usize = 40;
+
+/// Resolves `path` (absolute, inside the container) against `root`; returns the container path
+/// with every existing symlink replaced by its target, clamped to the rootfs. Components that
+/// do not exist yet are kept as given.
+pub fn resolve_in_root(root: &Path, path: &str) -> Result<String, Error> {
+    let mut pending: Vec<OsString> = components(path.as_bytes());
+    pending.reverse();
+    let mut resolved: Vec<OsString> = Vec::new();
+    let mut links = 0;
+    while let Some(part) = pending.pop() {
+        if part == ".." {
+            resolved.pop();
+            continue;
+        }
+        let mut host = root.to_path_buf();
+        host.extend(&resolved);
+        host.push(&part);
+        match std::fs::symlink_metadata(&host) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                links += 1;
+                if links > MAX_SYMLINKS {
+                    return Err(Error::InvalidArgument(format!(
+                        "mount destination {path}: too many levels of symbolic links"
+                    )));
+                }
+                let target = std::fs::read_link(&host)
+                    .map_err(|e| Error::io(format!("reading link {}", host.display()), e))?;
+                let target = target.as_os_str().as_bytes();
+                if target.starts_with(b"/") {
+                    resolved.clear();
+                }
+                let mut parts = components(target);
+                parts.reverse();
+                pending.extend(parts);
+            }
+            _ => resolved.push(part),
+        }
+    }
+    let joined: Vec<String> = resolved
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    Ok(format!("/{}", joined.join("/")))
+}
+
+fn components(path: &[u8]) -> Vec<OsString> {
+    path.split(|b| *b == b'/')
+        .filter(|p| !p.is_empty() && *p != b".")
+        .map(|p| OsString::from(std::ffi::OsStr::from_bytes(p)))
+        .collect()
+}
+
+/// Creates a mount point at the already resolved `destination` inside `root` if missing: a
+/// directory, or an empty file when the source is a file.
+pub fn make_mount_point(root: &Path, destination: &str, dir: bool) -> Result<(), Error> {
+    let host = root.join(destination.trim_start_matches('/'));
+    if std::fs::symlink_metadata(&host).is_ok() {
+        return Ok(());
+    }
+    let made = if dir {
+        std::fs::create_dir_all(&host)
+    } else {
+        host.parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|_| {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(false)
+                    .open(&host)
+                    .map(|_| ())
+            })
+    };
+    made.map_err(|e| {
+        Error::io(
+            format!("creating mount point {destination} in the container"),
+            e,
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn symlinks_stay_inside_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("real/sub")).unwrap();
+        std::os::unix::fs::symlink("/etc", root.join("abs")).unwrap();
+        std::os::unix::fs::symlink("../../../../etc", root.join("up")).unwrap();
+        std::os::unix::fs::symlink("real", root.join("rel")).unwrap();
+        std::os::unix::fs::symlink("/loop2", root.join("loop1")).unwrap();
+        std::os::unix::fs::symlink("/loop1", root.join("loop2")).unwrap();
+        assert_eq!(resolve_in_root(root, "/abs/x").unwrap(), "/etc/x");
+        assert_eq!(resolve_in_root(root, "/up").unwrap(), "/etc");
+        assert_eq!(
+            resolve_in_root(root, "/rel/sub/../new").unwrap(),
+            "/real/new"
+        );
+        assert_eq!(resolve_in_root(root, "/../../x").unwrap(), "/x");
+        assert!(resolve_in_root(root, "/loop1/x").is_err());
+    }
+}

@@ -1,0 +1,679 @@
+//! Volumes with Docker's "local" driver semantics: a record in the state database and a
+//! directory `<root>/volumes/NAME/_data` per volume.
+//!
+//! Owns: the `volumes` table, the volume directories, the mounts of volumes created with
+//! `-o type=..,device=..,o=..`, and the repair that keeps records and directories in step after
+//! a kill -9. Which containers use a volume is the `container_mounts` table ([`crate::mounts`]).
+//!
+//! Crash safety: a directory is made (under a temp name, then renamed) before its record is
+//! written; a removal first marks the record `removing`, then moves the directory aside, then
+//! deletes the record. [`Engine::repair_volumes`] finishes whatever a killed process left.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{OptionalExtension, params};
+use serde_json::json;
+
+use crate::db::db_err;
+use crate::{Engine, Error, names};
+
+/// Docker 23+ marks anonymous volumes with this label.
+pub const ANONYMOUS_LABEL: &str = "com.docker.volume.anonymous";
+
+/// An orphan directory younger than this may belong to a create still in progress.
+const ORPHAN_GRACE: Duration = Duration::from_secs(60);
+
+/// One volume.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Volume {
+    pub name: String,
+    pub driver: String,
+    /// RFC 3339.
+    pub created: String,
+    pub labels: BTreeMap<String, String>,
+    /// The local driver's `-o` options: type, device, o.
+    pub options: BTreeMap<String, String>,
+    /// Made for a container (`-v /path`, an image VOLUME), not by name.
+    pub anonymous: bool,
+}
+
+/// `volume create` / `POST /volumes/create`.
+#[derive(Debug, Clone, Default)]
+pub struct VolumeCreate {
+    /// None: a random 64-hex name.
+    pub name: Option<String>,
+    /// "" or "local".
+    pub driver: String,
+    pub labels: BTreeMap<String, String>,
+    pub options: BTreeMap<String, String>,
+}
+
+/// Docker's rule for volume names.
+pub fn validate_name(name: &str) -> Result<(), Error> {
+    if names::valid_name(name) {
+        return Ok(());
+    }
+    if name.len() < 2 && name.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(Error::InvalidArgument(format!(
+            "create {name}: volume name is too short, names should be at least two alphanumeric characters"
+        )));
+    }
+    Err(Error::InvalidArgument(format!(
+        "create {name}: \"{name}\" includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path"
+    )))
+}
+
+fn validate_driver(driver: &str) -> Result<(), Error> {
+    match driver {
+        "" | "local" => Ok(()),
+        other => Err(Error::NotFound(format!(
+            "error looking up volume plugin {other}: plugin \"{other}\" not found"
+        ))),
+    }
+}
+
+fn validate_options(options: &BTreeMap<String, String>) -> Result<(), Error> {
+    for key in options.keys() {
+        if !matches!(key.as_str(), "type" | "device" | "o" | "size") {
+            return Err(Error::InvalidArgument(format!(
+                "invalid option key: {key:?}"
+            )));
+        }
+    }
+    if options.contains_key("device") != options.contains_key("type") {
+        return Err(Error::InvalidArgument(
+            "missing required option: \"type\" and \"device\" go together".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn row_to_volume(row: &rusqlite::Row<'_>) -> rusqlite::Result<Volume> {
+    let labels: String = row.get(3)?;
+    let options: String = row.get(4)?;
+    Ok(Volume {
+        name: row.get(0)?,
+        driver: row.get(1)?,
+        created: row.get(2)?,
+        labels: serde_json::from_str(&labels).unwrap_or_default(),
+        options: serde_json::from_str(&options).unwrap_or_default(),
+        anonymous: row.get::<_, i64>(5)? != 0,
+    })
+}
+
+const VOLUME_COLUMNS: &str = "name, driver, created, labels, options, anonymous";
+
+/// Inserts a volume record unless one by that name exists (then returns false).
+pub(crate) fn insert_record(conn: &rusqlite::Connection, v: &Volume) -> Result<bool, Error> {
+    let labels = serde_json::to_string(&v.labels).map_err(|e| Error::Internal(e.to_string()))?;
+    let options = serde_json::to_string(&v.options).map_err(|e| Error::Internal(e.to_string()))?;
+    let n = conn
+        .execute(
+            "INSERT OR IGNORE INTO volumes (name, driver, created, labels, options, anonymous) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![v.name, v.driver, v.created, labels, options, v.anonymous as i64],
+        )
+        .map_err(db_err)?;
+    Ok(n == 1)
+}
+
+/// A live (not being removed) volume record.
+pub(crate) fn record(conn: &rusqlite::Connection, name: &str) -> Result<Option<Volume>, Error> {
+    conn.query_row(
+        &format!("SELECT {VOLUME_COLUMNS} FROM volumes WHERE name = ?1 AND removing = 0"),
+        [name],
+        row_to_volume,
+    )
+    .optional()
+    .map_err(db_err)
+}
+
+/// Docker's volume timestamps: seconds, with the zone.
+fn now_seconds() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn random_suffix() -> String {
+    hex::encode(&names::random_bytes()[..6])
+}
+
+/// Bytes under `dir` (not following symlinks).
+pub(crate) fn disk_usage(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.path().symlink_metadata() {
+            Ok(m) if m.is_dir() => disk_usage(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+impl Volume {
+    /// A new volume record for `request` (name already decided).
+    pub(crate) fn new(name: String, request: &VolumeCreate, anonymous: bool) -> Volume {
+        let mut labels = request.labels.clone();
+        if anonymous {
+            labels.entry(ANONYMOUS_LABEL.into()).or_default();
+        }
+        Volume {
+            name,
+            driver: "local".into(),
+            created: now_seconds(),
+            labels,
+            options: request.options.clone(),
+            anonymous,
+        }
+    }
+}
+
+impl Engine {
+    fn volumes_dir(&self) -> PathBuf {
+        self.root.join("volumes")
+    }
+
+    /// Where a volume's data lives on the host (Docker's `Mountpoint`).
+    pub fn volume_mountpoint(&self, name: &str) -> PathBuf {
+        self.volumes_dir().join(name).join("_data")
+    }
+
+    /// `volume create`: returns the volume (an existing one by that name, as Docker does).
+    pub fn create_volume(&self, request: VolumeCreate) -> Result<Volume, Error> {
+        self.repair_volumes();
+        validate_driver(&request.driver)?;
+        validate_options(&request.options)?;
+        // Without a name: a random hex one. Still not an anonymous volume: Docker marks only
+        // those made for a container's mount.
+        let name = match &request.name {
+            Some(name) if !name.is_empty() => {
+                validate_name(name)?;
+                name.clone()
+            }
+            _ => names::new_id(),
+        };
+        if let Some(existing) = record(self.db.conn(), &name)? {
+            return Ok(existing);
+        }
+        let volume = Volume::new(name, &request, false);
+        let created_dir = self.ensure_volume_dir(&volume.name)?;
+        match insert_record(self.db.conn(), &volume) {
+            Ok(true) => Ok(volume),
+            Ok(false) => Ok(record(self.db.conn(), &volume.name)?.unwrap_or(volume)),
+            Err(e) => {
+                if created_dir {
+                    let _ = std::fs::remove_dir_all(self.volumes_dir().join(&volume.name));
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Makes `<root>/volumes/NAME/_data` if missing (atomically: built under a temp name, then
+    /// renamed). Returns whether it made it.
+    pub(crate) fn ensure_volume_dir(&self, name: &str) -> Result<bool, Error> {
+        use std::os::unix::fs::DirBuilderExt;
+        let data = self.volume_mountpoint(name);
+        if data.is_dir() {
+            return Ok(false);
+        }
+        let base = self.volumes_dir();
+        let io = |what: &str, e| Error::io(format!("{what} for volume {name}"), e);
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o701)
+            .create(&base)
+            .map_err(|e| io("creating the volumes dir", e))?;
+        let final_dir = base.join(name);
+        if final_dir.is_dir() {
+            // The volume dir exists without `_data` (made by hand, or half-removed): fill it in.
+            std::fs::DirBuilder::new()
+                .mode(0o755)
+                .create(&data)
+                .map_err(|e| io("creating _data", e))?;
+            return Ok(true);
+        }
+        let temp = base.join(format!(".tmp-{}", random_suffix()));
+        std::fs::DirBuilder::new()
+            .mode(0o755)
+            .recursive(true)
+            .create(temp.join("_data"))
+            .map_err(|e| io("creating the dir", e))?;
+        if let Err(e) = std::fs::rename(&temp, &final_dir) {
+            let _ = std::fs::remove_dir_all(&temp);
+            if !data.is_dir() {
+                return Err(io("renaming the new dir", e));
+            }
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    /// A volume by name: Docker's "get NAME: no such volume" when missing.
+    pub fn volume(&self, name: &str) -> Result<Volume, Error> {
+        record(self.db.conn(), name)?
+            .ok_or_else(|| Error::NotFound(format!("get {name}: no such volume")))
+    }
+
+    /// Every volume, by name.
+    pub fn list_volumes(&self) -> Result<Vec<Volume>, Error> {
+        self.repair_volumes();
+        let conn = self.db.conn();
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {VOLUME_COLUMNS} FROM volumes WHERE removing = 0 ORDER BY name"
+            ))
+            .map_err(db_err)?;
+        let rows = stmt.query_map([], row_to_volume).map_err(db_err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+    }
+
+    /// Ids of the containers (running or not) that mount the volume.
+    pub fn volume_users(&self, name: &str) -> Result<Vec<String>, Error> {
+        let conn = self.db.conn();
+        let mut stmt = conn
+            .prepare_cached("SELECT DISTINCT container_id FROM container_mounts WHERE volume = ?1 ORDER BY container_id")
+            .map_err(db_err)?;
+        let rows = stmt.query_map([name], |r| r.get(0)).map_err(db_err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+    }
+
+    /// Docker's `volume inspect` document.
+    pub fn inspect_volume(&self, name: &str) -> Result<serde_json::Value, Error> {
+        self.repair_volumes();
+        let v = self.volume(name)?;
+        Ok(self.volume_json(&v))
+    }
+
+    /// A volume as Docker's API shows it.
+    pub fn volume_json(&self, v: &Volume) -> serde_json::Value {
+        json!({
+            "CreatedAt": v.created,
+            "Driver": v.driver,
+            "Labels": if v.labels.is_empty() { serde_json::Value::Null } else { json!(v.labels) },
+            "Mountpoint": self.volume_mountpoint(&v.name),
+            "Name": v.name,
+            "Options": if v.options.is_empty() { serde_json::Value::Null } else { json!(v.options) },
+            "Scope": "local",
+        })
+    }
+
+    /// `volume rm [-f]`. A volume in use is never removed (not even with force); with force a
+    /// missing volume is not an error.
+    pub fn remove_volume(&self, name: &str, force: bool) -> Result<(), Error> {
+        self.repair_volumes();
+        let conn = self.db.conn();
+        let tx = crate::db::immediate(conn)?;
+        let exists = record(&tx, name)?.is_some();
+        if !exists {
+            drop(tx);
+            return if force {
+                Ok(())
+            } else {
+                Err(Error::NotFound(format!("get {name}: no such volume")))
+            };
+        }
+        let users = self.volume_users(name)?;
+        if !users.is_empty() {
+            return Err(Error::Conflict(format!(
+                "remove {name}: volume is in use - [{}]",
+                users.join(", ")
+            )));
+        }
+        tx.execute("UPDATE volumes SET removing = 1 WHERE name = ?1", [name])
+            .map_err(db_err)?;
+        tx.commit().map_err(db_err)?;
+        self.finish_volume_removal(name)
+    }
+
+    /// The removal's last steps, for a record already marked `removing`: unmount, move the
+    /// directory aside, delete the record, delete the directory.
+    pub(crate) fn finish_volume_removal(&self, name: &str) -> Result<(), Error> {
+        let dir = self.volumes_dir().join(name);
+        // A bind-type volume has the host's directory mounted here: deleting through it would
+        // delete the user's files. Never remove while anything is still mounted.
+        unmount_all(&dir.join("_data"));
+        if is_mounted(&dir.join("_data")) {
+            return Err(Error::Internal(format!(
+                "removing volume {name}: {} is still mounted",
+                dir.join("_data").display()
+            )));
+        }
+        if dir.exists() {
+            let trash = self
+                .volumes_dir()
+                .join(format!(".trash-{}", random_suffix()));
+            std::fs::rename(&dir, &trash)
+                .map_err(|e| Error::io(format!("removing volume {name}"), e))?;
+            self.db
+                .conn()
+                .execute("DELETE FROM volumes WHERE name = ?1", [name])
+                .map_err(db_err)?;
+            let _ = std::fs::remove_dir_all(&trash);
+        } else {
+            self.db
+                .conn()
+                .execute("DELETE FROM volumes WHERE name = ?1", [name])
+                .map_err(db_err)?;
+        }
+        Ok(())
+    }
+
+    /// `volume prune`: removes unused anonymous volumes (`all`: every unused volume) whose
+    /// labels match every `label` filter ("K" or "K=V"; "label!=..." excludes). Returns the
+    /// removed names and the bytes reclaimed.
+    pub fn prune_volumes(
+        &self,
+        all: bool,
+        label_filters: &[String],
+    ) -> Result<(Vec<String>, u64), Error> {
+        let mut removed = Vec::new();
+        let mut reclaimed = 0;
+        for v in self.list_volumes()? {
+            if !(all || v.anonymous || v.labels.contains_key(ANONYMOUS_LABEL)) {
+                continue;
+            }
+            if !label_filters
+                .iter()
+                .all(|f| label_filter_matches(f, &v.labels))
+            {
+                continue;
+            }
+            if !self.volume_users(&v.name)?.is_empty() {
+                continue;
+            }
+            let size = disk_usage(&self.volume_mountpoint(&v.name));
+            match self.remove_volume(&v.name, false) {
+                Ok(()) => {
+                    reclaimed += size;
+                    removed.push(v.name);
+                }
+                Err(Error::Conflict(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok((removed, reclaimed))
+    }
+
+    /// Mounts a volume made with `-o type=..,device=..,o=..` at its `_data` (once; it stays
+    /// mounted until the volume is removed).
+    pub(crate) fn mount_volume_options(&self, v: &Volume) -> Result<(), Error> {
+        let (Some(kind), Some(device)) = (v.options.get("type"), v.options.get("device")) else {
+            return Ok(());
+        };
+        let data = self.volume_mountpoint(&v.name);
+        if is_mounted(&data) {
+            return Ok(());
+        }
+        use nix::mount::MsFlags;
+        let mut flags = MsFlags::empty();
+        let mut data_opts = Vec::new();
+        for opt in v
+            .options
+            .get("o")
+            .map(String::as_str)
+            .unwrap_or("")
+            .split(',')
+            .filter(|o| !o.is_empty())
+        {
+            match opt {
+                "bind" => flags |= MsFlags::MS_BIND,
+                "rbind" => flags |= MsFlags::MS_BIND | MsFlags::MS_REC,
+                "ro" => flags |= MsFlags::MS_RDONLY,
+                "nosuid" => flags |= MsFlags::MS_NOSUID,
+                "nodev" => flags |= MsFlags::MS_NODEV,
+                "noexec" => flags |= MsFlags::MS_NOEXEC,
+                other => data_opts.push(other),
+            }
+        }
+        let data_opts = data_opts.join(",");
+        nix::mount::mount(
+            Some(device.as_str()),
+            &data,
+            Some(kind.as_str()),
+            flags,
+            (!data_opts.is_empty()).then_some(data_opts.as_str()),
+        )
+        .map_err(|e| Error::Internal(format!("mounting volume {} ({kind} {device}): {e}", v.name)))
+    }
+
+    /// Unmounts the `-o` mounts of a container's volumes that no other live container uses,
+    /// as Docker's local driver does when a volume's last user stops (a tmpfs volume then
+    /// starts empty again).
+    pub(crate) fn release_volume_mounts(&self, container_id: &str) {
+        let Ok(mounts) = self.container_mounts(container_id) else {
+            return;
+        };
+        let conn = self.db.conn();
+        for m in mounts.iter().filter(|m| m.kind == "volume") {
+            let Ok(Some(volume)) = record(conn, &m.name) else {
+                continue;
+            };
+            if !volume.options.contains_key("type") {
+                continue;
+            }
+            let others: i64 = conn
+                .query_row(
+                    "SELECT COUNT(*) FROM container_mounts m JOIN containers c ON c.id = m.container_id \
+                     WHERE m.volume = ?1 AND m.container_id != ?2 \
+                     AND (c.state IN ('running', 'paused', 'restarting') OR c.shim_pid != 0)",
+                    params![m.name, container_id],
+                    |r| r.get(0),
+                )
+                .unwrap_or(1);
+            if others == 0 {
+                unmount_all(&self.volume_mountpoint(&m.name));
+            }
+        }
+    }
+
+    /// Puts records and directories back in step after a killed process: finishes removals,
+    /// deletes leftover temp/trash dirs, recreates a missing directory for a record, and adopts
+    /// a directory without a record (older than [`ORPHAN_GRACE`]) as a volume.
+    pub fn repair_volumes(&self) {
+        // A container whose shim was killed may be an `--rm` one: removing it (and its
+        // anonymous volumes) first gives the truth about which volumes are in use.
+        self.repair();
+        let conn = self.db.conn();
+        let removing: Vec<String> = conn
+            .prepare_cached("SELECT name FROM volumes WHERE removing = 1")
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .unwrap_or_default();
+        for name in removing {
+            if self.volume_users(&name).is_ok_and(|u| u.is_empty()) {
+                let _ = self.finish_volume_removal(&name);
+            } else {
+                let _ = conn.execute("UPDATE volumes SET removing = 0 WHERE name = ?1", [&name]);
+            }
+        }
+        let Ok(entries) = std::fs::read_dir(self.volumes_dir()) else {
+            return;
+        };
+        let names: Vec<String> = conn
+            .prepare_cached("SELECT name FROM volumes")
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .unwrap_or_default();
+        let mut on_disk = std::collections::HashSet::new();
+        for entry in entries.flatten() {
+            let file_name = entry.file_name().to_string_lossy().into_owned();
+            let age = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .unwrap_or_default();
+            if file_name.starts_with(".trash-") {
+                unmount_all(&entry.path().join("_data"));
+                if !is_mounted(&entry.path().join("_data")) {
+                    let _ = std::fs::remove_dir_all(entry.path());
+                }
+            } else if file_name.starts_with(".tmp-") {
+                if age > ORPHAN_GRACE {
+                    let _ = std::fs::remove_dir_all(entry.path());
+                }
+            } else if names.contains(&file_name) {
+                on_disk.insert(file_name);
+            } else if age > ORPHAN_GRACE
+                && names::valid_name(&file_name)
+                && entry.path().join("_data").is_dir()
+            {
+                let anonymous =
+                    file_name.len() == 64 && file_name.chars().all(|c| c.is_ascii_hexdigit());
+                let v = Volume::new(file_name, &VolumeCreate::default(), anonymous);
+                let _ = insert_record(conn, &v);
+            }
+        }
+        for name in names.iter().filter(|n| !on_disk.contains(*n)) {
+            let _ = self.ensure_volume_dir(name);
+        }
+    }
+}
+
+/// Whether something is mounted exactly at `path` (per /proc/self/mountinfo: a bind mount
+/// from the same filesystem has the same device, so comparing devices is not enough).
+fn is_mounted(path: &Path) -> bool {
+    let Ok(path) = path.canonicalize() else {
+        return false;
+    };
+    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return false;
+    };
+    info.lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .any(|m| Path::new(&unescape_mountinfo(m)) == path)
+}
+
+/// mountinfo writes space, tab, newline and backslash as octal escapes (`\040`).
+fn unescape_mountinfo(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\\'
+            && i + 4 <= bytes.len()
+            && bytes[i + 1..i + 4]
+                .iter()
+                .all(|b| (b'0'..=b'7').contains(b))
+        {
+            let value = bytes[i + 1..i + 4]
+                .iter()
+                .fold(0u32, |acc, b| acc * 8 + u32::from(b - b'0'));
+            out.push(value as u8);
+            i += 4;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Detaches every mount stacked at `path`.
+fn unmount_all(path: &Path) {
+    for _ in 0..16 {
+        if !is_mounted(path) || nix::mount::umount2(path, nix::mount::MntFlags::MNT_DETACH).is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// Docker's `label=K`, `label=K=V`, `label!=K`, `label!=K=V` filters on a label map. `filter`
+/// is the part after "label=" (or "!" + it for the negated form).
+pub fn label_filter_matches(filter: &str, labels: &BTreeMap<String, String>) -> bool {
+    let (negate, f) = match filter.strip_prefix('!') {
+        Some(rest) => (true, rest),
+        None => (false, filter),
+    };
+    let hit = match f.split_once('=') {
+        Some((k, v)) => labels.get(k).is_some_and(|l| l == v),
+        None => labels.contains_key(f),
+    };
+    hit != negate
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn engine() -> (tempfile::TempDir, Engine) {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open_at(&dir.path().join("root"), &dir.path().join("run")).unwrap();
+        (dir, engine)
+    }
+
+    fn named(name: &str) -> VolumeCreate {
+        VolumeCreate {
+            name: Some(name.into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_removal_killed_midway_is_finished_by_the_next_command() {
+        let (_dir, engine) = engine();
+        engine.create_volume(named("half")).unwrap();
+        std::fs::write(engine.volume_mountpoint("half").join("f"), "x").unwrap();
+        // Killed right after the record was marked (rm -v's transaction, or volume rm's first step).
+        engine
+            .db
+            .conn()
+            .execute("UPDATE volumes SET removing = 1 WHERE name = 'half'", [])
+            .unwrap();
+        assert!(engine.list_volumes().unwrap().is_empty());
+        assert!(!engine.root.join("volumes/half").exists());
+        let left: i64 = engine
+            .db
+            .conn()
+            .query_row("SELECT COUNT(*) FROM volumes", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(left, 0);
+        // Killed after the dir was moved aside, before the record went.
+        engine.create_volume(named("moved")).unwrap();
+        engine
+            .db
+            .conn()
+            .execute("UPDATE volumes SET removing = 1 WHERE name = 'moved'", [])
+            .unwrap();
+        std::fs::rename(
+            engine.root.join("volumes/moved"),
+            engine.root.join("volumes/.trash-x"),
+        )
+        .unwrap();
+        engine.repair_volumes();
+        assert!(engine.volume("moved").is_err());
+        assert!(!engine.root.join("volumes/.trash-x").exists());
+    }
+
+    #[test]
+    fn in_use_volumes_survive_rm_force_and_prune() {
+        let (_dir, engine) = engine();
+        engine.create_volume(named("used")).unwrap();
+        engine
+            .db
+            .conn()
+            .execute("INSERT INTO container_mounts (container_id, destination, volume, spec) VALUES ('c1', '/d', 'used', '{}')", [])
+            .unwrap();
+        let err = engine.remove_volume("used", true).unwrap_err().to_string();
+        assert_eq!(err, "remove used: volume is in use - [c1]");
+        assert_eq!(
+            engine.prune_volumes(true, &[]).unwrap().0,
+            Vec::<String>::new()
+        );
+        assert!(engine.volume_mountpoint("used").is_dir());
+        engine
+            .db
+            .conn()
+            .execute("DELETE FROM container_mounts", [])
+            .unwrap();
+        assert_eq!(engine.prune_volumes(true, &[]).unwrap().0, ["used"]);
+        assert!(
+            engine.remove_volume("used", true).is_ok(),
+            "rm -f of a missing volume is fine"
+        );
+        assert!(engine.remove_volume("used", false).is_err());
+    }
+}
