@@ -75,6 +75,11 @@ enum Command {
     Port(commands::port::Args),
     /// Log out from a registry
     Logout(commands::logout::Args),
+    /// Build an image from a Dockerfile
+    Build(commands::build::Args),
+    /// Manage builds
+    #[command(subcommand)]
+    Builder(BuilderCommand),
     /// Manage images
     #[command(subcommand)]
     Image(ImageCommand),
@@ -93,7 +98,15 @@ enum Command {
 }
 
 #[derive(Subcommand)]
+enum BuilderCommand {
+    /// Remove build cache
+    Prune(commands::builder::PruneArgs),
+}
+
+#[derive(Subcommand)]
 enum ImageCommand {
+    /// Build an image from a Dockerfile
+    Build(commands::build::Args),
     /// Display detailed information on one or more images
     Inspect(commands::inspect::Args),
     /// List images
@@ -184,6 +197,8 @@ fn dispatch(command: Command) -> Result<i32, commands::CliError> {
         Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => commands::pull::run(&engine, a),
         Command::Push(a) | Command::Image(ImageCommand::Push(a)) => commands::push::run(&engine, a),
         Command::Login(a) => commands::login::run(&engine, a),
+        Command::Build(a) | Command::Image(ImageCommand::Build(a)) => commands::build::run(&engine, a),
+        Command::Builder(BuilderCommand::Prune(a)) => commands::builder::prune(&engine, a),
         Command::Network(c) => commands::network::run(&engine, c),
         Command::Port(a) => commands::port::run(&engine, a),
         Command::Logout(a) => commands::logout::run(&engine, a),

@@ -60,6 +60,12 @@ impl Engine {
         self.repair();
         self.repair_volumes();
         let image_id = self.resolve_image(&request.config.image)?;
+        self.create_container_from(request, name, image_id)
+    }
+
+    /// [`Engine::create_container`] from an image id known to the store (the builder's
+    /// intermediate images have no name and no row in the images table).
+    pub(crate) fn create_container_from(&self, request: CreateRequest, name: Option<&str>, image_id: String) -> Result<String, Error> {
         validate_request(&request)?;
         self.check_container_network(&request)?;
         if let Some(name) = name {

@@ -10,6 +10,7 @@
 //! Docker-shaped requests ([`types::CreateRequest`]) and get plain data back.
 
 pub mod archive;
+pub mod build;
 pub mod containers;
 mod copyup;
 pub mod distribution;

@@ -24,6 +24,8 @@ impl Engine {
         if now.saturating_sub(last) < REPAIR_INTERVAL_MS {
             return;
         }
+        // What a killed `berth build` left: its step containers, mounts and scratch files.
+        crate::build::reap_if_abandoned(self);
         let Ok(records) = self.db.containers_with_shim() else { return };
         for mut rec in records {
             let starting = rec.state == State::Created && rec.shim_pid != 0;

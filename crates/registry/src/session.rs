@@ -46,12 +46,12 @@ pub struct Session {
     repository: String,
 }
 
-fn install_crypto() {
+pub(crate) fn install_crypto() {
     // reqwest's rustls without a built-in provider: use ring (no cmake/aws-lc build).
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

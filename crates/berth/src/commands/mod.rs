@@ -1,5 +1,7 @@
 //! One file per CLI verb; each parses its flags and calls one engine function.
 
+pub mod build;
+pub mod builder;
 pub mod create;
 pub mod exec;
 pub mod images;
