@@ -41,6 +41,22 @@ const TAB_PADDING: usize = 3;
 ///
 /// The literal two-character sequences `\t` and `\n` in `format` are turned
 /// into a tab and a newline, as Docker does.
+/// Prints `inspect`-style documents: through `template` when given, else as Docker's indented
+/// JSON array.
+pub fn print_documents(docs: &[serde_json::Value], template: Option<&str>) -> Result<(), FormatError> {
+    match template {
+        Some(template) => print!("{}", render(template, docs, &[])?),
+        None => {
+            let mut out = Vec::new();
+            let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+            let mut ser = serde_json::Serializer::with_formatter(&mut out, formatter);
+            serde::Serialize::serialize(&docs, &mut ser).map_err(|e| FormatError(e.to_string()))?;
+            println!("{}", String::from_utf8_lossy(&out));
+        }
+    }
+    Ok(())
+}
+
 pub fn render(
     format: &str,
     rows: &[serde_json::Value],

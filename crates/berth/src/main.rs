@@ -72,8 +72,15 @@ enum Command {
     Push(commands::push::Args),
     /// Log in to a registry
     Login(commands::login::Args),
+    /// List port mappings or a specific mapping for the container
+    Port(commands::port::Args),
     /// Log out from a registry
     Logout(commands::logout::Args),
+    /// Build an image from a Dockerfile
+    Build(commands::build::Args),
+    /// Manage builds
+    #[command(subcommand)]
+    Builder(BuilderCommand),
     /// Show the history of an image
     History(commands::history::Args),
     /// Manage berth
@@ -85,6 +92,9 @@ enum Command {
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
+    /// Manage networks
+    #[command(subcommand)]
+    Network(commands::network::Command),
     /// Manage volumes
     #[command(subcommand)]
     Volume(commands::volume::Command),
@@ -94,7 +104,15 @@ enum Command {
 }
 
 #[derive(Subcommand)]
+enum BuilderCommand {
+    /// Remove build cache
+    Prune(commands::builder::PruneArgs),
+}
+
+#[derive(Subcommand)]
 enum ImageCommand {
+    /// Build an image from a Dockerfile
+    Build(commands::build::Args),
     /// Display detailed information on one or more images
     Inspect(commands::inspect::Args),
     /// List images
@@ -199,6 +217,10 @@ fn dispatch(command: Command) -> Result<i32, commands::CliError> {
         Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => commands::pull::run(&engine, a),
         Command::Push(a) | Command::Image(ImageCommand::Push(a)) => commands::push::run(&engine, a),
         Command::Login(a) => commands::login::run(&engine, a),
+        Command::Build(a) | Command::Image(ImageCommand::Build(a)) => commands::build::run(&engine, a),
+        Command::Builder(BuilderCommand::Prune(a)) => commands::builder::prune(&engine, a),
+        Command::Network(c) => commands::network::run(&engine, c),
+        Command::Port(a) => commands::port::run(&engine, a),
         Command::Logout(a) => commands::logout::run(&engine, a),
         Command::History(a) | Command::Image(ImageCommand::History(a)) => commands::history::run(&engine, a),
         Command::Image(ImageCommand::Prune(a)) => commands::image_prune::run(&engine, a),

@@ -1,4 +1,5 @@
 //! history, image/container/system prune and system df, against images made with `berth import`.
+//! Containers run with `--network none`: these tests need no bridge or veth.
 mod common;
 
 use common::env;
@@ -114,7 +115,7 @@ fn image_prune_removes_dangling_then_unused_images() {
     let dangling2 = env.image("d2", &["CMD [\"false\"]"]);
     // Retag d2's name onto another image: d2's image has no name left, as after a rebuild.
     env.ok(&["tag", "kept", "d2"]);
-    env.ok(&["create", "--name", "cu", "used", "true"]);
+    env.ok(&["create", "--network", "none", "--name", "cu", "used", "true"]);
 
     // Without -f, a "no" (end of input) changes nothing and exits 0.
     let r = env.berth(&["image", "prune"]);
@@ -185,6 +186,8 @@ fn container_prune_and_system_prune() {
     env.image("bb", &[]);
     env.ok(&[
         "run",
+        "--network",
+        "none",
         "--name",
         "writer",
         "bb",
@@ -193,11 +196,11 @@ fn container_prune_and_system_prune() {
         "head -c 300000 /dev/zero > /blob",
     ]);
     let created = env
-        .ok(&["create", "--name", "fresh", "bb", "true"])
+        .ok(&["create", "--network", "none", "--name", "fresh", "bb", "true"])
         .trim()
         .to_string();
     let running = env
-        .ok(&["run", "-d", "--name", "up", "bb", "sleep", "60"])
+        .ok(&["run", "--network", "none", "-d", "--name", "up", "bb", "sleep", "60"])
         .trim()
         .to_string();
     let writer = env
@@ -277,6 +280,8 @@ fn system_df_counts_images_and_containers() {
     env.image("b", &["CMD [\"sh\"]"]);
     env.ok(&[
         "run",
+        "--network",
+        "none",
         "--name",
         "wr",
         "a",
@@ -349,6 +354,8 @@ fn system_df_and_prune_count_volumes() {
     env.image("bb", &[]);
     env.ok(&[
         "run",
+        "--network",
+        "none",
         "--name",
         "vol",
         "-v",
@@ -391,7 +398,7 @@ fn system_df_and_prune_count_volumes() {
     // the named one stays, as Docker 23+.
     env.ok(&["system", "prune", "-f"]);
     assert_eq!(env.ok(&["volume", "ls", "-q"]).lines().count(), 2);
-    env.ok(&["run", "--name", "vol2", "-v", "/data", "bb", "true"]);
+    env.ok(&["run", "--network", "none", "--name", "vol2", "-v", "/data", "bb", "true"]);
     let out = env.ok(&["system", "prune", "-f", "--volumes"]);
     assert!(out.contains("Deleted Volumes:\n"), "{out}");
     assert_eq!(env.ok(&["volume", "ls", "-q"]), "named\n");

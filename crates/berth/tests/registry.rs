@@ -136,7 +136,7 @@ fn push_pull_run_and_unknown_tags() {
     // Same image id as the one pushed: the config went through unchanged.
     let inspect = env.ok(&["image", "inspect", "-f", "{{.Id}}", &name]);
     assert_eq!(inspect.trim(), id);
-    assert_eq!(env.ok(&["run", "--rm", &name]), "from the registry\n");
+    assert_eq!(env.ok(&["run", "--network", "none", "--rm", &name]), "from the registry\n");
 
     // Pulling again fetches nothing.
     let r = berth(&env, &dc, &["pull", &name]);
@@ -156,12 +156,12 @@ fn push_pull_run_and_unknown_tags() {
 
     // `run` of an image that is not there pulls it first.
     env.ok(&["rmi", &name]);
-    let r = berth(&env, &dc, &["run", "--rm", &name, "echo", "pulled"]);
+    let r = berth(&env, &dc, &["run", "--network", "none", "--rm", &name, "echo", "pulled"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.stdout, "pulled\n");
     assert!(r.stderr.contains(&format!("Unable to find image '{name}' locally")), "{}", r.stderr);
     // ... and `run` of a missing tag fails as Docker does (125), leaving nothing.
-    let r = berth(&env, &dc, &["run", "--rm", &missing]);
+    let r = berth(&env, &dc, &["run", "--network", "none", "--rm", &missing]);
     assert_eq!(r.code, 125, "{}", r.stderr);
     assert!(env.container_ids().is_empty());
 
@@ -496,7 +496,7 @@ fn token_auth_login_push_pull() {
     let r = berth(&env, &dc, &["pull", &name]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(r.stdout.contains(": Pull complete"), "{}", r.stdout);
-    assert_eq!(env.ok(&["run", "--rm", &name]), "behind a token\n");
+    assert_eq!(env.ok(&["run", "--network", "none", "--rm", &name]), "behind a token\n");
     assert!(tokens.requests.load(std::sync::atomic::Ordering::Relaxed) >= 3);
 
     // Logged out: pulling is refused again, with a clear error and nothing stored.

@@ -60,7 +60,14 @@ impl Engine {
         self.repair();
         self.repair_volumes();
         let image_id = self.resolve_image(&request.config.image)?;
+        self.create_container_from(request, name, image_id)
+    }
+
+    /// [`Engine::create_container`] from an image id known to the store (the builder's
+    /// intermediate images have no name and no row in the images table).
+    pub(crate) fn create_container_from(&self, request: CreateRequest, name: Option<&str>, image_id: String) -> Result<String, Error> {
         validate_request(&request)?;
+        self.check_container_network(&request)?;
         if let Some(name) = name {
             let bare = name.strip_prefix('/').unwrap_or(name);
             if !names::valid_name(bare) {
@@ -209,7 +216,7 @@ impl Engine {
         let nonempty = |s: &str| if s.is_empty() { zero_time.to_string() } else { s.to_string() };
         let mut host_config = serde_json::to_value(&c.host_config).unwrap_or(json!({}));
         if host_config["NetworkMode"] == "" {
-            host_config["NetworkMode"] = json!("none");
+            host_config["NetworkMode"] = json!("bridge");
         }
         if host_config["Runtime"] == "" {
             host_config["Runtime"] = json!("berth");
@@ -259,12 +266,7 @@ impl Engine {
             },
             "Mounts": mounts,
             "Config": config,
-            "NetworkSettings": {
-                "Bridge": "", "SandboxID": "", "HairpinMode": false, "LinkLocalIPv6Address": "",
-                "LinkLocalIPv6PrefixLen": 0, "Ports": {}, "SandboxKey": "",
-                "Gateway": "", "IPAddress": "", "IPPrefixLen": 0, "MacAddress": "",
-                "Networks": {},
-            },
+            "NetworkSettings": self.network_settings(&rec),
         }))
     }
 
@@ -330,6 +332,7 @@ impl Engine {
             }
         }
         crate::rootfs::unmount(&self.container_run_dir(id).join("rootfs"));
+        self.release_container_network(id);
         let _ = std::fs::remove_dir_all(self.container_run_dir(id));
         let _ = std::fs::remove_dir_all(self.container_dir(id));
         self.delete_container_and_mounts(id, remove_volumes)

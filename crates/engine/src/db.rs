@@ -9,7 +9,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::error::Error;
 use crate::types::{CreateRequest, State};
 
-const SCHEMA_VERSION: i64 = 3;
+// 4: networks, endpoints and ports (after 2's volumes and 3's build cache): older databases
+// get them too. 5: blob_sources.
+const SCHEMA_VERSION: i64 = 5;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS containers (
     id TEXT PRIMARY KEY,
@@ -55,6 +57,42 @@ CREATE TABLE IF NOT EXISTS container_mounts (
     PRIMARY KEY (container_id, destination)
 );
 CREATE INDEX IF NOT EXISTS container_mounts_by_volume ON container_mounts (volume);
+CREATE TABLE IF NOT EXISTS build_cache (
+    key TEXT PRIMARY KEY,
+    image_id TEXT NOT NULL,
+    created TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS networks (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    driver TEXT NOT NULL,
+    subnet TEXT NOT NULL,
+    gateway TEXT NOT NULL,
+    ip_range TEXT NOT NULL DEFAULT '',
+    internal INTEGER NOT NULL DEFAULT 0,
+    bridge TEXT NOT NULL,
+    labels TEXT NOT NULL DEFAULT '{}',
+    created TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS endpoints (
+    network_id TEXT NOT NULL,
+    container_id TEXT NOT NULL,
+    ip TEXT NOT NULL,
+    mac TEXT NOT NULL,
+    aliases TEXT NOT NULL DEFAULT '[]',
+    PRIMARY KEY (network_id, container_id),
+    UNIQUE (network_id, ip)
+);
+CREATE TABLE IF NOT EXISTS ports (
+    container_id TEXT NOT NULL,
+    protocol TEXT NOT NULL,
+    container_port INTEGER NOT NULL,
+    host_ip TEXT NOT NULL,
+    host_port INTEGER NOT NULL,
+    container_ip TEXT NOT NULL,
+    bridge TEXT NOT NULL,
+    UNIQUE (protocol, host_ip, host_port)
+);
 CREATE TABLE IF NOT EXISTS blob_sources (
     digest TEXT NOT NULL,
     registry TEXT NOT NULL,
@@ -148,7 +186,7 @@ impl Db {
         Ok(Db { conn })
     }
 
-    /// The connection, for modules that own their tables (volumes, mounts).
+    /// The connection, for modules that own their tables (volumes, mounts, networks, ports).
     pub(crate) fn conn(&self) -> &Connection {
         &self.conn
     }
@@ -347,6 +385,40 @@ impl Db {
             .query_row("SELECT id FROM containers WHERE image_id = ?1 LIMIT 1", [image_id], |r| r.get(0))
             .optional()
             .map_err(db_err)
+    }
+
+    // ---- build cache ----
+
+    /// The image a build step with this cache key produced, if recorded.
+    pub fn build_cache_get(&self, key: &str) -> Result<Option<String>, Error> {
+        self.conn
+            .query_row("SELECT image_id FROM build_cache WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .map_err(db_err)
+    }
+
+    pub fn build_cache_put(&self, key: &str, image_id: &str, created: &str) -> Result<(), Error> {
+        self.conn
+            .execute("INSERT OR REPLACE INTO build_cache (key, image_id, created) VALUES (?1, ?2, ?3)", params![key, image_id, created])
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    pub fn build_cache_forget(&self, key: &str) -> Result<(), Error> {
+        self.conn.execute("DELETE FROM build_cache WHERE key = ?1", [key]).map_err(db_err)?;
+        Ok(())
+    }
+
+    /// Every image id the build cache refers to.
+    pub fn build_cache_images(&self) -> Result<Vec<String>, Error> {
+        let mut stmt = self.conn.prepare_cached("SELECT DISTINCT image_id FROM build_cache").map_err(db_err)?;
+        let rows = stmt.query_map([], |r| r.get(0)).map_err(db_err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+    }
+
+    /// Drops every cache entry; returns how many there were.
+    pub fn build_cache_clear(&self) -> Result<usize, Error> {
+        self.conn.execute("DELETE FROM build_cache", []).map_err(db_err)
     }
 
     // ---- blob sources (where a blob was pulled from or pushed to, for cross-repo mounts) ----

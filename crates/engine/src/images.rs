@@ -175,8 +175,10 @@ impl Engine {
     }
 
     /// Deletes content no image in the database refers to.
-    fn gc_images(&self) -> Result<(), Error> {
-        let keep: Vec<String> = self.db.images()?.into_iter().map(|(id, _)| id).collect();
+    pub(crate) fn gc_images(&self) -> Result<(), Error> {
+        let mut keep: Vec<String> = self.db.images()?.into_iter().map(|(id, _)| id).collect();
+        // Images the build cache points at stay until `builder prune`.
+        keep.extend(self.db.build_cache_images()?);
         self.images.gc(&keep)?;
         Ok(())
     }
@@ -187,7 +189,7 @@ impl Engine {
         let image = self.images.image(&id)?;
         let c = &image.config;
         let cfg = &c.config;
-        Ok(json!({
+        let mut doc = json!({
             "Id": id,
             "RepoTags": self.db.tags_of(&id)?,
             "RepoDigests": [],
@@ -218,6 +220,13 @@ impl Engine {
             "GraphDriver": { "Name": "overlay2", "Data": null },
             "RootFS": { "Type": "layers", "Layers": c.rootfs.diff_ids },
             "Metadata": { "LastTagTime": "0001-01-01T00:00:00Z" },
-        }))
+        });
+        // Docker shows these only when the image sets them (a Dockerfile's HEALTHCHECK, SHELL).
+        for (key, value) in [("Healthcheck", cfg.healthcheck.clone()), ("Shell", cfg.shell.clone().map(|s| json!(s)))] {
+            if let Some(v) = value {
+                doc["Config"][key] = v;
+            }
+        }
+        Ok(doc)
     }
 }

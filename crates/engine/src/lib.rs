@@ -10,6 +10,7 @@
 //! Docker-shaped requests ([`types::CreateRequest`]) and get plain data back.
 
 pub mod archive;
+pub mod build;
 pub mod containers;
 mod copyup;
 pub mod distribution;
@@ -24,6 +25,8 @@ pub mod lifecycle;
 pub mod logs;
 pub mod mounts;
 pub mod names;
+pub mod networks;
+mod ports;
 mod proc;
 pub mod prune;
 pub mod prune_filters;

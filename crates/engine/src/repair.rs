@@ -24,6 +24,8 @@ impl Engine {
         if now.saturating_sub(last) < REPAIR_INTERVAL_MS {
             return;
         }
+        // What a killed `berth build` left: its step containers, mounts and scratch files.
+        crate::build::reap_if_abandoned(self);
         let Ok(records) = self.db.containers_with_shim() else { return };
         for mut rec in records {
             let starting = rec.state == State::Created && rec.shim_pid != 0;
@@ -46,6 +48,7 @@ impl Engine {
             }
             rootfs::unmount(&self.container_run_dir(&rec.id).join("rootfs"));
             self.release_volume_mounts(&rec.id);
+            self.teardown_container_network(&rec);
             if rec.config.host_config.auto_remove {
                 let _ = self.destroy(&rec.id);
                 continue;
@@ -62,5 +65,6 @@ impl Engine {
             rec.shim_pid = 0;
             let _ = self.db.update_container(&rec);
         }
+        self.repair_networks();
     }
 }

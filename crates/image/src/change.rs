@@ -49,7 +49,18 @@ fn err(msg: impl Into<String>) -> Error {
 /// Applies one (or several, '\n'-separated) change instructions to `config`.
 /// On error, `config` may hold the effect of the instructions before the failing one.
 pub fn apply_change(config: &mut ContainerConfig, change: &str) -> Result<(), Error> {
-    let mut cmd_set = false;
+    apply_change_with(config, change, &BTreeMap::new(), &mut false)
+}
+
+/// [`apply_change`] for the Dockerfile builder: `args` (the build's ARG values) are visible to
+/// variable expansion under the config's ENV (ENV wins, as in Docker), and `cmd_set` carries
+/// "a CMD was set in this stage" across calls (ENTRYPOINT resets an inherited CMD only).
+pub fn apply_change_with(
+    config: &mut ContainerConfig,
+    change: &str,
+    args: &BTreeMap<String, String>,
+    cmd_set: &mut bool,
+) -> Result<(), Error> {
     for (line_no, line) in logical_lines(change) {
         let line = line.trim();
         let (word, rest) = match line.find(char::is_whitespace) {
@@ -65,7 +76,7 @@ pub fn apply_change(config: &mut ContainerConfig, change: &str) -> Result<(), Er
         if !CHANGE_INSTRUCTIONS.contains(&instr.as_str()) {
             return Err(err(format!("{instr} is not a valid change command")));
         }
-        apply_one(config, &instr, rest, &mut cmd_set)?;
+        apply_one(config, &instr, rest, args, cmd_set)?;
     }
     Ok(())
 }
@@ -125,9 +136,11 @@ fn apply_one(
     c: &mut ContainerConfig,
     instr: &str,
     rest: &str,
+    args: &BTreeMap<String, String>,
     cmd_set: &mut bool,
 ) -> Result<(), Error> {
-    let env = env_map(c);
+    let mut env = args.clone();
+    env.extend(env_map(c));
     match instr {
         "CMD" => {
             c.cmd = Some(command(c, instr, rest)?);

@@ -16,12 +16,13 @@
 pub mod archive;
 mod change;
 mod config;
+pub mod diff;
 pub mod digest;
 mod error;
 mod store;
 mod unpack;
 
-pub use change::apply_change;
+pub use change::{apply_change, apply_change_with};
 pub use config::{
     ContainerConfig, Descriptor, History, ImageConfig, MEDIA_CONFIG_OCI, MEDIA_DOCKER_LAYER_GZIP,
     MEDIA_DOCKER_LAYER_TAR, MEDIA_LAYER_GZIP, MEDIA_LAYER_TAR, MEDIA_LAYER_ZSTD,

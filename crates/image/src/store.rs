@@ -86,48 +86,6 @@ impl Drop for TmpGuard {
     }
 }
 
-/// A writer that hashes and counts what goes through it.
-struct HashingWriter<W> {
-    inner: W,
-    hasher: sha2::Sha256,
-    count: u64,
-}
-
-impl<W: Write> HashingWriter<W> {
-    fn new(inner: W) -> Self {
-        use sha2::Digest;
-        HashingWriter {
-            inner,
-            hasher: sha2::Sha256::new(),
-            count: 0,
-        }
-    }
-
-    /// ("sha256:<hex>", bytes written, the inner writer).
-    fn finish(self) -> (String, u64, W) {
-        use sha2::Digest;
-        (
-            format!("sha256:{}", hex::encode(self.hasher.finalize())),
-            self.count,
-            self.inner,
-        )
-    }
-}
-
-impl<W: Write> Write for HashingWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        use sha2::Digest;
-        let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.count += n as u64;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-
 /// A held flock; released on drop (closing the fd).
 pub(crate) struct Lock(#[allow(dead_code)] File);
 
@@ -914,7 +872,11 @@ impl Store {
         let src_path = self.blob_path(digest)?;
         let src = File::open(&src_path).ctx("open blob", &src_path)?;
         let (file, mut guard, tmp) = self.create_tmp_file()?;
-        let out = HashingWriter::new(BufWriter::with_capacity(256 * 1024, file));
+        let out = HashingWriter {
+            inner: BufWriter::with_capacity(256 * 1024, file),
+            hasher: <sha2::Sha256 as sha2::Digest>::new(),
+            size: 0,
+        };
         let mut encoder = flate2::GzBuilder::new()
             .mtime(0)
             .write(out, flate2::Compression::fast());
@@ -924,7 +886,11 @@ impl Store {
         )
         .ctx("compress blob into", &tmp)?;
         let out = encoder.finish().ctx("compress blob into", &tmp)?;
-        let (variant, size, writer) = out.finish();
+        let variant = format!(
+            "sha256:{}",
+            hex::encode(<sha2::Sha256 as sha2::Digest>::finalize(out.hasher))
+        );
+        let (size, writer) = (out.size, out.inner);
         let file = writer
             .into_inner()
             .map_err(|e| Error::io("write", &tmp, e.into_error()))?;
@@ -1092,6 +1058,129 @@ fn validate_entry<R: Read>(entry: &tar::Entry<'_, R>) -> Result<(), Error> {
         unpack::clean_path(&target).map_err(|r| bad(format!("hard link target: {r}")))?;
     }
     Ok(())
+}
+
+/// Building images layer by layer (the Dockerfile builder's needs).
+impl Store {
+    /// Stores the diff recorded in an overlay upper directory as a gzip-compressed layer blob.
+    /// Returns the layer's descriptor and its diff_id (the digest of the uncompressed tar).
+    pub fn add_layer_from_upper(&self, upper: &Path) -> Result<(Descriptor, String), Error> {
+        use sha2::Digest;
+        let _lock = lock(&self.root.join("gc.lock"), false)?;
+        let (file, mut guard, tmp) = self.create_tmp_file()?;
+        let compressed = HashingWriter {
+            inner: BufWriter::with_capacity(256 * 1024, file),
+            hasher: sha2::Sha256::default(),
+            size: 0,
+        };
+        // Fast compression: a build's layers are written once per step, on the build's clock.
+        let mut uncompressed = HashingWriter {
+            inner: flate2::write::GzEncoder::new(compressed, flate2::Compression::fast()),
+            hasher: sha2::Sha256::default(),
+            size: 0,
+        };
+        crate::diff::write_diff(upper, &mut uncompressed).ctx("write layer diff of", upper)?;
+        let diff_id = format!("sha256:{}", hex::encode(uncompressed.hasher.finalize()));
+        let compressed = uncompressed
+            .inner
+            .finish()
+            .ctx("compress layer diff of", upper)?;
+        let digest = format!("sha256:{}", hex::encode(compressed.hasher.finalize()));
+        let size = compressed.size;
+        let file = compressed
+            .inner
+            .into_inner()
+            .map_err(|e| Error::io("write", &tmp, e.into_error()))?;
+        let dest = self.blob_path(&digest)?;
+        if !dest.exists() {
+            self.commit(file, &tmp, &mut guard, &dest)?;
+        }
+        let descriptor = Descriptor {
+            media_type: MEDIA_LAYER_GZIP.into(),
+            digest,
+            size,
+            extra: Default::default(),
+        };
+        Ok((descriptor, diff_id))
+    }
+
+    /// Registers an image from its config and its layers' descriptors (already stored, lowest
+    /// first). `config.rootfs.diff_ids` must list the layers' uncompressed digests. Returns the id.
+    pub fn commit_image(
+        &self,
+        config: &ImageConfig,
+        layers: Vec<Descriptor>,
+    ) -> Result<String, Error> {
+        let _lock = lock(&self.root.join("gc.lock"), false)?;
+        for l in &layers {
+            if !self.blob_path(&l.digest)?.exists() {
+                return Err(Error::BlobMissing {
+                    digest: l.digest.clone(),
+                    image: "(new image)".into(),
+                    path: self.blob_path(&l.digest)?,
+                });
+            }
+        }
+        let config_json = serde_json::to_vec(config).map_err(|e| Error::Json {
+            what: "image config",
+            path: self.root.clone(),
+            source: e,
+        })?;
+        let id = self.put_blob(&config_json)?;
+        let size = layers.iter().map(|l| l.size).sum();
+        let manifest = Manifest {
+            schema_version: 2,
+            media_type: Some(MEDIA_MANIFEST_OCI.into()),
+            config: Descriptor {
+                media_type: MEDIA_CONFIG_OCI.into(),
+                digest: id.clone(),
+                size: config_json.len() as u64,
+                extra: Default::default(),
+            },
+            layers,
+            extra: Default::default(),
+        };
+        let manifest_json = serde_json::to_vec(&manifest).map_err(|e| Error::Json {
+            what: "manifest",
+            path: self.root.clone(),
+            source: e,
+        })?;
+        let manifest_digest = self.put_blob(&manifest_json)?;
+        self.write_record(&id, &manifest_digest, Some(size))?;
+        Ok(id)
+    }
+
+    /// The descriptors of an image's layers, as its manifest lists them.
+    pub fn layer_descriptors(&self, id: &str) -> Result<Vec<Descriptor>, Error> {
+        let img = self.image(id)?;
+        let m: Manifest = serde_json::from_slice(&self.read_blob(&img.manifest_digest, id)?)
+            .map_err(|e| Error::Json {
+                what: "manifest",
+                path: self.blob_path(&img.manifest_digest).unwrap_or_default(),
+                source: e,
+            })?;
+        Ok(m.layers)
+    }
+}
+
+/// A writer that hashes and counts what goes through it.
+struct HashingWriter<W> {
+    inner: W,
+    hasher: sha2::Sha256,
+    size: u64,
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        use sha2::Digest;
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 #[cfg(test)]

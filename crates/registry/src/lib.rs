@@ -10,6 +10,7 @@
 //! small tokio runtime, so callers stay synchronous.
 
 pub mod credentials;
+pub mod http;
 mod session;
 
 pub use session::{BlobReader, BlobRef, PulledManifest, Session, check_login};

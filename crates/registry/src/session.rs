@@ -46,14 +46,14 @@ pub struct Session {
     repository: String,
 }
 
-fn install_crypto() {
+pub(crate) fn install_crypto() {
     // reqwest's rustls without a built-in provider: use ring (no cmake/aws-lc build).
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// Two workers drive the network for every thread of a pull or push: each transfer blocks its
 /// own caller thread on its stream, so several layers move at once (`Session` is `Sync`).
-fn runtime() -> Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -41,15 +41,6 @@ pub fn run(engine: &berth_engine::Engine, args: Args, forced_kind: Option<&str>)
             }
         }
     }
-    match &args.format {
-        Some(template) => print!("{}", format::render(template, &docs, &[])?),
-        None => {
-            let mut out = Vec::new();
-            let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
-            let mut ser = serde_json::Serializer::with_formatter(&mut out, formatter);
-            serde::Serialize::serialize(&docs, &mut ser).map_err(|e| CliError::usage(e.to_string()))?;
-            println!("{}", String::from_utf8_lossy(&out));
-        }
-    }
+    format::print_documents(&docs, args.format.as_deref())?;
     Ok(if failed { 1 } else { 0 })
 }

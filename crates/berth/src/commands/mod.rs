@@ -1,5 +1,7 @@
 //! One file per CLI verb; each parses its flags and calls one engine function.
 
+pub mod build;
+pub mod builder;
 pub mod container_prune;
 pub mod create;
 pub mod exec;
@@ -13,7 +15,9 @@ pub mod load;
 pub mod login;
 pub mod logout;
 pub mod logs;
+pub mod network;
 pub mod pause;
+pub mod port;
 pub mod ps;
 pub mod pull;
 pub mod push;

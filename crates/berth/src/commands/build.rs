@@ -1,0 +1,156 @@
+//! `berth build [OPTIONS] PATH|-` (also `berth image build`): builds an image from a Dockerfile.
+//! Progress goes to stderr in BuildKit's plain format; `-q` prints only the image id.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+
+use super::CliError;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Name and optionally a tag in the "name:tag" format
+    #[arg(short, long = "tag")]
+    tag: Vec<String>,
+    /// Name of the Dockerfile (default: "PATH/Dockerfile"; "-" reads it from stdin)
+    #[arg(short, long)]
+    file: Option<String>,
+    /// Set build-time variables
+    #[arg(long = "build-arg")]
+    build_arg: Vec<String>,
+    /// Set the target build stage to build
+    #[arg(long)]
+    target: Option<String>,
+    /// Do not use cache when building the image
+    #[arg(long)]
+    no_cache: bool,
+    /// Set metadata for an image
+    #[arg(long = "label")]
+    label: Vec<String>,
+    /// Suppress the build output and print image ID on success
+    #[arg(short, long)]
+    quiet: bool,
+    /// Set type of progress output ("auto", "plain")
+    #[arg(long, default_value = "auto")]
+    progress: String,
+    /// Write the image ID to the file
+    #[arg(long)]
+    iidfile: Option<String>,
+    /// Always attempt to pull a newer version of the image (accepted; local images are used)
+    #[arg(long)]
+    pull: bool,
+    /// The build context: a directory, or "-" for a tar on stdin
+    context: String,
+}
+
+fn key_values(
+    items: &[String],
+    what: &str,
+    from_env: bool,
+) -> Result<BTreeMap<String, String>, CliError> {
+    let mut out = BTreeMap::new();
+    for item in items {
+        match item.split_once('=') {
+            Some(("", _)) => {
+                return Err(CliError::usage(format!(
+                    "invalid {what} {item:?}: empty key"
+                )));
+            }
+            Some((k, v)) => {
+                out.insert(k.to_string(), v.to_string());
+            }
+            // `--build-arg NAME` takes the value from the environment, as Docker does.
+            None if from_env => {
+                if let Ok(v) = std::env::var(item) {
+                    out.insert(item.clone(), v);
+                }
+            }
+            None => {
+                out.insert(item.clone(), String::new());
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
+    if !matches!(
+        args.progress.as_str(),
+        "auto" | "plain" | "tty" | "quiet" | "rawjson"
+    ) {
+        return Err(CliError::usage(format!(
+            "invalid progress mode {:?}: use auto or plain",
+            args.progress
+        )));
+    }
+    let quiet = args.quiet || args.progress == "quiet";
+    let context_is_tar = args.context == "-";
+    if context_is_tar && args.file.as_deref() == Some("-") {
+        return Err(CliError::usage(
+            "invalid argument: can't use stdin for both build context and dockerfile",
+        ));
+    }
+    let mut request = berth_engine::build::BuildRequest {
+        context_dir: std::path::PathBuf::from(&args.context),
+        tags: args.tag.clone(),
+        build_args: key_values(&args.build_arg, "--build-arg", true)?,
+        target: args.target.clone(),
+        no_cache: args.no_cache,
+        labels: key_values(&args.label, "--label", false)?,
+        ..Default::default()
+    };
+    match args.file.as_deref() {
+        Some("-") => {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|e| CliError::usage(format!("reading the Dockerfile from stdin: {e}")))?;
+            request.dockerfile = text;
+            request.dockerfile_name = "Dockerfile".into();
+        }
+        Some(path) if context_is_tar => request.dockerfile_name = path.to_string(),
+        Some(path) => {
+            request.dockerfile = std::fs::read_to_string(path)
+                .map_err(|e| CliError::usage(format!("failed to read dockerfile: {path}: {e}")))?;
+            request.dockerfile_name = path.to_string();
+        }
+        None if context_is_tar => request.dockerfile_name = "Dockerfile".into(),
+        None => {
+            if !std::path::Path::new(&args.context).is_dir() {
+                return Err(CliError::usage(format!(
+                    "unable to prepare context: path {:?} not found",
+                    args.context
+                )));
+            }
+            let path = std::path::Path::new(&args.context).join("Dockerfile");
+            request.dockerfile = std::fs::read_to_string(&path).map_err(|e| {
+                CliError::usage(format!(
+                    "failed to read dockerfile: open {}: {e}",
+                    path.display()
+                ))
+            })?;
+            request.dockerfile_name = "Dockerfile".into();
+        }
+    }
+    let progress = |line: &str| {
+        if !quiet {
+            eprintln!("{line}");
+        }
+    };
+    let result = if context_is_tar {
+        engine.build_tar(std::io::stdin().lock(), &request, &progress)
+    } else {
+        engine.build(&request, &progress)
+    };
+    let result = result.map_err(|e| CliError {
+        code: e.exit_code(),
+        message: e.to_string(),
+    })?;
+    if let Some(path) = &args.iidfile {
+        std::fs::write(path, &result.image_id)
+            .map_err(|e| CliError::usage(format!("writing the image ID to {path}: {e}")))?;
+    }
+    if quiet {
+        println!("{}", result.image_id);
+    }
+    Ok(0)
+}

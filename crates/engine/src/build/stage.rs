@@ -1,0 +1,872 @@
+//! One stage: its base (an image, `scratch`, or an earlier stage), the base's ONBUILD
+//! triggers, then every instruction. Metadata instructions change the config in memory; RUN,
+//! COPY, ADD and WORKDIR make a layer unless the cache has the resulting state. An image is
+//! committed only when a step needs one (a RUN's container) or at the end of the stage.
+
+use std::collections::BTreeMap;
+
+use berth_build::dockerfile::{Command, Copy, Instruction, Kind, Source};
+use berth_build::expand::expand_word;
+use berth_image::{Descriptor, History, ImageConfig};
+
+use super::copy::{CopyOptions, SourceFile};
+use super::fs_step::{Scratch, resolve_in_root};
+use super::{BuildError, Shared, cache};
+use crate::{Engine, Error};
+
+/// The error of a stage that stopped because another one failed.
+pub const ABORTED: &str = "build aborted: another stage failed";
+
+/// The stages `target` needs (itself, its base stages, the stages it copies from), sorted.
+pub fn needed_stages(shared: &Shared<'_>, target: usize) -> Result<Vec<usize>, BuildError> {
+    let mut needed = std::collections::BTreeSet::new();
+    let mut todo = vec![target];
+    while let Some(i) = todo.pop() {
+        if !needed.insert(i) {
+            continue;
+        }
+        let stage = &shared.dockerfile.stages[i];
+        let mut refs = vec![
+            expand_word(
+                &stage.base,
+                shared.globals.as_slice(),
+                shared.dockerfile.escape,
+            )
+            .unwrap_or_default(),
+        ];
+        for instr in &stage.instructions {
+            if let Kind::Copy(Copy {
+                from: Some(from), ..
+            }) = &instr.kind
+            {
+                refs.push(
+                    expand_word(from, shared.globals.as_slice(), shared.dockerfile.escape)
+                        .unwrap_or_default(),
+                );
+            }
+        }
+        for r in refs {
+            let dep = match r.parse::<usize>() {
+                Ok(n) if n < shared.stage_count => Some(n),
+                _ => shared.stage_index(&r),
+            };
+            match dep {
+                Some(d) if d >= i => {
+                    return Err(BuildError::Dockerfile(format!(
+                        "{}:{}: stage {r} is not defined before the stage that uses it",
+                        shared.request.dockerfile_name, stage.line
+                    )));
+                }
+                Some(d) => todo.push(d),
+                None => {}
+            }
+        }
+    }
+    Ok(needed.into_iter().collect())
+}
+
+/// Where a stage stands: its cache key, its image when one is committed, its config and layers.
+struct State {
+    key: String,
+    image: Option<String>,
+    config: ImageConfig,
+    layers: Vec<Descriptor>,
+    /// ARGs declared in this stage, in order.
+    args: Vec<(String, String)>,
+    cmd_set: bool,
+}
+
+struct StageRun<'e, 's, 'r> {
+    engine: &'e Engine,
+    shared: &'s Shared<'r>,
+    index: usize,
+    label: String,
+    total: usize,
+    position: usize,
+    state: State,
+}
+
+fn now() -> String {
+    crate::containers::now()
+}
+
+/// Builds stage `index`; returns its image id (committed, not named).
+pub fn build_stage(
+    engine: &Engine,
+    shared: &Shared<'_>,
+    index: usize,
+) -> Result<String, BuildError> {
+    let stage = &shared.dockerfile.stages[index];
+    let file = &shared.request.dockerfile_name;
+    let label = if shared.stage_count == 1 {
+        String::new()
+    } else {
+        format!(
+            "{} ",
+            stage
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("stage-{index}"))
+        )
+    };
+    let total = 1 + stage.instructions.iter().filter(|i| shown(&i.kind)).count();
+    let base = expand_word(
+        &stage.base,
+        shared.globals.as_slice(),
+        shared.dockerfile.escape,
+    )
+    .map_err(|e| BuildError::Dockerfile(format!("{file}:{}: {e}", stage.line)))?;
+    let n = shared.next_step();
+    shared.say(&format!("#{n} [{label}1/{total}] FROM {base}"));
+    let started = std::time::Instant::now();
+    let base_id = if base == "scratch" {
+        None
+    } else if let Some(j) = shared.stage_index(&base).filter(|j| *j < index) {
+        Some(
+            shared
+                .wait_for_stage(j)
+                .ok_or_else(|| Error::Internal(ABORTED.into()))?,
+        )
+    } else {
+        Some(image_for(engine, shared, &base).map_err(|e| {
+            BuildError::Dockerfile(format!("{file}:{}: FROM {base}: {e}", stage.line))
+        })?)
+    };
+    let (mut config, layers) = match &base_id {
+        Some(id) => (
+            engine.images.image(id)?.config,
+            engine.images.layer_descriptors(id)?,
+        ),
+        None => (
+            ImageConfig {
+                architecture: berth_image::host_arch().into(),
+                os: "linux".into(),
+                ..Default::default()
+            },
+            Vec::new(),
+        ),
+    };
+    shared.say(&format!(
+        "#{n} DONE {:.1}s",
+        started.elapsed().as_secs_f64()
+    ));
+    // The base's triggers run here, and are not inherited further.
+    let triggers = config.config.on_build.take().unwrap_or_default();
+    let key = cache::chain("", &["FROM", base_id.as_deref().unwrap_or("scratch")]);
+    let mut run = StageRun {
+        engine,
+        shared,
+        index,
+        label,
+        total: total + triggers.len(),
+        position: 1,
+        state: State {
+            key,
+            image: None,
+            config,
+            layers,
+            args: Vec::new(),
+            cmd_set: false,
+        },
+    };
+    if !triggers.is_empty() {
+        run.state.key = cache::chain(&run.state.key, &["ONBUILD-CLEARED"]);
+    }
+    for trigger in &triggers {
+        let instr =
+            berth_build::dockerfile::parse_trigger(trigger, &format!("{file} (ONBUILD of {base})"))
+                .map_err(|e| BuildError::Dockerfile(e.to_string()))?;
+        run.instruction(&instr)?;
+    }
+    for instr in &stage.instructions {
+        if shared.failed.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(Error::Internal(ABORTED.into()).into());
+        }
+        run.instruction(instr)?;
+    }
+    if index == shared.target && !shared.request.labels.is_empty() {
+        let labels = run
+            .state
+            .config
+            .config
+            .labels
+            .get_or_insert_with(BTreeMap::new);
+        labels.extend(shared.request.labels.clone());
+        let encoded = serde_json::to_string(&shared.request.labels).unwrap_or_default();
+        run.state.key = cache::chain(&run.state.key, &["--label", &encoded]);
+        run.state.image = None;
+    }
+    run.materialize()
+}
+
+/// Whether BuildKit's progress shows the instruction as a step.
+fn shown(kind: &Kind) -> bool {
+    matches!(kind, Kind::Run { .. } | Kind::Copy(_) | Kind::Workdir(_))
+}
+
+/// A local image by name, or pulled when missing.
+fn image_for(engine: &Engine, shared: &Shared<'_>, name: &str) -> Result<String, Error> {
+    match engine.resolve_image(name) {
+        Ok(id) => Ok(id),
+        Err(Error::NotFound(_)) => {
+            let pulled = engine.pull_image(name, &Default::default(), &mut |p| {
+                if let Some(id) = &p.id {
+                    shared.say(&format!("#0 {id}: {}", p.status));
+                }
+            })?;
+            pulled
+                .into_iter()
+                .next()
+                .map(|p| p.id)
+                .ok_or_else(|| Error::NotFound(format!("No such image: {name}")))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+impl StageRun<'_, '_, '_> {
+    fn file(&self) -> &str {
+        &self.shared.request.dockerfile_name
+    }
+
+    fn at(&self, instr: &Instruction, message: impl std::fmt::Display) -> BuildError {
+        BuildError::Dockerfile(format!("{}:{}: {message}", self.file(), instr.line))
+    }
+
+    /// Variables visible to expansion: the stage's ARGs, then ENV (which wins).
+    fn scope(&self) -> BTreeMap<String, String> {
+        let mut scope: BTreeMap<String, String> = self.state.args.iter().cloned().collect();
+        for kv in self.state.config.config.env.iter().flatten() {
+            if let Some((k, v)) = kv.split_once('=') {
+                scope.insert(k.to_string(), v.to_string());
+            }
+        }
+        scope
+    }
+
+    fn expand(&self, instr: &Instruction, word: &str) -> Result<String, BuildError> {
+        expand_word(word, &self.scope(), self.shared.dockerfile.escape)
+            .map_err(|e| self.at(instr, e))
+    }
+
+    /// The image of the current state: from the cache, or committed now.
+    fn materialize(&mut self) -> Result<String, BuildError> {
+        if let Some(id) = &self.state.image {
+            return Ok(id.clone());
+        }
+        if let Some(id) = self.cached(&self.state.key.clone())? {
+            self.state.image = Some(id.clone());
+            return Ok(id);
+        }
+        let mut config = self.state.config.clone();
+        config.created = Some(now());
+        let id = self
+            .engine
+            .images
+            .commit_image(&config, self.state.layers.clone())?;
+        self.engine
+            .db
+            .build_cache_put(&self.state.key, &id, &now())?;
+        self.state.image = Some(id.clone());
+        Ok(id)
+    }
+
+    /// The cached image for `key`, if any and still stored (never with --no-cache).
+    fn cached(&self, key: &str) -> Result<Option<String>, BuildError> {
+        if self.shared.request.no_cache {
+            return Ok(None);
+        }
+        match self.engine.db.build_cache_get(key)? {
+            Some(id) if self.engine.images.image(&id).is_ok() => Ok(Some(id)),
+            Some(_) => {
+                self.engine.db.build_cache_forget(key)?;
+                Ok(None)
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Moves to the cached image of `key`.
+    fn use_cached(&mut self, key: String, id: String) -> Result<(), BuildError> {
+        let image = self.engine.images.image(&id)?;
+        self.state.layers = self.engine.images.layer_descriptors(&id)?;
+        self.state.config = image.config;
+        self.state.key = key;
+        self.state.image = Some(id);
+        Ok(())
+    }
+
+    /// Records a finished filesystem step: its layer (None: nothing changed), history, image.
+    fn commit_step(
+        &mut self,
+        key: String,
+        layer: Option<(Descriptor, String)>,
+        created_by: String,
+    ) -> Result<(), BuildError> {
+        let created = now();
+        self.state.config.history.push(History {
+            created: Some(created.clone()),
+            created_by: Some(created_by),
+            comment: Some("buildkit.dockerfile.v0".into()),
+            empty_layer: layer.is_none(),
+            ..Default::default()
+        });
+        if let Some((layer, diff_id)) = layer {
+            self.state.config.rootfs.diff_ids.push(diff_id);
+            self.state.layers.push(layer);
+        }
+        self.state.config.created = Some(created.clone());
+        let id = self
+            .engine
+            .images
+            .commit_image(&self.state.config, self.state.layers.clone())?;
+        self.engine.db.build_cache_put(&key, &id, &created)?;
+        self.state.key = key;
+        self.state.image = Some(id);
+        Ok(())
+    }
+
+    fn metadata_history(&mut self, text: &str) {
+        self.state.config.history.push(History {
+            created: Some(now()),
+            created_by: Some(format!("/bin/sh -c #(nop) {text}")),
+            empty_layer: true,
+            ..Default::default()
+        });
+    }
+
+    /// Key step for a metadata change: the resulting config decides.
+    fn metadata_changed(&mut self, what: &str) {
+        let config = serde_json::to_string(&self.state.config.config).unwrap_or_default();
+        self.state.key = cache::chain(&self.state.key, &[what, &config]);
+        self.state.image = None;
+    }
+
+    fn instruction(&mut self, instr: &Instruction) -> Result<(), BuildError> {
+        let first_line = instr.text.lines().next().unwrap_or("").to_string();
+        match &instr.kind {
+            Kind::Arg(decls) => {
+                for (name, default) in decls {
+                    let value = berth_build::args::stage_value(
+                        name,
+                        default.as_deref(),
+                        &self.shared.request.build_args,
+                        &self.shared.globals,
+                        &self.scope(),
+                        self.shared.dockerfile.escape,
+                    )
+                    .map_err(|e| self.at(instr, e))?;
+                    self.state.args.retain(|(k, _)| k != name);
+                    if let Some(v) = &value {
+                        self.state.args.push((name.clone(), v.clone()));
+                    }
+                    self.state.key = cache::chain(
+                        &self.state.key,
+                        &["ARG", name, value.as_deref().unwrap_or("\0unset")],
+                    );
+                }
+                Ok(())
+            }
+            Kind::Shell(args) => {
+                if args.is_empty() {
+                    return Err(self.at(instr, "SHELL requires the first argument to be a JSON array with at least one element"));
+                }
+                self.state.config.config.shell = Some(args.clone());
+                self.metadata_history(&first_line);
+                self.metadata_changed("SHELL");
+                Ok(())
+            }
+            Kind::Maintainer(name) => {
+                self.state.config.author = Some(self.expand(instr, name)?);
+                self.metadata_history(&first_line);
+                self.metadata_changed("MAINTAINER");
+                Ok(())
+            }
+            Kind::Run {
+                command,
+                heredoc,
+                network,
+            } => self.run_step(instr, command, heredoc.as_ref(), network.as_deref()),
+            Kind::Copy(copy) => self.copy_step(instr, copy),
+            Kind::Workdir(_) => {
+                self.apply_change(instr)?;
+                self.workdir_step(instr)
+            }
+            _ => {
+                self.apply_change(instr)?;
+                self.metadata_history(&first_line);
+                self.metadata_changed(&first_line);
+                Ok(())
+            }
+        }
+    }
+
+    /// CMD, ENTRYPOINT, ENV, LABEL, EXPOSE, VOLUME, USER, WORKDIR, STOPSIGNAL, HEALTHCHECK,
+    /// ONBUILD: the same code as `import --change`, with this stage's ARGs in scope.
+    fn apply_change(&mut self, instr: &Instruction) -> Result<(), BuildError> {
+        let args: BTreeMap<String, String> = self.state.args.iter().cloned().collect();
+        berth_image::apply_change_with(
+            &mut self.state.config.config,
+            &instr.text,
+            &args,
+            &mut self.state.cmd_set,
+        )
+        .map_err(|e| {
+            let message = e.to_string();
+            let message = message
+                .strip_prefix("change: ")
+                .unwrap_or(&message)
+                .to_string();
+            self.at(instr, message)
+        })
+    }
+
+    fn step_title(&mut self, instr: &Instruction) -> usize {
+        self.position += 1;
+        let n = self.shared.next_step();
+        let first_line = instr.text.lines().next().unwrap_or("");
+        self.shared.say(&format!(
+            "#{n} [{}{}/{}] {first_line}",
+            self.label, self.position, self.total
+        ));
+        n
+    }
+
+    fn run_step(
+        &mut self,
+        instr: &Instruction,
+        command: &Command,
+        heredoc: Option<&berth_build::dockerfile::Heredoc>,
+        network: Option<&str>,
+    ) -> Result<(), BuildError> {
+        let host_network = match network {
+            None | Some("default") | Some("none") => false,
+            Some("host") => true,
+            Some(other) => {
+                return Err(self.at(
+                    instr,
+                    format!("RUN --network={other}: expected default, none or host"),
+                ));
+            }
+        };
+        let n = self.step_title(instr);
+        let started = std::time::Instant::now();
+        let shell = self
+            .state
+            .config
+            .config
+            .shell
+            .clone()
+            .unwrap_or_else(|| vec!["/bin/sh".into(), "-c".into()]);
+        let argv: Vec<String> = match (command, heredoc) {
+            (Command::Exec(args), _) => args.clone(),
+            (Command::Shell(text), Some(doc)) => {
+                // `RUN <<EOF` runs the document as a script; `RUN <<EOF cmd` feeds it to cmd
+                // (the parser leaves only `cmd` in the text). A quoted delimiter stops the shell
+                // from expanding variables in the document, as in Docker.
+                let rest = text.trim();
+                let script = if rest.is_empty() {
+                    doc.body.clone()
+                } else if doc.expand {
+                    format!("{rest} <<{0}\n{1}{0}\n", doc.name, doc.body)
+                } else {
+                    format!("{rest} <<'{0}'\n{1}{0}\n", doc.name, doc.body)
+                };
+                [shell, vec![script]].concat()
+            }
+            (Command::Shell(text), None) => [shell, vec![text.clone()]].concat(),
+        };
+        let declared: Vec<String> = self
+            .state
+            .args
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let predefined = berth_build::args::predefined(&self.shared.request.build_args);
+        let key = cache::chain(
+            &self.state.key,
+            &[
+                "RUN",
+                &serde_json::to_string(&argv).unwrap_or_default(),
+                &declared.join("\0"),
+                network.unwrap_or(""),
+            ],
+        );
+        if let Some(id) = self.cached(&key)? {
+            self.use_cached(key, id)?;
+            self.shared.say(&format!("#{n} CACHED"));
+            return Ok(());
+        }
+        let parent = self.materialize()?;
+        // Build args are in the command's environment, under the ENV of the same name.
+        let mut env: Vec<String> = self.state.config.config.env.clone().unwrap_or_default();
+        for (k, v) in self.state.args.iter().chain(predefined.iter()) {
+            if !env.iter().any(|e| e.split('=').next() == Some(k.as_str())) {
+                env.push(format!("{k}={v}"));
+            }
+        }
+        let c = &self.state.config.config;
+        let spec = super::run::RunSpec {
+            parent: &parent,
+            argv: argv.clone(),
+            env,
+            user: c.user.clone().unwrap_or_default(),
+            workdir: c.working_dir.clone().unwrap_or_default(),
+            step: n,
+            host_network,
+        };
+        let layer = match super::run::run(self.engine, self.shared, spec) {
+            Ok(layer) => layer,
+            Err(BuildError::StepFailed { message, code }) => {
+                self.shared.say(&format!(
+                    "#{n} ERROR: process \"{}\" did not complete successfully: exit code: {code}",
+                    argv.join(" ")
+                ));
+                return Err(BuildError::StepFailed {
+                    message: format!("{}:{}: {message}", self.file(), instr.line),
+                    code,
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        let prefix = if declared.is_empty() {
+            String::new()
+        } else {
+            format!("|{} {} ", declared.len(), declared.join(" "))
+        };
+        self.commit_step(key, Some(layer), format!("RUN {prefix}{}", argv.join(" ")))?;
+        self.shared.say(&format!(
+            "#{n} DONE {:.1}s",
+            started.elapsed().as_secs_f64()
+        ));
+        Ok(())
+    }
+
+    fn workdir_step(&mut self, instr: &Instruction) -> Result<(), BuildError> {
+        let n = self.step_title(instr);
+        let started = std::time::Instant::now();
+        let dir = self
+            .state
+            .config
+            .config
+            .working_dir
+            .clone()
+            .unwrap_or_else(|| "/".into());
+        let key = cache::chain(
+            &self.state.key,
+            &[
+                "WORKDIR",
+                &serde_json::to_string(&self.state.config.config).unwrap_or_default(),
+            ],
+        );
+        if let Some(id) = self.cached(&key)? {
+            self.use_cached(key, id)?;
+            self.shared.say(&format!("#{n} CACHED"));
+            return Ok(());
+        }
+        let parent = self.materialize()?;
+        let scratch = Scratch::mount(self.engine, Some(&parent))?;
+        super::copy::make_dirs(&scratch.merged, &dir).map_err(|e| self.at(instr, e))?;
+        scratch.unmount();
+        let changed = std::fs::read_dir(&scratch.upper)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(false);
+        let layer = if changed {
+            Some(self.engine.images.add_layer_from_upper(&scratch.upper)?)
+        } else {
+            None
+        };
+        drop(scratch);
+        self.commit_step(key, layer, format!("WORKDIR {dir}"))?;
+        self.shared.say(&format!(
+            "#{n} DONE {:.1}s",
+            started.elapsed().as_secs_f64()
+        ));
+        Ok(())
+    }
+
+    /// `ADD <url>`: the file as the server sends it (named after the URL's last path segment,
+    /// mode 0600, mtime from Last-Modified), in this build's scratch dir. Returns it and its digest.
+    fn download(
+        &self,
+        instr: &Instruction,
+        url: &str,
+    ) -> Result<(std::path::PathBuf, String), BuildError> {
+        use sha2::Digest;
+        let path_part = url.split(['?', '#']).next().unwrap_or(url);
+        let name = path_part
+            .splitn(4, '/')
+            .nth(3)
+            .and_then(|p| p.rsplit('/').next())
+            .filter(|n| !n.is_empty())
+            .unwrap_or("download");
+        let dir = super::reap::scratch_dir(self.engine)
+            .join(format!("download-{}", crate::names::new_id()));
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        let file = dir.join(name);
+        let mut out = std::fs::File::create(&file)
+            .map_err(|e| Error::io(format!("creating {}", file.display()), e))?;
+        let got = berth_registry::http::download(url, &mut out)
+            .map_err(|e| self.at(instr, format!("ADD failed: {e}")))?;
+        drop(out);
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| Error::io(format!("chmod {}", file.display()), e))?;
+        if let Some(t) = got.last_modified {
+            let ts = nix::sys::time::TimeSpec::new(t, 0);
+            let _ = nix::sys::stat::utimensat(
+                None,
+                &file,
+                &ts,
+                &ts,
+                nix::sys::stat::UtimensatFlags::NoFollowSymlink,
+            );
+        }
+        let data = std::fs::read(&file)
+            .map_err(|e| Error::io(format!("reading {}", file.display()), e))?;
+        Ok((file, hex::encode(sha2::Sha256::digest(&data))))
+    }
+
+    fn copy_step(&mut self, instr: &Instruction, copy: &Copy) -> Result<(), BuildError> {
+        let name = if copy.add { "ADD" } else { "COPY" };
+        let n = self.step_title(instr);
+        let started = std::time::Instant::now();
+        let mut dest = self.expand(instr, &copy.dest)?;
+        if !dest.starts_with('/') {
+            let workdir = self
+                .state
+                .config
+                .config
+                .working_dir
+                .clone()
+                .unwrap_or_else(|| "/".into());
+            dest = format!("{}/{dest}", workdir.trim_end_matches('/'));
+        }
+        let chown = copy
+            .chown
+            .as_deref()
+            .map(|c| self.expand(instr, c))
+            .transpose()?;
+        let chmod = match copy
+            .chmod
+            .as_deref()
+            .map(|c| self.expand(instr, c))
+            .transpose()?
+        {
+            Some(m) => Some(u32::from_str_radix(&m, 8).map_err(|_| {
+                self.at(instr, format!("invalid --chmod value {m:?}: must be octal"))
+            })?),
+            None => None,
+        };
+        // Where the sources come from: the context, an earlier stage, or an image.
+        let from_image =
+            match copy
+                .from
+                .as_deref()
+                .map(|f| self.expand(instr, f))
+                .transpose()?
+            {
+                None => None,
+                Some(from) => {
+                    let stage = match from.parse::<usize>() {
+                        Ok(i) if i < self.shared.stage_count => Some(i),
+                        _ => self.shared.stage_index(&from),
+                    };
+                    Some(match stage {
+                        Some(i) if i < self.index => self
+                            .shared
+                            .wait_for_stage(i)
+                            .ok_or_else(|| Error::Internal(ABORTED.into()))?,
+                        Some(_) => return Err(self.at(
+                            instr,
+                            format!(
+                                "{name} --from={from}: a stage can only copy from an earlier stage"
+                            ),
+                        )),
+                        None => image_for(self.engine, self.shared, &from)
+                            .map_err(|e| self.at(instr, format!("{name} --from={from}: {e}")))?,
+                    })
+                }
+            };
+        let mut key_parts: Vec<String> = vec![
+            name.into(),
+            dest.clone(),
+            chown.clone().unwrap_or_default(),
+            format!("{chmod:?}"),
+            from_image.clone().unwrap_or_default(),
+        ];
+        let mut context_files: Vec<String> = Vec::new();
+        let mut image_sources: Vec<String> = Vec::new();
+        let mut heredocs: Vec<(String, String)> = Vec::new();
+        let mut downloads: Vec<std::path::PathBuf> = Vec::new();
+        for source in &copy.sources {
+            match source {
+                Source::Heredoc(doc) => {
+                    let body = if doc.expand {
+                        berth_build::expand::expand_heredoc(
+                            &doc.body,
+                            &self.scope(),
+                            self.shared.dockerfile.escape,
+                        )
+                        .map_err(|e| self.at(instr, e))?
+                    } else {
+                        doc.body.clone()
+                    };
+                    key_parts.push(format!("heredoc:{}:{body}", doc.name));
+                    heredocs.push((doc.name.clone(), body));
+                }
+                Source::Path(raw) => {
+                    let path = self.expand(instr, raw)?;
+                    if copy.add && (path.starts_with("http://") || path.starts_with("https://")) {
+                        // Downloaded before the cache lookup: its content decides, as in Docker.
+                        let (file, digest) = self.download(instr, &path)?;
+                        key_parts.push(format!("url:{path}:{digest}"));
+                        downloads.push(file);
+                        continue;
+                    }
+                    if from_image.is_some() {
+                        key_parts.push(format!("image:{path}"));
+                        image_sources.push(path);
+                        continue;
+                    }
+                    let matched = self.shared.context.matching(&path);
+                    if matched.is_empty() {
+                        return Err(self.at(
+                            instr,
+                            format!("{name} failed: file not found in build context or excluded by .dockerignore: stat {path}: file does not exist"),
+                        ));
+                    }
+                    for m in matched {
+                        key_parts.push(format!(
+                            "ctx:{m}:{}",
+                            self.shared.context.digest_of(&m).unwrap_or_default()
+                        ));
+                        context_files.push(m);
+                    }
+                }
+            }
+        }
+        let refs: Vec<&str> = key_parts.iter().map(String::as_str).collect();
+        let key = cache::chain(&self.state.key, &refs);
+        if let Some(id) = self.cached(&key)? {
+            self.use_cached(key, id)?;
+            self.shared.say(&format!("#{n} CACHED"));
+            return Ok(());
+        }
+        let parent = self.materialize()?;
+        let scratch = Scratch::mount(self.engine, Some(&parent))?;
+        let from_scratch = from_image
+            .as_deref()
+            .map(|id| Scratch::mount(self.engine, Some(id)))
+            .transpose()?;
+        let owner = match &chown {
+            None => None,
+            Some(spec) => {
+                let user = crate::user::resolve(&scratch.merged, spec)
+                    .map_err(|e| self.at(instr, format!("{name} --chown={spec}: {e}")))?;
+                Some((
+                    user.uid,
+                    if spec.contains(':') {
+                        user.gid
+                    } else {
+                        user.uid
+                    },
+                ))
+            }
+        };
+        let context = &self.shared.context;
+        let in_context = |p: &std::path::Path| {
+            p.strip_prefix(context.root())
+                .is_ok_and(|rel| context.entries.contains_key(rel.to_string_lossy().as_ref()))
+        };
+        let options = CopyOptions {
+            in_context: if from_image.is_none() {
+                Some(&in_context)
+            } else {
+                None
+            },
+            owner,
+            mode: chmod,
+            extract_archives: copy.add,
+        };
+        let mut sources: Vec<SourceFile> = context_files
+            .iter()
+            .map(|rel| SourceFile {
+                path: self.shared.context.root().join(rel),
+                keep_owner: false,
+                extract: true,
+            })
+            .collect();
+        // Remote files are never unpacked.
+        sources.extend(downloads.iter().map(|p| SourceFile {
+            path: p.clone(),
+            keep_owner: false,
+            extract: false,
+        }));
+        if let Some(from) = &from_scratch {
+            for path in &image_sources {
+                let found = glob_in_root(&from.merged, path);
+                if found.is_empty() {
+                    return Err(self.at(
+                        instr,
+                        format!(
+                            "{name} failed: stat {path}: file does not exist in the --from image"
+                        ),
+                    ));
+                }
+                sources.extend(found.into_iter().map(|p| SourceFile {
+                    path: p,
+                    keep_owner: true,
+                    extract: true,
+                }));
+            }
+        }
+        if !sources.is_empty() {
+            super::copy::copy(&scratch.merged, &sources, &dest, &options)
+                .map_err(|e| self.at(instr, format!("{name} failed: {e}")))?;
+        }
+        for (doc_name, body) in &heredocs {
+            super::copy::write_heredoc(&scratch.merged, &dest, doc_name, body, &options)
+                .map_err(|e| self.at(instr, format!("{name} failed: {e}")))?;
+        }
+        drop(from_scratch);
+        scratch.unmount();
+        let layer = self.engine.images.add_layer_from_upper(&scratch.upper)?;
+        drop(scratch);
+        let first_line = instr.text.lines().next().unwrap_or("").to_string();
+        self.commit_step(key, Some(layer), first_line)?;
+        self.shared.say(&format!(
+            "#{n} DONE {:.1}s",
+            started.elapsed().as_secs_f64()
+        ));
+        Ok(())
+    }
+}
+
+/// Paths in a mounted image matching `pattern` (a glob allowed in the last component).
+fn glob_in_root(root: &std::path::Path, pattern: &str) -> Vec<std::path::PathBuf> {
+    let (dir, last) = match pattern.trim_end_matches('/').rsplit_once('/') {
+        Some((d, l)) => (if d.is_empty() { "/" } else { d }, l),
+        None => ("/", pattern.trim_end_matches('/')),
+    };
+    if !last.contains(['*', '?', '[']) {
+        let p = resolve_in_root(root, pattern);
+        return if std::fs::symlink_metadata(&p).is_ok() {
+            vec![p]
+        } else {
+            Vec::new()
+        };
+    }
+    let base = resolve_in_root(root, dir);
+    let ignore = berth_build::ignore::Ignore::parse(last);
+    let mut out: Vec<_> = std::fs::read_dir(&base)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| ignore.excludes(&e.file_name().to_string_lossy()))
+        .map(|e| e.path())
+        .collect();
+    out.sort();
+    out
+}
