@@ -61,7 +61,9 @@ pub struct DiskUsage {
     pub images: Vec<ImageUsage>,
     pub containers: Vec<ContainerUsage>,
     pub volumes: Vec<VolumeUsage>,
-    /// Bytes of build cache (berth has no builder yet).
+    /// Images the build cache keeps (intermediate steps).
+    pub build_cache_count: u64,
+    /// Uncompressed bytes of the layers only the build cache keeps.
     pub build_cache_size: u64,
 }
 
@@ -76,6 +78,24 @@ impl ContainerUsage {
 }
 
 impl Engine {
+    /// Uncompressed bytes of the layers of build-cache images that no listed image has
+    /// (`images`: the listed images' layers).
+    fn build_cache_bytes(&self, images: &HashMap<String, u64>) -> Result<u64, Error> {
+        let mut only_cache: HashMap<String, u64> = HashMap::new();
+        for id in self.db.build_cache_images()? {
+            let Ok(image) = self.images.image(&id) else {
+                continue;
+            };
+            let sizes = self.images.layer_sizes(&id)?;
+            for (digest, size) in image.layers.into_iter().zip(sizes) {
+                if !images.contains_key(&digest) {
+                    only_cache.insert(digest, size);
+                }
+            }
+        }
+        Ok(only_cache.values().sum())
+    }
+
     /// `berth system df`
     pub fn disk_usage(&self) -> Result<DiskUsage, Error> {
         let containers = self.list_containers(true)?;
@@ -171,7 +191,8 @@ impl Engine {
                     })
                 })
                 .collect::<Result<Vec<_>, Error>>()?,
-            build_cache_size: 0,
+            build_cache_count: self.db.build_cache_images()?.len() as u64,
+            build_cache_size: self.build_cache_bytes(&layer_size)?,
         })
     }
 }

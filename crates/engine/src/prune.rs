@@ -37,6 +37,8 @@ pub struct SystemPruned {
     /// [`Engine::prune_system`].
     pub networks_deleted: Vec<String>,
     pub volumes_deleted: Vec<String>,
+    /// Build cache entries dropped.
+    pub build_cache_deleted: usize,
     pub space_reclaimed: u64,
 }
 
@@ -157,10 +159,33 @@ impl Engine {
             out.volumes_deleted = names;
             volumes_reclaimed = bytes;
         }
+        // Images, then the build cache (its intermediate images go with it), as Docker; layer
+        // bytes are counted once across both, the cache's included.
+        let layers_before = self.unique_layer_bytes_with_cache()?;
         out.images = self.prune_images(options.all_images, &options.filters)?;
-        out.space_reclaimed =
-            out.containers.space_reclaimed + volumes_reclaimed + out.images.space_reclaimed;
+        out.build_cache_deleted = self.prune_build_cache()?;
+        let layers_reclaimed = layers_before.saturating_sub(self.unique_layer_bytes_with_cache()?);
+        out.space_reclaimed = out.containers.space_reclaimed + volumes_reclaimed + layers_reclaimed;
         Ok(out)
+    }
+
+    /// [`Engine::unique_layer_bytes`] plus the layers only the build cache keeps.
+    fn unique_layer_bytes_with_cache(&self) -> Result<u64, Error> {
+        let images = self.layer_sizes_by_digest()?;
+        let mut total: u64 = images.values().sum();
+        let mut seen = std::collections::HashSet::new();
+        for id in self.db.build_cache_images()? {
+            let Ok(image) = self.images.image(&id) else {
+                continue;
+            };
+            let sizes = self.images.layer_sizes(&id)?;
+            for (digest, size) in image.layers.into_iter().zip(sizes) {
+                if !images.contains_key(&digest) && seen.insert(digest) {
+                    total += size;
+                }
+            }
+        }
+        Ok(total)
     }
 
     /// Uncompressed bytes of every layer in the store, each counted once (by blob digest).

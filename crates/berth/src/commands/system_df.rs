@@ -80,7 +80,7 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
         }),
         json!({
             "Type": "Build Cache",
-            "TotalCount": "0",
+            "TotalCount": usage.build_cache_count.to_string(),
             "Active": "0",
             "Size": format::human_size(usage.build_cache_size),
             "Reclaimable": reclaimable(usage.build_cache_size, usage.build_cache_size, false),

@@ -68,6 +68,14 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
         list("Networks", &pruned.networks_deleted),
         list("Volumes", &pruned.volumes_deleted),
         super::image_prune::report(&pruned.images),
+        if pruned.build_cache_deleted > 0 {
+            format!(
+                "Deleted build cache objects: {}\n",
+                pruned.build_cache_deleted
+            )
+        } else {
+            String::new()
+        },
     ] {
         if !text.is_empty() {
             println!("{text}");
