@@ -115,7 +115,15 @@ fn image_prune_removes_dangling_then_unused_images() {
     let dangling2 = env.image("d2", &["CMD [\"false\"]"]);
     // Retag d2's name onto another image: d2's image has no name left, as after a rebuild.
     env.ok(&["tag", "kept", "d2"]);
-    env.ok(&["create", "--network", "none", "--name", "cu", "used", "true"]);
+    env.ok(&[
+        "create",
+        "--network",
+        "none",
+        "--name",
+        "cu",
+        "used",
+        "true",
+    ]);
 
     // Without -f, a "no" (end of input) changes nothing and exits 0.
     let r = env.berth(&["image", "prune"]);
@@ -196,11 +204,29 @@ fn container_prune_and_system_prune() {
         "head -c 300000 /dev/zero > /blob",
     ]);
     let created = env
-        .ok(&["create", "--network", "none", "--name", "fresh", "bb", "true"])
+        .ok(&[
+            "create",
+            "--network",
+            "none",
+            "--name",
+            "fresh",
+            "bb",
+            "true",
+        ])
         .trim()
         .to_string();
     let running = env
-        .ok(&["run", "--network", "none", "-d", "--name", "up", "bb", "sleep", "60"])
+        .ok(&[
+            "run",
+            "--network",
+            "none",
+            "-d",
+            "--name",
+            "up",
+            "bb",
+            "sleep",
+            "60",
+        ])
         .trim()
         .to_string();
     let writer = env
@@ -398,8 +424,65 @@ fn system_df_and_prune_count_volumes() {
     // the named one stays, as Docker 23+.
     env.ok(&["system", "prune", "-f"]);
     assert_eq!(env.ok(&["volume", "ls", "-q"]).lines().count(), 2);
-    env.ok(&["run", "--network", "none", "--name", "vol2", "-v", "/data", "bb", "true"]);
+    env.ok(&[
+        "run",
+        "--network",
+        "none",
+        "--name",
+        "vol2",
+        "-v",
+        "/data",
+        "bb",
+        "true",
+    ]);
     let out = env.ok(&["system", "prune", "-f", "--volumes"]);
     assert!(out.contains("Deleted Volumes:\n"), "{out}");
     assert_eq!(env.ok(&["volume", "ls", "-q"]), "named\n");
+}
+
+#[test]
+fn system_df_and_prune_cover_the_build_cache() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    let ctx = env.root.parent().unwrap().join("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM bb\nRUN head -c 200000 /dev/zero > /f\nRUN echo x > /g\n",
+    )
+    .unwrap();
+    env.ok(&["build", "-q", "-t", "built", ctx.to_str().unwrap()]);
+    let df = env.ok(&["system", "df", "--format", "{{.Type}}|{{.TotalCount}}"]);
+    let cache: u64 = df
+        .lines()
+        .find_map(|l| l.strip_prefix("Build Cache|"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(cache >= 2, "{df}");
+
+    let out = env.ok(&["system", "prune", "-af"]);
+    assert!(
+        out.contains(&format!("Deleted build cache objects: {cache}\n")),
+        "{out}"
+    );
+    let reclaimed = out
+        .lines()
+        .last()
+        .unwrap()
+        .trim_start_matches("Total reclaimed space: ");
+    assert!(
+        bytes_of(reclaimed) >= busybox_size() as f64 + 200_000.0,
+        "{out}"
+    );
+    let df = env.ok(&[
+        "system",
+        "df",
+        "--format",
+        "{{.Type}}|{{.TotalCount}}|{{.Size}}",
+    ]);
+    assert!(
+        df.contains("Build Cache|0|0B") && df.contains("Images|0|0B"),
+        "{df}"
+    );
 }
