@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark, as ratios against the peers installed here, on the same busybox rootfs.
 # Sections (BENCH, comma-separated; default all):
-#   run       `berth run --rm IMG true` against `runc run` on a ready OCI bundle (the floor),
-#             `podman run --rm --network=none` and `docker run --rm --network=none`.
+#   run       `berth run --rm --network none IMG true` against `runc run` on a ready OCI bundle
+#             (the floor), `podman run --rm --network=none` and `docker run --rm --network=none`.
 #   idle      the shim's RSS per idle running container, over IDLE_CONTAINERS containers.
 #   build     a cold multi-stage build (RUN and COPY steps) and a fully cached rebuild, against
 #             `podman build` and docker's classic builder.
@@ -96,7 +96,7 @@ if command -v dockerd >/dev/null && { want run || want build || want api; }; the
 fi
 
 if want run; then
-    cmds=(-n berth "$berth run --rm bench true")
+    cmds=(-n berth "$berth run --rm --network none bench true")
     if command -v runc >/dev/null; then
         (cd "$work/bundle" && runc spec && sed -i 's/"terminal": true/"terminal": false/; s/"sh"/"true"/' config.json)
         cmds+=(-n runc "runc run --bundle $work/bundle bench-runc")

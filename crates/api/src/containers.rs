@@ -241,12 +241,23 @@ pub async fn rename(Path(id): Path<String>, QueryExtractor(q): Q) -> ApiResult<S
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn prune(QueryExtractor(q): Q) -> ApiResult<Json<serde_json::Value>> {
-    let filters = query::filters(&q)?;
-    let removed = engine::call(move |e| e.prune_containers(&filters)).await?;
+pub async fn prune(QueryExtractor(q): Q) -> ApiResult<Json<berth_engine::prune::ContainersPruned>> {
+    let filters = prune_filters(&q)?;
     Ok(Json(
-        json!({"ContainersDeleted": removed, "SpaceReclaimed": 0}),
+        engine::call(move |e| e.prune_containers(&filters)).await?,
     ))
+}
+
+/// `filters=` of the prune endpoints, as the engine's prune filters.
+pub fn prune_filters(q: &Query) -> ApiResult<berth_engine::prune_filters::PruneFilters> {
+    let pairs: Vec<String> = query::filters(q)?
+        .into_iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    Ok(berth_engine::prune_filters::PruneFilters::parse(
+        &pairs,
+        chrono::Utc::now().timestamp(),
+    )?)
 }
 
 pub async fn top(

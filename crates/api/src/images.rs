@@ -149,13 +149,13 @@ fn async_stream_lines(
     )
 }
 
-pub async fn prune(QueryExtractor(q): Q) -> ApiResult<Json<serde_json::Value>> {
-    let filters = query::filters(&q)?;
-    let all = filters
-        .iter()
-        .any(|(k, v)| k == "dangling" && matches!(v.as_str(), "false" | "0"));
-    let removed = engine::call(move |e| e.prune_images(all)).await?;
-    Ok(Json(json!({"ImagesDeleted": removed, "SpaceReclaimed": 0})))
+pub async fn prune(QueryExtractor(q): Q) -> ApiResult<Json<berth_engine::prune::ImagesPruned>> {
+    let filters = crate::containers::prune_filters(&q)?;
+    // dangling=false (what `image prune -a` sends) widens it to every unused image.
+    let all = filters.dangling == Some(false);
+    Ok(Json(
+        engine::call(move |e| e.prune_images(all, &filters)).await?,
+    ))
 }
 
 /// Everything else under `/images/`: `{name}/json`, `{name}/history`, `{name}/tag`, `{name}`.

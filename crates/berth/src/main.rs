@@ -5,6 +5,7 @@
 mod commands;
 mod format;
 mod mount_flag;
+mod progress;
 mod run_flags;
 mod terminal;
 
@@ -71,6 +72,8 @@ enum Command {
     Push(commands::push::Args),
     /// Log in to a registry
     Login(commands::login::Args),
+    /// List port mappings or a specific mapping for the container
+    Port(commands::port::Args),
     /// Log out from a registry
     Logout(commands::logout::Args),
     /// Build an image from a Dockerfile
@@ -78,12 +81,20 @@ enum Command {
     /// Manage builds
     #[command(subcommand)]
     Builder(BuilderCommand),
+    /// Show the history of an image
+    History(commands::history::Args),
+    /// Manage berth
+    #[command(subcommand)]
+    System(SystemCommand),
     /// Manage images
     #[command(subcommand)]
     Image(ImageCommand),
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
+    /// Manage networks
+    #[command(subcommand)]
+    Network(commands::network::Command),
     /// Manage volumes
     #[command(subcommand)]
     Volume(commands::volume::Command),
@@ -123,6 +134,10 @@ enum ImageCommand {
     Pull(commands::pull::Args),
     /// Upload an image to a registry
     Push(commands::push::Args),
+    /// Show the history of an image
+    History(commands::history::Args),
+    /// Remove unused images
+    Prune(commands::image_prune::Args),
 }
 
 #[derive(Subcommand)]
@@ -134,6 +149,16 @@ enum ContainerCommand {
     Inspect(commands::inspect::Args),
     /// Remove one or more containers
     Rm(commands::rm::Args),
+    /// Remove all stopped containers
+    Prune(commands::container_prune::Args),
+}
+
+#[derive(Subcommand)]
+enum SystemCommand {
+    /// Remove unused data
+    Prune(commands::system_prune::Args),
+    /// Show berth disk usage
+    Df(commands::system_df::Args),
 }
 
 fn main() {
@@ -201,7 +226,14 @@ fn dispatch(command: Command) -> Result<i32, commands::CliError> {
         Command::Login(a) => commands::login::run(&engine, a),
         Command::Build(a) | Command::Image(ImageCommand::Build(a)) => commands::build::run(&engine, a),
         Command::Builder(BuilderCommand::Prune(a)) => commands::builder::prune(&engine, a),
+        Command::Network(c) => commands::network::run(&engine, c),
+        Command::Port(a) => commands::port::run(&engine, a),
         Command::Logout(a) => commands::logout::run(&engine, a),
+        Command::History(a) | Command::Image(ImageCommand::History(a)) => commands::history::run(&engine, a),
+        Command::Image(ImageCommand::Prune(a)) => commands::image_prune::run(&engine, a),
+        Command::Container(ContainerCommand::Prune(a)) => commands::container_prune::run(&engine, a),
+        Command::System(SystemCommand::Prune(a)) => commands::system_prune::run(&engine, a),
+        Command::System(SystemCommand::Df(a)) => commands::system_df::run(&engine, a),
         Command::Volume(c) => commands::volume::run(&engine, c),
         Command::Shim(_) | Command::Serve(_) => unreachable!("handled before the engine opens"),
     }

@@ -79,6 +79,33 @@ pub struct RunFlags {
     /// Connect a container to a network
     #[arg(long, visible_alias = "net", value_name = "network", action = ArgAction::Append)]
     pub network: Vec<String>,
+    /// Add network-scoped alias for the container
+    #[arg(long, visible_alias = "net-alias", value_name = "list", action = ArgAction::Append)]
+    pub network_alias: Vec<String>,
+    /// IPv4 address (e.g., 172.30.100.104)
+    #[arg(long, value_name = "string")]
+    pub ip: Option<String>,
+    /// Container MAC address (e.g., 92:d0:c6:0a:29:33)
+    #[arg(long, value_name = "string")]
+    pub mac_address: Option<String>,
+    /// Set custom DNS servers
+    #[arg(long, value_name = "list", action = ArgAction::Append)]
+    pub dns: Vec<String>,
+    /// Set custom DNS search domains
+    #[arg(long, value_name = "list", action = ArgAction::Append)]
+    pub dns_search: Vec<String>,
+    /// Set DNS options
+    #[arg(long, visible_alias = "dns-opt", value_name = "list", action = ArgAction::Append)]
+    pub dns_option: Vec<String>,
+    /// Add a custom host-to-IP mapping (host:ip)
+    #[arg(long, value_name = "list", action = ArgAction::Append)]
+    pub add_host: Vec<String>,
+    /// Publish a container's port(s) to the host
+    #[arg(short = 'p', long, value_name = "list", action = ArgAction::Append)]
+    pub publish: Vec<String>,
+    /// Publish all exposed ports to random ports
+    #[arg(short = 'P', long)]
+    pub publish_all: bool,
     /// Tune container pids limit (set -1 for unlimited)
     #[arg(long, value_name = "int", allow_hyphen_values = true)]
     pub pids_limit: Option<String>,
@@ -323,8 +350,116 @@ impl RunFlags {
         hc.binds = (!binds.is_empty()).then_some(binds);
         hc.mounts = (!mounts.is_empty()).then_some(mounts);
         hc.volumes_from = (!self.volumes_from.is_empty()).then(|| self.volumes_from.clone());
+        self.apply_network_flags(&mut request)?;
         Ok(request)
     }
+}
+
+impl RunFlags {
+    /// --ip, --network-alias, --mac-address, --dns*, --add-host into the request.
+    fn apply_network_flags(&self, request: &mut CreateRequest) -> Result<(), String> {
+        for dns in &self.dns {
+            if dns.parse::<std::net::IpAddr>().is_err() {
+                return Err(flag_error(dns, "--dns", &format!("{dns} is not an ip address")));
+            }
+        }
+        let mut extra_hosts = Vec::new();
+        for entry in &self.add_host {
+            let bad = || flag_error(entry, "--add-host", &format!("bad format for add-host: {}", go_quote(entry)));
+            let (name, ip) = entry.split_once([':', '=']).ok_or_else(bad)?;
+            if name.is_empty() || (ip != "host-gateway" && ip.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_err()) {
+                return Err(bad());
+            }
+            extra_hosts.push(format!("{name}:{ip}"));
+        }
+        if let Some(mac) = &self.mac_address {
+            let ok = mac.split(':').count() == 6 && mac.split(':').all(|p| p.len() == 2 && u8::from_str_radix(p, 16).is_ok());
+            if !ok {
+                return Err(format!("{mac} is not a valid mac address"));
+            }
+            request.config.mac_address = mac.clone();
+        }
+        let hc = &mut request.host_config;
+        let non_empty = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
+        hc.dns = non_empty(&self.dns);
+        hc.dns_search = non_empty(&self.dns_search);
+        hc.dns_options = non_empty(&self.dns_option);
+        hc.extra_hosts = non_empty(&extra_hosts);
+        hc.publish_all_ports = self.publish_all;
+        let mut bindings: BTreeMap<String, Vec<berth_engine::types::PortBinding>> = BTreeMap::new();
+        for spec in &self.publish {
+            for (key, binding) in parse_publish(spec)? {
+                bindings.entry(key).or_default().push(binding);
+            }
+        }
+        hc.port_bindings = (!bindings.is_empty()).then_some(bindings);
+        if self.ip.is_some() || !self.network_alias.is_empty() {
+            let mode = hc.network_mode.clone();
+            let user_defined = !matches!(mode.as_str(), "" | "default" | "bridge" | "host" | "none") && !mode.starts_with("container:");
+            if !user_defined && !self.network_alias.is_empty() {
+                return Err("network-scoped alias is supported only for containers in user defined networks".into());
+            }
+            let settings = request.networking_config.endpoints_config.entry(if mode.is_empty() { "bridge".into() } else { mode }).or_default();
+            if let Some(ip) = &self.ip {
+                settings.ipam_config = Some(berth_engine::types::EndpointIpamConfig { ipv4_address: ip.clone() });
+            }
+            settings.aliases = non_empty(&self.network_alias);
+        }
+        Ok(())
+    }
+}
+
+/// One `-p [ip:][hostPort:]containerPort[/proto]` (ports may be ranges) as Docker's
+/// PortBindings entries: ("80/tcp", binding).
+fn parse_publish(spec: &str) -> Result<Vec<(String, berth_engine::types::PortBinding)>, String> {
+    let (rest, proto) = spec.rsplit_once('/').unwrap_or((spec, "tcp"));
+    let proto = proto.to_ascii_lowercase();
+    if !matches!(proto.as_str(), "tcp" | "udp" | "sctp") {
+        return Err(format!("invalid proto: {proto}"));
+    }
+    let parts: Vec<&str> = rest.split(':').collect();
+    let (ip, host, container) = match parts.as_slice() {
+        [c] => ("", "", *c),
+        [h, c] => ("", *h, *c),
+        [i, h, c] => (*i, *h, *c),
+        _ => return Err(format!("invalid port format for --publish: {spec}")),
+    };
+    if !ip.is_empty() && ip.parse::<std::net::Ipv4Addr>().is_err() {
+        return Err(format!("invalid IP address: {ip}"));
+    }
+    let range = |text: &str, what: &str| -> Result<(u16, u16), String> {
+        let (lo, hi) = text.split_once('-').unwrap_or((text, text));
+        let lo: u16 = lo.parse().map_err(|_| format!("invalid {what}: {text}"))?;
+        let hi: u16 = hi.parse().map_err(|_| format!("invalid {what}: {text}"))?;
+        if lo > hi || (what == "containerPort" && lo == 0) {
+            return Err(format!("invalid {what}: {text}"));
+        }
+        Ok((lo, hi))
+    };
+    let (c_lo, c_hi) = range(container, "containerPort")?;
+    let host_range = if host.is_empty() { None } else { Some(range(host, "hostPort")?) };
+    let binding = |host_port: String| berth_engine::types::PortBinding { host_ip: ip.to_string(), host_port };
+    let mut out = Vec::new();
+    match host_range {
+        Some((h_lo, h_hi)) if c_lo != c_hi => {
+            if h_hi - h_lo != c_hi - c_lo {
+                return Err(format!("invalid ranges specified for container and host Ports: {container} and {host}"));
+            }
+            for (i, port) in (c_lo..=c_hi).enumerate() {
+                out.push((format!("{port}/{proto}"), binding((h_lo + i as u16).to_string())));
+            }
+        }
+        Some((h_lo, h_hi)) => {
+            let text = if h_lo == h_hi { h_lo.to_string() } else { format!("{h_lo}-{h_hi}") };
+            out.push((format!("{c_lo}/{proto}"), binding(text)));
+        }
+        None => {
+            for port in c_lo..=c_hi {
+                out.push((format!("{port}/{proto}"), binding(String::new())));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// pflag's wording for a value a flag rejects.
@@ -767,6 +902,37 @@ mod tests {
     fn request(args: &[&str]) -> Result<CreateRequest, String> {
         let cli = parse(args);
         cli.flags.to_request(&cli.image_and_command[0], &cli.image_and_command[1..])
+    }
+
+    #[test]
+    fn publish_specs_follow_docker() {
+        let bindings = |args: &[&str]| request(args).map(|r| r.host_config.port_bindings.unwrap_or_default());
+        let b = bindings(&["-p", "127.0.0.1:8080:80", "-p", "53/udp", "-p", "8000-8001:90-91", "img"]).unwrap();
+        let show = |key: &str| b[key].iter().map(|x| format!("{}|{}", x.host_ip, x.host_port)).collect::<Vec<_>>();
+        assert_eq!(show("80/tcp"), ["127.0.0.1|8080"]);
+        assert_eq!(show("53/udp"), ["|"]);
+        assert_eq!(show("90/tcp"), ["|8000"]);
+        assert_eq!(show("91/tcp"), ["|8001"]);
+        let range = bindings(&["-p", "7000-7010:80", "img"]).unwrap();
+        assert_eq!(range["80/tcp"][0].host_port, "7000-7010");
+        assert!(bindings(&["-p", "80-82:90-91", "img"]).unwrap_err().contains("invalid ranges"));
+        assert!(bindings(&["-p", "x:80", "img"]).unwrap_err().contains("invalid hostPort"));
+        assert!(bindings(&["-p", "80/foo", "img"]).unwrap_err().contains("invalid proto"));
+        assert!(request(&["-P", "img"]).unwrap().host_config.publish_all_ports);
+    }
+
+    #[test]
+    fn network_settings_flags() {
+        let r = request(&["--network", "mynet", "--ip", "10.1.0.9", "--network-alias", "db", "--dns", "1.1.1.1", "--add-host", "h:10.0.0.1", "img"]).unwrap();
+        let ep = &r.networking_config.endpoints_config["mynet"];
+        assert_eq!(ep.ipam_config.as_ref().unwrap().ipv4_address, "10.1.0.9");
+        assert_eq!(ep.aliases.as_deref(), Some(&["db".to_string()][..]));
+        assert_eq!(r.host_config.dns.as_deref(), Some(&["1.1.1.1".to_string()][..]));
+        assert_eq!(r.host_config.extra_hosts.as_deref(), Some(&["h:10.0.0.1".to_string()][..]));
+        assert!(request(&["--network-alias", "x", "img"]).unwrap_err().contains("user defined networks"));
+        assert!(request(&["--dns", "nope", "img"]).unwrap_err().contains("is not an ip address"));
+        assert!(request(&["--add-host", "nocolon", "img"]).unwrap_err().contains("bad format for add-host"));
+        assert!(request(&["--mac-address", "zz", "img"]).unwrap_err().contains("not a valid mac address"));
     }
 
     #[test]

@@ -202,15 +202,33 @@ fn docker_run_passes_output_stdin_and_exit_codes_through() {
     let _cleanup = Cleanup(&env);
     env.image("bb", &[]);
     let server = Server::start(&env);
-    let r = server.docker(&["run", "--rm", "bb", "sh", "-c", "echo hi; echo oops >&2"]);
+    let r = server.docker(&[
+        "run",
+        "--network",
+        "none",
+        "--rm",
+        "bb",
+        "sh",
+        "-c",
+        "echo hi; echo oops >&2",
+    ]);
     assert_eq!(
         (r.code, r.stdout.as_str(), r.stderr.as_str()),
         (0, "hi\n", "oops\n")
     );
-    let r = server.docker(&["run", "--rm", "bb", "sh", "-c", "exit 7"]);
+    let r = server.docker(&[
+        "run",
+        "--network",
+        "none",
+        "--rm",
+        "bb",
+        "sh",
+        "-c",
+        "exit 7",
+    ]);
     assert_eq!(r.code, 7, "{}", r.stderr);
     let mut child = server
-        .docker_cmd(&["run", "-i", "--rm", "bb", "cat"])
+        .docker_cmd(&["run", "--network", "none", "-i", "--rm", "bb", "cat"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -236,7 +254,7 @@ fn docker_run_passes_output_stdin_and_exit_codes_through() {
         env.container_ids()
     );
     // A command that is not in the image: Docker's 127.
-    let r = server.docker(&["run", "--rm", "bb", "no-such-command"]);
+    let r = server.docker(&["run", "--network", "none", "--rm", "bb", "no-such-command"]);
     assert_eq!(r.code, 127, "{}", r.stderr);
     assert!(
         env.container_ids().is_empty(),
@@ -256,6 +274,8 @@ fn detached_container_lifecycle_through_the_docker_cli() {
     let server = Server::start(&env);
     let id = server.docker_ok(&[
         "run",
+        "--network",
+        "none",
         "-d",
         "--name",
         "web",
@@ -349,7 +369,17 @@ fn cli_and_api_see_and_stop_each_others_containers() {
     let _cleanup = Cleanup(&env);
     env.image("bb", &[]);
     let mut server = Server::start(&env);
-    env.ok(&["run", "-d", "--name", "from-cli", "bb", "sleep", "1000"]);
+    env.ok(&[
+        "run",
+        "--network",
+        "none",
+        "-d",
+        "--name",
+        "from-cli",
+        "bb",
+        "sleep",
+        "1000",
+    ]);
     let ps = server.docker_ok(&["ps", "--format", "{{.Names}}"]);
     assert!(ps.lines().any(|l| l == "from-cli"), "{ps}");
     server.docker_ok(&["kill", "from-cli"]);
@@ -359,7 +389,17 @@ fn cli_and_api_see_and_stop_each_others_containers() {
         "exited"
     );
 
-    server.docker_ok(&["run", "-d", "--name", "from-api", "bb", "sleep", "1000"]);
+    server.docker_ok(&[
+        "run",
+        "--network",
+        "none",
+        "-d",
+        "--name",
+        "from-api",
+        "bb",
+        "sleep",
+        "1000",
+    ]);
     let ps = env.ok(&["ps", "--format", "{{.Names}}"]);
     assert!(ps.lines().any(|l| l == "from-api"), "{ps}");
     // Killing the server stops no container.
@@ -499,6 +539,11 @@ fn bollard_creates_starts_inspects_lists_and_execs() {
             ]),
             env: Some(vec!["A=B".into()]),
             labels: Some([("com.example.k".to_string(), "v".to_string())].into()),
+            // Loopback only: these tests create no bridge or veth.
+            host_config: Some(bollard::models::HostConfig {
+                network_mode: Some("none".into()),
+                ..Default::default()
+            }),
             ..Default::default()
         };
         let created = docker
@@ -826,6 +871,8 @@ fn tty_logs_wait_pause_rename_restart_top_stats_and_prune() {
     // -t: one raw stream, no framing, from a pty.
     let r = server.docker(&[
         "run",
+        "--network",
+        "none",
         "-t",
         "--rm",
         "bb",
@@ -838,6 +885,8 @@ fn tty_logs_wait_pause_rename_restart_top_stats_and_prune() {
 
     server.docker_ok(&[
         "run",
+        "--network",
+        "none",
         "-d",
         "--name",
         "counter",
@@ -867,7 +916,17 @@ fn tty_logs_wait_pause_rename_restart_top_stats_and_prune() {
     let none = server.docker_ok(&["logs", "--since", "2099-01-01T00:00:00Z", "counter"]);
     assert_eq!(none, "");
 
-    server.docker_ok(&["run", "-d", "--name", "sleeper", "bb", "sleep", "1000"]);
+    server.docker_ok(&[
+        "run",
+        "--network",
+        "none",
+        "-d",
+        "--name",
+        "sleeper",
+        "bb",
+        "sleep",
+        "1000",
+    ]);
     server.docker_ok(&["pause", "sleeper"]);
     assert_eq!(
         server
@@ -985,7 +1044,15 @@ fn image_tag_inspect_history_and_remove() {
     // prune -a: an image no container uses goes; one in use stays.
     let spare = env.image("spare", &[]);
     assert_ne!(spare, id, "the two images must differ for this check");
-    server.docker_ok(&["create", "--name", "keep", "bb", "true"]);
+    server.docker_ok(&[
+        "create",
+        "--network",
+        "none",
+        "--name",
+        "keep",
+        "bb",
+        "true",
+    ]);
     let pruned = server.docker_ok(&["image", "prune", "-a", "-f"]);
     assert!(pruned.contains(&format!("deleted: {spare}")), "{pruned}");
     let left = server.docker_ok(&["images", "--format", "{{.Repository}}"]);
@@ -1065,7 +1132,7 @@ fn push_pull_and_the_auto_pull_of_docker_run() {
     assert!(pushed.contains("1: digest: sha256:"), "{pushed}");
     server.docker_ok(&["rmi", &name]);
     // run: create answers 404, the CLI pulls (images/create) and creates again.
-    let r = server.docker(&["run", "--rm", &name]);
+    let r = server.docker(&["run", "--network", "none", "--rm", &name]);
     assert_eq!(
         (r.code, r.stdout.as_str()),
         (0, "from the registry\n"),
@@ -1096,6 +1163,8 @@ fn docker_run_flags_reach_the_container_through_host_config() {
                   touch /scratch/ok && echo tmpfs-ok; grep NoNewPrivs /proc/self/status";
     let r = server.docker(&[
         "run",
+        "--network",
+        "none",
         "--rm",
         "--memory",
         "64m",
@@ -1136,6 +1205,8 @@ fn docker_run_flags_reach_the_container_through_host_config() {
     );
     server.docker_ok(&[
         "run",
+        "--network",
+        "none",
         "-d",
         "--name",
         "limited",
@@ -1155,7 +1226,16 @@ fn docker_run_flags_reach_the_container_through_host_config() {
     ]);
     assert_eq!(hc.trim(), "67108864 50 on-failure 2");
     // The name is taken: Docker's 409, the CLI's 125.
-    let r = server.docker(&["run", "-d", "--name", "limited", "bb", "true"]);
+    let r = server.docker(&[
+        "run",
+        "--network",
+        "none",
+        "-d",
+        "--name",
+        "limited",
+        "bb",
+        "true",
+    ]);
     assert_eq!(r.code, 125);
     assert!(r.stderr.contains("is already in use"), "{}", r.stderr);
     server.docker_ok(&["rm", "-f", "limited"]);
@@ -1175,7 +1255,7 @@ fn docker_run_it_on_a_terminal_gets_its_window_size_and_exit_code() {
     let mut cmd = Command::new("/usr/bin/script");
     cmd.args([
         "-qec",
-        "stty cols 100 rows 30; docker run -it --rm bb sh -c 'sleep 0.2; stty size; exit 3'",
+        "stty cols 100 rows 30; docker run -it --rm --network none bb sh -c 'sleep 0.2; stty size; exit 3'",
         "/dev/null",
     ])
     .env("DOCKER_HOST", server.host())
@@ -1206,6 +1286,8 @@ fn volumes_through_the_docker_cli() {
     // -v NAME:/dir keeps what one container wrote for the next.
     server.docker_ok(&[
         "run",
+        "--network",
+        "none",
         "--rm",
         "-v",
         "data:/data",
@@ -1215,7 +1297,17 @@ fn volumes_through_the_docker_cli() {
         "echo kept > /data/f",
     ]);
     assert_eq!(
-        server.docker_ok(&["run", "--rm", "-v", "data:/d:ro", "bb", "cat", "/d/f"]),
+        server.docker_ok(&[
+            "run",
+            "--network",
+            "none",
+            "--rm",
+            "-v",
+            "data:/d:ro",
+            "bb",
+            "cat",
+            "/d/f"
+        ]),
         "kept\n"
     );
     let listed = server.docker_ok(&[
@@ -1235,6 +1327,8 @@ fn volumes_through_the_docker_cli() {
     );
     server.docker_ok(&[
         "run",
+        "--network",
+        "none",
         "-d",
         "--name",
         "user",
@@ -1286,7 +1380,7 @@ fn docker_build_through_the_classic_builder_protocol() {
         r.stdout
     );
     assert_eq!(
-        server.docker_ok(&["run", "--rm", "built:v1"]),
+        server.docker_ok(&["run", "--network", "none", "--rm", "built:v1"]),
         "built-2\nfrom the context\n"
     );
     // -q: only the id; --compress: a gzip context.
@@ -1319,7 +1413,7 @@ fn a_shim_killed_under_the_server_ends_its_waiters_with_137() {
     env.image("bb", &[]);
     let server = Server::start(&env);
     let id = server
-        .docker_ok(&["run", "-d", "bb", "sleep", "1000"])
+        .docker_ok(&["run", "--network", "none", "-d", "bb", "sleep", "1000"])
         .trim()
         .to_string();
     let waiter = server

@@ -22,7 +22,7 @@ fn container_has_its_own_namespaces_and_hostname() {
     let out = env.ok(&["run", "--rm", "--hostname", "boxy", "bb", "sh", "-c", "echo $$; hostname; ls /proc/1/exe >/dev/null && echo ok"]);
     assert_eq!(out, "1\nboxy\nok\n");
     // Only loopback in the network namespace.
-    let out = env.ok(&["run", "--rm", "bb", "sh", "-c", "ls /sys/class/net"]);
+    let out = env.ok(&["run", "--rm", "--network", "none", "bb", "sh", "-c", "ls /sys/class/net"]);
     assert_eq!(out.split_whitespace().collect::<Vec<_>>(), vec!["lo"]);
     // Docker's default capability set: CapEff = 0x00000000a80425fb.
     let out = env.ok(&["run", "--rm", "bb", "grep", "CapEff", "/proc/self/status"]);

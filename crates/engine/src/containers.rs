@@ -113,6 +113,7 @@ impl Engine {
     /// intermediate images have no name and no row in the images table).
     pub(crate) fn create_container_from(&self, request: CreateRequest, name: Option<&str>, image_id: String) -> Result<String, Error> {
         validate_request(&request)?;
+        self.check_container_network(&request)?;
         if let Some(name) = name {
             let bare = name.strip_prefix('/').unwrap_or(name);
             if !names::valid_name(bare) {
@@ -261,7 +262,7 @@ impl Engine {
         let nonempty = |s: &str| if s.is_empty() { zero_time.to_string() } else { s.to_string() };
         let mut host_config = serde_json::to_value(&c.host_config).unwrap_or(json!({}));
         if host_config["NetworkMode"] == "" {
-            host_config["NetworkMode"] = json!("none");
+            host_config["NetworkMode"] = json!("bridge");
         }
         if host_config["Runtime"] == "" {
             host_config["Runtime"] = json!("berth");
@@ -311,12 +312,7 @@ impl Engine {
             },
             "Mounts": mounts,
             "Config": config,
-            "NetworkSettings": {
-                "Bridge": "", "SandboxID": "", "HairpinMode": false, "LinkLocalIPv6Address": "",
-                "LinkLocalIPv6PrefixLen": 0, "Ports": {}, "SandboxKey": "",
-                "Gateway": "", "IPAddress": "", "IPPrefixLen": 0, "MacAddress": "",
-                "Networks": {},
-            },
+            "NetworkSettings": self.network_settings(&rec),
         }))
     }
 
@@ -366,19 +362,6 @@ impl Engine {
         self.destroy_with_volumes(&rec.id, volumes || rec.config.host_config.auto_remove)
     }
 
-    /// `container prune`: removes every stopped container; returns the removed ids.
-    pub fn prune_containers(&self, filters: &[(String, String)]) -> Result<Vec<String>, Error> {
-        let mut removed = Vec::new();
-        for rec in self.list_containers(true)? {
-            if rec.state.has_shim() || !self.container_matches_filters(&rec, filters)? {
-                continue;
-            }
-            self.destroy(&rec.id)?;
-            removed.push(rec.id);
-        }
-        Ok(removed)
-    }
-
     /// Deletes every trace of a container: runtime state, mount, directories, record.
     /// Idempotent: the shim (for --rm) and `rm -f` may race to do it.
     /// An `--rm` container's anonymous volumes go with it, as Docker's.
@@ -395,6 +378,7 @@ impl Engine {
             }
         }
         crate::rootfs::unmount(&self.container_run_dir(id).join("rootfs"));
+        self.release_container_network(id);
         let _ = std::fs::remove_dir_all(self.container_run_dir(id));
         let _ = std::fs::remove_dir_all(self.container_dir(id));
         self.delete_container_and_mounts(id, remove_volumes)

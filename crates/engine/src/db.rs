@@ -9,7 +9,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::error::Error;
 use crate::types::{CreateRequest, State};
 
-const SCHEMA_VERSION: i64 = 3;
+// 4: networks, endpoints and ports (after 2's volumes and 3's build cache): older databases
+// get them too. 5: blob_sources.
+const SCHEMA_VERSION: i64 = 5;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS containers (
     id TEXT PRIMARY KEY,
@@ -59,6 +61,43 @@ CREATE TABLE IF NOT EXISTS build_cache (
     key TEXT PRIMARY KEY,
     image_id TEXT NOT NULL,
     created TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS networks (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    driver TEXT NOT NULL,
+    subnet TEXT NOT NULL,
+    gateway TEXT NOT NULL,
+    ip_range TEXT NOT NULL DEFAULT '',
+    internal INTEGER NOT NULL DEFAULT 0,
+    bridge TEXT NOT NULL,
+    labels TEXT NOT NULL DEFAULT '{}',
+    created TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS endpoints (
+    network_id TEXT NOT NULL,
+    container_id TEXT NOT NULL,
+    ip TEXT NOT NULL,
+    mac TEXT NOT NULL,
+    aliases TEXT NOT NULL DEFAULT '[]',
+    PRIMARY KEY (network_id, container_id),
+    UNIQUE (network_id, ip)
+);
+CREATE TABLE IF NOT EXISTS ports (
+    container_id TEXT NOT NULL,
+    protocol TEXT NOT NULL,
+    container_port INTEGER NOT NULL,
+    host_ip TEXT NOT NULL,
+    host_port INTEGER NOT NULL,
+    container_ip TEXT NOT NULL,
+    bridge TEXT NOT NULL,
+    UNIQUE (protocol, host_ip, host_port)
+);
+CREATE TABLE IF NOT EXISTS blob_sources (
+    digest TEXT NOT NULL,
+    registry TEXT NOT NULL,
+    repository TEXT NOT NULL,
+    PRIMARY KEY (digest, registry, repository)
 );
 ";
 
@@ -147,7 +186,7 @@ impl Db {
         Ok(Db { conn })
     }
 
-    /// The connection, for modules that own their tables (volumes, mounts).
+    /// The connection, for modules that own their tables (volumes, mounts, networks, ports).
     pub(crate) fn conn(&self) -> &Connection {
         &self.conn
     }
@@ -380,5 +419,27 @@ impl Db {
     /// Drops every cache entry; returns how many there were.
     pub fn build_cache_clear(&self) -> Result<usize, Error> {
         self.conn.execute("DELETE FROM build_cache", []).map_err(db_err)
+    }
+
+    // ---- blob sources (where a blob was pulled from or pushed to, for cross-repo mounts) ----
+
+    pub fn add_blob_source(&self, digest: &str, registry: &str, repository: &str) -> Result<(), Error> {
+        self.conn
+            .execute(
+                "INSERT OR IGNORE INTO blob_sources (digest, registry, repository) VALUES (?1, ?2, ?3)",
+                params![digest, registry, repository],
+            )
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// (digest, repository) of every blob known to be in `registry`.
+    pub fn blob_sources_in(&self, registry: &str) -> Result<Vec<(String, String)>, Error> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT digest, repository FROM blob_sources WHERE registry = ?1 ORDER BY repository")
+            .map_err(db_err)?;
+        let rows = stmt.query_map([registry], |r| Ok((r.get(0)?, r.get(1)?))).map_err(db_err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
     }
 }

@@ -1,28 +1,49 @@
 //! Registry operations: pull, push, login, logout. The registry crate talks to the registry; this
 //! module moves content between it and the image store and keeps the names in the database.
 //!
-//! Pull order keeps the store consistent: every blob goes through tmp/ and is renamed into place
-//! only after its digest matched; the manifest is stored and the image registered only once all
-//! its blobs are present; the name is set last. A failed pull leaves no image and no name (blobs
-//! already downloaded stay as unreferenced content until the next gc, and are reused by a retry).
+//! Pull order keeps the store consistent: the config comes first (its diff ids name the layers'
+//! unpacked directories), then the layers the store lacks, up to three at a time, each hashed
+//! and unpacked as it streams in and renamed into place only after both its blob digest and its
+//! diff id matched; the manifest is stored and the image registered only once all its blobs are
+//! present; the name is set last. A failed pull leaves no image and no name (layers that did
+//! verify stay as unreferenced content until the next gc, and are reused by a retry).
+//!
+//! Push sends the layers the registry lacks, up to five at a time: a HEAD first (`Layer already
+//! exists`), then a cross-repository mount when this engine saw the blob in another repository
+//! of the same registry (`Mounted from ..`), else an upload. Where blobs came from and went to
+//! is kept in the `blob_sources` table.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 use berth_registry::{self as registry, Platform, PulledManifest, Session};
 
+use crate::transfer::{self, ProgressReader};
 use crate::{Engine, Error, reference};
 
-/// One progress line, shaped like Docker's JSON progress messages (`{"id":..,"status":..}`).
+/// One progress message, shaped like Docker's JSON progress messages
+/// (`{"id":..,"status":..,"progressDetail":{"current":..,"total":..}}`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Progress {
     pub id: Option<String>,
     pub status: String,
+    /// Bytes moved so far: set on `Downloading` / `Pushing` updates, which a terminal shows as
+    /// a bar and a log leaves out; None on state changes.
+    pub detail: Option<ProgressDetail>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ProgressDetail {
+    pub current: u64,
+    pub total: Option<u64>,
 }
 
 impl Progress {
     fn line(status: impl Into<String>) -> Progress {
-        Progress { id: None, status: status.into() }
+        Progress { id: None, status: status.into(), detail: None }
     }
     fn of(id: impl Into<String>, status: impl Into<String>) -> Progress {
-        Progress { id: Some(id.into()), status: status.into() }
+        Progress { id: Some(id.into()), status: status.into(), detail: None }
     }
 }
 
@@ -52,6 +73,16 @@ impl From<registry::Error> for Error {
             registry::Error::InvalidArgument(m) => Error::InvalidArgument(m),
             other => Error::Internal(other.to_string()),
         }
+    }
+}
+
+/// The gzip media type an uncompressed layer of `media_type` is pushed as; None for layers
+/// that are compressed already (or unknown: those go as stored).
+fn gzip_media_type(media_type: &str) -> Option<&'static str> {
+    match media_type {
+        berth_image::MEDIA_LAYER_TAR => Some(berth_image::MEDIA_LAYER_GZIP),
+        berth_image::MEDIA_DOCKER_LAYER_TAR => Some(berth_image::MEDIA_DOCKER_LAYER_GZIP),
+        _ => None,
     }
 }
 
@@ -109,20 +140,89 @@ impl Engine {
         progress(Progress::of(tag_or_digest, format!("Pulling from {remote_path}")));
         let manifest = session.manifest(tag_or_digest, platform)?;
         let mut fetched = false;
-        for layer in &manifest.layers {
-            if self.images.blob_path(&layer.digest)?.exists() {
-                progress(Progress::of(short(&layer.digest), "Already exists"));
-                continue;
-            }
-            self.fetch_blob(session, &layer.digest)?;
-            fetched = true;
-            progress(Progress::of(short(&layer.digest), "Pull complete"));
-        }
         if !self.images.blob_path(&manifest.config.digest)?.exists() {
             self.fetch_blob(session, &manifest.config.digest)?;
             fetched = true;
         }
-        let id = self.register(&manifest)?;
+        let config = match self.pulled_config(&manifest) {
+            Ok(config) => config,
+            Err(e) => {
+                if fetched {
+                    let keep: Vec<String> = self.db.images()?.into_iter().map(|(id, _)| id).collect();
+                    let _ = self.images.discard(std::slice::from_ref(&manifest.config.digest), &[], &keep);
+                }
+                return Err(e);
+            }
+        };
+        let diff_ids = &config.rootfs.diff_ids;
+        let chain_ids = berth_image::digest::chain_ids(diff_ids);
+        let mut sizes: Vec<Option<u64>> = vec![None; manifest.layers.len()];
+        let mut missing = Vec::new();
+        for (i, layer) in manifest.layers.iter().enumerate() {
+            if self.images.blob_path(&layer.digest)?.exists() {
+                progress(Progress::of(short(&layer.digest), "Already exists"));
+            } else {
+                missing.push(i);
+            }
+        }
+        for (n, &i) in missing.iter().enumerate() {
+            progress(Progress::of(short(&manifest.layers[i].digest), "Pulling fs layer"));
+            if n >= transfer::DOWNLOADS {
+                progress(Progress::of(short(&manifest.layers[i].digest), "Waiting"));
+            }
+        }
+        // What this pull adds, to take back out if it fails: a partial pull leaves no trace.
+        let mut added_blobs: Vec<String> = missing.iter().map(|&i| manifest.layers[i].digest.clone()).collect();
+        if fetched {
+            added_blobs.push(manifest.config.digest.clone());
+        }
+        let mut added_layers = Vec::new();
+        for &i in &missing {
+            if !self.images.has_layer_dir(&chain_ids[i])? {
+                added_layers.push(chain_ids[i].clone());
+            }
+        }
+        let store = &self.images;
+        let downloaded = transfer::run_parallel(missing.len(), transfer::DOWNLOADS, progress, |n, reporter| {
+            let i = missing[n];
+            let layer = &manifest.layers[i];
+            let id = short(&layer.digest);
+            // The store hashes the blob (and its uncompressed content) as it writes it.
+            let reader = session.blob_unchecked(&layer.digest, layer.size)?;
+            let total = reader.announced_len().or(Some(layer.size).filter(|s| *s > 0));
+            let reader = ProgressReader::new(reader, reporter.clone(), &id, "Downloading", total);
+            let size = store
+                .put_layer_from(reader, &layer.digest, &diff_ids[i], &chain_ids[i])
+                .map_err(|e| Error::Internal(format!("downloading {}: {e}", layer.digest)))?;
+            reporter.send(Progress::of(&id, "Verifying Checksum"));
+            reporter.send(Progress::of(&id, "Download complete"));
+            reporter.send(Progress::of(&id, "Pull complete"));
+            Ok(size)
+        });
+        let downloaded = match downloaded {
+            Ok(sizes) => sizes,
+            Err(e) => {
+                let keep: Vec<String> = self.db.images()?.into_iter().map(|(id, _)| id).collect();
+                if let Err(cleanup) = self.images.discard(&added_blobs, &added_layers, &keep) {
+                    return Err(Error::Internal(format!("{e} (and cleaning up after it: {cleanup})")));
+                }
+                return Err(e);
+            }
+        };
+        for (n, &i) in missing.iter().enumerate() {
+            sizes[i] = Some(downloaded[n]);
+            fetched = true;
+        }
+        for (i, size) in sizes.iter_mut().enumerate() {
+            if size.is_none() {
+                *size = Some(self.images.layer_blob_size(&manifest.layers[i].digest)?);
+            }
+        }
+        let sizes: Vec<u64> = sizes.into_iter().map(Option::unwrap_or_default).collect();
+        for blob in manifest.layers.iter().chain([&manifest.config]) {
+            self.db.add_blob_source(&blob.digest, session.registry(), session.repository())?;
+        }
+        let id = self.register(&manifest, sizes)?;
         let previous = self.db.tag(&name)?;
         let downloaded = fetched || previous.as_deref() != Some(id.as_str());
         if previous.as_deref() != Some(id.as_str()) {
@@ -137,6 +237,26 @@ impl Engine {
         Ok(Pulled { name, id, manifest_digest: manifest.digest, downloaded })
     }
 
+    /// A pulled image's config, which must name one diff id per layer of its manifest.
+    fn pulled_config(&self, manifest: &PulledManifest) -> Result<berth_image::ImageConfig, Error> {
+        let path = self.images.blob_path(&manifest.config.digest)?;
+        let config: berth_image::ImageConfig = std::fs::read(&path)
+            .map_err(|e| Error::io(format!("reading {}", path.display()), e))
+            .and_then(|d| {
+                serde_json::from_slice(&d)
+                    .map_err(|e| Error::Internal(format!("image config {}: {e}", manifest.config.digest)))
+            })?;
+        if config.rootfs.diff_ids.len() != manifest.layers.len() {
+            return Err(Error::Internal(format!(
+                "bad image {}: its config has {} diff_ids but its manifest {} layers",
+                manifest.config.digest,
+                config.rootfs.diff_ids.len(),
+                manifest.layers.len()
+            )));
+        }
+        Ok(config)
+    }
+
     /// Downloads one blob into the store; its digest is checked before it is renamed into place.
     fn fetch_blob(&self, session: &Session, digest: &str) -> Result<(), Error> {
         let reader = session.blob(digest)?;
@@ -145,12 +265,12 @@ impl Engine {
     }
 
     /// Stores the manifest blob and registers the image (all its blobs are present by now).
-    fn register(&self, manifest: &PulledManifest) -> Result<String, Error> {
+    fn register(&self, manifest: &PulledManifest, layer_sizes: Vec<u64>) -> Result<String, Error> {
         let stored = self.images.put_blob(&manifest.bytes)?;
         if stored != manifest.digest {
             return Err(Error::Internal(format!("manifest digest mismatch: expected {}, stored {stored}", manifest.digest)));
         }
-        let id = self.images.add_manifest(&stored)?;
+        let id = self.images.add_manifest_sized(&stored, Some(layer_sizes))?;
         let image = self.images.image(&id)?;
         if image.config.rootfs.diff_ids.len() != image.layers.len() {
             return Err(Error::Internal(format!(
@@ -164,9 +284,11 @@ impl Engine {
         Ok(id)
     }
 
-    /// `berth push NAME[:TAG]`: blobs the registry lacks (HEAD first), then the manifest as
-    /// stored. Layers go as berth stores them: imported layers are uncompressed tars with the OCI
-    /// media type `application/vnd.oci.image.layer.v1.tar`; pulled layers keep their compression.
+    /// `berth push NAME[:TAG]`: blobs the registry lacks (HEAD first, then a mount), then the
+    /// manifest. Uncompressed layers (imported or loaded ones) go up gzip'd at the fast level
+    /// (compressed once, then kept: see `Store::gzip_variant`) and the pushed manifest names
+    /// those blobs (the config, so the image id, is unchanged);
+    /// compressed layers (pulled ones) go as stored, with the manifest as stored.
     /// Returns (tag, manifest digest, manifest size).
     pub fn push_image(&self, name: &str, progress: &mut dyn FnMut(Progress)) -> Result<(String, String, usize), Error> {
         let normalized = reference::normalize(name)?;
@@ -189,23 +311,93 @@ impl Engine {
         let (repo, tag) = reference::split(&normalized);
         progress(Progress::line(format!("The push refers to repository [{repo}]")));
         let session = Session::open(&parsed)?;
-        let mut blobs: Vec<(String, bool)> = image.layers.iter().map(|l| (l.clone(), true)).collect();
-        blobs.push((id.clone(), false));
-        for (digest, is_layer) in blobs {
-            let path = self.images.blob_path(&digest)?;
-            if session.has_blob(&digest)? {
-                if is_layer {
-                    progress(Progress::of(short(&digest), "Layer already exists"));
-                }
-                continue;
-            }
-            let file = std::fs::File::open(&path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-            let size = file.metadata().map_err(|e| Error::io(format!("stat {}", path.display()), e))?.len();
-            session.push_blob(&digest, size, file)?;
-            if is_layer {
-                progress(Progress::of(short(&digest), "Pushed"));
+        for layer in &image.layers {
+            progress(Progress::of(short(layer), "Preparing"));
+        }
+        for layer in image.layers.iter().skip(transfer::UPLOADS) {
+            progress(Progress::of(short(layer), "Waiting"));
+        }
+        // Mount candidates are looked up before the threads start: the database is not shared.
+        let mut sources: HashMap<String, Vec<String>> = HashMap::new();
+        for (digest, repository) in self.db.blob_sources_in(session.registry())? {
+            if repository != session.repository() {
+                sources.entry(digest).or_default().push(repository);
             }
         }
+        let media_types: Vec<String> = value["layers"]
+            .as_array()
+            .map(|layers| layers.iter().map(|l| l["mediaType"].as_str().unwrap_or_default().to_string()).collect())
+            .unwrap_or_default();
+        if media_types.len() != image.layers.len() {
+            return Err(Error::Internal(format!("stored manifest {} does not list the image's layers", image.manifest_digest)));
+        }
+        // What each layer went up as: (digest, size, media type).
+        let sent: Mutex<Vec<Option<(String, u64, String)>>> = Mutex::new(vec![None; image.layers.len()]);
+        let store = &self.images;
+        let session_ref = &session;
+        transfer::run_parallel(image.layers.len(), transfer::UPLOADS, progress, |i, reporter| {
+            let stored = &image.layers[i];
+            let id = short(stored);
+            // Uncompressed layers go up gzip'd at the fast level, as docker sends them.
+            let (digest, size, media_type) = match gzip_media_type(&media_types[i]) {
+                Some(gzip_type) => {
+                    let (digest, size) = store.gzip_variant(stored)?;
+                    (digest, size, gzip_type.to_string())
+                }
+                None => {
+                    let path = store.blob_path(stored)?;
+                    let size = std::fs::metadata(&path).map_err(|e| Error::io(format!("stat {}", path.display()), e))?.len();
+                    (stored.clone(), size, media_types[i].clone())
+                }
+            };
+            if let Ok(mut sent) = sent.lock() {
+                sent[i] = Some((digest.clone(), size, media_type));
+            }
+            if session_ref.has_blob(&digest)? {
+                reporter.send(Progress::of(&id, "Layer already exists"));
+                return Ok(0);
+            }
+            let candidates = sources.get(&digest).map(Vec::as_slice).unwrap_or_default();
+            if let Some(from) = candidates.iter().find(|from| session_ref.mount_blob(&digest, from)) {
+                reporter.send(Progress::of(&id, format!("Mounted from {from}")));
+                return Ok(0);
+            }
+            let path = store.blob_path(&digest)?;
+            let file = std::fs::File::open(&path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+            let reader = ProgressReader::new(file, reporter.clone(), &id, "Pushing", Some(size));
+            session_ref.push_blob(&digest, size, reader)?;
+            reporter.send(Progress::of(&id, "Pushed"));
+            Ok(size)
+        })?;
+        let sent: Vec<(String, u64, String)> = sent
+            .into_inner()
+            .map_err(|_| Error::Internal("a push worker panicked".into()))?
+            .into_iter()
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| Error::Internal("a layer was not pushed".into()))?;
+        if !session.has_blob(&id)? {
+            let path = self.images.blob_path(&id)?;
+            let file = std::fs::File::open(&path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+            let size = file.metadata().map_err(|e| Error::io(format!("stat {}", path.display()), e))?.len();
+            session.push_blob(&id, size, file)?;
+        }
+        for blob in sent.iter().map(|(digest, ..)| digest).chain([&id]) {
+            self.db.add_blob_source(blob, session.registry(), session.repository())?;
+        }
+        // The manifest as stored, unless layers went up compressed: then it names those blobs.
+        let bytes = if sent.iter().zip(&image.layers).all(|((sent, ..), stored)| sent == stored) {
+            bytes
+        } else {
+            let mut manifest = value.clone();
+            if let Some(layers) = manifest["layers"].as_array_mut() {
+                for (layer, (digest, size, media_type)) in layers.iter_mut().zip(&sent) {
+                    layer["digest"] = serde_json::json!(digest);
+                    layer["size"] = serde_json::json!(size);
+                    layer["mediaType"] = serde_json::json!(media_type);
+                }
+            }
+            serde_json::to_vec(&manifest).map_err(|e| Error::Internal(format!("writing the manifest: {e}")))?
+        };
         let digest = session.push_manifest(tag, &bytes, &media_type)?;
         progress(Progress::line(format!("{tag}: digest: {digest} size: {}", bytes.len())));
         Ok((tag.to_string(), digest, bytes.len()))

@@ -239,55 +239,6 @@ impl Engine {
         Ok(removed)
     }
 
-    /// `image prune [-a]`: removes images no container uses; without `all`, only those with no
-    /// name left. Returns what was untagged and deleted.
-    pub fn prune_images(&self, all: bool) -> Result<Vec<Removed>, Error> {
-        let mut removed = Vec::new();
-        for image in self.list_images(true)? {
-            if image.containers > 0 || (!all && !image.repo_tags.is_empty()) {
-                continue;
-            }
-            removed.extend(self.remove_image(&image.id, true)?);
-        }
-        Ok(removed)
-    }
-
-    /// `image history`: the config's history, newest first, with the layer sizes it knows.
-    pub fn image_history(&self, name: &str) -> Result<Vec<serde_json::Value>, Error> {
-        let id = self.resolve_image(name)?;
-        let image = self.images.image(&id)?;
-        let tags = self.db.tags_of(&id)?;
-        let count = image.config.history.len();
-        let mut out: Vec<serde_json::Value> = image
-            .config
-            .history
-            .iter()
-            .enumerate()
-            .map(|(i, h)| {
-                let created = h
-                    .created
-                    .as_deref()
-                    .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
-                    .map(|t| t.timestamp())
-                    .unwrap_or(0);
-                let newest = i + 1 == count;
-                json!({
-                    "Id": if newest { id.as_str() } else { "<missing>" },
-                    "Created": created,
-                    "CreatedBy": h.created_by.clone().unwrap_or_default(),
-                    "Tags": if newest { json!(tags) } else { json!(null) },
-                    "Size": 0,
-                    "Comment": h.comment.clone().unwrap_or_default(),
-                })
-            })
-            .collect();
-        if out.is_empty() {
-            out.push(json!({"Id": id, "Created": 0, "CreatedBy": "", "Tags": tags, "Size": image.size, "Comment": ""}));
-        }
-        out.reverse();
-        Ok(out)
-    }
-
     /// Deletes content no image in the database refers to.
     pub(crate) fn gc_images(&self) -> Result<(), Error> {
         let mut keep: Vec<String> = self.db.images()?.into_iter().map(|(id, _)| id).collect();

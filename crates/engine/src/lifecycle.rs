@@ -13,7 +13,7 @@ use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
 use crate::db::ContainerRecord;
 use crate::shim::{self, Message};
 use crate::types::State;
-use crate::{Engine, Error, rootfs, user};
+use crate::{Engine, Error, user};
 
 /// The client's stdio to hand to the container's shim (`run` without `-d`, `start -a`).
 #[derive(Clone, Copy)]
@@ -362,7 +362,8 @@ pub(crate) fn build_spec(engine: &Engine, rec: &ContainerRecord, rootfs_dir: &Pa
         let _ = std::fs::create_dir_all(rootfs_dir.join(relative));
     }
     let dir = engine.container_dir(&rec.id);
-    rootfs::write_network_files(&dir, &hostname)?;
+    let netns = engine.prepare_container_network(rec, &hostname)?;
+    crate::timing::mark("shim: network ready");
     let mut binds = vec![
         bind(dir.join("resolv.conf"), "/etc/resolv.conf"),
         bind(dir.join("hostname"), "/etc/hostname"),
@@ -428,6 +429,15 @@ pub(crate) fn build_spec(engine: &Engine, rec: &ContainerRecord, rootfs_dir: &Pa
         annotations: vec![("org.berth.container.name".into(), rec.name.clone())],
     };
     let mut spec = berth_runtime::spec::build_spec(&input)?;
+    if let (Some(path), Some(linux)) = (netns, spec.linux_mut()) {
+        // The namespace the engine made and configured (veth, address, routes) is joined, not
+        // a fresh one.
+        if let Some(namespaces) = linux.namespaces_mut() {
+            for ns in namespaces.iter_mut().filter(|ns| ns.typ() == oci_spec::runtime::LinuxNamespaceType::Network) {
+                ns.set_path(Some(path.clone()));
+            }
+        }
+    }
     if matches!(hc.runtime.as_str(), "" | "berth" | "embedded" | "libcontainer") {
         if let Some(linux) = spec.linux_mut() {
             if let Some(seccomp) = linux.seccomp_mut() {

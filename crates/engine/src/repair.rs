@@ -48,6 +48,7 @@ impl Engine {
             }
             rootfs::unmount(&self.container_run_dir(&rec.id).join("rootfs"));
             self.release_volume_mounts(&rec.id);
+            self.teardown_container_network(&rec);
             if rec.config.host_config.auto_remove {
                 let _ = self.destroy(&rec.id);
                 continue;
@@ -64,5 +65,6 @@ impl Engine {
             rec.shim_pid = 0;
             let _ = self.db.update_container(&rec);
         }
+        self.repair_networks();
     }
 }

@@ -1,6 +1,6 @@
 //! The container's root filesystem: an overlay of the image's unpacked layers (read-only,
 //! shared) under the container's own upper/work directories; plus the files Docker writes for
-//! every container (/etc/hosts, /etc/hostname, /etc/resolv.conf).
+//! every container (/etc/hosts, /etc/hostname, /etc/resolv.conf) are the networks module's.
 
 use std::path::{Path, PathBuf};
 
@@ -58,25 +58,4 @@ pub(crate) fn is_mountpoint(path: &Path) -> bool {
         Ok(p) => me.dev() != p.dev(),
         Err(_) => false,
     }
-}
-
-/// Writes the hosts/hostname/resolv.conf files for a container with only a loopback network.
-pub fn write_network_files(dir: &Path, hostname: &str) -> Result<(), Error> {
-    let hosts = format!(
-        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n127.0.0.1\t{hostname}\n"
-    );
-    // Regenerated at every start, so a plain write is enough (no fsync on the start path).
-    let write = |name: &str, data: &[u8]| {
-        std::fs::write(dir.join(name), data).map_err(|e| Error::io(format!("writing {}", dir.join(name).display()), e))
-    };
-    write("hosts", hosts.as_bytes())?;
-    write("hostname", format!("{hostname}\n").as_bytes())?;
-    // Docker copies the host's resolv.conf, dropping loopback nameservers a container cannot reach.
-    let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-    let resolv: String = host
-        .lines()
-        .filter(|l| !(l.starts_with("nameserver") && (l.contains(" 127.") || l.contains(" ::1"))))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    write("resolv.conf", resolv.as_bytes())
 }

@@ -246,9 +246,12 @@ impl Shim {
     }
 
     /// Unmounts the rootfs once the container is done for good.
-    fn teardown(&self, _rec: &ContainerRecord) {
+    fn teardown(&self, rec: &ContainerRecord) {
         rootfs::unmount(&self.engine.container_run_dir(&self.id).join("rootfs"));
+        crate::timing::mark("shim: rootfs unmounted");
         self.engine.release_volume_mounts(&self.id);
+        self.engine.teardown_container_network(rec);
+        crate::timing::mark("shim: network released");
     }
 
     /// Prepares the rootfs and spec, creates and starts the container, and records it running.

@@ -31,6 +31,9 @@ pub struct ContainerConfig {
     pub stop_signal: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stop_timeout: Option<i64>,
+    /// `--mac-address` (Docker keeps it in Config too).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub mac_address: String,
 }
 
 /// Docker's `HostConfig`, the subset berth implements (unknown fields are ignored on input).
@@ -55,11 +58,29 @@ pub struct HostConfig {
     pub cpu_shares: i64,
     pub pids_limit: Option<i64>,
     pub runtime: String,
+    pub dns: Option<Vec<String>>,
+    pub dns_search: Option<Vec<String>>,
+    pub dns_options: Option<Vec<String>>,
+    /// `--add-host NAME:IP` lines.
+    pub extra_hosts: Option<Vec<String>>,
+    /// `-p`: "80/tcp" -> host bindings.
+    pub port_bindings: Option<BTreeMap<String, Vec<PortBinding>>>,
+    /// `-P`: every exposed port on a free host port.
+    pub publish_all_ports: bool,
     /// `--mount`: Docker's structured mounts.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mounts: Option<Vec<MountSpec>>,
     /// `--volumes-from CONTAINER[:ro|rw]`
     pub volumes_from: Option<Vec<String>>,
+}
+
+/// One host side of a published port; empty HostIp = every address, empty HostPort = any free
+/// port ("8000-8010": the first free one of the range).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct PortBinding {
+    pub host_ip: String,
+    pub host_port: String,
 }
 
 /// One `HostConfig.Mounts` entry, as Docker's API (and `--mount`) shapes it.
@@ -152,6 +173,29 @@ pub struct CreateRequest {
     #[serde(flatten)]
     pub config: ContainerConfig,
     pub host_config: HostConfig,
+    pub networking_config: NetworkingConfig,
+}
+
+/// Docker's `NetworkingConfig`: per-network endpoint settings (`--ip`, `--network-alias`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct NetworkingConfig {
+    pub endpoints_config: BTreeMap<String, EndpointSettings>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct EndpointSettings {
+    #[serde(rename = "IPAMConfig")]
+    pub ipam_config: Option<EndpointIpamConfig>,
+    pub aliases: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EndpointIpamConfig {
+    #[serde(rename = "IPv4Address")]
+    pub ipv4_address: String,
 }
 
 /// Container states, with Docker's names.

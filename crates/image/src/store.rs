@@ -50,6 +50,10 @@ struct ImageRecord {
     manifest: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     size: Option<u64>,
+    /// Uncompressed size of each layer (lowest first), when known: `history` and `system df`
+    /// report uncompressed sizes, which a compressed layer's descriptor does not give.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    layer_sizes: Option<Vec<u64>>,
 }
 
 /// Removes a tmp file or directory on drop unless `keep()` was called.
@@ -162,7 +166,15 @@ fn detect(magic: &[u8]) -> Compression {
 
 /// Reads the first bytes of `input`, detects the compression and returns a reader of the
 /// decompressed stream (which starts with those bytes again). None = empty input.
-fn decompressed<'a, R: Read + 'a>(mut input: R) -> Result<Option<Box<dyn Read + 'a>>, Error> {
+fn decompressed<'a, R: Read + 'a>(input: R) -> Result<Option<Box<dyn Read + 'a>>, Error> {
+    Ok(decompressed_kind(input)?.map(|(reader, _)| reader))
+}
+
+/// A decompressed stream, and whether its input was compressed at all.
+type Decompressed<'a> = (Box<dyn Read + 'a>, bool);
+
+/// [`decompressed`], also saying whether the input was compressed at all.
+fn decompressed_kind<'a, R: Read + 'a>(mut input: R) -> Result<Option<Decompressed<'a>>, Error> {
     let mut magic = [0u8; 6];
     let mut n = 0;
     while n < magic.len() {
@@ -178,8 +190,8 @@ fn decompressed<'a, R: Read + 'a>(mut input: R) -> Result<Option<Box<dyn Read + 
     }
     let full = io::Cursor::new(magic[..n].to_vec()).chain(input);
     Ok(Some(match detect(&magic[..n]) {
-        Compression::None => Box::new(full),
-        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(full)),
+        Compression::None => (Box::new(full), false),
+        Compression::Gzip => (Box::new(flate2::read::MultiGzDecoder::new(full)), true),
         Compression::Zstd => return Err(Error::UnsupportedCompression("zstd".into())),
         Compression::Bzip2 => return Err(Error::UnsupportedCompression("bzip2".into())),
         Compression::Xz => return Err(Error::UnsupportedCompression("xz".into())),
@@ -210,7 +222,7 @@ impl Store {
     /// Opens (creating if needed) a store rooted at `root`.
     pub fn open(root: impl Into<PathBuf>) -> Result<Store, Error> {
         let root = root.into();
-        for sub in ["blobs/sha256", "layers", "tmp", "images"] {
+        for sub in ["blobs/sha256", "layers", "tmp", "images", "variants"] {
             let p = root.join(sub);
             fs::DirBuilder::new()
                 .recursive(true)
@@ -401,9 +413,20 @@ impl Store {
     }
 
     fn write_record(&self, id: &str, manifest: &str, size: Option<u64>) -> Result<(), Error> {
+        self.write_record_sized(id, manifest, size, None)
+    }
+
+    fn write_record_sized(
+        &self,
+        id: &str,
+        manifest: &str,
+        size: Option<u64>,
+        layer_sizes: Option<Vec<u64>>,
+    ) -> Result<(), Error> {
         let rec = ImageRecord {
             manifest: manifest.to_string(),
             size,
+            layer_sizes,
         };
         let data = serde_json::to_vec(&rec).expect("record serializes");
         self.write_file_atomic(&self.record_path(id)?, &data)
@@ -412,6 +435,16 @@ impl Store {
     /// Registers an image whose manifest blob (and the blobs it references) are already stored,
     /// e.g. by a registry pull. Returns the image id (the manifest's config digest).
     pub fn add_manifest(&self, manifest_digest: &str) -> Result<String, Error> {
+        self.add_manifest_sized(manifest_digest, None)
+    }
+
+    /// [`Store::add_manifest`], recording each layer's uncompressed size when the caller
+    /// measured it (a pull decompresses while downloading).
+    pub fn add_manifest_sized(
+        &self,
+        manifest_digest: &str,
+        layer_sizes: Option<Vec<u64>>,
+    ) -> Result<String, Error> {
         let data = self.read_blob(manifest_digest, manifest_digest)?;
         let m: Manifest = serde_json::from_slice(&data).map_err(|e| Error::Json {
             what: "manifest",
@@ -434,8 +467,14 @@ impl Store {
             .layers
             .iter()
             .all(|l| l.media_type == MEDIA_LAYER_TAR || l.media_type == MEDIA_DOCKER_LAYER_TAR);
-        let size = uncompressed.then(|| m.layers.iter().map(|l| l.size).sum());
-        self.write_record(&id, manifest_digest, size)?;
+        let layer_sizes = layer_sizes.filter(|s| s.len() == m.layers.len());
+        let size = match &layer_sizes {
+            Some(sizes) => Some(sizes.iter().sum()),
+            None => uncompressed.then(|| m.layers.iter().map(|l| l.size).sum()),
+        };
+        let layer_sizes =
+            layer_sizes.or_else(|| uncompressed.then(|| m.layers.iter().map(|l| l.size).collect()));
+        self.write_record_sized(&id, manifest_digest, size, layer_sizes)?;
         Ok(id)
     }
 
@@ -587,16 +626,26 @@ impl Store {
                 actual,
             });
         }
+        self.publish_layer_dir(&tmp, &mut guard, dest)
+    }
+
+    /// Makes an unpacked layer in tmp/ durable and renames it to `dest` under layers/.
+    fn publish_layer_dir(
+        &self,
+        tmp: &Path,
+        guard: &mut TmpGuard,
+        dest: &Path,
+    ) -> Result<(), Error> {
         // Make the content durable before it becomes visible under layers/.
-        let d = File::open(&tmp).ctx("open", &tmp)?;
+        let d = File::open(tmp).ctx("open", tmp)?;
         // SAFETY: syncfs on a valid open fd; no memory is passed.
         if unsafe { libc::syncfs(d.as_raw_fd()) } != 0 {
-            return Err(Error::io("syncfs", &tmp, io::Error::last_os_error()));
+            return Err(Error::io("syncfs", tmp, io::Error::last_os_error()));
         }
         drop(d);
         match nix::fcntl::renameat2(
             None,
-            &tmp,
+            tmp,
             None,
             dest,
             nix::fcntl::RenameFlags::RENAME_NOREPLACE,
@@ -611,12 +660,278 @@ impl Store {
         }
     }
 
+    /// Stores a layer blob streamed from `reader` (a registry download) and unpacks it in the
+    /// same pass: the stream is hashed and copied to tmp/ while it is decompressed, hashed
+    /// again and extracted into a tmp/ directory. Only when the blob matches `digest` and its
+    /// uncompressed content matches `diff_id` do both move into place (the blob under blobs/,
+    /// the directory under layers/<`chain_id`>); a short or wrong stream leaves nothing.
+    /// Returns the uncompressed size.
+    pub fn put_layer_from(
+        &self,
+        reader: impl Read,
+        digest: &str,
+        diff_id: &str,
+        chain_id: &str,
+    ) -> Result<u64, Error> {
+        let _lock = shared_gc_lock(self)?;
+        let blob_dest = self.blob_path(digest)?;
+        let layer_dest = self.root.join("layers").join(hex_of(chain_id)?);
+        hex_of(diff_id)?;
+        let (file, mut blob_guard, tmp) = self.create_tmp_file()?;
+        let mut tee = TeeReader::new(reader, BufWriter::with_capacity(256 * 1024, file));
+        let tmp_dir = self.tmp_path("layer");
+        let mut dir_guard = TmpGuard::new(tmp_dir.clone());
+        let unpack_here = !layer_dest.is_dir();
+        // Extracts (unless the layer is already unpacked) and reads to the end.
+        let unpack_all = |input: &mut dyn Read| -> Result<(), Error> {
+            if unpack_here {
+                fs::DirBuilder::new()
+                    .mode(0o755)
+                    .create(&tmp_dir)
+                    .ctx("create temporary layer directory", &tmp_dir)?;
+                unpack::unpack(&mut *input, &tmp_dir).map_err(|e| match e {
+                    Error::InvalidTar(io) => tee_error(io, &tmp),
+                    other => other,
+                })?;
+            }
+            io::copy(input, &mut io::sink()).map_err(|e| tee_error(e, &tmp))?;
+            Ok(())
+        };
+        // The uncompressed content's digest and size; None for an uncompressed blob, whose
+        // diff id is its digest (hashed once, below).
+        let uncompressed = {
+            let input = decompressed_kind(&mut tee).map_err(|e| match e {
+                Error::InvalidTar(io) => tee_error(io, &tmp),
+                other => other,
+            })?;
+            match input {
+                Some((input, true)) => {
+                    let mut hashing = HashingReader::new(input);
+                    unpack_all(&mut hashing)?;
+                    Some(hashing.finish())
+                }
+                Some((mut input, false)) => {
+                    unpack_all(&mut input)?;
+                    None
+                }
+                None => {
+                    unpack_all(&mut io::empty())?;
+                    None
+                }
+            }
+        };
+        // Whatever follows the compressed stream is part of the blob too.
+        io::copy(&mut tee, &mut io::sink()).map_err(|e| tee_error(e, &tmp))?;
+        let (actual, count, writer) = tee.finish();
+        if actual != format!("sha256:{}", hex_of(digest)?) {
+            return Err(Error::DigestMismatch {
+                what: "downloaded blob".into(),
+                expected: digest.to_string(),
+                actual,
+            });
+        }
+        let (actual_diff_id, size) = uncompressed.unwrap_or((actual, count));
+        if actual_diff_id != diff_id {
+            return Err(Error::DigestMismatch {
+                what: format!("uncompressed layer {digest}"),
+                expected: diff_id.to_string(),
+                actual: actual_diff_id,
+            });
+        }
+        let file = writer
+            .into_inner()
+            .map_err(|e| Error::io("write", &tmp, e.into_error()))?;
+        if blob_dest.exists() {
+            drop(file);
+        } else {
+            self.commit(file, &tmp, &mut blob_guard, &blob_dest)?;
+        }
+        if unpack_here {
+            self.publish_layer_dir(&tmp_dir, &mut dir_guard, &layer_dest)?;
+        }
+        Ok(size)
+    }
+
+    /// The uncompressed size of a stored layer blob: from the record of an image that has it
+    /// when one knows, else measured by decompressing it.
+    pub fn layer_blob_size(&self, digest: &str) -> Result<u64, Error> {
+        for name in list(&self.root.join("images"))? {
+            let Ok(data) = fs::read(self.root.join("images").join(&name)) else {
+                continue;
+            };
+            let Ok(rec) = serde_json::from_slice::<ImageRecord>(&data) else {
+                continue;
+            };
+            let Some(sizes) = rec.layer_sizes else {
+                continue;
+            };
+            let Ok(mdata) = fs::read(self.blob_path(&rec.manifest)?) else {
+                continue;
+            };
+            let Ok(m) = serde_json::from_slice::<Manifest>(&mdata) else {
+                continue;
+            };
+            if let Some(size) = m
+                .layers
+                .iter()
+                .position(|l| l.digest == digest)
+                .and_then(|i| sizes.get(i))
+            {
+                return Ok(*size);
+            }
+        }
+        let path = self.blob_path(digest)?;
+        let f = File::open(&path).ctx("open blob", &path)?;
+        let mut input = decompressed(io::BufReader::with_capacity(256 * 1024, f))?
+            .unwrap_or_else(|| Box::new(io::empty()));
+        io::copy(&mut input, &mut io::sink()).map_err(Error::InvalidTar)
+    }
+
+    /// The uncompressed size of each of an image's layers, lowest first. Known from the image
+    /// record for imported and pulled images; for older records of compressed layers it is
+    /// measured once by decompressing the blobs and then kept in the record.
+    pub fn layer_sizes(&self, id: &str) -> Result<Vec<u64>, Error> {
+        let img = self.image(id)?;
+        let rec_path = self.record_path(&img.id)?;
+        let rec: ImageRecord = fs::read(&rec_path)
+            .ctx("read image record", &rec_path)
+            .and_then(|d| {
+                serde_json::from_slice(&d).map_err(|e| Error::Json {
+                    what: "image record",
+                    path: rec_path.clone(),
+                    source: e,
+                })
+            })?;
+        if let Some(sizes) = rec.layer_sizes.filter(|s| s.len() == img.layers.len()) {
+            return Ok(sizes);
+        }
+        let mut sizes = Vec::with_capacity(img.layers.len());
+        for layer in &img.layers {
+            let path = self.blob_path(layer)?;
+            let f = File::open(&path).ctx("open blob", &path)?;
+            let mut input = decompressed(io::BufReader::with_capacity(256 * 1024, f))?
+                .unwrap_or_else(|| Box::new(io::empty()));
+            sizes.push(io::copy(&mut input, &mut io::sink()).map_err(Error::InvalidTar)?);
+        }
+        self.write_record_sized(
+            &img.id,
+            &rec.manifest,
+            Some(sizes.iter().sum()),
+            Some(sizes.clone()),
+        )?;
+        Ok(sizes)
+    }
+
+    /// Undoes what a failed pull stored: removes the given blobs and unpacked layers (by chain
+    /// id) unless an image in `keep` refers to them, under the exclusive gc lock.
+    pub fn discard(
+        &self,
+        blobs: &[String],
+        chain_ids: &[String],
+        keep: &[String],
+    ) -> Result<(), Error> {
+        let _lock = lock(&self.root.join("gc.lock"), true)?;
+        let mut used_blobs = std::collections::HashSet::new();
+        let mut used_layers = std::collections::HashSet::new();
+        for id in keep {
+            let Ok(img) = self.image(id) else { continue };
+            used_blobs.insert(img.id.clone());
+            used_blobs.extend(img.layers.iter().cloned());
+            used_layers.extend(chain_ids_of(&img.config.rootfs.diff_ids));
+        }
+        for blob in blobs.iter().filter(|b| !used_blobs.contains(*b)) {
+            let p = self.blob_path(blob)?;
+            match fs::remove_file(&p) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                    return Err(Error::io("remove blob", p, e));
+                }
+                _ => {}
+            }
+        }
+        for chain in chain_ids.iter().filter(|c| !used_layers.contains(*c)) {
+            let p = self.root.join("layers").join(hex_of(chain)?);
+            if p.is_dir() {
+                let t = self.tmp_path("gc");
+                fs::rename(&p, &t).ctx("move unused layer out of", &p)?;
+                fs::remove_dir_all(&t).ctx("remove unused layer", &t)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The gzip'd variant (fast level) of a stored uncompressed layer blob, for a push: made
+    /// once and kept as a blob of its own (recorded under variants/<layer hex>; gc keeps it as
+    /// long as an image has the layer), so a second push sends the same bytes without
+    /// compressing again. Deterministic (no name, no time in the gzip header).
+    /// Returns (digest, size) of the compressed blob.
+    pub fn gzip_variant(&self, digest: &str) -> Result<(String, u64), Error> {
+        if let Some(known) = self.variant_record(digest) {
+            return Ok(known);
+        }
+        let _lock = shared_gc_lock(self)?;
+        let src_path = self.blob_path(digest)?;
+        let src = File::open(&src_path).ctx("open blob", &src_path)?;
+        let (file, mut guard, tmp) = self.create_tmp_file()?;
+        let out = HashingWriter {
+            inner: BufWriter::with_capacity(256 * 1024, file),
+            hasher: <sha2::Sha256 as sha2::Digest>::new(),
+            size: 0,
+        };
+        let mut encoder = flate2::GzBuilder::new()
+            .mtime(0)
+            .write(out, flate2::Compression::fast());
+        io::copy(
+            &mut io::BufReader::with_capacity(256 * 1024, src),
+            &mut encoder,
+        )
+        .ctx("compress blob into", &tmp)?;
+        let out = encoder.finish().ctx("compress blob into", &tmp)?;
+        let variant = format!(
+            "sha256:{}",
+            hex::encode(<sha2::Sha256 as sha2::Digest>::finalize(out.hasher))
+        );
+        let (size, writer) = (out.size, out.inner);
+        let file = writer
+            .into_inner()
+            .map_err(|e| Error::io("write", &tmp, e.into_error()))?;
+        let dest = self.blob_path(&variant)?;
+        if dest.exists() {
+            drop(file);
+        } else {
+            self.commit(file, &tmp, &mut guard, &dest)?;
+        }
+        let record = serde_json::json!({ "digest": variant, "size": size }).to_string();
+        self.write_file_atomic(
+            &self.root.join("variants").join(hex_of(digest)?),
+            record.as_bytes(),
+        )?;
+        Ok((variant, size))
+    }
+
+    /// (digest, size) of a blob's recorded gzip variant, when it is still in the store.
+    fn variant_record(&self, digest: &str) -> Option<(String, u64)> {
+        let path = self.root.join("variants").join(hex_of(digest).ok()?);
+        let record: serde_json::Value = serde_json::from_slice(&fs::read(path).ok()?).ok()?;
+        let variant = record["digest"].as_str()?.to_string();
+        let size = record["size"].as_u64()?;
+        self.blob_path(&variant)
+            .ok()?
+            .exists()
+            .then_some((variant, size))
+    }
+
+    /// Whether the unpacked layer for `chain_id` is in the store.
+    pub fn has_layer_dir(&self, chain_id: &str) -> Result<bool, Error> {
+        Ok(self.root.join("layers").join(hex_of(chain_id)?).is_dir())
+    }
+
     /// Deletes every blob, image record and unpacked layer not reachable from `keep`.
     pub fn gc(&self, keep: &[String]) -> Result<(), Error> {
         let _lock = lock(&self.root.join("gc.lock"), true)?;
         let mut blobs = std::collections::HashSet::new();
         let mut layers = std::collections::HashSet::new();
         let mut records = std::collections::HashSet::new();
+        let mut variants = std::collections::HashSet::new();
         layers.insert(EMPTY_LAYER_DIR.to_string());
         for id in keep {
             let img = match self.image(id) {
@@ -629,12 +944,23 @@ impl Store {
             blobs.insert(hex_of(&img.manifest_digest)?.to_string());
             for l in &img.layers {
                 blobs.insert(hex_of(l)?.to_string());
+                if let Some((variant, _)) = self.variant_record(l) {
+                    variants.insert(hex_of(l)?.to_string());
+                    blobs.insert(hex_of(&variant)?.to_string());
+                }
             }
             for c in chain_ids(&img.config.rootfs.diff_ids) {
                 layers.insert(hex_of(&c)?.to_string());
             }
         }
         // Records first: an interrupted gc never leaves a record pointing at deleted blobs.
+        let variant_dir = self.root.join("variants");
+        for name in list(&variant_dir)? {
+            if !variants.contains(&name) {
+                let p = variant_dir.join(&name);
+                fs::remove_file(&p).ctx("remove variant record", &p)?;
+            }
+        }
         let rec_dir = self.root.join("images");
         for name in list(&rec_dir)? {
             if !records.contains(&name) {
@@ -704,6 +1030,10 @@ impl Store {
         self.commit(file, &tmp, &mut guard, &dest)?;
         Ok(actual)
     }
+}
+
+fn chain_ids_of(diff_ids: &[String]) -> Vec<String> {
+    chain_ids(diff_ids)
 }
 
 fn list(dir: &Path) -> Result<Vec<String>, Error> {
@@ -871,5 +1201,114 @@ mod put_blob_from_tests {
         assert!(!store.blob_path(&other).unwrap().exists());
         assert_eq!(list(&dir.path().join("tmp")).unwrap().len(), 0);
         assert!(store.put_blob_from(&data[..], "sha256:../x").is_err());
+    }
+
+    #[test]
+    fn put_layer_from_unpacks_and_checks_both_digests() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut builder = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_size(5);
+        header.set_mode(0o644);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(0);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, "hello.txt", &b"hello"[..])
+            .unwrap();
+        let tar = builder.into_inner().unwrap();
+        let diff_id = sha256_digest(&tar);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&tar).unwrap();
+        let gz = gz.finish().unwrap();
+        let gz_digest = sha256_digest(&gz);
+
+        // A wrong diff id: nothing stored, nothing left in tmp/.
+        let other = sha256_digest(b"other");
+        let err = store
+            .put_layer_from(&gz[..], &gz_digest, &other, &other)
+            .unwrap_err();
+        assert!(matches!(err, Error::DigestMismatch { .. }), "{err}");
+        assert!(!store.blob_path(&gz_digest).unwrap().exists());
+        assert_eq!(list(&dir.path().join("tmp")).unwrap().len(), 0);
+        assert_eq!(list(&dir.path().join("layers")).unwrap().len(), 0);
+
+        // gzip'd: both digests check out, the layer is unpacked under its chain id.
+        let size = store
+            .put_layer_from(&gz[..], &gz_digest, &diff_id, &diff_id)
+            .unwrap();
+        assert_eq!(size, tar.len() as u64);
+        let layer = dir.path().join("layers").join(hex_of(&diff_id).unwrap());
+        assert_eq!(fs::read(layer.join("hello.txt")).unwrap(), b"hello");
+        assert_eq!(fs::read(store.blob_path(&gz_digest).unwrap()).unwrap(), gz);
+
+        // Uncompressed: the blob is its own diff id.
+        let dir2 = tempfile::tempdir().unwrap();
+        let store2 = Store::open(dir2.path()).unwrap();
+        let size = store2
+            .put_layer_from(&tar[..], &diff_id, &diff_id, &diff_id)
+            .unwrap();
+        assert_eq!(size, tar.len() as u64);
+        let err = store2
+            .put_layer_from(&tar[..100], &diff_id, &diff_id, &other)
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidTar(_) | Error::DigestMismatch { .. }),
+            "{err}"
+        );
+        assert_eq!(list(&dir2.path().join("tmp")).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn gzip_variant_is_made_once_and_kept_with_its_layer() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut builder = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_size(4);
+        header.set_mode(0o644);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(0);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, "data", &b"abcd"[..])
+            .unwrap();
+        let tar = builder.into_inner().unwrap();
+        let id = store.import(&tar[..], ImageConfig::default()).unwrap();
+        let layer = store.image(&id).unwrap().layers[0].clone();
+
+        let (gz, size) = store.gzip_variant(&layer).unwrap();
+        let bytes = fs::read(store.blob_path(&gz).unwrap()).unwrap();
+        assert_eq!(
+            (sha256_digest(&bytes), bytes.len() as u64),
+            (gz.clone(), size)
+        );
+        let mut plain = Vec::new();
+        flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_end(&mut plain)
+            .unwrap();
+        assert_eq!(plain, tar);
+        // Recorded: asked again, the same blob, not a new one.
+        let mtime = fs::metadata(store.blob_path(&gz).unwrap())
+            .unwrap()
+            .modified()
+            .unwrap();
+        assert_eq!(store.gzip_variant(&layer).unwrap(), (gz.clone(), size));
+        assert_eq!(
+            fs::metadata(store.blob_path(&gz).unwrap())
+                .unwrap()
+                .modified()
+                .unwrap(),
+            mtime
+        );
+        // gc keeps it while an image has the layer, and drops it with the layer.
+        store.gc(std::slice::from_ref(&id)).unwrap();
+        assert!(store.blob_path(&gz).unwrap().exists());
+        store.gc(&[]).unwrap();
+        assert!(!store.blob_path(&gz).unwrap().exists());
+        assert_eq!(list(&dir.path().join("variants")).unwrap().len(), 0);
     }
 }

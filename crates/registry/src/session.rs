@@ -51,8 +51,11 @@ pub(crate) fn install_crypto() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
+/// Two workers drive the network for every thread of a pull or push: each transfer blocks its
+/// own caller thread on its stream, so several layers move at once (`Session` is `Sync`).
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| Error::Io(format!("starting the registry client: {e}")))
@@ -165,7 +168,48 @@ impl Session {
             .rt
             .block_on(self.client.pull_blob_stream(&r, digest))
             .map_err(|e| map_err(e, &what))?;
-        Ok(BlobReader { session: self, stream: sized.stream, buf: bytes::Bytes::new() })
+        Ok(BlobReader { session: self, stream: sized.stream, buf: bytes::Bytes::new(), len: sized.content_length, ended: false })
+    }
+
+    /// Asks the registry to mount a blob it already holds in `from_repository` into this
+    /// repository (cross-repository blob mount): true when it did. Any refusal (unknown blob,
+    /// no permission on the source, a registry that starts an upload instead) is false, and the
+    /// caller uploads the blob.
+    pub fn mount_blob(&self, digest: &str, from_repository: &str) -> bool {
+        let target = self.tagged("latest");
+        let source = Reference::with_tag(self.registry.clone(), from_repository.to_string(), "latest".into());
+        self.rt.block_on(self.client.mount_blob(&target, &source, digest)).is_ok()
+    }
+
+    /// The registry host this session talks to, as references spell it (`127.0.0.1:5000`).
+    pub fn registry(&self) -> &str {
+        &self.registry
+    }
+
+    /// The repository path on the registry (`library/busybox`).
+    pub fn repository(&self) -> &str {
+        &self.repository
+    }
+
+    /// Starts downloading a blob of `size` bytes without checking its digest on the way: for
+    /// callers that hash the content themselves anyway (the image store does, before anything
+    /// becomes visible), so it is hashed once, not twice. Asks for the whole byte range, which a
+    /// registry answers with 206 and oci-client then passes through unhashed; a registry that
+    /// ignores ranges answers 200 and the content is checked here as well.
+    pub fn blob_unchecked(&self, digest: &str, size: u64) -> Result<BlobReader<'_>> {
+        if size == 0 {
+            return self.blob(digest);
+        }
+        let r = self.by_digest(digest);
+        let what = format!("blob {digest}");
+        let response = self
+            .rt
+            .block_on(self.client.pull_blob_stream_partial(&r, digest, 0, Some(size)))
+            .map_err(|e| map_err(e, &what))?;
+        let sized = match response {
+            oci_client::client::BlobResponse::Full(s) | oci_client::client::BlobResponse::Partial(s) => s,
+        };
+        Ok(BlobReader { session: self, stream: sized.stream, buf: bytes::Bytes::new(), len: sized.content_length, ended: false })
     }
 
     /// Whether the registry has the blob in this repository (HEAD).
@@ -174,8 +218,8 @@ impl Session {
         self.rt.block_on(self.client.blob_exists(&r, digest)).map_err(|e| map_err(e, &format!("checking blob {digest}")))
     }
 
-    /// Uploads a blob from a file (streamed, one monolithic PUT); the registry checks the digest.
-    pub fn push_blob(&self, digest: &str, size: u64, file: std::fs::File) -> Result<()> {
+    /// Uploads a blob from a reader (streamed, one monolithic PUT); the registry checks the digest.
+    pub fn push_blob(&self, digest: &str, size: u64, file: impl Read + Send + 'static) -> Result<()> {
         let r = self.tagged("latest");
         let stream = futures_util::stream::unfold(Some(file), |state| async move {
             let mut file = state?;
@@ -213,15 +257,32 @@ pub struct BlobReader<'a> {
     session: &'a Session,
     stream: BoxStream<'static, std::io::Result<bytes::Bytes>>,
     buf: bytes::Bytes,
+    len: Option<u64>,
+    /// The stream ended: never poll it again (oci-client's verifying stream would check the
+    /// digest a second time, over nothing, and fail).
+    ended: bool,
+}
+
+impl BlobReader<'_> {
+    /// The blob's length as the registry announced it (Content-Length), when it did.
+    pub fn announced_len(&self) -> Option<u64> {
+        self.len
+    }
 }
 
 impl Read for BlobReader<'_> {
     fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
         while self.buf.is_empty() {
+            if self.ended {
+                return Ok(0);
+            }
             match self.session.rt.block_on(self.stream.next()) {
                 Some(Ok(chunk)) => self.buf = chunk,
                 Some(Err(e)) => return Err(e),
-                None => return Ok(0),
+                None => {
+                    self.ended = true;
+                    return Ok(0);
+                }
             }
         }
         let n = out.len().min(self.buf.len());

@@ -2,8 +2,11 @@
 
 pub mod build;
 pub mod builder;
+pub mod container_prune;
 pub mod create;
 pub mod exec;
+pub mod history;
+pub mod image_prune;
 pub mod images;
 pub mod import;
 pub mod inspect;
@@ -12,7 +15,9 @@ pub mod load;
 pub mod login;
 pub mod logout;
 pub mod logs;
+pub mod network;
 pub mod pause;
+pub mod port;
 pub mod ps;
 pub mod pull;
 pub mod push;
@@ -27,6 +32,8 @@ pub mod shim;
 pub mod start;
 pub mod stats;
 pub mod stop;
+pub mod system_df;
+pub mod system_prune;
 pub mod tag;
 pub mod top;
 pub mod unpause;
@@ -66,6 +73,23 @@ impl From<crate::format::FormatError> for CliError {
     fn from(e: crate::format::FormatError) -> Self {
         CliError::usage(e.to_string())
     }
+}
+
+/// Docker's `[y/N]` prompt before a prune: prints `warning` and the question, and reads one
+/// answer line from stdin; only `y`/`yes` goes on (end of input means no).
+pub fn confirm(warning: &str) -> bool {
+    use std::io::Write;
+    print!("{warning}\nAre you sure you want to continue? [y/N] ");
+    let _ = std::io::stdout().flush();
+    let mut answer = String::new();
+    if std::io::stdin().read_line(&mut answer).is_err() {
+        return false;
+    }
+    let yes = matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes");
+    if !yes {
+        println!();
+    }
+    yes
 }
 
 /// Runs `op` on each name, Docker style: print the name on success, an error line per

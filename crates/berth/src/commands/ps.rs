@@ -96,7 +96,12 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
                 "Command": format!("\"{command}\""),
                 "CreatedAt": created.format("%Y-%m-%d %H:%M:%S %z UTC").to_string(),
                 "RunningFor": format!("{} ago", format::human_duration((now - created).num_seconds())),
-                "Ports": "",
+                "Ports": engine
+                    .published_ports(&rec.id)
+                    .iter()
+                    .map(|p| format!("{}:{}->{}", p.host_ip, p.host_port, p.container_port))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 "Status": rec.status_text(),
                 "Size": if want_size {
                     let (rw, virtual_size) = engine.container_size(rec);
@@ -108,7 +113,7 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
                 "Labels": labels.join(","),
                 "Mounts": engine.mount_names(&rec.id).into_iter().map(|(name, _)| name).collect::<Vec<_>>().join(","),
                 "Networks": match rec.config.host_config.network_mode.as_str() {
-                    "" => "none",
+                    "" | "default" => "bridge",
                     mode => mode,
                 },
                 "State": rec.state.as_str(),

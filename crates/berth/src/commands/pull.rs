@@ -1,6 +1,8 @@
 //! `berth pull [-a] [-q] [--platform OS/ARCH] NAME[:TAG|@DIGEST]`
 use super::CliError;
-use berth_engine::distribution::{Progress, PullOptions};
+use berth_engine::distribution::PullOptions;
+
+use crate::progress::{Renderer, Stream};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -19,15 +21,6 @@ pub struct Args {
     name: String,
 }
 
-/// Prints a progress message as docker does when not on a terminal: one plain line each.
-pub fn print_progress(p: Progress, to_stderr: bool) {
-    let line = match p.id {
-        Some(id) => format!("{id}: {}", p.status),
-        None => p.status,
-    };
-    if to_stderr { eprintln!("{line}") } else { println!("{line}") }
-}
-
 fn has_tag_or_digest(name: &str) -> bool {
     name.contains('@') || name.rsplit('/').next().unwrap_or(name).contains(':')
 }
@@ -38,13 +31,14 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
         println!("Using default tag: latest");
     }
     let quiet = args.quiet;
-    let pulled = engine
-        .pull_image(&args.name, &options, &mut |p| {
-            if !quiet {
-                print_progress(p, false)
-            }
-        })
-        .map_err(|e| CliError { message: e.to_string(), code: 1 })?;
+    let mut renderer = Renderer::new(Stream::Stdout);
+    let pulled = engine.pull_image(&args.name, &options, &mut |p| {
+        if !quiet {
+            renderer.show(p)
+        }
+    });
+    renderer.finish();
+    let pulled = pulled.map_err(|e| CliError { message: e.to_string(), code: 1 })?;
     if quiet {
         for p in pulled {
             println!("{}", p.name);
@@ -59,6 +53,8 @@ pub fn pull_for_run(engine: &berth_engine::Engine, name: &str, platform: Option<
     let shown = berth_engine::reference::normalize(name).unwrap_or_else(|_| name.to_string());
     eprintln!("Unable to find image '{shown}' locally");
     let options = PullOptions { platform: platform.map(str::to_string), all_tags: false };
-    engine.pull_image(name, &options, &mut |p| print_progress(p, true))?;
-    Ok(())
+    let mut renderer = Renderer::new(Stream::Stderr);
+    let pulled = engine.pull_image(name, &options, &mut |p| renderer.show(p));
+    renderer.finish();
+    pulled.map(|_| ())
 }

@@ -1,5 +1,6 @@
 //! `berth push [-q] NAME[:TAG]`
 use super::CliError;
+use crate::progress::{Renderer, Stream};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -14,13 +15,14 @@ pub struct Args {
 
 pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
     let quiet = args.quiet;
-    engine
-        .push_image(&args.name, &mut |p| {
-            if !quiet {
-                super::pull::print_progress(p, false)
-            }
-        })
-        .map_err(|e| CliError { message: e.to_string(), code: 1 })?;
+    let mut renderer = Renderer::new(Stream::Stdout);
+    let pushed = engine.push_image(&args.name, &mut |p| {
+        if !quiet {
+            renderer.show(p)
+        }
+    });
+    renderer.finish();
+    pushed.map_err(|e| CliError { message: e.to_string(), code: 1 })?;
     if quiet {
         println!("{}", args.name);
     }

@@ -3,6 +3,8 @@
 //! test fails.
 #![allow(dead_code)]
 
+pub mod token_server;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -80,7 +82,7 @@ impl Env {
         std::fs::create_dir_all(rootfs.join("etc")).unwrap();
         std::fs::create_dir_all(rootfs.join("tmp")).unwrap();
         std::fs::copy(busybox().unwrap(), rootfs.join("bin/busybox")).unwrap();
-        for cmd in ["sh", "echo", "cat", "ls", "ps", "sleep", "hostname", "id", "true", "false", "env", "pwd", "grep", "mount", "touch", "wc", "head", "kill", "yes", "tty", "stty", "mkdir", "rm", "sed", "tr"] {
+        for cmd in ["sh", "echo", "cat", "ls", "ps", "sleep", "hostname", "id", "true", "false", "env", "pwd", "grep", "mount", "touch", "wc", "head", "kill", "yes", "tty", "stty", "mkdir", "rm", "sed", "tr", "httpd", "nc", "wget", "ip", "ifconfig", "route", "nslookup"] {
             std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(cmd)).unwrap();
         }
         std::fs::write(rootfs.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000:Alice:/home/alice:/bin/sh\n").unwrap();
@@ -134,6 +136,11 @@ impl Drop for Env {
             let mut args = vec!["rm", "-f"];
             args.extend(ids.iter().map(String::as_str));
             let _ = self.berth(&args);
+        }
+        // The containers' namespaces are gone, and their veths with them: the test's networks
+        // and its default bridge can go (never a veth: see crates/net).
+        if self.root.join("berth.db").exists() {
+            let _ = self.berth(&["network", "prune", "-f", "--include-default-bridge"]);
         }
         for m in self.mounts().into_iter().rev() {
             let c = std::ffi::CString::new(m).unwrap();

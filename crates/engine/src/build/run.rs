@@ -57,13 +57,15 @@ pub fn run(
             ..Default::default()
         },
         host_config: crate::types::HostConfig {
+            // "" is the default bridge now; a step keeps the loopback-only namespace it had.
             network_mode: if spec.host_network {
                 "host".into()
             } else {
-                String::new()
+                "none".into()
             },
             ..Default::default()
         },
+        networking_config: Default::default(),
     };
     let id = engine.create_container_from(request, None, spec.parent.to_string())?;
     let guard = ContainerGuard {

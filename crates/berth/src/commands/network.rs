@@ -1,0 +1,271 @@
+//! `berth network create|ls|inspect|rm|prune`: each subcommand calls one engine function.
+use std::collections::BTreeMap;
+
+use super::CliError;
+use crate::format;
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Create a network
+    Create(CreateArgs),
+    /// List networks
+    #[command(alias = "list")]
+    Ls(LsArgs),
+    /// Display detailed information on one or more networks
+    Inspect(InspectArgs),
+    /// Remove one or more networks
+    #[command(alias = "remove")]
+    Rm(RmArgs),
+    /// Remove all unused networks
+    Prune(PruneArgs),
+    /// Connect a container to a network
+    Connect(ConnectArgs),
+    /// Disconnect a container from a network
+    Disconnect(DisconnectArgs),
+}
+
+#[derive(clap::Args)]
+pub struct ConnectArgs {
+    /// Add network-scoped alias for the container
+    #[arg(long = "alias")]
+    aliases: Vec<String>,
+    /// IPv4 address (e.g., "172.30.100.104")
+    #[arg(long)]
+    ip: Option<String>,
+    network: String,
+    container: String,
+}
+
+#[derive(clap::Args)]
+pub struct DisconnectArgs {
+    /// Force the container to disconnect from a network (accepted for compatibility: a
+    /// disconnect never waits for anything here)
+    #[arg(short, long)]
+    _force: bool,
+    network: String,
+    container: String,
+}
+
+#[derive(clap::Args)]
+pub struct CreateArgs {
+    /// Driver to manage the Network
+    #[arg(short, long, default_value = "bridge")]
+    driver: String,
+    /// Subnet in CIDR format that represents a network segment
+    #[arg(long)]
+    subnet: Option<String>,
+    /// IPv4 Gateway for the master subnet
+    #[arg(long)]
+    gateway: Option<String>,
+    /// Allocate container ip from a sub-range
+    #[arg(long = "ip-range")]
+    ip_range: Option<String>,
+    /// Restrict external access to the network
+    #[arg(long)]
+    internal: bool,
+    /// Set metadata on a network
+    #[arg(long = "label")]
+    labels: Vec<String>,
+    name: String,
+}
+
+#[derive(clap::Args)]
+pub struct LsArgs {
+    /// Only display network IDs
+    #[arg(short, long)]
+    quiet: bool,
+    /// Provide filter values (e.g. "driver=bridge")
+    #[arg(short, long = "filter")]
+    filter: Vec<String>,
+    /// Format output using a custom template
+    #[arg(long)]
+    format: Option<String>,
+    /// Do not truncate the output
+    #[arg(long = "no-trunc")]
+    no_trunc: bool,
+}
+
+#[derive(clap::Args)]
+pub struct InspectArgs {
+    /// Format output using a custom template
+    #[arg(short, long)]
+    format: Option<String>,
+    #[arg(required = true)]
+    names: Vec<String>,
+}
+
+#[derive(clap::Args)]
+pub struct RmArgs {
+    #[arg(required = true)]
+    names: Vec<String>,
+}
+
+#[derive(clap::Args)]
+pub struct PruneArgs {
+    /// Do not prompt for confirmation
+    #[arg(short, long)]
+    force: bool,
+    /// Also remove the default network's bridge when no container uses it (tests, uninstall)
+    #[arg(long, hide = true)]
+    include_default_bridge: bool,
+}
+
+pub fn run(engine: &berth_engine::Engine, command: Command) -> Result<i32, CliError> {
+    match command {
+        Command::Create(a) => create(engine, a),
+        Command::Ls(a) => ls(engine, a),
+        Command::Inspect(a) => inspect(engine, a),
+        Command::Rm(a) => super::for_each(&a.names, |n| engine.remove_network(n)),
+        Command::Prune(a) => prune(engine, a),
+        Command::Connect(a) => {
+            engine.connect_network(&a.network, &a.container, a.ip.as_deref(), &a.aliases)?;
+            Ok(0)
+        }
+        Command::Disconnect(a) => {
+            engine.disconnect_network(&a.network, &a.container)?;
+            Ok(0)
+        }
+    }
+}
+
+fn create(engine: &berth_engine::Engine, a: CreateArgs) -> Result<i32, CliError> {
+    let mut labels = BTreeMap::new();
+    for l in &a.labels {
+        let (k, v) = l.split_once('=').unwrap_or((l.as_str(), ""));
+        labels.insert(k.to_string(), v.to_string());
+    }
+    let id = engine.create_network(berth_engine::networks::NetworkCreate {
+        name: a.name,
+        driver: a.driver,
+        subnet: a.subnet.unwrap_or_default(),
+        gateway: a.gateway.unwrap_or_default(),
+        ip_range: a.ip_range.unwrap_or_default(),
+        internal: a.internal,
+        labels,
+    })?;
+    println!("{id}");
+    Ok(0)
+}
+
+fn ls(engine: &berth_engine::Engine, a: LsArgs) -> Result<i32, CliError> {
+    let mut rows = Vec::new();
+    for net in engine.networks()? {
+        let labels: Vec<String> = net.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        rows.push(serde_json::json!({
+            "ID": if a.no_trunc { net.id.clone() } else { net.id[..12].to_string() },
+            "Name": net.name,
+            "Driver": net.driver,
+            "Scope": "local",
+            "IPv4": "true",
+            "IPv6": "false",
+            "Internal": net.internal.to_string(),
+            "Labels": labels.join(","),
+            "CreatedAt": net.created,
+            "builtin": net.name == berth_engine::networks::DEFAULT_NETWORK,
+            "label_map": net.labels,
+        }));
+    }
+    // The host's and no network, as Docker lists them (not records: nothing to manage).
+    for (name, driver) in [("host", "host"), ("none", "null")] {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        name.hash(&mut h);
+        let id = format!(
+            "{:016x}{:016x}{:016x}{:016x}",
+            h.finish(),
+            h.finish() ^ 1,
+            h.finish() ^ 2,
+            h.finish() ^ 3
+        );
+        rows.push(serde_json::json!({
+            "ID": if a.no_trunc { id.clone() } else { id[..12].to_string() },
+            "Name": name, "Driver": driver, "Scope": "local", "IPv4": "true", "IPv6": "false",
+            "Internal": "false", "Labels": "", "CreatedAt": "", "builtin": true, "label_map": {},
+        }));
+    }
+    for f in &a.filter {
+        let (key, value) = f.split_once('=').ok_or_else(|| {
+            CliError::usage(format!("bad format of filter (expected name=value): {f}"))
+        })?;
+        rows.retain(|r| match key {
+            "name" => r["Name"].as_str().is_some_and(|n| n.contains(value)),
+            "id" => r["ID"].as_str().is_some_and(|n| n.starts_with(value)),
+            "driver" => r["Driver"] == value,
+            "type" => (value == "builtin") == r["builtin"].as_bool().unwrap_or(false),
+            "label" => match value.split_once('=') {
+                Some((k, v)) => r["label_map"][k] == v,
+                None => !r["label_map"][value].is_null(),
+            },
+            _ => true,
+        });
+        if !matches!(
+            key,
+            "name" | "id" | "driver" | "type" | "label" | "scope" | "dangling"
+        ) {
+            return Err(CliError::usage(format!("invalid filter '{key}'")));
+        }
+    }
+    rows.sort_by(|x, y| x["Name"].as_str().cmp(&y["Name"].as_str()));
+    let template = if a.quiet {
+        "{{.ID}}".to_string()
+    } else {
+        a.format
+            .unwrap_or_else(|| "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}".into())
+    };
+    print!(
+        "{}",
+        format::render(&template, &rows, &[("ID", "NETWORK ID")])?
+    );
+    Ok(0)
+}
+
+fn inspect(engine: &berth_engine::Engine, a: InspectArgs) -> Result<i32, CliError> {
+    let mut docs = Vec::new();
+    let mut failed = false;
+    for name in &a.names {
+        match engine.inspect_network(name) {
+            Ok(doc) => docs.push(doc),
+            Err(e) => {
+                eprintln!("Error response from daemon: {e}");
+                failed = true;
+            }
+        }
+    }
+    match &a.format {
+        Some(template) => print!("{}", format::render(template, &docs, &[])?),
+        None => {
+            let mut out = Vec::new();
+            let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+            let mut ser = serde_json::Serializer::with_formatter(&mut out, formatter);
+            serde::Serialize::serialize(&docs, &mut ser)
+                .map_err(|e| CliError::usage(e.to_string()))?;
+            println!("{}", String::from_utf8_lossy(&out));
+        }
+    }
+    Ok(if failed { 1 } else { 0 })
+}
+
+fn prune(engine: &berth_engine::Engine, a: PruneArgs) -> Result<i32, CliError> {
+    if !a.force {
+        use std::io::BufRead;
+        eprint!(
+            "WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue? [y/N] "
+        );
+        let mut line = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut line);
+        if !line.trim().eq_ignore_ascii_case("y") {
+            return Ok(0);
+        }
+    }
+    let removed = engine.prune_networks()?;
+    if !removed.is_empty() {
+        println!("Deleted Networks:");
+        for name in removed {
+            println!("{name}");
+        }
+    }
+    if a.include_default_bridge {
+        engine.remove_default_bridge()?;
+    }
+    Ok(0)
+}

@@ -1,0 +1,89 @@
+//! `berth system prune [-a] [-f] [--volumes] [--filter until=..|label=..]`
+use berth_engine::prune::SystemPruneOptions;
+use berth_engine::prune_filters::PruneFilters;
+
+use super::CliError;
+use crate::format;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Remove all unused images not just dangling ones
+    #[arg(short, long)]
+    all: bool,
+    /// Do not prompt for confirmation
+    #[arg(short, long)]
+    force: bool,
+    /// Prune anonymous volumes
+    #[arg(long)]
+    volumes: bool,
+    /// Provide filter values (e.g. "label=<key>=<value>")
+    #[arg(long = "filter")]
+    filter: Vec<String>,
+}
+
+fn warning(args: &Args) -> String {
+    let mut items = vec![
+        "all stopped containers",
+        "all networks not used by at least one container",
+    ];
+    if args.volumes {
+        items.push("all anonymous volumes not used by at least one container");
+    }
+    if args.all {
+        items.extend([
+            "all images without at least one container associated to them",
+            "all build cache",
+        ]);
+    } else {
+        items.extend(["all dangling images", "unused build cache"]);
+    }
+    let mut text = String::from("WARNING! This will remove:\n");
+    for item in items {
+        text.push_str(&format!("  - {item}\n"));
+    }
+    text
+}
+
+pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
+    let filters = PruneFilters::parse(&args.filter, chrono::Utc::now().timestamp())?;
+    if !args.force && !super::confirm(&warning(&args)) {
+        return Ok(0);
+    }
+    let options = SystemPruneOptions {
+        all_images: args.all,
+        volumes: args.volumes,
+        filters,
+    };
+    let pruned = engine.prune_system(&options)?;
+    // Docker's order: containers, networks, volumes, images.
+    let list = |what: &str, names: &[String]| {
+        if names.is_empty() {
+            String::new()
+        } else {
+            format!("Deleted {what}:\n{}\n", names.join("\n"))
+        }
+    };
+    for text in [
+        super::container_prune::report(&pruned.containers),
+        list("Networks", &pruned.networks_deleted),
+        list("Volumes", &pruned.volumes_deleted),
+        super::image_prune::report(&pruned.images),
+        if pruned.build_cache_deleted > 0 {
+            format!(
+                "Deleted build cache objects: {}\n",
+                pruned.build_cache_deleted
+            )
+        } else {
+            String::new()
+        },
+    ] {
+        if !text.is_empty() {
+            println!("{text}");
+        }
+    }
+    println!(
+        "Total reclaimed space: {}",
+        format::human_size(pruned.space_reclaimed)
+    );
+    Ok(0)
+}

@@ -1,0 +1,208 @@
+//! The nftables backend: one `ip` table per state root, with NAT chains on the prerouting
+//! (traffic from elsewhere) and output (the host's own connections) hooks, and a postrouting
+//! masquerade for 127.0.0.0/8 sources so replies from the container come back through
+//! conntrack. Applied with the `nftables` crate (JSON through `nft -j -f -`).
+
+use std::borrow::Cow;
+use std::collections::{BTreeSet, HashSet};
+
+use nftables::batch::Batch;
+use nftables::expr::{
+    Expression, Fib, FibFlag, FibResult, Meta, MetaKey, NamedExpression, Payload, PayloadField,
+    Prefix,
+};
+use nftables::schema::{Chain, NfListObject, Rule, Table};
+use nftables::stmt::{Match, NAT, NATFamily, Operator, Statement};
+use nftables::types::{NfChainPolicy, NfChainType, NfFamily, NfHook};
+
+use super::{Firewall, NetworkRule, PortMapping};
+use crate::Error;
+
+pub struct Nftables {
+    table: String,
+}
+
+impl Nftables {
+    /// `table`: the state root's own table name (never another program's).
+    pub fn new(table: impl Into<String>) -> Nftables {
+        Nftables {
+            table: table.into(),
+        }
+    }
+
+    fn chain(
+        &self,
+        name: &'static str,
+        kind: NfChainType,
+        hook: NfHook,
+        prio: i32,
+    ) -> NfListObject<'static> {
+        NfListObject::Chain(Chain {
+            family: NfFamily::IP,
+            table: Cow::Owned(self.table.clone()),
+            name: Cow::Borrowed(name),
+            _type: Some(kind),
+            hook: Some(hook),
+            prio: Some(prio),
+            policy: Some(NfChainPolicy::Accept),
+            ..Default::default()
+        })
+    }
+
+    fn rule(&self, chain: &'static str, expr: Vec<Statement<'static>>) -> NfListObject<'static> {
+        NfListObject::Rule(Rule {
+            family: NfFamily::IP,
+            table: Cow::Owned(self.table.clone()),
+            chain: Cow::Borrowed(chain),
+            expr: Cow::Owned(expr),
+            ..Default::default()
+        })
+    }
+
+    fn table_obj(&self) -> NfListObject<'static> {
+        NfListObject::Table(Table {
+            family: NfFamily::IP,
+            name: Cow::Owned(self.table.clone()),
+            ..Default::default()
+        })
+    }
+}
+
+fn eq(left: Expression<'static>, right: Expression<'static>) -> Statement<'static> {
+    Statement::Match(Match {
+        left,
+        right,
+        op: Operator::EQ,
+    })
+}
+
+fn payload(protocol: &'static str, field: &'static str) -> Expression<'static> {
+    Expression::Named(NamedExpression::Payload(Payload::PayloadField(
+        PayloadField {
+            protocol: Cow::Borrowed(protocol),
+            field: Cow::Borrowed(field),
+        },
+    )))
+}
+
+fn dnat_rule(m: &PortMapping) -> Vec<Statement<'static>> {
+    let mut flags = HashSet::new();
+    flags.insert(FibFlag::Daddr);
+    let mut expr = vec![eq(
+        Expression::Named(NamedExpression::Fib(Fib {
+            result: FibResult::Type,
+            flags,
+        })),
+        Expression::String(Cow::Borrowed("local")),
+    )];
+    if let Some(ip) = m.host_ip {
+        expr.push(eq(
+            payload("ip", "daddr"),
+            Expression::String(Cow::Owned(ip.to_string())),
+        ));
+    }
+    let proto: &'static str = if m.protocol == "udp" { "udp" } else { "tcp" };
+    expr.push(eq(
+        payload(proto, "dport"),
+        Expression::Number(m.host_port as u32),
+    ));
+    expr.push(Statement::DNAT(Some(NAT {
+        addr: Some(Expression::String(Cow::Owned(m.container_ip.to_string()))),
+        family: Some(NATFamily::IP),
+        port: Some(Expression::Number(m.container_port as u32)),
+        flags: None,
+    })));
+    expr
+}
+
+fn ifname(key: MetaKey, op: Operator, name: &str) -> Statement<'static> {
+    Statement::Match(Match {
+        left: Expression::Named(NamedExpression::Meta(Meta { key })),
+        right: Expression::String(Cow::Owned(name.to_string())),
+        op,
+    })
+}
+
+fn prefix(net: &ipnet::Ipv4Net) -> Expression<'static> {
+    Expression::Named(NamedExpression::Prefix(Prefix {
+        addr: Box::new(Expression::String(Cow::Owned(net.network().to_string()))),
+        len: net.prefix_len() as u32,
+    }))
+}
+
+impl Firewall for Nftables {
+    fn sync(&self, networks: &[NetworkRule], mappings: &[PortMapping]) -> Result<(), Error> {
+        let mut batch = Batch::new();
+        // add + delete: removes the table whether or not it existed, in the same transaction.
+        batch.add(self.table_obj());
+        batch.delete(self.table_obj());
+        if !mappings.is_empty() || !networks.is_empty() {
+            batch.add(self.table_obj());
+            batch.add(self.chain("prerouting", NfChainType::NAT, NfHook::Prerouting, -100));
+            batch.add(self.chain("output", NfChainType::NAT, NfHook::Output, -100));
+            batch.add(self.chain("postrouting", NfChainType::NAT, NfHook::Postrouting, 100));
+            batch.add(self.chain("forward", NfChainType::Filter, NfHook::Forward, 0));
+        }
+        for n in networks {
+            let br = n.bridge.as_str();
+            if n.internal {
+                // Nothing in or out but between the network's own containers.
+                batch.add(self.rule(
+                    "forward",
+                    vec![
+                        ifname(MetaKey::Iifname, Operator::EQ, br),
+                        ifname(MetaKey::Oifname, Operator::NEQ, br),
+                        Statement::Drop(None),
+                    ],
+                ));
+                batch.add(self.rule(
+                    "forward",
+                    vec![
+                        ifname(MetaKey::Oifname, Operator::EQ, br),
+                        ifname(MetaKey::Iifname, Operator::NEQ, br),
+                        Statement::Drop(None),
+                    ],
+                ));
+                continue;
+            }
+            // Networks are isolated from each other (any berth or Docker bridge, any root).
+            for other in ["br-*", "berth*"] {
+                batch.add(self.rule(
+                    "forward",
+                    vec![
+                        ifname(MetaKey::Iifname, Operator::EQ, br),
+                        ifname(MetaKey::Oifname, Operator::NEQ, br),
+                        ifname(MetaKey::Oifname, Operator::EQ, other),
+                        Statement::Drop(None),
+                    ],
+                ));
+            }
+            batch.add(self.rule(
+                "postrouting",
+                vec![
+                    eq(payload("ip", "saddr"), prefix(&n.subnet)),
+                    ifname(MetaKey::Oifname, Operator::NEQ, br),
+                    Statement::Masquerade(None),
+                ],
+            ));
+        }
+        for m in mappings {
+            batch.add(self.rule("prerouting", dnat_rule(m)));
+            batch.add(self.rule("output", dnat_rule(m)));
+        }
+        let bridges: BTreeSet<&str> = mappings.iter().map(|m| m.bridge.as_str()).collect();
+        for bridge in bridges {
+            let loopback: ipnet::Ipv4Net = "127.0.0.0/8".parse().expect("valid prefix");
+            batch.add(self.rule(
+                "postrouting",
+                vec![
+                    eq(payload("ip", "saddr"), prefix(&loopback)),
+                    ifname(MetaKey::Oifname, Operator::EQ, bridge),
+                    Statement::Masquerade(None),
+                ],
+            ));
+        }
+        nftables::helper::apply_ruleset(&batch.to_nftables())
+            .map_err(|e| Error::Invalid(format!("applying nftables table {}: {e}", self.table)))
+    }
+}

@@ -1,0 +1,197 @@
+//! IPAM math: which subnet a new network gets (one that no host route overlaps), and the next
+//! free address in it. Which addresses are taken is the caller's record (the engine's leases).
+
+use std::collections::HashSet;
+use std::net::Ipv4Addr;
+use std::os::fd::AsRawFd;
+
+use ipnet::Ipv4Net;
+
+use crate::Error;
+
+/// Docker's default address pools: 172.17-31.0.0/16, then 192.168.0.0/16 in /20 blocks.
+pub fn default_pools() -> impl Iterator<Item = Ipv4Net> {
+    let wide =
+        (17..=31).map(|b| Ipv4Net::new(Ipv4Addr::new(172, b, 0, 0), 16).expect("valid prefix"));
+    let narrow = (0..16)
+        .map(|i| Ipv4Net::new(Ipv4Addr::new(192, 168, i * 16, 0), 20).expect("valid prefix"));
+    wide.chain(narrow)
+}
+
+/// The IPv4 routes of the host (the calling thread's namespace), default route excluded.
+pub fn host_routes() -> Vec<Ipv4Net> {
+    let text = std::fs::read_to_string("/proc/net/route").unwrap_or_default();
+    text.lines()
+        .skip(1)
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let dest = u32::from_str_radix(f.get(1)?, 16).ok()?;
+            let mask = u32::from_str_radix(f.get(7)?, 16).ok()?;
+            // /proc/net/route prints addresses in host (little-endian) byte order.
+            let dest = Ipv4Addr::from(u32::from_be(dest.to_le()));
+            let prefix = u32::from_be(mask.to_le()).count_ones() as u8;
+            (prefix > 0)
+                .then(|| Ipv4Net::new(dest, prefix).ok())
+                .flatten()
+        })
+        .collect()
+}
+
+pub fn overlaps(a: &Ipv4Net, b: &Ipv4Net) -> bool {
+    a.contains(&b.network()) || b.contains(&a.network())
+}
+
+/// The first pool subnet overlapping neither a host route nor `taken`.
+pub fn pick_subnet(taken: &[Ipv4Net]) -> Result<Ipv4Net, Error> {
+    let routes = host_routes();
+    default_pools()
+        .find(|candidate| !routes.iter().chain(taken).any(|r| overlaps(candidate, r)))
+        .ok_or_else(|| Error::Exhausted("could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network".into()))
+}
+
+/// The gateway Docker picks: the subnet's first host address.
+pub fn default_gateway(subnet: &Ipv4Net) -> Ipv4Addr {
+    Ipv4Addr::from(u32::from(subnet.network()) + 1)
+}
+
+/// The lowest free address of `range` (default: the whole subnet), skipping the subnet's
+/// network and broadcast addresses, the gateway and `used`.
+pub fn next_free(
+    subnet: &Ipv4Net,
+    range: Option<&Ipv4Net>,
+    gateway: Ipv4Addr,
+    used: &HashSet<Ipv4Addr>,
+) -> Option<Ipv4Addr> {
+    let pool = range.unwrap_or(subnet);
+    pool.hosts().find(|a| {
+        *a != gateway
+            && *a != subnet.network()
+            && *a != subnet.broadcast()
+            && subnet.contains(a)
+            && !used.contains(a)
+    })
+}
+
+/// Checks a network's settings the way Docker does; returns them parsed.
+pub fn check_config(
+    subnet: &str,
+    gateway: &str,
+    ip_range: &str,
+) -> Result<(Ipv4Net, Ipv4Addr, Option<Ipv4Net>), Error> {
+    let subnet: Ipv4Net = subnet
+        .parse()
+        .map_err(|_| Error::Invalid(format!("invalid subnet {subnet}: invalid CIDR address")))?;
+    if subnet.prefix_len() > 30 {
+        return Err(Error::Invalid(format!(
+            "invalid subnet {subnet}: too small for containers"
+        )));
+    }
+    let subnet = subnet.trunc();
+    let gateway = if gateway.is_empty() {
+        default_gateway(&subnet)
+    } else {
+        let g: Ipv4Addr = gateway
+            .parse()
+            .map_err(|_| Error::Invalid(format!("invalid gateway address {gateway}")))?;
+        if !subnet.contains(&g) {
+            return Err(Error::Invalid(format!(
+                "no matching subnet for gateway {g}"
+            )));
+        }
+        g
+    };
+    let range = if ip_range.is_empty() {
+        None
+    } else {
+        let r: Ipv4Net = ip_range.parse().map_err(|_| {
+            Error::Invalid(format!("invalid ip-range {ip_range}: invalid CIDR address"))
+        })?;
+        if !subnet.contains(&r) {
+            return Err(Error::Invalid(format!(
+                "no matching subnet for range {ip_range}"
+            )));
+        }
+        Some(r.trunc())
+    };
+    Ok((subnet, gateway, range))
+}
+
+/// Host-wide lock around subnet choice and bridge creation: berth processes with different
+/// state roots share the host's routes, so two new networks must not take the same subnet.
+pub struct HostLock {
+    _file: std::fs::File,
+}
+
+impl HostLock {
+    pub fn acquire() -> Result<HostLock, Error> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open("/run/berth-net.lock")
+            .map_err(|e| Error::io("opening /run/berth-net.lock", e))?;
+        // SAFETY: flock on an fd we own; the lock goes with the file.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+            return Err(Error::io(
+                "locking /run/berth-net.lock",
+                std::io::Error::last_os_error(),
+            ));
+        }
+        Ok(HostLock { _file: file })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_free_skips_gateway_used_and_edges() {
+        let subnet: Ipv4Net = "10.9.0.0/29".parse().unwrap();
+        let gw = default_gateway(&subnet);
+        assert_eq!(gw, Ipv4Addr::new(10, 9, 0, 1));
+        let mut used = HashSet::new();
+        assert_eq!(
+            next_free(&subnet, None, gw, &used),
+            Some(Ipv4Addr::new(10, 9, 0, 2))
+        );
+        used.insert(Ipv4Addr::new(10, 9, 0, 2));
+        assert_eq!(
+            next_free(&subnet, None, gw, &used),
+            Some(Ipv4Addr::new(10, 9, 0, 3))
+        );
+        for i in 3..=6 {
+            used.insert(Ipv4Addr::new(10, 9, 0, i));
+        }
+        assert_eq!(next_free(&subnet, None, gw, &used), None);
+    }
+
+    #[test]
+    fn range_limits_allocation() {
+        let (subnet, gw, range) = check_config("10.10.0.0/16", "", "10.10.5.0/24").unwrap();
+        let a = next_free(&subnet, range.as_ref(), gw, &HashSet::new()).unwrap();
+        assert_eq!(a, Ipv4Addr::new(10, 10, 5, 1));
+    }
+
+    #[test]
+    fn bad_config_is_refused() {
+        assert!(check_config("10.0.0.0/33", "", "").is_err());
+        assert!(
+            check_config("10.0.0.0/24", "10.0.1.1", "")
+                .unwrap_err()
+                .to_string()
+                .contains("no matching subnet for gateway")
+        );
+        assert!(check_config("10.0.0.0/24", "", "10.1.0.0/25").is_err());
+    }
+
+    #[test]
+    fn pools_skip_overlaps() {
+        let taken: Vec<Ipv4Net> = vec![
+            "172.17.0.0/16".parse().unwrap(),
+            "172.18.5.0/24".parse().unwrap(),
+        ];
+        let picked = pick_subnet(&taken).unwrap();
+        assert!(!taken.iter().any(|t| overlaps(t, &picked)));
+    }
+}

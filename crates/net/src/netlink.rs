@@ -1,0 +1,281 @@
+//! A synchronous rtnetlink socket and the few requests berth needs: create a bridge, create a
+//! veth pair whose host end lands in another namespace, set links up/enslaved, add addresses
+//! and routes, delete a bridge. Each request is one message and one ACK.
+//!
+//! A socket stays bound to the network namespace it was opened in, whatever the thread does
+//! afterwards: open one per namespace.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::os::fd::RawFd;
+use std::path::Path;
+
+use netlink_packet_core::{
+    NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage,
+    NetlinkPayload,
+};
+use netlink_packet_route::address::{AddressAttribute, AddressMessage};
+use netlink_packet_route::link::{
+    InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
+};
+use netlink_packet_route::route::{
+    RouteAddress, RouteAttribute, RouteMessage, RouteProtocol, RouteScope, RouteType,
+};
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
+
+use crate::Error;
+
+pub struct Netlink {
+    socket: Socket,
+    seq: u32,
+}
+
+impl Netlink {
+    /// Opens a socket in the calling thread's current network namespace.
+    pub fn open() -> Result<Netlink, Error> {
+        let mut socket =
+            Socket::new(NETLINK_ROUTE).map_err(|e| Error::io("opening a netlink socket", e))?;
+        socket
+            .bind_auto()
+            .map_err(|e| Error::io("binding a netlink socket", e))?;
+        socket
+            .connect(&SocketAddr::new(0, 0))
+            .map_err(|e| Error::io("connecting a netlink socket", e))?;
+        Ok(Netlink { socket, seq: 0 })
+    }
+
+    /// Sends one request and waits for its ACK; the kernel's error comes back as io::Error.
+    fn request(&mut self, message: RouteNetlinkMessage, extra_flags: u16) -> std::io::Result<()> {
+        self.seq += 1;
+        let mut header = NetlinkHeader::default();
+        header.flags = NLM_F_REQUEST | NLM_F_ACK | extra_flags;
+        header.sequence_number = self.seq;
+        let mut msg = NetlinkMessage::new(header, NetlinkPayload::from(message));
+        msg.finalize();
+        let mut buf = vec![0u8; msg.buffer_len()];
+        msg.serialize(&mut buf);
+        self.socket.send(&buf, 0)?;
+        let mut reply = vec![0u8; 8192];
+        loop {
+            let n = self.socket.recv(&mut &mut reply[..], 0)?;
+            let mut offset = 0;
+            while offset < n {
+                let parsed = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&reply[offset..n])
+                    .map_err(|e| std::io::Error::other(format!("bad netlink reply: {e}")))?;
+                let len = parsed.header.length as usize;
+                if parsed.header.sequence_number == self.seq
+                    && let NetlinkPayload::Error(err) = parsed.payload
+                {
+                    return if err.code.is_none() {
+                        Ok(())
+                    } else {
+                        Err(err.to_io())
+                    };
+                }
+                if len == 0 {
+                    break;
+                }
+                offset += (len + 3) & !3;
+            }
+        }
+    }
+
+    /// Creates a bridge (if missing) with `gateway/prefix` on it, and sets it up. `owner` (the
+    /// state root) goes into the link's alias, so that a bridge whose root vanished (a killed
+    /// test) can be found and reclaimed: see [`stale_bridges`].
+    pub fn ensure_bridge(
+        &mut self,
+        name: &str,
+        gateway: Ipv4Addr,
+        prefix_len: u8,
+        owner: &Path,
+    ) -> Result<(), Error> {
+        let mut link = LinkMessage::default();
+        link.attributes.push(LinkAttribute::IfName(name.into()));
+        link.attributes
+            .push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(
+                InfoKind::Bridge,
+            )]));
+        match self.request(
+            RouteNetlinkMessage::NewLink(link),
+            NLM_F_CREATE | NLM_F_EXCL,
+        ) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
+            Err(e) => return Err(Error::io(format!("creating bridge {name}"), e)),
+        }
+        let index = index_of(name)?;
+        let mut alias = LinkMessage::default();
+        alias.header.index = index;
+        alias.attributes.push(LinkAttribute::IfAlias(format!(
+            "{OWNER_PREFIX}{}",
+            owner.display()
+        )));
+        self.request(RouteNetlinkMessage::SetLink(alias), 0)
+            .map_err(|e| Error::io(format!("labelling bridge {name}"), e))?;
+        self.add_address(index, gateway, prefix_len).or_else(|e| {
+            if matches!(&e, Error::Io { source, .. } if source.raw_os_error() == Some(libc::EEXIST))
+            {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        })?;
+        self.set_link(index, true, None)
+            .map_err(|e| Error::io(format!("setting bridge {name} up"), e))
+    }
+
+    /// Sets a link up (or down), and enslaves it to `master` if given.
+    pub fn set_link(&mut self, index: u32, up: bool, master: Option<u32>) -> std::io::Result<()> {
+        let mut link = LinkMessage::default();
+        link.header.index = index;
+        link.header.change_mask = LinkFlags::Up;
+        if up {
+            link.header.flags = LinkFlags::Up;
+        }
+        if let Some(master) = master {
+            link.attributes.push(LinkAttribute::Controller(master));
+        }
+        self.request(RouteNetlinkMessage::SetLink(link), 0)
+    }
+
+    /// Creates a veth pair: `name` here (in this socket's namespace), with `mac`, and its peer
+    /// `peer_name` in the namespace `peer_netns` (an open netns fd).
+    pub fn create_veth(
+        &mut self,
+        name: &str,
+        mac: [u8; 6],
+        peer_name: &str,
+        peer_netns: RawFd,
+    ) -> Result<(), Error> {
+        let mut peer = LinkMessage::default();
+        peer.attributes
+            .push(LinkAttribute::IfName(peer_name.into()));
+        peer.attributes.push(LinkAttribute::NetNsFd(peer_netns));
+        let mut link = LinkMessage::default();
+        link.attributes.push(LinkAttribute::IfName(name.into()));
+        link.attributes.push(LinkAttribute::Address(mac.to_vec()));
+        link.attributes.push(LinkAttribute::LinkInfo(vec![
+            LinkInfo::Kind(InfoKind::Veth),
+            LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(peer))),
+        ]));
+        self.request(
+            RouteNetlinkMessage::NewLink(link),
+            NLM_F_CREATE | NLM_F_EXCL,
+        )
+        .map_err(|e| Error::io(format!("creating veth pair {name}/{peer_name}"), e))
+    }
+
+    /// Moves a link into another namespace (never deletes it).
+    pub fn move_to_netns(&mut self, index: u32, netns: RawFd) -> std::io::Result<()> {
+        let mut link = LinkMessage::default();
+        link.header.index = index;
+        link.attributes.push(LinkAttribute::NetNsFd(netns));
+        self.request(RouteNetlinkMessage::SetLink(link), 0)
+    }
+
+    pub fn add_address(
+        &mut self,
+        index: u32,
+        address: Ipv4Addr,
+        prefix_len: u8,
+    ) -> Result<(), Error> {
+        let mut msg = AddressMessage::default();
+        msg.header.family = AddressFamily::Inet;
+        msg.header.prefix_len = prefix_len;
+        msg.header.index = index;
+        msg.attributes
+            .push(AddressAttribute::Local(IpAddr::V4(address)));
+        msg.attributes
+            .push(AddressAttribute::Address(IpAddr::V4(address)));
+        let broadcast = u32::from(address) | (u32::MAX.checked_shr(prefix_len as u32).unwrap_or(0));
+        msg.attributes
+            .push(AddressAttribute::Broadcast(Ipv4Addr::from(broadcast)));
+        self.request(
+            RouteNetlinkMessage::NewAddress(msg),
+            NLM_F_CREATE | NLM_F_EXCL,
+        )
+        .map_err(|e| Error::io(format!("adding address {address}/{prefix_len}"), e))
+    }
+
+    /// Adds the default route via `gateway` out of link `index`.
+    pub fn add_default_route(&mut self, index: u32, gateway: Ipv4Addr) -> Result<(), Error> {
+        let mut msg = RouteMessage::default();
+        msg.header.address_family = AddressFamily::Inet;
+        msg.header.table = libc::RT_TABLE_MAIN;
+        msg.header.protocol = RouteProtocol::Boot;
+        msg.header.scope = RouteScope::Universe;
+        msg.header.kind = RouteType::Unicast;
+        msg.attributes
+            .push(RouteAttribute::Gateway(RouteAddress::Inet(gateway)));
+        msg.attributes.push(RouteAttribute::Oif(index));
+        self.request(
+            RouteNetlinkMessage::NewRoute(msg),
+            NLM_F_CREATE | NLM_F_EXCL,
+        )
+        .map_err(|e| Error::io(format!("adding the default route via {gateway}"), e))
+    }
+
+    /// Deletes a bridge. Only for bridges berth made, once no container is attached (their
+    /// veths are gone with their namespaces); never used on a veth.
+    pub fn delete_bridge(&mut self, name: &str) -> Result<(), Error> {
+        let index = match index_of(name) {
+            Ok(i) => i,
+            Err(_) => return Ok(()),
+        };
+        let mut link = LinkMessage::default();
+        link.header.index = index;
+        match self.request(RouteNetlinkMessage::DelLink(link), 0) {
+            Ok(()) => Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::ENODEV) => Ok(()),
+            Err(e) => Err(Error::io(format!("deleting bridge {name}"), e)),
+        }
+    }
+}
+
+/// How a bridge's alias names the state root that made it.
+const OWNER_PREFIX: &str = "berth root=";
+
+/// Bridges made by berth for a state root that no longer exists, with no port attached: safe
+/// to delete (their networks' records went with the root).
+/// Returns (bridge, state root) pairs.
+pub fn stale_bridges() -> Vec<(String, std::path::PathBuf)> {
+    let Ok(entries) = std::fs::read_dir("/sys/class/net") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().to_string();
+            let alias = std::fs::read_to_string(e.path().join("ifalias")).ok()?;
+            let root = alias.trim_end().strip_prefix(OWNER_PREFIX)?;
+            let gone = !Path::new(root).join("berth.db").exists();
+            (gone && e.path().join("bridge").exists() && !bridge_has_ports(&name))
+                .then(|| (name, std::path::PathBuf::from(root)))
+        })
+        .collect()
+}
+
+/// The index of a link in the calling thread's namespace.
+pub fn index_of(name: &str) -> Result<u32, Error> {
+    let c = std::ffi::CString::new(name)
+        .map_err(|_| Error::Invalid(format!("bad interface name {name:?}")))?;
+    // SAFETY: if_nametoindex reads a NUL-terminated string.
+    let index = unsafe { libc::if_nametoindex(c.as_ptr()) };
+    if index == 0 {
+        return Err(Error::io(
+            format!("finding interface {name}"),
+            std::io::Error::last_os_error(),
+        ));
+    }
+    Ok(index)
+}
+
+/// Whether a bridge still has ports (a container's veth, or one whose namespace is dying).
+pub fn bridge_has_ports(name: &str) -> bool {
+    std::fs::read_dir(format!("/sys/class/net/{name}/brif")).is_ok_and(|mut d| d.next().is_some())
+}
+
+pub fn link_exists(name: &str) -> bool {
+    std::path::Path::new(&format!("/sys/class/net/{name}")).exists()
+}
