@@ -940,6 +940,45 @@ fn from_pulls_a_missing_image() {
     assert_clean(&env);
 }
 
+/// A step's output pipe must not leak into the containers of parallel stages: the failing step
+/// would wait for its output's EOF, so the whole build, until those containers ended by
+/// themselves. The leak needed two steps to start at the same moment, hence several stages and
+/// a few builds.
+#[test]
+fn a_failing_step_is_reported_at_once_whatever_starts_beside_it() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    let slow: String = (0..4)
+        .map(|i| format!("FROM bb AS s{i}\nRUN sleep 60\n\n"))
+        .collect();
+    let copies: String = (0..4)
+        .map(|i| format!("COPY --from=s{i} /etc/passwd /{i}\n"))
+        .collect();
+    let dockerfile = format!(
+        "{slow}FROM bb AS bad\nRUN sleep 1; exit 4\n\nFROM bb\n{copies}COPY --from=bad /etc/passwd /b\n"
+    );
+    let ctx = context(&env, "ctx", &[("Dockerfile", &dockerfile)]);
+    for attempt in 1..=3 {
+        let started = std::time::Instant::now();
+        let r = build(&env, &["--no-cache", "-t", "stopped"], &ctx);
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "build {attempt} waited for the slow stages ({:?}):\n{}",
+            started.elapsed(),
+            r.stderr
+        );
+        assert!(
+            r.stderr.contains(
+                "Dockerfile:14: The command '/bin/sh -c sleep 1; exit 4' returned a non-zero code: 4"
+            ),
+            "{}",
+            r.stderr
+        );
+        assert_clean(&env);
+    }
+}
+
 #[test]
 fn a_failing_stage_stops_the_others_and_its_error_is_reported() {
     let Some(env) = env() else { return };
