@@ -1007,3 +1007,36 @@ fn a_failing_stage_stops_the_others_and_its_error_is_reported() {
     );
     assert_clean(&env);
 }
+
+/// Sixty layers: their paths no longer fit in one overlay mount's option page (4096 bytes), yet
+/// every step and the container still mount them.
+#[test]
+fn an_image_of_sixty_layers_builds_and_runs() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    let mut files: Vec<(String, String)> = (0..60)
+        .map(|i| (format!("f{i}"), format!("layer {i}\n")))
+        .collect();
+    let mut dockerfile = String::from("FROM bb\n");
+    for i in 0..60 {
+        dockerfile.push_str(&format!("COPY f{i} /layers/f{i}\n"));
+    }
+    dockerfile.push_str("RUN cat /layers/f0 /layers/f59 > /both\n");
+    files.push(("Dockerfile".into(), dockerfile));
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, c)| (p.as_str(), c.as_str()))
+        .collect();
+    let ctx = context(&env, "ctx", &refs);
+    build_ok(&env, &["-t", "deep"], &ctx);
+    let layers = env.ok(&["inspect", "-f", "{{len .RootFS.Layers}}", "deep"]);
+    assert!(
+        layers.trim().parse::<usize>().unwrap() >= 61,
+        "layers: {layers}"
+    );
+    assert_eq!(
+        run_out(&env, &["deep", "cat", "/both", "/layers/f30"]),
+        "layer 0\nlayer 59\nlayer 30\n"
+    );
+    assert_clean(&env);
+}
