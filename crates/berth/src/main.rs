@@ -121,6 +121,8 @@ enum ImageCommand {
     Pull(commands::pull::Args),
     /// Upload an image to a registry
     Push(commands::push::Args),
+    /// Remove unused images
+    Prune(commands::image_prune::Args),
 }
 
 #[derive(Subcommand)]
@@ -191,6 +193,7 @@ fn dispatch(command: Command) -> Result<i32, commands::CliError> {
         Command::Load(a) | Command::Image(ImageCommand::Load(a)) => commands::load::run(&engine, a),
         Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => commands::pull::run(&engine, a),
         Command::Push(a) | Command::Image(ImageCommand::Push(a)) => commands::push::run(&engine, a),
+        Command::Image(ImageCommand::Prune(a)) => commands::image_prune::run(&engine, a),
         Command::Login(a) => commands::login::run(&engine, a),
         Command::Build(a) | Command::Image(ImageCommand::Build(a)) => commands::build::run(&engine, a),
         Command::Builder(BuilderCommand::Prune(a)) => commands::builder::prune(&engine, a),

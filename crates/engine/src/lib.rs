@@ -19,6 +19,7 @@ pub mod error;
 pub mod exec;
 pub mod humanize;
 pub mod images;
+pub mod image_prune;
 pub mod lifecycle;
 pub mod logs;
 pub mod mounts;

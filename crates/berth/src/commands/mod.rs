@@ -4,6 +4,7 @@ pub mod build;
 pub mod builder;
 pub mod create;
 pub mod exec;
+pub mod image_prune;
 pub mod images;
 pub mod import;
 pub mod inspect;

@@ -16,6 +16,7 @@ mod fs_step;
 mod reap;
 
 pub(crate) use reap::reap_if_abandoned;
+pub(crate) use reap::build_running;
 mod run;
 mod stage;
 
