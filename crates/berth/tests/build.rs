@@ -1048,7 +1048,12 @@ fn image_id(env: &Env, name: &str) -> String {
 }
 
 fn listed(env: &Env, args: &[&str]) -> Vec<String> {
-    let mut all = vec!["images", "--no-trunc", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"];
+    let mut all = vec![
+        "images",
+        "--no-trunc",
+        "--format",
+        "{{.Repository}}:{{.Tag}} {{.ID}}",
+    ];
     all.extend_from_slice(args);
     env.ok(&all).lines().map(str::to_string).collect()
 }
@@ -1069,24 +1074,37 @@ fn images_all_shows_the_intermediate_images_of_a_build() {
     let bb = image_id(&env, "bb");
     let mut plain = listed(&env, &[]);
     plain.sort();
-    assert_eq!(plain, [format!("bb:latest {bb}"), format!("two:latest {two}")]);
+    assert_eq!(
+        plain,
+        [format!("bb:latest {bb}"), format!("two:latest {two}")]
+    );
     let all = listed(&env, &["-a"]);
     let untagged: Vec<&str> = all
         .iter()
         .filter_map(|l| l.strip_prefix("<none>:<none> "))
         .collect();
     assert!(!untagged.is_empty(), "{all:?}");
-    assert!(!untagged.contains(&two.as_str()) && !untagged.contains(&bb.as_str()), "{all:?}");
+    assert!(
+        !untagged.contains(&two.as_str()) && !untagged.contains(&bb.as_str()),
+        "{all:?}"
+    );
     // The state after the first RUN is among them, and usable by its id as Docker's are.
     let after_first: Vec<&&str> = untagged
         .iter()
         .filter(|id| {
-            env.ok(&["image", "inspect", "-f", "{{len .RootFS.Layers}}", id]).trim() == "2"
+            env.ok(&["image", "inspect", "-f", "{{len .RootFS.Layers}}", id])
+                .trim()
+                == "2"
         })
         .collect();
     assert_eq!(after_first.len(), 1, "{all:?}");
     assert_eq!(
-        run_out(&env, &[after_first[0], "sh", "-c", "cat /1; ls /2 2>&1 || true"]).lines().next(),
+        run_out(
+            &env,
+            &[after_first[0], "sh", "-c", "cat /1; ls /2 2>&1 || true"]
+        )
+        .lines()
+        .next(),
         Some("1")
     );
     let short = &after_first[0]["sha256:".len().."sha256:".len() + 12];
@@ -1101,7 +1119,11 @@ fn images_all_shows_the_intermediate_images_of_a_build() {
 fn image_prune_keeps_the_build_cache_and_prune_all_removes_it() {
     let Some(env) = env() else { return };
     env.image("bb", &[]);
-    let first = context(&env, "first", &[("Dockerfile", "FROM bb\nRUN echo a > /a\n")]);
+    let first = context(
+        &env,
+        "first",
+        &[("Dockerfile", "FROM bb\nRUN echo a > /a\n")],
+    );
     build_ok(&env, &["-t", "app"], &first);
     let old = image_id(&env, "app");
     let second = context(
@@ -1119,7 +1141,10 @@ fn image_prune_keeps_the_build_cache_and_prune_all_removes_it() {
     assert!(out.contains("Total reclaimed space: "), "{out}");
     let all = listed(&env, &["-a"]);
     assert!(!all.iter().any(|l| l.ends_with(&old)), "{all:?}");
-    assert!(all.iter().any(|l| l.starts_with("<none>:<none> ")), "{all:?}");
+    assert!(
+        all.iter().any(|l| l.starts_with("<none>:<none> ")),
+        "{all:?}"
+    );
     // The cache of the tagged image survived: a rebuild runs nothing.
     let again = build_ok(&env, &["-t", "app"], &second);
     assert_eq!(again.matches("CACHED").count(), 2, "{again}");
@@ -1131,7 +1156,11 @@ fn image_prune_keeps_the_build_cache_and_prune_all_removes_it() {
     // A container keeps its image through `-a`; everything else goes, the cache too.
     env.ok(&["create", "--name", "keep", "bb", "true"]);
     let out = env.ok(&["image", "prune", "-a", "-f"]);
-    assert!(out.contains("untagged: docker.io/library/app:latest\n") || out.contains("untagged: app:latest\n"), "{out}");
+    assert!(
+        out.contains("untagged: docker.io/library/app:latest\n")
+            || out.contains("untagged: app:latest\n"),
+        "{out}"
+    );
     assert!(out.contains(&format!("deleted: {new}\n")), "{out}");
     let bb = image_id(&env, "bb");
     assert_eq!(listed(&env, &["-a"]), [format!("bb:latest {bb}")]);

@@ -29,7 +29,9 @@ impl Engine {
             self.db.delete_image(&id)?;
             // The cache must not lead a build back to an image the user removed.
             self.db.build_cache_forget_image(&id)?;
-            report.removed.extend(tags.into_iter().map(Removed::Untagged));
+            report
+                .removed
+                .extend(tags.into_iter().map(Removed::Untagged));
             report.removed.push(Removed::Deleted(id));
         }
         if all && !crate::build::build_running(self) {
@@ -38,7 +40,11 @@ impl Engine {
                     continue;
                 }
                 self.db.build_cache_forget_image(&id)?;
-                if !report.removed.iter().any(|r| matches!(r, Removed::Deleted(d) if *d == id)) {
+                if !report
+                    .removed
+                    .iter()
+                    .any(|r| matches!(r, Removed::Deleted(d) if *d == id))
+                {
                     report.removed.push(Removed::Deleted(id));
                 }
             }
@@ -53,7 +59,12 @@ impl Engine {
     fn store_bytes(&self) -> u64 {
         use std::os::unix::fs::MetadataExt;
         std::fs::read_dir(self.images.root().join("blobs/sha256"))
-            .map(|d| d.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.size()).sum())
+            .map(|d| {
+                d.flatten()
+                    .filter_map(|e| e.metadata().ok())
+                    .map(|m| m.size())
+                    .sum()
+            })
             .unwrap_or(0)
     }
 }

@@ -42,6 +42,9 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
         }
         println!();
     }
-    println!("Total reclaimed space: {}", format::human_size(report.reclaimed));
+    println!(
+        "Total reclaimed space: {}",
+        format::human_size(report.reclaimed)
+    );
     Ok(0)
 }

@@ -15,8 +15,8 @@ mod copy;
 mod fs_step;
 mod reap;
 
-pub(crate) use reap::reap_if_abandoned;
 pub(crate) use reap::build_running;
+pub(crate) use reap::reap_if_abandoned;
 mod run;
 mod stage;
 
