@@ -169,11 +169,12 @@ impl Engine {
             out.volumes_deleted = names;
             volumes_reclaimed = bytes;
         }
-        // Images, then the build cache (its intermediate images go with it), as Docker; layer
+        // The build cache (its intermediate images go with it), then images, as Docker; layer
         // bytes are counted once across both, the cache's included.
         let layers_before = self.unique_layer_bytes_with_cache()?;
-        out.images = self.prune_images(options.all_images, &options.filters)?;
+        // The cache first: `prune_images -a` would otherwise take its images as plain ones.
         out.build_cache_deleted = self.prune_build_cache()?;
+        out.images = self.prune_images(options.all_images, &options.filters)?;
         let layers_reclaimed = layers_before.saturating_sub(self.unique_layer_bytes_with_cache()?);
         out.space_reclaimed = out.containers.space_reclaimed + volumes_reclaimed + layers_reclaimed;
         Ok(out)
