@@ -939,6 +939,45 @@ fn from_pulls_a_missing_image() {
     assert_clean(&env);
 }
 
+/// A step's output pipe must not leak into the containers of parallel stages: the failing step
+/// would wait for its output's EOF, so the whole build, until those containers ended by
+/// themselves. The leak needed two steps to start at the same moment, hence several stages and
+/// a few builds.
+#[test]
+fn a_failing_step_is_reported_at_once_whatever_starts_beside_it() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    let slow: String = (0..4)
+        .map(|i| format!("FROM bb AS s{i}\nRUN sleep 60\n\n"))
+        .collect();
+    let copies: String = (0..4)
+        .map(|i| format!("COPY --from=s{i} /etc/passwd /{i}\n"))
+        .collect();
+    let dockerfile = format!(
+        "{slow}FROM bb AS bad\nRUN sleep 1; exit 4\n\nFROM bb\n{copies}COPY --from=bad /etc/passwd /b\n"
+    );
+    let ctx = context(&env, "ctx", &[("Dockerfile", &dockerfile)]);
+    for attempt in 1..=3 {
+        let started = std::time::Instant::now();
+        let r = build(&env, &["--no-cache", "-t", "stopped"], &ctx);
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "build {attempt} waited for the slow stages ({:?}):\n{}",
+            started.elapsed(),
+            r.stderr
+        );
+        assert!(
+            r.stderr.contains(
+                "Dockerfile:14: The command '/bin/sh -c sleep 1; exit 4' returned a non-zero code: 4"
+            ),
+            "{}",
+            r.stderr
+        );
+        assert_clean(&env);
+    }
+}
+
 #[test]
 fn a_failing_stage_stops_the_others_and_its_error_is_reported() {
     let Some(env) = env() else { return };
@@ -965,5 +1004,167 @@ fn a_failing_stage_stops_the_others_and_its_error_is_reported() {
         "{}",
         r.stderr
     );
+    assert_clean(&env);
+}
+
+/// Sixty layers: their paths no longer fit in one overlay mount's option page (4096 bytes), yet
+/// every step and the container still mount them.
+#[test]
+fn an_image_of_sixty_layers_builds_and_runs() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    let mut files: Vec<(String, String)> = (0..60)
+        .map(|i| (format!("f{i}"), format!("layer {i}\n")))
+        .collect();
+    let mut dockerfile = String::from("FROM bb\n");
+    for i in 0..60 {
+        dockerfile.push_str(&format!("COPY f{i} /layers/f{i}\n"));
+    }
+    dockerfile.push_str("RUN cat /layers/f0 /layers/f59 > /both\n");
+    files.push(("Dockerfile".into(), dockerfile));
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, c)| (p.as_str(), c.as_str()))
+        .collect();
+    let ctx = context(&env, "ctx", &refs);
+    build_ok(&env, &["-t", "deep"], &ctx);
+    let layers = env.ok(&["inspect", "-f", "{{len .RootFS.Layers}}", "deep"]);
+    assert!(
+        layers.trim().parse::<usize>().unwrap() >= 61,
+        "layers: {layers}"
+    );
+    assert_eq!(
+        run_out(&env, &["deep", "cat", "/both", "/layers/f30"]),
+        "layer 0\nlayer 59\nlayer 30\n"
+    );
+    assert_clean(&env);
+}
+
+fn image_id(env: &Env, name: &str) -> String {
+    env.ok(&["image", "inspect", "-f", "{{.Id}}", name])
+        .trim()
+        .to_string()
+}
+
+fn listed(env: &Env, args: &[&str]) -> Vec<String> {
+    let mut all = vec![
+        "images",
+        "--no-trunc",
+        "--format",
+        "{{.Repository}}:{{.Tag}} {{.ID}}",
+    ];
+    all.extend_from_slice(args);
+    env.ok(&all).lines().map(str::to_string).collect()
+}
+
+/// Docker's classic builder: `images` hides the intermediate images of a build, `images -a`
+/// shows them untagged.
+#[test]
+fn images_all_shows_the_intermediate_images_of_a_build() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    let ctx = context(
+        &env,
+        "ctx",
+        &[("Dockerfile", "FROM bb\nRUN echo 1 > /1\nRUN echo 2 > /2\n")],
+    );
+    build_ok(&env, &["-t", "two"], &ctx);
+    let two = image_id(&env, "two");
+    let bb = image_id(&env, "bb");
+    let mut plain = listed(&env, &[]);
+    plain.sort();
+    assert_eq!(
+        plain,
+        [format!("bb:latest {bb}"), format!("two:latest {two}")]
+    );
+    let all = listed(&env, &["-a"]);
+    let untagged: Vec<&str> = all
+        .iter()
+        .filter_map(|l| l.strip_prefix("<none>:<none> "))
+        .collect();
+    assert!(!untagged.is_empty(), "{all:?}");
+    assert!(
+        !untagged.contains(&two.as_str()) && !untagged.contains(&bb.as_str()),
+        "{all:?}"
+    );
+    // The state after the first RUN is among them, and usable by its id as Docker's are.
+    let after_first: Vec<&&str> = untagged
+        .iter()
+        .filter(|id| {
+            env.ok(&["image", "inspect", "-f", "{{len .RootFS.Layers}}", id])
+                .trim()
+                == "2"
+        })
+        .collect();
+    assert_eq!(after_first.len(), 1, "{all:?}");
+    assert_eq!(
+        run_out(
+            &env,
+            &[after_first[0], "sh", "-c", "cat /1; ls /2 2>&1 || true"]
+        )
+        .lines()
+        .next(),
+        Some("1")
+    );
+    let short = &after_first[0]["sha256:".len().."sha256:".len() + 12];
+    env.ok(&["tag", short, "first"]);
+    assert!(listed(&env, &[]).contains(&format!("first:latest {}", after_first[0])));
+    assert_clean(&env);
+}
+
+/// `image prune` removes dangling images and keeps the build cache; `image prune -a` removes
+/// every image no container uses, the build cache's included, as Docker's classic builder.
+#[test]
+fn image_prune_keeps_the_build_cache_and_prune_all_removes_it() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    let first = context(
+        &env,
+        "first",
+        &[("Dockerfile", "FROM bb\nRUN echo a > /a\n")],
+    );
+    build_ok(&env, &["-t", "app"], &first);
+    let old = image_id(&env, "app");
+    let second = context(
+        &env,
+        "second",
+        &[("Dockerfile", "FROM bb\nRUN echo b > /b\nRUN echo c > /c\n")],
+    );
+    build_ok(&env, &["-t", "app"], &second);
+    let new = image_id(&env, "app");
+    assert!(listed(&env, &[]).contains(&format!("<none>:<none> {old}")));
+
+    let out = env.ok(&["image", "prune", "-f"]);
+    assert!(out.starts_with("Deleted Images:\n"), "{out}");
+    assert!(out.contains(&format!("deleted: {old}\n")), "{out}");
+    assert!(out.contains("Total reclaimed space: "), "{out}");
+    let all = listed(&env, &["-a"]);
+    assert!(!all.iter().any(|l| l.ends_with(&old)), "{all:?}");
+    assert!(
+        all.iter().any(|l| l.starts_with("<none>:<none> ")),
+        "{all:?}"
+    );
+    // The cache of the tagged image survived: a rebuild runs nothing.
+    let again = build_ok(&env, &["-t", "app"], &second);
+    assert_eq!(again.matches("CACHED").count(), 2, "{again}");
+    // The removed image is not in the cache any more: its build runs again.
+    let redo = build_ok(&env, &["-t", "other"], &first);
+    assert!(!redo.contains("CACHED"), "{redo}");
+    env.ok(&["rmi", "other"]);
+
+    // A container keeps its image through `-a`; everything else goes, the cache too.
+    env.ok(&["create", "--name", "keep", "bb", "true"]);
+    let out = env.ok(&["image", "prune", "-a", "-f"]);
+    assert!(
+        out.contains("untagged: docker.io/library/app:latest\n")
+            || out.contains("untagged: app:latest\n"),
+        "{out}"
+    );
+    assert!(out.contains(&format!("deleted: {new}\n")), "{out}");
+    let bb = image_id(&env, "bb");
+    assert_eq!(listed(&env, &["-a"]), [format!("bb:latest {bb}")]);
+    let rebuilt = build_ok(&env, &["-t", "app"], &second);
+    assert!(!rebuilt.contains("CACHED"), "{rebuilt}");
+    env.ok(&["rm", "keep"]);
     assert_clean(&env);
 }

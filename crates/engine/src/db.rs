@@ -416,6 +416,12 @@ impl Db {
         rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
     }
 
+    /// Drops the cache entries that lead to `image_id`.
+    pub fn build_cache_forget_image(&self, image_id: &str) -> Result<(), Error> {
+        self.conn.execute("DELETE FROM build_cache WHERE image_id = ?1", [image_id]).map_err(db_err)?;
+        Ok(())
+    }
+
     /// Drops every cache entry; returns how many there were.
     pub fn build_cache_clear(&self) -> Result<usize, Error> {
         self.conn.execute("DELETE FROM build_cache", []).map_err(db_err)

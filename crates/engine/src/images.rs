@@ -139,13 +139,18 @@ impl Engine {
         }
         let hex = name.strip_prefix("sha256:").unwrap_or(name);
         if hex.len() >= 4 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
-            let matches: Vec<String> = self
+            // The build's intermediate images (only the cache keeps them) are named by id too,
+            // as Docker's classic builder's are.
+            let mut matches: Vec<String> = self
                 .db
                 .images()?
                 .into_iter()
                 .map(|(id, _)| id)
+                .chain(self.db.build_cache_images()?)
                 .filter(|id| id.strip_prefix("sha256:").unwrap_or(id).starts_with(hex))
                 .collect();
+            matches.sort();
+            matches.dedup();
             return match matches.len() {
                 1 => Ok(matches.into_iter().next().unwrap_or_default()),
                 0 => Err(not_found()),
@@ -160,7 +165,6 @@ impl Engine {
     }
 
     pub fn list_images(&self, all: bool) -> Result<Vec<ImageSummary>, Error> {
-        let _ = all;
         let containers = self.db.containers()?;
         let mut out = Vec::new();
         for (id, created) in self.db.images()? {
@@ -182,6 +186,31 @@ impl Engine {
                 id,
             });
         }
+        if all {
+            // Docker's `images -a` shows the classic builder's intermediate images: here, the
+            // images only the build cache keeps.
+            for id in self.db.build_cache_images()? {
+                if out.iter().any(|i| i.id == id) {
+                    continue;
+                }
+                let Ok(image) = self.images.image(&id) else { continue };
+                let created = image
+                    .config
+                    .created
+                    .as_deref()
+                    .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
+                    .map(|t| t.timestamp())
+                    .unwrap_or(0);
+                out.push(ImageSummary {
+                    repo_tags: Vec::new(),
+                    created,
+                    size: image.size,
+                    labels: image.config.config.labels.clone().unwrap_or_default(),
+                    containers: containers.iter().filter(|c| c.image_id == id).count() as i64,
+                    id,
+                });
+            }
+        }
         out.sort_by(|a, b| b.created.cmp(&a.created));
         Ok(out)
     }
@@ -193,6 +222,8 @@ impl Engine {
         if target.contains('@') {
             return Err(Error::InvalidArgument("refusing to create a tag with a digest reference".into()));
         }
+        // A tagged intermediate image becomes a listed one.
+        self.db.add_image(&id, &crate::containers::now())?;
         self.db.set_tag(&target, &id)?;
         Ok(())
     }
@@ -233,17 +264,29 @@ impl Engine {
         for tag in tags {
             removed.push(Removed::Untagged(tag));
         }
+        let registered = self.db.images()?.iter().any(|(i, _)| *i == id);
         self.db.delete_image(&id)?;
+        if !registered {
+            // An intermediate image named by id: only its cache entries keep it.
+            self.db.build_cache_forget_image(&id)?;
+        }
         removed.push(Removed::Deleted(id));
         self.gc_images()?;
         Ok(removed)
     }
 
     /// Deletes content no image in the database refers to.
+    /// Skipped while a build runs: its new layers and step images are not referenced yet; the
+    /// next gc removes what this one left.
     pub(crate) fn gc_images(&self) -> Result<(), Error> {
+        if crate::build::build_running(self) {
+            return Ok(());
+        }
         let mut keep: Vec<String> = self.db.images()?.into_iter().map(|(id, _)| id).collect();
         // Images the build cache points at stay until `builder prune`.
         keep.extend(self.db.build_cache_images()?);
+        // And whatever a container was created from (an intermediate image named by id).
+        keep.extend(self.db.containers()?.into_iter().map(|c| c.image_id));
         self.images.gc(&keep)?;
         Ok(())
     }

@@ -117,17 +117,27 @@ impl Engine {
                 continue;
             }
             self.db.delete_image(&id)?;
+            // The cache must not lead a build back to an image the user removed.
+            self.db.build_cache_forget_image(&id)?;
             out.images_deleted
                 .extend(tags.into_iter().map(Removed::Untagged));
             out.images_deleted.push(Removed::Deleted(id));
         }
+        // `-a` also takes the build cache's intermediate images, as Docker's classic builder;
+        // a build running meanwhile keeps its cache.
+        if all && !crate::build::build_running(self) {
+            for id in self.db.build_cache_images()? {
+                if self.db.image_in_use(&id)?.is_some() {
+                    continue;
+                }
+                self.db.build_cache_forget_image(&id)?;
+                if !out.images_deleted.iter().any(|r| matches!(r, Removed::Deleted(d) if *d == id)) {
+                    out.images_deleted.push(Removed::Deleted(id));
+                }
+            }
+        }
         if !out.images_deleted.is_empty() {
-            self.images.gc(&self
-                .db
-                .images()?
-                .into_iter()
-                .map(|(id, _)| id)
-                .collect::<Vec<_>>())?;
+            self.gc_images()?;
         }
         out.space_reclaimed = before.saturating_sub(self.unique_layer_bytes()?);
         Ok(out)
@@ -159,11 +169,12 @@ impl Engine {
             out.volumes_deleted = names;
             volumes_reclaimed = bytes;
         }
-        // Images, then the build cache (its intermediate images go with it), as Docker; layer
+        // The build cache (its intermediate images go with it), then images, as Docker; layer
         // bytes are counted once across both, the cache's included.
         let layers_before = self.unique_layer_bytes_with_cache()?;
-        out.images = self.prune_images(options.all_images, &options.filters)?;
+        // The cache first: `prune_images -a` would otherwise take its images as plain ones.
         out.build_cache_deleted = self.prune_build_cache()?;
+        out.images = self.prune_images(options.all_images, &options.filters)?;
         let layers_reclaimed = layers_before.saturating_sub(self.unique_layer_bytes_with_cache()?);
         out.space_reclaimed = out.containers.space_reclaimed + volumes_reclaimed + layers_reclaimed;
         Ok(out)

@@ -15,6 +15,7 @@ mod copy;
 mod fs_step;
 mod reap;
 
+pub(crate) use reap::build_running;
 pub(crate) use reap::reap_if_abandoned;
 mod run;
 mod stage;

@@ -41,6 +41,16 @@ pub fn reap_if_abandoned(engine: &Engine) {
     }
 }
 
+/// Whether a build is running on this root (its process alive): its layers and step images
+/// exist before any record or cache row points at them, so no gc may run meanwhile.
+pub fn build_running(engine: &Engine) -> bool {
+    std::fs::read_dir(engine.root.join("build")).is_ok_and(|entries| {
+        entries
+            .flatten()
+            .any(|e| owner_alive(&e.file_name().to_string_lossy().replace('-', ":")))
+    })
+}
+
 /// Removes the step containers and scratch mounts of build processes that are gone.
 pub fn reap_abandoned(engine: &Engine) {
     if let Ok(records) = engine.db.containers() {

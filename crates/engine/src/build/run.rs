@@ -36,6 +36,41 @@ impl Drop for ContainerGuard<'_> {
     }
 }
 
+/// The step container's init, held by pidfd: a kill after it exited (and was reaped) cannot
+/// hit a process that reused its pid.
+struct InitHandle {
+    pidfd: Option<std::os::fd::OwnedFd>,
+}
+
+impl InitHandle {
+    fn open(pid: i32) -> Self {
+        // SAFETY: pidfd_open(2) with flags 0 returns a new fd or -1.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as i32;
+        let pidfd = (fd >= 0).then(|| {
+            // SAFETY: `fd` is a new descriptor nobody else owns.
+            unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) }
+        });
+        InitHandle { pidfd }
+    }
+
+    /// SIGKILL; a no-op once the init is gone (or was gone already when opened).
+    fn kill(&self) {
+        use std::os::fd::AsRawFd;
+        if let Some(fd) = &self.pidfd {
+            // SAFETY: pidfd_send_signal(2) on a pidfd we own, no siginfo, flags 0.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_pidfd_send_signal,
+                    fd.as_raw_fd(),
+                    libc::SIGKILL,
+                    std::ptr::null::<libc::siginfo_t>(),
+                    0,
+                )
+            };
+        }
+    }
+}
+
 /// Runs the step; returns the layer of what it changed and its diff_id.
 pub fn run(
     engine: &Engine,
@@ -72,8 +107,11 @@ pub fn run(
         engine,
         id: id.clone(),
     };
-    let (reader, writer) =
-        nix::unistd::pipe().map_err(|e| Error::Internal(format!("pipe: {e}")))?;
+    // Close-on-exec: parallel stages spawn shims from this process meanwhile, and a copy of
+    // the write end in one of them would hold this step's output open (so the step, and the
+    // build) until that other container ended.
+    let (reader, writer) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| Error::Internal(format!("pipe: {e}")))?;
     let attach = crate::lifecycle::Attach {
         stdin: None,
         stdout: Some(writer.as_fd()),
@@ -85,6 +123,10 @@ pub fn run(
         message: format!("The command '{command}' returned a non-zero code: {code}"),
         code,
     };
+    // A stage that failed meanwhile: start nothing more.
+    if shared.failed.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(Error::Internal(super::stage::ABORTED.into()).into());
+    }
     let running = match engine.start_container(&id, Some(attach)) {
         Ok(Some(r)) => r,
         Ok(None) => return Err(Error::Internal("the step's container did not start".into()).into()),
@@ -97,7 +139,8 @@ pub fn run(
     drop(writer);
     let step = spec.step;
     let finished = std::sync::atomic::AtomicBool::new(false);
-    let pid = running.pid;
+    let init = InitHandle::open(running.pid);
+    let init = &init;
     let code = std::thread::scope(|scope| {
         let pump = scope.spawn(|| {
             let mut lines = std::io::BufReader::new(std::fs::File::from(reader));
@@ -112,15 +155,14 @@ pub fn run(
                 line.clear();
             }
         });
-        // Another stage failing stops this step too.
+        // Another stage failing stops this step too: its init is killed, again at every tick
+        // until the step has ended (the kill must not depend on when the failure lands).
         let finished = &finished;
         let watcher = scope.spawn(move || {
             use std::sync::atomic::Ordering::Relaxed;
             while !finished.load(Relaxed) {
                 if shared.failed.load(Relaxed) {
-                    // SAFETY: kill(2) on the step container's init, which this build started.
-                    unsafe { libc::kill(pid, libc::SIGKILL) };
-                    break;
+                    init.kill();
                 }
                 std::thread::sleep(std::time::Duration::from_millis(50));
             }
