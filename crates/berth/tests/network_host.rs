@@ -242,3 +242,231 @@ fn container_network_mode_shares_the_namespace_and_its_files() {
     );
     env.ok(&["rm", "-f", "owner"]);
 }
+
+/// Whether iptables' filter FORWARD chain exists with a drop policy.
+fn forward_drops() -> bool {
+    sh("nft list chain ip filter FORWARD")
+        .stdout
+        .contains("policy drop")
+}
+
+fn nft_table_exists(table: &str) -> bool {
+    sh(&format!("nft list table ip {table}")).code == 0
+}
+
+/// A private dockerd (its own data root, exec root and socket) with its iptables rules on.
+/// Drop stops it, then removes what it left: its rules and chains in the filter and nat
+/// tables, the FORWARD policy it set, tables it created, and docker0 once nothing is attached.
+struct Dockerd {
+    child: std::process::Child,
+    dir: std::path::PathBuf,
+    had_docker0: bool,
+    had_filter: bool,
+    had_nat: bool,
+    forward_dropped: bool,
+}
+
+impl Dockerd {
+    fn start(dir: &std::path::Path) -> Dockerd {
+        let log = std::fs::File::create(dir.join("dockerd.log")).unwrap();
+        let had_docker0 = std::path::Path::new("/sys/class/net/docker0").exists();
+        let (had_filter, had_nat) = (nft_table_exists("filter"), nft_table_exists("nat"));
+        let forward_dropped = forward_drops();
+        let p = |name: &str| dir.join(name).display().to_string();
+        let child = Command::new("dockerd")
+            .args(["--data-root", &p("docker"), "--exec-root", &p("docker-run")])
+            .args(["-H", &format!("unix://{}", p("docker.sock"))])
+            .args(["--pidfile", &p("docker.pid")])
+            .stdin(std::process::Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let d = Dockerd {
+            child,
+            dir: dir.to_path_buf(),
+            had_docker0,
+            had_filter,
+            had_nat,
+            forward_dropped,
+        };
+        // Up: its API answers and its chains exist.
+        let sock = p("docker.sock");
+        for _ in 0..300 {
+            let up = sh(&format!(
+                "docker -H unix://{sock} version --format '{{{{.Server.Version}}}}'"
+            ));
+            if up.code == 0 && sh("iptables -S DOCKER-USER").code == 0 {
+                return d;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let log = std::fs::read_to_string(dir.join("dockerd.log")).unwrap_or_default();
+        drop(d);
+        panic!("dockerd did not come up within 30 s:\n{log}");
+    }
+}
+
+impl Drop for Dockerd {
+    fn drop(&mut self) {
+        // SAFETY: kill has no memory preconditions; the pid is our own child's.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let mut exited = false;
+        for _ in 0..300 {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                exited = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        if !exited {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        // Its rules: every rule naming a DOCKER chain or docker0, then the chains themselves.
+        for table in ["filter", "nat"] {
+            let rules = sh(&format!("iptables -t {table} -S")).stdout;
+            for rule in rules.lines().filter(|l| l.starts_with("-A ")) {
+                if rule.contains("DOCKER") || rule.contains("docker0") {
+                    let _ = sh(&format!("iptables -t {table} -D {}", &rule[3..]));
+                }
+            }
+            for chain in rules.lines().filter_map(|l| l.strip_prefix("-N ")) {
+                if chain.starts_with("DOCKER") {
+                    let _ = sh(&format!(
+                        "iptables -t {table} -F {chain}; iptables -t {table} -X {chain}"
+                    ));
+                }
+            }
+        }
+        if !self.forward_dropped {
+            let _ = sh("iptables -P FORWARD ACCEPT");
+        }
+        // Tables it made, once nothing else has a rule in them.
+        for (table, had) in [("filter", self.had_filter), ("nat", self.had_nat)] {
+            let rules = sh(&format!("iptables -t {table} -S")).stdout;
+            if !had && !rules.lines().any(|l| !l.starts_with("-P ")) {
+                let _ = sh(&format!("nft delete table ip {table}"));
+            }
+        }
+        let brif = std::path::Path::new("/sys/class/net/docker0/brif");
+        let empty = std::fs::read_dir(brif)
+            .map(|mut d| d.next().is_none())
+            .unwrap_or(false);
+        if !self.had_docker0 && empty {
+            // A bridge (never a veth) with nothing attached, made by the dockerd just stopped.
+            let _ = sh("ip link del docker0 type bridge");
+        }
+        let _ = sh(&format!(
+            "grep ' {}' /proc/self/mountinfo | awk '{{print $5}}' | sort -r | xargs -r -n1 umount -l",
+            self.dir.display()
+        ));
+    }
+}
+
+/// An httpd serving `body` at :8000 inside the test's namespace (killed on drop).
+struct OutsideHttpd {
+    child: std::process::Child,
+    _root: tempfile::TempDir,
+}
+
+impl OutsideHttpd {
+    fn start(ns: &OutsideNs, body: &str) -> OutsideHttpd {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("index.html"), body).unwrap();
+        let child = Command::new("ip")
+            .args(["netns", "exec", &ns.name])
+            .arg(common::busybox().unwrap())
+            .args(["httpd", "-f", "-p", "8000", "-h"])
+            .arg(dir.path())
+            .spawn()
+            .unwrap();
+        OutsideHttpd { child, _root: dir }
+    }
+}
+
+impl Drop for OutsideHttpd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn bridges_pass_traffic_beside_dockerd() {
+    let Some(env) = env() else { return };
+    if sh("command -v dockerd && command -v docker && command -v iptables").code != 0 {
+        eprintln!("skipping: needs dockerd, docker and iptables");
+        return;
+    }
+    env.image("bb", &[]);
+    let outside = OutsideNs::new();
+    let inner = outside
+        .host
+        .rsplit_once('.')
+        .map(|(a, b)| format!("{a}.{}", b.parse::<u8>().unwrap() + 1))
+        .unwrap();
+    let _httpd = OutsideHttpd::start(&outside, "hello from outside\n");
+    let dir = tempfile::Builder::new()
+        .prefix("berth-dockerd")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let dockerd = Dockerd::start(dir.path());
+    // Docker 20.10 sets the policy only when it turns forwarding on itself (here it is on
+    // already); current Docker always does. Do what it does.
+    if !forward_drops() {
+        sh_ok("iptables -P FORWARD DROP");
+    }
+    env.ok(&["network", "create", "--subnet", "10.239.7.0/24", "dnet"]);
+    let port = free_port();
+    web(
+        &env,
+        "srv",
+        &["--network", "dnet", "-p", &format!("{port}:80")],
+    );
+    // Container to container across the bridge, by name.
+    let across = env.berth(&[
+        "run", "--rm", "--network", "dnet", "bb", "sh", "-c",
+        "for i in 1 2 3 4 5 6 7 8 9 10; do timeout 3 wget -qO- http://srv/ && exit 0; sleep 0.2; done; exit 1",
+    ]);
+    assert_eq!(across.stdout.trim(), "hello from srv", "{}", across.stderr);
+    // Outbound through the masquerade: the namespace has no route back to 10.239.7.0/24.
+    let out = env.berth(&[
+        "run",
+        "--rm",
+        "--network",
+        "dnet",
+        "bb",
+        "sh",
+        "-c",
+        &format!("timeout 10 wget -qO- http://{inner}:8000/"),
+    ]);
+    assert_eq!(out.stdout.trim(), "hello from outside", "{}", out.stderr);
+    // A published port, from outside the host.
+    assert_eq!(
+        outside
+            .fetch(&format!("http://{}:{port}/", outside.host))
+            .trim(),
+        "hello from srv"
+    );
+    let bridge = env.ok(&[
+        "network",
+        "inspect",
+        "-f",
+        "{{index .Options \"com.docker.network.bridge.name\"}}",
+        "dnet",
+    ]);
+    let bridge = bridge.trim();
+    assert!(sh_ok("iptables -S").contains(&format!("-i {bridge} -j ACCEPT")));
+    env.ok(&["rm", "-f", "srv"]);
+    env.ok(&["network", "rm", "dnet"]);
+    assert!(
+        !sh_ok("iptables -S").contains(bridge),
+        "the accept rules outlived the network"
+    );
+    drop(dockerd);
+    assert!(
+        !sh_ok("iptables -S").contains("DOCKER"),
+        "dockerd's chains were left"
+    );
+}
