@@ -888,6 +888,14 @@ impl Engine {
     fn refresh_members(&self, networks: &[String], skip: &str) {
         let mut done = HashSet::new();
         for network_id in networks {
+            // Nobody's hosts file names its peers on the default network: nothing to rewrite
+            // (and no O(containers) work per run there).
+            if self
+                .network_by_id(network_id)
+                .is_none_or(|n| n.name == DEFAULT_NETWORK)
+            {
+                continue;
+            }
             let Ok(others) = self.network_endpoints(network_id) else {
                 continue;
             };
