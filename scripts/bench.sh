@@ -41,6 +41,8 @@ had_docker0=""
 [ -e /sys/class/net/docker0 ] && had_docker0=1
 cleanup() {
     "$berth" rm -f $("$berth" ps -aq) >/dev/null 2>&1 || true
+    # The root's bridges and firewall table (its containers' namespaces, and veths, are gone).
+    "$berth" network prune -f --include-default-bridge >/dev/null 2>&1 || true
     [ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null || true
     if [ -n "$dockerd_pid" ]; then
         docker -H "unix://$work/docker.sock" rm -f $(docker -H "unix://$work/docker.sock" ps -aq) >/dev/null 2>&1 || true
