@@ -9,8 +9,13 @@
 #   api       the real docker CLI (`docker ps`, `docker run --rm IMG true`) against `berth serve`
 #             and against dockerd.
 #   registry  pull and push of a 200 MB, 5-layer image (scripts/bench-registry.sh).
+#   bridge    `berth run --rm IMG true` on its default bridge against `docker run --rm` (dockerd's
+#             default bridge, docker0; --iptables=false keeps the host's rules as they are, so
+#             docker skips its NAT rules) and `podman run --rm` (its default network).
+#   throughput  iperf3 (the host's, its /usr bind-mounted into the container) through a
+#             published 127.0.0.1 port against straight to the container's address.
 # dockerd (Debian's docker.io) is started on a private socket and data root, and stopped.
-# Usage: [BENCH=run,idle,build,api,registry] scripts/bench.sh [--install] [RUNS] [IDLE_CONTAINERS]
+# Usage: [BENCH=run,idle,build,api,registry,bridge,throughput] scripts/bench.sh [--install] [RUNS] [IDLE_CONTAINERS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 install=""
@@ -23,7 +28,7 @@ if [ "${1:-}" = "--install" ]; then
 fi
 RUNS=${1:-50}
 IDLE=${2:-50}
-BENCH=${BENCH:-run,idle,build,api,registry}
+BENCH=${BENCH:-run,idle,build,api,registry,bridge,throughput}
 want() { [[ ",$BENCH," == *",$1,"* ]]; }
 command -v hyperfine >/dev/null || { echo "needs hyperfine (apt-get install hyperfine)"; exit 1; }
 cargo build --release -p berth -q
@@ -32,12 +37,22 @@ work=$(mktemp -d)
 export BERTH_ROOT=$work/root BERTH_RUN=$work/run
 dockerd_pid=""
 serve_pid=""
+had_docker0=""
+[ -e /sys/class/net/docker0 ] && had_docker0=1
 cleanup() {
     "$berth" rm -f $("$berth" ps -aq) >/dev/null 2>&1 || true
+    # The root's bridges and firewall table (its containers' namespaces, and veths, are gone).
+    "$berth" network prune -f --include-default-bridge >/dev/null 2>&1 || true
     [ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null || true
     if [ -n "$dockerd_pid" ]; then
         docker -H "unix://$work/docker.sock" rm -f $(docker -H "unix://$work/docker.sock" ps -aq) >/dev/null 2>&1 || true
         kill "$dockerd_pid" 2>/dev/null && wait "$dockerd_pid" 2>/dev/null || true
+        # The bridge section's dockerd leaves docker0 behind: a bridge (never a veth), deleted
+        # only when it made it and nothing is attached any more.
+        if [ -z "$had_docker0" ] && [ -d /sys/class/net/docker0/brif ] &&
+            [ -z "$(ls /sys/class/net/docker0/brif)" ]; then
+            ip link del docker0 type bridge 2>/dev/null || true
+        fi
     fi
     podman rm -af >/dev/null 2>&1 || true
     podman rmi -f localhost/bench localhost/bench-built >/dev/null 2>&1 || true
@@ -83,9 +98,12 @@ if command -v podman >/dev/null; then
 fi
 have_docker=""
 d="docker -H unix://$work/docker.sock"
-if command -v dockerd >/dev/null && { want run || want build || want api; }; then
+if command -v dockerd >/dev/null && { want run || want build || want api || want bridge; }; then
+    # Its default bridge only when the bridge section compares against it.
+    docker_bridge="--bridge=none"
+    want bridge && docker_bridge=""
     dockerd --data-root "$work/docker" --exec-root "$work/docker-run" -H "unix://$work/docker.sock" \
-        --pidfile "$work/docker.pid" --iptables=false --bridge=none >"$work/dockerd.log" 2>&1 &
+        --pidfile "$work/docker.pid" --iptables=false $docker_bridge >"$work/dockerd.log" 2>&1 &
     dockerd_pid=$!
     for _ in $(seq 100); do [ -S "$work/docker.sock" ] && break; sleep 0.1; done
     if $d import "$work/rootfs.tar" bench:latest >/dev/null 2>&1 && $d run --rm --network=none bench true >/dev/null 2>&1; then
@@ -106,6 +124,50 @@ if want run; then
     hyperfine -N --warmup 5 --runs "$RUNS" --export-json "$work/run.json" "${cmds[@]}" >/dev/null 2>&1 ||
         hyperfine --warmup 5 --runs "$RUNS" --export-json "$work/run.json" "${cmds[@]}" >/dev/null
     ratios "$work/run.json" "run --rm true"
+fi
+
+if want bridge; then
+    cmds=(-n berth "$berth run --rm bench true")
+    [ -n "$have_podman" ] && cmds+=(-n podman "podman run --rm $podman_limits localhost/bench true")
+    [ -n "$have_docker" ] && cmds+=(-n docker "$d run --rm bench true")
+    hyperfine -N --warmup 5 --runs "$RUNS" --export-json "$work/bridge.json" "${cmds[@]}" >/dev/null 2>&1 ||
+        hyperfine --warmup 5 --runs "$RUNS" --export-json "$work/bridge.json" "${cmds[@]}" >/dev/null
+    ratios "$work/bridge.json" "run --rm true, bridge"
+fi
+
+if want throughput && command -v iperf3 >/dev/null; then
+    # The host's dynamic iperf3 runs in the container on the host's /usr (merged-usr Debian).
+    net_rootfs=$work/net-rootfs
+    mkdir -p "$net_rootfs/bin" "$net_rootfs/etc" "$net_rootfs/tmp"
+    cp "$(command -v busybox)" "$net_rootfs/bin/busybox"
+    ln -s busybox "$net_rootfs/bin/sh"
+    ln -s usr/lib "$net_rootfs/lib"
+    ln -s usr/lib64 "$net_rootfs/lib64"
+    echo 'root:x:0:0:root:/root:/bin/sh' > "$net_rootfs/etc/passwd"
+    tar -C "$net_rootfs" -c . | "$berth" import - bench-net >/dev/null
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    "$berth" run -d --name bench-iperf -v /usr:/usr:ro -p "127.0.0.1:$port:5201" bench-net \
+        sh -c 'exec /usr/bin/iperf3 -s' >/dev/null
+    ip=$("$berth" inspect -f '{{.NetworkSettings.IPAddress}}' bench-iperf)
+    for _ in $(seq 50); do iperf3 -c "$ip" -t 1 >/dev/null 2>&1 && break; sleep 0.1; done
+    gbps() {
+        iperf3 -c "$1" -p "$2" -t "${IPERF_SECONDS:-5}" -J |
+            python3 -c 'import json, sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9)'
+    }
+    direct=() published=()
+    for _ in 1 2 3; do # alternated, so both see the same background load
+        direct+=("$(gbps "$ip" 5201)")
+        published+=("$(gbps 127.0.0.1 "$port")")
+    done
+    python3 - "${direct[*]}" "${published[*]}" <<'PY'
+import statistics, sys
+direct = statistics.median(map(float, sys.argv[1].split()))
+published = statistics.median(map(float, sys.argv[2].split()))
+print(f"{'iperf3 TCP, median of 3':<28}{'Gbit/s':>10}{'/ direct':>14}")
+print(f"{'container address':<28}{direct:>10.2f}{1:>14.2f}")
+print(f"{'published 127.0.0.1 port':<28}{published:>10.2f}{published / direct:>14.2f}")
+PY
+    "$berth" rm -f bench-iperf >/dev/null
 fi
 
 if want build && "$berth" build --help >/dev/null 2>&1; then

@@ -270,6 +270,8 @@ impl Engine {
         let mut config = serde_json::to_value(&c.config).unwrap_or(json!({}));
         config["Image"] = json!(rec.image);
         let mounts = self.mounts_json(&rec);
+        // `--network container:X` shares X's files; X may be gone since.
+        let network_files = self.network_identity(&rec).map(|(dir, _)| dir).unwrap_or_else(|_| self.container_dir(&rec.id));
         Ok(json!({
             "Id": rec.id,
             "Created": rec.created,
@@ -289,9 +291,9 @@ impl Engine {
                 "FinishedAt": nonempty(&rec.finished_at),
             },
             "Image": rec.image_id,
-            "ResolvConfPath": self.container_dir(&rec.id).join("resolv.conf"),
-            "HostnamePath": self.container_dir(&rec.id).join("hostname"),
-            "HostsPath": self.container_dir(&rec.id).join("hosts"),
+            "ResolvConfPath": network_files.join("resolv.conf"),
+            "HostnamePath": network_files.join("hostname"),
+            "HostsPath": network_files.join("hosts"),
             "LogPath": self.log_path(&rec.id),
             "Name": format!("/{}", rec.name),
             "RestartCount": rec.restart_count,

@@ -338,7 +338,7 @@ fn init_binary() -> Option<std::path::PathBuf> {
 pub(crate) fn build_spec(engine: &Engine, rec: &ContainerRecord, rootfs_dir: &Path) -> Result<oci_spec::runtime::Spec, Error> {
     let c = &rec.config.config;
     let hc = &rec.config.host_config;
-    let hostname = if c.hostname.is_empty() { rec.id[..12].to_string() } else { c.hostname.clone() };
+    let (network_files, hostname) = engine.network_identity(rec)?;
     let user = user::resolve(rootfs_dir, &c.user)?;
     let mut args: Vec<String> = c.entrypoint.iter().chain(c.cmd.iter()).flatten().cloned().collect();
     let mut env: Vec<String> = c.env.clone().unwrap_or_default();
@@ -361,9 +361,10 @@ pub(crate) fn build_spec(engine: &Engine, rec: &ContainerRecord, rootfs_dir: &Pa
         let relative = cwd.trim_start_matches('/');
         let _ = std::fs::create_dir_all(rootfs_dir.join(relative));
     }
-    let dir = engine.container_dir(&rec.id);
     let netns = engine.prepare_container_network(rec, &hostname)?;
     crate::timing::mark("shim: network ready");
+    // Its own files, or with `--network container:X` X's.
+    let dir = network_files;
     let mut binds = vec![
         bind(dir.join("resolv.conf"), "/etc/resolv.conf"),
         bind(dir.join("hostname"), "/etc/hostname"),

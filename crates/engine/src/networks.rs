@@ -494,6 +494,46 @@ impl Engine {
     ) -> Result<(), Error> {
         let mode = request.host_config.network_mode.as_str();
         if let Some(other) = mode.strip_prefix("container:") {
+            // Docker's conflicts: these would describe a namespace the container does not own.
+            let conflict = |what: &str| {
+                Err(Error::InvalidArgument(format!(
+                    "conflicting options: {what} and the network mode"
+                )))
+            };
+            if !request.config.hostname.is_empty() {
+                return conflict("hostname");
+            }
+            if request
+                .host_config
+                .dns
+                .as_ref()
+                .is_some_and(|d| !d.is_empty())
+            {
+                return conflict("dns");
+            }
+            if request
+                .host_config
+                .extra_hosts
+                .as_ref()
+                .is_some_and(|h| !h.is_empty())
+            {
+                return conflict("custom host-to-IP mapping");
+            }
+            if !request.config.mac_address.is_empty() {
+                return conflict("mac-address");
+            }
+            if request.host_config.publish_all_ports
+                || request
+                    .host_config
+                    .port_bindings
+                    .as_ref()
+                    .is_some_and(|p| !p.is_empty())
+            {
+                return Err(Error::InvalidArgument(
+                    "conflicting options: port publishing and the container type network mode"
+                        .into(),
+                ));
+            }
             self.container(other)?;
             return Ok(());
         }
@@ -674,11 +714,35 @@ impl Engine {
             }
             netns = Some(path);
         }
-        self.write_network_files(rec, hostname)?;
+        if !mode.starts_with("container:") {
+            self.write_network_files(rec, hostname)?;
+        }
         if is_bridge_mode(mode) {
             self.refresh_peers(rec);
         }
         Ok(netns)
+    }
+
+    /// Whose hosts, hostname and resolv.conf a container sees, and its hostname: its own, or
+    /// with `--network container:NAME` the other container's (as Docker shares them).
+    pub(crate) fn network_identity(
+        &self,
+        rec: &ContainerRecord,
+    ) -> Result<(PathBuf, String), Error> {
+        let owner = match rec
+            .config
+            .host_config
+            .network_mode
+            .strip_prefix("container:")
+        {
+            Some(other) => self.container(other)?,
+            None => rec.clone(),
+        };
+        let hostname = match owner.config.config.hostname.as_str() {
+            "" => owner.id[..12].to_string(),
+            given => given.to_string(),
+        };
+        Ok((self.container_dir(&owner.id), hostname))
     }
 
     fn network_by_id(&self, id: &str) -> Option<NetworkRecord> {
@@ -824,6 +888,14 @@ impl Engine {
     fn refresh_members(&self, networks: &[String], skip: &str) {
         let mut done = HashSet::new();
         for network_id in networks {
+            // Nobody's hosts file names its peers on the default network: nothing to rewrite
+            // (and no O(containers) work per run there).
+            if self
+                .network_by_id(network_id)
+                .is_none_or(|n| n.name == DEFAULT_NETWORK)
+            {
+                continue;
+            }
             let Ok(others) = self.network_endpoints(network_id) else {
                 continue;
             };

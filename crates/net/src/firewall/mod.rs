@@ -10,7 +10,11 @@
 //! direct connection) and nothing has to stay running beside the container. 127.0.0.1 works
 //! through `route_localnet` on the bridge plus a masquerade of 127.0.0.0/8 sources, as Docker
 //! without its proxy and podman do. `nft` only runs for containers that publish ports.
+//!
+//! When another firewall's iptables FORWARD policy drops (dockerd sets it), the bridges' accept
+//! rules also go into iptables' filter table ([`filter_forward`]), as Docker does for docker0.
 
+pub mod filter_forward;
 mod nftables;
 
 use std::net::Ipv4Addr;

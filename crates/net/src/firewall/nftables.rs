@@ -203,6 +203,7 @@ impl Firewall for Nftables {
             ));
         }
         nftables::helper::apply_ruleset(&batch.to_nftables())
-            .map_err(|e| Error::Invalid(format!("applying nftables table {}: {e}", self.table)))
+            .map_err(|e| Error::Invalid(format!("applying nftables table {}: {e}", self.table)))?;
+        super::filter_forward::sync(&super::filter_forward::chain_name(&self.table), networks)
     }
 }
