@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -p berth
 # A hung test must fail the run, not stall it: the whole suite gets 50 minutes (it needs ~5).
-timeout -s KILL 50m cargo test --workspace --release -- --test-threads=2
+timeout -s KILL 50m cargo test --workspace --release --no-fail-fast -- --test-threads=2
