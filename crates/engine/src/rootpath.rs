@@ -16,6 +16,17 @@ const MAX_SYMLINKS: usize = 40;
 /// with every existing symlink replaced by its target, clamped to the rootfs. Components that
 /// do not exist yet are kept as given.
 pub fn resolve_in_root(root: &Path, path: &str) -> Result<String, Error> {
+    resolve(root, path, true)
+}
+
+/// As [`resolve_in_root`], but a symlink in the last component is left as it is: what a build
+/// step's COPY, ADD or WORKDIR names is written at that place in the image, as Docker does. A
+/// trailing `/.` names what the last component leads to, so it is followed then.
+pub fn resolve_parent_in_root(root: &Path, path: &str) -> Result<String, Error> {
+    resolve(root, path, path.ends_with("/.") || path == ".")
+}
+
+fn resolve(root: &Path, path: &str, follow_last: bool) -> Result<String, Error> {
     let mut pending: Vec<OsString> = components(path.as_bytes());
     pending.reverse();
     let mut resolved: Vec<OsString> = Vec::new();
@@ -29,11 +40,11 @@ pub fn resolve_in_root(root: &Path, path: &str) -> Result<String, Error> {
         host.extend(&resolved);
         host.push(&part);
         match std::fs::symlink_metadata(&host) {
-            Ok(meta) if meta.file_type().is_symlink() => {
+            Ok(meta) if meta.file_type().is_symlink() && (follow_last || !pending.is_empty()) => {
                 links += 1;
                 if links > MAX_SYMLINKS {
                     return Err(Error::InvalidArgument(format!(
-                        "mount destination {path}: too many levels of symbolic links"
+                        "{path}: too many levels of symbolic links"
                     )));
                 }
                 let target = std::fs::read_link(&host)

@@ -230,11 +230,12 @@ impl Engine {
         let final_dir = base.join(name);
         if final_dir.is_dir() {
             // The volume dir exists without `_data` (made by hand, or half-removed): fill it in.
-            std::fs::DirBuilder::new()
-                .mode(0o755)
-                .create(&data)
-                .map_err(|e| io("creating _data", e))?;
-            return Ok(true);
+            // A concurrent creation may have just renamed a complete one into place.
+            return match std::fs::DirBuilder::new().mode(0o755).create(&data) {
+                Ok(()) => Ok(true),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && data.is_dir() => Ok(false),
+                Err(e) => Err(io("creating _data", e)),
+            };
         }
         let temp = base.join(format!(".tmp-{}", random_suffix()));
         std::fs::DirBuilder::new()

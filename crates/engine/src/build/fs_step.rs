@@ -2,7 +2,7 @@
 //! WORKDIR): the parent image's layers as lower dirs, a fresh upper dir that becomes the step's
 //! layer. Unmounted and removed on drop, so an error never leaves a mount behind.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::{Engine, Error};
@@ -60,48 +60,25 @@ impl Drop for Scratch {
     }
 }
 
-/// `path` (absolute, inside the container) resolved under `root` the way the container would
-/// see it: symlinks in existing components are followed but never lead outside `root`.
+/// `path` (absolute, inside the image) resolved under `root` the way the container would see
+/// it: symlinks in existing components are followed but never lead outside `root` (the engine's
+/// one resolver, [`crate::rootpath`]); a symlink in the last component is kept.
 pub fn resolve_in_root(root: &Path, path: &str) -> PathBuf {
-    let mut pending: Vec<String> = path
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .rev()
-        .collect();
-    let mut resolved: Vec<String> = Vec::new();
-    let mut hops = 0;
-    while let Some(part) = pending.pop() {
-        match part.as_str() {
-            "." => continue,
-            ".." => {
-                resolved.pop();
-                continue;
-            }
-            _ => {}
-        }
-        let candidate = root.join(resolved.join("/")).join(&part);
-        match std::fs::symlink_metadata(&candidate) {
-            Ok(m) if m.file_type().is_symlink() && hops < 40 && !pending.is_empty() => {
-                hops += 1;
-                let target = std::fs::read_link(&candidate).unwrap_or_default();
-                if target.is_absolute() {
-                    resolved.clear();
+    // Only a symlink loop fails; its lexical path, with `..` already clamped, stays inside too.
+    let inside = crate::rootpath::resolve_parent_in_root(root, path).unwrap_or_else(|_| {
+        let mut parts: Vec<&str> = Vec::new();
+        for part in path.split('/') {
+            match part {
+                "" | "." => {}
+                ".." => {
+                    parts.pop();
                 }
-                let parts: Vec<String> = target
-                    .components()
-                    .filter_map(|c| match c {
-                        Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
-                        Component::ParentDir => Some("..".into()),
-                        _ => None,
-                    })
-                    .collect();
-                pending.extend(parts.into_iter().rev());
+                p => parts.push(p),
             }
-            _ => resolved.push(part),
         }
-    }
-    root.join(resolved.join("/"))
+        format!("/{}", parts.join("/"))
+    });
+    root.join(inside.trim_start_matches('/'))
 }
 
 #[cfg(test)]
