@@ -28,10 +28,10 @@ if [ -z "${BERTH_BIN:-}" ]; then
 fi
 berth=$BERTH_BIN
 work=$(mktemp -d /tmp/bench-registry.XXXXXX)
-registry_pids=()
 dockerd_pid=""
 cleanup() {
-    for p in "${registry_pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    # start_registry runs in a command substitution (a subshell): its pids are kept in a file.
+    for p in $(cat "$work/registry.pids" 2>/dev/null); do kill "$p" 2>/dev/null || true; done
     if [ -n "$dockerd_pid" ]; then
         kill "$dockerd_pid" 2>/dev/null || true
         wait "$dockerd_pid" 2>/dev/null || true
@@ -59,7 +59,7 @@ http:
   addr: 127.0.0.1:$port
 EOF
     docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
-    registry_pids+=($!)
+    echo $! >>"$work/registry.pids"
     for _ in $(seq 100); do
         curl -sf "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 && break
         sleep 0.05
