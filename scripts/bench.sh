@@ -246,5 +246,5 @@ if want idle; then
 fi
 
 if want registry && [ -x scripts/bench-registry.sh ]; then
-    scripts/bench-registry.sh $install
+    BERTH_BIN=$berth scripts/bench-registry.sh $install
 fi
