@@ -5,7 +5,8 @@
 # own data root and stopped by this script) when installed. Prints medians and berth's ratios.
 #
 # Pull: into an empty store each run (a fresh BERTH_ROOT / podman root; docker after rmi).
-# Push: each run to a fresh registry, so no tool finds a blob already there or mounts one.
+# Push: each tool pushes the image it just pulled, each run to a fresh registry, so no tool finds
+# a blob already there or mounts one.
 #
 # Usage: scripts/bench-registry.sh [--install] [RUNS]
 #   BERTH_BIN=path: time another berth build; PEERS="podman docker": which peers to run.
@@ -108,13 +109,15 @@ image=$source_registry/bench:1
 declare -A pull push
 # berth
 for i in $(seq "$RUNS"); do
-    t=$(BERTH_ROOT=$work/berth-pull-$i BERTH_RUN=$work/berth-pull-run-$i seconds "$berth" pull "$image")
-    pull[berth]+="$t "
-    rm -rf "$work/berth-pull-$i" "$work/berth-pull-run-$i"
+    export BERTH_ROOT=$work/berth-pull-$i BERTH_RUN=$work/berth-pull-run-$i
+    pull[berth]+="$(seconds "$berth" pull "$image") "
+    # Push what was just pulled, as the peers do below.
     target=$(start_registry "berth-push-$i")/bench:1
-    "$berth" tag bench:1 "$target"
+    "$berth" tag "$image" "$target"
     push[berth]+="$(seconds "$berth" push "$target") "
+    rm -rf "$work/berth-pull-$i" "$work/berth-pull-run-$i"
 done
+export BERTH_ROOT=$work/berth-src BERTH_RUN=$work/berth-src-run
 
 # podman
 if [[ " $PEERS " == *" podman "* ]] && command -v podman >/dev/null; then
