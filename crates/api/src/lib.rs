@@ -21,6 +21,7 @@ mod error;
 mod exec;
 mod images;
 mod listen;
+mod networks;
 mod query;
 mod routes;
 mod state;

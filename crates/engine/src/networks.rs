@@ -410,10 +410,24 @@ impl Engine {
 
     /// `network prune`: removes the unused user-defined networks; returns their names.
     pub fn prune_networks(&self) -> Result<Vec<String>, Error> {
+        self.prune_networks_filtered(&crate::prune_filters::PruneFilters::default())
+    }
+
+    /// `network prune --filter label=..|until=..`: only the unused networks passing `filters`.
+    pub fn prune_networks_filtered(
+        &self,
+        filters: &crate::prune_filters::PruneFilters,
+    ) -> Result<Vec<String>, Error> {
         self.repair();
         let mut removed = Vec::new();
         for rec in self.network_rows("", "")? {
             if rec.name == DEFAULT_NETWORK || !self.network_endpoints(&rec.id)?.is_empty() {
+                continue;
+            }
+            let created = chrono::DateTime::parse_from_rfc3339(&rec.created)
+                .map(|t| t.timestamp())
+                .unwrap_or(0);
+            if !filters.matches(created, &rec.labels) {
                 continue;
             }
             if self.delete_network(&rec).is_ok() {
@@ -485,6 +499,78 @@ impl Engine {
             "Options": options,
             "Labels": rec.labels,
         }))
+    }
+
+    /// Whether a network passes one `filters` entry of `network ls` / `GET /networks`
+    /// (name: substring, id: prefix, label: key or key=value, driver, type: custom|builtin,
+    /// dangling: no container attached). An unknown key is an error naming it.
+    pub fn network_matches_filter(
+        &self,
+        rec: &NetworkRecord,
+        key: &str,
+        value: &str,
+    ) -> Result<bool, Error> {
+        let builtin = rec.name == DEFAULT_NETWORK;
+        Ok(match key {
+            "name" => rec.name.contains(value),
+            "id" => rec.id.starts_with(value),
+            "driver" => rec.driver == value,
+            "scope" => value == "local",
+            "type" => match value {
+                "builtin" => builtin,
+                "custom" => !builtin,
+                _ => {
+                    return Err(Error::InvalidArgument(format!(
+                        "invalid filter: 'type'='{value}'"
+                    )));
+                }
+            },
+            "label" => match value.split_once('=') {
+                Some((k, v)) => rec.labels.get(k).is_some_and(|have| have == v),
+                None => rec.labels.contains_key(value),
+            },
+            "dangling" => {
+                let dangling = match value {
+                    "true" | "1" => true,
+                    "false" | "0" => false,
+                    _ => {
+                        return Err(Error::InvalidArgument(format!(
+                            "invalid filter 'dangling={value}'"
+                        )));
+                    }
+                };
+                let unused = !builtin && self.network_endpoints(&rec.id)?.is_empty();
+                unused == dangling
+            }
+            _ => return Err(Error::InvalidArgument(format!("invalid filter '{key}'"))),
+        })
+    }
+
+    /// The networks passing every filter key (values of one key are alternatives), as
+    /// Docker's inspect documents, sorted by name.
+    pub fn list_networks(
+        &self,
+        filters: &[(String, String)],
+    ) -> Result<Vec<serde_json::Value>, Error> {
+        let mut docs = Vec::new();
+        for rec in self.networks()? {
+            let mut keys: Vec<&str> = filters.iter().map(|(k, _)| k.as_str()).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            let mut pass = true;
+            for key in keys {
+                let mut any = false;
+                for (_, value) in filters.iter().filter(|(k, _)| k == key) {
+                    any |= self.network_matches_filter(&rec, key, value)?;
+                }
+                pass &= any;
+            }
+            if pass {
+                docs.push(self.inspect_network(&rec.id)?);
+            }
+        }
+        docs.sort_by(|a, b| a["Name"].as_str().cmp(&b["Name"].as_str()));
+        Ok(docs)
     }
 
     /// Checks a create request's network settings (the network exists, --ip fits it).

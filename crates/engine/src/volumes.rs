@@ -300,7 +300,11 @@ impl Engine {
                 let dangling = match value {
                     "true" | "1" => true,
                     "false" | "0" => false,
-                    other => return Err(Error::InvalidArgument(format!("invalid filter 'dangling={other}'"))),
+                    other => {
+                        return Err(Error::InvalidArgument(format!(
+                            "invalid filter 'dangling={other}'"
+                        )));
+                    }
                 };
                 self.volume_users(&v.name)?.is_empty() == dangling
             }
