@@ -246,6 +246,7 @@ impl Engine {
             }
             return Err(e);
         }
+        self.container_event(&record, "create", &[]);
         Ok(id)
     }
 
@@ -377,7 +378,11 @@ impl Engine {
     }
 
     /// `berth rename OLD NEW`
-    pub fn rename_container(&self, name_or_id: &str, new_name: &str) -> Result<(), Error> {
+    pub(crate) fn rename_container_unlogged(
+        &self,
+        name_or_id: &str,
+        new_name: &str,
+    ) -> Result<(), Error> {
         let rec = self.container(name_or_id)?;
         let bare = new_name.strip_prefix('/').unwrap_or(new_name);
         if !names::valid_name(bare) {
@@ -450,8 +455,9 @@ impl Engine {
 
     /// [`Engine::destroy`], removing the container's unshared anonymous volumes when asked.
     pub(crate) fn destroy_with_volumes(&self, id: &str, remove_volumes: bool) -> Result<(), Error> {
-        if let Ok(Some(rec)) = self.db.container(id) {
-            if let Ok(rt) = self.runtime_for(&rec) {
+        let existing = self.db.container(id).ok().flatten();
+        if let Some(rec) = &existing {
+            if let Ok(rt) = self.runtime_for(rec) {
                 let _ = rt.delete(&self.runtime_state_root(), id, true);
             }
         }
@@ -459,7 +465,11 @@ impl Engine {
         self.release_container_network(id);
         let _ = std::fs::remove_dir_all(self.container_run_dir(id));
         let _ = std::fs::remove_dir_all(self.container_dir(id));
-        self.delete_container_and_mounts(id, remove_volumes)
+        self.delete_container_and_mounts(id, remove_volumes)?;
+        if let Some(rec) = existing {
+            self.container_event(&rec, "destroy", &[]);
+        }
+        Ok(())
     }
 
     /// Bytes the container wrote (its overlay upper dir) and its whole rootfs's size (the

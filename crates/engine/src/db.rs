@@ -11,7 +11,7 @@ use crate::types::{CreateRequest, State};
 
 // 4: networks, endpoints and ports (after 2's volumes and 3's build cache): older databases
 // get them too. 5: blob_sources.
-const SCHEMA_VERSION: i64 = 5;
+const SCHEMA_VERSION: i64 = 6;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS containers (
     id TEXT PRIMARY KEY,
@@ -98,6 +98,14 @@ CREATE TABLE IF NOT EXISTS blob_sources (
     registry TEXT NOT NULL,
     repository TEXT NOT NULL,
     PRIMARY KEY (digest, registry, repository)
+);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    time_nano INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    action TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    attributes TEXT NOT NULL
 );
 ";
 

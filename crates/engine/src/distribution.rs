@@ -102,7 +102,7 @@ fn short(digest: &str) -> String {
 
 impl Engine {
     /// `berth pull NAME[:TAG|@DIGEST]` (or every tag with `all_tags`).
-    pub fn pull_image(
+    pub(crate) fn pull_image_unlogged(
         &self,
         name: &str,
         options: &PullOptions,

@@ -248,7 +248,7 @@ impl Engine {
     }
 
     /// `berth tag SOURCE TARGET`
-    pub fn tag_image(&self, source: &str, target: &str) -> Result<(), Error> {
+    pub(crate) fn tag_image_unlogged(&self, source: &str, target: &str) -> Result<(), Error> {
         let id = self.resolve_image(source)?;
         let target = reference::normalize(target)?;
         if target.contains('@') {
@@ -263,7 +263,11 @@ impl Engine {
     }
 
     /// `berth rmi [-f] NAME`: untags a name; deletes the image when no name is left.
-    pub fn remove_image(&self, name: &str, force: bool) -> Result<Vec<Removed>, Error> {
+    pub(crate) fn remove_image_unlogged(
+        &self,
+        name: &str,
+        force: bool,
+    ) -> Result<Vec<Removed>, Error> {
         let id = self.resolve_image(name)?;
         let tags = self.db.tags_of(&id)?;
         let by_tag = reference::normalize(name).ok().filter(|n| tags.contains(n));

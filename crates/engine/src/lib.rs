@@ -17,6 +17,7 @@ pub mod db;
 pub mod disk_usage;
 pub mod distribution;
 pub mod error;
+pub mod events;
 pub mod exec;
 pub mod history;
 pub mod humanize;

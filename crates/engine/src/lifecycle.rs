@@ -180,7 +180,11 @@ impl Engine {
 
     /// `berth stop [-t N]`: the stop signal, then SIGKILL after the timeout; returns when the
     /// shim has recorded the exit.
-    pub fn stop_container(&self, name_or_id: &str, timeout: Option<i64>) -> Result<(), Error> {
+    pub(crate) fn stop_container_unlogged(
+        &self,
+        name_or_id: &str,
+        timeout: Option<i64>,
+    ) -> Result<(), Error> {
         self.repair();
         let rec = self.container(name_or_id)?;
         if !rec.state.has_shim() {
@@ -222,7 +226,11 @@ impl Engine {
     }
 
     /// `berth kill [-s SIG]`
-    pub fn kill_container(&self, name_or_id: &str, signal: &str) -> Result<(), Error> {
+    pub(crate) fn kill_container_unlogged(
+        &self,
+        name_or_id: &str,
+        signal: &str,
+    ) -> Result<(), Error> {
         self.repair();
         let rec = self.container(name_or_id)?;
         let signal = parse_signal(signal)?;
@@ -283,7 +291,7 @@ impl Engine {
     }
 
     /// `berth pause` (cgroup freezer)
-    pub fn pause_container(&self, name_or_id: &str) -> Result<(), Error> {
+    pub(crate) fn pause_container_unlogged(&self, name_or_id: &str) -> Result<(), Error> {
         self.repair();
         let mut rec = self.container(name_or_id)?;
         match rec.state {
@@ -308,7 +316,7 @@ impl Engine {
     }
 
     /// `berth unpause`
-    pub fn unpause_container(&self, name_or_id: &str) -> Result<(), Error> {
+    pub(crate) fn unpause_container_unlogged(&self, name_or_id: &str) -> Result<(), Error> {
         self.repair();
         let mut rec = self.container(name_or_id)?;
         if rec.state != State::Paused {

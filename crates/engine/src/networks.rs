@@ -291,7 +291,7 @@ impl Engine {
     }
 
     /// `network create`: returns the new network's id.
-    pub fn create_network(&self, req: NetworkCreate) -> Result<String, Error> {
+    pub(crate) fn create_network_unlogged(&self, req: NetworkCreate) -> Result<String, Error> {
         if !req.driver.is_empty() && req.driver != "bridge" {
             return Err(Error::NotFound(format!(
                 "plugin \"{}\" not found",
@@ -394,6 +394,12 @@ impl Engine {
             .conn()
             .execute("DELETE FROM networks WHERE id = ?1", [&rec.id])
             .map_err(db_err)?;
+        self.object_event(
+            "network",
+            "destroy",
+            &rec.id,
+            &[("name", &rec.name), ("type", &rec.driver)],
+        );
         // The veths of removed containers vanish with their namespaces; give the kernel's
         // namespace cleanup a moment before deleting the bridge they were attached to.
         for _ in 0..100 {
@@ -1012,7 +1018,7 @@ impl Engine {
 
     /// `network connect [--ip] [--alias] NET CONTAINER`: a lease now; an interface at once if
     /// the container runs, else when it starts.
-    pub fn connect_network(
+    pub(crate) fn connect_network_unlogged(
         &self,
         network: &str,
         container: &str,
@@ -1096,7 +1102,11 @@ impl Engine {
 
     /// `network disconnect NET CONTAINER`: the lease goes; a running container's interface is
     /// moved into a throwaway namespace that the kernel then removes (no veth is deleted).
-    pub fn disconnect_network(&self, network: &str, container: &str) -> Result<(), Error> {
+    pub(crate) fn disconnect_network_unlogged(
+        &self,
+        network: &str,
+        container: &str,
+    ) -> Result<(), Error> {
         self.repair();
         let net = self.network(network)?;
         let rec = self.container(container)?;

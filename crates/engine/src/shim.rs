@@ -232,6 +232,7 @@ impl Shim {
                     return 1;
                 }
             };
+            self.engine.container_event(&rec, "start", &[]);
             if self.first {
                 self.tell(
                     &Message::Started { pid: running.pid },
@@ -247,6 +248,11 @@ impl Shim {
             rec.finished_at = crate::containers::now();
             rec.pid = 0;
             rec.oom_killed = berth_runtime::stats::oom_killed(&format!("/berth/{}", self.id));
+            if rec.oom_killed {
+                self.engine.container_event(&rec, "oom", &[]);
+            }
+            self.engine
+                .container_event(&rec, "die", &[("exitCode", code.to_string())]);
             let _ = self
                 .engine
                 .runtime_for(&rec)

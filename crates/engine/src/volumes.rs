@@ -182,7 +182,7 @@ impl Engine {
     }
 
     /// `volume create`: returns the volume (an existing one by that name, as Docker does).
-    pub fn create_volume(&self, request: VolumeCreate) -> Result<Volume, Error> {
+    pub(crate) fn create_volume_unlogged(&self, request: VolumeCreate) -> Result<Volume, Error> {
         self.repair_volumes();
         validate_driver(&request.driver)?;
         validate_options(&request.options)?;
@@ -327,7 +327,7 @@ impl Engine {
 
     /// `volume rm [-f]`. A volume in use is never removed (not even with force); with force a
     /// missing volume is not an error.
-    pub fn remove_volume(&self, name: &str, force: bool) -> Result<(), Error> {
+    pub(crate) fn remove_volume_unlogged(&self, name: &str, force: bool) -> Result<(), Error> {
         self.repair_volumes();
         let conn = self.db.conn();
         let tx = crate::db::immediate(conn)?;
