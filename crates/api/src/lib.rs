@@ -18,6 +18,7 @@ mod build;
 mod containers;
 mod engine;
 mod error;
+mod events;
 mod exec;
 mod images;
 mod listen;

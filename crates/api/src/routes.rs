@@ -10,7 +10,7 @@ use axum::routing::{delete, get, post};
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{build, containers, exec, images, networks, streams, system, volumes};
+use crate::{build, containers, events, exec, images, networks, streams, system, volumes};
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -56,6 +56,7 @@ pub fn router(state: AppState) -> Router {
             "/volumes/{name}",
             get(volumes::inspect).delete(volumes::remove),
         )
+        .route("/events", get(events::events))
         .route("/networks", get(networks::list))
         .route("/networks/create", post(networks::create))
         .route("/networks/prune", post(networks::prune))

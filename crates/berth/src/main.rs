@@ -47,6 +47,8 @@ enum Command {
     Unpause(commands::unpause::Args),
     /// Rename a container
     Rename(commands::rename::Args),
+    /// Get real time events from the server
+    Events(commands::events::Args),
     /// List containers
     Ps(commands::ps::Args),
     /// Fetch the logs of a container
@@ -215,6 +217,7 @@ fn dispatch(command: Command) -> Result<i32, commands::CliError> {
         Command::Pause(a) => commands::pause::run(&engine, a),
         Command::Unpause(a) => commands::unpause::run(&engine, a),
         Command::Rename(a) => commands::rename::run(&engine, a),
+        Command::Events(a) => commands::events::run(&engine, a),
         Command::Ps(a) | Command::Container(ContainerCommand::Ls(a)) => {
             commands::ps::run(&engine, a)
         }

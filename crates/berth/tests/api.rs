@@ -1648,3 +1648,130 @@ fn networks_through_the_docker_cli_and_raw_http() {
     assert_eq!(status, 204);
     assert_eq!(ls("type=custom").trim(), "");
 }
+
+/// Now as Docker's `since`/`until` take it: unix seconds with a fraction.
+fn unix_now_plus(seconds: f64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    format!("{:.9}", now + seconds)
+}
+
+#[test]
+fn events_show_a_runs_lifecycle_in_order_through_the_api_and_the_cli() {
+    let Some(env) = common::env() else { return };
+    if !have_docker() {
+        return;
+    }
+    let _cleanup = Cleanup(&env);
+    env.image("bb", &[]);
+    let server = Server::start(&env);
+    // A live follower, started before anything happens and ended by its `until`.
+    let follower = server.docker_cmd(&[
+        "events",
+        "--until",
+        &unix_now_plus(6.0),
+        "--filter",
+        "event=pause",
+        "--filter",
+        "event=unpause",
+        "--format",
+        "{{.Action}} {{.Actor.Attributes.name}}",
+    ]);
+    let follower = std::thread::spawn(move || output_within(follower, COMMAND_DEADLINE));
+    let since = unix_now_plus(-0.5);
+    let run = server.docker(&[
+        "run",
+        "--name",
+        "ev",
+        "--network",
+        "none",
+        "bb",
+        "sh",
+        "-c",
+        "exit 3",
+    ]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    server.docker_ok(&["rm", "ev"]);
+    server.docker_ok(&["network", "create", "--subnet", "10.241.2.0/24", "evnet"]);
+    // CLI actions land in the same log.
+    env.ok(&["network", "rm", "evnet"]);
+    server.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "sleeper",
+        "--network",
+        "none",
+        "bb",
+        "sleep",
+        "60",
+    ]);
+    server.docker_ok(&["pause", "sleeper"]);
+    env.ok(&["unpause", "sleeper"]);
+    server.docker_ok(&["rm", "-f", "sleeper"]);
+    let until = unix_now_plus(0.2);
+    let lifecycle = server.docker_ok(&[
+        "events",
+        "--since",
+        &since,
+        "--until",
+        &until,
+        "--filter",
+        "container=ev",
+        "--format",
+        "{{.Type}} {{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.exitCode}}",
+    ]);
+    assert_eq!(
+        // Go templates print a missing attribute as "<no value>".
+        lifecycle
+            .lines()
+            .map(|l| l.trim_end_matches(" <no value>"))
+            .collect::<Vec<_>>(),
+        [
+            "container create ev",
+            "container start ev",
+            "container die ev 3",
+            "container destroy ev"
+        ],
+        "{lifecycle}"
+    );
+    // The legacy fields and timeNano, as JSON lines.
+    let json = server.docker_ok(&[
+        "events",
+        "--since",
+        &since,
+        "--until",
+        &until,
+        "--filter",
+        "container=ev",
+        "--filter",
+        "event=start",
+        "--format",
+        "{{json .}}",
+    ]);
+    let doc: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
+    assert_eq!(doc["status"], "start");
+    assert_eq!(doc["from"], "bb");
+    assert_eq!(doc["id"], doc["Actor"]["ID"]);
+    assert!(doc["timeNano"].as_i64().unwrap() / 1_000_000_000 == doc["time"].as_i64().unwrap());
+    let networks = env.ok(&[
+        "events",
+        "--since",
+        &since,
+        "--until",
+        &until,
+        "--filter",
+        "type=network",
+        "--format",
+        "{{.Action}} {{.Actor.Attributes.name}}",
+    ]);
+    assert_eq!(networks, "create evnet\ndestroy evnet\n");
+    let bad = env.berth(&["events", "--until", &until, "--filter", "colour=red"]);
+    assert_ne!(bad.code, 0);
+    assert!(bad.stderr.contains("colour"), "{}", bad.stderr);
+    let followed = follower.join().unwrap();
+    assert_eq!(followed.code, 0, "{}", followed.stderr);
+    assert_eq!(followed.stdout, "pause sleeper\nunpause sleeper\n");
+}

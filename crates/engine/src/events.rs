@@ -506,3 +506,70 @@ impl Engine {
         Ok(())
     }
 }
+
+/// What `GET /events` and `berth events` ask for.
+#[derive(Debug, Clone, Default)]
+pub struct EventQuery {
+    /// Unix nanoseconds; without it only events from now on.
+    pub since: Option<i64>,
+    /// Unix nanoseconds; without it the follower never ends by itself.
+    pub until: Option<i64>,
+    pub filters: Vec<(String, String)>,
+}
+
+impl EventQuery {
+    /// Checks the filters once, before anything streams.
+    pub fn validate(&self) -> Result<(), Error> {
+        Event {
+            seq: 0,
+            time_nano: 0,
+            kind: String::new(),
+            action: String::new(),
+            actor_id: String::new(),
+            attributes: BTreeMap::new(),
+        }
+        .matches(&self.filters)
+        .map(|_| ())
+    }
+}
+
+impl Engine {
+    /// Streams the log's matching events to `sink`, oldest first, following new ones (a poll
+    /// of the table every 100 ms: one indexed query) until `until` has passed or `sink` returns
+    /// false. `sink` is also called with `None` at every idle poll, so a caller can notice its
+    /// client has gone.
+    pub fn follow_events(
+        &self,
+        query: &EventQuery,
+        mut sink: impl FnMut(Option<&Event>) -> bool,
+    ) -> Result<(), Error> {
+        query.validate()?;
+        let mut cursor = if query.since.is_some() {
+            0
+        } else {
+            self.events_cursor()?
+        };
+        let since = query.since.unwrap_or(0);
+        loop {
+            let batch = self.events_after(cursor, since, 500)?;
+            for event in &batch {
+                cursor = event.seq;
+                if query.until.is_some_and(|until| event.time_nano > until) {
+                    return Ok(());
+                }
+                if event.matches(&query.filters)? && !sink(Some(event)) {
+                    return Ok(());
+                }
+            }
+            if batch.is_empty() {
+                if query.until.is_some_and(|until| now_nano() > until) {
+                    return Ok(());
+                }
+                if !sink(None) {
+                    return Ok(());
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        }
+    }
+}

@@ -4,6 +4,7 @@ pub mod build;
 pub mod builder;
 pub mod container_prune;
 pub mod create;
+pub mod events;
 pub mod exec;
 pub mod history;
 pub mod image_prune;
