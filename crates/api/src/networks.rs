@@ -30,16 +30,16 @@ pub async fn inspect(Path(id): Path<String>) -> ApiResult<Json<serde_json::Value
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 struct IpamPool {
-    subnet: String,
-    gateway: String,
+    subnet: Option<String>,
+    gateway: Option<String>,
     #[serde(rename = "IPRange")]
-    ip_range: String,
+    ip_range: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 struct Ipam {
-    driver: String,
+    driver: Option<String>,
     config: Option<Vec<IpamPool>>,
 }
 
@@ -48,23 +48,23 @@ struct Ipam {
 #[serde(rename_all = "PascalCase", default)]
 struct CreateBody {
     name: String,
-    driver: String,
-    internal: bool,
+    driver: Option<String>,
+    internal: Option<bool>,
     labels: Option<BTreeMap<String, String>>,
     #[serde(rename = "IPAM")]
     ipam: Option<Ipam>,
     /// Docker always refuses a duplicate name now; the field is accepted for old clients.
     #[allow(dead_code)]
-    check_duplicate: bool,
+    check_duplicate: Option<bool>,
 }
 
 pub async fn create(body: Bytes) -> ApiResult<Response> {
     let body: CreateBody = parse_body(&body)?;
     let ipam = body.ipam.unwrap_or_default();
-    if !matches!(ipam.driver.as_str(), "" | "default") {
+    let ipam_driver = ipam.driver.unwrap_or_default();
+    if !matches!(ipam_driver.as_str(), "" | "default") {
         return Err(ApiError::not_found(format!(
-            "plugin \"{}\" not found",
-            ipam.driver
+            "plugin \"{ipam_driver}\" not found"
         )));
     }
     let mut pools = ipam.config.unwrap_or_default();
@@ -76,15 +76,14 @@ pub async fn create(body: Bytes) -> ApiResult<Response> {
     let pool = pools.pop().unwrap_or_default();
     let request = berth_engine::networks::NetworkCreate {
         name: body.name,
-        driver: if body.driver.is_empty() {
-            "bridge".into()
-        } else {
-            body.driver
-        },
-        subnet: pool.subnet,
-        gateway: pool.gateway,
-        ip_range: pool.ip_range,
-        internal: body.internal,
+        driver: body
+            .driver
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(|| "bridge".into()),
+        subnet: pool.subnet.unwrap_or_default(),
+        gateway: pool.gateway.unwrap_or_default(),
+        ip_range: pool.ip_range.unwrap_or_default(),
+        internal: body.internal.unwrap_or(false),
         labels: body.labels.unwrap_or_default(),
     };
     let id = engine::call(move |e| e.create_network(request)).await?;
@@ -116,7 +115,7 @@ struct DisconnectBody {
     container: String,
     /// A disconnect never waits for anything here, so force changes nothing.
     #[allow(dead_code)]
-    force: bool,
+    force: Option<bool>,
 }
 
 pub async fn disconnect(Path(id): Path<String>, body: Bytes) -> ApiResult<StatusCode> {

@@ -94,7 +94,16 @@ pub fn strip_version(path: &str) -> &str {
     }
 }
 
+/// Whether `BERTH_API_LOG` asks for a line on stderr per request (to see what a client sends).
+fn log_requests() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("BERTH_API_LOG").is_some_and(|v| !v.is_empty()))
+}
+
 pub fn rewrite(mut request: Request) -> Request {
+    if log_requests() {
+        eprintln!("api: {} {}", request.method(), request.uri());
+    }
     let path = request.uri().path();
     let stripped = strip_version(path);
     if stripped.len() != path.len() {

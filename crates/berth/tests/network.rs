@@ -29,7 +29,7 @@ fn bridge_of(env: &Env, net: &str) -> String {
         "network",
         "inspect",
         "-f",
-        "{{index .Options \"com.docker.network.bridge.name\"}}",
+        "{{.BerthBridge}}",
         net,
     ])
     .trim()

@@ -453,7 +453,7 @@ fn bridges_pass_traffic_beside_dockerd() {
         "network",
         "inspect",
         "-f",
-        "{{index .Options \"com.docker.network.bridge.name\"}}",
+        "{{.BerthBridge}}",
         "dnet",
     ]);
     let bridge = bridge.trim();

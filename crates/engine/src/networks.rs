@@ -479,9 +479,11 @@ impl Engine {
         if let Some(range) = rec.ip_range {
             ipam_config["IPRange"] = json!(range.to_string());
         }
+        // Docker lists driver options only as given (compose recreates a network whose
+        // options differ from its file's), so a user network's bridge is named apart.
         let mut options = serde_json::Map::new();
-        options.insert("com.docker.network.bridge.name".into(), json!(rec.bridge));
         if rec.name == DEFAULT_NETWORK {
+            options.insert("com.docker.network.bridge.name".into(), json!(rec.bridge));
             options.insert(
                 "com.docker.network.bridge.default_bridge".into(),
                 json!("true"),
@@ -504,6 +506,7 @@ impl Engine {
             "Containers": containers,
             "Options": options,
             "Labels": rec.labels,
+            "BerthBridge": rec.bridge,
         }))
     }
 
@@ -1112,6 +1115,15 @@ impl Engine {
         let rec = self.container(container)?;
         let endpoints = self.container_endpoints(&rec.id)?;
         let Some(position) = endpoints.iter().position(|ep| ep.network_id == net.id) else {
+            // A container that never ran has no lease yet, only the network it was created on
+            // (compose disconnects and reconnects it to set its aliases): nothing to undo.
+            let configured = is_bridge_mode(&rec.config.host_config.network_mode)
+                && self
+                    .network(mode_network(&rec.config.host_config.network_mode))
+                    .is_ok_and(|primary| primary.id == net.id);
+            if endpoints.is_empty() && !rec.state.has_shim() && configured {
+                return Ok(());
+            }
             return Err(Error::Conflict(format!(
                 "container {} is not connected to network {}",
                 rec.id, net.name
