@@ -108,20 +108,26 @@ impl Engine {
         rec.matches_filter(key, value)
     }
 
-    /// Whether `rec` passes every filter: values of one key are alternatives, keys all apply.
+    /// Whether `rec` passes every filter: values of one key are alternatives, keys all apply,
+    /// except `label`, whose values must all match (Docker's rule; compose selects a service's
+    /// containers by project, service and oneoff labels at once).
     pub fn container_matches_filters(
         &self,
         rec: &ContainerRecord,
         filters: &[(String, String)],
     ) -> Result<bool, Error> {
         let mut keys: Vec<&str> = filters.iter().map(|(k, _)| k.as_str()).collect();
+        keys.sort_unstable();
         keys.dedup();
         for key in keys {
             let mut any = false;
+            let mut all = true;
             for (_, value) in filters.iter().filter(|(k, _)| k == key) {
-                any |= self.container_matches_filter(rec, key, value)?;
+                let hit = self.container_matches_filter(rec, key, value)?;
+                any |= hit;
+                all &= hit;
             }
-            if !any {
+            if !(if key == "label" { all } else { any }) {
                 return Ok(false);
             }
         }

@@ -376,6 +376,9 @@ impl Engine {
                 doc["Config"][key] = v;
             }
         }
+        // Docker's API before 1.45 also carried the (build) container's config; compose 1.29
+        // reads its Volumes.
+        doc["ContainerConfig"] = doc["Config"].clone();
         Ok(doc)
     }
 }

@@ -568,11 +568,15 @@ impl Engine {
             keys.dedup();
             let mut pass = true;
             for key in keys {
+                // Label values must all match; other keys' values are alternatives.
                 let mut any = false;
+                let mut all = true;
                 for (_, value) in filters.iter().filter(|(k, _)| k == key) {
-                    any |= self.network_matches_filter(&rec, key, value)?;
+                    let hit = self.network_matches_filter(&rec, key, value)?;
+                    any |= hit;
+                    all &= hit;
                 }
-                pass &= any;
+                pass &= if key == "label" { all } else { any };
             }
             if pass {
                 docs.push(self.inspect_network(&rec.id)?);
