@@ -329,6 +329,11 @@ impl Engine {
         if host_config["Runtime"] == "" {
             host_config["Runtime"] = json!("berth");
         }
+        // Logs are kept and served as Docker's default driver's are (compose only shows the
+        // logs of containers whose driver it knows).
+        if host_config.get("LogConfig").is_none_or(|l| l.is_null()) {
+            host_config["LogConfig"] = json!({"Type": "json-file", "Config": {}});
+        }
         let mut config = serde_json::to_value(&c.config).unwrap_or(json!({}));
         config["Image"] = json!(rec.image);
         let mounts = self.mounts_json(&rec);
