@@ -1540,6 +1540,32 @@ fn networks_through_the_docker_cli_and_raw_http() {
         "10.241.0.200 [web]"
     );
     assert_eq!(ls("dangling=true").trim(), "");
+    // docker ps shows the networks and published ports from the list's rows.
+    server.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "pub",
+        "--network",
+        "apinet1",
+        "-p",
+        "127.0.0.1::80",
+        "bb",
+        "sleep",
+        "100",
+    ]);
+    let row = server.docker_ok(&[
+        "ps",
+        "--filter",
+        "name=pub",
+        "--format",
+        "{{.Networks}} {{.Ports}}",
+    ]);
+    assert!(
+        row.starts_with("apinet1 127.0.0.1:") && row.trim_end().ends_with("->80/tcp"),
+        "{row}"
+    );
+    server.docker_ok(&["rm", "-f", "pub"]);
     // connect: a running container gets an interface and its peers learn its name.
     server.docker_ok(&["run", "-d", "--name", "peer", "bb", "sleep", "100"]);
     server.docker_ok(&[

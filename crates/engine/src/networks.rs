@@ -1170,6 +1170,40 @@ impl Engine {
     }
 
     /// Docker's NetworkSettings for container inspect.
+    /// The `Ports` list and `NetworkSettings` of a `GET /containers/json` row (what `docker ps`
+    /// shows under PORTS and NETWORKS), from the same data as inspect's NetworkSettings.
+    pub fn container_list_networking(
+        &self,
+        rec: &ContainerRecord,
+    ) -> (serde_json::Value, serde_json::Value) {
+        let settings = self.network_settings(rec);
+        let mut ports = Vec::new();
+        for (key, bindings) in settings["Ports"].as_object().into_iter().flatten() {
+            let (number, proto) = key.split_once('/').unwrap_or((key.as_str(), "tcp"));
+            let private: u16 = number.parse().unwrap_or(0);
+            match bindings.as_array() {
+                Some(list) if !list.is_empty() => {
+                    for b in list {
+                        let public: u16 = b["HostPort"]
+                            .as_str()
+                            .and_then(|p| p.parse().ok())
+                            .unwrap_or(0);
+                        let ip = b["HostIp"]
+                            .as_str()
+                            .filter(|ip| !ip.is_empty())
+                            .unwrap_or("0.0.0.0");
+                        ports.push(json!({"IP": ip, "PrivatePort": private, "PublicPort": public, "Type": proto}));
+                    }
+                }
+                _ => ports.push(json!({"PrivatePort": private, "Type": proto})),
+            }
+        }
+        (
+            serde_json::Value::Array(ports),
+            json!({"Networks": settings["Networks"]}),
+        )
+    }
+
     pub(crate) fn network_settings(&self, rec: &ContainerRecord) -> serde_json::Value {
         let running = rec.state.has_shim();
         let mut networks = serde_json::Map::new();
