@@ -467,10 +467,10 @@ impl Engine {
     /// [`Engine::destroy`], removing the container's unshared anonymous volumes when asked.
     pub(crate) fn destroy_with_volumes(&self, id: &str, remove_volumes: bool) -> Result<(), Error> {
         let existing = self.db.container(id).ok().flatten();
-        if let Some(rec) = &existing {
-            if let Ok(rt) = self.runtime_for(rec) {
-                let _ = rt.delete(&self.runtime_state_root(), id, true);
-            }
+        if let Some(rec) = &existing
+            && let Ok(rt) = self.runtime_for(rec)
+        {
+            let _ = rt.delete(&self.runtime_state_root(), id, true);
         }
         crate::rootfs::unmount(&self.container_run_dir(id).join("rootfs"));
         self.release_container_network(id);
