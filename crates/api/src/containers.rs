@@ -39,11 +39,12 @@ pub async fn list(QueryExtractor(q): Q) -> ApiResult<Json<serde_json::Value>> {
                 continue;
             }
             let summary = e.summary(&rec);
+            let (ports, network_settings) = e.container_list_networking(&rec);
             let mut row = json!({
                 "Id": summary.id, "Names": summary.names, "Image": summary.image, "ImageID": summary.image_id,
-                "Command": summary.command, "Created": summary.created, "Ports": [], "Labels": summary.labels,
+                "Command": summary.command, "Created": summary.created, "Ports": ports, "Labels": summary.labels,
                 "State": summary.state, "Status": summary.status,
-                "HostConfig": {"NetworkMode": network_mode(&rec)}, "NetworkSettings": {"Networks": {}}, "Mounts": [],
+                "HostConfig": {"NetworkMode": network_mode(&rec)}, "NetworkSettings": network_settings, "Mounts": [],
             });
             if size {
                 let (rw, rootfs) = e.container_size(&rec);

@@ -10,7 +10,7 @@ use axum::routing::{delete, get, post};
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{build, containers, exec, images, streams, system, volumes};
+use crate::{build, containers, events, exec, images, networks, streams, system, volumes};
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -56,6 +56,16 @@ pub fn router(state: AppState) -> Router {
             "/volumes/{name}",
             get(volumes::inspect).delete(volumes::remove),
         )
+        .route("/events", get(events::events))
+        .route("/networks", get(networks::list))
+        .route("/networks/create", post(networks::create))
+        .route("/networks/prune", post(networks::prune))
+        .route(
+            "/networks/{id}",
+            get(networks::inspect).delete(networks::remove),
+        )
+        .route("/networks/{id}/connect", post(networks::connect))
+        .route("/networks/{id}/disconnect", post(networks::disconnect))
         .fallback(not_found)
         .with_state(state)
 }
@@ -84,7 +94,16 @@ pub fn strip_version(path: &str) -> &str {
     }
 }
 
+/// Whether `BERTH_API_LOG` asks for a line on stderr per request (to see what a client sends).
+fn log_requests() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("BERTH_API_LOG").is_some_and(|v| !v.is_empty()))
+}
+
 pub fn rewrite(mut request: Request) -> Request {
+    if log_requests() {
+        eprintln!("api: {} {}", request.method(), request.uri());
+    }
     let path = request.uri().path();
     let stripped = strip_version(path);
     if stripped.len() != path.len() {

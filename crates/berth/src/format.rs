@@ -43,7 +43,10 @@ const TAB_PADDING: usize = 3;
 /// into a tab and a newline, as Docker does.
 /// Prints `inspect`-style documents: through `template` when given, else as Docker's indented
 /// JSON array.
-pub fn print_documents(docs: &[serde_json::Value], template: Option<&str>) -> Result<(), FormatError> {
+pub fn print_documents(
+    docs: &[serde_json::Value],
+    template: Option<&str>,
+) -> Result<(), FormatError> {
     match template {
         Some(template) => print!("{}", render(template, docs, &[])?),
         None => {

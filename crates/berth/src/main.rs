@@ -12,7 +12,12 @@ mod terminal;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "berth", version, about = "A Docker-compatible container engine", disable_help_subcommand = true)]
+#[command(
+    name = "berth",
+    version,
+    about = "A Docker-compatible container engine",
+    disable_help_subcommand = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -42,6 +47,8 @@ enum Command {
     Unpause(commands::unpause::Args),
     /// Rename a container
     Rename(commands::rename::Args),
+    /// Get real time events from the server
+    Events(commands::events::Args),
     /// List containers
     Ps(commands::ps::Args),
     /// Fetch the logs of a container
@@ -203,20 +210,33 @@ fn dispatch(command: Command) -> Result<i32, commands::CliError> {
         Command::Stop(a) => commands::stop::run(&engine, a),
         Command::Kill(a) => commands::kill::run(&engine, a),
         Command::Restart(a) => commands::restart::run(&engine, a),
-        Command::Rm(a) | Command::Container(ContainerCommand::Rm(a)) => commands::rm::run(&engine, a),
+        Command::Rm(a) | Command::Container(ContainerCommand::Rm(a)) => {
+            commands::rm::run(&engine, a)
+        }
         Command::Wait(a) => commands::wait::run(&engine, a),
         Command::Pause(a) => commands::pause::run(&engine, a),
         Command::Unpause(a) => commands::unpause::run(&engine, a),
         Command::Rename(a) => commands::rename::run(&engine, a),
-        Command::Ps(a) | Command::Container(ContainerCommand::Ls(a)) => commands::ps::run(&engine, a),
+        Command::Events(a) => commands::events::run(&engine, a),
+        Command::Ps(a) | Command::Container(ContainerCommand::Ls(a)) => {
+            commands::ps::run(&engine, a)
+        }
         Command::Logs(a) => commands::logs::run(&engine, a),
         Command::Exec(a) => commands::exec::run(&engine, a),
-        Command::Inspect(a) | Command::Container(ContainerCommand::Inspect(a)) => commands::inspect::run(&engine, a, None),
-        Command::Image(ImageCommand::Inspect(a)) => commands::inspect::run(&engine, a, Some("image")),
+        Command::Inspect(a) | Command::Container(ContainerCommand::Inspect(a)) => {
+            commands::inspect::run(&engine, a, None)
+        }
+        Command::Image(ImageCommand::Inspect(a)) => {
+            commands::inspect::run(&engine, a, Some("image"))
+        }
         Command::Top(a) => commands::top::run(&engine, a),
         Command::Stats(a) => commands::stats::run(&engine, a),
-        Command::Import(a) | Command::Image(ImageCommand::Import(a)) => commands::import::run(&engine, a),
-        Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => commands::images::run(&engine, a),
+        Command::Import(a) | Command::Image(ImageCommand::Import(a)) => {
+            commands::import::run(&engine, a)
+        }
+        Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => {
+            commands::images::run(&engine, a)
+        }
         Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => commands::tag::run(&engine, a),
         Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => commands::rmi::run(&engine, a),
         Command::Save(a) | Command::Image(ImageCommand::Save(a)) => commands::save::run(&engine, a),
@@ -225,13 +245,19 @@ fn dispatch(command: Command) -> Result<i32, commands::CliError> {
         Command::Push(a) | Command::Image(ImageCommand::Push(a)) => commands::push::run(&engine, a),
         Command::Image(ImageCommand::Prune(a)) => commands::image_prune::run(&engine, a),
         Command::Login(a) => commands::login::run(&engine, a),
-        Command::Build(a) | Command::Image(ImageCommand::Build(a)) => commands::build::run(&engine, a),
+        Command::Build(a) | Command::Image(ImageCommand::Build(a)) => {
+            commands::build::run(&engine, a)
+        }
         Command::Builder(BuilderCommand::Prune(a)) => commands::builder::prune(&engine, a),
         Command::Network(c) => commands::network::run(&engine, c),
         Command::Port(a) => commands::port::run(&engine, a),
         Command::Logout(a) => commands::logout::run(&engine, a),
-        Command::History(a) | Command::Image(ImageCommand::History(a)) => commands::history::run(&engine, a),
-        Command::Container(ContainerCommand::Prune(a)) => commands::container_prune::run(&engine, a),
+        Command::History(a) | Command::Image(ImageCommand::History(a)) => {
+            commands::history::run(&engine, a)
+        }
+        Command::Container(ContainerCommand::Prune(a)) => {
+            commands::container_prune::run(&engine, a)
+        }
         Command::System(SystemCommand::Prune(a)) => commands::system_prune::run(&engine, a),
         Command::System(SystemCommand::Df(a)) => commands::system_df::run(&engine, a),
         Command::Volume(c) => commands::volume::run(&engine, c),

@@ -197,7 +197,9 @@ impl RunFlags {
             None => None,
         };
         let stop_timeout = match &self.stop_timeout {
-            Some(v) => Some(parse_go_int(v, true).map_err(|e| flag_error(v, "--stop-timeout", &e))?),
+            Some(v) => {
+                Some(parse_go_int(v, true).map_err(|e| flag_error(v, "--stop-timeout", &e))?)
+            }
             None => None,
         };
         let mut ulimits: Vec<Ulimit> = Vec::new();
@@ -213,22 +215,38 @@ impl RunFlags {
         for v in &self.attach {
             let lower = v.to_ascii_lowercase();
             if !matches!(lower.as_str(), "stdin" | "stdout" | "stderr") {
-                return Err(flag_error(v, "-a, --attach", "valid streams are STDIN, STDOUT and STDERR"));
+                return Err(flag_error(
+                    v,
+                    "-a, --attach",
+                    "valid streams are STDIN, STDOUT and STDERR",
+                ));
             }
             attach.insert(lower);
         }
         for v in &self.env {
             if v.split('=').next() == Some("") {
-                return Err(flag_error(v, "-e, --env", &format!("invalid environment variable: {v}")));
+                return Err(flag_error(
+                    v,
+                    "-e, --env",
+                    &format!("invalid environment variable: {v}"),
+                ));
             }
         }
         for v in &self.label {
             let key = v.split('=').next().unwrap_or("").trim();
             if key.is_empty() {
-                return Err(flag_error(v, "-l, --label", &format!("invalid label '{v}': empty name")));
+                return Err(flag_error(
+                    v,
+                    "-l, --label",
+                    &format!("invalid label '{v}': empty name"),
+                ));
             }
             if key.contains([' ', '\t']) {
-                return Err(flag_error(v, "-l, --label", &format!("label '{key}' contains whitespaces")));
+                return Err(flag_error(
+                    v,
+                    "-l, --label",
+                    &format!("label '{key}' contains whitespaces"),
+                ));
             }
         }
         let mut networks = Vec::new();
@@ -297,8 +315,14 @@ impl RunFlags {
                 None if !v.is_empty() => {
                     volumes.insert(v.clone(), serde_json::json!({}));
                 }
-                Some((source, rest)) if source == "." || source == ".." || source.starts_with("./") || source.starts_with("../") => {
-                    let cwd = std::env::current_dir().map_err(|e| format!("resolving {source}: {e}"))?;
+                Some((source, rest))
+                    if source == "."
+                        || source == ".."
+                        || source.starts_with("./")
+                        || source.starts_with("../") =>
+                {
+                    let cwd =
+                        std::env::current_dir().map_err(|e| format!("resolving {source}: {e}"))?;
                     binds.push(format!("{}:{rest}", cwd.join(source).display()));
                 }
                 _ => binds.push(v.clone()),
@@ -311,7 +335,13 @@ impl RunFlags {
         c.image = image.to_string();
         c.cmd = (!command.is_empty()).then(|| command.to_vec());
         // Docker sends [""] for `--entrypoint ""`; the engine treats [] and [""] alike (reset).
-        c.entrypoint = self.entrypoint.as_ref().map(|e| if e.is_empty() { Vec::new() } else { vec![e.clone()] });
+        c.entrypoint = self.entrypoint.as_ref().map(|e| {
+            if e.is_empty() {
+                Vec::new()
+            } else {
+                vec![e.clone()]
+            }
+        });
         c.env = (!env.is_empty()).then_some(env);
         c.labels = Some(labels);
         c.tty = self.tty;
@@ -341,7 +371,10 @@ impl RunFlags {
         hc.privileged = self.privileged;
         hc.init = self.init;
         hc.tmpfs = (!tmpfs.is_empty()).then_some(tmpfs);
-        let (cap_add, cap_drop) = (normalize_caps(&self.cap_add), normalize_caps(&self.cap_drop));
+        let (cap_add, cap_drop) = (
+            normalize_caps(&self.cap_add),
+            normalize_caps(&self.cap_drop),
+        );
         hc.cap_add = (!cap_add.is_empty()).then_some(cap_add);
         hc.cap_drop = (!cap_drop.is_empty()).then_some(cap_drop);
         hc.security_opt = (!security_opt.is_empty()).then_some(security_opt);
@@ -360,20 +393,39 @@ impl RunFlags {
     fn apply_network_flags(&self, request: &mut CreateRequest) -> Result<(), String> {
         for dns in &self.dns {
             if dns.parse::<std::net::IpAddr>().is_err() {
-                return Err(flag_error(dns, "--dns", &format!("{dns} is not an ip address")));
+                return Err(flag_error(
+                    dns,
+                    "--dns",
+                    &format!("{dns} is not an ip address"),
+                ));
             }
         }
         let mut extra_hosts = Vec::new();
         for entry in &self.add_host {
-            let bad = || flag_error(entry, "--add-host", &format!("bad format for add-host: {}", go_quote(entry)));
+            let bad = || {
+                flag_error(
+                    entry,
+                    "--add-host",
+                    &format!("bad format for add-host: {}", go_quote(entry)),
+                )
+            };
             let (name, ip) = entry.split_once([':', '=']).ok_or_else(bad)?;
-            if name.is_empty() || (ip != "host-gateway" && ip.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_err()) {
+            if name.is_empty()
+                || (ip != "host-gateway"
+                    && ip
+                        .trim_matches(['[', ']'])
+                        .parse::<std::net::IpAddr>()
+                        .is_err())
+            {
                 return Err(bad());
             }
             extra_hosts.push(format!("{name}:{ip}"));
         }
         if let Some(mac) = &self.mac_address {
-            let ok = mac.split(':').count() == 6 && mac.split(':').all(|p| p.len() == 2 && u8::from_str_radix(p, 16).is_ok());
+            let ok = mac.split(':').count() == 6
+                && mac
+                    .split(':')
+                    .all(|p| p.len() == 2 && u8::from_str_radix(p, 16).is_ok());
             if !ok {
                 return Err(format!("{mac} is not a valid mac address"));
             }
@@ -395,13 +447,25 @@ impl RunFlags {
         hc.port_bindings = (!bindings.is_empty()).then_some(bindings);
         if self.ip.is_some() || !self.network_alias.is_empty() {
             let mode = hc.network_mode.clone();
-            let user_defined = !matches!(mode.as_str(), "" | "default" | "bridge" | "host" | "none") && !mode.starts_with("container:");
+            let user_defined =
+                !matches!(mode.as_str(), "" | "default" | "bridge" | "host" | "none")
+                    && !mode.starts_with("container:");
             if !user_defined && !self.network_alias.is_empty() {
                 return Err("network-scoped alias is supported only for containers in user defined networks".into());
             }
-            let settings = request.networking_config.endpoints_config.entry(if mode.is_empty() { "bridge".into() } else { mode }).or_default();
+            let settings = request
+                .networking_config
+                .endpoints_config
+                .entry(if mode.is_empty() {
+                    "bridge".into()
+                } else {
+                    mode
+                })
+                .or_default();
             if let Some(ip) = &self.ip {
-                settings.ipam_config = Some(berth_engine::types::EndpointIpamConfig { ipv4_address: ip.clone() });
+                settings.ipam_config = Some(berth_engine::types::EndpointIpamConfig {
+                    ipv4_address: ip.clone(),
+                });
             }
             settings.aliases = non_empty(&self.network_alias);
         }
@@ -437,20 +501,36 @@ fn parse_publish(spec: &str) -> Result<Vec<(String, berth_engine::types::PortBin
         Ok((lo, hi))
     };
     let (c_lo, c_hi) = range(container, "containerPort")?;
-    let host_range = if host.is_empty() { None } else { Some(range(host, "hostPort")?) };
-    let binding = |host_port: String| berth_engine::types::PortBinding { host_ip: ip.to_string(), host_port };
+    let host_range = if host.is_empty() {
+        None
+    } else {
+        Some(range(host, "hostPort")?)
+    };
+    let binding = |host_port: String| berth_engine::types::PortBinding {
+        host_ip: ip.to_string(),
+        host_port,
+    };
     let mut out = Vec::new();
     match host_range {
         Some((h_lo, h_hi)) if c_lo != c_hi => {
             if h_hi - h_lo != c_hi - c_lo {
-                return Err(format!("invalid ranges specified for container and host Ports: {container} and {host}"));
+                return Err(format!(
+                    "invalid ranges specified for container and host Ports: {container} and {host}"
+                ));
             }
             for (i, port) in (c_lo..=c_hi).enumerate() {
-                out.push((format!("{port}/{proto}"), binding((h_lo + i as u16).to_string())));
+                out.push((
+                    format!("{port}/{proto}"),
+                    binding((h_lo + i as u16).to_string()),
+                ));
             }
         }
         Some((h_lo, h_hi)) => {
-            let text = if h_lo == h_hi { h_lo.to_string() } else { format!("{h_lo}-{h_hi}") };
+            let text = if h_lo == h_hi {
+                h_lo.to_string()
+            } else {
+                format!("{h_lo}-{h_hi}")
+            };
             out.push((format!("{c_lo}/{proto}"), binding(text)));
         }
         None => {
@@ -464,7 +544,10 @@ fn parse_publish(spec: &str) -> Result<Vec<(String, berth_engine::types::PortBin
 
 /// pflag's wording for a value a flag rejects.
 fn flag_error(value: &str, flag: &str, reason: &str) -> String {
-    format!("invalid argument {} for \"{flag}\" flag: {reason}", go_quote(value))
+    format!(
+        "invalid argument {} for \"{flag}\" flag: {reason}",
+        go_quote(value)
+    )
 }
 
 /// Go's `%q` for the strings that matter here (close enough for anything printable).
@@ -477,7 +560,10 @@ fn parse_go_bool(s: &str) -> Result<bool, String> {
     match s {
         "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
         "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
-        _ => Err(format!("strconv.ParseBool: parsing {}: invalid syntax", go_quote(s))),
+        _ => Err(format!(
+            "strconv.ParseBool: parsing {}: invalid syntax",
+            go_quote(s)
+        )),
     }
 }
 
@@ -485,7 +571,12 @@ fn parse_go_bool(s: &str) -> Result<bool, String> {
 /// octal prefixes, as pflag's int flags take), with its error wording.
 fn parse_go_int(s: &str, base0: bool) -> Result<i64, String> {
     let syntax = || format!("strconv.ParseInt: parsing {}: invalid syntax", go_quote(s));
-    let range = || format!("strconv.ParseInt: parsing {}: value out of range", go_quote(s));
+    let range = || {
+        format!(
+            "strconv.ParseInt: parsing {}: value out of range",
+            go_quote(s)
+        )
+    };
     let (negative, body) = match s.as_bytes().first() {
         Some(b'-') => (true, &s[1..]),
         Some(b'+') => (false, &s[1..]),
@@ -509,7 +600,11 @@ fn parse_go_int(s: &str, base0: bool) -> Result<i64, String> {
         return Err(syntax());
     }
     let magnitude = u128::from_str_radix(digits, radix).map_err(|_| range())?;
-    let value = if negative { -(magnitude as i128) } else { magnitude as i128 };
+    let value = if negative {
+        -(magnitude as i128)
+    } else {
+        magnitude as i128
+    };
     i64::try_from(value).map_err(|_| range())
 }
 
@@ -561,15 +656,26 @@ pub fn parse_memory(value: &str) -> Result<i64, String> {
 
 /// Go's strconv.ParseFloat(s, 64) for decimal input, with its error wording.
 fn parse_go_float(s: &str) -> Result<f64, String> {
-    let syntax = || format!("strconv.ParseFloat: parsing {}: invalid syntax", go_quote(s));
+    let syntax = || {
+        format!(
+            "strconv.ParseFloat: parsing {}: invalid syntax",
+            go_quote(s)
+        )
+    };
     // Rust would also take "inf", "NaN" and the like, which cannot reach here (the number
     // always ends in a digit or a dot), and rejects nothing Go accepts in decimal notation.
-    if !s.chars().all(|ch| ch.is_ascii_digit() || matches!(ch, '.' | 'e' | 'E' | '+' | '-')) {
+    if !s
+        .chars()
+        .all(|ch| ch.is_ascii_digit() || matches!(ch, '.' | 'e' | 'E' | '+' | '-'))
+    {
         return Err(syntax());
     }
     let value: f64 = s.parse().map_err(|_| syntax())?;
     if value.is_infinite() {
-        return Err(format!("strconv.ParseFloat: parsing {}: value out of range", go_quote(s)));
+        return Err(format!(
+            "strconv.ParseFloat: parsing {}: value out of range",
+            go_quote(s)
+        ));
     }
     Ok(value)
 }
@@ -593,7 +699,9 @@ fn parse_cpus(value: &str) -> Result<i64, String> {
     } else {
         parse_decimal_fraction(value).ok_or_else(not_rational)?
     };
-    let nano = numerator.checked_mul(1_000_000_000).ok_or_else(out_of_range)?;
+    let nano = numerator
+        .checked_mul(1_000_000_000)
+        .ok_or_else(out_of_range)?;
     if nano % denominator != 0 {
         return Err(too_precise());
     }
@@ -608,7 +716,12 @@ fn parse_decimal_fraction(s: &str) -> Option<(i128, i128)> {
         Some(b'+') => (false, &s[1..]),
         _ => (false, s),
     };
-    if body.len() > 2 && matches!(&body.as_bytes()[..2], b"0x" | b"0X" | b"0o" | b"0O" | b"0b" | b"0B") {
+    if body.len() > 2
+        && matches!(
+            &body.as_bytes()[..2],
+            b"0x" | b"0X" | b"0o" | b"0O" | b"0b" | b"0B"
+        )
+    {
         let v = parse_go_int(body, true).ok()? as i128;
         return Some((if negative { -v } else { v }, 1));
     }
@@ -620,13 +733,21 @@ fn parse_decimal_fraction(s: &str) -> Option<(i128, i128)> {
     if int_part.is_empty() && frac_part.is_empty() {
         return None;
     }
-    if !int_part.bytes().chain(frac_part.bytes()).all(|b| b.is_ascii_digit()) {
+    if !int_part
+        .bytes()
+        .chain(frac_part.bytes())
+        .all(|b| b.is_ascii_digit())
+    {
         return None;
     }
     let frac_part = frac_part.trim_end_matches('0');
     let digits = format!("{int_part}{frac_part}");
     let digits = digits.trim_start_matches('0');
-    let mut numerator: i128 = if digits.is_empty() { 0 } else { digits.parse().ok()? };
+    let mut numerator: i128 = if digits.is_empty() {
+        0
+    } else {
+        digits.parse().ok()?
+    };
     let mut denominator: i128 = 1;
     let scale = exponent - frac_part.len() as i32;
     if numerator != 0 {
@@ -658,7 +779,9 @@ fn parse_ulimit(value: &str) -> Result<Ulimit, String> {
         "sigpending",
         "stack",
     ];
-    let (name, limits) = value.split_once('=').ok_or_else(|| format!("invalid ulimit argument: {value}"))?;
+    let (name, limits) = value
+        .split_once('=')
+        .ok_or_else(|| format!("invalid ulimit argument: {value}"))?;
     if !NAMES.contains(&name) {
         return Err(format!("invalid ulimit type: {name}"));
     }
@@ -673,13 +796,21 @@ fn parse_ulimit(value: &str) -> Result<Ulimit, String> {
             (parse_go_int(soft, false)?, hard)
         }
         _ => {
-            return Err(format!("too many limit value arguments - {limits}, can only have up to two, `soft[:hard]`"));
+            return Err(format!(
+                "too many limit value arguments - {limits}, can only have up to two, `soft[:hard]`"
+            ));
         }
     };
     if hard != -1 && soft > hard {
-        return Err(format!("ulimit soft limit must be less than or equal to hard limit: {soft} > {hard}"));
+        return Err(format!(
+            "ulimit soft limit must be less than or equal to hard limit: {soft} > {hard}"
+        ));
     }
-    Ok(Ulimit { name: name.to_string(), soft, hard })
+    Ok(Ulimit {
+        name: name.to_string(),
+        soft,
+        hard,
+    })
 }
 
 /// `--restart`: Docker CLI's format checks, then its daemon's policy checks.
@@ -691,23 +822,30 @@ fn parse_restart_policy(value: &str) -> Result<RestartPolicy, String> {
     if value.contains(':') && name.is_empty() {
         return Err("invalid restart policy format: no policy provided before colon".into());
     }
-    let mut policy = RestartPolicy { name: name.to_string(), maximum_retry_count: 0 };
+    let mut policy = RestartPolicy {
+        name: name.to_string(),
+        maximum_retry_count: 0,
+    };
     if !count.is_empty() {
-        policy.maximum_retry_count = count
-            .parse::<i64>()
-            .map_err(|_| "invalid restart policy format: maximum retry count must be an integer".to_string())?;
+        policy.maximum_retry_count = count.parse::<i64>().map_err(|_| {
+            "invalid restart policy format: maximum retry count must be an integer".to_string()
+        })?;
     }
     let count = policy.maximum_retry_count;
     match name {
         "no" | "always" | "unless-stopped" if count != 0 => {
-            let mut msg = "invalid restart policy: maximum retry count can only be used with 'on-failure'".to_string();
+            let mut msg =
+                "invalid restart policy: maximum retry count can only be used with 'on-failure'"
+                    .to_string();
             if count < 0 {
                 msg.push_str(" and cannot be negative");
             }
             Err(msg)
         }
         "no" | "always" | "unless-stopped" => Ok(policy),
-        "on-failure" if count < 0 => Err("invalid restart policy: maximum retry count cannot be negative".into()),
+        "on-failure" if count < 0 => {
+            Err("invalid restart policy: maximum retry count cannot be negative".into())
+        }
         "on-failure" => Ok(policy),
         other => Err(format!(
             "invalid restart policy: unknown policy '{other}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'"
@@ -734,10 +872,15 @@ fn parse_security_opts(opts: &[String]) -> Result<Vec<String>, String> {
             return Err(format!("Invalid --security-opt: {}", go_quote(opt)));
         }
         if key == "seccomp" && value != "builtin" && value != "unconfined" {
-            let text = std::fs::read(value)
-                .map_err(|e| format!("opening seccomp profile ({value}) failed: {}", go_io_error("open", value, &e)))?;
-            let json: serde_json::Value = serde_json::from_slice(&text)
-                .map_err(|e| format!("compacting json for seccomp profile ({value}) failed: {e}"))?;
+            let text = std::fs::read(value).map_err(|e| {
+                format!(
+                    "opening seccomp profile ({value}) failed: {}",
+                    go_io_error("open", value, &e)
+                )
+            })?;
+            let json: serde_json::Value = serde_json::from_slice(&text).map_err(|e| {
+                format!("compacting json for seccomp profile ({value}) failed: {e}")
+            })?;
             out.push(format!("seccomp={json}"));
             continue;
         }
@@ -752,7 +895,8 @@ fn parse_network(value: &str) -> Result<String, String> {
     // Docker's test for the long form is the unanchored regexp `\w+=\w+(,\w+=\w+)*`.
     let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
     let bytes = value.as_bytes();
-    let long = (1..bytes.len().saturating_sub(1)).any(|i| bytes[i] == b'=' && word(bytes[i - 1]) && word(bytes[i + 1]));
+    let long = (1..bytes.len().saturating_sub(1))
+        .any(|i| bytes[i] == b'=' && word(bytes[i - 1]) && word(bytes[i + 1]));
     if !long {
         return Ok(value.to_string());
     }
@@ -764,7 +908,8 @@ fn parse_network(value: &str) -> Result<String, String> {
         };
         match key.trim() {
             "name" => name = val.trim().to_string(),
-            "alias" | "ip" | "ip6" | "mac-address" | "link-local-ip" | "driver-opt" | "gw-priority" => {}
+            "alias" | "ip" | "ip6" | "mac-address" | "link-local-ip" | "driver-opt"
+            | "gw-priority" => {}
             other => return Err(format!("invalid field key {other}")),
         }
     }
@@ -776,17 +921,24 @@ fn parse_network(value: &str) -> Result<String, String> {
 
 /// HostConfig.NetworkMode from the `--network` flags (empty: the engine's default).
 fn network_mode(networks: &[String]) -> Result<String, String> {
-    let user_defined = |n: &str| !matches!(n, "default" | "bridge" | "host" | "none") && !n.starts_with("container:");
+    let user_defined = |n: &str| {
+        !matches!(n, "default" | "bridge" | "host" | "none") && !n.starts_with("container:")
+    };
     if networks.iter().any(|n| user_defined(n)) && networks.iter().any(|n| !user_defined(n)) {
         return Err("conflicting options: cannot attach both user-defined and non-user-defined network-modes".into());
     }
     for (i, n) in networks.iter().enumerate() {
         if networks[..i].contains(n) {
-            return Err(format!("network {} is specified multiple times", go_quote(n)));
+            return Err(format!(
+                "network {} is specified multiple times",
+                go_quote(n)
+            ));
         }
     }
     if networks.len() > 1 {
-        return Err("berth: connecting a container to more than one network is not supported yet".into());
+        return Err(
+            "berth: connecting a container to more than one network is not supported yet".into(),
+        );
     }
     Ok(networks.first().cloned().unwrap_or_default())
 }
@@ -798,7 +950,11 @@ fn normalize_caps(caps: &[String]) -> Vec<String> {
         .iter()
         .map(|c| {
             let c = c.to_uppercase();
-            if c == "ALL" || c.starts_with("CAP_") { c } else { format!("CAP_{c}") }
+            if c == "ALL" || c.starts_with("CAP_") {
+                c
+            } else {
+                format!("CAP_{c}")
+            }
         })
         .collect();
     set.into_iter().collect()
@@ -820,9 +976,17 @@ pub fn read_env_file(path: &str) -> Result<Vec<String>, String> {
 /// label files.
 fn read_kv_file(path: &str, from_env: bool) -> Result<Vec<String>, String> {
     let bytes = std::fs::read(path).map_err(|e| {
-        let op = if std::fs::File::open(path).is_ok() { "read" } else { "open" };
+        let op = if std::fs::File::open(path).is_ok() {
+            "read"
+        } else {
+            "open"
+        };
         let msg = go_io_error(op, path, &e);
-        if op == "read" { format!("invalid env file ({path}): {msg}") } else { msg }
+        if op == "read" {
+            format!("invalid env file ({path}): {msg}")
+        } else {
+            msg
+        }
     })?;
     let bad = |msg: String| format!("invalid env file ({path}): {msg}");
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
@@ -835,7 +999,11 @@ fn read_kv_file(path: &str, from_env: bool) -> Result<Vec<String>, String> {
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         let Ok(line) = std::str::from_utf8(raw) else {
             let bytes: Vec<String> = raw.iter().map(u8::to_string).collect();
-            return Err(bad(format!("invalid utf8 bytes at line {}: [{}]", n + 1, bytes.join(" "))));
+            return Err(bad(format!(
+                "invalid utf8 bytes at line {}: [{}]",
+                n + 1,
+                bytes.join(" ")
+            )));
         };
         let line = line.trim_start();
         if line.is_empty() || line.starts_with('#') {
@@ -901,38 +1069,106 @@ mod tests {
 
     fn request(args: &[&str]) -> Result<CreateRequest, String> {
         let cli = parse(args);
-        cli.flags.to_request(&cli.image_and_command[0], &cli.image_and_command[1..])
+        cli.flags
+            .to_request(&cli.image_and_command[0], &cli.image_and_command[1..])
     }
 
     #[test]
     fn publish_specs_follow_docker() {
-        let bindings = |args: &[&str]| request(args).map(|r| r.host_config.port_bindings.unwrap_or_default());
-        let b = bindings(&["-p", "127.0.0.1:8080:80", "-p", "53/udp", "-p", "8000-8001:90-91", "img"]).unwrap();
-        let show = |key: &str| b[key].iter().map(|x| format!("{}|{}", x.host_ip, x.host_port)).collect::<Vec<_>>();
+        let bindings =
+            |args: &[&str]| request(args).map(|r| r.host_config.port_bindings.unwrap_or_default());
+        let b = bindings(&[
+            "-p",
+            "127.0.0.1:8080:80",
+            "-p",
+            "53/udp",
+            "-p",
+            "8000-8001:90-91",
+            "img",
+        ])
+        .unwrap();
+        let show = |key: &str| {
+            b[key]
+                .iter()
+                .map(|x| format!("{}|{}", x.host_ip, x.host_port))
+                .collect::<Vec<_>>()
+        };
         assert_eq!(show("80/tcp"), ["127.0.0.1|8080"]);
         assert_eq!(show("53/udp"), ["|"]);
         assert_eq!(show("90/tcp"), ["|8000"]);
         assert_eq!(show("91/tcp"), ["|8001"]);
         let range = bindings(&["-p", "7000-7010:80", "img"]).unwrap();
         assert_eq!(range["80/tcp"][0].host_port, "7000-7010");
-        assert!(bindings(&["-p", "80-82:90-91", "img"]).unwrap_err().contains("invalid ranges"));
-        assert!(bindings(&["-p", "x:80", "img"]).unwrap_err().contains("invalid hostPort"));
-        assert!(bindings(&["-p", "80/foo", "img"]).unwrap_err().contains("invalid proto"));
-        assert!(request(&["-P", "img"]).unwrap().host_config.publish_all_ports);
+        assert!(
+            bindings(&["-p", "80-82:90-91", "img"])
+                .unwrap_err()
+                .contains("invalid ranges")
+        );
+        assert!(
+            bindings(&["-p", "x:80", "img"])
+                .unwrap_err()
+                .contains("invalid hostPort")
+        );
+        assert!(
+            bindings(&["-p", "80/foo", "img"])
+                .unwrap_err()
+                .contains("invalid proto")
+        );
+        assert!(
+            request(&["-P", "img"])
+                .unwrap()
+                .host_config
+                .publish_all_ports
+        );
     }
 
     #[test]
     fn network_settings_flags() {
-        let r = request(&["--network", "mynet", "--ip", "10.1.0.9", "--network-alias", "db", "--dns", "1.1.1.1", "--add-host", "h:10.0.0.1", "img"]).unwrap();
+        let r = request(&[
+            "--network",
+            "mynet",
+            "--ip",
+            "10.1.0.9",
+            "--network-alias",
+            "db",
+            "--dns",
+            "1.1.1.1",
+            "--add-host",
+            "h:10.0.0.1",
+            "img",
+        ])
+        .unwrap();
         let ep = &r.networking_config.endpoints_config["mynet"];
         assert_eq!(ep.ipam_config.as_ref().unwrap().ipv4_address, "10.1.0.9");
         assert_eq!(ep.aliases.as_deref(), Some(&["db".to_string()][..]));
-        assert_eq!(r.host_config.dns.as_deref(), Some(&["1.1.1.1".to_string()][..]));
-        assert_eq!(r.host_config.extra_hosts.as_deref(), Some(&["h:10.0.0.1".to_string()][..]));
-        assert!(request(&["--network-alias", "x", "img"]).unwrap_err().contains("user defined networks"));
-        assert!(request(&["--dns", "nope", "img"]).unwrap_err().contains("is not an ip address"));
-        assert!(request(&["--add-host", "nocolon", "img"]).unwrap_err().contains("bad format for add-host"));
-        assert!(request(&["--mac-address", "zz", "img"]).unwrap_err().contains("not a valid mac address"));
+        assert_eq!(
+            r.host_config.dns.as_deref(),
+            Some(&["1.1.1.1".to_string()][..])
+        );
+        assert_eq!(
+            r.host_config.extra_hosts.as_deref(),
+            Some(&["h:10.0.0.1".to_string()][..])
+        );
+        assert!(
+            request(&["--network-alias", "x", "img"])
+                .unwrap_err()
+                .contains("user defined networks")
+        );
+        assert!(
+            request(&["--dns", "nope", "img"])
+                .unwrap_err()
+                .contains("is not an ip address")
+        );
+        assert!(
+            request(&["--add-host", "nocolon", "img"])
+                .unwrap_err()
+                .contains("bad format for add-host")
+        );
+        assert!(
+            request(&["--mac-address", "zz", "img"])
+                .unwrap_err()
+                .contains("not a valid mac address")
+        );
     }
 
     #[test]
@@ -967,15 +1203,34 @@ mod tests {
             ("abc", Err("invalid size: 'abc'")),
             ("", Err("invalid size: ''")),
             ("-1", Err("invalid size: '-1'")),
-            ("1.2.3m", Err("strconv.ParseFloat: parsing \"1.2.3\": invalid syntax")),
-            (" 12", Err("strconv.ParseFloat: parsing \" 12\": invalid syntax")),
-            ("12  m", Err("strconv.ParseFloat: parsing \"12 \": invalid syntax")),
-            ("1 2m", Err("strconv.ParseFloat: parsing \"1 2\": invalid syntax")),
-            ("é1", Err("strconv.ParseFloat: parsing \"é1\": invalid syntax")),
+            (
+                "1.2.3m",
+                Err("strconv.ParseFloat: parsing \"1.2.3\": invalid syntax"),
+            ),
+            (
+                " 12",
+                Err("strconv.ParseFloat: parsing \" 12\": invalid syntax"),
+            ),
+            (
+                "12  m",
+                Err("strconv.ParseFloat: parsing \"12 \": invalid syntax"),
+            ),
+            (
+                "1 2m",
+                Err("strconv.ParseFloat: parsing \"1 2\": invalid syntax"),
+            ),
+            (
+                "é1",
+                Err("strconv.ParseFloat: parsing \"é1\": invalid syntax"),
+            ),
             ("1é", Err("invalid suffix: 'é'")),
         ];
         for (input, want) in table {
-            assert_eq!(parse_memory(input), want.map_err(String::from), "input {input:?}");
+            assert_eq!(
+                parse_memory(input),
+                want.map_err(String::from),
+                "input {input:?}"
+            );
         }
         assert_eq!(
             request(&["-m", "12zz", "img"]).unwrap_err(),
@@ -986,7 +1241,10 @@ mod tests {
             "invalid argument \"-1\" for \"-m, --memory\" flag: invalid size: '-1'"
         );
         let r = request(&["-m", "64m", "--memory-swap", "-1", "img"]).unwrap();
-        assert_eq!((r.host_config.memory, r.host_config.memory_swap), (67108864, -1));
+        assert_eq!(
+            (r.host_config.memory, r.host_config.memory_swap),
+            (67108864, -1)
+        );
         let r = request(&["--memory-swap=1g", "img"]).unwrap();
         assert_eq!(r.host_config.memory_swap, 1 << 30);
         assert_eq!(
@@ -997,7 +1255,13 @@ mod tests {
 
     #[test]
     fn cpus_and_integers() {
-        let cpus = |v: &str| RunFlags { cpus: Some(v.into()), ..Default::default() }.to_request("i", &[]);
+        let cpus = |v: &str| {
+            RunFlags {
+                cpus: Some(v.into()),
+                ..Default::default()
+            }
+            .to_request("i", &[])
+        };
         assert_eq!(cpus("1.5").unwrap().host_config.nano_cpus, 1_500_000_000);
         assert_eq!(cpus(".5").unwrap().host_config.nano_cpus, 500_000_000);
         assert_eq!(cpus("3/2").unwrap().host_config.nano_cpus, 1_500_000_000);
@@ -1016,16 +1280,37 @@ mod tests {
             "invalid argument \"1.0000000001\" for \"--cpus\" flag: value is too precise"
         );
         for bad in ["1/0", "3/-2", " 1", "", ".", "1.2.3", "e5"] {
-            assert!(cpus(bad).unwrap_err().contains("as a rational number"), "{bad:?}");
+            assert!(
+                cpus(bad).unwrap_err().contains("as a rational number"),
+                "{bad:?}"
+            );
         }
 
-        let r = request(&["-c", "0x10", "--pids-limit", "-1", "--stop-timeout", "0", "img"]).unwrap();
+        let r = request(&[
+            "-c",
+            "0x10",
+            "--pids-limit",
+            "-1",
+            "--stop-timeout",
+            "0",
+            "img",
+        ])
+        .unwrap();
         assert_eq!(r.host_config.cpu_shares, 16);
         assert_eq!(r.host_config.pids_limit, Some(-1));
         assert_eq!(r.config.stop_timeout, Some(0));
-        assert_eq!(request(&["--cpu-shares", "010", "img"]).unwrap().host_config.cpu_shares, 8);
+        assert_eq!(
+            request(&["--cpu-shares", "010", "img"])
+                .unwrap()
+                .host_config
+                .cpu_shares,
+            8
+        );
         let r = request(&["img"]).unwrap();
-        assert_eq!((r.host_config.pids_limit, r.config.stop_timeout), (None, None));
+        assert_eq!(
+            (r.host_config.pids_limit, r.config.stop_timeout),
+            (None, None)
+        );
         assert_eq!(
             request(&["-c", "x", "img"]).unwrap_err(),
             "invalid argument \"x\" for \"-c, --cpu-shares\" flag: strconv.ParseInt: parsing \"x\": invalid syntax"
@@ -1054,7 +1339,13 @@ mod tests {
         let file = file.to_str().unwrap();
         assert_eq!(
             read_env_file(file).unwrap(),
-            ["A=1", "B=\"quoted\" ", "BERTH_RF_FILE=file-caller", "C==x", "EMPTY="]
+            [
+                "A=1",
+                "B=\"quoted\" ",
+                "BERTH_RF_FILE=file-caller",
+                "C==x",
+                "EMPTY="
+            ]
         );
         let r = request(&[
             "--env-file",
@@ -1088,18 +1379,33 @@ mod tests {
             "invalid argument \"=x\" for \"-e, --env\" flag: invalid environment variable: =x"
         );
 
-        assert_eq!(read_env_file("/nonexistent/env").unwrap_err(), "open /nonexistent/env: no such file or directory");
+        assert_eq!(
+            read_env_file("/nonexistent/env").unwrap_err(),
+            "open /nonexistent/env: no such file or directory"
+        );
         let d = dir.path().to_str().unwrap();
-        assert_eq!(read_env_file(d).unwrap_err(), format!("invalid env file ({d}): read {d}: is a directory"));
+        assert_eq!(
+            read_env_file(d).unwrap_err(),
+            format!("invalid env file ({d}): read {d}: is a directory")
+        );
         let bad = |name: &str, text: &[u8]| {
             let p = dir.path().join(name);
             std::fs::write(&p, text).unwrap();
             let p = p.to_str().unwrap().to_string();
             read_env_file(&p).unwrap_err().replace(&p, "F")
         };
-        assert_eq!(bad("e1", b"A B=1\n"), "invalid env file (F): variable 'A B' contains whitespaces");
-        assert_eq!(bad("e2", b"=1\n"), "invalid env file (F): no variable name on line '=1'");
-        assert_eq!(bad("e3", b" D = x\n"), "invalid env file (F): variable 'D ' contains whitespaces");
+        assert_eq!(
+            bad("e1", b"A B=1\n"),
+            "invalid env file (F): variable 'A B' contains whitespaces"
+        );
+        assert_eq!(
+            bad("e2", b"=1\n"),
+            "invalid env file (F): no variable name on line '=1'"
+        );
+        assert_eq!(
+            bad("e3", b" D = x\n"),
+            "invalid env file (F): variable 'D ' contains whitespaces"
+        );
         assert_eq!(
             bad("e4", b"A=1\n\xff\xfe=2\n"),
             "invalid env file (F): invalid utf8 bytes at line 2: [255 254 61 50]"
@@ -1128,13 +1434,22 @@ mod tests {
         ])
         .unwrap();
         let labels = r.config.labels.unwrap();
-        let want: BTreeMap<String, String> =
-            [("a", "b"), ("c", ""), ("d", ""), ("e", "f=g"), ("x", "2"), ("z", "  q ")]
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
+        let want: BTreeMap<String, String> = [
+            ("a", "b"),
+            ("c", ""),
+            ("d", ""),
+            ("e", "f=g"),
+            ("x", "2"),
+            ("z", "  q "),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
         assert_eq!(labels, want);
-        assert_eq!(request(&["img"]).unwrap().config.labels, Some(BTreeMap::new()));
+        assert_eq!(
+            request(&["img"]).unwrap().config.labels,
+            Some(BTreeMap::new())
+        );
         assert_eq!(
             request(&["-l", "=x", "img"]).unwrap_err(),
             "invalid argument \"=x\" for \"-l, --label\" flag: invalid label '=x': empty name"
@@ -1166,14 +1481,32 @@ mod tests {
         assert_eq!(
             r.host_config.ulimits.unwrap(),
             [
-                Ulimit { name: "nofile".into(), soft: 20, hard: 30 },
-                Ulimit { name: "nproc".into(), soft: -1, hard: -1 },
-                Ulimit { name: "core".into(), soft: 5, hard: -1 },
+                Ulimit {
+                    name: "nofile".into(),
+                    soft: 20,
+                    hard: 30
+                },
+                Ulimit {
+                    name: "nproc".into(),
+                    soft: -1,
+                    hard: -1
+                },
+                Ulimit {
+                    name: "core".into(),
+                    soft: 5,
+                    hard: -1
+                },
             ]
         );
         let err = |v: &str| request(&["--ulimit", v, "img"]).unwrap_err();
-        assert_eq!(err("nofile"), "invalid argument \"nofile\" for \"--ulimit\" flag: invalid ulimit argument: nofile");
-        assert_eq!(err("foo=1"), "invalid argument \"foo=1\" for \"--ulimit\" flag: invalid ulimit type: foo");
+        assert_eq!(
+            err("nofile"),
+            "invalid argument \"nofile\" for \"--ulimit\" flag: invalid ulimit argument: nofile"
+        );
+        assert_eq!(
+            err("foo=1"),
+            "invalid argument \"foo=1\" for \"--ulimit\" flag: invalid ulimit type: foo"
+        );
         assert_eq!(
             err("nofile=1:2:3"),
             "invalid argument \"nofile=1:2:3\" for \"--ulimit\" flag: too many limit value arguments - 1:2:3, can only have up to two, `soft[:hard]`"
@@ -1194,9 +1527,18 @@ mod tests {
 
     #[test]
     fn restart_policies() {
-        let policy = |v: &str| request(&["--restart", v, "img"]).map(|r| r.host_config.restart_policy);
-        let p = |name: &str, n: i64| Ok(RestartPolicy { name: name.into(), maximum_retry_count: n });
-        assert_eq!(request(&["img"]).unwrap().host_config.restart_policy, p("no", 0).unwrap());
+        let policy =
+            |v: &str| request(&["--restart", v, "img"]).map(|r| r.host_config.restart_policy);
+        let p = |name: &str, n: i64| {
+            Ok(RestartPolicy {
+                name: name.into(),
+                maximum_retry_count: n,
+            })
+        };
+        assert_eq!(
+            request(&["img"]).unwrap().host_config.restart_policy,
+            p("no", 0).unwrap()
+        );
         assert_eq!(policy("always"), p("always", 0));
         assert_eq!(policy("always:"), p("always", 0));
         assert_eq!(policy("unless-stopped"), p("unless-stopped", 0));
@@ -1207,7 +1549,10 @@ mod tests {
             policy("on-failure:x").unwrap_err(),
             "invalid restart policy format: maximum retry count must be an integer"
         );
-        assert_eq!(policy(":3").unwrap_err(), "invalid restart policy format: no policy provided before colon");
+        assert_eq!(
+            policy(":3").unwrap_err(),
+            "invalid restart policy format: no policy provided before colon"
+        );
         assert_eq!(
             policy("on-failure:-1").unwrap_err(),
             "invalid restart policy: maximum retry count cannot be negative"
@@ -1224,7 +1569,12 @@ mod tests {
             request(&["--rm", "--restart", "always", "img"]).unwrap_err(),
             "conflicting options: cannot specify both --restart and --rm"
         );
-        assert!(request(&["--rm", "--restart", "no", "img"]).unwrap().host_config.auto_remove);
+        assert!(
+            request(&["--rm", "--restart", "no", "img"])
+                .unwrap()
+                .host_config
+                .auto_remove
+        );
     }
 
     #[test]
@@ -1240,16 +1590,44 @@ mod tests {
 
         let streams = |args: &[&str]| {
             let c = request(args).unwrap().config;
-            (c.attach_stdin, c.attach_stdout, c.attach_stderr, c.open_stdin, c.stdin_once, c.tty)
+            (
+                c.attach_stdin,
+                c.attach_stdout,
+                c.attach_stderr,
+                c.open_stdin,
+                c.stdin_once,
+                c.tty,
+            )
         };
         assert_eq!(streams(&["img"]), (false, true, true, false, false, false));
-        assert_eq!(streams(&["-it", "img"]), (true, true, true, true, true, true));
-        assert_eq!(streams(&["-d", "img"]), (false, false, false, false, false, false));
-        assert_eq!(streams(&["-di", "img"]), (false, false, false, true, false, false));
-        assert_eq!(streams(&["-a", "stdin", "img"]), (true, false, false, false, false, false));
-        assert_eq!(streams(&["-i", "-a", "STDOUT", "img"]), (true, true, false, true, true, false));
-        assert_eq!(streams(&["-it", "--tty=false", "img"]), (true, true, true, true, true, false));
-        assert_eq!(streams(&["--detach=false", "--tty=true", "img"]), (false, true, true, false, false, true));
+        assert_eq!(
+            streams(&["-it", "img"]),
+            (true, true, true, true, true, true)
+        );
+        assert_eq!(
+            streams(&["-d", "img"]),
+            (false, false, false, false, false, false)
+        );
+        assert_eq!(
+            streams(&["-di", "img"]),
+            (false, false, false, true, false, false)
+        );
+        assert_eq!(
+            streams(&["-a", "stdin", "img"]),
+            (true, false, false, false, false, false)
+        );
+        assert_eq!(
+            streams(&["-i", "-a", "STDOUT", "img"]),
+            (true, true, false, true, true, false)
+        );
+        assert_eq!(
+            streams(&["-it", "--tty=false", "img"]),
+            (true, true, true, true, true, false)
+        );
+        assert_eq!(
+            streams(&["--detach=false", "--tty=true", "img"]),
+            (false, true, true, false, false, true)
+        );
         assert_eq!(
             request(&["-a", "foo", "img"]).unwrap_err(),
             "invalid argument \"foo\" for \"-a, --attach\" flag: valid streams are STDIN, STDOUT and STDERR"
@@ -1277,7 +1655,11 @@ mod tests {
         let tmpfs = r.host_config.tmpfs.unwrap();
         assert_eq!(tmpfs.len(), 3);
         assert_eq!(
-            (tmpfs["/run"].as_str(), tmpfs["/tmp"].as_str(), tmpfs["/a"].as_str()),
+            (
+                tmpfs["/run"].as_str(),
+                tmpfs["/tmp"].as_str(),
+                tmpfs["/a"].as_str()
+            ),
             ("size=1m,mode=700", "", "ro")
         );
         assert_eq!(request(&["img"]).unwrap().host_config.tmpfs, None);
@@ -1298,7 +1680,10 @@ mod tests {
             "img",
         ])
         .unwrap();
-        assert_eq!(r.host_config.cap_add.unwrap(), ["ALL", "CAP_CHOWN", "CAP_NET_ADMIN", "CAP_SYS_TIME"]);
+        assert_eq!(
+            r.host_config.cap_add.unwrap(),
+            ["ALL", "CAP_CHOWN", "CAP_NET_ADMIN", "CAP_SYS_TIME"]
+        );
         assert_eq!(r.host_config.cap_drop.unwrap(), ["ALL", "CAP_CHOWN"]);
 
         let dir = tempfile::tempdir().unwrap();
@@ -1326,8 +1711,14 @@ mod tests {
                 "seccomp=unconfined"
             ]
         );
-        assert_eq!(request(&["--security-opt", "foo", "img"]).unwrap_err(), "Invalid --security-opt: \"foo\"");
-        assert_eq!(request(&["--security-opt", "x=", "img"]).unwrap_err(), "Invalid --security-opt: \"x=\"");
+        assert_eq!(
+            request(&["--security-opt", "foo", "img"]).unwrap_err(),
+            "Invalid --security-opt: \"foo\""
+        );
+        assert_eq!(
+            request(&["--security-opt", "x=", "img"]).unwrap_err(),
+            "Invalid --security-opt: \"x=\""
+        );
         assert_eq!(
             request(&["--security-opt", "seccomp=/nonexistent", "img"]).unwrap_err(),
             "opening seccomp profile (/nonexistent) failed: open /nonexistent: no such file or directory"
@@ -1337,7 +1728,10 @@ mod tests {
         assert_eq!(mode(&["img"]), Ok(String::new()));
         assert_eq!(mode(&["--net", "host", "img"]), Ok("host".into()));
         assert_eq!(mode(&["--network=none", "img"]), Ok("none".into()));
-        assert_eq!(mode(&["--network", "Name=FOO,alias=x", "img"]), Ok("foo".into()));
+        assert_eq!(
+            mode(&["--network", "Name=FOO,alias=x", "img"]),
+            Ok("foo".into())
+        );
         assert_eq!(mode(&["--network", "name=", "img"]), Ok("name=".into()));
         assert_eq!(
             mode(&["--network", "foo=bar", "img"]).unwrap_err(),
@@ -1355,7 +1749,11 @@ mod tests {
             mode(&["--net", "a", "--net", "a", "img"]).unwrap_err(),
             "network \"a\" is specified multiple times"
         );
-        assert!(mode(&["--net", "a", "--net", "b", "img"]).unwrap_err().contains("not supported"));
+        assert!(
+            mode(&["--net", "a", "--net", "b", "img"])
+                .unwrap_err()
+                .contains("not supported")
+        );
     }
 
     #[test]
@@ -1434,22 +1832,34 @@ mod tests {
         ]);
         let f = &cli.flags;
         assert!(f.detach && f.interactive && f.tty && f.rm && !f.privileged && f.read_only);
-        assert_eq!(f.name.as_deref(), Some("web2"), "a repeated flag: the last wins, as pflag");
+        assert_eq!(
+            f.name.as_deref(),
+            Some("web2"),
+            "a repeated flag: the last wins, as pflag"
+        );
         assert_eq!(f.env, ["A=1", "B=2"]);
         assert_eq!(f.memory_swap.as_deref(), Some("-1"));
         assert_eq!(f.pids_limit.as_deref(), Some("-1"));
         assert_eq!(f.init, Some(true));
         assert_eq!(f.network, ["host"]);
         assert_eq!(f.platform.as_deref(), Some("linux/amd64"));
-        assert_eq!(cli.image_and_command, ["busybox", "sh", "-c", "echo hi", "--rm"]);
+        assert_eq!(
+            cli.image_and_command,
+            ["busybox", "sh", "-c", "echo hi", "--rm"]
+        );
         // -d with -a conflicts, as in Docker; without -a the rest converts.
         assert!(f.to_request("busybox", &[]).is_err());
         let mut f = f.clone();
         f.attach.clear();
-        let r = f.to_request("busybox", &cli.image_and_command[1..]).unwrap();
+        let r = f
+            .to_request("busybox", &cli.image_and_command[1..])
+            .unwrap();
         let json = serde_json::to_value(&r).unwrap();
         assert_eq!(json["Image"], "busybox");
-        assert_eq!(json["Cmd"], serde_json::json!(["sh", "-c", "echo hi", "--rm"]));
+        assert_eq!(
+            json["Cmd"],
+            serde_json::json!(["sh", "-c", "echo hi", "--rm"])
+        );
         assert_eq!(json["Entrypoint"], serde_json::json!(["/bin/sh"]));
         assert_eq!(json["Env"], serde_json::json!(["A=1", "B=2"]));
         assert_eq!(json["WorkingDir"], "/srv");
@@ -1472,9 +1882,15 @@ mod tests {
         assert_eq!(hc["CapDrop"], serde_json::json!(["ALL"]));
         assert_eq!(hc["Privileged"], false);
         assert_eq!(hc["SecurityOpt"], serde_json::json!(["no-new-privileges"]));
-        assert_eq!(hc["Ulimits"], serde_json::json!([{"Name": "nofile", "Soft": 1024, "Hard": 2048}]));
+        assert_eq!(
+            hc["Ulimits"],
+            serde_json::json!([{"Name": "nofile", "Soft": 1024, "Hard": 2048}])
+        );
         assert_eq!(hc["Init"], true);
-        assert_eq!(hc["RestartPolicy"], serde_json::json!({"Name": "no", "MaximumRetryCount": 0}));
+        assert_eq!(
+            hc["RestartPolicy"],
+            serde_json::json!({"Name": "no", "MaximumRetryCount": 0})
+        );
         assert_eq!(hc["Runtime"], "runc");
         assert_eq!(hc["NetworkMode"], "host");
 

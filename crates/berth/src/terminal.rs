@@ -69,8 +69,16 @@ pub fn proxy(pty: &OwnedFd) {
     let mut stdin_open = true;
     loop {
         let mut fds = [
-            libc::pollfd { fd: pty.as_raw_fd(), events: libc::POLLIN, revents: 0 },
-            libc::pollfd { fd: if stdin_open { 0 } else { -1 }, events: libc::POLLIN, revents: 0 },
+            libc::pollfd {
+                fd: pty.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: if stdin_open { 0 } else { -1 },
+                events: libc::POLLIN,
+                revents: 0,
+            },
         ];
         // SAFETY: fds is a valid pollfd array for the call.
         if unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) } < 0 {
@@ -111,7 +119,14 @@ extern "C" fn forward_signal(signal: libc::c_int) {
 /// init process, as Docker's `--sig-proxy` does, instead of dying and leaving it running.
 pub fn proxy_signals(container_pid: i32) {
     PROXY_TARGET.store(container_pid, std::sync::atomic::Ordering::Relaxed);
-    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT, libc::SIGUSR1, libc::SIGUSR2] {
+    for signal in [
+        libc::SIGINT,
+        libc::SIGTERM,
+        libc::SIGHUP,
+        libc::SIGQUIT,
+        libc::SIGUSR1,
+        libc::SIGUSR2,
+    ] {
         // SAFETY: installs an async-signal-safe handler (it only calls kill(2)).
         unsafe {
             let mut action: libc::sigaction = std::mem::zeroed();

@@ -1452,3 +1452,352 @@ fn a_shim_killed_under_the_server_ends_its_waiters_with_137() {
         "the server to reap the dead shim",
     );
 }
+
+/// `filters=` JSON, percent-encoded for a raw request line.
+fn encoded(json: &str) -> String {
+    json.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[test]
+fn networks_through_the_docker_cli_and_raw_http() {
+    let Some(env) = common::env() else { return };
+    if !have_docker() {
+        return;
+    }
+    let _cleanup = Cleanup(&env);
+    env.image("bb", &[]);
+    let server = Server::start(&env);
+    let id = server.docker_ok(&[
+        "network",
+        "create",
+        "--label",
+        "k=v",
+        "--subnet",
+        "10.241.0.0/24",
+        "--gateway",
+        "10.241.0.1",
+        "--ip-range",
+        "10.241.0.128/25",
+        "apinet1",
+    ]);
+    let id = id.trim().to_string();
+    assert_eq!(id.len(), 64, "{id}");
+    let dup = server.docker(&["network", "create", "apinet1"]);
+    assert_ne!(dup.code, 0);
+    assert!(dup.stderr.contains("already exists"), "{}", dup.stderr);
+    let ls = |filter: &str| {
+        server.docker_ok(&["network", "ls", "--format", "{{.Name}}", "--filter", filter])
+    };
+    assert_eq!(ls("label=k=v").trim(), "apinet1");
+    assert_eq!(ls("label=k=other").trim(), "");
+    assert_eq!(ls("type=custom").trim(), "apinet1");
+    assert_eq!(ls("dangling=true").trim(), "apinet1");
+    assert_eq!(ls(&format!("id={}", &id[..12])).trim(), "apinet1");
+    assert!(ls("type=builtin").lines().any(|l| l == "bridge"));
+    assert_eq!(
+        server
+            .docker_ok(&[
+                "network",
+                "inspect",
+                "-f",
+                "{{.Id}} {{range .IPAM.Config}}{{.Subnet}} {{.Gateway}} {{.IPRange}}{{end}} {{.Labels.k}}",
+                "apinet1",
+            ])
+            .trim(),
+        format!("{id} 10.241.0.0/24 10.241.0.1 10.241.0.128/25 v")
+    );
+
+    // NetworkingConfig of container create: the network, an alias and a fixed address.
+    server.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "srv",
+        "--network",
+        "apinet1",
+        "--network-alias",
+        "web",
+        "--ip",
+        "10.241.0.200",
+        "bb",
+        "sleep",
+        "100",
+    ]);
+    assert_eq!(
+        server
+            .docker_ok(&[
+                "inspect",
+                "-f",
+                "{{(index .NetworkSettings.Networks \"apinet1\").IPAddress}} {{(index .NetworkSettings.Networks \"apinet1\").Aliases}}",
+                "srv",
+            ])
+            .trim(),
+        "10.241.0.200 [web]"
+    );
+    assert_eq!(ls("dangling=true").trim(), "");
+    // docker ps shows the networks and published ports from the list's rows.
+    server.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "pub",
+        "--network",
+        "apinet1",
+        "-p",
+        "127.0.0.1::80",
+        "bb",
+        "sleep",
+        "100",
+    ]);
+    let row = server.docker_ok(&[
+        "ps",
+        "--filter",
+        "name=pub",
+        "--format",
+        "{{.Networks}} {{.Ports}}",
+    ]);
+    assert!(
+        row.starts_with("apinet1 127.0.0.1:") && row.trim_end().ends_with("->80/tcp"),
+        "{row}"
+    );
+    server.docker_ok(&["rm", "-f", "pub"]);
+    // connect: a running container gets an interface and its peers learn its name.
+    server.docker_ok(&["run", "-d", "--name", "peer", "bb", "sleep", "100"]);
+    server.docker_ok(&[
+        "network",
+        "connect",
+        "--alias",
+        "other",
+        "--ip",
+        "10.241.0.201",
+        "apinet1",
+        "peer",
+    ]);
+    let members = server.docker_ok(&[
+        "network",
+        "inspect",
+        "-f",
+        "{{range .Containers}}{{.Name}}={{.IPv4Address}} {{end}}",
+        "apinet1",
+    ]);
+    assert!(
+        members.contains("srv=10.241.0.200/24") && members.contains("peer=10.241.0.201/24"),
+        "{members}"
+    );
+    let hosts = server.docker_ok(&["exec", "srv", "cat", "/etc/hosts"]);
+    assert!(
+        hosts
+            .lines()
+            .any(|l| l.starts_with("10.241.0.201") && l.contains("peer")),
+        "{hosts}"
+    );
+    let addrs = server.docker_ok(&["exec", "peer", "ip", "-4", "-o", "addr"]);
+    assert!(addrs.contains("10.241.0.201/24"), "{addrs}");
+    let busy = server.docker(&["network", "rm", "apinet1"]);
+    assert_ne!(busy.code, 0);
+    assert!(busy.stderr.contains("active endpoints"), "{}", busy.stderr);
+    server.docker_ok(&["network", "disconnect", "apinet1", "peer"]);
+    let members = server.docker_ok(&[
+        "network",
+        "inspect",
+        "-f",
+        "{{range .Containers}}{{.Name}} {{end}}",
+        "apinet1",
+    ]);
+    assert_eq!(members.trim(), "srv");
+    let again = server.docker(&["network", "disconnect", "apinet1", "peer"]);
+    assert_ne!(again.code, 0);
+    server.docker_ok(&["rm", "-f", "srv", "peer"]);
+
+    // Raw HTTP: Docker's body shapes, status codes and filters.
+    let (status, body) = http(
+        &server.socket,
+        "POST",
+        "/v1.41/networks/create",
+        r#"{"Name":"apinet2","CheckDuplicate":true,"Labels":{"p":"1"},"IPAM":{"Driver":"default","Config":[{"Subnet":"10.241.1.0/24"}]}}"#,
+    );
+    assert_eq!(status, 201, "{body}");
+    let created: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let id2 = created["Id"].as_str().unwrap().to_string();
+    let (status, body) = http(
+        &server.socket,
+        "GET",
+        &format!("/networks?filters={}", encoded(r#"{"name":["apinet2"]}"#)),
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    let listed: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{body}");
+    assert_eq!(listed[0]["Id"], id2.as_str());
+    assert_eq!(listed[0]["IPAM"]["Config"][0]["Subnet"], "10.241.1.0/24");
+    let (status, _) = http(
+        &server.socket,
+        "GET",
+        &format!("/networks/{}", &id2[..10]),
+        "",
+    );
+    assert_eq!(status, 200);
+    let (status, body) = http(&server.socket, "GET", "/networks/nosuch", "");
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = http(
+        &server.socket,
+        "POST",
+        "/networks/create",
+        r#"{"Name":"apinet3","Driver":"overlay"}"#,
+    );
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = http(
+        &server.socket,
+        "GET",
+        &format!("/networks?filters={}", encoded(r#"{"colour":["red"]}"#)),
+        "",
+    );
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = http(
+        &server.socket,
+        "POST",
+        &format!(
+            "/networks/prune?filters={}",
+            encoded(r#"{"label":["p=1"]}"#)
+        ),
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    let pruned: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(pruned["NetworksDeleted"], serde_json::json!(["apinet2"]));
+    let (status, _) = http(&server.socket, "DELETE", "/networks/apinet1", "");
+    assert_eq!(status, 204);
+    assert_eq!(ls("type=custom").trim(), "");
+}
+
+/// Now as Docker's `since`/`until` take it: unix seconds with a fraction.
+fn unix_now_plus(seconds: f64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    format!("{:.9}", now + seconds)
+}
+
+#[test]
+fn events_show_a_runs_lifecycle_in_order_through_the_api_and_the_cli() {
+    let Some(env) = common::env() else { return };
+    if !have_docker() {
+        return;
+    }
+    let _cleanup = Cleanup(&env);
+    env.image("bb", &[]);
+    let server = Server::start(&env);
+    // A live follower, started before anything happens and ended by its `until`.
+    let follower = server.docker_cmd(&[
+        "events",
+        "--until",
+        &unix_now_plus(6.0),
+        "--filter",
+        "event=pause",
+        "--filter",
+        "event=unpause",
+        "--format",
+        "{{.Action}} {{.Actor.Attributes.name}}",
+    ]);
+    let follower = std::thread::spawn(move || output_within(follower, COMMAND_DEADLINE));
+    let since = unix_now_plus(-0.5);
+    let run = server.docker(&[
+        "run",
+        "--name",
+        "ev",
+        "--network",
+        "none",
+        "bb",
+        "sh",
+        "-c",
+        "exit 3",
+    ]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    server.docker_ok(&["rm", "ev"]);
+    server.docker_ok(&["network", "create", "--subnet", "10.241.2.0/24", "evnet"]);
+    // CLI actions land in the same log.
+    env.ok(&["network", "rm", "evnet"]);
+    server.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "sleeper",
+        "--network",
+        "none",
+        "bb",
+        "sleep",
+        "60",
+    ]);
+    server.docker_ok(&["pause", "sleeper"]);
+    env.ok(&["unpause", "sleeper"]);
+    server.docker_ok(&["rm", "-f", "sleeper"]);
+    let until = unix_now_plus(0.2);
+    let lifecycle = server.docker_ok(&[
+        "events",
+        "--since",
+        &since,
+        "--until",
+        &until,
+        "--filter",
+        "container=ev",
+        "--format",
+        "{{.Type}} {{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.exitCode}}",
+    ]);
+    assert_eq!(
+        // Go templates print a missing attribute as "<no value>".
+        lifecycle
+            .lines()
+            .map(|l| l.trim_end_matches(" <no value>"))
+            .collect::<Vec<_>>(),
+        [
+            "container create ev",
+            "container start ev",
+            "container die ev 3",
+            "container destroy ev"
+        ],
+        "{lifecycle}"
+    );
+    // The legacy fields and timeNano, as JSON lines.
+    let json = server.docker_ok(&[
+        "events",
+        "--since",
+        &since,
+        "--until",
+        &until,
+        "--filter",
+        "container=ev",
+        "--filter",
+        "event=start",
+        "--format",
+        "{{json .}}",
+    ]);
+    let doc: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
+    assert_eq!(doc["status"], "start");
+    assert_eq!(doc["from"], "bb");
+    assert_eq!(doc["id"], doc["Actor"]["ID"]);
+    assert!(doc["timeNano"].as_i64().unwrap() / 1_000_000_000 == doc["time"].as_i64().unwrap());
+    let networks = env.ok(&[
+        "events",
+        "--since",
+        &since,
+        "--until",
+        &until,
+        "--filter",
+        "type=network",
+        "--format",
+        "{{.Action}} {{.Actor.Attributes.name}}",
+    ]);
+    assert_eq!(networks, "create evnet\ndestroy evnet\n");
+    let bad = env.berth(&["events", "--until", &until, "--filter", "colour=red"]);
+    assert_ne!(bad.code, 0);
+    assert!(bad.stderr.contains("colour"), "{}", bad.stderr);
+    let followed = follower.join().unwrap();
+    assert_eq!(followed.code, 0, "{}", followed.stderr);
+    assert_eq!(followed.stdout, "pause sleeper\nunpause sleeper\n");
+}

@@ -846,14 +846,22 @@ fn run_network_host_shares_the_hosts_network_and_the_default_is_private() {
         .lines()
         .skip(2)
         .filter_map(|l| l.split(':').next().map(|n| n.trim().to_string()))
-        .filter(|n| n != "lo" && !n.starts_with("veth") && !n.starts_with("berth") && !n.starts_with("br-"))
+        .filter(|n| {
+            n != "lo" && !n.starts_with("veth") && !n.starts_with("berth") && !n.starts_with("br-")
+        })
         .collect();
     let host_txt = run_out(&env, &["net", "cat", "/host.txt"]);
     assert!(
-        !host_ifaces.is_empty() && host_ifaces.iter().all(|n| host_txt.contains(&format!("{n}:"))),
+        !host_ifaces.is_empty()
+            && host_ifaces
+                .iter()
+                .all(|n| host_txt.contains(&format!("{n}:"))),
         "--network=host sees the host's interfaces {host_ifaces:?}: {host_txt}"
     );
-    let private_lines: usize = run_out(&env, &["net", "sh", "-c", "wc -l < /private.txt"]).trim().parse().unwrap();
+    let private_lines: usize = run_out(&env, &["net", "sh", "-c", "wc -l < /private.txt"])
+        .trim()
+        .parse()
+        .unwrap();
     assert_eq!(
         private_lines, 3,
         "the default is loopback only (2 header lines + lo)"

@@ -11,16 +11,34 @@ use common::{env, wait_for};
 /// A pty pair for the CLI's terminal; returns (master, slave).
 fn pty(rows: u16, cols: u16) -> (OwnedFd, OwnedFd) {
     let (mut master, mut slave) = (0, 0);
-    let size = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
+    let size = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
     // SAFETY: openpty with valid out-pointers and a winsize.
-    let r = unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), &size) };
+    let r = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            &size,
+        )
+    };
     assert_eq!(r, 0);
     // SAFETY: openpty returned two fresh fds we now own.
     unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) }
 }
 
 fn set_size(fd: &OwnedFd, rows: u16, cols: u16) {
-    let size = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
+    let size = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
     // SAFETY: TIOCSWINSZ with a valid winsize.
     unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSWINSZ, &size) };
 }
@@ -45,7 +63,15 @@ fn tty_gives_a_real_terminal_that_follows_resizes() {
     env.image("bb", &[]);
     let (master, slave) = pty(24, 80);
     let mut child = env
-        .cmd(&["run", "-it", "--rm", "bb", "sh", "-c", "tty; stty size; read x; echo got $x; stty size; exit 5"])
+        .cmd(&[
+            "run",
+            "-it",
+            "--rm",
+            "bb",
+            "sh",
+            "-c",
+            "tty; stty size; read x; echo got $x; stty size; exit 5",
+        ])
         .stdin(Stdio::from(slave.try_clone().unwrap()))
         .stdout(Stdio::from(slave.try_clone().unwrap()))
         .stderr(Stdio::from(slave.try_clone().unwrap()))
@@ -63,10 +89,15 @@ fn tty_gives_a_real_terminal_that_follows_resizes() {
             if n == 0 {
                 break;
             }
-            sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+            sink.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
         }
     });
-    wait_for(|| seen.lock().unwrap().contains("24 80"), "the first window size");
+    wait_for(
+        || seen.lock().unwrap().contains("24 80"),
+        "the first window size",
+    );
     set_size(&master, 40, 120);
     // SAFETY: kill(2) on our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGWINCH) };
@@ -79,7 +110,10 @@ fn tty_gives_a_real_terminal_that_follows_resizes() {
     let _ = reader.join();
     let out = seen.lock().unwrap().clone();
     assert_eq!(status.code(), Some(5), "{out}");
-    assert!(out.contains("/dev/pts/0") || out.contains("/dev/console"), "{out}");
+    assert!(
+        out.contains("/dev/pts/0") || out.contains("/dev/console"),
+        "{out}"
+    );
     assert!(out.contains("24 80"), "{out}");
     assert!(out.contains("got hello"), "{out}");
     assert!(out.contains("40 120"), "{out}");
@@ -89,7 +123,16 @@ fn tty_gives_a_real_terminal_that_follows_resizes() {
 fn logs_follow_tail_and_timestamps() {
     let Some(env) = env() else { return };
     env.image("bb", &[]);
-    env.ok(&["run", "-d", "--name", "talker", "bb", "sh", "-c", "echo one; echo two; sleep 1; echo three"]);
+    env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "talker",
+        "bb",
+        "sh",
+        "-c",
+        "echo one; echo two; sleep 1; echo three",
+    ]);
     let follow = env.berth(&["logs", "-f", "talker"]);
     assert_eq!(follow.stdout, "one\ntwo\nthree\n");
     assert_eq!(env.ok(&["logs", "--tail", "1", "talker"]), "three\n");
@@ -98,24 +141,42 @@ fn logs_follow_tail_and_timestamps() {
         let (time, _) = line.split_once(' ').unwrap();
         assert!(chrono::DateTime::parse_from_rfc3339(time).is_ok(), "{line}");
     }
-    assert_eq!(env.ok(&["logs", "--since", "2999-01-01T00:00:00Z", "talker"]), "");
+    assert_eq!(
+        env.ok(&["logs", "--since", "2999-01-01T00:00:00Z", "talker"]),
+        ""
+    );
     let r = env.berth(&["logs", "nosuch"]);
     assert_eq!(r.code, 125);
-    assert!(r.stderr.contains("No such container: nosuch"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("No such container: nosuch"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
 fn exec_options_apply() {
     let Some(env) = env() else { return };
     env.image("bb", &[]);
-    env.ok(&["run", "-d", "--name", "box", "-e", "A=1", "bb", "sleep", "100"]);
-    assert_eq!(env.ok(&["exec", "-u", "alice", "box", "id", "-u"]), "1000\n");
+    env.ok(&[
+        "run", "-d", "--name", "box", "-e", "A=1", "bb", "sleep", "100",
+    ]);
+    assert_eq!(
+        env.ok(&["exec", "-u", "alice", "box", "id", "-u"]),
+        "1000\n"
+    );
     assert_eq!(env.ok(&["exec", "-w", "/tmp", "box", "pwd"]), "/tmp\n");
-    assert_eq!(env.ok(&["exec", "-e", "B=2", "box", "sh", "-c", "echo $A$B"]), "12\n");
+    assert_eq!(
+        env.ok(&["exec", "-e", "B=2", "box", "sh", "-c", "echo $A$B"]),
+        "12\n"
+    );
     let r = env.with_stdin(&["exec", "-i", "box", "cat"], b"piped\n");
     assert_eq!(r.stdout, "piped\n");
     env.ok(&["exec", "-d", "box", "touch", "/tmp/from-detached"]);
-    wait_for(|| env.berth(&["exec", "box", "ls", "/tmp/from-detached"]).code == 0, "detached exec");
+    wait_for(
+        || env.berth(&["exec", "box", "ls", "/tmp/from-detached"]).code == 0,
+        "detached exec",
+    );
     let r = env.berth(&["exec", "box", "nosuchcmd"]);
     assert_eq!(r.code, 127, "{}", r.stderr);
     // exec -t gets a terminal.
@@ -140,9 +201,20 @@ fn exec_options_apply() {
 fn start_attach_returns_the_exit_code() {
     let Some(env) = env() else { return };
     env.image("bb", &[]);
-    let id = env.ok(&["create", "--name", "later", "bb", "sh", "-c", "echo attached; exit 9"]);
+    let id = env.ok(&[
+        "create",
+        "--name",
+        "later",
+        "bb",
+        "sh",
+        "-c",
+        "echo attached; exit 9",
+    ]);
     assert_eq!(id.trim().len(), 64);
-    assert_eq!(env.ok(&["inspect", "-f", "{{.State.Status}}", "later"]), "created\n");
+    assert_eq!(
+        env.ok(&["inspect", "-f", "{{.State.Status}}", "later"]),
+        "created\n"
+    );
     let r = env.berth(&["start", "-a", "later"]);
     assert_eq!(r.code, 9);
     assert_eq!(r.stdout, "attached\n");
@@ -153,15 +225,33 @@ fn container_survives_its_killed_cli() {
     let Some(env) = env() else { return };
     env.image("bb", &[]);
     let mut cli = env
-        .cmd(&["run", "--name", "orphan", "bb", "sh", "-c", "echo up; sleep 100"])
+        .cmd(&[
+            "run",
+            "--name",
+            "orphan",
+            "bb",
+            "sh",
+            "-c",
+            "echo up; sleep 100",
+        ])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    wait_for(|| env.berth(&["inspect", "-f", "{{.State.Running}}", "orphan"]).stdout == "true\n", "start");
+    wait_for(
+        || {
+            env.berth(&["inspect", "-f", "{{.State.Running}}", "orphan"])
+                .stdout
+                == "true\n"
+        },
+        "start",
+    );
     cli.kill().unwrap();
     cli.wait().unwrap();
     std::thread::sleep(Duration::from_millis(200));
-    assert_eq!(env.ok(&["inspect", "-f", "{{.State.Status}}", "orphan"]), "running\n");
+    assert_eq!(
+        env.ok(&["inspect", "-f", "{{.State.Status}}", "orphan"]),
+        "running\n"
+    );
     assert_eq!(env.ok(&["logs", "orphan"]), "up\n");
     env.ok(&["rm", "-f", "orphan"]);
     assert!(env.container_ids().is_empty());
@@ -188,7 +278,10 @@ fn cli_killed_during_start_leaves_a_truthful_state() {
     std::thread::sleep(Duration::from_millis(500));
     for id in env.container_ids() {
         let status = env.ok(&["inspect", "-f", "{{.State.Status}}", &id]);
-        assert!(status == "running\n" || status == "created\n", "{id}: {status}");
+        assert!(
+            status == "running\n" || status == "created\n",
+            "{id}: {status}"
+        );
     }
     let ids = env.container_ids();
     if !ids.is_empty() {
@@ -204,11 +297,23 @@ fn signals_to_an_attached_run_reach_the_container() {
     let Some(env) = env() else { return };
     env.image("bb", &[]);
     let child = env
-        .cmd(&["run", "--rm", "--name", "sigs", "bb", "sh", "-c", "trap 'echo got INT; exit 3' INT; echo ready; while true; do sleep 0.1; done"])
+        .cmd(&[
+            "run",
+            "--rm",
+            "--name",
+            "sigs",
+            "bb",
+            "sh",
+            "-c",
+            "trap 'echo got INT; exit 3' INT; echo ready; while true; do sleep 0.1; done",
+        ])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    wait_for(|| env.berth(&["logs", "sigs"]).stdout == "ready\n", "the container to start");
+    wait_for(
+        || env.berth(&["logs", "sigs"]).stdout == "ready\n",
+        "the container to start",
+    );
     // The client installs its signal forwarding right after the start; let it.
     std::thread::sleep(Duration::from_millis(200));
     // SAFETY: kill(2) on our own child.

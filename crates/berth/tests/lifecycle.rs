@@ -7,7 +7,14 @@ use common::{cgroup_dirs, env, wait_for};
 fn run_keeps_streams_apart_and_passes_the_exit_code() {
     let Some(env) = env() else { return };
     env.image("bb", &[]);
-    let r = env.berth(&["run", "--rm", "bb", "sh", "-c", "echo out; echo err >&2; exit 7"]);
+    let r = env.berth(&[
+        "run",
+        "--rm",
+        "bb",
+        "sh",
+        "-c",
+        "echo out; echo err >&2; exit 7",
+    ]);
     assert_eq!(r.code, 7, "{}", r.stderr);
     assert_eq!(r.stdout, "out\n");
     assert_eq!(r.stderr, "err\n");
@@ -19,10 +26,28 @@ fn run_keeps_streams_apart_and_passes_the_exit_code() {
 fn container_has_its_own_namespaces_and_hostname() {
     let Some(env) = env() else { return };
     env.image("bb", &[]);
-    let out = env.ok(&["run", "--rm", "--hostname", "boxy", "bb", "sh", "-c", "echo $$; hostname; ls /proc/1/exe >/dev/null && echo ok"]);
+    let out = env.ok(&[
+        "run",
+        "--rm",
+        "--hostname",
+        "boxy",
+        "bb",
+        "sh",
+        "-c",
+        "echo $$; hostname; ls /proc/1/exe >/dev/null && echo ok",
+    ]);
     assert_eq!(out, "1\nboxy\nok\n");
     // Only loopback in the network namespace.
-    let out = env.ok(&["run", "--rm", "--network", "none", "bb", "sh", "-c", "ls /sys/class/net"]);
+    let out = env.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "bb",
+        "sh",
+        "-c",
+        "ls /sys/class/net",
+    ]);
     assert_eq!(out.split_whitespace().collect::<Vec<_>>(), vec!["lo"]);
     // Docker's default capability set: CapEff = 0x00000000a80425fb.
     let out = env.ok(&["run", "--rm", "bb", "grep", "CapEff", "/proc/self/status"]);
@@ -47,19 +72,35 @@ fn bad_input_gets_docker_exit_codes_and_leaves_nothing() {
     env.image("bb", &[]);
     let r = env.berth(&["run", "--rm", "bb", "nosuchcmd"]);
     assert_eq!(r.code, 127, "{}", r.stderr);
-    assert!(r.stderr.contains("executable file not found"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("executable file not found"),
+        "{}",
+        r.stderr
+    );
     let r = env.berth(&["run", "--rm", "bb", "/etc/passwd"]);
     assert_eq!(r.code, 126, "{}", r.stderr);
     let r = env.berth(&["run", "--rm", "nosuchimage", "true"]);
     assert_eq!(r.code, 125);
-    assert!(r.stderr.contains("No such image: nosuchimage"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("No such image: nosuchimage"),
+        "{}",
+        r.stderr
+    );
     let r = env.berth(&["run", "--rm", "-m", "12zz", "bb", "true"]);
     assert_eq!(r.code, 125);
     assert!(r.stderr.contains("12zz"), "{}", r.stderr);
     let r = env.berth(&["run", "--rm", "-u", "nobody", "bb", "true"]);
     assert_eq!(r.code, 125, "{}", r.stderr);
-    assert!(r.stderr.contains("unable to find user nobody"), "{}", r.stderr);
-    assert!(env.container_ids().is_empty(), "left: {:?}", env.container_ids());
+    assert!(
+        r.stderr.contains("unable to find user nobody"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        env.container_ids().is_empty(),
+        "left: {:?}",
+        env.container_ids()
+    );
     assert!(env.mounts().is_empty(), "mounts left: {:?}", env.mounts());
 }
 
@@ -67,12 +108,32 @@ fn bad_input_gets_docker_exit_codes_and_leaves_nothing() {
 fn detached_container_lifecycle() {
     let Some(env) = env() else { return };
     env.image("bb", &[]);
-    let id = env.ok(&["run", "-d", "--name", "web", "-e", "GREETING=hi", "bb", "sh", "-c", "echo started; echo oops >&2; exec sleep 100"]);
+    let id = env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "-e",
+        "GREETING=hi",
+        "bb",
+        "sh",
+        "-c",
+        "echo started; echo oops >&2; exec sleep 100",
+    ]);
     let id = id.trim();
     assert_eq!(id.len(), 64);
-    assert_eq!(env.ok(&["ps", "--format", "{{.Names}} {{.State}}"]), "web running\n");
-    assert_eq!(env.ok(&["inspect", "-f", "{{.State.Status}} {{.Name}}", "web"]), "running /web\n");
-    assert_eq!(env.ok(&["exec", "web", "sh", "-c", "echo $GREETING"]), "hi\n");
+    assert_eq!(
+        env.ok(&["ps", "--format", "{{.Names}} {{.State}}"]),
+        "web running\n"
+    );
+    assert_eq!(
+        env.ok(&["inspect", "-f", "{{.State.Status}} {{.Name}}", "web"]),
+        "running /web\n"
+    );
+    assert_eq!(
+        env.ok(&["exec", "web", "sh", "-c", "echo $GREETING"]),
+        "hi\n"
+    );
     assert_eq!(env.berth(&["exec", "web", "sh", "-c", "exit 3"]).code, 3);
     wait_for(|| env.berth(&["logs", "web"]).stdout == "started\n", "logs");
     let logs = env.berth(&["logs", "web"]);
@@ -84,32 +145,73 @@ fn detached_container_lifecycle() {
     assert_ne!(r.code, 0);
     assert!(r.stderr.contains("stop the container"), "{}", r.stderr);
     env.ok(&["pause", "web"]);
-    assert_eq!(env.ok(&["inspect", "-f", "{{.State.Status}}", "web"]), "paused\n");
+    assert_eq!(
+        env.ok(&["inspect", "-f", "{{.State.Status}}", "web"]),
+        "paused\n"
+    );
     env.ok(&["unpause", "web"]);
     env.ok(&["stop", "-t", "1", "web"]);
-    assert_eq!(env.ok(&["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "web"]), "exited 137\n");
+    assert_eq!(
+        env.ok(&[
+            "inspect",
+            "-f",
+            "{{.State.Status}} {{.State.ExitCode}}",
+            "web"
+        ]),
+        "exited 137\n"
+    );
     assert!(env.ok(&["ps", "-a"]).contains("Exited (137)"));
     env.ok(&["rename", "web", "web2"]);
     env.ok(&["start", "web2"]);
-    assert_eq!(env.ok(&["inspect", "-f", "{{.State.Running}}", "web2"]), "true\n");
+    assert_eq!(
+        env.ok(&["inspect", "-f", "{{.State.Running}}", "web2"]),
+        "true\n"
+    );
     env.ok(&["kill", "web2"]);
     assert_eq!(env.ok(&["wait", "web2"]), "137\n");
     env.ok(&["rm", "web2"]);
     assert!(env.container_ids().is_empty());
     assert!(env.mounts().is_empty(), "mounts left: {:?}", env.mounts());
-    assert!(cgroup_dirs(id).is_empty(), "cgroups left: {:?}", cgroup_dirs(id));
+    assert!(
+        cgroup_dirs(id).is_empty(),
+        "cgroups left: {:?}",
+        cgroup_dirs(id)
+    );
 }
 
 #[test]
 fn names_are_unique_even_when_racing() {
     let Some(env) = env() else { return };
     env.image("bb", &[]);
-    let a = env.cmd(&["create", "--name", "xy", "bb", "true"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
-    let b = env.cmd(&["create", "--name", "xy", "bb", "true"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
-    let (a, b): (common::Run, common::Run) = (a.wait_with_output().unwrap().into(), b.wait_with_output().unwrap().into());
-    assert_eq!([a.code, b.code].iter().filter(|c| **c == 0).count(), 1, "{} / {}", a.stderr, b.stderr);
+    let a = env
+        .cmd(&["create", "--name", "xy", "bb", "true"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let b = env
+        .cmd(&["create", "--name", "xy", "bb", "true"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (a, b): (common::Run, common::Run) = (
+        a.wait_with_output().unwrap().into(),
+        b.wait_with_output().unwrap().into(),
+    );
+    assert_eq!(
+        [a.code, b.code].iter().filter(|c| **c == 0).count(),
+        1,
+        "{} / {}",
+        a.stderr,
+        b.stderr
+    );
     let loser = if a.code == 0 { &b } else { &a };
-    assert!(loser.stderr.contains("is already in use"), "{}", loser.stderr);
+    assert!(
+        loser.stderr.contains("is already in use"),
+        "{}",
+        loser.stderr
+    );
     assert_eq!(env.container_ids().len(), 1);
 }
 
@@ -118,31 +220,76 @@ fn killed_shim_is_repaired_by_the_next_command() {
     let Some(env) = env() else { return };
     env.image("bb", &[]);
     env.ok(&["run", "-d", "--name", "victim", "bb", "sleep", "100"]);
-    let pid: i32 = env.ok(&["inspect", "-f", "{{.State.Pid}}", "victim"]).trim().parse().unwrap();
+    let pid: i32 = env
+        .ok(&["inspect", "-f", "{{.State.Pid}}", "victim"])
+        .trim()
+        .parse()
+        .unwrap();
     // The shim is the container init's parent.
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let ppid: i32 = stat[stat.rfind(')').unwrap() + 2..].split_whitespace().nth(1).unwrap().parse().unwrap();
+    let ppid: i32 = stat[stat.rfind(')').unwrap() + 2..]
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     // SAFETY: kill(2) on the shim we just found.
     unsafe { libc::kill(ppid, libc::SIGKILL) };
-    wait_for(|| env.ok(&["inspect", "-f", "{{.State.Status}}", "victim"]) == "exited\n", "repair");
+    wait_for(
+        || env.ok(&["inspect", "-f", "{{.State.Status}}", "victim"]) == "exited\n",
+        "repair",
+    );
     assert!(env.mounts().is_empty(), "mounts left: {:?}", env.mounts());
-    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists() || std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default().contains(" Z "));
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}")).exists()
+            || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .unwrap_or_default()
+                .contains(" Z ")
+    );
     env.ok(&["rm", "victim"]);
 }
 
 #[test]
 fn image_defaults_and_user_flags_apply() {
     let Some(env) = env() else { return };
-    env.image("cfg:1", &["ENV WHO=world", "WORKDIR /srv", "CMD [\"sh\", \"-c\", \"echo hello $WHO from $(pwd)\"]"]);
+    env.image(
+        "cfg:1",
+        &[
+            "ENV WHO=world",
+            "WORKDIR /srv",
+            "CMD [\"sh\", \"-c\", \"echo hello $WHO from $(pwd)\"]",
+        ],
+    );
     assert_eq!(env.ok(&["run", "--rm", "cfg:1"]), "hello world from /srv\n");
-    assert_eq!(env.ok(&["run", "--rm", "-e", "WHO=you", "-w", "/tmp", "cfg:1"]), "hello you from /tmp\n");
-    assert_eq!(env.ok(&["run", "--rm", "-u", "alice", "cfg:1", "id"]), "uid=1000(alice) gid=1000(alice) groups=50(staff)\n");
-    assert_eq!(env.ok(&["run", "--rm", "-u", "1234:5", "cfg:1", "id", "-u"]), "1234\n");
-    assert_eq!(env.ok(&["run", "--rm", "--entrypoint", "echo", "cfg:1", "a", "b"]), "a b\n");
+    assert_eq!(
+        env.ok(&["run", "--rm", "-e", "WHO=you", "-w", "/tmp", "cfg:1"]),
+        "hello you from /tmp\n"
+    );
+    assert_eq!(
+        env.ok(&["run", "--rm", "-u", "alice", "cfg:1", "id"]),
+        "uid=1000(alice) gid=1000(alice) groups=50(staff)\n"
+    );
+    assert_eq!(
+        env.ok(&["run", "--rm", "-u", "1234:5", "cfg:1", "id", "-u"]),
+        "1234\n"
+    );
+    assert_eq!(
+        env.ok(&["run", "--rm", "--entrypoint", "echo", "cfg:1", "a", "b"]),
+        "a b\n"
+    );
     let images = env.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
     assert_eq!(images, "cfg:1\n");
     env.ok(&["tag", "cfg:1", "other"]);
-    assert_eq!(env.ok(&["image", "inspect", "-f", "{{.Config.WorkingDir}} {{.RepoTags}}", "other"]), "/srv [cfg:1 other:latest]\n");
+    assert_eq!(
+        env.ok(&[
+            "image",
+            "inspect",
+            "-f",
+            "{{.Config.WorkingDir}} {{.RepoTags}}",
+            "other"
+        ]),
+        "/srv [cfg:1 other:latest]\n"
+    );
     let r = env.ok(&["rmi", "other"]);
     assert_eq!(r, "Untagged: other:latest\n");
 }
@@ -151,7 +298,20 @@ fn image_defaults_and_user_flags_apply() {
 fn limits_reach_the_cgroup_and_read_only_rootfs_holds() {
     let Some(env) = env() else { return };
     env.image("bb", &[]);
-    let id = env.ok(&["run", "-d", "-m", "64m", "--pids-limit", "20", "--read-only", "--tmpfs", "/tmp", "bb", "sleep", "100"]);
+    let id = env.ok(&[
+        "run",
+        "-d",
+        "-m",
+        "64m",
+        "--pids-limit",
+        "20",
+        "--read-only",
+        "--tmpfs",
+        "/tmp",
+        "bb",
+        "sleep",
+        "100",
+    ]);
     let id = id.trim();
     let mem = ["/sys/fs/cgroup/memory/berth", "/sys/fs/cgroup/berth"]
         .iter()
@@ -167,16 +327,42 @@ fn limits_reach_the_cgroup_and_read_only_rootfs_holds() {
     assert!(r.stderr.contains("Read-only"), "{}", r.stderr);
     env.ok(&["exec", id, "touch", "/tmp/x"]);
     env.ok(&["rm", "-f", id]);
-    assert!(cgroup_dirs(id).is_empty(), "cgroups left: {:?}", cgroup_dirs(id));
+    assert!(
+        cgroup_dirs(id).is_empty(),
+        "cgroups left: {:?}",
+        cgroup_dirs(id)
+    );
 }
 
 #[test]
 fn restart_policy_on_failure_retries() {
     let Some(env) = env() else { return };
     env.image("bb", &[]);
-    env.ok(&["run", "-d", "--name", "flaky", "--restart", "on-failure:2", "bb", "sh", "-c", "echo try; exit 3"]);
-    wait_for(|| env.ok(&["inspect", "-f", "{{.State.Status}}", "flaky"]) == "exited\n", "restarts to end");
-    assert_eq!(env.ok(&["inspect", "-f", "{{.RestartCount}} {{.State.ExitCode}}", "flaky"]), "2 3\n");
+    env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "flaky",
+        "--restart",
+        "on-failure:2",
+        "bb",
+        "sh",
+        "-c",
+        "echo try; exit 3",
+    ]);
+    wait_for(
+        || env.ok(&["inspect", "-f", "{{.State.Status}}", "flaky"]) == "exited\n",
+        "restarts to end",
+    );
+    assert_eq!(
+        env.ok(&[
+            "inspect",
+            "-f",
+            "{{.RestartCount}} {{.State.ExitCode}}",
+            "flaky"
+        ]),
+        "2 3\n"
+    );
     assert_eq!(env.ok(&["logs", "flaky"]), "try\ntry\ntry\n");
 }
 
@@ -205,12 +391,23 @@ fn concurrent_runs_all_succeed() {
 #[test]
 fn external_runtime_runc_works() {
     let Some(env) = env() else { return };
-    if !std::path::Path::new("/usr/sbin/runc").exists() && !std::path::Path::new("/usr/bin/runc").exists() {
+    if !std::path::Path::new("/usr/sbin/runc").exists()
+        && !std::path::Path::new("/usr/bin/runc").exists()
+    {
         eprintln!("skipping: runc not installed");
         return;
     }
     env.image("bb", &[]);
-    let r = env.berth(&["run", "--rm", "--runtime", "runc", "bb", "sh", "-c", "echo via runc; exit 4"]);
+    let r = env.berth(&[
+        "run",
+        "--rm",
+        "--runtime",
+        "runc",
+        "bb",
+        "sh",
+        "-c",
+        "echo via runc; exit 4",
+    ]);
     assert_eq!(r.code, 4, "{}", r.stderr);
     assert_eq!(r.stdout, "via runc\n");
     let r = env.berth(&["run", "--rm", "--runtime", "nosuchruntime", "bb", "true"]);
@@ -222,7 +419,10 @@ fn external_runtime_runc_works() {
 fn flags_after_the_image_belong_to_the_command() {
     let Some(env) = env() else { return };
     env.image("bb", &[]);
-    assert_eq!(env.ok(&["run", "--rm", "bb", "echo", "--rm", "-d"]), "--rm -d\n");
+    assert_eq!(
+        env.ok(&["run", "--rm", "bb", "echo", "--rm", "-d"]),
+        "--rm -d\n"
+    );
 }
 
 #[test]
@@ -234,7 +434,11 @@ fn rm_leaves_no_shim_and_restart_restarts() {
     let shim_running = |id: &str| {
         std::fs::read_dir("/proc").unwrap().flatten().any(|p| {
             std::fs::read(p.path().join("cmdline"))
-                .map(|c| String::from_utf8_lossy(&c).replace('\0', " ").contains(&format!("shim {id}")))
+                .map(|c| {
+                    String::from_utf8_lossy(&c)
+                        .replace('\0', " ")
+                        .contains(&format!("shim {id}"))
+                })
                 .unwrap_or(false)
         })
     };
@@ -243,7 +447,10 @@ fn rm_leaves_no_shim_and_restart_restarts() {
     env.ok(&["restart", "-t", "0", "r1"]);
     let pid2 = env.ok(&["inspect", "-f", "{{.State.Pid}}", "r1"]);
     assert_ne!(pid1, pid2);
-    assert_eq!(env.ok(&["inspect", "-f", "{{.State.Status}}", "r1"]), "running\n");
+    assert_eq!(
+        env.ok(&["inspect", "-f", "{{.State.Status}}", "r1"]),
+        "running\n"
+    );
     env.ok(&["rm", "-f", "r1"]);
     wait_for(|| !shim_running(&id), "the shim to exit");
     assert!(env.mounts().is_empty());
@@ -256,17 +463,42 @@ fn docker_default_devices_and_masked_paths() {
     let Some(env) = env() else { return };
     env.image("bb", &[]);
     let devs = env.ok(&["run", "--rm", "bb", "ls", "/dev"]);
-    for d in ["null", "zero", "full", "random", "urandom", "tty", "pts", "shm", "mqueue", "ptmx"] {
-        assert!(devs.split_whitespace().any(|x| x == d), "/dev/{d} missing: {devs}");
+    for d in [
+        "null", "zero", "full", "random", "urandom", "tty", "pts", "shm", "mqueue", "ptmx",
+    ] {
+        assert!(
+            devs.split_whitespace().any(|x| x == d),
+            "/dev/{d} missing: {devs}"
+        );
     }
     // Masked: /proc/interrupts reads as empty (the host's has content); read-only: /proc/sys
     // refuses writes.
     assert!(std::fs::read_to_string("/proc/interrupts").unwrap().len() > 0);
-    assert_eq!(env.ok(&["run", "--rm", "bb", "sh", "-c", "wc -c < /proc/interrupts"]).trim(), "0");
-    let r = env.berth(&["run", "--rm", "bb", "sh", "-c", "echo 1 > /proc/sys/kernel/domainname"]);
+    assert_eq!(
+        env.ok(&["run", "--rm", "bb", "sh", "-c", "wc -c < /proc/interrupts"])
+            .trim(),
+        "0"
+    );
+    let r = env.berth(&[
+        "run",
+        "--rm",
+        "bb",
+        "sh",
+        "-c",
+        "echo 1 > /proc/sys/kernel/domainname",
+    ]);
     assert_ne!(r.code, 0);
     // Writing to a device outside the allowed list is refused by the device cgroup.
-    let r = env.berth(&["run", "--rm", "--cap-add", "MKNOD", "bb", "sh", "-c", "mknod /tmp/sda b 8 0 && head -c1 /tmp/sda"]);
+    let r = env.berth(&[
+        "run",
+        "--rm",
+        "--cap-add",
+        "MKNOD",
+        "bb",
+        "sh",
+        "-c",
+        "mknod /tmp/sda b 8 0 && head -c1 /tmp/sda",
+    ]);
     assert_ne!(r.code, 0, "{}", r.stdout);
 }
 
@@ -280,16 +512,37 @@ fn memory_swap_reaches_the_cgroup() {
         return;
     }
     env.image("bb", &[]);
-    let id = env.ok(&["run", "-d", "-m", "32m", "--memory-swap", "64m", "bb", "sleep", "100"]);
+    let id = env.ok(&[
+        "run",
+        "-d",
+        "-m",
+        "32m",
+        "--memory-swap",
+        "64m",
+        "bb",
+        "sleep",
+        "100",
+    ]);
     let id = id.trim();
-    let v1 = std::fs::read_to_string(format!("/sys/fs/cgroup/memory/berth/{id}/memory.memsw.limit_in_bytes"));
+    let v1 = std::fs::read_to_string(format!(
+        "/sys/fs/cgroup/memory/berth/{id}/memory.memsw.limit_in_bytes"
+    ));
     let v2 = std::fs::read_to_string(format!("/sys/fs/cgroup/berth/{id}/memory.swap.max"));
     match (v1, v2) {
         (Ok(v), _) => assert_eq!(v.trim(), "67108864"),
         (_, Ok(v)) => assert_eq!(v.trim(), "33554432"),
         _ => panic!("no swap limit file"),
     }
-    let r = env.berth(&["run", "--rm", "-m", "64m", "--memory-swap", "32m", "bb", "true"]);
+    let r = env.berth(&[
+        "run",
+        "--rm",
+        "-m",
+        "64m",
+        "--memory-swap",
+        "32m",
+        "bb",
+        "true",
+    ]);
     assert_eq!(r.code, 125);
     env.ok(&["rm", "-f", id]);
 }
@@ -302,24 +555,52 @@ fn images_import_from_file_and_rmi_rules() {
     let dir = tempfile::tempdir().unwrap();
     let tar = dir.path().join("rootfs.tar");
     std::fs::create_dir_all(dir.path().join("root/bin")).unwrap();
-    std::fs::copy(common::busybox().unwrap(), dir.path().join("root/bin/busybox")).unwrap();
+    std::fs::copy(
+        common::busybox().unwrap(),
+        dir.path().join("root/bin/busybox"),
+    )
+    .unwrap();
     std::os::unix::fs::symlink("busybox", dir.path().join("root/bin/sh")).unwrap();
     let status = std::process::Command::new("tar")
-        .arg("-C").arg(dir.path().join("root")).arg("-cf").arg(&tar).arg(".")
-        .status().unwrap();
+        .arg("-C")
+        .arg(dir.path().join("root"))
+        .arg("-cf")
+        .arg(&tar)
+        .arg(".")
+        .status()
+        .unwrap();
     assert!(status.success());
-    let id = env.ok(&["import", "-m", "from a file", tar.to_str().unwrap(), "filed:v1"]);
+    let id = env.ok(&[
+        "import",
+        "-m",
+        "from a file",
+        tar.to_str().unwrap(),
+        "filed:v1",
+    ]);
     assert!(id.starts_with("sha256:"));
-    assert_eq!(env.ok(&["image", "inspect", "-f", "{{.Comment}}", "filed:v1"]), "from a file\n");
-    assert_eq!(env.ok(&["run", "--rm", "filed:v1", "sh", "-c", "echo imported"]), "imported\n");
+    assert_eq!(
+        env.ok(&["image", "inspect", "-f", "{{.Comment}}", "filed:v1"]),
+        "from a file\n"
+    );
+    assert_eq!(
+        env.ok(&["run", "--rm", "filed:v1", "sh", "-c", "echo imported"]),
+        "imported\n"
+    );
     // An image used by a container cannot be removed without -f.
     env.ok(&["create", "--name", "user", "filed:v1", "sh"]);
     let r = env.berth(&["rmi", "filed:v1"]);
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("is using its referenced image"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("is using its referenced image"),
+        "{}",
+        r.stderr
+    );
     env.ok(&["rm", "user"]);
     let out = env.ok(&["rmi", "filed:v1"]);
-    assert!(out.contains("Untagged: filed:v1") && out.contains("Deleted: sha256:"), "{out}");
+    assert!(
+        out.contains("Untagged: filed:v1") && out.contains("Deleted: sha256:"),
+        "{out}"
+    );
     assert_eq!(env.ok(&["images", "-q"]).lines().count(), 1);
     let r = env.berth(&["rmi", "filed:v1"]);
     assert!(r.stderr.contains("No such image"), "{}", r.stderr);
@@ -337,13 +618,22 @@ fn concurrent_starts_make_one_shim() {
     let id = env.ok(&["create", "bb", "sleep", "100"]);
     let id = id.trim();
     let children: Vec<_> = (0..4)
-        .map(|_| env.cmd(&["start", id]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().unwrap())
+        .map(|_| {
+            env.cmd(&["start", id])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
         .collect();
     for child in children {
         let r: common::Run = child.wait_with_output().unwrap().into();
         assert_eq!(r.code, 0, "{}", r.stderr);
     }
-    assert_eq!(env.ok(&["inspect", "-f", "{{.State.Status}}", id]), "running\n");
+    assert_eq!(
+        env.ok(&["inspect", "-f", "{{.State.Status}}", id]),
+        "running\n"
+    );
     // Processes running `berth shim ID`, not counting the container's init, which starts as a
     // clone of its shim and may not have exec'd yet.
     let shims: Vec<(String, String)> = std::fs::read_dir("/proc")
@@ -351,16 +641,26 @@ fn concurrent_starts_make_one_shim() {
         .flatten()
         .filter(|p| {
             std::fs::read(p.path().join("cmdline"))
-                .map(|c| String::from_utf8_lossy(&c).replace('\0', " ").contains(&format!("shim {id}")))
+                .map(|c| {
+                    String::from_utf8_lossy(&c)
+                        .replace('\0', " ")
+                        .contains(&format!("shim {id}"))
+                })
                 .unwrap_or(false)
         })
         .filter_map(|p| {
             let stat = std::fs::read_to_string(p.path().join("stat")).ok()?;
-            let ppid = stat[stat.rfind(')')? + 2..].split_whitespace().nth(1)?.to_string();
+            let ppid = stat[stat.rfind(')')? + 2..]
+                .split_whitespace()
+                .nth(1)?
+                .to_string();
             Some((p.file_name().to_string_lossy().into_owned(), ppid))
         })
         .collect();
-    let roots = shims.iter().filter(|(_, ppid)| !shims.iter().any(|(pid, _)| pid == ppid)).count();
+    let roots = shims
+        .iter()
+        .filter(|(_, ppid)| !shims.iter().any(|(pid, _)| pid == ppid))
+        .count();
     assert_eq!(roots, 1, "{shims:?}");
     env.ok(&["rm", "-f", id]);
     assert!(env.mounts().is_empty(), "mounts left: {:?}", env.mounts());

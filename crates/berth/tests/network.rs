@@ -25,15 +25,9 @@ fn ip_of(env: &Env, name: &str) -> String {
 }
 
 fn bridge_of(env: &Env, net: &str) -> String {
-    env.ok(&[
-        "network",
-        "inspect",
-        "-f",
-        "{{index .Options \"com.docker.network.bridge.name\"}}",
-        net,
-    ])
-    .trim()
-    .to_string()
+    env.ok(&["network", "inspect", "-f", "{{.BerthBridge}}", net])
+        .trim()
+        .to_string()
 }
 
 /// wget from a fresh container; returns (exit code, body). (Debian's static busybox wget

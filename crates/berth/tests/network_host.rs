@@ -449,13 +449,7 @@ fn bridges_pass_traffic_beside_dockerd() {
             .trim(),
         "hello from srv"
     );
-    let bridge = env.ok(&[
-        "network",
-        "inspect",
-        "-f",
-        "{{index .Options \"com.docker.network.bridge.name\"}}",
-        "dnet",
-    ]);
+    let bridge = env.ok(&["network", "inspect", "-f", "{{.BerthBridge}}", "dnet"]);
     let bridge = bridge.trim();
     assert!(sh_ok("iptables -S").contains(&format!("-i {bridge} -j ACCEPT")));
     env.ok(&["rm", "-f", "srv"]);

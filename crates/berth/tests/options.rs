@@ -8,7 +8,11 @@ fn status_field(env: &common::Env, args: &[&str], field: &str) -> String {
     let mut full = vec!["run", "--rm"];
     full.extend_from_slice(args);
     full.extend(["bb", "grep", field, "/proc/self/status"]);
-    env.ok(&full).split_whitespace().nth(1).unwrap_or_default().to_string()
+    env.ok(&full)
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or_default()
+        .to_string()
 }
 
 #[test]
@@ -16,19 +20,54 @@ fn capabilities_follow_cap_add_cap_drop_and_privileged() {
     let Some(env) = env() else { return };
     env.image("bb", &[]);
     assert_eq!(status_field(&env, &[], "CapEff"), "00000000a80425fb");
-    assert_eq!(status_field(&env, &["--cap-drop", "ALL"], "CapEff"), "0000000000000000");
+    assert_eq!(
+        status_field(&env, &["--cap-drop", "ALL"], "CapEff"),
+        "0000000000000000"
+    );
     // NET_ADMIN is bit 12.
-    assert_eq!(status_field(&env, &["--cap-add", "NET_ADMIN"], "CapEff"), "00000000a80435fb");
-    assert_eq!(status_field(&env, &["--cap-drop", "chown", "--cap-drop", "CAP_KILL"], "CapEff"), "00000000a80425da");
+    assert_eq!(
+        status_field(&env, &["--cap-add", "NET_ADMIN"], "CapEff"),
+        "00000000a80435fb"
+    );
+    assert_eq!(
+        status_field(
+            &env,
+            &["--cap-drop", "chown", "--cap-drop", "CAP_KILL"],
+            "CapEff"
+        ),
+        "00000000a80425da"
+    );
     let r = env.berth(&["run", "--rm", "--cap-add", "NOT_A_CAP", "bb", "true"]);
     assert_eq!(r.code, 125, "{}", r.stderr);
     // Privileged: every capability this process holds, and mount works.
     // SAFETY: reading our own capability set through /proc.
     let ours = std::fs::read_to_string("/proc/self/status").unwrap();
-    let ours = ours.lines().find(|l| l.starts_with("CapEff")).unwrap().split_whitespace().nth(1).unwrap().to_string();
+    let ours = ours
+        .lines()
+        .find(|l| l.starts_with("CapEff"))
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_string();
     assert_eq!(status_field(&env, &["--privileged"], "CapEff"), ours);
-    env.ok(&["run", "--rm", "--privileged", "bb", "sh", "-c", "mkdir -p /mnt && mount -t tmpfs none /mnt"]);
-    let r = env.berth(&["run", "--rm", "bb", "sh", "-c", "mkdir -p /mnt && mount -t tmpfs none /mnt"]);
+    env.ok(&[
+        "run",
+        "--rm",
+        "--privileged",
+        "bb",
+        "sh",
+        "-c",
+        "mkdir -p /mnt && mount -t tmpfs none /mnt",
+    ]);
+    let r = env.berth(&[
+        "run",
+        "--rm",
+        "bb",
+        "sh",
+        "-c",
+        "mkdir -p /mnt && mount -t tmpfs none /mnt",
+    ]);
     assert_ne!(r.code, 0);
 }
 
@@ -37,11 +76,26 @@ fn security_opts_apply() {
     let Some(env) = env() else { return };
     env.image("bb", &[]);
     assert_eq!(status_field(&env, &[], "NoNewPrivs"), "0");
-    assert_eq!(status_field(&env, &["--security-opt", "no-new-privileges"], "NoNewPrivs"), "1");
+    assert_eq!(
+        status_field(&env, &["--security-opt", "no-new-privileges"], "NoNewPrivs"),
+        "1"
+    );
     assert_eq!(status_field(&env, &[], "Seccomp:"), "2");
-    assert_eq!(status_field(&env, &["--security-opt", "seccomp=unconfined"], "Seccomp:"), "0");
+    assert_eq!(
+        status_field(&env, &["--security-opt", "seccomp=unconfined"], "Seccomp:"),
+        "0"
+    );
     // The default profile refuses unshare without CAP_SYS_ADMIN.
-    let r = env.berth(&["run", "--rm", "--cap-add", "SYS_ADMIN", "--security-opt", "seccomp=unconfined", "bb", "true"]);
+    let r = env.berth(&[
+        "run",
+        "--rm",
+        "--cap-add",
+        "SYS_ADMIN",
+        "--security-opt",
+        "seccomp=unconfined",
+        "bb",
+        "true",
+    ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     // A profile file: allow everything but mkdir/mkdirat.
     let dir = tempfile::tempdir().unwrap();
@@ -52,7 +106,16 @@ fn security_opts_apply() {
     )
     .unwrap();
     let opt = format!("seccomp={}", profile.display());
-    let r = env.berth(&["run", "--rm", "--security-opt", &opt, "bb", "sh", "-c", "mkdir /tmp/x"]);
+    let r = env.berth(&[
+        "run",
+        "--rm",
+        "--security-opt",
+        &opt,
+        "bb",
+        "sh",
+        "-c",
+        "mkdir /tmp/x",
+    ]);
     assert_ne!(r.code, 0);
     assert!(r.stderr.contains("Operation not permitted"), "{}", r.stderr);
     std::fs::write(&profile, "{not json").unwrap();
@@ -65,11 +128,42 @@ fn security_opts_apply() {
 fn ulimits_and_cgroup_limits_apply() {
     let Some(env) = env() else { return };
     env.image("bb", &[]);
-    assert_eq!(env.ok(&["run", "--rm", "--ulimit", "nofile=100:200", "bb", "sh", "-c", "ulimit -n; ulimit -Hn"]), "100\n200\n");
-    let r = env.berth(&["run", "--rm", "--ulimit", "nofile=1:99999999999", "bb", "true"]);
+    assert_eq!(
+        env.ok(&[
+            "run",
+            "--rm",
+            "--ulimit",
+            "nofile=100:200",
+            "bb",
+            "sh",
+            "-c",
+            "ulimit -n; ulimit -Hn"
+        ]),
+        "100\n200\n"
+    );
+    let r = env.berth(&[
+        "run",
+        "--rm",
+        "--ulimit",
+        "nofile=1:99999999999",
+        "bb",
+        "true",
+    ]);
     assert_eq!(r.code, 125, "{}", r.stderr);
     assert!(r.stderr.contains("hard limit"), "{}", r.stderr);
-    let id = env.ok(&["run", "-d", "--cpus", "0.5", "--cpu-shares", "512", "--pids-limit", "7", "bb", "sleep", "100"]);
+    let id = env.ok(&[
+        "run",
+        "-d",
+        "--cpus",
+        "0.5",
+        "--cpu-shares",
+        "512",
+        "--pids-limit",
+        "7",
+        "bb",
+        "sleep",
+        "100",
+    ]);
     let id = id.trim();
     let read = |v1: &str, v2: &str| {
         std::fs::read_to_string(format!("/sys/fs/cgroup/{v1}"))
@@ -86,8 +180,20 @@ fn ulimits_and_cgroup_limits_apply() {
     let pids = read(&format!("pids/berth/{id}/pids.max"), "pids.max");
     assert_eq!(pids, "7");
     // The pids limit holds inside.
-    let r = env.berth(&["exec", id, "sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10; do sleep 0.3 & done; wait"]);
-    assert!(r.stderr.contains("fork") || r.stderr.contains("Resource temporarily unavailable") || r.code != 0, "{}", r.stderr);
+    let r = env.berth(&[
+        "exec",
+        id,
+        "sh",
+        "-c",
+        "for i in 1 2 3 4 5 6 7 8 9 10; do sleep 0.3 & done; wait",
+    ]);
+    assert!(
+        r.stderr.contains("fork")
+            || r.stderr.contains("Resource temporarily unavailable")
+            || r.code != 0,
+        "{}",
+        r.stderr
+    );
     let stats = env.ok(&["stats", "--no-stream", id]);
     assert!(stats.starts_with("CONTAINER ID"), "{stats}");
     assert!(stats.contains(&id[..12]), "{stats}");
@@ -98,8 +204,16 @@ fn ulimits_and_cgroup_limits_apply() {
 fn memory_limit_shows_in_stats() {
     let Some(env) = env() else { return };
     env.image("bb", &[]);
-    env.ok(&["run", "-d", "--name", "mem", "-m", "64m", "bb", "sleep", "100"]);
-    let stats = env.ok(&["stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}} {{.PIDs}}", "mem"]);
+    env.ok(&[
+        "run", "-d", "--name", "mem", "-m", "64m", "bb", "sleep", "100",
+    ]);
+    let stats = env.ok(&[
+        "stats",
+        "--no-stream",
+        "--format",
+        "{{.Name}} {{.MemUsage}} {{.PIDs}}",
+        "mem",
+    ]);
     assert!(stats.starts_with("mem "), "{stats}");
     assert!(stats.contains("/ 64MiB"), "{stats}");
     assert!(stats.trim().ends_with(" 1"), "{stats}");
@@ -114,7 +228,11 @@ fn init_reaps_and_is_pid_one() {
     }
     env.image("bb", &[]);
     let out = env.ok(&["run", "--rm", "--init", "bb", "ps", "-o", "pid,args"]);
-    assert!(out.lines().any(|l| l.trim_start().starts_with("1 /sbin/docker-init")), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.trim_start().starts_with("1 /sbin/docker-init")),
+        "{out}"
+    );
 }
 
 #[test]
@@ -122,19 +240,44 @@ fn stop_signal_and_timeout_are_used() {
     let Some(env) = env() else { return };
     env.image("bb", &[]);
     env.ok(&[
-        "run", "-d", "--name", "sig", "--stop-signal", "USR1", "bb", "sh", "-c",
+        "run",
+        "-d",
+        "--name",
+        "sig",
+        "--stop-signal",
+        "USR1",
+        "bb",
+        "sh",
+        "-c",
         "trap 'exit 42' USR1; echo ready; while true; do sleep 0.1; done",
     ]);
     // PID 1 ignores signals it has no handler for: stop only once the trap is set.
     wait_for(|| env.ok(&["logs", "sig"]) == "ready\n", "the trap");
     env.ok(&["stop", "sig"]);
-    assert_eq!(env.ok(&["inspect", "-f", "{{.State.ExitCode}}", "sig"]), "42\n");
+    assert_eq!(
+        env.ok(&["inspect", "-f", "{{.State.ExitCode}}", "sig"]),
+        "42\n"
+    );
     // A container that ignores SIGTERM is killed after --stop-timeout.
-    env.ok(&["run", "-d", "--name", "stubborn", "--stop-timeout", "1", "bb", "sh", "-c", "trap '' TERM; while true; do sleep 0.1; done"]);
+    env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "stubborn",
+        "--stop-timeout",
+        "1",
+        "bb",
+        "sh",
+        "-c",
+        "trap '' TERM; while true; do sleep 0.1; done",
+    ]);
     let started = std::time::Instant::now();
     env.ok(&["stop", "stubborn"]);
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
-    assert_eq!(env.ok(&["inspect", "-f", "{{.State.ExitCode}}", "stubborn"]), "137\n");
+    assert_eq!(
+        env.ok(&["inspect", "-f", "{{.State.ExitCode}}", "stubborn"]),
+        "137\n"
+    );
     let r = env.berth(&["kill", "-s", "NOTASIG", "stubborn"]);
     assert_eq!(r.code, 1);
 }
@@ -143,13 +286,39 @@ fn stop_signal_and_timeout_are_used() {
 fn restart_always_stops_when_stopped() {
     let Some(env) = env() else { return };
     env.image("bb", &[]);
-    env.ok(&["run", "-d", "--name", "loop", "--restart", "always", "bb", "sh", "-c", "sleep 0.2; exit 1"]);
-    wait_for(|| env.ok(&["inspect", "-f", "{{.RestartCount}}", "loop"]).trim().parse::<i32>().unwrap_or(0) >= 2, "restarts");
+    env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "loop",
+        "--restart",
+        "always",
+        "bb",
+        "sh",
+        "-c",
+        "sleep 0.2; exit 1",
+    ]);
+    wait_for(
+        || {
+            env.ok(&["inspect", "-f", "{{.RestartCount}}", "loop"])
+                .trim()
+                .parse::<i32>()
+                .unwrap_or(0)
+                >= 2
+        },
+        "restarts",
+    );
     env.ok(&["stop", "-t", "1", "loop"]);
     let count = env.ok(&["inspect", "-f", "{{.RestartCount}}", "loop"]);
     std::thread::sleep(std::time::Duration::from_millis(800));
-    assert_eq!(env.ok(&["inspect", "-f", "{{.State.Status}}", "loop"]), "exited\n");
-    assert_eq!(env.ok(&["inspect", "-f", "{{.RestartCount}}", "loop"]), count);
+    assert_eq!(
+        env.ok(&["inspect", "-f", "{{.State.Status}}", "loop"]),
+        "exited\n"
+    );
+    assert_eq!(
+        env.ok(&["inspect", "-f", "{{.RestartCount}}", "loop"]),
+        count
+    );
     let r = env.berth(&["run", "--rm", "--restart", "always", "bb", "true"]);
     assert_eq!(r.code, 125);
     let r = env.berth(&["run", "--restart", "sometimes", "bb", "true"]);
@@ -164,13 +333,54 @@ fn labels_filters_and_formats() {
     let dir = tempfile::tempdir().unwrap();
     let env_file = dir.path().join("env");
     std::fs::write(&env_file, "# comment\nFROM_FILE=yes\n").unwrap();
-    env.ok(&["run", "-d", "--name", "alpha", "-l", "tier=web", "bb", "sleep", "100"]);
-    env.ok(&["run", "--name", "beta", "-l", "tier=db", "--env-file", env_file.to_str().unwrap(), "bb", "sh", "-c", "echo $FROM_FILE"]);
+    env.ok(&[
+        "run", "-d", "--name", "alpha", "-l", "tier=web", "bb", "sleep", "100",
+    ]);
+    env.ok(&[
+        "run",
+        "--name",
+        "beta",
+        "-l",
+        "tier=db",
+        "--env-file",
+        env_file.to_str().unwrap(),
+        "bb",
+        "sh",
+        "-c",
+        "echo $FROM_FILE",
+    ]);
     assert_eq!(env.ok(&["logs", "beta"]), "yes\n");
     assert_eq!(env.ok(&["ps", "--format", "{{.Names}}"]), "alpha\n");
-    assert_eq!(env.ok(&["ps", "-a", "--filter", "label=tier=db", "--format", "{{.Names}}"]), "beta\n");
-    assert_eq!(env.ok(&["ps", "-a", "--filter", "status=exited", "--format", "{{.Names}} {{.Status}}"]).split(" Exited").next(), Some("beta"));
-    assert_eq!(env.ok(&["ps", "-a", "--filter", "name=alp", "-q"]).trim().len(), 12);
+    assert_eq!(
+        env.ok(&[
+            "ps",
+            "-a",
+            "--filter",
+            "label=tier=db",
+            "--format",
+            "{{.Names}}"
+        ]),
+        "beta\n"
+    );
+    assert_eq!(
+        env.ok(&[
+            "ps",
+            "-a",
+            "--filter",
+            "status=exited",
+            "--format",
+            "{{.Names}} {{.Status}}"
+        ])
+        .split(" Exited")
+        .next(),
+        Some("beta")
+    );
+    assert_eq!(
+        env.ok(&["ps", "-a", "--filter", "name=alp", "-q"])
+            .trim()
+            .len(),
+        12
+    );
     let table = env.ok(&["ps", "-a", "--format", "table {{.Names}}\t{{.Labels}}"]);
     let mut lines = table.lines();
     assert!(lines.next().unwrap().starts_with("NAMES"), "{table}");
@@ -196,9 +406,26 @@ fn oom_kill_is_reported() {
     env.image("bb", &[]);
     // Without swap, 8 MiB of memory cannot hold a 64 MiB string.
     let r = env.berth(&[
-        "run", "--name", "hog", "-m", "8m", "--memory-swap", "8m", "bb", "sh", "-c",
+        "run",
+        "--name",
+        "hog",
+        "-m",
+        "8m",
+        "--memory-swap",
+        "8m",
+        "bb",
+        "sh",
+        "-c",
         "x=$(head -c 67108864 /dev/zero | tr '\\0' a); echo ${#x}",
     ]);
     assert_eq!(r.code, 137, "{}{}", r.stdout, r.stderr);
-    assert_eq!(env.ok(&["inspect", "-f", "{{.State.OOMKilled}} {{.State.ExitCode}}", "hog"]), "true 137\n");
+    assert_eq!(
+        env.ok(&[
+            "inspect",
+            "-f",
+            "{{.State.OOMKilled}} {{.State.ExitCode}}",
+            "hog"
+        ]),
+        "true 137\n"
+    );
 }

@@ -26,7 +26,9 @@ pub(crate) fn now() -> String {
 }
 
 fn timestamp(rfc3339: &str) -> Option<chrono::DateTime<chrono::Utc>> {
-    chrono::DateTime::parse_from_rfc3339(rfc3339).ok().map(|t| t.with_timezone(&chrono::Utc))
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .ok()
+        .map(|t| t.with_timezone(&chrono::Utc))
 }
 
 impl ContainerRecord {
@@ -41,13 +43,23 @@ impl ContainerRecord {
     /// Docker's human status: "Up 5 seconds", "Exited (0) 2 minutes ago", "Created".
     pub fn status_text(&self) -> String {
         let since = |t: &str| {
-            timestamp(t).map(|t| crate::humanize::human_duration((chrono::Utc::now() - t).num_seconds())).unwrap_or_default()
+            timestamp(t)
+                .map(|t| crate::humanize::human_duration((chrono::Utc::now() - t).num_seconds()))
+                .unwrap_or_default()
         };
         match self.state {
             State::Running => format!("Up {}", since(&self.started_at)),
             State::Paused => format!("Up {} (Paused)", since(&self.started_at)),
-            State::Restarting => format!("Restarting ({}) {} ago", self.exit_code, since(&self.finished_at)),
-            State::Exited => format!("Exited ({}) {} ago", self.exit_code, since(&self.finished_at)),
+            State::Restarting => format!(
+                "Restarting ({}) {} ago",
+                self.exit_code,
+                since(&self.finished_at)
+            ),
+            State::Exited => format!(
+                "Exited ({}) {} ago",
+                self.exit_code,
+                since(&self.finished_at)
+            ),
             State::Dead => "Dead".into(),
             State::Created => "Created".into(),
         }
@@ -61,7 +73,11 @@ impl ContainerRecord {
             "name" => self.name.contains(value.trim_start_matches('/')),
             "status" => self.state.as_str() == value,
             "exited" => self.state.as_str() == "exited" && self.exit_code.to_string() == value,
-            "ancestor" => self.image == value || self.image_id.contains(value) || self.image.split(':').next() == Some(value),
+            "ancestor" => {
+                self.image == value
+                    || self.image_id.contains(value)
+                    || self.image.split(':').next() == Some(value)
+            }
             "label" => {
                 let labels = self.config.config.labels.clone().unwrap_or_default();
                 match value.split_once('=') {
@@ -74,27 +90,44 @@ impl ContainerRecord {
     }
 }
 
-
 impl Engine {
     /// One `ps --filter` entry, with the filters that need more than the record (`volume`: a
     /// volume's name or a mount's destination, as Docker's).
-    pub fn container_matches_filter(&self, rec: &ContainerRecord, key: &str, value: &str) -> Result<bool, Error> {
+    pub fn container_matches_filter(
+        &self,
+        rec: &ContainerRecord,
+        key: &str,
+        value: &str,
+    ) -> Result<bool, Error> {
         if key == "volume" {
-            return Ok(self.mount_names(&rec.id).iter().any(|(name, dest)| name == value || dest == value));
+            return Ok(self
+                .mount_names(&rec.id)
+                .iter()
+                .any(|(name, dest)| name == value || dest == value));
         }
         rec.matches_filter(key, value)
     }
 
-    /// Whether `rec` passes every filter: values of one key are alternatives, keys all apply.
-    pub fn container_matches_filters(&self, rec: &ContainerRecord, filters: &[(String, String)]) -> Result<bool, Error> {
+    /// Whether `rec` passes every filter: values of one key are alternatives, keys all apply,
+    /// except `label`, whose values must all match (Docker's rule; compose selects a service's
+    /// containers by project, service and oneoff labels at once).
+    pub fn container_matches_filters(
+        &self,
+        rec: &ContainerRecord,
+        filters: &[(String, String)],
+    ) -> Result<bool, Error> {
         let mut keys: Vec<&str> = filters.iter().map(|(k, _)| k.as_str()).collect();
+        keys.sort_unstable();
         keys.dedup();
         for key in keys {
             let mut any = false;
+            let mut all = true;
             for (_, value) in filters.iter().filter(|(k, _)| k == key) {
-                any |= self.container_matches_filter(rec, key, value)?;
+                let hit = self.container_matches_filter(rec, key, value)?;
+                any |= hit;
+                all &= hit;
             }
-            if !any {
+            if !(if key == "label" { all } else { any }) {
                 return Ok(false);
             }
         }
@@ -102,7 +135,11 @@ impl Engine {
     }
 
     /// Creates a container record (no process yet), as `docker create` does.
-    pub fn create_container(&self, request: CreateRequest, name: Option<&str>) -> Result<String, Error> {
+    pub fn create_container(
+        &self,
+        request: CreateRequest,
+        name: Option<&str>,
+    ) -> Result<String, Error> {
         self.repair();
         self.repair_volumes();
         let image_id = self.resolve_image(&request.config.image)?;
@@ -111,7 +148,12 @@ impl Engine {
 
     /// [`Engine::create_container`] from an image id known to the store (the builder's
     /// intermediate images have no name and no row in the images table).
-    pub(crate) fn create_container_from(&self, request: CreateRequest, name: Option<&str>, image_id: String) -> Result<String, Error> {
+    pub(crate) fn create_container_from(
+        &self,
+        request: CreateRequest,
+        name: Option<&str>,
+        image_id: String,
+    ) -> Result<String, Error> {
         validate_request(&request)?;
         self.check_container_network(&request)?;
         if let Some(name) = name {
@@ -125,7 +167,15 @@ impl Engine {
         let image = self.images.image(&image_id)?;
         let mut request = request;
         merge_image_defaults(&mut request, &image.config.config);
-        if request.config.entrypoint.iter().chain(request.config.cmd.iter()).flatten().next().is_none() {
+        if request
+            .config
+            .entrypoint
+            .iter()
+            .chain(request.config.cmd.iter())
+            .flatten()
+            .next()
+            .is_none()
+        {
             return Err(Error::InvalidArgument("No command specified".into()));
         }
         let id = names::new_id();
@@ -178,15 +228,18 @@ impl Engine {
             self.record_mounts(&id, &planned)
         })();
         // On failure the transaction rolls back before the new dirs go.
-        let new_volumes = match inserted.and_then(|made| tx.commit().map(|_| made).map_err(crate::db::db_err)) {
-            Ok(made) => made,
-            Err(e) => {
-                self.discard_volume_dirs(&made_dirs);
-                return Err(e);
-            }
-        };
+        let new_volumes =
+            match inserted.and_then(|made| tx.commit().map(|_| made).map_err(crate::db::db_err)) {
+                Ok(made) => made,
+                Err(e) => {
+                    self.discard_volume_dirs(&made_dirs);
+                    return Err(e);
+                }
+            };
         let dir = self.container_dir(&id);
-        if let Err(e) = std::fs::create_dir_all(dir.join("upper")).and_then(|_| std::fs::create_dir_all(dir.join("work"))) {
+        if let Err(e) = std::fs::create_dir_all(dir.join("upper"))
+            .and_then(|_| std::fs::create_dir_all(dir.join("work")))
+        {
             let _ = self.delete_container_and_mounts(&id, true);
             let _ = std::fs::remove_dir_all(&dir);
             return Err(Error::io(format!("creating {}", dir.display()), e));
@@ -199,6 +252,7 @@ impl Engine {
             }
             return Err(e);
         }
+        self.container_event(&record, "create", &[]);
         Ok(id)
     }
 
@@ -235,7 +289,9 @@ impl Engine {
             .db
             .containers()?
             .into_iter()
-            .filter(|c| all || matches!(c.state, State::Running | State::Paused | State::Restarting))
+            .filter(|c| {
+                all || matches!(c.state, State::Running | State::Paused | State::Restarting)
+            })
             .collect())
     }
 
@@ -259,7 +315,13 @@ impl Engine {
         let rec = self.container(name_or_id)?;
         let c = &rec.config;
         let zero_time = "0001-01-01T00:00:00Z";
-        let nonempty = |s: &str| if s.is_empty() { zero_time.to_string() } else { s.to_string() };
+        let nonempty = |s: &str| {
+            if s.is_empty() {
+                zero_time.to_string()
+            } else {
+                s.to_string()
+            }
+        };
         let mut host_config = serde_json::to_value(&c.host_config).unwrap_or(json!({}));
         if host_config["NetworkMode"] == "" {
             host_config["NetworkMode"] = json!("bridge");
@@ -267,11 +329,19 @@ impl Engine {
         if host_config["Runtime"] == "" {
             host_config["Runtime"] = json!("berth");
         }
+        // Logs are kept and served as Docker's default driver's are (compose only shows the
+        // logs of containers whose driver it knows).
+        if host_config.get("LogConfig").is_none_or(|l| l.is_null()) {
+            host_config["LogConfig"] = json!({"Type": "json-file", "Config": {}});
+        }
         let mut config = serde_json::to_value(&c.config).unwrap_or(json!({}));
         config["Image"] = json!(rec.image);
         let mounts = self.mounts_json(&rec);
         // `--network container:X` shares X's files; X may be gone since.
-        let network_files = self.network_identity(&rec).map(|(dir, _)| dir).unwrap_or_else(|_| self.container_dir(&rec.id));
+        let network_files = self
+            .network_identity(&rec)
+            .map(|(dir, _)| dir)
+            .unwrap_or_else(|_| self.container_dir(&rec.id));
         Ok(json!({
             "Id": rec.id,
             "Created": rec.created,
@@ -319,7 +389,11 @@ impl Engine {
     }
 
     /// `berth rename OLD NEW`
-    pub fn rename_container(&self, name_or_id: &str, new_name: &str) -> Result<(), Error> {
+    pub(crate) fn rename_container_unlogged(
+        &self,
+        name_or_id: &str,
+        new_name: &str,
+    ) -> Result<(), Error> {
         let rec = self.container(name_or_id)?;
         let bare = new_name.strip_prefix('/').unwrap_or(new_name);
         if !names::valid_name(bare) {
@@ -328,7 +402,9 @@ impl Engine {
             )));
         }
         if rec.name == bare {
-            return Err(Error::InvalidArgument("Renaming a container with the same name as its current name".into()));
+            return Err(Error::InvalidArgument(
+                "Renaming a container with the same name as its current name".into(),
+            ));
         }
         self.db.rename_container(&rec.id, bare)
     }
@@ -340,12 +416,21 @@ impl Engine {
     }
 
     /// `berth rm [-f] [-v]`
-    pub fn remove_container_and_volumes(&self, name_or_id: &str, force: bool, volumes: bool) -> Result<(), Error> {
+    pub fn remove_container_and_volumes(
+        &self,
+        name_or_id: &str,
+        force: bool,
+        volumes: bool,
+    ) -> Result<(), Error> {
         self.repair();
         let rec = self.container(name_or_id)?;
         if rec.state.has_shim() {
             if !force {
-                let what = if rec.state == State::Paused { "paused" } else { "running" };
+                let what = if rec.state == State::Paused {
+                    "paused"
+                } else {
+                    "running"
+                };
                 return Err(Error::Conflict(format!(
                     "cannot remove container \"/{}\": container is {what}: stop the container before removing or force remove",
                     rec.name
@@ -353,7 +438,9 @@ impl Engine {
             }
             self.db.set_manually_stopped(&rec.id, true)?;
             if rec.state == State::Paused {
-                let _ = self.runtime_for(&rec).and_then(|rt| Ok(rt.resume(&self.runtime_state_root(), &rec.id)?));
+                let _ = self
+                    .runtime_for(&rec)
+                    .and_then(|rt| Ok(rt.resume(&self.runtime_state_root(), &rec.id)?));
             }
             // SAFETY: kill(2) with a pid we recorded for this container; worst case ESRCH.
             unsafe { libc::kill(rec.pid, libc::SIGKILL) };
@@ -368,29 +455,41 @@ impl Engine {
     /// Idempotent: the shim (for --rm) and `rm -f` may race to do it.
     /// An `--rm` container's anonymous volumes go with it, as Docker's.
     pub(crate) fn destroy(&self, id: &str) -> Result<(), Error> {
-        let auto_remove = self.db.container(id).ok().flatten().is_some_and(|r| r.config.host_config.auto_remove);
+        let auto_remove = self
+            .db
+            .container(id)
+            .ok()
+            .flatten()
+            .is_some_and(|r| r.config.host_config.auto_remove);
         self.destroy_with_volumes(id, auto_remove)
     }
 
     /// [`Engine::destroy`], removing the container's unshared anonymous volumes when asked.
     pub(crate) fn destroy_with_volumes(&self, id: &str, remove_volumes: bool) -> Result<(), Error> {
-        if let Ok(Some(rec)) = self.db.container(id) {
-            if let Ok(rt) = self.runtime_for(&rec) {
-                let _ = rt.delete(&self.runtime_state_root(), id, true);
-            }
+        let existing = self.db.container(id).ok().flatten();
+        if let Some(rec) = &existing
+            && let Ok(rt) = self.runtime_for(rec)
+        {
+            let _ = rt.delete(&self.runtime_state_root(), id, true);
         }
         crate::rootfs::unmount(&self.container_run_dir(id).join("rootfs"));
         self.release_container_network(id);
         let _ = std::fs::remove_dir_all(self.container_run_dir(id));
         let _ = std::fs::remove_dir_all(self.container_dir(id));
-        self.delete_container_and_mounts(id, remove_volumes)
+        self.delete_container_and_mounts(id, remove_volumes)?;
+        if let Some(rec) = existing {
+            self.container_event(&rec, "destroy", &[]);
+        }
+        Ok(())
     }
 
     /// Bytes the container wrote (its overlay upper dir) and its whole rootfs's size (the
     /// image's plus those): Docker's `SizeRw` and `SizeRootFs`.
     pub fn container_size(&self, rec: &ContainerRecord) -> (u64, u64) {
         fn walk(dir: &std::path::Path) -> u64 {
-            let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return 0;
+            };
             entries
                 .flatten()
                 .map(|e| match e.metadata() {
@@ -401,11 +500,18 @@ impl Engine {
                 .sum()
         }
         let rw = walk(&self.container_dir(&rec.id).join("upper"));
-        let image = self.images.image(&rec.image_id).map(|i| i.size).unwrap_or(0);
+        let image = self
+            .images
+            .image(&rec.image_id)
+            .map(|i| i.size)
+            .unwrap_or(0);
         (rw, rw + image)
     }
 
-    pub(crate) fn runtime_for(&self, rec: &ContainerRecord) -> Result<Box<dyn berth_runtime::oci::OciRuntime>, Error> {
+    pub(crate) fn runtime_for(
+        &self,
+        rec: &ContainerRecord,
+    ) -> Result<Box<dyn berth_runtime::oci::OciRuntime>, Error> {
         Ok(berth_runtime::oci::select(&rec.config.host_config.runtime)?)
     }
 }
@@ -416,7 +522,11 @@ fn validate_request(request: &CreateRequest) -> Result<(), Error> {
     berth_runtime::oci::validate(&hc.runtime).map_err(|e| Error::InvalidArgument(e.to_string()))?;
     match hc.restart_policy.name.as_str() {
         "" | "no" | "always" | "unless-stopped" | "on-failure" => {}
-        other => return Err(Error::InvalidArgument(format!("invalid restart policy '{other}'"))),
+        other => {
+            return Err(Error::InvalidArgument(format!(
+                "invalid restart policy '{other}'"
+            )));
+        }
     }
     if hc.restart_policy.name != "on-failure" && hc.restart_policy.maximum_retry_count != 0 {
         return Err(Error::InvalidArgument(format!(
@@ -429,7 +539,9 @@ fn validate_request(request: &CreateRequest) -> Result<(), Error> {
         ));
     }
     if hc.memory != 0 && hc.memory < 6 * 1024 * 1024 {
-        return Err(Error::InvalidArgument("Minimum memory limit allowed is 6MB".into()));
+        return Err(Error::InvalidArgument(
+            "Minimum memory limit allowed is 6MB".into(),
+        ));
     }
     if hc.memory_swap > 0 && hc.memory > 0 && hc.memory_swap < hc.memory {
         return Err(Error::InvalidArgument(
@@ -442,7 +554,9 @@ fn validate_request(request: &CreateRequest) -> Result<(), Error> {
         ));
     }
     if hc.nano_cpus < 0 {
-        return Err(Error::InvalidArgument("Range of CPUs is from 0.01 to the number of CPUs".into()));
+        return Err(Error::InvalidArgument(
+            "Range of CPUs is from 0.01 to the number of CPUs".into(),
+        ));
     }
     for opt in hc.security_opt.iter().flatten() {
         let known = opt == "no-new-privileges"
@@ -454,7 +568,9 @@ fn validate_request(request: &CreateRequest) -> Result<(), Error> {
             || opt.starts_with("label=")
             || opt.starts_with("apparmor=");
         if !known {
-            return Err(Error::InvalidArgument(format!("invalid --security-opt: {opt:?}")));
+            return Err(Error::InvalidArgument(format!(
+                "invalid --security-opt: {opt:?}"
+            )));
         }
     }
     Ok(())
@@ -471,7 +587,10 @@ fn merge_image_defaults(request: &mut CreateRequest, image: &berth_image::Contai
         env.push(kv);
     }
     if !env.iter().any(|e| e.starts_with("PATH=")) {
-        env.insert(0, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
+        env.insert(
+            0,
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
+        );
     }
     c.env = Some(env);
     let user_entrypoint = c.entrypoint.is_some();
@@ -481,7 +600,10 @@ fn merge_image_defaults(request: &mut CreateRequest, image: &berth_image::Contai
     if c.cmd.as_ref().is_none_or(|v| v.is_empty()) && !user_entrypoint {
         c.cmd = image.cmd.clone();
     }
-    if c.entrypoint.as_ref().is_some_and(|e| e.is_empty() || e.iter().all(|s| s.is_empty())) {
+    if c.entrypoint
+        .as_ref()
+        .is_some_and(|e| e.is_empty() || e.iter().all(|s| s.is_empty()))
+    {
         c.entrypoint = None;
     }
     if c.working_dir.is_empty() {

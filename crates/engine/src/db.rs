@@ -11,7 +11,7 @@ use crate::types::{CreateRequest, State};
 
 // 4: networks, endpoints and ports (after 2's volumes and 3's build cache): older databases
 // get them too. 5: blob_sources.
-const SCHEMA_VERSION: i64 = 5;
+const SCHEMA_VERSION: i64 = 6;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS containers (
     id TEXT PRIMARY KEY,
@@ -99,6 +99,14 @@ CREATE TABLE IF NOT EXISTS blob_sources (
     repository TEXT NOT NULL,
     PRIMARY KEY (digest, registry, repository)
 );
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    time_nano INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    action TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    attributes TEXT NOT NULL
+);
 ";
 
 /// One row of the containers table.
@@ -160,7 +168,8 @@ fn row_to_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<ContainerRecord> {
 /// A write transaction that takes the write lock at once (so the busy timeout applies, not a
 /// failed upgrade halfway).
 pub(crate) fn immediate(conn: &Connection) -> Result<rusqlite::Transaction<'_>, Error> {
-    rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate).map_err(db_err)
+    rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)
+        .map_err(db_err)
 }
 
 pub(crate) fn db_err(e: rusqlite::Error) -> Error {
@@ -171,18 +180,28 @@ impl Db {
     pub fn open(path: &Path) -> Result<Db, Error> {
         let conn = Connection::open(path).map_err(db_err)?;
         conn.busy_timeout(Duration::from_secs(30)).map_err(db_err)?;
-        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(db_err)?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(db_err)?;
         if version != SCHEMA_VERSION {
-            conn.pragma_update(None, "journal_mode", "WAL").map_err(db_err)?;
-            conn.execute_batch(&format!("BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"))
+            conn.pragma_update(None, "journal_mode", "WAL")
                 .map_err(db_err)?;
+            conn.execute_batch(&format!(
+                "BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+            ))
+            .map_err(db_err)?;
         }
         // WAL + NORMAL: a commit is atomic and durable against process crashes; an OS crash may
         // lose the last commits but never corrupts the file.
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(db_err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(db_err)?;
         // Every command is a short process: checkpointing the WAL at each close would fsync the
         // database on every `berth` invocation. SQLite's automatic checkpoints still run.
-        conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true).map_err(db_err)?;
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+            true,
+        )
+        .map_err(db_err)?;
         Ok(Db { conn })
     }
 
@@ -198,15 +217,21 @@ impl Db {
     }
 
     pub fn insert_container(&self, rec: &ContainerRecord) -> Result<(), Error> {
-        let config = serde_json::to_string(&rec.config).map_err(|e| Error::Internal(e.to_string()))?;
+        let config =
+            serde_json::to_string(&rec.config).map_err(|e| Error::Internal(e.to_string()))?;
         let result = self.conn.execute(
             "INSERT INTO containers (id, name, image, image_id, created, config, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![rec.id, rec.name, rec.image, rec.image_id, rec.created, config, rec.state.as_str()],
         );
         match result {
             Ok(_) => Ok(()),
-            Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
-                let holder = self.container_by_name(&rec.name)?.map(|r| r.id).unwrap_or_default();
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                let holder = self
+                    .container_by_name(&rec.name)?
+                    .map(|r| r.id)
+                    .unwrap_or_default();
                 Err(Error::Conflict(format!(
                     "Conflict. The container name \"/{}\" is already in use by container \"{}\". You have to remove (or rename) that container to be able to reuse that name.",
                     rec.name, holder
@@ -218,14 +243,22 @@ impl Db {
 
     pub fn container(&self, id: &str) -> Result<Option<ContainerRecord>, Error> {
         self.conn
-            .query_row(&format!("SELECT {COLUMNS} FROM containers WHERE id = ?1"), [id], row_to_record)
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM containers WHERE id = ?1"),
+                [id],
+                row_to_record,
+            )
             .optional()
             .map_err(db_err)
     }
 
     pub fn container_by_name(&self, name: &str) -> Result<Option<ContainerRecord>, Error> {
         self.conn
-            .query_row(&format!("SELECT {COLUMNS} FROM containers WHERE name = ?1"), [name], row_to_record)
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM containers WHERE name = ?1"),
+                [name],
+                row_to_record,
+            )
             .optional()
             .map_err(db_err)
     }
@@ -234,16 +267,22 @@ impl Db {
     pub fn containers_by_id_prefix(&self, prefix: &str) -> Result<Vec<ContainerRecord>, Error> {
         let mut stmt = self
             .conn
-            .prepare_cached(&format!("SELECT {COLUMNS} FROM containers WHERE substr(id, 1, ?2) = ?1"))
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM containers WHERE substr(id, 1, ?2) = ?1"
+            ))
             .map_err(db_err)?;
-        let rows = stmt.query_map(params![prefix, prefix.len() as i64], row_to_record).map_err(db_err)?;
+        let rows = stmt
+            .query_map(params![prefix, prefix.len() as i64], row_to_record)
+            .map_err(db_err)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
     }
 
     pub fn containers(&self) -> Result<Vec<ContainerRecord>, Error> {
         let mut stmt = self
             .conn
-            .prepare_cached(&format!("SELECT {COLUMNS} FROM containers ORDER BY created DESC"))
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM containers ORDER BY created DESC"
+            ))
             .map_err(db_err)?;
         let rows = stmt.query_map([], row_to_record).map_err(db_err)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
@@ -303,16 +342,27 @@ impl Db {
 
     pub fn set_manually_stopped(&self, id: &str, stopped: bool) -> Result<(), Error> {
         self.conn
-            .execute("UPDATE containers SET manually_stopped = ?2 WHERE id = ?1", params![id, stopped as i64])
+            .execute(
+                "UPDATE containers SET manually_stopped = ?2 WHERE id = ?1",
+                params![id, stopped as i64],
+            )
             .map_err(db_err)?;
         Ok(())
     }
 
     pub fn rename_container(&self, id: &str, name: &str) -> Result<(), Error> {
-        match self.conn.execute("UPDATE containers SET name = ?2 WHERE id = ?1", params![id, name]) {
+        match self.conn.execute(
+            "UPDATE containers SET name = ?2 WHERE id = ?1",
+            params![id, name],
+        ) {
             Ok(_) => Ok(()),
-            Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
-                let holder = self.container_by_name(name)?.map(|r| r.id).unwrap_or_default();
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                let holder = self
+                    .container_by_name(name)?
+                    .map(|r| r.id)
+                    .unwrap_or_default();
                 Err(Error::Conflict(format!(
                     "Conflict. The container name \"/{name}\" is already in use by container \"{holder}\". You have to remove (or rename) that container to be able to reuse that name."
                 )))
@@ -322,7 +372,9 @@ impl Db {
     }
 
     pub fn delete_container(&self, id: &str) -> Result<(), Error> {
-        self.conn.execute("DELETE FROM containers WHERE id = ?1", [id]).map_err(db_err)?;
+        self.conn
+            .execute("DELETE FROM containers WHERE id = ?1", [id])
+            .map_err(db_err)?;
         Ok(())
     }
 
@@ -330,7 +382,10 @@ impl Db {
 
     pub fn add_image(&self, id: &str, created: &str) -> Result<(), Error> {
         self.conn
-            .execute("INSERT OR IGNORE INTO images (id, created) VALUES (?1, ?2)", params![id, created])
+            .execute(
+                "INSERT OR IGNORE INTO images (id, created) VALUES (?1, ?2)",
+                params![id, created],
+            )
             .map_err(db_err)?;
         Ok(())
     }
@@ -339,50 +394,73 @@ impl Db {
     pub fn set_tag(&self, name: &str, image_id: &str) -> Result<Option<String>, Error> {
         let tx = self.conn.unchecked_transaction().map_err(db_err)?;
         let previous: Option<String> = tx
-            .query_row("SELECT image_id FROM tags WHERE name = ?1", [name], |r| r.get(0))
+            .query_row("SELECT image_id FROM tags WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })
             .optional()
             .map_err(db_err)?;
-        tx.execute("INSERT OR REPLACE INTO tags (name, image_id) VALUES (?1, ?2)", params![name, image_id])
-            .map_err(db_err)?;
+        tx.execute(
+            "INSERT OR REPLACE INTO tags (name, image_id) VALUES (?1, ?2)",
+            params![name, image_id],
+        )
+        .map_err(db_err)?;
         tx.commit().map_err(db_err)?;
         Ok(previous.filter(|p| p != image_id))
     }
 
     pub fn remove_tag(&self, name: &str) -> Result<(), Error> {
-        self.conn.execute("DELETE FROM tags WHERE name = ?1", [name]).map_err(db_err)?;
+        self.conn
+            .execute("DELETE FROM tags WHERE name = ?1", [name])
+            .map_err(db_err)?;
         Ok(())
     }
 
     pub fn tag(&self, name: &str) -> Result<Option<String>, Error> {
         self.conn
-            .query_row("SELECT image_id FROM tags WHERE name = ?1", [name], |r| r.get(0))
+            .query_row("SELECT image_id FROM tags WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })
             .optional()
             .map_err(db_err)
     }
 
     /// (image id, created) of every image.
     pub fn images(&self) -> Result<Vec<(String, String)>, Error> {
-        let mut stmt = self.conn.prepare_cached("SELECT id, created FROM images ORDER BY created DESC").map_err(db_err)?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(db_err)?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, created FROM images ORDER BY created DESC")
+            .map_err(db_err)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(db_err)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
     }
 
     pub fn tags_of(&self, image_id: &str) -> Result<Vec<String>, Error> {
-        let mut stmt = self.conn.prepare_cached("SELECT name FROM tags WHERE image_id = ?1 ORDER BY name").map_err(db_err)?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT name FROM tags WHERE image_id = ?1 ORDER BY name")
+            .map_err(db_err)?;
         let rows = stmt.query_map([image_id], |r| r.get(0)).map_err(db_err)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
     }
 
     pub fn delete_image(&self, id: &str) -> Result<(), Error> {
         let tx = self.conn.unchecked_transaction().map_err(db_err)?;
-        tx.execute("DELETE FROM tags WHERE image_id = ?1", [id]).map_err(db_err)?;
-        tx.execute("DELETE FROM images WHERE id = ?1", [id]).map_err(db_err)?;
+        tx.execute("DELETE FROM tags WHERE image_id = ?1", [id])
+            .map_err(db_err)?;
+        tx.execute("DELETE FROM images WHERE id = ?1", [id])
+            .map_err(db_err)?;
         tx.commit().map_err(db_err)
     }
 
     pub fn image_in_use(&self, image_id: &str) -> Result<Option<String>, Error> {
         self.conn
-            .query_row("SELECT id FROM containers WHERE image_id = ?1 LIMIT 1", [image_id], |r| r.get(0))
+            .query_row(
+                "SELECT id FROM containers WHERE image_id = ?1 LIMIT 1",
+                [image_id],
+                |r| r.get(0),
+            )
             .optional()
             .map_err(db_err)
     }
@@ -392,44 +470,65 @@ impl Db {
     /// The image a build step with this cache key produced, if recorded.
     pub fn build_cache_get(&self, key: &str) -> Result<Option<String>, Error> {
         self.conn
-            .query_row("SELECT image_id FROM build_cache WHERE key = ?1", [key], |r| r.get(0))
+            .query_row(
+                "SELECT image_id FROM build_cache WHERE key = ?1",
+                [key],
+                |r| r.get(0),
+            )
             .optional()
             .map_err(db_err)
     }
 
     pub fn build_cache_put(&self, key: &str, image_id: &str, created: &str) -> Result<(), Error> {
         self.conn
-            .execute("INSERT OR REPLACE INTO build_cache (key, image_id, created) VALUES (?1, ?2, ?3)", params![key, image_id, created])
+            .execute(
+                "INSERT OR REPLACE INTO build_cache (key, image_id, created) VALUES (?1, ?2, ?3)",
+                params![key, image_id, created],
+            )
             .map_err(db_err)?;
         Ok(())
     }
 
     pub fn build_cache_forget(&self, key: &str) -> Result<(), Error> {
-        self.conn.execute("DELETE FROM build_cache WHERE key = ?1", [key]).map_err(db_err)?;
+        self.conn
+            .execute("DELETE FROM build_cache WHERE key = ?1", [key])
+            .map_err(db_err)?;
         Ok(())
     }
 
     /// Every image id the build cache refers to.
     pub fn build_cache_images(&self) -> Result<Vec<String>, Error> {
-        let mut stmt = self.conn.prepare_cached("SELECT DISTINCT image_id FROM build_cache").map_err(db_err)?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT DISTINCT image_id FROM build_cache")
+            .map_err(db_err)?;
         let rows = stmt.query_map([], |r| r.get(0)).map_err(db_err)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
     }
 
     /// Drops the cache entries that lead to `image_id`.
     pub fn build_cache_forget_image(&self, image_id: &str) -> Result<(), Error> {
-        self.conn.execute("DELETE FROM build_cache WHERE image_id = ?1", [image_id]).map_err(db_err)?;
+        self.conn
+            .execute("DELETE FROM build_cache WHERE image_id = ?1", [image_id])
+            .map_err(db_err)?;
         Ok(())
     }
 
     /// Drops every cache entry; returns how many there were.
     pub fn build_cache_clear(&self) -> Result<usize, Error> {
-        self.conn.execute("DELETE FROM build_cache", []).map_err(db_err)
+        self.conn
+            .execute("DELETE FROM build_cache", [])
+            .map_err(db_err)
     }
 
     // ---- blob sources (where a blob was pulled from or pushed to, for cross-repo mounts) ----
 
-    pub fn add_blob_source(&self, digest: &str, registry: &str, repository: &str) -> Result<(), Error> {
+    pub fn add_blob_source(
+        &self,
+        digest: &str,
+        registry: &str,
+        repository: &str,
+    ) -> Result<(), Error> {
         self.conn
             .execute(
                 "INSERT OR IGNORE INTO blob_sources (digest, registry, repository) VALUES (?1, ?2, ?3)",
@@ -445,7 +544,9 @@ impl Db {
             .conn
             .prepare_cached("SELECT digest, repository FROM blob_sources WHERE registry = ?1 ORDER BY repository")
             .map_err(db_err)?;
-        let rows = stmt.query_map([registry], |r| Ok((r.get(0)?, r.get(1)?))).map_err(db_err)?;
+        let rows = stmt
+            .query_map([registry], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(db_err)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
     }
 }

@@ -40,10 +40,18 @@ pub struct ProgressDetail {
 
 impl Progress {
     fn line(status: impl Into<String>) -> Progress {
-        Progress { id: None, status: status.into(), detail: None }
+        Progress {
+            id: None,
+            status: status.into(),
+            detail: None,
+        }
     }
     fn of(id: impl Into<String>, status: impl Into<String>) -> Progress {
-        Progress { id: Some(id.into()), status: status.into(), detail: None }
+        Progress {
+            id: Some(id.into()),
+            status: status.into(),
+            detail: None,
+        }
     }
 }
 
@@ -94,7 +102,7 @@ fn short(digest: &str) -> String {
 
 impl Engine {
     /// `berth pull NAME[:TAG|@DIGEST]` (or every tag with `all_tags`).
-    pub fn pull_image(
+    pub(crate) fn pull_image_unlogged(
         &self,
         name: &str,
         options: &PullOptions,
@@ -111,19 +119,41 @@ impl Engine {
         if options.all_tags {
             let last = name.rsplit('/').next().unwrap_or(name);
             if last.contains(':') || name.contains('@') {
-                return Err(Error::InvalidArgument("tag can't be used with --all-tags/-a".into()));
+                return Err(Error::InvalidArgument(
+                    "tag can't be used with --all-tags/-a".into(),
+                ));
             }
             let mut tags = session.tags()?;
             tags.sort();
             let mut out = Vec::new();
             for tag in tags {
-                out.push(self.pull_one(&session, repo, parsed.repository(), &tag, &platform, progress)?);
+                out.push(self.pull_one(
+                    &session,
+                    repo,
+                    parsed.repository(),
+                    &tag,
+                    &platform,
+                    progress,
+                )?);
             }
-            progress(Progress::line(format!("Status: Downloaded all tags of {repo}")));
+            progress(Progress::line(format!(
+                "Status: Downloaded all tags of {repo}"
+            )));
             return Ok(out);
         }
-        let tag_or_digest = parsed.digest().or(parsed.tag()).unwrap_or("latest").to_string();
-        Ok(vec![self.pull_one(&session, repo, parsed.repository(), &tag_or_digest, &platform, progress)?])
+        let tag_or_digest = parsed
+            .digest()
+            .or(parsed.tag())
+            .unwrap_or("latest")
+            .to_string();
+        Ok(vec![self.pull_one(
+            &session,
+            repo,
+            parsed.repository(),
+            &tag_or_digest,
+            &platform,
+            progress,
+        )?])
     }
 
     fn pull_one(
@@ -136,8 +166,15 @@ impl Engine {
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Pulled, Error> {
         let by_digest = tag_or_digest.contains(':');
-        let name = if by_digest { format!("{repo}@{tag_or_digest}") } else { format!("{repo}:{tag_or_digest}") };
-        progress(Progress::of(tag_or_digest, format!("Pulling from {remote_path}")));
+        let name = if by_digest {
+            format!("{repo}@{tag_or_digest}")
+        } else {
+            format!("{repo}:{tag_or_digest}")
+        };
+        progress(Progress::of(
+            tag_or_digest,
+            format!("Pulling from {remote_path}"),
+        ));
         let manifest = session.manifest(tag_or_digest, platform)?;
         let mut fetched = false;
         if !self.images.blob_path(&manifest.config.digest)?.exists() {
@@ -148,8 +185,13 @@ impl Engine {
             Ok(config) => config,
             Err(e) => {
                 if fetched {
-                    let keep: Vec<String> = self.db.images()?.into_iter().map(|(id, _)| id).collect();
-                    let _ = self.images.discard(std::slice::from_ref(&manifest.config.digest), &[], &keep);
+                    let keep: Vec<String> =
+                        self.db.images()?.into_iter().map(|(id, _)| id).collect();
+                    let _ = self.images.discard(
+                        std::slice::from_ref(&manifest.config.digest),
+                        &[],
+                        &keep,
+                    );
                 }
                 return Err(e);
             }
@@ -166,13 +208,19 @@ impl Engine {
             }
         }
         for (n, &i) in missing.iter().enumerate() {
-            progress(Progress::of(short(&manifest.layers[i].digest), "Pulling fs layer"));
+            progress(Progress::of(
+                short(&manifest.layers[i].digest),
+                "Pulling fs layer",
+            ));
             if n >= transfer::DOWNLOADS {
                 progress(Progress::of(short(&manifest.layers[i].digest), "Waiting"));
             }
         }
         // What this pull adds, to take back out if it fails: a partial pull leaves no trace.
-        let mut added_blobs: Vec<String> = missing.iter().map(|&i| manifest.layers[i].digest.clone()).collect();
+        let mut added_blobs: Vec<String> = missing
+            .iter()
+            .map(|&i| manifest.layers[i].digest.clone())
+            .collect();
         if fetched {
             added_blobs.push(manifest.config.digest.clone());
         }
@@ -183,28 +231,38 @@ impl Engine {
             }
         }
         let store = &self.images;
-        let downloaded = transfer::run_parallel(missing.len(), transfer::DOWNLOADS, progress, |n, reporter| {
-            let i = missing[n];
-            let layer = &manifest.layers[i];
-            let id = short(&layer.digest);
-            // The store hashes the blob (and its uncompressed content) as it writes it.
-            let reader = session.blob_unchecked(&layer.digest, layer.size)?;
-            let total = reader.announced_len().or(Some(layer.size).filter(|s| *s > 0));
-            let reader = ProgressReader::new(reader, reporter.clone(), &id, "Downloading", total);
-            let size = store
-                .put_layer_from(reader, &layer.digest, &diff_ids[i], &chain_ids[i])
-                .map_err(|e| Error::Internal(format!("downloading {}: {e}", layer.digest)))?;
-            reporter.send(Progress::of(&id, "Verifying Checksum"));
-            reporter.send(Progress::of(&id, "Download complete"));
-            reporter.send(Progress::of(&id, "Pull complete"));
-            Ok(size)
-        });
+        let downloaded = transfer::run_parallel(
+            missing.len(),
+            transfer::DOWNLOADS,
+            progress,
+            |n, reporter| {
+                let i = missing[n];
+                let layer = &manifest.layers[i];
+                let id = short(&layer.digest);
+                // The store hashes the blob (and its uncompressed content) as it writes it.
+                let reader = session.blob_unchecked(&layer.digest, layer.size)?;
+                let total = reader
+                    .announced_len()
+                    .or(Some(layer.size).filter(|s| *s > 0));
+                let reader =
+                    ProgressReader::new(reader, reporter.clone(), &id, "Downloading", total);
+                let size = store
+                    .put_layer_from(reader, &layer.digest, &diff_ids[i], &chain_ids[i])
+                    .map_err(|e| Error::Internal(format!("downloading {}: {e}", layer.digest)))?;
+                reporter.send(Progress::of(&id, "Verifying Checksum"));
+                reporter.send(Progress::of(&id, "Download complete"));
+                reporter.send(Progress::of(&id, "Pull complete"));
+                Ok(size)
+            },
+        );
         let downloaded = match downloaded {
             Ok(sizes) => sizes,
             Err(e) => {
                 let keep: Vec<String> = self.db.images()?.into_iter().map(|(id, _)| id).collect();
                 if let Err(cleanup) = self.images.discard(&added_blobs, &added_layers, &keep) {
-                    return Err(Error::Internal(format!("{e} (and cleaning up after it: {cleanup})")));
+                    return Err(Error::Internal(format!(
+                        "{e} (and cleaning up after it: {cleanup})"
+                    )));
                 }
                 return Err(e);
             }
@@ -220,7 +278,8 @@ impl Engine {
         }
         let sizes: Vec<u64> = sizes.into_iter().map(Option::unwrap_or_default).collect();
         for blob in manifest.layers.iter().chain([&manifest.config]) {
-            self.db.add_blob_source(&blob.digest, session.registry(), session.repository())?;
+            self.db
+                .add_blob_source(&blob.digest, session.registry(), session.repository())?;
         }
         let id = self.register(&manifest, sizes)?;
         let previous = self.db.tag(&name)?;
@@ -234,7 +293,12 @@ impl Engine {
         } else {
             format!("Status: Image is up to date for {name}")
         }));
-        Ok(Pulled { name, id, manifest_digest: manifest.digest, downloaded })
+        Ok(Pulled {
+            name,
+            id,
+            manifest_digest: manifest.digest,
+            downloaded,
+        })
     }
 
     /// A pulled image's config, which must name one diff id per layer of its manifest.
@@ -243,8 +307,9 @@ impl Engine {
         let config: berth_image::ImageConfig = std::fs::read(&path)
             .map_err(|e| Error::io(format!("reading {}", path.display()), e))
             .and_then(|d| {
-                serde_json::from_slice(&d)
-                    .map_err(|e| Error::Internal(format!("image config {}: {e}", manifest.config.digest)))
+                serde_json::from_slice(&d).map_err(|e| {
+                    Error::Internal(format!("image config {}: {e}", manifest.config.digest))
+                })
             })?;
         if config.rootfs.diff_ids.len() != manifest.layers.len() {
             return Err(Error::Internal(format!(
@@ -260,7 +325,9 @@ impl Engine {
     /// Downloads one blob into the store; its digest is checked before it is renamed into place.
     fn fetch_blob(&self, session: &Session, digest: &str) -> Result<(), Error> {
         let reader = session.blob(digest)?;
-        self.images.put_blob_from(reader, digest).map_err(|e| Error::Internal(format!("downloading {digest}: {e}")))?;
+        self.images
+            .put_blob_from(reader, digest)
+            .map_err(|e| Error::Internal(format!("downloading {digest}: {e}")))?;
         Ok(())
     }
 
@@ -268,7 +335,10 @@ impl Engine {
     fn register(&self, manifest: &PulledManifest, layer_sizes: Vec<u64>) -> Result<String, Error> {
         let stored = self.images.put_blob(&manifest.bytes)?;
         if stored != manifest.digest {
-            return Err(Error::Internal(format!("manifest digest mismatch: expected {}, stored {stored}", manifest.digest)));
+            return Err(Error::Internal(format!(
+                "manifest digest mismatch: expected {}, stored {stored}",
+                manifest.digest
+            )));
         }
         let id = self.images.add_manifest_sized(&stored, Some(layer_sizes))?;
         let image = self.images.image(&id)?;
@@ -290,26 +360,44 @@ impl Engine {
     /// those blobs (the config, so the image id, is unchanged);
     /// compressed layers (pulled ones) go as stored, with the manifest as stored.
     /// Returns (tag, manifest digest, manifest size).
-    pub fn push_image(&self, name: &str, progress: &mut dyn FnMut(Progress)) -> Result<(String, String, usize), Error> {
+    pub fn push_image(
+        &self,
+        name: &str,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<(String, String, usize), Error> {
         let normalized = reference::normalize(name)?;
         if normalized.contains('@') {
-            return Err(Error::InvalidArgument(format!("cannot push a digest reference: {name}")));
+            return Err(Error::InvalidArgument(format!(
+                "cannot push a digest reference: {name}"
+            )));
         }
-        let id = self
-            .db
-            .tag(&normalized)?
-            .ok_or_else(|| Error::NotFound(format!("An image does not exist locally with the tag: {}", reference::split(&normalized).0)))?;
+        let id = self.db.tag(&normalized)?.ok_or_else(|| {
+            Error::NotFound(format!(
+                "An image does not exist locally with the tag: {}",
+                reference::split(&normalized).0
+            ))
+        })?;
         let image = self.images.image(&id)?;
         let manifest_path = self.images.blob_path(&image.manifest_digest)?;
-        let bytes = std::fs::read(&manifest_path).map_err(|e| Error::io(format!("reading {}", manifest_path.display()), e))?;
+        let bytes = std::fs::read(&manifest_path)
+            .map_err(|e| Error::io(format!("reading {}", manifest_path.display()), e))?;
         if registry::sha256_digest(&bytes) != image.manifest_digest {
-            return Err(Error::Internal(format!("stored manifest {} does not match its digest", image.manifest_digest)));
+            return Err(Error::Internal(format!(
+                "stored manifest {} does not match its digest",
+                image.manifest_digest
+            )));
         }
-        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| Error::Internal(format!("stored manifest: {e}")))?;
-        let media_type = value["mediaType"].as_str().unwrap_or(registry::MEDIA_OCI_MANIFEST).to_string();
+        let value: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::Internal(format!("stored manifest: {e}")))?;
+        let media_type = value["mediaType"]
+            .as_str()
+            .unwrap_or(registry::MEDIA_OCI_MANIFEST)
+            .to_string();
         let parsed = registry::parse_reference(&normalized)?;
         let (repo, tag) = reference::split(&normalized);
-        progress(Progress::line(format!("The push refers to repository [{repo}]")));
+        progress(Progress::line(format!(
+            "The push refers to repository [{repo}]"
+        )));
         let session = Session::open(&parsed)?;
         for layer in &image.layers {
             progress(Progress::of(short(layer), "Preparing"));
@@ -326,49 +414,70 @@ impl Engine {
         }
         let media_types: Vec<String> = value["layers"]
             .as_array()
-            .map(|layers| layers.iter().map(|l| l["mediaType"].as_str().unwrap_or_default().to_string()).collect())
+            .map(|layers| {
+                layers
+                    .iter()
+                    .map(|l| l["mediaType"].as_str().unwrap_or_default().to_string())
+                    .collect()
+            })
             .unwrap_or_default();
         if media_types.len() != image.layers.len() {
-            return Err(Error::Internal(format!("stored manifest {} does not list the image's layers", image.manifest_digest)));
+            return Err(Error::Internal(format!(
+                "stored manifest {} does not list the image's layers",
+                image.manifest_digest
+            )));
         }
         // What each layer went up as: (digest, size, media type).
-        let sent: Mutex<Vec<Option<(String, u64, String)>>> = Mutex::new(vec![None; image.layers.len()]);
+        let sent: Mutex<Vec<Option<(String, u64, String)>>> =
+            Mutex::new(vec![None; image.layers.len()]);
         let store = &self.images;
         let session_ref = &session;
-        transfer::run_parallel(image.layers.len(), transfer::UPLOADS, progress, |i, reporter| {
-            let stored = &image.layers[i];
-            let id = short(stored);
-            // Uncompressed layers go up gzip'd at the fast level, as docker sends them.
-            let (digest, size, media_type) = match gzip_media_type(&media_types[i]) {
-                Some(gzip_type) => {
-                    let (digest, size) = store.gzip_variant(stored)?;
-                    (digest, size, gzip_type.to_string())
+        transfer::run_parallel(
+            image.layers.len(),
+            transfer::UPLOADS,
+            progress,
+            |i, reporter| {
+                let stored = &image.layers[i];
+                let id = short(stored);
+                // Uncompressed layers go up gzip'd at the fast level, as docker sends them.
+                let (digest, size, media_type) = match gzip_media_type(&media_types[i]) {
+                    Some(gzip_type) => {
+                        let (digest, size) = store.gzip_variant(stored)?;
+                        (digest, size, gzip_type.to_string())
+                    }
+                    None => {
+                        let path = store.blob_path(stored)?;
+                        let size = std::fs::metadata(&path)
+                            .map_err(|e| Error::io(format!("stat {}", path.display()), e))?
+                            .len();
+                        (stored.clone(), size, media_types[i].clone())
+                    }
+                };
+                if let Ok(mut sent) = sent.lock() {
+                    sent[i] = Some((digest.clone(), size, media_type));
                 }
-                None => {
-                    let path = store.blob_path(stored)?;
-                    let size = std::fs::metadata(&path).map_err(|e| Error::io(format!("stat {}", path.display()), e))?.len();
-                    (stored.clone(), size, media_types[i].clone())
+                if session_ref.has_blob(&digest)? {
+                    reporter.send(Progress::of(&id, "Layer already exists"));
+                    return Ok(0);
                 }
-            };
-            if let Ok(mut sent) = sent.lock() {
-                sent[i] = Some((digest.clone(), size, media_type));
-            }
-            if session_ref.has_blob(&digest)? {
-                reporter.send(Progress::of(&id, "Layer already exists"));
-                return Ok(0);
-            }
-            let candidates = sources.get(&digest).map(Vec::as_slice).unwrap_or_default();
-            if let Some(from) = candidates.iter().find(|from| session_ref.mount_blob(&digest, from)) {
-                reporter.send(Progress::of(&id, format!("Mounted from {from}")));
-                return Ok(0);
-            }
-            let path = store.blob_path(&digest)?;
-            let file = std::fs::File::open(&path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-            let reader = ProgressReader::new(file, reporter.clone(), &id, "Pushing", Some(size));
-            session_ref.push_blob(&digest, size, reader)?;
-            reporter.send(Progress::of(&id, "Pushed"));
-            Ok(size)
-        })?;
+                let candidates = sources.get(&digest).map(Vec::as_slice).unwrap_or_default();
+                if let Some(from) = candidates
+                    .iter()
+                    .find(|from| session_ref.mount_blob(&digest, from))
+                {
+                    reporter.send(Progress::of(&id, format!("Mounted from {from}")));
+                    return Ok(0);
+                }
+                let path = store.blob_path(&digest)?;
+                let file = std::fs::File::open(&path)
+                    .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+                let reader =
+                    ProgressReader::new(file, reporter.clone(), &id, "Pushing", Some(size));
+                session_ref.push_blob(&digest, size, reader)?;
+                reporter.send(Progress::of(&id, "Pushed"));
+                Ok(size)
+            },
+        )?;
         let sent: Vec<(String, u64, String)> = sent
             .into_inner()
             .map_err(|_| Error::Internal("a push worker panicked".into()))?
@@ -377,15 +486,24 @@ impl Engine {
             .ok_or_else(|| Error::Internal("a layer was not pushed".into()))?;
         if !session.has_blob(&id)? {
             let path = self.images.blob_path(&id)?;
-            let file = std::fs::File::open(&path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-            let size = file.metadata().map_err(|e| Error::io(format!("stat {}", path.display()), e))?.len();
+            let file = std::fs::File::open(&path)
+                .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+            let size = file
+                .metadata()
+                .map_err(|e| Error::io(format!("stat {}", path.display()), e))?
+                .len();
             session.push_blob(&id, size, file)?;
         }
         for blob in sent.iter().map(|(digest, ..)| digest).chain([&id]) {
-            self.db.add_blob_source(blob, session.registry(), session.repository())?;
+            self.db
+                .add_blob_source(blob, session.registry(), session.repository())?;
         }
         // The manifest as stored, unless layers went up compressed: then it names those blobs.
-        let bytes = if sent.iter().zip(&image.layers).all(|((sent, ..), stored)| sent == stored) {
+        let bytes = if sent
+            .iter()
+            .zip(&image.layers)
+            .all(|((sent, ..), stored)| sent == stored)
+        {
             bytes
         } else {
             let mut manifest = value.clone();
@@ -396,10 +514,14 @@ impl Engine {
                     layer["mediaType"] = serde_json::json!(media_type);
                 }
             }
-            serde_json::to_vec(&manifest).map_err(|e| Error::Internal(format!("writing the manifest: {e}")))?
+            serde_json::to_vec(&manifest)
+                .map_err(|e| Error::Internal(format!("writing the manifest: {e}")))?
         };
         let digest = session.push_manifest(tag, &bytes, &media_type)?;
-        progress(Progress::line(format!("{tag}: digest: {digest} size: {}", bytes.len())));
+        progress(Progress::line(format!(
+            "{tag}: digest: {digest} size: {}",
+            bytes.len()
+        )));
         Ok((tag.to_string(), digest, bytes.len()))
     }
 

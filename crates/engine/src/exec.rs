@@ -63,9 +63,17 @@ impl Engine {
         match rec.state {
             State::Running => {}
             State::Paused => {
-                return Err(Error::Conflict(format!("Container {} is paused, unpause the container before exec", rec.id)));
+                return Err(Error::Conflict(format!(
+                    "Container {} is paused, unpause the container before exec",
+                    rec.id
+                )));
             }
-            _ => return Err(Error::Conflict(format!("container {} is not running", rec.id))),
+            _ => {
+                return Err(Error::Conflict(format!(
+                    "container {} is not running",
+                    rec.id
+                )));
+            }
         }
         if request.cmd.is_empty() {
             return Err(Error::InvalidArgument("No exec command specified".into()));
@@ -73,10 +81,18 @@ impl Engine {
         let run_dir = self.container_run_dir(&rec.id);
         let rootfs = run_dir.join("rootfs");
         let c = &rec.config.config;
-        let user = user::resolve(&rootfs, if request.user.is_empty() { &c.user } else { &request.user })?;
+        let user = user::resolve(
+            &rootfs,
+            if request.user.is_empty() {
+                &c.user
+            } else {
+                &request.user
+            },
+        )?;
         // The container process's environment, then the exec's own.
-        let spec: Option<oci_spec::runtime::Spec> =
-            std::fs::read(run_dir.join("config.json")).ok().and_then(|b| serde_json::from_slice(&b).ok());
+        let spec: Option<oci_spec::runtime::Spec> = std::fs::read(run_dir.join("config.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok());
         let mut env: Vec<String> = spec
             .as_ref()
             .and_then(|s| s.process().as_ref())
@@ -100,31 +116,51 @@ impl Engine {
         };
         let scratch = run_dir.join(format!("exec-{}", std::process::id()));
         std::fs::create_dir_all(&scratch).map_err(|e| Error::io("creating the exec dir", e))?;
-        let console = if request.tty { Some(crate::shim::bind_console_socket(&scratch)?) } else { None };
-        let [stdin, stdout, stderr] = if request.detach || request.tty { [None, None, None] } else { stdio };
-        let null = || std::fs::File::options().read(true).write(true).open("/dev/null").ok().map(OwnedFd::from);
-        let result = self.runtime_for(&rec)?.exec(berth_runtime::oci::ExecOptions {
-            id: rec.id.clone(),
-            state_root: self.runtime_state_root(),
-            args: request.cmd.clone(),
-            env,
-            cwd: Some(cwd),
-            uid: user.uid,
-            gid: user.gid,
-            additional_gids: user.additional_gids,
-            terminal: request.tty,
-            console_socket: console.as_ref().map(|_| scratch.join("console.sock")),
-            stdin: dup(stdin).or_else(null),
-            stdout: dup(stdout).or_else(null),
-            stderr: dup(stderr).or_else(null),
-            scratch: scratch.clone(),
-        });
+        let console = if request.tty {
+            Some(crate::shim::bind_console_socket(&scratch)?)
+        } else {
+            None
+        };
+        let [stdin, stdout, stderr] = if request.detach || request.tty {
+            [None, None, None]
+        } else {
+            stdio
+        };
+        let null = || {
+            std::fs::File::options()
+                .read(true)
+                .write(true)
+                .open("/dev/null")
+                .ok()
+                .map(OwnedFd::from)
+        };
+        let result = self
+            .runtime_for(&rec)?
+            .exec(berth_runtime::oci::ExecOptions {
+                id: rec.id.clone(),
+                state_root: self.runtime_state_root(),
+                args: request.cmd.clone(),
+                env,
+                cwd: Some(cwd),
+                uid: user.uid,
+                gid: user.gid,
+                additional_gids: user.additional_gids,
+                terminal: request.tty,
+                console_socket: console.as_ref().map(|_| scratch.join("console.sock")),
+                stdin: dup(stdin).or_else(null),
+                stdout: dup(stdout).or_else(null),
+                stderr: dup(stderr).or_else(null),
+                scratch: scratch.clone(),
+            });
         let pty = match (&result, &console) {
             (Ok(_), Some(listener)) => Some(crate::shim::receive_pty(listener)),
             _ => None,
         };
         let _ = std::fs::remove_dir_all(&scratch);
         let pid = result?;
-        Ok(Exec { pid, pty: pty.transpose()? })
+        Ok(Exec {
+            pid,
+            pty: pty.transpose()?,
+        })
     }
 }

@@ -38,4 +38,3 @@ pub fn human_duration(secs: i64) -> String {
     }
     format!("{} years", secs / 3600 / 24 / 365)
 }
-

@@ -25,11 +25,18 @@ impl ImageSummary {
     /// `reference` (`bb`, `bb:v1`, `reg:5000/x/*`; without a tag, any tag), `dangling`, `label`.
     pub fn matches_filter(&self, key: &str, value: &str) -> Result<bool, Error> {
         Ok(match key {
-            "reference" => self.repo_tags.iter().any(|name| reference_matches(name, value)),
+            "reference" => self
+                .repo_tags
+                .iter()
+                .any(|name| reference_matches(name, value)),
             "dangling" => match value {
                 "true" | "1" => self.repo_tags.is_empty(),
                 "false" | "0" => !self.repo_tags.is_empty(),
-                other => return Err(Error::InvalidArgument(format!("invalid filter 'dangling={other}'"))),
+                other => {
+                    return Err(Error::InvalidArgument(format!(
+                        "invalid filter 'dangling={other}'"
+                    )));
+                }
             },
             "label" => match value.split_once('=') {
                 Some((k, v)) => self.labels.get(k).is_some_and(|l| l == v),
@@ -55,7 +62,9 @@ fn glob(pattern: &str, text: &str) -> bool {
     fn go(p: &[u8], t: &[u8]) -> bool {
         match p.split_first() {
             None => t.is_empty(),
-            Some((b'*', rest)) => (0..=t.len()).take_while(|&i| i == 0 || t[i - 1] != b'/').any(|i| go(rest, &t[i..])),
+            Some((b'*', rest)) => (0..=t.len())
+                .take_while(|&i| i == 0 || t[i - 1] != b'/')
+                .any(|i| go(rest, &t[i..])),
             Some((b'?', rest)) => t.first().is_some_and(|c| *c != b'/') && go(rest, &t[1..]),
             Some((c, rest)) => t.first() == Some(c) && go(rest, &t[1..]),
         }
@@ -68,13 +77,28 @@ mod filter_tests {
     use super::*;
 
     fn image(tags: &[&str]) -> ImageSummary {
-        ImageSummary { id: "sha256:x".into(), repo_tags: tags.iter().map(|t| t.to_string()).collect(), created: 0, size: 0, labels: Default::default(), containers: 0 }
+        ImageSummary {
+            id: "sha256:x".into(),
+            repo_tags: tags.iter().map(|t| t.to_string()).collect(),
+            created: 0,
+            size: 0,
+            labels: Default::default(),
+            containers: 0,
+        }
     }
 
     #[test]
     fn reference_filters_match_repositories_tags_and_globs() {
         let i = image(&["bb:latest", "127.0.0.1:5000/x/bb:v1"]);
-        for yes in ["bb", "*", "bb:latest", "b*", "127.0.0.1:5000/x/bb", "127.0.0.1:5000/x/*:v*", "bb:*"] {
+        for yes in [
+            "bb",
+            "*",
+            "bb:latest",
+            "b*",
+            "127.0.0.1:5000/x/bb",
+            "127.0.0.1:5000/x/*:v*",
+            "bb:*",
+        ] {
             assert!(i.matches_filter("reference", yes).unwrap(), "{yes}");
         }
         for no in ["b", "bb:v1", "127.0.0.1:5000/*", "other"] {
@@ -108,7 +132,9 @@ impl Engine {
     ) -> Result<String, Error> {
         let tag = reference.map(reference::normalize).transpose()?;
         let mut config = berth_image::ImageConfig {
-            architecture: std::env::consts::ARCH.replace("x86_64", "amd64").replace("aarch64", "arm64"),
+            architecture: std::env::consts::ARCH
+                .replace("x86_64", "amd64")
+                .replace("aarch64", "arm64"),
             os: "linux".into(),
             ..Default::default()
         };
@@ -154,7 +180,9 @@ impl Engine {
             return match matches.len() {
                 1 => Ok(matches.into_iter().next().unwrap_or_default()),
                 0 => Err(not_found()),
-                _ => Err(Error::InvalidArgument(format!("image id prefix {name} is ambiguous"))),
+                _ => Err(Error::InvalidArgument(format!(
+                    "image id prefix {name} is ambiguous"
+                ))),
             };
         }
         Err(not_found())
@@ -168,7 +196,9 @@ impl Engine {
         let containers = self.db.containers()?;
         let mut out = Vec::new();
         for (id, created) in self.db.images()? {
-            let Ok(image) = self.images.image(&id) else { continue };
+            let Ok(image) = self.images.image(&id) else {
+                continue;
+            };
             let created = image
                 .config
                 .created
@@ -193,7 +223,9 @@ impl Engine {
                 if out.iter().any(|i| i.id == id) {
                     continue;
                 }
-                let Ok(image) = self.images.image(&id) else { continue };
+                let Ok(image) = self.images.image(&id) else {
+                    continue;
+                };
                 let created = image
                     .config
                     .created
@@ -216,11 +248,13 @@ impl Engine {
     }
 
     /// `berth tag SOURCE TARGET`
-    pub fn tag_image(&self, source: &str, target: &str) -> Result<(), Error> {
+    pub(crate) fn tag_image_unlogged(&self, source: &str, target: &str) -> Result<(), Error> {
         let id = self.resolve_image(source)?;
         let target = reference::normalize(target)?;
         if target.contains('@') {
-            return Err(Error::InvalidArgument("refusing to create a tag with a digest reference".into()));
+            return Err(Error::InvalidArgument(
+                "refusing to create a tag with a digest reference".into(),
+            ));
         }
         // A tagged intermediate image becomes a listed one.
         self.db.add_image(&id, &crate::containers::now())?;
@@ -229,7 +263,11 @@ impl Engine {
     }
 
     /// `berth rmi [-f] NAME`: untags a name; deletes the image when no name is left.
-    pub fn remove_image(&self, name: &str, force: bool) -> Result<Vec<Removed>, Error> {
+    pub(crate) fn remove_image_unlogged(
+        &self,
+        name: &str,
+        force: bool,
+    ) -> Result<Vec<Removed>, Error> {
         let id = self.resolve_image(name)?;
         let tags = self.db.tags_of(&id)?;
         let by_tag = reference::normalize(name).ok().filter(|n| tags.contains(n));
@@ -330,11 +368,17 @@ impl Engine {
             "Metadata": { "LastTagTime": "0001-01-01T00:00:00Z" },
         });
         // Docker shows these only when the image sets them (a Dockerfile's HEALTHCHECK, SHELL).
-        for (key, value) in [("Healthcheck", cfg.healthcheck.clone()), ("Shell", cfg.shell.clone().map(|s| json!(s)))] {
+        for (key, value) in [
+            ("Healthcheck", cfg.healthcheck.clone()),
+            ("Shell", cfg.shell.clone().map(|s| json!(s))),
+        ] {
             if let Some(v) = value {
                 doc["Config"][key] = v;
             }
         }
+        // Docker's API before 1.45 also carried the (build) container's config; compose 1.29
+        // reads its Volumes.
+        doc["ContainerConfig"] = doc["Config"].clone();
         Ok(doc)
     }
 }

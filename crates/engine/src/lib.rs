@@ -13,10 +13,11 @@ pub mod archive;
 pub mod build;
 pub mod containers;
 mod copyup;
-pub mod distribution;
 pub mod db;
 pub mod disk_usage;
+pub mod distribution;
 pub mod error;
+pub mod events;
 pub mod exec;
 pub mod history;
 pub mod humanize;
@@ -59,8 +60,12 @@ impl Engine {
     /// Opens the state under `BERTH_ROOT` (default /var/lib/berth) and `BERTH_RUN`
     /// (default /run/berth), creating it on first use.
     pub fn open() -> Result<Engine, Error> {
-        let root = std::env::var_os("BERTH_ROOT").map(PathBuf::from).unwrap_or_else(|| "/var/lib/berth".into());
-        let run = std::env::var_os("BERTH_RUN").map(PathBuf::from).unwrap_or_else(|| "/run/berth".into());
+        let root = std::env::var_os("BERTH_ROOT")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| "/var/lib/berth".into());
+        let run = std::env::var_os("BERTH_RUN")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| "/run/berth".into());
         Engine::open_at(&root, &run)
     }
 
@@ -76,7 +81,13 @@ impl Engine {
         }
         let db = db::Db::open(&root.join("berth.db"))?;
         let images = berth_image::Store::open(root.join("image"))?;
-        Ok(Engine { root: root.to_path_buf(), run: run.to_path_buf(), db, images, last_repair_ms: Default::default() })
+        Ok(Engine {
+            root: root.to_path_buf(),
+            run: run.to_path_buf(),
+            db,
+            images,
+            last_repair_ms: Default::default(),
+        })
     }
 
     pub fn root(&self) -> &Path {
@@ -105,11 +116,18 @@ impl Engine {
 
 impl Engine {
     /// `top`: the container's processes as `ps -ef` shows them (titles, rows).
-    pub fn top(&self, name_or_id: &str, ps_args: &str) -> Result<(Vec<String>, Vec<Vec<String>>), Error> {
+    pub fn top(
+        &self,
+        name_or_id: &str,
+        ps_args: &str,
+    ) -> Result<(Vec<String>, Vec<Vec<String>>), Error> {
         self.repair();
         let rec = self.container(name_or_id)?;
         if !rec.state.has_shim() {
-            return Err(Error::Conflict(format!("container {} is not running", rec.id)));
+            return Err(Error::Conflict(format!(
+                "container {} is not running",
+                rec.id
+            )));
         }
         let pids = cgroup_pids(&rec.id);
         let args = if ps_args.is_empty() { "-ef" } else { ps_args };
@@ -119,8 +137,16 @@ impl Engine {
             .map_err(|e| Error::io("running ps", e))?;
         let text = String::from_utf8_lossy(&output.stdout);
         let mut lines = text.lines();
-        let titles: Vec<String> = lines.next().unwrap_or("").split_whitespace().map(str::to_string).collect();
-        let pid_col = titles.iter().position(|t| t == "PID").ok_or_else(|| Error::Internal("ps printed no PID column".into()))?;
+        let titles: Vec<String> = lines
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        let pid_col = titles
+            .iter()
+            .position(|t| t == "PID")
+            .ok_or_else(|| Error::Internal("ps printed no PID column".into()))?;
         let rows = lines
             .filter_map(|line| {
                 let fields: Vec<&str> = line.split_whitespace().collect();
@@ -129,7 +155,10 @@ impl Engine {
                     return None;
                 }
                 // The last column (CMD) may contain spaces: keep it whole.
-                let mut row: Vec<String> = fields[..titles.len() - 1].iter().map(|s| s.to_string()).collect();
+                let mut row: Vec<String> = fields[..titles.len() - 1]
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect();
                 row.push(fields[titles.len() - 1..].join(" "));
                 Some(row)
             })
@@ -138,12 +167,16 @@ impl Engine {
     }
 
     /// `stats`: the container's cgroup counters.
-    pub fn stats(&self, name_or_id: &str) -> Result<(db::ContainerRecord, berth_runtime::stats::Usage), Error> {
+    pub fn stats(
+        &self,
+        name_or_id: &str,
+    ) -> Result<(db::ContainerRecord, berth_runtime::stats::Usage), Error> {
         let rec = self.container(name_or_id)?;
         if !rec.state.has_shim() {
             return Ok((rec, Default::default()));
         }
-        let usage = berth_runtime::stats::read(&format!("/berth/{}", rec.id), &rec.id).map_err(|e| Error::Internal(e.to_string()))?;
+        let usage = berth_runtime::stats::read(&format!("/berth/{}", rec.id), &rec.id)
+            .map_err(|e| Error::Internal(e.to_string()))?;
         Ok((rec, usage))
     }
 }

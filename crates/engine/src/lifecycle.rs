@@ -56,7 +56,11 @@ const SHIM_FD_BASE: i32 = 3;
 impl Engine {
     /// Starts a created or stopped container: spawns its shim and waits until the container
     /// runs (or failed to start, with Docker's exit code in the error).
-    pub fn start_container(&self, name_or_id: &str, attach: Option<Attach<'_>>) -> Result<Option<Started>, Error> {
+    pub fn start_container(
+        &self,
+        name_or_id: &str,
+        attach: Option<Attach<'_>>,
+    ) -> Result<Option<Started>, Error> {
         self.repair();
         let rec = self.container(name_or_id)?;
         match rec.state {
@@ -68,15 +72,26 @@ impl Engine {
             }
             _ => {}
         }
-        let (ours, theirs) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
-            .map_err(|e| Error::Internal(format!("socketpair: {e}")))?;
+        let (ours, theirs) = socketpair(
+            AddressFamily::Unix,
+            SockType::SeqPacket,
+            None,
+            SockFlag::SOCK_CLOEXEC,
+        )
+        .map_err(|e| Error::Internal(format!("socketpair: {e}")))?;
         // A long-running `berth serve` whose binary was replaced (an upgrade, a rebuild) starts
         // shims of its own version through /proc/self/exe.
-        let exe = std::env::current_exe().ok().filter(|p| p.exists()).unwrap_or_else(|| "/proc/self/exe".into());
+        let exe = std::env::current_exe()
+            .ok()
+            .filter(|p| p.exists())
+            .unwrap_or_else(|| "/proc/self/exe".into());
         let mut cmd = Command::new(exe);
         cmd.arg("shim").arg(&rec.id);
-        cmd.env("BERTH_ROOT", &self.root).env("BERTH_RUN", &self.run);
-        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        cmd.env("BERTH_ROOT", &self.root)
+            .env("BERTH_RUN", &self.run);
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
         // fds the shim gets: 3 = channel, 4/5/6 = the client's stdin/stdout/stderr. Copied above
         // 10 first: Command replaces the child's 0/1/2 with /dev/null before pre_exec runs, and
         // the targets 3..6 may be taken.
@@ -85,7 +100,10 @@ impl Engine {
                 // SAFETY: F_DUPFD_CLOEXEC on a borrowed, open fd returns a new fd we own.
                 let new = unsafe { libc::fcntl(f.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 10) };
                 if new < 0 {
-                    return Err(Error::io("duplicating the client's stdio", std::io::Error::last_os_error()));
+                    return Err(Error::io(
+                        "duplicating the client's stdio",
+                        std::io::Error::last_os_error(),
+                    ));
                 }
                 // SAFETY: `new` is a fresh fd owned by nobody else.
                 Ok(unsafe { OwnedFd::from_raw_fd(new) })
@@ -98,7 +116,8 @@ impl Engine {
             lift(attach.and_then(|a| a.stdout))?,
             lift(attach.and_then(|a| a.stderr))?,
         ];
-        let fds: [i32; 4] = std::array::from_fn(|i| lifted[i].as_ref().map_or(-1, |f| f.as_raw_fd()));
+        let fds: [i32; 4] =
+            std::array::from_fn(|i| lifted[i].as_ref().map_or(-1, |f| f.as_raw_fd()));
         let flags: Vec<&str> = ["--stdin", "--stdout", "--stderr"]
             .iter()
             .zip(&fds[1..])
@@ -120,16 +139,27 @@ impl Engine {
             });
         }
         crate::timing::mark("start: spawning shim");
-        let child = cmd.spawn().map_err(|e| Error::io("starting the berth shim", e))?;
+        let child = cmd
+            .spawn()
+            .map_err(|e| Error::io("starting the berth shim", e))?;
         drop(lifted);
         drop(theirs);
         match shim::receive(ours.as_fd()) {
-            Some((Message::Started { pid }, pty)) => Ok(Some(Started { pid, shim_pid: child.id() as i32, pty, channel: ours })),
+            Some((Message::Started { pid }, pty)) => Ok(Some(Started {
+                pid,
+                shim_pid: child.id() as i32,
+                pty,
+                channel: ours,
+            })),
             Some((Message::Failed { message, exit_code }, _)) => {
                 let mut child = child;
                 let _ = child.wait();
                 // Another start won the race: the container runs, as this caller wanted.
-                if self.db.container(&rec.id)?.is_some_and(|now| now.state.has_shim() || now.shim_pid != 0) {
+                if self
+                    .db
+                    .container(&rec.id)?
+                    .is_some_and(|now| now.state.has_shim() || now.shim_pid != 0)
+                {
                     return Ok(None);
                 }
                 Err(if exit_code == 126 || exit_code == 127 {
@@ -141,14 +171,20 @@ impl Engine {
             _ => {
                 let mut child = child;
                 let _ = child.wait();
-                Err(Error::Internal("the berth shim exited before the container started".into()))
+                Err(Error::Internal(
+                    "the berth shim exited before the container started".into(),
+                ))
             }
         }
     }
 
     /// `berth stop [-t N]`: the stop signal, then SIGKILL after the timeout; returns when the
     /// shim has recorded the exit.
-    pub fn stop_container(&self, name_or_id: &str, timeout: Option<i64>) -> Result<(), Error> {
+    pub(crate) fn stop_container_unlogged(
+        &self,
+        name_or_id: &str,
+        timeout: Option<i64>,
+    ) -> Result<(), Error> {
         self.repair();
         let rec = self.container(name_or_id)?;
         if !rec.state.has_shim() {
@@ -160,7 +196,9 @@ impl Engine {
             return Ok(());
         }
         if rec.state == State::Paused {
-            let _ = self.runtime_for(&rec)?.resume(&self.runtime_state_root(), &rec.id);
+            let _ = self
+                .runtime_for(&rec)?
+                .resume(&self.runtime_state_root(), &rec.id);
         }
         let signal = rec
             .config
@@ -173,7 +211,11 @@ impl Engine {
         let timeout = timeout.or(rec.config.config.stop_timeout).unwrap_or(10);
         // SAFETY: kill(2) on the container's recorded init pid.
         unsafe { libc::kill(rec.pid, signal) };
-        let grace = if timeout < 0 { None } else { Some(Duration::from_secs(timeout as u64)) };
+        let grace = if timeout < 0 {
+            None
+        } else {
+            Some(Duration::from_secs(timeout as u64))
+        };
         if !crate::proc::wait_exit(rec.pid, grace) {
             // SAFETY: as above.
             unsafe { libc::kill(rec.pid, libc::SIGKILL) };
@@ -184,12 +226,19 @@ impl Engine {
     }
 
     /// `berth kill [-s SIG]`
-    pub fn kill_container(&self, name_or_id: &str, signal: &str) -> Result<(), Error> {
+    pub(crate) fn kill_container_unlogged(
+        &self,
+        name_or_id: &str,
+        signal: &str,
+    ) -> Result<(), Error> {
         self.repair();
         let rec = self.container(name_or_id)?;
         let signal = parse_signal(signal)?;
         if !matches!(rec.state, State::Running | State::Paused) {
-            return Err(Error::Conflict(format!("cannot kill container: {}: container {} is not running", name_or_id, rec.id)));
+            return Err(Error::Conflict(format!(
+                "cannot kill container: {}: container {} is not running",
+                name_or_id, rec.id
+            )));
         }
         if signal == libc::SIGKILL {
             // Docker: a kill stops the restart policy like a stop does.
@@ -197,7 +246,11 @@ impl Engine {
         }
         // SAFETY: kill(2) on the container's recorded init pid.
         if unsafe { libc::kill(rec.pid, signal) } != 0 {
-            return Err(Error::Internal(format!("cannot kill container {}: {}", rec.id, std::io::Error::last_os_error())));
+            return Err(Error::Internal(format!(
+                "cannot kill container {}: {}",
+                rec.id,
+                std::io::Error::last_os_error()
+            )));
         }
         if signal == libc::SIGKILL {
             crate::proc::wait_exit(rec.shim_pid, Some(Duration::from_secs(10)));
@@ -224,7 +277,9 @@ impl Engine {
         // The shim records the exit right after: wait for the record to change.
         for _ in 0..2000 {
             match self.db.container(&rec.id)? {
-                Some(now) if now.finished_at != rec.finished_at || !now.state.has_shim() => return Ok(now.exit_code),
+                Some(now) if now.finished_at != rec.finished_at || !now.state.has_shim() => {
+                    return Ok(now.exit_code);
+                }
                 None => return Ok(rec.exit_code),
                 _ => std::thread::sleep(Duration::from_millis(2)),
             }
@@ -236,27 +291,42 @@ impl Engine {
     }
 
     /// `berth pause` (cgroup freezer)
-    pub fn pause_container(&self, name_or_id: &str) -> Result<(), Error> {
+    pub(crate) fn pause_container_unlogged(&self, name_or_id: &str) -> Result<(), Error> {
         self.repair();
         let mut rec = self.container(name_or_id)?;
         match rec.state {
             State::Running => {}
-            State::Paused => return Err(Error::Conflict(format!("Container {} is already paused", rec.id))),
-            _ => return Err(Error::Conflict(format!("Container {} is not running", rec.id))),
+            State::Paused => {
+                return Err(Error::Conflict(format!(
+                    "Container {} is already paused",
+                    rec.id
+                )));
+            }
+            _ => {
+                return Err(Error::Conflict(format!(
+                    "Container {} is not running",
+                    rec.id
+                )));
+            }
         }
-        self.runtime_for(&rec)?.pause(&self.runtime_state_root(), &rec.id)?;
+        self.runtime_for(&rec)?
+            .pause(&self.runtime_state_root(), &rec.id)?;
         rec.state = State::Paused;
         self.db.update_container(&rec)
     }
 
     /// `berth unpause`
-    pub fn unpause_container(&self, name_or_id: &str) -> Result<(), Error> {
+    pub(crate) fn unpause_container_unlogged(&self, name_or_id: &str) -> Result<(), Error> {
         self.repair();
         let mut rec = self.container(name_or_id)?;
         if rec.state != State::Paused {
-            return Err(Error::Conflict(format!("Container {} is not paused", rec.id)));
+            return Err(Error::Conflict(format!(
+                "Container {} is not paused",
+                rec.id
+            )));
         }
-        self.runtime_for(&rec)?.resume(&self.runtime_state_root(), &rec.id)?;
+        self.runtime_for(&rec)?
+            .resume(&self.runtime_state_root(), &rec.id)?;
         rec.state = State::Running;
         self.db.update_container(&rec)
     }
@@ -270,7 +340,11 @@ pub fn parse_signal(s: &str) -> Result<i32, Error> {
         }
     }
     let upper = s.to_ascii_uppercase();
-    let name = if upper.starts_with("SIG") { upper } else { format!("SIG{upper}") };
+    let name = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
     name.parse::<nix::sys::signal::Signal>()
         .map(|s| s as i32)
         .map_err(|_| Error::InvalidArgument(format!("Invalid signal: {s}")))
@@ -286,7 +360,13 @@ pub(crate) fn stat_in_root(root: &Path, path: &str) -> Option<std::fs::Metadata>
     how.resolve = libc::RESOLVE_IN_ROOT;
     // SAFETY: openat2 with a valid dirfd, NUL-terminated path and open_how of the right size.
     let fd = unsafe {
-        libc::syscall(libc::SYS_openat2, root_fd.as_raw_fd(), c_path.as_ptr(), &how as *const libc::open_how, std::mem::size_of::<libc::open_how>())
+        libc::syscall(
+            libc::SYS_openat2,
+            root_fd.as_raw_fd(),
+            c_path.as_ptr(),
+            &how as *const libc::open_how,
+            std::mem::size_of::<libc::open_how>(),
+        )
     } as i32;
     if fd < 0 {
         return None;
@@ -302,8 +382,14 @@ pub(crate) fn check_executable(rootfs: &Path, argv0: &str, env: &[String]) -> Re
     let candidates: Vec<String> = if argv0.contains('/') {
         vec![argv0.to_string()]
     } else {
-        let path = env.iter().find_map(|e| e.strip_prefix("PATH=")).unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-        path.split(':').filter(|d| !d.is_empty()).map(|d| format!("{}/{argv0}", d.trim_end_matches('/'))).collect()
+        let path = env
+            .iter()
+            .find_map(|e| e.strip_prefix("PATH="))
+            .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        path.split(':')
+            .filter(|d| !d.is_empty())
+            .map(|d| format!("{}/{argv0}", d.trim_end_matches('/')))
+            .collect()
     };
     for candidate in &candidates {
         if let Some(meta) = stat_in_root(rootfs, candidate) {
@@ -320,27 +406,48 @@ pub(crate) fn check_executable(rootfs: &Path, argv0: &str, env: &[String]) -> Re
         }
     }
     Err(if argv0.contains('/') {
-        Error::CannotRun { message: format!("exec: \"{argv0}\": stat {argv0}: no such file or directory"), exit_code: 127 }
+        Error::CannotRun {
+            message: format!("exec: \"{argv0}\": stat {argv0}: no such file or directory"),
+            exit_code: 127,
+        }
     } else {
-        Error::CannotRun { message: format!("exec: \"{argv0}\": executable file not found in $PATH"), exit_code: 127 }
+        Error::CannotRun {
+            message: format!("exec: \"{argv0}\": executable file not found in $PATH"),
+            exit_code: 127,
+        }
     })
 }
 
 /// Where `--init` finds its init binary: a static tini, as Docker's docker-init is.
 fn init_binary() -> Option<std::path::PathBuf> {
-    ["/usr/bin/tini-static", "/usr/local/bin/docker-init", "/usr/libexec/docker/docker-init", "/usr/bin/docker-init"]
-        .iter()
-        .map(std::path::PathBuf::from)
-        .find(|p| p.is_file())
+    [
+        "/usr/bin/tini-static",
+        "/usr/local/bin/docker-init",
+        "/usr/libexec/docker/docker-init",
+        "/usr/bin/docker-init",
+    ]
+    .iter()
+    .map(std::path::PathBuf::from)
+    .find(|p| p.is_file())
 }
 
 /// Builds the OCI spec for a container from its record, with its rootfs mounted at `rootfs`.
-pub(crate) fn build_spec(engine: &Engine, rec: &ContainerRecord, rootfs_dir: &Path) -> Result<oci_spec::runtime::Spec, Error> {
+pub(crate) fn build_spec(
+    engine: &Engine,
+    rec: &ContainerRecord,
+    rootfs_dir: &Path,
+) -> Result<oci_spec::runtime::Spec, Error> {
     let c = &rec.config.config;
     let hc = &rec.config.host_config;
     let (network_files, hostname) = engine.network_identity(rec)?;
     let user = user::resolve(rootfs_dir, &c.user)?;
-    let mut args: Vec<String> = c.entrypoint.iter().chain(c.cmd.iter()).flatten().cloned().collect();
+    let mut args: Vec<String> = c
+        .entrypoint
+        .iter()
+        .chain(c.cmd.iter())
+        .flatten()
+        .cloned()
+        .collect();
     let mut env: Vec<String> = c.env.clone().unwrap_or_default();
     if !env.iter().any(|e| e.starts_with("HOSTNAME=")) {
         env.insert(1.min(env.len()), format!("HOSTNAME={hostname}"));
@@ -355,7 +462,11 @@ pub(crate) fn build_spec(engine: &Engine, rec: &ContainerRecord, rootfs_dir: &Pa
         return Err(Error::InvalidArgument("No command specified".into()));
     };
     check_executable(rootfs_dir, &argv0, &env)?;
-    let cwd = if c.working_dir.is_empty() { "/".to_string() } else { c.working_dir.clone() };
+    let cwd = if c.working_dir.is_empty() {
+        "/".to_string()
+    } else {
+        c.working_dir.clone()
+    };
     if stat_in_root(rootfs_dir, &cwd).is_none() {
         // Docker creates a missing working directory.
         let relative = cwd.trim_start_matches('/');
@@ -372,9 +483,15 @@ pub(crate) fn build_spec(engine: &Engine, rec: &ContainerRecord, rootfs_dir: &Pa
     ];
     if hc.init == Some(true) {
         let init = init_binary().ok_or_else(|| {
-            Error::InvalidArgument("--init: no init binary found (install Debian's tini: /usr/bin/tini-static)".into())
+            Error::InvalidArgument(
+                "--init: no init binary found (install Debian's tini: /usr/bin/tini-static)".into(),
+            )
         })?;
-        binds.push(berth_runtime::spec::BindMount { source: init, destination: "/sbin/docker-init".into(), readonly: true });
+        binds.push(berth_runtime::spec::BindMount {
+            source: init,
+            destination: "/sbin/docker-init".into(),
+            readonly: true,
+        });
         args.splice(0..0, ["/sbin/docker-init".to_string(), "--".to_string()]);
     }
     let mut seccomp = berth_runtime::spec::SeccompMode::Default;
@@ -383,11 +500,16 @@ pub(crate) fn build_spec(engine: &Engine, rec: &ContainerRecord, rootfs_dir: &Pa
         let (key, value) = opt.split_once(['=', ':']).unwrap_or((opt.as_str(), "true"));
         match key {
             "no-new-privileges" => no_new_privileges = value != "false",
-            "seccomp" if value == "unconfined" => seccomp = berth_runtime::spec::SeccompMode::Unconfined,
-            "seccomp" if value.trim_start().starts_with('{') => seccomp = berth_runtime::spec::SeccompMode::Profile(value.to_string()),
+            "seccomp" if value == "unconfined" => {
+                seccomp = berth_runtime::spec::SeccompMode::Unconfined
+            }
+            "seccomp" if value.trim_start().starts_with('{') => {
+                seccomp = berth_runtime::spec::SeccompMode::Profile(value.to_string())
+            }
             "seccomp" => {
-                let text = std::fs::read_to_string(value)
-                    .map_err(|e| Error::InvalidArgument(format!("opening seccomp profile ({value}) failed: {e}")))?;
+                let text = std::fs::read_to_string(value).map_err(|e| {
+                    Error::InvalidArgument(format!("opening seccomp profile ({value}) failed: {e}"))
+                })?;
                 seccomp = berth_runtime::spec::SeccompMode::Profile(text);
             }
             _ => {}
@@ -421,9 +543,18 @@ pub(crate) fn build_spec(engine: &Engine, rec: &ContainerRecord, rootfs_dir: &Pa
             .ulimits
             .iter()
             .flatten()
-            .map(|u| berth_runtime::spec::Ulimit { name: u.name.clone(), soft: u.soft as u64, hard: u.hard as u64 })
+            .map(|u| berth_runtime::spec::Ulimit {
+                name: u.name.clone(),
+                soft: u.soft as u64,
+                hard: u.hard as u64,
+            })
             .collect(),
-        tmpfs: hc.tmpfs.iter().flatten().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        tmpfs: hc
+            .tmpfs
+            .iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
         mounts: engine.runtime_mounts(rec, rootfs_dir)?,
         binds,
         private_network: hc.network_mode != "host",
@@ -434,12 +565,18 @@ pub(crate) fn build_spec(engine: &Engine, rec: &ContainerRecord, rootfs_dir: &Pa
         // The namespace the engine made and configured (veth, address, routes) is joined, not
         // a fresh one.
         if let Some(namespaces) = linux.namespaces_mut() {
-            for ns in namespaces.iter_mut().filter(|ns| ns.typ() == oci_spec::runtime::LinuxNamespaceType::Network) {
+            for ns in namespaces
+                .iter_mut()
+                .filter(|ns| ns.typ() == oci_spec::runtime::LinuxNamespaceType::Network)
+            {
                 ns.set_path(Some(path.clone()));
             }
         }
     }
-    if matches!(hc.runtime.as_str(), "" | "berth" | "embedded" | "libcontainer") {
+    if matches!(
+        hc.runtime.as_str(),
+        "" | "berth" | "embedded" | "libcontainer"
+    ) {
         if let Some(linux) = spec.linux_mut() {
             if let Some(seccomp) = linux.seccomp_mut() {
                 berth_runtime::seccomp::adapt_for_libcontainer(seccomp);
@@ -450,5 +587,9 @@ pub(crate) fn build_spec(engine: &Engine, rec: &ContainerRecord, rootfs_dir: &Pa
 }
 
 fn bind(source: std::path::PathBuf, destination: &str) -> berth_runtime::spec::BindMount {
-    berth_runtime::spec::BindMount { source, destination: destination.into(), readonly: false }
+    berth_runtime::spec::BindMount {
+        source,
+        destination: destination.into(),
+        readonly: false,
+    }
 }

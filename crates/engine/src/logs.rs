@@ -43,8 +43,15 @@ impl Stream {
 
 impl LogWriter {
     pub fn open(path: &Path) -> std::io::Result<LogWriter> {
-        let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
-        Ok(LogWriter { file, partial: [Vec::new(), Vec::new()], scratch: Vec::with_capacity(4096) })
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        Ok(LogWriter {
+            file,
+            partial: [Vec::new(), Vec::new()],
+            scratch: Vec::with_capacity(4096),
+        })
     }
 
     pub fn write(&mut self, stream: Stream, data: &[u8]) {
@@ -90,7 +97,11 @@ impl LogWriter {
 }
 
 fn push_entry(out: &mut Vec<u8>, line: &[u8], stream: Stream, time: &str) {
-    let entry = Entry { log: String::from_utf8_lossy(line), stream: stream.name().into(), time: time.into() };
+    let entry = Entry {
+        log: String::from_utf8_lossy(line),
+        stream: stream.name().into(),
+        time: time.into(),
+    };
     if serde_json::to_writer(&mut *out, &entry).is_ok() {
         out.push(b'\n');
     }
@@ -120,7 +131,12 @@ pub struct LogLine {
 impl Engine {
     /// Streams a container's log to `sink` (stdout/stderr kept apart); with `follow`, keeps
     /// going until the container stops. `sink` returns false to stop early.
-    pub fn logs(&self, name_or_id: &str, options: &LogOptions, sink: &mut dyn FnMut(LogLine) -> bool) -> Result<(), Error> {
+    pub fn logs(
+        &self,
+        name_or_id: &str,
+        options: &LogOptions,
+        sink: &mut dyn FnMut(LogLine) -> bool,
+    ) -> Result<(), Error> {
         self.logs_while(name_or_id, options, sink, &|| true)
     }
 
@@ -142,7 +158,11 @@ impl Engine {
                     return Ok(());
                 }
                 std::fs::create_dir_all(path.parent().unwrap_or(Path::new("/"))).ok();
-                std::fs::OpenOptions::new().create(true).append(true).open(&path).map_err(|e| Error::io("opening log", e))?;
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)
+                    .map_err(|e| Error::io("opening log", e))?;
                 File::open(&path).map_err(|e| Error::io("opening log", e))?
             }
             Err(e) => return Err(Error::io(format!("opening {}", path.display()), e)),
@@ -156,14 +176,18 @@ impl Engine {
             let t = chrono::DateTime::parse_from_rfc3339(&line.time)
                 .map(|t| t.timestamp() as f64 + t.timestamp_subsec_nanos() as f64 / 1e9)
                 .unwrap_or(0.0);
-            stream_ok && options.since.is_none_or(|s| t >= s) && options.until.is_none_or(|u| t <= u)
+            stream_ok
+                && options.since.is_none_or(|s| t >= s)
+                && options.until.is_none_or(|u| t <= u)
         };
         // Tail: read all, keep the last N matching.
         let mut existing = Vec::new();
         let mut buf = String::new();
         loop {
             buf.clear();
-            let n = reader.read_line(&mut buf).map_err(|e| Error::io("reading log", e))?;
+            let n = reader
+                .read_line(&mut buf)
+                .map_err(|e| Error::io("reading log", e))?;
             if n == 0 || !buf.ends_with('\n') {
                 // A half-written last line: re-read it later.
                 if n > 0 {
@@ -177,7 +201,10 @@ impl Engine {
                 }
             }
         }
-        let skip = options.tail.map(|n| existing.len().saturating_sub(n)).unwrap_or(0);
+        let skip = options
+            .tail
+            .map(|n| existing.len().saturating_sub(n))
+            .unwrap_or(0);
         for line in existing.into_iter().skip(skip) {
             if !sink(line) {
                 return Ok(());
@@ -188,7 +215,9 @@ impl Engine {
         }
         loop {
             buf.clear();
-            let n = reader.read_line(&mut buf).map_err(|e| Error::io("reading log", e))?;
+            let n = reader
+                .read_line(&mut buf)
+                .map_err(|e| Error::io("reading log", e))?;
             if n > 0 && buf.ends_with('\n') {
                 if let Some(line) = parse_line(&buf) {
                     if wanted(&line) && !sink(line) {
@@ -204,10 +233,17 @@ impl Engine {
                 return Ok(());
             }
             // Nothing new: stop once the container is no longer running and the log is drained.
-            let running = self.db.container(&rec.id)?.is_some_and(|r| r.state.has_shim());
+            let running = self
+                .db
+                .container(&rec.id)?
+                .is_some_and(|r| r.state.has_shim());
             if !running {
                 let mut rest = String::new();
-                while reader.read_line(&mut rest).map_err(|e| Error::io("reading log", e))? > 0 {
+                while reader
+                    .read_line(&mut rest)
+                    .map_err(|e| Error::io("reading log", e))?
+                    > 0
+                {
                     if let Some(line) = parse_line(&rest) {
                         if wanted(&line) && !sink(line) {
                             return Ok(());
@@ -225,7 +261,11 @@ impl Engine {
 fn parse_line(text: &str) -> Option<LogLine> {
     let entry: Entry<'_> = serde_json::from_str(text).ok()?;
     Some(LogLine {
-        stream: if entry.stream == "stderr" { Stream::Stderr } else { Stream::Stdout },
+        stream: if entry.stream == "stderr" {
+            Stream::Stderr
+        } else {
+            Stream::Stdout
+        },
         time: entry.time.into_owned(),
         text: entry.log.into_owned().into_bytes(),
     })

@@ -291,7 +291,7 @@ impl Engine {
     }
 
     /// `network create`: returns the new network's id.
-    pub fn create_network(&self, req: NetworkCreate) -> Result<String, Error> {
+    pub(crate) fn create_network_unlogged(&self, req: NetworkCreate) -> Result<String, Error> {
         if !req.driver.is_empty() && req.driver != "bridge" {
             return Err(Error::NotFound(format!(
                 "plugin \"{}\" not found",
@@ -394,6 +394,12 @@ impl Engine {
             .conn()
             .execute("DELETE FROM networks WHERE id = ?1", [&rec.id])
             .map_err(db_err)?;
+        self.object_event(
+            "network",
+            "destroy",
+            &rec.id,
+            &[("name", &rec.name), ("type", &rec.driver)],
+        );
         // The veths of removed containers vanish with their namespaces; give the kernel's
         // namespace cleanup a moment before deleting the bridge they were attached to.
         for _ in 0..100 {
@@ -410,10 +416,24 @@ impl Engine {
 
     /// `network prune`: removes the unused user-defined networks; returns their names.
     pub fn prune_networks(&self) -> Result<Vec<String>, Error> {
+        self.prune_networks_filtered(&crate::prune_filters::PruneFilters::default())
+    }
+
+    /// `network prune --filter label=..|until=..`: only the unused networks passing `filters`.
+    pub fn prune_networks_filtered(
+        &self,
+        filters: &crate::prune_filters::PruneFilters,
+    ) -> Result<Vec<String>, Error> {
         self.repair();
         let mut removed = Vec::new();
         for rec in self.network_rows("", "")? {
             if rec.name == DEFAULT_NETWORK || !self.network_endpoints(&rec.id)?.is_empty() {
+                continue;
+            }
+            let created = chrono::DateTime::parse_from_rfc3339(&rec.created)
+                .map(|t| t.timestamp())
+                .unwrap_or(0);
+            if !filters.matches(created, &rec.labels) {
                 continue;
             }
             if self.delete_network(&rec).is_ok() {
@@ -459,9 +479,11 @@ impl Engine {
         if let Some(range) = rec.ip_range {
             ipam_config["IPRange"] = json!(range.to_string());
         }
+        // Docker lists driver options only as given (compose recreates a network whose
+        // options differ from its file's), so a user network's bridge is named apart.
         let mut options = serde_json::Map::new();
-        options.insert("com.docker.network.bridge.name".into(), json!(rec.bridge));
         if rec.name == DEFAULT_NETWORK {
+            options.insert("com.docker.network.bridge.name".into(), json!(rec.bridge));
             options.insert(
                 "com.docker.network.bridge.default_bridge".into(),
                 json!("true"),
@@ -484,7 +506,84 @@ impl Engine {
             "Containers": containers,
             "Options": options,
             "Labels": rec.labels,
+            "BerthBridge": rec.bridge,
         }))
+    }
+
+    /// Whether a network passes one `filters` entry of `network ls` / `GET /networks`
+    /// (name: substring, id: prefix, label: key or key=value, driver, type: custom|builtin,
+    /// dangling: no container attached). An unknown key is an error naming it.
+    pub fn network_matches_filter(
+        &self,
+        rec: &NetworkRecord,
+        key: &str,
+        value: &str,
+    ) -> Result<bool, Error> {
+        let builtin = rec.name == DEFAULT_NETWORK;
+        Ok(match key {
+            "name" => rec.name.contains(value),
+            "id" => rec.id.starts_with(value),
+            "driver" => rec.driver == value,
+            "scope" => value == "local",
+            "type" => match value {
+                "builtin" => builtin,
+                "custom" => !builtin,
+                _ => {
+                    return Err(Error::InvalidArgument(format!(
+                        "invalid filter: 'type'='{value}'"
+                    )));
+                }
+            },
+            "label" => match value.split_once('=') {
+                Some((k, v)) => rec.labels.get(k).is_some_and(|have| have == v),
+                None => rec.labels.contains_key(value),
+            },
+            "dangling" => {
+                let dangling = match value {
+                    "true" | "1" => true,
+                    "false" | "0" => false,
+                    _ => {
+                        return Err(Error::InvalidArgument(format!(
+                            "invalid filter 'dangling={value}'"
+                        )));
+                    }
+                };
+                let unused = !builtin && self.network_endpoints(&rec.id)?.is_empty();
+                unused == dangling
+            }
+            _ => return Err(Error::InvalidArgument(format!("invalid filter '{key}'"))),
+        })
+    }
+
+    /// The networks passing every filter key (values of one key are alternatives), as
+    /// Docker's inspect documents, sorted by name.
+    pub fn list_networks(
+        &self,
+        filters: &[(String, String)],
+    ) -> Result<Vec<serde_json::Value>, Error> {
+        let mut docs = Vec::new();
+        for rec in self.networks()? {
+            let mut keys: Vec<&str> = filters.iter().map(|(k, _)| k.as_str()).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            let mut pass = true;
+            for key in keys {
+                // Label values must all match; other keys' values are alternatives.
+                let mut any = false;
+                let mut all = true;
+                for (_, value) in filters.iter().filter(|(k, _)| k == key) {
+                    let hit = self.network_matches_filter(&rec, key, value)?;
+                    any |= hit;
+                    all &= hit;
+                }
+                pass &= if key == "label" { all } else { any };
+            }
+            if pass {
+                docs.push(self.inspect_network(&rec.id)?);
+            }
+        }
+        docs.sort_by(|a, b| a["Name"].as_str().cmp(&b["Name"].as_str()));
+        Ok(docs)
     }
 
     /// Checks a create request's network settings (the network exists, --ip fits it).
@@ -926,7 +1025,7 @@ impl Engine {
 
     /// `network connect [--ip] [--alias] NET CONTAINER`: a lease now; an interface at once if
     /// the container runs, else when it starts.
-    pub fn connect_network(
+    pub(crate) fn connect_network_unlogged(
         &self,
         network: &str,
         container: &str,
@@ -1010,12 +1109,25 @@ impl Engine {
 
     /// `network disconnect NET CONTAINER`: the lease goes; a running container's interface is
     /// moved into a throwaway namespace that the kernel then removes (no veth is deleted).
-    pub fn disconnect_network(&self, network: &str, container: &str) -> Result<(), Error> {
+    pub(crate) fn disconnect_network_unlogged(
+        &self,
+        network: &str,
+        container: &str,
+    ) -> Result<(), Error> {
         self.repair();
         let net = self.network(network)?;
         let rec = self.container(container)?;
         let endpoints = self.container_endpoints(&rec.id)?;
         let Some(position) = endpoints.iter().position(|ep| ep.network_id == net.id) else {
+            // A container that never ran has no lease yet, only the network it was created on
+            // (compose disconnects and reconnects it to set its aliases): nothing to undo.
+            let configured = is_bridge_mode(&rec.config.host_config.network_mode)
+                && self
+                    .network(mode_network(&rec.config.host_config.network_mode))
+                    .is_ok_and(|primary| primary.id == net.id);
+            if endpoints.is_empty() && !rec.state.has_shim() && configured {
+                return Ok(());
+            }
             return Err(Error::Conflict(format!(
                 "container {} is not connected to network {}",
                 rec.id, net.name
@@ -1058,6 +1170,40 @@ impl Engine {
     }
 
     /// Docker's NetworkSettings for container inspect.
+    /// The `Ports` list and `NetworkSettings` of a `GET /containers/json` row (what `docker ps`
+    /// shows under PORTS and NETWORKS), from the same data as inspect's NetworkSettings.
+    pub fn container_list_networking(
+        &self,
+        rec: &ContainerRecord,
+    ) -> (serde_json::Value, serde_json::Value) {
+        let settings = self.network_settings(rec);
+        let mut ports = Vec::new();
+        for (key, bindings) in settings["Ports"].as_object().into_iter().flatten() {
+            let (number, proto) = key.split_once('/').unwrap_or((key.as_str(), "tcp"));
+            let private: u16 = number.parse().unwrap_or(0);
+            match bindings.as_array() {
+                Some(list) if !list.is_empty() => {
+                    for b in list {
+                        let public: u16 = b["HostPort"]
+                            .as_str()
+                            .and_then(|p| p.parse().ok())
+                            .unwrap_or(0);
+                        let ip = b["HostIp"]
+                            .as_str()
+                            .filter(|ip| !ip.is_empty())
+                            .unwrap_or("0.0.0.0");
+                        ports.push(json!({"IP": ip, "PrivatePort": private, "PublicPort": public, "Type": proto}));
+                    }
+                }
+                _ => ports.push(json!({"PrivatePort": private, "Type": proto})),
+            }
+        }
+        (
+            serde_json::Value::Array(ports),
+            json!({"Networks": settings["Networks"]}),
+        )
+    }
+
     pub(crate) fn network_settings(&self, rec: &ContainerRecord) -> serde_json::Value {
         let running = rec.state.has_shim();
         let mut networks = serde_json::Map::new();

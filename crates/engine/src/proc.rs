@@ -16,8 +16,12 @@ pub fn alive(pid: i32, started: u64) -> bool {
     if pid <= 0 {
         return false;
     }
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
-    let Some(close) = stat.rfind(')') else { return false };
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let Some(close) = stat.rfind(')') else {
+        return false;
+    };
     let mut fields = stat[close + 2..].split_whitespace();
     if fields.next() == Some("Z") {
         return false;
@@ -32,11 +36,21 @@ pub fn wait_exit(pid: i32, timeout: Option<Duration>) -> bool {
     if fd < 0 {
         return !alive(pid, 0) || poll_exit(pid, timeout);
     }
-    let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
-    let ms = timeout.map(|t| t.as_millis().min(i32::MAX as u128) as i32).unwrap_or(-1);
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let ms = timeout
+        .map(|t| t.as_millis().min(i32::MAX as u128) as i32)
+        .unwrap_or(-1);
     let start = Instant::now();
     let exited = loop {
-        let left = if ms < 0 { -1 } else { (ms - start.elapsed().as_millis() as i32).max(0) };
+        let left = if ms < 0 {
+            -1
+        } else {
+            (ms - start.elapsed().as_millis() as i32).max(0)
+        };
         // SAFETY: pfd is a valid pollfd for the duration of the call.
         let n = unsafe { libc::poll(&mut pfd, 1, left) };
         if n > 0 {

@@ -131,7 +131,11 @@ impl Engine {
                     continue;
                 }
                 self.db.build_cache_forget_image(&id)?;
-                if !out.images_deleted.iter().any(|r| matches!(r, Removed::Deleted(d) if *d == id)) {
+                if !out
+                    .images_deleted
+                    .iter()
+                    .any(|r| matches!(r, Removed::Deleted(d) if *d == id))
+                {
                     out.images_deleted.push(Removed::Deleted(id));
                 }
             }

@@ -8,16 +8,25 @@ use crate::Error;
 pub fn normalize(reference: &str) -> Result<String, Error> {
     let trimmed = reference.trim();
     if trimmed.is_empty() {
-        return Err(Error::InvalidArgument("invalid reference format: empty image name".into()));
+        return Err(Error::InvalidArgument(
+            "invalid reference format: empty image name".into(),
+        ));
     }
     let mut name = trimmed;
-    for prefix in ["docker.io/library/", "index.docker.io/library/", "docker.io/", "index.docker.io/"] {
+    for prefix in [
+        "docker.io/library/",
+        "index.docker.io/library/",
+        "docker.io/",
+        "index.docker.io/",
+    ] {
         if let Some(rest) = name.strip_prefix(prefix) {
             name = rest;
             break;
         }
     }
-    let valid = name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-/:@".contains(c))
+    let valid = name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-/:@".contains(c))
         && !name.starts_with(['/', ':', '.', '-'])
         && !name.ends_with([':', '/']);
     if !valid {
@@ -29,7 +38,11 @@ pub fn normalize(reference: &str) -> Result<String, Error> {
         return Ok(name.to_string());
     }
     let last = name.rsplit('/').next().unwrap_or(name);
-    if last.contains(':') { Ok(name.to_string()) } else { Ok(format!("{name}:latest")) }
+    if last.contains(':') {
+        Ok(name.to_string())
+    } else {
+        Ok(format!("{name}:latest"))
+    }
 }
 
 /// Splits `name:tag` into (repository, tag).
@@ -50,8 +63,14 @@ mod tests {
     #[test]
     fn normalizes_like_docker() {
         assert_eq!(normalize("busybox").unwrap(), "busybox:latest");
-        assert_eq!(normalize("docker.io/library/busybox:1.36").unwrap(), "busybox:1.36");
-        assert_eq!(normalize("localhost:5000/a/b").unwrap(), "localhost:5000/a/b:latest");
+        assert_eq!(
+            normalize("docker.io/library/busybox:1.36").unwrap(),
+            "busybox:1.36"
+        );
+        assert_eq!(
+            normalize("localhost:5000/a/b").unwrap(),
+            "localhost:5000/a/b:latest"
+        );
         assert_eq!(split("localhost:5000/a/b:t"), ("localhost:5000/a/b", "t"));
         assert!(normalize("BusyBox").is_err());
         assert!(normalize("").is_err());

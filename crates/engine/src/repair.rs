@@ -20,21 +20,29 @@ impl Engine {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
             .unwrap_or(0);
-        let last = self.last_repair_ms.swap(now, std::sync::atomic::Ordering::Relaxed);
+        let last = self
+            .last_repair_ms
+            .swap(now, std::sync::atomic::Ordering::Relaxed);
         if now.saturating_sub(last) < REPAIR_INTERVAL_MS {
             return;
         }
         // What a killed `berth build` left: its step containers, mounts and scratch files.
         crate::build::reap_if_abandoned(self);
-        let Ok(records) = self.db.containers_with_shim() else { return };
+        let Ok(records) = self.db.containers_with_shim() else {
+            return;
+        };
         for mut rec in records {
             let starting = rec.state == State::Created && rec.shim_pid != 0;
-            if !(rec.state.has_shim() || starting) || crate::proc::alive(rec.shim_pid, rec.shim_start) {
+            if !(rec.state.has_shim() || starting)
+                || crate::proc::alive(rec.shim_pid, rec.shim_start)
+            {
                 continue;
             }
             // Re-read: the shim may have finished normally since the list was read.
             match self.db.container(&rec.id) {
-                Ok(Some(now)) if now.shim_pid == rec.shim_pid && (now.state.has_shim() || now.state == State::Created) => {}
+                Ok(Some(now))
+                    if now.shim_pid == rec.shim_pid
+                        && (now.state.has_shim() || now.state == State::Created) => {}
                 _ => continue,
             }
             if rec.pid > 0 && crate::proc::alive(rec.pid, 0) {

@@ -283,7 +283,9 @@ pub fn unmount(target: &Path) {
 /// Whether `path` is a mount point (its device differs from its parent's, or it is listed).
 pub(crate) fn is_mountpoint(path: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
-    let (Ok(me), Some(parent)) = (std::fs::metadata(path), path.parent()) else { return false };
+    let (Ok(me), Some(parent)) = (std::fs::metadata(path), path.parent()) else {
+        return false;
+    };
     match std::fs::metadata(parent) {
         Ok(p) => me.dev() != p.dev(),
         Err(_) => false,

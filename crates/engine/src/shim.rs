@@ -61,11 +61,18 @@ pub fn receive(sock: BorrowedFd<'_>) -> Option<(Message, Option<OwnedFd>)> {
     let mut cmsg = nix::cmsg_space!([RawFd; 1]);
     let (n, fd) = loop {
         let mut iov = [std::io::IoSliceMut::new(&mut buf)];
-        match recvmsg::<()>(sock.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::MSG_CMSG_CLOEXEC) {
+        match recvmsg::<()>(
+            sock.as_raw_fd(),
+            &mut iov,
+            Some(&mut cmsg),
+            MsgFlags::MSG_CMSG_CLOEXEC,
+        ) {
             Ok(msg) => {
                 let fd = msg.cmsgs().ok()?.find_map(|c| match c {
                     // SAFETY: the kernel just installed this fd in our table for us.
-                    ControlMessageOwned::ScmRights(fds) => fds.first().map(|&fd| unsafe { OwnedFd::from_raw_fd(fd) }),
+                    ControlMessageOwned::ScmRights(fds) => {
+                        fds.first().map(|&fd| unsafe { OwnedFd::from_raw_fd(fd) })
+                    }
                     _ => None,
                 });
                 break (msg.bytes, fd);
@@ -101,11 +108,24 @@ pub fn run(id: &str, sync: OwnedFd, attach: AttachFds) -> i32 {
     let engine = match Engine::open() {
         Ok(e) => e,
         Err(e) => {
-            send(sync.as_fd(), &Message::Failed { message: e.to_string(), exit_code: 125 }, None);
+            send(
+                sync.as_fd(),
+                &Message::Failed {
+                    message: e.to_string(),
+                    exit_code: 125,
+                },
+                None,
+            );
             return 1;
         }
     };
-    let mut shim = Shim { engine, id: id.to_string(), sync: Some(sync), attach, first: true };
+    let mut shim = Shim {
+        engine,
+        id: id.to_string(),
+        sync: Some(sync),
+        attach,
+        first: true,
+    };
     shim.run()
 }
 
@@ -138,19 +158,41 @@ impl Shim {
 
     fn run(&mut self) -> i32 {
         let Some(mut rec) = self.record() else {
-            self.tell(&Message::Failed { message: format!("No such container: {}", self.id), exit_code: 125 }, None);
+            self.tell(
+                &Message::Failed {
+                    message: format!("No such container: {}", self.id),
+                    exit_code: 125,
+                },
+                None,
+            );
             return 1;
         };
         rec.shim_pid = std::process::id() as i32;
         rec.shim_start = crate::proc::start_time(rec.shim_pid).unwrap_or(0);
-        match self.engine.db.claim_shim(&self.id, rec.shim_pid, rec.shim_start) {
+        match self
+            .engine
+            .db
+            .claim_shim(&self.id, rec.shim_pid, rec.shim_start)
+        {
             Ok(true) => {}
             Ok(false) => {
-                self.tell(&Message::Failed { message: format!("container {} is already starting or running", self.id), exit_code: 125 }, None);
+                self.tell(
+                    &Message::Failed {
+                        message: format!("container {} is already starting or running", self.id),
+                        exit_code: 125,
+                    },
+                    None,
+                );
                 return 1;
             }
             Err(e) => {
-                self.tell(&Message::Failed { message: e.to_string(), exit_code: 125 }, None);
+                self.tell(
+                    &Message::Failed {
+                        message: e.to_string(),
+                        exit_code: 125,
+                    },
+                    None,
+                );
                 return 1;
             }
         }
@@ -162,22 +204,40 @@ impl Shim {
             let running = match self.start(&mut rec) {
                 Ok(r) => r,
                 Err(e) => {
-                    rec.state = if self.first { State::Created } else { State::Exited };
+                    rec.state = if self.first {
+                        State::Created
+                    } else {
+                        State::Exited
+                    };
                     rec.error = e.to_string();
-                    rec.exit_code = if self.first { e.exit_code() as i64 } else { rec.exit_code };
+                    rec.exit_code = if self.first {
+                        e.exit_code() as i64
+                    } else {
+                        rec.exit_code
+                    };
                     rec.pid = 0;
                     rec.shim_pid = 0;
                     let _ = self.engine.db.update_container(&rec);
                     self.teardown(&rec);
-                    self.tell(&Message::Failed { message: e.to_string(), exit_code: e.exit_code() }, None);
+                    self.tell(
+                        &Message::Failed {
+                            message: e.to_string(),
+                            exit_code: e.exit_code(),
+                        },
+                        None,
+                    );
                     if rec.config.host_config.auto_remove {
                         let _ = self.engine.destroy(&self.id);
                     }
                     return 1;
                 }
             };
+            self.engine.container_event(&rec, "start", &[]);
             if self.first {
-                self.tell(&Message::Started { pid: running.pid }, running.pty.as_ref().map(|p| p.as_raw_fd()));
+                self.tell(
+                    &Message::Started { pid: running.pid },
+                    running.pty.as_ref().map(|p| p.as_raw_fd()),
+                );
                 self.first = false;
             }
             let code = self.serve(running);
@@ -188,7 +248,15 @@ impl Shim {
             rec.finished_at = crate::containers::now();
             rec.pid = 0;
             rec.oom_killed = berth_runtime::stats::oom_killed(&format!("/berth/{}", self.id));
-            let _ = self.engine.runtime_for(&rec).map(|rt| rt.delete(&self.engine.runtime_state_root(), &self.id, true));
+            if rec.oom_killed {
+                self.engine.container_event(&rec, "oom", &[]);
+            }
+            self.engine
+                .container_event(&rec, "die", &[("exitCode", code.to_string())]);
+            let _ = self
+                .engine
+                .runtime_for(&rec)
+                .map(|rt| rt.delete(&self.engine.runtime_state_root(), &self.id, true));
             if !self.should_restart(&rec, code) {
                 rec.state = State::Exited;
                 rec.shim_pid = 0;
@@ -228,7 +296,11 @@ impl Shim {
         let policy = &rec.config.host_config.restart_policy;
         match policy.name.as_str() {
             "always" | "unless-stopped" => true,
-            "on-failure" => code != 0 && (policy.maximum_retry_count <= 0 || rec.restart_count < policy.maximum_retry_count),
+            "on-failure" => {
+                code != 0
+                    && (policy.maximum_retry_count <= 0
+                        || rec.restart_count < policy.maximum_retry_count)
+            }
             _ => false,
         }
     }
@@ -261,10 +333,17 @@ impl Shim {
         let dir = engine.container_dir(&self.id);
         let rootfs_dir = run_dir.join("rootfs");
         let lowers = engine.images.layer_dirs(&rec.image_id)?;
-        std::fs::create_dir_all(dir.join("upper")).and_then(|_| std::fs::create_dir_all(dir.join("work")))
+        std::fs::create_dir_all(dir.join("upper"))
+            .and_then(|_| std::fs::create_dir_all(dir.join("work")))
             .map_err(|e| Error::io("creating the container's overlay dirs", e))?;
         let volatile = rec.config.host_config.auto_remove;
-        rootfs::mount_overlay(&lowers, &dir.join("upper"), &dir.join("work"), &rootfs_dir, volatile)?;
+        rootfs::mount_overlay(
+            &lowers,
+            &dir.join("upper"),
+            &dir.join("work"),
+            &rootfs_dir,
+            volatile,
+        )?;
         crate::timing::mark("shim: rootfs mounted");
         let spec = crate::lifecycle::build_spec(engine, rec, &rootfs_dir)?;
         let bundle = run_dir.join("config.json");
@@ -273,11 +352,27 @@ impl Shim {
         crate::timing::mark("shim: spec written");
 
         let tty = rec.config.config.tty;
-        let console = if tty { Some(bind_console_socket(&run_dir)?) } else { None };
-        let (stdout_r, stdout_w) = if tty { (None, None) } else { pipe().map(|(r, w)| (Some(r), Some(w)))? };
-        let (stderr_r, stderr_w) = if tty { (None, None) } else { pipe().map(|(r, w)| (Some(r), Some(w)))? };
+        let console = if tty {
+            Some(bind_console_socket(&run_dir)?)
+        } else {
+            None
+        };
+        let (stdout_r, stdout_w) = if tty {
+            (None, None)
+        } else {
+            pipe().map(|(r, w)| (Some(r), Some(w)))?
+        };
+        let (stderr_r, stderr_w) = if tty {
+            (None, None)
+        } else {
+            pipe().map(|(r, w)| (Some(r), Some(w)))?
+        };
         // Non-tty stdin goes straight to the container: no copy, and EOF arrives as EOF.
-        let stdin = if !tty && rec.config.config.open_stdin { self.attach.stdin.take() } else { None };
+        let stdin = if !tty && rec.config.config.open_stdin {
+            self.attach.stdin.take()
+        } else {
+            None
+        };
         let runtime = engine.runtime_for(rec)?;
         let state_root = engine.runtime_state_root();
         // A previous run's runtime state (a restart, or a killed shim) must go first.
@@ -321,7 +416,12 @@ impl Shim {
         rec.error.clear();
         engine.db.update_container(rec)?;
         crate::timing::mark("shim: started and recorded");
-        Ok(Running { pid, stdout: stdout_r, stderr: stderr_r, pty })
+        Ok(Running {
+            pid,
+            stdout: stdout_r,
+            stderr: stderr_r,
+            pty,
+        })
     }
 
     /// Copies the container's output to the log and the attached client until its init exits;
@@ -345,7 +445,11 @@ impl Shim {
         let mut out = self.attach.stdout.take();
         let mut err = self.attach.stderr.take();
         // For a tty, the client's stdin (if any) is copied into the pty.
-        let mut tty_in = if running.pty.is_some() { self.attach.stdin.take() } else { None };
+        let mut tty_in = if running.pty.is_some() {
+            self.attach.stdin.take()
+        } else {
+            None
+        };
         let mut sources: Vec<(OwnedFd, Stream)> = Vec::new();
         if let Some(fd) = running.stdout {
             sources.push((fd, Stream::Stdout));
@@ -381,7 +485,9 @@ impl Shim {
                     set_nonblocking(fd.as_raw_fd());
                     loop {
                         match nix::unistd::read(fd.as_raw_fd(), &mut buf) {
-                            Ok(n) if n > 0 => forward(&buf[..n], *stream, &mut log, &mut out, &mut err),
+                            Ok(n) if n > 0 => {
+                                forward(&buf[..n], *stream, &mut log, &mut out, &mut err)
+                            }
                             _ => break,
                         }
                     }
@@ -390,11 +496,23 @@ impl Shim {
             }
             let mut pfds: Vec<libc::pollfd> = sources
                 .iter()
-                .map(|(fd, _)| libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 })
+                .map(|(fd, _)| libc::pollfd {
+                    fd: fd.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                })
                 .collect();
-            pfds.push(libc::pollfd { fd: sig_r.as_raw_fd(), events: libc::POLLIN, revents: 0 });
+            pfds.push(libc::pollfd {
+                fd: sig_r.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            });
             if let Some(fd) = &tty_in {
-                pfds.push(libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 });
+                pfds.push(libc::pollfd {
+                    fd: fd.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                });
             }
             // After work, wake once more after a quiet second to trim; when trimmed, sleep
             // until something happens (output, input, SIGCHLD) without touching memory.
@@ -463,7 +581,9 @@ impl Shim {
 /// cache. (A RELRO mapping, whose GOT was written by the dynamic loader, is left alone.)
 /// Keeps an idle shim's RSS small.
 fn drop_startup_text() {
-    let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else { return };
+    let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else {
+        return;
+    };
     let mut current: Option<(usize, usize)> = None;
     for line in smaps.lines() {
         let mut fields = line.split_whitespace();
@@ -471,8 +591,12 @@ fn drop_startup_text() {
         if let Some((start, end)) = first.split_once('-').filter(|_| !first.ends_with(':')) {
             let perms = fields.next().unwrap_or("");
             let file_backed = line.contains('/');
-            let readonly_private = perms.starts_with('r') && &perms[1..2] == "-" && perms.ends_with('p');
-            current = match (usize::from_str_radix(start, 16), usize::from_str_radix(end, 16)) {
+            let readonly_private =
+                perms.starts_with('r') && &perms[1..2] == "-" && perms.ends_with('p');
+            current = match (
+                usize::from_str_radix(start, 16),
+                usize::from_str_radix(end, 16),
+            ) {
                 (Ok(s), Ok(e)) if file_backed && readonly_private => Some((s, e)),
                 _ => None,
             };
@@ -484,7 +608,9 @@ fn drop_startup_text() {
                     // SAFETY: MADV_DONTNEED on a private, non-writable file mapping with no
                     // anonymous pages only discards page table entries; the same contents are
                     // re-read from the file on the next access.
-                    unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
+                    unsafe {
+                        libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED)
+                    };
                 }
             }
         }
@@ -499,9 +625,19 @@ fn drop_unused_stack() {
     const MARGIN: usize = 64 * 1024;
     let here = 0u8;
     let sp = std::hint::black_box(&here) as *const u8 as usize;
-    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else { return };
-    let Some(line) = maps.lines().find(|l| l.ends_with("[stack]")) else { return };
-    let Some(start) = line.split('-').next().and_then(|s| usize::from_str_radix(s, 16).ok()) else { return };
+    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else {
+        return;
+    };
+    let Some(line) = maps.lines().find(|l| l.ends_with("[stack]")) else {
+        return;
+    };
+    let Some(start) = line
+        .split('-')
+        .next()
+        .and_then(|s| usize::from_str_radix(s, 16).ok())
+    else {
+        return;
+    };
     let page = 4096;
     let end = (sp.saturating_sub(MARGIN)) & !(page - 1);
     if end > start {
@@ -511,7 +647,13 @@ fn drop_unused_stack() {
     }
 }
 
-fn forward(data: &[u8], stream: Stream, log: &mut Option<LogWriter>, out: &mut Option<OwnedFd>, err: &mut Option<OwnedFd>) {
+fn forward(
+    data: &[u8],
+    stream: Stream,
+    log: &mut Option<LogWriter>,
+    out: &mut Option<OwnedFd>,
+    err: &mut Option<OwnedFd>,
+) {
     if let Some(log) = log {
         log.write(stream, data);
     }
@@ -535,7 +677,9 @@ fn write_all(fd: RawFd, mut data: &[u8]) -> std::io::Result<()> {
             Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
             Ok(n) => data = &data[n..],
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(1)),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(1))
+            }
             Err(e) => return Err(e),
         }
     }
@@ -566,7 +710,8 @@ fn wait_blocking(pid: i32) -> i32 {
 }
 
 fn pipe() -> Result<(OwnedFd, OwnedFd), Error> {
-    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::Internal(format!("pipe: {e}")))
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| Error::Internal(format!("pipe: {e}")))
 }
 
 fn set_nonblocking(fd: RawFd) {
@@ -606,8 +751,13 @@ pub(crate) fn receive_pty(listener: &UnixListener) -> Result<OwnedFd, Error> {
     let mut buf = [0u8; 4096];
     let mut cmsg = nix::cmsg_space!([RawFd; 1]);
     let mut iov = [std::io::IoSliceMut::new(&mut buf)];
-    let msg = recvmsg::<()>(stream.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::MSG_CMSG_CLOEXEC)
-        .map_err(|e| Error::Internal(format!("receiving the pty master: {e}")))?;
+    let msg = recvmsg::<()>(
+        stream.as_raw_fd(),
+        &mut iov,
+        Some(&mut cmsg),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )
+    .map_err(|e| Error::Internal(format!("receiving the pty master: {e}")))?;
     for c in msg.cmsgs().map_err(|e| Error::Internal(e.to_string()))? {
         if let ControlMessageOwned::ScmRights(fds) = c {
             if let Some(&fd) = fds.first() {

@@ -10,11 +10,20 @@ static SINK: OnceLock<Option<(std::fs::File, Instant)>> = OnceLock::new();
 pub fn mark(label: &str) {
     let sink = SINK.get_or_init(|| {
         let path = std::env::var_os("BERTH_TIMING")?;
-        let file = std::fs::OpenOptions::new().create(true).append(true).open(path).ok()?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .ok()?;
         Some((file, Instant::now()))
     });
     if let Some((file, start)) = sink {
         let mut file = file;
-        let _ = writeln!(file, "{} {:>8} {label}", std::process::id(), start.elapsed().as_micros());
+        let _ = writeln!(
+            file,
+            "{} {:>8} {label}",
+            std::process::id(),
+            start.elapsed().as_micros()
+        );
     }
 }

@@ -36,20 +36,33 @@ pub fn resolve(rootfs: &Path, spec: &str) -> Result<ResolvedUser, Error> {
     let (uid, mut gid, home) = if user.is_empty() {
         (0, 0, "/root".to_string())
     } else if let Ok(uid) = user.parse::<u32>() {
-        let entry = passwd.iter().find(|e| e.get(2).and_then(|v| v.parse::<u32>().ok()) == Some(uid));
-        let gid = entry.and_then(|e| e.get(3)).and_then(|v| v.parse().ok()).unwrap_or(0);
-        let home = entry.and_then(|e| e.get(5)).cloned().unwrap_or_else(|| "/".into());
+        let entry = passwd
+            .iter()
+            .find(|e| e.get(2).and_then(|v| v.parse::<u32>().ok()) == Some(uid));
+        let gid = entry
+            .and_then(|e| e.get(3))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let home = entry
+            .and_then(|e| e.get(5))
+            .cloned()
+            .unwrap_or_else(|| "/".into());
         (uid, gid, home)
     } else {
-        let entry = passwd.iter().find(|e| e.first().map(String::as_str) == Some(user)).ok_or_else(|| {
-            Error::CannotRun {
+        let entry = passwd
+            .iter()
+            .find(|e| e.first().map(String::as_str) == Some(user))
+            .ok_or_else(|| Error::CannotRun {
                 message: format!("unable to find user {user}: no matching entries in passwd file"),
                 exit_code: 125,
-            }
-        })?;
+            })?;
         let uid = entry.get(2).and_then(|v| v.parse().ok()).unwrap_or(0);
         let gid = entry.get(3).and_then(|v| v.parse().ok()).unwrap_or(0);
-        (uid, gid, entry.get(5).cloned().unwrap_or_else(|| "/".into()))
+        (
+            uid,
+            gid,
+            entry.get(5).cloned().unwrap_or_else(|| "/".into()),
+        )
     };
     let groups = read_table(rootfs, "etc/group");
     if let Some(group) = group {
@@ -61,7 +74,9 @@ pub fn resolve(rootfs: &Path, spec: &str) -> Result<ResolvedUser, Error> {
                 .and_then(|e| e.get(2))
                 .and_then(|v| v.parse().ok())
                 .ok_or_else(|| Error::CannotRun {
-                    message: format!("unable to find group {group}: no matching entries in group file"),
+                    message: format!(
+                        "unable to find group {group}: no matching entries in group file"
+                    ),
                     exit_code: 125,
                 })?,
         };
@@ -80,5 +95,10 @@ pub fn resolve(rootfs: &Path, spec: &str) -> Result<ResolvedUser, Error> {
             .collect(),
         None => Vec::new(),
     };
-    Ok(ResolvedUser { uid, gid, additional_gids, home })
+    Ok(ResolvedUser {
+        uid,
+        gid,
+        additional_gids,
+        home,
+    })
 }

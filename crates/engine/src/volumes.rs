@@ -182,7 +182,7 @@ impl Engine {
     }
 
     /// `volume create`: returns the volume (an existing one by that name, as Docker does).
-    pub fn create_volume(&self, request: VolumeCreate) -> Result<Volume, Error> {
+    pub(crate) fn create_volume_unlogged(&self, request: VolumeCreate) -> Result<Volume, Error> {
         self.repair_volumes();
         validate_driver(&request.driver)?;
         validate_options(&request.options)?;
@@ -301,7 +301,11 @@ impl Engine {
                 let dangling = match value {
                     "true" | "1" => true,
                     "false" | "0" => false,
-                    other => return Err(Error::InvalidArgument(format!("invalid filter 'dangling={other}'"))),
+                    other => {
+                        return Err(Error::InvalidArgument(format!(
+                            "invalid filter 'dangling={other}'"
+                        )));
+                    }
                 };
                 self.volume_users(&v.name)?.is_empty() == dangling
             }
@@ -324,7 +328,7 @@ impl Engine {
 
     /// `volume rm [-f]`. A volume in use is never removed (not even with force); with force a
     /// missing volume is not an error.
-    pub fn remove_volume(&self, name: &str, force: bool) -> Result<(), Error> {
+    pub(crate) fn remove_volume_unlogged(&self, name: &str, force: bool) -> Result<(), Error> {
         self.repair_volumes();
         let conn = self.db.conn();
         let tx = crate::db::immediate(conn)?;

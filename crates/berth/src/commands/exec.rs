@@ -64,13 +64,22 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
     let output = std::io::stdout();
     let errors = std::io::stderr();
     let null = std::fs::File::open("/dev/null").map_err(|e| CliError::usage(e.to_string()))?;
-    let stdin = if args.interactive { input.as_fd() } else { null.as_fd() };
-    let exec = engine.exec(&args.container, &request, [Some(stdin), Some(output.as_fd()), Some(errors.as_fd())])?;
+    let stdin = if args.interactive {
+        input.as_fd()
+    } else {
+        null.as_fd()
+    };
+    let exec = engine.exec(
+        &args.container,
+        &request,
+        [Some(stdin), Some(output.as_fd()), Some(errors.as_fd())],
+    )?;
     if args.detach {
         return Ok(0);
     }
     if let Some(pty) = &exec.pty {
-        let _raw = (args.interactive && terminal::is_terminal(input.as_fd())).then(terminal::RawMode::enter);
+        let _raw = (args.interactive && terminal::is_terminal(input.as_fd()))
+            .then(terminal::RawMode::enter);
         terminal::follow_window_size(pty);
         terminal::proxy(pty);
     }

@@ -42,7 +42,11 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
     let mut rows = Vec::new();
     for image in engine.list_images(args.all)? {
         let id_hex = image.id.strip_prefix("sha256:").unwrap_or(&image.id);
-        let id = if args.no_trunc { image.id.clone() } else { id_hex[..12].to_string() };
+        let id = if args.no_trunc {
+            image.id.clone()
+        } else {
+            id_hex[..12].to_string()
+        };
         let names: Vec<(String, String)> = if image.repo_tags.is_empty() {
             vec![("<none>".into(), "<none>".into())]
         } else {
@@ -84,9 +88,9 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
         }
         return Ok(0);
     }
-    let template = args
-        .format
-        .unwrap_or_else(|| "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}".into());
+    let template = args.format.unwrap_or_else(|| {
+        "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}".into()
+    });
     print!("{}", format::render(&template, &rows, HEADERS)?);
     Ok(0)
 }

@@ -19,11 +19,21 @@ pub struct Args {
 
 pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
     let id = if args.file == "-" {
-        engine.import_image(std::io::stdin().lock(), args.reference.as_deref(), &args.change, args.message.as_deref())?
+        engine.import_image(
+            std::io::stdin().lock(),
+            args.reference.as_deref(),
+            &args.change,
+            args.message.as_deref(),
+        )?
     } else {
         let file = std::fs::File::open(&args.file)
             .map_err(|e| CliError::usage(format!("open {}: {e}", args.file)))?;
-        engine.import_image(std::io::BufReader::new(file), args.reference.as_deref(), &args.change, args.message.as_deref())?
+        engine.import_image(
+            std::io::BufReader::new(file),
+            args.reference.as_deref(),
+            &args.change,
+            args.message.as_deref(),
+        )?
     };
     println!("{id}");
     Ok(0)

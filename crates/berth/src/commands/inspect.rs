@@ -17,7 +17,11 @@ pub struct Args {
     names: Vec<String>,
 }
 
-pub fn run(engine: &berth_engine::Engine, args: Args, forced_kind: Option<&str>) -> Result<i32, CliError> {
+pub fn run(
+    engine: &berth_engine::Engine,
+    args: Args,
+    forced_kind: Option<&str>,
+) -> Result<i32, CliError> {
     let kind = forced_kind.map(str::to_string).or(args.kind.clone());
     let mut docs = Vec::new();
     let mut failed = false;
@@ -26,7 +30,11 @@ pub fn run(engine: &berth_engine::Engine, args: Args, forced_kind: Option<&str>)
             Some("image") => engine.inspect_image(name),
             Some("container") => engine.inspect_container(name),
             Some("volume") => engine.inspect_volume(name),
-            Some(other) => return Err(CliError::usage(format!("\"{other}\" is not a valid value for --type"))),
+            Some(other) => {
+                return Err(CliError::usage(format!(
+                    "\"{other}\" is not a valid value for --type"
+                )));
+            }
             None => engine
                 .inspect_container(name)
                 .or_else(|_| engine.inspect_image(name))

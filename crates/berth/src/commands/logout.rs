@@ -7,7 +7,12 @@ pub struct Args {
 }
 
 pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
-    let (server, removed) = engine.logout(args.server.as_deref()).map_err(|e| CliError { message: e.to_string(), code: 1 })?;
+    let (server, removed) = engine
+        .logout(args.server.as_deref())
+        .map_err(|e| CliError {
+            message: e.to_string(),
+            code: 1,
+        })?;
     if removed {
         println!("Removing login credentials for {server}");
     } else {

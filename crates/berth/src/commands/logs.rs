@@ -43,17 +43,25 @@ fn parse_time(value: &str) -> Result<f64, CliError> {
             number.push(c);
             continue;
         }
-        let n: f64 = number.parse().map_err(|_| CliError::usage(format!("invalid value for \"since\": {value}")))?;
+        let n: f64 = number
+            .parse()
+            .map_err(|_| CliError::usage(format!("invalid value for \"since\": {value}")))?;
         number.clear();
         total += n * match c {
             's' => 1.0,
             'm' => 60.0,
             'h' => 3600.0,
-            _ => return Err(CliError::usage(format!("invalid value for \"since\": {value}"))),
+            _ => {
+                return Err(CliError::usage(format!(
+                    "invalid value for \"since\": {value}"
+                )));
+            }
         };
     }
     if !number.is_empty() {
-        return Err(CliError::usage(format!("invalid value for \"since\": {value}")));
+        return Err(CliError::usage(format!(
+            "invalid value for \"since\": {value}"
+        )));
     }
     let now = chrono::Utc::now();
     Ok(now.timestamp() as f64 + now.timestamp_subsec_nanos() as f64 / 1e9 - total)
@@ -62,7 +70,10 @@ fn parse_time(value: &str) -> Result<f64, CliError> {
 pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
     let tail = match args.tail.as_str() {
         "all" | "-1" => None,
-        n => Some(n.parse::<usize>().map_err(|_| CliError::usage(format!("invalid value for \"tail\": {n}")))?),
+        n => Some(
+            n.parse::<usize>()
+                .map_err(|_| CliError::usage(format!("invalid value for \"tail\": {n}")))?,
+        ),
     };
     let options = LogOptions {
         follow: args.follow,
@@ -91,7 +102,11 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
     Ok(0)
 }
 
-fn write_line(out: &mut dyn Write, line: &berth_engine::logs::LogLine, timestamps: bool) -> std::io::Result<()> {
+fn write_line(
+    out: &mut dyn Write,
+    line: &berth_engine::logs::LogLine,
+    timestamps: bool,
+) -> std::io::Result<()> {
     if timestamps {
         write!(out, "{} ", line.time)?;
     }

@@ -4,6 +4,7 @@ pub mod build;
 pub mod builder;
 pub mod container_prune;
 pub mod create;
+pub mod events;
 pub mod exec;
 pub mod history;
 pub mod image_prune;
@@ -49,7 +50,10 @@ pub struct CliError {
 
 impl CliError {
     pub fn usage(message: impl Into<String>) -> CliError {
-        CliError { message: message.into(), code: 125 }
+        CliError {
+            message: message.into(),
+            code: 125,
+        }
     }
 
     pub fn exit_code(&self) -> i32 {
@@ -65,7 +69,10 @@ impl std::fmt::Display for CliError {
 
 impl From<berth_engine::Error> for CliError {
     fn from(e: berth_engine::Error) -> Self {
-        CliError { code: e.exit_code(), message: e.to_string() }
+        CliError {
+            code: e.exit_code(),
+            message: e.to_string(),
+        }
     }
 }
 
@@ -94,7 +101,10 @@ pub fn confirm(warning: &str) -> bool {
 
 /// Runs `op` on each name, Docker style: print the name on success, an error line per
 /// failure, and exit 1 if any failed.
-pub fn for_each(names: &[String], mut op: impl FnMut(&str) -> Result<(), berth_engine::Error>) -> Result<i32, CliError> {
+pub fn for_each(
+    names: &[String],
+    mut op: impl FnMut(&str) -> Result<(), berth_engine::Error>,
+) -> Result<i32, CliError> {
     let mut failed = false;
     for name in names {
         match op(name) {

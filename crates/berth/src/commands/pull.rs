@@ -26,7 +26,10 @@ fn has_tag_or_digest(name: &str) -> bool {
 }
 
 pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
-    let options = PullOptions { platform: args.platform.clone(), all_tags: args.all_tags };
+    let options = PullOptions {
+        platform: args.platform.clone(),
+        all_tags: args.all_tags,
+    };
     if !args.quiet && !args.all_tags && !has_tag_or_digest(&args.name) {
         println!("Using default tag: latest");
     }
@@ -38,7 +41,10 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
         }
     });
     renderer.finish();
-    let pulled = pulled.map_err(|e| CliError { message: e.to_string(), code: 1 })?;
+    let pulled = pulled.map_err(|e| CliError {
+        message: e.to_string(),
+        code: 1,
+    })?;
     if quiet {
         for p in pulled {
             println!("{}", p.name);
@@ -49,10 +55,17 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
 
 /// `run`/`create` of an image that is not in the store: pull it first (progress on stderr, as
 /// docker prints it).
-pub fn pull_for_run(engine: &berth_engine::Engine, name: &str, platform: Option<&str>) -> Result<(), berth_engine::Error> {
+pub fn pull_for_run(
+    engine: &berth_engine::Engine,
+    name: &str,
+    platform: Option<&str>,
+) -> Result<(), berth_engine::Error> {
     let shown = berth_engine::reference::normalize(name).unwrap_or_else(|_| name.to_string());
     eprintln!("Unable to find image '{shown}' locally");
-    let options = PullOptions { platform: platform.map(str::to_string), all_tags: false };
+    let options = PullOptions {
+        platform: platform.map(str::to_string),
+        all_tags: false,
+    };
     let mut renderer = Renderer::new(Stream::Stderr);
     let pulled = engine.pull_image(name, &options, &mut |p| renderer.show(p));
     renderer.finish();

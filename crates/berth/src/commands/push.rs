@@ -22,7 +22,10 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
         }
     });
     renderer.finish();
-    pushed.map_err(|e| CliError { message: e.to_string(), code: 1 })?;
+    pushed.map_err(|e| CliError {
+        message: e.to_string(),
+        code: 1,
+    })?;
     if quiet {
         println!("{}", args.name);
     }

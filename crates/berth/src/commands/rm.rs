@@ -14,5 +14,7 @@ pub struct Args {
 }
 
 pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
-    for_each(&args.containers, |c| engine.remove_container_and_volumes(c, args.force, args.volumes))
+    for_each(&args.containers, |c| {
+        engine.remove_container_and_volumes(c, args.force, args.volumes)
+    })
 }

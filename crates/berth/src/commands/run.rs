@@ -27,7 +27,12 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
 }
 
 /// Starts a container with this process's stdio attached and waits for its exit code.
-pub fn attached(engine: &berth_engine::Engine, id: &str, stdin: bool, tty: bool) -> Result<i32, CliError> {
+pub fn attached(
+    engine: &berth_engine::Engine,
+    id: &str,
+    stdin: bool,
+    tty: bool,
+) -> Result<i32, CliError> {
     let input = std::io::stdin();
     let output = std::io::stdout();
     let errors = std::io::stderr();
@@ -39,7 +44,9 @@ pub fn attached(engine: &berth_engine::Engine, id: &str, stdin: bool, tty: bool)
     };
     let started = engine.start_container(id, Some(attach))?;
     let Some(started) = started else {
-        return Err(CliError::usage(format!("container {id} is already running")));
+        return Err(CliError::usage(format!(
+            "container {id} is already running"
+        )));
     };
     match &started.pty {
         Some(pty) => terminal::follow_window_size(pty),

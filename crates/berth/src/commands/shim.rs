@@ -17,7 +17,9 @@ pub fn run(args: Args) -> i32 {
     // SAFETY: the engine set up fds 3..6 for us before exec (see lifecycle::start_container);
     // each is taken once.
     let take = |present: bool, fd: i32| present.then(|| unsafe { OwnedFd::from_raw_fd(fd) });
-    let Some(channel) = take(true, 3) else { return 1 };
+    let Some(channel) = take(true, 3) else {
+        return 1;
+    };
     let attach = berth_engine::shim::AttachFds {
         stdin: take(args.stdin, 4),
         stdout: take(args.stdout, 5),

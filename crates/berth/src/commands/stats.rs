@@ -37,7 +37,11 @@ const HEADERS: &[(&str, &str)] = &[
 
 pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
     let names: Vec<String> = if args.containers.is_empty() {
-        engine.list_containers(args.all)?.into_iter().map(|r| r.id).collect()
+        engine
+            .list_containers(args.all)?
+            .into_iter()
+            .map(|r| r.id)
+            .collect()
     } else {
         args.containers.clone()
     };
@@ -46,7 +50,10 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
     });
     loop {
         // CPU % is the container's share of host CPU time between two samples, times the CPUs.
-        let first: Vec<_> = names.iter().map(|n| engine.stats(n)).collect::<Result<_, _>>()?;
+        let first: Vec<_> = names
+            .iter()
+            .map(|n| engine.stats(n))
+            .collect::<Result<_, _>>()?;
         let (host0, cpus) = berth_runtime::stats::host_cpu();
         std::thread::sleep(Duration::from_millis(500));
         let (host1, _) = berth_runtime::stats::host_cpu();
@@ -55,8 +62,16 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
             let (_, after) = engine.stats(name)?;
             let cpu_delta = after.cpu_total_ns.saturating_sub(before.cpu_total_ns) as f64;
             let host_delta = host1.saturating_sub(host0) as f64;
-            let cpu = if host_delta > 0.0 { cpu_delta / host_delta * cpus as f64 * 100.0 } else { 0.0 };
-            let mem_pct = if after.memory_limit > 0 { after.memory_used as f64 / after.memory_limit as f64 * 100.0 } else { 0.0 };
+            let cpu = if host_delta > 0.0 {
+                cpu_delta / host_delta * cpus as f64 * 100.0
+            } else {
+                0.0
+            };
+            let mem_pct = if after.memory_limit > 0 {
+                after.memory_used as f64 / after.memory_limit as f64 * 100.0
+            } else {
+                0.0
+            };
             rows.push(json!({
                 "ID": if args.no_trunc { rec.id.clone() } else { rec.id[..12].to_string() },
                 "Container": name,
@@ -89,5 +104,9 @@ fn binary_size(bytes: u64) -> String {
         value /= 1024.0;
         unit += 1;
     }
-    if unit == 0 { format!("{bytes}B") } else { format!("{value:.3}{}", units[unit]).replace(".000", "") }
+    if unit == 0 {
+        format!("{bytes}B")
+    } else {
+        format!("{value:.3}{}", units[unit]).replace(".000", "")
+    }
 }

@@ -4,7 +4,12 @@ use super::{CliError, for_each};
 #[derive(clap::Args)]
 pub struct Args {
     /// Seconds to wait before killing the container
-    #[arg(short = 't', long = "time", visible_alias = "timeout", allow_hyphen_values = true)]
+    #[arg(
+        short = 't',
+        long = "time",
+        visible_alias = "timeout",
+        allow_hyphen_values = true
+    )]
     time: Option<i64>,
     /// Signal to send to the container
     #[arg(short = 's', long)]

@@ -35,7 +35,10 @@ pub fn berth_bin() -> &'static str {
 }
 
 pub fn busybox() -> Option<PathBuf> {
-    ["/bin/busybox", "/usr/bin/busybox"].iter().map(PathBuf::from).find(|p| p.is_file())
+    ["/bin/busybox", "/usr/bin/busybox"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
 }
 
 /// Skips (returns None) when not root or busybox is missing: these tests need both.
@@ -45,15 +48,25 @@ pub fn env() -> Option<Env> {
         eprintln!("skipping: needs root and busybox-static");
         return None;
     }
-    let dir = tempfile::Builder::new().prefix("berth-test").tempdir().unwrap();
-    let env = Env { root: dir.path().join("root"), run: dir.path().join("run"), _dir: dir };
+    let dir = tempfile::Builder::new()
+        .prefix("berth-test")
+        .tempdir()
+        .unwrap();
+    let env = Env {
+        root: dir.path().join("root"),
+        run: dir.path().join("run"),
+        _dir: dir,
+    };
     Some(env)
 }
 
 impl Env {
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(berth_bin());
-        c.args(args).env("BERTH_ROOT", &self.root).env("BERTH_RUN", &self.run).stdin(Stdio::null());
+        c.args(args)
+            .env("BERTH_ROOT", &self.root)
+            .env("BERTH_RUN", &self.run)
+            .stdin(Stdio::null());
         c
     }
 
@@ -70,24 +83,53 @@ impl Env {
 
     pub fn with_stdin(&self, args: &[&str], input: &[u8]) -> Run {
         use std::io::Write;
-        let mut child = self.cmd(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let mut child = self
+            .cmd(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
         child.stdin.take().unwrap().write_all(input).unwrap();
         wait_within(child, COMMAND_DEADLINE, &format!("{args:?}"))
     }
 
     /// Imports a busybox rootfs as `name`, with extra `--change`s.
     pub fn image(&self, name: &str, changes: &[&str]) -> String {
-        let rootfs = self.root.parent().unwrap().join(format!("rootfs-{}", name.replace([':', '/'], "_")));
+        let rootfs = self
+            .root
+            .parent()
+            .unwrap()
+            .join(format!("rootfs-{}", name.replace([':', '/'], "_")));
         std::fs::create_dir_all(rootfs.join("bin")).unwrap();
         std::fs::create_dir_all(rootfs.join("etc")).unwrap();
         std::fs::create_dir_all(rootfs.join("tmp")).unwrap();
         std::fs::copy(busybox().unwrap(), rootfs.join("bin/busybox")).unwrap();
-        for cmd in ["sh", "echo", "cat", "ls", "ps", "sleep", "hostname", "id", "true", "false", "env", "pwd", "grep", "mount", "touch", "wc", "head", "kill", "yes", "tty", "stty", "mkdir", "rm", "sed", "tr", "httpd", "nc", "wget", "ip", "ifconfig", "route", "nslookup"] {
+        for cmd in [
+            "sh", "echo", "cat", "ls", "ps", "sleep", "hostname", "id", "true", "false", "env",
+            "pwd", "grep", "mount", "touch", "wc", "head", "kill", "yes", "tty", "stty", "mkdir",
+            "rm", "sed", "tr", "httpd", "nc", "wget", "ip", "ifconfig", "route", "nslookup",
+        ] {
             std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(cmd)).unwrap();
         }
-        std::fs::write(rootfs.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000:Alice:/home/alice:/bin/sh\n").unwrap();
-        std::fs::write(rootfs.join("etc/group"), "root:x:0:\nalice:x:1000:\nstaff:x:50:alice\n").unwrap();
-        let tar = Command::new("tar").arg("-C").arg(&rootfs).arg("-cf").arg("-").arg(".").output().unwrap();
+        std::fs::write(
+            rootfs.join("etc/passwd"),
+            "root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000:Alice:/home/alice:/bin/sh\n",
+        )
+        .unwrap();
+        std::fs::write(
+            rootfs.join("etc/group"),
+            "root:x:0:\nalice:x:1000:\nstaff:x:50:alice\n",
+        )
+        .unwrap();
+        let tar = Command::new("tar")
+            .arg("-C")
+            .arg(&rootfs)
+            .arg("-cf")
+            .arg("-")
+            .arg(".")
+            .output()
+            .unwrap();
         assert!(tar.status.success());
         let mut args = vec!["import"];
         for c in changes {
@@ -114,7 +156,11 @@ impl Env {
     }
 
     pub fn container_ids(&self) -> Vec<String> {
-        self.berth(&["ps", "-aq", "--no-trunc"]).stdout.lines().map(str::to_string).collect()
+        self.berth(&["ps", "-aq", "--no-trunc"])
+            .stdout
+            .lines()
+            .map(str::to_string)
+            .collect()
     }
 }
 
@@ -162,12 +208,20 @@ pub const COMMAND_DEADLINE: std::time::Duration = std::time::Duration::from_secs
 /// `Command::output` with a deadline: the child is killed and the test fails when it passes.
 pub fn output_within(mut cmd: Command, deadline: std::time::Duration) -> Run {
     let what = format!("{cmd:?}");
-    let child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     wait_within(child, deadline, &what)
 }
 
 /// Waits for a spawned child (stdout/stderr piped) for at most `deadline`, then kills it and panics.
-pub fn wait_within(mut child: std::process::Child, deadline: std::time::Duration, what: &str) -> Run {
+pub fn wait_within(
+    mut child: std::process::Child,
+    deadline: std::time::Duration,
+    what: &str,
+) -> Run {
     use std::io::Read;
     let mut out = child.stdout.take();
     let mut err = child.stderr.take();

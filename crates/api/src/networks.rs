@@ -1,0 +1,143 @@
+//! `/networks/...`: list (filters), inspect, create, connect, disconnect, remove, prune, each
+//! over one engine function (the same ones `berth network` calls).
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query as QueryExtractor};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::containers::parse_body;
+use crate::engine;
+use crate::error::{ApiError, ApiResult};
+use crate::query::{self, Query};
+
+pub async fn list(QueryExtractor(q): QueryExtractor<Query>) -> ApiResult<Json<serde_json::Value>> {
+    let filters = query::filters(&q)?;
+    let docs = engine::call(move |e| e.list_networks(&filters)).await?;
+    Ok(Json(serde_json::Value::Array(docs)))
+}
+
+pub async fn inspect(Path(id): Path<String>) -> ApiResult<Json<serde_json::Value>> {
+    Ok(Json(engine::call(move |e| e.inspect_network(&id)).await?))
+}
+
+/// One `IPAM.Config` entry of `POST /networks/create`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct IpamPool {
+    subnet: Option<String>,
+    gateway: Option<String>,
+    #[serde(rename = "IPRange")]
+    ip_range: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct Ipam {
+    driver: Option<String>,
+    config: Option<Vec<IpamPool>>,
+}
+
+/// The body of `POST /networks/create`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct CreateBody {
+    name: String,
+    driver: Option<String>,
+    internal: Option<bool>,
+    labels: Option<BTreeMap<String, String>>,
+    #[serde(rename = "IPAM")]
+    ipam: Option<Ipam>,
+    /// Docker always refuses a duplicate name now; the field is accepted for old clients.
+    #[allow(dead_code)]
+    check_duplicate: Option<bool>,
+}
+
+pub async fn create(body: Bytes) -> ApiResult<Response> {
+    let body: CreateBody = parse_body(&body)?;
+    let ipam = body.ipam.unwrap_or_default();
+    let ipam_driver = ipam.driver.unwrap_or_default();
+    if !matches!(ipam_driver.as_str(), "" | "default") {
+        return Err(ApiError::not_found(format!(
+            "plugin \"{ipam_driver}\" not found"
+        )));
+    }
+    let mut pools = ipam.config.unwrap_or_default();
+    if pools.len() > 1 {
+        return Err(ApiError::bad_request(
+            "only one IPv4 IPAM pool per network is supported",
+        ));
+    }
+    let pool = pools.pop().unwrap_or_default();
+    let request = berth_engine::networks::NetworkCreate {
+        name: body.name,
+        driver: body
+            .driver
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(|| "bridge".into()),
+        subnet: pool.subnet.unwrap_or_default(),
+        gateway: pool.gateway.unwrap_or_default(),
+        ip_range: pool.ip_range.unwrap_or_default(),
+        internal: body.internal.unwrap_or(false),
+        labels: body.labels.unwrap_or_default(),
+    };
+    let id = engine::call(move |e| e.create_network(request)).await?;
+    Ok((StatusCode::CREATED, Json(json!({"Id": id, "Warning": ""}))).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct ConnectBody {
+    container: String,
+    endpoint_config: Option<berth_engine::types::EndpointSettings>,
+}
+
+pub async fn connect(Path(id): Path<String>, body: Bytes) -> ApiResult<StatusCode> {
+    let body: ConnectBody = parse_body(&body)?;
+    if body.container.is_empty() {
+        return Err(ApiError::bad_request("no container specified to connect"));
+    }
+    let settings = body.endpoint_config.unwrap_or_default();
+    let ip = settings.ipam_config.map(|c| c.ipv4_address);
+    let aliases = settings.aliases.unwrap_or_default();
+    engine::call(move |e| e.connect_network(&id, &body.container, ip.as_deref(), &aliases)).await?;
+    Ok(StatusCode::OK)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct DisconnectBody {
+    container: String,
+    /// A disconnect never waits for anything here, so force changes nothing.
+    #[allow(dead_code)]
+    force: Option<bool>,
+}
+
+pub async fn disconnect(Path(id): Path<String>, body: Bytes) -> ApiResult<StatusCode> {
+    let body: DisconnectBody = parse_body(&body)?;
+    if body.container.is_empty() {
+        return Err(ApiError::bad_request(
+            "no container specified to disconnect",
+        ));
+    }
+    engine::call(move |e| e.disconnect_network(&id, &body.container)).await?;
+    Ok(StatusCode::OK)
+}
+
+pub async fn remove(Path(id): Path<String>) -> ApiResult<StatusCode> {
+    engine::call(move |e| e.remove_network(&id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /networks/prune`: the unused user-defined networks go; `label`/`until` filters
+/// narrow it.
+pub async fn prune(QueryExtractor(q): QueryExtractor<Query>) -> ApiResult<Json<serde_json::Value>> {
+    let filters = crate::containers::prune_filters(&q)?;
+    let removed = engine::call(move |e| e.prune_networks_filtered(&filters)).await?;
+    Ok(Json(json!({"NetworksDeleted": removed})))
+}
