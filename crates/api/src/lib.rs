@@ -14,6 +14,7 @@
 
 #![recursion_limit = "256"]
 
+mod archive;
 mod build;
 mod containers;
 mod engine;

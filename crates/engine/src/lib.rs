@@ -12,6 +12,7 @@
 pub mod archive;
 pub mod build;
 pub mod containers;
+pub mod container_archive;
 mod copyup;
 pub mod distribution;
 pub mod db;
