@@ -23,6 +23,7 @@ mod exec;
 mod images;
 mod listen;
 mod query;
+pub mod registry_auth;
 mod routes;
 mod state;
 mod streams;

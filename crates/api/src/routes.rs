@@ -10,7 +10,7 @@ use axum::routing::{delete, get, post};
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{archive, build, containers, exec, images, streams, system, volumes};
+use crate::{archive, build, registry_auth, containers, exec, images, streams, system, volumes};
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -41,6 +41,7 @@ pub fn router(state: AppState) -> Router {
             get(archive::get).head(archive::get).put(archive::put),
         )
         .route("/system/df", get(system::disk_usage))
+        .route("/auth", post(registry_auth::login))
         .route("/build/prune", post(system::build_prune))
         .route("/exec/{id}/start", post(exec::start))
         .route("/exec/{id}/resize", post(exec::resize))
