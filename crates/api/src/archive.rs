@@ -76,3 +76,8 @@ pub async fn put(
     engine::call(move |e| e.extract_to_container(&id, &path, &body[..], options)).await?;
     Ok(StatusCode::OK.into_response())
 }
+
+/// `GET /containers/{id}/changes` (docker diff).
+pub async fn changes(Path(id): Path<String>) -> ApiResult<axum::Json<Vec<berth_engine::changes::Change>>> {
+    Ok(axum::Json(engine::call(move |e| e.container_changes(&id)).await?))
+}

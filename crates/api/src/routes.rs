@@ -40,6 +40,7 @@ pub fn router(state: AppState) -> Router {
             "/containers/{id}/archive",
             get(archive::get).head(archive::get).put(archive::put),
         )
+        .route("/containers/{id}/changes", get(archive::changes))
         .route("/system/df", get(system::disk_usage))
         .route("/auth", post(registry_auth::login))
         .route("/build/prune", post(system::build_prune))

@@ -1516,3 +1516,24 @@ fn docker_system_df_and_build_prune() {
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"SpaceReclaimed\":0"), "{body}");
 }
+
+#[test]
+fn docker_diff_lists_added_changed_and_deleted_paths() {
+    let Some(env) = common::env() else { return };
+    if !have_docker() {
+        return;
+    }
+    let _cleanup = Cleanup(&env);
+    env.image("bb", &[]);
+    let server = Server::start(&env);
+    server.docker_ok(&[
+        "run", "--name", "d1", "bb", "sh", "-c",
+        "mkdir -p /new/sub && echo x > /new/sub/f && echo y > /tmp/t && rm /bin/wc && echo z >> /etc/passwd",
+    ]);
+    let diff = server.docker_ok(&["diff", "d1"]);
+    let lines: Vec<&str> = diff.lines().collect();
+    for expected in ["C /bin", "D /bin/wc", "C /etc", "C /etc/passwd", "A /new", "A /new/sub", "A /new/sub/f", "C /tmp", "A /tmp/t"] {
+        assert!(lines.contains(&expected), "missing {expected:?} in {diff}");
+    }
+    assert!(!diff.contains("/etc/hosts") && !diff.contains("resolv.conf"), "{diff}");
+}

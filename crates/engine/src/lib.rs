@@ -11,6 +11,7 @@
 
 pub mod archive;
 pub mod build;
+pub mod changes;
 pub mod containers;
 pub mod container_archive;
 mod copyup;
