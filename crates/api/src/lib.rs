@@ -20,6 +20,8 @@ mod containers;
 mod engine;
 mod error;
 mod exec;
+#[doc(hidden)]
+pub mod fuzzing;
 mod images;
 mod listen;
 mod query;

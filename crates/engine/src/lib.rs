@@ -35,7 +35,7 @@ pub mod prune_filters;
 pub mod reference;
 mod repair;
 mod rootfs;
-mod rootpath;
+pub mod rootpath;
 pub mod shim;
 pub mod timing;
 pub mod transfer;
