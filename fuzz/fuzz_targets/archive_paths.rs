@@ -25,10 +25,14 @@ fn root() -> &'static Path {
 }
 
 fn check(name: &Path) {
-    let Ok(relative) = entry_relative_path(name) else { return };
+    let Ok(relative) = entry_relative_path(name) else {
+        return;
+    };
     assert!(relative.is_relative(), "{name:?} -> {relative:?}");
     assert!(
-        relative.components().all(|c| matches!(c, Component::Normal(_))),
+        relative
+            .components()
+            .all(|c| matches!(c, Component::Normal(_))),
         "{name:?} -> {relative:?}"
     );
     let container_path = format!("/dest/{}", relative.to_string_lossy());
@@ -43,7 +47,9 @@ fn check(name: &Path) {
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let mut archive = tar::Archive::new(data);
-    let Ok(entries) = archive.entries() else { return };
+    let Ok(entries) = archive.entries() else {
+        return;
+    };
     for entry in entries.take(64) {
         let Ok(entry) = entry else { return };
         if let Ok(path) = entry.path() {

@@ -78,6 +78,10 @@ pub async fn put(
 }
 
 /// `GET /containers/{id}/changes` (docker diff).
-pub async fn changes(Path(id): Path<String>) -> ApiResult<axum::Json<Vec<berth_engine::changes::Change>>> {
-    Ok(axum::Json(engine::call(move |e| e.container_changes(&id)).await?))
+pub async fn changes(
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Vec<berth_engine::changes::Change>>> {
+    Ok(axum::Json(
+        engine::call(move |e| e.container_changes(&id)).await?,
+    ))
 }

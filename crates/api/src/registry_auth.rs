@@ -31,7 +31,9 @@ impl AuthConfig {
         if !self.username.is_empty() {
             return Some((self.username.clone(), self.password.clone()));
         }
-        let decoded = base64::engine::general_purpose::STANDARD.decode(self.auth.trim()).ok()?;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(self.auth.trim())
+            .ok()?;
         let text = String::from_utf8(decoded).ok()?;
         let (user, password) = text.split_once(':')?;
         (!user.is_empty()).then(|| (user.to_string(), password.to_string()))
@@ -72,9 +74,12 @@ pub async fn login(body: Bytes) -> ApiResult<Response> {
         .credentials()
         .ok_or_else(|| ApiError::bad_request("login: a username is required"))?;
     let server = Some(config.serveraddress.clone()).filter(|s| !s.is_empty());
-    let checked = engine::call(move |e| e.check_registry_login(server.as_deref(), &user, &password)).await?;
+    let checked =
+        engine::call(move |e| e.check_registry_login(server.as_deref(), &user, &password)).await?;
     match checked {
-        Ok(_) => Ok(Json(json!({"Status": "Login Succeeded", "IdentityToken": ""})).into_response()),
+        Ok(_) => {
+            Ok(Json(json!({"Status": "Login Succeeded", "IdentityToken": ""})).into_response())
+        }
         Err(message) => Err(ApiError::new(StatusCode::UNAUTHORIZED, message)),
     }
 }
@@ -85,18 +90,31 @@ mod tests {
 
     #[test]
     fn headers_in_every_clients_encoding() {
-        let json = br#"{"username":"alice","password":"s3cret?>","serveraddress":"localhost:5000"}"#;
+        let json =
+            br#"{"username":"alice","password":"s3cret?>","serveraddress":"localhost:5000"}"#;
         for engine in [
             base64::engine::general_purpose::URL_SAFE,
             base64::engine::general_purpose::URL_SAFE_NO_PAD,
             base64::engine::general_purpose::STANDARD,
         ] {
-            let config = decode_header(engine.encode(json).as_bytes()).unwrap().unwrap();
-            assert_eq!(config.credentials(), Some(("alice".into(), "s3cret?>".into())));
+            let config = decode_header(engine.encode(json).as_bytes())
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                config.credentials(),
+                Some(("alice".into(), "s3cret?>".into()))
+            );
         }
         let auth = base64::engine::general_purpose::STANDARD.encode("bob:pw");
-        let header = base64::engine::general_purpose::URL_SAFE.encode(format!("{{\"auth\":\"{auth}\"}}"));
-        assert_eq!(decode_header(header.as_bytes()).unwrap().unwrap().credentials(), Some(("bob".into(), "pw".into())));
+        let header =
+            base64::engine::general_purpose::URL_SAFE.encode(format!("{{\"auth\":\"{auth}\"}}"));
+        assert_eq!(
+            decode_header(header.as_bytes())
+                .unwrap()
+                .unwrap()
+                .credentials(),
+            Some(("bob".into(), "pw".into()))
+        );
         assert_eq!(decode_header(b"").unwrap(), None);
         assert_eq!(decode_header(b"e30=").unwrap().unwrap().credentials(), None);
         assert!(decode_header(b"!!!").is_err());

@@ -22,7 +22,12 @@ pub const MODIFIED: u8 = 0;
 pub const ADDED: u8 = 1;
 pub const DELETED: u8 = 2;
 
-const ENGINE_FILES: &[&str] = &["/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/.dockerenv"];
+const ENGINE_FILES: &[&str] = &[
+    "/etc/hosts",
+    "/etc/hostname",
+    "/etc/resolv.conf",
+    "/.dockerenv",
+];
 
 struct Walk<'a> {
     lowers: &'a [PathBuf],
@@ -32,7 +37,9 @@ struct Walk<'a> {
 
 impl Walk<'_> {
     fn in_image(&self, relative: &Path) -> bool {
-        self.lowers.iter().any(|l| std::fs::symlink_metadata(l.join(relative)).is_ok())
+        self.lowers
+            .iter()
+            .any(|l| std::fs::symlink_metadata(l.join(relative)).is_ok())
     }
 
     /// Walks `dir` (at container path `path`); returns whether it reported anything.
@@ -43,13 +50,16 @@ impl Walk<'_> {
         for entry in entries {
             let name = entry.file_name();
             let child = format!("{}/{}", path.trim_end_matches('/'), name.to_string_lossy());
-            if self.skipped.iter().any(|s| *s == child) {
+            if self.skipped.contains(&child) {
                 continue;
             }
             let meta = entry.metadata()?;
             let relative = Path::new(child.trim_start_matches('/'));
             if meta.file_type().is_char_device() && meta.rdev() == 0 {
-                self.out.push(Change { path: child, kind: DELETED });
+                self.out.push(Change {
+                    path: child,
+                    kind: DELETED,
+                });
                 any = true;
                 continue;
             }
@@ -63,7 +73,10 @@ impl Walk<'_> {
                     any = true;
                 }
             } else {
-                self.out.push(Change { path: child, kind: if existed { MODIFIED } else { ADDED } });
+                self.out.push(Change {
+                    path: child,
+                    kind: if existed { MODIFIED } else { ADDED },
+                });
                 any = true;
             }
         }
@@ -78,10 +91,19 @@ impl Engine {
         let upper = self.container_dir(&rec.id).join("upper");
         let lowers = self.images.layer_dirs(&rec.image_id)?;
         let mut skipped: Vec<String> = ENGINE_FILES.iter().map(|s| s.to_string()).collect();
-        skipped.extend(self.container_mounts(&rec.id)?.into_iter().map(|m| m.destination));
-        let mut walk = Walk { lowers: &lowers, skipped: &skipped, out: Vec::new() };
+        skipped.extend(
+            self.container_mounts(&rec.id)?
+                .into_iter()
+                .map(|m| m.destination),
+        );
+        let mut walk = Walk {
+            lowers: &lowers,
+            skipped: &skipped,
+            out: Vec::new(),
+        };
         if upper.is_dir() {
-            walk.dir(&upper, "/").map_err(|e| Error::io("reading the container's changes", e))?;
+            walk.dir(&upper, "/")
+                .map_err(|e| Error::io("reading the container's changes", e))?;
         }
         Ok(walk.out)
     }
