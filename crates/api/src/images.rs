@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query as QueryExtractor};
-use axum::http::{Method, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -67,7 +67,8 @@ pub async fn list(QueryExtractor(q): Q) -> ApiResult<Json<serde_json::Value>> {
 
 /// `POST /images/create?fromImage=&tag=`: a pull, reported as JSON progress lines. An error
 /// before the first line is a plain error response (the CLI's auto-pull reads its status).
-pub async fn create(QueryExtractor(q): Q) -> ApiResult<Response> {
+pub async fn create(headers: HeaderMap, QueryExtractor(q): Q) -> ApiResult<Response> {
+    let credentials = crate::registry_auth::from_headers(&headers)?;
     let Some(from) = query::text(&q, "fromImage") else {
         return Err(ApiError::bad_request(
             "only pulls (fromImage=) are supported by berth's images/create",
@@ -86,7 +87,7 @@ pub async fn create(QueryExtractor(q): Q) -> ApiResult<Response> {
         platform: query::text(&q, "platform").map(str::to_string),
         all_tags: false,
     };
-    progress_stream(move |e, progress| e.pull_image(&name, &options, progress).map(|_| None)).await
+    progress_stream(move |e, progress| e.pull_image_as(&name, &options, credentials, progress).map(|_| None)).await
 }
 
 /// Runs a registry job on the blocking pool and answers with its progress as JSON lines, the
@@ -161,6 +162,7 @@ pub async fn prune(QueryExtractor(q): Q) -> ApiResult<Json<berth_engine::prune::
 /// Everything else under `/images/`: `{name}/json`, `{name}/history`, `{name}/tag`, `{name}`.
 pub async fn by_name(
     method: Method,
+    headers: HeaderMap,
     Path(rest): Path<String>,
     QueryExtractor(q): Q,
 ) -> ApiResult<Response> {
@@ -183,8 +185,9 @@ pub async fn by_name(
                 Some(tag) => format!("{name}:{tag}"),
                 None => name,
             };
+            let credentials = crate::registry_auth::from_headers(&headers)?;
             progress_stream(move |e, progress| {
-                let (tag, digest, size) = e.push_image(&target, progress)?;
+                let (tag, digest, size) = e.push_image_as(&target, credentials, progress)?;
                 Ok(Some(json!({"Tag": tag, "Digest": digest, "Size": size})))
             })
             .await

@@ -14,16 +14,20 @@
 
 #![recursion_limit = "256"]
 
+mod archive;
 mod build;
 mod containers;
 mod engine;
 mod error;
 mod events;
 mod exec;
+#[doc(hidden)]
+pub mod fuzzing;
 mod images;
 mod listen;
 mod networks;
 mod query;
+pub mod registry_auth;
 mod routes;
 mod state;
 mod streams;

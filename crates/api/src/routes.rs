@@ -10,7 +10,7 @@ use axum::routing::{delete, get, post};
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{build, containers, events, exec, images, networks, streams, system, volumes};
+use crate::{archive, build, containers, events, exec, images, networks, registry_auth, streams, system, volumes};
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -36,6 +36,14 @@ pub fn router(state: AppState) -> Router {
         .route("/containers/{id}/logs", get(streams::logs))
         .route("/containers/{id}/attach", post(streams::attach))
         .route("/containers/{id}/exec", post(exec::create))
+        .route(
+            "/containers/{id}/archive",
+            get(archive::get).head(archive::get).put(archive::put),
+        )
+        .route("/containers/{id}/changes", get(archive::changes))
+        .route("/system/df", get(system::disk_usage))
+        .route("/auth", post(registry_auth::login))
+        .route("/build/prune", post(system::build_prune))
         .route("/exec/{id}/start", post(exec::start))
         .route("/exec/{id}/resize", post(exec::resize))
         .route("/exec/{id}/json", get(exec::inspect))

@@ -41,6 +41,8 @@ enum Command {
     Rm(commands::rm::Args),
     /// Block until one or more containers stop, then print their exit codes
     Wait(commands::wait::Args),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(commands::cp::Args),
     /// Pause all processes within one or more containers
     Pause(commands::pause::Args),
     /// Unpause all processes within one or more containers
@@ -214,6 +216,7 @@ fn dispatch(command: Command) -> Result<i32, commands::CliError> {
             commands::rm::run(&engine, a)
         }
         Command::Wait(a) => commands::wait::run(&engine, a),
+        Command::Cp(a) => commands::cp::run(&engine, a),
         Command::Pause(a) => commands::pause::run(&engine, a),
         Command::Unpause(a) => commands::unpause::run(&engine, a),
         Command::Rename(a) => commands::rename::run(&engine, a),

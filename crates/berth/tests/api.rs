@@ -1801,3 +1801,88 @@ fn events_show_a_runs_lifecycle_in_order_through_the_api_and_the_cli() {
     assert_eq!(followed.code, 0, "{}", followed.stderr);
     assert_eq!(followed.stdout, "pause sleeper\nunpause sleeper\n");
 }
+
+#[test]
+fn docker_cp_in_and_out_of_running_and_stopped_containers() {
+    let Some(env) = common::env() else { return };
+    if !have_docker() {
+        return;
+    }
+    let _cleanup = Cleanup(&env);
+    env.image("bb", &[]);
+    let server = Server::start(&env);
+    let host = env.root.parent().unwrap().join("cp-host");
+    std::fs::create_dir_all(host.join("tree/sub")).unwrap();
+    std::fs::write(host.join("tree/sub/leaf"), "leaf\n").unwrap();
+    std::fs::write(host.join("note"), "note\n").unwrap();
+    server.docker_ok(&["create", "--name", "stopped", "bb", "cat", "/tmp/note"]);
+    server.docker_ok(&["run", "-d", "--name", "running", "bb", "sleep", "60"]);
+    for c in ["stopped", "running"] {
+        server.docker_ok(&["cp", host.join("note").to_str().unwrap(), &format!("{c}:/tmp/")]);
+        server.docker_ok(&["cp", host.join("tree").to_str().unwrap(), &format!("{c}:/tmp/")]);
+        let back = env.root.parent().unwrap().join(format!("back-{c}"));
+        std::fs::create_dir_all(&back).unwrap();
+        server.docker_ok(&["cp", &format!("{c}:/tmp/tree"), back.to_str().unwrap()]);
+        assert_eq!(std::fs::read_to_string(back.join("tree/sub/leaf")).unwrap(), "leaf\n");
+        server.docker_ok(&["cp", &format!("{c}:/etc/passwd"), back.join("pw").to_str().unwrap()]);
+        assert!(std::fs::read_to_string(back.join("pw")).unwrap().contains("alice"));
+    }
+    assert_eq!(server.docker_ok(&["start", "-a", "stopped"]), "note\n");
+    assert_eq!(server.docker_ok(&["exec", "running", "cat", "/tmp/tree/sub/leaf"]), "leaf\n");
+    // HEAD carries the stat header; a missing path is a 404.
+    let (status, _) = http(&server.socket, "HEAD", "/containers/running/archive?path=/etc/passwd", "");
+    assert_eq!(status, 200);
+    let (status, body) = http(&server.socket, "GET", "/containers/running/archive?path=/nope", "");
+    assert_eq!(status, 404, "{body}");
+    let r = server.docker(&["cp", "running:/nope", host.to_str().unwrap()]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("/nope"), "{}", r.stderr);
+}
+
+#[test]
+fn docker_system_df_and_build_prune() {
+    let Some(env) = common::env() else { return };
+    if !have_docker() {
+        return;
+    }
+    let _cleanup = Cleanup(&env);
+    env.image("bb", &[]);
+    let server = Server::start(&env);
+    server.docker_ok(&["create", "--name", "dfc", "-v", "dfvol:/v", "bb", "true"]);
+    let (status, body) = http(&server.socket, "GET", "/system/df", "");
+    assert_eq!(status, 200, "{body}");
+    let doc: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(doc["LayersSize"].as_u64().unwrap() > 0, "{body}");
+    assert_eq!(doc["Images"].as_array().unwrap().len(), 1, "{body}");
+    assert_eq!(doc["Containers"].as_array().unwrap().len(), 1, "{body}");
+    assert_eq!(doc["Volumes"][0]["Name"], "dfvol", "{body}");
+    assert_eq!(doc["Volumes"][0]["UsageData"]["RefCount"], 1, "{body}");
+    let table = server.docker_ok(&["system", "df", "--format", "{{.Type}} {{.TotalCount}} {{.Active}}"]);
+    assert!(table.contains("Images 1 1"), "{table}");
+    assert!(table.contains("Containers 1 0"), "{table}");
+    assert!(table.contains("Local Volumes 1 1"), "{table}");
+    let (status, body) = http(&server.socket, "POST", "/build/prune", "");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"SpaceReclaimed\":0"), "{body}");
+}
+
+#[test]
+fn docker_diff_lists_added_changed_and_deleted_paths() {
+    let Some(env) = common::env() else { return };
+    if !have_docker() {
+        return;
+    }
+    let _cleanup = Cleanup(&env);
+    env.image("bb", &[]);
+    let server = Server::start(&env);
+    server.docker_ok(&[
+        "run", "--name", "d1", "bb", "sh", "-c",
+        "mkdir -p /new/sub && echo x > /new/sub/f && echo y > /tmp/t && rm /bin/wc && echo z >> /etc/passwd",
+    ]);
+    let diff = server.docker_ok(&["diff", "d1"]);
+    let lines: Vec<&str> = diff.lines().collect();
+    for expected in ["C /bin", "D /bin/wc", "C /etc", "C /etc/passwd", "A /new", "A /new/sub", "A /new/sub/f", "C /tmp", "A /tmp/t"] {
+        assert!(lines.contains(&expected), "missing {expected:?} in {diff}");
+    }
+    assert!(!diff.contains("/etc/hosts") && !diff.contains("resolv.conf"), "{diff}");
+}

@@ -852,3 +852,81 @@ fn token_auth_login_push_pull() {
     assert!(r.stderr.contains("unauthorized"), "{}", r.stderr);
     assert!(env.ok(&["images", "-q"]).is_empty());
 }
+
+/// A `berth serve` on a unix socket in the test's dir, killed on drop.
+struct Serve {
+    child: Child,
+    socket: PathBuf,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn docker_login_push_pull_through_berth_serve() {
+    let Some((env, server_config)) = setup() else { return };
+    let docker = Path::new("/usr/local/bin/docker");
+    if !docker.is_file() {
+        eprintln!("skipping: the docker CLI is not installed");
+        return;
+    }
+    let Ok(out) = Command::new("htpasswd").args(["-Bbn", "alice", "s3cret"]).output() else {
+        eprintln!("skipping: htpasswd (apache2-utils) is not installed");
+        return;
+    };
+    let htpasswd = env.root.parent().unwrap().join("htpasswd");
+    std::fs::write(&htpasswd, &out.stdout).unwrap();
+    let reg = Registry::start(Some(&htpasswd));
+    env.image("bb", &[]);
+    let name = format!("{}/private/bb:1", reg.host());
+    env.ok(&["tag", "bb", &name]);
+    let socket = env.root.parent().unwrap().join("api.sock");
+    // The server has no stored credentials: whatever works came in the client's header.
+    let child = env
+        .cmd(&["serve", "-H", &format!("unix://{}", socket.display())])
+        .env("DOCKER_CONFIG", &server_config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let serve = Serve { child, socket };
+    common::wait_for(|| std::os::unix::net::UnixStream::connect(&serve.socket).is_ok(), "berth serve to listen");
+    let client_config = env.root.parent().unwrap().join("client-config");
+    let docker_cmd = |args: &[&str], stdin: &str| {
+        use std::io::Write;
+        let mut child = Command::new(docker)
+            .args(args)
+            .env("DOCKER_HOST", format!("unix://{}", serve.socket.display()))
+            .env("DOCKER_CONFIG", &client_config)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        common::wait_within(child, common::COMMAND_DEADLINE, &format!("docker {args:?}"))
+    };
+    let r = docker_cmd(&["push", &name], "");
+    assert_ne!(r.code, 0, "pushed without credentials: {}", r.stdout);
+    assert!(format!("{}{}", r.stdout, r.stderr).contains("unauthorized"), "{}{}", r.stdout, r.stderr);
+
+    let r = docker_cmd(&["login", "-u", "alice", "--password-stdin", &reg.host()], "wrong\n");
+    assert_ne!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("unauthorized"), "{}", r.stderr);
+    let r = docker_cmd(&["login", "-u", "alice", "--password-stdin", &reg.host()], "s3cret\n");
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("Login Succeeded"), "{}", r.stdout);
+    assert!(!server_config.join("config.json").exists(), "the server stored the client's credentials");
+
+    let r = docker_cmd(&["push", &name], "");
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("digest: sha256:"), "{}", r.stdout);
+    env.ok(&["rmi", &name]);
+    let r = docker_cmd(&["pull", &name], "");
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(env.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]).contains(&name));
+}

@@ -101,11 +101,13 @@ fn short(digest: &str) -> String {
 }
 
 impl Engine {
-    /// `berth pull NAME[:TAG|@DIGEST]` (or every tag with `all_tags`).
+    /// `berth pull NAME[:TAG|@DIGEST]` (or every tag with `all_tags`), without its events
+    /// (see [`Engine::pull_image_as`]).
     pub(crate) fn pull_image_unlogged(
         &self,
         name: &str,
         options: &PullOptions,
+        credentials: Option<(String, String)>,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Vec<Pulled>, Error> {
         let normalized = reference::normalize(name)?;
@@ -114,7 +116,7 @@ impl Engine {
             Some(p) => Platform::parse(p)?,
             None => Platform::host(),
         };
-        let session = Session::open(&parsed)?;
+        let session = Session::open_as(&parsed, credentials)?;
         let (repo, _) = reference::split(&normalized);
         if options.all_tags {
             let last = name.rsplit('/').next().unwrap_or(name);
@@ -360,9 +362,15 @@ impl Engine {
     /// those blobs (the config, so the image id, is unchanged);
     /// compressed layers (pulled ones) go as stored, with the manifest as stored.
     /// Returns (tag, manifest digest, manifest size).
-    pub fn push_image(
+    pub fn push_image(&self, name: &str, progress: &mut dyn FnMut(Progress)) -> Result<(String, String, usize), Error> {
+        self.push_image_as(name, None, progress)
+    }
+
+    /// [`Engine::push_image`] with explicit (user, password) instead of the stored credentials.
+    pub fn push_image_as(
         &self,
         name: &str,
+        credentials: Option<(String, String)>,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<(String, String, usize), Error> {
         let normalized = reference::normalize(name)?;
@@ -395,10 +403,8 @@ impl Engine {
             .to_string();
         let parsed = registry::parse_reference(&normalized)?;
         let (repo, tag) = reference::split(&normalized);
-        progress(Progress::line(format!(
-            "The push refers to repository [{repo}]"
-        )));
-        let session = Session::open(&parsed)?;
+        progress(Progress::line(format!("The push refers to repository [{repo}]")));
+        let session = Session::open_as(&parsed, credentials)?;
         for layer in &image.layers {
             progress(Progress::of(short(layer), "Preparing"));
         }
@@ -531,6 +537,22 @@ impl Engine {
         registry::check_login(&server, user, password)?;
         registry::credentials::store(&server, user, password)?;
         Ok(server)
+    }
+
+    /// The API's `POST /auth`: checks the credentials against the registry without storing
+    /// them (the client stores them). Ok(Err(message)) when the registry refused them.
+    pub fn check_registry_login(
+        &self,
+        server: Option<&str>,
+        user: &str,
+        password: &str,
+    ) -> Result<Result<String, String>, Error> {
+        let server = registry::normalize_registry(server.unwrap_or("docker.io"));
+        match registry::check_login(&server, user, password) {
+            Ok(()) => Ok(Ok(server)),
+            Err(registry::Error::Unauthorized(m)) => Ok(Err(m)),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// `berth logout`: forgets the credentials; Ok(false) when there were none.

@@ -392,7 +392,18 @@ impl Engine {
         options: &crate::distribution::PullOptions,
         progress: &mut dyn FnMut(crate::distribution::Progress),
     ) -> Result<Vec<crate::distribution::Pulled>, Error> {
-        let pulled = self.pull_image_unlogged(name, options, progress)?;
+        self.pull_image_as(name, options, None, progress)
+    }
+
+    /// [`Engine::pull_image`] with explicit (user, password) instead of the stored credentials.
+    pub fn pull_image_as(
+        &self,
+        name: &str,
+        options: &crate::distribution::PullOptions,
+        credentials: Option<(String, String)>,
+        progress: &mut dyn FnMut(crate::distribution::Progress),
+    ) -> Result<Vec<crate::distribution::Pulled>, Error> {
+        let pulled = self.pull_image_unlogged(name, options, credentials, progress)?;
         for p in &pulled {
             self.object_event("image", "pull", &p.name, &[("name", &p.name)]);
         }

@@ -11,7 +11,9 @@
 
 pub mod archive;
 pub mod build;
+pub mod changes;
 pub mod containers;
+pub mod container_archive;
 mod copyup;
 pub mod db;
 pub mod disk_usage;
@@ -34,7 +36,7 @@ pub mod prune_filters;
 pub mod reference;
 mod repair;
 mod rootfs;
-mod rootpath;
+pub mod rootpath;
 pub mod shim;
 pub mod timing;
 pub mod transfer;

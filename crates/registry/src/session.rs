@@ -69,6 +69,12 @@ impl Session {
     /// Opens a session for the repository of `reference`, with the credentials stored for its
     /// registry (anonymous when none).
     pub fn open(reference: &Reference) -> Result<Session> {
+        Session::open_as(reference, None)
+    }
+
+    /// Like [`Session::open`], with `credentials` (user, password) in place of the stored ones
+    /// when given (the API's `X-Registry-Auth`).
+    pub fn open_as(reference: &Reference, credentials: Option<(String, String)>) -> Result<Session> {
         install_crypto();
         let registry = reference.registry().to_string();
         let config = ClientConfig {
@@ -79,7 +85,11 @@ impl Session {
             ..Default::default()
         };
         let client = Client::try_from(config).map_err(|e| Error::Transport(e.to_string()))?;
-        let auth = match credentials::get(&registry_of(reference))? {
+        let stored = match credentials {
+            Some(given) => Some(given),
+            None => credentials::get(&registry_of(reference))?,
+        };
+        let auth = match stored {
             Some((user, pass)) => RegistryAuth::Basic(user, pass),
             None => RegistryAuth::Anonymous,
         };

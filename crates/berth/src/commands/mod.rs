@@ -3,6 +3,7 @@
 pub mod build;
 pub mod builder;
 pub mod container_prune;
+pub mod cp;
 pub mod create;
 pub mod events;
 pub mod exec;

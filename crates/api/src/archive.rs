@@ -1,0 +1,87 @@
+//! `/containers/{id}/archive` (docker cp) and `/containers/{id}/changes`: thin wrappers over
+//! the engine's container_archive module.
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query as QueryExtractor, Request};
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use berth_engine::container_archive::{ExtractOptions, PathStat};
+
+use crate::engine;
+use crate::error::{ApiError, ApiResult};
+use crate::query::{self, Query};
+
+fn stat_header(stat: &PathStat) -> ApiResult<HeaderValue> {
+    let json = serde_json::to_vec(stat).map_err(|e| ApiError::internal(e.to_string()))?;
+    HeaderValue::from_str(&base64::engine::general_purpose::STANDARD.encode(json))
+        .map_err(|e| ApiError::internal(e.to_string()))
+}
+
+fn path_param(q: &Query) -> ApiResult<String> {
+    query::text(q, "path")
+        .map(str::to_string)
+        .ok_or_else(|| ApiError::bad_request("path cannot be empty"))
+}
+
+/// `HEAD` (the stat header only) and `GET` (the header and a tar of the path).
+pub async fn get(
+    method: Method,
+    Path(id): Path<String>,
+    QueryExtractor(q): QueryExtractor<Query>,
+) -> ApiResult<Response> {
+    let path = path_param(&q)?;
+    if method == Method::HEAD {
+        let stat = engine::call(move |e| e.container_path_stat(&id, &path)).await?;
+        return Ok((
+            StatusCode::OK,
+            [("X-Docker-Container-Path-Stat", stat_header(&stat)?)],
+        )
+            .into_response());
+    }
+    let (stat, tar) = engine::call(move |e| {
+        let mut tar = Vec::new();
+        let stat = e.container_archive(&id, &path, &mut tar)?;
+        Ok((stat, tar))
+    })
+    .await?;
+    Ok((
+        StatusCode::OK,
+        [
+            ("X-Docker-Container-Path-Stat", stat_header(&stat)?),
+            (
+                "Content-Type",
+                HeaderValue::from_static("application/x-tar"),
+            ),
+        ],
+        Body::from(tar),
+    )
+        .into_response())
+}
+
+/// `PUT`: extracts the tar body into the directory `path`.
+pub async fn put(
+    Path(id): Path<String>,
+    QueryExtractor(q): QueryExtractor<Query>,
+    request: Request,
+) -> ApiResult<Response> {
+    let path = path_param(&q)?;
+    let options = ExtractOptions {
+        no_overwrite_dir_non_dir: query::flag(&q, "noOverwriteDirNonDir", false),
+        copy_uid_gid: query::flag(&q, "copyUIDGID", false),
+    };
+    let body: Bytes = axum::body::to_bytes(request.into_body(), usize::MAX)
+        .await
+        .map_err(|e| ApiError::bad_request(format!("reading the archive: {e}")))?;
+    engine::call(move |e| e.extract_to_container(&id, &path, &body[..], options)).await?;
+    Ok(StatusCode::OK.into_response())
+}
+
+/// `GET /containers/{id}/changes` (docker diff).
+pub async fn changes(
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Vec<berth_engine::changes::Change>>> {
+    Ok(axum::Json(
+        engine::call(move |e| e.container_changes(&id)).await?,
+    ))
+}
