@@ -390,6 +390,47 @@ fn add_extracts_local_tar_archives_and_copy_does_not() {
 }
 
 #[test]
+fn add_detects_bzip2_and_xz_archives_by_content_not_by_name() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    let ctx = context(
+        &env,
+        "ctx",
+        &[
+            ("payload/dir/hello.txt", "from the tar\n"),
+            ("fake.tar.xz", "not an archive\n"),
+        ],
+    );
+    let ok = |c: &mut Command| assert!(c.status().unwrap().success());
+    // Names that say nothing about the compression: Docker looks at the bytes.
+    for (flag, name) in [("-cjf", "bz.data"), ("-cJf", "xz.data")] {
+        ok(Command::new("tar")
+            .arg("-C")
+            .arg(ctx.join("payload"))
+            .arg(flag)
+            .arg(ctx.join(name))
+            .arg("dir"));
+    }
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM bb\nADD bz.data /bz/\nADD xz.data /xz/\nADD fake.tar.xz /fake/\n",
+    )
+    .unwrap();
+    build_ok(&env, &["-t", "addc"], &ctx);
+    assert_eq!(
+        run_out(
+            &env,
+            &["addc", "cat", "/bz/dir/hello.txt", "/xz/dir/hello.txt"]
+        ),
+        "from the tar\nfrom the tar\n"
+    );
+    assert_eq!(
+        run_out(&env, &["addc", "cat", "/fake/fake.tar.xz"]),
+        "not an archive\n"
+    );
+}
+
+#[test]
 fn dockerfile_errors_name_the_file_and_line() {
     let Some(env) = env() else { return };
     env.image("bb", &[]);
