@@ -431,6 +431,41 @@ fn add_detects_bzip2_and_xz_archives_by_content_not_by_name() {
 }
 
 #[test]
+fn from_platform_accepts_the_host_platform_and_refuses_another() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    let ctx = context(
+        &env,
+        "ctx",
+        &[(
+            "Dockerfile",
+            "FROM --platform=linux/amd64 bb AS a\nRUN echo a > /a\n\
+             FROM --platform=$TARGETPLATFORM bb AS t\nCOPY --from=a /a /a\n\
+             FROM --platform=$BUILDPLATFORM bb\nCOPY --from=t /a /a\n\
+             RUN echo $TARGETARCH > /arch\n",
+        )],
+    );
+    build_ok(&env, &["-t", "plat"], &ctx);
+    assert_eq!(run_out(&env, &["plat", "cat", "/a"]), "a\n");
+    // The platform ARGs are FROM-scope only unless declared, as in Docker.
+    assert_eq!(run_out(&env, &["plat", "cat", "/arch"]), "\n");
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM bb\nFROM --platform=linux/s390x bb\nRUN true\n",
+    )
+    .unwrap();
+    let r = build(&env, &[], &ctx);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("Dockerfile:2:")
+            && r.stderr.contains("wanted linux/s390x, actual: linux/amd64"),
+        "{}",
+        r.stderr
+    );
+    assert_clean(&env);
+}
+
+#[test]
 fn dockerfile_errors_name_the_file_and_line() {
     let Some(env) = env() else { return };
     env.image("bb", &[]);
