@@ -390,6 +390,82 @@ fn add_extracts_local_tar_archives_and_copy_does_not() {
 }
 
 #[test]
+fn add_detects_bzip2_and_xz_archives_by_content_not_by_name() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    let ctx = context(
+        &env,
+        "ctx",
+        &[
+            ("payload/dir/hello.txt", "from the tar\n"),
+            ("fake.tar.xz", "not an archive\n"),
+        ],
+    );
+    let ok = |c: &mut Command| assert!(c.status().unwrap().success());
+    // Names that say nothing about the compression: Docker looks at the bytes.
+    for (flag, name) in [("-cjf", "bz.data"), ("-cJf", "xz.data")] {
+        ok(Command::new("tar")
+            .arg("-C")
+            .arg(ctx.join("payload"))
+            .arg(flag)
+            .arg(ctx.join(name))
+            .arg("dir"));
+    }
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM bb\nADD bz.data /bz/\nADD xz.data /xz/\nADD fake.tar.xz /fake/\n",
+    )
+    .unwrap();
+    build_ok(&env, &["-t", "addc"], &ctx);
+    assert_eq!(
+        run_out(
+            &env,
+            &["addc", "cat", "/bz/dir/hello.txt", "/xz/dir/hello.txt"]
+        ),
+        "from the tar\nfrom the tar\n"
+    );
+    assert_eq!(
+        run_out(&env, &["addc", "cat", "/fake/fake.tar.xz"]),
+        "not an archive\n"
+    );
+}
+
+#[test]
+fn from_platform_accepts_the_host_platform_and_refuses_another() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    let ctx = context(
+        &env,
+        "ctx",
+        &[(
+            "Dockerfile",
+            "FROM --platform=linux/amd64 bb AS a\nRUN echo a > /a\n\
+             FROM --platform=$TARGETPLATFORM bb AS t\nCOPY --from=a /a /a\n\
+             FROM --platform=$BUILDPLATFORM bb\nCOPY --from=t /a /a\n\
+             RUN echo $TARGETARCH > /arch\n",
+        )],
+    );
+    build_ok(&env, &["-t", "plat"], &ctx);
+    assert_eq!(run_out(&env, &["plat", "cat", "/a"]), "a\n");
+    // The platform ARGs are FROM-scope only unless declared, as in Docker.
+    assert_eq!(run_out(&env, &["plat", "cat", "/arch"]), "\n");
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM bb\nFROM --platform=linux/s390x bb\nRUN true\n",
+    )
+    .unwrap();
+    let r = build(&env, &[], &ctx);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("Dockerfile:2:")
+            && r.stderr.contains("wanted linux/s390x, actual: linux/amd64"),
+        "{}",
+        r.stderr
+    );
+    assert_clean(&env);
+}
+
+#[test]
 fn dockerfile_errors_name_the_file_and_line() {
     let Some(env) = env() else { return };
     env.image("bb", &[]);
@@ -410,6 +486,19 @@ fn dockerfile_errors_name_the_file_and_line() {
     assert_eq!(r.code, 1);
     assert!(
         r.stderr.contains("Dockerfile:3:") && r.stderr.contains("missing.txt"),
+        "{}",
+        r.stderr
+    );
+    // Several here-documents in one RUN: a clear error, never a build that drops some.
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM bb\nRUN <<FILE1 cat > /file1 && <<FILE2 cat > /file2\none\nFILE1\ntwo\nFILE2\n",
+    )
+    .unwrap();
+    let r = build(&env, &[], &ctx);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("Dockerfile:2:") && r.stderr.contains("here-documents"),
         "{}",
         r.stderr
     );

@@ -107,6 +107,15 @@ pub enum Kind {
 
 /// Parses `text`; `file` names it in errors ("Dockerfile:3: unknown instruction: FOO").
 pub fn parse(text: &str, file: &str) -> Result<Dockerfile, Error> {
+    if let Some((line, count)) = run_with_several_heredocs(text) {
+        return Err(Error::at(
+            file,
+            line,
+            format!(
+                "RUN with {count} here-documents is not supported by berth's builder (one per RUN)"
+            ),
+        ));
+    }
     let rewritten = heredoc_first(text);
     let text = rewritten.as_str();
     let parsed = pd::parse(text).map_err(|e| Error::at(file, e.line(), format!("{e:#}")))?;
@@ -180,6 +189,46 @@ pub fn parse(text: &str, file: &str) -> Result<Dockerfile, Error> {
 /// parse-dockerfile reads a RUN here-document only right after RUN (`RUN <<EOF cmd`); Docker
 /// also allows it later in the command (`RUN cat <<EOF > /f`). Such lines are rewritten to the
 /// first form, which runs the same shell command; line numbers do not change.
+/// The first RUN line (1-based) that opens more than one terminated here-document, with the
+/// count. The parser keeps only the first document's body and the executor feeds one, so
+/// such a RUN is refused instead of being built without the others.
+fn run_with_several_heredocs(text: &str) -> Option<(usize, usize)> {
+    let lines: Vec<&str> = text.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        let trimmed = line.trim_start();
+        if trimmed.len() < 4 || !trimmed[..4].eq_ignore_ascii_case("RUN ") {
+            continue;
+        }
+        let mut count = 0;
+        let mut rest = &trimmed[4..];
+        while let Some(pos) = rest.find("<<") {
+            let after = &rest[pos + 2..];
+            rest = after;
+            let dash = after.starts_with('-');
+            let after = after
+                .trim_start_matches('-')
+                .trim_start_matches(['"', '\'']);
+            let name: String = after
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if !name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
+                continue;
+            }
+            let terminated = lines[i + 1..]
+                .iter()
+                .any(|l| *l == name || (dash && l.trim_start_matches('\t') == name));
+            if terminated {
+                count += 1;
+            }
+        }
+        if count > 1 {
+            return Some((i + 1, count));
+        }
+    }
+    None
+}
+
 fn heredoc_first(text: &str) -> String {
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
     let mut out = String::with_capacity(text.len());

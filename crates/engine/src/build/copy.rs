@@ -1,6 +1,7 @@
 //! COPY and ADD with Docker's rules: a directory source copies its contents; a destination
 //! ending in `/` (or several sources) is a directory; context files become root-owned unless
-//! `--chown`; `--chmod` sets the mode; ADD unpacks local tar archives (plain or gzip).
+//! `--chown`; `--chmod` sets the mode; ADD unpacks local tar archives
+//! (plain, gzip, bzip2 or xz, detected by content).
 
 use std::io::Read;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -245,24 +246,29 @@ fn set_metadata(
     .map_err(|e| format!("{}: {e}", target.display()))
 }
 
-/// Opens a file, decompressing it when it is gzip.
-fn open_maybe_gzip(path: &Path) -> std::io::Result<Box<dyn Read>> {
+/// Opens a file, decompressing it when its content starts with a gzip, bzip2 or xz
+/// magic number (Docker's ADD detects the compression by content, never by name).
+fn open_maybe_compressed(path: &Path) -> std::io::Result<Box<dyn Read>> {
     use std::io::Seek;
     let mut f = std::fs::File::open(path)?;
-    let mut magic = [0u8; 2];
-    let n = f.read(&mut magic)?;
+    let mut magic = Vec::with_capacity(6);
+    (&mut f).take(6).read_to_end(&mut magic)?;
     f.seek(std::io::SeekFrom::Start(0))?;
-    Ok(if n == 2 && magic == [0x1f, 0x8b] {
+    Ok(if magic.starts_with(&[0x1f, 0x8b]) {
         Box::new(flate2::read::GzDecoder::new(f))
+    } else if magic.starts_with(b"BZh") {
+        Box::new(bzip2::read::BzDecoder::new(f))
+    } else if magic.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00]) {
+        Box::new(liblzma::read::XzDecoder::new(f))
     } else {
         Box::new(f)
     })
 }
 
-/// A local file ADD unpacks: a tar, plain or gzip-compressed.
+/// A local file ADD unpacks: a tar, plain or compressed with gzip, bzip2 or xz.
 fn is_tar(path: &Path) -> bool {
     let mut head = Vec::with_capacity(512);
-    let Ok(reader) = open_maybe_gzip(path) else {
+    let Ok(reader) = open_maybe_compressed(path) else {
         return false;
     };
     if reader.take(512).read_to_end(&mut head).is_err() || head.len() < 512 {
@@ -273,7 +279,7 @@ fn is_tar(path: &Path) -> bool {
 
 fn extract(path: &Path, dest: &Path) -> Result<(), String> {
     let err = |e: std::io::Error| format!("extracting {}: {e}", path.display());
-    let mut archive = tar::Archive::new(open_maybe_gzip(path).map_err(err)?);
+    let mut archive = tar::Archive::new(open_maybe_compressed(path).map_err(err)?);
     archive.set_preserve_permissions(true);
     archive.set_preserve_ownerships(true);
     archive.set_preserve_mtime(true);

@@ -116,6 +116,24 @@ pub fn build_stage(
         shared.dockerfile.escape,
     )
     .map_err(|e| BuildError::Dockerfile(format!("{file}:{}: {e}", stage.line)))?;
+    let platform = match &stage.platform {
+        Some(raw) => {
+            let mut vars = platform_args();
+            vars.extend(
+                shared
+                    .globals
+                    .iter()
+                    .filter(|(k, _)| !vars.iter().any(|(p, _)| p == k))
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            );
+            Some(
+                expand_word(raw, vars.as_slice(), shared.dockerfile.escape)
+                    .map_err(|e| BuildError::Dockerfile(format!("{file}:{}: {e}", stage.line)))?,
+            )
+        }
+        None => None,
+    };
     let n = shared.next_step();
     shared.say(&format!("#{n} [{label}1/{total}] FROM {base}"));
     let started = std::time::Instant::now();
@@ -128,9 +146,21 @@ pub fn build_stage(
                 .ok_or_else(|| Error::Internal(ABORTED.into()))?,
         )
     } else {
-        Some(image_for(engine, shared, &base).map_err(|e| {
+        let id = image_for(engine, shared, &base, platform.as_deref()).map_err(|e| {
             BuildError::Dockerfile(format!("{file}:{}: FROM {base}: {e}", stage.line))
-        })?)
+        })?;
+        if let Some(wanted) = &platform {
+            let config = engine.images.image(&id)?.config;
+            if !platform_matches(wanted, &config.os, &config.architecture) {
+                return Err(BuildError::Dockerfile(format!(
+                    "{file}:{}: FROM --platform={wanted} {base}: image with reference {base} was \
+                     found but does not match the specified platform: wanted {wanted}, actual: \
+                     {}/{}",
+                    stage.line, config.os, config.architecture
+                )));
+            }
+        }
+        Some(id)
     };
     let (mut config, layers) = match &base_id {
         Some(id) => (
@@ -204,12 +234,49 @@ fn shown(kind: &Kind) -> bool {
     matches!(kind, Kind::Run { .. } | Kind::Copy(_) | Kind::Workdir(_))
 }
 
-/// A local image by name, or pulled when missing.
-fn image_for(engine: &Engine, shared: &Shared<'_>, name: &str) -> Result<String, Error> {
+/// The platform ARGs Docker predefines for FROM lines; this builder builds for the host only,
+/// so the build and target platforms are both the host's.
+fn platform_args() -> Vec<(String, String)> {
+    let arch = berth_image::host_arch();
+    let platform = format!("linux/{arch}");
+    vec![
+        ("BUILDPLATFORM".into(), platform.clone()),
+        ("BUILDOS".into(), "linux".into()),
+        ("BUILDARCH".into(), arch.into()),
+        ("TARGETPLATFORM".into(), platform),
+        ("TARGETOS".into(), "linux".into()),
+        ("TARGETARCH".into(), arch.into()),
+    ]
+}
+
+/// Whether `wanted` (`os[/arch[/variant]]`) names an image of `os`/`arch` (variant ignored).
+fn platform_matches(wanted: &str, os: &str, arch: &str) -> bool {
+    let mut parts = wanted.split('/');
+    let want_os = parts.next().unwrap_or_default();
+    let want_arch = match parts.next() {
+        Some("x86_64" | "x86-64") => "amd64",
+        Some("aarch64") => "arm64",
+        Some(a) => a,
+        None => arch,
+    };
+    want_os.eq_ignore_ascii_case(os) && want_arch.eq_ignore_ascii_case(arch)
+}
+
+/// A local image by name, or pulled (for `platform` when given) when missing.
+fn image_for(
+    engine: &Engine,
+    shared: &Shared<'_>,
+    name: &str,
+    platform: Option<&str>,
+) -> Result<String, Error> {
     match engine.resolve_image(name) {
         Ok(id) => Ok(id),
         Err(Error::NotFound(_)) => {
-            let pulled = engine.pull_image(name, &Default::default(), &mut |p| {
+            let options = crate::distribution::PullOptions {
+                platform: platform.map(str::to_string),
+                ..Default::default()
+            };
+            let pulled = engine.pull_image(name, &options, &mut |p| {
                 if let Some(id) = &p.id {
                     shared.say(&format!("#0 {id}: {}", p.status));
                 }
@@ -684,7 +751,7 @@ impl StageRun<'_, '_, '_> {
                                 "{name} --from={from}: a stage can only copy from an earlier stage"
                             ),
                         )),
-                        None => image_for(self.engine, self.shared, &from)
+                        None => image_for(self.engine, self.shared, &from, None)
                             .map_err(|e| self.at(instr, format!("{name} --from={from}: {e}")))?,
                     })
                 }
