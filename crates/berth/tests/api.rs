@@ -1066,61 +1066,13 @@ fn image_tag_inspect_history_and_remove() {
     assert!(server.docker_ok(&["images", "-q"]).trim().is_empty());
 }
 
-/// Debian's docker-registry on a free port, killed on drop.
-struct Registry {
-    child: Child,
-    port: u16,
-}
-
-impl Registry {
-    fn start(dir: &Path) -> Option<Registry> {
-        if !Path::new("/usr/bin/docker-registry").is_file() {
-            eprintln!("skipping: /usr/bin/docker-registry is not installed");
-            return None;
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        std::fs::create_dir_all(dir).unwrap();
-        let config = dir.join("config.yml");
-        std::fs::write(
-            &config,
-            format!("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n", dir.join("data").display()),
-        )
-        .unwrap();
-        let child = Command::new("/usr/bin/docker-registry")
-            .arg("serve")
-            .arg(&config)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let registry = Registry { child, port };
-        common::wait_for(
-            || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
-            "the registry to listen",
-        );
-        Some(registry)
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn push_pull_and_the_auto_pull_of_docker_run() {
     let Some(env) = common::env() else { return };
     if !have_docker() {
         return;
     }
-    let Some(registry) = Registry::start(&env.run.parent().unwrap().join("registry")) else {
+    let Some(registry) = common::local_registry::LocalRegistry::start(&env.run.parent().unwrap().join("registry")) else {
         return;
     };
     let _cleanup = Cleanup(&env);

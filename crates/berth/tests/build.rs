@@ -969,58 +969,10 @@ fn run_network_host_shares_the_hosts_network_and_the_default_is_private() {
     );
 }
 
-/// Debian's docker-registry on a free port, killed on drop (skips the test when missing).
-struct LocalRegistry {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl LocalRegistry {
-    fn start(dir: &Path) -> Option<LocalRegistry> {
-        let bin = Path::new("/usr/bin/docker-registry");
-        if !bin.exists() {
-            eprintln!("skipping: /usr/bin/docker-registry is not installed");
-            return None;
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let config = format!(
-            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
-            dir.join("data").display()
-        );
-        std::fs::create_dir_all(dir).unwrap();
-        std::fs::write(dir.join("config.yml"), config).unwrap();
-        let child = Command::new(bin)
-            .arg("serve")
-            .arg(dir.join("config.yml"))
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let reg = LocalRegistry { child, port };
-        common::wait_for(
-            || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
-            "the registry to listen",
-        );
-        Some(reg)
-    }
-}
-
-impl Drop for LocalRegistry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn from_pulls_a_missing_image() {
     let Some(env) = env() else { return };
-    let Some(registry) = LocalRegistry::start(&env.root.parent().unwrap().join("registry")) else {
+    let Some(registry) = common::local_registry::LocalRegistry::start(&env.root.parent().unwrap().join("registry")) else {
         return;
     };
     env.image("bb", &[]);

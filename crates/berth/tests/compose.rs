@@ -7,48 +7,14 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::serve::Serve;
 use common::{COMMAND_DEADLINE, Env, Run, output_within};
 
 const COMPOSE: &str = "/usr/bin/docker-compose";
-
-/// A running `berth serve`, killed on drop; containers go with the test's Env.
-struct Server {
-    child: Child,
-    socket: PathBuf,
-}
-
-impl Server {
-    fn start(env: &Env) -> Server {
-        let socket = env.run.parent().unwrap().join("api.sock");
-        let child = env
-            .cmd(&["serve", "-H", &format!("unix://{}", socket.display())])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let start = Instant::now();
-        while UnixStream::connect(&socket).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "berth serve did not listen"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Server { child, socket }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// Removes the test's containers even when it failed half-way (Env's drop then prunes
 /// the networks).
@@ -62,7 +28,7 @@ impl Drop for Cleanup<'_> {
     }
 }
 
-fn compose(server: &Server, dir: &Path, args: &[&str]) -> Run {
+fn compose(server: &Serve, dir: &Path, args: &[&str]) -> Run {
     let mut c = Command::new(COMPOSE);
     c.arg("--no-ansi")
         .args(["-p", "bproj"])
@@ -74,7 +40,7 @@ fn compose(server: &Server, dir: &Path, args: &[&str]) -> Run {
     output_within(c, COMMAND_DEADLINE)
 }
 
-fn compose_ok(server: &Server, dir: &Path, args: &[&str]) -> String {
+fn compose_ok(server: &Serve, dir: &Path, args: &[&str]) -> String {
     let r = compose(server, dir, args);
     assert_eq!(
         r.code, 0,
@@ -129,7 +95,10 @@ fn compose_up_ps_logs_exec_run_stop_start_down() {
     }
     let _cleanup = Cleanup(&env);
     env.image("bb", &[]);
-    let server = Server::start(&env);
+    let server = {
+        let (cmd, socket) = env.serve_command();
+        Serve::start(cmd, socket)
+    };
     let dir = env.run.parent().unwrap().join("project");
     std::fs::create_dir_all(dir.join("web")).unwrap();
     std::fs::write(

@@ -853,19 +853,6 @@ fn token_auth_login_push_pull() {
     assert!(env.ok(&["images", "-q"]).is_empty());
 }
 
-/// A `berth serve` on a unix socket in the test's dir, killed on drop.
-struct Serve {
-    child: Child,
-    socket: PathBuf,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn docker_login_push_pull_through_berth_serve() {
     let Some((env, server_config)) = setup() else { return };
@@ -884,17 +871,10 @@ fn docker_login_push_pull_through_berth_serve() {
     env.image("bb", &[]);
     let name = format!("{}/private/bb:1", reg.host());
     env.ok(&["tag", "bb", &name]);
-    let socket = env.root.parent().unwrap().join("api.sock");
     // The server has no stored credentials: whatever works came in the client's header.
-    let child = env
-        .cmd(&["serve", "-H", &format!("unix://{}", socket.display())])
-        .env("DOCKER_CONFIG", &server_config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let serve = Serve { child, socket };
-    common::wait_for(|| std::os::unix::net::UnixStream::connect(&serve.socket).is_ok(), "berth serve to listen");
+    let (mut cmd, socket) = env.serve_command();
+    cmd.env("DOCKER_CONFIG", &server_config);
+    let serve = common::serve::Serve::start(cmd, socket);
     let client_config = env.root.parent().unwrap().join("client-config");
     let docker_cmd = |args: &[&str], stdin: &str| {
         use std::io::Write;

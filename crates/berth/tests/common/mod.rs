@@ -3,6 +3,8 @@
 //! test fails.
 #![allow(dead_code)]
 
+pub mod local_registry;
+pub mod serve;
 pub mod token_server;
 
 use std::path::{Path, PathBuf};
