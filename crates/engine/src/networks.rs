@@ -747,7 +747,9 @@ impl Engine {
 
     /// Repair: frees leases of containers that no longer exist, and namespaces of containers
     /// that do not run (their shim died) or no longer exist.
-    pub(crate) fn repair_networks(&self) {
+    /// `live`: containers the caller just saw with a live shim (their netns files are skipped
+    /// without a lookup; any other file is checked against the database before it goes).
+    pub(crate) fn repair_networks(&self, live: &std::collections::HashSet<String>) {
         let _ = self.db.conn().execute(
             "DELETE FROM endpoints WHERE container_id NOT IN (SELECT id FROM containers)",
             [],
@@ -758,6 +760,10 @@ impl Engine {
         };
         for entry in entries.flatten() {
             let id = entry.file_name().to_string_lossy().to_string();
+            if live.contains(&id) {
+                continue;
+            }
+            // Re-read: a container that started after the caller's snapshot is live too.
             let live = match self.db.container(&id) {
                 Ok(Some(rec)) => {
                     rec.shim_pid != 0 && crate::proc::alive(rec.shim_pid, rec.shim_start)

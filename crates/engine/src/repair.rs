@@ -31,11 +31,15 @@ impl Engine {
         let Ok(records) = self.db.containers_with_shim() else {
             return;
         };
+        // Containers whose shim is alive: their network namespaces are theirs.
+        let mut live = std::collections::HashSet::new();
         for mut rec in records {
             let starting = rec.state == State::Created && rec.shim_pid != 0;
-            if !(rec.state.has_shim() || starting)
-                || crate::proc::alive(rec.shim_pid, rec.shim_start)
-            {
+            if !(rec.state.has_shim() || starting) {
+                continue;
+            }
+            if crate::proc::alive(rec.shim_pid, rec.shim_start) {
+                live.insert(rec.id);
                 continue;
             }
             // Re-read: the shim may have finished normally since the list was read.
@@ -73,6 +77,6 @@ impl Engine {
             rec.shim_pid = 0;
             let _ = self.db.update_container(&rec);
         }
-        self.repair_networks();
+        self.repair_networks(&live);
     }
 }
