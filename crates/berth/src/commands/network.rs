@@ -246,16 +246,8 @@ fn inspect(engine: &berth_engine::Engine, a: InspectArgs) -> Result<i32, CliErro
 }
 
 fn prune(engine: &berth_engine::Engine, a: PruneArgs) -> Result<i32, CliError> {
-    if !a.force {
-        use std::io::BufRead;
-        eprint!(
-            "WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue? [y/N] "
-        );
-        let mut line = String::new();
-        let _ = std::io::stdin().lock().read_line(&mut line);
-        if !line.trim().eq_ignore_ascii_case("y") {
-            return Ok(0);
-        }
+    if !a.force && !super::confirm("WARNING! This will remove all custom networks not used by at least one container.") {
+        return Ok(0);
     }
     let removed = engine.prune_networks()?;
     if !removed.is_empty() {

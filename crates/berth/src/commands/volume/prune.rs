@@ -1,7 +1,5 @@
 //! `berth volume prune [-a] [-f] [--filter label=..]`: Docker 23+ removes unused anonymous
 //! volumes; `-a` every unused volume.
-use std::io::BufRead;
-
 use crate::commands::CliError;
 use crate::format;
 
@@ -35,12 +33,7 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
         } else {
             "anonymous local volumes"
         };
-        eprint!(
-            "WARNING! This will remove {what} not used by at least one container.\nAre you sure you want to continue? [y/N] "
-        );
-        let mut answer = String::new();
-        let _ = std::io::stdin().lock().read_line(&mut answer);
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+        if !crate::commands::confirm(&format!("WARNING! This will remove {what} not used by at least one container.")) {
             return Ok(0);
         }
     }
