@@ -1596,6 +1596,23 @@ fn networks_through_the_docker_cli_and_raw_http() {
     assert_eq!(status, 200);
     let (status, body) = http(&server.socket, "GET", "/networks/nosuch", "");
     assert_eq!(status, 404, "{body}");
+    // The predefined ones, as dockerd lists them: docker-compose and SDKs look for them.
+    let (status, body) = http(&server.socket, "GET", "/networks", "");
+    assert_eq!(status, 200, "{body}");
+    let all: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let mut drivers: Vec<String> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| ["bridge", "host", "none"].contains(&n["Name"].as_str().unwrap()))
+        .map(|n| format!("{}={}", n["Name"].as_str().unwrap(), n["Driver"].as_str().unwrap()))
+        .collect();
+    drivers.sort();
+    assert_eq!(drivers, ["bridge=bridge", "host=host", "none=null"], "{body}");
+    let (status, body) = http(&server.socket, "GET", "/networks/host", "");
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = http(&server.socket, "DELETE", "/networks/none", "");
+    assert_eq!(status, 409, "{body}");
     let (status, body) = http(
         &server.socket,
         "POST",

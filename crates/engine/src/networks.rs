@@ -22,6 +22,10 @@ use crate::{Engine, Error};
 /// Docker's name for the default network.
 pub const DEFAULT_NETWORK: &str = "bridge";
 
+/// The host's network and no network, with their drivers. Docker lists and inspects them, but
+/// they are modes, not records: nothing to create, connect, disconnect or remove.
+const PREDEFINED_NETWORKS: [(&str, &str); 2] = [("host", "host"), ("none", "null")];
+
 /// One row of the networks table.
 #[derive(Debug, Clone)]
 pub struct NetworkRecord {
@@ -373,6 +377,11 @@ impl Engine {
     /// `network rm`: refused while a container is attached; deletes the bridge.
     pub fn remove_network(&self, name_or_id: &str) -> Result<(), Error> {
         self.repair();
+        if let Some((name, _)) = predefined_network(name_or_id) {
+            return Err(Error::Conflict(format!(
+                "{name} is a pre-defined network and cannot be removed"
+            )));
+        }
         let rec = self.network(name_or_id)?;
         if rec.name == DEFAULT_NETWORK {
             return Err(Error::Conflict(
@@ -457,6 +466,9 @@ impl Engine {
     /// Docker's network inspect document.
     pub fn inspect_network(&self, name_or_id: &str) -> Result<serde_json::Value, Error> {
         self.repair();
+        if let Some((name, driver)) = predefined_network(name_or_id) {
+            return self.inspect_predefined_network(name, driver);
+        }
         let rec = self.network(name_or_id)?;
         let mut containers = serde_json::Map::new();
         for ep in self.network_endpoints(&rec.id)? {
@@ -510,24 +522,61 @@ impl Engine {
         }))
     }
 
+    /// `host` or `none` as Docker inspects them: the running containers in that mode, no IPAM.
+    fn inspect_predefined_network(
+        &self,
+        name: &str,
+        driver: &str,
+    ) -> Result<serde_json::Value, Error> {
+        let mut containers = serde_json::Map::new();
+        for c in self.db.containers_with_shim()? {
+            if c.config.host_config.network_mode == name {
+                containers.insert(
+                    c.id.clone(),
+                    json!({"Name": c.name, "EndpointID": "", "MacAddress": "",
+                           "IPv4Address": "", "IPv6Address": ""}),
+                );
+            }
+        }
+        // Docker makes them when the daemon first starts, with its default bridge.
+        let created = self.default_network()?.created;
+        Ok(json!({
+            "Name": name,
+            "Id": predefined_network_id(name),
+            "Created": created,
+            "Scope": "local",
+            "Driver": driver,
+            "EnableIPv4": true,
+            "EnableIPv6": false,
+            "IPAM": {"Driver": "default", "Options": null, "Config": []},
+            "Internal": false,
+            "Attachable": false,
+            "Ingress": false,
+            "ConfigFrom": {"Network": ""},
+            "ConfigOnly": false,
+            "Containers": containers,
+            "Options": {},
+            "Labels": {},
+        }))
+    }
+
     /// Whether a network passes one `filters` entry of `network ls` / `GET /networks`
     /// (name: substring, id: prefix, label: key or key=value, driver, type: custom|builtin,
     /// dangling: no container attached). An unknown key is an error naming it.
-    pub fn network_matches_filter(
+    fn network_matches_filter(
         &self,
-        rec: &NetworkRecord,
+        net: &FilterSubject<'_>,
         key: &str,
         value: &str,
     ) -> Result<bool, Error> {
-        let builtin = rec.name == DEFAULT_NETWORK;
         Ok(match key {
-            "name" => rec.name.contains(value),
-            "id" => rec.id.starts_with(value),
-            "driver" => rec.driver == value,
+            "name" => net.name.contains(value),
+            "id" => net.id.starts_with(value),
+            "driver" => net.driver == value,
             "scope" => value == "local",
             "type" => match value {
-                "builtin" => builtin,
-                "custom" => !builtin,
+                "builtin" => net.builtin,
+                "custom" => !net.builtin,
                 _ => {
                     return Err(Error::InvalidArgument(format!(
                         "invalid filter: 'type'='{value}'"
@@ -535,8 +584,8 @@ impl Engine {
                 }
             },
             "label" => match value.split_once('=') {
-                Some((k, v)) => rec.labels.get(k).is_some_and(|have| have == v),
-                None => rec.labels.contains_key(value),
+                Some((k, v)) => net.labels.get(k).is_some_and(|have| have == v),
+                None => net.labels.contains_key(value),
             },
             "dangling" => {
                 let dangling = match value {
@@ -548,7 +597,7 @@ impl Engine {
                         )));
                     }
                 };
-                let unused = !builtin && self.network_endpoints(&rec.id)?.is_empty();
+                let unused = !net.builtin && self.network_endpoints(net.id)?.is_empty();
                 unused == dangling
             }
             _ => return Err(Error::InvalidArgument(format!("invalid filter '{key}'"))),
@@ -556,30 +605,52 @@ impl Engine {
     }
 
     /// The networks passing every filter key (values of one key are alternatives), as
-    /// Docker's inspect documents, sorted by name.
+    /// Docker's inspect documents, sorted by name; `host` and `none` included, as Docker has them.
     pub fn list_networks(
         &self,
         filters: &[(String, String)],
     ) -> Result<Vec<serde_json::Value>, Error> {
+        let records = self.networks()?;
+        let no_labels = BTreeMap::new();
+        let predefined: Vec<(String, &str, &str)> = PREDEFINED_NETWORKS
+            .iter()
+            .map(|&(name, driver)| (predefined_network_id(name), name, driver))
+            .collect();
+        let subjects = records
+            .iter()
+            .map(|rec| FilterSubject {
+                id: &rec.id,
+                name: &rec.name,
+                driver: &rec.driver,
+                labels: &rec.labels,
+                builtin: rec.name == DEFAULT_NETWORK,
+            })
+            .chain(predefined.iter().map(|(id, name, driver)| FilterSubject {
+                id,
+                name,
+                driver,
+                labels: &no_labels,
+                builtin: true,
+            }));
+        let mut keys: Vec<&str> = filters.iter().map(|(k, _)| k.as_str()).collect();
+        keys.sort_unstable();
+        keys.dedup();
         let mut docs = Vec::new();
-        for rec in self.networks()? {
-            let mut keys: Vec<&str> = filters.iter().map(|(k, _)| k.as_str()).collect();
-            keys.sort_unstable();
-            keys.dedup();
+        for net in subjects {
             let mut pass = true;
-            for key in keys {
+            for &key in &keys {
                 // Label values must all match; other keys' values are alternatives.
                 let mut any = false;
                 let mut all = true;
                 for (_, value) in filters.iter().filter(|(k, _)| k == key) {
-                    let hit = self.network_matches_filter(&rec, key, value)?;
+                    let hit = self.network_matches_filter(&net, key, value)?;
                     any |= hit;
                     all &= hit;
                 }
                 pass &= if key == "label" { all } else { any };
             }
             if pass {
-                docs.push(self.inspect_network(&rec.id)?);
+                docs.push(self.inspect_network(net.id)?);
             }
         }
         docs.sort_by(|a, b| a["Name"].as_str().cmp(&b["Name"].as_str()));
@@ -1039,6 +1110,11 @@ impl Engine {
         aliases: &[String],
     ) -> Result<(), Error> {
         self.repair();
+        if let Some((name, _)) = predefined_network(network) {
+            return Err(Error::Conflict(format!(
+                "container cannot be connected to or disconnected from the {name} network: it is a network mode (--network {name})"
+            )));
+        }
         let net = self.network(network)?;
         let rec = self.container(container)?;
         let mode = rec.config.host_config.network_mode.clone();
@@ -1121,6 +1197,11 @@ impl Engine {
         container: &str,
     ) -> Result<(), Error> {
         self.repair();
+        if let Some((name, _)) = predefined_network(network) {
+            return Err(Error::Conflict(format!(
+                "container cannot be connected to or disconnected from the {name} network: it is a network mode (--network {name})"
+            )));
+        }
         let net = self.network(network)?;
         let rec = self.container(container)?;
         let endpoints = self.container_endpoints(&rec.id)?;
@@ -1342,4 +1423,32 @@ fn endpoint_id(ep: &EndpointRecord) -> String {
         "{}/{}",
         ep.network_id, ep.container_id
     )))
+}
+
+/// What `network ls` filters look at, for records and the predefined networks alike.
+struct FilterSubject<'a> {
+    id: &'a str,
+    name: &'a str,
+    driver: &'a str,
+    labels: &'a BTreeMap<String, String>,
+    /// bridge, host and none: never dangling, `type=builtin`.
+    builtin: bool,
+}
+
+/// A stable id for a predefined network (the same on every machine, as names are).
+fn predefined_network_id(name: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(format!(
+        "berth predefined network {name}"
+    )))
+}
+
+/// `host` or `none` (by name, or by id or the short id `network ls` shows) with its driver.
+fn predefined_network(name_or_id: &str) -> Option<(&'static str, &'static str)> {
+    PREDEFINED_NETWORKS.iter().copied().find(|&(name, _)| {
+        name_or_id == name
+            || (name_or_id.len() >= 12
+                && name_or_id.chars().all(|c| c.is_ascii_hexdigit())
+                && predefined_network_id(name).starts_with(name_or_id))
+    })
 }

@@ -148,62 +148,33 @@ fn create(engine: &berth_engine::Engine, a: CreateArgs) -> Result<i32, CliError>
 }
 
 fn ls(engine: &berth_engine::Engine, a: LsArgs) -> Result<i32, CliError> {
-    let mut rows = Vec::new();
-    for net in engine.networks()? {
-        let labels: Vec<String> = net.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        rows.push(serde_json::json!({
-            "ID": if a.no_trunc { net.id.clone() } else { net.id[..12].to_string() },
-            "Name": net.name,
-            "Driver": net.driver,
-            "Scope": "local",
-            "IPv4": "true",
-            "IPv6": "false",
-            "Internal": net.internal.to_string(),
-            "Labels": labels.join(","),
-            "CreatedAt": net.created,
-            "builtin": net.name == berth_engine::networks::DEFAULT_NETWORK,
-            "label_map": net.labels,
-        }));
-    }
-    // The host's and no network, as Docker lists them (not records: nothing to manage).
-    for (name, driver) in [("host", "host"), ("none", "null")] {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        name.hash(&mut h);
-        let id = format!(
-            "{:016x}{:016x}{:016x}{:016x}",
-            h.finish(),
-            h.finish() ^ 1,
-            h.finish() ^ 2,
-            h.finish() ^ 3
-        );
-        rows.push(serde_json::json!({
-            "ID": if a.no_trunc { id.clone() } else { id[..12].to_string() },
-            "Name": name, "Driver": driver, "Scope": "local", "IPv4": "true", "IPv6": "false",
-            "Internal": "false", "Labels": "", "CreatedAt": "", "builtin": true, "label_map": {},
-        }));
-    }
+    let mut filters = Vec::new();
     for f in &a.filter {
         let (key, value) = f.split_once('=').ok_or_else(|| {
             CliError::usage(format!("bad format of filter (expected name=value): {f}"))
         })?;
-        rows.retain(|r| match key {
-            "name" => r["Name"].as_str().is_some_and(|n| n.contains(value)),
-            "id" => r["ID"].as_str().is_some_and(|n| n.starts_with(value)),
-            "driver" => r["Driver"] == value,
-            "type" => (value == "builtin") == r["builtin"].as_bool().unwrap_or(false),
-            "label" => match value.split_once('=') {
-                Some((k, v)) => r["label_map"][k] == v,
-                None => !r["label_map"][value].is_null(),
-            },
-            _ => true,
-        });
-        if !matches!(
-            key,
-            "name" | "id" | "driver" | "type" | "label" | "scope" | "dangling"
-        ) {
-            return Err(CliError::usage(format!("invalid filter '{key}'")));
-        }
+        filters.push((key.to_string(), value.to_string()));
+    }
+    let mut rows = Vec::new();
+    for net in engine.list_networks(&filters)? {
+        let id = net["Id"].as_str().unwrap_or_default();
+        let labels: Vec<String> = net["Labels"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+            .collect();
+        rows.push(serde_json::json!({
+            "ID": if a.no_trunc { id } else { &id[..id.len().min(12)] },
+            "Name": net["Name"],
+            "Driver": net["Driver"],
+            "Scope": net["Scope"],
+            "IPv4": "true",
+            "IPv6": net["EnableIPv6"].to_string(),
+            "Internal": net["Internal"].to_string(),
+            "Labels": labels.join(","),
+            "CreatedAt": net["Created"],
+        }));
     }
     rows.sort_by(|x, y| x["Name"].as_str().cmp(&y["Name"].as_str()));
     let template = if a.quiet {
