@@ -35,16 +35,24 @@ pub fn is_terminal(fd: BorrowedFd<'_>) -> bool {
     nix::unistd::isatty(fd.as_raw_fd()).unwrap_or(false)
 }
 
+/// Our terminal's window size (rows, columns), from stdout or stdin.
+pub fn window_size() -> Option<(u16, u16)> {
+    // SAFETY: winsize is plain data; all zeroes is a valid value.
+    let mut size: libc::winsize = unsafe { std::mem::zeroed() };
+    // SAFETY: TIOCGWINSZ with a valid winsize buffer.
+    let known = unsafe {
+        libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut size) == 0
+            || libc::ioctl(libc::STDIN_FILENO, libc::TIOCGWINSZ, &mut size) == 0
+    };
+    (known && size.ws_row > 0).then_some((size.ws_row, size.ws_col))
+}
+
 /// Copies our terminal's window size to the pty.
 pub fn copy_window_size(pty: RawFd) {
-    let mut size: libc::winsize = unsafe { std::mem::zeroed() };
-    // SAFETY: TIOCGWINSZ/TIOCSWINSZ with a valid winsize buffer.
-    unsafe {
-        if libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut size) == 0
-            || libc::ioctl(libc::STDIN_FILENO, libc::TIOCGWINSZ, &mut size) == 0
-        {
-            libc::ioctl(pty, libc::TIOCSWINSZ, &size);
-        }
+    if let Some((rows, cols)) = window_size() {
+        let size = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
+        // SAFETY: TIOCSWINSZ with a valid winsize.
+        unsafe { libc::ioctl(pty, libc::TIOCSWINSZ, &size) };
     }
 }
 

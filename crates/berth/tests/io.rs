@@ -179,10 +179,25 @@ fn exec_options_apply() {
     );
     let r = env.berth(&["exec", "box", "nosuchcmd"]);
     assert_eq!(r.code, 127, "{}", r.stderr);
-    // exec -t gets a terminal.
-    let (master, slave) = pty(24, 80);
+    // Nothing but stdio of the caller's reaches the process: fd 57, open in `berth exec`
+    // without close-on-exec, is not there.
+    let mut leaky = env.cmd(&["exec", "box", "sh", "-c", "ls /proc/$$/fd; if test -e /proc/$$/fd/57; then echo LEAKED; fi"]);
+    // SAFETY: dup2 between fork and exec touches only the child's descriptor table.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut leaky, || {
+            if libc::dup2(2, 57) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = common::output_within(leaky, Duration::from_secs(180));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!out.stdout.contains("LEAKED"), "{}", out.stdout);
+    // exec -t gets a terminal, of the caller's size from the start.
+    let (master, slave) = pty(31, 97);
     let status = env
-        .cmd(&["exec", "-t", "box", "tty"])
+        .cmd(&["exec", "-t", "box", "sh", "-c", "tty; stty size"])
         .stdin(Stdio::null())
         .stdout(Stdio::from(slave.try_clone().unwrap()))
         .stderr(Stdio::from(slave))
@@ -191,6 +206,7 @@ fn exec_options_apply() {
     assert_eq!(status.code(), Some(0));
     let out = read_all(master);
     assert!(out.contains("/dev/pts/"), "{out}");
+    assert!(out.contains("31 97"), "{out}");
     env.ok(&["stop", "-t", "0", "box"]);
     let r = env.berth(&["exec", "box", "true"]);
     assert_ne!(r.code, 0);

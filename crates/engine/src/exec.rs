@@ -17,6 +17,8 @@ pub struct ExecRequest {
     /// `-w`; empty = the container's working directory.
     pub workdir: String,
     pub tty: bool,
+    /// With `tty`: the window size (rows, columns) the pty starts with.
+    pub console_size: Option<(u16, u16)>,
     pub detach: bool,
 }
 
@@ -146,6 +148,7 @@ impl Engine {
                 gid: user.gid,
                 additional_gids: user.additional_gids,
                 terminal: request.tty,
+                console_size: request.console_size,
                 console_socket: console.as_ref().map(|_| scratch.join("console.sock")),
                 stdin: dup(stdin).or_else(null),
                 stdout: dup(stdout).or_else(null),

@@ -50,6 +50,9 @@ pub struct ExecOptions {
     pub gid: u32,
     pub additional_gids: Vec<u32>,
     pub terminal: bool,
+    /// The pty's window size (rows, columns) from the start, as `run -t` has it: a program
+    /// that asks at once (`stty size`, a shell's first prompt) must not see 0x0.
+    pub console_size: Option<(u16, u16)>,
     pub console_socket: Option<PathBuf>,
     pub stdin: Option<OwnedFd>,
     pub stdout: Option<OwnedFd>,

@@ -58,6 +58,7 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
         user: args.user.clone().unwrap_or_default(),
         workdir: args.workdir.clone().unwrap_or_default(),
         tty: args.tty,
+        console_size: args.tty.then(terminal::window_size).flatten(),
         detach: args.detach,
     };
     let input = std::io::stdin();

@@ -148,6 +148,7 @@ impl OciRuntime for External {
         std::fs::create_dir_all(&options.scratch).map_err(io)?;
         let process = serde_json::json!({
             "terminal": options.terminal,
+            "consoleSize": options.console_size.map(|(rows, cols)| serde_json::json!({"height": rows, "width": cols})),
             "user": { "uid": options.uid, "gid": options.gid, "additionalGids": options.additional_gids },
             "args": options.args,
             "env": options.env,

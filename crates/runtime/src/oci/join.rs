@@ -106,7 +106,7 @@ pub fn exec(init_pid: i32, spec: &Spec, options: ExecOptions) -> Result<i32, Run
                 &namespaces,
                 &cgroup_procs,
                 || {
-                    let failure = in_container(process, seccomp.as_ref(), &options.additional_gids, options.uid, options.gid, options.terminal, console.as_ref(), stdio, &cwd, &args, &env, &path_var);
+                    let failure = in_container(process, seccomp.as_ref(), &options.additional_gids, options.uid, options.gid, options.terminal.then_some(options.console_size), console.as_ref(), stdio, &cwd, &args, &env, &path_var);
                     let _ = nix::unistd::write(&report_w, failure.as_bytes());
                     127
                 },
@@ -163,7 +163,8 @@ fn in_container(
     additional_gids: &[u32],
     uid: u32,
     gid: u32,
-    terminal: bool,
+    // Some: a new pty (with this window size, if known) instead of `stdio`.
+    terminal: Option<Option<(u16, u16)>>,
     console: Option<&UnixStream>,
     stdio: [Option<OwnedFd>; 3],
     cwd: &CString,
@@ -172,8 +173,8 @@ fn in_container(
     path_var: &str,
 ) -> String {
     let step = |what: &str, e: &dyn std::fmt::Display| format!("{what}: {e}");
-    if terminal {
-        if let Err(e) = attach_new_pty(console) {
+    if let Some(size) = terminal {
+        if let Err(e) = attach_new_pty(console, size) {
             return step("setting up the terminal", &e);
         }
     } else {
@@ -185,6 +186,9 @@ fn in_container(
         }
     }
     drop(stdio);
+    // Nothing of the caller's but stdio reaches the container (a host directory or pipe fd
+    // would be a way out): the rest close at exec, while the failure report still works.
+    close_from_3_at_exec();
     if let Err(e) = nix::unistd::chdir(cwd.as_c_str()) {
         return step(&format!("chdir to {cwd:?}"), &e);
     }
@@ -259,7 +263,7 @@ fn in_container(
 
 /// Opens a pty from the container's devpts, makes its slave our controlling terminal and
 /// stdio, and sends the master to the console socket (the engine relays it to the client).
-fn attach_new_pty(console: Option<&UnixStream>) -> Result<(), String> {
+fn attach_new_pty(console: Option<&UnixStream>, size: Option<(u16, u16)>) -> Result<(), String> {
     use nix::fcntl::OFlag;
     let master = nix::pty::posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC).map_err(|e| e.to_string())?;
     nix::pty::grantpt(&master).map_err(|e| e.to_string())?;
@@ -270,6 +274,11 @@ fn attach_new_pty(console: Option<&UnixStream>) -> Result<(), String> {
     let slave = std::fs::OpenOptions::new().read(true).write(true).open(Path::new(&name)).map_err(|e| e.to_string())?;
     // SAFETY: TIOCSCTTY on the slave we just opened, as session leader.
     unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSCTTY, 0) };
+    if let Some((rows, cols)) = size {
+        let winsize = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
+        // SAFETY: TIOCSWINSZ on our slave with a valid winsize.
+        unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSWINSZ, &winsize) };
+    }
     for target in 0..3 {
         // SAFETY: dup2 onto the standard descriptors of this about-to-exec child.
         unsafe { libc::dup2(slave.as_raw_fd(), target) };
@@ -283,6 +292,26 @@ fn attach_new_pty(console: Option<&UnixStream>) -> Result<(), String> {
     // SAFETY: the master now lives in the receiver; our copy closes at exec (CLOEXEC) anyway.
     drop(unsafe { OwnedFd::from_raw_fd(libc::dup(master.as_raw_fd())) });
     Ok(())
+}
+
+/// Marks every descriptor above stderr close-on-exec.
+fn close_from_3_at_exec() {
+    // SAFETY: close_range takes a range and flags; CLOSE_RANGE_CLOEXEC only sets flags.
+    let r = unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC) };
+    if r == 0 {
+        return;
+    }
+    // Kernels before 5.11: one by one, from the list of open descriptors.
+    let fds: Vec<RawFd> = std::fs::read_dir("/proc/self/fd")
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|&fd| fd > 2)
+        .collect();
+    for fd in fds {
+        // SAFETY: F_SETFD on a descriptor number; a closed one just fails.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
 }
 
 /// Connects to a unix socket by a name relative to its directory: socket paths are limited to
