@@ -37,6 +37,7 @@ work=$(mktemp -d)
 export BERTH_ROOT=$work/root BERTH_RUN=$work/run
 dockerd_pid=""
 serve_pid=""
+replay_pid=""
 had_docker0=""
 [ -e /sys/class/net/docker0 ] && had_docker0=1
 cleanup() {
@@ -44,6 +45,7 @@ cleanup() {
     # The root's bridges and firewall table (its containers' namespaces, and veths, are gone).
     "$berth" network prune -f --include-default-bridge >/dev/null 2>&1 || true
     [ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null || true
+    [ -n "$replay_pid" ] && kill "$replay_pid" 2>/dev/null && wait "$replay_pid" 2>/dev/null || true
     if [ -n "$dockerd_pid" ]; then
         docker -H "unix://$work/docker.sock" rm -f $(docker -H "unix://$work/docker.sock" ps -aq) >/dev/null 2>&1 || true
         kill "$dockerd_pid" 2>/dev/null && wait "$dockerd_pid" 2>/dev/null || true
@@ -224,8 +226,28 @@ if want api && "$berth" serve --help >/dev/null 2>&1; then
         ps_cmds+=(-n dockerd "$d ps")
         run_cmds+=(-n dockerd "$d run --rm --network=none bench true")
     fi
+    # The client's floor: a server that does no work replays berth's own answers to the two
+    # requests `docker ps` makes. No server can make `docker ps` faster than this.
+    mkdir -p "$work/replay"
+    for path in /_ping /v1.41/containers/json; do
+        curl -s -i --unix-socket "$work/berth.sock" "http://berth$path" >"$work/replay/${path//\//_}"
+    done
+    python3 scripts/replay-server.py "$work/replay.sock" "$work/replay" &
+    replay_pid=$!
+    for _ in $(seq 100); do [ -S "$work/replay.sock" ] && break; sleep 0.05; done
+    ps_cmds+=(-n "no-op server (floor)" "docker -H unix://$work/replay.sock ps")
     hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$work/api-ps.json" "${ps_cmds[@]}" >/dev/null
     ratios "$work/api-ps.json" "docker ps through"
+    python3 - "$work/api-ps.json" <<'PY'
+import json, sys
+results = {r["command"]: r["median"] for r in json.load(open(sys.argv[1]))["results"]}
+if "dockerd" in results:
+    floor, dockerd = results["no-op server (floor)"], results["dockerd"]
+    print(f"  the docker CLI alone (floor) is {floor / dockerd:.2f}x dockerd: no server reaches below that;")
+    print(f"  time in the server: berth {(results['berth'] - floor) * 1000:.1f} ms, dockerd {(dockerd - floor) * 1000:.1f} ms")
+PY
+    kill "$replay_pid" 2>/dev/null && wait "$replay_pid" 2>/dev/null || true
+    replay_pid=""
     hyperfine -N --warmup 3 --runs "$((RUNS / 2 > 5 ? RUNS / 2 : 5))" --export-json "$work/api-run.json" "${run_cmds[@]}" >/dev/null
     ratios "$work/api-run.json" "docker run --rm true through"
     "$berth" rm -f $("$berth" ps -aq) >/dev/null 2>&1 || true
