@@ -1,13 +1,13 @@
 //! `/containers/{id}/archive` (docker cp) and `/containers/{id}/changes`: thin wrappers over
 //! the engine's container_archive module.
 
-use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query as QueryExtractor, Request};
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use berth_engine::container_archive::{ExtractOptions, PathStat};
 
+use crate::body::{BodyReader, BodyWriter};
 use crate::engine;
 use crate::error::{ApiError, ApiResult};
 use crate::query::{self, Query};
@@ -39,12 +39,19 @@ pub async fn get(
         )
             .into_response());
     }
-    let (stat, tar) = engine::call(move |e| {
-        let mut tar = Vec::new();
-        let stat = e.container_archive(&id, &path, &mut tar)?;
-        Ok((stat, tar))
+    // The stat goes out in the headers; the tar streams after it, never whole in memory.
+    let stat = engine::call({
+        let (id, path) = (id.clone(), path.clone());
+        move |e| e.container_path_stat(&id, &path)
     })
     .await?;
+    let (mut writer, body) = BodyWriter::new();
+    tokio::task::spawn_blocking(move || {
+        match engine::with_engine(|e| e.container_archive(&id, &path, &mut writer)) {
+            Ok(_) => {}
+            Err(e) => writer.fail(e.message),
+        }
+    });
     Ok((
         StatusCode::OK,
         [
@@ -54,7 +61,7 @@ pub async fn get(
                 HeaderValue::from_static("application/x-tar"),
             ),
         ],
-        Body::from(tar),
+        body,
     )
         .into_response())
 }
@@ -70,10 +77,8 @@ pub async fn put(
         no_overwrite_dir_non_dir: query::flag(&q, "noOverwriteDirNonDir", false),
         copy_uid_gid: query::flag(&q, "copyUIDGID", false),
     };
-    let body: Bytes = axum::body::to_bytes(request.into_body(), usize::MAX)
-        .await
-        .map_err(|e| ApiError::bad_request(format!("reading the archive: {e}")))?;
-    engine::call(move |e| e.extract_to_container(&id, &path, &body[..], options)).await?;
+    let body = BodyReader::spawn(request.into_body());
+    engine::call(move |e| e.extract_to_container(&id, &path, body, options)).await?;
     Ok(StatusCode::OK.into_response())
 }
 

@@ -9,32 +9,11 @@ use std::io::Read;
 use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, Request};
 use axum::response::Response;
-use futures_util::StreamExt;
 use serde_json::json;
 
+use crate::body::BodyReader;
 use crate::engine;
 use crate::error::{ApiError, ApiResult};
-
-/// The request body as a blocking `Read`, fed by the async side chunk by chunk.
-struct BodyReader {
-    chunks: tokio::sync::mpsc::Receiver<Result<Bytes, String>>,
-    current: Bytes,
-}
-
-impl Read for BodyReader {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        while self.current.is_empty() {
-            match self.chunks.blocking_recv() {
-                Some(Ok(chunk)) => self.current = chunk,
-                Some(Err(e)) => return Err(std::io::Error::other(e)),
-                None => return Ok(0),
-            }
-        }
-        let n = out.len().min(self.current.len());
-        out[..n].copy_from_slice(&self.current.split_to(n));
-        Ok(n)
-    }
-}
 
 /// A JSON map parameter (`buildargs`, `labels`).
 fn json_map(params: &[(String, String)], key: &str) -> ApiResult<BTreeMap<String, String>> {
@@ -99,27 +78,9 @@ pub async fn build(RawQuery(raw): RawQuery, request: Request) -> ApiResult<Respo
     };
 
     // The body, chunk by chunk, into the blocking builder.
-    let (chunk_tx, chunk_rx) = tokio::sync::mpsc::channel::<Result<Bytes, String>>(16);
-    let mut body = request.into_body().into_data_stream();
-    tokio::spawn(async move {
-        while let Some(chunk) = body.next().await {
-            let failed = chunk.is_err();
-            if chunk_tx
-                .send(chunk.map_err(|e| e.to_string()))
-                .await
-                .is_err()
-                || failed
-            {
-                return;
-            }
-        }
-    });
+    let mut reader = BodyReader::spawn(request.into_body());
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(64);
     tokio::task::spawn_blocking(move || {
-        let mut reader = BodyReader {
-            chunks: chunk_rx,
-            current: Bytes::new(),
-        };
         // A gzip context (docker build --compress) is unpacked on the fly.
         let mut magic = [0u8; 2];
         let mut got = 0;

@@ -15,6 +15,7 @@
 #![recursion_limit = "256"]
 
 mod archive;
+mod body;
 mod build;
 mod containers;
 mod engine;

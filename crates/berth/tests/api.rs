@@ -1806,6 +1806,26 @@ fn docker_cp_in_and_out_of_running_and_stopped_containers() {
     let r = server.docker(&["cp", "running:/nope", host.to_str().unwrap()]);
     assert_ne!(r.code, 0);
     assert!(r.stderr.contains("/nope"), "{}", r.stderr);
+
+    // A 256 MiB file both ways: the archive streams, the server never holds it whole.
+    let pid = server.child.as_ref().unwrap().id();
+    let big = host.join("big");
+    let file = std::fs::File::create(&big).unwrap();
+    file.set_len(256 << 20).unwrap();
+    drop(file);
+    server.docker_ok(&["cp", big.to_str().unwrap(), "running:/tmp/big"]);
+    let size = server.docker_ok(&["exec", "running", "sh", "-c", "wc -c < /tmp/big"]);
+    assert_eq!(size.trim(), (256u64 << 20).to_string());
+    let back = env.root.parent().unwrap().join("big-back");
+    server.docker_ok(&["cp", "running:/tmp/big", back.to_str().unwrap()]);
+    assert_eq!(std::fs::metadata(&back).unwrap().len(), 256 << 20);
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let peak_kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    assert!(peak_kb < 128 * 1024, "berth serve peaked at {peak_kb} kB for a 256 MiB cp");
 }
 
 #[test]

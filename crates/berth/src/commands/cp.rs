@@ -1,7 +1,7 @@
 //! `berth cp [-a] SRC DEST`: copies between a container and the host with docker cp's rules
 //! (`CONTAINER:PATH` on one side, `-` for a tar on stdin/stdout). The container side goes through
 //! the same engine calls as `GET/PUT /containers/{id}/archive`; the host side is this file's.
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use berth_engine::container_archive::ExtractOptions;
@@ -71,8 +71,7 @@ fn copy_out(
             .map_err(|e| CliError::usage(format!("writing the archive: {e}")))?;
         return Ok(0);
     }
-    let mut tar = Vec::new();
-    let stat = engine.container_archive(container, path, &mut tar)?;
+    let stat = engine.container_path_stat(container, path)?;
     let is_dir = stat.mode & (1 << 31) != 0;
     let dest_path = Path::new(dest);
     let dest_is_dir = dest_path.is_dir();
@@ -100,10 +99,20 @@ fn copy_out(
         .prefix(".berth-cp-")
         .tempdir_in(parent)
         .map_err(|e| CliError::usage(format!("{}: {e}", parent.display())))?;
-    // tar's unpack keeps every entry inside the scratch dir, whatever links the archive holds.
-    tar::Archive::new(&tar[..])
-        .unpack(scratch.path())
-        .map_err(|e| CliError::usage(format!("extracting {path}: {e}")))?;
+    // The archive streams through a pipe into the unpacker, never whole in memory. tar's
+    // unpack keeps every entry inside the scratch dir, whatever links the archive holds.
+    let (reader, writer) =
+        std::io::pipe().map_err(|e| CliError::usage(format!("creating a pipe: {e}")))?;
+    let unpacker = std::thread::spawn({
+        let scratch = scratch.path().to_path_buf();
+        move || tar::Archive::new(reader).unpack(scratch)
+    });
+    let archived = engine.container_archive(container, path, writer);
+    let unpacked = unpacker
+        .join()
+        .unwrap_or_else(|_| Err(std::io::Error::other("the unpacker panicked")));
+    archived?;
+    unpacked.map_err(|e| CliError::usage(format!("extracting {path}: {e}")))?;
     let unpacked = scratch.path().join(if stat.name == "/" {
         "."
     } else {
@@ -150,11 +159,7 @@ fn copy_in(
         copy_uid_gid: args.archive,
     };
     if args.src == "-" {
-        let mut input = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut input)
-            .map_err(|e| CliError::usage(format!("reading the archive: {e}")))?;
-        engine.extract_to_container(container, path, &input[..], options)?;
+        engine.extract_to_container(container, path, std::io::stdin().lock(), options)?;
         return Ok(0);
     }
     let src = Path::new(&args.src);
@@ -194,17 +199,28 @@ fn copy_in(
         };
         (parent, base_name(path), false)
     };
-    let mut tar = tar::Builder::new(Vec::new());
-    tar.follow_symlinks(args.follow_link);
-    let failed = |e: std::io::Error| CliError::usage(format!("archiving {}: {e}", args.src));
-    if src_meta.is_dir() {
-        tar.append_dir_all(if contents { "." } else { name.as_str() }, src)
-            .map_err(failed)?;
-    } else {
-        tar.append_path_with_name(src, &name).map_err(failed)?;
-    }
-    let tar = tar.into_inner().map_err(failed)?;
-    engine.extract_to_container(container, &extract_at, &tar[..], options)?;
+    // The archive is made by a thread into a pipe while the engine extracts from it.
+    let (reader, writer) =
+        std::io::pipe().map_err(|e| CliError::usage(format!("creating a pipe: {e}")))?;
+    let follow_link = args.follow_link;
+    let source = src.to_path_buf();
+    let archiver = std::thread::spawn(move || -> std::io::Result<()> {
+        let mut tar = tar::Builder::new(writer);
+        tar.follow_symlinks(follow_link);
+        if src_meta.is_dir() {
+            tar.append_dir_all(if contents { "." } else { name.as_str() }, &source)?;
+        } else {
+            tar.append_path_with_name(&source, &name)?;
+        }
+        tar.into_inner()?.flush()
+    });
+    let extracted = engine.extract_to_container(container, &extract_at, reader, options);
+    let archived = archiver
+        .join()
+        .unwrap_or_else(|_| Err(std::io::Error::other("the archiver panicked")));
+    // A failed archive ends the pipe early: its own error says more than the extractor's.
+    archived.map_err(|e| CliError::usage(format!("archiving {}: {e}", args.src)))?;
+    extracted?;
     Ok(0)
 }
 
