@@ -22,11 +22,16 @@ pub const MODIFIED: u8 = 0;
 pub const ADDED: u8 = 1;
 pub const DELETED: u8 = 2;
 
+/// What the engine and the runtime put in every container (Docker keeps these in its "-init"
+/// layer, which diff leaves out): its files, and the mount points of /proc, /sys and /dev.
 const ENGINE_FILES: &[&str] = &[
     "/etc/hosts",
     "/etc/hostname",
     "/etc/resolv.conf",
     "/.dockerenv",
+    "/proc",
+    "/sys",
+    "/dev",
 ];
 
 struct Walk<'a> {
@@ -67,7 +72,15 @@ impl Walk<'_> {
             if meta.is_dir() {
                 let index = self.out.len();
                 let below = self.dir(&entry.path(), &child)?;
-                if !existed || below {
+                // A directory made only to hold engine files (/etc in an image without one)
+                // is the engine's too.
+                let engine_parent = !below
+                    && self.skipped.iter().any(|s| {
+                        s.len() > child.len()
+                            && s.starts_with(&child)
+                            && s.as_bytes()[child.len()] == b'/'
+                    });
+                if (!existed || below) && !engine_parent {
                     let kind = if existed { MODIFIED } else { ADDED };
                     self.out.insert(index, Change { path: child, kind });
                     any = true;
