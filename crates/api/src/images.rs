@@ -1,14 +1,16 @@
-//! `/images/...`: list, pull (`create?fromImage=`), push, inspect, history, tag, remove, prune.
+//! `/images/...`: list, pull (`create?fromImage=`), push, inspect, history, tag, remove, prune,
+//! save (`get`) and load.
 //! Image names contain slashes (`127.0.0.1:5000/rsx/bb`), so everything under `/images/` that
 //! is not a fixed route is dispatched here from the rest of the path.
 
 use axum::Json;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Query as QueryExtractor};
+use axum::extract::{Path, Query as QueryExtractor, RawQuery, Request};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::body::{BodyReader, BodyWriter};
 use crate::engine;
 use crate::error::{ApiError, ApiResult};
 use crate::query::{self, Query};
@@ -192,6 +194,7 @@ pub async fn by_name(
             })
             .await
         }
+        ("GET", "get") => save_archive(vec![name]).await,
         ("GET", "history") => {
             Ok(Json(engine::call(move |e| e.image_history(&name)).await?).into_response())
         }
@@ -209,4 +212,76 @@ pub async fn by_name(
             "page not found: {method} /images/{rest}"
         ))),
     }
+}
+
+/// `GET /images/get?names=A&names=B` (docker save of several images).
+pub async fn save(RawQuery(raw): RawQuery) -> ApiResult<Response> {
+    let params: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
+        .map_err(|e| ApiError::bad_request(format!("invalid query: {e}")))?;
+    let names: Vec<String> = params
+        .into_iter()
+        .filter(|(k, v)| k == "names" && !v.is_empty())
+        .map(|(_, v)| v)
+        .collect();
+    if names.is_empty() {
+        return Err(ApiError::bad_request("no images given: names is empty"));
+    }
+    save_archive(names).await
+}
+
+/// The images as one docker-archive, streamed. Unknown names are a 404 before any byte.
+async fn save_archive(names: Vec<String>) -> ApiResult<Response> {
+    let checked = names.clone();
+    engine::call(move |e| {
+        for name in &checked {
+            e.inspect_image(name)?;
+        }
+        Ok(())
+    })
+    .await?;
+    let (mut writer, body) = BodyWriter::new();
+    tokio::task::spawn_blocking(move || {
+        let saved = engine::with_engine(|e| {
+            e.save_images(&names, &mut writer)?;
+            std::io::Write::flush(&mut writer)
+                .map_err(|err| berth_engine::Error::io("sending the archive", err))
+        });
+        if let Err(e) = saved {
+            writer.fail(e.message);
+        }
+    });
+    Ok(Response::builder()
+        .header("Content-Type", "application/x-tar")
+        .body(body)
+        .unwrap_or_default())
+}
+
+/// `POST /images/load`: the body is a docker-archive or OCI archive; the answer is docker's
+/// JSON lines, one `Loaded image` per tag (or per untagged image's ID).
+pub async fn load(request: Request) -> ApiResult<Response> {
+    let input = BodyReader::spawn(request.into_body());
+    let loaded = engine::call(move |e| {
+        e.load_images(std::io::BufReader::with_capacity(256 * 1024, input))
+    })
+    .await?;
+    let mut out = Vec::new();
+    for image in loaded {
+        let mut lines: Vec<String> = image
+            .tags
+            .iter()
+            .map(|tag| format!("Loaded image: {tag}\n"))
+            .collect();
+        if lines.is_empty() {
+            lines.push(format!("Loaded image ID: {}\n", image.id));
+        }
+        for line in lines {
+            serde_json::to_writer(&mut out, &json!({ "stream": line }))
+                .map_err(|e| ApiError::internal(e.to_string()))?;
+            out.push(b'\n');
+        }
+    }
+    Ok(Response::builder()
+        .header("Content-Type", "application/json")
+        .body(Body::from(out))
+        .unwrap_or_default())
 }

@@ -50,6 +50,8 @@ pub fn router(state: AppState) -> Router {
         .route("/images/json", get(images::list))
         .route("/images/create", post(images::create))
         .route("/images/prune", post(images::prune))
+        .route("/images/get", get(images::save))
+        .route("/images/load", post(images::load))
         .route(
             "/images/{*rest}",
             get(images::by_name)

@@ -1808,7 +1808,7 @@ fn docker_cp_in_and_out_of_running_and_stopped_containers() {
     assert!(r.stderr.contains("/nope"), "{}", r.stderr);
 
     // A 256 MiB file both ways: the archive streams, the server never holds it whole.
-    let pid = server.child.as_ref().unwrap().id();
+    let pid = server.pid();
     let big = host.join("big");
     let file = std::fs::File::create(&big).unwrap();
     file.set_len(256 << 20).unwrap();
@@ -1877,4 +1877,39 @@ fn docker_diff_lists_added_changed_and_deleted_paths() {
         ["C /bin", "D /bin/wc", "C /etc", "C /etc/passwd", "A /new", "A /new/sub", "A /new/sub/f", "C /tmp", "A /tmp/t"],
         "{diff}"
     );
+}
+
+#[test]
+fn docker_save_and_load_through_the_api() {
+    let Some(env) = common::env() else { return };
+    if !have_docker() {
+        return;
+    }
+    let _cleanup = Cleanup(&env);
+    env.image("bb", &[]);
+    let server = Server::start(&env);
+    server.docker_ok(&["tag", "bb", "bb:second"]);
+    let archive = env.root.parent().unwrap().join("saved.tar");
+    server.docker_ok(&["save", "-o", archive.to_str().unwrap(), "bb", "bb:second"]);
+    let id = server.docker_ok(&["image", "inspect", "-f", "{{.Id}}", "bb"]);
+    server.docker_ok(&["rmi", "bb", "bb:second"]);
+    assert_eq!(server.docker_ok(&["images", "-q"]), "");
+    let loaded = server.docker_ok(&["load", "-i", archive.to_str().unwrap()]);
+    assert!(loaded.contains("Loaded image: bb:latest"), "{loaded}");
+    assert!(loaded.contains("Loaded image: bb:second"), "{loaded}");
+    assert_eq!(server.docker_ok(&["image", "inspect", "-f", "{{.Id}}", "bb:second"]), id);
+    assert_eq!(server.docker_ok(&["run", "--rm", "bb:second", "echo", "back"]), "back\n");
+
+    // An unknown image is refused before any byte; junk is refused and nothing is added.
+    let r = server.docker(&["save", "-o", env.root.parent().unwrap().join("none.tar").to_str().unwrap(), "nosuch"]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("nosuch"), "{}", r.stderr);
+    assert!(!env.root.parent().unwrap().join("none.tar").exists());
+    let junk = env.root.parent().unwrap().join("junk.tar");
+    std::fs::write(&junk, vec![0x5a; 3000]).unwrap();
+    let before = server.docker_ok(&["images", "-q", "--no-trunc"]);
+    let r = server.docker(&["load", "-i", junk.to_str().unwrap()]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("not a tar archive"), "{}", r.stderr);
+    assert_eq!(server.docker_ok(&["images", "-q", "--no-trunc"]), before);
 }

@@ -583,7 +583,20 @@ pub fn read_archive(store: &Store, input: impl Read) -> Result<Vec<LoadedImage>,
         .map_err(|e| invalid(format!("not a tar archive: {e}")))?;
     let mut n = 0;
     for entry in entries {
-        let mut entry = entry.map_err(|e| invalid(format!("truncated or malformed tar: {e}")))?;
+        let mut entry = entry.map_err(|e| {
+            // The tar crate quotes the bad header's bytes: of random data, unprintable noise.
+            let detail: String = e
+                .to_string()
+                .chars()
+                .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' })
+                .take(120)
+                .collect();
+            if n == 0 {
+                invalid(format!("not a tar archive ({detail})"))
+            } else {
+                invalid(format!("truncated or malformed tar after {n} entries ({detail})"))
+            }
+        })?;
         let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         let Some(path) = clean(&raw) else {
             return Err(invalid(format!("entry {raw:?} leaves the archive")));
