@@ -463,6 +463,25 @@ fn bad_requests_get_docker_errors_and_the_server_keeps_serving() {
         r#"{"Detach":true}"#,
     );
     assert_eq!(status, 404, "{body}");
+    // A body over the limit and a wrong method: Docker's JSON error shape all the same.
+    let mut stream = UnixStream::connect(&server.socket).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let huge = format!(r#"{{"Image":"{}"}}"#, "a".repeat(8 << 20));
+    let head = format!(
+        "POST /containers/create HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        huge.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    // The server may answer and close before it has read it all.
+    let _ = stream.write_all(huge.as_bytes());
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let response = String::from_utf8_lossy(&response);
+    assert!(response.starts_with("HTTP/1.1 413"), "{response}");
+    assert!(response.contains("application/json") && response.contains("{\"message\":"), "{response}");
+    let (status, body) = http(&server.socket, "DELETE", "/containers/json", "");
+    assert_eq!(status, 405, "{body}");
+    assert!(body.starts_with("{\"message\":"), "{body}");
     let (status, body) = http(&server.socket, "GET", "/_ping", "");
     assert_eq!((status, body.as_str()), (200, "OK"));
 }
