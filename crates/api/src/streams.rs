@@ -302,10 +302,7 @@ async fn pump_to_shim<R: AsyncRead + Unpin>(
 ) {
     let mut buf = vec![0u8; 16 * 1024];
     loop {
-        let n = match input.read(&mut buf).await {
-            Ok(n) => n,
-            Err(_) => 0,
-        };
+        let n = input.read(&mut buf).await.unwrap_or_default();
         if !with_stdin {
             if n == 0 {
                 // Keep the shim connection (the output) until the container or client ends.

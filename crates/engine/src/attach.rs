@@ -15,6 +15,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
+use crate::types::State;
 use crate::{Engine, Error};
 
 pub const SOCKET_NAME: &str = "attach.sock";
@@ -59,13 +60,16 @@ impl Decoder {
     }
 
     /// The next complete frame; `Err` on a frame larger than [`MAX_PAYLOAD`].
-    pub fn next_frame(&mut self) -> Result<Option<(u8, Vec<u8>)>, ()> {
+    pub fn next_frame(&mut self) -> std::io::Result<Option<(u8, Vec<u8>)>> {
         let Some(header) = self.buf.first_chunk::<HEADER_LEN>() else {
             return Ok(None);
         };
         let (kind, len) = parse_header(header);
         if len > MAX_PAYLOAD {
-            return Err(());
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("attach frame of {len} bytes is over the limit"),
+            ));
         }
         if self.buf.len() < HEADER_LEN + len {
             return Ok(None);
@@ -141,7 +145,7 @@ impl AttachStream {
         let mut buf = [0u8; 16 * 1024];
         loop {
             match self.decoder.next_frame() {
-                Err(()) => return Err(std::io::Error::other("oversized attach frame")),
+                Err(e) => return Err(e),
                 Ok(Some((kind, payload))) => match kind {
                     STDOUT => return Ok(Some(Event::Stdout(payload))),
                     STDERR => return Ok(Some(Event::Stderr(payload))),
@@ -250,6 +254,19 @@ impl Engine {
         let rec = self.container(name_or_id)?;
         if !rec.state.has_shim() || !crate::proc::alive(rec.shim_pid, rec.shim_start) {
             return Err(Error::Conflict(NOT_RUNNING.into()));
+        }
+        match rec.state {
+            State::Paused => {
+                return Err(Error::Conflict(format!(
+                    "container {name_or_id} is paused, unpause the container before attach"
+                )));
+            }
+            State::Restarting => {
+                return Err(Error::Conflict(
+                    "You cannot attach to a restarting container, wait until it is running".into(),
+                ));
+            }
+            _ => {}
         }
         let run_dir = self.container_run_dir(&rec.id);
         let socket = short_socket_path(&run_dir, SOCKET_NAME)

@@ -596,7 +596,6 @@ impl Shim {
             }
             busy = true;
             let mut closed = Vec::new();
-            let mut gone_clients = Vec::new();
             for (pfd, slot) in pfds.iter().zip(&slots) {
                 if pfd.revents == 0 {
                     continue;
@@ -638,17 +637,17 @@ impl Shim {
                         let Some(server) = &mut client.server else {
                             continue;
                         };
-                        let c = &mut server.clients[i];
-                        let keep = c.serve(
+                        // Indices stay valid in this round: clients are only marked gone here.
+                        let Some(c) = server.clients.get_mut(i).filter(|c| !c.gone) else {
+                            continue;
+                        };
+                        c.gone = !c.serve(
                             pfd.revents,
                             &mut buf,
                             &mut pending_stdin,
                             stdin_writer.is_some(),
                             pty.as_ref(),
                         );
-                        if !keep {
-                            gone_clients.push(i);
-                        }
                     }
                 }
             }
@@ -673,9 +672,7 @@ impl Shim {
                 }
             }
             if let Some(server) = &mut client.server {
-                for i in gone_clients.into_iter().rev() {
-                    server.clients.remove(i);
-                }
+                server.clients.retain(|c| !c.gone);
                 if server.clients.is_empty() {
                     server.clients = Vec::new();
                 }
@@ -747,6 +744,8 @@ struct AttachClient {
     input: attach::Decoder,
     /// The client said it is done: it goes once its pending output is written.
     done: bool,
+    /// Gone or too slow: dropped at the end of the loop's round.
+    gone: bool,
 }
 
 impl AttachServer {
@@ -779,6 +778,7 @@ impl AttachServer {
                     pending: Vec::new(),
                     input: attach::Decoder::default(),
                     done: false,
+                    gone: false,
                 });
             }
         }
@@ -790,7 +790,9 @@ impl AttachServer {
             return;
         }
         let frame = attach::frame(kind, data);
-        self.clients.retain_mut(|c| c.queue(&frame));
+        for c in self.clients.iter_mut().filter(|c| !c.gone) {
+            c.gone = !c.queue(&frame);
+        }
     }
 
     /// The container exited: gives each client its remaining output and the exit code (a
@@ -798,6 +800,9 @@ impl AttachServer {
     fn finish(&mut self, code: i32) {
         let exit = attach::frame(attach::EXIT, &code.to_be_bytes());
         for mut c in std::mem::take(&mut self.clients) {
+            if c.gone {
+                continue;
+            }
             let _ = c.socket.set_nonblocking(false);
             let _ = c.socket.set_write_timeout(Some(Duration::from_secs(1)));
             let _ = c
@@ -866,7 +871,7 @@ impl AttachClient {
             }
             loop {
                 match self.input.next_frame() {
-                    Err(()) => return false,
+                    Err(_) => return false,
                     Ok(None) => break,
                     Ok(Some((attach::STDIN, data))) if stdin_open => stdin.extend_from_slice(&data),
                     Ok(Some((attach::STDIN_EOF, _))) => self.done = true,
