@@ -3,6 +3,7 @@ mod common;
 
 use std::io::Read;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -480,4 +481,28 @@ fn attach_after_a_killed_shim_says_not_running_and_a_restart_serves_again() {
     let r = common::wait_within(child, common::COMMAND_DEADLINE, "attach");
     assert_eq!(r.code, 0, "{}", r.stderr);
     env.ok(&["rm", "-f", "orphaned"]);
+}
+
+#[test]
+fn a_client_that_never_reads_does_not_hold_back_the_container() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    let id = env.ok(&[
+        "run", "-d", "--name", "flood", "bb", "sh", "-c",
+        "sleep 1; head -c 8000000 /dev/zero | tr '\\0' x; echo; echo done",
+    ]);
+    let dir = env.run.join("containers").join(id.trim());
+    // Through an O_PATH handle: the socket's full path may pass the 108-byte limit.
+    let handle = std::fs::File::options()
+        .read(true)
+        .custom_flags(libc::O_PATH | libc::O_DIRECTORY)
+        .open(&dir)
+        .unwrap();
+    let path = format!("/proc/self/fd/{}/attach.sock", handle.as_raw_fd());
+    let stalled = std::os::unix::net::UnixStream::connect(path).unwrap();
+    let r = env.berth(&["wait", "flood"]);
+    assert_eq!(r.stdout, "0\n", "{}", r.stderr);
+    assert!(env.ok(&["logs", "--tail", "1", "flood"]).contains("done"));
+    drop(stalled);
+    env.ok(&["rm", "flood"]);
 }
