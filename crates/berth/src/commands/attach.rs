@@ -3,8 +3,9 @@
 use std::io::Write;
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use berth_engine::Error;
 use berth_engine::attach::{self, AttachOptions, DetachKeys, Event};
@@ -58,9 +59,11 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
         terminal::proxy_signals(stream.pid);
     }
     let detached = Arc::new(AtomicBool::new(false));
+    let quiet = Arc::new(QuietClock::new());
     if stream.stdin {
         let detached = detached.clone();
-        std::thread::spawn(move || forward_stdin(&sender, keys, &detached));
+        let quiet = quiet.clone();
+        std::thread::spawn(move || forward_stdin(&sender, keys, &detached, &quiet));
     }
     let mut code = None;
     let mut stdout = std::io::stdout().lock();
@@ -68,9 +71,11 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
     loop {
         match stream.next_event() {
             Ok(Some(Event::Stdout(data))) => {
+                quiet.reset();
                 let _ = stdout.write_all(&data).and_then(|_| stdout.flush());
             }
             Ok(Some(Event::Stderr(data))) => {
+                quiet.reset();
                 let _ = stderr.write_all(&data);
             }
             Ok(Some(Event::Exited(exit))) => {
@@ -95,8 +100,43 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
     })
 }
 
+/// When the container's output last arrived.
+struct QuietClock {
+    since: Instant,
+    last_output_ms: AtomicU64,
+}
+
+impl QuietClock {
+    fn new() -> QuietClock {
+        QuietClock {
+            since: Instant::now(),
+            last_output_ms: AtomicU64::new(0),
+        }
+    }
+
+    fn reset(&self) {
+        let now = self.since.elapsed().as_millis() as u64;
+        self.last_output_ms.store(now, Ordering::Relaxed);
+    }
+
+    fn quiet_for(&self) -> Duration {
+        let now = self.since.elapsed().as_millis() as u64;
+        Duration::from_millis(now.saturating_sub(self.last_output_ms.load(Ordering::Relaxed)))
+    }
+}
+
+/// After our stdin ends, how long the container's output must pause (at most [`LINGER_MAX`])
+/// before we let go: the answer to the last input (`echo hi | berth attach c`) still arrives.
+const LINGER_QUIET: Duration = Duration::from_millis(300);
+const LINGER_MAX: Duration = Duration::from_secs(3);
+
 /// Copies our stdin to the shim, watching for the detach keys; on them, closes the connection.
-fn forward_stdin(sender: &Mutex<UnixStream>, mut keys: DetachKeys, detached: &AtomicBool) {
+fn forward_stdin(
+    sender: &Mutex<UnixStream>,
+    mut keys: DetachKeys,
+    detached: &AtomicBool,
+    quiet: &QuietClock,
+) {
     let mut buf = [0u8; 16 * 1024];
     loop {
         let n = match nix::unistd::read(0, &mut buf) {
@@ -104,11 +144,18 @@ fn forward_stdin(sender: &Mutex<UnixStream>, mut keys: DetachKeys, detached: &At
             Err(nix::errno::Errno::EINTR) => continue,
             Err(_) => 0,
         };
-        let Ok(socket) = sender.lock() else { return };
         if n == 0 {
-            let _ = (&*socket).write_all(&attach::frame(attach::STDIN_EOF, &[]));
+            let end = Instant::now() + LINGER_MAX;
+            quiet.reset();
+            while quiet.quiet_for() < LINGER_QUIET && Instant::now() < end {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            if let Ok(socket) = sender.lock() {
+                let _ = (&*socket).write_all(&attach::frame(attach::STDIN_EOF, &[]));
+            }
             return;
         }
+        let Ok(socket) = sender.lock() else { return };
         let (data, detach) = keys.feed(&buf[..n]);
         if !data.is_empty() && (&*socket).write_all(&attach::frame(attach::STDIN, &data)).is_err()
         {
