@@ -270,7 +270,7 @@ pub async fn top(
     Ok(Json(json!({"Titles": titles, "Processes": rows})))
 }
 
-/// `resize?h=&w=`: the pty of a `-t` container this server started.
+/// `resize?h=&w=`: the pty of a running `-t` container.
 pub async fn resize(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -282,6 +282,10 @@ pub async fn resize(
     let pty = state.lock().ptys.get(&rec.id).cloned();
     if let Some(pty) = pty {
         crate::streams::set_window_size(&pty, rows, cols);
+    } else if rec.config.config.tty && rec.state.has_shim() {
+        // Started elsewhere (`berth run -dit`, another server): its shim holds the pty.
+        let (rows, cols) = (rows.clamp(0, u16::MAX as i64), cols.clamp(0, u16::MAX as i64));
+        engine::call(move |e| e.resize_tty(&rec.id, rows as u16, cols as u16)).await?;
     }
     Ok(StatusCode::OK)
 }

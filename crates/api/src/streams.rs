@@ -9,6 +9,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query as QueryExtractor, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::Response;
+use berth_engine::attach::{self, AttachOptions, DetachKeys};
 use berth_engine::logs::{LogOptions, Stream};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -243,9 +244,96 @@ pub async fn pump_input_to<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
     }
 }
 
-/// `POST /containers/{id}/attach?stream=&stdin=&stdout=&stderr=`: hijacks the connection.
-/// Before the container starts (as `docker run` does it) the pipes wait in the server's state
-/// for `start` to hand them to the shim; a running container's output comes from its log.
+/// Which of a running container's streams an API client asked for.
+#[derive(Clone, Copy)]
+struct Wanted {
+    stdout: bool,
+    stderr: bool,
+    tty: bool,
+}
+
+/// Copies the shim's output frames to the client (stdcopy-framed unless `tty`) until the
+/// container exits or the shim lets the client go.
+async fn pump_from_shim<W: AsyncWrite + Unpin>(
+    mut from_shim: tokio::net::unix::OwnedReadHalf,
+    output: &mut W,
+    wanted: Wanted,
+) {
+    let mut header = [0u8; attach::HEADER_LEN];
+    let mut payload = Vec::new();
+    loop {
+        if from_shim.read_exact(&mut header).await.is_err() {
+            return;
+        }
+        let (kind, len) = attach::parse_header(&header);
+        if len > attach::MAX_PAYLOAD {
+            return;
+        }
+        payload.resize(len, 0);
+        if from_shim.read_exact(&mut payload).await.is_err() {
+            return;
+        }
+        let chunk = match kind {
+            attach::STDOUT if wanted.stdout || (wanted.tty && wanted.stderr) => {
+                if wanted.tty {
+                    payload.clone()
+                } else {
+                    frame(STDOUT, &payload)
+                }
+            }
+            attach::STDERR if wanted.stderr => frame(STDERR, &payload),
+            attach::EXIT => return,
+            _ => continue,
+        };
+        if output.write_all(&chunk).await.is_err() || output.flush().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Copies the client's bytes to the shim as stdin frames, watching for the detach keys (then
+/// the connection to the shim closes and the client is let go). The client's half-close ends
+/// its attach; the container's stdin stays open. Without stdin, reads the client to its end.
+async fn pump_to_shim<R: AsyncRead + Unpin>(
+    mut input: R,
+    mut to_shim: tokio::net::unix::OwnedWriteHalf,
+    with_stdin: bool,
+    mut keys: DetachKeys,
+) {
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = input.read(&mut buf).await.unwrap_or_default();
+        if !with_stdin {
+            if n == 0 {
+                // Keep the shim connection (the output) until the container or client ends.
+                std::future::pending::<()>().await;
+            }
+            continue;
+        }
+        if n == 0 {
+            let _ = to_shim.write_all(&attach::frame(attach::STDIN_EOF, &[])).await;
+            std::future::pending::<()>().await;
+        }
+        let (data, detach) = keys.feed(&buf[..n]);
+        if !data.is_empty()
+            && to_shim
+                .write_all(&attach::frame(attach::STDIN, &data))
+                .await
+                .is_err()
+        {
+            return;
+        }
+        if detach {
+            // Dropping the write half shuts it down: the shim lets this client go.
+            return;
+        }
+    }
+}
+
+/// `POST /containers/{id}/attach?stream=&stdin=&stdout=&stderr=&logs=&detachKeys=`: hijacks
+/// the connection. Before the container starts (as `docker run` does it) the pipes wait in the
+/// server's state for `start` to hand them to the shim; to a running container the client
+/// joins through its shim's attach socket.
 pub async fn attach(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -268,31 +356,48 @@ pub async fn attach(
     let logs = query::flag(&q, "logs", false);
 
     if rec.state.has_shim() {
-        // Already running: follow its output from the log (stdin cannot join a running shim).
-        let options = LogOptions {
-            follow: true,
-            tail: if logs { None } else { Some(0) },
+        // Already running: join its shim's attach socket (live output, stdin for `-i`).
+        let keys = DetachKeys::parse(query::text(&q, "detachKeys").unwrap_or("ctrl-p,ctrl-q"))?;
+        let id = rec.id.clone();
+        let options = AttachOptions { stdin: want_stdin };
+        let stream = engine::call(move |e| e.attach(&id, options)).await?;
+        let replay = (logs && (want_stdout || want_stderr)).then(|| LogOptions {
+            follow: false,
             stdout: want_stdout,
             stderr: want_stderr,
             ..Default::default()
+        });
+        let wanted = Wanted {
+            stdout: want_stdout,
+            stderr: want_stderr,
+            tty,
         };
+        stream
+            .socket
+            .set_nonblocking(true)
+            .map_err(|e| ApiError::internal(format!("attach socket: {e}")))?;
+        let socket = tokio::net::UnixStream::from_std(stream.socket)
+            .map_err(|e| ApiError::internal(format!("attach socket: {e}")))?;
         let id = rec.id.clone();
+        let with_stdin = stream.stdin;
         tokio::spawn(async move {
             let Ok(upgraded) = on_upgrade.await else {
                 return;
             };
             let (input, mut output) = tokio::io::split(TokioIo::new(upgraded));
-            let reader = tokio::spawn(pump_input(input, None));
-            if want_stdout || want_stderr {
+            if let Some(options) = replay {
                 let mut rx = log_stream(id, options, tty);
                 while let Some(Ok(chunk)) = rx.recv().await {
-                    if output.write_all(&chunk).await.is_err() || output.flush().await.is_err() {
-                        break;
+                    if output.write_all(&chunk).await.is_err() {
+                        return;
                     }
                 }
             }
+            let (from_shim, to_shim) = socket.into_split();
+            let writer = tokio::spawn(pump_to_shim(input, to_shim, with_stdin, keys));
+            pump_from_shim(from_shim, &mut output, wanted).await;
             let _ = output.shutdown().await;
-            reader.abort();
+            writer.abort();
         });
         return Ok(upgraded_response());
     }

@@ -27,6 +27,8 @@ struct Cli {
 enum Command {
     /// Create and run a new container from an image
     Run(commands::run::Args),
+    /// Attach local standard input, output, and error streams to a running container
+    Attach(commands::attach::Args),
     /// Create a new container
     Create(commands::create::Args),
     /// Start one or more stopped containers
@@ -208,6 +210,7 @@ fn dispatch(command: Command) -> Result<i32, commands::CliError> {
     match command {
         Command::Run(a) => commands::run::run(&engine, a),
         Command::Create(a) => commands::create::run(&engine, a),
+        Command::Attach(a) => commands::attach::run(&engine, a),
         Command::Start(a) => commands::start::run(&engine, a),
         Command::Stop(a) => commands::stop::run(&engine, a),
         Command::Kill(a) => commands::kill::run(&engine, a),

@@ -1,7 +1,7 @@
 //! The client's terminal for `-t`: raw mode while attached, window size forwarded to the
 //! container's pty (now and on every SIGWINCH), and a copy loop for `exec -t`.
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 use nix::sys::termios::{self, SetArg, Termios};
 
@@ -35,38 +35,42 @@ pub fn is_terminal(fd: BorrowedFd<'_>) -> bool {
     nix::unistd::isatty(fd.as_raw_fd()).unwrap_or(false)
 }
 
-/// Our terminal's window size (rows, columns), from stdout or stdin.
-pub fn window_size() -> Option<(u16, u16)> {
+/// Our terminal's window size (stdout's, else stdin's).
+pub fn window_size() -> Option<libc::winsize> {
     // SAFETY: winsize is plain data; all zeroes is a valid value.
     let mut size: libc::winsize = unsafe { std::mem::zeroed() };
     // SAFETY: TIOCGWINSZ with a valid winsize buffer.
-    let known = unsafe {
+    let found = unsafe {
         libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut size) == 0
             || libc::ioctl(libc::STDIN_FILENO, libc::TIOCGWINSZ, &mut size) == 0
     };
-    (known && size.ws_row > 0).then_some((size.ws_row, size.ws_col))
-}
-
-/// Copies our terminal's window size to the pty.
-pub fn copy_window_size(pty: RawFd) {
-    if let Some((rows, cols)) = window_size() {
-        let size = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
-        // SAFETY: TIOCSWINSZ with a valid winsize.
-        unsafe { libc::ioctl(pty, libc::TIOCSWINSZ, &size) };
-    }
+    found.then_some(size)
 }
 
 /// Follows window-size changes for the lifetime of the process: a thread waits for SIGWINCH
 /// (blocked in every thread) and copies the new size to the pty.
 pub fn follow_window_size(pty: &OwnedFd) {
-    copy_window_size(pty.as_raw_fd());
     let Ok(pty) = pty.try_clone() else { return };
+    on_window_size(move |size| {
+        // SAFETY: TIOCSWINSZ with a valid winsize on the pty we hold.
+        unsafe { libc::ioctl(pty.as_raw_fd(), libc::TIOCSWINSZ, &size) };
+    });
+}
+
+/// Calls `apply` with our terminal's window size now and after every SIGWINCH (on a thread
+/// that waits for it; the signal is blocked in the calling thread and those it spawns later).
+pub fn on_window_size(apply: impl Fn(libc::winsize) + Send + 'static) {
+    if let Some(size) = window_size() {
+        apply(size);
+    }
     let mut set = nix::sys::signal::SigSet::empty();
     set.add(nix::sys::signal::Signal::SIGWINCH);
     let _ = set.thread_block();
     std::thread::spawn(move || {
         while set.wait().is_ok() {
-            copy_window_size(pty.as_raw_fd());
+            if let Some(size) = window_size() {
+                apply(size);
+            }
         }
     });
 }

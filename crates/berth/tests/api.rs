@@ -1932,3 +1932,53 @@ fn docker_save_and_load_through_the_api() {
     assert!(r.stderr.contains("not a tar archive"), "{}", r.stderr);
     assert_eq!(server.docker_ok(&["images", "-q", "--no-trunc"]), before);
 }
+
+#[test]
+fn docker_attach_feeds_a_running_container_and_refuses_a_stopped_one() {
+    let Some(env) = common::env() else { return };
+    if !have_docker() {
+        return;
+    }
+    let _cleanup = Cleanup(&env);
+    env.image("bb", &[]);
+    let server = Server::start(&env);
+    server.docker_ok(&["run", "--network", "none", "-d", "-i", "--name", "cat", "bb", "cat"]);
+    let mut child = server
+        .docker_cmd(&["attach", "cat"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = seen.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"through-the-api\n").unwrap();
+    common::wait_for(
+        || seen.lock().unwrap().contains("through-the-api"),
+        "the echo through docker attach",
+    );
+    drop(stdin);
+    // docker attach waits for the container once its streams end: stopping it ends the client.
+    server.docker_ok(&["stop", "-t", "1", "cat"]);
+    let r = wait_within(child, COMMAND_DEADLINE, "docker attach");
+    assert_eq!(seen.lock().unwrap().as_str(), "through-the-api\n");
+    let _ = r;
+    let r = server.docker(&["attach", "cat"]);
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr.contains("You cannot attach to a stopped container"),
+        "{}",
+        r.stderr
+    );
+}

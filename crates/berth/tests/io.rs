@@ -3,6 +3,7 @@ mod common;
 
 use std::io::Read;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -337,4 +338,187 @@ fn signals_to_an_attached_run_reach_the_container() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(3));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "ready\ngot INT\n");
+}
+
+/// Collects a child's output on a thread; the test polls the shared text.
+fn collect(
+    mut source: impl Read + Send + 'static,
+) -> std::sync::Arc<std::sync::Mutex<String>> {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = seen.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = source.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    seen
+}
+
+fn status_of(env: &common::Env, name: &str) -> String {
+    env.ok(&["inspect", "-f", "{{.State.Status}}", name])
+}
+
+#[test]
+fn attach_feeds_a_running_interactive_container_and_leaves_it_running() {
+    use std::io::Write;
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    env.ok(&["run", "-d", "-i", "--name", "cat", "bb", "cat"]);
+    // Twice: the first client's EOF must not close the container's stdin.
+    for word in ["hello", "again"] {
+        let mut child = env
+            .cmd(&["attach", "cat"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let seen = collect(child.stdout.take().unwrap());
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(format!("{word}\n").as_bytes()).unwrap();
+        wait_for(|| seen.lock().unwrap().contains(word), "the echo");
+        drop(stdin);
+        let r = common::wait_within(child, common::COMMAND_DEADLINE, "attach");
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert_eq!(status_of(&env, "cat"), "running\n");
+    }
+    env.ok(&["rm", "-f", "cat"]);
+}
+
+#[test]
+fn attach_to_a_tty_types_detaches_and_returns_the_exit_code() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    env.ok(&["run", "-dit", "--name", "shell", "bb", "sh"]);
+    let attach = |input: &[u8]| {
+        let (master, slave) = pty(24, 80);
+        let child = env
+            .cmd(&["attach", "shell"])
+            .stdin(Stdio::from(slave.try_clone().unwrap()))
+            .stdout(Stdio::from(slave.try_clone().unwrap()))
+            .stderr(Stdio::from(slave))
+            .spawn()
+            .unwrap();
+        let seen = collect(std::fs::File::from(master.try_clone().unwrap()));
+        nix::unistd::write(&master, b"echo hi-$((6*7))\r").unwrap();
+        wait_for(|| seen.lock().unwrap().contains("hi-42"), "the shell's answer");
+        nix::unistd::write(&master, input).unwrap();
+        let r = common::wait_within(child, common::COMMAND_DEADLINE, "attach");
+        let out = seen.lock().unwrap().clone();
+        (r.code, out)
+    };
+    // ctrl-p ctrl-q: the client goes, the container stays.
+    let (code, out) = attach(b"\x10\x11");
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(status_of(&env, "shell"), "running\n");
+    let (code, out) = attach(b"exit 3\r");
+    assert_eq!(code, 3, "{out}");
+    assert_eq!(status_of(&env, "shell"), "exited\n");
+    env.ok(&["rm", "shell"]);
+}
+
+#[test]
+fn attach_without_stdin_sees_late_output_and_the_exit_code() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    env.ok(&[
+        "run", "-d", "--name", "late", "bb", "sh", "-c", "sleep 2; echo late; exit 4",
+    ]);
+    let r = env.berth(&["attach", "late"]);
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert_eq!(r.stdout, "late\n");
+    env.ok(&["rm", "late"]);
+}
+
+#[test]
+fn attach_refuses_missing_and_stopped_containers() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    let r = env.berth(&["attach", "nosuch"]);
+    assert_eq!(r.code, 1);
+    assert_eq!(r.stderr, "Error: No such container: nosuch\n");
+    env.ok(&["create", "--name", "idle", "bb", "true"]);
+    let r = env.berth(&["attach", "idle"]);
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        r.stderr,
+        "Error: You cannot attach to a stopped container, start it first\n"
+    );
+    env.ok(&["rm", "idle"]);
+}
+
+/// The pid of a container's shim (`berth shim ID`), from /proc.
+fn shim_pid(id: &str) -> Option<i32> {
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|entry| {
+        let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
+        let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+        let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
+        (args.get(1) == Some(&&b"shim"[..]) && args.get(2) == Some(&id.as_bytes())).then_some(pid)
+    })
+}
+
+#[test]
+fn attach_after_a_killed_shim_says_not_running_and_a_restart_serves_again() {
+    use std::io::Write;
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    let id = env.ok(&["run", "-d", "-i", "--name", "orphaned", "bb", "cat"]);
+    let id = id.trim();
+    let pid = shim_pid(id).expect("the shim's pid");
+    // SAFETY: kill(2) on the shim this test started.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    wait_for(
+        || !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "the shim to die",
+    );
+    let r = env.berth(&["attach", "orphaned"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("You cannot attach to a stopped container"), "{}", r.stderr);
+    // Its stale socket must not stand in the way of the next shim's.
+    env.ok(&["start", "orphaned"]);
+    let mut child = env
+        .cmd(&["attach", "orphaned"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let seen = collect(child.stdout.take().unwrap());
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"back\n").unwrap();
+    wait_for(|| seen.lock().unwrap().contains("back"), "the echo");
+    drop(stdin);
+    let r = common::wait_within(child, common::COMMAND_DEADLINE, "attach");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    env.ok(&["rm", "-f", "orphaned"]);
+}
+
+#[test]
+fn a_client_that_never_reads_does_not_hold_back_the_container() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    let id = env.ok(&[
+        "run", "-d", "--name", "flood", "bb", "sh", "-c",
+        "sleep 1; head -c 8000000 /dev/zero | tr '\\0' x; echo; echo done",
+    ]);
+    let dir = env.run.join("containers").join(id.trim());
+    // Through an O_PATH handle: the socket's full path may pass the 108-byte limit.
+    let handle = std::fs::File::options()
+        .read(true)
+        .custom_flags(libc::O_PATH | libc::O_DIRECTORY)
+        .open(&dir)
+        .unwrap();
+    let path = format!("/proc/self/fd/{}/attach.sock", handle.as_raw_fd());
+    let stalled = std::os::unix::net::UnixStream::connect(path).unwrap();
+    let r = env.berth(&["wait", "flood"]);
+    assert_eq!(r.stdout, "0\n", "{}", r.stderr);
+    assert!(env.ok(&["logs", "--tail", "1", "flood"]).contains("done"));
+    drop(stalled);
+    env.ok(&["rm", "flood"]);
 }

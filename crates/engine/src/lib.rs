@@ -10,6 +10,7 @@
 //! Docker-shaped requests ([`types::CreateRequest`]) and get plain data back.
 
 pub mod archive;
+pub mod attach;
 pub mod build;
 pub mod changes;
 pub mod containers;

@@ -9,7 +9,7 @@
 
 use std::io::{IoSlice, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::net::UnixListener;
+use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use nix::sys::socket::{ControlMessage, ControlMessageOwned, MsgFlags, recvmsg, sendmsg};
 use serde::{Deserialize, Serialize};
 
+use crate::attach;
 use crate::db::ContainerRecord;
 use crate::logs::{LogWriter, Stream};
 use crate::types::State;
@@ -124,6 +125,7 @@ pub fn run(id: &str, sync: OwnedFd, attach: AttachFds) -> i32 {
         id: id.to_string(),
         sync: Some(sync),
         attach,
+        attach_server: None,
         first: true,
     };
     shim.run()
@@ -134,6 +136,8 @@ struct Shim {
     id: String,
     sync: Option<OwnedFd>,
     attach: AttachFds,
+    /// The attach socket, bound once the container first runs, removed when the shim is done.
+    attach_server: Option<AttachServer>,
     first: bool,
 }
 
@@ -143,6 +147,9 @@ struct Running {
     stdout: Option<OwnedFd>,
     stderr: Option<OwnedFd>,
     pty: Option<OwnedFd>,
+    /// Where attach clients' stdin goes (`-i`): the write end of the container's stdin pipe,
+    /// or a dup of the pty master. Held for the container's life, so stdin stays open.
+    stdin_writer: Option<OwnedFd>,
 }
 
 impl Shim {
@@ -218,6 +225,7 @@ impl Shim {
                     rec.pid = 0;
                     rec.shim_pid = 0;
                     let _ = self.engine.db.update_container(&rec);
+                    self.close_attach_server();
                     self.teardown(&rec);
                     self.tell(
                         &Message::Failed {
@@ -233,6 +241,11 @@ impl Shim {
                 }
             };
             self.engine.container_event(&rec, "start", &[]);
+            if self.attach_server.is_none() {
+                let run_dir = self.engine.container_run_dir(&self.id);
+                // Without it the container still runs; only `attach` is refused.
+                self.attach_server = AttachServer::bind(&run_dir).ok();
+            }
             if self.first {
                 self.tell(
                     &Message::Started { pid: running.pid },
@@ -261,11 +274,17 @@ impl Shim {
                 rec.state = State::Exited;
                 rec.shim_pid = 0;
                 let _ = self.engine.db.update_container(&rec);
+                if let Some(server) = &mut self.attach_server {
+                    server.finish(code);
+                }
                 break code;
             }
             rec.state = State::Restarting;
             rec.restart_count += 1;
             let _ = self.engine.db.update_container(&rec);
+            if let Some(server) = &mut self.attach_server {
+                server.finish(code);
+            }
             // Docker's back-off: 100 ms doubling up to a minute, reset after 10 s of running.
             if started_at.elapsed() >= Duration::from_secs(10) {
                 backoff = Duration::from_millis(100);
@@ -280,6 +299,7 @@ impl Shim {
             backoff = (backoff * 2).min(Duration::from_secs(60));
         };
         crate::timing::mark("shim: exit recorded, runtime state deleted");
+        self.close_attach_server();
         self.teardown(&rec);
         if rec.config.host_config.auto_remove {
             let _ = self.engine.destroy(&self.id);
@@ -315,6 +335,12 @@ impl Shim {
             std::thread::sleep((end - Instant::now()).min(Duration::from_millis(50)));
         }
         self.record().is_some_and(|r| !r.manually_stopped)
+    }
+
+    fn close_attach_server(&mut self) {
+        if let Some(server) = self.attach_server.take() {
+            let _ = std::fs::remove_file(&server.path);
+        }
     }
 
     /// Unmounts the rootfs once the container is done for good.
@@ -367,11 +393,20 @@ impl Shim {
         } else {
             pipe().map(|(r, w)| (Some(r), Some(w)))?
         };
-        // Non-tty stdin goes straight to the container: no copy, and EOF arrives as EOF.
-        let stdin = if !tty && rec.config.config.open_stdin {
-            self.attach.stdin.take()
-        } else {
-            None
+        // Non-tty stdin of the starting client (`run -i`, `start -ai`) goes straight to the
+        // container: no copy, and its EOF arrives as EOF (Docker's StdinOnce). Without one
+        // (`run -di`) the shim holds the pipe open for attach clients.
+        let open_stdin = rec.config.config.open_stdin;
+        let (stdin, mut stdin_writer) = match self.attach.stdin.take() {
+            Some(client) if !tty && open_stdin => (Some(client), None),
+            client => {
+                self.attach.stdin = client;
+                if !tty && open_stdin {
+                    pipe().map(|(r, w)| (Some(r), Some(w)))?
+                } else {
+                    (None, None)
+                }
+            }
         };
         let runtime = engine.runtime_for(rec)?;
         let state_root = engine.runtime_state_root();
@@ -409,6 +444,12 @@ impl Shim {
             let _ = runtime.delete(&state_root, &self.id, true);
             return Err(e.into());
         }
+        if let (Some(pty), true) = (&pty, open_stdin) {
+            stdin_writer = pty.try_clone().ok();
+        }
+        if let Some(writer) = &stdin_writer {
+            set_nonblocking(writer.as_raw_fd());
+        }
         rec.state = State::Running;
         rec.oom_killed = false;
         rec.pid = pid;
@@ -421,11 +462,13 @@ impl Shim {
             stdout: stdout_r,
             stderr: stderr_r,
             pty,
+            stdin_writer,
         })
     }
 
-    /// Copies the container's output to the log and the attached client until its init exits;
-    /// returns Docker's exit code (128+signal when killed).
+    /// Copies the container's output to the log, the starting client and the attach
+    /// clients, and attach clients' stdin to the container, until its init exits; returns
+    /// Docker's exit code (128+signal when killed).
     fn serve(&mut self, running: Running) -> i32 {
         let (sig_r, sig_w) = match pipe() {
             Ok(p) => p,
@@ -442,8 +485,11 @@ impl Shim {
             libc::sigaction(libc::SIGCHLD, &action, std::ptr::null_mut());
         }
         let mut log = LogWriter::open(&self.engine.log_path(&self.id)).ok();
-        let mut out = self.attach.stdout.take();
-        let mut err = self.attach.stderr.take();
+        let mut client = Client {
+            out: self.attach.stdout.take(),
+            err: self.attach.stderr.take(),
+            server: self.attach_server.take(),
+        };
         // For a tty, the client's stdin (if any) is copied into the pty.
         let mut tty_in = if running.pty.is_some() {
             self.attach.stdin.take()
@@ -463,6 +509,9 @@ impl Shim {
             let dup = unsafe { OwnedFd::from_raw_fd(libc::dup(p.as_raw_fd())) };
             sources.push((dup, Stream::Stdout));
         }
+        let mut stdin_writer = running.stdin_writer;
+        // Attach clients' stdin bytes not yet taken by the container.
+        let mut pending_stdin: Vec<u8> = Vec::new();
         // Free what the start path used before settling in for the container's lifetime.
         self.engine.db.shrink_memory();
         // SAFETY: malloc_trim only releases free heap memory back to the kernel.
@@ -475,6 +524,8 @@ impl Shim {
         // an idle container's shim holds only the pages poll() needs.
         // Starts set: the loop's first rounds touch pages of their own; trim them too.
         let mut busy = true;
+        let mut pfds: Vec<libc::pollfd> = Vec::new();
+        let mut slots: Vec<Slot> = Vec::new();
         loop {
             if exit.is_none() {
                 exit = reap(running.pid);
@@ -485,34 +536,46 @@ impl Shim {
                     set_nonblocking(fd.as_raw_fd());
                     loop {
                         match nix::unistd::read(fd.as_raw_fd(), &mut buf) {
-                            Ok(n) if n > 0 => {
-                                forward(&buf[..n], *stream, &mut log, &mut out, &mut err)
-                            }
+                            Ok(n) if n > 0 => client.forward(&buf[..n], *stream, &mut log),
                             _ => break,
                         }
                     }
                 }
                 break;
             }
-            let mut pfds: Vec<libc::pollfd> = sources
-                .iter()
-                .map(|(fd, _)| libc::pollfd {
-                    fd: fd.as_raw_fd(),
-                    events: libc::POLLIN,
-                    revents: 0,
-                })
-                .collect();
-            pfds.push(libc::pollfd {
-                fd: sig_r.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            });
-            if let Some(fd) = &tty_in {
+            pfds.clear();
+            slots.clear();
+            let mut watch = |fd: RawFd, events: libc::c_short, slot: Slot| {
                 pfds.push(libc::pollfd {
-                    fd: fd.as_raw_fd(),
-                    events: libc::POLLIN,
+                    fd,
+                    events,
                     revents: 0,
                 });
+                slots.push(slot);
+            };
+            for (i, (fd, _)) in sources.iter().enumerate() {
+                watch(fd.as_raw_fd(), libc::POLLIN, Slot::Source(i));
+            }
+            watch(sig_r.as_raw_fd(), libc::POLLIN, Slot::Signal);
+            if let Some(fd) = &tty_in {
+                watch(fd.as_raw_fd(), libc::POLLIN, Slot::TtyIn);
+            }
+            if let (Some(fd), false) = (&stdin_writer, pending_stdin.is_empty()) {
+                watch(fd.as_raw_fd(), libc::POLLOUT, Slot::StdinWriter);
+            }
+            if let Some(server) = &client.server {
+                watch(server.listener.as_raw_fd(), libc::POLLIN, Slot::Listener);
+                for (i, c) in server.clients.iter().enumerate() {
+                    // A container that does not read its stdin holds its clients back.
+                    let mut events = 0;
+                    if !c.done && pending_stdin.len() < STDIN_BUFFER_LIMIT {
+                        events |= libc::POLLIN;
+                    }
+                    if !c.pending.is_empty() {
+                        events |= libc::POLLOUT;
+                    }
+                    watch(c.socket.as_raw_fd(), events, Slot::Client(i));
+                }
             }
             // After work, wake once more after a quiet second to trim; when trimmed, sleep
             // until something happens (output, input, SIGCHLD) without touching memory.
@@ -533,30 +596,85 @@ impl Shim {
             }
             busy = true;
             let mut closed = Vec::new();
-            for (i, (fd, stream)) in sources.iter().enumerate() {
-                if pfds[i].revents == 0 {
+            for (pfd, slot) in pfds.iter().zip(&slots) {
+                if pfd.revents == 0 {
                     continue;
                 }
-                match nix::unistd::read(fd.as_raw_fd(), &mut buf) {
-                    Ok(n) if n > 0 => forward(&buf[..n], *stream, &mut log, &mut out, &mut err),
-                    Err(nix::errno::Errno::EINTR) | Err(nix::errno::Errno::EAGAIN) => {}
-                    _ => closed.push(i),
+                match *slot {
+                    Slot::Source(i) => {
+                        let (fd, stream) = &sources[i];
+                        match nix::unistd::read(fd.as_raw_fd(), &mut buf) {
+                            Ok(n) if n > 0 => client.forward(&buf[..n], *stream, &mut log),
+                            Err(nix::errno::Errno::EINTR) | Err(nix::errno::Errno::EAGAIN) => {}
+                            _ => closed.push(i),
+                        }
+                    }
+                    Slot::Signal => {
+                        let mut drain = [0u8; 64];
+                        while matches!(nix::unistd::read(sig_r.as_raw_fd(), &mut drain), Ok(n) if n > 0)
+                        {
+                        }
+                    }
+                    Slot::TtyIn => {
+                        let (Some(input), Some(master)) = (&tty_in, &pty) else {
+                            continue;
+                        };
+                        match nix::unistd::read(input.as_raw_fd(), &mut buf) {
+                            Ok(n) if n > 0 => {
+                                let _ = write_all(master.as_raw_fd(), &buf[..n]);
+                            }
+                            Err(nix::errno::Errno::EINTR) | Err(nix::errno::Errno::EAGAIN) => {}
+                            _ => tty_in = None,
+                        }
+                    }
+                    Slot::StdinWriter => {}
+                    Slot::Listener => {
+                        if let Some(server) = &mut client.server {
+                            server.accept();
+                        }
+                    }
+                    Slot::Client(i) => {
+                        let Some(server) = &mut client.server else {
+                            continue;
+                        };
+                        // Indices stay valid in this round: clients are only marked gone here.
+                        let Some(c) = server.clients.get_mut(i).filter(|c| !c.gone) else {
+                            continue;
+                        };
+                        c.gone = !c.serve(
+                            pfd.revents,
+                            &mut buf,
+                            &mut pending_stdin,
+                            stdin_writer.is_some(),
+                            pty.as_ref(),
+                        );
+                    }
                 }
             }
-            let sig_index = sources.len();
-            if pfds[sig_index].revents != 0 {
-                let mut drain = [0u8; 64];
-                while matches!(nix::unistd::read(sig_r.as_raw_fd(), &mut drain), Ok(n) if n > 0) {}
-            }
-            if let (Some(input), Some(master)) = (&tty_in, &pty) {
-                if pfds.get(sig_index + 1).is_some_and(|p| p.revents != 0) {
-                    match nix::unistd::read(input.as_raw_fd(), &mut buf) {
-                        Ok(n) if n > 0 => {
-                            let _ = write_all(master.as_raw_fd(), &buf[..n]);
+            if !pending_stdin.is_empty() {
+                if let Some(writer) = &stdin_writer {
+                    match nix::unistd::write(writer, &pending_stdin) {
+                        Ok(n) => {
+                            pending_stdin.drain(..n);
                         }
                         Err(nix::errno::Errno::EINTR) | Err(nix::errno::Errno::EAGAIN) => {}
-                        _ => tty_in = None,
+                        Err(_) => {
+                            // The container closed its stdin: nothing more can reach it.
+                            stdin_writer = None;
+                            pending_stdin = Vec::new();
+                        }
                     }
+                } else {
+                    pending_stdin = Vec::new();
+                }
+                if pending_stdin.is_empty() {
+                    pending_stdin = Vec::new();
+                }
+            }
+            if let Some(server) = &mut client.server {
+                server.clients.retain(|c| !c.gone);
+                if server.clients.is_empty() {
+                    server.clients = Vec::new();
                 }
             }
             for i in closed.into_iter().rev() {
@@ -568,9 +686,214 @@ impl Shim {
             log.flush_partial();
         }
         // Keep the client's fds for a restart.
-        self.attach.stdout = out;
-        self.attach.stderr = err;
+        self.attach.stdout = client.out;
+        self.attach.stderr = client.err;
+        self.attach_server = client.server;
         exit.unwrap_or(255)
+    }
+}
+
+/// What one entry of the shim's poll set is.
+#[derive(Clone, Copy)]
+enum Slot {
+    Source(usize),
+    Signal,
+    TtyIn,
+    StdinWriter,
+    Listener,
+    Client(usize),
+}
+
+/// Attach clients may queue this much stdin before the shim stops reading them.
+const STDIN_BUFFER_LIMIT: usize = 64 * 1024;
+/// A client this far behind on output is dropped: it must never hold back the container.
+const CLIENT_BUFFER_LIMIT: usize = 1 << 20;
+
+/// Where the container's output goes besides the log: the starting client's fds and the
+/// attach socket's clients.
+struct Client {
+    out: Option<OwnedFd>,
+    err: Option<OwnedFd>,
+    server: Option<AttachServer>,
+}
+
+impl Client {
+    fn forward(&mut self, data: &[u8], stream: Stream, log: &mut Option<LogWriter>) {
+        forward(data, stream, log, &mut self.out, &mut self.err);
+        if let Some(server) = &mut self.server {
+            let kind = match stream {
+                Stream::Stdout => attach::STDOUT,
+                Stream::Stderr => attach::STDERR,
+            };
+            server.broadcast(kind, data);
+        }
+    }
+}
+
+/// The shim's end of the attach socket (see [`crate::attach`]).
+struct AttachServer {
+    listener: UnixListener,
+    path: PathBuf,
+    clients: Vec<AttachClient>,
+}
+
+struct AttachClient {
+    socket: UnixStream,
+    /// Output the client has not taken yet; bounded by [`CLIENT_BUFFER_LIMIT`].
+    pending: Vec<u8>,
+    input: attach::Decoder,
+    /// The client said it is done: it goes once its pending output is written.
+    done: bool,
+    /// Gone or too slow: dropped at the end of the loop's round.
+    gone: bool,
+}
+
+impl AttachServer {
+    /// Binds `attach.sock` in the run dir, root only; a stale one of a dead shim goes first.
+    fn bind(run_dir: &Path) -> Result<AttachServer, Error> {
+        let path = run_dir.join(attach::SOCKET_NAME);
+        let _ = std::fs::remove_file(&path);
+        let (_dir, short) = attach::short_socket_path(run_dir, attach::SOCKET_NAME)
+            .map_err(|e| Error::io("opening the container's run dir", e))?;
+        let listener = UnixListener::bind(&short)
+            .map_err(|e| Error::io("binding the attach socket", e))?;
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| Error::io("restricting the attach socket", e))?;
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| Error::io("setting up the attach socket", e))?;
+        Ok(AttachServer {
+            listener,
+            path,
+            clients: Vec::new(),
+        })
+    }
+
+    fn accept(&mut self) {
+        while let Ok((socket, _)) = self.listener.accept() {
+            if socket.set_nonblocking(true).is_ok() {
+                self.clients.push(AttachClient {
+                    socket,
+                    pending: Vec::new(),
+                    input: attach::Decoder::default(),
+                    done: false,
+                    gone: false,
+                });
+            }
+        }
+    }
+
+    /// Sends one chunk of output to every client; drops those that are gone or too slow.
+    fn broadcast(&mut self, kind: u8, data: &[u8]) {
+        if self.clients.is_empty() {
+            return;
+        }
+        let frame = attach::frame(kind, data);
+        for c in self.clients.iter_mut().filter(|c| !c.gone) {
+            c.gone = !c.queue(&frame);
+        }
+    }
+
+    /// The container exited: gives each client its remaining output and the exit code (a
+    /// bounded wait for slow ones), then lets them go.
+    fn finish(&mut self, code: i32) {
+        let exit = attach::frame(attach::EXIT, &code.to_be_bytes());
+        for mut c in std::mem::take(&mut self.clients) {
+            if c.gone {
+                continue;
+            }
+            let _ = c.socket.set_nonblocking(false);
+            let _ = c.socket.set_write_timeout(Some(Duration::from_secs(1)));
+            let _ = c
+                .socket
+                .write_all(&c.pending)
+                .and_then(|_| c.socket.write_all(&exit));
+        }
+    }
+}
+
+impl AttachClient {
+    /// Queues a frame for the client, writing what it takes now. False when it must go.
+    fn queue(&mut self, frame: &[u8]) -> bool {
+        if !self.pending.is_empty() {
+            self.pending.extend_from_slice(frame);
+            return self.pending.len() <= CLIENT_BUFFER_LIMIT;
+        }
+        match (&self.socket).write(frame) {
+            Ok(n) => self.pending.extend_from_slice(&frame[n..]),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                self.pending.extend_from_slice(frame)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
+                self.pending.extend_from_slice(frame)
+            }
+            Err(_) => return false,
+        }
+        true
+    }
+
+    /// Writes pending output, reads input frames. False when the client must go.
+    fn serve(
+        &mut self,
+        revents: libc::c_short,
+        buf: &mut [u8],
+        stdin: &mut Vec<u8>,
+        stdin_open: bool,
+        pty: Option<&OwnedFd>,
+    ) -> bool {
+        if !self.pending.is_empty() {
+            match (&self.socket).write(&self.pending) {
+                Ok(n) => {
+                    self.pending.drain(..n);
+                    if self.pending.is_empty() {
+                        self.pending = Vec::new();
+                    }
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
+                    ) => {}
+                Err(_) => return false,
+            }
+        }
+        if revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 && !self.done {
+            match (&self.socket).read(buf) {
+                Ok(0) => return false,
+                Ok(n) => self.input.push(&buf[..n]),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
+                    ) => {}
+                Err(_) => return false,
+            }
+            loop {
+                match self.input.next_frame() {
+                    Err(_) => return false,
+                    Ok(None) => break,
+                    Ok(Some((attach::STDIN, data))) if stdin_open => stdin.extend_from_slice(&data),
+                    Ok(Some((attach::STDIN_EOF, _))) => self.done = true,
+                    Ok(Some((attach::RESIZE, size))) => {
+                        if let (Some(pty), Some(size)) = (pty, size.first_chunk::<4>()) {
+                            let size = libc::winsize {
+                                ws_row: u16::from_be_bytes([size[0], size[1]]),
+                                ws_col: u16::from_be_bytes([size[2], size[3]]),
+                                ws_xpixel: 0,
+                                ws_ypixel: 0,
+                            };
+                            // SAFETY: TIOCSWINSZ reads a valid winsize; we hold the master.
+                            unsafe { libc::ioctl(pty.as_raw_fd(), libc::TIOCSWINSZ, &size) };
+                        }
+                    }
+                    Ok(Some(_)) => {}
+                }
+            }
+        } else if self.done && revents & (libc::POLLHUP | libc::POLLERR) != 0 {
+            return false;
+        }
+        !(self.done && self.pending.is_empty())
     }
 }
 

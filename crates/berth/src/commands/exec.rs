@@ -58,7 +58,12 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
         user: args.user.clone().unwrap_or_default(),
         workdir: args.workdir.clone().unwrap_or_default(),
         tty: args.tty,
-        console_size: args.tty.then(terminal::window_size).flatten(),
+        console_size: args
+            .tty
+            .then(terminal::window_size)
+            .flatten()
+            .filter(|size| size.ws_row > 0)
+            .map(|size| (size.ws_row, size.ws_col)),
         detach: args.detach,
     };
     let input = std::io::stdin();

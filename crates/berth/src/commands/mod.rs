@@ -1,5 +1,6 @@
 //! One file per CLI verb; each parses its flags and calls one engine function.
 
+pub mod attach;
 pub mod build;
 pub mod builder;
 pub mod container_prune;
