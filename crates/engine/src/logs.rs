@@ -289,6 +289,9 @@ struct Follower {
     shim: Option<OwnedFd>,
     /// Without inotify: when the container's state was last checked.
     last_check: Instant,
+    /// No shim to watch (the container is not running, most likely): check the state on the
+    /// first wait rather than after [`FOLLOW_IDLE`].
+    check_now: bool,
 }
 
 impl Follower {
@@ -298,12 +301,16 @@ impl Follower {
             .filter(|_| crate::proc::alive(rec.shim_pid, rec.shim_start));
         Follower {
             inotify: watch_modify(path),
+            check_now: shim.is_none(),
             shim,
             last_check: Instant::now(),
         }
     }
 
     fn wait(&mut self) -> Woke {
+        if std::mem::take(&mut self.check_now) {
+            return Woke::Idle;
+        }
         let mut fds: Vec<&OwnedFd> = Vec::with_capacity(2);
         fds.extend(self.shim.as_ref());
         fds.extend(self.inotify.as_ref());
