@@ -274,7 +274,7 @@ if want latency && "$berth" serve --help >/dev/null 2>&1; then
         id=$(podman run -d --network=none $podman_limits -v "$work/trigger-podman:/trigger" localhost/bench \
             sh -c "$echo_lines")
         measure podman --label "podman logs -f" --kind "logs -f CLI" -- podman logs -f --tail 0 "$id"
-        podman rm -f "$id" >/dev/null
+        podman rm -f -t 0 "$id" >/dev/null
     fi
     python3 scripts/line-latency.py table --results "$work/latency.jsonl" --title "line latency, $lines lines"
     "$berth" rm -f $("$berth" ps -aq) >/dev/null 2>&1 || true

@@ -227,7 +227,11 @@ def table(args):
     berth = {r["kind"]: r["median"] for r in rows if r["label"].startswith("berth")}
     print(f"{args.title:<36}{'median ms':>10}{'p95 ms':>10}{'berth / peer':>14}")
     for r in rows:
-        ratio = f"{berth[r['kind']] / r['median']:>14.2f}" if r["kind"] in berth else f"{'-':>14}"
+        if r["kind"] in berth:
+            ratio = berth[r["kind"]] / r["median"]
+            ratio = f"{ratio:>14.2f}" if ratio >= 0.1 else f"{ratio:>14.4f}"
+        else:
+            ratio = f"{'-':>14}"
         print(f"{r['label']:<36}{r['median']:>10.2f}{r['p95']:>10.2f}{ratio}")
 
 
