@@ -14,8 +14,12 @@
 #             docker skips its NAT rules) and `podman run --rm` (its default network).
 #   throughput  iperf3 (the host's, its /usr bind-mounted into the container) through a
 #             published 127.0.0.1 port against straight to the container's address.
+#   latency   line latency (scripts/line-latency.py, LATENCY_LINES lines, default 50): from the
+#             host making a running container print a line to a client having it, for
+#             `berth logs -f`, HTTP logs?follow=1, `docker logs -f` and HTTP attach against
+#             `berth serve` and dockerd, and `podman logs -f`; median and p95.
 # dockerd (Debian's docker.io) is started on a private socket and data root, and stopped.
-# Usage: [BENCH=run,idle,build,api,registry,bridge,throughput] scripts/bench.sh [--install] [RUNS] [IDLE_CONTAINERS]
+# Usage: [BENCH=run,idle,build,api,registry,bridge,throughput,latency] scripts/bench.sh [--install] [RUNS] [IDLE_CONTAINERS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 install=""
@@ -28,7 +32,7 @@ if [ "${1:-}" = "--install" ]; then
 fi
 RUNS=${1:-50}
 IDLE=${2:-50}
-BENCH=${BENCH:-run,idle,build,api,registry,bridge,throughput}
+BENCH=${BENCH:-run,idle,build,api,registry,bridge,throughput,latency}
 want() { [[ ",$BENCH," == *",$1,"* ]]; }
 command -v hyperfine >/dev/null || { echo "needs hyperfine (apt-get install hyperfine)"; exit 1; }
 cargo build --release -p berth -q
@@ -100,7 +104,7 @@ if command -v podman >/dev/null; then
 fi
 have_docker=""
 d="docker -H unix://$work/docker.sock"
-if command -v dockerd >/dev/null && { want run || want build || want api || want bridge; }; then
+if command -v dockerd >/dev/null && { want run || want build || want api || want bridge || want latency; }; then
     # Its default bridge only when the bridge section compares against it.
     docker_bridge="--bridge=none"
     want bridge && docker_bridge=""
@@ -213,10 +217,16 @@ DF
     ratios "$work/build-cached.json" "build, every step cached"
 fi
 
-if want api && "$berth" serve --help >/dev/null 2>&1; then
+# `berth serve` on $work/berth.sock, once for the sections that use it.
+start_serve() {
+    [ -n "$serve_pid" ] && return
     "$berth" serve -H "unix://$work/berth.sock" >"$work/serve.log" 2>&1 &
     serve_pid=$!
     for _ in $(seq 100); do [ -S "$work/berth.sock" ] && break; sleep 0.05; done
+}
+
+if want api && "$berth" serve --help >/dev/null 2>&1; then
+    start_serve
     b="docker -H unix://$work/berth.sock"
     for i in 1 2 3; do "$berth" run -d bench sleep 600 >/dev/null; done
     ps_cmds=(-n berth "$b ps")
@@ -250,6 +260,45 @@ PY
     replay_pid=""
     hyperfine -N --warmup 3 --runs "$((RUNS / 2 > 5 ? RUNS / 2 : 5))" --export-json "$work/api-run.json" "${run_cmds[@]}" >/dev/null
     ratios "$work/api-run.json" "docker run --rm true through"
+    "$berth" rm -f $("$berth" ps -aq) >/dev/null 2>&1 || true
+fi
+
+if want latency && "$berth" serve --help >/dev/null 2>&1; then
+    start_serve
+    lines=${LATENCY_LINES:-50}
+    # Echoes each line the host writes into the fifo. `<>`: the shell holds a writer as well,
+    # so its read never sees end-of-file when a measurement closes the host's end.
+    echo_lines='while read l; do echo "$l"; done <> /trigger/fifo'
+    for engine in berth docker podman; do
+        mkdir -p "$work/trigger-$engine"
+        mkfifo "$work/trigger-$engine/fifo"
+    done
+    measure() {
+        local engine=$1
+        shift
+        python3 scripts/line-latency.py measure --fifo "$work/trigger-$engine/fifo" --lines "$lines" \
+            --results "$work/latency.jsonl" "$@"
+    }
+    id=$("$berth" run -d --network none -v "$work/trigger-berth:/trigger" bench sh -c "$echo_lines")
+    b="docker -H unix://$work/berth.sock"
+    measure berth --label "berth logs -f" --kind "logs -f CLI" -- "$berth" logs -f --tail 0 "$id"
+    measure berth --label "berth serve, HTTP logs" --kind "HTTP logs" --logs "$work/berth.sock" "$id"
+    measure berth --label "berth serve, docker logs -f" --kind "docker logs -f" -- $b logs -f --tail 0 "$id"
+    measure berth --label "berth serve, HTTP attach" --kind "HTTP attach" --attach "$work/berth.sock" "$id"
+    if [ -n "$have_docker" ]; then
+        id=$($d run -d --network=none -v "$work/trigger-docker:/trigger" bench sh -c "$echo_lines")
+        measure docker --label "dockerd, HTTP logs" --kind "HTTP logs" --logs "$work/docker.sock" "$id"
+        measure docker --label "dockerd, docker logs -f" --kind "docker logs -f" -- $d logs -f --tail 0 "$id"
+        measure docker --label "dockerd, HTTP attach" --kind "HTTP attach" --attach "$work/docker.sock" "$id"
+        $d rm -f "$id" >/dev/null
+    fi
+    if [ -n "$have_podman" ]; then
+        id=$(podman run -d --network=none $podman_limits -v "$work/trigger-podman:/trigger" localhost/bench \
+            sh -c "$echo_lines")
+        measure podman --label "podman logs -f" --kind "logs -f CLI" -- podman logs -f --tail 0 "$id"
+        podman rm -f -t 0 "$id" >/dev/null
+    fi
+    python3 scripts/line-latency.py table --results "$work/latency.jsonl" --title "line latency, $lines lines"
     "$berth" rm -f $("$berth" ps -aq) >/dev/null 2>&1 || true
 fi
 

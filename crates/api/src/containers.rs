@@ -10,6 +10,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use berth_engine::types::CreateRequest;
 use serde_json::json;
+use tokio::io::Interest;
+use tokio::io::unix::AsyncFd;
 
 use crate::engine;
 use crate::error::{ApiError, ApiResult};
@@ -426,8 +428,40 @@ async fn wait_for(
         return rec.exit_code;
     }
     let mut last_code = rec.exit_code;
-    let mut poll = tokio::time::interval(Duration::from_millis(100));
     loop {
+        // The container's running init, to await its exit without polling; none when it has
+        // not started yet, is in a restart back-off, or is gone already.
+        let id = rec.id.clone();
+        let watch = engine::call(move |e| e.exit_watch(&id).map(Some).or(Ok(None)))
+            .await
+            .ok()
+            .flatten();
+        let Some(watch) = watch else {
+            // Gone. A container this server started reports its code on the broadcast
+            // right after its shim removed it: give that a moment.
+            if state.lock().live.contains(&rec.id) {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+            while let Ok((id, code)) = exits.try_recv() {
+                if id == rec.id {
+                    return code;
+                }
+            }
+            return last_code;
+        };
+        let now = &watch.record;
+        last_code = now.exit_code;
+        let exited = now.finished_at != rec.finished_at;
+        if (condition == "not-running" && !now.state.has_shim())
+            || (condition == "next-exit" && exited)
+        {
+            return now.exit_code;
+        }
+        let init = watch.init.and_then(readable_fd);
+        let shim = watch.shim.and_then(readable_fd);
+        // Without a running init, look again in a while: it may start (or restart) meanwhile.
+        let tick = init.is_none().then(|| Duration::from_millis(100));
         tokio::select! {
             biased;
             exit = exits.recv() => match exit {
@@ -440,33 +474,34 @@ async fn wait_for(
                 Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                 Err(_) => return last_code,
             },
-            _ = poll.tick() => {
-                let id = rec.id.clone();
-                let now = engine::call(move |e| Ok(e.container(&id).ok())).await.ok().flatten();
-                match now {
-                    Some(now) => {
-                        last_code = now.exit_code;
-                        let exited = !now.state.has_shim() && now.finished_at != rec.finished_at;
-                        if (condition == "not-running" && !now.state.has_shim()) || (condition == "next-exit" && exited) {
-                            return now.exit_code;
-                        }
-                    }
-                    None => {
-                        // Gone. A container this server started reports its code on the
-                        // broadcast right after its shim removed it: give that a moment.
-                        if state.lock().live.contains(&rec.id) {
-                            continue;
-                        }
-                        while let Ok((id, code)) = exits.try_recv() {
-                            if id == rec.id {
-                                return code;
-                            }
-                        }
-                        return last_code;
-                    }
+            _ = readable(&init) => {}
+            _ = readable(&shim) => {}
+            _ = async {
+                match tick {
+                    Some(tick) => tokio::time::sleep(tick).await,
+                    None => std::future::pending().await,
                 }
-            }
+            } => continue,
         }
+        // The init (or the shim) exited; the shim records it right after. A restart policy
+        // may start a new init meanwhile: the next round waits on that one.
+        let before = watch.record;
+        let _ = engine::call(move |e| e.recorded_exit(&before)).await;
+    }
+}
+
+/// A pidfd registered with the runtime, to await its process's exit.
+fn readable_fd(fd: std::os::fd::OwnedFd) -> Option<AsyncFd<std::os::fd::OwnedFd>> {
+    // SAFETY: the AsyncFd owns the OwnedFd, so the fd stays open and the same for the
+    // AsyncFd's whole life.
+    unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }.ok()
+}
+
+/// Resolves once `fd` is readable; never when there is none.
+async fn readable(fd: &Option<AsyncFd<std::os::fd::OwnedFd>>) {
+    match fd {
+        Some(fd) => drop(fd.readable().await),
+        None => std::future::pending().await,
     }
 }
 

@@ -389,6 +389,39 @@ fn cli_and_api_see_and_stop_each_others_containers() {
         "exited"
     );
 
+    // `docker wait` on containers the server did not start: it awaits their exit (through
+    // a restart too) and reports the code.
+    for (name, restart) in [("exits-7", "no"), ("restarts-once", "on-failure:1")] {
+        env.ok(&[
+            "run",
+            "--network",
+            "none",
+            "-d",
+            "--restart",
+            restart,
+            "--name",
+            name,
+            "bb",
+            "sh",
+            "-c",
+            "until [ -e /tmp/go ]; do sleep 0.05; done; exit 7",
+        ]);
+        let waiter = server
+            .docker_cmd(&["wait", name])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        env.ok(&["exec", name, "touch", "/tmp/go"]);
+        let r = wait_within(waiter, COMMAND_DEADLINE, "docker wait");
+        assert_eq!((r.code, r.stdout.trim()), (0, "7"), "{name}: {}", r.stderr);
+        assert_eq!(
+            env.ok(&["inspect", "-f", "{{.State.Status}}", name]).trim(),
+            "exited",
+            "{name}"
+        );
+    }
+
     server.docker_ok(&[
         "run",
         "--network",

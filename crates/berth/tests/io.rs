@@ -155,6 +155,58 @@ fn logs_follow_tail_and_timestamps() {
     );
 }
 
+/// A follower passes on a line written after it started, and ends once the container exits.
+#[test]
+fn logs_follow_passes_new_lines_and_ends_at_exit() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "waiter",
+        "bb",
+        "sh",
+        "-c",
+        "echo ready; until [ -e /tmp/go ]; do sleep 0.05; done; echo later; \
+         until [ -e /tmp/end ]; do sleep 0.05; done; exit 3",
+    ]);
+    let mut follow = env
+        .cmd(&["logs", "-f", "waiter"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = follow.stdout.take().unwrap();
+    let (lines_tx, lines) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let next_line = || {
+        lines
+            .recv_timeout(common::COMMAND_DEADLINE)
+            .expect("a line from berth logs -f")
+    };
+    assert_eq!(next_line(), "ready");
+    // Written only now that the follower has shown the first line.
+    env.ok(&["exec", "waiter", "touch", "/tmp/go"]);
+    assert_eq!(next_line(), "later");
+    env.ok(&["exec", "waiter", "touch", "/tmp/end"]);
+    let done = common::wait_within(follow, common::COMMAND_DEADLINE, "berth logs -f at exit");
+    assert_eq!(done.code, 0, "{}", done.stderr);
+    assert!(lines.recv().is_err(), "no more lines after the exit");
+    assert_eq!(
+        env.ok(&["inspect", "-f", "{{.State.ExitCode}}", "waiter"]),
+        "3\n"
+    );
+}
+
 #[test]
 fn exec_options_apply() {
     let Some(env) = env() else { return };

@@ -3,8 +3,9 @@
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -167,6 +168,8 @@ impl Engine {
             }
             Err(e) => return Err(Error::io(format!("opening {}", path.display()), e)),
         };
+        // Watch before the first read so that no write after it goes unnoticed.
+        let mut follower = options.follow.then(|| Follower::new(&path, &rec));
         let mut reader = BufReader::new(file);
         let wanted = |line: &LogLine| {
             let stream_ok = match line.stream {
@@ -210,9 +213,9 @@ impl Engine {
                 return Ok(());
             }
         }
-        if !options.follow {
+        let Some(follower) = follower.as_mut() else {
             return Ok(());
-        }
+        };
         loop {
             buf.clear();
             let n = reader
@@ -232,12 +235,17 @@ impl Engine {
             if !keep_going() {
                 return Ok(());
             }
-            // Nothing new: stop once the container is no longer running and the log is drained.
-            let running = self
-                .db
-                .container(&rec.id)?
-                .is_some_and(|r| r.state.has_shim());
+            let running = match follower.wait() {
+                Woke::Written => continue,
+                Woke::ShimGone => false,
+                // Nothing new for a while: is the container still running?
+                Woke::Idle => self
+                    .db
+                    .container(&rec.id)?
+                    .is_some_and(|r| r.state.has_shim()),
+            };
             if !running {
+                // Drain what the shim wrote last, partial line included.
                 let mut rest = String::new();
                 while reader
                     .read_line(&mut rest)
@@ -253,7 +261,107 @@ impl Engine {
                 }
                 return Ok(());
             }
-            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+/// How long a follower sleeps when nothing is written before it checks that the container
+/// still runs and its reader is still there.
+const FOLLOW_IDLE: Duration = Duration::from_millis(250);
+/// Without inotify (out of instances), the follower re-reads the log this often.
+const FOLLOW_POLL: Duration = Duration::from_millis(5);
+
+/// Why [`Follower::wait`] returned.
+enum Woke {
+    /// The log may have grown.
+    Written,
+    /// The container's shim has exited: the log is complete.
+    ShimGone,
+    /// Nothing happened for [`FOLLOW_IDLE`].
+    Idle,
+}
+
+/// Blocks a log follower until the log is written to (inotify IN_MODIFY) or the shim exits
+/// (pidfd), so a line is passed on as soon as the shim writes it and an idle follower costs
+/// nothing.
+struct Follower {
+    inotify: Option<OwnedFd>,
+    shim: Option<OwnedFd>,
+    /// Without inotify: when the container's state was last checked.
+    last_check: Instant,
+    /// No shim to watch (the container is not running, most likely): check the state on the
+    /// first wait rather than after [`FOLLOW_IDLE`].
+    check_now: bool,
+}
+
+impl Follower {
+    fn new(path: &Path, rec: &crate::db::ContainerRecord) -> Follower {
+        let shim = crate::proc::pidfd(rec.shim_pid)
+            // A pidfd on a reused pid would never fire; the idle check still ends the follow.
+            .filter(|_| crate::proc::alive(rec.shim_pid, rec.shim_start));
+        Follower {
+            inotify: watch_modify(path),
+            check_now: shim.is_none(),
+            shim,
+            last_check: Instant::now(),
+        }
+    }
+
+    fn wait(&mut self) -> Woke {
+        if std::mem::take(&mut self.check_now) {
+            return Woke::Idle;
+        }
+        let mut fds: Vec<&OwnedFd> = Vec::with_capacity(2);
+        fds.extend(self.shim.as_ref());
+        fds.extend(self.inotify.as_ref());
+        let timeout = if self.inotify.is_some() {
+            FOLLOW_IDLE
+        } else {
+            FOLLOW_POLL
+        };
+        let ready = crate::proc::poll_readable(&fds, Some(timeout));
+        if self.shim.is_some() && ready[0] {
+            return Woke::ShimGone;
+        }
+        if let Some(inotify) = &self.inotify {
+            if ready[ready.len() - 1] {
+                drain_events(inotify);
+                return Woke::Written;
+            }
+            return Woke::Idle;
+        }
+        if self.last_check.elapsed() >= FOLLOW_IDLE {
+            self.last_check = Instant::now();
+            return Woke::Idle;
+        }
+        Woke::Written
+    }
+}
+
+/// An inotify fd reporting writes to `path`; None when inotify is unavailable.
+fn watch_modify(path: &Path) -> Option<OwnedFd> {
+    let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).ok()?;
+    // SAFETY: inotify_init1 takes flags and returns a new fd or -1.
+    let fd = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: fd was just returned to us and has no other owner.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: fd is a live inotify fd and c_path a NUL-terminated path for the call.
+    let watch =
+        unsafe { libc::inotify_add_watch(fd.as_raw_fd(), c_path.as_ptr(), libc::IN_MODIFY) };
+    (watch >= 0).then_some(fd)
+}
+
+/// Reads the queued inotify events (their content does not matter: one file is watched).
+fn drain_events(inotify: &OwnedFd) {
+    let mut buf = [0u8; 4096];
+    loop {
+        // SAFETY: buf is valid for writes of buf.len() bytes; the fd is non-blocking.
+        let n = unsafe { libc::read(inotify.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        if n <= 0 {
+            return;
         }
     }
 }

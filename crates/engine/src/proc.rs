@@ -1,5 +1,6 @@
 //! Small process helpers: liveness with pid-reuse protection, pidfd waits.
 
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 /// A process's start time (clock ticks since boot), field 22 of /proc/PID/stat.
@@ -29,43 +30,59 @@ pub fn alive(pid: i32, started: u64) -> bool {
     started == 0 || fields.nth(18).and_then(|s| s.parse::<u64>().ok()) == Some(started)
 }
 
+/// The parent pid of `pid` (field 4 of /proc/PID/stat).
+pub fn parent(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// A pidfd on `pid`: readable once the process has exited. None when the process is gone
+/// or pidfds are unavailable.
+pub fn pidfd(pid: i32) -> Option<OwnedFd> {
+    if pid <= 0 {
+        return None;
+    }
+    // SAFETY: pidfd_open takes a pid and flags and returns a new (close-on-exec) fd or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as i32;
+    // SAFETY: a non-negative fd was just returned to us and has no other owner.
+    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Waits until any of `fds` is readable, at most `timeout` (None: no limit). Returns the
+/// readiness of each fd, all false on timeout. EINTR restarts the wait with what is left.
+pub fn poll_readable(fds: &[&OwnedFd], timeout: Option<Duration>) -> Vec<bool> {
+    let mut pfds: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|fd| libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    let start = Instant::now();
+    loop {
+        let left = timeout
+            .map(|t| {
+                t.saturating_sub(start.elapsed())
+                    .as_millis()
+                    .min(i32::MAX as u128) as i32
+            })
+            .unwrap_or(-1);
+        // SAFETY: pfds is a valid array of pfds.len() pollfds for the duration of the call.
+        let n = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, left) };
+        if n >= 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+            return pfds.iter().map(|p| n > 0 && p.revents != 0).collect();
+        }
+    }
+}
+
 /// Waits until `pid` exits, at most `timeout`. Returns true when it exited.
 pub fn wait_exit(pid: i32, timeout: Option<Duration>) -> bool {
-    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as i32;
-    if fd < 0 {
+    let Some(fd) = pidfd(pid) else {
         return !alive(pid, 0) || poll_exit(pid, timeout);
-    }
-    let mut pfd = libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
     };
-    let ms = timeout
-        .map(|t| t.as_millis().min(i32::MAX as u128) as i32)
-        .unwrap_or(-1);
-    let start = Instant::now();
-    let exited = loop {
-        let left = if ms < 0 {
-            -1
-        } else {
-            (ms - start.elapsed().as_millis() as i32).max(0)
-        };
-        // SAFETY: pfd is a valid pollfd for the duration of the call.
-        let n = unsafe { libc::poll(&mut pfd, 1, left) };
-        if n > 0 {
-            break true;
-        }
-        if n == 0 {
-            break false;
-        }
-        if std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
-            break !alive(pid, 0);
-        }
-    };
-    // SAFETY: fd was returned by pidfd_open above and is closed once.
-    unsafe { libc::close(fd) };
-    exited
+    poll_readable(&[&fd], timeout)[0] || !alive(pid, 0)
 }
 
 fn poll_exit(pid: i32, timeout: Option<Duration>) -> bool {
