@@ -12,6 +12,7 @@
 pub mod archive;
 pub mod build;
 pub mod changes;
+pub mod commit;
 pub mod containers;
 pub mod container_archive;
 mod copyup;
@@ -21,6 +22,7 @@ pub mod distribution;
 pub mod error;
 pub mod events;
 pub mod exec;
+pub mod export;
 pub mod history;
 pub mod humanize;
 pub mod images;
@@ -41,6 +43,7 @@ pub mod shim;
 pub mod timing;
 pub mod transfer;
 pub mod types;
+mod update;
 mod user;
 pub mod volumes;
 
