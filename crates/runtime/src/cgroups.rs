@@ -31,7 +31,13 @@ pub fn update(
         path: cgroup_path.to_string(),
         message,
     };
-    let limits = crate::spec::resources_of(resources, privileged)?;
+    let mut limits = crate::spec::resources_of(resources, privileged)?;
+    // A new spec leaves an unlimited pids count out; an update to it must write "max".
+    if resources.pids_limit.is_some_and(|l| l <= 0) {
+        let mut unlimited = oci_spec::runtime::LinuxPids::default();
+        unlimited.set_limit(-1);
+        limits.set_pids(Some(unlimited));
+    }
     let manager = create_cgroup_manager(CgroupConfig {
         cgroup_path: cgroup_path.into(),
         systemd_cgroup: false,

@@ -1130,9 +1130,7 @@ pub fn resources_of(r: &Resources, privileged: bool) -> Result<LinuxResources, S
         b = b.cpu(cpu.build()?);
     }
 
-    // Set and <= 0: unlimited ("max"), which an update to a limited container needs written.
-    if let Some(limit) = r.pids_limit {
-        let limit = if limit > 0 { limit } else { -1 };
+    if let Some(limit) = r.pids_limit.filter(|l| *l > 0) {
         b = b.pids(LinuxPidsBuilder::default().limit(limit).build()?);
     }
     Ok(b.build()?)
