@@ -35,7 +35,7 @@ impl<W: Write> Export<'_, W> {
                 self.tar.append_dir(format!("{entry_rel}/"), &path)?;
                 let container_path = format!("/{entry_rel}");
                 let mounted = meta.dev() != self.root_dev
-                    || self.mount_points.iter().any(|m| *m == container_path);
+                    || self.mount_points.contains(&container_path);
                 if !mounted {
                     self.dir(&path, &format!("{entry_rel}/"))?;
                 }
