@@ -244,6 +244,13 @@ pub async fn rename(Path(id): Path<String>, QueryExtractor(q): Q) -> ApiResult<S
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `POST /containers/{id}/update`: Docker's Resources fields and RestartPolicy.
+pub async fn update(Path(id): Path<String>, body: Bytes) -> ApiResult<Json<serde_json::Value>> {
+    let update: berth_engine::types::UpdateRequest = parse_body(&body)?;
+    let warnings = engine::call(move |e| e.update_container(&id, &update)).await?;
+    Ok(Json(json!({ "Warnings": warnings })))
+}
+
 pub async fn prune(QueryExtractor(q): Q) -> ApiResult<Json<berth_engine::prune::ContainersPruned>> {
     let filters = prune_filters(&q)?;
     Ok(Json(

@@ -17,6 +17,7 @@
 mod archive;
 mod body;
 mod build;
+mod commit;
 mod containers;
 mod engine;
 mod error;

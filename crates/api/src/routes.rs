@@ -10,7 +10,7 @@ use axum::routing::{delete, get, post};
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{archive, build, containers, events, exec, images, networks, registry_auth, streams, system, volumes};
+use crate::{archive, build, commit, containers, events, exec, images, networks, registry_auth, streams, system, volumes};
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -30,6 +30,7 @@ pub fn router(state: AppState) -> Router {
         .route("/containers/{id}/pause", post(containers::pause))
         .route("/containers/{id}/unpause", post(containers::unpause))
         .route("/containers/{id}/rename", post(containers::rename))
+        .route("/containers/{id}/update", post(containers::update))
         .route("/containers/{id}/resize", post(containers::resize))
         .route("/containers/{id}/top", get(containers::top))
         .route("/containers/{id}/stats", get(containers::stats))
@@ -41,6 +42,8 @@ pub fn router(state: AppState) -> Router {
             get(archive::get).head(archive::get).put(archive::put),
         )
         .route("/containers/{id}/changes", get(archive::changes))
+        .route("/containers/{id}/export", get(commit::export))
+        .route("/commit", post(commit::commit))
         .route("/system/df", get(system::disk_usage))
         .route("/auth", post(registry_auth::login))
         .route("/build/prune", post(system::build_prune))

@@ -45,6 +45,12 @@ enum Command {
     Wait(commands::wait::Args),
     /// Copy files/folders between a container and the local filesystem
     Cp(commands::cp::Args),
+    /// Create a new image from a container's changes
+    Commit(commands::commit::Args),
+    /// Export a container's filesystem as a tar archive
+    Export(commands::export::Args),
+    /// Update configuration of one or more containers
+    Update(commands::update::Args),
     /// Pause all processes within one or more containers
     Pause(commands::pause::Args),
     /// Unpause all processes within one or more containers
@@ -162,6 +168,12 @@ enum ContainerCommand {
     Rm(commands::rm::Args),
     /// Remove all stopped containers
     Prune(commands::container_prune::Args),
+    /// Create a new image from a container's changes
+    Commit(commands::commit::Args),
+    /// Export a container's filesystem as a tar archive
+    Export(commands::export::Args),
+    /// Update configuration of one or more containers
+    Update(commands::update::Args),
 }
 
 #[derive(Subcommand)]
@@ -220,6 +232,15 @@ fn dispatch(command: Command) -> Result<i32, commands::CliError> {
         }
         Command::Wait(a) => commands::wait::run(&engine, a),
         Command::Cp(a) => commands::cp::run(&engine, a),
+        Command::Commit(a) | Command::Container(ContainerCommand::Commit(a)) => {
+            commands::commit::run(&engine, a)
+        }
+        Command::Export(a) | Command::Container(ContainerCommand::Export(a)) => {
+            commands::export::run(&engine, a)
+        }
+        Command::Update(a) | Command::Container(ContainerCommand::Update(a)) => {
+            commands::update::run(&engine, a)
+        }
         Command::Pause(a) => commands::pause::run(&engine, a),
         Command::Unpause(a) => commands::unpause::run(&engine, a),
         Command::Rename(a) => commands::rename::run(&engine, a),

@@ -543,7 +543,7 @@ fn parse_publish(spec: &str) -> Result<Vec<(String, berth_engine::types::PortBin
 }
 
 /// pflag's wording for a value a flag rejects.
-fn flag_error(value: &str, flag: &str, reason: &str) -> String {
+pub(crate) fn flag_error(value: &str, flag: &str, reason: &str) -> String {
     format!(
         "invalid argument {} for \"{flag}\" flag: {reason}",
         go_quote(value)
@@ -556,7 +556,7 @@ fn go_quote(s: &str) -> String {
 }
 
 /// Go's strconv.ParseBool, for `--rm=false` and friends.
-fn parse_go_bool(s: &str) -> Result<bool, String> {
+pub(crate) fn parse_go_bool(s: &str) -> Result<bool, String> {
     match s {
         "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
         "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
@@ -569,7 +569,7 @@ fn parse_go_bool(s: &str) -> Result<bool, String> {
 
 /// Go's strconv.ParseInt(s, base, 64) for base 10, or base 0 (`0x`, `0o`, `0b` and leading-`0`
 /// octal prefixes, as pflag's int flags take), with its error wording.
-fn parse_go_int(s: &str, base0: bool) -> Result<i64, String> {
+pub(crate) fn parse_go_int(s: &str, base0: bool) -> Result<i64, String> {
     let syntax = || format!("strconv.ParseInt: parsing {}: invalid syntax", go_quote(s));
     let range = || {
         format!(
@@ -682,7 +682,7 @@ fn parse_go_float(s: &str) -> Result<f64, String> {
 
 /// Docker's `--cpus`: a rational number (Go's big.Rat syntax: "1.5", "3/2", "1e-3") times 1e9,
 /// which must come out whole.
-fn parse_cpus(value: &str) -> Result<i64, String> {
+pub(crate) fn parse_cpus(value: &str) -> Result<i64, String> {
     let not_rational = || format!("failed to parse {value} as a rational number");
     let too_precise = || "value is too precise".to_string();
     let out_of_range = || "value out of range".to_string();
@@ -814,7 +814,7 @@ fn parse_ulimit(value: &str) -> Result<Ulimit, String> {
 }
 
 /// `--restart`: Docker CLI's format checks, then its daemon's policy checks.
-fn parse_restart_policy(value: &str) -> Result<RestartPolicy, String> {
+pub(crate) fn parse_restart_policy(value: &str) -> Result<RestartPolicy, String> {
     if value.is_empty() {
         return Ok(RestartPolicy::default());
     }

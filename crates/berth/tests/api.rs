@@ -2015,3 +2015,192 @@ fn docker_attach_feeds_a_running_container_and_refuses_a_stopped_one() {
         r.stderr
     );
 }
+
+#[test]
+fn docker_commit_and_export_through_the_api() {
+    let Some(env) = common::env() else { return };
+    if !have_docker() {
+        return;
+    }
+    let _cleanup = Cleanup(&env);
+    env.image("bb", &["CMD [\"sh\"]"]);
+    let server = Server::start(&env);
+    server.docker_ok(&[
+        "run",
+        "--network",
+        "none",
+        "--name",
+        "c1",
+        "bb",
+        "sh",
+        "-c",
+        "mkdir /data && echo written > /data/x && rm /bin/wc",
+    ]);
+    // The CLI sends each -c as its own `changes` parameter.
+    let id = server.docker_ok(&[
+        "commit",
+        "-c",
+        "ENV A=1",
+        "-c",
+        "WORKDIR /data",
+        "-m",
+        "msg",
+        "-a",
+        "me",
+        "c1",
+        "bb2:v1",
+    ]);
+    assert!(id.trim().starts_with("sha256:"), "{id}");
+    let out = server.docker_ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "bb2:v1",
+        "sh",
+        "-c",
+        "cat x; ls /bin/wc 2>/dev/null || echo no-wc; echo A=$A",
+    ]);
+    assert_eq!(out, "written\nno-wc\nA=1\n");
+    let history = server.docker_ok(&["history", "--format", "{{.Comment}}", "bb2:v1"]);
+    assert_eq!(history.lines().next(), Some("msg"), "{history}");
+    assert_eq!(
+        server
+            .docker_ok(&[
+                "image",
+                "inspect",
+                "-f",
+                "{{.Author}} {{index .Config.Cmd 0}}",
+                "bb2:v1"
+            ])
+            .trim(),
+        "me sh"
+    );
+    let r = server.docker(&["commit", "nosuch"]);
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr.contains("No such container: nosuch"),
+        "{}",
+        r.stderr
+    );
+    let r = server.docker(&["commit", "-c", "BOGUS x", "c1"]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("BOGUS x"), "{}", r.stderr);
+
+    // A raw commit: 201 and {"Id": ...}; the body's config overrides the container's.
+    let (status, body) = http(
+        &server.socket,
+        "POST",
+        "/v1.41/commit?container=c1&repo=raw&tag=t",
+        r#"{"Cmd":["echo","from-body"]}"#,
+    );
+    assert_eq!(status, 201, "{body}");
+    assert!(body.contains("\"Id\":\"sha256:"), "{body}");
+    assert_eq!(
+        server.docker_ok(&["run", "--rm", "--network", "none", "raw:t"]),
+        "from-body\n"
+    );
+
+    let archive = env.root.parent().unwrap().join("c1.tar");
+    server.docker_ok(&["export", "-o", archive.to_str().unwrap(), "c1"]);
+    let listed = Command::new("tar")
+        .arg("-tf")
+        .arg(&archive)
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+    let names: Vec<&str> = listed.lines().collect();
+    assert!(
+        names.contains(&"bin/busybox") && names.contains(&"data/x"),
+        "{listed}"
+    );
+    assert!(!names.contains(&"bin/wc"), "{listed}");
+    let r = server.docker(&["export", "nosuch"]);
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr.contains("No such container: nosuch"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn docker_update_changes_limits_and_restart_policy() {
+    let Some(env) = common::env() else { return };
+    if !have_docker() {
+        return;
+    }
+    let _cleanup = Cleanup(&env);
+    env.image("bb", &[]);
+    let server = Server::start(&env);
+    let id = server.docker_ok(&[
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "-m",
+        "64m",
+        "bb",
+        "sleep",
+        "600",
+    ]);
+    let id = id.trim();
+    let out = server.docker_ok(&[
+        "update",
+        "--memory",
+        "96m",
+        "--pids-limit",
+        "11",
+        "--restart",
+        "always",
+        id,
+    ]);
+    assert_eq!(out.trim(), id);
+    let hc = server.docker_ok(&[
+        "inspect",
+        "-f",
+        "{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}} {{.HostConfig.RestartPolicy.Name}}",
+        id,
+    ]);
+    assert_eq!(hc.trim(), format!("{} 11 always", 96u64 << 20));
+    let memory = std::fs::read_to_string(format!(
+        "/sys/fs/cgroup/memory/berth/{id}/memory.limit_in_bytes"
+    ))
+    .or_else(|_| std::fs::read_to_string(format!("/sys/fs/cgroup/berth/{id}/memory.max")))
+    .unwrap_or_default();
+    assert_eq!(memory.trim(), (96u64 << 20).to_string());
+    // Only what was given changes: the restart policy stays.
+    server.docker_ok(&["update", "--cpu-shares", "300", id]);
+    assert_eq!(
+        server
+            .docker_ok(&[
+                "inspect",
+                "-f",
+                "{{.HostConfig.CpuShares}} {{.HostConfig.RestartPolicy.Name}}",
+                id
+            ])
+            .trim(),
+        "300 always"
+    );
+    let (status, body) = http(
+        &server.socket,
+        "POST",
+        &format!("/containers/{id}/update"),
+        r#"{"Memory":1024}"#,
+    );
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = http(
+        &server.socket,
+        "POST",
+        "/containers/nosuch/update",
+        r#"{"Memory":67108864}"#,
+    );
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = http(
+        &server.socket,
+        "POST",
+        &format!("/containers/{id}/update"),
+        r#"{"PidsLimit":12}"#,
+    );
+    assert_eq!((status, body.trim()), (200, r#"{"Warnings":[]}"#));
+}

@@ -124,6 +124,15 @@ fn security_opts_apply() {
     assert!(env.container_ids().is_empty(), "{:?}", env.container_ids());
 }
 
+/// A container's cgroup file: the v1 path (under /sys/fs/cgroup) or the v2 file name.
+fn cgroup_file(id: &str, v1: &str, v2: &str) -> String {
+    std::fs::read_to_string(format!("/sys/fs/cgroup/{v1}"))
+        .or_else(|_| std::fs::read_to_string(format!("/sys/fs/cgroup/berth/{id}/{v2}")))
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
 #[test]
 fn ulimits_and_cgroup_limits_apply() {
     let Some(env) = env() else { return };
@@ -165,13 +174,7 @@ fn ulimits_and_cgroup_limits_apply() {
         "100",
     ]);
     let id = id.trim();
-    let read = |v1: &str, v2: &str| {
-        std::fs::read_to_string(format!("/sys/fs/cgroup/{v1}"))
-            .or_else(|_| std::fs::read_to_string(format!("/sys/fs/cgroup/berth/{id}/{v2}")))
-            .unwrap_or_default()
-            .trim()
-            .to_string()
-    };
+    let read = |v1: &str, v2: &str| cgroup_file(id, v1, v2);
     let quota = read(&format!("cpu/berth/{id}/cpu.cfs_quota_us"), "cpu.max");
     assert!(quota == "50000" || quota.starts_with("50000 "), "{quota}");
     let shares = read(&format!("cpu/berth/{id}/cpu.shares"), "cpu.weight");
@@ -428,4 +431,160 @@ fn oom_kill_is_reported() {
         ]),
         "true 137\n"
     );
+}
+
+#[test]
+fn update_changes_the_live_cgroup_and_the_record() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    let id = env.ok(&[
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "-m",
+        "64m",
+        "--cpus",
+        "0.5",
+        "--pids-limit",
+        "7",
+        "bb",
+        "sleep",
+        "600",
+    ]);
+    let id = id.trim();
+    let read = |v1: &str, v2: &str| cgroup_file(id, v1, v2);
+    let memory = || {
+        read(
+            &format!("memory/berth/{id}/memory.limit_in_bytes"),
+            "memory.max",
+        )
+    };
+    let quota = || read(&format!("cpu/berth/{id}/cpu.cfs_quota_us"), "cpu.max");
+    let pids = || read(&format!("pids/berth/{id}/pids.max"), "pids.max");
+    assert_eq!(memory(), (64u64 << 20).to_string());
+    let out = env.ok(&[
+        "update",
+        "--memory",
+        "128m",
+        "--cpus",
+        "1",
+        "--cpu-shares",
+        "256",
+        "--pids-limit",
+        "20",
+        "--restart",
+        "unless-stopped",
+        id,
+    ]);
+    assert_eq!(out.trim(), id);
+    let check = || {
+        assert_eq!(memory(), (128u64 << 20).to_string());
+        let q = quota();
+        assert!(q == "100000" || q.starts_with("100000 "), "{q}");
+        let shares = read(&format!("cpu/berth/{id}/cpu.shares"), "cpu.weight");
+        assert!(shares == "256" || shares == "10", "{shares}");
+        assert_eq!(pids(), "20");
+        let hc = env.ok(&[
+            "inspect", "-f",
+            "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}} {{.HostConfig.RestartPolicy.Name}}",
+            id,
+        ]);
+        assert_eq!(
+            hc.trim(),
+            format!("{} 1000000000 20 unless-stopped", 128u64 << 20)
+        );
+    };
+    check();
+    // The record keeps them: a restart makes the same cgroup.
+    env.ok(&["restart", "-t", "0", id]);
+    check();
+    // -1 is unlimited. A CFS quota beside --cpus, or too little memory, is refused and
+    // changes nothing.
+    env.ok(&["update", "--pids-limit", "-1", id]);
+    assert_eq!(pids(), "max");
+    let r = env.berth(&["update", "--cpu-quota", "50000", id]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("--cpu-period/--cpu-quota"),
+        "{}",
+        r.stderr
+    );
+    let q = quota();
+    assert!(q == "100000" || q.starts_with("100000 "), "{q}");
+    let r = env.berth(&["update", "--memory", "1k", id]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("6MB"), "{}", r.stderr);
+    assert_eq!(memory(), (128u64 << 20).to_string());
+    let r = env.berth(&["update", "--memory", "64m", "nosuch"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("No such container: nosuch"),
+        "{}",
+        r.stderr
+    );
+
+    // Quota and period on a container without --cpus.
+    let other = env.ok(&["run", "-d", "--network", "none", "bb", "sleep", "600"]);
+    let other = other.trim();
+    env.ok(&[
+        "update",
+        "--cpu-period",
+        "50000",
+        "--cpu-quota",
+        "25000",
+        other,
+    ]);
+    assert_eq!(
+        cgroup_file(
+            other,
+            &format!("cpu/berth/{other}/cpu.cfs_period_us"),
+            "cpu.max"
+        )
+        .split_whitespace()
+        .last()
+        .unwrap_or(""),
+        "50000"
+    );
+    let q = cgroup_file(
+        other,
+        &format!("cpu/berth/{other}/cpu.cfs_quota_us"),
+        "cpu.max",
+    );
+    assert!(q == "25000" || q.starts_with("25000 "), "{q}");
+}
+
+#[test]
+fn update_of_the_restart_policy_reaches_the_running_containers_shim() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    env.ok(&[
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--name",
+        "flaky",
+        "bb",
+        "sh",
+        "-c",
+        "sleep 1; exit 3",
+    ]);
+    env.ok(&["update", "--restart", "on-failure:2", "flaky"]);
+    wait_for(
+        || {
+            env.ok(&[
+                "inspect",
+                "-f",
+                "{{.RestartCount}} {{.State.Status}}",
+                "flaky",
+            ])
+            .trim()
+                == "2 exited"
+        },
+        "two restarts, then exited",
+    );
+    let r = env.berth(&["update", "--restart", "sometimes", "flaky"]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("sometimes"), "{}", r.stderr);
 }

@@ -23,7 +23,8 @@ pub const ADDED: u8 = 1;
 pub const DELETED: u8 = 2;
 
 /// What the engine and the runtime put in every container (Docker keeps these in its "-init"
-/// layer, which diff leaves out): its files, and the mount points of /proc, /sys and /dev.
+/// layer, which diff and commit leave out): its files, and the mount points of /proc, /sys and
+/// /dev.
 const ENGINE_FILES: &[&str] = &[
     "/etc/hosts",
     "/etc/hostname",
@@ -98,17 +99,25 @@ impl Walk<'_> {
 }
 
 impl Engine {
+    /// The container paths that are not the container's own changes, whatever its upper dir
+    /// holds there: the engine's files and mount points, and the destinations of its mounts.
+    /// `diff` does not show them and `commit` does not keep them.
+    pub(crate) fn not_the_containers_changes(&self, id: &str) -> Result<Vec<String>, Error> {
+        let mut paths: Vec<String> = ENGINE_FILES.iter().map(|s| s.to_string()).collect();
+        paths.extend(
+            self.container_mounts(id)?
+                .into_iter()
+                .map(|m| m.destination),
+        );
+        Ok(paths)
+    }
+
     /// `docker diff CONTAINER`: the container's changes, sorted by path.
     pub fn container_changes(&self, name_or_id: &str) -> Result<Vec<Change>, Error> {
         let rec = self.container(name_or_id)?;
         let upper = self.container_dir(&rec.id).join("upper");
         let lowers = self.images.layer_dirs(&rec.image_id)?;
-        let mut skipped: Vec<String> = ENGINE_FILES.iter().map(|s| s.to_string()).collect();
-        skipped.extend(
-            self.container_mounts(&rec.id)?
-                .into_iter()
-                .map(|m| m.destination),
-        );
+        let skipped = self.not_the_containers_changes(&rec.id)?;
         let mut walk = Walk {
             lowers: &lowers,
             skipped: &skipped,

@@ -169,7 +169,7 @@ impl Engine {
     }
 
     /// Runs `f` on the container's rootfs, mounted for the call when needed.
-    fn with_rootfs<T>(
+    pub(crate) fn with_rootfs<T>(
         &self,
         name_or_id: &str,
         f: impl FnOnce(&ContainerRecord, &Path) -> Result<T, Error>,

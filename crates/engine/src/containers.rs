@@ -517,7 +517,7 @@ impl Engine {
 }
 
 /// Checks what can be checked before anything is created.
-fn validate_request(request: &CreateRequest) -> Result<(), Error> {
+pub(crate) fn validate_request(request: &CreateRequest) -> Result<(), Error> {
     let hc = &request.host_config;
     berth_runtime::oci::validate(&hc.runtime).map_err(|e| Error::InvalidArgument(e.to_string()))?;
     match hc.restart_policy.name.as_str() {

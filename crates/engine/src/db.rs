@@ -350,6 +350,23 @@ impl Db {
         Ok(())
     }
 
+    /// Replaces a container's settings (`docker update`); its state fields are left alone.
+    pub fn set_container_config(
+        &self,
+        id: &str,
+        config: &crate::types::CreateRequest,
+    ) -> Result<(), Error> {
+        let json = serde_json::to_string(config)
+            .map_err(|e| Error::Internal(format!("encoding container {id}'s config: {e}")))?;
+        self.conn
+            .execute(
+                "UPDATE containers SET config = ?2 WHERE id = ?1",
+                params![id, json],
+            )
+            .map_err(db_err)?;
+        Ok(())
+    }
+
     pub fn rename_container(&self, id: &str, name: &str) -> Result<(), Error> {
         match self.conn.execute(
             "UPDATE containers SET name = ?2 WHERE id = ?1",

@@ -356,6 +356,42 @@ impl Engine {
         Ok(())
     }
 
+    /// `berth commit CONTAINER [REPO[:TAG]]`: the new image's id.
+    pub fn commit_container(
+        &self,
+        name_or_id: &str,
+        options: &crate::commit::CommitOptions,
+    ) -> Result<String, Error> {
+        let id = self.commit_container_unlogged(name_or_id, options)?;
+        if let Ok(rec) = self.container(name_or_id) {
+            let reference = options.reference.clone().unwrap_or_default();
+            let comment = options.comment.clone().unwrap_or_default();
+            self.container_event(
+                &rec,
+                "commit",
+                &[
+                    ("comment", comment),
+                    ("imageID", id.clone()),
+                    ("imageRef", reference),
+                ],
+            );
+        }
+        Ok(id)
+    }
+
+    /// `berth update [limits] CONTAINER`: Docker's warnings (none).
+    pub fn update_container(
+        &self,
+        name_or_id: &str,
+        update: &crate::types::UpdateRequest,
+    ) -> Result<Vec<String>, Error> {
+        let warnings = self.update_container_unlogged(name_or_id, update)?;
+        if let Ok(rec) = self.container(name_or_id) {
+            self.container_event(&rec, "update", &[]);
+        }
+        Ok(warnings)
+    }
+
     /// `berth tag SOURCE TARGET`
     pub fn tag_image(&self, source: &str, target: &str) -> Result<(), Error> {
         self.tag_image_unlogged(source, target)?;

@@ -572,13 +572,7 @@ pub(crate) fn build_spec(
         hostname,
         terminal: c.tty,
         cgroup_path: format!("/berth/{}", rec.id),
-        resources: berth_runtime::spec::Resources {
-            memory: (hc.memory > 0).then_some(hc.memory),
-            memory_swap: (hc.memory_swap != 0).then_some(hc.memory_swap),
-            nano_cpus: (hc.nano_cpus > 0).then_some(hc.nano_cpus),
-            cpu_shares: (hc.cpu_shares > 0).then_some(hc.cpu_shares as u64),
-            pids_limit: hc.pids_limit.filter(|p| *p > 0),
-        },
+        resources: resources_of(hc),
         privileged: hc.privileged,
         cap_add: hc.cap_add.clone().unwrap_or_default(),
         cap_drop: hc.cap_drop.clone().unwrap_or_default(),
@@ -629,6 +623,19 @@ pub(crate) fn build_spec(
         }
     }
     Ok(spec)
+}
+
+/// The runtime's view of a container's limits (unset ones are left alone).
+pub(crate) fn resources_of(hc: &crate::types::HostConfig) -> berth_runtime::spec::Resources {
+    berth_runtime::spec::Resources {
+        memory: (hc.memory > 0).then_some(hc.memory),
+        memory_swap: (hc.memory_swap != 0).then_some(hc.memory_swap),
+        nano_cpus: (hc.nano_cpus > 0).then_some(hc.nano_cpus),
+        cpu_shares: (hc.cpu_shares > 0).then_some(hc.cpu_shares as u64),
+        cpu_quota: (hc.cpu_quota != 0).then_some(hc.cpu_quota),
+        cpu_period: (hc.cpu_period > 0).then_some(hc.cpu_period as u64),
+        pids_limit: hc.pids_limit.filter(|p| *p > 0),
+    }
 }
 
 fn bind(source: std::path::PathBuf, destination: &str) -> berth_runtime::spec::BindMount {

@@ -56,6 +56,9 @@ pub struct HostConfig {
     pub memory_swap: i64,
     pub nano_cpus: i64,
     pub cpu_shares: i64,
+    /// CFS quota and period, microseconds (Docker's `--cpu-quota`, `--cpu-period`).
+    pub cpu_quota: i64,
+    pub cpu_period: i64,
     pub pids_limit: Option<i64>,
     pub runtime: String,
     pub dns: Option<Vec<String>>,
@@ -164,6 +167,22 @@ pub struct Ulimit {
     pub name: String,
     pub soft: i64,
     pub hard: i64,
+}
+
+/// `docker update` (`POST /containers/{id}/update`): Docker's Resources fields and the restart
+/// policy. A zero (or absent) limit leaves the container's as it is; a policy with no name too.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct UpdateRequest {
+    pub memory: i64,
+    pub memory_swap: i64,
+    pub nano_cpus: i64,
+    pub cpu_shares: i64,
+    pub cpu_quota: i64,
+    pub cpu_period: i64,
+    /// Set: the new limit; <= 0 is unlimited.
+    pub pids_limit: Option<i64>,
+    pub restart_policy: Option<RestartPolicy>,
 }
 
 /// `POST /containers/create`: Config with HostConfig inside.

@@ -24,91 +24,156 @@ const MOUNT_POINTS: &[&str] = &[
 
 /// Writes the tar of the changes recorded in `upper` to `out`.
 pub fn write_diff(upper: &Path, out: impl Write) -> io::Result<()> {
-    let mut builder = tar::Builder::new(out);
-    builder.follow_symlinks(false);
-    let mut links: HashMap<(u64, u64), String> = HashMap::new();
-    walk(upper, "", &mut builder, &mut links)?;
-    builder.into_inner()?.flush()
+    write_diff_leaving_out(upper, &[], out)
 }
 
-fn walk<W: Write>(
-    dir: &Path,
-    rel: &str,
-    tar: &mut tar::Builder<W>,
-    links: &mut HashMap<(u64, u64), String>,
+/// [`write_diff`], leaving out the container paths in `left_out` ("/etc/hosts", "/proc"; a
+/// directory with everything under it) whatever they hold, and a directory that holds nothing
+/// else (an /etc made only for /etc/hosts). `docker commit` leaves the engine's own files out.
+pub fn write_diff_leaving_out(
+    upper: &Path,
+    left_out: &[String],
+    out: impl Write,
 ) -> io::Result<()> {
-    let mut names: Vec<_> = fs::read_dir(dir)?
-        .map(|e| e.map(|e| e.file_name()))
-        .collect::<Result<_, _>>()?;
-    names.sort();
-    for name in names {
-        let path = dir.join(&name);
-        let name = name.to_string_lossy().into_owned();
-        let entry_rel = if rel.is_empty() {
-            name.clone()
-        } else {
-            format!("{rel}/{name}")
-        };
-        let meta = fs::symlink_metadata(&path)?;
-        let ft = meta.file_type();
-        if ft.is_char_device() && meta.rdev() == 0 {
-            let wh = if rel.is_empty() {
-                format!(".wh.{name}")
+    let mut builder = tar::Builder::new(out);
+    builder.follow_symlinks(false);
+    let mut walk = Walk {
+        tar: builder,
+        links: HashMap::new(),
+        left_out,
+    };
+    walk.dir(upper, "")?;
+    walk.tar.into_inner()?.flush()
+}
+
+struct Walk<'a, W: Write> {
+    tar: tar::Builder<W>,
+    links: HashMap<(u64, u64), String>,
+    left_out: &'a [String],
+}
+
+impl<W: Write> Walk<'_, W> {
+    fn is_left_out(&self, rel: &str) -> bool {
+        self.left_out
+            .iter()
+            .any(|p| p.trim_start_matches('/') == rel)
+    }
+
+    fn holds_left_out(&self, rel: &str) -> bool {
+        self.left_out.iter().any(|p| {
+            let p = p.trim_start_matches('/');
+            p.len() > rel.len() && p.starts_with(rel) && p.as_bytes()[rel.len()] == b'/'
+        })
+    }
+
+    /// Whether directory `dir` (at `rel`) holds only left-out paths, directly or in
+    /// directories that do (an opaque directory is a change of its own).
+    fn holds_only_left_out(&self, dir: &Path, rel: &str) -> io::Result<bool> {
+        if xattr(dir, "trusted.overlay.opaque").as_deref() == Some(b"y") {
+            return Ok(false);
+        }
+        for entry in fs::read_dir(dir)? {
+            let entry = entry?;
+            let child = format!("{rel}/{}", entry.file_name().to_string_lossy());
+            if self.is_left_out(&child) {
+                continue;
+            }
+            let meta = entry.metadata()?;
+            let whiteout = meta.file_type().is_char_device() && meta.rdev() == 0;
+            if whiteout
+                || !meta.is_dir()
+                || !self.holds_left_out(&child)
+                || !self.holds_only_left_out(&entry.path(), &child)?
+            {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    fn dir(&mut self, dir: &Path, rel: &str) -> io::Result<()> {
+        let mut names: Vec<_> = fs::read_dir(dir)?
+            .map(|e| e.map(|e| e.file_name()))
+            .collect::<Result<_, _>>()?;
+        names.sort();
+        for name in names {
+            let path = dir.join(&name);
+            let name = name.to_string_lossy().into_owned();
+            let entry_rel = if rel.is_empty() {
+                name.clone()
             } else {
-                format!("{rel}/.wh.{name}")
+                format!("{rel}/{name}")
             };
-            let mut h = header(&meta, tar::EntryType::Regular);
-            h.set_size(0);
-            h.set_mode(0o644);
-            tar.append_data(&mut h, wh, io::empty())?;
-            continue;
-        }
-        if MOUNT_POINTS.contains(&entry_rel.as_str()) && is_empty(&path, &meta) {
-            continue;
-        }
-        if ft.is_dir() {
-            let mut h = header(&meta, tar::EntryType::Directory);
-            tar.append_data(&mut h, format!("{entry_rel}/"), io::empty())?;
-            if xattr(&path, "trusted.overlay.opaque").as_deref() == Some(b"y") {
+            let meta = fs::symlink_metadata(&path)?;
+            let ft = meta.file_type();
+            if self.is_left_out(&entry_rel)
+                || (ft.is_dir()
+                    && self.holds_left_out(&entry_rel)
+                    && self.holds_only_left_out(&path, &entry_rel)?)
+            {
+                continue;
+            }
+            let tar = &mut self.tar;
+            if ft.is_char_device() && meta.rdev() == 0 {
+                let wh = if rel.is_empty() {
+                    format!(".wh.{name}")
+                } else {
+                    format!("{rel}/.wh.{name}")
+                };
                 let mut h = header(&meta, tar::EntryType::Regular);
                 h.set_size(0);
                 h.set_mode(0o644);
-                tar.append_data(&mut h, format!("{entry_rel}/.wh..wh..opq"), io::empty())?;
+                tar.append_data(&mut h, wh, io::empty())?;
+                continue;
             }
-            walk(&path, &entry_rel, tar, links)?;
-        } else if ft.is_symlink() {
-            let mut h = header(&meta, tar::EntryType::Symlink);
-            let target = fs::read_link(&path)?;
-            tar.append_link(&mut h, &entry_rel, target)?;
-        } else if ft.is_file() {
-            if meta.nlink() > 1 {
-                if let Some(first) = links.get(&(meta.dev(), meta.ino())) {
-                    let mut h = header(&meta, tar::EntryType::Link);
-                    tar.append_link(&mut h, &entry_rel, first)?;
-                    continue;
+            if MOUNT_POINTS.contains(&entry_rel.as_str()) && is_empty(&path, &meta) {
+                continue;
+            }
+            if ft.is_dir() {
+                let mut h = header(&meta, tar::EntryType::Directory);
+                tar.append_data(&mut h, format!("{entry_rel}/"), io::empty())?;
+                if xattr(&path, "trusted.overlay.opaque").as_deref() == Some(b"y") {
+                    let mut h = header(&meta, tar::EntryType::Regular);
+                    h.set_size(0);
+                    h.set_mode(0o644);
+                    tar.append_data(&mut h, format!("{entry_rel}/.wh..wh..opq"), io::empty())?;
                 }
-                links.insert((meta.dev(), meta.ino()), entry_rel.clone());
+                self.dir(&path, &entry_rel)?;
+            } else if ft.is_symlink() {
+                let mut h = header(&meta, tar::EntryType::Symlink);
+                let target = fs::read_link(&path)?;
+                tar.append_link(&mut h, &entry_rel, target)?;
+            } else if ft.is_file() {
+                if meta.nlink() > 1 {
+                    if let Some(first) = self.links.get(&(meta.dev(), meta.ino())) {
+                        let mut h = header(&meta, tar::EntryType::Link);
+                        tar.append_link(&mut h, &entry_rel, first)?;
+                        continue;
+                    }
+                    self.links
+                        .insert((meta.dev(), meta.ino()), entry_rel.clone());
+                }
+                let mut h = header(&meta, tar::EntryType::Regular);
+                h.set_size(meta.len());
+                tar.append_data(&mut h, &entry_rel, fs::File::open(&path)?)?;
+            } else if ft.is_fifo() || ft.is_char_device() || ft.is_block_device() {
+                let kind = if ft.is_fifo() {
+                    tar::EntryType::Fifo
+                } else if ft.is_char_device() {
+                    tar::EntryType::Char
+                } else {
+                    tar::EntryType::Block
+                };
+                let mut h = header(&meta, kind);
+                let rdev = meta.rdev();
+                h.set_device_major(libc::major(rdev))?;
+                h.set_device_minor(libc::minor(rdev))?;
+                tar.append_data(&mut h, &entry_rel, io::empty())?;
             }
-            let mut h = header(&meta, tar::EntryType::Regular);
-            h.set_size(meta.len());
-            tar.append_data(&mut h, &entry_rel, fs::File::open(&path)?)?;
-        } else if ft.is_fifo() || ft.is_char_device() || ft.is_block_device() {
-            let kind = if ft.is_fifo() {
-                tar::EntryType::Fifo
-            } else if ft.is_char_device() {
-                tar::EntryType::Char
-            } else {
-                tar::EntryType::Block
-            };
-            let mut h = header(&meta, kind);
-            let rdev = meta.rdev();
-            h.set_device_major(libc::major(rdev))?;
-            h.set_device_minor(libc::minor(rdev))?;
-            tar.append_data(&mut h, &entry_rel, io::empty())?;
+            // Sockets are not part of a layer.
         }
-        // Sockets are not part of a layer.
+        Ok(())
     }
-    Ok(())
 }
 
 fn is_empty(path: &Path, meta: &fs::Metadata) -> bool {
@@ -209,5 +274,39 @@ mod tests {
         let mut again = Vec::new();
         write_diff(up, &mut again).unwrap();
         assert_eq!(out, again, "the same upper gives the same tar");
+    }
+
+    #[test]
+    fn left_out_paths_and_the_directories_made_for_them_are_not_in_the_diff() {
+        let dir = tempfile::tempdir().unwrap();
+        let up = dir.path();
+        fs::create_dir_all(up.join("etc")).unwrap();
+        fs::write(up.join("etc/hosts"), "127.0.0.1 x\n").unwrap();
+        fs::write(up.join("etc/hostname"), "x\n").unwrap();
+        fs::create_dir_all(up.join("proc/self")).unwrap();
+        fs::create_dir_all(up.join("data")).unwrap();
+        fs::write(up.join("data/x"), "x").unwrap();
+        fs::create_dir_all(up.join("vol")).unwrap();
+        fs::create_dir_all(up.join("run/secrets")).unwrap();
+        fs::write(up.join("run/kept"), "k").unwrap();
+        let left_out: Vec<String> = [
+            "/etc/hosts",
+            "/etc/hostname",
+            "/proc",
+            "/vol",
+            "/run/secrets",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let mut out = Vec::new();
+        write_diff_leaving_out(up, &left_out, &mut out).unwrap();
+        let mut ar = tar::Archive::new(&out[..]);
+        let names: Vec<String> = ar
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, vec!["data/", "data/x", "run/", "run/kept"]);
     }
 }

@@ -1065,6 +1065,16 @@ impl Store {
     /// Stores the diff recorded in an overlay upper directory as a gzip-compressed layer blob.
     /// Returns the layer's descriptor and its diff_id (the digest of the uncompressed tar).
     pub fn add_layer_from_upper(&self, upper: &Path) -> Result<(Descriptor, String), Error> {
+        self.add_layer_from_upper_leaving_out(upper, &[])
+    }
+
+    /// [`Store::add_layer_from_upper`] without the container paths in `left_out` (see
+    /// [`crate::diff::write_diff_leaving_out`]).
+    pub fn add_layer_from_upper_leaving_out(
+        &self,
+        upper: &Path,
+        left_out: &[String],
+    ) -> Result<(Descriptor, String), Error> {
         use sha2::Digest;
         let _lock = lock(&self.root.join("gc.lock"), false)?;
         let (file, mut guard, tmp) = self.create_tmp_file()?;
@@ -1079,7 +1089,8 @@ impl Store {
             hasher: sha2::Sha256::default(),
             size: 0,
         };
-        crate::diff::write_diff(upper, &mut uncompressed).ctx("write layer diff of", upper)?;
+        crate::diff::write_diff_leaving_out(upper, left_out, &mut uncompressed)
+            .ctx("write layer diff of", upper)?;
         let diff_id = format!("sha256:{}", hex::encode(uncompressed.hasher.finalize()));
         let compressed = uncompressed
             .inner
@@ -1148,6 +1159,25 @@ impl Store {
         let manifest_digest = self.put_blob(&manifest_json)?;
         self.write_record(&id, &manifest_digest, Some(size))?;
         Ok(id)
+    }
+
+    /// `docker commit`: a new image of `parent`'s layers plus the diff in `upper` (without
+    /// `left_out`), with `config` (whose diff_ids get the new layer). Returns the image id. The
+    /// gc lock is held throughout, so a concurrent gc cannot take the new layer before the
+    /// image that refers to it exists.
+    pub fn commit_upper(
+        &self,
+        parent: &str,
+        upper: &Path,
+        left_out: &[String],
+        mut config: ImageConfig,
+    ) -> Result<String, Error> {
+        let _lock = lock(&self.root.join("gc.lock"), false)?;
+        let mut layers = self.layer_descriptors(parent)?;
+        let (layer, diff_id) = self.add_layer_from_upper_leaving_out(upper, left_out)?;
+        layers.push(layer);
+        config.rootfs.diff_ids.push(diff_id);
+        self.commit_image(&config, layers)
     }
 
     /// The descriptors of an image's layers, as its manifest lists them.

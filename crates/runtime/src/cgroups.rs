@@ -1,10 +1,58 @@
-//! Removing a finished container's cgroup directly: libcgroups' remove (through libcontainer's
-//! delete) re-reads /proc/self/mountinfo once per controller through a fresh procfs handle,
-//! which costs milliseconds on every container exit. Here: one mountinfo read, one rmdir per
-//! hierarchy. Works for cgroup v1 (every mounted controller) and v2 (the unified tree).
+//! cgroup work outside libcontainer. Removing a finished container's cgroup directly:
+//! libcgroups' remove (through libcontainer's delete) re-reads /proc/self/mountinfo once per
+//! controller through a fresh procfs handle, which costs milliseconds on every container exit.
+//! Here: one mountinfo read, one rmdir per hierarchy. Works for cgroup v1 (every mounted
+//! controller) and v2 (the unified tree). And `docker update`: a running container's new
+//! limits, applied through libcgroups.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+/// A failed live update of a container's cgroup.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateError {
+    #[error("{0}")]
+    Invalid(#[from] crate::spec::SpecError),
+    #[error("updating cgroup {path}: {message}")]
+    Cgroup { path: String, message: String },
+}
+
+/// Sets the limits of the running container's cgroup at `cgroup_path` (e.g. "/berth/<id>") to
+/// `resources`, through libcgroups (v1 or v2, as the host has). `privileged` keeps the
+/// container's device rules as they were made.
+pub fn update(
+    cgroup_path: &str,
+    container_id: &str,
+    resources: &crate::spec::Resources,
+    privileged: bool,
+) -> Result<(), UpdateError> {
+    use libcgroups::common::{CgroupConfig, CgroupManager, ControllerOpt, create_cgroup_manager};
+    let failed = |message: String| UpdateError::Cgroup {
+        path: cgroup_path.to_string(),
+        message,
+    };
+    let mut limits = crate::spec::resources_of(resources, privileged)?;
+    // A new spec leaves an unlimited pids count out; an update to it must write "max".
+    if resources.pids_limit.is_some_and(|l| l <= 0) {
+        let mut unlimited = oci_spec::runtime::LinuxPids::default();
+        unlimited.set_limit(-1);
+        limits.set_pids(Some(unlimited));
+    }
+    let manager = create_cgroup_manager(CgroupConfig {
+        cgroup_path: cgroup_path.into(),
+        systemd_cgroup: false,
+        container_name: container_id.to_string(),
+    })
+    .map_err(|e| failed(e.to_string()))?;
+    manager
+        .apply(&ControllerOpt {
+            resources: &limits,
+            disable_oom_killer: false,
+            oom_score_adj: None,
+            freezer_state: None,
+        })
+        .map_err(|e| failed(e.to_string()))
+}
 
 /// The mount points of every cgroup hierarchy (v1 controllers and the v2 tree).
 fn hierarchies() -> Vec<PathBuf> {

@@ -10,6 +10,6 @@
 
 pub mod seccomp;
 pub mod spec;
-mod cgroups;
+pub mod cgroups;
 pub mod oci;
 pub mod stats;

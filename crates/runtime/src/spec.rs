@@ -74,6 +74,10 @@ pub struct Resources {
     pub nano_cpus: Option<i64>,
     /// `--cpu-shares`
     pub cpu_shares: Option<u64>,
+    /// `--cpu-quota`, microseconds per period (not with `nano_cpus`).
+    pub cpu_quota: Option<i64>,
+    /// `--cpu-period`, microseconds (not with `nano_cpus`).
+    pub cpu_period: Option<u64>,
     /// `--pids-limit`; <= 0 means unlimited.
     pub pids_limit: Option<i64>,
 }
@@ -1012,10 +1016,14 @@ fn swap_limit_supported() -> bool {
 }
 
 fn build_resources(input: &SpecInput) -> Result<LinuxResources, SpecError> {
-    let r = &input.resources;
+    resources_of(&input.resources, input.privileged)
+}
+
+/// The cgroup settings of `r`, with the device rules of a container (`privileged`: all).
+pub fn resources_of(r: &Resources, privileged: bool) -> Result<LinuxResources, SpecError> {
     let mut b = LinuxResourcesBuilder::default();
 
-    let devices = if input.privileged {
+    let devices = if privileged {
         vec![dev_rule(true, LinuxDeviceType::A, None, None, "rwm")?]
     } else {
         default_device_rules()?
@@ -1080,8 +1088,38 @@ fn build_resources(input: &SpecInput) -> Result<LinuxResources, SpecError> {
                 ),
             });
         }
+        if r.cpu_quota.is_some_and(|q| q != 0) || r.cpu_period.is_some_and(|p| p != 0) {
+            return Err(SpecError::InvalidResource {
+                flag: "--cpus",
+                reason:
+                    "conflicting options: --cpus and --cpu-period/--cpu-quota cannot both be set"
+                        .into(),
+            });
+        }
         let quota = (n as i128 * CPU_PERIOD as i128 / 1_000_000_000) as i64;
         cpu = cpu.period(CPU_PERIOD).quota(quota);
+        have_cpu = true;
+    }
+    if let Some(period) = r.cpu_period.filter(|p| *p != 0) {
+        if !(1_000..=1_000_000).contains(&period) {
+            return Err(SpecError::InvalidResource {
+                flag: "--cpu-period",
+                reason: format!(
+                    "CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000), got {period}"
+                ),
+            });
+        }
+        cpu = cpu.period(period);
+        have_cpu = true;
+    }
+    if let Some(quota) = r.cpu_quota.filter(|q| *q != 0) {
+        if quota != -1 && quota < 1_000 {
+            return Err(SpecError::InvalidResource {
+                flag: "--cpu-quota",
+                reason: format!("CPU cfs quota can not be less than 1ms (i.e. 1000), got {quota}"),
+            });
+        }
+        cpu = cpu.quota(quota);
         have_cpu = true;
     }
     if let Some(shares) = r.cpu_shares.filter(|s| *s != 0) {
@@ -1963,6 +2001,7 @@ mod tests {
             nano_cpus: Some(500_000_000),
             cpu_shares: Some(512),
             pids_limit: Some(100),
+            ..Default::default()
         };
         let spec = build_spec(&i).unwrap();
         let r = spec.linux().as_ref().unwrap().resources().as_ref().unwrap();

@@ -3,11 +3,13 @@
 pub mod attach;
 pub mod build;
 pub mod builder;
+pub mod commit;
 pub mod container_prune;
 pub mod cp;
 pub mod create;
 pub mod events;
 pub mod exec;
+pub mod export;
 pub mod history;
 pub mod image_prune;
 pub mod images;
@@ -40,6 +42,7 @@ pub mod system_prune;
 pub mod tag;
 pub mod top;
 pub mod unpause;
+pub mod update;
 pub mod volume;
 pub mod wait;
 
@@ -118,4 +121,55 @@ pub fn for_each(
         }
     }
     Ok(if failed { 1 } else { 0 })
+}
+
+/// Streams an archive (`save`, `export`) to `output`, or to stdout when there is none or it is
+/// `-`; never to a terminal. A file is written next to its target and renamed into place, so a
+/// failure leaves no partial archive. `what` names the action in errors ("save image"); docker
+/// exits 1 on a failed archive.
+pub fn write_archive(
+    output: Option<&str>,
+    what: &str,
+    write: impl FnOnce(&mut dyn std::io::Write) -> Result<(), berth_engine::Error>,
+) -> Result<(), CliError> {
+    use std::io::{IsTerminal, Write};
+    let failed = |e: &dyn std::fmt::Display| CliError {
+        message: e.to_string(),
+        code: 1,
+    };
+    match output {
+        None | Some("-") => {
+            let stdout = std::io::stdout();
+            if stdout.is_terminal() {
+                return Err(failed(
+                    &"cowardly refusing to save to a terminal. Use the -o flag or redirect",
+                ));
+            }
+            let mut out = std::io::BufWriter::with_capacity(256 * 1024, stdout.lock());
+            write(&mut out).map_err(|e| failed(&e))?;
+            out.flush().map_err(|e| failed(&e))
+        }
+        Some(path) => {
+            let target = std::path::Path::new(path);
+            let name = target
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let tmp = target.with_file_name(format!(".{name}.berth-tmp-{}", std::process::id()));
+            let result = (|| {
+                let file = std::fs::File::create(&tmp)
+                    .map_err(|e| failed(&format!("failed to {what}: {path}: {e}")))?;
+                let mut out = std::io::BufWriter::with_capacity(256 * 1024, file);
+                write(&mut out).map_err(|e| failed(&e))?;
+                let file = out.into_inner().map_err(|e| failed(&e.into_error()))?;
+                file.sync_all().map_err(|e| failed(&e))?;
+                std::fs::rename(&tmp, target)
+                    .map_err(|e| failed(&format!("failed to {what}: {path}: {e}")))
+            })();
+            if result.is_err() {
+                let _ = std::fs::remove_file(&tmp);
+            }
+            result
+        }
+    }
 }

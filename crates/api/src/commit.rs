@@ -1,0 +1,73 @@
+//! `POST /commit` (docker commit) and `GET /containers/{id}/export` (docker export).
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use berth_engine::types::ContainerConfig;
+use serde_json::json;
+
+use crate::body::BodyWriter;
+use crate::containers::parse_body;
+use crate::engine;
+use crate::error::{ApiError, ApiResult};
+use crate::query::{self, Query};
+
+/// `POST /commit?container=&repo=&tag=&comment=&author=&pause=&changes=` with an optional
+/// container Config as the body; `changes` may repeat. Answers 201 `{"Id": "sha256:..."}`.
+pub async fn commit(RawQuery(raw): RawQuery, body: Bytes) -> ApiResult<Response> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
+        .map_err(|e| ApiError::bad_request(format!("invalid query: {e}")))?;
+    let changes: Vec<String> = pairs
+        .iter()
+        .filter(|(k, v)| k == "changes" && !v.trim().is_empty())
+        .map(|(_, v)| v.clone())
+        .collect();
+    let q: Query = pairs.into_iter().collect();
+    let container = query::text(&q, "container")
+        .ok_or_else(|| ApiError::bad_request("commit: the container parameter is missing"))?
+        .to_string();
+    let reference = match (query::text(&q, "repo"), query::text(&q, "tag")) {
+        (Some(repo), Some(tag)) => Some(format!("{repo}:{tag}")),
+        (Some(repo), None) => Some(repo.to_string()),
+        (None, Some(tag)) => {
+            return Err(ApiError::bad_request(format!(
+                "commit: tag {tag:?} given without a repository"
+            )));
+        }
+        (None, None) => None,
+    };
+    let options = berth_engine::commit::CommitOptions {
+        reference,
+        comment: query::text(&q, "comment").map(str::to_string),
+        author: query::text(&q, "author").map(str::to_string),
+        changes,
+        pause: query::flag(&q, "pause", true),
+        config: parse_body::<Option<ContainerConfig>>(&body)?,
+    };
+    let id = engine::call(move |e| e.commit_container(&container, &options)).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "Id": id }))).into_response())
+}
+
+/// `GET /containers/{id}/export`: the container's filesystem as a tar, streamed. An unknown
+/// container is a 404 before any byte.
+pub async fn export(Path(id): Path<String>) -> ApiResult<Response> {
+    let checked = id.clone();
+    engine::call(move |e| e.container(&checked).map(|_| ())).await?;
+    let (mut writer, body) = BodyWriter::new();
+    tokio::task::spawn_blocking(move || {
+        let exported = engine::with_engine(|e| {
+            e.export_container(&id, &mut writer)?;
+            std::io::Write::flush(&mut writer)
+                .map_err(|err| berth_engine::Error::io("sending the export", err))
+        });
+        if let Err(e) = exported {
+            writer.fail(e.message);
+        }
+    });
+    Ok(Response::builder()
+        .header("Content-Type", "application/x-tar")
+        .body(body)
+        .unwrap_or_default())
+}
