@@ -293,7 +293,10 @@ pub async fn resize(
         crate::streams::set_window_size(&pty, rows, cols);
     } else if rec.config.config.tty && rec.state.has_shim() {
         // Started elsewhere (`berth run -dit`, another server): its shim holds the pty.
-        let (rows, cols) = (rows.clamp(0, u16::MAX as i64), cols.clamp(0, u16::MAX as i64));
+        let (rows, cols) = (
+            rows.clamp(0, u16::MAX as i64),
+            cols.clamp(0, u16::MAX as i64),
+        );
         engine::call(move |e| e.resize_tty(&rec.id, rows as u16, cols as u16)).await?;
     }
     Ok(StatusCode::OK)

@@ -89,7 +89,11 @@ pub async fn create(headers: HeaderMap, QueryExtractor(q): Q) -> ApiResult<Respo
         platform: query::text(&q, "platform").map(str::to_string),
         all_tags: false,
     };
-    progress_stream(move |e, progress| e.pull_image_as(&name, &options, credentials, progress).map(|_| None)).await
+    progress_stream(move |e, progress| {
+        e.pull_image_as(&name, &options, credentials, progress)
+            .map(|_| None)
+    })
+    .await
 }
 
 /// Runs a registry job on the blocking pool and answers with its progress as JSON lines, the
@@ -260,10 +264,9 @@ async fn save_archive(names: Vec<String>) -> ApiResult<Response> {
 /// JSON lines, one `Loaded image` per tag (or per untagged image's ID).
 pub async fn load(request: Request) -> ApiResult<Response> {
     let input = BodyReader::spawn(request.into_body());
-    let loaded = engine::call(move |e| {
-        e.load_images(std::io::BufReader::with_capacity(256 * 1024, input))
-    })
-    .await?;
+    let loaded =
+        engine::call(move |e| e.load_images(std::io::BufReader::with_capacity(256 * 1024, input)))
+            .await?;
     let mut out = Vec::new();
     for image in loaded {
         let mut lines: Vec<String> = image

@@ -10,7 +10,10 @@ use axum::routing::{delete, get, post};
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{archive, build, commit, containers, events, exec, images, networks, registry_auth, streams, system, volumes};
+use crate::{
+    archive, build, commit, containers, events, exec, images, networks, registry_auth, streams,
+    system, volumes,
+};
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -96,7 +99,9 @@ async fn json_errors(response: Response) -> Response {
         return response;
     }
     let (_, body) = response.into_parts();
-    let text = axum::body::to_bytes(body, 64 * 1024).await.unwrap_or_default();
+    let text = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .unwrap_or_default();
     let mut message = String::from_utf8_lossy(&text).trim().to_string();
     if message.is_empty() {
         message = status.canonical_reason().unwrap_or("error").to_string();

@@ -311,7 +311,9 @@ async fn pump_to_shim<R: AsyncRead + Unpin>(
             continue;
         }
         if n == 0 {
-            let _ = to_shim.write_all(&attach::frame(attach::STDIN_EOF, &[])).await;
+            let _ = to_shim
+                .write_all(&attach::frame(attach::STDIN_EOF, &[]))
+                .await;
             std::future::pending::<()>().await;
         }
         let (data, detach) = keys.feed(&buf[..n]);

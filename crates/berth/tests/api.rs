@@ -498,7 +498,9 @@ fn bad_requests_get_docker_errors_and_the_server_keeps_serving() {
     assert_eq!(status, 404, "{body}");
     // A body over the limit and a wrong method: Docker's JSON error shape all the same.
     let mut stream = UnixStream::connect(&server.socket).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
     let huge = format!(r#"{{"Image":"{}"}}"#, "a".repeat(8 << 20));
     let head = format!(
         "POST /containers/create HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
@@ -511,7 +513,10 @@ fn bad_requests_get_docker_errors_and_the_server_keeps_serving() {
     let _ = stream.read_to_end(&mut response);
     let response = String::from_utf8_lossy(&response);
     assert!(response.starts_with("HTTP/1.1 413"), "{response}");
-    assert!(response.contains("application/json") && response.contains("{\"message\":"), "{response}");
+    assert!(
+        response.contains("application/json") && response.contains("{\"message\":"),
+        "{response}"
+    );
     let (status, body) = http(&server.socket, "DELETE", "/containers/json", "");
     assert_eq!(status, 405, "{body}");
     assert!(body.starts_with("{\"message\":"), "{body}");
@@ -1124,7 +1129,9 @@ fn push_pull_and_the_auto_pull_of_docker_run() {
     if !have_docker() {
         return;
     }
-    let Some(registry) = common::local_registry::LocalRegistry::start(&env.run.parent().unwrap().join("registry")) else {
+    let Some(registry) =
+        common::local_registry::LocalRegistry::start(&env.run.parent().unwrap().join("registry"))
+    else {
         return;
     };
     let _cleanup = Cleanup(&env);
@@ -1657,10 +1664,20 @@ fn networks_through_the_docker_cli_and_raw_http() {
         .unwrap()
         .iter()
         .filter(|n| ["bridge", "host", "none"].contains(&n["Name"].as_str().unwrap()))
-        .map(|n| format!("{}={}", n["Name"].as_str().unwrap(), n["Driver"].as_str().unwrap()))
+        .map(|n| {
+            format!(
+                "{}={}",
+                n["Name"].as_str().unwrap(),
+                n["Driver"].as_str().unwrap()
+            )
+        })
         .collect();
     drivers.sort();
-    assert_eq!(drivers, ["bridge=bridge", "host=host", "none=null"], "{body}");
+    assert_eq!(
+        drivers,
+        ["bridge=bridge", "host=host", "none=null"],
+        "{body}"
+    );
     let (status, body) = http(&server.socket, "GET", "/networks/host", "");
     assert_eq!(status, 200, "{body}");
     let (status, body) = http(&server.socket, "DELETE", "/networks/none", "");
@@ -1839,21 +1856,53 @@ fn docker_cp_in_and_out_of_running_and_stopped_containers() {
     server.docker_ok(&["create", "--name", "stopped", "bb", "cat", "/tmp/note"]);
     server.docker_ok(&["run", "-d", "--name", "running", "bb", "sleep", "60"]);
     for c in ["stopped", "running"] {
-        server.docker_ok(&["cp", host.join("note").to_str().unwrap(), &format!("{c}:/tmp/")]);
-        server.docker_ok(&["cp", host.join("tree").to_str().unwrap(), &format!("{c}:/tmp/")]);
+        server.docker_ok(&[
+            "cp",
+            host.join("note").to_str().unwrap(),
+            &format!("{c}:/tmp/"),
+        ]);
+        server.docker_ok(&[
+            "cp",
+            host.join("tree").to_str().unwrap(),
+            &format!("{c}:/tmp/"),
+        ]);
         let back = env.root.parent().unwrap().join(format!("back-{c}"));
         std::fs::create_dir_all(&back).unwrap();
         server.docker_ok(&["cp", &format!("{c}:/tmp/tree"), back.to_str().unwrap()]);
-        assert_eq!(std::fs::read_to_string(back.join("tree/sub/leaf")).unwrap(), "leaf\n");
-        server.docker_ok(&["cp", &format!("{c}:/etc/passwd"), back.join("pw").to_str().unwrap()]);
-        assert!(std::fs::read_to_string(back.join("pw")).unwrap().contains("alice"));
+        assert_eq!(
+            std::fs::read_to_string(back.join("tree/sub/leaf")).unwrap(),
+            "leaf\n"
+        );
+        server.docker_ok(&[
+            "cp",
+            &format!("{c}:/etc/passwd"),
+            back.join("pw").to_str().unwrap(),
+        ]);
+        assert!(
+            std::fs::read_to_string(back.join("pw"))
+                .unwrap()
+                .contains("alice")
+        );
     }
     assert_eq!(server.docker_ok(&["start", "-a", "stopped"]), "note\n");
-    assert_eq!(server.docker_ok(&["exec", "running", "cat", "/tmp/tree/sub/leaf"]), "leaf\n");
+    assert_eq!(
+        server.docker_ok(&["exec", "running", "cat", "/tmp/tree/sub/leaf"]),
+        "leaf\n"
+    );
     // HEAD carries the stat header; a missing path is a 404.
-    let (status, _) = http(&server.socket, "HEAD", "/containers/running/archive?path=/etc/passwd", "");
+    let (status, _) = http(
+        &server.socket,
+        "HEAD",
+        "/containers/running/archive?path=/etc/passwd",
+        "",
+    );
     assert_eq!(status, 200);
-    let (status, body) = http(&server.socket, "GET", "/containers/running/archive?path=/nope", "");
+    let (status, body) = http(
+        &server.socket,
+        "GET",
+        "/containers/running/archive?path=/nope",
+        "",
+    );
     assert_eq!(status, 404, "{body}");
     let r = server.docker(&["cp", "running:/nope", host.to_str().unwrap()]);
     assert_ne!(r.code, 0);
@@ -1877,7 +1926,10 @@ fn docker_cp_in_and_out_of_running_and_stopped_containers() {
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap();
-    assert!(peak_kb < 128 * 1024, "berth serve peaked at {peak_kb} kB for a 256 MiB cp");
+    assert!(
+        peak_kb < 128 * 1024,
+        "berth serve peaked at {peak_kb} kB for a 256 MiB cp"
+    );
 }
 
 #[test]
@@ -1898,7 +1950,12 @@ fn docker_system_df_and_build_prune() {
     assert_eq!(doc["Containers"].as_array().unwrap().len(), 1, "{body}");
     assert_eq!(doc["Volumes"][0]["Name"], "dfvol", "{body}");
     assert_eq!(doc["Volumes"][0]["UsageData"]["RefCount"], 1, "{body}");
-    let table = server.docker_ok(&["system", "df", "--format", "{{.Type}} {{.TotalCount}} {{.Active}}"]);
+    let table = server.docker_ok(&[
+        "system",
+        "df",
+        "--format",
+        "{{.Type}} {{.TotalCount}} {{.Active}}",
+    ]);
     assert!(table.contains("Images 1 1"), "{table}");
     assert!(table.contains("Containers 1 0"), "{table}");
     assert!(table.contains("Local Volumes 1 1"), "{table}");
@@ -1926,7 +1983,17 @@ fn docker_diff_lists_added_changed_and_deleted_paths() {
     let lines: Vec<&str> = diff.lines().collect();
     assert_eq!(
         lines,
-        ["C /bin", "D /bin/wc", "C /etc", "C /etc/passwd", "A /new", "A /new/sub", "A /new/sub/f", "C /tmp", "A /tmp/t"],
+        [
+            "C /bin",
+            "D /bin/wc",
+            "C /etc",
+            "C /etc/passwd",
+            "A /new",
+            "A /new/sub",
+            "A /new/sub/f",
+            "C /tmp",
+            "A /tmp/t"
+        ],
         "{diff}"
     );
 }
@@ -1949,11 +2016,27 @@ fn docker_save_and_load_through_the_api() {
     let loaded = server.docker_ok(&["load", "-i", archive.to_str().unwrap()]);
     assert!(loaded.contains("Loaded image: bb:latest"), "{loaded}");
     assert!(loaded.contains("Loaded image: bb:second"), "{loaded}");
-    assert_eq!(server.docker_ok(&["image", "inspect", "-f", "{{.Id}}", "bb:second"]), id);
-    assert_eq!(server.docker_ok(&["run", "--rm", "bb:second", "echo", "back"]), "back\n");
+    assert_eq!(
+        server.docker_ok(&["image", "inspect", "-f", "{{.Id}}", "bb:second"]),
+        id
+    );
+    assert_eq!(
+        server.docker_ok(&["run", "--rm", "bb:second", "echo", "back"]),
+        "back\n"
+    );
 
     // An unknown image is refused before any byte; junk is refused and nothing is added.
-    let r = server.docker(&["save", "-o", env.root.parent().unwrap().join("none.tar").to_str().unwrap(), "nosuch"]);
+    let r = server.docker(&[
+        "save",
+        "-o",
+        env.root
+            .parent()
+            .unwrap()
+            .join("none.tar")
+            .to_str()
+            .unwrap(),
+        "nosuch",
+    ]);
     assert_ne!(r.code, 0);
     assert!(r.stderr.contains("nosuch"), "{}", r.stderr);
     assert!(!env.root.parent().unwrap().join("none.tar").exists());
@@ -1975,7 +2058,17 @@ fn docker_attach_feeds_a_running_container_and_refuses_a_stopped_one() {
     let _cleanup = Cleanup(&env);
     env.image("bb", &[]);
     let server = Server::start(&env);
-    server.docker_ok(&["run", "--network", "none", "-d", "-i", "--name", "cat", "bb", "cat"]);
+    server.docker_ok(&[
+        "run",
+        "--network",
+        "none",
+        "-d",
+        "-i",
+        "--name",
+        "cat",
+        "bb",
+        "cat",
+    ]);
     let mut child = server
         .docker_cmd(&["attach", "cat"])
         .stdin(Stdio::piped())
@@ -1992,7 +2085,9 @@ fn docker_attach_feeds_a_running_container_and_refuses_a_stopped_one() {
             if n == 0 {
                 break;
             }
-            sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+            sink.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
         }
     });
     let mut stdin = child.stdin.take().unwrap();
@@ -2010,7 +2105,8 @@ fn docker_attach_feeds_a_running_container_and_refuses_a_stopped_one() {
     let r = server.docker(&["attach", "cat"]);
     assert_ne!(r.code, 0);
     assert!(
-        r.stderr.contains("You cannot attach to a stopped container"),
+        r.stderr
+            .contains("You cannot attach to a stopped container"),
         "{}",
         r.stderr
     );

@@ -972,7 +972,9 @@ fn run_network_host_shares_the_hosts_network_and_the_default_is_private() {
 #[test]
 fn from_pulls_a_missing_image() {
     let Some(env) = env() else { return };
-    let Some(registry) = common::local_registry::LocalRegistry::start(&env.root.parent().unwrap().join("registry")) else {
+    let Some(registry) =
+        common::local_registry::LocalRegistry::start(&env.root.parent().unwrap().join("registry"))
+    else {
         return;
     };
     env.image("bb", &[]);

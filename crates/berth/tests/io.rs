@@ -234,7 +234,13 @@ fn exec_options_apply() {
     assert_eq!(r.code, 127, "{}", r.stderr);
     // Nothing but stdio of the caller's reaches the process: fd 57, open in `berth exec`
     // without close-on-exec, is not there.
-    let mut leaky = env.cmd(&["exec", "box", "sh", "-c", "ls /proc/$$/fd; if test -e /proc/$$/fd/57; then echo LEAKED; fi"]);
+    let mut leaky = env.cmd(&[
+        "exec",
+        "box",
+        "sh",
+        "-c",
+        "ls /proc/$$/fd; if test -e /proc/$$/fd/57; then echo LEAKED; fi",
+    ]);
     // SAFETY: dup2 between fork and exec touches only the child's descriptor table.
     unsafe {
         std::os::unix::process::CommandExt::pre_exec(&mut leaky, || {
@@ -393,9 +399,7 @@ fn signals_to_an_attached_run_reach_the_container() {
 }
 
 /// Collects a child's output on a thread; the test polls the shared text.
-fn collect(
-    mut source: impl Read + Send + 'static,
-) -> std::sync::Arc<std::sync::Mutex<String>> {
+fn collect(mut source: impl Read + Send + 'static) -> std::sync::Arc<std::sync::Mutex<String>> {
     let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
     let sink = seen.clone();
     std::thread::spawn(move || {
@@ -459,7 +463,10 @@ fn attach_to_a_tty_types_detaches_and_returns_the_exit_code() {
             .unwrap();
         let seen = collect(std::fs::File::from(master.try_clone().unwrap()));
         nix::unistd::write(&master, b"echo hi-$((6*7))\r").unwrap();
-        wait_for(|| seen.lock().unwrap().contains("hi-42"), "the shell's answer");
+        wait_for(
+            || seen.lock().unwrap().contains("hi-42"),
+            "the shell's answer",
+        );
         nix::unistd::write(&master, input).unwrap();
         let r = common::wait_within(child, common::COMMAND_DEADLINE, "attach");
         let out = seen.lock().unwrap().clone();
@@ -480,7 +487,14 @@ fn attach_without_stdin_sees_late_output_and_the_exit_code() {
     let Some(env) = env() else { return };
     env.image("bb", &[]);
     env.ok(&[
-        "run", "-d", "--name", "late", "bb", "sh", "-c", "sleep 2; echo late; exit 4",
+        "run",
+        "-d",
+        "--name",
+        "late",
+        "bb",
+        "sh",
+        "-c",
+        "sleep 2; echo late; exit 4",
     ]);
     let r = env.berth(&["attach", "late"]);
     assert_eq!(r.code, 4, "{}", r.stderr);
@@ -507,12 +521,16 @@ fn attach_refuses_missing_and_stopped_containers() {
 
 /// The pid of a container's shim (`berth shim ID`), from /proc.
 fn shim_pid(id: &str) -> Option<i32> {
-    std::fs::read_dir("/proc").ok()?.flatten().find_map(|entry| {
-        let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
-        let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
-        let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
-        (args.get(1) == Some(&&b"shim"[..]) && args.get(2) == Some(&id.as_bytes())).then_some(pid)
-    })
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
+            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+            let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
+            (args.get(1) == Some(&&b"shim"[..]) && args.get(2) == Some(&id.as_bytes()))
+                .then_some(pid)
+        })
 }
 
 #[test]
@@ -531,7 +549,12 @@ fn attach_after_a_killed_shim_says_not_running_and_a_restart_serves_again() {
     );
     let r = env.berth(&["attach", "orphaned"]);
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("You cannot attach to a stopped container"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("You cannot attach to a stopped container"),
+        "{}",
+        r.stderr
+    );
     // Its stale socket must not stand in the way of the next shim's.
     env.ok(&["start", "orphaned"]);
     let mut child = env
@@ -556,7 +579,13 @@ fn a_client_that_never_reads_does_not_hold_back_the_container() {
     let Some(env) = env() else { return };
     env.image("bb", &[]);
     let id = env.ok(&[
-        "run", "-d", "--name", "flood", "bb", "sh", "-c",
+        "run",
+        "-d",
+        "--name",
+        "flood",
+        "bb",
+        "sh",
+        "-c",
         "sleep 1; head -c 8000000 /dev/zero | tr '\\0' x; echo; echo done",
     ]);
     let dir = env.run.join("containers").join(id.trim());

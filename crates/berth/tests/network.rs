@@ -401,14 +401,50 @@ fn network_cli_lists_filters_and_refuses_bad_input() {
     let r = env.berth(&["network", "rm", "bridge"]);
     assert_ne!(r.code, 0);
     // host and none: listed, filtered and inspected as Docker has them, never removed.
-    let builtin = env.ok(&["network", "ls", "--filter", "type=builtin", "--format", "{{.Name}}"]);
+    let builtin = env.ok(&[
+        "network",
+        "ls",
+        "--filter",
+        "type=builtin",
+        "--format",
+        "{{.Name}}",
+    ]);
     assert_eq!(builtin, "bridge\nhost\nnone\n");
-    let none_id = env.ok(&["network", "ls", "-q", "--no-trunc", "--filter", "driver=null"]);
+    let none_id = env.ok(&[
+        "network",
+        "ls",
+        "-q",
+        "--no-trunc",
+        "--filter",
+        "driver=null",
+    ]);
     assert_eq!(none_id.trim().len(), 64, "{none_id}");
-    let inspected = env.ok(&["network", "inspect", "-f", "{{.Name}} {{.Driver}}", &none_id.trim()[..12]]);
+    let inspected = env.ok(&[
+        "network",
+        "inspect",
+        "-f",
+        "{{.Name}} {{.Driver}}",
+        &none_id.trim()[..12],
+    ]);
     assert_eq!(inspected.trim(), "none null");
-    env.ok(&["run", "-d", "--name", "onhost", "--network", "host", "bb", "sleep", "60"]);
-    let members = env.ok(&["network", "inspect", "-f", "{{range $id, $c := .Containers}}{{$c.Name}}{{end}}", "host"]);
+    env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "onhost",
+        "--network",
+        "host",
+        "bb",
+        "sleep",
+        "60",
+    ]);
+    let members = env.ok(&[
+        "network",
+        "inspect",
+        "-f",
+        "{{range $id, $c := .Containers}}{{$c.Name}}{{end}}",
+        "host",
+    ]);
     assert_eq!(members.trim(), "onhost");
     let r = env.berth(&["network", "rm", "none"]);
     assert_ne!(r.code, 0);

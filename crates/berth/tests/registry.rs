@@ -855,13 +855,18 @@ fn token_auth_login_push_pull() {
 
 #[test]
 fn docker_login_push_pull_through_berth_serve() {
-    let Some((env, server_config)) = setup() else { return };
+    let Some((env, server_config)) = setup() else {
+        return;
+    };
     let docker = Path::new("/usr/local/bin/docker");
     if !docker.is_file() {
         eprintln!("skipping: the docker CLI is not installed");
         return;
     }
-    let Ok(out) = Command::new("htpasswd").args(["-Bbn", "alice", "s3cret"]).output() else {
+    let Ok(out) = Command::new("htpasswd")
+        .args(["-Bbn", "alice", "s3cret"])
+        .output()
+    else {
         eprintln!("skipping: htpasswd (apache2-utils) is not installed");
         return;
     };
@@ -887,20 +892,39 @@ fn docker_login_push_pull_through_berth_serve() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
         common::wait_within(child, common::COMMAND_DEADLINE, &format!("docker {args:?}"))
     };
     let r = docker_cmd(&["push", &name], "");
     assert_ne!(r.code, 0, "pushed without credentials: {}", r.stdout);
-    assert!(format!("{}{}", r.stdout, r.stderr).contains("unauthorized"), "{}{}", r.stdout, r.stderr);
+    assert!(
+        format!("{}{}", r.stdout, r.stderr).contains("unauthorized"),
+        "{}{}",
+        r.stdout,
+        r.stderr
+    );
 
-    let r = docker_cmd(&["login", "-u", "alice", "--password-stdin", &reg.host()], "wrong\n");
+    let r = docker_cmd(
+        &["login", "-u", "alice", "--password-stdin", &reg.host()],
+        "wrong\n",
+    );
     assert_ne!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(r.stderr.contains("unauthorized"), "{}", r.stderr);
-    let r = docker_cmd(&["login", "-u", "alice", "--password-stdin", &reg.host()], "s3cret\n");
+    let r = docker_cmd(
+        &["login", "-u", "alice", "--password-stdin", &reg.host()],
+        "s3cret\n",
+    );
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("Login Succeeded"), "{}", r.stdout);
-    assert!(!server_config.join("config.json").exists(), "the server stored the client's credentials");
+    assert!(
+        !server_config.join("config.json").exists(),
+        "the server stored the client's credentials"
+    );
 
     let r = docker_cmd(&["push", &name], "");
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
@@ -908,5 +932,8 @@ fn docker_login_push_pull_through_berth_serve() {
     env.ok(&["rmi", &name]);
     let r = docker_cmd(&["pull", &name], "");
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    assert!(env.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]).contains(&name));
+    assert!(
+        env.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"])
+            .contains(&name)
+    );
 }

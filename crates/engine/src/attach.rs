@@ -96,7 +96,6 @@ pub(crate) fn short_socket_path(dir: &Path, name: &str) -> std::io::Result<(Owne
     Ok((handle, path))
 }
 
-
 /// What the attaching client wants.
 #[derive(Debug, Clone, Default)]
 pub struct AttachOptions {
@@ -244,7 +243,9 @@ impl DetachKeys {
 }
 
 fn invalid_keys(spec: &str) -> Error {
-    Error::InvalidArgument(format!("invalid detach keys ({spec}): use ctrl-<value> or a single character, comma separated"))
+    Error::InvalidArgument(format!(
+        "invalid detach keys ({spec}): use ctrl-<value> or a single character, comma separated"
+    ))
 }
 
 impl Engine {

@@ -362,7 +362,11 @@ impl Engine {
     /// those blobs (the config, so the image id, is unchanged);
     /// compressed layers (pulled ones) go as stored, with the manifest as stored.
     /// Returns (tag, manifest digest, manifest size).
-    pub fn push_image(&self, name: &str, progress: &mut dyn FnMut(Progress)) -> Result<(String, String, usize), Error> {
+    pub fn push_image(
+        &self,
+        name: &str,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<(String, String, usize), Error> {
         self.push_image_as(name, None, progress)
     }
 
@@ -403,7 +407,9 @@ impl Engine {
             .to_string();
         let parsed = registry::parse_reference(&normalized)?;
         let (repo, tag) = reference::split(&normalized);
-        progress(Progress::line(format!("The push refers to repository [{repo}]")));
+        progress(Progress::line(format!(
+            "The push refers to repository [{repo}]"
+        )));
         let session = Session::open_as(&parsed, credentials)?;
         for layer in &image.layers {
             progress(Progress::of(short(layer), "Preparing"));

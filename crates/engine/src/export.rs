@@ -34,8 +34,8 @@ impl<W: Write> Export<'_, W> {
             if ft.is_dir() {
                 self.tar.append_dir(format!("{entry_rel}/"), &path)?;
                 let container_path = format!("/{entry_rel}");
-                let mounted = meta.dev() != self.root_dev
-                    || self.mount_points.contains(&container_path);
+                let mounted =
+                    meta.dev() != self.root_dev || self.mount_points.contains(&container_path);
                 if !mounted {
                     self.dir(&path, &format!("{entry_rel}/"))?;
                 }

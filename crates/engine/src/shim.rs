@@ -755,8 +755,8 @@ impl AttachServer {
         let _ = std::fs::remove_file(&path);
         let (_dir, short) = attach::short_socket_path(run_dir, attach::SOCKET_NAME)
             .map_err(|e| Error::io("opening the container's run dir", e))?;
-        let listener = UnixListener::bind(&short)
-            .map_err(|e| Error::io("binding the attach socket", e))?;
+        let listener =
+            UnixListener::bind(&short).map_err(|e| Error::io("binding the attach socket", e))?;
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
             .map_err(|e| Error::io("restricting the attach socket", e))?;

@@ -233,7 +233,9 @@ impl Engine {
             // A concurrent creation may have just renamed a complete one into place.
             return match std::fs::DirBuilder::new().mode(0o755).create(&data) {
                 Ok(()) => Ok(true),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && data.is_dir() => Ok(false),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && data.is_dir() => {
+                    Ok(false)
+                }
                 Err(e) => Err(io("creating _data", e)),
             };
         }

@@ -588,13 +588,21 @@ pub fn read_archive(store: &Store, input: impl Read) -> Result<Vec<LoadedImage>,
             let detail: String = e
                 .to_string()
                 .chars()
-                .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' })
+                .map(|c| {
+                    if c.is_ascii_graphic() || c == ' ' {
+                        c
+                    } else {
+                        '?'
+                    }
+                })
                 .take(120)
                 .collect();
             if n == 0 {
                 invalid(format!("not a tar archive ({detail})"))
             } else {
-                invalid(format!("truncated or malformed tar after {n} entries ({detail})"))
+                invalid(format!(
+                    "truncated or malformed tar after {n} entries ({detail})"
+                ))
             }
         })?;
         let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();

@@ -18,13 +18,19 @@ pub fn config_path() -> PathBuf {
     if let Some(dir) = std::env::var_os("DOCKER_CONFIG").filter(|d| !d.is_empty()) {
         return PathBuf::from(dir).join("config.json");
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/root"));
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/root"));
     home.join(".docker").join("config.json")
 }
 
 fn key_for(registry: &str) -> String {
     let r = normalize_registry(registry);
-    if r == "docker.io" { DOCKER_HUB_KEY.to_string() } else { r }
+    if r == "docker.io" {
+        DOCKER_HUB_KEY.to_string()
+    } else {
+        r
+    }
 }
 
 fn load() -> Result<Value> {
@@ -40,7 +46,10 @@ fn load() -> Result<Value> {
 
 fn save(config: &Value) -> Result<()> {
     let path = config_path();
-    let dir = path.parent().map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+    let dir = path
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
     let io = |what: &str, e: std::io::Error| Error::Io(format!("{what} {}: {e}", path.display()));
     std::fs::create_dir_all(&dir).map_err(|e| io("creating the directory of", e))?;
     let tmp = dir.join(format!(".config.json.{}.tmp", std::process::id()));
@@ -67,14 +76,28 @@ fn save(config: &Value) -> Result<()> {
 /// (user, password) stored for `registry`, if any.
 pub fn get(registry: &str) -> Result<Option<(String, String)>> {
     let config = load()?;
-    let Some(auths) = config.get("auths").and_then(Value::as_object) else { return Ok(None) };
+    let Some(auths) = config.get("auths").and_then(Value::as_object) else {
+        return Ok(None);
+    };
     let wanted = normalize_registry(registry);
-    let entry = auths.iter().find(|(k, _)| normalize_registry(k) == wanted).map(|(_, v)| v);
+    let entry = auths
+        .iter()
+        .find(|(k, _)| normalize_registry(k) == wanted)
+        .map(|(_, v)| v);
     let Some(entry) = entry else { return Ok(None) };
-    if let Some(auth) = entry.get("auth").and_then(Value::as_str).filter(|a| !a.is_empty()) {
+    if let Some(auth) = entry
+        .get("auth")
+        .and_then(Value::as_str)
+        .filter(|a| !a.is_empty())
+    {
         let decoded = base64::engine::general_purpose::STANDARD
             .decode(auth.trim())
-            .map_err(|e| Error::Io(format!("bad auth entry for {registry} in {}: {e}", config_path().display())))?;
+            .map_err(|e| {
+                Error::Io(format!(
+                    "bad auth entry for {registry} in {}: {e}",
+                    config_path().display()
+                ))
+            })?;
         let text = String::from_utf8_lossy(&decoded).into_owned();
         let (user, pass) = text.split_once(':').unwrap_or((text.as_str(), ""));
         return Ok(Some((user.to_string(), pass.to_string())));
@@ -108,7 +131,9 @@ pub fn store(registry: &str, user: &str, password: &str) -> Result<()> {
 pub fn remove(registry: &str) -> Result<bool> {
     let mut config = load()?;
     let wanted = normalize_registry(registry);
-    let Some(auths) = config.get_mut("auths").and_then(Value::as_object_mut) else { return Ok(false) };
+    let Some(auths) = config.get_mut("auths").and_then(Value::as_object_mut) else {
+        return Ok(false);
+    };
     let before = auths.len();
     auths.retain(|k, _| normalize_registry(k) != wanted);
     if auths.len() == before {
@@ -127,18 +152,31 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         // SAFETY: this is the only test in this crate that touches the environment.
         unsafe { std::env::set_var("DOCKER_CONFIG", dir.path()) };
-        std::fs::write(dir.path().join("config.json"), r#"{"credsStore":"","other":1}"#).unwrap();
+        std::fs::write(
+            dir.path().join("config.json"),
+            r#"{"credsStore":"","other":1}"#,
+        )
+        .unwrap();
         store("127.0.0.1:5000", "u", "p:w").unwrap();
         store("docker.io", "hub", "x").unwrap();
-        assert_eq!(get("127.0.0.1:5000").unwrap(), Some(("u".into(), "p:w".into())));
-        assert_eq!(get("index.docker.io").unwrap(), Some(("hub".into(), "x".into())));
+        assert_eq!(
+            get("127.0.0.1:5000").unwrap(),
+            Some(("u".into(), "p:w".into()))
+        );
+        assert_eq!(
+            get("index.docker.io").unwrap(),
+            Some(("hub".into(), "x".into()))
+        );
         let text = std::fs::read_to_string(dir.path().join("config.json")).unwrap();
         let v: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["other"], 1);
         assert_eq!(v["auths"]["127.0.0.1:5000"]["auth"], "dTpwOnc=");
         assert!(v["auths"][DOCKER_HUB_KEY].is_object());
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.path().join("config.json")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.path().join("config.json"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
         assert!(remove("127.0.0.1:5000").unwrap());
         assert!(!remove("127.0.0.1:5000").unwrap());

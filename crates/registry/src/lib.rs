@@ -61,7 +61,10 @@ pub fn registry_of(reference: &oci_client::Reference) -> String {
 /// kept without scheme and trailing path.
 pub fn normalize_registry(host: &str) -> String {
     let h = host.trim();
-    let h = h.strip_prefix("https://").or_else(|| h.strip_prefix("http://")).unwrap_or(h);
+    let h = h
+        .strip_prefix("https://")
+        .or_else(|| h.strip_prefix("http://"))
+        .unwrap_or(h);
     let h = h.split('/').next().unwrap_or(h);
     match h {
         "index.docker.io" | "registry-1.docker.io" | "docker.io" | "" => "docker.io".to_string(),
@@ -87,7 +90,10 @@ fn host_part(registry: &str) -> &str {
     if let Some(rest) = registry.strip_prefix('[') {
         return rest.split(']').next().unwrap_or(rest);
     }
-    registry.rsplit_once(':').map(|(h, _)| h).unwrap_or(registry)
+    registry
+        .rsplit_once(':')
+        .map(|(h, _)| h)
+        .unwrap_or(registry)
 }
 
 /// `os/arch[/variant]` as `--platform` takes it; empty parts default to linux and the host arch.
@@ -107,21 +113,33 @@ impl Platform {
             "powerpc64" => "ppc64le",
             other => other,
         };
-        Platform { os: "linux".into(), architecture: arch.into(), variant: None }
+        Platform {
+            os: "linux".into(),
+            architecture: arch.into(),
+            variant: None,
+        }
     }
 
     pub fn parse(text: &str) -> Result<Platform> {
         let parts: Vec<&str> = text.trim().split('/').collect();
-        let bad = || Error::InvalidArgument(format!("invalid platform {text:?}: expected os/arch[/variant]"));
+        let bad = || {
+            Error::InvalidArgument(format!(
+                "invalid platform {text:?}: expected os/arch[/variant]"
+            ))
+        };
         match parts.as_slice() {
-            [os, arch] if !os.is_empty() && !arch.is_empty() => {
-                Ok(Platform { os: os.to_string(), architecture: arch.to_string(), variant: None })
-            }
-            [os, arch, variant] if !os.is_empty() && !arch.is_empty() && !variant.is_empty() => Ok(Platform {
+            [os, arch] if !os.is_empty() && !arch.is_empty() => Ok(Platform {
                 os: os.to_string(),
                 architecture: arch.to_string(),
-                variant: Some(variant.to_string()),
+                variant: None,
             }),
+            [os, arch, variant] if !os.is_empty() && !arch.is_empty() && !variant.is_empty() => {
+                Ok(Platform {
+                    os: os.to_string(),
+                    architecture: arch.to_string(),
+                    variant: Some(variant.to_string()),
+                })
+            }
             _ => Err(bad()),
         }
     }
@@ -172,7 +190,10 @@ mod tests {
         assert!(is_insecure("127.0.0.1"));
         assert!(!is_insecure("docker.io"));
         assert!(!is_insecure("registry.example.com:5000"));
-        assert_eq!(normalize_registry("https://index.docker.io/v1/"), "docker.io");
+        assert_eq!(
+            normalize_registry("https://index.docker.io/v1/"),
+            "docker.io"
+        );
     }
 
     #[test]

@@ -12,12 +12,17 @@ use oci_client::{Client, Reference};
 use serde_json::Value;
 
 use crate::{
-    Error, MEDIA_DOCKER_LIST, MEDIA_DOCKER_MANIFEST, MEDIA_OCI_INDEX, MEDIA_OCI_MANIFEST, Platform, Result,
-    credentials, registry_of, sha256_digest,
+    Error, MEDIA_DOCKER_LIST, MEDIA_DOCKER_MANIFEST, MEDIA_OCI_INDEX, MEDIA_OCI_MANIFEST, Platform,
+    Result, credentials, registry_of, sha256_digest,
 };
 
 /// Manifest types sent in Accept.
-const ACCEPTED: &[&str] = &[MEDIA_DOCKER_MANIFEST, MEDIA_DOCKER_LIST, MEDIA_OCI_MANIFEST, MEDIA_OCI_INDEX];
+const ACCEPTED: &[&str] = &[
+    MEDIA_DOCKER_MANIFEST,
+    MEDIA_DOCKER_LIST,
+    MEDIA_OCI_MANIFEST,
+    MEDIA_OCI_INDEX,
+];
 
 /// A blob a manifest refers to.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,7 +67,11 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 fn scheme(registry: &str) -> &'static str {
-    if crate::is_insecure(registry) { "http" } else { "https" }
+    if crate::is_insecure(registry) {
+        "http"
+    } else {
+        "https"
+    }
 }
 
 impl Session {
@@ -74,11 +83,18 @@ impl Session {
 
     /// Like [`Session::open`], with `credentials` (user, password) in place of the stored ones
     /// when given (the API's `X-Registry-Auth`).
-    pub fn open_as(reference: &Reference, credentials: Option<(String, String)>) -> Result<Session> {
+    pub fn open_as(
+        reference: &Reference,
+        credentials: Option<(String, String)>,
+    ) -> Result<Session> {
         install_crypto();
         let registry = reference.registry().to_string();
         let config = ClientConfig {
-            protocol: if crate::is_insecure(&registry) { ClientProtocol::Http } else { ClientProtocol::Https },
+            protocol: if crate::is_insecure(&registry) {
+                ClientProtocol::Http
+            } else {
+                ClientProtocol::Https
+            },
             platform_resolver: None,
             use_monolithic_push: true,
             connect_timeout: Some(std::time::Duration::from_secs(15)),
@@ -95,25 +111,50 @@ impl Session {
         };
         let rt = runtime()?;
         rt.block_on(client.store_auth_if_needed(reference.resolve_registry(), &auth));
-        Ok(Session { rt, client, auth, registry, repository: reference.repository().to_string() })
+        Ok(Session {
+            rt,
+            client,
+            auth,
+            registry,
+            repository: reference.repository().to_string(),
+        })
     }
 
     fn tagged(&self, tag: &str) -> Reference {
-        Reference::with_tag(self.registry.clone(), self.repository.clone(), tag.to_string())
+        Reference::with_tag(
+            self.registry.clone(),
+            self.repository.clone(),
+            tag.to_string(),
+        )
     }
 
     fn by_digest(&self, digest: &str) -> Reference {
-        Reference::with_digest(self.registry.clone(), self.repository.clone(), digest.to_string())
+        Reference::with_digest(
+            self.registry.clone(),
+            self.repository.clone(),
+            digest.to_string(),
+        )
     }
 
     /// `tag` or `sha256:...`.
     fn reference(&self, tag_or_digest: &str) -> Reference {
-        if tag_or_digest.contains(':') { self.by_digest(tag_or_digest) } else { self.tagged(tag_or_digest) }
+        if tag_or_digest.contains(':') {
+            self.by_digest(tag_or_digest)
+        } else {
+            self.tagged(tag_or_digest)
+        }
     }
 
     fn display(&self, tag_or_digest: &str) -> String {
-        let sep = if tag_or_digest.contains(':') { '@' } else { ':' };
-        let repo = self.repository.strip_prefix("library/").filter(|_| self.registry == "docker.io");
+        let sep = if tag_or_digest.contains(':') {
+            '@'
+        } else {
+            ':'
+        };
+        let repo = self
+            .repository
+            .strip_prefix("library/")
+            .filter(|_| self.registry == "docker.io");
         match repo {
             Some(r) => format!("{r}{sep}{tag_or_digest}"),
             None => format!("{}/{}{sep}{tag_or_digest}", self.registry, self.repository),
@@ -126,19 +167,32 @@ impl Session {
         let resp = self
             .rt
             .block_on(self.client.list_tags(&r, &self.auth, None, None))
-            .map_err(|e| map_err(e, &format!("listing the tags of {}/{}", self.registry, self.repository)))?;
+            .map_err(|e| {
+                map_err(
+                    e,
+                    &format!("listing the tags of {}/{}", self.registry, self.repository),
+                )
+            })?;
         Ok(resp.tags)
     }
 
     async fn raw_manifest(&self, r: &Reference, what: &str) -> Result<(Vec<u8>, String)> {
-        let (body, _) = self.client.pull_manifest_raw(r, &self.auth, ACCEPTED).await.map_err(|e| match map_err(e, what) {
-            Error::NotFound(m) => Error::NotFound(format!("manifest for {what} not found: {m}")),
-            other => other,
-        })?;
+        let (body, _) = self
+            .client
+            .pull_manifest_raw(r, &self.auth, ACCEPTED)
+            .await
+            .map_err(|e| match map_err(e, what) {
+                Error::NotFound(m) => {
+                    Error::NotFound(format!("manifest for {what} not found: {m}"))
+                }
+                other => other,
+            })?;
         let digest = sha256_digest(&body);
         if let Some(wanted) = r.digest() {
             if wanted != digest {
-                return Err(Error::BadContent(format!("manifest for {what}: digest mismatch: expected {wanted}, got {digest}")));
+                return Err(Error::BadContent(format!(
+                    "manifest for {what}: digest mismatch: expected {wanted}, got {digest}"
+                )));
             }
         }
         Ok((body.to_vec(), digest))
@@ -155,13 +209,17 @@ impl Session {
             let kind = kind_of(&value);
             if kind == MEDIA_DOCKER_LIST || kind == MEDIA_OCI_INDEX {
                 let chosen = choose(&value, platform).ok_or_else(|| {
-                    Error::NotFound(format!("no matching manifest for {platform} in the manifest list entries of {what}"))
+                    Error::NotFound(format!(
+                        "no matching manifest for {platform} in the manifest list entries of {what}"
+                    ))
                 })?;
                 let (bytes, digest) = self.raw_manifest(&self.by_digest(&chosen), &what).await?;
                 let value = parse(&bytes, &what)?;
                 let kind = kind_of(&value);
                 if kind == MEDIA_DOCKER_LIST || kind == MEDIA_OCI_INDEX {
-                    return Err(Error::BadContent(format!("{what}: a manifest list inside a manifest list")));
+                    return Err(Error::BadContent(format!(
+                        "{what}: a manifest list inside a manifest list"
+                    )));
                 }
                 return image_manifest(bytes, digest, &value, &kind, &what);
             }
@@ -178,7 +236,13 @@ impl Session {
             .rt
             .block_on(self.client.pull_blob_stream(&r, digest))
             .map_err(|e| map_err(e, &what))?;
-        Ok(BlobReader { session: self, stream: sized.stream, buf: bytes::Bytes::new(), len: sized.content_length, ended: false })
+        Ok(BlobReader {
+            session: self,
+            stream: sized.stream,
+            buf: bytes::Bytes::new(),
+            len: sized.content_length,
+            ended: false,
+        })
     }
 
     /// Asks the registry to mount a blob it already holds in `from_repository` into this
@@ -187,8 +251,14 @@ impl Session {
     /// caller uploads the blob.
     pub fn mount_blob(&self, digest: &str, from_repository: &str) -> bool {
         let target = self.tagged("latest");
-        let source = Reference::with_tag(self.registry.clone(), from_repository.to_string(), "latest".into());
-        self.rt.block_on(self.client.mount_blob(&target, &source, digest)).is_ok()
+        let source = Reference::with_tag(
+            self.registry.clone(),
+            from_repository.to_string(),
+            "latest".into(),
+        );
+        self.rt
+            .block_on(self.client.mount_blob(&target, &source, digest))
+            .is_ok()
     }
 
     /// The registry host this session talks to, as references spell it (`127.0.0.1:5000`).
@@ -214,22 +284,39 @@ impl Session {
         let what = format!("blob {digest}");
         let response = self
             .rt
-            .block_on(self.client.pull_blob_stream_partial(&r, digest, 0, Some(size)))
+            .block_on(
+                self.client
+                    .pull_blob_stream_partial(&r, digest, 0, Some(size)),
+            )
             .map_err(|e| map_err(e, &what))?;
         let sized = match response {
-            oci_client::client::BlobResponse::Full(s) | oci_client::client::BlobResponse::Partial(s) => s,
+            oci_client::client::BlobResponse::Full(s)
+            | oci_client::client::BlobResponse::Partial(s) => s,
         };
-        Ok(BlobReader { session: self, stream: sized.stream, buf: bytes::Bytes::new(), len: sized.content_length, ended: false })
+        Ok(BlobReader {
+            session: self,
+            stream: sized.stream,
+            buf: bytes::Bytes::new(),
+            len: sized.content_length,
+            ended: false,
+        })
     }
 
     /// Whether the registry has the blob in this repository (HEAD).
     pub fn has_blob(&self, digest: &str) -> Result<bool> {
         let r = self.by_digest(digest);
-        self.rt.block_on(self.client.blob_exists(&r, digest)).map_err(|e| map_err(e, &format!("checking blob {digest}")))
+        self.rt
+            .block_on(self.client.blob_exists(&r, digest))
+            .map_err(|e| map_err(e, &format!("checking blob {digest}")))
     }
 
     /// Uploads a blob from a reader (streamed, one monolithic PUT); the registry checks the digest.
-    pub fn push_blob(&self, digest: &str, size: u64, file: impl Read + Send + 'static) -> Result<()> {
+    pub fn push_blob(
+        &self,
+        digest: &str,
+        size: u64,
+        file: impl Read + Send + 'static,
+    ) -> Result<()> {
         let r = self.tagged("latest");
         let stream = futures_util::stream::unfold(Some(file), |state| async move {
             let mut file = state?;
@@ -256,7 +343,10 @@ impl Session {
             .parse()
             .map_err(|_| Error::BadContent(format!("bad manifest media type {media_type:?}")))?;
         self.rt
-            .block_on(self.client.push_manifest_raw(&r, bytes.to_vec(), content_type))
+            .block_on(
+                self.client
+                    .push_manifest_raw(&r, bytes.to_vec(), content_type),
+            )
             .map_err(|e| map_err(e, &format!("pushing the manifest of {}", self.display(tag))))?;
         Ok(sha256_digest(bytes))
     }
@@ -302,7 +392,8 @@ impl Read for BlobReader<'_> {
 }
 
 fn parse(bytes: &[u8], what: &str) -> Result<Value> {
-    serde_json::from_slice(bytes).map_err(|e| Error::BadContent(format!("malformed manifest for {what}: {e}")))
+    serde_json::from_slice(bytes)
+        .map_err(|e| Error::BadContent(format!("malformed manifest for {what}: {e}")))
 }
 
 fn kind_of(value: &Value) -> String {
@@ -324,16 +415,29 @@ fn choose(index: &Value, platform: &Platform) -> Option<String> {
         let p = &e["platform"];
         p["os"].as_str() == Some(platform.os.as_str())
             && p["architecture"].as_str() == Some(platform.architecture.as_str())
-            && platform.variant.as_deref().is_none_or(|v| p["variant"].as_str() == Some(v))
+            && platform
+                .variant
+                .as_deref()
+                .is_none_or(|v| p["variant"].as_str() == Some(v))
     };
-    entries.iter().find(matches).and_then(|e| e["digest"].as_str()).map(str::to_string)
+    entries
+        .iter()
+        .find(matches)
+        .and_then(|e| e["digest"].as_str())
+        .map(str::to_string)
 }
 
 fn blob_ref(v: &Value, what: &str) -> Result<BlobRef> {
     let digest = v["digest"].as_str().unwrap_or_default();
     let hex = digest.strip_prefix("sha256:").unwrap_or_default();
-    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
-        return Err(Error::BadContent(format!("manifest for {what}: unsupported or invalid digest {digest:?}")));
+    if hex.len() != 64
+        || !hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        return Err(Error::BadContent(format!(
+            "manifest for {what}: unsupported or invalid digest {digest:?}"
+        )));
     }
     Ok(BlobRef {
         media_type: v["mediaType"].as_str().unwrap_or_default().to_string(),
@@ -342,12 +446,22 @@ fn blob_ref(v: &Value, what: &str) -> Result<BlobRef> {
     })
 }
 
-fn image_manifest(bytes: Vec<u8>, digest: String, value: &Value, kind: &str, what: &str) -> Result<PulledManifest> {
+fn image_manifest(
+    bytes: Vec<u8>,
+    digest: String,
+    value: &Value,
+    kind: &str,
+    what: &str,
+) -> Result<PulledManifest> {
     if value["schemaVersion"].as_u64() == Some(1) {
-        return Err(Error::BadContent(format!("{what}: Docker image manifest schema 1 is not supported")));
+        return Err(Error::BadContent(format!(
+            "{what}: Docker image manifest schema 1 is not supported"
+        )));
     }
     if kind != MEDIA_DOCKER_MANIFEST && kind != MEDIA_OCI_MANIFEST {
-        return Err(Error::BadContent(format!("{what}: unsupported manifest media type {kind:?}")));
+        return Err(Error::BadContent(format!(
+            "{what}: unsupported manifest media type {kind:?}"
+        )));
     }
     let config = blob_ref(&value["config"], what)?;
     let layers = value["layers"]
@@ -356,7 +470,13 @@ fn image_manifest(bytes: Vec<u8>, digest: String, value: &Value, kind: &str, wha
         .iter()
         .map(|l| blob_ref(l, what))
         .collect::<Result<Vec<_>>>()?;
-    Ok(PulledManifest { bytes, digest, media_type: kind.to_string(), config, layers })
+    Ok(PulledManifest {
+        bytes,
+        digest,
+        media_type: kind.to_string(),
+        config,
+        layers,
+    })
 }
 
 fn codes_message(envelope: &oci_client::errors::OciEnvelope) -> String {
@@ -371,7 +491,11 @@ fn codes_message(envelope: &oci_client::errors::OciEnvelope) -> String {
                 OciErrorCode::BlobUnknown => "blob unknown to registry".to_string(),
                 _ => code,
             };
-            if e.message.is_empty() || e.message == code { code } else { format!("{code}: {}", e.message) }
+            if e.message.is_empty() || e.message == code {
+                code
+            } else {
+                format!("{code}: {}", e.message)
+            }
         })
         .collect::<Vec<_>>()
         .join("; ")
@@ -380,7 +504,8 @@ fn codes_message(envelope: &oci_client::errors::OciEnvelope) -> String {
 /// oci-client's errors as berth's, with Docker-like wording.
 fn map_err(e: OciDistributionError, what: &str) -> Error {
     match e {
-        OciDistributionError::UnauthorizedError { .. } | OciDistributionError::AuthenticationFailure(_) => {
+        OciDistributionError::UnauthorizedError { .. }
+        | OciDistributionError::AuthenticationFailure(_) => {
             Error::Unauthorized(format!("{what}: unauthorized: authentication required"))
         }
         OciDistributionError::ImageManifestNotFoundError(m) => Error::NotFound(m),
@@ -390,17 +515,25 @@ fn map_err(e: OciDistributionError, what: &str) -> Error {
             if code(|c| matches!(c, OciErrorCode::Unauthorized | OciErrorCode::Denied)) {
                 Error::Unauthorized(format!("{what}: unauthorized: {msg}"))
             } else if code(|c| {
-                matches!(c, OciErrorCode::ManifestUnknown | OciErrorCode::NameUnknown | OciErrorCode::BlobUnknown | OciErrorCode::NotFound)
+                matches!(
+                    c,
+                    OciErrorCode::ManifestUnknown
+                        | OciErrorCode::NameUnknown
+                        | OciErrorCode::BlobUnknown
+                        | OciErrorCode::NotFound
+                )
             }) {
                 Error::NotFound(msg)
             } else {
                 Error::Transport(format!("{what}: {msg}"))
             }
         }
-        OciDistributionError::ServerError { code: 404, message, .. } => Error::NotFound(format!("not found {}", message.trim())),
-        OciDistributionError::ServerError { code: 401 | 403, .. } => {
-            Error::Unauthorized(format!("{what}: unauthorized: authentication required"))
-        }
+        OciDistributionError::ServerError {
+            code: 404, message, ..
+        } => Error::NotFound(format!("not found {}", message.trim())),
+        OciDistributionError::ServerError {
+            code: 401 | 403, ..
+        } => Error::Unauthorized(format!("{what}: unauthorized: authentication required")),
         OciDistributionError::DigestError(d) => Error::BadContent(format!("{what}: {d}")),
         OciDistributionError::RequestError(r)
             if matches!(r.status().map(|s| s.as_u16()), Some(401 | 403)) =>
@@ -427,7 +560,11 @@ fn map_err(e: OciDistributionError, what: &str) -> Error {
 /// token from the bearer realm).
 pub fn check_login(registry: &str, user: &str, password: &str) -> Result<()> {
     install_crypto();
-    let host = if crate::normalize_registry(registry) == "docker.io" { "registry-1.docker.io" } else { registry };
+    let host = if crate::normalize_registry(registry) == "docker.io" {
+        "registry-1.docker.io"
+    } else {
+        registry
+    };
     let url = format!("{}://{host}/v2/", scheme(registry));
     let rt = runtime()?;
     let client = reqwest::Client::builder()
@@ -450,7 +587,10 @@ pub fn check_login(registry: &str, user: &str, password: &str) -> Result<()> {
             return Ok(());
         }
         if res.status() != reqwest::StatusCode::UNAUTHORIZED {
-            return Err(Error::Transport(format!("logging in to {registry}: {url} answered {}", res.status())));
+            return Err(Error::Transport(format!(
+                "logging in to {registry}: {url} answered {}",
+                res.status()
+            )));
         }
         let challenge = res
             .headers()
@@ -460,16 +600,35 @@ pub fn check_login(registry: &str, user: &str, password: &str) -> Result<()> {
             .to_string();
         let params = challenge_params(&challenge);
         let res = if challenge.to_ascii_lowercase().starts_with("bearer") {
-            let realm = params.iter().find(|(k, _)| k == "realm").map(|(_, v)| v.clone()).ok_or_else(denied)?;
+            let realm = params
+                .iter()
+                .find(|(k, _)| k == "realm")
+                .map(|(_, v)| v.clone())
+                .ok_or_else(denied)?;
             let mut query = vec![("account".to_string(), user.to_string())];
             if let Some((_, s)) = params.iter().find(|(k, _)| k == "service") {
                 query.push(("service".into(), s.clone()));
             }
-            client.get(&realm).query(&query).basic_auth(user, Some(password)).send().await.map_err(transport)?
+            client
+                .get(&realm)
+                .query(&query)
+                .basic_auth(user, Some(password))
+                .send()
+                .await
+                .map_err(transport)?
         } else {
-            client.get(&url).basic_auth(user, Some(password)).send().await.map_err(transport)?
+            client
+                .get(&url)
+                .basic_auth(user, Some(password))
+                .send()
+                .await
+                .map_err(transport)?
         };
-        if res.status().is_success() { Ok(()) } else { Err(denied()) }
+        if res.status().is_success() {
+            Ok(())
+        } else {
+            Err(denied())
+        }
     })
 }
 
@@ -479,7 +638,11 @@ fn challenge_params(header: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut chars = rest.chars().peekable();
     loop {
-        let key: String = chars.by_ref().skip_while(|c| *c == ',' || c.is_whitespace()).take_while(|c| *c != '=').collect();
+        let key: String = chars
+            .by_ref()
+            .skip_while(|c| *c == ',' || c.is_whitespace())
+            .take_while(|c| *c != '=')
+            .collect();
         if key.is_empty() {
             break;
         }
@@ -506,7 +669,9 @@ mod tests {
 
     #[test]
     fn parses_challenges() {
-        let p = challenge_params(r#"Bearer realm="https://auth.example/token",service="registry.example",scope="x:y""#);
+        let p = challenge_params(
+            r#"Bearer realm="https://auth.example/token",service="registry.example",scope="x:y""#,
+        );
         assert_eq!(p[0], ("realm".into(), "https://auth.example/token".into()));
         assert_eq!(p[1], ("service".into(), "registry.example".into()));
         assert_eq!(p.len(), 3);
@@ -518,8 +683,17 @@ mod tests {
             {"digest": "sha256:a", "platform": {"os": "linux", "architecture": "arm64", "variant": "v8"}},
             {"digest": "sha256:b", "platform": {"os": "linux", "architecture": "amd64"}},
         ]});
-        assert_eq!(choose(&index, &Platform::parse("linux/amd64").unwrap()).as_deref(), Some("sha256:b"));
-        assert_eq!(choose(&index, &Platform::parse("linux/arm64").unwrap()).as_deref(), Some("sha256:a"));
-        assert_eq!(choose(&index, &Platform::parse("linux/arm64/v7").unwrap()), None);
+        assert_eq!(
+            choose(&index, &Platform::parse("linux/amd64").unwrap()).as_deref(),
+            Some("sha256:b")
+        );
+        assert_eq!(
+            choose(&index, &Platform::parse("linux/arm64").unwrap()).as_deref(),
+            Some("sha256:a")
+        );
+        assert_eq!(
+            choose(&index, &Platform::parse("linux/arm64/v7").unwrap()),
+            None
+        );
     }
 }

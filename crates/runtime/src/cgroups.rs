@@ -85,7 +85,12 @@ pub fn remove(path: &Path) -> std::io::Result<()> {
                 Err(e) if e.raw_os_error() == Some(libc::EBUSY) && Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(1))
                 }
-                Err(e) => return Err(std::io::Error::new(e.kind(), format!("removing cgroup {}: {e}", dir.display()))),
+                Err(e) => {
+                    return Err(std::io::Error::new(
+                        e.kind(),
+                        format!("removing cgroup {}: {e}", dir.display()),
+                    ));
+                }
             }
         }
     }

@@ -8,8 +8,8 @@
 //! libcontainer clones its caller, so every call into [`oci`] must come from a single-threaded
 //! process (the `berth shim`, or the single-threaded CLI for `exec`).
 
-pub mod seccomp;
-pub mod spec;
 pub mod cgroups;
 pub mod oci;
+pub mod seccomp;
+pub mod spec;
 pub mod stats;

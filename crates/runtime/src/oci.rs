@@ -22,7 +22,10 @@ pub enum RuntimeError {
     #[error("unknown runtime {0:?}: not an executable name on $PATH or a path")]
     UnknownRuntime(String),
     #[error("{context}: {source}")]
-    Io { context: String, source: std::io::Error },
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
 }
 
 /// How to create a container's init process.
@@ -72,7 +75,12 @@ pub trait OciRuntime {
     fn pause(&self, state_root: &std::path::Path, id: &str) -> Result<(), RuntimeError>;
     fn resume(&self, state_root: &std::path::Path, id: &str) -> Result<(), RuntimeError>;
     /// Removes the runtime's state and the container's cgroup; kills what is left when `force`.
-    fn delete(&self, state_root: &std::path::Path, id: &str, force: bool) -> Result<(), RuntimeError>;
+    fn delete(
+        &self,
+        state_root: &std::path::Path,
+        id: &str,
+        force: bool,
+    ) -> Result<(), RuntimeError>;
     /// Starts a process in the running container; returns its pid (a child of the caller).
     fn exec(&self, options: ExecOptions) -> Result<i32, RuntimeError>;
 }

@@ -463,7 +463,6 @@ mod tests {
         list.iter().map(|s| s.to_string()).collect()
     }
 
-
     fn rules_for<'a>(profile: &'a LinuxSeccomp, name: &str) -> Vec<&'a LinuxSyscall> {
         profile
             .syscalls()

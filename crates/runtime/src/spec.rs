@@ -675,15 +675,32 @@ fn rootfs_propagation(mounts: &[UserMount]) -> Option<String> {
 
 fn user_mount(m: &UserMount) -> Result<Mount, SpecError> {
     match m {
-        UserMount::Tmpfs { destination, options } => tmpfs_mount(destination, options),
-        UserMount::Bind { source, destination, readonly, propagation, recursive } => {
-            let plain = BindMount { source: source.clone(), destination: destination.clone(), readonly: *readonly };
+        UserMount::Tmpfs {
+            destination,
+            options,
+        } => tmpfs_mount(destination, options),
+        UserMount::Bind {
+            source,
+            destination,
+            readonly,
+            propagation,
+            recursive,
+        } => {
+            let plain = BindMount {
+                source: source.clone(),
+                destination: destination.clone(),
+                readonly: *readonly,
+            };
             let mut mount = bind_mount(&plain)?;
             let mut options = vec![if *recursive { "rbind" } else { "bind" }.to_string()];
             if *readonly {
                 options.push("ro".into());
             }
-            options.push(if propagation.is_empty() { "rprivate".into() } else { propagation.clone() });
+            options.push(if propagation.is_empty() {
+                "rprivate".into()
+            } else {
+                propagation.clone()
+            });
             mount.set_options(Some(options));
             Ok(mount)
         }
@@ -2085,16 +2102,43 @@ mod tests {
                 propagation: String::new(),
                 recursive: false,
             },
-            UserMount::Tmpfs { destination: "/scratch".into(), options: "size=1024k,mode=1770".into() },
+            UserMount::Tmpfs {
+                destination: "/scratch".into(),
+                options: "size=1024k,mode=1770".into(),
+            },
         ];
-        i.binds = vec![BindMount { source: "/etc/hosts-x".into(), destination: "/etc/hosts".into(), readonly: false }];
+        i.binds = vec![BindMount {
+            source: "/etc/hosts-x".into(),
+            destination: "/etc/hosts".into(),
+            readonly: false,
+        }];
         let spec = build_spec(&i).unwrap();
-        assert_eq!(&mount_dests(&spec)[7..], &s(&["/run", "/data", "/srv", "/scratch", "/etc/hosts"]));
-        assert_eq!(find_mount(&spec, "/data").options().as_ref().unwrap(), &s(&["rbind", "ro", "rshared"]));
-        assert_eq!(find_mount(&spec, "/srv").options().as_ref().unwrap(), &s(&["bind", "rprivate"]));
-        assert_eq!(spec.linux().as_ref().unwrap().rootfs_propagation().as_deref(), Some("shared"));
+        assert_eq!(
+            &mount_dests(&spec)[7..],
+            &s(&["/run", "/data", "/srv", "/scratch", "/etc/hosts"])
+        );
+        assert_eq!(
+            find_mount(&spec, "/data").options().as_ref().unwrap(),
+            &s(&["rbind", "ro", "rshared"])
+        );
+        assert_eq!(
+            find_mount(&spec, "/srv").options().as_ref().unwrap(),
+            &s(&["bind", "rprivate"])
+        );
+        assert_eq!(
+            spec.linux()
+                .as_ref()
+                .unwrap()
+                .rootfs_propagation()
+                .as_deref(),
+            Some("shared")
+        );
         let scratch = find_mount(&spec, "/scratch").options().clone().unwrap();
-        assert!(scratch.contains(&"size=1024k".to_string()) && scratch.contains(&"mode=1770".to_string()), "{scratch:?}");
+        assert!(
+            scratch.contains(&"size=1024k".to_string())
+                && scratch.contains(&"mode=1770".to_string()),
+            "{scratch:?}"
+        );
     }
 
     #[test]

@@ -29,7 +29,10 @@ pub struct StatsError {
 
 /// Reads the counters of the cgroup at `cgroup_path` (e.g. "/berth/<id>").
 pub fn read(cgroup_path: &str, container_id: &str) -> Result<Usage, StatsError> {
-    let err = |message: String| StatsError { path: cgroup_path.to_string(), message };
+    let err = |message: String| StatsError {
+        path: cgroup_path.to_string(),
+        message,
+    };
     let manager = create_cgroup_manager(CgroupConfig {
         cgroup_path: cgroup_path.into(),
         systemd_cgroup: false,
@@ -50,7 +53,11 @@ pub fn read(cgroup_path: &str, container_id: &str) -> Result<Usage, StatsError> 
         cpu_total_ns: stats.cpu.usage.usage_total,
         per_cpu_ns: stats.cpu.usage.per_core_usage_total,
         memory_used: stats.memory.memory.usage.saturating_sub(inactive_file),
-        memory_limit: if limit == 0 || limit >= host_memory { host_memory } else { limit },
+        memory_limit: if limit == 0 || limit >= host_memory {
+            host_memory
+        } else {
+            limit
+        },
         pids: stats.pids.current,
         pids_limit: stats.pids.limit,
         block_read: block_bytes(&stats.blkio.service_bytes, "read"),
@@ -61,7 +68,11 @@ pub fn read(cgroup_path: &str, container_id: &str) -> Result<Usage, StatsError> 
 fn block_bytes(entries: &[libcgroups::stats::BlkioDeviceStat], op: &str) -> u64 {
     entries
         .iter()
-        .filter(|e| e.op_type.as_deref().is_some_and(|t| t.eq_ignore_ascii_case(op)))
+        .filter(|e| {
+            e.op_type
+                .as_deref()
+                .is_some_and(|t| t.eq_ignore_ascii_case(op))
+        })
         .map(|e| e.value)
         .sum()
 }
@@ -89,7 +100,12 @@ pub fn host_cpu() -> (u64, u32) {
     for line in text.lines() {
         if let Some(rest) = line.strip_prefix("cpu ") {
             // user nice system idle iowait irq softirq steal, in clock ticks (USER_HZ = 100)
-            total = rest.split_whitespace().take(8).filter_map(|v| v.parse::<u64>().ok()).sum::<u64>() * 10_000_000;
+            total = rest
+                .split_whitespace()
+                .take(8)
+                .filter_map(|v| v.parse::<u64>().ok())
+                .sum::<u64>()
+                * 10_000_000;
         } else if line.starts_with("cpu") {
             cpus += 1;
         }
@@ -105,9 +121,14 @@ pub fn oom_killed(cgroup_path: &str) -> bool {
         format!("/sys/fs/cgroup/memory/{relative}/memory.oom_control"),
         format!("/sys/fs/cgroup/{relative}/memory.events"),
     ];
-    files.iter().filter_map(|f| std::fs::read_to_string(f).ok()).any(|text| {
-        text.lines().any(|l| {
-            l.strip_prefix("oom_kill ").and_then(|n| n.trim().parse::<u64>().ok()).is_some_and(|n| n > 0)
+    files
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(f).ok())
+        .any(|text| {
+            text.lines().any(|l| {
+                l.strip_prefix("oom_kill ")
+                    .and_then(|n| n.trim().parse::<u64>().ok())
+                    .is_some_and(|n| n > 0)
+            })
         })
-    })
 }

@@ -34,13 +34,15 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
         stdin: !args.no_stdin,
     };
     // docker attach exits 1 on a missing or stopped container.
-    let mut stream = engine.attach(&args.container, options).map_err(|e| match e {
-        Error::NotFound(_) | Error::Conflict(_) => CliError {
-            message: e.to_string(),
-            code: 1,
-        },
-        e => e.into(),
-    })?;
+    let mut stream = engine
+        .attach(&args.container, options)
+        .map_err(|e| match e {
+            Error::NotFound(_) | Error::Conflict(_) => CliError {
+                message: e.to_string(),
+                code: 1,
+            },
+            e => e.into(),
+        })?;
     let input = std::io::stdin();
     let raw = (stream.tty && stream.stdin && terminal::is_terminal(input.as_fd()))
         .then(terminal::RawMode::enter);
@@ -157,7 +159,10 @@ fn forward_stdin(
         }
         let Ok(socket) = sender.lock() else { return };
         let (data, detach) = keys.feed(&buf[..n]);
-        if !data.is_empty() && (&*socket).write_all(&attach::frame(attach::STDIN, &data)).is_err()
+        if !data.is_empty()
+            && (&*socket)
+                .write_all(&attach::frame(attach::STDIN, &data))
+                .is_err()
         {
             return;
         }

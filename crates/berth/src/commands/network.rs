@@ -217,7 +217,11 @@ fn inspect(engine: &berth_engine::Engine, a: InspectArgs) -> Result<i32, CliErro
 }
 
 fn prune(engine: &berth_engine::Engine, a: PruneArgs) -> Result<i32, CliError> {
-    if !a.force && !super::confirm("WARNING! This will remove all custom networks not used by at least one container.") {
+    if !a.force
+        && !super::confirm(
+            "WARNING! This will remove all custom networks not used by at least one container.",
+        )
+    {
         return Ok(0);
     }
     let removed = engine.prune_networks()?;

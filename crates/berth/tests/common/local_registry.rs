@@ -17,7 +17,11 @@ impl LocalRegistry {
             eprintln!("skipping: {BIN} is not installed (apt-get install docker-registry)");
             return None;
         }
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         std::fs::create_dir_all(dir).unwrap();
         let config = dir.join("config.yml");
         std::fs::write(
@@ -37,7 +41,10 @@ impl LocalRegistry {
             .spawn()
             .unwrap();
         let registry = LocalRegistry { child, port };
-        super::wait_for(|| std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(), "the registry to listen");
+        super::wait_for(
+            || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+            "the registry to listen",
+        );
         Some(registry)
     }
 }

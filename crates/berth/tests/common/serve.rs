@@ -11,9 +11,16 @@ impl Serve {
     /// Starts the server from `cmd` (the env's `berth serve -H unix://SOCKET` command, with any
     /// extra environment) and waits until it listens on `socket`.
     pub fn start(mut cmd: Command, socket: PathBuf) -> Serve {
-        let child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
         let serve = Serve { child, socket };
-        super::wait_for(|| std::os::unix::net::UnixStream::connect(&serve.socket).is_ok(), "berth serve to listen");
+        super::wait_for(
+            || std::os::unix::net::UnixStream::connect(&serve.socket).is_ok(),
+            "berth serve to listen",
+        );
         serve
     }
 }
@@ -22,7 +29,10 @@ impl super::Env {
     /// `berth serve` on `<test dir>/api.sock`.
     pub fn serve_command(&self) -> (Command, PathBuf) {
         let socket = self.run.parent().unwrap().join("api.sock");
-        (self.cmd(&["serve", "-H", &format!("unix://{}", socket.display())]), socket)
+        (
+            self.cmd(&["serve", "-H", &format!("unix://{}", socket.display())]),
+            socket,
+        )
     }
 }
 

@@ -2,11 +2,11 @@
 
 use std::path::Path;
 
-use libcontainer::container::builder::ContainerBuilder;
 use libcontainer::container::Container;
+use libcontainer::container::builder::ContainerBuilder;
 use libcontainer::syscall::syscall::SyscallType;
-use libcontainer::workload::default::DefaultExecutor;
 use libcontainer::workload::Executor;
+use libcontainer::workload::default::DefaultExecutor;
 use oci_spec::runtime::Spec;
 
 use super::seccomp_bpf::{self, SeccompExecutor};
@@ -52,17 +52,27 @@ fn builder(
 /// For a spec with a seccomp profile: writes the bundle libcontainer runs instead (the profile
 /// taken out, CAP_SYS_ADMIN lent to load the cached program with) and the executor that loads
 /// it. `None`: run the caller's bundle as it is.
-fn seccomp_bundle(bundle: &Path, state_root: &Path) -> Result<Option<(std::path::PathBuf, SeccompExecutor)>, RuntimeError> {
+fn seccomp_bundle(
+    bundle: &Path,
+    state_root: &Path,
+) -> Result<Option<(std::path::PathBuf, SeccompExecutor)>, RuntimeError> {
     let mut spec = Spec::load(bundle.join("config.json")).map_err(lc)?;
-    let Some(profile) = spec.linux().as_ref().and_then(|l| l.seccomp().clone()) else { return Ok(None) };
-    let Some(program) = seccomp_bpf::program(&profile, &seccomp_bpf::cache_dir(state_root))? else { return Ok(None) };
+    let Some(profile) = spec.linux().as_ref().and_then(|l| l.seccomp().clone()) else {
+        return Ok(None);
+    };
+    let Some(program) = seccomp_bpf::program(&profile, &seccomp_bpf::cache_dir(state_root))? else {
+        return Ok(None);
+    };
     let lent = seccomp_bpf::prepare_spec(&mut spec);
     if let Some(root) = spec.root_mut().as_mut().filter(|r| r.path().is_relative()) {
         let absolute = bundle.join(root.path());
         root.set_path(absolute);
     }
     let dir = bundle.join(EMBEDDED_BUNDLE);
-    std::fs::create_dir_all(&dir).map_err(|source| RuntimeError::Io { context: format!("creating {}", dir.display()), source })?;
+    std::fs::create_dir_all(&dir).map_err(|source| RuntimeError::Io {
+        context: format!("creating {}", dir.display()),
+        source,
+    })?;
     spec.save(dir.join("config.json")).map_err(lc)?;
     Ok(Some((dir, SeccompExecutor { program, lent })))
 }
@@ -79,8 +89,26 @@ impl OciRuntime for Embedded {
         })?;
         let stdio = [options.stdin, options.stdout, options.stderr];
         let (bundle, builder) = match seccomp_bundle(&options.bundle, &options.state_root)? {
-            Some((bundle, executor)) => (bundle, builder(executor, options.id, &options.state_root, options.console_socket, stdio)?),
-            None => (options.bundle.clone(), builder(DefaultExecutor {}, options.id, &options.state_root, options.console_socket, stdio)?),
+            Some((bundle, executor)) => (
+                bundle,
+                builder(
+                    executor,
+                    options.id,
+                    &options.state_root,
+                    options.console_socket,
+                    stdio,
+                )?,
+            ),
+            None => (
+                options.bundle.clone(),
+                builder(
+                    DefaultExecutor {},
+                    options.id,
+                    &options.state_root,
+                    options.console_socket,
+                    stdio,
+                )?,
+            ),
         };
         let container = builder
             .as_init(&bundle)
@@ -88,10 +116,9 @@ impl OciRuntime for Embedded {
             .with_detach(true)
             .build()
             .map_err(lc)?;
-        container
-            .pid()
-            .map(|pid| pid.as_raw())
-            .ok_or_else(|| RuntimeError::Libcontainer("container created without an init pid".into()))
+        container.pid().map(|pid| pid.as_raw()).ok_or_else(|| {
+            RuntimeError::Libcontainer("container created without an init pid".into())
+        })
     }
 
     fn start(&self, state_root: &Path, id: &str) -> Result<(), RuntimeError> {
@@ -115,22 +142,29 @@ impl OciRuntime for Embedded {
         // The usual case: the shim has reaped the init. Remove the cgroup and the state
         // directly (see `cgroups`); a live container goes through libcontainer's delete.
         let init_gone = container.pid().is_none_or(|pid| {
-            std::fs::read_to_string(format!("/proc/{}/stat", pid.as_raw())).map_or(true, |s| s.contains(") Z "))
+            std::fs::read_to_string(format!("/proc/{}/stat", pid.as_raw()))
+                .map_or(true, |s| s.contains(") Z "))
         });
         if init_gone {
             if let Ok(config) = libcontainer::config::YoukiConfig::load(&dir) {
-                crate::cgroups::remove(&config.cgroup_path)
-                    .map_err(|source| RuntimeError::Io { context: "removing the container's cgroup".into(), source })?;
+                crate::cgroups::remove(&config.cgroup_path).map_err(|source| RuntimeError::Io {
+                    context: "removing the container's cgroup".into(),
+                    source,
+                })?;
             }
-            return std::fs::remove_dir_all(&dir)
-                .map_err(|source| RuntimeError::Io { context: format!("removing {}", dir.display()), source });
+            return std::fs::remove_dir_all(&dir).map_err(|source| RuntimeError::Io {
+                context: format!("removing {}", dir.display()),
+                source,
+            });
         }
         container.delete(force).map_err(lc)
     }
 
     fn exec(&self, options: ExecOptions) -> Result<i32, RuntimeError> {
         let container = load(&options.state_root, &options.id)?;
-        let pid = container.pid().ok_or_else(|| RuntimeError::Libcontainer("the container has no init process".into()))?;
+        let pid = container.pid().ok_or_else(|| {
+            RuntimeError::Libcontainer("the container has no init process".into())
+        })?;
         let mut bundle = container.bundle().to_path_buf();
         if bundle.ends_with(EMBEDDED_BUNDLE) {
             bundle.pop();

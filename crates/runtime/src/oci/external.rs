@@ -19,11 +19,15 @@ impl External {
         let candidate = Path::new(name);
         if name.contains('/') {
             if candidate.is_file() {
-                return Ok(External { binary: candidate.to_path_buf() });
+                return Ok(External {
+                    binary: candidate.to_path_buf(),
+                });
             }
             return Err(RuntimeError::UnknownRuntime(name.to_string()));
         }
-        let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
+        let path = std::env::var_os("PATH").unwrap_or_else(|| {
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into()
+        });
         std::env::split_paths(&path)
             .map(|dir| dir.join(name))
             .find(|p| p.is_file())
@@ -32,7 +36,10 @@ impl External {
     }
 
     fn name(&self) -> String {
-        self.binary.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+        self.binary
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
     }
 
     fn command(&self, state_root: &Path) -> Command {
@@ -48,7 +55,10 @@ impl External {
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .output()
-            .map_err(|source| RuntimeError::Io { context: format!("running {}", self.binary.display()), source })?;
+            .map_err(|source| RuntimeError::Io {
+                context: format!("running {}", self.binary.display()),
+                source,
+            })?;
         if output.status.success() {
             return Ok(());
         }
@@ -57,8 +67,17 @@ impl External {
 
     fn failure(&self, stderr: &[u8]) -> RuntimeError {
         let text = String::from_utf8_lossy(stderr);
-        let message = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("failed").trim().to_string();
-        RuntimeError::External { runtime: self.name(), message }
+        let message = text
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("failed")
+            .trim()
+            .to_string();
+        RuntimeError::External {
+            runtime: self.name(),
+            message,
+        }
     }
 
     /// Runs `create` or `exec`, whose stdio become the container process's, and returns the pid
@@ -71,10 +90,17 @@ impl External {
         stdio: [Option<OwnedFd>; 3],
         pid_file: &Path,
     ) -> Result<i32, RuntimeError> {
-        let io = |source| RuntimeError::Io { context: format!("running {}", self.binary.display()), source };
+        let io = |source| RuntimeError::Io {
+            context: format!("running {}", self.binary.display()),
+            source,
+        };
         let log = pid_file.with_extension("log");
         let mut cmd = self.command(state_root);
-        cmd.arg("--log").arg(&log).arg("--log-format").arg("text").args(subcommand);
+        cmd.arg("--log")
+            .arg(&log)
+            .arg("--log-format")
+            .arg("text")
+            .args(subcommand);
         let [stdin, stdout, stderr] = stdio;
         cmd.stdin(stdin.map(Stdio::from).unwrap_or_else(Stdio::null));
         cmd.stdout(stdout.map(Stdio::from).unwrap_or_else(Stdio::null));
@@ -88,9 +114,15 @@ impl External {
             let message = text
                 .lines()
                 .rev()
-                .find_map(|l| l.split_once("msg=").map(|(_, m)| m.trim_matches('"').to_string()))
+                .find_map(|l| {
+                    l.split_once("msg=")
+                        .map(|(_, m)| m.trim_matches('"').to_string())
+                })
                 .unwrap_or_else(|| "failed".into());
-            return Err(RuntimeError::External { runtime: self.name(), message });
+            return Err(RuntimeError::External {
+                runtime: self.name(),
+                message,
+            });
         }
         let pid = std::fs::read_to_string(pid_file).map_err(io)?;
         pid.trim().parse().map_err(|_| RuntimeError::External {
@@ -103,13 +135,23 @@ impl External {
 impl OciRuntime for External {
     fn create(&self, options: CreateOptions) -> Result<i32, RuntimeError> {
         let pid_file = options.bundle.join("init.pid");
-        let mut args: Vec<&std::ffi::OsStr> =
-            vec!["create".as_ref(), "--bundle".as_ref(), options.bundle.as_os_str(), "--pid-file".as_ref(), pid_file.as_os_str()];
+        let mut args: Vec<&std::ffi::OsStr> = vec![
+            "create".as_ref(),
+            "--bundle".as_ref(),
+            options.bundle.as_os_str(),
+            "--pid-file".as_ref(),
+            pid_file.as_os_str(),
+        ];
         if let Some(socket) = &options.console_socket {
             args.extend(["--console-socket".as_ref(), socket.as_os_str()]);
         }
         args.push(options.id.as_ref());
-        self.run_with_stdio(&options.state_root, &args, [options.stdin, options.stdout, options.stderr], &pid_file)
+        self.run_with_stdio(
+            &options.state_root,
+            &args,
+            [options.stdin, options.stdout, options.stderr],
+            &pid_file,
+        )
     }
 
     fn start(&self, state_root: &Path, id: &str) -> Result<(), RuntimeError> {
@@ -144,7 +186,10 @@ impl OciRuntime for External {
     }
 
     fn exec(&self, options: ExecOptions) -> Result<i32, RuntimeError> {
-        let io = |source| RuntimeError::Io { context: "writing process.json".into(), source };
+        let io = |source| RuntimeError::Io {
+            context: "writing process.json".into(),
+            source,
+        };
         std::fs::create_dir_all(&options.scratch).map_err(io)?;
         let process = serde_json::json!({
             "terminal": options.terminal,
@@ -169,6 +214,11 @@ impl OciRuntime for External {
             args.extend(["--console-socket".as_ref(), socket.as_os_str()]);
         }
         args.push(options.id.as_ref());
-        self.run_with_stdio(&options.state_root, &args, [options.stdin, options.stdout, options.stderr], &pid_file)
+        self.run_with_stdio(
+            &options.state_root,
+            &args,
+            [options.stdin, options.stdout, options.stderr],
+            &pid_file,
+        )
     }
 }

@@ -59,27 +59,53 @@ pub fn exec(init_pid: i32, spec: &Spec, options: ExecOptions) -> Result<i32, Run
     let cgroup_procs = cgroup_procs_files(init_pid);
     // Compiled (or read from the cache) before forking: the child only loads it.
     let seccomp = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
-        Some(profile) => match super::seccomp_bpf::program(profile, &super::seccomp_bpf::cache_dir(&options.state_root))? {
+        Some(profile) => match super::seccomp_bpf::program(
+            profile,
+            &super::seccomp_bpf::cache_dir(&options.state_root),
+        )? {
             Some(program) => Some(program),
-            None => return Err(err("seccomp profiles with user notification are not supported for exec")),
+            None => {
+                return Err(err(
+                    "seccomp profiles with user notification are not supported for exec",
+                ));
+            }
         },
         None => None,
     };
-    let process = spec.process().as_ref().ok_or_else(|| err("the container's spec has no process"))?;
+    let process = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| err("the container's spec has no process"))?;
     let args: Vec<CString> = options
         .args
         .iter()
-        .map(|a| CString::new(a.as_bytes()).map_err(|_| err(format!("argument {a:?} contains a NUL byte"))))
+        .map(|a| {
+            CString::new(a.as_bytes())
+                .map_err(|_| err(format!("argument {a:?} contains a NUL byte")))
+        })
         .collect::<Result<_, _>>()?;
-    let env: Vec<CString> = options.env.iter().filter_map(|e| CString::new(e.as_bytes()).ok()).collect();
-    let path_var = options.env.iter().find_map(|e| e.strip_prefix("PATH=")).unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin").to_string();
-    let cwd = CString::new(options.cwd.clone().unwrap_or_else(|| "/".into())).map_err(|_| err("bad working directory"))?;
+    let env: Vec<CString> = options
+        .env
+        .iter()
+        .filter_map(|e| CString::new(e.as_bytes()).ok())
+        .collect();
+    let path_var = options
+        .env
+        .iter()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+        .to_string();
+    let cwd = CString::new(options.cwd.clone().unwrap_or_else(|| "/".into()))
+        .map_err(|_| err("bad working directory"))?;
     let console = match &options.console_socket {
-        Some(path) => Some(connect_short(path).map_err(|e| err(format!("connecting the console socket: {e}")))?),
+        Some(path) => Some(
+            connect_short(path).map_err(|e| err(format!("connecting the console socket: {e}")))?,
+        ),
         None => None,
     };
     // Reports a failure before exec from the grandchild; closes (CLOEXEC) on a successful exec.
-    let (report_r, report_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| err(format!("pipe: {e}")))?;
+    let (report_r, report_w) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| err(format!("pipe: {e}")))?;
     let stdio = [options.stdin, options.stdout, options.stderr];
 
     // SAFETY: the caller is single-threaded (documented contract of every OciRuntime call), so
@@ -106,7 +132,20 @@ pub fn exec(init_pid: i32, spec: &Spec, options: ExecOptions) -> Result<i32, Run
                 &namespaces,
                 &cgroup_procs,
                 || {
-                    let failure = in_container(process, seccomp.as_ref(), &options.additional_gids, options.uid, options.gid, options.terminal.then_some(options.console_size), console.as_ref(), stdio, &cwd, &args, &env, &path_var);
+                    let failure = in_container(
+                        process,
+                        seccomp.as_ref(),
+                        &options.additional_gids,
+                        options.uid,
+                        options.gid,
+                        options.terminal.then_some(options.console_size),
+                        console.as_ref(),
+                        stdio,
+                        &cwd,
+                        &args,
+                        &env,
+                        &path_var,
+                    );
                     let _ = nix::unistd::write(&report_w, failure.as_bytes());
                     127
                 },
@@ -120,14 +159,22 @@ pub fn exec(init_pid: i32, spec: &Spec, options: ExecOptions) -> Result<i32, Run
 
 /// In the forked child: joins the cgroups and namespaces, forks the process that will exec
 /// (setns into a pid namespace applies to children only), and relays its exit status.
-fn relay(namespaces: &[(OwnedFd, CloneFlags)], cgroup_procs: &[String], run: impl FnOnce() -> i32, report: &OwnedFd) -> i32 {
+fn relay(
+    namespaces: &[(OwnedFd, CloneFlags)],
+    cgroup_procs: &[String],
+    run: impl FnOnce() -> i32,
+    report: &OwnedFd,
+) -> i32 {
     let me = std::process::id().to_string();
     for file in cgroup_procs {
         let _ = std::fs::write(file, &me);
     }
     for (fd, flag) in namespaces {
         if let Err(e) = nix::sched::setns(fd, *flag) {
-            let _ = nix::unistd::write(report, format!("joining the container's namespace ({flag:?}): {e}").as_bytes());
+            let _ = nix::unistd::write(
+                report,
+                format!("joining the container's namespace ({flag:?}): {e}").as_bytes(),
+            );
             return 126;
         }
     }
@@ -193,7 +240,10 @@ fn in_container(
         return step(&format!("chdir to {cwd:?}"), &e);
     }
     for rlimit in process.rlimits().iter().flatten() {
-        let limit = libc::rlimit { rlim_cur: rlimit.soft(), rlim_max: rlimit.hard() };
+        let limit = libc::rlimit {
+            rlim_cur: rlimit.soft(),
+            rlim_max: rlimit.hard(),
+        };
         // SAFETY: setrlimit with a valid struct; the resource number comes from the spec.
         unsafe { libc::setrlimit(rlimit.typ() as libc::__rlimit_resource_t, &limit) };
     }
@@ -201,7 +251,11 @@ fn in_container(
     let syscall = libcontainer::syscall::syscall::create_syscall();
     // Bounding set first (needs CAP_SETPCAP, which we still hold).
     let mut bounding_only = caps.clone();
-    bounding_only.set_effective(None).set_permitted(None).set_inheritable(None).set_ambient(None);
+    bounding_only
+        .set_effective(None)
+        .set_permitted(None)
+        .set_inheritable(None)
+        .set_ambient(None);
     if let Err(e) = libcontainer::capabilities::drop_privileges(&bounding_only, syscall.as_ref()) {
         return step("dropping capabilities", &e);
     }
@@ -220,10 +274,14 @@ fn in_container(
     if let Err(e) = nix::unistd::setgroups(&gids) {
         return step("setgroups", &e);
     }
-    if let Err(e) = nix::unistd::setresgid(Gid::from_raw(gid), Gid::from_raw(gid), Gid::from_raw(gid)) {
+    if let Err(e) =
+        nix::unistd::setresgid(Gid::from_raw(gid), Gid::from_raw(gid), Gid::from_raw(gid))
+    {
         return step("setgid", &e);
     }
-    if let Err(e) = nix::unistd::setresuid(Uid::from_raw(uid), Uid::from_raw(uid), Uid::from_raw(uid)) {
+    if let Err(e) =
+        nix::unistd::setresuid(Uid::from_raw(uid), Uid::from_raw(uid), Uid::from_raw(uid))
+    {
         return step("setuid", &e);
     }
     // SAFETY: as above.
@@ -248,11 +306,17 @@ fn in_container(
     let candidates: Vec<String> = if program.contains('/') {
         vec![program.clone()]
     } else {
-        path_var.split(':').filter(|d| !d.is_empty()).map(|d| format!("{d}/{program}")).collect()
+        path_var
+            .split(':')
+            .filter(|d| !d.is_empty())
+            .map(|d| format!("{d}/{program}"))
+            .collect()
     };
     let mut last = nix::errno::Errno::ENOENT;
     for candidate in candidates {
-        let Ok(path) = CString::new(candidate) else { continue };
+        let Ok(path) = CString::new(candidate) else {
+            continue;
+        };
         let Err(e) = nix::unistd::execve(&path, args, env);
         if e != nix::errno::Errno::ENOENT {
             last = e;
@@ -265,17 +329,27 @@ fn in_container(
 /// stdio, and sends the master to the console socket (the engine relays it to the client).
 fn attach_new_pty(console: Option<&UnixStream>, size: Option<(u16, u16)>) -> Result<(), String> {
     use nix::fcntl::OFlag;
-    let master = nix::pty::posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC).map_err(|e| e.to_string())?;
+    let master = nix::pty::posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)
+        .map_err(|e| e.to_string())?;
     nix::pty::grantpt(&master).map_err(|e| e.to_string())?;
     nix::pty::unlockpt(&master).map_err(|e| e.to_string())?;
     // SAFETY: ptsname is not thread-safe; this child is single-threaded.
     let name = unsafe { nix::pty::ptsname(&master) }.map_err(|e| e.to_string())?;
     nix::unistd::setsid().map_err(|e| e.to_string())?;
-    let slave = std::fs::OpenOptions::new().read(true).write(true).open(Path::new(&name)).map_err(|e| e.to_string())?;
+    let slave = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(Path::new(&name))
+        .map_err(|e| e.to_string())?;
     // SAFETY: TIOCSCTTY on the slave we just opened, as session leader.
     unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSCTTY, 0) };
     if let Some((rows, cols)) = size {
-        let winsize = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
+        let winsize = libc::winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
         // SAFETY: TIOCSWINSZ on our slave with a valid winsize.
         unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSWINSZ, &winsize) };
     }
@@ -286,8 +360,14 @@ fn attach_new_pty(console: Option<&UnixStream>, size: Option<(u16, u16)>) -> Res
     if let Some(socket) = console {
         let fds = [master.as_raw_fd()];
         let iov = [IoSlice::new(b"pty")];
-        sendmsg::<()>(socket.as_raw_fd(), &iov, &[ControlMessage::ScmRights(&fds)], MsgFlags::empty(), None)
-            .map_err(|e| e.to_string())?;
+        sendmsg::<()>(
+            socket.as_raw_fd(),
+            &iov,
+            &[ControlMessage::ScmRights(&fds)],
+            MsgFlags::empty(),
+            None,
+        )
+        .map_err(|e| e.to_string())?;
     }
     // SAFETY: the master now lives in the receiver; our copy closes at exec (CLOEXEC) anyway.
     drop(unsafe { OwnedFd::from_raw_fd(libc::dup(master.as_raw_fd())) });
@@ -297,7 +377,14 @@ fn attach_new_pty(console: Option<&UnixStream>, size: Option<(u16, u16)>) -> Res
 /// Marks every descriptor above stderr close-on-exec.
 fn close_from_3_at_exec() {
     // SAFETY: close_range takes a range and flags; CLOSE_RANGE_CLOEXEC only sets flags.
-    let r = unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC) };
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
     if r == 0 {
         return;
     }
@@ -317,7 +404,9 @@ fn close_from_3_at_exec() {
 /// Connects to a unix socket by a name relative to its directory: socket paths are limited to
 /// 108 bytes and state directories can be deeper than that.
 fn connect_short(path: &Path) -> std::io::Result<UnixStream> {
-    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else { return UnixStream::connect(path) };
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return UnixStream::connect(path);
+    };
     let cwd = std::env::current_dir()?;
     std::env::set_current_dir(dir)?;
     let stream = UnixStream::connect(name);
@@ -328,7 +417,11 @@ fn connect_short(path: &Path) -> std::io::Result<UnixStream> {
 /// The `cgroup.procs` files of the init's cgroups (v1 controllers, or the v2 unified tree).
 fn cgroup_procs_files(init_pid: i32) -> Vec<String> {
     let text = std::fs::read_to_string(format!("/proc/{init_pid}/cgroup")).unwrap_or_default();
-    let unified_root = if Path::new("/sys/fs/cgroup/cgroup.controllers").exists() { "/sys/fs/cgroup" } else { "/sys/fs/cgroup/unified" };
+    let unified_root = if Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+        "/sys/fs/cgroup"
+    } else {
+        "/sys/fs/cgroup/unified"
+    };
     text.lines()
         .filter_map(|line| {
             let mut parts = line.splitn(3, ':');

@@ -18,8 +18,12 @@ use std::path::{Path, PathBuf};
 
 use libcontainer::workload::default::DefaultExecutor;
 use libcontainer::workload::{Executor, ExecutorError, ExecutorValidationError};
-use libseccomp::{ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall};
-use oci_spec::runtime::{Arch, Capability, LinuxSeccomp, LinuxSeccompAction, LinuxSeccompOperator, Spec};
+use libseccomp::{
+    ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall,
+};
+use oci_spec::runtime::{
+    Arch, Capability, LinuxSeccomp, LinuxSeccompAction, LinuxSeccompOperator, Spec,
+};
 use sha2::Digest;
 
 use super::RuntimeError;
@@ -37,8 +41,19 @@ impl Program {
         };
         // SAFETY: `prog` points at a valid BPF program (exported by libseccomp) that outlives
         // the call; the kernel copies it.
-        let rc = unsafe { libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, 0, &prog as *const libc::sock_fprog) };
-        if rc == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_seccomp,
+                libc::SECCOMP_SET_MODE_FILTER,
+                0,
+                &prog as *const libc::sock_fprog,
+            )
+        };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error())
+        }
     }
 }
 
@@ -68,7 +83,9 @@ pub fn program(profile: &LinuxSeccomp, cache_dir: &Path) -> Result<Option<Progra
     std::fs::create_dir_all(cache_dir).map_err(io(format!("creating {}", cache_dir.display())))?;
     let tmp = cache_dir.join(format!(".{key}.{}", std::process::id()));
     let file = std::fs::File::create(&tmp).map_err(io(format!("creating {}", tmp.display())))?;
-    filter.export_bpf(&file).map_err(|e| seccomp_err("exporting the filter", e))?;
+    filter
+        .export_bpf(&file)
+        .map_err(|e| seccomp_err("exporting the filter", e))?;
     drop(file);
     let bytes = std::fs::read(&tmp).map_err(io(format!("reading {}", tmp.display())))?;
     std::fs::rename(&tmp, &path).map_err(io(format!("renaming to {}", path.display())))?;
@@ -77,7 +94,11 @@ pub fn program(profile: &LinuxSeccomp, cache_dir: &Path) -> Result<Option<Progra
 
 fn uses_notify(profile: &LinuxSeccomp) -> bool {
     profile.default_action() == LinuxSeccompAction::ScmpActNotify
-        || profile.syscalls().iter().flatten().any(|s| s.action() == LinuxSeccompAction::ScmpActNotify)
+        || profile
+            .syscalls()
+            .iter()
+            .flatten()
+            .any(|s| s.action() == LinuxSeccompAction::ScmpActNotify)
 }
 
 /// Compiles `profile` to BPF with libcontainer 0.7's translation (`seccomp::initialize_seccomp`),
@@ -86,14 +107,20 @@ fn uses_notify(profile: &LinuxSeccomp) -> bool {
 /// profile prepared for libcontainer gives the same filter here.
 fn compile(profile: &LinuxSeccomp) -> Result<ScmpFilterContext, RuntimeError> {
     let default_action = action(profile.default_action(), profile.default_errno_ret())?;
-    let mut ctx = ScmpFilterContext::new(default_action).map_err(|e| seccomp_err("new filter", e))?;
+    let mut ctx =
+        ScmpFilterContext::new(default_action).map_err(|e| seccomp_err("new filter", e))?;
     if profile.flags().as_ref().is_some_and(|f| !f.is_empty()) {
-        return Err(seccomp_err("profile", "filter flags are not supported by the embedded runtime's seccomp cache"));
+        return Err(seccomp_err(
+            "profile",
+            "filter flags are not supported by the embedded runtime's seccomp cache",
+        ));
     }
     for &arch in profile.architectures().iter().flatten() {
-        ctx.add_arch(translate_arch(arch)).map_err(|e| seccomp_err("adding an architecture", e))?;
+        ctx.add_arch(translate_arch(arch))
+            .map_err(|e| seccomp_err("adding an architecture", e))?;
     }
-    ctx.set_ctl_nnp(false).map_err(|e| seccomp_err("clearing the NNP attribute", e))?;
+    ctx.set_ctl_nnp(false)
+        .map_err(|e| seccomp_err("clearing the NNP attribute", e))?;
     for syscall in profile.syscalls().iter().flatten() {
         let act = action(syscall.action(), syscall.errno_ret())?;
         if act == default_action {
@@ -101,9 +128,12 @@ fn compile(profile: &LinuxSeccomp) -> Result<ScmpFilterContext, RuntimeError> {
         }
         for name in syscall.names() {
             // Unknown to this libseccomp or kernel: nothing to filter.
-            let Ok(sc) = ScmpSyscall::from_name(name) else { continue };
+            let Ok(sc) = ScmpSyscall::from_name(name) else {
+                continue;
+            };
             let Some(args) = syscall.args() else {
-                ctx.add_rule(act, sc).map_err(|e| seccomp_err(&format!("rule for {name}"), e))?;
+                ctx.add_rule(act, sc)
+                    .map_err(|e| seccomp_err(&format!("rule for {name}"), e))?;
                 continue;
             };
             let comparators: Vec<ScmpArgCompare> = args
@@ -116,7 +146,9 @@ fn compile(profile: &LinuxSeccomp) -> Result<ScmpFilterContext, RuntimeError> {
                         LinuxSeccompOperator::ScmpCmpEq => ScmpCompareOp::Equal,
                         LinuxSeccompOperator::ScmpCmpGe => ScmpCompareOp::GreaterEqual,
                         LinuxSeccompOperator::ScmpCmpGt => ScmpCompareOp::Greater,
-                        LinuxSeccompOperator::ScmpCmpMaskedEq => ScmpCompareOp::MaskedEqual(arg.value_two().unwrap_or(0)),
+                        LinuxSeccompOperator::ScmpCmpMaskedEq => {
+                            ScmpCompareOp::MaskedEqual(arg.value_two().unwrap_or(0))
+                        }
                     };
                     ScmpArgCompare::new(arg.index() as u32, op, arg.value())
                 })
@@ -128,7 +160,10 @@ fn compile(profile: &LinuxSeccomp) -> Result<ScmpFilterContext, RuntimeError> {
             let result = if distinct {
                 ctx.add_rule_conditional(act, sc, &comparators).map(|_| ())
             } else {
-                comparators.iter().try_for_each(|c| ctx.add_rule_conditional(act, sc, std::slice::from_ref(c)).map(|_| ()))
+                comparators.iter().try_for_each(|c| {
+                    ctx.add_rule_conditional(act, sc, std::slice::from_ref(c))
+                        .map(|_| ())
+                })
             };
             result.map_err(|e| seccomp_err(&format!("rule for {name}"), e))?;
         }
@@ -139,13 +174,17 @@ fn compile(profile: &LinuxSeccomp) -> Result<ScmpFilterContext, RuntimeError> {
 fn action(action: LinuxSeccompAction, errno: Option<u32>) -> Result<ScmpAction, RuntimeError> {
     let errno = errno.map(|e| e as i32).unwrap_or(libc::EPERM);
     Ok(match action {
-        LinuxSeccompAction::ScmpActKill | LinuxSeccompAction::ScmpActKillThread => ScmpAction::KillThread,
+        LinuxSeccompAction::ScmpActKill | LinuxSeccompAction::ScmpActKillThread => {
+            ScmpAction::KillThread
+        }
         LinuxSeccompAction::ScmpActKillProcess => ScmpAction::KillProcess,
         LinuxSeccompAction::ScmpActTrap => ScmpAction::Trap,
         LinuxSeccompAction::ScmpActErrno => ScmpAction::Errno(errno),
-        LinuxSeccompAction::ScmpActTrace => {
-            ScmpAction::Trace(errno.try_into().map_err(|e| seccomp_err("trace action errno", e))?)
-        }
+        LinuxSeccompAction::ScmpActTrace => ScmpAction::Trace(
+            errno
+                .try_into()
+                .map_err(|e| seccomp_err("trace action errno", e))?,
+        ),
         LinuxSeccompAction::ScmpActAllow => ScmpAction::Allow,
         LinuxSeccompAction::ScmpActLog => ScmpAction::Log,
         LinuxSeccompAction::ScmpActNotify => ScmpAction::Notify,
@@ -196,7 +235,9 @@ pub fn prepare_spec(spec: &mut Spec) -> Lent {
         linux.set_seccomp(None);
     }
     let mut lent = Lent::default();
-    let Some(process) = spec.process_mut() else { return lent };
+    let Some(process) = spec.process_mut() else {
+        return lent;
+    };
     if process.no_new_privileges() == Some(true) {
         return lent;
     }
@@ -221,13 +262,19 @@ pub struct SeccompExecutor {
 
 impl Executor for SeccompExecutor {
     fn exec(&self, spec: &Spec) -> Result<(), ExecutorError> {
-        self.program.load().map_err(|e| ExecutorError::Other(format!("loading the seccomp filter: {e}")))?;
+        self.program
+            .load()
+            .map_err(|e| ExecutorError::Other(format!("loading the seccomp filter: {e}")))?;
         // capset(2) is allowed by any profile that lets a container drop privileges (Docker's
         // does); the filter is already in place, so a profile that forbids it fails here.
-        for (lent, set) in [(self.lent.effective, caps::CapSet::Effective), (self.lent.permitted, caps::CapSet::Permitted)] {
+        for (lent, set) in [
+            (self.lent.effective, caps::CapSet::Effective),
+            (self.lent.permitted, caps::CapSet::Permitted),
+        ] {
             if lent {
-                caps::drop(None, set, caps::Capability::CAP_SYS_ADMIN)
-                    .map_err(|e| ExecutorError::Other(format!("dropping the lent CAP_SYS_ADMIN: {e}")))?;
+                caps::drop(None, set, caps::Capability::CAP_SYS_ADMIN).map_err(|e| {
+                    ExecutorError::Other(format!("dropping the lent CAP_SYS_ADMIN: {e}"))
+                })?;
             }
         }
         DefaultExecutor {}.exec(spec)
@@ -253,7 +300,10 @@ mod tests {
         crate::seccomp::adapt_for_libcontainer(&mut profile);
         let dir = tempfile::tempdir().unwrap();
         let first = program(&profile, dir.path()).unwrap().unwrap();
-        assert!(first.0.len() > 100 * 8, "a real filter has hundreds of instructions");
+        assert!(
+            first.0.len() > 100 * 8,
+            "a real filter has hundreds of instructions"
+        );
         let cached: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
         assert_eq!(cached.len(), 1);
         let again = program(&profile, dir.path()).unwrap().unwrap();
@@ -264,13 +314,36 @@ mod tests {
     fn lending_sys_admin_touches_only_effective_and_permitted() {
         let mut spec = Spec::default();
         let mut nnp = spec.clone();
-        assert!(!prepare_spec(&mut nnp).effective, "no_new_privs needs no capability");
-        spec.process_mut().as_mut().unwrap().set_no_new_privileges(None);
+        assert!(
+            !prepare_spec(&mut nnp).effective,
+            "no_new_privs needs no capability"
+        );
+        spec.process_mut()
+            .as_mut()
+            .unwrap()
+            .set_no_new_privileges(None);
         let lent = prepare_spec(&mut spec);
         assert!(spec.linux().as_ref().unwrap().seccomp().is_none());
-        let caps = spec.process().as_ref().unwrap().capabilities().clone().unwrap();
-        assert!(caps.effective().as_ref().unwrap().contains(&Capability::SysAdmin));
-        assert!(!caps.bounding().as_ref().unwrap().contains(&Capability::SysAdmin));
+        let caps = spec
+            .process()
+            .as_ref()
+            .unwrap()
+            .capabilities()
+            .clone()
+            .unwrap();
+        assert!(
+            caps.effective()
+                .as_ref()
+                .unwrap()
+                .contains(&Capability::SysAdmin)
+        );
+        assert!(
+            !caps
+                .bounding()
+                .as_ref()
+                .unwrap()
+                .contains(&Capability::SysAdmin)
+        );
         assert!(lent.effective && lent.permitted);
     }
 }

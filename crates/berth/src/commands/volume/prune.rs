@@ -33,7 +33,9 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
         } else {
             "anonymous local volumes"
         };
-        if !crate::commands::confirm(&format!("WARNING! This will remove {what} not used by at least one container.")) {
+        if !crate::commands::confirm(&format!(
+            "WARNING! This will remove {what} not used by at least one container."
+        )) {
             return Ok(0);
         }
     }
