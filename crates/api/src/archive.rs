@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use berth_engine::container_archive::{ExtractOptions, PathStat};
 
-use crate::body::{BodyReader, BodyWriter};
+use crate::body::{self, BodyReader};
 use crate::engine;
 use crate::error::{ApiError, ApiResult};
 use crate::query::{self, Query};
@@ -45,13 +45,8 @@ pub async fn get(
         move |e| e.container_path_stat(&id, &path)
     })
     .await?;
-    let (mut writer, body) = BodyWriter::new();
-    tokio::task::spawn_blocking(move || {
-        match engine::with_engine(|e| e.container_archive(&id, &path, &mut writer)) {
-            Ok(_) => {}
-            Err(e) => writer.fail(e.message),
-        }
-    });
+    let body =
+        body::from_engine_writer(move |e, out| e.container_archive(&id, &path, out).map(|_| ()));
     Ok((
         StatusCode::OK,
         [

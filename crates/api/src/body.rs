@@ -60,9 +60,32 @@ pub struct BodyWriter {
 
 const CHUNK: usize = 64 * 1024;
 
+/// A response body that `write` fills on the blocking pool with that thread's engine: flushed
+/// when `write` returns, cut short with the error's message when it fails.
+pub fn from_engine_writer<F>(write: F) -> Body
+where
+    F: FnOnce(&berth_engine::Engine, &mut BodyWriter) -> Result<(), berth_engine::Error>
+        + Send
+        + 'static,
+{
+    let (mut writer, body) = BodyWriter::new();
+    tokio::task::spawn_blocking(move || {
+        let written = crate::engine::with_engine(|e| {
+            write(e, &mut writer)?;
+            writer
+                .flush()
+                .map_err(|err| berth_engine::Error::io("sending the response", err))
+        });
+        if let Err(e) = written {
+            writer.fail(e.message);
+        }
+    });
+    body
+}
+
 impl BodyWriter {
     /// The writer and the body it feeds.
-    pub fn new() -> (BodyWriter, Body) {
+    fn new() -> (BodyWriter, Body) {
         let (tx, mut rx) = mpsc::channel::<std::io::Result<Bytes>>(8);
         let stream = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
         (
@@ -74,7 +97,7 @@ impl BodyWriter {
         )
     }
 
-    pub fn fail(self, message: String) {
+    fn fail(self, message: String) {
         let _ = self.tx.blocking_send(Err(std::io::Error::other(message)));
     }
 

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use berth_engine::types::ContainerConfig;
 use serde_json::json;
 
-use crate::body::BodyWriter;
+use crate::body;
 use crate::containers::parse_body;
 use crate::engine;
 use crate::error::{ApiError, ApiResult};
@@ -55,17 +55,7 @@ pub async fn commit(RawQuery(raw): RawQuery, body: Bytes) -> ApiResult<Response>
 pub async fn export(Path(id): Path<String>) -> ApiResult<Response> {
     let checked = id.clone();
     engine::call(move |e| e.container(&checked).map(|_| ())).await?;
-    let (mut writer, body) = BodyWriter::new();
-    tokio::task::spawn_blocking(move || {
-        let exported = engine::with_engine(|e| {
-            e.export_container(&id, &mut writer)?;
-            std::io::Write::flush(&mut writer)
-                .map_err(|err| berth_engine::Error::io("sending the export", err))
-        });
-        if let Err(e) = exported {
-            writer.fail(e.message);
-        }
-    });
+    let body = body::from_engine_writer(move |e, out| e.export_container(&id, out));
     Ok(Response::builder()
         .header("Content-Type", "application/x-tar")
         .body(body)

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::body::{BodyReader, BodyWriter};
+use crate::body::{self, BodyReader};
 use crate::engine;
 use crate::error::{ApiError, ApiResult};
 use crate::query::{self, Query};
@@ -243,17 +243,7 @@ async fn save_archive(names: Vec<String>) -> ApiResult<Response> {
         Ok(())
     })
     .await?;
-    let (mut writer, body) = BodyWriter::new();
-    tokio::task::spawn_blocking(move || {
-        let saved = engine::with_engine(|e| {
-            e.save_images(&names, &mut writer)?;
-            std::io::Write::flush(&mut writer)
-                .map_err(|err| berth_engine::Error::io("sending the archive", err))
-        });
-        if let Err(e) = saved {
-            writer.fail(e.message);
-        }
-    });
+    let body = body::from_engine_writer(move |e, out| e.save_images(&names, out));
     Ok(Response::builder()
         .header("Content-Type", "application/x-tar")
         .body(body)
