@@ -69,11 +69,20 @@ pub async fn list(QueryExtractor(q): Q) -> ApiResult<Json<serde_json::Value>> {
 
 /// `POST /images/create?fromImage=&tag=`: a pull, reported as JSON progress lines. An error
 /// before the first line is a plain error response (the CLI's auto-pull reads its status).
-pub async fn create(headers: HeaderMap, QueryExtractor(q): Q) -> ApiResult<Response> {
+/// With `fromSrc=-` instead: `docker import`, the body being the rootfs tarball.
+pub async fn create(
+    headers: HeaderMap,
+    QueryExtractor(q): Q,
+    RawQuery(raw): RawQuery,
+    request: Request,
+) -> ApiResult<Response> {
+    if let Some(source) = query::text(&q, "fromSrc") {
+        return import(source, &q, raw.as_deref(), request).await;
+    }
     let credentials = crate::registry_auth::from_headers(&headers)?;
     let Some(from) = query::text(&q, "fromImage") else {
         return Err(ApiError::bad_request(
-            "only pulls (fromImage=) are supported by berth's images/create",
+            "images/create needs fromImage (a pull) or fromSrc (an import)",
         ));
     };
     let name = match query::text(&q, "tag") {
@@ -94,6 +103,44 @@ pub async fn create(headers: HeaderMap, QueryExtractor(q): Q) -> ApiResult<Respo
             .map(|_| None)
     })
     .await
+}
+
+/// `docker import`: the request body (`fromSrc=-`) as a one-layer image, tagged `repo[:tag]`,
+/// with `changes` (repeated) and `message`; answers Docker's one status line with the image ID.
+async fn import(
+    source: &str,
+    q: &Query,
+    raw: Option<&str>,
+    request: Request,
+) -> ApiResult<Response> {
+    if source != "-" {
+        return Err(ApiError::bad_request(format!(
+            "importing from {source:?} is not supported: send the tarball as the body (fromSrc=-)"
+        )));
+    }
+    let params: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or(""))
+        .map_err(|e| ApiError::bad_request(format!("invalid query: {e}")))?;
+    let changes: Vec<String> = params
+        .into_iter()
+        .filter(|(k, v)| k == "changes" && !v.is_empty())
+        .map(|(_, v)| v)
+        .collect();
+    let reference = query::text(q, "repo").map(|repo| match query::text(q, "tag") {
+        Some(tag) => format!("{repo}:{tag}"),
+        None => repo.to_string(),
+    });
+    let message = query::text(q, "message").map(str::to_string);
+    let input = BodyReader::spawn(request.into_body());
+    let id = engine::call(move |e| {
+        e.import_image(input, reference.as_deref(), &changes, message.as_deref())
+    })
+    .await?;
+    let mut line = serde_json::to_vec(&json!({ "status": id })).unwrap_or_default();
+    line.push(b'\n');
+    Ok(Response::builder()
+        .header("Content-Type", "application/json")
+        .body(Body::from(line))
+        .unwrap_or_default())
 }
 
 /// Runs a registry job on the blocking pool and answers with its progress as JSON lines, the

@@ -2047,6 +2047,38 @@ fn docker_save_and_load_through_the_api() {
     assert_ne!(r.code, 0);
     assert!(r.stderr.contains("not a tar archive"), "{}", r.stderr);
     assert_eq!(server.docker_ok(&["images", "-q", "--no-trunc"]), before);
+
+    // docker import: a container's export, with changes and a message, as a new image.
+    server.docker_ok(&["create", "--name", "exported", "bb", "true"]);
+    let rootfs = env.root.parent().unwrap().join("rootfs.tar");
+    server.docker_ok(&["export", "-o", rootfs.to_str().unwrap(), "exported"]);
+    let id = server.docker_ok(&[
+        "import",
+        "-c",
+        r#"CMD ["echo", "imported"]"#,
+        "-c",
+        "ENV A=1",
+        "-m",
+        "a note",
+        rootfs.to_str().unwrap(),
+        "imported:1",
+    ]);
+    assert!(id.trim().starts_with("sha256:"), "{id}");
+    let doc = server.docker_ok(&[
+        "image",
+        "inspect",
+        "-f",
+        "{{.Comment}} {{.Config.Env}}",
+        "imported:1",
+    ]);
+    assert_eq!(doc.trim(), "a note [A=1]");
+    assert_eq!(
+        server.docker_ok(&["run", "--rm", "imported:1"]),
+        "imported\n"
+    );
+    let r = server.docker(&["import", junk.to_str().unwrap(), "junk"]);
+    assert_ne!(r.code, 0);
+    assert_eq!(server.docker_ok(&["images", "-q", "junk"]), "");
 }
 
 #[test]
