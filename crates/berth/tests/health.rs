@@ -279,3 +279,56 @@ fn docker_cli_sees_health_through_the_api() {
     let r = docker(&["rm", "-f", "viaapi"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
 }
+
+#[test]
+fn compose_waits_for_a_service_healthy_dependency() {
+    let Some(env) = common::env() else { return };
+    let compose_bin = "/usr/bin/docker-compose";
+    if !std::path::Path::new(compose_bin).is_file() {
+        eprintln!("skipping: no docker-compose");
+        return;
+    }
+    env.image("bb", &[]);
+    let (cmd, socket) = env.serve_command();
+    let _server = common::serve::Serve::start(cmd, socket.clone());
+    let dir = env.root.parent().unwrap().join("project");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("docker-compose.yml"),
+        r#"version: "2.4"
+services:
+  db:
+    image: bb
+    command: sh -c 'sleep 1; touch /tmp/ready; exec sleep 300'
+    healthcheck:
+      test: ["CMD-SHELL", "test -e /tmp/ready"]
+      interval: 200ms
+      retries: 50
+  app:
+    image: bb
+    command: sleep 300
+    depends_on:
+      db:
+        condition: service_healthy
+"#,
+    )
+    .unwrap();
+    let compose = |args: &[&str]| {
+        let mut c = std::process::Command::new(compose_bin);
+        c.arg("--no-ansi")
+            .args(["-p", "hproj"])
+            .args(args)
+            .current_dir(&dir)
+            .env("DOCKER_HOST", format!("unix://{}", socket.display()))
+            .env("DOCKER_CONFIG", dir.join(".docker"))
+            .stdin(Stdio::null());
+        common::output_within(c, common::COMMAND_DEADLINE)
+    };
+    let up = compose(&["up", "-d"]);
+    assert_eq!(up.code, 0, "{}{}", up.stdout, up.stderr);
+    assert_eq!(health_status(&env, "hproj_db_1"), "healthy");
+    let app = inspect(&env, "hproj_app_1");
+    assert_eq!(app["State"]["Status"], "running", "{}", app["State"]);
+    let down = compose(&["down", "-t", "0"]);
+    assert_eq!(down.code, 0, "{}{}", down.stdout, down.stderr);
+}

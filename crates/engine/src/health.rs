@@ -395,6 +395,15 @@ mod tests {
     }
 
     #[test]
+    fn compose_nulls_read_as_defaults() {
+        let c: HealthConfig = serde_json::from_str(
+            r#"{"Test":["CMD","true"],"Interval":200000000,"Timeout":null,"Retries":null}"#,
+        )
+        .unwrap();
+        assert_eq!((c.interval, c.timeout, c.retries), (200_000_000, 0, 0));
+    }
+
+    #[test]
     fn go_durations() {
         assert_eq!(go_duration(Duration::from_millis(300)), "300ms");
         assert_eq!(go_duration(Duration::from_secs(30)), "30s");
