@@ -1203,6 +1203,51 @@ mod tests {
     }
 
     #[test]
+    fn health_flags_follow_docker() {
+        let hc = request(&[
+            "--health-cmd",
+            "test -e /ok",
+            "--health-interval",
+            "1m30s",
+            "--health-timeout",
+            "1.5s",
+            "--health-retries",
+            "2",
+            "img",
+        ])
+        .unwrap()
+        .config
+        .healthcheck
+        .unwrap();
+        assert_eq!(
+            hc.test,
+            Some(vec!["CMD-SHELL".to_string(), "test -e /ok".to_string()])
+        );
+        assert_eq!(
+            (hc.interval, hc.timeout, hc.retries),
+            (90_000_000_000, 1_500_000_000, 2)
+        );
+        let none = request(&["--no-healthcheck", "img"]).unwrap();
+        assert_eq!(
+            none.config.healthcheck.unwrap().test,
+            Some(vec!["NONE".to_string()])
+        );
+        assert!(request(&["img"]).unwrap().config.healthcheck.is_none());
+        assert_eq!(
+            request(&["--health-interval", "0.5x", "img"]).unwrap_err(),
+            "invalid argument \"0.5x\" for \"--health-interval\" flag: time: unknown unit \"x\" in duration \"0.5x\""
+        );
+        assert_eq!(
+            request(&["--health-timeout", "-1s", "img"]).unwrap_err(),
+            "--health-timeout cannot be negative"
+        );
+        assert!(request(&["--no-healthcheck", "--health-retries", "1", "img"]).is_err());
+        assert_eq!(parse_go_duration("200ms"), Ok(200_000_000));
+        assert_eq!(parse_go_duration("0"), Ok(0));
+        assert!(parse_go_duration("5").unwrap_err().contains("missing unit"));
+    }
+
+    #[test]
     fn publish_specs_follow_docker() {
         let bindings =
             |args: &[&str]| request(args).map(|r| r.host_config.port_bindings.unwrap_or_default());
