@@ -155,6 +155,11 @@ impl Monitor {
         left.as_millis().saturating_add(1).min(i32::MAX as u128) as i32
     }
 
+    /// Whether a probe is running.
+    pub fn probing(&self) -> bool {
+        self.probe.is_some()
+    }
+
     /// The running probe's output pipe, for the poll set.
     pub fn pipe(&self) -> Option<RawFd> {
         self.probe.as_ref().map(|p| p.output.as_raw_fd())

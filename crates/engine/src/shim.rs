@@ -554,7 +554,17 @@ impl Shim {
                 break;
             }
             if let Some(monitor) = &mut health {
-                busy |= monitor.tick(&self.engine, &self.id);
+                if monitor.tick(&self.engine, &self.id) {
+                    busy = true;
+                    if !monitor.probing() {
+                        // A probe's exec faulted in much of the binary and SQLite: give them
+                        // back at once (a short interval never leaves a quiet second).
+                        self.engine.db.shrink_memory();
+                        // SAFETY: malloc_trim only releases free heap memory to the kernel.
+                        unsafe { libc::malloc_trim(0) };
+                        drop_startup_text();
+                    }
+                }
             }
             pfds.clear();
             slots.clear();
