@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use berth_engine::types::{CreateRequest, RestartPolicy, Ulimit};
+use berth_engine::types::{CreateRequest, HealthConfig, RestartPolicy, Ulimit};
 use clap::ArgAction;
 
 // Docker's booleans take an optional `=VALUE` (`--rm=false`, `-t=false`), as Go's pflag does;
@@ -142,6 +142,28 @@ pub struct RunFlags {
     /// Timeout (in seconds) to stop a container
     #[arg(long, value_name = "int", allow_hyphen_values = true)]
     pub stop_timeout: Option<String>,
+    /// Command to run to check health
+    #[arg(long, value_name = "string")]
+    pub health_cmd: Option<String>,
+    /// Time between running the check (ms|s|m|h) (default 0s)
+    #[arg(long, value_name = "duration", allow_hyphen_values = true)]
+    pub health_interval: Option<String>,
+    /// Consecutive failures needed to report unhealthy
+    #[arg(long, value_name = "int", allow_hyphen_values = true)]
+    pub health_retries: Option<String>,
+    /// Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)
+    #[arg(long, value_name = "duration", allow_hyphen_values = true)]
+    pub health_start_period: Option<String>,
+    /// Time between running the check during the start period (ms|s|m|h) (default 0s)
+    #[arg(long, value_name = "duration", allow_hyphen_values = true)]
+    pub health_start_interval: Option<String>,
+    /// Maximum time to allow one check to run (ms|s|m|h) (default 0s)
+    #[arg(long, value_name = "duration", allow_hyphen_values = true)]
+    pub health_timeout: Option<String>,
+    /// Disable any container-specified HEALTHCHECK
+    #[arg(long, value_name = "bool", action = ArgAction::Set, num_args = 0..=1, require_equals = true,
+          default_value = "false", default_missing_value = "true", value_parser = parse_go_bool, hide_default_value = true)]
+    pub no_healthcheck: bool,
     /// Mount a tmpfs directory
     #[arg(long, value_name = "list", action = ArgAction::Append)]
     pub tmpfs: Vec<String>,
@@ -202,6 +224,7 @@ impl RunFlags {
             }
             None => None,
         };
+        let healthcheck = self.healthcheck()?;
         let mut ulimits: Vec<Ulimit> = Vec::new();
         for v in &self.ulimit {
             let u = parse_ulimit(v).map_err(|e| flag_error(v, "--ulimit", &e))?;
@@ -357,6 +380,7 @@ impl RunFlags {
         c.working_dir = self.workdir.clone().unwrap_or_default();
         c.stop_signal = self.stop_signal.clone().filter(|s| !s.is_empty());
         c.stop_timeout = stop_timeout;
+        c.healthcheck = healthcheck;
 
         let hc = &mut request.host_config;
         hc.auto_remove = self.rm;
@@ -389,6 +413,57 @@ impl RunFlags {
 }
 
 impl RunFlags {
+    /// `--health-*` and `--no-healthcheck` as the docker CLI turns them into
+    /// `Config.Healthcheck` (unset fields: the image's, or the defaults).
+    fn healthcheck(&self) -> Result<Option<HealthConfig>, String> {
+        let duration = |value: &Option<String>, flag: &str| -> Result<i64, String> {
+            let Some(v) = value else { return Ok(0) };
+            let ns = parse_go_duration(v).map_err(|e| flag_error(v, flag, &e))?;
+            if ns < 0 {
+                return Err(format!("{flag} cannot be negative"));
+            }
+            Ok(ns)
+        };
+        let interval = duration(&self.health_interval, "--health-interval")?;
+        let timeout = duration(&self.health_timeout, "--health-timeout")?;
+        let start_period = duration(&self.health_start_period, "--health-start-period")?;
+        let start_interval = duration(&self.health_start_interval, "--health-start-interval")?;
+        let retries = match &self.health_retries {
+            Some(v) => parse_go_int(v, true).map_err(|e| flag_error(v, "--health-retries", &e))?,
+            None => 0,
+        };
+        if retries < 0 {
+            return Err("--health-retries cannot be negative".into());
+        }
+        let cmd = self.health_cmd.clone().unwrap_or_default();
+        let any_setting = !cmd.is_empty()
+            || interval != 0
+            || timeout != 0
+            || start_period != 0
+            || start_interval != 0
+            || retries != 0;
+        if self.no_healthcheck {
+            if any_setting {
+                return Err("--no-healthcheck conflicts with --health-* options".into());
+            }
+            return Ok(Some(HealthConfig {
+                test: Some(vec!["NONE".into()]),
+                ..Default::default()
+            }));
+        }
+        if !any_setting {
+            return Ok(None);
+        }
+        Ok(Some(HealthConfig {
+            test: (!cmd.is_empty()).then(|| vec!["CMD-SHELL".into(), cmd]),
+            interval,
+            timeout,
+            start_period,
+            start_interval,
+            retries,
+        }))
+    }
+
     /// --ip, --network-alias, --mac-address, --dns*, --add-host into the request.
     fn apply_network_flags(&self, request: &mut CreateRequest) -> Result<(), String> {
         for dns in &self.dns {
@@ -540,6 +615,60 @@ fn parse_publish(spec: &str) -> Result<Vec<(String, berth_engine::types::PortBin
         }
     }
     Ok(out)
+}
+
+/// Go's time.ParseDuration ("1h2m3.5s", "200ms", "-1s", "0"), in nanoseconds, with its error
+/// wording.
+pub(crate) fn parse_go_duration(text: &str) -> Result<i64, String> {
+    let invalid = || format!("time: invalid duration {}", go_quote(text));
+    let mut rest = text;
+    let negative = rest.starts_with('-');
+    rest = rest.strip_prefix(['-', '+']).unwrap_or(rest);
+    if rest == "0" {
+        return Ok(0);
+    }
+    if rest.is_empty() {
+        return Err(invalid());
+    }
+    let mut total: f64 = 0.0;
+    while !rest.is_empty() {
+        let number_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let number = &rest[..number_len];
+        if number.is_empty() || number == "." {
+            return Err(invalid());
+        }
+        let value: f64 = number.parse().map_err(|_| invalid())?;
+        rest = &rest[number_len..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let unit = &rest[..unit_len];
+        let scale = match unit {
+            "" => return Err(format!("time: missing unit in duration {}", go_quote(text))),
+            "ns" => 1.0,
+            "us" | "µs" | "μs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            other => {
+                return Err(format!(
+                    "time: unknown unit {} in duration {}",
+                    go_quote(other),
+                    go_quote(text)
+                ));
+            }
+        };
+        total += value * scale;
+        rest = &rest[unit_len..];
+    }
+    if total > i64::MAX as f64 {
+        return Err(invalid());
+    }
+    let ns = total.round() as i64;
+    Ok(if negative { -ns } else { ns })
 }
 
 /// pflag's wording for a value a flag rejects.
@@ -1071,6 +1200,51 @@ mod tests {
         let cli = parse(args);
         cli.flags
             .to_request(&cli.image_and_command[0], &cli.image_and_command[1..])
+    }
+
+    #[test]
+    fn health_flags_follow_docker() {
+        let hc = request(&[
+            "--health-cmd",
+            "test -e /ok",
+            "--health-interval",
+            "1m30s",
+            "--health-timeout",
+            "1.5s",
+            "--health-retries",
+            "2",
+            "img",
+        ])
+        .unwrap()
+        .config
+        .healthcheck
+        .unwrap();
+        assert_eq!(
+            hc.test,
+            Some(vec!["CMD-SHELL".to_string(), "test -e /ok".to_string()])
+        );
+        assert_eq!(
+            (hc.interval, hc.timeout, hc.retries),
+            (90_000_000_000, 1_500_000_000, 2)
+        );
+        let none = request(&["--no-healthcheck", "img"]).unwrap();
+        assert_eq!(
+            none.config.healthcheck.unwrap().test,
+            Some(vec!["NONE".to_string()])
+        );
+        assert!(request(&["img"]).unwrap().config.healthcheck.is_none());
+        assert_eq!(
+            request(&["--health-interval", "0.5x", "img"]).unwrap_err(),
+            "invalid argument \"0.5x\" for \"--health-interval\" flag: time: unknown unit \"x\" in duration \"0.5x\""
+        );
+        assert_eq!(
+            request(&["--health-timeout", "-1s", "img"]).unwrap_err(),
+            "--health-timeout cannot be negative"
+        );
+        assert!(request(&["--no-healthcheck", "--health-retries", "1", "img"]).is_err());
+        assert_eq!(parse_go_duration("200ms"), Ok(200_000_000));
+        assert_eq!(parse_go_duration("0"), Ok(0));
+        assert!(parse_go_duration("5").unwrap_err().contains("missing unit"));
     }
 
     #[test]

@@ -148,6 +148,10 @@ fn committed_config(
     image.labels = container.labels.clone().filter(|l| !l.is_empty());
     image.volumes = container.volumes.clone().filter(|v| !v.is_empty());
     image.stop_signal = container.stop_signal.clone();
+    image.healthcheck = container
+        .healthcheck
+        .as_ref()
+        .and_then(|h| serde_json::to_value(h).ok());
     image
 }
 
@@ -177,6 +181,9 @@ fn override_config(config: &mut berth_image::ContainerConfig, overrides: &Contai
     }
     if overrides.stop_signal.is_some() {
         config.stop_signal = overrides.stop_signal.clone();
+    }
+    if let Some(health) = &overrides.healthcheck {
+        config.healthcheck = serde_json::to_value(health).ok();
     }
     if let Some(labels) = &overrides.labels {
         config

@@ -48,7 +48,13 @@ impl ContainerRecord {
                 .unwrap_or_default()
         };
         match self.state {
-            State::Running => format!("Up {}", since(&self.started_at)),
+            State::Running => match self.health_status() {
+                Some(crate::health::STARTING) => {
+                    format!("Up {} (health: starting)", since(&self.started_at))
+                }
+                Some(status) => format!("Up {} ({status})", since(&self.started_at)),
+                None => format!("Up {}", since(&self.started_at)),
+            },
             State::Paused => format!("Up {} (Paused)", since(&self.started_at)),
             State::Restarting => format!(
                 "Restarting ({}) {} ago",
@@ -65,6 +71,19 @@ impl ContainerRecord {
         }
     }
 
+    /// The health status of a container with a health check: its last one once it has run
+    /// (Docker keeps it after a stop), `starting` while running before the first record.
+    pub fn health_status(&self) -> Option<&str> {
+        if !crate::health::has_healthcheck(self.config.config.healthcheck.as_ref()) {
+            return None;
+        }
+        match &self.health {
+            Some(h) => Some(h.status.as_str()),
+            None if self.state == State::Running => Some(crate::health::STARTING),
+            None => None,
+        }
+    }
+
     /// Whether this container passes one `ps --filter KEY=VALUE` (the API's `filters`) entry.
     /// Several values of one key are OR'ed, different keys AND'ed, by the caller.
     pub fn matches_filter(&self, key: &str, value: &str) -> Result<bool, Error> {
@@ -73,6 +92,17 @@ impl ContainerRecord {
             "name" => self.name.contains(value.trim_start_matches('/')),
             "status" => self.state.as_str() == value,
             "exited" => self.state.as_str() == "exited" && self.exit_code.to_string() == value,
+            "health" => match value {
+                crate::health::STARTING | crate::health::HEALTHY | crate::health::UNHEALTHY => {
+                    self.health_status() == Some(value)
+                }
+                "none" => self.health_status().is_none(),
+                other => {
+                    return Err(Error::InvalidArgument(format!(
+                        "Unrecognized filter value for health: {other}"
+                    )));
+                }
+            },
             "ancestor" => {
                 self.image == value
                     || self.image_id.contains(value)
@@ -197,6 +227,7 @@ impl Engine {
             restart_count: 0,
             manually_stopped: false,
             oom_killed: false,
+            health: None,
         };
         // Volumes first (their dirs, then their records with the container's, in one
         // transaction): bad input is refused before anything exists.
@@ -342,24 +373,34 @@ impl Engine {
             .network_identity(&rec)
             .map(|(dir, _)| dir)
             .unwrap_or_else(|_| self.container_dir(&rec.id));
+        let mut state = json!({
+            "Status": rec.state.as_str(),
+            "Running": matches!(rec.state, State::Running | State::Paused | State::Restarting),
+            "Paused": rec.state == State::Paused,
+            "Restarting": rec.state == State::Restarting,
+            "OOMKilled": rec.oom_killed,
+            "Dead": rec.state == State::Dead,
+            "Pid": if rec.state.has_shim() { rec.pid } else { 0 },
+            "ExitCode": rec.exit_code,
+            "Error": rec.error,
+            "StartedAt": nonempty(&rec.started_at),
+            "FinishedAt": nonempty(&rec.finished_at),
+        });
+        // Docker shows Health for a container with a health check once it has started.
+        if crate::health::has_healthcheck(c.config.healthcheck.as_ref()) {
+            if let Some(health) = &rec.health {
+                state["Health"] = serde_json::to_value(health).unwrap_or_default();
+            } else if rec.state == State::Running {
+                state["Health"] =
+                    json!({"Status": crate::health::STARTING, "FailingStreak": 0, "Log": []});
+            }
+        }
         Ok(json!({
             "Id": rec.id,
             "Created": rec.created,
             "Path": c.config.entrypoint.iter().chain(c.config.cmd.iter()).flatten().next().cloned().unwrap_or_default(),
             "Args": c.config.entrypoint.iter().chain(c.config.cmd.iter()).flatten().skip(1).cloned().collect::<Vec<_>>(),
-            "State": {
-                "Status": rec.state.as_str(),
-                "Running": matches!(rec.state, State::Running | State::Paused | State::Restarting),
-                "Paused": rec.state == State::Paused,
-                "Restarting": rec.state == State::Restarting,
-                "OOMKilled": rec.oom_killed,
-                "Dead": rec.state == State::Dead,
-                "Pid": if rec.state.has_shim() { rec.pid } else { 0 },
-                "ExitCode": rec.exit_code,
-                "Error": rec.error,
-                "StartedAt": nonempty(&rec.started_at),
-                "FinishedAt": nonempty(&rec.finished_at),
-            },
+            "State": state,
             "Image": rec.image_id,
             "ResolvConfPath": network_files.join("resolv.conf"),
             "HostnamePath": network_files.join("hostname"),
@@ -538,6 +579,9 @@ pub(crate) fn validate_request(request: &CreateRequest) -> Result<(), Error> {
             "conflicting options: cannot specify both --restart and --rm".into(),
         ));
     }
+    if let Some(health) = &request.config.healthcheck {
+        crate::health::validate(health)?;
+    }
     if hc.memory != 0 && hc.memory < 6 * 1024 * 1024 {
         return Err(Error::InvalidArgument(
             "Minimum memory limit allowed is 6MB".into(),
@@ -578,6 +622,37 @@ pub(crate) fn validate_request(request: &CreateRequest) -> Result<(), Error> {
 
 /// Fills what the user left unset from the image config (Docker's merge rules): Env is image
 /// env then user env; an --entrypoint resets the image's Cmd.
+/// Docker's merge: the image's health check where the container sets none; each field the
+/// container leaves empty (no test, zero durations or retries) comes from the image's.
+fn merge_image_healthcheck(
+    container: &mut Option<crate::types::HealthConfig>,
+    image: Option<&serde_json::Value>,
+) {
+    let Some(image) =
+        image.and_then(|v| serde_json::from_value::<crate::types::HealthConfig>(v.clone()).ok())
+    else {
+        return;
+    };
+    let Some(own) = container else {
+        *container = Some(image);
+        return;
+    };
+    if own.test.as_ref().is_none_or(|t| t.is_empty()) {
+        own.test = image.test;
+    }
+    for (mine, theirs) in [
+        (&mut own.interval, image.interval),
+        (&mut own.timeout, image.timeout),
+        (&mut own.start_period, image.start_period),
+        (&mut own.start_interval, image.start_interval),
+        (&mut own.retries, image.retries),
+    ] {
+        if *mine == 0 {
+            *mine = theirs;
+        }
+    }
+}
+
 fn merge_image_defaults(request: &mut CreateRequest, image: &berth_image::ContainerConfig) {
     let c = &mut request.config;
     let mut env: Vec<String> = image.env.clone().unwrap_or_default();
@@ -621,6 +696,7 @@ fn merge_image_defaults(request: &mut CreateRequest, image: &berth_image::Contai
     if c.exposed_ports.is_none() {
         c.exposed_ports = image.exposed_ports.clone();
     }
+    merge_image_healthcheck(&mut c.healthcheck, image.healthcheck.as_ref());
     // Docker: the image's VOLUMEs and the user's `-v /path` ones, together.
     if let Some(image_volumes) = &image.volumes {
         let volumes = c.volumes.get_or_insert_with(Default::default);

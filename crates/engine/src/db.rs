@@ -10,8 +10,8 @@ use crate::error::Error;
 use crate::types::{CreateRequest, State};
 
 // 4: networks, endpoints and ports (after 2's volumes and 3's build cache): older databases
-// get them too. 5: blob_sources.
-const SCHEMA_VERSION: i64 = 6;
+// get them too. 5: blob_sources. 7: container_health.
+const SCHEMA_VERSION: i64 = 7;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS containers (
     id TEXT PRIMARY KEY,
@@ -99,6 +99,10 @@ CREATE TABLE IF NOT EXISTS blob_sources (
     repository TEXT NOT NULL,
     PRIMARY KEY (digest, registry, repository)
 );
+CREATE TABLE IF NOT EXISTS container_health (
+    container_id TEXT PRIMARY KEY,
+    health TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     time_nano INTEGER NOT NULL,
@@ -132,6 +136,8 @@ pub struct ContainerRecord {
     pub restart_count: i64,
     pub manually_stopped: bool,
     pub oom_killed: bool,
+    /// `State.Health` of a container with a health check, once its shim started probing.
+    pub health: Option<crate::types::Health>,
 }
 
 pub struct Db {
@@ -139,7 +145,8 @@ pub struct Db {
 }
 
 const COLUMNS: &str = "id, name, image, image_id, created, config, state, pid, shim_pid, shim_start, exit_code, \
-                       started_at, finished_at, error, restart_count, manually_stopped, oom_killed";
+                       started_at, finished_at, error, restart_count, manually_stopped, oom_killed, \
+                       (SELECT health FROM container_health WHERE container_id = containers.id)";
 
 fn row_to_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<ContainerRecord> {
     let config: String = row.get(5)?;
@@ -162,6 +169,9 @@ fn row_to_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<ContainerRecord> {
         restart_count: row.get(14)?,
         manually_stopped: row.get::<_, i64>(15)? != 0,
         oom_killed: row.get::<_, i64>(16)? != 0,
+        health: row
+            .get::<_, Option<String>>(17)?
+            .and_then(|h| serde_json::from_str(&h).ok()),
     })
 }
 
@@ -391,6 +401,27 @@ impl Db {
     pub fn delete_container(&self, id: &str) -> Result<(), Error> {
         self.conn
             .execute("DELETE FROM containers WHERE id = ?1", [id])
+            .map_err(db_err)?;
+        self.delete_health(id)
+    }
+
+    /// Records a container's `State.Health` (written by its shim only).
+    pub fn set_health(&self, id: &str, health: &crate::types::Health) -> Result<(), Error> {
+        let json = serde_json::to_string(health)
+            .map_err(|e| Error::Internal(format!("encoding container {id}'s health: {e}")))?;
+        self.conn
+            .execute(
+                "INSERT INTO container_health (container_id, health) VALUES (?1, ?2) \
+                 ON CONFLICT (container_id) DO UPDATE SET health = excluded.health",
+                params![id, json],
+            )
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    pub(crate) fn delete_health(&self, id: &str) -> Result<(), Error> {
+        self.conn
+            .execute("DELETE FROM container_health WHERE container_id = ?1", [id])
             .map_err(db_err)?;
         Ok(())
     }

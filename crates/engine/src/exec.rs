@@ -62,6 +62,16 @@ impl Engine {
     ) -> Result<Exec, Error> {
         self.repair();
         let rec = self.container(name_or_id)?;
+        self.exec_in(&rec, request, stdio)
+    }
+
+    /// [`Engine::exec`] in a container already looked up (the shim's health probes).
+    pub(crate) fn exec_in(
+        &self,
+        rec: &crate::db::ContainerRecord,
+        request: &ExecRequest,
+        stdio: [Option<BorrowedFd<'_>>; 3],
+    ) -> Result<Exec, Error> {
         match rec.state {
             State::Running => {}
             State::Paused => {
@@ -137,7 +147,7 @@ impl Engine {
                 .map(OwnedFd::from)
         };
         let result = self
-            .runtime_for(&rec)?
+            .runtime_for(rec)?
             .exec(berth_runtime::oci::ExecOptions {
                 id: rec.id.clone(),
                 state_root: self.runtime_state_root(),

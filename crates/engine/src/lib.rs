@@ -24,6 +24,7 @@ pub mod error;
 pub mod events;
 pub mod exec;
 pub mod export;
+pub mod health;
 pub mod history;
 pub mod humanize;
 pub mod images;

@@ -530,6 +530,8 @@ impl Engine {
             .map_err(db_err)?;
         tx.execute("DELETE FROM containers WHERE id = ?1", [id])
             .map_err(db_err)?;
+        tx.execute("DELETE FROM container_health WHERE container_id = ?1", [id])
+            .map_err(db_err)?;
         tx.commit().map_err(db_err)?;
         for name in doomed {
             let _ = self.finish_volume_removal(&name);

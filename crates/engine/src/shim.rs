@@ -253,7 +253,8 @@ impl Shim {
                 );
                 self.first = false;
             }
-            let code = self.serve(running);
+            let health = crate::health::Monitor::new(rec.config.config.healthcheck.as_ref());
+            let code = self.serve(running, health);
             crate::timing::mark("shim: container exited");
             // The record may have changed meanwhile (stop, rename): reload before writing.
             rec = self.record().unwrap_or(rec);
@@ -467,9 +468,10 @@ impl Shim {
     }
 
     /// Copies the container's output to the log, the starting client and the attach
-    /// clients, and attach clients' stdin to the container, until its init exits; returns
-    /// Docker's exit code (128+signal when killed).
-    fn serve(&mut self, running: Running) -> i32 {
+    /// clients, and attach clients' stdin to the container, until its init exits; runs the
+    /// health check's probes (`health`) on the same loop. Returns Docker's exit code
+    /// (128+signal when killed).
+    fn serve(&mut self, running: Running, mut health: Option<crate::health::Monitor>) -> i32 {
         let (sig_r, sig_w) = match pipe() {
             Ok(p) => p,
             Err(_) => return wait_blocking(running.pid),
@@ -510,6 +512,10 @@ impl Shim {
             sources.push((dup, Stream::Stdout));
         }
         let mut stdin_writer = running.stdin_writer;
+        // Only a container with a health check has a monitor: nothing more for the others.
+        if let Some(monitor) = &health {
+            monitor.publish_start(&self.engine, &self.id);
+        }
         // Attach clients' stdin bytes not yet taken by the container.
         let mut pending_stdin: Vec<u8> = Vec::new();
         // Free what the start path used before settling in for the container's lifetime.
@@ -528,7 +534,11 @@ impl Shim {
         let mut slots: Vec<Slot> = Vec::new();
         loop {
             if exit.is_none() {
-                exit = reap(running.pid);
+                exit = reap(running.pid, |pid, code| {
+                    if let Some(monitor) = &mut health {
+                        monitor.reaped(pid, code);
+                    }
+                });
             }
             if exit.is_some() {
                 // Drain what is still buffered, without waiting on stray holders of the pipes.
@@ -542,6 +552,19 @@ impl Shim {
                     }
                 }
                 break;
+            }
+            if let Some(monitor) = &mut health {
+                if monitor.tick(&self.engine, &self.id) {
+                    busy = true;
+                    if !monitor.probing() {
+                        // A probe's exec faulted in much of the binary and SQLite: give them
+                        // back at once (a short interval never leaves a quiet second).
+                        self.engine.db.shrink_memory();
+                        // SAFETY: malloc_trim only releases free heap memory to the kernel.
+                        unsafe { libc::malloc_trim(0) };
+                        drop_startup_text();
+                    }
+                }
             }
             pfds.clear();
             slots.clear();
@@ -557,6 +580,9 @@ impl Shim {
                 watch(fd.as_raw_fd(), libc::POLLIN, Slot::Source(i));
             }
             watch(sig_r.as_raw_fd(), libc::POLLIN, Slot::Signal);
+            if let Some(fd) = health.as_ref().and_then(|m| m.pipe()) {
+                watch(fd, libc::POLLIN, Slot::Probe);
+            }
             if let Some(fd) = &tty_in {
                 watch(fd.as_raw_fd(), libc::POLLIN, Slot::TtyIn);
             }
@@ -579,7 +605,11 @@ impl Shim {
             }
             // After work, wake once more after a quiet second to trim; when trimmed, sleep
             // until something happens (output, input, SIGCHLD) without touching memory.
-            let timeout = if busy { 1000 } else { -1 };
+            let mut timeout = if busy { 1000 } else { -1 };
+            if let Some(monitor) = &health {
+                let due = monitor.wait_ms();
+                timeout = if timeout < 0 { due } else { timeout.min(due) };
+            }
             // SAFETY: pfds is a valid array of pollfd for the duration of the call.
             let n = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout) };
             if n < 0 {
@@ -628,6 +658,11 @@ impl Shim {
                         }
                     }
                     Slot::StdinWriter => {}
+                    Slot::Probe => {
+                        if let Some(monitor) = &mut health {
+                            monitor.read_output();
+                        }
+                    }
                     Slot::Listener => {
                         if let Some(server) = &mut client.server {
                             server.accept();
@@ -681,6 +716,9 @@ impl Shim {
                 sources.remove(i);
             }
         }
+        if let Some(monitor) = &mut health {
+            monitor.stop();
+        }
         SIGCHLD_PIPE.store(-1, Ordering::Relaxed);
         if let Some(log) = &mut log {
             log.flush_partial();
@@ -700,6 +738,8 @@ enum Slot {
     Signal,
     TtyIn,
     StdinWriter,
+    /// A health probe's output.
+    Probe,
     Listener,
     Client(usize),
 }
@@ -1009,8 +1049,9 @@ fn write_all(fd: RawFd, mut data: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Reaps every exited child; returns the init's exit code once it has exited.
-fn reap(init: i32) -> Option<i32> {
+/// Reaps every exited child; returns the init's exit code once it has exited. Other children
+/// (health probes, orphans the shim adopted as subreaper) go to `other` with their code.
+fn reap(init: i32, mut other: impl FnMut(i32, i32)) -> Option<i32> {
     let mut result = None;
     loop {
         let mut status = 0;
@@ -1021,6 +1062,8 @@ fn reap(init: i32) -> Option<i32> {
         }
         if pid == init {
             result = Some(berth_runtime::oci::exit_code(status));
+        } else {
+            other(pid, berth_runtime::oci::exit_code(status));
         }
     }
 }

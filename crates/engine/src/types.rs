@@ -34,6 +34,53 @@ pub struct ContainerConfig {
     /// `--mac-address` (Docker keeps it in Config too).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub mac_address: String,
+    /// `HEALTHCHECK` / `--health-*`: the image's, overridden field by field by the user's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub healthcheck: Option<HealthConfig>,
+}
+
+/// Docker's `Config.Healthcheck`; durations in nanoseconds, 0 = the default.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct HealthConfig {
+    /// `[]` inherit, `["NONE"]` off, `["CMD", args...]`, `["CMD-SHELL", command]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "is_zero", deserialize_with = "null_as_zero")]
+    pub interval: i64,
+    #[serde(skip_serializing_if = "is_zero", deserialize_with = "null_as_zero")]
+    pub timeout: i64,
+    #[serde(skip_serializing_if = "is_zero", deserialize_with = "null_as_zero")]
+    pub start_period: i64,
+    #[serde(skip_serializing_if = "is_zero", deserialize_with = "null_as_zero")]
+    pub start_interval: i64,
+    #[serde(skip_serializing_if = "is_zero", deserialize_with = "null_as_zero")]
+    pub retries: i64,
+}
+
+/// docker-compose 1.29 sends `null` for a health check's fields it leaves unset.
+fn null_as_zero<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    Ok(Option::<i64>::deserialize(d)?.unwrap_or(0))
+}
+
+/// Docker's `State.Health`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct Health {
+    /// "starting", "healthy" or "unhealthy".
+    pub status: String,
+    pub failing_streak: i64,
+    /// The last probes, oldest first (at most 5).
+    pub log: Vec<HealthLogEntry>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct HealthLogEntry {
+    pub start: String,
+    pub end: String,
+    pub exit_code: i64,
+    pub output: String,
 }
 
 /// Docker's `HostConfig`, the subset berth implements (unknown fields are ignored on input).

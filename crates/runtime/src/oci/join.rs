@@ -182,6 +182,11 @@ fn relay(
     match unsafe { fork() } {
         Ok(ForkResult::Child) => run(),
         Ok(ForkResult::Parent { child }) => {
+            // From here only the exec'ing child reports; this copy of the report pipe would
+            // keep the caller waiting for a report until the process ends.
+            // SAFETY: closes this relay's copy; the relay only waits and `_exit`s after this,
+            // and never touches `report` (whose destructor never runs) again.
+            unsafe { libc::close(report.as_raw_fd()) };
             let mut status = 0;
             loop {
                 // SAFETY: reaping our own child.
