@@ -17,14 +17,9 @@ use crate::query::{self, Query};
 /// `POST /commit?container=&repo=&tag=&comment=&author=&pause=&changes=` with an optional
 /// container Config as the body; `changes` may repeat. Answers 201 `{"Id": "sha256:..."}`.
 pub async fn commit(RawQuery(raw): RawQuery, body: Bytes) -> ApiResult<Response> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
+    let changes = query::repeated(raw.as_deref(), "changes")?;
+    let q: Query = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
         .map_err(|e| ApiError::bad_request(format!("invalid query: {e}")))?;
-    let changes: Vec<String> = pairs
-        .iter()
-        .filter(|(k, v)| k == "changes" && !v.trim().is_empty())
-        .map(|(_, v)| v.clone())
-        .collect();
-    let q: Query = pairs.into_iter().collect();
     let container = query::text(&q, "container")
         .ok_or_else(|| ApiError::bad_request("commit: the container parameter is missing"))?
         .to_string();

@@ -118,13 +118,7 @@ async fn import(
             "importing from {source:?} is not supported: send the tarball as the body (fromSrc=-)"
         )));
     }
-    let params: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or(""))
-        .map_err(|e| ApiError::bad_request(format!("invalid query: {e}")))?;
-    let changes: Vec<String> = params
-        .into_iter()
-        .filter(|(k, v)| k == "changes" && !v.is_empty())
-        .map(|(_, v)| v)
-        .collect();
+    let changes = query::repeated(raw, "changes")?;
     let reference = query::text(q, "repo").map(|repo| match query::text(q, "tag") {
         Some(tag) => format!("{repo}:{tag}"),
         None => repo.to_string(),
@@ -267,13 +261,7 @@ pub async fn by_name(
 
 /// `GET /images/get?names=A&names=B` (docker save of several images).
 pub async fn save(RawQuery(raw): RawQuery) -> ApiResult<Response> {
-    let params: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
-        .map_err(|e| ApiError::bad_request(format!("invalid query: {e}")))?;
-    let names: Vec<String> = params
-        .into_iter()
-        .filter(|(k, v)| k == "names" && !v.is_empty())
-        .map(|(_, v)| v)
-        .collect();
+    let names = query::repeated(raw.as_deref(), "names")?;
     if names.is_empty() {
         return Err(ApiError::bad_request("no images given: names is empty"));
     }

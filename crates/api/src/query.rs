@@ -17,6 +17,18 @@ pub fn flag(q: &Query, key: &str, default: bool) -> bool {
     }
 }
 
+/// Every non-empty value of a parameter that may repeat (`changes`, `names`), in order, read
+/// from the raw query (the map form keeps only one).
+pub fn repeated(raw: Option<&str>, key: &str) -> ApiResult<Vec<String>> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or(""))
+        .map_err(|e| ApiError::bad_request(format!("invalid query: {e}")))?;
+    Ok(pairs
+        .into_iter()
+        .filter(|(k, v)| k == key && !v.trim().is_empty())
+        .map(|(_, v)| v)
+        .collect())
+}
+
 /// A non-empty string parameter.
 pub fn text<'a>(q: &'a Query, key: &str) -> Option<&'a str> {
     q.get(key).map(String::as_str).filter(|s| !s.is_empty())
