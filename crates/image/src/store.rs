@@ -1237,18 +1237,9 @@ mod put_blob_from_tests {
     fn put_layer_from_unpacks_and_checks_both_digests() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let mut builder = tar::Builder::new(Vec::new());
-        let mut header = tar::Header::new_gnu();
-        header.set_size(5);
-        header.set_mode(0o644);
-        header.set_uid(0);
-        header.set_gid(0);
-        header.set_mtime(0);
-        header.set_cksum();
-        builder
-            .append_data(&mut header, "hello.txt", &b"hello"[..])
-            .unwrap();
-        let tar = builder.into_inner().unwrap();
+        let tar = crate::tests::RawTar::new()
+            .file("hello.txt", b"hello")
+            .bytes();
         let diff_id = sha256_digest(&tar);
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(&tar).unwrap();
@@ -1295,18 +1286,7 @@ mod put_blob_from_tests {
     fn gzip_variant_is_made_once_and_kept_with_its_layer() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let mut builder = tar::Builder::new(Vec::new());
-        let mut header = tar::Header::new_gnu();
-        header.set_size(4);
-        header.set_mode(0o644);
-        header.set_uid(0);
-        header.set_gid(0);
-        header.set_mtime(0);
-        header.set_cksum();
-        builder
-            .append_data(&mut header, "data", &b"abcd"[..])
-            .unwrap();
-        let tar = builder.into_inner().unwrap();
+        let tar = crate::tests::RawTar::new().file("data", b"abcd").bytes();
         let id = store.import(&tar[..], ImageConfig::default()).unwrap();
         let layer = store.image(&id).unwrap().layers[0].clone();
 

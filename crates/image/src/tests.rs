@@ -13,10 +13,10 @@ use crate::*;
 const CONTENT: &[u8] = b"hello from the layer\n";
 
 /// Builds tar entries with raw (unvalidated) names, as a hostile producer would.
-struct RawTar(tar::Builder<Vec<u8>>);
+pub(crate) struct RawTar(tar::Builder<Vec<u8>>);
 
 impl RawTar {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         RawTar(tar::Builder::new(Vec::new()))
     }
     fn header(path: &str, kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {
@@ -36,7 +36,7 @@ impl RawTar {
         self.0.append(&h, data).unwrap();
         self
     }
-    fn file(&mut self, path: &str, data: &[u8]) -> &mut Self {
+    pub(crate) fn file(&mut self, path: &str, data: &[u8]) -> &mut Self {
         self.push(
             Self::header(path, tar::EntryType::Regular, 0o644, data.len() as u64),
             data,
@@ -75,7 +75,7 @@ impl RawTar {
             .unwrap();
         self.file(path, data)
     }
-    fn bytes(&mut self) -> Vec<u8> {
+    pub(crate) fn bytes(&mut self) -> Vec<u8> {
         let b = std::mem::replace(&mut self.0, tar::Builder::new(Vec::new()));
         b.into_inner().unwrap()
     }
