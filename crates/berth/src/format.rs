@@ -1491,3 +1491,17 @@ mod tests {
         assert_eq!(go_json_float(3.0), "3");
     }
 }
+
+/// An image's (REPOSITORY, TAG) rows as `images` lists them: one per tag, `<none>` without.
+pub fn repository_tag_rows(repo_tags: &[String]) -> Vec<(String, String)> {
+    if repo_tags.is_empty() {
+        return vec![("<none>".into(), "<none>".into())];
+    }
+    repo_tags
+        .iter()
+        .map(|t| {
+            let (repository, tag) = berth_engine::reference::split(t);
+            (repository.to_string(), tag.to_string())
+        })
+        .collect()
+}

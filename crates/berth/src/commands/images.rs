@@ -47,18 +47,7 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
         } else {
             id_hex[..12].to_string()
         };
-        let names: Vec<(String, String)> = if image.repo_tags.is_empty() {
-            vec![("<none>".into(), "<none>".into())]
-        } else {
-            image
-                .repo_tags
-                .iter()
-                .map(|t| {
-                    let (r, t) = berth_engine::reference::split(t);
-                    (r.to_string(), t.to_string())
-                })
-                .collect()
-        };
+        let names = format::repository_tag_rows(&image.repo_tags);
         for (repo, tag) in names {
             if let Some(want) = &args.repository {
                 let (wr, wt) = want.split_once(':').unwrap_or((want.as_str(), ""));

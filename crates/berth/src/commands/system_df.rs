@@ -98,18 +98,7 @@ fn print_verbose(usage: &berth_engine::disk_usage::DiskUsage) -> Result<(), CliE
     let since = |t: i64| format!("{} ago", format::human_duration(now - t));
     let mut images = Vec::new();
     for image in &usage.images {
-        let names: Vec<(String, String)> = if image.repo_tags.is_empty() {
-            vec![("<none>".into(), "<none>".into())]
-        } else {
-            image
-                .repo_tags
-                .iter()
-                .map(|t| {
-                    let (r, t) = berth_engine::reference::split(t);
-                    (r.to_string(), t.to_string())
-                })
-                .collect()
-        };
+        let names = format::repository_tag_rows(&image.repo_tags);
         for (repo, tag) in names {
             images.push(json!({
                 "Repository": repo, "Tag": tag, "ID": short(&image.id), "CreatedSince": since(image.created),
