@@ -3,7 +3,6 @@ use berth_engine::prune::ContainersPruned;
 use berth_engine::prune_filters::PruneFilters;
 
 use super::CliError;
-use crate::format;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -17,15 +16,7 @@ pub struct Args {
 
 /// The `Deleted Containers:` block (empty when nothing was deleted).
 pub fn report(pruned: &ContainersPruned) -> String {
-    if pruned.containers_deleted.is_empty() {
-        return String::new();
-    }
-    let mut out = String::from("Deleted Containers:\n");
-    for id in &pruned.containers_deleted {
-        out.push_str(id);
-        out.push('\n');
-    }
-    out
+    super::deleted_block("Containers", pruned.containers_deleted.iter().cloned())
 }
 
 pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
@@ -34,13 +25,6 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
         return Ok(0);
     }
     let pruned = engine.prune_containers(&filters)?;
-    let text = report(&pruned);
-    if !text.is_empty() {
-        println!("{text}");
-    }
-    println!(
-        "Total reclaimed space: {}",
-        format::human_size(pruned.space_reclaimed)
-    );
+    super::print_pruned(&[report(&pruned)], pruned.space_reclaimed);
     Ok(0)
 }

@@ -4,7 +4,6 @@ use berth_engine::prune::ImagesPruned;
 use berth_engine::prune_filters::PruneFilters;
 
 use super::CliError;
-use crate::format;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -21,17 +20,13 @@ pub struct Args {
 
 /// The `Deleted Images:` block (empty when nothing was deleted), as the docker CLI prints it.
 pub fn report(pruned: &ImagesPruned) -> String {
-    if pruned.images_deleted.is_empty() {
-        return String::new();
-    }
-    let mut out = String::from("Deleted Images:\n");
-    for item in &pruned.images_deleted {
-        match item {
-            Removed::Untagged(name) => out.push_str(&format!("untagged: {name}\n")),
-            Removed::Deleted(id) => out.push_str(&format!("deleted: {id}\n")),
-        }
-    }
-    out
+    super::deleted_block(
+        "Images",
+        pruned.images_deleted.iter().map(|item| match item {
+            Removed::Untagged(name) => format!("untagged: {name}"),
+            Removed::Deleted(id) => format!("deleted: {id}"),
+        }),
+    )
 }
 
 pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
@@ -45,13 +40,6 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
         return Ok(0);
     }
     let pruned = engine.prune_images(args.all, &filters)?;
-    let text = report(&pruned);
-    if !text.is_empty() {
-        println!("{text}");
-    }
-    println!(
-        "Total reclaimed space: {}",
-        format::human_size(pruned.space_reclaimed)
-    );
+    super::print_pruned(&[report(&pruned)], pruned.space_reclaimed);
     Ok(0)
 }

@@ -104,6 +104,31 @@ pub fn confirm(warning: &str) -> bool {
     yes
 }
 
+/// A prune's `Deleted WHAT:` block, a line per item (empty when nothing was deleted), as the
+/// docker CLI prints it.
+pub fn deleted_block(what: &str, items: impl IntoIterator<Item = String>) -> String {
+    let mut out = String::new();
+    for item in items {
+        if out.is_empty() {
+            out = format!("Deleted {what}:\n");
+        }
+        out.push_str(&item);
+        out.push('\n');
+    }
+    out
+}
+
+/// A prune's report: each non-empty block and a blank line, then the space reclaimed.
+pub fn print_pruned(blocks: &[String], reclaimed: u64) {
+    for block in blocks.iter().filter(|b| !b.is_empty()) {
+        println!("{block}");
+    }
+    println!(
+        "Total reclaimed space: {}",
+        crate::format::human_size(reclaimed)
+    );
+}
+
 /// Runs `op` on each name, Docker style: print the name on success, an error line per
 /// failure, and exit 1 if any failed.
 pub fn for_each(

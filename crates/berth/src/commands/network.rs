@@ -224,13 +224,11 @@ fn prune(engine: &berth_engine::Engine, a: PruneArgs) -> Result<i32, CliError> {
     {
         return Ok(0);
     }
-    let removed = engine.prune_networks()?;
-    if !removed.is_empty() {
-        println!("Deleted Networks:");
-        for name in removed {
-            println!("{name}");
-        }
-    }
+    // Docker prints no total for networks.
+    print!(
+        "{}",
+        super::deleted_block("Networks", engine.prune_networks()?)
+    );
     if a.include_default_bridge {
         engine.remove_default_bridge()?;
     }

@@ -3,7 +3,6 @@ use berth_engine::prune::SystemPruneOptions;
 use berth_engine::prune_filters::PruneFilters;
 
 use super::CliError;
-use crate::format;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -56,17 +55,10 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
     };
     let pruned = engine.prune_system(&options)?;
     // Docker's order: containers, networks, volumes, images.
-    let list = |what: &str, names: &[String]| {
-        if names.is_empty() {
-            String::new()
-        } else {
-            format!("Deleted {what}:\n{}\n", names.join("\n"))
-        }
-    };
-    for text in [
+    let blocks = [
         super::container_prune::report(&pruned.containers),
-        list("Networks", &pruned.networks_deleted),
-        list("Volumes", &pruned.volumes_deleted),
+        super::deleted_block("Networks", pruned.networks_deleted.iter().cloned()),
+        super::deleted_block("Volumes", pruned.volumes_deleted.iter().cloned()),
         super::image_prune::report(&pruned.images),
         if pruned.build_cache_deleted > 0 {
             format!(
@@ -76,14 +68,7 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
         } else {
             String::new()
         },
-    ] {
-        if !text.is_empty() {
-            println!("{text}");
-        }
-    }
-    println!(
-        "Total reclaimed space: {}",
-        format::human_size(pruned.space_reclaimed)
-    );
+    ];
+    super::print_pruned(&blocks, pruned.space_reclaimed);
     Ok(0)
 }

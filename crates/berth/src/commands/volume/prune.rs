@@ -1,7 +1,6 @@
 //! `berth volume prune [-a] [-f] [--filter label=..]`: Docker 23+ removes unused anonymous
 //! volumes; `-a` every unused volume.
 use crate::commands::CliError;
-use crate::format;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -40,13 +39,9 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
         }
     }
     let (removed, reclaimed) = engine.prune_volumes(all, &labels)?;
-    if !removed.is_empty() {
-        println!("Deleted Volumes:");
-        for name in &removed {
-            println!("{name}");
-        }
-        println!();
-    }
-    println!("Total reclaimed space: {}", format::human_size(reclaimed));
+    crate::commands::print_pruned(
+        &[crate::commands::deleted_block("Volumes", removed)],
+        reclaimed,
+    );
     Ok(0)
 }
