@@ -17,6 +17,7 @@ use rusqlite::{OptionalExtension, params};
 use serde_json::json;
 
 use crate::db::ContainerRecord;
+use crate::db::db_err;
 use crate::{Engine, Error};
 
 /// Docker's name for the default network.
@@ -61,10 +62,6 @@ pub struct EndpointRecord {
     pub ip: Ipv4Addr,
     pub mac: String,
     pub aliases: Vec<String>,
-}
-
-fn db_err(e: rusqlite::Error) -> Error {
-    Error::Internal(format!("state database: {e}"))
 }
 
 fn net_err(e: berth_net::Error) -> Error {

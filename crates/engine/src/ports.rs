@@ -8,6 +8,7 @@ use berth_net::firewall::{self, Firewall, PortMapping};
 use rusqlite::params;
 
 use crate::db::ContainerRecord;
+use crate::db::db_err;
 use crate::{Engine, Error};
 
 /// The firewall table of a state root: `berth` for the default root, one per other root.
@@ -27,10 +28,6 @@ pub struct PublishedPort {
     pub container_port: String,
     pub host_ip: String,
     pub host_port: u16,
-}
-
-fn db_err(e: rusqlite::Error) -> Error {
-    Error::Internal(format!("state database: {e}"))
 }
 
 fn fw_err(e: berth_net::Error) -> Error {
