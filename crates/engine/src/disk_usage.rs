@@ -115,14 +115,7 @@ impl Engine {
             for l in &unique {
                 *users.entry(l.clone()).or_default() += 1;
             }
-            let created = image
-                .config
-                .created
-                .as_deref()
-                .or(Some(created.as_str()))
-                .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
-                .map(|t| t.timestamp())
-                .unwrap_or(0);
+            let created = crate::images::created_unix(&image, Some(&created));
             images.push((image, unique, created));
         }
         let mut out_images = Vec::new();

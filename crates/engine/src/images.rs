@@ -121,6 +121,18 @@ fn short(id: &str) -> &str {
     &hex[..hex.len().min(12)]
 }
 
+/// An image's creation time (unix seconds): its config's, else when it was stored here.
+pub(crate) fn created_unix(image: &berth_image::Image, stored_at: Option<&str>) -> i64 {
+    image
+        .config
+        .created
+        .as_deref()
+        .or(stored_at)
+        .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
+        .map(|t| t.timestamp())
+        .unwrap_or(0)
+}
+
 impl Engine {
     /// `berth import`: a rootfs tarball becomes a one-layer image, optionally tagged.
     pub fn import_image(
@@ -199,14 +211,7 @@ impl Engine {
             let Ok(image) = self.images.image(&id) else {
                 continue;
             };
-            let created = image
-                .config
-                .created
-                .as_deref()
-                .or(Some(created.as_str()))
-                .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
-                .map(|t| t.timestamp())
-                .unwrap_or(0);
+            let created = created_unix(&image, Some(&created));
             out.push(ImageSummary {
                 repo_tags: self.db.tags_of(&id)?,
                 created,
@@ -226,13 +231,7 @@ impl Engine {
                 let Ok(image) = self.images.image(&id) else {
                     continue;
                 };
-                let created = image
-                    .config
-                    .created
-                    .as_deref()
-                    .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
-                    .map(|t| t.timestamp())
-                    .unwrap_or(0);
+                let created = created_unix(&image, None);
                 out.push(ImageSummary {
                     repo_tags: Vec::new(),
                     created,
