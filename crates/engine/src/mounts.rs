@@ -12,6 +12,8 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
+use berth_image::clean_abs as clean;
+
 use rusqlite::params;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -77,21 +79,6 @@ fn valid_mode(mode: &str) -> bool {
     parts.iter().all(|p| MODES.contains(p))
         && parts.iter().filter(|p| matches!(**p, "ro" | "rw")).count() <= 1
         && parts.iter().filter(|p| PROPAGATIONS.contains(p)).count() <= 1
-}
-
-/// Lexically cleans an absolute path ("/a//b/../c/" -> "/a/c").
-fn clean(path: &str) -> String {
-    let mut out: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                out.pop();
-            }
-            p => out.push(p),
-        }
-    }
-    format!("/{}", out.join("/"))
 }
 
 /// Parses one `-v`/`HostConfig.Binds` entry with Docker's rules: `[SOURCE:]DEST[:MODE]`.

@@ -454,7 +454,7 @@ fn expand_var(
 }
 
 /// Lexically cleans an absolute path ("/a/./b/../c" -> "/a/c"); ".." never goes above "/".
-fn clean_abs(p: &str) -> String {
+pub fn clean_abs(p: &str) -> String {
     let mut parts: Vec<&str> = Vec::new();
     for c in p.split('/') {
         match c {

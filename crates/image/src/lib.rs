@@ -22,7 +22,7 @@ mod error;
 mod store;
 mod unpack;
 
-pub use change::{apply_change, apply_change_with};
+pub use change::{apply_change, apply_change_with, clean_abs};
 pub use config::{
     ContainerConfig, Descriptor, History, ImageConfig, MEDIA_CONFIG_OCI, MEDIA_DOCKER_LAYER_GZIP,
     MEDIA_DOCKER_LAYER_TAR, MEDIA_LAYER_GZIP, MEDIA_LAYER_TAR, MEDIA_LAYER_ZSTD,

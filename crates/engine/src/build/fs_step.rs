@@ -65,19 +65,8 @@ impl Drop for Scratch {
 /// one resolver, [`crate::rootpath`]); a symlink in the last component is kept.
 pub fn resolve_in_root(root: &Path, path: &str) -> PathBuf {
     // Only a symlink loop fails; its lexical path, with `..` already clamped, stays inside too.
-    let inside = crate::rootpath::resolve_parent_in_root(root, path).unwrap_or_else(|_| {
-        let mut parts: Vec<&str> = Vec::new();
-        for part in path.split('/') {
-            match part {
-                "" | "." => {}
-                ".." => {
-                    parts.pop();
-                }
-                p => parts.push(p),
-            }
-        }
-        format!("/{}", parts.join("/"))
-    });
+    let inside = crate::rootpath::resolve_parent_in_root(root, path)
+        .unwrap_or_else(|_| berth_image::clean_abs(path));
     root.join(inside.trim_start_matches('/'))
 }
 
