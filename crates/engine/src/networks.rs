@@ -1107,11 +1107,7 @@ impl Engine {
         aliases: &[String],
     ) -> Result<(), Error> {
         self.repair();
-        if let Some((name, _)) = predefined_network(network) {
-            return Err(Error::Conflict(format!(
-                "container cannot be connected to or disconnected from the {name} network: it is a network mode (--network {name})"
-            )));
-        }
+        refuse_network_mode(network)?;
         let net = self.network(network)?;
         let rec = self.container(container)?;
         let mode = rec.config.host_config.network_mode.clone();
@@ -1194,11 +1190,7 @@ impl Engine {
         container: &str,
     ) -> Result<(), Error> {
         self.repair();
-        if let Some((name, _)) = predefined_network(network) {
-            return Err(Error::Conflict(format!(
-                "container cannot be connected to or disconnected from the {name} network: it is a network mode (--network {name})"
-            )));
-        }
+        refuse_network_mode(network)?;
         let net = self.network(network)?;
         let rec = self.container(container)?;
         let endpoints = self.container_endpoints(&rec.id)?;
@@ -1438,6 +1430,16 @@ fn predefined_network_id(name: &str) -> String {
     hex::encode(sha2::Sha256::digest(format!(
         "berth predefined network {name}"
     )))
+}
+
+/// `connect`/`disconnect` of `host` or `none`: they are network modes, not networks.
+fn refuse_network_mode(network: &str) -> Result<(), Error> {
+    match predefined_network(network) {
+        Some((name, _)) => Err(Error::Conflict(format!(
+            "container cannot be connected to or disconnected from the {name} network: it is a network mode (--network {name})"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// `host` or `none` (by name, or by id or the short id `network ls` shows) with its driver.

@@ -890,11 +890,7 @@ impl AttachClient {
                         self.pending = Vec::new();
                     }
                 }
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
-                    ) => {}
+                Err(e) if try_again_later(&e) => {}
                 Err(_) => return false,
             }
         }
@@ -902,11 +898,7 @@ impl AttachClient {
             match (&self.socket).read(buf) {
                 Ok(0) => return false,
                 Ok(n) => self.input.push(&buf[..n]),
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
-                    ) => {}
+                Err(e) if try_again_later(&e) => {}
                 Err(_) => return false,
             }
             loop {
@@ -1078,6 +1070,14 @@ fn wait_blocking(pid: i32) -> i32 {
 fn pipe() -> Result<(OwnedFd, OwnedFd), Error> {
     nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|e| Error::Internal(format!("pipe: {e}")))
+}
+
+/// A non-blocking socket's "nothing now" (or a signal): not the client's end.
+fn try_again_later(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
+    )
 }
 
 fn set_nonblocking(fd: RawFd) {

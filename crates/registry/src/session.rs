@@ -236,13 +236,7 @@ impl Session {
             .rt
             .block_on(self.client.pull_blob_stream(&r, digest))
             .map_err(|e| map_err(e, &what))?;
-        Ok(BlobReader {
-            session: self,
-            stream: sized.stream,
-            buf: bytes::Bytes::new(),
-            len: sized.content_length,
-            ended: false,
-        })
+        Ok(BlobReader::new(self, sized))
     }
 
     /// Asks the registry to mount a blob it already holds in `from_repository` into this
@@ -293,13 +287,7 @@ impl Session {
             oci_client::client::BlobResponse::Full(s)
             | oci_client::client::BlobResponse::Partial(s) => s,
         };
-        Ok(BlobReader {
-            session: self,
-            stream: sized.stream,
-            buf: bytes::Bytes::new(),
-            len: sized.content_length,
-            ended: false,
-        })
+        Ok(BlobReader::new(self, sized))
     }
 
     /// Whether the registry has the blob in this repository (HEAD).
@@ -363,7 +351,17 @@ pub struct BlobReader<'a> {
     ended: bool,
 }
 
-impl BlobReader<'_> {
+impl<'a> BlobReader<'a> {
+    fn new(session: &'a Session, sized: oci_client::client::SizedStream) -> BlobReader<'a> {
+        BlobReader {
+            session,
+            stream: sized.stream,
+            buf: bytes::Bytes::new(),
+            len: sized.content_length,
+            ended: false,
+        }
+    }
+
     /// The blob's length as the registry announced it (Content-Length), when it did.
     pub fn announced_len(&self) -> Option<u64> {
         self.len
