@@ -6,7 +6,7 @@
 # dirs under a temp dir and removes everything it made.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-command -v busybox >/dev/null || { apt-get update -qq && apt-get install -y -qq busybox-static libseccomp-dev nftables >/dev/null; }
+scripts/setup.sh
 cargo build --release -p berth -q
 berth=$PWD/target/release/berth
 export BERTH_ROOT=$(mktemp -d) BERTH_RUN=$(mktemp -d)

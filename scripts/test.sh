@@ -3,6 +3,7 @@
 # test in its own BERTH_ROOT/BERTH_RUN under a temp dir).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/setup.sh
 cargo build --release -p berth
 # A hung test must fail the run, not stall it: the whole suite gets 50 minutes (it needs ~5).
 timeout -s KILL 50m cargo test --workspace --release --no-fail-fast -- --test-threads=2

@@ -117,20 +117,24 @@ pub fn proxy(pty: &OwnedFd) {
     }
 }
 
-static PROXY_TARGET: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+/// The pidfd of the container's init that `--sig-proxy` signals (-1: none).
+static PROXY_TARGET: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
 
 extern "C" fn forward_signal(signal: libc::c_int) {
-    let pid = PROXY_TARGET.load(std::sync::atomic::Ordering::Relaxed);
-    if pid > 0 {
-        // SAFETY: kill(2) is async-signal-safe.
-        unsafe { libc::kill(pid, signal) };
+    let fd = PROXY_TARGET.load(std::sync::atomic::Ordering::Relaxed);
+    if fd >= 0 {
+        // SAFETY: the fd is the pidfd proxy_signals leaked for the process's lifetime.
+        let init = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+        let _ = berth_engine::proc::signal(init, signal);
     }
 }
 
 /// Forwards the signals a user sends an attached `run` (Ctrl-C, kill) to the container's
 /// init process, as Docker's `--sig-proxy` does, instead of dying and leaving it running.
-pub fn proxy_signals(container_pid: i32) {
-    PROXY_TARGET.store(container_pid, std::sync::atomic::Ordering::Relaxed);
+/// Through a pidfd: once the init has exited, a reused pid is never signalled.
+pub fn proxy_signals(init: std::os::fd::OwnedFd) {
+    use std::os::fd::IntoRawFd;
+    PROXY_TARGET.store(init.into_raw_fd(), std::sync::atomic::Ordering::Relaxed);
     for signal in [
         libc::SIGINT,
         libc::SIGTERM,
@@ -139,7 +143,7 @@ pub fn proxy_signals(container_pid: i32) {
         libc::SIGUSR1,
         libc::SIGUSR2,
     ] {
-        // SAFETY: installs an async-signal-safe handler (it only calls kill(2)).
+        // SAFETY: installs an async-signal-safe handler (it only calls pidfd_send_signal(2)).
         unsafe {
             let mut action: libc::sigaction = std::mem::zeroed();
             action.sa_sigaction = forward_signal as *const () as usize;

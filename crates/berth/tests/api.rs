@@ -143,7 +143,7 @@ fn have_docker() -> bool {
     if Path::new(DOCKER).is_file() {
         return true;
     }
-    eprintln!("skipping: {DOCKER} is not installed");
+    common::cannot_run(&format!("{DOCKER} is not installed"));
     false
 }
 
@@ -825,7 +825,7 @@ fn make_certificates(dir: &Path) {
 fn tcp_needs_a_client_certificate_signed_by_the_ca() {
     let Some(env) = common::env() else { return };
     if !have_docker() || !Path::new("/usr/bin/openssl").is_file() {
-        eprintln!("skipping: needs docker and openssl");
+        common::cannot_run("needs docker and openssl");
         return;
     }
     let certs = env.run.parent().unwrap().join("certs");
@@ -1256,7 +1256,7 @@ fn docker_run_flags_reach_the_container_through_host_config() {
 fn docker_run_it_on_a_terminal_gets_its_window_size_and_exit_code() {
     let Some(env) = common::env() else { return };
     if !have_docker() || !Path::new("/usr/bin/script").is_file() {
-        eprintln!("skipping: needs docker and script (util-linux)");
+        common::cannot_run("needs docker and script (util-linux)");
         return;
     }
     let _cleanup = Cleanup(&env);

@@ -335,7 +335,7 @@ fn save_refuses_a_terminal_and_unknown_images() {
     }));
 }
 
-/// A private dockerd (DOCKERD_TESTS=1 only: CI does not install docker.io), stopped on drop.
+/// A private dockerd (Debian's docker.io), stopped on drop.
 struct Dockerd {
     child: std::process::Child,
     sock: PathBuf,
@@ -344,8 +344,10 @@ struct Dockerd {
 
 impl Dockerd {
     fn start() -> Option<Dockerd> {
-        if std::env::var("DOCKERD_TESTS").as_deref() != Ok("1") {
-            eprintln!("skipping: set DOCKERD_TESTS=1 to test against a real dockerd");
+        if !common::have(
+            "dockerd",
+            "docker.io: the round trip against a real dockerd",
+        ) {
             return None;
         }
         let dir = tempfile::Builder::new()
@@ -434,7 +436,7 @@ fn skopeo_reads_the_oci_archive_and_berth_reads_skopeos() {
     let Some(a) = env() else { return };
     let Some(b) = env() else { return };
     if Command::new("skopeo").arg("--version").output().is_err() {
-        eprintln!("skipping: skopeo not installed");
+        common::cannot_run("skopeo not installed");
         return;
     }
     let id = a.image("sk:1", &["CMD [\"echo\", \"via skopeo\"]"]);

@@ -90,7 +90,7 @@ fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
 fn compose_up_ps_logs_exec_run_stop_start_down() {
     let Some(env) = common::env() else { return };
     if !Path::new(COMPOSE).is_file() {
-        eprintln!("skipping: {COMPOSE} is not installed");
+        common::cannot_run(&format!("{COMPOSE} is not installed"));
         return;
     }
     let _cleanup = Cleanup(&env);

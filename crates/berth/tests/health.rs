@@ -230,7 +230,7 @@ fn bad_health_flags_are_refused_and_create_nothing() {
 fn docker_cli_sees_health_through_the_api() {
     let Some(env) = common::env() else { return };
     if !std::path::Path::new("/usr/local/bin/docker").exists() {
-        eprintln!("skipping: no docker CLI");
+        common::cannot_run("no docker CLI");
         return;
     }
     env.image("bb", &[]);
@@ -285,7 +285,7 @@ fn compose_waits_for_a_service_healthy_dependency() {
     let Some(env) = common::env() else { return };
     let compose_bin = "/usr/bin/docker-compose";
     if !std::path::Path::new(compose_bin).is_file() {
-        eprintln!("skipping: no docker-compose");
+        common::cannot_run("no docker-compose");
         return;
     }
     env.image("bb", &[]);

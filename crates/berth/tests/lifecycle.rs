@@ -394,7 +394,7 @@ fn external_runtime_runc_works() {
     if !std::path::Path::new("/usr/sbin/runc").exists()
         && !std::path::Path::new("/usr/bin/runc").exists()
     {
-        eprintln!("skipping: runc not installed");
+        common::cannot_run("runc not installed");
         return;
     }
     env.image("bb", &[]);
@@ -508,7 +508,7 @@ fn memory_swap_reaches_the_cgroup() {
     if !std::path::Path::new("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes").exists()
         && !std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists()
     {
-        eprintln!("skipping: no swap accounting");
+        common::cannot_run("no swap accounting");
         return;
     }
     env.image("bb", &[]);

@@ -396,7 +396,7 @@ impl Drop for OutsideHttpd {
 fn bridges_pass_traffic_beside_dockerd() {
     let Some(env) = env() else { return };
     if sh("command -v dockerd && command -v docker && command -v iptables").code != 0 {
-        eprintln!("skipping: needs dockerd, docker and iptables");
+        common::cannot_run("needs dockerd, docker and iptables");
         return;
     }
     env.image("bb", &[]);

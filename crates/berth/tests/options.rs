@@ -226,7 +226,7 @@ fn memory_limit_shows_in_stats() {
 fn init_reaps_and_is_pid_one() {
     let Some(env) = env() else { return };
     if !std::path::Path::new("/usr/bin/tini-static").exists() {
-        eprintln!("skipping: tini not installed");
+        common::cannot_run("tini not installed");
         return;
     }
     env.image("bb", &[]);

@@ -100,7 +100,9 @@ impl Drop for Registry {
 
 fn setup() -> Option<(Env, PathBuf)> {
     if !Path::new(REGISTRY).exists() {
-        eprintln!("skipping: {REGISTRY} is not installed (apt-get install docker-registry)");
+        common::cannot_run(&format!(
+            "{REGISTRY} is not installed (apt-get install docker-registry)"
+        ));
         return None;
     }
     let env = env()?;
@@ -256,7 +258,7 @@ fn basic_auth_login_push_logout() {
         .args(["-Bbn", "alice", "s3cret"])
         .output()
     else {
-        eprintln!("skipping: htpasswd (apache2-utils) is not installed");
+        common::cannot_run("htpasswd (apache2-utils) is not installed");
         return;
     };
     assert!(out.status.success());
@@ -860,14 +862,14 @@ fn docker_login_push_pull_through_berth_serve() {
     };
     let docker = Path::new("/usr/local/bin/docker");
     if !docker.is_file() {
-        eprintln!("skipping: the docker CLI is not installed");
+        common::cannot_run("the docker CLI is not installed");
         return;
     }
     let Ok(out) = Command::new("htpasswd")
         .args(["-Bbn", "alice", "s3cret"])
         .output()
     else {
-        eprintln!("skipping: htpasswd (apache2-utils) is not installed");
+        common::cannot_run("htpasswd (apache2-utils) is not installed");
         return;
     };
     let htpasswd = env.root.parent().unwrap().join("htpasswd");

@@ -109,8 +109,8 @@ pub struct AttachStream {
     pub tty: bool,
     /// True when stdin bytes reach the container (`-i` and the client asked for it).
     pub stdin: bool,
-    /// The container's init process (for `--sig-proxy`).
-    pub pid: i32,
+    /// A pidfd on the container's init (for `--sig-proxy`); None when none runs.
+    pub init: Option<OwnedFd>,
     pub socket: UnixStream,
     decoder: Decoder,
 }
@@ -276,7 +276,7 @@ impl Engine {
         Ok(AttachStream {
             tty: rec.config.config.tty,
             stdin: options.stdin && rec.config.config.open_stdin,
-            pid: rec.pid,
+            init: self.init_pidfd(&rec),
             id: rec.id,
             socket,
             decoder: Decoder::default(),

@@ -31,7 +31,36 @@ fn timestamp(rfc3339: &str) -> Option<chrono::DateTime<chrono::Utc>> {
         .map(|t| t.with_timezone(&chrono::Utc))
 }
 
+/// The cgroup of container `id`, relative to each hierarchy's root.
+pub(crate) fn cgroup_path(id: &str) -> String {
+    format!("/berth/{id}")
+}
+
 impl ContainerRecord {
+    /// Whether its restart policy restarts the container after it exited with `code` (not
+    /// after a stop or kill by the user). The shim asks when the init exits; repair asks
+    /// when the shim itself died.
+    pub fn restart_wanted(&self, code: i64) -> bool {
+        if self.manually_stopped {
+            return false;
+        }
+        let policy = &self.config.host_config.restart_policy;
+        match policy.name.as_str() {
+            "always" | "unless-stopped" => true,
+            "on-failure" => {
+                code != 0
+                    && (policy.maximum_retry_count <= 0
+                        || self.restart_count < policy.maximum_retry_count)
+            }
+            _ => false,
+        }
+    }
+
+    /// The container's cgroup, relative to each hierarchy's root.
+    pub fn cgroup_path(&self) -> String {
+        cgroup_path(&self.id)
+    }
+
     /// The command line as `ps` shows it.
     pub fn command_line(&self) -> String {
         let c = &self.config.config;
@@ -483,10 +512,8 @@ impl Engine {
                     .runtime_for(&rec)
                     .and_then(|rt| Ok(rt.resume(&self.runtime_state_root(), &rec.id)?));
             }
-            // SAFETY: kill(2) with a pid we recorded for this container; worst case ESRCH.
-            unsafe { libc::kill(rec.pid, libc::SIGKILL) };
             // The shim records the exit and tears the container down; wait for it.
-            crate::proc::wait_exit(rec.shim_pid, Some(std::time::Duration::from_secs(10)));
+            self.kill_until_shim_exits(&rec.id);
         }
         // An `--rm` container's anonymous volumes go with it however it is removed.
         self.destroy_with_volumes(&rec.id, volumes || rec.config.host_config.auto_remove)
@@ -578,6 +605,12 @@ pub(crate) fn validate_request(request: &CreateRequest) -> Result<(), Error> {
         return Err(Error::InvalidArgument(
             "conflicting options: cannot specify both --restart and --rm".into(),
         ));
+    }
+    let cwd = &request.config.working_dir;
+    if !cwd.is_empty() && !cwd.starts_with('/') {
+        return Err(Error::InvalidArgument(format!(
+            "the working directory '{cwd}' is invalid, it needs to be an absolute path"
+        )));
     }
     if let Some(health) = &request.config.healthcheck {
         crate::health::validate(health)?;

@@ -118,7 +118,12 @@ impl Engine {
         if request.tty && !env.iter().any(|e| e.starts_with("TERM=")) {
             env.push("TERM=xterm".into());
         }
-        crate::lifecycle::check_executable(&rootfs, &request.cmd[0], &env)?;
+        // Looked up in the container's own view, its mounts included, while its init runs.
+        let view = match self.init_pidfd(rec) {
+            Some(_) => std::path::PathBuf::from(format!("/proc/{}/root", rec.pid)),
+            None => rootfs.clone(),
+        };
+        crate::lifecycle::check_executable(&view, &request.cmd[0], &env, &[])?;
         let cwd = if !request.workdir.is_empty() {
             request.workdir.clone()
         } else if !c.working_dir.is_empty() {

@@ -34,7 +34,7 @@ pub mod mounts;
 pub mod names;
 pub mod networks;
 mod ports;
-mod proc;
+pub mod proc;
 pub mod prune;
 pub mod prune_filters;
 pub mod reference;
@@ -182,7 +182,7 @@ impl Engine {
         if !rec.state.has_shim() {
             return Ok((rec, Default::default()));
         }
-        let usage = berth_runtime::stats::read(&format!("/berth/{}", rec.id), &rec.id)
+        let usage = berth_runtime::stats::read(&rec.cgroup_path(), &rec.id)
             .map_err(|e| Error::Internal(e.to_string()))?;
         Ok((rec, usage))
     }

@@ -26,6 +26,8 @@ pub struct Attach<'a> {
 /// A container the caller started; the channel to its shim stays open until it exits.
 pub struct Started {
     pub pid: i32,
+    /// A pidfd on the container's init: signals sent through it never reach a reused pid.
+    pub init: Option<OwnedFd>,
     pub shim_pid: i32,
     /// The pty master of a `-t` container, for window-size changes.
     pub pty: Option<OwnedFd>,
@@ -147,6 +149,7 @@ impl Engine {
         match shim::receive(ours.as_fd()) {
             Some((Message::Started { pid }, pty)) => Ok(Some(Started {
                 pid,
+                init: crate::proc::container_pidfd(pid, &rec.cgroup_path()),
                 shim_pid: child.id() as i32,
                 pty,
                 channel: ours,
@@ -191,10 +194,6 @@ impl Engine {
             return Ok(());
         }
         self.db.set_manually_stopped(&rec.id, true)?;
-        if rec.state == State::Restarting {
-            crate::proc::wait_exit(rec.shim_pid, Some(Duration::from_secs(5)));
-            return Ok(());
-        }
         if rec.state == State::Paused {
             let _ = self
                 .runtime_for(&rec)?
@@ -209,20 +208,42 @@ impl Engine {
             .transpose()?
             .unwrap_or(libc::SIGTERM);
         let timeout = timeout.or(rec.config.config.stop_timeout).unwrap_or(10);
-        // SAFETY: kill(2) on the container's recorded init pid.
-        unsafe { libc::kill(rec.pid, signal) };
-        let grace = if timeout < 0 {
-            None
-        } else {
-            Some(Duration::from_secs(timeout as u64))
-        };
-        if !crate::proc::wait_exit(rec.pid, grace) {
-            // SAFETY: as above.
-            unsafe { libc::kill(rec.pid, libc::SIGKILL) };
-            crate::proc::wait_exit(rec.pid, Some(Duration::from_secs(10)));
+        // None in the restart back-off: nothing runs to signal.
+        if let Some(init) = self.init_pidfd(&rec) {
+            let _ = crate::proc::signal(init.as_fd(), signal);
+            let grace = u64::try_from(timeout).ok().map(Duration::from_secs);
+            crate::proc::poll_readable(&[&init], grace);
         }
-        crate::proc::wait_exit(rec.shim_pid, Some(Duration::from_secs(10)));
+        self.kill_until_shim_exits(&rec.id);
         Ok(())
+    }
+
+    /// A pidfd on the container's init while `rec.pid` is still a process of this container
+    /// (see [`crate::proc::container_pidfd`]); never for pid 0 or a reused pid.
+    pub(crate) fn init_pidfd(&self, rec: &ContainerRecord) -> Option<OwnedFd> {
+        crate::proc::container_pidfd(rec.pid, &rec.cgroup_path())
+    }
+
+    /// After a stop was recorded (manually_stopped): SIGKILLs the container's init until its
+    /// shim has exited, at most ~10 s. A shim in its restart back-off sees the stop and exits
+    /// without starting again; one that was starting a new init as the stop came gets that
+    /// init killed on the next round.
+    pub(crate) fn kill_until_shim_exits(&self, id: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::time::Instant::now() < deadline {
+            let Ok(Some(rec)) = self.db.container(id) else {
+                return;
+            };
+            let Some(shim) = crate::proc::checked_pidfd(rec.shim_pid, rec.shim_start) else {
+                return;
+            };
+            if let Some(init) = self.init_pidfd(&rec) {
+                let _ = crate::proc::signal(init.as_fd(), libc::SIGKILL);
+            }
+            if crate::proc::poll_readable(&[&shim], Some(Duration::from_millis(200)))[0] {
+                return;
+            }
+        }
     }
 
     /// `berth kill [-s SIG]`
@@ -244,16 +265,25 @@ impl Engine {
             // Docker: a kill stops the restart policy like a stop does.
             self.db.set_manually_stopped(&rec.id, true)?;
         }
-        // SAFETY: kill(2) on the container's recorded init pid.
-        if unsafe { libc::kill(rec.pid, signal) } != 0 {
-            return Err(Error::Internal(format!(
-                "cannot kill container {}: {}",
-                rec.id,
-                std::io::Error::last_os_error()
-            )));
+        let not_running = || {
+            Error::Conflict(format!(
+                "cannot kill container: {}: container {} is not running",
+                name_or_id, rec.id
+            ))
+        };
+        let init = self.init_pidfd(&rec).ok_or_else(not_running)?;
+        match crate::proc::signal(init.as_fd(), signal) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(libc::ESRCH) => return Err(not_running()),
+            Err(e) => {
+                return Err(Error::Internal(format!(
+                    "cannot kill container {}: {e}",
+                    rec.id
+                )));
+            }
         }
         if signal == libc::SIGKILL {
-            crate::proc::wait_exit(rec.shim_pid, Some(Duration::from_secs(10)));
+            self.kill_until_shim_exits(&rec.id);
         }
         Ok(())
     }
@@ -294,12 +324,8 @@ impl Engine {
                 shim: None,
             });
         }
-        let init = crate::proc::pidfd(record.pid)
-            // The shim is the init's parent (subreaper): any other parent means the pid
-            // already exited and was reused.
-            .filter(|_| crate::proc::parent(record.pid) == Some(record.shim_pid));
-        let shim = crate::proc::pidfd(record.shim_pid)
-            .filter(|_| crate::proc::alive(record.shim_pid, record.shim_start));
+        let init = self.init_pidfd(&record);
+        let shim = crate::proc::checked_pidfd(record.shim_pid, record.shim_start);
         Ok(ExitWatch { record, init, shim })
     }
 
@@ -421,8 +447,38 @@ pub(crate) fn stat_in_root(root: &Path, path: &str) -> Option<std::fs::Metadata>
     file.metadata().ok()
 }
 
-/// Docker's errors for a command that cannot run: 127 not found, 126 not executable.
-pub(crate) fn check_executable(rootfs: &Path, argv0: &str, env: &[String]) -> Result<(), Error> {
+/// Whether `path` (absolute, in the container) is provided by one of `mounts` rather than by
+/// the rootfs: a command on a bind-mounted directory (`-v /usr:/usr:ro python3`) exists only
+/// once the runtime has mounted it. A bind's source is looked at on the host.
+fn provided_by_mount(mounts: &[berth_runtime::spec::UserMount], path: &str) -> bool {
+    use berth_runtime::spec::UserMount;
+    mounts.iter().any(|m| {
+        let (destination, source) = match m {
+            UserMount::Bind {
+                source,
+                destination,
+                ..
+            } => (destination, Some(source)),
+            UserMount::Tmpfs { destination, .. } => (destination, None),
+        };
+        let Some(rest) = path.strip_prefix(destination.trim_end_matches('/')) else {
+            return false;
+        };
+        if !(rest.is_empty() || rest.starts_with('/')) {
+            return false;
+        }
+        source.is_some_and(|s| s.join(rest.trim_start_matches('/')).exists())
+    })
+}
+
+/// Docker's errors for a command that cannot run: 127 not found, 126 not executable. A
+/// command on one of the container's `mounts` is left for the runtime to run.
+pub(crate) fn check_executable(
+    rootfs: &Path,
+    argv0: &str,
+    env: &[String],
+    mounts: &[berth_runtime::spec::UserMount],
+) -> Result<(), Error> {
     use std::os::unix::fs::PermissionsExt;
     let candidates: Vec<String> = if argv0.contains('/') {
         vec![argv0.to_string()]
@@ -437,6 +493,9 @@ pub(crate) fn check_executable(rootfs: &Path, argv0: &str, env: &[String]) -> Re
             .collect()
     };
     for candidate in &candidates {
+        if provided_by_mount(mounts, candidate) {
+            return Ok(());
+        }
         if let Some(meta) = stat_in_root(rootfs, candidate) {
             if meta.is_dir() || meta.permissions().mode() & 0o111 == 0 {
                 if argv0.contains('/') {
@@ -506,7 +565,8 @@ pub(crate) fn build_spec(
     let Some(argv0) = args.first().cloned() else {
         return Err(Error::InvalidArgument("No command specified".into()));
     };
-    check_executable(rootfs_dir, &argv0, &env)?;
+    let mounts = engine.runtime_mounts(rec, rootfs_dir)?;
+    check_executable(rootfs_dir, &argv0, &env, &mounts)?;
     let cwd = if c.working_dir.is_empty() {
         "/".to_string()
     } else {
@@ -571,7 +631,7 @@ pub(crate) fn build_spec(
         additional_gids: user.additional_gids,
         hostname,
         terminal: c.tty,
-        cgroup_path: format!("/berth/{}", rec.id),
+        cgroup_path: rec.cgroup_path(),
         resources: resources_of(hc),
         privileged: hc.privileged,
         cap_add: hc.cap_add.clone().unwrap_or_default(),
@@ -594,7 +654,7 @@ pub(crate) fn build_spec(
             .flatten()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
-        mounts: engine.runtime_mounts(rec, rootfs_dir)?,
+        mounts,
         binds,
         private_network: hc.network_mode != "host",
         annotations: vec![("org.berth.container.name".into(), rec.name.clone())],

@@ -1,6 +1,6 @@
 //! Small process helpers: liveness with pid-reuse protection, pidfd waits.
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 /// A process's start time (clock ticks since boot), field 22 of /proc/PID/stat.
@@ -30,13 +30,6 @@ pub fn alive(pid: i32, started: u64) -> bool {
     started == 0 || fields.nth(18).and_then(|s| s.parse::<u64>().ok()) == Some(started)
 }
 
-/// The parent pid of `pid` (field 4 of /proc/PID/stat).
-pub fn parent(pid: i32) -> Option<i32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &stat[stat.rfind(')')? + 2..];
-    rest.split_whitespace().nth(1)?.parse().ok()
-}
-
 /// A pidfd on `pid`: readable once the process has exited. None when the process is gone
 /// or pidfds are unavailable.
 pub fn pidfd(pid: i32) -> Option<OwnedFd> {
@@ -47,6 +40,48 @@ pub fn pidfd(pid: i32) -> Option<OwnedFd> {
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as i32;
     // SAFETY: a non-negative fd was just returned to us and has no other owner.
     (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// A pidfd on a container's process `pid`, only while that pid is still in the container's
+/// cgroup `cgroup_path` ("/berth/<id>", in any hierarchy): a recorded pid may be 0 (restart
+/// back-off: kill(0) would signal the caller's whole process group), stale, or reused by an
+/// unrelated process. The pidfd is opened before the check, so a signal sent through it
+/// reaches the checked process or nothing.
+pub fn container_pidfd(pid: i32, cgroup_path: &str) -> Option<OwnedFd> {
+    let fd = pidfd(pid)?;
+    let cgroups = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
+    // "4:memory:/berth/<id>" (v1) or "0::/berth/<id>" (v2).
+    cgroups
+        .lines()
+        .any(|line| line.splitn(3, ':').nth(2) == Some(cgroup_path))
+        .then_some(fd)
+}
+
+/// pidfd_send_signal(2): `signal` to the process `fd` refers to; ESRCH once it has exited.
+/// Async-signal-safe (a signal handler may call it).
+pub fn signal(fd: BorrowedFd<'_>, signal: i32) -> std::io::Result<()> {
+    // SAFETY: pidfd_send_signal takes a pidfd we hold, a signal number, no siginfo, no flags.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            fd.as_raw_fd(),
+            signal,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// A pidfd on a recorded process (a shim), only while `pid` is still the process that started
+/// at `started`: waits on it never follow a reused pid.
+pub fn checked_pidfd(pid: i32, started: u64) -> Option<OwnedFd> {
+    let fd = pidfd(pid)?;
+    alive(pid, started).then_some(fd)
 }
 
 /// Waits until any of `fds` is readable, at most `timeout` (None: no limit). Returns the

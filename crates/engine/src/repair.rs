@@ -8,6 +8,9 @@ use crate::{Engine, rootfs};
 /// Exit code recorded when the shim died and the container was stopped for it (SIGKILL).
 const SHIM_LOST_EXIT: i64 = 137;
 
+/// How often `berth serve` looks for shims started by other processes.
+const SUPERVISE_RESCAN: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// How often one engine re-checks shims.
 const REPAIR_INTERVAL_MS: u64 = 200;
 
@@ -26,6 +29,11 @@ impl Engine {
         if now.saturating_sub(last) < REPAIR_INTERVAL_MS {
             return;
         }
+        self.repair_now();
+    }
+
+    /// [`Engine::repair`] without the throttle.
+    fn repair_now(&self) {
         // What a killed `berth build` left: its step containers, mounts and scratch files.
         crate::build::reap_if_abandoned(self);
         let Ok(records) = self.db.containers_with_shim() else {
@@ -49,11 +57,10 @@ impl Engine {
                         && (now.state.has_shim() || now.state == State::Created) => {}
                 _ => continue,
             }
-            if rec.pid > 0 && crate::proc::alive(rec.pid, 0) {
-                // Nobody holds its stdio or will record its exit any more.
-                // SAFETY: kill(2) on the container's recorded init pid.
-                unsafe { libc::kill(rec.pid, libc::SIGKILL) };
-                crate::proc::wait_exit(rec.pid, Some(std::time::Duration::from_secs(5)));
+            // Nobody holds its stdio or will record its exit any more.
+            if let Some(init) = self.init_pidfd(&rec) {
+                let _ = crate::proc::signal(std::os::fd::AsFd::as_fd(&init), libc::SIGKILL);
+                crate::proc::poll_readable(&[&init], Some(std::time::Duration::from_secs(5)));
             }
             if let Ok(rt) = self.runtime_for(&rec) {
                 let _ = rt.delete(&self.runtime_state_root(), &rec.id, true);
@@ -75,8 +82,47 @@ impl Engine {
             }
             rec.pid = 0;
             rec.shim_pid = 0;
+            let restart = !starting && rec.restart_wanted(SHIM_LOST_EXIT);
+            if restart {
+                rec.restart_count += 1;
+            }
             let _ = self.db.update_container(&rec);
+            if !starting {
+                self.container_event(&rec, "die", &[("exitCode", SHIM_LOST_EXIT.to_string())]);
+            }
+            // As Docker restarts a container whose runtime process died: a new shim. Another
+            // process repairing at the same time loses the claim on the record and stands back.
+            if restart
+                && let Err(e) = self.start_container(&rec.id, None)
+                && let Ok(Some(mut now)) = self.db.container(&rec.id)
+                && !now.state.has_shim()
+            {
+                now.error = format!("restarting after the berth shim was killed: {e}");
+                let _ = self.db.update_container(&now);
+            }
         }
         self.repair_networks(&live);
+    }
+
+    /// For a long-running process (`berth serve`): repairs, and restarts by their policy,
+    /// containers whose shim dies, as soon as it dies. Waits on every live shim's pidfd and
+    /// rescans each second for shims started elsewhere. Never returns.
+    pub fn supervise_shims(&self) -> ! {
+        loop {
+            self.repair_now();
+            let shims: Vec<std::os::fd::OwnedFd> = self
+                .db
+                .containers_with_shim()
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|rec| crate::proc::checked_pidfd(rec.shim_pid, rec.shim_start))
+                .collect();
+            let refs: Vec<&std::os::fd::OwnedFd> = shims.iter().collect();
+            if refs.is_empty() {
+                std::thread::sleep(SUPERVISE_RESCAN);
+            } else {
+                crate::proc::poll_readable(&refs, Some(SUPERVISE_RESCAN));
+            }
+        }
     }
 }

@@ -301,6 +301,8 @@ mod tests {
     fn mounts_many_layers(how: &str) {
         // SAFETY: geteuid has no preconditions.
         if unsafe { libc::geteuid() } != 0 {
+            // Under CI a test that cannot run fails; elsewhere it says so.
+            assert!(std::env::var_os("CI").is_none(), "mounting needs root");
             eprintln!("skipping: mounting needs root");
             return;
         }

@@ -261,7 +261,8 @@ impl Shim {
             rec.exit_code = code as i64;
             rec.finished_at = crate::containers::now();
             rec.pid = 0;
-            rec.oom_killed = berth_runtime::stats::oom_killed(&format!("/berth/{}", self.id));
+            rec.oom_killed =
+                berth_runtime::stats::oom_killed(&crate::containers::cgroup_path(&self.id));
             if rec.oom_killed {
                 self.engine.container_event(&rec, "oom", &[]);
             }
@@ -271,7 +272,7 @@ impl Shim {
                 .engine
                 .runtime_for(&rec)
                 .map(|rt| rt.delete(&self.engine.runtime_state_root(), &self.id, true));
-            if !self.should_restart(&rec, code) {
+            if !rec.restart_wanted(code as i64) {
                 rec.state = State::Exited;
                 rec.shim_pid = 0;
                 let _ = self.engine.db.update_container(&rec);
@@ -308,22 +309,6 @@ impl Shim {
         crate::timing::mark("shim: torn down");
         self.tell(&Message::Exited { code: exit_code }, None);
         0
-    }
-
-    fn should_restart(&self, rec: &ContainerRecord, code: i32) -> bool {
-        if rec.manually_stopped {
-            return false;
-        }
-        let policy = &rec.config.host_config.restart_policy;
-        match policy.name.as_str() {
-            "always" | "unless-stopped" => true,
-            "on-failure" => {
-                code != 0
-                    && (policy.maximum_retry_count <= 0
-                        || rec.restart_count < policy.maximum_retry_count)
-            }
-            _ => false,
-        }
     }
 
     /// Sleeps for the restart back-off; false when a stop arrived meanwhile.

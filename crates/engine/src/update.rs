@@ -68,16 +68,11 @@ impl Engine {
         resources.pids_limit = hc.pids_limit;
         berth_runtime::spec::resources_of(&resources, hc.privileged)?;
         if matches!(rec.state, State::Running | State::Paused) {
-            berth_runtime::cgroups::update(
-                &format!("/berth/{}", rec.id),
-                &rec.id,
-                &resources,
-                hc.privileged,
-            )
-            .map_err(|e| match e {
-                berth_runtime::cgroups::UpdateError::Invalid(e) => e.into(),
-                other => Error::Internal(format!("updating container {}: {other}", rec.id)),
-            })?;
+            berth_runtime::cgroups::update(&rec.cgroup_path(), &rec.id, &resources, hc.privileged)
+                .map_err(|e| match e {
+                    berth_runtime::cgroups::UpdateError::Invalid(e) => e.into(),
+                    other => Error::Internal(format!("updating container {}: {other}", rec.id)),
+                })?;
         }
         self.db.set_container_config(&rec.id, &rec.config)?;
         Ok(Vec::new())

@@ -584,19 +584,7 @@ pub fn read_archive(store: &Store, input: impl Read) -> Result<Vec<LoadedImage>,
     let mut n = 0;
     for entry in entries {
         let mut entry = entry.map_err(|e| {
-            // The tar crate quotes the bad header's bytes: of random data, unprintable noise.
-            let detail: String = e
-                .to_string()
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_graphic() || c == ' ' {
-                        c
-                    } else {
-                        '?'
-                    }
-                })
-                .take(120)
-                .collect();
+            let detail = crate::error::printable(&e.to_string());
             if n == 0 {
                 invalid(format!("not a tar archive ({detail})"))
             } else {

@@ -14,7 +14,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The import input is not a readable tar stream (garbage, truncated, bad checksum, ...).
-    #[error("invalid or truncated tar input: {0}")]
+    #[error("invalid or truncated tar input: {}", printable(&.0.to_string()))]
     InvalidTar(#[source] std::io::Error),
     /// The import input was empty.
     #[error("invalid tar input: the input is empty")]
@@ -94,4 +94,20 @@ impl<T> IoContext<T> for nix::Result<T> {
     fn ctx(self, op: &'static str, path: impl Into<PathBuf>) -> Result<T, Error> {
         self.map_err(|e| Error::io(op, path, std::io::Error::from(e)))
     }
+}
+
+/// `text` fit for an error message: the tar crate quotes a bad header's bytes, which of
+/// random input are unprintable noise (and terminal escapes). Each such character becomes '?',
+/// and the text is cut at 120 characters.
+pub(crate) fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '?'
+            }
+        })
+        .take(120)
+        .collect()
 }

@@ -70,6 +70,77 @@ fn hierarchies() -> Vec<PathBuf> {
         .collect()
 }
 
+/// The directories under /sys/fs/cgroup of a cgroup v1 host ("memory", "cpu,cpuacct",
+/// "systemd", and "unified" on a hybrid host; not the comount symlinks): what a container's
+/// cgroup mount shows. A directory listing, not mountinfo: that is long on a busy host.
+pub fn v1_hierarchy_names() -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir("/sys/fs/cgroup") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect()
+}
+
+/// The caller's place in the named cgroup v1 hierarchies (name=systemd), moved into a
+/// container's cgroup for as long as this lives.
+///
+/// libcontainer joins only the v1 controllers it manages, and mounts every v1 hierarchy of
+/// its caller into the container: without this a container's /sys/fs/cgroup/systemd is the
+/// host's whole name=systemd tree (its release_agent included). Docker's containers sit in
+/// name=systemd:/docker/<id>. A process forked while this lives (the container's init)
+/// stays in the container's cgroup; the caller goes back when this is dropped.
+pub struct NamedHierarchies {
+    /// The cgroup.procs file of each named hierarchy the caller was in before.
+    previous: Vec<PathBuf>,
+}
+
+impl NamedHierarchies {
+    /// Moves the calling process (single-threaded: the shim) into `cgroup_path` (e.g.
+    /// "/berth/<id>") of every named v1 hierarchy. Best effort: a hierarchy that cannot be
+    /// joined is left as it was (the container's cgroup mount is read-only either way).
+    pub fn join(cgroup_path: &str) -> NamedHierarchies {
+        let mut previous = Vec::new();
+        if cgroup_path.is_empty() {
+            return NamedHierarchies { previous };
+        }
+        // /proc/self/cgroup, not mountinfo (long on a busy host): "9:name=systemd:/a/path".
+        // libcontainer mounts only what is under /sys/fs/cgroup, so that is where to look.
+        let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+        let relative = cgroup_path.trim_start_matches('/');
+        for line in own.lines() {
+            let mut fields = line.splitn(3, ':');
+            let (Some(_), Some(controllers), Some(current)) =
+                (fields.next(), fields.next(), fields.next())
+            else {
+                continue;
+            };
+            let Some(name) = controllers.strip_prefix("name=") else {
+                continue;
+            };
+            let root = Path::new("/sys/fs/cgroup").join(name);
+            let target = root.join(relative);
+            let joined = std::fs::create_dir_all(&target)
+                .and_then(|_| std::fs::write(target.join("cgroup.procs"), "0"));
+            if joined.is_ok() {
+                let current = current.trim_start_matches('/');
+                previous.push(root.join(current).join("cgroup.procs"));
+            }
+        }
+        NamedHierarchies { previous }
+    }
+}
+
+impl Drop for NamedHierarchies {
+    fn drop(&mut self) {
+        for procs in &self.previous {
+            let _ = std::fs::write(procs, "0");
+        }
+    }
+}
+
 /// Removes the cgroup at `path` (e.g. "/berth/<id>") from every hierarchy. Its processes must
 /// be gone; a cgroup still emptying (the kernel reaps exiting tasks asynchronously) is retried
 /// briefly. Missing directories are fine.

@@ -809,6 +809,33 @@ fn default_readonly_paths() -> Vec<String> {
     .collect()
 }
 
+/// The paths that make the default cgroup mount read-only, as Docker's "ro" option does: the
+/// mount itself, and on a v1 host every hierarchy under it. libcontainer 0.7 ignores the
+/// mount's options for cgroup v1 (it mounts a tmpfs and binds each of the container's
+/// hierarchies in read-write) and falls back to a read-write bind when cgroup2 cannot be
+/// mounted; runtimes bind a read-only path onto itself and remount it read-only, after every
+/// mount. Nothing when a mount of the caller's replaces the default one or lies under it.
+fn cgroup_readonly_paths(mounts: &[Mount]) -> Vec<String> {
+    const CGROUP: &str = "/sys/fs/cgroup";
+    let default_kept = mounts.iter().all(|m| {
+        !m.destination().starts_with(CGROUP)
+            || (m.destination() == Path::new(CGROUP) && m.typ().as_deref() == Some("cgroup"))
+    });
+    if !default_kept {
+        return Vec::new();
+    }
+    let mut paths = vec![CGROUP.to_string()];
+    if !host_is_cgroup_v2() {
+        // The mount's own copy first: each hierarchy is then made read-only in the copy.
+        paths.extend(
+            crate::cgroups::v1_hierarchy_names()
+                .into_iter()
+                .map(|name| format!("{CGROUP}/{name}")),
+        );
+    }
+    paths
+}
+
 /// cgroup v2 ("unified") host: the root has cgroup.controllers. Hybrid v1 hosts do not.
 fn host_is_cgroup_v2() -> bool {
     static V2: OnceLock<bool> = OnceLock::new();
@@ -1534,7 +1561,9 @@ pub fn build_spec(input: &SpecInput) -> Result<Spec, SpecError> {
         linux.set_readonly_paths(None);
     } else {
         linux.set_masked_paths(Some(default_masked_paths()));
-        linux.set_readonly_paths(Some(default_readonly_paths()));
+        let mut readonly = default_readonly_paths();
+        readonly.extend(cgroup_readonly_paths(&mounts));
+        linux.set_readonly_paths(Some(readonly));
     }
     linux.set_mount_label(None);
     linux.set_intel_rdt(None);

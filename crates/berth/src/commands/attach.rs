@@ -57,8 +57,10 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
             let frame = attach::resize_frame(size.ws_row, size.ws_col);
             let _ = sender.lock().map(|mut s| s.write_all(&frame));
         });
-    } else if args.sig_proxy && stream.pid > 0 {
-        terminal::proxy_signals(stream.pid);
+    } else if args.sig_proxy
+        && let Some(init) = stream.init.take()
+    {
+        terminal::proxy_signals(init);
     }
     let detached = Arc::new(AtomicBool::new(false));
     let quiet = Arc::new(QuietClock::new());

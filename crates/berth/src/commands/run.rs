@@ -43,7 +43,7 @@ pub fn attached(
         stderr: Some(errors.as_fd()),
     };
     let started = engine.start_container(id, Some(attach))?;
-    let Some(started) = started else {
+    let Some(mut started) = started else {
         return Err(CliError::usage(format!(
             "container {id} is already running"
         )));
@@ -51,7 +51,11 @@ pub fn attached(
     match &started.pty {
         Some(pty) => terminal::follow_window_size(pty),
         // Docker's --sig-proxy: signals to this attached client go to the container.
-        None => terminal::proxy_signals(started.pid),
+        None => {
+            if let Some(init) = started.init.take() {
+                terminal::proxy_signals(init);
+            }
+        }
     }
     let code = started.wait();
     drop(raw);

@@ -45,6 +45,9 @@ pub fn run(args: Args) -> Result<i32, CliError> {
             ));
         }
     };
+    // Containers whose shim dies are repaired, and restarted by their policy, right away.
+    let supervisor = berth_engine::Engine::open()?;
+    std::thread::spawn(move || supervisor.supervise_shims());
     berth_api::serve(berth_api::ServeOptions {
         endpoints,
         tls,

@@ -14,7 +14,9 @@ impl LocalRegistry {
     /// Starts one keeping its data under `dir`; `None` (the test skips) when it is not installed.
     pub fn start(dir: &Path) -> Option<LocalRegistry> {
         if !Path::new(BIN).is_file() {
-            eprintln!("skipping: {BIN} is not installed (apt-get install docker-registry)");
+            super::cannot_run(&format!(
+                "{BIN} is not installed (apt-get install docker-registry)"
+            ));
             return None;
         }
         let port = std::net::TcpListener::bind("127.0.0.1:0")

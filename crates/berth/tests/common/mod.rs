@@ -43,11 +43,36 @@ pub fn busybox() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// Skips (returns None) when not root or busybox is missing: these tests need both.
+/// Says why a test cannot run here and lets it return early, except under CI (`CI` set),
+/// where a test that cannot run is a failure, never a pass.
+pub fn cannot_run(reason: &str) {
+    if std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false") {
+        panic!("this test cannot run: {reason} (CI is set, so that is a failure)");
+    }
+    eprintln!("skipping: {reason}");
+}
+
+/// Whether `program` is on PATH; a test that needs it and cannot find it says so through
+/// [`cannot_run`] (a failure under CI).
+pub fn have(program: &str, why: &str) -> bool {
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {program}"))
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        cannot_run(&format!("{program} is not installed ({why})"));
+    }
+    found
+}
+
+/// A private state root for one test. None (after [`cannot_run`]) when not root or busybox
+/// is missing: these tests need both.
 pub fn env() -> Option<Env> {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 || busybox().is_none() {
-        eprintln!("skipping: needs root and busybox-static");
+        cannot_run("needs root and busybox-static");
         return None;
     }
     let dir = tempfile::Builder::new()

@@ -53,10 +53,10 @@ fn builder(
 /// taken out, CAP_SYS_ADMIN lent to load the cached program with) and the executor that loads
 /// it. `None`: run the caller's bundle as it is.
 fn seccomp_bundle(
+    mut spec: Spec,
     bundle: &Path,
     state_root: &Path,
 ) -> Result<Option<(std::path::PathBuf, SeccompExecutor)>, RuntimeError> {
-    let mut spec = Spec::load(bundle.join("config.json")).map_err(lc)?;
     let Some(profile) = spec.linux().as_ref().and_then(|l| l.seccomp().clone()) else {
         return Ok(None);
     };
@@ -88,7 +88,17 @@ impl OciRuntime for Embedded {
             source,
         })?;
         let stdio = [options.stdin, options.stdout, options.stderr];
-        let (bundle, builder) = match seccomp_bundle(&options.bundle, &options.state_root)? {
+        let spec = Spec::load(options.bundle.join("config.json")).map_err(lc)?;
+        // Held until the init is forked: it inherits the container's named cgroups.
+        let _named_cgroups = crate::cgroups::NamedHierarchies::join(
+            &spec
+                .linux()
+                .as_ref()
+                .and_then(|l| l.cgroups_path().as_ref())
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
+        let (bundle, builder) = match seccomp_bundle(spec, &options.bundle, &options.state_root)? {
             Some((bundle, executor)) => (
                 bundle,
                 builder(

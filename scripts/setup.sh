@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the build, the demo and the tests need, once: a fresh machine
+# runs the demo and the test suite with nothing else done first. Called by scripts/demo.sh,
+# scripts/test.sh and .ci/run; does nothing when everything is there already.
+set -euo pipefail
+# libseccomp-dev, pkg-config: libcontainer links libseccomp. busybox-static: the test and demo
+# images. runc: the --runtime tests and the benchmark floor. tini: --init. procps: `top`.
+# docker-registry + apache2-utils (htpasswd): the pull/push/login tests. nftables: `nft` for
+# published ports; iptables: berth's accept chain beside dockerd's rules; iproute2: the tests'
+# own network namespaces. openssl: the token-auth and TLS tests make their keys and
+# certificates. docker-compose (1.29): the compose tests drive berth serve with it. skopeo:
+# reads berth's OCI archives. docker.io: the tests beside a real dockerd (save/load round trip,
+# bridges under its FORWARD policy). python3: the hostile-container probe and the demo.
+packages=(libseccomp-dev pkg-config busybox-static runc tini procps docker-registry apache2-utils
+    nftables iptables iproute2 openssl skopeo docker-compose docker.io python3)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+    echo "scripts/setup.sh: missing Debian packages: ${missing[*]} (run as root to install them)" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
