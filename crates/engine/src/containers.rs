@@ -882,3 +882,33 @@ fn merge_image_defaults(request: &mut CreateRequest, image: &berth_image::Contai
         }
     }
 }
+
+#[cfg(test)]
+mod filter_tests {
+    use super::*;
+
+    fn ports(values: &[&str], key: &str) -> Result<Vec<String>, FilterError> {
+        let mut f = Filters::new();
+        for v in values {
+            f.add(key, v);
+        }
+        port_set(&f, key).map(|s| s.into_iter().collect())
+    }
+
+    #[test]
+    fn publish_and_expose_values_as_dockerd_reads_them() {
+        assert_eq!(ports(&["80"], "publish").unwrap(), ["80/tcp"]);
+        assert_eq!(ports(&["53/UDP"], "expose").unwrap(), ["53/udp"]);
+        assert_eq!(
+            ports(&["8000-8002/tcp", "8001"], "expose").unwrap(),
+            ["8000/tcp", "8001/tcp", "8002/tcp"]
+        );
+        assert_eq!(
+            ports(&["80:80"], "publish").unwrap_err().to_string(),
+            "filter for 'publish' should not contain ':': 80:80"
+        );
+        assert!(ports(&["http"], "publish").is_err());
+        assert!(ports(&["90-80"], "expose").is_err());
+        assert!(ports(&["70000"], "expose").is_err());
+    }
+}
