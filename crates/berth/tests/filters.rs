@@ -215,13 +215,13 @@ fn image_filters_through_the_api() {
         ids.sort();
         ids
     };
-    assert_eq!(ids(r#"{"dangling":["true"]}"#), [dangling.clone()]);
+    assert_eq!(ids(r#"{"dangling":["true"]}"#), vec![dangling.clone()]);
     assert_eq!(
         ids(r#"{"before":["keep:v1"]}"#),
         sorted(&[&dangling, &tagged])
     );
-    assert_eq!(ids(r#"{"since":{"app":true}}"#), [keep.clone()]);
-    assert_eq!(ids(r#"{"label":["tier=db"]}"#), [tagged.clone()]);
+    assert_eq!(ids(r#"{"since":{"app":true}}"#), vec![keep.clone()]);
+    assert_eq!(ids(r#"{"label":["tier=db"]}"#), vec![tagged.clone()]);
     let (status, body) = list(r#"{"bogus":["1"]}"#);
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("invalid filter 'bogus'"), "{body}");
