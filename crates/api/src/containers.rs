@@ -36,10 +36,7 @@ pub async fn list(QueryExtractor(q): Q) -> ApiResult<Json<serde_json::Value>> {
     let size = query::flag(&q, "size", false);
     let rows = engine::call(move |e| {
         let mut rows = Vec::new();
-        for rec in e.list_containers(all || limit.is_some())? {
-            if !e.container_matches_filters(&rec, &filters)? {
-                continue;
-            }
+        for rec in e.list_containers_filtered(all || limit.is_some(), &filters)? {
             let summary = e.summary(&rec);
             let (ports, network_settings) = e.container_list_networking(&rec);
             let mut row = json!({
@@ -252,22 +249,10 @@ pub async fn update(Path(id): Path<String>, body: Bytes) -> ApiResult<Json<serde
 }
 
 pub async fn prune(QueryExtractor(q): Q) -> ApiResult<Json<berth_engine::prune::ContainersPruned>> {
-    let filters = prune_filters(&q)?;
+    let filters = query::filters(&q)?;
     Ok(Json(
         engine::call(move |e| e.prune_containers(&filters)).await?,
     ))
-}
-
-/// `filters=` of the prune endpoints, as the engine's prune filters.
-pub fn prune_filters(q: &Query) -> ApiResult<berth_engine::prune_filters::PruneFilters> {
-    let pairs: Vec<String> = query::filters(q)?
-        .into_iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
-    Ok(berth_engine::prune_filters::PruneFilters::parse(
-        &pairs,
-        chrono::Utc::now().timestamp(),
-    )?)
 }
 
 pub async fn top(

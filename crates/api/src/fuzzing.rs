@@ -28,8 +28,13 @@ pub fn query(raw: &str) {
     };
     let _ = crate::query::flag(&q, "all", false);
     let _ = crate::query::int(&q, "limit");
-    let _ = crate::query::filters(&q);
-    let _ = crate::containers::prune_filters(&q);
+    if let Ok(filters) = crate::query::filters(&q) {
+        let _ = berth_engine::prune_filters::PruneFilters::new(
+            &filters,
+            berth_engine::prune_filters::IMAGE_KEYS,
+            0,
+        );
+    }
 }
 
 /// An `X-Registry-Auth` header value.

@@ -20,41 +20,7 @@ type Q = QueryExtractor<Query>;
 pub async fn list(QueryExtractor(q): Q) -> ApiResult<Json<serde_json::Value>> {
     let all = query::flag(&q, "all", false);
     let filters = query::filters(&q)?;
-    let images = engine::call(move |e| {
-        let mut kept = Vec::new();
-        for image in e.list_images(all)? {
-            // Values of one key are alternatives; keys all apply.
-            let mut keys: Vec<&str> = filters.iter().map(|(k, _)| k.as_str()).collect();
-            keys.dedup();
-            let mut pass = true;
-            for key in keys {
-                let mut any = false;
-                for (_, value) in filters.iter().filter(|(k, _)| k == key) {
-                    any |= image.matches_filter(key, value)?;
-                }
-                pass &= any;
-            }
-            if pass {
-                // As dockerd: with a reference filter, only the matching names are listed.
-                let mut image = image;
-                let patterns: Vec<&str> = filters
-                    .iter()
-                    .filter(|(k, _)| k == "reference")
-                    .map(|(_, v)| v.as_str())
-                    .collect();
-                if !patterns.is_empty() {
-                    image.repo_tags.retain(|t| {
-                        patterns
-                            .iter()
-                            .any(|p| berth_engine::images::reference_matches(t, p))
-                    });
-                }
-                kept.push(image);
-            }
-        }
-        Ok(kept)
-    })
-    .await?;
+    let images = engine::call(move |e| e.list_images(all, &filters)).await?;
     let rows: Vec<serde_json::Value> = images
         .into_iter()
         .map(|i| {
@@ -197,12 +163,12 @@ fn async_stream_lines(
     )
 }
 
+/// `POST /images/prune`: dangling=false (what `image prune -a` sends) widens it to every
+/// unused image; the engine reads that and the other filters.
 pub async fn prune(QueryExtractor(q): Q) -> ApiResult<Json<berth_engine::prune::ImagesPruned>> {
-    let filters = crate::containers::prune_filters(&q)?;
-    // dangling=false (what `image prune -a` sends) widens it to every unused image.
-    let all = filters.dangling == Some(false);
+    let filters = query::filters(&q)?;
     Ok(Json(
-        engine::call(move |e| e.prune_images(all, &filters)).await?,
+        engine::call(move |e| e.prune_images(false, &filters)).await?,
     ))
 }
 

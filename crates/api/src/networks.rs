@@ -18,7 +18,7 @@ use crate::query::{self, Query};
 
 pub async fn list(QueryExtractor(q): QueryExtractor<Query>) -> ApiResult<Json<serde_json::Value>> {
     let filters = query::filters(&q)?;
-    let docs = engine::call(move |e| e.list_networks(&filters)).await?;
+    let docs = engine::call(move |e| e.list_networks_filtered(&filters)).await?;
     Ok(Json(serde_json::Value::Array(docs)))
 }
 
@@ -137,7 +137,7 @@ pub async fn remove(Path(id): Path<String>) -> ApiResult<StatusCode> {
 /// `POST /networks/prune`: the unused user-defined networks go; `label`/`until` filters
 /// narrow it.
 pub async fn prune(QueryExtractor(q): QueryExtractor<Query>) -> ApiResult<Json<serde_json::Value>> {
-    let filters = crate::containers::prune_filters(&q)?;
-    let removed = engine::call(move |e| e.prune_networks_filtered(&filters)).await?;
+    let filters = query::filters(&q)?;
+    let removed = engine::call(move |e| e.prune_networks_matching(&filters)).await?;
     Ok(Json(json!({"NetworksDeleted": removed})))
 }

@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use berth_engine::filters::Filters;
+
 use crate::error::{ApiError, ApiResult};
 
 pub type Query = HashMap<String, String>;
@@ -44,30 +46,28 @@ pub fn int(q: &Query, key: &str) -> ApiResult<Option<i64>> {
     }
 }
 
-/// `filters=` as (key, value) pairs, from either JSON shape.
-pub fn filters(q: &Query) -> ApiResult<Vec<(String, String)>> {
+/// `filters=` from either JSON shape, as the engine's filter set.
+pub fn filters(q: &Query) -> ApiResult<Filters> {
     let Some(raw) = text(q, "filters") else {
-        return Ok(Vec::new());
+        return Ok(Filters::new());
     };
     let parsed: serde_json::Value = serde_json::from_str(raw)
         .map_err(|e| ApiError::bad_request(format!("invalid filters {raw:?}: {e}")))?;
     let object = parsed
         .as_object()
         .ok_or_else(|| ApiError::bad_request(format!("invalid filters {raw:?}: not an object")))?;
-    let mut out = Vec::new();
+    let mut out = Filters::new();
     for (key, values) in object {
         match values {
-            serde_json::Value::Object(map) => out.extend(
-                map.iter()
-                    .filter(|(_, on)| on.as_bool() != Some(false))
-                    .map(|(v, _)| (key.clone(), v.clone())),
-            ),
-            serde_json::Value::Array(list) => out.extend(
-                list.iter()
-                    .filter_map(|v| v.as_str())
-                    .map(|v| (key.clone(), v.to_string())),
-            ),
-            serde_json::Value::String(v) => out.push((key.clone(), v.clone())),
+            serde_json::Value::Object(map) => map
+                .iter()
+                .filter(|(_, on)| on.as_bool() != Some(false))
+                .for_each(|(v, _)| out.add(key, v)),
+            serde_json::Value::Array(list) => list
+                .iter()
+                .filter_map(|v| v.as_str())
+                .for_each(|v| out.add(key, v)),
+            serde_json::Value::String(v) => out.add(key, v),
             _ => {
                 return Err(ApiError::bad_request(format!(
                     "invalid filter {key:?} in {raw:?}"
@@ -103,13 +103,14 @@ mod tests {
 
     #[test]
     fn filters_in_map_and_list_form() {
-        let map = filters(&q(&[("filters", r#"{"name":{"web":true}}"#)])).unwrap();
-        assert_eq!(map, vec![("name".to_string(), "web".to_string())]);
+        let map = filters(&q(&[("filters", r#"{"name":{"web":true,"db":false}}"#)])).unwrap();
+        assert_eq!(map.pairs(), vec![("name".to_string(), "web".to_string())]);
         let list = filters(&q(&[(
             "filters",
             r#"{"label":["a=b","c"],"status":["exited"]}"#,
         )]))
-        .unwrap();
+        .unwrap()
+        .pairs();
         assert_eq!(list.len(), 3);
         assert!(list.contains(&("label".into(), "c".into())));
         assert!(filters(&q(&[("filters", "{oops")])).is_err());

@@ -72,7 +72,9 @@ pub async fn version() -> Json<serde_json::Value> {
 pub async fn info() -> ApiResult<Json<serde_json::Value>> {
     let (containers, images, root) = engine::call(|e| {
         let containers = e.list_containers(true)?;
-        let images = e.list_images(false)?.len();
+        let images = e
+            .list_images(false, &berth_engine::filters::Filters::new())?
+            .len();
         Ok((containers, images, e.root().to_path_buf()))
     })
     .await?;

@@ -16,23 +16,8 @@ use crate::query::{self, Query};
 pub async fn list(QueryExtractor(q): QueryExtractor<Query>) -> ApiResult<Json<serde_json::Value>> {
     let filters = query::filters(&q)?;
     let volumes = engine::call(move |e| {
-        let mut kept = Vec::new();
-        for v in e.list_volumes()? {
-            let mut keys: Vec<&str> = filters.iter().map(|(k, _)| k.as_str()).collect();
-            keys.dedup();
-            let mut pass = true;
-            for key in keys {
-                let mut any = false;
-                for (_, value) in filters.iter().filter(|(k, _)| k == key) {
-                    any |= e.volume_matches_filter(&v, key, value)?;
-                }
-                pass &= any;
-            }
-            if pass {
-                kept.push(e.volume_json(&v));
-            }
-        }
-        Ok(kept)
+        let kept = e.list_volumes_filtered(&filters)?;
+        Ok(kept.iter().map(|v| e.volume_json(v)).collect::<Vec<_>>())
     })
     .await?;
     Ok(Json(json!({"Volumes": volumes, "Warnings": null})))
@@ -81,18 +66,9 @@ pub async fn remove(
 /// honoured when a client sends it); `label` filters narrow it.
 pub async fn prune(QueryExtractor(q): QueryExtractor<Query>) -> ApiResult<Json<serde_json::Value>> {
     let filters = query::filters(&q)?;
-    let all = !filters
-        .iter()
-        .any(|(k, v)| k == "all" && matches!(v.as_str(), "false" | "0"));
-    let labels: Vec<String> = filters
-        .iter()
-        .filter_map(|(k, v)| match k.as_str() {
-            "label" => Some(v.clone()),
-            "label!" => Some(format!("!{v}")),
-            _ => None,
-        })
-        .collect();
-    let (removed, reclaimed) = engine::call(move |e| e.prune_volumes(all, &labels)).await?;
+    // Without an `all` filter (API 1.41 clients), every unused volume.
+    let all = !filters.contains("all");
+    let (removed, reclaimed) = engine::call(move |e| e.prune_volumes(all, &filters)).await?;
     Ok(Json(
         json!({"VolumesDeleted": removed, "SpaceReclaimed": reclaimed}),
     ))

@@ -2,7 +2,10 @@
 
 use serde_json::json;
 
+use std::collections::BTreeSet;
+
 use crate::db::ContainerRecord;
+use crate::filters::{FilterError, Filters};
 use crate::types::{CreateRequest, State};
 use crate::{Engine, Error, names};
 
@@ -112,85 +115,259 @@ impl ContainerRecord {
             None => None,
         }
     }
+}
 
-    /// Whether this container passes one `ps --filter KEY=VALUE` (the API's `filters`) entry.
-    /// Several values of one key are OR'ed, different keys AND'ed, by the caller.
-    pub fn matches_filter(&self, key: &str, value: &str) -> Result<bool, Error> {
-        Ok(match key {
-            "id" => self.id.starts_with(value),
-            "name" => self.name.contains(value.trim_start_matches('/')),
-            "status" => self.state.as_str() == value,
-            "exited" => self.state.as_str() == "exited" && self.exit_code.to_string() == value,
-            "health" => match value {
-                crate::health::STARTING | crate::health::HEALTHY | crate::health::UNHEALTHY => {
-                    self.health_status() == Some(value)
+/// What `ps --filter` (`GET /containers/json?filters=`) accepts, as dockerd.
+pub const LIST_FILTER_KEYS: &[&str] = &[
+    "ancestor",
+    "before",
+    "exited",
+    "expose",
+    "health",
+    "id",
+    "isolation",
+    "is-task",
+    "label",
+    "name",
+    "network",
+    "publish",
+    "since",
+    "status",
+    "volume",
+];
+
+/// The `status=` values dockerd knows.
+const STATES: &[&str] = &[
+    "created",
+    "running",
+    "paused",
+    "restarting",
+    "removing",
+    "exited",
+    "dead",
+];
+
+/// A `ps` filter set with its values checked and looked up once.
+struct ContainerFilter<'a> {
+    filters: &'a Filters,
+    exited: Vec<i64>,
+    /// `is-task`: berth runs no swarm tasks.
+    is_task: Option<bool>,
+    before: Vec<i128>,
+    since: Vec<i128>,
+    /// `ancestor`: the images named (unknown names name none), with their layers.
+    ancestors: Option<Vec<(String, Vec<String>)>>,
+    /// `publish` / `expose`: `port/proto` entries.
+    publish: BTreeSet<String>,
+    expose: BTreeSet<String>,
+}
+
+fn created_nanos(rfc3339: &str) -> i128 {
+    timestamp(rfc3339)
+        .map(|t| i128::from(t.timestamp()) * 1_000_000_000 + i128::from(t.timestamp_subsec_nanos()))
+        .unwrap_or(0)
+}
+
+/// `publish=`/`expose=` values: `80`, `80/udp`, `8000-8080/tcp`, as `port/proto` entries.
+fn port_set(filters: &Filters, key: &str) -> Result<BTreeSet<String>, FilterError> {
+    let mut out = BTreeSet::new();
+    for value in filters.get(key) {
+        if value.contains(':') {
+            return Err(FilterError::Invalid(format!(
+                "filter for '{key}' should not contain ':': {value}"
+            )));
+        }
+        let (ports, proto) = value.split_once('/').unwrap_or((value, "tcp"));
+        let bad = || {
+            FilterError::Invalid(format!(
+                "error while looking up for {key} {value}: invalid port range {ports:?}"
+            ))
+        };
+        let (start, end) = ports.split_once('-').unwrap_or((ports, ports));
+        let start: u16 = start.parse().map_err(|_| bad())?;
+        let end: u16 = end.parse().map_err(|_| bad())?;
+        if end < start {
+            return Err(bad());
+        }
+        let proto = if proto.is_empty() { "tcp" } else { proto };
+        out.extend((start..=end).map(|p| format!("{p}/{}", proto.to_ascii_lowercase())));
+    }
+    Ok(out)
+}
+
+impl<'a> ContainerFilter<'a> {
+    fn new(engine: &Engine, filters: &'a Filters) -> Result<ContainerFilter<'a>, Error> {
+        filters.validate(LIST_FILTER_KEYS)?;
+        let mut exited = Vec::new();
+        for v in filters.get("exited") {
+            exited.push(v.parse().map_err(|_| FilterError::BadValue {
+                key: "exited".into(),
+                value: v.into(),
+            })?);
+        }
+        for v in filters.get("status") {
+            if !STATES.contains(&v) {
+                return Err(FilterError::BadValue {
+                    key: "status".into(),
+                    value: v.into(),
                 }
-                "none" => self.health_status().is_none(),
-                other => {
-                    return Err(Error::InvalidArgument(format!(
-                        "Unrecognized filter value for health: {other}"
-                    )));
-                }
-            },
-            "ancestor" => {
-                self.image == value
-                    || self.image_id.contains(value)
-                    || self.image.split(':').next() == Some(value)
+                .into());
             }
-            "label" => {
-                let labels = self.config.config.labels.clone().unwrap_or_default();
-                match value.split_once('=') {
-                    Some((k, v)) => labels.get(k).is_some_and(|l| l == v),
-                    None => labels.contains_key(value),
+        }
+        for v in filters.get("health") {
+            if ![
+                crate::health::STARTING,
+                crate::health::HEALTHY,
+                crate::health::UNHEALTHY,
+                "none",
+            ]
+            .contains(&v)
+            {
+                return Err(FilterError::Invalid(format!(
+                    "Unrecognised filter value for health: {v}"
+                ))
+                .into());
+            }
+        }
+        let created_of = |name: &str| -> Result<i128, Error> {
+            match engine.container(name) {
+                Ok(rec) => Ok(created_nanos(&rec.created)),
+                Err(Error::NotFound(m)) => Err(FilterError::NotFound(m).into()),
+                Err(e) => Err(e),
+            }
+        };
+        let ancestors = if filters.contains("ancestor") {
+            let mut found = Vec::new();
+            for name in filters.get("ancestor") {
+                // As dockerd: a name that is no image matches no container.
+                if let Ok(id) = engine.resolve_image(name) {
+                    let layers = engine
+                        .images
+                        .image(&id)
+                        .map(|i| i.layers)
+                        .unwrap_or_default();
+                    found.push((id, layers));
                 }
             }
-            other => return Err(Error::InvalidArgument(format!("invalid filter '{other}'"))),
+            Some(found)
+        } else {
+            None
+        };
+        Ok(ContainerFilter {
+            filters,
+            exited,
+            is_task: filters.bool("is-task")?,
+            before: filters
+                .get("before")
+                .map(created_of)
+                .collect::<Result<_, _>>()?,
+            since: filters
+                .get("since")
+                .map(created_of)
+                .collect::<Result<_, _>>()?,
+            ancestors,
+            publish: port_set(filters, "publish")?,
+            expose: port_set(filters, "expose")?,
         })
+    }
+
+    /// Whether `rec` passes: values of one key are alternatives, keys all apply, and every
+    /// `label` must hold (compose selects a service's containers by project, service and oneoff
+    /// labels at once).
+    fn matches(&self, engine: &Engine, rec: &ContainerRecord) -> bool {
+        let f = self.filters;
+        let created = created_nanos(&rec.created);
+        let labels = rec.config.config.labels.clone().unwrap_or_default();
+        let passes = f.matches("id", &rec.id)
+            && (f.matches("name", &rec.name) || f.matches("name", &format!("/{}", rec.name)))
+            && f.exact("status", rec.state.as_str())
+            && f.exact("health", rec.health_status().unwrap_or("none"))
+            && f.labels_all("label", &labels)
+            && f.matches("isolation", "default")
+            && self.is_task != Some(true)
+            && (self.exited.is_empty()
+                || (rec.state == State::Exited && self.exited.contains(&rec.exit_code)))
+            && self.before.iter().all(|b| created < *b)
+            && self.since.iter().all(|s| created > *s);
+        if !passes {
+            return false;
+        }
+        if let Some(ancestors) = &self.ancestors {
+            let layers = engine
+                .images
+                .image(&rec.image_id)
+                .map(|i| i.layers)
+                .unwrap_or_default();
+            // The image itself, or one built on it: its layers, then more (how dockerd's
+            // containerd store finds an image's children).
+            let descends = |(id, base): &(String, Vec<String>)| {
+                *id == rec.image_id
+                    || (!base.is_empty() && layers.len() > base.len() && layers.starts_with(base))
+            };
+            if !ancestors.iter().any(descends) {
+                return false;
+            }
+        }
+        if f.contains("volume") {
+            let mounts = engine.mount_names(&rec.id);
+            if !f
+                .get("volume")
+                .any(|v| mounts.iter().any(|(name, dest)| name == v || dest == v))
+            {
+                return false;
+            }
+        }
+        if f.contains("network") {
+            let settings = engine.network_settings(rec);
+            let networks = settings["Networks"]
+                .as_object()
+                .cloned()
+                .unwrap_or_default();
+            let on = |value: &str| {
+                networks.contains_key(value)
+                    || networks.values().any(|n| {
+                        n["NetworkID"]
+                            .as_str()
+                            .is_some_and(|id| !id.is_empty() && id.starts_with(value))
+                    })
+            };
+            if !f.get("network").any(on) {
+                return false;
+            }
+        }
+        if !self.publish.is_empty() || !self.expose.is_empty() {
+            let (ports, _) = engine.container_list_networking(rec);
+            let hit = ports.as_array().into_iter().flatten().any(|p| {
+                let proto = p["Type"].as_str().unwrap_or("tcp");
+                let public = p["PublicPort"].as_u64().filter(|n| *n > 0);
+                let private = p["PrivatePort"].as_u64().unwrap_or(0);
+                public.is_some_and(|n| self.publish.contains(&format!("{n}/{proto}")))
+                    || self.expose.contains(&format!("{private}/{proto}"))
+            });
+            if !hit {
+                return false;
+            }
+        }
+        true
     }
 }
 
 impl Engine {
-    /// One `ps --filter` entry, with the filters that need more than the record (`volume`: a
-    /// volume's name or a mount's destination, as Docker's).
-    pub fn container_matches_filter(
+    /// `berth ps` / `GET /containers/json`: the containers (running ones, or with `all` every
+    /// one; a `status` filter implies `all`, as in dockerd) passing `filters` (see
+    /// [`LIST_FILTER_KEYS`]), newest first.
+    pub fn list_containers_filtered(
         &self,
-        rec: &ContainerRecord,
-        key: &str,
-        value: &str,
-    ) -> Result<bool, Error> {
-        if key == "volume" {
-            return Ok(self
-                .mount_names(&rec.id)
-                .iter()
-                .any(|(name, dest)| name == value || dest == value));
-        }
-        rec.matches_filter(key, value)
-    }
-
-    /// Whether `rec` passes every filter: values of one key are alternatives, keys all apply,
-    /// except `label`, whose values must all match (Docker's rule; compose selects a service's
-    /// containers by project, service and oneoff labels at once).
-    pub fn container_matches_filters(
-        &self,
-        rec: &ContainerRecord,
-        filters: &[(String, String)],
-    ) -> Result<bool, Error> {
-        let mut keys: Vec<&str> = filters.iter().map(|(k, _)| k.as_str()).collect();
-        keys.sort_unstable();
-        keys.dedup();
-        for key in keys {
-            let mut any = false;
-            let mut all = true;
-            for (_, value) in filters.iter().filter(|(k, _)| k == key) {
-                let hit = self.container_matches_filter(rec, key, value)?;
-                any |= hit;
-                all &= hit;
-            }
-            if !(if key == "label" { all } else { any }) {
-                return Ok(false);
-            }
-        }
-        Ok(true)
+        all: bool,
+        filters: &Filters,
+    ) -> Result<Vec<ContainerRecord>, Error> {
+        let check = ContainerFilter::new(self, filters)?;
+        let all = all || filters.contains("status");
+        Ok(self
+            .list_containers(all)?
+            .into_iter()
+            .filter(|rec| check.matches(self, rec))
+            .collect())
     }
 
     /// Creates a container record (no process yet), as `docker create` does.
@@ -736,5 +913,35 @@ fn merge_image_defaults(request: &mut CreateRequest, image: &berth_image::Contai
         for (path, v) in image_volumes {
             volumes.entry(path.clone()).or_insert_with(|| v.clone());
         }
+    }
+}
+
+#[cfg(test)]
+mod filter_tests {
+    use super::*;
+
+    fn ports(values: &[&str], key: &str) -> Result<Vec<String>, FilterError> {
+        let mut f = Filters::new();
+        for v in values {
+            f.add(key, v);
+        }
+        port_set(&f, key).map(|s| s.into_iter().collect())
+    }
+
+    #[test]
+    fn publish_and_expose_values_as_dockerd_reads_them() {
+        assert_eq!(ports(&["80"], "publish").unwrap(), ["80/tcp"]);
+        assert_eq!(ports(&["53/UDP"], "expose").unwrap(), ["53/udp"]);
+        assert_eq!(
+            ports(&["8000-8002/tcp", "8001"], "expose").unwrap(),
+            ["8000/tcp", "8001/tcp", "8002/tcp"]
+        );
+        assert_eq!(
+            ports(&["80:80"], "publish").unwrap_err().to_string(),
+            "filter for 'publish' should not contain ':': 80:80"
+        );
+        assert!(ports(&["http"], "publish").is_err());
+        assert!(ports(&["90-80"], "expose").is_err());
+        assert!(ports(&["70000"], "expose").is_err());
     }
 }

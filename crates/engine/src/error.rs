@@ -1,5 +1,6 @@
 //! The engine's error type. Each variant maps to a Docker status (404/409/400/500) for the API
-//! and to Docker's exit codes for the CLI (125 engine error, 126 cannot invoke, 127 not found).
+//! and to Docker's exit codes for the CLI (125 engine error, 126 cannot invoke, 127 not found,
+//! 1 a refused filter).
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -17,13 +18,21 @@ pub enum Error {
     CannotRun { message: String, exit_code: i32 },
     #[error("{0}")]
     Internal(String),
+    /// A bad `--filter` / `filters=`: 400 (404 for a `before`/`since` object that does not exist).
+    #[error(transparent)]
+    Filter(#[from] crate::filters::FilterError),
 }
 
 impl Error {
-    /// The exit code a CLI command returns for this error, as the docker CLI does.
+    /// The exit code a CLI command returns for this error, as the docker CLI does. A filter
+    /// the daemon refuses is the docker CLI's plain failure (1); one it cannot even parse is a
+    /// flag error (125).
     pub fn exit_code(&self) -> i32 {
+        use crate::filters::FilterError;
         match self {
             Error::CannotRun { exit_code, .. } => *exit_code,
+            Error::Filter(FilterError::BadFormat(_)) => 125,
+            Error::Filter(_) => 1,
             _ => 125,
         }
     }

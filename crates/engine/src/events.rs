@@ -9,6 +9,7 @@ use rusqlite::params;
 use serde_json::json;
 
 use crate::db::{ContainerRecord, db_err};
+use crate::filters::Filters;
 use crate::{Engine, Error};
 
 /// How many events the log keeps.
@@ -52,50 +53,78 @@ impl Event {
         doc
     }
 
-    /// Whether the event passes Docker's event filters (values of one key are alternatives,
-    /// keys must all pass): type, event/action, container, image, network, volume, label.
-    pub fn matches(&self, filters: &[(String, String)]) -> Result<bool, Error> {
-        let mut keys: Vec<&str> = filters.iter().map(|(k, _)| k.as_str()).collect();
-        keys.sort_unstable();
-        keys.dedup();
-        for key in keys {
-            let mut any = false;
-            for (_, value) in filters.iter().filter(|(k, _)| k == key) {
-                let name = self.attributes.get("name").map(String::as_str);
-                let of = |kind: &str| {
-                    self.kind == kind
-                        && (self.actor_id.starts_with(value.as_str()) || name == Some(value))
-                };
-                any |= match key {
-                    "type" => &self.kind == value,
-                    "event" | "action" => {
-                        // `exec_start: sh` and the like match on their prefix.
-                        &self.action == value
-                            || self.action.split(':').next() == Some(value.as_str())
-                    }
-                    "container" => of("container"),
-                    "network" => of("network"),
-                    "volume" => of("volume"),
-                    "image" => {
-                        self.attributes.get("image") == Some(value)
-                            || (self.kind == "image"
-                                && (self.actor_id == *value || name == Some(value)))
-                    }
-                    "label" => match value.split_once('=') {
-                        Some((k, v)) => self.attributes.get(k).is_some_and(|have| have == v),
-                        None => self.attributes.contains_key(value.as_str()),
-                    },
-                    "scope" => value == "local",
-                    _ => return Err(Error::InvalidArgument(format!("invalid filter '{key}'"))),
-                };
-            }
-            if !any {
-                return Ok(false);
-            }
-        }
-        Ok(true)
+    /// Whether the event passes the (checked) event filters: values of one key are
+    /// alternatives, keys must all pass, every `label` must hold (dockerd's rules). `container`,
+    /// `network`, `volume` (and dockerd's other object keys) take that kind's events whose actor
+    /// id starts with the value or whose name is it; `image` an image by id or name, or a
+    /// container event's image, with or without its tag.
+    pub fn matches(&self, f: &Filters) -> bool {
+        let name = self
+            .attributes
+            .get("name")
+            .map(String::as_str)
+            .unwrap_or("");
+        let object = |key: &str| {
+            !f.contains(key)
+                || (self.kind == key && (f.prefix(key, &self.actor_id) || f.exact(key, name)))
+        };
+        let image = self
+            .attributes
+            .get(if self.kind == "image" {
+                "name"
+            } else {
+                "image"
+            })
+            .map(String::as_str)
+            .unwrap_or("");
+        let image_hit = |v: &str| {
+            [self.actor_id.as_str(), image]
+                .iter()
+                .any(|n| !n.is_empty() && (*n == v || crate::reference::split(n).0 == v))
+        };
+        f.exact("type", &self.kind)
+            && f.exact("scope", "local")
+            && (!f.contains("event")
+                || f.get("event").any(|v| {
+                    // `exec_start: sh` and the like match on their prefix.
+                    self.action == v || self.action.split(':').next() == Some(v)
+                }))
+            && (!f.contains("image") || f.get("image").any(image_hit))
+            && f.labels_all("label", &self.attributes)
+            && OBJECT_KEYS.iter().all(|key| object(key))
     }
 }
+
+/// What `events --filter` (`GET /events?filters=`) accepts, as dockerd.
+pub const FILTER_KEYS: &[&str] = &[
+    "config",
+    "container",
+    "daemon",
+    "event",
+    "image",
+    "label",
+    "network",
+    "node",
+    "plugin",
+    "scope",
+    "secret",
+    "service",
+    "type",
+    "volume",
+];
+
+/// The keys naming an object of their own kind (`container=web`).
+const OBJECT_KEYS: &[&str] = &[
+    "config",
+    "container",
+    "daemon",
+    "network",
+    "node",
+    "plugin",
+    "secret",
+    "service",
+    "volume",
+];
 
 /// `since=`/`until=` as Docker takes them: unix seconds with optional fraction
 /// (`1733300000.5`), an RFC 3339 time, or a Go-style duration before now (`10m`, `1h30m`).
@@ -304,11 +333,11 @@ mod tests {
             .into(),
         };
         let f = |pairs: &[(&str, &str)]| {
-            let v: Vec<(String, String)> = pairs
+            let v: Filters = pairs
                 .iter()
                 .map(|(a, b)| (a.to_string(), b.to_string()))
                 .collect();
-            e.matches(&v).unwrap()
+            e.matches(&v)
         };
         assert!(f(&[]));
         assert!(f(&[("container", "web"), ("event", "start")]));
@@ -319,7 +348,29 @@ mod tests {
         ]));
         assert!(!f(&[("type", "network")]));
         assert!(f(&[("image", "bb")]));
-        assert!(e.matches(&[("bogus".into(), "x".into())]).is_err());
+        assert!(!f(&[("image", "bb:v2")]));
+        // Labels: every one must hold.
+        assert!(f(&[("label", "name=web"), ("label", "image")]));
+        assert!(!f(&[("label", "name=web"), ("label", "nosuch")]));
+        // An object key takes its own kind's events only.
+        assert!(!f(&[("network", "web")]));
+        assert!(f(&[("scope", "local")]) && !f(&[("scope", "swarm")]));
+        let tagged = Event {
+            attributes: [("image".to_string(), "reg:5000/x/bb:v1".to_string())].into(),
+            ..e.clone()
+        };
+        assert!(tagged.matches(&Filters::new().with("image", "reg:5000/x/bb")));
+        assert!(tagged.matches(&Filters::new().with("image", "reg:5000/x/bb:v1")));
+        let query = |k: &str| EventQuery {
+            filters: Filters::new().with(k, "x"),
+            ..Default::default()
+        };
+        assert_eq!(
+            query("bogus").validate().unwrap_err().to_string(),
+            "invalid filter 'bogus'"
+        );
+        assert!(query("action").validate().is_err(), "not a dockerd key");
+        assert!(query("daemon").validate().is_ok());
         assert_eq!(e.to_json()["status"], "start");
         assert_eq!(e.to_json()["from"], "bb");
     }
@@ -561,22 +612,13 @@ pub struct EventQuery {
     pub since: Option<i64>,
     /// Unix nanoseconds; without it the follower never ends by itself.
     pub until: Option<i64>,
-    pub filters: Vec<(String, String)>,
+    pub filters: Filters,
 }
 
 impl EventQuery {
     /// Checks the filters once, before anything streams.
     pub fn validate(&self) -> Result<(), Error> {
-        Event {
-            seq: 0,
-            time_nano: 0,
-            kind: String::new(),
-            action: String::new(),
-            actor_id: String::new(),
-            attributes: BTreeMap::new(),
-        }
-        .matches(&self.filters)
-        .map(|_| ())
+        Ok(self.filters.validate(FILTER_KEYS)?)
     }
 }
 
@@ -604,7 +646,7 @@ impl Engine {
                 if query.until.is_some_and(|until| event.time_nano > until) {
                     return Ok(());
                 }
-                if event.matches(&query.filters)? && !sink(Some(event)) {
+                if event.matches(&query.filters) && !sink(Some(event)) {
                     return Ok(());
                 }
             }

@@ -6,6 +6,7 @@ use std::io::Read;
 use serde::Serialize;
 use serde_json::json;
 
+use crate::filters::{FilterError, Filters};
 use crate::{Engine, Error, reference};
 
 /// One row of `berth images` / `GET /images/json`.
@@ -20,32 +21,16 @@ pub struct ImageSummary {
     pub containers: i64,
 }
 
-impl ImageSummary {
-    /// Whether it passes one `images --filter KEY=VALUE` (the API's `filters`) entry:
-    /// `reference` (`bb`, `bb:v1`, `reg:5000/x/*`; without a tag, any tag), `dangling`, `label`.
-    pub fn matches_filter(&self, key: &str, value: &str) -> Result<bool, Error> {
-        Ok(match key {
-            "reference" => self
-                .repo_tags
-                .iter()
-                .any(|name| reference_matches(name, value)),
-            "dangling" => match value {
-                "true" | "1" => self.repo_tags.is_empty(),
-                "false" | "0" => !self.repo_tags.is_empty(),
-                other => {
-                    return Err(Error::InvalidArgument(format!(
-                        "invalid filter 'dangling={other}'"
-                    )));
-                }
-            },
-            "label" => match value.split_once('=') {
-                Some((k, v)) => self.labels.get(k).is_some_and(|l| l == v),
-                None => self.labels.contains_key(value),
-            },
-            other => return Err(Error::InvalidArgument(format!("invalid filter '{other}'"))),
-        })
-    }
-}
+/// What `images --filter` (`GET /images/json?filters=`) accepts, as dockerd.
+pub const LIST_FILTER_KEYS: &[&str] = &[
+    "before",
+    "dangling",
+    "label",
+    "label!",
+    "reference",
+    "since",
+    "until",
+];
 
 /// Whether an image name (`repo:tag`) matches a `reference` filter value.
 pub fn reference_matches(name: &str, pattern: &str) -> bool {
@@ -75,21 +60,12 @@ fn glob(pattern: &str, text: &str) -> bool {
 #[cfg(test)]
 mod filter_tests {
     use super::*;
-
-    fn image(tags: &[&str]) -> ImageSummary {
-        ImageSummary {
-            id: "sha256:x".into(),
-            repo_tags: tags.iter().map(|t| t.to_string()).collect(),
-            created: 0,
-            size: 0,
-            labels: Default::default(),
-            containers: 0,
-        }
-    }
+    use crate::filters::Filters;
 
     #[test]
     fn reference_filters_match_repositories_tags_and_globs() {
-        let i = image(&["bb:latest", "127.0.0.1:5000/x/bb:v1"]);
+        let names = ["bb:latest", "127.0.0.1:5000/x/bb:v1"];
+        let any = |pattern: &str| names.iter().any(|n| reference_matches(n, pattern));
         for yes in [
             "bb",
             "*",
@@ -99,13 +75,154 @@ mod filter_tests {
             "127.0.0.1:5000/x/*:v*",
             "bb:*",
         ] {
-            assert!(i.matches_filter("reference", yes).unwrap(), "{yes}");
+            assert!(any(yes), "{yes}");
         }
         for no in ["b", "bb:v1", "127.0.0.1:5000/*", "other"] {
-            assert!(!i.matches_filter("reference", no).unwrap(), "{no}");
+            assert!(!any(no), "{no}");
         }
-        assert!(image(&[]).matches_filter("dangling", "true").unwrap());
-        assert!(i.matches_filter("nosuch", "x").is_err());
+    }
+
+    fn engine() -> (tempfile::TempDir, Engine) {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open_at(&dir.path().join("root"), &dir.path().join("run")).unwrap();
+        (dir, engine)
+    }
+
+    /// A one-file image (its content differs by `content`), with `changes`, tagged `name`.
+    fn import(engine: &Engine, name: Option<&str>, content: &str, changes: &[&str]) -> String {
+        let mut tar = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_size(content.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(&mut header, "file", content.as_bytes())
+            .unwrap();
+        let bytes = tar.into_inner().unwrap();
+        let changes: Vec<String> = changes.iter().map(|c| c.to_string()).collect();
+        let id = engine
+            .import_image(&bytes[..], name, &changes, None)
+            .unwrap();
+        // before/since/until compare creation times: keep them apart.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        id
+    }
+
+    fn listed(engine: &Engine, filters: &[&str]) -> Result<Vec<(String, Vec<String>)>, Error> {
+        Ok(engine
+            .list_images(false, &Filters::parse(filters).unwrap())?
+            .into_iter()
+            .map(|i| (i.id, i.repo_tags))
+            .collect())
+    }
+
+    fn ids(engine: &Engine, filters: &[&str]) -> Vec<String> {
+        let mut ids: Vec<String> = listed(engine, filters)
+            .unwrap()
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    fn sorted(mut ids: Vec<String>) -> Vec<String> {
+        ids.sort();
+        ids
+    }
+
+    #[test]
+    fn list_filters_dangling_reference_labels_and_times() {
+        let (_dir, e) = engine();
+        let old = import(&e, Some("app:v1"), "one", &["LABEL tier=web"]);
+        // Re-importing over the tag leaves the first image dangling.
+        let dangling = import(&e, Some("app:v1"), "two", &[]);
+        let tagged = import(&e, Some("app:v1"), "three", &["LABEL tier=db"]);
+        e.tag_image("app:v1", "other/name:v2").unwrap();
+        let last = import(&e, Some("zz"), "four", &["LABEL tier=web", "LABEL keep=1"]);
+
+        assert_eq!(
+            ids(&e, &["dangling=true"]),
+            sorted(vec![old.clone(), dangling.clone()])
+        );
+        assert_eq!(ids(&e, &["dangling=1"]), ids(&e, &["dangling=true"]));
+        assert_eq!(
+            ids(&e, &["dangling=false"]),
+            sorted(vec![tagged.clone(), last.clone()])
+        );
+        // reference: a glob on repository[:tag]; only the matching names are listed.
+        assert_eq!(
+            listed(&e, &["reference=other/*"]).unwrap(),
+            [(tagged.clone(), vec!["other/name:v2".to_string()])]
+        );
+        assert_eq!(ids(&e, &["reference=app:v*"]), vec![tagged.clone()]);
+        assert_eq!(
+            ids(&e, &["reference=zz", "reference=app"]),
+            sorted(vec![tagged.clone(), last.clone()])
+        );
+        assert!(ids(&e, &["reference=nosuch"]).is_empty());
+        // label: every one must hold; label!: none may.
+        assert_eq!(
+            ids(&e, &["label=tier=web"]),
+            sorted(vec![old.clone(), last.clone()])
+        );
+        assert_eq!(
+            ids(&e, &["label=tier=web", "label=keep"]),
+            vec![last.clone()]
+        );
+        assert_eq!(
+            ids(&e, &["label=tier", "label!=keep"]),
+            sorted(vec![old.clone(), tagged.clone()])
+        );
+        // before/since: strictly older/newer than the named image.
+        assert_eq!(
+            ids(&e, &["before=zz"]),
+            sorted(vec![old.clone(), dangling.clone(), tagged.clone()])
+        );
+        assert_eq!(ids(&e, &["since=app:v1"]), vec![last.clone()]);
+        assert_eq!(
+            ids(&e, &["since=app:v1", "before=zz"]),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            ids(&e, &["before=app:v1", "dangling=true"]),
+            sorted(vec![old.clone(), dangling.clone()])
+        );
+        // until: created before a time.
+        assert!(ids(&e, &["until=2000-01-01"]).is_empty());
+        assert_eq!(ids(&e, &["until=1h"]), Vec::<String>::new());
+        let later = format!("until={}", chrono::Utc::now().timestamp() + 60);
+        assert_eq!(ids(&e, &[later.as_str()]).len(), 4);
+        // Different keys AND'ed, values of one key OR'ed.
+        assert_eq!(
+            ids(&e, &["dangling=false", "label=tier=web"]),
+            vec![last.clone()]
+        );
+    }
+
+    #[test]
+    fn bad_list_filters_are_errors_as_dockerd_words_them() {
+        let (_dir, e) = engine();
+        import(&e, Some("app"), "one", &[]);
+        let err = |f: &[&str]| listed(&e, f).unwrap_err();
+        let unknown = err(&["bogus=1"]);
+        assert_eq!(unknown.to_string(), "invalid filter 'bogus'");
+        assert_eq!(unknown.exit_code(), 1);
+        assert_eq!(
+            err(&["dangling=maybe"]).to_string(),
+            "Invalid filter 'dangling=maybe'"
+        );
+        assert_eq!(err(&["dangling=true", "dangling=false"]).exit_code(), 1);
+        let missing = err(&["before=nosuchimage"]);
+        assert_eq!(missing.to_string(), "No such image: nosuchimage");
+        assert!(matches!(
+            missing,
+            Error::Filter(crate::filters::FilterError::NotFound(_))
+        ));
+        assert_eq!(
+            err(&["since=nosuchimage"]).to_string(),
+            "No such image: nosuchimage"
+        );
+        assert!(err(&["until=soon"]).to_string().contains("soon"));
     }
 }
 
@@ -130,6 +247,19 @@ pub(crate) fn created_unix(image: &berth_image::Image, stored_at: Option<&str>) 
         .or(stored_at)
         .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
         .map(|t| t.timestamp())
+        .unwrap_or(0)
+}
+
+/// [`created_unix`] in nanoseconds: what `before`/`since`/`until` and the listing's order
+/// compare, so images made within one second still have an order.
+fn created_nanos(image: &berth_image::Image, stored_at: Option<&str>) -> i128 {
+    image
+        .config
+        .created
+        .as_deref()
+        .or(stored_at)
+        .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
+        .map(|t| i128::from(t.timestamp()) * 1_000_000_000 + i128::from(t.timestamp_subsec_nanos()))
         .unwrap_or(0)
 }
 
@@ -204,46 +334,92 @@ impl Engine {
         Ok(self.images.image(id)?)
     }
 
-    pub fn list_images(&self, all: bool) -> Result<Vec<ImageSummary>, Error> {
+    /// `berth images` / `GET /images/json`: the images (with `all`, also the build cache's
+    /// intermediate ones) passing `filters` (see [`LIST_FILTER_KEYS`]), newest first. With a
+    /// `reference` filter only the matching names are listed, and unnamed images not at all.
+    pub fn list_images(&self, all: bool, filters: &Filters) -> Result<Vec<ImageSummary>, Error> {
+        filters.validate(LIST_FILTER_KEYS)?;
+        let dangling = filters.bool("dangling")?;
+        let until = filters
+            .until(chrono::Utc::now().timestamp())?
+            .map(|s| i128::from(s) * 1_000_000_000);
+        // before/since: each named image's creation time; every one applies.
+        let created_of = |name: &str| -> Result<i128, Error> {
+            let id = self.resolve_image(name).map_err(|e| match e {
+                Error::NotFound(m) => Error::Filter(FilterError::NotFound(m)),
+                other => other,
+            })?;
+            let stored = self.db.images()?.into_iter().find(|(i, _)| *i == id);
+            let image = self.images.image(&id)?;
+            Ok(created_nanos(&image, stored.map(|(_, at)| at).as_deref()))
+        };
+        let before = filters
+            .get("before")
+            .map(created_of)
+            .collect::<Result<Vec<_>, _>>()?;
+        let since = filters
+            .get("since")
+            .map(created_of)
+            .collect::<Result<Vec<_>, _>>()?;
+        let patterns: Vec<&str> = filters.get("reference").collect();
+
         let containers = self.db.containers()?;
-        let mut out = Vec::new();
-        for (id, created) in self.db.images()? {
-            let Ok(image) = self.images.image(&id) else {
-                continue;
-            };
-            let created = created_unix(&image, Some(&created));
-            out.push(ImageSummary {
-                repo_tags: self.db.tags_of(&id)?,
-                created,
-                size: image.size,
-                labels: image.config.config.labels.clone().unwrap_or_default(),
-                containers: containers.iter().filter(|c| c.image_id == id).count() as i64,
-                id,
-            });
-        }
+        let mut candidates: Vec<(String, Option<String>)> = self
+            .db
+            .images()?
+            .into_iter()
+            .map(|(id, at)| (id, Some(at)))
+            .collect();
         if all {
             // Docker's `images -a` shows the classic builder's intermediate images: here, the
             // images only the build cache keeps.
             for id in self.db.build_cache_images()? {
-                if out.iter().any(|i| i.id == id) {
-                    continue;
+                if !candidates.iter().any(|(i, _)| *i == id) {
+                    candidates.push((id, None));
                 }
-                let Ok(image) = self.images.image(&id) else {
-                    continue;
-                };
-                let created = created_unix(&image, None);
-                out.push(ImageSummary {
-                    repo_tags: Vec::new(),
-                    created,
-                    size: image.size,
-                    labels: image.config.config.labels.clone().unwrap_or_default(),
-                    containers: containers.iter().filter(|c| c.image_id == id).count() as i64,
-                    id,
-                });
             }
         }
-        out.sort_by(|a, b| b.created.cmp(&a.created));
-        Ok(out)
+        let mut out = Vec::new();
+        for (id, stored_at) in candidates {
+            let Ok(image) = self.images.image(&id) else {
+                continue;
+            };
+            let created = created_nanos(&image, stored_at.as_deref());
+            let mut repo_tags = if stored_at.is_some() {
+                self.db.tags_of(&id)?
+            } else {
+                Vec::new()
+            };
+            let labels = image.config.config.labels.clone().unwrap_or_default();
+            if dangling.is_some_and(|d| d != repo_tags.is_empty())
+                || until.is_some_and(|u| created >= u)
+                || before.iter().any(|b| created >= *b)
+                || since.iter().any(|s| created <= *s)
+                || !filters.labels_all("label", &labels)
+                || !filters.labels_none("label!", &labels)
+            {
+                continue;
+            }
+            if !patterns.is_empty() {
+                repo_tags.retain(|t| patterns.iter().any(|p| reference_matches(t, p)));
+                if repo_tags.is_empty() {
+                    continue;
+                }
+            }
+            out.push((
+                created,
+                ImageSummary {
+                    repo_tags,
+                    created: created_unix(&image, stored_at.as_deref()),
+                    size: image.size,
+                    labels,
+                    containers: containers.iter().filter(|c| c.image_id == id).count() as i64,
+                    id,
+                },
+            ));
+        }
+        out.sort_by_key(|(created, _)| std::cmp::Reverse(*created));
+        Ok(out.into_iter().map(|(_, image)| image).collect())
     }
 
     /// `berth tag SOURCE TARGET`

@@ -6,8 +6,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
+use crate::filters::{FilterError, Filters};
 use crate::images::Removed;
-use crate::prune_filters::PruneFilters;
+use crate::prune_filters::{self, PruneFilters};
 use crate::types::State;
 use crate::{Engine, Error};
 
@@ -48,7 +49,12 @@ pub struct SystemPruneOptions {
     pub all_images: bool,
     /// Also prune volumes (anonymous ones, as Docker 23+).
     pub volumes: bool,
-    pub filters: PruneFilters,
+    /// `label`, `label!` and `until`, as `container prune` takes them.
+    pub filters: Filters,
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
 }
 
 fn unix(rfc3339: &str) -> i64 {
@@ -58,8 +64,10 @@ fn unix(rfc3339: &str) -> i64 {
 }
 
 impl Engine {
-    /// `berth container prune`: removes every stopped container the filters match.
-    pub fn prune_containers(&self, filters: &PruneFilters) -> Result<ContainersPruned, Error> {
+    /// `berth container prune`: removes every stopped container the filters (`label`,
+    /// `label!`, `until`) match.
+    pub fn prune_containers(&self, filters: &Filters) -> Result<ContainersPruned, Error> {
+        let filters = PruneFilters::new(filters, prune_filters::CONTAINER_KEYS, now())?;
         let mut out = ContainersPruned::default();
         for rec in self.list_containers(true)? {
             if matches!(
@@ -86,10 +94,12 @@ impl Engine {
         Ok(out)
     }
 
-    /// `berth image prune [-a]`: removes dangling (untagged) images, or with `all` every image
-    /// no container uses, among those the filters match. Space reclaimed is the uncompressed
-    /// size of the layers no remaining image shares.
-    pub fn prune_images(&self, all: bool, filters: &PruneFilters) -> Result<ImagesPruned, Error> {
+    /// `berth image prune [-a]`: removes dangling (untagged) images, or with `all` (or a
+    /// `dangling=false` filter) every image no container uses, among those the filters
+    /// (`dangling`, `label`, `label!`, `until`) match. Space reclaimed is the uncompressed size
+    /// of the layers no remaining image shares.
+    pub fn prune_images(&self, all: bool, filters: &Filters) -> Result<ImagesPruned, Error> {
+        let filters = PruneFilters::new(filters, prune_filters::IMAGE_KEYS, now())?;
         let all = all || filters.dangling == Some(false);
         let before = self.unique_layer_bytes()?;
         let mut out = ImagesPruned::default();
@@ -147,29 +157,35 @@ impl Engine {
         Ok(out)
     }
 
+    /// `berth network prune`: the unused user-defined networks the filters (`label`, `label!`,
+    /// `until`) match; returns their names.
+    pub fn prune_networks_matching(&self, filters: &Filters) -> Result<Vec<String>, Error> {
+        let filters = PruneFilters::new(filters, prune_filters::NETWORK_KEYS, now())?;
+        self.prune_networks_filtered(&filters)
+    }
+
     /// `berth system prune`: stopped containers, then networks and (with `volumes`) volumes,
-    /// then images (dangling, or every unused one with `all_images`).
+    /// then images (dangling, or every unused one with `all_images`). The filters are checked
+    /// before anything goes.
     pub fn prune_system(&self, options: &SystemPruneOptions) -> Result<SystemPruned, Error> {
+        let f = &options.filters;
+        PruneFilters::new(f, prune_filters::CONTAINER_KEYS, now())?;
+        if options.volumes && f.contains("until") {
+            // The docker CLI's own check: volume prune has no `until`.
+            return Err(FilterError::Invalid(
+                "The \"until\" filter is not supported with \"--volumes\"".into(),
+            )
+            .into());
+        }
         let mut out = SystemPruned {
-            containers: self.prune_containers(&options.filters)?,
+            containers: self.prune_containers(f)?,
             ..Default::default()
         };
         // Networks: when the engine has user networks, prune the unused ones here.
         let mut volumes_reclaimed = 0;
         if options.volumes {
-            // Anonymous volumes only, as Docker 23+; label filters apply, `until` does not.
-            let f = &options.filters;
-            let label = |(k, v): &(String, Option<String>)| match v {
-                Some(v) => format!("{k}={v}"),
-                None => k.clone(),
-            };
-            let labels: Vec<String> = f
-                .labels
-                .iter()
-                .map(label)
-                .chain(f.not_labels.iter().map(|l| format!("!{}", label(l))))
-                .collect();
-            let (names, bytes) = self.prune_volumes(false, &labels)?;
+            // Anonymous volumes only, as Docker 23+, with the label filters.
+            let (names, bytes) = self.prune_volumes(false, &f.only(&["label", "label!"]))?;
             out.volumes_deleted = names;
             volumes_reclaimed = bytes;
         }
@@ -178,7 +194,7 @@ impl Engine {
         let layers_before = self.unique_layer_bytes_with_cache()?;
         // The cache first: `prune_images -a` would otherwise take its images as plain ones.
         out.build_cache_deleted = self.prune_build_cache()?;
-        out.images = self.prune_images(options.all_images, &options.filters)?;
+        out.images = self.prune_images(options.all_images, f)?;
         let layers_reclaimed = layers_before.saturating_sub(self.unique_layer_bytes_with_cache()?);
         out.space_reclaimed = out.containers.space_reclaimed + volumes_reclaimed + layers_reclaimed;
         Ok(out)

@@ -1,81 +1,57 @@
-//! The `--filter` values `prune` commands take: `until=<timestamp|duration>` and
-//! `label=<key>[=<value>]` / `label!=<key>[=<value>]`, parsed once into a predicate.
+//! The filters of `container prune`, `image prune`, `network prune` and `system prune`
+//! (`until=<timestamp|duration>`, `label=<key>[=<value>]`, `label!=<key>[=<value>]`, and
+//! `dangling=` for images), checked against what each prune accepts and parsed once into a
+//! predicate.
 
 use std::collections::BTreeMap;
 
-use crate::Error;
+use crate::filters::{FilterError, Filters};
+
+/// What `container prune` and `network prune` accept, as dockerd.
+pub const CONTAINER_KEYS: &[&str] = &["label", "label!", "until"];
+/// What `network prune` accepts.
+pub const NETWORK_KEYS: &[&str] = CONTAINER_KEYS;
+/// What `image prune` accepts.
+pub const IMAGE_KEYS: &[&str] = &["dangling", "label", "label!", "until"];
 
 /// Parsed prune filters; empty means "everything matches".
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PruneFilters {
     /// Only objects created before this unix time (seconds).
     pub until: Option<i64>,
-    /// `label=` filters: every one must match.
-    pub labels: Vec<(String, Option<String>)>,
-    /// `label!=` filters: none may match.
-    pub not_labels: Vec<(String, Option<String>)>,
+    /// The `label` / `label!` filters.
+    labels: Filters,
     /// `dangling=false` on `image prune` widens it to every unused image, as `-a` does.
     pub dangling: Option<bool>,
 }
 
 impl PruneFilters {
-    /// Parses `key=value` filter strings as the docker CLI passes them.
-    pub fn parse(filters: &[String], now: i64) -> Result<PruneFilters, Error> {
-        let mut out = PruneFilters::default();
-        for f in filters {
-            let bad = || {
-                Error::InvalidArgument(format!("bad format of filter (expected name=value): {f}"))
-            };
-            if let Some(rest) = f.strip_prefix("label!=") {
-                out.not_labels.push(label(rest));
-                continue;
-            }
-            let (key, value) = f.split_once('=').ok_or_else(bad)?;
-            match key {
-                "until" => out.until = Some(parse_until(value, now)?),
-                "label" => out.labels.push(label(value)),
-                "dangling" => {
-                    out.dangling = Some(match value {
-                        "true" | "1" => true,
-                        "false" | "0" => false,
-                        _ => {
-                            return Err(Error::InvalidArgument(format!(
-                                "invalid filter 'dangling={value}'"
-                            )));
-                        }
-                    })
-                }
-                other => return Err(Error::InvalidArgument(format!("invalid filter '{other}'"))),
-            }
-        }
-        Ok(out)
+    /// Checks `filters` against the keys a prune accepts (`accepted`) and parses them; `now`
+    /// (unix seconds) is what an `until` duration counts back from.
+    pub fn new(
+        filters: &Filters,
+        accepted: &[&str],
+        now: i64,
+    ) -> Result<PruneFilters, FilterError> {
+        filters.validate(accepted)?;
+        Ok(PruneFilters {
+            until: filters.until(now)?,
+            labels: filters.only(&["label", "label!"]),
+            dangling: filters.bool("dangling")?,
+        })
     }
 
     /// Whether an object created at `created` (unix seconds) with `labels` passes the filters.
     pub fn matches(&self, created: i64, labels: &BTreeMap<String, String>) -> bool {
-        let has = |(k, v): &(String, Option<String>)| match (labels.get(k), v) {
-            (Some(actual), Some(want)) => actual == want,
-            (Some(_), None) => true,
-            (None, _) => false,
-        };
-        self.until.is_none_or(|until| created < until)
-            && self.labels.iter().all(has)
-            && !self.not_labels.iter().any(has)
-    }
-}
-
-fn label(text: &str) -> (String, Option<String>) {
-    match text.split_once('=') {
-        Some((k, v)) => (k.to_string(), Some(v.to_string())),
-        None => (text.to_string(), None),
+        self.until.is_none_or(|until| created < until) && self.labels.labels_match(labels)
     }
 }
 
 /// `until=`: a Go duration before now (`10m`, `1h30m`, `24h`), unix seconds, or an RFC 3339
 /// time or date, as Docker accepts.
-fn parse_until(value: &str, now: i64) -> Result<i64, Error> {
+pub(crate) fn parse_until(value: &str, now: i64) -> Result<i64, FilterError> {
     let bad = || {
-        Error::InvalidArgument(format!(
+        FilterError::Invalid(format!(
             "invalid until filter {value:?}: expected a timestamp or a duration such as 24h"
         ))
     };
@@ -133,14 +109,15 @@ fn go_duration_secs(text: &str) -> Option<i64> {
 mod tests {
     use super::*;
 
+    fn parse(args: &[&str], accepted: &[&str], now: i64) -> Result<PruneFilters, FilterError> {
+        PruneFilters::new(&Filters::parse(args).unwrap(), accepted, now)
+    }
+
     #[test]
     fn parses_docker_filters() {
-        let f = PruneFilters::parse(
-            &[
-                "until=1h30m".into(),
-                "label=a=1".into(),
-                "label!=keep".into(),
-            ],
+        let f = parse(
+            &["until=1h30m", "label=a=1", "label!=keep"],
+            CONTAINER_KEYS,
             10_000,
         )
         .unwrap();
@@ -151,19 +128,41 @@ mod tests {
         labels.insert("keep".into(), "".into());
         assert!(!f.matches(0, &labels));
         assert_eq!(
-            PruneFilters::parse(&["until=2020-01-01".into()], 0)
+            parse(&["until=2020-01-01"], CONTAINER_KEYS, 0)
                 .unwrap()
                 .until,
             Some(1_577_836_800)
         );
         assert_eq!(
-            PruneFilters::parse(&["until=1577836800".into()], 0)
+            parse(&["until=1577836800"], CONTAINER_KEYS, 0)
                 .unwrap()
                 .until,
             Some(1_577_836_800)
         );
-        assert!(PruneFilters::parse(&["until=soon".into()], 0).is_err());
-        assert!(PruneFilters::parse(&["dangling".into()], 0).is_err());
-        assert!(PruneFilters::parse(&["color=red".into()], 0).is_err());
+        assert!(parse(&["until=soon"], CONTAINER_KEYS, 0).is_err());
+        assert!(parse(&["until=1h", "until=2h"], CONTAINER_KEYS, 0).is_err());
+        assert_eq!(
+            parse(&["color=red"], CONTAINER_KEYS, 0),
+            Err(FilterError::UnknownKey("color".into()))
+        );
+    }
+
+    #[test]
+    fn each_prune_takes_its_own_keys() {
+        // dangling is an image prune filter only.
+        assert_eq!(
+            parse(&["dangling=false"], IMAGE_KEYS, 0).unwrap().dangling,
+            Some(false)
+        );
+        assert_eq!(
+            parse(&["dangling=true"], CONTAINER_KEYS, 0),
+            Err(FilterError::UnknownKey("dangling".into()))
+        );
+        assert_eq!(
+            parse(&["dangling=maybe"], IMAGE_KEYS, 0)
+                .unwrap_err()
+                .to_string(),
+            "Invalid filter 'dangling=maybe'"
+        );
     }
 }

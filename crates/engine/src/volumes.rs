@@ -17,10 +17,16 @@ use rusqlite::{OptionalExtension, params};
 use serde_json::json;
 
 use crate::db::db_err;
+use crate::filters::Filters;
 use crate::{Engine, Error, names};
 
 /// Docker 23+ marks anonymous volumes with this label.
 pub const ANONYMOUS_LABEL: &str = "com.docker.volume.anonymous";
+
+/// What `volume ls --filter` (`GET /volumes?filters=`) accepts, as dockerd.
+pub const LIST_FILTER_KEYS: &[&str] = &["dangling", "driver", "label", "name"];
+/// What `volume prune --filter` (`POST /volumes/prune?filters=`) accepts, as dockerd.
+pub const PRUNE_FILTER_KEYS: &[&str] = &["all", "label", "label!"];
 
 /// An orphan directory younger than this may belong to a create still in progress.
 const ORPHAN_GRACE: Duration = Duration::from_secs(60);
@@ -291,28 +297,28 @@ impl Engine {
         Ok(self.volume_json(&v))
     }
 
-    /// One `volume ls --filter KEY=VALUE` (the API's `filters`) entry: `name` (substring),
-    /// `driver`, `label` / `label!`, `dangling` (no container uses it).
-    pub fn volume_matches_filter(&self, v: &Volume, key: &str, value: &str) -> Result<bool, Error> {
-        Ok(match key {
-            "name" => v.name.contains(value),
-            "driver" => v.driver == value,
-            "label" => label_filter_matches(value, &v.labels),
-            "label!" => label_filter_matches(&format!("!{value}"), &v.labels),
-            "dangling" => {
-                let dangling = match value {
-                    "true" | "1" => true,
-                    "false" | "0" => false,
-                    other => {
-                        return Err(Error::InvalidArgument(format!(
-                            "invalid filter 'dangling={other}'"
-                        )));
-                    }
-                };
-                self.volume_users(&v.name)?.is_empty() == dangling
+    /// `berth volume ls` / `GET /volumes`: the volumes passing `filters` (see
+    /// [`LIST_FILTER_KEYS`]): `name` (dockerd's match: equal, or an expression found in it),
+    /// `driver`, `label` (every one must hold), `dangling` (no container uses it).
+    pub fn list_volumes_filtered(&self, filters: &Filters) -> Result<Vec<Volume>, Error> {
+        filters.validate(LIST_FILTER_KEYS)?;
+        let dangling = filters.bool("dangling")?;
+        let mut out = Vec::new();
+        for v in self.list_volumes()? {
+            if !(filters.matches("name", &v.name)
+                && filters.exact("driver", &v.driver)
+                && filters.labels_all("label", &v.labels))
+            {
+                continue;
             }
-            other => return Err(Error::InvalidArgument(format!("invalid filter '{other}'"))),
-        })
+            if let Some(dangling) = dangling
+                && self.volume_users(&v.name)?.is_empty() != dangling
+            {
+                continue;
+            }
+            out.push(v);
+        }
+        Ok(out)
     }
 
     /// A volume as Docker's API shows it.
@@ -389,24 +395,19 @@ impl Engine {
         Ok(())
     }
 
-    /// `volume prune`: removes unused anonymous volumes (`all`: every unused volume) whose
-    /// labels match every `label` filter ("K" or "K=V"; "label!=..." excludes). Returns the
-    /// removed names and the bytes reclaimed.
-    pub fn prune_volumes(
-        &self,
-        all: bool,
-        label_filters: &[String],
-    ) -> Result<(Vec<String>, u64), Error> {
+    /// `volume prune`: removes unused anonymous volumes (every unused one with `all` or an
+    /// `all=true` filter) whose labels pass the `label` / `label!` filters (see
+    /// [`PRUNE_FILTER_KEYS`]). Returns the removed names and the bytes reclaimed.
+    pub fn prune_volumes(&self, all: bool, filters: &Filters) -> Result<(Vec<String>, u64), Error> {
+        filters.validate(PRUNE_FILTER_KEYS)?;
+        let all = all || filters.bool("all")? == Some(true);
         let mut removed = Vec::new();
         let mut reclaimed = 0;
         for v in self.list_volumes()? {
             if !(all || v.anonymous || v.labels.contains_key(ANONYMOUS_LABEL)) {
                 continue;
             }
-            if !label_filters
-                .iter()
-                .all(|f| label_filter_matches(f, &v.labels))
-            {
+            if !filters.labels_match(&v.labels) {
                 continue;
             }
             if !self.volume_users(&v.name)?.is_empty() {
@@ -608,20 +609,6 @@ fn unmount_all(path: &Path) {
     }
 }
 
-/// Docker's `label=K`, `label=K=V`, `label!=K`, `label!=K=V` filters on a label map. `filter`
-/// is the part after "label=" (or "!" + it for the negated form).
-pub fn label_filter_matches(filter: &str, labels: &BTreeMap<String, String>) -> bool {
-    let (negate, f) = match filter.strip_prefix('!') {
-        Some(rest) => (true, rest),
-        None => (false, filter),
-    };
-    let hit = match f.split_once('=') {
-        Some((k, v)) => labels.get(k).is_some_and(|l| l == v),
-        None => labels.contains_key(f),
-    };
-    hit != negate
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -687,7 +674,7 @@ mod tests {
         let err = engine.remove_volume("used", true).unwrap_err().to_string();
         assert_eq!(err, "remove used: volume is in use - [c1]");
         assert_eq!(
-            engine.prune_volumes(true, &[]).unwrap().0,
+            engine.prune_volumes(true, &Filters::new()).unwrap().0,
             Vec::<String>::new()
         );
         assert!(engine.volume_mountpoint("used").is_dir());
@@ -696,7 +683,10 @@ mod tests {
             .conn()
             .execute("DELETE FROM container_mounts", [])
             .unwrap();
-        assert_eq!(engine.prune_volumes(true, &[]).unwrap().0, ["used"]);
+        assert_eq!(
+            engine.prune_volumes(true, &Filters::new()).unwrap().0,
+            ["used"]
+        );
         assert!(
             engine.remove_volume("used", true).is_ok(),
             "rm -f of a missing volume is fine"

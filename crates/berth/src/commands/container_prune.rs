@@ -1,6 +1,5 @@
-//! `berth container prune [-f] [--filter until=..|label=..]`
+//! `berth container prune [-f] [--filter until=..|label=..|label!=..]`
 use berth_engine::prune::ContainersPruned;
-use berth_engine::prune_filters::PruneFilters;
 
 use super::CliError;
 
@@ -20,7 +19,7 @@ pub fn report(pruned: &ContainersPruned) -> String {
 }
 
 pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
-    let filters = PruneFilters::parse(&args.filter, chrono::Utc::now().timestamp())?;
+    let filters = berth_engine::filters::Filters::parse(&args.filter)?;
     if !args.force && !super::confirm("WARNING! This will remove all stopped containers.") {
         return Ok(0);
     }

@@ -42,13 +42,7 @@ fn default_line(event: &Event) -> String {
 }
 
 pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
-    let mut filters = Vec::new();
-    for f in &args.filter {
-        let (key, value) = f.split_once('=').ok_or_else(|| {
-            CliError::usage(format!("bad format of filter (expected name=value): {f}"))
-        })?;
-        filters.push((key.to_string(), value.to_string()));
-    }
+    let filters = berth_engine::filters::Filters::parse(&args.filter)?;
     let query = EventQuery {
         since: args.since.as_deref().map(parse_time).transpose()?,
         until: args.until.as_deref().map(parse_time).transpose()?,

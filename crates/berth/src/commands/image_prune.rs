@@ -1,7 +1,6 @@
-//! `berth image prune [-a] [-f] [--filter until=..|label=..]`
+//! `berth image prune [-a] [-f] [--filter until=..|label=..|label!=..|dangling=..]`
 use berth_engine::images::Removed;
 use berth_engine::prune::ImagesPruned;
-use berth_engine::prune_filters::PruneFilters;
 
 use super::CliError;
 
@@ -30,7 +29,7 @@ pub fn report(pruned: &ImagesPruned) -> String {
 }
 
 pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
-    let filters = PruneFilters::parse(&args.filter, chrono::Utc::now().timestamp())?;
+    let filters = berth_engine::filters::Filters::parse(&args.filter)?;
     let warning = if args.all {
         "WARNING! This will remove all images without at least one container associated to them."
     } else {

@@ -1,4 +1,6 @@
-//! `berth images [-a] [-q] [--format T] [--no-trunc] [REPOSITORY[:TAG]]`
+//! `berth images [-a] [-q] [--filter K=V]... [--format T] [--no-trunc] [REPOSITORY[:TAG]]`: the
+//! engine's image list; a REPOSITORY[:TAG] argument is one more `reference` filter, as the
+//! docker CLI sends it.
 use serde_json::json;
 
 use super::CliError;
@@ -38,9 +40,13 @@ const HEADERS: &[(&str, &str)] = &[
 ];
 
 pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
+    let mut filters = berth_engine::filters::Filters::parse(&args.filter)?;
+    if let Some(repository) = &args.repository {
+        filters.add("reference", repository);
+    }
     let now = chrono::Utc::now().timestamp();
     let mut rows = Vec::new();
-    for image in engine.list_images(args.all)? {
+    for image in engine.list_images(args.all, &filters)? {
         let id_hex = image.id.strip_prefix("sha256:").unwrap_or(&image.id);
         let id = if args.no_trunc {
             image.id.clone()
@@ -49,12 +55,6 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
         };
         let names = format::repository_tag_rows(&image.repo_tags);
         for (repo, tag) in names {
-            if let Some(want) = &args.repository {
-                let (wr, wt) = want.split_once(':').unwrap_or((want.as_str(), ""));
-                if repo != wr || (!wt.is_empty() && tag != wt) {
-                    continue;
-                }
-            }
             rows.push(json!({
                 "Repository": repo,
                 "Tag": tag,

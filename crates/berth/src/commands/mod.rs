@@ -81,6 +81,12 @@ impl From<berth_engine::Error> for CliError {
     }
 }
 
+impl From<berth_engine::filters::FilterError> for CliError {
+    fn from(e: berth_engine::filters::FilterError) -> Self {
+        berth_engine::Error::from(e).into()
+    }
+}
+
 impl From<crate::format::FormatError> for CliError {
     fn from(e: crate::format::FormatError) -> Self {
         CliError::usage(e.to_string())

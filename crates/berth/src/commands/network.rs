@@ -105,6 +105,9 @@ pub struct PruneArgs {
     /// Do not prompt for confirmation
     #[arg(short, long)]
     force: bool,
+    /// Provide filter values (e.g. "until=<timestamp>")
+    #[arg(long = "filter")]
+    filter: Vec<String>,
     /// Also remove the default network's bridge when no container uses it (tests, uninstall)
     #[arg(long, hide = true)]
     include_default_bridge: bool,
@@ -148,15 +151,9 @@ fn create(engine: &berth_engine::Engine, a: CreateArgs) -> Result<i32, CliError>
 }
 
 fn ls(engine: &berth_engine::Engine, a: LsArgs) -> Result<i32, CliError> {
-    let mut filters = Vec::new();
-    for f in &a.filter {
-        let (key, value) = f.split_once('=').ok_or_else(|| {
-            CliError::usage(format!("bad format of filter (expected name=value): {f}"))
-        })?;
-        filters.push((key.to_string(), value.to_string()));
-    }
+    let filters = berth_engine::filters::Filters::parse(&a.filter)?;
     let mut rows = Vec::new();
-    for net in engine.list_networks(&filters)? {
+    for net in engine.list_networks_filtered(&filters)? {
         let id = net["Id"].as_str().unwrap_or_default();
         let labels: Vec<String> = net["Labels"]
             .as_object()
@@ -217,6 +214,7 @@ fn inspect(engine: &berth_engine::Engine, a: InspectArgs) -> Result<i32, CliErro
 }
 
 fn prune(engine: &berth_engine::Engine, a: PruneArgs) -> Result<i32, CliError> {
+    let filters = berth_engine::filters::Filters::parse(&a.filter)?;
     if !a.force
         && !super::confirm(
             "WARNING! This will remove all custom networks not used by at least one container.",
@@ -227,7 +225,7 @@ fn prune(engine: &berth_engine::Engine, a: PruneArgs) -> Result<i32, CliError> {
     // Docker prints no total for networks.
     print!(
         "{}",
-        super::deleted_block("Networks", engine.prune_networks()?)
+        super::deleted_block("Networks", engine.prune_networks_matching(&filters)?)
     );
     if a.include_default_bridge {
         engine.remove_default_bridge()?;

@@ -48,38 +48,10 @@ const HEADERS: &[(&str, &str)] = &[
     ("State", "STATE"),
 ];
 
-fn matches(
-    engine: &berth_engine::Engine,
-    filter: &str,
-    rec: &berth_engine::db::ContainerRecord,
-) -> Result<bool, CliError> {
-    let (key, value) = filter.split_once('=').ok_or_else(|| {
-        CliError::usage(format!(
-            "bad format of filter (expected name=value): {filter}"
-        ))
-    })?;
-    Ok(engine.container_matches_filter(rec, key, value)?)
-}
-
 pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
     let limit = if args.latest { Some(1) } else { args.last };
-    let all = args.all
-        || limit.is_some()
-        || args
-            .filter
-            .iter()
-            .any(|f| f.starts_with("status=") || f.starts_with("exited="));
-    let mut records = engine.list_containers(all)?;
-    let mut kept = Vec::new();
-    for rec in records.drain(..) {
-        let mut ok = true;
-        for f in &args.filter {
-            ok &= matches(engine, f, &rec)?;
-        }
-        if ok {
-            kept.push(rec);
-        }
-    }
+    let filters = berth_engine::filters::Filters::parse(&args.filter)?;
+    let mut kept = engine.list_containers_filtered(args.all || limit.is_some(), &filters)?;
     if let Some(n) = limit {
         kept.truncate(n);
     }

@@ -1,6 +1,5 @@
-//! `berth system prune [-a] [-f] [--volumes] [--filter until=..|label=..]`
+//! `berth system prune [-a] [-f] [--volumes] [--filter until=..|label=..|label!=..]`
 use berth_engine::prune::SystemPruneOptions;
-use berth_engine::prune_filters::PruneFilters;
 
 use super::CliError;
 
@@ -44,7 +43,7 @@ fn warning(args: &Args) -> String {
 }
 
 pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
-    let filters = PruneFilters::parse(&args.filter, chrono::Utc::now().timestamp())?;
+    let filters = berth_engine::filters::Filters::parse(&args.filter)?;
     if !args.force && !super::confirm(&warning(&args)) {
         return Ok(0);
     }

@@ -28,30 +28,9 @@ const HEADERS: &[(&str, &str)] = &[
     ("CreatedAt", "CREATED AT"),
 ];
 
-fn matches(
-    engine: &berth_engine::Engine,
-    filter: &str,
-    v: &berth_engine::volumes::Volume,
-) -> Result<bool, CliError> {
-    let (key, value) = filter.split_once('=').ok_or_else(|| {
-        CliError::usage(format!(
-            "bad format of filter (expected name=value): {filter}"
-        ))
-    })?;
-    Ok(engine.volume_matches_filter(v, key, value)?)
-}
-
 pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
-    let mut kept = Vec::new();
-    for v in engine.list_volumes()? {
-        let mut ok = true;
-        for f in &args.filter {
-            ok &= matches(engine, f, &v)?;
-        }
-        if ok {
-            kept.push(v);
-        }
-    }
+    let filters = berth_engine::filters::Filters::parse(&args.filter)?;
+    let kept = engine.list_volumes_filtered(&filters)?;
     if args.quiet {
         for v in &kept {
             println!("{}", v.name);

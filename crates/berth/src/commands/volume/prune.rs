@@ -1,4 +1,4 @@
-//! `berth volume prune [-a] [-f] [--filter label=..]`: Docker 23+ removes unused anonymous
+//! `berth volume prune [-a] [-f] [--filter label=..|label!=..|all=..]`: Docker 23+ removes unused anonymous
 //! volumes; `-a` every unused volume.
 use crate::commands::CliError;
 
@@ -16,16 +16,9 @@ pub struct Args {
 }
 
 pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
-    let mut labels = Vec::new();
-    let mut all = args.all;
-    for f in &args.filter {
-        match f.split_once('=') {
-            Some(("label", v)) => labels.push(v.to_string()),
-            Some(("label!", v)) => labels.push(format!("!{v}")),
-            Some(("all", v)) => all |= matches!(v, "true" | "1"),
-            _ => return Err(CliError::usage(format!("invalid filter '{f}'"))),
-        }
-    }
+    let filters = berth_engine::filters::Filters::parse(&args.filter)?;
+    // For the warning only: the engine reads the `all` filter itself.
+    let all = args.all || filters.bool("all")? == Some(true);
     if !args.force {
         let what = if all {
             "all local volumes"
@@ -38,7 +31,7 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
             return Ok(0);
         }
     }
-    let (removed, reclaimed) = engine.prune_volumes(all, &labels)?;
+    let (removed, reclaimed) = engine.prune_volumes(args.all, &filters)?;
     crate::commands::print_pruned(
         &[crate::commands::deleted_block("Volumes", removed)],
         reclaimed,
