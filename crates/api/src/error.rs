@@ -1,4 +1,5 @@
-//! The API's error: Docker's `{"message": ...}` body with Docker's status code.
+//! The API's error: Docker's `{"message": ...}` body with Docker's status code. The one place
+//! where the engine's and this crate's error kinds become HTTP status codes.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -38,6 +39,19 @@ impl From<berth_engine::Error> for ApiError {
             E::Conflict(_) => StatusCode::CONFLICT,
             E::InvalidArgument(_) | E::CannotRun { .. } => StatusCode::BAD_REQUEST,
             E::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError::new(status, e.to_string())
+    }
+}
+
+impl From<crate::json_body::BodyError> for ApiError {
+    fn from(e: crate::json_body::BodyError) -> Self {
+        use crate::json_body::BodyError as E;
+        let status = match &e {
+            E::Read(rejection) => rejection.status(),
+            E::NotJson { .. } | E::MalformedContentType { .. } | E::Json(_) => {
+                StatusCode::BAD_REQUEST
+            }
         };
         ApiError::new(status, e.to_string())
     }

@@ -2,6 +2,9 @@
 //! unix socket (and, with mutual TLS, on TCP), so the real docker CLI, docker-compose and bollard
 //! drive berth.
 //!
+//! A JSON endpoint refuses a body that is not `application/json` (`json_body`), so a web page
+//! cannot create a container with a form or a `text/plain` fetch.
+//!
 //! Owns: HTTP routing (any `/v1.xx` prefix or none), the translation between Docker's JSON and
 //! query parameters and the engine's calls, stream framing (stdcopy), the 101 hijack of attach
 //! and exec start, and the server's own in-memory bookkeeping (pending attaches, execs, the
@@ -26,6 +29,7 @@ mod exec;
 #[doc(hidden)]
 pub mod fuzzing;
 mod images;
+mod json_body;
 mod listen;
 mod networks;
 mod query;
