@@ -57,6 +57,12 @@ impl From<crate::json_body::BodyError> for ApiError {
     }
 }
 
+impl From<crate::guard::Refused> for ApiError {
+    fn from(e: crate::guard::Refused) -> Self {
+        ApiError::new(StatusCode::FORBIDDEN, e.to_string())
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (
