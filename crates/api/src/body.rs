@@ -50,6 +50,20 @@ impl Read for BodyReader {
     }
 }
 
+/// Reads and drops up to `limit` bytes of a request body that is refused unread. Otherwise
+/// the server would close the connection with the client's bytes still unread, and a TCP
+/// reset can then lose the answer (or break the client's write) before the client reads it.
+pub async fn drain(body: Body, limit: usize) {
+    let mut body = body.into_data_stream();
+    let mut read = 0;
+    while read < limit {
+        match body.next().await {
+            Some(Ok(chunk)) => read += chunk.len(),
+            _ => return,
+        }
+    }
+}
+
 /// A blocking `Write` whose bytes become a response body, in chunks of up to 64 KiB. Write
 /// only from a blocking thread. An error passed to [`BodyWriter::fail`] cuts the body short,
 /// so the client sees a broken transfer rather than a complete-looking one.

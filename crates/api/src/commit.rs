@@ -1,7 +1,6 @@
 //! `POST /commit` (docker commit) and `GET /containers/{id}/export` (docker export).
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -9,14 +8,17 @@ use berth_engine::types::ContainerConfig;
 use serde_json::json;
 
 use crate::body;
-use crate::containers::parse_body;
 use crate::engine;
 use crate::error::{ApiError, ApiResult};
+use crate::json_body::JsonBody;
 use crate::query::{self, Query};
 
 /// `POST /commit?container=&repo=&tag=&comment=&author=&pause=&changes=` with an optional
 /// container Config as the body; `changes` may repeat. Answers 201 `{"Id": "sha256:..."}`.
-pub async fn commit(RawQuery(raw): RawQuery, body: Bytes) -> ApiResult<Response> {
+pub async fn commit(
+    RawQuery(raw): RawQuery,
+    JsonBody(config): JsonBody<Option<ContainerConfig>>,
+) -> ApiResult<Response> {
     let changes = query::repeated(raw.as_deref(), "changes")?;
     let q: Query = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
         .map_err(|e| ApiError::bad_request(format!("invalid query: {e}")))?;
@@ -39,7 +41,7 @@ pub async fn commit(RawQuery(raw): RawQuery, body: Bytes) -> ApiResult<Response>
         author: query::text(&q, "author").map(str::to_string),
         changes,
         pause: query::flag(&q, "pause", true),
-        config: parse_body::<Option<ContainerConfig>>(&body)?,
+        config,
     };
     let id = engine::call(move |e| e.commit_container(&container, &options)).await?;
     Ok((StatusCode::CREATED, Json(json!({ "Id": id }))).into_response())

@@ -15,19 +15,11 @@ use tokio::io::unix::AsyncFd;
 
 use crate::engine;
 use crate::error::{ApiError, ApiResult};
+use crate::json_body::JsonBody;
 use crate::query::{self, Query};
 use crate::state::AppState;
 
 type Q = QueryExtractor<Query>;
-
-/// Parses a JSON request body; a malformed one is a 400 that says where.
-pub fn parse_body<T: serde::de::DeserializeOwned + Default>(body: &Bytes) -> ApiResult<T> {
-    if body.iter().all(|b| b.is_ascii_whitespace()) {
-        return Ok(T::default());
-    }
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("invalid JSON in request body: {e}")))
-}
 
 pub async fn list(QueryExtractor(q): Q) -> ApiResult<Json<serde_json::Value>> {
     let filters = query::filters(&q)?;
@@ -68,8 +60,10 @@ fn network_mode(rec: &berth_engine::db::ContainerRecord) -> String {
     }
 }
 
-pub async fn create(QueryExtractor(q): Q, body: Bytes) -> ApiResult<Response> {
-    let request: CreateRequest = parse_body(&body)?;
+pub async fn create(
+    QueryExtractor(q): Q,
+    JsonBody(request): JsonBody<CreateRequest>,
+) -> ApiResult<Response> {
     if request.config.image.is_empty() {
         return Err(ApiError::bad_request(
             "config error: no image specified (the Image field is empty)",
@@ -242,8 +236,10 @@ pub async fn rename(Path(id): Path<String>, QueryExtractor(q): Q) -> ApiResult<S
 }
 
 /// `POST /containers/{id}/update`: Docker's Resources fields and RestartPolicy.
-pub async fn update(Path(id): Path<String>, body: Bytes) -> ApiResult<Json<serde_json::Value>> {
-    let update: berth_engine::types::UpdateRequest = parse_body(&body)?;
+pub async fn update(
+    Path(id): Path<String>,
+    JsonBody(update): JsonBody<berth_engine::types::UpdateRequest>,
+) -> ApiResult<Json<serde_json::Value>> {
     let warnings = engine::call(move |e| e.update_container(&id, &update)).await?;
     Ok(Json(json!({ "Warnings": warnings })))
 }

@@ -1,4 +1,5 @@
-//! The API's error: Docker's `{"message": ...}` body with Docker's status code.
+//! The API's error: Docker's `{"message": ...}` body with Docker's status code. The one place
+//! where the engine's and this crate's error kinds become HTTP status codes.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -43,6 +44,25 @@ impl From<berth_engine::Error> for ApiError {
             E::Filter(_) => StatusCode::BAD_REQUEST,
         };
         ApiError::new(status, e.to_string())
+    }
+}
+
+impl From<crate::json_body::BodyError> for ApiError {
+    fn from(e: crate::json_body::BodyError) -> Self {
+        use crate::json_body::BodyError as E;
+        let status = match &e {
+            E::Read(rejection) => rejection.status(),
+            E::NotJson { .. } | E::MalformedContentType { .. } | E::Json(_) => {
+                StatusCode::BAD_REQUEST
+            }
+        };
+        ApiError::new(status, e.to_string())
+    }
+}
+
+impl From<crate::guard::Refused> for ApiError {
+    fn from(e: crate::guard::Refused) -> Self {
+        ApiError::new(StatusCode::FORBIDDEN, e.to_string())
     }
 }
 

@@ -8,7 +8,7 @@ use std::process::Stdio;
 
 use axum::Json;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Query as QueryExtractor, Request, State};
+use axum::extract::{Path, Query as QueryExtractor, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use hyper_util::rt::TokioIo;
@@ -17,9 +17,9 @@ use serde_json::json;
 use tokio::io::AsyncWriteExt;
 use tokio::net::unix::pipe;
 
-use crate::containers::parse_body;
 use crate::engine;
 use crate::error::{ApiError, ApiResult};
+use crate::json_body::JsonBody;
 use crate::query::{self, Query};
 use crate::state::{AppState, ExecEntry};
 use crate::streams;
@@ -42,7 +42,7 @@ pub struct ExecConfig {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-struct StartConfig {
+pub(crate) struct StartConfig {
     detach: bool,
     tty: Option<bool>,
 }
@@ -50,9 +50,8 @@ struct StartConfig {
 pub async fn create(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    body: Bytes,
+    JsonBody(config): JsonBody<ExecConfig>,
 ) -> ApiResult<Response> {
-    let config: ExecConfig = parse_body(&body)?;
     if config.cmd.as_ref().is_none_or(|c| c.is_empty()) {
         return Err(ApiError::bad_request("No exec command specified"));
     }
@@ -164,16 +163,10 @@ fn set_done(state: &AppState, id: &str, code: i32) {
 pub async fn start(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    mut request: Request,
+    streams::Upgrade(on_upgrade): streams::Upgrade,
+    JsonBody(start): JsonBody<StartConfig>,
 ) -> ApiResult<Response> {
     let entry = find(&state, &id)?;
-    let on_upgrade = request
-        .extensions_mut()
-        .remove::<hyper::upgrade::OnUpgrade>();
-    let body = axum::body::to_bytes(std::mem::take(request.body_mut()), 1 << 20)
-        .await
-        .map_err(|e| ApiError::bad_request(format!("reading the request body: {e}")))?;
-    let start: StartConfig = parse_body(&body)?;
     if entry.running || entry.exit_code.is_some() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,

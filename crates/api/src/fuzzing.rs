@@ -1,14 +1,10 @@
 //! Entry points for the fuzz targets under `fuzz/` (not part of the API): the same decoding the
 //! handlers do, callable without a server.
 
-use axum::body::Bytes;
-
 /// The body of `POST /containers/create`, decoded as the handler does, then its binds and mounts
 /// through the engine's parsers (what create does before touching any state).
 pub fn create_body(data: &[u8]) {
-    let body = Bytes::copy_from_slice(data);
-    let Ok(request) = crate::containers::parse_body::<berth_engine::types::CreateRequest>(&body)
-    else {
+    let Ok(request) = crate::json_body::decode::<berth_engine::types::CreateRequest>(data) else {
         return;
     };
     for bind in request.host_config.binds.iter().flatten() {

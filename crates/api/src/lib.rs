@@ -2,6 +2,11 @@
 //! unix socket (and, with mutual TLS, on TCP), so the real docker CLI, docker-compose and bollard
 //! drive berth.
 //!
+//! Browsers are not clients: a request with an `Origin` header, a cross-site one, or (on a
+//! plain TCP listener) one for a host name that could be a DNS rebinding is refused unless
+//! `berth serve` allows it (`guard`), and a JSON endpoint refuses a body that is not
+//! `application/json` (`json_body`), so a web page cannot create a container.
+//!
 //! Owns: HTTP routing (any `/v1.xx` prefix or none), the translation between Docker's JSON and
 //! query parameters and the engine's calls, stream framing (stdcopy), the 101 hijack of attach
 //! and exec start, and the server's own in-memory bookkeeping (pending attaches, execs, the
@@ -25,7 +30,9 @@ mod events;
 mod exec;
 #[doc(hidden)]
 pub mod fuzzing;
+mod guard;
 mod images;
+mod json_body;
 mod listen;
 mod networks;
 mod query;
@@ -36,6 +43,7 @@ mod streams;
 mod system;
 mod volumes;
 
+pub use guard::AccessPolicy;
 pub use listen::{Endpoint, ServeOptions, TlsFiles};
 
 /// Runs the API server until SIGTERM/SIGINT; then stops accepting, lets open requests finish

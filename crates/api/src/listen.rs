@@ -1,7 +1,8 @@
 //! Where `berth serve` listens: a unix socket (default `$BERTH_RUN/berth.sock`, mode 0660;
 //! a stale socket file is replaced, a live one refused) and TCP with mutual TLS (or, only when
 //! asked to, without). Shutdown on SIGTERM/SIGINT: stop accepting, give open requests a moment,
-//! remove the socket file. Containers are not the server's: they keep running.
+//! remove the socket file. Containers are not the server's: they keep running. Each listener
+//! puts its kind's `guard` in front of the routes (what browsers may do, which Host names).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -12,6 +13,7 @@ use axum::ServiceExt;
 use tokio::net::{TcpListener, UnixListener};
 use tower::ServiceExt as _;
 
+use crate::guard::{self, Guard, Listener};
 use crate::routes;
 use crate::state::AppState;
 
@@ -55,6 +57,8 @@ pub struct ServeOptions {
     /// Required for TCP unless `insecure_tcp`: clients must present a certificate the CA signed.
     pub tls: Option<TlsFiles>,
     pub insecure_tcp: bool,
+    /// Which browser origins and (on plain TCP) host names are served.
+    pub access: crate::guard::AccessPolicy,
 }
 
 /// The default socket: `$BERTH_RUN/berth.sock` (BERTH_RUN defaults to /run/berth).
@@ -190,10 +194,21 @@ pub async fn run(options: ServeOptions) -> Result<(), String> {
     if endpoints.is_empty() {
         endpoints.push(Endpoint::Unix(default_socket()));
     }
-    let state = AppState::new();
-    let service = routes::router(state)
-        .map_request(routes::rewrite)
-        .map_response(routes::decorate);
+    options.access.validate()?;
+    let access = Arc::new(options.access.clone());
+    let router = routes::router(AppState::new());
+    // The same routes and state on every listener, each behind the guard for its kind.
+    let service = |listener: Listener| {
+        router
+            .clone()
+            .layer(axum::middleware::from_fn_with_state(
+                Guard::new(access.clone(), listener),
+                guard::check,
+            ))
+            .map_request(routes::rewrite)
+            .map_response(routes::decorate)
+            .into_make_service()
+    };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = move || {
         let mut rx = stop_rx.clone();
@@ -209,7 +224,7 @@ pub async fn run(options: ServeOptions) -> Result<(), String> {
                 let listener = bind_unix(path)?;
                 sockets.push(path.clone());
                 eprintln!("berth serve: listening on unix://{}", path.display());
-                let server = axum::serve(listener, service.clone().into_make_service())
+                let server = axum::serve(listener, service(Listener::Unix))
                     .with_graceful_shutdown(stopped());
                 servers.spawn(async move { server.await.map_err(|e| e.to_string()) });
             }
@@ -222,7 +237,7 @@ pub async fn run(options: ServeOptions) -> Result<(), String> {
                         let listener =
                             TlsListener::new(tcp, load_tls(files)?).map_err(|e| e.to_string())?;
                         eprintln!("berth serve: listening on tcp://{addr} (mutual TLS)");
-                        let server = axum::serve(listener, service.clone().into_make_service())
+                        let server = axum::serve(listener, service(Listener::Tls))
                             .with_graceful_shutdown(stopped());
                         servers.spawn(async move { server.await.map_err(|e| e.to_string()) });
                     }
@@ -231,7 +246,7 @@ pub async fn run(options: ServeOptions) -> Result<(), String> {
                             "WARNING: berth serve: listening on tcp://{addr} WITHOUT TLS OR AUTHENTICATION: anyone who can reach this \
                              port is root on this machine"
                         );
-                        let server = axum::serve(tcp, service.clone().into_make_service())
+                        let server = axum::serve(tcp, service(Listener::PlainTcp))
                             .with_graceful_shutdown(stopped());
                         servers.spawn(async move { server.await.map_err(|e| e.to_string()) });
                     }

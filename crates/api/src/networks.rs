@@ -4,16 +4,15 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Path, Query as QueryExtractor};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::containers::parse_body;
 use crate::engine;
 use crate::error::{ApiError, ApiResult};
+use crate::json_body::JsonBody;
 use crate::query::{self, Query};
 
 pub async fn list(QueryExtractor(q): QueryExtractor<Query>) -> ApiResult<Json<serde_json::Value>> {
@@ -46,7 +45,7 @@ struct Ipam {
 /// The body of `POST /networks/create`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-struct CreateBody {
+pub(crate) struct CreateBody {
     name: String,
     driver: Option<String>,
     internal: Option<bool>,
@@ -58,8 +57,7 @@ struct CreateBody {
     check_duplicate: Option<bool>,
 }
 
-pub async fn create(body: Bytes) -> ApiResult<Response> {
-    let body: CreateBody = parse_body(&body)?;
+pub async fn create(JsonBody(body): JsonBody<CreateBody>) -> ApiResult<Response> {
     let ipam = body.ipam.unwrap_or_default();
     let ipam_driver = ipam.driver.unwrap_or_default();
     if !matches!(ipam_driver.as_str(), "" | "default") {
@@ -92,13 +90,15 @@ pub async fn create(body: Bytes) -> ApiResult<Response> {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-struct ConnectBody {
+pub(crate) struct ConnectBody {
     container: String,
     endpoint_config: Option<berth_engine::types::EndpointSettings>,
 }
 
-pub async fn connect(Path(id): Path<String>, body: Bytes) -> ApiResult<StatusCode> {
-    let body: ConnectBody = parse_body(&body)?;
+pub async fn connect(
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<ConnectBody>,
+) -> ApiResult<StatusCode> {
     if body.container.is_empty() {
         return Err(ApiError::bad_request("no container specified to connect"));
     }
@@ -111,15 +111,17 @@ pub async fn connect(Path(id): Path<String>, body: Bytes) -> ApiResult<StatusCod
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-struct DisconnectBody {
+pub(crate) struct DisconnectBody {
     container: String,
     /// A disconnect never waits for anything here, so force changes nothing.
     #[allow(dead_code)]
     force: Option<bool>,
 }
 
-pub async fn disconnect(Path(id): Path<String>, body: Bytes) -> ApiResult<StatusCode> {
-    let body: DisconnectBody = parse_body(&body)?;
+pub async fn disconnect(
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<DisconnectBody>,
+) -> ApiResult<StatusCode> {
     if body.container.is_empty() {
         return Err(ApiError::bad_request(
             "no container specified to disconnect",

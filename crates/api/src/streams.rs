@@ -6,7 +6,7 @@
 use std::os::fd::{AsRawFd, OwnedFd};
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Query as QueryExtractor, Request, State};
+use axum::extract::{Path, Query as QueryExtractor, State};
 use axum::http::{StatusCode, header};
 use axum::response::Response;
 use berth_engine::attach::{self, AttachOptions, DetachKeys};
@@ -153,6 +153,24 @@ pub async fn logs(
         .header(header::CONTENT_TYPE, content_type)
         .body(Body::from_stream(crate::containers::tokio_stream(rx)))
         .unwrap_or_default())
+}
+
+/// The connection's upgrade, when the request asked for one (`Connection: Upgrade`): what a
+/// hijacking handler (attach, exec start) answers 101 to. Taken from the request's parts, so
+/// the handler can still read the body.
+pub struct Upgrade(pub Option<hyper::upgrade::OnUpgrade>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Upgrade {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Upgrade(
+            parts.extensions.remove::<hyper::upgrade::OnUpgrade>(),
+        ))
+    }
 }
 
 /// The 101 answer of a hijack (attach, exec start).
@@ -340,17 +358,12 @@ pub async fn attach(
     State(state): State<AppState>,
     Path(id): Path<String>,
     QueryExtractor(q): QueryExtractor<Query>,
-    mut request: Request,
+    Upgrade(on_upgrade): Upgrade,
 ) -> ApiResult<Response> {
     let rec = engine::call(move |e| e.container(&id)).await?;
-    let on_upgrade = request
-        .extensions_mut()
-        .remove::<hyper::upgrade::OnUpgrade>()
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                "attach needs an HTTP upgrade (Connection: Upgrade, Upgrade: tcp)",
-            )
-        })?;
+    let on_upgrade = on_upgrade.ok_or_else(|| {
+        ApiError::bad_request("attach needs an HTTP upgrade (Connection: Upgrade, Upgrade: tcp)")
+    })?;
     let tty = rec.config.config.tty;
     let want_stdin = query::flag(&q, "stdin", false) && rec.config.config.open_stdin;
     let want_stdout = query::flag(&q, "stdout", false);

@@ -1,16 +1,15 @@
 //! `/volumes/...`: list (filters), create, inspect, remove, prune, over the engine's volumes.
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Path, Query as QueryExtractor};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::containers::parse_body;
 use crate::engine;
 use crate::error::ApiResult;
+use crate::json_body::JsonBody;
 use crate::query::{self, Query};
 
 pub async fn list(QueryExtractor(q): QueryExtractor<Query>) -> ApiResult<Json<serde_json::Value>> {
@@ -26,15 +25,14 @@ pub async fn list(QueryExtractor(q): QueryExtractor<Query>) -> ApiResult<Json<se
 /// The body of `POST /volumes/create`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-struct CreateBody {
+pub(crate) struct CreateBody {
     name: String,
     driver: String,
     driver_opts: Option<std::collections::BTreeMap<String, String>>,
     labels: Option<std::collections::BTreeMap<String, String>>,
 }
 
-pub async fn create(body: Bytes) -> ApiResult<Response> {
-    let body: CreateBody = parse_body(&body)?;
+pub async fn create(JsonBody(body): JsonBody<CreateBody>) -> ApiResult<Response> {
     let request = berth_engine::volumes::VolumeCreate {
         name: Some(body.name).filter(|n| !n.is_empty()),
         driver: body.driver,

@@ -1,5 +1,6 @@
-//! `berth serve [-H unix:///path] [-H tcp://IP:PORT --tlsverify --tlscacert F --tlscert F --tlskey F]`:
-//! the Docker Engine API, for the docker CLI, docker-compose and Docker SDKs.
+//! `berth serve [-H unix:///path] [-H tcp://IP:PORT --tlsverify --tlscacert F --tlscert F --tlskey F]
+//! [--api-cors-header ORIGIN] [--api-allow-host NAME]`: the Docker Engine API, for the docker
+//! CLI, docker-compose and Docker SDKs (browsers only from the origins given).
 
 use super::CliError;
 
@@ -23,6 +24,14 @@ pub struct Args {
     /// Serve TCP without TLS (anyone who reaches the port controls the machine)
     #[arg(long)]
     insecure_tcp: bool,
+    /// Serve browser requests from this origin (scheme://host[:port], or * for any) and answer
+    /// them with CORS headers; any other request with an Origin header is refused (repeatable)
+    #[arg(long = "api-cors-header", value_name = "ORIGIN")]
+    api_cors_header: Vec<String>,
+    /// Answer this host name on a TCP listener without TLS; IP addresses and localhost are
+    /// always answered, other names refused against DNS rebinding (repeatable; * for any)
+    #[arg(long = "api-allow-host", value_name = "NAME")]
+    api_allow_host: Vec<String>,
 }
 
 pub fn run(args: Args) -> Result<i32, CliError> {
@@ -52,6 +61,10 @@ pub fn run(args: Args) -> Result<i32, CliError> {
         endpoints,
         tls,
         insecure_tcp: args.insecure_tcp,
+        access: berth_api::AccessPolicy {
+            cors_origins: args.api_cors_header,
+            allowed_hosts: args.api_allow_host,
+        },
     })
     .map_err(CliError::usage)?;
     Ok(0)
