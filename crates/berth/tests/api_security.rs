@@ -22,17 +22,9 @@ const DOCKER: &str = "/usr/local/bin/docker";
 
 /// The test's environment, or None to skip; under CI a missing prerequisite fails the test.
 fn env_or_skip(needs_docker: bool) -> Option<Env> {
-    let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
-    let Some(env) = common::env() else {
-        assert!(
-            !ci,
-            "CI is set, but this test cannot run (needs root and busybox)"
-        );
-        return None;
-    };
+    let env = common::env()?;
     if needs_docker && !Path::new(DOCKER).is_file() {
-        assert!(!ci, "CI is set, but {DOCKER} is missing");
-        eprintln!("skipping: {DOCKER} is not installed");
+        common::cannot_run(&format!("{DOCKER} is not installed"));
         return None;
     }
     Some(env)
