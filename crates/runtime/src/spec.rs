@@ -814,16 +814,16 @@ fn default_readonly_paths() -> Vec<String> {
 /// mount's options for cgroup v1 (it mounts a tmpfs and binds each of the container's
 /// hierarchies in read-write) and falls back to a read-write bind when cgroup2 cannot be
 /// mounted; runtimes bind a read-only path onto itself and remount it read-only, after every
-/// mount. Nothing when a mount of the caller's replaces the default one or lies under it.
+/// mount. A mount of the caller's that replaces the default one, or lies over a path, keeps
+/// what the caller asked for.
 fn cgroup_readonly_paths(mounts: &[Mount]) -> Vec<String> {
     const CGROUP: &str = "/sys/fs/cgroup";
-    let default_kept = mounts.iter().all(|m| {
-        !m.destination().starts_with(CGROUP)
-            || (m.destination() == Path::new(CGROUP) && m.typ().as_deref() == Some("cgroup"))
-    });
-    if !default_kept {
-        return Vec::new();
-    }
+    let callers: Vec<&Path> = mounts
+        .iter()
+        .filter(|m| m.typ().as_deref() != Some("cgroup"))
+        .map(|m| m.destination().as_path())
+        .filter(|d| d.starts_with(CGROUP))
+        .collect();
     let mut paths = vec![CGROUP.to_string()];
     if !host_is_cgroup_v2() {
         // The mount's own copy first: each hierarchy is then made read-only in the copy.
@@ -833,6 +833,7 @@ fn cgroup_readonly_paths(mounts: &[Mount]) -> Vec<String> {
                 .map(|name| format!("{CGROUP}/{name}")),
         );
     }
+    paths.retain(|p| !callers.iter().any(|c| Path::new(p).starts_with(c)));
     paths
 }
 
@@ -1706,10 +1707,17 @@ mod tests {
         ] {
             assert!(masked.iter().any(|m| m == p), "{p} not masked");
         }
-        assert_eq!(
-            linux.readonly_paths().as_ref().unwrap(),
-            &default_readonly_paths()
-        );
+        // Docker's read-only paths, then the cgroup mount and (v1) each hierarchy in it.
+        let readonly = linux.readonly_paths().as_ref().unwrap();
+        let defaults = default_readonly_paths();
+        assert_eq!(readonly[..defaults.len()], defaults[..]);
+        assert_eq!(readonly[defaults.len()], "/sys/fs/cgroup");
+        if !host_is_cgroup_v2() {
+            for name in crate::cgroups::v1_hierarchy_names() {
+                let path = format!("/sys/fs/cgroup/{name}");
+                assert!(readonly.contains(&path), "{path} not read-only");
+            }
+        }
         let ns = ns_types(&spec);
         for t in [
             LinuxNamespaceType::Pid,
@@ -1917,6 +1925,36 @@ mod tests {
             }
             None => eprintln!("this process holds every capability; nothing to check"),
         }
+    }
+
+    #[test]
+    fn a_mount_of_the_callers_over_the_cgroup_mount_is_left_as_asked() {
+        let readonly_with = |destination: &str| {
+            let mut i = input();
+            i.binds.push(BindMount {
+                source: "/sys/fs/cgroup".into(),
+                destination: destination.into(),
+                readonly: false,
+            });
+            let spec = build_spec(&i).unwrap();
+            spec.linux()
+                .as_ref()
+                .unwrap()
+                .readonly_paths()
+                .clone()
+                .unwrap()
+        };
+        // `-v /sys/fs/cgroup:/sys/fs/cgroup:rw` (systemd in a container) replaces Docker's
+        // read-only cgroup mount.
+        assert_eq!(readonly_with("/sys/fs/cgroup"), default_readonly_paths());
+        // One over a single hierarchy leaves that one as asked and the rest read-only.
+        let readonly = readonly_with("/sys/fs/cgroup/systemd");
+        assert!(readonly.iter().any(|p| p == "/sys/fs/cgroup"));
+        assert!(
+            !readonly
+                .iter()
+                .any(|p| p.starts_with("/sys/fs/cgroup/systemd"))
+        );
     }
 
     #[test]
