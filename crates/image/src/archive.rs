@@ -640,13 +640,13 @@ pub fn read_archive(store: &Store, input: impl Read) -> Result<Vec<LoadedImage>,
         }
         n += 1;
         let f = spool_entry(&mut entry, &spool.dir, n)?;
-        if let Some(expected) = named_digest(&path) {
-            if expected != f.digest {
-                return Err(invalid(format!(
-                    "blob {path} is corrupt: its content has digest {}, expected {expected}",
-                    f.digest
-                )));
-            }
+        if let Some(expected) = named_digest(&path)
+            && expected != f.digest
+        {
+            return Err(invalid(format!(
+                "blob {path} is corrupt: its content has digest {}, expected {expected}",
+                f.digest
+            )));
         }
         a.files.insert(path, f);
     }

@@ -188,12 +188,12 @@ impl Session {
                 other => other,
             })?;
         let digest = sha256_digest(&body);
-        if let Some(wanted) = r.digest() {
-            if wanted != digest {
-                return Err(Error::BadContent(format!(
-                    "manifest for {what}: digest mismatch: expected {wanted}, got {digest}"
-                )));
-            }
+        if let Some(wanted) = r.digest()
+            && wanted != digest
+        {
+            return Err(Error::BadContent(format!(
+                "manifest for {what}: digest mismatch: expected {wanted}, got {digest}"
+            )));
         }
         Ok((body.to_vec(), digest))
     }
