@@ -804,13 +804,18 @@ impl Engine {
         result
     }
 
-    /// Frees a removed container's leases and pinned namespace.
+    /// Frees a removed container's ports, pinned namespace and leases, in that order: its
+    /// addresses go back to the pool only once no DNAT rule leads to them. Ends with the
+    /// firewall as the database says (a shim killed between dropping its ports and applying
+    /// that is made good here).
     pub(crate) fn release_container_network(&self, id: &str) {
+        self.unpublish_ports(id);
         berth_net::netns::release(&self.netns_path(id));
         let _ = self
             .db
             .conn()
             .execute("DELETE FROM endpoints WHERE container_id = ?1", [id]);
+        self.converge_firewall();
     }
 
     /// Repair: frees leases of containers that no longer exist, and namespaces of containers
@@ -818,11 +823,13 @@ impl Engine {
     /// `live`: containers the caller just saw with a live shim (their netns files are skipped
     /// without a lookup; any other file is checked against the database before it goes).
     pub(crate) fn repair_networks(&self, live: &std::collections::HashSet<String>) {
+        // Ports before leases: an address is free again only once no rule leads to it.
+        self.repair_ports();
         let _ = self.db.conn().execute(
             "DELETE FROM endpoints WHERE container_id NOT IN (SELECT id FROM containers)",
             [],
         );
-        self.repair_ports();
+        self.converge_firewall();
         let Ok(entries) = std::fs::read_dir(self.run.join("netns")) else {
             return;
         };
