@@ -193,7 +193,8 @@ fn http_get(addr: SocketAddr) -> Option<String> {
 
 /// An `nft` that runs first in the PATH of berth and its shims: while `hold` exists, every call
 /// from a shim (whose teardown drops its ports and applies the table) waits; once it goes, they
-/// proceed after a random 0-99 ms, so applies land in any order. Other callers pass.
+/// proceed after a random 0-99 ms (so applies land in any order), or after the seconds in
+/// `delay` if that file exists. Other callers pass.
 struct NftGate {
     dir: PathBuf,
 }
@@ -214,8 +215,10 @@ impl NftGate {
              if [ -e '{d}/hold' ] && tr '\\0' ' ' < /proc/$PPID/cmdline | grep -q ' shim '; then\n\
              \x20 : > '{d}/waiting.'$$\n\
              \x20 while [ -e '{d}/hold' ]; do sleep 0.01; done\n\
-             \x20 n=$(od -An -N1 -tu1 /dev/urandom)\n\
-             \x20 sleep 0.0$(( n % 10 ))$(( n / 10 % 10 ))\n\
+             \x20 if [ -e '{d}/delay' ]; then sleep \"$(cat '{d}/delay')\"; else\n\
+             \x20   n=$(od -An -N1 -tu1 /dev/urandom)\n\
+             \x20   sleep 0.0$(( n % 10 ))$(( n / 10 % 10 ))\n\
+             \x20 fi\n\
              fi\n\
              exec '{real}' \"$@\"\n",
             d = dir.display(),
@@ -234,6 +237,10 @@ impl NftGate {
             dirs.extend(std::env::split_paths(&p));
         }
         std::env::join_paths(dirs).unwrap()
+    }
+
+    fn delay_after_release(&self, seconds: &str) {
+        std::fs::write(self.dir.join("delay"), seconds).unwrap();
     }
 
     fn hold(&self) {
@@ -437,6 +444,122 @@ fn concurrent_removals_leave_no_dnat_rule_to_a_reused_address() {
     rm.extend(new_ids.iter().map(String::as_str));
     net.ok(&rm);
     net.ok(&["network", "rm", "safenet"]);
+}
+
+/// The pid of the process that started `pid` (from /proc/PID/stat).
+fn parent_of(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(") ")?
+        .1
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// A shim killed -9 while it holds the firewall lock, its apply in flight: the lock is free at
+/// once (nothing waits on the dead), and its apply of a now stale table never lands after the
+/// next command applied the truth.
+#[test]
+fn killed_lock_holder_wedges_nothing_and_its_apply_never_lands() {
+    let Some(net) = setup() else { return };
+    net.image("bb", &[]);
+    let gate = NftGate::new(net.root.parent().unwrap());
+    net.ok(&["network", "create", "--subnet", "10.238.3.0/24", "locknet"]);
+    // Held until released, then 0.5 s more: long after the next command's repair.
+    gate.delay_after_release("0.5");
+    gate.hold();
+    let mut run = net.cmd(&[
+        "run",
+        "-d",
+        "--name",
+        "holder",
+        "--network",
+        "locknet",
+        "-p",
+        "127.0.0.1::8080",
+        "bb",
+        "sleep",
+        "60",
+    ]);
+    let run = run
+        .env("PATH", gate.path_env())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The shim publishes the port: it takes the lock and is held in nft.
+    common::wait_for(|| gate.waiting() == 1, "the shim's apply to be held");
+    let held: i32 = std::fs::read_dir(&gate.dir)
+        .unwrap()
+        .flatten()
+        .find_map(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .strip_prefix("waiting.")?
+                .parse()
+                .ok()
+        })
+        .unwrap();
+    let shim = parent_of(held).expect("the held nft's parent");
+    let cmdline = std::fs::read(format!("/proc/{shim}/cmdline")).unwrap_or_default();
+    assert!(
+        String::from_utf8_lossy(&cmdline).contains("shim"),
+        "the held nft was not started by a shim"
+    );
+    // SAFETY: kill(2) on the shim this test's `run` started.
+    unsafe { libc::kill(shim, libc::SIGKILL) };
+    // Dead: gone, or a zombie its parent (the waiting `run`) has not reaped yet.
+    common::wait_for(
+        || {
+            std::fs::read_to_string(format!("/proc/{shim}/stat"))
+                .map(|stat| {
+                    stat.rsplit_once(") ")
+                        .is_some_and(|(_, rest)| rest.starts_with('Z'))
+                })
+                .unwrap_or(true)
+        },
+        "the shim to die",
+    );
+    let lock = std::fs::File::open(net.run.join("firewall.lock")).expect("the firewall lock");
+    // SAFETY: flock on a file this test opened.
+    let free = unsafe {
+        libc::flock(
+            std::os::fd::AsRawFd::as_raw_fd(&lock),
+            libc::LOCK_EX | libc::LOCK_NB,
+        )
+    };
+    assert_eq!(free, 0, "the dead shim's lock is still held");
+    drop(lock);
+    gate.release();
+    drop(common::wait_within(run, common::COMMAND_DEADLINE, "run -d"));
+    // The next command repairs (the container was never started) and applies the truth.
+    let start = Instant::now();
+    net.ok(&["ps", "-a"]);
+    // Past when the dead shim's apply would have landed, had it outlived the shim.
+    std::thread::sleep(Duration::from_millis(1500));
+    let left = dnat_lines(&net);
+    assert!(
+        left.is_empty(),
+        "the dead shim's apply landed after the repair:\n{}",
+        left.join("\n")
+    );
+    assert_eq!(count_rows(&net, "ports"), 0);
+    // Nothing waits on the dead: a published run goes through.
+    net.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "locknet",
+        "-p",
+        "127.0.0.1::8080",
+        "bb",
+        "true",
+    ]);
+    assert!(start.elapsed() < Duration::from_secs(20), "wedged");
+    assert!(dnat_lines(&net).is_empty());
+    net.ok(&["rm", "-f", "holder"]);
+    net.ok(&["network", "rm", "locknet"]);
 }
 
 /// How a trial's `network rm` or `network create` was stopped.
