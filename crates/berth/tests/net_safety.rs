@@ -194,7 +194,8 @@ fn http_get(addr: SocketAddr) -> Option<String> {
 /// An `nft` that runs first in the PATH of berth and its shims: while `hold` exists, every call
 /// from a shim (whose teardown drops its ports and applies the table) waits; once it goes, they
 /// proceed after a random 0-99 ms (so applies land in any order), or after the seconds in
-/// `delay` if that file exists. Other callers pass.
+/// `delay` if that file exists. With `jitter`, every call from a shim first waits a random
+/// 0-99 ms (an nft slowed by a busy host). Other callers pass.
 struct NftGate {
     dir: PathBuf,
 }
@@ -212,6 +213,10 @@ impl NftGate {
         std::fs::create_dir_all(&dir).unwrap();
         let script = format!(
             "#!/bin/sh\n\
+             if [ -e '{d}/jitter' ] && tr '\\0' ' ' < /proc/$PPID/cmdline | grep -q ' shim '; then\n\
+             \x20 n=$(od -An -N1 -tu1 /dev/urandom)\n\
+             \x20 sleep 0.0$(( n % 10 ))$(( n / 10 % 10 ))\n\
+             fi\n\
              if [ -e '{d}/hold' ] && tr '\\0' ' ' < /proc/$PPID/cmdline | grep -q ' shim '; then\n\
              \x20 : > '{d}/waiting.'$$\n\
              \x20 while [ -e '{d}/hold' ]; do sleep 0.01; done\n\
@@ -237,6 +242,10 @@ impl NftGate {
             dirs.extend(std::env::split_paths(&p));
         }
         std::env::join_paths(dirs).unwrap()
+    }
+
+    fn jitter(&self) {
+        std::fs::write(self.dir.join("jitter"), "").unwrap();
     }
 
     fn delay_after_release(&self, seconds: &str) {
@@ -744,15 +753,21 @@ fn hundred_parallel_runs_leave_nothing_behind() {
     const WIDTH: usize = 16;
     let Some(net) = setup() else { return };
     net.image("bb", &[]);
+    // The shims' nft runs take a random 0-99 ms longer (a busy host), so that their applies
+    // interleave as they do under load.
+    let gate = NftGate::new(net.root.parent().unwrap());
+    gate.jitter();
     let start = Instant::now();
     let runs = run_parallel(
         (0..N)
             .map(|i| {
-                if i % 2 == 0 {
+                let mut cmd = if i % 2 == 0 {
                     net.cmd(&["run", "--rm", "-p", "127.0.0.1::8080", "bb", "true"])
                 } else {
                     net.cmd(&["run", "--rm", "bb", "true"])
-                }
+                };
+                cmd.env("PATH", gate.path_env());
+                cmd
             })
             .collect(),
         WIDTH,
