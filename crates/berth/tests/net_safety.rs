@@ -36,8 +36,15 @@ impl Drop for Net {
     fn drop(&mut self) {
         let Some(env) = self.env.take() else { return };
         let root = env.root.clone();
+        let gate = root.parent().unwrap().join("nft-gate");
         // Containers (their namespaces, so their veths), networks, mounts, cgroups.
         drop(env);
+        // An nft started through this test's gate that outlived its caller (the defect the
+        // lock test looks for) would write the table again after it is deleted: let it end.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !started_through(&gate).is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
         for bridge in bridges_of(&root) {
             let _ = Command::new("ip")
                 .args(["link", "delete", &bridge, "type", "bridge"])
@@ -64,6 +71,29 @@ impl Drop for Net {
             iptables(&["-X", &chain]);
         }
     }
+}
+
+/// Live processes (not zombies) whose PATH leads through `gate`: berth processes and nft runs
+/// this test started with the gate in front.
+fn started_through(gate: &Path) -> Vec<i32> {
+    let needle = format!("{}", gate.display());
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<i32>().ok())
+        .filter(|pid| {
+            let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+            let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|s| s.rsplit_once(") ").map(|(_, r)| r.starts_with('Z')))
+                .unwrap_or(true);
+            !zombie
+                && environ.split(|b| *b == 0).any(|var| {
+                    var.starts_with(b"PATH=") && String::from_utf8_lossy(var).contains(&needle)
+                })
+        })
+        .collect()
 }
 
 /// The environment, or None to skip; under CI a missing prerequisite fails the test instead.
