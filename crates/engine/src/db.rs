@@ -10,8 +10,9 @@ use crate::error::Error;
 use crate::types::{CreateRequest, State};
 
 // 4: networks, endpoints and ports (after 2's volumes and 3's build cache): older databases
-// get them too. 5: blob_sources. 7: container_health.
-const SCHEMA_VERSION: i64 = 7;
+// get them too. 5: blob_sources. 7: container_health. 8: networks.removing (added to older
+// databases by `migrate`).
+const SCHEMA_VERSION: i64 = 8;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS containers (
     id TEXT PRIMARY KEY,
@@ -72,7 +73,8 @@ CREATE TABLE IF NOT EXISTS networks (
     internal INTEGER NOT NULL DEFAULT 0,
     bridge TEXT NOT NULL,
     labels TEXT NOT NULL DEFAULT '{}',
-    created TEXT NOT NULL
+    created TEXT NOT NULL,
+    removing INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS endpoints (
     network_id TEXT NOT NULL,
@@ -182,6 +184,27 @@ pub(crate) fn immediate(conn: &Connection) -> Result<rusqlite::Transaction<'_>, 
         .map_err(db_err)
 }
 
+/// Columns added to tables that older databases already have (`CREATE TABLE IF NOT EXISTS`
+/// leaves those as they are). Runs inside the schema upgrade's transaction; idempotent.
+fn migrate(conn: &Connection) -> Result<(), Error> {
+    let added: [(&str, &str, &str); 1] = [("networks", "removing", "INTEGER NOT NULL DEFAULT 0")];
+    for (table, column, decl) in added {
+        let present: bool = conn
+            .query_row(
+                "SELECT COUNT(*) FROM pragma_table_info(?1) WHERE name = ?2",
+                [table, column],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(db_err)?
+            > 0;
+        if !present {
+            conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl}"))
+                .map_err(db_err)?;
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn db_err(e: rusqlite::Error) -> Error {
     Error::Internal(format!("state database: {e}"))
 }
@@ -196,10 +219,12 @@ impl Db {
         if version != SCHEMA_VERSION {
             conn.pragma_update(None, "journal_mode", "WAL")
                 .map_err(db_err)?;
-            conn.execute_batch(&format!(
-                "BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
-            ))
-            .map_err(db_err)?;
+            let tx = immediate(&conn)?;
+            tx.execute_batch(SCHEMA).map_err(db_err)?;
+            migrate(&tx)?;
+            tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
+                .map_err(db_err)?;
+            tx.commit().map_err(db_err)?;
         }
         // WAL + NORMAL: a commit is atomic and durable against process crashes; an OS crash may
         // lose the last commits but never corrupts the file.
@@ -596,5 +621,40 @@ impl Db {
             .query_map([registry], |r| Ok((r.get(0)?, r.get(1)?)))
             .map_err(db_err)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_older_database_gains_the_networks_removing_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("berth.db");
+        {
+            // A version-7 networks table, as older berth made it, with one network in it.
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE networks (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, \
+                 driver TEXT NOT NULL, subnet TEXT NOT NULL, gateway TEXT NOT NULL, \
+                 ip_range TEXT NOT NULL DEFAULT '', internal INTEGER NOT NULL DEFAULT 0, \
+                 bridge TEXT NOT NULL, labels TEXT NOT NULL DEFAULT '{}', created TEXT NOT NULL); \
+                 INSERT INTO networks (id, name, driver, subnet, gateway, bridge, created) \
+                 VALUES ('n1', 'old', 'bridge', '10.1.0.0/24', '10.1.0.1', 'br-n1', 'x'); \
+                 PRAGMA user_version = 7;",
+            )
+            .unwrap();
+        }
+        for _ in 0..2 {
+            let db = Db::open(&path).unwrap();
+            let removing: i64 = db
+                .conn()
+                .query_row("SELECT removing FROM networks WHERE id = 'n1'", [], |r| {
+                    r.get(0)
+                })
+                .unwrap();
+            assert_eq!(removing, 0);
+        }
     }
 }

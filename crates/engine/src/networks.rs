@@ -6,6 +6,16 @@
 //! The default network `bridge` exists implicitly (made on first use). It does not resolve
 //! container names; user-defined networks do, through each container's /etc/hosts, which is
 //! rewritten in place when a peer joins or leaves.
+//!
+//! A network's row outlives its bridge, so that a killed process never leaves a bridge (and its
+//! subnet) nobody knows of: `network create` inserts the row, then makes the bridge (a row
+//! whose bridge is missing or half made gets it completed on next use); `network rm` marks the
+//! row `removing` (in the transaction that checks it has no endpoint: no lease is taken on it
+//! from then on), deletes the firewall rules and the bridge, and deletes the row last. A
+//! removal killed halfway is finished by the next command's repair. Bridges that carry this
+//! state root's name but have no row (left by older versions) are reclaimed by `network
+//! prune`, `create` and `rm`. Bridges are created and deleted under the host-wide
+//! [`ipam::HostLock`].
 
 use std::collections::{BTreeMap, HashSet};
 use std::net::Ipv4Addr;
@@ -17,7 +27,7 @@ use rusqlite::{OptionalExtension, params};
 use serde_json::json;
 
 use crate::db::ContainerRecord;
-use crate::db::db_err;
+use crate::db::{db_err, immediate};
 use crate::{Engine, Error};
 
 /// Docker's name for the default network.
@@ -143,10 +153,26 @@ impl Engine {
         self.run.join("netns").join(id)
     }
 
-    fn network_rows(&self, filter: &str, value: &str) -> Result<Vec<NetworkRecord>, Error> {
-        let sql = format!("SELECT {NETWORK_COLUMNS} FROM networks {filter} ORDER BY created");
-        let mut stmt = self.db.conn().prepare(&sql).map_err(db_err)?;
-        let rows = if filter.is_empty() {
+    /// The networks (not being removed) matching `condition` (an SQL condition on `?1` =
+    /// `value`; "" for all).
+    fn network_rows(&self, condition: &str, value: &str) -> Result<Vec<NetworkRecord>, Error> {
+        let filter = if condition.is_empty() {
+            "WHERE removing = 0".to_string()
+        } else {
+            format!("WHERE removing = 0 AND ({condition})")
+        };
+        self.query_networks(&filter, value)
+    }
+
+    /// Every row, those being removed included (their bridges still hold their subnets).
+    fn all_network_rows(&self) -> Result<Vec<NetworkRecord>, Error> {
+        self.query_networks("", "")
+    }
+
+    fn query_networks(&self, filter: &str, value: &str) -> Result<Vec<NetworkRecord>, Error> {
+        let sql = format!("SELECT {NETWORK_COLUMNS} FROM networks {filter} ORDER BY created, id");
+        let mut stmt = self.db.conn().prepare_cached(&sql).map_err(db_err)?;
+        let rows = if !filter.contains("?1") {
             stmt.query_map([], row_to_network)
                 .map_err(db_err)?
                 .collect::<Result<Vec<_>, _>>()
@@ -159,14 +185,18 @@ impl Engine {
     }
 
     /// Inserts a network row and creates its bridge, under the host-wide lock so that two
-    /// state roots never take the same subnet.
+    /// state roots never take the same subnet. The row goes first: a kill between the two
+    /// leaves a network whose bridge is made on first use, never a bridge without a row.
     fn add_network(
         &self,
         req: &NetworkCreate,
         bridge: Option<String>,
     ) -> Result<NetworkRecord, Error> {
+        // Half-removed networks still hold their names and subnets.
+        self.finish_network_removals(false);
         let _lock = ipam::HostLock::acquire().map_err(net_err)?;
-        let existing = self.network_rows("", "")?;
+        self.reclaim_orphan_bridges_locked();
+        let existing = self.all_network_rows()?;
         if existing.iter().any(|n| n.name == req.name) {
             return Err(Error::Conflict(format!(
                 "network with name {} already exists",
@@ -246,10 +276,15 @@ impl Engine {
                 other => db_err(other),
             })?;
         if let Err(e) = self.ensure_bridge(&rec) {
-            let _ = self
-                .db
-                .conn()
-                .execute("DELETE FROM networks WHERE id = ?1", [&rec.id]);
+            // Whatever part of the bridge was made goes before its row.
+            let deleted = berth_net::netlink::Netlink::open()
+                .and_then(|mut nl| nl.delete_bridge(&rec.bridge));
+            if deleted.is_ok() {
+                let _ = self
+                    .db
+                    .conn()
+                    .execute("DELETE FROM networks WHERE id = ?1", [&rec.id]);
+            }
             return Err(e);
         }
         // Masquerade and isolation rules; best effort (without `nft`, containers still reach
@@ -258,8 +293,9 @@ impl Engine {
         Ok(rec)
     }
 
+    /// Makes the network's bridge, or completes one a killed process left half made.
     fn ensure_bridge(&self, rec: &NetworkRecord) -> Result<(), Error> {
-        if berth_net::netlink::link_exists(&rec.bridge) {
+        if berth_net::netlink::bridge_ready(&rec.bridge) {
             return Ok(());
         }
         let mut nl = berth_net::netlink::Netlink::open().map_err(net_err)?;
@@ -274,7 +310,7 @@ impl Engine {
 
     /// The default network, made on first use.
     fn default_network(&self) -> Result<NetworkRecord, Error> {
-        if let Some(rec) = self.network_rows("WHERE name = ?1", DEFAULT_NETWORK)?.pop() {
+        if let Some(rec) = self.network_rows("name = ?1", DEFAULT_NETWORK)?.pop() {
             return Ok(rec);
         }
         let req = NetworkCreate {
@@ -284,7 +320,7 @@ impl Engine {
         };
         match self.add_network(&req, Some(self.default_bridge_name())) {
             Err(Error::Conflict(_)) => self
-                .network_rows("WHERE name = ?1", DEFAULT_NETWORK)?
+                .network_rows("name = ?1", DEFAULT_NETWORK)?
                 .pop()
                 .ok_or_else(|| Error::Internal("the default network vanished".into())),
             other => other,
@@ -319,12 +355,12 @@ impl Engine {
         if name_or_id == DEFAULT_NETWORK {
             return self.default_network();
         }
-        if let Some(rec) = self.network_rows("WHERE name = ?1", name_or_id)?.pop() {
+        if let Some(rec) = self.network_rows("name = ?1", name_or_id)?.pop() {
             return Ok(rec);
         }
         let matches: Vec<NetworkRecord> =
             if name_or_id.chars().all(|c| c.is_ascii_hexdigit()) && !name_or_id.is_empty() {
-                self.network_rows("WHERE id LIKE ?1 || '%'", name_or_id)?
+                self.network_rows("id LIKE ?1 || '%'", name_or_id)?
             } else {
                 Vec::new()
             };
@@ -385,39 +421,141 @@ impl Engine {
                 "bridge is a pre-defined network and cannot be removed".into(),
             ));
         }
-        self.delete_network(&rec)
+        self.delete_network(&rec)?;
+        self.reclaim_orphan_bridges();
+        Ok(())
     }
 
+    /// Removes a network with no endpoint: marks its row `removing` (in the transaction that
+    /// checks for endpoints), then [`Engine::finish_network_removal`]. From the mark on, the
+    /// removal is finished by whoever comes next if this process dies.
     fn delete_network(&self, rec: &NetworkRecord) -> Result<(), Error> {
-        let attached = self.network_endpoints(&rec.id)?;
-        if !attached.is_empty() {
-            return Err(Error::Conflict(format!(
-                "error while removing network: network {} id {} has active endpoints",
-                rec.name, rec.id
-            )));
+        {
+            let tx = immediate(self.db.conn())?;
+            let attached: i64 = tx
+                .query_row(
+                    "SELECT COUNT(*) FROM endpoints WHERE network_id = ?1",
+                    [&rec.id],
+                    |r| r.get(0),
+                )
+                .map_err(db_err)?;
+            if attached > 0 {
+                return Err(Error::Conflict(format!(
+                    "error while removing network: network {} id {} has active endpoints",
+                    rec.name, rec.id
+                )));
+            }
+            let marked = tx
+                .execute(
+                    "UPDATE networks SET removing = 1 WHERE id = ?1 AND removing = 0",
+                    [&rec.id],
+                )
+                .map_err(db_err)?;
+            if marked == 0 {
+                return Err(Error::NotFound(format!("network {} not found", rec.name)));
+            }
+            tx.commit().map_err(db_err)?;
         }
-        self.db
-            .conn()
-            .execute("DELETE FROM networks WHERE id = ?1", [&rec.id])
-            .map_err(db_err)?;
         self.object_event(
             "network",
             "destroy",
             &rec.id,
             &[("name", &rec.name), ("type", &rec.driver)],
         );
-        // The veths of removed containers vanish with their namespaces; give the kernel's
-        // namespace cleanup a moment before deleting the bridge they were attached to.
-        for _ in 0..100 {
+        self.finish_network_removal(rec, true)
+    }
+
+    /// The rest of a removal whose row is marked `removing`: its firewall rules, its bridge,
+    /// then its row. Idempotent, and safe to run in several processes at once.
+    /// `wait`: give the veths of just-removed containers (which vanish with their namespaces)
+    /// up to 2 s to leave the bridge; without it, a bridge that still has ports is left for
+    /// a later repair.
+    fn finish_network_removal(&self, rec: &NetworkRecord, wait: bool) -> Result<(), Error> {
+        let rounds = if wait { 100 } else { 0 };
+        for _ in 0..rounds {
             if !berth_net::netlink::bridge_has_ports(&rec.bridge) {
                 break;
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
+        if !wait && berth_net::netlink::bridge_has_ports(&rec.bridge) {
+            return Ok(());
+        }
+        // Under the lock bridges are made under, re-read: another process may have finished
+        // this removal, and a new network may since have taken the bridge's name (the default
+        // network's is fixed).
+        let _lock = ipam::HostLock::acquire().map_err(net_err)?;
+        let still_removing: bool = self
+            .db
+            .conn()
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM networks WHERE id = ?1 AND removing = 1)",
+                [&rec.id],
+                |r| r.get(0),
+            )
+            .map_err(db_err)?;
+        if !still_removing {
+            return Ok(());
+        }
+        // The truth no longer lists a network being removed: its rules go.
         let _ = self.sync_firewall();
         berth_net::netlink::Netlink::open()
             .and_then(|mut nl| nl.delete_bridge(&rec.bridge))
-            .map_err(net_err)
+            .map_err(net_err)?;
+        self.db
+            .conn()
+            .execute("DELETE FROM networks WHERE id = ?1", [&rec.id])
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// Repair: finishes the removals a killed process left (see [`Engine::delete_network`]).
+    /// One query when there are none.
+    pub(crate) fn finish_network_removals(&self, wait: bool) {
+        let Ok(half_removed) = self.query_networks("WHERE removing = 1", "") else {
+            return;
+        };
+        for rec in half_removed {
+            let _ = self.finish_network_removal(&rec, wait);
+        }
+    }
+
+    /// Deletes the bridges this state root made that no row names (a network removed by an
+    /// older berth killed halfway): the caller holds the [`ipam::HostLock`]. Bridges that
+    /// still have ports are left alone.
+    fn reclaim_orphan_bridges_locked(&self) {
+        // Bridges first, rows second: a bridge is made after its row and deleted before it,
+        // so a bridge listed here whose row is missing below has none.
+        let bridges = berth_net::netlink::bridges_of(&self.root);
+        if bridges.is_empty() {
+            return;
+        }
+        let Ok(rows) = self.all_network_rows() else {
+            return;
+        };
+        let orphans: Vec<String> = bridges
+            .into_iter()
+            .filter(|b| {
+                !rows.iter().any(|r| &r.bridge == b) && !berth_net::netlink::bridge_has_ports(b)
+            })
+            .collect();
+        if orphans.is_empty() {
+            return;
+        }
+        if let Ok(mut nl) = berth_net::netlink::Netlink::open() {
+            for bridge in &orphans {
+                let _ = nl.delete_bridge(bridge);
+            }
+        }
+        // Rules written for them (the table is rewritten from the truth anyway).
+        let _ = self.sync_firewall();
+    }
+
+    /// [`Engine::reclaim_orphan_bridges_locked`], taking the lock.
+    fn reclaim_orphan_bridges(&self) {
+        if let Ok(_lock) = ipam::HostLock::acquire() {
+            self.reclaim_orphan_bridges_locked();
+        }
     }
 
     /// `network prune`: removes the unused user-defined networks; returns their names.
@@ -446,7 +584,10 @@ impl Engine {
                 removed.push(rec.name);
             }
         }
-        // Bridges of state roots that are gone hold subnets of the shared pools.
+        // Half-removed networks (their removal's process was killed), bridges of this root
+        // without a row, and bridges of state roots that are gone hold subnets of the pools.
+        self.finish_network_removals(true);
+        self.reclaim_orphan_bridges();
         reclaim_stale_bridges();
         Ok(removed)
     }
@@ -454,7 +595,7 @@ impl Engine {
     /// Removes the default network's bridge of this state root when no container uses it
     /// (for tests and uninstall; Docker never removes docker0).
     pub fn remove_default_bridge(&self) -> Result<(), Error> {
-        if let Some(rec) = self.network_rows("WHERE name = ?1", DEFAULT_NETWORK)?.pop() {
+        if let Some(rec) = self.network_rows("name = ?1", DEFAULT_NETWORK)?.pop() {
             self.delete_network(&rec)?;
         }
         Ok(())
@@ -746,6 +887,18 @@ impl Engine {
         let conn = self.db.conn();
         conn.execute_batch("BEGIN IMMEDIATE").map_err(db_err)?;
         let result = (|| {
+            // A removal marks the row in the transaction that checks for endpoints: after the
+            // mark, no lease; before it, the removal sees this one and is refused.
+            let usable: bool = conn
+                .query_row(
+                    "SELECT EXISTS (SELECT 1 FROM networks WHERE id = ?1 AND removing = 0)",
+                    [&net.id],
+                    |r| r.get(0),
+                )
+                .map_err(db_err)?;
+            if !usable {
+                return Err(Error::NotFound(format!("network {} not found", net.name)));
+            }
             let existing = conn
                 .query_row(
                     "SELECT network_id, container_id, ip, mac, aliases FROM endpoints WHERE network_id = ?1 AND container_id = ?2",
@@ -804,13 +957,18 @@ impl Engine {
         result
     }
 
-    /// Frees a removed container's leases and pinned namespace.
+    /// Frees a removed container's ports, pinned namespace and leases, in that order: its
+    /// addresses go back to the pool only once no DNAT rule leads to them. Ends with the
+    /// firewall as the database says (a shim killed between dropping its ports and applying
+    /// that is made good here).
     pub(crate) fn release_container_network(&self, id: &str) {
+        self.unpublish_ports(id);
         berth_net::netns::release(&self.netns_path(id));
         let _ = self
             .db
             .conn()
             .execute("DELETE FROM endpoints WHERE container_id = ?1", [id]);
+        self.converge_firewall();
     }
 
     /// Repair: frees leases of containers that no longer exist, and namespaces of containers
@@ -818,11 +976,14 @@ impl Engine {
     /// `live`: containers the caller just saw with a live shim (their netns files are skipped
     /// without a lookup; any other file is checked against the database before it goes).
     pub(crate) fn repair_networks(&self, live: &std::collections::HashSet<String>) {
+        // Ports before leases: an address is free again only once no rule leads to it.
+        self.repair_ports();
         let _ = self.db.conn().execute(
             "DELETE FROM endpoints WHERE container_id NOT IN (SELECT id FROM containers)",
             [],
         );
-        self.repair_ports();
+        self.finish_network_removals(false);
+        self.converge_firewall();
         let Ok(entries) = std::fs::read_dir(self.run.join("netns")) else {
             return;
         };
@@ -919,7 +1080,7 @@ impl Engine {
     }
 
     fn network_by_id(&self, id: &str) -> Option<NetworkRecord> {
-        self.network_rows("WHERE id = ?1", id).ok()?.pop()
+        self.network_rows("id = ?1", id).ok()?.pop()
     }
 
     /// Leases addresses in the container's networks and describes its interfaces: the
@@ -935,7 +1096,6 @@ impl Engine {
         }
         let mut out = Vec::new();
         for (i, net) in nets.iter().enumerate() {
-            self.ensure_bridge(net)?;
             let settings = rec.config.networking_config.endpoints_config.get(&net.name);
             let requested = settings
                 .and_then(|s| s.ipam_config.as_ref())
@@ -947,7 +1107,10 @@ impl Engine {
                 })
                 .transpose()?;
             let aliases = settings.and_then(|s| s.aliases.clone()).unwrap_or_default();
+            // The lease first: it fails on a network being removed, whose bridge must not
+            // be made again.
             let ep = self.lease(net, rec, requested, &aliases)?;
+            self.ensure_bridge(net)?;
             out.push(berth_net::Endpoint {
                 bridge: net.bridge.clone(),
                 interface: format!("eth{i}"),
@@ -1016,7 +1179,7 @@ impl Engine {
         let mut peers = Vec::new();
         for ep in &mine {
             let Ok(Some(net)) = self
-                .network_rows("WHERE id = ?1", &ep.network_id)
+                .network_rows("id = ?1", &ep.network_id)
                 .map(|mut v| v.pop())
             else {
                 continue;
@@ -1303,7 +1466,7 @@ impl Engine {
             .enumerate()
         {
             let Ok(Some(net)) = self
-                .network_rows("WHERE id = ?1", &ep.network_id)
+                .network_rows("id = ?1", &ep.network_id)
                 .map(|mut v| v.pop())
             else {
                 continue;

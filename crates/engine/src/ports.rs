@@ -1,15 +1,34 @@
 //! Published ports of running containers: chosen and checked when the container starts
 //! (before anything is created for it), recorded in the `ports` table, and applied as the
 //! state root's firewall table; dropped when the container stops (or its shim died).
+//!
+//! The firewall table is always the whole truth of the database (networks and ports), never a
+//! delta. Many processes change that truth at once (runs, removals, shims, `berth serve`), so
+//! reading it and applying it is one step per state root: a process takes an flock on
+//! `RUN/firewall.lock`, reads the tables, applies, and records what it applied in
+//! `RUN/firewall.applied` (boot id + digest). Whoever applies last has read last, so the table
+//! ends as the database says; a waiter that finds its change already applied by another skips
+//! the `nft` run. A process killed between its database change and the apply leaves the record
+//! behind the truth: the next command's repair ([`Engine::converge_firewall`]) applies it. The
+//! kernel drops the flock of a killed holder, so nothing waits on a dead process.
 
 use std::net::Ipv4Addr;
 
-use berth_net::firewall::{self, Firewall, PortMapping};
+use berth_net::firewall::{self, Firewall, NetworkRule, PortMapping};
 use rusqlite::params;
 
 use crate::db::ContainerRecord;
-use crate::db::db_err;
+use crate::db::{db_err, immediate};
 use crate::{Engine, Error};
+
+/// The flock every process of the state root holds while it reads and applies the firewall.
+const FIREWALL_LOCK: &str = "firewall.lock";
+
+/// What was applied last: `<boot id> <digest of the truth> ok|failed`.
+const FIREWALL_APPLIED: &str = "firewall.applied";
+
+/// How often a kernel-picked host port is picked again when another container took it meanwhile.
+const PICK_ATTEMPTS: usize = 20;
 
 /// The firewall table of a state root: `berth` for the default root, one per other root.
 pub(crate) fn firewall_of(root: &std::path::Path) -> firewall::Nftables {
@@ -49,8 +68,65 @@ fn split_port(key: &str) -> Result<(u16, String), Error> {
 /// What the user asked: (container port, protocol, host ip, host port range).
 type Wanted = (u16, String, Option<Ipv4Addr>, Option<(u16, u16)>);
 
-/// What start decided: (container port, protocol, host ip, host port).
-pub(crate) type Chosen = (u16, String, Option<Ipv4Addr>, u16);
+/// What start decided for one published port.
+#[derive(Debug, Clone)]
+pub(crate) struct Chosen {
+    container_port: u16,
+    protocol: String,
+    host_ip: Option<Ipv4Addr>,
+    host_port: u16,
+    /// No host port was asked for: the kernel's pick, which may be picked again if another
+    /// container recorded it first (a bound-and-released port is only free for a moment).
+    picked: bool,
+}
+
+/// The firewall as the database says it should be.
+#[derive(Debug, PartialEq, Eq)]
+struct FirewallTruth {
+    networks: Vec<NetworkRule>,
+    mappings: Vec<PortMapping>,
+}
+
+impl FirewallTruth {
+    fn is_empty(&self) -> bool {
+        self.networks.is_empty() && self.mappings.is_empty()
+    }
+
+    /// This boot's id and a digest of the rules: the table does not outlive a reboot, the run
+    /// dir (not a tmpfs on every host) may.
+    fn stamp(&self) -> String {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(format!("{:?}", self).as_bytes());
+        format!("{} {}", boot_id(), hex::encode(digest))
+    }
+}
+
+fn boot_id() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    })
+}
+
+/// The last apply's record: (stamp, whether it succeeded).
+fn read_applied(path: &std::path::Path) -> Option<(String, bool)> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let (stamp, outcome) = text.trim_end().rsplit_once(' ')?;
+    Some((stamp.to_string(), outcome == "ok"))
+}
+
+/// Replaces the record atomically (temp file + rename; it only describes kernel state, which
+/// no crash preserves, so no fsync).
+fn write_applied(path: &std::path::Path, stamp: &str, ok: bool) -> std::io::Result<()> {
+    let temp = path.with_extension(format!("tmp-{}", std::process::id()));
+    let outcome = if ok { "ok" } else { "failed" };
+    std::fs::write(&temp, format!("{stamp} {outcome}\n"))?;
+    std::fs::rename(&temp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&temp);
+    })
+}
 
 fn wanted_ports(rec: &ContainerRecord) -> Result<Vec<Wanted>, Error> {
     let hc = &rec.config.host_config;
@@ -106,7 +182,7 @@ impl Engine {
     /// Picks and checks the container's host ports; nothing is recorded or applied yet. A
     /// taken port fails here, before the container's network exists.
     pub(crate) fn choose_ports(&self, rec: &ContainerRecord) -> Result<Vec<Chosen>, Error> {
-        let mut chosen = Vec::new();
+        let mut chosen: Vec<Chosen> = Vec::new();
         for (port, proto, ip, range) in wanted_ports(rec)? {
             let host_port = match range {
                 None => firewall::free_port(&proto, ip).map_err(fw_err)?,
@@ -117,7 +193,7 @@ impl Engine {
                 Some((lo, hi)) => (lo..=hi)
                     .find(|p| {
                         firewall::check_port_free(&proto, ip, *p).is_ok()
-                            && !chosen.iter().any(|c: &Chosen| c.3 == *p)
+                            && !chosen.iter().any(|c| c.host_port == *p)
                     })
                     .ok_or_else(|| {
                         Error::Conflict(format!(
@@ -125,12 +201,19 @@ impl Engine {
                         ))
                     })?,
             };
-            chosen.push((port, proto, ip, host_port));
+            chosen.push(Chosen {
+                container_port: port,
+                protocol: proto,
+                host_ip: ip,
+                host_port,
+                picked: range.is_none(),
+            });
         }
         Ok(chosen)
     }
 
-    /// Records the chosen ports for the container's address and applies the firewall table.
+    /// Records the chosen ports for the container's address (one transaction) and applies the
+    /// firewall table.
     pub(crate) fn publish_ports(
         &self,
         rec: &ContainerRecord,
@@ -141,36 +224,51 @@ impl Engine {
         if chosen.is_empty() {
             return Ok(());
         }
-        let conn = self.db.conn();
-        conn.execute("DELETE FROM ports WHERE container_id = ?1", [&rec.id])
+        let tx = immediate(self.db.conn())?;
+        tx.execute("DELETE FROM ports WHERE container_id = ?1", [&rec.id])
             .map_err(db_err)?;
-        for (port, proto, host_ip, host_port) in chosen {
-            conn.execute(
-                "INSERT INTO ports (container_id, protocol, container_port, host_ip, host_port, container_ip, bridge) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![rec.id, proto, port, host_ip.map(|i| i.to_string()).unwrap_or_default(), host_port, ip.to_string(), bridge],
-            )
-            .map_err(|e| match e {
-                rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => Error::Conflict(format!(
-                    "driver failed programming external connectivity: Bind for {}:{host_port} failed: port is already allocated",
-                    host_ip.unwrap_or(Ipv4Addr::UNSPECIFIED)
-                )),
-                other => db_err(other),
-            })?;
+        for c in chosen {
+            let host_ip = c.host_ip.map(|i| i.to_string()).unwrap_or_default();
+            let mut host_port = c.host_port;
+            let mut attempts = 1;
+            loop {
+                let inserted = tx.execute(
+                    "INSERT INTO ports (container_id, protocol, container_port, host_ip, host_port, container_ip, bridge) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![rec.id, c.protocol, c.container_port, host_ip, host_port, ip.to_string(), bridge],
+                );
+                match inserted {
+                    Ok(_) => break,
+                    Err(rusqlite::Error::SqliteFailure(f, _))
+                        if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+                    {
+                        if !c.picked || attempts >= PICK_ATTEMPTS {
+                            return Err(Error::Conflict(format!(
+                                "driver failed programming external connectivity: Bind for {}:{host_port} failed: port is already allocated",
+                                c.host_ip.unwrap_or(Ipv4Addr::UNSPECIFIED)
+                            )));
+                        }
+                        attempts += 1;
+                        host_port = firewall::free_port(&c.protocol, c.host_ip).map_err(fw_err)?;
+                    }
+                    Err(other) => return Err(db_err(other)),
+                }
+            }
         }
+        tx.commit().map_err(db_err)?;
         firewall::allow_localhost_dnat(bridge).map_err(fw_err)?;
         self.sync_firewall()
     }
 
-    /// Rewrites the firewall table from the networks and `ports` tables; turns forwarding on
-    /// for networks that may reach beyond their bridge.
-    pub(crate) fn sync_firewall(&self) -> Result<(), Error> {
-        let mut stmt = self
-            .db
-            .conn()
-            .prepare("SELECT protocol, container_port, host_ip, host_port, container_ip, bridge FROM ports ORDER BY rowid")
-            .map_err(db_err)?;
-        let mappings = stmt
-            .query_map([], |r| {
+    /// The firewall the database describes: every network not being removed, every
+    /// published port (one read transaction).
+    fn firewall_truth(&self) -> Result<FirewallTruth, Error> {
+        let conn = self.db.conn();
+        let tx = conn.unchecked_transaction().map_err(db_err)?;
+        let mappings = {
+            let mut stmt = tx
+                .prepare_cached("SELECT protocol, container_port, host_ip, host_port, container_ip, bridge FROM ports ORDER BY rowid")
+                .map_err(db_err)?;
+            stmt.query_map([], |r| {
                 let host_ip: String = r.get(2)?;
                 let container_ip: String = r.get(4)?;
                 Ok(PortMapping {
@@ -184,24 +282,92 @@ impl Engine {
             })
             .map_err(db_err)?
             .collect::<Result<Vec<_>, _>>()
-            .map_err(db_err)?;
-        let networks: Vec<firewall::NetworkRule> = self
+            .map_err(db_err)?
+        };
+        let networks = self
             .network_records()?
             .into_iter()
-            .map(|n| firewall::NetworkRule {
+            .map(|n| NetworkRule {
                 bridge: n.bridge,
                 subnet: n.subnet,
                 internal: n.internal,
             })
             .collect();
-        if networks.iter().any(|n| !n.internal) {
-            firewall::enable_forwarding().map_err(fw_err)?;
+        tx.finish().map_err(db_err)?;
+        Ok(FirewallTruth { networks, mappings })
+    }
+
+    /// Makes the firewall table what the networks and `ports` tables say, whoever else is
+    /// changing them (see the module's doc); turns forwarding on for networks that may reach
+    /// beyond their bridge.
+    pub(crate) fn sync_firewall(&self) -> Result<(), Error> {
+        let _turn =
+            berth_net::lock::FileLock::exclusive(&self.run.join(FIREWALL_LOCK)).map_err(fw_err)?;
+        self.apply_firewall_locked()
+    }
+
+    /// [`Engine::sync_firewall`] for the holder of the lock.
+    fn apply_firewall_locked(&self) -> Result<(), Error> {
+        let truth = self.firewall_truth()?;
+        let stamp = truth.stamp();
+        let record = self.run.join(FIREWALL_APPLIED);
+        let applied = match read_applied(&record) {
+            Some((last, ok)) => ok && last == stamp,
+            // Nothing applied in this run dir yet: there is no table, which is right when the
+            // truth is empty too.
+            None => truth.is_empty(),
+        };
+        if applied {
+            return Ok(());
         }
-        self.firewall().sync(&networks, &mappings).map_err(fw_err)
+        let result = (|| {
+            if truth.networks.iter().any(|n| !n.internal) {
+                firewall::enable_forwarding().map_err(fw_err)?;
+            }
+            self.firewall()
+                .sync(&truth.networks, &truth.mappings)
+                .map_err(fw_err)
+        })();
+        // Unrecorded, the next command's repair would apply it again: harmless.
+        let _ = write_applied(&record, &stamp, result.is_ok());
+        result
+    }
+
+    /// Repair: applies the firewall when the database moved on since the last apply (a process
+    /// was killed between its change and its apply, or the host rebooted). Cheap when nothing
+    /// is owed: two small queries and a file read, no lock, no `nft`. Never waits: while
+    /// another process holds the lock, it is applying (and every live process that changed
+    /// the tables applies after its change), so what is owed is left to the next command. A
+    /// truth whose apply failed is not tried again here (the next change tries).
+    pub(crate) fn converge_firewall(&self) {
+        let Ok(truth) = self.firewall_truth() else {
+            return;
+        };
+        let owed = match read_applied(&self.run.join(FIREWALL_APPLIED)) {
+            Some((last, _)) => last != truth.stamp(),
+            None => !truth.is_empty(),
+        };
+        if !owed {
+            return;
+        }
+        if let Ok(Some(_turn)) =
+            berth_net::lock::FileLock::try_exclusive(&self.run.join(FIREWALL_LOCK))
+        {
+            let _ = self.apply_firewall_locked();
+        }
     }
 
     /// Drops a stopped container's published ports.
     pub(crate) fn unpublish_ports(&self, id: &str) {
+        let has_ports = self
+            .db
+            .conn()
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM ports WHERE container_id = ?1)")
+            .and_then(|mut stmt| stmt.query_row([id], |r| r.get::<_, bool>(0)))
+            .unwrap_or(true);
+        if !has_ports {
+            return;
+        }
         let deleted = self
             .db
             .conn()
@@ -267,5 +433,51 @@ impl Engine {
         self.repair();
         let rec = self.container(name_or_id)?;
         Ok(self.published_ports(&rec.id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mapping(port: u16) -> PortMapping {
+        PortMapping {
+            protocol: "tcp".into(),
+            host_ip: Some(Ipv4Addr::LOCALHOST),
+            host_port: port,
+            container_ip: Ipv4Addr::new(10, 0, 0, 2),
+            container_port: 80,
+            bridge: "br-x".into(),
+        }
+    }
+
+    #[test]
+    fn the_stamp_follows_the_truth_and_the_record_round_trips() {
+        let empty = FirewallTruth {
+            networks: vec![],
+            mappings: vec![],
+        };
+        let one = FirewallTruth {
+            networks: vec![],
+            mappings: vec![mapping(8080)],
+        };
+        let other = FirewallTruth {
+            networks: vec![],
+            mappings: vec![mapping(8081)],
+        };
+        assert!(empty.is_empty() && !one.is_empty());
+        assert_eq!(one.stamp(), one.stamp());
+        assert_ne!(one.stamp(), other.stamp());
+        assert_ne!(one.stamp(), empty.stamp());
+
+        let dir = tempfile::tempdir().unwrap();
+        let record = dir.path().join(FIREWALL_APPLIED);
+        assert_eq!(read_applied(&record), None);
+        write_applied(&record, &one.stamp(), true).unwrap();
+        assert_eq!(read_applied(&record), Some((one.stamp(), true)));
+        write_applied(&record, &other.stamp(), false).unwrap();
+        assert_eq!(read_applied(&record), Some((other.stamp(), false)));
+        // Only the record is left: the temp file was renamed over it.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }

@@ -3,7 +3,6 @@
 
 use std::collections::HashSet;
 use std::net::Ipv4Addr;
-use std::os::fd::AsRawFd;
 
 use ipnet::Ipv4Net;
 
@@ -118,26 +117,16 @@ pub fn check_config(
 
 /// Host-wide lock around subnet choice and bridge creation: berth processes with different
 /// state roots share the host's routes, so two new networks must not take the same subnet.
+/// Bridges are also only deleted under it, so that a removal never races a creation.
 pub struct HostLock {
-    _file: std::fs::File,
+    _lock: crate::lock::FileLock,
 }
 
 impl HostLock {
     pub fn acquire() -> Result<HostLock, Error> {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open("/run/berth-net.lock")
-            .map_err(|e| Error::io("opening /run/berth-net.lock", e))?;
-        // SAFETY: flock on an fd we own; the lock goes with the file.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
-            return Err(Error::io(
-                "locking /run/berth-net.lock",
-                std::io::Error::last_os_error(),
-            ));
-        }
-        Ok(HostLock { _file: file })
+        Ok(HostLock {
+            _lock: crate::lock::FileLock::exclusive(std::path::Path::new("/run/berth-net.lock"))?,
+        })
     }
 }
 

@@ -12,6 +12,7 @@
 pub mod files;
 pub mod firewall;
 pub mod ipam;
+pub mod lock;
 pub mod netlink;
 pub mod netns;
 

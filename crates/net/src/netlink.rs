@@ -236,10 +236,22 @@ impl Netlink {
 /// How a bridge's alias names the state root that made it.
 const OWNER_PREFIX: &str = "berth root=";
 
-/// Bridges made by berth for a state root that no longer exists, with no port attached: safe
-/// to delete (their networks' records went with the root).
-/// Returns (bridge, state root) pairs.
-pub fn stale_bridges() -> Vec<(String, std::path::PathBuf)> {
+/// The state root named in a bridge's alias by [`Netlink::ensure_bridge`] (`None`: not a
+/// bridge berth made, or not a bridge at all).
+fn bridge_owner(name: &str) -> Option<std::path::PathBuf> {
+    let dir = Path::new("/sys/class/net").join(name);
+    if !dir.join("bridge").exists() {
+        return None;
+    }
+    let alias = std::fs::read_to_string(dir.join("ifalias")).ok()?;
+    alias
+        .trim_end()
+        .strip_prefix(OWNER_PREFIX)
+        .map(std::path::PathBuf::from)
+}
+
+/// Every bridge of the host berth made, with the state root that made it.
+fn berth_bridges() -> Vec<(String, std::path::PathBuf)> {
     let Ok(entries) = std::fs::read_dir("/sys/class/net") else {
         return Vec::new();
     };
@@ -247,13 +259,37 @@ pub fn stale_bridges() -> Vec<(String, std::path::PathBuf)> {
         .flatten()
         .filter_map(|e| {
             let name = e.file_name().to_string_lossy().to_string();
-            let alias = std::fs::read_to_string(e.path().join("ifalias")).ok()?;
-            let root = alias.trim_end().strip_prefix(OWNER_PREFIX)?;
-            let gone = !Path::new(root).join("berth.db").exists();
-            (gone && e.path().join("bridge").exists() && !bridge_has_ports(&name))
-                .then(|| (name, std::path::PathBuf::from(root)))
+            bridge_owner(&name).map(|root| (name, root))
         })
         .collect()
+}
+
+/// Bridges made by berth for a state root that no longer exists, with no port attached: safe
+/// to delete (their networks' records went with the root).
+/// Returns (bridge, state root) pairs.
+pub fn stale_bridges() -> Vec<(String, std::path::PathBuf)> {
+    berth_bridges()
+        .into_iter()
+        .filter(|(name, root)| !root.join("berth.db").exists() && !bridge_has_ports(name))
+        .collect()
+}
+
+/// The bridges the state root `root` made (whatever its records say now).
+pub fn bridges_of(root: &Path) -> Vec<String> {
+    berth_bridges()
+        .into_iter()
+        .filter(|(_, owner)| owner == root)
+        .map(|(name, _)| name)
+        .collect()
+}
+
+/// Whether [`Netlink::ensure_bridge`] finished on this bridge: it sets the link up last, after
+/// its alias and address, so a bridge that is up needs nothing more (one left down by a
+/// killed process is completed by the next `ensure_bridge`).
+pub fn bridge_ready(name: &str) -> bool {
+    let flags = std::fs::read_to_string(format!("/sys/class/net/{name}/flags")).unwrap_or_default();
+    u32::from_str_radix(flags.trim().trim_start_matches("0x"), 16)
+        .is_ok_and(|f| f & libc::IFF_UP as u32 != 0)
 }
 
 /// The index of a link in the calling thread's namespace.

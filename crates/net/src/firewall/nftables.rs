@@ -202,8 +202,61 @@ impl Firewall for Nftables {
                 ],
             ));
         }
-        nftables::helper::apply_ruleset(&batch.to_nftables())
+        let payload = serde_json::to_string(&batch.to_nftables())
+            .map_err(|e| Error::Invalid(format!("encoding nftables table {}: {e}", self.table)))?;
+        apply(&payload)
             .map_err(|e| Error::Invalid(format!("applying nftables table {}: {e}", self.table)))?;
         super::filter_forward::sync(&super::filter_forward::chain_name(&self.table), networks)
+    }
+}
+
+/// Runs `nft -j -f -` on `payload`. The child dies with the thread that started it: the
+/// caller applies under its state root's lock, and a caller killed (-9) mid-apply must not
+/// leave an `nft` behind that would land its now stale table after the next process, which
+/// took the freed lock, applied the current one.
+fn apply(payload: &str) -> Result<(), String> {
+    use std::io::Write;
+    use std::os::unix::process::CommandExt;
+    use std::process::{Command, Stdio};
+
+    let parent = std::process::id() as libc::pid_t;
+    let mut cmd = Command::new("nft");
+    cmd.args(["-j", "-f", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    // SAFETY: between fork and exec the closure only makes async-signal-safe calls (prctl,
+    // getppid) and allocates nothing.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // Gone already (before the prctl took effect): do not apply.
+            if libc::getppid() != parent {
+                return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().map_err(|e| format!("running nft: {e}"))?;
+    // Dropping stdin closes it; nft reads it all before it applies anything.
+    let written = child
+        .stdin
+        .take()
+        .map(|mut stdin| stdin.write_all(payload.as_bytes()));
+    let out = child
+        .wait_with_output()
+        .map_err(|e| format!("running nft: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "nft failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    match written {
+        Some(Err(e)) => Err(format!("writing to nft: {e}")),
+        _ => Ok(()),
     }
 }
