@@ -1182,6 +1182,20 @@ impl TabWriter<'_> {
     }
 }
 
+/// An image's (REPOSITORY, TAG) rows as `images` lists them: one per tag, `<none>` without.
+pub fn repository_tag_rows(repo_tags: &[String]) -> Vec<(String, String)> {
+    if repo_tags.is_empty() {
+        return vec![("<none>".into(), "<none>".into())];
+    }
+    repo_tags
+        .iter()
+        .map(|t| {
+            let (repository, tag) = berth_engine::reference::split(t);
+            (repository.to_string(), tag.to_string())
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1260,10 +1274,16 @@ mod tests {
         let doc =
             json!({"State": {"Status": "running", "Pid": 42}, "Config": {"Env": ["A=1", "B=2"]}});
         assert_eq!(
-            r("{{.State.Status}} {{.State.Pid}}", &[doc.clone()]),
+            r(
+                "{{.State.Status}} {{.State.Pid}}",
+                std::slice::from_ref(&doc)
+            ),
             "running 42\n"
         );
-        assert_eq!(r("{{.Config.Env}}", &[doc.clone()]), "[A=1 B=2]\n");
+        assert_eq!(
+            r("{{.Config.Env}}", std::slice::from_ref(&doc)),
+            "[A=1 B=2]\n"
+        );
         assert_eq!(
             r("{{.Names}}\\t{{.Names}}\\n", &[json!({"Names": "x"})]),
             "x\tx\n\n"
@@ -1274,10 +1294,13 @@ mod tests {
     fn json_func_and_json_format() {
         let doc = json!({"Config": {"Image": "nginx", "Cmd": ["a", "<b>"], "Tty": false, "Labels": null, "N": 1.5}});
         assert_eq!(
-            r("{{json .Config}}", &[doc.clone()]),
+            r("{{json .Config}}", std::slice::from_ref(&doc)),
             "{\"Cmd\":[\"a\",\"<b>\"],\"Image\":\"nginx\",\"Labels\":null,\"N\":1.5,\"Tty\":false}\n"
         );
-        assert_eq!(r("{{json .Config.Image}}", &[doc.clone()]), "\"nginx\"\n");
+        assert_eq!(
+            r("{{json .Config.Image}}", std::slice::from_ref(&doc)),
+            "\"nginx\"\n"
+        );
         let rows = vec![
             json!({"ID": "a", "Names": "x"}),
             json!({"ID": "b", "Names": "y"}),
@@ -1301,76 +1324,103 @@ mod tests {
             "Empty": [],
             "Image": "docker.io/library/nginx:latest",
         });
-        assert_eq!(r("{{index .Labels \"a\"}}", &[doc.clone()]), "1\n");
-        assert_eq!(r("{{index .Labels \"b.c\"}}", &[doc.clone()]), "2\n");
+        assert_eq!(
+            r("{{index .Labels \"a\"}}", std::slice::from_ref(&doc)),
+            "1\n"
+        );
+        assert_eq!(
+            r("{{index .Labels \"b.c\"}}", std::slice::from_ref(&doc)),
+            "2\n"
+        );
         assert_eq!(
             r(
                 "{{range .Mounts}}{{.Source}}:{{.Destination}} {{end}}",
-                &[doc.clone()]
+                std::slice::from_ref(&doc)
             ),
             "/s1:/d1 /s2:/d2 \n"
         );
         assert_eq!(
             r(
                 "{{range $i, $m := .Mounts}}{{$i}}={{$m.Source}};{{end}}",
-                &[doc.clone()]
+                std::slice::from_ref(&doc)
             ),
             "0=/s1;1=/s2;\n"
         );
         assert_eq!(
-            r("{{range .Mounts}}x{{else}}none{{end}}", &[doc.clone()]),
+            r(
+                "{{range .Mounts}}x{{else}}none{{end}}",
+                std::slice::from_ref(&doc)
+            ),
             "xx\n"
         );
         assert_eq!(
-            r("{{range .Empty}}x{{else}}none{{end}}", &[doc.clone()]),
+            r(
+                "{{range .Empty}}x{{else}}none{{end}}",
+                std::slice::from_ref(&doc)
+            ),
             "none\n"
         );
-        assert_eq!(r("{{join .Args \",\"}}", &[doc.clone()]), "-c,echo hi\n");
         assert_eq!(
-            r("{{split .Image \":\"}}", &[doc.clone()]),
+            r("{{join .Args \",\"}}", std::slice::from_ref(&doc)),
+            "-c,echo hi\n"
+        );
+        assert_eq!(
+            r("{{split .Image \":\"}}", std::slice::from_ref(&doc)),
             "[docker.io/library/nginx latest]\n"
         );
         assert_eq!(
             r(
                 "{{upper \"ab\"}} {{lower \"AB\"}} {{title \"hello world\"}}",
-                &[doc.clone()]
+                std::slice::from_ref(&doc)
             ),
             "AB ab Hello World\n"
         );
         assert_eq!(
-            r("{{truncate .Image 6}}|{{pad \"x\" 1 2}}|", &[doc.clone()]),
+            r(
+                "{{truncate .Image 6}}|{{pad \"x\" 1 2}}|",
+                std::slice::from_ref(&doc)
+            ),
             "docker| x  |\n"
         );
         assert_eq!(
             r(
                 "{{if eq (len .Args) 2}}two{{else}}other{{end}}",
-                &[doc.clone()]
+                std::slice::from_ref(&doc)
             ),
             "two\n"
         );
         assert_eq!(
-            r("{{range .Args}}{{println .}}{{end}}", &[doc.clone()]),
+            r(
+                "{{range .Args}}{{println .}}{{end}}",
+                std::slice::from_ref(&doc)
+            ),
             "-c\necho hi\n\n"
         );
         assert_eq!(
-            r("{{- $x := .Image -}} {{$x}}", &[doc.clone()]),
+            r("{{- $x := .Image -}} {{$x}}", std::slice::from_ref(&doc)),
             "docker.io/library/nginx:latest\n"
         );
-        assert_eq!(r("{{/* comment */}}ok", &[doc.clone()]), "ok\n");
+        assert_eq!(r("{{/* comment */}}ok", std::slice::from_ref(&doc)), "ok\n");
     }
 
     #[test]
     fn maps_trim_and_exec_errors() {
         let doc = json!({"Config": {"Labels": {"b": "2", "a": "1"}}, "Name": "/web"});
-        assert_eq!(r("{{.Config.Labels}}", &[doc.clone()]), "map[a:1 b:2]\n");
+        assert_eq!(
+            r("{{.Config.Labels}}", std::slice::from_ref(&doc)),
+            "map[a:1 b:2]\n"
+        );
         assert_eq!(
             r(
                 "{{range $k, $v := .Config.Labels}}{{if eq $k \"a\"}}{{$k}}={{$v}}{{end}}{{end}}",
-                &[doc.clone()]
+                std::slice::from_ref(&doc)
             ),
             "a=1\n"
         );
-        assert_eq!(r("x {{- .Name -}} y", &[doc.clone()]), "x/weby\n");
+        assert_eq!(
+            r("x {{- .Name -}} y", std::slice::from_ref(&doc)),
+            "x/weby\n"
+        );
         let e = render("{{.Name.X}}", &[doc], &[]).unwrap_err();
         assert!(
             e.0.starts_with("template parsing error: template: :1: executing"),
@@ -1392,8 +1442,8 @@ mod tests {
     #[test]
     fn missing_key_and_nil() {
         let doc = json!({"Names": "web", "Cmd": null});
-        assert_eq!(r("{{.Nope}}", &[doc.clone()]), "<no value>\n");
-        assert_eq!(r("{{.Cmd}}", &[doc.clone()]), "<nil>\n");
+        assert_eq!(r("{{.Nope}}", std::slice::from_ref(&doc)), "<no value>\n");
+        assert_eq!(r("{{.Cmd}}", std::slice::from_ref(&doc)), "<nil>\n");
         assert!(render("{{.Nope.Deeper}}", &[doc], &[]).is_err());
     }
 
@@ -1490,18 +1540,4 @@ mod tests {
         assert_eq!(go_json_float(1e21), "1e+21");
         assert_eq!(go_json_float(3.0), "3");
     }
-}
-
-/// An image's (REPOSITORY, TAG) rows as `images` lists them: one per tag, `<none>` without.
-pub fn repository_tag_rows(repo_tags: &[String]) -> Vec<(String, String)> {
-    if repo_tags.is_empty() {
-        return vec![("<none>".into(), "<none>".into())];
-    }
-    repo_tags
-        .iter()
-        .map(|t| {
-            let (repository, tag) = berth_engine::reference::split(t);
-            (repository.to_string(), tag.to_string())
-        })
-        .collect()
 }

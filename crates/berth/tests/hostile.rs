@@ -36,9 +36,9 @@ fn probe(env: &Env, flags: &[&str]) -> HashMap<String, String> {
     assert_eq!(r.code, 0, "probe failed: {}{}", r.stdout, r.stderr);
     r.stdout
         .lines()
-        .filter_map(|l| {
+        .map(|l| {
             let (k, v) = l.split_once(' ').unwrap_or((l, ""));
-            Some((k.to_string(), v.trim().to_string()))
+            (k.to_string(), v.trim().to_string())
         })
         .collect()
 }

@@ -58,13 +58,13 @@ impl Engine {
                     items.len() - 1
                 }
             };
-            if let Some(tag) = tag {
-                if !items[idx].tags.iter().any(|t| t.repo_tag == tag) {
-                    items[idx].tags.push(SaveTag {
-                        full_name: full_name(&tag),
-                        repo_tag: tag,
-                    });
-                }
+            if let Some(tag) = tag
+                && !items[idx].tags.iter().any(|t| t.repo_tag == tag)
+            {
+                items[idx].tags.push(SaveTag {
+                    full_name: full_name(&tag),
+                    repo_tag: tag,
+                });
             }
         }
         write_archive(&self.images, &items, out)?;

@@ -496,10 +496,10 @@ impl Engine {
     /// Finds a container by full id, name, or unique id prefix (Docker's lookup order).
     pub fn container(&self, name_or_id: &str) -> Result<ContainerRecord, Error> {
         let key = name_or_id.strip_prefix('/').unwrap_or(name_or_id);
-        if key.len() == 64 {
-            if let Some(rec) = self.db.container(key)? {
-                return Ok(rec);
-            }
+        if key.len() == 64
+            && let Some(rec) = self.db.container(key)?
+        {
+            return Ok(rec);
         }
         if let Some(rec) = self.db.container_by_name(key)? {
             return Ok(rec);
@@ -774,9 +774,10 @@ pub(crate) fn validate_request(request: &CreateRequest) -> Result<(), Error> {
         }
     }
     if hc.restart_policy.name != "on-failure" && hc.restart_policy.maximum_retry_count != 0 {
-        return Err(Error::InvalidArgument(format!(
+        return Err(Error::InvalidArgument(
             "invalid restart policy: maximum retry count can only be used with 'on-failure'"
-        )));
+                .to_string(),
+        ));
     }
     if hc.auto_remove && !matches!(hc.restart_policy.name.as_str(), "" | "no") {
         return Err(Error::InvalidArgument(

@@ -300,10 +300,10 @@ impl Engine {
     /// Resolves a name, full id or unique id prefix to an image id.
     pub fn resolve_image(&self, name: &str) -> Result<String, Error> {
         let not_found = || Error::NotFound(format!("No such image: {name}"));
-        if let Ok(normalized) = reference::normalize(name) {
-            if let Some(id) = self.db.tag(&normalized)? {
-                return Ok(id);
-            }
+        if let Ok(normalized) = reference::normalize(name)
+            && let Some(id) = self.db.tag(&normalized)?
+        {
+            return Ok(id);
         }
         let hex = name.strip_prefix("sha256:").unwrap_or(name);
         if hex.len() >= 4 && hex.chars().all(|c| c.is_ascii_hexdigit()) {

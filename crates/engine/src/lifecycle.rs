@@ -405,10 +405,10 @@ pub struct ExitWatch {
 
 /// A signal by name ("TERM", "SIGTERM", "sigkill") or number.
 pub fn parse_signal(s: &str) -> Result<i32, Error> {
-    if let Ok(n) = s.parse::<i32>() {
-        if (1..=64).contains(&n) {
-            return Ok(n);
-        }
+    if let Ok(n) = s.parse::<i32>()
+        && (1..=64).contains(&n)
+    {
+        return Ok(n);
     }
     let upper = s.to_ascii_uppercase();
     let name = if upper.starts_with("SIG") {
@@ -675,12 +675,10 @@ pub(crate) fn build_spec(
     if matches!(
         hc.runtime.as_str(),
         "" | "berth" | "embedded" | "libcontainer"
-    ) {
-        if let Some(linux) = spec.linux_mut() {
-            if let Some(seccomp) = linux.seccomp_mut() {
-                berth_runtime::seccomp::adapt_for_libcontainer(seccomp);
-            }
-        }
+    ) && let Some(linux) = spec.linux_mut()
+        && let Some(seccomp) = linux.seccomp_mut()
+    {
+        berth_runtime::seccomp::adapt_for_libcontainer(seccomp);
     }
     Ok(spec)
 }

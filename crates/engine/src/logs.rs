@@ -198,10 +198,10 @@ impl Engine {
                 }
                 break;
             }
-            if let Some(line) = parse_line(&buf) {
-                if wanted(&line) {
-                    existing.push(line);
-                }
+            if let Some(line) = parse_line(&buf)
+                && wanted(&line)
+            {
+                existing.push(line);
             }
         }
         let skip = options
@@ -222,10 +222,11 @@ impl Engine {
                 .read_line(&mut buf)
                 .map_err(|e| Error::io("reading log", e))?;
             if n > 0 && buf.ends_with('\n') {
-                if let Some(line) = parse_line(&buf) {
-                    if wanted(&line) && !sink(line) {
-                        return Ok(());
-                    }
+                if let Some(line) = parse_line(&buf)
+                    && wanted(&line)
+                    && !sink(line)
+                {
+                    return Ok(());
                 }
                 continue;
             }
@@ -252,10 +253,11 @@ impl Engine {
                     .map_err(|e| Error::io("reading log", e))?
                     > 0
                 {
-                    if let Some(line) = parse_line(&rest) {
-                        if wanted(&line) && !sink(line) {
-                            return Ok(());
-                        }
+                    if let Some(line) = parse_line(&rest)
+                        && wanted(&line)
+                        && !sink(line)
+                    {
+                        return Ok(());
                     }
                     rest.clear();
                 }

@@ -538,17 +538,17 @@ impl Shim {
                 }
                 break;
             }
-            if let Some(monitor) = &mut health {
-                if monitor.tick(&self.engine, &self.id) {
-                    busy = true;
-                    if !monitor.probing() {
-                        // A probe's exec faulted in much of the binary and SQLite: give them
-                        // back at once (a short interval never leaves a quiet second).
-                        self.engine.db.shrink_memory();
-                        // SAFETY: malloc_trim only releases free heap memory to the kernel.
-                        unsafe { libc::malloc_trim(0) };
-                        drop_startup_text();
-                    }
+            if let Some(monitor) = &mut health
+                && monitor.tick(&self.engine, &self.id)
+            {
+                busy = true;
+                if !monitor.probing() {
+                    // A probe's exec faulted in much of the binary and SQLite: give them
+                    // back at once (a short interval never leaves a quiet second).
+                    self.engine.db.shrink_memory();
+                    // SAFETY: malloc_trim only releases free heap memory to the kernel.
+                    unsafe { libc::malloc_trim(0) };
+                    drop_startup_text();
                 }
             }
             pfds.clear();
@@ -942,17 +942,14 @@ fn drop_startup_text() {
             };
             continue;
         }
-        if first == "Anonymous:" {
-            if let Some((start, end)) = current.take() {
-                if fields.next() == Some("0") {
-                    // SAFETY: MADV_DONTNEED on a private, non-writable file mapping with no
-                    // anonymous pages only discards page table entries; the same contents are
-                    // re-read from the file on the next access.
-                    unsafe {
-                        libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED)
-                    };
-                }
-            }
+        if first == "Anonymous:"
+            && let Some((start, end)) = current.take()
+            && fields.next() == Some("0")
+        {
+            // SAFETY: MADV_DONTNEED on a private, non-writable file mapping with no
+            // anonymous pages only discards page table entries; the same contents are
+            // re-read from the file on the next access.
+            unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
         }
     }
 }
@@ -1001,11 +998,11 @@ fn forward(
         Stream::Stdout => out,
         Stream::Stderr => err,
     };
-    if let Some(fd) = target {
-        if write_all(fd.as_raw_fd(), data).is_err() {
-            // The client went away; the container carries on.
-            *target = None;
-        }
+    if let Some(fd) = target
+        && write_all(fd.as_raw_fd(), data).is_err()
+    {
+        // The client went away; the container carries on.
+        *target = None;
     }
 }
 
@@ -1110,11 +1107,11 @@ pub(crate) fn receive_pty(listener: &UnixListener) -> Result<OwnedFd, Error> {
     )
     .map_err(|e| Error::Internal(format!("receiving the pty master: {e}")))?;
     for c in msg.cmsgs().map_err(|e| Error::Internal(e.to_string()))? {
-        if let ControlMessageOwned::ScmRights(fds) = c {
-            if let Some(&fd) = fds.first() {
-                // SAFETY: the kernel installed this fd for us; we take ownership once.
-                return Ok(unsafe { OwnedFd::from_raw_fd(fd) });
-            }
+        if let ControlMessageOwned::ScmRights(fds) = c
+            && let Some(&fd) = fds.first()
+        {
+            // SAFETY: the kernel installed this fd for us; we take ownership once.
+            return Ok(unsafe { OwnedFd::from_raw_fd(fd) });
         }
     }
     let _ = (&stream).read(&mut buf);
