@@ -426,6 +426,7 @@ pub fn parse_signal(s: &str) -> Result<i32, Error> {
 pub(crate) fn stat_in_root(root: &Path, path: &str) -> Option<std::fs::Metadata> {
     let root_fd = std::fs::File::open(root).ok()?;
     let c_path = std::ffi::CString::new(path).ok()?;
+    // SAFETY: open_how is plain old data; all zeroes is a valid value.
     let mut how: libc::open_how = unsafe { std::mem::zeroed() };
     how.flags = (libc::O_PATH | libc::O_CLOEXEC) as u64;
     how.resolve = libc::RESOLVE_IN_ROOT;

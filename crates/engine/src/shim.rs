@@ -70,8 +70,8 @@ pub fn receive(sock: BorrowedFd<'_>) -> Option<(Message, Option<OwnedFd>)> {
         ) {
             Ok(msg) => {
                 let fd = msg.cmsgs().ok()?.find_map(|c| match c {
-                    // SAFETY: the kernel just installed this fd in our table for us.
                     ControlMessageOwned::ScmRights(fds) => {
+                        // SAFETY: the kernel just installed this fd in our table for us.
                         fds.first().map(|&fd| unsafe { OwnedFd::from_raw_fd(fd) })
                     }
                     _ => None,
@@ -417,6 +417,7 @@ impl Shim {
         if let Some(pty) = &pty {
             let client = self.attach.stdout.as_ref().or(self.attach.stdin.as_ref());
             if let Some(client) = client {
+                // SAFETY: winsize is plain old data; all zeroes is a valid value.
                 let mut size: libc::winsize = unsafe { std::mem::zeroed() };
                 // SAFETY: TIOCGWINSZ/TIOCSWINSZ with a valid winsize on fds we hold.
                 unsafe {

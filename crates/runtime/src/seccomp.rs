@@ -437,8 +437,9 @@ fn normalize_cap(cap: &str) -> String {
 
 /// The running kernel's (major, minor) version, from uname(2).
 fn kernel_version() -> Option<(u32, u32)> {
-    // SAFETY: uname only writes into the zero-initialised struct we pass it.
+    // SAFETY: utsname is plain old data; all zeroes is a valid value.
     let mut uts: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: uname only writes into the struct we pass it.
     if unsafe { libc::uname(&mut uts) } != 0 {
         return None;
     }
@@ -764,9 +765,12 @@ mod tests {
         if mode != "quirk" {
             adapt_for_libcontainer(&mut profile);
         }
+        // SAFETY: prctl with integer arguments; this is the canary child process.
         unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
         libcontainer::seccomp::initialize_seccomp(&profile).expect("load seccomp filter");
 
+        // SAFETY: the canary is a single-threaded child: fork, waitpid, socket and close with
+        // valid arguments; the forked child only calls _exit.
         unsafe {
             // Plain fork goes through clone(2) without namespace flags.
             let pid = libc::fork();
@@ -859,6 +863,7 @@ mod tests {
     fn libcontainer_loads_profile() {
         let mut modes = vec!["default", "sys_admin"];
         // The canary needs to be able to create a UTS namespace at all.
+        // SAFETY: geteuid has no preconditions.
         if unsafe { libc::geteuid() } == 0 {
             modes.push("quirk");
         }
