@@ -240,27 +240,28 @@ fn short(id: &str) -> &str {
 
 /// An image's creation time (unix seconds): its config's, else when it was stored here.
 pub(crate) fn created_unix(image: &berth_image::Image, stored_at: Option<&str>) -> i64 {
+    created_at(image, stored_at).map_or(0, |t| t.timestamp())
+}
+
+/// An image's creation time: its config's, else when it was stored here.
+fn created_at(
+    image: &berth_image::Image,
+    stored_at: Option<&str>,
+) -> Option<chrono::DateTime<chrono::FixedOffset>> {
     image
         .config
         .created
         .as_deref()
         .or(stored_at)
         .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
-        .map(|t| t.timestamp())
-        .unwrap_or(0)
 }
 
 /// [`created_unix`] in nanoseconds: what `before`/`since`/`until` and the listing's order
 /// compare, so images made within one second still have an order.
 fn created_nanos(image: &berth_image::Image, stored_at: Option<&str>) -> i128 {
-    image
-        .config
-        .created
-        .as_deref()
-        .or(stored_at)
-        .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
-        .map(|t| i128::from(t.timestamp()) * 1_000_000_000 + i128::from(t.timestamp_subsec_nanos()))
-        .unwrap_or(0)
+    created_at(image, stored_at).map_or(0, |t| {
+        i128::from(t.timestamp()) * 1_000_000_000 + i128::from(t.timestamp_subsec_nanos())
+    })
 }
 
 impl Engine {
