@@ -561,7 +561,7 @@ impl Engine {
         };
         let mut host_config = serde_json::to_value(&c.host_config).unwrap_or(json!({}));
         if host_config["NetworkMode"] == "" {
-            host_config["NetworkMode"] = json!("bridge");
+            host_config["NetworkMode"] = json!(crate::networks::DEFAULT_NETWORK);
         }
         if host_config["Runtime"] == "" {
             host_config["Runtime"] = json!("berth");

@@ -501,7 +501,7 @@ impl Engine {
     pub fn create_network(&self, req: crate::networks::NetworkCreate) -> Result<String, Error> {
         let name = req.name.clone();
         let driver = if req.driver.is_empty() {
-            "bridge".to_string()
+            berth_net::driver::DEFAULT_DRIVER.to_string()
         } else {
             req.driver.clone()
         };

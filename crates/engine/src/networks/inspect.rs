@@ -1,0 +1,393 @@
+//! Docker's documents about networks: network inspect (records and the predefined `host`
+//! and `none`), and a container's NetworkSettings (inspect, `docker ps`).
+
+use serde_json::json;
+
+use super::mode::Mode;
+use super::{EndpointRecord, NetworkRecord};
+use crate::db::ContainerRecord;
+use crate::{Engine, Error};
+
+/// The host's network and no network, with their drivers. Docker lists and inspects them, but
+/// they are modes, not records: nothing to create, connect, disconnect or remove.
+pub(super) const PREDEFINED_NETWORKS: [(&str, &str); 2] = [("host", "host"), ("none", "null")];
+
+impl Engine {
+    /// Docker's network inspect document.
+    pub fn inspect_network(&self, name_or_id: &str) -> Result<serde_json::Value, Error> {
+        self.repair();
+        if let Some((name, driver)) = predefined_network(name_or_id) {
+            return self.inspect_predefined_network(name, driver);
+        }
+        let rec = self.network(name_or_id)?;
+        let mut members = Vec::new();
+        for ep in self.network_endpoints(&rec.id)? {
+            if let Some(c) = self.db.container(&ep.container_id)? {
+                members.push((c.name, ep));
+            }
+        }
+        Ok(network_document(&rec, &members))
+    }
+
+    /// `host` or `none` as Docker inspects them: the running containers in that mode, no IPAM.
+    fn inspect_predefined_network(
+        &self,
+        name: &str,
+        driver: &str,
+    ) -> Result<serde_json::Value, Error> {
+        let mut containers = serde_json::Map::new();
+        for c in self.db.containers_with_shim()? {
+            if c.config.host_config.network_mode == name {
+                containers.insert(
+                    c.id.clone(),
+                    json!({"Name": c.name, "EndpointID": "", "MacAddress": "",
+                           "IPv4Address": "", "IPv6Address": ""}),
+                );
+            }
+        }
+        // Docker makes them when the daemon first starts, with its default bridge.
+        let created = self.default_network()?.created;
+        Ok(json!({
+            "Name": name,
+            "Id": predefined_network_id(name),
+            "Created": created,
+            "Scope": "local",
+            "Driver": driver,
+            "EnableIPv4": true,
+            "EnableIPv6": false,
+            "IPAM": {"Driver": "default", "Options": null, "Config": []},
+            "Internal": false,
+            "Attachable": false,
+            "Ingress": false,
+            "ConfigFrom": {"Network": ""},
+            "ConfigOnly": false,
+            "Containers": containers,
+            "Options": {},
+            "Labels": {},
+        }))
+    }
+
+    /// Docker's NetworkSettings for container inspect.
+    /// The `Ports` list and `NetworkSettings` of a `GET /containers/json` row (what `docker ps`
+    /// shows under PORTS and NETWORKS), from the same data as inspect's NetworkSettings.
+    pub fn container_list_networking(
+        &self,
+        rec: &ContainerRecord,
+    ) -> (serde_json::Value, serde_json::Value) {
+        let settings = self.network_settings(rec);
+        (
+            list_ports(&settings["Ports"]),
+            json!({"Networks": settings["Networks"]}),
+        )
+    }
+
+    pub(crate) fn network_settings(&self, rec: &ContainerRecord) -> serde_json::Value {
+        let running = rec.state.has_shim();
+        let mut networks = serde_json::Map::new();
+        let mut primary =
+            json!({"Gateway": "", "IPAddress": "", "IPPrefixLen": 0, "MacAddress": ""});
+        let mode = Mode::of(&rec.config.host_config.network_mode);
+        if let Some(name) = mode.predefined() {
+            networks.insert(name.into(), json!({"IPAMConfig": null, "Links": null, "Aliases": null, "NetworkID": "", "EndpointID": "", "Gateway": "", "IPAddress": "", "IPPrefixLen": 0, "MacAddress": ""}));
+        }
+        for (i, ep) in self
+            .container_endpoints(&rec.id)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            let Ok(Some(net)) = self
+                .network_rows("id = ?1", &ep.network_id)
+                .map(|mut v| v.pop())
+            else {
+                continue;
+            };
+            let (ip, gw, prefix, mac) = if running {
+                (
+                    ep.ip.to_string(),
+                    net.gateway.to_string(),
+                    net.subnet.prefix_len(),
+                    ep.mac.clone(),
+                )
+            } else {
+                (String::new(), String::new(), 0, String::new())
+            };
+            let requested = rec
+                .config
+                .networking_config
+                .endpoints_config
+                .get(&net.name)
+                .and_then(|s| s.ipam_config.clone());
+            networks.insert(
+                net.name.clone(),
+                json!({
+                    "IPAMConfig": requested.map(|c| json!({"IPv4Address": c.ipv4_address})),
+                    "Links": null,
+                    "Aliases": if ep.aliases.is_empty() { serde_json::Value::Null } else { json!(ep.aliases) },
+                    "MacAddress": mac,
+                    "NetworkID": net.id,
+                    "EndpointID": if running { endpoint_id(ep) } else { String::new() },
+                    "Gateway": gw,
+                    "IPAddress": ip,
+                    "IPPrefixLen": prefix,
+                    "IPv6Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0,
+                    "DNSNames": if net.is_default() { serde_json::Value::Null } else { json!([rec.name, rec.id[..12]]) },
+                }),
+            );
+            if i == 0 {
+                primary = json!({"Gateway": gw, "IPAddress": ip, "IPPrefixLen": prefix, "MacAddress": mac});
+            }
+        }
+        if let Some(name) = mode.network().filter(|_| networks.is_empty()) {
+            // Not started yet: no lease, but the network it will join, as Docker shows it.
+            if let Ok(net) = self.network(name) {
+                networks.insert(net.name.clone(), json!({
+                    "IPAMConfig": null, "Links": null, "Aliases": null, "MacAddress": "",
+                    "NetworkID": net.id, "EndpointID": "", "Gateway": "", "IPAddress": "",
+                    "IPPrefixLen": 0, "IPv6Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0,
+                }));
+            }
+        }
+        let mut ports = serde_json::Map::new();
+        if running {
+            for key in rec
+                .config
+                .config
+                .exposed_ports
+                .iter()
+                .flatten()
+                .map(|(k, _)| k)
+            {
+                ports.insert(key.clone(), serde_json::Value::Null);
+            }
+            for p in self.published_ports(&rec.id) {
+                let entry = ports
+                    .entry(p.container_port.clone())
+                    .or_insert_with(|| json!([]));
+                if entry.is_null() {
+                    *entry = json!([]);
+                }
+                if let Some(list) = entry.as_array_mut() {
+                    list.push(json!({"HostIp": p.host_ip, "HostPort": p.host_port.to_string()}));
+                }
+            }
+        }
+        json!({
+            "Bridge": "", "SandboxID": "", "HairpinMode": false, "LinkLocalIPv6Address": "",
+            "LinkLocalIPv6PrefixLen": 0, "Ports": ports,
+            "SandboxKey": if running && mode.has_endpoints() { self.netns_path(&rec.id).display().to_string() } else { String::new() },
+            "Gateway": primary["Gateway"], "IPAddress": primary["IPAddress"], "IPPrefixLen": primary["IPPrefixLen"],
+            "MacAddress": primary["MacAddress"],
+            "Networks": networks,
+        })
+    }
+}
+
+/// A stable id for an endpoint (Docker's is random; ours is derived from the lease).
+pub(super) fn endpoint_id(ep: &EndpointRecord) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(format!(
+        "{}/{}",
+        ep.network_id, ep.container_id
+    )))
+}
+
+/// A stable id for a predefined network (the same on every machine, as names are).
+pub(super) fn predefined_network_id(name: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(format!(
+        "berth predefined network {name}"
+    )))
+}
+
+/// `host` or `none` (by name, or by id or the short id `network ls` shows) with its driver.
+pub(super) fn predefined_network(name_or_id: &str) -> Option<(&'static str, &'static str)> {
+    PREDEFINED_NETWORKS.iter().copied().find(|&(name, _)| {
+        name_or_id == name
+            || (name_or_id.len() >= 12
+                && name_or_id.chars().all(|c| c.is_ascii_hexdigit())
+                && predefined_network_id(name).starts_with(name_or_id))
+    })
+}
+
+/// Docker's network inspect document for a record and its members (container name, lease).
+fn network_document(
+    rec: &NetworkRecord,
+    members: &[(String, EndpointRecord)],
+) -> serde_json::Value {
+    let mut containers = serde_json::Map::new();
+    for (name, ep) in members {
+        containers.insert(
+            ep.container_id.clone(),
+            json!({
+                "Name": name,
+                "EndpointID": endpoint_id(ep),
+                "MacAddress": ep.mac,
+                "IPv4Address": format!("{}/{}", ep.ip, rec.subnet.prefix_len()),
+                "IPv6Address": "",
+            }),
+        );
+    }
+    let mut ipam_config =
+        json!({"Subnet": rec.subnet.to_string(), "Gateway": rec.gateway.to_string()});
+    if let Some(range) = rec.ip_range {
+        ipam_config["IPRange"] = json!(range.to_string());
+    }
+    // Docker lists driver options only as given: the driver says which.
+    let options: serde_json::Map<String, serde_json::Value> = rec
+        .driver()
+        .options(&rec.config())
+        .into_iter()
+        .map(|(k, v)| (k, json!(v)))
+        .collect();
+    json!({
+        "Name": rec.name,
+        "Id": rec.id,
+        "Created": rec.created,
+        "Scope": "local",
+        "Driver": rec.driver,
+        "EnableIPv4": true,
+        "EnableIPv6": false,
+        "IPAM": {"Driver": "default", "Options": {}, "Config": [ipam_config]},
+        "Internal": rec.internal,
+        "Attachable": false,
+        "Ingress": false,
+        "ConfigFrom": {"Network": ""},
+        "ConfigOnly": false,
+        "Containers": containers,
+        "Options": options,
+        "Labels": rec.labels,
+        "BerthBridge": rec.bridge,
+    })
+}
+
+/// `docker ps`'s `Ports` list from NetworkSettings' `Ports` map: one row per binding, and one
+/// without a public port for a port that is only exposed.
+fn list_ports(map: &serde_json::Value) -> serde_json::Value {
+    let mut ports = Vec::new();
+    for (key, bindings) in map.as_object().into_iter().flatten() {
+        let (number, proto) = key.split_once('/').unwrap_or((key.as_str(), "tcp"));
+        let private: u16 = number.parse().unwrap_or(0);
+        match bindings.as_array() {
+            Some(list) if !list.is_empty() => {
+                for b in list {
+                    let public: u16 = b["HostPort"]
+                        .as_str()
+                        .and_then(|p| p.parse().ok())
+                        .unwrap_or(0);
+                    let ip = b["HostIp"]
+                        .as_str()
+                        .filter(|ip| !ip.is_empty())
+                        .unwrap_or("0.0.0.0");
+                    ports.push(json!({"IP": ip, "PrivatePort": private, "PublicPort": public, "Type": proto}));
+                }
+            }
+            _ => ports.push(json!({"PrivatePort": private, "Type": proto})),
+        }
+    }
+    serde_json::Value::Array(ports)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::networks::DEFAULT_NETWORK;
+
+    fn record(name: &str, range: Option<&str>) -> NetworkRecord {
+        NetworkRecord {
+            id: "ab".repeat(32),
+            name: name.into(),
+            driver: "bridge".into(),
+            subnet: "10.9.0.0/24".parse().unwrap(),
+            gateway: "10.9.0.1".parse().unwrap(),
+            ip_range: range.map(|r| r.parse().unwrap()),
+            internal: true,
+            bridge: "br-abababababab".into(),
+            labels: [("team".to_string(), "a".to_string())].into(),
+            created: "2026-01-01T00:00:00Z".into(),
+        }
+    }
+
+    fn lease(container: &str, ip: &str) -> EndpointRecord {
+        EndpointRecord {
+            network_id: "ab".repeat(32),
+            container_id: container.into(),
+            ip: ip.parse().unwrap(),
+            mac: "02:42:0a:09:00:02".into(),
+            aliases: vec![],
+        }
+    }
+
+    #[test]
+    fn network_document_has_docker_shape() {
+        let rec = record("front", Some("10.9.0.128/25"));
+        let doc = network_document(&rec, &[("web".into(), lease("c1", "10.9.0.2"))]);
+        assert_eq!(doc["Name"], "front");
+        assert_eq!(doc["Driver"], "bridge");
+        assert_eq!(doc["Internal"], true);
+        assert_eq!(doc["Scope"], "local");
+        assert_eq!(doc["Labels"]["team"], "a");
+        let config = &doc["IPAM"]["Config"][0];
+        assert_eq!(config["Subnet"], "10.9.0.0/24");
+        assert_eq!(config["Gateway"], "10.9.0.1");
+        assert_eq!(config["IPRange"], "10.9.0.128/25");
+        let member = &doc["Containers"]["c1"];
+        assert_eq!(member["Name"], "web");
+        assert_eq!(member["IPv4Address"], "10.9.0.2/24");
+        assert_eq!(member["MacAddress"], "02:42:0a:09:00:02");
+        assert_eq!(member["EndpointID"].as_str().unwrap().len(), 64);
+        // A user network lists no driver options (compose compares them with its file's).
+        assert_eq!(doc["Options"], json!({}));
+        assert_eq!(doc["BerthBridge"], "br-abababababab");
+    }
+
+    #[test]
+    fn default_network_document_names_its_bridge() {
+        let mut rec = record(DEFAULT_NETWORK, None);
+        rec.bridge = "berth0".into();
+        let doc = network_document(&rec, &[]);
+        assert_eq!(doc["Options"]["com.docker.network.bridge.name"], "berth0");
+        assert_eq!(
+            doc["Options"]["com.docker.network.bridge.default_bridge"],
+            "true"
+        );
+        assert!(doc["IPAM"]["Config"][0].get("IPRange").is_none());
+        assert_eq!(doc["Containers"], json!({}));
+    }
+
+    #[test]
+    fn endpoint_ids_are_stable_per_lease() {
+        let a = endpoint_id(&lease("c1", "10.9.0.2"));
+        assert_eq!(a, endpoint_id(&lease("c1", "10.9.0.3")));
+        assert_ne!(a, endpoint_id(&lease("c2", "10.9.0.2")));
+    }
+
+    #[test]
+    fn predefined_networks_by_name_and_id_prefix() {
+        assert_eq!(predefined_network("host"), Some(("host", "host")));
+        assert_eq!(predefined_network("none"), Some(("none", "null")));
+        assert_eq!(predefined_network(DEFAULT_NETWORK), None);
+        let id = predefined_network_id("none");
+        assert_eq!(predefined_network(&id[..12]), Some(("none", "null")));
+        // Shorter than `network ls` shows: not taken for an id.
+        assert_eq!(predefined_network(&id[..6]), None);
+    }
+
+    #[test]
+    fn ports_list_one_row_per_binding() {
+        let map = json!({
+            "80/tcp": [{"HostIp": "", "HostPort": "8080"}, {"HostIp": "127.0.0.1", "HostPort": "8081"}],
+            "53/udp": null,
+        });
+        let list = list_ports(&map);
+        let rows = list.as_array().unwrap();
+        assert_eq!(rows.len(), 3);
+        assert!(rows.contains(
+            &json!({"IP": "0.0.0.0", "PrivatePort": 80, "PublicPort": 8080, "Type": "tcp"})
+        ));
+        assert!(rows.contains(
+            &json!({"IP": "127.0.0.1", "PrivatePort": 80, "PublicPort": 8081, "Type": "tcp"})
+        ));
+        assert!(rows.contains(&json!({"PrivatePort": 53, "Type": "udp"})));
+    }
+}

@@ -1,0 +1,126 @@
+//! Networks and containers' endpoints in them: the records, the persistent IPAM (one row per
+//! lease; `UNIQUE(network_id, ip)` means an address is never handed out twice), the `network`
+//! verbs, and each container's network namespace, set up by its shim before the container is
+//! created and released after its processes are gone.
+//!
+//! What makes a network and a container's interfaces is a driver
+//! ([`berth_net::driver::NetworkDriver`]: bridge, host, none, container:); the engine picks it
+//! in two places only: a record's by its driver name ([`NetworkRecord::driver`]) and a
+//! container's by its network mode ([`mode::Mode`]).
+//!
+//! The default network `bridge` exists implicitly (made on first use). It does not resolve
+//! container names; user-defined networks do, through each container's /etc/hosts, which is
+//! rewritten in place when a peer joins or leaves.
+//!
+//! A network's row outlives its bridge, so that a killed process never leaves a bridge (and its
+//! subnet) nobody knows of: `network create` inserts the row, then makes the bridge (a row
+//! whose bridge is missing or half made gets it completed on next use); `network rm` marks the
+//! row `removing` (in the transaction that checks it has no endpoint: no lease is taken on it
+//! from then on), deletes the firewall rules and the bridge, and deletes the row last. A
+//! removal killed halfway is finished by the next command's repair. Bridges that carry this
+//! state root's name but have no row (left by older versions) are reclaimed by `network
+//! prune`, `create` and `rm`. Bridges are created and deleted under the host-wide
+//! [`berth_net::ipam::HostLock`].
+//!
+//! The parts: [`records`] (rows, lookups, create), [`removal`] (rm, prune, repair of
+//! half-removed networks), [`leases`] (addresses), [`endpoints`] (a container's namespace,
+//! connect, disconnect, teardown), [`hosts`] (hosts, hostname, resolv.conf), [`inspect`] and
+//! [`list`] (Docker's documents), [`mode`] (a container's network mode -> driver).
+
+mod endpoints;
+mod hosts;
+mod inspect;
+mod leases;
+mod list;
+pub(crate) mod mode;
+mod records;
+mod removal;
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use berth_net::driver::{NetworkConfig, NetworkDriver};
+use ipnet::Ipv4Net;
+
+use crate::Error;
+
+/// Docker's name for the default network.
+pub const DEFAULT_NETWORK: &str = "bridge";
+
+/// One row of the networks table.
+#[derive(Debug, Clone)]
+pub struct NetworkRecord {
+    pub id: String,
+    pub name: String,
+    pub driver: String,
+    pub subnet: Ipv4Net,
+    pub gateway: Ipv4Addr,
+    pub ip_range: Option<Ipv4Net>,
+    pub internal: bool,
+    /// The network's host interface (a bridge's name).
+    pub bridge: String,
+    pub labels: BTreeMap<String, String>,
+    pub created: String,
+}
+
+impl NetworkRecord {
+    /// The network's driver, by its driver name (records only ever name a driver that makes
+    /// networks; an unknown one is taken for the default).
+    pub(crate) fn driver(&self) -> &'static dyn NetworkDriver {
+        berth_net::driver::network_driver(&self.driver)
+            .unwrap_or_else(berth_net::driver::default_driver)
+    }
+
+    /// What the driver needs to know of the network.
+    pub(crate) fn config(&self) -> NetworkConfig {
+        NetworkConfig {
+            interface: self.bridge.clone(),
+            subnet: self.subnet,
+            gateway: self.gateway,
+            internal: self.internal,
+            default: self.is_default(),
+        }
+    }
+
+    /// Whether this is the default network (no name resolution, no aliases, no fixed IPs).
+    pub(crate) fn is_default(&self) -> bool {
+        self.name == DEFAULT_NETWORK
+    }
+}
+
+/// `network create` settings, as Docker's `POST /networks/create` carries them.
+#[derive(Debug, Clone, Default)]
+pub struct NetworkCreate {
+    pub name: String,
+    pub driver: String,
+    pub subnet: String,
+    pub gateway: String,
+    pub ip_range: String,
+    pub internal: bool,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// A container's lease in one network.
+#[derive(Debug, Clone)]
+pub struct EndpointRecord {
+    pub network_id: String,
+    pub container_id: String,
+    pub ip: Ipv4Addr,
+    pub mac: String,
+    pub aliases: Vec<String>,
+}
+
+fn net_err(e: berth_net::Error) -> Error {
+    match e {
+        berth_net::Error::Invalid(m) => Error::InvalidArgument(m),
+        other => Error::Internal(other.to_string()),
+    }
+}
+
+/// A container's hostname: the configured one, or its short id.
+fn hostname_of(rec: &crate::db::ContainerRecord) -> String {
+    match rec.config.config.hostname.as_str() {
+        "" => rec.id[..12].to_string(),
+        given => given.to_string(),
+    }
+}

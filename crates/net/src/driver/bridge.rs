@@ -1,0 +1,117 @@
+//! The bridge driver (Docker's default): a Linux bridge per network holding the gateway
+//! address, and per container a pinned namespace with one veth per network, its host end
+//! enslaved to the bridge. Bridges carry their state root in their alias (see
+//! [`crate::netlink::stale_bridges`]).
+
+use std::path::{Path, PathBuf};
+
+use super::{Namespace, NetworkConfig, NetworkDriver};
+use crate::netlink::{self, Netlink};
+use crate::{Endpoint, Error, netns};
+
+/// Docker's name for the driver.
+pub const NAME: &str = "bridge";
+
+/// Docker's option naming the default network's bridge.
+pub const OPTION_NAME: &str = "com.docker.network.bridge.name";
+/// Docker's option marking the default network.
+pub const OPTION_DEFAULT: &str = "com.docker.network.bridge.default_bridge";
+
+pub struct Bridge;
+
+impl NetworkDriver for Bridge {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn namespace(&self) -> Namespace {
+        Namespace::Pinned
+    }
+
+    fn create(&self, net: &NetworkConfig, owner: &Path) -> Result<(), Error> {
+        if self.ready(net) {
+            return Ok(());
+        }
+        Netlink::open()?.ensure_bridge(&net.interface, net.gateway, net.subnet.prefix_len(), owner)
+    }
+
+    fn ready(&self, net: &NetworkConfig) -> bool {
+        netlink::bridge_ready(&net.interface)
+    }
+
+    fn delete(&self, interface: &str) -> Result<(), Error> {
+        Netlink::open()?.delete_bridge(interface)
+    }
+
+    fn in_use(&self, interface: &str) -> bool {
+        netlink::bridge_has_ports(interface)
+    }
+
+    fn interfaces_of(&self, owner: &Path) -> Vec<String> {
+        netlink::bridges_of(owner)
+    }
+
+    fn stale_interfaces(&self) -> Vec<(String, PathBuf)> {
+        netlink::stale_bridges()
+    }
+
+    /// Docker lists driver options only as given (compose recreates a network whose options
+    /// differ from its file's), so only the default network shows its bridge.
+    fn options(&self, net: &NetworkConfig) -> Vec<(String, String)> {
+        if !net.default {
+            return Vec::new();
+        }
+        vec![
+            (OPTION_NAME.into(), net.interface.clone()),
+            (OPTION_DEFAULT.into(), "true".into()),
+        ]
+    }
+
+    fn setup(&self, netns: &Path, endpoints: &[Endpoint]) -> Result<(), Error> {
+        netns::create(netns, endpoints)
+    }
+
+    fn attach(&self, netns: &Path, endpoint: &Endpoint) -> Result<(), Error> {
+        netns::attach(netns, endpoint)
+    }
+
+    fn detach(&self, netns: &Path, interface: &str) -> Result<(), Error> {
+        netns::detach(netns, interface)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(default: bool) -> NetworkConfig {
+        NetworkConfig {
+            interface: "berth0".into(),
+            subnet: "172.17.0.0/16".parse().unwrap(),
+            gateway: "172.17.0.1".parse().unwrap(),
+            internal: false,
+            default,
+        }
+    }
+
+    #[test]
+    fn only_the_default_network_shows_its_bridge() {
+        assert!(Bridge.options(&config(false)).is_empty());
+        let options = Bridge.options(&config(true));
+        assert_eq!(
+            options,
+            vec![
+                (OPTION_NAME.to_string(), "berth0".to_string()),
+                (OPTION_DEFAULT.to_string(), "true".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_missing_bridge_is_not_ready_nor_in_use() {
+        let mut net = config(false);
+        net.interface = "berth-nx-test".into();
+        assert!(!Bridge.ready(&net));
+        assert!(!Bridge.in_use(&net.interface));
+    }
+}
