@@ -1,77 +1,27 @@
-//! Paths inside a container's rootfs, resolved the way runc/moby's securejoin does: every
-//! symlink on the way is read and followed as if the rootfs were `/`, so `..` and absolute
-//! link targets never leave it. A mount destination resolved here names a real directory (or
-//! file) inside the rootfs, with no symlink left for the runtime to follow to the host.
+//! Paths inside a container's rootfs, resolved by [`berth_image::rootpath`] (securejoin's
+//! rules: `..` and absolute link targets never leave it), with the engine's error kinds. A mount
+//! destination resolved here names a real directory (or file) inside the rootfs, with no
+//! symlink left for the runtime to follow to the host.
 
-use std::ffi::OsString;
-use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use crate::Error;
+use berth_image::rootpath::RootPathError;
 
-/// Linux's own limit on symlinks followed in one lookup.
-const MAX_SYMLINKS: usize = 40;
+use crate::Error;
 
 /// Resolves `path` (absolute, inside the container) against `root`; returns the container path
 /// with every existing symlink replaced by its target, clamped to the rootfs. Components that
 /// do not exist yet are kept as given.
 pub fn resolve_in_root(root: &Path, path: &str) -> Result<String, Error> {
-    resolve(root, path, true)
+    berth_image::rootpath::resolve_in_root(root, path).map_err(error)
 }
 
-/// As [`resolve_in_root`], but a symlink in the last component is left as it is: what a build
-/// step's COPY, ADD or WORKDIR names is written at that place in the image, as Docker does. A
-/// trailing `/.` names what the last component leads to, so it is followed then.
-pub fn resolve_parent_in_root(root: &Path, path: &str) -> Result<String, Error> {
-    resolve(root, path, path.ends_with("/.") || path == ".")
-}
-
-fn resolve(root: &Path, path: &str, follow_last: bool) -> Result<String, Error> {
-    let mut pending: Vec<OsString> = components(path.as_bytes());
-    pending.reverse();
-    let mut resolved: Vec<OsString> = Vec::new();
-    let mut links = 0;
-    while let Some(part) = pending.pop() {
-        if part == ".." {
-            resolved.pop();
-            continue;
-        }
-        let mut host = root.to_path_buf();
-        host.extend(&resolved);
-        host.push(&part);
-        match std::fs::symlink_metadata(&host) {
-            Ok(meta) if meta.file_type().is_symlink() && (follow_last || !pending.is_empty()) => {
-                links += 1;
-                if links > MAX_SYMLINKS {
-                    return Err(Error::InvalidArgument(format!(
-                        "{path}: too many levels of symbolic links"
-                    )));
-                }
-                let target = std::fs::read_link(&host)
-                    .map_err(|e| Error::io(format!("reading link {}", host.display()), e))?;
-                let target = target.as_os_str().as_bytes();
-                if target.starts_with(b"/") {
-                    resolved.clear();
-                }
-                let mut parts = components(target);
-                parts.reverse();
-                pending.extend(parts);
-            }
-            _ => resolved.push(part),
-        }
+/// A symlink loop is the caller's (400); an unreadable link is ours.
+fn error(e: RootPathError) -> Error {
+    match e {
+        RootPathError::TooManyLinks(_) => Error::InvalidArgument(e.to_string()),
+        RootPathError::ReadLink { .. } => Error::Internal(e.to_string()),
     }
-    let joined: Vec<String> = resolved
-        .iter()
-        .map(|p| p.to_string_lossy().into_owned())
-        .collect();
-    Ok(format!("/{}", joined.join("/")))
-}
-
-fn components(path: &[u8]) -> Vec<OsString> {
-    path.split(|b| *b == b'/')
-        .filter(|p| !p.is_empty() && *p != b".")
-        .map(|p| OsString::from(std::ffi::OsStr::from_bytes(p)))
-        .collect()
 }
 
 /// Creates a mount point at the already resolved `destination` inside `root` if missing: a

@@ -19,6 +19,7 @@ mod config;
 pub mod diff;
 pub mod digest;
 mod error;
+pub mod rootpath;
 mod store;
 mod unpack;
 

@@ -84,15 +84,5 @@ pub fn reap_abandoned(engine: &Engine) {
 
 /// Unmounts every mount under `dir`, then removes it.
 pub fn remove_scratch(dir: &std::path::Path) {
-    let prefix = dir.to_string_lossy().into_owned();
-    let mounts: Vec<String> = std::fs::read_to_string("/proc/self/mountinfo")
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.split_whitespace().nth(4).map(str::to_string))
-        .filter(|m| m.starts_with(&prefix))
-        .collect();
-    for m in mounts.iter().rev() {
-        crate::rootfs::unmount(std::path::Path::new(m));
-    }
-    let _ = std::fs::remove_dir_all(dir);
+    berth_builder::remove_scratch(dir, &crate::rootfs::unmount);
 }

@@ -9,16 +9,21 @@ use berth_build::dockerfile::{Command, Copy, Instruction, Kind, Source};
 use berth_build::expand::expand_word;
 use berth_image::{Descriptor, History, ImageConfig};
 
-use super::copy::{CopyOptions, SourceFile};
-use super::fs_step::{Scratch, resolve_in_root};
-use super::{BuildError, Shared, cache};
-use crate::{Engine, Error};
+use crate::copy::{CopyOptions, SourceFile};
+use crate::fs_step::{Scratch, resolve_in_root};
+use crate::{BuildError, BuildHost, Shared, cache, now};
+
+/// A step's result; the host's errors kept as they are.
+type Result<T, H> = std::result::Result<T, BuildError<<H as BuildHost>::Error>>;
 
 /// The error of a stage that stopped because another one failed.
 pub const ABORTED: &str = "build aborted: another stage failed";
 
 /// The stages `target` needs (itself, its base stages, the stages it copies from), sorted.
-pub fn needed_stages(shared: &Shared<'_>, target: usize) -> Result<Vec<usize>, BuildError> {
+pub fn needed_stages<E>(
+    shared: &Shared<'_>,
+    target: usize,
+) -> std::result::Result<Vec<usize>, BuildError<E>> {
     let mut needed = std::collections::BTreeSet::new();
     let mut todo = vec![target];
     while let Some(i) = todo.pop() {
@@ -76,8 +81,8 @@ struct State {
     cmd_set: bool,
 }
 
-struct StageRun<'e, 's, 'r> {
-    engine: &'e Engine,
+struct StageRun<'e, 's, 'r, H: BuildHost> {
+    host: &'e H,
     shared: &'s Shared<'r>,
     index: usize,
     label: String,
@@ -86,16 +91,8 @@ struct StageRun<'e, 's, 'r> {
     state: State,
 }
 
-fn now() -> String {
-    crate::containers::now()
-}
-
 /// Builds stage `index`; returns its image id (committed, not named).
-pub fn build_stage(
-    engine: &Engine,
-    shared: &Shared<'_>,
-    index: usize,
-) -> Result<String, BuildError> {
+pub fn build_stage<H: BuildHost>(host: &H, shared: &Shared<'_>, index: usize) -> Result<String, H> {
     let stage = &shared.dockerfile.stages[index];
     let file = &shared.request.dockerfile_name;
     let label = if shared.stage_count == 1 {
@@ -143,14 +140,14 @@ pub fn build_stage(
         Some(
             shared
                 .wait_for_stage(j)
-                .ok_or_else(|| Error::Internal(ABORTED.into()))?,
+                .ok_or_else(|| BuildError::Internal(ABORTED.into()))?,
         )
     } else {
-        let id = image_for(engine, shared, &base, platform.as_deref()).map_err(|e| {
+        let id = image_for(host, shared, &base, platform.as_deref()).map_err(|e| {
             BuildError::Dockerfile(format!("{file}:{}: FROM {base}: {e}", stage.line))
         })?;
         if let Some(wanted) = &platform {
-            let config = engine.images.image(&id)?.config;
+            let config = host.images().image(&id)?.config;
             if !platform_matches(wanted, &config.os, &config.architecture) {
                 return Err(BuildError::Dockerfile(format!(
                     "{file}:{}: FROM --platform={wanted} {base}: image with reference {base} was \
@@ -164,8 +161,8 @@ pub fn build_stage(
     };
     let (mut config, layers) = match &base_id {
         Some(id) => (
-            engine.images.image(id)?.config,
-            engine.images.layer_descriptors(id)?,
+            host.images().image(id)?.config,
+            host.images().layer_descriptors(id)?,
         ),
         None => (
             ImageConfig {
@@ -184,7 +181,7 @@ pub fn build_stage(
     let triggers = config.config.on_build.take().unwrap_or_default();
     let key = cache::chain("", &["FROM", base_id.as_deref().unwrap_or("scratch")]);
     let mut run = StageRun {
-        engine,
+        host,
         shared,
         index,
         label,
@@ -210,7 +207,7 @@ pub fn build_stage(
     }
     for instr in &stage.instructions {
         if shared.failed.load(std::sync::atomic::Ordering::Relaxed) {
-            return Err(Error::Internal(ABORTED.into()).into());
+            return Err(BuildError::Internal(ABORTED.into()));
         }
         run.instruction(instr)?;
     }
@@ -263,40 +260,21 @@ fn platform_matches(wanted: &str, os: &str, arch: &str) -> bool {
 }
 
 /// A local image by name, or pulled (for `platform` when given) when missing.
-fn image_for(
-    engine: &Engine,
+fn image_for<H: BuildHost>(
+    host: &H,
     shared: &Shared<'_>,
     name: &str,
     platform: Option<&str>,
-) -> Result<String, Error> {
-    match engine.resolve_image(name) {
-        Ok(id) => Ok(id),
-        Err(Error::NotFound(_)) => {
-            let options = crate::distribution::PullOptions {
-                platform: platform.map(str::to_string),
-                ..Default::default()
-            };
-            let pulled = engine.pull_image(name, &options, &mut |p| {
-                if let Some(id) = &p.id {
-                    shared.say(&format!("#0 {id}: {}", p.status));
-                }
-            })?;
-            pulled
-                .into_iter()
-                .next()
-                .map(|p| p.id)
-                .ok_or_else(|| Error::NotFound(format!("No such image: {name}")))
-        }
-        Err(e) => Err(e),
-    }
+) -> std::result::Result<String, H::Error> {
+    host.base_image(name, platform, &|line| shared.say(line))
 }
 
-impl StageRun<'_, '_, '_> {
+impl<H: BuildHost> StageRun<'_, '_, '_, H> {
     fn file(&self) -> &str {
         &self.shared.request.dockerfile_name
     }
 
-    fn at(&self, instr: &Instruction, message: impl std::fmt::Display) -> BuildError {
+    fn at(&self, instr: &Instruction, message: impl std::fmt::Display) -> BuildError<H::Error> {
         BuildError::Dockerfile(format!("{}:{}: {message}", self.file(), instr.line))
     }
 
@@ -311,13 +289,13 @@ impl StageRun<'_, '_, '_> {
         scope
     }
 
-    fn expand(&self, instr: &Instruction, word: &str) -> Result<String, BuildError> {
+    fn expand(&self, instr: &Instruction, word: &str) -> Result<String, H> {
         expand_word(word, &self.scope(), self.shared.dockerfile.escape)
             .map_err(|e| self.at(instr, e))
     }
 
     /// The image of the current state: from the cache, or committed now.
-    fn materialize(&mut self) -> Result<String, BuildError> {
+    fn materialize(&mut self) -> Result<String, H> {
         if let Some(id) = &self.state.image {
             return Ok(id.clone());
         }
@@ -328,25 +306,23 @@ impl StageRun<'_, '_, '_> {
         let mut config = self.state.config.clone();
         config.created = Some(now());
         let id = self
-            .engine
-            .images
+            .host
+            .images()
             .commit_image(&config, self.state.layers.clone())?;
-        self.engine
-            .db
-            .build_cache_put(&self.state.key, &id, &now())?;
+        self.host.cache_put(&self.state.key, &id, &now())?;
         self.state.image = Some(id.clone());
         Ok(id)
     }
 
     /// The cached image for `key`, if any and still stored (never with --no-cache).
-    fn cached(&self, key: &str) -> Result<Option<String>, BuildError> {
+    fn cached(&self, key: &str) -> Result<Option<String>, H> {
         if self.shared.request.no_cache {
             return Ok(None);
         }
-        match self.engine.db.build_cache_get(key)? {
-            Some(id) if self.engine.images.image(&id).is_ok() => Ok(Some(id)),
+        match self.host.cache_get(key)? {
+            Some(id) if self.host.images().image(&id).is_ok() => Ok(Some(id)),
             Some(_) => {
-                self.engine.db.build_cache_forget(key)?;
+                self.host.cache_forget(key)?;
                 Ok(None)
             }
             None => Ok(None),
@@ -354,9 +330,9 @@ impl StageRun<'_, '_, '_> {
     }
 
     /// Moves to the cached image of `key`.
-    fn use_cached(&mut self, key: String, id: String) -> Result<(), BuildError> {
-        let image = self.engine.images.image(&id)?;
-        self.state.layers = self.engine.images.layer_descriptors(&id)?;
+    fn use_cached(&mut self, key: String, id: String) -> Result<(), H> {
+        let image = self.host.images().image(&id)?;
+        self.state.layers = self.host.images().layer_descriptors(&id)?;
         self.state.config = image.config;
         self.state.key = key;
         self.state.image = Some(id);
@@ -369,7 +345,7 @@ impl StageRun<'_, '_, '_> {
         key: String,
         layer: Option<(Descriptor, String)>,
         created_by: String,
-    ) -> Result<(), BuildError> {
+    ) -> Result<(), H> {
         let created = now();
         self.state.config.history.push(History {
             created: Some(created.clone()),
@@ -384,10 +360,10 @@ impl StageRun<'_, '_, '_> {
         }
         self.state.config.created = Some(created.clone());
         let id = self
-            .engine
-            .images
+            .host
+            .images()
             .commit_image(&self.state.config, self.state.layers.clone())?;
-        self.engine.db.build_cache_put(&key, &id, &created)?;
+        self.host.cache_put(&key, &id, &created)?;
         self.state.key = key;
         self.state.image = Some(id);
         Ok(())
@@ -409,7 +385,7 @@ impl StageRun<'_, '_, '_> {
         self.state.image = None;
     }
 
-    fn instruction(&mut self, instr: &Instruction) -> Result<(), BuildError> {
+    fn instruction(&mut self, instr: &Instruction) -> Result<(), H> {
         let first_line = instr.text.lines().next().unwrap_or("").to_string();
         match &instr.kind {
             Kind::Arg(decls) => {
@@ -470,7 +446,7 @@ impl StageRun<'_, '_, '_> {
 
     /// CMD, ENTRYPOINT, ENV, LABEL, EXPOSE, VOLUME, USER, WORKDIR, STOPSIGNAL, HEALTHCHECK,
     /// ONBUILD: the same code as `import --change`, with this stage's ARGs in scope.
-    fn apply_change(&mut self, instr: &Instruction) -> Result<(), BuildError> {
+    fn apply_change(&mut self, instr: &Instruction) -> Result<(), H> {
         let args: BTreeMap<String, String> = self.state.args.iter().cloned().collect();
         berth_image::apply_change_with(
             &mut self.state.config.config,
@@ -505,7 +481,7 @@ impl StageRun<'_, '_, '_> {
         command: &Command,
         heredoc: Option<&berth_build::dockerfile::Heredoc>,
         network: Option<&str>,
-    ) -> Result<(), BuildError> {
+    ) -> Result<(), H> {
         let host_network = match network {
             None | Some("default") | Some("none") => false,
             Some("host") => true,
@@ -573,16 +549,15 @@ impl StageRun<'_, '_, '_> {
             }
         }
         let c = &self.state.config.config;
-        let spec = super::run::RunSpec {
+        let spec = crate::RunStep {
             parent: &parent,
-            argv: argv.clone(),
+            argv: &argv,
             env,
             user: c.user.clone().unwrap_or_default(),
             workdir: c.working_dir.clone().unwrap_or_default(),
-            step: n,
             host_network,
         };
-        let layer = match super::run::run(self.engine, self.shared, spec) {
+        let layer = match crate::run::run(self.host, self.shared, &spec, n) {
             Ok(layer) => layer,
             Err(BuildError::StepFailed { message, code }) => {
                 self.shared.say(&format!(
@@ -609,7 +584,7 @@ impl StageRun<'_, '_, '_> {
         Ok(())
     }
 
-    fn workdir_step(&mut self, instr: &Instruction) -> Result<(), BuildError> {
+    fn workdir_step(&mut self, instr: &Instruction) -> Result<(), H> {
         let n = self.step_title(instr);
         let started = std::time::Instant::now();
         let dir = self
@@ -632,14 +607,14 @@ impl StageRun<'_, '_, '_> {
             return Ok(());
         }
         let parent = self.materialize()?;
-        let scratch = Scratch::mount(self.engine, Some(&parent))?;
-        super::copy::make_dirs(&scratch.merged, &dir).map_err(|e| self.at(instr, e))?;
+        let scratch = Scratch::mount(self.host, &self.shared.scratch, Some(&parent))?;
+        crate::copy::make_dirs(&scratch.merged, &dir).map_err(|e| self.at(instr, e))?;
         scratch.unmount();
         let changed = std::fs::read_dir(&scratch.upper)
             .map(|mut d| d.next().is_some())
             .unwrap_or(false);
         let layer = if changed {
-            Some(self.engine.images.add_layer_from_upper(&scratch.upper)?)
+            Some(self.host.images().add_layer_from_upper(&scratch.upper)?)
         } else {
             None
         };
@@ -654,11 +629,7 @@ impl StageRun<'_, '_, '_> {
 
     /// `ADD <url>`: the file as the server sends it (named after the URL's last path segment,
     /// mode 0600, mtime from Last-Modified), in this build's scratch dir. Returns it and its digest.
-    fn download(
-        &self,
-        instr: &Instruction,
-        url: &str,
-    ) -> Result<(std::path::PathBuf, String), BuildError> {
+    fn download(&self, instr: &Instruction, url: &str) -> Result<(std::path::PathBuf, String), H> {
         use sha2::Digest;
         let path_part = url.split(['?', '#']).next().unwrap_or(url);
         let name = path_part
@@ -667,20 +638,21 @@ impl StageRun<'_, '_, '_> {
             .and_then(|p| p.rsplit('/').next())
             .filter(|n| !n.is_empty())
             .unwrap_or("download");
-        let dir = super::reap::scratch_dir(self.engine)
-            .join(format!("download-{}", crate::names::new_id()));
+        let dir = self.shared.scratch.join(crate::unique_name("download-"));
         std::fs::create_dir_all(&dir)
-            .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+            .map_err(|e| BuildError::io(format!("creating {}", dir.display()), e))?;
         let file = dir.join(name);
         let mut out = std::fs::File::create(&file)
-            .map_err(|e| Error::io(format!("creating {}", file.display()), e))?;
-        let got = berth_registry::http::download(url, &mut out)
+            .map_err(|e| BuildError::io(format!("creating {}", file.display()), e))?;
+        let last_modified = self
+            .host
+            .download(url, &mut out)
             .map_err(|e| self.at(instr, format!("ADD failed: {e}")))?;
         drop(out);
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
-            .map_err(|e| Error::io(format!("chmod {}", file.display()), e))?;
-        if let Some(t) = got.last_modified {
+            .map_err(|e| BuildError::io(format!("chmod {}", file.display()), e))?;
+        if let Some(t) = last_modified {
             let ts = nix::sys::time::TimeSpec::new(t, 0);
             let _ = nix::sys::stat::utimensat(
                 None,
@@ -691,11 +663,11 @@ impl StageRun<'_, '_, '_> {
             );
         }
         let data = std::fs::read(&file)
-            .map_err(|e| Error::io(format!("reading {}", file.display()), e))?;
+            .map_err(|e| BuildError::io(format!("reading {}", file.display()), e))?;
         Ok((file, hex::encode(sha2::Sha256::digest(&data))))
     }
 
-    fn copy_step(&mut self, instr: &Instruction, copy: &Copy) -> Result<(), BuildError> {
+    fn copy_step(&mut self, instr: &Instruction, copy: &Copy) -> Result<(), H> {
         let name = if copy.add { "ADD" } else { "COPY" };
         let n = self.step_title(instr);
         let started = std::time::Instant::now();
@@ -744,14 +716,14 @@ impl StageRun<'_, '_, '_> {
                         Some(i) if i < self.index => self
                             .shared
                             .wait_for_stage(i)
-                            .ok_or_else(|| Error::Internal(ABORTED.into()))?,
+                            .ok_or_else(|| BuildError::Internal(ABORTED.into()))?,
                         Some(_) => return Err(self.at(
                             instr,
                             format!(
                                 "{name} --from={from}: a stage can only copy from an earlier stage"
                             ),
                         )),
-                        None => image_for(self.engine, self.shared, &from, None)
+                        None => image_for(self.host, self.shared, &from, None)
                             .map_err(|e| self.at(instr, format!("{name} --from={from}: {e}")))?,
                     })
                 }
@@ -822,24 +794,19 @@ impl StageRun<'_, '_, '_> {
             return Ok(());
         }
         let parent = self.materialize()?;
-        let scratch = Scratch::mount(self.engine, Some(&parent))?;
+        let scratch = Scratch::mount(self.host, &self.shared.scratch, Some(&parent))?;
         let from_scratch = from_image
             .as_deref()
-            .map(|id| Scratch::mount(self.engine, Some(id)))
+            .map(|id| Scratch::mount(self.host, &self.shared.scratch, Some(id)))
             .transpose()?;
         let owner = match &chown {
             None => None,
             Some(spec) => {
-                let user = crate::user::resolve(&scratch.merged, spec)
+                let (uid, gid) = self
+                    .host
+                    .resolve_user(&scratch.merged, spec)
                     .map_err(|e| self.at(instr, format!("{name} --chown={spec}: {e}")))?;
-                Some((
-                    user.uid,
-                    if spec.contains(':') {
-                        user.gid
-                    } else {
-                        user.uid
-                    },
-                ))
+                Some((uid, if spec.contains(':') { gid } else { uid }))
             }
         };
         let context = &self.shared.context;
@@ -890,16 +857,16 @@ impl StageRun<'_, '_, '_> {
             }
         }
         if !sources.is_empty() {
-            super::copy::copy(&scratch.merged, &sources, &dest, &options)
+            crate::copy::copy(&scratch.merged, &sources, &dest, &options)
                 .map_err(|e| self.at(instr, format!("{name} failed: {e}")))?;
         }
         for (doc_name, body) in &heredocs {
-            super::copy::write_heredoc(&scratch.merged, &dest, doc_name, body, &options)
+            crate::copy::write_heredoc(&scratch.merged, &dest, doc_name, body, &options)
                 .map_err(|e| self.at(instr, format!("{name} failed: {e}")))?;
         }
         drop(from_scratch);
         scratch.unmount();
-        let layer = self.engine.images.add_layer_from_upper(&scratch.upper)?;
+        let layer = self.host.images().add_layer_from_upper(&scratch.upper)?;
         drop(scratch);
         let first_line = instr.text.lines().next().unwrap_or("").to_string();
         self.commit_step(key, Some(layer), first_line)?;

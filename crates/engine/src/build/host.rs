@@ -1,27 +1,110 @@
-//! RUN: the command runs in a container made through the engine's normal path (the same shim,
-//! runtime and isolation as `berth run`), on an overlay over the parent image; its output is
-//! streamed to the build progress, and its upper dir becomes the step's layer. The container
-//! is removed whatever happens.
+//! The engine as the builder's [`BuildHost`]: RUN steps run in containers made through the
+//! engine's normal path (the same shim, runtime and isolation as `berth run`), labelled with the
+//! building process so a killed build's containers are reaped; scratch overlays are mounted the
+//! way container rootfses are; the cache is the `build_cache` table.
 
 use std::io::BufRead;
 use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use berth_image::Descriptor;
+use berth_builder::{BuildHost, RunStep, StepExit};
 
-use super::{BuildError, Shared, reap};
+use super::reap;
 use crate::types::{ContainerConfig, CreateRequest};
 use crate::{Engine, Error};
 
-/// What a RUN step runs, and as whom.
-pub struct RunSpec<'a> {
-    pub parent: &'a str,
-    pub argv: Vec<String>,
-    pub env: Vec<String>,
-    pub user: String,
-    pub workdir: String,
-    pub step: usize,
-    /// `RUN --network=host`: the host's network; otherwise a private loopback-only one.
-    pub host_network: bool,
+impl BuildHost for Engine {
+    type Error = Error;
+
+    fn another(&self) -> Result<Self, Error> {
+        Engine::open_at(&self.root, &self.run)
+    }
+
+    fn images(&self) -> &berth_image::Store {
+        &self.images
+    }
+
+    fn base_image(
+        &self,
+        name: &str,
+        platform: Option<&str>,
+        say: &dyn Fn(&str),
+    ) -> Result<String, Error> {
+        match self.resolve_image(name) {
+            Ok(id) => Ok(id),
+            Err(Error::NotFound(_)) => {
+                let options = crate::distribution::PullOptions {
+                    platform: platform.map(str::to_string),
+                    ..Default::default()
+                };
+                let pulled = self.pull_image(name, &options, &mut |p| {
+                    if let Some(id) = &p.id {
+                        say(&format!("#0 {id}: {}", p.status));
+                    }
+                })?;
+                pulled
+                    .into_iter()
+                    .next()
+                    .map(|p| p.id)
+                    .ok_or_else(|| Error::NotFound(format!("No such image: {name}")))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn cache_get(&self, key: &str) -> Result<Option<String>, Error> {
+        self.db.build_cache_get(key)
+    }
+
+    fn cache_put(&self, key: &str, image_id: &str, created: &str) -> Result<(), Error> {
+        self.db.build_cache_put(key, image_id, created)
+    }
+
+    fn cache_forget(&self, key: &str) -> Result<(), Error> {
+        self.db.build_cache_forget(key)
+    }
+
+    fn mount_overlay(
+        &self,
+        lowers: &[PathBuf],
+        upper: &Path,
+        work: &Path,
+        merged: &Path,
+    ) -> Result<(), Error> {
+        crate::rootfs::mount_overlay(lowers, upper, work, merged, true)
+    }
+
+    fn unmount(&self, target: &Path) {
+        crate::rootfs::unmount(target);
+    }
+
+    fn run_step(
+        &self,
+        step: &RunStep<'_>,
+        output: &(dyn Fn(&str) + Sync),
+        stop: &AtomicBool,
+    ) -> Result<StepExit, Error> {
+        run_step(self, step, output, stop)
+    }
+
+    fn resolve_user(&self, rootfs: &Path, spec: &str) -> Result<(u32, u32), Error> {
+        crate::user::resolve(rootfs, spec).map(|u| (u.uid, u.gid))
+    }
+
+    fn download(&self, url: &str, out: &mut dyn std::io::Write) -> Result<Option<i64>, Error> {
+        berth_registry::http::download(url, out)
+            .map(|got| got.last_modified)
+            .map_err(|e| Error::Internal(e.to_string()))
+    }
+
+    fn register(&self, image_id: &str, tags: &[String]) -> Result<(), Error> {
+        self.db.add_image(image_id, &crate::containers::now())?;
+        for tag in tags {
+            self.db.set_tag(tag, image_id)?;
+        }
+        Ok(())
+    }
 }
 
 /// Removes the step's container on every path out.
@@ -71,18 +154,19 @@ impl InitHandle {
     }
 }
 
-/// Runs the step; returns the layer of what it changed and its diff_id.
-pub fn run(
+/// Runs a RUN step's container to its end; its upper dir becomes the layer on exit 0.
+fn run_step(
     engine: &Engine,
-    shared: &Shared<'_>,
-    spec: RunSpec<'_>,
-) -> Result<(Descriptor, String), BuildError> {
+    spec: &RunStep<'_>,
+    output: &(dyn Fn(&str) + Sync),
+    stop: &AtomicBool,
+) -> Result<StepExit, Error> {
     let mut labels = std::collections::BTreeMap::new();
     labels.insert(reap::OWNER_LABEL.to_string(), reap::owner());
     let request = CreateRequest {
         config: ContainerConfig {
             image: spec.parent.to_string(),
-            cmd: Some(spec.argv.clone()),
+            cmd: Some(spec.argv.to_vec()),
             entrypoint: Some(Vec::new()),
             env: Some(spec.env.clone()),
             user: spec.user.clone(),
@@ -117,28 +201,19 @@ pub fn run(
         stdout: Some(writer.as_fd()),
         stderr: Some(writer.as_fd()),
     };
-    let started = std::time::Instant::now();
-    let command = spec.argv.join(" ");
-    let failed = |code: i32| BuildError::StepFailed {
-        message: format!("The command '{command}' returned a non-zero code: {code}"),
-        code,
-    };
-    // A stage that failed meanwhile: start nothing more.
-    if shared.failed.load(std::sync::atomic::Ordering::Relaxed) {
-        return Err(Error::Internal(super::stage::ABORTED.into()).into());
-    }
     let running = match engine.start_container(&id, Some(attach)) {
         Ok(Some(r)) => r,
-        Ok(None) => return Err(Error::Internal("the step's container did not start".into()).into()),
+        Ok(None) => return Err(Error::Internal("the step's container did not start".into())),
         Err(Error::CannotRun { message, exit_code }) => {
-            shared.say(&format!("#{} {message}", spec.step));
-            return Err(failed(exit_code));
+            return Ok(StepExit::Failed {
+                code: exit_code,
+                message: Some(message),
+            });
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => return Err(e),
     };
     drop(writer);
-    let step = spec.step;
-    let finished = std::sync::atomic::AtomicBool::new(false);
+    let finished = AtomicBool::new(false);
     let init = InitHandle::open(running.pid);
     let init = &init;
     let code = std::thread::scope(|scope| {
@@ -147,11 +222,7 @@ pub fn run(
             let mut line = Vec::new();
             while lines.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
                 let text = String::from_utf8_lossy(&line);
-                shared.say(&format!(
-                    "#{step} {:.3} {}",
-                    started.elapsed().as_secs_f64(),
-                    text.trim_end_matches(['\n', '\r'])
-                ));
+                output(text.trim_end_matches(['\n', '\r']));
                 line.clear();
             }
         });
@@ -159,27 +230,31 @@ pub fn run(
         // until the step has ended (the kill must not depend on when the failure lands).
         let finished = &finished;
         let watcher = scope.spawn(move || {
-            use std::sync::atomic::Ordering::Relaxed;
-            while !finished.load(Relaxed) {
-                if shared.failed.load(Relaxed) {
+            while !finished.load(Ordering::Relaxed) {
+                if stop.load(Ordering::Relaxed) {
                     init.kill();
                 }
                 std::thread::sleep(std::time::Duration::from_millis(50));
             }
         });
         let code = running.wait();
-        finished.store(true, std::sync::atomic::Ordering::Relaxed);
+        finished.store(true, Ordering::Relaxed);
         let _ = watcher.join();
         let _ = pump.join();
         code
     });
     match code {
         Some(0) => {}
-        Some(code) => return Err(failed(code)),
-        None => return Err(Error::Internal("the step's container shim died".into()).into()),
+        Some(code) => {
+            return Ok(StepExit::Failed {
+                code,
+                message: None,
+            });
+        }
+        None => return Err(Error::Internal("the step's container shim died".into())),
     }
     let upper = engine.container_dir(&id).join("upper");
-    let layer = engine.images.add_layer_from_upper(&upper)?;
+    let (layer, diff_id) = engine.images.add_layer_from_upper(&upper)?;
     drop(guard);
-    Ok(layer)
+    Ok(StepExit::Done(layer, diff_id))
 }
