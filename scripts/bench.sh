@@ -19,6 +19,8 @@
 #             `berth logs -f`, HTTP logs?follow=1, `docker logs -f` and HTTP attach against
 #             `berth serve` and dockerd, and `podman logs -f`; median and p95.
 # dockerd (Debian's docker.io) is started on a private socket and data root, and stopped.
+# BERTH_BEFORE=/path/to/an/older/berth adds that binary (its own state root) to the run and
+# bridge sections: a before/after comparison of a change, side by side in one run.
 # Usage: [BENCH=run,idle,build,api,registry,bridge,throughput,latency] scripts/bench.sh [--install] [RUNS] [IDLE_CONTAINERS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,6 +50,10 @@ cleanup() {
     "$berth" rm -f $("$berth" ps -aq) >/dev/null 2>&1 || true
     # The root's bridges and firewall table (its containers' namespaces, and veths, are gone).
     "$berth" network prune -f --include-default-bridge >/dev/null 2>&1 || true
+    if [ -n "${BERTH_BEFORE:-}" ]; then
+        BERTH_ROOT="$work/root-before" BERTH_RUN="$work/run-before" \
+            "$BERTH_BEFORE" network prune -f --include-default-bridge >/dev/null 2>&1 || true
+    fi
     [ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null || true
     [ -n "$replay_pid" ] && kill "$replay_pid" 2>/dev/null && wait "$replay_pid" 2>/dev/null || true
     if [ -n "$dockerd_pid" ]; then
@@ -88,6 +94,12 @@ echo 'root:x:0:0:root:/root:/bin/sh' > "$rootfs/etc/passwd"
 tar -C "$rootfs" -c . > "$work/rootfs.tar"
 "$berth" import "$work/rootfs.tar" bench >/dev/null
 "$berth" run --rm bench true
+before=()
+if [ -n "${BERTH_BEFORE:-}" ]; then
+    before=(env BERTH_ROOT="$work/root-before" BERTH_RUN="$work/run-before" "$BERTH_BEFORE")
+    "${before[@]}" import "$work/rootfs.tar" bench >/dev/null
+    "${before[@]}" run --rm bench true
+fi
 
 have_podman=""
 # podman raises RLIMIT_NOFILE/NPROC by default, which this host forbids (no CAP_SYS_RESOURCE):
@@ -121,6 +133,7 @@ fi
 
 if want run; then
     cmds=(-n berth "$berth run --rm --network none bench true")
+    [ ${#before[@]} -gt 0 ] && cmds+=(-n berth-before "${before[*]} run --rm --network none bench true")
     if command -v runc >/dev/null; then
         (cd "$work/bundle" && runc spec && sed -i 's/"terminal": true/"terminal": false/; s/"sh"/"true"/' config.json)
         cmds+=(-n runc "runc run --bundle $work/bundle bench-runc")
@@ -134,6 +147,7 @@ fi
 
 if want bridge; then
     cmds=(-n berth "$berth run --rm bench true")
+    [ ${#before[@]} -gt 0 ] && cmds+=(-n berth-before "${before[*]} run --rm bench true")
     [ -n "$have_podman" ] && cmds+=(-n podman "podman run --rm $podman_limits localhost/bench true")
     [ -n "$have_docker" ] && cmds+=(-n docker "$d run --rm bench true")
     hyperfine -N --warmup 5 --runs "$RUNS" --export-json "$work/bridge.json" "${cmds[@]}" >/dev/null 2>&1 ||
