@@ -134,13 +134,9 @@ async fn start_tracked(state: AppState, id: String) -> ApiResult<StatusCode> {
             return Ok(StatusCode::NOT_MODIFIED);
         }
         Err(e) => {
+            // An --rm container that cannot start is gone already (the engine's start removes
+            // it, as dockerd's does); its client waits for condition=removed.
             state.lock().live.remove(&rec.id);
-            // As dockerd: an --rm container that cannot start is removed (its client waits
-            // for condition=removed).
-            if rec.config.host_config.auto_remove {
-                let id = rec.id.clone();
-                let _ = engine::call(move |e| e.remove_container(&id, true)).await;
-            }
             return Err(e);
         }
     };
