@@ -1,6 +1,7 @@
 //! berth: a Docker-compatible container engine in one binary. This crate is the thin front end:
 //! the command line (one file per verb under `commands/`, each calling one engine function) and
-//! the hidden `berth shim` entry point. It must not touch files under the state root itself.
+//! the hidden `berth shim` and `berth exec-helper` entry points. It must not touch files under
+//! the state root itself.
 
 mod commands;
 mod format;

@@ -27,6 +27,7 @@ pub mod export;
 pub mod filters;
 pub mod health;
 pub mod history;
+pub mod host;
 pub mod humanize;
 pub mod images;
 pub mod lifecycle;
