@@ -134,13 +134,9 @@ async fn start_tracked(state: AppState, id: String) -> ApiResult<StatusCode> {
             return Ok(StatusCode::NOT_MODIFIED);
         }
         Err(e) => {
+            // An --rm container that cannot start is gone already (the engine's start removes
+            // it, as dockerd's does); its client waits for condition=removed.
             state.lock().live.remove(&rec.id);
-            // As dockerd: an --rm container that cannot start is removed (its client waits
-            // for condition=removed).
-            if rec.config.host_config.auto_remove {
-                let id = rec.id.clone();
-                let _ = engine::call(move |e| e.remove_container(&id, true)).await;
-            }
             return Err(e);
         }
     };
@@ -283,60 +279,62 @@ pub async fn resize(
     Ok(StatusCode::OK)
 }
 
-/// One stats sample in Docker's shape.
-fn stats_json(
-    rec: &berth_engine::db::ContainerRecord,
-    now: &berth_runtime::stats::Usage,
-    before: &berth_runtime::stats::Usage,
-    host: (u64, u64),
-    cpus: u32,
-) -> serde_json::Value {
-    let cpu = |u: &berth_runtime::stats::Usage, system: u64| {
+/// One engine stats sample in Docker's shape.
+fn stats_json(s: &berth_engine::stats::StatsSample) -> serde_json::Value {
+    let cpu = |c: &berth_engine::stats::CpuStats| {
         json!({
-            "cpu_usage": {"total_usage": u.cpu_total_ns, "percpu_usage": u.per_cpu_ns, "usage_in_kernelmode": 0, "usage_in_usermode": 0},
-            "system_cpu_usage": system, "online_cpus": cpus, "throttling_data": {"periods": 0, "throttled_periods": 0, "throttled_time": 0},
+            "cpu_usage": {"total_usage": c.total_ns, "percpu_usage": c.per_cpu_ns, "usage_in_kernelmode": 0, "usage_in_usermode": 0},
+            "system_cpu_usage": c.system_ns, "online_cpus": c.online_cpus, "throttling_data": {"periods": 0, "throttled_periods": 0, "throttled_time": 0},
         })
     };
-    let stamp = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
-    json!({
-        "read": stamp, "preread": "0001-01-01T00:00:00Z",
-        "pids_stats": {"current": now.pids, "limit": now.pids_limit},
+    let mut doc = json!({
+        "read": s.read, "preread": s.preread,
+        "pids_stats": {"current": s.pids, "limit": s.pids_limit},
         "blkio_stats": {"io_service_bytes_recursive": [
-            {"major": 0, "minor": 0, "op": "read", "value": now.block_read},
-            {"major": 0, "minor": 0, "op": "write", "value": now.block_write}],
+            {"major": 0, "minor": 0, "op": "read", "value": s.block_read},
+            {"major": 0, "minor": 0, "op": "write", "value": s.block_write}],
             "io_serviced_recursive": null, "io_queue_recursive": null, "io_service_time_recursive": null, "io_wait_time_recursive": null,
             "io_merged_recursive": null, "io_time_recursive": null, "sectors_recursive": null},
         "num_procs": 0, "storage_stats": {},
-        "cpu_stats": cpu(now, host.1), "precpu_stats": cpu(before, host.0),
-        "memory_stats": {"usage": now.memory_used, "limit": now.memory_limit, "stats": {}},
-        "name": format!("/{}", rec.name), "id": rec.id,
-    })
+        "cpu_stats": cpu(&s.cpu), "precpu_stats": cpu(&s.precpu),
+        "memory_stats": {"usage": s.memory_used, "limit": s.memory_limit, "stats": {}},
+        "name": format!("/{}", s.name), "id": s.id,
+    });
+    // As dockerd: no "networks" key for a container without interfaces of its own.
+    if !s.networks.is_empty() {
+        let networks: serde_json::Map<String, serde_json::Value> = s
+            .networks
+            .iter()
+            .map(|i| {
+                (i.name.clone(), json!({
+                    "rx_bytes": i.rx_bytes, "rx_packets": i.rx_packets, "rx_errors": i.rx_errors, "rx_dropped": i.rx_dropped,
+                    "tx_bytes": i.tx_bytes, "tx_packets": i.tx_packets, "tx_errors": i.tx_errors, "tx_dropped": i.tx_dropped,
+                }))
+            })
+            .collect();
+        doc["networks"] = networks.into();
+    }
+    doc
 }
 
-/// `stats?stream=`: two samples half a second apart (so CPU % has a base), then, when
-/// streaming, one per second until the client goes away.
+/// `stats?stream=`: the engine's one-shot sample; when streaming, a first sample at once,
+/// then one per [`STREAM_INTERVAL`](berth_engine::stats::STREAM_INTERVAL), each over the
+/// time since the one before, until the client goes away.
 pub async fn stats(Path(id): Path<String>, QueryExtractor(q): Q) -> ApiResult<Response> {
     let stream = query::flag(&q, "stream", true) && !query::flag(&q, "one-shot", false);
-    let sample = move |id: String| {
-        engine::call(move |e| {
-            let (rec, usage) = e.stats(&id)?;
-            Ok((rec, usage, berth_runtime::stats::host_cpu()))
-        })
-    };
-    let (rec, mut before, (mut host_before, cpus)) = sample(id.clone()).await?;
-    let first = if stream {
-        Duration::from_millis(0)
-    } else {
-        Duration::from_millis(500)
-    };
-    tokio::time::sleep(first).await;
-    let (_, now, (host_now, _)) = sample(rec.id.clone()).await?;
-    let doc = stats_json(&rec, &now, &before, (host_before, host_now), cpus);
     if !stream {
-        return Ok(Json(doc).into_response());
+        let mut samples = engine::call(move |e| e.stats_samples(&[id])).await?;
+        let sample = samples
+            .pop()
+            .ok_or_else(|| ApiError::internal("the engine returned no stats sample"))?;
+        return Ok(Json(stats_json(&sample)).into_response());
     }
+    let reading = |id: String| engine::call(move |e| e.stats_reading(&id));
+    let mut before = reading(id).await?;
+    let id = before.id().to_string();
+    let now = reading(id.clone()).await?;
+    let doc = stats_json(&now.since(&before));
     before = now;
-    host_before = host_now;
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(2);
     tokio::spawn(async move {
         let mut line = serde_json::to_vec(&doc).unwrap_or_default();
@@ -345,24 +343,16 @@ pub async fn stats(Path(id): Path<String>, QueryExtractor(q): Q) -> ApiResult<Re
             return;
         }
         loop {
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            let Ok((rec, now, (host_now, cpus))) = sample(rec.id.clone()).await else {
+            tokio::time::sleep(berth_engine::stats::STREAM_INTERVAL).await;
+            let Ok(now) = reading(id.clone()).await else {
                 return;
             };
-            let mut line = serde_json::to_vec(&stats_json(
-                &rec,
-                &now,
-                &before,
-                (host_before, host_now),
-                cpus,
-            ))
-            .unwrap_or_default();
+            let mut line = serde_json::to_vec(&stats_json(&now.since(&before))).unwrap_or_default();
             line.push(b'\n');
             if tx.send(Ok(line.into())).await.is_err() {
                 return;
             }
             before = now;
-            host_before = host_now;
         }
     });
     Ok(Response::builder()

@@ -1,8 +1,10 @@
 //! Exec objects: `POST /containers/{id}/exec` records one, `POST /exec/{id}/start` runs it.
 //!
-//! The process is started by a `berth exec` child (this same binary), never in this process:
-//! the engine's exec goes through libcontainer, which must not run in a multi-threaded
-//! process. The child's stdio are pipes the server frames onto the hijacked connection.
+//! The process is started by the engine's exec helper (a `berth exec-helper` child of this
+//! same binary, its request in the engine's private protocol: `berth_engine::exec::helper`),
+//! never in this process: the engine's exec forks into the container from its caller, which
+//! must be single-threaded. The child's stdio are pipes the server frames onto the hijacked
+//! connection (or, for `-t`, a terminal of the server's).
 
 use std::process::Stdio;
 
@@ -55,25 +57,8 @@ pub async fn create(
     if config.cmd.as_ref().is_none_or(|c| c.is_empty()) {
         return Err(ApiError::bad_request("No exec command specified"));
     }
-    let rec = engine::call(move |e| e.container(&id)).await?;
-    match rec.state {
-        berth_engine::types::State::Running => {}
-        berth_engine::types::State::Paused => {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                format!(
-                    "Container {} is paused, unpause the container before exec",
-                    rec.id
-                ),
-            ));
-        }
-        _ => {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                format!("Container {} is not running", rec.id),
-            ));
-        }
-    }
+    // The engine's rule for where an exec may run (409 for a paused or stopped container).
+    let rec = engine::call(move |e| e.exec_container(&id)).await?;
     let exec_id = berth_engine::names::new_id();
     let entry = ExecEntry {
         id: exec_id.clone(),
@@ -113,38 +98,24 @@ fn find(state: &AppState, id: &str) -> ApiResult<ExecEntry> {
         .ok_or_else(|| ApiError::not_found(format!("No such exec instance: {id}")))
 }
 
-/// The `berth exec` command line for an exec object.
-fn command(entry: &ExecEntry, tty: bool, detach: bool) -> ApiResult<tokio::process::Command> {
-    // The server's own binary, through /proc/self/exe once the file was replaced.
-    let exe = std::env::current_exe()
-        .ok()
-        .filter(|p| p.exists())
-        .unwrap_or_else(|| "/proc/self/exe".into());
+/// The engine's exec helper for an exec object: a `berth exec-helper` child (this same
+/// binary) that gets the request in the engine's private protocol and runs the exec.
+async fn command(entry: &ExecEntry, tty: bool, detach: bool) -> ApiResult<tokio::process::Command> {
     let c = &entry.config;
-    let mut cmd = tokio::process::Command::new(exe);
-    cmd.arg("exec");
-    if detach {
-        cmd.arg("-d");
-    }
-    if c.attach_stdin && !detach {
-        cmd.arg("-i");
-    }
-    if tty {
-        cmd.arg("-t");
-    }
-    for kv in c.env.iter().flatten() {
-        cmd.arg("-e").arg(kv);
-    }
-    if !c.working_dir.is_empty() {
-        cmd.arg("-w").arg(&c.working_dir);
-    }
-    if !c.user.is_empty() {
-        cmd.arg("-u").arg(&c.user);
-    }
-    if c.privileged {
-        cmd.arg("--privileged");
-    }
-    cmd.arg(&entry.container_id).args(c.cmd.iter().flatten());
+    let request = berth_engine::exec::ExecRequest {
+        cmd: c.cmd.clone().unwrap_or_default(),
+        env: c.env.clone().unwrap_or_default(),
+        user: c.user.clone(),
+        workdir: c.working_dir.clone(),
+        tty,
+        console_size: None,
+        detach,
+    };
+    let interactive = c.attach_stdin && !detach;
+    let container = entry.container_id.clone();
+    let cmd =
+        engine::call(move |e| e.exec_helper_command(&container, &request, interactive)).await?;
+    let mut cmd = tokio::process::Command::from(cmd);
     cmd.kill_on_drop(false);
     Ok(cmd)
 }
@@ -174,7 +145,7 @@ pub async fn start(
         ));
     }
     let tty = start.tty.unwrap_or(entry.config.tty);
-    let mut cmd = command(&entry, tty, start.detach)?;
+    let mut cmd = command(&entry, tty, start.detach).await?;
     if start.detach {
         cmd.stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -182,7 +153,7 @@ pub async fn start(
         let output = cmd
             .output()
             .await
-            .map_err(|e| ApiError::internal(format!("running berth exec: {e}")))?;
+            .map_err(|e| ApiError::internal(format!("running the exec helper: {e}")))?;
         if !output.status.success() {
             let message = String::from_utf8_lossy(&output.stderr)
                 .trim()
@@ -219,7 +190,7 @@ pub async fn start(
     });
     let mut child = cmd
         .spawn()
-        .map_err(|e| ApiError::internal(format!("running berth exec: {e}")))?;
+        .map_err(|e| ApiError::internal(format!("running the exec helper: {e}")))?;
     {
         let mut inner = state.lock();
         if let Some(e) = inner.execs.get_mut(&entry.id) {
@@ -274,7 +245,7 @@ pub async fn start(
     }
 }
 
-/// `-t`: the `berth exec` child gets a terminal of the server's (raw, so bytes pass as they
+/// `-t`: the exec helper gets a terminal of the server's (raw, so bytes pass as they
 /// are) as its controlling terminal. Its window size is what `resize` sets: the child follows
 /// it (SIGWINCH) into the exec's own pty.
 fn start_with_terminal(
@@ -311,7 +282,7 @@ fn start_with_terminal(
     }
     let mut child = cmd
         .spawn()
-        .map_err(|e| ApiError::internal(format!("running berth exec: {e}")))?;
+        .map_err(|e| ApiError::internal(format!("running the exec helper: {e}")))?;
     // Only the child holds the terminal now: its exit ends the output (EIO on the master).
     drop(cmd);
     drop(terminal.slave);
@@ -398,7 +369,7 @@ pub async fn inspect(
     })))
 }
 
-/// Sizes a `-t` exec's terminal (its `berth exec` child passes the size on to the exec's pty).
+/// Sizes a `-t` exec's terminal (its exec helper passes the size on to the exec's pty).
 pub async fn resize(
     State(state): State<AppState>,
     Path(id): Path<String>,

@@ -34,12 +34,6 @@ pub async fn ping() -> Response {
         .into_response()
 }
 
-fn kernel_version() -> String {
-    nix::sys::utsname::uname()
-        .map(|u| u.release().to_string_lossy().into_owned())
-        .unwrap_or_default()
-}
-
 fn arch() -> &'static str {
     match std::env::consts::ARCH {
         "x86_64" => "amd64",
@@ -52,7 +46,7 @@ pub async fn version() -> Json<serde_json::Value> {
     let version = env!("CARGO_PKG_VERSION");
     let details = json!({
         "ApiVersion": API_VERSION, "MinAPIVersion": MIN_API_VERSION, "Os": "linux", "Arch": arch(),
-        "KernelVersion": kernel_version(), "GitCommit": "", "GoVersion": "", "BuildTime": "", "Experimental": "false",
+        "KernelVersion": berth_engine::host::kernel_version(), "GitCommit": "", "GoVersion": "", "BuildTime": "", "Experimental": "false",
     });
     Json(json!({
         "Platform": {"Name": "berth"},
@@ -64,7 +58,7 @@ pub async fn version() -> Json<serde_json::Value> {
         "GoVersion": "",
         "Os": "linux",
         "Arch": arch(),
-        "KernelVersion": kernel_version(),
+        "KernelVersion": berth_engine::host::kernel_version(),
         "BuildTime": "",
     }))
 }
@@ -84,28 +78,7 @@ pub async fn info() -> ApiResult<Json<serde_json::Value>> {
     use berth_engine::types::State;
     let running = count(|s| s == State::Running || s == State::Restarting);
     let paused = count(|s| s == State::Paused);
-    let hostname = nix::unistd::gethostname()
-        .map(|h| h.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let cpus = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
-    let memory = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|m| {
-            m.lines().find_map(|l| {
-                l.strip_prefix("MemTotal:")
-                    .map(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            })
-        })
-        .flatten()
-        .unwrap_or(0)
-        * 1024;
-    let cgroup_version = if std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
-        "2"
-    } else {
-        "1"
-    };
+    let host = berth_engine::host::info();
     Ok(Json(json!({
         "ID": "", "Containers": containers.len(), "ContainersRunning": running, "ContainersPaused": paused,
         "ContainersStopped": containers.len() - running - paused, "Images": images,
@@ -114,13 +87,13 @@ pub async fn info() -> ApiResult<Json<serde_json::Value>> {
         "CPUShares": true, "CPUSet": true, "PidsLimit": true, "IPv4Forwarding": true, "BridgeNfIptables": false,
         "BridgeNfIp6tables": false, "Debug": false, "NFd": 0, "OomKillDisable": false, "NGoroutines": 0,
         "SystemTime": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
-        "LoggingDriver": "json-file", "CgroupDriver": "cgroupfs", "CgroupVersion": cgroup_version, "NEventsListener": 0,
-        "KernelVersion": kernel_version(), "OperatingSystem": "linux", "OSVersion": "", "OSType": "linux",
+        "LoggingDriver": "json-file", "CgroupDriver": "cgroupfs", "CgroupVersion": host.cgroup_version.to_string(), "NEventsListener": 0,
+        "KernelVersion": host.kernel_version, "OperatingSystem": "linux", "OSVersion": "", "OSType": "linux",
         "Architecture": std::env::consts::ARCH, "IndexServerAddress": "https://index.docker.io/v1/",
         "RegistryConfig": {"AllowNondistributableArtifactsCIDRs": [], "AllowNondistributableArtifactsHostnames": [],
             "InsecureRegistryCIDRs": ["127.0.0.0/8"], "IndexConfigs": {}, "Mirrors": []},
-        "NCPU": cpus, "MemTotal": memory, "GenericResources": null, "DockerRootDir": root,
-        "HttpProxy": "", "HttpsProxy": "", "NoProxy": "", "Name": hostname, "Labels": [], "ExperimentalBuild": false,
+        "NCPU": host.cpus, "MemTotal": host.memory_bytes, "GenericResources": null, "DockerRootDir": root,
+        "HttpProxy": "", "HttpsProxy": "", "NoProxy": "", "Name": host.hostname, "Labels": [], "ExperimentalBuild": false,
         "ServerVersion": env!("CARGO_PKG_VERSION"), "Runtimes": {"berth": {"path": "berth"}, "runc": {"path": "runc"}},
         "DefaultRuntime": "berth", "Swarm": {"NodeID": "", "NodeAddr": "", "LocalNodeState": "inactive", "ControlAvailable": false,
             "Error": "", "RemoteManagers": null}, "LiveRestoreEnabled": true, "Isolation": "", "InitBinary": "docker-init",

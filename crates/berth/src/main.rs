@@ -1,6 +1,7 @@
 //! berth: a Docker-compatible container engine in one binary. This crate is the thin front end:
 //! the command line (one file per verb under `commands/`, each calling one engine function) and
-//! the hidden `berth shim` entry point. It must not touch files under the state root itself.
+//! the hidden `berth shim` and `berth exec-helper` entry points. It must not touch files under
+//! the state root itself.
 
 mod commands;
 mod format;
@@ -120,6 +121,10 @@ enum Command {
     /// The per-container monitor (internal)
     #[command(hide = true)]
     Shim(commands::shim::Args),
+    /// One exec for `berth serve` (internal; its request comes on fd 3, see
+    /// `berth_engine::exec::helper`)
+    #[command(hide = true, name = "exec-helper")]
+    ExecHelper(commands::exec_helper::Args),
 }
 
 #[derive(Subcommand)]
@@ -250,6 +255,7 @@ fn dispatch(command: Command) -> Result<i32, commands::CliError> {
         }
         Command::Logs(a) => commands::logs::run(&engine, a),
         Command::Exec(a) => commands::exec::run(&engine, a),
+        Command::ExecHelper(a) => commands::exec_helper::run(&engine, a),
         Command::Inspect(a) | Command::Container(ContainerCommand::Inspect(a)) => {
             commands::inspect::run(&engine, a, None)
         }

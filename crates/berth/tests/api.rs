@@ -1253,6 +1253,175 @@ fn docker_run_flags_reach_the_container_through_host_config() {
 }
 
 #[test]
+fn docker_exec_options_terminal_detach_and_inspect_through_the_engines_exec_helper() {
+    let Some(env) = common::env() else { return };
+    if !have_docker() || !Path::new("/usr/bin/script").is_file() {
+        common::cannot_run("needs docker and script (util-linux)");
+        return;
+    }
+    let _cleanup = Cleanup(&env);
+    env.image("bb", &[]);
+    let server = Server::start(&env);
+    server.docker_ok(&[
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--name",
+        "box",
+        "bb",
+        "sleep",
+        "1000",
+    ]);
+    // -e, -w, -u reach the process; the exit code comes back.
+    let r = server.docker(&[
+        "exec",
+        "-e",
+        "A=1",
+        "-w",
+        "/tmp",
+        "-u",
+        "1000",
+        "box",
+        "sh",
+        "-c",
+        "echo $A $PWD $(id -u); exit 4",
+    ]);
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (4, "1 /tmp 1000\n"),
+        "{}",
+        r.stderr
+    );
+    // A bare -e NAME the client does not have unsets it; it is never the server's own.
+    if std::env::var_os("BERTH_ROOT").is_none() {
+        let out = server.docker_ok(&[
+            "exec",
+            "-e",
+            "BERTH_ROOT",
+            "box",
+            "sh",
+            "-c",
+            "echo \"[${BERTH_ROOT-unset}]\"",
+        ]);
+        assert_eq!(out, "[unset]\n");
+    }
+    // A command that is not there: Docker's 127, the container still running.
+    let r = server.docker(&["exec", "box", "no-such-command"]);
+    assert_eq!(r.code, 127, "{}{}", r.stdout, r.stderr);
+    // -d: runs on after the client returned.
+    server.docker_ok(&[
+        "exec",
+        "-d",
+        "box",
+        "sh",
+        "-c",
+        "sleep 0.2; echo done > /tmp/d",
+    ]);
+    common::wait_for(
+        || server.docker(&["exec", "box", "cat", "/tmp/d"]).stdout == "done\n",
+        "the detached exec's file",
+    );
+    // -it on a terminal: the client's window size (sent by resize) and the exit code.
+    let mut cmd = Command::new("/usr/bin/script");
+    cmd.args([
+        "-qec",
+        "stty cols 90 rows 20; docker exec -it box sh -c 'sleep 0.3; stty size; exit 6'",
+        "/dev/null",
+    ])
+    .env("DOCKER_HOST", server.host())
+    .env("DOCKER_CONFIG", &server.docker_config)
+    .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+    .stdin(Stdio::null());
+    let r = output_within(cmd, COMMAND_DEADLINE);
+    assert_eq!(r.code, 6, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("20 90\r\n"), "{:?}", r.stdout);
+    // The exec object as `GET /exec/{id}/json` shows it, before and after it ran.
+    let (status, body) = http(
+        &server.socket,
+        "POST",
+        "/containers/box/exec",
+        r#"{"Cmd":["sh","-c","exit 5"],"AttachStdout":true,"AttachStderr":true}"#,
+    );
+    assert_eq!(status, 201, "{body}");
+    let id = serde_json::from_str::<serde_json::Value>(&body).unwrap()["Id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let inspect = |id: &str| {
+        let (status, body) = http(&server.socket, "GET", &format!("/exec/{id}/json"), "");
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()
+    };
+    let before = inspect(&id);
+    assert_eq!(
+        (&before["Running"], &before["ExitCode"]),
+        (&serde_json::json!(false), &serde_json::Value::Null),
+        "{before}"
+    );
+    let (status, _) = http(&server.socket, "POST", &format!("/exec/{id}/start"), "{}");
+    assert_eq!(status, 200);
+    let after = inspect(&id);
+    assert_eq!(
+        (&after["Running"], &after["ExitCode"]),
+        (&serde_json::json!(false), &serde_json::json!(5)),
+        "{after}"
+    );
+    assert!(after["Pid"].as_i64().unwrap_or(0) > 0, "{after}");
+    // A stopped container takes no exec: 409 at create, as dockerd.
+    server.docker_ok(&["stop", "-t", "0", "box"]);
+    let (status, body) = http(
+        &server.socket,
+        "POST",
+        "/containers/box/exec",
+        r#"{"Cmd":["true"]}"#,
+    );
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains("is not running"), "{body}");
+}
+
+#[test]
+fn docker_stats_no_stream_shows_numbers_the_engine_sampled() {
+    let Some(env) = common::env() else { return };
+    if !have_docker() {
+        return;
+    }
+    let _cleanup = Cleanup(&env);
+    env.image("bb", &[]);
+    let server = Server::start(&env);
+    server.docker_ok(&[
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--name",
+        "busy",
+        "bb",
+        "sh",
+        "-c",
+        "while :; do :; done",
+    ]);
+    let out = server.docker_ok(&[
+        "stats",
+        "--no-stream",
+        "--format",
+        "{{.CPUPerc}}|{{.MemUsage}}|{{.MemPerc}}|{{.NetIO}}|{{.BlockIO}}|{{.PIDs}}",
+        "busy",
+    ]);
+    let fields: Vec<&str> = out.trim().split('|').collect();
+    assert_eq!(fields.len(), 6, "{out}");
+    // A busy loop: well above 0% of a CPU.
+    let cpu: f64 = fields[0].trim_end_matches('%').parse().unwrap();
+    assert!(cpu > 5.0, "{out}");
+    let (used, limit) = fields[1].split_once(" / ").unwrap();
+    assert!(!used.starts_with("0B") && !limit.starts_with("0B"), "{out}");
+    assert!(fields[2].ends_with('%'), "{out}");
+    assert_eq!(fields[3], "0B / 0B", "{out}");
+    assert!(fields[4].contains(" / "), "{out}");
+    assert_eq!(fields[5], "1", "{out}");
+}
+
+#[test]
 fn docker_run_it_on_a_terminal_gets_its_window_size_and_exit_code() {
     let Some(env) = common::env() else { return };
     if !have_docker() || !Path::new("/usr/bin/script").is_file() {

@@ -669,3 +669,67 @@ fn concurrent_starts_make_one_shim() {
     env.ok(&["rm", "-f", id]);
     assert!(env.mounts().is_empty(), "mounts left: {:?}", env.mounts());
 }
+
+#[test]
+fn a_failed_start_removes_an_rm_container_however_it_was_started() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    // run -d: the detached start fails the same way as an attached one.
+    let r = env.berth(&["run", "-d", "--rm", "bb", "nosuchcmd"]);
+    assert_eq!(r.code, 127, "{}", r.stderr);
+    assert!(
+        env.container_ids().is_empty(),
+        "left: {:?}",
+        env.container_ids()
+    );
+    // create --rm, then start: removed with its anonymous volume, as dockerd does.
+    let id = env.ok(&["create", "--rm", "-v", "/data", "bb", "nosuchcmd"]);
+    let r = env.berth(&["start", id.trim()]);
+    assert_ne!(r.code, 0, "{}", r.stderr);
+    assert!(
+        env.container_ids().is_empty(),
+        "left: {:?}",
+        env.container_ids()
+    );
+    assert_eq!(env.ok(&["volume", "ls", "-q"]), "");
+    // Without --rm the container stays, for `logs` and `inspect`.
+    let id = env.ok(&["create", "bb", "nosuchcmd"]);
+    assert_ne!(env.berth(&["start", id.trim()]).code, 0);
+    assert_eq!(env.container_ids(), [id.trim().to_string()]);
+    env.ok(&["rm", id.trim()]);
+    assert!(env.mounts().is_empty(), "mounts left: {:?}", env.mounts());
+}
+
+#[test]
+fn stats_no_stream_shows_the_engines_sample() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    env.ok(&[
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--name",
+        "busy",
+        "bb",
+        "sh",
+        "-c",
+        "while :; do :; done",
+    ]);
+    let out = env.ok(&[
+        "stats",
+        "--no-stream",
+        "--format",
+        "{{.Name}}|{{.CPUPerc}}|{{.MemUsage}}|{{.NetIO}}|{{.PIDs}}",
+        "busy",
+    ]);
+    let fields: Vec<&str> = out.trim().split('|').collect();
+    assert_eq!(fields.len(), 5, "{out}");
+    assert_eq!(fields[0], "busy");
+    let cpu: f64 = fields[1].trim_end_matches('%').parse().unwrap();
+    assert!(cpu > 5.0, "{out}");
+    assert!(!fields[2].starts_with("0B"), "{out}");
+    assert_eq!(fields[3], "0B / 0B", "{out}");
+    assert_eq!(fields[4], "1", "{out}");
+    env.ok(&["rm", "-f", "busy"]);
+}

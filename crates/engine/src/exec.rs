@@ -7,7 +7,8 @@ use crate::types::State;
 use crate::{Engine, Error, user};
 
 /// Docker's exec options.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct ExecRequest {
     pub cmd: Vec<String>,
     /// Extra `KEY=VALUE`s on top of the container's environment.
@@ -47,6 +48,8 @@ impl Exec {
     }
 }
 
+pub mod helper;
+
 fn dup(fd: Option<BorrowedFd<'_>>) -> Option<OwnedFd> {
     fd.and_then(|f| f.try_clone_to_owned().ok())
 }
@@ -65,6 +68,15 @@ impl Engine {
         self.exec_in(&rec, request, stdio)
     }
 
+    /// The running container an exec may start in: Docker's check at exec create (a paused
+    /// or stopped container is a conflict), before any process is started.
+    pub fn exec_container(&self, name_or_id: &str) -> Result<crate::db::ContainerRecord, Error> {
+        self.repair();
+        let rec = self.container(name_or_id)?;
+        exec_allowed(&rec)?;
+        Ok(rec)
+    }
+
     /// [`Engine::exec`] in a container already looked up (the shim's health probes).
     pub(crate) fn exec_in(
         &self,
@@ -72,21 +84,7 @@ impl Engine {
         request: &ExecRequest,
         stdio: [Option<BorrowedFd<'_>>; 3],
     ) -> Result<Exec, Error> {
-        match rec.state {
-            State::Running => {}
-            State::Paused => {
-                return Err(Error::Conflict(format!(
-                    "Container {} is paused, unpause the container before exec",
-                    rec.id
-                )));
-            }
-            _ => {
-                return Err(Error::Conflict(format!(
-                    "container {} is not running",
-                    rec.id
-                )));
-            }
-        }
+        exec_allowed(rec)?;
         if request.cmd.is_empty() {
             return Err(Error::InvalidArgument("No exec command specified".into()));
         }
@@ -110,10 +108,14 @@ impl Engine {
             .and_then(|s| s.process().as_ref())
             .and_then(|p| p.env().clone())
             .unwrap_or_else(|| c.env.clone().unwrap_or_default());
+        // A bare `KEY` (no `=`) unsets it, as dockerd's exec does: a front end resolves a
+        // client-side `-e KEY` itself, never from a server's environment.
         for kv in &request.env {
             let key = kv.split('=').next().unwrap_or("");
             env.retain(|e| e.split('=').next() != Some(key));
-            env.push(kv.clone());
+            if kv.contains('=') {
+                env.push(kv.clone());
+            }
         }
         if request.tty && !env.iter().any(|e| e.starts_with("TERM=")) {
             env.push("TERM=xterm".into());
@@ -181,4 +183,24 @@ impl Engine {
             pty: pty.transpose()?,
         })
     }
+}
+
+/// Only a running (not paused) container takes an exec.
+fn exec_allowed(rec: &crate::db::ContainerRecord) -> Result<(), Error> {
+    match rec.state {
+        State::Running => {}
+        State::Paused => {
+            return Err(Error::Conflict(format!(
+                "Container {} is paused, unpause the container before exec",
+                rec.id
+            )));
+        }
+        _ => {
+            return Err(Error::Conflict(format!(
+                "container {} is not running",
+                rec.id
+            )));
+        }
+    }
+    Ok(())
 }

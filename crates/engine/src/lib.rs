@@ -27,6 +27,7 @@ pub mod export;
 pub mod filters;
 pub mod health;
 pub mod history;
+pub mod host;
 pub mod humanize;
 pub mod images;
 pub mod lifecycle;
@@ -44,6 +45,7 @@ mod repair;
 mod rootfs;
 pub mod rootpath;
 pub mod shim;
+pub mod stats;
 pub mod timing;
 pub mod transfer;
 pub mod types;
@@ -173,20 +175,6 @@ impl Engine {
             })
             .collect();
         Ok((titles, rows))
-    }
-
-    /// `stats`: the container's cgroup counters.
-    pub fn stats(
-        &self,
-        name_or_id: &str,
-    ) -> Result<(db::ContainerRecord, berth_runtime::stats::Usage), Error> {
-        let rec = self.container(name_or_id)?;
-        if !rec.state.has_shim() {
-            return Ok((rec, Default::default()));
-        }
-        let usage = berth_runtime::stats::read(&rec.cgroup_path(), &rec.id)
-            .map_err(|e| Error::Internal(e.to_string()))?;
-        Ok((rec, usage))
     }
 }
 

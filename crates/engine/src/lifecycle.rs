@@ -57,7 +57,11 @@ const SHIM_FD_BASE: i32 = 3;
 
 impl Engine {
     /// Starts a created or stopped container: spawns its shim and waits until the container
-    /// runs (or failed to start, with Docker's exit code in the error).
+    /// runs (or failed to start, with Docker's exit code in the error). `None`: it runs already.
+    ///
+    /// Docker's `--rm` policy for a start that fails (every front end gets it here, as dockerd
+    /// applies it in its start): the container is removed, with its anonymous volumes, and the
+    /// start's error returned.
     pub fn start_container(
         &self,
         name_or_id: &str,
@@ -65,6 +69,18 @@ impl Engine {
     ) -> Result<Option<Started>, Error> {
         self.repair();
         let rec = self.container(name_or_id)?;
+        let started = self.start_record(&rec, attach);
+        if started.is_err() && rec.config.host_config.auto_remove {
+            let _ = self.remove_container(&rec.id, true);
+        }
+        started
+    }
+
+    fn start_record(
+        &self,
+        rec: &ContainerRecord,
+        attach: Option<Attach<'_>>,
+    ) -> Result<Option<Started>, Error> {
         match rec.state {
             State::Running | State::Restarting => return Ok(None),
             State::Paused => {

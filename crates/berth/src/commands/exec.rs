@@ -58,34 +58,45 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
         user: args.user.clone().unwrap_or_default(),
         workdir: args.workdir.clone().unwrap_or_default(),
         tty: args.tty,
-        console_size: args
-            .tty
-            .then(terminal::window_size)
-            .flatten()
-            .filter(|size| size.ws_row > 0)
-            .map(|size| (size.ws_row, size.ws_col)),
+        console_size: None,
         detach: args.detach,
     };
+    execute(engine, &args.container, request, args.interactive)
+}
+
+/// Runs `request` with this process's stdio (stdin only when `interactive`) and returns its
+/// exit code; shared with `berth exec-helper`, which `berth serve` runs for its execs.
+pub fn execute(
+    engine: &berth_engine::Engine,
+    container: &str,
+    mut request: ExecRequest,
+    interactive: bool,
+) -> Result<i32, CliError> {
+    if request.tty && request.console_size.is_none() {
+        request.console_size = terminal::window_size()
+            .filter(|size| size.ws_row > 0)
+            .map(|size| (size.ws_row, size.ws_col));
+    }
     let input = std::io::stdin();
     let output = std::io::stdout();
     let errors = std::io::stderr();
     let null = std::fs::File::open("/dev/null").map_err(|e| CliError::usage(e.to_string()))?;
-    let stdin = if args.interactive {
+    let stdin = if interactive {
         input.as_fd()
     } else {
         null.as_fd()
     };
     let exec = engine.exec(
-        &args.container,
+        container,
         &request,
         [Some(stdin), Some(output.as_fd()), Some(errors.as_fd())],
     )?;
-    if args.detach {
+    if request.detach {
         return Ok(0);
     }
     if let Some(pty) = &exec.pty {
-        let _raw = (args.interactive && terminal::is_terminal(input.as_fd()))
-            .then(terminal::RawMode::enter);
+        let _raw =
+            (interactive && terminal::is_terminal(input.as_fd())).then(terminal::RawMode::enter);
         terminal::follow_window_size(pty);
         terminal::proxy(pty);
     }

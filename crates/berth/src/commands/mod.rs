@@ -9,6 +9,7 @@ pub mod cp;
 pub mod create;
 pub mod events;
 pub mod exec;
+pub mod exec_helper;
 pub mod export;
 pub mod history;
 pub mod image_prune;

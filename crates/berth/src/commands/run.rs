@@ -9,21 +9,13 @@ use crate::terminal;
 
 pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
     let id = create(engine, &args)?;
+    // A start that fails removes an --rm container: the engine's policy, applied in its start.
     if args.flags.detach {
-        if let Err(e) = engine.start_container(&id, None) {
-            if args.flags.rm {
-                let _ = engine.remove_container_and_volumes(&id, true, true);
-            }
-            return Err(e.into());
-        }
+        engine.start_container(&id, None)?;
         println!("{id}");
         return Ok(0);
     }
-    let result = attached(engine, &id, args.flags.interactive, args.flags.tty);
-    if result.is_err() && args.flags.rm {
-        let _ = engine.remove_container_and_volumes(&id, true, true);
-    }
-    result
+    attached(engine, &id, args.flags.interactive, args.flags.tty)
 }
 
 /// Starts a container with this process's stdio attached and waits for its exit code.

@@ -1,6 +1,4 @@
 //! `berth stats [--no-stream] [-a] [CONTAINER...]`: CPU %, memory used / limit, pids.
-use std::time::Duration;
-
 use serde_json::json;
 
 use super::CliError;
@@ -49,40 +47,20 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
         "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}".into()
     });
     loop {
-        // CPU % is the container's share of host CPU time between two samples, times the CPUs.
-        let first: Vec<_> = names
-            .iter()
-            .map(|n| engine.stats(n))
-            .collect::<Result<_, _>>()?;
-        let (host0, cpus) = berth_runtime::stats::host_cpu();
-        std::thread::sleep(Duration::from_millis(500));
-        let (host1, _) = berth_runtime::stats::host_cpu();
+        // The engine samples (two readings over the same gap); this only formats.
         let mut rows = Vec::new();
-        for (name, (rec, before)) in names.iter().zip(first) {
-            let (_, after) = engine.stats(name)?;
-            let cpu_delta = after.cpu_total_ns.saturating_sub(before.cpu_total_ns) as f64;
-            let host_delta = host1.saturating_sub(host0) as f64;
-            let cpu = if host_delta > 0.0 {
-                cpu_delta / host_delta * cpus as f64 * 100.0
-            } else {
-                0.0
-            };
-            let mem_pct = if after.memory_limit > 0 {
-                after.memory_used as f64 / after.memory_limit as f64 * 100.0
-            } else {
-                0.0
-            };
+        for (name, sample) in names.iter().zip(engine.stats_samples(&names)?) {
+            let (rx, tx) = sample.network_io();
             rows.push(json!({
-                "ID": if args.no_trunc { rec.id.clone() } else { rec.id[..12].to_string() },
+                "ID": if args.no_trunc { sample.id.clone() } else { sample.id[..12].to_string() },
                 "Container": name,
-                "Name": rec.name,
-                "CPUPerc": format!("{cpu:.2}%"),
-                "MemUsage": format!("{} / {}", binary_size(after.memory_used), binary_size(after.memory_limit)),
-                "MemPerc": format!("{mem_pct:.2}%"),
-                // Only loopback until networking lands: nothing crosses the container's edge.
-                "NetIO": "0B / 0B",
-                "BlockIO": format!("{} / {}", crate::format::human_size(after.block_read), crate::format::human_size(after.block_write)),
-                "PIDs": after.pids.to_string(),
+                "Name": sample.name,
+                "CPUPerc": format!("{:.2}%", sample.cpu_percent()),
+                "MemUsage": format!("{} / {}", binary_size(sample.memory_used), binary_size(sample.memory_limit)),
+                "MemPerc": format!("{:.2}%", sample.memory_percent()),
+                "NetIO": format!("{} / {}", format::human_size(rx), format::human_size(tx)),
+                "BlockIO": format!("{} / {}", format::human_size(sample.block_read), format::human_size(sample.block_write)),
+                "PIDs": sample.pids.to_string(),
             }));
         }
         if !args.no_stream {
