@@ -33,15 +33,12 @@ impl ApiError {
 
 impl From<berth_engine::Error> for ApiError {
     fn from(e: berth_engine::Error) -> Self {
-        use berth_engine::Error as E;
-        use berth_engine::filters::FilterError;
-        let status = match &e {
-            E::NotFound(_) => StatusCode::NOT_FOUND,
-            E::Conflict(_) => StatusCode::CONFLICT,
-            E::InvalidArgument(_) | E::CannotRun { .. } => StatusCode::BAD_REQUEST,
-            E::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            E::Filter(FilterError::NotFound(_)) => StatusCode::NOT_FOUND,
-            E::Filter(_) => StatusCode::BAD_REQUEST,
+        use berth_engine::error::ErrorKind as K;
+        let status = match e.kind() {
+            K::NotFound => StatusCode::NOT_FOUND,
+            K::Conflict => StatusCode::CONFLICT,
+            K::Invalid | K::CannotRun => StatusCode::BAD_REQUEST,
+            K::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError::new(status, e.to_string())
     }

@@ -18,12 +18,58 @@ pub enum Error {
     CannotRun { message: String, exit_code: i32 },
     #[error("{0}")]
     Internal(String),
+    /// A file or process operation failed; what was being done, and the system's error.
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The image store's error, kept whole: its kind decides the status (a missing image is
+    /// a 404, a bad archive a 400).
+    #[error(transparent)]
+    Image(#[from] berth_image::Error),
+    /// The OCI runtime's error.
+    #[error(transparent)]
+    Runtime(#[from] berth_runtime::oci::RuntimeError),
+    /// Settings that cannot become an OCI spec: a bad value from the user.
+    #[error(transparent)]
+    Spec(#[from] berth_runtime::spec::SpecError),
     /// A bad `--filter` / `filters=`: 400 (404 for a `before`/`since` object that does not exist).
     #[error(transparent)]
     Filter(#[from] crate::filters::FilterError),
 }
 
+/// What an [`Error`] means to a client: the one thing the API's status codes and the CLI's
+/// exit codes are chosen by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// 404
+    NotFound,
+    /// 409
+    Conflict,
+    /// 400
+    Invalid,
+    /// 400 through the API; exit code 126/127 from the CLI
+    CannotRun,
+    /// 500
+    Internal,
+}
+
 impl Error {
+    /// What this error means to a client.
+    pub fn kind(&self) -> ErrorKind {
+        use crate::filters::FilterError;
+        match self {
+            Error::NotFound(_) | Error::Filter(FilterError::NotFound(_)) => ErrorKind::NotFound,
+            Error::Conflict(_) => ErrorKind::Conflict,
+            Error::InvalidArgument(_) | Error::Spec(_) | Error::Filter(_) => ErrorKind::Invalid,
+            Error::CannotRun { .. } => ErrorKind::CannotRun,
+            Error::Image(e) => image_error_kind(e),
+            Error::Internal(_) | Error::Io { .. } | Error::Runtime(_) => ErrorKind::Internal,
+        }
+    }
+
     /// The exit code a CLI command returns for this error, as the docker CLI does. A filter
     /// the daemon refuses is the docker CLI's plain failure (1); one it cannot even parse is a
     /// flag error (125).
@@ -38,24 +84,46 @@ impl Error {
     }
 
     pub fn io(context: impl std::fmt::Display, err: std::io::Error) -> Error {
-        Error::Internal(format!("{context}: {err}"))
+        Error::Io {
+            context: context.to_string(),
+            source: err,
+        }
     }
 }
 
-impl From<berth_image::Error> for Error {
-    fn from(e: berth_image::Error) -> Self {
-        Error::Internal(e.to_string())
+/// A missing image is the client's 404 and bad input its 400; a broken store is ours.
+fn image_error_kind(e: &berth_image::Error) -> ErrorKind {
+    use berth_image::Error as E;
+    match e {
+        E::ImageNotFound(_) => ErrorKind::NotFound,
+        E::InvalidTar(_)
+        | E::EmptyInput
+        | E::UnsupportedCompression(_)
+        | E::InvalidDigest(_)
+        | E::UnsafeEntry { .. }
+        | E::Change(_) => ErrorKind::Invalid,
+        E::Unpack { source, .. } => image_error_kind(source),
+        _ => ErrorKind::Internal,
     }
 }
 
-impl From<berth_runtime::oci::RuntimeError> for Error {
-    fn from(e: berth_runtime::oci::RuntimeError) -> Self {
-        Error::Internal(e.to_string())
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl From<berth_runtime::spec::SpecError> for Error {
-    fn from(e: berth_runtime::spec::SpecError) -> Self {
-        Error::InvalidArgument(e.to_string())
+    #[test]
+    fn kinds_survive_the_image_stores_errors() {
+        let missing = Error::from(berth_image::Error::ImageNotFound("sha256:ab".into()));
+        assert_eq!(missing.kind(), ErrorKind::NotFound);
+        assert_eq!(
+            missing.to_string(),
+            "image sha256:ab not found in the image store"
+        );
+        let junk = Error::from(berth_image::Error::EmptyInput);
+        assert_eq!(junk.kind(), ErrorKind::Invalid);
+        let io = Error::io("reading x", std::io::Error::other("boom"));
+        assert_eq!(io.kind(), ErrorKind::Internal);
+        assert_eq!(io.to_string(), "reading x: boom");
+        assert!(std::error::Error::source(&io).is_some());
     }
 }
