@@ -10,7 +10,7 @@
 //! One concern per file: [`protocol`] (the messages to the starter), `run_loop` (start,
 //! restart, teardown), `serve` (the poll loop that copies the container's stdio),
 //! `backoff` (the restart policy's timing), `attach_server` (the attach socket's clients),
-//! `children` (reaping), `memory` (an idle shim's RSS), and the fd helpers [`fds`] and [`pty`],
+//! `children` (reaping), `memory` (an idle shim's RSS), and the fd helpers `fds` and `pty`,
 //! which `exec` shares.
 
 use std::os::fd::{AsFd, OwnedFd};
