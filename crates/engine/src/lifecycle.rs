@@ -11,7 +11,7 @@ use std::time::Duration;
 use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
 
 use crate::db::ContainerRecord;
-use crate::shim::{self, Message};
+use crate::shim::protocol::{self, Message};
 use crate::types::State;
 use crate::{Engine, Error, user};
 
@@ -39,7 +39,7 @@ impl Started {
     /// died without saying (the next command repairs the state).
     pub fn wait(self) -> Option<i32> {
         crate::timing::mark("run: waiting for exit");
-        let code = match shim::receive(self.channel.as_fd()) {
+        let code = match protocol::receive(self.channel.as_fd()) {
             Some((Message::Exited { code }, _)) => Some(code),
             _ => None,
         };
@@ -162,7 +162,7 @@ impl Engine {
             .map_err(|e| Error::io("starting the berth shim", e))?;
         drop(lifted);
         drop(theirs);
-        match shim::receive(ours.as_fd()) {
+        match protocol::receive(ours.as_fd()) {
             Some((Message::Started { pid }, pty)) => Ok(Some(Started {
                 pid,
                 init: crate::proc::container_pidfd(pid, &rec.cgroup_path()),

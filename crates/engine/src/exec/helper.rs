@@ -58,8 +58,7 @@ impl Engine {
             interactive,
         })
         .map_err(|e| Error::Internal(format!("encoding the exec request: {e}")))?;
-        let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-            .map_err(|e| Error::Internal(format!("pipe: {e}")))?;
+        let (read, write) = crate::shim::fds::pipe()?;
         // Written whole before the helper starts: the pipe must hold it.
         if request.len() > 64 * 1024 {
             nix::fcntl::fcntl(
