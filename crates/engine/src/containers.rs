@@ -43,6 +43,14 @@ impl ContainerRecord {
     /// Whether its restart policy restarts the container after it exited with `code` (not
     /// after a stop or kill by the user). The shim asks when the init exits; repair asks
     /// when the shim itself died.
+    /// A created container whose shim is alive: a `run` or `start` (perhaps killed since)
+    /// spawned the shim, which is starting it. It is about to run.
+    pub fn starting(&self) -> bool {
+        self.state == State::Created
+            && self.shim_pid != 0
+            && crate::proc::alive(self.shim_pid, self.shim_start)
+    }
+
     pub fn restart_wanted(&self, code: i64) -> bool {
         if self.manually_stopped {
             return false;
@@ -671,7 +679,10 @@ impl Engine {
     ) -> Result<(), Error> {
         self.repair();
         let rec = self.container(name_or_id)?;
-        if rec.state.has_shim() {
+        // A starting container is removed as a running one: destroyed under its shim, the
+        // shim would go on to run it with no record, log or directory left (the `run -d` that
+        // started it killed, then `rm -f`: an orphaned shim and container nothing could list).
+        if rec.state.has_shim() || rec.starting() {
             if !force {
                 let what = if rec.state == State::Paused {
                     "paused"

@@ -351,9 +351,10 @@ impl Db {
     }
 
     /// Writes the state fields of a record back (not the stop request: only `stop`/`kill`
-    /// and [`Db::claim_shim`] change that).
-    pub fn update_container(&self, rec: &ContainerRecord) -> Result<(), Error> {
-        self.conn
+    /// and [`Db::claim_shim`] change that). False when the record is gone (removed).
+    pub fn update_container(&self, rec: &ContainerRecord) -> Result<bool, Error> {
+        let n = self
+            .conn
             .execute(
                 "UPDATE containers SET state = ?2, pid = ?3, shim_pid = ?4, shim_start = ?5, exit_code = ?6, started_at = ?7, \
                  finished_at = ?8, error = ?9, restart_count = ?10, oom_killed = ?11 WHERE id = ?1",
@@ -372,7 +373,7 @@ impl Db {
                 ],
             )
             .map_err(db_err)?;
-        Ok(())
+        Ok(n == 1)
     }
 
     pub fn set_manually_stopped(&self, id: &str, stopped: bool) -> Result<(), Error> {

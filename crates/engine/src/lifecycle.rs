@@ -389,7 +389,7 @@ impl Engine {
         self.runtime_for(&rec)?
             .pause(&self.runtime_state_root(), &rec.id)?;
         rec.state = State::Paused;
-        self.db.update_container(&rec)
+        self.db.update_container(&rec).map(|_| ())
     }
 
     /// `berth unpause`
@@ -405,7 +405,7 @@ impl Engine {
         self.runtime_for(&rec)?
             .resume(&self.runtime_state_root(), &rec.id)?;
         rec.state = State::Running;
-        self.db.update_container(&rec)
+        self.db.update_container(&rec).map(|_| ())
     }
 }
 

@@ -117,7 +117,9 @@ impl Shim {
                         },
                         None,
                     );
-                    if rec.config.host_config.auto_remove {
+                    // Removed meanwhile: what this start made again (directories, mounts,
+                    // network) goes too.
+                    if rec.config.host_config.auto_remove || self.record().is_none() {
                         let _ = self.engine.destroy(&self.id);
                     }
                     return 1;
@@ -314,7 +316,19 @@ impl Shim {
         rec.pid = pid;
         rec.started_at = crate::containers::now();
         rec.error.clear();
-        engine.db.update_container(rec)?;
+        if !engine.db.update_container(rec)? {
+            // Removed while it was starting: nothing may run without a record (nothing could
+            // list, stop or remove it). The init is this shim's child, not reaped yet.
+            if let Some(init) = crate::proc::container_pidfd(pid, &rec.cgroup_path()) {
+                let _ = crate::proc::signal(init.as_fd(), libc::SIGKILL);
+                super::children::wait_blocking(pid);
+            }
+            let _ = runtime.delete(&state_root, &self.id, true);
+            return Err(Error::NotFound(format!(
+                "No such container: {} (removed while it was starting)",
+                self.id
+            )));
+        }
         crate::timing::mark("shim: started and recorded");
         Ok(Running {
             pid,
