@@ -630,16 +630,18 @@ impl Engine {
         if wanted.is_empty() {
             return Ok(());
         }
-        let rootfs = self.container_run_dir(&rec.id).join("rootfs");
         let dir = self.container_dir(&rec.id);
         let lowers = self.images.layer_dirs(&rec.image_id)?;
-        crate::rootfs::mount_overlay(
+        // Held by a descriptor only: a client killed while filling the volumes (`run` or
+        // `create`, kill -9) leaves no mount behind. Mounted at the container's rootfs, it
+        // stayed there with nobody to take it down.
+        let held = crate::rootfs::overlay_detached(
             &lowers,
             &dir.join("upper"),
             &dir.join("work"),
-            &rootfs,
-            false,
+            &self.container_run_dir(&rec.id).join("rootfs"),
         )?;
+        let rootfs = held.path();
         let result = wanted.iter().try_for_each(|m| {
             self.ensure_volume_dir(&m.name)?;
             // The copy goes where the container will see it: into a `-o` volume's own mount.
@@ -654,7 +656,7 @@ impl Engine {
             }
             self.populate_volume(&rec.id, m, &in_rootfs)
         });
-        crate::rootfs::unmount(&rootfs);
+        drop(held);
         self.release_volume_mounts(&rec.id);
         result
     }

@@ -155,6 +155,30 @@ mod overlay_fsmount {
         target: &Path,
         volatile: bool,
     ) -> std::io::Result<()> {
+        let mnt = detached(top_first, upper, work, volatile)?;
+        let target = c(target.as_os_str().as_bytes())?;
+        let empty = c(b"")?;
+        // SAFETY: move_mount(2) of our detached mount fd onto a NUL-terminated absolute path.
+        check(unsafe {
+            libc::syscall(
+                libc::SYS_move_mount,
+                mnt.as_raw_fd(),
+                empty.as_ptr(),
+                libc::AT_FDCWD,
+                target.as_ptr(),
+                MOVE_MOUNT_F_EMPTY_PATH,
+            )
+        })
+        .map(|_| ())
+    }
+
+    /// The overlay as a mount attached nowhere: its fd is the only way to it.
+    pub fn detached(
+        top_first: &[&Path],
+        upper: &Path,
+        work: &Path,
+        volatile: bool,
+    ) -> std::io::Result<OwnedFd> {
         let name = c(b"overlay")?;
         // SAFETY: fsopen(2) with a NUL-terminated filesystem name.
         let fs = owned(check(unsafe {
@@ -180,23 +204,72 @@ mod overlay_fsmount {
             )
         })?;
         // SAFETY: fsmount(2) on the created fs context, no mount attributes.
-        let mnt = owned(check(unsafe {
+        Ok(owned(check(unsafe {
             libc::syscall(libc::SYS_fsmount, fs.as_raw_fd(), FSMOUNT_CLOEXEC, 0)
-        })?);
-        let target = c(target.as_os_str().as_bytes())?;
-        let empty = c(b"")?;
-        // SAFETY: move_mount(2) of our detached mount fd onto a NUL-terminated absolute path.
-        check(unsafe {
-            libc::syscall(
-                libc::SYS_move_mount,
-                mnt.as_raw_fd(),
-                empty.as_ptr(),
-                libc::AT_FDCWD,
-                target.as_ptr(),
-                MOVE_MOUNT_F_EMPTY_PATH,
-            )
-        })
-        .map(|_| ())
+        })?))
+    }
+}
+
+/// A mount no path leads to, held by a descriptor: it goes when the descriptor is closed,
+/// by a kill -9 of its holder too. For work on a rootfs that must not outlive the process
+/// doing it (a client filling a new container's volumes from its image).
+pub(crate) struct DetachedMount(std::os::fd::OwnedFd);
+
+impl DetachedMount {
+    /// The mount's root as a path this process can open and walk (`/proc/self/fd/N`).
+    pub(crate) fn path(&self) -> PathBuf {
+        use std::os::fd::AsRawFd;
+        PathBuf::from(format!("/proc/self/fd/{}", self.0.as_raw_fd()))
+    }
+}
+
+/// A container's overlay rootfs as a [`DetachedMount`]: with the new mount API it is never
+/// attached anywhere; on older kernels it is mounted at `target` (which must not be a mount
+/// point yet) and detached at once.
+pub(crate) fn overlay_detached(
+    lowers: &[PathBuf],
+    upper: &Path,
+    work: &Path,
+    target: &Path,
+) -> Result<DetachedMount, Error> {
+    let top_first: Vec<&Path> = lowers.iter().rev().map(PathBuf::as_path).collect();
+    match overlay_fsmount::detached(&top_first, upper, work, false) {
+        Ok(fd) => return Ok(DetachedMount(fd)),
+        Err(e) if overlay_fsmount::unsupported(&e) => {}
+        Err(e) => {
+            return Err(Error::Internal(format!(
+                "mounting the container's overlay rootfs: {e}"
+            )));
+        }
+    }
+    if is_mountpoint(target) {
+        return Err(Error::Internal(format!(
+            "{} is mounted already",
+            target.display()
+        )));
+    }
+    mount_overlay(lowers, upper, work, target, false)?;
+    let held = nix::fcntl::open(
+        target,
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    );
+    let detached = umount2(target, MntFlags::MNT_DETACH);
+    match (held, detached) {
+        // SAFETY: `fd` is a new descriptor returned by open(2) that nobody else owns.
+        (Ok(fd), Ok(())) => Ok(DetachedMount(unsafe {
+            std::os::fd::FromRawFd::from_raw_fd(fd)
+        })),
+        (held, detached) => {
+            if let Ok(fd) = held {
+                let _ = nix::unistd::close(fd);
+            }
+            Err(Error::Internal(format!(
+                "detaching the overlay at {}: {:?}",
+                target.display(),
+                detached.err()
+            )))
+        }
     }
 }
 
