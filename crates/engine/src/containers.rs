@@ -43,10 +43,11 @@ impl ContainerRecord {
     /// Whether its restart policy restarts the container after it exited with `code` (not
     /// after a stop or kill by the user). The shim asks when the init exits; repair asks
     /// when the shim itself died.
-    /// A created container whose shim is alive: a `run` or `start` (perhaps killed since)
-    /// spawned the shim, which is starting it. It is about to run.
-    pub fn starting(&self) -> bool {
-        self.state == State::Created
+    /// A created or stopped container that a live process holds (`shim_pid`): a shim
+    /// starting it (spawned by a `run` or `start`, perhaps killed since), or a process
+    /// removing it. Only that process may change it.
+    pub fn claimed(&self) -> bool {
+        !self.state.has_shim()
             && self.shim_pid != 0
             && crate::proc::alive(self.shim_pid, self.shim_start)
     }
@@ -678,30 +679,57 @@ impl Engine {
         volumes: bool,
     ) -> Result<(), Error> {
         self.repair();
-        let rec = self.container(name_or_id)?;
-        // A starting container is removed as a running one: destroyed under its shim, the
-        // shim would go on to run it with no record, log or directory left (the `run -d` that
-        // started it killed, then `rm -f`: an orphaned shim and container nothing could list).
-        if rec.state.has_shim() || rec.starting() {
-            if !force {
-                let what = if rec.state == State::Paused {
-                    "paused"
-                } else {
-                    "running"
-                };
-                return Err(Error::Conflict(format!(
-                    "cannot remove container \"/{}\": container is {what}: stop the container before removing or force remove",
-                    rec.name
-                )));
+        let mut rec = self.container(name_or_id)?;
+        let me = std::process::id() as i32;
+        let my_start = crate::proc::start_time(me).unwrap_or(0);
+        let mut attempts = 0;
+        loop {
+            // A claimed container (a shim starting it) is removed as a running one: destroyed
+            // under its shim, the shim would go on to run it with no record, log or directory
+            // left (`run -d` killed, then `rm -f`: an orphaned shim and container process).
+            if rec.state.has_shim() || rec.claimed() {
+                if !force {
+                    let what = if rec.state == State::Paused {
+                        "paused"
+                    } else {
+                        "running"
+                    };
+                    return Err(Error::Conflict(format!(
+                        "cannot remove container \"/{}\": container is {what}: stop the container before removing or force remove",
+                        rec.name
+                    )));
+                }
+                self.db.set_manually_stopped(&rec.id, true)?;
+                if rec.state == State::Paused {
+                    let _ = self
+                        .runtime_for(&rec)
+                        .and_then(|rt| Ok(rt.resume(&self.runtime_state_root(), &rec.id)?));
+                }
+                // The shim records the exit and tears the container down; wait for it.
+                self.kill_until_shim_exits(&rec.id);
             }
-            self.db.set_manually_stopped(&rec.id, true)?;
-            if rec.state == State::Paused {
-                let _ = self
-                    .runtime_for(&rec)
-                    .and_then(|rt| Ok(rt.resume(&self.runtime_state_root(), &rec.id)?));
+            // Claimed by this process as a shim claims it, the container cannot start while
+            // it goes: a shim spawned meanwhile finds it taken and exits. Killed here, the
+            // claim is cleared by the next command's repair.
+            if self.db.claim_shim(&rec.id, me, my_start)? {
+                break;
             }
-            // The shim records the exit and tears the container down; wait for it.
-            self.kill_until_shim_exits(&rec.id);
+            // Held by another process: a dead one's hold is repaired, a live one waited for.
+            attempts += 1;
+            if let Some(now) = self.db.container(&rec.id)? {
+                self.repair_container(now);
+            }
+            rec = match self.db.container(&rec.id)? {
+                Some(now) if attempts < 3 => now,
+                Some(now) => {
+                    return Err(Error::Conflict(format!(
+                        "container {} is being started or removed by another process",
+                        now.id
+                    )));
+                }
+                // Removed by another process meanwhile.
+                None => return Ok(()),
+            };
         }
         // An `--rm` container's anonymous volumes go with it however it is removed.
         self.destroy_with_volumes(&rec.id, volumes || rec.config.host_config.auto_remove)

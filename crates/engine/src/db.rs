@@ -336,6 +336,20 @@ impl Db {
         rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
     }
 
+    /// [`Db::containers_with_shim`], and every container a process holds (a shim starting
+    /// a stopped one, a process removing one): what repair looks at.
+    pub fn containers_held(&self) -> Result<Vec<ContainerRecord>, Error> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM containers WHERE state IN ('running', 'paused', 'restarting') \
+                 OR shim_pid != 0"
+            ))
+            .map_err(db_err)?;
+        let rows = stmt.query_map([], row_to_record).map_err(db_err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+    }
+
     /// Makes the calling shim the container's only one: succeeds only when no shim holds it
     /// (a dead one is cleared by repair first). Clears a previous stop request.
     pub fn claim_shim(&self, id: &str, shim_pid: i32, shim_start: u64) -> Result<bool, Error> {

@@ -36,72 +36,81 @@ impl Engine {
     fn repair_now(&self) {
         // What a killed `berth build` left: its step containers, mounts and scratch files.
         crate::build::reap_if_abandoned(self);
-        let Ok(records) = self.db.containers_with_shim() else {
+        let Ok(records) = self.db.containers_held() else {
             return;
         };
         // Containers whose shim is alive: their network namespaces are theirs.
         let mut live = std::collections::HashSet::new();
-        for mut rec in records {
-            let starting = rec.state == State::Created && rec.shim_pid != 0;
-            if !(rec.state.has_shim() || starting) {
-                continue;
-            }
-            if crate::proc::alive(rec.shim_pid, rec.shim_start) {
-                live.insert(rec.id);
-                continue;
-            }
-            // Re-read: the shim may have finished normally since the list was read.
-            match self.db.container(&rec.id) {
-                Ok(Some(now))
-                    if now.shim_pid == rec.shim_pid
-                        && (now.state.has_shim() || now.state == State::Created) => {}
-                _ => continue,
-            }
-            // Nobody holds its stdio or will record its exit any more.
-            if let Some(init) = self.init_pidfd(&rec) {
-                let _ = crate::proc::signal(std::os::fd::AsFd::as_fd(&init), libc::SIGKILL);
-                crate::proc::poll_readable(&[&init], Some(std::time::Duration::from_secs(5)));
-            }
-            if let Ok(rt) = self.runtime_for(&rec) {
-                let _ = rt.delete(&self.runtime_state_root(), &rec.id, true);
-            }
-            rootfs::unmount(&self.container_run_dir(&rec.id).join("rootfs"));
-            self.release_volume_mounts(&rec.id);
-            self.teardown_container_network(&rec);
-            if rec.config.host_config.auto_remove {
-                let _ = self.destroy(&rec.id);
-                continue;
-            }
-            if starting {
-                rec.error = "start interrupted: the berth shim was killed".into();
-            } else {
-                rec.state = State::Exited;
-                rec.exit_code = SHIM_LOST_EXIT;
-                rec.error = "the berth shim was killed; the container was stopped".into();
-                rec.finished_at = crate::containers::now();
-            }
-            rec.pid = 0;
-            rec.shim_pid = 0;
-            let restart = !starting && rec.restart_wanted(SHIM_LOST_EXIT);
-            if restart {
-                rec.restart_count += 1;
-            }
-            let _ = self.db.update_container(&rec);
-            if !starting {
-                self.container_event(&rec, "die", &[("exitCode", SHIM_LOST_EXIT.to_string())]);
-            }
-            // As Docker restarts a container whose runtime process died: a new shim. Another
-            // process repairing at the same time loses the claim on the record and stands back.
-            if restart
-                && let Err(e) = self.start_container(&rec.id, None)
-                && let Ok(Some(mut now)) = self.db.container(&rec.id)
-                && !now.state.has_shim()
-            {
-                now.error = format!("restarting after the berth shim was killed: {e}");
-                let _ = self.db.update_container(&now);
+        for rec in records {
+            let id = rec.id.clone();
+            if self.repair_container(rec) {
+                live.insert(id);
             }
         }
         self.repair_networks(&live);
+    }
+
+    /// Repairs one container if the process holding it (its shim, or a process starting or
+    /// removing it) is dead. Returns whether its holder is alive.
+    pub(crate) fn repair_container(&self, mut rec: crate::db::ContainerRecord) -> bool {
+        // Held but not running: a shim starting it, or a process removing it.
+        let starting = !rec.state.has_shim() && rec.shim_pid != 0;
+        if !(rec.state.has_shim() || starting) {
+            return false;
+        }
+        if crate::proc::alive(rec.shim_pid, rec.shim_start) {
+            return true;
+        }
+        // Re-read: the shim may have finished normally since the list was read.
+        match self.db.container(&rec.id) {
+            Ok(Some(now))
+                if now.shim_pid == rec.shim_pid && (now.state.has_shim() || now.shim_pid != 0) => {}
+            _ => return false,
+        }
+        // Nobody holds its stdio or will record its exit any more.
+        if let Some(init) = self.init_pidfd(&rec) {
+            let _ = crate::proc::signal(std::os::fd::AsFd::as_fd(&init), libc::SIGKILL);
+            crate::proc::poll_readable(&[&init], Some(std::time::Duration::from_secs(5)));
+        }
+        if let Ok(rt) = self.runtime_for(&rec) {
+            let _ = rt.delete(&self.runtime_state_root(), &rec.id, true);
+        }
+        rootfs::unmount(&self.container_run_dir(&rec.id).join("rootfs"));
+        self.release_volume_mounts(&rec.id);
+        self.teardown_container_network(&rec);
+        if rec.config.host_config.auto_remove {
+            let _ = self.destroy(&rec.id);
+            return false;
+        }
+        if starting {
+            rec.error = "interrupted: the berth process starting or removing it was killed".into();
+        } else {
+            rec.state = State::Exited;
+            rec.exit_code = SHIM_LOST_EXIT;
+            rec.error = "the berth shim was killed; the container was stopped".into();
+            rec.finished_at = crate::containers::now();
+        }
+        rec.pid = 0;
+        rec.shim_pid = 0;
+        let restart = !starting && rec.restart_wanted(SHIM_LOST_EXIT);
+        if restart {
+            rec.restart_count += 1;
+        }
+        let _ = self.db.update_container(&rec);
+        if !starting {
+            self.container_event(&rec, "die", &[("exitCode", SHIM_LOST_EXIT.to_string())]);
+        }
+        // As Docker restarts a container whose runtime process died: a new shim. Another
+        // process repairing at the same time loses the claim on the record and stands back.
+        if restart
+            && let Err(e) = self.start_container(&rec.id, None)
+            && let Ok(Some(mut now)) = self.db.container(&rec.id)
+            && !now.state.has_shim()
+        {
+            now.error = format!("restarting after the berth shim was killed: {e}");
+            let _ = self.db.update_container(&now);
+        }
+        false
     }
 
     /// For a long-running process (`berth serve`): repairs, and restarts by their policy,
@@ -112,7 +121,7 @@ impl Engine {
             self.repair_now();
             let shims: Vec<std::os::fd::OwnedFd> = self
                 .db
-                .containers_with_shim()
+                .containers_held()
                 .unwrap_or_default()
                 .iter()
                 .filter_map(|rec| crate::proc::checked_pidfd(rec.shim_pid, rec.shim_start))
