@@ -96,10 +96,7 @@ impl Engine {
         }
         let created = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
         for l in &out {
-            self.db.add_image(&l.id, &created)?;
-            for t in &l.tags {
-                self.db.set_tag(t, &l.id)?;
-            }
+            self.db.add_image(&l.id, &created, &l.tags)?;
         }
         Ok(out)
     }

@@ -108,10 +108,7 @@ impl Engine {
             .images
             .commit_upper(&rec.image_id, &upper, &left_out, config)?;
         drop(frozen);
-        self.db.add_image(&id, &created)?;
-        if let Some(tag) = tag {
-            self.db.set_tag(&tag, &id)?;
-        }
+        self.db.add_image(&id, &created, tag.as_slice())?;
         Ok(id)
     }
 

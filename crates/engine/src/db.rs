@@ -468,32 +468,24 @@ impl Db {
 
     // ---- images ----
 
-    pub fn add_image(&self, id: &str, created: &str) -> Result<(), Error> {
-        self.conn
-            .execute(
-                "INSERT OR IGNORE INTO images (id, created) VALUES (?1, ?2)",
-                params![id, created],
-            )
-            .map_err(db_err)?;
-        Ok(())
-    }
-
-    /// Points `name` at `image_id`; returns the image the name pointed at before, if another.
-    pub fn set_tag(&self, name: &str, image_id: &str) -> Result<Option<String>, Error> {
-        let tx = self.conn.unchecked_transaction().map_err(db_err)?;
-        let previous: Option<String> = tx
-            .query_row("SELECT image_id FROM tags WHERE name = ?1", [name], |r| {
-                r.get(0)
-            })
-            .optional()
-            .map_err(db_err)?;
+    /// Registers an image (kept if it is there already) and points `names` at it, in one
+    /// transaction: a killed `import`, `commit`, `build`, `load`, `pull` or `tag` leaves the
+    /// image named or not there at all, never a nameless image the user did not ask for.
+    pub fn add_image(&self, id: &str, created: &str, names: &[String]) -> Result<(), Error> {
+        let tx = immediate(&self.conn)?;
         tx.execute(
-            "INSERT OR REPLACE INTO tags (name, image_id) VALUES (?1, ?2)",
-            params![name, image_id],
+            "INSERT OR IGNORE INTO images (id, created) VALUES (?1, ?2)",
+            params![id, created],
         )
         .map_err(db_err)?;
-        tx.commit().map_err(db_err)?;
-        Ok(previous.filter(|p| p != image_id))
+        for name in names {
+            tx.execute(
+                "INSERT OR REPLACE INTO tags (name, image_id) VALUES (?1, ?2)",
+                params![name, id],
+            )
+            .map_err(db_err)?;
+        }
+        tx.commit().map_err(db_err)
     }
 
     pub fn remove_tag(&self, name: &str) -> Result<(), Error> {

@@ -283,12 +283,9 @@ impl Engine {
             self.db
                 .add_blob_source(&blob.digest, session.registry(), session.repository())?;
         }
-        let id = self.register(&manifest, sizes)?;
         let previous = self.db.tag(&name)?;
+        let id = self.register(&manifest, sizes, &name)?;
         let downloaded = fetched || previous.as_deref() != Some(id.as_str());
-        if previous.as_deref() != Some(id.as_str()) {
-            self.db.set_tag(&name, &id)?;
-        }
         progress(Progress::line(format!("Digest: {}", manifest.digest)));
         progress(Progress::line(if downloaded {
             format!("Status: Downloaded newer image for {name}")
@@ -333,8 +330,14 @@ impl Engine {
         Ok(())
     }
 
-    /// Stores the manifest blob and registers the image (all its blobs are present by now).
-    fn register(&self, manifest: &PulledManifest, layer_sizes: Vec<u64>) -> Result<String, Error> {
+    /// Stores the manifest blob and registers the image under `name` (all its blobs are
+    /// present by now).
+    fn register(
+        &self,
+        manifest: &PulledManifest,
+        layer_sizes: Vec<u64>,
+        name: &str,
+    ) -> Result<String, Error> {
         let stored = self.images.put_blob(&manifest.bytes)?;
         if stored != manifest.digest {
             return Err(Error::Internal(format!(
@@ -352,7 +355,7 @@ impl Engine {
             )));
         }
         let created = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
-        self.db.add_image(&id, &created)?;
+        self.db.add_image(&id, &created, &[name.to_string()])?;
         Ok(id)
     }
 

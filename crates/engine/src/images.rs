@@ -291,10 +291,7 @@ impl Engine {
         }
         let id = self.images.import(tar, config)?;
         let created = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
-        self.db.add_image(&id, &created)?;
-        if let Some(tag) = tag {
-            self.db.set_tag(&tag, &id)?;
-        }
+        self.db.add_image(&id, &created, tag.as_slice())?;
         Ok(id)
     }
 
@@ -433,8 +430,8 @@ impl Engine {
             ));
         }
         // A tagged intermediate image becomes a listed one.
-        self.db.add_image(&id, &crate::containers::now())?;
-        self.db.set_tag(&target, &id)?;
+        self.db
+            .add_image(&id, &crate::containers::now(), &[target])?;
         Ok(())
     }
 

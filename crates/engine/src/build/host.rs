@@ -99,11 +99,8 @@ impl BuildHost for Engine {
     }
 
     fn register(&self, image_id: &str, tags: &[String]) -> Result<(), Error> {
-        self.db.add_image(image_id, &crate::containers::now())?;
-        for tag in tags {
-            self.db.set_tag(tag, image_id)?;
-        }
-        Ok(())
+        // One transaction: a killed build leaves its image named or not registered at all.
+        self.db.add_image(image_id, &crate::containers::now(), tags)
     }
 }
 
