@@ -373,6 +373,8 @@ impl Torture {
 
     /// After a successful `rm -f`: nothing of the container is left.
     fn check_removed(&mut self, name: &str, id: &str, step: &str) {
+        // Known to the guard even if this check fails before the round's end.
+        self.ids.insert(id.to_string());
         if self.inspect(name).is_some() {
             self.fail(&format!("{name} is still there after {step}"));
         }
@@ -1003,6 +1005,7 @@ impl Drop for Torture {
                 .unwrap_or_default();
             for id in ids {
                 let _ = self.env.berth(&["rm", "-f", &id]);
+                self.ids.insert(id);
             }
             let _ = self
                 .env
