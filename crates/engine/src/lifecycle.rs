@@ -271,7 +271,14 @@ impl Engine {
         self.repair();
         let rec = self.container(name_or_id)?;
         let signal = parse_signal(signal)?;
-        if !matches!(rec.state, State::Running | State::Paused) {
+        if rec.state == State::Paused {
+            // A frozen process takes no signal until it thaws: dockerd refuses, as here.
+            return Err(Error::Conflict(format!(
+                "cannot kill container: {}: Container {} is paused. Unpause the container before stopping or killing",
+                name_or_id, rec.id
+            )));
+        }
+        if rec.state != State::Running {
             return Err(Error::Conflict(format!(
                 "cannot kill container: {}: container {} is not running",
                 name_or_id, rec.id
