@@ -57,23 +57,16 @@ pub fn make_mount_point(root: &Path, destination: &str, dir: bool) -> Result<(),
 mod tests {
     use super::*;
 
+    /// The resolver's own rules are tested in `berth_image::rootpath`; here, what the engine
+    /// makes of its errors.
     #[test]
-    fn symlinks_stay_inside_the_root() {
+    fn a_symlink_loop_is_the_callers_error() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        std::fs::create_dir_all(root.join("real/sub")).unwrap();
-        std::os::unix::fs::symlink("/etc", root.join("abs")).unwrap();
-        std::os::unix::fs::symlink("../../../../etc", root.join("up")).unwrap();
-        std::os::unix::fs::symlink("real", root.join("rel")).unwrap();
         std::os::unix::fs::symlink("/loop2", root.join("loop1")).unwrap();
         std::os::unix::fs::symlink("/loop1", root.join("loop2")).unwrap();
-        assert_eq!(resolve_in_root(root, "/abs/x").unwrap(), "/etc/x");
-        assert_eq!(resolve_in_root(root, "/up").unwrap(), "/etc");
-        assert_eq!(
-            resolve_in_root(root, "/rel/sub/../new").unwrap(),
-            "/real/new"
-        );
+        let e = resolve_in_root(root, "/loop1/x").unwrap_err();
+        assert_eq!(e.kind(), crate::error::ErrorKind::Invalid, "{e}");
         assert_eq!(resolve_in_root(root, "/../../x").unwrap(), "/x");
-        assert!(resolve_in_root(root, "/loop1/x").is_err());
     }
 }
