@@ -24,10 +24,6 @@ pub struct ContainerSummary {
     pub labels: std::collections::BTreeMap<String, String>,
 }
 
-pub(crate) fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
-}
-
 fn timestamp(rfc3339: &str) -> Option<chrono::DateTime<chrono::Utc>> {
     chrono::DateTime::parse_from_rfc3339(rfc3339)
         .ok()
@@ -429,7 +425,7 @@ impl Engine {
             name: String::new(),
             image: request.config.image.clone(),
             image_id,
-            created: now(),
+            created: crate::clock::now(),
             config: request,
             state: State::Created,
             pid: 0,

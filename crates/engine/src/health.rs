@@ -252,7 +252,7 @@ impl Monitor {
     }
 
     fn start_probe(&mut self, engine: &Engine, id: &str) {
-        let start = crate::containers::now();
+        let start = crate::clock::now();
         let rec = match engine.db.container(id) {
             Ok(Some(rec)) => rec,
             _ => {
@@ -320,7 +320,7 @@ impl Monitor {
         }
         self.health.log.push(HealthLogEntry {
             start,
-            end: crate::containers::now(),
+            end: crate::clock::now(),
             exit_code,
             output,
         });

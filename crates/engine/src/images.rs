@@ -430,8 +430,7 @@ impl Engine {
             ));
         }
         // A tagged intermediate image becomes a listed one.
-        self.db
-            .add_image(&id, &crate::containers::now(), &[target])?;
+        self.db.add_image(&id, &crate::clock::now(), &[target])?;
         Ok(())
     }
 

@@ -13,6 +13,7 @@ pub mod archive;
 pub mod attach;
 pub mod build;
 pub mod changes;
+mod clock;
 pub mod commit;
 pub mod container_archive;
 pub mod containers;

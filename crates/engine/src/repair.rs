@@ -88,7 +88,7 @@ impl Engine {
             rec.state = State::Exited;
             rec.exit_code = SHIM_LOST_EXIT;
             rec.error = "the berth shim was killed; the container was stopped".into();
-            rec.finished_at = crate::containers::now();
+            rec.finished_at = crate::clock::now();
         }
         rec.pid = 0;
         rec.shim_pid = 0;

@@ -100,7 +100,7 @@ impl BuildHost for Engine {
 
     fn register(&self, image_id: &str, tags: &[String]) -> Result<(), Error> {
         // One transaction: a killed build leaves its image named or not registered at all.
-        self.db.add_image(image_id, &crate::containers::now(), tags)
+        self.db.add_image(image_id, &crate::clock::now(), tags)
     }
 }
 

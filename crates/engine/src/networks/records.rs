@@ -173,7 +173,7 @@ impl Engine {
             internal: req.internal,
             bridge,
             labels: req.labels.clone(),
-            created: crate::containers::now(),
+            created: crate::clock::now(),
         };
         self.db
             .conn()

@@ -151,7 +151,7 @@ impl Shim {
             // The record may have changed meanwhile (stop, rename): reload before writing.
             rec = self.record().unwrap_or(rec);
             rec.exit_code = code as i64;
-            rec.finished_at = crate::containers::now();
+            rec.finished_at = crate::clock::now();
             rec.pid = 0;
             rec.oom_killed =
                 berth_runtime::stats::oom_killed(&crate::containers::cgroup_path(&self.id));
@@ -314,7 +314,7 @@ impl Shim {
         rec.state = State::Running;
         rec.oom_killed = false;
         rec.pid = pid;
-        rec.started_at = crate::containers::now();
+        rec.started_at = crate::clock::now();
         rec.error.clear();
         if !engine.db.update_container(rec)? {
             // Removed while it was starting: nothing may run without a record (nothing could
