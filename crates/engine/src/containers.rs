@@ -36,18 +36,22 @@ pub(crate) fn cgroup_path(id: &str) -> String {
 }
 
 impl ContainerRecord {
-    /// Whether its restart policy restarts the container after it exited with `code` (not
-    /// after a stop or kill by the user). The shim asks when the init exits; repair asks
-    /// when the shim itself died.
+    /// Whether the process recorded as holding the container (its shim, or a remover) is
+    /// still alive: the same pid, started at the recorded time.
+    pub fn holder_alive(&self) -> bool {
+        self.shim_pid != 0 && crate::proc::alive(self.shim_pid, self.shim_start)
+    }
+
     /// A created or stopped container that a live process holds (`shim_pid`): a shim
     /// starting it (spawned by a `run` or `start`, perhaps killed since), or a process
     /// removing it. Only that process may change it.
     pub fn claimed(&self) -> bool {
-        !self.state.has_shim()
-            && self.shim_pid != 0
-            && crate::proc::alive(self.shim_pid, self.shim_start)
+        !self.state.has_shim() && self.holder_alive()
     }
 
+    /// Whether its restart policy restarts the container after it exited with `code` (not
+    /// after a stop or kill by the user). The shim asks when the init exits; repair asks
+    /// when the shim itself died.
     pub fn restart_wanted(&self, code: i64) -> bool {
         if self.manually_stopped {
             return false;

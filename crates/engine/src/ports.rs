@@ -392,14 +392,7 @@ impl Engine {
             .unwrap_or_default();
         drop(stmt);
         for id in ids {
-            let live = match self.db.container(&id) {
-                Ok(Some(rec)) => {
-                    rec.shim_pid != 0 && crate::proc::alive(rec.shim_pid, rec.shim_start)
-                }
-                Ok(None) => false,
-                Err(_) => true,
-            };
-            if !live {
+            if !self.holder_alive_now(&id) {
                 self.unpublish_ports(&id);
             }
         }

@@ -113,6 +113,17 @@ impl Engine {
         false
     }
 
+    /// Whether container `id`'s holder (shim or remover) is alive, read from its record now:
+    /// a container that started after a caller's snapshot counts. An unreadable record counts
+    /// as alive, so nothing of a live container is reclaimed on a database hiccup.
+    pub(crate) fn holder_alive_now(&self, id: &str) -> bool {
+        match self.db.container(id) {
+            Ok(Some(rec)) => rec.holder_alive(),
+            Ok(None) => false,
+            Err(_) => true,
+        }
+    }
+
     /// For a long-running process (`berth serve`): repairs, and restarts by their policy,
     /// containers whose shim dies, as soon as it dies. Waits on every live shim's pidfd and
     /// rescans each second for shims started elsewhere. Never returns.

@@ -127,14 +127,7 @@ impl Engine {
                 continue;
             }
             // Re-read: a container that started after the caller's snapshot is live too.
-            let live = match self.db.container(&id) {
-                Ok(Some(rec)) => {
-                    rec.shim_pid != 0 && crate::proc::alive(rec.shim_pid, rec.shim_start)
-                }
-                Ok(None) => false,
-                Err(_) => true,
-            };
-            if !live {
+            if !self.holder_alive_now(&id) {
                 berth_net::netns::release(&entry.path());
             }
         }

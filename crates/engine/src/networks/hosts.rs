@@ -70,8 +70,7 @@ impl Engine {
                 let Some(peer) = self.db.container(&other.container_id)? else {
                     continue;
                 };
-                let active = peer.state.has_shim()
-                    || (peer.shim_pid != 0 && crate::proc::alive(peer.shim_pid, peer.shim_start));
+                let active = peer.state.has_shim() || peer.holder_alive();
                 if !active {
                     continue;
                 }
