@@ -23,7 +23,15 @@ impl BodyReader {
         tokio::spawn(async move {
             while let Some(chunk) = body.next().await {
                 let failed = chunk.is_err();
-                if tx.send(chunk.map_err(|e| e.to_string())).await.is_err() || failed {
+                if failed {
+                    let _ = tx.send(chunk.map_err(|e| e.to_string())).await;
+                    return;
+                }
+                if tx.send(chunk.map_err(|e| e.to_string())).await.is_err() {
+                    // The reader stopped early: a tar reader stops at the first end-of-archive
+                    // block, a refused build at its error. Read what the client still sends,
+                    // so the answer is not lost to a connection closed under its write.
+                    drain_stream(body).await;
                     return;
                 }
             }
@@ -50,13 +58,20 @@ impl Read for BodyReader {
     }
 }
 
-/// Reads and drops up to `limit` bytes of a request body that is refused unread. Otherwise
-/// the server would close the connection with the client's bytes still unread, and a TCP
-/// reset can then lose the answer (or break the client's write) before the client reads it.
-pub async fn drain(body: Body, limit: usize) {
-    let mut body = body.into_data_stream();
+/// How much of a body left unread is read (and dropped) before the connection is let go.
+const DRAIN_LIMIT: usize = 1 << 20;
+
+/// Reads and drops up to [`DRAIN_LIMIT`] bytes of a request body that is refused unread.
+/// Otherwise the server would close the connection with the client's bytes still unread, and
+/// a TCP reset can then lose the answer (or break the client's write) before the client reads
+/// it.
+pub async fn drain(body: Body) {
+    drain_stream(body.into_data_stream()).await
+}
+
+async fn drain_stream(mut body: axum::body::BodyDataStream) {
     let mut read = 0;
-    while read < limit {
+    while read < DRAIN_LIMIT {
         match body.next().await {
             Some(Ok(chunk)) => read += chunk.len(),
             _ => return,

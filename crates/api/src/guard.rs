@@ -244,7 +244,7 @@ fn add_cors_headers(headers: &mut HeaderMap, origin: HeaderValue) {
 pub async fn check(State(guard): State<Guard>, request: Request, next: Next) -> Response {
     match guard.admit(request.method(), request.headers()) {
         Err(refused) => {
-            crate::body::drain(request.into_body(), crate::json_body::DRAIN_LIMIT).await;
+            crate::body::drain(request.into_body()).await;
             ApiError::from(refused).into_response()
         }
         Ok(Admission::Plain) => next.run(request).await,

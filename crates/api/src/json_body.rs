@@ -14,9 +14,6 @@ use axum::http::{HeaderMap, header};
 
 use crate::error::ApiError;
 
-/// How much of a refused body is read (and dropped) before answering.
-pub const DRAIN_LIMIT: usize = 1 << 20;
-
 /// A request body that failed to become the value a handler asked for.
 #[derive(Debug, thiserror::Error)]
 pub enum BodyError {
@@ -49,7 +46,7 @@ where
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
         if let Err(refused) = check_json(request.headers()) {
-            crate::body::drain(request.into_body(), DRAIN_LIMIT).await;
+            crate::body::drain(request.into_body()).await;
             return Err(refused.into());
         }
         let body = Bytes::from_request(request, state)
