@@ -18,6 +18,9 @@ use crate::error::{ApiError, ApiResult};
 use crate::json_body::JsonBody;
 use crate::query::{self, Query};
 use crate::state::AppState;
+// The body-stream helper lives in `streams` (below this module); build, events and images still
+// reach it by this path.
+pub use crate::streams::tokio_stream;
 
 type Q = QueryExtractor<Query>;
 
@@ -359,13 +362,6 @@ pub async fn stats(Path(id): Path<String>, QueryExtractor(q): Q) -> ApiResult<Re
         .header("Content-Type", "application/json")
         .body(Body::from_stream(tokio_stream(rx)))
         .unwrap_or_default())
-}
-
-/// An mpsc receiver as a body stream.
-pub fn tokio_stream<T>(
-    mut rx: tokio::sync::mpsc::Receiver<T>,
-) -> impl futures_util::Stream<Item = T> {
-    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
 
 /// `wait?condition=not-running|next-exit|removed`. The headers go out at once (the CLI sends

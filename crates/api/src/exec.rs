@@ -23,24 +23,8 @@ use crate::engine;
 use crate::error::{ApiError, ApiResult};
 use crate::json_body::JsonBody;
 use crate::query::{self, Query};
-use crate::state::{AppState, ExecEntry};
+use crate::state::{AppState, ExecConfig, ExecEntry};
 use crate::streams;
-
-/// The body of `POST /containers/{id}/exec` (Docker's ExecConfig; unknown fields ignored).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct ExecConfig {
-    pub attach_stdin: bool,
-    pub attach_stdout: bool,
-    pub attach_stderr: bool,
-    pub tty: bool,
-    pub env: Option<Vec<String>>,
-    pub cmd: Option<Vec<String>>,
-    pub working_dir: String,
-    pub user: String,
-    pub privileged: bool,
-    pub detach: bool,
-}
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
@@ -239,7 +223,7 @@ pub async fn start(
             });
             Ok(Response::builder()
                 .header("Content-Type", "application/vnd.docker.raw-stream")
-                .body(Body::from_stream(crate::containers::tokio_stream(rx)))
+                .body(Body::from_stream(streams::tokio_stream(rx)))
                 .unwrap_or_default())
         }
     }

@@ -12,6 +12,7 @@ use std::collections::{HashMap, HashSet};
 use std::os::fd::OwnedFd;
 use std::sync::{Arc, Mutex};
 
+use serde::Deserialize;
 use tokio::sync::broadcast;
 
 /// The server ends of an attach, waiting for the container's start.
@@ -22,12 +23,28 @@ pub struct PendingAttach {
     pub stderr: Option<OwnedFd>,
 }
 
+/// The body of `POST /containers/{id}/exec` (Docker's ExecConfig; unknown fields ignored).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ExecConfig {
+    pub attach_stdin: bool,
+    pub attach_stdout: bool,
+    pub attach_stderr: bool,
+    pub tty: bool,
+    pub env: Option<Vec<String>>,
+    pub cmd: Option<Vec<String>>,
+    pub working_dir: String,
+    pub user: String,
+    pub privileged: bool,
+    pub detach: bool,
+}
+
 /// One exec object (`POST /containers/{id}/exec`).
 #[derive(Clone)]
 pub struct ExecEntry {
     pub id: String,
     pub container_id: String,
-    pub config: crate::exec::ExecConfig,
+    pub config: ExecConfig,
     pub running: bool,
     pub exit_code: Option<i32>,
     pub pid: i32,

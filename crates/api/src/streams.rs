@@ -44,6 +44,13 @@ pub fn set_window_size(pty: &OwnedFd, rows: i64, cols: i64) {
     unsafe { libc::ioctl(pty.as_raw_fd(), libc::TIOCSWINSZ, &size) };
 }
 
+/// An mpsc receiver as a body stream.
+pub fn tokio_stream<T>(
+    mut rx: tokio::sync::mpsc::Receiver<T>,
+) -> impl futures_util::Stream<Item = T> {
+    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
 /// A fresh pipe (read end, write end), close-on-exec.
 pub fn pipe_pair() -> ApiResult<(OwnedFd, OwnedFd)> {
     nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
@@ -151,7 +158,7 @@ pub async fn logs(
     };
     Ok(Response::builder()
         .header(header::CONTENT_TYPE, content_type)
-        .body(Body::from_stream(crate::containers::tokio_stream(rx)))
+        .body(Body::from_stream(tokio_stream(rx)))
         .unwrap_or_default())
 }
 

@@ -18,42 +18,10 @@ use std::sync::Mutex;
 
 use berth_registry::{self as registry, Platform, PulledManifest, Session};
 
+// Progress lives in `transfer` (below this module) and is re-exported under its old path.
 use crate::transfer::{self, ProgressReader};
+pub use crate::transfer::{Progress, ProgressDetail};
 use crate::{Engine, Error, reference};
-
-/// One progress message, shaped like Docker's JSON progress messages
-/// (`{"id":..,"status":..,"progressDetail":{"current":..,"total":..}}`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Progress {
-    pub id: Option<String>,
-    pub status: String,
-    /// Bytes moved so far: set on `Downloading` / `Pushing` updates, which a terminal shows as
-    /// a bar and a log leaves out; None on state changes.
-    pub detail: Option<ProgressDetail>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ProgressDetail {
-    pub current: u64,
-    pub total: Option<u64>,
-}
-
-impl Progress {
-    fn line(status: impl Into<String>) -> Progress {
-        Progress {
-            id: None,
-            status: status.into(),
-            detail: None,
-        }
-    }
-    fn of(id: impl Into<String>, status: impl Into<String>) -> Progress {
-        Progress {
-            id: Some(id.into()),
-            status: status.into(),
-            detail: None,
-        }
-    }
-}
 
 #[derive(Debug, Clone, Default)]
 pub struct PullOptions {

@@ -5,7 +5,7 @@
 //! `label`, whose values must all hold, as dockerd's `MatchKVList`).
 //!
 //! Owns: the parsed filter set and the generic matchers (exact, prefix, regular expression,
-//! labels, booleans). Must not: know what an image or a container is; the per-object rules live
+//! labels, booleans, `until=` times). Must not: know what an image or a container is; the per-object rules live
 //! next to the objects (images.rs, containers.rs, volumes.rs, events.rs, prune.rs).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -188,7 +188,7 @@ impl Filters {
         let values: Vec<&str> = self.get("until").collect();
         match values.as_slice() {
             [] => Ok(None),
-            [one] => crate::prune_filters::parse_until(one, now).map(Some),
+            [one] => parse_until(one, now).map(Some),
             _ => Err(FilterError::Invalid(
                 "more than one until filter specified".into(),
             )),
@@ -204,6 +204,64 @@ impl FromIterator<(String, String)> for Filters {
         }
         out
     }
+}
+
+/// `until=`: a Go duration before now (`10m`, `1h30m`, `24h`), unix seconds, or an RFC 3339
+/// time or date, as Docker accepts.
+fn parse_until(value: &str, now: i64) -> Result<i64, FilterError> {
+    let bad = || {
+        FilterError::Invalid(format!(
+            "invalid until filter {value:?}: expected a timestamp or a duration such as 24h"
+        ))
+    };
+    if let Some(d) = go_duration_secs(value) {
+        return Ok(now - d);
+    }
+    if let Ok(secs) = value.split('.').next().unwrap_or(value).parse::<i64>() {
+        return Ok(secs);
+    }
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(value) {
+        return Ok(t.timestamp());
+    }
+    if let Ok(t) = chrono::NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S") {
+        return Ok(t.and_utc().timestamp());
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d") {
+        return d
+            .and_hms_opt(0, 0, 0)
+            .map(|t| t.and_utc().timestamp())
+            .ok_or_else(bad);
+    }
+    Err(bad())
+}
+
+/// Go's `time.ParseDuration`, in whole seconds: `1h30m`, `90s`, `1.5h`.
+fn go_duration_secs(text: &str) -> Option<i64> {
+    let mut rest = text;
+    let mut total = 0f64;
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+        let number: f64 = rest[..num_len].parse().ok()?;
+        rest = &rest[num_len..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let scale = match &rest[..unit_len] {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return None,
+        };
+        total += number * scale;
+        rest = &rest[unit_len..];
+    }
+    Some(total as i64)
 }
 
 /// One `K` / `K=V` label condition on a label map.

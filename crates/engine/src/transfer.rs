@@ -1,6 +1,7 @@
 //! Runs a pull's or push's blob transfers on a few threads at once (as Docker: 3 downloads,
 //! 5 uploads) and funnels their progress back to the calling thread, which alone calls the
 //! caller's progress callback. The first failure cancels the transfers still running.
+//! Owns the progress message too, which both this module and `distribution` build.
 
 use std::io::Read;
 use std::sync::Arc;
@@ -9,7 +10,40 @@ use std::sync::mpsc::{Sender, channel};
 use std::time::{Duration, Instant};
 
 use crate::Error;
-use crate::distribution::{Progress, ProgressDetail};
+
+/// One progress message, shaped like Docker's JSON progress messages
+/// (`{"id":..,"status":..,"progressDetail":{"current":..,"total":..}}`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Progress {
+    pub id: Option<String>,
+    pub status: String,
+    /// Bytes moved so far: set on `Downloading` / `Pushing` updates, which a terminal shows as
+    /// a bar and a log leaves out; None on state changes.
+    pub detail: Option<ProgressDetail>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ProgressDetail {
+    pub current: u64,
+    pub total: Option<u64>,
+}
+
+impl Progress {
+    pub(crate) fn line(status: impl Into<String>) -> Progress {
+        Progress {
+            id: None,
+            status: status.into(),
+            detail: None,
+        }
+    }
+    pub(crate) fn of(id: impl Into<String>, status: impl Into<String>) -> Progress {
+        Progress {
+            id: Some(id.into()),
+            status: status.into(),
+            detail: None,
+        }
+    }
+}
 
 /// Docker's default `max-concurrent-downloads`.
 pub const DOWNLOADS: usize = 3;
