@@ -54,36 +54,6 @@ pub fn update(
         .map_err(|e| failed(e.to_string()))
 }
 
-/// The mount points of every cgroup hierarchy (v1 controllers and the v2 tree).
-fn hierarchies() -> Vec<PathBuf> {
-    let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    text.lines()
-        .filter_map(|line| {
-            // ... mount-point ... - fstype source options
-            let (left, right) = line.split_once(" - ")?;
-            let fstype = right.split_whitespace().next()?;
-            if fstype != "cgroup" && fstype != "cgroup2" {
-                return None;
-            }
-            left.split_whitespace().nth(4).map(PathBuf::from)
-        })
-        .collect()
-}
-
-/// The directories under /sys/fs/cgroup of a cgroup v1 host ("memory", "cpu,cpuacct",
-/// "systemd", and "unified" on a hybrid host; not the comount symlinks): what a container's
-/// cgroup mount shows. A directory listing, not mountinfo: that is long on a busy host.
-pub fn v1_hierarchy_names() -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir("/sys/fs/cgroup") else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .filter_map(|e| e.file_name().into_string().ok())
-        .collect()
-}
-
 /// The caller's place in the named cgroup v1 hierarchies (name=systemd), moved into a
 /// container's cgroup for as long as this lives.
 ///
@@ -147,7 +117,7 @@ impl Drop for NamedHierarchies {
 pub fn remove(path: &Path) -> std::io::Result<()> {
     let relative = path.strip_prefix("/").unwrap_or(path);
     let deadline = Instant::now() + Duration::from_secs(2);
-    for root in hierarchies() {
+    for root in crate::cgroup_host::hierarchies() {
         let dir = root.join(relative);
         loop {
             match std::fs::remove_dir(&dir) {
