@@ -3,7 +3,7 @@
 
 use std::io::{Read, Write};
 
-use berth_image::archive::{ArchiveError, SaveItem, SaveTag, read_archive, write_archive};
+use berth_image::archive::{SaveItem, SaveTag, read_archive, write_archive};
 
 use crate::{Engine, Error, reference};
 
@@ -12,15 +12,6 @@ use crate::{Engine, Error, reference};
 pub struct Loaded {
     pub id: String,
     pub tags: Vec<String>,
-}
-
-impl From<ArchiveError> for Error {
-    fn from(e: ArchiveError) -> Self {
-        match e {
-            ArchiveError::Invalid(_) => Error::InvalidArgument(e.to_string()),
-            _ => Error::Internal(e.to_string()),
-        }
-    }
 }
 
 /// "busybox:latest" -> "docker.io/library/busybox:latest"; names with a registry host are kept.

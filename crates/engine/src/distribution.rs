@@ -42,16 +42,6 @@ pub struct Pulled {
     pub downloaded: bool,
 }
 
-impl From<registry::Error> for Error {
-    fn from(e: registry::Error) -> Self {
-        match e {
-            registry::Error::NotFound(m) => Error::NotFound(m),
-            registry::Error::InvalidArgument(m) => Error::InvalidArgument(m),
-            other => Error::Internal(other.to_string()),
-        }
-    }
-}
-
 /// The gzip media type an uncompressed layer of `media_type` is pushed as; None for layers
 /// that are compressed already (or unknown: those go as stored).
 fn gzip_media_type(media_type: &str) -> Option<&'static str> {

@@ -38,6 +38,17 @@ pub enum Error {
     /// A bad `--filter` / `filters=`: 400 (404 for a `before`/`since` object that does not exist).
     #[error(transparent)]
     Filter(#[from] crate::filters::FilterError),
+    /// The registry client's error, kept whole: a missing repository, tag, manifest or blob is a
+    /// 404, a bad reference a 400.
+    #[error(transparent)]
+    Registry(#[from] berth_registry::Error),
+    /// A `save`/`load` archive's error: a malformed archive is a 400; a store error keeps the
+    /// image store's kind.
+    #[error(transparent)]
+    Archive(#[from] berth_image::archive::ArchiveError),
+    /// The network crate's error: a bad value is a 400.
+    #[error(transparent)]
+    Net(#[from] berth_net::Error),
 }
 
 /// What an [`Error`] means to a client: the one thing the API's status codes and the CLI's
@@ -63,10 +74,15 @@ impl Error {
         match self {
             Error::NotFound(_) | Error::Filter(FilterError::NotFound(_)) => ErrorKind::NotFound,
             Error::Conflict(_) => ErrorKind::Conflict,
-            Error::InvalidArgument(_) | Error::Spec(_) | Error::Filter(_) => ErrorKind::Invalid,
+            Error::InvalidArgument(_) | Error::Filter(_) => ErrorKind::Invalid,
             Error::CannotRun { .. } => ErrorKind::CannotRun,
             Error::Image(e) => image_error_kind(e),
-            Error::Internal(_) | Error::Io { .. } | Error::Runtime(_) => ErrorKind::Internal,
+            Error::Spec(e) => spec_error_kind(e),
+            Error::Runtime(e) => runtime_error_kind(e),
+            Error::Registry(e) => registry_error_kind(e),
+            Error::Archive(e) => archive_error_kind(e),
+            Error::Net(e) => net_error_kind(e),
+            Error::Internal(_) | Error::Io { .. } => ErrorKind::Internal,
         }
     }
 
@@ -107,6 +123,56 @@ fn image_error_kind(e: &berth_image::Error) -> ErrorKind {
     }
 }
 
+/// Settings that cannot become a spec are the user's (400); a host that cannot be read while
+/// building it, or a spec the OCI library refuses, is ours.
+fn spec_error_kind(e: &berth_runtime::spec::SpecError) -> ErrorKind {
+    use berth_runtime::seccomp::ProfileError;
+    use berth_runtime::spec::SpecError as E;
+    match e {
+        E::HostDevices { .. } | E::Oci(_) | E::SeccompProfile(ProfileError::Oci(_)) => {
+            ErrorKind::Internal
+        }
+        _ => ErrorKind::Invalid,
+    }
+}
+
+/// A runtime name that is neither on $PATH nor a path is the user's (400); the rest is ours.
+fn runtime_error_kind(e: &berth_runtime::oci::RuntimeError) -> ErrorKind {
+    match e {
+        berth_runtime::oci::RuntimeError::UnknownRuntime(_) => ErrorKind::Invalid,
+        _ => ErrorKind::Internal,
+    }
+}
+
+/// A missing repository, tag, manifest or blob is a 404 and a bad reference a 400. Refused
+/// credentials, bad content and transport trouble stay 500 (the API has no 401 kind yet).
+fn registry_error_kind(e: &berth_registry::Error) -> ErrorKind {
+    use berth_registry::Error as E;
+    match e {
+        E::NotFound(_) => ErrorKind::NotFound,
+        E::InvalidArgument(_) => ErrorKind::Invalid,
+        E::Unauthorized(_) | E::BadContent(_) | E::Transport(_) | E::Io(_) => ErrorKind::Internal,
+    }
+}
+
+/// A malformed archive is the client's 400; the store's errors keep their own kind.
+fn archive_error_kind(e: &berth_image::archive::ArchiveError) -> ErrorKind {
+    use berth_image::archive::ArchiveError as E;
+    match e {
+        E::Invalid(_) => ErrorKind::Invalid,
+        E::Store(inner) => image_error_kind(inner),
+        E::Write(_) => ErrorKind::Internal,
+    }
+}
+
+/// A bad network value is a 400; an exhausted address pool or a failed system call is ours.
+fn net_error_kind(e: &berth_net::Error) -> ErrorKind {
+    match e {
+        berth_net::Error::Invalid(_) => ErrorKind::Invalid,
+        _ => ErrorKind::Internal,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,5 +191,35 @@ mod tests {
         assert_eq!(io.kind(), ErrorKind::Internal);
         assert_eq!(io.to_string(), "reading x: boom");
         assert!(std::error::Error::source(&io).is_some());
+    }
+
+    #[test]
+    fn kinds_survive_the_other_crates_errors() {
+        use std::error::Error as _;
+        let missing = Error::from(berth_registry::Error::NotFound("manifest unknown".into()));
+        assert_eq!(missing.kind(), ErrorKind::NotFound);
+        assert_eq!(missing.to_string(), "manifest unknown");
+        let bad_ref = Error::from(berth_registry::Error::InvalidArgument("bad ref".into()));
+        assert_eq!(bad_ref.kind(), ErrorKind::Invalid);
+        let transport = Error::from(berth_registry::Error::Transport("reset".into()));
+        assert_eq!(transport.kind(), ErrorKind::Internal);
+
+        use berth_image::archive::ArchiveError;
+        let stored = Error::from(ArchiveError::Store(berth_image::Error::ImageNotFound(
+            "sha256:ab".into(),
+        )));
+        assert_eq!(stored.kind(), ErrorKind::NotFound);
+        assert!(stored.source().is_some());
+        let junk = Error::from(ArchiveError::Invalid("no manifest.json".into()));
+        assert_eq!(junk.kind(), ErrorKind::Invalid);
+        assert_eq!(junk.to_string(), "invalid image archive: no manifest.json");
+
+        let net = Error::from(berth_net::Error::Invalid("bad subnet".into()));
+        assert_eq!(net.kind(), ErrorKind::Invalid);
+
+        let unknown = Error::from(berth_runtime::oci::RuntimeError::UnknownRuntime("x".into()));
+        assert_eq!(unknown.kind(), ErrorKind::Invalid);
+        let spec = Error::from(berth_runtime::spec::SpecError::EmptyArgs);
+        assert_eq!(spec.kind(), ErrorKind::Invalid);
     }
 }
