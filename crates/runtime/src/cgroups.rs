@@ -13,8 +13,13 @@ use std::time::{Duration, Instant};
 pub enum UpdateError {
     #[error("{0}")]
     Invalid(#[from] crate::spec::SpecError),
-    #[error("updating cgroup {path}: {message}")]
-    Cgroup { path: String, message: String },
+    /// libcgroups could not apply the limits; its error is kept as the source.
+    #[error("updating cgroup {path}: {source}")]
+    Cgroup {
+        path: String,
+        #[source]
+        source: crate::Cause,
+    },
 }
 
 /// Sets the limits of the running container's cgroup at `cgroup_path` (e.g. "/berth/<id>") to
@@ -27,9 +32,9 @@ pub fn update(
     privileged: bool,
 ) -> Result<(), UpdateError> {
     use libcgroups::common::{CgroupConfig, CgroupManager, ControllerOpt, create_cgroup_manager};
-    let failed = |message: String| UpdateError::Cgroup {
+    let failed = |source: crate::Cause| UpdateError::Cgroup {
         path: cgroup_path.to_string(),
-        message,
+        source,
     };
     let mut limits = crate::spec::resources_of(resources, privileged)?;
     // A new spec leaves an unlimited pids count out; an update to it must write "max".
@@ -43,7 +48,7 @@ pub fn update(
         systemd_cgroup: false,
         container_name: container_id.to_string(),
     })
-    .map_err(|e| failed(e.to_string()))?;
+    .map_err(|e| failed(e.into()))?;
     manager
         .apply(&ControllerOpt {
             resources: &limits,
@@ -51,7 +56,7 @@ pub fn update(
             oom_score_adj: None,
             freezer_state: None,
         })
-        .map_err(|e| failed(e.to_string()))
+        .map_err(|e| failed(e.into()))
 }
 
 /// The caller's place in the named cgroup v1 hierarchies (name=systemd), moved into a

@@ -13,6 +13,10 @@
 //! libcontainer clones its caller, so every call into [`oci`] must come from a single-threaded
 //! process (the `berth shim`, or the single-threaded CLI for `exec`).
 
+/// The cause kept in an error's source when the failing library's error types differ
+/// (libcontainer, libcgroups, libseccomp, nix).
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
+
 pub mod capabilities;
 pub mod cgroup_host;
 pub mod cgroups;

@@ -13,10 +13,28 @@ use std::path::PathBuf;
 pub use embedded::Embedded;
 pub use external::External;
 
+/// Why an OCI runtime call failed. The underlying library's or system's error is kept as the
+/// source wherever there is one.
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
-    #[error("{0}")]
-    Libcontainer(String),
+    /// libcontainer (or the OCI spec files it reads) failed, or left the container unusable.
+    #[error(transparent)]
+    Libcontainer(crate::Cause),
+    /// A step of `exec`'s namespace join (outside libcontainer) failed.
+    #[error("{context}: {source}")]
+    Join {
+        context: String,
+        #[source]
+        source: crate::Cause,
+    },
+    /// Compiling or caching the container's seccomp filter failed.
+    #[error("seccomp: {context}: {source}")]
+    Seccomp {
+        context: String,
+        #[source]
+        source: crate::Cause,
+    },
+    /// An external runtime binary failed; its last line of stderr.
     #[error("OCI runtime {runtime}: {message}")]
     External { runtime: String, message: String },
     #[error("unknown runtime {0:?}: not an executable name on $PATH or a path")]
@@ -24,6 +42,7 @@ pub enum RuntimeError {
     #[error("{context}: {source}")]
     Io {
         context: String,
+        #[source]
         source: std::io::Error,
     },
 }

@@ -20,26 +20,28 @@ pub struct Usage {
     pub block_write: u64,
 }
 
+/// A cgroup whose counters cannot be read; libcgroups' error is kept as the source.
 #[derive(Debug, thiserror::Error)]
-#[error("reading cgroup {path}: {message}")]
+#[error("reading cgroup {path}: {source}")]
 pub struct StatsError {
     pub path: String,
-    pub message: String,
+    #[source]
+    pub source: crate::Cause,
 }
 
 /// Reads the counters of the cgroup at `cgroup_path` (e.g. "/berth/<id>").
 pub fn read(cgroup_path: &str, container_id: &str) -> Result<Usage, StatsError> {
-    let err = |message: String| StatsError {
+    let err = |source: crate::Cause| StatsError {
         path: cgroup_path.to_string(),
-        message,
+        source,
     };
     let manager = create_cgroup_manager(CgroupConfig {
         cgroup_path: cgroup_path.into(),
         systemd_cgroup: false,
         container_name: container_id.to_string(),
     })
-    .map_err(|e| err(e.to_string()))?;
-    let stats = manager.stats().map_err(|e| err(e.to_string()))?;
+    .map_err(|e| err(e.into()))?;
+    let stats = manager.stats().map_err(|e| err(e.into()))?;
     let host_memory = host_memory_bytes();
     let inactive_file = stats
         .memory

@@ -19,8 +19,8 @@ const EMBEDDED_BUNDLE: &str = "embedded";
 
 pub struct Embedded;
 
-fn lc(err: impl std::fmt::Display) -> RuntimeError {
-    RuntimeError::Libcontainer(err.to_string())
+fn lc(err: impl Into<crate::Cause>) -> RuntimeError {
+    RuntimeError::Libcontainer(err.into())
 }
 
 /// A builder with the options `create` and `exec` share: state root, console socket, stdio.

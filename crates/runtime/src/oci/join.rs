@@ -23,7 +23,15 @@ use oci_spec::runtime::Spec;
 use super::{ExecOptions, RuntimeError};
 
 fn err(message: impl Into<String>) -> RuntimeError {
-    RuntimeError::Libcontainer(message.into())
+    RuntimeError::Libcontainer(message.into().into())
+}
+
+/// A failed step of the join, with the system's error kept as the source.
+fn failed(context: impl Into<String>, source: impl Into<crate::Cause>) -> RuntimeError {
+    RuntimeError::Join {
+        context: context.into(),
+        source: source.into(),
+    }
 }
 
 /// The namespaces to join, in order: the mount namespace last, since it changes what paths mean.
@@ -50,10 +58,10 @@ pub fn exec(init_pid: i32, spec: &Spec, options: ExecOptions) -> Result<i32, Run
             (Ok(t), Ok(o)) if t.ino() == o.ino() => continue,
             (Ok(_), _) => {
                 let file = std::fs::File::open(format!("/proc/{init_pid}/ns/{name}"))
-                    .map_err(|e| err(format!("opening the container's {name} namespace: {e}")))?;
+                    .map_err(|e| failed(format!("opening the container's {name} namespace"), e))?;
                 namespaces.push((OwnedFd::from(file), flag));
             }
-            (Err(e), _) => return Err(err(format!("container init {init_pid} is gone: {e}"))),
+            (Err(e), _) => return Err(failed(format!("container init {init_pid} is gone"), e)),
         }
     }
     let cgroup_procs = cgroup_procs_files(init_pid);
@@ -98,19 +106,19 @@ pub fn exec(init_pid: i32, spec: &Spec, options: ExecOptions) -> Result<i32, Run
     let cwd = CString::new(options.cwd.clone().unwrap_or_else(|| "/".into()))
         .map_err(|_| err("bad working directory"))?;
     let console = match &options.console_socket {
-        Some(path) => Some(
-            connect_short(path).map_err(|e| err(format!("connecting the console socket: {e}")))?,
-        ),
+        Some(path) => {
+            Some(connect_short(path).map_err(|e| failed("connecting the console socket", e))?)
+        }
         None => None,
     };
     // Reports a failure before exec from the grandchild; closes (CLOEXEC) on a successful exec.
     let (report_r, report_w) =
-        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| err(format!("pipe: {e}")))?;
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| failed("pipe", e))?;
     let stdio = [options.stdin, options.stdout, options.stderr];
 
     // SAFETY: the caller is single-threaded (documented contract of every OciRuntime call), so
     // the child may allocate and run ordinary code until it execs or exits.
-    match unsafe { fork() }.map_err(|e| err(format!("fork: {e}")))? {
+    match unsafe { fork() }.map_err(|e| failed("fork", e))? {
         ForkResult::Parent { child } => {
             drop(report_w);
             drop(stdio);

@@ -57,8 +57,11 @@ impl Program {
     }
 }
 
-fn seccomp_err(context: &str, err: impl std::fmt::Display) -> RuntimeError {
-    RuntimeError::Libcontainer(format!("seccomp: {context}: {err}"))
+fn seccomp_err(context: &str, err: impl Into<crate::Cause>) -> RuntimeError {
+    RuntimeError::Seccomp {
+        context: context.to_string(),
+        source: err.into(),
+    }
 }
 
 /// The compiled program for `profile`, from the cache in `cache_dir` or compiled (and cached)
