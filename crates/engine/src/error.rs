@@ -151,7 +151,9 @@ fn registry_error_kind(e: &berth_registry::Error) -> ErrorKind {
     match e {
         E::NotFound(_) => ErrorKind::NotFound,
         E::InvalidArgument(_) => ErrorKind::Invalid,
-        E::Unauthorized(_) | E::BadContent(_) | E::Transport(_) | E::Io(_) => ErrorKind::Internal,
+        E::Unauthorized(_) | E::BadContent(_) | E::Transport(_) | E::Io { .. } => {
+            ErrorKind::Internal
+        }
     }
 }
 
@@ -159,7 +161,7 @@ fn registry_error_kind(e: &berth_registry::Error) -> ErrorKind {
 fn archive_error_kind(e: &berth_image::archive::ArchiveError) -> ErrorKind {
     use berth_image::archive::ArchiveError as E;
     match e {
-        E::Invalid(_) => ErrorKind::Invalid,
+        E::Invalid(_) | E::Malformed { .. } => ErrorKind::Invalid,
         E::Store(inner) => image_error_kind(inner),
         E::Write(_) => ErrorKind::Internal,
     }

@@ -47,6 +47,13 @@ pub enum ArchiveError {
     /// The archive is malformed, truncated or its content does not match its digests.
     #[error("invalid image archive: {0}")]
     Invalid(String),
+    /// The archive cannot be read or parsed; the reader's or the parser's error is kept.
+    #[error("invalid image archive: {context}: {source}")]
+    Malformed {
+        context: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// Writing the archive failed.
     #[error("writing the archive: {0}")]
     Write(#[source] io::Error),
@@ -54,6 +61,16 @@ pub enum ArchiveError {
 
 fn invalid(msg: impl Into<String>) -> ArchiveError {
     ArchiveError::Invalid(msg.into())
+}
+
+fn malformed(
+    context: impl Into<String>,
+    source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+) -> ArchiveError {
+    ArchiveError::Malformed {
+        context: context.into(),
+        source: source.into(),
+    }
 }
 
 /// One name an image is saved under.
@@ -336,7 +353,7 @@ impl Archive {
             )));
         }
         let data = fs::read(&f.tmp).map_err(|e| Error::io("read", &f.tmp, e))?;
-        let v = serde_json::from_slice(&data).map_err(|e| invalid(format!("{what} {p}: {e}")))?;
+        let v = serde_json::from_slice(&data).map_err(|e| malformed(format!("{what} {p}"), e))?;
         Ok((v, f))
     }
 }
@@ -360,7 +377,7 @@ fn spool_entry(r: &mut impl Read, dir: &Path, n: usize) -> Result<Spooled, Archi
             Ok(0) => break,
             Ok(k) => k,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(invalid(format!("truncated or unreadable tar: {e}"))),
+            Err(e) => return Err(malformed("truncated or unreadable tar", e)),
         };
         if magic.len() < 4 {
             magic.extend_from_slice(&buf[..k.min(4 - magic.len())]);
@@ -580,7 +597,7 @@ pub fn read_archive(store: &Store, input: impl Read) -> Result<Vec<LoadedImage>,
     let mut tar = tar::Archive::new(input);
     let entries = tar
         .entries()
-        .map_err(|e| invalid(format!("not a tar archive: {e}")))?;
+        .map_err(|e| malformed("not a tar archive", e))?;
     let mut n = 0;
     for entry in entries {
         let mut entry = entry.map_err(|e| {

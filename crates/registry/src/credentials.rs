@@ -38,9 +38,9 @@ fn load() -> Result<Value> {
     match std::fs::read(&path) {
         Ok(data) if data.iter().all(u8::is_ascii_whitespace) => Ok(json!({})),
         Ok(data) => serde_json::from_slice(&data)
-            .map_err(|e| Error::Io(format!("reading {}: {e}", path.display()))),
+            .map_err(|e| Error::io(format!("reading {}", path.display()), e)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(json!({})),
-        Err(e) => Err(Error::Io(format!("reading {}: {e}", path.display()))),
+        Err(e) => Err(Error::io(format!("reading {}", path.display()), e)),
     }
 }
 
@@ -50,7 +50,7 @@ fn save(config: &Value) -> Result<()> {
         .parent()
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("."));
-    let io = |what: &str, e: std::io::Error| Error::Io(format!("{what} {}: {e}", path.display()));
+    let io = |what: &str, e: std::io::Error| Error::io(format!("{what} {}", path.display()), e);
     std::fs::create_dir_all(&dir).map_err(|e| io("creating the directory of", e))?;
     let tmp = dir.join(format!(".config.json.{}.tmp", std::process::id()));
     let result = (|| {
@@ -93,10 +93,13 @@ pub fn get(registry: &str) -> Result<Option<(String, String)>> {
         let decoded = base64::engine::general_purpose::STANDARD
             .decode(auth.trim())
             .map_err(|e| {
-                Error::Io(format!(
-                    "bad auth entry for {registry} in {}: {e}",
-                    config_path().display()
-                ))
+                Error::io(
+                    format!(
+                        "bad auth entry for {registry} in {}",
+                        config_path().display()
+                    ),
+                    e,
+                )
             })?;
         let text = String::from_utf8_lossy(&decoded).into_owned();
         let (user, pass) = text.split_once(':').unwrap_or((text.as_str(), ""));

@@ -38,7 +38,7 @@ pub fn download(url: &str, out: &mut dyn Write) -> Result<Downloaded> {
         let mut size = 0u64;
         while let Some(chunk) = res.chunk().await.map_err(transport)? {
             out.write_all(&chunk)
-                .map_err(|e| Error::Io(format!("writing {url}: {e}")))?;
+                .map_err(|e| Error::io(format!("writing {url}"), e))?;
             size += chunk.len() as u64;
         }
         Ok(Downloaded {

@@ -38,8 +38,27 @@ pub enum Error {
     /// Network, TLS or protocol trouble.
     #[error("{0}")]
     Transport(String),
-    #[error("{0}")]
-    Io(String),
+    /// A local file (the credentials file, a download's destination) or the client's runtime
+    /// failed; the system's or the parser's error is kept as the source.
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl Error {
+    /// An [`Error::Io`]: what was being done, and why it failed.
+    pub(crate) fn io(
+        context: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Error {
+        Error::Io {
+            context: context.into(),
+            source: source.into(),
+        }
+    }
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

@@ -63,7 +63,7 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| Error::Io(format!("starting the registry client: {e}")))
+        .map_err(|e| Error::io("starting the registry client", e))
 }
 
 fn scheme(registry: &str) -> &'static str {
