@@ -11,7 +11,6 @@
 //! Syscall names unknown to the libseccomp that loads the filter are harmless: libcontainer (like
 //! runc and crun) skips a name it cannot resolve. Debian 12's libseccomp 2.5.4 (+deb12u1) knows
 //! every name used here, up to `futex_requeue` (kernel 6.7), so nothing had to be left out.
-//!
 
 use oci_spec::runtime::{
     Arch, LinuxSeccomp, LinuxSeccompAction, LinuxSeccompArg, LinuxSeccompArgBuilder,
