@@ -240,6 +240,13 @@ impl NftGate {
              \x20   sleep 0.0$(( n % 10 ))$(( n / 10 % 10 ))\n\
              \x20 fi\n\
              fi\n\
+             if [ -e '{d}/log' ]; then\n\
+             \x20 cat > '{d}/in.'$$; echo \"$(date +%s.%N) start $$ ppid=$PPID $(tr '\\0' ' ' < /proc/$PPID/cmdline | cut -c1-60) dnat=$(grep -o dnat '{d}/in.'$$ | wc -l)\" >> '{d}/calls'\n\
+             \x20 '{real}' \"$@\" < '{d}/in.'$$ 2> '{d}/err.'$$; rc=$?\n\
+             \x20 echo \"$(date +%s.%N) end $$ rc=$rc\" >> '{d}/calls'; rm -f '{d}/in.'$$\n\
+             \x20 if [ $rc -ne 0 ]; then {{ echo \"nft $* (pid $$, exit $rc):\"; cat '{d}/err.'$$; }} >> '{d}/failures'; fi\n\
+             \x20 cat '{d}/err.'$$ >&2; rm -f '{d}/err.'$$; exit $rc\n\
+             fi\n\
              exec '{real}' \"$@\"\n",
             d = dir.display(),
             real = real.display()
@@ -257,6 +264,17 @@ impl NftGate {
             dirs.extend(std::env::split_paths(&p));
         }
         std::env::join_paths(dirs).unwrap()
+    }
+
+    /// Runs nft as a child rather than exec'ing it (so a caller's death no longer kills it)
+    /// and keeps what every failing call printed, for [`NftGate::failures`].
+    fn log_failures(&self) {
+        std::fs::write(self.dir.join("log"), "").unwrap();
+    }
+
+    /// What failing nft calls printed (with `log_failures`).
+    fn failures(&self) -> String {
+        std::fs::read_to_string(self.dir.join("failures")).unwrap_or_default()
     }
 
     fn jitter(&self) {
@@ -301,6 +319,7 @@ fn concurrent_removals_leave_no_dnat_rule_to_a_reused_address() {
     let Some(net) = setup() else { return };
     net.image("bb", &[]);
     let gate = NftGate::new(net.root.parent().unwrap());
+    gate.log_failures();
     let with_gate = |args: &[&str]| {
         let mut cmd = net.cmd(args);
         cmd.env("PATH", gate.path_env());
@@ -418,8 +437,11 @@ fn concurrent_removals_leave_no_dnat_rule_to_a_reused_address() {
     let left = dnat_lines(&net);
     if !left.is_empty() {
         problems.push(format!(
-            "DNAT rules outlived their containers:\n{}",
-            left.join("\n")
+            "DNAT rules outlived their containers:\n{}\nlast apply: {}\nnft calls:\n{}\nfailed nft calls:\n{}",
+            left.join("\n"),
+            std::fs::read_to_string(net.run.join("firewall.applied")).unwrap_or_default(),
+            std::fs::read_to_string(gate.dir.join("calls")).unwrap_or_default(),
+            gate.failures()
         ));
     }
 
