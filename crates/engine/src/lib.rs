@@ -18,7 +18,6 @@ pub mod commit;
 pub mod container_archive;
 pub mod containers;
 mod copyup;
-pub mod db;
 pub mod disk_usage;
 pub mod distribution;
 pub mod error;
@@ -47,6 +46,7 @@ mod rootfs;
 pub mod rootpath;
 pub mod shim;
 pub mod stats;
+mod store;
 pub mod timing;
 pub mod transfer;
 pub mod types;
@@ -62,7 +62,8 @@ pub use error::Error;
 pub struct Engine {
     root: PathBuf,
     run: PathBuf,
-    db: db::Db,
+    /// The state store (the SQLite database, today); only the engine holds one.
+    db: Box<dyn store::StateStore>,
     images: berth_image::Store,
     /// When [`Engine::repair`] last ran (unix ms).
     last_repair_ms: std::sync::atomic::AtomicU64,
@@ -91,7 +92,7 @@ impl Engine {
                 .create(&dir)
                 .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
         }
-        let db = db::Db::open(&root.join("berth.db"))?;
+        let db = store::open(&root.join("berth.db"))?;
         let images = berth_image::Store::open(root.join("image"))?;
         Ok(Engine {
             root: root.to_path_buf(),
