@@ -465,6 +465,7 @@ impl Engine {
                         record.name = format!("{}{}", record.name, seed[4] % 10);
                     }
                     match self.db.create_container(&record, &mounts) {
+                        // Only a taken name is worth another try (not a volume being removed).
                         Err(Error::Conflict(m)) if attempt < 10 && m.contains("container name") => {
                             attempt += 1
                         }

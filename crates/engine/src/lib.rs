@@ -1,7 +1,8 @@
 //! berth-engine: THE facade every berth front end calls (the CLI now, the Docker API server
 //! later): containers, images, volumes and the state database.
 //!
-//! Owns: the SQLite state database (only the engine writes it), the container directories under
+//! Owns: the state store (`store`: `trait StateStore` over SQLite; only the engine holds it, so
+//! only the engine writes the state), the container directories under
 //! the state root, the per-container runtime directories, the container lifecycle (create, start
 //! through a `berth shim`, stop, kill, wait, pause, remove), logs, exec, and the repair of state
 //! left by a killed process.

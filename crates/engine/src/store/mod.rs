@@ -7,7 +7,7 @@
 //! that is in use), the method does all of it in one transaction of its own, so that another
 //! implementation (etcd, later) can do the same with its transactions.
 //!
-//! The trait is split per kind of object ([`ContainerStore`], [`ImageStore`], [`VolumeStore`],
+//! The trait is split per kind of object ([`ContainerStore`], [`MountStore`], [`ImageStore`], [`VolumeStore`],
 //! [`NetworkStore`], [`PortStore`], [`EventStore`]): each reads as one table group's contract,
 //! and a test double or a second backend can be written (and reviewed) one kind at a time.
 //! [`StateStore`] is their sum. It needs `Send` only: an `Engine` moves between threads but is
@@ -40,13 +40,21 @@ pub(crate) fn open(path: &Path) -> Result<Box<dyn StateStore>, Error> {
 
 /// Everything the engine keeps.
 pub(crate) trait StateStore:
-    ContainerStore + ImageStore + VolumeStore + NetworkStore + PortStore + EventStore + Send
+    ContainerStore
+    + MountStore
+    + ImageStore
+    + VolumeStore
+    + NetworkStore
+    + PortStore
+    + EventStore
+    + Send
 {
     /// Releases caches (for a process about to idle, the shim).
     fn shrink_memory(&self);
 }
 
-/// Containers, their health and their mounts.
+/// Containers and their health. Creating and deleting one writes its mounts too (see
+/// [`MountStore`]), in the same transaction.
 pub(crate) trait ContainerStore {
     /// Inserts a new container with its mounts, creating the volumes they name that do not
     /// exist, all or nothing. Returns the names of the volumes it created. A name already in
@@ -88,6 +96,10 @@ pub(crate) trait ContainerStore {
         id: &str,
         anonymous_volumes: &[String],
     ) -> Result<Vec<String>, Error>;
+}
+
+/// Containers' mounts (which is also "who uses this volume").
+pub(crate) trait MountStore {
     /// The `spec` of each of a container's mounts, in no particular order.
     fn mount_specs(&self, container_id: &str) -> Result<Vec<String>, Error>;
     fn set_mount_spec(

@@ -5,6 +5,7 @@
 mod containers;
 mod events;
 mod images;
+mod mounts;
 mod networks;
 mod ports;
 #[cfg(test)]
