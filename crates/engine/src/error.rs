@@ -35,6 +35,9 @@ pub enum Error {
     /// Settings that cannot become an OCI spec: a bad value from the user.
     #[error(transparent)]
     Spec(#[from] berth_runtime::spec::SpecError),
+    /// The state store's error, kept whole.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
     /// A bad `--filter` / `filters=`: 400 (404 for a `before`/`since` object that does not exist).
     #[error(transparent)]
     Filter(#[from] crate::filters::FilterError),
@@ -66,7 +69,9 @@ impl Error {
             Error::InvalidArgument(_) | Error::Spec(_) | Error::Filter(_) => ErrorKind::Invalid,
             Error::CannotRun { .. } => ErrorKind::CannotRun,
             Error::Image(e) => image_error_kind(e),
-            Error::Internal(_) | Error::Io { .. } | Error::Runtime(_) => ErrorKind::Internal,
+            Error::Internal(_) | Error::Io { .. } | Error::Runtime(_) | Error::Store(_) => {
+                ErrorKind::Internal
+            }
         }
     }
 

@@ -58,6 +58,7 @@ pub mod volumes;
 use std::path::{Path, PathBuf};
 
 pub use error::Error;
+pub use store::StoreError;
 
 /// Where berth keeps its state, and the open database and image store.
 pub struct Engine {

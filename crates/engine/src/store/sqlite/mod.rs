@@ -159,7 +159,7 @@ fn migrate(conn: &Connection) -> Result<(), Error> {
 }
 
 fn db_err(e: rusqlite::Error) -> Error {
-    Error::Internal(format!("state database: {e}"))
+    Error::Store(super::StoreError::Backend(Box::new(e)))
 }
 
 impl SqliteStore {
