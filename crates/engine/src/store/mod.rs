@@ -7,9 +7,10 @@
 //! that is in use), the method does all of it in one transaction of its own, so that another
 //! implementation (etcd, later) can do the same with its transactions.
 //!
-//! The trait is split per kind of object ([`ContainerStore`], [`MountStore`], [`ImageStore`], [`VolumeStore`],
-//! [`NetworkStore`], [`PortStore`], [`EventStore`]): each reads as one table group's contract,
-//! and a test double or a second backend can be written (and reviewed) one kind at a time.
+//! The trait is split per kind of object ([`ContainerStore`], [`MountStore`], [`ImageStore`],
+//! [`VolumeStore`], [`NetworkStore`], [`PortStore`], [`EventStore`]): each reads as one table
+//! group's contract, and a test double or a second backend can be written (and reviewed) one
+//! kind at a time.
 //! [`StateStore`] is their sum. It needs `Send` only: an `Engine` moves between threads but is
 //! never shared (the API server keeps one per blocking thread).
 //!
