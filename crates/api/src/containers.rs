@@ -56,7 +56,7 @@ pub async fn list(QueryExtractor(q): Q) -> ApiResult<Json<serde_json::Value>> {
     Ok(Json(serde_json::Value::Array(rows)))
 }
 
-fn network_mode(rec: &berth_engine::db::ContainerRecord) -> String {
+fn network_mode(rec: &berth_engine::containers::ContainerRecord) -> String {
     match rec.config.host_config.network_mode.as_str() {
         "" => "default".into(),
         other => other.into(),
@@ -398,7 +398,7 @@ pub async fn wait(
 async fn wait_for(
     state: AppState,
     mut exits: tokio::sync::broadcast::Receiver<(String, i64)>,
-    rec: berth_engine::db::ContainerRecord,
+    rec: berth_engine::containers::ContainerRecord,
     condition: &str,
 ) -> i64 {
     if condition == "not-running" && !rec.state.has_shim() {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use crate::db::ContainerRecord;
+use crate::store::ContainerRecord;
 use crate::types::{ContainerConfig, State};
 use crate::{Engine, Error, reference};
 

@@ -9,8 +9,8 @@ use std::path::{Component, Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::db::ContainerRecord;
 use crate::rootpath::resolve_in_root;
+use crate::store::ContainerRecord;
 use crate::{Engine, Error};
 
 /// What `X-Docker-Container-Path-Stat` carries (base64 JSON): Go's `os.FileMode` bits in `mode`.

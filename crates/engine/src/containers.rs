@@ -4,8 +4,9 @@ use serde_json::json;
 
 use std::collections::BTreeSet;
 
-use crate::db::ContainerRecord;
 use crate::filters::{FilterError, Filters};
+/// A container's record, as the state store keeps it.
+pub use crate::store::ContainerRecord;
 use crate::types::{CreateRequest, State};
 use crate::{Engine, Error, names};
 
@@ -448,40 +449,39 @@ impl Engine {
         // transaction): bad input is refused before anything exists.
         let planned = self.plan_mounts(&record.config)?;
         let made_dirs = self.prepare_volume_dirs(&planned)?;
-        let tx = crate::db::immediate(self.db.conn())?;
-        let inserted = (|| -> Result<Vec<String>, Error> {
-            match name {
-                Some(name) => {
-                    record.name = name.strip_prefix('/').unwrap_or(name).to_string();
-                    self.db.insert_container(&record)?;
-                }
-                None => {
-                    // Random names may collide; retry with fresh ones.
-                    let mut attempt = 0;
-                    loop {
-                        let seed = names::random_bytes();
-                        record.name = names::random_name(&seed);
-                        if attempt > 3 {
-                            record.name = format!("{}{}", record.name, seed[4] % 10);
+        let mounts = self.mount_rows(&planned)?;
+        let inserted = match name {
+            Some(name) => {
+                record.name = name.strip_prefix('/').unwrap_or(name).to_string();
+                self.db.create_container(&record, &mounts)
+            }
+            None => {
+                // Random names may collide; retry with fresh ones.
+                let mut attempt = 0;
+                loop {
+                    let seed = names::random_bytes();
+                    record.name = names::random_name(&seed);
+                    if attempt > 3 {
+                        record.name = format!("{}{}", record.name, seed[4] % 10);
+                    }
+                    match self.db.create_container(&record, &mounts) {
+                        // Only a taken name is worth another try (not a volume being removed).
+                        Err(Error::Conflict(m)) if attempt < 10 && m.contains("container name") => {
+                            attempt += 1
                         }
-                        match self.db.insert_container(&record) {
-                            Err(Error::Conflict(_)) if attempt < 10 => attempt += 1,
-                            other => break other?,
-                        }
+                        other => break other,
                     }
                 }
             }
-            self.record_mounts(&id, &planned)
-        })();
-        // On failure the transaction rolls back before the new dirs go.
-        let new_volumes =
-            match inserted.and_then(|made| tx.commit().map(|_| made).map_err(crate::db::db_err)) {
-                Ok(made) => made,
-                Err(e) => {
-                    self.discard_volume_dirs(&made_dirs);
-                    return Err(e);
-                }
-            };
+        };
+        // On failure nothing was inserted; the new dirs go.
+        let new_volumes = match inserted {
+            Ok(made) => made,
+            Err(e) => {
+                self.discard_volume_dirs(&made_dirs);
+                return Err(e);
+            }
+        };
         let dir = self.container_dir(&id);
         if let Err(e) = std::fs::create_dir_all(dir.join("upper"))
             .and_then(|_| std::fs::create_dir_all(dir.join("work")))

@@ -35,6 +35,9 @@ pub enum Error {
     /// Settings that cannot become an OCI spec: a bad value from the user.
     #[error(transparent)]
     Spec(#[from] berth_runtime::spec::SpecError),
+    /// The state store's error, kept whole.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
     /// A bad `--filter` / `filters=`: 400 (404 for a `before`/`since` object that does not exist).
     #[error(transparent)]
     Filter(#[from] crate::filters::FilterError),
@@ -82,7 +85,7 @@ impl Error {
             Error::Registry(e) => registry_error_kind(e),
             Error::Archive(e) => archive_error_kind(e),
             Error::Net(e) => net_error_kind(e),
-            Error::Internal(_) | Error::Io { .. } => ErrorKind::Internal,
+            Error::Internal(_) | Error::Io { .. } | Error::Store(_) => ErrorKind::Internal,
         }
     }
 

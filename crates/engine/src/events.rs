@@ -5,28 +5,17 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::params;
 use serde_json::json;
 
-use crate::db::{ContainerRecord, db_err};
 use crate::filters::Filters;
+use crate::store::ContainerRecord;
 use crate::{Engine, Error};
 
 /// How many events the log keeps.
 const KEEP: i64 = 10_000;
 
-/// One logged event.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Event {
-    /// The cursor: strictly increasing.
-    pub seq: i64,
-    pub time_nano: i64,
-    /// container, image, network or volume.
-    pub kind: String,
-    pub action: String,
-    pub actor_id: String,
-    pub attributes: BTreeMap<String, String>,
-}
+/// One logged event, as the state store keeps it.
+pub use crate::store::Event;
 
 fn now_nano() -> i64 {
     chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX)
@@ -201,22 +190,13 @@ impl Engine {
         actor_id: &str,
         attributes: BTreeMap<String, String>,
     ) {
-        let conn = self.db.conn();
-        let inserted = conn.execute(
-            "INSERT INTO events (time_nano, type, action, actor, attributes) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
-                now_nano(),
-                kind,
-                action,
-                actor_id,
-                serde_json::to_string(&attributes).unwrap_or_default()
-            ],
-        );
-        if inserted.is_ok() {
-            let seq = conn.last_insert_rowid();
-            if seq % 100 == 0 {
-                let _ = conn.execute("DELETE FROM events WHERE seq <= ?1", [seq - KEEP]);
-            }
+        let appended = self
+            .db
+            .append_event(now_nano(), kind, action, actor_id, &attributes);
+        if let Ok(seq) = appended
+            && seq % 100 == 0
+        {
+            let _ = self.db.trim_events(seq - KEEP);
         }
     }
 
@@ -255,38 +235,13 @@ impl Engine {
     /// Events after cursor `after` (0: from the oldest kept) with `time_nano >= since`, at most
     /// `limit` of them, oldest first.
     pub fn events_after(&self, after: i64, since: i64, limit: i64) -> Result<Vec<Event>, Error> {
-        let mut stmt = self
-            .db
-            .conn()
-            .prepare_cached(
-                "SELECT seq, time_nano, type, action, actor, attributes FROM events \
-                 WHERE seq > ?1 AND time_nano >= ?2 ORDER BY seq LIMIT ?3",
-            )
-            .map_err(db_err)?;
-        let rows = stmt
-            .query_map(params![after, since, limit], |row| {
-                let attributes: String = row.get(5)?;
-                Ok(Event {
-                    seq: row.get(0)?,
-                    time_nano: row.get(1)?,
-                    kind: row.get(2)?,
-                    action: row.get(3)?,
-                    actor_id: row.get(4)?,
-                    attributes: serde_json::from_str(&attributes).unwrap_or_default(),
-                })
-            })
-            .map_err(db_err)?
-            .collect::<Result<Vec<_>, _>>();
-        rows.map_err(db_err)
+        self.db.events_after(after, since, limit)
     }
 
     /// The cursor of the newest event (0 when the log is empty): a follower without `since`
     /// starts here.
     pub fn events_cursor(&self) -> Result<i64, Error> {
-        self.db
-            .conn()
-            .query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))
-            .map_err(db_err)
+        self.db.events_cursor()
     }
 }
 
@@ -396,10 +351,7 @@ impl Engine {
 
     /// `volume rm [-f]`
     pub fn remove_volume(&self, name: &str, force: bool) -> Result<(), Error> {
-        let existed = crate::volumes::record(self.db.conn(), name)
-            .ok()
-            .flatten()
-            .is_some();
+        let existed = self.db.volume(name).ok().flatten().is_some();
         self.remove_volume_unlogged(name, force)?;
         if existed {
             self.object_event("volume", "destroy", name, &[("driver", "local")]);

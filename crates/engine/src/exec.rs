@@ -70,7 +70,7 @@ impl Engine {
 
     /// The running container an exec may start in: Docker's check at exec create (a paused
     /// or stopped container is a conflict), before any process is started.
-    pub fn exec_container(&self, name_or_id: &str) -> Result<crate::db::ContainerRecord, Error> {
+    pub fn exec_container(&self, name_or_id: &str) -> Result<crate::store::ContainerRecord, Error> {
         self.repair();
         let rec = self.container(name_or_id)?;
         exec_allowed(&rec)?;
@@ -80,7 +80,7 @@ impl Engine {
     /// [`Engine::exec`] in a container already looked up (the shim's health probes).
     pub(crate) fn exec_in(
         &self,
-        rec: &crate::db::ContainerRecord,
+        rec: &crate::store::ContainerRecord,
         request: &ExecRequest,
         stdio: [Option<BorrowedFd<'_>>; 3],
     ) -> Result<Exec, Error> {
@@ -186,7 +186,7 @@ impl Engine {
 }
 
 /// Only a running (not paused) container takes an exec.
-fn exec_allowed(rec: &crate::db::ContainerRecord) -> Result<(), Error> {
+fn exec_allowed(rec: &crate::store::ContainerRecord) -> Result<(), Error> {
     match rec.state {
         State::Running => {}
         State::Paused => {

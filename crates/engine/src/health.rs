@@ -6,8 +6,8 @@
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
-use crate::db::ContainerRecord;
 use crate::exec::ExecRequest;
+use crate::store::ContainerRecord;
 use crate::types::{Health, HealthConfig, HealthLogEntry, State};
 use crate::{Engine, Error};
 

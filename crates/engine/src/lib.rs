@@ -1,7 +1,8 @@
 //! berth-engine: THE facade every berth front end calls (the CLI now, the Docker API server
 //! later): containers, images, volumes and the state database.
 //!
-//! Owns: the SQLite state database (only the engine writes it), the container directories under
+//! Owns: the state store (`store`: `trait StateStore` over SQLite; only the engine holds it, so
+//! only the engine writes the state), the container directories under
 //! the state root, the per-container runtime directories, the container lifecycle (create, start
 //! through a `berth shim`, stop, kill, wait, pause, remove), logs, exec, and the repair of state
 //! left by a killed process.
@@ -18,7 +19,6 @@ pub mod commit;
 pub mod container_archive;
 pub mod containers;
 mod copyup;
-pub mod db;
 pub mod disk_usage;
 pub mod distribution;
 pub mod error;
@@ -47,6 +47,7 @@ mod rootfs;
 pub mod rootpath;
 pub mod shim;
 pub mod stats;
+mod store;
 pub mod timing;
 pub mod transfer;
 pub mod types;
@@ -57,12 +58,14 @@ pub mod volumes;
 use std::path::{Path, PathBuf};
 
 pub use error::Error;
+pub use store::StoreError;
 
 /// Where berth keeps its state, and the open database and image store.
 pub struct Engine {
     root: PathBuf,
     run: PathBuf,
-    db: db::Db,
+    /// The state store (the SQLite database, today); only the engine holds one.
+    db: Box<dyn store::StateStore>,
     images: berth_image::Store,
     /// When [`Engine::repair`] last ran (unix ms).
     last_repair_ms: std::sync::atomic::AtomicU64,
@@ -91,7 +94,7 @@ impl Engine {
                 .create(&dir)
                 .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
         }
-        let db = db::Db::open(&root.join("berth.db"))?;
+        let db = store::open(&root.join("berth.db"))?;
         let images = berth_image::Store::open(root.join("image"))?;
         Ok(Engine {
             root: root.to_path_buf(),

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
 
-use crate::db::ContainerRecord;
 use crate::shim::protocol::{self, Message};
+use crate::store::ContainerRecord;
 use crate::types::State;
 use crate::{Engine, Error, user};
 

@@ -297,7 +297,7 @@ struct Follower {
 }
 
 impl Follower {
-    fn new(path: &Path, rec: &crate::db::ContainerRecord) -> Follower {
+    fn new(path: &Path, rec: &crate::store::ContainerRecord) -> Follower {
         let shim = crate::proc::pidfd(rec.shim_pid)
             // A pidfd on a reused pid would never fire; the idle check still ends the follow.
             .filter(|_| crate::proc::alive(rec.shim_pid, rec.shim_start));

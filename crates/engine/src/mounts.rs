@@ -14,11 +14,10 @@ use std::path::Path;
 
 use berth_image::clean_abs as clean;
 
-use rusqlite::params;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::db::{ContainerRecord, db_err};
+use crate::store::{ContainerRecord, MountRow};
 use crate::types::{CreateRequest, MountSpec};
 use crate::volumes::{Volume, VolumeCreate};
 use crate::{Engine, Error};
@@ -392,11 +391,7 @@ impl Engine {
 
     pub(crate) fn discard_volume_dirs(&self, names: &[String]) {
         for name in names {
-            if crate::volumes::record(self.db.conn(), name)
-                .ok()
-                .flatten()
-                .is_none()
-            {
+            if self.db.volume(name).ok().flatten().is_none() {
                 let _ = std::fs::remove_dir_all(
                     self.volume_mountpoint(name)
                         .parent()
@@ -406,68 +401,36 @@ impl Engine {
         }
     }
 
-    /// Writes the volume records a container's mounts need and its mount rows. Called inside
-    /// the transaction that inserts the container. Returns the volumes it made.
-    pub(crate) fn record_mounts(
-        &self,
-        container_id: &str,
-        planned: &[MountPoint],
-    ) -> Result<Vec<String>, Error> {
-        let conn = self.db.conn();
-        let mut made = Vec::new();
-        for mp in planned {
-            if mp.kind == "volume" {
-                let removing: Option<i64> = conn
-                    .query_row(
-                        "SELECT removing FROM volumes WHERE name = ?1",
-                        [&mp.name],
-                        |r| r.get(0),
-                    )
-                    .ok();
-                if removing == Some(1) {
-                    return Err(Error::Conflict(format!(
-                        "volume {} is being removed",
-                        mp.name
-                    )));
-                }
-                let request = VolumeCreate {
-                    name: Some(mp.name.clone()),
-                    labels: mp.volume_labels.clone(),
-                    options: mp.volume_options.clone(),
-                    ..Default::default()
-                };
-                let volume = Volume::new(mp.name.clone(), &request, mp.anonymous);
-                if crate::volumes::insert_record(conn, &volume)? {
-                    made.push(mp.name.clone());
-                }
-            }
-            let spec = serde_json::to_string(mp).map_err(|e| Error::Internal(e.to_string()))?;
-            let volume = if mp.kind == "volume" {
-                mp.name.as_str()
-            } else {
-                ""
-            };
-            conn.execute(
-                "INSERT OR REPLACE INTO container_mounts (container_id, destination, volume, spec) VALUES (?1, ?2, ?3, ?4)",
-                params![container_id, mp.destination, volume, spec],
-            )
-            .map_err(db_err)?;
-        }
-        Ok(made)
+    /// The rows the store keeps of a container's mounts (with the volume each volume mount
+    /// needs, created with the container when missing).
+    pub(crate) fn mount_rows(&self, planned: &[MountPoint]) -> Result<Vec<MountRow>, Error> {
+        planned
+            .iter()
+            .map(|mp| {
+                let volume = (mp.kind == "volume").then(|| {
+                    let request = VolumeCreate {
+                        name: Some(mp.name.clone()),
+                        labels: mp.volume_labels.clone(),
+                        options: mp.volume_options.clone(),
+                        ..Default::default()
+                    };
+                    Volume::new(mp.name.clone(), &request, mp.anonymous)
+                });
+                let spec = serde_json::to_string(mp).map_err(|e| Error::Internal(e.to_string()))?;
+                Ok(MountRow {
+                    destination: mp.destination.clone(),
+                    volume,
+                    spec,
+                })
+            })
+            .collect()
     }
 
     /// A container's mounts, in the order to mount them (parents before children).
     pub fn container_mounts(&self, container_id: &str) -> Result<Vec<MountPoint>, Error> {
-        let conn = self.db.conn();
-        let mut stmt = conn
-            .prepare_cached("SELECT spec FROM container_mounts WHERE container_id = ?1")
-            .map_err(db_err)?;
-        let rows = stmt
-            .query_map([container_id], |r| r.get::<_, String>(0))
-            .map_err(db_err)?;
-        let mut mounts: Vec<MountPoint> = rows
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(db_err)?
+        let mut mounts: Vec<MountPoint> = self
+            .db
+            .mount_specs(container_id)?
             .iter()
             .filter_map(|s| serde_json::from_str(s).ok())
             .collect();
@@ -488,38 +451,16 @@ impl Engine {
         id: &str,
         remove_anonymous: bool,
     ) -> Result<(), Error> {
-        let conn = self.db.conn();
-        let tx = crate::db::immediate(conn)?;
-        let mut doomed = Vec::new();
-        if remove_anonymous {
-            for mp in self.container_mounts(id)? {
-                if mp.kind != "volume" || !mp.anonymous {
-                    continue;
-                }
-                let others: i64 = tx
-                    .query_row(
-                        "SELECT COUNT(*) FROM container_mounts WHERE volume = ?1 AND container_id != ?2",
-                        params![mp.name, id],
-                        |r| r.get(0),
-                    )
-                    .map_err(db_err)?;
-                if others == 0 {
-                    tx.execute(
-                        "UPDATE volumes SET removing = 1 WHERE name = ?1",
-                        [&mp.name],
-                    )
-                    .map_err(db_err)?;
-                    doomed.push(mp.name);
-                }
-            }
-        }
-        tx.execute("DELETE FROM container_mounts WHERE container_id = ?1", [id])
-            .map_err(db_err)?;
-        tx.execute("DELETE FROM containers WHERE id = ?1", [id])
-            .map_err(db_err)?;
-        tx.execute("DELETE FROM container_health WHERE container_id = ?1", [id])
-            .map_err(db_err)?;
-        tx.commit().map_err(db_err)?;
+        let anonymous: Vec<String> = if remove_anonymous {
+            self.container_mounts(id)?
+                .into_iter()
+                .filter(|mp| mp.kind == "volume" && mp.anonymous)
+                .map(|mp| mp.name)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let doomed = self.db.delete_container(id, &anonymous)?;
         for name in doomed {
             let _ = self.finish_volume_removal(&name);
         }
@@ -693,12 +634,7 @@ impl Engine {
         };
         let spec = serde_json::to_string(&done).map_err(|e| Error::Internal(e.to_string()))?;
         self.db
-            .conn()
-            .execute(
-                "UPDATE container_mounts SET spec = ?3 WHERE container_id = ?1 AND destination = ?2",
-                params![container_id, m.destination, spec],
-            )
-            .map_err(db_err)?;
+            .set_mount_spec(container_id, &m.destination, &spec)?;
         Ok(())
     }
 

@@ -15,10 +15,8 @@
 use std::net::Ipv4Addr;
 
 use berth_net::firewall::{self, Firewall, NetworkRule, PortMapping};
-use rusqlite::params;
 
-use crate::db::ContainerRecord;
-use crate::db::{db_err, immediate};
+use crate::store::{ContainerRecord, PortRow};
 use crate::{Engine, Error};
 
 /// The flock every process of the state root holds while it reads and applies the firewall.
@@ -224,37 +222,29 @@ impl Engine {
         if chosen.is_empty() {
             return Ok(());
         }
-        let tx = immediate(self.db.conn())?;
-        tx.execute("DELETE FROM ports WHERE container_id = ?1", [&rec.id])
-            .map_err(db_err)?;
-        for c in chosen {
-            let host_ip = c.host_ip.map(|i| i.to_string()).unwrap_or_default();
-            let mut host_port = c.host_port;
-            let mut attempts = 1;
-            loop {
-                let inserted = tx.execute(
-                    "INSERT INTO ports (container_id, protocol, container_port, host_ip, host_port, container_ip, bridge) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![rec.id, c.protocol, c.container_port, host_ip, host_port, ip.to_string(), bridge],
-                );
-                match inserted {
-                    Ok(_) => break,
-                    Err(rusqlite::Error::SqliteFailure(f, _))
-                        if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-                    {
-                        if !c.picked || attempts >= PICK_ATTEMPTS {
-                            return Err(Error::Conflict(format!(
-                                "driver failed programming external connectivity: Bind for {}:{host_port} failed: port is already allocated",
-                                c.host_ip.unwrap_or(Ipv4Addr::UNSPECIFIED)
-                            )));
-                        }
-                        attempts += 1;
-                        host_port = firewall::free_port(&c.protocol, c.host_ip).map_err(fw_err)?;
-                    }
-                    Err(other) => return Err(db_err(other)),
-                }
+        let rows: Vec<PortRow> = chosen
+            .iter()
+            .map(|c| PortRow {
+                protocol: c.protocol.clone(),
+                container_port: c.container_port,
+                host_ip: c.host_ip.map(|i| i.to_string()).unwrap_or_default(),
+                host_port: c.host_port,
+                container_ip: ip.to_string(),
+                bridge: bridge.to_string(),
+            })
+            .collect();
+        let mut attempts = vec![1; chosen.len()];
+        self.db.replace_ports(&rec.id, &rows, &mut |index, host_port| {
+            let c = &chosen[index];
+            if !c.picked || attempts[index] >= PICK_ATTEMPTS {
+                return Err(Error::Conflict(format!(
+                    "driver failed programming external connectivity: Bind for {}:{host_port} failed: port is already allocated",
+                    c.host_ip.unwrap_or(Ipv4Addr::UNSPECIFIED)
+                )));
             }
-        }
-        tx.commit().map_err(db_err)?;
+            attempts[index] += 1;
+            firewall::free_port(&c.protocol, c.host_ip).map_err(fw_err)
+        })?;
         firewall::allow_localhost_dnat(bridge).map_err(fw_err)?;
         self.sync_firewall()
     }
@@ -262,30 +252,19 @@ impl Engine {
     /// The firewall the database describes: every network not being removed, every
     /// published port (one read transaction).
     fn firewall_truth(&self) -> Result<FirewallTruth, Error> {
-        let conn = self.db.conn();
-        let tx = conn.unchecked_transaction().map_err(db_err)?;
-        let mappings = {
-            let mut stmt = tx
-                .prepare_cached("SELECT protocol, container_port, host_ip, host_port, container_ip, bridge FROM ports ORDER BY rowid")
-                .map_err(db_err)?;
-            stmt.query_map([], |r| {
-                let host_ip: String = r.get(2)?;
-                let container_ip: String = r.get(4)?;
-                Ok(PortMapping {
-                    protocol: r.get(0)?,
-                    container_port: r.get(1)?,
-                    host_ip: host_ip.parse().ok(),
-                    host_port: r.get(3)?,
-                    container_ip: container_ip.parse().unwrap_or(Ipv4Addr::UNSPECIFIED),
-                    bridge: r.get(5)?,
-                })
+        let (ports, networks) = self.db.firewall_rows()?;
+        let mappings = ports
+            .into_iter()
+            .map(|p| PortMapping {
+                protocol: p.protocol,
+                container_port: p.container_port,
+                host_ip: p.host_ip.parse().ok(),
+                host_port: p.host_port,
+                container_ip: p.container_ip.parse().unwrap_or(Ipv4Addr::UNSPECIFIED),
+                bridge: p.bridge,
             })
-            .map_err(db_err)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(db_err)?
-        };
-        let networks = self
-            .network_records()?
+            .collect();
+        let networks = networks
             .into_iter()
             .map(|n| NetworkRule {
                 bridge: n.bridge,
@@ -293,7 +272,6 @@ impl Engine {
                 internal: n.internal,
             })
             .collect();
-        tx.finish().map_err(db_err)?;
         Ok(FirewallTruth { networks, mappings })
     }
 
@@ -359,19 +337,10 @@ impl Engine {
 
     /// Drops a stopped container's published ports.
     pub(crate) fn unpublish_ports(&self, id: &str) {
-        let has_ports = self
-            .db
-            .conn()
-            .prepare_cached("SELECT EXISTS (SELECT 1 FROM ports WHERE container_id = ?1)")
-            .and_then(|mut stmt| stmt.query_row([id], |r| r.get::<_, bool>(0)))
-            .unwrap_or(true);
-        if !has_ports {
+        if !self.db.has_ports(id).unwrap_or(true) {
             return;
         }
-        let deleted = self
-            .db
-            .conn()
-            .execute("DELETE FROM ports WHERE container_id = ?1", [id]);
+        let deleted = self.db.delete_ports(id);
         if deleted.is_ok_and(|n| n > 0) {
             let _ = self.sync_firewall();
         }
@@ -379,18 +348,9 @@ impl Engine {
 
     /// Repair: ports of containers whose shim is gone are dropped.
     pub(crate) fn repair_ports(&self) {
-        let Ok(mut stmt) = self
-            .db
-            .conn()
-            .prepare("SELECT DISTINCT container_id FROM ports")
-        else {
+        let Ok(ids) = self.db.port_containers() else {
             return;
         };
-        let ids: Vec<String> = stmt
-            .query_map([], |r| r.get(0))
-            .map(|rows| rows.flatten().collect())
-            .unwrap_or_default();
-        drop(stmt);
         for id in ids {
             if !self.holder_alive_now(&id) {
                 self.unpublish_ports(&id);
@@ -400,25 +360,20 @@ impl Engine {
 
     /// A running container's published ports.
     pub fn published_ports(&self, id: &str) -> Vec<PublishedPort> {
-        let Ok(mut stmt) = self
-            .db
-            .conn()
-            .prepare("SELECT protocol, container_port, host_ip, host_port FROM ports WHERE container_id = ?1 ORDER BY container_port, rowid")
-        else {
-            return Vec::new();
-        };
-        stmt.query_map([id], |r| {
-            let proto: String = r.get(0)?;
-            let port: u16 = r.get(1)?;
-            let ip: String = r.get(2)?;
-            Ok(PublishedPort {
-                container_port: format!("{port}/{proto}"),
-                host_ip: if ip.is_empty() { "0.0.0.0".into() } else { ip },
-                host_port: r.get(3)?,
+        self.db
+            .container_ports(id)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| PublishedPort {
+                container_port: format!("{}/{}", p.container_port, p.protocol),
+                host_ip: if p.host_ip.is_empty() {
+                    "0.0.0.0".into()
+                } else {
+                    p.host_ip
+                },
+                host_port: p.host_port,
             })
-        })
-        .map(|rows| rows.flatten().collect())
-        .unwrap_or_default()
+            .collect()
     }
 
     /// `berth port CONTAINER`

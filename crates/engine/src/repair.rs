@@ -52,7 +52,7 @@ impl Engine {
 
     /// Repairs one container if the process holding it (its shim, or a process starting or
     /// removing it) is dead. Returns whether its holder is alive.
-    pub(crate) fn repair_container(&self, mut rec: crate::db::ContainerRecord) -> bool {
+    pub(crate) fn repair_container(&self, mut rec: crate::store::ContainerRecord) -> bool {
         // Held but not running: a shim starting it, or a process removing it.
         let starting = !rec.state.has_shim() && rec.shim_pid != 0;
         if !(rec.state.has_shim() || starting) {

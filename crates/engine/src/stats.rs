@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use crate::db::ContainerRecord;
+use crate::store::ContainerRecord;
 use crate::{Engine, Error};
 
 /// The gap between the two readings of a one-shot sample (`stats --no-stream`, `stream=false`).

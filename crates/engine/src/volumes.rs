@@ -13,11 +13,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{OptionalExtension, params};
 use serde_json::json;
 
-use crate::db::db_err;
 use crate::filters::Filters;
+use crate::store::VolumeRemoval;
 use crate::{Engine, Error, names};
 
 /// Docker 23+ marks anonymous volumes with this label.
@@ -31,19 +30,8 @@ pub const PRUNE_FILTER_KEYS: &[&str] = &["all", "label", "label!"];
 /// An orphan directory younger than this may belong to a create still in progress.
 const ORPHAN_GRACE: Duration = Duration::from_secs(60);
 
-/// One volume.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Volume {
-    pub name: String,
-    pub driver: String,
-    /// RFC 3339.
-    pub created: String,
-    pub labels: BTreeMap<String, String>,
-    /// The local driver's `-o` options: type, device, o.
-    pub options: BTreeMap<String, String>,
-    /// Made for a container (`-v /path`, an image VOLUME), not by name.
-    pub anonymous: bool,
-}
+/// One volume, as the state store keeps it.
+pub use crate::store::Volume;
 
 /// `volume create` / `POST /volumes/create`.
 #[derive(Debug, Clone, Default)]
@@ -94,45 +82,6 @@ fn validate_options(options: &BTreeMap<String, String>) -> Result<(), Error> {
         ));
     }
     Ok(())
-}
-
-fn row_to_volume(row: &rusqlite::Row<'_>) -> rusqlite::Result<Volume> {
-    let labels: String = row.get(3)?;
-    let options: String = row.get(4)?;
-    Ok(Volume {
-        name: row.get(0)?,
-        driver: row.get(1)?,
-        created: row.get(2)?,
-        labels: serde_json::from_str(&labels).unwrap_or_default(),
-        options: serde_json::from_str(&options).unwrap_or_default(),
-        anonymous: row.get::<_, i64>(5)? != 0,
-    })
-}
-
-const VOLUME_COLUMNS: &str = "name, driver, created, labels, options, anonymous";
-
-/// Inserts a volume record unless one by that name exists (then returns false).
-pub(crate) fn insert_record(conn: &rusqlite::Connection, v: &Volume) -> Result<bool, Error> {
-    let labels = serde_json::to_string(&v.labels).map_err(|e| Error::Internal(e.to_string()))?;
-    let options = serde_json::to_string(&v.options).map_err(|e| Error::Internal(e.to_string()))?;
-    let n = conn
-        .execute(
-            "INSERT OR IGNORE INTO volumes (name, driver, created, labels, options, anonymous) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![v.name, v.driver, v.created, labels, options, v.anonymous as i64],
-        )
-        .map_err(db_err)?;
-    Ok(n == 1)
-}
-
-/// A live (not being removed) volume record.
-pub(crate) fn record(conn: &rusqlite::Connection, name: &str) -> Result<Option<Volume>, Error> {
-    conn.query_row(
-        &format!("SELECT {VOLUME_COLUMNS} FROM volumes WHERE name = ?1 AND removing = 0"),
-        [name],
-        row_to_volume,
-    )
-    .optional()
-    .map_err(db_err)
 }
 
 /// Docker's volume timestamps: seconds, with the zone.
@@ -201,14 +150,14 @@ impl Engine {
             }
             _ => names::new_id(),
         };
-        if let Some(existing) = record(self.db.conn(), &name)? {
+        if let Some(existing) = self.db.volume(&name)? {
             return Ok(existing);
         }
         let volume = Volume::new(name, &request, false);
         let created_dir = self.ensure_volume_dir(&volume.name)?;
-        match insert_record(self.db.conn(), &volume) {
+        match self.db.insert_volume(&volume) {
             Ok(true) => Ok(volume),
-            Ok(false) => Ok(record(self.db.conn(), &volume.name)?.unwrap_or(volume)),
+            Ok(false) => Ok(self.db.volume(&volume.name)?.unwrap_or(volume)),
             Err(e) => {
                 if created_dir {
                     let _ = std::fs::remove_dir_all(self.volumes_dir().join(&volume.name));
@@ -263,31 +212,20 @@ impl Engine {
 
     /// A volume by name: Docker's "get NAME: no such volume" when missing.
     pub fn volume(&self, name: &str) -> Result<Volume, Error> {
-        record(self.db.conn(), name)?
+        self.db
+            .volume(name)?
             .ok_or_else(|| Error::NotFound(format!("get {name}: no such volume")))
     }
 
     /// Every volume, by name.
     pub fn list_volumes(&self) -> Result<Vec<Volume>, Error> {
         self.repair_volumes();
-        let conn = self.db.conn();
-        let mut stmt = conn
-            .prepare_cached(&format!(
-                "SELECT {VOLUME_COLUMNS} FROM volumes WHERE removing = 0 ORDER BY name"
-            ))
-            .map_err(db_err)?;
-        let rows = stmt.query_map([], row_to_volume).map_err(db_err)?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+        self.db.volumes()
     }
 
     /// Ids of the containers (running or not) that mount the volume.
     pub fn volume_users(&self, name: &str) -> Result<Vec<String>, Error> {
-        let conn = self.db.conn();
-        let mut stmt = conn
-            .prepare_cached("SELECT DISTINCT container_id FROM container_mounts WHERE volume = ?1 ORDER BY container_id")
-            .map_err(db_err)?;
-        let rows = stmt.query_map([name], |r| r.get(0)).map_err(db_err)?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+        self.db.volume_users(name)
     }
 
     /// Docker's `volume inspect` document.
@@ -338,27 +276,19 @@ impl Engine {
     /// missing volume is not an error.
     pub(crate) fn remove_volume_unlogged(&self, name: &str, force: bool) -> Result<(), Error> {
         self.repair_volumes();
-        let conn = self.db.conn();
-        let tx = crate::db::immediate(conn)?;
-        let exists = record(&tx, name)?.is_some();
-        if !exists {
-            drop(tx);
-            return if force {
-                Ok(())
-            } else {
-                Err(Error::NotFound(format!("get {name}: no such volume")))
-            };
+        match self.db.mark_volume_removing_if_unused(name)? {
+            VolumeRemoval::Marked => {}
+            VolumeRemoval::Missing if force => return Ok(()),
+            VolumeRemoval::Missing => {
+                return Err(Error::NotFound(format!("get {name}: no such volume")));
+            }
+            VolumeRemoval::InUse(users) => {
+                return Err(Error::Conflict(format!(
+                    "remove {name}: volume is in use - [{}]",
+                    users.join(", ")
+                )));
+            }
         }
-        let users = self.volume_users(name)?;
-        if !users.is_empty() {
-            return Err(Error::Conflict(format!(
-                "remove {name}: volume is in use - [{}]",
-                users.join(", ")
-            )));
-        }
-        tx.execute("UPDATE volumes SET removing = 1 WHERE name = ?1", [name])
-            .map_err(db_err)?;
-        tx.commit().map_err(db_err)?;
         self.finish_volume_removal(name)
     }
 
@@ -381,16 +311,10 @@ impl Engine {
                 .join(format!(".trash-{}", random_suffix()));
             std::fs::rename(&dir, &trash)
                 .map_err(|e| Error::io(format!("removing volume {name}"), e))?;
-            self.db
-                .conn()
-                .execute("DELETE FROM volumes WHERE name = ?1", [name])
-                .map_err(db_err)?;
+            self.db.delete_volume(name)?;
             let _ = std::fs::remove_dir_all(&trash);
         } else {
-            self.db
-                .conn()
-                .execute("DELETE FROM volumes WHERE name = ?1", [name])
-                .map_err(db_err)?;
+            self.db.delete_volume(name)?;
         }
         Ok(())
     }
@@ -472,28 +396,22 @@ impl Engine {
     /// as Docker's local driver does when a volume's last user stops (a tmpfs volume then
     /// starts empty again).
     pub(crate) fn release_volume_mounts(&self, container_id: &str) {
-        let Ok(mounts) = self.container_mounts(container_id) else {
+        let Ok(volumes) = self.db.container_volumes(container_id) else {
             return;
         };
-        let conn = self.db.conn();
-        for m in mounts.iter().filter(|m| m.kind == "volume") {
-            let Ok(Some(volume)) = record(conn, &m.name) else {
+        for name in volumes {
+            let Ok(Some(volume)) = self.db.volume(&name) else {
                 continue;
             };
             if !volume.options.contains_key("type") {
                 continue;
             }
-            let others: i64 = conn
-                .query_row(
-                    "SELECT COUNT(*) FROM container_mounts m JOIN containers c ON c.id = m.container_id \
-                     WHERE m.volume = ?1 AND m.container_id != ?2 \
-                     AND (c.state IN ('running', 'paused', 'restarting') OR c.shim_pid != 0)",
-                    params![m.name, container_id],
-                    |r| r.get(0),
-                )
-                .unwrap_or(1);
-            if others == 0 {
-                unmount_all(&self.volume_mountpoint(&m.name));
+            let used = self
+                .db
+                .volume_used_while_running(&name, container_id)
+                .unwrap_or(true);
+            if !used {
+                unmount_all(&self.volume_mountpoint(&name));
             }
         }
     }
@@ -505,25 +423,18 @@ impl Engine {
         // A container whose shim was killed may be an `--rm` one: removing it (and its
         // anonymous volumes) first gives the truth about which volumes are in use.
         self.repair();
-        let conn = self.db.conn();
-        let removing: Vec<String> = conn
-            .prepare_cached("SELECT name FROM volumes WHERE removing = 1")
-            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
-            .unwrap_or_default();
+        let removing = self.db.removing_volumes().unwrap_or_default();
         for name in removing {
             if self.volume_users(&name).is_ok_and(|u| u.is_empty()) {
                 let _ = self.finish_volume_removal(&name);
             } else {
-                let _ = conn.execute("UPDATE volumes SET removing = 0 WHERE name = ?1", [&name]);
+                let _ = self.db.unmark_volume_removing(&name);
             }
         }
         let Ok(entries) = std::fs::read_dir(self.volumes_dir()) else {
             return;
         };
-        let names: Vec<String> = conn
-            .prepare_cached("SELECT name FROM volumes")
-            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
-            .unwrap_or_default();
+        let names = self.db.volume_names().unwrap_or_default();
         let mut on_disk = std::collections::HashSet::new();
         for entry in entries.flatten() {
             let file_name = entry.file_name().to_string_lossy().into_owned();
@@ -551,7 +462,7 @@ impl Engine {
                 let anonymous =
                     file_name.len() == 64 && file_name.chars().all(|c| c.is_ascii_hexdigit());
                 let v = Volume::new(file_name, &VolumeCreate::default(), anonymous);
-                let _ = insert_record(conn, &v);
+                let _ = self.db.insert_volume(&v);
             }
         }
         for name in names.iter().filter(|n| !on_disk.contains(*n)) {
@@ -632,26 +543,19 @@ mod tests {
         engine.create_volume(named("half")).unwrap();
         std::fs::write(engine.volume_mountpoint("half").join("f"), "x").unwrap();
         // Killed right after the record was marked (rm -v's transaction, or volume rm's first step).
-        engine
-            .db
-            .conn()
-            .execute("UPDATE volumes SET removing = 1 WHERE name = 'half'", [])
-            .unwrap();
+        assert_eq!(
+            engine.db.mark_volume_removing_if_unused("half").unwrap(),
+            VolumeRemoval::Marked
+        );
         assert!(engine.list_volumes().unwrap().is_empty());
         assert!(!engine.root.join("volumes/half").exists());
-        let left: i64 = engine
-            .db
-            .conn()
-            .query_row("SELECT COUNT(*) FROM volumes", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(left, 0);
+        assert!(engine.db.volume_names().unwrap().is_empty());
         // Killed after the dir was moved aside, before the record went.
         engine.create_volume(named("moved")).unwrap();
-        engine
-            .db
-            .conn()
-            .execute("UPDATE volumes SET removing = 1 WHERE name = 'moved'", [])
-            .unwrap();
+        assert_eq!(
+            engine.db.mark_volume_removing_if_unused("moved").unwrap(),
+            VolumeRemoval::Marked
+        );
         std::fs::rename(
             engine.root.join("volumes/moved"),
             engine.root.join("volumes/.trash-x"),
@@ -666,11 +570,13 @@ mod tests {
     fn in_use_volumes_survive_rm_force_and_prune() {
         let (_dir, engine) = engine();
         engine.create_volume(named("used")).unwrap();
-        engine
-            .db
-            .conn()
-            .execute("INSERT INTO container_mounts (container_id, destination, volume, spec) VALUES ('c1', '/d', 'used', '{}')", [])
-            .unwrap();
+        let user = crate::store::test_container("c1", "user");
+        let mount = crate::store::MountRow {
+            destination: "/d".into(),
+            volume: engine.db.volume("used").unwrap(),
+            spec: "{}".into(),
+        };
+        engine.db.create_container(&user, &[mount]).unwrap();
         let err = engine.remove_volume("used", true).unwrap_err().to_string();
         assert_eq!(err, "remove used: volume is in use - [c1]");
         assert_eq!(
@@ -678,11 +584,7 @@ mod tests {
             Vec::<String>::new()
         );
         assert!(engine.volume_mountpoint("used").is_dir());
-        engine
-            .db
-            .conn()
-            .execute("DELETE FROM container_mounts", [])
-            .unwrap();
+        engine.db.delete_container("c1", &[]).unwrap();
         assert_eq!(
             engine.prune_volumes(true, &Filters::new()).unwrap().0,
             ["used"]

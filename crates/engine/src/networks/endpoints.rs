@@ -9,7 +9,7 @@ use super::inspect::predefined_network;
 use super::leases::{interface, parse_address, requested_address};
 use super::mode::Mode;
 use super::{hostname_of, net_err};
-use crate::db::{ContainerRecord, db_err};
+use crate::store::ContainerRecord;
 use crate::{Engine, Error};
 
 impl Engine {
@@ -98,10 +98,7 @@ impl Engine {
     pub(crate) fn release_container_network(&self, id: &str) {
         self.unpublish_ports(id);
         berth_net::netns::release(&self.netns_path(id));
-        let _ = self
-            .db
-            .conn()
-            .execute("DELETE FROM endpoints WHERE container_id = ?1", [id]);
+        let _ = self.db.delete_container_endpoints(id);
         self.converge_firewall();
     }
 
@@ -112,10 +109,7 @@ impl Engine {
     pub(crate) fn repair_networks(&self, live: &std::collections::HashSet<String>) {
         // Ports before leases: an address is free again only once no rule leads to it.
         self.repair_ports();
-        let _ = self.db.conn().execute(
-            "DELETE FROM endpoints WHERE container_id NOT IN (SELECT id FROM containers)",
-            [],
-        );
+        let _ = self.db.delete_orphan_endpoints();
         self.finish_network_removals(false);
         self.converge_firewall();
         let Ok(entries) = std::fs::read_dir(self.run.join("netns")) else {
@@ -250,10 +244,7 @@ impl Engine {
                 .ensure_network(&net)
                 .and_then(|_| net.driver().attach(&path, &endpoint).map_err(net_err));
             if let Err(e) = attached {
-                let _ = self.db.conn().execute(
-                    "DELETE FROM endpoints WHERE network_id = ?1 AND container_id = ?2",
-                    [&net.id, &rec.id],
-                );
+                let _ = self.db.delete_endpoint(&net.id, &rec.id);
                 return Err(e);
             }
             self.write_network_files(&rec, &hostname_of(&rec))?;
@@ -294,13 +285,7 @@ impl Engine {
                 .detach(&path, &format!("eth{position}"))
                 .map_err(net_err)?;
         }
-        self.db
-            .conn()
-            .execute(
-                "DELETE FROM endpoints WHERE network_id = ?1 AND container_id = ?2",
-                [&net.id, &rec.id],
-            )
-            .map_err(db_err)?;
+        self.db.delete_endpoint(&net.id, &rec.id)?;
         if rec.state.has_shim() {
             self.write_network_files(&rec, &hostname_of(&rec))?;
             self.refresh_members(std::slice::from_ref(&net.id), &rec.id);

@@ -7,7 +7,7 @@ use berth_net::files::HostEntry;
 
 use super::mode::Mode;
 use super::{EndpointRecord, hostname_of, net_err};
-use crate::db::ContainerRecord;
+use crate::store::ContainerRecord;
 use crate::{Engine, Error};
 
 impl Engine {
@@ -54,10 +54,7 @@ impl Engine {
         );
         let mut peers = Vec::new();
         for ep in &mine {
-            let Ok(Some(net)) = self
-                .network_rows("id = ?1", &ep.network_id)
-                .map(|mut v| v.pop())
-            else {
+            let Ok(Some(net)) = self.db.live_network_by_id(&ep.network_id) else {
                 continue;
             };
             if net.is_default() {

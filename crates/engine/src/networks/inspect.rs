@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::mode::Mode;
 use super::{EndpointRecord, NetworkRecord};
-use crate::db::ContainerRecord;
+use crate::store::ContainerRecord;
 use crate::{Engine, Error};
 
 /// The host's network and no network, with their drivers. Docker lists and inspects them, but
@@ -96,10 +96,7 @@ impl Engine {
             .iter()
             .enumerate()
         {
-            let Ok(Some(net)) = self
-                .network_rows("id = ?1", &ep.network_id)
-                .map(|mut v| v.pop())
-            else {
+            let Ok(Some(net)) = self.db.live_network_by_id(&ep.network_id) else {
                 continue;
             };
             let (ip, gw, prefix, mac) = if running {

@@ -6,12 +6,10 @@ use std::collections::HashSet;
 use std::net::Ipv4Addr;
 
 use berth_net::ipam;
-use rusqlite::{OptionalExtension, params};
 
 use super::mode::Mode;
-use super::records::row_to_endpoint;
 use super::{EndpointRecord, NetworkRecord};
-use crate::db::{ContainerRecord, db_err};
+use crate::store::ContainerRecord;
 use crate::{Engine, Error};
 
 impl Engine {
@@ -24,59 +22,13 @@ impl Engine {
         requested: Option<Ipv4Addr>,
         aliases: &[String],
     ) -> Result<EndpointRecord, Error> {
-        let conn = self.db.conn();
-        conn.execute_batch("BEGIN IMMEDIATE").map_err(db_err)?;
-        let result = (|| {
-            // A removal marks the row in the transaction that checks for endpoints: after the
-            // mark, no lease; before it, the removal sees this one and is refused.
-            let usable: bool = conn
-                .query_row(
-                    "SELECT EXISTS (SELECT 1 FROM networks WHERE id = ?1 AND removing = 0)",
-                    [&net.id],
-                    |r| r.get(0),
-                )
-                .map_err(db_err)?;
-            if !usable {
-                return Err(Error::NotFound(format!("network {} not found", net.name)));
-            }
-            let existing = conn
-                .query_row(
-                    "SELECT network_id, container_id, ip, mac, aliases FROM endpoints WHERE network_id = ?1 AND container_id = ?2",
-                    params![net.id, rec.id],
-                    row_to_endpoint,
-                )
-                .optional()
-                .map_err(db_err)?;
-            if let Some(ep) = existing {
-                return Ok(ep);
-            }
-            let mut stmt = conn
-                .prepare("SELECT ip FROM endpoints WHERE network_id = ?1")
-                .map_err(db_err)?;
-            let used: HashSet<Ipv4Addr> = stmt
-                .query_map([&net.id], |r| r.get::<_, String>(0))
-                .map_err(db_err)?
-                .filter_map(|r| r.ok()?.parse().ok())
-                .collect();
-            let ip = choose_address(net, requested, &used)?;
-            let mac = endpoint_mac(&rec.config.config.mac_address, ip);
-            let ep = EndpointRecord {
-                network_id: net.id.clone(),
-                container_id: rec.id.clone(),
-                ip,
-                mac,
-                aliases: aliases.to_vec(),
-            };
-            conn.execute(
-                "INSERT INTO endpoints (network_id, container_id, ip, mac, aliases) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![ep.network_id, ep.container_id, ep.ip.to_string(), ep.mac, serde_json::to_string(&ep.aliases).unwrap_or_default()],
-            )
-            .map_err(db_err)?;
-            Ok(ep)
-        })();
-        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
-        conn.execute_batch(end).map_err(db_err)?;
-        result
+        let mut choose = |used: &HashSet<Ipv4Addr>| {
+            let ip = choose_address(net, requested, used)?;
+            Ok((ip, endpoint_mac(&rec.config.config.mac_address, ip)))
+        };
+        self.db
+            .lease(&net.id, &rec.id, aliases, &mut choose)?
+            .ok_or_else(|| Error::NotFound(format!("network {} not found", net.name)))
     }
 
     /// Leases addresses in the container's networks and describes its interfaces: the

@@ -37,31 +37,16 @@ mod records;
 mod removal;
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
 
 use berth_net::driver::{NetworkConfig, NetworkDriver};
-use ipnet::Ipv4Net;
 
 use crate::Error;
 
 /// Docker's name for the default network.
 pub const DEFAULT_NETWORK: &str = "bridge";
 
-/// One row of the networks table.
-#[derive(Debug, Clone)]
-pub struct NetworkRecord {
-    pub id: String,
-    pub name: String,
-    pub driver: String,
-    pub subnet: Ipv4Net,
-    pub gateway: Ipv4Addr,
-    pub ip_range: Option<Ipv4Net>,
-    pub internal: bool,
-    /// The network's host interface (a bridge's name).
-    pub bridge: String,
-    pub labels: BTreeMap<String, String>,
-    pub created: String,
-}
+/// One network and a container's lease in one, as the state store keeps them.
+pub use crate::store::{EndpointRecord, NetworkRecord};
 
 impl NetworkRecord {
     /// The network's driver, by its driver name (records only ever name a driver that makes
@@ -100,16 +85,6 @@ pub struct NetworkCreate {
     pub labels: BTreeMap<String, String>,
 }
 
-/// A container's lease in one network.
-#[derive(Debug, Clone)]
-pub struct EndpointRecord {
-    pub network_id: String,
-    pub container_id: String,
-    pub ip: Ipv4Addr,
-    pub mac: String,
-    pub aliases: Vec<String>,
-}
-
 fn net_err(e: berth_net::Error) -> Error {
     match e {
         berth_net::Error::Invalid(m) => Error::InvalidArgument(m),
@@ -118,7 +93,7 @@ fn net_err(e: berth_net::Error) -> Error {
 }
 
 /// A container's hostname: the configured one, or its short id.
-fn hostname_of(rec: &crate::db::ContainerRecord) -> String {
+fn hostname_of(rec: &crate::store::ContainerRecord) -> String {
     match rec.config.config.hostname.as_str() {
         "" => rec.id[..12].to_string(),
         given => given.to_string(),

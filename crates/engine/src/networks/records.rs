@@ -1,51 +1,13 @@
 //! Network records: the rows, lookups by name, id or prefix, the default network (made on
 //! first use), `network create`, and endpoint rows by network or container.
 
-use std::net::Ipv4Addr;
-
 use berth_net::driver::DEFAULT_DRIVER;
 use berth_net::ipam;
 use ipnet::Ipv4Net;
-use rusqlite::params;
 
 use super::mode::Mode;
 use super::{DEFAULT_NETWORK, EndpointRecord, NetworkCreate, NetworkRecord, net_err};
-use crate::db::db_err;
 use crate::{Engine, Error};
-
-const NETWORK_COLUMNS: &str =
-    "id, name, driver, subnet, gateway, ip_range, internal, bridge, labels, created";
-
-fn row_to_network(row: &rusqlite::Row<'_>) -> rusqlite::Result<NetworkRecord> {
-    let subnet: String = row.get(3)?;
-    let gateway: String = row.get(4)?;
-    let range: String = row.get(5)?;
-    let labels: String = row.get(8)?;
-    Ok(NetworkRecord {
-        id: row.get(0)?,
-        name: row.get(1)?,
-        driver: row.get(2)?,
-        subnet: subnet.parse().unwrap_or_default(),
-        gateway: gateway.parse().unwrap_or(Ipv4Addr::UNSPECIFIED),
-        ip_range: range.parse().ok(),
-        internal: row.get::<_, i64>(6)? != 0,
-        bridge: row.get(7)?,
-        labels: serde_json::from_str(&labels).unwrap_or_default(),
-        created: row.get(9)?,
-    })
-}
-
-pub(super) fn row_to_endpoint(row: &rusqlite::Row<'_>) -> rusqlite::Result<EndpointRecord> {
-    let ip: String = row.get(2)?;
-    let aliases: String = row.get(4)?;
-    Ok(EndpointRecord {
-        network_id: row.get(0)?,
-        container_id: row.get(1)?,
-        ip: ip.parse().unwrap_or(Ipv4Addr::UNSPECIFIED),
-        mac: row.get(3)?,
-        aliases: serde_json::from_str(&aliases).unwrap_or_default(),
-    })
-}
 
 fn random_id() -> String {
     let mut bytes = [0u8; 32];
@@ -68,45 +30,6 @@ impl Engine {
         format!("berth-{}", &hash[..8])
     }
 
-    /// The networks (not being removed) matching `condition` (an SQL condition on `?1` =
-    /// `value`; "" for all).
-    pub(super) fn network_rows(
-        &self,
-        condition: &str,
-        value: &str,
-    ) -> Result<Vec<NetworkRecord>, Error> {
-        let filter = if condition.is_empty() {
-            "WHERE removing = 0".to_string()
-        } else {
-            format!("WHERE removing = 0 AND ({condition})")
-        };
-        self.query_networks(&filter, value)
-    }
-
-    /// Every row, those being removed included (their bridges still hold their subnets).
-    pub(super) fn all_network_rows(&self) -> Result<Vec<NetworkRecord>, Error> {
-        self.query_networks("", "")
-    }
-
-    pub(super) fn query_networks(
-        &self,
-        filter: &str,
-        value: &str,
-    ) -> Result<Vec<NetworkRecord>, Error> {
-        let sql = format!("SELECT {NETWORK_COLUMNS} FROM networks {filter} ORDER BY created, id");
-        let mut stmt = self.db.conn().prepare_cached(&sql).map_err(db_err)?;
-        let rows = if !filter.contains("?1") {
-            stmt.query_map([], row_to_network)
-                .map_err(db_err)?
-                .collect::<Result<Vec<_>, _>>()
-        } else {
-            stmt.query_map([value], row_to_network)
-                .map_err(db_err)?
-                .collect::<Result<Vec<_>, _>>()
-        };
-        rows.map_err(db_err)
-    }
-
     /// Inserts a network row and creates its bridge, under the host-wide lock so that two
     /// state roots never take the same subnet. The row goes first: a kill between the two
     /// leaves a network whose bridge is made on first use, never a bridge without a row.
@@ -119,7 +42,7 @@ impl Engine {
         self.finish_network_removals(false);
         let _lock = ipam::HostLock::acquire().map_err(net_err)?;
         self.reclaim_orphan_bridges_locked();
-        let existing = self.all_network_rows()?;
+        let existing = self.db.all_networks()?;
         if existing.iter().any(|n| n.name == req.name) {
             return Err(Error::Conflict(format!(
                 "network with name {} already exists",
@@ -175,37 +98,17 @@ impl Engine {
             labels: req.labels.clone(),
             created: crate::clock::now(),
         };
-        self.db
-            .conn()
-            .execute(
-                &format!("INSERT INTO networks ({NETWORK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
-                params![
-                    rec.id,
-                    rec.name,
-                    rec.driver,
-                    rec.subnet.to_string(),
-                    rec.gateway.to_string(),
-                    rec.ip_range.map(|r| r.to_string()).unwrap_or_default(),
-                    rec.internal as i64,
-                    rec.bridge,
-                    serde_json::to_string(&rec.labels).unwrap_or_default(),
-                    rec.created
-                ],
-            )
-            .map_err(|e| match e {
-                rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
-                    Error::Conflict(format!("network with name {} already exists", req.name))
-                }
-                other => db_err(other),
-            })?;
+        if !self.db.insert_network(&rec)? {
+            return Err(Error::Conflict(format!(
+                "network with name {} already exists",
+                req.name
+            )));
+        }
         if let Err(e) = self.ensure_network(&rec) {
             // Whatever part of the bridge was made goes before its row.
             let deleted = rec.driver().delete(&rec.bridge);
             if deleted.is_ok() {
-                let _ = self
-                    .db
-                    .conn()
-                    .execute("DELETE FROM networks WHERE id = ?1", [&rec.id]);
+                let _ = self.db.delete_network(&rec.id);
             }
             return Err(e);
         }
@@ -225,7 +128,7 @@ impl Engine {
 
     /// The default network, made on first use.
     pub(super) fn default_network(&self) -> Result<NetworkRecord, Error> {
-        if let Some(rec) = self.network_rows("name = ?1", DEFAULT_NETWORK)?.pop() {
+        if let Some(rec) = self.db.live_network_by_name(DEFAULT_NETWORK)? {
             return Ok(rec);
         }
         let req = NetworkCreate {
@@ -235,8 +138,8 @@ impl Engine {
         };
         match self.add_network(&req, Some(self.default_bridge_name())) {
             Err(Error::Conflict(_)) => self
-                .network_rows("name = ?1", DEFAULT_NETWORK)?
-                .pop()
+                .db
+                .live_network_by_name(DEFAULT_NETWORK)?
                 .ok_or_else(|| Error::Internal("the default network vanished".into())),
             other => other,
         }
@@ -273,12 +176,12 @@ impl Engine {
         if name_or_id == DEFAULT_NETWORK {
             return self.default_network();
         }
-        if let Some(rec) = self.network_rows("name = ?1", name_or_id)?.pop() {
+        if let Some(rec) = self.db.live_network_by_name(name_or_id)? {
             return Ok(rec);
         }
         let matches: Vec<NetworkRecord> =
             if name_or_id.chars().all(|c| c.is_ascii_hexdigit()) && !name_or_id.is_empty() {
-                self.network_rows("id LIKE ?1 || '%'", name_or_id)?
+                self.db.live_networks_by_id_prefix(name_or_id)?
             } else {
                 Vec::new()
             };
@@ -292,40 +195,23 @@ impl Engine {
         }
     }
 
-    /// Every network record, without making the default one.
-    pub(crate) fn network_records(&self) -> Result<Vec<NetworkRecord>, Error> {
-        self.network_rows("", "")
-    }
-
     /// Every network, the default one included.
     pub fn networks(&self) -> Result<Vec<NetworkRecord>, Error> {
         self.repair();
         self.default_network()?;
-        self.network_rows("", "")
+        self.db.live_networks()
     }
 
     pub(super) fn network_by_id(&self, id: &str) -> Option<NetworkRecord> {
-        self.network_rows("id = ?1", id).ok()?.pop()
-    }
-
-    fn endpoints_where(&self, column: &str, value: &str) -> Result<Vec<EndpointRecord>, Error> {
-        let sql = format!(
-            "SELECT network_id, container_id, ip, mac, aliases FROM endpoints WHERE {column} = ?1 ORDER BY rowid"
-        );
-        let mut stmt = self.db.conn().prepare(&sql).map_err(db_err)?;
-        let rows = stmt
-            .query_map([value], row_to_endpoint)
-            .map_err(db_err)?
-            .collect::<Result<Vec<_>, _>>();
-        rows.map_err(db_err)
+        self.db.live_network_by_id(id).ok()?
     }
 
     /// The containers attached to a network (by lease).
     pub fn network_endpoints(&self, network_id: &str) -> Result<Vec<EndpointRecord>, Error> {
-        self.endpoints_where("network_id", network_id)
+        self.db.network_endpoints(network_id)
     }
 
     pub fn container_endpoints(&self, container_id: &str) -> Result<Vec<EndpointRecord>, Error> {
-        self.endpoints_where("container_id", container_id)
+        self.db.container_endpoints(container_id)
     }
 }

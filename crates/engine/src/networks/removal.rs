@@ -7,7 +7,7 @@ use berth_net::ipam;
 
 use super::inspect::predefined_network;
 use super::{DEFAULT_NETWORK, NetworkRecord, net_err};
-use crate::db::{db_err, immediate};
+use crate::store::NetworkRemoval;
 use crate::{Engine, Error};
 
 impl Engine {
@@ -34,31 +34,17 @@ impl Engine {
     /// checks for endpoints), then [`Engine::finish_network_removal`]. From the mark on, the
     /// removal is finished by whoever comes next if this process dies.
     fn delete_network(&self, rec: &NetworkRecord) -> Result<(), Error> {
-        {
-            let tx = immediate(self.db.conn())?;
-            let attached: i64 = tx
-                .query_row(
-                    "SELECT COUNT(*) FROM endpoints WHERE network_id = ?1",
-                    [&rec.id],
-                    |r| r.get(0),
-                )
-                .map_err(db_err)?;
-            if attached > 0 {
+        match self.db.mark_network_removing_if_unused(&rec.id)? {
+            NetworkRemoval::Marked => {}
+            NetworkRemoval::InUse => {
                 return Err(Error::Conflict(format!(
                     "error while removing network: network {} id {} has active endpoints",
                     rec.name, rec.id
                 )));
             }
-            let marked = tx
-                .execute(
-                    "UPDATE networks SET removing = 1 WHERE id = ?1 AND removing = 0",
-                    [&rec.id],
-                )
-                .map_err(db_err)?;
-            if marked == 0 {
+            NetworkRemoval::Missing => {
                 return Err(Error::NotFound(format!("network {} not found", rec.name)));
             }
-            tx.commit().map_err(db_err)?;
         }
         self.object_event(
             "network",
@@ -90,32 +76,21 @@ impl Engine {
         // this removal, and a new network may since have taken the bridge's name (the default
         // network's is fixed).
         let _lock = ipam::HostLock::acquire().map_err(net_err)?;
-        let still_removing: bool = self
-            .db
-            .conn()
-            .query_row(
-                "SELECT EXISTS (SELECT 1 FROM networks WHERE id = ?1 AND removing = 1)",
-                [&rec.id],
-                |r| r.get(0),
-            )
-            .map_err(db_err)?;
+        let still_removing = self.db.network_is_removing(&rec.id)?;
         if !still_removing {
             return Ok(());
         }
         // The truth no longer lists a network being removed: its rules go.
         let _ = self.sync_firewall();
         driver.delete(&rec.bridge).map_err(net_err)?;
-        self.db
-            .conn()
-            .execute("DELETE FROM networks WHERE id = ?1", [&rec.id])
-            .map_err(db_err)?;
+        self.db.delete_network(&rec.id)?;
         Ok(())
     }
 
     /// Repair: finishes the removals a killed process left (see [`Engine::delete_network`]).
     /// One query when there are none.
     pub(crate) fn finish_network_removals(&self, wait: bool) {
-        let Ok(half_removed) = self.query_networks("WHERE removing = 1", "") else {
+        let Ok(half_removed) = self.db.removing_networks() else {
             return;
         };
         for rec in half_removed {
@@ -135,7 +110,7 @@ impl Engine {
         if bridges.is_empty() {
             return;
         }
-        let Ok(rows) = self.all_network_rows() else {
+        let Ok(rows) = self.db.all_networks() else {
             return;
         };
         let orphans: Vec<String> = bridges
@@ -171,7 +146,7 @@ impl Engine {
     ) -> Result<Vec<String>, Error> {
         self.repair();
         let mut removed = Vec::new();
-        for rec in self.network_rows("", "")? {
+        for rec in self.db.live_networks()? {
             if rec.is_default() || !self.network_endpoints(&rec.id)?.is_empty() {
                 continue;
             }
@@ -196,7 +171,7 @@ impl Engine {
     /// Removes the default network's bridge of this state root when no container uses it
     /// (for tests and uninstall; Docker never removes docker0).
     pub fn remove_default_bridge(&self) -> Result<(), Error> {
-        if let Some(rec) = self.network_rows("name = ?1", DEFAULT_NETWORK)?.pop() {
+        if let Some(rec) = self.db.live_network_by_name(DEFAULT_NETWORK)? {
             self.delete_network(&rec)?;
         }
         Ok(())

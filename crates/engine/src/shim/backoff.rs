@@ -1,10 +1,10 @@
 //! The restart policy's timing: Docker's back-off between restarts, 100 ms doubling up to a
 //! minute, reset after 10 s of running. Whether to restart at all is the record's decision
-//! ([`ContainerRecord::restart_wanted`](crate::db::ContainerRecord::restart_wanted)).
+//! ([`ContainerRecord::restart_wanted`](crate::store::ContainerRecord::restart_wanted)).
 
 use std::time::{Duration, Instant};
 
-use crate::db::ContainerRecord;
+use crate::store::ContainerRecord;
 
 /// The first wait, and the wait again after a run that lasted [`RESET_AFTER`].
 const FIRST: Duration = Duration::from_millis(100);

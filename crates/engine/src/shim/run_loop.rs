@@ -10,7 +10,7 @@ use super::fds::{pipe, set_nonblocking};
 use super::protocol::{AttachFds, Message, send};
 use super::pty::{bind_console_socket, receive_pty};
 use super::serve::{Running, serve};
-use crate::db::ContainerRecord;
+use crate::store::ContainerRecord;
 use crate::types::State;
 use crate::{Engine, Error, rootfs};
 
