@@ -29,12 +29,10 @@ pub enum Error {
     /// a 404, a bad archive a 400).
     #[error(transparent)]
     Image(#[from] berth_image::Error),
-    /// The OCI runtime's error.
+    /// The container backend's error: settings it refuses are the user's (400), its own
+    /// failures ours (500).
     #[error(transparent)]
-    Runtime(#[from] berth_runtime::oci::RuntimeError),
-    /// Settings that cannot become an OCI spec: a bad value from the user.
-    #[error(transparent)]
-    Spec(#[from] berth_runtime::spec::SpecError),
+    Sandbox(#[from] crate::sandbox::SandboxError),
     /// A bad `--filter` / `filters=`: 400 (404 for a `before`/`since` object that does not exist).
     #[error(transparent)]
     Filter(#[from] crate::filters::FilterError),
@@ -60,13 +58,18 @@ impl Error {
     /// What this error means to a client.
     pub fn kind(&self) -> ErrorKind {
         use crate::filters::FilterError;
+        use crate::sandbox::SandboxError;
         match self {
             Error::NotFound(_) | Error::Filter(FilterError::NotFound(_)) => ErrorKind::NotFound,
             Error::Conflict(_) => ErrorKind::Conflict,
-            Error::InvalidArgument(_) | Error::Spec(_) | Error::Filter(_) => ErrorKind::Invalid,
+            Error::InvalidArgument(_)
+            | Error::Sandbox(SandboxError::Refused(_))
+            | Error::Filter(_) => ErrorKind::Invalid,
             Error::CannotRun { .. } => ErrorKind::CannotRun,
             Error::Image(e) => image_error_kind(e),
-            Error::Internal(_) | Error::Io { .. } | Error::Runtime(_) => ErrorKind::Internal,
+            Error::Internal(_) | Error::Io { .. } | Error::Sandbox(SandboxError::Failed(_)) => {
+                ErrorKind::Internal
+            }
         }
     }
 

@@ -558,8 +558,8 @@ impl Engine {
         &self,
         rec: &ContainerRecord,
         rootfs: &Path,
-    ) -> Result<Vec<berth_runtime::spec::UserMount>, Error> {
-        use berth_runtime::spec::UserMount;
+    ) -> Result<Vec<crate::sandbox::Mount>, Error> {
+        use crate::sandbox::Mount as UserMount;
         let mut out = Vec::new();
         for m in self.container_mounts(&rec.id)? {
             let destination = crate::rootpath::resolve_in_root(rootfs, &m.destination)?;

@@ -72,9 +72,7 @@ impl Engine {
             let _ = crate::proc::signal(std::os::fd::AsFd::as_fd(&init), libc::SIGKILL);
             crate::proc::poll_readable(&[&init], Some(std::time::Duration::from_secs(5)));
         }
-        if let Ok(rt) = self.runtime_for(&rec) {
-            let _ = rt.delete(&self.runtime_state_root(), &rec.id, true);
-        }
+        let _ = self.sandbox_for(&rec).teardown();
         rootfs::unmount(&self.container_run_dir(&rec.id).join("rootfs"));
         self.release_volume_mounts(&rec.id);
         self.teardown_container_network(&rec);
