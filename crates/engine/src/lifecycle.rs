@@ -225,7 +225,7 @@ impl Engine {
         let timeout = timeout.or(rec.config.config.stop_timeout).unwrap_or(10);
         // None in the restart back-off: nothing runs to signal.
         if let Some(init) = self.init_pidfd(&rec) {
-            let _ = crate::proc::signal(init.as_fd(), signal);
+            let _ = self.sandbox_for(&rec).signal(init.as_fd(), signal);
             let grace = u64::try_from(timeout).ok().map(Duration::from_secs);
             crate::proc::poll_readable(&[&init], grace);
         }
@@ -253,7 +253,7 @@ impl Engine {
                 return;
             };
             if let Some(init) = self.init_pidfd(&rec) {
-                let _ = crate::proc::signal(init.as_fd(), libc::SIGKILL);
+                let _ = self.sandbox_for(&rec).signal(init.as_fd(), libc::SIGKILL);
             }
             if crate::proc::poll_readable(&[&shim], Some(Duration::from_millis(200)))[0] {
                 return;
@@ -294,7 +294,7 @@ impl Engine {
             ))
         };
         let init = self.init_pidfd(&rec).ok_or_else(not_running)?;
-        match crate::proc::signal(init.as_fd(), signal) {
+        match self.sandbox_for(&rec).signal(init.as_fd(), signal) {
             Ok(()) => {}
             Err(e) if e.raw_os_error() == Some(libc::ESRCH) => return Err(not_running()),
             Err(e) => {

@@ -559,7 +559,7 @@ impl Engine {
         rec: &ContainerRecord,
         rootfs: &Path,
     ) -> Result<Vec<crate::sandbox::Mount>, Error> {
-        use crate::sandbox::Mount as UserMount;
+        use crate::sandbox::Mount;
         let mut out = Vec::new();
         for m in self.container_mounts(&rec.id)? {
             let destination = crate::rootpath::resolve_in_root(rootfs, &m.destination)?;
@@ -575,7 +575,7 @@ impl Engine {
                         self.populate_volume(&rec.id, &m, &in_rootfs)?;
                     }
                     crate::rootpath::make_mount_point(rootfs, &destination, true)?;
-                    out.push(UserMount::Bind {
+                    out.push(Mount::Bind {
                         source: data,
                         destination,
                         readonly: !m.rw,
@@ -598,7 +598,7 @@ impl Engine {
                     }
                     let is_dir = source.is_dir();
                     crate::rootpath::make_mount_point(rootfs, &destination, is_dir)?;
-                    out.push(UserMount::Bind {
+                    out.push(Mount::Bind {
                         source: source.to_path_buf(),
                         destination,
                         readonly: !m.rw,
@@ -608,7 +608,7 @@ impl Engine {
                 }
                 _ => {
                     crate::rootpath::make_mount_point(rootfs, &destination, true)?;
-                    out.push(UserMount::Tmpfs {
+                    out.push(Mount::Tmpfs {
                         destination,
                         options: m.tmpfs_options.clone(),
                     });

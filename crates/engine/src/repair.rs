@@ -69,7 +69,9 @@ impl Engine {
         }
         // Nobody holds its stdio or will record its exit any more.
         if let Some(init) = self.init_pidfd(&rec) {
-            let _ = crate::proc::signal(std::os::fd::AsFd::as_fd(&init), libc::SIGKILL);
+            let _ = self
+                .sandbox_for(&rec)
+                .signal(std::os::fd::AsFd::as_fd(&init), libc::SIGKILL);
             crate::proc::poll_readable(&[&init], Some(std::time::Duration::from_secs(5)));
         }
         let _ = self.sandbox_for(&rec).teardown();

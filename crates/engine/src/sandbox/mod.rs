@@ -1,18 +1,18 @@
-//! The seam between the engine and what runs a container. [`Sandbox`] is every operation a
+//! The seam between the engine and what runs a container. `Sandbox` is every operation a
 //! container backend provides: prepare what it runs from a mounted rootfs and the container's
 //! settings, create and start its init, exec a process inside, pause and resume, read its
-//! counters and processes, change its limits, and tear down its state. [`Engine::sandbox_for`]
+//! counters and processes, change its limits, and tear down its state. `Engine::sandbox_for`
 //! is the one place that maps a container's `HostConfig.runtime` to a backend.
 //!
-//! Today's one backend is [`linux`]: namespaces and cgroups through an OCI runtime (the
+//! Today's one backend is `linux`: namespaces and cgroups through an OCI runtime (the
 //! embedded libcontainer or an external runc/crun/youki). Only `linux` imports
-//! `berth_runtime`; a new backend (a micro-VM) is a sibling of it, chosen in [`backend`].
+//! `berth_runtime`; a new backend (a micro-VM) is a sibling of it, chosen in `backend`.
 
 mod error;
 mod inputs;
 pub(crate) mod linux;
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::path::PathBuf;
 
 pub use error::SandboxError;
@@ -39,9 +39,11 @@ pub(crate) trait Sandbox {
     /// Lets the created init run the user's program.
     fn start(&self) -> Result<(), SandboxError>;
     /// A pidfd on the container's init while `pid` is still a process of this container
-    /// (never for pid 0 or a reused pid). Signals go through it (`crate::proc::signal`), so
-    /// they never reach another process; the engine polls it to see the init exit.
+    /// (never for pid 0 or a reused pid): signals sent through it never reach a reused pid,
+    /// and the engine polls it to see the init exit.
     fn init_pidfd(&self, pid: i32) -> Option<OwnedFd>;
+    /// Sends `signal` to the container's init, through a pidfd from [`Sandbox::init_pidfd`].
+    fn signal(&self, init: BorrowedFd<'_>, signal: i32) -> std::io::Result<()>;
     /// Starts a process in the running container; returns its pid (a child of the caller).
     fn exec(&self, process: ExecProcess) -> Result<i32, SandboxError>;
     /// Freezes every process of the container.

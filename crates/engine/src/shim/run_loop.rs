@@ -307,7 +307,7 @@ impl Shim {
             // Removed while it was starting: nothing may run without a record (nothing could
             // list, stop or remove it). The init is this shim's child, not reaped yet.
             if let Some(init) = sandbox.init_pidfd(pid) {
-                let _ = crate::proc::signal(init.as_fd(), libc::SIGKILL);
+                let _ = sandbox.signal(init.as_fd(), libc::SIGKILL);
                 super::children::wait_blocking(pid);
             }
             let _ = sandbox.teardown();

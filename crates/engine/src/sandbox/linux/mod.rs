@@ -11,7 +11,7 @@ mod netns;
 mod runtime;
 mod spec;
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{BorrowedFd, OwnedFd};
 
 use berth_runtime::oci::{CreateOptions, ExecOptions};
 
@@ -77,6 +77,10 @@ impl Sandbox for Linux {
 
     fn init_pidfd(&self, pid: i32) -> Option<OwnedFd> {
         crate::proc::container_pidfd(pid, &self.cgroup_path())
+    }
+
+    fn signal(&self, init: BorrowedFd<'_>, signal: i32) -> std::io::Result<()> {
+        crate::proc::signal(init, signal)
     }
 
     fn exec(&self, process: ExecProcess) -> Result<i32, SandboxError> {
