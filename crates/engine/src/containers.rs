@@ -30,11 +30,6 @@ fn timestamp(rfc3339: &str) -> Option<chrono::DateTime<chrono::Utc>> {
         .map(|t| t.with_timezone(&chrono::Utc))
 }
 
-/// The cgroup of container `id`, relative to each hierarchy's root.
-pub(crate) fn cgroup_path(id: &str) -> String {
-    format!("/berth/{id}")
-}
-
 impl ContainerRecord {
     /// Whether the process recorded as holding the container (its shim, or a remover) is
     /// still alive: the same pid, started at the recorded time.
@@ -66,11 +61,6 @@ impl ContainerRecord {
             }
             _ => false,
         }
-    }
-
-    /// The container's cgroup, relative to each hierarchy's root.
-    pub fn cgroup_path(&self) -> String {
-        cgroup_path(&self.id)
     }
 
     /// The command line as `ps` shows it.

@@ -5,6 +5,11 @@
 use crate::sandbox::{SandboxError, Usage};
 use crate::types::HostConfig;
 
+/// The cgroup of container `id`, relative to each hierarchy's root.
+pub(super) fn path_of(id: &str) -> String {
+    format!("/berth/{id}")
+}
+
 /// The pids in container `id`'s cgroup (v2 unified, or v1 through the pids, memory or
 /// freezer controller, whichever is mounted).
 pub(super) fn processes(id: &str) -> Vec<i32> {

@@ -35,7 +35,7 @@ impl Linux {
     }
 
     fn cgroup_path(&self) -> String {
-        crate::containers::cgroup_path(&self.place.id)
+        cgroups::path_of(&self.place.id)
     }
 }
 

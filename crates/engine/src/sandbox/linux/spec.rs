@@ -19,7 +19,12 @@ pub(super) fn build(
     embedded: bool,
 ) -> Result<Spec, SandboxError> {
     let netns = launch.netns.clone();
-    let input = spec_input(&rec.config, &rec.name, rec.cgroup_path(), launch)?;
+    let input = spec_input(
+        &rec.config,
+        &rec.name,
+        super::cgroups::path_of(&rec.id),
+        launch,
+    )?;
     let mut spec = berth_runtime::spec::build_spec(&input)?;
     if let Some(path) = &netns {
         super::netns::join(&mut spec, path);
