@@ -739,10 +739,15 @@ impl Engine {
     /// [`Engine::destroy`], removing the container's unshared anonymous volumes when asked.
     pub(crate) fn destroy_with_volumes(&self, id: &str, remove_volumes: bool) -> Result<(), Error> {
         let existing = self.db.container(id).ok().flatten();
-        if let Some(rec) = &existing {
-            let _ = self.sandbox_for(rec).teardown();
+        match &existing {
+            Some(rec) => {
+                let sandbox = self.sandbox_for(rec);
+                let _ = sandbox.teardown();
+                sandbox.unmount_rootfs();
+            }
+            // No record (a removal killed midway): its mount point may be left all the same.
+            None => crate::rootfs::unmount(&self.container_run_dir(id).join("rootfs")),
         }
-        crate::rootfs::unmount(&self.container_run_dir(id).join("rootfs"));
         self.release_container_network(id);
         let _ = std::fs::remove_dir_all(self.container_run_dir(id));
         let _ = std::fs::remove_dir_all(self.container_dir(id));

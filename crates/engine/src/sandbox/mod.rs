@@ -1,6 +1,6 @@
 //! The seam between the engine and what runs a container. `Sandbox` is every operation a
-//! container backend provides: prepare what it runs from a mounted rootfs and the container's
-//! settings, create and start its init, exec a process inside, pause and resume, read its
+//! container backend provides: mount the rootfs, prepare what it runs from it and the
+//! container's settings, create and start its init, exec a process inside, pause and resume, read its
 //! counters and processes, change its limits, and tear down its state. `Engine::sandbox_for`
 //! is the one place that maps a container's `HostConfig.runtime` to a backend.
 //!
@@ -29,6 +29,10 @@ pub(crate) trait Sandbox {
     /// Whether the backend can run containers at all (its runtime exists): `create`'s early
     /// check, so a bad `--runtime` fails before anything is made.
     fn check(&self) -> Result<(), SandboxError>;
+    /// Mounts the container's root filesystem: the image's `layers` under the container's own
+    /// writable layer; returns where. `volatile`: its writes need not survive a crash (an
+    /// `--rm` container).
+    fn mount_rootfs(&self, layers: &[PathBuf], volatile: bool) -> Result<PathBuf, SandboxError>;
     /// Turns a [`Launch`] (the mounted rootfs, the resolved command, network files and
     /// namespace, mounts) and the container's settings into what [`Sandbox::create`] runs.
     fn prepare(&self, rec: &ContainerRecord, launch: Launch) -> Result<(), SandboxError>;
@@ -61,6 +65,9 @@ pub(crate) trait Sandbox {
     fn update(&self, hc: &HostConfig, running: bool) -> Result<(), SandboxError>;
     /// Removes the backend's state of the container, killing what is left of it.
     fn teardown(&self) -> Result<(), SandboxError>;
+    /// Unmounts what [`Sandbox::mount_rootfs`] mounted, once the container is done for good
+    /// (nothing when it is not mounted).
+    fn unmount_rootfs(&self);
 }
 
 /// Where a container's sandbox keeps its things.
@@ -69,6 +76,8 @@ pub(crate) struct Place {
     pub id: String,
     /// The container's runtime directory: the rootfs mount point, the bundle, sockets.
     pub run_dir: PathBuf,
+    /// The container's own directory: its writable layer.
+    pub container_dir: PathBuf,
     /// The runtime's own state root, shared by every container.
     pub state_root: PathBuf,
 }
@@ -88,6 +97,7 @@ impl Engine {
             Place {
                 id: rec.id.clone(),
                 run_dir: self.container_run_dir(&rec.id),
+                container_dir: self.container_dir(&rec.id),
                 state_root: self.runtime_state_root(),
             },
         )

@@ -12,7 +12,7 @@ use super::pty::{bind_console_socket, receive_pty};
 use super::serve::{Running, serve};
 use crate::db::ContainerRecord;
 use crate::types::State;
-use crate::{Engine, Error, rootfs};
+use crate::{Engine, Error};
 
 pub(super) struct Shim {
     engine: Engine,
@@ -202,7 +202,7 @@ impl Shim {
 
     /// Unmounts the rootfs once the container is done for good.
     fn teardown(&self, rec: &ContainerRecord) {
-        rootfs::unmount(&self.engine.container_run_dir(&self.id).join("rootfs"));
+        self.engine.sandbox_for(rec).unmount_rootfs();
         crate::timing::mark("shim: rootfs unmounted");
         self.engine.release_volume_mounts(&self.id);
         self.engine.teardown_container_network(rec);
@@ -214,22 +214,11 @@ impl Shim {
     fn start(&mut self, rec: &mut ContainerRecord) -> Result<Running, Error> {
         let engine = &self.engine;
         let run_dir = engine.container_run_dir(&self.id);
-        let dir = engine.container_dir(&self.id);
-        let rootfs_dir = run_dir.join("rootfs");
-        let lowers = engine.images.layer_dirs(&rec.image_id)?;
-        std::fs::create_dir_all(dir.join("upper"))
-            .and_then(|_| std::fs::create_dir_all(dir.join("work")))
-            .map_err(|e| Error::io("creating the container's overlay dirs", e))?;
-        let volatile = rec.config.host_config.auto_remove;
-        rootfs::mount_overlay(
-            &lowers,
-            &dir.join("upper"),
-            &dir.join("work"),
-            &rootfs_dir,
-            volatile,
-        )?;
-        crate::timing::mark("shim: rootfs mounted");
         let sandbox = engine.sandbox_for(rec);
+        let lowers = engine.images.layer_dirs(&rec.image_id)?;
+        let volatile = rec.config.host_config.auto_remove;
+        let rootfs_dir = sandbox.mount_rootfs(&lowers, volatile)?;
+        crate::timing::mark("shim: rootfs mounted");
         let launch = crate::lifecycle::launch(engine, rec, &rootfs_dir)?;
         sandbox.prepare(rec, launch)?;
         crate::timing::mark("shim: spec written");

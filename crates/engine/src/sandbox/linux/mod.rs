@@ -1,17 +1,19 @@
 //! The Linux sandbox: a container is namespaces and a cgroup made by an OCI runtime (the
 //! embedded libcontainer, or an external runc/crun/youki) from a bundle in the container's
 //! runtime directory. The only module that imports `berth_runtime`; one file per concern: the
-//! runtime choice ([`runtime`]), the spec ([`spec`]), the network namespace ([`netns`]), the
+//! runtime choice ([`runtime`]), the overlay rootfs ([`rootfs`]), the spec ([`spec`]), the network namespace ([`netns`]), the
 //! cgroup ([`cgroups`]), host facts ([`host`]) and the library's errors ([`error`]).
 
 mod cgroups;
 mod error;
 pub(crate) mod host;
 mod netns;
+mod rootfs;
 mod runtime;
 mod spec;
 
 use std::os::fd::{BorrowedFd, OwnedFd};
+use std::path::PathBuf;
 
 use berth_runtime::oci::{CreateOptions, ExecOptions};
 
@@ -42,6 +44,12 @@ impl Linux {
 impl Sandbox for Linux {
     fn check(&self) -> Result<(), SandboxError> {
         self.runtime.resolve().map(|_| ())
+    }
+
+    fn mount_rootfs(&self, layers: &[PathBuf], volatile: bool) -> Result<PathBuf, SandboxError> {
+        let target = self.place.run_dir.join("rootfs");
+        rootfs::mount(layers, &self.place.container_dir, &target, volatile)?;
+        Ok(target)
     }
 
     fn prepare(&self, rec: &ContainerRecord, launch: Launch) -> Result<(), SandboxError> {
@@ -138,6 +146,10 @@ impl Sandbox for Linux {
             .runtime
             .resolve()?
             .delete(&self.place.state_root, &self.place.id, true)?)
+    }
+
+    fn unmount_rootfs(&self) {
+        crate::rootfs::unmount(&self.place.run_dir.join("rootfs"));
     }
 }
 
