@@ -49,9 +49,7 @@ struct Frozen<'a> {
 
 impl Drop for Frozen<'_> {
     fn drop(&mut self) {
-        if let Ok(runtime) = self.engine.runtime_for(self.rec) {
-            let _ = runtime.resume(&self.engine.runtime_state_root(), &self.rec.id);
-        }
+        let _ = self.engine.sandbox_for(self.rec).resume();
     }
 }
 
@@ -121,11 +119,9 @@ impl Engine {
         if !pause || rec.state != State::Running {
             return Ok(None);
         }
-        self.runtime_for(rec)?
-            .pause(&self.runtime_state_root(), &rec.id)
-            .map_err(|e| {
-                Error::Internal(format!("pausing container {} to commit it: {e}", rec.id))
-            })?;
+        self.sandbox_for(rec).pause().map_err(|e| {
+            Error::Internal(format!("pausing container {} to commit it: {e}", rec.id))
+        })?;
         Ok(Some(Frozen { engine: self, rec }))
     }
 }

@@ -31,11 +31,6 @@ fn timestamp(rfc3339: &str) -> Option<chrono::DateTime<chrono::Utc>> {
         .map(|t| t.with_timezone(&chrono::Utc))
 }
 
-/// The cgroup of container `id`, relative to each hierarchy's root.
-pub(crate) fn cgroup_path(id: &str) -> String {
-    format!("/berth/{id}")
-}
-
 impl ContainerRecord {
     /// Whether the process recorded as holding the container (its shim, or a remover) is
     /// still alive: the same pid, started at the recorded time.
@@ -67,11 +62,6 @@ impl ContainerRecord {
             }
             _ => false,
         }
-    }
-
-    /// The container's cgroup, relative to each hierarchy's root.
-    pub fn cgroup_path(&self) -> String {
-        cgroup_path(&self.id)
     }
 
     /// The command line as `ps` shows it.
@@ -701,9 +691,7 @@ impl Engine {
                 }
                 self.db.set_manually_stopped(&rec.id, true)?;
                 if rec.state == State::Paused {
-                    let _ = self
-                        .runtime_for(&rec)
-                        .and_then(|rt| Ok(rt.resume(&self.runtime_state_root(), &rec.id)?));
+                    let _ = self.sandbox_for(&rec).resume();
                 }
                 // The shim records the exit and tears the container down; wait for it.
                 self.kill_until_shim_exits(&rec.id);
@@ -751,12 +739,15 @@ impl Engine {
     /// [`Engine::destroy`], removing the container's unshared anonymous volumes when asked.
     pub(crate) fn destroy_with_volumes(&self, id: &str, remove_volumes: bool) -> Result<(), Error> {
         let existing = self.db.container(id).ok().flatten();
-        if let Some(rec) = &existing
-            && let Ok(rt) = self.runtime_for(rec)
-        {
-            let _ = rt.delete(&self.runtime_state_root(), id, true);
+        match &existing {
+            Some(rec) => {
+                let sandbox = self.sandbox_for(rec);
+                let _ = sandbox.teardown();
+                sandbox.unmount_rootfs();
+            }
+            // No record (a removal killed midway): its mount point may be left all the same.
+            None => crate::rootfs::unmount(&self.container_run_dir(id).join("rootfs")),
         }
-        crate::rootfs::unmount(&self.container_run_dir(id).join("rootfs"));
         self.release_container_network(id);
         let _ = std::fs::remove_dir_all(self.container_run_dir(id));
         let _ = std::fs::remove_dir_all(self.container_dir(id));
@@ -791,19 +782,13 @@ impl Engine {
             .unwrap_or(0);
         (rw, rw + image)
     }
-
-    pub(crate) fn runtime_for(
-        &self,
-        rec: &ContainerRecord,
-    ) -> Result<Box<dyn berth_runtime::oci::OciRuntime>, Error> {
-        Ok(berth_runtime::oci::select(&rec.config.host_config.runtime)?)
-    }
 }
 
 /// Checks what can be checked before anything is created.
 pub(crate) fn validate_request(request: &CreateRequest) -> Result<(), Error> {
     let hc = &request.host_config;
-    berth_runtime::oci::validate(&hc.runtime).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+    crate::sandbox::validate_runtime(&hc.runtime)
+        .map_err(|e| Error::InvalidArgument(e.to_string()))?;
     match hc.restart_policy.name.as_str() {
         "" | "no" | "always" | "unless-stopped" | "on-failure" => {}
         other => {

@@ -29,12 +29,10 @@ pub enum Error {
     /// a 404, a bad archive a 400).
     #[error(transparent)]
     Image(#[from] berth_image::Error),
-    /// The OCI runtime's error.
+    /// The container backend's error: settings it refuses are the user's (400), its own
+    /// failures ours (500).
     #[error(transparent)]
-    Runtime(#[from] berth_runtime::oci::RuntimeError),
-    /// Settings that cannot become an OCI spec: a bad value from the user.
-    #[error(transparent)]
-    Spec(#[from] berth_runtime::spec::SpecError),
+    Sandbox(#[from] crate::sandbox::SandboxError),
     /// The state store's error, kept whole.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
@@ -74,18 +72,22 @@ impl Error {
     /// What this error means to a client.
     pub fn kind(&self) -> ErrorKind {
         use crate::filters::FilterError;
+        use crate::sandbox::SandboxError;
         match self {
             Error::NotFound(_) | Error::Filter(FilterError::NotFound(_)) => ErrorKind::NotFound,
             Error::Conflict(_) => ErrorKind::Conflict,
-            Error::InvalidArgument(_) | Error::Filter(_) => ErrorKind::Invalid,
+            Error::InvalidArgument(_)
+            | Error::Sandbox(SandboxError::Refused(_))
+            | Error::Filter(_) => ErrorKind::Invalid,
             Error::CannotRun { .. } => ErrorKind::CannotRun,
             Error::Image(e) => image_error_kind(e),
-            Error::Spec(e) => spec_error_kind(e),
-            Error::Runtime(e) => runtime_error_kind(e),
             Error::Registry(e) => registry_error_kind(e),
             Error::Archive(e) => archive_error_kind(e),
             Error::Net(e) => net_error_kind(e),
-            Error::Internal(_) | Error::Io { .. } | Error::Store(_) => ErrorKind::Internal,
+            Error::Internal(_)
+            | Error::Io { .. }
+            | Error::Store(_)
+            | Error::Sandbox(SandboxError::Failed(_)) => ErrorKind::Internal,
         }
     }
 
@@ -122,27 +124,6 @@ fn image_error_kind(e: &berth_image::Error) -> ErrorKind {
         | E::UnsafeEntry { .. }
         | E::Change(_) => ErrorKind::Invalid,
         E::Unpack { source, .. } => image_error_kind(source),
-        _ => ErrorKind::Internal,
-    }
-}
-
-/// Settings that cannot become a spec are the user's (400); a host that cannot be read while
-/// building it, or a spec the OCI library refuses, is ours.
-fn spec_error_kind(e: &berth_runtime::spec::SpecError) -> ErrorKind {
-    use berth_runtime::seccomp::ProfileError;
-    use berth_runtime::spec::SpecError as E;
-    match e {
-        E::HostDevices { .. } | E::Oci(_) | E::SeccompProfile(ProfileError::Oci(_)) => {
-            ErrorKind::Internal
-        }
-        _ => ErrorKind::Invalid,
-    }
-}
-
-/// A runtime name that is neither on $PATH nor a path is the user's (400); the rest is ours.
-fn runtime_error_kind(e: &berth_runtime::oci::RuntimeError) -> ErrorKind {
-    match e {
-        berth_runtime::oci::RuntimeError::UnknownRuntime(_) => ErrorKind::Invalid,
         _ => ErrorKind::Internal,
     }
 }
@@ -221,9 +202,5 @@ mod tests {
         let net = Error::from(berth_net::Error::Invalid("bad subnet".into()));
         assert_eq!(net.kind(), ErrorKind::Invalid);
 
-        let unknown = Error::from(berth_runtime::oci::RuntimeError::UnknownRuntime("x".into()));
-        assert_eq!(unknown.kind(), ErrorKind::Invalid);
-        let spec = Error::from(berth_runtime::spec::SpecError::EmptyArgs);
-        assert_eq!(spec.kind(), ErrorKind::Invalid);
     }
 }

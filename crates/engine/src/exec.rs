@@ -1,4 +1,4 @@
-//! `exec`: a new process inside a running container, through the container's OCI runtime.
+//! `exec`: a new process inside a running container, through the container's sandbox.
 //! Runs in the calling process (which must be single-threaded): the process is its child.
 
 use std::os::fd::{BorrowedFd, OwnedFd};
@@ -44,7 +44,7 @@ impl Exec {
                 return 255;
             }
         }
-        berth_runtime::oci::exit_code(status)
+        crate::sandbox::exit_code(status)
     }
 }
 
@@ -153,25 +153,21 @@ impl Engine {
                 .ok()
                 .map(OwnedFd::from)
         };
-        let result = self
-            .runtime_for(rec)?
-            .exec(berth_runtime::oci::ExecOptions {
-                id: rec.id.clone(),
-                state_root: self.runtime_state_root(),
-                args: request.cmd.clone(),
-                env,
-                cwd: Some(cwd),
-                uid: user.uid,
-                gid: user.gid,
-                additional_gids: user.additional_gids,
-                terminal: request.tty,
-                console_size: request.console_size,
-                console_socket: console.as_ref().map(|_| scratch.join("console.sock")),
-                stdin: dup(stdin).or_else(null),
-                stdout: dup(stdout).or_else(null),
-                stderr: dup(stderr).or_else(null),
-                scratch: scratch.clone(),
-            });
+        let result = self.sandbox_for(rec).exec(crate::sandbox::ExecProcess {
+            args: request.cmd.clone(),
+            env,
+            cwd: Some(cwd),
+            uid: user.uid,
+            gid: user.gid,
+            additional_gids: user.additional_gids,
+            terminal: request.tty,
+            console_size: request.console_size,
+            console_socket: console.as_ref().map(|_| scratch.join("console.sock")),
+            stdin: dup(stdin).or_else(null),
+            stdout: dup(stdout).or_else(null),
+            stderr: dup(stderr).or_else(null),
+            scratch: scratch.clone(),
+        });
         let pty = match (&result, &console) {
             (Ok(_), Some(listener)) => Some(crate::shim::pty::receive_pty(listener)),
             _ => None,

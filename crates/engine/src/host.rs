@@ -23,7 +23,7 @@ pub fn info() -> HostInfo {
         cpus: std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1),
-        memory_bytes: berth_runtime::stats::host_memory_bytes(),
+        memory_bytes: crate::sandbox::host_memory_bytes(),
         cgroup_version: if std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
             2
         } else {

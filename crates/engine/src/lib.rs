@@ -45,6 +45,7 @@ pub mod reference;
 mod repair;
 mod rootfs;
 pub mod rootpath;
+pub mod sandbox;
 pub mod shim;
 pub mod stats;
 mod store;
@@ -144,7 +145,7 @@ impl Engine {
                 rec.id
             )));
         }
-        let pids = cgroup_pids(&rec.id);
+        let pids = self.sandbox_for(&rec).processes();
         let args = if ps_args.is_empty() { "-ef" } else { ps_args };
         let output = std::process::Command::new("ps")
             .args(args.split_whitespace())
@@ -180,20 +181,4 @@ impl Engine {
             .collect();
         Ok((titles, rows))
     }
-}
-
-/// Pids in a container's cgroup (v2 unified, or v1 through the pids/memory controller).
-fn cgroup_pids(id: &str) -> Vec<i32> {
-    let candidates = [
-        format!("/sys/fs/cgroup/berth/{id}/cgroup.procs"),
-        format!("/sys/fs/cgroup/pids/berth/{id}/cgroup.procs"),
-        format!("/sys/fs/cgroup/memory/berth/{id}/cgroup.procs"),
-        format!("/sys/fs/cgroup/freezer/berth/{id}/cgroup.procs"),
-    ];
-    for path in candidates {
-        if let Ok(text) = std::fs::read_to_string(path) {
-            return text.lines().filter_map(|l| l.trim().parse().ok()).collect();
-        }
-    }
-    Vec::new()
 }

@@ -1,6 +1,6 @@
 //! Starting, stopping, signalling, waiting for and pausing containers. Start spawns a
 //! `berth shim` (this same binary) that owns the container from then on; everything else
-//! signals the container or asks the runtime, and reads the result from the database.
+//! signals the container or asks its sandbox, and reads the result from the database.
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
 
+use crate::sandbox::{Launch, Mount};
 use crate::shim::protocol::{self, Message};
 use crate::store::ContainerRecord;
 use crate::types::State;
@@ -165,7 +166,7 @@ impl Engine {
         match protocol::receive(ours.as_fd()) {
             Some((Message::Started { pid }, pty)) => Ok(Some(Started {
                 pid,
-                init: crate::proc::container_pidfd(pid, &rec.cgroup_path()),
+                init: self.sandbox_for(rec).init_pidfd(pid),
                 shim_pid: child.id() as i32,
                 pty,
                 channel: ours,
@@ -211,9 +212,7 @@ impl Engine {
         }
         self.db.set_manually_stopped(&rec.id, true)?;
         if rec.state == State::Paused {
-            let _ = self
-                .runtime_for(&rec)?
-                .resume(&self.runtime_state_root(), &rec.id);
+            let _ = self.sandbox_for(&rec).resume();
         }
         let signal = rec
             .config
@@ -226,7 +225,7 @@ impl Engine {
         let timeout = timeout.or(rec.config.config.stop_timeout).unwrap_or(10);
         // None in the restart back-off: nothing runs to signal.
         if let Some(init) = self.init_pidfd(&rec) {
-            let _ = crate::proc::signal(init.as_fd(), signal);
+            let _ = self.sandbox_for(&rec).signal(init.as_fd(), signal);
             let grace = u64::try_from(timeout).ok().map(Duration::from_secs);
             crate::proc::poll_readable(&[&init], grace);
         }
@@ -235,9 +234,9 @@ impl Engine {
     }
 
     /// A pidfd on the container's init while `rec.pid` is still a process of this container
-    /// (see [`crate::proc::container_pidfd`]); never for pid 0 or a reused pid.
+    /// (see [`crate::sandbox::Sandbox::init_pidfd`]); never for pid 0 or a reused pid.
     pub(crate) fn init_pidfd(&self, rec: &ContainerRecord) -> Option<OwnedFd> {
-        crate::proc::container_pidfd(rec.pid, &rec.cgroup_path())
+        self.sandbox_for(rec).init_pidfd(rec.pid)
     }
 
     /// After a stop was recorded (manually_stopped): SIGKILLs the container's init until its
@@ -254,7 +253,7 @@ impl Engine {
                 return;
             };
             if let Some(init) = self.init_pidfd(&rec) {
-                let _ = crate::proc::signal(init.as_fd(), libc::SIGKILL);
+                let _ = self.sandbox_for(&rec).signal(init.as_fd(), libc::SIGKILL);
             }
             if crate::proc::poll_readable(&[&shim], Some(Duration::from_millis(200)))[0] {
                 return;
@@ -295,7 +294,7 @@ impl Engine {
             ))
         };
         let init = self.init_pidfd(&rec).ok_or_else(not_running)?;
-        match crate::proc::signal(init.as_fd(), signal) {
+        match self.sandbox_for(&rec).signal(init.as_fd(), signal) {
             Ok(()) => {}
             Err(e) if e.raw_os_error() == Some(libc::ESRCH) => return Err(not_running()),
             Err(e) => {
@@ -393,8 +392,7 @@ impl Engine {
                 )));
             }
         }
-        self.runtime_for(&rec)?
-            .pause(&self.runtime_state_root(), &rec.id)?;
+        self.sandbox_for(&rec).pause()?;
         rec.state = State::Paused;
         self.db.update_container(&rec).map(|_| ())
     }
@@ -409,8 +407,7 @@ impl Engine {
                 rec.id
             )));
         }
-        self.runtime_for(&rec)?
-            .resume(&self.runtime_state_root(), &rec.id)?;
+        self.sandbox_for(&rec).resume()?;
         rec.state = State::Running;
         self.db.update_container(&rec).map(|_| ())
     }
@@ -474,16 +471,15 @@ pub(crate) fn stat_in_root(root: &Path, path: &str) -> Option<std::fs::Metadata>
 /// Whether `path` (absolute, in the container) is provided by one of `mounts` rather than by
 /// the rootfs: a command on a bind-mounted directory (`-v /usr:/usr:ro python3`) exists only
 /// once the runtime has mounted it. A bind's source is looked at on the host.
-fn provided_by_mount(mounts: &[berth_runtime::spec::UserMount], path: &str) -> bool {
-    use berth_runtime::spec::UserMount;
+fn provided_by_mount(mounts: &[Mount], path: &str) -> bool {
     mounts.iter().any(|m| {
         let (destination, source) = match m {
-            UserMount::Bind {
+            Mount::Bind {
                 source,
                 destination,
                 ..
             } => (destination, Some(source)),
-            UserMount::Tmpfs { destination, .. } => (destination, None),
+            Mount::Tmpfs { destination, .. } => (destination, None),
         };
         let Some(rest) = path.strip_prefix(destination.trim_end_matches('/')) else {
             return false;
@@ -501,7 +497,7 @@ pub(crate) fn check_executable(
     rootfs: &Path,
     argv0: &str,
     env: &[String],
-    mounts: &[berth_runtime::spec::UserMount],
+    mounts: &[Mount],
 ) -> Result<(), Error> {
     use std::os::unix::fs::PermissionsExt;
     let candidates: Vec<String> = if argv0.contains('/') {
@@ -546,30 +542,19 @@ pub(crate) fn check_executable(
     })
 }
 
-/// Where `--init` finds its init binary: a static tini, as Docker's docker-init is.
-fn init_binary() -> Option<std::path::PathBuf> {
-    [
-        "/usr/bin/tini-static",
-        "/usr/local/bin/docker-init",
-        "/usr/libexec/docker/docker-init",
-        "/usr/bin/docker-init",
-    ]
-    .iter()
-    .map(std::path::PathBuf::from)
-    .find(|p| p.is_file())
-}
-
-/// Builds the OCI spec for a container from its record, with its rootfs mounted at `rootfs`.
-pub(crate) fn build_spec(
+/// What a start of `rec` gives its sandbox, with its rootfs mounted at `rootfs_dir`: the
+/// command, environment and user resolved in the image, the mounts made, the working directory
+/// made, and the network set up. Docker's 126/127 for a command that cannot run come from here,
+/// before the network is.
+pub(crate) fn launch(
     engine: &Engine,
     rec: &ContainerRecord,
     rootfs_dir: &Path,
-) -> Result<oci_spec::runtime::Spec, Error> {
+) -> Result<Launch, Error> {
     let c = &rec.config.config;
-    let hc = &rec.config.host_config;
     let (network_files, hostname) = engine.network_identity(rec)?;
     let user = user::resolve(rootfs_dir, &c.user)?;
-    let mut args: Vec<String> = c
+    let args: Vec<String> = c
         .entrypoint
         .iter()
         .chain(c.cmd.iter())
@@ -603,50 +588,8 @@ pub(crate) fn build_spec(
     }
     let netns = engine.prepare_container_network(rec, &hostname)?;
     crate::timing::mark("shim: network ready");
-    // Its own files, or with `--network container:X` X's.
-    let dir = network_files;
-    let mut binds = vec![
-        bind(dir.join("resolv.conf"), "/etc/resolv.conf"),
-        bind(dir.join("hostname"), "/etc/hostname"),
-        bind(dir.join("hosts"), "/etc/hosts"),
-    ];
-    if hc.init == Some(true) {
-        let init = init_binary().ok_or_else(|| {
-            Error::InvalidArgument(
-                "--init: no init binary found (install Debian's tini: /usr/bin/tini-static)".into(),
-            )
-        })?;
-        binds.push(berth_runtime::spec::BindMount {
-            source: init,
-            destination: "/sbin/docker-init".into(),
-            readonly: true,
-        });
-        args.splice(0..0, ["/sbin/docker-init".to_string(), "--".to_string()]);
-    }
-    let mut seccomp = berth_runtime::spec::SeccompMode::Default;
-    let mut no_new_privileges = false;
-    for opt in hc.security_opt.iter().flatten() {
-        let (key, value) = opt.split_once(['=', ':']).unwrap_or((opt.as_str(), "true"));
-        match key {
-            "no-new-privileges" => no_new_privileges = value != "false",
-            "seccomp" if value == "unconfined" => {
-                seccomp = berth_runtime::spec::SeccompMode::Unconfined
-            }
-            "seccomp" if value.trim_start().starts_with('{') => {
-                seccomp = berth_runtime::spec::SeccompMode::Profile(value.to_string())
-            }
-            "seccomp" => {
-                let text = std::fs::read_to_string(value).map_err(|e| {
-                    Error::InvalidArgument(format!("opening seccomp profile ({value}) failed: {e}"))
-                })?;
-                seccomp = berth_runtime::spec::SeccompMode::Profile(text);
-            }
-            _ => {}
-        }
-    }
-    let input = berth_runtime::spec::SpecInput {
+    Ok(Launch {
         rootfs: rootfs_dir.to_path_buf(),
-        readonly_rootfs: hc.readonly_rootfs,
         args,
         env,
         cwd,
@@ -654,76 +597,8 @@ pub(crate) fn build_spec(
         gid: user.gid,
         additional_gids: user.additional_gids,
         hostname,
-        terminal: c.tty,
-        cgroup_path: rec.cgroup_path(),
-        resources: resources_of(hc),
-        privileged: hc.privileged,
-        cap_add: hc.cap_add.clone().unwrap_or_default(),
-        cap_drop: hc.cap_drop.clone().unwrap_or_default(),
-        no_new_privileges,
-        seccomp,
-        ulimits: hc
-            .ulimits
-            .iter()
-            .flatten()
-            .map(|u| berth_runtime::spec::Ulimit {
-                name: u.name.clone(),
-                soft: u.soft as u64,
-                hard: u.hard as u64,
-            })
-            .collect(),
-        tmpfs: hc
-            .tmpfs
-            .iter()
-            .flatten()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
+        network_files,
+        netns,
         mounts,
-        binds,
-        private_network: hc.network_mode != "host",
-        annotations: vec![("org.berth.container.name".into(), rec.name.clone())],
-    };
-    let mut spec = berth_runtime::spec::build_spec(&input)?;
-    if let (Some(path), Some(linux)) = (netns, spec.linux_mut()) {
-        // The namespace the engine made and configured (veth, address, routes) is joined, not
-        // a fresh one.
-        if let Some(namespaces) = linux.namespaces_mut() {
-            for ns in namespaces
-                .iter_mut()
-                .filter(|ns| ns.typ() == oci_spec::runtime::LinuxNamespaceType::Network)
-            {
-                ns.set_path(Some(path.clone()));
-            }
-        }
-    }
-    if matches!(
-        hc.runtime.as_str(),
-        "" | "berth" | "embedded" | "libcontainer"
-    ) && let Some(linux) = spec.linux_mut()
-        && let Some(seccomp) = linux.seccomp_mut()
-    {
-        berth_runtime::seccomp::adapt_for_libcontainer(seccomp);
-    }
-    Ok(spec)
-}
-
-/// The runtime's view of a container's limits (unset ones are left alone).
-pub(crate) fn resources_of(hc: &crate::types::HostConfig) -> berth_runtime::spec::Resources {
-    berth_runtime::spec::Resources {
-        memory: (hc.memory > 0).then_some(hc.memory),
-        memory_swap: (hc.memory_swap != 0).then_some(hc.memory_swap),
-        nano_cpus: (hc.nano_cpus > 0).then_some(hc.nano_cpus),
-        cpu_shares: (hc.cpu_shares > 0).then_some(hc.cpu_shares as u64),
-        cpu_quota: (hc.cpu_quota != 0).then_some(hc.cpu_quota),
-        cpu_period: (hc.cpu_period > 0).then_some(hc.cpu_period as u64),
-        pids_limit: hc.pids_limit.filter(|p| *p > 0),
-    }
-}
-
-fn bind(source: std::path::PathBuf, destination: &str) -> berth_runtime::spec::BindMount {
-    berth_runtime::spec::BindMount {
-        source,
-        destination: destination.into(),
-        readonly: false,
-    }
+    })
 }

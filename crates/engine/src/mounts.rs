@@ -499,8 +499,8 @@ impl Engine {
         &self,
         rec: &ContainerRecord,
         rootfs: &Path,
-    ) -> Result<Vec<berth_runtime::spec::UserMount>, Error> {
-        use berth_runtime::spec::UserMount;
+    ) -> Result<Vec<crate::sandbox::Mount>, Error> {
+        use crate::sandbox::Mount;
         let mut out = Vec::new();
         for m in self.container_mounts(&rec.id)? {
             let destination = crate::rootpath::resolve_in_root(rootfs, &m.destination)?;
@@ -516,7 +516,7 @@ impl Engine {
                         self.populate_volume(&rec.id, &m, &in_rootfs)?;
                     }
                     crate::rootpath::make_mount_point(rootfs, &destination, true)?;
-                    out.push(UserMount::Bind {
+                    out.push(Mount::Bind {
                         source: data,
                         destination,
                         readonly: !m.rw,
@@ -539,7 +539,7 @@ impl Engine {
                     }
                     let is_dir = source.is_dir();
                     crate::rootpath::make_mount_point(rootfs, &destination, is_dir)?;
-                    out.push(UserMount::Bind {
+                    out.push(Mount::Bind {
                         source: source.to_path_buf(),
                         destination,
                         readonly: !m.rw,
@@ -549,7 +549,7 @@ impl Engine {
                 }
                 _ => {
                     crate::rootpath::make_mount_point(rootfs, &destination, true)?;
-                    out.push(UserMount::Tmpfs {
+                    out.push(Mount::Tmpfs {
                         destination,
                         options: m.tmpfs_options.clone(),
                     });

@@ -2,8 +2,8 @@
 //! whose shim is gone is stopped and torn down (its init killed, its rootfs unmounted, its
 //! runtime state deleted) and recorded as exited; `--rm` containers are removed.
 
+use crate::Engine;
 use crate::types::State;
-use crate::{Engine, rootfs};
 
 /// Exit code recorded when the shim died and the container was stopped for it (SIGKILL).
 const SHIM_LOST_EXIT: i64 = 137;
@@ -69,13 +69,14 @@ impl Engine {
         }
         // Nobody holds its stdio or will record its exit any more.
         if let Some(init) = self.init_pidfd(&rec) {
-            let _ = crate::proc::signal(std::os::fd::AsFd::as_fd(&init), libc::SIGKILL);
+            let _ = self
+                .sandbox_for(&rec)
+                .signal(std::os::fd::AsFd::as_fd(&init), libc::SIGKILL);
             crate::proc::poll_readable(&[&init], Some(std::time::Duration::from_secs(5)));
         }
-        if let Ok(rt) = self.runtime_for(&rec) {
-            let _ = rt.delete(&self.runtime_state_root(), &rec.id, true);
-        }
-        rootfs::unmount(&self.container_run_dir(&rec.id).join("rootfs"));
+        let sandbox = self.sandbox_for(&rec);
+        let _ = sandbox.teardown();
+        sandbox.unmount_rootfs();
         self.release_volume_mounts(&rec.id);
         self.teardown_container_network(&rec);
         if rec.config.host_config.auto_remove {

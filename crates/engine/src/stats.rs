@@ -146,9 +146,10 @@ impl Engine {
     /// One reading of a container's counters (zeros when it is not running).
     pub fn stats_reading(&self, name_or_id: &str) -> Result<StatsReading, Error> {
         let record = self.container(name_or_id)?;
-        let (system_ns, online_cpus) = berth_runtime::stats::host_cpu();
+        let (system_ns, online_cpus) = crate::sandbox::host_cpu();
         let usage = if record.state.has_shim() {
-            berth_runtime::stats::read(&record.cgroup_path(), &record.id)
+            self.sandbox_for(&record)
+                .stats()
                 .map_err(|e| Error::Internal(e.to_string()))?
         } else {
             Default::default()

@@ -1,6 +1,6 @@
 //! `docker update` (`POST /containers/{id}/update`): new limits and restart policy for a
 //! container. The record changes, so the next start keeps them; a running (or paused)
-//! container's cgroup changes at once, through the runtime. The shim reads the restart policy
+//! container's limits change at once, through its sandbox. The shim reads the restart policy
 //! from the record each time the container exits, so a new policy applies to the next exit.
 
 use crate::types::{HostConfig, State, UpdateRequest};
@@ -62,18 +62,9 @@ impl Engine {
         let mut rec = self.container(name_or_id)?;
         rec.config.host_config = updated(rec.config.host_config.clone(), update)?;
         crate::containers::validate_request(&rec.config)?;
-        let hc = &rec.config.host_config;
-        let mut resources = crate::lifecycle::resources_of(hc);
-        // An update to "unlimited" must be written, not left out.
-        resources.pids_limit = hc.pids_limit;
-        berth_runtime::spec::resources_of(&resources, hc.privileged)?;
-        if matches!(rec.state, State::Running | State::Paused) {
-            berth_runtime::cgroups::update(&rec.cgroup_path(), &rec.id, &resources, hc.privileged)
-                .map_err(|e| match e {
-                    berth_runtime::cgroups::UpdateError::Invalid(e) => e.into(),
-                    other => Error::Internal(format!("updating container {}: {other}", rec.id)),
-                })?;
-        }
+        let running = matches!(rec.state, State::Running | State::Paused);
+        self.sandbox_for(&rec)
+            .update(&rec.config.host_config, running)?;
         self.db.set_container_config(&rec.id, &rec.config)?;
         Ok(Vec::new())
     }

@@ -115,12 +115,19 @@ pub fn exit_code(status: i32) -> i32 {
     }
 }
 
-/// Picks the backend for `--runtime`: empty or "berth"/"embedded" selects libcontainer; any
-/// other value is an OCI runtime binary name looked up on $PATH, or a path.
+/// Whether `--runtime` names the embedded libcontainer: empty, "berth", "embedded" or
+/// "libcontainer". The one list of those names; any other value names an external runtime.
+pub fn is_embedded(name: &str) -> bool {
+    matches!(name, "" | "berth" | "embedded" | "libcontainer")
+}
+
+/// Picks the backend for `--runtime`: an [`is_embedded`] name selects libcontainer; any other
+/// value is an OCI runtime binary name looked up on $PATH, or a path.
 pub fn select(name: &str) -> Result<Box<dyn OciRuntime>, RuntimeError> {
-    match name {
-        "" | "berth" | "embedded" | "libcontainer" => Ok(Box::new(Embedded)),
-        other => Ok(Box::new(External::find(other)?)),
+    if is_embedded(name) {
+        Ok(Box::new(Embedded))
+    } else {
+        Ok(Box::new(External::find(name)?))
     }
 }
 

@@ -25,9 +25,9 @@ pub(super) fn reap(init: i32, mut other: impl FnMut(i32, i32)) -> Option<i32> {
             return result;
         }
         if pid == init {
-            result = Some(berth_runtime::oci::exit_code(status));
+            result = Some(crate::sandbox::exit_code(status));
         } else {
-            other(pid, berth_runtime::oci::exit_code(status));
+            other(pid, crate::sandbox::exit_code(status));
         }
     }
 }
@@ -36,5 +36,5 @@ pub(super) fn wait_blocking(pid: i32) -> i32 {
     let mut status = 0;
     // SAFETY: waitpid with a valid out-pointer.
     unsafe { libc::waitpid(pid, &mut status, 0) };
-    berth_runtime::oci::exit_code(status)
+    crate::sandbox::exit_code(status)
 }

@@ -12,7 +12,7 @@ use super::pty::{bind_console_socket, receive_pty};
 use super::serve::{Running, serve};
 use crate::store::ContainerRecord;
 use crate::types::State;
-use crate::{Engine, Error, rootfs};
+use crate::{Engine, Error};
 
 pub(super) struct Shim {
     engine: Engine,
@@ -153,17 +153,14 @@ impl Shim {
             rec.exit_code = code as i64;
             rec.finished_at = crate::clock::now();
             rec.pid = 0;
-            rec.oom_killed =
-                berth_runtime::stats::oom_killed(&crate::containers::cgroup_path(&self.id));
+            let sandbox = self.engine.sandbox_for(&rec);
+            rec.oom_killed = sandbox.oom_killed();
             if rec.oom_killed {
                 self.engine.container_event(&rec, "oom", &[]);
             }
             self.engine
                 .container_event(&rec, "die", &[("exitCode", code.to_string())]);
-            let _ = self
-                .engine
-                .runtime_for(&rec)
-                .map(|rt| rt.delete(&self.engine.runtime_state_root(), &self.id, true));
+            let _ = sandbox.teardown();
             if !rec.restart_wanted(code as i64) {
                 rec.state = State::Exited;
                 rec.shim_pid = 0;
@@ -205,36 +202,25 @@ impl Shim {
 
     /// Unmounts the rootfs once the container is done for good.
     fn teardown(&self, rec: &ContainerRecord) {
-        rootfs::unmount(&self.engine.container_run_dir(&self.id).join("rootfs"));
+        self.engine.sandbox_for(rec).unmount_rootfs();
         crate::timing::mark("shim: rootfs unmounted");
         self.engine.release_volume_mounts(&self.id);
         self.engine.teardown_container_network(rec);
         crate::timing::mark("shim: network released");
     }
 
-    /// Prepares the rootfs and spec, creates and starts the container, and records it running.
+    /// Mounts the rootfs, has the sandbox prepare, create and start the container, and
+    /// records it running.
     fn start(&mut self, rec: &mut ContainerRecord) -> Result<Running, Error> {
         let engine = &self.engine;
         let run_dir = engine.container_run_dir(&self.id);
-        let dir = engine.container_dir(&self.id);
-        let rootfs_dir = run_dir.join("rootfs");
+        let sandbox = engine.sandbox_for(rec);
         let lowers = engine.images.layer_dirs(&rec.image_id)?;
-        std::fs::create_dir_all(dir.join("upper"))
-            .and_then(|_| std::fs::create_dir_all(dir.join("work")))
-            .map_err(|e| Error::io("creating the container's overlay dirs", e))?;
         let volatile = rec.config.host_config.auto_remove;
-        rootfs::mount_overlay(
-            &lowers,
-            &dir.join("upper"),
-            &dir.join("work"),
-            &rootfs_dir,
-            volatile,
-        )?;
+        let rootfs_dir = sandbox.mount_rootfs(&lowers, volatile)?;
         crate::timing::mark("shim: rootfs mounted");
-        let spec = crate::lifecycle::build_spec(engine, rec, &rootfs_dir)?;
-        let bundle = run_dir.join("config.json");
-        let json = serde_json::to_vec(&spec).map_err(|e| Error::Internal(e.to_string()))?;
-        std::fs::write(&bundle, json).map_err(|e| Error::io("writing the OCI bundle", e))?;
+        let launch = crate::lifecycle::launch(engine, rec, &rootfs_dir)?;
+        sandbox.prepare(rec, launch)?;
         crate::timing::mark("shim: spec written");
 
         let tty = rec.config.config.tty;
@@ -268,14 +254,7 @@ impl Shim {
                 }
             }
         };
-        let runtime = engine.runtime_for(rec)?;
-        let state_root = engine.runtime_state_root();
-        // A previous run's runtime state (a restart, or a killed shim) must go first.
-        let _ = runtime.delete(&state_root, &self.id, true);
-        let pid = runtime.create(berth_runtime::oci::CreateOptions {
-            id: self.id.clone(),
-            bundle: run_dir.clone(),
-            state_root: state_root.clone(),
+        let pid = sandbox.create(crate::sandbox::InitIo {
             stdin,
             stdout: stdout_w,
             stderr: stderr_w,
@@ -301,10 +280,7 @@ impl Shim {
                 }
             }
         }
-        if let Err(e) = runtime.start(&state_root, &self.id) {
-            let _ = runtime.delete(&state_root, &self.id, true);
-            return Err(e.into());
-        }
+        sandbox.start()?;
         if let (Some(pty), true) = (&pty, open_stdin) {
             stdin_writer = pty.try_clone().ok();
         }
@@ -319,11 +295,11 @@ impl Shim {
         if !engine.db.update_container(rec)? {
             // Removed while it was starting: nothing may run without a record (nothing could
             // list, stop or remove it). The init is this shim's child, not reaped yet.
-            if let Some(init) = crate::proc::container_pidfd(pid, &rec.cgroup_path()) {
-                let _ = crate::proc::signal(init.as_fd(), libc::SIGKILL);
+            if let Some(init) = sandbox.init_pidfd(pid) {
+                let _ = sandbox.signal(init.as_fd(), libc::SIGKILL);
                 super::children::wait_blocking(pid);
             }
-            let _ = runtime.delete(&state_root, &self.id, true);
+            let _ = sandbox.teardown();
             return Err(Error::NotFound(format!(
                 "No such container: {} (removed while it was starting)",
                 self.id

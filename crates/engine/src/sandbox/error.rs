@@ -1,0 +1,16 @@
+//! What a sandbox operation fails with, sorted by what it means to a client: settings the
+//! backend refuses (the user's bad value) or a backend that failed. The backend's own error
+//! is kept as the source.
+
+/// A backend's error, kept whole.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    /// The container's settings cannot run as given: a bad value from the user (400).
+    #[error("{0}")]
+    Refused(#[source] BoxError),
+    /// The backend failed (500).
+    #[error("{0}")]
+    Failed(#[source] BoxError),
+}
