@@ -6,7 +6,8 @@
 //! Docker CLI's value grammars with their exact error wording ([`grammar`]: memory sizes, Go
 //! durations and numbers, port specs, `--mount`, ulimits, restart policies, security options,
 //! `--network`, env files), the Go `--format` template engine with Docker's table alignment
-//! ([`template`]), and Go's way of printing numbers and JSON ([`gofmt`]).
+//! ([`template`]), Go's way of printing numbers and JSON ([`gofmt`]), and Docker's inspect
+//! documents as types ([`inspect`]).
 //!
 //! Must not: do I/O (the one exception: reading the env, label and seccomp files a user names on
 //! the command line, which the grammar turns into values), call the engine, speak HTTP or know
@@ -15,6 +16,7 @@
 pub mod gofmt;
 pub mod grammar;
 pub mod humanize;
+pub mod inspect;
 pub mod reference;
 pub mod template;
 pub mod types;
