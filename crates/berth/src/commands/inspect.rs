@@ -29,7 +29,7 @@ pub fn run(
     let mut failed = false;
     for name in &args.names {
         let found = match kind.as_deref() {
-            Some("image") => engine.inspect_image(name),
+            Some("image") => engine.inspect_image(name).map(|d| to_document(&d)),
             Some("container") => engine.inspect_container(name).map(|d| to_document(&d)),
             Some("volume") => engine.inspect_volume(name).map(|d| to_document(&d)),
             Some(other) => {
@@ -40,7 +40,7 @@ pub fn run(
             None => engine
                 .inspect_container(name)
                 .map(|d| to_document(&d))
-                .or_else(|_| engine.inspect_image(name))
+                .or_else(|_| engine.inspect_image(name).map(|d| to_document(&d)))
                 .or_else(|_| engine.inspect_volume(name).map(|d| to_document(&d)))
                 .map_err(|_| berth_engine::Error::NotFound(format!("No such object: {name}"))),
         };

@@ -8,9 +8,11 @@
 //! out in the same order too.
 
 mod container;
+mod image;
 mod volume;
 
 pub use container::{ContainerInspect, ContainerState, GraphDriver, GraphDriverData};
+pub use image::{ImageGraphDriver, ImageInspect, ImageInspectConfig, ImageMetadata, ImageRootFs};
 pub use volume::VolumeInspect;
 
 /// An inspect document as the JSON a client reads (keys sorted at every level).
