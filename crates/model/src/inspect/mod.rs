@@ -9,10 +9,12 @@
 
 mod container;
 mod image;
+mod network;
 mod volume;
 
 pub use container::{ContainerInspect, ContainerState, GraphDriver, GraphDriverData};
 pub use image::{ImageGraphDriver, ImageInspect, ImageInspectConfig, ImageMetadata, ImageRootFs};
+pub use network::{IpamPool, NetworkConfigFrom, NetworkInspect, NetworkIpam, NetworkMember};
 pub use volume::VolumeInspect;
 
 /// An inspect document as the JSON a client reads (keys sorted at every level).

@@ -93,3 +93,97 @@ fn container_document_shape() {
     let text = serde_json::to_string(&to_document(&with_size)).unwrap();
     assert!(text.contains(r#""RestartCount":0,"SizeRootFs":2,"SizeRw":1,"State""#));
 }
+
+#[test]
+fn network_document_shape() {
+    let predefined = NetworkInspect {
+        attachable: false,
+        berth_bridge: None,
+        config_from: NetworkConfigFrom::default(),
+        config_only: false,
+        containers: BTreeMap::from([(
+            "c1".to_string(),
+            NetworkMember {
+                name: "web".into(),
+                ..Default::default()
+            },
+        )]),
+        created: "t".into(),
+        driver: "host".into(),
+        enable_ipv4: true,
+        enable_ipv6: false,
+        ipam: NetworkIpam {
+            config: Vec::new(),
+            driver: "default".into(),
+            options: None,
+        },
+        id: "id".into(),
+        ingress: false,
+        internal: false,
+        labels: BTreeMap::new(),
+        name: "host".into(),
+        options: BTreeMap::new(),
+        scope: "local".into(),
+    };
+    assert_eq!(
+        serde_json::to_string(&predefined).unwrap(),
+        concat!(
+            r#"{"Attachable":false,"ConfigFrom":{"Network":""},"ConfigOnly":false,"#,
+            r#""Containers":{"c1":{"EndpointID":"","IPv4Address":"","IPv6Address":"","MacAddress":"","Name":"web"}},"#,
+            r#""Created":"t","Driver":"host","EnableIPv4":true,"EnableIPv6":false,"#,
+            r#""IPAM":{"Config":[],"Driver":"default","Options":null},"Id":"id","Ingress":false,"#,
+            r#""Internal":false,"Labels":{},"Name":"host","Options":{},"Scope":"local"}"#
+        )
+    );
+    let bridge = NetworkInspect {
+        berth_bridge: Some("br-1".into()),
+        ipam: NetworkIpam {
+            config: vec![IpamPool {
+                gateway: "10.0.0.1".into(),
+                ip_range: None,
+                subnet: "10.0.0.0/24".into(),
+            }],
+            driver: "default".into(),
+            options: Some(BTreeMap::new()),
+        },
+        ..predefined
+    };
+    let text = serde_json::to_string(&to_document(&bridge)).unwrap();
+    assert!(text.contains(r#""BerthBridge":"br-1","#), "{text}");
+    assert!(
+        text.contains(r#""IPAM":{"Config":[{"Gateway":"10.0.0.1","Subnet":"10.0.0.0/24"}],"Driver":"default","Options":{}}"#),
+        "{text}"
+    );
+}
+
+#[test]
+fn image_document_shows_healthcheck_and_shell_only_when_set() {
+    let config = ImageInspectConfig {
+        cmd: Some(vec!["sh".into()]),
+        ..Default::default()
+    };
+    let text = serde_json::to_string(&config).unwrap();
+    assert_eq!(
+        text,
+        concat!(
+            r#"{"AttachStderr":false,"AttachStdin":false,"AttachStdout":false,"Cmd":["sh"],"#,
+            r#""Domainname":"","Entrypoint":null,"Env":null,"ExposedPorts":null,"Hostname":"","#,
+            r#""Image":"","Labels":null,"OnBuild":null,"OpenStdin":false,"StdinOnce":false,"#,
+            r#""StopSignal":null,"Tty":false,"User":"","Volumes":null,"WorkingDir":""}"#
+        )
+    );
+    let with_shell = ImageInspectConfig {
+        shell: Some(vec!["/bin/bash".into(), "-c".into()]),
+        healthcheck: Some(serde_json::json!({"Test": ["NONE"]})),
+        ..config
+    };
+    let text = serde_json::to_string(&with_shell).unwrap();
+    assert!(
+        text.contains(r#""Healthcheck":{"Test":["NONE"]},"Hostname""#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#""OpenStdin":false,"Shell":["/bin/bash","-c"],"StdinOnce""#),
+        "{text}"
+    );
+}
