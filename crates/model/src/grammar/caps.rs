@@ -18,3 +18,14 @@ pub fn normalize_caps(caps: &[String]) -> Vec<String> {
         .collect();
     set.into_iter().collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caps_are_prefixed_sorted_and_unique() {
+        let caps = ["net_admin", "CAP_CHOWN", "all", "Net_Admin"].map(String::from);
+        assert_eq!(normalize_caps(&caps), ["ALL", "CAP_CHOWN", "CAP_NET_ADMIN"]);
+    }
+}

@@ -81,3 +81,25 @@ fn parse_decimal_fraction(s: &str) -> Option<(i128, i128)> {
     }
     Some((if negative { -numerator } else { numerator }, denominator))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpus_are_exact_billionths() {
+        assert_eq!(parse_cpus("1.5"), Ok(1_500_000_000));
+        assert_eq!(parse_cpus("3/2"), Ok(1_500_000_000));
+        assert_eq!(parse_cpus("1e-3"), Ok(1_000_000));
+        assert_eq!(parse_cpus("0x2"), Ok(2_000_000_000));
+        assert_eq!(parse_cpus("1e-10"), Err("value is too precise".into()));
+        assert_eq!(
+            parse_cpus("abc"),
+            Err("failed to parse abc as a rational number".into())
+        );
+        assert_eq!(
+            parse_cpus("1/0"),
+            Err("failed to parse 1/0 as a rational number".into())
+        );
+    }
+}

@@ -69,3 +69,32 @@ pub fn read_kv_file(path: &str, from_env: bool) -> Result<Vec<String>, String> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_files_follow_docker() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("env");
+        std::fs::write(
+            &path,
+            "# comment\n\nA=1\n  B= two \nBERTH_MODEL_UNSET_VAR\n",
+        )
+        .unwrap();
+        let path = path.to_str().unwrap();
+        assert_eq!(
+            read_env_file(path),
+            Ok(vec!["A=1".into(), "B= two ".into()])
+        );
+        assert_eq!(
+            read_kv_file(path, false),
+            Ok(vec!["A=1".into(), "B= two ".into()])
+        );
+        assert_eq!(
+            read_env_file("/nonexistent/env"),
+            Err("open /nonexistent/env: no such file or directory".into())
+        );
+    }
+}

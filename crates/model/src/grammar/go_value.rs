@@ -135,3 +135,56 @@ pub fn parse_go_float(s: &str) -> Result<f64, String> {
     }
     Ok(value)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_follow_go() {
+        assert_eq!(parse_go_duration("200ms"), Ok(200_000_000));
+        assert_eq!(parse_go_duration("1h2m3.5s"), Ok(3_723_500_000_000));
+        assert_eq!(parse_go_duration("-1s"), Ok(-1_000_000_000));
+        assert_eq!(parse_go_duration("0"), Ok(0));
+        assert_eq!(
+            parse_go_duration("5"),
+            Err("time: missing unit in duration \"5\"".into())
+        );
+        assert_eq!(
+            parse_go_duration("5d"),
+            Err("time: unknown unit \"d\" in duration \"5d\"".into())
+        );
+        assert_eq!(
+            parse_go_duration(""),
+            Err("time: invalid duration \"\"".into())
+        );
+    }
+
+    #[test]
+    fn bools_and_ints_follow_strconv() {
+        assert_eq!(parse_go_bool("T"), Ok(true));
+        assert_eq!(parse_go_bool("False"), Ok(false));
+        assert_eq!(
+            parse_go_bool("yes"),
+            Err("strconv.ParseBool: parsing \"yes\": invalid syntax".into())
+        );
+        assert_eq!(parse_go_int("0x10", true), Ok(16));
+        assert_eq!(parse_go_int("010", true), Ok(8));
+        assert_eq!(parse_go_int("010", false), Ok(10));
+        assert_eq!(parse_go_int("-0b11", true), Ok(-3));
+        assert_eq!(
+            parse_go_int("0x10", false),
+            Err("strconv.ParseInt: parsing \"0x10\": invalid syntax".into())
+        );
+        assert_eq!(
+            parse_go_int("9223372036854775808", false),
+            Err("strconv.ParseInt: parsing \"9223372036854775808\": value out of range".into())
+        );
+        assert_eq!(parse_go_float("1.5e3"), Ok(1500.0));
+        assert!(
+            parse_go_float("1e999")
+                .unwrap_err()
+                .ends_with("value out of range")
+        );
+    }
+}

@@ -47,3 +47,71 @@ pub fn parse_memory(value: &str) -> Result<i64, String> {
     }
     Ok(size as i64)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_follow_go_units() {
+        let table: &[(&str, Result<i64, &str>)] = &[
+            ("64m", Ok(67108864)),
+            ("1g", Ok(1 << 30)),
+            ("1.5g", Ok(1610612736)),
+            ("512", Ok(512)),
+            ("512k", Ok(512 * 1024)),
+            ("512KiB", Ok(512 * 1024)),
+            ("1GiB", Ok(1 << 30)),
+            ("12MB", Ok(12 << 20)),
+            ("12K", Ok(12 << 10)),
+            ("12B", Ok(12)),
+            ("12 m", Ok(12 << 20)),
+            ("12 ", Ok(12)),
+            ("12.m", Ok(12 << 20)),
+            ("12.7", Ok(12)),
+            ("+12", Ok(12)),
+            ("1.5e3k", Ok(1536000)),
+            ("0", Ok(0)),
+            ("1t", Ok(1 << 40)),
+            ("1p", Ok(1 << 50)),
+            ("12zz", Err("invalid suffix: 'zz'")),
+            ("12ZZZZ", Err("invalid suffix: 'ZZZZ'")),
+            ("12iB", Err("invalid suffix: 'ib'")),
+            ("12Ki", Err("invalid suffix: 'ki'")),
+            ("12kibb", Err("invalid suffix: 'kibb'")),
+            ("12bb", Err("invalid suffix: 'bb'")),
+            ("12_", Err("invalid suffix: '_'")),
+            ("abc", Err("invalid size: 'abc'")),
+            ("", Err("invalid size: ''")),
+            ("-1", Err("invalid size: '-1'")),
+            (
+                "1.2.3m",
+                Err("strconv.ParseFloat: parsing \"1.2.3\": invalid syntax"),
+            ),
+            (
+                " 12",
+                Err("strconv.ParseFloat: parsing \" 12\": invalid syntax"),
+            ),
+            (
+                "12  m",
+                Err("strconv.ParseFloat: parsing \"12 \": invalid syntax"),
+            ),
+            (
+                "1 2m",
+                Err("strconv.ParseFloat: parsing \"1 2\": invalid syntax"),
+            ),
+            (
+                "é1",
+                Err("strconv.ParseFloat: parsing \"é1\": invalid syntax"),
+            ),
+            ("1é", Err("invalid suffix: 'é'")),
+        ];
+        for (input, want) in table {
+            assert_eq!(
+                parse_memory(input),
+                want.map_err(String::from),
+                "input {input:?}"
+            );
+        }
+    }
+}

@@ -56,3 +56,31 @@ pub fn network_mode(networks: &[String]) -> Result<String, String> {
     }
     Ok(networks.first().cloned().unwrap_or_default())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn network_values_follow_docker() {
+        assert_eq!(parse_network("front"), Ok("front".into()));
+        assert_eq!(parse_network("name=Front,alias=web"), Ok("front".into()));
+        assert_eq!(
+            parse_network("alias=web,x=1"),
+            Err("invalid field key x".into())
+        );
+        assert_eq!(
+            parse_network("alias=web"),
+            Err("network name/id is not specified".into())
+        );
+        assert_eq!(network_mode(&[]), Ok(String::new()));
+        assert_eq!(
+            network_mode(&["a".into(), "host".into()]),
+            Err("conflicting options: cannot attach both user-defined and non-user-defined network-modes".into())
+        );
+        assert_eq!(
+            network_mode(&["a".into(), "a".into()]),
+            Err("network \"a\" is specified multiple times".into())
+        );
+    }
+}

@@ -70,3 +70,50 @@ pub fn parse_publish(spec: &str) -> Result<Vec<(String, PortBinding)>, String> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn binding(ip: &str, port: &str) -> PortBinding {
+        PortBinding {
+            host_ip: ip.into(),
+            host_port: port.into(),
+        }
+    }
+
+    #[test]
+    fn port_specs_follow_docker() {
+        assert_eq!(
+            parse_publish("8080:80"),
+            Ok(vec![("80/tcp".into(), binding("", "8080"))])
+        );
+        assert_eq!(
+            parse_publish("127.0.0.1::53/UDP"),
+            Ok(vec![("53/udp".into(), binding("127.0.0.1", ""))])
+        );
+        assert_eq!(
+            parse_publish("8000-8001:80-81"),
+            Ok(vec![
+                ("80/tcp".into(), binding("", "8000")),
+                ("81/tcp".into(), binding("", "8001")),
+            ])
+        );
+        assert_eq!(
+            parse_publish("8000-8010:80"),
+            Ok(vec![("80/tcp".into(), binding("", "8000-8010"))])
+        );
+        assert_eq!(parse_publish("80/icmp"), Err("invalid proto: icmp".into()));
+        assert_eq!(parse_publish("0"), Err("invalid containerPort: 0".into()));
+        assert_eq!(
+            parse_publish("8000-8002:80-81"),
+            Err(
+                "invalid ranges specified for container and host Ports: 80-81 and 8000-8002".into()
+            )
+        );
+        assert_eq!(
+            parse_publish("1:2:3:4"),
+            Err("invalid port format for --publish: 1:2:3:4".into())
+        );
+    }
+}

@@ -42,3 +42,32 @@ pub fn parse_restart_policy(value: &str) -> Result<RestartPolicy, String> {
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policies_follow_docker() {
+        assert_eq!(parse_restart_policy(""), Ok(RestartPolicy::default()));
+        assert_eq!(
+            parse_restart_policy("on-failure:3"),
+            Ok(RestartPolicy {
+                name: "on-failure".into(),
+                maximum_retry_count: 3,
+            })
+        );
+        assert_eq!(
+            parse_restart_policy("always:1"),
+            Err(
+                "invalid restart policy: maximum retry count can only be used with 'on-failure'"
+                    .into()
+            )
+        );
+        assert!(
+            parse_restart_policy("sometimes")
+                .unwrap_err()
+                .contains("unknown policy 'sometimes'")
+        );
+    }
+}

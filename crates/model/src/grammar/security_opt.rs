@@ -38,3 +38,28 @@ pub fn parse_security_opts(opts: &[String]) -> Result<Vec<String>, String> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_follow_docker() {
+        let opts = ["no-new-privileges", "label:disable", "seccomp=unconfined"].map(String::from);
+        assert_eq!(parse_security_opts(&opts), Ok(opts.to_vec()));
+        assert_eq!(
+            parse_security_opts(&["apparmor".into()]),
+            Err("Invalid --security-opt: \"apparmor\"".into())
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let profile = dir.path().join("p.json");
+        std::fs::write(&profile, "{ \"defaultAction\": \"SCMP_ACT_ALLOW\" }").unwrap();
+        let opt = format!("seccomp={}", profile.display());
+        assert_eq!(
+            parse_security_opts(&[opt]),
+            Ok(vec![
+                "seccomp={\"defaultAction\":\"SCMP_ACT_ALLOW\"}".to_string()
+            ])
+        );
+    }
+}

@@ -55,3 +55,36 @@ pub fn parse_ulimit(value: &str) -> Result<Ulimit, String> {
         hard,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ulimits_follow_go_units() {
+        assert_eq!(
+            parse_ulimit("nofile=100:200"),
+            Ok(Ulimit {
+                name: "nofile".into(),
+                soft: 100,
+                hard: 200,
+            })
+        );
+        assert_eq!(
+            parse_ulimit("nproc=7").map(|u| (u.soft, u.hard)),
+            Ok((7, 7))
+        );
+        assert_eq!(
+            parse_ulimit("bogus=1"),
+            Err("invalid ulimit type: bogus".into())
+        );
+        assert_eq!(
+            parse_ulimit("nofile"),
+            Err("invalid ulimit argument: nofile".into())
+        );
+        assert_eq!(
+            parse_ulimit("nofile=3:2"),
+            Err("ulimit soft limit must be less than or equal to hard limit: 3 > 2".into())
+        );
+    }
+}
