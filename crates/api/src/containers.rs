@@ -87,10 +87,10 @@ pub async fn inspect(
         if size {
             let rec = e.container(&id)?;
             let (rw, rootfs) = e.container_size(&rec);
-            doc["SizeRw"] = json!(rw);
-            doc["SizeRootFs"] = json!(rootfs);
+            doc.size_rw = Some(rw);
+            doc.size_root_fs = Some(rootfs);
         }
-        Ok(doc)
+        Ok(berth_model::inspect::to_document(&doc))
     })
     .await?;
     Ok(Json(doc))

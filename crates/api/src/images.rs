@@ -191,7 +191,8 @@ pub async fn by_name(
     let name = name.to_string();
     match (method.as_str(), action) {
         ("GET", "json") => {
-            Ok(Json(engine::call(move |e| e.inspect_image(&name)).await?).into_response())
+            let doc = engine::call(move |e| e.inspect_image(&name)).await?;
+            Ok(Json(berth_model::inspect::to_document(&doc)).into_response())
         }
         ("POST", "push") => {
             let target = match query::text(&q, "tag") {

@@ -48,7 +48,8 @@ pub async fn create(JsonBody(body): JsonBody<CreateBody>) -> ApiResult<Response>
 }
 
 pub async fn inspect(Path(name): Path<String>) -> ApiResult<Json<serde_json::Value>> {
-    Ok(Json(engine::call(move |e| e.inspect_volume(&name)).await?))
+    let doc = engine::call(move |e| e.inspect_volume(&name)).await?;
+    Ok(Json(berth_model::inspect::to_document(&doc)))
 }
 
 pub async fn remove(

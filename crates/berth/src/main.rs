@@ -5,7 +5,6 @@
 
 mod commands;
 mod format;
-mod mount_flag;
 mod progress;
 mod run_flags;
 mod terminal;

@@ -9,6 +9,7 @@ use crate::filters::{FilterError, Filters};
 pub use crate::store::ContainerRecord;
 use crate::types::{CreateRequest, State};
 use crate::{Engine, Error, names};
+use berth_model::inspect::{ContainerInspect, ContainerState, GraphDriver, GraphDriverData};
 
 /// One row of `berth ps` / `GET /containers/json`.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -546,7 +547,7 @@ impl Engine {
     }
 
     /// Docker's container inspect document.
-    pub fn inspect_container(&self, name_or_id: &str) -> Result<serde_json::Value, Error> {
+    pub fn inspect_container(&self, name_or_id: &str) -> Result<ContainerInspect, Error> {
         self.repair();
         let rec = self.container(name_or_id)?;
         let c = &rec.config;
@@ -578,60 +579,75 @@ impl Engine {
             .network_identity(&rec)
             .map(|(dir, _)| dir)
             .unwrap_or_else(|_| self.container_dir(&rec.id));
-        let mut state = json!({
-            "Status": rec.state.as_str(),
-            "Running": matches!(rec.state, State::Running | State::Paused | State::Restarting),
-            "Paused": rec.state == State::Paused,
-            "Restarting": rec.state == State::Restarting,
-            "OOMKilled": rec.oom_killed,
-            "Dead": rec.state == State::Dead,
-            "Pid": if rec.state.has_shim() { rec.pid } else { 0 },
-            "ExitCode": rec.exit_code,
-            "Error": rec.error,
-            "StartedAt": nonempty(&rec.started_at),
-            "FinishedAt": nonempty(&rec.finished_at),
-        });
+        let mut state = ContainerState {
+            status: rec.state.as_str().to_string(),
+            running: matches!(
+                rec.state,
+                State::Running | State::Paused | State::Restarting
+            ),
+            paused: rec.state == State::Paused,
+            restarting: rec.state == State::Restarting,
+            oom_killed: rec.oom_killed,
+            dead: rec.state == State::Dead,
+            pid: if rec.state.has_shim() { rec.pid } else { 0 },
+            exit_code: rec.exit_code,
+            error: rec.error.clone(),
+            started_at: nonempty(&rec.started_at),
+            finished_at: nonempty(&rec.finished_at),
+            health: None,
+        };
         // Docker shows Health for a container with a health check once it has started.
         if crate::health::has_healthcheck(c.config.healthcheck.as_ref()) {
             if let Some(health) = &rec.health {
-                state["Health"] = serde_json::to_value(health).unwrap_or_default();
+                state.health = Some(health.clone());
             } else if rec.state == State::Running {
-                state["Health"] =
-                    json!({"Status": crate::health::STARTING, "FailingStreak": 0, "Log": []});
+                state.health = Some(crate::types::Health {
+                    status: crate::health::STARTING.to_string(),
+                    failing_streak: 0,
+                    log: Vec::new(),
+                });
             }
         }
-        Ok(json!({
-            "Id": rec.id,
-            "Created": rec.created,
-            "Path": c.config.entrypoint.iter().chain(c.config.cmd.iter()).flatten().next().cloned().unwrap_or_default(),
-            "Args": c.config.entrypoint.iter().chain(c.config.cmd.iter()).flatten().skip(1).cloned().collect::<Vec<_>>(),
-            "State": state,
-            "Image": rec.image_id,
-            "ResolvConfPath": network_files.join("resolv.conf"),
-            "HostnamePath": network_files.join("hostname"),
-            "HostsPath": network_files.join("hosts"),
-            "LogPath": self.log_path(&rec.id),
-            "Name": format!("/{}", rec.name),
-            "RestartCount": rec.restart_count,
-            "Driver": "overlay2",
-            "Platform": "linux",
-            "MountLabel": "",
-            "ProcessLabel": "",
-            "AppArmorProfile": "",
-            "ExecIDs": null,
-            "HostConfig": host_config,
-            "GraphDriver": {
-                "Name": "overlay2",
-                "Data": {
-                    "UpperDir": self.container_dir(&rec.id).join("upper"),
-                    "WorkDir": self.container_dir(&rec.id).join("work"),
-                    "MergedDir": self.container_run_dir(&rec.id).join("rootfs"),
-                }
+        let mut command = c
+            .config
+            .entrypoint
+            .iter()
+            .chain(c.config.cmd.iter())
+            .flatten();
+        Ok(ContainerInspect {
+            id: rec.id.clone(),
+            created: rec.created.clone(),
+            path: command.next().cloned().unwrap_or_default(),
+            args: command.cloned().collect(),
+            state,
+            image: rec.image_id.clone(),
+            resolv_conf_path: network_files.join("resolv.conf"),
+            hostname_path: network_files.join("hostname"),
+            hosts_path: network_files.join("hosts"),
+            log_path: self.log_path(&rec.id),
+            name: format!("/{}", rec.name),
+            restart_count: rec.restart_count,
+            driver: "overlay2".into(),
+            platform: "linux".into(),
+            mount_label: String::new(),
+            process_label: String::new(),
+            app_armor_profile: String::new(),
+            exec_ids: None,
+            host_config,
+            graph_driver: GraphDriver {
+                name: "overlay2".into(),
+                data: GraphDriverData {
+                    upper_dir: self.container_dir(&rec.id).join("upper"),
+                    work_dir: self.container_dir(&rec.id).join("work"),
+                    merged_dir: self.container_run_dir(&rec.id).join("rootfs"),
+                },
             },
-            "Mounts": mounts,
-            "Config": config,
-            "NetworkSettings": self.network_settings(&rec),
-        }))
+            mounts,
+            config,
+            network_settings: self.network_settings(&rec),
+            size_rw: None,
+            size_root_fs: None,
+        })
     }
 
     /// `berth rename OLD NEW`

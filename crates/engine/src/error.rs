@@ -201,6 +201,5 @@ mod tests {
 
         let net = Error::from(berth_net::Error::Invalid("bad subnet".into()));
         assert_eq!(net.kind(), ErrorKind::Invalid);
-
     }
 }

@@ -3,6 +3,9 @@
 
 use std::io::Read;
 
+use berth_model::inspect::{
+    ImageGraphDriver, ImageInspect, ImageInspectConfig, ImageMetadata, ImageRootFs,
+};
 use serde::Serialize;
 use serde_json::json;
 
@@ -502,55 +505,53 @@ impl Engine {
     }
 
     /// `berth image inspect`: Docker's image inspect document.
-    pub fn inspect_image(&self, name: &str) -> Result<serde_json::Value, Error> {
+    pub fn inspect_image(&self, name: &str) -> Result<ImageInspect, Error> {
         let id = self.resolve_image(name)?;
         let image = self.images.image(&id)?;
         let c = &image.config;
         let cfg = &c.config;
-        let mut doc = json!({
-            "Id": id,
-            "RepoTags": self.db.tags_of(&id)?,
-            "RepoDigests": [],
-            "Parent": "",
-            "Comment": c.extra.get("comment").cloned().unwrap_or(json!("")),
-            "Created": c.created.clone().unwrap_or_default(),
-            "DockerVersion": "",
-            "Author": c.author.clone().unwrap_or_default(),
-            "Config": {
-                "Hostname": "", "Domainname": "",
-                "User": cfg.user.clone().unwrap_or_default(),
-                "AttachStdin": false, "AttachStdout": false, "AttachStderr": false,
-                "ExposedPorts": cfg.exposed_ports,
-                "Tty": false, "OpenStdin": false, "StdinOnce": false,
-                "Env": cfg.env,
-                "Cmd": cfg.cmd,
-                "Image": "",
-                "Volumes": cfg.volumes,
-                "WorkingDir": cfg.working_dir.clone().unwrap_or_default(),
-                "Entrypoint": cfg.entrypoint,
-                "OnBuild": cfg.on_build,
-                "Labels": cfg.labels,
-                "StopSignal": cfg.stop_signal,
+        let config = ImageInspectConfig {
+            user: cfg.user.clone().unwrap_or_default(),
+            exposed_ports: cfg.exposed_ports.clone(),
+            env: cfg.env.clone(),
+            cmd: cfg.cmd.clone(),
+            volumes: cfg.volumes.clone(),
+            working_dir: cfg.working_dir.clone().unwrap_or_default(),
+            entrypoint: cfg.entrypoint.clone(),
+            on_build: cfg.on_build.clone(),
+            labels: cfg.labels.clone(),
+            stop_signal: cfg.stop_signal.clone(),
+            // Docker shows these only when the image sets them (a Dockerfile's HEALTHCHECK,
+            // SHELL).
+            healthcheck: cfg.healthcheck.clone(),
+            shell: cfg.shell.clone(),
+            ..Default::default()
+        };
+        Ok(ImageInspect {
+            repo_tags: self.db.tags_of(&id)?,
+            id,
+            repo_digests: Vec::new(),
+            parent: String::new(),
+            comment: c.extra.get("comment").cloned().unwrap_or(json!("")),
+            created: c.created.clone().unwrap_or_default(),
+            docker_version: String::new(),
+            author: c.author.clone().unwrap_or_default(),
+            container_config: config.clone(),
+            config,
+            architecture: c.architecture.clone(),
+            os: c.os.clone(),
+            size: image.size,
+            graph_driver: ImageGraphDriver {
+                name: "overlay2".into(),
+                data: None,
             },
-            "Architecture": c.architecture,
-            "Os": c.os,
-            "Size": image.size,
-            "GraphDriver": { "Name": "overlay2", "Data": null },
-            "RootFS": { "Type": "layers", "Layers": c.rootfs.diff_ids },
-            "Metadata": { "LastTagTime": "0001-01-01T00:00:00Z" },
-        });
-        // Docker shows these only when the image sets them (a Dockerfile's HEALTHCHECK, SHELL).
-        for (key, value) in [
-            ("Healthcheck", cfg.healthcheck.clone()),
-            ("Shell", cfg.shell.clone().map(|s| json!(s))),
-        ] {
-            if let Some(v) = value {
-                doc["Config"][key] = v;
-            }
-        }
-        // Docker's API before 1.45 also carried the (build) container's config; compose 1.29
-        // reads its Volumes.
-        doc["ContainerConfig"] = doc["Config"].clone();
-        Ok(doc)
+            root_fs: ImageRootFs {
+                kind: "layers".into(),
+                layers: c.rootfs.diff_ids.clone(),
+            },
+            metadata: ImageMetadata {
+                last_tag_time: "0001-01-01T00:00:00Z".into(),
+            },
+        })
     }
 }

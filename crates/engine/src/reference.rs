@@ -1,78 +1,12 @@
-//! Image references as Docker users type them: `busybox`, `busybox:1.36`, `localhost:5000/a/b:t`,
-//! `name@sha256:...`. Stored in the database normalised to `name:tag`.
+//! Image references: the grammar lives in the model ([`berth_model::reference`]); this wrapper
+//! turns its refusal into the engine's "bad value from the user" (400) so callers keep one
+//! error type.
+
+pub use berth_model::reference::{ReferenceError, repository_tag_rows, split};
 
 use crate::Error;
 
-/// `busybox` -> `busybox:latest`; a reference with a tag or digest is kept. Docker's implicit
-/// `docker.io/library/` prefix is dropped so that `docker.io/library/busybox` and `busybox` agree.
+/// `busybox` -> `busybox:latest`; see [`berth_model::reference::normalize`].
 pub fn normalize(reference: &str) -> Result<String, Error> {
-    let trimmed = reference.trim();
-    if trimmed.is_empty() {
-        return Err(Error::InvalidArgument(
-            "invalid reference format: empty image name".into(),
-        ));
-    }
-    let mut name = trimmed;
-    for prefix in [
-        "docker.io/library/",
-        "index.docker.io/library/",
-        "docker.io/",
-        "index.docker.io/",
-    ] {
-        if let Some(rest) = name.strip_prefix(prefix) {
-            name = rest;
-            break;
-        }
-    }
-    let valid = name
-        .chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-/:@".contains(c))
-        && !name.starts_with(['/', ':', '.', '-'])
-        && !name.ends_with([':', '/']);
-    if !valid {
-        return Err(Error::InvalidArgument(format!(
-            "invalid reference format: repository name ({trimmed}) must be lowercase"
-        )));
-    }
-    if name.contains('@') {
-        return Ok(name.to_string());
-    }
-    let last = name.rsplit('/').next().unwrap_or(name);
-    if last.contains(':') {
-        Ok(name.to_string())
-    } else {
-        Ok(format!("{name}:latest"))
-    }
-}
-
-/// Splits `name:tag` into (repository, tag).
-pub fn split(normalized: &str) -> (&str, &str) {
-    if let Some((repo, digest)) = normalized.split_once('@') {
-        return (repo, digest);
-    }
-    match normalized.rfind(':') {
-        Some(i) if !normalized[i..].contains('/') => (&normalized[..i], &normalized[i + 1..]),
-        _ => (normalized, "latest"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn normalizes_like_docker() {
-        assert_eq!(normalize("busybox").unwrap(), "busybox:latest");
-        assert_eq!(
-            normalize("docker.io/library/busybox:1.36").unwrap(),
-            "busybox:1.36"
-        );
-        assert_eq!(
-            normalize("localhost:5000/a/b").unwrap(),
-            "localhost:5000/a/b:latest"
-        );
-        assert_eq!(split("localhost:5000/a/b:t"), ("localhost:5000/a/b", "t"));
-        assert!(normalize("BusyBox").is_err());
-        assert!(normalize("").is_err());
-    }
+    berth_model::reference::normalize(reference).map_err(|e| Error::InvalidArgument(e.to_string()))
 }

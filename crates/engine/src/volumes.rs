@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde_json::json;
+use berth_model::inspect::VolumeInspect;
 
 use crate::filters::Filters;
 use crate::store::VolumeRemoval;
@@ -229,10 +229,10 @@ impl Engine {
     }
 
     /// Docker's `volume inspect` document.
-    pub fn inspect_volume(&self, name: &str) -> Result<serde_json::Value, Error> {
+    pub fn inspect_volume(&self, name: &str) -> Result<VolumeInspect, Error> {
         self.repair_volumes();
         let v = self.volume(name)?;
-        Ok(self.volume_json(&v))
+        Ok(self.volume_inspect(&v))
     }
 
     /// `berth volume ls` / `GET /volumes`: the volumes passing `filters` (see
@@ -260,16 +260,22 @@ impl Engine {
     }
 
     /// A volume as Docker's API shows it.
+    pub fn volume_inspect(&self, v: &Volume) -> VolumeInspect {
+        let non_empty = |m: &BTreeMap<String, String>| (!m.is_empty()).then(|| m.clone());
+        VolumeInspect {
+            created_at: v.created.clone(),
+            driver: v.driver.clone(),
+            labels: non_empty(&v.labels),
+            mountpoint: self.volume_mountpoint(&v.name),
+            name: v.name.clone(),
+            options: non_empty(&v.options),
+            scope: "local".into(),
+        }
+    }
+
+    /// [`Engine::volume_inspect`] as JSON, for the lists that extend it (`system df`).
     pub fn volume_json(&self, v: &Volume) -> serde_json::Value {
-        json!({
-            "CreatedAt": v.created,
-            "Driver": v.driver,
-            "Labels": if v.labels.is_empty() { serde_json::Value::Null } else { json!(v.labels) },
-            "Mountpoint": self.volume_mountpoint(&v.name),
-            "Name": v.name,
-            "Options": if v.options.is_empty() { serde_json::Value::Null } else { json!(v.options) },
-            "Scope": "local",
-        })
+        berth_model::inspect::to_document(&self.volume_inspect(v))
     }
 
     /// `volume rm [-f]`. A volume in use is never removed (not even with force); with force a

@@ -2,7 +2,7 @@
 use clap::ArgAction;
 
 use super::CliError;
-use crate::run_flags::parse_go_bool;
+use berth_model::grammar::parse_go_bool;
 
 #[derive(clap::Args)]
 pub struct Args {

@@ -40,7 +40,7 @@ pub struct Args {
 pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
     let mut env = Vec::new();
     for file in &args.env_file {
-        env.extend(crate::run_flags::read_env_file(file).map_err(CliError::usage)?);
+        env.extend(berth_model::grammar::read_env_file(file).map_err(CliError::usage)?);
     }
     for kv in &args.env {
         match kv.split_once('=') {

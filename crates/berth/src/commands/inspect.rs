@@ -1,4 +1,6 @@
 //! `berth inspect [-f T] [--type container|image] NAME...`
+use berth_model::inspect::to_document;
+
 use super::CliError;
 use crate::format;
 
@@ -27,9 +29,9 @@ pub fn run(
     let mut failed = false;
     for name in &args.names {
         let found = match kind.as_deref() {
-            Some("image") => engine.inspect_image(name),
-            Some("container") => engine.inspect_container(name),
-            Some("volume") => engine.inspect_volume(name),
+            Some("image") => engine.inspect_image(name).map(|d| to_document(&d)),
+            Some("container") => engine.inspect_container(name).map(|d| to_document(&d)),
+            Some("volume") => engine.inspect_volume(name).map(|d| to_document(&d)),
             Some(other) => {
                 return Err(CliError::usage(format!(
                     "\"{other}\" is not a valid value for --type"
@@ -37,8 +39,9 @@ pub fn run(
             }
             None => engine
                 .inspect_container(name)
-                .or_else(|_| engine.inspect_image(name))
-                .or_else(|_| engine.inspect_volume(name))
+                .map(|d| to_document(&d))
+                .or_else(|_| engine.inspect_image(name).map(|d| to_document(&d)))
+                .or_else(|_| engine.inspect_volume(name).map(|d| to_document(&d)))
                 .map_err(|_| berth_engine::Error::NotFound(format!("No such object: {name}"))),
         };
         match found {

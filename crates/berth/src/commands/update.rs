@@ -3,7 +3,9 @@
 use berth_engine::types::UpdateRequest;
 
 use super::{CliError, for_each};
-use crate::run_flags::{flag_error, parse_cpus, parse_go_int, parse_memory, parse_restart_policy};
+use berth_model::grammar::{
+    flag_error, parse_cpus, parse_go_int, parse_memory, parse_restart_policy,
+};
 
 #[derive(clap::Args)]
 pub struct Args {

@@ -1,6 +1,11 @@
 //! Docker's documents about networks: network inspect (records and the predefined `host`
 //! and `none`), and a container's NetworkSettings (inspect, `docker ps`).
 
+use std::collections::BTreeMap;
+
+use berth_model::inspect::{
+    IpamPool, NetworkConfigFrom, NetworkInspect, NetworkIpam, NetworkMember, to_document,
+};
 use serde_json::json;
 
 use super::mode::Mode;
@@ -26,7 +31,7 @@ impl Engine {
                 members.push((c.name, ep));
             }
         }
-        Ok(network_document(&rec, &members))
+        Ok(to_document(&network_document(&rec, &members)))
     }
 
     /// `host` or `none` as Docker inspects them: the running containers in that mode, no IPAM.
@@ -35,35 +40,42 @@ impl Engine {
         name: &str,
         driver: &str,
     ) -> Result<serde_json::Value, Error> {
-        let mut containers = serde_json::Map::new();
+        let mut containers = BTreeMap::new();
         for c in self.db.containers_with_shim()? {
             if c.config.host_config.network_mode == name {
                 containers.insert(
                     c.id.clone(),
-                    json!({"Name": c.name, "EndpointID": "", "MacAddress": "",
-                           "IPv4Address": "", "IPv6Address": ""}),
+                    NetworkMember {
+                        name: c.name,
+                        ..Default::default()
+                    },
                 );
             }
         }
         // Docker makes them when the daemon first starts, with its default bridge.
         let created = self.default_network()?.created;
-        Ok(json!({
-            "Name": name,
-            "Id": predefined_network_id(name),
-            "Created": created,
-            "Scope": "local",
-            "Driver": driver,
-            "EnableIPv4": true,
-            "EnableIPv6": false,
-            "IPAM": {"Driver": "default", "Options": null, "Config": []},
-            "Internal": false,
-            "Attachable": false,
-            "Ingress": false,
-            "ConfigFrom": {"Network": ""},
-            "ConfigOnly": false,
-            "Containers": containers,
-            "Options": {},
-            "Labels": {},
+        Ok(to_document(&NetworkInspect {
+            name: name.to_string(),
+            id: predefined_network_id(name),
+            created,
+            scope: "local".into(),
+            driver: driver.to_string(),
+            enable_ipv4: true,
+            enable_ipv6: false,
+            ipam: NetworkIpam {
+                driver: "default".into(),
+                options: None,
+                config: Vec::new(),
+            },
+            internal: false,
+            attachable: false,
+            ingress: false,
+            config_from: NetworkConfigFrom::default(),
+            config_only: false,
+            containers,
+            options: BTreeMap::new(),
+            labels: BTreeMap::new(),
+            berth_bridge: None,
         }))
     }
 
@@ -208,54 +220,49 @@ pub(super) fn predefined_network(name_or_id: &str) -> Option<(&'static str, &'st
 }
 
 /// Docker's network inspect document for a record and its members (container name, lease).
-fn network_document(
-    rec: &NetworkRecord,
-    members: &[(String, EndpointRecord)],
-) -> serde_json::Value {
-    let mut containers = serde_json::Map::new();
-    for (name, ep) in members {
-        containers.insert(
-            ep.container_id.clone(),
-            json!({
-                "Name": name,
-                "EndpointID": endpoint_id(ep),
-                "MacAddress": ep.mac,
-                "IPv4Address": format!("{}/{}", ep.ip, rec.subnet.prefix_len()),
-                "IPv6Address": "",
-            }),
-        );
-    }
-    let mut ipam_config =
-        json!({"Subnet": rec.subnet.to_string(), "Gateway": rec.gateway.to_string()});
-    if let Some(range) = rec.ip_range {
-        ipam_config["IPRange"] = json!(range.to_string());
-    }
-    // Docker lists driver options only as given: the driver says which.
-    let options: serde_json::Map<String, serde_json::Value> = rec
-        .driver()
-        .options(&rec.config())
-        .into_iter()
-        .map(|(k, v)| (k, json!(v)))
+fn network_document(rec: &NetworkRecord, members: &[(String, EndpointRecord)]) -> NetworkInspect {
+    let containers = members
+        .iter()
+        .map(|(name, ep)| {
+            let member = NetworkMember {
+                name: name.clone(),
+                endpoint_id: endpoint_id(ep),
+                mac_address: ep.mac.clone(),
+                ipv4_address: format!("{}/{}", ep.ip, rec.subnet.prefix_len()),
+                ipv6_address: String::new(),
+            };
+            (ep.container_id.clone(), member)
+        })
         .collect();
-    json!({
-        "Name": rec.name,
-        "Id": rec.id,
-        "Created": rec.created,
-        "Scope": "local",
-        "Driver": rec.driver,
-        "EnableIPv4": true,
-        "EnableIPv6": false,
-        "IPAM": {"Driver": "default", "Options": {}, "Config": [ipam_config]},
-        "Internal": rec.internal,
-        "Attachable": false,
-        "Ingress": false,
-        "ConfigFrom": {"Network": ""},
-        "ConfigOnly": false,
-        "Containers": containers,
-        "Options": options,
-        "Labels": rec.labels,
-        "BerthBridge": rec.bridge,
-    })
+    let pool = IpamPool {
+        subnet: rec.subnet.to_string(),
+        gateway: rec.gateway.to_string(),
+        ip_range: rec.ip_range.map(|range| range.to_string()),
+    };
+    NetworkInspect {
+        name: rec.name.clone(),
+        id: rec.id.clone(),
+        created: rec.created.clone(),
+        scope: "local".into(),
+        driver: rec.driver.clone(),
+        enable_ipv4: true,
+        enable_ipv6: false,
+        ipam: NetworkIpam {
+            driver: "default".into(),
+            options: Some(BTreeMap::new()),
+            config: vec![pool],
+        },
+        internal: rec.internal,
+        attachable: false,
+        ingress: false,
+        config_from: NetworkConfigFrom::default(),
+        config_only: false,
+        containers,
+        // Docker lists driver options only as given: the driver says which.
+        options: rec.driver().options(&rec.config()).into_iter().collect(),
+        labels: rec.labels.clone(),
+        berth_bridge: Some(rec.bridge.clone()),
+    }
 }
 
 /// `docker ps`'s `Ports` list from NetworkSettings' `Ports` map: one row per binding, and one
@@ -318,7 +325,10 @@ mod tests {
     #[test]
     fn network_document_has_docker_shape() {
         let rec = record("front", Some("10.9.0.128/25"));
-        let doc = network_document(&rec, &[("web".into(), lease("c1", "10.9.0.2"))]);
+        let doc = to_document(&network_document(
+            &rec,
+            &[("web".into(), lease("c1", "10.9.0.2"))],
+        ));
         assert_eq!(doc["Name"], "front");
         assert_eq!(doc["Driver"], "bridge");
         assert_eq!(doc["Internal"], true);
@@ -342,7 +352,7 @@ mod tests {
     fn default_network_document_names_its_bridge() {
         let mut rec = record(DEFAULT_NETWORK, None);
         rec.bridge = "berth0".into();
-        let doc = network_document(&rec, &[]);
+        let doc = to_document(&network_document(&rec, &[]));
         assert_eq!(doc["Options"]["com.docker.network.bridge.name"], "berth0");
         assert_eq!(
             doc["Options"]["com.docker.network.bridge.default_bridge"],

@@ -16,7 +16,7 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
     let mut failed = false;
     for name in &args.names {
         match engine.inspect_volume(name) {
-            Ok(doc) => docs.push(doc),
+            Ok(doc) => docs.push(berth_model::inspect::to_document(&doc)),
             Err(e) => {
                 eprintln!("Error response from daemon: {e}");
                 failed = true;

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use berth_runtime::spec::{BindMount, Resources, SeccompMode, SpecInput, Ulimit, UserMount};
 use oci_spec::runtime::Spec;
 
-use crate::store::ContainerRecord;
 use crate::sandbox::{Launch, Mount, SandboxError};
+use crate::store::ContainerRecord;
 use crate::types::{CreateRequest, HostConfig};
 
 /// The OCI spec of container `rec` for `launch`. `embedded`: run by the embedded

@@ -1,13 +1,52 @@
 //! `--mount type=..,source=..,target=..,...`: the Docker CLI's CSV syntax, turned into the
-//! API's `HostConfig.Mounts` entry. Only the syntax is checked here (unknown keys, bad values,
-//! options for another type); the engine checks the meaning (missing source, relative paths).
+//! API's `HostConfig.Mounts` entry; and `-v`, which is either an anonymous volume or a bind.
+//! Only the syntax is checked here (unknown keys, bad values, options for another type); the
+//! engine checks the meaning (missing source, relative paths).
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
-use berth_engine::types::{BindOptions, DriverConfig, MountSpec, TmpfsOptions, VolumeOptions};
+use super::memory::parse_memory;
+use crate::types::{BindOptions, DriverConfig, MountSpec, TmpfsOptions, VolumeOptions};
+
+/// What one `-v` value asks for, as Docker's CLI sorts it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VolumeFlag {
+    /// `-v /path` (one part): an anonymous volume, for `Config.Volumes`.
+    Anonymous(String),
+    /// `-v SOURCE:TARGET[:OPTIONS]`: a `HostConfig.Binds` entry, a relative source ("./dir")
+    /// made absolute against `cwd`.
+    Bind(String),
+}
+
+/// Sorts one `-v` value; `cwd` is asked for only when the source is relative.
+pub fn parse_volume<E>(
+    value: &str,
+    cwd: impl FnOnce() -> Result<std::path::PathBuf, E>,
+) -> Result<VolumeFlag, String>
+where
+    E: std::fmt::Display,
+{
+    match value.split_once(':') {
+        None if !value.is_empty() => Ok(VolumeFlag::Anonymous(value.to_string())),
+        Some((source, rest))
+            if source == "."
+                || source == ".."
+                || source.starts_with("./")
+                || source.starts_with("../") =>
+        {
+            let cwd = cwd().map_err(|e| format!("resolving {source}: {e}"))?;
+            Ok(VolumeFlag::Bind(format!(
+                "{}:{rest}",
+                Path::new(&cwd).join(source).display()
+            )))
+        }
+        _ => Ok(VolumeFlag::Bind(value.to_string())),
+    }
+}
 
 /// Parses one `--mount` value; errors are the reason part of Docker's message.
-pub fn parse(value: &str) -> Result<MountSpec, String> {
+pub fn parse_mount(value: &str) -> Result<MountSpec, String> {
     let mut m = MountSpec::default();
     let mut bind = BindOptions::default();
     let mut volume = VolumeOptions::default();
@@ -73,8 +112,8 @@ pub fn parse(value: &str) -> Result<MountSpec, String> {
             }
             "tmpfs-size" => {
                 has_tmpfs = true;
-                tmpfs.size_bytes = crate::run_flags::parse_memory(v)
-                    .map_err(|_| format!("invalid value for {key}: {v}"))?;
+                tmpfs.size_bytes =
+                    parse_memory(v).map_err(|_| format!("invalid value for {key}: {v}"))?;
             }
             "tmpfs-mode" => {
                 has_tmpfs = true;
@@ -127,7 +166,8 @@ mod tests {
 
     #[test]
     fn mount_csv_follows_docker() {
-        let m = parse("type=bind,source=/a,target=/b,readonly,bind-propagation=rshared").unwrap();
+        let m =
+            parse_mount("type=bind,source=/a,target=/b,readonly,bind-propagation=rshared").unwrap();
         assert_eq!(
             (
                 m.kind.as_str(),
@@ -139,12 +179,13 @@ mod tests {
         );
         assert_eq!(m.bind_options.unwrap().propagation, "rshared");
         let m =
-            parse("src=v1,dst=/data,volume-nocopy,volume-opt=type=tmpfs,volume-label=a=b").unwrap();
+            parse_mount("src=v1,dst=/data,volume-nocopy,volume-opt=type=tmpfs,volume-label=a=b")
+                .unwrap();
         assert_eq!(m.kind, "volume");
         let vo = m.volume_options.unwrap();
         assert!(vo.no_copy);
         assert_eq!(vo.driver_config.unwrap().options.unwrap()["type"], "tmpfs");
-        let m = parse("type=tmpfs,target=/t,tmpfs-size=1m,tmpfs-mode=1770").unwrap();
+        let m = parse_mount("type=tmpfs,target=/t,tmpfs-size=1m,tmpfs-mode=1770").unwrap();
         assert_eq!(
             m.tmpfs_options,
             Some(TmpfsOptions {
@@ -153,16 +194,37 @@ mod tests {
             })
         );
         assert_eq!(
-            parse("type=bind,foo=bar").unwrap_err(),
+            parse_mount("type=bind,foo=bar").unwrap_err(),
             "unexpected key 'foo' in 'foo=bar'"
         );
         assert_eq!(
-            parse("type=bind,target").unwrap_err(),
+            parse_mount("type=bind,target").unwrap_err(),
             "invalid field 'target' must be a key=value pair"
         );
         assert_eq!(
-            parse("type=volume,bind-propagation=shared").unwrap_err(),
+            parse_mount("type=volume,bind-propagation=shared").unwrap_err(),
             "cannot mix 'bind-*' options with mount type 'volume'"
+        );
+    }
+
+    #[test]
+    fn volume_flags_are_anonymous_or_binds() {
+        let cwd = || Ok::<_, String>(std::path::PathBuf::from("/home/u"));
+        assert_eq!(
+            parse_volume("/data", cwd),
+            Ok(VolumeFlag::Anonymous("/data".into()))
+        );
+        assert_eq!(
+            parse_volume("./src:/src:ro", cwd),
+            Ok(VolumeFlag::Bind("/home/u/./src:/src:ro".into()))
+        );
+        assert_eq!(
+            parse_volume("v1:/data", cwd),
+            Ok(VolumeFlag::Bind("v1:/data".into()))
+        );
+        assert_eq!(
+            parse_volume("../x:/x", || Err("gone")),
+            Err("resolving ../x: gone".into())
         );
     }
 }
