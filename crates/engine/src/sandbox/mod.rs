@@ -8,14 +8,13 @@
 //! embedded libcontainer or an external runc/crun/youki). Only `linux` imports
 //! `berth_runtime`; a new backend (a micro-VM) is a sibling of it, chosen in `backend`.
 
-mod error;
 mod inputs;
 pub(crate) mod linux;
 
 use std::os::fd::{BorrowedFd, OwnedFd};
 use std::path::PathBuf;
 
-pub use error::SandboxError;
+pub use crate::error::SandboxError;
 pub(crate) use inputs::{ExecProcess, InitIo, Launch, Mount, Usage};
 
 use crate::Engine;

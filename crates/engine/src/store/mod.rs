@@ -32,15 +32,8 @@ pub use records::{
 };
 
 use crate::Error;
+pub use crate::error::StoreError;
 use crate::types::{CreateRequest, Health};
-
-/// Why the state store failed: the backend's own error, kept whole (to clients, a 500).
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The database refused or failed an operation.
-    #[error("state database: {0}")]
-    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
-}
 
 /// Opens (creating or upgrading) the state database at `path`.
 pub(crate) fn open(path: &Path) -> Result<Box<dyn StateStore>, Error> {

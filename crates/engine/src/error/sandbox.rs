@@ -1,6 +1,7 @@
 //! What a sandbox operation fails with, sorted by what it means to a client: settings the
 //! backend refuses (the user's bad value) or a backend that failed. The backend's own error
-//! is kept as the source.
+//! is kept as the source. Defined here, below the sandbox, so the engine's error can carry it
+//! without the two importing each other; `sandbox` re-exports it.
 
 /// A backend's error, kept whole.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

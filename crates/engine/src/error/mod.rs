@@ -2,6 +2,12 @@
 //! and to Docker's exit codes for the CLI (125 engine error, 126 cannot invoke, 127 not found,
 //! 1 a refused filter).
 
+mod sandbox;
+mod store;
+
+pub use sandbox::{BoxError, SandboxError};
+pub use store::StoreError;
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// No such container/image/...: 404.
@@ -32,10 +38,10 @@ pub enum Error {
     /// The container backend's error: settings it refuses are the user's (400), its own
     /// failures ours (500).
     #[error(transparent)]
-    Sandbox(#[from] crate::sandbox::SandboxError),
+    Sandbox(#[from] SandboxError),
     /// The state store's error, kept whole.
     #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
+    Store(#[from] StoreError),
     /// A bad `--filter` / `filters=`: 400 (404 for a `before`/`since` object that does not exist).
     #[error(transparent)]
     Filter(#[from] crate::filters::FilterError),
@@ -72,7 +78,6 @@ impl Error {
     /// What this error means to a client.
     pub fn kind(&self) -> ErrorKind {
         use crate::filters::FilterError;
-        use crate::sandbox::SandboxError;
         match self {
             Error::NotFound(_) | Error::Filter(FilterError::NotFound(_)) => ErrorKind::NotFound,
             Error::Conflict(_) => ErrorKind::Conflict,
