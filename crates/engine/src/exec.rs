@@ -136,7 +136,7 @@ impl Engine {
         let scratch = run_dir.join(format!("exec-{}", std::process::id()));
         std::fs::create_dir_all(&scratch).map_err(|e| Error::io("creating the exec dir", e))?;
         let console = if request.tty {
-            Some(crate::shim::pty::bind_console_socket(&scratch)?)
+            Some(crate::stdio::pty::bind_console_socket(&scratch)?)
         } else {
             None
         };
@@ -169,7 +169,7 @@ impl Engine {
             scratch: scratch.clone(),
         });
         let pty = match (&result, &console) {
-            (Ok(_), Some(listener)) => Some(crate::shim::pty::receive_pty(listener)),
+            (Ok(_), Some(listener)) => Some(crate::stdio::pty::receive_pty(listener)),
             _ => None,
         };
         let _ = std::fs::remove_dir_all(&scratch);

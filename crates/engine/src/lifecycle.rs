@@ -11,7 +11,7 @@ use std::time::Duration;
 use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
 
 use crate::sandbox::{Launch, Mount};
-use crate::shim::protocol::{self, Message};
+use crate::shim_protocol::{self as protocol, Message};
 use crate::store::ContainerRecord;
 use crate::types::State;
 use crate::{Engine, Error, user};

@@ -58,7 +58,7 @@ impl Engine {
             interactive,
         })
         .map_err(|e| Error::Internal(format!("encoding the exec request: {e}")))?;
-        let (read, write) = crate::shim::fds::pipe()?;
+        let (read, write) = crate::stdio::fds::pipe()?;
         // Written whole before the helper starts: the pipe must hold it.
         if request.len() > 64 * 1024 {
             nix::fcntl::fcntl(

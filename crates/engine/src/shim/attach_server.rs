@@ -7,7 +7,7 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::fds::try_again_later;
+use crate::stdio::fds::try_again_later;
 use crate::{Error, attach};
 
 /// Attach clients may queue this much stdin before the shim stops reading them.

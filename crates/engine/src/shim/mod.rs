@@ -17,13 +17,13 @@ use std::os::fd::{AsFd, OwnedFd};
 
 use crate::Engine;
 
+/// The shim <-> starter protocol, spoken by the shim and by whoever starts one (lifecycle).
+pub use crate::shim_protocol as protocol;
+
 mod attach_server;
 mod backoff;
 mod children;
-pub(crate) mod fds;
 mod memory;
-pub mod protocol;
-pub(crate) mod pty;
 mod run_loop;
 mod serve;
 

@@ -6,10 +6,10 @@ use std::time::Instant;
 
 use super::attach_server::AttachServer;
 use super::backoff::{Backoff, sleep_unless_stopped};
-use super::fds::{pipe, set_nonblocking};
-use super::protocol::{AttachFds, Message, send};
-use super::pty::{bind_console_socket, receive_pty};
 use super::serve::{Running, serve};
+use crate::shim_protocol::{AttachFds, Message, send};
+use crate::stdio::fds::{pipe, set_nonblocking};
+use crate::stdio::pty::{bind_console_socket, receive_pty};
 use crate::store::ContainerRecord;
 use crate::types::State;
 use crate::{Engine, Error};

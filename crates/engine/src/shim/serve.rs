@@ -7,12 +7,12 @@ use std::sync::atomic::Ordering;
 
 use super::attach_server::{AttachServer, STDIN_BUFFER_LIMIT};
 use super::children::{SIGCHLD_PIPE, on_sigchld, reap, wait_blocking};
-use super::fds::{pipe, set_nonblocking, write_all};
 use super::memory::{drop_startup_text, drop_unused_stack};
-use super::protocol::AttachFds;
 use crate::Engine;
 use crate::attach;
 use crate::logs::{LogWriter, Stream};
+use crate::shim_protocol::AttachFds;
+use crate::stdio::fds::{pipe, set_nonblocking, write_all};
 
 /// Copies the container's output to the log, the starting client and the attach
 /// clients, and attach clients' stdin to the container, until its init exits; runs the
