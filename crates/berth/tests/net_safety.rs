@@ -228,6 +228,7 @@ impl NftGate {
         std::fs::create_dir_all(&dir).unwrap();
         let script = format!(
             "#!/bin/sh\n\
+             [ -e '{d}/log' ] && echo \"$(date +%s.%N) enter $$ ppid=$PPID $(tr '\\0' ' ' < /proc/$PPID/cmdline | cut -c1-60) $*\" >> '{d}/calls'\n\
              if [ -e '{d}/jitter' ] && tr '\\0' ' ' < /proc/$PPID/cmdline | grep -q ' shim '; then\n\
              \x20 n=$(od -An -N1 -tu1 /dev/urandom)\n\
              \x20 sleep 0.0$(( n % 10 ))$(( n / 10 % 10 ))\n\
@@ -440,7 +441,14 @@ fn concurrent_removals_leave_no_dnat_rule_to_a_reused_address() {
             "DNAT rules outlived their containers:\n{}\nlast apply: {}\nnft calls:\n{}\nfailed nft calls:\n{}",
             left.join("\n"),
             std::fs::read_to_string(net.run.join("firewall.applied")).unwrap_or_default(),
-            std::fs::read_to_string(gate.dir.join("calls")).unwrap_or_default(),
+            std::fs::read_to_string(gate.dir.join("calls")).unwrap_or_default()
+                + &String::from_utf8_lossy(
+                    &Command::new("sh")
+                        .args(["-c", "ps -eo pid,ppid,stat,wchan:32,args | grep -E 'berth (shim|rm)|nft|cat' | grep -v grep; for p in $(pgrep -f nft-gate/nft); do i=$(readlink /proc/$p/fd/0); echo \"wrapper $p stdin $i held by:\"; for f in /proc/[0-9]*/fd/*; do [ \"$(readlink $f 2>/dev/null)\" = \"$i\" ] && echo \"  $f $(tr '\\0' ' ' < ${f%/fd/*}/cmdline | cut -c1-80)\"; done; done"])
+                        .output()
+                        .map(|o| o.stdout)
+                        .unwrap_or_default(),
+                ),
             gate.failures()
         ));
     }

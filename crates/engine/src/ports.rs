@@ -311,27 +311,40 @@ impl Engine {
         result
     }
 
-    /// Repair: applies the firewall when the database moved on since the last apply (a process
-    /// was killed between its change and its apply, or the host rebooted). Cheap when nothing
-    /// is owed: two small queries and a file read, no lock, no `nft`. Never waits: while
-    /// another process holds the lock, it is applying (and every live process that changed
-    /// the tables applies after its change), so what is owed is left to the next command. A
-    /// truth whose apply failed is not tried again here (the next change tries).
-    pub(crate) fn converge_firewall(&self) {
+    /// Whether the database moved on since the last apply (cheap: two small queries and a file
+    /// read, no lock, no `nft`). A truth whose apply failed is not owed again until it changes.
+    fn firewall_owed(&self) -> bool {
         let Ok(truth) = self.firewall_truth() else {
-            return;
+            return false;
         };
-        let owed = match read_applied(&self.run.join(FIREWALL_APPLIED)) {
+        match read_applied(&self.run.join(FIREWALL_APPLIED)) {
             Some((last, _)) => last != truth.stamp(),
             None => !truth.is_empty(),
-        };
-        if !owed {
+        }
+    }
+
+    /// Repair: applies the firewall when the database moved on since the last apply (a process
+    /// was killed between its change and its apply, or the host rebooted). Never waits: while
+    /// another process holds the lock, it is applying (and every live process that changed
+    /// the tables applies after its change), so what is owed is left to the next command.
+    pub(crate) fn converge_firewall(&self) {
+        if !self.firewall_owed() {
             return;
         }
         if let Ok(Some(_turn)) =
             berth_net::lock::FileLock::try_exclusive(&self.run.join(FIREWALL_LOCK))
         {
             let _ = self.apply_firewall_locked();
+        }
+    }
+
+    /// [`Engine::converge_firewall`] that waits for its turn: what a removal calls before it
+    /// returns. The container's shim may have dropped its ports and still be waiting to apply
+    /// (behind other applies, on a busy host), its rules live meanwhile; `rm -f` must not
+    /// return before they are gone, as Docker's does not.
+    pub(crate) fn settle_firewall(&self) {
+        if self.firewall_owed() {
+            let _ = self.sync_firewall();
         }
     }
 

@@ -93,13 +93,14 @@ impl Engine {
 
     /// Frees a removed container's ports, pinned namespace and leases, in that order: its
     /// addresses go back to the pool only once no DNAT rule leads to them. Ends with the
-    /// firewall as the database says (a shim killed between dropping its ports and applying
-    /// that is made good here).
+    /// firewall as the database says, waiting for its turn: a shim that dropped the ports and
+    /// has yet to apply (or was killed before it could) leaves that to here, and the removal
+    /// does not return with the container's rules still live.
     pub(crate) fn release_container_network(&self, id: &str) {
         self.unpublish_ports(id);
+        self.settle_firewall();
         berth_net::netns::release(&self.netns_path(id));
         let _ = self.db.delete_container_endpoints(id);
-        self.converge_firewall();
     }
 
     /// Repair: frees leases of containers that no longer exist, and namespaces of containers
