@@ -11,13 +11,10 @@ use berth_image::{Descriptor, History, ImageConfig};
 
 use crate::copy::{CopyOptions, SourceFile};
 use crate::fs_step::{Scratch, resolve_in_root};
-use crate::{BuildError, BuildHost, Shared, cache, now};
+use crate::{ABORTED, BuildError, BuildHost, Shared, cache, now};
 
 /// A step's result; the host's errors kept as they are.
 type Result<T, H> = std::result::Result<T, BuildError<<H as BuildHost>::Error>>;
-
-/// The error of a stage that stopped because another one failed.
-pub const ABORTED: &str = "build aborted: another stage failed";
 
 /// The stages `target` needs (itself, its base stages, the stages it copies from), sorted.
 pub fn needed_stages<E>(
