@@ -1,5 +1,9 @@
 //! The API's error: Docker's `{"message": ...}` body with Docker's status code. The one place
-//! where the engine's and this crate's error kinds become HTTP status codes.
+//! where the engine's error kinds become HTTP status codes.
+//!
+//! A module of this crate with an error enum of its own (`guard::Refused`,
+//! `json_body::BodyError`) says its status beside it, in its `From` impl for [`ApiError`]: that
+//! module knows what its error means, and this one stays below every other, importing none.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -41,25 +45,6 @@ impl From<berth_engine::Error> for ApiError {
             K::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError::new(status, e.to_string())
-    }
-}
-
-impl From<crate::json_body::BodyError> for ApiError {
-    fn from(e: crate::json_body::BodyError) -> Self {
-        use crate::json_body::BodyError as E;
-        let status = match &e {
-            E::Read(rejection) => rejection.status(),
-            E::NotJson { .. } | E::MalformedContentType { .. } | E::Json(_) => {
-                StatusCode::BAD_REQUEST
-            }
-        };
-        ApiError::new(status, e.to_string())
-    }
-}
-
-impl From<crate::guard::Refused> for ApiError {
-    fn from(e: crate::guard::Refused) -> Self {
-        ApiError::new(StatusCode::FORBIDDEN, e.to_string())
     }
 }
 

@@ -62,6 +62,13 @@ pub enum Refused {
     Host { host: String },
 }
 
+/// Every refusal is Docker's 403.
+impl From<Refused> for ApiError {
+    fn from(e: Refused) -> Self {
+        ApiError::new(StatusCode::FORBIDDEN, e.to_string())
+    }
+}
+
 /// The kind of listener a request came in on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Listener {

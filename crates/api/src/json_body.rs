@@ -10,7 +10,7 @@
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, Request};
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, StatusCode, header};
 
 use crate::error::ApiError;
 
@@ -32,6 +32,20 @@ pub enum BodyError {
     Read(#[from] BytesRejection),
     #[error("invalid JSON in request body: {0}")]
     Json(#[from] serde_json::Error),
+}
+
+/// A body that could not be read keeps the reader's status (413 over the size limit); any
+/// other is the client's mistake (400).
+impl From<BodyError> for ApiError {
+    fn from(e: BodyError) -> Self {
+        let status = match &e {
+            BodyError::Read(rejection) => rejection.status(),
+            BodyError::NotJson { .. }
+            | BodyError::MalformedContentType { .. }
+            | BodyError::Json(_) => StatusCode::BAD_REQUEST,
+        };
+        ApiError::new(status, e.to_string())
+    }
 }
 
 /// The decoded JSON body of a request; `T::default()` when the body is empty.

@@ -103,6 +103,11 @@ impl<E> From<berth_image::Error> for BuildError<E> {
 /// Progress lines (BuildKit's plain format); called from several threads.
 pub type Progress<'a> = &'a (dyn Fn(&str) + Sync);
 
+/// The error of a stage or step that stopped because another stage failed
+/// ([`Shared::failed`]). It lives beside that flag, where both `stage` and `run` look, so that
+/// neither imports the other for it.
+pub(crate) const ABORTED: &str = "build aborted: another stage failed";
+
 /// State shared by the stages of one build.
 pub(crate) struct Shared<'a> {
     pub request: &'a BuildRequest,

@@ -5,7 +5,7 @@
 use berth_image::Descriptor;
 
 use crate::host::{RunStep, StepExit};
-use crate::{BuildError, BuildHost, Shared};
+use crate::{ABORTED, BuildError, BuildHost, Shared};
 
 /// Runs the step shown as `#step`; returns the layer of what it changed and its diff_id.
 pub fn run<H: BuildHost>(
@@ -16,7 +16,7 @@ pub fn run<H: BuildHost>(
 ) -> Result<(Descriptor, String), BuildError<H::Error>> {
     // A stage that failed meanwhile: start nothing more.
     if shared.failed.load(std::sync::atomic::Ordering::Relaxed) {
-        return Err(BuildError::Internal(crate::stage::ABORTED.into()));
+        return Err(BuildError::Internal(ABORTED.into()));
     }
     let started = std::time::Instant::now();
     let output = |text: &str| {
