@@ -8,6 +8,8 @@ scripts/setup.sh
 # The style gate first (DESIGN: fmt --check, clippy -D warnings): cheap, and it fails fast.
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -q -- -D warnings
+# No import cycle between the modules of a crate (issue 11): each arrow points down.
+scripts/cycles.sh
 cargo build --release -p berth
 # A hung test must fail the run, not stall it: the whole suite gets 50 minutes (it needs ~5).
 timeout -s KILL 50m cargo test --workspace --release --no-fail-fast -- --test-threads=2
