@@ -142,7 +142,8 @@ mod tests {
         );
         assert_eq!(
             crate::Error::from(unknown).kind(),
-            crate::error::ErrorKind::Internal
+            crate::error::ErrorKind::Invalid,
+            "dockerd answers an unknown runtime with 400"
         );
         let missing = validate_runtime("/no/such/runtime").unwrap_err();
         assert!(
