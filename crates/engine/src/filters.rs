@@ -6,7 +6,7 @@
 //!
 //! Owns: the parsed filter set and the generic matchers (exact, prefix, regular expression,
 //! labels, booleans, `until=` times). Must not: know what an image or a container is; the per-object rules live
-//! next to the objects (images.rs, containers.rs, volumes.rs, events.rs, prune.rs).
+//! next to the objects (images.rs, containers/, volumes.rs, events.rs, prune.rs).
 
 use std::collections::{BTreeMap, BTreeSet};
 
