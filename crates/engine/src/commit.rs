@@ -119,8 +119,18 @@ impl Engine {
         if !pause || rec.state != State::Running {
             return Ok(None);
         }
-        self.sandbox_for(rec).pause().map_err(|e| {
-            Error::Internal(format!("pausing container {} to commit it: {e}", rec.id))
+        self.sandbox_for(rec).pause().map_err(|source| {
+            let context = format!("pausing container {} to commit it", rec.id);
+            // A container that stopped meanwhile is not running any more: the caller's 409.
+            let stopped = self
+                .db
+                .container(&rec.id)
+                .is_ok_and(|now| now.is_none_or(|now| now.state != State::Running));
+            if stopped {
+                Error::StoppedMeanwhile { context, source }
+            } else {
+                Error::Sandboxed { context, source }
+            }
         })?;
         Ok(Some(Frozen { engine: self, rec }))
     }

@@ -208,7 +208,10 @@ impl Engine {
                     ProgressReader::new(reader, reporter.clone(), &id, "Downloading", total);
                 let size = store
                     .put_layer_from(reader, &layer.digest, &diff_ids[i], &chain_ids[i])
-                    .map_err(|e| Error::Internal(format!("downloading {}: {e}", layer.digest)))?;
+                    .map_err(|source| Error::Stored {
+                        context: format!("downloading {}", layer.digest),
+                        source,
+                    })?;
                 reporter.send(Progress::of(&id, "Verifying Checksum"));
                 reporter.send(Progress::of(&id, "Download complete"));
                 reporter.send(Progress::of(&id, "Pull complete"));
@@ -220,9 +223,10 @@ impl Engine {
             Err(e) => {
                 let keep: Vec<String> = self.db.images()?.into_iter().map(|(id, _)| id).collect();
                 if let Err(cleanup) = self.images.discard(&added_blobs, &added_layers, &keep) {
-                    return Err(Error::Internal(format!(
-                        "{e} (and cleaning up after it: {cleanup})"
-                    )));
+                    return Err(Error::CleanupFailed {
+                        source: Box::new(e),
+                        cleanup: Box::new(cleanup.into()),
+                    });
                 }
                 return Err(e);
             }
@@ -264,9 +268,8 @@ impl Engine {
         let config: berth_image::ImageConfig = std::fs::read(&path)
             .map_err(|e| Error::io(format!("reading {}", path.display()), e))
             .and_then(|d| {
-                serde_json::from_slice(&d).map_err(|e| {
-                    Error::Internal(format!("image config {}: {e}", manifest.config.digest))
-                })
+                serde_json::from_slice(&d)
+                    .map_err(|e| Error::json(format!("image config {}", manifest.config.digest), e))
             })?;
         if config.rootfs.diff_ids.len() != manifest.layers.len() {
             return Err(Error::Internal(format!(
@@ -284,7 +287,10 @@ impl Engine {
         let reader = session.blob(digest)?;
         self.images
             .put_blob_from(reader, digest)
-            .map_err(|e| Error::Internal(format!("downloading {digest}: {e}")))?;
+            .map_err(|source| Error::Stored {
+                context: format!("downloading {digest}"),
+                source,
+            })?;
         Ok(())
     }
 
@@ -360,8 +366,8 @@ impl Engine {
                 image.manifest_digest
             )));
         }
-        let value: serde_json::Value = serde_json::from_slice(&bytes)
-            .map_err(|e| Error::Internal(format!("stored manifest: {e}")))?;
+        let value: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| Error::json("stored manifest", e))?;
         let media_type = value["mediaType"]
             .as_str()
             .unwrap_or(registry::MEDIA_OCI_MANIFEST)
@@ -487,8 +493,7 @@ impl Engine {
                     layer["mediaType"] = serde_json::json!(media_type);
                 }
             }
-            serde_json::to_vec(&manifest)
-                .map_err(|e| Error::Internal(format!("writing the manifest: {e}")))?
+            serde_json::to_vec(&manifest).map_err(|e| Error::json("writing the manifest", e))?
         };
         let digest = session.push_manifest(tag, &bytes, &media_type)?;
         progress(Progress::line(format!(

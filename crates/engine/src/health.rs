@@ -282,7 +282,7 @@ impl Monitor {
 
     fn spawn(&self, engine: &Engine, rec: &ContainerRecord) -> Result<(i32, OwnedFd), Error> {
         let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-            .map_err(|e| Error::Internal(format!("pipe for the health probe: {e}")))?;
+            .map_err(|e| Error::sys("pipe for the health probe", e))?;
         let request = ExecRequest {
             cmd: self.command.clone(),
             ..Default::default()
@@ -297,7 +297,7 @@ impl Monitor {
             read.as_raw_fd(),
             nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
         )
-        .map_err(|e| Error::Internal(format!("health probe pipe: {e}")))?;
+        .map_err(|e| Error::sys("health probe pipe", e))?;
         Ok((exec.pid, read))
     }
 

@@ -97,7 +97,7 @@ impl Engine {
             None,
             SockFlag::SOCK_CLOEXEC,
         )
-        .map_err(|e| Error::Internal(format!("socketpair: {e}")))?;
+        .map_err(|e| Error::sys("socketpair", e))?;
         // A long-running `berth serve` whose binary was replaced (an upgrade, a rebuild) starts
         // shims of its own version through /proc/self/exe.
         let exe = std::env::current_exe()
@@ -298,10 +298,7 @@ impl Engine {
             Ok(()) => {}
             Err(e) if e.raw_os_error() == Some(libc::ESRCH) => return Err(not_running()),
             Err(e) => {
-                return Err(Error::Internal(format!(
-                    "cannot kill container {}: {e}",
-                    rec.id
-                )));
+                return Err(Error::io(format!("cannot kill container {}", rec.id), e));
             }
         }
         if signal == libc::SIGKILL {

@@ -416,7 +416,7 @@ impl Engine {
                     };
                     Volume::new(mp.name.clone(), &request, mp.anonymous)
                 });
-                let spec = serde_json::to_string(mp).map_err(|e| Error::Internal(e.to_string()))?;
+                let spec = serde_json::to_string(mp).map_err(|e| Error::json("", e))?;
                 Ok(MountRow {
                     destination: mp.destination.clone(),
                     volume,
@@ -632,7 +632,7 @@ impl Engine {
             no_copy: true,
             ..m.clone()
         };
-        let spec = serde_json::to_string(&done).map_err(|e| Error::Internal(e.to_string()))?;
+        let spec = serde_json::to_string(&done).map_err(|e| Error::json("", e))?;
         self.db
             .set_mount_spec(container_id, &m.destination, &spec)?;
         Ok(())

@@ -47,11 +47,9 @@ pub struct PublishedPort {
     pub host_port: u16,
 }
 
+/// The firewall refuses a port already taken: a 409 (see [`Error::Firewall`]).
 fn fw_err(e: berth_net::Error) -> Error {
-    match e {
-        berth_net::Error::Invalid(m) => Error::Conflict(m),
-        other => Error::Internal(other.to_string()),
-    }
+    Error::Firewall(e)
 }
 
 /// "80/tcp" -> (80, "tcp").

@@ -34,10 +34,13 @@ pub fn mount_overlay(
     // overlayfs wants the top-most lower layer first.
     let top_first: Vec<&Path> = lowers.iter().rev().map(PathBuf::as_path).collect();
     let failed = |e: std::io::Error| {
-        Error::Internal(format!(
-            "mounting the container's overlay rootfs at {}: {e}",
-            target.display()
-        ))
+        Error::io(
+            format!(
+                "mounting the container's overlay rootfs at {}",
+                target.display()
+            ),
+            e,
+        )
     };
     if volatile {
         // A volatile mount refuses to come back after a crash until its marker is gone.
@@ -237,9 +240,7 @@ pub(crate) fn overlay_detached(
         Ok(fd) => return Ok(DetachedMount(fd)),
         Err(e) if overlay_fsmount::unsupported(&e) => {}
         Err(e) => {
-            return Err(Error::Internal(format!(
-                "mounting the container's overlay rootfs: {e}"
-            )));
+            return Err(Error::io("mounting the container's overlay rootfs", e));
         }
     }
     if is_mountpoint(target) {

@@ -16,12 +16,9 @@ pub fn resolve_in_root(root: &Path, path: &str) -> Result<String, Error> {
     berth_image::rootpath::resolve_in_root(root, path).map_err(error)
 }
 
-/// A symlink loop is the caller's (400); an unreadable link is ours.
+/// A symlink loop is the caller's (400); an unreadable link is ours (see [`Error::RootPath`]).
 fn error(e: RootPathError) -> Error {
-    match e {
-        RootPathError::TooManyLinks(_) => Error::InvalidArgument(e.to_string()),
-        RootPathError::ReadLink { .. } => Error::Internal(e.to_string()),
-    }
+    Error::RootPath(e)
 }
 
 /// Creates a mount point at the already resolved `destination` inside `root` if missing: a

@@ -148,9 +148,7 @@ impl Engine {
         let record = self.container(name_or_id)?;
         let (system_ns, online_cpus) = crate::sandbox::host_cpu();
         let usage = if record.state.has_shim() {
-            self.sandbox_for(&record)
-                .stats()
-                .map_err(|e| Error::Internal(e.to_string()))?
+            self.sandbox_for(&record).stats().map_err(Error::Sandbox)?
         } else {
             Default::default()
         };

@@ -395,7 +395,10 @@ impl Engine {
             flags,
             (!data_opts.is_empty()).then_some(data_opts.as_str()),
         )
-        .map_err(|e| Error::Internal(format!("mounting volume {} ({kind} {device}): {e}", v.name)))
+        .map_err(|source| Error::Mount {
+            context: format!("mounting volume {} ({kind} {device})", v.name),
+            source,
+        })
     }
 
     /// Unmounts the `-o` mounts of a container's volumes that no other live container uses,

@@ -95,7 +95,7 @@ impl BuildHost for Engine {
     fn download(&self, url: &str, out: &mut dyn std::io::Write) -> Result<Option<i64>, Error> {
         berth_registry::http::download(url, out)
             .map(|got| got.last_modified)
-            .map_err(|e| Error::Internal(e.to_string()))
+            .map_err(Error::Registry)
     }
 
     fn register(&self, image_id: &str, tags: &[String]) -> Result<(), Error> {
@@ -191,8 +191,8 @@ fn run_step(
     // Close-on-exec: parallel stages spawn shims from this process meanwhile, and a copy of
     // the write end in one of them would hold this step's output open (so the step, and the
     // build) until that other container ended.
-    let (reader, writer) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-        .map_err(|e| Error::Internal(format!("pipe: {e}")))?;
+    let (reader, writer) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::sys("pipe", e))?;
     let attach = crate::lifecycle::Attach {
         stdin: None,
         stdout: Some(writer.as_fd()),

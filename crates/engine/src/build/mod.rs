@@ -30,6 +30,19 @@ impl berth_builder::HostError for Error {
     }
 }
 
+/// What a build's error means to a client: the engine's error inside keeps its own kind (a
+/// missing base image stays a 404); a bad Dockerfile is the user's (400); a failing step and
+/// the builder's own failures are not a status of their own, so they stay 500.
+pub fn build_error_kind(e: &BuildError) -> crate::error::ErrorKind {
+    match e {
+        BuildError::Host(e) => e.kind(),
+        BuildError::Dockerfile(_) => crate::error::ErrorKind::Invalid,
+        BuildError::StepFailed { .. } | BuildError::Internal(_) => {
+            crate::error::ErrorKind::Internal
+        }
+    }
+}
+
 impl Engine {
     /// Builds an image from a Dockerfile and a context, tags it, and returns its id.
     pub fn build(
@@ -113,5 +126,22 @@ impl Engine {
         let n = self.db.build_cache_clear()?;
         self.gc_images()?;
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    #[test]
+    fn a_build_error_keeps_the_engine_errors_kind() {
+        let missing = BuildError::from(Error::NotFound("No such image: nope".into()));
+        assert_eq!(build_error_kind(&missing), ErrorKind::NotFound);
+        assert_eq!(missing.to_string(), "No such image: nope");
+        let dockerfile = BuildError::Dockerfile("unknown instruction: FOO".into());
+        assert_eq!(build_error_kind(&dockerfile), ErrorKind::Invalid);
+        let own = BuildError::Internal("scratch".into());
+        assert_eq!(build_error_kind(&own), ErrorKind::Internal);
     }
 }

@@ -8,6 +8,8 @@ mod store;
 pub use sandbox::{BoxError, SandboxError};
 pub use store::StoreError;
 
+use berth_image::rootpath::RootPathError;
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// No such container/image/...: 404.
@@ -56,6 +58,74 @@ pub enum Error {
     /// The network crate's error: a bad value is a 400.
     #[error(transparent)]
     Net(#[from] berth_net::Error),
+    /// The host firewall's error while publishing ports: a value it refuses is a port already
+    /// taken (409), anything else ours.
+    #[error(transparent)]
+    Firewall(berth_net::Error),
+    /// A path inside a container's rootfs that cannot be resolved: a symlink loop is the
+    /// user's (400), an unreadable link ours.
+    #[error(transparent)]
+    RootPath(#[from] berth_image::rootpath::RootPathError),
+    /// Encoding or decoding our own JSON failed (500); what was being done, if anything is
+    /// said, and serde's error.
+    #[error("{}", in_context(.context, .source))]
+    Json {
+        context: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A system call failed (500); what was being done, if anything is said, and the errno.
+    #[error("{}", in_context(.context, .source))]
+    Sys {
+        context: String,
+        #[source]
+        source: nix::Error,
+    },
+    /// A mount whose type, device or options the user gave failed: theirs (400).
+    #[error("{context}: {source}")]
+    Mount {
+        context: String,
+        #[source]
+        source: nix::Error,
+    },
+    /// The image store failed while storing what a registry sent (500, whatever the store's
+    /// own kind: the bytes came from the registry, not the client).
+    #[error("{context}: {source}")]
+    Stored {
+        context: String,
+        #[source]
+        source: berth_image::Error,
+    },
+    /// A sandbox operation on a container failed; the backend's kind.
+    #[error("{context}: {source}")]
+    Sandboxed {
+        context: String,
+        #[source]
+        source: SandboxError,
+    },
+    /// A sandbox operation failed because the container stopped meanwhile (409).
+    #[error("{context}: {source}")]
+    StoppedMeanwhile {
+        context: String,
+        #[source]
+        source: SandboxError,
+    },
+    /// An operation failed and cleaning up after it failed too; the first error's kind.
+    #[error("{source} (and cleaning up after it: {cleanup})")]
+    CleanupFailed {
+        #[source]
+        source: Box<Error>,
+        cleanup: Box<Error>,
+    },
+}
+
+/// `context: source`, or the bare source when nothing was said about what was being done.
+fn in_context(context: &str, source: &dyn std::fmt::Display) -> String {
+    if context.is_empty() {
+        source.to_string()
+    } else {
+        format!("{context}: {source}")
+    }
 }
 
 /// What an [`Error`] means to a client: the one thing the API's status codes and the CLI's
@@ -81,18 +151,29 @@ impl Error {
         match self {
             Error::NotFound(_) | Error::Filter(FilterError::NotFound(_)) => ErrorKind::NotFound,
             Error::Conflict(_) => ErrorKind::Conflict,
-            Error::InvalidArgument(_)
-            | Error::Sandbox(SandboxError::Refused(_))
-            | Error::Filter(_) => ErrorKind::Invalid,
+            Error::InvalidArgument(_) | Error::Filter(_) => ErrorKind::Invalid,
+            Error::Sandbox(e) => sandbox_error_kind(e),
             Error::CannotRun { .. } => ErrorKind::CannotRun,
             Error::Image(e) => image_error_kind(e),
             Error::Registry(e) => registry_error_kind(e),
             Error::Archive(e) => archive_error_kind(e),
             Error::Net(e) => net_error_kind(e),
+            Error::Firewall(berth_net::Error::Invalid(_)) | Error::StoppedMeanwhile { .. } => {
+                ErrorKind::Conflict
+            }
+            Error::RootPath(RootPathError::TooManyLinks(_)) | Error::Mount { .. } => {
+                ErrorKind::Invalid
+            }
+            Error::Sandboxed { source, .. } => sandbox_error_kind(source),
+            Error::CleanupFailed { source, .. } => source.kind(),
             Error::Internal(_)
             | Error::Io { .. }
             | Error::Store(_)
-            | Error::Sandbox(SandboxError::Failed(_)) => ErrorKind::Internal,
+            | Error::Firewall(_)
+            | Error::RootPath(RootPathError::ReadLink { .. })
+            | Error::Json { .. }
+            | Error::Sys { .. }
+            | Error::Stored { .. } => ErrorKind::Internal,
         }
     }
 
@@ -114,6 +195,30 @@ impl Error {
             context: context.to_string(),
             source: err,
         }
+    }
+
+    /// A failed system call, with what was being done.
+    pub fn sys(context: impl std::fmt::Display, err: nix::Error) -> Error {
+        Error::Sys {
+            context: context.to_string(),
+            source: err,
+        }
+    }
+
+    /// Our own JSON that failed to encode or decode, with what was being done.
+    pub fn json(context: impl std::fmt::Display, err: serde_json::Error) -> Error {
+        Error::Json {
+            context: context.to_string(),
+            source: err,
+        }
+    }
+}
+
+/// Settings the backend refuses are the user's; its own failures ours.
+fn sandbox_error_kind(e: &SandboxError) -> ErrorKind {
+    match e {
+        SandboxError::Refused(_) => ErrorKind::Invalid,
+        SandboxError::Failed(_) => ErrorKind::Internal,
     }
 }
 
@@ -206,5 +311,102 @@ mod tests {
 
         let net = Error::from(berth_net::Error::Invalid("bad subnet".into()));
         assert_eq!(net.kind(), ErrorKind::Invalid);
+    }
+
+    #[test]
+    fn typed_variants_keep_their_source_kind_and_message() {
+        use std::error::Error as _;
+
+        let json_err = serde_json::from_str::<u32>("x").unwrap_err();
+        let printed = json_err.to_string();
+        let json = Error::json("stored manifest", json_err);
+        assert_eq!(json.kind(), ErrorKind::Internal);
+        assert_eq!(json.to_string(), format!("stored manifest: {printed}"));
+        assert!(json.source().is_some());
+        let bare = Error::json("", serde_json::from_str::<u32>("x").unwrap_err());
+        assert_eq!(bare.to_string(), printed);
+
+        let sys = Error::sys("pipe", nix::Error::EMFILE);
+        assert_eq!(sys.kind(), ErrorKind::Internal);
+        assert_eq!(sys.to_string(), format!("pipe: {}", nix::Error::EMFILE));
+        assert!(sys.source().is_some());
+
+        let mount = Error::Mount {
+            context: "mounting volume v (nfs :/x)".into(),
+            source: nix::Error::ENODEV,
+        };
+        assert_eq!(mount.kind(), ErrorKind::Invalid);
+        assert_eq!(
+            mount.to_string(),
+            format!("mounting volume v (nfs :/x): {}", nix::Error::ENODEV)
+        );
+        assert!(mount.source().is_some());
+
+        let stored = Error::Stored {
+            context: "downloading sha256:ab".into(),
+            source: berth_image::Error::InvalidDigest("sha256:ab".into()),
+        };
+        assert_eq!(stored.kind(), ErrorKind::Internal);
+        assert!(stored.to_string().starts_with("downloading sha256:ab: "));
+        assert!(stored.source().is_some());
+    }
+
+    #[test]
+    fn firewall_and_rootpath_errors_keep_their_kinds() {
+        use std::error::Error as _;
+
+        let clash = Error::Firewall(berth_net::Error::Invalid("port is taken".into()));
+        assert_eq!(clash.kind(), ErrorKind::Conflict);
+        assert_eq!(clash.to_string(), "port is taken");
+        let broken = Error::Firewall(berth_net::Error::io("nft", std::io::Error::other("boom")));
+        assert_eq!(broken.kind(), ErrorKind::Internal);
+        assert!(broken.source().is_some());
+        let net = Error::Net(berth_net::Error::Exhausted("no subnet left".into()));
+        assert_eq!(net.kind(), ErrorKind::Internal);
+
+        let looped = Error::from(RootPathError::TooManyLinks("/a".into()));
+        assert_eq!(looped.kind(), ErrorKind::Invalid);
+        let unreadable = Error::from(RootPathError::ReadLink {
+            link: "/a".into(),
+            source: std::io::Error::other("boom"),
+        });
+        assert_eq!(unreadable.kind(), ErrorKind::Internal);
+        assert!(unreadable.source().is_some());
+    }
+
+    #[test]
+    fn sandbox_and_cleanup_errors_keep_their_kinds() {
+        use std::error::Error as _;
+
+        let failed = || SandboxError::Failed("container not running".into());
+        let paused = Error::Sandboxed {
+            context: "pausing container c to commit it".into(),
+            source: failed(),
+        };
+        assert_eq!(paused.kind(), ErrorKind::Internal);
+        assert_eq!(
+            paused.to_string(),
+            "pausing container c to commit it: container not running"
+        );
+        assert!(paused.source().is_some());
+        let stopped = Error::StoppedMeanwhile {
+            context: "pausing container c to commit it".into(),
+            source: failed(),
+        };
+        assert_eq!(stopped.kind(), ErrorKind::Conflict);
+        assert_eq!(stopped.to_string(), paused.to_string());
+
+        let cleanup = Error::CleanupFailed {
+            source: Box::new(Error::from(berth_registry::Error::NotFound(
+                "blob unknown".into(),
+            ))),
+            cleanup: Box::new(Error::io("removing x", std::io::Error::other("busy"))),
+        };
+        assert_eq!(cleanup.kind(), ErrorKind::NotFound);
+        assert_eq!(
+            cleanup.to_string(),
+            "blob unknown (and cleaning up after it: removing x: busy)"
+        );
+        assert!(cleanup.source().is_some());
     }
 }

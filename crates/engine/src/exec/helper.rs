@@ -57,7 +57,7 @@ impl Engine {
             exec: exec.clone(),
             interactive,
         })
-        .map_err(|e| Error::Internal(format!("encoding the exec request: {e}")))?;
+        .map_err(|e| Error::json("encoding the exec request", e))?;
         let (read, write) = crate::stdio::fds::pipe()?;
         // Written whole before the helper starts: the pipe must hold it.
         if request.len() > 64 * 1024 {

@@ -86,10 +86,7 @@ pub struct NetworkCreate {
 }
 
 fn net_err(e: berth_net::Error) -> Error {
-    match e {
-        berth_net::Error::Invalid(m) => Error::InvalidArgument(m),
-        other => Error::Internal(other.to_string()),
-    }
+    Error::Net(e)
 }
 
 /// A container's hostname: the configured one, or its short id.

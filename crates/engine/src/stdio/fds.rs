@@ -24,8 +24,7 @@ pub(crate) fn write_all(fd: RawFd, mut data: &[u8]) -> std::io::Result<()> {
 }
 
 pub(crate) fn pipe() -> Result<(OwnedFd, OwnedFd), Error> {
-    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-        .map_err(|e| Error::Internal(format!("pipe: {e}")))
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::sys("pipe", e))
 }
 
 /// A non-blocking socket's "nothing now" (or a signal): not the client's end.

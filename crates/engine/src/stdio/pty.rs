@@ -46,8 +46,8 @@ pub(crate) fn receive_pty(listener: &UnixListener) -> Result<OwnedFd, Error> {
         Some(&mut cmsg),
         MsgFlags::MSG_CMSG_CLOEXEC,
     )
-    .map_err(|e| Error::Internal(format!("receiving the pty master: {e}")))?;
-    for c in msg.cmsgs().map_err(|e| Error::Internal(e.to_string()))? {
+    .map_err(|e| Error::sys("receiving the pty master", e))?;
+    for c in msg.cmsgs().map_err(|e| Error::sys("", e))? {
         if let ControlMessageOwned::ScmRights(fds) = c
             && let Some(&fd) = fds.first()
         {

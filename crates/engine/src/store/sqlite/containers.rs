@@ -74,8 +74,7 @@ impl ContainerStore for SqliteStore {
         rec: &ContainerRecord,
         mounts: &[MountRow],
     ) -> Result<Vec<String>, Error> {
-        let config =
-            serde_json::to_string(&rec.config).map_err(|e| Error::Internal(e.to_string()))?;
+        let config = serde_json::to_string(&rec.config).map_err(|e| Error::json("", e))?;
         let tx = immediate(&self.conn)?;
         let inserted = tx.execute(
             "INSERT INTO containers (id, name, image, image_id, created, config, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -219,7 +218,7 @@ impl ContainerStore for SqliteStore {
 
     fn set_container_config(&self, id: &str, config: &CreateRequest) -> Result<(), Error> {
         let json = serde_json::to_string(config)
-            .map_err(|e| Error::Internal(format!("encoding container {id}'s config: {e}")))?;
+            .map_err(|e| Error::json(format!("encoding container {id}'s config"), e))?;
         self.conn
             .execute(
                 "UPDATE containers SET config = ?2 WHERE id = ?1",
@@ -242,7 +241,7 @@ impl ContainerStore for SqliteStore {
 
     fn set_health(&self, id: &str, health: &Health) -> Result<(), Error> {
         let json = serde_json::to_string(health)
-            .map_err(|e| Error::Internal(format!("encoding container {id}'s health: {e}")))?;
+            .map_err(|e| Error::json(format!("encoding container {id}'s health"), e))?;
         self.conn
             .execute(
                 "INSERT INTO container_health (container_id, health) VALUES (?1, ?2) \

@@ -24,8 +24,8 @@ fn row_to_volume(row: &rusqlite::Row<'_>) -> rusqlite::Result<Volume> {
 /// Inserts a volume row unless one by that name exists (then returns false). Also used by
 /// the container's insertion, inside its transaction.
 pub(super) fn insert_volume_row(conn: &Connection, v: &Volume) -> Result<bool, Error> {
-    let labels = serde_json::to_string(&v.labels).map_err(|e| Error::Internal(e.to_string()))?;
-    let options = serde_json::to_string(&v.options).map_err(|e| Error::Internal(e.to_string()))?;
+    let labels = serde_json::to_string(&v.labels).map_err(|e| Error::json("", e))?;
+    let options = serde_json::to_string(&v.options).map_err(|e| Error::json("", e))?;
     let n = conn
         .execute(
             "INSERT OR IGNORE INTO volumes (name, driver, created, labels, options, anonymous) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
