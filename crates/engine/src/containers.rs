@@ -1,15 +1,15 @@
 //! Container records: create, look up, list, inspect, rename, remove.
 
-use serde_json::json;
-
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::filters::{FilterError, Filters};
 /// A container's record, as the state store keeps it.
 pub use crate::store::ContainerRecord;
 use crate::types::{CreateRequest, State};
 use crate::{Engine, Error, names};
-use berth_model::inspect::{ContainerInspect, ContainerState, GraphDriver, GraphDriverData};
+use berth_model::inspect::{
+    ContainerInspect, ContainerState, GraphDriver, GraphDriverData, LogConfig,
+};
 
 /// One row of `berth ps` / `GET /containers/json`.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -319,18 +319,12 @@ impl<'a> ContainerFilter<'a> {
             }
         }
         if f.contains("network") {
-            let settings = engine.network_settings(rec);
-            let networks = settings["Networks"]
-                .as_object()
-                .cloned()
-                .unwrap_or_default();
+            let networks = engine.network_settings(rec).networks;
             let on = |value: &str| {
                 networks.contains_key(value)
-                    || networks.values().any(|n| {
-                        n["NetworkID"]
-                            .as_str()
-                            .is_some_and(|id| !id.is_empty() && id.starts_with(value))
-                    })
+                    || networks
+                        .values()
+                        .any(|n| !n.network_id.is_empty() && n.network_id.starts_with(value))
             };
             if !f.get("network").any(on) {
                 return false;
@@ -338,10 +332,10 @@ impl<'a> ContainerFilter<'a> {
         }
         if !self.publish.is_empty() || !self.expose.is_empty() {
             let (ports, _) = engine.container_list_networking(rec);
-            let hit = ports.as_array().into_iter().flatten().any(|p| {
-                let proto = p["Type"].as_str().unwrap_or("tcp");
-                let public = p["PublicPort"].as_u64().filter(|n| *n > 0);
-                let private = p["PrivatePort"].as_u64().unwrap_or(0);
+            let hit = ports.iter().any(|p| {
+                let proto = &p.protocol;
+                let public = p.public_port.filter(|n| *n > 0);
+                let private = p.private_port;
                 public.is_some_and(|n| self.publish.contains(&format!("{n}/{proto}")))
                     || self.expose.contains(&format!("{private}/{proto}"))
             });
@@ -559,21 +553,26 @@ impl Engine {
                 s.to_string()
             }
         };
-        let mut host_config = serde_json::to_value(&c.host_config).unwrap_or(json!({}));
+        let mut host_config = serde_json::to_value(&c.host_config)
+            .unwrap_or_else(|_| serde_json::Value::Object(Default::default()));
         if host_config["NetworkMode"] == "" {
-            host_config["NetworkMode"] = json!(crate::networks::DEFAULT_NETWORK);
+            host_config["NetworkMode"] = crate::networks::DEFAULT_NETWORK.into();
         }
         if host_config["Runtime"] == "" {
-            host_config["Runtime"] = json!("berth");
+            host_config["Runtime"] = "berth".into();
         }
         // Logs are kept and served as Docker's default driver's are (compose only shows the
         // logs of containers whose driver it knows).
         if host_config.get("LogConfig").is_none_or(|l| l.is_null()) {
-            host_config["LogConfig"] = json!({"Type": "json-file", "Config": {}});
+            host_config["LogConfig"] = berth_model::inspect::to_document(&LogConfig {
+                kind: "json-file".into(),
+                config: BTreeMap::new(),
+            });
         }
-        let mut config = serde_json::to_value(&c.config).unwrap_or(json!({}));
-        config["Image"] = json!(rec.image);
-        let mounts = self.mounts_json(&rec);
+        let mut config = serde_json::to_value(&c.config)
+            .unwrap_or_else(|_| serde_json::Value::Object(Default::default()));
+        config["Image"] = rec.image.clone().into();
+        let mounts = self.inspect_mounts(&rec);
         // `--network container:X` shares X's files; X may be gone since.
         let network_files = self
             .network_identity(&rec)
