@@ -5,8 +5,6 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::json;
-
 use crate::store::ContainerRecord;
 use crate::types::{ContainerConfig, State};
 use crate::{Engine, Error, reference};
@@ -84,10 +82,12 @@ impl Engine {
         config.created = Some(created.clone());
         config.author = options.author.clone().filter(|a| !a.is_empty());
         match options.comment.as_deref().filter(|c| !c.is_empty()) {
-            Some(comment) => config.extra.insert("comment".into(), json!(comment)),
+            Some(comment) => config.extra.insert("comment".into(), comment.into()),
             None => config.extra.remove("comment"),
         };
-        config.extra.insert("container".into(), json!(rec.id));
+        config
+            .extra
+            .insert("container".into(), rec.id.clone().into());
         config.history.push(berth_image::History {
             created: Some(created.clone()),
             created_by: Some(rec.config.config.cmd.clone().unwrap_or_default().join(" ")),

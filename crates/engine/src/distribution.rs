@@ -488,9 +488,9 @@ impl Engine {
             let mut manifest = value.clone();
             if let Some(layers) = manifest["layers"].as_array_mut() {
                 for (layer, (digest, size, media_type)) in layers.iter_mut().zip(&sent) {
-                    layer["digest"] = serde_json::json!(digest);
-                    layer["size"] = serde_json::json!(size);
-                    layer["mediaType"] = serde_json::json!(media_type);
+                    layer["digest"] = digest.as_str().into();
+                    layer["size"] = (*size).into();
+                    layer["mediaType"] = media_type.as_str().into();
                 }
             }
             serde_json::to_vec(&manifest).map_err(|e| Error::json("writing the manifest", e))?

@@ -5,7 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::json;
+use berth_model::events::{EventActor, EventMessage};
+use berth_model::inspect::to_document;
 
 use crate::filters::Filters;
 use crate::store::ContainerRecord;
@@ -22,24 +23,30 @@ fn now_nano() -> i64 {
 }
 
 impl Event {
-    /// Docker's JSON object, with the legacy status/id/from fields for containers and images.
-    pub fn to_json(&self) -> serde_json::Value {
-        let mut doc = json!({
-            "Type": self.kind,
-            "Action": self.action,
-            "Actor": {"ID": self.actor_id, "Attributes": self.attributes},
-            "scope": "local",
-            "time": self.time_nano / 1_000_000_000,
-            "timeNano": self.time_nano,
-        });
-        if self.kind == "container" || self.kind == "image" {
-            doc["status"] = json!(self.action);
-            doc["id"] = json!(self.actor_id);
-            if let Some(image) = self.attributes.get("image") {
-                doc["from"] = json!(image);
-            }
+    /// Docker's event message, with the legacy status/id/from fields for containers and images.
+    pub fn to_message(&self) -> EventMessage {
+        let legacy = self.kind == "container" || self.kind == "image";
+        EventMessage {
+            kind: self.kind.clone(),
+            action: self.action.clone(),
+            actor: EventActor {
+                id: self.actor_id.clone(),
+                attributes: self.attributes.clone(),
+            },
+            scope: "local".into(),
+            time: self.time_nano / 1_000_000_000,
+            time_nano: self.time_nano,
+            status: legacy.then(|| self.action.clone()),
+            id: legacy.then(|| self.actor_id.clone()),
+            from: legacy
+                .then(|| self.attributes.get("image").cloned())
+                .flatten(),
         }
-        doc
+    }
+
+    /// Docker's JSON object (keys sorted, as clients have always seen them).
+    pub fn to_json(&self) -> serde_json::Value {
+        to_document(&self.to_message())
     }
 
     /// Whether the event passes the (checked) event filters: values of one key are

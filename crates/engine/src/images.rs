@@ -7,7 +7,6 @@ use berth_model::inspect::{
     ImageGraphDriver, ImageInspect, ImageInspectConfig, ImageMetadata, ImageRootFs,
 };
 use serde::Serialize;
-use serde_json::json;
 
 use crate::filters::{FilterError, Filters};
 use crate::{Engine, Error, reference};
@@ -290,7 +289,7 @@ impl Engine {
                 .map_err(|e| Error::InvalidArgument(e.to_string()))?;
         }
         if let Some(message) = message {
-            config.extra.insert("comment".into(), json!(message));
+            config.extra.insert("comment".into(), message.into());
         }
         let id = self.images.import(tar, config)?;
         let created = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
@@ -532,7 +531,7 @@ impl Engine {
             id,
             repo_digests: Vec::new(),
             parent: String::new(),
-            comment: c.extra.get("comment").cloned().unwrap_or(json!("")),
+            comment: c.extra.get("comment").cloned().unwrap_or_else(|| "".into()),
             created: c.created.clone().unwrap_or_default(),
             docker_version: String::new(),
             author: c.author.clone().unwrap_or_default(),

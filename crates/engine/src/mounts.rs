@@ -14,8 +14,8 @@ use std::path::Path;
 
 use berth_image::clean_abs as clean;
 
+use berth_model::inspect::MountPoint as InspectMount;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::store::{ContainerRecord, MountRow};
 use crate::types::{CreateRequest, MountSpec};
@@ -468,28 +468,42 @@ impl Engine {
     }
 
     /// Docker's `Mounts` array of a container's inspect document.
-    pub fn mounts_json(&self, rec: &ContainerRecord) -> Vec<serde_json::Value> {
-        let mut out: Vec<serde_json::Value> = self
+    pub fn inspect_mounts(&self, rec: &ContainerRecord) -> Vec<InspectMount> {
+        let mut out: Vec<InspectMount> = self
             .container_mounts(&rec.id)
             .unwrap_or_default()
             .iter()
             .map(|m| match m.kind.as_str() {
-                "volume" => json!({
-                    "Type": "volume", "Name": m.name, "Source": self.volume_mountpoint(&m.name),
-                    "Destination": m.destination, "Driver": "local", "Mode": m.mode, "RW": m.rw, "Propagation": "",
-                }),
-                "bind" => json!({
-                    "Type": "bind", "Source": m.source, "Destination": m.destination, "Mode": m.mode,
-                    "RW": m.rw, "Propagation": m.propagation,
-                }),
-                _ => json!({
-                    "Type": "tmpfs", "Source": "", "Destination": m.destination, "Mode": "", "RW": m.rw, "Propagation": "",
-                }),
+                "volume" => InspectMount {
+                    kind: "volume".into(),
+                    name: Some(m.name.clone()),
+                    source: self.volume_mountpoint(&m.name).display().to_string(),
+                    destination: m.destination.clone(),
+                    driver: Some("local".into()),
+                    mode: m.mode.clone(),
+                    rw: m.rw,
+                    propagation: String::new(),
+                },
+                "bind" => InspectMount {
+                    kind: "bind".into(),
+                    source: m.source.clone(),
+                    destination: m.destination.clone(),
+                    mode: m.mode.clone(),
+                    rw: m.rw,
+                    propagation: m.propagation.clone(),
+                    ..Default::default()
+                },
+                _ => tmpfs_mount(&m.destination, m.rw),
             })
             .collect();
-        out.extend(rec.config.host_config.tmpfs.iter().flatten().map(|(dest, _)| {
-            json!({"Type": "tmpfs", "Source": "", "Destination": dest, "Mode": "", "RW": true, "Propagation": ""})
-        }));
+        out.extend(
+            rec.config
+                .host_config
+                .tmpfs
+                .iter()
+                .flatten()
+                .map(|(dest, _)| tmpfs_mount(dest, true)),
+        );
         out
     }
 
@@ -657,6 +671,16 @@ fn dir_is_empty(dir: &Path) -> bool {
     std::fs::read_dir(dir)
         .map(|mut d| d.next().is_none())
         .unwrap_or(false)
+}
+
+/// A tmpfs as inspect shows it: no source, no mode.
+fn tmpfs_mount(destination: &str, rw: bool) -> InspectMount {
+    InspectMount {
+        kind: "tmpfs".into(),
+        destination: destination.to_string(),
+        rw,
+        ..Default::default()
+    }
 }
 
 #[cfg(test)]

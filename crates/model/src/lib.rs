@@ -7,12 +7,13 @@
 //! durations and numbers, port specs, `--mount`, ulimits, restart policies, security options,
 //! `--network`, env files), the Go `--format` template engine with Docker's table alignment
 //! ([`template`]), Go's way of printing numbers and JSON ([`gofmt`]), and Docker's inspect
-//! documents as types ([`inspect`]).
+//! documents as types ([`inspect`]) and Docker's event message ([`events`]).
 //!
 //! Must not: do I/O (the one exception: reading the env, label and seccomp files a user names on
 //! the command line, which the grammar turns into values), call the engine, speak HTTP or know
 //! clap. Everything here is plain data and pure functions, so every front end can share it.
 
+pub mod events;
 pub mod gofmt;
 pub mod grammar;
 pub mod humanize;

@@ -1,12 +1,14 @@
 //! `docker inspect` of a container: its inspect document and its sizes (`SizeRw`,
 //! `SizeRootFs`).
 
-use serde_json::json;
+use std::collections::BTreeMap;
 
 use crate::store::ContainerRecord;
 use crate::types::State;
 use crate::{Engine, Error};
-use berth_model::inspect::{ContainerInspect, ContainerState, GraphDriver, GraphDriverData};
+use berth_model::inspect::{
+    ContainerInspect, ContainerState, GraphDriver, GraphDriverData, LogConfig,
+};
 
 impl Engine {
     /// Docker's container inspect document.
@@ -22,21 +24,26 @@ impl Engine {
                 s.to_string()
             }
         };
-        let mut host_config = serde_json::to_value(&c.host_config).unwrap_or(json!({}));
+        let mut host_config = serde_json::to_value(&c.host_config)
+            .unwrap_or_else(|_| serde_json::Value::Object(Default::default()));
         if host_config["NetworkMode"] == "" {
-            host_config["NetworkMode"] = json!(crate::networks::DEFAULT_NETWORK);
+            host_config["NetworkMode"] = crate::networks::DEFAULT_NETWORK.into();
         }
         if host_config["Runtime"] == "" {
-            host_config["Runtime"] = json!("berth");
+            host_config["Runtime"] = "berth".into();
         }
         // Logs are kept and served as Docker's default driver's are (compose only shows the
         // logs of containers whose driver it knows).
         if host_config.get("LogConfig").is_none_or(|l| l.is_null()) {
-            host_config["LogConfig"] = json!({"Type": "json-file", "Config": {}});
+            host_config["LogConfig"] = berth_model::inspect::to_document(&LogConfig {
+                kind: "json-file".into(),
+                config: BTreeMap::new(),
+            });
         }
-        let mut config = serde_json::to_value(&c.config).unwrap_or(json!({}));
-        config["Image"] = json!(rec.image);
-        let mounts = self.mounts_json(&rec);
+        let mut config = serde_json::to_value(&c.config)
+            .unwrap_or_else(|_| serde_json::Value::Object(Default::default()));
+        config["Image"] = rec.image.clone().into();
+        let mounts = self.inspect_mounts(&rec);
         // `--network container:X` shares X's files; X may be gone since.
         let network_files = self
             .network_identity(&rec)

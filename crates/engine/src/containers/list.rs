@@ -210,18 +210,12 @@ impl<'a> ContainerFilter<'a> {
             }
         }
         if f.contains("network") {
-            let settings = engine.network_settings(rec);
-            let networks = settings["Networks"]
-                .as_object()
-                .cloned()
-                .unwrap_or_default();
+            let networks = engine.network_settings(rec).networks;
             let on = |value: &str| {
                 networks.contains_key(value)
-                    || networks.values().any(|n| {
-                        n["NetworkID"]
-                            .as_str()
-                            .is_some_and(|id| !id.is_empty() && id.starts_with(value))
-                    })
+                    || networks
+                        .values()
+                        .any(|n| !n.network_id.is_empty() && n.network_id.starts_with(value))
             };
             if !f.get("network").any(on) {
                 return false;
@@ -229,10 +223,10 @@ impl<'a> ContainerFilter<'a> {
         }
         if !self.publish.is_empty() || !self.expose.is_empty() {
             let (ports, _) = engine.container_list_networking(rec);
-            let hit = ports.as_array().into_iter().flatten().any(|p| {
-                let proto = p["Type"].as_str().unwrap_or("tcp");
-                let public = p["PublicPort"].as_u64().filter(|n| *n > 0);
-                let private = p["PrivatePort"].as_u64().unwrap_or(0);
+            let hit = ports.iter().any(|p| {
+                let proto = &p.protocol;
+                let public = p.public_port.filter(|n| *n > 0);
+                let private = p.private_port;
                 public.is_some_and(|n| self.publish.contains(&format!("{n}/{proto}")))
                     || self.expose.contains(&format!("{private}/{proto}"))
             });

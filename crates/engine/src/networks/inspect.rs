@@ -4,9 +4,10 @@
 use std::collections::BTreeMap;
 
 use berth_model::inspect::{
-    IpamPool, NetworkConfigFrom, NetworkInspect, NetworkIpam, NetworkMember, to_document,
+    ContainerEndpoint, IpamPool, NetworkConfigFrom, NetworkInspect, NetworkIpam, NetworkMember,
+    NetworkSettings, PortSummary, SummaryNetworkSettings, to_document,
 };
-use serde_json::json;
+use berth_model::types::PortBinding;
 
 use super::mode::Mode;
 use super::{EndpointRecord, NetworkRecord};
@@ -79,28 +80,30 @@ impl Engine {
         }))
     }
 
-    /// Docker's NetworkSettings for container inspect.
     /// The `Ports` list and `NetworkSettings` of a `GET /containers/json` row (what `docker ps`
     /// shows under PORTS and NETWORKS), from the same data as inspect's NetworkSettings.
     pub fn container_list_networking(
         &self,
         rec: &ContainerRecord,
-    ) -> (serde_json::Value, serde_json::Value) {
+    ) -> (Vec<PortSummary>, SummaryNetworkSettings) {
         let settings = self.network_settings(rec);
         (
-            list_ports(&settings["Ports"]),
-            json!({"Networks": settings["Networks"]}),
+            list_ports(&settings.ports),
+            SummaryNetworkSettings {
+                networks: settings.networks,
+            },
         )
     }
 
-    pub(crate) fn network_settings(&self, rec: &ContainerRecord) -> serde_json::Value {
+    /// Docker's NetworkSettings for container inspect.
+    pub(crate) fn network_settings(&self, rec: &ContainerRecord) -> NetworkSettings {
         let running = rec.state.has_shim();
-        let mut networks = serde_json::Map::new();
-        let mut primary =
-            json!({"Gateway": "", "IPAddress": "", "IPPrefixLen": 0, "MacAddress": ""});
+        let mut settings = NetworkSettings::default();
         let mode = Mode::of(&rec.config.host_config.network_mode);
         if let Some(name) = mode.predefined() {
-            networks.insert(name.into(), json!({"IPAMConfig": null, "Links": null, "Aliases": null, "NetworkID": "", "EndpointID": "", "Gateway": "", "IPAddress": "", "IPPrefixLen": 0, "MacAddress": ""}));
+            settings
+                .networks
+                .insert(name.into(), ContainerEndpoint::default());
         }
         for (i, ep) in self
             .container_endpoints(&rec.id)
@@ -111,53 +114,48 @@ impl Engine {
             let Ok(Some(net)) = self.db.live_network_by_id(&ep.network_id) else {
                 continue;
             };
-            let (ip, gw, prefix, mac) = if running {
-                (
-                    ep.ip.to_string(),
-                    net.gateway.to_string(),
-                    net.subnet.prefix_len(),
-                    ep.mac.clone(),
-                )
-            } else {
-                (String::new(), String::new(), 0, String::new())
-            };
-            let requested = rec
-                .config
-                .networking_config
-                .endpoints_config
-                .get(&net.name)
-                .and_then(|s| s.ipam_config.clone());
-            networks.insert(
-                net.name.clone(),
-                json!({
-                    "IPAMConfig": requested.map(|c| json!({"IPv4Address": c.ipv4_address})),
-                    "Links": null,
-                    "Aliases": if ep.aliases.is_empty() { serde_json::Value::Null } else { json!(ep.aliases) },
-                    "MacAddress": mac,
-                    "NetworkID": net.id,
-                    "EndpointID": if running { endpoint_id(ep) } else { String::new() },
-                    "Gateway": gw,
-                    "IPAddress": ip,
-                    "IPPrefixLen": prefix,
-                    "IPv6Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0,
-                    "DNSNames": if net.is_default() { serde_json::Value::Null } else { json!([rec.name, rec.id[..12]]) },
-                }),
-            );
-            if i == 0 {
-                primary = json!({"Gateway": gw, "IPAddress": ip, "IPPrefixLen": prefix, "MacAddress": mac});
+            let mut endpoint = ContainerEndpoint {
+                network_id: net.id.clone(),
+                ipam_config: rec
+                    .config
+                    .networking_config
+                    .endpoints_config
+                    .get(&net.name)
+                    .and_then(|s| s.ipam_config.clone()),
+                aliases: (!ep.aliases.is_empty()).then(|| ep.aliases.clone()),
+                dns_names: Some(
+                    (!net.is_default()).then(|| vec![rec.name.clone(), rec.id[..12].to_string()]),
+                ),
+                ..Default::default()
             }
+            .with_empty_ipv6();
+            if running {
+                endpoint.ip_address = ep.ip.to_string();
+                endpoint.gateway = net.gateway.to_string();
+                endpoint.ip_prefix_len = net.subnet.prefix_len();
+                endpoint.mac_address = ep.mac.clone();
+                endpoint.endpoint_id = endpoint_id(ep);
+            }
+            if i == 0 {
+                settings.gateway = endpoint.gateway.clone();
+                settings.ip_address = endpoint.ip_address.clone();
+                settings.ip_prefix_len = endpoint.ip_prefix_len;
+                settings.mac_address = endpoint.mac_address.clone();
+            }
+            settings.networks.insert(net.name.clone(), endpoint);
         }
-        if let Some(name) = mode.network().filter(|_| networks.is_empty()) {
+        if let Some(name) = mode.network().filter(|_| settings.networks.is_empty()) {
             // Not started yet: no lease, but the network it will join, as Docker shows it.
             if let Ok(net) = self.network(name) {
-                networks.insert(net.name.clone(), json!({
-                    "IPAMConfig": null, "Links": null, "Aliases": null, "MacAddress": "",
-                    "NetworkID": net.id, "EndpointID": "", "Gateway": "", "IPAddress": "",
-                    "IPPrefixLen": 0, "IPv6Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0,
-                }));
+                let endpoint = ContainerEndpoint {
+                    network_id: net.id,
+                    ..Default::default()
+                };
+                settings
+                    .networks
+                    .insert(net.name, endpoint.with_empty_ipv6());
             }
         }
-        let mut ports = serde_json::Map::new();
         if running {
             for key in rec
                 .config
@@ -167,28 +165,24 @@ impl Engine {
                 .flatten()
                 .map(|(k, _)| k)
             {
-                ports.insert(key.clone(), serde_json::Value::Null);
+                settings.ports.insert(key.clone(), None);
             }
             for p in self.published_ports(&rec.id) {
-                let entry = ports
+                let bindings = settings
+                    .ports
                     .entry(p.container_port.clone())
-                    .or_insert_with(|| json!([]));
-                if entry.is_null() {
-                    *entry = json!([]);
-                }
-                if let Some(list) = entry.as_array_mut() {
-                    list.push(json!({"HostIp": p.host_ip, "HostPort": p.host_port.to_string()}));
-                }
+                    .or_default()
+                    .get_or_insert_with(Vec::new);
+                bindings.push(PortBinding {
+                    host_ip: p.host_ip.clone(),
+                    host_port: p.host_port.to_string(),
+                });
+            }
+            if mode.has_endpoints() {
+                settings.sandbox_key = self.netns_path(&rec.id).display().to_string();
             }
         }
-        json!({
-            "Bridge": "", "SandboxID": "", "HairpinMode": false, "LinkLocalIPv6Address": "",
-            "LinkLocalIPv6PrefixLen": 0, "Ports": ports,
-            "SandboxKey": if running && mode.has_endpoints() { self.netns_path(&rec.id).display().to_string() } else { String::new() },
-            "Gateway": primary["Gateway"], "IPAddress": primary["IPAddress"], "IPPrefixLen": primary["IPPrefixLen"],
-            "MacAddress": primary["MacAddress"],
-            "Networks": networks,
-        })
+        settings
     }
 }
 
@@ -267,33 +261,42 @@ fn network_document(rec: &NetworkRecord, members: &[(String, EndpointRecord)]) -
 
 /// `docker ps`'s `Ports` list from NetworkSettings' `Ports` map: one row per binding, and one
 /// without a public port for a port that is only exposed.
-fn list_ports(map: &serde_json::Value) -> serde_json::Value {
+fn list_ports(map: &BTreeMap<String, Option<Vec<PortBinding>>>) -> Vec<PortSummary> {
     let mut ports = Vec::new();
-    for (key, bindings) in map.as_object().into_iter().flatten() {
+    for (key, bindings) in map {
         let (number, proto) = key.split_once('/').unwrap_or((key.as_str(), "tcp"));
-        let private: u16 = number.parse().unwrap_or(0);
-        match bindings.as_array() {
+        let private_port: u16 = number.parse().unwrap_or(0);
+        match bindings {
             Some(list) if !list.is_empty() => {
                 for b in list {
-                    let public: u16 = b["HostPort"]
-                        .as_str()
-                        .and_then(|p| p.parse().ok())
-                        .unwrap_or(0);
-                    let ip = b["HostIp"]
-                        .as_str()
-                        .filter(|ip| !ip.is_empty())
-                        .unwrap_or("0.0.0.0");
-                    ports.push(json!({"IP": ip, "PrivatePort": private, "PublicPort": public, "Type": proto}));
+                    let ip = if b.host_ip.is_empty() {
+                        "0.0.0.0"
+                    } else {
+                        b.host_ip.as_str()
+                    };
+                    ports.push(PortSummary {
+                        ip: Some(ip.to_string()),
+                        private_port,
+                        public_port: Some(b.host_port.parse().unwrap_or(0)),
+                        protocol: proto.to_string(),
+                    });
                 }
             }
-            _ => ports.push(json!({"PrivatePort": private, "Type": proto})),
+            _ => ports.push(PortSummary {
+                ip: None,
+                private_port,
+                public_port: None,
+                protocol: proto.to_string(),
+            }),
         }
     }
-    serde_json::Value::Array(ports)
+    ports
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
     use crate::networks::DEFAULT_NETWORK;
 
@@ -382,13 +385,21 @@ mod tests {
 
     #[test]
     fn ports_list_one_row_per_binding() {
-        let map = json!({
-            "80/tcp": [{"HostIp": "", "HostPort": "8080"}, {"HostIp": "127.0.0.1", "HostPort": "8081"}],
-            "53/udp": null,
-        });
-        let list = list_ports(&map);
-        let rows = list.as_array().unwrap();
+        let binding = |ip: &str, port: &str| PortBinding {
+            host_ip: ip.into(),
+            host_port: port.into(),
+        };
+        let map = BTreeMap::from([
+            (
+                "80/tcp".to_string(),
+                Some(vec![binding("", "8080"), binding("127.0.0.1", "8081")]),
+            ),
+            ("53/udp".to_string(), None),
+        ]);
+        let rows = list_ports(&map);
         assert_eq!(rows.len(), 3);
+        let json = serde_json::to_value(&rows).unwrap();
+        let rows = json.as_array().unwrap();
         assert!(rows.contains(
             &json!({"IP": "0.0.0.0", "PrivatePort": 80, "PublicPort": 8080, "Type": "tcp"})
         ));

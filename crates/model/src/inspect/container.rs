@@ -4,11 +4,11 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use super::{MountPoint, NetworkSettings};
 use crate::types::Health;
 
-/// Docker's container inspect document. `Config`, `HostConfig`, `Mounts` and
-/// `NetworkSettings` are kept as JSON: they are the request as stored plus the engine's
-/// defaults, and the network and mount documents other engine modules build.
+/// Docker's container inspect document. `Config` and `HostConfig` are kept as JSON: they are
+/// the request as stored plus the engine's defaults.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ContainerInspect {
@@ -27,9 +27,9 @@ pub struct ContainerInspect {
     pub image: String,
     pub log_path: PathBuf,
     pub mount_label: String,
-    pub mounts: Vec<serde_json::Value>,
+    pub mounts: Vec<MountPoint>,
     pub name: String,
-    pub network_settings: serde_json::Value,
+    pub network_settings: NetworkSettings,
     pub path: String,
     pub platform: String,
     pub process_label: String,
@@ -79,4 +79,13 @@ pub struct GraphDriverData {
     pub merged_dir: PathBuf,
     pub upper_dir: PathBuf,
     pub work_dir: PathBuf,
+}
+
+/// Docker's `HostConfig.LogConfig`: the log driver and its options.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct LogConfig {
+    pub config: std::collections::BTreeMap<String, String>,
+    #[serde(rename = "Type")]
+    pub kind: String,
 }

@@ -9,12 +9,18 @@
 
 mod container;
 mod image;
+mod mount;
 mod network;
+mod network_settings;
 mod volume;
 
-pub use container::{ContainerInspect, ContainerState, GraphDriver, GraphDriverData};
+pub use container::{ContainerInspect, ContainerState, GraphDriver, GraphDriverData, LogConfig};
 pub use image::{ImageGraphDriver, ImageInspect, ImageInspectConfig, ImageMetadata, ImageRootFs};
+pub use mount::MountPoint;
 pub use network::{IpamPool, NetworkConfigFrom, NetworkInspect, NetworkIpam, NetworkMember};
+pub use network_settings::{
+    ContainerEndpoint, NetworkSettings, PortSummary, SummaryNetworkSettings,
+};
 pub use volume::VolumeInspect;
 
 /// An inspect document as the JSON a client reads (keys sorted at every level).

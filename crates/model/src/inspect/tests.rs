@@ -48,7 +48,7 @@ fn container_document_shape() {
         mount_label: String::new(),
         mounts: Vec::new(),
         name: "/n".into(),
-        network_settings: serde_json::json!({}),
+        network_settings: NetworkSettings::default(),
         path: "sh".into(),
         platform: "linux".into(),
         process_label: String::new(),
@@ -75,7 +75,9 @@ fn container_document_shape() {
             r#""Created":"c","Driver":"overlay2","ExecIDs":null,"#,
             r#""GraphDriver":{"Data":{"MergedDir":"/m","UpperDir":"/u","WorkDir":"/w"},"Name":"overlay2"},"#,
             r#""HostConfig":{},"HostnamePath":"/h","HostsPath":"/hs","Id":"id","Image":"sha256:x","#,
-            r#""LogPath":"/l","MountLabel":"","Mounts":[],"Name":"/n","NetworkSettings":{},"#,
+            r#""LogPath":"/l","MountLabel":"","Mounts":[],"Name":"/n","NetworkSettings":{"Bridge":"","Gateway":"","HairpinMode":false,"#,
+            r#""IPAddress":"","IPPrefixLen":0,"LinkLocalIPv6Address":"","LinkLocalIPv6PrefixLen":0,"#,
+            r#""MacAddress":"","Networks":{},"Ports":{},"SandboxID":"","SandboxKey":""},"#,
             r#""Path":"sh","Platform":"linux","ProcessLabel":"","ResolvConfPath":"/r","RestartCount":0,"#,
             r#""State":{"Dead":false,"Error":"","ExitCode":0,"FinishedAt":"","#,
             r#""Health":{"FailingStreak":0,"Log":[],"Status":"starting"},"OOMKilled":false,"#,
@@ -186,4 +188,77 @@ fn image_document_shows_healthcheck_and_shell_only_when_set() {
         text.contains(r#""OpenStdin":false,"Shell":["/bin/bash","-c"],"StdinOnce""#),
         "{text}"
     );
+}
+
+#[test]
+fn endpoint_fields_follow_what_docker_shows() {
+    // A predefined mode: no IPv6 fields, no DNSNames.
+    let predefined = serde_json::to_string(&ContainerEndpoint::default()).unwrap();
+    assert_eq!(
+        predefined,
+        concat!(
+            r#"{"Aliases":null,"EndpointID":"","Gateway":"","IPAMConfig":null,"IPAddress":"","#,
+            r#""IPPrefixLen":0,"Links":null,"MacAddress":"","NetworkID":""}"#
+        )
+    );
+    // A user network: the IPv6 fields empty, DNSNames the name and short id.
+    let joined = ContainerEndpoint {
+        dns_names: Some(Some(vec!["web".into(), "0123456789ab".into()])),
+        network_id: "n".into(),
+        ..Default::default()
+    }
+    .with_empty_ipv6();
+    let doc = to_document(&joined);
+    assert_eq!(doc["DNSNames"], serde_json::json!(["web", "0123456789ab"]));
+    assert_eq!(doc["GlobalIPv6Address"], "");
+    assert_eq!(doc["GlobalIPv6PrefixLen"], 0);
+    assert_eq!(doc["IPv6Gateway"], "");
+    // The default bridge: DNSNames null, not absent.
+    let default_bridge = ContainerEndpoint {
+        dns_names: Some(None),
+        ..Default::default()
+    };
+    assert!(to_document(&default_bridge)["DNSNames"].is_null());
+    assert!(to_document(&default_bridge).get("DNSNames").is_some());
+}
+
+#[test]
+fn port_map_has_null_for_exposed_only() {
+    let mut settings = NetworkSettings::default();
+    settings.ports.insert("53/udp".into(), None);
+    settings.ports.insert(
+        "80/tcp".into(),
+        Some(vec![crate::types::PortBinding {
+            host_ip: "".into(),
+            host_port: "8080".into(),
+        }]),
+    );
+    let doc = to_document(&settings);
+    assert!(doc["Ports"]["53/udp"].is_null());
+    assert_eq!(
+        doc["Ports"]["80/tcp"],
+        serde_json::json!([{"HostIp": "", "HostPort": "8080"}])
+    );
+}
+
+#[test]
+fn mount_points_leave_out_name_and_driver_but_for_volumes() {
+    let tmpfs = MountPoint {
+        kind: "tmpfs".into(),
+        destination: "/scratch".into(),
+        rw: true,
+        ..Default::default()
+    };
+    assert_eq!(
+        serde_json::to_string(&tmpfs).unwrap(),
+        r#"{"Destination":"/scratch","Mode":"","Propagation":"","RW":true,"Source":"","Type":"tmpfs"}"#
+    );
+    let volume = MountPoint {
+        name: Some("v".into()),
+        driver: Some("local".into()),
+        ..tmpfs
+    };
+    let doc = to_document(&volume);
+    assert_eq!(doc["Name"], "v");
+    assert_eq!(doc["Driver"], "local");
 }
