@@ -171,7 +171,14 @@ impl Engine {
                 pty,
                 channel: ours,
             })),
-            Some((Message::Failed { message, exit_code }, _)) => {
+            Some((
+                Message::Failed {
+                    message,
+                    exit_code,
+                    kind,
+                },
+                _,
+            )) => {
                 let mut child = child;
                 let _ = child.wait();
                 // Another start won the race: the container runs, as this caller wanted.
@@ -182,11 +189,7 @@ impl Engine {
                 {
                     return Ok(None);
                 }
-                Err(if exit_code == 126 || exit_code == 127 {
-                    Error::CannotRun { message, exit_code }
-                } else {
-                    Error::Internal(message)
-                })
+                Err(Error::from_parts(message, exit_code, kind))
             }
             _ => {
                 let mut child = child;

@@ -13,10 +13,28 @@ use serde::{Deserialize, Serialize};
 pub enum Message {
     /// The container runs; `pid` is its init process. A pty master fd rides along for `-t`.
     Started { pid: i32 },
-    /// Start failed; nothing runs. `exit_code` is Docker's (125, 126, 127).
-    Failed { message: String, exit_code: i32 },
+    /// Start failed; nothing runs. `exit_code` is Docker's (125, 126, 127); `kind` is what
+    /// the error meant in the shim, so the starter's client gets the same status (a refused
+    /// setting is a 400, not a 500). A shim of an older berth sends none: Internal.
+    Failed {
+        message: String,
+        exit_code: i32,
+        #[serde(default)]
+        kind: crate::error::ErrorKind,
+    },
     /// The container exited for good with this code.
     Exited { code: i32 },
+}
+
+impl Message {
+    /// `Failed` for `error`, keeping its text, exit code and kind.
+    pub fn failed(error: &crate::Error) -> Message {
+        Message::Failed {
+            message: error.to_string(),
+            exit_code: error.exit_code(),
+            kind: error.kind(),
+        }
+    }
 }
 
 /// The file descriptors of an attached client, as the shim receives them.

@@ -130,7 +130,7 @@ fn in_context(context: &str, source: &dyn std::fmt::Display) -> String {
 
 /// What an [`Error`] means to a client: the one thing the API's status codes and the CLI's
 /// exit codes are chosen by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum ErrorKind {
     /// 404
     NotFound,
@@ -141,6 +141,7 @@ pub enum ErrorKind {
     /// 400 through the API; exit code 126/127 from the CLI
     CannotRun,
     /// 500
+    #[default]
     Internal,
 }
 
@@ -187,6 +188,18 @@ impl Error {
             Error::Filter(FilterError::BadFormat(_)) => 125,
             Error::Filter(_) => 1,
             _ => 125,
+        }
+    }
+
+    /// The error a message that crossed a process boundary (the shim's `Failed`) stands for:
+    /// the text, Docker's exit code and the kind it had on the other side.
+    pub fn from_parts(message: String, exit_code: i32, kind: ErrorKind) -> Error {
+        match kind {
+            _ if exit_code == 126 || exit_code == 127 => Error::CannotRun { message, exit_code },
+            ErrorKind::NotFound => Error::NotFound(message),
+            ErrorKind::Conflict => Error::Conflict(message),
+            ErrorKind::Invalid | ErrorKind::CannotRun => Error::InvalidArgument(message),
+            ErrorKind::Internal => Error::Internal(message),
         }
     }
 
@@ -408,5 +421,24 @@ mod tests {
             "blob unknown (and cleaning up after it: removing x: busy)"
         );
         assert!(cleanup.source().is_some());
+    }
+
+    #[test]
+    fn a_failure_from_another_process_keeps_its_kind() {
+        let refused = Error::from_parts("bad profile".into(), 125, ErrorKind::Invalid);
+        assert_eq!(refused.kind(), ErrorKind::Invalid);
+        assert_eq!(refused.to_string(), "bad profile");
+        let missing = Error::from_parts("No such container: x".into(), 125, ErrorKind::NotFound);
+        assert_eq!(missing.kind(), ErrorKind::NotFound);
+        let not_found_cmd = Error::from_parts("exec: nope".into(), 127, ErrorKind::Invalid);
+        assert_eq!(not_found_cmd.exit_code(), 127);
+        assert_eq!(not_found_cmd.kind(), ErrorKind::CannotRun);
+        // What an older shim sends: no kind, so the field's default.
+        let old: crate::shim_protocol::Message =
+            serde_json::from_str(r#"{"Failed":{"message":"boom","exit_code":125}}"#).unwrap();
+        let crate::shim_protocol::Message::Failed { kind, .. } = old else {
+            panic!("not Failed: {old:?}");
+        };
+        assert_eq!(kind, ErrorKind::Internal);
     }
 }

@@ -42,14 +42,7 @@ pub fn run(id: &str, sync: OwnedFd, attach: AttachFds) -> i32 {
     let engine = match Engine::open() {
         Ok(e) => e,
         Err(e) => {
-            send(
-                sync.as_fd(),
-                &Message::Failed {
-                    message: e.to_string(),
-                    exit_code: 125,
-                },
-                None,
-            );
+            send(sync.as_fd(), &Message::failed(&e), None);
             return 1;
         }
     };

@@ -49,10 +49,7 @@ impl Shim {
     pub(super) fn run(&mut self) -> i32 {
         let Some(mut rec) = self.record() else {
             self.tell(
-                &Message::Failed {
-                    message: format!("No such container: {}", self.id),
-                    exit_code: 125,
-                },
+                &Message::failed(&Error::NotFound(format!("No such container: {}", self.id))),
                 None,
             );
             return 1;
@@ -67,22 +64,16 @@ impl Shim {
             Ok(true) => {}
             Ok(false) => {
                 self.tell(
-                    &Message::Failed {
-                        message: format!("container {} is already starting or running", self.id),
-                        exit_code: 125,
-                    },
+                    &Message::failed(&Error::Conflict(format!(
+                        "container {} is already starting or running",
+                        self.id
+                    ))),
                     None,
                 );
                 return 1;
             }
             Err(e) => {
-                self.tell(
-                    &Message::Failed {
-                        message: e.to_string(),
-                        exit_code: 125,
-                    },
-                    None,
-                );
+                self.tell(&Message::failed(&e), None);
                 return 1;
             }
         }
@@ -110,13 +101,7 @@ impl Shim {
                     let _ = self.engine.db.update_container(&rec);
                     self.close_attach_server();
                     self.teardown(&rec);
-                    self.tell(
-                        &Message::Failed {
-                            message: e.to_string(),
-                            exit_code: e.exit_code(),
-                        },
-                        None,
-                    );
+                    self.tell(&Message::failed(&e), None);
                     // Removed meanwhile: what this start made again (directories, mounts,
                     // network) goes too.
                     if rec.config.host_config.auto_remove || self.record().is_none() {
