@@ -90,3 +90,25 @@ pub fn receive(sock: BorrowedFd<'_>) -> Option<(Message, Option<OwnedFd>)> {
     }
     serde_json::from_slice(&buf[..n]).ok().map(|m| (m, fd))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Message;
+    use crate::error::ErrorKind;
+
+    #[test]
+    fn a_failure_keeps_its_kind_and_an_older_shims_reads_as_internal() {
+        let sent = Message::failed(&crate::Error::Conflict("taken".into()));
+        let text = serde_json::to_string(&sent).unwrap();
+        let Message::Failed { kind, .. } = serde_json::from_str(&text).unwrap() else {
+            panic!("not Failed: {text}");
+        };
+        assert_eq!(kind, ErrorKind::Conflict);
+        let old: Message =
+            serde_json::from_str(r#"{"Failed":{"message":"boom","exit_code":125}}"#).unwrap();
+        let Message::Failed { kind, .. } = old else {
+            panic!("not Failed: {old:?}");
+        };
+        assert_eq!(kind, ErrorKind::Internal);
+    }
+}

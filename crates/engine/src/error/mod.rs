@@ -433,12 +433,5 @@ mod tests {
         let not_found_cmd = Error::from_parts("exec: nope".into(), 127, ErrorKind::Invalid);
         assert_eq!(not_found_cmd.exit_code(), 127);
         assert_eq!(not_found_cmd.kind(), ErrorKind::CannotRun);
-        // What an older shim sends: no kind, so the field's default.
-        let old: crate::shim_protocol::Message =
-            serde_json::from_str(r#"{"Failed":{"message":"boom","exit_code":125}}"#).unwrap();
-        let crate::shim_protocol::Message::Failed { kind, .. } = old else {
-            panic!("not Failed: {old:?}");
-        };
-        assert_eq!(kind, ErrorKind::Internal);
     }
 }
