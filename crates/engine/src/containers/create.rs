@@ -2,7 +2,7 @@
 //! new container's record, volumes and directories.
 
 use crate::store::ContainerRecord;
-use crate::types::{CreateRequest, State};
+use crate::types::CreateRequest;
 use crate::{Engine, Error, names};
 
 impl Engine {
@@ -51,26 +51,8 @@ impl Engine {
             return Err(Error::InvalidArgument("No command specified".into()));
         }
         let id = names::new_id();
-        let mut record = ContainerRecord {
-            id: id.clone(),
-            name: String::new(),
-            image: request.config.image.clone(),
-            image_id,
-            created: crate::clock::now(),
-            config: request,
-            state: State::Created,
-            pid: 0,
-            shim_pid: 0,
-            shim_start: 0,
-            exit_code: 0,
-            started_at: String::new(),
-            finished_at: String::new(),
-            error: String::new(),
-            restart_count: 0,
-            manually_stopped: false,
-            oom_killed: false,
-            health: None,
-        };
+        let mut record =
+            ContainerRecord::created(id.clone(), image_id, crate::clock::now(), request);
         // Volumes first (their dirs, then their records with the container's, in one
         // transaction): bad input is refused before anything exists.
         let planned = self.plan_mounts(&record.config)?;

@@ -37,6 +37,37 @@ pub struct ContainerRecord {
     pub health: Option<Health>,
 }
 
+impl ContainerRecord {
+    /// The record of a container just created from `config`: no name yet, never started.
+    pub(crate) fn created(
+        id: String,
+        image_id: String,
+        created: String,
+        config: CreateRequest,
+    ) -> ContainerRecord {
+        ContainerRecord {
+            id,
+            name: String::new(),
+            image: config.config.image.clone(),
+            image_id,
+            created,
+            config,
+            state: State::Created,
+            pid: 0,
+            shim_pid: 0,
+            shim_start: 0,
+            exit_code: 0,
+            started_at: String::new(),
+            finished_at: String::new(),
+            error: String::new(),
+            restart_count: 0,
+            manually_stopped: false,
+            oom_killed: false,
+            health: None,
+        }
+    }
+}
+
 /// One volume.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Volume {
@@ -138,24 +169,13 @@ pub struct Event {
 /// A created container with default settings, for tests.
 #[cfg(test)]
 pub(crate) fn test_container(id: &str, name: &str) -> ContainerRecord {
-    ContainerRecord {
-        id: id.into(),
-        name: name.into(),
-        image: "busybox".into(),
-        image_id: "sha256:i".into(),
-        created: "2026-01-01T00:00:00Z".into(),
-        config: CreateRequest::default(),
-        state: State::Created,
-        pid: 0,
-        shim_pid: 0,
-        shim_start: 0,
-        exit_code: 0,
-        started_at: String::new(),
-        finished_at: String::new(),
-        error: String::new(),
-        restart_count: 0,
-        manually_stopped: false,
-        oom_killed: false,
-        health: None,
-    }
+    let mut rec = ContainerRecord::created(
+        id.into(),
+        "sha256:i".into(),
+        "2026-01-01T00:00:00Z".into(),
+        CreateRequest::default(),
+    );
+    rec.name = name.into();
+    rec.image = "busybox".into();
+    rec
 }
