@@ -173,6 +173,8 @@ enum ImageCommand {
     Prune(commands::image_prune::Args),
 }
 
+// Parsed once per process: the size of the enum does not matter, boxing would only add noise.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum ContainerCommand {
     #[command(flatten)]
