@@ -32,8 +32,11 @@ impl Journald {
     /// Connects as the container starts: without a journal the start fails, as dockerd's.
     pub(super) fn connect(settings: &LogSettings, source: &Source) -> Result<Journald, Error> {
         let path = socket_path();
-        let not_enabled =
-            || Error::Internal("failed to initialize logging driver: journald is not enabled on this host".into());
+        let not_enabled = || {
+            Error::Internal(
+                "failed to initialize logging driver: journald is not enabled on this host".into(),
+            )
+        };
         if !path.exists() {
             return Err(not_enabled());
         }
@@ -77,7 +80,11 @@ fn push_field(out: &mut Vec<u8>, name: &str, value: &[u8]) {
 impl LogSink for Journald {
     fn line(&mut self, stream: Stream, line: &[u8], _stamp: &Stamp) {
         self.buf.clear();
-        push_field(&mut self.buf, "MESSAGE", line.strip_suffix(b"\n").unwrap_or(line));
+        push_field(
+            &mut self.buf,
+            "MESSAGE",
+            line.strip_suffix(b"\n").unwrap_or(line),
+        );
         let priority: &[u8] = match stream {
             Stream::Stdout => b"6",
             Stream::Stderr => b"3",

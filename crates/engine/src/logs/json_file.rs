@@ -43,21 +43,31 @@ impl JsonFile {
         })
     }
 
+    /// Writes the batch's entries to the live file.
     fn write_pending(&mut self) {
         if self.pending.is_empty() {
             return;
-        }
-        if self.rotation.max_size > 0
-            && self.size > 0
-            && self.size + self.pending.len() as u64 > self.rotation.max_size
-        {
-            // Losing the rotation keeps the lines: the file only grows past its size.
-            let _ = self.rotate();
         }
         if self.file.write_all(&self.pending).is_ok() {
             self.size += self.pending.len() as u64;
         }
         self.pending.clear();
+    }
+
+    /// Rotates before the last entry of the batch (from `start` in `pending`) when it would
+    /// take the live file past its size, as Docker checks each message: one batch of lines
+    /// may span several files.
+    fn rotate_before(&mut self, start: usize) {
+        let before = self.size + start as u64;
+        let after = self.size + self.pending.len() as u64;
+        if self.rotation.max_size == 0 || before == 0 || after <= self.rotation.max_size {
+            return;
+        }
+        let entry = self.pending.split_off(start);
+        self.write_pending();
+        self.pending = entry;
+        // Losing the rotation keeps the lines: the file only grows past its size.
+        let _ = self.rotate();
     }
 
     /// Moves the live file down the chain of rotated ones and starts a new one.
@@ -96,9 +106,13 @@ impl LogSink for JsonFile {
             stream: stream.name().into(),
             time: stamp.rfc3339.as_str().into(),
         };
-        if serde_json::to_writer(&mut self.pending, &entry).is_ok() {
-            self.pending.push(b'\n');
+        let start = self.pending.len();
+        if serde_json::to_writer(&mut self.pending, &entry).is_err() {
+            self.pending.truncate(start);
+            return;
         }
+        self.pending.push(b'\n');
+        self.rotate_before(start);
     }
 
     fn flush(&mut self) {
@@ -137,9 +151,8 @@ fn compress(path: &Path) -> std::io::Result<()> {
     std::fs::remove_file(path)
 }
 
-/// The contents of the rotated files of the log at `path`, oldest first (the live file not
-/// included), decompressed.
-pub(super) fn read_rotated(path: &Path) -> std::io::Result<Vec<u8>> {
+/// The rotated files of the log at `path`, oldest first, each with whether it is compressed.
+fn rotated_files(path: &Path) -> Vec<(PathBuf, bool)> {
     let mut newest_first = Vec::new();
     for n in 1.. {
         let plain = rotated(path, n, false);
@@ -152,22 +165,75 @@ pub(super) fn read_rotated(path: &Path) -> std::io::Result<Vec<u8>> {
             break;
         }
     }
+    newest_first.reverse();
+    newest_first
+}
+
+/// A rotated file's reader, decompressing; None when it was rotated away meanwhile.
+fn open_rotated(file: &Path, gz: bool) -> std::io::Result<Option<Box<dyn Read>>> {
+    match File::open(file) {
+        Ok(f) if gz => Ok(Some(Box::new(flate2::read::GzDecoder::new(f)))),
+        Ok(f) => Ok(Some(Box::new(f))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The contents of the rotated files of the log at `path`, oldest first (the live file not
+/// included), decompressed.
+pub(super) fn read_rotated(path: &Path) -> std::io::Result<Vec<u8>> {
     let mut out = Vec::new();
-    for (file, gz) in newest_first.into_iter().rev() {
-        let f = match File::open(&file) {
-            Ok(f) => f,
-            // Rotated away meanwhile.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e),
-        };
-        if gz {
-            flate2::read::GzDecoder::new(f).read_to_end(&mut out)?;
-        } else {
-            let mut f = f;
-            f.read_to_end(&mut out)?;
+    for (file, gz) in rotated_files(path) {
+        if let Some(mut reader) = open_rotated(&file, gz)? {
+            reader.read_to_end(&mut out)?;
         }
     }
     Ok(out)
+}
+
+/// The first line of a log file (its first entry, unique by its nanosecond time).
+fn first_line(reader: impl Read) -> Vec<u8> {
+    let mut line = Vec::new();
+    let _ = std::io::BufRead::read_until(&mut std::io::BufReader::new(reader), b'\n', &mut line);
+    line
+}
+
+/// What a follower missed when the log rotated under it: the files rotated after the one it
+/// was reading (`reading`, told apart by its first line, as compression replaces its inode)
+/// and before the live one it goes on with (`next`, by inode), oldest first. Had the reader's
+/// file already gone (max-file), every rotated file is newer than it.
+pub(super) fn read_rotated_between(path: &Path, reading: &File, next: &File) -> Vec<u8> {
+    use std::os::unix::fs::{FileExt, MetadataExt};
+    let mut head = vec![0u8; 64 * 1024];
+    let n = reading.read_at(&mut head, 0).unwrap_or(0);
+    head.truncate(n);
+    let reading_first = first_line(&head[..]);
+    let next_id = next.metadata().map(|m| (m.dev(), m.ino())).ok();
+    let files = rotated_files(path);
+    let mut start = 0;
+    let mut end = files.len();
+    for (k, (file, gz)) in files.iter().enumerate() {
+        if !*gz
+            && let Ok(m) = std::fs::metadata(file)
+            && Some((m.dev(), m.ino())) == next_id
+        {
+            end = k;
+            break;
+        }
+        if let Ok(Some(reader)) = open_rotated(file, *gz)
+            && !reading_first.is_empty()
+            && first_line(reader) == reading_first
+        {
+            start = k + 1;
+        }
+    }
+    let mut out = Vec::new();
+    for (file, gz) in files.get(start..end).unwrap_or_default() {
+        if let Ok(Some(mut reader)) = open_rotated(file, *gz) {
+            let _ = reader.read_to_end(&mut out);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -190,7 +256,11 @@ mod tests {
             };
             let mut file = JsonFile::open(&path, rotation).unwrap();
             for i in 0..40 {
-                file.line(Stream::Stdout, format!("line {i:02}\n").as_bytes(), &stamp());
+                file.line(
+                    Stream::Stdout,
+                    format!("line {i:02}\n").as_bytes(),
+                    &stamp(),
+                );
                 file.flush();
             }
             assert!(std::fs::metadata(&path).unwrap().len() <= 200);
@@ -202,7 +272,12 @@ mod tests {
             let lines: Vec<String> = String::from_utf8(all)
                 .unwrap()
                 .lines()
-                .map(|l| serde_json::from_str::<Entry<'_>>(l).unwrap().log.into_owned())
+                .map(|l| {
+                    serde_json::from_str::<Entry<'_>>(l)
+                        .unwrap()
+                        .log
+                        .into_owned()
+                })
                 .collect();
             // The newest lines survive, in order, with nothing in between lost.
             assert_eq!(lines.last().unwrap(), "line 39\n");

@@ -59,10 +59,7 @@ pub struct LogLine {
 
 impl Engine {
     /// The log a container's output goes through, opened as it starts (by its shim).
-    pub(crate) fn open_log(
-        &self,
-        rec: &crate::store::ContainerRecord,
-    ) -> Result<LogWriter, Error> {
+    pub(crate) fn open_log(&self, rec: &crate::store::ContainerRecord) -> Result<LogWriter, Error> {
         let settings = LogSettings::of(rec.config.host_config.log_config.as_ref());
         let source = tag::Source {
             id: rec.id.clone(),
@@ -168,12 +165,15 @@ impl Engine {
         let Some(follower) = follower.as_mut() else {
             return Ok(());
         };
+        // Set once the container is done: read to the end (across a last rotation), then stop.
+        let mut finished = false;
         loop {
             buf.clear();
             let n = reader
                 .read_line(&mut buf)
                 .map_err(|e| Error::io("reading log", e))?;
-            if n > 0 && buf.ends_with('\n') {
+            if n > 0 && (buf.ends_with('\n') || finished) {
+                // With the shim gone, an unterminated last line is all there will be of it.
                 if let Some(line) = parse_line(&buf)
                     && wanted(&line)
                     && !sink(line)
@@ -185,41 +185,45 @@ impl Engine {
             if n > 0 {
                 reader.seek(SeekFrom::Current(-(n as i64))).ok();
             } else if let Some(newer) = rotated_away(reader.get_ref(), &path) {
-                // The writer rotated: what it wrote before is read; go on with the new file.
-                reader = BufReader::new(newer);
-                follower.rewatch(&path);
-                continue;
-            }
-            if !keep_going() {
-                return Ok(());
-            }
-            let running = match follower.wait() {
-                Woke::Written => continue,
-                Woke::ShimGone => false,
-                // Nothing new for a while: is the container still running?
-                Woke::Idle => self
-                    .db
-                    .container(&rec.id)?
-                    .is_some_and(|r| r.state.has_shim()),
-            };
-            if !running {
-                // Drain what the shim wrote last, partial line included.
-                let mut rest = String::new();
-                while reader
-                    .read_line(&mut rest)
-                    .map_err(|e| Error::io("reading log", e))?
-                    > 0
-                {
-                    if let Some(line) = parse_line(&rest)
+                // The writer rotated: the rest of the file being read, the files rotated
+                // meanwhile, then on with the live one.
+                let mut missed = Vec::new();
+                std::io::Read::read_to_end(&mut reader, &mut missed)
+                    .map_err(|e| Error::io("reading log", e))?;
+                missed.extend(json_file::read_rotated_between(
+                    &path,
+                    reader.get_ref(),
+                    &newer,
+                ));
+                for text in missed.split(|&b| b == b'\n') {
+                    if let Some(line) = std::str::from_utf8(text).ok().and_then(parse_line)
                         && wanted(&line)
                         && !sink(line)
                     {
                         return Ok(());
                     }
-                    rest.clear();
                 }
+                reader = BufReader::new(newer);
+                follower.rewatch(&path);
+                continue;
+            } else if truncated_under(&mut reader) {
+                // One file (max-file=1) is truncated in place: read it again from its start.
+                continue;
+            } else if finished {
                 return Ok(());
             }
+            if !keep_going() {
+                return Ok(());
+            }
+            finished = match follower.wait() {
+                Woke::Written => continue,
+                Woke::ShimGone => true,
+                // Nothing new for a while: is the container still running?
+                Woke::Idle => !self
+                    .db
+                    .container(&rec.id)?
+                    .is_some_and(|r| r.state.has_shim()),
+            };
         }
     }
 }
@@ -246,6 +250,20 @@ pub fn readable(rec: &crate::store::ContainerRecord) -> Result<(), Error> {
             "configured logging driver does not support reading".into(),
         ))
     }
+}
+
+/// Whether the file being read is now shorter than what was read of it (truncated by a
+/// one-file rotation); if so the reader goes back to its start.
+fn truncated_under(reader: &mut BufReader<File>) -> bool {
+    let Ok(position) = reader.stream_position() else {
+        return false;
+    };
+    let size = reader
+        .get_ref()
+        .metadata()
+        .map(|m| m.len())
+        .unwrap_or(position);
+    size < position && reader.seek(SeekFrom::Start(0)).is_ok()
 }
 
 /// How long a follower sleeps when nothing is written before it checks that the container

@@ -52,7 +52,9 @@ mod tests {
         assert_eq!(source.tag(None).unwrap(), "0123456789ab");
         assert_eq!(
             source
-                .tag(Some("{{.Name}}/{{.ImageName}}/{{.ImageID}}/{{.DaemonName}}"))
+                .tag(Some(
+                    "{{.Name}}/{{.ImageName}}/{{.ImageID}}/{{.DaemonName}}"
+                ))
                 .unwrap(),
             "web/bb:latest/fedcba987654/berth"
         );

@@ -3,8 +3,8 @@
 //! log driver ([`LogSink`], one file per driver) and to the file `logs` reads, when kept.
 
 use super::Stream;
-use super::json_file::JsonFile;
 use super::journald::Journald;
+use super::json_file::JsonFile;
 use super::settings::{Driver, LogSettings};
 use super::syslog::Syslog;
 use super::tag::Source;
