@@ -122,6 +122,28 @@ pub struct HostConfig {
     pub mounts: Option<Vec<MountSpec>>,
     /// `--volumes-from CONTAINER[:ro|rw]`
     pub volumes_from: Option<Vec<String>>,
+    /// `--pid`: "" (a private namespace), "host" or "container:NAME".
+    pub pid_mode: String,
+    /// `--ipc`: "none", "private", "shareable", "host" or "container:NAME" ("" until create
+    /// fills in the default, "private").
+    pub ipc_mode: String,
+    /// `--uts`: "" (private) or "host".
+    #[serde(rename = "UTSMode")]
+    pub uts_mode: String,
+    /// `--cgroupns`: "host" or "private" (create fills in the host's default).
+    pub cgroupns_mode: String,
+    /// `--userns`: "" or "host" (berth never remaps users, so both are the host's).
+    pub userns_mode: String,
+    /// `--group-add`: group names (from the image's /etc/group) or numbers.
+    pub group_add: Option<Vec<String>>,
+    /// `--device-cgroup-rule 'c 1:3 rwm'`
+    pub device_cgroup_rules: Option<Vec<String>>,
+    /// `--cpuset-cpus 0-2,4`
+    pub cpuset_cpus: String,
+    /// `--cpuset-mems 0`
+    pub cpuset_mems: String,
+    /// `--memory-swappiness 0..100`; None (or -1 on input) keeps the host's.
+    pub memory_swappiness: Option<i64>,
 }
 
 /// One host side of a published port; empty HostIp = every address, empty HostPort = any free
