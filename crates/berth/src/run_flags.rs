@@ -196,6 +196,9 @@ pub struct RunFlags {
     /// Working directory inside the container
     #[arg(short, long, value_name = "string")]
     pub workdir: Option<String>,
+    /// Namespaces and pinned resources (`--pid`, `--ipc`, `--cpuset-cpus` ...).
+    #[command(flatten)]
+    pub isolation: isolation::IsolationFlags,
 }
 
 impl RunFlags {
@@ -405,6 +408,7 @@ impl RunFlags {
         hc.mounts = (!mounts.is_empty()).then_some(mounts);
         hc.volumes_from = (!self.volumes_from.is_empty()).then(|| self.volumes_from.clone());
         self.apply_network_flags(&mut request)?;
+        self.isolation.apply(&mut request.host_config)?;
         Ok(request)
     }
 }
@@ -549,6 +553,8 @@ fn insert_kv(map: &mut BTreeMap<String, String>, kv: &str) {
     let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
     map.insert(k.to_string(), v.to_string());
 }
+
+mod isolation;
 
 #[cfg(test)]
 mod tests;

@@ -586,6 +586,13 @@ pub(crate) fn launch(
         let relative = cwd.trim_start_matches('/');
         let _ = std::fs::create_dir_all(rootfs_dir.join(relative));
     }
+    let joins = engine.namespace_joins(rec)?;
+    let mut additional_gids = user.additional_gids;
+    for gid in user::added_groups(rootfs_dir, rec.config.host_config.group_add.as_deref())? {
+        if gid != user.gid && !additional_gids.contains(&gid) {
+            additional_gids.push(gid);
+        }
+    }
     let netns = engine.prepare_container_network(rec, &hostname)?;
     crate::timing::mark("shim: network ready");
     Ok(Launch {
@@ -595,10 +602,13 @@ pub(crate) fn launch(
         cwd,
         uid: user.uid,
         gid: user.gid,
-        additional_gids: user.additional_gids,
+        additional_gids,
         hostname,
         network_files,
         netns,
         mounts,
+        pid_ns: joins.pid_ns,
+        ipc_ns: joins.ipc_ns,
+        shm: joins.shm,
     })
 }

@@ -4,6 +4,7 @@
 
 mod create;
 mod inspect;
+mod isolation;
 mod list;
 mod remove;
 
