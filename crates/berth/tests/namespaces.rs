@@ -250,15 +250,19 @@ fn group_add_takes_numbers_and_the_images_group_names() {
         "-G",
     ]);
     assert_eq!(groups.trim(), "0 50 1234");
+    // An exec gets them too, as in Docker.
     env.ok(&[
-        "create",
+        "run",
+        "-d",
         "--name",
         "grp",
         "--group-add",
         "staff",
         "bb",
-        "true",
+        "sleep",
+        "300",
     ]);
+    assert_eq!(env.ok(&["exec", "grp", "id", "-G"]).trim(), "0 50");
     assert_eq!(
         inspect(&env, "grp", "{{json .HostConfig.GroupAdd}}"),
         "[\"staff\"]"

@@ -553,7 +553,11 @@ pub(crate) fn launch(
 ) -> Result<Launch, Error> {
     let c = &rec.config.config;
     let (network_files, hostname) = engine.network_identity(rec)?;
-    let user = user::resolve(rootfs_dir, &c.user)?;
+    let user = user::resolve_with_groups(
+        rootfs_dir,
+        &c.user,
+        rec.config.host_config.group_add.as_deref(),
+    )?;
     let args: Vec<String> = c
         .entrypoint
         .iter()
@@ -587,12 +591,6 @@ pub(crate) fn launch(
         let _ = std::fs::create_dir_all(rootfs_dir.join(relative));
     }
     let joins = engine.namespace_joins(rec)?;
-    let mut additional_gids = user.additional_gids;
-    for gid in user::added_groups(rootfs_dir, rec.config.host_config.group_add.as_deref())? {
-        if gid != user.gid && !additional_gids.contains(&gid) {
-            additional_gids.push(gid);
-        }
-    }
     let netns = engine.prepare_container_network(rec, &hostname)?;
     crate::timing::mark("shim: network ready");
     Ok(Launch {
@@ -602,7 +600,7 @@ pub(crate) fn launch(
         cwd,
         uid: user.uid,
         gid: user.gid,
-        additional_gids,
+        additional_gids: user.additional_gids,
         hostname,
         network_files,
         netns,

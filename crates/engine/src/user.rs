@@ -27,8 +27,24 @@ fn read_table(rootfs: &Path, file: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// [`resolve`], with `--group-add`'s groups among the supplementary ones (the container's
+/// init and its execs alike, as Docker).
+pub fn resolve_with_groups(
+    rootfs: &Path,
+    spec: &str,
+    group_add: Option<&[String]>,
+) -> Result<ResolvedUser, Error> {
+    let mut user = resolve(rootfs, spec)?;
+    for gid in added_groups(rootfs, group_add)? {
+        if gid != user.gid && !user.additional_gids.contains(&gid) {
+            user.additional_gids.push(gid);
+        }
+    }
+    Ok(user)
+}
+
 /// `--group-add`: each group by number, or by name from the container's /etc/group.
-pub fn added_groups(rootfs: &Path, groups: Option<&[String]>) -> Result<Vec<u32>, Error> {
+fn added_groups(rootfs: &Path, groups: Option<&[String]>) -> Result<Vec<u32>, Error> {
     let Some(groups) = groups.filter(|g| !g.is_empty()) else {
         return Ok(Vec::new());
     };
