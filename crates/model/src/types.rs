@@ -63,6 +63,11 @@ fn null_as_zero<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error>
     Ok(Option::<i64>::deserialize(d)?.unwrap_or(0))
 }
 
+/// A client that sends `null` for an unset string (bollard's models, SDKs) means "".
+fn null_as_default<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
+}
+
 /// Docker's `State.Health`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "PascalCase", default)]
@@ -123,24 +128,31 @@ pub struct HostConfig {
     /// `--volumes-from CONTAINER[:ro|rw]`
     pub volumes_from: Option<Vec<String>>,
     /// `--pid`: "" (a private namespace), "host" or "container:NAME".
+    #[serde(deserialize_with = "null_as_default")]
     pub pid_mode: String,
     /// `--ipc`: "none", "private", "shareable", "host" or "container:NAME" ("" until create
     /// fills in the default, "private").
+    #[serde(deserialize_with = "null_as_default")]
     pub ipc_mode: String,
     /// `--uts`: "" (private) or "host".
     #[serde(rename = "UTSMode")]
+    #[serde(deserialize_with = "null_as_default")]
     pub uts_mode: String,
     /// `--cgroupns`: "host" or "private" (create fills in the host's default).
+    #[serde(deserialize_with = "null_as_default")]
     pub cgroupns_mode: String,
     /// `--userns`: "" or "host" (berth never remaps users, so both are the host's).
+    #[serde(deserialize_with = "null_as_default")]
     pub userns_mode: String,
     /// `--group-add`: group names (from the image's /etc/group) or numbers.
     pub group_add: Option<Vec<String>>,
     /// `--device-cgroup-rule 'c 1:3 rwm'`
     pub device_cgroup_rules: Option<Vec<String>>,
     /// `--cpuset-cpus 0-2,4`
+    #[serde(deserialize_with = "null_as_default")]
     pub cpuset_cpus: String,
     /// `--cpuset-mems 0`
+    #[serde(deserialize_with = "null_as_default")]
     pub cpuset_mems: String,
     /// `--memory-swappiness 0..100`; None (or -1 on input) keeps the host's.
     pub memory_swappiness: Option<i64>,

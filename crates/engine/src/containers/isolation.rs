@@ -175,6 +175,17 @@ mod tests {
     }
 
     #[test]
+    fn clients_nulls_read_as_unset() {
+        let hc: HostConfig = serde_json::from_value(serde_json::json!({
+            "PidMode": "host", "IpcMode": null, "UTSMode": null, "CpusetCpus": null,
+            "MemorySwappiness": null, "GroupAdd": null
+        }))
+        .unwrap();
+        assert_eq!((hc.pid_mode.as_str(), hc.ipc_mode.as_str()), ("host", ""));
+        assert!(hc.cpuset_cpus.is_empty() && hc.memory_swappiness.is_none());
+    }
+
+    #[test]
     fn bad_settings_are_refused_in_dockerds_words() {
         let refused = |hc: HostConfig, config: ContainerConfig| {
             validate(&hc, &config).unwrap_err().to_string()
