@@ -334,6 +334,30 @@ fn cpusets_swappiness_swap_and_device_rules_are_applied_and_echoed() {
         format!("0 0 10 {} [\"c 1:11 rwm\"]", 128 << 20)
     );
 
+    // `update` moves a running container to other CPUs.
+    let (available, _) = std::fs::read_to_string("/sys/fs/cgroup/cpuset/cpuset.cpus")
+        .or_else(|_| std::fs::read_to_string("/sys/devices/system/cpu/online"))
+        .unwrap_or_default()
+        .trim()
+        .split_once('-')
+        .map(|(a, b)| (b.to_string(), a.to_string()))
+        .unwrap_or_default();
+    if !available.is_empty() {
+        env.ok(&["update", "--cpuset-cpus", &available, &id]);
+        assert_eq!(
+            cgroup_file(&id, "cpuset", "cpuset.cpus").as_deref(),
+            Some(available.as_str())
+        );
+        assert_eq!(inspect(&env, &id, "{{.HostConfig.CpusetCpus}}"), available);
+    }
+    let r = env.berth(&["update", "--cpuset-cpus", "4095", &id]);
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr.contains("Requested CPUs are not available"),
+        "{}",
+        r.stderr
+    );
+
     env.ok(&["create", "--name", "plain", "bb", "true"]);
     assert_eq!(
         inspect(

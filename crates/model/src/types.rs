@@ -264,6 +264,11 @@ pub struct UpdateRequest {
     /// Set: the new limit; <= 0 is unlimited.
     pub pids_limit: Option<i64>,
     pub restart_policy: Option<RestartPolicy>,
+    /// `--cpuset-cpus`, `--cpuset-mems`: non-empty ones replace the container's.
+    #[serde(deserialize_with = "null_as_default")]
+    pub cpuset_cpus: String,
+    #[serde(deserialize_with = "null_as_default")]
+    pub cpuset_mems: String,
 }
 
 /// `POST /containers/create`: Config with HostConfig inside.

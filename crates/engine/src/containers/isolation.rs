@@ -43,9 +43,7 @@ pub(crate) fn validate(hc: &HostConfig, config: &ContainerConfig) -> Result<(), 
     for rule in hc.device_cgroup_rules.iter().flatten() {
         parse_device_cgroup_rule(rule).map_err(Error::InvalidArgument)?;
     }
-    let (cpus, mems) = crate::sandbox::host_cpuset();
-    check_cpuset(&hc.cpuset_cpus, &cpus, "cpus", "CPUs")?;
-    check_cpuset(&hc.cpuset_mems, &mems, "mems", "memory nodes")?;
+    check_cpusets(hc)?;
     if let Some(s) = hc.memory_swappiness
         && s != -1
         && !(0..=100).contains(&s)
@@ -55,6 +53,13 @@ pub(crate) fn validate(hc: &HostConfig, config: &ContainerConfig) -> Result<(), 
         )));
     }
     Ok(())
+}
+
+/// `--cpuset-cpus` and `--cpuset-mems` against the host's (at create and `update`).
+pub(crate) fn check_cpusets(hc: &HostConfig) -> Result<(), Error> {
+    let (cpus, mems) = crate::sandbox::host_cpuset();
+    check_cpuset(&hc.cpuset_cpus, &cpus, "cpus", "CPUs")?;
+    check_cpuset(&hc.cpuset_mems, &mems, "mems", "memory nodes")
 }
 
 /// dockerd's checks of a `--cpuset-cpus`/`--cpuset-mems` list against the host's.

@@ -9,6 +9,7 @@ mod list;
 mod remove;
 
 pub(crate) use create::validate_request;
+pub(crate) use isolation::check_cpusets;
 pub use list::LIST_FILTER_KEYS;
 
 /// A container's record, as the state store keeps it.
