@@ -549,3 +549,95 @@ fn docker_cli_through_the_api_sets_and_sees_every_mode() {
     let r = docker.run(&["run", "--rm", "--ipc", "container:plain", "bb", "true"]);
     refused(&r, "cannot join IPC of a non running container: plain");
 }
+
+/// One HTTP request to `berth serve` on `socket`: the status and the body.
+fn http(socket: &std::path::Path, method: &str, path: &str, body: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::os::unix::net::UnixStream::connect(socket).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[test]
+fn the_api_answers_bad_modes_and_absent_donors_with_dockerds_codes() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    let (cmd, socket) = env.serve_command();
+    let _serve = common::serve::Serve::start(cmd, socket.clone());
+    let create = |host_config: &str| {
+        http(
+            &socket,
+            "POST",
+            "/v1.41/containers/create",
+            &format!(r#"{{"Image":"bb","Cmd":["true"],"HostConfig":{host_config}}}"#),
+        )
+    };
+    for (host_config, message) in [
+        (r#"{"IpcMode":"bogus"}"#, "invalid IPC mode: bogus"),
+        (
+            r#"{"PidMode":"container:"}"#,
+            "invalid PID mode: container:",
+        ),
+        (
+            r#"{"Runtime":"nosuch"}"#,
+            "unknown or invalid runtime name: nosuch",
+        ),
+        (
+            r#"{"MemorySwappiness":101}"#,
+            "Invalid value: 101, valid memory swappiness range is 0-100",
+        ),
+        (
+            r#"{"DeviceCgroupRules":["c 1 rwm"]}"#,
+            "invalid device cgroup format 'c 1 rwm'",
+        ),
+    ] {
+        let (status, body) = create(host_config);
+        assert_eq!(status, 400, "{host_config}: {body}");
+        assert!(body.contains(message), "{host_config}: {body}");
+    }
+    env.ok(&["create", "--name", "stopped", "bb", "sleep", "300"]);
+    let (status, body) = create(r#"{"PidMode":"container:stopped"}"#);
+    assert_eq!(status, 201, "{body}");
+    let id = body.split('"').nth(3).unwrap().to_string();
+    let (status, body) = http(
+        &socket,
+        "POST",
+        &format!("/v1.41/containers/{id}/start"),
+        "",
+    );
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body.contains("cannot join PID of a non running container: stopped"),
+        "{body}"
+    );
+    env.ok(&["run", "-d", "--name", "private", "bb", "sleep", "300"]);
+    let (_, body) = create(r#"{"IpcMode":"container:private"}"#);
+    let id = body.split('"').nth(3).unwrap().to_string();
+    let (status, body) = http(
+        &socket,
+        "POST",
+        &format!("/v1.41/containers/{id}/start"),
+        "",
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("non-shareable IPC"), "{body}");
+}
