@@ -284,6 +284,25 @@ fn cgroup_file(id: &str, controller: &str, file: &str) -> Option<String> {
     .map(|s| s.trim().to_string())
 }
 
+/// What dockerd records for `--memory-swappiness N` here: nothing on a host without the
+/// setting (cgroup v2).
+fn expected_swappiness(n: i64) -> String {
+    let v1_file = std::path::Path::new("/sys/fs/cgroup/memory/memory.swappiness").exists();
+    if v1_file {
+        n.to_string()
+    } else {
+        "<nil>".into()
+    }
+}
+
+/// What dockerd records as memory+swap for `bytes` (twice `-m`): unlimited (-1) on a cgroup
+/// v1 host without swap accounting.
+fn expected_swap(bytes: i64) -> i64 {
+    let v2 = std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    let memsw = std::path::Path::new("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes").exists();
+    if v2 || memsw { bytes } else { -1 }
+}
+
 #[test]
 fn cpusets_swappiness_swap_and_device_rules_are_applied_and_echoed() {
     let Some(env) = env() else { return };
@@ -331,7 +350,11 @@ fn cpusets_swappiness_swap_and_device_rules_are_applied_and_echoed() {
             &id,
             "{{.HostConfig.CpusetCpus}} {{.HostConfig.CpusetMems}} {{.HostConfig.MemorySwappiness}} {{.HostConfig.MemorySwap}} {{json .HostConfig.DeviceCgroupRules}}"
         ),
-        format!("0 0 10 {} [\"c 1:11 rwm\"]", 128 << 20)
+        format!(
+            "0 0 {} {} [\"c 1:11 rwm\"]",
+            expected_swappiness(10),
+            expected_swap(128 << 20)
+        )
     );
 
     // `update` moves a running container to other CPUs.
@@ -527,8 +550,9 @@ fn docker_cli_through_the_api_sets_and_sees_every_mode() {
     assert_eq!(
         docker.ok(&["inspect", "--format", format, "all"]).trim(),
         format!(
-            "host|private|host|private|host|[\"staff\"]|[\"c 1:11 rwm\"]|0|0|10|{}",
-            128 << 20
+            "host|private|host|private|host|[\"staff\"]|[\"c 1:11 rwm\"]|0|0|{}|{}",
+            expected_swappiness(10),
+            expected_swap(128 << 20)
         )
     );
     // The docker CLI sends MemorySwappiness -1 when unset: inspect shows null, as dockerd.

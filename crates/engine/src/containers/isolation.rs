@@ -84,8 +84,10 @@ fn check_cpuset(wanted: &str, available: &str, what: &str, plural: &str) -> Resu
 }
 
 /// What dockerd records in place of unset values: IPC "private", the host's cgroup
-/// namespace mode, twice the memory as memory+swap, no swappiness for -1.
+/// namespace mode, twice the memory as memory+swap, no swappiness for -1; and in place of
+/// what the host cannot do: unlimited swap without swap accounting, no swappiness on v2.
 pub(crate) fn fill_defaults(hc: &mut HostConfig) {
+    let (swap_limit, swappiness) = crate::sandbox::host_swap_controls();
     if hc.ipc_mode.is_empty() {
         hc.ipc_mode = "private".into();
     }
@@ -100,7 +102,10 @@ pub(crate) fn fill_defaults(hc: &mut HostConfig) {
     if hc.memory > 0 && hc.memory_swap == 0 {
         hc.memory_swap = hc.memory.saturating_mul(2);
     }
-    if hc.memory_swappiness == Some(-1) {
+    if hc.memory > 0 && hc.memory_swap > 0 && !swap_limit {
+        hc.memory_swap = -1;
+    }
+    if hc.memory_swappiness == Some(-1) || !swappiness {
         hc.memory_swappiness = None;
     }
 }
@@ -166,7 +171,8 @@ mod tests {
         fill_defaults(&mut hc);
         assert_eq!(hc.ipc_mode, "private");
         assert!(matches!(hc.cgroupns_mode.as_str(), "host" | "private"));
-        assert_eq!(hc.memory_swap, 128 << 20);
+        let (swap_limit, _) = crate::sandbox::host_swap_controls();
+        assert_eq!(hc.memory_swap, if swap_limit { 128 << 20 } else { -1 });
         assert_eq!(hc.memory_swappiness, None);
         let mut unlimited = HostConfig {
             memory: 64 << 20,

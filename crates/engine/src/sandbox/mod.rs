@@ -131,6 +131,11 @@ pub(crate) fn host_cgroup_v2() -> bool {
     linux::host::cgroup_v2()
 }
 
+/// Whether the host supports a memory+swap limit and a swappiness.
+pub(crate) fn host_swap_controls() -> (bool, bool) {
+    linux::host::swap_controls()
+}
+
 /// The CPU and memory-node lists a container may be pinned to ("0-3", "0").
 pub(crate) fn host_cpuset() -> (String, String) {
     linux::host::cpuset_available()

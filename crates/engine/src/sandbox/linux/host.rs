@@ -40,3 +40,16 @@ pub(crate) fn cpuset_available() -> (String, String) {
         ]),
     )
 }
+
+/// Whether the host can limit memory+swap and take a swappiness (cgroup v1 with swap
+/// accounting; v2 limits swap but has no swappiness).
+pub(crate) fn swap_controls() -> (bool, bool) {
+    if cgroup_v2() {
+        return (true, false);
+    }
+    let memory = std::path::Path::new("/sys/fs/cgroup/memory");
+    (
+        memory.join("memory.memsw.limit_in_bytes").exists(),
+        memory.join("memory.swappiness").exists(),
+    )
+}
