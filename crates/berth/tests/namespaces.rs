@@ -498,24 +498,32 @@ fn docker_cli_through_the_api_sets_and_sees_every_mode() {
         "pod",
         "--ipc",
         "shareable",
+        "--network",
+        "none",
         "bb",
         "sleep",
         "300",
     ]);
-    let pod_pid = docker.ok(&["exec", "pod", "busybox", "readlink", "/proc/self/ns/pid"]);
-    let joined = docker.ok(&[
+    // A Kubernetes pod's shape: every member joins the infra container's pid, ipc and
+    // network namespaces.
+    let namespaces = "for n in pid ipc net; do busybox readlink /proc/self/ns/$n; done";
+    let pod = docker.ok(&["exec", "pod", "sh", "-c", namespaces]);
+    let member = docker.ok(&[
         "run",
         "--rm",
         "--pid",
         "container:pod",
         "--ipc",
         "container:pod",
+        "--network",
+        "container:pod",
         "bb",
-        "busybox",
-        "readlink",
-        "/proc/self/ns/pid",
+        "sh",
+        "-c",
+        namespaces,
     ]);
-    assert_eq!(joined.trim(), pod_pid.trim());
+    assert_eq!(member, pod);
+    assert_eq!(pod.lines().count(), 3, "{pod}");
     docker.ok(&[
         "create",
         "--name",
