@@ -1,8 +1,9 @@
 //! The Linux sandbox: a container is namespaces and a cgroup made by an OCI runtime (the
 //! embedded libcontainer, or an external runc/crun/youki) from a bundle in the container's
 //! runtime directory. The only module that imports `berth_runtime`; one file per concern: the
-//! runtime choice ([`runtime`]), the overlay rootfs ([`rootfs`]), the spec ([`spec`]), the network namespace ([`netns`]), a shareable /dev/shm ([`shm`]), the
-//! cgroup ([`cgroups`]), host facts ([`host`]) and the library's errors ([`error`]).
+//! runtime choice ([`runtime`]), the overlay rootfs ([`rootfs`]), the spec ([`spec`]), the
+//! network namespace ([`netns`]), a shareable /dev/shm ([`shm`]), the cgroup ([`cgroups`]),
+//! host facts ([`host`]) and the library's errors ([`error`]).
 
 mod cgroups;
 mod error;
