@@ -202,6 +202,9 @@ pub struct RunFlags {
     /// Working directory inside the container
     #[arg(short, long, value_name = "string")]
     pub workdir: Option<String>,
+    /// Namespaces and pinned resources (`--pid`, `--ipc`, `--cpuset-cpus` ...).
+    #[command(flatten)]
+    pub isolation: isolation::IsolationFlags,
 }
 
 impl RunFlags {
@@ -426,6 +429,7 @@ impl RunFlags {
             });
         }
         self.apply_network_flags(&mut request)?;
+        self.isolation.apply(&mut request.host_config)?;
         Ok(request)
     }
 }
@@ -570,6 +574,8 @@ fn insert_kv(map: &mut BTreeMap<String, String>, kv: &str) {
     let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
     map.insert(k.to_string(), v.to_string());
 }
+
+mod isolation;
 
 #[cfg(test)]
 mod tests;
