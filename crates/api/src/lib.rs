@@ -40,6 +40,7 @@ pub mod registry_auth;
 mod routes;
 mod state;
 mod streams;
+mod swarm;
 mod system;
 mod volumes;
 
