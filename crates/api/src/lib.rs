@@ -37,6 +37,7 @@ mod listen;
 mod networks;
 mod query;
 pub mod registry_auth;
+mod registry_queries;
 mod routes;
 mod state;
 mod streams;

@@ -11,8 +11,8 @@ use axum::routing::{any, delete, get, post};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::{
-    archive, build, commit, containers, events, exec, images, networks, registry_auth, streams,
-    swarm, system, volumes,
+    archive, build, commit, containers, events, exec, images, networks, registry_auth,
+    registry_queries, streams, swarm, system, volumes,
 };
 
 pub fn router(state: AppState) -> Router {
@@ -95,6 +95,8 @@ pub fn router(state: AppState) -> Router {
         .route("/secrets/{*rest}", any(swarm::not_a_manager))
         .route("/configs", any(swarm::not_a_manager))
         .route("/configs/{*rest}", any(swarm::not_a_manager))
+        .route("/images/search", get(registry_queries::search))
+        .route("/distribution/{*rest}", get(registry_queries::distribution))
         .fallback(not_found)
         .layer(axum::middleware::from_fn(refuse_unsupported_version))
         .layer(axum::middleware::map_response(json_errors))

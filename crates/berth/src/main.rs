@@ -117,6 +117,15 @@ enum Command {
     Volume(commands::volume::Command),
     /// Serve the Docker Engine API (for the docker CLI, docker-compose, Docker SDKs)
     Serve(commands::serve::Args),
+    /// Display system-wide information
+    Info(commands::info::Args),
+    /// Show the berth version information
+    Version(commands::version::Args),
+    /// Search a registry for images
+    Search(commands::search::Args),
+    /// Manage image manifests and manifest lists
+    #[command(subcommand)]
+    Manifest(commands::manifest::Command),
     /// The per-container monitor (internal)
     #[command(hide = true)]
     Shim(commands::shim::Args),
@@ -186,6 +195,8 @@ enum SystemCommand {
     Prune(commands::system_prune::Args),
     /// Show berth disk usage
     Df(commands::system_df::Args),
+    /// Display system-wide information
+    Info(commands::info::Args),
 }
 
 fn main() {
@@ -293,6 +304,12 @@ fn dispatch(command: Command) -> Result<i32, commands::CliError> {
         Command::System(SystemCommand::Prune(a)) => commands::system_prune::run(&engine, a),
         Command::System(SystemCommand::Df(a)) => commands::system_df::run(&engine, a),
         Command::Volume(c) => commands::volume::run(&engine, c),
+        Command::Info(a) | Command::System(SystemCommand::Info(a)) => {
+            commands::info::run(&engine, a)
+        }
+        Command::Version(a) => commands::version::run(a),
+        Command::Search(a) => commands::search::run(&engine, a),
+        Command::Manifest(c) => commands::manifest::run(&engine, c),
         Command::Shim(_) | Command::Serve(_) => unreachable!("handled before the engine opens"),
     }
 }

@@ -43,6 +43,7 @@ pub mod proc;
 pub mod prune;
 pub mod prune_filters;
 pub mod reference;
+pub mod registry_queries;
 mod repair;
 mod rootfs;
 pub mod rootpath;

@@ -12,6 +12,7 @@
 mod config;
 pub mod credentials;
 pub mod http;
+pub mod search;
 mod session;
 
 pub use config::{Endpoint, RegistryConfig};

@@ -351,6 +351,31 @@ impl Session {
         })
     }
 
+    /// The manifest (or manifest list / index) `tag_or_digest` names, as the registry serves
+    /// it: its bytes, digest and media type (`docker manifest inspect`, `/distribution`).
+    pub fn top_manifest(&self, tag_or_digest: &str) -> Result<(Vec<u8>, String, String)> {
+        let what = self.display(tag_or_digest);
+        let r = self.reference(tag_or_digest);
+        self.rt.block_on(async {
+            let (bytes, digest) = self.raw_manifest(&r, &what).await?;
+            let kind = kind_of(&parse(&bytes, &what)?);
+            Ok((bytes, digest, kind))
+        })
+    }
+
+    /// A small blob (an image config) read whole; its digest is checked.
+    pub fn small_blob(&self, digest: &str) -> Result<Vec<u8>> {
+        let mut data = Vec::new();
+        self.blob(digest)?
+            .take(16 * 1024 * 1024)
+            .read_to_end(&mut data)
+            .map_err(|e| Error::Transport(format!("blob {digest}: {e}")))?;
+        if sha256_digest(&data) != digest {
+            return Err(Error::BadContent(format!("blob {digest}: digest mismatch")));
+        }
+        Ok(data)
+    }
+
     /// Starts downloading a blob. The reader fails at the end when the content does not match
     /// `digest`; callers verify it again before using it.
     pub fn blob(&self, digest: &str) -> Result<BlobReader<'_>> {
