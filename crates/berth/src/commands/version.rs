@@ -54,7 +54,7 @@ fn layout(doc: &Value) -> String {
     let server = &doc["Server"];
     let row = |indent: &str, key: &str, value: String| {
         let label = format!("{indent}{key}:");
-        format!("{label:<19}{value}\n")
+        format!("{label:<20}{value}\n")
     };
     let mut out = String::from("Client:\n");
     out += &row(" ", "Version", text(&client["Version"]));
