@@ -508,6 +508,19 @@ fn daemon_json_mirrors_serve_docker_io_pulls_and_show_in_info() {
         "{}",
         r.stderr
     );
+    // A registry whose name resolves to loopback is inside dockerd's default insecure CIDR
+    // (127.0.0.0/8): spoken to over plain HTTP, as the local registry needs.
+    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let hostname = hostname.trim();
+    let loopback = std::net::ToSocketAddrs::to_socket_addrs(&(hostname, 0))
+        .is_ok_and(|mut a| a.all(|a| a.ip() == std::net::Ipv4Addr::LOCALHOST));
+    if loopback && !hostname.is_empty() {
+        let out = env.ok(&[
+            "pull",
+            &format!("{hostname}:{}/library/busybox", registry.port),
+        ]);
+        assert!(out.contains("Status: Downloaded newer image"), "{out}");
+    }
     // Mirrors are docker.io's only: another registry is never asked through them.
     let r = env.berth(&["pull", "quay.io/library/busybox"]);
     assert_ne!(r.code, 0);

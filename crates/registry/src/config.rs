@@ -64,34 +64,40 @@ impl RegistryConfig {
             .collect()
     }
 
-    /// Whether `registry` (`host[:port]`) is spoken to over plain HTTP: loopback always (as
-    /// dockerd's default `127.0.0.0/8`), a listed name, an address inside a listed CIDR, or one
-    /// listed in `$BERTH_INSECURE_REGISTRIES` (comma separated).
+    /// Whether `registry` (`host[:port]`) is spoken to over plain HTTP, as dockerd decides: a
+    /// listed name (here or in `$BERTH_INSECURE_REGISTRIES`, comma separated), or an address
+    /// (the host's own, or what its name resolves to) on loopback or inside a listed CIDR.
+    /// docker.io is always secure.
     pub fn is_insecure(&self, registry: &str) -> bool {
         let host = crate::host_part(registry);
+        if crate::normalize_registry(registry) == "docker.io" {
+            return false;
+        }
         if matches!(host, "localhost" | "127.0.0.1" | "::1" | "[::1]") {
             return true;
         }
         let from_env = std::env::var("BERTH_INSECURE_REGISTRIES").unwrap_or_default();
-        let listed = self
+        let listed: Vec<&str> = self
             .insecure
             .iter()
             .map(String::as_str)
             .chain(from_env.split(','))
             .map(str::trim)
-            .filter(|entry| !entry.is_empty());
-        let address: Option<IpAddr> = host.parse().ok();
-        for entry in listed {
-            if entry == registry || entry == host {
-                return true;
-            }
-            if let (Some(address), Some((network, bits))) = (address, parse_cidr(entry))
-                && in_network(address, network, bits)
-            {
-                return true;
-            }
+            .filter(|entry| !entry.is_empty())
+            .collect();
+        if listed
+            .iter()
+            .any(|entry| *entry == registry || *entry == host)
+        {
+            return true;
         }
-        false
+        let networks: Vec<(IpAddr, u8)> = listed.iter().filter_map(|e| parse_cidr(e)).collect();
+        addresses(host).into_iter().any(|address| {
+            address.is_loopback()
+                || networks
+                    .iter()
+                    .any(|(network, bits)| in_network(address, *network, *bits))
+        })
     }
 
     /// Where a pull from `registry` goes, in order: for docker.io its mirrors, then docker.io;
@@ -125,6 +131,20 @@ impl RegistryConfig {
         endpoints.push(own);
         endpoints
     }
+}
+
+/// The addresses of a registry's host: itself when it is one, else what its name resolves to
+/// (none when it does not resolve).
+fn addresses(host: &str) -> Vec<IpAddr> {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(address) = bare.parse::<IpAddr>() {
+        return vec![address];
+    }
+    use std::net::ToSocketAddrs;
+    (bare, 0)
+        .to_socket_addrs()
+        .map(|found| found.map(|a| a.ip()).collect())
+        .unwrap_or_default()
 }
 
 /// `10.0.0.0/8` -> (10.0.0.0, 8); None for anything that is not a CIDR.
@@ -195,6 +215,8 @@ mod tests {
         assert!(!c.is_insecure("10.2.0.1:5000"));
         assert!(!c.is_insecure("reg.internal:5001"));
         assert!(c.is_insecure("localhost:5000"));
+        assert!(c.is_insecure("127.0.0.2:5000"));
+        assert!(!c.is_insecure("docker.io"));
         assert_eq!(c.insecure_cidrs(), ["127.0.0.0/8", "10.1.0.0/16"]);
         assert_eq!(c.insecure_hosts(), ["reg.internal:5000"]);
     }
