@@ -39,12 +39,13 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
-    /// serde's message says the line and column.
-    #[error("unable to configure berth with file {path}:{line}:{column}: {source}")]
+    /// Where (line and column, from 1) and why, as serde found it.
+    #[error("unable to configure berth with file {path}:{line}:{column}: {message}")]
     Parse {
         path: String,
         line: usize,
         column: usize,
+        message: String,
         #[source]
         source: serde_json::Error,
     },
@@ -67,11 +68,20 @@ pub fn load(root: &Path) -> Result<DaemonConfig, ConfigError> {
         path: shown.clone(),
         source,
     })?;
-    let file: DaemonFile = serde_json::from_slice(&text).map_err(|source| ConfigError::Parse {
-        path: shown.clone(),
-        line: source.line(),
-        column: source.column(),
-        source,
+    let file: DaemonFile = serde_json::from_slice(&text).map_err(|source| {
+        // serde's text ends with its own " at line L column C": said once, up front.
+        let text = source.to_string();
+        let message = text
+            .rsplit_once(" at line ")
+            .map_or(text.as_str(), |(message, _)| message)
+            .to_string();
+        ConfigError::Parse {
+            path: shown.clone(),
+            line: source.line(),
+            column: source.column(),
+            message,
+            source,
+        }
     })?;
     for mirror in &file.registry_mirrors {
         if !(mirror.starts_with("http://") || mirror.starts_with("https://")) {
@@ -114,9 +124,12 @@ mod tests {
         assert_eq!(config.registry.insecure, ["10.0.0.0/8"]);
         std::fs::write(dir.path().join("daemon.json"), "{\n  \"debug\": true,\n}").unwrap();
         let message = load(dir.path()).unwrap_err().to_string();
-        assert!(
-            message.contains(&format!("{}:3:1", dir.path().join("daemon.json").display())),
-            "{message}"
+        assert_eq!(
+            message,
+            format!(
+                "unable to configure berth with file {}:3:1: trailing comma",
+                dir.path().join("daemon.json").display()
+            )
         );
     }
 }
