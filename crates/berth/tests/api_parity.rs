@@ -525,6 +525,9 @@ fn daemon_json_mirrors_serve_docker_io_pulls_and_show_in_info() {
     let r = env.berth(&["pull", "quay.io/library/busybox"]);
     assert_ne!(r.code, 0);
 
+    // Registry questions about docker.io names go to the mirror too.
+    let manifest = env.ok(&["manifest", "inspect", "busybox"]);
+    assert!(manifest.contains("\"schemaVersion\": 2"), "{manifest}");
     // A search without a registry searches the mirror's catalog, by Docker Hub's names.
     let found = env.ok(&["search", "--format", "{{.Name}} {{.IsOfficial}}", "hello"]);
     assert_eq!(found, "hello-world [OK]\n");

@@ -86,9 +86,6 @@ impl Engine {
         credentials: Option<(String, String)>,
     ) -> Result<DistributionInspect, Error> {
         let (session, tag_or_digest) = self.query_session(name, credentials)?;
-        // Finds the endpoint that has it (a mirror first), as a pull would.
-        let platform = registry::Platform::host();
-        let _ = session.manifest(&tag_or_digest, &platform);
         let (bytes, digest, media_type) = session.top_manifest(&tag_or_digest)?;
         let value: Value = serde_json::from_slice(&bytes)
             .map_err(|e| Error::json("the registry's manifest", e))?;
@@ -121,8 +118,6 @@ impl Engine {
     /// it, byte for byte.
     pub fn manifest_inspect(&self, name: &str) -> Result<Vec<u8>, Error> {
         let (session, tag_or_digest) = self.query_session(name, None)?;
-        let platform = registry::Platform::host();
-        let _ = session.manifest(&tag_or_digest, &platform);
         Ok(session.top_manifest(&tag_or_digest)?.0)
     }
 }

@@ -301,6 +301,13 @@ impl Session {
     /// The image manifest for `tag_or_digest`; from a manifest list or index, the entry for
     /// `platform`.
     pub fn manifest(&self, tag_or_digest: &str, platform: &Platform) -> Result<PulledManifest> {
+        self.on_first_endpoint_with(|| self.manifest_here(tag_or_digest, platform))
+    }
+
+    /// Runs `fetch` against each endpoint in turn until one answers (a mirror that lacks the
+    /// content or cannot be reached gives way to the next; the registry's own answer is final),
+    /// and stays on that endpoint for what follows (the blobs of that manifest).
+    fn on_first_endpoint_with<T>(&self, fetch: impl Fn() -> Result<T>) -> Result<T> {
         let mut failure = None;
         for (i, endpoint) in self.endpoints.iter().enumerate() {
             self.current.store(i, Ordering::Relaxed);
@@ -311,9 +318,8 @@ impl Session {
                         .store_auth_if_needed(r.resolve_registry(), &self.auth),
                 );
             }
-            match self.manifest_here(tag_or_digest, platform) {
-                Ok(manifest) => return Ok(manifest),
-                // A mirror that lacks the image or cannot be reached: the next endpoint.
+            match fetch() {
+                Ok(found) => return Ok(found),
                 Err(e) if endpoint.mirror => failure = Some(e),
                 Err(e) => return Err(e),
             }
@@ -353,13 +359,16 @@ impl Session {
 
     /// The manifest (or manifest list / index) `tag_or_digest` names, as the registry serves
     /// it: its bytes, digest and media type (`docker manifest inspect`, `/distribution`).
+    /// Looks on each endpoint in turn (docker.io's mirrors first), as [`Session::manifest`].
     pub fn top_manifest(&self, tag_or_digest: &str) -> Result<(Vec<u8>, String, String)> {
         let what = self.display(tag_or_digest);
-        let r = self.reference(tag_or_digest);
-        self.rt.block_on(async {
-            let (bytes, digest) = self.raw_manifest(&r, &what).await?;
-            let kind = kind_of(&parse(&bytes, &what)?);
-            Ok((bytes, digest, kind))
+        self.on_first_endpoint_with(|| {
+            let r = self.reference(tag_or_digest);
+            self.rt.block_on(async {
+                let (bytes, digest) = self.raw_manifest(&r, &what).await?;
+                let kind = kind_of(&parse(&bytes, &what)?);
+                Ok((bytes, digest, kind))
+            })
         })
     }
 
