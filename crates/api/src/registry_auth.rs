@@ -63,9 +63,10 @@ pub fn decode_header(value: &[u8]) -> Result<Option<AuthConfig>, String> {
         .iter()
         .find_map(|engine| engine.decode(value).ok())
         .ok_or_else(|| "invalid X-Registry-Auth header: not base64".to_string())?;
-    let config: AuthConfig = serde_json::from_slice(&bytes)
+    // A bare `null` is no credentials, as dockerd's decoder reads it.
+    let config: Option<AuthConfig> = serde_json::from_slice(&bytes)
         .map_err(|e| format!("invalid X-Registry-Auth header: {e}"))?;
-    Ok(Some(config))
+    Ok(config)
 }
 
 /// The (user, password) of a request's `X-Registry-Auth`, if it gives any.
@@ -136,5 +137,6 @@ mod tests {
             decode_header(bollard.as_bytes()).unwrap(),
             Some(AuthConfig::default())
         );
+        assert_eq!(decode_header(b"bnVsbA==").unwrap(), None);
     }
 }
