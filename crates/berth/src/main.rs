@@ -231,16 +231,31 @@ fn main() {
             eprintln!("Error: {e}");
             e.exit_code()
         }),
-        other => match dispatch(other) {
-            Ok(code) => code,
-            Err(e) => {
-                eprintln!("Error: {e}");
-                e.exit_code()
+        other => {
+            let daemon_is_125 = other.reports_engine_errors_as_125();
+            match dispatch(other) {
+                Ok(code) => code,
+                Err(e) => {
+                    eprintln!("Error: {e}");
+                    e.exit_code_for(daemon_is_125)
+                }
             }
-        },
+        }
     };
     berth_engine::timing::mark("cli: exit");
     std::process::exit(code);
+}
+
+impl Command {
+    /// `run` and `create` exit 125 when the engine refuses (the docker CLI's rule: their own
+    /// exit code is the container's); every other command exits 1.
+    fn reports_engine_errors_as_125(&self) -> bool {
+        let verb = match self {
+            Command::ContainerVerb(verb) | Command::Container(ContainerCommand::Verb(verb)) => verb,
+            _ => return false,
+        };
+        matches!(verb, ContainerVerb::Run(_) | ContainerVerb::Create(_))
+    }
 }
 
 fn dispatch(command: Command) -> Result<i32, commands::CliError> {

@@ -137,17 +137,17 @@ fn commit_refuses_bad_input_and_creates_nothing() {
     env.ok(&["create", "--network", "none", "--name", "c1", "bb", "true"]);
     let before = env.ok(&["images", "-a", "-q", "--no-trunc"]);
     let r = env.berth(&["commit", "nosuch"]);
-    assert_eq!(r.code, 125);
+    assert_eq!(r.code, 1);
     assert!(
         r.stderr.contains("No such container: nosuch"),
         "{}",
         r.stderr
     );
     let r = env.berth(&["commit", "-c", "ENV A=1", "-c", "BOGUS x", "c1"]);
-    assert_eq!(r.code, 125);
+    assert_eq!(r.code, 1);
     assert!(r.stderr.contains("BOGUS x"), "{}", r.stderr);
     let r = env.berth(&["commit", "c1", "Bad:Name"]);
-    assert_eq!(r.code, 125);
+    assert_eq!(r.code, 1);
     assert!(
         r.stderr.contains("invalid reference format"),
         "{}",

@@ -103,7 +103,7 @@ fn history_shows_the_config_history() {
         format!("{}\n", &hex[..12])
     );
     let r = env.berth(&["history", "nosuch"]);
-    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.stderr.contains("No such image: nosuch"), "{}", r.stderr);
 }
 

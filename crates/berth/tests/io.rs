@@ -147,7 +147,7 @@ fn logs_follow_tail_and_timestamps() {
         ""
     );
     let r = env.berth(&["logs", "nosuch"]);
-    assert_eq!(r.code, 125);
+    assert_eq!(r.code, 1);
     assert!(
         r.stderr.contains("No such container: nosuch"),
         "{}",

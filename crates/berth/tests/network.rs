@@ -390,7 +390,7 @@ fn network_cli_lists_filters_and_refuses_bad_input() {
         "10.9.9.9",
         "bad",
     ]);
-    assert_eq!(bad.code, 125);
+    assert_eq!(bad.code, 1);
     assert!(
         bad.stderr.contains("no matching subnet for gateway"),
         "{}",

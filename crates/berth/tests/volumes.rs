@@ -200,7 +200,7 @@ fn volume_ls_inspect_and_filters() {
     );
 
     let bad_name = env.berth(&["volume", "create", "bad/name"]);
-    assert_eq!(bad_name.code, 125);
+    assert_eq!(bad_name.code, 1);
     assert!(
         bad_name
             .stderr

@@ -40,6 +40,7 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
             Error::NotFound(_) | Error::Conflict(_) => CliError {
                 message: e.to_string(),
                 code: 1,
+                daemon: false,
             },
             e => e.into(),
         })?;

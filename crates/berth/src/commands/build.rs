@@ -143,6 +143,7 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
     };
     let result = result.map_err(|e| CliError {
         code: e.exit_code(),
+        daemon: false,
         message: e.to_string(),
     })?;
     if let Some(path) = &args.iidfile {

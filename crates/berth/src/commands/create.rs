@@ -39,6 +39,7 @@ pub fn create(engine: &berth_engine::Engine, args: &Args) -> Result<String, CliE
             super::pull::pull_for_run(engine, image, platform).map_err(|e| CliError {
                 message: format!("{missing}: {e}"),
                 code: 125,
+                daemon: true,
             })?;
             Ok(engine.create_container(request, args.flags.name.as_deref())?)
         }

@@ -26,8 +26,11 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
             args.message.as_deref(),
         )?
     } else {
-        let file = std::fs::File::open(&args.file)
-            .map_err(|e| CliError::usage(format!("open {}: {e}", args.file)))?;
+        let file = std::fs::File::open(&args.file).map_err(|e| CliError {
+            message: format!("open {}: {e}", args.file),
+            code: 1,
+            daemon: false,
+        })?;
         engine.import_image(
             std::io::BufReader::new(file),
             args.reference.as_deref(),

@@ -19,6 +19,7 @@ fn failed(e: impl std::fmt::Display) -> CliError {
     CliError {
         message: e.to_string(),
         code: 1,
+        daemon: false,
     }
 }
 

@@ -18,7 +18,11 @@ pub struct Args {
 }
 
 pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
-    let fail = |message: String| CliError { message, code: 1 };
+    let fail = |message: String| CliError {
+        message,
+        code: 1,
+        daemon: false,
+    };
     if args.password_stdin && args.password.is_some() {
         return Err(fail(
             "--password and --password-stdin are mutually exclusive".into(),

@@ -12,6 +12,7 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
         .map_err(|e| CliError {
             message: e.to_string(),
             code: 1,
+            daemon: false,
         })?;
     if removed {
         println!("Removing login credentials for {server}");

@@ -58,6 +58,9 @@ pub mod wait;
 pub struct CliError {
     pub message: String,
     pub code: i32,
+    /// The engine refused (the docker CLI's "Error response from daemon"): `run` and `create`
+    /// exit 125 for that, every other command 1 (see [`CliError::exit_code_for`]).
+    pub daemon: bool,
 }
 
 impl CliError {
@@ -65,11 +68,22 @@ impl CliError {
         CliError {
             message: message.into(),
             code: 125,
+            daemon: false,
         }
     }
 
     pub fn exit_code(&self) -> i32 {
         self.code
+    }
+
+    /// Docker's exit code for this failure of a command: the engine's refusals are 125 only
+    /// from `run` and `create` (`daemon_is_125`), 1 from the others, as the docker CLI's.
+    pub fn exit_code_for(&self, daemon_is_125: bool) -> i32 {
+        if self.daemon && self.code == 125 && !daemon_is_125 {
+            1
+        } else {
+            self.code
+        }
     }
 }
 
@@ -83,6 +97,7 @@ impl From<berth_engine::Error> for CliError {
     fn from(e: berth_engine::Error) -> Self {
         CliError {
             code: e.exit_code(),
+            daemon: !e.is_flag_error(),
             message: e.to_string(),
         }
     }
@@ -174,6 +189,7 @@ pub fn write_archive(
     let failed = |e: &dyn std::fmt::Display| CliError {
         message: e.to_string(),
         code: 1,
+        daemon: false,
     };
     match output {
         None | Some("-") => {

@@ -44,6 +44,7 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
     let pulled = pulled.map_err(|e| CliError {
         message: e.to_string(),
         code: 1,
+        daemon: false,
     })?;
     if quiet {
         for p in pulled {

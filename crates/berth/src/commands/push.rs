@@ -25,6 +25,7 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
     pushed.map_err(|e| CliError {
         message: e.to_string(),
         code: 1,
+        daemon: false,
     })?;
     if quiet {
         println!("{}", args.name);

@@ -192,6 +192,15 @@ impl Error {
     /// The exit code a CLI command returns for this error, as the docker CLI does. A filter
     /// the daemon refuses is the docker CLI's plain failure (1); one it cannot even parse is a
     /// flag error (125).
+    /// A value the caller typed wrong before the engine could act (a filter without `=`): the
+    /// docker CLI's flag error, 125 from every command.
+    pub fn is_flag_error(&self) -> bool {
+        matches!(
+            self,
+            Error::Filter(crate::filters::FilterError::BadFormat(_))
+        )
+    }
+
     pub fn exit_code(&self) -> i32 {
         use crate::filters::FilterError;
         match self {
