@@ -12,7 +12,7 @@
 //! behind the truth: the next command's repair ([`Engine::converge_firewall`]) applies it. The
 //! kernel drops the flock of a killed holder, so nothing waits on a dead process.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use berth_net::firewall::{self, Firewall, NetworkRule, PortMapping};
 
@@ -62,14 +62,14 @@ fn split_port(key: &str) -> Result<(u16, String), Error> {
 }
 
 /// What the user asked: (container port, protocol, host ip, host port range).
-type Wanted = (u16, String, Option<Ipv4Addr>, Option<(u16, u16)>);
+type Wanted = (u16, String, Option<IpAddr>, Option<(u16, u16)>);
 
 /// What start decided for one published port.
 #[derive(Debug, Clone)]
 pub(crate) struct Chosen {
     container_port: u16,
     protocol: String,
-    host_ip: Option<Ipv4Addr>,
+    host_ip: Option<IpAddr>,
     host_port: u16,
     /// No host port was asked for: the kernel's pick, which may be picked again if another
     /// container recorded it first (a bound-and-released port is only free for a moment).
@@ -130,7 +130,7 @@ fn wanted_ports(rec: &ContainerRecord) -> Result<Vec<Wanted>, Error> {
     for (key, bindings) in hc.port_bindings.iter().flatten() {
         let (port, proto) = split_port(key)?;
         for b in bindings {
-            let ip = match b.host_ip.as_str() {
+            let ip = match b.host_ip.trim_start_matches('[').trim_end_matches(']') {
                 "" | "0.0.0.0" => None,
                 ip => Some(ip.parse().map_err(|_| {
                     Error::InvalidArgument(format!("invalid host IP {ip} for port {key}"))
@@ -177,9 +177,16 @@ impl Engine {
 
     /// Picks and checks the container's host ports; nothing is recorded or applied yet. A
     /// taken port fails here, before the container's network exists.
-    pub(crate) fn choose_ports(&self, rec: &ContainerRecord) -> Result<Vec<Chosen>, Error> {
+    /// `default_ip`: the host address of bindings without one (the network's
+    /// `host_binding_ipv4`).
+    pub(crate) fn choose_ports(
+        &self,
+        rec: &ContainerRecord,
+        default_ip: Option<IpAddr>,
+    ) -> Result<Vec<Chosen>, Error> {
         let mut chosen: Vec<Chosen> = Vec::new();
         for (port, proto, ip, range) in wanted_ports(rec)? {
+            let ip = ip.or(default_ip);
             let host_port = match range {
                 None => firewall::free_port(&proto, ip).map_err(fw_err)?,
                 Some((lo, hi)) if lo == hi => {
@@ -208,13 +215,14 @@ impl Engine {
         Ok(chosen)
     }
 
-    /// Records the chosen ports for the container's address (one transaction) and applies the
-    /// firewall table.
+    /// Records the chosen ports for the container's addresses (one transaction; `ip6` on a
+    /// dual-stack network) and applies the firewall table.
     pub(crate) fn publish_ports(
         &self,
         rec: &ContainerRecord,
         chosen: &[Chosen],
         ip: Ipv4Addr,
+        ip6: Option<Ipv6Addr>,
         bridge: &str,
     ) -> Result<(), Error> {
         if chosen.is_empty() {
@@ -229,6 +237,7 @@ impl Engine {
                 host_port: c.host_port,
                 container_ip: ip.to_string(),
                 bridge: bridge.to_string(),
+                container_ip6: ip6.map(|a| a.to_string()).unwrap_or_default(),
             })
             .collect();
         let mut attempts = vec![1; chosen.len()];
@@ -237,7 +246,7 @@ impl Engine {
             if !c.picked || attempts[index] >= PICK_ATTEMPTS {
                 return Err(Error::Conflict(format!(
                     "driver failed programming external connectivity: Bind for {}:{host_port} failed: port is already allocated",
-                    c.host_ip.unwrap_or(Ipv4Addr::UNSPECIFIED)
+                    c.host_ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
                 )));
             }
             attempts[index] += 1;
@@ -260,11 +269,14 @@ impl Engine {
                 host_port: p.host_port,
                 container_ip: p.container_ip.parse().unwrap_or(Ipv4Addr::UNSPECIFIED),
                 bridge: p.bridge,
+                container_ip6: p.container_ip6.parse().ok(),
             })
             .collect();
         let networks = networks
             .into_iter()
             .map(|n| NetworkRule {
+                masquerade: n.masquerade(),
+                subnet6: n.extra.ipv6.as_ref().map(|p| p.subnet),
                 bridge: n.bridge,
                 subnet: n.subnet,
                 internal: n.internal,
@@ -299,6 +311,13 @@ impl Engine {
         let result = (|| {
             if truth.networks.iter().any(|n| !n.internal) {
                 firewall::enable_forwarding().map_err(fw_err)?;
+            }
+            if truth
+                .networks
+                .iter()
+                .any(|n| !n.internal && n.subnet6.is_some())
+            {
+                firewall::enable_forwarding6().map_err(fw_err)?;
             }
             self.firewall()
                 .sync(&truth.networks, &truth.mappings)
@@ -402,11 +421,12 @@ mod tests {
     fn mapping(port: u16) -> PortMapping {
         PortMapping {
             protocol: "tcp".into(),
-            host_ip: Some(Ipv4Addr::LOCALHOST),
+            host_ip: Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
             host_port: port,
             container_ip: Ipv4Addr::new(10, 0, 0, 2),
             container_port: 80,
             bridge: "br-x".into(),
+            container_ip6: None,
         }
     }
 

@@ -18,7 +18,7 @@ pub mod lock;
 pub mod netlink;
 pub mod netns;
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Errors of the networking layer; each says what failed and on what.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +55,17 @@ pub struct Endpoint {
     /// The default route's gateway; `None` for an `--internal` network or a secondary network.
     pub gateway: Option<Ipv4Addr>,
     pub mac: [u8; 6],
+    /// The IPv6 address and prefix length on a dual-stack network.
+    pub address6: Option<(Ipv6Addr, u8)>,
+    /// The IPv6 default route's gateway (same rule as `gateway`).
+    pub gateway6: Option<Ipv6Addr>,
+    /// Extra addresses (`--link-local-ip`), with their prefix lengths.
+    pub extra_addresses: Vec<(IpAddr, u8)>,
+    /// The interface's MTU (the network's `com.docker.network.driver.mtu`); `None`: the kernel's.
+    pub mtu: Option<u32>,
+    /// The host end is an isolated bridge port (`com.docker.network.bridge.enable_icc=false`):
+    /// it reaches the bridge (gateway, outside) but no other isolated port.
+    pub isolated: bool,
 }
 
 /// Docker's MAC for an address: 02:42 followed by the IPv4 address.

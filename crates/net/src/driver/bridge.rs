@@ -16,6 +16,23 @@ pub const NAME: &str = "bridge";
 pub const OPTION_NAME: &str = "com.docker.network.bridge.name";
 /// Docker's option marking the default network.
 pub const OPTION_DEFAULT: &str = "com.docker.network.bridge.default_bridge";
+/// Docker's option letting containers of the network reach each other (default true).
+pub const OPTION_ENABLE_ICC: &str = "com.docker.network.bridge.enable_icc";
+/// Docker's option masquerading the network's outbound traffic (default true).
+pub const OPTION_ENABLE_MASQUERADE: &str = "com.docker.network.bridge.enable_ip_masquerade";
+/// Docker's option giving the host address of ports published without one.
+pub const OPTION_HOST_BINDING_IPV4: &str = "com.docker.network.bridge.host_binding_ipv4";
+/// Docker's option setting the MTU of the bridge and the containers' interfaces.
+pub const OPTION_MTU: &str = "com.docker.network.driver.mtu";
+
+/// A boolean option as Go's `strconv.ParseBool` reads it (what dockerd accepts).
+pub fn parse_bool(value: &str) -> Option<bool> {
+    match value {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
+    }
+}
 
 pub struct Bridge;
 
@@ -32,7 +49,13 @@ impl NetworkDriver for Bridge {
         if self.ready(net) {
             return Ok(());
         }
-        Netlink::open()?.ensure_bridge(&net.interface, net.gateway, net.subnet.prefix_len(), owner)
+        Netlink::open()?.ensure_bridge(
+            &net.interface,
+            (net.gateway, net.subnet.prefix_len()),
+            net.ipv6,
+            net.mtu,
+            owner,
+        )
     }
 
     fn ready(&self, net: &NetworkConfig) -> bool {
@@ -91,6 +114,8 @@ mod tests {
             gateway: "172.17.0.1".parse().unwrap(),
             internal: false,
             default,
+            ipv6: None,
+            mtu: None,
         }
     }
 

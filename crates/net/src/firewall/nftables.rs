@@ -1,10 +1,12 @@
-//! The nftables backend: one `ip` table per state root, with NAT chains on the prerouting
-//! (traffic from elsewhere) and output (the host's own connections) hooks, and a postrouting
-//! masquerade for 127.0.0.0/8 sources so replies from the container come back through
-//! conntrack. Applied with the `nftables` crate (JSON through `nft -j -f -`).
+//! The nftables backend: one `inet` table per state root (both families: dual-stack networks
+//! publish ports on IPv6 too), with NAT chains on the prerouting (traffic from elsewhere) and
+//! output (the host's own connections) hooks, and a postrouting masquerade for loopback
+//! sources so replies from the container come back through conntrack. Applied with the
+//! `nftables` crate (JSON through `nft -j -f -`).
 
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashSet};
+use std::net::IpAddr;
 
 use nftables::batch::Batch;
 use nftables::expr::{
@@ -38,7 +40,7 @@ impl Nftables {
         prio: i32,
     ) -> NfListObject<'static> {
         NfListObject::Chain(Chain {
-            family: NfFamily::IP,
+            family: NfFamily::INet,
             table: Cow::Owned(self.table.clone()),
             name: Cow::Borrowed(name),
             _type: Some(kind),
@@ -51,7 +53,7 @@ impl Nftables {
 
     fn rule(&self, chain: &'static str, expr: Vec<Statement<'static>>) -> NfListObject<'static> {
         NfListObject::Rule(Rule {
-            family: NfFamily::IP,
+            family: NfFamily::INet,
             table: Cow::Owned(self.table.clone()),
             chain: Cow::Borrowed(chain),
             expr: Cow::Owned(expr),
@@ -60,8 +62,13 @@ impl Nftables {
     }
 
     fn table_obj(&self) -> NfListObject<'static> {
+        self.table_of(NfFamily::INet)
+    }
+
+    /// The table in `family`: older berth versions kept an `ip` table of the same name.
+    fn table_of(&self, family: NfFamily) -> NfListObject<'static> {
         NfListObject::Table(Table {
-            family: NfFamily::IP,
+            family,
             name: Cow::Owned(self.table.clone()),
             ..Default::default()
         })
@@ -85,19 +92,34 @@ fn payload(protocol: &'static str, field: &'static str) -> Expression<'static> {
     )))
 }
 
-fn dnat_rule(m: &PortMapping) -> Vec<Statement<'static>> {
+/// Which family a rule is for, as `meta nfproto` matches it in an `inet` table.
+fn nfproto(v6: bool) -> Statement<'static> {
+    eq(
+        Expression::Named(NamedExpression::Meta(Meta {
+            key: MetaKey::Nfproto,
+        })),
+        Expression::String(Cow::Borrowed(if v6 { "ipv6" } else { "ipv4" })),
+    )
+}
+
+/// The DNAT rule of a mapping in one family (`to`: the container's address in it).
+fn dnat_rule(m: &PortMapping, to: IpAddr) -> Vec<Statement<'static>> {
+    let v6 = to.is_ipv6();
     let mut flags = HashSet::new();
     flags.insert(FibFlag::Daddr);
-    let mut expr = vec![eq(
-        Expression::Named(NamedExpression::Fib(Fib {
-            result: FibResult::Type,
-            flags,
-        })),
-        Expression::String(Cow::Borrowed("local")),
-    )];
+    let mut expr = vec![
+        nfproto(v6),
+        eq(
+            Expression::Named(NamedExpression::Fib(Fib {
+                result: FibResult::Type,
+                flags,
+            })),
+            Expression::String(Cow::Borrowed("local")),
+        ),
+    ];
     if let Some(ip) = m.host_ip {
         expr.push(eq(
-            payload("ip", "daddr"),
+            payload(if v6 { "ip6" } else { "ip" }, "daddr"),
             Expression::String(Cow::Owned(ip.to_string())),
         ));
     }
@@ -107,12 +129,27 @@ fn dnat_rule(m: &PortMapping) -> Vec<Statement<'static>> {
         Expression::Number(m.host_port as u32),
     ));
     expr.push(Statement::DNAT(Some(NAT {
-        addr: Some(Expression::String(Cow::Owned(m.container_ip.to_string()))),
-        family: Some(NATFamily::IP),
+        addr: Some(Expression::String(Cow::Owned(to.to_string()))),
+        family: Some(if v6 { NATFamily::IP6 } else { NATFamily::IP }),
         port: Some(Expression::Number(m.container_port as u32)),
         flags: None,
     })));
     expr
+}
+
+/// The container addresses a mapping leads to: IPv4 unless bound to an IPv6 host address,
+/// IPv6 when the container has one and the binding is not to an IPv4 host address.
+fn dnat_targets(m: &PortMapping) -> Vec<IpAddr> {
+    let mut out = Vec::new();
+    if !matches!(m.host_ip, Some(IpAddr::V6(_))) {
+        out.push(IpAddr::V4(m.container_ip));
+    }
+    if let Some(ip6) = m.container_ip6
+        && !matches!(m.host_ip, Some(IpAddr::V4(_)))
+    {
+        out.push(IpAddr::V6(ip6));
+    }
+    out
 }
 
 fn ifname(key: MetaKey, op: Operator, name: &str) -> Statement<'static> {
@@ -123,17 +160,30 @@ fn ifname(key: MetaKey, op: Operator, name: &str) -> Statement<'static> {
     })
 }
 
-fn prefix(net: &ipnet::Ipv4Net) -> Expression<'static> {
+fn prefix(net: &ipnet::IpNet) -> Expression<'static> {
     Expression::Named(NamedExpression::Prefix(Prefix {
         addr: Box::new(Expression::String(Cow::Owned(net.network().to_string()))),
         len: net.prefix_len() as u32,
     }))
 }
 
+/// `ip saddr NET` or `ip6 saddr NET`.
+fn saddr_in(net: ipnet::IpNet) -> Statement<'static> {
+    let family = if matches!(net, ipnet::IpNet::V6(_)) {
+        "ip6"
+    } else {
+        "ip"
+    };
+    eq(payload(family, "saddr"), prefix(&net))
+}
+
 impl Firewall for Nftables {
     fn sync(&self, networks: &[NetworkRule], mappings: &[PortMapping]) -> Result<(), Error> {
         let mut batch = Batch::new();
-        // add + delete: removes the table whether or not it existed, in the same transaction.
+        // add + delete: removes the table whether or not it existed, in the same transaction
+        // (and the `ip` table older versions kept under the same name).
+        batch.add(self.table_of(NfFamily::IP));
+        batch.delete(self.table_of(NfFamily::IP));
         batch.add(self.table_obj());
         batch.delete(self.table_obj());
         if !mappings.is_empty() || !networks.is_empty() {
@@ -177,26 +227,44 @@ impl Firewall for Nftables {
                     ],
                 ));
             }
-            batch.add(self.rule(
-                "postrouting",
-                vec![
-                    eq(payload("ip", "saddr"), prefix(&n.subnet)),
-                    ifname(MetaKey::Oifname, Operator::NEQ, br),
-                    Statement::Masquerade(None),
-                ],
-            ));
+            if !n.masquerade {
+                continue;
+            }
+            let subnets =
+                std::iter::once(ipnet::IpNet::V4(n.subnet)).chain(n.subnet6.map(ipnet::IpNet::V6));
+            for subnet in subnets {
+                batch.add(self.rule(
+                    "postrouting",
+                    vec![
+                        saddr_in(subnet),
+                        ifname(MetaKey::Oifname, Operator::NEQ, br),
+                        Statement::Masquerade(None),
+                    ],
+                ));
+            }
         }
         for m in mappings {
-            batch.add(self.rule("prerouting", dnat_rule(m)));
-            batch.add(self.rule("output", dnat_rule(m)));
+            for to in dnat_targets(m) {
+                batch.add(self.rule("prerouting", dnat_rule(m, to)));
+                batch.add(self.rule("output", dnat_rule(m, to)));
+            }
         }
-        let bridges: BTreeSet<&str> = mappings.iter().map(|m| m.bridge.as_str()).collect();
-        for bridge in bridges {
-            let loopback: ipnet::Ipv4Net = "127.0.0.0/8".parse().expect("valid prefix");
+        let bridges: BTreeSet<(&str, bool)> = mappings
+            .iter()
+            .flat_map(|m| {
+                dnat_targets(m)
+                    .into_iter()
+                    .map(|to| (m.bridge.as_str(), to.is_ipv6()))
+            })
+            .collect();
+        for (bridge, v6) in bridges {
+            let loopback: ipnet::IpNet = if v6 { "::1/128" } else { "127.0.0.0/8" }
+                .parse()
+                .expect("valid prefix");
             batch.add(self.rule(
                 "postrouting",
                 vec![
-                    eq(payload("ip", "saddr"), prefix(&loopback)),
+                    saddr_in(loopback),
                     ifname(MetaKey::Oifname, Operator::EQ, bridge),
                     Statement::Masquerade(None),
                 ],
