@@ -124,6 +124,9 @@ enum Command {
     /// `berth_engine::exec::helper`)
     #[command(hide = true, name = "exec-helper")]
     ExecHelper(commands::exec_helper::Args),
+    /// A published port's userland proxy (internal; its listening socket comes on fd 3)
+    #[command(hide = true, name = "port-proxy")]
+    PortProxy(commands::port_proxy::Args),
 }
 
 #[derive(Subcommand)]
@@ -255,6 +258,7 @@ fn dispatch(command: Command) -> Result<i32, commands::CliError> {
         Command::Logs(a) => commands::logs::run(&engine, a),
         Command::Exec(a) => commands::exec::run(&engine, a),
         Command::ExecHelper(a) => commands::exec_helper::run(&engine, a),
+        Command::PortProxy(a) => commands::port_proxy::run(&engine, a),
         Command::Inspect(a) | Command::Container(ContainerCommand::Inspect(a)) => {
             commands::inspect::run(&engine, a, None)
         }

@@ -516,8 +516,13 @@ fn ipv6_dual_stack_talks_publishes_and_cleans_up() {
         rules.contains(&format!("dnat ip6 to [fd00:b0e:46::2]:80")),
         "no IPv6 DNAT: {rules}"
     );
-    // Everything goes with the container and the network.
+    // Everything goes with the container and the network: the rules, and the proxy that
+    // serves ::1 (the kernel cannot route ::1 to a bridge).
     env.ok(&["rm", "-f", "v6web"]);
+    assert!(
+        std::net::TcpStream::connect((v6_loopback, local_port)).is_err(),
+        "[::1]:{local_port} still answers after the container went"
+    );
     assert!(
         !ruleset().contains("fd00:b0e:46::2"),
         "IPv6 DNAT rules outlived the container"

@@ -19,6 +19,66 @@ use berth_net::firewall::{self, Firewall, NetworkRule, PortMapping};
 use crate::store::{ContainerRecord, PortRow};
 use crate::{Engine, Error};
 
+/// The hidden `berth` command that runs a port proxy (see [`run_port_proxy`]).
+const PROXY_COMMAND: &str = "port-proxy";
+
+/// `berth port-proxy TARGET`: relays connections accepted on the listening socket at fd 3
+/// (bound by [`Engine::publish_ports`]) to TARGET, until killed.
+pub fn run_port_proxy(target: &str) -> Result<(), Error> {
+    use std::os::fd::FromRawFd;
+    let target: std::net::SocketAddr = target
+        .parse()
+        .map_err(|_| Error::InvalidArgument(format!("invalid proxy target {target}")))?;
+    // SAFETY: the engine passes the listening socket as fd 3 (see `spawn_proxy`); taken once.
+    let listener = unsafe { std::net::TcpListener::from_raw_fd(3) };
+    berth_net::proxy::serve(listener, target).map_err(fw_err)
+}
+
+/// Starts `berth port-proxy TARGET` with `listener` as its fd 3 and nothing else inherited;
+/// it dies with the calling process (the container's shim). Returns its pid.
+fn spawn_proxy(
+    listener: &std::net::TcpListener,
+    target: std::net::SocketAddr,
+) -> std::io::Result<u32> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    let fd = listener.as_raw_fd();
+    let mut cmd = std::process::Command::new(std::env::current_exe()?);
+    cmd.args([PROXY_COMMAND, &target.to_string()])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    // SAFETY: between fork and exec the closure only makes async-signal-safe calls (dup2,
+    // fcntl, close_range, prctl) and allocates nothing.
+    unsafe {
+        cmd.pre_exec(move || {
+            if fd == 3 {
+                // dup2 onto itself would keep close-on-exec.
+                if libc::fcntl(3, libc::F_SETFD, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            } else if libc::dup2(fd, 3) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The shim's channel and stdio must not stay open in the proxy: close-on-exec
+            // for every other descriptor (std's own error pipe among them, as it expects).
+            libc::syscall(
+                libc::SYS_close_range,
+                4u32,
+                u32::MAX,
+                libc::CLOSE_RANGE_CLOEXEC,
+            );
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = cmd.spawn()?;
+    // The shim reaps it (as every child of its own) when it exits.
+    Ok(child.id())
+}
+
 /// The flock every process of the state root holds while it reads and applies the firewall.
 const FIREWALL_LOCK: &str = "firewall.lock";
 
@@ -253,7 +313,82 @@ impl Engine {
             firewall::free_port(&c.protocol, c.host_ip).map_err(fw_err)
         })?;
         firewall::allow_localhost_dnat(bridge).map_err(fw_err)?;
+        self.start_proxies(&rec.id, chosen, ip, ip6)?;
         self.sync_firewall()
+    }
+
+    /// Where a container's port proxies' pids are kept.
+    fn proxies_file(&self, id: &str) -> std::path::PathBuf {
+        self.run.join("proxies").join(id)
+    }
+
+    /// Starts a userland proxy (see `berth_net::proxy`) for each TCP binding that covers the
+    /// IPv6 loopback address, which no DNAT rule can serve: `-p [::1]:P:C`, and `-p P:C` of a
+    /// container with an IPv6 address (best effort: ::1 may be taken by someone else). Their
+    /// pids go to [`Engine::proxies_file`]; they also die with the calling shim.
+    fn start_proxies(
+        &self,
+        id: &str,
+        chosen: &[Chosen],
+        ip: Ipv4Addr,
+        ip6: Option<Ipv6Addr>,
+    ) -> Result<(), Error> {
+        let loopback6 = IpAddr::V6(Ipv6Addr::LOCALHOST);
+        let target_ip = ip6.map(IpAddr::V6).unwrap_or(IpAddr::V4(ip));
+        let mut pids = Vec::new();
+        let mut result = Ok(());
+        for c in chosen.iter().filter(|c| c.protocol == "tcp") {
+            let explicit = c.host_ip == Some(loopback6);
+            if !explicit && !(c.host_ip.is_none() && ip6.is_some()) {
+                continue;
+            }
+            let listener = match std::net::TcpListener::bind((Ipv6Addr::LOCALHOST, c.host_port)) {
+                Ok(listener) => listener,
+                Err(_) if !explicit => continue,
+                Err(_) => {
+                    result = Err(Error::Conflict(format!(
+                        "driver failed programming external connectivity: Bind for [::1]:{} failed: port is already allocated",
+                        c.host_port
+                    )));
+                    break;
+                }
+            };
+            let target = std::net::SocketAddr::new(target_ip, c.container_port);
+            match spawn_proxy(&listener, target) {
+                Ok(pid) => pids.push(pid.to_string()),
+                Err(e) => {
+                    result = Err(Error::Internal(format!("starting a port proxy: {e}")));
+                    break;
+                }
+            }
+        }
+        if !pids.is_empty() {
+            let file = self.proxies_file(id);
+            if let Some(dir) = file.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            let _ = std::fs::write(&file, pids.join("\n"));
+        }
+        if result.is_err() {
+            self.stop_proxies(id);
+        }
+        result
+    }
+
+    /// Stops the container's port proxies (each checked to be one before it is killed).
+    fn stop_proxies(&self, id: &str) {
+        let file = self.proxies_file(id);
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            return;
+        };
+        for pid in text.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            if String::from_utf8_lossy(&cmdline).contains(PROXY_COMMAND) {
+                // SAFETY: kill(2) on a pid whose command line says it is our proxy.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
+        let _ = std::fs::remove_file(&file);
     }
 
     /// The firewall the database describes: every network not being removed, every
@@ -367,6 +502,7 @@ impl Engine {
 
     /// Drops a stopped container's published ports.
     pub(crate) fn unpublish_ports(&self, id: &str) {
+        self.stop_proxies(id);
         if !self.db.has_ports(id).unwrap_or(true) {
             return;
         }

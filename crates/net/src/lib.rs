@@ -17,6 +17,7 @@ pub mod ipam;
 pub mod lock;
 pub mod netlink;
 pub mod netns;
+pub mod proxy;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 

@@ -24,6 +24,7 @@ pub mod logs;
 pub mod network;
 pub mod pause;
 pub mod port;
+pub mod port_proxy;
 pub mod ps;
 pub mod pull;
 pub mod push;

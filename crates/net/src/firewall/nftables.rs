@@ -117,11 +117,18 @@ fn dnat_rule(m: &PortMapping, to: IpAddr) -> Vec<Statement<'static>> {
             Expression::String(Cow::Borrowed("local")),
         ),
     ];
-    if let Some(ip) = m.host_ip {
-        expr.push(eq(
+    match m.host_ip {
+        Some(ip) => expr.push(eq(
             payload(if v6 { "ip6" } else { "ip" }, "daddr"),
             Expression::String(Cow::Owned(ip.to_string())),
-        ));
+        )),
+        // ::1 is the proxy's (see `crate::proxy`): the kernel cannot route it to a bridge.
+        None if v6 => expr.push(Statement::Match(Match {
+            left: payload("ip6", "daddr"),
+            right: Expression::String(Cow::Borrowed("::1")),
+            op: Operator::NEQ,
+        })),
+        None => {}
     }
     let proto: &'static str = if m.protocol == "udp" { "udp" } else { "tcp" };
     expr.push(eq(
@@ -138,9 +145,13 @@ fn dnat_rule(m: &PortMapping, to: IpAddr) -> Vec<Statement<'static>> {
 }
 
 /// The container addresses a mapping leads to: IPv4 unless bound to an IPv6 host address,
-/// IPv6 when the container has one and the binding is not to an IPv4 host address.
+/// IPv6 when the container has one and the binding is not to an IPv4 host address; none for
+/// a binding to ::1 (a userland proxy's: see `crate::proxy`).
 fn dnat_targets(m: &PortMapping) -> Vec<IpAddr> {
     let mut out = Vec::new();
+    if m.host_ip.is_some_and(|ip| ip.is_ipv6() && ip.is_loopback()) {
+        return out;
+    }
     if !matches!(m.host_ip, Some(IpAddr::V6(_))) {
         out.push(IpAddr::V4(m.container_ip));
     }
