@@ -251,7 +251,8 @@ fn forward_drops() -> bool {
 }
 
 fn nft_table_exists(table: &str) -> bool {
-    sh(&format!("nft list table ip {table}")).code == 0
+    // One `inet` table per state root (both families).
+    sh(&format!("nft list table inet {table}")).code == 0
 }
 
 /// A private dockerd (its own data root, exec root and socket) with its iptables rules on.
