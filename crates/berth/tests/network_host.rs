@@ -251,8 +251,7 @@ fn forward_drops() -> bool {
 }
 
 fn nft_table_exists(table: &str) -> bool {
-    // One `inet` table per state root (both families).
-    sh(&format!("nft list table inet {table}")).code == 0
+    sh(&format!("nft list table ip {table}")).code == 0
 }
 
 /// A private dockerd (its own data root, exec root and socket) with its iptables rules on.
