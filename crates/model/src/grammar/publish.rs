@@ -114,6 +114,16 @@ mod tests {
             parse_publish("8000-8010:80"),
             Ok(vec![("80/tcp".into(), binding("", "8000-8010"))])
         );
+        assert_eq!(
+            parse_publish("[::1]:8080:80"),
+            Ok(vec![("80/tcp".into(), binding("::1", "8080"))])
+        );
+        assert_eq!(
+            parse_publish("[fd00::1]::80/udp"),
+            Ok(vec![("80/udp".into(), binding("fd00::1", ""))])
+        );
+        assert!(parse_publish("[10.0.0.1]:8080:80").is_err());
+        assert!(parse_publish("::1:8080:80").is_err());
         assert_eq!(parse_publish("80/icmp"), Err("invalid proto: icmp".into()));
         assert_eq!(parse_publish("0"), Err("invalid containerPort: 0".into()));
         assert_eq!(
