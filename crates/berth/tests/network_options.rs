@@ -513,7 +513,7 @@ fn ipv6_dual_stack_talks_publishes_and_cleans_up() {
         "no IPv6 masquerade: {rules}"
     );
     assert!(
-        rules.contains(&format!("dnat ip6 to [fd00:b0e:46::2]:80")),
+        rules.contains("dnat ip6 to [fd00:b0e:46::2]:80"),
         "no IPv6 DNAT: {rules}"
     );
     // Everything goes with the container and the network: the rules, and the proxy that

@@ -339,7 +339,8 @@ impl Engine {
         let mut result = Ok(());
         for c in chosen.iter().filter(|c| c.protocol == "tcp") {
             let explicit = c.host_ip == Some(loopback6);
-            if !explicit && !(c.host_ip.is_none() && ip6.is_some()) {
+            let covers_loopback6 = explicit || (c.host_ip.is_none() && ip6.is_some());
+            if !covers_loopback6 {
                 continue;
             }
             let listener = match std::net::TcpListener::bind((Ipv6Addr::LOCALHOST, c.host_port)) {
