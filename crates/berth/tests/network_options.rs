@@ -424,8 +424,13 @@ fn endpoint_settings_are_applied_echoed_and_checked() {
         &["run", "--rm", "--ip", "172.17.0.99", "bb", "true"],
         "user specified IP address is supported on user defined networks only",
     );
+    // --ipv6 without an IPv6 subnet: a unique local /64 of its own.
+    env.ok(&["network", "create", "--ipv6", "auto6"]);
+    let pools = network_inspect(&env, "{{range .IPAM.Config}}{{.Subnet}};{{end}}", "auto6");
+    let v6 = pools.split(';').nth(1).unwrap_or_default();
+    assert!(v6.starts_with("fd") && v6.ends_with("::/64"), "{pools}");
     env.ok(&["rm", "-f", "fixed"]);
-    env.ok(&["network", "rm", "ep", "other"]);
+    env.ok(&["network", "rm", "ep", "other", "auto6"]);
 }
 
 #[test]
@@ -507,6 +512,14 @@ fn ipv6_dual_stack_talks_publishes_and_cleans_up() {
         http_get(([127, 0, 0, 1], any_port).into()),
         "hello from v6web"
     );
+    let ports = env.ok(&["port", "v6web"]);
+    for expected in [
+        format!("80/tcp -> [::1]:{local_port}"),
+        format!("80/tcp -> 0.0.0.0:{any_port}"),
+        format!("80/tcp -> [::]:{any_port}"),
+    ] {
+        assert!(ports.contains(&expected), "{expected} not in {ports}");
+    }
     let rules = ruleset();
     assert!(
         rules.contains("ip6 saddr fd00:b0e:46::/64"),

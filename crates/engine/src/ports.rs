@@ -525,22 +525,31 @@ impl Engine {
         }
     }
 
-    /// A running container's published ports.
+    /// A running container's published ports; a binding without a host address of a
+    /// dual-stack container shows on `::` too, as Docker shows it.
     pub fn published_ports(&self, id: &str) -> Vec<PublishedPort> {
-        self.db
-            .container_ports(id)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|p| PublishedPort {
-                container_port: format!("{}/{}", p.container_port, p.protocol),
+        let mut out = Vec::new();
+        for p in self.db.container_ports(id).unwrap_or_default() {
+            let container_port = format!("{}/{}", p.container_port, p.protocol);
+            let both_families = p.host_ip.is_empty() && !p.container_ip6.is_empty();
+            out.push(PublishedPort {
+                container_port: container_port.clone(),
                 host_ip: if p.host_ip.is_empty() {
                     "0.0.0.0".into()
                 } else {
                     p.host_ip
                 },
                 host_port: p.host_port,
-            })
-            .collect()
+            });
+            if both_families {
+                out.push(PublishedPort {
+                    container_port,
+                    host_ip: "::".into(),
+                    host_port: p.host_port,
+                });
+            }
+        }
+        out
     }
 
     /// `berth port CONTAINER`

@@ -79,7 +79,12 @@ pub struct CreateArgs {
     #[arg(long = "ipam-driver", default_value = "default")]
     ipam_driver: String,
     /// Enable or disable IPv6 networking
-    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(
+        long,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true"
+    )]
     ipv6: Option<bool>,
     /// Restrict external access to the network
     #[arg(long)]

@@ -67,8 +67,14 @@ impl Engine {
             return Ok(());
         };
         let net = self.network(network)?;
-        for settings in request.networking_config.endpoints_config.values() {
-            LeaseRequest::from_settings(&net, Some(settings))?;
+        for (name, settings) in &request.networking_config.endpoints_config {
+            // Each network's settings against that network (the primary one when the key
+            // names none, as older clients key it by the mode).
+            let target = match self.network(name) {
+                Ok(other) if name != network => other,
+                _ => net.clone(),
+            };
+            LeaseRequest::from_settings(&target, Some(settings))?;
         }
         Ok(())
     }
