@@ -424,6 +424,27 @@ fn endpoint_settings_are_applied_echoed_and_checked() {
         &["run", "--rm", "--ip", "172.17.0.99", "bb", "true"],
         "user specified IP address is supported on user defined networks only",
     );
+    // A container not started yet shows what it asked for.
+    env.ok(&[
+        "create",
+        "--name",
+        "pending",
+        "--network",
+        "ep",
+        "--ip6",
+        "fd00:b0e:45::70",
+        "bb",
+        "true",
+    ]);
+    assert_eq!(
+        inspect(
+            &env,
+            "{{json .NetworkSettings.Networks.ep.IPAMConfig}}",
+            "pending"
+        ),
+        "{\"IPv4Address\":\"\",\"IPv6Address\":\"fd00:b0e:45::70\"}"
+    );
+    env.ok(&["rm", "pending"]);
     // --ipv6 without an IPv6 subnet: a unique local /64 of its own.
     env.ok(&["network", "create", "--ipv6", "auto6"]);
     let pools = network_inspect(&env, "{{range .IPAM.Config}}{{.Subnet}};{{end}}", "auto6");

@@ -153,10 +153,17 @@ impl Engine {
             settings.networks.insert(net.name.clone(), endpoint);
         }
         if let Some(name) = mode.network().filter(|_| settings.networks.is_empty()) {
-            // Not started yet: no lease, but the network it will join, as Docker shows it.
+            // Not started yet: no lease, but the network it will join with the settings it
+            // asked for, as Docker shows it.
             if let Ok(net) = self.network(name) {
+                let asked = rec.config.networking_config.endpoints_config.get(&net.name);
                 let endpoint = ContainerEndpoint {
                     network_id: net.id,
+                    ipam_config: asked.and_then(|s| s.ipam_config.clone()),
+                    aliases: asked.and_then(|s| s.aliases.clone()),
+                    mac_address: asked
+                        .and_then(|s| s.mac_address.clone())
+                        .unwrap_or_default(),
                     ..Default::default()
                 };
                 settings
