@@ -339,3 +339,50 @@ fn apply(payload: &str) -> Result<(), String> {
         _ => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mapping(host_ip: Option<&str>, ip6: Option<&str>) -> PortMapping {
+        PortMapping {
+            protocol: "tcp".into(),
+            host_ip: host_ip.map(|ip| ip.parse().unwrap()),
+            host_port: 8080,
+            container_ip: "10.0.0.2".parse().unwrap(),
+            container_port: 80,
+            bridge: "br-x".into(),
+            container_ip6: ip6.map(|ip| ip.parse().unwrap()),
+        }
+    }
+
+    fn targets(host_ip: Option<&str>, ip6: Option<&str>) -> Vec<String> {
+        dnat_targets(&mapping(host_ip, ip6))
+            .iter()
+            .map(|ip| ip.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn each_binding_leads_to_the_family_it_names() {
+        assert_eq!(targets(None, None), ["10.0.0.2"]);
+        assert_eq!(targets(None, Some("fd00::2")), ["10.0.0.2", "fd00::2"]);
+        assert_eq!(targets(Some("127.0.0.1"), Some("fd00::2")), ["10.0.0.2"]);
+        assert_eq!(targets(Some("fd00::9"), Some("fd00::2")), ["fd00::2"]);
+        // An IPv6 binding of an IPv4-only container leads nowhere by DNAT.
+        assert!(targets(Some("fd00::9"), None).is_empty());
+        // ::1 is the userland proxy's.
+        assert!(targets(Some("::1"), Some("fd00::2")).is_empty());
+    }
+
+    #[test]
+    fn ipv6_rules_leave_the_loopback_address_to_the_proxy() {
+        let m = mapping(None, Some("fd00::2"));
+        let v6 = serde_json::to_string(&dnat_rule(&m, "fd00::2".parse().unwrap())).unwrap();
+        assert!(v6.contains("\"ipv6\""), "{v6}");
+        assert!(v6.contains("\"::1\"") && v6.contains("\"!=\""), "{v6}");
+        assert!(v6.contains("\"ip6\""), "{v6}");
+        let v4 = serde_json::to_string(&dnat_rule(&m, "10.0.0.2".parse().unwrap())).unwrap();
+        assert!(v4.contains("\"ipv4\"") && !v4.contains("::1"), "{v4}");
+    }
+}
