@@ -122,6 +122,26 @@ pub struct HostConfig {
     pub mounts: Option<Vec<MountSpec>>,
     /// `--volumes-from CONTAINER[:ro|rw]`
     pub volumes_from: Option<Vec<String>>,
+    /// `--log-driver`, `--log-opt`: None (or an empty `Type`) is the default driver.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_config: Option<LogConfig>,
+}
+
+/// Docker's `HostConfig.LogConfig`: the log driver (`Type`) and its options (`Config`; clients
+/// send `null` for none).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct LogConfig {
+    #[serde(rename = "Type")]
+    pub kind: String,
+    #[serde(deserialize_with = "null_as_empty_map")]
+    pub config: BTreeMap<String, String>,
+}
+
+fn null_as_empty_map<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, String>, D::Error> {
+    Ok(Option::<BTreeMap<String, String>>::deserialize(d)?.unwrap_or_default())
 }
 
 /// One host side of a published port; empty HostIp = every address, empty HostPort = any free

@@ -144,6 +144,7 @@ pub(crate) fn validate_request(request: &CreateRequest) -> Result<(), Error> {
     if let Some(health) = &request.config.healthcheck {
         crate::health::validate(health)?;
     }
+    crate::logs::LogSettings::from_config(hc.log_config.as_ref())?;
     if hc.memory != 0 && hc.memory < 6 * 1024 * 1024 {
         return Err(Error::InvalidArgument(
             "Minimum memory limit allowed is 6MB".into(),
