@@ -2,8 +2,9 @@
 //!
 //! Owns: Linux bridges and veth pairs, addresses and routes (netlink, synchronous: the shim is
 //! single-threaded), network namespaces as bind-mounted files, IPAM math (subnet choice, the
-//! next free address), the /etc/hosts and /etc/resolv.conf contents Docker writes, and the
-//! network drivers over them ([`driver::NetworkDriver`]: bridge, host, none, container:).
+//! next free address, IPv4 and IPv6), the /etc/hosts and /etc/resolv.conf contents Docker
+//! writes, the network drivers over them ([`driver::NetworkDriver`]: bridge, host, none,
+//! container:), and the userland proxy for port bindings the kernel cannot DNAT ([`proxy`]).
 //!
 //! Must not: know about images, container records or the state database (the engine decides
 //! which addresses are leased and passes them in), nor delete a veth: a container's pair goes
