@@ -9,7 +9,10 @@
 //! a published port is as fast as the container's own address (measured here 0.85-1.0x of a
 //! direct connection) and nothing has to stay running beside the container. 127.0.0.1 works
 //! through `route_localnet` on the bridge plus a masquerade of 127.0.0.0/8 sources, as Docker
-//! without its proxy and podman do. `nft` only runs for containers that publish ports.
+//! without its proxy and podman do. `nft` only runs for containers that publish ports. The
+//! one exception is the IPv6 loopback address, which the kernel routes through `lo` only
+//! (IPv6 has no `route_localnet`): bindings that cover ::1 get a userland proxy
+//! ([`crate::proxy`]) instead of a rule.
 //!
 //! When another firewall's iptables FORWARD policy drops (dockerd sets it), the bridges' accept
 //! rules also go into iptables' filter table ([`filter_forward`]), as Docker does for docker0.
