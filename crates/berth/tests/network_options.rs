@@ -209,6 +209,17 @@ fn driver_options_are_stored_shown_and_honoured() {
         !rules.contains("ip saddr 10.241.0.0/24"),
         "masqueraded despite enable_ip_masquerade=false: {rules}"
     );
+    // The default network shows its settings as dockerd shows docker0's.
+    let defaults = network_inspect(&env, "{{json .Options}}", "bridge");
+    for expected in [
+        "\"com.docker.network.bridge.default_bridge\":\"true\"",
+        "\"com.docker.network.bridge.enable_icc\":\"true\"",
+        "\"com.docker.network.bridge.enable_ip_masquerade\":\"true\"",
+        "\"com.docker.network.bridge.host_binding_ipv4\":\"0.0.0.0\"",
+        "\"com.docker.network.driver.mtu\":\"1500\"",
+    ] {
+        assert!(defaults.contains(expected), "{expected} not in {defaults}");
+    }
     // Docker's names and duplicates.
     let duplicate = env.berth(&["network", "create", "opts"]);
     assert_eq!(duplicate.code, 125);

@@ -79,7 +79,8 @@ impl NetworkDriver for Bridge {
     }
 
     /// Docker lists driver options only as given (compose recreates a network whose options
-    /// differ from its file's), so only the default network shows its bridge.
+    /// differ from its file's), so only the default network shows its settings, as dockerd
+    /// shows docker0's.
     fn options(&self, net: &NetworkConfig) -> Vec<(String, String)> {
         if !net.default {
             return Vec::new();
@@ -87,6 +88,10 @@ impl NetworkDriver for Bridge {
         vec![
             (OPTION_NAME.into(), net.interface.clone()),
             (OPTION_DEFAULT.into(), "true".into()),
+            (OPTION_ENABLE_ICC.into(), "true".into()),
+            (OPTION_ENABLE_MASQUERADE.into(), "true".into()),
+            (OPTION_HOST_BINDING_IPV4.into(), "0.0.0.0".into()),
+            (OPTION_MTU.into(), net.mtu.unwrap_or(1500).to_string()),
         ]
     }
 
@@ -128,6 +133,10 @@ mod tests {
             vec![
                 (OPTION_NAME.to_string(), "berth0".to_string()),
                 (OPTION_DEFAULT.to_string(), "true".to_string()),
+                (OPTION_ENABLE_ICC.to_string(), "true".to_string()),
+                (OPTION_ENABLE_MASQUERADE.to_string(), "true".to_string()),
+                (OPTION_HOST_BINDING_IPV4.to_string(), "0.0.0.0".to_string()),
+                (OPTION_MTU.to_string(), "1500".to_string()),
             ]
         );
     }
