@@ -260,18 +260,15 @@ impl Firewall for Nftables {
                 batch.add(self.rule("output", dnat_rule(m, to)));
             }
         }
-        let bridges: BTreeSet<(&str, bool)> = mappings
+        // The host's own 127.0.0.0/8 connections DNATed to a bridge (::1 is never DNATed:
+        // the proxy's, see `dnat_targets`).
+        let bridges: BTreeSet<&str> = mappings
             .iter()
-            .flat_map(|m| {
-                dnat_targets(m)
-                    .into_iter()
-                    .map(|to| (m.bridge.as_str(), to.is_ipv6()))
-            })
+            .filter(|m| dnat_targets(m).iter().any(|to| to.is_ipv4()))
+            .map(|m| m.bridge.as_str())
             .collect();
-        for (bridge, v6) in bridges {
-            let loopback: ipnet::IpNet = if v6 { "::1/128" } else { "127.0.0.0/8" }
-                .parse()
-                .expect("valid prefix");
+        for bridge in bridges {
+            let loopback: ipnet::IpNet = "127.0.0.0/8".parse().expect("valid prefix");
             batch.add(self.rule(
                 "postrouting",
                 vec![
