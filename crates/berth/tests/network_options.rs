@@ -279,6 +279,9 @@ fn host_binding_and_internal_networks_decide_where_ports_go() {
         "create",
         "--subnet",
         "10.244.1.0/24",
+        "--ipv6",
+        "--subnet",
+        "fd00:b0e:44::/64",
         "--internal",
         "inner",
     ]);
@@ -290,6 +293,29 @@ fn host_binding_and_internal_networks_decide_where_ports_go() {
     );
     let ip = inspect(&env, "{{.NetworkSettings.IPAddress}}", "iw");
     assert!(connects(&env, "inner", &ip), "internal peers cut off");
+    assert!(
+        connects(&env, "inner", "fd00:b0e:44::2"),
+        "internal peers cut off over IPv6"
+    );
+    let routes = env.ok(&["run", "--rm", "--network", "inner", "bb", "ip", "route"]);
+    let routes6 = env.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "inner",
+        "bb",
+        "ip",
+        "-6",
+        "route",
+    ]);
+    assert!(
+        !routes.contains("default") && !routes6.contains("default"),
+        "an internal network routes out: {routes}{routes6}"
+    );
+    assert!(
+        !ruleset().contains("fd00:b0e:44::/64 oifname"),
+        "an internal network is masqueraded"
+    );
     assert!(
         !ruleset().contains(&format!("dport {inner_port} ")),
         "a port was published from an internal network"
