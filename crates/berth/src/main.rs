@@ -67,6 +67,15 @@ enum Command {
     Volume(commands::volume::Command),
     /// Generate the autocompletion script for the specified shell
     Completion(commands::completion::Args),
+    /// Display system-wide information
+    Info(commands::info::Args),
+    /// Show the berth version information
+    Version(commands::version::Args),
+    /// Search a registry for images
+    Search(commands::search::Args),
+    /// Manage image manifests and manifest lists
+    #[command(subcommand)]
+    Manifest(commands::manifest::Command),
     /// Serve the Docker Engine API (for the docker CLI, docker-compose, Docker SDKs)
     Serve(commands::serve::Args),
     /// The per-container monitor (internal)
@@ -199,6 +208,8 @@ enum SystemCommand {
     Prune(commands::system_prune::Args),
     /// Show berth disk usage
     Df(commands::system_df::Args),
+    /// Display system-wide information
+    Info(commands::info::Args),
 }
 
 fn main() {
@@ -275,6 +286,12 @@ fn dispatch(command: Command) -> Result<i32, commands::CliError> {
         Command::System(SystemCommand::Prune(a)) => commands::system_prune::run(&engine, a),
         Command::System(SystemCommand::Df(a)) => commands::system_df::run(&engine, a),
         Command::Volume(c) => commands::volume::run(&engine, c),
+        Command::Info(a) | Command::System(SystemCommand::Info(a)) => {
+            commands::info::run(&engine, a)
+        }
+        Command::Version(a) => commands::version::run(a),
+        Command::Search(a) => commands::search::run(&engine, a),
+        Command::Manifest(c) => commands::manifest::run(&engine, c),
         Command::Shim(_) | Command::Serve(_) | Command::Completion(_) => {
             unreachable!("handled before the engine opens")
         }

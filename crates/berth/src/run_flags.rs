@@ -202,6 +202,9 @@ pub struct RunFlags {
     /// Working directory inside the container
     #[arg(short, long, value_name = "string")]
     pub workdir: Option<String>,
+    /// Namespaces and pinned resources (`--pid`, `--ipc`, `--cpuset-cpus` ...).
+    #[command(flatten)]
+    pub isolation: isolation::IsolationFlags,
     /// IPv6 address (e.g., 2001:db8::33)
     #[arg(long, value_name = "string")]
     pub ip6: Option<String>,
@@ -432,6 +435,7 @@ impl RunFlags {
             });
         }
         self.apply_network_flags(&mut request)?;
+        self.isolation.apply(&mut request.host_config)?;
         Ok(request)
     }
 }
@@ -582,6 +586,8 @@ fn insert_kv(map: &mut BTreeMap<String, String>, kv: &str) {
     let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
     map.insert(k.to_string(), v.to_string());
 }
+
+mod isolation;
 
 #[cfg(test)]
 mod tests;

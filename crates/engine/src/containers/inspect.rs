@@ -22,7 +22,10 @@ impl Engine {
                 s.to_string()
             }
         };
-        let mut host_config = serde_json::to_value(&c.host_config)
+        // A record made before these defaults were recorded shows them all the same.
+        let mut recorded = c.host_config.clone();
+        super::isolation::fill_defaults(&mut recorded);
+        let mut host_config = serde_json::to_value(&recorded)
             .unwrap_or_else(|_| serde_json::Value::Object(Default::default()));
         if host_config["NetworkMode"] == "" {
             host_config["NetworkMode"] = crate::networks::DEFAULT_NETWORK.into();

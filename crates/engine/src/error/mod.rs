@@ -114,6 +114,9 @@ pub enum Error {
         #[source]
         source: SandboxError,
     },
+    /// daemon.json cannot be read or parsed: the user's file (400, exit 125).
+    #[error(transparent)]
+    DaemonConfig(#[from] crate::daemon_config::ConfigError),
     /// An operation failed and cleaning up after it failed too; the first error's kind.
     #[error("{source} (and cleaning up after it: {cleanup})")]
     CleanupFailed {
@@ -174,6 +177,7 @@ impl Error {
             }
             Error::Sandboxed { source, .. } => sandbox_error_kind(source),
             Error::CleanupFailed { source, .. } => source.kind(),
+            Error::DaemonConfig(_) => ErrorKind::Invalid,
             Error::Internal(_)
             | Error::Io { .. }
             | Error::Store(_)
