@@ -33,6 +33,7 @@ struct IpamPool {
     gateway: Option<String>,
     #[serde(rename = "IPRange")]
     ip_range: Option<String>,
+    auxiliary_addresses: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -40,6 +41,7 @@ struct IpamPool {
 struct Ipam {
     driver: Option<String>,
     config: Option<Vec<IpamPool>>,
+    options: Option<BTreeMap<String, String>>,
 }
 
 /// The body of `POST /networks/create`.
@@ -55,6 +57,9 @@ pub(crate) struct CreateBody {
     /// Docker always refuses a duplicate name now; the field is accepted for old clients.
     #[allow(dead_code)]
     check_duplicate: Option<bool>,
+    options: Option<BTreeMap<String, String>>,
+    #[serde(rename = "EnableIPv6")]
+    enable_ipv6: Option<bool>,
 }
 
 pub async fn create(JsonBody(body): JsonBody<CreateBody>) -> ApiResult<Response> {
@@ -65,13 +70,22 @@ pub async fn create(JsonBody(body): JsonBody<CreateBody>) -> ApiResult<Response>
             "plugin \"{ipam_driver}\" not found"
         )));
     }
-    let mut pools = ipam.config.unwrap_or_default();
-    if pools.len() > 1 {
+    // One IPv4 pool and one IPv6 pool at most (by their subnet's family; a pool without a
+    // subnet is the IPv4 one).
+    let (pools6, pools4): (Vec<IpamPool>, Vec<IpamPool>) = ipam
+        .config
+        .unwrap_or_default()
+        .into_iter()
+        .partition(|p| p.subnet.as_deref().is_some_and(|s| s.contains(':')));
+    if pools4.len() > 1 || pools6.len() > 1 {
         return Err(ApiError::bad_request(
-            "only one IPv4 IPAM pool per network is supported",
+            "only one IPv4 and one IPv6 IPAM pool per network are supported",
         ));
     }
-    let pool = pools.pop().unwrap_or_default();
+    let pool = pools4.into_iter().next().unwrap_or_default();
+    let pool6 = pools6.into_iter().next().unwrap_or_default();
+    let mut aux_addresses = pool.auxiliary_addresses.unwrap_or_default();
+    aux_addresses.extend(pool6.auxiliary_addresses.unwrap_or_default());
     let request = berth_engine::networks::NetworkCreate {
         name: body.name,
         driver: body
@@ -83,6 +97,13 @@ pub async fn create(JsonBody(body): JsonBody<CreateBody>) -> ApiResult<Response>
         ip_range: pool.ip_range.unwrap_or_default(),
         internal: body.internal.unwrap_or(false),
         labels: body.labels.unwrap_or_default(),
+        options: body.options.unwrap_or_default(),
+        ipam_options: ipam.options.unwrap_or_default(),
+        aux_addresses,
+        enable_ipv6: body.enable_ipv6.unwrap_or(false),
+        subnet6: pool6.subnet.unwrap_or_default(),
+        gateway6: pool6.gateway.unwrap_or_default(),
+        ip_range6: pool6.ip_range.unwrap_or_default(),
     };
     let id = engine::call(move |e| e.create_network(request)).await?;
     Ok((StatusCode::CREATED, Json(json!({"Id": id, "Warning": ""}))).into_response())
@@ -103,9 +124,7 @@ pub async fn connect(
         return Err(ApiError::bad_request("no container specified to connect"));
     }
     let settings = body.endpoint_config.unwrap_or_default();
-    let ip = settings.ipam_config.map(|c| c.ipv4_address);
-    let aliases = settings.aliases.unwrap_or_default();
-    engine::call(move |e| e.connect_network(&id, &body.container, ip.as_deref(), &aliases)).await?;
+    engine::call(move |e| e.connect_network_endpoint(&id, &body.container, &settings)).await?;
     Ok(StatusCode::OK)
 }
 

@@ -85,6 +85,9 @@ enum Command {
     /// `berth_engine::exec::helper`)
     #[command(hide = true, name = "exec-helper")]
     ExecHelper(commands::exec_helper::Args),
+    /// A published port's userland proxy (internal; its listening socket comes on fd 3)
+    #[command(hide = true, name = "port-proxy")]
+    PortProxy(commands::port_proxy::Args),
 }
 
 /// The container verbs that are both `berth VERB` and `berth container VERB`.
@@ -274,6 +277,7 @@ fn dispatch(command: Command) -> Result<i32, commands::CliError> {
             commands::ps::run(&engine, a)
         }
         Command::ExecHelper(a) => commands::exec_helper::run(&engine, a),
+        Command::PortProxy(a) => commands::port_proxy::run(&engine, a),
         Command::Inspect(a) => commands::inspect::run(&engine, a, None),
         Command::Container(ContainerCommand::Inspect(a)) => {
             commands::inspect::run(&engine, a, Some("container"))

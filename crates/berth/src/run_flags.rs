@@ -205,6 +205,12 @@ pub struct RunFlags {
     /// Namespaces and pinned resources (`--pid`, `--ipc`, `--cpuset-cpus` ...).
     #[command(flatten)]
     pub isolation: isolation::IsolationFlags,
+    /// IPv6 address (e.g., 2001:db8::33)
+    #[arg(long, value_name = "string")]
+    pub ip6: Option<String>,
+    /// Container IPv4/IPv6 link-local addresses
+    #[arg(long, value_name = "list", action = ArgAction::Append)]
+    pub link_local_ip: Vec<String>,
 }
 
 impl RunFlags {
@@ -542,7 +548,11 @@ impl RunFlags {
             }
         }
         hc.port_bindings = (!bindings.is_empty()).then_some(bindings);
-        if self.ip.is_some() || !self.network_alias.is_empty() {
+        if self.ip.is_some()
+            || self.ip6.is_some()
+            || !self.link_local_ip.is_empty()
+            || !self.network_alias.is_empty()
+        {
             let mode = hc.network_mode.clone();
             let user_defined =
                 !matches!(mode.as_str(), "" | "default" | "bridge" | "host" | "none")
@@ -559,9 +569,11 @@ impl RunFlags {
                     mode
                 })
                 .or_default();
-            if let Some(ip) = &self.ip {
+            if self.ip.is_some() || self.ip6.is_some() || !self.link_local_ip.is_empty() {
                 settings.ipam_config = Some(EndpointIpamConfig {
-                    ipv4_address: ip.clone(),
+                    ipv4_address: self.ip.clone().unwrap_or_default(),
+                    ipv6_address: self.ip6.clone().unwrap_or_default(),
+                    link_local_ips: non_empty(&self.link_local_ip),
                 });
             }
             settings.aliases = non_empty(&self.network_alias);

@@ -52,7 +52,7 @@ impl Drop for Net {
                 .status();
         }
         let _ = Command::new("nft")
-            .args(["delete", "table", "ip", &self.table])
+            .args(["delete", "table", "inet", &self.table])
             .stderr(Stdio::null())
             .status();
         let chain = format!("BERTH{}", self.table.trim_start_matches("berth"));
@@ -145,7 +145,7 @@ fn bridges_of(root: &Path) -> Vec<String> {
 /// The root's firewall table as `nft` prints it ("" when there is none).
 fn table_text(net: &Net) -> String {
     let out = Command::new("nft")
-        .args(["list", "table", "ip", &net.table])
+        .args(["list", "table", "inet", &net.table])
         .stderr(Stdio::null())
         .output()
         .unwrap();

@@ -482,7 +482,26 @@ impl Engine {
         ip: Option<&str>,
         aliases: &[String],
     ) -> Result<(), Error> {
-        self.connect_network_unlogged(network, container, ip, aliases)?;
+        let settings = crate::types::EndpointSettings {
+            ipam_config: ip.map(|ip| crate::types::EndpointIpamConfig {
+                ipv4_address: ip.to_string(),
+                ..Default::default()
+            }),
+            aliases: Some(aliases.to_vec()),
+            ..Default::default()
+        };
+        self.connect_network_endpoint(network, container, &settings)
+    }
+
+    /// `network connect` with whole endpoint settings (`--ip6`, `--link-local-ip`, the API's
+    /// EndpointConfig with its MacAddress).
+    pub fn connect_network_endpoint(
+        &self,
+        network: &str,
+        container: &str,
+        settings: &crate::types::EndpointSettings,
+    ) -> Result<(), Error> {
+        self.connect_network_unlogged(network, container, settings)?;
         self.network_membership_event(network, container, "connect");
         Ok(())
     }

@@ -64,6 +64,7 @@ pub mod volumes;
 use std::path::{Path, PathBuf};
 
 pub use error::Error;
+pub use ports::run_port_proxy;
 pub use store::StoreError;
 
 /// Where berth keeps its state, and the open database and image store.

@@ -12,12 +12,72 @@
 //! behind the truth: the next command's repair ([`Engine::converge_firewall`]) applies it. The
 //! kernel drops the flock of a killed holder, so nothing waits on a dead process.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use berth_net::firewall::{self, Firewall, NetworkRule, PortMapping};
 
 use crate::store::{ContainerRecord, PortRow};
 use crate::{Engine, Error};
+
+/// The hidden `berth` command that runs a port proxy (see [`run_port_proxy`]).
+const PROXY_COMMAND: &str = "port-proxy";
+
+/// `berth port-proxy TARGET`: relays connections accepted on the listening socket at fd 3
+/// (bound by [`Engine::publish_ports`]) to TARGET, until killed.
+pub fn run_port_proxy(target: &str) -> Result<(), Error> {
+    use std::os::fd::FromRawFd;
+    let target: std::net::SocketAddr = target
+        .parse()
+        .map_err(|_| Error::InvalidArgument(format!("invalid proxy target {target}")))?;
+    // SAFETY: the engine passes the listening socket as fd 3 (see `spawn_proxy`); taken once.
+    let listener = unsafe { std::net::TcpListener::from_raw_fd(3) };
+    berth_net::proxy::serve(listener, target).map_err(fw_err)
+}
+
+/// Starts `berth port-proxy TARGET` with `listener` as its fd 3 and nothing else inherited;
+/// it dies with the calling process (the container's shim). Returns its pid.
+fn spawn_proxy(
+    listener: &std::net::TcpListener,
+    target: std::net::SocketAddr,
+) -> std::io::Result<u32> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    let fd = listener.as_raw_fd();
+    let mut cmd = std::process::Command::new(std::env::current_exe()?);
+    cmd.args([PROXY_COMMAND, &target.to_string()])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    // SAFETY: between fork and exec the closure only makes async-signal-safe calls (dup2,
+    // fcntl, close_range, prctl) and allocates nothing.
+    unsafe {
+        cmd.pre_exec(move || {
+            if fd == 3 {
+                // dup2 onto itself would keep close-on-exec.
+                if libc::fcntl(3, libc::F_SETFD, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            } else if libc::dup2(fd, 3) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The shim's channel and stdio must not stay open in the proxy: close-on-exec
+            // for every other descriptor (std's own error pipe among them, as it expects).
+            libc::syscall(
+                libc::SYS_close_range,
+                4u32,
+                u32::MAX,
+                libc::CLOSE_RANGE_CLOEXEC,
+            );
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = cmd.spawn()?;
+    // The shim reaps it (as every child of its own) when it exits.
+    Ok(child.id())
+}
 
 /// The flock every process of the state root holds while it reads and applies the firewall.
 const FIREWALL_LOCK: &str = "firewall.lock";
@@ -62,14 +122,14 @@ fn split_port(key: &str) -> Result<(u16, String), Error> {
 }
 
 /// What the user asked: (container port, protocol, host ip, host port range).
-type Wanted = (u16, String, Option<Ipv4Addr>, Option<(u16, u16)>);
+type Wanted = (u16, String, Option<IpAddr>, Option<(u16, u16)>);
 
 /// What start decided for one published port.
 #[derive(Debug, Clone)]
 pub(crate) struct Chosen {
     container_port: u16,
     protocol: String,
-    host_ip: Option<Ipv4Addr>,
+    host_ip: Option<IpAddr>,
     host_port: u16,
     /// No host port was asked for: the kernel's pick, which may be picked again if another
     /// container recorded it first (a bound-and-released port is only free for a moment).
@@ -130,7 +190,7 @@ fn wanted_ports(rec: &ContainerRecord) -> Result<Vec<Wanted>, Error> {
     for (key, bindings) in hc.port_bindings.iter().flatten() {
         let (port, proto) = split_port(key)?;
         for b in bindings {
-            let ip = match b.host_ip.as_str() {
+            let ip = match b.host_ip.trim_start_matches('[').trim_end_matches(']') {
                 "" | "0.0.0.0" => None,
                 ip => Some(ip.parse().map_err(|_| {
                     Error::InvalidArgument(format!("invalid host IP {ip} for port {key}"))
@@ -177,9 +237,16 @@ impl Engine {
 
     /// Picks and checks the container's host ports; nothing is recorded or applied yet. A
     /// taken port fails here, before the container's network exists.
-    pub(crate) fn choose_ports(&self, rec: &ContainerRecord) -> Result<Vec<Chosen>, Error> {
+    /// `default_ip`: the host address of bindings without one (the network's
+    /// `host_binding_ipv4`).
+    pub(crate) fn choose_ports(
+        &self,
+        rec: &ContainerRecord,
+        default_ip: Option<IpAddr>,
+    ) -> Result<Vec<Chosen>, Error> {
         let mut chosen: Vec<Chosen> = Vec::new();
         for (port, proto, ip, range) in wanted_ports(rec)? {
+            let ip = ip.or(default_ip);
             let host_port = match range {
                 None => firewall::free_port(&proto, ip).map_err(fw_err)?,
                 Some((lo, hi)) if lo == hi => {
@@ -208,13 +275,14 @@ impl Engine {
         Ok(chosen)
     }
 
-    /// Records the chosen ports for the container's address (one transaction) and applies the
-    /// firewall table.
+    /// Records the chosen ports for the container's addresses (one transaction; `ip6` on a
+    /// dual-stack network) and applies the firewall table.
     pub(crate) fn publish_ports(
         &self,
         rec: &ContainerRecord,
         chosen: &[Chosen],
         ip: Ipv4Addr,
+        ip6: Option<Ipv6Addr>,
         bridge: &str,
     ) -> Result<(), Error> {
         if chosen.is_empty() {
@@ -229,6 +297,7 @@ impl Engine {
                 host_port: c.host_port,
                 container_ip: ip.to_string(),
                 bridge: bridge.to_string(),
+                container_ip6: ip6.map(|a| a.to_string()).unwrap_or_default(),
             })
             .collect();
         let mut attempts = vec![1; chosen.len()];
@@ -237,14 +306,90 @@ impl Engine {
             if !c.picked || attempts[index] >= PICK_ATTEMPTS {
                 return Err(Error::Conflict(format!(
                     "driver failed programming external connectivity: Bind for {}:{host_port} failed: port is already allocated",
-                    c.host_ip.unwrap_or(Ipv4Addr::UNSPECIFIED)
+                    c.host_ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
                 )));
             }
             attempts[index] += 1;
             firewall::free_port(&c.protocol, c.host_ip).map_err(fw_err)
         })?;
         firewall::allow_localhost_dnat(bridge).map_err(fw_err)?;
+        self.start_proxies(&rec.id, chosen, ip, ip6)?;
         self.sync_firewall()
+    }
+
+    /// Where a container's port proxies' pids are kept.
+    fn proxies_file(&self, id: &str) -> std::path::PathBuf {
+        self.run.join("proxies").join(id)
+    }
+
+    /// Starts a userland proxy (see `berth_net::proxy`) for each TCP binding that covers the
+    /// IPv6 loopback address, which no DNAT rule can serve: `-p [::1]:P:C`, and `-p P:C` of a
+    /// container with an IPv6 address (best effort: ::1 may be taken by someone else). Their
+    /// pids go to [`Engine::proxies_file`]; they also die with the calling shim.
+    fn start_proxies(
+        &self,
+        id: &str,
+        chosen: &[Chosen],
+        ip: Ipv4Addr,
+        ip6: Option<Ipv6Addr>,
+    ) -> Result<(), Error> {
+        let loopback6 = IpAddr::V6(Ipv6Addr::LOCALHOST);
+        let target_ip = ip6.map(IpAddr::V6).unwrap_or(IpAddr::V4(ip));
+        let mut pids = Vec::new();
+        let mut result = Ok(());
+        for c in chosen.iter().filter(|c| c.protocol == "tcp") {
+            let explicit = c.host_ip == Some(loopback6);
+            let covers_loopback6 = explicit || (c.host_ip.is_none() && ip6.is_some());
+            if !covers_loopback6 {
+                continue;
+            }
+            let listener = match std::net::TcpListener::bind((Ipv6Addr::LOCALHOST, c.host_port)) {
+                Ok(listener) => listener,
+                Err(_) if !explicit => continue,
+                Err(_) => {
+                    result = Err(Error::Conflict(format!(
+                        "driver failed programming external connectivity: Bind for [::1]:{} failed: port is already allocated",
+                        c.host_port
+                    )));
+                    break;
+                }
+            };
+            let target = std::net::SocketAddr::new(target_ip, c.container_port);
+            match spawn_proxy(&listener, target) {
+                Ok(pid) => pids.push(pid.to_string()),
+                Err(e) => {
+                    result = Err(Error::Internal(format!("starting a port proxy: {e}")));
+                    break;
+                }
+            }
+        }
+        if !pids.is_empty() {
+            let file = self.proxies_file(id);
+            if let Some(dir) = file.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            let _ = std::fs::write(&file, pids.join("\n"));
+        }
+        if result.is_err() {
+            self.stop_proxies(id);
+        }
+        result
+    }
+
+    /// Stops the container's port proxies (each checked to be one before it is killed).
+    fn stop_proxies(&self, id: &str) {
+        let file = self.proxies_file(id);
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            return;
+        };
+        for pid in text.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            if String::from_utf8_lossy(&cmdline).contains(PROXY_COMMAND) {
+                // SAFETY: kill(2) on a pid whose command line says it is our proxy.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
+        let _ = std::fs::remove_file(&file);
     }
 
     /// The firewall the database describes: every network not being removed, every
@@ -260,11 +405,14 @@ impl Engine {
                 host_port: p.host_port,
                 container_ip: p.container_ip.parse().unwrap_or(Ipv4Addr::UNSPECIFIED),
                 bridge: p.bridge,
+                container_ip6: p.container_ip6.parse().ok(),
             })
             .collect();
         let networks = networks
             .into_iter()
             .map(|n| NetworkRule {
+                masquerade: n.masquerade(),
+                subnet6: n.extra.ipv6.as_ref().map(|p| p.subnet),
                 bridge: n.bridge,
                 subnet: n.subnet,
                 internal: n.internal,
@@ -299,6 +447,13 @@ impl Engine {
         let result = (|| {
             if truth.networks.iter().any(|n| !n.internal) {
                 firewall::enable_forwarding().map_err(fw_err)?;
+            }
+            if truth
+                .networks
+                .iter()
+                .any(|n| !n.internal && n.subnet6.is_some())
+            {
+                firewall::enable_forwarding6().map_err(fw_err)?;
             }
             self.firewall()
                 .sync(&truth.networks, &truth.mappings)
@@ -348,6 +503,7 @@ impl Engine {
 
     /// Drops a stopped container's published ports.
     pub(crate) fn unpublish_ports(&self, id: &str) {
+        self.stop_proxies(id);
         if !self.db.has_ports(id).unwrap_or(true) {
             return;
         }
@@ -369,22 +525,31 @@ impl Engine {
         }
     }
 
-    /// A running container's published ports.
+    /// A running container's published ports; a binding without a host address of a
+    /// dual-stack container shows on `::` too, as Docker shows it.
     pub fn published_ports(&self, id: &str) -> Vec<PublishedPort> {
-        self.db
-            .container_ports(id)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|p| PublishedPort {
-                container_port: format!("{}/{}", p.container_port, p.protocol),
+        let mut out = Vec::new();
+        for p in self.db.container_ports(id).unwrap_or_default() {
+            let container_port = format!("{}/{}", p.container_port, p.protocol);
+            let both_families = p.host_ip.is_empty() && !p.container_ip6.is_empty();
+            out.push(PublishedPort {
+                container_port: container_port.clone(),
                 host_ip: if p.host_ip.is_empty() {
                     "0.0.0.0".into()
                 } else {
                     p.host_ip
                 },
                 host_port: p.host_port,
-            })
-            .collect()
+            });
+            if both_families {
+                out.push(PublishedPort {
+                    container_port,
+                    host_ip: "::".into(),
+                    host_port: p.host_port,
+                });
+            }
+        }
+        out
     }
 
     /// `berth port CONTAINER`
@@ -402,11 +567,12 @@ mod tests {
     fn mapping(port: u16) -> PortMapping {
         PortMapping {
             protocol: "tcp".into(),
-            host_ip: Some(Ipv4Addr::LOCALHOST),
+            host_ip: Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
             host_port: port,
             container_ip: Ipv4Addr::new(10, 0, 0, 2),
             container_port: 80,
             bridge: "br-x".into(),
+            container_ip6: None,
         }
     }
 

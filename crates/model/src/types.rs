@@ -308,6 +308,9 @@ pub struct EndpointSettings {
     #[serde(rename = "IPAMConfig")]
     pub ipam_config: Option<EndpointIpamConfig>,
     pub aliases: Option<Vec<String>>,
+    /// This endpoint's MAC address (API 1.44+; older clients set Config.MacAddress).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mac_address: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -315,6 +318,10 @@ pub struct EndpointSettings {
 pub struct EndpointIpamConfig {
     #[serde(rename = "IPv4Address")]
     pub ipv4_address: String,
+    #[serde(rename = "IPv6Address", skip_serializing_if = "String::is_empty")]
+    pub ipv6_address: String,
+    #[serde(rename = "LinkLocalIPs", skip_serializing_if = "Option::is_none")]
+    pub link_local_ips: Option<Vec<String>>,
 }
 
 /// Container states, with Docker's names.

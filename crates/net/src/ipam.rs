@@ -2,9 +2,9 @@
 //! free address in it. Which addresses are taken is the caller's record (the engine's leases).
 
 use std::collections::HashSet;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
-use ipnet::Ipv4Net;
+use ipnet::{Ipv4Net, Ipv6Net};
 
 use crate::Error;
 
@@ -115,6 +115,80 @@ pub fn check_config(
     Ok((subnet, gateway, range))
 }
 
+/// Checks an IPv6 pool the way Docker does; returns it parsed (gateway default: the subnet's
+/// first address after the network's).
+pub fn check_config6(
+    subnet: &str,
+    gateway: &str,
+    ip_range: &str,
+) -> Result<(Ipv6Net, Ipv6Addr, Option<Ipv6Net>), Error> {
+    let subnet: Ipv6Net = subnet
+        .parse()
+        .map_err(|_| Error::Invalid(format!("invalid subnet {subnet}: invalid CIDR address")))?;
+    if subnet.prefix_len() > 126 {
+        return Err(Error::Invalid(format!(
+            "invalid subnet {subnet}: too small for containers"
+        )));
+    }
+    let subnet = subnet.trunc();
+    let gateway = if gateway.is_empty() {
+        default_gateway6(&subnet)
+    } else {
+        let g: Ipv6Addr = gateway
+            .parse()
+            .map_err(|_| Error::Invalid(format!("invalid gateway address {gateway}")))?;
+        if !subnet.contains(&g) {
+            return Err(Error::Invalid(format!(
+                "no matching subnet for gateway {g}"
+            )));
+        }
+        g
+    };
+    let range = if ip_range.is_empty() {
+        None
+    } else {
+        let r: Ipv6Net = ip_range.parse().map_err(|_| {
+            Error::Invalid(format!("invalid ip-range {ip_range}: invalid CIDR address"))
+        })?;
+        if !subnet.contains(&r) {
+            return Err(Error::Invalid(format!(
+                "no matching subnet for range {ip_range}"
+            )));
+        }
+        Some(r.trunc())
+    };
+    Ok((subnet, gateway, range))
+}
+
+/// The IPv6 gateway Docker picks: the subnet's first address after the network's.
+pub fn default_gateway6(subnet: &Ipv6Net) -> Ipv6Addr {
+    Ipv6Addr::from(u128::from(subnet.network()) + 1)
+}
+
+/// A unique local /64 for a dual-stack network created without an IPv6 subnet, from `seed`
+/// (the network's random id): fdXX:XXXX:XXXX:XXXX::/64.
+pub fn ula_subnet(seed: &[u8; 7]) -> Ipv6Net {
+    let mut octets = [0u8; 16];
+    octets[0] = 0xfd;
+    octets[1..8].copy_from_slice(seed);
+    Ipv6Net::new(Ipv6Addr::from(octets), 64).expect("valid prefix")
+}
+
+/// The lowest free IPv6 address of `range` (default: the subnet), skipping the subnet's
+/// network address, the gateway and `used`.
+pub fn next_free6(
+    subnet: &Ipv6Net,
+    range: Option<&Ipv6Net>,
+    gateway: Ipv6Addr,
+    used: &HashSet<Ipv6Addr>,
+) -> Option<Ipv6Addr> {
+    let pool = range.unwrap_or(subnet);
+    // Bounded: a /64 has more addresses than any host has containers.
+    pool.hosts().take(1 << 20).find(|a| {
+        *a != gateway && *a != subnet.network() && subnet.contains(a) && !used.contains(a)
+    })
+}
+
 /// Host-wide lock around subnet choice and bridge creation: berth processes with different
 /// state roots share the host's routes, so two new networks must not take the same subnet.
 /// Bridges are also only deleted under it, so that a removal never races a creation.
@@ -172,6 +246,25 @@ mod tests {
                 .contains("no matching subnet for gateway")
         );
         assert!(check_config("10.0.0.0/24", "", "10.1.0.0/25").is_err());
+    }
+
+    #[test]
+    fn ipv6_pools_allocate_after_the_gateway() {
+        let (subnet, gw, range) = check_config6("fd00:1::/64", "", "").unwrap();
+        assert_eq!(gw, "fd00:1::1".parse::<Ipv6Addr>().unwrap());
+        assert_eq!(range, None);
+        let mut used = HashSet::new();
+        let first = next_free6(&subnet, None, gw, &used).unwrap();
+        assert_eq!(first, "fd00:1::2".parse::<Ipv6Addr>().unwrap());
+        used.insert(first);
+        assert_eq!(
+            next_free6(&subnet, None, gw, &used).unwrap(),
+            "fd00:1::3".parse::<Ipv6Addr>().unwrap()
+        );
+        assert!(check_config6("fd00:1::/64", "fd00:2::1", "").is_err());
+        assert!(check_config6("10.0.0.0/8", "", "").is_err());
+        let ula = ula_subnet(&[1, 2, 3, 4, 5, 6, 7]);
+        assert_eq!(ula.to_string(), "fd01:203:405:607::/64");
     }
 
     #[test]

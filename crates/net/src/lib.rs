@@ -2,8 +2,9 @@
 //!
 //! Owns: Linux bridges and veth pairs, addresses and routes (netlink, synchronous: the shim is
 //! single-threaded), network namespaces as bind-mounted files, IPAM math (subnet choice, the
-//! next free address), the /etc/hosts and /etc/resolv.conf contents Docker writes, and the
-//! network drivers over them ([`driver::NetworkDriver`]: bridge, host, none, container:).
+//! next free address, IPv4 and IPv6), the /etc/hosts and /etc/resolv.conf contents Docker
+//! writes, the network drivers over them ([`driver::NetworkDriver`]: bridge, host, none,
+//! container:), and the userland proxy for port bindings the kernel cannot DNAT ([`proxy`]).
 //!
 //! Must not: know about images, container records or the state database (the engine decides
 //! which addresses are leased and passes them in), nor delete a veth: a container's pair goes
@@ -17,8 +18,9 @@ pub mod ipam;
 pub mod lock;
 pub mod netlink;
 pub mod netns;
+pub mod proxy;
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Errors of the networking layer; each says what failed and on what.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +57,17 @@ pub struct Endpoint {
     /// The default route's gateway; `None` for an `--internal` network or a secondary network.
     pub gateway: Option<Ipv4Addr>,
     pub mac: [u8; 6],
+    /// The IPv6 address and prefix length on a dual-stack network.
+    pub address6: Option<(Ipv6Addr, u8)>,
+    /// The IPv6 default route's gateway (same rule as `gateway`).
+    pub gateway6: Option<Ipv6Addr>,
+    /// Extra addresses (`--link-local-ip`), with their prefix lengths.
+    pub extra_addresses: Vec<(IpAddr, u8)>,
+    /// The interface's MTU (the network's `com.docker.network.driver.mtu`); `None`: the kernel's.
+    pub mtu: Option<u32>,
+    /// The host end is an isolated bridge port (`com.docker.network.bridge.enable_icc=false`):
+    /// it reaches the bridge (gateway, outside) but no other isolated port.
+    pub isolated: bool,
 }
 
 /// Docker's MAC for an address: 02:42 followed by the IPv4 address.

@@ -5,7 +5,7 @@
 //! A socket stays bound to the network namespace it was opened in, whatever the thread does
 //! afterwards: open one per namespace.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::RawFd;
 use std::path::Path;
 
@@ -13,7 +13,9 @@ use netlink_packet_core::{
     NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage,
     NetlinkPayload,
 };
-use netlink_packet_route::address::{AddressAttribute, AddressMessage};
+use netlink_packet_route::address::{
+    AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage,
+};
 use netlink_packet_route::link::{
     InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
 };
@@ -80,14 +82,16 @@ impl Netlink {
         }
     }
 
-    /// Creates a bridge (if missing) with `gateway/prefix` on it, and sets it up. `owner` (the
-    /// state root) goes into the link's alias, so that a bridge whose root vanished (a killed
-    /// test) can be found and reclaimed: see [`stale_bridges`].
+    /// Creates a bridge (if missing) with `gateway` (address, prefix length) on it, and
+    /// `ipv6`'s gateway on a dual-stack network, its MTU, and sets it up. `owner` (the state
+    /// root) goes into the link's alias, so that a bridge whose root vanished (a killed test)
+    /// can be found and reclaimed: see [`stale_bridges`].
     pub fn ensure_bridge(
         &mut self,
         name: &str,
-        gateway: Ipv4Addr,
-        prefix_len: u8,
+        gateway: (Ipv4Addr, u8),
+        ipv6: Option<(Ipv6Addr, u8)>,
+        mtu: Option<u32>,
         owner: &Path,
     ) -> Result<(), Error> {
         let mut link = LinkMessage::default();
@@ -111,16 +115,25 @@ impl Netlink {
             "{OWNER_PREFIX}{}",
             owner.display()
         )));
+        if let Some(mtu) = mtu {
+            alias.attributes.push(LinkAttribute::Mtu(mtu));
+        }
         self.request(RouteNetlinkMessage::SetLink(alias), 0)
             .map_err(|e| Error::io(format!("labelling bridge {name}"), e))?;
-        self.add_address(index, gateway, prefix_len).or_else(|e| {
-            if matches!(&e, Error::Io { source, .. } if source.raw_os_error() == Some(libc::EEXIST))
-            {
-                Ok(())
-            } else {
-                Err(e)
-            }
-        })?;
+        let exists_ok = |r: Result<(), Error>| {
+            r.or_else(|e| {
+                if matches!(&e, Error::Io { source, .. } if source.raw_os_error() == Some(libc::EEXIST))
+                {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            })
+        };
+        exists_ok(self.add_address(index, gateway.0.into(), gateway.1))?;
+        if let Some((gateway6, prefix6)) = ipv6 {
+            exists_ok(self.add_address(index, gateway6.into(), prefix6))?;
+        }
         self.set_link(index, true, None)
             .map_err(|e| Error::io(format!("setting bridge {name} up"), e))
     }
@@ -141,12 +154,14 @@ impl Netlink {
 
     /// Creates a veth pair: `name` here (in this socket's namespace), with `mac`, and its peer
     /// `peer_name` in the namespace `peer_netns` (an open netns fd).
+    /// `mtu` (both ends), if given.
     pub fn create_veth(
         &mut self,
         name: &str,
         mac: [u8; 6],
         peer_name: &str,
         peer_netns: RawFd,
+        mtu: Option<u32>,
     ) -> Result<(), Error> {
         let mut peer = LinkMessage::default();
         peer.attributes
@@ -155,6 +170,10 @@ impl Netlink {
         let mut link = LinkMessage::default();
         link.attributes.push(LinkAttribute::IfName(name.into()));
         link.attributes.push(LinkAttribute::Address(mac.to_vec()));
+        if let Some(mtu) = mtu {
+            peer.attributes.push(LinkAttribute::Mtu(mtu));
+            link.attributes.push(LinkAttribute::Mtu(mtu));
+        }
         link.attributes.push(LinkAttribute::LinkInfo(vec![
             LinkInfo::Kind(InfoKind::Veth),
             LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(peer))),
@@ -174,23 +193,34 @@ impl Netlink {
         self.request(RouteNetlinkMessage::SetLink(link), 0)
     }
 
+    /// Adds an address to link `index`. An IPv6 one skips duplicate address detection
+    /// (usable at once, as Docker's are: the IPAM already made it unique).
     pub fn add_address(
         &mut self,
         index: u32,
-        address: Ipv4Addr,
+        address: IpAddr,
         prefix_len: u8,
     ) -> Result<(), Error> {
         let mut msg = AddressMessage::default();
-        msg.header.family = AddressFamily::Inet;
         msg.header.prefix_len = prefix_len;
         msg.header.index = index;
-        msg.attributes
-            .push(AddressAttribute::Local(IpAddr::V4(address)));
-        msg.attributes
-            .push(AddressAttribute::Address(IpAddr::V4(address)));
-        let broadcast = u32::from(address) | (u32::MAX.checked_shr(prefix_len as u32).unwrap_or(0));
-        msg.attributes
-            .push(AddressAttribute::Broadcast(Ipv4Addr::from(broadcast)));
+        msg.attributes.push(AddressAttribute::Local(address));
+        msg.attributes.push(AddressAttribute::Address(address));
+        match address {
+            IpAddr::V4(v4) => {
+                msg.header.family = AddressFamily::Inet;
+                let broadcast =
+                    u32::from(v4) | (u32::MAX.checked_shr(prefix_len as u32).unwrap_or(0));
+                msg.attributes
+                    .push(AddressAttribute::Broadcast(Ipv4Addr::from(broadcast)));
+            }
+            IpAddr::V6(_) => {
+                msg.header.family = AddressFamily::Inet6;
+                msg.header.flags = AddressHeaderFlags::Nodad;
+                msg.attributes
+                    .push(AddressAttribute::Flags(AddressFlags::Nodad));
+            }
+        }
         self.request(
             RouteNetlinkMessage::NewAddress(msg),
             NLM_F_CREATE | NLM_F_EXCL,
@@ -198,16 +228,25 @@ impl Netlink {
         .map_err(|e| Error::io(format!("adding address {address}/{prefix_len}"), e))
     }
 
-    /// Adds the default route via `gateway` out of link `index`.
-    pub fn add_default_route(&mut self, index: u32, gateway: Ipv4Addr) -> Result<(), Error> {
+    /// Adds the default route (of the gateway's family) via `gateway` out of link `index`.
+    pub fn add_default_route(&mut self, index: u32, gateway: IpAddr) -> Result<(), Error> {
         let mut msg = RouteMessage::default();
-        msg.header.address_family = AddressFamily::Inet;
         msg.header.table = libc::RT_TABLE_MAIN;
         msg.header.protocol = RouteProtocol::Boot;
         msg.header.scope = RouteScope::Universe;
         msg.header.kind = RouteType::Unicast;
-        msg.attributes
-            .push(RouteAttribute::Gateway(RouteAddress::Inet(gateway)));
+        match gateway {
+            IpAddr::V4(v4) => {
+                msg.header.address_family = AddressFamily::Inet;
+                msg.attributes
+                    .push(RouteAttribute::Gateway(RouteAddress::Inet(v4)));
+            }
+            IpAddr::V6(v6) => {
+                msg.header.address_family = AddressFamily::Inet6;
+                msg.attributes
+                    .push(RouteAttribute::Gateway(RouteAddress::Inet6(v6)));
+            }
+        }
         msg.attributes.push(RouteAttribute::Oif(index));
         self.request(
             RouteNetlinkMessage::NewRoute(msg),
@@ -314,4 +353,11 @@ pub fn bridge_has_ports(name: &str) -> bool {
 
 pub fn link_exists(name: &str) -> bool {
     std::path::Path::new(&format!("/sys/class/net/{name}")).exists()
+}
+
+/// Makes a bridge port isolated (`enable_icc=false`): isolated ports reach the bridge and
+/// non-isolated ports only, never each other.
+pub fn isolate_bridge_port(name: &str) -> Result<(), Error> {
+    let path = format!("/sys/class/net/{name}/brport/isolated");
+    std::fs::write(&path, "1").map_err(|e| Error::io(format!("writing {path}"), e))
 }

@@ -37,11 +37,7 @@ pub fn create(path: &Path, endpoints: &[Endpoint]) -> Result<(), Error> {
     let result = inside.and_then(|host_ends| {
         let mut host = Netlink::open()?;
         for (host_end, endpoint) in host_ends.iter().zip(endpoints) {
-            let bridge = index_of(&endpoint.bridge)?;
-            host.set_link(index_of(host_end)?, true, Some(bridge))
-                .map_err(|e| {
-                    Error::io(format!("attaching {host_end} to {}", endpoint.bridge), e)
-                })?;
+            enslave(&mut host, host_end, endpoint)?;
         }
         Ok(())
     });
@@ -76,17 +72,52 @@ fn configure_inside(
     let mut host_ends = Vec::new();
     for endpoint in endpoints {
         let host_end = random_veth_name();
-        nl.create_veth(&endpoint.interface, endpoint.mac, &host_end, host_netns)?;
-        let index = index_of(&endpoint.interface)?;
-        nl.add_address(index, endpoint.address, endpoint.prefix_len)?;
-        nl.set_link(index, true, None)
-            .map_err(|e| Error::io(format!("setting {} up", endpoint.interface), e))?;
-        if let Some(gateway) = endpoint.gateway {
-            nl.add_default_route(index, gateway)?;
-        }
+        nl.create_veth(
+            &endpoint.interface,
+            endpoint.mac,
+            &host_end,
+            host_netns,
+            endpoint.mtu,
+        )?;
+        configure_interface(&mut nl, endpoint, true)?;
         host_ends.push(host_end);
     }
     Ok(host_ends)
+}
+
+/// Inside the container's namespace: the interface's addresses, up, and (with `routes`) its
+/// default routes.
+fn configure_interface(nl: &mut Netlink, endpoint: &Endpoint, routes: bool) -> Result<(), Error> {
+    let index = index_of(&endpoint.interface)?;
+    nl.add_address(index, endpoint.address.into(), endpoint.prefix_len)?;
+    if let Some((address6, prefix6)) = endpoint.address6 {
+        nl.add_address(index, address6.into(), prefix6)?;
+    }
+    for (address, prefix) in &endpoint.extra_addresses {
+        nl.add_address(index, *address, *prefix)?;
+    }
+    nl.set_link(index, true, None)
+        .map_err(|e| Error::io(format!("setting {} up", endpoint.interface), e))?;
+    if routes {
+        if let Some(gateway) = endpoint.gateway {
+            nl.add_default_route(index, gateway.into())?;
+        }
+        if let Some(gateway6) = endpoint.gateway6 {
+            nl.add_default_route(index, gateway6.into())?;
+        }
+    }
+    Ok(())
+}
+
+/// In the host's namespace: the host end joins its bridge (isolated if the network says so).
+fn enslave(host: &mut Netlink, host_end: &str, endpoint: &Endpoint) -> Result<(), Error> {
+    let bridge = index_of(&endpoint.bridge)?;
+    host.set_link(index_of(host_end)?, true, Some(bridge))
+        .map_err(|e| Error::io(format!("attaching {host_end} to {}", endpoint.bridge), e))?;
+    if endpoint.isolated {
+        crate::netlink::isolate_bridge_port(host_end)?;
+    }
+    Ok(())
 }
 
 /// Adds one more interface to a pinned namespace (`network connect` on a running container).
@@ -105,11 +136,9 @@ pub fn attach(path: &Path, endpoint: &Endpoint) -> Result<(), Error> {
             endpoint.mac,
             &host_end,
             original.as_raw_fd(),
+            endpoint.mtu,
         )?;
-        let index = index_of(&endpoint.interface)?;
-        nl.add_address(index, endpoint.address, endpoint.prefix_len)?;
-        nl.set_link(index, true, None)
-            .map_err(|e| Error::io(format!("setting {} up", endpoint.interface), e))?;
+        configure_interface(&mut nl, endpoint, false)?;
         Ok(host_end)
     })();
     if let Err(e) = setns(&original, CloneFlags::CLONE_NEWNET) {
@@ -118,12 +147,7 @@ pub fn attach(path: &Path, endpoint: &Endpoint) -> Result<(), Error> {
     }
     let host_end = inside?;
     let mut host = Netlink::open()?;
-    host.set_link(
-        index_of(&host_end)?,
-        true,
-        Some(index_of(&endpoint.bridge)?),
-    )
-    .map_err(|e| Error::io(format!("attaching {host_end} to {}", endpoint.bridge), e))
+    enslave(&mut host, &host_end, endpoint)
 }
 
 /// Removes an interface from a pinned namespace without deleting a veth: the interface is moved

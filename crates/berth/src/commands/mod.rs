@@ -28,6 +28,7 @@ pub mod manifest;
 pub mod network;
 pub mod pause;
 pub mod port;
+pub mod port_proxy;
 pub mod ps;
 pub mod pull;
 pub mod push;

@@ -32,6 +32,12 @@ pub struct ConnectArgs {
     /// IPv4 address (e.g., "172.30.100.104")
     #[arg(long)]
     ip: Option<String>,
+    /// IPv6 address (e.g., "2001:db8::33")
+    #[arg(long)]
+    ip6: Option<String>,
+    /// Add a link-local address for the container
+    #[arg(long = "link-local-ip")]
+    link_local_ips: Vec<String>,
     network: String,
     container: String,
 }
@@ -51,15 +57,35 @@ pub struct CreateArgs {
     /// Driver to manage the Network
     #[arg(short, long, default_value = "bridge")]
     driver: String,
-    /// Subnet in CIDR format that represents a network segment
+    /// Subnet in CIDR format that represents a network segment (one IPv4, one IPv6)
     #[arg(long)]
-    subnet: Option<String>,
-    /// IPv4 Gateway for the master subnet
+    subnet: Vec<String>,
+    /// IPv4 or IPv6 Gateway for the master subnet
     #[arg(long)]
-    gateway: Option<String>,
+    gateway: Vec<String>,
     /// Allocate container ip from a sub-range
     #[arg(long = "ip-range")]
-    ip_range: Option<String>,
+    ip_range: Vec<String>,
+    /// Auxiliary IPv4 or IPv6 addresses used by Network driver (NAME=IP)
+    #[arg(long = "aux-address")]
+    aux_addresses: Vec<String>,
+    /// Set driver specific options
+    #[arg(short = 'o', long = "opt")]
+    opts: Vec<String>,
+    /// Set IPAM driver specific options
+    #[arg(long = "ipam-opt")]
+    ipam_opts: Vec<String>,
+    /// IP Address Management Driver
+    #[arg(long = "ipam-driver", default_value = "default")]
+    ipam_driver: String,
+    /// Enable or disable IPv6 networking
+    #[arg(
+        long,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true"
+    )]
+    ipv6: Option<bool>,
     /// Restrict external access to the network
     #[arg(long)]
     internal: bool,
@@ -121,7 +147,16 @@ pub fn run(engine: &berth_engine::Engine, command: Command) -> Result<i32, CliEr
         Command::Rm(a) => super::for_each(&a.names, |n| engine.remove_network(n)),
         Command::Prune(a) => prune(engine, a),
         Command::Connect(a) => {
-            engine.connect_network(&a.network, &a.container, a.ip.as_deref(), &a.aliases)?;
+            let settings = berth_engine::types::EndpointSettings {
+                ipam_config: Some(berth_engine::types::EndpointIpamConfig {
+                    ipv4_address: a.ip.unwrap_or_default(),
+                    ipv6_address: a.ip6.unwrap_or_default(),
+                    link_local_ips: (!a.link_local_ips.is_empty()).then_some(a.link_local_ips),
+                }),
+                aliases: Some(a.aliases),
+                ..Default::default()
+            };
+            engine.connect_network_endpoint(&a.network, &a.container, &settings)?;
             Ok(0)
         }
         Command::Disconnect(a) => {
@@ -131,20 +166,73 @@ pub fn run(engine: &berth_engine::Engine, command: Command) -> Result<i32, CliEr
     }
 }
 
-fn create(engine: &berth_engine::Engine, a: CreateArgs) -> Result<i32, CliError> {
-    let mut labels = BTreeMap::new();
-    for l in &a.labels {
-        let (k, v) = l.split_once('=').unwrap_or((l.as_str(), ""));
-        labels.insert(k.to_string(), v.to_string());
+/// `KEY=VALUE` options into a map (a bare key has an empty value).
+fn key_values(list: &[String]) -> BTreeMap<String, String> {
+    list.iter()
+        .map(|l| {
+            let (k, v) = l.split_once('=').unwrap_or((l.as_str(), ""));
+            (k.to_string(), v.to_string())
+        })
+        .collect()
+}
+
+/// One IPAM pool as the docker CLI builds it from the flags.
+#[derive(Default)]
+struct Pool {
+    subnet: String,
+    gateway: String,
+    ip_range: String,
+}
+
+/// Docker CLI's pairing of `--subnet`, `--gateway` and `--ip-range`: each gateway and range
+/// goes to the subnet of its family; one IPv4 and one IPv6 subnet at most.
+fn pools(a: &CreateArgs) -> Result<(Pool, Pool), CliError> {
+    let is_v6 = |text: &str| text.contains(':');
+    let (mut v4, mut v6) = (Pool::default(), Pool::default());
+    for subnet in &a.subnet {
+        let pool = if is_v6(subnet) { &mut v6 } else { &mut v4 };
+        if !pool.subnet.is_empty() {
+            return Err(CliError::usage(format!(
+                "multiple overlapping subnet configuration is not supported: {subnet}"
+            )));
+        }
+        pool.subnet = subnet.clone();
     }
+    // The engine checks that each lies inside its subnet.
+    for gateway in &a.gateway {
+        let pool = if is_v6(gateway) { &mut v6 } else { &mut v4 };
+        pool.gateway = gateway.clone();
+    }
+    for range in &a.ip_range {
+        let pool = if is_v6(range) { &mut v6 } else { &mut v4 };
+        pool.ip_range = range.clone();
+    }
+    Ok((v4, v6))
+}
+
+fn create(engine: &berth_engine::Engine, a: CreateArgs) -> Result<i32, CliError> {
+    if !matches!(a.ipam_driver.as_str(), "" | "default") {
+        return Err(CliError::from(berth_engine::Error::NotFound(format!(
+            "plugin \"{}\" not found",
+            a.ipam_driver
+        ))));
+    }
+    let (v4, v6) = pools(&a)?;
     let id = engine.create_network(berth_engine::networks::NetworkCreate {
+        labels: key_values(&a.labels),
+        options: key_values(&a.opts),
+        ipam_options: key_values(&a.ipam_opts),
+        aux_addresses: key_values(&a.aux_addresses),
+        enable_ipv6: a.ipv6.unwrap_or(false),
         name: a.name,
         driver: a.driver,
-        subnet: a.subnet.unwrap_or_default(),
-        gateway: a.gateway.unwrap_or_default(),
-        ip_range: a.ip_range.unwrap_or_default(),
+        subnet: v4.subnet,
+        gateway: v4.gateway,
+        ip_range: v4.ip_range,
         internal: a.internal,
-        labels,
+        subnet6: v6.subnet,
+        gateway6: v6.gateway,
+        ip_range6: v6.ip_range,
     })?;
     println!("{id}");
     Ok(0)

@@ -8,12 +8,25 @@ pub struct Args {
     private_port: Option<String>,
 }
 
+/// `HOST:PORT`, an IPv6 host in brackets (`[::]:8080`), as Docker prints it.
+fn host_and_port(host_ip: &str, host_port: u16) -> String {
+    if host_ip.contains(':') {
+        format!("[{host_ip}]:{host_port}")
+    } else {
+        format!("{host_ip}:{host_port}")
+    }
+}
+
 pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
     let ports = engine.container_ports(&args.container)?;
     match &args.private_port {
         None => {
-            for p in ports {
-                println!("{} -> {}:{}", p.container_port, p.host_ip, p.host_port);
+            for p in &ports {
+                println!(
+                    "{} -> {}",
+                    p.container_port,
+                    host_and_port(&p.host_ip, p.host_port)
+                );
             }
         }
         Some(wanted) => {
@@ -30,7 +43,7 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
                 )));
             }
             for p in matching {
-                println!("{}:{}", p.host_ip, p.host_port);
+                println!("{}", host_and_port(&p.host_ip, p.host_port));
             }
         }
     }

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use super::inspect::predefined_network;
-use super::leases::{interface, parse_address, requested_address};
+use super::leases::{LeaseRequest, interface};
 use super::mode::Mode;
 use super::{hostname_of, net_err};
 use crate::store::ContainerRecord;
@@ -67,22 +67,14 @@ impl Engine {
             return Ok(());
         };
         let net = self.network(network)?;
-        for settings in request.networking_config.endpoints_config.values() {
-            if let Some(ip) = settings
-                .ipam_config
-                .as_ref()
-                .map(|c| c.ipv4_address.as_str())
-                .filter(|s| !s.is_empty())
-            {
-                if net.is_default() {
-                    parse_address(ip)?;
-                    return Err(Error::InvalidArgument(
-                        "user specified IP address is supported on user defined networks only"
-                            .into(),
-                    ));
-                }
-                requested_address(&net, ip)?;
-            }
+        for (name, settings) in &request.networking_config.endpoints_config {
+            // Each network's settings against that network (the primary one when the key
+            // names none, as older clients key it by the mode).
+            let target = match self.network(name) {
+                Ok(other) if name != network => other,
+                _ => net.clone(),
+            };
+            LeaseRequest::from_settings(&target, Some(settings))?;
         }
         Ok(())
     }
@@ -157,13 +149,28 @@ impl Engine {
         if mode.has_endpoints() {
             let path = self.netns_path(&rec.id);
             if !berth_net::netns::is_pinned(&path) {
-                // Host ports first: a taken one fails before anything exists.
-                let ports = self.choose_ports(rec)?;
+                // Host ports first: a taken one fails before anything exists. The primary
+                // network says where ports without a host address go; an `--internal` one
+                // publishes nothing (as dockerd).
+                let primary = match self.container_endpoints(&rec.id)?.first() {
+                    Some(ep) => self.network_by_id(&ep.network_id),
+                    None => mode.network().and_then(|name| self.network(name).ok()),
+                };
+                let ports = match &primary {
+                    Some(net) if net.internal => Vec::new(),
+                    _ => self
+                        .choose_ports(rec, primary.as_ref().and_then(|n| n.host_binding_ipv4()))?,
+                };
                 let endpoints = self.lease_all(rec)?;
                 mode.driver().setup(&path, &endpoints).map_err(net_err)?;
-                if let Err(e) =
-                    self.publish_ports(rec, &ports, endpoints[0].address, &endpoints[0].bridge)
-                {
+                let first = &endpoints[0];
+                if let Err(e) = self.publish_ports(
+                    rec,
+                    &ports,
+                    first.address,
+                    first.address6.map(|(ip6, _)| ip6),
+                    &first.bridge,
+                ) {
                     self.unpublish_ports(&rec.id);
                     berth_net::netns::release(&path);
                     return Err(e);
@@ -192,14 +199,14 @@ impl Engine {
         Ok((self.container_dir(&owner.id), hostname))
     }
 
-    /// `network connect [--ip] [--alias] NET CONTAINER`: a lease now; an interface at once if
-    /// the container runs, else when it starts.
+    /// `network connect [--ip] [--ip6] [--alias] [--link-local-ip] NET CONTAINER` (and the API's
+    /// EndpointConfig, MacAddress included): a lease now; an interface at once if the container
+    /// runs, else when it starts.
     pub(crate) fn connect_network_unlogged(
         &self,
         network: &str,
         container: &str,
-        ip: Option<&str>,
-        aliases: &[String],
+        settings: &crate::types::EndpointSettings,
     ) -> Result<(), Error> {
         self.repair();
         refuse_network_mode(network)?;
@@ -211,11 +218,8 @@ impl Engine {
                 "container sharing network namespace with another container or host cannot be connected to any other network".into(),
             ));
         }
-        let requested = match ip {
-            Some(ip) if !ip.is_empty() => Some(requested_address(&net, ip)?),
-            _ => None,
-        };
-        if !aliases.is_empty() && net.is_default() {
+        let request = LeaseRequest::from_settings(&net, Some(settings))?;
+        if !request.aliases.is_empty() && net.is_default() {
             return Err(Error::InvalidArgument(
                 "network-scoped alias is supported only for containers in user defined networks"
                     .into(),
@@ -233,11 +237,17 @@ impl Engine {
             if let Some(name) = mode.network() {
                 let primary = self.network(name)?;
                 if primary.id != net.id {
-                    existing.push(self.lease(&primary, &rec, None, &[])?);
+                    let settings = rec
+                        .config
+                        .networking_config
+                        .endpoints_config
+                        .get(&primary.name);
+                    let primary_request = LeaseRequest::from_settings(&primary, settings)?;
+                    existing.push(self.lease(&primary, &rec, &primary_request)?);
                 }
             }
         }
-        let ep = self.lease(&net, &rec, requested, aliases)?;
+        let ep = self.lease(&net, &rec, &request)?;
         let path = self.netns_path(&rec.id);
         if rec.state.has_shim() && berth_net::netns::is_pinned(&path) {
             let endpoint = interface(&net, &ep, existing.len(), false);

@@ -226,6 +226,8 @@ mod tests {
             ip: ip.parse().unwrap(),
             mac: String::new(),
             aliases: vec![],
+            ip6: None,
+            ipam_config: None,
         };
         let two = [lease("10.0.0.2"), lease("10.0.1.2")];
         assert_eq!(

@@ -129,12 +129,20 @@ impl Engine {
                 ..Default::default()
             }
             .with_empty_ipv6();
+            if let Some(config) = &ep.ipam_config {
+                endpoint.ipam_config = Some(config.clone());
+            }
             if running {
                 endpoint.ip_address = ep.ip.to_string();
                 endpoint.gateway = net.gateway.to_string();
                 endpoint.ip_prefix_len = net.subnet.prefix_len();
                 endpoint.mac_address = ep.mac.clone();
                 endpoint.endpoint_id = endpoint_id(ep);
+                if let (Some(ip6), Some(pool)) = (ep.ip6, &net.extra.ipv6) {
+                    endpoint.global_ipv6_address = Some(ip6.to_string());
+                    endpoint.global_ipv6_prefix_len = Some(pool.subnet.prefix_len());
+                    endpoint.ipv6_gateway = Some(pool.gateway.to_string());
+                }
             }
             if i == 0 {
                 settings.gateway = endpoint.gateway.clone();
@@ -145,10 +153,17 @@ impl Engine {
             settings.networks.insert(net.name.clone(), endpoint);
         }
         if let Some(name) = mode.network().filter(|_| settings.networks.is_empty()) {
-            // Not started yet: no lease, but the network it will join, as Docker shows it.
+            // Not started yet: no lease, but the network it will join with the settings it
+            // asked for, as Docker shows it.
             if let Ok(net) = self.network(name) {
+                let asked = rec.config.networking_config.endpoints_config.get(&net.name);
                 let endpoint = ContainerEndpoint {
                     network_id: net.id,
+                    ipam_config: asked.and_then(|s| s.ipam_config.clone()),
+                    aliases: asked.and_then(|s| s.aliases.clone()),
+                    mac_address: asked
+                        .and_then(|s| s.mac_address.clone())
+                        .unwrap_or_default(),
                     ..Default::default()
                 };
                 settings
@@ -223,16 +238,49 @@ fn network_document(rec: &NetworkRecord, members: &[(String, EndpointRecord)]) -
                 endpoint_id: endpoint_id(ep),
                 mac_address: ep.mac.clone(),
                 ipv4_address: format!("{}/{}", ep.ip, rec.subnet.prefix_len()),
-                ipv6_address: String::new(),
+                ipv6_address: match (ep.ip6, &rec.extra.ipv6) {
+                    (Some(ip6), Some(pool)) => format!("{ip6}/{}", pool.subnet.prefix_len()),
+                    _ => String::new(),
+                },
             };
             (ep.container_id.clone(), member)
         })
         .collect();
-    let pool = IpamPool {
+    // Each pool lists the auxiliary addresses inside it.
+    let aux_in = |contains: &dyn Fn(&std::net::IpAddr) -> bool| {
+        let found: BTreeMap<String, String> = rec
+            .extra
+            .aux_addresses
+            .iter()
+            .filter(|(_, ip)| ip.parse().is_ok_and(|ip| contains(&ip)))
+            .map(|(name, ip)| (name.clone(), ip.clone()))
+            .collect();
+        (!found.is_empty()).then_some(found)
+    };
+    let mut pools = vec![IpamPool {
         subnet: rec.subnet.to_string(),
         gateway: rec.gateway.to_string(),
         ip_range: rec.ip_range.map(|range| range.to_string()),
-    };
+        auxiliary_addresses: aux_in(&|ip| match ip {
+            std::net::IpAddr::V4(v4) => rec.subnet.contains(v4),
+            std::net::IpAddr::V6(_) => false,
+        }),
+    }];
+    if let Some(pool6) = &rec.extra.ipv6 {
+        pools.push(IpamPool {
+            subnet: pool6.subnet.to_string(),
+            gateway: pool6.gateway.to_string(),
+            ip_range: pool6.ip_range.map(|range| range.to_string()),
+            auxiliary_addresses: aux_in(&|ip| match ip {
+                std::net::IpAddr::V6(v6) => pool6.subnet.contains(v6),
+                std::net::IpAddr::V4(_) => false,
+            }),
+        });
+    }
+    // Docker lists driver options only as given (the default network's are the driver's).
+    let mut options: BTreeMap<String, String> =
+        rec.driver().options(&rec.config()).into_iter().collect();
+    options.extend(rec.extra.options.clone());
     NetworkInspect {
         name: rec.name.clone(),
         id: rec.id.clone(),
@@ -240,11 +288,11 @@ fn network_document(rec: &NetworkRecord, members: &[(String, EndpointRecord)]) -
         scope: "local".into(),
         driver: rec.driver.clone(),
         enable_ipv4: true,
-        enable_ipv6: false,
+        enable_ipv6: rec.extra.ipv6.is_some(),
         ipam: NetworkIpam {
             driver: "default".into(),
-            options: Some(BTreeMap::new()),
-            config: vec![pool],
+            options: Some(rec.extra.ipam_options.clone()),
+            config: pools,
         },
         internal: rec.internal,
         attachable: false,
@@ -252,8 +300,7 @@ fn network_document(rec: &NetworkRecord, members: &[(String, EndpointRecord)]) -
         config_from: NetworkConfigFrom::default(),
         config_only: false,
         containers,
-        // Docker lists driver options only as given: the driver says which.
-        options: rec.driver().options(&rec.config()).into_iter().collect(),
+        options,
         labels: rec.labels.clone(),
         berth_bridge: Some(rec.bridge.clone()),
     }
@@ -312,6 +359,7 @@ mod tests {
             bridge: "br-abababababab".into(),
             labels: [("team".to_string(), "a".to_string())].into(),
             created: "2026-01-01T00:00:00Z".into(),
+            extra: Default::default(),
         }
     }
 
@@ -322,6 +370,8 @@ mod tests {
             ip: ip.parse().unwrap(),
             mac: "02:42:0a:09:00:02".into(),
             aliases: vec![],
+            ip6: None,
+            ipam_config: None,
         }
     }
 

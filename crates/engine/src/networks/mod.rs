@@ -38,6 +38,9 @@ mod removal;
 
 use std::collections::BTreeMap;
 
+use berth_net::driver::bridge::{
+    OPTION_ENABLE_ICC, OPTION_ENABLE_MASQUERADE, OPTION_HOST_BINDING_IPV4, OPTION_MTU, parse_bool,
+};
 use berth_net::driver::{NetworkConfig, NetworkDriver};
 
 use crate::Error;
@@ -47,6 +50,7 @@ pub const DEFAULT_NETWORK: &str = "bridge";
 
 /// One network and a container's lease in one, as the state store keeps them.
 pub use crate::store::{EndpointRecord, NetworkRecord};
+pub use crate::store::{Ipv6Pool, NetworkExtra};
 
 impl NetworkRecord {
     /// The network's driver, by its driver name (records only ever name a driver that makes
@@ -64,7 +68,50 @@ impl NetworkRecord {
             gateway: self.gateway,
             internal: self.internal,
             default: self.is_default(),
+            ipv6: self
+                .extra
+                .ipv6
+                .as_ref()
+                .map(|p| (p.gateway, p.subnet.prefix_len())),
+            mtu: self.mtu(),
         }
+    }
+
+    /// `com.docker.network.driver.mtu` (0 or unset: the kernel's).
+    pub(crate) fn mtu(&self) -> Option<u32> {
+        self.extra
+            .options
+            .get(OPTION_MTU)
+            .and_then(|v| v.parse().ok())
+            .filter(|m| *m > 0)
+    }
+
+    /// A boolean driver option, `default` when unset.
+    fn flag(&self, key: &str, default: bool) -> bool {
+        self.extra
+            .options
+            .get(key)
+            .and_then(|v| parse_bool(v))
+            .unwrap_or(default)
+    }
+
+    /// Whether containers of the network reach each other (`enable_icc`).
+    pub(crate) fn icc(&self) -> bool {
+        self.flag(OPTION_ENABLE_ICC, true)
+    }
+
+    /// Whether outbound traffic is masqueraded (`enable_ip_masquerade`).
+    pub(crate) fn masquerade(&self) -> bool {
+        self.flag(OPTION_ENABLE_MASQUERADE, true)
+    }
+
+    /// The host address of ports published without one (`host_binding_ipv4`).
+    pub(crate) fn host_binding_ipv4(&self) -> Option<std::net::IpAddr> {
+        self.extra
+            .options
+            .get(OPTION_HOST_BINDING_IPV4)
+            .and_then(|v| v.parse().ok())
+            .filter(|ip: &std::net::IpAddr| !ip.is_unspecified())
     }
 
     /// Whether this is the default network (no name resolution, no aliases, no fixed IPs).
@@ -83,6 +130,18 @@ pub struct NetworkCreate {
     pub ip_range: String,
     pub internal: bool,
     pub labels: BTreeMap<String, String>,
+    /// Driver options (`-o`, `Options`).
+    pub options: BTreeMap<String, String>,
+    /// IPAM options (`--ipam-opt`, `IPAM.Options`).
+    pub ipam_options: BTreeMap<String, String>,
+    /// Reserved addresses (`--aux-address`, `AuxiliaryAddresses`), IPv4 or IPv6.
+    pub aux_addresses: BTreeMap<String, String>,
+    /// `--ipv6` / `EnableIPv6`.
+    pub enable_ipv6: bool,
+    /// The IPv6 pool's subnet, gateway and range ("": picked / none).
+    pub subnet6: String,
+    pub gateway6: String,
+    pub ip_range6: String,
 }
 
 fn net_err(e: berth_net::Error) -> Error {

@@ -1,12 +1,20 @@
 //! Network records: the rows, lookups by name, id or prefix, the default network (made on
 //! first use), `network create`, and endpoint rows by network or container.
 
+use std::net::IpAddr;
+
 use berth_net::driver::DEFAULT_DRIVER;
+use berth_net::driver::bridge::{
+    OPTION_ENABLE_ICC, OPTION_ENABLE_MASQUERADE, OPTION_HOST_BINDING_IPV4, OPTION_MTU, OPTION_NAME,
+    parse_bool,
+};
 use berth_net::ipam;
 use ipnet::Ipv4Net;
 
 use super::mode::Mode;
-use super::{DEFAULT_NETWORK, EndpointRecord, NetworkCreate, NetworkRecord, net_err};
+use super::{
+    DEFAULT_NETWORK, EndpointRecord, Ipv6Pool, NetworkCreate, NetworkExtra, NetworkRecord, net_err,
+};
 use crate::{Engine, Error};
 
 fn random_id() -> String {
@@ -49,6 +57,7 @@ impl Engine {
                 req.name
             )));
         }
+        let auto_subnet = req.subnet.is_empty();
         let (subnet, gateway, range) = if req.subnet.is_empty() {
             if !req.gateway.is_empty() || !req.ip_range.is_empty() {
                 return Err(Error::InvalidArgument(
@@ -81,7 +90,48 @@ impl Engine {
             parsed
         };
         let id = random_id();
-        let bridge = bridge.unwrap_or_else(|| format!("br-{}", &id[..12]));
+        let ipv6 = ipv6_pool(req, &id, &existing)?;
+        let bridge = match (bridge, req.options.get(OPTION_NAME)) {
+            (Some(bridge), _) => bridge,
+            (None, Some(given)) => {
+                if let Some(other) = existing.iter().find(|n| &n.bridge == given) {
+                    return Err(Error::Conflict(format!(
+                        "conflicts with network {} ({}): networks have same bridge name",
+                        other.id, other.name
+                    )));
+                }
+                if berth_net::netlink::link_exists(given) {
+                    return Err(Error::Conflict(format!(
+                        "bridge name {given} is already in use by another interface"
+                    )));
+                }
+                given.clone()
+            }
+            (None, None) => format!("br-{}", &id[..12]),
+        };
+        let mut aux_addresses = std::collections::BTreeMap::new();
+        for (name, text) in &req.aux_addresses {
+            let ip: IpAddr = text.parse().map_err(|_| {
+                Error::InvalidArgument(format!("invalid auxiliary address {name}={text}"))
+            })?;
+            let inside = match ip {
+                IpAddr::V4(v4) => subnet.contains(&v4),
+                IpAddr::V6(v6) => ipv6.as_ref().is_some_and(|p| p.subnet.contains(&v6)),
+            };
+            if !inside {
+                return Err(Error::InvalidArgument(format!(
+                    "no matching subnet for aux-address {ip}"
+                )));
+            }
+            aux_addresses.insert(name.clone(), ip.to_string());
+        }
+        let extra = NetworkExtra {
+            options: req.options.clone(),
+            ipam_options: req.ipam_options.clone(),
+            aux_addresses,
+            ipv6,
+            auto_subnet,
+        };
         let rec = NetworkRecord {
             id,
             name: req.name.clone(),
@@ -97,6 +147,7 @@ impl Engine {
             bridge,
             labels: req.labels.clone(),
             created: crate::clock::now(),
+            extra,
         };
         if !self.db.insert_network(&rec)? {
             return Err(Error::Conflict(format!(
@@ -168,6 +219,7 @@ impl Engine {
                 req.name
             )));
         }
+        check_driver_options(&req.options)?;
         Ok(self.add_network(&req, None)?.id)
     }
 
@@ -214,4 +266,71 @@ impl Engine {
     pub fn container_endpoints(&self, container_id: &str) -> Result<Vec<EndpointRecord>, Error> {
         self.db.container_endpoints(container_id)
     }
+}
+
+/// Checks the bridge driver's options Docker parses (others are stored and echoed as given).
+fn check_driver_options(options: &std::collections::BTreeMap<String, String>) -> Result<(), Error> {
+    for (key, value) in options {
+        let valid = match key.as_str() {
+            OPTION_ENABLE_ICC | OPTION_ENABLE_MASQUERADE => parse_bool(value).is_some(),
+            OPTION_MTU => value.parse::<u32>().is_ok(),
+            OPTION_HOST_BINDING_IPV4 => value.parse::<std::net::Ipv4Addr>().is_ok(),
+            OPTION_NAME => {
+                !value.is_empty()
+                    && value.len() <= 15
+                    && value
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+            }
+            _ => true,
+        };
+        if !valid {
+            return Err(Error::InvalidArgument(format!(
+                "invalid value {value:?} for driver option {key}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The IPv6 pool of a dual-stack network: the given subnet (or a unique local /64 from the
+/// network's id), checked against the other networks' pools. `None`: IPv4 only.
+fn ipv6_pool(
+    req: &NetworkCreate,
+    id: &str,
+    existing: &[NetworkRecord],
+) -> Result<Option<Ipv6Pool>, Error> {
+    if !req.enable_ipv6 && req.subnet6.is_empty() {
+        return Ok(None);
+    }
+    let subnet = if req.subnet6.is_empty() {
+        if !req.gateway6.is_empty() || !req.ip_range6.is_empty() {
+            return Err(Error::InvalidArgument(
+                "--gateway and --ip-range need --subnet".into(),
+            ));
+        }
+        let bytes = hex::decode(&id[..14]).unwrap_or_default();
+        let mut seed = [0u8; 7];
+        seed.copy_from_slice(&bytes[..7]);
+        ipam::ula_subnet(&seed).to_string()
+    } else {
+        req.subnet6.clone()
+    };
+    let (subnet, gateway, ip_range) =
+        ipam::check_config6(&subnet, &req.gateway6, &req.ip_range6).map_err(net_err)?;
+    if let Some(other) = existing.iter().find(|n| {
+        n.extra.ipv6.as_ref().is_some_and(|p| {
+            p.subnet.contains(&subnet.network()) || subnet.contains(&p.subnet.network())
+        })
+    }) {
+        return Err(Error::Conflict(format!(
+            "invalid pool request: Pool overlaps with other one on this address space ({} of network {})",
+            subnet, other.name
+        )));
+    }
+    Ok(Some(Ipv6Pool {
+        subnet,
+        gateway,
+        ip_range,
+    }))
 }

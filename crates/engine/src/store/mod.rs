@@ -30,6 +30,7 @@ pub use records::{
     ContainerRecord, EndpointRecord, Event, MountRow, NetworkRecord, NetworkRemoval, PortRow,
     Volume, VolumeRemoval,
 };
+pub use records::{Ipv6Pool, NetworkExtra};
 
 use crate::Error;
 pub use crate::error::StoreError;
@@ -172,8 +173,12 @@ pub(crate) trait VolumeStore {
 }
 
 /// Picks a new lease's address and MAC, given the addresses already leased in the network.
-pub(crate) type ChooseAddress<'a> =
-    dyn FnMut(&HashSet<Ipv4Addr>) -> Result<(Ipv4Addr, String), Error> + 'a;
+/// Returns the IPv4 address, the IPv6 one (dual-stack networks) and the MAC.
+pub(crate) type ChooseAddress<'a> = dyn FnMut(
+        &HashSet<Ipv4Addr>,
+        &HashSet<std::net::Ipv6Addr>,
+    ) -> Result<(Ipv4Addr, Option<std::net::Ipv6Addr>, String), Error>
+    + 'a;
 
 /// Networks and the endpoints (leases) containers hold in them. A removal marks the network
 /// `removing` first and deletes its row last.
@@ -207,6 +212,7 @@ pub(crate) trait NetworkStore {
         network_id: &str,
         container_id: &str,
         aliases: &[String],
+        ipam_config: Option<&crate::types::EndpointIpamConfig>,
         choose: &mut ChooseAddress<'_>,
     ) -> Result<Option<EndpointRecord>, Error>;
     fn delete_endpoint(&self, network_id: &str, container_id: &str) -> Result<(), Error>;

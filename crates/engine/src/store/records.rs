@@ -4,11 +4,12 @@
 //! `volumes::Volume`, `networks::NetworkRecord`, `events::Event`).
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
-use ipnet::Ipv4Net;
+use ipnet::{Ipv4Net, Ipv6Net};
+use serde::{Deserialize, Serialize};
 
-use crate::types::{CreateRequest, Health, State};
+use crate::types::{CreateRequest, EndpointIpamConfig, Health, State};
 
 /// One container: its settings and the state its shim (or a remover) keeps.
 #[derive(Debug, Clone)]
@@ -118,6 +119,33 @@ pub struct NetworkRecord {
     pub bridge: String,
     pub labels: BTreeMap<String, String>,
     pub created: String,
+    /// What `network create` set beyond the IPv4 pool.
+    pub extra: NetworkExtra,
+}
+
+/// A network's settings beyond its IPv4 pool (one JSON column): driver and IPAM options,
+/// reserved addresses, the IPv6 pool of a dual-stack network.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NetworkExtra {
+    /// Driver options as given (`-o`, `Options`): shown by inspect, honoured by the driver.
+    pub options: BTreeMap<String, String>,
+    /// IPAM options as given (`--ipam-opt`, `IPAM.Options`): shown by inspect.
+    pub ipam_options: BTreeMap<String, String>,
+    /// `--aux-address NAME=IP`: reserved, never leased.
+    pub aux_addresses: BTreeMap<String, String>,
+    /// The IPv6 pool (`--ipv6`).
+    pub ipv6: Option<Ipv6Pool>,
+    /// The IPv4 subnet was picked from the default pools, not given (no `--ip` then).
+    pub auto_subnet: bool,
+}
+
+/// The IPv6 pool of a dual-stack network.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ipv6Pool {
+    pub subnet: Ipv6Net,
+    pub gateway: Ipv6Addr,
+    pub ip_range: Option<Ipv6Net>,
 }
 
 /// A container's lease in one network.
@@ -128,6 +156,11 @@ pub struct EndpointRecord {
     pub ip: Ipv4Addr,
     pub mac: String,
     pub aliases: Vec<String>,
+    /// The IPv6 address on a dual-stack network.
+    pub ip6: Option<Ipv6Addr>,
+    /// What the container asked for on this network (`--ip`, `--ip6`, `--link-local-ip`),
+    /// echoed by inspect.
+    pub ipam_config: Option<EndpointIpamConfig>,
 }
 
 /// What [`NetworkStore::mark_network_removing_if_unused`](super::NetworkStore) found.
@@ -151,6 +184,8 @@ pub struct PortRow {
     pub host_port: u16,
     pub container_ip: String,
     pub bridge: String,
+    /// The container's IPv6 address ("" on an IPv4-only network): published on IPv6 too.
+    pub container_ip6: String,
 }
 
 /// One logged event.

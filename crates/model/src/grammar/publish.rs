@@ -1,4 +1,5 @@
-//! `-p [ip:][hostPort:]containerPort[/proto]` port specs as Docker's `PortBindings` entries.
+//! `-p [ip:][hostPort:]containerPort[/proto]` port specs as Docker's `PortBindings` entries
+//! (an IPv6 host address in brackets: `[::1]:8080:80`).
 
 use crate::types::PortBinding;
 
@@ -10,14 +11,24 @@ pub fn parse_publish(spec: &str) -> Result<Vec<(String, PortBinding)>, String> {
     if !matches!(proto.as_str(), "tcp" | "udp" | "sctp") {
         return Err(format!("invalid proto: {proto}"));
     }
+    // `[v6]:hostPort:containerPort`: the address is bracketed (its colons are its own).
+    let (bracketed, rest) = match rest.strip_prefix('[').and_then(|r| r.split_once("]:")) {
+        Some((ip6, ports)) => (Some(ip6), ports),
+        None => (None, rest),
+    };
     let parts: Vec<&str> = rest.split(':').collect();
-    let (ip, host, container) = match parts.as_slice() {
-        [c] => ("", "", *c),
-        [h, c] => ("", *h, *c),
-        [i, h, c] => (*i, *h, *c),
+    let (ip, host, container) = match (bracketed, parts.as_slice()) {
+        (Some(i), [h, c]) => (i, *h, *c),
+        (None, [c]) => ("", "", *c),
+        (None, [h, c]) => ("", *h, *c),
+        (None, [i, h, c]) => (*i, *h, *c),
         _ => return Err(format!("invalid port format for --publish: {spec}")),
     };
-    if !ip.is_empty() && ip.parse::<std::net::Ipv4Addr>().is_err() {
+    let valid_ip = match bracketed {
+        Some(_) => ip.parse::<std::net::Ipv6Addr>().is_ok(),
+        None => ip.parse::<std::net::Ipv4Addr>().is_ok(),
+    };
+    if !ip.is_empty() && !valid_ip {
         return Err(format!("invalid IP address: {ip}"));
     }
     let range = |text: &str, what: &str| -> Result<(u16, u16), String> {
@@ -103,6 +114,16 @@ mod tests {
             parse_publish("8000-8010:80"),
             Ok(vec![("80/tcp".into(), binding("", "8000-8010"))])
         );
+        assert_eq!(
+            parse_publish("[::1]:8080:80"),
+            Ok(vec![("80/tcp".into(), binding("::1", "8080"))])
+        );
+        assert_eq!(
+            parse_publish("[fd00::1]::80/udp"),
+            Ok(vec![("80/udp".into(), binding("fd00::1", ""))])
+        );
+        assert!(parse_publish("[10.0.0.1]:8080:80").is_err());
+        assert!(parse_publish("::1:8080:80").is_err());
         assert_eq!(parse_publish("80/icmp"), Err("invalid proto: icmp".into()));
         assert_eq!(parse_publish("0"), Err("invalid containerPort: 0".into()));
         assert_eq!(

@@ -72,4 +72,7 @@ pub struct IpamPool {
     #[serde(rename = "IPRange", skip_serializing_if = "Option::is_none")]
     pub ip_range: Option<String>,
     pub subnet: String,
+    /// `--aux-address` names and addresses in this pool, when any were given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auxiliary_addresses: Option<BTreeMap<String, String>>,
 }

@@ -144,6 +144,7 @@ fn network_document_shape() {
                 gateway: "10.0.0.1".into(),
                 ip_range: None,
                 subnet: "10.0.0.0/24".into(),
+                auxiliary_addresses: None,
             }],
             driver: "default".into(),
             options: Some(BTreeMap::new()),

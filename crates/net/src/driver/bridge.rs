@@ -16,6 +16,23 @@ pub const NAME: &str = "bridge";
 pub const OPTION_NAME: &str = "com.docker.network.bridge.name";
 /// Docker's option marking the default network.
 pub const OPTION_DEFAULT: &str = "com.docker.network.bridge.default_bridge";
+/// Docker's option letting containers of the network reach each other (default true).
+pub const OPTION_ENABLE_ICC: &str = "com.docker.network.bridge.enable_icc";
+/// Docker's option masquerading the network's outbound traffic (default true).
+pub const OPTION_ENABLE_MASQUERADE: &str = "com.docker.network.bridge.enable_ip_masquerade";
+/// Docker's option giving the host address of ports published without one.
+pub const OPTION_HOST_BINDING_IPV4: &str = "com.docker.network.bridge.host_binding_ipv4";
+/// Docker's option setting the MTU of the bridge and the containers' interfaces.
+pub const OPTION_MTU: &str = "com.docker.network.driver.mtu";
+
+/// A boolean option as Go's `strconv.ParseBool` reads it (what dockerd accepts).
+pub fn parse_bool(value: &str) -> Option<bool> {
+    match value {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
+    }
+}
 
 pub struct Bridge;
 
@@ -32,7 +49,13 @@ impl NetworkDriver for Bridge {
         if self.ready(net) {
             return Ok(());
         }
-        Netlink::open()?.ensure_bridge(&net.interface, net.gateway, net.subnet.prefix_len(), owner)
+        Netlink::open()?.ensure_bridge(
+            &net.interface,
+            (net.gateway, net.subnet.prefix_len()),
+            net.ipv6,
+            net.mtu,
+            owner,
+        )
     }
 
     fn ready(&self, net: &NetworkConfig) -> bool {
@@ -56,7 +79,8 @@ impl NetworkDriver for Bridge {
     }
 
     /// Docker lists driver options only as given (compose recreates a network whose options
-    /// differ from its file's), so only the default network shows its bridge.
+    /// differ from its file's), so only the default network shows its settings, as dockerd
+    /// shows docker0's.
     fn options(&self, net: &NetworkConfig) -> Vec<(String, String)> {
         if !net.default {
             return Vec::new();
@@ -64,6 +88,10 @@ impl NetworkDriver for Bridge {
         vec![
             (OPTION_NAME.into(), net.interface.clone()),
             (OPTION_DEFAULT.into(), "true".into()),
+            (OPTION_ENABLE_ICC.into(), "true".into()),
+            (OPTION_ENABLE_MASQUERADE.into(), "true".into()),
+            (OPTION_HOST_BINDING_IPV4.into(), "0.0.0.0".into()),
+            (OPTION_MTU.into(), net.mtu.unwrap_or(1500).to_string()),
         ]
     }
 
@@ -91,6 +119,8 @@ mod tests {
             gateway: "172.17.0.1".parse().unwrap(),
             internal: false,
             default,
+            ipv6: None,
+            mtu: None,
         }
     }
 
@@ -103,6 +133,10 @@ mod tests {
             vec![
                 (OPTION_NAME.to_string(), "berth0".to_string()),
                 (OPTION_DEFAULT.to_string(), "true".to_string()),
+                (OPTION_ENABLE_ICC.to_string(), "true".to_string()),
+                (OPTION_ENABLE_MASQUERADE.to_string(), "true".to_string()),
+                (OPTION_HOST_BINDING_IPV4.to_string(), "0.0.0.0".to_string()),
+                (OPTION_MTU.to_string(), "1500".to_string()),
             ]
         );
     }

@@ -16,7 +16,7 @@ pub mod container;
 pub mod host;
 pub mod none;
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
 use ipnet::Ipv4Net;
@@ -34,6 +34,10 @@ pub struct NetworkConfig {
     pub internal: bool,
     /// The engine's default network (Docker's `bridge`, berth's berth0).
     pub default: bool,
+    /// The IPv6 gateway and prefix length of a dual-stack network.
+    pub ipv6: Option<(Ipv6Addr, u8)>,
+    /// The bridge's MTU (`com.docker.network.driver.mtu`); `None`: the kernel's.
+    pub mtu: Option<u32>,
 }
 
 /// Which network namespace a container in a driver's mode runs in.
@@ -199,6 +203,8 @@ mod tests {
             gateway: "10.0.0.1".parse().unwrap(),
             internal: false,
             default: false,
+            ipv6: None,
+            mtu: None,
         };
         let err = mode_driver("host")
             .create(&net, Path::new("/nonexistent"))

@@ -9,7 +9,10 @@
 //! a published port is as fast as the container's own address (measured here 0.85-1.0x of a
 //! direct connection) and nothing has to stay running beside the container. 127.0.0.1 works
 //! through `route_localnet` on the bridge plus a masquerade of 127.0.0.0/8 sources, as Docker
-//! without its proxy and podman do. `nft` only runs for containers that publish ports.
+//! without its proxy and podman do. `nft` only runs for containers that publish ports. The
+//! one exception is the IPv6 loopback address, which the kernel routes through `lo` only
+//! (IPv6 has no `route_localnet`): bindings that cover ::1 get a userland proxy
+//! ([`crate::proxy`]) instead of a rule.
 //!
 //! When another firewall's iptables FORWARD policy drops (dockerd sets it), the bridges' accept
 //! rules also go into iptables' filter table ([`filter_forward`]), as Docker does for docker0.
@@ -17,7 +20,7 @@
 pub mod filter_forward;
 mod nftables;
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 pub use self::nftables::Nftables;
 use crate::Error;
@@ -27,13 +30,15 @@ use crate::Error;
 pub struct PortMapping {
     /// "tcp" or "udp".
     pub protocol: String,
-    /// `None`: every local address.
-    pub host_ip: Option<Ipv4Addr>,
+    /// `None`: every local address (IPv4, and IPv6 when the container has an IPv6 address).
+    pub host_ip: Option<IpAddr>,
     pub host_port: u16,
     pub container_ip: Ipv4Addr,
     pub container_port: u16,
     /// The bridge the container is reached through.
     pub bridge: String,
+    /// The container's IPv6 address on a dual-stack network: the port is published on IPv6 too.
+    pub container_ip6: Option<Ipv6Addr>,
 }
 
 /// One network of the state root, for its forwarding and masquerade rules.
@@ -43,6 +48,10 @@ pub struct NetworkRule {
     pub subnet: ipnet::Ipv4Net,
     /// `--internal`: nothing leaves or enters the bridge.
     pub internal: bool,
+    /// The IPv6 subnet of a dual-stack network.
+    pub subnet6: Option<ipnet::Ipv6Net>,
+    /// Outbound traffic is masqueraded (`com.docker.network.bridge.enable_ip_masquerade`).
+    pub masquerade: bool,
 }
 
 pub trait Firewall {
@@ -54,7 +63,15 @@ pub trait Firewall {
 /// Lets the host route between its links (what containers need to reach beyond their bridge);
 /// written only when it is off.
 pub fn enable_forwarding() -> Result<(), Error> {
-    let path = "/proc/sys/net/ipv4/ip_forward";
+    write_sysctl_once("/proc/sys/net/ipv4/ip_forward")
+}
+
+/// [`enable_forwarding`] for IPv6 (dual-stack networks that reach beyond their bridge).
+pub fn enable_forwarding6() -> Result<(), Error> {
+    write_sysctl_once("/proc/sys/net/ipv6/conf/all/forwarding")
+}
+
+fn write_sysctl_once(path: &str) -> Result<(), Error> {
     if std::fs::read_to_string(path).is_ok_and(|v| v.trim() == "1") {
         return Ok(());
     }
@@ -69,8 +86,8 @@ pub fn allow_localhost_dnat(bridge: &str) -> Result<(), Error> {
 }
 
 /// A free port on the host for `protocol` at `ip` (the kernel's pick from its ephemeral range).
-pub fn free_port(protocol: &str, ip: Option<Ipv4Addr>) -> Result<u16, Error> {
-    let addr = (ip.unwrap_or(Ipv4Addr::UNSPECIFIED), 0);
+pub fn free_port(protocol: &str, ip: Option<IpAddr>) -> Result<u16, Error> {
+    let addr = (ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)), 0);
     let port = if protocol == "udp" {
         std::net::UdpSocket::bind(addr).and_then(|s| s.local_addr())
     } else {
@@ -81,8 +98,8 @@ pub fn free_port(protocol: &str, ip: Option<Ipv4Addr>) -> Result<u16, Error> {
 }
 
 /// Fails with Docker's message when a host port is taken (by binding it for a moment).
-pub fn check_port_free(protocol: &str, ip: Option<Ipv4Addr>, port: u16) -> Result<(), Error> {
-    let addr = (ip.unwrap_or(Ipv4Addr::UNSPECIFIED), port);
+pub fn check_port_free(protocol: &str, ip: Option<IpAddr>, port: u16) -> Result<(), Error> {
+    let addr = (ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)), port);
     let bound = if protocol == "udp" {
         std::net::UdpSocket::bind(addr).map(drop)
     } else {
@@ -91,7 +108,11 @@ pub fn check_port_free(protocol: &str, ip: Option<Ipv4Addr>, port: u16) -> Resul
     bound.map_err(|_| {
         Error::Invalid(format!(
             "driver failed programming external connectivity: Bind for {}:{port} failed: port is already allocated",
-            ip.unwrap_or(Ipv4Addr::UNSPECIFIED)
+            match ip {
+                Some(IpAddr::V6(v6)) => format!("[{v6}]"),
+                Some(v4) => v4.to_string(),
+                None => "0.0.0.0".into(),
+            }
         ))
     })
 }

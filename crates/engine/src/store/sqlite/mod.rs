@@ -22,7 +22,8 @@ use crate::error::Error;
 // 4: networks, endpoints and ports (after 2's volumes and 3's build cache): older databases
 // get them too. 5: blob_sources. 7: container_health. 8: networks.removing (added to older
 // databases by `migrate`).
-const SCHEMA_VERSION: i64 = 8;
+// 9: networks.extra, endpoints.ip6 and .ipam_config, ports.container_ip6 (by `migrate`).
+const SCHEMA_VERSION: i64 = 9;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS containers (
     id TEXT PRIMARY KEY,
@@ -140,7 +141,13 @@ fn immediate(conn: &Connection) -> Result<rusqlite::Transaction<'_>, Error> {
 /// Columns added to tables that older databases already have (`CREATE TABLE IF NOT EXISTS`
 /// leaves those as they are). Runs inside the schema upgrade's transaction; idempotent.
 fn migrate(conn: &Connection) -> Result<(), Error> {
-    let added: [(&str, &str, &str); 1] = [("networks", "removing", "INTEGER NOT NULL DEFAULT 0")];
+    let added: [(&str, &str, &str); 5] = [
+        ("networks", "removing", "INTEGER NOT NULL DEFAULT 0"),
+        ("networks", "extra", "TEXT NOT NULL DEFAULT '{}'"),
+        ("endpoints", "ip6", "TEXT NOT NULL DEFAULT ''"),
+        ("endpoints", "ipam_config", "TEXT NOT NULL DEFAULT ''"),
+        ("ports", "container_ip6", "TEXT NOT NULL DEFAULT ''"),
+    ];
     for (table, column, decl) in added {
         let present: bool = conn
             .query_row(

@@ -2,7 +2,7 @@
 //! leased twice.
 
 use std::collections::HashSet;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use rusqlite::{OptionalExtension, params};
 
@@ -11,9 +11,9 @@ use crate::error::Error;
 use crate::store::{ChooseAddress, EndpointRecord, NetworkRecord, NetworkRemoval, NetworkStore};
 
 const NETWORK_COLUMNS: &str =
-    "id, name, driver, subnet, gateway, ip_range, internal, bridge, labels, created";
+    "id, name, driver, subnet, gateway, ip_range, internal, bridge, labels, created, extra";
 
-const ENDPOINT_COLUMNS: &str = "network_id, container_id, ip, mac, aliases";
+const ENDPOINT_COLUMNS: &str = "network_id, container_id, ip, mac, aliases, ip6, ipam_config";
 
 fn row_to_network(row: &rusqlite::Row<'_>) -> rusqlite::Result<NetworkRecord> {
     let subnet: String = row.get(3)?;
@@ -31,6 +31,7 @@ fn row_to_network(row: &rusqlite::Row<'_>) -> rusqlite::Result<NetworkRecord> {
         bridge: row.get(7)?,
         labels: serde_json::from_str(&labels).unwrap_or_default(),
         created: row.get(9)?,
+        extra: serde_json::from_str(&row.get::<_, String>(10)?).unwrap_or_default(),
     })
 }
 
@@ -43,6 +44,8 @@ fn row_to_endpoint(row: &rusqlite::Row<'_>) -> rusqlite::Result<EndpointRecord> 
         ip: ip.parse().unwrap_or(Ipv4Addr::UNSPECIFIED),
         mac: row.get(3)?,
         aliases: serde_json::from_str(&aliases).unwrap_or_default(),
+        ip6: row.get::<_, String>(5)?.parse().ok(),
+        ipam_config: serde_json::from_str(&row.get::<_, String>(6)?).ok(),
     })
 }
 
@@ -110,7 +113,7 @@ impl NetworkStore for SqliteStore {
 
     fn insert_network(&self, rec: &NetworkRecord) -> Result<bool, Error> {
         let inserted = self.conn.execute(
-            &format!("INSERT INTO networks ({NETWORK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
+            &format!("INSERT INTO networks ({NETWORK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
             params![
                 rec.id,
                 rec.name,
@@ -121,7 +124,8 @@ impl NetworkStore for SqliteStore {
                 rec.internal as i64,
                 rec.bridge,
                 serde_json::to_string(&rec.labels).unwrap_or_default(),
-                rec.created
+                rec.created,
+                serde_json::to_string(&rec.extra).unwrap_or_default()
             ],
         );
         match inserted {
@@ -186,6 +190,7 @@ impl NetworkStore for SqliteStore {
         network_id: &str,
         container_id: &str,
         aliases: &[String],
+        ipam_config: Option<&crate::types::EndpointIpamConfig>,
         choose: &mut ChooseAddress<'_>,
     ) -> Result<Option<EndpointRecord>, Error> {
         let tx = immediate(&self.conn)?;
@@ -215,31 +220,45 @@ impl NetworkStore for SqliteStore {
             tx.commit().map_err(db_err)?;
             return Ok(existing);
         }
-        let used: HashSet<Ipv4Addr> = {
+        let (used, used6): (HashSet<Ipv4Addr>, HashSet<Ipv6Addr>) = {
             let mut stmt = tx
-                .prepare("SELECT ip FROM endpoints WHERE network_id = ?1")
+                .prepare("SELECT ip, ip6 FROM endpoints WHERE network_id = ?1")
                 .map_err(db_err)?;
-            stmt.query_map([network_id], |r| r.get::<_, String>(0))
+            let rows: Vec<(String, String)> = stmt
+                .query_map([network_id], |r| Ok((r.get(0)?, r.get(1)?)))
                 .map_err(db_err)?
-                .filter_map(|r| r.ok()?.parse().ok())
-                .collect()
+                .filter_map(|r| r.ok())
+                .collect();
+            (
+                rows.iter().filter_map(|(v4, _)| v4.parse().ok()).collect(),
+                rows.iter().filter_map(|(_, v6)| v6.parse().ok()).collect(),
+            )
         };
-        let (ip, mac) = choose(&used)?;
+        let (ip, ip6, mac) = choose(&used, &used6)?;
         let ep = EndpointRecord {
             network_id: network_id.to_string(),
             container_id: container_id.to_string(),
             ip,
             mac,
             aliases: aliases.to_vec(),
+            ip6,
+            ipam_config: ipam_config.cloned(),
         };
         tx.execute(
-            &format!("INSERT INTO endpoints ({ENDPOINT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5)"),
+            &format!(
+                "INSERT INTO endpoints ({ENDPOINT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+            ),
             params![
                 ep.network_id,
                 ep.container_id,
                 ep.ip.to_string(),
                 ep.mac,
-                serde_json::to_string(&ep.aliases).unwrap_or_default()
+                serde_json::to_string(&ep.aliases).unwrap_or_default(),
+                ep.ip6.map(|a| a.to_string()).unwrap_or_default(),
+                ep.ipam_config
+                    .as_ref()
+                    .and_then(|c| serde_json::to_string(c).ok())
+                    .unwrap_or_default()
             ],
         )
         .map_err(db_err)?;

@@ -15,10 +15,12 @@ fn row_to_port(r: &rusqlite::Row<'_>) -> rusqlite::Result<PortRow> {
         host_port: r.get(3)?,
         container_ip: r.get(4)?,
         bridge: r.get(5)?,
+        container_ip6: r.get(6)?,
     })
 }
 
-const PORT_COLUMNS: &str = "protocol, container_port, host_ip, host_port, container_ip, bridge";
+const PORT_COLUMNS: &str =
+    "protocol, container_port, host_ip, host_port, container_ip, bridge, container_ip6";
 
 impl PortStore for SqliteStore {
     fn replace_ports(
@@ -34,8 +36,8 @@ impl PortStore for SqliteStore {
             let mut host_port = row.host_port;
             loop {
                 let inserted = tx.execute(
-                    "INSERT INTO ports (container_id, protocol, container_port, host_ip, host_port, container_ip, bridge) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![container_id, row.protocol, row.container_port, row.host_ip, host_port, row.container_ip, row.bridge],
+                    "INSERT INTO ports (container_id, protocol, container_port, host_ip, host_port, container_ip, bridge, container_ip6) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    params![container_id, row.protocol, row.container_port, row.host_ip, host_port, row.container_ip, row.bridge, row.container_ip6],
                 );
                 match inserted {
                     Ok(_) => break,

@@ -41,6 +41,7 @@ fn network(id: &str, name: &str) -> NetworkRecord {
         bridge: format!("br-{id}"),
         labels: BTreeMap::new(),
         created: "2026-01-01T00:00:00Z".into(),
+        extra: Default::default(),
     }
 }
 
@@ -89,30 +90,32 @@ fn an_address_is_leased_once() {
     let (_dir, store) = store();
     assert!(store.insert_network(&network("n1", "net")).unwrap());
     assert!(!store.insert_network(&network("n2", "net")).unwrap());
-    let lowest_free = |used: &HashSet<Ipv4Addr>| {
+    let lowest_free = |used: &HashSet<Ipv4Addr>, _: &HashSet<std::net::Ipv6Addr>| {
         let ip = (2..255u8)
             .map(|i| Ipv4Addr::new(10, 9, 0, i))
             .find(|ip| !used.contains(ip))
             .unwrap();
-        Ok((ip, "02:42:0a:09:00:00".to_string()))
+        Ok((ip, None, "02:42:0a:09:00:00".to_string()))
     };
     let a = store
-        .lease("n1", "c1", &[], &mut { lowest_free })
+        .lease("n1", "c1", &[], None, &mut { lowest_free })
         .unwrap()
         .unwrap();
     let b = store
-        .lease("n1", "c2", &[], &mut { lowest_free })
+        .lease("n1", "c2", &[], None, &mut { lowest_free })
         .unwrap()
         .unwrap();
     assert_ne!(a.ip, b.ip);
     let again = store
-        .lease("n1", "c1", &[], &mut { lowest_free })
+        .lease("n1", "c1", &[], None, &mut { lowest_free })
         .unwrap()
         .unwrap();
     assert_eq!(again.ip, a.ip, "a container keeps its lease");
     // The same address twice is refused by the table, and the failed lease leaves nothing.
-    let mut taken = |_: &HashSet<Ipv4Addr>| Ok((a.ip, "02:42:0a:09:00:01".to_string()));
-    assert!(store.lease("n1", "c3", &[], &mut taken).is_err());
+    let mut taken = |_: &HashSet<Ipv4Addr>, _: &HashSet<std::net::Ipv6Addr>| {
+        Ok((a.ip, None, "02:42:0a:09:00:01".to_string()))
+    };
+    assert!(store.lease("n1", "c3", &[], None, &mut taken).is_err());
     assert_eq!(store.network_endpoints("n1").unwrap().len(), 2);
     // A network in use is not marked; once marked, nothing leases in it.
     assert_eq!(
@@ -127,7 +130,7 @@ fn an_address_is_leased_once() {
     );
     assert!(
         store
-            .lease("n1", "c4", &[], &mut { lowest_free })
+            .lease("n1", "c4", &[], None, &mut { lowest_free })
             .unwrap()
             .is_none()
     );
@@ -207,6 +210,7 @@ fn a_taken_host_port_is_picked_again_or_refused() {
         host_port: port,
         container_ip: "10.9.0.2".into(),
         bridge: "br".into(),
+        container_ip6: String::new(),
     };
     let mut refuse = |_, _| Err(Error::Conflict("taken".into()));
     store
