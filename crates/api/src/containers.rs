@@ -1,7 +1,8 @@
 //! `/containers/...`: list, create, inspect, and the lifecycle verbs. Each handler parses the
 //! request, makes one engine call on the blocking pool and shapes Docker's answer.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Json;
 use axum::body::{Body, Bytes};
@@ -9,9 +10,8 @@ use axum::extract::{Path, Query as QueryExtractor, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use berth_engine::types::CreateRequest;
+use berth_engine::wait::WaitCondition;
 use serde_json::json;
-use tokio::io::Interest;
-use tokio::io::unix::AsyncFd;
 
 use crate::engine;
 use crate::error::{ApiError, ApiResult};
@@ -364,28 +364,28 @@ pub async fn stats(Path(id): Path<String>, QueryExtractor(q): Q) -> ApiResult<Re
         .unwrap_or_default())
 }
 
-/// `wait?condition=not-running|next-exit|removed`. The headers go out at once (the CLI sends
-/// `start` only after it has them); the body comes when the condition is met. A client that
-/// goes away drops the body, which ends the wait.
-pub async fn wait(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    QueryExtractor(q): Q,
-) -> ApiResult<Response> {
-    let condition = query::text(&q, "condition")
-        .unwrap_or("not-running")
-        .to_string();
-    if !matches!(condition.as_str(), "not-running" | "next-exit" | "removed") {
-        return Err(ApiError::bad_request(format!(
-            "invalid condition: {condition:?}"
-        )));
-    }
-    let exits = state.exits.subscribe();
+/// `wait?condition=not-running|next-exit|removed`: the engine's wait. The headers go out at
+/// once (the CLI sends `start` only after it has them); the body comes when the condition is
+/// met. A client that goes away drops the body, which cancels the engine's wait.
+pub async fn wait(Path(id): Path<String>, QueryExtractor(q): Q) -> ApiResult<Response> {
+    let condition: WaitCondition = query::text(&q, "condition")
+        .unwrap_or("")
+        .parse()
+        .map_err(ApiError::from)?;
     let rec = engine::call(move |e| e.container(&id)).await?;
     let body = futures_util::stream::once(async move {
-        let code = wait_for(state, exits, rec, &condition).await;
+        let cancelled = CancelOnDrop::default();
+        let flag = cancelled.0.clone();
+        let waited = engine::call(move |e| {
+            e.wait_container_until(&rec.id, condition, &|| flag.load(Ordering::Relaxed))
+        })
+        .await;
+        let (code, error) = match waited {
+            Ok(code) => (code, serde_json::Value::Null),
+            Err(e) => (-1, json!({ "Message": e.message })),
+        };
         let mut text =
-            serde_json::to_vec(&json!({"StatusCode": code, "Error": null})).unwrap_or_default();
+            serde_json::to_vec(&json!({"StatusCode": code, "Error": error})).unwrap_or_default();
         text.push(b'\n');
         Ok::<_, std::io::Error>(Bytes::from(text))
     });
@@ -395,102 +395,12 @@ pub async fn wait(
         .unwrap_or_default())
 }
 
-async fn wait_for(
-    state: AppState,
-    mut exits: tokio::sync::broadcast::Receiver<(String, i64)>,
-    rec: berth_engine::containers::ContainerRecord,
-    condition: &str,
-) -> i64 {
-    if condition == "not-running" && !rec.state.has_shim() {
-        return rec.exit_code;
-    }
-    let mut last_code = rec.exit_code;
-    loop {
-        // The container's running init, to await its exit without polling; none when it has
-        // not started yet, is in a restart back-off, or is gone already.
-        let id = rec.id.clone();
-        let watch = engine::call(move |e| e.exit_watch(&id).map(Some).or(Ok(None)))
-            .await
-            .ok()
-            .flatten();
-        let Some(watch) = watch else {
-            // Gone. A container this server started reports its code on the broadcast
-            // right after its shim removed it: give that a moment.
-            if state.lock().live.contains(&rec.id) {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-            while let Ok((id, code)) = exits.try_recv() {
-                if id == rec.id {
-                    return code;
-                }
-            }
-            return last_code;
-        };
-        let now = &watch.record;
-        last_code = now.exit_code;
-        let exited = now.finished_at != rec.finished_at;
-        if (condition == "not-running" && !now.state.has_shim())
-            || (condition == "next-exit" && exited)
-        {
-            return now.exit_code;
-        }
-        let init = watch.init.and_then(readable_fd);
-        let shim = watch.shim.and_then(readable_fd);
-        // Without a running init, look again in a while: it may start (or restart) meanwhile.
-        let tick = init.is_none().then(|| Duration::from_millis(100));
-        tokio::select! {
-            biased;
-            exit = exits.recv() => match exit {
-                Ok((id, code)) if id == rec.id => {
-                    if condition == "removed" {
-                        wait_removed(&rec.id).await;
-                    }
-                    return code;
-                }
-                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                Err(_) => return last_code,
-            },
-            _ = readable(&init) => {}
-            _ = readable(&shim) => {}
-            _ = async {
-                match tick {
-                    Some(tick) => tokio::time::sleep(tick).await,
-                    None => std::future::pending().await,
-                }
-            } => continue,
-        }
-        // The init (or the shim) exited; the shim records it right after. A restart policy
-        // may start a new init meanwhile: the next round waits on that one.
-        let before = watch.record;
-        let _ = engine::call(move |e| e.recorded_exit(&before)).await;
-    }
-}
+/// Set when dropped: the body of a wait whose client went away.
+#[derive(Default)]
+struct CancelOnDrop(Arc<AtomicBool>);
 
-/// A pidfd registered with the runtime, to await its process's exit.
-fn readable_fd(fd: std::os::fd::OwnedFd) -> Option<AsyncFd<std::os::fd::OwnedFd>> {
-    // SAFETY: the AsyncFd owns the OwnedFd, so the fd stays open and the same for the
-    // AsyncFd's whole life.
-    unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }.ok()
-}
-
-/// Resolves once `fd` is readable; never when there is none.
-async fn readable(fd: &Option<AsyncFd<std::os::fd::OwnedFd>>) {
-    match fd {
-        Some(fd) => drop(fd.readable().await),
-        None => std::future::pending().await,
-    }
-}
-
-async fn wait_removed(id: &str) {
-    for _ in 0..100 {
-        let id = id.to_string();
-        if engine::call(move |e| Ok(e.container(&id).is_err()))
-            .await
-            .unwrap_or(true)
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
     }
 }

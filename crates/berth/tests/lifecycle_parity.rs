@@ -1,0 +1,248 @@
+//! Lifecycle parity with dockerd (issue 12): wait conditions, attach replay, exec sessions,
+//! commit of an exiting container, anonymous volumes on removal, Docker's error texts and
+//! network stats, driven by the real docker CLI and raw HTTP against `berth serve`, and by the
+//! `berth` CLI.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::serve::Serve;
+use common::{COMMAND_DEADLINE, Env, Run, output_within};
+
+const DOCKER: &str = "/usr/local/bin/docker";
+
+/// A `berth serve` for one test, with the docker CLI pointed at it.
+struct Api {
+    server: Serve,
+    docker_config: PathBuf,
+}
+
+impl Api {
+    /// None (after `cannot_run`) when the docker CLI is missing.
+    fn start(env: &Env) -> Option<Api> {
+        if !Path::new(DOCKER).is_file() {
+            common::cannot_run(&format!("{DOCKER} is not installed"));
+            return None;
+        }
+        let docker_config = env.run.parent().unwrap().join("docker-config");
+        std::fs::create_dir_all(&docker_config).unwrap();
+        let (cmd, socket) = env.serve_command();
+        Some(Api {
+            server: Serve::start(cmd, socket),
+            docker_config,
+        })
+    }
+
+    fn docker_cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(DOCKER);
+        c.args(args)
+            .env(
+                "DOCKER_HOST",
+                format!("unix://{}", self.server.socket.display()),
+            )
+            .env("DOCKER_CONFIG", &self.docker_config)
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn docker(&self, args: &[&str]) -> Run {
+        output_within(self.docker_cmd(args), COMMAND_DEADLINE)
+    }
+
+    fn docker_ok(&self, args: &[&str]) -> String {
+        let r = self.docker(args);
+        assert_eq!(
+            r.code, 0,
+            "docker {args:?} failed: {}{}",
+            r.stdout, r.stderr
+        );
+        r.stdout
+    }
+
+    /// One HTTP/1.1 request; returns (status, body) once the server closes.
+    fn http(&self, method: &str, path: &str, body: &str) -> (u16, String) {
+        let mut stream = UnixStream::connect(&self.server.socket).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut response = Vec::new();
+        let _ = stream.read_to_end(&mut response);
+        let text = String::from_utf8_lossy(&response).into_owned();
+        let status = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let body = text
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
+        (status, dechunk(&body))
+    }
+}
+
+/// The payload of a chunked body (as is when it is not chunked).
+fn dechunk(body: &str) -> String {
+    let mut out = String::new();
+    let mut rest = body;
+    loop {
+        let Some((size, after)) = rest.split_once("\r\n") else {
+            return body.to_string();
+        };
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            return body.to_string();
+        };
+        if n == 0 {
+            return out;
+        }
+        if after.len() < n {
+            return body.to_string();
+        }
+        out.push_str(&after[..n]);
+        rest = after[n..].trim_start_matches("\r\n");
+    }
+}
+
+/// The JSON body's `StatusCode` of a wait.
+fn status_code(body: &str) -> i64 {
+    let v: serde_json::Value = serde_json::from_str(body.trim())
+        .unwrap_or_else(|e| panic!("not a wait answer: {body:?}: {e}"));
+    v["StatusCode"].as_i64().unwrap()
+}
+
+#[test]
+fn wait_returns_at_the_first_exit_and_honours_next_exit_and_removed() {
+    let Some(env) = common::env() else { return };
+    env.image("bb", &[]);
+    let Some(api) = Api::start(&env) else { return };
+    // A restart policy: the wait ends at the first exit (~1 s), not when restarts give up.
+    api.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "again",
+        "--network",
+        "none",
+        "--restart",
+        "on-failure:5",
+        "bb",
+        "sh",
+        "-c",
+        "sleep 1; exit 3",
+    ]);
+    let started = Instant::now();
+    assert_eq!(api.docker_ok(&["wait", "again"]).trim(), "3");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "the wait took {:?}: it waited for the restarts",
+        started.elapsed()
+    );
+    api.docker_ok(&["rm", "-f", "again"]);
+    // The berth CLI's wait is the same policy.
+    env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "again2",
+        "--network",
+        "none",
+        "--restart",
+        "on-failure:5",
+        "bb",
+        "sh",
+        "-c",
+        "sleep 1; exit 4",
+    ]);
+    let started = Instant::now();
+    assert_eq!(env.ok(&["wait", "again2"]).trim(), "4");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    env.ok(&["rm", "-f", "again2"]);
+
+    // not-running on a created container: at once, with its exit code 0.
+    api.docker_ok(&[
+        "create",
+        "--name",
+        "later",
+        "--network",
+        "none",
+        "bb",
+        "sh",
+        "-c",
+        "exit 7",
+    ]);
+    let (status, body) = api.http("POST", "/containers/later/wait", "");
+    assert_eq!((status, status_code(&body)), (200, 0), "{body}");
+    // next-exit on a container that is not running waits for the start and exit to come.
+    let socket = api.server.socket.clone();
+    let waiter = std::thread::spawn(move || {
+        let api_socket = socket;
+        let mut stream = UnixStream::connect(&api_socket).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
+        stream
+            .write_all(b"POST /containers/later/wait?condition=next-exit HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+            .unwrap();
+        let mut response = Vec::new();
+        let _ = stream.read_to_end(&mut response);
+        String::from_utf8_lossy(&response).into_owned()
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!waiter.is_finished(), "next-exit returned before any exit");
+    api.docker_ok(&["start", "later"]);
+    let answer = waiter.join().unwrap();
+    let body = dechunk(answer.split_once("\r\n\r\n").unwrap().1);
+    assert_eq!(status_code(&body), 7, "{answer}");
+
+    // removed: returns only once the container is gone, with its exit code.
+    let socket = api.server.socket.clone();
+    let waiter = std::thread::spawn(move || {
+        let mut stream = UnixStream::connect(&socket).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
+        stream
+            .write_all(b"POST /containers/later/wait?condition=removed HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+            .unwrap();
+        let mut response = Vec::new();
+        let _ = stream.read_to_end(&mut response);
+        String::from_utf8_lossy(&response).into_owned()
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!waiter.is_finished(), "removed returned before the removal");
+    api.docker_ok(&["rm", "later"]);
+    let answer = waiter.join().unwrap();
+    let body = dechunk(answer.split_once("\r\n\r\n").unwrap().1);
+    assert_eq!(status_code(&body), 7, "{answer}");
+
+    // `docker run --rm` waits with condition=removed: its exit code comes through.
+    let r = api.docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "bb",
+        "sh",
+        "-c",
+        "exit 5",
+    ]);
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    // A bad condition is Docker's 400.
+    let (status, body) = api.http("POST", "/containers/x/wait?condition=bogus", "");
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("invalid condition"), "{body}");
+}

@@ -1,0 +1,160 @@
+//! Waiting for a container, as dockerd's `State.Wait`: the one policy `berth wait`, `run`
+//! and `POST /containers/{id}/wait` share. A waiter returns at the first exit after it
+//! started waiting (also when a restart policy starts the container again), reads the exit
+//! code from the container's `die` event (so an `--rm` container's code survives its record),
+//! and with `removed` waits on until the container is gone.
+
+use std::os::fd::OwnedFd;
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::{Engine, Error};
+
+/// Docker's `condition=` for a wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WaitCondition {
+    /// Returns at once when the container is not running (created, exited), else at its
+    /// next exit.
+    #[default]
+    NotRunning,
+    /// Returns at the container's next exit, even when it is not running now.
+    NextExit,
+    /// Returns when the container has been removed.
+    Removed,
+}
+
+impl FromStr for WaitCondition {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s {
+            "" | "not-running" => Ok(WaitCondition::NotRunning),
+            "next-exit" => Ok(WaitCondition::NextExit),
+            "removed" => Ok(WaitCondition::Removed),
+            other => Err(Error::InvalidArgument(format!(
+                "invalid condition: {other:?}"
+            ))),
+        }
+    }
+}
+
+/// How often a waiter looks at the event log when no pidfd wakes it (no running init: not
+/// started yet, in a restart back-off, or waiting for its removal).
+const IDLE_LOOK: Duration = Duration::from_millis(50);
+
+/// What the event log said about a container since a waiter's cursor.
+#[derive(Default)]
+struct Seen {
+    /// The exit code of the first `die` since the cursor.
+    first_exit: Option<i64>,
+    /// Whether the container was destroyed (removed).
+    destroyed: bool,
+}
+
+impl Engine {
+    /// `berth wait`: blocks until the container is not running; returns its exit code.
+    pub fn wait_container(&self, name_or_id: &str) -> Result<i64, Error> {
+        self.wait_container_until(name_or_id, WaitCondition::NotRunning, &|| false)
+    }
+
+    /// Waits for `condition` as dockerd does and returns the exit code then: the first exit
+    /// after the call for `not-running` (at once when not running) and `next-exit`; for
+    /// `removed`, the exit code known when the container was removed. `cancelled` is asked
+    /// now and then: true (a client that went away) ends the wait with an error.
+    pub fn wait_container_until(
+        &self,
+        name_or_id: &str,
+        condition: WaitCondition,
+        cancelled: &dyn Fn() -> bool,
+    ) -> Result<i64, Error> {
+        self.repair();
+        // The cursor before the record: an exit after the look at the record is in the log
+        // after the cursor.
+        let mut cursor = self.db.events_cursor()?;
+        let record = self.container(name_or_id)?;
+        let id = record.id.clone();
+        if condition == WaitCondition::NotRunning && !record.state.has_shim() {
+            return Ok(record.exit_code);
+        }
+        let mut last_code = record.exit_code;
+        let mut seen = Seen::default();
+        loop {
+            self.read_exits(&id, &mut cursor, &mut seen)?;
+            if let Some(code) = seen.first_exit {
+                last_code = code;
+                if condition != WaitCondition::Removed {
+                    return Ok(code);
+                }
+            }
+            let now = self.db.container(&id)?;
+            let Some(now) = now else {
+                // Removed: its last exit is in the log (read above, or written just before
+                // the record went).
+                self.read_exits(&id, &mut cursor, &mut seen)?;
+                return Ok(seen.first_exit.unwrap_or(last_code));
+            };
+            if seen.destroyed && condition == WaitCondition::Removed {
+                return Ok(seen.first_exit.unwrap_or(now.exit_code));
+            }
+            if seen.first_exit.is_none() {
+                last_code = now.exit_code;
+            }
+            if cancelled() {
+                return Err(Error::Conflict("the wait was cancelled".into()));
+            }
+            self.sleep_until_exit_or(&now, IDLE_LOOK);
+        }
+    }
+
+    /// Reads the log from `cursor` on, noting `id`'s first exit and its removal.
+    fn read_exits(&self, id: &str, cursor: &mut i64, seen: &mut Seen) -> Result<(), Error> {
+        loop {
+            let batch = self.db.events_after(*cursor, 0, 500)?;
+            let Some(last) = batch.last() else {
+                return Ok(());
+            };
+            *cursor = last.seq;
+            for event in batch
+                .iter()
+                .filter(|e| e.kind == "container" && e.actor_id == id)
+            {
+                match event.action.as_str() {
+                    "die" if seen.first_exit.is_none() => {
+                        seen.first_exit = event
+                            .attributes
+                            .get("exitCode")
+                            .and_then(|c| c.parse().ok());
+                    }
+                    "destroy" => seen.destroyed = true,
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// Sleeps until the container's running init or its shim exits, at most `idle`
+    /// (or a moment when the init is gone already and the shim has yet to record it). A
+    /// shim that died without a word gets its container repaired (the `die` the waiter
+    /// reads).
+    fn sleep_until_exit_or(&self, rec: &crate::store::ContainerRecord, idle: Duration) {
+        if !rec.state.has_shim() {
+            std::thread::sleep(idle);
+            return;
+        }
+        let shim = crate::proc::checked_pidfd(rec.shim_pid, rec.shim_start);
+        let Some(shim) = shim else {
+            self.repair();
+            return;
+        };
+        let init = self.init_pidfd(rec);
+        let fds: Vec<&OwnedFd> = init.iter().chain(std::iter::once(&shim)).collect();
+        let woke = crate::proc::poll_readable(&fds, Some(idle));
+        if woke.iter().any(|w| *w) {
+            // The shim records the exit right after; look again shortly.
+            std::thread::sleep(Duration::from_millis(2));
+            if woke.last() == Some(&true) {
+                self.repair();
+            }
+        }
+    }
+}
