@@ -376,6 +376,30 @@ pub async fn attach(
     let want_stdout = query::flag(&q, "stdout", false);
     let want_stderr = query::flag(&q, "stderr", false);
     let logs = query::flag(&q, "logs", false);
+    // What the container wrote so far, before any live output (`logs=1`).
+    let replay = (logs && (want_stdout || want_stderr)).then(|| LogOptions {
+        follow: false,
+        stdout: want_stdout,
+        stderr: want_stderr,
+        ..Default::default()
+    });
+
+    // `stream=0` (dockerd's default): the log replay, if asked, and the end; the container
+    // is not joined, running or not.
+    if !query::flag(&q, "stream", false) {
+        let id = rec.id.clone();
+        tokio::spawn(async move {
+            let Ok(upgraded) = on_upgrade.await else {
+                return;
+            };
+            let (_input, mut output) = tokio::io::split(TokioIo::new(upgraded));
+            if let Some(options) = replay {
+                replay_log(&id, options, tty, &mut output).await;
+            }
+            let _ = output.shutdown().await;
+        });
+        return Ok(upgraded_response());
+    }
 
     if rec.state.has_shim() {
         // Already running: join its shim's attach socket (live output, stdin for `-i`).
@@ -383,12 +407,6 @@ pub async fn attach(
         let id = rec.id.clone();
         let options = AttachOptions { stdin: want_stdin };
         let stream = engine::call(move |e| e.attach(&id, options)).await?;
-        let replay = (logs && (want_stdout || want_stderr)).then(|| LogOptions {
-            follow: false,
-            stdout: want_stdout,
-            stderr: want_stderr,
-            ..Default::default()
-        });
         let wanted = Wanted {
             stdout: want_stdout,
             stderr: want_stderr,
@@ -407,13 +425,10 @@ pub async fn attach(
                 return;
             };
             let (input, mut output) = tokio::io::split(TokioIo::new(upgraded));
-            if let Some(options) = replay {
-                let mut rx = log_stream(id, options, tty);
-                while let Some(Ok(chunk)) = rx.recv().await {
-                    if output.write_all(&chunk).await.is_err() {
-                        return;
-                    }
-                }
+            if let Some(options) = replay
+                && !replay_log(&id, options, tty, &mut output).await
+            {
+                return;
             }
             let (from_shim, to_shim) = socket.into_split();
             let writer = tokio::spawn(pump_to_shim(input, to_shim, with_stdin, keys));
@@ -462,10 +477,33 @@ pub async fn attach(
             return;
         };
         let (input, mut output) = tokio::io::split(TokioIo::new(upgraded));
+        if let Some(options) = replay
+            && !replay_log(&id, options, tty, &mut output).await
+        {
+            state.lock().pending_attach.remove(&id);
+            return;
+        }
         let reader = tokio::spawn(pump_input(input, stdin_w));
         pump_output(&mut output, stdout_rx, stderr_rx, tty).await;
         let _ = output.shutdown().await;
         reader.abort();
     });
     Ok(upgraded_response())
+}
+
+/// Writes the container's log so far onto an attach stream, framed as the live output is.
+/// False when the client went away.
+async fn replay_log(
+    id: &str,
+    options: LogOptions,
+    tty: bool,
+    output: &mut (impl tokio::io::AsyncWrite + Unpin),
+) -> bool {
+    let mut rx = log_stream(id.to_string(), options, tty);
+    while let Some(Ok(chunk)) = rx.recv().await {
+        if output.write_all(&chunk).await.is_err() {
+            return false;
+        }
+    }
+    true
 }

@@ -246,3 +246,117 @@ fn wait_returns_at_the_first_exit_and_honours_next_exit_and_removed() {
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("invalid condition"), "{body}");
 }
+
+impl Api {
+    /// A hijacked (Upgrade: tcp) POST: the bytes after the 101's headers until the server
+    /// closes, and whether it closed within `limit` (false: it was still open).
+    fn hijacked(&self, path: &str, limit: Duration) -> (Vec<u8>, bool) {
+        let mut stream = UnixStream::connect(&self.server.socket).unwrap();
+        stream.set_read_timeout(Some(limit)).unwrap();
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 0\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut data = Vec::new();
+        let mut buf = [0u8; 4096];
+        let started = Instant::now();
+        let closed = loop {
+            match stream.read(&mut buf) {
+                Ok(0) => break true,
+                Ok(n) => data.extend_from_slice(&buf[..n]),
+                Err(_) => break false,
+            }
+            if started.elapsed() > limit {
+                break false;
+            }
+        };
+        let head_end = data
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .unwrap_or_else(|| panic!("no response head: {:?}", String::from_utf8_lossy(&data)));
+        assert!(
+            data.starts_with(b"HTTP/1.1 101"),
+            "{}",
+            String::from_utf8_lossy(&data)
+        );
+        (data[head_end + 4..].to_vec(), closed)
+    }
+}
+
+/// The frames of Docker's multiplexed stream: (stream number, payload).
+fn frames(mut data: &[u8]) -> Vec<(u8, String)> {
+    let mut out = Vec::new();
+    while data.len() >= 8 {
+        let len = u32::from_be_bytes([data[4], data[5], data[6], data[7]]) as usize;
+        let payload = &data[8..(8 + len).min(data.len())];
+        out.push((data[0], String::from_utf8_lossy(payload).into_owned()));
+        data = &data[(8 + len).min(data.len())..];
+    }
+    out
+}
+
+#[test]
+fn attach_with_logs_replays_an_exited_containers_output_and_closes() {
+    let Some(env) = common::env() else { return };
+    env.image("bb", &[]);
+    let Some(api) = Api::start(&env) else { return };
+    api.docker_ok(&[
+        "run",
+        "--name",
+        "done",
+        "--network",
+        "none",
+        "bb",
+        "sh",
+        "-c",
+        "echo out1; echo err1 >&2",
+    ]);
+    // stream=0: the log, then the end (dockerd never joins the container).
+    let (data, closed) = api.hijacked(
+        "/containers/done/attach?logs=1&stream=0&stdout=1&stderr=1",
+        Duration::from_secs(5),
+    );
+    assert!(
+        closed,
+        "the attach stayed open: {:?}",
+        String::from_utf8_lossy(&data)
+    );
+    assert_eq!(
+        frames(&data),
+        vec![(1, "out1\n".to_string()), (2, "err1\n".to_string())]
+    );
+    // Only the streams asked for.
+    let (data, closed) = api.hijacked(
+        "/containers/done/attach?logs=1&stream=0&stderr=1",
+        Duration::from_secs(5),
+    );
+    assert!(closed);
+    assert_eq!(frames(&data), vec![(2, "err1\n".to_string())]);
+
+    // logs=1&stream=1 on a running container: what it wrote so far, then what comes.
+    api.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "live",
+        "--network",
+        "none",
+        "bb",
+        "sh",
+        "-c",
+        "echo first; sleep 1; echo second",
+    ]);
+    common::wait_for(
+        || api.docker_ok(&["logs", "live"]).contains("first"),
+        "the first line",
+    );
+    let (data, closed) = api.hijacked(
+        "/containers/live/attach?logs=1&stream=1&stdout=1&stderr=1",
+        Duration::from_secs(10),
+    );
+    assert!(closed, "the attach did not end with the container");
+    assert_eq!(
+        frames(&data),
+        vec![(1, "first\n".to_string()), (1, "second\n".to_string())]
+    );
+}
