@@ -37,6 +37,8 @@ pub struct ExecConfig {
     pub user: String,
     pub privileged: bool,
     pub detach: bool,
+    /// The keys that detach a client from this exec's stream (Docker's default when empty).
+    pub detach_keys: String,
 }
 
 /// One exec object (`POST /containers/{id}/exec`).

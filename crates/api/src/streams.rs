@@ -4,6 +4,7 @@
 //! 2 stderr); with a TTY the bytes go raw. Clients pick the decoding from `Config.Tty`.
 
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query as QueryExtractor, State};
@@ -265,6 +266,110 @@ pub async fn pump_input_to<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
             // Nobody reads any more: drain the client so that its half-close is seen.
             let _ = tokio::io::copy(&mut input, &mut tokio::io::sink()).await;
             return;
+        }
+    }
+}
+
+/// [`pump_input`] watching for the detach keys: true when the client typed them (the rest
+/// of its input is not read), false when it half-closed.
+pub async fn pump_input_detaching<R: AsyncRead + Unpin>(
+    input: R,
+    stdin: Option<OwnedFd>,
+    keys: DetachKeys,
+) -> bool {
+    match stdin.map(pipe::Sender::from_owned_fd).transpose() {
+        Ok(Some(sender)) => pump_input_to_detaching(input, sender, keys).await,
+        _ => pump_input_to_detaching(input, tokio::io::sink(), keys).await,
+    }
+}
+
+/// [`pump_input_to`] watching for the detach keys; see [`pump_input_detaching`].
+pub async fn pump_input_to_detaching<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
+    mut input: R,
+    mut target: W,
+    mut keys: DetachKeys,
+) -> bool {
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut delivering = true;
+    loop {
+        let n = match input.read(&mut buf).await {
+            Ok(n) if n > 0 => n,
+            _ => return false,
+        };
+        let (data, detach) = keys.feed(&buf[..n]);
+        if delivering
+            && !data.is_empty()
+            && (target.write_all(&data).await.is_err() || target.flush().await.is_err())
+        {
+            // Nobody reads any more: keep reading the client, for its keys or half-close.
+            delivering = false;
+        }
+        if detach {
+            return true;
+        }
+    }
+}
+
+/// The client's side of a hijacked stream that it may detach from: once detached the
+/// client's stream is shut down and whatever the process writes later is dropped (it runs
+/// on, never blocked on a full pipe).
+pub struct Detachable<W>(Arc<std::sync::Mutex<Option<W>>>);
+
+impl<W> Clone for Detachable<W> {
+    fn clone(&self) -> Self {
+        Detachable(self.0.clone())
+    }
+}
+
+impl<W: AsyncWrite + Unpin> Detachable<W> {
+    pub fn new(inner: W) -> Self {
+        Detachable(Arc::new(std::sync::Mutex::new(Some(inner))))
+    }
+
+    fn slot(&self) -> std::sync::MutexGuard<'_, Option<W>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Lets the client go: shuts its stream down.
+    pub async fn detach(&self) {
+        let inner = self.slot().take();
+        if let Some(mut inner) = inner {
+            let _ = inner.shutdown().await;
+        }
+    }
+}
+
+impl<W: AsyncWrite + Unpin> AsyncWrite for Detachable<W> {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        match self.slot().as_mut() {
+            Some(inner) => std::pin::Pin::new(inner).poll_write(cx, buf),
+            None => std::task::Poll::Ready(Ok(buf.len())),
+        }
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        match self.slot().as_mut() {
+            Some(inner) => std::pin::Pin::new(inner).poll_flush(cx),
+            None => std::task::Poll::Ready(Ok(())),
+        }
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        match self.slot().as_mut() {
+            Some(inner) => std::pin::Pin::new(inner).poll_shutdown(cx),
+            None => std::task::Poll::Ready(Ok(())),
         }
     }
 }

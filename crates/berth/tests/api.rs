@@ -1306,9 +1306,10 @@ fn docker_exec_options_terminal_detach_and_inspect_through_the_engines_exec_help
         ]);
         assert_eq!(out, "[unset]\n");
     }
-    // A command that is not there: Docker's 127, the container still running.
+    // A command that is not there: Docker's 126 (the runtime's exec failed), the container
+    // still running.
     let r = server.docker(&["exec", "box", "no-such-command"]);
-    assert_eq!(r.code, 127, "{}{}", r.stdout, r.stderr);
+    assert_eq!(r.code, 126, "{}{}", r.stdout, r.stderr);
     // -d: runs on after the client returned.
     server.docker_ok(&[
         "exec",

@@ -360,3 +360,159 @@ fn attach_with_logs_replays_an_exited_containers_output_and_closes() {
         vec![(1, "first\n".to_string()), (1, "second\n".to_string())]
     );
 }
+
+impl Api {
+    /// A hijacked POST with a JSON body: the stream after the 101's headers (and any bytes
+    /// that came with them).
+    fn hijack(&self, path: &str, body: &str) -> (UnixStream, Vec<u8>) {
+        let mut stream = UnixStream::connect(&self.server.socket).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut data = Vec::new();
+        let mut byte = [0u8; 1];
+        while !data.ends_with(b"\r\n\r\n") {
+            assert_eq!(
+                stream.read(&mut byte).unwrap(),
+                1,
+                "{:?}",
+                String::from_utf8_lossy(&data)
+            );
+            data.push(byte[0]);
+        }
+        assert!(
+            data.starts_with(b"HTTP/1.1 101"),
+            "{}",
+            String::from_utf8_lossy(&data)
+        );
+        (stream, Vec::new())
+    }
+
+    /// `POST /containers/{container}/exec` with `config`; the exec's id.
+    fn exec_create(&self, container: &str, config: &str) -> String {
+        let (status, body) = self.http("POST", &format!("/containers/{container}/exec"), config);
+        assert_eq!(status, 201, "{body}");
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()["Id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    fn exec_inspect(&self, id: &str) -> serde_json::Value {
+        let (status, body) = self.http("GET", &format!("/exec/{id}/json"), "");
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).unwrap()
+    }
+}
+
+/// Reads `stream` until the server closes it; None when it stays open for `limit`.
+fn read_to_close(stream: &mut UnixStream, limit: Duration) -> Option<Vec<u8>> {
+    stream.set_read_timeout(Some(limit)).unwrap();
+    let mut data = Vec::new();
+    match stream.read_to_end(&mut data) {
+        Ok(_) => Some(data),
+        Err(_) => None,
+    }
+}
+
+#[test]
+fn exec_takes_tty_and_detach_keys_from_create_and_a_missing_binary_is_126() {
+    let Some(env) = common::env() else { return };
+    env.image("bb", &[]);
+    let Some(api) = Api::start(&env) else { return };
+    api.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "box",
+        "--network",
+        "none",
+        "bb",
+        "sleep",
+        "1000",
+    ]);
+
+    // Tty comes from create: a start that leaves it out still runs the process on a terminal
+    // (the stream is multiplexed, as the start's Tty says).
+    let id = api.exec_create(
+        "box",
+        r#"{"Cmd":["sh","-c","tty"],"Tty":true,"AttachStdout":true,"AttachStderr":true}"#,
+    );
+    let (mut stream, _) = api.hijack(&format!("/exec/{id}/start"), r#"{"Detach":false}"#);
+    let data = read_to_close(&mut stream, Duration::from_secs(10)).expect("exec never ended");
+    let out: String = frames(&data).into_iter().map(|(_, text)| text).collect();
+    assert!(out.starts_with("/dev/pts/"), "{out:?} ({data:?})");
+
+    // The create's DetachKeys detach the client; the process runs on (without a terminal its
+    // stdin closes, as dockerd's does).
+    let id = api.exec_create(
+        "box",
+        r#"{"Cmd":["sh","-c","read line; echo $line > /tmp/in; sleep 1000; echo ended > /tmp/ended"],"AttachStdin":true,"AttachStdout":true,"AttachStderr":true,"DetachKeys":"ctrl-x,x"}"#,
+    );
+    assert_eq!(api.exec_inspect(&id)["DetachKeys"], "ctrl-x,x");
+    let (mut stream, _) = api.hijack(&format!("/exec/{id}/start"), r#"{"Detach":false}"#);
+    stream.write_all(b"hello\n").unwrap();
+    common::wait_for(
+        || api.docker(&["exec", "box", "cat", "/tmp/in"]).stdout == "hello\n",
+        "the exec's input",
+    );
+    stream.write_all(b"\x18x").unwrap();
+    assert!(
+        read_to_close(&mut stream, Duration::from_secs(5)).is_some(),
+        "the detach keys did not let the client go"
+    );
+    let inspect = api.exec_inspect(&id);
+    assert_eq!(inspect["Running"], true, "{inspect}");
+    let r = api.docker(&["exec", "box", "cat", "/tmp/ended"]);
+    assert_ne!(
+        r.code, 0,
+        "the exec's process ended on the detach: {}",
+        r.stdout
+    );
+
+    // On a terminal, Docker's default keys (ctrl-p ctrl-q) detach.
+    let id = api.exec_create(
+        "box",
+        r#"{"Cmd":["sh","-c","cat > /dev/null; echo ended > /tmp/ended2"],"Tty":true,"AttachStdin":true,"AttachStdout":true}"#,
+    );
+    let (mut stream, _) = api.hijack(
+        &format!("/exec/{id}/start"),
+        r#"{"Detach":false,"Tty":true}"#,
+    );
+    stream.write_all(b"abc\x10\x11").unwrap();
+    assert!(
+        read_to_close(&mut stream, Duration::from_secs(5)).is_some(),
+        "ctrl-p ctrl-q did not let the client go"
+    );
+    assert_eq!(api.exec_inspect(&id)["Running"], true);
+    assert_ne!(api.docker(&["exec", "box", "cat", "/tmp/ended2"]).code, 0);
+
+    // A binary that is not there: Docker's runtime error in the stream, and 126.
+    let docker_text = "OCI runtime exec failed: exec failed: unable to start container process: exec: \"nope\": executable file not found in $PATH: unknown";
+    let r = api.docker(&["exec", "box", "nope"]);
+    assert_eq!(r.code, 126, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains(docker_text),
+        "{:?} {:?}",
+        r.stdout,
+        r.stderr
+    );
+    let id = api.exec_create("box", r#"{"Cmd":["nope"],"AttachStdout":true}"#);
+    let (status, body) = api.http("POST", &format!("/exec/{id}/start"), "{}");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(docker_text), "{body:?}");
+    assert_eq!(api.exec_inspect(&id)["ExitCode"], 126);
+    // Detached, it is the start's error.
+    let r = api.docker(&["exec", "-d", "box", "nope"]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains(docker_text), "{}", r.stderr);
+    // The berth CLI says the same.
+    let r = env.berth(&["exec", "box", "nope"]);
+    assert_eq!(r.code, 126, "{}", r.stderr);
+    assert!(r.stderr.contains(docker_text), "{}", r.stderr);
+}
