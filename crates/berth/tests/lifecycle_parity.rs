@@ -516,3 +516,67 @@ fn exec_takes_tty_and_detach_keys_from_create_and_a_missing_binary_is_126() {
     assert_eq!(r.code, 126, "{}", r.stderr);
     assert!(r.stderr.contains(docker_text), "{}", r.stderr);
 }
+
+#[test]
+fn commit_ignores_a_pause_that_cannot_happen_and_inspect_names_the_container() {
+    let Some(env) = common::env() else { return };
+    env.image("bb", &[]);
+    let Some(api) = Api::start(&env) else { return };
+    let id = api
+        .docker_ok(&[
+            "run",
+            "-d",
+            "--name",
+            "src",
+            "--network",
+            "none",
+            "bb",
+            "sh",
+            "-c",
+            "echo changed > /tmp/mark; sleep 1000",
+        ])
+        .trim()
+        .to_string();
+    common::wait_for(
+        || api.docker(&["exec", "src", "cat", "/tmp/mark"]).code == 0,
+        "the container's change",
+    );
+    // Its freezer cgroup taken away (its processes moved to the root's): no pause can happen.
+    let freezer = PathBuf::from(format!("/sys/fs/cgroup/freezer/berth/{id}"));
+    if !freezer.is_dir() {
+        common::cannot_run("no cgroup v1 freezer for the container");
+        return;
+    }
+    let procs = std::fs::read_to_string(freezer.join("cgroup.procs")).unwrap();
+    for pid in procs.split_whitespace() {
+        std::fs::write("/sys/fs/cgroup/freezer/cgroup.procs", pid).unwrap();
+    }
+    std::fs::remove_dir(&freezer).unwrap();
+    let r = api.docker(&[
+        "commit",
+        "-c",
+        "CMD [\"cat\", \"/tmp/mark\"]",
+        "src",
+        "snap:1",
+    ]);
+    assert_eq!(r.code, 0, "commit failed: {}{}", r.stdout, r.stderr);
+    assert_eq!(
+        api.docker_ok(&["run", "--rm", "--network", "none", "snap:1"]),
+        "changed\n"
+    );
+    // Image inspect names the container and keeps its Config, as dockerd's commit.
+    let out = api.docker_ok(&[
+        "image", "inspect", "-f",
+        "{{.Container}}|{{json .ContainerConfig.Cmd}}|{{json .Config.Cmd}}|{{.ContainerConfig.Image}}",
+        "snap:1",
+    ]);
+    assert_eq!(
+        out.trim(),
+        format!(
+            "{id}|[\"sh\",\"-c\",\"echo changed > /tmp/mark; sleep 1000\"]|[\"cat\",\"/tmp/mark\"]|bb"
+        )
+    );
+    // An image that no commit made names no container.
+    let out = api.docker_ok(&["image", "inspect", "-f", "[{{.Container}}]", "bb"]);
+    assert_eq!(out.trim(), "[]");
+}
