@@ -212,7 +212,8 @@ pub async fn kill(Path(id): Path<String>, QueryExtractor(q): Q) -> ApiResult<Sta
 
 pub async fn remove(Path(id): Path<String>, QueryExtractor(q): Q) -> ApiResult<StatusCode> {
     let force = query::flag(&q, "force", false);
-    engine::call(move |e| e.remove_container(&id, force)).await?;
+    let volumes = query::flag(&q, "v", false);
+    engine::call(move |e| e.remove_container_and_volumes(&id, force, volumes)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -580,3 +580,99 @@ fn commit_ignores_a_pause_that_cannot_happen_and_inspect_names_the_container() {
     let out = api.docker_ok(&["image", "inspect", "-f", "[{{.Container}}]", "bb"]);
     assert_eq!(out.trim(), "[]");
 }
+
+/// The volume names `docker volume ls -q` lists.
+fn volumes(api: &Api) -> Vec<String> {
+    let mut names: Vec<String> = api
+        .docker_ok(&["volume", "ls", "-q"])
+        .lines()
+        .map(str::to_string)
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn rm_v_and_rm_remove_anonymous_volumes_never_named_ones() {
+    let Some(env) = common::env() else { return };
+    env.image("bb", &[]);
+    env.image("bbvol", &["VOLUME /imgvol"]);
+    let Some(api) = Api::start(&env) else { return };
+    api.docker_ok(&["volume", "create", "keepme"]);
+    let keep = vec!["keepme".to_string()];
+    // DELETE ?v=1 (docker rm -v): `-v /data` and the image's VOLUME go, the named one stays.
+    api.docker_ok(&[
+        "create",
+        "--name",
+        "c1",
+        "--network",
+        "none",
+        "-v",
+        "/data",
+        "-v",
+        "keepme:/keep",
+        "bbvol",
+        "true",
+    ]);
+    assert_eq!(volumes(&api).len(), 3, "{:?}", volumes(&api));
+    api.docker_ok(&["rm", "-v", "c1"]);
+    assert_eq!(volumes(&api), keep);
+    // Without -v they stay, as dockerd leaves them.
+    api.docker_ok(&[
+        "create",
+        "--name",
+        "c2",
+        "--network",
+        "none",
+        "-v",
+        "/data",
+        "bb",
+        "true",
+    ]);
+    api.docker_ok(&["rm", "c2"]);
+    let left = volumes(&api);
+    assert_eq!(left.len(), 2, "{left:?}");
+    let stray = left.into_iter().find(|v| v != "keepme").unwrap();
+    api.docker_ok(&["volume", "rm", &stray]);
+    // --rm through the API and through the berth CLI.
+    api.docker_ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-v",
+        "/data",
+        "-v",
+        "keepme:/keep",
+        "bbvol",
+        "true",
+    ]);
+    assert_eq!(volumes(&api), keep);
+    env.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-v",
+        "/data",
+        "-v",
+        "keepme:/keep",
+        "bbvol",
+        "true",
+    ]);
+    assert_eq!(volumes(&api), keep);
+    // berth rm -v.
+    env.ok(&[
+        "run",
+        "--name",
+        "c3",
+        "--network",
+        "none",
+        "-v",
+        "/data",
+        "bbvol",
+        "true",
+    ]);
+    env.ok(&["rm", "-v", "c3"]);
+    assert_eq!(volumes(&api), keep);
+}
