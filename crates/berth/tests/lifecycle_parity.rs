@@ -676,3 +676,186 @@ fn rm_v_and_rm_remove_anonymous_volumes_never_named_ones() {
     env.ok(&["rm", "-v", "c3"]);
     assert_eq!(volumes(&api), keep);
 }
+
+/// The `message` of a Docker error body.
+fn message(body: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(body)
+        .unwrap_or_else(|e| panic!("not an error body: {body:?}: {e}"))["message"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn errors_carry_dockerds_texts_and_codes() {
+    let Some(env) = common::env() else { return };
+    env.image("bb", &[]);
+    let Some(api) = Api::start(&env) else { return };
+    let up = api
+        .docker_ok(&[
+            "run",
+            "-d",
+            "--name",
+            "up",
+            "--network",
+            "none",
+            "bb",
+            "sleep",
+            "1000",
+        ])
+        .trim()
+        .to_string();
+    let down = api
+        .docker_ok(&[
+            "create",
+            "--name",
+            "down",
+            "--network",
+            "none",
+            "bb",
+            "true",
+        ])
+        .trim()
+        .to_string();
+    let expect = |method: &str, path: &str, body: &str, status: u16, text: &str| {
+        let (got, answer) = api.http(method, path, body);
+        assert_eq!(
+            (got, message(&answer)),
+            (status, text.to_string()),
+            "{method} {path}"
+        );
+    };
+    expect(
+        "DELETE",
+        "/containers/up",
+        "",
+        409,
+        &format!(
+            "You cannot remove a running container {up}. Stop the container before attempting removal or force remove"
+        ),
+    );
+    expect(
+        "GET",
+        "/containers/nosuch/json",
+        "",
+        404,
+        "No such container: nosuch",
+    );
+    expect(
+        "DELETE",
+        "/containers/nosuch",
+        "",
+        404,
+        "No such container: nosuch",
+    );
+    expect(
+        "POST",
+        "/containers/create?name=up",
+        r#"{"Image":"bb","Cmd":["true"]}"#,
+        409,
+        &format!(
+            "Conflict. The container name \"/up\" is already in use by container \"{up}\". You have to remove (or rename) that container to be able to reuse that name."
+        ),
+    );
+    expect(
+        "POST",
+        "/containers/down/exec",
+        r#"{"Cmd":["true"]}"#,
+        409,
+        &format!("container {down} is not running"),
+    );
+    expect(
+        "POST",
+        "/containers/down/kill",
+        "",
+        409,
+        &format!("Cannot kill container: down: container {down} is not running"),
+    );
+    expect(
+        "POST",
+        "/containers/up/unpause",
+        "",
+        409,
+        &format!("Container {up} is not paused"),
+    );
+    api.docker_ok(&["pause", "up"]);
+    expect(
+        "DELETE",
+        "/containers/up",
+        "",
+        409,
+        &format!(
+            "You cannot remove a paused container {up}. Unpause and then stop the container before attempting removal or force remove"
+        ),
+    );
+    expect(
+        "POST",
+        "/containers/up/pause",
+        "",
+        409,
+        &format!("Container {up} is already paused"),
+    );
+    api.docker_ok(&["unpause", "up"]);
+    // The docker CLI shows them as dockerd's (exit code 1 for rm).
+    let r = api.docker(&["rm", "up"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("You cannot remove a running container"),
+        "{}",
+        r.stderr
+    );
+    // The berth CLI says the same.
+    let r = env.berth(&["rm", "up"]);
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr
+            .contains(&format!("You cannot remove a running container {up}.")),
+        "{}",
+        r.stderr
+    );
+
+    // Between two runs of a restart policy: dockerd's "restarting" conflict.
+    let again = api
+        .docker_ok(&[
+            "run",
+            "-d",
+            "--name",
+            "again",
+            "--network",
+            "none",
+            "--restart",
+            "always",
+            "bb",
+            "sh",
+            "-c",
+            "exit 1",
+        ])
+        .trim()
+        .to_string();
+    let restarting = || {
+        api.docker_ok(&[
+            "inspect",
+            "-f",
+            "{{.State.Restarting}} {{.RestartCount}}",
+            "again",
+        ])
+        .split_whitespace()
+        .map(str::to_string)
+        .collect::<Vec<_>>()
+    };
+    common::wait_for(
+        || {
+            let s = restarting();
+            s[0] == "true" && s[1].parse::<i64>().unwrap_or(0) >= 4
+        },
+        "the restart back-off",
+    );
+    let (status, body) = api.http("POST", "/containers/again/exec", r#"{"Cmd":["true"]}"#);
+    assert_eq!(
+        (status, message(&body)),
+        (
+            409,
+            format!("Container {again} is restarting, wait until the container is running")
+        )
+    );
+}

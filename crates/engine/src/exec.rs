@@ -208,6 +208,7 @@ impl Engine {
 fn exec_allowed(rec: &crate::store::ContainerRecord) -> Result<(), Error> {
     match rec.state {
         State::Running => {}
+        State::Restarting => return Err(crate::lifecycle::restarting(&rec.id)),
         State::Paused => {
             return Err(Error::Conflict(format!(
                 "Container {} is paused, unpause the container before exec",

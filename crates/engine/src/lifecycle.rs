@@ -276,13 +276,13 @@ impl Engine {
         if rec.state == State::Paused {
             // A frozen process takes no signal until it thaws: dockerd refuses, as here.
             return Err(Error::Conflict(format!(
-                "cannot kill container: {}: Container {} is paused. Unpause the container before stopping or killing",
+                "Cannot kill container: {}: Container {} is paused. Unpause the container before stopping or killing",
                 name_or_id, rec.id
             )));
         }
         if rec.state != State::Running {
             return Err(Error::Conflict(format!(
-                "cannot kill container: {}: container {} is not running",
+                "Cannot kill container: {}: container {} is not running",
                 name_or_id, rec.id
             )));
         }
@@ -292,7 +292,7 @@ impl Engine {
         }
         let not_running = || {
             Error::Conflict(format!(
-                "cannot kill container: {}: container {} is not running",
+                "Cannot kill container: {}: container {} is not running",
                 name_or_id, rec.id
             ))
         };
@@ -328,6 +328,7 @@ impl Engine {
                     rec.id
                 )));
             }
+            State::Restarting => return Err(restarting(&rec.id)),
             _ => {
                 return Err(Error::Conflict(format!(
                     "Container {} is not running",
@@ -354,6 +355,14 @@ impl Engine {
         rec.state = State::Running;
         self.db.update_container(&rec).map(|_| ())
     }
+}
+
+/// dockerd's refusal of an action that needs a running container while a restart policy is
+/// between two runs of it.
+pub(crate) fn restarting(id: &str) -> Error {
+    Error::Conflict(format!(
+        "Container {id} is restarting, wait until the container is running"
+    ))
 }
 
 /// A signal by name ("TERM", "SIGTERM", "sigkill") or number.
