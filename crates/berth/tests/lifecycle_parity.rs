@@ -859,3 +859,79 @@ fn errors_carry_dockerds_texts_and_codes() {
         )
     );
 }
+
+#[test]
+fn stats_carry_per_interface_network_counters_only_for_a_network_of_its_own() {
+    let Some(env) = common::env() else { return };
+    env.image("bb", &[]);
+    let Some(api) = Api::start(&env) else { return };
+    api.docker_ok(&["run", "-d", "--name", "bridged", "bb", "sleep", "1000"]);
+    api.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "isolated",
+        "--network",
+        "none",
+        "bb",
+        "sleep",
+        "1000",
+    ]);
+    api.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "hosted",
+        "--network",
+        "host",
+        "bb",
+        "sleep",
+        "1000",
+    ]);
+    let gateway = api.docker_ok(&["inspect", "-f", "{{.NetworkSettings.Gateway}}", "bridged"]);
+    // Some traffic on eth0 (the answer may not come: the packets count either way).
+    let _ = api.docker(&[
+        "exec",
+        "bridged",
+        "busybox",
+        "ping",
+        "-c",
+        "1",
+        "-W",
+        "1",
+        gateway.trim(),
+    ]);
+    let stats = |name: &str| {
+        let (status, body) = api.http("GET", &format!("/containers/{name}/stats?stream=0"), "");
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()
+    };
+    let doc = stats("bridged");
+    let eth0 = &doc["networks"]["eth0"];
+    for key in [
+        "rx_bytes",
+        "rx_packets",
+        "rx_errors",
+        "rx_dropped",
+        "tx_bytes",
+        "tx_packets",
+        "tx_errors",
+        "tx_dropped",
+    ] {
+        assert!(eth0[key].is_u64(), "{key} missing: {doc}");
+    }
+    assert!(eth0["tx_packets"].as_u64().unwrap() >= 1, "{eth0}");
+    assert!(eth0["tx_bytes"].as_u64().unwrap() > 0, "{eth0}");
+    assert!(
+        doc["networks"].get("lo").is_none(),
+        "loopback is not counted: {doc}"
+    );
+    // As dockerd: no networks key at all without interfaces of the container's own.
+    for name in ["isolated", "hosted"] {
+        let doc = stats(name);
+        assert!(doc.get("networks").is_none(), "{name}: {doc}");
+    }
+    // docker stats shows the counters as NET I/O.
+    let out = api.docker_ok(&["stats", "--no-stream", "--format", "{{.NetIO}}", "bridged"]);
+    assert_ne!(out.trim(), "0B / 0B", "{out}");
+}
