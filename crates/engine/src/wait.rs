@@ -83,6 +83,7 @@ impl Engine {
             if let Some(code) = seen.first_exit {
                 last_code = code;
                 if condition != WaitCondition::Removed {
+                    self.until_exit_recorded(&record);
                     return Ok(code);
                 }
             }
@@ -103,6 +104,20 @@ impl Engine {
                 return Err(Error::Conflict("the wait was cancelled".into()));
             }
             self.sleep_until_exit_or(&now, IDLE_LOOK);
+        }
+    }
+
+    /// After a `die` event: waits, bounded, until the container's record shows that exit (the
+    /// shim logs the event just before it records the state), so that a client acting on the
+    /// wait's answer (`docker wait x && docker rm x`) finds the container exited.
+    fn until_exit_recorded(&self, before: &crate::store::ContainerRecord) {
+        for _ in 0..2000 {
+            match self.db.container(&before.id) {
+                Ok(Some(now)) if now.finished_at == before.finished_at => {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                _ => return,
+            }
         }
     }
 
