@@ -382,6 +382,7 @@ fn failed_stream(
             tokio::spawn(async move {
                 if let Ok(upgraded) = on_upgrade.await {
                     let mut io = TokioIo::new(upgraded);
+                    tokio::time::sleep(streams::HEADERS_HEAD_START).await;
                     let _ = io.write_all(&chunk).await;
                     let _ = io.shutdown().await;
                 }

@@ -374,6 +374,12 @@ impl<W: AsyncWrite + Unpin> AsyncWrite for Detachable<W> {
     }
 }
 
+/// How long a hijacked stream whose bytes are ready at once (a log replay, an exec's start
+/// error) waits before it writes them. docker-py reads the 101's headers through a buffered
+/// reader and then reads the raw socket: bytes that arrived together with the headers are
+/// lost to it (`container.attach(logs=True)` came back empty).
+pub const HEADERS_HEAD_START: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// Which of a running container's streams an API client asked for.
 #[derive(Clone, Copy)]
 struct Wanted {
@@ -498,6 +504,7 @@ pub async fn attach(
                 return;
             };
             let (_input, mut output) = tokio::io::split(TokioIo::new(upgraded));
+            tokio::time::sleep(HEADERS_HEAD_START).await;
             if let Some(options) = replay {
                 replay_log(&id, options, tty, &mut output).await;
             }

@@ -935,3 +935,67 @@ fn stats_carry_per_interface_network_counters_only_for_a_network_of_its_own() {
     let out = api.docker_ok(&["stats", "--no-stream", "--format", "{{.NetIO}}", "bridged"]);
     assert_ne!(out.trim(), "0B / 0B", "{out}");
 }
+
+/// Runs a Python script with the Docker SDK against the test's server; None (after
+/// `cannot_run`) without python3's `docker` module (Debian's python3-docker, which
+/// docker-compose brings).
+fn python_sdk(api: &Api, script: &str) -> Option<Run> {
+    let probe = Command::new("python3")
+        .args(["-c", "import docker"])
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        common::cannot_run("python3 with the docker SDK is not installed");
+        return None;
+    }
+    let mut cmd = Command::new("python3");
+    cmd.args(["-c", script])
+        .env(
+            "DOCKER_HOST",
+            format!("unix://{}", api.server.socket.display()),
+        )
+        .stdin(Stdio::null());
+    Some(output_within(cmd, COMMAND_DEADLINE))
+}
+
+#[test]
+fn the_python_sdk_sees_dockerds_wait_attach_exec_and_remove() {
+    let Some(env) = common::env() else { return };
+    env.image("bb", &[]);
+    let Some(api) = Api::start(&env) else { return };
+    let script = r#"
+import time, docker
+client = docker.from_env()
+c = client.containers.run('bb', ['sh', '-c', 'echo out; echo err >&2; exit 3'], detach=True,
+                          network_mode='none')
+assert c.wait() == {'Error': None, 'StatusCode': 3}, c.wait()
+# attach(logs=True) with stream=False: the log, every time.
+for _ in range(10):
+    got = c.attach(stdout=True, stderr=True, stream=False, logs=True)
+    assert got == b'out\nerr\n', got
+# A restart policy: wait returns at the first exit.
+started = time.time()
+r = client.containers.run('bb', ['sh', '-c', 'sleep 0.5; exit 2'], detach=True,
+                          network_mode='none',
+                          restart_policy={'Name': 'on-failure', 'MaximumRetryCount': 3})
+assert r.wait()['StatusCode'] == 2
+assert time.time() - started < 2.5, time.time() - started
+s = client.containers.run('bb', ['sleep', '100'], detach=True, network_mode='none')
+res = s.exec_run(['nope'])
+assert res.exit_code == 126, res
+assert b'OCI runtime exec failed' in res.output and b'executable file not found' in res.output, res
+try:
+    s.remove()
+    raise SystemExit('removed a running container')
+except docker.errors.APIError as e:
+    assert e.status_code == 409, e
+    assert 'You cannot remove a running container' in e.explanation, e.explanation
+s.remove(force=True)
+r.remove(force=True)
+c.remove()
+print('ok')
+"#;
+    let Some(r) = python_sdk(&api, script) else {
+        return;
+    };
+    assert_eq!((r.code, r.stdout.trim()), (0, "ok"), "{}", r.stderr);
+}
