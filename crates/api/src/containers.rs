@@ -111,13 +111,7 @@ async fn start_tracked(state: AppState, id: String) -> ApiResult<StatusCode> {
     if rec.state.has_shim() {
         return Ok(StatusCode::NOT_MODIFIED);
     }
-    let attach = {
-        let mut inner = state.lock();
-        // Marked before the start: an --rm container may be gone before start returns, and
-        // its waiters must then wait for the exit code the reaper reports.
-        inner.live.insert(rec.id.clone());
-        inner.pending_attach.remove(&rec.id)
-    };
+    let attach = state.lock().pending_attach.remove(&rec.id);
     let container_id = rec.id.clone();
     let started = engine::call(move |e| {
         use std::os::fd::AsFd;
@@ -132,16 +126,10 @@ async fn start_tracked(state: AppState, id: String) -> ApiResult<StatusCode> {
     .await;
     let started = match started {
         Ok(Some(started)) => started,
-        Ok(None) => {
-            state.lock().live.remove(&rec.id);
-            return Ok(StatusCode::NOT_MODIFIED);
-        }
-        Err(e) => {
-            // An --rm container that cannot start is gone already (the engine's start removes
-            // it, as dockerd's does); its client waits for condition=removed.
-            state.lock().live.remove(&rec.id);
-            return Err(e);
-        }
+        Ok(None) => return Ok(StatusCode::NOT_MODIFIED),
+        // An --rm container that cannot start is gone already (the engine's start removes it,
+        // as dockerd's does); its client waits for condition=removed.
+        Err(e) => return Err(e),
     };
     let mut started = started;
     {
@@ -150,7 +138,7 @@ async fn start_tracked(state: AppState, id: String) -> ApiResult<StatusCode> {
             inner.ptys.insert(rec.id.clone(), std::sync::Arc::new(pty));
         }
     }
-    // The shim is our child: reap it, and tell waiters the exit code it reports.
+    // The shim is our child: reap it. Waiters read the exit from the engine (engine::wait).
     let state = state.clone();
     let container_id = rec.id;
     std::thread::Builder::new()
@@ -158,18 +146,12 @@ async fn start_tracked(state: AppState, id: String) -> ApiResult<StatusCode> {
         // Small: it mostly waits; big enough for an engine lookup when the shim died silently.
         .stack_size(512 * 1024)
         .spawn(move || {
-            let code = started.wait();
-            // A shim that died without a word (kill -9): the engine's repair records the
-            // container's end (137) and wait reads it.
-            let code = code
-                .map(i64::from)
-                .or_else(|| engine::with_engine(|e| e.wait_container(&container_id)).ok());
-            // Told before it stops counting as live: a waiter that finds the record gone
-            // and the container not live finds the code on the channel.
-            let _ = state.exits.send((container_id.clone(), code.unwrap_or(-1)));
-            let mut inner = state.lock();
-            inner.live.remove(&container_id);
-            inner.ptys.remove(&container_id);
+            if started.wait().is_none() {
+                // A shim that died without a word (kill -9): the engine's repair (which its
+                // wait makes) records the container's end (137) now, for its waiters.
+                let _ = engine::with_engine(|e| e.wait_container(&container_id));
+            }
+            state.lock().ptys.remove(&container_id);
         })
         .map_err(|e| ApiError::internal(format!("starting a reaper thread: {e}")))?;
     Ok(StatusCode::NO_CONTENT)
