@@ -146,9 +146,14 @@ pub async fn start(
 ) -> ApiResult<Response> {
     let entry = find(&state, &id)?;
     if entry.running || entry.exit_code.is_some() {
+        let what = if entry.exit_code.is_some() {
+            "has already run"
+        } else {
+            "is already running"
+        };
         return Err(ApiError::new(
             StatusCode::CONFLICT,
-            format!("Error: Exec command {} has already run", entry.id),
+            format!("Error: Exec command {} {what}", entry.id),
         ));
     }
     let tty = entry.config.tty;

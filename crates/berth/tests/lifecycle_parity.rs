@@ -814,6 +814,33 @@ fn errors_carry_dockerds_texts_and_codes() {
         r.stderr
     );
 
+    expect(
+        "POST",
+        "/containers/down/rename?name=up",
+        "",
+        409,
+        &format!(
+            "Error when allocating new name: Conflict. The container name \"/up\" is already in use by container \"{up}\". You have to remove (or rename) that container to be able to reuse that name."
+        ),
+    );
+    let exec = api.exec_create("up", r#"{"Cmd":["true"]}"#);
+    let (status, _) = api.http("POST", &format!("/exec/{exec}/start"), "{}");
+    assert_eq!(status, 200);
+    expect(
+        "POST",
+        &format!("/exec/{exec}/start"),
+        "{}",
+        409,
+        &format!("Error: Exec command {exec} has already run"),
+    );
+    expect(
+        "GET",
+        "/exec/nosuch/json",
+        "",
+        404,
+        "No such exec instance: nosuch",
+    );
+
     // Between two runs of a restart policy: dockerd's "restarting" conflict.
     let again = api
         .docker_ok(&[
