@@ -437,13 +437,16 @@ fn exec_takes_tty_and_detach_keys_from_create_and_a_missing_binary_is_126() {
         "1000",
     ]);
 
-    // Tty comes from create: a start that leaves it out still runs the process on a terminal
-    // (the stream is multiplexed, as the start's Tty says).
+    // Tty comes from create: a start that says Tty false (docker-py's exec_start default)
+    // still runs the process on a terminal; the stream is multiplexed, as the start's Tty says.
     let id = api.exec_create(
         "box",
         r#"{"Cmd":["sh","-c","tty"],"Tty":true,"AttachStdout":true,"AttachStderr":true}"#,
     );
-    let (mut stream, _) = api.hijack(&format!("/exec/{id}/start"), r#"{"Detach":false}"#);
+    let (mut stream, _) = api.hijack(
+        &format!("/exec/{id}/start"),
+        r#"{"Detach":false,"Tty":false}"#,
+    );
     let data = read_to_close(&mut stream, Duration::from_secs(10)).expect("exec never ended");
     let out: String = frames(&data).into_iter().map(|(_, text)| text).collect();
     assert!(out.starts_with("/dev/pts/"), "{out:?} ({data:?})");
