@@ -1029,3 +1029,55 @@ print('ok')
     };
     assert_eq!((r.code, r.stdout.trim()), (0, "ok"), "{}", r.stderr);
 }
+
+#[test]
+fn berth_exec_it_detaches_on_the_detach_keys_and_the_process_runs_on() {
+    let Some(env) = common::env() else { return };
+    if !common::have("script", "a terminal for exec -it (util-linux)") {
+        return;
+    }
+    env.image("bb", &[]);
+    env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "box",
+        "--network",
+        "none",
+        "bb",
+        "sleep",
+        "1000",
+    ]);
+    let session = format!(
+        "{} exec -it box sh -c 'cat > /dev/null; echo ended > /tmp/ended'",
+        common::berth_bin()
+    );
+    let mut child = Command::new("script")
+        .args(["-qec", &session, "/dev/null"])
+        .env("BERTH_ROOT", &env.root)
+        .env("BERTH_RUN", &env.run)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    common::wait_for(
+        || env.berth(&["exec", "box", "ps"]).stdout.contains("cat"),
+        "the exec's process",
+    );
+    input.write_all(b"typed\n\x10\x11").unwrap();
+    let r = common::wait_within(child, Duration::from_secs(20), "berth exec -it");
+    drop(input);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        format!("{}{}", r.stdout, r.stderr).contains("read escape sequence"),
+        "{} {}",
+        r.stdout,
+        r.stderr
+    );
+    // The process runs on, its terminal kept.
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(env.berth(&["exec", "box", "ps"]).stdout.contains("cat"));
+    assert_ne!(env.berth(&["exec", "box", "cat", "/tmp/ended"]).code, 0);
+}
