@@ -355,14 +355,14 @@ pub async fn wait(Path(id): Path<String>, QueryExtractor(q): Q) -> ApiResult<Res
         .unwrap_or("")
         .parse()
         .map_err(ApiError::from)?;
-    let rec = engine::call(move |e| e.container(&id)).await?;
+    // Taken before the headers go: the client starts the container once it has them.
+    let point = engine::call(move |e| e.wait_point(&id)).await?;
     let body = futures_util::stream::once(async move {
         let cancelled = CancelOnDrop::default();
         let flag = cancelled.0.clone();
-        let waited = engine::call(move |e| {
-            e.wait_container_until(&rec.id, condition, &|| flag.load(Ordering::Relaxed))
-        })
-        .await;
+        let waited =
+            engine::call(move |e| e.wait_from(point, condition, &|| flag.load(Ordering::Relaxed)))
+                .await;
         let (code, error) = match waited {
             Ok(code) => (code, serde_json::Value::Null),
             Err(e) => (-1, json!({ "Message": e.message })),

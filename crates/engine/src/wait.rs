@@ -38,6 +38,12 @@ impl FromStr for WaitCondition {
     }
 }
 
+/// See [`Engine::wait_point`].
+pub struct WaitPoint {
+    record: crate::store::ContainerRecord,
+    cursor: i64,
+}
+
 /// How often a waiter looks at the event log when no pidfd wakes it (no running init: not
 /// started yet, in a restart back-off, or waiting for its removal).
 const IDLE_LOOK: Duration = Duration::from_millis(50);
@@ -67,11 +73,31 @@ impl Engine {
         condition: WaitCondition,
         cancelled: &dyn Fn() -> bool,
     ) -> Result<i64, Error> {
+        let point = self.wait_point(name_or_id)?;
+        self.wait_from(point, condition, cancelled)
+    }
+
+    /// Where a wait starts: the container as it is now (a missing one is the caller's 404)
+    /// and the event log's position. A front end that answers before it waits (the API sends
+    /// the headers, then the client starts the container) takes it first, so that an exit
+    /// (or removal) in between still counts.
+    pub fn wait_point(&self, name_or_id: &str) -> Result<WaitPoint, Error> {
         self.repair();
         // The cursor before the record: an exit after the look at the record is in the log
         // after the cursor.
-        let mut cursor = self.db.events_cursor()?;
+        let cursor = self.db.events_cursor()?;
         let record = self.container(name_or_id)?;
+        Ok(WaitPoint { record, cursor })
+    }
+
+    /// [`Engine::wait_container_until`] from a [`WaitPoint`] taken earlier.
+    pub fn wait_from(
+        &self,
+        point: WaitPoint,
+        condition: WaitCondition,
+        cancelled: &dyn Fn() -> bool,
+    ) -> Result<i64, Error> {
+        let WaitPoint { record, mut cursor } = point;
         let id = record.id.clone();
         if condition == WaitCondition::NotRunning && !record.state.has_shim() {
             return Ok(record.exit_code);
