@@ -172,6 +172,25 @@ fn wait_returns_at_the_first_exit_and_honours_next_exit_and_removed() {
     );
     env.ok(&["rm", "-f", "again2"]);
 
+    // When the wait answers, the container is exited: a remove right after it needs no -f.
+    for round in 0..3 {
+        let name = format!("quick{round}");
+        api.docker_ok(&[
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "--network",
+            "none",
+            "bb",
+            "sh",
+            "-c",
+            "sleep 0.2; exit 9",
+        ]);
+        assert_eq!(api.docker_ok(&["wait", &name]).trim(), "9");
+        api.docker_ok(&["rm", &name]);
+    }
+
     // not-running on a created container: at once, with its exit code 0.
     api.docker_ok(&[
         "create",
