@@ -248,6 +248,54 @@ fn wait_returns_at_the_first_exit_and_honours_next_exit_and_removed() {
     let body = dechunk(answer.split_once("\r\n\r\n").unwrap().1);
     assert_eq!(status_code(&body), 7, "{answer}");
 
+    // removed under a restart policy answers the last exit's code (here the rm -f's kill),
+    // not the first.
+    api.docker_ok(&[
+        "create",
+        "--name",
+        "twice",
+        "--network",
+        "none",
+        "--restart",
+        "always",
+        "bb",
+        "sh",
+        "-c",
+        "[ -e /tmp/once ] && exec sleep 1000; touch /tmp/once; exit 3",
+    ]);
+    let socket = api.server.socket.clone();
+    let waiter = std::thread::spawn(move || {
+        let mut stream = UnixStream::connect(&socket).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
+        stream
+            .write_all(b"POST /containers/twice/wait?condition=removed HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+            .unwrap();
+        let mut response = Vec::new();
+        let _ = stream.read_to_end(&mut response);
+        String::from_utf8_lossy(&response).into_owned()
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    api.docker_ok(&["start", "twice"]);
+    common::wait_for(
+        || {
+            api.docker_ok(&[
+                "inspect",
+                "-f",
+                "{{.RestartCount}} {{.State.Status}}",
+                "twice",
+            ])
+            .trim()
+                == "1 running"
+        },
+        "the second run",
+    );
+    api.docker_ok(&["rm", "-f", "twice"]);
+    let answer = waiter.join().unwrap();
+    let body = dechunk(answer.split_once("\r\n\r\n").unwrap().1);
+    assert_eq!(status_code(&body), 137, "{answer}");
+
     // `docker run --rm` waits with condition=removed: its exit code comes through.
     let r = api.docker(&[
         "run",

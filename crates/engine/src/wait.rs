@@ -53,6 +53,8 @@ const IDLE_LOOK: Duration = Duration::from_millis(50);
 struct Seen {
     /// The exit code of the first `die` since the cursor.
     first_exit: Option<i64>,
+    /// The exit code of the last `die` since the cursor (what `removed` answers).
+    last_exit: Option<i64>,
     /// Whether the container was destroyed (removed).
     destroyed: bool,
 }
@@ -106,26 +108,23 @@ impl Engine {
         let mut seen = Seen::default();
         loop {
             self.read_exits(&id, &mut cursor, &mut seen)?;
-            if let Some(code) = seen.first_exit {
-                last_code = code;
-                if condition != WaitCondition::Removed {
-                    self.until_exit_recorded(&record);
-                    return Ok(code);
-                }
+            if let Some(code) = seen.first_exit
+                && condition != WaitCondition::Removed
+            {
+                self.until_exit_recorded(&record);
+                return Ok(code);
             }
             let now = self.db.container(&id)?;
             let Some(now) = now else {
                 // Removed: its last exit is in the log (read above, or written just before
                 // the record went).
                 self.read_exits(&id, &mut cursor, &mut seen)?;
-                return Ok(seen.first_exit.unwrap_or(last_code));
+                return Ok(seen.last_exit.unwrap_or(last_code));
             };
             if seen.destroyed && condition == WaitCondition::Removed {
-                return Ok(seen.first_exit.unwrap_or(now.exit_code));
+                return Ok(seen.last_exit.unwrap_or(now.exit_code));
             }
-            if seen.first_exit.is_none() {
-                last_code = now.exit_code;
-            }
+            last_code = now.exit_code;
             if cancelled() {
                 return Err(Error::Conflict("the wait was cancelled".into()));
             }
@@ -134,8 +133,9 @@ impl Engine {
     }
 
     /// After a `die` event: waits, bounded, until the container's record shows that exit (the
-    /// shim logs the event just before it records the state), so that a client acting on the
-    /// wait's answer (`docker wait x && docker rm x`) finds the container exited.
+    /// shim records the exit before it logs the event; this covers a `die` logged by any other
+    /// order), so that a client acting on the wait's answer (`docker wait x && docker rm x`)
+    /// finds the container exited.
     fn until_exit_recorded(&self, before: &crate::store::ContainerRecord) {
         for _ in 0..2000 {
             match self.db.container(&before.id) {
@@ -160,11 +160,13 @@ impl Engine {
                 .filter(|e| e.kind == "container" && e.actor_id == id)
             {
                 match event.action.as_str() {
-                    "die" if seen.first_exit.is_none() => {
-                        seen.first_exit = event
+                    "die" => {
+                        let code = event
                             .attributes
                             .get("exitCode")
                             .and_then(|c| c.parse().ok());
+                        seen.first_exit = seen.first_exit.or(code);
+                        seen.last_exit = code.or(seen.last_exit);
                     }
                     "destroy" => seen.destroyed = true,
                     _ => {}
