@@ -1,7 +1,8 @@
 //! `/containers/...`: list, create, inspect, and the lifecycle verbs. Each handler parses the
 //! request, makes one engine call on the blocking pool and shapes Docker's answer.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Json;
 use axum::body::{Body, Bytes};
@@ -9,9 +10,8 @@ use axum::extract::{Path, Query as QueryExtractor, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use berth_engine::types::CreateRequest;
+use berth_engine::wait::WaitCondition;
 use serde_json::json;
-use tokio::io::Interest;
-use tokio::io::unix::AsyncFd;
 
 use crate::engine;
 use crate::error::{ApiError, ApiResult};
@@ -111,13 +111,7 @@ async fn start_tracked(state: AppState, id: String) -> ApiResult<StatusCode> {
     if rec.state.has_shim() {
         return Ok(StatusCode::NOT_MODIFIED);
     }
-    let attach = {
-        let mut inner = state.lock();
-        // Marked before the start: an --rm container may be gone before start returns, and
-        // its waiters must then wait for the exit code the reaper reports.
-        inner.live.insert(rec.id.clone());
-        inner.pending_attach.remove(&rec.id)
-    };
+    let attach = state.lock().pending_attach.remove(&rec.id);
     let container_id = rec.id.clone();
     let started = engine::call(move |e| {
         use std::os::fd::AsFd;
@@ -132,16 +126,10 @@ async fn start_tracked(state: AppState, id: String) -> ApiResult<StatusCode> {
     .await;
     let started = match started {
         Ok(Some(started)) => started,
-        Ok(None) => {
-            state.lock().live.remove(&rec.id);
-            return Ok(StatusCode::NOT_MODIFIED);
-        }
-        Err(e) => {
-            // An --rm container that cannot start is gone already (the engine's start removes
-            // it, as dockerd's does); its client waits for condition=removed.
-            state.lock().live.remove(&rec.id);
-            return Err(e);
-        }
+        Ok(None) => return Ok(StatusCode::NOT_MODIFIED),
+        // An --rm container that cannot start is gone already (the engine's start removes it,
+        // as dockerd's does); its client waits for condition=removed.
+        Err(e) => return Err(e),
     };
     let mut started = started;
     {
@@ -150,7 +138,7 @@ async fn start_tracked(state: AppState, id: String) -> ApiResult<StatusCode> {
             inner.ptys.insert(rec.id.clone(), std::sync::Arc::new(pty));
         }
     }
-    // The shim is our child: reap it, and tell waiters the exit code it reports.
+    // The shim is our child: reap it. Waiters read the exit from the engine (engine::wait).
     let state = state.clone();
     let container_id = rec.id;
     std::thread::Builder::new()
@@ -158,18 +146,12 @@ async fn start_tracked(state: AppState, id: String) -> ApiResult<StatusCode> {
         // Small: it mostly waits; big enough for an engine lookup when the shim died silently.
         .stack_size(512 * 1024)
         .spawn(move || {
-            let code = started.wait();
-            // A shim that died without a word (kill -9): the engine's repair records the
-            // container's end (137) and wait reads it.
-            let code = code
-                .map(i64::from)
-                .or_else(|| engine::with_engine(|e| e.wait_container(&container_id)).ok());
-            // Told before it stops counting as live: a waiter that finds the record gone
-            // and the container not live finds the code on the channel.
-            let _ = state.exits.send((container_id.clone(), code.unwrap_or(-1)));
-            let mut inner = state.lock();
-            inner.live.remove(&container_id);
-            inner.ptys.remove(&container_id);
+            if started.wait().is_none() {
+                // A shim that died without a word (kill -9): the engine's repair (which its
+                // wait makes) records the container's end (137) now, for its waiters.
+                let _ = engine::with_engine(|e| e.wait_container(&container_id));
+            }
+            state.lock().ptys.remove(&container_id);
         })
         .map_err(|e| ApiError::internal(format!("starting a reaper thread: {e}")))?;
     Ok(StatusCode::NO_CONTENT)
@@ -212,7 +194,8 @@ pub async fn kill(Path(id): Path<String>, QueryExtractor(q): Q) -> ApiResult<Sta
 
 pub async fn remove(Path(id): Path<String>, QueryExtractor(q): Q) -> ApiResult<StatusCode> {
     let force = query::flag(&q, "force", false);
-    engine::call(move |e| e.remove_container(&id, force)).await?;
+    let volumes = query::flag(&q, "v", false);
+    engine::call(move |e| e.remove_container_and_volumes(&id, force, volumes)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -364,28 +347,28 @@ pub async fn stats(Path(id): Path<String>, QueryExtractor(q): Q) -> ApiResult<Re
         .unwrap_or_default())
 }
 
-/// `wait?condition=not-running|next-exit|removed`. The headers go out at once (the CLI sends
-/// `start` only after it has them); the body comes when the condition is met. A client that
-/// goes away drops the body, which ends the wait.
-pub async fn wait(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    QueryExtractor(q): Q,
-) -> ApiResult<Response> {
-    let condition = query::text(&q, "condition")
-        .unwrap_or("not-running")
-        .to_string();
-    if !matches!(condition.as_str(), "not-running" | "next-exit" | "removed") {
-        return Err(ApiError::bad_request(format!(
-            "invalid condition: {condition:?}"
-        )));
-    }
-    let exits = state.exits.subscribe();
-    let rec = engine::call(move |e| e.container(&id)).await?;
+/// `wait?condition=not-running|next-exit|removed`: the engine's wait. The headers go out at
+/// once (the CLI sends `start` only after it has them); the body comes when the condition is
+/// met. A client that goes away drops the body, which cancels the engine's wait.
+pub async fn wait(Path(id): Path<String>, QueryExtractor(q): Q) -> ApiResult<Response> {
+    let condition: WaitCondition = query::text(&q, "condition")
+        .unwrap_or("")
+        .parse()
+        .map_err(ApiError::from)?;
+    // Taken before the headers go: the client starts the container once it has them.
+    let point = engine::call(move |e| e.wait_point(&id)).await?;
     let body = futures_util::stream::once(async move {
-        let code = wait_for(state, exits, rec, &condition).await;
+        let cancelled = CancelOnDrop::default();
+        let flag = cancelled.0.clone();
+        let waited =
+            engine::call(move |e| e.wait_from(point, condition, &|| flag.load(Ordering::Relaxed)))
+                .await;
+        let (code, error) = match waited {
+            Ok(code) => (code, serde_json::Value::Null),
+            Err(e) => (-1, json!({ "Message": e.message })),
+        };
         let mut text =
-            serde_json::to_vec(&json!({"StatusCode": code, "Error": null})).unwrap_or_default();
+            serde_json::to_vec(&json!({"StatusCode": code, "Error": error})).unwrap_or_default();
         text.push(b'\n');
         Ok::<_, std::io::Error>(Bytes::from(text))
     });
@@ -395,102 +378,12 @@ pub async fn wait(
         .unwrap_or_default())
 }
 
-async fn wait_for(
-    state: AppState,
-    mut exits: tokio::sync::broadcast::Receiver<(String, i64)>,
-    rec: berth_engine::containers::ContainerRecord,
-    condition: &str,
-) -> i64 {
-    if condition == "not-running" && !rec.state.has_shim() {
-        return rec.exit_code;
-    }
-    let mut last_code = rec.exit_code;
-    loop {
-        // The container's running init, to await its exit without polling; none when it has
-        // not started yet, is in a restart back-off, or is gone already.
-        let id = rec.id.clone();
-        let watch = engine::call(move |e| e.exit_watch(&id).map(Some).or(Ok(None)))
-            .await
-            .ok()
-            .flatten();
-        let Some(watch) = watch else {
-            // Gone. A container this server started reports its code on the broadcast
-            // right after its shim removed it: give that a moment.
-            if state.lock().live.contains(&rec.id) {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-            while let Ok((id, code)) = exits.try_recv() {
-                if id == rec.id {
-                    return code;
-                }
-            }
-            return last_code;
-        };
-        let now = &watch.record;
-        last_code = now.exit_code;
-        let exited = now.finished_at != rec.finished_at;
-        if (condition == "not-running" && !now.state.has_shim())
-            || (condition == "next-exit" && exited)
-        {
-            return now.exit_code;
-        }
-        let init = watch.init.and_then(readable_fd);
-        let shim = watch.shim.and_then(readable_fd);
-        // Without a running init, look again in a while: it may start (or restart) meanwhile.
-        let tick = init.is_none().then(|| Duration::from_millis(100));
-        tokio::select! {
-            biased;
-            exit = exits.recv() => match exit {
-                Ok((id, code)) if id == rec.id => {
-                    if condition == "removed" {
-                        wait_removed(&rec.id).await;
-                    }
-                    return code;
-                }
-                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                Err(_) => return last_code,
-            },
-            _ = readable(&init) => {}
-            _ = readable(&shim) => {}
-            _ = async {
-                match tick {
-                    Some(tick) => tokio::time::sleep(tick).await,
-                    None => std::future::pending().await,
-                }
-            } => continue,
-        }
-        // The init (or the shim) exited; the shim records it right after. A restart policy
-        // may start a new init meanwhile: the next round waits on that one.
-        let before = watch.record;
-        let _ = engine::call(move |e| e.recorded_exit(&before)).await;
-    }
-}
+/// Set when dropped: the body of a wait whose client went away.
+#[derive(Default)]
+struct CancelOnDrop(Arc<AtomicBool>);
 
-/// A pidfd registered with the runtime, to await its process's exit.
-fn readable_fd(fd: std::os::fd::OwnedFd) -> Option<AsyncFd<std::os::fd::OwnedFd>> {
-    // SAFETY: the AsyncFd owns the OwnedFd, so the fd stays open and the same for the
-    // AsyncFd's whole life.
-    unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }.ok()
-}
-
-/// Resolves once `fd` is readable; never when there is none.
-async fn readable(fd: &Option<AsyncFd<std::os::fd::OwnedFd>>) {
-    match fd {
-        Some(fd) => drop(fd.readable().await),
-        None => std::future::pending().await,
-    }
-}
-
-async fn wait_removed(id: &str) {
-    for _ in 0..100 {
-        let id = id.to_string();
-        if engine::call(move |e| Ok(e.container(&id).is_err()))
-            .await
-            .unwrap_or(true)
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
     }
 }

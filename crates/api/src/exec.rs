@@ -25,12 +25,28 @@ use crate::json_body::JsonBody;
 use crate::query::{self, Query};
 use crate::state::{AppState, ExecConfig, ExecEntry};
 use crate::streams;
+use berth_engine::attach::DetachKeys;
 
+/// The body of `POST /exec/{id}/start`. The process's terminal and DetachKeys are the exec
+/// create's, as dockerd runs it (`docker exec -it` sends Tty in both).
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub(crate) struct StartConfig {
     detach: bool,
-    tty: Option<bool>,
+    /// Whether the stream is raw (true) or multiplexed, as dockerd frames it by the start's
+    /// Tty; the process's terminal is the create's Tty all the same.
+    tty: bool,
+}
+
+/// Docker's detach keys when an exec names none.
+const DEFAULT_DETACH_KEYS: &str = "ctrl-p,ctrl-q";
+
+fn detach_keys(config: &ExecConfig) -> ApiResult<DetachKeys> {
+    let spec = match config.detach_keys.as_str() {
+        "" => DEFAULT_DETACH_KEYS,
+        keys => keys,
+    };
+    Ok(DetachKeys::parse(spec)?)
 }
 
 pub async fn create(
@@ -41,6 +57,7 @@ pub async fn create(
     if config.cmd.as_ref().is_none_or(|c| c.is_empty()) {
         return Err(ApiError::bad_request("No exec command specified"));
     }
+    detach_keys(&config)?;
     // The engine's rule for where an exec may run (409 for a paused or stopped container).
     let rec = engine::call(move |e| e.exec_container(&id)).await?;
     let exec_id = berth_engine::names::new_id();
@@ -84,17 +101,9 @@ fn find(state: &AppState, id: &str) -> ApiResult<ExecEntry> {
 
 /// The engine's exec helper for an exec object: a `berth exec-helper` child (this same
 /// binary) that gets the request in the engine's private protocol and runs the exec.
-async fn command(entry: &ExecEntry, tty: bool, detach: bool) -> ApiResult<tokio::process::Command> {
+async fn command(entry: &ExecEntry, detach: bool) -> ApiResult<tokio::process::Command> {
     let c = &entry.config;
-    let request = berth_engine::exec::ExecRequest {
-        cmd: c.cmd.clone().unwrap_or_default(),
-        env: c.env.clone().unwrap_or_default(),
-        user: c.user.clone(),
-        workdir: c.working_dir.clone(),
-        tty,
-        console_size: None,
-        detach,
-    };
+    let request = exec_request(entry, detach);
     let interactive = c.attach_stdin && !detach;
     let container = entry.container_id.clone();
     let cmd =
@@ -102,6 +111,20 @@ async fn command(entry: &ExecEntry, tty: bool, detach: bool) -> ApiResult<tokio:
     let mut cmd = tokio::process::Command::from(cmd);
     cmd.kill_on_drop(false);
     Ok(cmd)
+}
+
+/// The engine's request for an exec object.
+fn exec_request(entry: &ExecEntry, detach: bool) -> berth_engine::exec::ExecRequest {
+    let c = &entry.config;
+    berth_engine::exec::ExecRequest {
+        cmd: c.cmd.clone().unwrap_or_default(),
+        env: c.env.clone().unwrap_or_default(),
+        user: c.user.clone(),
+        workdir: c.working_dir.clone(),
+        tty: c.tty,
+        console_size: None,
+        detach,
+    }
 }
 
 /// How long a finished exec stays inspectable.
@@ -123,13 +146,34 @@ pub async fn start(
 ) -> ApiResult<Response> {
     let entry = find(&state, &id)?;
     if entry.running || entry.exit_code.is_some() {
+        let what = if entry.exit_code.is_some() {
+            "has already run"
+        } else {
+            "is already running"
+        };
         return Err(ApiError::new(
             StatusCode::CONFLICT,
-            format!("Error: Exec command {} has already run", entry.id),
+            format!("Error: Exec command {} {what}", entry.id),
         ));
     }
-    let tty = start.tty.unwrap_or(entry.config.tty);
-    let mut cmd = command(&entry, tty, start.detach).await?;
+    let tty = entry.config.tty;
+    let keys = detach_keys(&entry.config)?;
+    // The engine's checks first (the container runs, the command is there): as dockerd, a
+    // failure is the start's error when detached, else written into the stream, and the
+    // exec's exit code is 126.
+    let checked = {
+        let container = entry.container_id.clone();
+        let request = exec_request(&entry, start.detach);
+        engine::call(move |e| e.exec_check(&container, &request)).await
+    };
+    if let Err(e) = checked {
+        set_done(&state, &entry.id, 126);
+        if start.detach {
+            return Err(e);
+        }
+        return Ok(failed_stream(e.message, start.tty, on_upgrade));
+    }
+    let mut cmd = command(&entry, start.detach).await?;
     if start.detach {
         cmd.stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -154,20 +198,21 @@ pub async fn start(
         return Ok(StatusCode::OK.into_response());
     }
     if tty {
-        return start_with_terminal(state, entry, cmd, on_upgrade);
+        return start_with_terminal(state, entry, cmd, on_upgrade, keys, start.tty);
     }
+    let raw = start.tty;
     let c = &entry.config;
     cmd.stdin(if c.attach_stdin {
         Stdio::piped()
     } else {
         Stdio::null()
     });
-    cmd.stdout(if c.attach_stdout || tty {
+    cmd.stdout(if c.attach_stdout {
         Stdio::piped()
     } else {
         Stdio::null()
     });
-    cmd.stderr(if c.attach_stderr && !tty {
+    cmd.stderr(if c.attach_stderr {
         Stdio::piped()
     } else {
         Stdio::null()
@@ -199,9 +244,16 @@ pub async fn start(
                     set_done(&state, &exec_id, code);
                     return;
                 };
-                let (input, mut output) = tokio::io::split(TokioIo::new(upgraded));
-                let reader = tokio::spawn(streams::pump_input(input, stdin));
-                streams::pump_output(&mut output, stdout, stderr, tty).await;
+                let (input, output) = tokio::io::split(TokioIo::new(upgraded));
+                let mut output = streams::Detachable::new(output);
+                let detachable = output.clone();
+                let reader = tokio::spawn(async move {
+                    if streams::pump_input_detaching(input, stdin, keys).await {
+                        // The process runs on; its output from now on goes nowhere.
+                        detachable.detach().await;
+                    }
+                });
+                streams::pump_output(&mut output, stdout, stderr, raw).await;
                 // The exit code must be readable before the client sees the end of the stream.
                 let code = child.wait().await.ok().and_then(|s| s.code()).unwrap_or(-1);
                 set_done(&state, &exec_id, code);
@@ -216,7 +268,7 @@ pub async fn start(
             let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(16);
             tokio::spawn(async move {
                 let mut writer = ChannelWriter(tx);
-                streams::pump_output(&mut writer, stdout, stderr, tty).await;
+                streams::pump_output(&mut writer, stdout, stderr, raw).await;
                 let code = child.wait().await.ok().and_then(|s| s.code()).unwrap_or(-1);
                 set_done(&state, &exec_id, code);
                 let _ = writer.shutdown().await;
@@ -237,6 +289,8 @@ fn start_with_terminal(
     entry: ExecEntry,
     mut cmd: tokio::process::Command,
     on_upgrade: Option<hyper::upgrade::OnUpgrade>,
+    keys: DetachKeys,
+    raw_output: bool,
 ) -> ApiResult<Response> {
     use nix::sys::termios;
     let on_upgrade = on_upgrade.ok_or_else(|| {
@@ -288,9 +342,22 @@ fn start_with_terminal(
             set_done(&state, &exec_id, code);
             return;
         };
-        let (input, mut output) = tokio::io::split(TokioIo::new(upgraded));
-        let input_task = tokio::spawn(streams::pump_input_to(input, writer));
-        streams::pump_output(&mut output, Some(reader), None::<tokio::fs::File>, true).await;
+        let (input, output) = tokio::io::split(TokioIo::new(upgraded));
+        let mut output = streams::Detachable::new(output);
+        let detachable = output.clone();
+        let input_task = tokio::spawn(async move {
+            if streams::pump_input_to_detaching(input, writer, keys).await {
+                // The process runs on; its output from now on goes nowhere.
+                detachable.detach().await;
+            }
+        });
+        streams::pump_output(
+            &mut output,
+            Some(reader),
+            None::<tokio::fs::File>,
+            raw_output,
+        )
+        .await;
         let code = child.wait().await.ok().and_then(|s| s.code()).unwrap_or(-1);
         set_done(&state, &exec_id, code);
         if let Some(e) = state.lock().execs.get_mut(&exec_id) {
@@ -300,6 +367,38 @@ fn start_with_terminal(
         input_task.abort();
     });
     Ok(streams::upgraded_response())
+}
+
+/// The stream of an exec that could not start, as dockerd's: the error's text (a stdout
+/// frame unless `tty`), then the end.
+fn failed_stream(
+    message: String,
+    tty: bool,
+    on_upgrade: Option<hyper::upgrade::OnUpgrade>,
+) -> Response {
+    let text = format!("{message}\r\n").into_bytes();
+    let chunk = if tty {
+        text
+    } else {
+        streams::frame(streams::STDOUT, &text)
+    };
+    match on_upgrade {
+        Some(on_upgrade) => {
+            tokio::spawn(async move {
+                if let Ok(upgraded) = on_upgrade.await {
+                    let mut io = TokioIo::new(upgraded);
+                    tokio::time::sleep(streams::HEADERS_HEAD_START).await;
+                    let _ = io.write_all(&chunk).await;
+                    let _ = io.shutdown().await;
+                }
+            });
+            streams::upgraded_response()
+        }
+        None => Response::builder()
+            .header("Content-Type", "application/vnd.docker.raw-stream")
+            .body(Body::from(chunk))
+            .unwrap_or_default(),
+    }
 }
 
 /// An AsyncWrite that sends each write as one body chunk.
@@ -347,7 +446,7 @@ pub async fn inspect(
     let cmd: Vec<String> = c.cmd.clone().unwrap_or_default();
     Ok(Json(json!({
         "ID": e.id, "Running": e.running, "ExitCode": e.exit_code, "CanRemove": false, "ContainerID": e.container_id,
-        "DetachKeys": "", "OpenStdin": c.attach_stdin, "OpenStdout": c.attach_stdout, "OpenStderr": c.attach_stderr, "Pid": e.pid,
+        "DetachKeys": c.detach_keys, "OpenStdin": c.attach_stdin, "OpenStdout": c.attach_stdout, "OpenStderr": c.attach_stderr, "Pid": e.pid,
         "ProcessConfig": {"tty": c.tty, "entrypoint": cmd.first(), "arguments": cmd.iter().skip(1).collect::<Vec<_>>(),
             "privileged": c.privileged, "user": c.user},
     })))

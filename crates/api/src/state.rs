@@ -4,16 +4,13 @@
 //! - pending attaches: `docker run` attaches *before* it starts, so the attach request leaves
 //!   its pipes here and the start request hands them to the container's shim;
 //! - the pty of each `-t` container this server started (for `resize`);
-//! - the exit codes of containers this server started, broadcast to `wait` requests (the record
-//!   of an `--rm` container is gone by the time its waiter would read it);
 //! - execs (Docker's exec objects live in the daemon's memory too).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::os::fd::OwnedFd;
 use std::sync::{Arc, Mutex};
 
 use serde::Deserialize;
-use tokio::sync::broadcast;
 
 /// The server ends of an attach, waiting for the container's start.
 pub struct PendingAttach {
@@ -37,6 +34,8 @@ pub struct ExecConfig {
     pub user: String,
     pub privileged: bool,
     pub detach: bool,
+    /// The keys that detach a client from this exec's stream (Docker's default when empty).
+    pub detach_keys: String,
 }
 
 /// One exec object (`POST /containers/{id}/exec`).
@@ -58,23 +57,18 @@ pub struct ExecEntry {
 pub struct Inner {
     pub pending_attach: HashMap<String, PendingAttach>,
     pub ptys: HashMap<String, Arc<OwnedFd>>,
-    /// Containers this server started whose shim has not reported the exit yet.
-    pub live: HashSet<String>,
     pub execs: HashMap<String, ExecEntry>,
 }
 
 #[derive(Clone)]
 pub struct AppState {
     pub inner: Arc<Mutex<Inner>>,
-    /// (container id, exit code) of containers this server started, as each exits for good.
-    pub exits: broadcast::Sender<(String, i64)>,
 }
 
 impl AppState {
     pub fn new() -> AppState {
         AppState {
             inner: Arc::default(),
-            exits: broadcast::channel(256).0,
         }
     }
 

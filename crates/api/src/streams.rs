@@ -4,6 +4,7 @@
 //! 2 stderr); with a TTY the bytes go raw. Clients pick the decoding from `Config.Tty`.
 
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query as QueryExtractor, State};
@@ -270,6 +271,116 @@ pub async fn pump_input_to<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
     }
 }
 
+/// [`pump_input`] watching for the detach keys: true when the client typed them (the rest
+/// of its input is not read), false when it half-closed.
+pub async fn pump_input_detaching<R: AsyncRead + Unpin>(
+    input: R,
+    stdin: Option<OwnedFd>,
+    keys: DetachKeys,
+) -> bool {
+    match stdin.map(pipe::Sender::from_owned_fd).transpose() {
+        Ok(Some(sender)) => pump_input_to_detaching(input, sender, keys).await,
+        _ => pump_input_to_detaching(input, tokio::io::sink(), keys).await,
+    }
+}
+
+/// [`pump_input_to`] watching for the detach keys; see [`pump_input_detaching`].
+pub async fn pump_input_to_detaching<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
+    mut input: R,
+    mut target: W,
+    mut keys: DetachKeys,
+) -> bool {
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut delivering = true;
+    loop {
+        let n = match input.read(&mut buf).await {
+            Ok(n) if n > 0 => n,
+            _ => return false,
+        };
+        let (data, detach) = keys.feed(&buf[..n]);
+        if delivering
+            && !data.is_empty()
+            && (target.write_all(&data).await.is_err() || target.flush().await.is_err())
+        {
+            // Nobody reads any more: keep reading the client, for its keys or half-close.
+            delivering = false;
+        }
+        if detach {
+            return true;
+        }
+    }
+}
+
+/// The client's side of a hijacked stream that it may detach from: once detached the
+/// client's stream is shut down and whatever the process writes later is dropped (it runs
+/// on, never blocked on a full pipe).
+pub struct Detachable<W>(Arc<std::sync::Mutex<Option<W>>>);
+
+impl<W> Clone for Detachable<W> {
+    fn clone(&self) -> Self {
+        Detachable(self.0.clone())
+    }
+}
+
+impl<W: AsyncWrite + Unpin> Detachable<W> {
+    pub fn new(inner: W) -> Self {
+        Detachable(Arc::new(std::sync::Mutex::new(Some(inner))))
+    }
+
+    fn slot(&self) -> std::sync::MutexGuard<'_, Option<W>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Lets the client go: shuts its stream down.
+    pub async fn detach(&self) {
+        let inner = self.slot().take();
+        if let Some(mut inner) = inner {
+            let _ = inner.shutdown().await;
+        }
+    }
+}
+
+impl<W: AsyncWrite + Unpin> AsyncWrite for Detachable<W> {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        match self.slot().as_mut() {
+            Some(inner) => std::pin::Pin::new(inner).poll_write(cx, buf),
+            None => std::task::Poll::Ready(Ok(buf.len())),
+        }
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        match self.slot().as_mut() {
+            Some(inner) => std::pin::Pin::new(inner).poll_flush(cx),
+            None => std::task::Poll::Ready(Ok(())),
+        }
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        match self.slot().as_mut() {
+            Some(inner) => std::pin::Pin::new(inner).poll_shutdown(cx),
+            None => std::task::Poll::Ready(Ok(())),
+        }
+    }
+}
+
+/// How long a hijacked stream whose bytes are ready at once (a log replay, an exec's start
+/// error) waits before it writes them. docker-py reads the 101's headers through a buffered
+/// reader and then reads the raw socket: bytes that arrived together with the headers are
+/// lost to it (`container.attach(logs=True)` came back empty).
+pub const HEADERS_HEAD_START: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// Which of a running container's streams an API client asked for.
 #[derive(Clone, Copy)]
 struct Wanted {
@@ -377,6 +488,31 @@ pub async fn attach(
     let want_stdout = query::flag(&q, "stdout", false);
     let want_stderr = query::flag(&q, "stderr", false);
     let logs = query::flag(&q, "logs", false);
+    // What the container wrote so far, before any live output (`logs=1`).
+    let replay = (logs && (want_stdout || want_stderr)).then(|| LogOptions {
+        follow: false,
+        stdout: want_stdout,
+        stderr: want_stderr,
+        ..Default::default()
+    });
+
+    // `stream=0` (dockerd's default): the log replay, if asked, and the end; the container
+    // is not joined, running or not.
+    if !query::flag(&q, "stream", false) {
+        let id = rec.id.clone();
+        tokio::spawn(async move {
+            let Ok(upgraded) = on_upgrade.await else {
+                return;
+            };
+            let (_input, mut output) = tokio::io::split(TokioIo::new(upgraded));
+            tokio::time::sleep(HEADERS_HEAD_START).await;
+            if let Some(options) = replay {
+                replay_log(&id, options, tty, &mut output).await;
+            }
+            let _ = output.shutdown().await;
+        });
+        return Ok(upgraded_response());
+    }
 
     if rec.state.has_shim() {
         // Already running: join its shim's attach socket (live output, stdin for `-i`).
@@ -384,12 +520,6 @@ pub async fn attach(
         let id = rec.id.clone();
         let options = AttachOptions { stdin: want_stdin };
         let stream = engine::call(move |e| e.attach(&id, options)).await?;
-        let replay = (logs && (want_stdout || want_stderr)).then(|| LogOptions {
-            follow: false,
-            stdout: want_stdout,
-            stderr: want_stderr,
-            ..Default::default()
-        });
         let wanted = Wanted {
             stdout: want_stdout,
             stderr: want_stderr,
@@ -408,13 +538,10 @@ pub async fn attach(
                 return;
             };
             let (input, mut output) = tokio::io::split(TokioIo::new(upgraded));
-            if let Some(options) = replay {
-                let mut rx = log_stream(id, options, tty);
-                while let Some(Ok(chunk)) = rx.recv().await {
-                    if output.write_all(&chunk).await.is_err() {
-                        return;
-                    }
-                }
+            if let Some(options) = replay
+                && !replay_log(&id, options, tty, &mut output).await
+            {
+                return;
             }
             let (from_shim, to_shim) = socket.into_split();
             let writer = tokio::spawn(pump_to_shim(input, to_shim, with_stdin, keys));
@@ -463,10 +590,33 @@ pub async fn attach(
             return;
         };
         let (input, mut output) = tokio::io::split(TokioIo::new(upgraded));
+        if let Some(options) = replay
+            && !replay_log(&id, options, tty, &mut output).await
+        {
+            state.lock().pending_attach.remove(&id);
+            return;
+        }
         let reader = tokio::spawn(pump_input(input, stdin_w));
         pump_output(&mut output, stdout_rx, stderr_rx, tty).await;
         let _ = output.shutdown().await;
         reader.abort();
     });
     Ok(upgraded_response())
+}
+
+/// Writes the container's log so far onto an attach stream, framed as the live output is.
+/// False when the client went away.
+async fn replay_log(
+    id: &str,
+    options: LogOptions,
+    tty: bool,
+    output: &mut (impl tokio::io::AsyncWrite + Unpin),
+) -> bool {
+    let mut rx = log_stream(id.to_string(), options, tty);
+    while let Some(Ok(chunk)) = rx.recv().await {
+        if output.write_all(&chunk).await.is_err() {
+            return false;
+        }
+    }
+    true
 }

@@ -3,6 +3,7 @@
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
+use berth_engine::attach::DetachKeys;
 use nix::sys::termios::{self, SetArg, Termios};
 
 /// Puts stdin in raw mode; restores the old mode when dropped.
@@ -75,8 +76,9 @@ pub fn on_window_size(apply: impl Fn(libc::winsize) + Send + 'static) {
     });
 }
 
-/// Copies stdin to the pty and the pty to stdout until the pty closes (`exec -t`).
-pub fn proxy(pty: &OwnedFd) {
+/// Copies stdin to the pty and the pty to stdout until the pty closes (`exec -t`), or until
+/// the user types `detach_keys` (then returns true; the keys never reach the pty).
+pub fn proxy(pty: &OwnedFd, mut detach_keys: Option<DetachKeys>) -> bool {
     let mut buf = [0u8; 16 * 1024];
     let mut stdin_open = true;
     loop {
@@ -102,13 +104,20 @@ pub fn proxy(pty: &OwnedFd) {
                     let _ = nix::unistd::write(std::io::stdout(), &buf[..n]);
                 }
                 Err(nix::errno::Errno::EINTR) => {}
-                _ => return,
+                _ => return false,
             }
         }
         if fds[1].revents != 0 {
             match nix::unistd::read(0, &mut buf) {
                 Ok(n) if n > 0 => {
-                    let _ = nix::unistd::write(pty, &buf[..n]);
+                    let (input, detached) = match detach_keys.as_mut() {
+                        Some(keys) => keys.feed(&buf[..n]),
+                        None => (buf[..n].to_vec(), false),
+                    };
+                    let _ = nix::unistd::write(pty, &input);
+                    if detached {
+                        return true;
+                    }
                 }
                 Err(nix::errno::Errno::EINTR) => {}
                 _ => stdin_open = false,
@@ -150,5 +159,36 @@ pub fn proxy_signals(init: std::os::fd::OwnedFd) {
             action.sa_flags = libc::SA_RESTART;
             libc::sigaction(signal, &action, std::ptr::null_mut());
         }
+    }
+}
+
+/// After a detach from an `exec -t` session: a child of this process, in a session of its
+/// own, keeps reading the exec's pty (so that the process runs on, never blocked on a full
+/// terminal nor hung up by the pty's close) until the process ends.
+pub fn keep_draining(pty: &OwnedFd) {
+    // SAFETY: the child makes only async-signal-safe calls (setsid, open, dup2, read, _exit)
+    // before it exits, so forking from this (possibly multi-threaded) process is sound.
+    if let Ok(nix::unistd::ForkResult::Child) = unsafe { nix::unistd::fork() } {
+        let _ = nix::unistd::setsid();
+        // The client's stdio is not the drain's to hold open (a pipe's reader would wait).
+        // SAFETY: open of a NUL-terminated literal, dup2 onto this child's own stdio fds.
+        unsafe {
+            let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+            if null >= 0 {
+                for fd in 0..3 {
+                    libc::dup2(null, fd);
+                }
+            }
+        }
+        let mut buf = [0u8; 4096];
+        loop {
+            match nix::unistd::read(pty.as_raw_fd(), &mut buf) {
+                Ok(n) if n > 0 => {}
+                Err(nix::errno::Errno::EINTR) => {}
+                _ => break,
+            }
+        }
+        // SAFETY: _exit ends the forked child without running the parent's exit handlers.
+        unsafe { libc::_exit(0) };
     }
 }

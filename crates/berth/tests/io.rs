@@ -230,8 +230,9 @@ fn exec_options_apply() {
         || env.berth(&["exec", "box", "ls", "/tmp/from-detached"]).code == 0,
         "detached exec",
     );
+    // As dockerd: an exec that cannot start is the runtime's failure, 126.
     let r = env.berth(&["exec", "box", "nosuchcmd"]);
-    assert_eq!(r.code, 127, "{}", r.stderr);
+    assert_eq!(r.code, 126, "{}", r.stderr);
     // Nothing but stdio of the caller's reaches the process: fd 57, open in `berth exec`
     // without close-on-exec, is not there.
     let mut leaky = env.cmd(&[

@@ -143,7 +143,12 @@ fn detached_container_lifecycle() {
     // Removing a running container needs -f.
     let r = env.berth(&["rm", "web"]);
     assert_ne!(r.code, 0);
-    assert!(r.stderr.contains("stop the container"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("Stop the container before attempting removal"),
+        "{}",
+        r.stderr
+    );
     env.ok(&["pause", "web"]);
     assert_eq!(
         env.ok(&["inspect", "-f", "{{.State.Status}}", "web"]),

@@ -88,6 +88,12 @@ impl Engine {
         config
             .extra
             .insert("container".into(), rec.id.clone().into());
+        // As dockerd's commit: the container's own Config beside the image's.
+        if let Ok(container_config) = serde_json::to_value(&rec.config.config) {
+            config
+                .extra
+                .insert("container_config".into(), container_config);
+        }
         config.history.push(berth_image::History {
             created: Some(created.clone()),
             created_by: Some(rec.config.config.cmd.clone().unwrap_or_default().join(" ")),
@@ -119,20 +125,12 @@ impl Engine {
         if !pause || rec.state != State::Running {
             return Ok(None);
         }
-        self.sandbox_for(rec).pause().map_err(|source| {
-            let context = format!("pausing container {} to commit it", rec.id);
-            // A container that stopped meanwhile is not running any more: the caller's 409.
-            let stopped = self
-                .db
-                .container(&rec.id)
-                .is_ok_and(|now| now.is_none_or(|now| now.state != State::Running));
-            if stopped {
-                Error::StoppedMeanwhile { context, source }
-            } else {
-                Error::Sandboxed { context, source }
-            }
-        })?;
-        Ok(Some(Frozen { engine: self, rec }))
+        // As dockerd's commit, a pause that cannot happen (the container is exiting, it has no
+        // freezer) is no reason to fail: the changes are read unfrozen.
+        match self.sandbox_for(rec).pause() {
+            Ok(()) => Ok(Some(Frozen { engine: self, rec })),
+            Err(_) => Ok(None),
+        }
     }
 }
 

@@ -77,13 +77,22 @@ impl Engine {
         Ok(rec)
     }
 
-    /// [`Engine::exec`] in a container already looked up (the shim's health probes).
-    pub(crate) fn exec_in(
+    /// Docker's checks of an exec before any process starts, without starting one (a
+    /// multi-threaded front end asks this before it runs the exec helper): the container
+    /// runs, the user exists, the command is found; a command that cannot run is Docker's
+    /// `OCI runtime exec failed` with exit code 126.
+    pub fn exec_check(&self, name_or_id: &str, request: &ExecRequest) -> Result<(), Error> {
+        self.repair();
+        let rec = self.container(name_or_id)?;
+        self.exec_prepared(&rec, request).map(|_| ())
+    }
+
+    /// The checks of [`Engine::exec_check`]; returns the exec's user and environment.
+    fn exec_prepared(
         &self,
         rec: &crate::store::ContainerRecord,
         request: &ExecRequest,
-        stdio: [Option<BorrowedFd<'_>>; 3],
-    ) -> Result<Exec, Error> {
+    ) -> Result<(user::ResolvedUser, Vec<String>), Error> {
         exec_allowed(rec)?;
         if request.cmd.is_empty() {
             return Err(Error::InvalidArgument("No exec command specified".into()));
@@ -126,7 +135,21 @@ impl Engine {
             Some(_) => std::path::PathBuf::from(format!("/proc/{}/root", rec.pid)),
             None => rootfs.clone(),
         };
-        crate::lifecycle::check_executable(&view, &request.cmd[0], &env, &[])?;
+        crate::lifecycle::check_executable(&view, &request.cmd[0], &env, &[])
+            .map_err(as_runtime_exec_error)?;
+        Ok((user, env))
+    }
+
+    /// [`Engine::exec`] in a container already looked up (the shim's health probes).
+    pub(crate) fn exec_in(
+        &self,
+        rec: &crate::store::ContainerRecord,
+        request: &ExecRequest,
+        stdio: [Option<BorrowedFd<'_>>; 3],
+    ) -> Result<Exec, Error> {
+        let (user, env) = self.exec_prepared(rec, request)?;
+        let run_dir = self.container_run_dir(&rec.id);
+        let c = &rec.config.config;
         let cwd = if !request.workdir.is_empty() {
             request.workdir.clone()
         } else if !c.working_dir.is_empty() {
@@ -186,6 +209,7 @@ impl Engine {
 fn exec_allowed(rec: &crate::store::ContainerRecord) -> Result<(), Error> {
     match rec.state {
         State::Running => {}
+        State::Restarting => return Err(crate::lifecycle::restarting(&rec.id)),
         State::Paused => {
             return Err(Error::Conflict(format!(
                 "Container {} is paused, unpause the container before exec",
@@ -200,4 +224,18 @@ fn exec_allowed(rec: &crate::store::ContainerRecord) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// A command an exec cannot run is, as dockerd reports it from the runtime, `OCI runtime exec
+/// failed: ...` with exit code 126 whatever the cause (not the 127 of a container's command).
+fn as_runtime_exec_error(e: Error) -> Error {
+    match e {
+        Error::CannotRun { message, .. } => Error::CannotRun {
+            message: format!(
+                "OCI runtime exec failed: exec failed: unable to start container process: {message}: unknown"
+            ),
+            exit_code: 126,
+        },
+        other => other,
+    }
 }

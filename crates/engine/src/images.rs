@@ -535,7 +535,15 @@ impl Engine {
             created: c.created.clone().unwrap_or_default(),
             docker_version: String::new(),
             author: c.author.clone().unwrap_or_default(),
-            container_config: config.clone(),
+            // A commit's image: the container's Config, as dockerd kept it; else the image's.
+            container_config: c
+                .extra
+                .get("container_config")
+                .and_then(|v| {
+                    serde_json::from_value::<crate::types::ContainerConfig>(v.clone()).ok()
+                })
+                .map(|cc| inspect_config_of(&cc))
+                .unwrap_or_else(|| config.clone()),
             config,
             architecture: c.architecture.clone(),
             os: c.os.clone(),
@@ -551,6 +559,42 @@ impl Engine {
             metadata: ImageMetadata {
                 last_tag_time: "0001-01-01T00:00:00Z".into(),
             },
+            container: c
+                .extra
+                .get("container")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string(),
         })
+    }
+}
+
+/// A container's `Config` in image inspect's shape (a commit's `ContainerConfig`).
+fn inspect_config_of(c: &crate::types::ContainerConfig) -> ImageInspectConfig {
+    ImageInspectConfig {
+        attach_stderr: c.attach_stderr,
+        attach_stdin: c.attach_stdin,
+        attach_stdout: c.attach_stdout,
+        cmd: c.cmd.clone(),
+        domainname: c.domainname.clone(),
+        entrypoint: c.entrypoint.clone(),
+        env: c.env.clone(),
+        exposed_ports: c.exposed_ports.clone(),
+        healthcheck: c
+            .healthcheck
+            .as_ref()
+            .and_then(|h| serde_json::to_value(h).ok()),
+        hostname: c.hostname.clone(),
+        image: c.image.clone(),
+        labels: c.labels.clone(),
+        on_build: c.on_build.clone(),
+        open_stdin: c.open_stdin,
+        stdin_once: c.stdin_once,
+        stop_signal: c.stop_signal.clone(),
+        tty: c.tty,
+        user: c.user.clone(),
+        volumes: c.volumes.clone(),
+        working_dir: c.working_dir.clone(),
+        ..Default::default()
     }
 }

@@ -60,6 +60,7 @@ pub mod types;
 mod update;
 mod user;
 pub mod volumes;
+pub mod wait;
 
 use std::path::{Path, PathBuf};
 

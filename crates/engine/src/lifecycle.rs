@@ -276,13 +276,13 @@ impl Engine {
         if rec.state == State::Paused {
             // A frozen process takes no signal until it thaws: dockerd refuses, as here.
             return Err(Error::Conflict(format!(
-                "cannot kill container: {}: Container {} is paused. Unpause the container before stopping or killing",
+                "Cannot kill container: {}: Container {} is paused. Unpause the container before stopping or killing",
                 name_or_id, rec.id
             )));
         }
         if rec.state != State::Running {
             return Err(Error::Conflict(format!(
-                "cannot kill container: {}: container {} is not running",
+                "Cannot kill container: {}: container {} is not running",
                 name_or_id, rec.id
             )));
         }
@@ -292,7 +292,7 @@ impl Engine {
         }
         let not_running = || {
             Error::Conflict(format!(
-                "cannot kill container: {}: container {} is not running",
+                "Cannot kill container: {}: container {} is not running",
                 name_or_id, rec.id
             ))
         };
@@ -316,63 +316,6 @@ impl Engine {
         self.start_container(name_or_id, None).map(|_| ())
     }
 
-    /// `berth wait`: blocks until the container is not running; returns its exit code.
-    pub fn wait_container(&self, name_or_id: &str) -> Result<i64, Error> {
-        self.repair();
-        let watch = self.exit_watch(name_or_id)?;
-        if !watch.record.state.has_shim() {
-            return Ok(watch.record.exit_code);
-        }
-        if let Some(init) = &watch.init {
-            // A killed shim ends the wait too: recorded_exit repairs its container.
-            let fds: Vec<&OwnedFd> = std::iter::once(init).chain(watch.shim.as_ref()).collect();
-            crate::proc::poll_readable(&fds, None);
-        }
-        Ok(match self.recorded_exit(&watch.record)? {
-            Some(now) => now.exit_code,
-            None => watch.record.exit_code,
-        })
-    }
-
-    /// What a waiter for a container's exit waits on: its record now, a pidfd on its running
-    /// init and one on its shim. `init` is None when no init runs (not started, restart
-    /// back-off) or when it has already exited (the shim has not recorded it yet).
-    pub fn exit_watch(&self, name_or_id: &str) -> Result<ExitWatch, Error> {
-        let record = self.container(name_or_id)?;
-        if !record.state.has_shim() {
-            return Ok(ExitWatch {
-                record,
-                init: None,
-                shim: None,
-            });
-        }
-        let init = self.init_pidfd(&record);
-        let shim = crate::proc::checked_pidfd(record.shim_pid, record.shim_start);
-        Ok(ExitWatch { record, init, shim })
-    }
-
-    /// After the init of `before` exited (or when there is none): waits, bounded, for the
-    /// shim to record an exit newer than `before`'s. Returns the record then (the current one
-    /// when none came in time), None when the container was removed meanwhile.
-    pub fn recorded_exit(
-        &self,
-        before: &ContainerRecord,
-    ) -> Result<Option<ContainerRecord>, Error> {
-        for _ in 0..2000 {
-            match self.db.container(&before.id)? {
-                Some(now) if now.finished_at != before.finished_at || !now.state.has_shim() => {
-                    return Ok(Some(now));
-                }
-                None => return Ok(None),
-                _ => std::thread::sleep(Duration::from_millis(2)),
-            }
-            if !crate::proc::alive(before.shim_pid, before.shim_start) {
-                self.repair();
-            }
-        }
-        self.db.container(&before.id)
-    }
-
     /// `berth pause` (cgroup freezer)
     pub(crate) fn pause_container_unlogged(&self, name_or_id: &str) -> Result<(), Error> {
         self.repair();
@@ -385,6 +328,7 @@ impl Engine {
                     rec.id
                 )));
             }
+            State::Restarting => return Err(restarting(&rec.id)),
             _ => {
                 return Err(Error::Conflict(format!(
                     "Container {} is not running",
@@ -413,14 +357,12 @@ impl Engine {
     }
 }
 
-/// See [`Engine::exit_watch`].
-pub struct ExitWatch {
-    pub record: ContainerRecord,
-    /// Readable once the container's init has exited.
-    pub init: Option<OwnedFd>,
-    /// Readable once the container's shim has exited (done, or killed: then
-    /// [`Engine::recorded_exit`] repairs the container's record).
-    pub shim: Option<OwnedFd>,
+/// dockerd's refusal of an action that needs a running container while a restart policy is
+/// between two runs of it.
+pub(crate) fn restarting(id: &str) -> Error {
+    Error::Conflict(format!(
+        "Container {id} is restarting, wait until the container is running"
+    ))
 }
 
 /// A signal by name ("TERM", "SIGTERM", "sigkill") or number.

@@ -1,6 +1,7 @@
 //! `berth exec [-d] [-i] [-t] [-e K=V] [-w DIR] [-u USER] CONTAINER COMMAND [ARG...]`
 use std::os::fd::AsFd;
 
+use berth_engine::attach::DetachKeys;
 use berth_engine::exec::ExecRequest;
 
 use super::CliError;
@@ -32,6 +33,9 @@ pub struct Args {
     /// Give extended privileges to the command
     #[arg(long)]
     privileged: bool,
+    /// Override the key sequence for detaching a container
+    #[arg(long, default_value = "ctrl-p,ctrl-q")]
+    detach_keys: String,
     container: String,
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
     command: Vec<String>,
@@ -61,16 +65,27 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
         console_size: None,
         detach: args.detach,
     };
-    execute(engine, &args.container, request, args.interactive)
+    let keys = DetachKeys::parse(&args.detach_keys)?;
+    execute(
+        engine,
+        &args.container,
+        request,
+        args.interactive,
+        Some(keys),
+    )
 }
 
 /// Runs `request` with this process's stdio (stdin only when `interactive`) and returns its
-/// exit code; shared with `berth exec-helper`, which `berth serve` runs for its execs.
+/// exit code; shared with `berth exec-helper`, which `berth serve` runs for its execs (the
+/// server watches the detach keys itself: the helper gets none). A `-t` session the user
+/// detaches from (`detach_keys`) leaves the process running, as docker's: "read escape
+/// sequence", exit code 1.
 pub fn execute(
     engine: &berth_engine::Engine,
     container: &str,
     mut request: ExecRequest,
     interactive: bool,
+    detach_keys: Option<DetachKeys>,
 ) -> Result<i32, CliError> {
     if request.tty && request.console_size.is_none() {
         request.console_size = terminal::window_size()
@@ -98,7 +113,13 @@ pub fn execute(
         let _raw =
             (interactive && terminal::is_terminal(input.as_fd())).then(terminal::RawMode::enter);
         terminal::follow_window_size(pty);
-        terminal::proxy(pty);
+        let keys = detach_keys.filter(|_| interactive);
+        if terminal::proxy(pty, keys) {
+            terminal::keep_draining(pty);
+            drop(_raw);
+            eprintln!("read escape sequence");
+            return Ok(1);
+        }
     }
     Ok(exec.wait())
 }

@@ -14,5 +14,6 @@ pub fn run(engine: &berth_engine::Engine, _args: Args) -> Result<i32, CliError> 
         &request.container,
         request.exec,
         request.interactive,
+        None,
     )
 }

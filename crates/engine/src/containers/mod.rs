@@ -197,6 +197,14 @@ impl Engine {
                 "Renaming a container with the same name as its current name".into(),
             ));
         }
-        self.db.rename_container(&rec.id, bare)
+        self.db
+            .rename_container(&rec.id, bare)
+            .map_err(|e| match e {
+                // dockerd's wording for a name another container holds.
+                Error::Conflict(taken) => {
+                    Error::Conflict(format!("Error when allocating new name: {taken}"))
+                }
+                other => other,
+            })
     }
 }

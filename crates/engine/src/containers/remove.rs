@@ -29,15 +29,18 @@ impl Engine {
             // left (`run -d` killed, then `rm -f`: an orphaned shim and container process).
             if rec.state.has_shim() || rec.claimed() {
                 if !force {
-                    let what = if rec.state == State::Paused {
-                        "paused"
+                    // dockerd's texts, which clients match on.
+                    return Err(Error::Conflict(if rec.state == State::Paused {
+                        format!(
+                            "You cannot remove a paused container {}. Unpause and then stop the container before attempting removal or force remove",
+                            rec.id
+                        )
                     } else {
-                        "running"
-                    };
-                    return Err(Error::Conflict(format!(
-                        "cannot remove container \"/{}\": container is {what}: stop the container before removing or force remove",
-                        rec.name
-                    )));
+                        format!(
+                            "You cannot remove a running container {}. Stop the container before attempting removal or force remove",
+                            rec.id
+                        )
+                    }));
                 }
                 self.db.set_manually_stopped(&rec.id, true)?;
                 if rec.state == State::Paused {

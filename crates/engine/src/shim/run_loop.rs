@@ -143,13 +143,17 @@ impl Shim {
             if rec.oom_killed {
                 self.engine.container_event(&rec, "oom", &[]);
             }
-            self.engine
-                .container_event(&rec, "die", &[("exitCode", code.to_string())]);
             let _ = sandbox.teardown();
+            // The exit is recorded before its `die` is logged: a waiter that reads the event
+            // (engine::wait) finds the record exited (or restarting) already.
+            let die = |engine: &Engine, rec: &ContainerRecord| {
+                engine.container_event(rec, "die", &[("exitCode", code.to_string())]);
+            };
             if !rec.restart_wanted(code as i64) {
                 rec.state = State::Exited;
                 rec.shim_pid = 0;
                 let _ = self.engine.db.update_container(&rec);
+                die(&self.engine, &rec);
                 if let Some(server) = &mut self.attach_server {
                     server.finish(code);
                 }
@@ -158,6 +162,7 @@ impl Shim {
             rec.state = State::Restarting;
             rec.restart_count += 1;
             let _ = self.engine.db.update_container(&rec);
+            die(&self.engine, &rec);
             if let Some(server) = &mut self.attach_server {
                 server.finish(code);
             }

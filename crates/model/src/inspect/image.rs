@@ -28,6 +28,9 @@ pub struct ImageInspect {
     #[serde(rename = "RootFS")]
     pub root_fs: ImageRootFs,
     pub size: u64,
+    /// The container a `commit` made the image from ("" for other images), as dockerd's API
+    /// before 1.45 shows it.
+    pub container: String,
 }
 
 /// The image's runtime defaults, in the shape of a container's `Config`.
