@@ -494,3 +494,16 @@ async fn wait_removed(id: &str) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// `DELETE /containers/{parent}/{alias}?link=1` (`docker rm --link PARENT/ALIAS`): the
+/// parent forgets its link; without `link=1` there is no such route.
+pub async fn remove_link(
+    Path((parent, alias)): Path<(String, String)>,
+    QueryExtractor(q): Q,
+) -> ApiResult<StatusCode> {
+    if !query::flag(&q, "link", false) {
+        return Err(ApiError::not_found("page not found"));
+    }
+    engine::call(move |e| e.remove_link(&format!("{parent}/{alias}"))).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -82,6 +82,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/networks/{id}/connect", post(networks::connect))
         .route("/networks/{id}/disconnect", post(networks::disconnect))
+        .route("/containers/{id}/{alias}", delete(containers::remove_link))
         .fallback(not_found)
         .layer(axum::middleware::map_response(json_errors))
         .with_state(state)

@@ -196,6 +196,9 @@ pub struct RunFlags {
     /// Working directory inside the container
     #[arg(short, long, value_name = "string")]
     pub workdir: Option<String>,
+    /// Add link to another container
+    #[arg(long, value_name = "list", action = ArgAction::Append)]
+    pub link: Vec<String>,
 }
 
 impl RunFlags {
@@ -404,6 +407,7 @@ impl RunFlags {
         hc.binds = (!binds.is_empty()).then_some(binds);
         hc.mounts = (!mounts.is_empty()).then_some(mounts);
         hc.volumes_from = (!self.volumes_from.is_empty()).then(|| self.volumes_from.clone());
+        hc.links = (!self.link.is_empty()).then(|| self.link.clone());
         self.apply_network_flags(&mut request)?;
         Ok(request)
     }

@@ -122,6 +122,8 @@ pub struct HostConfig {
     pub mounts: Option<Vec<MountSpec>>,
     /// `--volumes-from CONTAINER[:ro|rw]`
     pub volumes_from: Option<Vec<String>>,
+    /// `--link NAME[:ALIAS]`: as given on create; inspect shows Docker's "/NAME:/ME/ALIAS".
+    pub links: Option<Vec<String>>,
 }
 
 /// One host side of a published port; empty HostIp = every address, empty HostPort = any free
@@ -255,6 +257,8 @@ pub struct EndpointSettings {
     #[serde(rename = "IPAMConfig")]
     pub ipam_config: Option<EndpointIpamConfig>,
     pub aliases: Option<Vec<String>>,
+    /// Links on this network ("NAME:ALIAS"): the alias resolves through the embedded DNS.
+    pub links: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

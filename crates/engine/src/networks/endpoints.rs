@@ -87,7 +87,7 @@ impl Engine {
         Ok(())
     }
 
-    pub(super) fn netns_path(&self, id: &str) -> PathBuf {
+    pub(crate) fn netns_path(&self, id: &str) -> PathBuf {
         self.run.join("netns").join(id)
     }
 

@@ -24,9 +24,11 @@
 //!
 //! The parts: [`records`] (rows, lookups, create), [`removal`] (rm, prune, repair of
 //! half-removed networks), [`leases`] (addresses), [`endpoints`] (a container's namespace,
-//! connect, disconnect, teardown), [`hosts`] (hosts, hostname, resolv.conf), [`inspect`] and
+//! connect, disconnect, teardown), [`hosts`] (hosts, hostname, resolv.conf), [`dns`] (the
+//! embedded DNS server of a container on a user-defined network), [`inspect`] and
 //! [`list`] (Docker's documents), [`mode`] (a container's network mode -> driver).
 
+mod dns;
 mod endpoints;
 mod hosts;
 mod inspect;
@@ -90,7 +92,7 @@ fn net_err(e: berth_net::Error) -> Error {
 }
 
 /// A container's hostname: the configured one, or its short id.
-fn hostname_of(rec: &crate::store::ContainerRecord) -> String {
+pub(crate) fn hostname_of(rec: &crate::store::ContainerRecord) -> String {
     match rec.config.config.hostname.as_str() {
         "" => rec.id[..12].to_string(),
         given => given.to_string(),
