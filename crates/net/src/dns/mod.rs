@@ -163,7 +163,14 @@ impl Server {
 
     /// A local answer, or `None` when the query goes upstream (a SERVFAIL with no upstream).
     fn answer(&mut self, query: &Message, directory: &mut dyn Directory) -> Option<Message> {
-        self.rotation = self.rotation.wrapping_add(1);
+        // Turned per A question (not per AAAA too: resolvers ask both for each lookup).
+        if query
+            .queries
+            .first()
+            .is_some_and(|q| q.query_type() == hickory_proto::rr::RecordType::A)
+        {
+            self.rotation = self.rotation.wrapping_add(1);
+        }
         match answer::local_answer(query, directory, self.rotation) {
             Some(response) => Some(response),
             None if self.upstreams.is_empty() => {
