@@ -1,10 +1,12 @@
 //! The embedded DNS of containers on user-defined networks: whether a container gets one,
-//! its server (bound by its shim, which serves it in its poll loop), and the names it answers,
-//! read from the store at each query (a peer started or removed a moment ago is seen at once):
+//! its server (bound by its shim, which serves it in its poll loop), and the names it answers:
 //! the running peers on its user-defined networks by name, short id, network alias and link
-//! alias, each also as `NAME.NETWORK`.
+//! alias, each also as `NAME.NETWORK`. The names are read from the store again whenever another
+//! process committed since (sqlite's data_version, one cheap statement per query): a peer
+//! started or removed a moment ago is seen at once, and a query otherwise touches no table.
 
 use std::net::Ipv4Addr;
+use std::os::fd::RawFd;
 
 use berth_net::dns::{Directory, Server};
 
@@ -40,43 +42,93 @@ impl Engine {
             .map(Some)
             .map_err(net_err)
     }
+}
 
-    /// What container `id`'s server answers from.
-    pub(crate) fn dns_directory(&self, id: &str) -> impl Directory + '_ {
-        ContainerDirectory {
-            engine: self,
-            id: id.to_string(),
-        }
+/// A running container's embedded DNS: its server and the names it answers, kept until the
+/// store changes (any commit by another process: a peer started, stopped, connected, removed).
+pub(crate) struct EmbeddedDns {
+    server: Server,
+    names: Option<(Option<i64>, Vec<Entry>)>,
+}
+
+/// One address a container can resolve, under the names that lead to it.
+struct Entry {
+    /// Lower case: the peer's name, short id, network aliases, the asker's link aliases.
+    names: Vec<String>,
+    network: String,
+    /// The peer's name as recorded (for reverse lookups).
+    name: String,
+    address: Ipv4Addr,
+}
+
+impl EmbeddedDns {
+    pub(crate) fn fds(&self) -> [RawFd; 3] {
+        self.server.fds()
+    }
+
+    pub(crate) fn waiting(&self) -> bool {
+        self.server.waiting()
+    }
+
+    pub(crate) fn expire(&mut self) {
+        self.server.expire()
+    }
+
+    /// Serves what `fd` has to read, for container `id`.
+    pub(crate) fn readable(&mut self, fd: RawFd, engine: &Engine, id: &str) {
+        let mut directory = ContainerDirectory {
+            engine,
+            id,
+            names: &mut self.names,
+        };
+        self.server.readable(fd, &mut directory);
     }
 }
 
-/// The names container `id` resolves, looked up in the store per query.
-struct ContainerDirectory<'a> {
-    engine: &'a Engine,
-    id: String,
+impl Engine {
+    /// [`Engine::dns_server`] with its name cache.
+    pub(crate) fn embedded_dns(&self, rec: &ContainerRecord) -> Result<Option<EmbeddedDns>, Error> {
+        Ok(self.dns_server(rec)?.map(|server| EmbeddedDns {
+            server,
+            names: None,
+        }))
+    }
 }
 
-/// A running peer on one of the asker's user-defined networks.
-struct Peer {
-    network: NetworkRecord,
-    record: ContainerRecord,
-    address: Ipv4Addr,
-    aliases: Vec<String>,
+/// The names container `id` resolves: read from the store again when it changed.
+struct ContainerDirectory<'a> {
+    engine: &'a Engine,
+    id: &'a str,
+    names: &'a mut Option<(Option<i64>, Vec<Entry>)>,
 }
 
 impl ContainerDirectory<'_> {
-    /// The asker's record and the running containers on its user-defined networks.
-    fn peers(&self) -> Option<(ContainerRecord, Vec<Peer>)> {
+    fn entries(&mut self) -> Option<&[Entry]> {
+        let version = self.engine.db.change_counter();
+        let fresh = version.is_some()
+            && self
+                .names
+                .as_ref()
+                .is_some_and(|(seen, _)| *seen == version);
+        if !fresh {
+            *self.names = Some((version, self.load()?));
+        }
+        self.names.as_ref().map(|(_, entries)| entries.as_slice())
+    }
+
+    /// The running containers on the asker's user-defined networks, by every name it may use.
+    fn load(&self) -> Option<Vec<Entry>> {
         let db = &self.engine.db;
-        let me = db.container(&self.id).ok()??;
-        let mut peers = Vec::new();
-        for mine in self.engine.container_endpoints(&self.id).ok()? {
+        let me = db.container(self.id).ok()??;
+        let mut entries = Vec::new();
+        for mine in self.engine.container_endpoints(self.id).ok()? {
             let Some(network) = self.engine.network_by_id(&mine.network_id) else {
                 continue;
             };
             if network.is_default() {
                 continue;
             }
+            let links = link_targets(&me, &network);
             for other in self
                 .engine
                 .network_endpoints(&network.id)
@@ -88,15 +140,26 @@ impl ContainerDirectory<'_> {
                 if !(record.state.has_shim() || record.holder_alive()) {
                     continue;
                 }
-                peers.push(Peer {
-                    network: network.clone(),
-                    record,
+                let mut names = vec![record.name.clone(), record.id[..12].to_string()];
+                names.extend(other.aliases);
+                names.extend(
+                    links
+                        .iter()
+                        .filter(|(_, target)| *target == record.name)
+                        .map(|(alias, _)| alias.clone()),
+                );
+                for name in &mut names {
+                    name.make_ascii_lowercase();
+                }
+                entries.push(Entry {
+                    names,
+                    network: network.name.to_ascii_lowercase(),
+                    name: record.name,
                     address: other.ip,
-                    aliases: other.aliases,
                 });
             }
         }
-        Some((me, peers))
+        Some(entries)
     }
 }
 
@@ -124,32 +187,24 @@ fn link_targets(me: &ContainerRecord, network: &NetworkRecord) -> Vec<(String, S
 
 impl Directory for ContainerDirectory<'_> {
     fn addresses(&mut self, name: &str) -> Option<Vec<Ipv4Addr>> {
-        let (me, peers) = self.peers()?;
         let mut found: Vec<Ipv4Addr> = Vec::new();
-        for peer in &peers {
+        for entry in self.entries()? {
             // `web` or `web.NETWORK`.
-            let suffix = format!(".{}", peer.network.name.to_ascii_lowercase());
-            let bare = name.strip_suffix(suffix.as_str()).unwrap_or(name);
-            let same = |candidate: &str| candidate.eq_ignore_ascii_case(bare);
-            let linked = link_targets(&me, &peer.network)
-                .iter()
-                .any(|(alias, target)| same(alias) && *target == peer.record.name);
-            let matches = same(&peer.record.name)
-                || same(&peer.record.id[..12])
-                || peer.aliases.iter().any(|a| same(a))
-                || linked;
-            if matches && !found.contains(&peer.address) {
-                found.push(peer.address);
+            let bare = name
+                .strip_suffix(entry.network.as_str())
+                .and_then(|n| n.strip_suffix('.'))
+                .unwrap_or(name);
+            if entry.names.iter().any(|n| n == bare) && !found.contains(&entry.address) {
+                found.push(entry.address);
             }
         }
         (!found.is_empty()).then_some(found)
     }
 
     fn name_of(&mut self, address: Ipv4Addr) -> Option<String> {
-        let (_, peers) = self.peers()?;
-        peers
+        self.entries()?
             .iter()
-            .find(|p| p.address == address)
-            .map(|p| format!("{}.{}", p.record.name, p.network.name))
+            .find(|e| e.address == address)
+            .map(|e| format!("{}.{}", e.name, e.network))
     }
 }

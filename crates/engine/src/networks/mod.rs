@@ -29,6 +29,7 @@
 //! [`list`] (Docker's documents), [`mode`] (a container's network mode -> driver).
 
 mod dns;
+pub(crate) use dns::EmbeddedDns;
 mod endpoints;
 mod hosts;
 mod inspect;

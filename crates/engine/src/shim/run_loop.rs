@@ -23,7 +23,7 @@ pub(super) struct Shim {
     attach_server: Option<AttachServer>,
     /// The embedded DNS server (127.0.0.11 in the container's namespace) on a user-defined
     /// network: bound on the first start, kept across restarts, closed before teardown.
-    dns: Option<berth_net::dns::Server>,
+    dns: Option<crate::networks::EmbeddedDns>,
     first: bool,
 }
 
@@ -214,7 +214,7 @@ impl Shim {
         let launch = crate::lifecycle::launch(engine, rec, &rootfs_dir)?;
         // Before the process runs: its first lookup must find the server listening.
         if self.dns.is_none() {
-            self.dns = engine.dns_server(rec)?;
+            self.dns = engine.embedded_dns(rec)?;
         }
         sandbox.prepare(rec, launch)?;
         crate::timing::mark("shim: spec written");

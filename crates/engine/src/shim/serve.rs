@@ -23,7 +23,7 @@ pub(super) fn serve(
     id: &str,
     attach: &mut AttachFds,
     attach_server: &mut Option<AttachServer>,
-    dns: &mut Option<berth_net::dns::Server>,
+    dns: &mut Option<crate::networks::EmbeddedDns>,
     running: Running,
     mut health: Option<crate::health::Monitor>,
 ) -> i32 {
@@ -228,7 +228,7 @@ pub(super) fn serve(
                 Slot::StdinWriter => {}
                 Slot::Dns(fd) => {
                     if let Some(server) = dns.as_mut() {
-                        server.readable(fd, &mut engine.dns_directory(id));
+                        server.readable(fd, engine, id);
                     }
                 }
                 Slot::Probe => {
