@@ -444,3 +444,26 @@ print("n=%d median=%.0fus p99=%.0fus max=%.0fus" % (len(times), times[len(times)
         start.elapsed()
     );
 }
+
+/// Port 53 stays the container's own (the server is reached through a DNAT in its namespace,
+/// as Docker's): a DNS or web server of its own binds 0.0.0.0:53 and names still resolve.
+#[test]
+fn a_container_may_serve_port_53_itself() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    env.ok(&["network", "create", "--subnet", "10.251.4.0/24", "portnet"]);
+    sleeper(&env, "web", &["--network", "portnet"]);
+    let web_ip = ip_on(&env, "web", "portnet");
+    let r = env.berth(&[
+        "run",
+        "--rm",
+        "--network",
+        "portnet",
+        "bb",
+        "sh",
+        "-c",
+        "httpd -p 53 -h / && nslookup web",
+    ]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(addresses(&r.stdout), [web_ip], "{}", r.stdout);
+}

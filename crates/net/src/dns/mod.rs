@@ -1,6 +1,8 @@
 //! The embedded DNS server of a container on a user-defined network, as Docker's 127.0.0.11:
-//! UDP and TCP sockets bound to 127.0.0.11:53 inside the container's network namespace (127/8
-//! is on its loopback: no address to add, no DNAT), answering container names from a
+//! UDP and TCP sockets bound to ephemeral ports of 127.0.0.11 inside the container's network
+//! namespace (127/8 is on its loopback: no address to add), reached on port 53 through an
+//! nftables DNAT in that namespace (port 53 stays free for the container), answering
+//! container names from a
 //! [`Directory`] the caller provides, and forwarding every other query upstream from a socket
 //! in the caller's (the host's) namespace, so that loopback resolvers such as 127.0.0.53 work.
 //!
@@ -72,13 +74,7 @@ impl Server {
     /// Binds 127.0.0.11:53 (UDP and TCP) inside the namespace pinned at `netns`, and a
     /// forwarding socket in the caller's. `upstreams`: the resolvers to forward to (port 53).
     pub fn bind(netns: &Path, upstreams: &[IpAddr]) -> Result<Server, Error> {
-        let (udp, tcp) = in_namespace(netns, || {
-            let udp = UdpSocket::bind((ADDRESS, 53))
-                .map_err(|e| Error::io("binding 127.0.0.11:53/udp", e))?;
-            let tcp = TcpListener::bind((ADDRESS, 53))
-                .map_err(|e| Error::io("binding 127.0.0.11:53/tcp", e))?;
-            Ok((udp, tcp))
-        })?;
+        let (udp, tcp) = in_namespace(netns, bind_redirected)?;
         let outbound = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))
             .map_err(|e| Error::io("binding the DNS forwarding socket", e))?;
         for socket in [&udp, &outbound] {
@@ -252,6 +248,63 @@ impl Server {
         framed.extend_from_slice(query);
         stream.write_all(&framed).ok()?;
         read_framed(&mut stream)
+    }
+}
+
+/// In the container's namespace: the server's sockets on ephemeral ports of 127.0.0.11, and
+/// nftables rules that send 127.0.0.11:53 to them, as Docker does: port 53 itself stays free
+/// for a DNS server of the container's own (bound to 0.0.0.0:53 it would clash with a listener
+/// on 127.0.0.11:53). Without a working `nft`, the sockets take port 53 itself.
+fn bind_redirected() -> Result<(UdpSocket, TcpListener), Error> {
+    let udp = UdpSocket::bind((ADDRESS, 0)).map_err(|e| Error::io("binding 127.0.0.11/udp", e))?;
+    let tcp =
+        TcpListener::bind((ADDRESS, 0)).map_err(|e| Error::io("binding 127.0.0.11/tcp", e))?;
+    let port = |addr: std::io::Result<SocketAddr>| addr.map(|a| a.port()).unwrap_or(0);
+    let (udp_port, tcp_port) = (port(udp.local_addr()), port(tcp.local_addr()));
+    if redirect(udp_port, tcp_port).is_ok() {
+        return Ok((udp, tcp));
+    }
+    let udp =
+        UdpSocket::bind((ADDRESS, 53)).map_err(|e| Error::io("binding 127.0.0.11:53/udp", e))?;
+    let tcp =
+        TcpListener::bind((ADDRESS, 53)).map_err(|e| Error::io("binding 127.0.0.11:53/tcp", e))?;
+    Ok((udp, tcp))
+}
+
+/// Loads the DNAT rules in the calling thread's namespace (a child inherits it).
+fn redirect(udp_port: u16, tcp_port: u16) -> Result<(), Error> {
+    use std::process::{Command, Stdio};
+    let ruleset = format!(
+        "table ip berth-dns {{\n\
+         \tchain output {{\n\
+         \t\ttype nat hook output priority -100; policy accept;\n\
+         \t\tip daddr {ADDRESS} udp dport 53 dnat to {ADDRESS}:{udp_port}\n\
+         \t\tip daddr {ADDRESS} tcp dport 53 dnat to {ADDRESS}:{tcp_port}\n\
+         \t}}\n\
+         }}\n"
+    );
+    let mut child = Command::new("nft")
+        .args(["-f", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| Error::io("running nft for the DNS redirect", e))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(ruleset.as_bytes())
+            .map_err(|e| Error::io("writing the DNS redirect to nft", e))?;
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|e| Error::io("waiting for nft", e))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(Error::Invalid(format!(
+            "nft refused the DNS redirect: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )))
     }
 }
 
