@@ -337,6 +337,33 @@ fn links_on_a_user_network_resolve_through_dns() {
     // Legacy variables are for the default bridge only.
     let envs = env.ok(&["exec", "linked", "env"]);
     assert!(!envs.contains("DB_"), "{envs}");
+    // Shown on the endpoint, as given; HostConfig.Links is for legacy links (null here).
+    let shown = env.ok(&[
+        "inspect",
+        "-f",
+        "{{json .HostConfig.Links}} {{json .NetworkSettings.Networks.linknet.Links}}",
+        "linked",
+    ]);
+    assert_eq!(shown.trim(), r#"null ["web:db"]"#);
+    // There a link is only a name: a missing target is no error (as dockerd).
+    env.ok(&[
+        "create",
+        "--network",
+        "linknet",
+        "--link",
+        "nosuch:x",
+        "bb",
+        "true",
+    ]);
+    // Links and the host's network do not mix.
+    let r = env.berth(&["run", "--network", "host", "--link", "web:db", "bb", "true"]);
+    assert_eq!(r.code, 125, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains("conflicting options: host type networking can't be used with links"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]

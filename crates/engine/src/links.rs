@@ -11,6 +11,9 @@ use crate::store::ContainerRecord;
 use crate::types::CreateRequest;
 use crate::{Engine, Error};
 
+/// dockerd's refusal of links with the host's network.
+const HOST_AND_LINKS: &str = "conflicting options: host type networking can't be used with links. This would result in undefined behavior";
+
 /// A link as any client writes it ("web", "web:db", "/web:/me/db") -> (target, alias).
 pub(crate) fn parse(link: &str) -> Option<(String, String)> {
     let (target, alias) = link.split_once(':').unwrap_or((link, link));
@@ -25,6 +28,46 @@ pub(crate) fn display(link: &str, me: &str) -> String {
         Some((target, alias)) => format!("/{target}:/{me}/{alias}"),
         None => link.to_string(),
     }
+}
+
+/// HostConfig.Links as dockerd's inspect shows them: the legacy links as "/NAME:/ME/ALIAS";
+/// `None` (null) on a user-defined network, whose links show on its endpoint.
+pub(crate) fn host_config_links(rec: &ContainerRecord) -> Option<Vec<String>> {
+    let links = rec.config.host_config.links.as_ref()?;
+    if user_defined(&rec.config.host_config.network_mode) || links.is_empty() {
+        return None;
+    }
+    Some(links.iter().map(|l| display(l, &rec.name)).collect())
+}
+
+/// An endpoint's Links in inspect, on a user-defined network: its own (EndpointConfig.Links),
+/// else for the container's own network `--link`'s, as given.
+pub(crate) fn endpoint_links(
+    rec: &ContainerRecord,
+    network: &crate::networks::NetworkRecord,
+) -> Option<Vec<String>> {
+    if network.is_default() {
+        return None;
+    }
+    let endpoints = &rec.config.networking_config.endpoints_config;
+    let own = endpoints
+        .get(&network.name)
+        .or_else(|| endpoints.get(&network.id))
+        .and_then(|s| s.links.clone());
+    let primary = Mode::of(&rec.config.host_config.network_mode).network() == Some(&network.name);
+    own.or_else(|| {
+        primary
+            .then(|| rec.config.host_config.links.clone())
+            .flatten()
+    })
+    .filter(|l| !l.is_empty())
+}
+
+/// Whether a network mode names a user-defined network (links there are DNS names only).
+fn user_defined(network_mode: &str) -> bool {
+    Mode::of(network_mode)
+        .network()
+        .is_some_and(|n| n != crate::networks::DEFAULT_NETWORK)
 }
 
 /// Docker's environment for one legacy link: `ALIAS_PORT`, `ALIAS_PORT_<port>_<PROTO>` and its
@@ -70,10 +113,30 @@ fn link_env(me: &str, alias: &str, target: &ContainerRecord, address: &str) -> V
 impl Engine {
     /// Checks a create request's links (each target exists) and stores them as
     /// "NAME:ALIAS" with the target's own name, as dockerd refuses a missing one.
+    /// On a user-defined network links are only names for the embedded DNS: kept as given,
+    /// unchecked (as dockerd).
     pub(crate) fn resolve_links(&self, mut request: CreateRequest) -> Result<CreateRequest, Error> {
-        let Some(links) = request.host_config.links.take() else {
+        if request
+            .host_config
+            .links
+            .as_ref()
+            .is_none_or(|l| l.is_empty())
+        {
             return Ok(request);
-        };
+        }
+        let mode = Mode::of(&request.host_config.network_mode);
+        if mode.is_host() {
+            return Err(Error::InvalidArgument(HOST_AND_LINKS.into()));
+        }
+        if mode.container().is_some() {
+            return Err(Error::InvalidArgument(
+                "conflicting options: container type network can't be used with links. This would result in undefined behavior".into(),
+            ));
+        }
+        if user_defined(&request.host_config.network_mode) {
+            return Ok(request);
+        }
+        let links = request.host_config.links.take().unwrap_or_default();
         let mut resolved = Vec::new();
         for link in links {
             let Some((target, alias)) = parse(&link) else {
@@ -81,14 +144,21 @@ impl Engine {
                     "invalid link format: {link}"
                 )));
             };
-            let record = self.container(&target).map_err(|e| match e {
+            let missing = |target: &str, e: Error| match e {
                 // A missing target is the client's mistake (dockerd: "invalid parameter"):
                 // a 404 would make clients report a missing image.
                 Error::NotFound(message) => Error::InvalidArgument(format!(
                     "could not get container for {target}: {message}"
                 )),
                 other => other,
-            })?;
+            };
+            let record = self.container(&target).map_err(|e| missing(&target, e))?;
+            let owner = self
+                .network_owner(&record)
+                .map_err(|e| missing(&target, e))?;
+            if Mode::of(&owner.config.host_config.network_mode).is_host() {
+                return Err(Error::InvalidArgument(HOST_AND_LINKS.into()));
+            }
             resolved.push(format!("{}:{alias}", record.name));
         }
         request.host_config.links = Some(resolved);
@@ -118,7 +188,7 @@ impl Engine {
             };
             let child = self.container(&target)?;
             let address = self
-                .container_endpoints(&child.id)?
+                .container_endpoints(&self.network_owner(&child)?.id)?
                 .into_iter()
                 .find(|ep| ep.network_id == default.id)
                 .map(|ep| ep.ip.to_string());
@@ -140,6 +210,23 @@ impl Engine {
             env.extend(link_env(&rec.name, &alias, &child, &address));
         }
         Ok((hosts, env))
+    }
+
+    /// The container whose namespace `rec` uses: itself, or with `--network container:X`
+    /// X's (followed, as dockerd does for link targets).
+    fn network_owner(&self, rec: &ContainerRecord) -> Result<ContainerRecord, Error> {
+        let mut owner = rec.clone();
+        // Bounded: a chain never needs more, and a cycle must not hang.
+        for _ in 0..16 {
+            let Some(other) = Mode::of(&owner.config.host_config.network_mode).container() else {
+                return Ok(owner);
+            };
+            owner = self.container(other)?;
+        }
+        Err(Error::InvalidArgument(format!(
+            "too many containers sharing a network namespace from {}",
+            rec.name
+        )))
     }
 
     /// `rm --link ME/ALIAS` (`DELETE /containers/ME/ALIAS?link=1`): container ME forgets its

@@ -26,12 +26,7 @@ impl Engine {
         };
         let mut host_config = serde_json::to_value(&c.host_config)
             .unwrap_or_else(|_| serde_json::Value::Object(Default::default()));
-        if let Some(links) = &c.host_config.links {
-            host_config["Links"] = links
-                .iter()
-                .map(|l| crate::links::display(l, &rec.name))
-                .collect();
-        }
+        host_config["Links"] = crate::links::host_config_links(&rec).into();
         if host_config["NetworkMode"] == "" {
             host_config["NetworkMode"] = crate::networks::DEFAULT_NETWORK.into();
         }
