@@ -211,6 +211,11 @@ pub async fn kill(Path(id): Path<String>, QueryExtractor(q): Q) -> ApiResult<Sta
 }
 
 pub async fn remove(Path(id): Path<String>, QueryExtractor(q): Q) -> ApiResult<StatusCode> {
+    if query::flag(&q, "link", false) {
+        // `rm --link NAME`: a link, never the container (a bare name is refused).
+        engine::call(move |e| e.remove_link(&id)).await?;
+        return Ok(StatusCode::NO_CONTENT);
+    }
     let force = query::flag(&q, "force", false);
     engine::call(move |e| e.remove_container(&id, force)).await?;
     Ok(StatusCode::NO_CONTENT)

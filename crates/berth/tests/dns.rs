@@ -420,6 +420,16 @@ fn docker_cli_run_link_and_rm_link_through_serve() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let r = docker(&["inspect", "-f", "{{json .HostConfig.Links}}", "client"]);
     assert_eq!(r.stdout.trim(), "null");
+    // `rm --link` of a bare name removes no container.
+    let r = docker(&["rm", "--link", "client"]);
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr
+            .contains("cannot remove the default link name of the container"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(docker(&["inspect", "client"]).code, 0);
     let r = docker(&["run", "--rm", "--link", "nosuch:x", "bb", "true"]);
     assert_eq!(r.code, 125);
     assert!(
