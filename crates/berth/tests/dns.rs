@@ -46,18 +46,48 @@ fn lookup(env: &Env, from: &str, name: &str) -> common::Run {
 }
 
 /// A fake upstream resolver on a loopback address of the host's namespace (unreachable from
-/// any container's): answers A queries for `outside.example` with 192.0.2.55, NXDOMAIN for
-/// anything else. Runs until the test process ends.
+/// any container's), over UDP and TCP: answers A queries for `outside.example` with
+/// 192.0.2.55, NXDOMAIN for anything else. Runs until the test process ends.
 struct FakeUpstream {
     address: Ipv4Addr,
 }
 
 impl FakeUpstream {
     fn start() -> FakeUpstream {
-        // A loopback address of its own, so that tests running at once never share one.
+        // A loopback address of its own (per process and per call, the next one if taken),
+        // so that tests running at once never share one.
+        static NEXT: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(100);
         let pid = std::process::id();
-        let address = Ipv4Addr::new(127, 77, (pid >> 8) as u8, (pid as u8).max(2));
-        let socket = UdpSocket::bind((address, 53)).expect("binding the fake upstream");
+        let (address, socket, listener) = loop {
+            let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            assert!(n < 250, "no free loopback address for the fake upstream");
+            let address = Ipv4Addr::new(127, n, (pid >> 8) as u8, (pid as u8).max(1));
+            let Ok(socket) = UdpSocket::bind((address, 53)) else {
+                continue;
+            };
+            let Ok(listener) = std::net::TcpListener::bind((address, 53)) else {
+                continue;
+            };
+            break (address, socket, listener);
+        };
+        std::thread::spawn(move || {
+            use std::io::{Read, Write};
+            for mut stream in listener.incoming().flatten() {
+                let mut length = [0u8; 2];
+                if stream.read_exact(&mut length).is_err() {
+                    continue;
+                }
+                let mut query = vec![0u8; u16::from_be_bytes(length) as usize];
+                if stream.read_exact(&mut query).is_err() {
+                    continue;
+                }
+                if let Some(reply) = fake_answer(&query) {
+                    let mut framed = (reply.len() as u16).to_be_bytes().to_vec();
+                    framed.extend_from_slice(&reply);
+                    let _ = stream.write_all(&framed);
+                }
+            }
+        });
         std::thread::spawn(move || {
             let mut buf = [0u8; 1500];
             while let Ok((n, from)) = socket.recv_from(&mut buf) {
@@ -159,7 +189,7 @@ fn embedded_dns_answers_names_aliases_in_turns_and_follows_peers() {
     assert_ne!(both[0], both[2], "the order did not turn: {}", r.stdout);
 
     // Anything else goes upstream, from the host's namespace (the container cannot reach
-    // 127.77.x.y itself).
+    // the upstream on 127.x.y.z itself).
     let r = lookup(&env, "client", "outside.example");
     assert_eq!(
         addresses(&r.stdout),
@@ -212,11 +242,19 @@ fn dig_over_udp_and_tcp_and_reverse_lookups() {
         return;
     }
     env.image("bb", &[]);
+    let upstream = FakeUpstream::start().address.to_string();
     env.ok(&["network", "create", "--subnet", "10.251.1.0/24", "dignet"]);
     let id = sleeper(
         &env,
         "db",
-        &["--network", "dignet", "--network-alias", "database"],
+        &[
+            "--network",
+            "dignet",
+            "--network-alias",
+            "database",
+            "--dns",
+            &upstream,
+        ],
     );
     let ip = ip_on(&env, "db", "dignet");
     let netns = env.run.join("netns").join(&id);
@@ -232,6 +270,9 @@ fn dig_over_udp_and_tcp_and_reverse_lookups() {
     assert_eq!(dig(&["+tcp", "database"]), ip);
     assert_eq!(dig(&["DB.dignet."]), ip);
     assert_eq!(dig(&["-x", &ip]), "db.dignet.");
+    // Forwarded over the transport it came on.
+    assert_eq!(dig(&["outside.example"]), "192.0.2.55");
+    assert_eq!(dig(&["+tcp", "outside.example"]), "192.0.2.55");
 }
 
 #[test]
