@@ -339,8 +339,8 @@ fn in_namespace<T>(path: &Path, f: impl FnOnce() -> Result<T, Error>) -> Result<
 }
 
 /// The upstream resolvers for a container: `--dns` when given, else the host's resolv.conf
-/// nameservers, loopback ones included (forwarding happens in the host's namespace); Docker's
-/// 8.8.8.8/8.8.4.4 when there is none.
+/// nameservers, loopback ones included (forwarding happens in the host's namespace), IPv4
+/// only; Docker's 8.8.8.8/8.8.4.4 when there is none.
 pub fn upstreams(host_resolv_conf: &str, dns: &[String]) -> Vec<IpAddr> {
     let parsed: Vec<IpAddr> = if dns.is_empty() {
         host_resolv_conf
@@ -356,10 +356,11 @@ pub fn upstreams(host_resolv_conf: &str, dns: &[String]) -> Vec<IpAddr> {
     } else {
         dns.iter().filter_map(|ns| ns.parse().ok()).collect()
     };
-    // The server itself is no upstream (a container's resolv.conf copied as the host's).
+    // The server itself is no upstream (a container's resolv.conf copied as the host's);
+    // forwarding goes out of an IPv4 socket, so IPv6 resolvers are left out.
     let parsed: Vec<IpAddr> = parsed
         .into_iter()
-        .filter(|ip| *ip != IpAddr::V4(ADDRESS))
+        .filter(|ip| ip.is_ipv4() && *ip != IpAddr::V4(ADDRESS))
         .collect();
     if parsed.is_empty() {
         vec![
@@ -377,7 +378,7 @@ mod tests {
 
     #[test]
     fn upstreams_keep_loopback_and_prefer_dns_flags() {
-        let host = "nameserver 127.0.0.53\nnameserver 10.0.0.2\nsearch x\n";
+        let host = "nameserver 127.0.0.53\nnameserver 10.0.0.2\nnameserver ::1\nsearch x\n";
         assert_eq!(
             upstreams(host, &[]),
             [
