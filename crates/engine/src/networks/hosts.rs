@@ -55,8 +55,9 @@ impl Engine {
                 .unwrap_or_default(),
             || Ok(self.default_network()?.gateway.to_string()),
         )?;
-        // Legacy links (default bridge): after --add-host, as Docker's.
-        extra.extend(self.legacy_links(rec)?.0);
+        // Legacy links (default bridge): after --add-host, as Docker's. A target gone since
+        // the start (which refused a stopped one) drops out on a rewrite.
+        extra.extend(self.legacy_links(rec).map(|l| l.0).unwrap_or_default());
         let mine = self.container_endpoints(&rec.id)?;
         let own = own_entries(
             &mine,
