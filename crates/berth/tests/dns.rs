@@ -545,3 +545,62 @@ fn a_container_may_serve_port_53_itself() {
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert_eq!(addresses(&r.stdout), [web_ip], "{}", r.stdout);
 }
+
+/// docker-compose 1.29 through `berth serve`: a service scaled to two answers its name with
+/// both containers' addresses, in turns, and the aliases of compose's `links:` resolve on
+/// the project's network.
+#[test]
+fn compose_scaled_service_balances_through_dns() {
+    let Some(env) = env() else { return };
+    let compose_bin = "/usr/bin/docker-compose";
+    if !std::path::Path::new(compose_bin).is_file() {
+        common::cannot_run("docker-compose is not installed");
+        return;
+    }
+    env.image("bb", &[]);
+    let (cmd, socket) = env.serve_command();
+    let _serve = common::serve::Serve::start(cmd, socket.clone());
+    let dir = env.run.parent().unwrap().join("project");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("docker-compose.yml"),
+        "version: '3'\nservices:\n  web:\n    image: bb\n    command: sleep 300\n  client:\n    image: bb\n    command: sleep 300\n    links:\n      - web:backend\n",
+    )
+    .unwrap();
+    let compose = |args: &[&str]| {
+        let mut c = Command::new(compose_bin);
+        c.arg("--no-ansi")
+            .args(["-p", "dnsproj"])
+            .args(args)
+            .current_dir(&dir)
+            .env("DOCKER_HOST", format!("unix://{}", socket.display()))
+            .env("DOCKER_CONFIG", dir.join(".docker"));
+        common::output_within(c, common::COMMAND_DEADLINE)
+    };
+    let r = compose(&["up", "-d", "--scale", "web=2"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let mut webs: Vec<String> = ["dnsproj_web_1", "dnsproj_web_2"]
+        .iter()
+        .map(|name| ip_on(&env, name, "dnsproj_default"))
+        .collect();
+    webs.sort();
+    let r = env.berth(&[
+        "exec",
+        "dnsproj_client_1",
+        "sh",
+        "-c",
+        "nslookup web; nslookup web; nslookup backend; nslookup web_2",
+    ]);
+    let found = addresses(&r.stdout);
+    assert_eq!(found.len(), 6, "{}{}", r.stdout, r.stderr);
+    let mut first = found[..2].to_vec();
+    first.sort();
+    assert_eq!(first, webs, "{}", r.stdout);
+    assert_ne!(found[0], found[2], "the order did not turn: {}", r.stdout);
+    // compose links the alias to the service's first container, and each by its short name.
+    let web1 = ip_on(&env, "dnsproj_web_1", "dnsproj_default");
+    let web2 = ip_on(&env, "dnsproj_web_2", "dnsproj_default");
+    assert_eq!(found[4..], [web1, web2], "{}", r.stdout);
+    let r = compose(&["down", "-t", "0"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+}
