@@ -209,6 +209,20 @@ fn embedded_dns_answers_names_aliases_in_turns_and_follows_peers() {
     env.ok(&["rm", "-f", "late"]);
     let r = lookup(&env, "client", "late");
     assert!(addresses(&r.stdout).is_empty(), "{}", r.stdout);
+    // A running container connected later (with an alias) and disconnected again.
+    sleeper(&env, "joiner", &[]);
+    env.ok(&["network", "connect", "--alias", "svc", "dnsnet", "joiner"]);
+    let joiner = ip_on(&env, "joiner", "dnsnet");
+    assert_eq!(
+        addresses(&lookup(&env, "client", "svc").stdout),
+        std::slice::from_ref(&joiner)
+    );
+    assert_eq!(
+        addresses(&lookup(&env, "client", "joiner").stdout),
+        [joiner]
+    );
+    env.ok(&["network", "disconnect", "dnsnet", "joiner"]);
+    assert!(addresses(&lookup(&env, "client", "svc").stdout).is_empty());
     // A stopped one too.
     env.ok(&["kill", "web2"]);
     common::wait_for(
