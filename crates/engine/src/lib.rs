@@ -32,7 +32,6 @@ pub mod host;
 pub mod humanize;
 pub mod images;
 pub mod lifecycle;
-mod links;
 pub mod logs;
 pub mod mounts;
 pub mod names;

@@ -26,7 +26,7 @@ impl Engine {
         };
         let mut host_config = serde_json::to_value(&c.host_config)
             .unwrap_or_else(|_| serde_json::Value::Object(Default::default()));
-        host_config["Links"] = crate::links::host_config_links(&rec).into();
+        host_config["Links"] = crate::networks::links::host_config_links(&rec).into();
         if host_config["NetworkMode"] == "" {
             host_config["NetworkMode"] = crate::networks::DEFAULT_NETWORK.into();
         }

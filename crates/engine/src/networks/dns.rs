@@ -180,7 +180,7 @@ fn link_targets(me: &ContainerRecord, network: &NetworkRecord) -> Vec<(String, S
         .unwrap_or_default()
         .into_iter()
         .chain(endpoint_links)
-        .filter_map(|link| crate::links::parse(&link))
+        .filter_map(|link| super::links::parse(&link))
         .map(|(target, alias)| (alias, target))
         .collect()
 }

@@ -129,7 +129,7 @@ impl Engine {
                 ..Default::default()
             }
             .with_empty_ipv6();
-            endpoint.links = crate::links::endpoint_links(rec, &net);
+            endpoint.links = super::links::endpoint_links(rec, &net);
             if running {
                 endpoint.ip_address = ep.ip.to_string();
                 endpoint.gateway = net.gateway.to_string();

@@ -1,12 +1,12 @@
 //! Docker's container links (`--link NAME[:ALIAS]`, HostConfig.Links): checked and stored as
 //! "NAME:ALIAS" on create; on the default bridge the legacy forms (a hosts entry, the
 //! `ALIAS_NAME`/`ALIAS_PORT_*`/`ALIAS_ENV_*` variables); on user-defined networks the alias
-//! resolves through the embedded DNS (networks::dns); shown as "/NAME:/ME/ALIAS" by inspect;
+//! resolves through the embedded DNS ([`super::dns`]); shown as "/NAME:/ME/ALIAS" by inspect;
 //! removed by `rm --link ME/ALIAS`.
 
 use berth_net::files::HostEntry;
 
-use crate::networks::mode::Mode;
+use super::mode::Mode;
 use crate::store::ContainerRecord;
 use crate::types::CreateRequest;
 use crate::{Engine, Error};
@@ -44,7 +44,7 @@ pub(crate) fn host_config_links(rec: &ContainerRecord) -> Option<Vec<String>> {
 /// else for the container's own network `--link`'s, as given.
 pub(crate) fn endpoint_links(
     rec: &ContainerRecord,
-    network: &crate::networks::NetworkRecord,
+    network: &super::NetworkRecord,
 ) -> Option<Vec<String>> {
     if network.is_default() {
         return None;
@@ -67,7 +67,7 @@ pub(crate) fn endpoint_links(
 fn user_defined(network_mode: &str) -> bool {
     Mode::of(network_mode)
         .network()
-        .is_some_and(|n| n != crate::networks::DEFAULT_NETWORK)
+        .is_some_and(|n| n != super::DEFAULT_NETWORK)
 }
 
 /// Docker's environment for one legacy link: `ALIAS_PORT`, `ALIAS_PORT_<port>_<PROTO>` and its
@@ -173,9 +173,7 @@ impl Engine {
     ) -> Result<(Vec<HostEntry>, Vec<String>), Error> {
         let links = rec.config.host_config.links.as_deref().unwrap_or_default();
         let mode = Mode::of(&rec.config.host_config.network_mode);
-        let on_default = mode
-            .network()
-            .is_some_and(|n| n == crate::networks::DEFAULT_NETWORK);
+        let on_default = mode.network().is_some_and(|n| n == super::DEFAULT_NETWORK);
         if links.is_empty() || !on_default {
             return Ok((Vec::new(), Vec::new()));
         }
@@ -199,7 +197,7 @@ impl Engine {
                 )));
             };
             // The alias, the target's hostname, and its name unless that is the alias.
-            let mut names = vec![alias.clone(), crate::networks::hostname_of(&child)];
+            let mut names = vec![alias.clone(), super::hostname_of(&child)];
             if alias != child.name {
                 names.push(child.name.clone());
             }
