@@ -62,6 +62,23 @@ pub(super) fn local_answer(
     Some(response)
 }
 
+/// The wire form of `response` within `limit` bytes (a UDP answer: 512, or the query's EDNS
+/// size): answers that do not fit are dropped and TC is set, so the client asks again over
+/// TCP, which carries them all (a scaled service with many containers under one alias).
+pub(super) fn fit(mut response: Message, limit: usize) -> Option<Vec<u8>> {
+    loop {
+        let bytes = response.to_vec().ok()?;
+        if bytes.len() <= limit || response.answers.is_empty() {
+            return Some(bytes);
+        }
+        let keep = response.answers.len() * limit / bytes.len();
+        response
+            .answers
+            .truncate(keep.min(response.answers.len() - 1));
+        response.metadata.truncation = true;
+    }
+}
+
 /// A failure answer (SERVFAIL, FORMERR) carrying the query's id and question.
 pub(super) fn failure(query: &Message, code: ResponseCode) -> Message {
     let mut response = Message::error_msg(query.metadata.id, query.metadata.op_code, code);
@@ -142,6 +159,28 @@ mod tests {
         let v6 = local_answer(&ask("web.", RecordType::AAAA), &mut Fixed, 0).unwrap();
         assert!(v6.answers.is_empty());
         assert_eq!(v6.metadata.response_code, ResponseCode::NoError);
+    }
+
+    struct Many;
+
+    impl Directory for Many {
+        fn addresses(&mut self, _name: &str) -> Option<Vec<Ipv4Addr>> {
+            Some((0..100).map(|i| Ipv4Addr::new(10, 0, 1, i)).collect())
+        }
+    }
+
+    #[test]
+    fn udp_answers_that_do_not_fit_are_truncated() {
+        let full = local_answer(&ask("web.", RecordType::A), &mut Many, 0).unwrap();
+        let bytes = fit(full, 512).unwrap();
+        assert!(bytes.len() <= 512, "{}", bytes.len());
+        let back = Message::from_vec(&bytes).unwrap();
+        assert!(back.metadata.truncation);
+        assert!(!back.answers.is_empty());
+        let small = local_answer(&ask("web.", RecordType::A), &mut Fixed, 0).unwrap();
+        let back = Message::from_vec(&fit(small, 512).unwrap()).unwrap();
+        assert!(!back.metadata.truncation);
+        assert_eq!(back.answers.len(), 2);
     }
 
     #[test]

@@ -148,7 +148,7 @@ impl Server {
             };
             match self.answer(&query, directory) {
                 Some(response) => {
-                    if let Ok(bytes) = response.to_vec() {
+                    if let Some(bytes) = answer::fit(response, query.max_payload() as usize) {
                         let _ = self.udp.send_to(&bytes, client);
                     }
                 }
