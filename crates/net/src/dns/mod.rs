@@ -30,6 +30,9 @@ pub const ADDRESS: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 11);
 /// next upstream is preferred.
 const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// Forwarded queries waiting at most at once (memory a container's queries can hold).
+const MAX_PENDING: usize = 256;
+
 /// How long a TCP client may take to send its query, and an upstream over TCP to answer: the
 /// shim's loop waits meanwhile.
 const TCP_TIMEOUT: Duration = Duration::from_millis(500);
@@ -185,6 +188,10 @@ impl Server {
         let upstream_id = self.next_id;
         let mut out = bytes.to_vec();
         out[..2].copy_from_slice(&upstream_id.to_be_bytes());
+        if self.pending.len() >= MAX_PENDING {
+            // A container flooding unanswered queries: the oldest is given up.
+            self.pending.remove(0);
+        }
         if self.outbound.send_to(&out, upstream).is_ok() {
             self.pending.push(Pending {
                 upstream_id,
