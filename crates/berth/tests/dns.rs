@@ -221,6 +221,14 @@ fn embedded_dns_answers_names_aliases_in_turns_and_follows_peers() {
         addresses(&lookup(&env, "client", "joiner").stdout),
         [joiner]
     );
+    // And it resolves through the embedded server itself now, as with Docker.
+    let resolv = env.ok(&["exec", "joiner", "cat", "/etc/resolv.conf"]);
+    assert!(resolv.contains("nameserver 127.0.0.11\n"), "{resolv}");
+    // (Its shim binds the server once woken by the connect: a moment after it returns.)
+    common::wait_for(
+        || addresses(&lookup(&env, "joiner", "web1").stdout) == std::slice::from_ref(&ip1),
+        "the connected container to resolve web1",
+    );
     env.ok(&["network", "disconnect", "dnsnet", "joiner"]);
     assert!(addresses(&lookup(&env, "client", "svc").stdout).is_empty());
     // A stopped one too.

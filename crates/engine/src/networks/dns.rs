@@ -17,14 +17,38 @@ use crate::{Engine, Error};
 
 impl Engine {
     /// Whether a container resolves through the embedded server (127.0.0.11 in its
-    /// resolv.conf): its own network is a user-defined one, as with Docker. Decided by the
-    /// network mode alone, so that its resolv.conf and its shim agree from start to end.
+    /// resolv.conf): it is on a user-defined network, as with Docker (its own network, or one
+    /// it was connected to: then its shim starts the server when woken, see
+    /// [`Engine::wake_for_dns`]). Only a container on the default bridge costs a lookup.
     pub(crate) fn uses_embedded_dns(&self, rec: &ContainerRecord) -> bool {
-        Mode::of(&rec.config.host_config.network_mode)
-            .network()
-            .is_some_and(|name| {
-                name != DEFAULT_NETWORK && self.network(name).is_ok_and(|n| !n.is_default())
-            })
+        let mode = Mode::of(&rec.config.host_config.network_mode);
+        match mode.network() {
+            None => false,
+            Some(DEFAULT_NETWORK) => self.container_endpoints(&rec.id).is_ok_and(|leases| {
+                leases.iter().any(|ep| {
+                    self.network_by_id(&ep.network_id)
+                        .is_some_and(|n| !n.is_default())
+                })
+            }),
+            Some(name) => self.network(name).is_ok_and(|n| !n.is_default()),
+        }
+    }
+
+    /// Asks a running container's shim to look again whether it needs its DNS server (it was
+    /// connected to a user-defined network): SIGCHLD, which wakes its loop like a child's exit
+    /// and is harmless to any process.
+    pub(crate) fn wake_for_dns(&self, rec: &ContainerRecord) {
+        if rec.state.has_shim() && rec.holder_alive() {
+            // SAFETY: kill(2) with a signal whose default action is to ignore it, on the pid
+            // of this container's live shim (checked by its start time just above).
+            unsafe { libc::kill(rec.shim_pid, libc::SIGCHLD) };
+        }
+    }
+
+    /// In a shim woken up: its container's DNS server, if it now needs one.
+    pub(crate) fn late_embedded_dns(&self, id: &str) -> Option<EmbeddedDns> {
+        let rec = self.db.container(id).ok()??;
+        self.embedded_dns(&rec).ok().flatten()
     }
 
     /// The container's DNS server, bound in its (already made) namespace; `None` when it

@@ -250,6 +250,9 @@ impl Engine {
             }
             self.write_network_files(&rec, &hostname_of(&rec))?;
             self.refresh_peers(&rec);
+            if !net.is_default() {
+                self.wake_for_dns(&rec);
+            }
         }
         Ok(())
     }

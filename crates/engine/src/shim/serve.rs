@@ -212,6 +212,10 @@ pub(super) fn serve(
                     while matches!(nix::unistd::read(sig_r.as_raw_fd(), &mut drain), Ok(n) if n > 0)
                     {
                     }
+                    // Perhaps `network connect` woke it: a user-defined network wants DNS.
+                    if dns.is_none() {
+                        *dns = engine.late_embedded_dns(id);
+                    }
                 }
                 Slot::TtyIn => {
                     let (Some(input), Some(master)) = (&tty_in, &pty) else {
