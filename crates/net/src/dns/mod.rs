@@ -2,12 +2,14 @@
 //! UDP and TCP sockets bound to ephemeral ports of 127.0.0.11 inside the container's network
 //! namespace (127/8 is on its loopback: no address to add), reached on port 53 through an
 //! nftables DNAT in that namespace (port 53 stays free for the container), answering
-//! container names from a
-//! [`Directory`] the caller provides, and forwarding every other query upstream from a socket
-//! in the caller's (the host's) namespace, so that loopback resolvers such as 127.0.0.53 work.
+//! container names from a [`Directory`] the caller provides, and forwarding every other query
+//! upstream from a socket in the caller's (the host's) namespace, so that loopback resolvers
+//! such as 127.0.0.53 work.
 //!
 //! Owned by the container's shim, which polls [`Server::fds`] in its loop: no thread, no
-//! runtime. Must not know where names come from (the engine's state): the [`Directory`] says.
+//! runtime, nothing to start or stop beside the container (berth has no daemon to host one
+//! resolver for all; a per-network resolver process would need its own lifecycle and repair).
+//! Must not know where names come from (the engine's state): the [`Directory`] says.
 
 mod answer;
 
@@ -74,8 +76,9 @@ pub struct Server {
 }
 
 impl Server {
-    /// Binds 127.0.0.11:53 (UDP and TCP) inside the namespace pinned at `netns`, and a
-    /// forwarding socket in the caller's. `upstreams`: the resolvers to forward to (port 53).
+    /// Serves 127.0.0.11:53 (UDP and TCP) inside the namespace pinned at `netns` (see the
+    /// module doc: ephemeral ports behind a DNAT), with a forwarding socket in the caller's.
+    /// `upstreams`: the resolvers to forward to (port 53).
     pub fn bind(netns: &Path, upstreams: &[IpAddr]) -> Result<Server, Error> {
         let (udp, tcp) = in_namespace(netns, bind_redirected)?;
         let outbound = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))
