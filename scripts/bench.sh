@@ -18,10 +18,13 @@
 #             host making a running container print a line to a client having it, for
 #             `berth logs -f`, HTTP logs?follow=1, `docker logs -f` and HTTP attach against
 #             `berth serve` and dockerd, and `podman logs -f`; median and p95.
+#   dns       the embedded DNS (127.0.0.11 on a user network, 5 containers on it): answer time
+#             of DNS_QUERIES (default 2000) queries from inside a container's namespace, median
+#             and p99; and `berth run --rm` on that network against the default bridge.
 # dockerd (Debian's docker.io) is started on a private socket and data root, and stopped.
 # BERTH_BEFORE=/path/to/an/older/berth adds that binary (its own state root) to the run and
 # bridge sections: a before/after comparison of a change, side by side in one run.
-# Usage: [BENCH=run,idle,build,api,registry,bridge,throughput,latency] scripts/bench.sh [--install] [RUNS] [IDLE_CONTAINERS]
+# Usage: [BENCH=run,idle,build,api,registry,bridge,throughput,latency,dns] scripts/bench.sh [--install] [RUNS] [IDLE_CONTAINERS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 install=""
@@ -34,7 +37,7 @@ if [ "${1:-}" = "--install" ]; then
 fi
 RUNS=${1:-50}
 IDLE=${2:-50}
-BENCH=${BENCH:-run,idle,build,api,registry,bridge,throughput,latency}
+BENCH=${BENCH:-run,idle,build,api,registry,bridge,throughput,latency,dns}
 want() { [[ ",$BENCH," == *",$1,"* ]]; }
 command -v hyperfine >/dev/null || { echo "needs hyperfine (apt-get install hyperfine)"; exit 1; }
 cargo build --release -p berth -q
@@ -332,4 +335,35 @@ fi
 
 if want registry && [ -x scripts/bench-registry.sh ]; then
     BERTH_BIN=$berth scripts/bench-registry.sh $install
+fi
+
+if want dns; then
+    "$berth" network create bench-dns >/dev/null
+    for i in 1 2 3 4; do "$berth" run -d --network bench-dns --name "dns-peer$i" bench sleep 600 >/dev/null; done
+    id=$("$berth" run -d --network bench-dns bench sleep 600)
+    # One process in the container's namespace asks for a peer, one query after the other.
+    nsenter --net="$BERTH_RUN/netns/$id" python3 - "${DNS_QUERIES:-2000}" <<'PY'
+import socket, struct, sys, time
+query = struct.pack(">HHHHHH", 0x4242, 0x0100, 1, 0, 0, 0) + b"\tdns-peer2\x00" + struct.pack(">HH", 1, 1)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(2)
+times = []
+for _ in range(int(sys.argv[1])):
+    t = time.perf_counter()
+    s.sendto(query, ("127.0.0.11", 53))
+    s.recv(512)
+    times.append(time.perf_counter() - t)
+times.sort()
+print(f"embedded DNS: {len(times)} queries, median {times[len(times) // 2] * 1e6:.0f} us, "
+      f"p99 {times[int(len(times) * 0.99)] * 1e6:.0f} us")
+PY
+    hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$work/dns.json" \
+        -n berth "$berth run --rm --network bench-dns bench true" \
+        -n "berth, default bridge" "$berth run --rm bench true" >/dev/null 2>&1 ||
+        hyperfine --warmup 3 --runs "$RUNS" --export-json "$work/dns.json" \
+            -n berth "$berth run --rm --network bench-dns bench true" \
+            -n "berth, default bridge" "$berth run --rm bench true" >/dev/null
+    ratios "$work/dns.json" "run on a user network (DNS)"
+    "$berth" rm -f $("$berth" ps -aq) >/dev/null 2>&1 || true
+    "$berth" network rm bench-dns >/dev/null
 fi

@@ -13,6 +13,8 @@ set -euo pipefail
 # bridges under its FORWARD policy). python3: the hostile-container probe and the demo.
 packages=(libseccomp-dev pkg-config busybox-static runc tini procps docker-registry apache2-utils
     nftables iptables iproute2 openssl skopeo docker-compose docker.io python3)
+# bind9-dnsutils: `dig`, which the embedded DNS tests point at 127.0.0.11 (UDP, TCP, PTR).
+packages+=(bind9-dnsutils)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -193,6 +193,11 @@ pub async fn kill(Path(id): Path<String>, QueryExtractor(q): Q) -> ApiResult<Sta
 }
 
 pub async fn remove(Path(id): Path<String>, QueryExtractor(q): Q) -> ApiResult<StatusCode> {
+    if query::flag(&q, "link", false) {
+        // `rm --link NAME`: a link, never the container (a bare name is refused).
+        engine::call(move |e| e.remove_link(&id)).await?;
+        return Ok(StatusCode::NO_CONTENT);
+    }
     let force = query::flag(&q, "force", false);
     let volumes = query::flag(&q, "v", false);
     engine::call(move |e| e.remove_container_and_volumes(&id, force, volumes)).await?;
@@ -386,4 +391,17 @@ impl Drop for CancelOnDrop {
     fn drop(&mut self) {
         self.0.store(true, Ordering::Relaxed);
     }
+}
+
+/// `DELETE /containers/{parent}/{alias}?link=1` (`docker rm --link PARENT/ALIAS`): the
+/// parent forgets its link; without `link=1` there is no such route.
+pub async fn remove_link(
+    Path((parent, alias)): Path<(String, String)>,
+    QueryExtractor(q): Q,
+) -> ApiResult<StatusCode> {
+    if !query::flag(&q, "link", false) {
+        return Err(ApiError::not_found("page not found"));
+    }
+    engine::call(move |e| e.remove_link(&format!("{parent}/{alias}"))).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

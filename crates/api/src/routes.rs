@@ -97,6 +97,7 @@ pub fn router(state: AppState) -> Router {
         .route("/configs/{*rest}", any(swarm::not_a_manager))
         .route("/images/search", get(registry_queries::search))
         .route("/distribution/{*rest}", get(registry_queries::distribution))
+        .route("/containers/{id}/{alias}", delete(containers::remove_link))
         .fallback(not_found)
         .layer(axum::middleware::from_fn(refuse_unsupported_version))
         .layer(axum::middleware::map_response(json_errors))

@@ -211,6 +211,9 @@ pub struct RunFlags {
     /// Container IPv4/IPv6 link-local addresses
     #[arg(long, value_name = "list", action = ArgAction::Append)]
     pub link_local_ip: Vec<String>,
+    /// Add link to another container
+    #[arg(long, value_name = "list", action = ArgAction::Append)]
+    pub link: Vec<String>,
 }
 
 impl RunFlags {
@@ -434,6 +437,7 @@ impl RunFlags {
                 config,
             });
         }
+        hc.links = (!self.link.is_empty()).then(|| self.link.clone());
         self.apply_network_flags(&mut request)?;
         self.isolation.apply(&mut request.host_config)?;
         Ok(request)

@@ -508,6 +508,14 @@ pub(crate) fn launch(
         .cloned()
         .collect();
     let mut env: Vec<String> = c.env.clone().unwrap_or_default();
+    // Legacy links' variables first: the container's own win (as Docker's).
+    let (_, link_env) = engine.legacy_links(rec)?;
+    for var in link_env.into_iter().rev() {
+        let key = var.split('=').next().unwrap_or_default();
+        if !env.iter().any(|e| e.split('=').next() == Some(key)) {
+            env.insert(0, var);
+        }
+    }
     if !env.iter().any(|e| e.starts_with("HOSTNAME=")) {
         env.insert(1.min(env.len()), format!("HOSTNAME={hostname}"));
     }

@@ -159,6 +159,8 @@ pub struct HostConfig {
     /// `--log-driver`, `--log-opt`: None (or an empty `Type`) is the default driver.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_config: Option<LogConfig>,
+    /// `--link NAME[:ALIAS]`: as given on create; inspect shows Docker's "/NAME:/ME/ALIAS".
+    pub links: Option<Vec<String>>,
 }
 
 /// Docker's `HostConfig.LogConfig`: the log driver (`Type`) and its options (`Config`; clients
@@ -311,6 +313,8 @@ pub struct EndpointSettings {
     /// This endpoint's MAC address (API 1.44+; older clients set Config.MacAddress).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mac_address: Option<String>,
+    /// Links on this network ("NAME:ALIAS"): the alias resolves through the embedded DNS.
+    pub links: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -85,6 +85,39 @@ pub fn resolv_conf(host: &str, dns: &[String], search: &[String], options: &[Str
     out
 }
 
+/// /etc/resolv.conf on a user-defined network, as Docker's: the embedded server
+/// ([`crate::dns::ADDRESS`]) as the only nameserver, the host's (or `--dns-search`) search
+/// domains, and `ndots:0` unless `--dns-option` sets ndots itself.
+pub fn internal_resolv_conf(host: &str, search: &[String], options: &[String]) -> String {
+    let searches: Vec<String> = if search.is_empty() {
+        host.lines()
+            .filter_map(|line| {
+                let mut words = line.split_whitespace();
+                matches!(words.next(), Some("search") | Some("domain"))
+                    .then(|| words.map(str::to_string).collect::<Vec<_>>())
+            })
+            .next_back()
+            .unwrap_or_default()
+    } else {
+        search
+            .iter()
+            .filter(|s| s.as_str() != ".")
+            .cloned()
+            .collect()
+    };
+    let mut opts = options.to_vec();
+    if !opts.iter().any(|o| o.starts_with("ndots:")) {
+        opts.push("ndots:0".into());
+    }
+    let mut out = String::new();
+    if !searches.is_empty() {
+        out.push_str(&format!("search {}\n", searches.join(" ")));
+    }
+    out.push_str(&format!("nameserver {}\n", crate::dns::ADDRESS));
+    out.push_str(&format!("options {}\n", opts.join(" ")));
+    out
+}
+
 /// Rewrites a file that may be bind-mounted into a running container: same inode (a rename
 /// would leave the container with the old file), truncated and written in one go.
 pub fn rewrite_in_place(path: &Path, content: &str) -> Result<(), Error> {
@@ -125,6 +158,19 @@ mod tests {
         assert_eq!(
             out,
             "nameserver 1.1.1.1\nsearch b.example\noptions ndots:2\n"
+        );
+    }
+
+    #[test]
+    fn internal_resolv_conf_names_the_embedded_server() {
+        let host = "nameserver 127.0.0.53\nsearch corp.example\n";
+        assert_eq!(
+            internal_resolv_conf(host, &[], &[]),
+            "search corp.example\nnameserver 127.0.0.11\noptions ndots:0\n"
+        );
+        assert_eq!(
+            internal_resolv_conf(host, &["b.example".into()], &["ndots:2".into()]),
+            "search b.example\nnameserver 127.0.0.11\noptions ndots:2\n"
         );
     }
 

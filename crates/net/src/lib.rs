@@ -4,13 +4,15 @@
 //! single-threaded), network namespaces as bind-mounted files, IPAM math (subnet choice, the
 //! next free address, IPv4 and IPv6), the /etc/hosts and /etc/resolv.conf contents Docker
 //! writes, the network drivers over them ([`driver::NetworkDriver`]: bridge, host, none,
-//! container:), and the userland proxy for port bindings the kernel cannot DNAT ([`proxy`]).
+//! container:), the userland proxy for port bindings the kernel cannot DNAT ([`proxy`]), and
+//! the embedded DNS server of containers on user-defined networks ([`dns`]).
 //!
 //! Must not: know about images, container records or the state database (the engine decides
 //! which addresses are leased and passes them in), nor delete a veth: a container's pair goes
 //! away with its network namespace (deleting a veth while its peer's netns dies oopses some
 //! kernels), so teardown is [`netns::release`].
 
+pub mod dns;
 pub mod driver;
 pub mod files;
 pub mod firewall;

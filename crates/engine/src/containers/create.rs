@@ -28,6 +28,7 @@ impl Engine {
     ) -> Result<String, Error> {
         validate_request(&request)?;
         self.check_container_network(&request)?;
+        let request = self.resolve_links(request)?;
         if let Some(name) = name {
             let bare = name.strip_prefix('/').unwrap_or(name);
             if !names::valid_name(bare) {

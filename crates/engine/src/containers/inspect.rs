@@ -27,6 +27,7 @@ impl Engine {
         super::isolation::fill_defaults(&mut recorded);
         let mut host_config = serde_json::to_value(&recorded)
             .unwrap_or_else(|_| serde_json::Value::Object(Default::default()));
+        host_config["Links"] = crate::networks::links::host_config_links(&rec).into();
         if host_config["NetworkMode"] == "" {
             host_config["NetworkMode"] = crate::networks::DEFAULT_NETWORK.into();
         }

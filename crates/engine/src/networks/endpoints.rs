@@ -79,7 +79,7 @@ impl Engine {
         Ok(())
     }
 
-    pub(super) fn netns_path(&self, id: &str) -> PathBuf {
+    pub(crate) fn netns_path(&self, id: &str) -> PathBuf {
         self.run.join("netns").join(id)
     }
 
@@ -260,6 +260,9 @@ impl Engine {
             }
             self.write_network_files(&rec, &hostname_of(&rec))?;
             self.refresh_peers(&rec);
+            if !net.is_default() {
+                self.wake_for_dns(&rec);
+            }
         }
         Ok(())
     }

@@ -26,19 +26,28 @@ impl Engine {
         write("hostname", &format!("{hostname}\n"))?;
         let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
         let none = Vec::new();
-        let resolv = berth_net::files::resolv_conf(
-            &host,
-            hc.dns.as_ref().unwrap_or(&none),
-            hc.dns_search.as_ref().unwrap_or(&none),
-            hc.dns_options.as_ref().unwrap_or(&none),
-        );
+        // On a user-defined network the embedded server answers (and forwards to `--dns`).
+        let resolv = if self.uses_embedded_dns(rec) {
+            berth_net::files::internal_resolv_conf(
+                &host,
+                hc.dns_search.as_ref().unwrap_or(&none),
+                hc.dns_options.as_ref().unwrap_or(&none),
+            )
+        } else {
+            berth_net::files::resolv_conf(
+                &host,
+                hc.dns.as_ref().unwrap_or(&none),
+                hc.dns_search.as_ref().unwrap_or(&none),
+                hc.dns_options.as_ref().unwrap_or(&none),
+            )
+        };
         write("resolv.conf", &resolv)
     }
 
     /// A container's /etc/hosts: its own addresses, `--add-host` entries, and on user-defined
     /// networks the other running containers by name, short id and alias.
     fn hosts_file(&self, rec: &ContainerRecord, hostname: &str) -> Result<String, Error> {
-        let extra = extra_hosts(
+        let mut extra = extra_hosts(
             rec.config
                 .host_config
                 .extra_hosts
@@ -46,6 +55,9 @@ impl Engine {
                 .unwrap_or_default(),
             || Ok(self.default_network()?.gateway.to_string()),
         )?;
+        // Legacy links (default bridge): after --add-host, as Docker's. A target gone since
+        // the start (which refused a stopped one) drops out on a rewrite.
+        extra.extend(self.legacy_links(rec).map(|l| l.0).unwrap_or_default());
         let mine = self.container_endpoints(&rec.id)?;
         let own = own_entries(
             &mine,

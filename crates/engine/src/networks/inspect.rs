@@ -132,6 +132,7 @@ impl Engine {
             if let Some(config) = &ep.ipam_config {
                 endpoint.ipam_config = Some(config.clone());
             }
+            endpoint.links = super::links::endpoint_links(rec, &net);
             if running {
                 endpoint.ip_address = ep.ip.to_string();
                 endpoint.gateway = net.gateway.to_string();

@@ -9,8 +9,9 @@
 //! container's by its network mode ([`mode::Mode`]).
 //!
 //! The default network `bridge` exists implicitly (made on first use). It does not resolve
-//! container names; user-defined networks do, through each container's /etc/hosts, which is
-//! rewritten in place when a peer joins or leaves.
+//! container names (only legacy links, in /etc/hosts); user-defined networks do, through the
+//! embedded DNS server at 127.0.0.11 (see [`dns`]: each container's shim serves its own) and
+//! through each container's /etc/hosts, rewritten in place when a peer joins or leaves.
 //!
 //! A network's row outlives its bridge, so that a killed process never leaves a bridge (and its
 //! subnet) nobody knows of: `network create` inserts the row, then makes the bridge (a row
@@ -24,13 +25,18 @@
 //!
 //! The parts: [`records`] (rows, lookups, create), [`removal`] (rm, prune, repair of
 //! half-removed networks), [`leases`] (addresses), [`endpoints`] (a container's namespace,
-//! connect, disconnect, teardown), [`hosts`] (hosts, hostname, resolv.conf), [`inspect`] and
-//! [`list`] (Docker's documents), [`mode`] (a container's network mode -> driver).
+//! connect, disconnect, teardown), [`hosts`] (hosts, hostname, resolv.conf), [`dns`] (the
+//! embedded DNS server of a container on a user-defined network), [`links`] (Docker's container
+//! links), [`inspect`] and [`list`] (Docker's documents), [`mode`] (a container's network mode
+//! -> driver).
 
+mod dns;
+pub(crate) use dns::EmbeddedDns;
 mod endpoints;
 mod hosts;
 mod inspect;
 mod leases;
+pub(crate) mod links;
 mod list;
 pub(crate) mod mode;
 mod records;
@@ -149,7 +155,7 @@ fn net_err(e: berth_net::Error) -> Error {
 }
 
 /// A container's hostname: the configured one, or its short id.
-fn hostname_of(rec: &crate::store::ContainerRecord) -> String {
+pub(crate) fn hostname_of(rec: &crate::store::ContainerRecord) -> String {
     match rec.config.config.hostname.as_str() {
         "" => rec.id[..12].to_string(),
         given => given.to_string(),

@@ -178,7 +178,7 @@ impl Engine {
     }
 
     /// The default network, made on first use.
-    pub(super) fn default_network(&self) -> Result<NetworkRecord, Error> {
+    pub(crate) fn default_network(&self) -> Result<NetworkRecord, Error> {
         if let Some(rec) = self.db.live_network_by_name(DEFAULT_NETWORK)? {
             return Ok(rec);
         }
@@ -254,7 +254,7 @@ impl Engine {
         self.db.live_networks()
     }
 
-    pub(super) fn network_by_id(&self, id: &str) -> Option<NetworkRecord> {
+    pub(crate) fn network_by_id(&self, id: &str) -> Option<NetworkRecord> {
         self.db.live_network_by_id(id).ok()?
     }
 

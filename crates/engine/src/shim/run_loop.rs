@@ -21,6 +21,9 @@ pub(super) struct Shim {
     attach: AttachFds,
     /// The attach socket, bound once the container first runs, removed when the shim is done.
     attach_server: Option<AttachServer>,
+    /// The embedded DNS server (127.0.0.11 in the container's namespace) on a user-defined
+    /// network: bound on the first start, kept across restarts, closed before teardown.
+    dns: Option<crate::networks::EmbeddedDns>,
     first: bool,
 }
 
@@ -32,6 +35,7 @@ impl Shim {
             sync: Some(sync),
             attach,
             attach_server: None,
+            dns: None,
             first: true,
         }
     }
@@ -129,6 +133,7 @@ impl Shim {
                 &self.id,
                 &mut self.attach,
                 &mut self.attach_server,
+                &mut self.dns,
                 running,
                 health,
             );
@@ -191,7 +196,9 @@ impl Shim {
     }
 
     /// Unmounts the rootfs once the container is done for good.
-    fn teardown(&self, rec: &ContainerRecord) {
+    fn teardown(&mut self, rec: &ContainerRecord) {
+        // Its sockets hold the namespace: closed first, so the kernel can take it down.
+        self.dns = None;
         self.engine.sandbox_for(rec).unmount_rootfs();
         crate::timing::mark("shim: rootfs unmounted");
         self.engine.release_volume_mounts(&self.id);
@@ -213,6 +220,10 @@ impl Shim {
         let rootfs_dir = sandbox.mount_rootfs(&lowers, volatile)?;
         crate::timing::mark("shim: rootfs mounted");
         let launch = crate::lifecycle::launch(engine, rec, &rootfs_dir)?;
+        // Before the process runs: its first lookup must find the server listening.
+        if self.dns.is_none() {
+            self.dns = engine.embedded_dns(rec)?;
+        }
         sandbox.prepare(rec, launch)?;
         crate::timing::mark("shim: spec written");
 

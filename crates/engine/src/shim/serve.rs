@@ -23,6 +23,7 @@ pub(super) fn serve(
     id: &str,
     attach: &mut AttachFds,
     attach_server: &mut Option<AttachServer>,
+    dns: &mut Option<crate::networks::EmbeddedDns>,
     running: Running,
     mut health: Option<crate::health::Monitor>,
 ) -> i32 {
@@ -140,6 +141,11 @@ pub(super) fn serve(
         if let Some(fd) = &tty_in {
             watch(fd.as_raw_fd(), libc::POLLIN, Slot::TtyIn);
         }
+        if let Some(server) = dns.as_ref() {
+            for fd in server.fds() {
+                watch(fd, libc::POLLIN, Slot::Dns(fd));
+            }
+        }
         if let (Some(fd), false) = (&stdin_writer, pending_stdin.is_empty()) {
             watch(fd.as_raw_fd(), libc::POLLOUT, Slot::StdinWriter);
         }
@@ -159,7 +165,12 @@ pub(super) fn serve(
         }
         // After work, wake once more after a quiet second to trim; when trimmed, sleep
         // until something happens (output, input, SIGCHLD) without touching memory.
-        let mut timeout = if busy { 1000 } else { -1 };
+        // Forwarded queries waiting for upstream: wake to expire them.
+        let mut timeout = if busy || dns.as_ref().is_some_and(|d| d.waiting()) {
+            1000
+        } else {
+            -1
+        };
         if let Some(monitor) = &health {
             let due = monitor.wait_ms();
             timeout = if timeout < 0 { due } else { timeout.min(due) };
@@ -170,6 +181,9 @@ pub(super) fn serve(
             continue;
         }
         if n == 0 {
+            if let Some(server) = dns.as_mut() {
+                server.expire();
+            }
             if busy {
                 // SAFETY: malloc_trim only releases free heap memory back to the kernel.
                 unsafe { libc::malloc_trim(0) };
@@ -198,6 +212,10 @@ pub(super) fn serve(
                     while matches!(nix::unistd::read(sig_r.as_raw_fd(), &mut drain), Ok(n) if n > 0)
                     {
                     }
+                    // Perhaps `network connect` woke it: a user-defined network wants DNS.
+                    if dns.is_none() {
+                        *dns = engine.late_embedded_dns(id);
+                    }
                 }
                 Slot::TtyIn => {
                     let (Some(input), Some(master)) = (&tty_in, &pty) else {
@@ -212,6 +230,11 @@ pub(super) fn serve(
                     }
                 }
                 Slot::StdinWriter => {}
+                Slot::Dns(fd) => {
+                    if let Some(server) = dns.as_mut() {
+                        server.readable(fd, engine, id);
+                    }
+                }
                 Slot::Probe => {
                     if let Some(monitor) = &mut health {
                         monitor.read_output();
@@ -306,6 +329,8 @@ enum Slot {
     StdinWriter,
     /// A health probe's output.
     Probe,
+    /// One of the embedded DNS server's sockets.
+    Dns(RawFd),
     Listener,
     Client(usize),
 }

@@ -54,6 +54,13 @@ pub(crate) trait StateStore:
 {
     /// Releases caches (for a process about to idle, the shim).
     fn shrink_memory(&self);
+
+    /// A number that changes whenever another process commits a change (sqlite's
+    /// `data_version`), so that a reader may keep what it read until then; `None`: unknown,
+    /// read again.
+    fn change_counter(&self) -> Option<i64> {
+        None
+    }
 }
 
 /// Containers and their health. Creating and deleting one writes its mounts too (see

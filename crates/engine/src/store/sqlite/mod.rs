@@ -206,6 +206,12 @@ impl super::StateStore for SqliteStore {
         let _ = self.conn.execute_batch("PRAGMA shrink_memory");
         self.conn.flush_prepared_statement_cache();
     }
+
+    fn change_counter(&self) -> Option<i64> {
+        self.conn
+            .query_row("PRAGMA data_version", [], |row| row.get(0))
+            .ok()
+    }
 }
 
 /// Whether an error is a UNIQUE (or other constraint) violation.
