@@ -65,6 +65,7 @@ impl BuildHost for FakeHost {
         &self,
         name: &str,
         _platform: Option<&str>,
+        _pull: bool,
         _say: &dyn Fn(&str),
     ) -> Result<String, FakeError> {
         Err(FakeError(format!("No such image: {name}")))
@@ -104,7 +105,7 @@ impl BuildHost for FakeHost {
     fn run_step(
         &self,
         step: &RunStep<'_>,
-        output: &(dyn Fn(&str) + Sync),
+        output: &dyn crate::StepOutput,
         _stop: &AtomicBool,
     ) -> Result<StepExit, FakeError> {
         let code = {
@@ -112,7 +113,7 @@ impl BuildHost for FakeHost {
             r.runs.push((step.argv.to_vec(), step.env.clone()));
             r.run_exit
         };
-        output("ran");
+        output.line("ran", false);
         if code != 0 {
             return Ok(StepExit::Failed {
                 code,
