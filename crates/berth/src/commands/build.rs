@@ -38,6 +38,26 @@ pub struct Args {
     /// Always attempt to pull a newer version of the image
     #[arg(long)]
     pull: bool,
+    /// The RUN steps' network and limits (boxed: the command's arguments stay small).
+    #[command(flatten)]
+    step: Box<StepFlags>,
+    /// The build context: a directory, or "-" for a tar on stdin
+    context: String,
+}
+
+/// A size flag in Docker's units (`64m`, `1g`); unset is 0.
+fn size(value: &Option<String>, flag: &str) -> Result<i64, CliError> {
+    match value.as_deref() {
+        None => Ok(0),
+        Some("-1") if flag == "--memory-swap" => Ok(-1),
+        Some(v) => berth_model::grammar::parse_memory(v)
+            .map_err(|e| CliError::usage(berth_model::grammar::flag_error(v, flag, &e))),
+    }
+}
+
+/// What every RUN step's container gets.
+#[derive(clap::Args)]
+struct StepFlags {
     /// Set the networking mode for the RUN instructions during build
     #[arg(long, default_value = "default")]
     network: String,
@@ -65,18 +85,6 @@ pub struct Args {
     /// CPUs in which to allow execution (0-3, 0,1)
     #[arg(long)]
     cpuset_cpus: Option<String>,
-    /// The build context: a directory, or "-" for a tar on stdin
-    context: String,
-}
-
-/// A size flag in Docker's units (`64m`, `1g`); unset is 0.
-fn size(value: &Option<String>, flag: &str) -> Result<i64, CliError> {
-    match value.as_deref() {
-        None => Ok(0),
-        Some("-1") if flag == "--memory-swap" => Ok(-1),
-        Some(v) => berth_model::grammar::parse_memory(v)
-            .map_err(|e| CliError::usage(berth_model::grammar::flag_error(v, flag, &e))),
-    }
 }
 
 fn key_values(
@@ -134,15 +142,15 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
         no_cache: args.no_cache,
         labels: key_values(&args.label, "--label", false)?,
         step_options: berth_engine::build::StepOptions {
-            memory: size(&args.memory, "-m, --memory")?,
-            memory_swap: size(&args.memory_swap, "--memory-swap")?,
-            shm_size: size(&args.shm_size, "--shm-size")?,
-            cpu_shares: args.cpu_shares.unwrap_or(0),
-            cpu_quota: args.cpu_quota.unwrap_or(0),
-            cpu_period: args.cpu_period.unwrap_or(0),
-            cpuset_cpus: args.cpuset_cpus.clone().unwrap_or_default(),
-            network_mode: args.network.clone(),
-            extra_hosts: args.add_host.clone(),
+            memory: size(&args.step.memory, "-m, --memory")?,
+            memory_swap: size(&args.step.memory_swap, "--memory-swap")?,
+            shm_size: size(&args.step.shm_size, "--shm-size")?,
+            cpu_shares: args.step.cpu_shares.unwrap_or(0),
+            cpu_quota: args.step.cpu_quota.unwrap_or(0),
+            cpu_period: args.step.cpu_period.unwrap_or(0),
+            cpuset_cpus: args.step.cpuset_cpus.clone().unwrap_or_default(),
+            network_mode: args.step.network.clone(),
+            extra_hosts: args.step.add_host.clone(),
         },
         pull: args.pull,
         ..Default::default()
