@@ -328,6 +328,20 @@ fn a_failed_step_keeps_its_container_unless_forcerm() {
         ps_all(&env).contains("Exited (0)"),
         "rm=0 keeps the step's container"
     );
+
+    // A kept container is the user's, not the build's: when the next command reaps what dead
+    // builds left (here a scratch dir of a gone process, and the server gone), it stays.
+    drop(server);
+    std::fs::create_dir_all(env.root.join("build").join("999999999-1")).unwrap();
+    env.ok(&["ps"]);
+    assert!(
+        !env.root.join("build").join("999999999-1").exists(),
+        "the dead build was reaped"
+    );
+    assert!(
+        ps_all(&env).contains("Exited (0)"),
+        "the kept container survives the reaping"
+    );
 }
 
 /// A cgroup v1 controller's file as a step sees it, or None on a v2 host.
@@ -484,5 +498,65 @@ fn pull_1_pulls_the_base_image_even_when_present() {
     assert!(
         with.contains(&format!("Status: Image is up to date for {remote}\n")),
         "pull=1 pulls the present image: {with}"
+    );
+}
+
+/// The Python Docker SDK's `images.build` finds the built image in the stream (its
+/// `Successfully built <id>` message, one message of its own) and sends its parameters as
+/// docker-compose's non-CLI builds do.
+const PY_BUILD: &str = r#"
+import json, sys
+import docker
+client = docker.DockerClient(base_url="unix://" + sys.argv[1])
+image, logs = client.images.build(
+    path=sys.argv[2], tag="pybuilt", rm=True, forcerm=False, nocache=True,
+    container_limits={"memory": 64 * 1024 * 1024, "memswap": -1, "cpushares": 256},
+    shmsize=32 * 1024 * 1024, network_mode="none", extra_hosts={"pyhost": "10.4.4.4"},
+)
+print(json.dumps({"id": image.id, "tags": image.tags,
+                  "logs": [line.get("stream", "") for line in logs]}))
+"#;
+
+#[test]
+fn python_sdk_builds_and_finds_its_image_with_parameters() {
+    let Some(env) = env() else { return };
+    let has_sdk = Command::new("python3")
+        .args(["-c", "import docker"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_sdk {
+        common::cannot_run("the Python Docker SDK is missing (Debian's python3-docker)");
+        return;
+    }
+    let _cleanup = Cleanup(&env);
+    env.image("bb", &[]);
+    let server = serve(&env);
+    let dir = env.run.parent().unwrap().join("ctx");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("Dockerfile"),
+        "FROM bb\nRUN cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max; grep pyhost /etc/hosts; df -k /dev/shm\n",
+    )
+    .unwrap();
+    let mut cmd = Command::new("python3");
+    cmd.args(["-c", PY_BUILD])
+        .arg(&server.socket)
+        .arg(&dir)
+        .stdin(Stdio::null());
+    let r = output_within(cmd, COMMAND_DEADLINE);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let out: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    let id = env.ok(&["image", "inspect", "--format", "{{.Id}}", "pybuilt"]);
+    assert_eq!(out["id"], id.trim(), "{out}");
+    assert_eq!(out["tags"], serde_json::json!(["pybuilt:latest"]));
+    let logs = out["logs"].as_array().unwrap();
+    let has = |text: &str| logs.iter().any(|l| l.as_str() == Some(text));
+    assert!(has("67108864\n"), "memory: {logs:?}");
+    assert!(has("10.4.4.4\tpyhost\n"), "extra_hosts: {logs:?}");
+    assert!(
+        logs.iter().any(|l| l
+            .as_str()
+            .is_some_and(|l| l.starts_with("tmpfs") && l.contains(" 32768 "))),
+        "shmsize: {logs:?}"
     );
 }
