@@ -185,7 +185,7 @@ pub(crate) struct Shared<'a> {
     pub step: AtomicUsize,
     /// The classic builder's `Step N/M` counter and its M.
     pub classic_step: AtomicUsize,
-    pub classic_total: usize,
+    pub classic_total: AtomicUsize,
     pub failed: AtomicBool,
     /// The stage that failed first.
     pub first_failure: Mutex<Option<usize>>,
@@ -301,7 +301,6 @@ pub fn build<H: BuildHost>(
         None => dockerfile.stages.len() - 1,
     };
     let stage_count = dockerfile.stages.len();
-    let classic_total = report::classic_total(&dockerfile);
     let shared = Shared {
         request,
         dockerfile,
@@ -310,7 +309,7 @@ pub fn build<H: BuildHost>(
         progress,
         step: AtomicUsize::new(1),
         classic_step: AtomicUsize::new(1),
-        classic_total,
+        classic_total: AtomicUsize::new(0),
         failed: AtomicBool::new(false),
         first_failure: Mutex::new(None),
         done: Mutex::new(BTreeMap::new()),
@@ -320,6 +319,10 @@ pub fn build<H: BuildHost>(
         target,
     };
     let needed = stage::needed_stages(&shared, target)?;
+    shared.classic_total.store(
+        report::classic_total(&shared.dockerfile, &needed, !request.labels.is_empty()),
+        Ordering::Relaxed,
+    );
     let unused = unused_build_args(&shared, &needed);
     if !unused.is_empty() {
         shared.say(&format!(

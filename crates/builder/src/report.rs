@@ -24,14 +24,19 @@ pub fn short_id(id: &str) -> String {
     hex.chars().take(12).collect()
 }
 
-/// The classic builder's step count: the global ARGs, every FROM and every instruction of
-/// every stage (dockerd counts the whole file, whatever the target).
-pub(crate) fn classic_total(dockerfile: &berth_build::Dockerfile) -> usize {
-    dockerfile.global_args.len()
-        + dockerfile
-            .stages
+/// The classic builder's step count: the global ARGs, the FROM and the instructions of each
+/// stage built, and the LABEL step of the build's labels. (dockerd builds every stage up to
+/// the target; this builder only those the target needs, and counts only those.)
+pub(crate) fn classic_total(
+    dockerfile: &berth_build::Dockerfile,
+    stages: &[usize],
+    labels: bool,
+) -> usize {
+    usize::from(labels)
+        + dockerfile.global_args.len()
+        + stages
             .iter()
-            .map(|s| 1 + s.instructions.len())
+            .map(|&i| 1 + dockerfile.stages[i].instructions.len())
             .sum::<usize>()
 }
 
@@ -67,7 +72,8 @@ impl Shared<'_> {
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             self.classic(&format!(
                 "Step {n}/{} : {}",
-                self.classic_total,
+                self.classic_total
+                    .load(std::sync::atomic::Ordering::Relaxed),
                 classic_text(text)
             ));
             self.classic("\n");

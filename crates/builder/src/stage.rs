@@ -244,6 +244,18 @@ pub fn build_stage<H: BuildHost>(host: &H, shared: &Shared<'_>, index: usize) ->
         let encoded = serde_json::to_string(&shared.request.labels).unwrap_or_default();
         run.state.key = cache::chain(&run.state.key, &["--label", &encoded]);
         run.state.image = None;
+        // dockerd's classic builder shows the build's labels as a LABEL step of their own.
+        if shared.request.style == ProgressStyle::Classic {
+            let pairs: Vec<String> = shared
+                .request
+                .labels
+                .iter()
+                .map(|(k, v)| format!("{k:?}={v:?}"))
+                .collect();
+            shared.classic_step(&format!("LABEL {}", pairs.join(" ")));
+            let image = run.materialize_reporting_cache()?;
+            shared.classic_image(image.as_deref());
+        }
     }
     run.materialize()
 }
