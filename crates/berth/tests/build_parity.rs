@@ -560,3 +560,32 @@ fn python_sdk_builds_and_finds_its_image_with_parameters() {
         "shmsize: {logs:?}"
     );
 }
+
+/// `--network none` is Docker's: a namespace of its own whose loopback is up (a build's
+/// `networkmode=none` steps are such containers).
+#[test]
+fn run_network_none_has_its_loopback_up() {
+    let Some(env) = env() else { return };
+    let _cleanup = Cleanup(&env);
+    env.image("bb", &[]);
+    let out = env.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "bb",
+        "sh",
+        "-c",
+        "ip link; nc -l -p 7777 > /tmp/got & sleep 0.3; echo over-lo | nc 127.0.0.1 7777; sleep 0.3; cat /tmp/got",
+    ]);
+    assert!(out.contains("lo: <LOOPBACK,UP"), "{out}");
+    assert!(!out.contains("eth0"), "{out}");
+    assert!(
+        out.contains("over-lo"),
+        "a listener on 127.0.0.1 answers: {out}"
+    );
+    let left: Vec<_> = std::fs::read_dir(env.run.join("netns"))
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "netns files left: {left:?}");
+}
