@@ -496,7 +496,8 @@ fn pull_1_pulls_the_base_image_even_when_present() {
     );
     let with = all_text(&post_build(&server.socket, "pull=1", &files));
     assert!(
-        with.contains(&format!("Status: Image is up to date for {remote}\n")),
+        with.contains("1: Pulling from bb\n")
+            && with.contains(&format!("Status: Image is up to date for {remote}\n")),
         "pull=1 pulls the present image: {with}"
     );
 }

@@ -39,7 +39,9 @@ impl BuildHost for Engine {
                     platform: platform.map(str::to_string),
                     ..Default::default()
                 };
+                // As a log shows a pull: its state changes, not the byte counts of its bars.
                 let pulled = self.pull_image(name, &options, &mut |p| match &p.id {
+                    _ if p.detail.is_some() => {}
                     Some(id) => say(&format!("{id}: {}", p.status)),
                     None => say(&p.status),
                 })?;
