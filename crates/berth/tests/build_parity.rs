@@ -358,7 +358,7 @@ fn build_parameters_reach_the_run_steps_containers() {
     let server = serve(&env);
     let v1 = v1_controller("memory").is_some() && v1_controller("cpu").is_some();
     let dockerfile = if v1 {
-        "FROM bb\nRUN cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us; df -k /dev/shm; grep parity-host /etc/hosts; ip link; ping -c 1 -W 2 127.0.0.1 >/dev/null && echo ping-ok\n"
+        "FROM bb\nRUN cat /sys/fs/cgroup/memory/memory.limit_in_bytes; cat /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes 2>/dev/null || echo no-swap-accounting; cat /sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us; df -k /dev/shm; grep parity-host /etc/hosts; ip link; ping -c 1 -W 2 127.0.0.1 >/dev/null && echo ping-ok\n"
     } else {
         "FROM bb\nRUN cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/cpu.max; df -k /dev/shm; grep parity-host /etc/hosts; ip link; ping -c 1 -W 2 127.0.0.1 >/dev/null && echo ping-ok\n"
     };
@@ -374,6 +374,10 @@ fn build_parameters_reach_the_run_steps_containers() {
         for expected in ["67108864", "512", "50000", "100000"] {
             assert!(has(expected), "{expected} in {lines:?}");
         }
+        assert!(
+            has("134217728") || has("no-swap-accounting"),
+            "memswap: {lines:?}"
+        );
     } else {
         assert!(has("67108864") && has("50000 100000"), "{lines:?}");
     }
