@@ -15,9 +15,13 @@ use crate::body::BodyReader;
 use crate::engine;
 use crate::error::{ApiError, ApiResult};
 
-/// A JSON map parameter (`buildargs`, `labels`).
+/// A JSON map parameter (`buildargs`, `labels`): its first value, as dockerd reads it.
 fn json_map(params: &[(String, String)], key: &str) -> ApiResult<BTreeMap<String, String>> {
-    let Some((_, raw)) = params.iter().rev().find(|(k, v)| k == key && !v.is_empty()) else {
+    let Some((_, raw)) = params
+        .iter()
+        .find(|(k, _)| k == key)
+        .filter(|(_, v)| !v.is_empty())
+    else {
         return Ok(BTreeMap::new());
     };
     let map: BTreeMap<String, Option<String>> = serde_json::from_str(raw)
