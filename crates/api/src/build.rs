@@ -1,7 +1,10 @@
 //! `POST /build`: Docker's classic builder protocol over the engine's builder. The request body
 //! is the context as a tar (gzip or not), streamed to the engine as it arrives; the answer is
-//! JSON lines: `{"stream"}` progress, `{"aux":{"ID"}}`, and a failure as `{"errorDetail"}` whose
-//! `code` the docker CLI exits with.
+//! JSON lines: `{"stream"}` progress (the classic builder's text, one message per piece as
+//! dockerd sends it), `{"aux":{"ID"}}`, `Successfully built`/`Successfully tagged`, and a
+//! failure as `{"errorDetail"}` whose `code` the docker CLI exits with. The query's build
+//! parameters (limits, network, extra hosts, pull, rm/forcerm) are read as dockerd reads them:
+//! a parameter's first value, dockerd's booleans and numbers.
 
 use std::collections::BTreeMap;
 use std::io::Read;
