@@ -1,11 +1,13 @@
 //! berth-builder: the Dockerfile executor, Docker's classic builder semantics with BuildKit-like
-//! plain progress, over a small [`BuildHost`] trait the engine implements.
+//! plain progress or the classic builder's text (`report.rs`), over a small [`BuildHost`] trait
+//! the engine implements.
 //!
 //! Owns: running a parsed Dockerfile (from the `berth-build` crate, the language) stage by stage,
 //! independent stages in parallel; the config an instruction makes; the build cache *keys*
 //! (a chain of hashes, see `cache.rs`) and when a step is cached; COPY/ADD/WORKDIR on a
 //! scratch overlay (Docker's copy rules, ADD's archive unpacking); the layers and images of the
-//! steps (through the image store the host lends); the build's progress lines; the stat-based
+//! steps (through the image store the host lends); the build's progress in either style; which
+//! RUN containers a build keeps (`rm`/`forcerm`, [`Intermediate`]); the stat-based
 //! digests of a context directory kept between builds.
 //!
 //! Must not: depend on the engine, open the state database, create containers or mount
