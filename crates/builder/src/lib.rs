@@ -12,8 +12,8 @@
 //!
 //! Must not: depend on the engine, open the state database, create containers or mount
 //! anything itself (RUN containers, overlay mounts, the cache table, pulls, downloads, user
-//! lookups and naming the result are the host's), or leave anything behind: a step's scratch
-//! mounts are removed whatever happens. What a build killed with -9 leaves (its step
+//! lookups and naming the result are the host's), or leave anything behind but the step
+//! containers the request keeps: a step's scratch mounts are removed whatever happens. What a build killed with -9 leaves (its step
 //! containers, its scratch dir) is the engine's repair, which knows its containers.
 //!
 //! An image is only registered ([`BuildHost::register`]) once complete; the cache row of a
