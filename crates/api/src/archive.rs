@@ -77,11 +77,11 @@ pub async fn put(
     Ok(StatusCode::OK.into_response())
 }
 
-/// `GET /containers/{id}/changes` (docker diff).
+/// `GET /containers/{id}/changes` (docker diff): `null` when nothing changed, as dockerd
+/// (its nil slice), which clients tell apart from an empty list.
 pub async fn changes(
     Path(id): Path<String>,
-) -> ApiResult<axum::Json<Vec<berth_engine::changes::Change>>> {
-    Ok(axum::Json(
-        engine::call(move |e| e.container_changes(&id)).await?,
-    ))
+) -> ApiResult<axum::Json<Option<Vec<berth_engine::changes::Change>>>> {
+    let changes = engine::call(move |e| e.container_changes(&id)).await?;
+    Ok(axum::Json(Some(changes).filter(|c| !c.is_empty())))
 }

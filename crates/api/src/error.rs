@@ -42,6 +42,7 @@ impl From<berth_engine::Error> for ApiError {
             K::NotFound => StatusCode::NOT_FOUND,
             K::Conflict => StatusCode::CONFLICT,
             K::Invalid | K::CannotRun => StatusCode::BAD_REQUEST,
+            K::NotImplemented => StatusCode::NOT_IMPLEMENTED,
             K::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError::new(status, e.to_string())

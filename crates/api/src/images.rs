@@ -253,12 +253,30 @@ async fn save_archive(names: Vec<String>) -> ApiResult<Response> {
 }
 
 /// `POST /images/load`: the body is a docker-archive or OCI archive; the answer is docker's
-/// JSON lines, one `Loaded image` per tag (or per untagged image's ID).
+/// JSON lines, one `Loaded image` per tag (or per untagged image's ID). An archive that cannot
+/// be loaded is, as dockerd answers it, a 200 whose one line is the error (`docker load`
+/// prints it and exits 1).
 pub async fn load(request: Request) -> ApiResult<Response> {
     let input = BodyReader::spawn(request.into_body());
-    let loaded =
-        engine::call(move |e| e.load_images(std::io::BufReader::with_capacity(256 * 1024, input)))
-            .await?;
+    let loaded = match engine::call(move |e| {
+        e.load_images(std::io::BufReader::with_capacity(256 * 1024, input))
+    })
+    .await
+    {
+        Ok(loaded) => loaded,
+        Err(e) if e.status.is_client_error() => {
+            let mut line = serde_json::to_vec(
+                &json!({"errorDetail": {"message": e.message}, "error": e.message}),
+            )
+            .unwrap_or_default();
+            line.push(b'\n');
+            return Ok(Response::builder()
+                .header("Content-Type", "application/json")
+                .body(Body::from(line))
+                .unwrap_or_default());
+        }
+        Err(e) => return Err(e),
+    };
     let mut out = Vec::new();
     for image in loaded {
         let mut lines: Vec<String> = image

@@ -37,9 +37,11 @@ mod listen;
 mod networks;
 mod query;
 pub mod registry_auth;
+mod registry_queries;
 mod routes;
 mod state;
 mod streams;
+mod swarm;
 mod system;
 mod volumes;
 

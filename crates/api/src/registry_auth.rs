@@ -12,16 +12,27 @@ use serde_json::json;
 use crate::engine;
 use crate::error::{ApiError, ApiResult};
 
-/// Docker's AuthConfig: what `X-Registry-Auth` and `POST /auth` carry.
+/// Docker's AuthConfig: what `X-Registry-Auth` and `POST /auth` carry. Every field may be
+/// absent or `null` (bollard sends all of them, null when unset): both read as empty, as dockerd
+/// reads them.
 #[derive(Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(default)]
 pub struct AuthConfig {
+    #[serde(deserialize_with = "null_as_empty")]
     pub username: String,
+    #[serde(deserialize_with = "null_as_empty")]
     pub password: String,
-    #[serde(alias = "auth")]
+    #[serde(deserialize_with = "null_as_empty")]
     pub auth: String,
+    #[serde(deserialize_with = "null_as_empty")]
     pub serveraddress: String,
+    #[serde(deserialize_with = "null_as_empty")]
     pub identitytoken: String,
+}
+
+/// A string field that a client may send as `null`.
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 impl AuthConfig {
@@ -52,9 +63,10 @@ pub fn decode_header(value: &[u8]) -> Result<Option<AuthConfig>, String> {
         .iter()
         .find_map(|engine| engine.decode(value).ok())
         .ok_or_else(|| "invalid X-Registry-Auth header: not base64".to_string())?;
-    let config: AuthConfig = serde_json::from_slice(&bytes)
+    // A bare `null` is no credentials, as dockerd's decoder reads it.
+    let config: Option<AuthConfig> = serde_json::from_slice(&bytes)
         .map_err(|e| format!("invalid X-Registry-Auth header: {e}"))?;
-    Ok(Some(config))
+    Ok(config)
 }
 
 /// The (user, password) of a request's `X-Registry-Auth`, if it gives any.
@@ -118,5 +130,13 @@ mod tests {
         assert_eq!(decode_header(b"").unwrap(), None);
         assert_eq!(decode_header(b"e30=").unwrap().unwrap().credentials(), None);
         assert!(decode_header(b"!!!").is_err());
+        let bollard = base64::engine::general_purpose::URL_SAFE.encode(
+            br#"{"username":null,"password":null,"auth":null,"email":null,"serveraddress":null,"identitytoken":null,"registrytoken":null}"#,
+        );
+        assert_eq!(
+            decode_header(bollard.as_bytes()).unwrap(),
+            Some(AuthConfig::default())
+        );
+        assert_eq!(decode_header(b"bnVsbA==").unwrap(), None);
     }
 }

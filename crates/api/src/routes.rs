@@ -1,18 +1,18 @@
 //! The route table, and the wrapper every request goes through: it strips any `/v1.xx`
-//! version prefix (clients send none, old or newer versions) and puts Docker's headers on every
-//! response.
+//! version prefix (clients send none, or one between the minimum and the advertised version;
+//! others are answered 400 as dockerd does) and puts Docker's headers on every response.
 
 use axum::Router;
 use axum::extract::Request;
 use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{any, delete, get, post};
 
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::{
-    archive, build, commit, containers, events, exec, images, networks, registry_auth, streams,
-    system, volumes,
+    archive, build, commit, containers, events, exec, images, networks, registry_auth,
+    registry_queries, streams, swarm, system, volumes,
 };
 
 pub fn router(state: AppState) -> Router {
@@ -82,7 +82,23 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/networks/{id}/connect", post(networks::connect))
         .route("/networks/{id}/disconnect", post(networks::disconnect))
+        .route("/swarm/leave", post(swarm::not_in_a_swarm))
+        .route("/swarm", any(swarm::not_a_manager))
+        .route("/swarm/{*rest}", any(swarm::not_a_manager))
+        .route("/nodes", any(swarm::not_a_manager))
+        .route("/nodes/{*rest}", any(swarm::not_a_manager))
+        .route("/services", any(swarm::not_a_manager))
+        .route("/services/{*rest}", any(swarm::not_a_manager))
+        .route("/tasks", any(swarm::not_a_manager))
+        .route("/tasks/{*rest}", any(swarm::not_a_manager))
+        .route("/secrets", any(swarm::not_a_manager))
+        .route("/secrets/{*rest}", any(swarm::not_a_manager))
+        .route("/configs", any(swarm::not_a_manager))
+        .route("/configs/{*rest}", any(swarm::not_a_manager))
+        .route("/images/search", get(registry_queries::search))
+        .route("/distribution/{*rest}", get(registry_queries::distribution))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(refuse_unsupported_version))
         .layer(axum::middleware::map_response(json_errors))
         .with_state(state)
 }
@@ -111,6 +127,47 @@ async fn json_errors(response: Response) -> Response {
 
 async fn not_found(uri: Uri) -> ApiError {
     ApiError::not_found(format!("page not found: {}", uri.path()))
+}
+
+/// The `/v1.xx` prefix a request came with, kept by [`rewrite`] for
+/// [`refuse_unsupported_version`].
+#[derive(Clone, Debug)]
+struct ClientVersion(String);
+
+/// `(major, minor)` of a `1.41`-style version; None when it is not one.
+fn parse_version(text: &str) -> Option<(u32, u32)> {
+    let (major, minor) = text.split_once('.')?;
+    Some((major.parse().ok()?, minor.parse().ok()?))
+}
+
+/// Why dockerd would refuse API version `version`, with its words; None when it is served.
+pub fn unsupported_version(version: &str) -> Option<String> {
+    let asked = parse_version(version)?;
+    let min = parse_version(system::MIN_API_VERSION)?;
+    let max = parse_version(system::API_VERSION)?;
+    if asked < min {
+        Some(format!(
+            "client version {version} is too old. Minimum supported API version is {}, please upgrade your client to a newer version",
+            system::MIN_API_VERSION
+        ))
+    } else if asked > max {
+        Some(format!(
+            "client version {version} is too new. Maximum supported API version is {}",
+            system::API_VERSION
+        ))
+    } else {
+        None
+    }
+}
+
+/// Answers 400 to a request whose version prefix is out of range, before any handler runs.
+async fn refuse_unsupported_version(request: Request, next: axum::middleware::Next) -> Response {
+    if let Some(ClientVersion(version)) = request.extensions().get::<ClientVersion>()
+        && let Some(message) = unsupported_version(version)
+    {
+        return ApiError::bad_request(message).into_response();
+    }
+    next.run(request).await
 }
 
 /// `/v1.41/containers/json` -> `/containers/json`; anything else unchanged.
@@ -146,6 +203,10 @@ pub fn rewrite(mut request: Request) -> Request {
     let path = request.uri().path();
     let stripped = strip_version(path);
     if stripped.len() != path.len() {
+        let version = path[2..path.len() - stripped.len()].to_string();
+        request.extensions_mut().insert(ClientVersion(version));
+        let path = request.uri().path();
+        let stripped = strip_version(path);
         let mut target = stripped.to_string();
         if let Some(q) = request.uri().query() {
             target.push('?');
@@ -175,5 +236,24 @@ mod tests {
         assert_eq!(strip_version("/version"), "/version");
         assert_eq!(strip_version("/v1.41"), "/v1.41");
         assert_eq!(strip_version("/vx.1/_ping"), "/vx.1/_ping");
+    }
+
+    #[test]
+    fn versions_outside_the_range_are_refused_with_dockerds_words() {
+        use super::unsupported_version;
+        assert_eq!(unsupported_version("1.24"), None);
+        assert_eq!(unsupported_version(crate::system::API_VERSION), None);
+        assert_eq!(
+            unsupported_version("1.12").as_deref(),
+            Some(
+                "client version 1.12 is too old. Minimum supported API version is 1.24, please upgrade your client to a newer version"
+            )
+        );
+        assert!(
+            unsupported_version("1.99")
+                .unwrap()
+                .starts_with("client version 1.99 is too new. Maximum supported API version is ")
+        );
+        assert!(unsupported_version("1.100").is_some());
     }
 }

@@ -149,6 +149,7 @@ pub async fn logs(
         stderr,
     };
     let rec = engine::call(move |e| e.container(&id)).await?;
+    berth_engine::logs::readable(&rec)?;
     let tty = rec.config.config.tty;
     let rx = log_stream(rec.id, options, tty);
     let content_type = if tty {

@@ -8,9 +8,9 @@ use serde_json::json;
 use crate::engine;
 use crate::error::ApiResult;
 
-/// The API version berth speaks (clients negotiate down to it: CLI 28 uses /v1.41).
-pub const API_VERSION: &str = "1.41";
-pub const MIN_API_VERSION: &str = "1.24";
+/// The API versions berth speaks (clients negotiate down to `API_VERSION`); the engine owns
+/// them, as `berth version` prints them too.
+pub use berth_engine::system_info::{API_VERSION, MIN_API_VERSION};
 pub const SERVER: &str = concat!("berth/", env!("CARGO_PKG_VERSION"));
 
 /// The headers Docker puts on every response; clients read `Api-Version` off `/_ping`.
@@ -34,72 +34,12 @@ pub async fn ping() -> Response {
         .into_response()
 }
 
-fn arch() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        other => other,
-    }
-}
-
 pub async fn version() -> Json<serde_json::Value> {
-    let version = env!("CARGO_PKG_VERSION");
-    let details = json!({
-        "ApiVersion": API_VERSION, "MinAPIVersion": MIN_API_VERSION, "Os": "linux", "Arch": arch(),
-        "KernelVersion": berth_engine::host::kernel_version(), "GitCommit": "", "GoVersion": "", "BuildTime": "", "Experimental": "false",
-    });
-    Json(json!({
-        "Platform": {"Name": "berth"},
-        "Components": [{"Name": "Engine", "Version": version, "Details": details}],
-        "Version": version,
-        "ApiVersion": API_VERSION,
-        "MinAPIVersion": MIN_API_VERSION,
-        "GitCommit": "",
-        "GoVersion": "",
-        "Os": "linux",
-        "Arch": arch(),
-        "KernelVersion": berth_engine::host::kernel_version(),
-        "BuildTime": "",
-    }))
+    Json(berth_engine::system_info::version_document())
 }
 
 pub async fn info() -> ApiResult<Json<serde_json::Value>> {
-    let (containers, images, root) = engine::call(|e| {
-        let containers = e.list_containers(true)?;
-        let images = e
-            .list_images(false, &berth_engine::filters::Filters::new())?
-            .len();
-        Ok((containers, images, e.root().to_path_buf()))
-    })
-    .await?;
-    let count = |f: fn(berth_engine::types::State) -> bool| {
-        containers.iter().filter(|c| f(c.state)).count()
-    };
-    use berth_engine::types::State;
-    let running = count(|s| s == State::Running || s == State::Restarting);
-    let paused = count(|s| s == State::Paused);
-    let host = berth_engine::host::info();
-    Ok(Json(json!({
-        "ID": "", "Containers": containers.len(), "ContainersRunning": running, "ContainersPaused": paused,
-        "ContainersStopped": containers.len() - running - paused, "Images": images,
-        "Driver": "overlay2", "DriverStatus": [], "Plugins": {"Volume": ["local"], "Network": ["null", "host"], "Authorization": null, "Log": ["json-file"]},
-        "MemoryLimit": true, "SwapLimit": true, "KernelMemory": false, "CpuCfsPeriod": true, "CpuCfsQuota": true,
-        "CPUShares": true, "CPUSet": true, "PidsLimit": true, "IPv4Forwarding": true, "BridgeNfIptables": false,
-        "BridgeNfIp6tables": false, "Debug": false, "NFd": 0, "OomKillDisable": false, "NGoroutines": 0,
-        "SystemTime": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
-        "LoggingDriver": "json-file", "CgroupDriver": "cgroupfs", "CgroupVersion": host.cgroup_version.to_string(), "NEventsListener": 0,
-        "KernelVersion": host.kernel_version, "OperatingSystem": "linux", "OSVersion": "", "OSType": "linux",
-        "Architecture": std::env::consts::ARCH, "IndexServerAddress": "https://index.docker.io/v1/",
-        "RegistryConfig": {"AllowNondistributableArtifactsCIDRs": [], "AllowNondistributableArtifactsHostnames": [],
-            "InsecureRegistryCIDRs": ["127.0.0.0/8"], "IndexConfigs": {}, "Mirrors": []},
-        "NCPU": host.cpus, "MemTotal": host.memory_bytes, "GenericResources": null, "DockerRootDir": root,
-        "HttpProxy": "", "HttpsProxy": "", "NoProxy": "", "Name": host.hostname, "Labels": [], "ExperimentalBuild": false,
-        "ServerVersion": env!("CARGO_PKG_VERSION"), "Runtimes": {"berth": {"path": "berth"}, "runc": {"path": "runc"}},
-        "DefaultRuntime": "berth", "Swarm": {"NodeID": "", "NodeAddr": "", "LocalNodeState": "inactive", "ControlAvailable": false,
-            "Error": "", "RemoteManagers": null}, "LiveRestoreEnabled": true, "Isolation": "", "InitBinary": "docker-init",
-        "ContainerdCommit": {"ID": "", "Expected": ""}, "RuncCommit": {"ID": "", "Expected": ""}, "InitCommit": {"ID": "", "Expected": ""},
-        "SecurityOptions": ["name=seccomp,profile=default"], "Warnings": [],
-    })))
+    Ok(Json(engine::call(|e| e.system_info()).await?))
 }
 
 /// `GET /system/df`: Docker's shape over the engine's disk_usage.

@@ -9,7 +9,7 @@ mod progress;
 mod run_flags;
 mod terminal;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(
@@ -23,8 +23,73 @@ struct Cli {
     command: Command,
 }
 
+/// The top level: Docker's short forms (`berth run`, `berth images`) beside the management
+/// commands (`berth container run`, `berth image ls`). A verb that exists in both forms is one
+/// variant of [`ContainerVerb`] or [`ImageVerb`], flattened into both places, so the two forms
+/// cannot drift apart.
 #[derive(Subcommand)]
 enum Command {
+    #[command(flatten)]
+    ContainerVerb(ContainerVerb),
+    #[command(flatten)]
+    ImageVerb(ImageVerb),
+    /// Get real time events from the server
+    Events(commands::events::Args),
+    /// List containers
+    Ps(commands::ps::Args),
+    /// Return low-level information on containers or images
+    Inspect(commands::inspect::Args),
+    /// List images
+    Images(commands::images::Args),
+    /// Remove one or more images
+    Rmi(commands::rmi::Args),
+    /// Log in to a registry
+    Login(commands::login::Args),
+    /// Log out from a registry
+    Logout(commands::logout::Args),
+    /// Manage builds
+    #[command(subcommand)]
+    Builder(BuilderCommand),
+    /// Manage berth
+    #[command(subcommand)]
+    System(SystemCommand),
+    /// Manage images
+    #[command(subcommand)]
+    Image(ImageCommand),
+    /// Manage containers
+    #[command(subcommand)]
+    Container(ContainerCommand),
+    /// Manage networks
+    #[command(subcommand)]
+    Network(commands::network::Command),
+    /// Manage volumes
+    #[command(subcommand)]
+    Volume(commands::volume::Command),
+    /// Generate the autocompletion script for the specified shell
+    Completion(commands::completion::Args),
+    /// Display system-wide information
+    Info(commands::info::Args),
+    /// Show the berth version information
+    Version(commands::version::Args),
+    /// Search a registry for images
+    Search(commands::search::Args),
+    /// Manage image manifests and manifest lists
+    #[command(subcommand)]
+    Manifest(commands::manifest::Command),
+    /// Serve the Docker Engine API (for the docker CLI, docker-compose, Docker SDKs)
+    Serve(commands::serve::Args),
+    /// The per-container monitor (internal)
+    #[command(hide = true)]
+    Shim(commands::shim::Args),
+    /// One exec for `berth serve` (internal; its request comes on fd 3, see
+    /// `berth_engine::exec::helper`)
+    #[command(hide = true, name = "exec-helper")]
+    ExecHelper(commands::exec_helper::Args),
+}
+
+/// The container verbs that are both `berth VERB` and `berth container VERB`.
+#[derive(Subcommand)]
+enum ContainerVerb {
     /// Create and run a new container from an image
     Run(commands::run::Args),
     /// Attach local standard input, output, and error streams to a running container
@@ -40,6 +105,7 @@ enum Command {
     /// Restart one or more containers
     Restart(commands::restart::Args),
     /// Remove one or more containers
+    #[command(alias = "remove")]
     Rm(commands::rm::Args),
     /// Block until one or more containers stop, then print their exit codes
     Wait(commands::wait::Args),
@@ -57,135 +123,90 @@ enum Command {
     Unpause(commands::unpause::Args),
     /// Rename a container
     Rename(commands::rename::Args),
-    /// Get real time events from the server
-    Events(commands::events::Args),
-    /// List containers
-    Ps(commands::ps::Args),
     /// Fetch the logs of a container
     Logs(commands::logs::Args),
     /// Execute a command in a running container
     Exec(commands::exec::Args),
-    /// Return low-level information on containers or images
-    Inspect(commands::inspect::Args),
     /// Display the running processes of a container
     Top(commands::top::Args),
     /// Display a live stream of container(s) resource usage statistics
     Stats(commands::stats::Args),
+    /// List port mappings or a specific mapping for the container
+    Port(commands::port::Args),
+    /// Inspect changes to files or directories on a container's filesystem
+    Diff(commands::diff::Args),
+}
+
+/// The image verbs that are both `berth VERB` and `berth image VERB`.
+#[derive(Subcommand)]
+enum ImageVerb {
+    /// Build an image from a Dockerfile
+    Build(commands::build::Args),
+    /// Show the history of an image
+    History(commands::history::Args),
     /// Import the contents from a tarball to create a filesystem image
     Import(commands::import::Args),
-    /// List images
-    Images(commands::images::Args),
-    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
-    Tag(commands::tag::Args),
-    /// Remove one or more images
-    Rmi(commands::rmi::Args),
-    /// Save one or more images to a tar archive (streamed to STDOUT by default)
-    Save(commands::save::Args),
     /// Load an image from a tar archive or STDIN
     Load(commands::load::Args),
     /// Download an image from a registry
     Pull(commands::pull::Args),
     /// Upload an image to a registry
     Push(commands::push::Args),
-    /// Log in to a registry
-    Login(commands::login::Args),
-    /// List port mappings or a specific mapping for the container
-    Port(commands::port::Args),
-    /// Log out from a registry
-    Logout(commands::logout::Args),
-    /// Build an image from a Dockerfile
-    Build(commands::build::Args),
-    /// Manage builds
-    #[command(subcommand)]
-    Builder(BuilderCommand),
-    /// Show the history of an image
-    History(commands::history::Args),
-    /// Manage berth
-    #[command(subcommand)]
-    System(SystemCommand),
-    /// Manage images
-    #[command(subcommand)]
-    Image(ImageCommand),
-    /// Manage containers
-    #[command(subcommand)]
-    Container(ContainerCommand),
-    /// Manage networks
-    #[command(subcommand)]
-    Network(commands::network::Command),
-    /// Manage volumes
-    #[command(subcommand)]
-    Volume(commands::volume::Command),
-    /// Serve the Docker Engine API (for the docker CLI, docker-compose, Docker SDKs)
-    Serve(commands::serve::Args),
-    /// The per-container monitor (internal)
-    #[command(hide = true)]
-    Shim(commands::shim::Args),
-    /// One exec for `berth serve` (internal; its request comes on fd 3, see
-    /// `berth_engine::exec::helper`)
-    #[command(hide = true, name = "exec-helper")]
-    ExecHelper(commands::exec_helper::Args),
+    /// Save one or more images to a tar archive (streamed to STDOUT by default)
+    Save(commands::save::Args),
+    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
+    Tag(commands::tag::Args),
 }
 
 #[derive(Subcommand)]
 enum BuilderCommand {
+    /// Build an image from a Dockerfile
+    Build(commands::build::Args),
     /// Remove build cache
     Prune(commands::builder::PruneArgs),
 }
 
 #[derive(Subcommand)]
 enum ImageCommand {
-    /// Build an image from a Dockerfile
-    Build(commands::build::Args),
+    #[command(flatten)]
+    Verb(ImageVerb),
     /// Display detailed information on one or more images
     Inspect(commands::inspect::Args),
     /// List images
-    #[command(alias = "list")]
+    #[command(visible_alias = "list", alias = "images")]
     Ls(commands::images::Args),
     /// Remove one or more images
+    #[command(visible_alias = "remove", alias = "rmi")]
     Rm(commands::rmi::Args),
-    /// Import the contents from a tarball to create a filesystem image
-    Import(commands::import::Args),
-    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
-    Tag(commands::tag::Args),
-    /// Save one or more images to a tar archive (streamed to STDOUT by default)
-    Save(commands::save::Args),
-    /// Load an image from a tar archive or STDIN
-    Load(commands::load::Args),
-    /// Download an image from a registry
-    Pull(commands::pull::Args),
-    /// Upload an image to a registry
-    Push(commands::push::Args),
-    /// Show the history of an image
-    History(commands::history::Args),
     /// Remove unused images
     Prune(commands::image_prune::Args),
 }
 
+// Parsed once per process: the size of the enum does not matter, boxing would only add noise.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum ContainerCommand {
+    #[command(flatten)]
+    Verb(ContainerVerb),
     /// List containers
-    #[command(alias = "list")]
+    #[command(visible_alias = "list", alias = "ps")]
     Ls(commands::ps::Args),
     /// Display detailed information on one or more containers
     Inspect(commands::inspect::Args),
-    /// Remove one or more containers
-    Rm(commands::rm::Args),
     /// Remove all stopped containers
     Prune(commands::container_prune::Args),
-    /// Create a new image from a container's changes
-    Commit(commands::commit::Args),
-    /// Export a container's filesystem as a tar archive
-    Export(commands::export::Args),
-    /// Update configuration of one or more containers
-    Update(commands::update::Args),
 }
 
 #[derive(Subcommand)]
 enum SystemCommand {
+    /// Get real time events from the server
+    Events(commands::events::Args),
     /// Remove unused data
     Prune(commands::system_prune::Args),
     /// Show berth disk usage
     Df(commands::system_df::Args),
+    /// Display system-wide information
+    Info(commands::info::Args),
 }
 
 fn main() {
@@ -204,6 +225,7 @@ fn main() {
     };
     let code = match cli.command {
         Command::Shim(args) => commands::shim::run(args),
+        Command::Completion(args) => commands::completion::run(Cli::command(), args),
         // The server opens one engine per worker thread itself.
         Command::Serve(args) => commands::serve::run(args).unwrap_or_else(|e| {
             eprintln!("Error: {e}");
@@ -224,75 +246,93 @@ fn main() {
 fn dispatch(command: Command) -> Result<i32, commands::CliError> {
     let engine = berth_engine::Engine::open()?;
     match command {
-        Command::Run(a) => commands::run::run(&engine, a),
-        Command::Create(a) => commands::create::run(&engine, a),
-        Command::Attach(a) => commands::attach::run(&engine, a),
-        Command::Start(a) => commands::start::run(&engine, a),
-        Command::Stop(a) => commands::stop::run(&engine, a),
-        Command::Kill(a) => commands::kill::run(&engine, a),
-        Command::Restart(a) => commands::restart::run(&engine, a),
-        Command::Rm(a) | Command::Container(ContainerCommand::Rm(a)) => {
-            commands::rm::run(&engine, a)
+        Command::ContainerVerb(verb) | Command::Container(ContainerCommand::Verb(verb)) => {
+            container_verb(&engine, verb)
         }
-        Command::Wait(a) => commands::wait::run(&engine, a),
-        Command::Cp(a) => commands::cp::run(&engine, a),
-        Command::Commit(a) | Command::Container(ContainerCommand::Commit(a)) => {
-            commands::commit::run(&engine, a)
+        Command::ImageVerb(verb) | Command::Image(ImageCommand::Verb(verb)) => {
+            image_verb(&engine, verb)
         }
-        Command::Export(a) | Command::Container(ContainerCommand::Export(a)) => {
-            commands::export::run(&engine, a)
+        Command::Events(a) | Command::System(SystemCommand::Events(a)) => {
+            commands::events::run(&engine, a)
         }
-        Command::Update(a) | Command::Container(ContainerCommand::Update(a)) => {
-            commands::update::run(&engine, a)
-        }
-        Command::Pause(a) => commands::pause::run(&engine, a),
-        Command::Unpause(a) => commands::unpause::run(&engine, a),
-        Command::Rename(a) => commands::rename::run(&engine, a),
-        Command::Events(a) => commands::events::run(&engine, a),
         Command::Ps(a) | Command::Container(ContainerCommand::Ls(a)) => {
             commands::ps::run(&engine, a)
         }
-        Command::Logs(a) => commands::logs::run(&engine, a),
-        Command::Exec(a) => commands::exec::run(&engine, a),
         Command::ExecHelper(a) => commands::exec_helper::run(&engine, a),
-        Command::Inspect(a) | Command::Container(ContainerCommand::Inspect(a)) => {
-            commands::inspect::run(&engine, a, None)
+        Command::Inspect(a) => commands::inspect::run(&engine, a, None),
+        Command::Container(ContainerCommand::Inspect(a)) => {
+            commands::inspect::run(&engine, a, Some("container"))
         }
         Command::Image(ImageCommand::Inspect(a)) => {
             commands::inspect::run(&engine, a, Some("image"))
         }
-        Command::Top(a) => commands::top::run(&engine, a),
-        Command::Stats(a) => commands::stats::run(&engine, a),
-        Command::Import(a) | Command::Image(ImageCommand::Import(a)) => {
-            commands::import::run(&engine, a)
-        }
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => {
             commands::images::run(&engine, a)
         }
-        Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => commands::tag::run(&engine, a),
         Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => commands::rmi::run(&engine, a),
-        Command::Save(a) | Command::Image(ImageCommand::Save(a)) => commands::save::run(&engine, a),
-        Command::Load(a) | Command::Image(ImageCommand::Load(a)) => commands::load::run(&engine, a),
-        Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => commands::pull::run(&engine, a),
-        Command::Push(a) | Command::Image(ImageCommand::Push(a)) => commands::push::run(&engine, a),
         Command::Image(ImageCommand::Prune(a)) => commands::image_prune::run(&engine, a),
         Command::Login(a) => commands::login::run(&engine, a),
-        Command::Build(a) | Command::Image(ImageCommand::Build(a)) => {
-            commands::build::run(&engine, a)
-        }
+        Command::Logout(a) => commands::logout::run(&engine, a),
+        Command::Builder(BuilderCommand::Build(a)) => commands::build::run(&engine, a),
         Command::Builder(BuilderCommand::Prune(a)) => commands::builder::prune(&engine, a),
         Command::Network(c) => commands::network::run(&engine, c),
-        Command::Port(a) => commands::port::run(&engine, a),
-        Command::Logout(a) => commands::logout::run(&engine, a),
-        Command::History(a) | Command::Image(ImageCommand::History(a)) => {
-            commands::history::run(&engine, a)
-        }
         Command::Container(ContainerCommand::Prune(a)) => {
             commands::container_prune::run(&engine, a)
         }
         Command::System(SystemCommand::Prune(a)) => commands::system_prune::run(&engine, a),
         Command::System(SystemCommand::Df(a)) => commands::system_df::run(&engine, a),
         Command::Volume(c) => commands::volume::run(&engine, c),
-        Command::Shim(_) | Command::Serve(_) => unreachable!("handled before the engine opens"),
+        Command::Info(a) | Command::System(SystemCommand::Info(a)) => {
+            commands::info::run(&engine, a)
+        }
+        Command::Version(a) => commands::version::run(a),
+        Command::Search(a) => commands::search::run(&engine, a),
+        Command::Manifest(c) => commands::manifest::run(&engine, c),
+        Command::Shim(_) | Command::Serve(_) | Command::Completion(_) => {
+            unreachable!("handled before the engine opens")
+        }
+    }
+}
+
+fn container_verb(
+    engine: &berth_engine::Engine,
+    verb: ContainerVerb,
+) -> Result<i32, commands::CliError> {
+    match verb {
+        ContainerVerb::Run(a) => commands::run::run(engine, a),
+        ContainerVerb::Attach(a) => commands::attach::run(engine, a),
+        ContainerVerb::Create(a) => commands::create::run(engine, a),
+        ContainerVerb::Start(a) => commands::start::run(engine, a),
+        ContainerVerb::Stop(a) => commands::stop::run(engine, a),
+        ContainerVerb::Kill(a) => commands::kill::run(engine, a),
+        ContainerVerb::Restart(a) => commands::restart::run(engine, a),
+        ContainerVerb::Rm(a) => commands::rm::run(engine, a),
+        ContainerVerb::Wait(a) => commands::wait::run(engine, a),
+        ContainerVerb::Cp(a) => commands::cp::run(engine, a),
+        ContainerVerb::Commit(a) => commands::commit::run(engine, a),
+        ContainerVerb::Export(a) => commands::export::run(engine, a),
+        ContainerVerb::Update(a) => commands::update::run(engine, a),
+        ContainerVerb::Pause(a) => commands::pause::run(engine, a),
+        ContainerVerb::Unpause(a) => commands::unpause::run(engine, a),
+        ContainerVerb::Rename(a) => commands::rename::run(engine, a),
+        ContainerVerb::Logs(a) => commands::logs::run(engine, a),
+        ContainerVerb::Exec(a) => commands::exec::run(engine, a),
+        ContainerVerb::Top(a) => commands::top::run(engine, a),
+        ContainerVerb::Stats(a) => commands::stats::run(engine, a),
+        ContainerVerb::Port(a) => commands::port::run(engine, a),
+        ContainerVerb::Diff(a) => commands::diff::run(engine, a),
+    }
+}
+
+fn image_verb(engine: &berth_engine::Engine, verb: ImageVerb) -> Result<i32, commands::CliError> {
+    match verb {
+        ImageVerb::Build(a) => commands::build::run(engine, a),
+        ImageVerb::History(a) => commands::history::run(engine, a),
+        ImageVerb::Import(a) => commands::import::run(engine, a),
+        ImageVerb::Load(a) => commands::load::run(engine, a),
+        ImageVerb::Pull(a) => commands::pull::run(engine, a),
+        ImageVerb::Push(a) => commands::push::run(engine, a),
+        ImageVerb::Save(a) => commands::save::run(engine, a),
+        ImageVerb::Tag(a) => commands::tag::run(engine, a),
     }
 }

@@ -74,6 +74,12 @@ pub struct RunFlags {
     /// Read in a line delimited file of labels
     #[arg(long, value_name = "list", action = ArgAction::Append)]
     pub label_file: Vec<String>,
+    /// Logging driver for the container
+    #[arg(long, value_name = "string")]
+    pub log_driver: Option<String>,
+    /// Log driver options
+    #[arg(long, value_name = "list", action = ArgAction::Append)]
+    pub log_opt: Vec<String>,
     /// Memory limit
     #[arg(short, long, value_name = "bytes", allow_hyphen_values = true)]
     pub memory: Option<String>,
@@ -196,6 +202,9 @@ pub struct RunFlags {
     /// Working directory inside the container
     #[arg(short, long, value_name = "string")]
     pub workdir: Option<String>,
+    /// Namespaces and pinned resources (`--pid`, `--ipc`, `--cpuset-cpus` ...).
+    #[command(flatten)]
+    pub isolation: isolation::IsolationFlags,
 }
 
 impl RunFlags {
@@ -404,7 +413,23 @@ impl RunFlags {
         hc.binds = (!binds.is_empty()).then_some(binds);
         hc.mounts = (!mounts.is_empty()).then_some(mounts);
         hc.volumes_from = (!self.volumes_from.is_empty()).then(|| self.volumes_from.clone());
+        if self.log_driver.is_some() || !self.log_opt.is_empty() {
+            let mut config = BTreeMap::new();
+            for opt in &self.log_opt {
+                if !opt.contains('=') {
+                    return Err(format!(
+                        "invalid argument \"{opt}\" for \"--log-opt\" flag: invalid key value pair format"
+                    ));
+                }
+                insert_kv(&mut config, opt);
+            }
+            hc.log_config = Some(berth_model::types::LogConfig {
+                kind: self.log_driver.clone().unwrap_or_default(),
+                config,
+            });
+        }
         self.apply_network_flags(&mut request)?;
+        self.isolation.apply(&mut request.host_config)?;
         Ok(request)
     }
 }
@@ -549,6 +574,8 @@ fn insert_kv(map: &mut BTreeMap<String, String>, kv: &str) {
     let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
     map.insert(k.to_string(), v.to_string());
 }
+
+mod isolation;
 
 #[cfg(test)]
 mod tests;

@@ -179,9 +179,12 @@ fn docker_version_and_ping_through_the_api() {
     let server = Server::start(&env);
     let (status, body) = http(&server.socket, "GET", "/_ping", "");
     assert_eq!((status, body.as_str()), (200, "OK"));
-    let (status, body) = http(&server.socket, "GET", "/v1.99/version", "");
+    // A version above the advertised one is refused as dockerd does (api_parity tests more).
+    let (status, body) = http(&server.socket, "GET", "/v1.41/version", "");
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"ApiVersion\":\"1.41\""), "{body}");
+    let (status, body) = http(&server.socket, "GET", "/v1.99/version", "");
+    assert_eq!(status, 400, "{body}");
     if !have_docker() {
         return;
     }

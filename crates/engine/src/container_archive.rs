@@ -24,6 +24,32 @@ pub struct PathStat {
     pub link_target: String,
 }
 
+/// An upload's tar stream, decompressed when its first bytes say gzip, bzip2 or xz (dockerd
+/// accepts all three on `PUT /containers/{id}/archive`); anything else is read as a plain tar.
+fn decompressed_upload<'a>(mut input: impl Read + 'a) -> Result<Box<dyn Read + 'a>, Error> {
+    let mut magic = [0u8; 6];
+    let mut n = 0;
+    while n < magic.len() {
+        match input.read(&mut magic[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::InvalidArgument(format!("reading the archive: {e}"))),
+        }
+    }
+    let head = &magic[..n];
+    let whole = std::io::Cursor::new(head.to_vec()).chain(input);
+    Ok(if head.starts_with(&[0x1f, 0x8b]) {
+        Box::new(flate2::read::MultiGzDecoder::new(whole))
+    } else if head.starts_with(b"BZh") {
+        Box::new(bzip2::read::MultiBzDecoder::new(whole))
+    } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00]) {
+        Box::new(liblzma::read::XzDecoder::new_multi_decoder(whole))
+    } else {
+        Box::new(whole)
+    })
+}
+
 /// Options of an extraction (`PUT /containers/{id}/archive`).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ExtractOptions {
@@ -302,7 +328,7 @@ impl Engine {
                     "extraction point is not a directory: {path}"
                 )));
             }
-            let mut archive = tar::Archive::new(input);
+            let mut archive = tar::Archive::new(decompressed_upload(input)?);
             let entries = archive
                 .entries()
                 .map_err(|e| Error::InvalidArgument(format!("reading the archive: {e}")))?;

@@ -74,7 +74,8 @@ impl Engine {
             Some(p) => Platform::parse(p)?,
             None => Platform::host(),
         };
-        let session = Session::open_as(&parsed, credentials)?;
+        let config = self.daemon_config()?;
+        let session = Session::open_for_pull(&parsed, credentials, &config.registry)?;
         let (repo, _) = reference::split(&normalized);
         if options.all_tags {
             let last = name.rsplit('/').next().unwrap_or(name);
@@ -131,11 +132,14 @@ impl Engine {
         } else {
             format!("{repo}:{tag_or_digest}")
         };
+        // The manifest before any word, as dockerd: a pull that cannot start (no such
+        // repository or tag, an unreachable registry) fails before its stream begins, so the
+        // API answers it with an HTTP error status rather than an error inside a 200.
+        let manifest = session.manifest(tag_or_digest, platform)?;
         progress(Progress::of(
             tag_or_digest,
             format!("Pulling from {remote_path}"),
         ));
-        let manifest = session.manifest(tag_or_digest, platform)?;
         let mut fetched = false;
         if !self.images.blob_path(&manifest.config.digest)?.exists() {
             self.fetch_blob(session, &manifest.config.digest)?;
@@ -377,7 +381,8 @@ impl Engine {
         progress(Progress::line(format!(
             "The push refers to repository [{repo}]"
         )));
-        let session = Session::open_as(&parsed, credentials)?;
+        let config = self.daemon_config()?;
+        let session = Session::open_for_push(&parsed, credentials, &config.registry)?;
         for layer in &image.layers {
             progress(Progress::of(short(layer), "Preparing"));
         }
@@ -506,7 +511,7 @@ impl Engine {
     /// `berth login`: checks the credentials against the registry, then stores them.
     pub fn login(&self, server: Option<&str>, user: &str, password: &str) -> Result<String, Error> {
         let server = registry::normalize_registry(server.unwrap_or("docker.io"));
-        registry::check_login(&server, user, password)?;
+        registry::check_login(&self.daemon_config()?.registry, &server, user, password)?;
         registry::credentials::store(&server, user, password)?;
         Ok(server)
     }
@@ -520,7 +525,7 @@ impl Engine {
         password: &str,
     ) -> Result<Result<String, String>, Error> {
         let server = registry::normalize_registry(server.unwrap_or("docker.io"));
-        match registry::check_login(&server, user, password) {
+        match registry::check_login(&self.daemon_config()?.registry, &server, user, password) {
             Ok(()) => Ok(Ok(server)),
             Err(registry::Error::Unauthorized(m)) => Ok(Err(m)),
             Err(e) => Err(e.into()),

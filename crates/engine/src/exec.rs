@@ -91,13 +91,14 @@ impl Engine {
         let run_dir = self.container_run_dir(&rec.id);
         let rootfs = run_dir.join("rootfs");
         let c = &rec.config.config;
-        let user = user::resolve(
+        let user = user::resolve_with_groups(
             &rootfs,
             if request.user.is_empty() {
                 &c.user
             } else {
                 &request.user
             },
+            rec.config.host_config.group_add.as_deref(),
         )?;
         // The container process's environment, then the exec's own.
         let spec: Option<oci_spec::runtime::Spec> = std::fs::read(run_dir.join("config.json"))

@@ -553,7 +553,11 @@ pub(crate) fn launch(
 ) -> Result<Launch, Error> {
     let c = &rec.config.config;
     let (network_files, hostname) = engine.network_identity(rec)?;
-    let user = user::resolve(rootfs_dir, &c.user)?;
+    let user = user::resolve_with_groups(
+        rootfs_dir,
+        &c.user,
+        rec.config.host_config.group_add.as_deref(),
+    )?;
     let args: Vec<String> = c
         .entrypoint
         .iter()
@@ -586,6 +590,7 @@ pub(crate) fn launch(
         let relative = cwd.trim_start_matches('/');
         let _ = std::fs::create_dir_all(rootfs_dir.join(relative));
     }
+    let joins = engine.namespace_joins(rec)?;
     let netns = engine.prepare_container_network(rec, &hostname)?;
     crate::timing::mark("shim: network ready");
     Ok(Launch {
@@ -600,5 +605,8 @@ pub(crate) fn launch(
         network_files,
         netns,
         mounts,
+        pid_ns: joins.pid_ns,
+        ipc_ns: joins.ipc_ns,
+        shm: joins.shm,
     })
 }

@@ -35,6 +35,13 @@ fn updated(mut hc: HostConfig, update: &UpdateRequest) -> Result<HostConfig, Err
     if let Some(pids) = update.pids_limit {
         hc.pids_limit = Some(pids);
     }
+    if !update.cpuset_cpus.is_empty() {
+        hc.cpuset_cpus = update.cpuset_cpus.clone();
+    }
+    if !update.cpuset_mems.is_empty() {
+        hc.cpuset_mems = update.cpuset_mems.clone();
+    }
+    crate::containers::check_cpusets(&hc)?;
     if let Some(policy) = update
         .restart_policy
         .as_ref()

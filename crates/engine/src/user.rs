@@ -27,6 +27,47 @@ fn read_table(rootfs: &Path, file: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// [`resolve`], with `--group-add`'s groups among the supplementary ones (the container's
+/// init and its execs alike, as Docker).
+pub fn resolve_with_groups(
+    rootfs: &Path,
+    spec: &str,
+    group_add: Option<&[String]>,
+) -> Result<ResolvedUser, Error> {
+    let mut user = resolve(rootfs, spec)?;
+    for gid in added_groups(rootfs, group_add)? {
+        if gid != user.gid && !user.additional_gids.contains(&gid) {
+            user.additional_gids.push(gid);
+        }
+    }
+    Ok(user)
+}
+
+/// `--group-add`: each group by number, or by name from the container's /etc/group.
+fn added_groups(rootfs: &Path, groups: Option<&[String]>) -> Result<Vec<u32>, Error> {
+    let Some(groups) = groups.filter(|g| !g.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let table = read_table(rootfs, "etc/group");
+    groups
+        .iter()
+        .map(|group| match group.parse::<u32>() {
+            Ok(gid) => Ok(gid),
+            Err(_) => table
+                .iter()
+                .find(|e| e.first().map(String::as_str) == Some(group.as_str()))
+                .and_then(|e| e.get(2))
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| Error::CannotRun {
+                    message: format!(
+                        "unable to find group {group}: no matching entries in group file"
+                    ),
+                    exit_code: 125,
+                }),
+        })
+        .collect()
+}
+
 pub fn resolve(rootfs: &Path, spec: &str) -> Result<ResolvedUser, Error> {
     let (user, group) = match spec.split_once(':') {
         Some((u, g)) => (u, Some(g)),

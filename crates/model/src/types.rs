@@ -46,21 +46,26 @@ pub struct HealthConfig {
     /// `[]` inherit, `["NONE"]` off, `["CMD", args...]`, `["CMD-SHELL", command]`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub test: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "is_zero", deserialize_with = "null_as_zero")]
+    #[serde(skip_serializing_if = "is_zero", deserialize_with = "null_as_default")]
     pub interval: i64,
-    #[serde(skip_serializing_if = "is_zero", deserialize_with = "null_as_zero")]
+    #[serde(skip_serializing_if = "is_zero", deserialize_with = "null_as_default")]
     pub timeout: i64,
-    #[serde(skip_serializing_if = "is_zero", deserialize_with = "null_as_zero")]
+    #[serde(skip_serializing_if = "is_zero", deserialize_with = "null_as_default")]
     pub start_period: i64,
-    #[serde(skip_serializing_if = "is_zero", deserialize_with = "null_as_zero")]
+    #[serde(skip_serializing_if = "is_zero", deserialize_with = "null_as_default")]
     pub start_interval: i64,
-    #[serde(skip_serializing_if = "is_zero", deserialize_with = "null_as_zero")]
+    #[serde(skip_serializing_if = "is_zero", deserialize_with = "null_as_default")]
     pub retries: i64,
 }
 
-/// docker-compose 1.29 sends `null` for a health check's fields it leaves unset.
-fn null_as_zero<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
-    Ok(Option::<i64>::deserialize(d)?.unwrap_or(0))
+/// A client that sends `null` for an unset field means its default: docker-compose 1.29 for a
+/// health check's numbers, bollard's models and the SDKs for strings and maps.
+fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 /// Docker's `State.Health`.
@@ -122,6 +127,49 @@ pub struct HostConfig {
     pub mounts: Option<Vec<MountSpec>>,
     /// `--volumes-from CONTAINER[:ro|rw]`
     pub volumes_from: Option<Vec<String>>,
+    /// `--pid`: "" (a private namespace), "host" or "container:NAME".
+    #[serde(deserialize_with = "null_as_default")]
+    pub pid_mode: String,
+    /// `--ipc`: "none", "private", "shareable", "host" or "container:NAME" ("" until create
+    /// fills in the default, "private").
+    #[serde(deserialize_with = "null_as_default")]
+    pub ipc_mode: String,
+    /// `--uts`: "" (private) or "host".
+    #[serde(rename = "UTSMode")]
+    #[serde(deserialize_with = "null_as_default")]
+    pub uts_mode: String,
+    /// `--cgroupns`: "host" or "private" (create fills in the host's default).
+    #[serde(deserialize_with = "null_as_default")]
+    pub cgroupns_mode: String,
+    /// `--userns`: "" or "host" (berth never remaps users, so both are the host's).
+    #[serde(deserialize_with = "null_as_default")]
+    pub userns_mode: String,
+    /// `--group-add`: group names (from the image's /etc/group) or numbers.
+    pub group_add: Option<Vec<String>>,
+    /// `--device-cgroup-rule 'c 1:3 rwm'`
+    pub device_cgroup_rules: Option<Vec<String>>,
+    /// `--cpuset-cpus 0-2,4`
+    #[serde(deserialize_with = "null_as_default")]
+    pub cpuset_cpus: String,
+    /// `--cpuset-mems 0`
+    #[serde(deserialize_with = "null_as_default")]
+    pub cpuset_mems: String,
+    /// `--memory-swappiness 0..100`; None (or -1 on input) keeps the host's.
+    pub memory_swappiness: Option<i64>,
+    /// `--log-driver`, `--log-opt`: None (or an empty `Type`) is the default driver.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_config: Option<LogConfig>,
+}
+
+/// Docker's `HostConfig.LogConfig`: the log driver (`Type`) and its options (`Config`; clients
+/// send `null` for none).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct LogConfig {
+    #[serde(rename = "Type")]
+    pub kind: String,
+    #[serde(deserialize_with = "null_as_default")]
+    pub config: BTreeMap<String, String>,
 }
 
 /// One host side of a published port; empty HostIp = every address, empty HostPort = any free
@@ -230,6 +278,11 @@ pub struct UpdateRequest {
     /// Set: the new limit; <= 0 is unlimited.
     pub pids_limit: Option<i64>,
     pub restart_policy: Option<RestartPolicy>,
+    /// `--cpuset-cpus`, `--cpuset-mems`: non-empty ones replace the container's.
+    #[serde(deserialize_with = "null_as_default")]
+    pub cpuset_cpus: String,
+    #[serde(deserialize_with = "null_as_default")]
+    pub cpuset_mems: String,
 }
 
 /// `POST /containers/create`: Config with HostConfig inside.

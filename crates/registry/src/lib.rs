@@ -9,10 +9,13 @@
 //! readers; the engine decides where they go. The API is blocking: each [`Session`] drives its own
 //! small tokio runtime, so callers stay synchronous.
 
+mod config;
 pub mod credentials;
 pub mod http;
+pub mod search;
 mod session;
 
+pub use config::{Endpoint, RegistryConfig};
 pub use session::{BlobReader, BlobRef, PulledManifest, Session, check_login};
 
 /// Manifest media types berth understands.
@@ -94,15 +97,7 @@ pub fn normalize_registry(host: &str) -> String {
 /// Plain HTTP for localhost, 127.0.0.1, ::1 and the registries listed (comma separated) in
 /// `$BERTH_INSECURE_REGISTRIES`, as Docker's insecure-registries; HTTPS for everything else.
 pub fn is_insecure(registry: &str) -> bool {
-    let host = host_part(registry);
-    if matches!(host, "localhost" | "127.0.0.1" | "::1" | "[::1]") {
-        return true;
-    }
-    std::env::var("BERTH_INSECURE_REGISTRIES")
-        .unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .any(|r| !r.is_empty() && (r == registry || r == host))
+    RegistryConfig::default().is_insecure(registry)
 }
 
 fn host_part(registry: &str) -> &str {

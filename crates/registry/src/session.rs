@@ -2,6 +2,7 @@
 //! current-thread tokio runtime so the API stays blocking.
 
 use std::io::Read;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
@@ -11,6 +12,7 @@ use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
 use serde_json::Value;
 
+use crate::{Endpoint, RegistryConfig};
 use crate::{
     Error, MEDIA_DOCKER_LIST, MEDIA_DOCKER_MANIFEST, MEDIA_OCI_INDEX, MEDIA_OCI_MANIFEST, Platform,
     Result, credentials, registry_of, sha256_digest,
@@ -49,6 +51,10 @@ pub struct Session {
     auth: RegistryAuth,
     registry: String,
     repository: String,
+    /// Where requests go, in the order a manifest is looked for (docker.io's mirrors first).
+    endpoints: Vec<Endpoint>,
+    /// The endpoint that answered the last manifest request; blobs come from the same one.
+    current: AtomicUsize,
 }
 
 pub(crate) fn install_crypto() {
@@ -66,8 +72,8 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
         .map_err(|e| Error::io("starting the registry client", e))
 }
 
-fn scheme(registry: &str) -> &'static str {
-    if crate::is_insecure(registry) {
+fn scheme(config: &RegistryConfig, registry: &str) -> &'static str {
+    if config.is_insecure(registry) {
         "http"
     } else {
         "https"
@@ -87,14 +93,52 @@ impl Session {
         reference: &Reference,
         credentials: Option<(String, String)>,
     ) -> Result<Session> {
+        Session::open_for_push(reference, credentials, &RegistryConfig::default())
+    }
+
+    /// A session for pulling: docker.io's mirrors in `config` are tried before docker.io, and
+    /// insecure registries are spoken to over plain HTTP.
+    pub fn open_for_pull(
+        reference: &Reference,
+        credentials: Option<(String, String)>,
+        config: &RegistryConfig,
+    ) -> Result<Session> {
+        Session::open_endpoints(
+            reference,
+            credentials,
+            config.endpoints(reference.registry()),
+        )
+    }
+
+    /// A session for pushing (or anything that must reach the registry itself, never a mirror).
+    pub fn open_for_push(
+        reference: &Reference,
+        credentials: Option<(String, String)>,
+        config: &RegistryConfig,
+    ) -> Result<Session> {
+        let registry = reference.registry();
+        let own = Endpoint {
+            host: registry.to_string(),
+            plain_http: config.is_insecure(registry),
+            mirror: false,
+        };
+        Session::open_endpoints(reference, credentials, vec![own])
+    }
+
+    fn open_endpoints(
+        reference: &Reference,
+        credentials: Option<(String, String)>,
+        endpoints: Vec<Endpoint>,
+    ) -> Result<Session> {
         install_crypto();
         let registry = reference.registry().to_string();
+        let plain: Vec<String> = endpoints
+            .iter()
+            .filter(|e| e.plain_http)
+            .map(|e| e.host.clone())
+            .collect();
         let config = ClientConfig {
-            protocol: if crate::is_insecure(&registry) {
-                ClientProtocol::Http
-            } else {
-                ClientProtocol::Https
-            },
+            protocol: ClientProtocol::HttpsExcept(plain),
             platform_resolver: None,
             use_monolithic_push: true,
             connect_timeout: Some(std::time::Duration::from_secs(15)),
@@ -110,19 +154,34 @@ impl Session {
             None => RegistryAuth::Anonymous,
         };
         let rt = runtime()?;
-        rt.block_on(client.store_auth_if_needed(reference.resolve_registry(), &auth));
-        Ok(Session {
+        let session = Session {
             rt,
             client,
             auth,
             registry,
             repository: reference.repository().to_string(),
-        })
+            endpoints,
+            current: AtomicUsize::new(0),
+        };
+        let first = session.tagged("latest");
+        session.rt.block_on(
+            session
+                .client
+                .store_auth_if_needed(first.resolve_registry(), &session.auth),
+        );
+        Ok(session)
+    }
+
+    /// The host requests go to now (`docker.io`, a mirror's `127.0.0.1:5000`).
+    fn host(&self) -> &str {
+        self.endpoints
+            .get(self.current.load(Ordering::Relaxed))
+            .map_or(self.registry.as_str(), |e| e.host.as_str())
     }
 
     fn tagged(&self, tag: &str) -> Reference {
         Reference::with_tag(
-            self.registry.clone(),
+            self.host().to_string(),
             self.repository.clone(),
             tag.to_string(),
         )
@@ -130,7 +189,7 @@ impl Session {
 
     fn by_digest(&self, digest: &str) -> Reference {
         Reference::with_digest(
-            self.registry.clone(),
+            self.host().to_string(),
             self.repository.clone(),
             digest.to_string(),
         )
@@ -176,17 +235,58 @@ impl Session {
         Ok(resp.tags)
     }
 
+    /// The repository as Docker shows it: `busybox` for docker.io's `library/busybox`, else
+    /// with its registry (`127.0.0.1:5000/bb`).
+    fn familiar_name(&self) -> String {
+        match self
+            .repository
+            .strip_prefix("library/")
+            .filter(|_| self.registry == "docker.io")
+        {
+            Some(r) => r.to_string(),
+            None if self.registry == "docker.io" => self.repository.clone(),
+            None => format!("{}/{}", self.registry, self.repository),
+        }
+    }
+
+    /// A manifest fetch's failure in dockerd's words: a denied, unknown repository or unknown
+    /// manifest is "not found" (dockerd's 404), with the registry's own error after it.
+    fn manifest_error(&self, e: OciDistributionError, what: &str) -> Error {
+        if let OciDistributionError::RegistryError { envelope, .. } = &e
+            && let Some(first) = envelope.errors.first()
+        {
+            let cause = error_message(first);
+            match first.code {
+                OciErrorCode::Denied => {
+                    return Error::NotFound(format!(
+                        "pull access denied for {}, repository does not exist or may require 'docker login': {cause}",
+                        self.familiar_name()
+                    ));
+                }
+                OciErrorCode::ManifestUnknown => {
+                    return Error::NotFound(format!("manifest for {what} not found: {cause}"));
+                }
+                OciErrorCode::NameUnknown => {
+                    return Error::NotFound(format!(
+                        "repository {} not found: {cause}",
+                        self.familiar_name()
+                    ));
+                }
+                _ => {}
+            }
+        }
+        match map_err(e, what) {
+            Error::NotFound(m) => Error::NotFound(format!("manifest for {what} not found: {m}")),
+            other => other,
+        }
+    }
+
     async fn raw_manifest(&self, r: &Reference, what: &str) -> Result<(Vec<u8>, String)> {
         let (body, _) = self
             .client
             .pull_manifest_raw(r, &self.auth, ACCEPTED)
             .await
-            .map_err(|e| match map_err(e, what) {
-                Error::NotFound(m) => {
-                    Error::NotFound(format!("manifest for {what} not found: {m}"))
-                }
-                other => other,
-            })?;
+            .map_err(|e| self.manifest_error(e, what))?;
         let digest = sha256_digest(&body);
         if let Some(wanted) = r.digest()
             && wanted != digest
@@ -201,6 +301,36 @@ impl Session {
     /// The image manifest for `tag_or_digest`; from a manifest list or index, the entry for
     /// `platform`.
     pub fn manifest(&self, tag_or_digest: &str, platform: &Platform) -> Result<PulledManifest> {
+        self.on_first_endpoint_with(|| self.manifest_here(tag_or_digest, platform))
+    }
+
+    /// Runs `fetch` against each endpoint in turn until one answers (a mirror that lacks the
+    /// content or cannot be reached gives way to the next; the registry's own answer is final),
+    /// and stays on that endpoint for what follows (the blobs of that manifest).
+    fn on_first_endpoint_with<T>(&self, fetch: impl Fn() -> Result<T>) -> Result<T> {
+        let mut failure = None;
+        for (i, endpoint) in self.endpoints.iter().enumerate() {
+            self.current.store(i, Ordering::Relaxed);
+            if i > 0 {
+                let r = self.tagged("latest");
+                self.rt.block_on(
+                    self.client
+                        .store_auth_if_needed(r.resolve_registry(), &self.auth),
+                );
+            }
+            match fetch() {
+                Ok(found) => return Ok(found),
+                Err(e) if endpoint.mirror => failure = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(failure.unwrap_or_else(|| {
+            Error::Transport(format!("no endpoint to pull {} from", self.registry))
+        }))
+    }
+
+    /// [`Session::manifest`] from the current endpoint.
+    fn manifest_here(&self, tag_or_digest: &str, platform: &Platform) -> Result<PulledManifest> {
         let what = self.display(tag_or_digest);
         let r = self.reference(tag_or_digest);
         self.rt.block_on(async {
@@ -227,6 +357,34 @@ impl Session {
         })
     }
 
+    /// The manifest (or manifest list / index) `tag_or_digest` names, as the registry serves
+    /// it: its bytes, digest and media type (`docker manifest inspect`, `/distribution`).
+    /// Looks on each endpoint in turn (docker.io's mirrors first), as [`Session::manifest`].
+    pub fn top_manifest(&self, tag_or_digest: &str) -> Result<(Vec<u8>, String, String)> {
+        let what = self.display(tag_or_digest);
+        self.on_first_endpoint_with(|| {
+            let r = self.reference(tag_or_digest);
+            self.rt.block_on(async {
+                let (bytes, digest) = self.raw_manifest(&r, &what).await?;
+                let kind = kind_of(&parse(&bytes, &what)?);
+                Ok((bytes, digest, kind))
+            })
+        })
+    }
+
+    /// A small blob (an image config) read whole; its digest is checked.
+    pub fn small_blob(&self, digest: &str) -> Result<Vec<u8>> {
+        let mut data = Vec::new();
+        self.blob(digest)?
+            .take(16 * 1024 * 1024)
+            .read_to_end(&mut data)
+            .map_err(|e| Error::Transport(format!("blob {digest}: {e}")))?;
+        if sha256_digest(&data) != digest {
+            return Err(Error::BadContent(format!("blob {digest}: digest mismatch")));
+        }
+        Ok(data)
+    }
+
     /// Starts downloading a blob. The reader fails at the end when the content does not match
     /// `digest`; callers verify it again before using it.
     pub fn blob(&self, digest: &str) -> Result<BlobReader<'_>> {
@@ -246,7 +404,7 @@ impl Session {
     pub fn mount_blob(&self, digest: &str, from_repository: &str) -> bool {
         let target = self.tagged("latest");
         let source = Reference::with_tag(
-            self.registry.clone(),
+            self.host().to_string(),
             from_repository.to_string(),
             "latest".into(),
         );
@@ -477,24 +635,27 @@ fn image_manifest(
     })
 }
 
+/// One registry error as dockerd prints it (distribution's `errcode.Error`): the code in lower
+/// case with spaces, then the registry's message (`manifest unknown: manifest unknown`).
+fn error_message(e: &oci_client::errors::OciError) -> String {
+    let code = match e.code {
+        OciErrorCode::ManifestUnknown => "manifest unknown".to_string(),
+        OciErrorCode::NameUnknown => "name unknown".to_string(),
+        OciErrorCode::BlobUnknown => "blob unknown".to_string(),
+        _ => format!("{:?}", e.code).to_lowercase(),
+    };
+    if e.message.is_empty() {
+        code
+    } else {
+        format!("{code}: {}", e.message)
+    }
+}
+
 fn codes_message(envelope: &oci_client::errors::OciEnvelope) -> String {
     envelope
         .errors
         .iter()
-        .map(|e| {
-            let code = format!("{:?}", e.code).to_lowercase();
-            let code = match e.code {
-                OciErrorCode::ManifestUnknown => "manifest unknown".to_string(),
-                OciErrorCode::NameUnknown => "repository name not known to registry".to_string(),
-                OciErrorCode::BlobUnknown => "blob unknown to registry".to_string(),
-                _ => code,
-            };
-            if e.message.is_empty() || e.message == code {
-                code
-            } else {
-                format!("{code}: {}", e.message)
-            }
-        })
+        .map(error_message)
         .collect::<Vec<_>>()
         .join("; ")
 }
@@ -556,14 +717,19 @@ fn map_err(e: OciDistributionError, what: &str) -> Error {
 
 /// `docker login`'s check: GET /v2/ and, when challenged, prove the credentials (basic auth, or a
 /// token from the bearer realm).
-pub fn check_login(registry: &str, user: &str, password: &str) -> Result<()> {
+pub fn check_login(
+    config: &RegistryConfig,
+    registry: &str,
+    user: &str,
+    password: &str,
+) -> Result<()> {
     install_crypto();
     let host = if crate::normalize_registry(registry) == "docker.io" {
         "registry-1.docker.io"
     } else {
         registry
     };
-    let url = format!("{}://{host}/v2/", scheme(registry));
+    let url = format!("{}://{host}/v2/", scheme(config, registry));
     let rt = runtime()?;
     let client = reqwest::Client::builder()
         .connect_timeout(std::time::Duration::from_secs(15))

@@ -1,5 +1,6 @@
 //! `berth update [--memory M] [--memory-swap S] [--cpus N] [--cpu-shares N] [--cpu-quota N]
-//! [--cpu-period N] [--pids-limit N] [--restart POLICY] CONTAINER...`
+//! [--cpu-period N] [--pids-limit N] [--restart POLICY] [--cpuset-cpus LIST] [--cpuset-mems LIST]
+//! CONTAINER...`
 use berth_engine::types::UpdateRequest;
 
 use super::{CliError, for_each};
@@ -33,6 +34,12 @@ pub struct Args {
     /// Restart policy to apply when a container exits
     #[arg(long, value_name = "string")]
     restart: Option<String>,
+    /// CPUs in which to allow execution (0-3, 0,1)
+    #[arg(long, value_name = "string")]
+    cpuset_cpus: Option<String>,
+    /// MEMs in which to allow execution (0-3, 0,1)
+    #[arg(long, value_name = "string")]
+    cpuset_mems: Option<String>,
     #[arg(required = true)]
     containers: Vec<String>,
 }
@@ -70,6 +77,8 @@ fn request(args: &Args) -> Result<UpdateRequest, CliError> {
             .map(parse_restart_policy)
             .transpose()
             .map_err(CliError::usage)?,
+        cpuset_cpus: args.cpuset_cpus.clone().unwrap_or_default(),
+        cpuset_mems: args.cpuset_mems.clone().unwrap_or_default(),
     })
 }
 

@@ -39,6 +39,7 @@ impl Engine {
         let image = self.images.image(&image_id)?;
         let mut request = request;
         merge_image_defaults(&mut request, &image.config.config);
+        super::isolation::fill_defaults(&mut request.host_config);
         if request
             .config
             .entrypoint
@@ -114,8 +115,10 @@ impl Engine {
 /// Checks what can be checked before anything is created.
 pub(crate) fn validate_request(request: &CreateRequest) -> Result<(), Error> {
     let hc = &request.host_config;
-    crate::sandbox::validate_runtime(&hc.runtime)
-        .map_err(|e| Error::InvalidArgument(e.to_string()))?;
+    // dockerd's words for a runtime it does not know (its own message says why).
+    crate::sandbox::validate_runtime(&hc.runtime).map_err(|_| {
+        Error::InvalidArgument(format!("unknown or invalid runtime name: {}", hc.runtime))
+    })?;
     match hc.restart_policy.name.as_str() {
         "" | "no" | "always" | "unless-stopped" | "on-failure" => {}
         other => {
@@ -144,6 +147,7 @@ pub(crate) fn validate_request(request: &CreateRequest) -> Result<(), Error> {
     if let Some(health) = &request.config.healthcheck {
         crate::health::validate(health)?;
     }
+    crate::logs::LogSettings::from_config(hc.log_config.as_ref())?;
     if hc.memory != 0 && hc.memory < 6 * 1024 * 1024 {
         return Err(Error::InvalidArgument(
             "Minimum memory limit allowed is 6MB".into(),
@@ -179,6 +183,7 @@ pub(crate) fn validate_request(request: &CreateRequest) -> Result<(), Error> {
             )));
         }
     }
+    super::isolation::validate(hc, &request.config)?;
     Ok(())
 }
 

@@ -1,14 +1,12 @@
 //! `docker inspect` of a container: its inspect document and its sizes (`SizeRw`,
 //! `SizeRootFs`).
 
-use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use crate::store::ContainerRecord;
 use crate::types::State;
 use crate::{Engine, Error};
-use berth_model::inspect::{
-    ContainerInspect, ContainerState, GraphDriver, GraphDriverData, LogConfig,
-};
+use berth_model::inspect::{ContainerInspect, ContainerState, GraphDriver, GraphDriverData};
 
 impl Engine {
     /// Docker's container inspect document.
@@ -24,7 +22,10 @@ impl Engine {
                 s.to_string()
             }
         };
-        let mut host_config = serde_json::to_value(&c.host_config)
+        // A record made before these defaults were recorded shows them all the same.
+        let mut recorded = c.host_config.clone();
+        super::isolation::fill_defaults(&mut recorded);
+        let mut host_config = serde_json::to_value(&recorded)
             .unwrap_or_else(|_| serde_json::Value::Object(Default::default()));
         if host_config["NetworkMode"] == "" {
             host_config["NetworkMode"] = crate::networks::DEFAULT_NETWORK.into();
@@ -32,14 +33,10 @@ impl Engine {
         if host_config["Runtime"] == "" {
             host_config["Runtime"] = "berth".into();
         }
-        // Logs are kept and served as Docker's default driver's are (compose only shows the
+        // Docker shows the driver even when the container named none (compose only shows the
         // logs of containers whose driver it knows).
-        if host_config.get("LogConfig").is_none_or(|l| l.is_null()) {
-            host_config["LogConfig"] = berth_model::inspect::to_document(&LogConfig {
-                kind: "json-file".into(),
-                config: BTreeMap::new(),
-            });
-        }
+        let log_settings = crate::logs::LogSettings::of(c.host_config.log_config.as_ref());
+        host_config["LogConfig"] = berth_model::inspect::to_document(&log_settings.to_config());
         let mut config = serde_json::to_value(&c.config)
             .unwrap_or_else(|_| serde_json::Value::Object(Default::default()));
         config["Image"] = rec.image.clone().into();
@@ -94,7 +91,12 @@ impl Engine {
             resolv_conf_path: network_files.join("resolv.conf"),
             hostname_path: network_files.join("hostname"),
             hosts_path: network_files.join("hosts"),
-            log_path: self.log_path(&rec.id),
+            // Docker names a file only for json-file, the driver whose file is public.
+            log_path: if log_settings.driver == crate::logs::settings::Driver::JsonFile {
+                self.log_path(&rec.id)
+            } else {
+                PathBuf::new()
+            },
             name: format!("/{}", rec.name),
             restart_count: rec.restart_count,
             driver: "overlay2".into(),

@@ -1,13 +1,16 @@
 //! Container records: the record's own helpers (state, status, restart policy), lookup by id,
 //! name or prefix, the unfiltered list, `ps` rows and rename. Each other operation on a
-//! container record lives in its own file: `create`, `list` (filtered `ps`), `inspect`, `remove`.
+//! container record lives in its own file: `create`, `list` (filtered `ps`), `inspect`, `remove`;
+//! `isolation` holds the namespace modes' and pinned resources' checks, defaults and joins.
 
 mod create;
 mod inspect;
+mod isolation;
 mod list;
 mod remove;
 
 pub(crate) use create::validate_request;
+pub(crate) use isolation::check_cpusets;
 pub use list::LIST_FILTER_KEYS;
 
 /// A container's record, as the state store keeps it.

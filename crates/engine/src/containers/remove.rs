@@ -96,7 +96,12 @@ impl Engine {
                 sandbox.unmount_rootfs();
             }
             // No record (a removal killed midway): its mount point may be left all the same.
-            None => crate::rootfs::unmount(&self.container_run_dir(id).join("rootfs")),
+            None => {
+                let run_dir = self.container_run_dir(id);
+                crate::rootfs::unmount(&run_dir.join("rootfs"));
+                // A shareable /dev/shm (`--ipc shareable`) lives beside it.
+                crate::rootfs::unmount(&run_dir.join("shm"));
+            }
         }
         self.release_container_network(id);
         let _ = std::fs::remove_dir_all(self.container_run_dir(id));

@@ -22,6 +22,10 @@ pub enum Error {
     #[error("{0}")]
     InvalidArgument(String),
     /// The container's command cannot be found (127) or cannot be invoked (126).
+    /// Something this container's configuration does not offer (reading a log its driver
+    /// does not keep): dockerd's 501.
+    #[error("{0}")]
+    NotImplemented(String),
     #[error("{message}")]
     CannotRun { message: String, exit_code: i32 },
     #[error("{0}")]
@@ -110,6 +114,9 @@ pub enum Error {
         #[source]
         source: SandboxError,
     },
+    /// daemon.json cannot be read or parsed: the user's file (400, exit 125).
+    #[error(transparent)]
+    DaemonConfig(#[from] crate::daemon_config::ConfigError),
     /// An operation failed and cleaning up after it failed too; the first error's kind.
     #[error("{source} (and cleaning up after it: {cleanup})")]
     CleanupFailed {
@@ -140,6 +147,8 @@ pub enum ErrorKind {
     Invalid,
     /// 400 through the API; exit code 126/127 from the CLI
     CannotRun,
+    /// 501
+    NotImplemented,
     /// 500
     #[default]
     Internal,
@@ -155,6 +164,7 @@ impl Error {
             Error::InvalidArgument(_) | Error::Filter(_) => ErrorKind::Invalid,
             Error::Sandbox(e) => sandbox_error_kind(e),
             Error::CannotRun { .. } => ErrorKind::CannotRun,
+            Error::NotImplemented(_) => ErrorKind::NotImplemented,
             Error::Image(e) => image_error_kind(e),
             Error::Registry(e) => registry_error_kind(e),
             Error::Archive(e) => archive_error_kind(e),
@@ -167,6 +177,7 @@ impl Error {
             }
             Error::Sandboxed { source, .. } => sandbox_error_kind(source),
             Error::CleanupFailed { source, .. } => source.kind(),
+            Error::DaemonConfig(_) => ErrorKind::Invalid,
             Error::Internal(_)
             | Error::Io { .. }
             | Error::Store(_)
@@ -186,7 +197,8 @@ impl Error {
         match self {
             Error::CannotRun { exit_code, .. } => *exit_code,
             Error::Filter(FilterError::BadFormat(_)) => 125,
-            Error::Filter(_) => 1,
+            // The docker CLI's plain failure: `docker logs` of a `none` container exits 1.
+            Error::Filter(_) | Error::NotImplemented(_) => 1,
             _ => 125,
         }
     }
@@ -199,6 +211,7 @@ impl Error {
             ErrorKind::NotFound => Error::NotFound(message),
             ErrorKind::Conflict => Error::Conflict(message),
             ErrorKind::Invalid | ErrorKind::CannotRun => Error::InvalidArgument(message),
+            ErrorKind::NotImplemented => Error::NotImplemented(message),
             ErrorKind::Internal => Error::Internal(message),
         }
     }

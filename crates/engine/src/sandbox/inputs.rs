@@ -26,6 +26,12 @@ pub(crate) struct Launch {
     pub netns: Option<PathBuf>,
     /// The user's mounts (volumes, binds, tmpfs), destinations resolved inside the rootfs.
     pub mounts: Vec<Mount>,
+    /// `--pid container:X`: X's pid namespace, to be joined.
+    pub pid_ns: Option<PathBuf>,
+    /// `--ipc container:X`: X's IPC namespace, to be joined.
+    pub ipc_ns: Option<PathBuf>,
+    /// `--ipc container:X`: the host directory that is X's /dev/shm, to be bound in.
+    pub shm: Option<PathBuf>,
 }
 
 /// A mount the user asked for (`-v`, `--mount`, a volume), with host paths only.

@@ -65,8 +65,11 @@ pub(crate) trait Sandbox {
     /// Removes the backend's state of the container, killing what is left of it.
     fn teardown(&self) -> Result<(), SandboxError>;
     /// Unmounts what [`Sandbox::mount_rootfs`] mounted, once the container is done for good
-    /// (nothing when it is not mounted).
+    /// (nothing when it is not mounted); a shareable /dev/shm too.
     fn unmount_rootfs(&self);
+    /// Where the container's shareable /dev/shm (`--ipc shareable`) lives on the host, for a
+    /// container that joins its IPC (`--ipc container:X`).
+    fn shm_dir(&self) -> PathBuf;
 }
 
 /// Where a container's sandbox keeps its things.
@@ -121,6 +124,21 @@ pub(crate) fn host_cpu() -> (u64, u32) {
 /// The host's memory, bytes.
 pub(crate) fn host_memory_bytes() -> u64 {
     linux::host::memory_bytes()
+}
+
+/// Whether the host's cgroups are v2 only.
+pub(crate) fn host_cgroup_v2() -> bool {
+    linux::host::cgroup_v2()
+}
+
+/// Whether the host supports a memory+swap limit and a swappiness.
+pub(crate) fn host_swap_controls() -> (bool, bool) {
+    linux::host::swap_controls()
+}
+
+/// The CPU and memory-node lists a container may be pinned to ("0-3", "0").
+pub(crate) fn host_cpuset() -> (String, String) {
+    linux::host::cpuset_available()
 }
 
 #[cfg(test)]

@@ -198,6 +198,9 @@ impl Shim {
     /// records it running.
     fn start(&mut self, rec: &mut ContainerRecord) -> Result<Running, Error> {
         let engine = &self.engine;
+        // First: a log driver that cannot start (no journal, syslog unreachable) fails the
+        // start before anything is mounted.
+        let log = engine.open_log(rec)?;
         let run_dir = engine.container_run_dir(&self.id);
         let sandbox = engine.sandbox_for(rec);
         let lowers = engine.images.layer_dirs(&rec.image_id)?;
@@ -297,6 +300,7 @@ impl Shim {
             stderr: stderr_r,
             pty,
             stdin_writer,
+            log,
         })
     }
 }

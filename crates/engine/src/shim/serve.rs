@@ -40,7 +40,7 @@ pub(super) fn serve(
         action.sa_flags = libc::SA_RESTART | libc::SA_NOCLDSTOP;
         libc::sigaction(libc::SIGCHLD, &action, std::ptr::null_mut());
     }
-    let mut log = LogWriter::open(&engine.log_path(id)).ok();
+    let mut log = running.log;
     let mut client = Client {
         out: attach.stdout.take(),
         err: attach.stderr.take(),
@@ -274,7 +274,7 @@ pub(super) fn serve(
         monitor.stop();
     }
     SIGCHLD_PIPE.store(-1, Ordering::Relaxed);
-    if let Some(log) = &mut log {
+    {
         log.flush_partial();
     }
     // Keep the client's fds for a restart.
@@ -293,6 +293,8 @@ pub(super) struct Running {
     /// Where attach clients' stdin goes (`-i`): the write end of the container's stdin pipe,
     /// or a dup of the pty master. Held for the container's life, so stdin stays open.
     pub(super) stdin_writer: Option<OwnedFd>,
+    /// The container's log driver, opened before the container started.
+    pub(super) log: LogWriter,
 }
 
 /// What one entry of the shim's poll set is.
@@ -317,7 +319,7 @@ struct Client {
 }
 
 impl Client {
-    fn forward(&mut self, data: &[u8], stream: Stream, log: &mut Option<LogWriter>) {
+    fn forward(&mut self, data: &[u8], stream: Stream, log: &mut LogWriter) {
         forward(data, stream, log, &mut self.out, &mut self.err);
         if let Some(server) = &mut self.server {
             let kind = match stream {
@@ -332,13 +334,11 @@ impl Client {
 fn forward(
     data: &[u8],
     stream: Stream,
-    log: &mut Option<LogWriter>,
+    log: &mut LogWriter,
     out: &mut Option<OwnedFd>,
     err: &mut Option<OwnedFd>,
 ) {
-    if let Some(log) = log {
-        log.write(stream, data);
-    }
+    log.write(stream, data);
     let target = match stream {
         Stream::Stdout => out,
         Stream::Stderr => err,

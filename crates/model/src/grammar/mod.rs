@@ -7,6 +7,7 @@ mod caps;
 mod cpus;
 mod env_file;
 mod go_value;
+mod isolation;
 mod memory;
 mod mount;
 mod network;
@@ -19,6 +20,10 @@ pub use caps::normalize_caps;
 pub use cpus::parse_cpus;
 pub use env_file::{read_env_file, read_kv_file};
 pub use go_value::{parse_go_bool, parse_go_duration, parse_go_float, parse_go_int};
+pub use isolation::{
+    DeviceCgroupRule, NamespaceKind, NamespaceMode, parse_cpuset, parse_device_cgroup_rule,
+    parse_namespace_mode,
+};
 pub use memory::parse_memory;
 pub use mount::{VolumeFlag, parse_mount, parse_volume};
 pub use network::{network_mode, parse_network};

@@ -81,11 +81,4 @@ pub struct GraphDriverData {
     pub work_dir: PathBuf,
 }
 
-/// Docker's `HostConfig.LogConfig`: the log driver and its options.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
-#[serde(rename_all = "PascalCase")]
-pub struct LogConfig {
-    pub config: std::collections::BTreeMap<String, String>,
-    #[serde(rename = "Type")]
-    pub kind: String,
-}
+pub use crate::types::LogConfig;

@@ -28,8 +28,9 @@ use oci_spec::runtime::{
 };
 
 pub use crate::capabilities::{CapabilityError, default_capabilities, resolve_capabilities};
-pub use mounts::{BindMount, UserMount};
-pub use resources::{Resources, resources_of};
+pub use mounts::{BindMount, Shm, UserMount};
+pub use namespaces::{Namespace, Namespaces};
+pub use resources::{DeviceRule, Resources, resources_of};
 pub use ulimits::{Ulimit, rlimit_type};
 
 /// Everything the runtime needs to know to build a container's OCI spec.
@@ -77,6 +78,10 @@ pub struct SpecInput {
     pub private_network: bool,
     /// Annotations to record in the spec (org.opencontainers / berth ids).
     pub annotations: Vec<(String, String)>,
+    /// Whose pid, ipc, uts and cgroup namespaces the container is in (`--pid`, `--ipc` ...).
+    pub namespaces: Namespaces,
+    /// What /dev/shm is (`--ipc none`: nothing; shareable or joined: a host directory).
+    pub shm: Shm,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -209,7 +214,10 @@ pub fn build_spec(input: &SpecInput) -> Result<Spec, SpecError> {
     process.set_exec_cpu_affinity(None);
 
     let mut linux = LinuxBuilder::default()
-        .namespaces(namespaces::namespaces(input.private_network)?)
+        .namespaces(namespaces::namespaces(
+            input.private_network,
+            &input.namespaces,
+        )?)
         .devices(devices::build_devices(input.privileged)?)
         .resources(resources)
         .build()?;
@@ -254,11 +262,14 @@ pub fn build_spec(input: &SpecInput) -> Result<Spec, SpecError> {
     spec.set_root(Some(root));
     spec.set_mounts(Some(mounts));
     spec.set_process(Some(process));
-    spec.set_hostname(if input.hostname.is_empty() {
-        None
-    } else {
-        Some(input.hostname.clone())
-    });
+    // In the host's UTS namespace the runtime must not set the host's name.
+    spec.set_hostname(
+        if input.hostname.is_empty() || input.namespaces.uts == Namespace::Host {
+            None
+        } else {
+            Some(input.hostname.clone())
+        },
+    );
     spec.set_domainname(None);
     spec.set_hooks(None);
     spec.set_annotations(if input.annotations.is_empty() {

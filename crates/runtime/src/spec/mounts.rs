@@ -37,6 +37,19 @@ pub enum UserMount {
     },
 }
 
+/// What the container's /dev/shm is (Docker's IPC modes decide).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Shm {
+    /// A tmpfs of its own, inside the container (`--ipc private`).
+    #[default]
+    Private,
+    /// No /dev/shm at all (`--ipc none`).
+    None,
+    /// A host directory bound in: its own shareable tmpfs, another container's (`--ipc
+    /// container:X`), or the host's /dev/shm (`--ipc host`).
+    Bind(PathBuf),
+}
+
 fn mount(dest: &str, typ: &str, source: &str, options: &[&str]) -> Result<Mount, SpecError> {
     Ok(MountBuilder::default()
         .destination(dest)
@@ -254,6 +267,24 @@ fn normalized_dest(d: &str) -> String {
 /// destination, and a user `/dev` replaces every default under /dev (as Docker does).
 pub(super) fn build_mounts(input: &SpecInput) -> Result<Vec<Mount>, SpecError> {
     let mut user = Vec::new();
+    // A mount of the user's at /dev/shm wins over the IPC mode's, as in Docker.
+    let user_shm = input
+        .tmpfs
+        .iter()
+        .map(|(d, _)| d.as_str())
+        .chain(input.mounts.iter().map(|m| match m {
+            UserMount::Bind { destination, .. } | UserMount::Tmpfs { destination, .. } => {
+                destination.as_str()
+            }
+        }))
+        .any(|d| normalized_dest(d) == "/dev/shm");
+    if let (Shm::Bind(source), false) = (&input.shm, user_shm) {
+        user.push(bind_mount(&BindMount {
+            source: source.clone(),
+            destination: "/dev/shm".into(),
+            readonly: false,
+        })?);
+    }
     for (dest, opts) in &input.tmpfs {
         user.push(tmpfs_mount(dest, opts)?);
     }
@@ -273,7 +304,8 @@ pub(super) fn build_mounts(input: &SpecInput) -> Result<Vec<Mount>, SpecError> {
         .filter(|m| {
             let d = normalized_dest(&m.destination().to_string_lossy());
             let replaced = user_dests.contains(&d) || (user_dev && d.starts_with("/dev/"));
-            !replaced
+            let unwanted = input.shm == Shm::None && d == "/dev/shm";
+            !replaced && !unwanted
         })
         .collect();
     mounts.extend(user);
@@ -372,6 +404,27 @@ mod tests {
     use super::*;
     use crate::spec::build_spec;
     use crate::spec::test_support::*;
+
+    #[test]
+    fn ipc_modes_shape_dev_shm() {
+        let mut i = input();
+        i.shm = Shm::None;
+        let spec = build_spec(&i).unwrap();
+        assert!(!mount_dests(&spec).contains(&"/dev/shm".to_string()));
+        i.shm = Shm::Bind("/run/berth/containers/x/shm".into());
+        let spec = build_spec(&i).unwrap();
+        let shm = find_mount(&spec, "/dev/shm");
+        assert_eq!(shm.typ().as_deref(), Some("bind"));
+        assert_eq!(
+            shm.source().as_deref(),
+            Some(Path::new("/run/berth/containers/x/shm"))
+        );
+        let count = mount_dests(&spec)
+            .iter()
+            .filter(|d| *d == "/dev/shm")
+            .count();
+        assert_eq!(count, 1);
+    }
 
     #[test]
     fn default_mounts_match_docker() {

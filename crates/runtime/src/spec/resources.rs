@@ -28,6 +28,29 @@ pub struct Resources {
     pub cpu_period: Option<u64>,
     /// `--pids-limit`; <= 0 means unlimited.
     pub pids_limit: Option<i64>,
+    /// `--cpuset-cpus`, e.g. "0-2,4".
+    pub cpuset_cpus: Option<String>,
+    /// `--cpuset-mems`, e.g. "0".
+    pub cpuset_mems: Option<String>,
+    /// `--memory-swappiness`, 0..=100 (applied where the cgroup v1 file exists).
+    pub memory_swappiness: Option<u64>,
+    /// `--device-cgroup-rule`s, after the default rules.
+    pub device_rules: Vec<DeviceRule>,
+}
+
+/// One `--device-cgroup-rule`: allow `access` ("rwm") to devices of `kind` ('a', 'b', 'c')
+/// with these numbers (`None`: any).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceRule {
+    pub kind: char,
+    pub major: Option<i64>,
+    pub minor: Option<i64>,
+    pub access: String,
+}
+
+/// Whether the host can take a swappiness (cgroup v2 has no such setting).
+fn swappiness_supported() -> bool {
+    !cgroup_host::is_v2() && Path::new("/sys/fs/cgroup/memory/memory.swappiness").exists()
 }
 
 /// Smallest `-m` Docker accepts.
@@ -69,7 +92,16 @@ pub fn resources_of(r: &Resources, privileged: bool) -> Result<LinuxResources, S
     let devices = if privileged {
         vec![dev_rule(true, LinuxDeviceType::A, None, None, "rwm")?]
     } else {
-        default_device_rules()?
+        let mut rules = default_device_rules()?;
+        for rule in &r.device_rules {
+            let kind = match rule.kind {
+                'b' => LinuxDeviceType::B,
+                'c' => LinuxDeviceType::C,
+                _ => LinuxDeviceType::A,
+            };
+            rules.push(dev_rule(true, kind, rule.major, rule.minor, &rule.access)?);
+        }
+        rules
     };
     b = b.devices(devices);
 
@@ -108,11 +140,24 @@ pub fn resources_of(r: &Resources, privileged: bool) -> Result<LinuxResources, S
             _ => {}
         }
     }
-    if let Some(m) = memory {
-        let mut mb = LinuxMemoryBuilder::default().limit(m);
-        if swap_limit_supported() {
-            // Docker: with -m and no --memory-swap, memory+swap is twice the memory.
-            mb = mb.swap(swap.unwrap_or(m.saturating_mul(2)));
+    let swappiness = r.memory_swappiness.filter(|_| swappiness_supported());
+    if let Some(s) = swappiness.filter(|s| *s > 100) {
+        return Err(SpecError::InvalidResource {
+            flag: "--memory-swappiness",
+            reason: format!("invalid value: {s}, valid memory swappiness range is 0-100"),
+        });
+    }
+    if memory.is_some() || swappiness.is_some() {
+        let mut mb = LinuxMemoryBuilder::default();
+        if let Some(m) = memory {
+            mb = mb.limit(m);
+            if swap_limit_supported() {
+                // Docker: with -m and no --memory-swap, memory+swap is twice the memory.
+                mb = mb.swap(swap.unwrap_or(m.saturating_mul(2)));
+            }
+        }
+        if let Some(s) = swappiness {
+            mb = mb.swappiness(s);
         }
         b = b.memory(mb.build()?);
     }
@@ -167,6 +212,14 @@ pub fn resources_of(r: &Resources, privileged: bool) -> Result<LinuxResources, S
     }
     if let Some(shares) = r.cpu_shares.filter(|s| *s != 0) {
         cpu = cpu.shares(shares);
+        have_cpu = true;
+    }
+    if let Some(cpus) = r.cpuset_cpus.as_ref().filter(|c| !c.is_empty()) {
+        cpu = cpu.cpus(cpus.clone());
+        have_cpu = true;
+    }
+    if let Some(mems) = r.cpuset_mems.as_ref().filter(|m| !m.is_empty()) {
+        cpu = cpu.mems(mems.clone());
         have_cpu = true;
     }
     if have_cpu {
@@ -225,6 +278,33 @@ mod tests {
         let spec = build_spec(&input()).unwrap();
         let r = spec.linux().as_ref().unwrap().resources().as_ref().unwrap();
         assert!(r.memory().is_none() && r.cpu().is_none() && r.pids().is_none());
+    }
+
+    #[test]
+    fn cpusets_swappiness_and_device_rules_reach_the_spec() {
+        let mut i = input();
+        i.resources.cpuset_cpus = Some("0".into());
+        i.resources.cpuset_mems = Some("0".into());
+        i.resources.memory_swappiness = Some(10);
+        i.resources.device_rules = vec![DeviceRule {
+            kind: 'c',
+            major: Some(1),
+            minor: Some(3),
+            access: "rwm".into(),
+        }];
+        let spec = build_spec(&i).unwrap();
+        let r = spec.linux().as_ref().unwrap().resources().as_ref().unwrap();
+        let cpu = r.cpu().as_ref().unwrap();
+        assert_eq!(cpu.cpus().as_deref(), Some("0"));
+        assert_eq!(cpu.mems().as_deref(), Some("0"));
+        if swappiness_supported() {
+            assert_eq!(r.memory().unwrap().swappiness(), Some(10));
+        }
+        let last = r.devices().as_ref().unwrap().last().unwrap().clone();
+        assert_eq!(
+            (last.typ(), last.major(), last.minor(), last.allow()),
+            (Some(LinuxDeviceType::C), Some(1), Some(3), true)
+        );
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! The Linux sandbox: a container is namespaces and a cgroup made by an OCI runtime (the
 //! embedded libcontainer, or an external runc/crun/youki) from a bundle in the container's
 //! runtime directory. The only module that imports `berth_runtime`; one file per concern: the
-//! runtime choice ([`runtime`]), the overlay rootfs ([`rootfs`]), the spec ([`spec`]), the network namespace ([`netns`]), the
-//! cgroup ([`cgroups`]), host facts ([`host`]) and the library's errors ([`error`]).
+//! runtime choice ([`runtime`]), the overlay rootfs ([`rootfs`]), the spec ([`spec`]), the
+//! network namespace ([`netns`]), a shareable /dev/shm ([`shm`]), the cgroup ([`cgroups`]),
+//! host facts ([`host`]) and the library's errors ([`error`]).
 
 mod cgroups;
 mod error;
@@ -10,6 +11,7 @@ pub(crate) mod host;
 mod netns;
 mod rootfs;
 mod runtime;
+mod shm;
 mod spec;
 
 use std::os::fd::{BorrowedFd, OwnedFd};
@@ -53,7 +55,15 @@ impl Sandbox for Linux {
     }
 
     fn prepare(&self, rec: &ContainerRecord, launch: Launch) -> Result<(), SandboxError> {
-        let spec = spec::build(rec, launch, self.runtime == Choice::Embedded)?;
+        if rec.config.host_config.ipc_mode == "shareable" {
+            shm::mount(&self.shm_dir())?;
+        }
+        let spec = spec::build(
+            rec,
+            launch,
+            self.runtime == Choice::Embedded,
+            &self.shm_dir(),
+        )?;
         let json = serde_json::to_vec(&spec).map_err(|e| SandboxError::Failed(Box::new(e)))?;
         std::fs::write(self.place.run_dir.join("config.json"), json)
             .map_err(|e| SandboxError::Failed(format!("writing the OCI bundle: {e}").into()))
@@ -150,6 +160,11 @@ impl Sandbox for Linux {
 
     fn unmount_rootfs(&self) {
         crate::rootfs::unmount(&self.place.run_dir.join("rootfs"));
+        crate::rootfs::unmount(&self.shm_dir());
+    }
+
+    fn shm_dir(&self) -> PathBuf {
+        self.place.run_dir.join("shm")
     }
 }
 

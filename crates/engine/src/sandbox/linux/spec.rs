@@ -2,9 +2,13 @@
 //! engine's [`Launch`] (the network files bound in, `--init`, `--security-opt`, ulimits,
 //! limits, mounts), built by `berth_runtime::spec`, joined to the engine's network namespace.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use berth_runtime::spec::{BindMount, Resources, SeccompMode, SpecInput, Ulimit, UserMount};
+use berth_model::grammar::{NamespaceKind, NamespaceMode, parse_namespace_mode};
+use berth_runtime::spec::{
+    BindMount, DeviceRule, Namespace, Namespaces, Resources, SeccompMode, Shm, SpecInput, Ulimit,
+    UserMount,
+};
 use oci_spec::runtime::Spec;
 
 use crate::sandbox::{Launch, Mount, SandboxError};
@@ -13,18 +17,23 @@ use crate::types::{CreateRequest, HostConfig};
 
 /// The OCI spec of container `rec` for `launch`. `embedded`: run by the embedded
 /// libcontainer, whose seccomp support differs from runc's.
+/// `shm_dir`: where the container's own shareable /dev/shm is mounted (`--ipc shareable`).
 pub(super) fn build(
     rec: &ContainerRecord,
     launch: Launch,
     embedded: bool,
+    shm_dir: &Path,
 ) -> Result<Spec, SandboxError> {
     let netns = launch.netns.clone();
-    let input = spec_input(
+    let (namespaces, shm) = namespaces_of(&rec.config.host_config, &launch, shm_dir);
+    let mut input = spec_input(
         &rec.config,
         &rec.name,
         super::cgroups::path_of(&rec.id),
         launch,
     )?;
+    input.namespaces = namespaces;
+    input.shm = shm;
     let mut spec = berth_runtime::spec::build_spec(&input)?;
     if let Some(path) = &netns {
         super::netns::join(&mut spec, path);
@@ -36,6 +45,50 @@ pub(super) fn build(
         berth_runtime::seccomp::adapt_for_libcontainer(seccomp);
     }
     Ok(spec)
+}
+
+/// The container's pid, ipc, uts and cgroup namespaces and its /dev/shm, from its modes
+/// (checked at create) and what the engine resolved for `container:X` ones.
+fn namespaces_of(hc: &HostConfig, launch: &Launch, shm_dir: &Path) -> (Namespaces, Shm) {
+    let mode =
+        |kind, value: &str| parse_namespace_mode(kind, value).unwrap_or(NamespaceMode::Default);
+    let joined = |path: &Option<PathBuf>| match path {
+        Some(path) => Namespace::Join(path.clone()),
+        None => Namespace::Private,
+    };
+    let pid = match mode(NamespaceKind::Pid, &hc.pid_mode) {
+        NamespaceMode::Host => Namespace::Host,
+        NamespaceMode::Container(_) => joined(&launch.pid_ns),
+        _ => Namespace::Private,
+    };
+    let (ipc, shm) = match mode(NamespaceKind::Ipc, &hc.ipc_mode) {
+        NamespaceMode::Host => (Namespace::Host, Shm::Bind("/dev/shm".into())),
+        NamespaceMode::None => (Namespace::Private, Shm::None),
+        NamespaceMode::Shareable => (Namespace::Private, Shm::Bind(shm_dir.to_path_buf())),
+        NamespaceMode::Container(_) => (
+            joined(&launch.ipc_ns),
+            launch.shm.clone().map_or(Shm::Private, Shm::Bind),
+        ),
+        _ => (Namespace::Private, Shm::Private),
+    };
+    let uts = match mode(NamespaceKind::Uts, &hc.uts_mode) {
+        NamespaceMode::Host => Namespace::Host,
+        _ => Namespace::Private,
+    };
+    let cgroup = match mode(NamespaceKind::Cgroup, &hc.cgroupns_mode) {
+        NamespaceMode::Host => Some(Namespace::Host),
+        NamespaceMode::Private => Some(Namespace::Private),
+        _ => None,
+    };
+    (
+        Namespaces {
+            pid,
+            ipc,
+            uts,
+            cgroup,
+        },
+        shm,
+    )
 }
 
 /// What the runtime's spec builder needs, from the settings of container `name` and the
@@ -96,6 +149,9 @@ fn spec_input(
         binds,
         private_network: hc.network_mode != "host",
         annotations: vec![("org.berth.container.name".into(), name.to_string())],
+        // Set by `build`, which knows where a shareable /dev/shm lives.
+        namespaces: Namespaces::default(),
+        shm: Shm::Private,
     })
 }
 
@@ -155,6 +211,21 @@ pub(super) fn resources_of(hc: &HostConfig) -> Resources {
         cpu_quota: (hc.cpu_quota != 0).then_some(hc.cpu_quota),
         cpu_period: (hc.cpu_period > 0).then_some(hc.cpu_period as u64),
         pids_limit: hc.pids_limit.filter(|p| *p > 0),
+        cpuset_cpus: Some(hc.cpuset_cpus.clone()).filter(|c| !c.is_empty()),
+        cpuset_mems: Some(hc.cpuset_mems.clone()).filter(|m| !m.is_empty()),
+        memory_swappiness: hc.memory_swappiness.and_then(|s| u64::try_from(s).ok()),
+        device_rules: hc
+            .device_cgroup_rules
+            .iter()
+            .flatten()
+            .filter_map(|r| berth_model::grammar::parse_device_cgroup_rule(r).ok())
+            .map(|r| DeviceRule {
+                kind: r.kind,
+                major: r.major,
+                minor: r.minor,
+                access: r.access,
+            })
+            .collect(),
     }
 }
 

@@ -1,30 +1,24 @@
-//! Container logs in Docker's json-file format: one JSON object per line,
-//! `{"log":"text\n","stream":"stdout","time":"2024-01-01T00:00:00.000000000Z"}`.
+//! Container logs: the log drivers the shim writes through (`json-file`, `local`, `none`,
+//! `syslog`, `journald`; one file each) and `logs`, which reads the file berth keeps in
+//! Docker's json-file format, rotated files included, and follows it.
+
+mod journald;
+mod json_file;
+pub mod settings;
+mod syslog;
+pub mod tag;
+mod writer;
+
+pub use settings::LogSettings;
+pub use writer::LogWriter;
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
+use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-
 use crate::{Engine, Error};
-
-#[derive(Serialize, Deserialize)]
-struct Entry<'a> {
-    log: std::borrow::Cow<'a, str>,
-    stream: std::borrow::Cow<'a, str>,
-    time: std::borrow::Cow<'a, str>,
-}
-
-/// Appends output to a container's log, a line per entry. Keeps a partial line per stream
-/// until its newline arrives (or [`LogWriter::flush_partial`] at exit).
-pub struct LogWriter {
-    file: File,
-    partial: [Vec<u8>; 2],
-    scratch: Vec<u8>,
-}
 
 /// Which output stream bytes came from.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -34,77 +28,11 @@ pub enum Stream {
 }
 
 impl Stream {
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Stream::Stdout => "stdout",
             Stream::Stderr => "stderr",
         }
-    }
-}
-
-impl LogWriter {
-    pub fn open(path: &Path) -> std::io::Result<LogWriter> {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)?;
-        Ok(LogWriter {
-            file,
-            partial: [Vec::new(), Vec::new()],
-            scratch: Vec::with_capacity(4096),
-        })
-    }
-
-    pub fn write(&mut self, stream: Stream, data: &[u8]) {
-        let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
-        self.scratch.clear();
-        let mut rest = data;
-        while let Some(i) = rest.iter().position(|&b| b == b'\n') {
-            let (line, tail) = rest.split_at(i + 1);
-            let partial = &mut self.partial[stream as usize];
-            if partial.is_empty() {
-                push_entry(&mut self.scratch, line, stream, &time);
-            } else {
-                partial.extend_from_slice(line);
-                let whole = std::mem::take(partial);
-                push_entry(&mut self.scratch, &whole, stream, &time);
-            }
-            rest = tail;
-        }
-        let partial = &mut self.partial[stream as usize];
-        partial.extend_from_slice(rest);
-        // Docker splits lines longer than 16 KiB.
-        if partial.len() >= 16 * 1024 {
-            let whole = std::mem::take(partial);
-            push_entry(&mut self.scratch, &whole, stream, &time);
-        }
-        if !self.scratch.is_empty() {
-            let _ = self.file.write_all(&self.scratch);
-        }
-    }
-
-    /// Writes out any unterminated line (the container exited).
-    pub fn flush_partial(&mut self) {
-        let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
-        for stream in [Stream::Stdout, Stream::Stderr] {
-            let whole = std::mem::take(&mut self.partial[stream as usize]);
-            if !whole.is_empty() {
-                self.scratch.clear();
-                push_entry(&mut self.scratch, &whole, stream, &time);
-                let _ = self.file.write_all(&self.scratch);
-            }
-        }
-    }
-}
-
-fn push_entry(out: &mut Vec<u8>, line: &[u8], stream: Stream, time: &str) {
-    let entry = Entry {
-        log: String::from_utf8_lossy(line),
-        stream: stream.name().into(),
-        time: time.into(),
-    };
-    if serde_json::to_writer(&mut *out, &entry).is_ok() {
-        out.push(b'\n');
     }
 }
 
@@ -130,6 +58,18 @@ pub struct LogLine {
 }
 
 impl Engine {
+    /// The log a container's output goes through, opened as it starts (by its shim).
+    pub(crate) fn open_log(&self, rec: &crate::store::ContainerRecord) -> Result<LogWriter, Error> {
+        let settings = LogSettings::of(rec.config.host_config.log_config.as_ref());
+        let source = tag::Source {
+            id: rec.id.clone(),
+            name: rec.name.clone(),
+            image_id: rec.image_id.clone(),
+            image_name: rec.image.clone(),
+        };
+        LogWriter::open(&settings, &self.log_path(&rec.id), &source)
+    }
+
     /// Streams a container's log to `sink` (stdout/stderr kept apart); with `follow`, keeps
     /// going until the container stops. `sink` returns false to stop early.
     pub fn logs(
@@ -151,6 +91,7 @@ impl Engine {
         keep_going: &dyn Fn() -> bool,
     ) -> Result<(), Error> {
         let rec = self.container(name_or_id)?;
+        readable(&rec)?;
         let path = self.log_path(&rec.id);
         let file = match File::open(&path) {
             Ok(f) => f,
@@ -183,8 +124,16 @@ impl Engine {
                 && options.since.is_none_or(|s| t >= s)
                 && options.until.is_none_or(|u| t <= u)
         };
-        // Tail: read all, keep the last N matching.
+        // Tail: read all, keep the last N matching; the rotated files come first.
         let mut existing = Vec::new();
+        let rotated = json_file::read_rotated(&path).map_err(|e| Error::io("reading log", e))?;
+        for text in rotated.split(|&b| b == b'\n') {
+            if let Some(line) = std::str::from_utf8(text).ok().and_then(parse_line)
+                && wanted(&line)
+            {
+                existing.push(line);
+            }
+        }
         let mut buf = String::new();
         loop {
             buf.clear();
@@ -216,12 +165,15 @@ impl Engine {
         let Some(follower) = follower.as_mut() else {
             return Ok(());
         };
+        // Set once the container is done: read to the end (across a last rotation), then stop.
+        let mut finished = false;
         loop {
             buf.clear();
             let n = reader
                 .read_line(&mut buf)
                 .map_err(|e| Error::io("reading log", e))?;
-            if n > 0 && buf.ends_with('\n') {
+            if n > 0 && (buf.ends_with('\n') || finished) {
+                // With the shim gone, an unterminated last line is all there will be of it.
                 if let Some(line) = parse_line(&buf)
                     && wanted(&line)
                     && !sink(line)
@@ -232,39 +184,86 @@ impl Engine {
             }
             if n > 0 {
                 reader.seek(SeekFrom::Current(-(n as i64))).ok();
-            }
-            if !keep_going() {
-                return Ok(());
-            }
-            let running = match follower.wait() {
-                Woke::Written => continue,
-                Woke::ShimGone => false,
-                // Nothing new for a while: is the container still running?
-                Woke::Idle => self
-                    .db
-                    .container(&rec.id)?
-                    .is_some_and(|r| r.state.has_shim()),
-            };
-            if !running {
-                // Drain what the shim wrote last, partial line included.
-                let mut rest = String::new();
-                while reader
-                    .read_line(&mut rest)
-                    .map_err(|e| Error::io("reading log", e))?
-                    > 0
-                {
-                    if let Some(line) = parse_line(&rest)
+            } else if let Some(newer) = rotated_away(reader.get_ref(), &path) {
+                // The writer rotated: the rest of the file being read, the files rotated
+                // meanwhile, then on with the live one.
+                let mut missed = Vec::new();
+                std::io::Read::read_to_end(&mut reader, &mut missed)
+                    .map_err(|e| Error::io("reading log", e))?;
+                missed.extend(json_file::read_rotated_between(
+                    &path,
+                    reader.get_ref(),
+                    &newer,
+                ));
+                for text in missed.split(|&b| b == b'\n') {
+                    if let Some(line) = std::str::from_utf8(text).ok().and_then(parse_line)
                         && wanted(&line)
                         && !sink(line)
                     {
                         return Ok(());
                     }
-                    rest.clear();
                 }
+                reader = BufReader::new(newer);
+                follower.rewatch(&path);
+                continue;
+            } else if truncated_under(&mut reader) {
+                // One file (max-file=1) is truncated in place: read it again from its start.
+                continue;
+            } else if finished {
                 return Ok(());
             }
+            if !keep_going() {
+                return Ok(());
+            }
+            finished = match follower.wait() {
+                Woke::Written => continue,
+                Woke::ShimGone => true,
+                // Nothing new for a while: is the container still running?
+                Woke::Idle => !self
+                    .db
+                    .container(&rec.id)?
+                    .is_some_and(|r| r.state.has_shim()),
+            };
         }
     }
+}
+
+/// The live log at `path` when it is no longer the file `current` (rotated away), opened.
+fn rotated_away(current: &File, path: &Path) -> Option<File> {
+    use std::os::unix::fs::MetadataExt;
+    let reading = current.metadata().ok()?;
+    let live = std::fs::metadata(path).ok()?;
+    if (reading.dev(), reading.ino()) == (live.dev(), live.ino()) {
+        return None;
+    }
+    File::open(path).ok()
+}
+
+/// Refuses, as dockerd does (501), to read the log of a container whose driver keeps none
+/// (`none`, or a remote driver with `cache-disabled`). A front end that answers before it
+/// streams asks first.
+pub fn readable(rec: &crate::store::ContainerRecord) -> Result<(), Error> {
+    if LogSettings::of(rec.config.host_config.log_config.as_ref()).keeps_file() {
+        Ok(())
+    } else {
+        Err(Error::NotImplemented(
+            "configured logging driver does not support reading".into(),
+        ))
+    }
+}
+
+/// Whether the file being read is now shorter than what was read of it (truncated by a
+/// one-file rotation); if so the reader goes back to its start.
+fn truncated_under(reader: &mut BufReader<File>) -> bool {
+    let Ok(position) = reader.stream_position() else {
+        return false;
+    };
+    let size = reader
+        .get_ref()
+        .metadata()
+        .map(|m| m.len())
+        .unwrap_or(position);
+    size < position && reader.seek(SeekFrom::Start(0)).is_ok()
 }
 
 /// How long a follower sleeps when nothing is written before it checks that the container
@@ -307,6 +306,11 @@ impl Follower {
             shim,
             last_check: Instant::now(),
         }
+    }
+
+    /// Watches the live log again after a rotation replaced it.
+    fn rewatch(&mut self, path: &Path) {
+        self.inotify = watch_modify(path);
     }
 
     fn wait(&mut self) -> Woke {
@@ -369,7 +373,7 @@ fn drain_events(inotify: &OwnedFd) {
 }
 
 fn parse_line(text: &str) -> Option<LogLine> {
-    let entry: Entry<'_> = serde_json::from_str(text).ok()?;
+    let entry: json_file::Entry<'_> = serde_json::from_str(text).ok()?;
     Some(LogLine {
         stream: if entry.stream == "stderr" {
             Stream::Stderr
