@@ -358,11 +358,11 @@ fn build_parameters_reach_the_run_steps_containers() {
     let server = serve(&env);
     let v1 = v1_controller("memory").is_some() && v1_controller("cpu").is_some();
     let dockerfile = if v1 {
-        "FROM bb\nRUN cat /sys/fs/cgroup/memory/memory.limit_in_bytes; cat /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes 2>/dev/null || echo no-swap-accounting; cat /sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us; df -k /dev/shm; grep parity-host /etc/hosts; ip link; ping -c 1 -W 2 127.0.0.1 >/dev/null && echo ping-ok\n"
+        "FROM bb\nRUN cat /sys/fs/cgroup/memory/memory.limit_in_bytes; cat /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes 2>/dev/null || echo no-swap-accounting; cat /sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us; cat /sys/fs/cgroup/cpuset/cpuset.cpus; df -k /dev/shm; grep parity-host /etc/hosts; ip link; ping -c 1 -W 2 127.0.0.1 >/dev/null && echo ping-ok\n"
     } else {
         "FROM bb\nRUN cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/cpu.max; df -k /dev/shm; grep parity-host /etc/hosts; ip link; ping -c 1 -W 2 127.0.0.1 >/dev/null && echo ping-ok\n"
     };
-    let query = "memory=67108864&memswap=134217728&shmsize=16777216&cpushares=512&cpuquota=50000&cpuperiod=100000&extrahosts=parity-host:10.1.2.3&networkmode=none";
+    let query = "memory=67108864&memswap=134217728&shmsize=16777216&cpushares=512&cpuquota=50000&cpuperiod=100000&cpusetcpus=0&extrahosts=parity-host:10.1.2.3&networkmode=none";
     let messages = post_build(&server.socket, query, &[("Dockerfile", dockerfile)]);
     assert_eq!(error_of(&messages), None, "{messages:?}");
     let lines: Vec<String> = streams(&messages)
@@ -377,6 +377,10 @@ fn build_parameters_reach_the_run_steps_containers() {
         assert!(
             has("134217728") || has("no-swap-accounting"),
             "memswap: {lines:?}"
+        );
+        assert!(
+            v1_controller("cpuset").is_none() || has("0"),
+            "cpusetcpus: {lines:?}"
         );
     } else {
         assert!(has("67108864") && has("50000 100000"), "{lines:?}");

@@ -306,6 +306,7 @@ fn step_host_config(spec: &RunStep<'_>) -> crate::types::HostConfig {
         cpu_shares: options.cpu_shares,
         cpu_quota: options.cpu_quota,
         cpu_period: options.cpu_period,
+        cpuset_cpus: options.cpuset_cpus.clone(),
         extra_hosts: (!options.extra_hosts.is_empty()).then(|| options.extra_hosts.clone()),
         tmpfs: shm,
         ..Default::default()
