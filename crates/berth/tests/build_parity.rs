@@ -123,7 +123,8 @@ fn post_build_streams_the_classic_builders_messages_one_by_one() {
         ("Other", "FROM bb\nRUN exit 9\n"),
     ];
     // `dockerfile` twice: the first wins, as with dockerd (which reads a parameter's first value).
-    let query = "t=parity&dockerfile=Dockerfile&dockerfile=Other";
+    let query =
+        "t=parity&dockerfile=Dockerfile&dockerfile=Other&buildargs=%7B%22UNUSED%22%3A%221%22%7D";
     let messages = post_build(&server.socket, query, &files);
     assert_eq!(error_of(&messages), None, "{messages:?}");
     let s = streams(&messages);
@@ -168,9 +169,14 @@ fn post_build_streams_the_classic_builders_messages_one_by_one() {
         .unwrap_or_else(|| panic!("an aux message with the image id: {messages:?}"));
     assert!(aux.starts_with("sha256:"), "{aux}");
     assert_eq!(&aux[7..19], last);
-    assert_eq!(at(13), format!("Successfully built {last}\n"));
     assert_eq!(
-        at(14),
+        at(13),
+        "[Warning] One or more build-args [UNUSED] were not consumed\n",
+        "the classic builder warns once its steps are done"
+    );
+    assert_eq!(at(14), format!("Successfully built {last}\n"));
+    assert_eq!(
+        at(15),
         "Successfully tagged parity:latest\n",
         "tags normalised, one message each"
     );

@@ -326,11 +326,17 @@ pub fn build<H: BuildHost>(
         Ordering::Relaxed,
     );
     let unused = unused_build_args(&shared, &needed);
-    if !unused.is_empty() {
-        shared.say(&format!(
-            "[Warning] One or more build-args [{}] were not consumed",
-            unused.join(" ")
-        ));
+    let warn_unused = || {
+        if !unused.is_empty() {
+            shared.say(&format!(
+                "[Warning] One or more build-args [{}] were not consumed",
+                unused.join(" ")
+            ));
+        }
+    };
+    // BuildKit warns first; the classic builder once its steps are done.
+    if request.style == ProgressStyle::Plain {
+        warn_unused();
     }
     let started = std::time::Instant::now();
     shared.classic_global_args();
@@ -355,6 +361,9 @@ pub fn build<H: BuildHost>(
     } else {
         build_in_parallel(host, &shared, &needed)?
     };
+    if request.style == ProgressStyle::Classic {
+        warn_unused();
+    }
 
     // Register the result: a named image from here on.
     host.register(&image_id, &tags)?;
