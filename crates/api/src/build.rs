@@ -157,6 +157,9 @@ pub async fn build(RawQuery(raw): RawQuery, request: Request) -> ApiResult<Respo
                 if quiet {
                     line(json!({ "stream": format!("{}\n", built.image_id) }))
                 } else {
+                    for warning in &built.warnings {
+                        let _ = tx.blocking_send(line(json!({ "stream": format!("{warning}\n") })));
+                    }
                     let short = berth_engine::build::short_id(&built.image_id);
                     let _ = tx.blocking_send(line(
                         json!({ "stream": format!("Successfully built {short}\n") }),

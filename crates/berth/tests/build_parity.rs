@@ -168,6 +168,14 @@ fn post_build_streams_the_classic_builders_messages_one_by_one() {
         .find_map(|m| m["aux"]["ID"].as_str())
         .unwrap_or_else(|| panic!("an aux message with the image id: {messages:?}"));
     assert!(aux.starts_with("sha256:"), "{aux}");
+    let position = |pred: &dyn Fn(&serde_json::Value) -> bool| messages.iter().position(pred);
+    assert!(
+        position(&|m| m.get("aux").is_some())
+            < position(&|m| m["stream"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("[Warning]"))),
+        "the image id, then the warnings, as dockerd sends them: {messages:?}"
+    );
     assert_eq!(&aux[7..19], last);
     assert_eq!(
         at(13),

@@ -124,6 +124,9 @@ pub struct BuildResult {
     pub image_id: String,
     /// The tags as stored (normalized names).
     pub tags: Vec<String>,
+    /// Warnings the classic text shows after the image's id (the plain lines showed them
+    /// first): dockerd sends them after its `aux` message.
+    pub warnings: Vec<String>,
 }
 
 /// Why a build failed. Dockerfile mistakes and failing steps exit 1 (as `docker build` does);
@@ -326,17 +329,17 @@ pub fn build<H: BuildHost>(
         Ordering::Relaxed,
     );
     let unused = unused_build_args(&shared, &needed);
-    let warn_unused = || {
-        if !unused.is_empty() {
-            shared.say(&format!(
-                "[Warning] One or more build-args [{}] were not consumed",
-                unused.join(" ")
-            ));
+    let mut warnings = Vec::new();
+    if !unused.is_empty() {
+        let warning = format!(
+            "[Warning] One or more build-args [{}] were not consumed",
+            unused.join(" ")
+        );
+        // BuildKit warns first; the classic builder once its steps are done.
+        match request.style {
+            ProgressStyle::Plain => shared.say(&warning),
+            ProgressStyle::Classic => warnings.push(warning),
         }
-    };
-    // BuildKit warns first; the classic builder once its steps are done.
-    if request.style == ProgressStyle::Plain {
-        warn_unused();
     }
     let started = std::time::Instant::now();
     shared.classic_global_args();
@@ -361,9 +364,6 @@ pub fn build<H: BuildHost>(
     } else {
         build_in_parallel(host, &shared, &needed)?
     };
-    if request.style == ProgressStyle::Classic {
-        warn_unused();
-    }
 
     // Register the result: a named image from here on.
     host.register(&image_id, &tags)?;
@@ -377,7 +377,11 @@ pub fn build<H: BuildHost>(
         "#{n} DONE {:.1}s",
         started.elapsed().as_secs_f64()
     ));
-    Ok(BuildResult { image_id, tags })
+    Ok(BuildResult {
+        image_id,
+        tags,
+        warnings,
+    })
 }
 
 /// Independent stages run in parallel, each on its own thread with its own host handle; each
