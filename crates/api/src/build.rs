@@ -1,7 +1,10 @@
 //! `POST /build`: Docker's classic builder protocol over the engine's builder. The request body
 //! is the context as a tar (gzip or not), streamed to the engine as it arrives; the answer is
-//! JSON lines: `{"stream"}` progress, `{"aux":{"ID"}}`, and a failure as `{"errorDetail"}` whose
-//! `code` the docker CLI exits with.
+//! JSON lines: `{"stream"}` progress (the classic builder's text, one message per piece as
+//! dockerd sends it), `{"aux":{"ID"}}`, `Successfully built`/`Successfully tagged`, and a
+//! failure as `{"errorDetail"}` whose `code` the docker CLI exits with. The query's build
+//! parameters (limits, network, extra hosts, pull, rm/forcerm) are read as dockerd reads them:
+//! a parameter's first value, dockerd's booleans and numbers.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -15,9 +18,13 @@ use crate::body::BodyReader;
 use crate::engine;
 use crate::error::{ApiError, ApiResult};
 
-/// A JSON map parameter (`buildargs`, `labels`).
+/// A JSON map parameter (`buildargs`, `labels`): its first value, as dockerd reads it.
 fn json_map(params: &[(String, String)], key: &str) -> ApiResult<BTreeMap<String, String>> {
-    let Some((_, raw)) = params.iter().rev().find(|(k, v)| k == key && !v.is_empty()) else {
+    let Some((_, raw)) = params
+        .iter()
+        .find(|(k, _)| k == key)
+        .filter(|(_, v)| !v.is_empty())
+    else {
         return Ok(BTreeMap::new());
     };
     let map: BTreeMap<String, Option<String>> = serde_json::from_str(raw)
@@ -38,18 +45,28 @@ fn line(value: serde_json::Value) -> Result<Bytes, std::io::Error> {
 pub async fn build(RawQuery(raw): RawQuery, request: Request) -> ApiResult<Response> {
     let params: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
         .map_err(|e| ApiError::bad_request(format!("invalid query: {e}")))?;
+    // dockerd reads a parameter's first value (`dockerfile` given twice: the first wins).
     let get = |key: &str| {
         params
             .iter()
-            .rev()
-            .find(|(k, v)| k == key && !v.is_empty())
+            .find(|(k, _)| k == key)
             .map(|(_, v)| v.clone())
+            .filter(|v| !v.is_empty())
     };
+    // dockerd's boolean parameters: anything but "", "0", "no", "false" and "none" is true.
     let flag = |key: &str| {
-        matches!(
-            get(key).as_deref(),
-            Some("1" | "t" | "T" | "true" | "True" | "TRUE")
-        )
+        get(key).is_some_and(|v| {
+            !matches!(
+                v.trim().to_lowercase().as_str(),
+                "" | "0" | "no" | "false" | "none"
+            )
+        })
+    };
+    // dockerd's numbers: a missing or malformed one is 0.
+    let number = |key: &str| {
+        get(key)
+            .and_then(|v| v.trim().parse::<i64>().ok())
+            .unwrap_or(0)
     };
     if get("version").as_deref() == Some("2") {
         return Err(ApiError::bad_request(
@@ -75,6 +92,28 @@ pub async fn build(RawQuery(raw): RawQuery, request: Request) -> ApiResult<Respo
         target: get("target"),
         no_cache: flag("nocache"),
         labels: json_map(&params, "labels")?,
+        style: berth_engine::build::ProgressStyle::Classic,
+        // `rm` is on unless sent and false; `forcerm` wins over it.
+        intermediate: berth_engine::build::Intermediate::from_classic(
+            get("rm").is_none() || flag("rm"),
+            flag("forcerm"),
+        ),
+        step_options: berth_engine::build::StepOptions {
+            memory: number("memory"),
+            memory_swap: number("memswap"),
+            shm_size: number("shmsize"),
+            cpu_shares: number("cpushares"),
+            cpu_quota: number("cpuquota"),
+            cpu_period: number("cpuperiod"),
+            cpuset_cpus: get("cpusetcpus").unwrap_or_default(),
+            network_mode: get("networkmode").unwrap_or_default(),
+            extra_hosts: params
+                .iter()
+                .filter(|(k, v)| k == "extrahosts" && !v.is_empty())
+                .map(|(_, v)| v.clone())
+                .collect(),
+        },
+        pull: flag("pull"),
     };
 
     // The body, chunk by chunk, into the blocking builder.
@@ -97,12 +136,9 @@ pub async fn build(RawQuery(raw): RawQuery, request: Request) -> ApiResult<Respo
             Box::new(head)
         };
         let progress_tx = tx.clone();
+        // The classic text comes as dockerd's messages, line ends included.
         let say = move |text: &str| {
             if !quiet {
-                let mut text = text.to_string();
-                if !text.ends_with('\n') {
-                    text.push('\n');
-                }
                 let _ = progress_tx.blocking_send(line(json!({ "stream": text })));
             }
         };
@@ -118,20 +154,23 @@ pub async fn build(RawQuery(raw): RawQuery, request: Request) -> ApiResult<Respo
         let last = match result {
             Ok(Ok(built)) => {
                 let _ = tx.blocking_send(line(json!({ "aux": { "ID": built.image_id } })));
-                let short = built
-                    .image_id
-                    .trim_start_matches("sha256:")
-                    .chars()
-                    .take(12)
-                    .collect::<String>();
                 if quiet {
                     line(json!({ "stream": format!("{}\n", built.image_id) }))
                 } else {
-                    let mut done = format!("Successfully built {short}\n");
-                    for tag in &build_request.tags {
-                        done.push_str(&format!("Successfully tagged {tag}\n"));
+                    for warning in &built.warnings {
+                        let _ = tx.blocking_send(line(json!({ "stream": format!("{warning}\n") })));
                     }
-                    line(json!({ "stream": done }))
+                    let short = berth_engine::build::short_id(&built.image_id);
+                    let _ = tx.blocking_send(line(
+                        json!({ "stream": format!("Successfully built {short}\n") }),
+                    ));
+                    // The names as stored: `name` is `name:latest`.
+                    for tag in &built.tags {
+                        let _ = tx.blocking_send(line(
+                            json!({ "stream": format!("Successfully tagged {tag}\n") }),
+                        ));
+                    }
+                    return;
                 }
             }
             Ok(Err((message, code))) => line(

@@ -924,7 +924,7 @@ fn run_network_host_shares_the_hosts_network_and_the_default_is_private() {
         "ctx",
         &[(
             "Dockerfile",
-            "FROM bb\nRUN --network=host cat /proc/net/dev > /host.txt\nRUN cat /proc/net/dev > /private.txt\n",
+            "FROM bb\nRUN --network=host cat /proc/net/dev > /host.txt\nRUN --network=none cat /proc/net/dev > /private.txt\n",
         )],
     );
     build_ok(&env, &["-t", "net"], &ctx);
@@ -953,7 +953,7 @@ fn run_network_host_shares_the_hosts_network_and_the_default_is_private() {
         .unwrap();
     assert_eq!(
         private_lines, 3,
-        "the default is loopback only (2 header lines + lo)"
+        "--network=none is loopback only (2 header lines + lo)"
     );
     let bad = context(
         &env,

@@ -24,8 +24,23 @@ pub struct RunStep<'a> {
     pub env: Vec<String>,
     pub user: String,
     pub workdir: String,
-    /// `RUN --network=host`: the host's network; otherwise a private loopback-only one.
-    pub host_network: bool,
+    /// The network mode of the step's container: the build's (`StepOptions::network_mode`)
+    /// unless `RUN --network=host|none` chose one.
+    pub network: String,
+    /// The build's limits and extra hosts for every step.
+    pub options: &'a crate::StepOptions,
+    /// Whether the container goes when the step ends, by how it ended.
+    pub intermediate: crate::Intermediate,
+}
+
+/// Where a RUN step's events go (called from the host's threads).
+pub trait StepOutput: Sync {
+    /// The step's container exists (the classic text says `Running in <id>`).
+    fn started(&self, container_id: &str);
+    /// One line of the step's output, without its line end.
+    fn line(&self, text: &str, stderr: bool);
+    /// The step's container was removed (`Removing intermediate container <id>`).
+    fn removed(&self, container_id: &str);
 }
 
 /// How a RUN step ended.
@@ -53,11 +68,13 @@ pub trait BuildHost: Send + Sized {
     fn images(&self) -> &berth_image::Store;
 
     /// `FROM name` / `COPY --from=name`: the local image's id, else pulled (for `platform` when
-    /// given), pull progress lines going to `say`.
+    /// given); pulled even when present with `pull` (`--pull`). Pull progress lines (without
+    /// line ends) go to `say`.
     fn base_image(
         &self,
         name: &str,
         platform: Option<&str>,
+        pull: bool,
         say: &dyn Fn(&str),
     ) -> Result<String, Self::Error>;
 
@@ -81,12 +98,13 @@ pub trait BuildHost: Send + Sized {
     fn unmount(&self, target: &Path);
 
     /// Runs a RUN step in a container on `step.parent`, the same way `berth run` does, with
-    /// its output lines (without line ends) sent to `output`; kills it when `stop` becomes true
-    /// (another stage failed). The container is gone when this returns, however it returns.
+    /// its events sent to `output`; kills it when `stop` becomes true (another stage failed).
+    /// When this returns the container is gone, or kept (stopped, listed by `ps -a`) when
+    /// `step.intermediate` keeps it after a step that ended as this one did.
     fn run_step(
         &self,
         step: &RunStep<'_>,
-        output: &(dyn Fn(&str) + Sync),
+        output: &dyn StepOutput,
         stop: &AtomicBool,
     ) -> Result<StepExit, Self::Error>;
 

@@ -1,17 +1,19 @@
 //! berth-builder: the Dockerfile executor, Docker's classic builder semantics with BuildKit-like
-//! plain progress, over a small [`BuildHost`] trait the engine implements.
+//! plain progress or the classic builder's text (`report.rs`), over a small [`BuildHost`] trait
+//! the engine implements.
 //!
 //! Owns: running a parsed Dockerfile (from the `berth-build` crate, the language) stage by stage,
 //! independent stages in parallel; the config an instruction makes; the build cache *keys*
 //! (a chain of hashes, see `cache.rs`) and when a step is cached; COPY/ADD/WORKDIR on a
 //! scratch overlay (Docker's copy rules, ADD's archive unpacking); the layers and images of the
-//! steps (through the image store the host lends); the build's progress lines; the stat-based
+//! steps (through the image store the host lends); the build's progress in either style; which
+//! RUN containers a build keeps (`rm`/`forcerm`, [`Intermediate`]); the stat-based
 //! digests of a context directory kept between builds.
 //!
 //! Must not: depend on the engine, open the state database, create containers or mount
 //! anything itself (RUN containers, overlay mounts, the cache table, pulls, downloads, user
-//! lookups and naming the result are the host's), or leave anything behind: a step's scratch
-//! mounts are removed whatever happens. What a build killed with -9 leaves (its step
+//! lookups and naming the result are the host's), or leave anything behind but the step
+//! containers the request keeps: a step's scratch mounts are removed whatever happens. What a build killed with -9 leaves (its step
 //! containers, its scratch dir) is the engine's repair, which knows its containers.
 //!
 //! An image is only registered ([`BuildHost::register`]) once complete; the cache row of a
@@ -21,13 +23,15 @@ mod cache;
 mod copy;
 mod fs_step;
 mod host;
+mod report;
 mod run;
 mod stage;
 #[cfg(test)]
 mod tests;
 
 pub use fs_step::{remove_scratch, resolve_in_root};
-pub use host::{BuildHost, HostError, RunStep, StepExit};
+pub use host::{BuildHost, HostError, RunStep, StepExit, StepOutput};
+pub use report::{ProgressStyle, short_id};
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -47,6 +51,71 @@ pub struct BuildRequest {
     pub target: Option<String>,
     pub no_cache: bool,
     pub labels: BTreeMap<String, String>,
+    /// How progress is reported: BuildKit's plain lines (`berth build`) or the classic
+    /// builder's text (`POST /build`, which the docker CLI and compose print as they come).
+    pub style: ProgressStyle,
+    /// What becomes of RUN steps' containers (the classic builder's `rm` and `forcerm`).
+    pub intermediate: Intermediate,
+    /// What RUN steps' containers get besides their command: limits, network, extra hosts.
+    pub step_options: StepOptions,
+    /// Pull every base image named in FROM, even one present locally (`--pull`).
+    pub pull: bool,
+}
+
+/// The build's options for every RUN step's container (`docker build --memory`, `--network`,
+/// `--add-host` ...; the query parameters of `POST /build`). Zero and empty mean unset.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StepOptions {
+    /// Bytes.
+    pub memory: i64,
+    /// Memory plus swap, bytes; -1 unlimited.
+    pub memory_swap: i64,
+    /// The size of /dev/shm, bytes.
+    pub shm_size: i64,
+    pub cpu_shares: i64,
+    /// CFS quota and period, microseconds.
+    pub cpu_quota: i64,
+    pub cpu_period: i64,
+    /// CPUs the steps may run on (`0-2`, `0,1`).
+    pub cpuset_cpus: String,
+    /// The network RUN steps join: "" or "default" (the default bridge, as dockerd's builds),
+    /// "host", "none", or a network's name. `RUN --network=` overrides it per step.
+    pub network_mode: String,
+    /// `NAME:IP` lines added to the steps' /etc/hosts.
+    pub extra_hosts: Vec<String>,
+}
+
+/// What becomes of a RUN step's container when the step ends.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Intermediate {
+    /// Removed however the step ends (`forcerm=1`; BuildKit leaves none either).
+    #[default]
+    RemoveAlways,
+    /// Removed when the step succeeded; a failed step's container is kept for inspection
+    /// (`rm=1`, the classic builder's default).
+    RemoveOnSuccess,
+    /// Always kept (`rm=0`).
+    Keep,
+}
+
+impl Intermediate {
+    /// The classic builder's `rm` and `forcerm` parameters (`forcerm` wins).
+    pub fn from_classic(rm: bool, forcerm: bool) -> Self {
+        match (rm, forcerm) {
+            (_, true) => Intermediate::RemoveAlways,
+            (true, false) => Intermediate::RemoveOnSuccess,
+            (false, false) => Intermediate::Keep,
+        }
+    }
+
+    /// Whether a step's container goes once the step ended (`succeeded`: it exited 0).
+    pub fn removes(self, succeeded: bool) -> bool {
+        match self {
+            Intermediate::RemoveAlways => true,
+            Intermediate::RemoveOnSuccess => succeeded,
+            Intermediate::Keep => false,
+        }
+    }
 }
 
 /// A finished build.
@@ -55,6 +124,9 @@ pub struct BuildResult {
     pub image_id: String,
     /// The tags as stored (normalized names).
     pub tags: Vec<String>,
+    /// Warnings the classic text shows after the image's id (the plain lines showed them
+    /// first): dockerd sends them after its `aux` message.
+    pub warnings: Vec<String>,
 }
 
 /// Why a build failed. Dockerfile mistakes and failing steps exit 1 (as `docker build` does);
@@ -116,6 +188,9 @@ pub(crate) struct Shared<'a> {
     pub globals: Vec<(String, String)>,
     pub progress: Progress<'a>,
     pub step: AtomicUsize,
+    /// The classic builder's `Step N/M` counter and its M.
+    pub classic_step: AtomicUsize,
+    pub classic_total: AtomicUsize,
     pub failed: AtomicBool,
     /// The stage that failed first.
     pub first_failure: Mutex<Option<usize>>,
@@ -134,8 +209,12 @@ impl Shared<'_> {
         self.step.fetch_add(1, Ordering::Relaxed)
     }
 
+    /// A line shown in either style (a warning).
     pub fn say(&self, line: &str) {
-        (self.progress)(line);
+        match self.request.style {
+            ProgressStyle::Plain => (self.progress)(line),
+            ProgressStyle::Classic => (self.progress)(&format!("{line}\n")),
+        }
     }
 
     /// Waits for an earlier stage's image; None when the build failed meanwhile.
@@ -234,6 +313,8 @@ pub fn build<H: BuildHost>(
         globals,
         progress,
         step: AtomicUsize::new(1),
+        classic_step: AtomicUsize::new(1),
+        classic_total: AtomicUsize::new(0),
         failed: AtomicBool::new(false),
         first_failure: Mutex::new(None),
         done: Mutex::new(BTreeMap::new()),
@@ -243,16 +324,36 @@ pub fn build<H: BuildHost>(
         target,
     };
     let needed = stage::needed_stages(&shared, target)?;
+    shared.classic_total.store(
+        report::classic_total(&shared.dockerfile, &needed, !request.labels.is_empty()),
+        Ordering::Relaxed,
+    );
     let unused = unused_build_args(&shared, &needed);
+    let mut warnings = Vec::new();
     if !unused.is_empty() {
-        shared.say(&format!(
+        let warning = format!(
             "[Warning] One or more build-args [{}] were not consumed",
             unused.join(" ")
-        ));
+        );
+        // BuildKit warns first; the classic builder once its steps are done.
+        match request.style {
+            ProgressStyle::Plain => shared.say(&warning),
+            ProgressStyle::Classic => warnings.push(warning),
+        }
     }
     let started = std::time::Instant::now();
-    let image_id = if needed.len() == 1 {
-        // One stage: no thread, no second host handle.
+    shared.classic_global_args();
+    let image_id = if needed.len() == 1 || request.style == ProgressStyle::Classic {
+        // The classic builder's text is one step after the other: its stages run in order.
+        for &index in needed.iter().filter(|&&i| i != target) {
+            let id = stage::build_stage(host, &shared, index)?;
+            shared
+                .done
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(index, id);
+        }
+        // No thread, no second host handle.
         let id = stage::build_stage(host, &shared, target)?;
         shared
             .done
@@ -267,16 +368,20 @@ pub fn build<H: BuildHost>(
     // Register the result: a named image from here on.
     host.register(&image_id, &tags)?;
     let n = shared.next_step();
-    shared.say(&format!("#{n} exporting to image"));
-    shared.say(&format!("#{n} writing image {image_id} done"));
+    shared.plain(&format!("#{n} exporting to image"));
+    shared.plain(&format!("#{n} writing image {image_id} done"));
     for tag in &tags {
-        shared.say(&format!("#{n} naming to {} done", docker_name(tag)));
+        shared.plain(&format!("#{n} naming to {} done", docker_name(tag)));
     }
-    shared.say(&format!(
+    shared.plain(&format!(
         "#{n} DONE {:.1}s",
         started.elapsed().as_secs_f64()
     ));
-    Ok(BuildResult { image_id, tags })
+    Ok(BuildResult {
+        image_id,
+        tags,
+        warnings,
+    })
 }
 
 /// Independent stages run in parallel, each on its own thread with its own host handle; each

@@ -4,8 +4,44 @@
 
 use berth_image::Descriptor;
 
-use crate::host::{RunStep, StepExit};
-use crate::{ABORTED, BuildError, BuildHost, Shared};
+use crate::host::{RunStep, StepExit, StepOutput};
+use crate::{ABORTED, BuildError, BuildHost, ProgressStyle, Shared, short_id};
+
+/// A step's events as progress, in the build's style.
+struct Output<'s, 'r> {
+    shared: &'s Shared<'r>,
+    step: usize,
+    started: std::time::Instant,
+}
+
+impl StepOutput for Output<'_, '_> {
+    fn started(&self, container_id: &str) {
+        self.shared
+            .classic(&format!(" ---> Running in {}\n", short_id(container_id)));
+    }
+
+    fn line(&self, text: &str, stderr: bool) {
+        match self.shared.request.style {
+            ProgressStyle::Plain => self.shared.plain(&format!(
+                "#{} {:.3} {text}",
+                self.step,
+                self.started.elapsed().as_secs_f64()
+            )),
+            // dockerd's classic stream wraps what a step writes to stderr in red.
+            ProgressStyle::Classic if stderr => {
+                self.shared.classic(&format!("\u{1b}[91m{text}\n\u{1b}[0m"))
+            }
+            ProgressStyle::Classic => self.shared.classic(&format!("{text}\n")),
+        }
+    }
+
+    fn removed(&self, container_id: &str) {
+        self.shared.classic(&format!(
+            "Removing intermediate container {}\n",
+            short_id(container_id)
+        ));
+    }
+}
 
 /// Runs the step shown as `#step`; returns the layer of what it changed and its diff_id.
 pub fn run<H: BuildHost>(
@@ -18,12 +54,10 @@ pub fn run<H: BuildHost>(
     if shared.failed.load(std::sync::atomic::Ordering::Relaxed) {
         return Err(BuildError::Internal(ABORTED.into()));
     }
-    let started = std::time::Instant::now();
-    let output = |text: &str| {
-        shared.say(&format!(
-            "#{step} {:.3} {text}",
-            started.elapsed().as_secs_f64()
-        ))
+    let output = Output {
+        shared,
+        step,
+        started: std::time::Instant::now(),
     };
     let failed = |code: i32| BuildError::StepFailed {
         message: format!(
@@ -36,7 +70,8 @@ pub fn run<H: BuildHost>(
         StepExit::Done(layer, diff_id) => Ok((layer, diff_id)),
         StepExit::Failed { code, message } => {
             if let Some(message) = message {
-                shared.say(&format!("#{step} {message}"));
+                shared.plain(&format!("#{step} {message}"));
+                shared.classic(&format!("{message}\n"));
             }
             Err(failed(code))
         }

@@ -15,7 +15,7 @@ use berth_build::expand::expand_word;
 use berth_image::{Descriptor, History, ImageConfig};
 
 use crate::fs_step::Scratch;
-use crate::{ABORTED, BuildError, BuildHost, Shared, cache, now};
+use crate::{ABORTED, BuildError, BuildHost, ProgressStyle, Shared, cache, now};
 
 /// A step's result; the host's errors kept as they are.
 type Result<T, H> = std::result::Result<T, BuildError<<H as BuildHost>::Error>>;
@@ -133,7 +133,11 @@ pub fn build_stage<H: BuildHost>(host: &H, shared: &Shared<'_>, index: usize) ->
         None => None,
     };
     let n = shared.next_step();
-    shared.say(&format!("#{n} [{label}1/{total}] FROM {base}"));
+    shared.plain(&format!("#{n} [{label}1/{total}] FROM {base}"));
+    shared.classic_step(&match &stage.name {
+        Some(name) => format!("FROM {} AS {name}", stage.base),
+        None => format!("FROM {}", stage.base),
+    });
     let started = std::time::Instant::now();
     let base_id = if base == "scratch" {
         None
@@ -174,7 +178,7 @@ pub fn build_stage<H: BuildHost>(host: &H, shared: &Shared<'_>, index: usize) ->
             Vec::new(),
         ),
     };
-    shared.say(&format!(
+    shared.plain(&format!(
         "#{n} DONE {:.1}s",
         started.elapsed().as_secs_f64()
     ));
@@ -190,7 +194,8 @@ pub fn build_stage<H: BuildHost>(host: &H, shared: &Shared<'_>, index: usize) ->
         position: 1,
         state: State {
             key,
-            image: None,
+            // Until something changes, the state is the base image itself.
+            image: base_id.clone().filter(|_| triggers.is_empty()),
             config,
             layers,
             args: Vec::new(),
@@ -200,17 +205,33 @@ pub fn build_stage<H: BuildHost>(host: &H, shared: &Shared<'_>, index: usize) ->
     if !triggers.is_empty() {
         run.state.key = cache::chain(&run.state.key, &["ONBUILD-CLEARED"]);
     }
+    if !triggers.is_empty() {
+        shared.classic(&format!(
+            "# Executing {} build trigger{}\n",
+            triggers.len(),
+            if triggers.len() == 1 { "" } else { "s" }
+        ));
+    }
     for trigger in &triggers {
         let instr =
             berth_build::dockerfile::parse_trigger(trigger, &format!("{file} (ONBUILD of {base})"))
                 .map_err(|e| BuildError::Dockerfile(e.to_string()))?;
         run.instruction(&instr)?;
     }
+    if shared.request.style == ProgressStyle::Classic {
+        let image = run.materialize_reporting_cache()?;
+        shared.classic_image(image.as_deref());
+    }
     for instr in &stage.instructions {
         if shared.failed.load(std::sync::atomic::Ordering::Relaxed) {
             return Err(BuildError::Internal(ABORTED.into()));
         }
+        shared.classic_step(&instr.text);
         run.instruction(instr)?;
+        if shared.request.style == ProgressStyle::Classic {
+            let image = run.materialize_reporting_cache()?;
+            shared.classic_image(image.as_deref());
+        }
     }
     if index == shared.target && !shared.request.labels.is_empty() {
         let labels = run
@@ -223,6 +244,18 @@ pub fn build_stage<H: BuildHost>(host: &H, shared: &Shared<'_>, index: usize) ->
         let encoded = serde_json::to_string(&shared.request.labels).unwrap_or_default();
         run.state.key = cache::chain(&run.state.key, &["--label", &encoded]);
         run.state.image = None;
+        // dockerd's classic builder shows the build's labels as a LABEL step of their own.
+        if shared.request.style == ProgressStyle::Classic {
+            let pairs: Vec<String> = shared
+                .request
+                .labels
+                .iter()
+                .map(|(k, v)| format!("{k:?}={v:?}"))
+                .collect();
+            shared.classic_step(&format!("LABEL {}", pairs.join(" ")));
+            let image = run.materialize_reporting_cache()?;
+            shared.classic_image(image.as_deref());
+        }
     }
     run.materialize()
 }
@@ -267,7 +300,10 @@ fn image_for<H: BuildHost>(
     name: &str,
     platform: Option<&str>,
 ) -> std::result::Result<String, H::Error> {
-    host.base_image(name, platform, &|line| shared.say(line))
+    host.base_image(name, platform, shared.request.pull, &|line| {
+        shared.plain(&format!("#0 {line}"));
+        shared.classic(&format!("{line}\n"));
+    })
 }
 
 impl<H: BuildHost> StageRun<'_, '_, '_, H> {
@@ -293,6 +329,22 @@ impl<H: BuildHost> StageRun<'_, '_, '_, H> {
     fn expand(&self, instr: &Instruction, word: &str) -> Result<String, H> {
         expand_word(word, &self.scope(), self.shared.dockerfile.escape)
             .map_err(|e| self.at(instr, e))
+    }
+
+    /// The classic builder's ` ---> <id>` after each step: the current state's image, committed
+    /// when it is not yet (saying ` ---> Using cache` when the cache has it). None for a stage
+    /// on `scratch` that has done nothing yet, as dockerd shows it.
+    fn materialize_reporting_cache(&mut self) -> Result<Option<String>, H> {
+        if self.state.image.is_none() {
+            if self.state.layers.is_empty() && self.state.config.history.is_empty() {
+                return Ok(None);
+            }
+            if let Some(id) = self.cached(&self.state.key.clone())? {
+                self.shared.classic(" ---> Using cache\n");
+                self.state.image = Some(id);
+            }
+        }
+        self.materialize().map(Some)
     }
 
     /// The image of the current state: from the cache, or committed now.
@@ -469,7 +521,7 @@ impl<H: BuildHost> StageRun<'_, '_, '_, H> {
         self.position += 1;
         let n = self.shared.next_step();
         let first_line = instr.text.lines().next().unwrap_or("");
-        self.shared.say(&format!(
+        self.shared.plain(&format!(
             "#{n} [{}{}/{}] {first_line}",
             self.label, self.position, self.total
         ));
@@ -483,9 +535,9 @@ impl<H: BuildHost> StageRun<'_, '_, '_, H> {
         heredoc: Option<&berth_build::dockerfile::Heredoc>,
         network: Option<&str>,
     ) -> Result<(), H> {
-        let host_network = match network {
-            None | Some("default") | Some("none") => false,
-            Some("host") => true,
+        let mode = match network {
+            None | Some("default") => self.shared.request.step_options.network_mode.clone(),
+            Some(mode @ ("none" | "host")) => mode.to_string(),
             Some(other) => {
                 return Err(self.at(
                     instr,
@@ -538,7 +590,7 @@ impl<H: BuildHost> StageRun<'_, '_, '_, H> {
         );
         if let Some(id) = self.cached(&key)? {
             self.use_cached(key, id)?;
-            self.shared.say(&format!("#{n} CACHED"));
+            self.shared.cached_step(n);
             return Ok(());
         }
         let parent = self.materialize()?;
@@ -556,19 +608,23 @@ impl<H: BuildHost> StageRun<'_, '_, '_, H> {
             env,
             user: c.user.clone().unwrap_or_default(),
             workdir: c.working_dir.clone().unwrap_or_default(),
-            host_network,
+            network: mode,
+            options: &self.shared.request.step_options,
+            intermediate: self.shared.request.intermediate,
         };
         let layer = match crate::run::run(self.host, self.shared, &spec, n) {
             Ok(layer) => layer,
             Err(BuildError::StepFailed { message, code }) => {
-                self.shared.say(&format!(
+                self.shared.plain(&format!(
                     "#{n} ERROR: process \"{}\" did not complete successfully: exit code: {code}",
                     argv.join(" ")
                 ));
-                return Err(BuildError::StepFailed {
-                    message: format!("{}:{}: {message}", self.file(), instr.line),
-                    code,
-                });
+                // The classic builder's error is the bare message (the CLI prints it as is).
+                let message = match self.shared.request.style {
+                    ProgressStyle::Plain => format!("{}:{}: {message}", self.file(), instr.line),
+                    ProgressStyle::Classic => message,
+                };
+                return Err(BuildError::StepFailed { message, code });
             }
             Err(e) => return Err(e),
         };
@@ -578,7 +634,7 @@ impl<H: BuildHost> StageRun<'_, '_, '_, H> {
             format!("|{} {} ", declared.len(), declared.join(" "))
         };
         self.commit_step(key, Some(layer), format!("RUN {prefix}{}", argv.join(" ")))?;
-        self.shared.say(&format!(
+        self.shared.plain(&format!(
             "#{n} DONE {:.1}s",
             started.elapsed().as_secs_f64()
         ));
@@ -604,7 +660,7 @@ impl<H: BuildHost> StageRun<'_, '_, '_, H> {
         );
         if let Some(id) = self.cached(&key)? {
             self.use_cached(key, id)?;
-            self.shared.say(&format!("#{n} CACHED"));
+            self.shared.cached_step(n);
             return Ok(());
         }
         let parent = self.materialize()?;
@@ -621,7 +677,7 @@ impl<H: BuildHost> StageRun<'_, '_, '_, H> {
         };
         drop(scratch);
         self.commit_step(key, layer, format!("WORKDIR {dir}"))?;
-        self.shared.say(&format!(
+        self.shared.plain(&format!(
             "#{n} DONE {:.1}s",
             started.elapsed().as_secs_f64()
         ));

@@ -65,6 +65,7 @@ impl BuildHost for FakeHost {
         &self,
         name: &str,
         _platform: Option<&str>,
+        _pull: bool,
         _say: &dyn Fn(&str),
     ) -> Result<String, FakeError> {
         Err(FakeError(format!("No such image: {name}")))
@@ -104,7 +105,7 @@ impl BuildHost for FakeHost {
     fn run_step(
         &self,
         step: &RunStep<'_>,
-        output: &(dyn Fn(&str) + Sync),
+        output: &dyn crate::StepOutput,
         _stop: &AtomicBool,
     ) -> Result<StepExit, FakeError> {
         let code = {
@@ -112,7 +113,7 @@ impl BuildHost for FakeHost {
             r.runs.push((step.argv.to_vec(), step.env.clone()));
             r.run_exit
         };
-        output("ran");
+        output.line("ran", false);
         if code != 0 {
             return Ok(StepExit::Failed {
                 code,
@@ -330,5 +331,47 @@ fn host_errors_keep_their_message_and_exit_code() {
     assert_eq!(
         err.to_string(),
         "Dockerfile:1: FROM busybox: fake host: No such image: busybox"
+    );
+}
+
+#[test]
+fn the_classic_style_shows_dockerds_steps_and_nothing_of_buildkits() {
+    let s = setup();
+    let request = BuildRequest {
+        context_dir: s.context.clone(),
+        dockerfile: "FROM scratch\nCOPY hello.txt /\nENV A=b\nRUN build\n".into(),
+        dockerfile_name: "Dockerfile".into(),
+        style: crate::ProgressStyle::Classic,
+        ..Default::default()
+    };
+    let messages = Mutex::new(Vec::new());
+    let progress = |text: &str| messages.lock().unwrap().push(text.to_string());
+    let run = || crate::build(&s.host, &request, Vec::new(), &s.dirs, &progress);
+    let built = run().unwrap();
+    let first = std::mem::take(&mut *messages.lock().unwrap());
+    let short = crate::short_id(&built.image_id);
+    let arrow = |m: &String| m.starts_with(" ---> ") && m.len() == " ---> ".len() + 13;
+    assert_eq!(first[0], "Step 1/4 : FROM scratch");
+    assert_eq!(first[1], "\n");
+    assert_eq!(first[2], " ---> \n", "scratch has no image");
+    assert_eq!(first[3], "Step 2/4 : COPY hello.txt /");
+    assert!(arrow(&first[5]), "{first:?}");
+    assert_eq!(first[6], "Step 3/4 : ENV A=b");
+    assert!(arrow(&first[8]), "{first:?}");
+    assert_eq!(first[9], "Step 4/4 : RUN build");
+    // The fake host runs no container: its output line only.
+    assert_eq!(first[11], "ran\n");
+    assert_eq!(first.last().unwrap(), &format!(" ---> {short}\n"));
+    assert!(
+        !first.iter().any(|m| m.starts_with('#')),
+        "no BuildKit line: {first:?}"
+    );
+    // Again: every step but FROM from the cache, the same image.
+    assert_eq!(run().unwrap().image_id, built.image_id);
+    let again = messages.into_inner().unwrap();
+    assert_eq!(
+        again.iter().filter(|m| *m == " ---> Using cache\n").count(),
+        3,
+        "{again:?}"
     );
 }

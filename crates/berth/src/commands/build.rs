@@ -29,17 +29,73 @@ pub struct Args {
     /// Suppress the build output and print image ID on success
     #[arg(short, long)]
     quiet: bool,
-    /// Set type of progress output ("auto", "plain")
-    #[arg(long, default_value = "auto")]
-    progress: String,
+    /// Set type of progress output
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    progress: ProgressMode,
     /// Write the image ID to the file
     #[arg(long)]
     iidfile: Option<String>,
-    /// Always attempt to pull a newer version of the image (accepted; local images are used)
+    /// Always attempt to pull a newer version of the image
     #[arg(long)]
     pull: bool,
+    /// The RUN steps' network and limits (boxed: the command's arguments stay small).
+    #[command(flatten)]
+    step: Box<StepFlags>,
     /// The build context: a directory, or "-" for a tar on stdin
     context: String,
+}
+
+/// `--progress`: every mode shows BuildKit's plain lines but `quiet` (a one-byte value, which
+/// keeps the command's arguments small).
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ProgressMode {
+    Auto,
+    Plain,
+    Tty,
+    Quiet,
+    Rawjson,
+}
+
+/// A size flag in Docker's units (`64m`, `1g`); unset is 0.
+fn size(value: &Option<String>, flag: &str) -> Result<i64, CliError> {
+    match value.as_deref() {
+        None => Ok(0),
+        Some("-1") if flag == "--memory-swap" => Ok(-1),
+        Some(v) => berth_model::grammar::parse_memory(v)
+            .map_err(|e| CliError::usage(berth_model::grammar::flag_error(v, flag, &e))),
+    }
+}
+
+/// What every RUN step's container gets.
+#[derive(clap::Args)]
+struct StepFlags {
+    /// Set the networking mode for the RUN instructions during build
+    #[arg(long, default_value = "default")]
+    network: String,
+    /// Add a custom host-to-IP mapping ("host:ip")
+    #[arg(long = "add-host")]
+    add_host: Vec<String>,
+    /// Memory limit of the RUN instructions
+    #[arg(short, long)]
+    memory: Option<String>,
+    /// Swap limit equal to memory plus swap: -1 to enable unlimited swap
+    #[arg(long)]
+    memory_swap: Option<String>,
+    /// Size of /dev/shm
+    #[arg(long)]
+    shm_size: Option<String>,
+    /// CPU shares (relative weight)
+    #[arg(short = 'c', long)]
+    cpu_shares: Option<i64>,
+    /// Limit the CPU CFS (Completely Fair Scheduler) quota
+    #[arg(long)]
+    cpu_quota: Option<i64>,
+    /// Limit the CPU CFS (Completely Fair Scheduler) period
+    #[arg(long)]
+    cpu_period: Option<i64>,
+    /// CPUs in which to allow execution (0-3, 0,1)
+    #[arg(long)]
+    cpuset_cpus: Option<String>,
 }
 
 fn key_values(
@@ -73,16 +129,7 @@ fn key_values(
 }
 
 pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
-    if !matches!(
-        args.progress.as_str(),
-        "auto" | "plain" | "tty" | "quiet" | "rawjson"
-    ) {
-        return Err(CliError::usage(format!(
-            "invalid progress mode {:?}: use auto or plain",
-            args.progress
-        )));
-    }
-    let quiet = args.quiet || args.progress == "quiet";
+    let quiet = args.quiet || args.progress == ProgressMode::Quiet;
     let context_is_tar = args.context == "-";
     if context_is_tar && args.file.as_deref() == Some("-") {
         return Err(CliError::usage(
@@ -96,6 +143,18 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
         target: args.target.clone(),
         no_cache: args.no_cache,
         labels: key_values(&args.label, "--label", false)?,
+        step_options: berth_engine::build::StepOptions {
+            memory: size(&args.step.memory, "-m, --memory")?,
+            memory_swap: size(&args.step.memory_swap, "--memory-swap")?,
+            shm_size: size(&args.step.shm_size, "--shm-size")?,
+            cpu_shares: args.step.cpu_shares.unwrap_or(0),
+            cpu_quota: args.step.cpu_quota.unwrap_or(0),
+            cpu_period: args.step.cpu_period.unwrap_or(0),
+            cpuset_cpus: args.step.cpuset_cpus.clone().unwrap_or_default(),
+            network_mode: args.step.network.clone(),
+            extra_hosts: args.step.add_host.clone(),
+        },
+        pull: args.pull,
         ..Default::default()
     };
     match args.file.as_deref() {

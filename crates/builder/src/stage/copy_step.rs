@@ -174,7 +174,7 @@ impl<H: BuildHost> StageRun<'_, '_, '_, H> {
         let key = cache::chain(&self.state.key, &refs);
         if let Some(id) = self.cached(&key)? {
             self.use_cached(key, id)?;
-            self.shared.say(&format!("#{n} CACHED"));
+            self.shared.cached_step(n);
             return Ok(());
         }
         let parent = self.materialize()?;
@@ -254,7 +254,7 @@ impl<H: BuildHost> StageRun<'_, '_, '_, H> {
         drop(scratch);
         let first_line = instr.text.lines().next().unwrap_or("").to_string();
         self.commit_step(key, Some(layer), first_line)?;
-        self.shared.say(&format!(
+        self.shared.plain(&format!(
             "#{n} DONE {:.1}s",
             started.elapsed().as_secs_f64()
         ));

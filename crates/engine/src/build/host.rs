@@ -8,7 +8,7 @@ use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use berth_builder::{BuildHost, RunStep, StepExit};
+use berth_builder::{BuildHost, RunStep, StepExit, StepOutput};
 
 use super::reap;
 use crate::types::{ContainerConfig, CreateRequest};
@@ -29,19 +29,21 @@ impl BuildHost for Engine {
         &self,
         name: &str,
         platform: Option<&str>,
+        pull: bool,
         say: &dyn Fn(&str),
     ) -> Result<String, Error> {
         match self.resolve_image(name) {
-            Ok(id) => Ok(id),
-            Err(Error::NotFound(_)) => {
+            Ok(id) if !pull => Ok(id),
+            Ok(_) | Err(Error::NotFound(_)) => {
                 let options = crate::distribution::PullOptions {
                     platform: platform.map(str::to_string),
                     ..Default::default()
                 };
-                let pulled = self.pull_image(name, &options, &mut |p| {
-                    if let Some(id) = &p.id {
-                        say(&format!("#0 {id}: {}", p.status));
-                    }
+                // As a log shows a pull: its state changes, not the byte counts of its bars.
+                let pulled = self.pull_image(name, &options, &mut |p| match &p.id {
+                    _ if p.detail.is_some() => {}
+                    Some(id) => say(&format!("{id}: {}", p.status)),
+                    None => say(&p.status),
                 })?;
                 pulled
                     .into_iter()
@@ -82,7 +84,7 @@ impl BuildHost for Engine {
     fn run_step(
         &self,
         step: &RunStep<'_>,
-        output: &(dyn Fn(&str) + Sync),
+        output: &dyn StepOutput,
         stop: &AtomicBool,
     ) -> Result<StepExit, Error> {
         run_step(self, step, output, stop)
@@ -104,15 +106,54 @@ impl BuildHost for Engine {
     }
 }
 
-/// Removes the step's container on every path out.
+/// Removes the step's container on every path out but [`ContainerGuard::finish`].
 struct ContainerGuard<'a> {
     engine: &'a Engine,
-    id: String,
+    id: Option<String>,
+}
+
+impl ContainerGuard<'_> {
+    /// The step ended: its container goes or stays, as the build's `rm`/`forcerm` say.
+    fn finish(mut self, spec: &RunStep<'_>, succeeded: bool, output: &dyn StepOutput) {
+        let Some(id) = self.id.take() else { return };
+        if spec.intermediate.removes(succeeded) {
+            let _ = self.engine.remove_container(&id, true);
+            output.removed(&id);
+        } else {
+            // Kept for the user (`ps -a`, `logs`, `commit`): no longer the build's, so the
+            // reaping of killed builds' containers leaves it alone.
+            let _ = release_from_build(self.engine, &id);
+        }
+    }
 }
 
 impl Drop for ContainerGuard<'_> {
     fn drop(&mut self) {
-        let _ = self.engine.remove_container(&self.id, true);
+        if let Some(id) = &self.id {
+            let _ = self.engine.remove_container(id, true);
+        }
+    }
+}
+
+/// Drops the build's owner label from a kept step container.
+fn release_from_build(engine: &Engine, id: &str) -> Result<(), Error> {
+    let Some(mut rec) = engine.db.container(id)? else {
+        return Ok(());
+    };
+    if let Some(labels) = rec.config.config.labels.as_mut() {
+        labels.remove(reap::OWNER_LABEL);
+    }
+    engine.db.set_container_config(id, &rec.config)
+}
+
+/// Sends each line read from `pipe` to `output` until every writer closed it.
+fn pump_lines(pipe: std::os::fd::OwnedFd, stderr: bool, output: &dyn StepOutput) {
+    let mut lines = std::io::BufReader::new(std::fs::File::from(pipe));
+    let mut line = Vec::new();
+    while lines.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
+        let text = String::from_utf8_lossy(&line);
+        output.line(text.trim_end_matches(['\n', '\r']), stderr);
+        line.clear();
     }
 }
 
@@ -155,7 +196,7 @@ impl InitHandle {
 fn run_step(
     engine: &Engine,
     spec: &RunStep<'_>,
-    output: &(dyn Fn(&str) + Sync),
+    output: &dyn StepOutput,
     stop: &AtomicBool,
 ) -> Result<StepExit, Error> {
     let mut labels = std::collections::BTreeMap::new();
@@ -172,36 +213,32 @@ fn run_step(
             volumes: Some(Default::default()),
             ..Default::default()
         },
-        host_config: crate::types::HostConfig {
-            // "" is the default bridge now; a step keeps the loopback-only namespace it had.
-            network_mode: if spec.host_network {
-                "host".into()
-            } else {
-                "none".into()
-            },
-            ..Default::default()
-        },
+        host_config: step_host_config(spec),
         networking_config: Default::default(),
     };
     let id = engine.create_container_from(request, None, spec.parent.to_string())?;
     let guard = ContainerGuard {
         engine,
-        id: id.clone(),
+        id: Some(id.clone()),
     };
+    output.started(&id);
     // Close-on-exec: parallel stages spawn shims from this process meanwhile, and a copy of
-    // the write end in one of them would hold this step's output open (so the step, and the
-    // build) until that other container ended.
-    let (reader, writer) =
-        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::sys("pipe", e))?;
+    // a write end in one of them would hold this step's output open (so the step, and the
+    // build) until that other container ended. Two pipes: the classic text tells stderr apart.
+    let pipe =
+        || nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::sys("pipe", e));
+    let (out_reader, out_writer) = pipe()?;
+    let (err_reader, err_writer) = pipe()?;
     let attach = crate::lifecycle::Attach {
         stdin: None,
-        stdout: Some(writer.as_fd()),
-        stderr: Some(writer.as_fd()),
+        stdout: Some(out_writer.as_fd()),
+        stderr: Some(err_writer.as_fd()),
     };
     let running = match engine.start_container(&id, Some(attach)) {
         Ok(Some(r)) => r,
         Ok(None) => return Err(Error::Internal("the step's container did not start".into())),
         Err(Error::CannotRun { message, exit_code }) => {
+            guard.finish(spec, false, output);
             return Ok(StepExit::Failed {
                 code: exit_code,
                 message: Some(message),
@@ -209,20 +246,14 @@ fn run_step(
         }
         Err(e) => return Err(e),
     };
-    drop(writer);
+    drop(out_writer);
+    drop(err_writer);
     let finished = AtomicBool::new(false);
     let init = InitHandle::open(running.pid);
     let init = &init;
     let code = std::thread::scope(|scope| {
-        let pump = scope.spawn(|| {
-            let mut lines = std::io::BufReader::new(std::fs::File::from(reader));
-            let mut line = Vec::new();
-            while lines.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
-                let text = String::from_utf8_lossy(&line);
-                output(text.trim_end_matches(['\n', '\r']));
-                line.clear();
-            }
-        });
+        let out_pump = scope.spawn(|| pump_lines(out_reader, false, output));
+        let err_pump = scope.spawn(|| pump_lines(err_reader, true, output));
         // Another stage failing stops this step too: its init is killed, again at every tick
         // until the step has ended (the kill must not depend on when the failure lands).
         let finished = &finished;
@@ -237,12 +268,14 @@ fn run_step(
         let code = running.wait();
         finished.store(true, Ordering::Relaxed);
         let _ = watcher.join();
-        let _ = pump.join();
+        let _ = out_pump.join();
+        let _ = err_pump.join();
         code
     });
     match code {
         Some(0) => {}
         Some(code) => {
+            guard.finish(spec, false, output);
             return Ok(StepExit::Failed {
                 code,
                 message: None,
@@ -252,6 +285,30 @@ fn run_step(
     }
     let upper = engine.container_dir(&id).join("upper");
     let (layer, diff_id) = engine.images.add_layer_from_upper(&upper)?;
-    drop(guard);
+    guard.finish(spec, true, output);
     Ok(StepExit::Done(layer, diff_id))
+}
+
+/// The step container's host config: the build's network, limits and extra hosts.
+fn step_host_config(spec: &RunStep<'_>) -> crate::types::HostConfig {
+    let options = spec.options;
+    let shm = (options.shm_size > 0).then(|| {
+        // Docker's /dev/shm, at the build's size (`--tmpfs /dev/shm` replaces the default).
+        std::collections::BTreeMap::from([(
+            "/dev/shm".to_string(),
+            format!("size={}", options.shm_size),
+        )])
+    });
+    crate::types::HostConfig {
+        network_mode: spec.network.clone(),
+        memory: options.memory,
+        memory_swap: options.memory_swap,
+        cpu_shares: options.cpu_shares,
+        cpu_quota: options.cpu_quota,
+        cpu_period: options.cpu_period,
+        cpuset_cpus: options.cpuset_cpus.clone(),
+        extra_hosts: (!options.extra_hosts.is_empty()).then(|| options.extra_hosts.clone()),
+        tmpfs: shm,
+        ..Default::default()
+    }
 }

@@ -16,7 +16,9 @@ pub(crate) use reap::reap_if_abandoned;
 
 use std::path::PathBuf;
 
-pub use berth_builder::{BuildRequest, BuildResult, Progress};
+pub use berth_builder::{
+    BuildRequest, BuildResult, Intermediate, Progress, ProgressStyle, StepOptions, short_id,
+};
 
 use crate::{Engine, Error, reference};
 

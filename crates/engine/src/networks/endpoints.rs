@@ -122,7 +122,7 @@ impl Engine {
 
     /// The container's network namespace, set up before it is created (by its shim): leases,
     /// the veth pair, addresses and routes; then its hosts, hostname and resolv.conf. Returns
-    /// the namespace path for the OCI spec (`None`: a fresh loopback-only one, or the host's).
+    /// the namespace path for the OCI spec (`None`: the host's).
     pub(crate) fn prepare_container_network(
         &self,
         rec: &ContainerRecord,
@@ -175,6 +175,14 @@ impl Engine {
                     berth_net::netns::release(&path);
                     return Err(e);
                 }
+            }
+            netns = Some(path);
+        } else if mode.driver().namespace() == berth_net::driver::Namespace::Loopback {
+            // `--network none`: a namespace of its own with loopback up, as Docker's (a fresh
+            // one from the runtime has lo down). Pinned like the others, so released with them.
+            let path = self.netns_path(&rec.id);
+            if !berth_net::netns::is_pinned(&path) {
+                berth_net::netns::create(&path, &[]).map_err(net_err)?;
             }
             netns = Some(path);
         }
