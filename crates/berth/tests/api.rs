@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::http::{encoded, http};
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -145,32 +146,6 @@ fn have_docker() -> bool {
     }
     common::cannot_run(&format!("{DOCKER} is not installed"));
     false
-}
-
-/// One HTTP/1.1 request over the socket; returns (status, body).
-fn http(socket: &Path, method: &str, path: &str, body: &str) -> (u16, String) {
-    let mut stream = UnixStream::connect(socket).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).unwrap();
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
 }
 
 #[test]
@@ -1639,16 +1614,6 @@ fn a_shim_killed_under_the_server_ends_its_waiters_with_137() {
         || server.zombie_children().is_empty(),
         "the server to reap the dead shim",
     );
-}
-
-/// `filters=` JSON, percent-encoded for a raw request line.
-fn encoded(json: &str) -> String {
-    json.bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[test]

@@ -599,7 +599,10 @@ fn run_network_none_has_its_loopback_up() {
         "bb",
         "sh",
         "-c",
-        "ip link; nc -l -p 7777 > /tmp/got & sleep 0.3; echo over-lo | nc 127.0.0.1 7777; sleep 0.3; cat /tmp/got",
+        // Retried: on a loaded machine the listener may not be up at once.
+        "ip link; nc -l -p 7777 > /tmp/got & i=0; \
+         while [ $i -lt 50 ] && ! echo over-lo | nc 127.0.0.1 7777; do sleep 0.1; i=$((i+1)); done; \
+         i=0; while [ $i -lt 50 ] && [ ! -s /tmp/got ]; do sleep 0.1; i=$((i+1)); done; cat /tmp/got",
     ]);
     assert!(out.contains("lo: <LOOPBACK,UP"), "{out}");
     assert!(!out.contains("eth0"), "{out}");

@@ -4,10 +4,7 @@
 //! daemon does not know is an error (exit 1, or 125 for one without `=`), never ignored.
 mod common;
 
-use std::io::{Read, Write};
-use std::os::unix::net::UnixStream;
-use std::path::Path;
-use std::time::Duration;
+use common::http::{encoded, http};
 
 use common::Env;
 
@@ -151,39 +148,6 @@ fn images_filters_and_rmi_of_the_dangling_ones_keeps_tagged_images() {
     );
 }
 
-/// One HTTP/1.1 request over the socket; returns (status, body).
-fn http(socket: &Path, method: &str, path: &str) -> (u16, String) {
-    let mut stream = UnixStream::connect(socket).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    let request = format!("{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).unwrap();
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
-}
-
-/// `filters=` JSON, percent-encoded.
-fn encoded(json: &str) -> String {
-    json.bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// The API lists images through the same engine function: every filter, the same errors
 /// (400, and 404 for a missing before/since image).
 #[test]
@@ -199,6 +163,7 @@ fn image_filters_through_the_api() {
             &socket,
             "GET",
             &format!("/images/json?filters={}", encoded(filters)),
+            "",
         );
         (status, body)
     };
@@ -238,6 +203,7 @@ fn image_filters_through_the_api() {
             "/containers/prune?filters={}",
             encoded(r#"{"dangling":["true"]}"#)
         ),
+        "",
     );
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("invalid filter 'dangling'"), "{body}");

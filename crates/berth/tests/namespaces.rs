@@ -4,6 +4,7 @@
 //! Through the `berth` CLI, and through `berth serve` driven by the real docker CLI.
 mod common;
 
+use common::http::http;
 use std::process::{Command, Stdio};
 
 use common::{Env, Run, env};
@@ -580,33 +581,6 @@ fn docker_cli_through_the_api_sets_and_sees_every_mode() {
     refused(&r, "unknown or invalid runtime name: nosuch");
     let r = docker.run(&["run", "--rm", "--ipc", "container:plain", "bb", "true"]);
     refused(&r, "cannot join IPC of a non running container: plain");
-}
-
-/// One HTTP request to `berth serve` on `socket`: the status and the body.
-fn http(socket: &std::path::Path, method: &str, path: &str, body: &str) -> (u16, String) {
-    use std::io::{Read, Write};
-    let mut stream = std::os::unix::net::UnixStream::connect(socket).unwrap();
-    stream
-        .set_read_timeout(Some(std::time::Duration::from_secs(60)))
-        .unwrap();
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).unwrap();
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
 }
 
 #[test]

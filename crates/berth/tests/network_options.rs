@@ -4,8 +4,8 @@
 //! ports, and checks that nothing (bridge, nft rule) outlives its network.
 mod common;
 
+use common::http::http;
 use std::io::{Read, Write};
-use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::Duration;
 
@@ -608,32 +608,6 @@ fn ipv6_dual_stack_talks_publishes_and_cleans_up() {
         !rules.contains("fd00:b0e:46") && !rules.contains("10.246.0."),
         "rules outlived the network: {rules}"
     );
-}
-
-/// One HTTP/1.1 request over a unix socket; returns (status, body).
-fn http(socket: &Path, method: &str, path: &str, body: &str) -> (u16, String) {
-    let mut stream = UnixStream::connect(socket).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).unwrap();
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
 }
 
 const DOCKER: &str = "/usr/local/bin/docker";

@@ -2,9 +2,9 @@
 //! free address in it. Which addresses are taken is the caller's record (the engine's leases).
 
 use std::collections::HashSet;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use ipnet::{Ipv4Net, Ipv6Net};
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
 use crate::Error;
 
@@ -71,48 +71,23 @@ pub fn next_free(
     })
 }
 
-/// Checks a network's settings the way Docker does; returns them parsed.
+/// Checks a network's IPv4 settings the way Docker does; returns them parsed.
 pub fn check_config(
     subnet: &str,
     gateway: &str,
     ip_range: &str,
 ) -> Result<(Ipv4Net, Ipv4Addr, Option<Ipv4Net>), Error> {
-    let subnet: Ipv4Net = subnet
-        .parse()
-        .map_err(|_| Error::Invalid(format!("invalid subnet {subnet}: invalid CIDR address")))?;
-    if subnet.prefix_len() > 30 {
-        return Err(Error::Invalid(format!(
-            "invalid subnet {subnet}: too small for containers"
-        )));
+    match check_pool(subnet, gateway, ip_range, false)? {
+        (IpNet::V4(subnet), IpAddr::V4(gateway), range) => Ok((
+            subnet,
+            gateway,
+            range.and_then(|r| match r {
+                IpNet::V4(r) => Some(r),
+                IpNet::V6(_) => None,
+            }),
+        )),
+        _ => unreachable!("check_pool keeps the family it was asked for"),
     }
-    let subnet = subnet.trunc();
-    let gateway = if gateway.is_empty() {
-        default_gateway(&subnet)
-    } else {
-        let g: Ipv4Addr = gateway
-            .parse()
-            .map_err(|_| Error::Invalid(format!("invalid gateway address {gateway}")))?;
-        if !subnet.contains(&g) {
-            return Err(Error::Invalid(format!(
-                "no matching subnet for gateway {g}"
-            )));
-        }
-        g
-    };
-    let range = if ip_range.is_empty() {
-        None
-    } else {
-        let r: Ipv4Net = ip_range.parse().map_err(|_| {
-            Error::Invalid(format!("invalid ip-range {ip_range}: invalid CIDR address"))
-        })?;
-        if !subnet.contains(&r) {
-            return Err(Error::Invalid(format!(
-                "no matching subnet for range {ip_range}"
-            )));
-        }
-        Some(r.trunc())
-    };
-    Ok((subnet, gateway, range))
 }
 
 /// Checks an IPv6 pool the way Docker does; returns it parsed (gateway default: the subnet's
@@ -122,19 +97,46 @@ pub fn check_config6(
     gateway: &str,
     ip_range: &str,
 ) -> Result<(Ipv6Net, Ipv6Addr, Option<Ipv6Net>), Error> {
-    let subnet: Ipv6Net = subnet
-        .parse()
-        .map_err(|_| Error::Invalid(format!("invalid subnet {subnet}: invalid CIDR address")))?;
-    if subnet.prefix_len() > 126 {
+    match check_pool(subnet, gateway, ip_range, true)? {
+        (IpNet::V6(subnet), IpAddr::V6(gateway), range) => Ok((
+            subnet,
+            gateway,
+            range.and_then(|r| match r {
+                IpNet::V6(r) => Some(r),
+                IpNet::V4(_) => None,
+            }),
+        )),
+        _ => unreachable!("check_pool keeps the family it was asked for"),
+    }
+}
+
+/// One address pool of either family, checked as Docker checks it: a subnet with room for
+/// containers, a gateway in it (by default the first address after the network's), a range in
+/// it. An address of the other family is as invalid as a malformed one.
+fn check_pool(
+    subnet: &str,
+    gateway: &str,
+    ip_range: &str,
+    v6: bool,
+) -> Result<(IpNet, IpAddr, Option<IpNet>), Error> {
+    let invalid_cidr = || Error::Invalid(format!("invalid subnet {subnet}: invalid CIDR address"));
+    let parsed: IpNet = subnet.parse().map_err(|_| invalid_cidr())?;
+    if parsed.addr().is_ipv6() != v6 {
+        return Err(invalid_cidr());
+    }
+    if parsed.max_prefix_len() - parsed.prefix_len() < 2 {
         return Err(Error::Invalid(format!(
-            "invalid subnet {subnet}: too small for containers"
+            "invalid subnet {parsed}: too small for containers"
         )));
     }
-    let subnet = subnet.trunc();
+    let subnet = parsed.trunc();
     let gateway = if gateway.is_empty() {
-        default_gateway6(&subnet)
+        match subnet {
+            IpNet::V4(net) => IpAddr::V4(default_gateway(&net)),
+            IpNet::V6(net) => IpAddr::V6(default_gateway6(&net)),
+        }
     } else {
-        let g: Ipv6Addr = gateway
+        let g: IpAddr = gateway
             .parse()
             .map_err(|_| Error::Invalid(format!("invalid gateway address {gateway}")))?;
         if !subnet.contains(&g) {
@@ -147,7 +149,7 @@ pub fn check_config6(
     let range = if ip_range.is_empty() {
         None
     } else {
-        let r: Ipv6Net = ip_range.parse().map_err(|_| {
+        let r: IpNet = ip_range.parse().map_err(|_| {
             Error::Invalid(format!("invalid ip-range {ip_range}: invalid CIDR address"))
         })?;
         if !subnet.contains(&r) {

@@ -3,6 +3,7 @@
 //! test fails.
 #![allow(dead_code)]
 
+pub mod http;
 pub mod local_registry;
 pub mod serve;
 pub mod token_server;
