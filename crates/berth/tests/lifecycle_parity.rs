@@ -1103,6 +1103,13 @@ fn berth_exec_it_detaches_on_the_detach_keys_and_the_process_runs_on() {
     );
     // The process runs on, its terminal kept.
     std::thread::sleep(Duration::from_millis(300));
-    assert!(env.berth(&["exec", "box", "ps"]).stdout.contains("cat"));
+    let ps = env.berth(&["exec", "box", "ps"]);
+    assert!(
+        ps.stdout.contains("cat"),
+        "the detached process is gone: {} {} (exit {})",
+        ps.stdout,
+        ps.stderr,
+        ps.code
+    );
     assert_ne!(env.berth(&["exec", "box", "cat", "/tmp/ended"]).code, 0);
 }
