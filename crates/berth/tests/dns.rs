@@ -1,8 +1,8 @@
 //! The embedded DNS (127.0.0.11 on user-defined networks) and container links, through the
 //! `berth` binary and the docker CLI against `berth serve`, as root. Each test makes its own
 //! networks (subnets 10.251.x.0/24) and removes them with its containers (Env's drop).
-//! Names are looked up with busybox's nslookup inside containers (the test image has no
-//! getent), and with the host's dig/python entered into a container's namespace.
+//! Names are looked up with busybox's nslookup inside containers, and with the host's dig and
+//! getent (glibc's resolver) entered into a container's namespace.
 mod common;
 
 use std::net::{Ipv4Addr, UdpSocket};
@@ -295,6 +295,54 @@ fn dig_over_udp_and_tcp_and_reverse_lookups() {
     // Forwarded over the transport it came on.
     assert_eq!(dig(&["outside.example"]), "192.0.2.55");
     assert_eq!(dig(&["+tcp", "outside.example"]), "192.0.2.55");
+}
+
+/// glibc's resolver (the host's `getent`, as a glibc-based image would run it) against the
+/// embedded server: it sends the A and AAAA questions at once on one socket and needs both
+/// answered. It runs in the container's network namespace with the container's resolv.conf
+/// bind-mounted over its own, in a private mount namespace.
+#[test]
+fn getent_through_glibcs_resolver_resolves_names_and_aliases() {
+    let Some(env) = env() else { return };
+    if !common::have("getent", "glibc's resolver is the client")
+        || !common::have("unshare", "a private mount namespace for the resolv.conf")
+    {
+        return;
+    }
+    env.image("bb", &[]);
+    env.ok(&["network", "create", "--subnet", "10.251.7.0/24", "gnet"]);
+    // Names no host file knows.
+    let web = format!("gweb{}", std::process::id());
+    sleeper(
+        &env,
+        &web,
+        &["--network", "gnet", "--network-alias", "gservice"],
+    );
+    // Names it does not know go to a fake upstream, which says NXDOMAIN at once.
+    let upstream = FakeUpstream::start().address.to_string();
+    let client = sleeper(&env, "gclient", &["--network", "gnet", "--dns", &upstream]);
+    let ip = ip_on(&env, &web, "gnet");
+    let resolv = env.ok(&["inspect", "-f", "{{.ResolvConfPath}}", "gclient"]);
+    let netns = env.run.join("netns").join(&client);
+    let getent = |name: &str| {
+        let script = format!(
+            "mount --bind {} /etc/resolv.conf && exec nsenter --net={} getent hosts {name}",
+            resolv.trim(),
+            netns.display()
+        );
+        let mut cmd = Command::new("unshare");
+        cmd.args(["-m", "--propagation", "private", "sh", "-c", &script]);
+        common::output_within(cmd, Duration::from_secs(30))
+    };
+    for name in [web.as_str(), "gservice", &format!("{web}.gnet")] {
+        let r = getent(name);
+        assert_eq!(r.code, 0, "getent hosts {name}: {}{}", r.stdout, r.stderr);
+        let first = r.stdout.split_whitespace().next().unwrap_or_default();
+        assert_eq!(first, ip, "getent hosts {name}: {}", r.stdout);
+    }
+    // An unknown name is not found (exit 2), not a hang or a server failure.
+    let r = getent("no-such-container-here");
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
 }
 
 #[test]
