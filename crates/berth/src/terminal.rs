@@ -166,6 +166,11 @@ pub fn proxy_signals(init: std::os::fd::OwnedFd) {
 /// own, keeps reading the exec's pty (so that the process runs on, never blocked on a full
 /// terminal nor hung up by the pty's close) until the process ends.
 pub fn keep_draining(pty: &OwnedFd) {
+    // This process exits right after; its terminal (a `script`, an ssh session) may close at
+    // once and hang up its foreground group, which the child is in until its setsid: ignored
+    // from before the fork, so the drain (and with it the exec's process) survives that race.
+    // SAFETY: setting SIGHUP's disposition to SIG_IGN has no preconditions.
+    unsafe { libc::signal(libc::SIGHUP, libc::SIG_IGN) };
     // SAFETY: the child makes only async-signal-safe calls (setsid, open, dup2, read, _exit)
     // before it exits, so forking from this (possibly multi-threaded) process is sound.
     if let Ok(nix::unistd::ForkResult::Child) = unsafe { nix::unistd::fork() } {
