@@ -48,7 +48,10 @@ impl Engine {
     /// In a shim woken up: its container's DNS server, if it now needs one.
     pub(crate) fn late_embedded_dns(&self, id: &str) -> Option<EmbeddedDns> {
         let rec = self.db.container(id).ok()??;
-        self.embedded_dns(&rec).ok().flatten()
+        let mut dns = self.embedded_dns(&rec).ok().flatten()?;
+        // The container runs already: its next lookup may come at once.
+        dns.ready().ok()?;
+        Some(dns)
     }
 
     /// The container's DNS server, bound in its (already made) namespace; `None` when it
@@ -96,6 +99,11 @@ impl EmbeddedDns {
 
     pub(crate) fn expire(&mut self) {
         self.server.expire()
+    }
+
+    /// Waits until 127.0.0.11:53 reaches the server (see [`Server::ready`]).
+    pub(crate) fn ready(&mut self) -> Result<(), Error> {
+        self.server.ready().map_err(net_err)
     }
 
     /// Serves what `fd` has to read, for container `id`.

@@ -220,7 +220,7 @@ impl Shim {
         let rootfs_dir = sandbox.mount_rootfs(&lowers, volatile)?;
         crate::timing::mark("shim: rootfs mounted");
         let launch = crate::lifecycle::launch(engine, rec, &rootfs_dir)?;
-        // Before the process runs: its first lookup must find the server listening.
+        // Bound before the process runs; its DNAT loads while the container is created.
         if self.dns.is_none() {
             self.dns = engine.embedded_dns(rec)?;
         }
@@ -283,6 +283,10 @@ impl Shim {
                     }
                 }
             }
+        }
+        // The process's first lookup must reach the server.
+        if let Some(dns) = &mut self.dns {
+            dns.ready()?;
         }
         sandbox.start()?;
         if let (Some(pty), true) = (&pty, open_stdin) {

@@ -65,6 +65,10 @@ struct Pending {
 pub struct Server {
     udp: UdpSocket,
     tcp: TcpListener,
+    /// The namespace the sockets live in (a fallback rebinds there).
+    netns: std::path::PathBuf,
+    /// The `nft` loading the DNAT, until [`Server::ready`] has its answer.
+    redirect: Option<std::process::Child>,
     /// In the host's namespace, for forwarded queries.
     outbound: UdpSocket,
     upstreams: Vec<SocketAddr>,
@@ -79,8 +83,12 @@ impl Server {
     /// Serves 127.0.0.11:53 (UDP and TCP) inside the namespace pinned at `netns` (see the
     /// module doc: ephemeral ports behind a DNAT), with a forwarding socket in the caller's.
     /// `upstreams`: the resolvers to forward to (port 53).
+    ///
+    /// The DNAT rules load meanwhile (the first nat table of a namespace costs the kernel an
+    /// RCU grace period, ~15 ms here): [`Server::ready`] waits for them, so a caller overlaps
+    /// that with its own work and calls it before the container's first lookup can happen.
     pub fn bind(netns: &Path, upstreams: &[IpAddr]) -> Result<Server, Error> {
-        let (udp, tcp) = in_namespace(netns, bind_redirected)?;
+        let (udp, tcp, redirect) = in_namespace(netns, bind_redirected)?;
         let outbound = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))
             .map_err(|e| Error::io("binding the DNS forwarding socket", e))?;
         for socket in [&udp, &outbound] {
@@ -95,6 +103,8 @@ impl Server {
         Ok(Server {
             udp,
             tcp,
+            netns: netns.to_path_buf(),
+            redirect,
             outbound,
             upstreams: upstreams
                 .iter()
@@ -105,6 +115,25 @@ impl Server {
             next_id: u16::from_ne_bytes(seed),
             rotation: 0,
         })
+    }
+
+    /// Waits for the DNAT to 127.0.0.11:53 to be in place; where `nft` could not load it, the
+    /// server takes port 53 itself. Called once, before anything in the namespace may ask.
+    pub fn ready(&mut self) -> Result<(), Error> {
+        let Some(child) = self.redirect.take() else {
+            return Ok(());
+        };
+        if redirect_loaded(child).is_ok() {
+            return Ok(());
+        }
+        let (udp, tcp) = in_namespace(&self.netns, bind_port_53)?;
+        udp.set_nonblocking(true)
+            .map_err(|e| Error::io("setting a DNS socket non-blocking", e))?;
+        tcp.set_nonblocking(true)
+            .map_err(|e| Error::io("setting the DNS listener non-blocking", e))?;
+        self.udp = udp;
+        self.tcp = tcp;
+        Ok(())
     }
 
     /// The descriptors to poll for reading.
@@ -261,19 +290,37 @@ impl Server {
     }
 }
 
+impl Drop for Server {
+    fn drop(&mut self) {
+        // Never left a zombie, even by a server dropped before it was ready.
+        if let Some(mut child) = self.redirect.take() {
+            let _ = child.wait();
+        }
+    }
+}
+
 /// In the container's namespace: the server's sockets on ephemeral ports of 127.0.0.11, and
-/// nftables rules that send 127.0.0.11:53 to them, as Docker does: port 53 itself stays free
-/// for a DNS server of the container's own (bound to 0.0.0.0:53 it would clash with a listener
-/// on 127.0.0.11:53). Without a working `nft`, the sockets take port 53 itself.
-fn bind_redirected() -> Result<(UdpSocket, TcpListener), Error> {
+/// an `nft` started there to load the rules that send 127.0.0.11:53 to them, as Docker does:
+/// port 53 itself stays free for a DNS server of the container's own (bound to 0.0.0.0:53 it
+/// would clash with a listener on 127.0.0.11:53). Without a working `nft`, the sockets take
+/// port 53 itself ([`Server::ready`]).
+fn bind_redirected() -> Result<(UdpSocket, TcpListener, Option<std::process::Child>), Error> {
     let udp = UdpSocket::bind((ADDRESS, 0)).map_err(|e| Error::io("binding 127.0.0.11/udp", e))?;
     let tcp =
         TcpListener::bind((ADDRESS, 0)).map_err(|e| Error::io("binding 127.0.0.11/tcp", e))?;
     let port = |addr: std::io::Result<SocketAddr>| addr.map(|a| a.port()).unwrap_or(0);
     let (udp_port, tcp_port) = (port(udp.local_addr()), port(tcp.local_addr()));
-    if redirect(udp_port, tcp_port).is_ok() {
-        return Ok((udp, tcp));
+    match start_redirect(udp_port, tcp_port) {
+        Ok(child) => Ok((udp, tcp, Some(child))),
+        Err(_) => {
+            drop((udp, tcp));
+            let (udp, tcp) = bind_port_53()?;
+            Ok((udp, tcp, None))
+        }
     }
+}
+
+fn bind_port_53() -> Result<(UdpSocket, TcpListener), Error> {
     let udp =
         UdpSocket::bind((ADDRESS, 53)).map_err(|e| Error::io("binding 127.0.0.11:53/udp", e))?;
     let tcp =
@@ -281,8 +328,9 @@ fn bind_redirected() -> Result<(UdpSocket, TcpListener), Error> {
     Ok((udp, tcp))
 }
 
-/// Loads the DNAT rules in the calling thread's namespace (a child inherits it).
-fn redirect(udp_port: u16, tcp_port: u16) -> Result<(), Error> {
+/// Starts `nft` loading the DNAT rules in the calling thread's namespace (the child inherits
+/// it); the ruleset is written whole before this returns.
+fn start_redirect(udp_port: u16, tcp_port: u16) -> Result<std::process::Child, Error> {
     use std::process::{Command, Stdio};
     let ruleset = format!(
         "table ip berth-dns {{\n\
@@ -300,11 +348,21 @@ fn redirect(udp_port: u16, tcp_port: u16) -> Result<(), Error> {
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| Error::io("running nft for the DNS redirect", e))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(ruleset.as_bytes())
-            .map_err(|e| Error::io("writing the DNS redirect to nft", e))?;
+    // Far below a pipe's capacity: the write never waits for nft to read.
+    let written = match child.stdin.take() {
+        Some(mut stdin) => stdin.write_all(ruleset.as_bytes()),
+        None => Ok(()),
+    };
+    if let Err(e) = written {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(Error::io("writing the DNS redirect to nft", e));
     }
+    Ok(child)
+}
+
+/// Whether the `nft` of [`start_redirect`] loaded the rules.
+fn redirect_loaded(child: std::process::Child) -> Result<(), Error> {
     let out = child
         .wait_with_output()
         .map_err(|e| Error::io("waiting for nft", e))?;
