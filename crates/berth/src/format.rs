@@ -25,3 +25,25 @@ pub fn print_documents(
     }
     Ok(())
 }
+
+/// Docker's `formatter.Ellipsis`: at most `max` characters, the last one `…` when cut.
+pub fn ellipsis(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ellipsis_cuts_like_docker() {
+        assert_eq!(super::ellipsis("short", 45), "short");
+        let long = "x".repeat(50);
+        let cut = super::ellipsis(&long, 45);
+        assert_eq!(cut.chars().count(), 45);
+        assert!(cut.ends_with('…'));
+    }
+}

@@ -30,16 +30,6 @@ const HEADERS: &[(&str, &str)] = &[
     ("Comment", "COMMENT"),
 ];
 
-/// Docker's `formatter.Ellipsis`: at most `max` characters, the last one `…` when cut.
-fn ellipsis(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
-    cut.push('…');
-    cut
-}
-
 pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
     let history = engine.image_history(&args.image)?;
     let now = chrono::Utc::now().timestamp();
@@ -60,7 +50,7 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
                 "ID": id,
                 "CreatedSince": if args.human { format!("{} ago", format::human_duration(now - h.created)) } else { created_at.clone() },
                 "CreatedAt": created_at,
-                "CreatedBy": if args.no_trunc { created_by } else { ellipsis(&created_by, 45) },
+                "CreatedBy": if args.no_trunc { created_by } else { format::ellipsis(&created_by, 45) },
                 "Size": if args.human { format::human_size(h.size) } else { h.size.to_string() },
                 "Comment": h.comment,
             })
@@ -77,16 +67,4 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
     });
     print!("{}", format::render(&template, &rows, HEADERS)?);
     Ok(0)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn ellipsis_cuts_like_docker() {
-        assert_eq!(super::ellipsis("short", 45), "short");
-        let long = "x".repeat(50);
-        let cut = super::ellipsis(&long, 45);
-        assert_eq!(cut.chars().count(), 45);
-        assert!(cut.ends_with('…'));
-    }
 }

@@ -30,16 +30,6 @@ const HEADERS: &[(&str, &str)] = &[
     ("IsAutomated", "AUTOMATED"),
 ];
 
-/// Docker's `formatter.Ellipsis`: at most `max` characters, the last one `…` when cut.
-fn ellipsis(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
-    cut.push('…');
-    cut
-}
-
 pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
     let filters = berth_engine::filters::Filters::parse(&args.filter)
         .map_err(|e| CliError::usage(e.to_string()))?;
@@ -51,7 +41,7 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
             let description = r.description.replace('\n', " ");
             json!({
                 "Name": r.name,
-                "Description": if args.no_trunc { description } else { ellipsis(&description, 45) },
+                "Description": if args.no_trunc { description } else { format::ellipsis(&description, 45) },
                 "StarCount": r.star_count.to_string(),
                 "IsOfficial": mark(r.is_official),
                 "IsAutomated": mark(r.is_automated),
