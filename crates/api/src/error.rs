@@ -42,7 +42,9 @@ impl From<berth_engine::Error> for ApiError {
             K::NotFound => StatusCode::NOT_FOUND,
             K::Conflict => StatusCode::CONFLICT,
             K::Invalid | K::CannotRun => StatusCode::BAD_REQUEST,
-            K::NotImplemented => StatusCode::NOT_IMPLEMENTED,
+            // dockerd's status for what a container's own configuration rules out (its
+            // errdefs.NotImplemented: reading the log of a `none` log driver).
+            K::Unsupported => StatusCode::NOT_IMPLEMENTED,
             K::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError::new(status, e.to_string())

@@ -22,10 +22,10 @@ pub enum Error {
     #[error("{0}")]
     InvalidArgument(String),
     /// The container's command cannot be found (127) or cannot be invoked (126).
-    /// Something this container's configuration does not offer (reading a log its driver
-    /// does not keep): dockerd's 501.
+    /// What this container's own configuration rules out (reading the log of a driver that
+    /// keeps none): dockerd answers 501 for it, the docker CLI exits 1.
     #[error("{0}")]
-    NotImplemented(String),
+    Unsupported(String),
     #[error("{message}")]
     CannotRun { message: String, exit_code: i32 },
     #[error("{0}")]
@@ -147,8 +147,8 @@ pub enum ErrorKind {
     Invalid,
     /// 400 through the API; exit code 126/127 from the CLI
     CannotRun,
-    /// 501
-    NotImplemented,
+    /// 501: the container's configuration rules it out (dockerd's NotImplemented kind)
+    Unsupported,
     /// 500
     #[default]
     Internal,
@@ -164,7 +164,7 @@ impl Error {
             Error::InvalidArgument(_) | Error::Filter(_) => ErrorKind::Invalid,
             Error::Sandbox(e) => sandbox_error_kind(e),
             Error::CannotRun { .. } => ErrorKind::CannotRun,
-            Error::NotImplemented(_) => ErrorKind::NotImplemented,
+            Error::Unsupported(_) => ErrorKind::Unsupported,
             Error::Image(e) => image_error_kind(e),
             Error::Registry(e) => registry_error_kind(e),
             Error::Archive(e) => archive_error_kind(e),
@@ -207,7 +207,7 @@ impl Error {
             Error::CannotRun { exit_code, .. } => *exit_code,
             Error::Filter(FilterError::BadFormat(_)) => 125,
             // The docker CLI's plain failure: `docker logs` of a `none` container exits 1.
-            Error::Filter(_) | Error::NotImplemented(_) => 1,
+            Error::Filter(_) | Error::Unsupported(_) => 1,
             _ => 125,
         }
     }
@@ -220,7 +220,7 @@ impl Error {
             ErrorKind::NotFound => Error::NotFound(message),
             ErrorKind::Conflict => Error::Conflict(message),
             ErrorKind::Invalid | ErrorKind::CannotRun => Error::InvalidArgument(message),
-            ErrorKind::NotImplemented => Error::NotImplemented(message),
+            ErrorKind::Unsupported => Error::Unsupported(message),
             ErrorKind::Internal => Error::Internal(message),
         }
     }

@@ -246,7 +246,7 @@ pub fn readable(rec: &crate::store::ContainerRecord) -> Result<(), Error> {
     if LogSettings::of(rec.config.host_config.log_config.as_ref()).keeps_file() {
         Ok(())
     } else {
-        Err(Error::NotImplemented(
+        Err(Error::Unsupported(
             "configured logging driver does not support reading".into(),
         ))
     }
