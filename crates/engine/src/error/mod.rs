@@ -21,11 +21,11 @@ pub enum Error {
     /// A bad value from the user: 400.
     #[error("{0}")]
     InvalidArgument(String),
-    /// The container's command cannot be found (127) or cannot be invoked (126).
     /// What this container's own configuration rules out (reading the log of a driver that
     /// keeps none): dockerd answers 501 for it, the docker CLI exits 1.
     #[error("{0}")]
     Unsupported(String),
+    /// The container's command cannot be found (127) or cannot be invoked (126).
     #[error("{message}")]
     CannotRun { message: String, exit_code: i32 },
     #[error("{0}")]
