@@ -152,21 +152,32 @@ fn compress(path: &Path) -> std::io::Result<()> {
 }
 
 /// The rotated files of the log at `path`, oldest first, each with whether it is compressed.
+/// Found by listing the directory, not by counting up from `.1`: a rotation killed between two
+/// renames leaves a gap in the numbers, and the files past it are still the log's.
 fn rotated_files(path: &Path) -> Vec<(PathBuf, bool)> {
-    let mut newest_first = Vec::new();
-    for n in 1.. {
-        let plain = rotated(path, n, false);
-        let gz = rotated(path, n, true);
-        if plain.exists() {
-            newest_first.push((plain, false));
-        } else if gz.exists() {
-            newest_first.push((gz, true));
-        } else {
-            break;
+    let (Some(dir), Some(base)) = (path.parent(), path.file_name()) else {
+        return Vec::new();
+    };
+    let prefix = format!("{}.", base.to_string_lossy());
+    let mut found: Vec<(u32, PathBuf, bool)> = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(&prefix) else {
+            continue;
+        };
+        let (number, gz) = match rest.strip_suffix(".gz") {
+            Some(n) => (n, true),
+            None => (rest, false),
+        };
+        if let Ok(n) = number.parse::<u32>() {
+            found.push((n, entry.path(), gz));
         }
     }
-    newest_first.reverse();
-    newest_first
+    // Oldest (highest number) first; of a file there twice (a kill between compressing and
+    // removing the plain one), the plain copy.
+    found.sort_by(|a, b| b.0.cmp(&a.0).then(a.2.cmp(&b.2)));
+    found.dedup_by_key(|f| f.0);
+    found.into_iter().map(|(_, file, gz)| (file, gz)).collect()
 }
 
 /// A rotated file's reader, decompressing; None when it was rotated away meanwhile.
@@ -290,6 +301,17 @@ mod tests {
                 std::fs::remove_file(entry.unwrap().path()).unwrap();
             }
         }
+    }
+
+    #[test]
+    fn a_gap_left_by_a_killed_rotation_hides_no_older_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c-json.log");
+        std::fs::write(rotated(&path, 3, true), b"").unwrap();
+        std::fs::write(rotated(&path, 3, false), b"three\n").unwrap();
+        std::fs::write(rotated(&path, 1, false), b"one\n").unwrap();
+        std::fs::write(path.with_extension("log.tmp"), b"not a rotated file\n").unwrap();
+        assert_eq!(read_rotated(&path).unwrap(), b"three\none\n");
     }
 
     #[test]
