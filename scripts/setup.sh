@@ -15,6 +15,9 @@ packages=(libseccomp-dev pkg-config busybox-static runc tini procps docker-regis
     nftables iptables iproute2 openssl skopeo docker-compose docker.io python3)
 # bind9-dnsutils: `dig`, which the embedded DNS tests point at 127.0.0.11 (UDP, TCP, PTR).
 packages+=(bind9-dnsutils)
+# qemu-system-x86 + linux-image-amd64: `run --vm` and `berth machine` boot Debian's kernel (its
+# 9p and virtio modules) under QEMU; qemu-utils: `qemu-img` makes a machine's qcow2 disk.
+packages+=(qemu-system-x86 qemu-utils linux-image-amd64)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
