@@ -21,6 +21,7 @@ pub mod lock;
 pub mod netlink;
 pub mod netns;
 pub mod proxy;
+pub mod vm_port;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 

@@ -10,7 +10,7 @@ use std::os::fd::RawFd;
 use std::path::Path;
 
 use netlink_packet_core::{
-    NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage,
+    NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage,
     NetlinkPayload,
 };
 use netlink_packet_route::address::{
@@ -79,6 +79,155 @@ impl Netlink {
                 }
                 offset += (len + 3) & !3;
             }
+        }
+    }
+
+    /// Sends one dump request and collects every message of its answer (until NLMSG_DONE).
+    fn dump(&mut self, message: RouteNetlinkMessage) -> std::io::Result<Vec<RouteNetlinkMessage>> {
+        self.seq += 1;
+        let mut header = NetlinkHeader::default();
+        header.flags = NLM_F_REQUEST | NLM_F_DUMP;
+        header.sequence_number = self.seq;
+        let mut msg = NetlinkMessage::new(header, NetlinkPayload::from(message));
+        msg.finalize();
+        let mut buf = vec![0u8; msg.buffer_len()];
+        msg.serialize(&mut buf);
+        self.socket.send(&buf, 0)?;
+        let mut answers = Vec::new();
+        // A dump's datagrams can be as large as a page each (more with many addresses).
+        let mut reply = vec![0u8; 65536];
+        loop {
+            let n = self.socket.recv(&mut &mut reply[..], 0)?;
+            let mut offset = 0;
+            while offset < n {
+                let parsed = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&reply[offset..n])
+                    .map_err(|e| std::io::Error::other(format!("bad netlink reply: {e}")))?;
+                let len = parsed.header.length as usize;
+                if parsed.header.sequence_number == self.seq {
+                    match parsed.payload {
+                        NetlinkPayload::Done(_) => return Ok(answers),
+                        NetlinkPayload::Error(err) if err.code.is_some() => {
+                            return Err(err.to_io());
+                        }
+                        NetlinkPayload::InnerMessage(inner) => answers.push(inner),
+                        _ => {}
+                    }
+                }
+                if len == 0 {
+                    break;
+                }
+                offset += (len + 3) & !3;
+            }
+        }
+    }
+
+    /// The link `index`: its attributes (MAC, MTU, name, ...).
+    pub fn link(&mut self, index: u32) -> Result<LinkMessage, Error> {
+        let links = self
+            .dump(RouteNetlinkMessage::GetLink(LinkMessage::default()))
+            .map_err(|e| Error::io("listing links", e))?;
+        links
+            .into_iter()
+            .find_map(|m| match m {
+                RouteNetlinkMessage::NewLink(link) if link.header.index == index => Some(link),
+                _ => None,
+            })
+            .ok_or_else(|| Error::Invalid(format!("no link with index {index}")))
+    }
+
+    /// The addresses of link `index`, both families.
+    pub fn addresses(&mut self, index: u32) -> Result<Vec<AddressMessage>, Error> {
+        let all = self
+            .dump(RouteNetlinkMessage::GetAddress(AddressMessage::default()))
+            .map_err(|e| Error::io("listing addresses", e))?;
+        Ok(all
+            .into_iter()
+            .filter_map(|m| match m {
+                RouteNetlinkMessage::NewAddress(a) if a.header.index == index => Some(a),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// The gateways of the main table's default routes out of link `index` (IPv4, IPv6).
+    pub fn default_gateways(
+        &mut self,
+        index: u32,
+    ) -> Result<(Option<Ipv4Addr>, Option<Ipv6Addr>), Error> {
+        let mut gateways = (None, None);
+        for family in [AddressFamily::Inet, AddressFamily::Inet6] {
+            let mut request = RouteMessage::default();
+            request.header.address_family = family;
+            let routes = self
+                .dump(RouteNetlinkMessage::GetRoute(request))
+                .map_err(|e| Error::io("listing routes", e))?;
+            for route in routes {
+                let RouteNetlinkMessage::NewRoute(route) = route else {
+                    continue;
+                };
+                if route.header.destination_prefix_length != 0
+                    || route.header.table != libc::RT_TABLE_MAIN
+                    || !route
+                        .attributes
+                        .iter()
+                        .any(|a| matches!(a, RouteAttribute::Oif(i) if *i == index))
+                {
+                    continue;
+                }
+                for attribute in &route.attributes {
+                    match attribute {
+                        RouteAttribute::Gateway(RouteAddress::Inet(v4)) => {
+                            gateways.0.get_or_insert(*v4);
+                        }
+                        RouteAttribute::Gateway(RouteAddress::Inet6(v6)) => {
+                            gateways.1.get_or_insert(*v6);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        Ok(gateways)
+    }
+
+    /// Removes one address (as listed by [`Netlink::addresses`]); gone already is fine.
+    pub fn delete_address(&mut self, address: AddressMessage) -> Result<(), Error> {
+        let what = format!("removing an address of link {}", address.header.index);
+        match self.request(RouteNetlinkMessage::DelAddress(address), 0) {
+            Ok(()) => Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EADDRNOTAVAIL) => Ok(()),
+            Err(e) => Err(Error::io(what, e)),
+        }
+    }
+
+    /// Sets link attributes (MAC, MTU, alias, ...) of link `index`; flags untouched.
+    pub fn set_attributes(
+        &mut self,
+        index: u32,
+        attributes: Vec<LinkAttribute>,
+    ) -> std::io::Result<()> {
+        let mut link = LinkMessage::default();
+        link.header.index = index;
+        link.attributes = attributes;
+        self.request(RouteNetlinkMessage::SetLink(link), 0)
+    }
+
+    /// Creates a bare bridge `name` (no address), with `mtu`; one that exists is kept.
+    pub fn create_bridge(&mut self, name: &str, mtu: u32) -> Result<(), Error> {
+        let mut link = LinkMessage::default();
+        link.attributes.push(LinkAttribute::IfName(name.into()));
+        link.attributes.push(LinkAttribute::Mtu(mtu));
+        link.attributes
+            .push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(
+                InfoKind::Bridge,
+            )]));
+        match self.request(
+            RouteNetlinkMessage::NewLink(link),
+            NLM_F_CREATE | NLM_F_EXCL,
+        ) {
+            Ok(()) => Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => Ok(()),
+            Err(e) => Err(Error::io(format!("creating bridge {name}"), e)),
         }
     }
 
