@@ -157,6 +157,20 @@ pub struct Launch {
     /// How long the guest may take to say [`Hello`] before the launch fails with the serial
     /// log's tail, milliseconds.
     pub boot_timeout_ms: u64,
+    /// What the guest is for, which decides the initramfs's modules and tools: a container's
+    /// VM (`run --vm`, the default) or a machine (a Docker host: ext4, netfilter, bridges, a
+    /// shell).
+    #[serde(default)]
+    pub profile: GuestProfile,
+}
+
+/// The kind of guest a [`Launch`] boots (`kernel::Profile` builds its initramfs).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GuestProfile {
+    #[default]
+    Container,
+    Machine,
 }
 
 /// A host directory shared with the guest.
