@@ -11,5 +11,16 @@
 //! Must not: know about images, container records or the state database. The engine's
 //! `microvm` sandbox and the `machine` crate call it with plain paths and values.
 
+pub mod accel;
 pub mod config;
+pub mod error;
+pub mod initramfs;
+pub mod kernel;
+pub mod modules;
 pub mod protocol;
+pub mod qemu;
+
+pub use accel::Accel;
+pub use error::VmError;
+pub use kernel::{GuestKernel, Profile, guest_kernel};
+pub use qemu::{Vm, serial_tail};
