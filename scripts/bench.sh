@@ -18,13 +18,21 @@
 #             host making a running container print a line to a client having it, for
 #             `berth logs -f`, HTTP logs?follow=1, `docker logs -f` and HTTP attach against
 #             `berth serve` and dockerd, and `podman logs -f`; median and p95.
+#   vm        micro-VMs (`run --vm`), under the accelerator berth picks (its KVM self-test's
+#             verdict is printed): the floor (QEMU with berth's own kernel, initramfs and command
+#             line, the agent powering off as soon as it is PID 1: `berth vm-floor --print`)
+#             against `berth run --vm --rm IMG true`, interleaved, VM_RUNS (default 10) each,
+#             medians and the ratio (targets: <= 1.3x the floor, < 2.5 s); host memory per idle
+#             `--vm` container with a 256 MB guest (QEMU + relay + shim RSS, and what dominates
+#             QEMU's); `berth machine create` to an answering `docker ps`, and `machine start` of
+#             a stopped machine to an answering `docker ps` (skipped without `berth machine`).
 #   dns       the embedded DNS (127.0.0.11 on a user network, 5 containers on it): answer time
 #             of DNS_QUERIES (default 2000) queries from inside a container's namespace, median
 #             and p99; and `berth run --rm` on that network against the default bridge.
 # dockerd (Debian's docker.io) is started on a private socket and data root, and stopped.
 # BERTH_BEFORE=/path/to/an/older/berth adds that binary (its own state root) to the run and
 # bridge sections: a before/after comparison of a change, side by side in one run.
-# Usage: [BENCH=run,idle,build,api,registry,bridge,throughput,latency,dns] scripts/bench.sh [--install] [RUNS] [IDLE_CONTAINERS]
+# Usage: [BENCH=run,idle,build,api,registry,bridge,throughput,latency,dns,vm] scripts/bench.sh [--install] [RUNS] [IDLE_CONTAINERS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 install=""
@@ -37,7 +45,7 @@ if [ "${1:-}" = "--install" ]; then
 fi
 RUNS=${1:-50}
 IDLE=${2:-50}
-BENCH=${BENCH:-run,idle,build,api,registry,bridge,throughput,latency,dns}
+BENCH=${BENCH:-run,idle,build,api,registry,bridge,throughput,latency,dns,vm}
 want() { [[ ",$BENCH," == *",$1,"* ]]; }
 command -v hyperfine >/dev/null || { echo "needs hyperfine (apt-get install hyperfine)"; exit 1; }
 cargo build --release -p berth -q
@@ -50,6 +58,7 @@ replay_pid=""
 had_docker0=""
 [ -e /sys/class/net/docker0 ] && had_docker0=1
 cleanup() {
+    "$berth" machine rm -f bench-machine >/dev/null 2>&1 || true
     "$berth" rm -f $("$berth" ps -aq) >/dev/null 2>&1 || true
     # The root's bridges and firewall table (its containers' namespaces, and veths, are gone).
     "$berth" network prune -f --include-default-bridge >/dev/null 2>&1 || true
@@ -366,4 +375,56 @@ PY
     ratios "$work/dns.json" "run on a user network (DNS)"
     "$berth" rm -f $("$berth" ps -aq) >/dev/null 2>&1 || true
     "$berth" network rm bench-dns >/dev/null
+fi
+
+if want vm; then
+    if ! "$berth" run --help 2>&1 | grep -q -- "--vm"; then
+        echo "vm: skipped (this berth has no run --vm)"
+    else
+        # The first run builds and caches the guest's vmlinux and initramfs, and the KVM verdict.
+        "$berth" run --vm --rm bench true >/dev/null
+        # {"accel": the self-test's verdict, "argv": QEMU with berth's kernel, initramfs and
+        # command line, the agent told to power off at once}.
+        "$berth" vm-floor --print >"$work/floor.json"
+        python3 scripts/vm-bench.py boot "${VM_RUNS:-10}" "$work/floor.json" -- \
+            "$berth" run --vm --rm bench true
+        vm_pids=()
+        for _ in $(seq "${VM_IDLE:-2}"); do
+            id=$("$berth" run -d --vm -m 256m bench sleep 600)
+            vm_pids+=("$("$berth" inspect -f '{{.State.Pid}}' "$id")")
+        done
+        sleep 3 # idle: the guests have booted and the shims trimmed their memory
+        python3 scripts/vm-bench.py memory "${vm_pids[@]}"
+        "$berth" rm -f $("$berth" ps -aq) >/dev/null 2>&1 || true
+        if ! "$berth" machine --help >/dev/null 2>&1; then
+            echo "machine: skipped (this berth has no machine command)"
+        else
+            # The real docker CLI when installed, else berth's (both honour DOCKER_HOST + TLS).
+            client=$(command -v docker || echo "$berth")
+            now() { date +%s.%N; }
+            # Until the API answers (at most a minute); in a subshell: the machine's env stays
+            # out of the rest of the run.
+            answers() {
+                (
+                    eval "$("$berth" machine env bench-machine)"
+                    for _ in $(seq 1200); do
+                        "$client" ps >/dev/null 2>&1 && exit 0
+                        sleep 0.05
+                    done
+                    exit 1
+                )
+            }
+            t0=$(now)
+            "$berth" machine create bench-machine >/dev/null
+            answers || echo "machine: docker ps never answered after create"
+            t1=$(now)
+            "$berth" machine stop bench-machine >/dev/null
+            t2=$(now)
+            "$berth" machine start bench-machine >/dev/null
+            answers || echo "machine: docker ps never answered after start"
+            t3=$(now)
+            "$berth" machine rm -f bench-machine >/dev/null
+            python3 scripts/vm-bench.py machine "$t0" "$t1" "$t2" "$t3"
+        fi
+    fi
 fi
