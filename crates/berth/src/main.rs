@@ -88,6 +88,9 @@ enum Command {
     /// A published port's userland proxy (internal; its listening socket comes on fd 3)
     #[command(hide = true, name = "port-proxy")]
     PortProxy(commands::port_proxy::Args),
+    /// The boot-time floor of a micro-VM, for the benchmark (internal)
+    #[command(hide = true, name = "vm-floor")]
+    VmFloor(commands::vm_floor::Args),
 }
 
 /// The container verbs that are both `berth VERB` and `berth container VERB`.
@@ -278,6 +281,7 @@ fn dispatch(command: Command) -> Result<i32, commands::CliError> {
         }
         Command::ExecHelper(a) => commands::exec_helper::run(&engine, a),
         Command::PortProxy(a) => commands::port_proxy::run(&engine, a),
+        Command::VmFloor(a) => commands::vm_floor::run(&engine, a),
         Command::Inspect(a) => commands::inspect::run(&engine, a, None),
         Command::Container(ContainerCommand::Inspect(a)) => {
             commands::inspect::run(&engine, a, Some("container"))
