@@ -139,6 +139,17 @@ fn a_container_namespace_is_handed_over_to_a_vm_once() {
         "loopback (the embedded DNS's 127/8) stays: {addresses}"
     );
 
+    // The guest's side of the tap: an ARP request for the gateway from the guest's MAC and
+    // address is answered by the host through eth0 and the bridge.
+    let reply = arp_through_tap(
+        &ns,
+        "tap0",
+        [0x02, 0x42, 0x0a, 0xd5, 0x07, 0x02],
+        [10, 213, 7, 2],
+        [10, 213, 7, 1],
+    );
+    assert!(reply, "no ARP reply from the host through the tap");
+
     // A restart hands over the same namespace again: the same answer, nothing doubled.
     let again = hand_over_to_vm(&ns.path(), "tap0")
         .expect("handing over again")
@@ -160,6 +171,75 @@ fn a_container_namespace_is_handed_over_to_a_vm_once() {
     assert_eq!(repaired, nic);
     assert!(ns.ip(&["-d", "link", "show", "tap0"]).contains("master"));
     assert!(ns.ip(&["link", "show", "eth0"]).contains("master"));
+}
+
+/// Stands in for QEMU: opens the persistent tap in the namespace (giving it a carrier), sends
+/// an ARP request for `target` as the guest (`mac`, `address`) and waits up to 3 s for the
+/// answer addressed to the guest.
+fn arp_through_tap(ns: &Netns, tap: &str, mac: [u8; 6], address: [u8; 4], target: [u8; 4]) -> bool {
+    use std::io::{Read, Write};
+    use std::os::fd::AsRawFd;
+    let path = ns.path();
+    let tap = tap.to_string();
+    // In a thread of its own: setns changes only the calling thread's namespace.
+    std::thread::spawn(move || {
+        let netns = std::fs::File::open(&path).unwrap();
+        nix::sched::setns(&netns, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+        let mut device = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/net/tun")
+            .unwrap();
+        // SAFETY: ifreq is plain old data; all zeroes is a valid request.
+        let mut request: libc::ifreq = unsafe { std::mem::zeroed() };
+        for (slot, byte) in request.ifr_name.iter_mut().zip(tap.bytes()) {
+            *slot = byte as libc::c_char;
+        }
+        request.ifr_ifru.ifru_flags = (libc::IFF_TAP | libc::IFF_NO_PI) as libc::c_short;
+        // SAFETY: TUNSETIFF reads and writes one ifreq, alive for the call.
+        let attached = unsafe { libc::ioctl(device.as_raw_fd(), libc::TUNSETIFF, &mut request) };
+        assert_eq!(
+            attached,
+            0,
+            "attaching to the tap: {}",
+            std::io::Error::last_os_error()
+        );
+        let mut frame = Vec::new();
+        frame.extend_from_slice(&[0xff; 6]);
+        frame.extend_from_slice(&mac);
+        frame.extend_from_slice(&[0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, 1]);
+        frame.extend_from_slice(&mac);
+        frame.extend_from_slice(&address);
+        frame.extend_from_slice(&[0; 6]);
+        frame.extend_from_slice(&target);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        let mut buffer = [0u8; 2048];
+        while std::time::Instant::now() < deadline {
+            device.write_all(&frame).unwrap();
+            let mut poll = libc::pollfd {
+                fd: device.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one pollfd, alive for the call.
+            while unsafe { libc::poll(&mut poll, 1, 200) } > 0 {
+                let n = device.read(&mut buffer).unwrap();
+                let reply = &buffer[..n];
+                // Ethernet to the guest, ARP, an answer (op 2) from `target`.
+                if n >= 42
+                    && reply[0..6] == mac
+                    && reply[12..14] == [0x08, 0x06]
+                    && reply[20..22] == [0, 2]
+                    && reply[28..32] == target
+                {
+                    return true;
+                }
+            }
+        }
+        false
+    })
+    .join()
+    .unwrap()
 }
 
 #[test]
