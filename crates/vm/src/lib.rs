@@ -12,6 +12,7 @@
 //! `microvm` sandbox and the `machine` crate call it with plain paths and values.
 
 pub mod accel;
+pub mod agent;
 pub mod config;
 pub mod error;
 pub mod initramfs;

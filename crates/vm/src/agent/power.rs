@@ -1,0 +1,68 @@
+//! Powering the guest off: every process gets SIGTERM, then SIGKILL, the disks are synced and
+//! unmounted, and the kernel reboots, which QEMU (`-no-reboot`, `reboot=t`) turns into its
+//! own exit. Never returns.
+
+use std::fs;
+use std::time::{Duration, Instant};
+
+use nix::mount::{MntFlags, umount2};
+
+/// How long processes get between SIGTERM and SIGKILL when the guest powers off.
+const TERM_GRACE: Duration = Duration::from_secs(2);
+
+pub fn off() -> ! {
+    // SAFETY: kill(-1) signals every process but PID 1 (the agent itself).
+    unsafe {
+        libc::kill(-1, libc::SIGTERM);
+    }
+    let deadline = Instant::now() + TERM_GRACE;
+    while live_processes() > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // SAFETY: as above.
+    unsafe {
+        libc::kill(-1, libc::SIGKILL);
+    }
+    nix::unistd::sync();
+    unmount_all();
+    reboot_now()
+}
+
+/// Reboots at once (the kernel's `reboot=t` + QEMU's `-no-reboot`: QEMU exits).
+pub fn reboot_now() -> ! {
+    // SAFETY: reboot(2) with RB_AUTOBOOT; as PID 1 with CAP_SYS_BOOT it does not return.
+    unsafe {
+        libc::reboot(libc::RB_AUTOBOOT);
+    }
+    // Only reached when the reboot was refused (never as the guest's init).
+    std::process::exit(1)
+}
+
+/// Processes other than the agent with a program (kernel threads and zombies have none).
+fn live_processes() -> usize {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| pid != 1 && fs::read_link(format!("/proc/{pid}/exe")).is_ok())
+        .count()
+}
+
+/// Unmounts what the agent mounted for the container, deepest first; the synced data is
+/// already on the host (9p) or on disk, so a mount that will not go is detached.
+fn unmount_all() {
+    let mounts = fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+    let mut points: Vec<&str> = mounts
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .filter(|p| *p != "/" && !["/proc", "/sys", "/dev", "/dev/pts", "/run"].contains(p))
+        .collect();
+    points.reverse();
+    for point in points {
+        if umount2(point, MntFlags::empty()).is_err() {
+            let _ = umount2(point, MntFlags::MNT_DETACH);
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! Boots real guests (QEMU, the host's Debian kernel, this test binary as the agent: its
+//! `main` turns into the agent when it is a guest's `/init`, which is why this target has no
+//! libtest harness) and checks what the host sees over the agent's channel: Hello, the main
+//! process's frames and exit code, a missing command's Failed + 127, and QEMU exiting after.
+//! Prints the boot times and the floor (the same guest whose agent powers off at once).
+
+use std::collections::HashMap;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use berth_vm::config::{GuestProcess, GuestRun, HostShare, Launch, ROOT_TAG};
+use berth_vm::kernel::{Profile, guest_kernel_with_agent};
+use berth_vm::protocol::{Frame, Kind, MAIN_STREAM};
+use berth_vm::{Accel, GuestKernel, Vm};
+
+fn main() {
+    if berth_vm::agent::is_guest_init() {
+        std::process::exit(berth_vm::agent::main());
+    }
+    let Some(setup) = Setup::new() else {
+        return;
+    };
+    let tests: [(&str, fn(&Setup)); 3] = [
+        ("a_guest_runs_the_main_process_and_reports_its_output_and_exit", a_guest_runs_the_main_process_and_reports_its_output_and_exit),
+        ("a_missing_command_fails_with_127", a_missing_command_fails_with_127),
+        ("the_floor_boots_and_powers_off", the_floor_boots_and_powers_off),
+    ];
+    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    for (name, test) in tests {
+        if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
+            continue;
+        }
+        eprintln!("test {name} ...");
+        test(&setup);
+        eprintln!("test {name} ... ok");
+    }
+}
+
+/// The pattern of crates/berth/tests/common: a test that cannot run says so, and under CI
+/// that is a failure.
+fn cannot_run(reason: &str) {
+    if std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false") {
+        panic!("this test cannot run: {reason} (CI is set, so that is a failure)");
+    }
+    eprintln!("skipping: {reason}");
+}
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    rootfs: PathBuf,
+    run_base: PathBuf,
+    kernel: GuestKernel,
+    accel: Accel,
+}
+
+impl Setup {
+    fn new() -> Option<Setup> {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            cannot_run("booting a guest with a 9p root needs root");
+            return None;
+        }
+        let busybox = ["/usr/bin/busybox", "/bin/busybox"]
+            .into_iter()
+            .map(PathBuf::from)
+            .find(|p| p.exists());
+        let Some(busybox) = busybox else {
+            cannot_run("no busybox (apt-get install busybox-static)");
+            return None;
+        };
+        if std::process::Command::new("qemu-system-x86_64").arg("--version").output().is_err() {
+            cannot_run("no qemu-system-x86_64 (apt-get install qemu-system-x86)");
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let rootfs = dir.path().join("rootfs");
+        std::fs::create_dir_all(rootfs.join("bin")).unwrap();
+        std::fs::copy(&busybox, rootfs.join("bin/busybox")).unwrap();
+        for tool in ["sh", "echo", "cat", "ls"] {
+            std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(tool)).unwrap();
+        }
+        let cache = dir.path().join("cache");
+        let agent = std::env::current_exe().unwrap();
+        let started = Instant::now();
+        let kernel = match guest_kernel_with_agent(&cache, None, Profile::Container, &agent) {
+            Ok(kernel) => kernel,
+            Err(berth_vm::VmError::NoKernel { looked_for }) => {
+                cannot_run(&format!("no guest kernel ({looked_for})"));
+                return None;
+            }
+            Err(e) => panic!("preparing the guest kernel: {e}"),
+        };
+        let initramfs_size = std::fs::metadata(&kernel.initramfs).unwrap().len();
+        eprintln!(
+            "kernel {} prepared in {:?} (initramfs {} KiB)",
+            kernel.version,
+            started.elapsed(),
+            initramfs_size / 1024
+        );
+        let accel = berth_vm::accel::choose(&cache);
+        eprintln!("accelerator: {accel}");
+        Some(Setup {
+            run_base: dir.path().join("run"),
+            _dir: dir,
+            rootfs,
+            kernel,
+            accel,
+        })
+    }
+
+    fn launch(&self, name: &str, args: &[&str]) -> Launch {
+        Launch {
+            id: name.to_string(),
+            run_dir: self.run_base.join(name),
+            cpus: 1,
+            memory_mib: 256,
+            shares: vec![HostShare {
+                tag: ROOT_TAG.to_string(),
+                source: self.rootfs.clone(),
+                readonly: false,
+            }],
+            guest: GuestRun {
+                process: GuestProcess {
+                    args: args.iter().map(|a| a.to_string()).collect(),
+                    env: vec!["PATH=/bin".to_string()],
+                    cwd: "/".to_string(),
+                    ..GuestProcess::default()
+                },
+                hostname: name.to_string(),
+                shared_root: true,
+                ..GuestRun::default()
+            },
+            ..Launch::default()
+        }
+    }
+}
+
+/// What the host saw of one stream until its Exit.
+#[derive(Default, Debug)]
+struct Seen {
+    kinds: Vec<Kind>,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    failed: Option<berth_vm::config::Failed>,
+    exit: Option<i32>,
+}
+
+/// Boots `launch`, sends its Run, collects stream 0 until Exit; then QEMU must exit.
+fn boot_and_run(setup: &Setup, launch: &Launch) -> Seen {
+    let started = Instant::now();
+    let mut vm = Vm::spawn(launch, &setup.kernel, &setup.accel).unwrap();
+    let (mut channel, hello) = vm.connect_agent(Duration::from_secs(60)).unwrap();
+    let booted = started.elapsed();
+    Frame::json(Kind::Run, MAIN_STREAM, &launch.guest)
+        .write_to(&mut channel)
+        .unwrap();
+    let seen = collect(&mut channel);
+    let ran = started.elapsed();
+    let status = vm
+        .wait_timeout(Duration::from_secs(20))
+        .unwrap()
+        .expect("QEMU exits after the main process");
+    eprintln!(
+        "  spawn->Hello {booted:?} (guest uptime {} ms), spawn->Exit {ran:?}, spawn->QEMU gone {:?} ({status})",
+        hello.uptime_ms,
+        started.elapsed()
+    );
+    seen
+}
+
+fn collect(channel: &mut UnixStream) -> Seen {
+    channel
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let mut streams: HashMap<u32, Seen> = HashMap::new();
+    loop {
+        let frame = Frame::read_from(channel)
+            .unwrap()
+            .expect("the channel stays open until Exit");
+        let seen = streams.entry(frame.stream).or_default();
+        seen.kinds.push(frame.kind);
+        match frame.kind {
+            Kind::Stdout => seen.stdout.extend_from_slice(&frame.payload),
+            Kind::Stderr => seen.stderr.extend_from_slice(&frame.payload),
+            Kind::Failed => seen.failed = Some(frame.parse().unwrap()),
+            Kind::Exit => {
+                seen.exit = Some(frame.as_int().unwrap());
+                if frame.stream == MAIN_STREAM {
+                    return streams.remove(&MAIN_STREAM).unwrap();
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn a_guest_runs_the_main_process_and_reports_its_output_and_exit(setup: &Setup) {
+    let launch = setup.launch("echo", &["sh", "-c", "echo out; echo err >&2; exit 7"]);
+    let seen = boot_and_run(setup, &launch);
+    assert_eq!(seen.kinds.first(), Some(&Kind::Started), "{seen:?}");
+    assert_eq!(String::from_utf8_lossy(&seen.stdout), "out\n");
+    assert_eq!(String::from_utf8_lossy(&seen.stderr), "err\n");
+    assert_eq!(seen.exit, Some(7));
+    assert!(seen.failed.is_none());
+}
+
+fn a_missing_command_fails_with_127(setup: &Setup) {
+    let launch = setup.launch("missing", &["nope"]);
+    let seen = boot_and_run(setup, &launch);
+    let failed = seen.failed.expect("a Failed frame");
+    assert_eq!(
+        failed.message,
+        "exec: \"nope\": executable file not found in $PATH"
+    );
+    assert_eq!(failed.exit_code, 127);
+    assert_eq!(seen.kinds, [Kind::Failed, Kind::Exit]);
+    assert_eq!(seen.exit, Some(127));
+}
+
+fn the_floor_boots_and_powers_off(setup: &Setup) {
+    let launch = setup.launch("floor", &["true"]);
+    let started = Instant::now();
+    let mut vm = Vm::spawn_floor(&launch, &setup.kernel, &setup.accel).unwrap();
+    let status = vm
+        .wait_timeout(Duration::from_secs(60))
+        .unwrap()
+        .expect("the floor guest powers off by itself");
+    eprintln!("  floor: spawn->QEMU gone {:?} ({status})", started.elapsed());
+    assert!(status.success(), "{status}: {}", berth_vm::serial_tail(Path::new(&launch.run_dir), 20));
+}
