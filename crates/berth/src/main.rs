@@ -88,6 +88,9 @@ enum Command {
     /// A published port's userland proxy (internal; its listening socket comes on fd 3)
     #[command(hide = true, name = "port-proxy")]
     PortProxy(commands::port_proxy::Args),
+    /// A micro-VM's guest agent, its PID 1 (internal; refuses to run anywhere else)
+    #[command(hide = true, name = "vm-agent")]
+    VmAgent(commands::vm_agent::Args),
     /// The boot-time floor of a micro-VM, for the benchmark (internal)
     #[command(hide = true, name = "vm-floor")]
     VmFloor(commands::vm_floor::Args),
@@ -216,6 +219,11 @@ enum SystemCommand {
 }
 
 fn main() {
+    // In a micro-VM's initramfs this binary is `/init`: PID 1 started as "/init" is the guest
+    // agent, whatever its arguments (the kernel passes its unknown boot parameters as argv).
+    if berth_vm::agent::is_guest_init() {
+        std::process::exit(berth_vm::agent::main());
+    }
     berth_engine::timing::mark("cli: main");
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -231,6 +239,7 @@ fn main() {
     };
     let code = match cli.command {
         Command::Shim(args) => commands::shim::run(args),
+        Command::VmAgent(args) => commands::vm_agent::run(args),
         Command::Completion(args) => commands::completion::run(Cli::command(), args),
         // The server opens one engine per worker thread itself.
         Command::Serve(args) => commands::serve::run(args).unwrap_or_else(|e| {
@@ -311,7 +320,7 @@ fn dispatch(command: Command) -> Result<i32, commands::CliError> {
         Command::Version(a) => commands::version::run(a),
         Command::Search(a) => commands::search::run(&engine, a),
         Command::Manifest(c) => commands::manifest::run(&engine, c),
-        Command::Shim(_) | Command::Serve(_) | Command::Completion(_) => {
+        Command::Shim(_) | Command::VmAgent(_) | Command::Serve(_) | Command::Completion(_) => {
             unreachable!("handled before the engine opens")
         }
     }

@@ -14,6 +14,9 @@ use berth_vm::kernel::{Profile, guest_kernel_with_agent};
 use berth_vm::protocol::{Frame, Kind, MAIN_STREAM};
 use berth_vm::{Accel, GuestKernel, Vm};
 
+/// A test of this file: its name and body.
+type Test = fn(&Setup);
+
 fn main() {
     if berth_vm::agent::is_guest_init() {
         std::process::exit(berth_vm::agent::main());
@@ -21,12 +24,24 @@ fn main() {
     let Some(setup) = Setup::new() else {
         return;
     };
-    let tests: [(&str, fn(&Setup)); 3] = [
-        ("a_guest_runs_the_main_process_and_reports_its_output_and_exit", a_guest_runs_the_main_process_and_reports_its_output_and_exit),
-        ("a_missing_command_fails_with_127", a_missing_command_fails_with_127),
-        ("the_floor_boots_and_powers_off", the_floor_boots_and_powers_off),
+    let tests: [(&str, Test); 3] = [
+        (
+            "a_guest_runs_the_main_process_and_reports_its_output_and_exit",
+            a_guest_runs_the_main_process_and_reports_its_output_and_exit,
+        ),
+        (
+            "a_missing_command_fails_with_127",
+            a_missing_command_fails_with_127,
+        ),
+        (
+            "the_floor_boots_and_powers_off",
+            the_floor_boots_and_powers_off,
+        ),
     ];
-    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     for (name, test) in tests {
         if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
             continue;
@@ -69,7 +84,11 @@ impl Setup {
             cannot_run("no busybox (apt-get install busybox-static)");
             return None;
         };
-        if std::process::Command::new("qemu-system-x86_64").arg("--version").output().is_err() {
+        if std::process::Command::new("qemu-system-x86_64")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
             cannot_run("no qemu-system-x86_64 (apt-get install qemu-system-x86)");
             return None;
         }
@@ -226,6 +245,13 @@ fn the_floor_boots_and_powers_off(setup: &Setup) {
         .wait_timeout(Duration::from_secs(60))
         .unwrap()
         .expect("the floor guest powers off by itself");
-    eprintln!("  floor: spawn->QEMU gone {:?} ({status})", started.elapsed());
-    assert!(status.success(), "{status}: {}", berth_vm::serial_tail(Path::new(&launch.run_dir), 20));
+    eprintln!(
+        "  floor: spawn->QEMU gone {:?} ({status})",
+        started.elapsed()
+    );
+    assert!(
+        status.success(),
+        "{status}: {}",
+        berth_vm::serial_tail(Path::new(&launch.run_dir), 20)
+    );
 }

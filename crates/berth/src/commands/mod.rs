@@ -51,6 +51,7 @@ pub mod top;
 pub mod unpause;
 pub mod update;
 pub mod version;
+pub mod vm_agent;
 pub mod vm_floor;
 pub mod volume;
 pub mod wait;

@@ -32,7 +32,13 @@ pub fn mount_proc() -> Result<(), String> {
 
 pub fn mount_basics() -> Result<(), String> {
     let nosuid = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
-    mount_fs("dev", Path::new("/dev"), "devtmpfs", MsFlags::MS_NOSUID, None)?;
+    mount_fs(
+        "dev",
+        Path::new("/dev"),
+        "devtmpfs",
+        MsFlags::MS_NOSUID,
+        None,
+    )?;
     mount_fs("sysfs", Path::new("/sys"), "sysfs", nosuid, None)?;
     mount_fs(
         "devpts",
@@ -66,14 +72,8 @@ pub fn load_modules() -> Result<(), String> {
         let file = File::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         // SAFETY: finit_module takes a module file descriptor, a NUL-terminated parameter
         // string and flags; the descriptor is open for the call's duration.
-        let result = unsafe {
-            libc::syscall(
-                libc::SYS_finit_module,
-                file.as_raw_fd(),
-                c"".as_ptr(),
-                0,
-            )
-        };
+        let result =
+            unsafe { libc::syscall(libc::SYS_finit_module, file.as_raw_fd(), c"".as_ptr(), 0) };
         if result != 0 {
             let error = std::io::Error::last_os_error();
             if error.raw_os_error() != Some(libc::EEXIST) {

@@ -60,7 +60,12 @@ impl Forwarder {
 type Pending = Arc<Mutex<HashMap<u32, mpsc::Sender<Vec<u8>>>>>;
 
 /// Sends `query` to the host; the answer arrives on the returned channel.
-fn ask(query: &[u8], pending: &Pending, next: &AtomicU32, sender: &Sender) -> mpsc::Receiver<Vec<u8>> {
+fn ask(
+    query: &[u8],
+    pending: &Pending,
+    next: &AtomicU32,
+    sender: &Sender,
+) -> mpsc::Receiver<Vec<u8>> {
     let stream = next.fetch_add(1, Ordering::Relaxed).max(FIRST_QUERY);
     let (send, receive) = mpsc::channel();
     pending

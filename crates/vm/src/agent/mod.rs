@@ -35,7 +35,10 @@ const PORT_TIMEOUT: Duration = Duration::from_secs(10);
 /// initramfs's `/init` with that argv[0]). Both are required, so the berth binary run as a
 /// container's PID 1 under another name stays the CLI.
 pub fn is_guest_init() -> bool {
-    std::process::id() == 1 && std::env::args_os().next().is_some_and(|arg0| arg0 == "/init")
+    std::process::id() == 1
+        && std::env::args_os()
+            .next()
+            .is_some_and(|arg0| arg0 == "/init")
 }
 
 /// Runs the agent; returns only when it is not PID 1 (the exit code of that refusal).
@@ -115,11 +118,10 @@ impl Agent {
                         Box::new(|_| {}),
                     );
                 }
-                Err(e) => self.sender.failed(
-                    frame.stream,
-                    format!("the host's exec request: {e}"),
-                    126,
-                ),
+                Err(e) => {
+                    self.sender
+                        .failed(frame.stream, format!("the host's exec request: {e}"), 126)
+                }
             },
             Kind::Stdin => self.streams.stdin(frame.stream, frame.payload),
             Kind::Signal => {
@@ -203,4 +205,3 @@ fn set_clock(ns: i64) {
         libc::clock_settime(libc::CLOCK_REALTIME, &time);
     }
 }
-

@@ -29,14 +29,24 @@ pub fn configure(network: &GuestNetwork) -> Result<(), String> {
             IpAddr::V4(ip) => {
                 let mut request = ifreq(INTERFACE);
                 request.ifr_ifru.ifru_addr = sockaddr_v4(ip);
-                ioctl(&inet, libc::SIOCSIFADDR, &mut request, "setting eth0's address")?;
+                ioctl(
+                    &inet,
+                    libc::SIOCSIFADDR,
+                    &mut request,
+                    "setting eth0's address",
+                )?;
                 let mask = if prefix == 0 {
                     0
                 } else {
                     u32::MAX << (32 - prefix.min(32))
                 };
                 request.ifr_ifru.ifru_netmask = sockaddr_v4(Ipv4Addr::from(mask));
-                ioctl(&inet, libc::SIOCSIFNETMASK, &mut request, "setting eth0's netmask")?;
+                ioctl(
+                    &inet,
+                    libc::SIOCSIFNETMASK,
+                    &mut request,
+                    "setting eth0's netmask",
+                )?;
             }
             IpAddr::V6(ip) => {
                 let inet6 = socket(libc::AF_INET6)?;
@@ -45,7 +55,12 @@ pub fn configure(network: &GuestNetwork) -> Result<(), String> {
                     prefix_len: prefix,
                     ifindex: if_index(INTERFACE)?,
                 };
-                ioctl(&inet6, libc::SIOCSIFADDR, &mut request, "setting eth0's IPv6 address")?;
+                ioctl(
+                    &inet6,
+                    libc::SIOCSIFADDR,
+                    &mut request,
+                    "setting eth0's IPv6 address",
+                )?;
             }
         }
     }
@@ -60,7 +75,12 @@ pub fn configure(network: &GuestNetwork) -> Result<(), String> {
         route.rt_genmask = sockaddr_v4(Ipv4Addr::UNSPECIFIED);
         route.rt_gateway = sockaddr_v4(gateway);
         route.rt_flags = libc::RTF_UP | libc::RTF_GATEWAY;
-        ioctl(&inet, libc::SIOCADDRT, &mut route, "adding the default route")?;
+        ioctl(
+            &inet,
+            libc::SIOCADDRT,
+            &mut route,
+            "adding the default route",
+        )?;
     }
     if let Some(gateway) = &network.gateway6 {
         let gateway: Ipv6Addr = gateway
@@ -79,7 +99,12 @@ pub fn configure(network: &GuestNetwork) -> Result<(), String> {
             flags: (libc::RTF_UP | libc::RTF_GATEWAY) as u32,
             ifindex: if_index(INTERFACE)?,
         };
-        ioctl(&inet6, libc::SIOCADDRT, &mut route, "adding the IPv6 default route")?;
+        ioctl(
+            &inet6,
+            libc::SIOCADDRT,
+            &mut route,
+            "adding the IPv6 default route",
+        )?;
     }
     Ok(())
 }
@@ -154,12 +179,22 @@ fn ioctl<T>(
 
 fn set_up(socket: &OwnedFd, name: &str) -> Result<(), String> {
     let mut request = ifreq(name);
-    ioctl(socket, libc::SIOCGIFFLAGS, &mut request, &format!("reading {name}'s flags"))?;
+    ioctl(
+        socket,
+        libc::SIOCGIFFLAGS,
+        &mut request,
+        &format!("reading {name}'s flags"),
+    )?;
     // SAFETY: SIOCGIFFLAGS filled the flags member of the union.
     unsafe {
         request.ifr_ifru.ifru_flags |= (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short;
     }
-    ioctl(socket, libc::SIOCSIFFLAGS, &mut request, &format!("bringing {name} up"))
+    ioctl(
+        socket,
+        libc::SIOCSIFFLAGS,
+        &mut request,
+        &format!("bringing {name} up"),
+    )
 }
 
 fn if_index(name: &str) -> Result<i32, String> {

@@ -371,10 +371,9 @@ fn failure(stage: u8, errno: i32, process: &GuestProcess, root: &Path) -> Failur
                 format!("exec: \"{program}\": executable file not found in $PATH"),
                 127,
             ),
-            libc::ENOENT | libc::ENOTDIR => (
-                format!("exec: \"{program}\": stat {program}: {plain}"),
-                127,
-            ),
+            libc::ENOENT | libc::ENOTDIR => {
+                (format!("exec: \"{program}\": stat {program}: {plain}"), 127)
+            }
             libc::EACCES => (format!("exec: \"{program}\": permission denied"), 126),
             _ => (format!("exec: \"{program}\": {plain}"), 126),
         },
@@ -404,13 +403,17 @@ fn failure(stage: u8, errno: i32, process: &GuestProcess, root: &Path) -> Failur
 /// Only called in a freshly forked child of a multi-threaded process: it must not allocate
 /// or take locks, and it does not (system calls on prepared data only).
 unsafe fn child(prepared: &Prepared, io: &ChildIo, error_fd: RawFd) -> ! {
-    // SAFETY (whole body): system calls on live, prepared buffers, in the forked child.
+    // SAFETY: system calls on live buffers prepared before the fork, in the forked child.
     unsafe {
         let fail = |stage: Stage, errno: i32| -> ! {
             let mut report = [0u8; 5];
             report[0] = stage as u8;
             report[1..5].copy_from_slice(&errno.to_le_bytes());
-            libc::write(error_fd, report.as_ptr() as *const libc::c_void, report.len());
+            libc::write(
+                error_fd,
+                report.as_ptr() as *const libc::c_void,
+                report.len(),
+            );
             libc::_exit(127)
         };
         let errno = || *libc::__errno_location();

@@ -200,5 +200,11 @@ fn lay_over(root: &Path, index: usize, file: &GuestFile) -> Result<(), String> {
         MsFlags::MS_BIND,
         None::<&str>,
     )
-    .map_err(|e| format!("bind-mounting {} over {}: {e}", staging.display(), file.path))
+    .map_err(|e| {
+        format!(
+            "bind-mounting {} over {}: {e}",
+            staging.display(),
+            file.path
+        )
+    })
 }
