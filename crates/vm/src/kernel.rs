@@ -24,6 +24,15 @@ pub enum Profile {
     Machine,
 }
 
+impl From<crate::config::GuestProfile> for Profile {
+    fn from(profile: crate::config::GuestProfile) -> Profile {
+        match profile {
+            crate::config::GuestProfile::Container => Profile::Container,
+            crate::config::GuestProfile::Machine => Profile::Machine,
+        }
+    }
+}
+
 impl Profile {
     fn as_str(self) -> &'static str {
         match self {
@@ -130,7 +139,11 @@ pub fn guest_kernel_with_agent(
         } else {
             Vec::new()
         };
-        let archive = build_initramfs(agent, &modules)?;
+        let shell = match profile {
+            Profile::Machine => find_busybox(),
+            Profile::Container => None,
+        };
+        let archive = build_initramfs(agent, &modules, shell.as_deref())?;
         write_atomically(&initramfs, &archive)?;
     }
     Ok(GuestKernel {
@@ -287,7 +300,11 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), VmError> {
 
 /// The initramfs: the agent as `/init`, its libraries where the dynamic loader looks, the
 /// modules and their order, and the empty mount points the agent uses.
-fn build_initramfs(agent: &Path, modules: &[modules::PreparedModule]) -> Result<Vec<u8>, VmError> {
+fn build_initramfs(
+    agent: &Path,
+    modules: &[modules::PreparedModule],
+    busybox: Option<&Path>,
+) -> Result<Vec<u8>, VmError> {
     let agent_bytes = fs::read(agent).map_err(|source| VmError::Read {
         path: agent.to_path_buf(),
         source,
@@ -325,6 +342,19 @@ fn build_initramfs(agent: &Path, modules: &[modules::PreparedModule]) -> Result<
         }
         cpio.file(&path, 0o755, &content).map_err(io_error)?;
     }
+    if let Some(busybox) = busybox {
+        let content = fs::read(busybox).map_err(|source| VmError::Read {
+            path: busybox.to_path_buf(),
+            source,
+        })?;
+        make_dirs(&mut cpio, &mut made_dirs, "/bin").map_err(io_error)?;
+        cpio.file("/bin/busybox", 0o755, &content)
+            .map_err(io_error)?;
+        for applet in SHELL_APPLETS {
+            cpio.symlink(&format!("/bin/{applet}"), "busybox")
+                .map_err(io_error)?;
+        }
+    }
     let mut order = String::new();
     for module in modules {
         cpio.file(
@@ -339,6 +369,25 @@ fn build_initramfs(agent: &Path, modules: &[modules::PreparedModule]) -> Result<
     cpio.file(MODULES_ORDER, 0o644, order.as_bytes())
         .map_err(io_error)?;
     cpio.finish().map_err(io_error)
+}
+
+/// The commands a machine's shell (`berth machine ssh`, `scp`) offers, all busybox applets.
+const SHELL_APPLETS: &[&str] = &[
+    "sh", "ash", "cat", "ls", "ps", "mount", "umount", "ip", "df", "du", "mkdir", "rm", "rmdir",
+    "mv", "cp", "ln", "chmod", "chown", "echo", "printf", "id", "uname", "env", "sleep", "kill",
+    "test", "[", "true", "false", "head", "tail", "grep", "sed", "awk", "wc", "sort", "uniq",
+    "sync", "tar", "gzip", "gunzip", "free", "top", "dmesg", "vi", "less", "more", "find", "xargs",
+    "touch", "date", "hostname", "ping", "wget", "nc", "netstat", "stat", "which", "clear",
+    "reset", "stty", "tr", "cut", "tee", "basename", "dirname", "readlink", "pwd",
+];
+
+/// The host's static busybox (busybox-static): a machine's shell. A machine without it still
+/// serves the Docker API; only its shell is missing.
+fn find_busybox() -> Option<PathBuf> {
+    ["/bin/busybox", "/usr/bin/busybox"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|path| path.is_file())
 }
 
 /// Writes `dir` and every parent not written yet.

@@ -9,7 +9,9 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use berth_vm::config::{GuestProcess, GuestRun, HostShare, Launch, ROOT_TAG};
+use berth_vm::config::{
+    GuestFile, GuestMount, GuestProcess, GuestRun, HostDisk, HostShare, Launch, ROOT_TAG,
+};
 use berth_vm::kernel::{Profile, guest_kernel_with_agent};
 use berth_vm::protocol::{Frame, Kind, MAIN_STREAM};
 use berth_vm::{Accel, GuestKernel, Vm};
@@ -24,7 +26,7 @@ fn main() {
     let Some(setup) = Setup::new() else {
         return;
     };
-    let tests: [(&str, Test); 3] = [
+    let tests: [(&str, Test); 4] = [
         (
             "a_guest_runs_the_main_process_and_reports_its_output_and_exit",
             a_guest_runs_the_main_process_and_reports_its_output_and_exit,
@@ -36,6 +38,10 @@ fn main() {
         (
             "the_floor_boots_and_powers_off",
             the_floor_boots_and_powers_off,
+        ),
+        (
+            "a_machine_guest_runs_in_the_initramfs_with_a_shell_and_its_disk",
+            a_machine_guest_runs_in_the_initramfs_with_a_shell_and_its_disk,
         ),
     ];
     let filter: Vec<String> = std::env::args()
@@ -253,5 +259,104 @@ fn the_floor_boots_and_powers_off(setup: &Setup) {
         status.success(),
         "{status}: {}",
         berth_vm::serial_tail(Path::new(&launch.run_dir), 20)
+    );
+}
+
+/// A machine: no shared root (the process runs in the initramfs, with the busybox shell the
+/// Machine profile adds), an ext4 disk found by its serial and mounted, a file laid over, and
+/// the disk unmounted cleanly at power-off (the host reads the guest's file from the image).
+fn a_machine_guest_runs_in_the_initramfs_with_a_shell_and_its_disk(setup: &Setup) {
+    if !["mkfs.ext4", "debugfs", "e2fsck"]
+        .iter()
+        .all(|tool| std::process::Command::new(tool).arg("-V").output().is_ok())
+    {
+        cannot_run("no e2fsprogs (mkfs.ext4, debugfs, e2fsck)");
+        return;
+    }
+    let agent = std::env::current_exe().unwrap();
+    let kernel = guest_kernel_with_agent(
+        &setup.run_base.join("machine-cache"),
+        None,
+        Profile::Machine,
+        &agent,
+    )
+    .unwrap();
+    let disk = setup.run_base.join("machine-disk.img");
+    std::fs::create_dir_all(&setup.run_base).unwrap();
+    std::fs::File::create(&disk)
+        .unwrap()
+        .set_len(32 << 20)
+        .unwrap();
+    let mkfs = std::process::Command::new("mkfs.ext4")
+        .args(["-q", "-F"])
+        .arg(&disk)
+        .status()
+        .unwrap();
+    assert!(mkfs.success());
+    let mut launch = setup.launch(
+        "machine",
+        &[
+            "sh",
+            "-c",
+            "grep -q ' /sys/fs/cgroup cgroup2 ' /proc/mounts && cat /etc/berth/greeting > /data/hello && \
+             stat -c %a /etc/berth/server-key.pem",
+        ],
+    );
+    launch.shares.clear();
+    launch.memory_mib = 512;
+    launch.disks = vec![HostDisk {
+        path: disk.clone(),
+        format: "raw".to_string(),
+        serial: "berth-data".to_string(),
+    }];
+    launch.guest.shared_root = false;
+    launch.guest.mounts = vec![GuestMount::Disk {
+        serial: "berth-data".to_string(),
+        destination: "/data".to_string(),
+        fstype: "ext4".to_string(),
+    }];
+    launch.guest.files = vec![
+        GuestFile {
+            path: "/etc/berth/greeting".to_string(),
+            content: "hello from the machine\n".to_string(),
+        },
+        GuestFile {
+            path: "/etc/berth/server-key.pem".to_string(),
+            content: "secret".to_string(),
+        },
+    ];
+    let machine = Setup {
+        _dir: tempfile::tempdir().unwrap(),
+        rootfs: setup.rootfs.clone(),
+        run_base: setup.run_base.clone(),
+        kernel,
+        accel: setup.accel.clone(),
+    };
+    let seen = boot_and_run(&machine, &launch);
+    assert_eq!(
+        seen.exit,
+        Some(0),
+        "{seen:?} {}",
+        String::from_utf8_lossy(&seen.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&seen.stdout), "600\n");
+    let fsck = std::process::Command::new("e2fsck")
+        .args(["-n"])
+        .arg(&disk)
+        .output()
+        .unwrap();
+    assert!(
+        fsck.status.success(),
+        "the disk was not unmounted cleanly: {}",
+        String::from_utf8_lossy(&fsck.stdout)
+    );
+    let read = std::process::Command::new("debugfs")
+        .args(["-R", "cat /hello"])
+        .arg(&disk)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&read.stdout),
+        "hello from the machine\n"
     );
 }

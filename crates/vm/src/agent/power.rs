@@ -9,6 +9,8 @@ use nix::mount::{MntFlags, umount2};
 
 /// How long processes get between SIGTERM and SIGKILL when the guest powers off.
 const TERM_GRACE: Duration = Duration::from_secs(2);
+/// How long SIGKILLed processes get to be gone before the disks are unmounted anyway.
+const KILL_WAIT: Duration = Duration::from_secs(1);
 
 pub fn off() -> ! {
     // SAFETY: kill(-1) signals every process but PID 1 (the agent itself).
@@ -22,6 +24,12 @@ pub fn off() -> ! {
     // SAFETY: as above.
     unsafe {
         libc::kill(-1, libc::SIGKILL);
+    }
+    // Killed processes still hold their files until they are gone: a disk they used would
+    // not unmount cleanly.
+    let deadline = Instant::now() + KILL_WAIT;
+    while live_processes() > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
     }
     nix::unistd::sync();
     unmount_all();

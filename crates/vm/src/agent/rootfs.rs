@@ -44,6 +44,7 @@ pub fn prepare(
         minimal_dev(&root.join("dev"))?;
         root
     } else {
+        host_mounts()?;
         PathBuf::from("/")
     };
     for guest_mount in mounts {
@@ -53,6 +54,33 @@ pub fn prepare(
         lay_over(&root, index, file)?;
     }
     Ok(root)
+}
+
+/// What a Docker host (a machine, whose root is the initramfs) has on top of the agent's own
+/// mounts: /dev/shm, /tmp and the cgroup2 hierarchy.
+fn host_mounts() -> Result<(), String> {
+    let nosuid = MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
+    mount_fs(
+        "shm",
+        Path::new("/dev/shm"),
+        "tmpfs",
+        nosuid | MsFlags::MS_NOEXEC,
+        Some("mode=1777"),
+    )?;
+    mount_fs(
+        "tmpfs",
+        Path::new("/tmp"),
+        "tmpfs",
+        nosuid,
+        Some("mode=1777"),
+    )?;
+    mount_fs(
+        "cgroup2",
+        Path::new("/sys/fs/cgroup"),
+        "cgroup2",
+        nosuid | MsFlags::MS_NOEXEC,
+        None,
+    )
 }
 
 /// `path` (absolute, in the container's terms) under `root`.
@@ -179,12 +207,22 @@ fn disk_by_serial(serial: &str) -> Result<PathBuf, String> {
     Err(format!("no disk with serial {serial:?} in /sys/block"))
 }
 
+/// 0644, but 0600 for a private key (a machine's TLS `*key.pem`): GuestFile carries no mode.
+fn file_mode(path: &str) -> u32 {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    if name.ends_with("key.pem") || name.ends_with(".key") {
+        0o600
+    } else {
+        0o644
+    }
+}
+
 /// Writes the file's content to /run and bind-mounts it over its path in the root.
 fn lay_over(root: &Path, index: usize, file: &GuestFile) -> Result<(), String> {
     let staging = PathBuf::from(format!("/run/berth-files/{index}"));
     let _ = fs::create_dir_all("/run/berth-files");
     fs::write(&staging, &file.content).map_err(|e| format!("{}: {e}", staging.display()))?;
-    fs::set_permissions(&staging, fs::Permissions::from_mode(0o644))
+    fs::set_permissions(&staging, fs::Permissions::from_mode(file_mode(&file.path)))
         .map_err(|e| format!("{}: {e}", staging.display()))?;
     let target = inside(root, &file.path);
     if !target.exists() {
