@@ -38,6 +38,10 @@ pub fn kernel_cmdline(accel: &Accel) -> String {
          cryptomgr.notests i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd mitigations=off \
          random.trust_cpu=on nokaslr",
     );
+    // BERTH_VM_DEBUG=1: the agent notes each boot step's guest uptime on the serial console.
+    if std::env::var_os("BERTH_VM_DEBUG").is_some() {
+        cmdline.push_str(" berth.debug");
+    }
     if let Accel::Tcg { .. } = accel {
         cmdline.push_str(&format!(" tsc_early_khz={}", host_tsc_khz()));
     }

@@ -2,7 +2,8 @@
 //! `main` turns into the agent when it is a guest's `/init`, which is why this target has no
 //! libtest harness) and checks what the host sees over the agent's channel: Hello, the main
 //! process's frames and exit code, a missing command's Failed + 127, and QEMU exiting after.
-//! Prints the boot times and the floor (the same guest whose agent powers off at once).
+//! Prints the boot times and the floor (the same guest whose agent powers off at once);
+//! with BERTH_VM_DEBUG=1 also the agent's boot steps from the serial log.
 
 use std::collections::HashMap;
 use std::os::unix::net::UnixStream;
@@ -10,7 +11,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use berth_vm::config::{
-    GuestFile, GuestMount, GuestProcess, GuestRun, HostDisk, HostShare, Launch, ROOT_TAG,
+    GuestExec, GuestFile, GuestMount, GuestNetwork, GuestProcess, GuestRun, HostDisk, HostShare,
+    Launch, Nic, ROOT_TAG,
 };
 use berth_vm::kernel::{Profile, guest_kernel_with_agent};
 use berth_vm::protocol::{Frame, Kind, MAIN_STREAM};
@@ -26,7 +28,7 @@ fn main() {
     let Some(setup) = Setup::new() else {
         return;
     };
-    let tests: [(&str, Test); 4] = [
+    let tests: [(&str, Test); 5] = [
         (
             "a_guest_runs_the_main_process_and_reports_its_output_and_exit",
             a_guest_runs_the_main_process_and_reports_its_output_and_exit,
@@ -38,6 +40,10 @@ fn main() {
         (
             "the_floor_boots_and_powers_off",
             the_floor_boots_and_powers_off,
+        ),
+        (
+            "a_terminal_guest_takes_stdin_resizes_execs_signals_and_resolves",
+            a_terminal_guest_takes_stdin_resizes_execs_signals_and_resolves,
         ),
         (
             "a_machine_guest_runs_in_the_initramfs_with_a_shell_and_its_disk",
@@ -102,7 +108,9 @@ impl Setup {
         let rootfs = dir.path().join("rootfs");
         std::fs::create_dir_all(rootfs.join("bin")).unwrap();
         std::fs::copy(&busybox, rootfs.join("bin/busybox")).unwrap();
-        for tool in ["sh", "echo", "cat", "ls"] {
+        for tool in [
+            "sh", "echo", "cat", "ls", "stty", "sleep", "ip", "nslookup", "hostname", "tty",
+        ] {
             std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(tool)).unwrap();
         }
         let cache = dir.path().join("cache");
@@ -191,6 +199,9 @@ fn boot_and_run(setup: &Setup, launch: &Launch) -> Seen {
         hello.uptime_ms,
         started.elapsed()
     );
+    if std::env::var_os("BERTH_VM_DEBUG").is_some() {
+        eprintln!("{}", berth_vm::serial_tail(&launch.run_dir, 40));
+    }
     seen
 }
 
@@ -255,6 +266,9 @@ fn the_floor_boots_and_powers_off(setup: &Setup) {
         "  floor: spawn->QEMU gone {:?} ({status})",
         started.elapsed()
     );
+    if std::env::var_os("BERTH_VM_DEBUG").is_some() {
+        eprintln!("{}", berth_vm::serial_tail(&launch.run_dir, 40));
+    }
     assert!(
         status.success(),
         "{status}: {}",
@@ -359,4 +373,179 @@ fn a_machine_guest_runs_in_the_initramfs_with_a_shell_and_its_disk(setup: &Setup
         String::from_utf8_lossy(&read.stdout),
         "hello from the machine\n"
     );
+}
+
+/// Reads frames until `done` says the collected state is complete; panics on the main
+/// stream's Exit first.
+fn read_until(
+    channel: &mut UnixStream,
+    streams: &mut HashMap<u32, Seen>,
+    dns: &mut dyn FnMut(&Frame) -> Option<Frame>,
+    done: &dyn Fn(&HashMap<u32, Seen>) -> bool,
+) {
+    while !done(streams) {
+        let frame = Frame::read_from(channel)
+            .unwrap()
+            .expect("the channel stays open");
+        if frame.kind == Kind::DnsQuery {
+            if let Some(reply) = dns(&frame) {
+                reply.write_to(channel).unwrap();
+            }
+            continue;
+        }
+        let seen = streams.entry(frame.stream).or_default();
+        seen.kinds.push(frame.kind);
+        match frame.kind {
+            Kind::Stdout => seen.stdout.extend_from_slice(&frame.payload),
+            Kind::Stderr => seen.stderr.extend_from_slice(&frame.payload),
+            Kind::Failed => seen.failed = Some(frame.parse().unwrap()),
+            Kind::Exit => seen.exit = Some(frame.as_int().unwrap()),
+            _ => {}
+        }
+    }
+}
+
+/// An answer to a DNS query: the question echoed, one A record 10.9.8.7.
+fn dns_answer(query: &[u8]) -> Vec<u8> {
+    let mut reply = query.to_vec();
+    reply[2] |= 0x80; // QR: a response
+    reply[3] = 0x80; // RA, no error
+    reply[6..8].copy_from_slice(&1u16.to_be_bytes()); // ANCOUNT
+    reply[8..12].fill(0); // NSCOUNT, ARCOUNT
+    // The question ends after its name (labels to a zero byte) and QTYPE/QCLASS.
+    let mut end = 12;
+    while query[end] != 0 {
+        end += 1 + query[end] as usize;
+    }
+    end += 5;
+    let qtype = u16::from_be_bytes([query[end - 4], query[end - 3]]);
+    reply.truncate(end);
+    if qtype != 1 {
+        // Not an A query (busybox also asks AAAA): no answer records.
+        reply[6..8].fill(0);
+        return reply;
+    }
+    reply.extend_from_slice(&[0xC0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 9, 8, 7]);
+    reply
+}
+
+fn text(seen: Option<&Seen>) -> String {
+    seen.map(|s| String::from_utf8_lossy(&s.stdout).into_owned())
+        .unwrap_or_default()
+}
+
+/// The main process on a pty sized from the start, reading the host's stdin; an exec on its
+/// own stream seeing the guest's network (eth0's address, the default route) and resolving a
+/// name through the agent's DNS forwarder (answered here); a resize; then SIGTERM for the main
+/// process, whose exit code is Docker's 143.
+fn a_terminal_guest_takes_stdin_resizes_execs_signals_and_resolves(setup: &Setup) {
+    let mut launch = setup.launch(
+        "tty",
+        &[
+            "sh",
+            "-c",
+            "stty size; read line; echo \"got $line\"; read again; stty size; exec sleep 60",
+        ],
+    );
+    launch.guest.process.terminal = true;
+    launch.guest.process.stdin = true;
+    launch.guest.process.console_size = Some((30, 100));
+    launch.guest.dns_forward = true;
+    launch.guest.network = Some(GuestNetwork {
+        mac: "52:54:00:12:34:56".to_string(),
+        addresses: vec!["10.0.2.15/24".to_string()],
+        gateway: Some("10.0.2.2".to_string()),
+        gateway6: None,
+        mtu: 1400,
+    });
+    launch.nic = Some(Nic::User { forwards: vec![] });
+    let started = Instant::now();
+    let mut vm = Vm::spawn(&launch, &setup.kernel, &setup.accel).unwrap();
+    let (mut channel, _) = vm.connect_agent(Duration::from_secs(60)).unwrap();
+    channel
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    Frame::json(Kind::Run, MAIN_STREAM, &launch.guest)
+        .write_to(&mut channel)
+        .unwrap();
+    let mut streams = HashMap::new();
+    let mut queries = 0;
+    let mut dns = |frame: &Frame| {
+        queries += 1;
+        Some(Frame::new(
+            Kind::DnsReply,
+            frame.stream,
+            dns_answer(&frame.payload),
+        ))
+    };
+    read_until(&mut channel, &mut streams, &mut dns, &|s| {
+        text(s.get(&MAIN_STREAM)).contains("30 100")
+    });
+    Frame::new(Kind::Stdin, MAIN_STREAM, b"hello\n".to_vec())
+        .write_to(&mut channel)
+        .unwrap();
+    read_until(&mut channel, &mut streams, &mut dns, &|s| {
+        text(s.get(&MAIN_STREAM)).contains("got hello")
+    });
+
+    let exec = GuestExec {
+        process: GuestProcess {
+            args: vec![
+                "sh".to_string(),
+                "-c".to_string(),
+                "ip -4 addr show eth0; ip route; nslookup web.example 127.0.0.11; hostname; exit 3"
+                    .to_string(),
+            ],
+            env: vec!["PATH=/bin".to_string()],
+            cwd: "/".to_string(),
+            ..GuestProcess::default()
+        },
+    };
+    Frame::json(Kind::Run, 1, &exec)
+        .write_to(&mut channel)
+        .unwrap();
+    read_until(&mut channel, &mut streams, &mut dns, &|s| {
+        s.get(&1).is_some_and(|e| e.exit.is_some())
+    });
+    let exec_seen = &streams[&1];
+    let exec_out = text(Some(exec_seen));
+    assert_eq!(exec_seen.exit, Some(3), "{exec_seen:?}");
+    assert!(exec_out.contains("inet 10.0.2.15/24"), "{exec_out}");
+    assert!(exec_out.contains("mtu 1400"), "{exec_out}");
+    assert!(
+        exec_out.contains("default via 10.0.2.2 dev eth0"),
+        "{exec_out}"
+    );
+    assert!(
+        exec_out.contains("10.9.8.7"),
+        "{exec_out}\n{}",
+        String::from_utf8_lossy(&exec_seen.stderr)
+    );
+    assert!(exec_out.contains("tty\n"), "the hostname: {exec_out}");
+
+    let mut resize = 40u16.to_le_bytes().to_vec();
+    resize.extend_from_slice(&120u16.to_le_bytes());
+    Frame::new(Kind::Resize, MAIN_STREAM, resize)
+        .write_to(&mut channel)
+        .unwrap();
+    Frame::new(Kind::Stdin, MAIN_STREAM, b"more\n".to_vec())
+        .write_to(&mut channel)
+        .unwrap();
+    read_until(&mut channel, &mut streams, &mut dns, &|s| {
+        text(s.get(&MAIN_STREAM)).contains("40 120")
+    });
+    Frame::int(Kind::Signal, MAIN_STREAM, libc::SIGTERM)
+        .write_to(&mut channel)
+        .unwrap();
+    read_until(&mut channel, &mut streams, &mut dns, &|s| {
+        s.get(&MAIN_STREAM).is_some_and(|m| m.exit.is_some())
+    });
+    assert_eq!(streams[&MAIN_STREAM].exit, Some(143));
+    assert!(queries > 0);
+    let status = vm
+        .wait_timeout(Duration::from_secs(20))
+        .unwrap()
+        .expect("QEMU exits after the main process");
+    assert!(status.success());
+    eprintln!("  the whole session took {:?}", started.elapsed());
 }

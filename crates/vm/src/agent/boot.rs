@@ -74,6 +74,7 @@ pub fn load_modules() -> Result<(), String> {
         // string and flags; the descriptor is open for the call's duration.
         let result =
             unsafe { libc::syscall(libc::SYS_finit_module, file.as_raw_fd(), c"".as_ptr(), 0) };
+        trace(name);
         if result != 0 {
             let error = std::io::Error::last_os_error();
             if error.raw_os_error() != Some(libc::EEXIST) {
@@ -131,3 +132,15 @@ pub fn uptime_ms() -> u64 {
     }
     now.tv_sec as u64 * 1000 + now.tv_nsec as u64 / 1_000_000
 }
+
+/// With `berth.debug` on the kernel command line, the agent notes each boot step's guest
+/// uptime on the serial console (the log `qemu::serial_tail` reads).
+pub fn trace(step: &str) {
+    static DEBUG: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if *DEBUG.get_or_init(|| cmdline_has(DEBUG_FLAG)) {
+        eprintln!("berth-agent: {} ms: {step}", uptime_ms());
+    }
+}
+
+/// The kernel command-line flag that turns [`trace`] on.
+pub const DEBUG_FLAG: &str = "berth.debug";

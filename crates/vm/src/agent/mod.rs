@@ -57,12 +57,16 @@ pub fn main() -> i32 {
 fn boot_and_serve() -> Result<(), String> {
     boot::mount_proc()?;
     if boot::cmdline_has(FLOOR_FLAG) {
+        boot::trace("floor: powering off");
         power::reboot_now();
     }
+    boot::trace("init");
     boot::mount_basics()?;
     boot::load_modules()?;
+    boot::trace("modules loaded");
     reaper::start();
     let port = boot::open_port(PORT_TIMEOUT)?;
+    boot::trace("port open");
     let mut input = port
         .try_clone()
         .map_err(|e| format!("duplicating the port: {e}"))?;
@@ -146,6 +150,7 @@ impl Agent {
 
     /// Sets the guest up and starts the main process; its exit powers the guest off.
     fn run_main(&self, run: GuestRun) {
+        boot::trace("run received");
         if let Err(reason) = self.set_up(&run) {
             self.fatal(reason);
         }
@@ -180,7 +185,9 @@ impl Agent {
         if let Some(guest_network) = &run.network {
             network::configure(guest_network)?;
         }
+        boot::trace("network up");
         let root = rootfs::prepare(run.shared_root, &run.mounts, &run.files)?;
+        boot::trace("root ready");
         *self.root.lock().unwrap_or_else(|e| e.into_inner()) = root;
         if run.dns_forward {
             self.dns.serve(&self.sender)?;

@@ -100,6 +100,7 @@ pub fn start(
         }
     };
     sender.json(Kind::Started, stream, &Started { pid: spawned.pid });
+    super::boot::trace("started");
 
     let mut outputs: Vec<JoinHandle<()>> = Vec::new();
     let mut stdin_sender = None;
@@ -153,6 +154,7 @@ pub fn start(
     let exited = spawned.exited;
     std::thread::spawn(move || {
         let code = exited.recv().unwrap_or(255);
+        super::boot::trace("exited");
         if let Some(before_drain) = before_drain {
             before_drain();
         }
