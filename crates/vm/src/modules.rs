@@ -11,13 +11,16 @@ use crate::error::VmError;
 use crate::kernel::Profile;
 
 /// What every guest needs: the virtio-mmio transport of QEMU's `microvm` machine, the agent's
-/// virtio-serial port, 9p over virtio (the container's root and its shares) and virtio-net.
+/// virtio-serial port, 9p over virtio (the container's root and its shares), virtio-net, and
+/// the balloon whose free page reporting hands the memory the guest frees (the unpacked
+/// initramfs archive, the kernel's init sections, exited processes) back to the host.
 const CONTAINER: &[&str] = &[
     "virtio_mmio",
     "virtio_console",
     "9pnet_virtio",
     "9p",
     "virtio_net",
+    "virtio_balloon",
 ];
 
 /// What a Docker host inside the guest adds (`berth machine`): its persistent disk (virtio-blk,

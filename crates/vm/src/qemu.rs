@@ -469,6 +469,9 @@ pub fn qemu_args(
         }
         push(&["-netdev", &netdev, "-device", &device]);
     }
+    // Free page reporting: memory the guest frees goes back to the host (an idle guest's
+    // footprint), without the host asking for it.
+    push(&["-device", "virtio-balloon-device,free-page-reporting=on"]);
     push(&[
         "-chardev",
         &format!(

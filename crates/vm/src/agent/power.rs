@@ -13,6 +13,21 @@ const TERM_GRACE: Duration = Duration::from_secs(2);
 const KILL_WAIT: Duration = Duration::from_secs(1);
 
 pub fn off() -> ! {
+    super::boot::trace("powering off");
+    // The usual case, the main process gone and nothing else running, skips the signals.
+    if live_processes() > 0 {
+        end_processes();
+    }
+    super::boot::trace("processes gone");
+    nix::unistd::sync();
+    unmount_disks();
+    super::boot::trace("disks unmounted");
+    reboot_now()
+}
+
+/// SIGTERM, a grace period, SIGKILL, and a wait for the killed to be gone (they still hold
+/// their files until then: a disk they used would not unmount cleanly).
+fn end_processes() {
     // SAFETY: kill(-1) signals every process but PID 1 (the agent itself).
     unsafe {
         libc::kill(-1, libc::SIGTERM);
@@ -25,15 +40,10 @@ pub fn off() -> ! {
     unsafe {
         libc::kill(-1, libc::SIGKILL);
     }
-    // Killed processes still hold their files until they are gone: a disk they used would
-    // not unmount cleanly.
     let deadline = Instant::now() + KILL_WAIT;
     while live_processes() > 0 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
     }
-    nix::unistd::sync();
-    unmount_all();
-    reboot_now()
 }
 
 /// Reboots at once (the kernel's `reboot=t` + QEMU's `-no-reboot`: QEMU exits).
@@ -58,14 +68,19 @@ fn live_processes() -> usize {
         .count()
 }
 
-/// Unmounts what the agent mounted for the container, deepest first; the synced data is
-/// already on the host (9p) or on disk, so a mount that will not go is detached.
-fn unmount_all() {
+/// Unmounts the disks (block devices), deepest first, so their filesystems are clean; a
+/// disk that will not go is detached. 9p and memory filesystems need nothing after the sync:
+/// 9p's data is on the host already.
+fn unmount_disks() {
     let mounts = fs::read_to_string("/proc/self/mounts").unwrap_or_default();
     let mut points: Vec<&str> = mounts
         .lines()
-        .filter_map(|l| l.split_whitespace().nth(1))
-        .filter(|p| *p != "/" && !["/proc", "/sys", "/dev", "/dev/pts", "/run"].contains(p))
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let source = fields.next()?;
+            let point = fields.next()?;
+            source.starts_with("/dev/").then_some(point)
+        })
         .collect();
     points.reverse();
     for point in points {
