@@ -40,6 +40,10 @@ pub enum VmError {
     Libraries { binary: PathBuf, reason: String },
     #[error("qemu-system-x86_64 not found: apt-get install qemu-system-x86")]
     NoQemu,
+    #[error(
+        "the socket path {path} is longer than a Unix socket address allows (107 bytes): use a shorter run directory"
+    )]
+    SocketPathTooLong { path: PathBuf },
     #[error("starting QEMU: {0}")]
     Spawn(#[source] io::Error),
     #[error(

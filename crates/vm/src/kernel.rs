@@ -139,18 +139,39 @@ pub fn guest_kernel_with_agent(
         } else {
             Vec::new()
         };
-        let shell = match profile {
-            Profile::Machine => find_busybox(),
-            Profile::Container => None,
+        let (shell, programs) = match profile {
+            Profile::Machine => (find_busybox(), machine_programs()),
+            Profile::Container => (None, Vec::new()),
         };
-        let archive = build_initramfs(agent, &modules, shell.as_deref())?;
+        let archive = build_initramfs(agent, &modules, shell.as_deref(), &programs)?;
         write_atomically(&initramfs, &archive)?;
+        remove_other_agents_initramfs(cache_dir, &agent_key);
     }
     Ok(GuestKernel {
         vmlinux,
         initramfs,
         version,
     })
+}
+
+/// Removes the initramfs files of other berth binaries (every rebuild of berth makes a new
+/// one, tens of MB for a debug build), keeping this binary's for every kernel and profile. A
+/// guest booting from one has it open already: QEMU reads the initrd whole when it starts.
+fn remove_other_agents_initramfs(cache_dir: &Path, agent_key: &str) {
+    let Ok(entries) = fs::read_dir(cache_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("initramfs-")
+            && name.ends_with(".cpio")
+            && !name.ends_with(&format!("-{agent_key}.cpio"))
+        {
+            let _ = fs::remove_file(&path);
+        }
+    }
 }
 
 /// The newest `vmlinuz-*-amd64` in `boot` (not `-cloud-amd64`, whose kernel has no 9p) with
@@ -304,13 +325,19 @@ fn build_initramfs(
     agent: &Path,
     modules: &[modules::PreparedModule],
     busybox: Option<&Path>,
+    programs: &[PathBuf],
 ) -> Result<Vec<u8>, VmError> {
     let agent_bytes = fs::read(agent).map_err(|source| VmError::Read {
         path: agent.to_path_buf(),
         source,
     })?;
     let agent_bytes = strip_to_segments(&agent_bytes).unwrap_or(agent_bytes);
-    let libraries = shared_libraries(agent)?;
+    // Each library once, however many programs load it.
+    let mut libraries = std::collections::BTreeSet::new();
+    libraries.extend(shared_libraries(agent)?);
+    for program in programs {
+        libraries.extend(shared_libraries(program)?);
+    }
 
     let io_error = |source| VmError::Write {
         path: PathBuf::from("(initramfs)"),
@@ -341,6 +368,17 @@ fn build_initramfs(
             make_dirs(&mut cpio, &mut made_dirs, &parent.to_string_lossy()).map_err(io_error)?;
         }
         cpio.file(&path, 0o755, &content).map_err(io_error)?;
+    }
+    for program in programs {
+        let content = fs::read(program).map_err(|source| VmError::Read {
+            path: program.clone(),
+            source,
+        })?;
+        if let Some(parent) = program.parent() {
+            make_dirs(&mut cpio, &mut made_dirs, &parent.to_string_lossy()).map_err(io_error)?;
+        }
+        cpio.file(&program.to_string_lossy(), 0o755, &content)
+            .map_err(io_error)?;
     }
     if let Some(busybox) = busybox {
         let content = fs::read(busybox).map_err(|source| VmError::Read {
@@ -380,6 +418,17 @@ const SHELL_APPLETS: &[&str] = &[
     "touch", "date", "hostname", "ping", "wget", "nc", "netstat", "stat", "which", "clear",
     "reset", "stty", "tr", "cut", "tee", "basename", "dirname", "readlink", "pwd",
 ];
+
+/// The host programs a Docker host in a machine runs besides berth, at their host paths with
+/// their libraries: `nft`, which berth's firewall and embedded DNS load their rules with. A
+/// program the host lacks is left out (berth then works without it, as on such a host).
+fn machine_programs() -> Vec<PathBuf> {
+    ["/usr/sbin/nft"]
+        .into_iter()
+        .map(PathBuf::from)
+        .filter(|path| path.is_file())
+        .collect()
+}
 
 /// The host's static busybox (busybox-static): a machine's shell. A machine without it still
 /// serves the Docker API; only its shell is missing.
@@ -544,6 +593,34 @@ mod tests {
             err.to_string()
                 .contains("apt-get install linux-image-amd64"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn a_new_agent_removes_only_other_agents_initramfs() {
+        let dir = tempfile::tempdir().unwrap();
+        let names = [
+            "initramfs-6.1-container-k1-old.cpio",
+            "initramfs-6.1-machine-k1-new.cpio",
+            "initramfs-6.1-container-k1-new.cpio",
+            "vmlinux-6.1-k1",
+        ];
+        for name in names {
+            fs::write(dir.path().join(name), b"x").unwrap();
+        }
+        remove_other_agents_initramfs(dir.path(), "new");
+        let mut left: Vec<String> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                "initramfs-6.1-container-k1-new.cpio",
+                "initramfs-6.1-machine-k1-new.cpio",
+                "vmlinux-6.1-k1"
+            ]
         );
     }
 
