@@ -15,11 +15,14 @@ pub mod accel;
 pub mod agent;
 pub mod config;
 pub mod error;
+pub mod exec_client;
 pub mod initramfs;
 pub mod kernel;
 pub mod modules;
 pub mod protocol;
 pub mod qemu;
+pub mod relay;
+pub mod terminal;
 
 pub use accel::Accel;
 pub use error::VmError;
