@@ -94,6 +94,12 @@ enum Command {
     /// The boot-time floor of a micro-VM, for the benchmark (internal)
     #[command(hide = true, name = "vm-floor")]
     VmFloor(commands::vm_floor::Args),
+    /// A `--vm` container's init on the host: boots its guest and relays it (internal)
+    #[command(hide = true, name = "vm-relay")]
+    VmRelay(commands::vm_relay::Args),
+    /// One exec in a `--vm` container, through its relay (internal)
+    #[command(hide = true, name = "vm-exec")]
+    VmExec(commands::vm_exec::Args),
 }
 
 /// The container verbs that are both `berth VERB` and `berth container VERB`.
@@ -240,6 +246,8 @@ fn main() {
     let code = match cli.command {
         Command::Shim(args) => commands::shim::run(args),
         Command::VmAgent(args) => commands::vm_agent::run(args),
+        Command::VmRelay(args) => commands::vm_relay::run(args),
+        Command::VmExec(args) => commands::vm_exec::run(args),
         Command::Completion(args) => commands::completion::run(Cli::command(), args),
         // The server opens one engine per worker thread itself.
         Command::Serve(args) => commands::serve::run(args).unwrap_or_else(|e| {
@@ -320,7 +328,12 @@ fn dispatch(command: Command) -> Result<i32, commands::CliError> {
         Command::Version(a) => commands::version::run(a),
         Command::Search(a) => commands::search::run(&engine, a),
         Command::Manifest(c) => commands::manifest::run(&engine, c),
-        Command::Shim(_) | Command::VmAgent(_) | Command::Serve(_) | Command::Completion(_) => {
+        Command::Shim(_)
+        | Command::VmAgent(_)
+        | Command::VmRelay(_)
+        | Command::VmExec(_)
+        | Command::Serve(_)
+        | Command::Completion(_) => {
             unreachable!("handled before the engine opens")
         }
     }

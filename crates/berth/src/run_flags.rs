@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use berth_engine::sandbox::microvm::{RUNTIME as VM_RUNTIME, launch::KERNEL_LABEL};
 use berth_model::gofmt::go_quote;
 use berth_model::grammar::{
     VolumeFlag, flag_error, network_mode, normalize_caps, parse_cpus, parse_go_bool,
@@ -146,6 +147,13 @@ pub struct RunFlags {
     /// Runtime to use for this container
     #[arg(long, value_name = "string")]
     pub runtime: Option<String>,
+    /// Run the container as a micro-VM with its own kernel (same as --runtime vm)
+    #[arg(long)]
+    pub vm: bool,
+    /// The guest kernel of a --vm container (a vmlinux or bzImage; default: the host's Debian
+    /// kernel)
+    #[arg(long, value_name = "path")]
+    pub kernel: Option<String>,
     /// Security Options
     #[arg(long, value_name = "list", action = ArgAction::Append)]
     pub security_opt: Vec<String>,
@@ -335,6 +343,15 @@ impl RunFlags {
         for kv in &self.label {
             insert_kv(&mut labels, kv);
         }
+        if let Some(kernel) = &self.kernel {
+            // The shim reads it from another directory: absolute, and there now.
+            let path =
+                std::fs::canonicalize(kernel).map_err(|e| format!("--kernel {kernel}: {e}"))?;
+            labels.insert(
+                KERNEL_LABEL.to_string(),
+                path.to_string_lossy().into_owned(),
+            );
+        }
 
         let restart_policy = parse_restart_policy(&self.restart)?;
         if self.rm && !matches!(restart_policy.name.as_str(), "" | "no") {
@@ -419,6 +436,18 @@ impl RunFlags {
         hc.security_opt = (!security_opt.is_empty()).then_some(security_opt);
         hc.ulimits = (!ulimits.is_empty()).then_some(ulimits);
         hc.runtime = self.runtime.clone().unwrap_or_default();
+        if self.vm {
+            if !hc.runtime.is_empty() && hc.runtime != VM_RUNTIME {
+                return Err(format!(
+                    "conflicting options: --vm and --runtime {}",
+                    hc.runtime
+                ));
+            }
+            hc.runtime = VM_RUNTIME.to_string();
+        }
+        if self.kernel.is_some() && hc.runtime != VM_RUNTIME {
+            return Err("--kernel is only for a --vm container".to_string());
+        }
         hc.binds = (!binds.is_empty()).then_some(binds);
         hc.mounts = (!mounts.is_empty()).then_some(mounts);
         hc.volumes_from = (!self.volumes_from.is_empty()).then(|| self.volumes_from.clone());

@@ -131,9 +131,13 @@ impl Engine {
             env.push("TERM=xterm".into());
         }
         // Looked up in the container's own view, its mounts included, while its init runs.
+        // A micro-VM's init on the host is its relay, whose root is the host's: the guest's
+        // root is the rootfs itself.
         let view = match self.init_pidfd(rec) {
-            Some(_) => std::path::PathBuf::from(format!("/proc/{}/root", rec.pid)),
-            None => rootfs.clone(),
+            Some(_) if rec.config.host_config.runtime != crate::sandbox::microvm::RUNTIME => {
+                std::path::PathBuf::from(format!("/proc/{}/root", rec.pid))
+            }
+            _ => rootfs.clone(),
         };
         crate::lifecycle::check_executable(&view, &request.cmd[0], &env, &[])
             .map_err(as_runtime_exec_error)?;

@@ -49,7 +49,11 @@ fn run_exec(
     // SAFETY: fds 0, 1 and 2 are this process's stdio for its whole life; borrowed here only.
     let stdio = |fd: i32| unsafe { BorrowedFd::borrow_raw(fd) };
     let (input, output, errors): (OwnedFd, OwnedFd, OwnedFd) = match &terminal {
-        Some(t) => (t.slave.try_clone()?, t.slave.try_clone()?, t.slave.try_clone()?),
+        Some(t) => (
+            t.slave.try_clone()?,
+            t.slave.try_clone()?,
+            t.slave.try_clone()?,
+        ),
         None => (
             stdio(0).try_clone_to_owned()?,
             stdio(1).try_clone_to_owned()?,
@@ -63,9 +67,7 @@ fn run_exec(
         let _ = Frame::new(Kind::Stdin, 0, Vec::new()).write_to(&mut *lock(&writer));
     }
     if let Ok(signals) = Signals::install() {
-        let size_of = terminal
-            .as_ref()
-            .and_then(|t| t.slave.try_clone().ok());
+        let size_of = terminal.as_ref().and_then(|t| t.slave.try_clone().ok());
         let writer = writer.clone();
         std::thread::spawn(move || forward_signals(signals, size_of, &writer));
     }
@@ -101,7 +103,9 @@ fn run_exec(
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn pump_input(mut input: File, writer: &Mutex<UnixStream>) {
@@ -120,7 +124,7 @@ fn pump_input(mut input: File, writer: &Mutex<UnixStream>) {
 }
 
 fn forward_signals(mut signals: Signals, terminal: Option<OwnedFd>, writer: &Mutex<UnixStream>) {
-    while let Some(signal) = signals.next() {
+    while let Some(signal) = signals.wait() {
         let frame = if signal == libc::SIGWINCH {
             let Some((rows, columns)) = terminal.as_ref().and_then(crate::terminal::window_size)
             else {

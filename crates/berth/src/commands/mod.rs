@@ -52,7 +52,9 @@ pub mod unpause;
 pub mod update;
 pub mod version;
 pub mod vm_agent;
+pub mod vm_exec;
 pub mod vm_floor;
+pub mod vm_relay;
 pub mod volume;
 pub mod wait;
 

@@ -204,7 +204,8 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         use crate::filters::FilterError;
         match self {
-            Error::CannotRun { exit_code, .. } => *exit_code,
+            Error::CannotRun { exit_code, .. }
+            | Error::Sandbox(SandboxError::CannotRun { exit_code, .. }) => *exit_code,
             Error::Filter(FilterError::BadFormat(_)) => 125,
             // The docker CLI's plain failure: `docker logs` of a `none` container exits 1.
             Error::Filter(_) | Error::Unsupported(_) => 1,
@@ -254,6 +255,7 @@ fn sandbox_error_kind(e: &SandboxError) -> ErrorKind {
     match e {
         SandboxError::Refused(_) => ErrorKind::Invalid,
         SandboxError::Failed(_) => ErrorKind::Internal,
+        SandboxError::CannotRun { .. } => ErrorKind::CannotRun,
     }
 }
 

@@ -14,4 +14,9 @@ pub enum SandboxError {
     /// The backend failed (500).
     #[error("{0}")]
     Failed(#[source] BoxError),
+    /// The container's command could not start (its exit code: 127 not found, 126 not
+    /// executable), found by a backend that only learns it when the process starts (a
+    /// micro-VM's agent).
+    #[error("{message}")]
+    CannotRun { message: String, exit_code: i32 },
 }

@@ -4,12 +4,17 @@
 //! counters and processes, change its limits, and tear down its state. `Engine::sandbox_for`
 //! is the one place that maps a container's `HostConfig.runtime` to a backend.
 //!
-//! Today's one backend is `linux`: namespaces and cgroups through an OCI runtime (the
-//! embedded libcontainer or an external runc/crun/youki). Only `linux` imports
-//! `berth_runtime`; a new backend (a micro-VM) is a sibling of it, chosen in `backend`.
+//! Two backends: `linux`, namespaces and cgroups through an OCI runtime (the embedded
+//! libcontainer or an external runc/crun/youki), and `microvm` (`--runtime vm`), a guest with
+//! its own kernel under QEMU. What both use lives beside them: the overlay rootfs
+//! ([`rootfs`]) and the cgroup's processes and counters ([`cgroups`]). Only `linux` and
+//! `cgroups` import `berth_runtime`; only `microvm` imports `berth_vm`.
 
+pub(crate) mod cgroups;
 mod inputs;
 pub(crate) mod linux;
+pub mod microvm;
+mod rootfs;
 
 use std::os::fd::{BorrowedFd, OwnedFd};
 use std::path::PathBuf;
@@ -82,11 +87,19 @@ pub(crate) struct Place {
     pub container_dir: PathBuf,
     /// The runtime's own state root, shared by every container.
     pub state_root: PathBuf,
+    /// A micro-VM's run directory (its relay's and QEMU's sockets, serial log): short, as a
+    /// unix socket's path is limited to 108 bytes.
+    pub vm_run_dir: PathBuf,
+    /// Where micro-VMs' kernels, initramfs and the accelerator's verdict are cached.
+    pub vm_cache_dir: PathBuf,
 }
 
-/// The one map from a `--runtime` value to a backend. Every value is the Linux sandbox's
-/// today: it tells the embedded runtime from an external one itself.
+/// The one map from a `--runtime` value to a backend: "vm" is a micro-VM; every other value
+/// is the Linux sandbox's, which tells the embedded runtime from an external one itself.
 fn backend(runtime: &str, place: Place) -> Box<dyn Sandbox> {
+    if runtime == microvm::RUNTIME {
+        return Box::new(microvm::MicroVm::new(place));
+    }
     Box::new(linux::Linux::new(runtime, place))
 }
 
@@ -101,8 +114,22 @@ impl Engine {
                 run_dir: self.container_run_dir(&rec.id),
                 container_dir: self.container_dir(&rec.id),
                 state_root: self.runtime_state_root(),
+                vm_run_dir: self.vm_run_dir(&rec.id),
+                vm_cache_dir: self.vm_cache_dir(),
             },
         )
+    }
+}
+
+impl Engine {
+    /// A micro-VM container's run directory: `<run>/vm/<short id>`.
+    pub(crate) fn vm_run_dir(&self, id: &str) -> PathBuf {
+        self.run.join("vm").join(&id[..id.len().min(12)])
+    }
+
+    /// Where micro-VMs' derived kernels and initramfs are cached: `<root>/vm`.
+    pub fn vm_cache_dir(&self) -> PathBuf {
+        self.root.join("vm")
     }
 }
 

@@ -80,7 +80,9 @@ pub enum ControlError {
     },
     #[error("talking to the VM relay: {0}")]
     Io(#[from] io::Error),
-    #[error("the VM relay ended the connection without an answer (it exited: see the container's log)")]
+    #[error(
+        "the VM relay ended the connection without an answer (it exited: see the container's log)"
+    )]
     NoAnswer,
     #[error("the VM relay's answer: {0}")]
     Json(#[from] serde_json::Error),

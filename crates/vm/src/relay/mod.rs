@@ -9,7 +9,10 @@
 
 pub mod control;
 mod dns;
+mod launch;
 pub mod signals;
+
+pub use launch::run;
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -92,6 +95,8 @@ struct Shared {
     stdin_pumping: AtomicBool,
     /// A poweroff was asked for: QEMU's exit is not a crash.
     powering_off: AtomicBool,
+    /// A boot failure was answered to a `start`.
+    failure_told: AtomicBool,
     events: Mutex<mpsc::Sender<Event>>,
 }
 
@@ -104,7 +109,9 @@ enum Event {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The relay of one guest, from before its boot to its main process's exit.
@@ -130,6 +137,7 @@ impl Relay {
             io,
             stdin_pumping: AtomicBool::new(false),
             powering_off: AtomicBool::new(false),
+            failure_told: AtomicBool::new(false),
             events: Mutex::new(sender),
         });
         let accepting = shared.clone();
@@ -153,9 +161,15 @@ impl Relay {
         self.shared.qemu_pid.store(pid, Ordering::SeqCst);
     }
 
-    /// The guest could not boot: `start` answers with `message`.
+    /// The guest could not boot: said on stderr, and `start` answers with `message` (the
+    /// relay waits a little for the sandbox's `start` to take it).
     pub fn boot_failed(&self, message: String) {
+        write_stderr(&self.shared, format!("berth: {message}\n").as_bytes());
         self.set_state(State::BootFailed(message));
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !self.shared.failure_told.load(Ordering::SeqCst) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     /// The agent said Hello on `agent`: the guest is up. Runs until the main process exited
@@ -230,7 +244,9 @@ impl Relay {
                         return self.crashed(&**machine, Some(status));
                     }
                 }
-                Err(mpsc::RecvTimeoutError::Disconnected) => unreachable!("the relay holds a sender"),
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    unreachable!("the relay holds a sender")
+                }
             }
         }
     }
@@ -251,7 +267,11 @@ impl Relay {
         let message = format!(
             "berth: the VM of container {} stopped before its process exited: QEMU {how}{}{}\n",
             self.id,
-            if tail.is_empty() { "" } else { "; the guest's console said:\n" },
+            if tail.is_empty() {
+                ""
+            } else {
+                "; the guest's console said:\n"
+            },
             tail
         );
         write_stderr(&self.shared, message.as_bytes());
@@ -408,7 +428,7 @@ fn exec_frame(shared: &Shared, frame: Frame) {
 /// The forwarded signals: to the main process once it runs; before that, a signal that ends
 /// a container ends the boot (QEMU killed, the relay exits as the signal's victim would).
 fn forward_signals(shared: Arc<Shared>, mut signals: signals::Signals) {
-    while let Some(signal) = signals.next() {
+    while let Some(signal) = signals.wait() {
         let state = lock(&shared.state).clone();
         match state {
             State::Started(_) if signal == libc::SIGWINCH => {
@@ -453,7 +473,7 @@ fn serve(shared: Arc<Shared>, mut conn: UnixStream) {
         _ => return,
     };
     let reply = match request {
-        Err(e) => Reply::failed(format!("a bad control request: {e}"), None),
+        Err(ref e) => Reply::failed(format!("a bad control request: {e}"), None),
         Ok(Request::Exec) => return serve_exec(&shared, conn),
         Ok(Request::Start) => start(&shared),
         Ok(request @ (Request::Pause | Request::Resume | Request::Poweroff)) => {
@@ -464,6 +484,9 @@ fn serve(shared: Arc<Shared>, mut conn: UnixStream) {
         }
     };
     let _ = control::write_line(&mut conn, &reply);
+    if reply.error.is_some() && matches!(request, Ok(Request::Start)) {
+        shared.failure_told.store(true, Ordering::SeqCst);
+    }
 }
 
 fn control_request(shared: &Shared, request: Request) -> Reply {

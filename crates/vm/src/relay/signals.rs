@@ -69,7 +69,7 @@ impl Signals {
     }
 
     /// The next signal caught (blocks); none once the pipe is broken.
-    pub fn next(&mut self) -> Option<i32> {
+    pub fn wait(&mut self) -> Option<i32> {
         let mut byte = [0u8; 1];
         loop {
             match self.pipe.read(&mut byte) {

@@ -58,13 +58,21 @@ fn fake_agent(mut channel: UnixStream, off: Arc<AtomicBool>) {
                 Frame::json(Kind::Started, stream, &Started { pid: 9 })
                     .write_to(&mut writer)
                     .unwrap();
-                Frame::new(Kind::Stdout, stream, exec.process.args.join(" ").into_bytes())
+                Frame::new(
+                    Kind::Stdout,
+                    stream,
+                    exec.process.args.join(" ").into_bytes(),
+                )
+                .write_to(&mut writer)
+                .unwrap();
+                Frame::int(Kind::Exit, stream, 3)
                     .write_to(&mut writer)
                     .unwrap();
-                Frame::int(Kind::Exit, stream, 3).write_to(&mut writer).unwrap();
             }
             Kind::Stdin if stream == MAIN_STREAM && frame.payload.is_empty() => {
-                Frame::int(Kind::Exit, stream, 7).write_to(&mut writer).unwrap();
+                Frame::int(Kind::Exit, stream, 7)
+                    .write_to(&mut writer)
+                    .unwrap();
             }
             Kind::Poweroff => {
                 off.store(true, Ordering::SeqCst);
@@ -116,7 +124,9 @@ fn start_exec_output_and_the_exit_code_pass_through() {
             ..Default::default()
         },
     };
-    Frame::json(Kind::Run, 0, &exec).write_to(&mut conn).unwrap();
+    Frame::json(Kind::Run, 0, &exec)
+        .write_to(&mut conn)
+        .unwrap();
     let mut kinds = Vec::new();
     let mut text = Vec::new();
     while let Ok(Some(frame)) = Frame::read_from(&mut conn) {

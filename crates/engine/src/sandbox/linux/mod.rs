@@ -1,15 +1,15 @@
 //! The Linux sandbox: a container is namespaces and a cgroup made by an OCI runtime (the
 //! embedded libcontainer, or an external runc/crun/youki) from a bundle in the container's
-//! runtime directory. The only module that imports `berth_runtime`; one file per concern: the
-//! runtime choice ([`runtime`]), the overlay rootfs ([`rootfs`]), the spec ([`spec`]), the
-//! network namespace ([`netns`]), a shareable /dev/shm ([`shm`]), the cgroup ([`cgroups`]),
-//! host facts ([`host`]) and the library's errors ([`error`]).
+//! runtime directory. With the shared [`super::cgroups`], the only module that imports
+//! `berth_runtime`; one file per concern: the runtime choice ([`runtime`]), the spec
+//! ([`spec`]), the network namespace ([`netns`]), a shareable /dev/shm ([`shm`]), the
+//! cgroup's limits ([`cgroups`]), host facts ([`host`]) and the library's errors ([`error`]).
+//! The overlay rootfs is the shared [`super::rootfs`].
 
 mod cgroups;
 mod error;
 pub(crate) mod host;
 mod netns;
-mod rootfs;
 mod runtime;
 mod shm;
 mod spec;
@@ -39,7 +39,7 @@ impl Linux {
     }
 
     fn cgroup_path(&self) -> String {
-        cgroups::path_of(&self.place.id)
+        super::cgroups::path_of(&self.place.id)
     }
 }
 
@@ -50,7 +50,7 @@ impl Sandbox for Linux {
 
     fn mount_rootfs(&self, layers: &[PathBuf], volatile: bool) -> Result<PathBuf, SandboxError> {
         let target = self.place.run_dir.join("rootfs");
-        rootfs::mount(layers, &self.place.container_dir, &target, volatile)?;
+        super::rootfs::mount(layers, &self.place.container_dir, &target, volatile)?;
         Ok(target)
     }
 
@@ -136,15 +136,15 @@ impl Sandbox for Linux {
     }
 
     fn stats(&self) -> Result<Usage, SandboxError> {
-        cgroups::stats(&self.cgroup_path(), &self.place.id)
+        super::cgroups::stats(&self.cgroup_path(), &self.place.id)
     }
 
     fn oom_killed(&self) -> bool {
-        cgroups::oom_killed(&self.cgroup_path())
+        super::cgroups::oom_killed(&self.cgroup_path())
     }
 
     fn processes(&self) -> Vec<i32> {
-        cgroups::processes(&self.place.id)
+        super::cgroups::processes(&self.place.id)
     }
 
     fn update(&self, hc: &HostConfig, running: bool) -> Result<(), SandboxError> {

@@ -29,7 +29,7 @@ pub(super) fn build(
     let mut input = spec_input(
         &rec.config,
         &rec.name,
-        super::cgroups::path_of(&rec.id),
+        crate::sandbox::cgroups::path_of(&rec.id),
         launch,
     )?;
     input.namespaces = namespaces;

@@ -1,4 +1,4 @@
-//! A Linux sandbox's root filesystem: an overlay of the image's layers under the container's
+//! A container's root filesystem, for every backend (a micro-VM's guest gets it over 9p): an overlay of the image's layers under the container's
 //! writable layer (`upper`, `work` in the container's directory), through the engine's
 //! [`crate::rootfs`] mounter that builds and commits use too.
 
@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::sandbox::SandboxError;
 
 /// Mounts the overlay of `layers` under `container_dir`'s writable layer at `target`.
-pub(super) fn mount(
+pub(crate) fn mount(
     layers: &[PathBuf],
     container_dir: &Path,
     target: &Path,
