@@ -76,6 +76,7 @@ fn cannot_run(reason: &str) {
 
 struct Setup {
     _dir: tempfile::TempDir,
+    agent: PathBuf,
     rootfs: PathBuf,
     run_base: PathBuf,
     kernel: GuestKernel,
@@ -138,6 +139,7 @@ impl Setup {
         let accel = berth_vm::accel::choose(&cache);
         eprintln!("accelerator: {accel}");
         Some(Setup {
+            agent,
             run_base: dir.path().join("run"),
             _dir: dir,
             rootfs,
@@ -204,7 +206,7 @@ fn boot_and_run(setup: &Setup, launch: &Launch) -> Seen {
         started.elapsed()
     );
     if std::env::var_os("BERTH_VM_DEBUG").is_some() {
-        eprintln!("{}", berth_vm::serial_tail(&launch.run_dir, 40));
+        eprintln!("{}", berth_vm::serial_tail(&launch.run_dir, 150));
     }
     seen
 }
@@ -271,7 +273,7 @@ fn the_floor_boots_and_powers_off(setup: &Setup) {
         started.elapsed()
     );
     if std::env::var_os("BERTH_VM_DEBUG").is_some() {
-        eprintln!("{}", berth_vm::serial_tail(&launch.run_dir, 40));
+        eprintln!("{}", berth_vm::serial_tail(&launch.run_dir, 150));
     }
     assert!(
         status.success(),
@@ -291,14 +293,17 @@ fn a_machine_guest_runs_in_the_initramfs_with_a_shell_and_its_disk(setup: &Setup
         cannot_run("no e2fsprogs (mkfs.ext4, debugfs, e2fsck)");
         return;
     }
-    let agent = std::env::current_exe().unwrap();
     let kernel = guest_kernel_with_agent(
         &setup.run_base.join("machine-cache"),
         None,
         Profile::Machine,
-        &agent,
+        &setup.agent,
     )
     .unwrap();
+    eprintln!(
+        "  machine initramfs {} KiB",
+        std::fs::metadata(&kernel.initramfs).unwrap().len() / 1024
+    );
     let disk = setup.run_base.join("machine-disk.img");
     std::fs::create_dir_all(&setup.run_base).unwrap();
     std::fs::File::create(&disk)
@@ -346,6 +351,7 @@ fn a_machine_guest_runs_in_the_initramfs_with_a_shell_and_its_disk(setup: &Setup
     ];
     let machine = Setup {
         _dir: tempfile::tempdir().unwrap(),
+        agent: setup.agent.clone(),
         rootfs: setup.rootfs.clone(),
         run_base: setup.run_base.clone(),
         kernel,
