@@ -164,13 +164,26 @@ pub struct Launch {
     pub profile: GuestProfile,
 }
 
-/// The kind of guest a [`Launch`] boots (`kernel::Profile` builds its initramfs).
+/// The kind of guest a [`Launch`] boots, which decides its initramfs's modules and tools
+/// (`kernel::guest_kernel`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum GuestProfile {
+    /// `run --vm`: virtio transport, the agent's port, 9p and virtio-net.
     #[default]
     Container,
+    /// `berth machine`: a Docker host, with disks, overlay, bridges and nftables on top.
     Machine,
+}
+
+impl GuestProfile {
+    /// Its name in file names and messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GuestProfile::Container => "container",
+            GuestProfile::Machine => "machine",
+        }
+    }
 }
 
 /// A host directory shared with the guest.

@@ -15,32 +15,9 @@ use crate::error::VmError;
 use crate::initramfs;
 use crate::modules;
 
-/// Which modules go in the initramfs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Profile {
-    /// `run --vm`: virtio transport, the agent's port, 9p and virtio-net.
-    Container,
-    /// `berth machine`: a Docker host, with disks, overlay, bridges and nftables on top.
-    Machine,
-}
-
-impl From<crate::config::GuestProfile> for Profile {
-    fn from(profile: crate::config::GuestProfile) -> Profile {
-        match profile {
-            crate::config::GuestProfile::Container => Profile::Container,
-            crate::config::GuestProfile::Machine => Profile::Machine,
-        }
-    }
-}
-
-impl Profile {
-    fn as_str(self) -> &'static str {
-        match self {
-            Profile::Container => "container",
-            Profile::Machine => "machine",
-        }
-    }
-}
+/// Which modules and tools go in the initramfs: [`GuestProfile`] itself, under the name the
+/// callers of [`guest_kernel`] know.
+pub use crate::config::GuestProfile as Profile;
 
 /// A kernel ready for QEMU's `-kernel` and `-initrd`.
 #[derive(Debug, Clone, PartialEq)]

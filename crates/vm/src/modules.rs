@@ -7,8 +7,8 @@ use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::config::GuestProfile as Profile;
 use crate::error::VmError;
-use crate::kernel::Profile;
 
 /// What every guest needs: the virtio-mmio transport of QEMU's `microvm` machine, the agent's
 /// virtio-serial port, 9p over virtio (the container's root and its shares), virtio-net, and

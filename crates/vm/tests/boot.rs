@@ -284,7 +284,8 @@ fn the_floor_boots_and_powers_off(setup: &Setup) {
 
 /// A machine: no shared root (the process runs in the initramfs, with the busybox shell the
 /// Machine profile adds), an ext4 disk found by its serial and mounted, a file laid over, and
-/// the disk unmounted cleanly at power-off (the host reads the guest's file from the image).
+/// after the host's Poweroff the disk unmounted cleanly (the host reads the guest's file from
+/// the image).
 fn a_machine_guest_runs_in_the_initramfs_with_a_shell_and_its_disk(setup: &Setup) {
     if !["mkfs.ext4", "debugfs", "e2fsck"]
         .iter()
@@ -323,7 +324,8 @@ fn a_machine_guest_runs_in_the_initramfs_with_a_shell_and_its_disk(setup: &Setup
             "-c",
             "grep -q ' /sys/fs/cgroup cgroup2 ' /proc/mounts && cat /etc/berth/greeting > /data/hello && \
              stat -c %a /etc/berth/server-key.pem && \
-             if [ -e /usr/sbin/nft ]; then /usr/sbin/nft add table inet probe && echo nft; fi",
+             if [ -e /usr/sbin/nft ]; then /usr/sbin/nft add table inet probe && echo nft; fi; \
+             echo ready; exec sleep 60",
         ],
     );
     launch.shares.clear();
@@ -357,13 +359,43 @@ fn a_machine_guest_runs_in_the_initramfs_with_a_shell_and_its_disk(setup: &Setup
         kernel,
         accel: setup.accel.clone(),
     };
-    let seen = boot_and_run(&machine, &launch);
+    // Up, then stopped as `berth machine stop` does: a Poweroff while the main process runs
+    // (SIGTERM ends it: 143), and the disk must come back clean.
+    let mut vm = Vm::spawn(&launch, &machine.kernel, &machine.accel).unwrap();
+    let (mut channel, _) = vm.connect_agent(Duration::from_secs(60)).unwrap();
+    channel
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    Frame::json(Kind::Run, MAIN_STREAM, &launch.guest)
+        .write_to(&mut channel)
+        .unwrap();
+    let mut streams = HashMap::new();
+    let mut no_dns = |_: &Frame| None;
+    read_until(&mut channel, &mut streams, &mut no_dns, &|s| {
+        text(s.get(&MAIN_STREAM)).contains("ready")
+            || s.get(&MAIN_STREAM).is_some_and(|m| m.exit.is_some())
+    });
+    Frame::new(Kind::Poweroff, MAIN_STREAM, Vec::new())
+        .write_to(&mut channel)
+        .unwrap();
+    read_until(&mut channel, &mut streams, &mut no_dns, &|s| {
+        s.get(&MAIN_STREAM).is_some_and(|m| m.exit.is_some())
+    });
+    let seen = &streams[&MAIN_STREAM];
     assert_eq!(
         seen.exit,
-        Some(0),
+        Some(143),
         "{seen:?} {}",
         String::from_utf8_lossy(&seen.stderr)
     );
+    let status = vm
+        .wait_timeout(Duration::from_secs(20))
+        .unwrap()
+        .expect("QEMU exits after the poweroff");
+    if std::env::var_os("BERTH_VM_DEBUG").is_some() {
+        eprintln!("{}", berth_vm::serial_tail(&launch.run_dir, 150));
+    }
+    assert!(status.success(), "{status}");
     // The host's nft comes along (with its libraries) and the guest's nftables modules take
     // its rules.
     let nft = if Path::new("/usr/sbin/nft").exists() {
@@ -371,7 +403,10 @@ fn a_machine_guest_runs_in_the_initramfs_with_a_shell_and_its_disk(setup: &Setup
     } else {
         ""
     };
-    assert_eq!(String::from_utf8_lossy(&seen.stdout), format!("600\n{nft}"));
+    assert_eq!(
+        String::from_utf8_lossy(&seen.stdout),
+        format!("600\n{nft}ready\n")
+    );
     let fsck = std::process::Command::new("e2fsck")
         .args(["-n"])
         .arg(&disk)

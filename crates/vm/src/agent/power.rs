@@ -3,6 +3,7 @@
 //! own exit. Never returns.
 
 use std::fs;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use nix::mount::{MntFlags, umount2};
@@ -13,6 +14,15 @@ const TERM_GRACE: Duration = Duration::from_secs(2);
 const KILL_WAIT: Duration = Duration::from_secs(1);
 
 pub fn off() -> ! {
+    // The host's Poweroff and the main process's exit (which the Poweroff's SIGTERM causes)
+    // both come here: only the first caller powers off, a second one must not reboot while the
+    // first is still unmounting a disk.
+    static STARTED: AtomicBool = AtomicBool::new(false);
+    if STARTED.swap(true, Ordering::SeqCst) {
+        loop {
+            std::thread::park();
+        }
+    }
     super::boot::trace("powering off");
     // The usual case, the main process gone and nothing else running, skips the signals.
     if live_processes() > 0 {

@@ -76,12 +76,9 @@ pub fn run(config: &Path) -> i32 {
 
 /// The kernel, the accelerator, QEMU and the agent's Hello; an error is the user's message.
 fn boot(launch: &Launch, relay: &Relay) -> Result<(Vm, std::os::unix::net::UnixStream), String> {
-    let kernel: GuestKernel = guest_kernel(
-        &launch.cache_dir,
-        launch.kernel.as_deref(),
-        launch.profile.into(),
-    )
-    .map_err(|e| e.to_string())?;
+    let kernel: GuestKernel =
+        guest_kernel(&launch.cache_dir, launch.kernel.as_deref(), launch.profile)
+            .map_err(|e| e.to_string())?;
     let accel = accel::choose(&launch.cache_dir);
     tcg_notice(&launch.cache_dir, &accel);
     let mut vm = Vm::spawn(launch, &kernel, &accel).map_err(|e| e.to_string())?;
