@@ -6,7 +6,6 @@
 
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::net::UnixStream;
 use std::path::Path;
 
 use nix::pty::openpty;
@@ -54,7 +53,7 @@ pub fn window_size(fd: &OwnedFd) -> Option<(u16, u16)> {
 
 /// runc's console-socket protocol: connect, send the master with a name as the data.
 fn send_master(console_socket: &Path, master: &OwnedFd) -> io::Result<()> {
-    let stream = UnixStream::connect(console_socket)?;
+    let stream = crate::relay::control::connect_short(console_socket)?;
     let fds = [master.as_raw_fd()];
     let name = b"/dev/ptmx";
     let iov = [io::IoSlice::new(name)];

@@ -115,9 +115,9 @@ pub fn connect(run_dir: &Path, wait: Duration) -> Result<UnixStream, ControlErro
     }
 }
 
-/// A unix socket path is limited to 108 bytes: connect by a short name through /proc/self/fd
-/// of the directory when the whole path is too long.
-fn connect_short(path: &Path) -> io::Result<UnixStream> {
+/// Connects to the unix socket at `path`, however long: a socket's path is limited to 108
+/// bytes, so a longer one is reached by a short name through /proc/self/fd of its directory.
+pub(crate) fn connect_short(path: &Path) -> io::Result<UnixStream> {
     if path.as_os_str().len() < 100 {
         return UnixStream::connect(path);
     }

@@ -1,0 +1,249 @@
+//! `run --vm`: a container as a micro-VM through the `berth` binary, as root, with QEMU and
+//! Debian's kernel. Every guest boots under TCG here (~2 s), so the tests are few and each
+//! checks much on one boot.
+mod common;
+
+use std::io::Read;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::{Env, env, wait_for};
+
+/// An env that can boot guests: root, busybox, QEMU and a Debian kernel with 9p modules.
+fn vm_env() -> Option<Env> {
+    let env = env()?;
+    if !common::have("qemu-system-x86_64", "micro-VMs run under QEMU") {
+        return None;
+    }
+    let kernel = std::fs::read_dir("/boot")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().starts_with("vmlinuz-"));
+    if !kernel {
+        common::cannot_run("no /boot/vmlinuz-* (Debian's linux-image-amd64) for the guest");
+        return None;
+    }
+    Some(env)
+}
+
+/// QEMU processes whose command line names container `id`.
+fn qemu_of(id: &str) -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<i32>().ok())
+        .filter(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let cmdline = String::from_utf8_lossy(&cmdline);
+            cmdline.contains("qemu-system") && cmdline.contains(id)
+        })
+        .collect()
+}
+
+#[test]
+fn run_vm_passes_the_process_settings_a_volume_and_the_exit_code_through() {
+    let Some(env) = vm_env() else { return };
+    env.image("bb", &[]);
+    let data = env.root.parent().unwrap().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    // The guest's process runs as alice (uid 1000): the directory is everyone's.
+    std::fs::set_permissions(&data, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    std::fs::write(data.join("in"), "from the host\n").unwrap();
+    let volume = format!("{}:/data", data.display());
+    let r = env.berth(&[
+        "run",
+        "--vm",
+        "--rm",
+        "-e",
+        "X=forty-two",
+        "-w",
+        "/tmp",
+        "-u",
+        "alice",
+        "-v",
+        &volume,
+        "bb",
+        "sh",
+        "-c",
+        "echo hi; echo x=$X; pwd; id -u; cat /data/in; echo from the guest > /data/out; \
+         cat /proc/cmdline; exit 7",
+    ]);
+    assert_eq!(r.code, 7, "{}{}", r.stdout, r.stderr);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(
+        &lines[..5],
+        ["hi", "x=forty-two", "/tmp", "1000", "from the host"],
+        "{}",
+        r.stderr
+    );
+    // The guest's own kernel: booted by berth on a serial console, not the host's command line.
+    let host_cmdline = std::fs::read_to_string("/proc/cmdline").unwrap();
+    assert!(lines[5].contains("console=ttyS0"), "{}", r.stdout);
+    assert_ne!(lines[5].trim(), host_cmdline.trim());
+    assert_eq!(
+        std::fs::read_to_string(data.join("out")).unwrap(),
+        "from the guest\n",
+        "the guest's write is seen on the host"
+    );
+    assert!(env.container_ids().is_empty(), "--rm removed it");
+
+    // A command that does not exist: Docker's message and 127, as a container's.
+    let r = env.berth(&["run", "--vm", "--rm", "bb", "nope"]);
+    assert_eq!(r.code, 127, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains("exec: \"nope\": executable file not found in $PATH"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_detached_vm_logs_execs_stops_with_its_signal_handler_and_leaves_nothing() {
+    let Some(env) = vm_env() else { return };
+    env.image("bb", &[]);
+    let id = env
+        .ok(&[
+            "run",
+            "--vm",
+            "-d",
+            "bb",
+            "sh",
+            "-c",
+            "echo started; trap 'echo got term; exit 3' TERM; while true; do sleep 0.1; done",
+        ])
+        .trim()
+        .to_string();
+    wait_for(
+        || env.berth(&["logs", &id]).stdout.contains("started"),
+        "the guest's first output in the log",
+    );
+    assert_eq!(
+        env.ok(&["inspect", "-f", "{{.HostConfig.Runtime}}", &id])
+            .trim(),
+        "vm"
+    );
+    assert_eq!(qemu_of(&id).len(), 1, "one QEMU runs the container");
+    let exec = env.berth(&[
+        "exec",
+        &id,
+        "sh",
+        "-c",
+        "echo in the guest; hostname; exit 5",
+    ]);
+    assert_eq!(exec.code, 5, "{}{}", exec.stdout, exec.stderr);
+    assert_eq!(exec.stdout, format!("in the guest\n{}\n", &id[..12]));
+    let top = env.ok(&["top", &id]);
+    assert!(top.contains("qemu-system"), "top shows the VM: {top}");
+
+    env.ok(&["stop", &id]);
+    assert_eq!(
+        env.ok(&["inspect", "-f", "{{.State.ExitCode}}", &id])
+            .trim(),
+        "3",
+        "SIGTERM reached the guest's process, whose handler chose the exit code"
+    );
+    assert!(env.ok(&["logs", &id]).contains("got term"));
+    env.ok(&["rm", "-f", &id]);
+    assert!(qemu_of(&id).is_empty(), "rm -f leaves no QEMU");
+    let vm_dir = env.run.join("vm").join(&id[..12]);
+    assert!(!vm_dir.exists(), "no socket or run directory left");
+    assert!(env.mounts().is_empty(), "no mount left: {:?}", env.mounts());
+    assert!(common::cgroup_dirs(&id).is_empty(), "no cgroup left");
+}
+
+/// A pty pair for the CLI's terminal; returns (master, slave).
+fn pty(rows: u16, cols: u16) -> (OwnedFd, OwnedFd) {
+    let (mut master, mut slave) = (0, 0);
+    let size = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: openpty with valid out-pointers and a winsize.
+    let r = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            &size,
+        )
+    };
+    assert_eq!(r, 0);
+    // SAFETY: openpty returned two fresh fds we now own.
+    unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) }
+}
+
+#[test]
+fn run_vm_it_gives_the_guest_process_a_terminal_of_the_clients_size() {
+    let Some(env) = vm_env() else { return };
+    env.image("bb", &[]);
+    let (master, slave) = pty(30, 100);
+    let mut child = env
+        .cmd(&[
+            "run",
+            "--vm",
+            "-it",
+            "--rm",
+            "bb",
+            "sh",
+            "-c",
+            "test -t 0 && echo on a tty; stty size; read x; echo got $x; exit 4",
+        ])
+        .stdin(Stdio::from(slave.try_clone().unwrap()))
+        .stdout(Stdio::from(slave.try_clone().unwrap()))
+        .stderr(Stdio::from(slave.try_clone().unwrap()))
+        .spawn()
+        .unwrap();
+    drop(slave);
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let reader_fd = master.try_clone().unwrap();
+    let sink = seen.clone();
+    let reader = std::thread::spawn(move || {
+        let mut file = std::fs::File::from(reader_fd);
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = file.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    // The first guest of a state root builds its initramfs first: more than wait_for's 10 s
+    // on a loaded host.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !seen.lock().unwrap().contains("30 100") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the guest's terminal size never came: {}",
+            seen.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    nix::unistd::write(&master, b"hello\r").unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("run --vm -it did not exit: {}", seen.lock().unwrap());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let _ = master.as_raw_fd();
+    drop(master);
+    let _ = reader.join();
+    let out = seen.lock().unwrap().clone();
+    assert_eq!(status.code(), Some(4), "{out}");
+    assert!(out.contains("on a tty"), "{out}");
+    assert!(out.contains("got hello"), "{out}");
+}
