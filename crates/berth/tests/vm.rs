@@ -89,10 +89,21 @@ fn run_vm_passes_the_process_settings_a_volume_and_the_exit_code_through() {
         "the guest's write is seen on the host"
     );
     assert!(env.container_ids().is_empty(), "--rm removed it");
+    // Emulation is said once per state root, and `info` says which accelerator and why.
+    let info = env.ok(&["info"]);
+    let tcg = info.contains(" VM accelerator: tcg (");
+    assert!(tcg || info.contains(" VM accelerator: kvm\n"), "{info}");
+    assert_eq!(
+        r.stderr.contains("under TCG emulation"),
+        tcg,
+        "{}",
+        r.stderr
+    );
 
     // A command that does not exist: Docker's message and 127, as a container's.
     let r = env.berth(&["run", "--vm", "--rm", "bb", "nope"]);
     assert_eq!(r.code, 127, "{}{}", r.stdout, r.stderr);
+    assert!(!r.stderr.contains("TCG"), "said once: {}", r.stderr);
     assert!(
         r.stderr
             .contains("exec: \"nope\": executable file not found in $PATH"),

@@ -116,6 +116,19 @@ fn layout(info: &Value) -> String {
         " Default Runtime: {}",
         text(&info["DefaultRuntime"])
     ));
+    let accelerator = &info["BerthVmAccelerator"];
+    if accelerator.is_object() {
+        let reason = text(&accelerator["Reason"]);
+        line(format!(
+            " VM accelerator: {}{}",
+            text(&accelerator["Name"]),
+            if reason.is_empty() {
+                String::new()
+            } else {
+                format!(" ({reason})")
+            }
+        ));
+    }
     line(format!(" Init Binary: {}", text(&info["InitBinary"])));
     line(format!(
         " containerd version: {}",

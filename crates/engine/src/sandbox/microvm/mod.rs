@@ -242,6 +242,15 @@ impl Sandbox for MicroVm {
     }
 }
 
+/// The accelerator `--vm` guests run under here ("kvm" or "tcg") and, for TCG, why not KVM;
+/// the self-test's verdict is cached in `cache_dir` for the host's boot.
+pub fn accelerator(cache_dir: &Path) -> (String, String) {
+    match berth_vm::accel::choose(cache_dir) {
+        berth_vm::Accel::Kvm => ("kvm".to_string(), String::new()),
+        berth_vm::Accel::Tcg { reason } => ("tcg".to_string(), reason),
+    }
+}
+
 /// Turns the container's network namespace into the VM's: eth0's place goes to the guest.
 fn hand_over(netns: &Path) -> Result<Option<GuestNetwork>, SandboxError> {
     let nic = berth_net::vm_port::hand_over_to_vm(netns, launch::TAP)
