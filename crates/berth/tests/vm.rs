@@ -258,3 +258,38 @@ fn run_vm_it_gives_the_guest_process_a_terminal_of_the_clients_size() {
     assert!(out.contains("on a tty"), "{out}");
     assert!(out.contains("got hello"), "{out}");
 }
+
+#[test]
+fn the_docker_cli_runs_a_vm_with_runtime_vm_through_berth_serve() {
+    let Some(env) = vm_env() else { return };
+    if !common::have("docker", "the docker CLI against berth serve") {
+        return;
+    }
+    env.image("bb", &[]);
+    let (command, socket) = env.serve_command();
+    let _serve = common::serve::Serve::start(command, socket.clone());
+    let config = env.root.parent().unwrap().join("docker-config");
+    std::fs::create_dir_all(&config).unwrap();
+    let r = common::output_within(
+        {
+            let mut c = std::process::Command::new("docker");
+            c.args([
+                "run",
+                "--rm",
+                "--runtime",
+                "vm",
+                "bb",
+                "sh",
+                "-c",
+                "echo hi from the guest; exit 9",
+            ])
+            .env("DOCKER_HOST", format!("unix://{}", socket.display()))
+            .env("DOCKER_CONFIG", &config)
+            .stdin(Stdio::null());
+            c
+        },
+        common::COMMAND_DEADLINE,
+    );
+    assert_eq!(r.code, 9, "{}{}", r.stdout, r.stderr);
+    assert_eq!(r.stdout, "hi from the guest\n", "{}", r.stderr);
+}
