@@ -78,6 +78,9 @@ enum Command {
     Manifest(commands::manifest::Command),
     /// Serve the Docker Engine API (for the docker CLI, docker-compose, Docker SDKs)
     Serve(commands::serve::Args),
+    /// Manage machines: Docker hosts in VMs (docker-machine's verbs)
+    #[command(subcommand)]
+    Machine(commands::machine::Command),
     /// The per-container monitor (internal)
     #[command(hide = true)]
     Shim(commands::shim::Args),
@@ -254,6 +257,11 @@ fn main() {
             eprintln!("Error: {e}");
             e.exit_code()
         }),
+        // A machine's engine is inside it: the host's engine is not opened.
+        Command::Machine(command) => commands::machine::run(command).unwrap_or_else(|e| {
+            eprintln!("Error: {e}");
+            e.exit_code()
+        }),
         other => {
             let daemon_is_125 = other.reports_engine_errors_as_125();
             match dispatch(other) {
@@ -333,7 +341,8 @@ fn dispatch(command: Command) -> Result<i32, commands::CliError> {
         | Command::VmRelay(_)
         | Command::VmExec(_)
         | Command::Serve(_)
-        | Command::Completion(_) => {
+        | Command::Completion(_)
+        | Command::Machine(_) => {
             unreachable!("handled before the engine opens")
         }
     }

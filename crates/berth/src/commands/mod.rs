@@ -24,6 +24,7 @@ pub mod load;
 pub mod login;
 pub mod logout;
 pub mod logs;
+pub mod machine;
 pub mod manifest;
 pub mod network;
 pub mod pause;
