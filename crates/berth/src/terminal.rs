@@ -197,3 +197,51 @@ pub fn keep_draining(pty: &OwnedFd) {
         unsafe { libc::_exit(0) };
     }
 }
+
+/// Takes the pty master a process sends to `listener` (runc's console-socket protocol: one
+/// message carrying the fd as SCM_RIGHTS); `None` when nothing came within `timeout` or the
+/// message carried no fd, or as soon as `gave_up()` says the sender is gone. The engine has its
+/// own for containers; the CLI's `machine ssh` receives from `berth vm-exec` directly.
+pub fn receive_pty(
+    listener: &std::os::unix::net::UnixListener,
+    timeout: std::time::Duration,
+    gave_up: impl Fn() -> bool,
+) -> Option<OwnedFd> {
+    use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
+    use std::os::fd::FromRawFd;
+    listener.set_nonblocking(true).ok()?;
+    let deadline = std::time::Instant::now() + timeout;
+    let stream = loop {
+        match listener.accept() {
+            Ok((stream, _)) => break stream,
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    && std::time::Instant::now() < deadline
+                    && !gave_up() =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(2))
+            }
+            Err(_) => return None,
+        }
+    };
+    stream.set_nonblocking(false).ok()?;
+    let mut buf = [0u8; 4096];
+    let mut cmsg = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+    let msg = recvmsg::<()>(
+        stream.as_raw_fd(),
+        &mut iov,
+        Some(&mut cmsg),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )
+    .ok()?;
+    for c in msg.cmsgs().ok()? {
+        if let ControlMessageOwned::ScmRights(fds) = c
+            && let Some(&fd) = fds.first()
+        {
+            // SAFETY: the kernel installed this fd for this process; it is owned once, here.
+            return Some(unsafe { OwnedFd::from_raw_fd(fd) });
+        }
+    }
+    None
+}

@@ -31,8 +31,9 @@ impl State {
 pub struct ExecRequest {
     /// argv; never empty.
     pub args: Vec<String>,
-    /// Run on a pty (the caller's stdin is a terminal): an interactive shell.
-    pub terminal: bool,
+    /// Run on a pty whose master is sent to this unix socket (runc's console-socket
+    /// protocol: one message with the fd as SCM_RIGHTS); the caller proxies its terminal to it.
+    pub console_socket: Option<std::path::PathBuf>,
     /// Whether the command reads stdin; without it, it reads nothing.
     pub interactive: bool,
     pub stdin: Stdio,

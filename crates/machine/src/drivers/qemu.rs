@@ -13,8 +13,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use berth_vm::config::{
-    GuestFile, GuestMount, GuestNetwork, GuestProcess, GuestProfile, GuestRun, HostDisk, Launch,
-    Nic, PortForward,
+    GuestExec, GuestFile, GuestMount, GuestNetwork, GuestProcess, GuestProfile, GuestRun, HostDisk,
+    Launch, Nic, PortForward,
 };
 use berth_vm::relay::control::{self, Request};
 use nix::sys::signal::Signal;
@@ -54,8 +54,10 @@ impl Qemu {
         };
         let guest_cert = |file: &str| format!("{GUEST_CERTS}/{file}");
         let process = GuestProcess {
+            // The initramfs's /init is the berth binary; run as anything but PID 1 it is the
+            // ordinary CLI.
             args: vec![
-                "berth".into(),
+                "/init".into(),
                 "serve".into(),
                 "-H".into(),
                 format!("tcp://0.0.0.0:{GUEST_API_PORT}"),
@@ -307,22 +309,38 @@ impl MachineDriver for Qemu {
     }
 
     fn exec(&self, machine: &Machine, request: ExecRequest) -> Result<i32, MachineError> {
+        let mut env = vec![
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string(),
+            "HOME=/root".to_string(),
+        ];
+        if request.console_socket.is_some() {
+            env.push(format!(
+                "TERM={}",
+                std::env::var("TERM").unwrap_or_else(|_| "xterm".into())
+            ));
+        }
+        let exec = GuestExec {
+            process: GuestProcess {
+                args: request.args,
+                env,
+                cwd: "/".into(),
+                terminal: request.console_socket.is_some(),
+                stdin: request.interactive,
+                ..GuestProcess::default()
+            },
+        };
         let exe = std::env::current_exe().map_err(MachineError::io(
             "finding berth's own binary",
             "/proc/self/exe",
         ))?;
         let mut command = Command::new(exe);
         command.arg("vm-exec");
-        if request.interactive {
-            command.arg("-i");
-        }
-        if request.terminal {
-            command.arg("-t");
+        if let Some(socket) = &request.console_socket {
+            command.arg("--console-socket").arg(socket);
         }
         command
             .arg(&machine.paths.run)
-            .arg("--")
-            .args(&request.args)
+            .arg(serde_json::to_string(&exec).expect("the exec serializes"))
             .stdin(request.stdin)
             .stdout(request.stdout)
             .stderr(request.stderr);

@@ -76,7 +76,7 @@ fn upload(
         name,
         ExecRequest {
             args: vec!["sh".into(), "-c".into(), format!("cat > {}", quote(path))],
-            terminal: false,
+            console_socket: None,
             interactive: true,
             stdin: Stdio::from(file),
             stdout: Stdio::inherit(),
@@ -107,7 +107,7 @@ fn download(
         name,
         ExecRequest {
             args: vec!["cat".into(), path.into()],
-            terminal: false,
+            console_socket: None,
             interactive: false,
             stdin: Stdio::null(),
             stdout: Stdio::from(file),
