@@ -206,14 +206,20 @@ impl Machines {
         let (_, port) = driver.endpoint(&machine);
         let deadline = Instant::now() + READY_TIMEOUT;
         let mut last = String::new();
+        // QEMU's user-mode network accepts the host's connection before the guest listens (or
+        // even has its network up) and then holds it: short attempts first, longer ones as the
+        // wait goes on (a TLS handshake under emulation on a loaded host can take a while).
+        let waiting = Instant::now();
         loop {
+            let attempt_timeout = (waiting.elapsed() / 4)
+                .clamp(Duration::from_millis(500), Duration::from_secs(4));
             if driver.state(&machine) != State::Running {
                 return Err(failed(
                     format!("the VM stopped before its API answered ({last})"),
                     driver,
                 ));
             }
-            match client.ping(port, Duration::from_secs(2)) {
+            match client.ping(port, attempt_timeout) {
                 Ok(()) => return Ok(machine),
                 Err(e) => last = e,
             }
