@@ -87,6 +87,8 @@ impl Machines {
     ) -> Result<T, MachineError> {
         let (lock, paths) = self.lock(name)?;
         if !paths.config().is_file() {
+            // No machine: not even its lock file stays.
+            lock.unlink();
             return Err(MachineError::NotFound(name.to_string()));
         }
         let config = MachineConfig::load(&paths)?;
