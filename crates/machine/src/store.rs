@@ -213,8 +213,8 @@ impl Machines {
         // wait goes on (a TLS handshake under emulation on a loaded host can take a while).
         let waiting = Instant::now();
         loop {
-            let attempt_timeout = (waiting.elapsed() / 4)
-                .clamp(Duration::from_millis(500), Duration::from_secs(4));
+            let attempt_timeout =
+                (waiting.elapsed() / 4).clamp(Duration::from_millis(500), Duration::from_secs(4));
             if driver.state(&machine) != State::Running {
                 return Err(failed(
                     format!("the VM stopped before its API answered ({last})"),
