@@ -23,6 +23,14 @@ impl Terminal {
     /// SIGWINCH).
     pub fn open(console_socket: &Path) -> io::Result<Terminal> {
         let pty = openpty(None, None).map_err(io::Error::from)?;
+        // openpty(3) makes inheritable fds: QEMU must not hold the container's terminal.
+        for fd in [&pty.master, &pty.slave] {
+            nix::fcntl::fcntl(
+                fd.as_raw_fd(),
+                nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+            )
+            .map_err(io::Error::from)?;
+        }
         let mut attrs = tcgetattr(&pty.slave).map_err(io::Error::from)?;
         cfmakeraw(&mut attrs);
         tcsetattr(&pty.slave, SetArg::TCSANOW, &attrs).map_err(io::Error::from)?;
