@@ -147,6 +147,13 @@ fn a_detached_vm_logs_execs_stops_with_its_signal_handler_and_leaves_nothing() {
     ]);
     assert_eq!(exec.code, 5, "{}{}", exec.stdout, exec.stderr);
     assert_eq!(exec.stdout, format!("in the guest\n{}\n", &id[..12]));
+    let update = env.berth(&["update", "--memory", "512m", &id]);
+    assert_ne!(update.code, 0, "a running VM's memory is fixed");
+    assert!(
+        update.stderr.contains("fixed when it starts"),
+        "{}",
+        update.stderr
+    );
     let top = env.ok(&["top", &id]);
     assert!(top.contains("qemu-system"), "top shows the VM: {top}");
 
@@ -204,7 +211,7 @@ fn run_vm_it_gives_the_guest_process_a_terminal_of_the_clients_size() {
             "bb",
             "sh",
             "-c",
-            "test -t 0 && echo on a tty; stty size; read x; echo got $x; exit 4",
+            "test -t 0 && echo on a tty; stty size; read x; echo got $x; stty size; exit 4",
         ])
         .stdin(Stdio::from(slave.try_clone().unwrap()))
         .stdout(Stdio::from(slave.try_clone().unwrap()))
@@ -238,6 +245,18 @@ fn run_vm_it_gives_the_guest_process_a_terminal_of_the_clients_size() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+    // A resize of the client's terminal reaches the guest's pty (SIGWINCH -> Resize).
+    let size = libc::winsize {
+        ws_row: 40,
+        ws_col: 120,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCSWINSZ with a valid winsize on the master we hold.
+    unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &size) };
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGWINCH) };
+    std::thread::sleep(Duration::from_millis(700));
     nix::unistd::write(&master, b"hello\r").unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     let status = loop {
@@ -250,13 +269,16 @@ fn run_vm_it_gives_the_guest_process_a_terminal_of_the_clients_size() {
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    let _ = master.as_raw_fd();
     drop(master);
     let _ = reader.join();
     let out = seen.lock().unwrap().clone();
     assert_eq!(status.code(), Some(4), "{out}");
     assert!(out.contains("on a tty"), "{out}");
     assert!(out.contains("got hello"), "{out}");
+    assert!(
+        out.contains("40 120"),
+        "the resize reached the guest: {out}"
+    );
 }
 
 #[test]
