@@ -97,6 +97,8 @@ struct Shared {
     powering_off: AtomicBool,
     /// A boot failure was answered to a `start`.
     failure_told: AtomicBool,
+    /// `start` requests not answered yet: the relay answers them before it exits.
+    starts_pending: AtomicU32,
     events: Mutex<mpsc::Sender<Event>>,
 }
 
@@ -138,6 +140,7 @@ impl Relay {
             stdin_pumping: AtomicBool::new(false),
             powering_off: AtomicBool::new(false),
             failure_told: AtomicBool::new(false),
+            starts_pending: AtomicU32::new(0),
             events: Mutex::new(sender),
         });
         let accepting = shared.clone();
@@ -209,6 +212,7 @@ impl Relay {
                         &Frame::new(Kind::Poweroff, MAIN_STREAM, Vec::new()),
                     );
                     power_off(&mut **lock(&guest.machine));
+                    self.answer_starts();
                     return code.clamp(0, 255);
                 }
                 Ok(Event::AgentClosed) => {
@@ -248,6 +252,15 @@ impl Relay {
                     unreachable!("the relay holds a sender")
                 }
             }
+        }
+    }
+
+    /// Waits (briefly) until every `start` in flight has its answer: a process that failed to
+    /// start exits at once, and its `start` must still hear why.
+    fn answer_starts(&self) {
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while self.shared.starts_pending.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(2));
         }
     }
 
@@ -475,7 +488,10 @@ fn serve(shared: Arc<Shared>, mut conn: UnixStream) {
     let reply = match request {
         Err(ref e) => Reply::failed(format!("a bad control request: {e}"), None),
         Ok(Request::Exec) => return serve_exec(&shared, conn),
-        Ok(Request::Start) => start(&shared),
+        Ok(Request::Start) => {
+            shared.starts_pending.fetch_add(1, Ordering::SeqCst);
+            start(&shared)
+        }
         Ok(request @ (Request::Pause | Request::Resume | Request::Poweroff)) => {
             match wait_state(&shared, |s| *s == State::Booting) {
                 State::BootFailed(message) => Reply::failed(message, Some(125)),
@@ -484,8 +500,11 @@ fn serve(shared: Arc<Shared>, mut conn: UnixStream) {
         }
     };
     let _ = control::write_line(&mut conn, &reply);
-    if reply.error.is_some() && matches!(request, Ok(Request::Start)) {
-        shared.failure_told.store(true, Ordering::SeqCst);
+    if matches!(request, Ok(Request::Start)) {
+        if reply.error.is_some() {
+            shared.failure_told.store(true, Ordering::SeqCst);
+        }
+        shared.starts_pending.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

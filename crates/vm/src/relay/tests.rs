@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use super::*;
-use crate::config::{GuestProcess, Started};
+use crate::config::{Failed, GuestProcess, Started};
 
 struct FakeMachine {
     off: Arc<AtomicBool>,
@@ -44,6 +44,19 @@ fn fake_agent(mut channel: UnixStream, off: Arc<AtomicBool>) {
         match frame.kind {
             Kind::Run if stream == MAIN_STREAM => {
                 let run: GuestRun = frame.parse().unwrap();
+                if run.process.args.first().map(String::as_str) == Some("nope") {
+                    let failed = Failed {
+                        message: "exec: \"nope\": executable file not found in $PATH".into(),
+                        exit_code: 127,
+                    };
+                    Frame::json(Kind::Failed, stream, &failed)
+                        .write_to(&mut writer)
+                        .unwrap();
+                    Frame::int(Kind::Exit, stream, 127)
+                        .write_to(&mut writer)
+                        .unwrap();
+                    continue;
+                }
                 assert_eq!(run.hostname, "vm1");
                 assert!(run.clock_ns > 0, "the relay sets the clock at start");
                 Frame::json(Kind::Started, stream, &Started { pid: 1 })
@@ -162,7 +175,10 @@ fn a_start_after_a_failed_boot_says_why() {
         stderr: File::options().write(true).open("/dev/null").unwrap(),
     };
     let relay = Relay::new("c0ffee", GuestRun::default(), io, listener);
-    relay.boot_failed("the guest did not say it was ready within 10 s".into());
+    // The relay lingers until a start has heard why.
+    let failing = std::thread::spawn(move || {
+        relay.boot_failed("the guest did not say it was ready within 10 s".into())
+    });
     match control::call(dir.path(), Request::Start, Duration::from_secs(1)) {
         Err(control::ControlError::Refused { message, exit_code }) => {
             assert!(message.contains("did not say"), "{message}");
@@ -170,4 +186,38 @@ fn a_start_after_a_failed_boot_says_why() {
         }
         other => panic!("{other:?}"),
     }
+    failing.join().unwrap();
+}
+
+#[test]
+fn a_process_that_cannot_start_is_told_to_start_before_the_relay_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = bind_control(dir.path()).unwrap();
+    let io = HostIo::Pipes {
+        stdin: File::open("/dev/null").unwrap(),
+        stdout: File::options().write(true).open("/dev/null").unwrap(),
+        stderr: File::options().write(true).open("/dev/null").unwrap(),
+    };
+    let run = GuestRun {
+        process: GuestProcess {
+            args: vec!["nope".into()],
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let relay = Relay::new("c0ffee", run, io, listener);
+    let (host, guest) = UnixStream::pair().unwrap();
+    let off = Arc::new(AtomicBool::new(false));
+    let agent_off = off.clone();
+    std::thread::spawn(move || fake_agent(guest, agent_off));
+    let machine = Box::new(FakeMachine { off });
+    let exited = std::thread::spawn(move || relay.booted(host, machine));
+    match control::call(dir.path(), Request::Start, Duration::from_secs(2)) {
+        Err(control::ControlError::Refused { message, exit_code }) => {
+            assert!(message.contains("executable file not found"), "{message}");
+            assert_eq!(exit_code, Some(127));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(exited.join().unwrap(), 127);
 }
