@@ -116,15 +116,20 @@ fn run_vm_passes_the_process_settings_a_volume_and_the_exit_code_through() {
 fn a_detached_vm_logs_execs_stops_with_its_signal_handler_and_leaves_nothing() {
     let Some(env) = vm_env() else { return };
     env.image("bb", &[]);
+    let port = free_port();
+    let publish = format!("127.0.0.1:{port}:80");
     let id = env
         .ok(&[
             "run",
             "--vm",
             "-d",
+            "-p",
+            &publish,
             "bb",
             "sh",
             "-c",
-            "echo started; trap 'echo got term; exit 3' TERM; while true; do sleep 0.1; done",
+            "mkdir /w; echo served by the guest > /w/index.html; httpd -p 80 -h /w; \
+             echo started; trap 'echo got term; exit 3' TERM; while true; do sleep 0.1; done",
         ])
         .trim()
         .to_string();
@@ -138,6 +143,8 @@ fn a_detached_vm_logs_execs_stops_with_its_signal_handler_and_leaves_nothing() {
         "vm"
     );
     assert_eq!(qemu_of(&id).len(), 1, "one QEMU runs the container");
+    // The guest stands where the container's eth0 stood: its published port reaches it.
+    assert_eq!(http_get(port), "served by the guest");
     let exec = env.berth(&[
         "exec",
         &id,
@@ -171,6 +178,40 @@ fn a_detached_vm_logs_execs_stops_with_its_signal_handler_and_leaves_nothing() {
     assert!(!vm_dir.exists(), "no socket or run directory left");
     assert!(env.mounts().is_empty(), "no mount left: {:?}", env.mounts());
     assert!(common::cgroup_dirs(&id).is_empty(), "no cgroup left");
+}
+
+/// A port nobody listens on now (the kernel's pick, released at once).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// GET / from the host; the body's last line. Retries refused connections for a few seconds:
+/// the guest's httpd may not listen yet.
+fn http_get(port: u16) -> String {
+    use std::io::Write;
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let mut attempts = 0;
+    let mut stream = loop {
+        match std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5)) {
+            Ok(s) => break s,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused && attempts < 100 => {
+                attempts += 1;
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(e) => panic!("connecting to 127.0.0.1:{port}: {e}"),
+        }
+    };
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    stream.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+    let mut reply = String::new();
+    let _ = stream.read_to_string(&mut reply);
+    reply.lines().last().unwrap_or("").to_string()
 }
 
 /// A pty pair for the CLI's terminal; returns (master, slave).
