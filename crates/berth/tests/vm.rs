@@ -323,7 +323,7 @@ fn run_vm_it_gives_the_guest_process_a_terminal_of_the_clients_size() {
 }
 
 #[test]
-fn the_docker_cli_runs_a_vm_with_runtime_vm_through_berth_serve() {
+fn the_docker_cli_runs_a_vm_that_reaches_a_container_by_name_on_a_user_network() {
     let Some(env) = vm_env() else { return };
     if !common::have("docker", "the docker CLI against berth serve") {
         return;
@@ -333,26 +333,45 @@ fn the_docker_cli_runs_a_vm_with_runtime_vm_through_berth_serve() {
     let _serve = common::serve::Serve::start(command, socket.clone());
     let config = env.root.parent().unwrap().join("docker-config");
     std::fs::create_dir_all(&config).unwrap();
-    let r = common::output_within(
-        {
-            let mut c = std::process::Command::new("docker");
-            c.args([
-                "run",
-                "--rm",
-                "--runtime",
-                "vm",
-                "bb",
-                "sh",
-                "-c",
-                "echo hi from the guest; exit 9",
-            ])
+    let docker = |args: &[&str]| {
+        let mut c = std::process::Command::new("docker");
+        c.args(args)
             .env("DOCKER_HOST", format!("unix://{}", socket.display()))
             .env("DOCKER_CONFIG", &config)
             .stdin(Stdio::null());
-            c
-        },
-        common::COMMAND_DEADLINE,
-    );
+        common::output_within(c, common::COMMAND_DEADLINE)
+    };
+    let ok = |args: &[&str]| {
+        let r = docker(args);
+        assert_eq!(r.code, 0, "docker {args:?}: {}{}", r.stdout, r.stderr);
+    };
+    ok(&["network", "create", "vmnet"]);
+    ok(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "--network",
+        "vmnet",
+        "bb",
+        "sh",
+        "-c",
+        "mkdir /w; echo served by a container > /w/index.html; exec httpd -f -p 80 -h /w",
+    ]);
+    // The guest resolves `web` through its agent and the shim's embedded DNS, and reaches it
+    // over the tap that took its container's place on the network.
+    let r = docker(&[
+        "run",
+        "--rm",
+        "--runtime",
+        "vm",
+        "--network",
+        "vmnet",
+        "bb",
+        "sh",
+        "-c",
+        "wget -qO- http://web/; exit 9",
+    ]);
     assert_eq!(r.code, 9, "{}{}", r.stdout, r.stderr);
-    assert_eq!(r.stdout, "hi from the guest\n", "{}", r.stderr);
+    assert_eq!(r.stdout, "served by a container\n", "{}", r.stderr);
 }
