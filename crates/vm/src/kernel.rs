@@ -133,8 +133,17 @@ pub fn guest_kernel_with_agent(
 
 /// Removes the initramfs files of other berth binaries (every rebuild of berth makes a new
 /// one, tens of MB for a debug build), keeping this binary's for every kernel and profile. A
-/// guest booting from one has it open already: QEMU reads the initrd whole when it starts.
+/// guest booting from one has read it already (QEMU reads the initrd whole when it starts);
+/// one written in the last minute may be about to boot another berth binary's guest and stays.
 fn remove_other_agents_initramfs(cache_dir: &Path, agent_key: &str) {
+    let recent = |entry: &fs::DirEntry| {
+        entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|modified| modified.elapsed().ok())
+            .is_none_or(|age| age < std::time::Duration::from_secs(60))
+    };
     let Ok(entries) = fs::read_dir(cache_dir) else {
         return;
     };
@@ -145,6 +154,7 @@ fn remove_other_agents_initramfs(cache_dir: &Path, agent_key: &str) {
         if name.starts_with("initramfs-")
             && name.ends_with(".cpio")
             && !name.ends_with(&format!("-{agent_key}.cpio"))
+            && !recent(&entry)
         {
             let _ = fs::remove_file(&path);
         }
@@ -235,22 +245,33 @@ fn kernel_version(bytes: &[u8]) -> Option<String> {
 /// The XZ stream's magic: the payload of Debian's bzImage.
 const XZ_MAGIC: &[u8] = &[0xFD, b'7', b'z', b'X', b'Z', 0x00];
 
-/// The ELF vmlinux inside a bzImage: the first XZ stream that decompresses to an ELF.
+/// A gzip member's magic (deflate): other distributions' bzImages.
+const GZIP_MAGIC: &[u8] = &[0x1F, 0x8B, 0x08];
+
+/// The ELF vmlinux inside a bzImage: the first XZ (Debian's) or gzip stream that decompresses
+/// to an ELF.
 pub fn extract_vmlinux(path: &Path, bzimage: &[u8]) -> Result<Vec<u8>, VmError> {
     let mut last_error = None;
-    let mut start = 0;
-    while let Some(found) = bzimage[start..]
-        .windows(XZ_MAGIC.len())
-        .position(|w| w == XZ_MAGIC)
-    {
-        let at = start + found;
-        start = at + 1;
-        let mut out = Vec::new();
-        // One stream: the decoder stops at its end, whatever follows in the bzImage.
-        match liblzma::read::XzDecoder::new(&bzimage[at..]).read_to_end(&mut out) {
-            Ok(_) if out.starts_with(b"\x7fELF") => return Ok(out),
-            Ok(_) => {}
-            Err(e) => last_error = Some(e),
+    for magic in [XZ_MAGIC, GZIP_MAGIC] {
+        let mut start = 0;
+        while let Some(found) = bzimage[start..]
+            .windows(magic.len())
+            .position(|w| w == magic)
+        {
+            let at = start + found;
+            start = at + 1;
+            let mut out = Vec::new();
+            // One stream: the decoder stops at its end, whatever follows in the bzImage.
+            let decoded = if magic == XZ_MAGIC {
+                liblzma::read::XzDecoder::new(&bzimage[at..]).read_to_end(&mut out)
+            } else {
+                flate2::read::GzDecoder::new(&bzimage[at..]).read_to_end(&mut out)
+            };
+            match decoded {
+                Ok(_) if out.starts_with(b"\x7fELF") => return Ok(out),
+                Ok(_) => {}
+                Err(e) => last_error = Some(e),
+            }
         }
     }
     if let Some(source) = last_error {
@@ -261,7 +282,7 @@ pub fn extract_vmlinux(path: &Path, bzimage: &[u8]) -> Result<Vec<u8>, VmError> 
     }
     Err(VmError::BadKernel {
         path: path.to_path_buf(),
-        reason: "neither an ELF vmlinux nor a bzImage with an XZ-compressed kernel (Debian's); \
+        reason: "neither an ELF vmlinux nor a bzImage with an XZ- or gzip-compressed kernel; \
                  pass an uncompressed vmlinux with a PVH entry"
             .to_string(),
     })
@@ -542,6 +563,17 @@ mod tests {
     }
 
     #[test]
+    fn a_gzip_payload_is_found_too() {
+        let elf = b"\x7fELF another kernel".repeat(50);
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(&elf).unwrap();
+        let mut bzimage = vec![7u8; 600];
+        bzimage.extend_from_slice(&encoder.finish().unwrap());
+        bzimage.extend_from_slice(&[9; 8]);
+        assert_eq!(extract_vmlinux(Path::new("/x/bz"), &bzimage).unwrap(), elf);
+    }
+
+    #[test]
     fn the_newest_debian_kernel_with_9p_wins() {
         let dir = tempfile::tempdir().unwrap();
         let boot = dir.path().join("boot");
@@ -578,12 +610,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let names = [
             "initramfs-6.1-container-k1-old.cpio",
-            "initramfs-6.1-machine-k1-new.cpio",
+            "initramfs-6.1-container-k1-racing.cpio",
             "initramfs-6.1-container-k1-new.cpio",
+            "initramfs-6.1-machine-k1-new.cpio",
             "vmlinux-6.1-k1",
         ];
         for name in names {
             fs::write(dir.path().join(name), b"x").unwrap();
+        }
+        let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        for name in [names[0], names[4]] {
+            fs::File::options()
+                .write(true)
+                .open(dir.path().join(name))
+                .unwrap()
+                .set_modified(hour_ago)
+                .unwrap();
         }
         remove_other_agents_initramfs(dir.path(), "new");
         let mut left: Vec<String> = fs::read_dir(dir.path())
@@ -591,14 +633,10 @@ mod tests {
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         left.sort();
-        assert_eq!(
-            left,
-            [
-                "initramfs-6.1-container-k1-new.cpio",
-                "initramfs-6.1-machine-k1-new.cpio",
-                "vmlinux-6.1-k1"
-            ]
-        );
+        // The old agent's goes; a just-written one (another binary booting now) stays.
+        let mut expected = names[1..].to_vec();
+        expected.sort();
+        assert_eq!(left, expected);
     }
 
     #[test]
