@@ -29,7 +29,7 @@ fn main() {
     let Some(setup) = Setup::new() else {
         return;
     };
-    let tests: [(&str, Test); 5] = [
+    let tests: [(&str, Test); 6] = [
         (
             "a_guest_runs_the_main_process_and_reports_its_output_and_exit",
             a_guest_runs_the_main_process_and_reports_its_output_and_exit,
@@ -41,6 +41,10 @@ fn main() {
         (
             "the_floor_boots_and_powers_off",
             the_floor_boots_and_powers_off,
+        ),
+        (
+            "a_guest_that_is_not_ready_in_time_is_an_error_and_goes",
+            a_guest_that_is_not_ready_in_time_is_an_error_and_goes,
         ),
         (
             "a_terminal_guest_takes_stdin_resizes_execs_signals_and_resolves",
@@ -541,6 +545,24 @@ fn a_terminal_guest_takes_stdin_resizes_execs_signals_and_resolves(setup: &Setup
         text(s.get(&MAIN_STREAM)).contains("got hello")
     });
 
+    // QMP answers while the guest runs: its status, and a port forward added to the user NIC.
+    let status = vm.qmp("query-status", serde_json::Value::Null).unwrap();
+    assert_eq!(status["status"], "running", "{status}");
+    let free_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    vm.qmp(
+        "human-monitor-command",
+        serde_json::json!({"command-line": format!("hostfwd_add tcp:127.0.0.1:{free_port}-:80")}),
+    )
+    .unwrap();
+    assert!(
+        vm.qmp("no-such-command", serde_json::Value::Null).is_err(),
+        "an unknown command is QMP's error"
+    );
+
     let exec = GuestExec {
         process: GuestProcess {
             args: vec![
@@ -601,4 +623,27 @@ fn a_terminal_guest_takes_stdin_resizes_execs_signals_and_resolves(setup: &Setup
         .expect("QEMU exits after the main process");
     assert!(status.success());
     eprintln!("  the whole session took {:?}", started.elapsed());
+}
+
+/// Readiness has a deadline: past it, the error says so (with the serial log's tail) and the
+/// QEMU the `Vm` owned is gone once it is dropped.
+fn a_guest_that_is_not_ready_in_time_is_an_error_and_goes(setup: &Setup) {
+    let launch = setup.launch("late", &["true"]);
+    let mut vm = Vm::spawn(&launch, &setup.kernel, &setup.accel).unwrap();
+    let pid = vm.pid();
+    let err = vm
+        .connect_agent(Duration::from_millis(50))
+        .expect_err("QEMU alone takes longer than 50 ms to load the kernel");
+    assert!(
+        matches!(err, berth_vm::VmError::BootTimeout { .. }),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("did not say hello within 50 ms"),
+        "{err}"
+    );
+    drop(vm);
+    // SAFETY: kill(pid, 0) only checks whether the process exists.
+    let alive = unsafe { libc::kill(pid, 0) } == 0;
+    assert!(!alive, "QEMU {pid} outlived its Vm");
 }
