@@ -10,6 +10,8 @@ use nix::mount::{MntFlags, umount2};
 
 /// How long processes get between SIGTERM and SIGKILL when the guest powers off.
 const TERM_GRACE: Duration = Duration::from_secs(2);
+/// How long the ended processes' Exit frames get to be sent before the guest goes.
+const EXIT_REPORT_WAIT: Duration = Duration::from_secs(1);
 /// How long SIGKILLed processes get to be gone before the disks are unmounted anyway.
 const KILL_WAIT: Duration = Duration::from_secs(1);
 
@@ -29,6 +31,11 @@ pub fn off() -> ! {
         end_processes();
     }
     super::boot::trace("processes gone");
+    // Their Exit frames follow once their output is drained: the host hears them first.
+    let deadline = Instant::now() + EXIT_REPORT_WAIT;
+    while super::process::unreported_exits() > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(2));
+    }
     nix::unistd::sync();
     unmount_disks();
     super::boot::trace("disks unmounted");

@@ -11,6 +11,7 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -23,6 +24,15 @@ use crate::protocol::Kind;
 
 /// The default `PATH` when the process's environment has none (Docker's).
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Started processes whose Exit frame is not sent yet.
+static UNREPORTED: AtomicUsize = AtomicUsize::new(0);
+
+/// How many started processes have not had their Exit sent: power-off waits for them, so the
+/// host learns how its processes ended (a stop's 137 or 143) before the guest is gone.
+pub fn unreported_exits() -> usize {
+    UNREPORTED.load(Ordering::SeqCst)
+}
 
 /// The running processes by stream.
 #[derive(Default)]
@@ -100,6 +110,7 @@ pub fn start(
         }
     };
     sender.json(Kind::Started, stream, &Started { pid: spawned.pid });
+    UNREPORTED.fetch_add(1, Ordering::SeqCst);
     super::boot::trace("started");
 
     let mut outputs: Vec<JoinHandle<()>> = Vec::new();
@@ -163,6 +174,7 @@ pub fn start(
         }
         streams.remove(stream);
         sender.send(&crate::protocol::Frame::int(Kind::Exit, stream, code));
+        UNREPORTED.fetch_sub(1, Ordering::SeqCst);
         on_exit(code);
     });
 }
