@@ -58,6 +58,8 @@ pub enum MachineError {
     Certificate(#[from] rcgen::Error),
     #[error("the machine's TLS setup: {0}")]
     Tls(String),
+    #[error("loading the image into the machine: {0}")]
+    ImageLoad(String),
     #[error("talking to the machine's VM relay: {0}")]
     Relay(String),
 }

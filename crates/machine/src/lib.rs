@@ -12,6 +12,7 @@
 //! exec client), nor touch the container engine's state: inside a machine, berth is just
 //! another engine reached over its API.
 
+pub mod api_client;
 pub mod certs;
 pub mod config;
 pub mod disk;
@@ -21,7 +22,6 @@ mod error;
 mod lock;
 pub mod name;
 pub mod paths;
-pub mod ping;
 pub mod process;
 pub mod size;
 pub mod store;

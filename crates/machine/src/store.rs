@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::MachineError;
+use crate::api_client::ApiClient;
 use crate::certs;
 use crate::config::MachineConfig;
 use crate::driver::{MachineDriver, State};
@@ -12,7 +13,6 @@ use crate::drivers;
 use crate::lock::MachineLock;
 use crate::name;
 use crate::paths::{MachinePaths, Roots};
-use crate::ping::ApiClient;
 
 /// How long `start` waits for the engine's API (boot, modules, `berth serve`): generous for
 /// software emulation on a loaded host; a boot that fails fails sooner (the VM stops).
@@ -331,6 +331,25 @@ impl Machines {
             }
         }
         Ok(all)
+    }
+
+    /// Loads a `docker save` archive into the running machine's engine (`create --image`).
+    pub fn load_image(
+        &self,
+        name: &str,
+        archive: &std::path::Path,
+    ) -> Result<String, MachineError> {
+        self.with_machine(name, |machine, driver, _| {
+            if driver.state(machine) != State::Running {
+                return Err(MachineError::NotRunning {
+                    name: name.to_string(),
+                });
+            }
+            let (_, port) = driver.endpoint(machine);
+            ApiClient::new(&machine.certs_dir())?
+                .load_image(port, archive)
+                .map_err(|e| MachineError::ImageLoad(e.to_string()))
+        })
     }
 
     /// Runs a command in the running machine `name`; its exit code.

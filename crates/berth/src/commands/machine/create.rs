@@ -1,6 +1,9 @@
 //! `berth machine create [-d qemu] [--cpus N] [--memory SIZE] [--disk SIZE] [--kernel PATH]
-//! NAME`: makes the machine (config, certificates, a persistent disk) and starts it; returns
-//! when its engine's API answers. `--image` is refused: see [`Args::image`].
+//! [--image IMG] NAME`: makes the machine (config, certificates, a persistent disk) and starts
+//! it; returns when its engine's API answers. docker-machine's `--image` chose the guest OS; a
+//! berth machine's OS is berth's own kernel and initramfs, so `--image` names a berth image of
+//! this host to preload into the machine: saved here first (a missing image creates nothing),
+//! loaded through the machine's API once it answers (a failed load removes the machine).
 
 use std::time::Instant;
 
@@ -24,27 +27,25 @@ pub struct Args {
     /// Size of the persistent disk (a plain number is MiB; units b, k, m, g, t); sparse
     #[arg(long = "disk", alias = "disk-size", default_value = "20g")]
     disk: String,
-    /// docker-machine's OS image. A berth machine boots berth's own kernel and initramfs, so
-    /// there is no OS image to choose: this flag is refused with that explanation
-    #[arg(long)]
-    image: Option<String>,
+    /// An image of this host's berth to preload into the machine (repeatable)
+    #[arg(long = "image")]
+    images: Vec<String>,
     /// The guest kernel (a vmlinux or bzImage); default: the newest Debian kernel installed
     #[arg(long)]
     kernel: Option<std::path::PathBuf>,
     name: String,
 }
 
+fn failed(message: String) -> CliError {
+    CliError {
+        message,
+        code: 1,
+        daemon: false,
+    }
+}
+
 pub fn run(machines: &berth_machine::Machines, args: Args) -> Result<i32, CliError> {
     berth_machine::name::validate(&args.name)?;
-    if let Some(image) = args.image {
-        return Err(berth_machine::MachineError::Unsupported(format!(
-            "--image {image:?} is not supported: a berth machine boots berth's own kernel and \
-             initramfs (no OS image); to have an image inside, run `eval $(berth machine env {})` \
-             and `docker load` or `docker pull` it",
-            args.name
-        ))
-        .into());
-    }
     if args.cpus == 0 || args.cpus > 64 {
         return Err(berth_machine::MachineError::BadSize {
             what: "--cpus",
@@ -55,6 +56,14 @@ pub fn run(machines: &berth_machine::Machines, args: Args) -> Result<i32, CliErr
     }
     let memory = berth_machine::size::parse_at_least("--memory", &args.memory, 256 * MIB)?;
     let disk = berth_machine::size::parse_at_least("--disk", &args.disk, 256 * MIB)?;
+    let scratch = tempfile::Builder::new()
+        .prefix("berth-machine-images")
+        .tempdir()
+        .map_err(|e| failed(format!("a directory for the images: {e}")))?;
+    let archive = scratch.path().join("images.tar");
+    if !args.images.is_empty() {
+        save_images(&args.images, &archive)?;
+    }
     let started = Instant::now();
     println!("Creating machine {:?} ({})...", args.name, args.driver);
     let machine = machines.create(CreateOptions {
@@ -65,6 +74,13 @@ pub fn run(machines: &berth_machine::Machines, args: Args) -> Result<i32, CliErr
         disk_bytes: disk,
         kernel: args.kernel,
     })?;
+    if !args.images.is_empty() {
+        println!("Loading {} into {:?}...", args.images.join(", "), args.name);
+        if let Err(e) = machines.load_image(&args.name, &archive) {
+            let _ = machines.remove(&args.name, true);
+            return Err(e.into());
+        }
+    }
     println!(
         "Machine {:?} is running: its engine answers at tcp://127.0.0.1:{} ({:.1} s)",
         machine.name(),
@@ -76,4 +92,27 @@ pub fn run(machines: &berth_machine::Machines, args: Args) -> Result<i32, CliErr
         machine.name()
     );
     Ok(0)
+}
+
+/// `berth save -o ARCHIVE IMAGE...` against this host's engine (a child process: the machine
+/// commands never open the host's engine themselves).
+fn save_images(images: &[String], archive: &std::path::Path) -> Result<(), CliError> {
+    let exe = std::env::current_exe().map_err(|e| failed(format!("berth's own binary: {e}")))?;
+    let output = std::process::Command::new(exe)
+        .arg("save")
+        .arg("-o")
+        .arg(archive)
+        .args(images)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| failed(format!("berth save: {e}")))?;
+    if !output.status.success() {
+        return Err(failed(format!(
+            "--image: {}",
+            String::from_utf8_lossy(&output.stderr)
+                .trim()
+                .trim_start_matches("Error: ")
+        )));
+    }
+    Ok(())
 }

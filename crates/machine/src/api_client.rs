@@ -1,7 +1,8 @@
-//! The readiness probe: `GET /_ping` to the machine's engine over mutual TLS, with the machine's
-//! client certificate and its CA as the only root, exactly as the docker CLI will connect.
-//! `start` returns when this answers `OK`, so "started" means "usable", never "probably booted".
-//! Synchronous rustls over a std TcpStream: one request, no runtime needed.
+//! A client of the machine's engine API over mutual TLS, with the machine's client certificate
+//! and its CA as the only root, exactly as the docker CLI will connect: the readiness probe
+//! (`GET /_ping`: `start` returns when it answers, so "started" means "usable", never "probably
+//! booted") and `create --image`'s `POST /images/load`. Synchronous rustls over a std
+//! TcpStream: one request per connection, no runtime needed.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -49,6 +50,45 @@ impl ApiClient {
 
     /// One `/_ping`; Ok(()) when the engine answered 200 OK.
     pub fn ping(&self, port: u16, timeout: Duration) -> Result<(), String> {
+        self.request(port, "GET", "/_ping", None, timeout)
+            .map(|_| ())
+    }
+
+    /// `docker load` of the archive at `path` (a `docker save` tarball); the engine's answer.
+    pub fn load_image(&self, port: u16, path: &Path) -> Result<String, String> {
+        let mut file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let length = file
+            .metadata()
+            .map_err(|e| format!("{}: {e}", path.display()))?
+            .len();
+        let body = self.request(
+            port,
+            "POST",
+            "/images/load?quiet=1",
+            Some((&mut file, length)),
+            Duration::from_secs(300),
+        )?;
+        // The answer is a JSON message stream: a failure is an `error` in it, under a 200.
+        for line in body.lines().filter(|l| !l.trim().is_empty()) {
+            if let Ok(message) = serde_json::from_str::<serde_json::Value>(line)
+                && let Some(error) = message.get("error").and_then(|e| e.as_str())
+            {
+                return Err(error.to_string());
+            }
+        }
+        Ok(body)
+    }
+
+    /// One HTTP/1.1 request with `Connection: close`; the body of a 2xx answer (chunked
+    /// transfer encoding undone), else an error with the status line and body.
+    fn request(
+        &self,
+        port: u16,
+        method: &str,
+        path: &str,
+        body: Option<(&mut dyn Read, u64)>,
+        timeout: Duration,
+    ) -> Result<String, String> {
         let address = SocketAddr::from(([127, 0, 0, 1], port));
         let mut tcp =
             TcpStream::connect_timeout(&address, timeout).map_err(|e| format!("connect: {e}"))?;
@@ -58,9 +98,21 @@ impl ApiClient {
         let connection = rustls::ClientConnection::new(self.config.clone(), server)
             .map_err(|e| format!("TLS: {e}"))?;
         let mut stream = rustls::StreamOwned::new(connection, &mut tcp);
+        let mut head =
+            format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
+        if let Some((_, length)) = &body {
+            head.push_str(&format!(
+                "Content-Type: application/x-tar\r\nContent-Length: {length}\r\n"
+            ));
+        }
+        head.push_str("\r\n");
         stream
-            .write_all(b"GET /_ping HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            .write_all(head.as_bytes())
             .map_err(|e| format!("request: {e}"))?;
+        if let Some((reader, _)) = body {
+            std::io::copy(reader, &mut stream).map_err(|e| format!("request body: {e}"))?;
+            stream.flush().map_err(|e| format!("request body: {e}"))?;
+        }
         let mut answer = Vec::new();
         // A server that closes without TLS close_notify still gave its answer: read what came.
         if let Err(e) = stream.read_to_end(&mut answer)
@@ -68,16 +120,39 @@ impl ApiClient {
         {
             return Err(format!("response: {e}"));
         }
-        let text = String::from_utf8_lossy(&answer);
-        if text.starts_with("HTTP/1.1 200") || text.starts_with("HTTP/1.0 200") {
-            Ok(())
+        let text = String::from_utf8_lossy(&answer).into_owned();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let status = head.lines().next().unwrap_or("(nothing)");
+        let body = if head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
+            unchunk(body)
         } else {
-            Err(format!(
-                "unexpected answer: {}",
-                text.lines().next().unwrap_or("(nothing)")
-            ))
+            body.to_string()
+        };
+        if status.starts_with("HTTP/1.1 2") || status.starts_with("HTTP/1.0 2") {
+            Ok(body)
+        } else {
+            Err(format!("{status}: {}", body.trim()))
         }
     }
+}
+
+/// The data of a chunked HTTP body (sizes in hex, each chunk followed by CRLF, 0 at the end).
+fn unchunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        if size == 0 || rest.len() < size {
+            break;
+        }
+        out.push_str(&rest[..size]);
+        body = rest[size..].strip_prefix("\r\n").unwrap_or(&rest[size..]);
+    }
+    out
 }
 
 #[cfg(test)]
