@@ -168,13 +168,15 @@ impl Machines {
             config: staged.config,
             paths,
         };
-        if let Err(e) = self.boot(&machine, driver) {
-            let _ = driver.kill(&machine);
-            let _ = std::fs::remove_dir_all(&machine.paths.run);
-            let _ = std::fs::remove_dir_all(&machine.paths.state);
-            return Err(e);
+        match self.boot(&machine, driver) {
+            Ok(booted) => Ok(booted),
+            Err(e) => {
+                let _ = driver.kill(&machine);
+                let _ = std::fs::remove_dir_all(&machine.paths.run);
+                let _ = std::fs::remove_dir_all(&machine.paths.state);
+                Err(e)
+            }
         }
-        Ok(machine)
     }
 
     /// Boots a stopped machine and waits for its API.
