@@ -493,8 +493,9 @@ fn text(seen: Option<&Seen>) -> String {
 
 /// The main process on a pty sized from the start, reading the host's stdin; an exec on its
 /// own stream seeing the guest's network (eth0's address, the default route) and resolving a
-/// name through the agent's DNS forwarder (answered here); a resize; then SIGTERM for the main
-/// process, whose exit code is Docker's 143.
+/// name through the agent's DNS forwarder (answered here) in the main process's PID namespace;
+/// a resize; then SIGTERM, which the main process (PID 1 there, no handler) ignores, and
+/// SIGKILL: Docker's 137.
 fn a_terminal_guest_takes_stdin_resizes_execs_signals_and_resolves(setup: &Setup) {
     let mut launch = setup.launch(
         "tty",
@@ -568,7 +569,8 @@ fn a_terminal_guest_takes_stdin_resizes_execs_signals_and_resolves(setup: &Setup
             args: vec![
                 "sh".to_string(),
                 "-c".to_string(),
-                "ip -4 addr show eth0; ip route; nslookup web.example 127.0.0.11; hostname; exit 3"
+                "ip -4 addr show eth0; ip route; nslookup web.example 127.0.0.11; hostname; \
+                 echo pid1=$(cat /proc/1/comm) self=$$; exit 3"
                     .to_string(),
             ],
             env: vec!["PATH=/bin".to_string()],
@@ -597,6 +599,10 @@ fn a_terminal_guest_takes_stdin_resizes_execs_signals_and_resolves(setup: &Setup
         String::from_utf8_lossy(&exec_seen.stderr)
     );
     assert!(exec_out.contains("tty\n"), "the hostname: {exec_out}");
+    // The exec runs in the container's PID namespace, whose PID 1 is the main process (its
+    // /proc shows that namespace), not the agent.
+    assert!(exec_out.contains("pid1=sh self="), "{exec_out}");
+    assert!(!exec_out.contains("self=1\n"), "{exec_out}");
 
     let mut resize = 40u16.to_le_bytes().to_vec();
     resize.extend_from_slice(&120u16.to_le_bytes());
@@ -609,13 +615,39 @@ fn a_terminal_guest_takes_stdin_resizes_execs_signals_and_resolves(setup: &Setup
     read_until(&mut channel, &mut streams, &mut dns, &|s| {
         text(s.get(&MAIN_STREAM)).contains("40 120")
     });
+    // The main process is `sleep`, PID 1 of its namespace as in a container: SIGTERM, which it
+    // has no handler for, does nothing; SIGKILL ends it (Docker's 137 after a stop's timeout).
     Frame::int(Kind::Signal, MAIN_STREAM, libc::SIGTERM)
+        .write_to(&mut channel)
+        .unwrap();
+    let quiet_until = Instant::now() + Duration::from_millis(700);
+    while let Some(left) = quiet_until.checked_duration_since(Instant::now()) {
+        channel
+            .set_read_timeout(Some(left.max(Duration::from_millis(1))))
+            .unwrap();
+        match Frame::read_from(&mut channel) {
+            Ok(Some(frame)) => assert!(
+                !(frame.kind == Kind::Exit && frame.stream == MAIN_STREAM),
+                "SIGTERM should be ignored by PID 1 without a handler"
+            ),
+            Err(berth_vm::protocol::ProtocolError::Io(e))
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            other => panic!("the channel: {other:?}"),
+        }
+    }
+    channel
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    Frame::int(Kind::Signal, MAIN_STREAM, libc::SIGKILL)
         .write_to(&mut channel)
         .unwrap();
     read_until(&mut channel, &mut streams, &mut dns, &|s| {
         s.get(&MAIN_STREAM).is_some_and(|m| m.exit.is_some())
     });
-    assert_eq!(streams[&MAIN_STREAM].exit, Some(143));
+    assert_eq!(streams[&MAIN_STREAM].exit, Some(137));
     assert!(queries > 0);
     let status = vm
         .wait_timeout(Duration::from_secs(20))

@@ -101,7 +101,21 @@ pub fn start(
     before_drain: Option<Box<dyn FnOnce() + Send>>,
     on_exit: Box<dyn FnOnce(i32) + Send>,
 ) {
-    let spawned = match spawn(process, root) {
+    let namespace = if root == Path::new("/") {
+        // A machine's processes (berth serve, a shell) are the guest's own.
+        PidNamespace::Guest
+    } else if stream == crate::protocol::MAIN_STREAM {
+        PidNamespace::New
+    } else {
+        let main = streams
+            .map
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&crate::protocol::MAIN_STREAM)
+            .map(|h| h.pid);
+        main.map_or(PidNamespace::Guest, PidNamespace::JoinOf)
+    };
+    let spawned = match spawn(process, root, namespace) {
         Ok(spawned) => spawned,
         Err(failure) => {
             sender.failed(stream, failure.message, failure.exit_code);
@@ -179,6 +193,17 @@ pub fn start(
     });
 }
 
+/// Which PID namespace a process starts in. A container's main process is PID 1 of its own,
+/// as in a container: a signal it has no handler for does nothing (a `stop` of `sleep` waits
+/// and kills, 137), its end ends every process in it, and its /proc shows only them. Its execs
+/// join it.
+#[derive(Clone, Copy)]
+enum PidNamespace {
+    Guest,
+    New,
+    JoinOf(i32),
+}
+
 /// Why a process did not start.
 pub struct Failure {
     pub message: String,
@@ -219,6 +244,7 @@ enum Stage {
     User = 3,
     Exec = 4,
     Terminal = 5,
+    Proc = 6,
 }
 
 /// Everything the child needs, built before the fork: after it the child only makes system
@@ -228,6 +254,8 @@ struct Prepared {
     env: Vec<CString>,
     candidates: Vec<CString>,
     root: Option<CString>,
+    /// Where a process that starts a PID namespace mounts that namespace's /proc.
+    proc_mount: Option<CString>,
     cwd: CString,
     uid: u32,
     gid: u32,
@@ -241,7 +269,11 @@ fn c_string(text: &str) -> Result<CString, Failure> {
     })
 }
 
-fn prepare(process: &GuestProcess, root: &Path) -> Result<Prepared, Failure> {
+fn prepare(
+    process: &GuestProcess,
+    root: &Path,
+    namespace: PidNamespace,
+) -> Result<Prepared, Failure> {
     let program = process.args.first().ok_or_else(|| Failure {
         message: "no command specified".to_string(),
         exit_code: 125,
@@ -276,6 +308,12 @@ fn prepare(process: &GuestProcess, root: &Path) -> Result<Prepared, Failure> {
     };
     // Docker creates a missing working directory (runc does, in the container's root).
     let _ = std::fs::create_dir_all(inside(root, cwd));
+    let proc_mount = match namespace {
+        PidNamespace::New if root != Path::new("/") => {
+            Some(c_string(&inside(root, "/proc").to_string_lossy())?)
+        }
+        _ => None,
+    };
     let root = if root == Path::new("/") {
         None
     } else {
@@ -286,6 +324,7 @@ fn prepare(process: &GuestProcess, root: &Path) -> Result<Prepared, Failure> {
         env,
         candidates,
         root,
+        proc_mount,
         cwd: c_string(cwd)?,
         uid: process.uid,
         gid: process.gid,
@@ -300,8 +339,8 @@ fn pipe() -> Result<(OwnedFd, OwnedFd), Failure> {
     })
 }
 
-fn spawn(process: &GuestProcess, root: &Path) -> Result<Spawned, Failure> {
-    let prepared = prepare(process, root)?;
+fn spawn(process: &GuestProcess, root: &Path, namespace: PidNamespace) -> Result<Spawned, Failure> {
+    let prepared = prepare(process, root, namespace)?;
     let setup_error = |what: &str, e: std::io::Error| Failure {
         message: format!("{what}: {e}"),
         exit_code: 125,
@@ -338,13 +377,38 @@ fn spawn(process: &GuestProcess, root: &Path) -> Result<Spawned, Failure> {
     };
     let (error_read, error_write) = pipe()?;
 
+    // An exec joins the main process's PID namespace: this thread's children are made in it
+    // until it switches back (only the frame loop's thread starts processes).
+    let joined = match namespace {
+        PidNamespace::JoinOf(main) => enter_pid_namespace_of(main),
+        _ => None,
+    };
     let mut table = reaper::lock();
-    // SAFETY: fork(2); the child only runs `child`, which makes system calls on data prepared
-    // before the fork and ends in execve or _exit.
-    let pid = unsafe { libc::fork() };
+    let pid = match namespace {
+        // SAFETY: clone(2) without CLONE_VM and with no new stack is fork(2) with
+        // CLONE_NEWPID: the child gets a copy of this stack. It only runs `child` (system
+        // calls on data prepared before, then execve or _exit), so glibc's fork bookkeeping
+        // that a raw clone skips is not needed.
+        PidNamespace::New => unsafe {
+            libc::syscall(
+                libc::SYS_clone,
+                (libc::CLONE_NEWPID | libc::SIGCHLD) as libc::c_ulong,
+                0usize,
+                0usize,
+                0usize,
+                0usize,
+            ) as libc::pid_t
+        },
+        // SAFETY: fork(2); the child only runs `child`, which makes system calls on data
+        // prepared before the fork and ends in execve or _exit.
+        _ => unsafe { libc::fork() },
+    };
     if pid == 0 {
         // SAFETY: in the child, see `child`.
         unsafe { child(&prepared, &child_io, error_write.as_raw_fd()) }
+    }
+    if let Some(own) = joined {
+        let _ = nix::sched::setns(own, nix::sched::CloneFlags::CLONE_NEWPID);
     }
     if pid < 0 {
         return Err(setup_error("fork", std::io::Error::last_os_error()));
@@ -366,6 +430,15 @@ fn spawn(process: &GuestProcess, root: &Path) -> Result<Spawned, Failure> {
         io: parent_io,
         exited,
     })
+}
+
+/// Makes this thread's next children start in `pid`'s PID namespace; returns the agent's own
+/// namespace to switch back to. `None` (the children stay in the guest's) when `pid` is gone.
+fn enter_pid_namespace_of(pid: i32) -> Option<File> {
+    let own = File::open("/proc/self/ns/pid").ok()?;
+    let theirs = File::open(format!("/proc/{pid}/ns/pid")).ok()?;
+    nix::sched::setns(theirs, nix::sched::CloneFlags::CLONE_NEWPID).ok()?;
+    Some(own)
 }
 
 /// Docker's message and exit code for a child that failed at `stage`.
@@ -406,6 +479,7 @@ fn failure(stage: u8, errno: i32, process: &GuestProcess, root: &Path) -> Failur
             ),
             125,
         ),
+        s if s == Stage::Proc as u8 => (format!("mounting the container's /proc: {plain}"), 125),
         _ => (format!("setting up the terminal: {plain}"), 125),
     };
     Failure { message, exit_code }
@@ -469,6 +543,17 @@ unsafe fn child(prepared: &Prepared, io: &ChildIo, error_fd: RawFd) -> ! {
             u32::MAX,
             libc::CLOSE_RANGE_CLOEXEC,
         );
+        if let Some(target) = &prepared.proc_mount
+            && libc::mount(
+                c"proc".as_ptr(),
+                target.as_ptr(),
+                c"proc".as_ptr(),
+                libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+                std::ptr::null(),
+            ) != 0
+        {
+            fail(Stage::Proc, errno());
+        }
         if let Some(root) = &prepared.root
             && libc::chroot(root.as_ptr()) != 0
         {
