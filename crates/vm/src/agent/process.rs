@@ -1,5 +1,6 @@
-//! Starting a container process in the guest and relaying it: fork; in the child a new
-//! session, its stdio (a pty that becomes the controlling terminal, or pipes), the root
+//! Starting a container process in the guest and relaying it: fork (a container's main
+//! process into a PID namespace of its own, whose PID 1 it is; its execs join it); in the
+//! child a new session, its stdio (a pty that becomes the controlling terminal, or pipes), the root
 //! (chroot), the working directory, the user, then execve of each `PATH` candidate; a
 //! close-on-exec pipe tells the parent why the exec failed, in Docker's words. The parent
 //! relays output as frames, stdin, signals and resizes to it, and sends its Exit once it has
@@ -10,6 +11,7 @@ use std::ffi::CString;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -623,8 +625,6 @@ fn open_pty(root: &Path) -> std::io::Result<(OwnedFd, OwnedFd)> {
     // SAFETY: a descriptor TIOCGPTPEER just returned, owned by nothing else.
     Ok((master.into(), unsafe { OwnedFd::from_raw_fd(slave) }))
 }
-
-use std::os::unix::fs::OpenOptionsExt;
 
 fn set_size(fd: RawFd, rows: u16, columns: u16) {
     let size = libc::winsize {
