@@ -23,6 +23,7 @@ pub mod protocol;
 pub mod qemu;
 pub mod relay;
 pub mod terminal;
+pub mod unix_socket;
 
 pub use accel::Accel;
 pub use error::VmError;

@@ -61,7 +61,7 @@ pub fn window_size(fd: &OwnedFd) -> Option<(u16, u16)> {
 
 /// runc's console-socket protocol: connect, send the master with a name as the data.
 fn send_master(console_socket: &Path, master: &OwnedFd) -> io::Result<()> {
-    let stream = crate::relay::control::connect_short(console_socket)?;
+    let stream = crate::unix_socket::connect(console_socket)?;
     let fds = [master.as_raw_fd()];
     let name = b"/dev/ptmx";
     let iov = [io::IoSlice::new(name)];

@@ -100,7 +100,7 @@ pub fn connect(run_dir: &Path, wait: Duration) -> Result<UnixStream, ControlErro
     let path = socket_path(run_dir);
     let deadline = Instant::now() + wait;
     loop {
-        match connect_short(&path) {
+        match crate::unix_socket::connect(&path) {
             Ok(stream) => return Ok(stream),
             Err(e)
                 if matches!(
@@ -113,22 +113,6 @@ pub fn connect(run_dir: &Path, wait: Duration) -> Result<UnixStream, ControlErro
             Err(source) => return Err(ControlError::Connect { path, source }),
         }
     }
-}
-
-/// Connects to the unix socket at `path`, however long: a socket's path is limited to 108
-/// bytes, so a longer one is reached by a short name through /proc/self/fd of its directory.
-pub(crate) fn connect_short(path: &Path) -> io::Result<UnixStream> {
-    if path.as_os_str().len() < 100 {
-        return UnixStream::connect(path);
-    }
-    let dir = std::fs::File::open(path.parent().unwrap_or(Path::new("/")))?;
-    use std::os::fd::AsRawFd;
-    let short = format!(
-        "/proc/self/fd/{}/{}",
-        dir.as_raw_fd(),
-        path.file_name().unwrap_or_default().to_string_lossy()
-    );
-    UnixStream::connect(short)
 }
 
 /// Sends `request` and reads its [`Reply`]: a reply with an error is [`ControlError::Refused`].
