@@ -286,8 +286,9 @@ fn the_floor_boots_and_powers_off(setup: &Setup) {
     );
 }
 
-/// A machine: no shared root (the process runs in the initramfs, with the busybox shell the
-/// Machine profile adds), an ext4 disk found by its serial and mounted, a file laid over, and
+/// A machine: no shared root (the process runs in the initramfs's tree, moved to a tmpfs so a
+/// container runtime can pivot_root, with the busybox shell the Machine profile adds), an ext4
+/// disk found by its serial and mounted, a file laid over, and
 /// after the host's Poweroff the disk unmounted cleanly (the host reads the guest's file from
 /// the image).
 fn a_machine_guest_runs_in_the_initramfs_with_a_shell_and_its_disk(setup: &Setup) {
@@ -326,7 +327,10 @@ fn a_machine_guest_runs_in_the_initramfs_with_a_shell_and_its_disk(setup: &Setup
         &[
             "sh",
             "-c",
-            "grep -q ' /sys/fs/cgroup cgroup2 ' /proc/mounts && cat /etc/berth/greeting > /data/hello && \
+            "grep ' / ' /proc/mounts | tail -n 1 | cut -d ' ' -f 3 && \
+             unshare -m sh -c 'mkdir -p /p && mount -t tmpfs p /p && mkdir /p/old && \
+                               cd /p && pivot_root . old && echo pivoted' && \
+             grep -q ' /sys/fs/cgroup cgroup2 ' /proc/mounts && cat /etc/berth/greeting > /data/hello && \
              stat -c %a /etc/berth/server-key.pem && \
              if [ -e /usr/sbin/nft ]; then /usr/sbin/nft add table inet probe && echo nft; fi; \
              echo ready; exec sleep 60",
@@ -409,7 +413,7 @@ fn a_machine_guest_runs_in_the_initramfs_with_a_shell_and_its_disk(setup: &Setup
     };
     assert_eq!(
         String::from_utf8_lossy(&seen.stdout),
-        format!("600\n{nft}ready\n")
+        format!("tmpfs\npivoted\n600\n{nft}ready\n")
     );
     let fsck = std::process::Command::new("e2fsck")
         .args(["-n"])

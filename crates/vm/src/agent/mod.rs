@@ -16,6 +16,7 @@ mod power;
 mod process;
 mod reaper;
 mod rootfs;
+mod switch_root;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

@@ -3,7 +3,8 @@
 //! mounts in order and the files laid over it by bind mount (their content lives in the
 //! guest's /run tmpfs; the shared root only gets an empty mount point when it lacks one, as
 //! runc does). Processes enter it with chroot: the VM, not the chroot, is the boundary.
-//! Without a shared root (a machine) the initramfs itself is the root.
+//! Without a shared root (a machine) the initramfs's tree is the root, moved to a tmpfs first
+//! (`switch_root`) so the Docker host inside can pivot its containers' roots.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -44,6 +45,7 @@ pub fn prepare(
         minimal_dev(&root.join("dev"))?;
         root
     } else {
+        super::switch_root::to_tmpfs()?;
         host_mounts()?;
         PathBuf::from("/")
     };
