@@ -841,3 +841,38 @@ fn full_flag_set_parses() {
         "invalid pull option: 'sometimes': must be one of \"always\", \"missing\" or \"never\""
     );
 }
+
+#[test]
+fn vm_is_the_vm_runtime_and_kernel_goes_in_a_label() {
+    let vm = request(&["--vm", "busybox"]).unwrap();
+    assert_eq!(vm.host_config.runtime, "vm");
+    assert_eq!(
+        request(&["--runtime", "vm", "busybox"])
+            .unwrap()
+            .host_config
+            .runtime,
+        "vm"
+    );
+    assert_eq!(
+        request(&["--vm", "--runtime", "runc", "busybox"]).unwrap_err(),
+        "conflicting options: --vm and --runtime runc"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let kernel = dir.path().join("vmlinux");
+    std::fs::write(&kernel, b"x").unwrap();
+    let with_kernel = request(&["--vm", "--kernel", kernel.to_str().unwrap(), "busybox"]).unwrap();
+    let labels = with_kernel.config.labels.unwrap();
+    assert_eq!(
+        labels.get(KERNEL_LABEL).map(String::as_str),
+        Some(std::fs::canonicalize(&kernel).unwrap().to_str().unwrap())
+    );
+    assert_eq!(
+        request(&["--kernel", kernel.to_str().unwrap(), "busybox"]).unwrap_err(),
+        "--kernel is only for a --vm container"
+    );
+    assert!(
+        request(&["--vm", "--kernel", "/no/such/vmlinux", "busybox"])
+            .unwrap_err()
+            .starts_with("--kernel /no/such/vmlinux: ")
+    );
+}
