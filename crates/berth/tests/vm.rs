@@ -53,6 +53,13 @@ fn run_vm_passes_the_process_settings_a_volume_and_the_exit_code_through() {
     std::fs::set_permissions(&data, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
     std::fs::write(data.join("in"), "from the host\n").unwrap();
     let volume = format!("{}:/data", data.display());
+    env.ok(&["volume", "create", "named"]);
+    let mountpoint = env.ok(&["volume", "inspect", "-f", "{{.Mountpoint}}", "named"]);
+    std::fs::write(
+        std::path::Path::new(mountpoint.trim()).join("file"),
+        "in a named volume\n",
+    )
+    .unwrap();
     let r = env.berth(&[
         "run",
         "--vm",
@@ -65,11 +72,16 @@ fn run_vm_passes_the_process_settings_a_volume_and_the_exit_code_through() {
         "alice",
         "-v",
         &volume,
+        "-v",
+        "named:/named",
+        "--tmpfs",
+        "/scratch",
         "bb",
         "sh",
         "-c",
         "echo hi; echo x=$X; pwd; id -u; cat /data/in; echo from the guest > /data/out; \
-         cat /proc/cmdline; exit 7",
+         cat /proc/cmdline; grep -c ' /scratch tmpfs ' /proc/mounts; \
+         cat /named/file; exit 7",
     ]);
     assert_eq!(r.code, 7, "{}{}", r.stdout, r.stderr);
     let lines: Vec<&str> = r.stdout.lines().collect();
@@ -83,6 +95,16 @@ fn run_vm_passes_the_process_settings_a_volume_and_the_exit_code_through() {
     let host_cmdline = std::fs::read_to_string("/proc/cmdline").unwrap();
     assert!(lines[5].contains("console=ttyS0"), "{}", r.stdout);
     assert_ne!(lines[5].trim(), host_cmdline.trim());
+    assert_eq!(
+        lines[6], "1",
+        "--tmpfs /scratch is a tmpfs in the guest: {}",
+        r.stdout
+    );
+    assert_eq!(
+        lines[7], "in a named volume",
+        "a named volume is shared with the guest: {}",
+        r.stdout
+    );
     assert_eq!(
         std::fs::read_to_string(data.join("out")).unwrap(),
         "from the guest\n",
