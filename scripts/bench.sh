@@ -49,7 +49,7 @@ BENCH=${BENCH:-run,idle,build,api,registry,bridge,throughput,latency,dns,vm}
 want() { [[ ",$BENCH," == *",$1,"* ]]; }
 command -v hyperfine >/dev/null || { echo "needs hyperfine (apt-get install hyperfine)"; exit 1; }
 cargo build --release -p berth -q
-berth=$PWD/target/release/berth
+berth=${CARGO_TARGET_DIR:-$PWD/target}/release/berth
 work=$(mktemp -d)
 export BERTH_ROOT=$work/root BERTH_RUN=$work/run
 dockerd_pid=""
