@@ -1,6 +1,7 @@
 //! The container's resolver at 127.0.0.11:53, UDP and TCP, inside the guest: every query goes
 //! to the host as a DnsQuery frame (the stream numbers it) and the host's DnsReply is the
 //! answer, because the container's embedded DNS lives in its network namespace on the host.
+//! A client's UDP queries are answered in the order they came (one at a time per client).
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -59,13 +60,9 @@ impl Forwarder {
 
 type Pending = Arc<Mutex<HashMap<u32, mpsc::Sender<Vec<u8>>>>>;
 
-/// Sends `query` to the host; the answer arrives on the returned channel.
-fn ask(
-    query: &[u8],
-    pending: &Pending,
-    next: &AtomicU32,
-    sender: &Sender,
-) -> mpsc::Receiver<Vec<u8>> {
+/// Sends `query` to the host and waits for its answer; `None` when the host does not answer in
+/// time (the resolver retries).
+fn ask(query: &[u8], pending: &Pending, next: &AtomicU32, sender: &Sender) -> Option<Vec<u8>> {
     let stream = next.fetch_add(1, Ordering::Relaxed).max(FIRST_QUERY);
     let (send, receive) = mpsc::channel();
     pending
@@ -73,25 +70,86 @@ fn ask(
         .unwrap_or_else(|e| e.into_inner())
         .insert(stream, send);
     sender.data(Kind::DnsQuery, stream, query);
-    receive
+    let answer = receive.recv_timeout(REPLY_TIMEOUT).ok();
+    if answer.is_none() {
+        pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&stream);
+    }
+    answer
 }
 
+/// Queries from one client (address and port) are answered one after another, in the order
+/// they came: a resolver such as busybox's sends A and AAAA from one socket with one id and
+/// takes the first answer for the first question. Different clients are served at once.
 fn serve_udp(socket: UdpSocket, pending: Pending, next: Arc<AtomicU32>, sender: Sender) {
     let socket = Arc::new(socket);
+    let clients: Clients = Arc::new(Mutex::new(HashMap::new()));
     let mut buffer = [0u8; 4096];
     loop {
         let Ok((length, client)) = socket.recv_from(&mut buffer) else {
             continue;
         };
-        let answer = ask(&buffer[..length], &pending, &next, &sender);
-        let socket = socket.clone();
-        std::thread::spawn(move || answer_udp(&socket, client, answer));
+        let query = buffer[..length].to_vec();
+        // Sent under the lock: a client's worker only leaves under it, after finding its
+        // queue empty, so no query goes to a worker that has left.
+        let mut workers = clients.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(queue) = workers.get(&client) {
+            let _ = queue.send(query);
+            continue;
+        }
+        let (queue, queries) = mpsc::channel();
+        let _ = queue.send(query);
+        workers.insert(client, queue);
+        drop(workers);
+        let worker = ClientWorker {
+            client,
+            socket: socket.clone(),
+            clients: clients.clone(),
+            pending: pending.clone(),
+            next: next.clone(),
+            sender: sender.clone(),
+        };
+        std::thread::spawn(move || worker.run(queries));
     }
 }
 
-fn answer_udp(socket: &UdpSocket, client: SocketAddr, answer: mpsc::Receiver<Vec<u8>>) {
-    if let Ok(reply) = answer.recv_timeout(REPLY_TIMEOUT) {
-        let _ = socket.send_to(&reply, client);
+type Clients = Arc<Mutex<HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>>>;
+
+/// How long a client's worker waits for its next query before it leaves.
+const CLIENT_IDLE: Duration = Duration::from_secs(2);
+
+struct ClientWorker {
+    client: SocketAddr,
+    socket: Arc<UdpSocket>,
+    clients: Clients,
+    pending: Pending,
+    next: Arc<AtomicU32>,
+    sender: Sender,
+}
+
+impl ClientWorker {
+    fn run(self, queries: mpsc::Receiver<Vec<u8>>) {
+        loop {
+            let query = match queries.recv_timeout(CLIENT_IDLE) {
+                Ok(query) => query,
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    let mut workers = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+                    match queries.try_recv() {
+                        Ok(query) => query,
+                        Err(_) => {
+                            workers.remove(&self.client);
+                            return;
+                        }
+                    }
+                }
+            };
+            if let Some(reply) = ask(&query, &self.pending, &self.next, &self.sender) {
+                let _ = self.socket.send_to(&reply, self.client);
+            }
+        }
     }
 }
 
@@ -106,7 +164,7 @@ fn serve_tcp(mut connection: TcpStream, pending: Pending, next: Arc<AtomicU32>, 
         if connection.read_exact(&mut query).is_err() {
             return;
         }
-        let Ok(reply) = ask(&query, &pending, &next, &sender).recv_timeout(REPLY_TIMEOUT) else {
+        let Some(reply) = ask(&query, &pending, &next, &sender) else {
             return;
         };
         let mut message = (reply.len() as u16).to_be_bytes().to_vec();
