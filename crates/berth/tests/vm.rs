@@ -194,6 +194,33 @@ fn a_detached_vm_logs_execs_stops_with_its_signal_handler_and_leaves_nothing() {
         "SIGTERM reached the guest's process, whose handler chose the exit code"
     );
     assert!(env.ok(&["logs", &id]).contains("got term"));
+
+    // Started again, its QEMU killed: the container shows as exited, the log says why.
+    env.ok(&["start", &id]);
+    wait_for(|| qemu_of(&id).len() == 1, "the second start's QEMU");
+    wait_for(
+        || env.berth(&["logs", &id]).stdout.matches("started").count() == 2,
+        "the second run's output",
+    );
+    for pid in qemu_of(&id) {
+        // SAFETY: kill(2) on the QEMU process this test's container runs.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+    wait_for(
+        || env.ok(&["inspect", "-f", "{{.State.Status}}", &id]).trim() == "exited",
+        "the container to exit with its VM",
+    );
+    assert_eq!(
+        env.ok(&["inspect", "-f", "{{.State.ExitCode}}", &id])
+            .trim(),
+        "137"
+    );
+    let log = env.berth(&["logs", &id]);
+    assert!(
+        log.stderr.contains("stopped before its process exited"),
+        "{}",
+        log.stderr
+    );
     env.ok(&["rm", "-f", &id]);
     assert!(qemu_of(&id).is_empty(), "rm -f leaves no QEMU");
     let vm_dir = env.run.join("vm").join(&id[..12]);
