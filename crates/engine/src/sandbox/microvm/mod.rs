@@ -94,6 +94,12 @@ impl Sandbox for MicroVm {
     }
 
     fn prepare(&self, rec: &ContainerRecord, launch: Launch) -> Result<(), SandboxError> {
+        if rec.config.host_config.network_mode == "host" {
+            return Err(SandboxError::Refused(
+                "--network host cannot apply to a --vm container: its guest has its own kernel and network stack (publish ports with -p instead)"
+                    .into(),
+            ));
+        }
         let nic = match &launch.netns {
             // `--network container:X` shares X's namespace: its eth0 is X's, not ours to take.
             Some(netns)
