@@ -394,7 +394,9 @@ if want vm; then
             vm_pids+=("$("$berth" inspect -f '{{.State.Pid}}' "$id")")
         done
         sleep 3 # idle: the guests have booted and the shims trimmed their memory
-        python3 scripts/vm-bench.py memory "${vm_pids[@]}"
+        # The guest's own view of its memory (the last one's), beside the host's.
+        "$berth" exec "$id" cat /proc/meminfo >"$work/guest-meminfo" 2>/dev/null || true
+        python3 scripts/vm-bench.py memory --guest-meminfo "$work/guest-meminfo" "${vm_pids[@]}"
         "$berth" rm -f $("$berth" ps -aq) >/dev/null 2>&1 || true
         if ! "$berth" machine --help >/dev/null 2>&1; then
             echo "machine: skipped (this berth has no machine command)"

@@ -6,10 +6,11 @@ boot    RUNS FLOOR_JSON -- BERTH_ARGV...
         {"accel": the verdict, "argv": QEMU's argv}) against a berth
         command, interleaved (floor, berth, floor, ...: both see the same background load),
         RUNS each; medians, the ratio, and the issue's targets (<= 1.3x the floor, < 2.5 s).
-memory  PID...
+memory  [--guest-meminfo FILE] PID...
         Host memory of idle `--vm` containers, each named by its init's pid (the relay's, as
         `inspect .State.Pid` gives it): the relay, its QEMU child and the shim above it, RSS;
-        and what dominates QEMU's (its largest resident mappings).
+        and what dominates QEMU's (its largest resident mappings); with FILE (a guest's
+        /proc/meminfo), what the guest itself holds.
 machine T0 T1 T2 T3
         The machine rows from four timestamps (create at T0, answering at T1, start at T2,
         answering at T3) against their targets (< 10 s, < 4 s).
@@ -173,6 +174,27 @@ def memory(pids, guest_mib=256):
                       f"{describe(m, guest_mib)}")
 
 
+def guest_memory(path, guest_mib=256):
+    """The guest's side: what its kernel keeps for itself (the image, page structures: the
+    part of -m the guest never sees as MemTotal) and what it uses (slab, the initramfs it
+    runs from as shmem, page tables, processes)."""
+    fields = {}
+    try:
+        for line in open(path):
+            name, value = line.split(":", 1)
+            fields[name] = int(value.split()[0])
+    except (OSError, ValueError):
+        print("  (the guest's /proc/meminfo could not be read)")
+        return
+    total, free = fields.get("MemTotal", 0), fields.get("MemFree", 0)
+    mb = lambda kb: kb / 1024
+    print(f"  inside the guest: {mb(guest_mib * 1024 - total):.0f} MB kept by the kernel (image, "
+          f"page structures), {mb(total - free):.0f} MB in use: slab {mb(fields.get('Slab', 0)):.0f}, "
+          f"shmem (the initramfs it runs from) {mb(fields.get('Shmem', 0)):.0f}, "
+          f"processes {mb(fields.get('AnonPages', 0)):.0f}, "
+          f"page tables {mb(fields.get('PageTables', 0)):.1f}; free {mb(free):.0f} MB")
+
+
 def machine(t0, t1, t2, t3):
     create_s, start_s = t1 - t0, t3 - t2
     print(f"{'berth machine':<40}{'seconds':>9}{'target':>9}")
@@ -188,7 +210,12 @@ def main():
         split = args.index("--")
         boot(int(args[0]), args[1], args[split + 1:])
     elif command == "memory":
+        meminfo = None
+        if args[:1] == ["--guest-meminfo"]:
+            meminfo, args = args[1], args[2:]
         memory([int(p) for p in args])
+        if meminfo:
+            guest_memory(meminfo)
     elif command == "machine":
         machine(*(float(a) for a in args[:4]))
     else:
