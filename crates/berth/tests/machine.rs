@@ -1,7 +1,8 @@
 //! `berth machine`: bad input refused without booting anything (and nothing left behind), the
 //! reconciliation of a machine whose process died, and one whole lifecycle that boots a real
-//! machine under QEMU: create (an image preloaded) -> the docker CLI through `machine env` ->
-//! ssh, scp -> stop -> start (a volume made before the stop is still there) -> rm.
+//! machine under QEMU: create (an image preloaded) -> the docker CLI through `machine env` (ps,
+//! a container run inside) -> ssh, scp -> stop -> start (a volume made before the stop is still
+//! there) -> rm.
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -341,6 +342,34 @@ fn a_machine_lives_through_create_docker_ssh_stop_start_and_rm() {
         &["images", "--format", "{{.Repository}}:{{.Tag}}"],
     );
     assert_eq!(images.stdout.trim(), "preloaded:1", "{}", images.stderr);
+    // The machine is a Docker host: its engine runs containers (on its own kernel).
+    let hello = docker(
+        &vars,
+        &docker_config,
+        &[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "preloaded:1",
+            "sh",
+            "-c",
+            "echo hi; uname -r",
+        ],
+    );
+    assert_eq!(
+        hello.code, 0,
+        "docker run: {}{}",
+        hello.stdout, hello.stderr
+    );
+    let mut lines = hello.stdout.lines();
+    assert_eq!(lines.next(), Some("hi"));
+    let host_kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+    assert_ne!(
+        lines.next(),
+        Some(host_kernel.trim()),
+        "the container ran on the host's kernel"
+    );
 
     let ls = env.ok(&["machine", "ls"]);
     let row = ls
