@@ -8,7 +8,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use crate::MachineError;
-use crate::store::Machine;
+use crate::machine::Machine;
 
 /// What a machine is doing, after reconciliation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

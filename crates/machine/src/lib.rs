@@ -20,6 +20,7 @@ pub mod driver;
 pub mod drivers;
 mod error;
 mod lock;
+pub mod machine;
 pub mod name;
 pub mod paths;
 pub mod process;
@@ -28,4 +29,5 @@ pub mod store;
 
 pub use driver::{ExecRequest, MachineDriver, State};
 pub use error::MachineError;
-pub use store::{Machine, Machines};
+pub use machine::Machine;
+pub use store::Machines;

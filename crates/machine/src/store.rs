@@ -11,6 +11,7 @@ use crate::config::MachineConfig;
 use crate::driver::{MachineDriver, State};
 use crate::drivers;
 use crate::lock::MachineLock;
+use crate::machine::Machine;
 use crate::name;
 use crate::paths::{MachinePaths, Roots};
 
@@ -20,23 +21,6 @@ const READY_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// How long `stop` gives the guest to power off cleanly before it is killed.
 pub const STOP_TIMEOUT: Duration = Duration::from_secs(20);
-
-/// One machine: its config and where its files are.
-#[derive(Debug, Clone)]
-pub struct Machine {
-    pub config: MachineConfig,
-    pub paths: MachinePaths,
-}
-
-impl Machine {
-    pub fn name(&self) -> &str {
-        &self.config.name
-    }
-
-    pub fn certs_dir(&self) -> PathBuf {
-        self.paths.certs()
-    }
-}
 
 /// What `create` takes.
 #[derive(Debug, Clone)]

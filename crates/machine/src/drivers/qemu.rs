@@ -24,7 +24,7 @@ use crate::certs;
 use crate::disk;
 use crate::driver::{ExecRequest, MachineDriver, State};
 use crate::process::ProcessRecord;
-use crate::store::Machine;
+use crate::machine::Machine;
 
 /// The port `berth serve` listens on in the guest (Docker's TLS port).
 pub const GUEST_API_PORT: u16 = 2376;
