@@ -23,8 +23,8 @@ use crate::MachineError;
 use crate::certs;
 use crate::disk;
 use crate::driver::{ExecRequest, MachineDriver, State};
-use crate::process::ProcessRecord;
 use crate::machine::Machine;
+use crate::process::ProcessRecord;
 
 /// The port `berth serve` listens on in the guest (Docker's TLS port).
 pub const GUEST_API_PORT: u16 = 2376;
