@@ -2,47 +2,13 @@
 mod common;
 
 use std::io::Read;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::process::Stdio;
 use std::time::Duration;
 
+use common::terminal::{Terminal, pty};
 use common::{env, wait_for};
-
-/// A pty pair for the CLI's terminal; returns (master, slave).
-fn pty(rows: u16, cols: u16) -> (OwnedFd, OwnedFd) {
-    let (mut master, mut slave) = (0, 0);
-    let size = libc::winsize {
-        ws_row: rows,
-        ws_col: cols,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: openpty with valid out-pointers and a winsize.
-    let r = unsafe {
-        libc::openpty(
-            &mut master,
-            &mut slave,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            &size,
-        )
-    };
-    assert_eq!(r, 0);
-    // SAFETY: openpty returned two fresh fds we now own.
-    unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) }
-}
-
-fn set_size(fd: &OwnedFd, rows: u16, cols: u16) {
-    let size = libc::winsize {
-        ws_row: rows,
-        ws_col: cols,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: TIOCSWINSZ with a valid winsize.
-    unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSWINSZ, &size) };
-}
 
 /// Reads everything from a pty master until the other side closes (EIO).
 fn read_all(master: OwnedFd) -> String {
@@ -62,9 +28,8 @@ fn read_all(master: OwnedFd) -> String {
 fn tty_gives_a_real_terminal_that_follows_resizes() {
     let Some(env) = env() else { return };
     env.image("bb", &[]);
-    let (master, slave) = pty(24, 80);
-    let mut child = env
-        .cmd(&[
+    let terminal = Terminal::spawn(
+        env.cmd(&[
             "run",
             "-it",
             "--rm",
@@ -72,44 +37,17 @@ fn tty_gives_a_real_terminal_that_follows_resizes() {
             "sh",
             "-c",
             "tty; stty size; read x; echo got $x; stty size; exit 5",
-        ])
-        .stdin(Stdio::from(slave.try_clone().unwrap()))
-        .stdout(Stdio::from(slave.try_clone().unwrap()))
-        .stderr(Stdio::from(slave.try_clone().unwrap()))
-        .spawn()
-        .unwrap();
-    drop(slave);
-    // A reader thread collects the terminal's output; the test waits on it for each step.
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-    let reader_fd = master.try_clone().unwrap();
-    let sink = seen.clone();
-    let reader = std::thread::spawn(move || {
-        let mut file = std::fs::File::from(reader_fd);
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = file.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            sink.lock()
-                .unwrap()
-                .push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
-    });
-    wait_for(
-        || seen.lock().unwrap().contains("24 80"),
-        "the first window size",
+        ]),
+        24,
+        80,
     );
-    set_size(&master, 40, 120);
-    // SAFETY: kill(2) on our own child.
-    unsafe { libc::kill(child.id() as i32, libc::SIGWINCH) };
+    terminal.wait_for("24 80", Duration::from_secs(10));
+    terminal.resize(40, 120);
     // The client's SIGWINCH thread copies the size to the container's pty; give it a moment
     // before the container reads its size again.
     std::thread::sleep(Duration::from_millis(500));
-    nix::unistd::write(&master, b"hello\r").unwrap();
-    let status = child.wait().unwrap();
-    drop(master);
-    let _ = reader.join();
-    let out = seen.lock().unwrap().clone();
+    terminal.type_in(b"hello\r");
+    let (status, out) = terminal.finish(Duration::from_secs(60));
     assert_eq!(status.code(), Some(5), "{out}");
     assert!(
         out.contains("/dev/pts/0") || out.contains("/dev/console"),

@@ -9,11 +9,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use common::{Env, Run, cannot_run, have};
+use common::vm::qemus_naming;
+use common::{Env, Run, have};
 
-/// The machines' state directory of a test's root, and what is in it.
-fn state_entries(env: &Env) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(env.root.join("machines"))
+/// The names in `dir`, sorted (none when it does not exist).
+fn entries(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
         .map(|d| {
             d.flatten()
                 .map(|e| e.file_name().to_string_lossy().into_owned())
@@ -24,16 +25,13 @@ fn state_entries(env: &Env) -> Vec<String> {
     names
 }
 
+/// The machines' state directory of a test's root, and what is in it.
+fn state_entries(env: &Env) -> Vec<String> {
+    entries(&env.root.join("machines"))
+}
+
 fn run_entries(env: &Env) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(env.run.join("machines"))
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
+    entries(&env.run.join("machines"))
 }
 
 /// A stopped machine as `create` leaves it on disk, without booting it: its config only (the
@@ -235,35 +233,6 @@ impl Drop for MachineGuard<'_> {
     }
 }
 
-/// QEMU processes whose command line names this run directory.
-fn qemus_of(run_dir: &Path) -> Vec<i32> {
-    let needle = run_dir.to_string_lossy().into_owned();
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
-                let c = String::from_utf8_lossy(&c);
-                c.contains("qemu-system") && c.contains(&needle)
-            })
-        })
-        .collect()
-}
-
-fn have_guest_kernel() -> bool {
-    let found = std::fs::read_dir("/boot").is_ok_and(|d| {
-        d.flatten().any(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            name.starts_with("vmlinuz-") && name.ends_with("-amd64")
-        })
-    });
-    if !found {
-        cannot_run("no Debian kernel in /boot (apt-get install linux-image-amd64)");
-    }
-    found
-}
-
 /// The `export K="V"` lines of `machine env`, as a map.
 fn exports(text: &str) -> Vec<(String, String)> {
     text.lines()
@@ -288,10 +257,9 @@ fn docker(env_vars: &[(String, String)], config: &Path, args: &[&str]) -> Run {
 #[test]
 fn a_machine_lives_through_create_docker_ssh_stop_start_and_rm() {
     let Some(env) = common::env() else { return };
-    if !have("qemu-system-x86_64", "machines run under QEMU")
+    if !common::vm::can_boot_guests()
         || !have("qemu-img", "a machine's disk is a qcow2")
         || !have("docker", "the docker CLI talks to the machine's engine")
-        || !have_guest_kernel()
     {
         return;
     }
@@ -411,7 +379,10 @@ fn a_machine_lives_through_create_docker_ssh_stop_start_and_rm() {
     env.ok(&["machine", "stop", "m1"]);
     assert_eq!(env.ok(&["machine", "status", "m1"]).trim(), "Stopped");
     let run_dir = env.run.join("machines/m1");
-    assert!(qemus_of(&run_dir).is_empty(), "QEMU left after stop");
+    assert!(
+        qemus_naming(&run_dir.to_string_lossy()).is_empty(),
+        "QEMU left after stop"
+    );
 
     let started = Instant::now();
     env.ok(&["machine", "start", "m1"]);
@@ -431,7 +402,10 @@ fn a_machine_lives_through_create_docker_ssh_stop_start_and_rm() {
     // A running machine is removed only with -f, and then nothing of it is left.
     assert_refused(&env.berth(&["machine", "rm", "m1"]), "is running");
     env.ok(&["machine", "rm", "-f", "m1"]);
-    assert!(qemus_of(&run_dir).is_empty(), "QEMU left after rm -f");
+    assert!(
+        qemus_naming(&run_dir.to_string_lossy()).is_empty(),
+        "QEMU left after rm -f"
+    );
     assert!(state_entries(&env).is_empty(), "{:?}", state_entries(&env));
     assert!(!run_dir.exists());
 }

@@ -3,45 +3,13 @@
 //! checks much on one boot.
 mod common;
 
-use std::io::Read;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{Env, env, wait_for};
-
-/// An env that can boot guests: root, busybox, QEMU and a Debian kernel with 9p modules.
-fn vm_env() -> Option<Env> {
-    let env = env()?;
-    if !common::have("qemu-system-x86_64", "micro-VMs run under QEMU") {
-        return None;
-    }
-    let kernel = std::fs::read_dir("/boot")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .any(|e| e.file_name().to_string_lossy().starts_with("vmlinuz-"));
-    if !kernel {
-        common::cannot_run("no /boot/vmlinuz-* (Debian's linux-image-amd64) for the guest");
-        return None;
-    }
-    Some(env)
-}
-
-/// QEMU processes whose command line names container `id`.
-fn qemu_of(id: &str) -> Vec<i32> {
-    std::fs::read_dir("/proc")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| e.file_name().to_string_lossy().parse::<i32>().ok())
-        .filter(|pid| {
-            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            let cmdline = String::from_utf8_lossy(&cmdline);
-            cmdline.contains("qemu-system") && cmdline.contains(id)
-        })
-        .collect()
-}
+use common::http::get_from_host;
+use common::terminal::Terminal;
+use common::vm::{qemus_naming, vm_env};
+use common::{eventually, free_port, wait_for};
 
 #[test]
 fn run_vm_passes_the_process_settings_a_volume_and_the_exit_code_through() {
@@ -164,9 +132,14 @@ fn a_detached_vm_logs_execs_stops_with_its_signal_handler_and_leaves_nothing() {
             .trim(),
         "vm"
     );
-    assert_eq!(qemu_of(&id).len(), 1, "one QEMU runs the container");
+    assert_eq!(qemus_naming(&id).len(), 1, "one QEMU runs the container");
     // The guest stands where the container's eth0 stood: its published port reaches it.
-    assert_eq!(http_get(port), "served by the guest");
+    assert_eq!(
+        eventually(Duration::from_secs(10), "GET from the guest", || {
+            get_from_host(port)
+        }),
+        "served by the guest"
+    );
     let exec = env.berth(&[
         "exec",
         &id,
@@ -197,12 +170,12 @@ fn a_detached_vm_logs_execs_stops_with_its_signal_handler_and_leaves_nothing() {
 
     // Started again, its QEMU killed: the container shows as exited, the log says why.
     env.ok(&["start", &id]);
-    wait_for(|| qemu_of(&id).len() == 1, "the second start's QEMU");
+    wait_for(|| qemus_naming(&id).len() == 1, "the second start's QEMU");
     wait_for(
         || env.berth(&["logs", &id]).stdout.matches("started").count() == 2,
         "the second run's output",
     );
-    for pid in qemu_of(&id) {
+    for pid in qemus_naming(&id) {
         // SAFETY: kill(2) on the QEMU process this test's container runs.
         unsafe { libc::kill(pid, libc::SIGKILL) };
     }
@@ -222,78 +195,19 @@ fn a_detached_vm_logs_execs_stops_with_its_signal_handler_and_leaves_nothing() {
         log.stderr
     );
     env.ok(&["rm", "-f", &id]);
-    assert!(qemu_of(&id).is_empty(), "rm -f leaves no QEMU");
+    assert!(qemus_naming(&id).is_empty(), "rm -f leaves no QEMU");
     let vm_dir = env.run.join("vm").join(&id[..12]);
     assert!(!vm_dir.exists(), "no socket or run directory left");
     assert!(env.mounts().is_empty(), "no mount left: {:?}", env.mounts());
     assert!(common::cgroup_dirs(&id).is_empty(), "no cgroup left");
 }
 
-/// A port nobody listens on now (the kernel's pick, released at once).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// GET / from the host; the body's last line. Retries refused connections for a few seconds:
-/// the guest's httpd may not listen yet.
-fn http_get(port: u16) -> String {
-    use std::io::Write;
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let mut attempts = 0;
-    let mut stream = loop {
-        match std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5)) {
-            Ok(s) => break s,
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused && attempts < 100 => {
-                attempts += 1;
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            Err(e) => panic!("connecting to 127.0.0.1:{port}: {e}"),
-        }
-    };
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    stream.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
-    let mut reply = String::new();
-    let _ = stream.read_to_string(&mut reply);
-    reply.lines().last().unwrap_or("").to_string()
-}
-
-/// A pty pair for the CLI's terminal; returns (master, slave).
-fn pty(rows: u16, cols: u16) -> (OwnedFd, OwnedFd) {
-    let (mut master, mut slave) = (0, 0);
-    let size = libc::winsize {
-        ws_row: rows,
-        ws_col: cols,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: openpty with valid out-pointers and a winsize.
-    let r = unsafe {
-        libc::openpty(
-            &mut master,
-            &mut slave,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            &size,
-        )
-    };
-    assert_eq!(r, 0);
-    // SAFETY: openpty returned two fresh fds we now own.
-    unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) }
-}
-
 #[test]
 fn run_vm_it_gives_the_guest_process_a_terminal_of_the_clients_size() {
     let Some(env) = vm_env() else { return };
     env.image("bb", &[]);
-    let (master, slave) = pty(30, 100);
-    let mut child = env
-        .cmd(&[
+    let terminal = Terminal::spawn(
+        env.cmd(&[
             "run",
             "--vm",
             "-it",
@@ -302,66 +216,18 @@ fn run_vm_it_gives_the_guest_process_a_terminal_of_the_clients_size() {
             "sh",
             "-c",
             "test -t 0 && echo on a tty; stty size; read x; echo got $x; stty size; exit 4",
-        ])
-        .stdin(Stdio::from(slave.try_clone().unwrap()))
-        .stdout(Stdio::from(slave.try_clone().unwrap()))
-        .stderr(Stdio::from(slave.try_clone().unwrap()))
-        .spawn()
-        .unwrap();
-    drop(slave);
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-    let reader_fd = master.try_clone().unwrap();
-    let sink = seen.clone();
-    let reader = std::thread::spawn(move || {
-        let mut file = std::fs::File::from(reader_fd);
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = file.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            sink.lock()
-                .unwrap()
-                .push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
-    });
+        ]),
+        30,
+        100,
+    );
     // The first guest of a state root builds its initramfs first: more than wait_for's 10 s
     // on a loaded host.
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while !seen.lock().unwrap().contains("30 100") {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the guest's terminal size never came: {}",
-            seen.lock().unwrap()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    terminal.wait_for("30 100", Duration::from_secs(60));
     // A resize of the client's terminal reaches the guest's pty (SIGWINCH -> Resize).
-    let size = libc::winsize {
-        ws_row: 40,
-        ws_col: 120,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: TIOCSWINSZ with a valid winsize on the master we hold.
-    unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &size) };
-    // SAFETY: kill(2) on our own child.
-    unsafe { libc::kill(child.id() as i32, libc::SIGWINCH) };
+    terminal.resize(40, 120);
     std::thread::sleep(Duration::from_millis(700));
-    nix::unistd::write(&master, b"hello\r").unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("run --vm -it did not exit: {}", seen.lock().unwrap());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    drop(master);
-    let _ = reader.join();
-    let out = seen.lock().unwrap().clone();
+    terminal.type_in(b"hello\r");
+    let (status, out) = terminal.finish(Duration::from_secs(60));
     assert_eq!(status.code(), Some(4), "{out}");
     assert!(out.contains("on a tty"), "{out}");
     assert!(out.contains("got hello"), "{out}");

@@ -4,74 +4,11 @@
 //! One guest boot (under TCG ~2 s); root, QEMU and a Debian kernel, else cannot_run.
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{Env, cannot_run, env, have};
-
-/// Root, busybox, QEMU and a guest kernel: the environment of every VM test.
-fn vm_env() -> Option<Env> {
-    let env = env()?;
-    if !have("qemu-system-x86_64", "it runs the guests") {
-        return None;
-    }
-    let kernel = std::fs::read_dir("/boot").ok().and_then(|d| {
-        d.flatten().find(|e| {
-            let name = e.file_name().to_string_lossy().to_string();
-            name.starts_with("vmlinuz-") && name.ends_with("-amd64")
-        })
-    });
-    if kernel.is_none() {
-        cannot_run("no /boot/vmlinuz-*-amd64 (apt-get install linux-image-amd64)");
-        return None;
-    }
-    Some(env)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// GET / from the host; the body's last line, or the error.
-fn http_get(port: u16) -> Result<String, String> {
-    use std::io::{Read, Write};
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(3))
-        .map_err(|e| e.to_string())?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .map_err(|e| e.to_string())?;
-    stream
-        .write_all(b"GET / HTTP/1.0\r\n\r\n")
-        .map_err(|e| e.to_string())?;
-    let mut reply = String::new();
-    stream
-        .read_to_string(&mut reply)
-        .map_err(|e| e.to_string())?;
-    match reply.lines().last() {
-        Some(line) if reply.starts_with("HTTP/1.") => Ok(line.to_string()),
-        _ => Err(format!("not an HTTP answer: {reply:?}")),
-    }
-}
-
-/// Retries `attempt` until it succeeds or `within` passes; the last failure is in the panic.
-fn eventually<T>(
-    within: Duration,
-    what: &str,
-    mut attempt: impl FnMut() -> Result<T, String>,
-) -> T {
-    let start = Instant::now();
-    loop {
-        match attempt() {
-            Ok(value) => return value,
-            Err(e) if start.elapsed() > within => panic!("{what}: still failing: {e}"),
-            Err(_) => std::thread::sleep(Duration::from_millis(250)),
-        }
-    }
-}
+use common::http::get_from_host;
+use common::vm::vm_env;
+use common::{Env, eventually, free_port};
 
 /// Removes the test's containers, then its network, however the test ends (before Env's own
 /// teardown, which would find the network's bridge still in use otherwise).
@@ -161,7 +98,7 @@ fn a_vm_and_a_container_reach_each_other_by_name_and_a_published_port_answers() 
 
     // The host reaches it through the published port.
     let from_host = eventually(Duration::from_secs(10), "GET 127.0.0.1:port", || {
-        http_get(port)
+        get_from_host(port)
     });
     assert_eq!(from_host, "hello from vm");
 

@@ -85,3 +85,24 @@ pub fn encoded(json: &str) -> String {
         })
         .collect()
 }
+
+/// GET / over TCP from the host to 127.0.0.1:`port`; the body's last line, or the error.
+pub fn get_from_host(port: u16) -> Result<String, String> {
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(3))
+        .map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .map_err(|e| e.to_string())?;
+    stream
+        .write_all(b"GET / HTTP/1.0\r\n\r\n")
+        .map_err(|e| e.to_string())?;
+    let mut reply = String::new();
+    stream
+        .read_to_string(&mut reply)
+        .map_err(|e| e.to_string())?;
+    match reply.lines().last() {
+        Some(line) if reply.starts_with("HTTP/1.") => Ok(line.to_string()),
+        _ => Err(format!("not an HTTP answer: {reply:?}")),
+    }
+}

@@ -6,7 +6,9 @@
 pub mod http;
 pub mod local_registry;
 pub mod serve;
+pub mod terminal;
 pub mod token_server;
+pub mod vm;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -308,6 +310,31 @@ pub fn wait_for(mut cond: impl FnMut() -> bool, what: &str) {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     panic!("timed out waiting for {what}");
+}
+
+/// A port nobody listens on now (the kernel's pick, released at once).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Retries `attempt` until it succeeds or `within` passes; the last failure is in the panic.
+pub fn eventually<T>(
+    within: std::time::Duration,
+    what: &str,
+    mut attempt: impl FnMut() -> Result<T, String>,
+) -> T {
+    let start = std::time::Instant::now();
+    loop {
+        match attempt() {
+            Ok(value) => return value,
+            Err(e) if start.elapsed() > within => panic!("{what}: still failing: {e}"),
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(250)),
+        }
+    }
 }
 
 pub fn exists(p: &Path) -> bool {

@@ -81,6 +81,34 @@ impl From<berth_machine::MachineError> for CliError {
     }
 }
 
+/// The `NAME...` operand of the verbs that act on machines one by one.
+#[derive(clap::Args)]
+pub struct Names {
+    #[arg(required = true)]
+    names: Vec<String>,
+}
+
+/// Runs `op` on each machine between docker-machine's two lines, `Stopping "m1"...` and
+/// `Machine "m1" was stopped.` (`doing` and `done`); `done` may add how long it took.
+pub fn announce_each(
+    args: &Names,
+    doing: &str,
+    done: &str,
+    mut op: impl FnMut(&str) -> Result<(), berth_machine::MachineError>,
+) -> Result<i32, CliError> {
+    for_each(&args.names, |name| {
+        let started = std::time::Instant::now();
+        println!("{doing} {name:?}...");
+        op(name)?;
+        let took = started.elapsed().as_secs_f64();
+        println!(
+            "Machine {name:?} was {}.",
+            done.replace("{took}", &format!("{took:.1}"))
+        );
+        Ok(())
+    })
+}
+
 /// Runs `op` on each name, docker-machine style: an error line per failure, exit 1 if any
 /// failed.
 pub fn for_each(

@@ -1,17 +1,11 @@
 //! `berth machine restart NAME...`: stop (if running), then start.
+use super::Names;
 use crate::commands::CliError;
 
-#[derive(clap::Args)]
-pub struct Args {
-    #[arg(required = true)]
-    names: Vec<String>,
-}
+pub type Args = Names;
 
 pub fn run(machines: &berth_machine::Machines, args: Args) -> Result<i32, CliError> {
-    super::for_each(&args.names, |name| {
-        println!("Restarting {name:?}...");
-        machines.restart(name)?;
-        println!("Machine {name:?} was restarted.");
-        Ok(())
+    super::announce_each(&args, "Restarting", "restarted", |name| {
+        machines.restart(name)
     })
 }

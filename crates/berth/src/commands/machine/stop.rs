@@ -1,18 +1,10 @@
 //! `berth machine stop NAME...`: a clean shutdown (the engine stops, the disk is synced and
 //! unmounted), harder after a timeout.
+use super::Names;
 use crate::commands::CliError;
 
-#[derive(clap::Args)]
-pub struct Args {
-    #[arg(required = true)]
-    names: Vec<String>,
-}
+pub type Args = Names;
 
 pub fn run(machines: &berth_machine::Machines, args: Args) -> Result<i32, CliError> {
-    super::for_each(&args.names, |name| {
-        println!("Stopping {name:?}...");
-        machines.stop(name)?;
-        println!("Machine {name:?} was stopped.");
-        Ok(())
-    })
+    super::announce_each(&args, "Stopping", "stopped", |name| machines.stop(name))
 }
