@@ -379,32 +379,23 @@ fn spawn(process: &GuestProcess, root: &Path, namespace: PidNamespace) -> Result
     };
     let (error_read, error_write) = pipe()?;
 
-    // An exec joins the main process's PID namespace: this thread's children are made in it
-    // until it switches back (only the frame loop's thread starts processes).
+    // An exec joins the main process's PID namespace, the main process gets a new one: this
+    // thread's children are made in it until it switches back (only the frame loop's thread
+    // starts processes). glibc's fork, never a raw clone(CLONE_NEWPID): the agent has other
+    // threads (DNS, output), and a raw clone's child can inherit a lock one of them held
+    // (malloc's, stdio's) and hang before its execve.
     let joined = match namespace {
         PidNamespace::JoinOf(main) => enter_pid_namespace_of(main),
-        _ => None,
+        PidNamespace::New => enter_new_pid_namespace()
+            .map_err(|e| setup_error("making the process's PID namespace", e))?
+            .into(),
+        PidNamespace::Guest => None,
     };
     let mut table = reaper::lock();
-    let pid = match namespace {
-        // SAFETY: clone(2) without CLONE_VM and with no new stack is fork(2) with
-        // CLONE_NEWPID: the child gets a copy of this stack. It only runs `child` (system
-        // calls on data prepared before, then execve or _exit), so glibc's fork bookkeeping
-        // that a raw clone skips is not needed.
-        PidNamespace::New => unsafe {
-            libc::syscall(
-                libc::SYS_clone,
-                (libc::CLONE_NEWPID | libc::SIGCHLD) as libc::c_ulong,
-                0usize,
-                0usize,
-                0usize,
-                0usize,
-            ) as libc::pid_t
-        },
-        // SAFETY: fork(2); the child only runs `child`, which makes system calls on data
-        // prepared before the fork and ends in execve or _exit.
-        _ => unsafe { libc::fork() },
-    };
+    // SAFETY: fork(2) through glibc (its atfork handlers keep malloc and stdio usable in the
+    // child); the child only runs `child`, which makes system calls on data prepared before
+    // the fork and ends in execve or _exit.
+    let pid = unsafe { libc::fork() };
     if pid == 0 {
         // SAFETY: in the child, see `child`.
         unsafe { child(&prepared, &child_io, error_write.as_raw_fd()) }
@@ -436,6 +427,14 @@ fn spawn(process: &GuestProcess, root: &Path, namespace: PidNamespace) -> Result
 
 /// Makes this thread's next children start in `pid`'s PID namespace; returns the agent's own
 /// namespace to switch back to. `None` (the children stay in the guest's) when `pid` is gone.
+/// Makes this thread's next child PID 1 of a new PID namespace; returns the namespace to go
+/// back to.
+fn enter_new_pid_namespace() -> std::io::Result<File> {
+    let own = File::open("/proc/thread-self/ns/pid_for_children")?;
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWPID).map_err(std::io::Error::from)?;
+    Ok(own)
+}
+
 fn enter_pid_namespace_of(pid: i32) -> Option<File> {
     let own = File::open("/proc/self/ns/pid").ok()?;
     let theirs = File::open(format!("/proc/{pid}/ns/pid")).ok()?;
