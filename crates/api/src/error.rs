@@ -42,8 +42,8 @@ impl From<berth_engine::Error> for ApiError {
             K::NotFound => StatusCode::NOT_FOUND,
             K::Conflict => StatusCode::CONFLICT,
             K::Invalid | K::CannotRun => StatusCode::BAD_REQUEST,
-            // dockerd's status for what a container's own configuration rules out (its
-            // errdefs.NotImplemented: reading the log of a `none` log driver).
+            // dockerd's status for what a container's own configuration rules out (its 501
+            // for reading the log of a `none` log driver).
             K::Unsupported => StatusCode::NOT_IMPLEMENTED,
             K::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         };

@@ -62,7 +62,7 @@ fn assert_refused(r: &Run, words: &str) {
 
 #[test]
 fn bad_input_is_refused_before_anything_is_made() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     for (args, words) in [
         (vec!["machine", "create", "bad/name"], "Invalid hostname"),
         (vec!["machine", "create", ".hidden"], "Invalid hostname"),
@@ -105,7 +105,7 @@ fn bad_input_is_refused_before_anything_is_made() {
 
 #[test]
 fn without_qemu_create_says_what_to_install_and_leaves_nothing() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     // A PATH with everything create needs but QEMU.
     let bin = env.root.parent().unwrap().join("bin");
     std::fs::create_dir_all(&bin).unwrap();
@@ -138,7 +138,7 @@ fn which(program: &str) -> Option<PathBuf> {
 
 #[test]
 fn a_name_in_use_is_refused_in_docker_machines_words() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     let dir = stopped_machine(&env, "m1");
     let before = std::fs::read(dir.join("config.json")).unwrap();
     let r = env.berth(&["machine", "create", "m1"]);
@@ -168,7 +168,7 @@ fn a_name_in_use_is_refused_in_docker_machines_words() {
 /// exit 1); once that process is killed -9, the next command sees it stopped and cleans up.
 #[test]
 fn a_running_machine_needs_rm_f_and_a_dead_one_is_reconciled() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     stopped_machine(&env, "m1");
     let mut stand_in = Command::new("sleep")
         .arg("60")
@@ -256,7 +256,7 @@ fn docker(env_vars: &[(String, String)], config: &Path, args: &[&str]) -> Run {
 
 #[test]
 fn a_machine_lives_through_create_docker_ssh_stop_start_and_rm() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     if !common::vm::can_boot_guests()
         || !have("qemu-img", "a machine's disk is a qcow2")
         || !have("docker", "the docker CLI talks to the machine's engine")

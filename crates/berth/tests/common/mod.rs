@@ -70,6 +70,12 @@ pub fn have(program: &str, why: &str) -> bool {
     found
 }
 
+/// An [`env`] the test cannot go on without: where it cannot be made (not root, no busybox),
+/// the test fails, with the reason [`cannot_run`] gave.
+pub fn required_env() -> Env {
+    env().expect("this test needs root and busybox (see the reason above)")
+}
+
 /// A private state root for one test. None (after [`cannot_run`]) when not root or busybox
 /// is missing: these tests need both.
 pub fn env() -> Option<Env> {

@@ -147,7 +147,7 @@ pub enum ErrorKind {
     Invalid,
     /// 400 through the API; exit code 126/127 from the CLI
     CannotRun,
-    /// 501: the container's configuration rules it out (dockerd's NotImplemented kind)
+    /// 501: the container's configuration rules it out (dockerd answers such a request 501 too)
     Unsupported,
     /// 500
     #[default]
