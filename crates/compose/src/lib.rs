@@ -1,0 +1,8 @@
+//! berth-compose: `berth compose`, the Compose Specification run natively.
+//!
+//! Owns: finding and loading a project (files, `-f` merges, `.env`, interpolation, profiles,
+//! `extends`, `include`), the project model, and the plan that turns it into engine calls (networks,
+//! volumes, containers with Compose's labels, in dependency order).
+//!
+//! Must not: start processes or touch the state root itself; every container, network and volume
+//! is made through `berth_engine::Engine`, the same calls the CLI and the Docker API use.
