@@ -81,6 +81,8 @@ enum Command {
     /// Manage machines: Docker hosts in VMs (docker-machine's verbs)
     #[command(subcommand)]
     Machine(commands::machine::Command),
+    /// Define and run multi-container applications (the Compose Specification)
+    Compose(commands::compose::Args),
     /// The per-container monitor (internal)
     #[command(hide = true)]
     Shim(commands::shim::Args),
@@ -262,6 +264,8 @@ fn main() {
             eprintln!("Error: {e}");
             e.exit_code()
         }),
+        // Compose opens the engine only for the verbs that need it, and has its own exit codes.
+        Command::Compose(args) => commands::compose::run(args),
         other => {
             let daemon_is_125 = other.reports_engine_errors_as_125();
             match dispatch(other) {
@@ -342,7 +346,8 @@ fn dispatch(command: Command) -> Result<i32, commands::CliError> {
         | Command::VmExec(_)
         | Command::Serve(_)
         | Command::Completion(_)
-        | Command::Machine(_) => {
+        | Command::Machine(_)
+        | Command::Compose(_) => {
             unreachable!("handled before the engine opens")
         }
     }

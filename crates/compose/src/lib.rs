@@ -6,3 +6,17 @@
 //!
 //! Must not: start processes or touch the state root itself; every container, network and volume
 //! is made through `berth_engine::Engine`, the same calls the CLI and the Docker API use.
+
+pub mod canonical;
+pub mod error;
+pub mod interpolate;
+pub mod loader;
+pub mod loc;
+mod merge;
+pub mod model;
+pub mod node;
+mod read;
+
+pub use error::Error;
+pub use loader::{LoadOptions, load};
+pub use model::Project;

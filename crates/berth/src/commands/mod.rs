@@ -5,6 +5,7 @@ pub mod build;
 pub mod builder;
 pub mod commit;
 pub mod completion;
+pub mod compose;
 pub mod container_prune;
 pub mod cp;
 pub mod create;
