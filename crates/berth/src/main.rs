@@ -83,6 +83,9 @@ enum Command {
     Machine(commands::machine::Command),
     /// Define and run multi-container applications (the Compose Specification)
     Compose(commands::compose::Args),
+    /// Play Kubernetes YAML without a server (podman's `kube play` and `kube down`)
+    #[command(subcommand)]
+    Kube(commands::kube::Command),
     /// The per-container monitor (internal)
     #[command(hide = true)]
     Shim(commands::shim::Args),
@@ -105,6 +108,9 @@ enum Command {
     /// One exec in a `--vm` container, through its relay (internal)
     #[command(hide = true, name = "vm-exec")]
     VmExec(commands::vm_exec::Args),
+    /// A pod's infra process, holding its namespaces (internal; runs in the pod's sandbox)
+    #[command(hide = true, name = "pod-infra")]
+    PodInfra(commands::pod_infra::Args),
 }
 
 /// The container verbs that are both `berth VERB` and `berth container VERB`.
@@ -253,6 +259,8 @@ fn main() {
         Command::VmAgent(args) => commands::vm_agent::run(args),
         Command::VmRelay(args) => commands::vm_relay::run(args),
         Command::VmExec(args) => commands::vm_exec::run(args),
+        // Inside a pod's sandbox: no state root there.
+        Command::PodInfra(args) => commands::pod_infra::run(args),
         Command::Completion(args) => commands::completion::run(Cli::command(), args),
         // The server opens one engine per worker thread itself.
         Command::Serve(args) => commands::serve::run(args).unwrap_or_else(|e| {
@@ -340,10 +348,12 @@ fn dispatch(command: Command) -> Result<i32, commands::CliError> {
         Command::Version(a) => commands::version::run(a),
         Command::Search(a) => commands::search::run(&engine, a),
         Command::Manifest(c) => commands::manifest::run(&engine, c),
+        Command::Kube(c) => commands::kube::run(engine, c),
         Command::Shim(_)
         | Command::VmAgent(_)
         | Command::VmRelay(_)
         | Command::VmExec(_)
+        | Command::PodInfra(_)
         | Command::Serve(_)
         | Command::Completion(_)
         | Command::Machine(_)

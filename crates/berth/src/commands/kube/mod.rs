@@ -1,0 +1,39 @@
+//! `berth kube play|down`: Kubernetes YAML on berth without a server (podman's verbs); one
+//! file per verb.
+
+pub mod down;
+pub mod play;
+
+use super::CliError;
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Create containers, pods and volumes from Kubernetes YAML
+    Play(play::Args),
+    /// Remove what `kube play` made of a Kubernetes YAML file
+    Down(down::Args),
+}
+
+// The kubelet takes its engine in an Arc (the API server's controllers share one); here one
+// thread uses it, so the Arc is neither sent nor shared.
+#[allow(clippy::arc_with_non_send_sync)]
+pub fn run(engine: berth_engine::Engine, command: Command) -> Result<i32, CliError> {
+    let engine = std::sync::Arc::new(engine);
+    match command {
+        Command::Play(a) => play::run(engine, a),
+        Command::Down(a) => down::run(engine, a),
+    }
+}
+
+/// The file's name (for errors) and contents; `-` is stdin.
+pub fn read_file(path: &str) -> Result<(String, String), CliError> {
+    if path == "-" {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .map_err(|e| CliError::usage(format!("reading stdin: {e}")))?;
+        return Ok(("<stdin>".into(), text));
+    }
+    let text =
+        std::fs::read_to_string(path).map_err(|e| CliError::usage(format!("{path}: {e}")))?;
+    Ok((path.to_string(), text))
+}
