@@ -8,14 +8,19 @@
 //! is made through `berth_engine::Engine`, the same calls the CLI and the Docker API use.
 
 pub mod canonical;
+pub mod containers;
+pub mod down;
 pub mod error;
 pub mod interpolate;
+pub mod labels;
 pub mod loader;
 pub mod loc;
 mod merge;
 pub mod model;
 pub mod node;
 mod read;
+pub mod request;
+pub mod up;
 
 pub use error::Error;
 pub use loader::{LoadOptions, load};

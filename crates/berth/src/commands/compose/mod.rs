@@ -3,6 +3,11 @@
 //! verbs that change containers call its plan, which calls the engine.
 
 pub mod config;
+pub mod down;
+pub mod logs;
+mod progress;
+pub mod ps;
+pub mod up;
 
 use std::path::PathBuf;
 
@@ -12,25 +17,25 @@ use super::CliError;
 #[derive(clap::Args, Clone)]
 pub struct ProjectFlags {
     /// Compose configuration files
-    #[arg(short = 'f', long = "file", global = true)]
+    #[arg(short = 'f', long = "file")]
     pub file: Vec<PathBuf>,
     /// Project name
-    #[arg(short = 'p', long = "project-name", global = true)]
+    #[arg(short = 'p', long = "project-name")]
     pub project_name: Option<String>,
     /// Specify an alternate working directory (default: the path of the first Compose file)
-    #[arg(long = "project-directory", global = true)]
+    #[arg(long = "project-directory")]
     pub project_directory: Option<PathBuf>,
     /// Specify an alternate environment file
-    #[arg(long = "env-file", global = true)]
+    #[arg(long = "env-file")]
     pub env_file: Vec<PathBuf>,
     /// Specify a profile to enable
-    #[arg(long = "profile", global = true)]
+    #[arg(long = "profile")]
     pub profile: Vec<String>,
     /// Set type of progress output (auto, tty, plain, json, quiet)
-    #[arg(long, global = true, default_value = "auto")]
+    #[arg(long, default_value = "auto")]
     pub progress: String,
     /// Control when to print ANSI control characters ("never"|"always"|"auto")
-    #[arg(long, global = true, default_value = "auto")]
+    #[arg(long, default_value = "auto")]
     pub ansi: String,
 }
 
@@ -47,12 +52,24 @@ pub enum Command {
     /// Parse, resolve and render compose file in canonical format
     #[command(alias = "convert")]
     Config(config::Args),
+    /// Create and start containers
+    Up(up::Args),
+    /// Stop and remove containers, networks
+    Down(down::Args),
+    /// List containers
+    Ps(ps::Args),
+    /// View output from containers
+    Logs(logs::Args),
 }
 
 /// Runs a compose verb; the errors are printed here with Compose's exit codes.
 pub fn run(args: Args) -> i32 {
     let result = match args.command {
         Command::Config(a) => config::run(&args.project, a),
+        Command::Up(a) => up::run(&args.project, a),
+        Command::Down(a) => down::run(&args.project, a),
+        Command::Ps(a) => ps::run(&args.project, a),
+        Command::Logs(a) => logs::run(&args.project, a),
     };
     result.unwrap_or_else(|e| {
         eprintln!("{e}");

@@ -1,0 +1,223 @@
+//! `berth compose up`: create and start the project's containers (only what changed is
+//! recreated). Attached (no `-d`), it streams their logs with `web-1  | ` prefixes until they
+//! all exit, or until Ctrl-C / SIGTERM, which stops them, as Docker Compose does.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use berth_compose::containers::{project_containers, service_of};
+use berth_compose::up::UpOptions;
+use berth_engine::containers::ContainerRecord;
+use berth_engine::logs::LogOptions;
+
+use super::{CliError, ProjectFlags, logs, progress};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Detached mode: Run containers in the background
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Recreate containers even if their configuration and image haven't changed
+    #[arg(long)]
+    pub force_recreate: bool,
+    /// If containers already exist, don't recreate them
+    #[arg(long, conflicts_with = "force_recreate")]
+    pub no_recreate: bool,
+    /// Don't start the services after creating them
+    #[arg(long)]
+    pub no_start: bool,
+    /// Remove containers for services not defined in the Compose file
+    #[arg(long)]
+    pub remove_orphans: bool,
+    /// Scale SERVICE to NUM instances (SERVICE=NUM)
+    #[arg(long)]
+    pub scale: Vec<String>,
+    /// Wait for services to be running|healthy. Implies detached mode
+    #[arg(long)]
+    pub wait: bool,
+    /// Maximum duration in seconds to wait for the project to be running|healthy
+    #[arg(long)]
+    pub wait_timeout: Option<u64>,
+    /// Stops all containers if any container was stopped. Incompatible with -d
+    #[arg(long, conflicts_with = "detach")]
+    pub abort_on_container_exit: bool,
+    /// Return the exit code of the selected service container. Implies
+    /// --abort-on-container-exit
+    #[arg(long)]
+    pub exit_code_from: Option<String>,
+    /// Use this timeout in seconds for container shutdown
+    #[arg(short, long)]
+    pub timeout: Option<i64>,
+    /// Don't print prefix in logs
+    #[arg(long)]
+    pub no_log_prefix: bool,
+    /// Produce monochrome output
+    #[arg(long)]
+    pub no_color: bool,
+    /// Don't start linked services (accepted; dependencies are started only when listed)
+    #[arg(long)]
+    pub no_deps: bool,
+    /// Services to start (default: all); a service behind a profile is enabled by naming it
+    pub services: Vec<String>,
+}
+
+pub fn run(flags: &ProjectFlags, args: Args) -> Result<i32, CliError> {
+    let mut project = flags.load()?;
+    for name in &args.services {
+        berth_compose::loader::enable(&mut project, name);
+        project.service(name)?;
+    }
+    if !args.services.is_empty() {
+        // Only the named services and what they depend on.
+        let mut keep: Vec<String> = Vec::new();
+        fn add(p: &berth_compose::Project, name: &str, keep: &mut Vec<String>, deps: bool) {
+            if keep.iter().any(|k| k == name) {
+                return;
+            }
+            keep.push(name.to_string());
+            if deps && let Some(s) = p.services.get(name) {
+                for d in s.depends_on.keys() {
+                    add(p, d, keep, deps);
+                }
+            }
+        }
+        for name in &args.services {
+            add(&project, name, &mut keep, !args.no_deps);
+        }
+        project.services.retain(|k, _| keep.contains(k));
+    }
+    let mut scale = BTreeMap::new();
+    for s in &args.scale {
+        let (name, n) = s
+            .split_once('=')
+            .and_then(|(k, v)| Some((k.to_string(), v.parse::<u32>().ok()?)))
+            .ok_or_else(|| CliError::usage(format!("invalid --scale {s:?}: use SERVICE=NUM")))?;
+        scale.insert(name, n);
+    }
+    let opts = UpOptions {
+        force_recreate: args.force_recreate,
+        no_recreate: args.no_recreate,
+        remove_orphans: args.remove_orphans,
+        no_start: args.no_start,
+        scale,
+        wait: args.wait,
+        wait_timeout: args.wait_timeout.map(Duration::from_secs),
+        timeout: args.timeout,
+    };
+    let engine = berth_engine::Engine::open()?;
+    let attached = !(args.detach || args.wait || args.no_start);
+    // Blocked before any thread starts, so every thread inherits the mask and the signals
+    // wait for `sigtimedwait` below (an attached `up` turns them into a clean stop).
+    let signals = attached.then(block_stop_signals);
+    let mut warn = |m: String| eprintln!("WARN[0000] {m}");
+    let ids = berth_compose::up::up(&engine, &project, &opts, &mut progress::plain, &mut warn)?;
+    if !attached {
+        return Ok(0);
+    }
+    let containers: Vec<ContainerRecord> = project_containers(&engine, &project.name, true)?
+        .into_iter()
+        .filter(|c| ids.contains(&c.id))
+        .collect();
+    let names: Vec<String> = containers
+        .iter()
+        .map(|c| logs::short_name(&project.name, c))
+        .collect();
+    println!("Attaching to {}", names.join(", "));
+    let options = LogOptions {
+        follow: true,
+        stdout: true,
+        stderr: true,
+        ..LogOptions::default()
+    };
+    let colour = !args.no_color && progress::colour(&flags.ansi);
+    let threads = logs::stream(
+        &project.name,
+        &containers,
+        options,
+        !args.no_log_prefix,
+        colour,
+    );
+    let abort = args.abort_on_container_exit || args.exit_code_from.is_some();
+    let mut exited: BTreeMap<String, i64> = BTreeMap::new();
+    let mut code = 0;
+    loop {
+        if let Some(set) = &signals
+            && let Some(signal) = wait_signal(set, Duration::from_millis(200))
+        {
+            eprintln!("Gracefully stopping... (press Ctrl+C again to force)");
+            stop(&engine, &containers, args.timeout)?;
+            code = 128 + signal;
+            break;
+        }
+        let mut first_exit = None;
+        for c in &containers {
+            let rec = engine.container(&c.id)?;
+            if !rec.state.has_shim() && !exited.contains_key(&c.id) {
+                exited.insert(c.id.clone(), rec.exit_code);
+                println!(
+                    "{} exited with code {}",
+                    logs::short_name(&project.name, c),
+                    rec.exit_code
+                );
+                first_exit.get_or_insert(rec.exit_code);
+            }
+        }
+        if abort && let Some(first) = first_exit {
+            eprintln!("Aborting on container exit...");
+            stop(&engine, &containers, args.timeout)?;
+            code = match &args.exit_code_from {
+                Some(service) => containers
+                    .iter()
+                    .filter(|c| service_of(c) == service)
+                    .map(|c| engine.container(&c.id).map(|r| r.exit_code).unwrap_or(1))
+                    .next()
+                    .unwrap_or(1) as i32,
+                None => first as i32,
+            };
+            break;
+        }
+        if exited.len() == containers.len() {
+            break;
+        }
+    }
+    for t in threads {
+        let _ = t.join();
+    }
+    Ok(code)
+}
+
+fn stop(
+    engine: &berth_engine::Engine,
+    containers: &[ContainerRecord],
+    timeout: Option<i64>,
+) -> Result<(), CliError> {
+    let refs: Vec<&ContainerRecord> = containers.iter().rev().collect();
+    berth_compose::down::stop_all(engine, &refs, timeout, &mut progress::plain)?;
+    Ok(())
+}
+
+/// Blocks SIGINT and SIGTERM in this thread (and the threads it starts).
+fn block_stop_signals() -> libc::sigset_t {
+    // SAFETY: sigset_t is plain data that sigemptyset initialises; pthread_sigmask only
+    // changes this thread's mask.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        set
+    }
+}
+
+/// A blocked stop signal that arrived within `timeout`.
+fn wait_signal(set: &libc::sigset_t, timeout: Duration) -> Option<i32> {
+    let ts = libc::timespec {
+        tv_sec: timeout.as_secs() as libc::time_t,
+        tv_nsec: timeout.subsec_nanos() as libc::c_long,
+    };
+    // SAFETY: `set` is an initialised signal set and `ts` a valid timespec; a null siginfo
+    // is allowed.
+    let signal = unsafe { libc::sigtimedwait(set, std::ptr::null_mut(), &ts) };
+    (signal > 0).then_some(signal)
+}

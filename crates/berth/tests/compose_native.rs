@@ -1,0 +1,275 @@
+//! `berth compose` (the Compose Specification run by berth itself, no daemon): a web + db
+//! project of busybox services where web waits for db's healthcheck, publishes a port that
+//! answers, reaches db by its service name; a second `up` keeps unchanged containers and
+//! recreates a changed one; `down -v` leaves no container, network or volume. Bad files fail
+//! with file:line:column and create nothing.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use common::{COMMAND_DEADLINE, Env, Run, eventually, free_port, output_within};
+
+/// Takes the project down even when the test failed half-way.
+struct Down<'a>(&'a Env, &'a Path);
+
+impl Drop for Down<'_> {
+    fn drop(&mut self) {
+        let _ = compose(
+            self.0,
+            self.1,
+            &["down", "-v", "-t", "0", "--remove-orphans"],
+        );
+        for id in self.0.container_ids() {
+            let _ = self.0.berth(&["rm", "-f", &id]);
+        }
+    }
+}
+
+fn compose(env: &Env, dir: &Path, args: &[&str]) -> Run {
+    let mut c: Command = env.cmd(&["compose"]);
+    c.args(args)
+        .current_dir(dir)
+        .env_remove("COMPOSE_PROJECT_NAME");
+    output_within(c, COMMAND_DEADLINE)
+}
+
+fn compose_ok(env: &Env, dir: &Path, args: &[&str]) -> Run {
+    let r = compose(env, dir, args);
+    assert_eq!(
+        r.code, 0,
+        "compose {args:?} failed: {}{}",
+        r.stdout, r.stderr
+    );
+    r
+}
+
+fn http_get(port: u16) -> Result<String, String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok();
+    s.write_all(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")
+        .map_err(|e| e.to_string())?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).map_err(|e| e.to_string())?;
+    if out.is_empty() {
+        return Err("empty answer".into());
+    }
+    Ok(out)
+}
+
+fn project_file(web_greeting: &str) -> String {
+    format!(
+        r#"name: shop
+x-base: &base
+  image: bbox
+  stop_grace_period: 1s
+services:
+  web:
+    <<: *base
+    command: ["sh", "-c", "mkdir -p /www && echo {web_greeting} > /www/index.html && exec httpd -f -p 80 -h /www"]
+    ports: ["127.0.0.1:${{WEB_PORT}}:80"]
+    depends_on:
+      db: {{condition: service_healthy}}
+  db:
+    <<: *base
+    command: ["sh", "-c", "mkdir -p /srv && echo from-db > /srv/index.html && touch /data/ready && exec httpd -f -p 80 -h /srv"]
+    volumes: ["data:/data"]
+    healthcheck:
+      test: ["CMD", "cat", "/data/ready"]
+      interval: 200ms
+      retries: 50
+  debug:
+    <<: *base
+    profiles: [debug]
+    command: ["sleep", "60"]
+volumes:
+  data:
+"#
+    )
+}
+
+#[test]
+fn up_ps_logs_and_down_of_a_web_and_db_project() {
+    let env = common::required_env();
+    env.image("bbox", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    std::fs::write(dir.path().join("compose.yaml"), project_file("hello-web")).unwrap();
+    std::fs::write(dir.path().join(".env"), format!("WEB_PORT={port}\n")).unwrap();
+    let _down = Down(&env, dir.path());
+
+    let up = compose_ok(&env, dir.path(), &["up", "-d"]);
+    // db became healthy before web started.
+    let healthy = up
+        .stderr
+        .find("Container shop-db-1  Healthy")
+        .expect(&up.stderr);
+    let web_started = up
+        .stderr
+        .find("Container shop-web-1  Started")
+        .expect(&up.stderr);
+    assert!(healthy < web_started, "{}", up.stderr);
+
+    // The published port answers, and web reaches db by its service name.
+    let body = eventually(Duration::from_secs(10), "GET on the published port", || {
+        http_get(port)
+    });
+    assert!(body.contains("hello-web"), "{body}");
+    let fetched = env.ok(&["exec", "shop-web-1", "wget", "-qO-", "http://db/"]);
+    assert_eq!(fetched.trim(), "from-db");
+
+    // Compose's names and labels, as `docker compose` would set them.
+    let labels = env.ok(&[
+        "inspect",
+        "-f",
+        "{{index .Config.Labels \"com.docker.compose.project\"}} {{index .Config.Labels \"com.docker.compose.service\"}} {{index .Config.Labels \"com.docker.compose.container-number\"}} {{index .Config.Labels \"com.docker.compose.oneoff\"}}",
+        "shop-web-1",
+    ]);
+    assert_eq!(labels.trim(), "shop web 1 False");
+    assert!(env.ok(&["network", "ls"]).contains("shop_default"));
+    assert!(env.ok(&["volume", "ls"]).contains("shop_data"));
+
+    // ps: the two enabled services, not the one behind a profile.
+    let ps = compose_ok(&env, dir.path(), &["ps", "--services"]);
+    assert_eq!(ps.stdout, "db\nweb\n");
+    let table = compose_ok(&env, dir.path(), &["ps"]).stdout;
+    assert!(
+        table.contains("shop-web-1") && table.contains("(healthy)"),
+        "{table}"
+    );
+    let json = compose_ok(&env, dir.path(), &["ps", "--format", "json"]).stdout;
+    let rows: Vec<serde_json::Value> = json
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1]["Service"], "web");
+    assert_eq!(rows[1]["State"], "running");
+
+    // A second `up` changes nothing; a changed service alone is recreated.
+    let db_id = env.ok(&["inspect", "-f", "{{.Id}}", "shop-db-1"]);
+    let again = compose_ok(&env, dir.path(), &["up", "-d"]);
+    assert!(
+        again.stderr.contains("Container shop-web-1  Running"),
+        "{}",
+        again.stderr
+    );
+    assert!(!again.stderr.contains("Recreate"), "{}", again.stderr);
+    std::fs::write(dir.path().join("compose.yaml"), project_file("changed-web")).unwrap();
+    let changed = compose_ok(&env, dir.path(), &["up", "-d"]);
+    assert!(
+        changed.stderr.contains("Container shop-web-1  Recreated"),
+        "{}",
+        changed.stderr
+    );
+    assert_eq!(env.ok(&["inspect", "-f", "{{.Id}}", "shop-db-1"]), db_id);
+    let body = eventually(Duration::from_secs(10), "GET after recreate", || {
+        http_get(port).and_then(|b| b.contains("changed-web").then_some(b.clone()).ok_or(b))
+    });
+    assert!(body.contains("changed-web"));
+
+    // logs: prefixed per container.
+    let logs = compose_ok(&env, dir.path(), &["logs", "--no-color"]).stdout;
+    let _ = logs; // httpd -f writes nothing; the prefix is checked on `up` attached below.
+
+    // down -v: nothing of the project is left.
+    compose_ok(&env, dir.path(), &["down", "-v"]);
+    assert!(env.container_ids().is_empty());
+    assert!(!env.ok(&["network", "ls"]).contains("shop_default"));
+    assert!(!env.ok(&["volume", "ls"]).contains("shop_data"));
+}
+
+#[test]
+fn attached_up_prefixes_logs_and_passes_the_exit_code_through() {
+    let env = common::required_env();
+    env.image("bbox", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        r#"services:
+  init:
+    image: bbox
+    command: ["sh", "-c", "echo preparing; exit 0"]
+  job:
+    image: bbox
+    command: ["sh", "-c", "echo working; exit 7"]
+    depends_on:
+      init: {condition: service_completed_successfully}
+"#,
+    )
+    .unwrap();
+    let _down = Down(&env, dir.path());
+    let r = compose(
+        &env,
+        dir.path(),
+        &["-p", "batch", "up", "--no-color", "--exit-code-from", "job"],
+    );
+    assert_eq!(r.code, 7, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("job-1  | working"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("job-1 exited with code 7"),
+        "{}",
+        r.stdout
+    );
+    let logs = compose_ok(
+        &env,
+        dir.path(),
+        &["-p", "batch", "logs", "--no-color", "init"],
+    );
+    assert_eq!(logs.stdout, "init-1 | preparing\n");
+}
+
+#[test]
+fn bad_files_name_file_line_and_column_and_create_nothing() {
+    let env = common::required_env();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("compose.yaml");
+    std::fs::write(&file, "services:\n  web:\n    image: [bbox\n   ports: x\n").unwrap();
+    let r = compose(&env, dir.path(), &["up", "-d"]);
+    assert_eq!(r.code, 15, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!("{}:4:", file.display())),
+        "{}",
+        r.stderr
+    );
+
+    std::fs::write(
+        &file,
+        "services:\n  web:\n    image: bbox\n    environment:\n      TOKEN: ${TOKEN:?the token is needed}\n",
+    )
+    .unwrap();
+    let r = compose(&env, dir.path(), &["up", "-d"]);
+    assert_eq!(r.code, 15, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!(
+            "{}:5:14: services.web.environment.TOKEN: required variable TOKEN is missing a value: the token is needed",
+            file.display()
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(env.container_ids().is_empty());
+    assert!(!env.ok(&["network", "ls"]).contains("_default"));
+
+    // config prints the canonical project once the variable is there.
+    let mut c = env.cmd(&["compose", "config", "--format", "json"]);
+    c.current_dir(dir.path()).env("TOKEN", "s3cret");
+    let r = output_within(c, COMMAND_DEADLINE);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(doc["services"]["web"]["environment"]["TOKEN"], "s3cret");
+    let project = dir
+        .path()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .to_lowercase();
+    assert_eq!(
+        doc["networks"]["default"]["name"],
+        format!("{}_default", project.replace('.', ""))
+    );
+}

@@ -1,0 +1,417 @@
+//! `up`: converge the engine to the project. Networks and volumes first, then each service
+//! after the ones it depends on (waiting for their condition), keeping a container whose
+//! config hash still matches and recreating one whose hash changed, as Compose v2 does.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use berth_engine::Engine;
+use berth_engine::containers::ContainerRecord;
+use berth_engine::networks::NetworkCreate;
+use berth_engine::types::State;
+use berth_engine::volumes::VolumeCreate;
+
+use crate::containers::{label, number_of, project_containers, service_of};
+use crate::error::Error;
+use crate::labels;
+use crate::loader::start_order;
+use crate::model::{Condition, Project};
+use crate::request::{config_hash, container_name, create_request, endpoint};
+
+/// What `up` is asked to do beyond the project itself.
+#[derive(Debug, Clone, Default)]
+pub struct UpOptions {
+    pub force_recreate: bool,
+    pub no_recreate: bool,
+    pub remove_orphans: bool,
+    /// `--no-start`: create only.
+    pub no_start: bool,
+    /// `--scale SERVICE=N`
+    pub scale: BTreeMap<String, u32>,
+    /// `--wait`: return only when every container runs (and is healthy if it has a check).
+    pub wait: bool,
+    pub wait_timeout: Option<Duration>,
+    /// `-t`: seconds to stop a container being replaced.
+    pub timeout: Option<i64>,
+}
+
+/// One line of progress: ("Network"/"Volume"/"Container", name, status), as Compose prints.
+pub type Progress<'a> = &'a mut dyn FnMut(&str, &str, &str);
+
+/// Brings the project up; returns the ids of its service containers, in start order.
+pub fn up(
+    engine: &Engine,
+    project: &Project,
+    opts: &UpOptions,
+    progress: Progress,
+    warn: &mut dyn FnMut(String),
+) -> Result<Vec<String>, Error> {
+    ensure_networks(engine, project, progress)?;
+    ensure_volumes(engine, project, progress)?;
+    let existing = project_containers(engine, &project.name, true)?;
+    let orphans: Vec<&ContainerRecord> = existing
+        .iter()
+        .filter(|c| {
+            !project.services.contains_key(service_of(c))
+                && !project.disabled.contains_key(service_of(c))
+        })
+        .collect();
+    if !orphans.is_empty() {
+        if opts.remove_orphans {
+            for c in orphans {
+                progress("Container", &c.name, "Removing");
+                engine.remove_container(&c.id, true)?;
+                progress("Container", &c.name, "Removed");
+            }
+        } else {
+            let names: Vec<&str> = orphans.iter().map(|c| c.name.as_str()).collect();
+            warn(format!(
+                "Found orphan containers ({}) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.",
+                names.join(", ")
+            ));
+        }
+    }
+    let mut ids = Vec::new();
+    for name in start_order(project) {
+        let service = &project.services[&name];
+        for (dep, d) in &service.depends_on {
+            if !opts.no_start && project.services.contains_key(dep) {
+                wait_for_dependency(engine, project, dep, d.condition, progress)?;
+            }
+        }
+        let replicas = opts
+            .scale
+            .get(&name)
+            .copied()
+            .unwrap_or_else(|| service.replicas());
+        ids.extend(converge_service(
+            engine, project, &name, replicas, &existing, opts, progress,
+        )?);
+    }
+    if opts.wait {
+        wait_healthy(engine, project, &ids, opts.wait_timeout, progress)?;
+    }
+    Ok(ids)
+}
+
+fn ensure_networks(engine: &Engine, project: &Project, progress: Progress) -> Result<(), Error> {
+    for (key, net) in &project.networks {
+        let used = project
+            .services
+            .values()
+            .any(|s| s.networks.contains_key(key));
+        if !used {
+            continue;
+        }
+        if engine.network(&net.name).is_ok() {
+            continue;
+        }
+        if net.external {
+            return Err(Error::Project(format!(
+                "network {} declared as external, but could not be found",
+                net.name
+            )));
+        }
+        progress("Network", &net.name, "Creating");
+        let mut labels = net.labels.clone();
+        labels.insert(labels::PROJECT.into(), project.name.clone());
+        labels.insert(labels::NETWORK.into(), key.clone());
+        let pool = net.ipam.as_ref().and_then(|i| i.config.first());
+        engine.create_network(NetworkCreate {
+            name: net.name.clone(),
+            driver: net.driver.clone().unwrap_or_default(),
+            subnet: pool.and_then(|p| p.subnet.clone()).unwrap_or_default(),
+            gateway: pool.and_then(|p| p.gateway.clone()).unwrap_or_default(),
+            ip_range: pool.and_then(|p| p.ip_range.clone()).unwrap_or_default(),
+            internal: net.internal,
+            labels,
+            options: net.driver_opts.clone(),
+            enable_ipv6: net.enable_ipv6,
+            ..NetworkCreate::default()
+        })?;
+        progress("Network", &net.name, "Created");
+    }
+    Ok(())
+}
+
+fn ensure_volumes(engine: &Engine, project: &Project, progress: Progress) -> Result<(), Error> {
+    for (key, vol) in &project.volumes {
+        if engine.volume(&vol.name).is_ok() {
+            continue;
+        }
+        if vol.external {
+            return Err(Error::Project(format!(
+                "external volume \"{}\" not found",
+                vol.name
+            )));
+        }
+        progress("Volume", &vol.name, "Creating");
+        let mut labels = vol.labels.clone();
+        labels.insert(labels::PROJECT.into(), project.name.clone());
+        labels.insert(labels::VOLUME.into(), key.clone());
+        engine.create_volume(VolumeCreate {
+            name: Some(vol.name.clone()),
+            driver: vol.driver.clone().unwrap_or_default(),
+            labels,
+            options: vol.driver_opts.clone(),
+        })?;
+        progress("Volume", &vol.name, "Created");
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn converge_service(
+    engine: &Engine,
+    project: &Project,
+    name: &str,
+    replicas: u32,
+    existing: &[ContainerRecord],
+    opts: &UpOptions,
+    progress: Progress,
+) -> Result<Vec<String>, Error> {
+    let service = &project.services[name];
+    let hash = config_hash(service);
+    let mine: Vec<&ContainerRecord> = existing.iter().filter(|c| service_of(c) == name).collect();
+    // Replicas beyond the wanted count go, highest numbers first.
+    for c in mine.iter().rev().filter(|c| number_of(c) > replicas) {
+        progress("Container", &c.name, "Stopping");
+        engine.stop_container(&c.id, opts.timeout)?;
+        engine.remove_container(&c.id, true)?;
+        progress("Container", &c.name, "Removed");
+    }
+    let mut ids = Vec::new();
+    for number in 1..=replicas {
+        let current = mine.iter().find(|c| number_of(c) == number);
+        let id = match current {
+            Some(c)
+                if opts.no_recreate
+                    || (!opts.force_recreate && label(c, labels::CONFIG_HASH) == Some(&hash)) =>
+            {
+                let running = engine.container(&c.id)?.state.has_shim();
+                if running {
+                    progress("Container", &c.name, "Running");
+                } else if !opts.no_start {
+                    progress("Container", &c.name, "Starting");
+                    engine.start_container(&c.id, None)?;
+                    progress("Container", &c.name, "Started");
+                }
+                c.id.clone()
+            }
+            Some(c) => {
+                progress("Container", &c.name, "Recreate");
+                engine.stop_container(&c.id, opts.timeout)?;
+                engine.remove_container(&c.id, true)?;
+                let id = create_one(engine, project, name, number)?;
+                progress("Container", &c.name, "Recreated");
+                if !opts.no_start {
+                    start_one(engine, &id, &c.name, progress)?;
+                }
+                id
+            }
+            None => {
+                let cname = container_name(project, name, number);
+                progress("Container", &cname, "Creating");
+                let id = create_one(engine, project, name, number)?;
+                progress("Container", &cname, "Created");
+                if !opts.no_start {
+                    start_one(engine, &id, &cname, progress)?;
+                }
+                id
+            }
+        };
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+fn start_one(engine: &Engine, id: &str, name: &str, progress: Progress) -> Result<(), Error> {
+    progress("Container", name, "Starting");
+    engine.start_container(id, None)?;
+    progress("Container", name, "Started");
+    Ok(())
+}
+
+/// Creates replica `number` and connects it to the service's other networks.
+pub fn create_one(
+    engine: &Engine,
+    project: &Project,
+    name: &str,
+    number: u32,
+) -> Result<String, Error> {
+    let service = &project.services[name];
+    let via_service = match service
+        .network_mode
+        .as_deref()
+        .and_then(|m| m.strip_prefix("service:"))
+    {
+        Some(other) => Some(
+            project_containers(engine, &project.name, true)?
+                .into_iter()
+                .find(|c| service_of(c) == other)
+                .map(|c| c.id)
+                .ok_or_else(|| {
+                    Error::Project(format!(
+                        "service {name:?} uses the network of {other:?}, which has no container"
+                    ))
+                })?,
+        ),
+        None => None,
+    };
+    let request = create_request(project, name, number, via_service)?;
+    let cname = container_name(project, name, number);
+    let id = engine.create_container(request, Some(&cname))?;
+    if service.network_mode.is_none() {
+        for (key, settings) in service.networks.iter().skip(1) {
+            let net = &project.networks[key];
+            let ep = endpoint(name, settings.as_ref());
+            let ip = ep
+                .ipam_config
+                .as_ref()
+                .map(|i| i.ipv4_address.clone())
+                .filter(|a| !a.is_empty());
+            engine.connect_network(
+                &net.name,
+                &id,
+                ip.as_deref(),
+                ep.aliases.as_deref().unwrap_or_default(),
+            )?;
+        }
+    }
+    Ok(id)
+}
+
+const POLL: Duration = Duration::from_millis(100);
+
+/// Waits until a dependency's containers meet the condition a dependent asked for.
+fn wait_for_dependency(
+    engine: &Engine,
+    project: &Project,
+    dep: &str,
+    condition: Condition,
+    progress: Progress,
+) -> Result<(), Error> {
+    if condition == Condition::ServiceStarted {
+        return Ok(());
+    }
+    let containers: Vec<ContainerRecord> = project_containers(engine, &project.name, true)?
+        .into_iter()
+        .filter(|c| service_of(c) == dep)
+        .collect();
+    for c in containers {
+        progress("Container", &c.name, "Waiting");
+        loop {
+            let rec = engine.container(&c.id)?;
+            match condition {
+                Condition::ServiceHealthy => match rec.health.as_ref().map(|h| h.status.as_str()) {
+                    Some("healthy") => {
+                        progress("Container", &c.name, "Healthy");
+                        break;
+                    }
+                    Some("unhealthy") => {
+                        return Err(Error::Project(format!(
+                            "dependency failed to start: container {} is unhealthy",
+                            c.name
+                        )));
+                    }
+                    _ if !rec.state.has_shim() && rec.state != State::Created => {
+                        return Err(Error::Project(format!(
+                            "dependency failed to start: container {} exited ({})",
+                            c.name, rec.exit_code
+                        )));
+                    }
+                    _ if rec.state.has_shim()
+                        && !berth_engine::health::has_healthcheck(
+                            rec.config.config.healthcheck.as_ref(),
+                        ) =>
+                    {
+                        return Err(Error::Project(format!(
+                            "container {} has no healthcheck configured",
+                            c.name
+                        )));
+                    }
+                    _ => {}
+                },
+                Condition::ServiceCompletedSuccessfully => {
+                    if matches!(rec.state, State::Exited | State::Dead) {
+                        if rec.exit_code == 0 {
+                            progress("Container", &c.name, "Exited");
+                            break;
+                        }
+                        return Err(Error::Project(format!(
+                            "service {dep:?} didn't complete successfully: exit {}",
+                            rec.exit_code
+                        )));
+                    }
+                }
+                Condition::ServiceStarted => break,
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+    Ok(())
+}
+
+/// `--wait`: every container running, and healthy where it has a check.
+fn wait_healthy(
+    engine: &Engine,
+    _project: &Project,
+    ids: &[String],
+    timeout: Option<Duration>,
+    progress: Progress,
+) -> Result<(), Error> {
+    let start = Instant::now();
+    for id in ids {
+        let mut announced = false;
+        loop {
+            let rec = engine.container(id)?;
+            if !announced {
+                progress("Container", &rec.name, "Waiting");
+                announced = true;
+            }
+            let health = rec.health.as_ref().map(|h| h.status.as_str());
+            match (rec.state.has_shim(), health) {
+                (true, None) | (true, Some("healthy")) => {
+                    progress(
+                        "Container",
+                        &rec.name,
+                        if health.is_some() {
+                            "Healthy"
+                        } else {
+                            "Running"
+                        },
+                    );
+                    break;
+                }
+                (_, Some("unhealthy")) => {
+                    let output = rec
+                        .health
+                        .as_ref()
+                        .and_then(|h| h.log.last())
+                        .map(|l| l.output.trim().to_string())
+                        .unwrap_or_default();
+                    return Err(Error::Project(format!(
+                        "container {} is unhealthy (service {:?}): {output}",
+                        rec.name,
+                        service_of(&rec)
+                    )));
+                }
+                (false, _) if rec.state != State::Created => {
+                    return Err(Error::Project(format!(
+                        "container {} exited ({})",
+                        rec.name, rec.exit_code
+                    )));
+                }
+                _ => {}
+            }
+            if timeout.is_some_and(|t| start.elapsed() > t) {
+                return Err(Error::Project(format!(
+                    "timeout waiting for container {} to be healthy",
+                    rec.name
+                )));
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+    Ok(())
+}
