@@ -273,3 +273,44 @@ fn bad_files_name_file_line_and_column_and_create_nothing() {
         format!("{}_default", project.replace('.', ""))
     );
 }
+
+#[test]
+fn sigterm_to_an_attached_up_stops_the_containers_gracefully() {
+    let env = common::required_env();
+    env.image("bbox", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        r#"services:
+  worker:
+    image: bbox
+    command: ["sh", "-c", "trap 'echo bye; exit 0' TERM; echo up; while true; do sleep 0.1; done"]
+"#,
+    )
+    .unwrap();
+    let _down = Down(&env, dir.path());
+    let mut c = env.cmd(&["compose", "-p", "sig", "up", "--no-color"]);
+    c.current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = c.spawn().unwrap();
+    let pid = child.id() as i32;
+    eventually(Duration::from_secs(20), "the worker running", || {
+        let ps = compose(&env, dir.path(), &["-p", "sig", "ps", "--services"]);
+        (ps.stdout == "worker\n").then_some(()).ok_or(ps.stdout)
+    });
+    // SAFETY: kill has no memory preconditions; pid is our own child.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let r = common::wait_within(child, COMMAND_DEADLINE, "compose up");
+    assert_eq!(r.code, 128 + libc::SIGTERM, "{}{}", r.stdout, r.stderr);
+    // The container got its own SIGTERM (its trap ran): the mask of the client is not its.
+    assert!(r.stdout.contains("worker-1 | bye"), "{}", r.stdout);
+    let ps = compose_ok(
+        &env,
+        dir.path(),
+        &["-p", "sig", "ps", "-a", "--format", "json"],
+    );
+    let row: serde_json::Value = serde_json::from_str(ps.stdout.trim()).unwrap();
+    assert_eq!(row["State"], "exited");
+    assert_eq!(row["ExitCode"], 0);
+}

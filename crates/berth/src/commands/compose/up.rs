@@ -106,14 +106,15 @@ pub fn run(flags: &ProjectFlags, args: Args) -> Result<i32, CliError> {
     };
     let engine = berth_engine::Engine::open()?;
     let attached = !(args.detach || args.wait || args.no_start);
-    // Blocked before any thread starts, so every thread inherits the mask and the signals
-    // wait for `sigtimedwait` below (an attached `up` turns them into a clean stop).
-    let signals = attached.then(block_stop_signals);
     let mut warn = |m: String| eprintln!("WARN[0000] {m}");
     let ids = berth_compose::up::up(&engine, &project, &opts, &mut progress::plain, &mut warn)?;
     if !attached {
         return Ok(0);
     }
+    // Blocked only now: a blocked mask is inherited through exec, so containers started
+    // with it would ignore their stop signal. Blocked before the log threads start, so they
+    // inherit it and the signals wait for `sigtimedwait` below (a clean stop).
+    let signals = Some(block_stop_signals());
     let containers: Vec<ContainerRecord> = project_containers(&engine, &project.name, true)?
         .into_iter()
         .filter(|c| ids.contains(&c.id))
