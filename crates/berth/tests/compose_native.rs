@@ -314,3 +314,68 @@ fn sigterm_to_an_attached_up_stops_the_containers_gracefully() {
     assert_eq!(row["State"], "exited");
     assert_eq!(row["ExitCode"], 0);
 }
+
+#[test]
+fn exec_run_port_and_the_lifecycle_verbs_act_on_services() {
+    let env = common::required_env();
+    env.image("bbox", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        r#"services:
+  web:
+    image: bbox
+    command: ["httpd", "-f", "-p", "80"]
+    stop_signal: SIGKILL
+    ports: ["127.0.0.1::80"]
+    depends_on: [db]
+  db:
+    image: bbox
+    command: ["sleep", "300"]
+    stop_signal: SIGKILL
+"#,
+    )
+    .unwrap();
+    let _down = Down(&env, dir.path());
+    let p = |args: &[&str]| -> Vec<String> {
+        let mut v = vec!["-p".to_string(), "verbs".to_string()];
+        v.extend(args.iter().map(|s| s.to_string()));
+        v
+    };
+    let run = |args: &[&str]| {
+        let v = p(args);
+        let refs: Vec<&str> = v.iter().map(String::as_str).collect();
+        compose(&env, dir.path(), &refs)
+    };
+    assert_eq!(run(&["up", "-d"]).code, 0);
+
+    // port: the published address answers.
+    let addr = run(&["port", "web", "80"]).stdout.trim().to_string();
+    let port: u16 = addr.rsplit(':').next().unwrap().parse().expect(&addr);
+    eventually(
+        Duration::from_secs(10),
+        "GET on compose port's answer",
+        || http_get(port),
+    );
+    // exec -T passes the exit code through.
+    let r = run(&["exec", "-T", "db", "sh", "-c", "echo in-db; exit 3"]);
+    assert_eq!((r.code, r.stdout.as_str()), (3, "in-db\n"), "{}", r.stderr);
+    // run --rm: a one-off whose exit code is the command's, removed afterwards.
+    let r = run(&["run", "--rm", "-T", "db", "sh", "-c", "echo once; exit 5"]);
+    assert_eq!((r.code, r.stdout.as_str()), (5, "once\n"), "{}", r.stderr);
+    assert_eq!(env.container_ids().len(), 2);
+
+    // stop / start / pause / unpause / kill act on the services' containers.
+    assert_eq!(run(&["stop"]).code, 0);
+    assert_eq!(run(&["ps", "--services"]).stdout, "");
+    assert_eq!(run(&["start"]).code, 0);
+    assert_eq!(run(&["ps", "--services"]).stdout, "db\nweb\n");
+    assert_eq!(run(&["pause", "db"]).code, 0);
+    assert!(run(&["ps", "db"]).stdout.contains("Paused"));
+    assert_eq!(run(&["unpause", "db"]).code, 0);
+    assert_eq!(run(&["kill", "db"]).code, 0);
+    assert_eq!(run(&["ps", "--services"]).stdout, "web\n");
+    let r = run(&["rm", "-f", "-s"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(env.container_ids().is_empty());
+}

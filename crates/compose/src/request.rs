@@ -270,3 +270,79 @@ pub fn endpoint(
         ..EndpointSettings::default()
     }
 }
+
+/// What `compose run` changes in a service's container: a one-off, named
+/// `PROJECT-SERVICE-run-XXXXXXXXXXXX`, without the service's published ports unless asked.
+#[derive(Debug, Clone, Default)]
+pub struct OneOff {
+    pub command: Option<Vec<String>>,
+    pub entrypoint: Option<Vec<String>>,
+    pub env: Vec<String>,
+    pub user: Option<String>,
+    pub workdir: Option<String>,
+    pub service_ports: bool,
+    pub publish: Vec<String>,
+    pub remove: bool,
+    pub interactive: bool,
+    pub tty: bool,
+}
+
+pub fn one_off_request(
+    project: &Project,
+    name: &str,
+    opts: &OneOff,
+) -> Result<CreateRequest, Error> {
+    let mut r = create_request(project, name, 1, None)?;
+    if let Some(labels) = &mut r.config.labels {
+        labels.insert(labels::ONEOFF.into(), "True".into());
+    }
+    if opts.command.is_some() {
+        r.config.cmd = opts.command.clone();
+    }
+    if opts.entrypoint.is_some() {
+        r.config.entrypoint = opts.entrypoint.clone();
+    }
+    r.config
+        .env
+        .get_or_insert_with(Vec::new)
+        .extend(opts.env.iter().cloned());
+    if let Some(u) = &opts.user {
+        r.config.user = u.clone();
+    }
+    if let Some(w) = &opts.workdir {
+        r.config.working_dir = w.clone();
+    }
+    if !opts.service_ports {
+        r.host_config.port_bindings = None;
+    }
+    for spec in &opts.publish {
+        for (port, binding) in berth_model::grammar::parse_publish(spec).map_err(Error::Project)? {
+            r.host_config
+                .port_bindings
+                .get_or_insert_with(BTreeMap::new)
+                .entry(port)
+                .or_default()
+                .push(binding);
+        }
+    }
+    r.host_config.auto_remove = opts.remove;
+    // A one-off is not restarted: it runs once.
+    r.host_config.restart_policy = Default::default();
+    r.config.open_stdin = opts.interactive;
+    r.config.attach_stdin = opts.interactive;
+    r.config.stdin_once = opts.interactive;
+    r.config.attach_stdout = true;
+    r.config.attach_stderr = true;
+    r.config.tty = opts.tty;
+    Ok(r)
+}
+
+/// A one-off's name: `PROJECT-SERVICE-run-` and 12 random hex digits.
+pub fn one_off_name(project: &Project, name: &str) -> String {
+    let mut bytes = [0u8; 6];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        use std::io::Read;
+        let _ = f.read_exact(&mut bytes);
+    }
+    format!("{}-{name}-run-{}", project.name, hex::encode(bytes))
+}

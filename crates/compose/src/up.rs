@@ -46,8 +46,7 @@ pub fn up(
     progress: Progress,
     warn: &mut dyn FnMut(String),
 ) -> Result<Vec<String>, Error> {
-    ensure_networks(engine, project, progress)?;
-    ensure_volumes(engine, project, progress)?;
+    prepare(engine, project, progress)?;
     let existing = project_containers(engine, &project.name, true)?;
     let orphans: Vec<&ContainerRecord> = existing
         .iter()
@@ -92,6 +91,12 @@ pub fn up(
         wait_healthy(engine, project, &ids, opts.wait_timeout, progress)?;
     }
     Ok(ids)
+}
+
+/// The project's networks (those its services use) and volumes, made when missing.
+pub fn prepare(engine: &Engine, project: &Project, progress: Progress) -> Result<(), Error> {
+    ensure_networks(engine, project, progress)?;
+    ensure_volumes(engine, project, progress)
 }
 
 fn ensure_networks(engine: &Engine, project: &Project, progress: Progress) -> Result<(), Error> {

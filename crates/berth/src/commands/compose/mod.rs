@@ -4,9 +4,20 @@
 
 pub mod config;
 pub mod down;
+pub mod exec;
+pub mod kill;
 pub mod logs;
+pub mod pause;
+pub mod port;
 mod progress;
 pub mod ps;
+pub mod restart;
+pub mod rm;
+pub mod run;
+pub mod start;
+pub mod stop;
+pub mod top;
+pub mod unpause;
 pub mod up;
 
 use std::path::PathBuf;
@@ -60,6 +71,28 @@ pub enum Command {
     Ps(ps::Args),
     /// View output from containers
     Logs(logs::Args),
+    /// Execute a command in a running container
+    Exec(exec::Args),
+    /// Stop services
+    Stop(stop::Args),
+    /// Start services
+    Start(start::Args),
+    /// Restart service containers
+    Restart(restart::Args),
+    /// Force stop service containers
+    Kill(kill::Args),
+    /// Pause services
+    Pause(pause::Args),
+    /// Unpause services
+    Unpause(unpause::Args),
+    /// Removes stopped service containers
+    Rm(rm::Args),
+    /// Print the public port for a port binding
+    Port(port::Args),
+    /// Display the running processes
+    Top(top::Args),
+    /// Run a one-off command on a service
+    Run(run::Args),
 }
 
 /// Runs a compose verb; the errors are printed here with Compose's exit codes.
@@ -70,6 +103,17 @@ pub fn run(args: Args) -> i32 {
         Command::Down(a) => down::run(&args.project, a),
         Command::Ps(a) => ps::run(&args.project, a),
         Command::Logs(a) => logs::run(&args.project, a),
+        Command::Exec(a) => exec::run(&args.project, a),
+        Command::Stop(a) => stop::run(&args.project, a),
+        Command::Start(a) => start::run(&args.project, a),
+        Command::Restart(a) => restart::run(&args.project, a),
+        Command::Kill(a) => kill::run(&args.project, a),
+        Command::Pause(a) => pause::run(&args.project, a),
+        Command::Unpause(a) => unpause::run(&args.project, a),
+        Command::Rm(a) => rm::run(&args.project, a),
+        Command::Port(a) => port::run(&args.project, a),
+        Command::Top(a) => top::run(&args.project, a),
+        Command::Run(a) => run::run(&args.project, a),
     };
     result.unwrap_or_else(|e| {
         eprintln!("{e}");
@@ -102,4 +146,51 @@ impl From<berth_compose::Error> for CliError {
             message: e.to_string(),
         }
     }
+}
+
+/// The project's containers of `services` (all services when empty), in start order
+/// (`reverse`: dependents first, for stopping).
+pub fn service_containers(
+    engine: &berth_engine::Engine,
+    project: &berth_compose::Project,
+    services: &[String],
+    all: bool,
+    reverse: bool,
+) -> Result<Vec<berth_engine::containers::ContainerRecord>, CliError> {
+    use berth_compose::containers::{project_containers, service_of};
+    for s in services {
+        if !project.services.contains_key(s) && !project.disabled.contains_key(s) {
+            return Err(CliError {
+                message: format!("no such service: {s}"),
+                code: 1,
+                daemon: false,
+            });
+        }
+    }
+    let order = berth_compose::loader::start_order(project);
+    let rank = |name: &str| order.iter().position(|s| s == name).unwrap_or(usize::MAX);
+    let mut found: Vec<_> = project_containers(engine, &project.name, all)?
+        .into_iter()
+        .filter(|c| services.is_empty() || services.iter().any(|s| s == service_of(c)))
+        .collect();
+    found.sort_by_key(|c| rank(service_of(c)));
+    if reverse {
+        found.reverse();
+    }
+    Ok(found)
+}
+
+/// Applies one engine call to each container with Compose's two progress lines.
+pub fn each(
+    containers: &[berth_engine::containers::ContainerRecord],
+    doing: &str,
+    done: &str,
+    mut action: impl FnMut(&str) -> Result<(), berth_engine::Error>,
+) -> Result<i32, CliError> {
+    for c in containers {
+        progress::plain("Container", &c.name, doing);
+        action(&c.id)?;
+        progress::plain("Container", &c.name, done);
+    }
+    Ok(0)
 }
