@@ -379,3 +379,59 @@ fn exec_run_port_and_the_lifecycle_verbs_act_on_services() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(env.container_ids().is_empty());
 }
+
+#[test]
+fn a_built_service_is_rebuilt_and_recreated_only_when_its_image_changes() {
+    let env = common::required_env();
+    env.image("bbox", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("app")).unwrap();
+    let dockerfile = |text: &str| {
+        std::fs::write(
+            dir.path().join("app/Dockerfile"),
+            format!("FROM bbox\nARG GREETING=none\nRUN echo {text}-$GREETING > /greeting\n"),
+        )
+        .unwrap()
+    };
+    dockerfile("v1");
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        r#"services:
+  app:
+    build:
+      context: app
+      args: {GREETING: built}
+    command: ["sh", "-c", "cat /greeting; exec sleep 300"]
+    stop_signal: SIGKILL
+"#,
+    )
+    .unwrap();
+    let _down = Down(&env, dir.path());
+    fn with<'a>(args: &[&'a str]) -> Vec<&'a str> {
+        [&["-p", "built"][..], args].concat()
+    }
+    compose_ok(&env, dir.path(), &with(&["up", "-d"]));
+    let logs = || {
+        eventually(Duration::from_secs(10), "the greeting", || {
+            let out = compose(&env, dir.path(), &with(&["logs", "--no-log-prefix"])).stdout;
+            (!out.is_empty()).then_some(out.clone()).ok_or(out)
+        })
+    };
+    assert_eq!(logs(), "v1-built\n");
+    assert!(env.ok(&["images"]).contains("built-app"));
+    let again = compose_ok(&env, dir.path(), &with(&["up", "-d"]));
+    assert!(
+        again.stderr.contains("built-app-1  Running"),
+        "{}",
+        again.stderr
+    );
+    dockerfile("v2");
+    compose_ok(&env, dir.path(), &with(&["build", "-q"]));
+    let recreated = compose_ok(&env, dir.path(), &with(&["up", "-d"]));
+    assert!(
+        recreated.stderr.contains("built-app-1  Recreated"),
+        "{}",
+        recreated.stderr
+    );
+    assert_eq!(logs(), "v2-built\n");
+}

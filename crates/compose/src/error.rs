@@ -25,6 +25,9 @@ pub enum Error {
     /// A project-wide inconsistency with no single place in the files.
     #[error("{0}")]
     Project(String),
+    /// A service's image did not build.
+    #[error("{0}")]
+    Build(String),
     #[error("no configuration file provided: not found")]
     NoConfigFile,
     #[error("{context}: {source}")]
@@ -59,7 +62,7 @@ impl Error {
         match self {
             Error::NoConfigFile => 14,
             Error::Yaml { .. } | Error::Invalid { .. } | Error::Project(_) => 15,
-            Error::Io { .. } | Error::Engine(_) => 1,
+            Error::Io { .. } | Error::Engine(_) | Error::Build(_) => 1,
         }
     }
 }

@@ -7,6 +7,7 @@
 //! Must not: start processes or touch the state root itself; every container, network and volume
 //! is made through `berth_engine::Engine`, the same calls the CLI and the Docker API use.
 
+pub mod build;
 pub mod canonical;
 pub mod containers;
 pub mod down;

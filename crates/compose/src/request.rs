@@ -26,6 +26,14 @@ pub fn container_name(project: &Project, service: &str, number: u32) -> String {
     }
 }
 
+/// The image a service runs: its `image`, else the one `build` makes, `PROJECT-SERVICE`.
+pub fn image_name(project: &Project, service: &str) -> String {
+    match project.services.get(service).and_then(|s| s.image.clone()) {
+        Some(image) => image,
+        None => format!("{}-{service}", project.name),
+    }
+}
+
 /// The service's configuration hash: a digest of its canonical form, as Compose keeps in
 /// `com.docker.compose.config-hash` to recreate only what changed.
 pub fn config_hash(service: &Service) -> String {
@@ -50,10 +58,7 @@ pub fn create_request(
     let s = project.service(name)?;
     let mut r = CreateRequest::default();
     let c = &mut r.config;
-    c.image = s
-        .image
-        .clone()
-        .unwrap_or_else(|| format!("{}-{name}", project.name));
+    c.image = image_name(project, name);
     c.cmd = s.command.clone();
     c.entrypoint = s.entrypoint.clone();
     c.env = Some(

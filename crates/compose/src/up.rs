@@ -16,7 +16,7 @@ use crate::error::Error;
 use crate::labels;
 use crate::loader::start_order;
 use crate::model::{Condition, Project};
-use crate::request::{config_hash, container_name, create_request, endpoint};
+use crate::request::{config_hash, container_name, create_request, endpoint, image_name};
 
 /// What `up` is asked to do beyond the project itself.
 #[derive(Debug, Clone, Default)]
@@ -33,6 +33,9 @@ pub struct UpOptions {
     pub wait_timeout: Option<Duration>,
     /// `-t`: seconds to stop a container being replaced.
     pub timeout: Option<i64>,
+    /// `--build`: build images before starting; `--no-build`: never (a missing image fails).
+    pub build: bool,
+    pub no_build: bool,
 }
 
 /// One line of progress: ("Network"/"Volume"/"Container", name, status), as Compose prints.
@@ -76,6 +79,15 @@ pub fn up(
         for (dep, d) in &service.depends_on {
             if !opts.no_start && project.services.contains_key(dep) {
                 wait_for_dependency(engine, project, dep, d.condition, progress)?;
+            }
+        }
+        if service.build.is_some() && !opts.no_build {
+            let missing = engine.resolve_image(&image_name(project, &name)).is_err();
+            if opts.build || missing {
+                progress("Image", &image_name(project, &name), "Building");
+                let quiet = |_: &str| {};
+                crate::build::build_service(engine, project, &name, false, &quiet)?;
+                progress("Image", &image_name(project, &name), "Built");
             }
         }
         let replicas = opts
@@ -177,6 +189,7 @@ fn converge_service(
 ) -> Result<Vec<String>, Error> {
     let service = &project.services[name];
     let hash = config_hash(service);
+    let image_id = engine.resolve_image(&image_name(project, name)).ok();
     let mine: Vec<&ContainerRecord> = existing.iter().filter(|c| service_of(c) == name).collect();
     // Replicas beyond the wanted count go, highest numbers first.
     for c in mine.iter().rev().filter(|c| number_of(c) > replicas) {
@@ -191,7 +204,9 @@ fn converge_service(
         let id = match current {
             Some(c)
                 if opts.no_recreate
-                    || (!opts.force_recreate && label(c, labels::CONFIG_HASH) == Some(&hash)) =>
+                    || (!opts.force_recreate
+                        && label(c, labels::CONFIG_HASH) == Some(&hash)
+                        && image_id.as_ref().is_none_or(|id| *id == c.image_id)) =>
             {
                 let running = engine.container(&c.id)?.state.has_shim();
                 if running {

@@ -2,15 +2,18 @@
 //! v2's verbs and flags, one file per verb. Loading the project is `berth_compose`'s; the
 //! verbs that change containers call its plan, which calls the engine.
 
+pub mod build;
 pub mod config;
 pub mod down;
 pub mod exec;
+pub mod images;
 pub mod kill;
 pub mod logs;
 pub mod pause;
 pub mod port;
 mod progress;
 pub mod ps;
+pub mod pull;
 pub mod restart;
 pub mod rm;
 pub mod run;
@@ -93,6 +96,12 @@ pub enum Command {
     Top(top::Args),
     /// Run a one-off command on a service
     Run(run::Args),
+    /// Build or rebuild services
+    Build(build::Args),
+    /// Pull service images
+    Pull(pull::Args),
+    /// List images used by the created containers
+    Images(images::Args),
 }
 
 /// Runs a compose verb; the errors are printed here with Compose's exit codes.
@@ -114,6 +123,9 @@ pub fn run(args: Args) -> i32 {
         Command::Port(a) => port::run(&args.project, a),
         Command::Top(a) => top::run(&args.project, a),
         Command::Run(a) => run::run(&args.project, a),
+        Command::Build(a) => build::run(&args.project, a),
+        Command::Pull(a) => pull::run(&args.project, a),
+        Command::Images(a) => images::run(&args.project, a),
     };
     result.unwrap_or_else(|e| {
         eprintln!("{e}");

@@ -54,6 +54,12 @@ pub struct Args {
     /// Produce monochrome output
     #[arg(long)]
     pub no_color: bool,
+    /// Build images before starting containers
+    #[arg(long)]
+    pub build: bool,
+    /// Don't build an image, even if it's missing
+    #[arg(long, conflicts_with = "build")]
+    pub no_build: bool,
     /// Don't start linked services (accepted; dependencies are started only when listed)
     #[arg(long)]
     pub no_deps: bool,
@@ -103,8 +109,11 @@ pub fn run(flags: &ProjectFlags, args: Args) -> Result<i32, CliError> {
         wait: args.wait,
         wait_timeout: args.wait_timeout.map(Duration::from_secs),
         timeout: args.timeout,
+        build: args.build,
+        no_build: args.no_build,
     };
     let engine = berth_engine::Engine::open()?;
+    super::pull::missing(&engine, &project)?;
     let attached = !(args.detach || args.wait || args.no_start);
     let mut warn = |m: String| eprintln!("WARN[0000] {m}");
     let ids = berth_compose::up::up(&engine, &project, &opts, &mut progress::plain, &mut warn)?;

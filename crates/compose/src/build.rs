@@ -1,0 +1,54 @@
+//! Building a service's image through the engine's builder (the one `berth build` uses),
+//! tagged as Compose tags it: the service's `image`, else `PROJECT-SERVICE`.
+
+use berth_engine::Engine;
+use berth_engine::build::{BuildRequest, Progress};
+
+use crate::error::Error;
+use crate::model::Project;
+use crate::request::image_name;
+
+/// Builds `name`'s image; returns its id.
+pub fn build_service(
+    engine: &Engine,
+    project: &Project,
+    name: &str,
+    no_cache: bool,
+    progress: Progress<'_>,
+) -> Result<String, Error> {
+    let service = project.service(name)?;
+    let build = service
+        .build
+        .as_ref()
+        .ok_or_else(|| Error::Project(format!("service {name:?} has no build section")))?;
+    let context = std::path::PathBuf::from(&build.context);
+    let (dockerfile, dockerfile_name) = match (&build.dockerfile_inline, &build.dockerfile) {
+        (Some(inline), _) => (inline.clone(), "Dockerfile".to_string()),
+        (None, file) => {
+            let file = file.clone().unwrap_or_else(|| "Dockerfile".into());
+            let path = context.join(&file);
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                Error::io(format!("failed to read dockerfile {}", path.display()), e)
+            })?;
+            (text, file)
+        }
+    };
+    let request = BuildRequest {
+        context_dir: context,
+        dockerfile,
+        dockerfile_name,
+        tags: vec![image_name(project, name)],
+        build_args: build
+            .args
+            .iter()
+            .filter_map(|(k, v)| v.as_ref().map(|v| (k.clone(), v.clone())))
+            .collect(),
+        target: build.target.clone(),
+        no_cache,
+        ..BuildRequest::default()
+    };
+    let result = engine
+        .build(&request, progress)
+        .map_err(|e| Error::Build(format!("failed to build service {name:?}: {e}")))?;
+    Ok(result.image_id)
+}
