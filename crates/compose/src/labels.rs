@@ -11,3 +11,8 @@ pub const CONFIG_FILES: &str = "com.docker.compose.project.config_files";
 pub const DEPENDS_ON: &str = "com.docker.compose.depends_on";
 pub const NETWORK: &str = "com.docker.compose.network";
 pub const VOLUME: &str = "com.docker.compose.volume";
+pub const VERSION: &str = "com.docker.compose.version";
+
+/// The Docker Compose release whose behaviour berth follows, written in [`VERSION`] as
+/// Compose writes its own: tools read it (docker-compose 1.29 fails on a container without).
+pub const COMPOSE_VERSION: &str = "2.39.1";

@@ -115,6 +115,7 @@ pub fn create_request(
     labels.insert(labels::SERVICE.into(), name.into());
     labels.insert(labels::NUMBER.into(), number.to_string());
     labels.insert(labels::ONEOFF.into(), "False".into());
+    labels.insert(labels::VERSION.into(), labels::COMPOSE_VERSION.into());
     labels.insert(labels::CONFIG_HASH.into(), config_hash(s));
     labels.insert(
         labels::WORKING_DIR.into(),

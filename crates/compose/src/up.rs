@@ -133,6 +133,7 @@ fn ensure_networks(engine: &Engine, project: &Project, progress: Progress) -> Re
         let mut labels = net.labels.clone();
         labels.insert(labels::PROJECT.into(), project.name.clone());
         labels.insert(labels::NETWORK.into(), key.clone());
+        labels.insert(labels::VERSION.into(), labels::COMPOSE_VERSION.into());
         let pool = net.ipam.as_ref().and_then(|i| i.config.first());
         engine.create_network(NetworkCreate {
             name: net.name.clone(),
@@ -166,6 +167,7 @@ fn ensure_volumes(engine: &Engine, project: &Project, progress: Progress) -> Res
         let mut labels = vol.labels.clone();
         labels.insert(labels::PROJECT.into(), project.name.clone());
         labels.insert(labels::VOLUME.into(), key.clone());
+        labels.insert(labels::VERSION.into(), labels::COMPOSE_VERSION.into());
         engine.create_volume(VolumeCreate {
             name: Some(vol.name.clone()),
             driver: vol.driver.clone().unwrap_or_default(),
