@@ -435,3 +435,52 @@ fn a_built_service_is_rebuilt_and_recreated_only_when_its_image_changes() {
     );
     assert_eq!(logs(), "v2-built\n");
 }
+
+#[test]
+fn secrets_and_configs_from_a_file_the_environment_and_content_reach_the_container() {
+    let env = common::required_env();
+    env.image("bbox", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pw.txt"), "from-file\n").unwrap();
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        r#"services:
+  app:
+    image: bbox
+    command: ["sh", "-c", "cat /run/secrets/pw /run/secrets/token /etc/app.conf; ls -ln /run/secrets/token"]
+    secrets:
+      - pw
+      - {source: token, mode: 0400, uid: "1000"}
+    configs:
+      - {source: conf, target: /etc/app.conf}
+secrets:
+  pw: {file: ./pw.txt}
+  token: {environment: TOKEN}
+configs:
+  conf:
+    content: "key=value\n"
+"#,
+    )
+    .unwrap();
+    let _down = Down(&env, dir.path());
+    let mut c = env.cmd(&[
+        "compose",
+        "-p",
+        "sec",
+        "up",
+        "--no-color",
+        "--no-log-prefix",
+    ]);
+    c.current_dir(dir.path()).env("TOKEN", "tok123\n");
+    let r = output_within(c, COMMAND_DEADLINE);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("from-file\ntok123\nkey=value\n-r--------"),
+        "{}",
+        r.stdout
+    );
+    let listing = r.stdout.lines().find(|l| l.ends_with("/run/secrets/token"));
+    let owner = listing.and_then(|l| l.split_whitespace().nth(2));
+    assert_eq!(owner, Some("1000"), "{}", r.stdout);
+}

@@ -13,7 +13,7 @@ pub fn document(project: &Project) -> IndexMap<String, serde_json::Value> {
     out.insert("name".into(), serde_json::Value::from(project.name.clone()));
     let sorted = |v: serde_json::Value| v;
     let json = serde_json::to_value(project).unwrap_or_default();
-    for key in ["services", "networks", "volumes"] {
+    for key in ["services", "networks", "volumes", "secrets", "configs"] {
         if let Some(v) = json.get(key) {
             out.insert(key.into(), sorted(v.clone()));
         }

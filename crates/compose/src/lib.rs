@@ -12,6 +12,7 @@ pub mod canonical;
 pub mod containers;
 pub mod down;
 pub mod error;
+pub mod files;
 pub mod interpolate;
 pub mod labels;
 pub mod loader;

@@ -206,7 +206,8 @@ fn check_top_level(doc: &Node, warn: &mut dyn FnMut(String)) -> Result<(), Error
                 "{}: the attribute `version` is obsolete, it will be ignored, please remove it to avoid potential confusion",
                 node.loc.file.display()
             )),
-            "secrets" | "configs" | "include" | "models" => {
+            "secrets" | "configs" => {}
+            "include" | "models" => {
                 warn(format!("{}: {key}: not supported yet, ignored", node.loc))
             }
             k if k.starts_with("x-") => {}
@@ -519,6 +520,19 @@ fn build_project(
             volumes.insert(key.clone(), read::volume(At::new(n, &path), key, &name)?);
         }
     }
+    let mut secrets = IndexMap::new();
+    let mut configs = IndexMap::new();
+    for (section, out) in [("secrets", &mut secrets), ("configs", &mut configs)] {
+        if let Some(node) = doc.get(section).filter(|n| !matches!(n.value, Value::Null)) {
+            for (key, n) in At::new(node, section).map()? {
+                let path = format!("{section}.{key}");
+                out.insert(
+                    key.clone(),
+                    read::file_source(At::new(n, &path), key, &name, &working_dir)?,
+                );
+            }
+        }
+    }
     let extensions = doc
         .as_map()
         .into_iter()
@@ -533,6 +547,8 @@ fn build_project(
         services,
         networks,
         volumes,
+        secrets,
+        configs,
         extensions,
         disabled,
     };
@@ -590,6 +606,23 @@ fn check_references(project: &Project, locs: &IndexMap<String, Loc>) -> Result<(
                         m.source
                     ),
                 ));
+            }
+        }
+        for (kind, refs, defined) in [
+            ("secret", &service.secrets, &project.secrets),
+            ("config", &service.configs, &project.configs),
+        ] {
+            for r in refs {
+                if !defined.contains_key(&r.source) {
+                    return Err(Error::invalid(
+                        loc,
+                        &format!("{path}.{kind}s"),
+                        format!(
+                            "service {name:?} refers to undefined {kind} {}: invalid compose project",
+                            r.source
+                        ),
+                    ));
+                }
             }
         }
         for (dep, d) in &service.depends_on {

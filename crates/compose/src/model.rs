@@ -19,6 +19,10 @@ pub struct Project {
     pub networks: IndexMap<String, Network>,
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
     pub volumes: IndexMap<String, Volume>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub secrets: IndexMap<String, FileSource>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub configs: IndexMap<String, FileSource>,
     /// `x-*` top-level extensions, kept as written.
     #[serde(flatten)]
     pub extensions: IndexMap<String, serde_json::Value>,
@@ -40,6 +44,8 @@ pub struct Service {
     pub cap_drop: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub command: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub configs: Vec<FileRef>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub container_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -94,6 +100,8 @@ pub struct Service {
     pub runtime: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scale: Option<u32>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<FileRef>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub security_opt: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -309,4 +317,32 @@ pub struct Volume {
     pub external: bool,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
+}
+
+/// A top-level secret or config: where its content comes from.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FileSource {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<std::path::PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub external: bool,
+}
+
+/// A service's use of a secret or config: which one, and where the file goes.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FileRef {
+    pub source: String,
+    /// Absolute: `/run/secrets/NAME` for a secret, `/NAME` for a config unless given.
+    pub target: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<u32>,
 }

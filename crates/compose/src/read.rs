@@ -174,7 +174,6 @@ const SERVICE_KEYS_LATER: &[&str] = &[
     "blkio_config",
     "cgroup",
     "cgroup_parent",
-    "configs",
     "cpu_count",
     "cpu_percent",
     "cpu_period",
@@ -208,7 +207,6 @@ const SERVICE_KEYS_LATER: &[&str] = &[
     "post_start",
     "pre_stop",
     "pull_policy",
-    "secrets",
     "storage_opt",
     "sysctls",
     "ulimits",
@@ -300,6 +298,8 @@ pub fn service(
             "deploy" => s.deploy = Some(deploy(v)?),
             "runtime" => s.runtime = Some(v.string()?),
             "profiles" => s.profiles = v.strings()?,
+            "secrets" => s.secrets = file_refs(v, "/run/secrets/")?,
+            "configs" => s.configs = file_refs(v, "/")?,
             // Resolved before reading (the loader's job).
             "extends" => {}
             k if k.starts_with("x-") => {
@@ -885,4 +885,85 @@ pub fn volume(at: At, key: &str, project: &str) -> Result<Volume, Error> {
         (None, false) => format!("{project}_{key}"),
     };
     Ok(v)
+}
+
+/// A service's `secrets:` or `configs:` list, short (`- name`) or long syntax; a relative
+/// target goes under `dir`.
+fn file_refs(v: At, dir: &str) -> Result<Vec<FileRef>, Error> {
+    let mut out = Vec::new();
+    for (i, item) in v.seq()?.iter().enumerate() {
+        let path = format!("{}[{i}]", v.path);
+        let at = At::new(item, &path);
+        let mut r = FileRef::default();
+        match &item.value {
+            Value::Map(m) => {
+                for (key, node) in m {
+                    let p = at.child(key);
+                    let f = At::new(node, &p);
+                    match key.as_str() {
+                        "source" => r.source = f.string()?,
+                        "target" => r.target = f.string()?,
+                        "uid" => r.uid = Some(f.string()?),
+                        "gid" => r.gid = Some(f.string()?),
+                        "mode" => {
+                            // YAML writes 0440 as the integer 440 unless quoted: octal digits.
+                            let text = f.string()?;
+                            let digits = text.trim_start_matches("0o");
+                            r.mode = Some(u32::from_str_radix(digits, 8).map_err(|_| {
+                                f.err(format!("must be an octal file mode, not {text:?}"))
+                            })?);
+                        }
+                        other => {
+                            return Err(
+                                f.err(format!("additional property {other} is not allowed"))
+                            );
+                        }
+                    }
+                }
+            }
+            _ => r.source = at.string()?,
+        }
+        if r.source.is_empty() {
+            return Err(at.err("needs a source"));
+        }
+        if r.target.is_empty() {
+            r.target = r.source.clone();
+        }
+        if !r.target.starts_with('/') {
+            r.target = format!("{dir}{}", r.target);
+        }
+        out.push(r);
+    }
+    Ok(out)
+}
+
+/// A top-level secret or config.
+pub fn file_source(at: At, key: &str, project: &str, base: &Path) -> Result<FileSource, Error> {
+    let mut f = FileSource::default();
+    let mut name = None;
+    for (k, node) in at.map()? {
+        let path = at.child(k);
+        let v = At::new(node, &path);
+        match k.as_str() {
+            "name" => name = Some(v.string()?),
+            "file" => f.file = Some(absolute(base, &v.string()?)),
+            "environment" => f.environment = Some(v.string()?),
+            "content" => f.content = Some(v.string()?),
+            "external" => f.external = external(v)?.0,
+            "labels" | "driver" | "driver_opts" | "template_driver" => {}
+            x if x.starts_with("x-") => {}
+            other => return Err(v.err(format!("additional property {other} is not allowed"))),
+        }
+    }
+    let sources = [
+        f.file.is_some(),
+        f.environment.is_some(),
+        f.content.is_some(),
+        f.external,
+    ];
+    if sources.iter().filter(|s| **s).count() != 1 {
+        return Err(at.err("needs exactly one of file, environment, content or external"));
+    }
+    f.name = name.unwrap_or_else(|| format!("{project}_{key}"));
+    Ok(f)
 }

@@ -283,6 +283,7 @@ pub fn create_one(
     let request = create_request(project, name, number, via_service)?;
     let cname = container_name(project, name, number);
     let id = engine.create_container(request, Some(&cname))?;
+    crate::files::copy_into(engine, project, name, &id)?;
     if service.network_mode.is_none() {
         for (key, settings) in service.networks.iter().skip(1) {
             let net = &project.networks[key];
