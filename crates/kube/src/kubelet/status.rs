@@ -248,3 +248,121 @@ pub fn pod_status(o: &Observed<'_>) -> PodStatus {
         ..Default::default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use berth_engine::types::{CreateRequest, RestartPolicy};
+
+    fn record(state: State, exit_code: i64, policy: &str) -> ContainerRecord {
+        let mut config = CreateRequest::default();
+        config.host_config.restart_policy = RestartPolicy {
+            name: policy.into(),
+            maximum_retry_count: 0,
+        };
+        ContainerRecord {
+            id: "abc".into(),
+            name: "k8s_main_p_default_u_0".into(),
+            image: "bb:1".into(),
+            image_id: "sha256:1".into(),
+            created: "2026-01-01T00:00:00Z".into(),
+            config,
+            state,
+            pid: 0,
+            shim_pid: 0,
+            shim_start: 0,
+            exit_code,
+            started_at: "2026-01-01T00:00:01Z".into(),
+            finished_at: "2026-01-01T00:00:02Z".into(),
+            error: String::new(),
+            restart_count: 0,
+            manually_stopped: false,
+            oom_killed: false,
+            health: None,
+        }
+    }
+
+    fn spec(policy: &str) -> PodSpec {
+        PodSpec {
+            restart_policy: Some(policy.into()),
+            containers: vec![Container {
+                name: "main".into(),
+                image: Some("bb:1".into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+
+    fn status_of(spec: &PodSpec, main: Option<ContainerRecord>) -> PodStatus {
+        let infra = record(State::Running, 0, "no");
+        let containers: BTreeMap<String, ContainerRecord> =
+            main.into_iter().map(|r| ("main".to_string(), r)).collect();
+        pod_status(&Observed {
+            spec,
+            infra: Some(&infra),
+            pod_ip: "10.0.0.2".into(),
+            containers: &containers,
+            waiting: &BTreeMap::new(),
+            ready: &BTreeMap::new(),
+        })
+    }
+
+    fn main_state(status: &PodStatus) -> ContainerState {
+        status.container_statuses.as_ref().unwrap()[0]
+            .state
+            .clone()
+            .unwrap()
+    }
+
+    #[test]
+    fn never_and_exit_3_is_failed_with_exit_code_3() {
+        let status = status_of(&spec("Never"), Some(record(State::Exited, 3, "no")));
+        assert_eq!(status.phase.as_deref(), Some("Failed"));
+        let terminated = main_state(&status).terminated.unwrap();
+        assert_eq!(terminated.exit_code, 3);
+        assert_eq!(terminated.reason.as_deref(), Some("Error"));
+        assert_eq!(status.pod_ip.as_deref(), Some("10.0.0.2"));
+    }
+
+    #[test]
+    fn exit_0_is_succeeded_and_completed() {
+        let status = status_of(&spec("Never"), Some(record(State::Exited, 0, "no")));
+        assert_eq!(status.phase.as_deref(), Some("Succeeded"));
+        let terminated = main_state(&status).terminated.unwrap();
+        assert_eq!(terminated.reason.as_deref(), Some("Completed"));
+    }
+
+    #[test]
+    fn a_restarting_container_is_in_crash_loop_back_off() {
+        let mut rec = record(State::Exited, 1, "always");
+        rec.restart_count = 2;
+        let status = status_of(&spec("Always"), Some(rec));
+        assert_eq!(status.phase.as_deref(), Some("Running"));
+        let waiting = main_state(&status).waiting.unwrap();
+        assert_eq!(waiting.reason.as_deref(), Some("CrashLoopBackOff"));
+        assert_eq!(status.container_statuses.unwrap()[0].restart_count, 2);
+    }
+
+    #[test]
+    fn a_running_container_is_ready_and_the_pod_running() {
+        let status = status_of(&spec("Always"), Some(record(State::Running, 0, "always")));
+        assert_eq!(status.phase.as_deref(), Some("Running"));
+        assert!(status.container_statuses.as_ref().unwrap()[0].ready);
+        let ready = status
+            .conditions
+            .unwrap()
+            .into_iter()
+            .find(|c| c.type_ == "Ready")
+            .unwrap();
+        assert_eq!(ready.status, "True");
+    }
+
+    #[test]
+    fn a_container_not_made_yet_is_pending() {
+        let status = status_of(&spec("Always"), None);
+        assert_eq!(status.phase.as_deref(), Some("Pending"));
+        let waiting = main_state(&status).waiting.unwrap();
+        assert_eq!(waiting.reason.as_deref(), Some("ContainerCreating"));
+    }
+}

@@ -36,6 +36,11 @@ pub fn run(engine: Arc<berth_engine::Engine>, args: Args) -> Result<i32, CliErro
     for (kind, line) in &played.skipped {
         eprintln!("{file}:{line}: kind {kind} is not used by kube play: skipped");
     }
+    for pod in &played.pods {
+        if let Some(problem) = pod.problem() {
+            eprintln!("pod {}: {problem}", pod.name);
+        }
+    }
     // podman's output: each pod's id, then its containers'.
     for pod in &played.pods {
         println!("Pod:\n{}", pod.id);

@@ -97,7 +97,13 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<(usize, Document)>, DocumentE
 fn message_of(e: &serde_saphyr::Error) -> String {
     let text = e.to_string();
     let first = text.lines().next().unwrap_or_default().trim();
-    // "... at line L, column C" is the document's; the caller gives the file's.
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    // "line L column C: ..." and "... at line L, column C" are the document's; the caller
+    // gives the file's.
+    let first = match first.strip_prefix("line ").and_then(|r| r.split_once(": ")) {
+        Some((_, rest)) => rest,
+        None => first,
+    };
     match first.rfind(" at line ") {
         Some(at) => first[..at].trim_end_matches(':').to_string(),
         None => first.to_string(),
@@ -151,9 +157,10 @@ mod tests {
 
     #[test]
     fn a_type_error_names_the_files_line() {
-        let bad = FILE.replace("  containers:\n", "  containers: 7\n  x:\n");
+        let bad = FILE.replace("image: busybox", "image: {name: busybox}");
         let e = parse("f.yaml", &bad).unwrap_err();
-        assert_eq!(e.line, 13, "{e}");
+        assert_eq!(e.line, 15, "{e}");
+        assert!(!e.message.starts_with("line "), "{e}");
     }
 
     #[test]

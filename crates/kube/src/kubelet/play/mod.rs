@@ -41,6 +41,48 @@ pub struct PlayedPod {
     pub status: PodStatus,
 }
 
+impl PlayedPod {
+    /// What is wrong with a pod that is not Running: its phase, and each container that
+    /// terminated with an error or waits for a reason other than being created.
+    pub fn problem(&self) -> Option<String> {
+        let status = &self.status;
+        let phase = status.phase.as_deref().unwrap_or("Unknown");
+        let mut problems = Vec::new();
+        for c in status
+            .init_container_statuses
+            .iter()
+            .flatten()
+            .chain(status.container_statuses.iter().flatten())
+        {
+            let Some(state) = &c.state else { continue };
+            if let Some(t) = state.terminated.as_ref().filter(|t| t.exit_code != 0) {
+                let reason = t.reason.as_deref().unwrap_or("Error");
+                problems.push(format!(
+                    "container {} terminated ({reason}, exit code {})",
+                    c.name, t.exit_code
+                ));
+            }
+            if let Some(w) = &state.waiting
+                && let Some(reason) = w.reason.as_deref().filter(|r| *r != "ContainerCreating")
+            {
+                let message = w.message.as_deref().unwrap_or_default();
+                problems.push(format!(
+                    "container {} waiting ({reason}): {message}",
+                    c.name
+                ));
+            }
+        }
+        if phase == "Running" || (phase == "Succeeded" && problems.is_empty()) {
+            return None;
+        }
+        Some(if problems.is_empty() {
+            format!("phase {phase}")
+        } else {
+            format!("phase {phase}: {}", problems.join("; "))
+        })
+    }
+}
+
 /// What `play` made.
 #[derive(Debug, Clone, Default)]
 pub struct Played {
