@@ -83,7 +83,8 @@ enum Command {
     Machine(commands::machine::Command),
     /// Define and run multi-container applications (the Compose Specification)
     Compose(commands::compose::Args),
-    /// Play Kubernetes YAML without a server (podman's `kube play` and `kube down`)
+    /// Kubernetes on berth: play YAML without a server (podman's `kube play` and `kube down`),
+    /// kubeconfigs for `berth serve --kube`
     #[command(subcommand)]
     Kube(commands::kube::Command),
     /// The per-container monitor (internal)

@@ -7,11 +7,7 @@
 
 use std::path::Path;
 
-use chrono::Datelike;
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
-};
+use berth_pki::Authority;
 
 use crate::MachineError;
 use crate::paths::write_atomic;
@@ -33,66 +29,24 @@ pub struct MachineCerts {
     pub client_key: String,
 }
 
-/// Valid from a day before the start of this year (a guest clock set a little behind still
-/// accepts them) for ten years.
-fn validity(params: &mut CertificateParams) {
-    let year = chrono::Utc::now().year();
-    params.not_before = rcgen::date_time_ymd(year - 1, 12, 31);
-    params.not_after = rcgen::date_time_ymd(year + 10, 12, 31);
-}
-
 pub fn generate(machine: &str) -> Result<MachineCerts, MachineError> {
-    let ca_key = KeyPair::generate()?;
-    let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, format!("berth machine {machine} CA"));
-    validity(&mut ca_params);
-    let ca_cert = ca_params.self_signed(&ca_key)?;
-    let ca_pem = ca_cert.pem();
-    let ca_key_pem = ca_key.serialize_pem();
-    let issuer = Issuer::new(ca_params, ca_key);
-
-    let server_key = KeyPair::generate()?;
-    let mut server_params = CertificateParams::new(vec![
-        "127.0.0.1".to_string(),
-        "localhost".to_string(),
-        machine.to_string(),
-    ])?;
-    server_params
-        .distinguished_name
-        .push(DnType::CommonName, machine.to_string());
-    server_params.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::KeyEncipherment,
-    ];
-    server_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    validity(&mut server_params);
-    let server = server_params.signed_by(&server_key, &issuer)?;
-
-    let client_key = KeyPair::generate()?;
-    let mut client_params = CertificateParams::new(Vec::<String>::new())?;
-    client_params
-        .distinguished_name
-        .push(DnType::CommonName, "berth machine client");
-    client_params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    client_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-    validity(&mut client_params);
-    let client = client_params.signed_by(&client_key, &issuer)?;
-
+    let ca = Authority::generate(&format!("berth machine {machine} CA"))?;
+    let server = ca.server(
+        machine,
+        &[
+            "127.0.0.1".to_string(),
+            "localhost".to_string(),
+            machine.to_string(),
+        ],
+    )?;
+    let client = ca.client("berth machine client", &[])?;
     Ok(MachineCerts {
-        ca: ca_pem,
-        ca_key: ca_key_pem,
-        server: server.pem(),
-        server_key: server_key.serialize_pem(),
-        client: client.pem(),
-        client_key: client_key.serialize_pem(),
+        ca: ca.pem.cert,
+        ca_key: ca.pem.key,
+        server: server.cert,
+        server_key: server.key,
+        client: client.cert,
+        client_key: client.key,
     })
 }
 

@@ -55,7 +55,7 @@ pub enum MachineError {
         source: serde_json::Error,
     },
     #[error("making the machine's certificates: {0}")]
-    Certificate(#[from] rcgen::Error),
+    Certificate(#[from] berth_pki::PkiError),
     #[error("the machine's TLS setup: {0}")]
     Tls(String),
     #[error("loading the image into the machine: {0}")]

@@ -102,6 +102,16 @@ impl std::fmt::Display for CliError {
     }
 }
 
+impl From<berth_kube::KubeError> for CliError {
+    fn from(e: berth_kube::KubeError) -> Self {
+        CliError {
+            code: 1,
+            daemon: false,
+            message: e.to_string(),
+        }
+    }
+}
+
 impl From<berth_engine::Error> for CliError {
     fn from(e: berth_engine::Error) -> Self {
         CliError {

@@ -1,6 +1,8 @@
 //! `berth serve [-H unix:///path] [-H tcp://IP:PORT --tlsverify --tlscacert F --tlscert F --tlskey F]
-//! [--api-cors-header ORIGIN] [--api-allow-host NAME]`: the Docker Engine API, for the docker
-//! CLI, docker-compose and Docker SDKs (browsers only from the origins given).
+//! [--api-cors-header ORIGIN] [--api-allow-host NAME] [--kube IP:PORT]`: the Docker Engine API,
+//! for the docker CLI, docker-compose and Docker SDKs (browsers only from the origins given),
+//! and with `--kube` the Kubernetes API for kubectl (HTTPS, client certificates from
+//! `berth kube config`).
 
 use super::CliError;
 
@@ -32,6 +34,10 @@ pub struct Args {
     /// always answered, other names refused against DNS rebinding (repeatable; * for any)
     #[arg(long = "api-allow-host", value_name = "NAME")]
     api_allow_host: Vec<String>,
+    /// Also serve the Kubernetes API on this address (HTTPS with client-certificate auth; get a
+    /// kubeconfig with `berth kube config --server https://IP:PORT`)
+    #[arg(long, value_name = "IP:PORT")]
+    kube: Option<std::net::SocketAddr>,
 }
 
 pub fn run(args: Args) -> Result<i32, CliError> {
@@ -56,6 +62,19 @@ pub fn run(args: Args) -> Result<i32, CliError> {
     };
     // Containers whose shim dies are repaired, and restarted by their policy, right away.
     let supervisor = berth_engine::Engine::open()?;
+    if let Some(addr) = args.kube {
+        // Bound here, so a taken port fails the command; served on a thread of its own.
+        let kube = berth_kube::KubeServer::bind(addr, &berth_kube::kube_dir(&supervisor))?;
+        eprintln!(
+            "berth serve: Kubernetes API on https://{}",
+            kube.local_addr().unwrap_or(addr)
+        );
+        std::thread::spawn(move || {
+            if let Err(e) = kube.run() {
+                eprintln!("berth serve: the Kubernetes API stopped: {e}");
+            }
+        });
+    }
     std::thread::spawn(move || supervisor.supervise_shims());
     berth_api::serve(berth_api::ServeOptions {
         endpoints,

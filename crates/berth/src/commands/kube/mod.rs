@@ -1,6 +1,7 @@
-//! `berth kube play|down`: Kubernetes YAML on berth without a server (podman's verbs); one
-//! file per verb.
+//! `berth kube play|down`: Kubernetes YAML on berth without a server (podman's verbs);
+//! `berth kube config`: a kubeconfig for `berth serve --kube`. One file per verb.
 
+pub mod config;
 pub mod down;
 pub mod play;
 
@@ -12,16 +13,18 @@ pub enum Command {
     Play(play::Args),
     /// Remove what `kube play` made of a Kubernetes YAML file
     Down(down::Args),
+    /// Write a kubeconfig for `berth serve --kube` (admin client certificate, file mode 0600)
+    Config(config::Args),
 }
 
 // The kubelet takes its engine in an Arc (the API server's controllers share one); here one
 // thread uses it, so the Arc is neither sent nor shared.
 #[allow(clippy::arc_with_non_send_sync)]
 pub fn run(engine: berth_engine::Engine, command: Command) -> Result<i32, CliError> {
-    let engine = std::sync::Arc::new(engine);
     match command {
-        Command::Play(a) => play::run(engine, a),
-        Command::Down(a) => down::run(engine, a),
+        Command::Play(a) => play::run(std::sync::Arc::new(engine), a),
+        Command::Down(a) => down::run(std::sync::Arc::new(engine), a),
+        Command::Config(a) => config::run(&engine, a),
     }
 }
 

@@ -1,0 +1,474 @@
+//! `berth serve --kube`: the Kubernetes API, driven by the real kubectl (the oldest and the
+//! newest this machine has: 1.27 and 1.33) with a kubeconfig from `berth kube config`.
+//! Discovery and OpenAPI, client-certificate auth, a ConfigMap's whole life (create, get,
+//! apply, patch in three forms, a stale replace, delete), watches, server-side tables and
+//! kube-apiserver's error messages. Each test runs its own server, stopped on drop.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Env, Run, cannot_run, free_port, output_within, required_env};
+
+/// The versioned kubectl binaries beside `kubectl` (Google Cloud SDK's layout).
+fn kubectl_dir() -> Option<PathBuf> {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("readlink -f \"$(command -v kubectl)\"")
+        .output()
+        .ok()?;
+    let path = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    path.parent().map(Path::to_path_buf)
+}
+
+/// kubectl 1.27 and 1.33, or the reason they cannot be found.
+fn kubectls() -> Vec<PathBuf> {
+    let Some(dir) = kubectl_dir() else {
+        cannot_run("kubectl is not installed");
+        return Vec::new();
+    };
+    let found: Vec<PathBuf> = ["kubectl.1.27", "kubectl.1.33"]
+        .iter()
+        .map(|name| dir.join(name))
+        .filter(|p| p.is_file())
+        .collect();
+    if found.len() != 2 {
+        cannot_run(&format!(
+            "kubectl.1.27 and kubectl.1.33 are not both in {}",
+            dir.display()
+        ));
+    }
+    found
+}
+
+/// A `berth serve --kube 127.0.0.1:PORT` and a kubeconfig for it; SIGKILLed on drop.
+struct Api {
+    child: Child,
+    kubeconfig: PathBuf,
+    port: u16,
+    ready_in: Duration,
+}
+
+impl Api {
+    fn start(env: &Env) -> Api {
+        let port = free_port();
+        let dir = env.run.parent().unwrap().to_path_buf();
+        let kubeconfig = dir.join("kubeconfig");
+        let server = format!("https://127.0.0.1:{port}");
+        env.ok(&[
+            "kube",
+            "config",
+            "--server",
+            &server,
+            "-o",
+            kubeconfig.to_str().unwrap(),
+        ]);
+        let socket = dir.join("api.sock");
+        let started = Instant::now();
+        let child = env
+            .cmd(&[
+                "serve",
+                "-H",
+                &format!("unix://{}", socket.display()),
+                "--kube",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Ready: the port answers TCP (the listener is bound only after the store is open and
+        // the default namespaces exist).
+        common::wait_for(
+            || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+            "the Kubernetes API to listen",
+        );
+        let ready_in = started.elapsed();
+        Api {
+            child,
+            kubeconfig,
+            port,
+            ready_in,
+        }
+    }
+
+    fn kubectl(&self, kubectl: &Path, args: &[&str]) -> Run {
+        let mut cmd = Command::new(kubectl);
+        cmd.args(args)
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("HOME", self.kubeconfig.parent().unwrap())
+            .stdin(Stdio::null());
+        output_within(cmd, Duration::from_secs(60))
+    }
+
+    fn ok(&self, kubectl: &Path, args: &[&str]) -> String {
+        let r = self.kubectl(kubectl, args);
+        assert_eq!(
+            r.code,
+            0,
+            "{} {args:?} failed: {}{}",
+            kubectl.display(),
+            r.stdout,
+            r.stderr
+        );
+        r.stdout
+    }
+
+    fn apply(&self, kubectl: &Path, yaml: &str) -> Run {
+        let file = self
+            .kubeconfig
+            .with_file_name(format!("manifest-{}.yaml", yaml.len()));
+        std::fs::write(&file, yaml).unwrap();
+        self.kubectl(kubectl, &["apply", "-f", file.to_str().unwrap()])
+    }
+}
+
+impl Drop for Api {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn name(kubectl: &Path) -> String {
+    kubectl.file_name().unwrap().to_string_lossy().into_owned()
+}
+
+#[test]
+fn discovery_openapi_and_client_certificates() {
+    let kubectls = kubectls();
+    if kubectls.is_empty() {
+        return;
+    }
+    let env = required_env();
+    let api = Api::start(&env);
+    eprintln!("berth serve --kube was listening in {:?}", api.ready_in);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&api.kubeconfig)
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "the kubeconfig holds a private key");
+    for kubectl in &kubectls {
+        // Discovery with no error at all (kubectl logs failed discovery requests at -v=6).
+        let r = api.kubectl(kubectl, &["api-resources", "-v=6"]);
+        assert_eq!(r.code, 0, "{}: {}", name(kubectl), r.stderr);
+        for line in r.stderr.lines() {
+            assert!(
+                !line.contains("failed") && !line.contains(" 404 ") && !line.contains(" 406 "),
+                "{}: discovery went wrong: {line}",
+                name(kubectl)
+            );
+        }
+        let table = r.stdout;
+        for row in [
+            ["configmaps", "cm", "v1"],
+            ["pods", "po", "v1"],
+            ["deployments", "deploy", "apps/v1"],
+            ["namespaces", "ns", "v1"],
+        ] {
+            assert!(
+                table
+                    .lines()
+                    .any(|l| row.iter().all(|w| l.split_whitespace().any(|c| c == *w))),
+                "{}: no {row:?} in\n{table}",
+                name(kubectl)
+            );
+        }
+        let namespaces = api.ok(kubectl, &["get", "ns", "-o", "name"]);
+        assert!(
+            namespaces.contains("namespace/default")
+                && namespaces.contains("namespace/kube-system")
+        );
+        // The OpenAPI documents carry the types' schemas: explain reads them.
+        let explain = api.ok(kubectl, &["explain", "deployment.spec.replicas"]);
+        assert!(
+            explain.contains("<integer>"),
+            "{}: {explain}",
+            name(kubectl)
+        );
+    }
+    let version = api.ok(&kubectls[1], &["version", "-o", "json"]);
+    assert!(version.contains("\"serverVersion\""), "{version}");
+
+    // No client certificate: 401, as kube-apiserver without anonymous auth.
+    let anonymous = api.kubeconfig.with_file_name("anonymous");
+    let text = std::fs::read_to_string(&api.kubeconfig).unwrap();
+    let stripped: String = text
+        .lines()
+        .filter(|l| !l.contains("client-certificate-data") && !l.contains("client-key-data"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    // A bearer token stands in for the certificate (with no credentials at all kubectl would
+    // prompt for a password): berth accepts client certificates only.
+    std::fs::write(
+        &anonymous,
+        stripped.replace("  user:\n", "  user:\n    token: not-a-certificate\n"),
+    )
+    .unwrap();
+    let mut cmd = Command::new(&kubectls[1]);
+    cmd.args(["get", "ns"])
+        .env("KUBECONFIG", &anonymous)
+        .stdin(Stdio::null());
+    let r = output_within(cmd, Duration::from_secs(60));
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr
+            .contains("the server has asked for the client to provide credentials"),
+        "{}",
+        r.stderr
+    );
+    assert!(api.port > 0);
+}
+
+const CONFIGMAP: &str = "apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: web
+  labels:
+    app: web
+data:
+  a: \"1\"
+  b: \"2\"
+";
+
+#[test]
+fn a_configmaps_life_through_kubectl() {
+    let kubectls = kubectls();
+    if kubectls.is_empty() {
+        return;
+    }
+    let env = required_env();
+    let api = Api::start(&env);
+    for kubectl in &kubectls {
+        let who = name(kubectl);
+        let r = api.apply(kubectl, CONFIGMAP);
+        assert_eq!(r.code, 0, "{who}: {}", r.stderr);
+        assert!(
+            r.stdout.contains("configmap/web created"),
+            "{who}: {}",
+            r.stdout
+        );
+        // Client-side apply: a key gone from the file goes from the object (last-applied).
+        let r = api.apply(kubectl, &CONFIGMAP.replace("  b: \"2\"\n", "  c: \"3\"\n"));
+        assert!(
+            r.stdout.contains("configmap/web configured"),
+            "{who}: {}{}",
+            r.stdout,
+            r.stderr
+        );
+        let data = api.ok(kubectl, &["get", "cm", "web", "-o", "jsonpath={.data}"]);
+        assert_eq!(data, r#"{"a":"1","c":"3"}"#, "{who}");
+        // The three patch forms.
+        api.ok(
+            kubectl,
+            &[
+                "patch",
+                "cm",
+                "web",
+                "--type",
+                "merge",
+                "-p",
+                r#"{"data":{"d":"4"}}"#,
+            ],
+        );
+        api.ok(
+            kubectl,
+            &[
+                "patch",
+                "cm",
+                "web",
+                "--type",
+                "json",
+                "-p",
+                r#"[{"op":"remove","path":"/data/a"}]"#,
+            ],
+        );
+        api.ok(
+            kubectl,
+            &["patch", "cm", "web", "-p", r#"{"data":{"e":"5"}}"#],
+        );
+        let data = api.ok(kubectl, &["get", "cm", "web", "-o", "jsonpath={.data}"]);
+        assert_eq!(data, r#"{"c":"3","d":"4","e":"5"}"#, "{who}");
+        // A replace from a stale copy is refused as kube-apiserver refuses it.
+        let stale = api.ok(kubectl, &["get", "cm", "web", "-o", "yaml"]);
+        api.ok(kubectl, &["label", "cm", "web", "tier=front"]);
+        let file = api.kubeconfig.with_file_name("stale.yaml");
+        std::fs::write(&file, stale).unwrap();
+        let r = api.kubectl(kubectl, &["replace", "-f", file.to_str().unwrap()]);
+        assert_ne!(r.code, 0);
+        assert!(
+            r.stderr.contains("Error from server (Conflict)")
+                && r.stderr.contains("Operation cannot be fulfilled on configmaps \"web\": the object has been modified"),
+            "{who}: {}",
+            r.stderr
+        );
+        // Unknown fields are refused (kubectl asks for strict validation).
+        let r = api.apply(
+            kubectl,
+            &CONFIGMAP
+                .replace("name: web", "name: typo")
+                .replace("\ndata:", "\ndta:"),
+        );
+        assert!(
+            r.stderr
+                .contains("strict decoding error: unknown field \"dta\""),
+            "{who}: {}",
+            r.stderr
+        );
+        // Server-side tables: kubectl prints the columns kube-apiserver's printer gives.
+        let table = api.ok(kubectl, &["get", "cm", "-l", "app=web"]);
+        let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
+        assert_eq!(header, ["NAME", "DATA", "AGE"], "{who}: {table}");
+        assert!(
+            table.lines().nth(1).unwrap().starts_with("web "),
+            "{who}: {table}"
+        );
+        let r = api.kubectl(kubectl, &["delete", "cm", "web"]);
+        assert!(
+            r.stdout.contains("configmap \"web\" deleted"),
+            "{who}: {}{}",
+            r.stdout,
+            r.stderr
+        );
+        let r = api.kubectl(kubectl, &["get", "cm", "web"]);
+        assert_eq!(r.code, 1);
+        assert_eq!(
+            r.stderr.trim(),
+            "Error from server (NotFound): configmaps \"web\" not found",
+            "{who}"
+        );
+    }
+}
+
+/// Reads what a child writes to stdout as it comes, so a test can wait for a line.
+fn lines_of(child: &mut Child) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let out = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+#[test]
+fn kubectl_get_watch_sees_changes() {
+    let kubectls = kubectls();
+    if kubectls.is_empty() {
+        return;
+    }
+    let env = required_env();
+    let api = Api::start(&env);
+    for kubectl in &kubectls {
+        let who = name(kubectl);
+        let cm = format!("watched-{}", who.replace('.', "-"));
+        let mut watcher = Command::new(kubectl)
+            .args(["get", "cm", "-w"])
+            .env("KUBECONFIG", &api.kubeconfig)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let lines = lines_of(&mut watcher);
+        // The watch is open once the server has one (nothing to list yet: kubectl prints no
+        // header until the first change).
+        std::thread::sleep(Duration::from_millis(500));
+        api.apply(
+            kubectl,
+            &CONFIGMAP.replace("name: web", &format!("name: {cm}")),
+        );
+        api.ok(kubectl, &["label", "cm", &cm, "changed=yes"]);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut seen = Vec::new();
+        while seen.len() < 2 && Instant::now() < deadline {
+            if let Ok(line) = lines.recv_timeout(Duration::from_millis(200))
+                && line.starts_with(&cm)
+            {
+                seen.push(line);
+            }
+        }
+        let _ = watcher.kill();
+        let _ = watcher.wait();
+        assert_eq!(seen.len(), 2, "{who}: the watch saw {seen:?}");
+    }
+}
+
+#[test]
+fn pods_and_deployments_print_kubectls_columns_and_scale() {
+    let kubectls = kubectls();
+    if kubectls.is_empty() {
+        return;
+    }
+    let env = required_env();
+    let api = Api::start(&env);
+    let kubectl = &kubectls[1];
+    let r = api.apply(
+        kubectl,
+        "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: web
+        image: busybox
+        command: [sleep, '1000']
+",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    api.ok(kubectl, &["scale", "--replicas=3", "deployment/web"]);
+    let replicas = api.ok(
+        kubectl,
+        &["get", "deploy", "web", "-o", "jsonpath={.spec.replicas}"],
+    );
+    assert_eq!(replicas, "3");
+    let table = api.ok(kubectl, &["get", "deploy"]);
+    let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"],
+        "{table}"
+    );
+    // A missing required field is Invalid, with the field named.
+    let r = api.apply(
+        kubectl,
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: empty\nspec:\n  containers: []\n",
+    );
+    assert!(
+        r.stderr
+            .contains("Pod \"empty\" is invalid: spec.containers: Required value"),
+        "{}",
+        r.stderr
+    );
+    let r = api.kubectl(&kubectls[0], &["get", "pods"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let nodes = api.ok(
+        kubectl,
+        &[
+            "get",
+            "nodes",
+            "-o",
+            "jsonpath={.items[0].status.capacity.cpu}",
+        ],
+    );
+    let cpus = std::thread::available_parallelism()
+        .unwrap()
+        .get()
+        .to_string();
+    assert_eq!(nodes, cpus, "the node's capacity is this host's");
+}

@@ -1,0 +1,148 @@
+//! What kube-apiserver fills in on create, per kind, so objects read back as they would from a
+//! cluster (a Pod's restartPolicy, a Deployment's strategy, a Service's cluster IP and port
+//! defaults, a Secret's type and stringData folded into data).
+
+use base64::Engine as _;
+use serde_json::{Value, json};
+
+fn default(slot: &mut Value, key: &str, value: Value) {
+    if slot.get(key).is_none_or(Value::is_null) {
+        slot[key] = value;
+    }
+}
+
+/// A pod template's (or pod's) spec defaults.
+pub fn pod_spec(spec: &mut Value) {
+    if !spec.is_object() {
+        return;
+    }
+    default(spec, "restartPolicy", json!("Always"));
+    default(spec, "terminationGracePeriodSeconds", json!(30));
+    default(spec, "dnsPolicy", json!("ClusterFirst"));
+    default(spec, "schedulerName", json!("default-scheduler"));
+    default(spec, "securityContext", json!({}));
+    for list in ["initContainers", "containers"] {
+        for container in spec[list].as_array_mut().into_iter().flatten() {
+            let image = container["image"].as_str().unwrap_or_default();
+            let tag = image.rsplit('/').next().unwrap_or_default();
+            let latest = !tag.contains(':') || tag.ends_with(":latest");
+            let policy = if latest { "Always" } else { "IfNotPresent" };
+            default(container, "imagePullPolicy", json!(policy));
+            default(
+                container,
+                "terminationMessagePath",
+                json!("/dev/termination-log"),
+            );
+            default(container, "terminationMessagePolicy", json!("File"));
+            default(container, "resources", json!({}));
+            for port in container["ports"].as_array_mut().into_iter().flatten() {
+                default(port, "protocol", json!("TCP"));
+            }
+        }
+    }
+}
+
+/// Fills defaults into a new object of this kind; `taken_ips` are the cluster IPs in use.
+pub fn on_create(kind: &str, object: &mut Value, taken_ips: &[String]) {
+    match kind {
+        "Namespace" => {
+            object["spec"] = json!({"finalizers": ["kubernetes"]});
+            object["status"] = json!({"phase": "Active"});
+        }
+        "Secret" => {
+            default(object, "type", json!("Opaque"));
+            if let Some(plain) = object
+                .as_object_mut()
+                .and_then(|o| o.remove("stringData"))
+                .and_then(|v| v.as_object().cloned())
+            {
+                for (k, v) in plain {
+                    let text = v.as_str().unwrap_or_default();
+                    object["data"][k] =
+                        json!(base64::engine::general_purpose::STANDARD.encode(text));
+                }
+            }
+        }
+        "Pod" => {
+            pod_spec(&mut object["spec"]);
+            object["status"] = json!({"phase": "Pending", "qosClass": "BestEffort"});
+        }
+        "Service" => {
+            let spec = &mut object["spec"];
+            default(spec, "type", json!("ClusterIP"));
+            default(spec, "sessionAffinity", json!("None"));
+            if spec["clusterIP"].as_str() != Some("None") {
+                let ip = spec["clusterIP"]
+                    .as_str()
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .unwrap_or_else(|| free_cluster_ip(taken_ips));
+                spec["clusterIP"] = json!(ip);
+                spec["clusterIPs"] = json!([ip]);
+            }
+            default(spec, "ipFamilies", json!(["IPv4"]));
+            default(spec, "ipFamilyPolicy", json!("SingleStack"));
+            default(spec, "internalTrafficPolicy", json!("Cluster"));
+            for port in spec["ports"].as_array_mut().into_iter().flatten() {
+                default(port, "protocol", json!("TCP"));
+                let target = port["port"].clone();
+                default(port, "targetPort", target);
+            }
+            object["status"] = json!({"loadBalancer": {}});
+        }
+        "Deployment" => {
+            let spec = &mut object["spec"];
+            default(spec, "replicas", json!(1));
+            default(
+                spec,
+                "strategy",
+                json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}}),
+            );
+            default(spec, "revisionHistoryLimit", json!(10));
+            default(spec, "progressDeadlineSeconds", json!(600));
+            pod_spec(&mut spec["template"]["spec"]);
+            object["status"] = json!({});
+        }
+        "ReplicaSet" => {
+            default(&mut object["spec"], "replicas", json!(1));
+            pod_spec(&mut object["spec"]["template"]["spec"]);
+            object["status"] = json!({"replicas": 0});
+        }
+        "Job" => {
+            let spec = &mut object["spec"];
+            default(spec, "completions", json!(1));
+            default(spec, "parallelism", json!(1));
+            default(spec, "backoffLimit", json!(6));
+            default(spec, "completionMode", json!("NonIndexed"));
+            pod_spec(&mut spec["template"]["spec"]);
+            object["status"] = json!({});
+        }
+        _ => {}
+    }
+}
+
+/// The first free address of 10.96.0.0/16 after .0.1 (which a cluster's `kubernetes` service
+/// holds).
+fn free_cluster_ip(taken: &[String]) -> String {
+    (2u32..65_535)
+        .map(|n| format!("10.96.{}.{}", n / 256, n % 256))
+        .find(|ip| !taken.contains(ip))
+        .unwrap_or_else(|| "10.96.255.254".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn services_get_a_free_cluster_ip_and_target_ports() {
+        let mut svc = json!({"spec": {"ports": [{"port": 80}]}});
+        on_create("Service", &mut svc, &["10.96.0.2".into()]);
+        assert_eq!(svc["spec"]["clusterIP"], "10.96.0.3");
+        assert_eq!(svc["spec"]["ports"][0]["targetPort"], 80);
+        let mut secret = json!({"stringData": {"a": "hi"}});
+        on_create("Secret", &mut secret, &[]);
+        assert_eq!(secret["data"]["a"], "aGk=");
+        assert_eq!(secret["type"], "Opaque");
+    }
+}
