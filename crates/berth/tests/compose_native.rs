@@ -365,6 +365,16 @@ fn exec_run_port_and_the_lifecycle_verbs_act_on_services() {
     assert_eq!((r.code, r.stdout.as_str()), (5, "once\n"), "{}", r.stderr);
     assert_eq!(env.container_ids().len(), 2);
 
+    // scale: replicas numbered after the first; ls lists the project.
+    assert_eq!(run(&["scale", "db=2"]).code, 0);
+    assert_eq!(run(&["ps", "-q", "db"]).stdout.lines().count(), 2);
+    assert!(
+        env.ok(&["ps", "--format", "{{.Names}}"])
+            .contains("verbs-db-2")
+    );
+    assert!(run(&["ls"]).stdout.contains("running(3)"));
+    assert_eq!(run(&["scale", "db=1"]).code, 0);
+
     // stop / start / pause / unpause / kill act on the services' containers.
     assert_eq!(run(&["stop"]).code, 0);
     assert_eq!(run(&["ps", "--services"]).stdout, "");

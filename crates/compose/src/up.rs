@@ -283,7 +283,11 @@ pub fn create_one(
     let request = create_request(project, name, number, via_service)?;
     let cname = container_name(project, name, number);
     let id = engine.create_container(request, Some(&cname))?;
-    crate::files::copy_into(engine, project, name, &id)?;
+    if let Err(e) = crate::files::copy_into(engine, project, name, &id) {
+        // Not left half made: the next `up` creates it whole.
+        let _ = engine.remove_container(&id, true);
+        return Err(e);
+    }
     if service.network_mode.is_none() {
         for (key, settings) in service.networks.iter().skip(1) {
             let net = &project.networks[key];

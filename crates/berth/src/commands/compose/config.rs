@@ -17,6 +17,10 @@ pub struct Args {
     /// Print the profile names, one per line
     #[arg(long)]
     pub profiles: bool,
+    /// Print the service config hash, one per line ("*" for every service, or a
+    /// comma-separated list)
+    #[arg(long)]
+    pub hash: Option<String>,
     /// Only validate the configuration, don't print anything
     #[arg(short, long)]
     pub quiet: bool,
@@ -30,7 +34,17 @@ pub fn run(flags: &ProjectFlags, args: Args) -> Result<i32, CliError> {
     if args.quiet {
         return Ok(0);
     }
-    let text = if args.services {
+    let text = if let Some(wanted) = &args.hash {
+        let names: Vec<&str> = wanted.split(',').map(str::trim).collect();
+        let mut out = String::new();
+        for (name, service) in &project.services {
+            if names.contains(&"*") || names.contains(&name.as_str()) {
+                let hash = berth_compose::request::config_hash(service);
+                out.push_str(&format!("{name} {hash}\n"));
+            }
+        }
+        out
+    } else if args.services {
         lines(project.services.keys())
     } else if args.volumes {
         lines(project.volumes.keys())

@@ -4,11 +4,13 @@
 
 pub mod build;
 pub mod config;
+pub mod create;
 pub mod down;
 pub mod exec;
 pub mod images;
 pub mod kill;
 pub mod logs;
+pub mod ls;
 pub mod pause;
 pub mod port;
 mod progress;
@@ -17,11 +19,13 @@ pub mod pull;
 pub mod restart;
 pub mod rm;
 pub mod run;
+pub mod scale;
 pub mod start;
 pub mod stop;
 pub mod top;
 pub mod unpause;
 pub mod up;
+pub mod wait;
 
 use std::path::PathBuf;
 
@@ -102,6 +106,14 @@ pub enum Command {
     Pull(pull::Args),
     /// List images used by the created containers
     Images(images::Args),
+    /// List running compose projects
+    Ls(ls::Args),
+    /// Creates containers for a service
+    Create(create::Args),
+    /// Block until containers of all (or specified) services stop
+    Wait(wait::Args),
+    /// Scale services
+    Scale(scale::Args),
 }
 
 /// Runs a compose verb; the errors are printed here with Compose's exit codes.
@@ -126,6 +138,10 @@ pub fn run(args: Args) -> i32 {
         Command::Build(a) => build::run(&args.project, a),
         Command::Pull(a) => pull::run(&args.project, a),
         Command::Images(a) => images::run(&args.project, a),
+        Command::Ls(a) => ls::run(a),
+        Command::Create(a) => create::run(&args.project, a),
+        Command::Wait(a) => wait::run(&args.project, a),
+        Command::Scale(a) => scale::run(&args.project, a),
     };
     result.unwrap_or_else(|e| {
         eprintln!("{e}");

@@ -104,7 +104,10 @@ pub fn run(flags: &ProjectFlags, args: Args) -> Result<i32, CliError> {
         .clone()
         .unwrap_or_else(|| one_off_name(&project, &args.service));
     let id = engine.create_container(request, Some(&name))?;
-    berth_compose::files::copy_into(&engine, &project, &args.service, &id)?;
+    if let Err(e) = berth_compose::files::copy_into(&engine, &project, &args.service, &id) {
+        let _ = engine.remove_container(&id, true);
+        return Err(e.into());
+    }
     if args.detach {
         engine.start_container(&id, None)?;
         println!("{name}");

@@ -69,29 +69,7 @@ pub struct Args {
 
 pub fn run(flags: &ProjectFlags, args: Args) -> Result<i32, CliError> {
     let mut project = flags.load()?;
-    for name in &args.services {
-        berth_compose::loader::enable(&mut project, name);
-        project.service(name)?;
-    }
-    if !args.services.is_empty() {
-        // Only the named services and what they depend on.
-        let mut keep: Vec<String> = Vec::new();
-        fn add(p: &berth_compose::Project, name: &str, keep: &mut Vec<String>, deps: bool) {
-            if keep.iter().any(|k| k == name) {
-                return;
-            }
-            keep.push(name.to_string());
-            if deps && let Some(s) = p.services.get(name) {
-                for d in s.depends_on.keys() {
-                    add(p, d, keep, deps);
-                }
-            }
-        }
-        for name in &args.services {
-            add(&project, name, &mut keep, !args.no_deps);
-        }
-        project.services.retain(|k, _| keep.contains(k));
-    }
+    only(&mut project, &args.services, args.no_deps)?;
     let mut scale = BTreeMap::new();
     for s in &args.scale {
         let (name, n) = s
@@ -230,4 +208,37 @@ fn wait_signal(set: &libc::sigset_t, timeout: Duration) -> Option<i32> {
     // is allowed.
     let signal = unsafe { libc::sigtimedwait(set, std::ptr::null_mut(), &ts) };
     (signal > 0).then_some(signal)
+}
+
+/// Keeps only the named services (enabling any behind a profile) and, unless `no_deps`,
+/// what they depend on; no names keeps them all.
+pub fn only(
+    project: &mut berth_compose::Project,
+    names: &[String],
+    no_deps: bool,
+) -> Result<(), CliError> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    for name in names {
+        berth_compose::loader::enable(project, name);
+        project.service(name)?;
+    }
+    fn add(p: &berth_compose::Project, name: &str, keep: &mut Vec<String>, deps: bool) {
+        if keep.iter().any(|k| k == name) {
+            return;
+        }
+        keep.push(name.to_string());
+        if deps && let Some(s) = p.services.get(name) {
+            for d in s.depends_on.keys() {
+                add(p, d, keep, deps);
+            }
+        }
+    }
+    let mut keep = Vec::new();
+    for name in names {
+        add(project, name, &mut keep, !no_deps);
+    }
+    project.services.retain(|k, _| keep.contains(k));
+    Ok(())
 }
