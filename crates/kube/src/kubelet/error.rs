@@ -14,6 +14,9 @@ pub enum Error {
     /// The pod's spec asks for something invalid or that berth cannot do (the field named).
     #[error("pod {pod}: {message}")]
     InvalidPod { pod: String, message: String },
+    /// A pod's container that does not exist (yet): the API server's words for it.
+    #[error("container {container} is not valid for pod {pod}")]
+    NoSuchContainer { pod: String, container: String },
     /// Writing the files of a configMap or secret volume.
     #[error("{context}: {source}")]
     Io {

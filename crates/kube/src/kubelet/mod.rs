@@ -12,9 +12,11 @@ mod env;
 mod error;
 mod images;
 mod infra;
+mod io;
 mod names;
 mod objects;
 pub mod play;
+mod probes;
 mod quantity;
 mod status;
 mod volumes;
@@ -40,6 +42,10 @@ pub struct Kubelet {
     objects: Box<dyn Objects>,
     /// Why containers that could not be made wait, by pod uid and container name.
     waiting: RefCell<BTreeMap<String, BTreeMap<String, status::Waiting>>>,
+    prober: RefCell<probes::Prober>,
+    /// Restarts after a failed liveness probe, by pod uid and container name: the engine's
+    /// count is of its restart policy's restarts only.
+    probe_restarts: RefCell<BTreeMap<(String, String), i32>>,
 }
 
 impl Kubelet {
@@ -54,6 +60,8 @@ impl Kubelet {
             engine,
             objects,
             waiting: RefCell::default(),
+            prober: RefCell::default(),
+            probe_restarts: RefCell::default(),
         }
     }
 
@@ -105,20 +113,78 @@ impl Kubelet {
                 }
             }
         }
+        let ready = if initialized {
+            self.run_probes(spec, &identity.uid, &pod_ip, &mut by_name)
+        } else {
+            BTreeMap::new()
+        };
         let waiting = self
             .waiting
             .borrow()
             .get(&identity.uid)
             .cloned()
             .unwrap_or_default();
-        Ok(status::pod_status(&status::Observed {
+        let mut status = status::pod_status(&status::Observed {
             spec,
             infra: Some(&infra),
             pod_ip,
             containers: &by_name,
             waiting: &waiting,
-            ready: &BTreeMap::new(),
-        }))
+            ready: &ready,
+        });
+        let restarts = self.probe_restarts.borrow();
+        for c in status.container_statuses.iter_mut().flatten() {
+            c.restart_count += restarts
+                .get(&(identity.uid.clone(), c.name.clone()))
+                .copied()
+                .unwrap_or(0);
+        }
+        Ok(status)
+    }
+
+    /// Runs the due probes of the pod's running app containers: their readiness by name; a
+    /// container whose liveness (or startup) probe failed is restarted (stopped, with
+    /// restartPolicy Never).
+    fn run_probes(
+        &self,
+        spec: &k8s_openapi::api::core::v1::PodSpec,
+        uid: &str,
+        pod_ip: &str,
+        by_name: &mut BTreeMap<String, ContainerRecord>,
+    ) -> BTreeMap<String, bool> {
+        let mut ready = BTreeMap::new();
+        let target = probes::Target { pod_ip };
+        for c in &spec.containers {
+            let Some(rec) = by_name.get(&c.name).filter(|r| r.state == State::Running) else {
+                continue;
+            };
+            let verdict = self
+                .prober
+                .borrow_mut()
+                .probe(&self.engine, uid, c, rec, &target);
+            if let Some(r) = verdict.ready {
+                ready.insert(c.name.clone(), r);
+            }
+            if verdict.restart {
+                let grace = spec.termination_grace_period_seconds.unwrap_or(30);
+                let done = if spec.restart_policy.as_deref() == Some("Never") {
+                    self.engine.stop_container(&rec.id, Some(grace))
+                } else {
+                    *self
+                        .probe_restarts
+                        .borrow_mut()
+                        .entry((uid.to_string(), c.name.clone()))
+                        .or_default() += 1;
+                    self.engine.restart_container(&rec.id, Some(grace))
+                };
+                if done.is_ok()
+                    && let Ok(rec) = self.engine.container(&rec.id)
+                {
+                    by_name.insert(c.name.clone(), rec);
+                }
+            }
+        }
+        ready
     }
 
     /// Stop and remove every container of the pod with this uid (grace as
@@ -159,6 +225,10 @@ impl Kubelet {
         }
         volumes::remove_own(&self.engine, uid)?;
         self.waiting.borrow_mut().remove(uid);
+        self.prober.borrow_mut().forget(uid);
+        self.probe_restarts
+            .borrow_mut()
+            .retain(|(u, _), _| u != uid);
         Ok(())
     }
 
