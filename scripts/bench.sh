@@ -29,10 +29,15 @@
 #   dns       the embedded DNS (127.0.0.11 on a user network, 5 containers on it): answer time
 #             of DNS_QUERIES (default 2000) queries from inside a container's namespace, median
 #             and p99; and `berth run --rm` on that network against the default bridge.
+#   compose   `berth compose up -d` of a three-service project (one service built, one healthcheck
+#             dependency, a named volume, a user network) from nothing, against docker-compose
+#             1.29 driving `berth serve` and podman-compose driving podman (when installed); then
+#             a second `up -d` with nothing changed and `compose ps` (targets: <= 0.3x the peers,
+#             < 100 ms, < 30 ms).
 # dockerd (Debian's docker.io) is started on a private socket and data root, and stopped.
 # BERTH_BEFORE=/path/to/an/older/berth adds that binary (its own state root) to the run and
 # bridge sections: a before/after comparison of a change, side by side in one run.
-# Usage: [BENCH=run,idle,build,api,registry,bridge,throughput,latency,dns,vm] scripts/bench.sh [--install] [RUNS] [IDLE_CONTAINERS]
+# Usage: [BENCH=run,idle,build,api,registry,bridge,throughput,latency,dns,vm,compose] scripts/bench.sh [--install] [RUNS] [IDLE_CONTAINERS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 install=""
@@ -45,7 +50,7 @@ if [ "${1:-}" = "--install" ]; then
 fi
 RUNS=${1:-50}
 IDLE=${2:-50}
-BENCH=${BENCH:-run,idle,build,api,registry,bridge,throughput,latency,dns,vm}
+BENCH=${BENCH:-run,idle,build,api,registry,bridge,throughput,latency,dns,vm,compose}
 want() { [[ ",$BENCH," == *",$1,"* ]]; }
 command -v hyperfine >/dev/null || { echo "needs hyperfine (apt-get install hyperfine)"; exit 1; }
 cargo build --release -p berth -q
@@ -429,4 +434,60 @@ if want vm; then
             python3 scripts/vm-bench.py machine "$t0" "$t1" "$t2" "$t3"
         fi
     fi
+fi
+
+if want compose && "$berth" compose --help >/dev/null 2>&1; then
+    project=$work/compose
+    mkdir -p "$project/app"
+    printf 'FROM bench\nRUN echo built > /built\n' >"$project/app/Dockerfile"
+    cat >"$project/compose.yaml" <<'YAML'
+services:
+  app:
+    build: ./app
+    image: bench-built
+    command: ["sleep", "600"]
+    networks: [back]
+    depends_on:
+      db: {condition: service_healthy}
+  db:
+    image: bench
+    command: ["sh", "-c", "touch /data/ready; exec sleep 600"]
+    healthcheck: {test: ["CMD", "cat", "/data/ready"], interval: 200ms, retries: 50}
+    volumes: [data:/data]
+    networks: [back]
+  web:
+    image: bench
+    command: ["sleep", "600"]
+    networks: [back]
+volumes:
+  data: {}
+networks:
+  back: {}
+YAML
+    bc="$berth compose --project-directory $project -f $project/compose.yaml -p benchb"
+    $bc build -q
+    cmds=(-n berth --prepare "$bc down -v -t 0" "$bc up -d")
+    if command -v docker-compose >/dev/null; then
+        start_serve
+        dc="env DOCKER_HOST=unix://$work/berth.sock docker-compose --no-ansi -f $project/compose.yaml -p benchd"
+        cmds+=(-n "docker-compose 1.29" --prepare "$dc down -v -t 0" "$dc up -d")
+    fi
+    if command -v podman-compose >/dev/null && [ -n "$have_podman" ]; then
+        podman tag localhost/bench:latest bench:latest >/dev/null 2>&1 || true
+        pc="podman-compose -f $project/compose.yaml -p benchp"
+        cmds+=(-n podman-compose --prepare "$pc down -v -t 0" "$pc up -d")
+    fi
+    hyperfine --warmup 1 --runs "${COMPOSE_RUNS:-10}" --export-json "$work/compose.json" "${cmds[@]}" >/dev/null
+    ratios "$work/compose.json" "compose up -d, 3 services"
+    $bc up -d >/dev/null 2>&1
+    hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$work/compose-again.json" \
+        -n "up -d, unchanged" "$bc up -d" -n "compose ps" "$bc ps" >/dev/null
+    python3 - "$work/compose-again.json" <<'PY'
+import json, sys
+for r in json.load(open(sys.argv[1]))["results"]:
+    print(f"berth compose {r['command']:<22}{r['median']*1000:>10.1f} ms")
+PY
+    $bc down -v -t 0 >/dev/null 2>&1 || true
+    [ -n "${dc:-}" ] && $dc down -v -t 0 >/dev/null 2>&1 || true
+    [ -n "${pc:-}" ] && $pc down -v -t 0 >/dev/null 2>&1 || true
 fi

@@ -73,31 +73,59 @@ pub fn up(
             ));
         }
     }
+    // Services start as soon as what they depend on is ready (a service with no waiting
+    // dependency does not queue behind another's health check), in start order otherwise.
     let mut ids = Vec::new();
-    for name in start_order(project) {
-        let service = &project.services[&name];
-        for (dep, d) in &service.depends_on {
-            if !opts.no_start && project.services.contains_key(dep) {
-                wait_for_dependency(engine, project, dep, d.condition, progress)?;
+    let mut pending = start_order(project);
+    let mut done: Vec<String> = Vec::new();
+    let mut said = std::collections::BTreeSet::new();
+    while !pending.is_empty() {
+        let mut started_one = false;
+        for name in pending.clone() {
+            let service = &project.services[&name];
+            let mut ready = true;
+            for (dep, d) in &service.depends_on {
+                if !project.services.contains_key(dep) {
+                    continue;
+                }
+                if !done.contains(dep) {
+                    ready = false;
+                    break;
+                }
+                if !opts.no_start
+                    && !dependency_met(engine, project, dep, d.condition, progress, &mut said)?
+                {
+                    ready = false;
+                    break;
+                }
             }
-        }
-        if service.build.is_some() && !opts.no_build {
-            let missing = engine.resolve_image(&image_name(project, &name)).is_err();
-            if opts.build || missing {
-                progress("Image", &image_name(project, &name), "Building");
-                let quiet = |_: &str| {};
-                crate::build::build_service(engine, project, &name, false, &quiet)?;
-                progress("Image", &image_name(project, &name), "Built");
+            if !ready {
+                continue;
             }
+            if service.build.is_some() && !opts.no_build {
+                let missing = engine.resolve_image(&image_name(project, &name)).is_err();
+                if opts.build || missing {
+                    progress("Image", &image_name(project, &name), "Building");
+                    let quiet = |_: &str| {};
+                    crate::build::build_service(engine, project, &name, false, &quiet)?;
+                    progress("Image", &image_name(project, &name), "Built");
+                }
+            }
+            let replicas = opts
+                .scale
+                .get(&name)
+                .copied()
+                .unwrap_or_else(|| service.replicas());
+            ids.extend(converge_service(
+                engine, project, &name, replicas, &existing, opts, progress,
+            )?);
+            pending.retain(|p| *p != name);
+            done.push(name);
+            started_one = true;
         }
-        let replicas = opts
-            .scale
-            .get(&name)
-            .copied()
-            .unwrap_or_else(|| service.replicas());
-        ids.extend(converge_service(
-            engine, project, &name, replicas, &existing, opts, progress,
-        )?);
+        if !started_one {
+            std::thread::sleep(POLL);
+        }
     }
     if opts.wait {
         wait_healthy(engine, project, &ids, opts.wait_timeout, progress)?;
@@ -308,75 +336,88 @@ pub fn create_one(
     Ok(id)
 }
 
-const POLL: Duration = Duration::from_millis(100);
+/// How often a wait looks again: a health status or an exit is a row in the state database.
+const POLL: Duration = Duration::from_millis(25);
 
-/// Waits until a dependency's containers meet the condition a dependent asked for.
-fn wait_for_dependency(
+/// Whether a dependency's containers meet the condition a dependent asked for now; a
+/// condition that can no longer be met (unhealthy, exited with an error) is an error. Each
+/// "Waiting" / "Healthy" line is said once (`said`).
+fn dependency_met(
     engine: &Engine,
     project: &Project,
     dep: &str,
     condition: Condition,
     progress: Progress,
-) -> Result<(), Error> {
+    said: &mut std::collections::BTreeSet<(String, &'static str)>,
+) -> Result<bool, Error> {
     if condition == Condition::ServiceStarted {
-        return Ok(());
+        return Ok(true);
     }
     let containers: Vec<ContainerRecord> = project_containers(engine, &project.name, true)?
         .into_iter()
         .filter(|c| service_of(c) == dep)
         .collect();
-    for c in containers {
-        progress("Container", &c.name, "Waiting");
-        loop {
-            let rec = engine.container(&c.id)?;
-            match condition {
-                Condition::ServiceHealthy => match rec.health.as_ref().map(|h| h.status.as_str()) {
-                    Some("healthy") => {
-                        progress("Container", &c.name, "Healthy");
-                        break;
-                    }
-                    Some("unhealthy") => {
-                        return Err(Error::Project(format!(
-                            "dependency failed to start: container {} is unhealthy",
-                            c.name
-                        )));
-                    }
-                    _ if !rec.state.has_shim() && rec.state != State::Created => {
-                        return Err(Error::Project(format!(
-                            "dependency failed to start: container {} exited ({})",
-                            c.name, rec.exit_code
-                        )));
-                    }
-                    _ if rec.state.has_shim()
-                        && !berth_engine::health::has_healthcheck(
-                            rec.config.config.healthcheck.as_ref(),
-                        ) =>
-                    {
-                        return Err(Error::Project(format!(
-                            "container {} has no healthcheck configured",
-                            c.name
-                        )));
-                    }
-                    _ => {}
-                },
-                Condition::ServiceCompletedSuccessfully => {
-                    if matches!(rec.state, State::Exited | State::Dead) {
-                        if rec.exit_code == 0 {
-                            progress("Container", &c.name, "Exited");
-                            break;
-                        }
+    let mut say = |name: &str, status: &'static str| {
+        if said.insert((name.to_string(), status)) {
+            progress("Container", name, status);
+        }
+    };
+    let mut all = true;
+    for rec in containers {
+        say(&rec.name, "Waiting");
+        let met = match condition {
+            Condition::ServiceHealthy => match rec.health.as_ref().map(|h| h.status.as_str()) {
+                Some("healthy") => true,
+                Some("unhealthy") => {
+                    return Err(Error::Project(format!(
+                        "dependency failed to start: container {} is unhealthy",
+                        rec.name
+                    )));
+                }
+                _ if !rec.state.has_shim() && rec.state != State::Created => {
+                    return Err(Error::Project(format!(
+                        "dependency failed to start: container {} exited ({})",
+                        rec.name, rec.exit_code
+                    )));
+                }
+                _ if rec.state.has_shim()
+                    && !berth_engine::health::has_healthcheck(
+                        rec.config.config.healthcheck.as_ref(),
+                    ) =>
+                {
+                    return Err(Error::Project(format!(
+                        "container {} has no healthcheck configured",
+                        rec.name
+                    )));
+                }
+                _ => false,
+            },
+            Condition::ServiceCompletedSuccessfully => {
+                if matches!(rec.state, State::Exited | State::Dead) {
+                    if rec.exit_code != 0 {
                         return Err(Error::Project(format!(
                             "service {dep:?} didn't complete successfully: exit {}",
                             rec.exit_code
                         )));
                     }
+                    true
+                } else {
+                    false
                 }
-                Condition::ServiceStarted => break,
             }
-            std::thread::sleep(POLL);
+            Condition::ServiceStarted => true,
+        };
+        if met {
+            let status = if condition == Condition::ServiceHealthy {
+                "Healthy"
+            } else {
+                "Exited"
+            };
+            say(&rec.name, status);
         }
+        all &= met;
     }
-    Ok(())
+    Ok(all)
 }
 
 /// `--wait`: every container running, and healthy where it has a check.
