@@ -75,6 +75,8 @@ pub fn load(opts: &LoadOptions, warn: &mut dyn FnMut(String)) -> Result<Project,
         let mut doc = load_file(file, &env, &mut seen_unset, warn)?;
         check_top_level(&doc, warn)?;
         resolve_extends_in(&mut doc, file, &env, &mut seen_unset, warn)?;
+        let mut chain = vec![file.clone()];
+        include(&mut doc, file, &env, &mut seen_unset, warn, &mut chain)?;
         match &mut merged {
             None => merged = Some(doc),
             Some(acc) => merge(acc, doc, ""),
@@ -206,10 +208,8 @@ fn check_top_level(doc: &Node, warn: &mut dyn FnMut(String)) -> Result<(), Error
                 "{}: the attribute `version` is obsolete, it will be ignored, please remove it to avoid potential confusion",
                 node.loc.file.display()
             )),
-            "secrets" | "configs" => {}
-            "include" | "models" => {
-                warn(format!("{}: {key}: not supported yet, ignored", node.loc))
-            }
+            "secrets" | "configs" | "include" => {}
+            "models" => warn(format!("{}: {key}: not supported yet, ignored", node.loc)),
             k if k.starts_with("x-") => {}
             other => {
                 return Err(Error::invalid(
@@ -217,6 +217,88 @@ fn check_top_level(doc: &Node, warn: &mut dyn FnMut(String)) -> Result<(), Error
                     other,
                     format!("additional property {other} is not allowed"),
                 ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The sections an included file brings in.
+const INCLUDED_SECTIONS: [&str; 5] = ["services", "networks", "volumes", "secrets", "configs"];
+
+/// `include:` (a list of paths, or of `{path, project_directory, env_file}`): each file is
+/// loaded as a project of its own (its relative paths against its own directory) and its
+/// services, networks, volumes, secrets and configs join this document; one defined on both
+/// sides is an error, as Compose says.
+fn include(
+    doc: &mut Node,
+    file: &Path,
+    env: &BTreeMap<String, String>,
+    seen_unset: &mut BTreeSet<String>,
+    warn: &mut dyn FnMut(String),
+    chain: &mut Vec<PathBuf>,
+) -> Result<(), Error> {
+    let Some(list) = doc.as_map_mut().and_then(|m| m.shift_remove("include")) else {
+        return Ok(());
+    };
+    let dir = file.parent().unwrap_or(Path::new("/")).to_path_buf();
+    let at = At::new(&list, "include");
+    for (i, entry) in at.seq()?.iter().enumerate() {
+        let path = format!("include[{i}]");
+        let e = At::new(entry, &path);
+        let paths = match &entry.value {
+            Value::Map(m) => {
+                let p = m
+                    .get("path")
+                    .ok_or_else(|| e.err("an include needs a path"))?;
+                At::new(p, &path).strings()?
+            }
+            _ => vec![e.string()?],
+        };
+        for rel in paths {
+            let included = read::absolute(&dir, &rel);
+            if chain.contains(&included) {
+                return Err(e.err(format!("include cycle: {}", included.display())));
+            }
+            let mut other = load_file(&included, env, seen_unset, warn)?;
+            check_top_level(&other, warn)?;
+            resolve_extends_in(&mut other, &included, env, seen_unset, warn)?;
+            chain.push(included.clone());
+            include(&mut other, &included, env, seen_unset, warn, chain)?;
+            chain.pop();
+            let other_dir = included.parent().unwrap_or(Path::new("/")).to_path_buf();
+            if let Some(services) = other.as_map_mut().and_then(|m| m.get_mut("services"))
+                && let Some(map) = services.as_map_mut()
+            {
+                for service in map.values_mut() {
+                    rebase_paths(service, &other_dir);
+                }
+            }
+            let Some(mine) = doc.as_map_mut() else {
+                return Ok(());
+            };
+            for section in INCLUDED_SECTIONS {
+                let Some(theirs) = other.get(section).and_then(Node::as_map) else {
+                    continue;
+                };
+                let slot = mine
+                    .entry(section.to_string())
+                    .or_insert_with(|| Node::new(Value::Map(IndexMap::new()), entry.loc.clone()));
+                if matches!(slot.value, Value::Null) {
+                    slot.value = Value::Map(IndexMap::new());
+                }
+                let Some(target) = slot.as_map_mut() else {
+                    continue;
+                };
+                for (name, node) in theirs {
+                    if target.contains_key(name) {
+                        return Err(e.err(format!(
+                            "{section}.{name} conflicts with imported resource from {}",
+                            included.display()
+                        )));
+                    }
+                    target.insert(name.clone(), node.clone());
+                }
             }
         }
     }

@@ -238,3 +238,43 @@ fn undefined_references_and_cycles_are_refused() {
         "dependency cycle detected: a -> b -> a",
     );
 }
+
+#[test]
+fn include_brings_in_another_projects_services_with_their_own_paths() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lib = tmp.path().join("lib");
+    std::fs::create_dir(&lib).unwrap();
+    write(&lib, "db.env", "DB_MODE=replica\n");
+    write(
+        &lib,
+        "compose.yaml",
+        "services:\n  db:\n    image: x\n    env_file: db.env\n    volumes: ['./data:/data']\nvolumes:\n  cache:\n",
+    );
+    write(
+        tmp.path(),
+        "compose.yaml",
+        "include:\n  - lib/compose.yaml\nservices:\n  web:\n    image: x\n    depends_on: [db]\n",
+    );
+    let p = load_ok(&opts(tmp.path()));
+    assert_eq!(
+        p.services.keys().cloned().collect::<Vec<_>>(),
+        ["web", "db"]
+    );
+    let db = &p.services["db"];
+    assert_eq!(db.environment["DB_MODE"].as_deref(), Some("replica"));
+    assert_eq!(db.volumes[0].source, lib.join("data").display().to_string());
+    assert!(p.volumes.contains_key("cache"));
+
+    write(
+        tmp.path(),
+        "compose.yaml",
+        "include:\n  - lib/compose.yaml\nservices:\n  db:\n    image: y\n",
+    );
+    let e = load(&opts(tmp.path()), &mut |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("services.db conflicts with imported resource"),
+        "{e}"
+    );
+}
