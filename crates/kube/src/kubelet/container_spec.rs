@@ -15,7 +15,12 @@ use super::{Error, PodIdentity, infra, names, quantity};
 
 /// The infra container: hostname = the pod's, every container's hostPorts published here
 /// (the pod's network namespace is its), a shareable IPC namespace.
-pub fn infra_request(pod: &Pod, identity: &PodIdentity) -> Result<CreateRequest, Error> {
+/// `network`: the network pods join (empty: the engine's default bridge).
+pub fn infra_request(
+    pod: &Pod,
+    identity: &PodIdentity,
+    network: &str,
+) -> Result<CreateRequest, Error> {
     let spec = spec_of(pod, identity)?;
     let mut request = CreateRequest::default();
     infra::apply(&mut request)?;
@@ -30,6 +35,7 @@ pub fn infra_request(pod: &Pod, identity: &PodIdentity) -> Result<CreateRequest,
     c.labels = Some(identity.labels(names::INFRA, false));
     let hc = &mut request.host_config;
     hc.ipc_mode = "shareable".into();
+    hc.network_mode = network.to_string();
     if spec.host_network == Some(true) {
         hc.network_mode = "host".into();
         // The host's network namespace comes with the host's name.
@@ -155,7 +161,9 @@ pub fn container_request(
     config.tty = c.tty == Some(true);
     config.open_stdin = c.stdin == Some(true);
     config.stdin_once = c.stdin_once == Some(true);
-    config.labels = Some(ctx.identity.labels(&c.name, init));
+    let mut labels = ctx.identity.labels(&c.name, init);
+    labels.insert(names::CONTAINER_HASH.into(), spec_hash(c));
+    config.labels = Some(labels);
     config.stop_timeout = Some(spec.termination_grace_period_seconds.unwrap_or(30));
     let hc = &mut request.host_config;
     let joined = format!("container:{}", ctx.infra_id);
@@ -211,6 +219,13 @@ pub fn container_request(
     Ok(request)
 }
 
+/// A short hash of the container's spec.
+pub fn spec_hash(c: &Container) -> String {
+    use sha2::Digest;
+    let json = serde_json::to_vec(c).unwrap_or_default();
+    hex::encode(&sha2::Sha256::digest(&json)[..8])
+}
+
 /// restartPolicy as the engine's: its shim restarts the container and counts the restarts.
 /// An init container is restarted on failure unless the pod's policy is Never.
 fn restart_policy(spec: &PodSpec, init: bool) -> RestartPolicy {
@@ -253,5 +268,39 @@ fn apply_security(request: &mut CreateRequest, spec: &PodSpec, own: Option<&Secu
     }
     if own.allow_privilege_escalation == Some(false) {
         hc.security_opt = Some(vec!["no-new-privileges".into()]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_spec_hash_changes_with_the_spec_only() {
+        let c = Container {
+            name: "web".into(),
+            image: Some("bb:1".into()),
+            ..Default::default()
+        };
+        assert_eq!(spec_hash(&c), spec_hash(&c.clone()));
+        let newer = Container {
+            image: Some("bb:2".into()),
+            ..c.clone()
+        };
+        assert_ne!(spec_hash(&c), spec_hash(&newer));
+        assert_eq!(spec_hash(&c).len(), 16);
+    }
+
+    #[test]
+    fn restart_policies_map_to_the_engines() {
+        let spec = |policy: &str| PodSpec {
+            restart_policy: Some(policy.into()),
+            ..Default::default()
+        };
+        assert_eq!(restart_policy(&spec("Always"), false).name, "always");
+        assert_eq!(restart_policy(&spec("OnFailure"), false).name, "on-failure");
+        assert_eq!(restart_policy(&spec("Never"), false).name, "no");
+        assert_eq!(restart_policy(&spec("Always"), true).name, "on-failure");
+        assert_eq!(restart_policy(&spec("Never"), true).name, "no");
     }
 }

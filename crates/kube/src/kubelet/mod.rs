@@ -46,6 +46,8 @@ pub struct Kubelet {
     /// Restarts after a failed liveness probe, by pod uid and container name: the engine's
     /// count is of its restart policy's restarts only.
     probe_restarts: RefCell<BTreeMap<(String, String), i32>>,
+    /// The network pods join (empty: the engine's default bridge).
+    network: String,
 }
 
 impl Kubelet {
@@ -62,7 +64,15 @@ impl Kubelet {
             waiting: RefCell::default(),
             prober: RefCell::default(),
             probe_restarts: RefCell::default(),
+            network: String::new(),
         }
+    }
+
+    /// Pods made from now on join `network` (a user network: its embedded DNS resolves
+    /// container names, as Docker's does only on user networks).
+    pub fn with_network(mut self, network: &str) -> Kubelet {
+        self.network = network.to_string();
+        self
     }
 
     pub fn engine(&self) -> &Engine {
@@ -274,7 +284,7 @@ impl Kubelet {
             }
         }
         infra::ensure_image(&self.engine)?;
-        let request = container_spec::infra_request(pod, identity)?;
+        let request = container_spec::infra_request(pod, identity, &self.network)?;
         let name = identity.infra_name();
         let id = self
             .engine
@@ -317,6 +327,24 @@ impl Kubelet {
         existing: Option<&ContainerRecord>,
     ) -> Result<Option<ContainerRecord>, Error> {
         let uid = &ctx.identity.uid;
+        // A container made from another spec (a new image) is made again, as the kubelet does.
+        let existing = match existing {
+            Some(rec)
+                if label(rec, names::CONTAINER_HASH) != Some(&container_spec::spec_hash(c)) =>
+            {
+                let grace = container_spec::spec_of(ctx.pod, ctx.identity)?
+                    .termination_grace_period_seconds
+                    .unwrap_or(30);
+                if rec.state.has_shim() {
+                    let _ = self.engine.stop_container(&rec.id, Some(grace));
+                }
+                self.engine
+                    .remove_container(&rec.id, true)
+                    .map_err(Error::engine(format!("removing {}", rec.name)))?;
+                None
+            }
+            other => other,
+        };
         if let Some(rec) = existing {
             if rec.state == State::Created {
                 self.start(&rec.id);

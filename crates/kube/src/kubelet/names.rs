@@ -11,6 +11,9 @@ pub const CONTAINER_NAME: &str = "io.kubernetes.container.name";
 pub const CONTAINER_TYPE: &str = "io.kubernetes.docker.type";
 /// Set on init containers: they run to completion before the app containers start.
 pub const INIT: &str = "io.berth.kube.init";
+/// The hash of the container's spec it was made from (the dockershim's
+/// `annotation.io.kubernetes.container.hash`): a container whose spec changed is made again.
+pub const CONTAINER_HASH: &str = "io.kubernetes.container.hash";
 /// The infra container's name in `io.kubernetes.container.name`.
 pub const INFRA: &str = "POD";
 
