@@ -358,3 +358,35 @@ spec:
     assert!(run.stderr.contains("wrong.yaml:13:"), "{}", run.stderr);
     assert_eq!(env.container_ids(), Vec::<String>::new());
 }
+
+#[test]
+fn on_failure_restarts_the_container_and_counts_it_and_stdin_is_a_file() {
+    let env = common::required_env();
+    env.image("bb:1", &[]);
+    let yaml = r#"
+apiVersion: v1
+kind: Pod
+metadata:
+  name: flaky
+spec:
+  restartPolicy: OnFailure
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: bb:1
+    command: ["sh", "-c", "echo try; exit 1"]
+"#;
+    let run = env.with_stdin(&["kube", "play", "-"], yaml.as_bytes());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let main = container_named(&env, "k8s_main_flaky_default_");
+    common::eventually(Duration::from_secs(20), "a restart", || {
+        let count = env.ok(&["inspect", "-f", "{{.RestartCount}}", &main]);
+        match count.trim().parse::<u32>() {
+            Ok(n) if n >= 1 => Ok(()),
+            _ => Err(count),
+        }
+    });
+    let down = env.with_stdin(&["kube", "down", "-"], yaml.as_bytes());
+    assert_eq!(down.code, 0, "{}", down.stderr);
+    assert_eq!(env.container_ids(), Vec::<String>::new());
+}
