@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Env, Run, cannot_run, free_port, output_within, required_env};
+use common::{Env, Run, cannot_run, eventually, free_port, output_within, required_env};
 
 /// The versioned kubectl binaries beside `kubectl` (Google Cloud SDK's layout).
 fn kubectl_dir() -> Option<PathBuf> {
@@ -401,18 +401,7 @@ fn kubectl_get_watch_sees_changes() {
     }
 }
 
-#[test]
-fn pods_and_deployments_print_kubectls_columns_and_scale() {
-    let kubectls = kubectls();
-    if kubectls.is_empty() {
-        return;
-    }
-    let env = required_env();
-    let api = Api::start(&env);
-    let kubectl = &kubectls[1];
-    let r = api.apply(
-        kubectl,
-        "apiVersion: apps/v1
+const DEPLOYMENT: &str = "apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: web
@@ -424,29 +413,107 @@ spec:
     metadata:
       labels: {app: web}
     spec:
+      terminationGracePeriodSeconds: 1
       containers:
       - name: web
-        image: busybox
+        image: bb
         command: [sleep, '1000']
-",
-    );
+";
+
+/// The pods' rows of `kubectl get pods` whose STATUS is Running.
+fn running(table: &str, prefix: &str) -> usize {
+    table
+        .lines()
+        .filter(|l| l.starts_with(prefix) && l.split_whitespace().nth(2) == Some("Running"))
+        .count()
+}
+
+#[test]
+fn deployments_scale_to_running_pods_that_berth_ps_sees() {
+    let kubectls = kubectls();
+    if kubectls.is_empty() {
+        return;
+    }
+    let env = required_env();
+    env.image("bb", &[]);
+    let api = Api::start(&env);
+    let (old, new) = (&kubectls[0], &kubectls[1]);
+
+    // A Pod to Running, as `kubectl get pods` shows it.
+    let started = Instant::now();
+    let r = api.apply(old, "apiVersion: v1\nkind: Pod\nmetadata:\n  name: solo\nspec:\n  containers:\n  - name: main\n    image: bb\n    command: [sleep, '1000']\n");
     assert_eq!(r.code, 0, "{}", r.stderr);
-    api.ok(kubectl, &["scale", "--replicas=3", "deployment/web"]);
-    let replicas = api.ok(
-        kubectl,
-        &["get", "deploy", "web", "-o", "jsonpath={.spec.replicas}"],
+    let table = eventually(Duration::from_secs(20), "the pod to run", || {
+        let table = api.ok(old, &["get", "pods", "solo"]);
+        (running(&table, "solo") == 1)
+            .then_some(table.clone())
+            .ok_or(table)
+    });
+    eprintln!(
+        "kubectl apply of a Pod to Running (polled): {:?}",
+        started.elapsed()
     );
-    assert_eq!(replicas, "3");
-    let table = api.ok(kubectl, &["get", "deploy"]);
+    let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        ["NAME", "READY", "STATUS", "RESTARTS", "AGE"],
+        "{table}"
+    );
+    assert!(table.contains("1/1"), "{table}");
+
+    // The seed commands: apply, then scale to 3.
+    let r = api.apply(new, DEPLOYMENT);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    api.ok(
+        new,
+        &["rollout", "status", "deployment/web", "--timeout=30s"],
+    );
+    let started = Instant::now();
+    api.ok(new, &["scale", "--replicas=3", "deployment/web"]);
+    api.ok(
+        new,
+        &["rollout", "status", "deployment/web", "--timeout=30s"],
+    );
+    eprintln!(
+        "kubectl scale --replicas=3 to 3/3 available: {:?}",
+        started.elapsed()
+    );
+    let table = api.ok(old, &["get", "pods", "-l", "app=web"]);
+    assert_eq!(running(&table, "web-"), 3, "{table}");
+    let table = api.ok(new, &["get", "deploy"]);
     let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
     assert_eq!(
         header,
         ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"],
         "{table}"
     );
+    assert!(
+        table.lines().nth(1).unwrap().split_whitespace().nth(1) == Some("3/3"),
+        "{table}"
+    );
+    // Pods are ordinary berth containers: `berth ps` shows them (and their sandboxes).
+    let ps = env.ok(&["ps", "--format", "{{.Names}}"]);
+    assert_eq!(
+        ps.lines().filter(|n| n.starts_with("k8s_web_web-")).count(),
+        3,
+        "{ps}"
+    );
+
+    // Deleting the deployment takes its replica set, pods and containers with it.
+    api.ok(new, &["delete", "deployment", "web"]);
+    eventually(
+        Duration::from_secs(30),
+        "the deployment's containers to go",
+        || {
+            let ps = env.ok(&["ps", "-a", "--format", "{{.Names}}"]);
+            (!ps.contains("_web-")).then_some(()).ok_or(ps)
+        },
+    );
+    assert_eq!(api.ok(new, &["get", "rs", "-o", "name"]).trim(), "");
+
     // A missing required field is Invalid, with the field named.
     let r = api.apply(
-        kubectl,
+        new,
         "apiVersion: v1\nkind: Pod\nmetadata:\n  name: empty\nspec:\n  containers: []\n",
     );
     assert!(
@@ -455,10 +522,8 @@ spec:
         "{}",
         r.stderr
     );
-    let r = api.kubectl(&kubectls[0], &["get", "pods"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let nodes = api.ok(
-        kubectl,
+    let capacity = api.ok(
+        new,
         &[
             "get",
             "nodes",
@@ -470,5 +535,5 @@ spec:
         .unwrap()
         .get()
         .to_string();
-    assert_eq!(nodes, cpus, "the node's capacity is this host's");
+    assert_eq!(capacity, cpus, "the node's capacity is this host's");
 }

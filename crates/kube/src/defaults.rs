@@ -23,11 +23,8 @@ pub fn pod_spec(spec: &mut Value) {
     default(spec, "securityContext", json!({}));
     for list in ["initContainers", "containers"] {
         for container in spec[list].as_array_mut().into_iter().flatten() {
-            let image = container["image"].as_str().unwrap_or_default();
-            let tag = image.rsplit('/').next().unwrap_or_default();
-            let latest = !tag.contains(':') || tag.ends_with(":latest");
-            let policy = if latest { "Always" } else { "IfNotPresent" };
-            default(container, "imagePullPolicy", json!(policy));
+            // imagePullPolicy stays unset (the kubelet's IfNotPresent): kube-apiserver's Always
+            // for `:latest` would refuse the local images berth builds and imports.
             default(
                 container,
                 "terminationMessagePath",

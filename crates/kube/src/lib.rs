@@ -11,6 +11,7 @@
 //! files (its object store, its CA) live in the directory [`kube_dir`] names.
 
 pub mod certs;
+pub mod controllers;
 pub mod discovery;
 pub mod error;
 pub mod kinds;

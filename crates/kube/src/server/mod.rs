@@ -79,6 +79,7 @@ impl KubeServer {
             .enable_all()
             .build()
             .map_err(io("starting the API's runtime"))?;
+        crate::controllers::start(self.objects.clone(), crate::node::hostname());
         runtime.block_on(async move {
             let tcp = tokio::net::TcpListener::from_std(self.listener).map_err(io("listening"))?;
             let listener = tls::TlsListener::new(tcp, self.acceptor).map_err(io("listening"))?;

@@ -1,0 +1,95 @@
+//! The ReplicaSet controller: as many live pods (made from the template, owned by the set) as
+//! `spec.replicas` says; extra ones go, newest and unready first. Its status counts them.
+
+use serde_json::{Value, json};
+
+use super::{controlled_by, kind, meta_str, owner_reference, quiet, write_status};
+use crate::objects::{DeleteOptions, ListQuery, Objects};
+use crate::status::ApiError;
+
+pub fn is_ready(pod: &Value) -> bool {
+    pod["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|c| c["type"] == "Ready" && c["status"] == "True")
+}
+
+fn alive(pod: &Value) -> bool {
+    pod["metadata"]["deletionTimestamp"].is_null()
+        && !matches!(
+            pod["status"]["phase"].as_str(),
+            Some("Succeeded" | "Failed")
+        )
+}
+
+pub fn sync_all(objects: &Objects) -> Result<(), ApiError> {
+    let sets = kind("apps", "replicasets");
+    let (all, _, _) = objects.list(sets, None, &ListQuery::default())?;
+    for set in all {
+        if set["metadata"]["deletionTimestamp"].is_string() {
+            continue;
+        }
+        sync(objects, &set)?;
+    }
+    Ok(())
+}
+
+fn sync(objects: &Objects, set: &Value) -> Result<(), ApiError> {
+    let pods_kind = kind("", "pods");
+    let ns = meta_str(set, "namespace");
+    let uid = meta_str(set, "uid");
+    let (pods, _, _) = objects.list(pods_kind, Some(ns), &ListQuery::default())?;
+    let mut owned: Vec<Value> = pods.into_iter().filter(|p| controlled_by(p, uid)).collect();
+    let mut live: Vec<Value> = owned.iter().filter(|p| alive(p)).cloned().collect();
+    let want = set["spec"]["replicas"].as_i64().unwrap_or(1).max(0) as usize;
+    if live.len() < want {
+        for _ in live.len()..want {
+            let mut template = set["spec"]["template"].clone();
+            let mut pod = json!({
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": template["metadata"].take(),
+                "spec": template["spec"].take(),
+            });
+            if !pod["metadata"].is_object() {
+                pod["metadata"] = json!({});
+            }
+            pod["metadata"]["generateName"] = json!(format!("{}-", meta_str(set, "name")));
+            pod["metadata"]["namespace"] = json!(ns);
+            pod["metadata"]["ownerReferences"] = json!([owner_reference(set)]);
+            let (made, _) = objects.create(pods_kind, ns, pod, &quiet())?;
+            owned.push(made.clone());
+            live.push(made);
+        }
+    } else if live.len() > want {
+        // Unready first, then the newest.
+        live.sort_by_key(|p| {
+            (
+                is_ready(p),
+                std::cmp::Reverse(meta_str(p, "creationTimestamp").to_string()),
+            )
+        });
+        for pod in live.drain(..live.len() - want) {
+            match objects.delete(
+                pods_kind,
+                ns,
+                meta_str(&pod, "name"),
+                &DeleteOptions::default(),
+            ) {
+                Err(e) if e.code != 404 => return Err(e),
+                _ => {}
+            }
+        }
+    }
+    let ready = live.iter().filter(|p| is_ready(p)).count();
+    let status = json!({
+        "replicas": live.len(),
+        "fullyLabeledReplicas": live.len(),
+        "readyReplicas": ready,
+        "availableReplicas": ready,
+        "observedGeneration": set["metadata"]["generation"],
+    });
+    let current = objects.get(kind("apps", "replicasets"), ns, meta_str(set, "name"))?;
+    write_status(objects, kind("apps", "replicasets"), &current, status)
+}
