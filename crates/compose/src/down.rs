@@ -34,7 +34,7 @@ pub fn down(
         .collect();
     // Dependents before what they depend on (orphans first of all).
     mine.sort_by_key(|c| std::cmp::Reverse(rank(c).map(|r| r as i64).unwrap_or(i64::MAX)));
-    stop_all(engine, &mine, opts.timeout, progress)?;
+    stop_levels(engine, &stop_order(project, &mine), opts.timeout, progress)?;
     for c in &mine {
         progress("Container", &c.name, "Removing");
         engine.remove_container_and_volumes(&c.id, true, opts.volumes)?;
@@ -61,20 +61,96 @@ pub fn down(
     Ok(())
 }
 
-/// Stops containers in the given order.
-pub fn stop_all(
+/// Stops each level's running containers in parallel, level after level.
+pub fn stop_levels(
     engine: &Engine,
-    containers: &[&ContainerRecord],
+    levels: &[Vec<&ContainerRecord>],
     timeout: Option<i64>,
     progress: Progress,
 ) -> Result<(), Error> {
-    for c in containers {
-        if !engine.container(&c.id)?.state.has_shim() {
-            continue;
+    for level in levels {
+        let mut running = Vec::new();
+        for c in level {
+            if engine.container(&c.id)?.state.has_shim() {
+                running.push(*c);
+            }
         }
-        progress("Container", &c.name, "Stopping");
-        engine.stop_container(&c.id, timeout)?;
-        progress("Container", &c.name, "Stopped");
+        for c in &running {
+            progress("Container", &c.name, "Stopping");
+        }
+        let results: Vec<Result<(), Error>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = running
+                .iter()
+                .map(|c| {
+                    let id = c.id.clone();
+                    let handle = engine.reopen();
+                    scope.spawn(move || -> Result<(), Error> {
+                        handle?.stop_container(&id, timeout)?;
+                        Ok(())
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(Error::Project("a stop thread panicked".into())))
+                })
+                .collect()
+        });
+        for (c, result) in running.iter().zip(results) {
+            result?;
+            progress("Container", &c.name, "Stopped");
+        }
     }
     Ok(())
+}
+
+/// The project's containers grouped for stopping: orphans first, then dependents before
+/// what they depend on (a service's level is the length of its longest dependency chain).
+pub fn stop_order<'a>(
+    project: &Project,
+    containers: &'a [&'a ContainerRecord],
+) -> Vec<Vec<&'a ContainerRecord>> {
+    fn depth(project: &Project, name: &str, seen: &mut Vec<String>) -> usize {
+        if seen.iter().any(|s| s == name) {
+            return 0;
+        }
+        seen.push(name.to_string());
+        let d = project
+            .services
+            .get(name)
+            .map(|s| {
+                s.depends_on
+                    .keys()
+                    .map(|dep| 1 + depth(project, dep, seen))
+                    .max()
+                    .unwrap_or(0)
+            })
+            .unwrap_or(0);
+        seen.pop();
+        d
+    }
+    let level_of = |c: &ContainerRecord| -> Option<usize> {
+        let name = service_of(c);
+        project
+            .services
+            .contains_key(name)
+            .then(|| depth(project, name, &mut Vec::new()))
+    };
+    let max = containers
+        .iter()
+        .filter_map(|c| level_of(c))
+        .max()
+        .unwrap_or(0);
+    let mut levels: Vec<Vec<&ContainerRecord>> = vec![Vec::new(); max + 2];
+    for c in containers {
+        match level_of(c) {
+            // Orphans (and services out of the project) first.
+            None => levels[0].push(c),
+            Some(d) => levels[1 + max - d].push(c),
+        }
+    }
+    levels.retain(|l| !l.is_empty());
+    levels
 }

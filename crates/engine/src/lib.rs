@@ -117,6 +117,12 @@ impl Engine {
         &self.root
     }
 
+    /// Another handle on the same state, for another thread (an engine holds one database
+    /// connection, which is not shared across threads).
+    pub fn reopen(&self) -> Result<Engine, Error> {
+        Engine::open_at(&self.root, &self.run)
+    }
+
     /// Persistent per-container directory: overlay upper/work, log, hosts files.
     fn container_dir(&self, id: &str) -> PathBuf {
         self.root.join("containers").join(id)

@@ -1,6 +1,7 @@
-//! `berth compose stop [SERVICE...]`: stops the services' containers, dependents first.
+//! `berth compose stop [SERVICE...]`: stops the services' containers, dependents first (one
+//! dependency level at a time, its containers at once).
 
-use super::{CliError, ProjectFlags, each, service_containers};
+use super::{CliError, ProjectFlags, progress, service_containers};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -14,7 +15,8 @@ pub fn run(flags: &ProjectFlags, args: Args) -> Result<i32, CliError> {
     let project = flags.load()?;
     let engine = berth_engine::Engine::open()?;
     let containers = service_containers(&engine, &project, &args.services, false, true)?;
-    each(&containers, "Stopping", "Stopped", |id| {
-        engine.stop_container(id, args.timeout)
-    })
+    let refs: Vec<_> = containers.iter().collect();
+    let levels = berth_compose::down::stop_order(&project, &refs);
+    berth_compose::down::stop_levels(&engine, &levels, args.timeout, &mut progress::plain)?;
+    Ok(0)
 }

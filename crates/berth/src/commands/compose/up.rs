@@ -133,7 +133,7 @@ pub fn run(flags: &ProjectFlags, args: Args) -> Result<i32, CliError> {
             && let Some(signal) = wait_signal(set, Duration::from_millis(200))
         {
             eprintln!("Gracefully stopping... (press Ctrl+C again to force)");
-            stop(&engine, &containers, args.timeout)?;
+            stop(&engine, &project, &containers, args.timeout)?;
             code = 128 + signal;
             break;
         }
@@ -152,7 +152,7 @@ pub fn run(flags: &ProjectFlags, args: Args) -> Result<i32, CliError> {
         }
         if abort && let Some(first) = first_exit {
             eprintln!("Aborting on container exit...");
-            stop(&engine, &containers, args.timeout)?;
+            stop(&engine, &project, &containers, args.timeout)?;
             code = match &args.exit_code_from {
                 Some(service) => containers
                     .iter()
@@ -174,13 +174,16 @@ pub fn run(flags: &ProjectFlags, args: Args) -> Result<i32, CliError> {
     Ok(code)
 }
 
+/// Stops the attached containers as `down` would: dependents first, a level at once.
 fn stop(
     engine: &berth_engine::Engine,
+    project: &berth_compose::Project,
     containers: &[ContainerRecord],
     timeout: Option<i64>,
 ) -> Result<(), CliError> {
-    let refs: Vec<&ContainerRecord> = containers.iter().rev().collect();
-    berth_compose::down::stop_all(engine, &refs, timeout, &mut progress::plain)?;
+    let refs: Vec<&ContainerRecord> = containers.iter().collect();
+    let levels = berth_compose::down::stop_order(project, &refs);
+    berth_compose::down::stop_levels(engine, &levels, timeout, &mut progress::plain)?;
     Ok(())
 }
 
