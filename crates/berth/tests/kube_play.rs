@@ -258,7 +258,7 @@ spec:
 }
 
 #[test]
-fn a_deployment_plays_its_replicas_and_a_claim_becomes_a_volume() {
+fn a_deployment_plays_its_replicas_a_job_its_pod_and_a_claim_becomes_a_volume() {
     let env = common::required_env();
     env.image("bb:1", &[]);
     let yaml = r#"
@@ -296,17 +296,37 @@ spec:
       - name: data
         persistentVolumeClaim:
           claimName: data
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: once
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: main
+        image: bb:1
+        command: ["sh", "-c", "touch /data/job-ran"]
+        volumeMounts:
+        - name: data
+          mountPath: /data
+      volumes:
+      - name: data
+        persistentVolumeClaim:
+          claimName: data
 "#;
     let run = play(&env, "app.yaml", yaml, &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(run.stdout.matches("Pod:\n").count(), 2, "{}", run.stdout);
+    assert_eq!(run.stdout.matches("Pod:\n").count(), 3, "{}", run.stdout);
     // podman's names: NAME-pod, then numbered.
     let first = container_named(&env, "k8s_main_app-pod_default_");
     let second = container_named(&env, "k8s_main_app-pod-1_default_");
     assert_eq!(env.ok(&["volume", "ls", "-q"]).trim(), "data");
     common::eventually(Duration::from_secs(10), "both replicas' files", || {
         let listing = env.ok(&["exec", &first, "ls", "/data"]);
-        if listing.split_whitespace().collect::<Vec<_>>() == ["app-pod", "app-pod-1"] {
+        if listing.split_whitespace().collect::<Vec<_>>() == ["app-pod", "app-pod-1", "job-ran"] {
             Ok(())
         } else {
             Err(listing)

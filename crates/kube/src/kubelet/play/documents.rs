@@ -4,14 +4,17 @@
 //! The file is split at its `---` lines here (rather than with `from_str_multiple`) so that
 //! each document can be read into its kind's type with positions in the whole file.
 
-use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Secret};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, PodTemplateSpec, Secret};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 /// One document of the file, by kind.
 #[derive(Debug, Clone)]
 pub enum Document {
     Pod(Box<Pod>),
-    Deployment(Box<Deployment>),
+    /// A Deployment, DaemonSet (one pod: this host is its one node) or Job (one pod).
+    Workload(Box<Workload>),
     ConfigMap(Box<ConfigMap>),
     Secret(Box<Secret>),
     PersistentVolumeClaim(Box<PersistentVolumeClaim>),
@@ -20,6 +23,14 @@ pub enum Document {
         kind: String,
         line: usize,
     },
+}
+
+/// What `kube play` makes of a Deployment, DaemonSet or Job: `replicas` pods of `template`.
+#[derive(Debug, Clone)]
+pub struct Workload {
+    pub metadata: ObjectMeta,
+    pub replicas: i32,
+    pub template: PodTemplateSpec,
 }
 
 /// Why the file cannot be played: where, and what.
@@ -69,7 +80,29 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<(usize, Document)>, DocumentE
         let document = match kind.as_str() {
             "Pod" => Document::Pod(Box::new(serde_saphyr::from_str(body).map_err(error)?)),
             "Deployment" => {
-                Document::Deployment(Box::new(serde_saphyr::from_str(body).map_err(error)?))
+                let d: Deployment = serde_saphyr::from_str(body).map_err(error)?;
+                Document::Workload(Box::new(Workload {
+                    metadata: d.metadata,
+                    replicas: d.spec.replicas.unwrap_or(1),
+                    template: d.spec.template,
+                }))
+            }
+            "DaemonSet" => {
+                let d: DaemonSet = serde_saphyr::from_str(body).map_err(error)?;
+                Document::Workload(Box::new(Workload {
+                    metadata: d.metadata,
+                    replicas: 1,
+                    template: d.spec.template,
+                }))
+            }
+            "Job" => {
+                let j: Job = serde_saphyr::from_str(body).map_err(error)?;
+                let template = j.spec.map(|s| s.template).unwrap_or_default();
+                Document::Workload(Box::new(Workload {
+                    metadata: j.metadata,
+                    replicas: 1,
+                    template,
+                }))
             }
             "ConfigMap" => {
                 Document::ConfigMap(Box::new(serde_saphyr::from_str(body).map_err(error)?))
@@ -84,7 +117,7 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<(usize, Document)>, DocumentE
             },
             other => {
                 return Err(at(format!(
-                    "kind {other:?} is not supported by kube play (Pod, Deployment, ConfigMap, Secret, PersistentVolumeClaim)"
+                    "kind {other:?} is not supported by kube play (Pod, Deployment, DaemonSet, Job, ConfigMap, Secret, PersistentVolumeClaim)"
                 )));
             }
         };
@@ -145,6 +178,27 @@ mod tests {
             panic!("not a pod")
         };
         assert_eq!(pod.spec.as_ref().unwrap().containers[0].name, "x");
+    }
+
+    #[test]
+    fn deployments_daemon_sets_and_jobs_are_workloads() {
+        let template =
+            "  template:\n    spec:\n      containers:\n      - name: x\n        image: bb\n";
+        let text = format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:\n  replicas: 3\n  selector: {{}}\n{template}---\napiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: ds\nspec:\n  selector: {{}}\n{template}---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: j\nspec:\n{template}"
+        );
+        let docs = parse("f.yaml", &text).unwrap();
+        let replicas: Vec<(String, i32)> = docs
+            .iter()
+            .map(|(_, d)| match d {
+                Document::Workload(w) => (w.metadata.name.clone().unwrap(), w.replicas),
+                other => panic!("not a workload: {other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            replicas,
+            [("d".into(), 3), ("ds".into(), 1), ("j".into(), 1)]
+        );
     }
 
     #[test]

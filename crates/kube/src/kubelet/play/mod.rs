@@ -1,6 +1,6 @@
 //! `berth kube play FILE` (podman's verb, no server): the file's ConfigMaps and Secrets are held
-//! for its pods, its PersistentVolumeClaims become named volumes, its Pods and Deployments
-//! (`replicas` pods named `NAME-pod`, `NAME-pod-1`, ...) are synced by the [`Kubelet`] until
+//! for its pods, its PersistentVolumeClaims become named volumes, its Pods, Deployments
+//! (`replicas` pods named `NAME-pod`, `NAME-pod-1`, ...), DaemonSets and Jobs (one pod each) are synced by the [`Kubelet`] until
 //! their init containers completed and their app containers started. Everything is read and
 //! checked before the first thing is made. `down` removes what `play` of the file made.
 
@@ -183,7 +183,7 @@ pub struct Downed {
     pub volumes: Vec<String>,
 }
 
-/// `kube down` / `kube play --down`: the pods of the file's Pods and Deployments removed,
+/// `kube down` / `kube play --down`: the pods of the file's Pods and workloads removed,
 /// and the volumes of its claims that `play` made.
 pub fn down(engine: Arc<Engine>, file: &str, text: &str) -> Result<Downed, PlayError> {
     let plan = plan(file, text)?;
@@ -298,21 +298,19 @@ fn plan(file: &str, text: &str) -> Result<Plan, DocumentError> {
     for (line, document) in documents::parse(file, text)? {
         match document {
             Document::Pod(pod) => plan.pods.push((line, with_uid(*pod))),
-            Document::Deployment(deployment) => {
-                let name = deployment.metadata.name.clone().unwrap_or_default();
-                let spec = deployment.spec;
-                let replicas = spec.replicas.unwrap_or(1).max(0);
-                for replica in 0..replicas {
-                    let mut metadata = spec.template.metadata.clone().unwrap_or_default();
+            Document::Workload(workload) => {
+                let name = workload.metadata.name.clone().unwrap_or_default();
+                for replica in 0..workload.replicas.max(0) {
+                    let mut metadata = workload.template.metadata.clone().unwrap_or_default();
                     // podman's names: the first `NAME-pod`, then numbered.
                     metadata.name = Some(match replica {
                         0 => format!("{name}-pod"),
                         n => format!("{name}-pod-{n}"),
                     });
-                    metadata.namespace = deployment.metadata.namespace.clone();
+                    metadata.namespace = workload.metadata.namespace.clone();
                     let pod = Pod {
                         metadata,
-                        spec: spec.template.spec.clone(),
+                        spec: workload.template.spec.clone(),
                         status: None,
                     };
                     plan.pods.push((line, with_uid(pod)));
