@@ -365,6 +365,18 @@ fn exec_run_port_and_the_lifecycle_verbs_act_on_services() {
     assert_eq!((r.code, r.stdout.as_str()), (5, "once\n"), "{}", r.stderr);
     assert_eq!(env.container_ids().len(), 2);
 
+    // cp: into a service's container and back out.
+    let local = dir.path().join("note.txt");
+    std::fs::write(&local, "noted\n").unwrap();
+    assert_eq!(
+        run(&["cp", local.to_str().unwrap(), "db:/tmp/note.txt"]).code,
+        0
+    );
+    let back = dir.path().join("back.txt");
+    let r = run(&["cp", "db:/tmp/note.txt", back.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(std::fs::read_to_string(&back).unwrap(), "noted\n");
+
     // scale: replicas numbered after the first; ls lists the project.
     assert_eq!(run(&["scale", "db=2"]).code, 0);
     assert_eq!(run(&["ps", "-q", "db"]).stdout.lines().count(), 2);

@@ -2,8 +2,10 @@
 //! v2's verbs and flags, one file per verb. Loading the project is `berth_compose`'s; the
 //! verbs that change containers call its plan, which calls the engine.
 
+pub mod attach;
 pub mod build;
 pub mod config;
+pub mod cp;
 pub mod create;
 pub mod down;
 pub mod exec;
@@ -21,6 +23,7 @@ pub mod rm;
 pub mod run;
 pub mod scale;
 pub mod start;
+pub mod stats;
 pub mod stop;
 pub mod top;
 pub mod unpause;
@@ -114,6 +117,12 @@ pub enum Command {
     Wait(wait::Args),
     /// Scale services
     Scale(scale::Args),
+    /// Copy files/folders between a service container and the local filesystem
+    Cp(cp::Args),
+    /// Attach local standard input, output, and error streams to a service's running container
+    Attach(attach::Args),
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(stats::Args),
 }
 
 /// Runs a compose verb; the errors are printed here with Compose's exit codes.
@@ -142,6 +151,9 @@ pub fn run(args: Args) -> i32 {
         Command::Create(a) => create::run(&args.project, a),
         Command::Wait(a) => wait::run(&args.project, a),
         Command::Scale(a) => scale::run(&args.project, a),
+        Command::Cp(a) => cp::run(&args.project, a),
+        Command::Attach(a) => attach::run(&args.project, a),
+        Command::Stats(a) => stats::run(&args.project, a),
     };
     result.unwrap_or_else(|e| {
         eprintln!("{e}");
@@ -221,4 +233,35 @@ pub fn each(
         progress::plain("Container", &c.name, done);
     }
     Ok(0)
+}
+
+/// One of berth's own container verbs run on containers a compose verb picked, its
+/// arguments parsed by that verb's own definition (so the two cannot differ).
+pub fn container_verb<A: clap::Args>(argv: &[String]) -> Result<A, CliError> {
+    #[derive(clap::Parser)]
+    struct Wrap<A: clap::Args> {
+        #[command(flatten)]
+        args: A,
+    }
+    use clap::Parser;
+    Wrap::<A>::try_parse_from(argv)
+        .map(|w| w.args)
+        .map_err(|e| CliError::usage(e.to_string()))
+}
+
+/// The container of replica `index` of `service`, running or not.
+pub fn replica(
+    engine: &berth_engine::Engine,
+    project: &berth_compose::Project,
+    service: &str,
+    index: u32,
+) -> Result<berth_engine::containers::ContainerRecord, CliError> {
+    service_containers(engine, project, &[service.to_string()], true, false)?
+        .into_iter()
+        .find(|c| berth_compose::containers::number_of(c) == index)
+        .ok_or_else(|| CliError {
+            message: format!("service {service:?} has no container #{index}"),
+            code: 1,
+            daemon: false,
+        })
 }
