@@ -441,7 +441,7 @@ fn deployments_scale_to_running_pods_that_berth_ps_sees() {
 
     // A Pod to Running, as `kubectl get pods` shows it.
     let started = Instant::now();
-    let r = api.apply(old, "apiVersion: v1\nkind: Pod\nmetadata:\n  name: solo\nspec:\n  containers:\n  - name: main\n    image: bb\n    command: [sleep, '1000']\n");
+    let r = api.apply(old, "apiVersion: v1\nkind: Pod\nmetadata:\n  name: solo\nspec:\n  containers:\n  - name: main\n    image: bb\n    command: [sh, -c, 'echo hello from solo; exec sleep 1000']\n");
     assert_eq!(r.code, 0, "{}", r.stderr);
     let table = eventually(Duration::from_secs(20), "the pod to run", || {
         let table = api.ok(old, &["get", "pods", "solo"]);
@@ -460,6 +460,11 @@ fn deployments_scale_to_running_pods_that_berth_ps_sees() {
         "{table}"
     );
     assert!(table.contains("1/1"), "{table}");
+    // kubectl logs reads the container's log through the engine.
+    for kubectl in [old, new] {
+        let log = api.ok(kubectl, &["logs", "solo"]);
+        assert_eq!(log, "hello from solo\n", "{}", name(kubectl));
+    }
 
     // The seed commands: apply, then scale to 3.
     let r = api.apply(new, DEPLOYMENT);

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::kinds::{self, Kind, SUBRESOURCE_VERBS, VERBS};
+use crate::kinds::{self, Kind, VERBS, subresource_verbs};
 
 /// The Content-Type of an aggregated discovery answer (kubectl checks it).
 pub const AGGREGATED_V2: &str =
@@ -91,6 +91,7 @@ fn served(group: &str, version: &str) -> impl Iterator<Item = &'static Kind> {
 fn subresource_kind(kind: &Kind, subresource: &str) -> (&'static str, &'static str, &'static str) {
     match subresource {
         "scale" => ("autoscaling", "v1", "Scale"),
+        "log" => ("", "v1", "Pod"),
         _ => (kind.group, kind.version, kind.kind),
     }
 }
@@ -120,7 +121,7 @@ pub fn resource_list(group: &str, version: &str) -> Option<Value> {
                 "singularName": "",
                 "namespaced": kind.namespaced,
                 "kind": k,
-                "verbs": SUBRESOURCE_VERBS,
+                "verbs": subresource_verbs(sub),
             });
             if g != kind.group {
                 resource["group"] = json!(g);
@@ -147,7 +148,7 @@ fn discovery_version(group: &str, version: &str) -> Value {
                 .iter()
                 .map(|sub| {
                     let (g, v, k) = subresource_kind(kind, sub);
-                    json!({"subresource": sub, "responseKind": {"group": g, "version": v, "kind": k}, "verbs": SUBRESOURCE_VERBS})
+                    json!({"subresource": sub, "responseKind": {"group": g, "version": v, "kind": k}, "verbs": subresource_verbs(sub)})
                 })
                 .collect();
             let mut resource = json!({

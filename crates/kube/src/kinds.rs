@@ -63,8 +63,13 @@ pub const VERBS: &[&str] = &[
     "watch",
 ];
 
-/// The verbs of a subresource.
-pub const SUBRESOURCE_VERBS: &[&str] = &["get", "patch", "update"];
+/// The verbs of a subresource: reads only for a pod's log.
+pub fn subresource_verbs(subresource: &str) -> &'static [&'static str] {
+    match subresource {
+        "log" => &["get"],
+        _ => &["get", "patch", "update"],
+    }
+}
 
 fn round_trip<T: DeserializeOwned + Serialize>(value: &Value) -> Result<Value, serde_json::Error> {
     let typed: T = serde_json::from_value(value.clone())?;
@@ -112,7 +117,7 @@ pub fn all() -> &'static [Kind] {
             kind::<core::v1::Namespace>(&["ns"], &[], &["status"]),
             kind::<core::v1::ConfigMap>(&["cm"], &[], &[]),
             kind::<core::v1::Secret>(&[], &[], &[]),
-            kind::<core::v1::Pod>(&["po"], &["all"], &["status"]),
+            kind::<core::v1::Pod>(&["po"], &["all"], &["status", "log"]),
             kind::<core::v1::Service>(&["svc"], &["all"], &["status"]),
             kind::<core::v1::Event>(&["ev"], &[], &[]),
             kind::<core::v1::Node>(&["no"], &[], &["status"]),

@@ -1,5 +1,6 @@
 //! The API server: `berth serve --kube ADDR` binds here, then serves on its own runtime.
 
+mod logs;
 mod resources;
 mod routes;
 mod tls;

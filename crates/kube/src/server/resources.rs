@@ -162,6 +162,19 @@ pub async fn handle(
         Ok(b) => b,
         Err(e) => return error(&ApiError::bad_request(format!("reading the body: {e}"))),
     };
+    if content_type.starts_with("application/vnd.kubernetes.protobuf") && !body.is_empty() {
+        return error(&ApiError::unsupported_media(format!(
+            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, {}",
+            "application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json"
+        )));
+    }
+    if method == Method::GET && target.subresource.as_deref() == Some("log") {
+        let name = target.name.clone().unwrap_or_default();
+        return match app.get(target.kind, &namespace_of(&target), &name) {
+            Ok(pod) => super::logs::stream(&pod, &query).await,
+            Err(e) => error(&e),
+        };
+    }
     let watching = query.get("watch").is_some_and(|w| w == "1" || w == "true");
     if method == Method::GET && target.name.is_none() && watching {
         return super::watch::stream(app, target, query, wants_table(&accept));
