@@ -392,9 +392,38 @@ fn exec_run_port_and_the_lifecycle_verbs_act_on_services() {
     assert_eq!(run(&["ps", "--services"]).stdout, "");
     assert_eq!(run(&["start"]).code, 0);
     assert_eq!(run(&["ps", "--services"]).stdout, "db\nweb\n");
+    // events --json: what happens to the project's containers, with their service.
+    let mut events = env.cmd(&["compose", "-p", "verbs", "events", "--json"]);
+    events
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped());
+    let mut follower = events.spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
     assert_eq!(run(&["pause", "db"]).code, 0);
     assert!(run(&["ps", "db"]).stdout.contains("Paused"));
     assert_eq!(run(&["unpause", "db"]).code, 0);
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = follower.kill();
+    let mut seen = String::new();
+    follower
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut seen)
+        .unwrap();
+    let _ = follower.wait();
+    let actions: Vec<(String, String)> = seen
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .map(|v| {
+            (
+                v["service"].as_str().unwrap().to_string(),
+                v["action"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(actions.contains(&("db".into(), "pause".into())), "{seen}");
+    assert!(actions.contains(&("db".into(), "unpause".into())), "{seen}");
     assert_eq!(run(&["kill", "db"]).code, 0);
     assert_eq!(run(&["ps", "--services"]).stdout, "web\n");
     let r = run(&["rm", "-f", "-s"]);

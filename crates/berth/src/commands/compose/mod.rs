@@ -8,6 +8,7 @@ pub mod config;
 pub mod cp;
 pub mod create;
 pub mod down;
+pub mod events;
 pub mod exec;
 pub mod images;
 pub mod kill;
@@ -123,6 +124,8 @@ pub enum Command {
     Attach(attach::Args),
     /// Display a live stream of container(s) resource usage statistics
     Stats(stats::Args),
+    /// Receive real time events from containers
+    Events(events::Args),
 }
 
 /// Runs a compose verb; the errors are printed here with Compose's exit codes.
@@ -154,6 +157,7 @@ pub fn run(args: Args) -> i32 {
         Command::Cp(a) => cp::run(&args.project, a),
         Command::Attach(a) => attach::run(&args.project, a),
         Command::Stats(a) => stats::run(&args.project, a),
+        Command::Events(a) => events::run(&args.project, a),
     };
     result.unwrap_or_else(|e| {
         eprintln!("{e}");
