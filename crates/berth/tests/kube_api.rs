@@ -516,6 +516,46 @@ fn deployments_scale_to_running_pods_that_berth_ps_sees() {
     );
     assert_eq!(api.ok(new, &["get", "rs", "-o", "name"]).trim(), "");
 
+    // A Job runs its pods to completion; kubectl wait sees the Complete condition.
+    let job = "apiVersion: batch/v1
+kind: Job
+metadata:
+  name: count
+spec:
+  completions: 2
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: c
+        image: bb
+        command: [sh, -c, 'echo counted']
+";
+    let r = api.apply(old, job);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    api.ok(
+        new,
+        &[
+            "wait",
+            "--for=condition=complete",
+            "job/count",
+            "--timeout=30s",
+        ],
+    );
+    let table = api.ok(new, &["get", "job", "count"]);
+    let row: Vec<&str> = table.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(&row[..3], ["count", "Complete", "2/2"], "{table}");
+    let r = api.apply(
+        new,
+        &job.replace("Never", "Always")
+            .replace("name: count", "name: forever"),
+    );
+    assert!(
+        r.stderr.contains("The Job \"forever\" is invalid: spec.template.spec.restartPolicy: Unsupported value: \"Always\""),
+        "{}",
+        r.stderr
+    );
+
     // A missing required field is Invalid, with the field named.
     let r = api.apply(
         new,

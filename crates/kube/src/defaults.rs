@@ -111,7 +111,27 @@ pub fn on_create(kind: &str, object: &mut Value, taken_ips: &[String]) {
             default(spec, "parallelism", json!(1));
             default(spec, "backoffLimit", json!(6));
             default(spec, "completionMode", json!("NonIndexed"));
-            pod_spec(&mut spec["template"]["spec"]);
+            // The selector kube-apiserver generates: the job's own uid, on every pod it makes.
+            let uid = object["metadata"]["uid"].clone();
+            let name = object["metadata"]["name"].clone();
+            let spec = &mut object["spec"];
+            if spec["selector"].is_null() {
+                spec["selector"] =
+                    json!({"matchLabels": {"batch.kubernetes.io/controller-uid": uid}});
+            }
+            let labels = &mut spec["template"]["metadata"]["labels"];
+            for (key, value) in [
+                ("batch.kubernetes.io/controller-uid", &uid),
+                ("controller-uid", &uid),
+                ("batch.kubernetes.io/job-name", &name),
+                ("job-name", &name),
+            ] {
+                labels[key] = value.clone();
+            }
+            let template_spec = &mut object["spec"]["template"]["spec"];
+            // A Job's pods must not restart forever: no default (validation names it).
+            default(template_spec, "restartPolicy", json!(""));
+            pod_spec(template_spec);
             object["status"] = json!({});
         }
         _ => {}

@@ -367,12 +367,16 @@ fn cells(kind: &str, o: &Value) -> Vec<Value> {
         "Job" => {
             let succeeded = int(&o["status"]["succeeded"]);
             let completions = o["spec"]["completions"].as_i64().unwrap_or(1);
-            let complete = o["status"]["conditions"]
-                .as_array()
+            let holds = |kind: &str| {
+                o["status"]["conditions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|c| c["type"] == kind && c["status"] == "True")
+            };
+            let complete = ["Complete", "Failed", "FailureTarget", "Suspended"]
                 .into_iter()
-                .flatten()
-                .find(|c| c["status"] == "True")
-                .and_then(|c| c["type"].as_str())
+                .find(|kind| holds(kind))
                 .unwrap_or("Running");
             let duration = match (
                 o["status"]["startTime"].as_str(),

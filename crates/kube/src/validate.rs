@@ -41,6 +41,21 @@ pub fn object(kind: &Kind, object: &Value) -> Result<(), ApiError> {
         }
         _ => {}
     }
+    if kind.kind == "Job" {
+        match object["spec"]["template"]["spec"]["restartPolicy"].as_str() {
+            Some("OnFailure" | "Never") => {}
+            Some("") | None => causes.push((
+                "spec.template.spec.restartPolicy".into(),
+                "Required value: valid values: \"OnFailure\", \"Never\"".into(),
+            )),
+            Some(other) => causes.push((
+                "spec.template.spec.restartPolicy".into(),
+                format!(
+                    "Unsupported value: \"{other}\": supported values: \"OnFailure\", \"Never\""
+                ),
+            )),
+        }
+    }
     if causes.is_empty() {
         Ok(())
     } else {

@@ -5,6 +5,7 @@
 //! the [`crate::kubelet`] and writes their status back.
 
 mod deployments;
+mod jobs;
 mod pods;
 mod replicasets;
 
@@ -42,6 +43,9 @@ fn workload_loop(objects: &Objects) {
         }
         if let Err(e) = replicasets::sync_all(objects) {
             eprintln!("berth serve: replicaset controller: {e}");
+        }
+        if let Err(e) = jobs::sync_all(objects) {
+            eprintln!("berth serve: job controller: {e}");
         }
         wait_for_change(&mut changes, RESYNC);
     }

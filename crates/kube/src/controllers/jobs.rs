@@ -1,0 +1,126 @@
+//! The Job controller: up to `parallelism` pods at a time until `completions` succeeded, or
+//! more than `backoffLimit` failed; then the Complete (or Failed) condition, as
+//! `kubectl wait --for=condition=complete` reads it.
+
+use serde_json::{Value, json};
+
+use super::{controlled_by, kind, meta_str, owner_reference, quiet, write_status};
+use crate::objects::{DeleteOptions, ListQuery, Objects};
+use crate::status::ApiError;
+
+fn phase(pod: &Value) -> &str {
+    pod["status"]["phase"].as_str().unwrap_or("Pending")
+}
+
+fn finished(job: &Value) -> bool {
+    job["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|c| (c["type"] == "Complete" || c["type"] == "Failed") && c["status"] == "True")
+}
+
+pub fn sync_all(objects: &Objects) -> Result<(), ApiError> {
+    let (all, _, _) = objects.list(kind("batch", "jobs"), None, &ListQuery::default())?;
+    for job in all {
+        if job["metadata"]["deletionTimestamp"].is_null()
+            && !finished(&job)
+            && job["spec"]["suspend"] != json!(true)
+        {
+            sync(objects, &job)?;
+        }
+    }
+    Ok(())
+}
+
+fn sync(objects: &Objects, job: &Value) -> Result<(), ApiError> {
+    let pods_kind = kind("", "pods");
+    let ns = meta_str(job, "namespace");
+    let uid = meta_str(job, "uid");
+    let (pods, _, _) = objects.list(pods_kind, Some(ns), &ListQuery::default())?;
+    let owned: Vec<Value> = pods.into_iter().filter(|p| controlled_by(p, uid)).collect();
+    let count = |wanted: &str| owned.iter().filter(|p| phase(p) == wanted).count() as i64;
+    let (succeeded, failed) = (count("Succeeded"), count("Failed"));
+    let active: Vec<&Value> = owned
+        .iter()
+        .filter(|p| {
+            !matches!(phase(p), "Succeeded" | "Failed")
+                && p["metadata"]["deletionTimestamp"].is_null()
+        })
+        .collect();
+    let completions = job["spec"]["completions"].as_i64().unwrap_or(1);
+    let parallelism = job["spec"]["parallelism"].as_i64().unwrap_or(1);
+    let backoff_limit = job["spec"]["backoffLimit"].as_i64().unwrap_or(6);
+    let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let mut status = json!({
+        "startTime": job["status"]["startTime"].as_str().unwrap_or(&now),
+        "active": active.len(),
+        "succeeded": succeeded,
+        "failed": failed,
+        "ready": active.iter().filter(|p| super::replicasets::is_ready(p)).count(),
+        "terminating": 0,
+        "uncountedTerminatedPods": {},
+    });
+    let condition = |kind: &str, reason: &str, message: &str| {
+        json!({"type": kind, "status": "True", "reason": reason, "message": message,
+               "lastProbeTime": now, "lastTransitionTime": now})
+    };
+    if succeeded >= completions {
+        status["completionTime"] = json!(now);
+        status["conditions"] = json!([
+            condition(
+                "SuccessCriteriaMet",
+                "CompletionsReached",
+                "Reached expected number of succeeded pods"
+            ),
+            condition(
+                "Complete",
+                "CompletionsReached",
+                "Reached expected number of succeeded pods"
+            ),
+        ]);
+    } else if failed > backoff_limit {
+        for pod in &active {
+            let _ = objects.delete(
+                pods_kind,
+                ns,
+                meta_str(pod, "name"),
+                &DeleteOptions::default(),
+            );
+        }
+        status["active"] = json!(0);
+        status["conditions"] = json!([
+            condition(
+                "FailureTarget",
+                "BackoffLimitExceeded",
+                "Job has reached the specified backoff limit"
+            ),
+            condition(
+                "Failed",
+                "BackoffLimitExceeded",
+                "Job has reached the specified backoff limit"
+            ),
+        ]);
+    } else {
+        let want = parallelism.min(completions - succeeded).max(0);
+        for _ in (active.len() as i64)..want {
+            let mut template = job["spec"]["template"].clone();
+            let mut pod = json!({
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": template["metadata"].take(),
+                "spec": template["spec"].take(),
+            });
+            if !pod["metadata"].is_object() {
+                pod["metadata"] = json!({});
+            }
+            pod["metadata"]["generateName"] = json!(format!("{}-", meta_str(job, "name")));
+            pod["metadata"]["ownerReferences"] = json!([owner_reference(job)]);
+            objects.create(pods_kind, ns, pod, &quiet())?;
+        }
+        status["active"] = json!(want.max(active.len() as i64));
+    }
+    let jobs = kind("batch", "jobs");
+    let current = objects.get(jobs, ns, meta_str(job, "name"))?;
+    write_status(objects, jobs, &current, status)
+}
