@@ -535,3 +535,39 @@ configs:
     let owner = listing.and_then(|l| l.split_whitespace().nth(2));
     assert_eq!(owner, Some("1000"), "{}", r.stdout);
 }
+
+#[test]
+fn a_recreated_dependency_restarts_the_dependents_that_ask_for_it() {
+    let env = common::required_env();
+    env.image("bbox", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = |seconds: u32| {
+        format!(
+            r#"services:
+  a:
+    image: bbox
+    command: ["sleep", "{seconds}"]
+    stop_signal: SIGKILL
+  b:
+    image: bbox
+    command: ["sleep", "300"]
+    stop_signal: SIGKILL
+    depends_on:
+      a: {{condition: service_started, restart: true}}
+  c:
+    image: bbox
+    command: ["sleep", "300"]
+    stop_signal: SIGKILL
+    depends_on: [a]
+"#
+        )
+    };
+    std::fs::write(dir.path().join("compose.yaml"), file(301)).unwrap();
+    let _down = Down(&env, dir.path());
+    compose_ok(&env, dir.path(), &["-p", "dep", "up", "-d"]);
+    std::fs::write(dir.path().join("compose.yaml"), file(302)).unwrap();
+    let r = compose_ok(&env, dir.path(), &["-p", "dep", "up", "-d"]);
+    assert!(r.stderr.contains("dep-a-1  Recreated"), "{}", r.stderr);
+    assert!(r.stderr.contains("dep-b-1  Restarting"), "{}", r.stderr);
+    assert!(!r.stderr.contains("dep-c-1  Restarting"), "{}", r.stderr);
+}

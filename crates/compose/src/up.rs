@@ -78,6 +78,9 @@ pub fn up(
     let mut ids = Vec::new();
     let mut pending = start_order(project);
     let mut done: Vec<String> = Vec::new();
+    // Services whose containers this run created anew: dependents that asked for
+    // `restart: true` are restarted after them.
+    let mut replaced: Vec<String> = Vec::new();
     let mut said = std::collections::BTreeSet::new();
     while !pending.is_empty() {
         let mut started_one = false;
@@ -116,9 +119,24 @@ pub fn up(
                 .get(&name)
                 .copied()
                 .unwrap_or_else(|| service.replicas());
-            ids.extend(converge_service(
-                engine, project, &name, replicas, &existing, opts, progress,
-            )?);
+            let converged =
+                converge_service(engine, project, &name, replicas, &existing, opts, progress)?;
+            if converged.replaced {
+                replaced.push(name.clone());
+            } else if !opts.no_start
+                && service
+                    .depends_on
+                    .iter()
+                    .any(|(dep, d)| d.restart && replaced.contains(dep))
+            {
+                for id in &converged.ids {
+                    let rec = engine.container(id)?;
+                    progress("Container", &rec.name, "Restarting");
+                    engine.restart_container(id, opts.timeout)?;
+                    progress("Container", &rec.name, "Started");
+                }
+            }
+            ids.extend(converged.ids);
             pending.retain(|p| *p != name);
             done.push(name);
             started_one = true;
@@ -207,7 +225,13 @@ fn ensure_volumes(engine: &Engine, project: &Project, progress: Progress) -> Res
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What converging one service did.
+struct Converged {
+    ids: Vec<String>,
+    /// A container was created (new or recreated).
+    replaced: bool,
+}
+
 fn converge_service(
     engine: &Engine,
     project: &Project,
@@ -216,9 +240,10 @@ fn converge_service(
     existing: &[ContainerRecord],
     opts: &UpOptions,
     progress: Progress,
-) -> Result<Vec<String>, Error> {
+) -> Result<Converged, Error> {
     let service = &project.services[name];
     let hash = config_hash(service);
+    let mut replaced = false;
     let image_id = engine.resolve_image(&image_name(project, name)).ok();
     let mine: Vec<&ContainerRecord> = existing.iter().filter(|c| service_of(c) == name).collect();
     // Replicas beyond the wanted count go, highest numbers first.
@@ -249,6 +274,7 @@ fn converge_service(
                 c.id.clone()
             }
             Some(c) => {
+                replaced = true;
                 progress("Container", &c.name, "Recreate");
                 engine.stop_container(&c.id, opts.timeout)?;
                 engine.remove_container(&c.id, true)?;
@@ -260,6 +286,7 @@ fn converge_service(
                 id
             }
             None => {
+                replaced = true;
                 let cname = container_name(project, name, number);
                 progress("Container", &cname, "Creating");
                 let id = create_one(engine, project, name, number)?;
@@ -272,7 +299,7 @@ fn converge_service(
         };
         ids.push(id);
     }
-    Ok(ids)
+    Ok(Converged { ids, replaced })
 }
 
 fn start_one(engine: &Engine, id: &str, name: &str, progress: Progress) -> Result<(), Error> {

@@ -19,6 +19,7 @@ pub mod port;
 mod progress;
 pub mod ps;
 pub mod pull;
+pub mod push;
 pub mod restart;
 pub mod rm;
 pub mod run;
@@ -126,6 +127,8 @@ pub enum Command {
     Stats(stats::Args),
     /// Receive real time events from containers
     Events(events::Args),
+    /// Push service images
+    Push(push::Args),
 }
 
 /// Runs a compose verb; the errors are printed here with Compose's exit codes.
@@ -158,6 +161,7 @@ pub fn run(args: Args) -> i32 {
         Command::Attach(a) => attach::run(&args.project, a),
         Command::Stats(a) => stats::run(&args.project, a),
         Command::Events(a) => events::run(&args.project, a),
+        Command::Push(a) => push::run(&args.project, a),
     };
     result.unwrap_or_else(|e| {
         eprintln!("{e}");
