@@ -496,6 +496,12 @@ fn deployments_scale_to_running_pods_that_berth_ps_sees() {
         table.lines().nth(1).unwrap().split_whitespace().nth(1) == Some("3/3"),
         "{table}"
     );
+    // The controllers record what they did, as describe shows it.
+    let described = api.ok(old, &["describe", "deployment", "web"]);
+    assert!(
+        described.contains("ScalingReplicaSet") && described.contains("to 3"),
+        "{described}"
+    );
     // Pods are ordinary berth containers: `berth ps` shows them (and their sandboxes).
     let ps = env.ok(&["ps", "--format", "{{.Names}}"]);
     assert_eq!(

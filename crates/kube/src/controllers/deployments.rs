@@ -58,10 +58,23 @@ pub fn sync_all(objects: &Objects) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn scale(objects: &Objects, set: &Value, to: i64) -> Result<(), ApiError> {
-    if replicas(set) == to {
+fn scale(objects: &Objects, deployment: &Value, set: &Value, to: i64) -> Result<(), ApiError> {
+    let from = replicas(set);
+    if from == to {
         return Ok(());
     }
+    let message = format!(
+        "Scaled {} replica set {} from {from} to {to}",
+        if to > from { "up" } else { "down" },
+        meta_str(set, "name")
+    );
+    super::events::normal(
+        objects,
+        deployment,
+        "deployment-controller",
+        "ScalingReplicaSet",
+        &message,
+    );
     let mut next = set.clone();
     next["spec"]["replicas"] = json!(to);
     let sets = kind("apps", "replicasets");
@@ -103,7 +116,22 @@ fn new_set(
     });
     let sets = kind("apps", "replicasets");
     match objects.create(sets, meta_str(deployment, "namespace"), set, &quiet()) {
-        Ok((made, _)) => Ok(made),
+        Ok((made, _)) => {
+            if initial > 0 {
+                let message = format!(
+                    "Scaled up replica set {} from 0 to {initial}",
+                    meta_str(&made, "name")
+                );
+                super::events::normal(
+                    objects,
+                    deployment,
+                    "deployment-controller",
+                    "ScalingReplicaSet",
+                    &message,
+                );
+            }
+            Ok(made)
+        }
         Err(e) if e.reason == "AlreadyExists" => objects.get(
             sets,
             meta_str(deployment, "namespace"),
@@ -149,16 +177,21 @@ fn sync(objects: &Objects, deployment: &Value) -> Result<(), ApiError> {
     let old_pods: i64 = old.iter().map(|s| status_count(s, "replicas")).sum();
     if recreate {
         for set in &old {
-            scale(objects, set, 0)?;
+            scale(objects, deployment, set, 0)?;
         }
-        scale(objects, &new, if old_pods == 0 { desired } else { 0 })?;
+        scale(
+            objects,
+            deployment,
+            &new,
+            if old_pods == 0 { desired } else { 0 },
+        )?;
     } else if old_total == 0 {
-        scale(objects, &new, desired)?;
+        scale(objects, deployment, &new, desired)?;
     } else {
         // Up within the surge, then down within what may be unavailable.
         let room = desired + surge - (replicas(&new) + old_total);
         let new_target = desired.min(replicas(&new) + room.max(0));
-        scale(objects, &new, new_target)?;
+        scale(objects, deployment, &new, new_target)?;
         let available: i64 = old
             .iter()
             .chain([&new])
@@ -170,7 +203,7 @@ fn sync(objects: &Objects, deployment: &Value) -> Result<(), ApiError> {
             let unready = (replicas(set) - status_count(set, "availableReplicas")).max(0);
             let cut = (removable + unready).min(replicas(set));
             if cut > 0 {
-                scale(objects, set, replicas(set) - cut)?;
+                scale(objects, deployment, set, replicas(set) - cut)?;
                 removable = (removable - (cut - unready).max(0)).max(0);
             }
         }

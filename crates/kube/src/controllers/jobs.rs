@@ -66,6 +66,7 @@ fn sync(objects: &Objects, job: &Value) -> Result<(), ApiError> {
                "lastProbeTime": now, "lastTransitionTime": now})
     };
     if succeeded >= completions {
+        super::events::normal(objects, job, "job-controller", "Completed", "Job completed");
         status["completionTime"] = json!(now);
         status["conditions"] = json!([
             condition(
@@ -116,7 +117,9 @@ fn sync(objects: &Objects, job: &Value) -> Result<(), ApiError> {
             }
             pod["metadata"]["generateName"] = json!(format!("{}-", meta_str(job, "name")));
             pod["metadata"]["ownerReferences"] = json!([owner_reference(job)]);
-            objects.create(pods_kind, ns, pod, &quiet())?;
+            let (made, _) = objects.create(pods_kind, ns, pod, &quiet())?;
+            let message = format!("Created pod: {}", meta_str(&made, "name"));
+            super::events::normal(objects, job, "job-controller", "SuccessfulCreate", &message);
         }
         status["active"] = json!(want.max(active.len() as i64));
     }

@@ -5,6 +5,7 @@
 //! the [`crate::kubelet`] and writes their status back.
 
 mod deployments;
+mod events;
 mod jobs;
 mod pods;
 mod replicasets;

@@ -85,6 +85,13 @@ fn pass(
             .or(pod["spec"]["terminationGracePeriodSeconds"].as_u64())
             .unwrap_or(30);
         if pod["metadata"]["deletionTimestamp"].is_string() {
+            for container in pod["spec"]["containers"].as_array().into_iter().flatten() {
+                let message = format!(
+                    "Stopping container {}",
+                    container["name"].as_str().unwrap_or_default()
+                );
+                super::events::normal(objects, &pod, "kubelet", "Killing", &message);
+            }
             if let Err(e) = kubelet.remove_pod(&uid, Duration::from_secs(grace)) {
                 eprintln!("berth serve: removing pod {ns}/{name}: {e}");
                 continue;
@@ -123,6 +130,15 @@ fn pass(
         match kubelet.sync_pod(&typed) {
             Ok(status) => {
                 let status = serde_json::to_value(status).unwrap_or(Value::Null);
+                if status["phase"] == "Running" && pod["status"]["phase"] != "Running" {
+                    for c in pod["spec"]["containers"].as_array().into_iter().flatten() {
+                        let message = format!(
+                            "Started container {}",
+                            c["name"].as_str().unwrap_or_default()
+                        );
+                        super::events::normal(objects, &pod, "kubelet", "Started", &message);
+                    }
+                }
                 write_status(objects, pods_kind, &pod, status)?;
             }
             Err(e) => eprintln!("berth serve: syncing pod {ns}/{name}: {e}"),
@@ -149,5 +165,11 @@ fn bind(objects: &Objects, pod: &Value, node: &str) {
     next["spec"]["nodeName"] = json!(node);
     let (ns, name) = (meta_str(pod, "namespace"), meta_str(pod, "name"));
     // A conflict means someone wrote first; the next pass binds what is there.
-    let _ = objects.update(kind("", "pods"), ns, name, None, next, &quiet());
+    if objects
+        .update(kind("", "pods"), ns, name, None, next, &quiet())
+        .is_ok()
+    {
+        let message = format!("Successfully assigned {ns}/{name} to {node}");
+        super::events::normal(objects, pod, "default-scheduler", "Scheduled", &message);
+    }
 }

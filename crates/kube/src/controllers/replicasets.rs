@@ -59,6 +59,14 @@ fn sync(objects: &Objects, set: &Value) -> Result<(), ApiError> {
             pod["metadata"]["namespace"] = json!(ns);
             pod["metadata"]["ownerReferences"] = json!([owner_reference(set)]);
             let (made, _) = objects.create(pods_kind, ns, pod, &quiet())?;
+            let message = format!("Created pod: {}", meta_str(&made, "name"));
+            super::events::normal(
+                objects,
+                set,
+                "replicaset-controller",
+                "SuccessfulCreate",
+                &message,
+            );
             owned.push(made.clone());
             live.push(made);
         }
