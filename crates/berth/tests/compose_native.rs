@@ -571,3 +571,63 @@ fn a_recreated_dependency_restarts_the_dependents_that_ask_for_it() {
     assert!(r.stderr.contains("dep-b-1  Restarting"), "{}", r.stderr);
     assert!(!r.stderr.contains("dep-c-1  Restarting"), "{}", r.stderr);
 }
+
+#[test]
+fn watch_syncs_changed_files_into_the_service() {
+    let env = common::required_env();
+    env.image("bbox", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    std::fs::write(dir.path().join("src/index.txt"), "v1\n").unwrap();
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        r#"services:
+  web:
+    image: bbox
+    command: ["sleep", "300"]
+    stop_signal: SIGKILL
+    develop:
+      watch:
+        - {path: ./src, action: sync, target: /app, ignore: [scratch]}
+"#,
+    )
+    .unwrap();
+    let _down = Down(&env, dir.path());
+    let mut c = env.cmd(&["compose", "-p", "watched", "watch"]);
+    c.current_dir(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let watcher = c.spawn().unwrap();
+    let pid = watcher.id() as i32;
+    let read = |path: &str| {
+        compose(
+            &env,
+            dir.path(),
+            &["-p", "watched", "exec", "-T", "web", "cat", path],
+        )
+    };
+    eventually(Duration::from_secs(20), "the service running", || {
+        let ps = compose(&env, dir.path(), &["-p", "watched", "ps", "--services"]);
+        (ps.stdout == "web\n").then_some(()).ok_or(ps.stdout)
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    std::fs::create_dir(dir.path().join("src/sub")).unwrap();
+    std::fs::write(dir.path().join("src/index.txt"), "v2\n").unwrap();
+    std::fs::write(dir.path().join("src/sub/deep.txt"), "deep\n").unwrap();
+    eventually(
+        Duration::from_secs(10),
+        "the changed files in the container",
+        || {
+            let a = read("/app/index.txt").stdout;
+            let b = read("/app/sub/deep.txt").stdout;
+            (a == "v2\n" && b == "deep\n")
+                .then_some(())
+                .ok_or(format!("{a:?} {b:?}"))
+        },
+    );
+    // SAFETY: kill has no memory preconditions; pid is our own child.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let r = common::wait_within(watcher, COMMAND_DEADLINE, "compose watch");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("Syncing service \"web\""), "{}", r.stderr);
+}

@@ -23,6 +23,7 @@ pub mod node;
 mod read;
 pub mod request;
 pub mod up;
+pub mod watch;
 
 pub use error::Error;
 pub use loader::{LoadOptions, load};

@@ -53,6 +53,8 @@ pub struct Service {
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
     pub depends_on: IndexMap<String, Dependency>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub develop: Option<Develop>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub deploy: Option<Deploy>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dns: Vec<String>,
@@ -345,4 +347,32 @@ pub struct FileRef {
     pub gid: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mode: Option<u32>,
+}
+
+/// `develop:`: what `watch` does when files change.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Develop {
+    pub watch: Vec<WatchRule>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WatchRule {
+    /// The watched host path, absolute.
+    pub path: std::path::PathBuf,
+    pub action: WatchAction,
+    /// Where changed files go in the container (sync actions).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ignore: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum WatchAction {
+    #[serde(rename = "sync")]
+    Sync,
+    #[serde(rename = "rebuild")]
+    Rebuild,
+    #[serde(rename = "sync+restart")]
+    SyncRestart,
 }

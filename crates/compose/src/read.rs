@@ -183,7 +183,6 @@ const SERVICE_KEYS_LATER: &[&str] = &[
     "cpu_shares",
     "cpuset",
     "credential_spec",
-    "develop",
     "device_cgroup_rules",
     "devices",
     "dns_opt",
@@ -298,6 +297,7 @@ pub fn service(
             "deploy" => s.deploy = Some(deploy(v)?),
             "runtime" => s.runtime = Some(v.string()?),
             "profiles" => s.profiles = v.strings()?,
+            "develop" => s.develop = Some(develop(v, base)?),
             "secrets" => s.secrets = file_refs(v, "/run/secrets/")?,
             "configs" => s.configs = file_refs(v, "/")?,
             // Resolved before reading (the loader's job).
@@ -966,4 +966,65 @@ pub fn file_source(at: At, key: &str, project: &str, base: &Path) -> Result<File
     }
     f.name = name.unwrap_or_else(|| format!("{project}_{key}"));
     Ok(f)
+}
+
+fn develop(v: At, base: &Path) -> Result<Develop, Error> {
+    let mut d = Develop::default();
+    for (key, node) in v.map()? {
+        let path = v.child(key);
+        let f = At::new(node, &path);
+        match key.as_str() {
+            "watch" => {
+                for (i, item) in f.seq()?.iter().enumerate() {
+                    let p = format!("{path}[{i}]");
+                    let at = At::new(item, &p);
+                    let mut rule_path = None;
+                    let mut action = None;
+                    let mut target = None;
+                    let mut ignore = Vec::new();
+                    for (k, n) in at.map()? {
+                        let kp = at.child(k);
+                        let g = At::new(n, &kp);
+                        match k.as_str() {
+                            "path" => rule_path = Some(absolute(base, &g.string()?)),
+                            "action" => {
+                                action = Some(match g.string()?.as_str() {
+                                    "sync" => WatchAction::Sync,
+                                    "rebuild" => WatchAction::Rebuild,
+                                    "sync+restart" => WatchAction::SyncRestart,
+                                    other => {
+                                        return Err(
+                                            g.err(format!("unknown watch action {other:?}"))
+                                        );
+                                    }
+                                })
+                            }
+                            "target" => target = Some(g.string()?),
+                            "ignore" => ignore = g.strings()?,
+                            "include" | "initial_sync" | "exec" => {}
+                            other => {
+                                return Err(
+                                    g.err(format!("additional property {other} is not allowed"))
+                                );
+                            }
+                        }
+                    }
+                    let (Some(path), Some(action)) = (rule_path, action) else {
+                        return Err(at.err("a watch rule needs a path and an action"));
+                    };
+                    if action != WatchAction::Rebuild && target.is_none() {
+                        return Err(at.err("a sync rule needs a target"));
+                    }
+                    d.watch.push(WatchRule {
+                        path,
+                        action,
+                        target,
+                        ignore,
+                    });
+                }
+            }
+            other => return Err(f.err(format!("additional property {other} is not allowed"))),
+        }
+    }
+    Ok(d)
 }

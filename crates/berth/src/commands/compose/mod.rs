@@ -31,6 +31,7 @@ pub mod top;
 pub mod unpause;
 pub mod up;
 pub mod wait;
+pub mod watch;
 
 use std::path::PathBuf;
 
@@ -129,6 +130,8 @@ pub enum Command {
     Events(events::Args),
     /// Push service images
     Push(push::Args),
+    /// Watch build context for service and rebuild/refresh containers when files are updated
+    Watch(watch::Args),
 }
 
 /// Runs a compose verb; the errors are printed here with Compose's exit codes.
@@ -162,6 +165,7 @@ pub fn run(args: Args) -> i32 {
         Command::Stats(a) => stats::run(&args.project, a),
         Command::Events(a) => events::run(&args.project, a),
         Command::Push(a) => push::run(&args.project, a),
+        Command::Watch(a) => watch::run(&args.project, a),
     };
     result.unwrap_or_else(|e| {
         eprintln!("{e}");
