@@ -510,6 +510,44 @@ fn deployments_scale_to_running_pods_that_berth_ps_sees() {
         "{ps}"
     );
 
+    // A Service's endpoints are its ready pods' IPs.
+    let r = api.apply(
+        old,
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector: {app: web}\n  ports:\n  - port: 80\n",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let ips = eventually(Duration::from_secs(10), "the service's endpoints", || {
+        let ips = api.ok(
+            new,
+            &[
+                "get",
+                "endpoints",
+                "web",
+                "-o",
+                "jsonpath={.subsets[0].addresses[*].ip}",
+            ],
+        );
+        (ips.split_whitespace().count() == 3)
+            .then_some(ips.clone())
+            .ok_or(ips)
+    });
+    let pod_ips = api.ok(
+        new,
+        &[
+            "get",
+            "pods",
+            "-l",
+            "app=web",
+            "-o",
+            "jsonpath={.items[*].status.podIP}",
+        ],
+    );
+    let mut a: Vec<&str> = ips.split_whitespace().collect();
+    let mut b: Vec<&str> = pod_ips.split_whitespace().collect();
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
+
     // Deleting the deployment takes its replica set, pods and containers with it.
     api.ok(new, &["delete", "deployment", "web"]);
     eventually(

@@ -4,7 +4,7 @@
 
 use std::any::TypeId;
 
-use k8s_openapi::api::{apps, batch, core};
+use k8s_openapi::api::{apps, batch, core, discovery};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -121,9 +121,11 @@ pub fn all() -> &'static [Kind] {
             kind::<core::v1::Service>(&["svc"], &["all"], &["status"]),
             kind::<core::v1::Event>(&["ev"], &[], &[]),
             kind::<core::v1::Node>(&["no"], &[], &["status"]),
+            kind::<core::v1::Endpoints>(&["ep"], &[], &[]),
             kind::<apps::v1::Deployment>(&["deploy"], &["all"], &["status", "scale"]),
             kind::<apps::v1::ReplicaSet>(&["rs"], &["all"], &["status", "scale"]),
             kind::<batch::v1::Job>(&[], &["all"], &["status"]),
+            kind::<discovery::v1::EndpointSlice>(&[], &[], &[]),
         ]
     })
 }

@@ -89,6 +89,18 @@ fn columns(kind: &str) -> Vec<Column> {
             ("Duration", "string", 0),
             ("Age", "string", 0),
         ],
+        "Endpoints" => vec![
+            ("Name", "string", 0),
+            ("Endpoints", "string", 0),
+            ("Age", "string", 0),
+        ],
+        "EndpointSlice" => vec![
+            ("Name", "string", 0),
+            ("AddressType", "string", 0),
+            ("Ports", "string", 0),
+            ("Endpoints", "string", 0),
+            ("Age", "string", 0),
+        ],
         _ => vec![("Name", "string", 0), ("Age", "string", 0)],
     }
 }
@@ -397,6 +409,55 @@ fn cells(kind: &str, o: &Value) -> Vec<Value> {
                 json!(complete),
                 json!(format!("{succeeded}/{completions}")),
                 json!(duration),
+                json!(created),
+            ]
+        }
+        "Endpoints" => {
+            let mut listed = Vec::new();
+            for subset in o["subsets"].as_array().into_iter().flatten() {
+                for address in subset["addresses"].as_array().into_iter().flatten() {
+                    for port in subset["ports"].as_array().into_iter().flatten() {
+                        listed.push(format!(
+                            "{}:{}",
+                            address["ip"].as_str().unwrap_or_default(),
+                            port["port"]
+                        ));
+                    }
+                }
+            }
+            let text = if listed.is_empty() {
+                "<none>".to_string()
+            } else {
+                listed.join(",")
+            };
+            vec![name, json!(text), json!(created)]
+        }
+        "EndpointSlice" => {
+            let ports: Vec<String> = o["ports"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|p| p["port"].to_string())
+                .collect();
+            let addresses: Vec<String> = o["endpoints"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|e| e["addresses"].as_array().cloned().unwrap_or_default())
+                .filter_map(|a| a.as_str().map(String::from))
+                .collect();
+            let or_none = |v: Vec<String>| {
+                if v.is_empty() {
+                    "<unset>".to_string()
+                } else {
+                    v.join(",")
+                }
+            };
+            vec![
+                name,
+                o["addressType"].clone(),
+                json!(or_none(ports)),
+                json!(or_none(addresses)),
                 json!(created),
             ]
         }

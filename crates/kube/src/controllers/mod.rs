@@ -5,6 +5,7 @@
 //! the [`crate::kubelet`] and writes their status back.
 
 mod deployments;
+mod endpoints;
 mod events;
 mod jobs;
 mod pods;
@@ -45,6 +46,9 @@ fn workload_loop(objects: &Objects) {
         if let Err(e) = replicasets::sync_all(objects) {
             eprintln!("berth serve: replicaset controller: {e}");
         }
+        if let Err(e) = endpoints::sync_all(objects) {
+            eprintln!("berth serve: endpoints controller: {e}");
+        }
         if let Err(e) = jobs::sync_all(objects) {
             eprintln!("berth serve: job controller: {e}");
         }
@@ -70,9 +74,9 @@ pub(crate) fn wait_for_change(
     }
 }
 
+/// A served kind by group and plural (every controller's kinds are v1 of their group).
 pub(crate) fn kind(group: &str, resource: &str) -> &'static Kind {
-    let version = "v1";
-    kinds::find(group, version, resource).expect("a served kind")
+    kinds::find(group, "v1", resource).expect("a served kind")
 }
 
 /// A controller's writes: no strict validation (it writes what it read).
