@@ -38,7 +38,8 @@ pub fn infra_request(
     hc.network_mode = network.to_string();
     if spec.host_network == Some(true) {
         hc.network_mode = "host".into();
-        // The host's network namespace comes with the host's name.
+        // The host's network namespace comes with the host's name (its UTS namespace).
+        hc.uts_mode = "host".into();
         request.config.hostname = String::new();
     }
     if spec.host_ipc == Some(true) {
@@ -167,7 +168,13 @@ pub fn container_request(
     config.stop_timeout = Some(spec.termination_grace_period_seconds.unwrap_or(30));
     let hc = &mut request.host_config;
     let joined = format!("container:{}", ctx.infra_id);
-    hc.network_mode = joined.clone();
+    // With the host's network the pod's namespace is the host's itself: joined directly (the
+    // engine keeps its host-network rules, such as no namespaced sysctls, to that mode).
+    hc.network_mode = if spec.host_network == Some(true) {
+        "host".into()
+    } else {
+        joined.clone()
+    };
     hc.ipc_mode = if spec.host_ipc == Some(true) {
         "host".into()
     } else {
@@ -177,6 +184,9 @@ pub fn container_request(
         hc.pid_mode = "host".into();
     } else if spec.share_process_namespace == Some(true) {
         hc.pid_mode = joined;
+    }
+    if spec.host_network == Some(true) {
+        hc.uts_mode = "host".into();
     }
     hc.restart_policy = restart_policy(spec, init);
     if let Some(limits) = c.resources.as_ref().and_then(|r| r.limits.as_ref()) {

@@ -107,11 +107,19 @@ fn container_status(
                 ..Default::default()
             }),
         ),
+        // A start that failed leaves the container created, with the runtime's error.
         State::Created => (
             ContainerState {
-                waiting: Some(ContainerStateWaiting {
-                    reason: Some("ContainerCreating".into()),
-                    message: None,
+                waiting: Some(if rec.error.is_empty() {
+                    ContainerStateWaiting {
+                        reason: Some("ContainerCreating".into()),
+                        message: None,
+                    }
+                } else {
+                    ContainerStateWaiting {
+                        reason: Some("RunContainerError".into()),
+                        message: Some(rec.error.clone()),
+                    }
                 }),
                 ..Default::default()
             },

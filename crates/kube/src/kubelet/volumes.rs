@@ -17,6 +17,9 @@ use super::{Error, PodIdentity, names};
 enum Source {
     /// A berth volume (the pod's own or a claim's).
     Named(String),
+    /// The pod's own volume holding a configMap's or secret's files: always mounted read-only,
+    /// as Kubernetes mounts them.
+    Files(String),
     /// A host directory.
     Bind(String),
     Tmpfs(i64),
@@ -75,10 +78,10 @@ fn prepare_one(
         return Ok(Source::Named(claim.claim_name.clone()));
     }
     let ns = &identity.namespace;
-    let (entries, items) = if let Some(cm) = &volume.config_map {
+    let (entries, items, default_mode) = if let Some(cm) = &volume.config_map {
         match objects.config_map(ns, &cm.name) {
-            Some(map) => (config_map_entries(&map), cm.items.clone()),
-            None if cm.optional == Some(true) => (BTreeMap::new(), None),
+            Some(map) => (config_map_entries(&map), cm.items.clone(), cm.default_mode),
+            None if cm.optional == Some(true) => (BTreeMap::new(), None, None),
             None => {
                 return Err(Error::invalid(
                     pod,
@@ -92,8 +95,8 @@ fn prepare_one(
     } else if let Some(s) = &volume.secret {
         let name = s.secret_name.clone().unwrap_or_default();
         match objects.secret(ns, &name) {
-            Some(secret) => (secret_entries(&secret), s.items.clone()),
-            None if s.optional == Some(true) => (BTreeMap::new(), None),
+            Some(secret) => (secret_entries(&secret), s.items.clone(), s.default_mode),
+            None if s.optional == Some(true) => (BTreeMap::new(), None, None),
             None => {
                 return Err(Error::invalid(
                     pod,
@@ -111,8 +114,8 @@ fn prepare_one(
         ));
     };
     let name = own_volume(engine, identity, &volume.name)?;
-    write_entries(engine, &name, &entries, items.as_deref())?;
-    Ok(Source::Named(name))
+    write_entries(engine, &name, &entries, items.as_deref(), default_mode)?;
+    Ok(Source::Files(name))
 }
 
 /// The pod's own volume for `volume` (labelled with the pod's uid, removed with the pod).
@@ -143,6 +146,7 @@ fn write_entries(
     name: &str,
     entries: &BTreeMap<String, Vec<u8>>,
     items: Option<&[KeyToPath]>,
+    default_mode: Option<i32>,
 ) -> Result<(), Error> {
     let dir = engine.volume_mountpoint(name);
     let files: Vec<(String, &Vec<u8>, Option<i32>)> = match items {
@@ -166,7 +170,7 @@ fn write_entries(
         }
         std::fs::write(&file, data).map_err(io)?;
         use std::os::unix::fs::PermissionsExt;
-        let mode = mode.unwrap_or(0o644) as u32;
+        let mode = mode.or(default_mode).unwrap_or(0o644) as u32;
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).map_err(io)?;
     }
     Ok(())
@@ -189,7 +193,7 @@ impl PodVolumes {
             let sub_path = m.sub_path.clone().filter(|s| !s.is_empty());
             let read_only = m.read_only == Some(true);
             let mount = match source {
-                Source::Named(name) => {
+                Source::Named(name) | Source::Files(name) => {
                     if sub_path.is_some() {
                         return Err(Error::invalid(
                             pod,
@@ -203,7 +207,7 @@ impl PodVolumes {
                         kind: "volume".into(),
                         source: name.clone(),
                         target: m.mount_path.clone(),
-                        read_only,
+                        read_only: read_only || matches!(source, Source::Files(_)),
                         ..Default::default()
                     }
                 }

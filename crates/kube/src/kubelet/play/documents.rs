@@ -62,7 +62,7 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<(usize, Document)>, DocumentE
                 message: message_of(&e),
             }
         };
-        let value: Option<serde_json::Value> = serde_saphyr::from_str(body).map_err(error)?;
+        let value: Option<serde_json::Value> = read(body).map_err(error)?;
         let Some(value) = value.filter(|v| !v.is_null()) else {
             continue;
         };
@@ -78,9 +78,9 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<(usize, Document)>, DocumentE
             .ok_or_else(|| at("a document without a kind".into()))?
             .to_string();
         let document = match kind.as_str() {
-            "Pod" => Document::Pod(Box::new(serde_saphyr::from_str(body).map_err(error)?)),
+            "Pod" => Document::Pod(Box::new(read(body).map_err(error)?)),
             "Deployment" => {
-                let d: Deployment = serde_saphyr::from_str(body).map_err(error)?;
+                let d: Deployment = read(body).map_err(error)?;
                 Document::Workload(Box::new(Workload {
                     metadata: d.metadata,
                     replicas: d.spec.replicas.unwrap_or(1),
@@ -88,7 +88,7 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<(usize, Document)>, DocumentE
                 }))
             }
             "DaemonSet" => {
-                let d: DaemonSet = serde_saphyr::from_str(body).map_err(error)?;
+                let d: DaemonSet = read(body).map_err(error)?;
                 Document::Workload(Box::new(Workload {
                     metadata: d.metadata,
                     replicas: 1,
@@ -96,7 +96,7 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<(usize, Document)>, DocumentE
                 }))
             }
             "Job" => {
-                let j: Job = serde_saphyr::from_str(body).map_err(error)?;
+                let j: Job = read(body).map_err(error)?;
                 let template = j.spec.map(|s| s.template).unwrap_or_default();
                 Document::Workload(Box::new(Workload {
                     metadata: j.metadata,
@@ -104,13 +104,11 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<(usize, Document)>, DocumentE
                     template,
                 }))
             }
-            "ConfigMap" => {
-                Document::ConfigMap(Box::new(serde_saphyr::from_str(body).map_err(error)?))
+            "ConfigMap" => Document::ConfigMap(Box::new(read(body).map_err(error)?)),
+            "Secret" => Document::Secret(Box::new(read(body).map_err(error)?)),
+            "PersistentVolumeClaim" => {
+                Document::PersistentVolumeClaim(Box::new(read(body).map_err(error)?))
             }
-            "Secret" => Document::Secret(Box::new(serde_saphyr::from_str(body).map_err(error)?)),
-            "PersistentVolumeClaim" => Document::PersistentVolumeClaim(Box::new(
-                serde_saphyr::from_str(body).map_err(error)?,
-            )),
             other if SKIPPED_KINDS.contains(&other) => Document::Skipped {
                 kind,
                 line: first_line,
@@ -124,6 +122,12 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<(usize, Document)>, DocumentE
         documents.push((first_line, document));
     }
     Ok(documents)
+}
+
+/// One document as `T`. Numbers with a leading 0 are octal, as in the YAML 1.1 that
+/// Kubernetes reads (`defaultMode: 0644`).
+fn read<'de, T: serde::Deserialize<'de>>(body: &'de str) -> Result<T, serde_saphyr::Error> {
+    serde_saphyr::from_str_with_options(body, serde_saphyr::options! { legacy_octal_numbers: true })
 }
 
 /// The parser's message without its own (document-relative) position and snippet.
@@ -198,6 +202,22 @@ mod tests {
         assert_eq!(
             replicas,
             [("d".into(), 3), ("ds".into(), 1), ("j".into(), 1)]
+        );
+    }
+
+    #[test]
+    fn a_leading_zero_is_octal_as_kubernetes_reads_it() {
+        let text = format!(
+            "{FILE}  volumes:\n  - name: s\n    secret:\n      secretName: s\n      defaultMode: 0400\n"
+        );
+        let docs = parse("f.yaml", &text).unwrap();
+        let Document::Pod(pod) = &docs[1].1 else {
+            panic!("not a pod")
+        };
+        let volumes = pod.spec.as_ref().unwrap().volumes.as_ref().unwrap();
+        assert_eq!(
+            volumes[0].secret.as_ref().unwrap().default_mode,
+            Some(0o400)
         );
     }
 
