@@ -631,3 +631,29 @@ fn watch_syncs_changed_files_into_the_service() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stderr.contains("Syncing service \"web\""), "{}", r.stderr);
 }
+
+#[test]
+fn up_wait_fails_on_an_unhealthy_service_with_its_last_probe_output() {
+    let env = common::required_env();
+    env.image("bbox", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        r#"services:
+  sick:
+    image: bbox
+    command: ["sleep", "300"]
+    stop_signal: SIGKILL
+    healthcheck:
+      test: ["CMD", "sh", "-c", "echo probe-says-no; exit 1"]
+      interval: 100ms
+      retries: 2
+"#,
+    )
+    .unwrap();
+    let _down = Down(&env, dir.path());
+    let r = compose(&env, dir.path(), &["-p", "ill", "up", "-d", "--wait"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("\"sick\""), "{}", r.stderr);
+    assert!(r.stderr.contains("probe-says-no"), "{}", r.stderr);
+}

@@ -94,7 +94,7 @@ pub fn stop_levels(
                 .into_iter()
                 .map(|h| {
                     h.join()
-                        .unwrap_or_else(|_| Err(Error::Project("a stop thread panicked".into())))
+                        .unwrap_or_else(|_| Err(Error::Run("a stop thread panicked".into())))
                 })
                 .collect()
         });

@@ -25,6 +25,10 @@ pub enum Error {
     /// A project-wide inconsistency with no single place in the files.
     #[error("{0}")]
     Project(String),
+    /// The project loaded, but running it failed (a dependency unhealthy, a container that
+    /// exited, something missing on the engine's side).
+    #[error("{0}")]
+    Run(String),
     /// A service's image did not build.
     #[error("{0}")]
     Build(String),
@@ -62,7 +66,7 @@ impl Error {
         match self {
             Error::NoConfigFile => 14,
             Error::Yaml { .. } | Error::Invalid { .. } | Error::Project(_) => 15,
-            Error::Io { .. } | Error::Engine(_) | Error::Build(_) => 1,
+            Error::Io { .. } | Error::Engine(_) | Error::Build(_) | Error::Run(_) => 1,
         }
     }
 }

@@ -84,7 +84,7 @@ fn content(source: &FileSource, kind: &str, name: &str) -> Result<Vec<u8>, Error
     }
     if let Some(var) = &source.environment {
         return std::env::var(var).map(String::into_bytes).map_err(|_| {
-            Error::Project(format!(
+            Error::Run(format!(
                 "environment variable {var} for {kind} {name} is not set"
             ))
         });
@@ -92,7 +92,7 @@ fn content(source: &FileSource, kind: &str, name: &str) -> Result<Vec<u8>, Error
     if let Some(text) = &source.content {
         return Ok(text.clone().into_bytes());
     }
-    Err(Error::Project(format!(
+    Err(Error::Run(format!(
         "external {kind}s are a swarm feature: {kind} {name} cannot be used here"
     )))
 }

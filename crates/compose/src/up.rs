@@ -170,7 +170,7 @@ fn ensure_networks(engine: &Engine, project: &Project, progress: Progress) -> Re
             continue;
         }
         if net.external {
-            return Err(Error::Project(format!(
+            return Err(Error::Run(format!(
                 "network {} declared as external, but could not be found",
                 net.name
             )));
@@ -204,7 +204,7 @@ fn ensure_volumes(engine: &Engine, project: &Project, progress: Progress) -> Res
             continue;
         }
         if vol.external {
-            return Err(Error::Project(format!(
+            return Err(Error::Run(format!(
                 "external volume \"{}\" not found",
                 vol.name
             )));
@@ -328,7 +328,7 @@ pub fn create_one(
                 .find(|c| service_of(c) == other)
                 .map(|c| c.id)
                 .ok_or_else(|| {
-                    Error::Project(format!(
+                    Error::Run(format!(
                         "service {name:?} uses the network of {other:?}, which has no container"
                     ))
                 })?,
@@ -396,13 +396,13 @@ fn dependency_met(
             Condition::ServiceHealthy => match rec.health.as_ref().map(|h| h.status.as_str()) {
                 Some("healthy") => true,
                 Some("unhealthy") => {
-                    return Err(Error::Project(format!(
+                    return Err(Error::Run(format!(
                         "dependency failed to start: container {} is unhealthy",
                         rec.name
                     )));
                 }
                 _ if !rec.state.has_shim() && rec.state != State::Created => {
-                    return Err(Error::Project(format!(
+                    return Err(Error::Run(format!(
                         "dependency failed to start: container {} exited ({})",
                         rec.name, rec.exit_code
                     )));
@@ -412,7 +412,7 @@ fn dependency_met(
                         rec.config.config.healthcheck.as_ref(),
                     ) =>
                 {
-                    return Err(Error::Project(format!(
+                    return Err(Error::Run(format!(
                         "container {} has no healthcheck configured",
                         rec.name
                     )));
@@ -422,7 +422,7 @@ fn dependency_met(
             Condition::ServiceCompletedSuccessfully => {
                 if matches!(rec.state, State::Exited | State::Dead) {
                     if rec.exit_code != 0 {
-                        return Err(Error::Project(format!(
+                        return Err(Error::Run(format!(
                             "service {dep:?} didn't complete successfully: exit {}",
                             rec.exit_code
                         )));
@@ -464,7 +464,13 @@ fn wait_healthy(
                 progress("Container", &rec.name, "Waiting");
                 announced = true;
             }
-            let health = rec.health.as_ref().map(|h| h.status.as_str());
+            let checked =
+                berth_engine::health::has_healthcheck(rec.config.config.healthcheck.as_ref());
+            // A checked container has no status until its first probe: that is "starting".
+            let health = match rec.health.as_ref().map(|h| h.status.as_str()) {
+                None if checked => Some("starting"),
+                other => other,
+            };
             match (rec.state.has_shim(), health) {
                 (true, None) | (true, Some("healthy")) => {
                     progress(
@@ -485,14 +491,14 @@ fn wait_healthy(
                         .and_then(|h| h.log.last())
                         .map(|l| l.output.trim().to_string())
                         .unwrap_or_default();
-                    return Err(Error::Project(format!(
+                    return Err(Error::Run(format!(
                         "container {} is unhealthy (service {:?}): {output}",
                         rec.name,
                         service_of(&rec)
                     )));
                 }
                 (false, _) if rec.state != State::Created => {
-                    return Err(Error::Project(format!(
+                    return Err(Error::Run(format!(
                         "container {} exited ({})",
                         rec.name, rec.exit_code
                     )));
@@ -500,7 +506,7 @@ fn wait_healthy(
                 _ => {}
             }
             if timeout.is_some_and(|t| start.elapsed() > t) {
-                return Err(Error::Project(format!(
+                return Err(Error::Run(format!(
                     "timeout waiting for container {} to be healthy",
                     rec.name
                 )));
