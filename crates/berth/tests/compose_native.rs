@@ -221,6 +221,20 @@ fn attached_up_prefixes_logs_and_passes_the_exit_code_through() {
         &["-p", "batch", "logs", "--no-color", "init"],
     );
     assert_eq!(logs.stdout, "init-1 | preparing\n");
+    let since = ["-p", "batch", "logs", "--no-color", "--since", "1h", "init"];
+    assert_eq!(
+        compose_ok(&env, dir.path(), &since).stdout,
+        "init-1 | preparing\n"
+    );
+    let until = [
+        "-p",
+        "batch",
+        "logs",
+        "--until",
+        "2000-01-01T00:00:00Z",
+        "init",
+    ];
+    assert_eq!(compose_ok(&env, dir.path(), &until).stdout, "");
 }
 
 #[test]

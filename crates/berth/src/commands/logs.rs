@@ -29,7 +29,7 @@ pub struct Args {
 }
 
 /// Docker's time arguments: RFC 3339, a unix timestamp, or a duration ago ("10m", "1h30m", "5s").
-fn parse_time(value: &str) -> Result<f64, CliError> {
+pub fn parse_time(value: &str) -> Result<f64, CliError> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(value) {
         return Ok(t.timestamp() as f64 + t.timestamp_subsec_nanos() as f64 / 1e9);
     }

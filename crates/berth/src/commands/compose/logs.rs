@@ -21,6 +21,14 @@ pub struct Args {
     /// Show timestamps
     #[arg(short, long)]
     pub timestamps: bool,
+    /// Show logs since timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42
+    /// minutes)
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Show logs before a timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42
+    /// minutes)
+    #[arg(long)]
+    pub until: Option<String>,
     /// Don't print prefix in logs
     #[arg(long)]
     pub no_log_prefix: bool,
@@ -49,8 +57,16 @@ pub fn run(flags: &ProjectFlags, args: Args) -> Result<i32, CliError> {
         follow: args.follow,
         tail,
         timestamps: args.timestamps,
-        since: None,
-        until: None,
+        since: args
+            .since
+            .as_deref()
+            .map(crate::commands::logs::parse_time)
+            .transpose()?,
+        until: args
+            .until
+            .as_deref()
+            .map(crate::commands::logs::parse_time)
+            .transpose()?,
         stdout: true,
         stderr: true,
     };
