@@ -502,6 +502,31 @@ fn deployments_scale_to_running_pods_that_berth_ps_sees() {
         described.contains("ScalingReplicaSet") && described.contains("to 3"),
         "{described}"
     );
+    // A restart rolls out a new replica set; undo goes back to the first one, not a third.
+    api.ok(new, &["rollout", "restart", "deployment/web"]);
+    api.ok(
+        new,
+        &["rollout", "status", "deployment/web", "--timeout=60s"],
+    );
+    api.ok(old, &["rollout", "undo", "deployment/web"]);
+    api.ok(
+        new,
+        &["rollout", "status", "deployment/web", "--timeout=60s"],
+    );
+    let sets = api.ok(new, &["get", "rs", "-l", "app=web", "-o", "name"]);
+    assert_eq!(sets.lines().count(), 2, "{sets}");
+    let history = api.ok(new, &["rollout", "history", "deployment/web"]);
+    assert!(
+        history.contains("2 ") && history.contains("3 "),
+        "{history}"
+    );
+    eventually(Duration::from_secs(30), "the old pods to go", || {
+        let table = api.ok(new, &["get", "pods", "-l", "app=web"]);
+        (table.lines().count() == 4 && running(&table, "web-") == 3)
+            .then_some(())
+            .ok_or(table)
+    });
+
     // Pods are ordinary berth containers: `berth ps` shows them (and their sandboxes).
     let ps = env.ok(&["ps", "--format", "{{.Names}}"]);
     assert_eq!(

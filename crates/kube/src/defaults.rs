@@ -22,7 +22,13 @@ pub fn pod_spec(spec: &mut Value) {
     default(spec, "schedulerName", json!("default-scheduler"));
     default(spec, "securityContext", json!({}));
     for list in ["initContainers", "containers"] {
-        for container in spec[list].as_array_mut().into_iter().flatten() {
+        // get_mut, not indexing: indexing a missing field would write a null into it.
+        for container in spec
+            .get_mut(list)
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
             // imagePullPolicy stays unset (the kubelet's IfNotPresent): kube-apiserver's Always
             // for `:latest` would refuse the local images berth builds and imports.
             default(
@@ -32,7 +38,12 @@ pub fn pod_spec(spec: &mut Value) {
             );
             default(container, "terminationMessagePolicy", json!("File"));
             default(container, "resources", json!({}));
-            for port in container["ports"].as_array_mut().into_iter().flatten() {
+            for port in container
+                .get_mut("ports")
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flatten()
+            {
                 default(port, "protocol", json!("TCP"));
             }
         }
@@ -80,7 +91,12 @@ pub fn on_create(kind: &str, object: &mut Value, taken_ips: &[String]) {
             default(spec, "ipFamilies", json!(["IPv4"]));
             default(spec, "ipFamilyPolicy", json!("SingleStack"));
             default(spec, "internalTrafficPolicy", json!("Cluster"));
-            for port in spec["ports"].as_array_mut().into_iter().flatten() {
+            for port in spec
+                .get_mut("ports")
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flatten()
+            {
                 default(port, "protocol", json!("TCP"));
                 let target = port["port"].clone();
                 default(port, "targetPort", target);

@@ -37,6 +37,28 @@ fn resolve(value: &Value, total: i64, round_up: bool) -> i64 {
     }
 }
 
+/// A pod template as compared between a Deployment and its ReplicaSets: without the hash label
+/// and the empty creationTimestamp kubectl's rollback carries.
+fn comparable(template: &Value) -> Value {
+    let mut template = template.clone();
+    if let Some(labels) = template["metadata"]["labels"].as_object_mut() {
+        labels.remove(HASH_LABEL);
+    }
+    drop_nulls(&mut template);
+    template
+}
+
+fn drop_nulls(value: &mut Value) {
+    match value {
+        Value::Object(fields) => {
+            fields.retain(|_, v| !v.is_null());
+            fields.values_mut().for_each(drop_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_nulls),
+        _ => {}
+    }
+}
+
 fn replicas(set: &Value) -> i64 {
     set["spec"]["replicas"].as_i64().unwrap_or(0)
 }
@@ -155,9 +177,25 @@ fn sync(objects: &Objects, deployment: &Value) -> Result<(), ApiError> {
             .and_then(|r| r.parse().ok())
             .unwrap_or(0)
     };
-    let (mut current, old): (Vec<Value>, Vec<Value>) = owned
-        .into_iter()
-        .partition(|s| s["metadata"]["labels"][HASH_LABEL].as_str() == Some(hash.as_str()));
+    let wanted = comparable(&deployment["spec"]["template"]);
+    let (mut current, old): (Vec<Value>, Vec<Value>) = owned.into_iter().partition(|s| {
+        s["metadata"]["labels"][HASH_LABEL].as_str() == Some(hash.as_str())
+            || comparable(&s["spec"]["template"]) == wanted
+    });
+    let newest = old.iter().map(revision_of).max().unwrap_or(0);
+    if let Some(set) = current.last_mut()
+        && revision_of(set) <= newest
+    {
+        // A rollback (or an edit back) to an older template: that set becomes the newest
+        // revision again, as Kubernetes renumbers it.
+        let mut next = set.clone();
+        next["metadata"]["annotations"][REVISION] = json!((newest + 1).to_string());
+        if let Ok((updated, _)) =
+            objects.update(sets_kind, ns, meta_str(set, "name"), None, next, &quiet())
+        {
+            *set = updated;
+        }
+    }
     let old_total: i64 = old.iter().map(replicas).sum();
     let recreate = deployment["spec"]["strategy"]["type"] == "Recreate";
     let rolling = &deployment["spec"]["strategy"]["rollingUpdate"];
