@@ -671,3 +671,48 @@ fn up_wait_fails_on_an_unhealthy_service_with_its_last_probe_output() {
     assert!(r.stderr.contains("\"sick\""), "{}", r.stderr);
     assert!(r.stderr.contains("probe-says-no"), "{}", r.stderr);
 }
+
+#[test]
+fn volumes_from_pid_links_and_ulimits_reach_the_container() {
+    let env = common::required_env();
+    env.image("bbox", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        r#"services:
+  client:
+    image: bbox
+    command: ["sh", "-c", "cat /shared/hello; ps | grep -q 'sleep 300' && echo sees-db; ulimit -n; nslookup dbalias >/dev/null && echo resolves"]
+    links: ["db:dbalias"]
+    volumes_from: [db]
+    pid: "service:db"
+    ulimits: {nofile: {soft: 512, hard: 512}}
+  db:
+    image: bbox
+    command: ["sh", "-c", "echo hi > /shared/hello; exec sleep 300"]
+    volumes: [/shared]
+    stop_signal: SIGKILL
+"#,
+    )
+    .unwrap();
+    let _down = Down(&env, dir.path());
+    let r = compose(
+        &env,
+        dir.path(),
+        &[
+            "-p",
+            "ns",
+            "up",
+            "--no-color",
+            "--no-log-prefix",
+            "--exit-code-from",
+            "client",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("hi\nsees-db\n512\nresolves\n"),
+        "{}",
+        r.stdout
+    );
+}

@@ -635,6 +635,7 @@ fn build_project(
         disabled,
     };
     default_networks(&mut project);
+    implicit_dependencies(&mut project);
     check_references(&project, &locs)?;
     Ok(project)
 }
@@ -657,6 +658,45 @@ fn default_networks(project: &mut Project) {
                 ..Network::default()
             },
         );
+    }
+}
+
+/// What `links`, `volumes_from` and `network_mode`/`pid`/`ipc` `service:X` name is a
+/// dependency too, as Compose orders it.
+fn implicit_dependencies(project: &mut Project) {
+    for service in project.services.values_mut() {
+        let mut named: Vec<String> = Vec::new();
+        named.extend(
+            service
+                .links
+                .iter()
+                .map(|l| l.split(':').next().unwrap_or(l).to_string()),
+        );
+        named.extend(
+            service
+                .volumes_from
+                .iter()
+                .filter(|v| !v.starts_with("container:"))
+                .map(|v| v.split(':').next().unwrap_or(v).to_string()),
+        );
+        for mode in [&service.network_mode, &service.pid, &service.ipc]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(other) = mode.strip_prefix("service:") {
+                named.push(other.to_string());
+            }
+        }
+        for name in named {
+            service
+                .depends_on
+                .entry(name)
+                .or_insert(crate::model::Dependency {
+                    condition: crate::model::Condition::ServiceStarted,
+                    required: true,
+                    restart: false,
+                });
+        }
     }
 }
 

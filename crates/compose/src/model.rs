@@ -58,6 +58,10 @@ pub struct Service {
     pub deploy: Option<Deploy>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dns: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dns_opt: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dns_search: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub domainname: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -77,10 +81,18 @@ pub struct Service {
     pub hostname: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub group_add: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub init: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipc: Option<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logging: Option<Logging>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mem_limit: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -88,6 +100,8 @@ pub struct Service {
     /// Network key (in the project's `networks`) -> this service's settings on it.
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
     pub networks: IndexMap<String, Option<ServiceNetwork>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pids_limit: Option<i64>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -119,10 +133,14 @@ pub struct Service {
     pub tmpfs: Vec<String>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub tty: bool,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub ulimits: BTreeMap<String, (i64, i64)>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub volumes: Vec<Mount>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volumes_from: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub working_dir: Option<String>,
     /// `x-*` keys of the service.
@@ -375,4 +393,13 @@ pub enum WatchAction {
     Rebuild,
     #[serde(rename = "sync+restart")]
     SyncRestart,
+}
+
+/// `logging:`: the log driver and its options.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Logging {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
 }

@@ -185,33 +185,24 @@ const SERVICE_KEYS_LATER: &[&str] = &[
     "credential_spec",
     "device_cgroup_rules",
     "devices",
-    "dns_opt",
-    "dns_search",
     "external_links",
     "gpus",
-    "group_add",
-    "ipc",
     "isolation",
     "label_file",
-    "links",
-    "logging",
     "mac_address",
     "mem_reservation",
     "mem_swappiness",
     "memswap_limit",
     "oom_kill_disable",
     "oom_score_adj",
-    "pid",
     "platform",
     "post_start",
     "pre_stop",
     "pull_policy",
     "storage_opt",
     "sysctls",
-    "ulimits",
     "userns_mode",
     "uts",
-    "volumes_from",
 ];
 
 /// Reads one service. `base` resolves relative paths (env files, binds, build contexts).
@@ -279,6 +270,52 @@ pub fn service(
             "cap_drop" => s.cap_drop = Some(v.strings()?),
             "security_opt" => s.security_opt = v.strings()?,
             "dns" => s.dns = v.strings()?,
+            "dns_opt" => s.dns_opt = v.strings()?,
+            "dns_search" => s.dns_search = v.strings()?,
+            "group_add" => s.group_add = v.strings()?,
+            "ipc" => s.ipc = Some(v.string()?),
+            "pid" => s.pid = Some(v.string()?),
+            "links" => s.links = v.strings()?,
+            "volumes_from" => s.volumes_from = v.strings()?,
+            "logging" => {
+                let mut l = Logging::default();
+                for (k, n) in v.map()? {
+                    let p = v.child(k);
+                    let f = At::new(n, &p);
+                    match k.as_str() {
+                        "driver" => l.driver = Some(f.string()?),
+                        "options" => l.options = string_map(f)?,
+                        other => {
+                            return Err(
+                                f.err(format!("additional property {other} is not allowed"))
+                            );
+                        }
+                    }
+                }
+                s.logging = Some(l);
+            }
+            "ulimits" => {
+                for (k, n) in v.map()? {
+                    let p = v.child(k);
+                    let f = At::new(n, &p);
+                    let limits = match &n.value {
+                        Value::Map(m) => {
+                            let get = |key: &str| -> Result<i64, Error> {
+                                m.get(key)
+                                    .map(|x| At::new(x, &p).int())
+                                    .transpose()?
+                                    .ok_or_else(|| f.err(format!("needs {key}")))
+                            };
+                            (get("soft")?, get("hard")?)
+                        }
+                        _ => {
+                            let n = f.int()?;
+                            (n, n)
+                        }
+                    };
+                    s.ulimits.insert(k.clone(), limits);
+                }
+            }
             "extra_hosts" => {
                 s.extra_hosts = match &node.value {
                     Value::Map(_) => v

@@ -157,6 +157,59 @@ pub fn create_request(
     h.cap_drop = s.cap_drop.clone();
     h.security_opt = (!s.security_opt.is_empty()).then(|| s.security_opt.clone());
     h.dns = (!s.dns.is_empty()).then(|| s.dns.clone());
+    h.dns_options = (!s.dns_opt.is_empty()).then(|| s.dns_opt.clone());
+    h.dns_search = (!s.dns_search.is_empty()).then(|| s.dns_search.clone());
+    h.group_add = (!s.group_add.is_empty()).then(|| s.group_add.clone());
+    // `service:NAME` means that service's first container; `container:NAME` and `host` pass.
+    let namespace = |mode: &Option<String>| -> String {
+        match mode.as_deref() {
+            Some(m) => match m.strip_prefix("service:") {
+                Some(other) => format!("container:{}", container_name(project, other, 1)),
+                None => m.to_string(),
+            },
+            None => String::new(),
+        }
+    };
+    h.pid_mode = namespace(&s.pid);
+    h.ipc_mode = namespace(&s.ipc);
+    let links: Vec<String> = s
+        .links
+        .iter()
+        .map(|l| {
+            let (target, alias) = l.split_once(':').unwrap_or((l, l));
+            format!("{}:{alias}", container_name(project, target, 1))
+        })
+        .collect();
+    h.links = (!links.is_empty()).then_some(links);
+    let volumes_from: Vec<String> = s
+        .volumes_from
+        .iter()
+        .map(|v| match v.strip_prefix("container:") {
+            Some(container) => container.to_string(),
+            None => {
+                let (service, mode) = match v.split_once(':') {
+                    Some((svc, mode)) => (svc, format!(":{mode}")),
+                    None => (v.as_str(), String::new()),
+                };
+                format!("{}{mode}", container_name(project, service, 1))
+            }
+        })
+        .collect();
+    h.volumes_from = (!volumes_from.is_empty()).then_some(volumes_from);
+    h.log_config = s.logging.as_ref().map(|l| berth_engine::types::LogConfig {
+        kind: l.driver.clone().unwrap_or_default(),
+        config: l.options.clone(),
+    });
+    h.ulimits = (!s.ulimits.is_empty()).then(|| {
+        s.ulimits
+            .iter()
+            .map(|(name, (soft, hard))| berth_engine::types::Ulimit {
+                name: name.clone(),
+                soft: *soft,
+                hard: *hard,
+            })
+            .collect()
+    });
     h.extra_hosts = (!s.extra_hosts.is_empty()).then(|| s.extra_hosts.clone());
     let limits = s
         .deploy
