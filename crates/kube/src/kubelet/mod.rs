@@ -177,20 +177,22 @@ impl Kubelet {
             }
             if verdict.restart {
                 let grace = spec.termination_grace_period_seconds.unwrap_or(30);
-                let done = if spec.restart_policy.as_deref() == Some("Never") {
-                    self.engine.stop_container(&rec.id, Some(grace))
+                let _ = self.engine.stop_container(&rec.id, Some(grace));
+                if spec.restart_policy.as_deref() == Some("Never") {
+                    if let Ok(rec) = self.engine.container(&rec.id) {
+                        by_name.insert(c.name.clone(), rec);
+                    }
                 } else {
+                    // As the kubelet does: a new container (a fresh filesystem), its name's
+                    // attempt and the pod's restart count one more; made by the next sync.
                     *self
                         .probe_restarts
                         .borrow_mut()
                         .entry((uid.to_string(), c.name.clone()))
                         .or_default() += 1;
-                    self.engine.restart_container(&rec.id, Some(grace))
-                };
-                if done.is_ok()
-                    && let Ok(rec) = self.engine.container(&rec.id)
-                {
-                    by_name.insert(c.name.clone(), rec);
+                    if self.engine.remove_container(&rec.id, true).is_ok() {
+                        by_name.remove(&c.name);
+                    }
                 }
             }
         }
@@ -372,7 +374,13 @@ impl Kubelet {
             }
             Err(e) => return Err(e),
         };
-        let name = ctx.identity.container_name(&c.name, 0);
+        let attempt = self
+            .probe_restarts
+            .borrow()
+            .get(&(uid.clone(), c.name.clone()))
+            .copied()
+            .unwrap_or(0);
+        let name = ctx.identity.container_name(&c.name, attempt.max(0) as u32);
         let id = match self.engine.create_container(request, Some(&name)) {
             Ok(id) => id,
             Err(e) => {
