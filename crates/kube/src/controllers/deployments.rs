@@ -75,7 +75,11 @@ pub fn sync_all(objects: &Objects) -> Result<(), ApiError> {
         {
             continue;
         }
-        sync(objects, &deployment)?;
+        // Deleted meanwhile: nothing left to do for it.
+        match sync(objects, &deployment) {
+            Err(e) if e.code == 404 => {}
+            other => other?,
+        }
     }
     Ok(())
 }

@@ -27,7 +27,11 @@ pub fn sync_all(objects: &Objects) -> Result<(), ApiError> {
             && !finished(&job)
             && job["spec"]["suspend"] != json!(true)
         {
-            sync(objects, &job)?;
+            // Deleted meanwhile: nothing left to do for it.
+            match sync(objects, &job) {
+                Err(e) if e.code == 404 => {}
+                other => other?,
+            }
         }
     }
     Ok(())

@@ -4,8 +4,8 @@
 //! then goes from the store. A pod deleted outright (grace 0) has its containers removed when
 //! the deletion is seen.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret};
@@ -56,8 +56,9 @@ pub fn run(objects: Arc<Objects>, node: String) {
     let kubelet = Kubelet::with_objects(Arc::new(engine), Box::new(StoreObjects(objects.clone())));
     let mut changes = objects.store.subscribe();
     let mut known: BTreeMap<String, u64> = BTreeMap::new();
+    let stopping = Stopping::default();
     loop {
-        if let Err(e) = pass(&objects, &kubelet, &node, &mut known) {
+        if let Err(e) = pass(&objects, &stopping, &kubelet, &node, &mut known) {
             eprintln!("berth serve: pod worker: {e}");
         }
         wait_for_change(&mut changes, RESYNC);
@@ -67,7 +68,8 @@ pub fn run(objects: Arc<Objects>, node: String) {
 /// One look at every pod. `known` holds the uids of pods synced here (and their grace), so a
 /// pod that vanished from the store has its containers removed.
 fn pass(
-    objects: &Objects,
+    objects: &Arc<Objects>,
+    stopping: &Stopping,
     kubelet: &Kubelet,
     node: &str,
     known: &mut BTreeMap<String, u64>,
@@ -85,6 +87,13 @@ fn pass(
             .or(pod["spec"]["terminationGracePeriodSeconds"].as_u64())
             .unwrap_or(30);
         if pod["metadata"]["deletionTimestamp"].is_string() {
+            if stopping
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains(&uid)
+            {
+                continue;
+            }
             for container in pod["spec"]["containers"].as_array().into_iter().flatten() {
                 let message = format!(
                     "Stopping container {}",
@@ -92,16 +101,8 @@ fn pass(
                 );
                 super::events::normal(objects, &pod, "kubelet", "Killing", &message);
             }
-            if let Err(e) = kubelet.remove_pod(&uid, Duration::from_secs(grace)) {
-                eprintln!("berth serve: removing pod {ns}/{name}: {e}");
-                continue;
-            }
             known.remove(&uid);
-            let now = DeleteOptions {
-                grace_seconds: Some(0),
-                ..DeleteOptions::default()
-            };
-            let _ = objects.delete(pods_kind, &ns, &name, &now);
+            stop_in_background(objects, stopping, &pod, uid, Duration::from_secs(grace));
             continue;
         }
         match pod["spec"]["nodeName"].as_str() {
@@ -157,6 +158,54 @@ fn pass(
         known.remove(&uid);
     }
     Ok(())
+}
+
+/// The uids of the pods whose containers are being stopped.
+type Stopping = Arc<Mutex<BTreeSet<String>>>;
+
+/// Stops a deleted pod's containers within its grace period on a thread of its own (with an
+/// engine of its own: the engine is not Send), so one pod's grace period holds up no other
+/// pod; then the pod goes from the store.
+fn stop_in_background(
+    objects: &Arc<Objects>,
+    stopping: &Stopping,
+    pod: &Value,
+    uid: String,
+    grace: Duration,
+) {
+    stopping
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(uid.clone());
+    let (objects, stopping) = (objects.clone(), stopping.clone());
+    let (ns, name) = (
+        meta_str(pod, "namespace").to_string(),
+        meta_str(pod, "name").to_string(),
+    );
+    std::thread::spawn(move || {
+        let stopped = berth_engine::Engine::open()
+            .map_err(|e| e.to_string())
+            .and_then(|engine| {
+                // This thread alone uses this engine.
+                #[allow(clippy::arc_with_non_send_sync)]
+                let kubelet = Kubelet::new(Arc::new(engine));
+                kubelet.remove_pod(&uid, grace).map_err(|e| e.to_string())
+            });
+        match stopped {
+            Ok(()) => {
+                let now = DeleteOptions {
+                    grace_seconds: Some(0),
+                    ..DeleteOptions::default()
+                };
+                let _ = objects.delete(kind("", "pods"), &ns, &name, &now);
+            }
+            Err(e) => eprintln!("berth serve: removing pod {ns}/{name}: {e}"),
+        }
+        stopping
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&uid);
+    });
 }
 
 /// The scheduler's binding: one node, so every pod goes to it.

@@ -30,7 +30,11 @@ pub fn sync_all(objects: &Objects) -> Result<(), ApiError> {
         if set["metadata"]["deletionTimestamp"].is_string() {
             continue;
         }
-        sync(objects, &set)?;
+        // Deleted meanwhile: nothing left to do for it.
+        match sync(objects, &set) {
+            Err(e) if e.code == 404 => {}
+            other => other?,
+        }
     }
     Ok(())
 }
