@@ -27,7 +27,6 @@ impl Drop for NetworkGuard<'_> {
 }
 
 #[test]
-#[ignore = "issue 13, open: with the release build the guest's web server is not reached from the container (connect times out); passes with a debug build; see the session note of 2026-12-07"]
 fn a_vm_and_a_container_reach_each_other_by_name_and_a_published_port_answers() {
     let Some(env) = vm_env() else {
         return;
