@@ -13,6 +13,7 @@
 
 pub mod accel;
 pub mod agent;
+pub mod boot_images;
 pub mod config;
 pub mod error;
 pub mod exec_client;

@@ -6,7 +6,7 @@
 
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -14,7 +14,8 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::accel::Accel;
-use crate::config::{AGENT_PORT, Hello, Launch, Nic};
+use crate::boot_images::BootImages;
+use crate::config::{AGENT_PORT, GuestProfile, Hello, Launch, Nic};
 use crate::error::VmError;
 use crate::kernel::GuestKernel;
 use crate::protocol::{Frame, Kind};
@@ -30,7 +31,8 @@ pub const PID_FILE: &str = "qemu.pid";
 /// `initcall_debug`) for nothing a container or a Docker host uses: self-tests (the SP800-108
 /// KDF's alone is ~100 ms of SHA-256 under emulation, BLAKE2s), kprobe and trace_printk
 /// tracing, /sys/kernel/slab, the built-in X.509 certificates (module signatures: berth loads
-/// its modules stripped of them) and hibernation's /dev/snapshot.
+/// its modules stripped of them) and hibernation's /dev/snapshot. The trace events' tracefs
+/// files are skipped too: their ~10,000 inodes and dentries held 8 MB of an idle guest's slab.
 pub const SKIPPED_INITCALLS: &[&str] = &[
     "crypto_kdf108_init",
     "blake2s_mod_init",
@@ -39,7 +41,12 @@ pub const SKIPPED_INITCALLS: &[&str] = &[
     "slab_sysfs_init",
     "load_system_certificate_list",
     "snapshot_device_init",
+    "event_trace_init",
+    "tracer_init_tracefs",
 ];
+
+/// TCG's translation cache for a `run --vm` guest, in MiB (QEMU's `tb-size`).
+const CONTAINER_TB_SIZE_MIB: u32 = 16;
 
 /// The kernel command-line flag that makes the agent power off at once (the boot-time floor).
 pub const FLOOR_FLAG: &str = "berth.floor";
@@ -61,6 +68,7 @@ pub fn kernel_cmdline(accel: &Accel) -> String {
     if std::env::var_os("BERTH_VM_DEBUG").is_some() {
         cmdline.push_str(" berth.debug");
     }
+
     if let Accel::Tcg { .. } = accel {
         cmdline.push_str(&format!(" tsc_early_khz={}", host_tsc_khz()));
         // Debian's kernel zeroes every page it allocates (INIT_ON_ALLOC_DEFAULT_ON), which
@@ -92,25 +100,41 @@ pub struct Vm {
     child: Child,
     run_dir: PathBuf,
     exited: Option<ExitStatus>,
+    /// What QEMU booted from, until the agent's Hello says the guest no longer needs it.
+    boot_images: Option<BootImages>,
 }
 
 impl Vm {
     /// Spawns QEMU for `launch` with `PR_SET_PDEATHSIG=SIGKILL` (QEMU dies with the thread that
     /// spawned it: call this from the thread that lives as long as the guest), in
     /// `launch.netns` when set.
+    /// QEMU boots from private copies of the kernel and initramfs ([`BootImages`]), which the
+    /// agent's Hello releases.
     pub fn spawn(launch: &Launch, kernel: &GuestKernel, accel: &Accel) -> Result<Vm, VmError> {
-        Self::spawn_with_cmdline(launch, kernel, accel, &kernel_cmdline(accel))
+        check_socket_paths(&launch.run_dir)?;
+        let images = BootImages::copy(kernel)?;
+        let mut vm = Self::spawn_with_cmdline(
+            launch,
+            &images.as_guest_kernel(),
+            accel,
+            &kernel_cmdline(accel),
+            &images.fds(),
+        )?;
+        vm.boot_images = Some(images);
+        Ok(vm)
     }
 
     /// The same guest, but the agent powers off as soon as it runs: the boot-time floor the
-    /// speed of `run --vm` is measured against.
+    /// speed of `run --vm` is measured against. QEMU reads the cached files themselves, as it
+    /// would on its own.
     pub fn spawn_floor(
         launch: &Launch,
         kernel: &GuestKernel,
         accel: &Accel,
     ) -> Result<Vm, VmError> {
+        check_socket_paths(&launch.run_dir)?;
         let cmdline = format!("{} {FLOOR_FLAG}", kernel_cmdline(accel));
-        Self::spawn_with_cmdline(launch, kernel, accel, &cmdline)
+        Self::spawn_with_cmdline(launch, kernel, accel, &cmdline, &[])
     }
 
     fn spawn_with_cmdline(
@@ -118,16 +142,9 @@ impl Vm {
         kernel: &GuestKernel,
         accel: &Accel,
         cmdline: &str,
+        inherited: &[RawFd],
     ) -> Result<Vm, VmError> {
         let run_dir = &launch.run_dir;
-        for socket in [QMP_SOCKET, AGENT_SOCKET] {
-            let path = run_dir.join(socket);
-            // sun_path holds 108 bytes with the terminating NUL; QEMU would fail later, less
-            // clearly.
-            if path.as_os_str().len() > 107 {
-                return Err(VmError::SocketPathTooLong { path });
-            }
-        }
         fs::create_dir_all(run_dir).map_err(|source| VmError::Write {
             path: run_dir.clone(),
             source,
@@ -155,9 +172,15 @@ impl Vm {
             .stdout(log.try_clone().map_err(VmError::Spawn)?)
             .stderr(log);
         let netns_fd = netns.as_ref().map(|f| f.as_raw_fd());
-        // SAFETY: only async-signal-safe calls (prctl, setns) between fork and exec.
+        let inherited = inherited.to_vec();
+        // SAFETY: only async-signal-safe calls (prctl, setns, fcntl) between fork and exec.
         unsafe {
             command.pre_exec(move || {
+                for &fd in &inherited {
+                    if libc::fcntl(fd, libc::F_SETFD, 0) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                }
                 if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
                     return Err(std::io::Error::last_os_error());
                 }
@@ -174,6 +197,7 @@ impl Vm {
             child,
             run_dir: run_dir.clone(),
             exited: None,
+            boot_images: None,
         })
     }
 
@@ -219,6 +243,9 @@ impl Vm {
             return Err(VmError::NotHello { kind: frame.kind });
         }
         let hello: Hello = frame.parse().map_err(VmError::Protocol)?;
+        if let Some(images) = self.boot_images.take() {
+            images.release();
+        }
         stream
             .set_read_timeout(None)
             .map_err(|e| VmError::Protocol(crate::protocol::ProtocolError::Io(e)))?;
@@ -322,6 +349,18 @@ impl Drop for Vm {
     }
 }
 
+/// Refuses a run directory whose sockets' paths a Unix socket address cannot hold (108 bytes
+/// with the terminating NUL), before anything is made: QEMU would fail later, less clearly.
+fn check_socket_paths(run_dir: &Path) -> Result<(), VmError> {
+    for socket in [QMP_SOCKET, AGENT_SOCKET] {
+        let path = run_dir.join(socket);
+        if path.as_os_str().len() > 107 {
+            return Err(VmError::SocketPathTooLong { path });
+        }
+    }
+    Ok(())
+}
+
 /// One QMP exchange on `socket`: the greeting, capabilities negotiation, the command.
 pub fn qmp(
     socket: &Path,
@@ -416,6 +455,15 @@ pub fn qemu_args(
         Accel::Kvm => ("kvm", "host"),
         Accel::Tcg { .. } => ("tcg", "max"),
     };
+    let accel_option = match (accel, launch.profile) {
+        // TCG's translation cache grows to ~46 MB of resident memory over a boot; capped at
+        // 16 MB (flushed when full) a container's boot takes no more CPU time, measured with
+        // `vm-floor`. A machine runs a whole Docker host's code and keeps QEMU's default.
+        (Accel::Tcg { .. }, GuestProfile::Container) => {
+            format!("{accel_name},tb-size={CONTAINER_TB_SIZE_MIB}")
+        }
+        _ => accel_name.to_string(),
+    };
     let name = if launch.id.is_empty() {
         "berth"
     } else {
@@ -427,7 +475,7 @@ pub fn qemu_args(
         "-M",
         "microvm,pit=on,pic=on,rtc=on,x-option-roms=off",
         "-accel",
-        accel_name,
+        &accel_option,
         "-cpu",
         cpu,
         "-m",
@@ -574,7 +622,7 @@ mod tests {
         );
         let line = args.join(" ");
         for expected in [
-            "-accel tcg -cpu max -m 512 -smp 2",
+            "-accel tcg,tb-size=16 -cpu max -m 512 -smp 2",
             "-serial file:/run/x/serial.log",
             "local,id=fs0,path=/var/a,,b,security_model=passthrough",
             "virtio-9p-device,fsdev=fs0,mount_tag=berth-root",

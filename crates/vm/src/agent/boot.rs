@@ -63,8 +63,8 @@ pub fn cmdline_has(flag: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// Loads the initramfs's modules in their order. A module the kernel already has (built in,
-/// or loaded) is fine.
+/// Loads the initramfs's modules in their order, deleting each file once loaded. A module the
+/// kernel already has (built in, or loaded) is fine.
 pub fn load_modules() -> Result<(), String> {
     let order = fs::read_to_string(MODULES_ORDER).unwrap_or_default();
     for name in order.lines().filter(|l| !l.is_empty()) {
@@ -81,6 +81,8 @@ pub fn load_modules() -> Result<(), String> {
                 return Err(format!("loading the kernel module {name}: {error}"));
             }
         }
+        // The initramfs is guest RAM for the VM's life; the kernel holds its own copy now.
+        let _ = fs::remove_file(&path);
     }
     Ok(())
 }
