@@ -273,6 +273,40 @@ fn main() {
             eprintln!("Error: {e}");
             e.exit_code()
         }),
+        other => match commands::machine::forward::target() {
+            // `eval $(berth machine env m1)`: the command runs in the machine.
+            Ok(Some((machines, name))) => match other.reads_files_here() {
+                None => commands::machine::forward::run(
+                    &machines,
+                    &name,
+                    std::env::args().skip(1).collect(),
+                )
+                .unwrap_or_else(|e| {
+                    eprintln!("Error: {e}");
+                    e.exit_code()
+                }),
+                Some(what) => {
+                    eprintln!(
+                        "Error: DOCKER_HOST points at machine {name:?}, and {what}; \
+                         unset it (eval $(berth machine env -u)) to use this host's engine"
+                    );
+                    1
+                }
+            },
+            Ok(None) => run_here(other),
+            Err(e) => {
+                eprintln!("Error: {e}");
+                e.exit_code()
+            }
+        },
+    };
+    berth_engine::timing::mark("cli: exit");
+    std::process::exit(code);
+}
+
+/// An engine command against this host's engine.
+fn run_here(command: Command) -> i32 {
+    match command {
         // Compose opens the engine only for the verbs that need it, and has its own exit codes.
         Command::Compose(args) => commands::compose::run(args),
         other => {
@@ -285,12 +319,29 @@ fn main() {
                 }
             }
         }
-    };
-    berth_engine::timing::mark("cli: exit");
-    std::process::exit(code);
+    }
 }
 
 impl Command {
+    /// What the command would read from this host's files, which the berth in a machine cannot
+    /// see: a build context directory, compose files, Kubernetes YAML.
+    fn reads_files_here(&self) -> Option<&'static str> {
+        match self {
+            Command::Builder(BuilderCommand::Build(a))
+            | Command::ImageVerb(ImageVerb::Build(a))
+            | Command::Image(ImageCommand::Verb(ImageVerb::Build(a)))
+                if a.context_is_a_directory() =>
+            {
+                Some(
+                    "the build context is a directory on this host: send it as a tar, `tar -C DIR -c . | berth build -t NAME -`",
+                )
+            }
+            Command::Compose(_) => Some("berth compose reads its files on this host"),
+            Command::Kube(_) => Some("berth kube reads its YAML on this host"),
+            _ => None,
+        }
+    }
+
     /// `run` and `create` exit 125 when the engine refuses (the docker CLI's rule: their own
     /// exit code is the container's); every other command exits 1.
     fn reports_engine_errors_as_125(&self) -> bool {

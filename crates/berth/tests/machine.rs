@@ -339,6 +339,46 @@ fn a_machine_lives_through_create_docker_ssh_stop_start_and_rm() {
         "the container ran on the host's kernel"
     );
 
+    // berth itself follows `machine env`: its commands run in the machine's engine, with the
+    // machine's kernel, their output and exit codes passed back.
+    let berth_in = |args: &[&str]| {
+        let mut c = env.cmd(args);
+        for (k, v) in &vars {
+            c.env(k, v);
+        }
+        common::output_within(c, common::COMMAND_DEADLINE)
+    };
+    let r = berth_in(&[
+        "run",
+        "-d",
+        "--name",
+        "inside",
+        "preloaded:1",
+        "sleep",
+        "60",
+    ]);
+    assert_eq!(
+        r.code, 0,
+        "berth run -d in the machine: {}{}",
+        r.stdout, r.stderr
+    );
+    let r = berth_in(&["ps", "--format", "{{.Names}}"]);
+    assert_eq!(r.stdout.trim(), "inside", "{}", r.stderr);
+    assert!(
+        !env.ok(&["ps", "-a"]).contains("inside"),
+        "the container was made on this host"
+    );
+    let r = berth_in(&["exec", "inside", "sh", "-c", "uname -r; exit 7"]);
+    assert_eq!(r.code, 7, "{}{}", r.stdout, r.stderr);
+    assert_ne!(r.stdout.trim(), host_kernel.trim());
+    let r = berth_in(&["rm", "-f", "inside"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let context = env.root.parent().unwrap().join("context");
+    std::fs::create_dir_all(&context).unwrap();
+    let r = berth_in(&["build", "-t", "x", context.to_str().unwrap()]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("tar -C DIR -c ."), "{}", r.stderr);
+
     let ls = env.ok(&["machine", "ls"]);
     let row = ls
         .lines()

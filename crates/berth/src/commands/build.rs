@@ -128,6 +128,13 @@ fn key_values(
     Ok(out)
 }
 
+impl Args {
+    /// Whether the context is a directory here (not a tar on stdin).
+    pub fn context_is_a_directory(&self) -> bool {
+        self.context != "-"
+    }
+}
+
 pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
     let quiet = args.quiet || args.progress == ProgressMode::Quiet;
     let context_is_tar = args.context == "-";

@@ -5,6 +5,7 @@
 
 pub mod create;
 pub mod env;
+pub mod forward;
 pub mod inspect;
 pub mod ip;
 pub mod kill;

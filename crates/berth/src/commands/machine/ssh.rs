@@ -22,7 +22,7 @@ pub struct Args {
 
 pub fn run(machines: &berth_machine::Machines, args: Args) -> Result<i32, CliError> {
     if args.command.is_empty() && std::io::stdin().is_terminal() {
-        return interactive(machines, &args.name);
+        return on_terminal(machines, &args.name, vec!["sh".into(), "-l".into()]);
     }
     let argv = if args.command.is_empty() {
         vec!["sh".to_string()]
@@ -43,9 +43,13 @@ pub fn run(machines: &berth_machine::Machines, args: Args) -> Result<i32, CliErr
     Ok(code)
 }
 
-/// A login shell on a pty: the exec's pty master comes to a console socket of ours, and this
-/// terminal is proxied to it until the shell exits.
-fn interactive(machines: &berth_machine::Machines, name: &str) -> Result<i32, CliError> {
+/// `args` on a pty in the machine (a login shell for `ssh`): the exec's pty master comes to a
+/// console socket of ours, and this terminal is proxied to it until the command exits.
+pub fn on_terminal(
+    machines: &berth_machine::Machines,
+    name: &str,
+    args: Vec<String>,
+) -> Result<i32, CliError> {
     let failed = |message: String| CliError {
         message,
         code: 1,
@@ -64,7 +68,7 @@ fn interactive(machines: &berth_machine::Machines, name: &str) -> Result<i32, Cl
             let result = machines.exec(
                 name,
                 ExecRequest {
-                    args: vec!["sh".into(), "-l".into()],
+                    args,
                     console_socket: Some(socket.clone()),
                     interactive: true,
                     stdin: Stdio::null(),
