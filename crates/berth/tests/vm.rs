@@ -158,6 +158,26 @@ fn a_detached_vm_logs_execs_stops_with_its_signal_handler_and_leaves_nothing() {
     );
     let top = env.ok(&["top", &id]);
     assert!(top.contains("qemu-system"), "top shows the VM: {top}");
+    // The guest has one NIC, fixed at boot: a second network is refused, not half-made.
+    let second = format!("vmsecond{}", std::process::id());
+    env.ok(&["network", "create", &second]);
+    let connect = env.berth(&["network", "connect", &second, &id]);
+    let removed = env.berth(&["network", "rm", &second]);
+    assert_ne!(
+        connect.code, 0,
+        "a second network joined: {}",
+        connect.stdout
+    );
+    assert!(
+        connect.stderr.contains("is a micro-VM"),
+        "{}",
+        connect.stderr
+    );
+    assert_eq!(
+        removed.code, 0,
+        "the network is left in use: {}",
+        removed.stderr
+    );
 
     env.ok(&["stop", &id]);
     assert_eq!(

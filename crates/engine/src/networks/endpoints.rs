@@ -255,6 +255,19 @@ impl Engine {
                 }
             }
         }
+        if let Some(limit) = self.sandbox_for(&rec).network_limit()
+            && existing.len() >= limit
+        {
+            return Err(Error::Conflict(format!(
+                "container {} is a micro-VM: its guest has {limit} network interface, already on network {}; it cannot join another",
+                rec.name,
+                existing
+                    .first()
+                    .and_then(|ep| self.network(&ep.network_id).ok())
+                    .map(|on| on.name)
+                    .unwrap_or_default()
+            )));
+        }
         let ep = self.lease(&net, &rec, &request)?;
         let path = self.netns_path(&rec.id);
         if rec.state.has_shim() && berth_net::netns::is_pinned(&path) {

@@ -75,6 +75,10 @@ pub(crate) trait Sandbox {
     /// Where the container's shareable /dev/shm (`--ipc shareable`) lives on the host, for a
     /// container that joins its IPC (`--ipc container:X`).
     fn shm_dir(&self) -> PathBuf;
+    /// How many networks the container can be on at once; `None`: no limit.
+    fn network_limit(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// Where a container's sandbox keeps its things.

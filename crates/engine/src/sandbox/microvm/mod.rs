@@ -77,6 +77,11 @@ impl MicroVm {
 }
 
 impl Sandbox for MicroVm {
+    /// The guest has one NIC, eth0, set up at boot (QEMU's microvm has no hotplug).
+    fn network_limit(&self) -> Option<usize> {
+        Some(1)
+    }
+
     fn check(&self) -> Result<(), SandboxError> {
         match on_path("qemu-system-x86_64") {
             Some(_) => Ok(()),
