@@ -142,6 +142,46 @@ fn published_port_answers_on_a_host_address_from_another_namespace() {
     assert_eq!(outside.fetch(&url), "", "the port outlived its container");
 }
 
+/// Joining a container that is on the host's network is the host's network (no namespace of
+/// its own, and none of the sysctls a private one gets, which the runtime refuses there).
+#[test]
+fn joining_a_host_network_container_is_the_hosts_network() {
+    let Some(env) = env() else { return };
+    env.image("bb", &[]);
+    env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "onhost",
+        "--network",
+        "host",
+        "bb",
+        "sleep",
+        "60",
+    ]);
+    let theirs = env.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "container:onhost",
+        "bb",
+        "sh",
+        "-c",
+        "ls /sys/class/net",
+    ]);
+    let ours: Vec<String> = std::fs::read_dir("/sys/class/net")
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    for name in theirs.lines() {
+        assert!(
+            ours.iter().any(|o| o == name),
+            "{name} is not the host's: {theirs}"
+        );
+    }
+    env.ok(&["rm", "-f", "onhost"]);
+}
+
 #[test]
 fn container_network_mode_shares_the_namespace_and_its_files() {
     let Some(env) = env() else { return };

@@ -1,6 +1,7 @@
 //! Joining the network namespace the engine made and configured (veth, address, routes)
 //! instead of letting the runtime make a fresh, empty one.
 
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
@@ -19,5 +20,16 @@ pub(super) fn join(spec: &mut Spec, path: &Path) {
         .filter(|ns| ns.typ() == LinuxNamespaceType::Network)
     {
         ns.set_path(Some(path.to_path_buf()));
+    }
+}
+
+/// Whether `path` is this process's own network namespace: the host's, for the shim (a
+/// `--network container:X` whose X is on the host's network). The runtime refuses network
+/// sysctls there, and there is nothing to join.
+pub(super) fn is_hosts(path: &Path) -> bool {
+    let identity = |p: &Path| std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
+    match (identity(path), identity(Path::new("/proc/self/ns/net"))) {
+        (Some(theirs), Some(ours)) => theirs == ours,
+        _ => false,
     }
 }

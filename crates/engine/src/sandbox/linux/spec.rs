@@ -25,6 +25,7 @@ pub(super) fn build(
     shm_dir: &Path,
 ) -> Result<Spec, SandboxError> {
     let netns = launch.netns.clone();
+    let hosts_network = netns.as_deref().is_some_and(super::netns::is_hosts);
     let (namespaces, shm) = namespaces_of(&rec.config.host_config, &launch, shm_dir);
     let mut input = spec_input(
         &rec.config,
@@ -32,10 +33,13 @@ pub(super) fn build(
         crate::sandbox::cgroups::path_of(&rec.id),
         launch,
     )?;
+    if hosts_network {
+        input.private_network = false;
+    }
     input.namespaces = namespaces;
     input.shm = shm;
     let mut spec = berth_runtime::spec::build_spec(&input)?;
-    if let Some(path) = &netns {
+    if let Some(path) = netns.as_ref().filter(|_| !hosts_network) {
         super::netns::join(&mut spec, path);
     }
     if embedded
