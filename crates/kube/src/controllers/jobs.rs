@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::{controlled_by, kind, meta_str, owner_reference, quiet, write_status};
+use super::{kind, meta_str, owned_pods, owner_reference, quiet, write_status};
 use crate::objects::{DeleteOptions, ListQuery, Objects};
 use crate::status::ApiError;
 
@@ -40,9 +40,7 @@ pub fn sync_all(objects: &Objects) -> Result<(), ApiError> {
 fn sync(objects: &Objects, job: &Value) -> Result<(), ApiError> {
     let pods_kind = kind("", "pods");
     let ns = meta_str(job, "namespace");
-    let uid = meta_str(job, "uid");
-    let (pods, _, _) = objects.list(pods_kind, Some(ns), &ListQuery::default())?;
-    let owned: Vec<Value> = pods.into_iter().filter(|p| controlled_by(p, uid)).collect();
+    let owned = owned_pods(objects, job)?;
     let count = |wanted: &str| owned.iter().filter(|p| phase(p) == wanted).count() as i64;
     let (succeeded, failed) = (count("Succeeded"), count("Failed"));
     let active: Vec<&Value> = owned

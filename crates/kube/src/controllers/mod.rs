@@ -110,6 +110,17 @@ pub(crate) fn controlled_by(object: &Value, uid: &str) -> bool {
         })
 }
 
+/// The pods in `owner`'s namespace that `owner` controls.
+pub(crate) fn owned_pods(objects: &Objects, owner: &Value) -> Result<Vec<Value>, ApiError> {
+    let uid = meta_str(owner, "uid");
+    let (pods, _, _) = objects.list(
+        kind("", "pods"),
+        Some(meta_str(owner, "namespace")),
+        &crate::objects::ListQuery::default(),
+    )?;
+    Ok(pods.into_iter().filter(|p| controlled_by(p, uid)).collect())
+}
+
 /// Writes a new status when it differs from the stored one (a stale read is retried on the
 /// next pass).
 pub(crate) fn write_status(

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::{controlled_by, kind, meta_str, owner_reference, quiet, write_status};
+use super::{kind, meta_str, owned_pods, owner_reference, quiet, write_status};
 use crate::objects::{DeleteOptions, ListQuery, Objects};
 use crate::status::ApiError;
 
@@ -42,9 +42,7 @@ pub fn sync_all(objects: &Objects) -> Result<(), ApiError> {
 fn sync(objects: &Objects, set: &Value) -> Result<(), ApiError> {
     let pods_kind = kind("", "pods");
     let ns = meta_str(set, "namespace");
-    let uid = meta_str(set, "uid");
-    let (pods, _, _) = objects.list(pods_kind, Some(ns), &ListQuery::default())?;
-    let mut owned: Vec<Value> = pods.into_iter().filter(|p| controlled_by(p, uid)).collect();
+    let mut owned = owned_pods(objects, set)?;
     let mut live: Vec<Value> = owned.iter().filter(|p| alive(p)).cloned().collect();
     let want = set["spec"]["replicas"].as_i64().unwrap_or(1).max(0) as usize;
     if live.len() < want {

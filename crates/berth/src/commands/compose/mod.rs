@@ -232,6 +232,24 @@ pub fn service_containers(
     Ok(found)
 }
 
+/// The running container number `index` of `service` (`exec --index`, `port --index`).
+pub fn running_container(
+    engine: &berth_engine::Engine,
+    project: &berth_compose::Project,
+    service: &str,
+    index: u32,
+) -> Result<berth_engine::containers::ContainerRecord, CliError> {
+    use berth_compose::containers::number_of;
+    service_containers(engine, project, &[service.to_string()], false, false)?
+        .into_iter()
+        .find(|c| number_of(c) == index)
+        .ok_or_else(|| CliError {
+            message: format!("service {service:?} is not running container #{index}"),
+            code: 1,
+            daemon: false,
+        })
+}
+
 /// Applies one engine call to each container with Compose's two progress lines.
 pub fn each(
     containers: &[berth_engine::containers::ContainerRecord],

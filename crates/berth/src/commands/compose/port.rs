@@ -1,9 +1,7 @@
 //! `berth compose port SERVICE PRIVATE_PORT`: the host address a service's port is
 //! published on.
 
-use berth_compose::containers::number_of;
-
-use super::{CliError, ProjectFlags, service_containers};
+use super::{CliError, ProjectFlags, running_container};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -20,23 +18,7 @@ pub struct Args {
 pub fn run(flags: &ProjectFlags, args: Args) -> Result<i32, CliError> {
     let project = flags.load()?;
     let engine = berth_engine::Engine::open()?;
-    let container = service_containers(
-        &engine,
-        &project,
-        std::slice::from_ref(&args.service),
-        false,
-        false,
-    )?
-    .into_iter()
-    .find(|c| number_of(c) == args.index)
-    .ok_or_else(|| CliError {
-        message: format!(
-            "service {:?} has no running container #{}",
-            args.service, args.index
-        ),
-        code: 1,
-        daemon: false,
-    })?;
+    let container = running_container(&engine, &project, &args.service, args.index)?;
     let wanted = format!("{}/{}", args.private_port, args.protocol);
     let published = engine
         .published_ports(&container.id)
