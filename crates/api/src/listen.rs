@@ -122,59 +122,6 @@ fn load_tls(files: &TlsFiles) -> Result<tokio_rustls::TlsAcceptor, String> {
     Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }
 
-/// A TCP listener whose connections are TLS; handshakes run off the accept loop, so one slow
-/// client cannot hold up others.
-struct TlsListener {
-    accepted: tokio::sync::mpsc::Receiver<(
-        tokio_rustls::server::TlsStream<tokio::net::TcpStream>,
-        SocketAddr,
-    )>,
-    local: SocketAddr,
-}
-
-impl TlsListener {
-    fn new(tcp: TcpListener, acceptor: tokio_rustls::TlsAcceptor) -> std::io::Result<TlsListener> {
-        let local = tcp.local_addr()?;
-        let (tx, accepted) = tokio::sync::mpsc::channel(64);
-        tokio::spawn(async move {
-            // Ends when the server drops the listener.
-            while !tx.is_closed() {
-                let Ok((stream, peer)) = tcp.accept().await else {
-                    // Out of fds or the like: do not spin; clients retry.
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                };
-                let acceptor = acceptor.clone();
-                let tx = tx.clone();
-                tokio::spawn(async move {
-                    if let Ok(Ok(tls)) =
-                        tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await
-                    {
-                        let _ = tx.send((tls, peer)).await;
-                    }
-                });
-            }
-        });
-        Ok(TlsListener { accepted, local })
-    }
-}
-
-impl axum::serve::Listener for TlsListener {
-    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        match self.accepted.recv().await {
-            Some(conn) => conn,
-            None => std::future::pending().await,
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        Ok(self.local)
-    }
-}
-
 async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut term), Ok(mut int)) = (
@@ -234,8 +181,8 @@ pub async fn run(options: ServeOptions) -> Result<(), String> {
                     .map_err(|e| format!("listening on tcp://{addr}: {e}"))?;
                 match &options.tls {
                     Some(files) => {
-                        let listener =
-                            TlsListener::new(tcp, load_tls(files)?).map_err(|e| e.to_string())?;
+                        let listener = berth_pki::listener::TlsListener::new(tcp, load_tls(files)?)
+                            .map_err(|e| e.to_string())?;
                         eprintln!("berth serve: listening on tcp://{addr} (mutual TLS)");
                         let server = axum::serve(listener, service(Listener::Tls))
                             .with_graceful_shutdown(stopped());

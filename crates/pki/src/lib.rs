@@ -1,10 +1,13 @@
 //! berth-pki: the private certificate authorities berth mints for itself (a machine's Docker
 //! TLS, the Kubernetes API's client-certificate auth): a CA, server certificates for names and
 //! addresses, and client certificates with a common name and organizations (Kubernetes reads
-//! the user from CN and the groups from O).
+//! the user from CN and the groups from O), and the [`listener`] both HTTPS APIs accept
+//! TLS connections on.
 //!
 //! Must not: read or write files, or know who uses a certificate; callers store the PEM texts
 //! where their layout says.
+
+pub mod listener;
 
 use chrono::Datelike;
 use rcgen::{

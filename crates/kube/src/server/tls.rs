@@ -3,20 +3,17 @@
 //! anonymous request with anonymous auth off); one it presents must chain to the state root's
 //! CA. Handshakes run off the accept loop, so one slow client cannot hold up others.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::connect_info::Connected;
 use axum::serve::IncomingStream;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-use tokio::net::TcpListener;
 use tokio_rustls::rustls;
 
 use crate::error::KubeError;
 
-type Stream = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+pub use berth_pki::listener::TlsListener;
 
 pub fn acceptor(
     ca_pem: &str,
@@ -49,57 +46,6 @@ pub fn acceptor(
     // kubectl offers h2 and http/1.1; the server speaks HTTP/1.1.
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
-}
-
-pub struct TlsListener {
-    accepted: tokio::sync::mpsc::Receiver<(Stream, SocketAddr)>,
-    local: SocketAddr,
-}
-
-impl TlsListener {
-    pub fn new(
-        tcp: TcpListener,
-        acceptor: tokio_rustls::TlsAcceptor,
-    ) -> std::io::Result<TlsListener> {
-        let local = tcp.local_addr()?;
-        let (tx, accepted) = tokio::sync::mpsc::channel(64);
-        tokio::spawn(async move {
-            while !tx.is_closed() {
-                let Ok((stream, peer)) = tcp.accept().await else {
-                    // Out of fds or the like: do not spin; clients retry.
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                };
-                let _ = stream.set_nodelay(true);
-                let acceptor = acceptor.clone();
-                let tx = tx.clone();
-                tokio::spawn(async move {
-                    if let Ok(Ok(tls)) =
-                        tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await
-                    {
-                        let _ = tx.send((tls, peer)).await;
-                    }
-                });
-            }
-        });
-        Ok(TlsListener { accepted, local })
-    }
-}
-
-impl axum::serve::Listener for TlsListener {
-    type Io = Stream;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        match self.accepted.recv().await {
-            Some(conn) => conn,
-            None => std::future::pending().await,
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        Ok(self.local)
-    }
 }
 
 /// Who is on a connection: whether it presented a certificate the CA signed.
