@@ -25,20 +25,16 @@ fn kubectl_dir() -> Option<PathBuf> {
 
 /// kubectl 1.27 and 1.33, or the reason they cannot be found.
 fn kubectls() -> Vec<PathBuf> {
-    let Some(dir) = kubectl_dir() else {
-        cannot_run("kubectl is not installed");
-        return Vec::new();
-    };
+    let dir = kubectl_dir();
     let found: Vec<PathBuf> = ["kubectl.1.27", "kubectl.1.33"]
         .iter()
-        .map(|name| dir.join(name))
+        .filter_map(|name| Some(dir.as_ref()?.join(name)))
         .filter(|p| p.is_file())
         .collect();
     if found.len() != 2 {
-        cannot_run(&format!(
-            "kubectl.1.27 and kubectl.1.33 are not both in {}",
-            dir.display()
-        ));
+        // Says why; under CI that is a failure already.
+        cannot_run("kubectl.1.27 and kubectl.1.33 are not both beside the installed kubectl");
+        panic!("this test needs kubectl 1.27 and 1.33 (see the reason above)");
     }
     found
 }
@@ -139,9 +135,6 @@ fn name(kubectl: &Path) -> String {
 #[test]
 fn discovery_openapi_and_client_certificates() {
     let kubectls = kubectls();
-    if kubectls.is_empty() {
-        return;
-    }
     let env = required_env();
     let api = Api::start(&env);
     eprintln!("berth serve --kube was listening in {:?}", api.ready_in);
@@ -237,9 +230,6 @@ data:
 #[test]
 fn a_configmaps_life_through_kubectl() {
     let kubectls = kubectls();
-    if kubectls.is_empty() {
-        return;
-    }
     let env = required_env();
     let api = Api::start(&env);
     for kubectl in &kubectls {
@@ -361,9 +351,6 @@ fn lines_of(child: &mut Child) -> std::sync::mpsc::Receiver<String> {
 #[test]
 fn kubectl_get_watch_sees_changes() {
     let kubectls = kubectls();
-    if kubectls.is_empty() {
-        return;
-    }
     let env = required_env();
     let api = Api::start(&env);
     for kubectl in &kubectls {
@@ -431,9 +418,6 @@ fn running(table: &str, prefix: &str) -> usize {
 #[test]
 fn deployments_scale_to_running_pods_that_berth_ps_sees() {
     let kubectls = kubectls();
-    if kubectls.is_empty() {
-        return;
-    }
     let env = required_env();
     env.image("bb", &[]);
     let api = Api::start(&env);

@@ -257,12 +257,12 @@ fn docker(env_vars: &[(String, String)], config: &Path, args: &[&str]) -> Run {
 #[test]
 fn a_machine_lives_through_create_docker_ssh_stop_start_and_rm() {
     let env = common::required_env();
-    if !common::vm::can_boot_guests()
-        || !have("qemu-img", "a machine's disk is a qcow2")
-        || !have("docker", "the docker CLI talks to the machine's engine")
-    {
-        return;
-    }
+    common::require(
+        common::vm::can_boot_guests()
+            && have("qemu-img", "a machine's disk is a qcow2")
+            && have("docker", "the docker CLI talks to the machine's engine"),
+        "QEMU, a guest kernel, qemu-img and the docker CLI",
+    );
     let _guard = MachineGuard {
         env: &env,
         name: "m1",

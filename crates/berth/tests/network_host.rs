@@ -146,7 +146,7 @@ fn published_port_answers_on_a_host_address_from_another_namespace() {
 /// its own, and none of the sysctls a private one gets, which the runtime refuses there).
 #[test]
 fn joining_a_host_network_container_is_the_hosts_network() {
-    let Some(env) = env() else { return };
+    let env = common::required_env();
     env.image("bb", &[]);
     env.ok(&[
         "run",

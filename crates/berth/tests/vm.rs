@@ -13,7 +13,7 @@ use common::{eventually, free_port, wait_for};
 
 #[test]
 fn run_vm_passes_the_process_settings_a_volume_and_the_exit_code_through() {
-    let Some(env) = vm_env() else { return };
+    let env = vm_env();
     env.image("bb", &[]);
     let data = env.root.parent().unwrap().join("data");
     std::fs::create_dir_all(&data).unwrap();
@@ -104,7 +104,7 @@ fn run_vm_passes_the_process_settings_a_volume_and_the_exit_code_through() {
 
 #[test]
 fn a_detached_vm_logs_execs_stops_with_its_signal_handler_and_leaves_nothing() {
-    let Some(env) = vm_env() else { return };
+    let env = vm_env();
     env.image("bb", &[]);
     let port = free_port();
     let publish = format!("127.0.0.1:{port}:80");
@@ -224,7 +224,7 @@ fn a_detached_vm_logs_execs_stops_with_its_signal_handler_and_leaves_nothing() {
 
 #[test]
 fn run_vm_it_gives_the_guest_process_a_terminal_of_the_clients_size() {
-    let Some(env) = vm_env() else { return };
+    let env = vm_env();
     env.image("bb", &[]);
     let terminal = Terminal::spawn(
         env.cmd(&[
@@ -259,10 +259,11 @@ fn run_vm_it_gives_the_guest_process_a_terminal_of_the_clients_size() {
 
 #[test]
 fn the_docker_cli_runs_a_vm_that_reaches_a_container_by_name_on_a_user_network() {
-    let Some(env) = vm_env() else { return };
-    if !common::have("docker", "the docker CLI against berth serve") {
-        return;
-    }
+    let env = vm_env();
+    common::require(
+        common::have("docker", "the docker CLI against berth serve"),
+        "the docker CLI",
+    );
     env.image("bb", &[]);
     let (command, socket) = env.serve_command();
     let _serve = common::serve::Serve::start(command, socket.clone());

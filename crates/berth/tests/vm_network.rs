@@ -28,9 +28,7 @@ impl Drop for NetworkGuard<'_> {
 
 #[test]
 fn a_vm_and_a_container_reach_each_other_by_name_and_a_published_port_answers() {
-    let Some(env) = vm_env() else {
-        return;
-    };
+    let env = vm_env();
     env.image("bb", &[]);
     let network = format!("vmnet{}", std::process::id());
     env.ok(&["network", "create", "--subnet", "10.247.3.0/24", &network]);

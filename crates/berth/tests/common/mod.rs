@@ -72,6 +72,14 @@ pub fn have(program: &str, why: &str) -> bool {
 
 /// An [`env`] the test cannot go on without: where it cannot be made (not root, no busybox),
 /// the test fails, with the reason [`cannot_run`] gave.
+/// Stops the test, failing it, when `ready` is false: each check that made it false said why
+/// through [`cannot_run`]. A test never passes for having run nothing.
+pub fn require(ready: bool, what: &str) {
+    if !ready {
+        panic!("this test cannot run without {what} (see the reason above)");
+    }
+}
+
 pub fn required_env() -> Env {
     env().expect("this test needs root and busybox (see the reason above)")
 }

@@ -1,7 +1,7 @@
 //! What every test that boots a guest needs: the check that it can (QEMU and a Debian kernel,
 //! else cannot_run), and the QEMU processes a test may have left.
 
-use super::{Env, cannot_run, env, have};
+use super::{Env, cannot_run, have, require, required_env};
 
 /// Whether QEMU and a guest kernel (Debian's `vmlinuz-*-amd64`, with its 9p modules) are here;
 /// says which is missing (a failure under CI).
@@ -24,10 +24,12 @@ pub fn can_boot_guests() -> bool {
     kernel
 }
 
-/// An env that can boot guests: root, busybox, QEMU and a Debian kernel.
-pub fn vm_env() -> Option<Env> {
-    let env = env()?;
-    can_boot_guests().then_some(env)
+/// An env that can boot guests: root, busybox, QEMU and a Debian kernel (else the test fails,
+/// saying which is missing).
+pub fn vm_env() -> Env {
+    let env = required_env();
+    require(can_boot_guests(), "QEMU and a guest kernel");
+    env
 }
 
 /// The QEMU processes whose command line contains `needle` (a container id, a run directory).
