@@ -1,6 +1,12 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark, as ratios against the peers installed here, on the same busybox rootfs.
 # Sections (BENCH, comma-separated; default all):
+#   start     start latency, paired (scripts/start-latency.py: one start each in turn, START_PAIRS
+#             rounds, default 20): `berth run --rm --network none IMG true` against `runc run` on
+#             the same rootfs as a ready bundle, with berth's phases from BERTH_TIMING; `run --rm`
+#             on the default bridge against podman and docker (when dockerd runs) on theirs;
+#             START_SERIES (default 100) detached starts in a row against podman's; the idle
+#             shim's RSS over those containers.
 #   run       `berth run --rm --network none IMG true` against `runc run` on a ready OCI bundle
 #             (the floor), `podman run --rm --network=none` and `docker run --rm --network=none`.
 #   idle      the shim's RSS per idle running container, over IDLE_CONTAINERS containers.
@@ -37,7 +43,7 @@
 # dockerd (Debian's docker.io) is started on a private socket and data root, and stopped.
 # BERTH_BEFORE=/path/to/an/older/berth adds that binary (its own state root) to the run and
 # bridge sections: a before/after comparison of a change, side by side in one run.
-# Usage: [BENCH=run,idle,build,api,registry,bridge,throughput,latency,dns,vm,compose] scripts/bench.sh [--install] [RUNS] [IDLE_CONTAINERS]
+# Usage: [BENCH=start,run,idle,build,api,registry,bridge,throughput,latency,dns,vm,compose] scripts/bench.sh [--install] [RUNS] [IDLE_CONTAINERS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 install=""
@@ -50,7 +56,7 @@ if [ "${1:-}" = "--install" ]; then
 fi
 RUNS=${1:-50}
 IDLE=${2:-50}
-BENCH=${BENCH:-run,idle,build,api,registry,bridge,throughput,latency,dns,vm,compose}
+BENCH=${BENCH:-start,run,idle,build,api,registry,bridge,throughput,latency,dns,vm,compose}
 want() { [[ ",$BENCH," == *",$1,"* ]]; }
 command -v hyperfine >/dev/null || { echo "needs hyperfine (apt-get install hyperfine)"; exit 1; }
 cargo build --release -p berth -q
@@ -133,10 +139,10 @@ if command -v podman >/dev/null; then
 fi
 have_docker=""
 d="docker -H unix://$work/docker.sock"
-if command -v dockerd >/dev/null && { want run || want build || want api || want bridge || want latency; }; then
+if command -v dockerd >/dev/null && { want start || want run || want build || want api || want bridge || want latency; }; then
     # Its default bridge only when the bridge section compares against it.
     docker_bridge="--bridge=none"
-    want bridge && docker_bridge=""
+    { want bridge || want start; } && docker_bridge=""
     dockerd --data-root "$work/docker" --exec-root "$work/docker-run" -H "unix://$work/docker.sock" \
         --pidfile "$work/docker.pid" --iptables=false $docker_bridge >"$work/dockerd.log" 2>&1 &
     dockerd_pid=$!
@@ -146,6 +152,38 @@ if command -v dockerd >/dev/null && { want run || want build || want api || want
     else
         echo "docker: skipped (dockerd did not run a container; see $work/dockerd.log)"
     fi
+fi
+
+if want start; then
+    pairs=${START_PAIRS:-20}
+    if command -v runc >/dev/null; then
+        (cd "$work/bundle" && [ -e config.json ] || { runc spec && sed -i 's/"terminal": true/"terminal": false/; s/"sh"/"true"/' config.json; })
+        python3 scripts/start-latency.py paired --runs "$pairs" --timing "$work/timing" \
+            --title "run --rm --network none IMG true" \
+            berth "$berth run --rm --network none bench true" runc "runc run --bundle $work/bundle bench-runc"
+    else
+        echo "start: no runc to compare against"
+    fi
+    peers=()
+    [ -n "$have_podman" ] && peers+=(podman "podman run --rm $podman_limits localhost/bench true")
+    [ -n "$have_docker" ] && peers+=(docker "$d run --rm bench true")
+    python3 scripts/start-latency.py paired --runs "$pairs" --title "run --rm IMG true, default bridge" \
+        berth "$berth run --rm bench true" "${peers[@]}"
+    series=${START_SERIES:-100}
+    peers=()
+    [ -n "$have_podman" ] && peers+=(podman "podman run -d $podman_limits localhost/bench sleep 600")
+    python3 scripts/start-latency.py series --count "$series" --title "run -d IMG sleep 600" \
+        --cleanup "podman=podman rm -af -t 0" berth "$berth run -d bench sleep 600" "${peers[@]}"
+    sleep 2 # idle: a shim trims its memory after a quiet second
+    total=0
+    count=0
+    for pid in $(pgrep -f "berth shim" || true); do
+        rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+        total=$((total + rss))
+        count=$((count + 1))
+    done
+    echo "idle shim RSS over $count containers: total ${total} kB, per container $((total / (count > 0 ? count : 1))) kB"
+    "$berth" rm -f $("$berth" ps -aq) >/dev/null 2>&1 || true
 fi
 
 if want run; then
