@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod http;
+pub mod kube;
 pub mod local_registry;
 pub mod serve;
 pub mod terminal;

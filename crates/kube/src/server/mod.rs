@@ -1,6 +1,7 @@
 //! The API server: `berth serve --kube ADDR` binds here, then serves on its own runtime.
 
 mod logs;
+mod protobuf;
 mod resources;
 mod routes;
 mod tls;

@@ -162,12 +162,24 @@ pub async fn handle(
         Ok(b) => b,
         Err(e) => return error(&ApiError::bad_request(format!("reading the body: {e}"))),
     };
-    if content_type.starts_with("application/vnd.kubernetes.protobuf") && !body.is_empty() {
-        return error(&ApiError::unsupported_media(format!(
-            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, {}",
-            "application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json"
-        )));
-    }
+    // A protobuf body (kubectl 1.33's typed clients) goes on as the JSON it carries.
+    let (content_type, body) =
+        if content_type.starts_with(super::protobuf::CONTENT_TYPE) && !body.is_empty() {
+            match super::protobuf::decode(&body) {
+                Ok(object) => (
+                    "application/json".to_string(),
+                    bytes::Bytes::from(object.to_string()),
+                ),
+                Err(e) => {
+                    return error(&ApiError::unsupported_media(format!(
+                        "the body of the request could not be decoded as {}: {e}",
+                        super::protobuf::CONTENT_TYPE
+                    )));
+                }
+            }
+        } else {
+            (content_type, body)
+        };
     if method == Method::GET && target.subresource.as_deref() == Some("log") {
         let name = target.name.clone().unwrap_or_default();
         return match app.get(target.kind, &namespace_of(&target), &name) {
