@@ -213,6 +213,9 @@ pub struct RunFlags {
     /// Namespaces and pinned resources (`--pid`, `--ipc`, `--cpuset-cpus` ...).
     #[command(flatten)]
     pub isolation: isolation::IsolationFlags,
+    /// What reaches the kernel directly (`--sysctl`, `--device`, `--shm-size` ...).
+    #[command(flatten)]
+    pub kernel_settings: kernel_settings::KernelSettingFlags,
     /// IPv6 address (e.g., 2001:db8::33)
     #[arg(long, value_name = "string")]
     pub ip6: Option<String>,
@@ -469,6 +472,7 @@ impl RunFlags {
         hc.links = (!self.link.is_empty()).then(|| self.link.clone());
         self.apply_network_flags(&mut request)?;
         self.isolation.apply(&mut request.host_config)?;
+        self.kernel_settings.apply(&mut request.host_config)?;
         Ok(request)
     }
 }
@@ -621,6 +625,7 @@ fn insert_kv(map: &mut BTreeMap<String, String>, kv: &str) {
 }
 
 mod isolation;
+mod kernel_settings;
 
 #[cfg(test)]
 mod tests;

@@ -716,3 +716,87 @@ fn volumes_from_pid_links_and_ulimits_reach_the_container() {
         r.stdout
     );
 }
+
+#[test]
+fn kernel_settings_resources_and_policies_reach_the_container() {
+    let env = common::required_env();
+    env.image("bbox", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        r#"services:
+  tuned:
+    image: bbox
+    pull_policy: never
+    command: ["sh", "-c", "cat /proc/sys/kernel/shmmax /proc/self/oom_score_adj; df -k /dev/shm | tail -1 | awk '{print $$2}'; head -c 2 /dev/z | od -An -tx1; exec sleep 300"]
+    sysctls: {kernel.shmmax: 1048576}
+    oom_score_adj: 300
+    shm_size: 8m
+    devices: ["/dev/zero:/dev/z:r"]
+    stop_signal: SIGKILL
+    deploy:
+      restart_policy: {condition: on-failure, max_attempts: 3}
+      resources:
+        reservations: {memory: 24m}
+"#,
+    )
+    .unwrap();
+    let _down = Down(&env, dir.path());
+    compose_ok(&env, dir.path(), &["-p", "tuned", "up", "-d"]);
+    let logs = eventually(Duration::from_secs(20), "the service's output", || {
+        let out = compose_ok(
+            &env,
+            dir.path(),
+            &["-p", "tuned", "logs", "--no-log-prefix"],
+        )
+        .stdout;
+        if out.lines().count() >= 4 {
+            Ok(out)
+        } else {
+            Err(out)
+        }
+    });
+    assert_eq!(
+        logs.split_whitespace().collect::<Vec<_>>(),
+        ["1048576", "300", "8192", "00", "00"],
+        "{logs}"
+    );
+    let inspect = env.ok(&[
+        "inspect",
+        "-f",
+        "{{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}} {{.HostConfig.MemoryReservation}}",
+        "tuned-tuned-1",
+    ]);
+    assert_eq!(inspect.trim(), format!("on-failure:3 {}", 24u64 << 20));
+
+    // `pull_policy: never` with an image that is not here fails, and pulls nothing.
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        "services:\n  gone:\n    image: not-here:1\n    pull_policy: never\n",
+    )
+    .unwrap();
+    let r = compose(&env, dir.path(), &["-p", "tuned2", "up", "-d"]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("not-here"), "{}", r.stderr);
+    // A bad policy or device is a config error at its line and column.
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        "services:\n  bad:\n    image: bbox\n    pull_policy: sometimes\n",
+    )
+    .unwrap();
+    let r = compose(&env, dir.path(), &["-p", "tuned3", "up", "-d"]);
+    assert_eq!(r.code, 15, "{}", r.stderr);
+    assert!(r.stderr.contains("compose.yaml:4:18"), "{}", r.stderr);
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        "services:\n  bad:\n    image: bbox\n    devices: [\"/dev/zero:/d:x\"]\n",
+    )
+    .unwrap();
+    let r = compose(&env, dir.path(), &["-p", "tuned4", "up", "-d"]);
+    assert_eq!(r.code, 15, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("compose.yaml:4:") && r.stderr.contains("invalid device mode: x"),
+        "{}",
+        r.stderr
+    );
+}

@@ -43,19 +43,33 @@ pub struct Service {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cap_drop: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub command: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub configs: Vec<FileRef>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub container_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_period: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_quota: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_shares: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cpus: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpuset: Option<String>,
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
     pub depends_on: IndexMap<String, Dependency>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub develop: Option<Develop>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deploy: Option<Deploy>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub device_cgroup_rules: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dns: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -96,16 +110,30 @@ pub struct Service {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mem_limit: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub mem_reservation: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mem_swappiness: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memswap_limit: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub network_mode: Option<String>,
     /// Network key (in the project's `networks`) -> this service's settings on it.
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
     pub networks: IndexMap<String, Option<ServiceNetwork>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub oom_kill_disable: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oom_score_adj: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pids_limit: Option<i64>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ports: Vec<Port>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pull_policy: Option<String>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub privileged: bool,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -131,12 +159,18 @@ pub struct Service {
     pub stop_signal: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tmpfs: Vec<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub sysctls: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub tty: bool,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub ulimits: BTreeMap<String, (i64, i64)>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userns_mode: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uts: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub volumes: Vec<Mount>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -192,12 +226,27 @@ pub struct Deploy {
     pub replicas: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resources: Option<Resources>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restart_policy: Option<RestartPolicy>,
+}
+
+/// `deploy.restart_policy`: used as the container's restart policy when `restart` is unset.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RestartPolicy {
+    /// none, on-failure or any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_attempts: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Resources {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limits: Option<Limits>,
+    /// Only `memory` is applied (the container's memory reservation).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reservations: Option<Limits>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

@@ -172,37 +172,20 @@ const SERVICE_KEYS_LATER: &[&str] = &[
     "annotations",
     "attach",
     "blkio_config",
-    "cgroup",
     "cgroup_parent",
     "cpu_count",
     "cpu_percent",
-    "cpu_period",
-    "cpu_quota",
     "cpu_rt_period",
     "cpu_rt_runtime",
-    "cpu_shares",
-    "cpuset",
     "credential_spec",
-    "device_cgroup_rules",
-    "devices",
     "external_links",
     "gpus",
     "isolation",
     "label_file",
     "mac_address",
-    "mem_reservation",
-    "mem_swappiness",
-    "memswap_limit",
-    "oom_kill_disable",
-    "oom_score_adj",
-    "platform",
     "post_start",
     "pre_stop",
-    "pull_policy",
     "storage_opt",
-    "sysctls",
-    "userns_mode",
-    "uts",
 ];
 
 /// Reads one service. `base` resolves relative paths (env files, binds, build contexts).
@@ -327,6 +310,52 @@ pub fn service(
                 }
             }
             "mem_limit" => s.mem_limit = Some(v.bytes()?),
+            "mem_reservation" => s.mem_reservation = Some(v.bytes()?),
+            "memswap_limit" => s.memswap_limit = Some(v.bytes()?),
+            "mem_swappiness" => s.mem_swappiness = Some(v.int()?),
+            "oom_score_adj" => s.oom_score_adj = Some(v.int()?),
+            "oom_kill_disable" => s.oom_kill_disable = Some(v.bool()?),
+            "cpu_shares" => s.cpu_shares = Some(v.int()?),
+            "cpu_period" => s.cpu_period = Some(v.int()?),
+            "cpu_quota" => s.cpu_quota = Some(v.int()?),
+            "cpuset" => s.cpuset = Some(v.string()?),
+            "cgroup" => s.cgroup = Some(v.string()?),
+            "uts" => s.uts = Some(v.string()?),
+            "userns_mode" => s.userns_mode = Some(v.string()?),
+            "platform" => s.platform = Some(v.string()?),
+            "pull_policy" => {
+                let policy = v.string()?;
+                if !matches!(
+                    policy.as_str(),
+                    "always" | "never" | "missing" | "if_not_present" | "build"
+                ) {
+                    return Err(v.err(format!(
+                        "invalid pull policy {policy:?}: one of always, never, missing, build"
+                    )));
+                }
+                s.pull_policy = Some(policy);
+            }
+            "sysctls" => {
+                s.sysctls = v
+                    .dict()?
+                    .into_iter()
+                    .map(|(k, value)| (k, value.unwrap_or_default()))
+                    .collect()
+            }
+            "devices" => {
+                s.devices = v.strings()?;
+                for (i, d) in s.devices.iter().enumerate() {
+                    berth_model::grammar::parse_device(d)
+                        .map_err(|e| At::new(node, &format!("{path}[{i}]")).err(e))?;
+                }
+            }
+            "device_cgroup_rules" => {
+                s.device_cgroup_rules = v.strings()?;
+                for (i, r) in s.device_cgroup_rules.iter().enumerate() {
+                    berth_model::grammar::parse_device_cgroup_rule(r)
+                        .map_err(|e| At::new(node, &format!("{path}[{i}]")).err(e))?;
+                }
+            }
             "shm_size" => s.shm_size = Some(v.bytes()?),
             "pids_limit" => s.pids_limit = Some(v.int()?),
             "cpus" => s.cpus = Some(v.float()?),
@@ -775,21 +804,8 @@ fn deploy(v: At) -> Result<Deploy, Error> {
                     let path = f.child(key);
                     let g = At::new(node, &path);
                     match key.as_str() {
-                        "limits" => {
-                            let mut l = Limits::default();
-                            for (key, node) in g.map()? {
-                                let path = g.child(key);
-                                let h = At::new(node, &path);
-                                match key.as_str() {
-                                    "cpus" => l.cpus = Some(h.float()?),
-                                    "memory" => l.memory = Some(h.bytes()?),
-                                    "pids" => l.pids = Some(h.int()?),
-                                    _ => {}
-                                }
-                            }
-                            r.limits = Some(l);
-                        }
-                        "reservations" => {}
+                        "limits" => r.limits = Some(limits(g)?),
+                        "reservations" => r.reservations = Some(limits(g)?),
                         other => {
                             return Err(
                                 g.err(format!("additional property {other} is not allowed"))
@@ -799,12 +815,56 @@ fn deploy(v: At) -> Result<Deploy, Error> {
                 }
                 d.resources = Some(r);
             }
-            "mode" | "labels" | "placement" | "restart_policy" | "update_config"
-            | "rollback_config" | "endpoint_mode" => {}
+            "restart_policy" => {
+                let mut p = RestartPolicy::default();
+                for (key, node) in f.map()? {
+                    let path = f.child(key);
+                    let g = At::new(node, &path);
+                    match key.as_str() {
+                        "condition" => {
+                            let c = g.string()?;
+                            if !matches!(c.as_str(), "none" | "on-failure" | "any") {
+                                return Err(g.err(format!(
+                                    "must be one of none, on-failure, any, not {c:?}"
+                                )));
+                            }
+                            p.condition = Some(c);
+                        }
+                        "max_attempts" => p.max_attempts = Some(g.int()?),
+                        "delay" | "window" => {}
+                        other => {
+                            return Err(
+                                g.err(format!("additional property {other} is not allowed"))
+                            );
+                        }
+                    }
+                }
+                d.restart_policy = Some(p);
+            }
+            "mode" | "labels" | "placement" | "update_config" | "rollback_config"
+            | "endpoint_mode" => {}
             other => return Err(f.err(format!("additional property {other} is not allowed"))),
         }
     }
     Ok(d)
+}
+
+/// `deploy.resources.limits` or `.reservations` (devices and generic resources are not
+/// applied on a single host without them).
+fn limits(v: At) -> Result<Limits, Error> {
+    let mut l = Limits::default();
+    for (key, node) in v.map()? {
+        let path = v.child(key);
+        let h = At::new(node, &path);
+        match key.as_str() {
+            "cpus" => l.cpus = Some(h.float()?),
+            "memory" => l.memory = Some(h.bytes()?),
+            "pids" => l.pids = Some(h.int()?),
+            "devices" | "generic_resources" => {}
+            other => return Err(h.err(format!("additional property {other} is not allowed"))),
+        }
+    }
+    Ok(l)
 }
 
 fn string_map(v: At) -> Result<BTreeMap<String, String>, Error> {

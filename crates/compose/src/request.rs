@@ -149,6 +149,17 @@ pub fn create_request(
     h.port_bindings = (!bindings.is_empty()).then_some(bindings);
     if let Some(restart) = &s.restart {
         h.restart_policy = parse_restart_policy(restart).map_err(Error::Project)?;
+    } else if let Some(p) = s.deploy.as_ref().and_then(|d| d.restart_policy.as_ref()) {
+        // Compose v2's mapping of a swarm-style policy onto a single engine.
+        h.restart_policy = berth_engine::types::RestartPolicy {
+            name: match p.condition.as_deref() {
+                Some("none") => "no",
+                Some("on-failure") => "on-failure",
+                _ => "always",
+            }
+            .into(),
+            maximum_retry_count: p.max_attempts.unwrap_or(0),
+        };
     }
     h.init = s.init;
     h.privileged = s.privileged;
@@ -172,6 +183,27 @@ pub fn create_request(
     };
     h.pid_mode = namespace(&s.pid);
     h.ipc_mode = namespace(&s.ipc);
+    h.uts_mode = s.uts.clone().unwrap_or_default();
+    h.userns_mode = s.userns_mode.clone().unwrap_or_default();
+    h.cgroupns_mode = s.cgroup.clone().unwrap_or_default();
+    h.sysctls = (!s.sysctls.is_empty()).then(|| s.sysctls.clone());
+    let devices = s
+        .devices
+        .iter()
+        .map(|d| berth_model::grammar::parse_device(d).map_err(Error::Project))
+        .collect::<Result<Vec<_>, _>>()?;
+    h.devices = (!devices.is_empty()).then_some(devices);
+    h.device_cgroup_rules =
+        (!s.device_cgroup_rules.is_empty()).then(|| s.device_cgroup_rules.clone());
+    h.shm_size = s.shm_size.unwrap_or(0);
+    h.oom_score_adj = s.oom_score_adj.unwrap_or(0);
+    h.oom_kill_disable = s.oom_kill_disable;
+    h.cpu_shares = s.cpu_shares.unwrap_or(0);
+    h.cpu_period = s.cpu_period.unwrap_or(0);
+    h.cpu_quota = s.cpu_quota.unwrap_or(0);
+    h.cpuset_cpus = s.cpuset.clone().unwrap_or_default();
+    h.memory_swappiness = s.mem_swappiness;
+    h.memory_swap = s.memswap_limit.unwrap_or(0);
     let links: Vec<String> = s
         .links
         .iter()
@@ -226,6 +258,15 @@ pub fn create_request(
         .map(|c| (c * 1e9) as i64)
         .unwrap_or(0);
     h.pids_limit = s.pids_limit.or_else(|| limits.and_then(|l| l.pids));
+    let reservations = s
+        .deploy
+        .as_ref()
+        .and_then(|d| d.resources.as_ref())
+        .and_then(|r| r.reservations.as_ref());
+    h.memory_reservation = s
+        .mem_reservation
+        .or_else(|| reservations.and_then(|r| r.memory))
+        .unwrap_or(0);
     h.runtime = s.runtime.clone().unwrap_or_default();
     let mut tmpfs = BTreeMap::new();
     for t in &s.tmpfs {

@@ -107,7 +107,8 @@ pub fn up(
             }
             if service.build.is_some() && !opts.no_build {
                 let missing = engine.resolve_image(&image_name(project, &name)).is_err();
-                if opts.build || missing {
+                let always = service.pull_policy.as_deref() == Some("build");
+                if opts.build || missing || always {
                     progress("Image", &image_name(project, &name), "Building");
                     let quiet = |_: &str| {};
                     crate::build::build_service(engine, project, &name, false, &quiet)?;

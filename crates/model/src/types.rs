@@ -161,6 +161,31 @@ pub struct HostConfig {
     pub log_config: Option<LogConfig>,
     /// `--link NAME[:ALIAS]`: as given on create; inspect shows Docker's "/NAME:/ME/ALIAS".
     pub links: Option<Vec<String>>,
+    /// `--sysctl NAME=VALUE`: namespaced kernel parameters set in the container.
+    pub sysctls: Option<BTreeMap<String, String>>,
+    /// `--device HOST[:CONTAINER[:PERMISSIONS]]`: host device nodes made in the container.
+    pub devices: Option<Vec<DeviceMapping>>,
+    /// `--shm-size`: bytes of the container's /dev/shm (0: Docker's 64 MiB).
+    pub shm_size: i64,
+    /// `--cgroup-parent`: the cgroup the container's cgroup is made under.
+    #[serde(deserialize_with = "null_as_default")]
+    pub cgroup_parent: String,
+    /// `--memory-reservation`: the soft memory limit, in bytes.
+    pub memory_reservation: i64,
+    /// `--oom-score-adj`: -1000..1000 (0 leaves the kernel's default).
+    pub oom_score_adj: i64,
+    /// `--oom-kill-disable`
+    pub oom_kill_disable: Option<bool>,
+}
+
+/// Docker's `HostConfig.Devices[]`: a host device node and where it appears in the container.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct DeviceMapping {
+    pub path_on_host: String,
+    pub path_in_container: String,
+    /// A subset of "rwm".
+    pub cgroup_permissions: String,
 }
 
 /// Docker's `HostConfig.LogConfig`: the log driver (`Type`) and its options (`Config`; clients

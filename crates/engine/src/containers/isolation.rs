@@ -44,6 +44,7 @@ pub(crate) fn validate(hc: &HostConfig, config: &ContainerConfig) -> Result<(), 
         parse_device_cgroup_rule(rule).map_err(Error::InvalidArgument)?;
     }
     check_cpusets(hc)?;
+    super::kernel_settings::validate(hc)?;
     if let Some(s) = hc.memory_swappiness
         && s != -1
         && !(0..=100).contains(&s)
@@ -83,13 +84,19 @@ fn check_cpuset(wanted: &str, available: &str, what: &str, plural: &str) -> Resu
     Ok(())
 }
 
-/// What dockerd records in place of unset values: IPC "private", the host's cgroup
+/// dockerd's default `--shm-size`, 64 MiB.
+const DEFAULT_SHM_SIZE: i64 = 64 << 20;
+
+/// What dockerd records in place of unset values: IPC "private", a 64 MiB /dev/shm, the host's cgroup
 /// namespace mode, twice the memory as memory+swap, no swappiness for -1; and in place of
 /// what the host cannot do: unlimited swap without swap accounting, no swappiness on v2.
 pub(crate) fn fill_defaults(hc: &mut HostConfig) {
     let (swap_limit, swappiness) = crate::sandbox::host_swap_controls();
     if hc.ipc_mode.is_empty() {
         hc.ipc_mode = "private".into();
+    }
+    if hc.shm_size == 0 {
+        hc.shm_size = DEFAULT_SHM_SIZE;
     }
     if hc.cgroupns_mode.is_empty() {
         hc.cgroupns_mode = if crate::sandbox::host_cgroup_v2() {

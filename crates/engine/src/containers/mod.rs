@@ -6,6 +6,7 @@
 mod create;
 mod inspect;
 mod isolation;
+mod kernel_settings;
 mod list;
 mod remove;
 

@@ -5,6 +5,7 @@
 
 mod caps;
 mod cpus;
+mod device;
 mod env_file;
 mod go_value;
 mod isolation;
@@ -18,6 +19,7 @@ mod ulimit;
 
 pub use caps::normalize_caps;
 pub use cpus::parse_cpus;
+pub use device::parse_device;
 pub use env_file::{read_env_file, read_kv_file};
 pub use go_value::{parse_go_bool, parse_go_duration, parse_go_float, parse_go_int};
 pub use isolation::{

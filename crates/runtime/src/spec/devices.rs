@@ -136,8 +136,101 @@ fn host_devices(dir: &Path, out: &mut Vec<LinuxDevice>) -> Result<(), SpecError>
     Ok(())
 }
 
-pub(super) fn build_devices(privileged: bool) -> Result<Vec<LinuxDevice>, SpecError> {
+/// One `--device HOST:CONTAINER:PERMISSIONS`: the host's node (or every node under a host
+/// directory, as Docker does) made at the container path, with cgroup access `permissions`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserDevice {
+    pub host: PathBuf,
+    pub container: PathBuf,
+    /// A subset of "rwm".
+    pub permissions: String,
+}
+
+impl UserDevice {
+    /// Docker's `--device` with its defaults: an empty container path is the host's, empty
+    /// permissions are "rwm".
+    pub fn new(host: &str, container: &str, permissions: &str) -> UserDevice {
+        UserDevice {
+            host: PathBuf::from(host),
+            container: PathBuf::from(if container.is_empty() {
+                host
+            } else {
+                container
+            }),
+            permissions: if permissions.is_empty() {
+                "rwm".to_string()
+            } else {
+                permissions.to_string()
+            },
+        }
+    }
+}
+
+/// The host nodes of `device` and where each goes in the container.
+fn nodes_of(device: &UserDevice) -> Result<Vec<(LinuxDevice, PathBuf)>, SpecError> {
+    let failed = |reason: String| SpecError::Device {
+        path: device.host.clone(),
+        reason,
+    };
+    let meta = std::fs::metadata(&device.host).map_err(|e| failed(e.to_string()))?;
+    let mut found = Vec::new();
+    if meta.is_dir() {
+        host_devices(&device.host, &mut found)?;
+    } else {
+        let Some(dir) = device.host.parent() else {
+            return Err(failed("not a device node".into()));
+        };
+        let mut siblings = Vec::new();
+        // Lists the node's directory only to reuse the one reader of device nodes.
+        host_devices(dir, &mut siblings)?;
+        found.extend(siblings.into_iter().filter(|d| d.path() == &device.host));
+        if found.is_empty() {
+            return Err(failed("not a device node".into()));
+        }
+    }
+    Ok(found
+        .into_iter()
+        .map(|d| {
+            let inside = match d.path().strip_prefix(&device.host) {
+                Ok(rest) if !rest.as_os_str().is_empty() => device.container.join(rest),
+                _ => device.container.clone(),
+            };
+            (d, inside)
+        })
+        .collect())
+}
+
+/// The cgroup rules that let a container use its `--device`s (also kept by a live `update`).
+pub fn user_device_rules(devices: &[UserDevice]) -> Result<Vec<super::DeviceRule>, SpecError> {
+    let mut rules = Vec::new();
+    for device in devices {
+        for (node, _) in nodes_of(device)? {
+            rules.push(super::DeviceRule {
+                kind: if node.typ() == LinuxDeviceType::B {
+                    'b'
+                } else {
+                    'c'
+                },
+                major: Some(node.major()),
+                minor: Some(node.minor()),
+                access: device.permissions.clone(),
+            });
+        }
+    }
+    Ok(rules)
+}
+
+pub(super) fn build_devices(
+    privileged: bool,
+    user: &[UserDevice],
+) -> Result<Vec<LinuxDevice>, SpecError> {
     let mut devices = default_devices()?;
+    for device in user {
+        for (mut node, inside) in nodes_of(device)? {
+            node.set_path(inside);
+            devices.push(node);
+        }
+    }
     if privileged {
         let mut host = Vec::new();
         host_devices(Path::new("/dev"), &mut host)?;

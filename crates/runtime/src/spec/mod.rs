@@ -4,7 +4,7 @@
 //! One module per concern: [`mounts`] (default mounts, tmpfs, binds, user mounts, masked and
 //! read-only paths), [`devices`] (device nodes and cgroup device rules), [`resources`] (cgroup
 //! limits, also used by a live `update`), [`ulimits`] (rlimits), [`namespaces`] (namespaces and
-//! network sysctls). The capability arithmetic is [`crate::capabilities`] and the seccomp profiles
+//! network sysctls), [`sysctls`] (the user's `--sysctl`s, namespaced ones only). The capability arithmetic is [`crate::capabilities`] and the seccomp profiles
 //! are [`crate::seccomp`], because the seccomp profile needs the capability names too.
 //! Every name other crates import stays re-exported here (`berth_runtime::spec::X`).
 
@@ -14,6 +14,7 @@ mod namespaces;
 mod resources;
 #[cfg(test)]
 mod runc_tests;
+mod sysctls;
 #[cfg(test)]
 mod test_support;
 #[cfg(test)]
@@ -28,9 +29,11 @@ use oci_spec::runtime::{
 };
 
 pub use crate::capabilities::{CapabilityError, default_capabilities, resolve_capabilities};
-pub use mounts::{BindMount, Shm, UserMount};
+pub use devices::{UserDevice, user_device_rules};
+pub use mounts::{BindMount, Shm, UserMount, shm_option};
 pub use namespaces::{Namespace, Namespaces};
 pub use resources::{DeviceRule, Resources, resources_of};
+pub use sysctls::{SysctlNamespace, sysctl_namespace};
 pub use ulimits::{Ulimit, rlimit_type};
 
 /// Everything the runtime needs to know to build a container's OCI spec.
@@ -82,6 +85,14 @@ pub struct SpecInput {
     pub namespaces: Namespaces,
     /// What /dev/shm is (`--ipc none`: nothing; shareable or joined: a host directory).
     pub shm: Shm,
+    /// `--shm-size` in bytes for a private /dev/shm (`None`: Docker's 64 MiB).
+    pub shm_size: Option<i64>,
+    /// `--sysctl`s, in the order given.
+    pub sysctls: Vec<(String, String)>,
+    /// `--device`s: host device nodes made in the container.
+    pub devices: Vec<UserDevice>,
+    /// `--oom-score-adj` (`None`: inherited).
+    pub oom_score_adj: Option<i32>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -144,6 +155,13 @@ pub enum SpecError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("--sysctl {name}: {reason}")]
+    Sysctl { name: String, reason: String },
+    /// A `--device` whose host path is not a device node (or cannot be read).
+    #[error("error gathering device information while adding custom device {path:?}: {reason}")]
+    Device { path: PathBuf, reason: String },
+    #[error("--oom-score-adj {0}: invalid value, valid range is -1000 to 1000")]
+    OomScoreAdj(i32),
     #[error("building the OCI spec: {0}")]
     Oci(#[from] oci_spec::OciSpecError),
 }
@@ -208,7 +226,10 @@ pub fn build_spec(input: &SpecInput) -> Result<Spec, SpecError> {
     process.set_no_new_privileges(input.no_new_privileges.then_some(true));
     process.set_apparmor_profile(None);
     process.set_selinux_label(None);
-    process.set_oom_score_adj(None);
+    if let Some(adj) = input.oom_score_adj.filter(|a| !(-1000..=1000).contains(a)) {
+        return Err(SpecError::OomScoreAdj(adj));
+    }
+    process.set_oom_score_adj(input.oom_score_adj);
     process.set_scheduler(None);
     process.set_io_priority(None);
     process.set_exec_cpu_affinity(None);
@@ -218,12 +239,13 @@ pub fn build_spec(input: &SpecInput) -> Result<Spec, SpecError> {
             input.private_network,
             &input.namespaces,
         )?)
-        .devices(devices::build_devices(input.privileged)?)
+        .devices(devices::build_devices(input.privileged, &input.devices)?)
         .resources(resources)
         .build()?;
     linux.set_uid_mappings(None);
     linux.set_gid_mappings(None);
-    let sysctls = namespaces::network_sysctls(input.private_network);
+    let sysctls =
+        sysctls::build_sysctls(input, namespaces::network_sysctls(input.private_network))?;
     linux.set_sysctl(if sysctls.is_empty() {
         None
     } else {

@@ -60,8 +60,9 @@ fn mount(dest: &str, typ: &str, source: &str, options: &[&str]) -> Result<Mount,
 }
 
 /// Docker's default mounts (moby `oci.DefaultLinuxSpec`, with the daemon's 64 MiB /dev/shm).
-fn default_mounts(privileged: bool) -> Result<Vec<Mount>, SpecError> {
+fn default_mounts(privileged: bool, shm_size: Option<i64>) -> Result<Vec<Mount>, SpecError> {
     let sys_ro = if privileged { "rw" } else { "ro" };
+    let shm_size = shm_option(shm_size);
     Ok(vec![
         mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"])?,
         mount(
@@ -105,9 +106,17 @@ fn default_mounts(privileged: bool) -> Result<Vec<Mount>, SpecError> {
             "/dev/shm",
             "tmpfs",
             "shm",
-            &["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
+            &["nosuid", "noexec", "nodev", "mode=1777", &shm_size],
         )?,
     ])
+}
+
+/// The tmpfs size option of a /dev/shm of `bytes` (`None` or 0: Docker's 64 MiB).
+pub fn shm_option(bytes: Option<i64>) -> String {
+    match bytes.filter(|b| *b > 0) {
+        Some(b) => format!("size={b}"),
+        None => "size=65536k".to_string(),
+    }
 }
 
 /// Flags that cancel each other: the later one wins (moby `mount.MergeTmpfsOptions`).
@@ -299,7 +308,7 @@ pub(super) fn build_mounts(input: &SpecInput) -> Result<Vec<Mount>, SpecError> {
         .map(|m| normalized_dest(&m.destination().to_string_lossy()))
         .collect();
     let user_dev = user_dests.contains("/dev");
-    let mut mounts: Vec<Mount> = default_mounts(input.privileged)?
+    let mut mounts: Vec<Mount> = default_mounts(input.privileged, input.shm_size)?
         .into_iter()
         .filter(|m| {
             let d = normalized_dest(&m.destination().to_string_lossy());

@@ -34,8 +34,12 @@ pub struct Resources {
     pub cpuset_mems: Option<String>,
     /// `--memory-swappiness`, 0..=100 (applied where the cgroup v1 file exists).
     pub memory_swappiness: Option<u64>,
-    /// `--device-cgroup-rule`s, after the default rules.
+    /// `--device-cgroup-rule`s and the rules of `--device`s, after the default rules.
     pub device_rules: Vec<DeviceRule>,
+    /// `--memory-reservation`, bytes: the soft limit the kernel reclaims down to under pressure.
+    pub memory_reservation: Option<i64>,
+    /// `--oom-kill-disable`
+    pub oom_kill_disable: bool,
 }
 
 /// One `--device-cgroup-rule`: allow `access` ("rwm") to devices of `kind` ('a', 'b', 'c')
@@ -147,8 +151,31 @@ pub fn resources_of(r: &Resources, privileged: bool) -> Result<LinuxResources, S
             reason: format!("invalid value: {s}, valid memory swappiness range is 0-100"),
         });
     }
-    if memory.is_some() || swappiness.is_some() {
+    let reservation = r.memory_reservation.filter(|m| *m != 0);
+    if let Some(m) = reservation {
+        if m < MIN_MEMORY {
+            return Err(SpecError::InvalidResource {
+                flag: "--memory-reservation",
+                reason: format!("minimum memory reservation allowed is 6MB, got {m} bytes"),
+            });
+        }
+        if memory.is_some_and(|limit| limit < m) {
+            return Err(SpecError::InvalidResource {
+                flag: "--memory-reservation",
+                reason: "minimum memory limit can not be less than memory reservation limit, \
+                         see usage"
+                    .into(),
+            });
+        }
+    }
+    if memory.is_some() || swappiness.is_some() || reservation.is_some() || r.oom_kill_disable {
         let mut mb = LinuxMemoryBuilder::default();
+        if let Some(m) = reservation {
+            mb = mb.reservation(m);
+        }
+        if r.oom_kill_disable {
+            mb = mb.disable_oom_killer(true);
+        }
         if let Some(m) = memory {
             mb = mb.limit(m);
             if swap_limit_supported() {

@@ -36,7 +36,7 @@ pub fn run(flags: &ProjectFlags, args: Args) -> Result<i32, CliError> {
         ..Default::default()
     };
     let engine = berth_engine::Engine::open()?;
-    super::pull::missing(&engine, &project)?;
+    super::pull::by_policy(&engine, &project, None)?;
     let mut warn = |m: String| eprintln!("WARN[0000] {m}");
     berth_compose::up::up(
         &engine,

@@ -39,17 +39,25 @@ pub fn run(flags: &ProjectFlags, args: Args) -> Result<i32, CliError> {
     Ok(0)
 }
 
-/// Pulls the images `up` needs and does not have (Compose's default `pull_policy: missing`).
-pub fn missing(
+/// Pulls the images `up` needs as each service's `pull_policy` says (`--pull` over it):
+/// `always` pulls, `never` and `build` do not, `missing` (the default) pulls what is absent.
+/// A service built from a context is pulled only with `always`.
+pub fn by_policy(
     engine: &berth_engine::Engine,
     project: &berth_compose::Project,
+    policy: Option<&str>,
 ) -> Result<(), CliError> {
     for service in project.services.values() {
-        if let Some(image) = &service.image
-            && service.build.is_none()
-            && engine.resolve_image(image).is_err()
-        {
-            crate::commands::pull::pull_for_run(engine, image, None)?;
+        let Some(image) = &service.image else {
+            continue;
+        };
+        let pull = match policy.or(service.pull_policy.as_deref()) {
+            Some("always") => true,
+            Some("never") | Some("build") => false,
+            _ => service.build.is_none() && engine.resolve_image(image).is_err(),
+        };
+        if pull {
+            crate::commands::pull::pull_for_run(engine, image, service.platform.as_deref())?;
         }
     }
     Ok(())

@@ -57,6 +57,9 @@ pub struct Args {
     /// Build images before starting containers
     #[arg(long)]
     pub build: bool,
+    /// Pull image before running ("always"|"missing"|"never")
+    #[arg(long, value_parser = ["always", "missing", "never"])]
+    pub pull: Option<String>,
     /// Don't build an image, even if it's missing
     #[arg(long, conflicts_with = "build")]
     pub no_build: bool,
@@ -91,7 +94,7 @@ pub fn run(flags: &ProjectFlags, args: Args) -> Result<i32, CliError> {
         no_build: args.no_build,
     };
     let engine = berth_engine::Engine::open()?;
-    super::pull::missing(&engine, &project)?;
+    super::pull::by_policy(&engine, &project, args.pull.as_deref())?;
     let attached = !(args.detach || args.wait || args.no_start);
     let mut warn = |m: String| eprintln!("WARN[0000] {m}");
     let ids = berth_compose::up::up(&engine, &project, &opts, &mut progress::plain, &mut warn)?;

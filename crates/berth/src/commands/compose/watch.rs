@@ -34,7 +34,7 @@ pub fn run(flags: &ProjectFlags, args: Args) -> Result<i32, CliError> {
     let engine = berth_engine::Engine::open()?;
     let mut warn = |m: String| eprintln!("WARN[0000] {m}");
     if !args.no_up {
-        super::pull::missing(&engine, &project)?;
+        super::pull::by_policy(&engine, &project, None)?;
         berth_compose::up::up(
             &engine,
             &project,

@@ -56,7 +56,7 @@ impl Sandbox for Linux {
 
     fn prepare(&self, rec: &ContainerRecord, launch: Launch) -> Result<(), SandboxError> {
         if rec.config.host_config.ipc_mode == "shareable" {
-            shm::mount(&self.shm_dir())?;
+            shm::mount(&self.shm_dir(), rec.config.host_config.shm_size)?;
         }
         let spec = spec::build(
             rec,

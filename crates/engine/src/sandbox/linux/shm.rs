@@ -9,11 +9,9 @@ use nix::mount::{MsFlags, mount as mount2};
 
 use crate::sandbox::SandboxError;
 
-/// Docker's default `--shm-size`, 64 MiB.
-const SHM_SIZE: &str = "size=67108864,mode=1777";
-
-/// Mounts the tmpfs at `dir` unless it is mounted already (a restart keeps its contents).
-pub(super) fn mount(dir: &Path) -> Result<(), SandboxError> {
+/// Mounts the tmpfs of `size` bytes (0: Docker's 64 MiB) at `dir` unless it is mounted
+/// already (a restart keeps its contents).
+pub(super) fn mount(dir: &Path, size: i64) -> Result<(), SandboxError> {
     let failed =
         |e: std::io::Error| SandboxError::Failed(format!("mounting {}: {e}", dir.display()).into());
     std::fs::create_dir_all(dir).map_err(failed)?;
@@ -25,7 +23,7 @@ pub(super) fn mount(dir: &Path) -> Result<(), SandboxError> {
         dir,
         Some("tmpfs"),
         MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
-        Some(SHM_SIZE),
+        Some(format!("{},mode=1777", berth_runtime::spec::shm_option(Some(size))).as_str()),
     )
     .map_err(|e| failed(e.into()))
 }

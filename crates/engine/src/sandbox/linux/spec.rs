@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use berth_model::grammar::{NamespaceKind, NamespaceMode, parse_namespace_mode};
 use berth_runtime::spec::{
     BindMount, DeviceRule, Namespace, Namespaces, Resources, SeccompMode, Shm, SpecInput, Ulimit,
-    UserMount,
+    UserDevice, UserMount, user_device_rules,
 };
 use oci_spec::runtime::Spec;
 
@@ -156,7 +156,26 @@ fn spec_input(
         // Set by `build`, which knows where a shareable /dev/shm lives.
         namespaces: Namespaces::default(),
         shm: Shm::Private,
+        shm_size: Some(hc.shm_size).filter(|b| *b > 0),
+        sysctls: hc
+            .sysctls
+            .iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        devices: user_devices(hc),
+        oom_score_adj: (hc.oom_score_adj != 0)
+            .then(|| i32::try_from(hc.oom_score_adj).unwrap_or(i32::MAX)),
     })
+}
+
+/// `--device`s as the runtime takes them.
+fn user_devices(hc: &HostConfig) -> Vec<UserDevice> {
+    hc.devices
+        .iter()
+        .flatten()
+        .map(|d| UserDevice::new(&d.path_on_host, &d.path_in_container, &d.cgroup_permissions))
+        .collect()
 }
 
 /// What `--security-opt` asks of the spec.
@@ -229,7 +248,11 @@ pub(super) fn resources_of(hc: &HostConfig) -> Resources {
                 minor: r.minor,
                 access: r.access,
             })
+            // The `--device` nodes were read at create; one gone since then loses its rule.
+            .chain(user_device_rules(&user_devices(hc)).unwrap_or_default())
             .collect(),
+        memory_reservation: (hc.memory_reservation > 0).then_some(hc.memory_reservation),
+        oom_kill_disable: hc.oom_kill_disable == Some(true),
     }
 }
 
