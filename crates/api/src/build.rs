@@ -114,6 +114,12 @@ pub async fn build(RawQuery(raw): RawQuery, request: Request) -> ApiResult<Respo
                 .collect(),
         },
         pull: flag("pull"),
+        // The classic API has no secrets, SSH forwarding or entitlements: BuildKit clients send
+        // those over their gRPC session (version=2, refused above). A RUN that requires a secret
+        // fails naming its line; RUN --security=insecure is refused.
+        secrets: Default::default(),
+        ssh: Default::default(),
+        allow_insecure: false,
     };
 
     // The body, chunk by chunk, into the blocking builder.

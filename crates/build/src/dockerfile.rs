@@ -85,6 +85,11 @@ pub enum Kind {
         command: Command,
         heredoc: Option<Heredoc>,
         network: Option<String>,
+        /// `--mount` values as written (checked by [`crate::mount::parse_mount`]; the
+        /// executor expands variables in them and parses again).
+        mounts: Vec<String>,
+        /// `--security=insecure|sandbox`.
+        security: Option<String>,
     },
     Cmd(Command),
     Entrypoint(Command),
@@ -467,15 +472,37 @@ fn convert(i: &pd::Instruction<'_>, source: &str, escape: char) -> Result<Kind, 
     Ok(match i {
         I::Run(run) => {
             let fl = flags(&run.options, &["mount", "network", "security"], "RUN")?;
-            if let Some((name, _)) = fl.iter().find(|(n, _)| n == "mount" || n == "security") {
-                return Err(format!(
-                    "RUN --{name} needs BuildKit and is not supported by berth's builder"
-                ));
+            let mut mounts = Vec::new();
+            let mut network = None;
+            let mut security = None;
+            for (name, value) in fl {
+                let value = value.unwrap_or_default();
+                match name.as_str() {
+                    "mount" => {
+                        crate::mount::parse_mount(&value)
+                            .map_err(|e| format!("RUN --mount={value}: {e}"))?;
+                        mounts.push(value);
+                    }
+                    "network" => {
+                        if !matches!(value.as_str(), "default" | "none" | "host")
+                            && !value.contains('$')
+                        {
+                            return Err(format!(
+                                "RUN --network={value}: expected default, none or host"
+                            ));
+                        }
+                        network = Some(value);
+                    }
+                    _ => {
+                        if !matches!(value.as_str(), "insecure" | "sandbox") {
+                            return Err(format!(
+                                "RUN --security={value}: expected insecure or sandbox"
+                            ));
+                        }
+                        security = Some(value);
+                    }
+                }
             }
-            let network = fl
-                .into_iter()
-                .find(|(n, _)| n == "network")
-                .and_then(|(_, v)| v);
             let heredoc = run.here_docs.first().map(|h| Heredoc {
                 name: heredoc_names(source).into_iter().next().unwrap_or_default(),
                 body: h.value.to_string(),
@@ -485,6 +512,8 @@ fn convert(i: &pd::Instruction<'_>, source: &str, escape: char) -> Result<Kind, 
                 command: command(&run.arguments, escape),
                 heredoc,
                 network,
+                mounts,
+                security,
             }
         }
         I::Cmd(c) => Kind::Cmd(command(&c.arguments, escape)),
@@ -660,7 +689,9 @@ mod tests {
             Kind::Run {
                 command: Command::Shell("echo a   && echo b".into()),
                 heredoc: None,
-                network: None
+                network: None,
+                mounts: vec![],
+                security: None
             }
         );
         match kinds[1] {
@@ -765,7 +796,9 @@ mod tests {
             Kind::Run {
                 command: Command::Shell("echo $((1<<2))".into()),
                 heredoc: None,
-                network: None
+                network: None,
+                mounts: vec![],
+                security: None
             }
         );
     }
@@ -779,7 +812,9 @@ mod tests {
             Kind::Run {
                 command: Command::Shell("echo a   b".into()),
                 heredoc: None,
-                network: None
+                network: None,
+                mounts: vec![],
+                security: None
             }
         );
         let t = parse_trigger("COPY a /b", "Dockerfile").unwrap();

@@ -13,6 +13,7 @@ pub mod context;
 pub mod dockerfile;
 pub mod expand;
 pub mod ignore;
+pub mod mount;
 
 pub use dockerfile::{Command, Dockerfile, Instruction, Kind, Stage, parse};
 

@@ -24,6 +24,20 @@ impl<'h, H: BuildHost> Scratch<'h, H> {
         scratch: &Path,
         image: Option<&str>,
     ) -> Result<Self, BuildError<H::Error>> {
+        let lowers = match image {
+            Some(id) => Some(host.images().layer_dirs(id)?),
+            None => None,
+        };
+        Self::over(host, scratch, lowers)
+    }
+
+    /// An overlay of `lowers` (lowest first; None: an empty dir) with a fresh upper dir, under
+    /// `scratch`: a writable throwaway view of directories that must not change.
+    pub fn over(
+        host: &'h H,
+        scratch: &Path,
+        lowers: Option<Vec<PathBuf>>,
+    ) -> Result<Self, BuildError<H::Error>> {
         let dir = scratch.join(format!("s{}", COUNTER.fetch_add(1, Ordering::Relaxed)));
         let scratch = Scratch {
             host,
@@ -40,10 +54,7 @@ impl<'h, H: BuildHost> Scratch<'h, H> {
             std::fs::create_dir_all(d)
                 .map_err(|e| BuildError::io(format!("creating {}", d.display()), e))?;
         }
-        let lowers = match image {
-            Some(id) => host.images().layer_dirs(id)?,
-            None => vec![scratch.dir.join("empty")],
-        };
+        let lowers = lowers.unwrap_or_else(|| vec![scratch.dir.join("empty")]);
         host.mount_overlay(
             &lowers,
             &scratch.upper,
@@ -81,6 +92,34 @@ pub fn remove_scratch(dir: &Path, unmount: &dyn Fn(&Path)) {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// Removes from a step's `upper` dir what the runtime created only to mount `targets` on (the
+/// empty file or directory of a target, and its parents that were made for it), as BuildKit
+/// leaves no mount stubs in a layer. `lowers` are the parent image's layer dirs: what existed
+/// there stays.
+pub fn remove_mount_stubs(upper: &Path, lowers: &[PathBuf], targets: &[&str]) {
+    for target in targets {
+        let mut rel = PathBuf::from(berth_image::clean_abs(target).trim_start_matches('/'));
+        while !rel.as_os_str().is_empty() {
+            if lowers
+                .iter()
+                .any(|l| l.join(&rel).symlink_metadata().is_ok())
+            {
+                break;
+            }
+            let stub = upper.join(&rel);
+            let removed = match stub.symlink_metadata() {
+                Ok(m) if m.is_dir() => std::fs::remove_dir(&stub).is_ok(),
+                Ok(m) if m.is_file() && m.len() == 0 => std::fs::remove_file(&stub).is_ok(),
+                _ => false,
+            };
+            if !removed {
+                break;
+            }
+            rel = rel.parent().map(Path::to_path_buf).unwrap_or_default();
+        }
+    }
+}
+
 /// `path` (absolute, inside the image) resolved under `root` the way the container would see
 /// it: symlinks in existing components are followed but never lead outside `root` (the one
 /// resolver, [`berth_image::rootpath`]); a symlink in the last component is kept.
@@ -110,5 +149,28 @@ mod tests {
         assert_eq!(resolve_in_root(root, "/../x"), root.join("x"));
         // The last component is not followed: the caller replaces it.
         assert_eq!(resolve_in_root(root, "/abs"), root.join("abs"));
+    }
+
+    #[test]
+    fn mount_stubs_go_and_what_existed_or_was_written_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let (upper, lower) = (dir.path().join("upper"), dir.path().join("lower"));
+        std::fs::create_dir_all(lower.join("root")).unwrap();
+        std::fs::create_dir_all(upper.join("root/.cache")).unwrap();
+        std::fs::create_dir_all(upper.join("run/secrets")).unwrap();
+        std::fs::write(upper.join("run/secrets/tok"), "").unwrap();
+        std::fs::create_dir_all(upper.join("src/keep")).unwrap();
+        std::fs::write(upper.join("src/made-by-run"), "x").unwrap();
+        remove_mount_stubs(
+            &upper,
+            std::slice::from_ref(&lower),
+            &["/root/.cache", "/run/secrets/tok", "/src/keep"],
+        );
+        assert!(!upper.join("root/.cache").exists());
+        // Copied up (it is the image's), not made for the mount.
+        assert!(upper.join("root").exists());
+        assert!(!upper.join("run").exists());
+        assert!(!upper.join("src/keep").exists());
+        assert!(upper.join("src/made-by-run").exists());
     }
 }

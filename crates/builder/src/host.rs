@@ -31,6 +31,37 @@ pub struct RunStep<'a> {
     pub options: &'a crate::StepOptions,
     /// Whether the container goes when the step ends, by how it ended.
     pub intermediate: crate::Intermediate,
+    /// `RUN --mount`s, as host paths ready to mount (cache dirs, secrets, sockets, trees).
+    pub mounts: Vec<StepMount>,
+    /// `RUN --security=insecure` (allowed by the build): a privileged container.
+    pub privileged: bool,
+    /// `RUN --mount=type=secret,env=NAME`: NAME and the host file holding the secret. The
+    /// host reads it into the process's environment at start, never into a stored config.
+    pub secret_env: Vec<(String, PathBuf)>,
+}
+
+/// One mount of a RUN step's container. What the runtime creates in the rootfs for its target
+/// is not part of the step's layer ([`crate::remove_mount_stubs`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepMount {
+    Bind {
+        source: PathBuf,
+        target: String,
+        readonly: bool,
+    },
+    Tmpfs {
+        target: String,
+        /// Bytes; None: the kernel's default.
+        size: Option<u64>,
+    },
+}
+
+impl StepMount {
+    pub fn target(&self) -> &str {
+        match self {
+            StepMount::Bind { target, .. } | StepMount::Tmpfs { target, .. } => target,
+        }
+    }
 }
 
 /// Where a RUN step's events go (called from the host's threads).

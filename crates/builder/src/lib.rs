@@ -20,6 +20,7 @@
 //! step is written after its image is committed.
 
 mod cache;
+pub mod cache_mounts;
 mod copy;
 mod fs_step;
 mod host;
@@ -29,8 +30,8 @@ mod stage;
 #[cfg(test)]
 mod tests;
 
-pub use fs_step::{remove_scratch, resolve_in_root};
-pub use host::{BuildHost, HostError, RunStep, StepExit, StepOutput};
+pub use fs_step::{remove_mount_stubs, remove_scratch, resolve_in_root};
+pub use host::{BuildHost, HostError, RunStep, StepExit, StepMount, StepOutput};
 pub use report::{ProgressStyle, short_id};
 
 use std::collections::BTreeMap;
@@ -60,6 +61,22 @@ pub struct BuildRequest {
     pub step_options: StepOptions,
     /// Pull every base image named in FROM, even one present locally (`--pull`).
     pub pull: bool,
+    /// `--secret id=ID,src=FILE|env=VAR`: the secrets' bytes by id, for `RUN --mount=type=secret`.
+    pub secrets: BTreeMap<String, Secret>,
+    /// `--ssh default|ID=SOCKET`: agent sockets by id, for `RUN --mount=type=ssh`.
+    pub ssh: BTreeMap<String, PathBuf>,
+    /// `--allow security.insecure`: lets `RUN --security=insecure` run privileged.
+    pub allow_insecure: bool,
+}
+
+/// A build secret's bytes; never shown by `Debug` (requests are logged).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(pub Vec<u8>);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
 }
 
 /// The build's options for every RUN step's container (`docker build --memory`, `--network`,
@@ -199,6 +216,8 @@ pub(crate) struct Shared<'a> {
     pub done_changed: Condvar,
     /// This build process's scratch directory (mount points, downloads).
     pub scratch: PathBuf,
+    /// The builder's state between builds (context digests, cache mounts).
+    pub state_dir: PathBuf,
     pub stage_count: usize,
     /// The stage whose image is the result.
     pub target: usize,
@@ -264,6 +283,7 @@ pub fn build<H: BuildHost>(
     let file = &request.dockerfile_name;
     let dockerfile = berth_build::parse(&request.dockerfile, file)
         .map_err(|e| BuildError::Dockerfile(e.to_string()))?;
+    cache_mounts::check_sharing(&dockerfile, file).map_err(BuildError::Dockerfile)?;
     let ignore_text =
         std::fs::read_to_string(request.context_dir.join(".dockerignore")).unwrap_or_default();
     let ignore = berth_build::ignore::Ignore::parse(&ignore_text);
@@ -320,6 +340,7 @@ pub fn build<H: BuildHost>(
         done: Mutex::new(BTreeMap::new()),
         done_changed: Condvar::new(),
         scratch: dirs.scratch.clone(),
+        state_dir: dirs.state.clone(),
         stage_count,
         target,
     };

@@ -7,6 +7,7 @@
 //! sees the stage's state without that state being opened to the rest of the crate.
 
 mod copy_step;
+mod run_mounts;
 
 use std::collections::BTreeMap;
 
@@ -41,12 +42,20 @@ pub fn needed_stages<E>(
             .unwrap_or_default(),
         ];
         for instr in &stage.instructions {
-            if let Kind::Copy(Copy {
-                from: Some(from), ..
-            }) = &instr.kind
-            {
+            let froms: Vec<String> = match &instr.kind {
+                Kind::Copy(Copy {
+                    from: Some(from), ..
+                }) => vec![from.clone()],
+                // `RUN --mount=from=STAGE` reads that stage too.
+                Kind::Run { mounts, .. } => mounts
+                    .iter()
+                    .filter_map(|m| berth_build::mount::parse_mount(m).ok()?.from)
+                    .collect(),
+                _ => Vec::new(),
+            };
+            for from in froms {
                 refs.push(
-                    expand_word(from, shared.globals.as_slice(), shared.dockerfile.escape)
+                    expand_word(&from, shared.globals.as_slice(), shared.dockerfile.escape)
                         .unwrap_or_default(),
                 );
             }
@@ -258,6 +267,30 @@ pub fn build_stage<H: BuildHost>(host: &H, shared: &Shared<'_>, index: usize) ->
         }
     }
     run.materialize()
+}
+
+impl<H: BuildHost> StageRun<'_, '_, '_, H> {
+    /// The image a `--from=` (COPY) or `from=` (RUN --mount) names: an earlier stage's, or an
+    /// image, local or pulled. `what` names the option in errors.
+    fn image_of(&self, instr: &Instruction, what: &str, from: &str) -> Result<String, H> {
+        let from = self.expand(instr, from)?;
+        let stage = match from.parse::<usize>() {
+            Ok(i) if i < self.shared.stage_count => Some(i),
+            _ => self.shared.stage_index(&from),
+        };
+        match stage {
+            Some(i) if i < self.index => self
+                .shared
+                .wait_for_stage(i)
+                .ok_or_else(|| BuildError::Internal(ABORTED.into())),
+            Some(_) => Err(self.at(
+                instr,
+                format!("{what}: a stage can only use an earlier stage ({from})"),
+            )),
+            None => image_for(self.host, self.shared, &from, None)
+                .map_err(|e| self.at(instr, format!("{what}: {e}"))),
+        }
+    }
 }
 
 /// Whether BuildKit's progress shows the instruction as a step.
@@ -482,7 +515,16 @@ impl<H: BuildHost> StageRun<'_, '_, '_, H> {
                 command,
                 heredoc,
                 network,
-            } => self.run_step(instr, command, heredoc.as_ref(), network.as_deref()),
+                mounts,
+                security,
+            } => self.run_step(
+                instr,
+                command,
+                heredoc.as_ref(),
+                network.as_deref(),
+                mounts,
+                security.as_deref(),
+            ),
             Kind::Copy(copy) => self.copy_step(instr, copy),
             Kind::Workdir(_) => {
                 self.apply_change(instr)?;
@@ -534,7 +576,17 @@ impl<H: BuildHost> StageRun<'_, '_, '_, H> {
         command: &Command,
         heredoc: Option<&berth_build::dockerfile::Heredoc>,
         network: Option<&str>,
+        raw_mounts: &[String],
+        security: Option<&str>,
     ) -> Result<(), H> {
+        let privileged = security == Some("insecure");
+        if privileged && !self.shared.request.allow_insecure {
+            return Err(self.at(
+                instr,
+                "RUN --security=insecure is not allowed: build with --allow security.insecure",
+            ));
+        }
+        let mounts = self.run_mounts(instr, raw_mounts)?;
         let mode = match network {
             None | Some("default") => self.shared.request.step_options.network_mode.clone(),
             Some(mode @ ("none" | "host")) => mode.to_string(),
@@ -579,6 +631,9 @@ impl<H: BuildHost> StageRun<'_, '_, '_, H> {
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
         let predefined = berth_build::args::predefined(&self.shared.request.build_args);
+        // A mount's text and what a bind shows are part of the key; a cache's content and a
+        // secret's bytes never are.
+        let mounts_key = self.mounts_key(instr, &mounts)?;
         let key = cache::chain(
             &self.state.key,
             &[
@@ -586,6 +641,8 @@ impl<H: BuildHost> StageRun<'_, '_, '_, H> {
                 &serde_json::to_string(&argv).unwrap_or_default(),
                 &declared.join("\0"),
                 network.unwrap_or(""),
+                &mounts_key.join("\0"),
+                security.unwrap_or(""),
             ],
         );
         if let Some(id) = self.cached(&key)? {
@@ -594,8 +651,15 @@ impl<H: BuildHost> StageRun<'_, '_, '_, H> {
             return Ok(());
         }
         let parent = self.materialize()?;
-        // Build args are in the command's environment, under the ENV of the same name.
+        let prepared = self.prepare_mounts(instr, &mounts)?;
+        // Build args are in the command's environment, under the ENV of the same name; the
+        // mounts' SSH_AUTH_SOCK over both (a secret's `env=` is added by the host at start).
         let mut env: Vec<String> = self.state.config.config.env.clone().unwrap_or_default();
+        for kv in &prepared.env {
+            let name = kv.split('=').next().unwrap_or_default();
+            env.retain(|e| e.split('=').next() != Some(name));
+            env.push(kv.clone());
+        }
         for (k, v) in self.state.args.iter().chain(predefined.iter()) {
             if !env.iter().any(|e| e.split('=').next() == Some(k.as_str())) {
                 env.push(format!("{k}={v}"));
@@ -611,8 +675,13 @@ impl<H: BuildHost> StageRun<'_, '_, '_, H> {
             network: mode,
             options: &self.shared.request.step_options,
             intermediate: self.shared.request.intermediate,
+            mounts: prepared.mounts.clone(),
+            privileged,
+            secret_env: prepared.secret_env.clone(),
         };
-        let layer = match crate::run::run(self.host, self.shared, &spec, n) {
+        let result = crate::run::run(self.host, self.shared, &spec, n);
+        drop(prepared);
+        let layer = match result {
             Ok(layer) => layer,
             Err(BuildError::StepFailed { message, code }) => {
                 self.shared.plain(&format!(

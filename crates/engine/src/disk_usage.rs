@@ -61,9 +61,9 @@ pub struct DiskUsage {
     pub images: Vec<ImageUsage>,
     pub containers: Vec<ContainerUsage>,
     pub volumes: Vec<VolumeUsage>,
-    /// Images the build cache keeps (intermediate steps).
+    /// Images the build cache keeps (intermediate steps) and cache mounts.
     pub build_cache_count: u64,
-    /// Uncompressed bytes of the layers only the build cache keeps.
+    /// Uncompressed bytes of the layers only the build cache keeps, and of the cache mounts.
     pub build_cache_size: u64,
 }
 
@@ -184,8 +184,10 @@ impl Engine {
                     })
                 })
                 .collect::<Result<Vec<_>, Error>>()?,
-            build_cache_count: self.db.build_cache_images()?.len() as u64,
-            build_cache_size: self.build_cache_bytes(&layer_size)?,
+            // Docker's Build Cache counts cache mounts (`RUN --mount=type=cache`) too.
+            build_cache_count: self.db.build_cache_images()?.len() as u64
+                + self.cache_mounts_usage().0,
+            build_cache_size: self.build_cache_bytes(&layer_size)? + self.cache_mounts_usage().1,
         })
     }
 }

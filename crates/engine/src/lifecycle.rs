@@ -484,6 +484,28 @@ pub(crate) fn check_executable(
     })
 }
 
+/// The label of a RUN step's container listing `RUN --mount=type=secret,env=NAME`s as
+/// `[[NAME, host file]]`: [`secret_env`] reads them into the process's environment at start,
+/// so a secret's bytes never enter the stored container record.
+pub(crate) const SECRET_ENV_LABEL: &str = "berth.build.secret-env";
+
+/// The `NAME=value`s a step container's [`SECRET_ENV_LABEL`] names (none for any other).
+pub(crate) fn secret_env(
+    labels: Option<&std::collections::BTreeMap<String, String>>,
+) -> Vec<String> {
+    let Some(listed) = labels.and_then(|l| l.get(SECRET_ENV_LABEL)) else {
+        return Vec::new();
+    };
+    let pairs: Vec<(String, std::path::PathBuf)> = serde_json::from_str(listed).unwrap_or_default();
+    pairs
+        .into_iter()
+        .filter_map(|(name, file)| {
+            let value = std::fs::read(file).ok()?;
+            Some(format!("{name}={}", String::from_utf8_lossy(&value)))
+        })
+        .collect()
+}
+
 /// What a start of `rec` gives its sandbox, with its rootfs mounted at `rootfs_dir`: the
 /// command, environment and user resolved in the image, the mounts made, the working directory
 /// made, and the network set up. Docker's 126/127 for a command that cannot run come from here,
@@ -518,6 +540,12 @@ pub(crate) fn launch(
     }
     if !env.iter().any(|e| e.starts_with("HOSTNAME=")) {
         env.insert(1.min(env.len()), format!("HOSTNAME={hostname}"));
+    }
+    // A build step's secrets as variables (`RUN --mount=type=secret,env=`), over the rest.
+    for var in secret_env(c.labels.as_ref()) {
+        let key = var.split('=').next().unwrap_or_default().to_string();
+        env.retain(|e| e.split('=').next() != Some(key.as_str()));
+        env.push(var);
     }
     if c.tty && !env.iter().any(|e| e.starts_with("TERM=")) {
         env.push("TERM=xterm".into());

@@ -38,6 +38,9 @@ pub struct Args {
     /// Always attempt to pull a newer version of the image
     #[arg(long)]
     pull: bool,
+    /// What RUN --mount=type=secret|ssh and --security=insecure may use (boxed, as `step`).
+    #[command(flatten)]
+    grants: Box<GrantFlags>,
     /// The RUN steps' network and limits (boxed: the command's arguments stay small).
     #[command(flatten)]
     step: Box<StepFlags>,
@@ -98,6 +101,20 @@ struct StepFlags {
     cpuset_cpus: Option<String>,
 }
 
+/// What the build hands its RUN steps beyond the context: secrets, agents, entitlements.
+#[derive(clap::Args)]
+struct GrantFlags {
+    /// Secret to expose to the build (format: "id=mysecret[,src=/local/secret]" or "id=X,env=VAR")
+    #[arg(long)]
+    secret: Vec<String>,
+    /// SSH agent socket to expose to the build (format: "default|<id>[=<socket>]")
+    #[arg(long)]
+    ssh: Vec<String>,
+    /// Allow extra privileged entitlement (e.g., "security.insecure")
+    #[arg(long)]
+    allow: Vec<String>,
+}
+
 fn key_values(
     items: &[String],
     what: &str,
@@ -126,6 +143,88 @@ fn key_values(
         }
     }
     Ok(out)
+}
+
+/// `--secret id=ID[,src=FILE|,env=VAR][,type=file|env]`, as buildx reads it: without a
+/// source, the environment variable named like the id, else a file of that name.
+fn secrets(specs: &[String]) -> Result<BTreeMap<String, berth_engine::build::Secret>, CliError> {
+    let mut out = BTreeMap::new();
+    for spec in specs {
+        let bad = |why: &str| CliError::usage(format!("invalid secret {spec:?}: {why}"));
+        let (mut id, mut src, mut env, mut kind) = (None, None, None, None);
+        for field in spec.split(',') {
+            match field.split_once('=') {
+                Some(("id", v)) => id = Some(v.to_string()),
+                Some(("src" | "source", v)) => src = Some(v.to_string()),
+                Some(("env", v)) => env = Some(v.to_string()),
+                Some(("type", v @ ("file" | "env"))) => kind = Some(v.to_string()),
+                _ => return Err(bad(&format!("unexpected field {field:?}"))),
+            }
+        }
+        let id = id.ok_or_else(|| bad("id is required"))?;
+        if kind.as_deref() == Some("env") && env.is_none() {
+            env = src.take().or_else(|| Some(id.clone()));
+        }
+        let bytes = match (src, env) {
+            (Some(path), _) => {
+                std::fs::read(&path).map_err(|e| bad(&format!("reading {path}: {e}")))?
+            }
+            (None, Some(var)) => std::env::var_os(&var)
+                .ok_or_else(|| bad(&format!("environment variable {var} is not set")))?
+                .into_encoded_bytes(),
+            (None, None) => match std::env::var_os(&id) {
+                Some(v) => v.into_encoded_bytes(),
+                None => std::fs::read(&id).map_err(|e| bad(&format!("reading {id}: {e}")))?,
+            },
+        };
+        out.insert(id, berth_engine::build::Secret(bytes));
+    }
+    Ok(out)
+}
+
+/// `--ssh default|ID[=SOCKET]`: agent sockets by id (`default` and a bare id: $SSH_AUTH_SOCK).
+/// berth forwards running agents only; key files need `ssh-agent` and `ssh-add` first.
+fn ssh_sockets(specs: &[String]) -> Result<BTreeMap<String, std::path::PathBuf>, CliError> {
+    use std::os::unix::fs::FileTypeExt;
+    let mut out = BTreeMap::new();
+    for spec in specs {
+        let (id, path) = match spec.split_once('=') {
+            Some((id, path)) => (id.to_string(), path.to_string()),
+            None => (
+                spec.clone(),
+                std::env::var("SSH_AUTH_SOCK").map_err(|_| {
+                    CliError::usage(format!(
+                        "invalid --ssh {spec:?}: SSH_AUTH_SOCK is not set (start ssh-agent, or give {spec}=SOCKET)"
+                    ))
+                })?,
+            ),
+        };
+        let is_socket = std::fs::metadata(&path).is_ok_and(|m| m.file_type().is_socket());
+        if !is_socket {
+            return Err(CliError::usage(format!(
+                "invalid --ssh {spec:?}: {path} is not an agent socket (berth forwards a running ssh-agent: ssh-add the key, then --ssh {id}=$SSH_AUTH_SOCK)"
+            )));
+        }
+        out.insert(id, std::path::PathBuf::from(path));
+    }
+    Ok(out)
+}
+
+/// `--allow`: the entitlements berth knows.
+fn allows_insecure(allow: &[String]) -> Result<bool, CliError> {
+    let mut insecure = false;
+    for entry in allow.iter().flat_map(|a| a.split(',')) {
+        match entry {
+            "security.insecure" => insecure = true,
+            "network.host" => {}
+            other => {
+                return Err(CliError::usage(format!(
+                    "invalid --allow {other:?}: expected security.insecure or network.host"
+                )));
+            }
+        }
+    }
+    Ok(insecure)
 }
 
 impl Args {
@@ -162,6 +261,9 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
             extra_hosts: args.step.add_host.clone(),
         },
         pull: args.pull,
+        secrets: secrets(&args.grants.secret)?,
+        ssh: ssh_sockets(&args.grants.ssh)?,
+        allow_insecure: allows_insecure(&args.grants.allow)?,
         ..Default::default()
     };
     match args.file.as_deref() {

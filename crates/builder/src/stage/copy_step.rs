@@ -5,10 +5,10 @@
 
 use berth_build::dockerfile::{Copy, Instruction, Source};
 
-use super::{Result, StageRun, image_for};
+use super::{Result, StageRun};
 use crate::copy::{CopyOptions, SourceFile};
 use crate::fs_step::{Scratch, resolve_in_root};
-use crate::{ABORTED, BuildError, BuildHost, cache};
+use crate::{BuildError, BuildHost, cache};
 
 impl<H: BuildHost> StageRun<'_, '_, '_, H> {
     /// `ADD <url>`: the file as the server sends it (named after the URL's last path segment,
@@ -83,35 +83,10 @@ impl<H: BuildHost> StageRun<'_, '_, '_, H> {
             None => None,
         };
         // Where the sources come from: the context, an earlier stage, or an image.
-        let from_image =
-            match copy
-                .from
-                .as_deref()
-                .map(|f| self.expand(instr, f))
-                .transpose()?
-            {
-                None => None,
-                Some(from) => {
-                    let stage = match from.parse::<usize>() {
-                        Ok(i) if i < self.shared.stage_count => Some(i),
-                        _ => self.shared.stage_index(&from),
-                    };
-                    Some(match stage {
-                        Some(i) if i < self.index => self
-                            .shared
-                            .wait_for_stage(i)
-                            .ok_or_else(|| BuildError::Internal(ABORTED.into()))?,
-                        Some(_) => return Err(self.at(
-                            instr,
-                            format!(
-                                "{name} --from={from}: a stage can only copy from an earlier stage"
-                            ),
-                        )),
-                        None => image_for(self.host, self.shared, &from, None)
-                            .map_err(|e| self.at(instr, format!("{name} --from={from}: {e}")))?,
-                    })
-                }
-            };
+        let from_image = match copy.from.as_deref() {
+            None => None,
+            Some(from) => Some(self.image_of(instr, &format!("{name} --from={from}"), from)?),
+        };
         let mut key_parts: Vec<String> = vec![
             name.into(),
             dest.clone(),

@@ -8,7 +8,7 @@ use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use berth_builder::{BuildHost, RunStep, StepExit, StepOutput};
+use berth_builder::{BuildHost, RunStep, StepExit, StepMount, StepOutput};
 
 use super::reap;
 use crate::types::{ContainerConfig, CreateRequest};
@@ -201,6 +201,13 @@ fn run_step(
 ) -> Result<StepExit, Error> {
     let mut labels = std::collections::BTreeMap::new();
     labels.insert(reap::OWNER_LABEL.to_string(), reap::owner());
+    if !spec.secret_env.is_empty() {
+        // Where the secrets are, never what they are: the record is stored.
+        labels.insert(
+            crate::lifecycle::SECRET_ENV_LABEL.to_string(),
+            serde_json::to_string(&spec.secret_env).unwrap_or_default(),
+        );
+    }
     let request = CreateRequest {
         config: ContainerConfig {
             image: spec.parent.to_string(),
@@ -284,6 +291,11 @@ fn run_step(
         None => return Err(Error::Internal("the step's container shim died".into())),
     }
     let upper = engine.container_dir(&id).join("upper");
+    if !spec.mounts.is_empty() {
+        let targets: Vec<&str> = spec.mounts.iter().map(|m| m.target()).collect();
+        let lowers = engine.images.layer_dirs(spec.parent)?;
+        berth_builder::remove_mount_stubs(&upper, &lowers, &targets);
+    }
     let (layer, diff_id) = engine.images.add_layer_from_upper(&upper)?;
     guard.finish(spec, true, output);
     Ok(StepExit::Done(layer, diff_id))
@@ -309,6 +321,34 @@ fn step_host_config(spec: &RunStep<'_>) -> crate::types::HostConfig {
         cpuset_cpus: options.cpuset_cpus.clone(),
         extra_hosts: (!options.extra_hosts.is_empty()).then(|| options.extra_hosts.clone()),
         tmpfs: shm,
+        mounts: (!spec.mounts.is_empty()).then(|| spec.mounts.iter().map(step_mount).collect()),
+        privileged: spec.privileged,
         ..Default::default()
+    }
+}
+
+/// A `RUN --mount` as the `--mount` of the step's container.
+fn step_mount(mount: &StepMount) -> crate::types::MountSpec {
+    match mount {
+        StepMount::Bind {
+            source,
+            target,
+            readonly,
+        } => crate::types::MountSpec {
+            kind: "bind".into(),
+            source: source.to_string_lossy().into_owned(),
+            target: target.clone(),
+            read_only: *readonly,
+            ..Default::default()
+        },
+        StepMount::Tmpfs { target, size } => crate::types::MountSpec {
+            kind: "tmpfs".into(),
+            target: target.clone(),
+            tmpfs_options: size.map(|bytes| crate::types::TmpfsOptions {
+                size_bytes: bytes as i64,
+                mode: 0,
+            }),
+            ..Default::default()
+        },
     }
 }

@@ -17,7 +17,7 @@ pub(crate) use reap::reap_if_abandoned;
 use std::path::PathBuf;
 
 pub use berth_builder::{
-    BuildRequest, BuildResult, Intermediate, Progress, ProgressStyle, StepOptions, short_id,
+    BuildRequest, BuildResult, Intermediate, Progress, ProgressStyle, Secret, StepOptions, short_id,
 };
 
 use crate::{Engine, Error, reference};
@@ -72,7 +72,7 @@ impl Engine {
             .collect::<Result<Vec<_>, _>>()?;
         let dirs = berth_builder::Dirs {
             scratch: scratch.0.clone(),
-            state: self.root.join("build-cache"),
+            state: self.build_state_dir(),
         };
         berth_builder::build(self, request, tags, &dirs, progress)
     }
@@ -121,13 +121,25 @@ impl Engine {
         self.build(&request, progress)
     }
 
-    /// `berth builder prune`: drops the build cache and the intermediate images only it kept.
-    /// Returns how many cache entries were dropped.
+    /// `berth builder prune`: drops the build cache, the intermediate images only it kept and
+    /// the cache mounts (`RUN --mount=type=cache`) no build is using. Returns how many cache
+    /// entries and cache mounts were dropped.
     pub fn prune_build_cache(&self) -> Result<usize, Error> {
         reap::reap_abandoned(self);
         let n = self.db.build_cache_clear()?;
+        let mounts = berth_builder::cache_mounts::prune(&self.build_state_dir());
         self.gc_images()?;
-        Ok(n)
+        Ok(n + mounts)
+    }
+
+    /// The builder's state between builds (context digests, cache mounts).
+    pub(crate) fn build_state_dir(&self) -> PathBuf {
+        self.root.join("build-cache")
+    }
+
+    /// How many cache mounts there are and their bytes (`system df`'s Build Cache).
+    pub(crate) fn cache_mounts_usage(&self) -> (u64, u64) {
+        berth_builder::cache_mounts::usage(&self.build_state_dir())
     }
 }
 

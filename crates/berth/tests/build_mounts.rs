@@ -1,0 +1,320 @@
+//! `berth build` with BuildKit-era RUN flags: `--mount=type=cache|bind|tmpfs|secret|ssh`,
+//! `--secret`, `--ssh`, `RUN --network`, `RUN --security=insecure` with `--allow`, and the bad
+//! inputs (each error names Dockerfile:LINE and the option; nothing is left in the cache or
+//! the image store). Images are made from busybox-static by the test.
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{Env, required_env};
+
+fn context(env: &Env, name: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = env.root.parent().unwrap().join(name);
+    for (path, content) in files {
+        let p = dir.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+    }
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn build(env: &Env, args: &[&str], ctx: &Path) -> common::Run {
+    let mut all = vec!["build"];
+    all.extend_from_slice(args);
+    let ctx = ctx.to_string_lossy().into_owned();
+    all.push(&ctx);
+    env.berth(&all)
+}
+
+fn build_ok(env: &Env, args: &[&str], ctx: &Path) -> String {
+    let r = build(env, args, ctx);
+    assert_eq!(r.code, 0, "build failed:\n{}{}", r.stdout, r.stderr);
+    r.stderr
+}
+
+fn run_out(env: &Env, args: &[&str]) -> String {
+    let mut all = vec!["run", "--rm"];
+    all.extend_from_slice(args);
+    env.ok(&all).trim().to_string()
+}
+
+/// Nothing a build step made is left: no containers, no mounts, no scratch dirs.
+fn assert_clean(env: &Env) {
+    assert_eq!(env.container_ids(), Vec::<String>::new(), "containers left");
+    assert_eq!(env.mounts(), Vec::<String>::new(), "mounts left behind");
+    let left: Vec<_> = std::fs::read_dir(env.root.join("build"))
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "scratch dirs left: {left:?}");
+}
+
+fn cache_mounts(env: &Env) -> usize {
+    std::fs::read_dir(env.root.join("build-cache/cache-mounts"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// Every file under `dir` (recursively) that contains `needle`.
+fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return found;
+    };
+    for e in entries.flatten() {
+        let path = e.path();
+        let Ok(t) = e.file_type() else { continue };
+        if t.is_dir() {
+            found.extend(files_containing(&path, needle));
+        } else if t.is_file()
+            && std::fs::read(&path)
+                .is_ok_and(|data| data.windows(needle.len()).any(|w| w == needle))
+        {
+            found.push(path);
+        }
+    }
+    found
+}
+
+#[test]
+fn a_cache_mount_persists_across_builds_stays_out_of_the_image_and_is_pruned() {
+    let env = required_env();
+    env.image("bb", &[]);
+    let dockerfile = "FROM bb\nCOPY src.txt /src.txt\n\
+        RUN --mount=type=cache,target=/var/cache/app cat /src.txt >> /var/cache/app/log && wc -l < /var/cache/app/log > /count\n\
+        RUN --mount=type=cache,id=owned,target=/c2,uid=1000,gid=50,mode=0700,sharing=locked busybox stat -c '%u %g %a' /c2 > /perm\n";
+    let ctx = context(
+        &env,
+        "ctx",
+        &[("src.txt", "one\n"), ("Dockerfile", dockerfile)],
+    );
+    build_ok(&env, &["-t", "cm"], &ctx);
+    assert_eq!(run_out(&env, &["cm", "cat", "/count"]), "1");
+    assert_eq!(run_out(&env, &["cm", "cat", "/perm"]), "1000 50 700");
+    // Neither the mount's content nor its mount point is in the image.
+    assert_eq!(
+        run_out(
+            &env,
+            &[
+                "cm",
+                "sh",
+                "-c",
+                "ls -d /var/cache /c2 2>&1 | wc -l; ls /var 2>&1; true"
+            ]
+        ),
+        "2\nls: /var: No such file or directory"
+    );
+    // A changed source reruns the step, which finds what the first build left.
+    std::fs::write(ctx.join("src.txt"), "two\n").unwrap();
+    build_ok(&env, &["-t", "cm"], &ctx);
+    assert_eq!(run_out(&env, &["cm", "cat", "/count"]), "2");
+    assert_eq!(cache_mounts(&env), 2);
+
+    // system df counts the mounts in Build Cache; builder prune removes them.
+    let df = env.ok(&["system", "df", "--format", "{{.Type}}|{{.TotalCount}}"]);
+    let count: u64 = df
+        .lines()
+        .find_map(|l| l.strip_prefix("Build Cache|"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(count >= 2, "{df}");
+    env.ok(&["builder", "prune", "-f"]);
+    assert_eq!(cache_mounts(&env), 0);
+    std::fs::write(ctx.join("src.txt"), "three\n").unwrap();
+    build_ok(&env, &["-t", "cm"], &ctx);
+    assert_eq!(run_out(&env, &["cm", "cat", "/count"]), "1");
+    assert_clean(&env);
+}
+
+#[test]
+fn bind_and_tmpfs_mounts_show_files_without_keeping_them() {
+    let env = required_env();
+    env.image("bb", &[]);
+    let dockerfile = "FROM bb AS tools\nRUN echo tool-v1 > /tool\n\
+        FROM bb\n\
+        RUN --mount=type=bind,source=conf,target=/conf cat /conf/a > /from-context\n\
+        RUN --mount=type=bind,from=tools,source=/tool,target=/t cat /t > /from-stage\n\
+        RUN --mount=type=bind,target=/ctx,rw echo scribble > /ctx/conf/a && cat /ctx/conf/a > /rw-saw\n\
+        RUN --mount=type=bind,target=/ro sh -c 'echo x > /ro/new' 2> /ro-err; true\n\
+        RUN --mount=type=tmpfs,target=/scratch,size=1m sh -c 'echo t > /scratch/f && grep -c \" /scratch tmpfs\" /proc/mounts' > /tmpfs-seen\n";
+    let ctx = context(
+        &env,
+        "ctx",
+        &[("conf/a", "alpha\n"), ("Dockerfile", dockerfile)],
+    );
+    build_ok(&env, &["-t", "bm"], &ctx);
+    let got = run_out(
+        &env,
+        &[
+            "bm",
+            "sh",
+            "-c",
+            "cat /from-context /from-stage /rw-saw /ro-err /tmpfs-seen; ls -d /conf /t /ctx /ro /scratch 2>/dev/null | wc -l",
+        ],
+    );
+    let lines: Vec<&str> = got.lines().collect();
+    assert_eq!(lines[..4], ["alpha", "tool-v1", "scribble", lines[3]]);
+    assert!(lines[3].contains("Read-only file system"), "{got}");
+    assert_eq!(lines[4..], ["1", "0"], "{got}");
+    // rw was a throwaway: the context is unchanged.
+    assert_eq!(
+        std::fs::read_to_string(ctx.join("conf/a")).unwrap(),
+        "alpha\n"
+    );
+    // The files a bind shows are part of the step's cache key.
+    std::fs::write(ctx.join("conf/a"), "beta\n").unwrap();
+    let progress = build_ok(&env, &["-t", "bm"], &ctx);
+    assert_eq!(run_out(&env, &["bm", "cat", "/from-context"]), "beta");
+    assert!(progress.contains("CACHED"), "{progress}");
+    assert_clean(&env);
+}
+
+#[test]
+fn a_secret_reaches_the_step_and_no_layer_or_cache() {
+    let env = required_env();
+    env.image("bb", &[]);
+    let secret = format!("s3cr3t-{}-bytes", std::process::id());
+    let secret_file = env.root.parent().unwrap().join("token.txt");
+    std::fs::write(&secret_file, &secret).unwrap();
+    let dockerfile = "FROM bb\n\
+        RUN --mount=type=secret,id=tok wc -c < /run/secrets/tok > /file-len && busybox stat -c '%a %u' /run/secrets/tok > /file-perm\n\
+        RUN --mount=type=secret,id=tok,env=TOK,target=/etc/tok,mode=0440,uid=1000 test \"$TOK\" = \"$(cat /etc/tok)\" && echo ${#TOK} > /env-len && busybox stat -c '%a %u' /etc/tok > /perm2\n\
+        RUN --mount=type=secret,id=absent true\n";
+    let ctx = context(&env, "ctx", &[("Dockerfile", dockerfile)]);
+    let src = format!("id=tok,src={}", secret_file.display());
+    let progress = build_ok(&env, &["-t", "sec", "--secret", &src], &ctx);
+    assert_eq!(
+        run_out(
+            &env,
+            &[
+                "sec",
+                "sh",
+                "-c",
+                "cat /file-len /file-perm /env-len /perm2; ls /run /etc/tok 2>&1 | head -1; true"
+            ]
+        ),
+        format!(
+            "{0}\n400 0\n{0}\n440 1000\nls: /run: No such file or directory",
+            secret.len()
+        )
+    );
+    assert!(!progress.contains(&secret), "{progress}");
+    // Neither a layer, the image configs (history), the build cache nor the state database
+    // holds the secret's bytes.
+    let found = files_containing(&env.root, secret.as_bytes());
+    assert!(found.is_empty(), "the secret is stored in {found:?}");
+    let history = env.ok(&["history", "--no-trunc", "sec"]);
+    assert!(!history.contains(&secret), "{history}");
+    // Another secret value does not change the cache key: the steps are cached.
+    std::fs::write(&secret_file, "another-value").unwrap();
+    let again = build_ok(&env, &["-t", "sec", "--secret", &src], &ctx);
+    assert_eq!(again.matches("CACHED").count(), 3, "{again}");
+    assert_clean(&env);
+}
+
+#[test]
+fn an_ssh_agent_socket_is_forwarded() {
+    let env = required_env();
+    env.image("bb", &[]);
+    let socket = env.root.parent().unwrap().join("agent.sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    let dockerfile = "FROM bb\n\
+        RUN --mount=type=ssh test -S \"$SSH_AUTH_SOCK\" && echo \"$SSH_AUTH_SOCK\" > /agent\n\
+        RUN --mount=type=ssh,id=deploy,target=/deploy.sock,required test -S /deploy.sock && echo yes > /deploy\n";
+    let ctx = context(&env, "ctx", &[("Dockerfile", dockerfile)]);
+    let default = format!("default={}", socket.display());
+    let deploy = format!("deploy={}", socket.display());
+    build_ok(
+        &env,
+        &["-t", "ssh", "--ssh", &default, "--ssh", &deploy],
+        &ctx,
+    );
+    assert_eq!(
+        run_out(
+            &env,
+            &["ssh", "sh", "-c", "cat /agent /deploy; ls /run 2>&1; true"]
+        ),
+        "/run/buildkit/ssh_agent.0\nyes\nls: /run: No such file or directory"
+    );
+    // A required agent that was not forwarded: the line and the option.
+    let r = build(&env, &["--no-cache", "--ssh", &default], &ctx);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("Dockerfile:3: RUN --mount=type=ssh,id=deploy"),
+        "{}",
+        r.stderr
+    );
+    assert_clean(&env);
+}
+
+#[test]
+fn run_network_none_and_security_insecure_with_its_allow_flag() {
+    let env = required_env();
+    env.image("bb", &[]);
+    let dockerfile = "FROM bb\n\
+        RUN --network=none grep -c : /proc/net/dev > /ifaces\n\
+        RUN --security=insecure grep CapEff /proc/self/status > /caps\n";
+    let ctx = context(&env, "ctx", &[("Dockerfile", dockerfile)]);
+    let r = build(&env, &["-t", "net"], &ctx);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("Dockerfile:3: RUN --security=insecure")
+            && r.stderr.contains("--allow security.insecure"),
+        "{}",
+        r.stderr
+    );
+    build_ok(&env, &["-t", "net", "--allow", "security.insecure"], &ctx);
+    // Only the loopback interface without a network.
+    assert_eq!(run_out(&env, &["net", "cat", "/ifaces"]), "1");
+    // CAP_SYS_ADMIN (bit 21), which a step without --security=insecure lacks.
+    let caps = run_out(&env, &["net", "cat", "/caps"]);
+    let bits = u64::from_str_radix(caps.split_whitespace().last().unwrap(), 16).unwrap();
+    assert!(bits & (1 << 21) != 0, "not privileged: {caps}");
+    assert_clean(&env);
+}
+
+#[test]
+fn bad_mount_options_name_the_line_and_leave_nothing() {
+    let env = required_env();
+    env.image("bb", &[]);
+    let images_before = env.ok(&["images", "-a", "-q"]);
+    let cases: &[(&str, &str)] = &[
+        (
+            "FROM bb\nRUN --mount=type=volume,target=/x true\n",
+            "Dockerfile:2: RUN --mount=type=volume,target=/x: unsupported mount type \"volume\"",
+        ),
+        (
+            "FROM bb\n\nRUN --mount=type=cache,target=/x,colour=red true\n",
+            "Dockerfile:3: RUN --mount=type=cache,target=/x,colour=red: unknown mount option \"colour\"",
+        ),
+        (
+            "FROM bb\nRUN --mount=type=cache,id=c,target=/a true\nRUN --mount=type=cache,id=c,target=/b,sharing=private true\n",
+            "Dockerfile:3: RUN --mount=type=cache,id=c,target=/b,sharing=private: cache id \"c\" is used with sharing=private here and sharing=shared on line 2",
+        ),
+        (
+            "FROM bb\nRUN --mount=type=secret,id=npm,required=true cat /run/secrets/npm\n",
+            "Dockerfile:2: RUN --mount=type=secret,id=npm,required=true: secret npm is required but was not given",
+        ),
+        (
+            "FROM bb\nRUN --mount=type=bind,source=nope,target=/n true\n",
+            "Dockerfile:2: RUN --mount=type=bind,source=nope,target=/n: source \"nope\" not found in the build context",
+        ),
+    ];
+    for (i, (dockerfile, expected)) in cases.iter().enumerate() {
+        let ctx = context(&env, &format!("bad{i}"), &[("Dockerfile", dockerfile)]);
+        let r = build(&env, &["-t", "bad"], &ctx);
+        assert_eq!(r.code, 1, "{dockerfile}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(expected),
+            "wanted {expected:?} in:\n{}",
+            r.stderr
+        );
+    }
+    assert_eq!(env.ok(&["images", "-a", "-q"]), images_before);
+    assert_eq!(cache_mounts(&env), 0);
+    let df = env.ok(&["system", "df", "--format", "{{.Type}}|{{.TotalCount}}"]);
+    assert!(df.contains("Build Cache|0"), "{df}");
+    assert_clean(&env);
+}
