@@ -454,7 +454,10 @@ fn a_built_service_is_rebuilt_and_recreated_only_when_its_image_changes() {
     let dockerfile = |text: &str| {
         std::fs::write(
             dir.path().join("app/Dockerfile"),
-            format!("FROM bbox\nARG GREETING=none\nRUN echo {text}-$GREETING > /greeting\n"),
+            format!(
+                "FROM bbox\nARG GREETING=none\nRUN echo {text}-$GREETING > /greeting\n\
+                 RUN grep -c buildhost /etc/hosts > /hostsline; ls /sys/class/net > /nics\n"
+            ),
         )
         .unwrap()
     };
@@ -466,6 +469,10 @@ fn a_built_service_is_rebuilt_and_recreated_only_when_its_image_changes() {
     build:
       context: app
       args: {GREETING: built}
+      labels: {tier: web}
+      tags: ["extra/app:2"]
+      extra_hosts: ["buildhost:10.9.8.7"]
+      network: none
     command: ["sh", "-c", "cat /greeting; exec sleep 300"]
     stop_signal: SIGKILL
 "#,
@@ -484,6 +491,13 @@ fn a_built_service_is_rebuilt_and_recreated_only_when_its_image_changes() {
     };
     assert_eq!(logs(), "v1-built\n");
     assert!(env.ok(&["images"]).contains("built-app"));
+    // The build section's labels, tags, extra hosts and network reached the builder.
+    assert_eq!(
+        env.ok(&["inspect", "-f", "{{.Config.Labels.tier}}", "extra/app:2"]).trim(),
+        "web"
+    );
+    let built = env.ok(&["run", "--rm", "extra/app:2", "cat", "/hostsline", "/nics"]);
+    assert_eq!(built.split_whitespace().collect::<Vec<_>>(), ["1", "lo"]);
     let again = compose_ok(&env, dir.path(), &with(&["up", "-d"]));
     assert!(
         again.stderr.contains("built-app-1  Running"),

@@ -2,7 +2,7 @@
 //! tagged as Compose tags it: the service's `image`, else `PROJECT-SERVICE`.
 
 use berth_engine::Engine;
-use berth_engine::build::{BuildRequest, Progress};
+use berth_engine::build::{BuildRequest, Progress, StepOptions};
 
 use crate::error::Error;
 use crate::model::Project;
@@ -37,14 +37,24 @@ pub fn build_service(
         context_dir: context,
         dockerfile,
         dockerfile_name,
-        tags: vec![image_name(project, name)],
+        tags: std::iter::once(image_name(project, name))
+            .chain(build.tags.iter().cloned())
+            .collect(),
         build_args: build
             .args
             .iter()
             .filter_map(|(k, v)| v.as_ref().map(|v| (k.clone(), v.clone())))
             .collect(),
         target: build.target.clone(),
-        no_cache,
+        no_cache: no_cache || build.no_cache,
+        pull: build.pull,
+        labels: build.labels.clone(),
+        step_options: StepOptions {
+            shm_size: build.shm_size.unwrap_or(0),
+            network_mode: build.network.clone().unwrap_or_default(),
+            extra_hosts: build.extra_hosts.clone(),
+            ..StepOptions::default()
+        },
         ..BuildRequest::default()
     };
     let result = engine

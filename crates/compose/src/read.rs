@@ -299,16 +299,7 @@ pub fn service(
                     s.ulimits.insert(k.clone(), limits);
                 }
             }
-            "extra_hosts" => {
-                s.extra_hosts = match &node.value {
-                    Value::Map(_) => v
-                        .dict()?
-                        .into_iter()
-                        .map(|(k, v)| format!("{k}:{}", v.unwrap_or_default()))
-                        .collect(),
-                    _ => v.strings()?,
-                }
-            }
+            "extra_hosts" => s.extra_hosts = extra_hosts(v)?,
             "mem_limit" => s.mem_limit = Some(v.bytes()?),
             "mem_reservation" => s.mem_reservation = Some(v.bytes()?),
             "memswap_limit" => s.memswap_limit = Some(v.bytes()?),
@@ -398,6 +389,18 @@ pub fn service(
     Ok(s)
 }
 
+/// `extra_hosts` as a list of `NAME:IP` or a map of name to address.
+fn extra_hosts(v: At) -> Result<Vec<String>, Error> {
+    match &v.node.value {
+        Value::Map(_) => Ok(v
+            .dict()?
+            .into_iter()
+            .map(|(k, value)| format!("{k}:{}", value.unwrap_or_default()))
+            .collect()),
+        _ => v.strings(),
+    }
+}
+
 fn count(v: At) -> Result<u32, Error> {
     let n = v.int()?;
     u32::try_from(n).map_err(|_| v.err(format!("must be a count, not {n}")))
@@ -467,18 +470,24 @@ fn build(v: At, base: &Path) -> Result<Build, Error> {
                     "args" => b.args = f.dict()?,
                     "target" => b.target = Some(f.string()?),
                     k if k.starts_with("x-") => {}
-                    "labels"
-                    | "network"
-                    | "shm_size"
-                    | "extra_hosts"
-                    | "cache_from"
+                    "labels" => {
+                        b.labels = f
+                            .dict()?
+                            .into_iter()
+                            .map(|(k, v)| (k, v.unwrap_or_default()))
+                            .collect()
+                    }
+                    "network" => b.network = Some(f.string()?),
+                    "shm_size" => b.shm_size = Some(f.bytes()?),
+                    "extra_hosts" => b.extra_hosts = extra_hosts(f)?,
+                    "no_cache" => b.no_cache = f.bool()?,
+                    "pull" => b.pull = f.bool()?,
+                    "tags" => b.tags = f.strings()?,
+                    "cache_from"
                     | "cache_to"
-                    | "no_cache"
-                    | "pull"
                     | "platforms"
                     | "secrets"
                     | "ssh"
-                    | "tags"
                     | "additional_contexts"
                     | "isolation"
                     | "privileged"
