@@ -493,7 +493,8 @@ fn a_built_service_is_rebuilt_and_recreated_only_when_its_image_changes() {
     assert!(env.ok(&["images"]).contains("built-app"));
     // The build section's labels, tags, extra hosts and network reached the builder.
     assert_eq!(
-        env.ok(&["inspect", "-f", "{{.Config.Labels.tier}}", "extra/app:2"]).trim(),
+        env.ok(&["inspect", "-f", "{{.Config.Labels.tier}}", "extra/app:2"])
+            .trim(),
         "web"
     );
     let built = env.ok(&["run", "--rm", "extra/app:2", "cat", "/hostsline", "/nics"]);
@@ -813,4 +814,94 @@ fn kernel_settings_resources_and_policies_reach_the_container() {
         "{}",
         r.stderr
     );
+}
+
+#[test]
+fn a_project_from_stdin_and_each_progress_mode() {
+    let env = common::required_env();
+    env.image("bbox", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = "services:\n  one:\n    image: bbox\n    command: [sleep, \"300\"]\n    stop_signal: SIGKILL\n";
+    // `-f -` reads the project from stdin; the project directory is the working one.
+    let mut c = env.cmd(&[
+        "compose",
+        "-f",
+        "-",
+        "-p",
+        "piped",
+        "--progress",
+        "json",
+        "up",
+        "-d",
+    ]);
+    c.current_dir(dir.path())
+        .stdin(std::process::Stdio::piped());
+    c.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(file.as_bytes())
+        .unwrap();
+    let r = common::wait_within(child, COMMAND_DEADLINE, "compose -f - up");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let events: Vec<serde_json::Value> = r
+        .stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect();
+    assert!(
+        events
+            .iter()
+            .any(|e| e["id"] == "Container piped-one-1" && e["text"] == "Started"),
+        "{}",
+        r.stderr
+    );
+    let ps = env.ok(&["ps", "--format", "{{.Names}}"]);
+    assert!(ps.contains("piped-one-1"), "{ps}");
+
+    std::fs::write(dir.path().join("compose.yaml"), file).unwrap();
+    let _down = Down(&env, dir.path());
+    let quiet = compose_ok(
+        &env,
+        dir.path(),
+        &["-p", "piped", "--progress", "quiet", "stop"],
+    );
+    assert_eq!(quiet.stderr, "");
+    let plain = compose_ok(
+        &env,
+        dir.path(),
+        &["-p", "piped", "--progress", "plain", "start"],
+    );
+    assert!(
+        plain.stderr.contains(" Container piped-one-1  Started"),
+        "{}",
+        plain.stderr
+    );
+    // On a terminal: Compose v2's redrawn list, a tick and a time per finished container.
+    common::require(
+        common::have(
+            "script",
+            "the terminal view needs a pty from util-linux's script",
+        ),
+        "script",
+    );
+    {
+        let berth = common::berth_bin();
+        let inner = format!("{berth} compose -p piped --progress tty restart");
+        let mut c = Command::new("script");
+        c.args(["-qec", &inner, "/dev/null"])
+            .current_dir(dir.path())
+            .env("BERTH_ROOT", &env.root)
+            .env("BERTH_RUN", &env.run);
+        let r = output_within(c, COMMAND_DEADLINE);
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+        assert!(r.stdout.contains("[+] Running 1/1"), "{:?}", r.stdout);
+        assert!(r.stdout.contains("\u{2714}"), "{:?}", r.stdout);
+    }
+    let bad = compose(&env, dir.path(), &["--progress", "fancy", "ps"]);
+    assert_eq!(bad.code, 1);
+    assert!(bad.stderr.contains("fancy"), "{}", bad.stderr);
 }

@@ -59,10 +59,10 @@ impl LoadOptions {
 /// Loads the project; warnings (unset variables, keys berth ignores) go to `warn`.
 pub fn load(opts: &LoadOptions, warn: &mut dyn FnMut(String)) -> Result<Project, Error> {
     let files = config_files(opts)?;
-    let first_dir = files[0]
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| opts.cwd.clone());
+    let first_dir = match files[0].parent() {
+        Some(dir) if !is_stdin(&files[0]) => dir.to_path_buf(),
+        _ => opts.cwd.clone(),
+    };
     let working_dir = match &opts.project_directory {
         Some(dir) => read::absolute(&opts.cwd, &dir.to_string_lossy()),
         None => first_dir,
@@ -89,12 +89,20 @@ pub fn load(opts: &LoadOptions, warn: &mut dyn FnMut(String)) -> Result<Project,
 
 /// The files: `-f` as given (relative to cwd), else `COMPOSE_FILE`, else the first known
 /// name found in cwd or a parent, with its override file beside it.
+/// `-f -`: the file is read from standard input (the project directory is the working one).
+fn is_stdin(file: &Path) -> bool {
+    file == Path::new("-")
+}
+
 pub fn config_files(opts: &LoadOptions) -> Result<Vec<PathBuf>, Error> {
     if !opts.files.is_empty() {
         return opts
             .files
             .iter()
             .map(|f| {
+                if is_stdin(f) {
+                    return Ok(f.clone());
+                }
                 let path = read::absolute(&opts.cwd, &f.to_string_lossy());
                 if path.is_file() {
                     Ok(path)
@@ -173,8 +181,12 @@ fn load_file(
     seen_unset: &mut BTreeSet<String>,
     warn: &mut dyn FnMut(String),
 ) -> Result<Node, Error> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| Error::io(format!("open {}", file.display()), e))?;
+    let text = if is_stdin(file) {
+        std::io::read_to_string(std::io::stdin())
+    } else {
+        std::fs::read_to_string(file)
+    }
+    .map_err(|e| Error::io(format!("open {}", file.display()), e))?;
     let mut doc = parse(&text, file)?;
     if matches!(doc.value, Value::Null) {
         return Err(Error::Project(format!(

@@ -136,6 +136,10 @@ pub enum Command {
 
 /// Runs a compose verb; the errors are printed here with Compose's exit codes.
 pub fn run(args: Args) -> i32 {
+    if let Err(message) = progress::set_mode(&args.project.progress, &args.project.ansi) {
+        eprintln!("{message}");
+        return 1;
+    }
     let result = match args.command {
         Command::Config(a) => config::run(&args.project, a),
         Command::Up(a) => up::run(&args.project, a),
