@@ -154,13 +154,53 @@ pub fn on_create(kind: &str, object: &mut Value, taken_ips: &[String]) {
     }
 }
 
-/// The first free address of 10.96.0.0/16 after .0.1 (which a cluster's `kubernetes` service
-/// holds).
+/// A free address of the service range 10.96.0.0/12, at random as kube-apiserver picks
+/// (another state root's API on this host then rarely holds the same one); never in
+/// 10.96.0.0/24, whose .1 (`kubernetes`) and .10 (`kube-dns`) are given out by name.
 fn free_cluster_ip(taken: &[String]) -> String {
-    (2u32..65_535)
-        .map(|n| format!("10.96.{}.{}", n / 256, n % 256))
+    const FIRST: u32 = 256;
+    const SIZE: u32 = (1 << 20) - 1 - FIRST;
+    let base = u32::from(std::net::Ipv4Addr::new(10, 96, 0, 0));
+    let start = random_u32() % SIZE;
+    (0..SIZE)
+        .map(|n| std::net::Ipv4Addr::from(base + FIRST + (start + n) % SIZE).to_string())
         .find(|ip| !taken.contains(ip))
-        .unwrap_or_else(|| "10.96.255.254".into())
+        .unwrap_or_else(|| "10.111.255.254".into())
+}
+
+/// Node ports for the ports of a NodePort (or LoadBalancer) service that did not ask for one:
+/// free ones of 30000-32767 at random, as kube-apiserver allocates them. `taken`: the node
+/// ports in use.
+pub fn node_ports(object: &mut Value, taken: &[i64]) {
+    let kind = object["spec"]["type"].as_str().unwrap_or_default();
+    if kind != "NodePort" && kind != "LoadBalancer" {
+        return;
+    }
+    const FIRST: u32 = 30000;
+    const SIZE: u32 = 32767 - FIRST + 1;
+    let mut taken = taken.to_vec();
+    for port in object["spec"]
+        .get_mut("ports")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
+        if port["nodePort"].as_i64().is_some_and(|p| p > 0) {
+            continue;
+        }
+        let start = random_u32() % SIZE;
+        if let Some(free) = (0..SIZE)
+            .map(|n| i64::from(FIRST + (start + n) % SIZE))
+            .find(|p| !taken.contains(p))
+        {
+            port["nodePort"] = json!(free);
+            taken.push(free);
+        }
+    }
+}
+
+fn random_u32() -> u32 {
+    (uuid::Uuid::new_v4().as_u128() & 0xffff_ffff) as u32
 }
 
 #[cfg(test)]
@@ -171,7 +211,18 @@ mod tests {
     fn services_get_a_free_cluster_ip_and_target_ports() {
         let mut svc = json!({"spec": {"ports": [{"port": 80}]}});
         on_create("Service", &mut svc, &["10.96.0.2".into()]);
-        assert_eq!(svc["spec"]["clusterIP"], "10.96.0.3");
+        let ip: std::net::Ipv4Addr = svc["spec"]["clusterIP"].as_str().unwrap().parse().unwrap();
+        let [a, b, c, _] = ip.octets();
+        assert!(a == 10 && (96..112).contains(&b), "{ip}");
+        assert!(!(b == 96 && c == 0), "{ip}");
+        let mut node = json!({"spec": {"type": "NodePort", "ports": [{"port": 80}, {"port": 81, "nodePort": 30001}]}});
+        node_ports(&mut node, &[]);
+        let given = node["spec"]["ports"][0]["nodePort"].as_i64().unwrap();
+        assert!(
+            (30000..=32767).contains(&given) && given != 30001,
+            "{given}"
+        );
+        assert_eq!(node["spec"]["ports"][1]["nodePort"], 30001);
         assert_eq!(svc["spec"]["ports"][0]["targetPort"], 80);
         let mut secret = json!({"stringData": {"a": "hi"}});
         on_create("Secret", &mut secret, &[]);

@@ -306,6 +306,9 @@ impl Objects {
             Vec::new()
         };
         defaults::on_create(kind.kind, &mut body, &taken);
+        if kind.kind == "Service" {
+            defaults::node_ports(&mut body, &self.node_ports()?);
+        }
         crate::validate::object(kind, &body)?;
         self.check_namespace(kind, namespace)?;
         let namespace = if kind.namespaced { namespace } else { "" };
@@ -333,6 +336,16 @@ impl Objects {
         Ok(services
             .iter()
             .filter_map(|s| s["spec"]["clusterIP"].as_str().map(String::from))
+            .collect())
+    }
+
+    /// The node ports the services hold.
+    fn node_ports(&self) -> Result<Vec<i64>, ApiError> {
+        let (services, _) = self.store.list(&store::key("", "services"), None)?;
+        Ok(services
+            .iter()
+            .flat_map(|s| s["spec"]["ports"].as_array().cloned().unwrap_or_default())
+            .filter_map(|p| p["nodePort"].as_i64())
             .collect())
     }
 

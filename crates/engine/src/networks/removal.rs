@@ -83,6 +83,11 @@ impl Engine {
         // The truth no longer lists a network being removed: its rules go.
         let _ = self.sync_firewall();
         driver.delete(&rec.bridge).map_err(net_err)?;
+        if rec.is_default() {
+            // The Kubernetes API's service rules lead to the pods behind this bridge, gone
+            // now (best effort: the table exists only where the API ran).
+            let _ = berth_net::firewall::services::remove(&rec.bridge);
+        }
         self.db.delete_network(&rec.id)?;
         Ok(())
     }

@@ -40,7 +40,7 @@ fn target_port(service_port: &Value, pod: &Value) -> Option<i64> {
     }
 }
 
-fn write(
+pub(crate) fn write(
     objects: &Objects,
     resource_group: &str,
     resource: &str,

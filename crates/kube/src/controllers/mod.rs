@@ -2,14 +2,17 @@
 //! and write what they make back through the same verbs kubectl uses (so ownerReferences,
 //! resourceVersions and watches behave as for any client). Deployments own ReplicaSets by
 //! pod-template hash, ReplicaSets own Pods, and the pod worker runs this node's pods through
-//! the [`crate::kubelet`] and writes their status back.
+//! the [`crate::kubelet`] and writes their status back. The service proxy and the cluster DNS
+//! (kube-proxy's and CoreDNS's parts) run beside them.
 
+pub mod cluster_dns;
 mod deployments;
 mod endpoints;
 mod events;
 mod jobs;
 mod pods;
 mod replicasets;
+pub mod services;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,6 +30,7 @@ const RESYNC: Duration = Duration::from_millis(250);
 /// not Send: it lives on its thread).
 pub fn start(objects: Arc<Objects>, node: String) {
     let workloads = objects.clone();
+    let services_objects = objects.clone();
     std::thread::Builder::new()
         .name("kube-controllers".into())
         .spawn(move || workload_loop(&workloads))
@@ -35,6 +39,15 @@ pub fn start(objects: Arc<Objects>, node: String) {
         .name("kube-pod-worker".into())
         .spawn(move || pods::run(objects, node))
         .expect("spawning the pod worker's thread");
+    let proxied = services_objects.clone();
+    std::thread::Builder::new()
+        .name("kube-proxy".into())
+        .spawn(move || services::run(proxied))
+        .expect("spawning the service proxy's thread");
+    std::thread::Builder::new()
+        .name("kube-dns".into())
+        .spawn(move || cluster_dns::run(services_objects))
+        .expect("spawning the cluster DNS's thread");
 }
 
 fn workload_loop(objects: &Objects) {

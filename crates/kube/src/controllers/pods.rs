@@ -53,7 +53,8 @@ pub fn run(objects: Arc<Objects>, node: String) {
     };
     // This thread alone uses the engine and the kubelet.
     #[allow(clippy::arc_with_non_send_sync)]
-    let kubelet = Kubelet::with_objects(Arc::new(engine), Box::new(StoreObjects(objects.clone())));
+    let kubelet = Kubelet::with_objects(Arc::new(engine), Box::new(StoreObjects(objects.clone())))
+        .with_cluster_dns(crate::kubelet::CLUSTER_DNS_IP);
     let mut changes = objects.store.subscribe();
     let mut known: BTreeMap<String, u64> = BTreeMap::new();
     let stopping = Stopping::default();

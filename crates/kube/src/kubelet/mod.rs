@@ -8,6 +8,7 @@
 //! under the dockershim's names.
 
 mod container_spec;
+mod dns;
 mod env;
 mod error;
 mod images;
@@ -31,6 +32,7 @@ use berth_engine::containers::ContainerRecord;
 use berth_engine::types::State;
 use k8s_openapi::api::core::v1::{Container, Pod, PodStatus};
 
+pub use dns::CLUSTER_DNS_IP;
 pub use error::Error;
 pub use infra::{INFRA_COMMAND, run_infra_process};
 pub use names::PodIdentity;
@@ -48,6 +50,8 @@ pub struct Kubelet {
     probe_restarts: RefCell<BTreeMap<(String, String), i32>>,
     /// The network pods join (empty: the engine's default bridge).
     network: String,
+    /// The cluster DNS pods ask first (dnsPolicy ClusterFirst); none under `kube play`.
+    cluster_dns: Option<String>,
 }
 
 impl Kubelet {
@@ -65,7 +69,14 @@ impl Kubelet {
             prober: RefCell::default(),
             probe_restarts: RefCell::default(),
             network: String::new(),
+            cluster_dns: None,
         }
+    }
+
+    /// Pods made from now on resolve through the cluster DNS at `address` (see [`dns`]).
+    pub fn with_cluster_dns(mut self, address: &str) -> Kubelet {
+        self.cluster_dns = Some(address.to_string());
+        self
     }
 
     /// Pods made from now on join `network` (a user network: its embedded DNS resolves
@@ -286,7 +297,11 @@ impl Kubelet {
             }
         }
         infra::ensure_image(&self.engine)?;
-        let request = container_spec::infra_request(pod, identity, &self.network)?;
+        let mut request = container_spec::infra_request(pod, identity, &self.network)?;
+        if let Some(cluster_dns) = &self.cluster_dns {
+            let spec = container_spec::spec_of(pod, identity)?;
+            dns::apply(&mut request, spec, &identity.namespace, cluster_dns);
+        }
         let name = identity.infra_name();
         let id = self
             .engine

@@ -40,6 +40,22 @@ impl KubeServer {
         }
         let nodes = kinds::find("", "v1", "nodes").expect("nodes are served");
         objects.ensure(nodes, "", crate::node::this_host())?;
+        // The services every cluster shows: the API's own at .1 (no endpoint pods can use:
+        // the API listens where `--kube` says) and the cluster DNS.
+        let services = kinds::find("", "v1", "services").expect("services are served");
+        objects.ensure(
+            services,
+            "default",
+            json!({"metadata": {"name": "kubernetes", "namespace": "default",
+                "labels": {"component": "apiserver", "provider": "kubernetes"}},
+                "spec": {"clusterIP": "10.96.0.1", "ports": [
+                    {"name": "https", "port": 443, "protocol": "TCP", "targetPort": addr.port()}]}}),
+        )?;
+        objects.ensure(
+            services,
+            "kube-system",
+            crate::controllers::cluster_dns::service(),
+        )?;
         let ca = crate::certs::authority(kube_dir)?;
         let mut names = vec![addr.ip().to_string(), crate::node::hostname()];
         if addr.ip().is_unspecified() {

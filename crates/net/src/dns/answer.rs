@@ -13,7 +13,8 @@ use super::Directory;
 const TTL: u32 = 600;
 
 /// The answer to `query` when it names a container (or asks the reverse of a container's
-/// address); `None` when it is not ours and goes upstream. `rotation` turns the order of
+/// address), NXDOMAIN for an unknown name in a zone the directory owns; `None` when it is not
+/// ours and goes upstream. `rotation` turns the order of
 /// several addresses, so that successive queries for one alias start with another container.
 pub(super) fn local_answer(
     query: &Message,
@@ -41,7 +42,14 @@ pub(super) fn local_answer(
             ));
         }
         kind => {
-            let mut addresses = directory.addresses(&name)?;
+            let Some(mut addresses) = directory.addresses(&name) else {
+                if directory.authoritative(&name) {
+                    let mut response = failure(query, ResponseCode::NXDomain);
+                    response.metadata.authoritative = true;
+                    return Some(response);
+                }
+                return None;
+            };
             // Known name: A records for A (and ANY); other types get an empty NOERROR (no
             // IPv6 address here), as Docker's server answers rather than forwarding.
             if matches!(kind, RecordType::A | RecordType::ANY) && !addresses.is_empty() {
@@ -159,6 +167,38 @@ mod tests {
         let v6 = local_answer(&ask("web.", RecordType::AAAA), &mut Fixed, 0).unwrap();
         assert!(v6.answers.is_empty());
         assert_eq!(v6.metadata.response_code, ResponseCode::NoError);
+    }
+
+    /// Owns `cluster.local`.
+    struct Zone;
+
+    impl Directory for Zone {
+        fn addresses(&mut self, name: &str) -> Option<Vec<Ipv4Addr>> {
+            (name == "web.default.svc.cluster.local").then(|| vec![Ipv4Addr::new(10, 96, 0, 5)])
+        }
+
+        fn authoritative(&mut self, name: &str) -> bool {
+            name.ends_with(".cluster.local")
+        }
+    }
+
+    #[test]
+    fn unknown_names_of_an_owned_zone_are_nxdomain_others_go_upstream() {
+        let known = local_answer(
+            &ask("web.default.svc.cluster.local.", RecordType::A),
+            &mut Zone,
+            0,
+        )
+        .unwrap();
+        assert_eq!(addresses(&known), ["10.96.0.5"]);
+        let unknown = local_answer(
+            &ask("web.x.svc.cluster.local.", RecordType::A),
+            &mut Zone,
+            0,
+        )
+        .unwrap();
+        assert_eq!(unknown.metadata.response_code, ResponseCode::NXDomain);
+        assert!(local_answer(&ask("example.com.", RecordType::A), &mut Zone, 0).is_none());
     }
 
     struct Many;

@@ -50,6 +50,13 @@ pub trait Directory {
     fn name_of(&mut self, _address: Ipv4Addr) -> Option<String> {
         None
     }
+
+    /// Whether the directory is the authority for `name` (a zone it owns, such as a cluster's
+    /// `cluster.local`): a name there that [`Directory::addresses`] does not know is answered
+    /// NXDOMAIN at once instead of going upstream.
+    fn authoritative(&mut self, _name: &str) -> bool {
+        false
+    }
 }
 
 /// A query sent upstream, waiting for its answer.
@@ -115,6 +122,61 @@ impl Server {
             next_id: u16::from_ne_bytes(seed),
             rotation: 0,
         })
+    }
+
+    /// Serves `address` (UDP and TCP; port 0: one the kernel picks, the same for both when it
+    /// is free) in the caller's own namespace, for a resolver that clients reach by routing
+    /// rather than at 127.0.0.11 (the Kubernetes API's cluster DNS, behind its service IP).
+    pub fn bind_host(address: SocketAddr, upstreams: &[IpAddr]) -> Result<Server, Error> {
+        let udp =
+            UdpSocket::bind(address).map_err(|e| Error::io(format!("binding {address}/udp"), e))?;
+        let port = udp
+            .local_addr()
+            .map_err(|e| Error::io("reading the DNS socket's address", e))?
+            .port();
+        let tcp = TcpListener::bind(SocketAddr::new(address.ip(), port))
+            .or_else(|_| TcpListener::bind(address))
+            .map_err(|e| Error::io(format!("binding {address}/tcp"), e))?;
+        let outbound = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))
+            .map_err(|e| Error::io("binding the DNS forwarding socket", e))?;
+        for socket in [&udp, &outbound] {
+            socket
+                .set_nonblocking(true)
+                .map_err(|e| Error::io("setting a DNS socket non-blocking", e))?;
+        }
+        tcp.set_nonblocking(true)
+            .map_err(|e| Error::io("setting the DNS listener non-blocking", e))?;
+        let mut seed = [0u8; 2];
+        let _ = File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut seed));
+        Ok(Server {
+            udp,
+            tcp,
+            // Never entered: with no redirect to wait for, `ready` has nothing to do.
+            netns: std::path::PathBuf::from("/proc/thread-self/ns/net"),
+            redirect: None,
+            outbound,
+            upstreams: upstreams
+                .iter()
+                .map(|ip| SocketAddr::new(*ip, 53))
+                .collect(),
+            preferred: 0,
+            pending: Vec::new(),
+            next_id: u16::from_ne_bytes(seed),
+            rotation: 0,
+        })
+    }
+
+    /// The UDP and TCP addresses the server answers on.
+    pub fn local_addrs(&self) -> Result<(SocketAddr, SocketAddr), Error> {
+        let udp = self
+            .udp
+            .local_addr()
+            .map_err(|e| Error::io("reading the DNS socket's address", e))?;
+        let tcp = self
+            .tcp
+            .local_addr()
+            .map_err(|e| Error::io("reading the DNS listener's address", e))?;
+        Ok((udp, tcp))
     }
 
     /// Waits for the DNAT to 127.0.0.11:53 to be in place; where `nft` could not load it, the

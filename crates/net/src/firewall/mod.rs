@@ -19,6 +19,7 @@
 
 pub mod filter_forward;
 mod nftables;
+pub mod services;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 

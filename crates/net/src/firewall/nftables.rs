@@ -280,24 +280,25 @@ impl Firewall for Nftables {
         }
         let payload = serde_json::to_string(&batch.to_nftables())
             .map_err(|e| Error::Invalid(format!("encoding nftables table {}: {e}", self.table)))?;
-        apply(&payload)
+        apply(&["-j", "-f", "-"], &payload)
             .map_err(|e| Error::Invalid(format!("applying nftables table {}: {e}", self.table)))?;
         super::filter_forward::sync(&super::filter_forward::chain_name(&self.table), networks)
     }
 }
 
-/// Runs `nft -j -f -` on `payload`. The child dies with the thread that started it: the
+/// Runs `nft ARGS` (`-j -f -`, or `-f -` for a ruleset in nft's own syntax) on `payload`
+/// written to its stdin. The child dies with the thread that started it: the
 /// caller applies under its state root's lock, and a caller killed (-9) mid-apply must not
 /// leave an `nft` behind that would land its now stale table after the next process, which
 /// took the freed lock, applied the current one.
-fn apply(payload: &str) -> Result<(), String> {
+pub(super) fn apply(args: &[&str], payload: &str) -> Result<(), String> {
     use std::io::Write;
     use std::os::unix::process::CommandExt;
     use std::process::{Command, Stdio};
 
     let parent = std::process::id() as libc::pid_t;
     let mut cmd = Command::new("nft");
-    cmd.args(["-j", "-f", "-"])
+    cmd.args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());

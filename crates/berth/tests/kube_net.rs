@@ -1,0 +1,249 @@
+//! Services under `berth serve --kube`, driven by the real kubectl 1.27 and 1.33 (one namespace
+//! each): a Service reached by name from another pod through the cluster DNS (`web`, `web.NS`,
+//! `web.NS.svc`, `web.NS.svc.cluster.local`), balanced over its ready pods; a NodePort that
+//! answers on 127.0.0.1; a pod whose readiness probe fails gets no traffic; deleting the Service
+//! removes its nftables rules, and the table goes with the pods' bridge.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use common::http::get_from_host;
+use common::kube::{Api, kubectls, name};
+use common::{Env, eventually, required_env};
+
+/// Two web pods answering their own name on 8080, a third selected pod ("sick") whose readiness
+/// probe always fails, and a NodePort Service over them.
+fn web(namespace: &str) -> String {
+    format!(
+        "apiVersion: v1
+kind: Namespace
+metadata: {{name: {namespace}}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web, namespace: {namespace}}}
+spec:
+  replicas: 2
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      containers:
+      - name: web
+        image: bb
+        command: [sh, -c, 'hostname > /tmp/index.html; exec httpd -f -p 8080 -h /tmp']
+        ports: [{{containerPort: 8080, name: http}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: sick, namespace: {namespace}, labels: {{app: web}}}}
+spec:
+  containers:
+  - name: web
+    image: bb
+    command: [sh, -c, 'hostname > /tmp/index.html; exec httpd -f -p 8080 -h /tmp']
+    ports: [{{containerPort: 8080, name: http}}]
+    readinessProbe:
+      exec: {{command: ['false']}}
+      periodSeconds: 1
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: web, namespace: {namespace}}}
+spec:
+  type: NodePort
+  selector: {{app: web}}
+  ports: [{{port: 80, targetPort: http}}]
+"
+    )
+}
+
+/// A pod that fetches the service by each of its names, one line per answer.
+fn client(namespace: &str) -> String {
+    format!(
+        "apiVersion: v1
+kind: Pod
+metadata: {{name: client, namespace: {namespace}}}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: client
+    image: bb
+    command: [sh, -c, 'cat /etc/resolv.conf; for n in web web.{namespace} web.{namespace}.svc web.{namespace}.svc.cluster.local web web web web; do echo \"$n -> $(wget -qO- http://$n/)\"; done']
+"
+    )
+}
+
+/// The services' nftables table of this state root (named after its pods' bridge).
+fn services_table(env: &Env) -> String {
+    let bridge = env.ok(&["network", "inspect", "-f", "{{.BerthBridge}}", "bridge"]);
+    format!("{}-services", bridge.trim())
+}
+
+fn nft_table(table: &str) -> String {
+    let out = Command::new("nft")
+        .args(["list", "table", "inet", table])
+        .output()
+        .expect("running nft");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn jsonpath(api: &Api, kubectl: &Path, ns: &str, what: &[&str], path: &str) -> String {
+    let mut args = vec!["get", "-n", ns];
+    args.extend_from_slice(what);
+    let expr = format!("jsonpath={path}");
+    args.extend_from_slice(&["-o", &expr]);
+    api.ok(kubectl, &args)
+}
+
+#[test]
+fn services_by_name_node_ports_readiness_and_rule_cleanup() {
+    let kubectls = kubectls();
+    let env = required_env();
+    env.image("bb", &[]);
+    let table = services_table(&env);
+    let api = Api::start(&env);
+    let apply = |kubectl: &Path, yaml: &str| {
+        let r = api.apply(kubectl, yaml);
+        assert_eq!(r.code, 0, "{}: {}", name(kubectl), r.stderr);
+    };
+    let spaces: Vec<(&Path, String)> = kubectls
+        .iter()
+        .map(|k| {
+            (
+                k.as_path(),
+                name(k).replace("kubectl.", "v").replace('.', ""),
+            )
+        })
+        .collect();
+    for (kubectl, ns) in &spaces {
+        apply(kubectl, &web(ns));
+    }
+    for (kubectl, ns) in &spaces {
+        api.ok(
+            kubectl,
+            &[
+                "rollout",
+                "status",
+                "-n",
+                ns,
+                "deployment/web",
+                "--timeout=40s",
+            ],
+        );
+        // Readiness gates the endpoints: two ready addresses, the sick pod apart.
+        let sick_ip = eventually(Duration::from_secs(20), "the sick pod's address", || {
+            let ip = jsonpath(&api, kubectl, ns, &["pod", "sick"], "{.status.podIP}");
+            (!ip.is_empty())
+                .then_some(ip)
+                .ok_or_else(|| "none yet".to_string())
+        });
+        eventually(Duration::from_secs(20), "the endpoints", || {
+            let ready = jsonpath(
+                &api,
+                kubectl,
+                ns,
+                &["ep", "web"],
+                "{.subsets[*].addresses[*].ip}",
+            );
+            let unready = jsonpath(
+                &api,
+                kubectl,
+                ns,
+                &["ep", "web"],
+                "{.subsets[*].notReadyAddresses[*].ip}",
+            );
+            (ready.split_whitespace().count() == 2 && unready.trim() == sick_ip)
+                .then_some(())
+                .ok_or(format!("ready {ready:?}, not ready {unready:?}"))
+        });
+        let cluster_ip = jsonpath(&api, kubectl, ns, &["svc", "web"], "{.spec.clusterIP}");
+        assert!(
+            cluster_ip.starts_with("10."),
+            "{}: {cluster_ip}",
+            name(kubectl)
+        );
+
+        // A pod reaches the service by every name the search list allows, on its ready pods.
+        apply(kubectl, &client(ns));
+        eventually(Duration::from_secs(30), "the client to finish", || {
+            let phase = jsonpath(&api, kubectl, ns, &["pod", "client"], "{.status.phase}");
+            (phase == "Succeeded" || phase == "Failed")
+                .then_some(())
+                .ok_or(phase)
+        });
+        let log = api.ok(kubectl, &["logs", "-n", ns, "client"]);
+        assert!(
+            log.contains(&format!(
+                "search {ns}.svc.cluster.local svc.cluster.local cluster.local"
+            )),
+            "{}: {log}",
+            name(kubectl)
+        );
+        let answers: Vec<&str> = log.lines().filter(|l| l.contains(" -> ")).collect();
+        assert_eq!(answers.len(), 8, "{}: {log}", name(kubectl));
+        for line in &answers {
+            assert!(
+                line.contains(" -> web-"),
+                "{}: {line}\n{log}",
+                name(kubectl)
+            );
+        }
+
+        // The node port answers on the host's loopback address, never from the sick pod.
+        let node_port: u16 = jsonpath(
+            &api,
+            kubectl,
+            ns,
+            &["svc", "web"],
+            "{.spec.ports[0].nodePort}",
+        )
+        .parse()
+        .unwrap();
+        assert!((30000..=32767).contains(&node_port), "{node_port}");
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..12 {
+            let body =
+                get_from_host(node_port).unwrap_or_else(|e| panic!("node port {node_port}: {e}"));
+            assert!(
+                body.starts_with("web-"),
+                "{}: the sick pod answered: {body}",
+                name(kubectl)
+            );
+            seen.insert(body);
+        }
+        assert_eq!(seen.len(), 2, "both ready pods answer in turn: {seen:?}");
+    }
+
+    // Deleting a Service takes its rules away; the other namespace's stay.
+    let rules = nft_table(&table);
+    for (_, ns) in &spaces {
+        assert!(rules.contains(&format!("\"{ns}/web:80\"")), "{rules}");
+    }
+    let (kubectl, ns) = &spaces[0];
+    api.ok(kubectl, &["delete", "svc", "web", "-n", ns]);
+    eventually(Duration::from_secs(10), "the service's rules to go", || {
+        let rules = nft_table(&table);
+        (!rules.contains(&format!("\"{ns}/web:80\"")))
+            .then_some(())
+            .ok_or(rules)
+    });
+    assert!(nft_table(&table).contains(&format!("\"{}/web:80\"", spaces[1].1)));
+
+    // The rules outlive the API (its pods do too); they go with the pods' bridge.
+    drop(api);
+    assert!(nft_table(&table).contains("web:80"));
+    let ids = env.container_ids();
+    let mut rm = vec!["rm", "-f"];
+    rm.extend(ids.iter().map(String::as_str));
+    env.ok(&rm);
+    env.ok(&["network", "prune", "-f", "--include-default-bridge"]);
+    assert_eq!(
+        nft_table(&table),
+        "",
+        "the services' table outlived its bridge"
+    );
+}
