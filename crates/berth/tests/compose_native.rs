@@ -602,7 +602,17 @@ fn a_recreated_dependency_restarts_the_dependents_that_ask_for_it() {
 }
 
 #[test]
-fn watch_syncs_changed_files_into_the_service() {
+fn watch_syncs_changed_and_deleted_files_into_the_service() {
+    watch_scenario(&["watch"], 0);
+}
+
+#[test]
+fn up_watch_follows_logs_and_syncs_until_stopped() {
+    // Stopped by SIGTERM: the containers are stopped, the code is 128 + 15 as Compose's.
+    watch_scenario(&["up", "--watch", "--no-color"], 143);
+}
+
+fn watch_scenario(verb: &[&str], code_on_sigterm: i32) {
     let env = common::required_env();
     env.image("bbox", &[]);
     let dir = tempfile::tempdir().unwrap();
@@ -622,7 +632,7 @@ fn watch_syncs_changed_files_into_the_service() {
     )
     .unwrap();
     let _down = Down(&env, dir.path());
-    let mut c = env.cmd(&["compose", "-p", "watched", "watch"]);
+    let mut c = env.cmd(&[&["compose", "-p", "watched"], verb].concat());
     c.current_dir(dir.path())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped());
@@ -654,11 +664,25 @@ fn watch_syncs_changed_files_into_the_service() {
                 .ok_or(format!("{a:?} {b:?}"))
         },
     );
+    // A file deleted here is deleted there.
+    std::fs::remove_file(dir.path().join("src/sub/deep.txt")).unwrap();
+    eventually(
+        Duration::from_secs(10),
+        "the deletion in the container",
+        || {
+            let r = read("/app/sub/deep.txt");
+            (r.code != 0).then_some(()).ok_or(r.stdout)
+        },
+    );
+    assert_eq!(read("/app/index.txt").stdout, "v2\n");
     // SAFETY: kill has no memory preconditions; pid is our own child.
     unsafe { libc::kill(pid, libc::SIGTERM) };
     let r = common::wait_within(watcher, COMMAND_DEADLINE, "compose watch");
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.code, code_on_sigterm, "{}", r.stderr);
     assert!(r.stderr.contains("Syncing service \"web\""), "{}", r.stderr);
+    // `watch` leaves the service running; an attached `up --watch` stops it.
+    let running = compose_ok(&env, dir.path(), &["-p", "watched", "ps", "--services"]).stdout;
+    assert_eq!(running == "web\n", code_on_sigterm == 0, "{running:?}");
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! `develop.watch`: which files changed under a rule's path (by polling their modification
 //! time and size: no inotify dependency, and a few hundred files cost little), and the `sync`
 //! of changed files into a service's running containers through the engine's archive
-//! extraction (the call `berth cp` makes).
+//! extraction (the call `berth cp` makes), and of deletions by `rm -rf` in them (as Compose).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -61,6 +61,56 @@ pub fn changed(before: &Snapshot, after: &Snapshot) -> Vec<PathBuf> {
         .collect()
 }
 
+/// Files there before and gone after.
+pub fn removed(before: &Snapshot, after: &Snapshot) -> Vec<PathBuf> {
+    before
+        .keys()
+        .filter(|p| !after.contains_key(*p))
+        .cloned()
+        .collect()
+}
+
+/// Where `file` (under the rule's path) lives in a container.
+fn inside(rule: &WatchRule, file: &Path, single_file: bool) -> PathBuf {
+    let target = rule.target.as_deref().unwrap_or("/");
+    // A rule on one file syncs it to the target itself; a directory's files keep their
+    // place under the target.
+    if single_file {
+        PathBuf::from(target)
+    } else {
+        let relative = file.strip_prefix(&rule.path).unwrap_or(file);
+        Path::new(target).join(relative)
+    }
+}
+
+/// Deletes `files` (gone from under the rule's path) from each running container of
+/// `service`, as Compose does: `rm -rf` run in the container.
+pub fn delete(
+    engine: &Engine,
+    project: &Project,
+    service: &str,
+    rule: &WatchRule,
+    files: &[PathBuf],
+) -> Result<(), Error> {
+    let single_file = files.first().is_some_and(|f| f == &rule.path);
+    let mut cmd = vec!["rm".to_string(), "-rf".to_string()];
+    cmd.extend(
+        files
+            .iter()
+            .map(|f| inside(rule, f, single_file).display().to_string()),
+    );
+    let request = berth_engine::exec::ExecRequest {
+        cmd,
+        ..Default::default()
+    };
+    for c in project_containers(engine, &project.name, false)? {
+        if service_of(&c) == service {
+            engine.exec(&c.id, &request, [None, None, None])?.wait();
+        }
+    }
+    Ok(())
+}
+
 /// Copies `files` (under the rule's path) to the rule's target in each running container of
 /// `service`; returns the containers' ids.
 pub fn sync(
@@ -70,20 +120,13 @@ pub fn sync(
     rule: &WatchRule,
     files: &[PathBuf],
 ) -> Result<Vec<String>, Error> {
-    let target = rule.target.as_deref().unwrap_or("/");
     let single_file = rule.path.is_file();
     let mut archive = tar::Builder::new(Vec::new());
     for file in files {
-        // A rule on one file syncs it to the target itself; a directory's files keep their
-        // place under the target.
-        let inside = if single_file {
-            PathBuf::from(target.trim_start_matches('/'))
-        } else {
-            let relative = file.strip_prefix(&rule.path).unwrap_or(file);
-            Path::new(target.trim_start_matches('/')).join(relative)
-        };
+        let inside = inside(rule, file, single_file);
+        let inside = inside.strip_prefix("/").unwrap_or(&inside);
         archive
-            .append_path_with_name(file, &inside)
+            .append_path_with_name(file, inside)
             .map_err(|e| Error::io(format!("reading {}", file.display()), e))?;
     }
     let bytes = archive

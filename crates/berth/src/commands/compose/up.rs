@@ -57,6 +57,9 @@ pub struct Args {
     /// Build images before starting containers
     #[arg(long)]
     pub build: bool,
+    /// Watch source code and rebuild/refresh containers when files are updated
+    #[arg(short, long, conflicts_with = "detach")]
+    pub watch: bool,
     /// Pull image before running ("always"|"missing"|"never")
     #[arg(long, value_parser = ["always", "missing", "never"])]
     pub pull: Option<String>,
@@ -93,6 +96,10 @@ pub fn run(flags: &ProjectFlags, args: Args) -> Result<i32, CliError> {
         build: args.build,
         no_build: args.no_build,
     };
+    let mut watcher = match args.watch {
+        true => Some(super::watch::Watcher::new(&project, false)?),
+        false => None,
+    };
     let engine = berth_engine::Engine::open()?;
     super::pull::by_policy(&engine, &project, args.pull.as_deref())?;
     let attached = !(args.detach || args.wait || args.no_start);
@@ -103,8 +110,15 @@ pub fn run(flags: &ProjectFlags, args: Args) -> Result<i32, CliError> {
     }
     // Blocked only now: a blocked mask is inherited through exec, so containers started
     // with it would ignore their stop signal. Blocked before the log threads start, so they
-    // inherit it and the signals wait for `sigtimedwait` below (a clean stop).
-    let signals = Some(block_stop_signals());
+    // inherit it and the signals wait for `sigtimedwait` below (a clean stop). A watch
+    // starts containers as it goes: it takes the signals with a handler instead.
+    let signals = match watcher {
+        Some(_) => {
+            super::watch::install_stop_handler();
+            None
+        }
+        None => Some(block_stop_signals()),
+    };
     let containers: Vec<ContainerRecord> = project_containers(&engine, &project.name, true)?
         .into_iter()
         .filter(|c| ids.contains(&c.id))
@@ -139,6 +153,18 @@ pub fn run(flags: &ProjectFlags, args: Args) -> Result<i32, CliError> {
             stop(&engine, &project, &containers, args.timeout)?;
             code = 128 + signal;
             break;
+        }
+        if let Some(watcher) = &mut watcher {
+            if let Some(signal) = super::watch::stop_requested() {
+                eprintln!("Gracefully stopping...");
+                let current = project_containers(&engine, &project.name, false)?;
+                stop(&engine, &project, &current, args.timeout)?;
+                code = 128 + signal;
+                break;
+            }
+            watcher.poll(&engine, &project)?;
+            std::thread::sleep(Duration::from_millis(200));
+            continue;
         }
         let mut first_exit = None;
         for c in &containers {
