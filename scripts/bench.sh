@@ -11,7 +11,8 @@
 #             (the floor), `podman run --rm --network=none` and `docker run --rm --network=none`.
 #   idle      the shim's RSS per idle running container, over IDLE_CONTAINERS containers.
 #   build     a cold multi-stage build (RUN and COPY steps) and a fully cached rebuild, against
-#             `podman build` and docker's classic builder.
+#             `podman build` and docker's classic builder; a rebuild reusing a cache mount of
+#             200 files (RUN --mount=type=cache) against buildah.
 #   api       the real docker CLI (`docker ps`, `docker run --rm IMG true`) against `berth serve`
 #             and against dockerd.
 #   registry  pull and push of a 200 MB, 5-layer image (scripts/bench-registry.sh).
@@ -90,7 +91,7 @@ cleanup() {
         fi
     fi
     podman rm -af >/dev/null 2>&1 || true
-    podman rmi -f localhost/bench localhost/bench-built >/dev/null 2>&1 || true
+    podman rmi -f localhost/bench localhost/bench-built localhost/bench-cm >/dev/null 2>&1 || true
     runc delete -f bench-runc >/dev/null 2>&1 || true
     grep " $work" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
     rm -rf "$work"
@@ -284,6 +285,29 @@ DF
     ratios "$work/build-cold.json" "build, cold (--no-cache)"
     hyperfine -N --warmup 2 --runs 10 --export-json "$work/build-cached.json" "${cached[@]}" >/dev/null
     ratios "$work/build-cached.json" "build, every step cached"
+
+    # Issue 17: a cache mount that 200 small files are installed into; every measured build
+    # has a changed source file, so the RUN step reruns and finds the files the first build
+    # left in the cache mount. Against buildah (BuildKit is not installed), side by side.
+    cmctx=$work/cache-mount
+    mkdir -p "$cmctx"
+    cat > "$cmctx/Dockerfile" <<'DF'
+ARG BASE=bench
+FROM $BASE
+COPY app.txt /app.txt
+RUN --mount=type=cache,target=/cache sh -c 'if [ ! -e /cache/done ]; then i=0; while [ $i -lt 200 ]; do echo $i > /cache/f$i; i=$((i+1)); done; touch /cache/done; fi; cat /app.txt > /out'
+DF
+    echo 0 > "$cmctx/app.txt"
+    change="sh -c 'date +%s%N > $cmctx/app.txt'"
+    cm=(-n berth --prepare "$change" "$berth build -q -t bench-cm $cmctx")
+    "$berth" build -q -t bench-cm "$cmctx" >/dev/null
+    if [ -n "$have_podman" ] && command -v buildah >/dev/null; then
+        b="buildah build -q --layers --network=none $podman_limits --build-arg BASE=localhost/bench -t localhost/bench-cm"
+        $b "$cmctx" >/dev/null
+        cm+=(-n "buildah build" --prepare "$change" "$b $cmctx")
+    fi
+    hyperfine -N --warmup 1 --runs 10 --export-json "$work/build-cache-mount.json" "${cm[@]}" >/dev/null
+    ratios "$work/build-cache-mount.json" "build, cache mount reused"
 fi
 
 # `berth serve` on $work/berth.sock, once for the sections that use it.
