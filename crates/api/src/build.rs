@@ -120,6 +120,7 @@ pub async fn build(RawQuery(raw): RawQuery, request: Request) -> ApiResult<Respo
         secrets: Default::default(),
         ssh: Default::default(),
         allow_insecure: false,
+        platform: get("platform").filter(|p| !p.is_empty()),
     };
 
     // The body, chunk by chunk, into the blocking builder.

@@ -318,3 +318,126 @@ fn bad_mount_options_name_the_line_and_leave_nothing() {
     assert!(df.contains("Build Cache|0"), "{df}");
     assert_clean(&env);
 }
+
+/// The content of `path` in `image`'s layers (the topmost layer that has it), read from
+/// `berth save`: a scratch image for another platform cannot be run to look.
+fn file_in_image(env: &Env, image: &str, path: &str) -> String {
+    let dir = env.root.parent().unwrap().join(format!("saved-{image}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let tar = dir.join("image.tar");
+    env.ok(&["save", "-o", tar.to_str().unwrap(), image]);
+    let script = format!(
+        "cd {0} && tar -xf image.tar && for f in blobs/sha256/*; do tar -xOf \"$f\" {path} 2>/dev/null; done",
+        dir.display()
+    );
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn platform_args_are_automatic_and_a_build_stage_runs_on_the_build_platform() {
+    let env = required_env();
+    env.image("bb", &[]);
+    let host = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    let other = if host == "arm64" { "amd64" } else { "arm64" };
+    let dockerfile = "ARG TARGETARCH\n\
+        FROM --platform=$BUILDPLATFORM bb AS build\n\
+        RUN echo \"early:${TARGETARCH:-unset}\" > /early\n\
+        ARG TARGETPLATFORM TARGETOS TARGETARCH TARGETVARIANT BUILDPLATFORM BUILDOS BUILDARCH\n\
+        RUN echo \"$TARGETPLATFORM|$TARGETOS|$TARGETARCH|$TARGETVARIANT|$BUILDPLATFORM|$BUILDOS|$BUILDARCH\" > /p\n\
+        FROM scratch\n\
+        COPY --from=build /early /p /\n";
+    let ctx = context(&env, "ctx", &[("Dockerfile", dockerfile)]);
+    // For another architecture: the build stage runs here (BUILDPLATFORM), the result is
+    // the other architecture's.
+    let platform = format!("linux/{other}");
+    build_ok(&env, &["-t", "cross", "--platform", &platform], &ctx);
+    let arch = env.ok(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{.Os}}/{{.Architecture}}",
+        "cross",
+    ]);
+    assert_eq!(arch.trim(), platform);
+    assert_eq!(file_in_image(&env, "cross", "early"), "early:unset");
+    assert_eq!(
+        file_in_image(&env, "cross", "p"),
+        format!("linux/{other}|linux|{other}||linux/{host}|linux|{host}")
+    );
+    // Without --platform both are the host's.
+    build_ok(&env, &["-t", "native"], &ctx);
+    assert_eq!(
+        file_in_image(&env, "native", "p"),
+        format!("linux/{host}|linux|{host}||linux/{host}|linux|{host}")
+    );
+    assert_clean(&env);
+}
+
+#[test]
+fn a_foreign_platform_run_without_an_emulator_and_a_multi_platform_build_say_why() {
+    let env = required_env();
+    env.image("bb", &[]);
+    let other = if std::env::consts::ARCH == "aarch64" {
+        "amd64"
+    } else {
+        "arm64"
+    };
+    let qemu = if other == "arm64" {
+        "aarch64"
+    } else {
+        "x86_64"
+    };
+    let registered = Path::new("/proc/sys/fs/binfmt_misc")
+        .join(format!("qemu-{qemu}"))
+        .exists();
+    let ctx = context(
+        &env,
+        "ctx",
+        &[
+            ("a", "a\n"),
+            ("Dockerfile", "FROM scratch\nCOPY a /a\nRUN true\n"),
+        ],
+    );
+    let images_before = env.ok(&["images", "-a", "-q"]);
+    let platform = format!("linux/{other}");
+    let r = build(&env, &["--platform", &platform], &ctx);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let wanted = format!("Dockerfile:3: RUN for platform linux/{other} needs an emulator");
+    if registered {
+        // An emulator exists here: the step runs, and fails only for scratch having no shell.
+        assert!(!r.stderr.contains(&wanted), "{}", r.stderr);
+    } else {
+        assert!(
+            r.stderr.contains(&wanted) && r.stderr.contains("qemu-user-static"),
+            "{}",
+            r.stderr
+        );
+    }
+    let multi = format!(
+        "linux/{},{platform}",
+        if other == "arm64" { "amd64" } else { "arm64" }
+    );
+    let r = build(&env, &["--platform", &multi], &ctx);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("multi-platform"), "{}", r.stderr);
+    let r = build(&env, &["--platform", "linux"], &ctx);
+    assert!(
+        r.code != 0 && r.stderr.contains("invalid platform"),
+        "{}",
+        r.stderr
+    );
+    if !registered {
+        // Refused before any step ran: nothing stored.
+        assert_eq!(env.ok(&["images", "-a", "-q"]), images_before);
+    }
+    assert_clean(&env);
+}

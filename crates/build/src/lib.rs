@@ -14,6 +14,7 @@ pub mod dockerfile;
 pub mod expand;
 pub mod ignore;
 pub mod mount;
+pub mod platform;
 
 pub use dockerfile::{Command, Dockerfile, Instruction, Kind, Stage, parse};
 

@@ -22,6 +22,7 @@
 mod cache;
 pub mod cache_mounts;
 mod copy;
+mod emulator;
 mod fs_step;
 mod host;
 mod report;
@@ -67,6 +68,8 @@ pub struct BuildRequest {
     pub ssh: BTreeMap<String, PathBuf>,
     /// `--allow security.insecure`: lets `RUN --security=insecure` run privileged.
     pub allow_insecure: bool,
+    /// `--platform os/arch[/variant]`: the target platform (the host's when None).
+    pub platform: Option<String>,
 }
 
 /// A build secret's bytes; never shown by `Debug` (requests are logged).
@@ -218,6 +221,9 @@ pub(crate) struct Shared<'a> {
     pub scratch: PathBuf,
     /// The builder's state between builds (context digests, cache mounts).
     pub state_dir: PathBuf,
+    /// The machine the steps run on, and the platform the image is for (`--platform`).
+    pub build_platform: berth_build::platform::Platform,
+    pub target_platform: berth_build::platform::Platform,
     pub stage_count: usize,
     /// The stage whose image is the result.
     pub target: usize,
@@ -311,9 +317,16 @@ pub fn build<H: BuildHost>(
             _ => Vec::new(),
         })
         .collect();
-    let globals =
+    let mut globals =
         berth_build::args::global_values(&global_decls, &request.build_args, dockerfile.escape)
             .map_err(|e| BuildError::Dockerfile(format!("{file}: {e}")))?;
+    let (build_platform, target_platform) = platforms(request)?;
+    // The automatic platform ARGs: in FROM lines, and in a stage after `ARG NAME`.
+    for (name, value) in berth_build::platform::automatic_args(&build_platform, &target_platform) {
+        if !globals.iter().any(|(k, _)| *k == name) {
+            globals.push((name, value));
+        }
+    }
 
     let target = match &request.target {
         Some(t) => dockerfile
@@ -341,6 +354,8 @@ pub fn build<H: BuildHost>(
         done_changed: Condvar::new(),
         scratch: dirs.scratch.clone(),
         state_dir: dirs.state.clone(),
+        build_platform,
+        target_platform,
         stage_count,
         target,
     };
@@ -403,6 +418,33 @@ pub fn build<H: BuildHost>(
         tags,
         warnings,
     })
+}
+
+/// The platform the build runs on (the host's) and the one it builds for (`--platform`).
+fn platforms<E>(
+    request: &BuildRequest,
+) -> Result<
+    (
+        berth_build::platform::Platform,
+        berth_build::platform::Platform,
+    ),
+    BuildError<E>,
+> {
+    use berth_build::platform::Platform;
+    let host = Platform::of_host(berth_image::host_arch());
+    let Some(wanted) = request.platform.as_deref().filter(|p| !p.trim().is_empty()) else {
+        return Ok((host.clone(), host));
+    };
+    let listed: Vec<&str> = wanted.split(',').map(str::trim).collect();
+    if listed.len() > 1 {
+        return Err(BuildError::Dockerfile(format!(
+            "--platform={wanted}: a multi-platform build (an OCI image index) is not supported by \
+             berth's builder: build each platform on its own (--platform {})",
+            listed[0]
+        )));
+    }
+    let target = Platform::parse(wanted).map_err(BuildError::Dockerfile)?;
+    Ok((host, target))
 }
 
 /// Independent stages run in parallel, each on its own thread with its own host handle; each

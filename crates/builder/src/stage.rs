@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 
 use berth_build::dockerfile::{Command, Copy, Instruction, Kind};
 use berth_build::expand::expand_word;
+use berth_build::platform::Platform;
 use berth_image::{Descriptor, History, ImageConfig};
 
 use crate::fs_step::Scratch;
@@ -123,24 +124,13 @@ pub fn build_stage<H: BuildHost>(host: &H, shared: &Shared<'_>, index: usize) ->
         shared.dockerfile.escape,
     )
     .map_err(|e| BuildError::Dockerfile(format!("{file}:{}: {e}", stage.line)))?;
-    let platform = match &stage.platform {
-        Some(raw) => {
-            let mut vars = platform_args();
-            vars.extend(
-                shared
-                    .globals
-                    .iter()
-                    .filter(|(k, _)| !vars.iter().any(|(p, _)| p == k))
-                    .cloned()
-                    .collect::<Vec<_>>(),
-            );
-            Some(
-                expand_word(raw, vars.as_slice(), shared.dockerfile.escape)
-                    .map_err(|e| BuildError::Dockerfile(format!("{file}:{}: {e}", stage.line)))?,
-            )
-        }
-        None => None,
-    };
+    let explicit = explicit_platform(shared, index)?;
+    let stage_platform = explicit
+        .clone()
+        .unwrap_or_else(|| shared.target_platform.clone());
+    // A base image is pulled (and checked) for a platform when one was asked for.
+    let platform = (explicit.is_some() || shared.target_platform != shared.build_platform)
+        .then(|| stage_platform.to_string());
     let n = shared.next_step();
     shared.plain(&format!("#{n} [{label}1/{total}] FROM {base}"));
     shared.classic_step(&match &stage.name {
@@ -162,7 +152,12 @@ pub fn build_stage<H: BuildHost>(host: &H, shared: &Shared<'_>, index: usize) ->
         })?;
         if let Some(wanted) = &platform {
             let config = host.images().image(&id)?.config;
-            if !platform_matches(wanted, &config.os, &config.architecture) {
+            let actual = Platform {
+                os: config.os.clone(),
+                arch: config.architecture.clone(),
+                variant: String::new(),
+            };
+            if !stage_platform.same_machine(&actual) {
                 return Err(BuildError::Dockerfile(format!(
                     "{file}:{}: FROM --platform={wanted} {base}: image with reference {base} was \
                      found but does not match the specified platform: wanted {wanted}, actual: \
@@ -180,13 +175,16 @@ pub fn build_stage<H: BuildHost>(host: &H, shared: &Shared<'_>, index: usize) ->
         ),
         None => (
             ImageConfig {
-                architecture: berth_image::host_arch().into(),
-                os: "linux".into(),
+                architecture: stage_platform.arch.clone(),
+                os: stage_platform.os.clone(),
+                variant: (!stage_platform.variant.is_empty())
+                    .then(|| stage_platform.variant.clone()),
                 ..Default::default()
             },
             Vec::new(),
         ),
     };
+    check_emulator(shared, index, &stage_platform)?;
     shared.plain(&format!(
         "#{n} DONE {:.1}s",
         started.elapsed().as_secs_f64()
@@ -293,37 +291,54 @@ impl<H: BuildHost> StageRun<'_, '_, '_, H> {
     }
 }
 
+/// A stage's `FROM --platform=` (the automatic ARGs are among the globals), if it has one.
+fn explicit_platform<E>(
+    shared: &Shared<'_>,
+    index: usize,
+) -> std::result::Result<Option<Platform>, BuildError<E>> {
+    let stage = &shared.dockerfile.stages[index];
+    let file = &shared.request.dockerfile_name;
+    let Some(raw) = &stage.platform else {
+        return Ok(None);
+    };
+    let text = expand_word(raw, shared.globals.as_slice(), shared.dockerfile.escape)
+        .map_err(|e| BuildError::Dockerfile(format!("{file}:{}: {e}", stage.line)))?;
+    Platform::parse(&text).map(Some).map_err(|e| {
+        BuildError::Dockerfile(format!(
+            "{file}:{}: FROM --platform={text}: {e}",
+            stage.line
+        ))
+    })
+}
+
+/// Before a stage's first step: its RUNs for another architecture need an emulator; without
+/// one the build stops at the first RUN's line, before the stage stored anything.
+fn check_emulator<E>(
+    shared: &Shared<'_>,
+    index: usize,
+    platform: &Platform,
+) -> std::result::Result<(), BuildError<E>> {
+    if platform.same_machine(&shared.build_platform) {
+        return Ok(());
+    }
+    let first_run = shared.dockerfile.stages[index]
+        .instructions
+        .iter()
+        .find(|i| matches!(i.kind, Kind::Run { .. }));
+    match first_run {
+        Some(run) => crate::emulator::check(platform).map_err(|e| {
+            BuildError::Dockerfile(format!(
+                "{}:{}: {e}",
+                shared.request.dockerfile_name, run.line
+            ))
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Whether BuildKit's progress shows the instruction as a step.
 fn shown(kind: &Kind) -> bool {
     matches!(kind, Kind::Run { .. } | Kind::Copy(_) | Kind::Workdir(_))
-}
-
-/// The platform ARGs Docker predefines for FROM lines; this builder builds for the host only,
-/// so the build and target platforms are both the host's.
-fn platform_args() -> Vec<(String, String)> {
-    let arch = berth_image::host_arch();
-    let platform = format!("linux/{arch}");
-    vec![
-        ("BUILDPLATFORM".into(), platform.clone()),
-        ("BUILDOS".into(), "linux".into()),
-        ("BUILDARCH".into(), arch.into()),
-        ("TARGETPLATFORM".into(), platform),
-        ("TARGETOS".into(), "linux".into()),
-        ("TARGETARCH".into(), arch.into()),
-    ]
-}
-
-/// Whether `wanted` (`os[/arch[/variant]]`) names an image of `os`/`arch` (variant ignored).
-fn platform_matches(wanted: &str, os: &str, arch: &str) -> bool {
-    let mut parts = wanted.split('/');
-    let want_os = parts.next().unwrap_or_default();
-    let want_arch = match parts.next() {
-        Some("x86_64" | "x86-64") => "amd64",
-        Some("aarch64") => "arm64",
-        Some(a) => a,
-        None => arch,
-    };
-    want_os.eq_ignore_ascii_case(os) && want_arch.eq_ignore_ascii_case(arch)
 }
 
 /// A local image by name, or pulled (for `platform` when given) when missing.

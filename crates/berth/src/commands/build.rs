@@ -113,6 +113,9 @@ struct GrantFlags {
     /// Allow extra privileged entitlement (e.g., "security.insecure")
     #[arg(long)]
     allow: Vec<String>,
+    /// Set target platform for build
+    #[arg(long)]
+    platform: Option<String>,
 }
 
 fn key_values(
@@ -264,6 +267,7 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
         secrets: secrets(&args.grants.secret)?,
         ssh: ssh_sockets(&args.grants.ssh)?,
         allow_insecure: allows_insecure(&args.grants.allow)?,
+        platform: args.grants.platform.clone(),
         ..Default::default()
     };
     match args.file.as_deref() {
