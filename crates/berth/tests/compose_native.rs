@@ -378,6 +378,37 @@ fn exec_run_port_and_the_lifecycle_verbs_act_on_services() {
     let r = run(&["run", "--rm", "-T", "db", "sh", "-c", "echo once; exit 5"]);
     assert_eq!((r.code, r.stdout.as_str()), (5, "once\n"), "{}", r.stderr);
     assert_eq!(env.container_ids().len(), 2);
+    // run -v (relative to the project) and -l.
+    std::fs::create_dir(dir.path().join("shared")).unwrap();
+    std::fs::write(dir.path().join("shared/in.txt"), "from-host\n").unwrap();
+    let r = run(&[
+        "run",
+        "-d",
+        "-T",
+        "-v",
+        "./shared:/mnt/shared:ro",
+        "-l",
+        "purpose=check",
+        "--name",
+        "verbs-oneoff",
+        "db",
+        "sh",
+        "-c",
+        "cat /mnt/shared/in.txt; exec sleep 300",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let label = env.ok(&[
+        "inspect",
+        "-f",
+        "{{index .Config.Labels \"purpose\"}}",
+        "verbs-oneoff",
+    ]);
+    assert_eq!(label.trim(), "check");
+    eventually(Duration::from_secs(10), "the bound file", || {
+        let logs = env.ok(&["logs", "verbs-oneoff"]);
+        (logs == "from-host\n").then_some(()).ok_or(logs)
+    });
+    env.ok(&["rm", "-f", "verbs-oneoff"]);
 
     // cp: into a service's container and back out.
     let local = dir.path().join("note.txt");
@@ -928,4 +959,66 @@ fn a_project_from_stdin_and_each_progress_mode() {
     let bad = compose(&env, dir.path(), &["--progress", "fancy", "ps"]);
     assert_eq!(bad.code, 1);
     assert!(bad.stderr.contains("fancy"), "{}", bad.stderr);
+}
+
+#[test]
+fn a_recreated_container_keeps_its_anonymous_volume_unless_renewed_and_down_leaves_nothing() {
+    let env = common::required_env();
+    env.image("bbox", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let write = |generation: &str| {
+        std::fs::write(
+            dir.path().join("compose.yaml"),
+            format!(
+                r#"services:
+  db:
+    build: {{context: ., dockerfile_inline: "FROM bbox\n"}}
+    environment: {{GENERATION: "{generation}"}}
+    volumes: [/data]
+    command: ["sh", "-c", "test -e /data/first || echo $$GENERATION > /data/first; cat /data/first; exec sleep 300"]
+    stop_signal: SIGKILL
+"#
+            ),
+        )
+        .unwrap()
+    };
+    let _down = Down(&env, dir.path());
+    let with = |args: &[&'static str]| [&["-p", "anon"][..], args].concat();
+    let first_line = || {
+        eventually(Duration::from_secs(10), "the service's output", || {
+            let out = compose(&env, dir.path(), &with(&["logs", "--no-log-prefix"])).stdout;
+            out.lines().next().map(str::to_string).ok_or(out)
+        })
+    };
+    write("one");
+    compose_ok(&env, dir.path(), &with(&["up", "-d"]));
+    assert_eq!(first_line(), "one");
+    // A changed service is recreated and finds its predecessor's data.
+    write("two");
+    let r = compose_ok(&env, dir.path(), &with(&["up", "-d"]));
+    assert!(r.stderr.contains("anon-db-1  Recreated"), "{}", r.stderr);
+    assert_eq!(first_line(), "one");
+    let volumes = || env.ok(&["volume", "ls", "-q"]).lines().count();
+    assert_eq!(volumes(), 1);
+    // -V: a new volume, the old one gone.
+    compose_ok(
+        &env,
+        dir.path(),
+        &with(&["up", "-d", "-V", "--force-recreate"]),
+    );
+    assert_eq!(first_line(), "two");
+    assert_eq!(volumes(), 1);
+    // down -v --rmi local: no container, volume or built image is left.
+    compose_ok(
+        &env,
+        dir.path(),
+        &with(&["down", "-v", "--rmi", "local", "-t", "0"]),
+    );
+    assert!(env.container_ids().is_empty());
+    assert_eq!(volumes(), 0, "{}", env.ok(&["volume", "ls"]));
+    assert!(
+        !env.ok(&["images"]).contains("anon-db"),
+        "{}",
+        env.ok(&["images"])
+    );
 }

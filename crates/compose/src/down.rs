@@ -1,5 +1,6 @@
 //! `down`: stop and remove the project's containers (dependents first), then its networks;
-//! with `volumes`, its named volumes and the containers' anonymous ones too.
+//! with `volumes`, its named volumes and the containers' anonymous ones too (those a
+//! recreated container inherited included); with `rmi`, the services' images.
 
 use berth_engine::Engine;
 use berth_engine::containers::ContainerRecord;
@@ -15,6 +16,8 @@ pub struct DownOptions {
     pub volumes: bool,
     pub remove_orphans: bool,
     pub timeout: Option<i64>,
+    /// `--rmi local`: the images built without an `image` name; `all`: every service's.
+    pub rmi: Option<String>,
 }
 
 pub fn down(
@@ -35,10 +38,20 @@ pub fn down(
     // Dependents before what they depend on (orphans first of all).
     mine.sort_by_key(|c| std::cmp::Reverse(rank(c).map(|r| r as i64).unwrap_or(i64::MAX)));
     stop_levels(engine, &stop_order(project, &mine), opts.timeout, progress)?;
+    let mut anonymous = Vec::new();
     for c in &mine {
+        if opts.volumes {
+            anonymous.extend(crate::up::anonymous_volumes(engine, &c.id)?);
+        }
         progress("Container", &c.name, "Removing");
         engine.remove_container_and_volumes(&c.id, true, opts.volumes)?;
         progress("Container", &c.name, "Removed");
+    }
+    // What `rm -v` left: volumes inherited by name. One still used elsewhere stays.
+    for (_, name) in anonymous {
+        if engine.volume(&name).is_ok() && engine.remove_volume(&name, false).is_ok() {
+            progress("Volume", &name, "Removed");
+        }
     }
     for net in project.networks.values() {
         if net.external || engine.network(&net.name).is_err() {
@@ -56,6 +69,20 @@ pub fn down(
             progress("Volume", &vol.name, "Removing");
             engine.remove_volume(&vol.name, false)?;
             progress("Volume", &vol.name, "Removed");
+        }
+    }
+    if let Some(which) = &opts.rmi {
+        for (name, service) in &project.services {
+            if which == "local" && service.image.is_some() {
+                continue;
+            }
+            let image = crate::request::image_name(project, name);
+            if engine.resolve_image(&image).is_err() {
+                continue;
+            }
+            progress("Image", &image, "Removing");
+            engine.remove_image(&image, false)?;
+            progress("Image", &image, "Removed");
         }
     }
     Ok(())

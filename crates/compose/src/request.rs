@@ -382,6 +382,10 @@ pub struct OneOff {
     pub workdir: Option<String>,
     pub service_ports: bool,
     pub publish: Vec<String>,
+    /// `-v SRC:DST[:MODE]`: a relative source is under the project directory.
+    pub volumes: Vec<String>,
+    /// `-l KEY=VALUE`
+    pub labels: Vec<String>,
     pub remove: bool,
     pub interactive: bool,
     pub tty: bool,
@@ -424,6 +428,20 @@ pub fn one_off_request(
                 .or_default()
                 .push(binding);
         }
+    }
+    for volume in &opts.volumes {
+        let bind = match volume.strip_prefix('.') {
+            Some(_) => project.working_dir.join(volume).display().to_string(),
+            None => volume.clone(),
+        };
+        r.host_config.binds.get_or_insert_with(Vec::new).push(bind);
+    }
+    for label in &opts.labels {
+        let (key, value) = label.split_once('=').unwrap_or((label, ""));
+        r.config
+            .labels
+            .get_or_insert_with(BTreeMap::new)
+            .insert(key.to_string(), value.to_string());
     }
     r.host_config.auto_remove = opts.remove;
     // A one-off is not restarted: it runs once.

@@ -36,6 +36,8 @@ pub struct UpOptions {
     /// `--build`: build images before starting; `--no-build`: never (a missing image fails).
     pub build: bool,
     pub no_build: bool,
+    /// `-V`: a recreated container gets new anonymous volumes, not its predecessor's.
+    pub renew_anon_volumes: bool,
 }
 
 /// One line of progress: ("Network"/"Volume"/"Container", name, status), as Compose prints.
@@ -278,8 +280,17 @@ fn converge_service(
                 replaced = true;
                 progress("Container", &c.name, "Recreate");
                 engine.stop_container(&c.id, opts.timeout)?;
+                // Compose keeps a replaced container's anonymous volumes for its successor
+                // (a database's image VOLUME keeps its data); `-V` renews them.
+                let mut inherited = anonymous_volumes(engine, &c.id)?;
                 engine.remove_container(&c.id, true)?;
-                let id = create_one(engine, project, name, number)?;
+                if opts.renew_anon_volumes {
+                    for (_, volume) in inherited.drain(..) {
+                        // One another container still uses stays.
+                        let _ = engine.remove_volume(&volume, false);
+                    }
+                }
+                let id = create_one(engine, project, name, number, &inherited)?;
                 progress("Container", &c.name, "Recreated");
                 if !opts.no_start {
                     start_one(engine, &id, &c.name, progress)?;
@@ -290,7 +301,7 @@ fn converge_service(
                 replaced = true;
                 let cname = container_name(project, name, number);
                 progress("Container", &cname, "Creating");
-                let id = create_one(engine, project, name, number)?;
+                let id = create_one(engine, project, name, number, &[])?;
                 progress("Container", &cname, "Created");
                 if !opts.no_start {
                     start_one(engine, &id, &cname, progress)?;
@@ -310,12 +321,27 @@ fn start_one(engine: &Engine, id: &str, name: &str, progress: Progress) -> Resul
     Ok(())
 }
 
-/// Creates replica `number` and connects it to the service's other networks.
+/// The anonymous volumes container `id` mounts: (destination, volume name). A volume it
+/// inherited by name counts too: it was made anonymous for an earlier replica.
+pub fn anonymous_volumes(engine: &Engine, id: &str) -> Result<Vec<(String, String)>, Error> {
+    Ok(engine
+        .container_mounts(id)?
+        .into_iter()
+        .filter(|m| {
+            m.kind == "volume" && (m.anonymous || engine.volume(&m.name).is_ok_and(|v| v.anonymous))
+        })
+        .map(|m| (m.destination, m.name))
+        .collect())
+}
+
+/// Creates replica `number` and connects it to the service's other networks. `inherited`:
+/// anonymous volumes of the container it replaces, mounted at the same places.
 pub fn create_one(
     engine: &Engine,
     project: &Project,
     name: &str,
     number: u32,
+    inherited: &[(String, String)],
 ) -> Result<String, Error> {
     let service = &project.services[name];
     let via_service = match service
@@ -336,7 +362,8 @@ pub fn create_one(
         ),
         None => None,
     };
-    let request = create_request(project, name, number, via_service)?;
+    let mut request = create_request(project, name, number, via_service)?;
+    inherit_volumes(&mut request, inherited);
     let cname = container_name(project, name, number);
     let id = engine.create_container(request, Some(&cname))?;
     if let Err(e) = crate::files::copy_into(engine, project, name, &id) {
@@ -362,6 +389,38 @@ pub fn create_one(
         }
     }
     Ok(id)
+}
+
+/// Mounts each inherited volume by name where the service asks for an anonymous one (or
+/// the image has a VOLUME), unless a bind or named volume already takes that place.
+fn inherit_volumes(
+    request: &mut berth_engine::types::CreateRequest,
+    inherited: &[(String, String)],
+) {
+    let hc = &mut request.host_config;
+    let mounts = hc.mounts.get_or_insert_with(Vec::new);
+    let bound: Vec<String> = hc
+        .binds
+        .iter()
+        .flatten()
+        .filter_map(|b| b.split(':').nth(1).map(str::to_string))
+        .collect();
+    for (destination, volume) in inherited {
+        match mounts.iter_mut().find(|m| &m.target == destination) {
+            Some(m) if m.kind == "volume" && m.source.is_empty() => m.source = volume.clone(),
+            Some(_) => {}
+            None if bound.contains(destination) => {}
+            None => mounts.push(berth_engine::types::MountSpec {
+                kind: "volume".into(),
+                source: volume.clone(),
+                target: destination.clone(),
+                ..Default::default()
+            }),
+        }
+    }
+    if mounts.is_empty() {
+        hc.mounts = None;
+    }
 }
 
 /// How often a wait looks again: a health status or an exit is a row in the state database.

@@ -17,6 +17,10 @@ pub struct Args {
     /// Specify a shutdown timeout in seconds
     #[arg(short, long)]
     pub timeout: Option<i64>,
+    /// Remove images used by services. "local" remove only images that don't have a
+    /// custom tag ("local"|"all")
+    #[arg(long, value_parser = ["local", "all"])]
+    pub rmi: Option<String>,
 }
 
 pub fn run(flags: &ProjectFlags, args: Args) -> Result<i32, CliError> {
@@ -26,6 +30,7 @@ pub fn run(flags: &ProjectFlags, args: Args) -> Result<i32, CliError> {
         volumes: args.volumes,
         remove_orphans: args.remove_orphans,
         timeout: args.timeout,
+        rmi: args.rmi,
     };
     berth_compose::down::down(&engine, &project, &opts, &mut progress::plain)?;
     Ok(0)

@@ -47,6 +47,12 @@ pub struct Args {
     /// Working directory inside the container
     #[arg(short, long)]
     pub workdir: Option<String>,
+    /// Bind mount a volume
+    #[arg(short, long)]
+    pub volume: Vec<String>,
+    /// Add or override a label
+    #[arg(short, long)]
+    pub label: Vec<String>,
     pub service: String,
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<String>,
@@ -94,6 +100,8 @@ pub fn run(flags: &ProjectFlags, args: Args) -> Result<i32, CliError> {
         workdir: args.workdir.clone(),
         service_ports: args.service_ports,
         publish: args.publish.clone(),
+        volumes: args.volume.clone(),
+        labels: args.label.clone(),
         remove: args.rm,
         interactive,
         tty,

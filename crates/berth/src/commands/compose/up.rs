@@ -57,6 +57,9 @@ pub struct Args {
     /// Build images before starting containers
     #[arg(long)]
     pub build: bool,
+    /// Recreate anonymous volumes instead of retrieving data from the previous containers
+    #[arg(short = 'V', long)]
+    pub renew_anon_volumes: bool,
     /// Watch source code and rebuild/refresh containers when files are updated
     #[arg(short, long, conflicts_with = "detach")]
     pub watch: bool,
@@ -95,6 +98,7 @@ pub fn run(flags: &ProjectFlags, args: Args) -> Result<i32, CliError> {
         timeout: args.timeout,
         build: args.build,
         no_build: args.no_build,
+        renew_anon_volumes: args.renew_anon_volumes,
     };
     let mut watcher = match args.watch {
         true => Some(super::watch::Watcher::new(&project, false)?),
