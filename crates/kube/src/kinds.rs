@@ -67,6 +67,8 @@ pub const VERBS: &[&str] = &[
 pub fn subresource_verbs(subresource: &str) -> &'static [&'static str] {
     match subresource {
         "log" => &["get"],
+        // kube-apiserver's streaming subresources: GET (WebSocket) and POST (SPDY).
+        "exec" | "attach" | "portforward" => &["create", "get"],
         _ => &["get", "patch", "update"],
     }
 }
@@ -117,7 +119,11 @@ pub fn all() -> &'static [Kind] {
             kind::<core::v1::Namespace>(&["ns"], &[], &["status"]),
             kind::<core::v1::ConfigMap>(&["cm"], &[], &[]),
             kind::<core::v1::Secret>(&[], &[], &[]),
-            kind::<core::v1::Pod>(&["po"], &["all"], &["status", "log"]),
+            kind::<core::v1::Pod>(
+                &["po"],
+                &["all"],
+                &["status", "log", "exec", "attach", "portforward"],
+            ),
             kind::<core::v1::Service>(&["svc"], &["all"], &["status"]),
             kind::<core::v1::Event>(&["ev"], &[], &[]),
             kind::<core::v1::Node>(&["no"], &[], &["status"]),

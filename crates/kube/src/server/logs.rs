@@ -17,7 +17,10 @@ const CONTAINER_NAME_LABEL: &str = "io.kubernetes.container.name";
 
 /// Which container of the pod the request means: `?container=`, else the default-container
 /// annotation, else the only (or first) one.
-fn container_of(pod: &Value, query: &HashMap<String, String>) -> Result<String, ApiError> {
+pub(super) fn container_of(
+    pod: &Value,
+    query: &HashMap<String, String>,
+) -> Result<String, ApiError> {
     let names: Vec<&str> = pod["spec"]["containers"]
         .as_array()
         .into_iter()
@@ -51,7 +54,7 @@ fn container_of(pod: &Value, query: &HashMap<String, String>) -> Result<String, 
 }
 
 /// The engine's id of the pod's container, its newest attempt.
-fn find_container(
+pub(super) fn find_container(
     engine: &berth_engine::Engine,
     uid: &str,
     container: &str,

@@ -1,11 +1,16 @@
 //! The API server: `berth serve --kube ADDR` binds here, then serves on its own runtime.
 
+mod exec;
 mod logs;
+mod portforward;
 mod protobuf;
 mod resources;
 mod routes;
+mod spdy;
+mod streaming;
 mod tls;
 mod watch;
+mod websocket;
 
 use std::net::SocketAddr;
 use std::path::Path;

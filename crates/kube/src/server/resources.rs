@@ -151,6 +151,12 @@ pub async fn handle(
         Ok(t) => t,
         Err(e) => return error(&e),
     };
+    if matches!(
+        target.subresource.as_deref(),
+        Some("exec" | "attach" | "portforward")
+    ) {
+        return super::streaming::handle(app, target, request).await;
+    }
     let method = request.method().clone();
     let content_type = request
         .headers()
