@@ -53,7 +53,7 @@ if [ "${1:-}" = "--install" ]; then
     install="--install"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq hyperfine runc busybox-static podman docker.io >/dev/null || true
+    apt-get install -y -qq hyperfine runc busybox-static podman podman-compose docker.io >/dev/null || true
 fi
 RUNS=${1:-50}
 IDLE=${2:-50}
