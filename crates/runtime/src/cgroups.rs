@@ -59,8 +59,14 @@ pub fn update(
         .map_err(|e| failed(e.into()))
 }
 
-/// The caller's place in the named cgroup v1 hierarchies (name=systemd), moved into a
+/// The calling thread's place in the named cgroup v1 hierarchies (name=systemd), moved into a
 /// container's cgroup for as long as this lives.
+///
+/// The thread moves, not the process: "0" written to `tasks` is the one cgroup move the kernel
+/// makes without its global threadgroup lock, whose RCU grace period costs 5-15 ms a write
+/// here (`cgroup.procs` pays it). A child takes the cgroups of the thread that forks it, so the
+/// thread that creates the container is the one to move. libcontainer's own joins avoid it
+/// the same way (vendor/README.md).
 ///
 /// libcontainer joins only the v1 controllers it manages, and mounts every v1 hierarchy of
 /// its caller into the container: without this a container's /sys/fs/cgroup/systemd is the
@@ -68,22 +74,22 @@ pub fn update(
 /// name=systemd:/docker/<id>. A process forked while this lives (the container's init)
 /// stays in the container's cgroup; the caller goes back when this is dropped.
 pub struct NamedHierarchies {
-    /// The cgroup.procs file of each named hierarchy the caller was in before.
+    /// The `tasks` file of each named hierarchy's cgroup the calling thread was in before.
     previous: Vec<PathBuf>,
 }
 
 impl NamedHierarchies {
-    /// Moves the calling process (single-threaded: the shim) into `cgroup_path` (e.g.
-    /// "/berth/<id>") of every named v1 hierarchy. Best effort: a hierarchy that cannot be
+    /// Moves the calling thread into `cgroup_path` (e.g. "/berth/<id>") of every named v1
+    /// hierarchy; drop it on the same thread. Best effort: a hierarchy that cannot be
     /// joined is left as it was (the container's cgroup mount is read-only either way).
     pub fn join(cgroup_path: &str) -> NamedHierarchies {
         let mut previous = Vec::new();
         if cgroup_path.is_empty() {
             return NamedHierarchies { previous };
         }
-        // /proc/self/cgroup, not mountinfo (long on a busy host): "9:name=systemd:/a/path".
+        // /proc/thread-self/cgroup, not mountinfo (long on a busy host): "9:name=systemd:/a/path".
         // libcontainer mounts only what is under /sys/fs/cgroup, so that is where to look.
-        let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+        let own = std::fs::read_to_string("/proc/thread-self/cgroup").unwrap_or_default();
         let relative = cgroup_path.trim_start_matches('/');
         for line in own.lines() {
             let mut fields = line.splitn(3, ':');
@@ -97,11 +103,11 @@ impl NamedHierarchies {
             };
             let root = Path::new("/sys/fs/cgroup").join(name);
             let target = root.join(relative);
-            let joined = std::fs::create_dir_all(&target)
-                .and_then(|_| std::fs::write(target.join("cgroup.procs"), "0"));
+            let joined =
+                std::fs::create_dir_all(&target).and_then(|_| write_tasks(&target.join("tasks")));
             if joined.is_ok() {
                 let current = current.trim_start_matches('/');
-                previous.push(root.join(current).join("cgroup.procs"));
+                previous.push(root.join(current).join("tasks"));
             }
         }
         NamedHierarchies { previous }
@@ -110,10 +116,20 @@ impl NamedHierarchies {
 
 impl Drop for NamedHierarchies {
     fn drop(&mut self) {
-        for procs in &self.previous {
-            let _ = std::fs::write(procs, "0");
+        for tasks in &self.previous {
+            let _ = write_tasks(tasks);
         }
     }
+}
+
+/// Moves the calling thread into the cgroup whose `tasks` file this is (without truncating:
+/// cgroup files take writes as they come).
+fn write_tasks(tasks: &Path) -> std::io::Result<()> {
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(tasks)?
+        .write_all(b"0")
 }
 
 /// Removes the cgroup at `path` (e.g. "/berth/<id>") from every hierarchy. Its processes must
