@@ -247,3 +247,67 @@ fn services_by_name_node_ports_readiness_and_rule_cleanup() {
         "the services' table outlived its bridge"
     );
 }
+
+/// The row of `kubectl top` whose first column is `name`, split into columns.
+fn top_row(table: &str, name: &str) -> Option<Vec<String>> {
+    table
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(name))
+        .map(|l| l.split_whitespace().map(String::from).collect())
+}
+
+/// "123m" -> 123, "45Mi" -> 45.
+fn figure(text: &str, unit: &str) -> u64 {
+    text.strip_suffix(unit)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{text:?} is not a figure in {unit}"))
+}
+
+#[test]
+fn kubectl_top_shows_pod_and_node_usage() {
+    let kubectls = kubectls();
+    let env = required_env();
+    env.image("bb", &[]);
+    let api = Api::start(&env);
+    // One container that spins (CPU) and holds 16 MiB of a tmpfs file in its memory.
+    let r = api.apply(
+        &kubectls[0],
+        "apiVersion: v1
+kind: Pod
+metadata: {name: busy, labels: {app: busy}}
+spec:
+  containers:
+  - name: spin
+    image: bb
+    command: [sh, -c, 'head -c 16777216 /dev/zero > /dev/shm/ballast; while :; do :; done']
+",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for kubectl in &kubectls {
+        let row = eventually(
+            Duration::from_secs(30),
+            "kubectl top pods to show busy",
+            || {
+                let r = api.kubectl(kubectl, &["top", "pods"]);
+                let row = top_row(&r.stdout, "busy").ok_or(format!("{}{}", r.stdout, r.stderr))?;
+                (figure(&row[1], "m") > 0).then_some(row).ok_or(r.stdout)
+            },
+        );
+        assert!(figure(&row[2], "Mi") >= 16, "{}: {row:?}", name(kubectl));
+        let containers = api.ok(kubectl, &["top", "pod", "-l", "app=busy", "--containers"]);
+        let row = top_row(&containers, "busy").unwrap_or_else(|| panic!("{containers}"));
+        assert_eq!(row[1], "spin", "{containers}");
+
+        // The node: used CPU and memory against its real capacity.
+        let nodes = api.ok(kubectl, &["top", "node"]);
+        let header: Vec<&str> = nodes.lines().next().unwrap().split_whitespace().collect();
+        assert_eq!(header[0], "NAME", "{nodes}");
+        let node = nodes.lines().nth(1).unwrap_or_else(|| panic!("{nodes}"));
+        let cols: Vec<&str> = node.split_whitespace().collect();
+        assert!(figure(cols[1], "m") > 0, "{nodes}");
+        assert!(cols[2].ends_with('%') && cols[4].ends_with('%'), "{nodes}");
+        let memory = figure(cols[3], "Mi");
+        let percent: u64 = cols[4].trim_end_matches('%').parse().unwrap();
+        assert!(memory > 16 && percent <= 100, "{nodes}");
+    }
+}

@@ -65,12 +65,16 @@ pub fn api_group_list() -> Value {
                 .collect();
             json!({"name": group, "versions": versions, "preferredVersion": versions[0]})
         })
+        .chain(std::iter::once(metrics_api_group()))
         .collect();
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
 /// `/apis/GROUP`: one APIGroup.
 pub fn api_group(group: &str) -> Option<Value> {
+    if group == METRICS_GROUP {
+        return Some(metrics_api_group());
+    }
     let versions: Vec<Value> = versions_of(group)
         .into_iter()
         .map(|v| json!({"groupVersion": format!("{group}/{v}"), "version": v}))
@@ -98,6 +102,9 @@ fn subresource_kind(kind: &Kind, subresource: &str) -> (&'static str, &'static s
 
 /// `/api/v1`, `/apis/GROUP/VERSION`: the APIResourceList.
 pub fn resource_list(group: &str, version: &str) -> Option<Value> {
+    if (group, version) == (METRICS_GROUP, METRICS_VERSION) {
+        return Some(metrics_resource_list());
+    }
     let mut resources = Vec::new();
     for kind in served(group, version) {
         let mut resource = json!({
@@ -188,6 +195,7 @@ pub fn aggregated(core: bool, api_version: &str) -> Value {
                     .collect();
                 json!({"metadata": {"name": group}, "versions": versions})
             })
+            .chain(std::iter::once(metrics_aggregated_item()))
             .collect()
     };
     json!({
@@ -196,6 +204,41 @@ pub fn aggregated(core: bool, api_version: &str) -> Value {
         "metadata": {},
         "items": items,
     })
+}
+
+/// metrics.k8s.io, served by [`crate::metrics`] (no stored kind: its objects are read live).
+pub const METRICS_GROUP: &str = "metrics.k8s.io";
+pub const METRICS_VERSION: &str = "v1beta1";
+
+/// `/apis/metrics.k8s.io`: the APIGroup.
+pub fn metrics_api_group() -> Value {
+    let version = json!({"groupVersion": format!("{METRICS_GROUP}/{METRICS_VERSION}"), "version": METRICS_VERSION});
+    json!({"kind": "APIGroup", "apiVersion": "v1", "name": METRICS_GROUP, "versions": [version], "preferredVersion": version})
+}
+
+/// `/apis/metrics.k8s.io/v1beta1`: the APIResourceList.
+pub fn metrics_resource_list() -> Value {
+    json!({
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": format!("{METRICS_GROUP}/{METRICS_VERSION}"),
+        "resources": [
+            {"name": "nodes", "singularName": "", "namespaced": false, "kind": "NodeMetrics", "verbs": ["get", "list"]},
+            {"name": "pods", "singularName": "", "namespaced": true, "kind": "PodMetrics", "verbs": ["get", "list"]},
+        ],
+    })
+}
+
+/// The group's entry of the aggregated discovery document.
+pub fn metrics_aggregated_item() -> Value {
+    let resource = |name: &str, kind: &str, scope: &str| {
+        json!({"resource": name, "responseKind": {"group": METRICS_GROUP, "version": METRICS_VERSION, "kind": kind},
+            "scope": scope, "singularResource": "", "verbs": ["get", "list"]})
+    };
+    json!({"metadata": {"name": METRICS_GROUP}, "versions": [{"version": METRICS_VERSION, "freshness": "Current", "resources": [
+        resource("nodes", "NodeMetrics", "Cluster"),
+        resource("pods", "PodMetrics", "Namespaced"),
+    ]}]})
 }
 
 #[cfg(test)]

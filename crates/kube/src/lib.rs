@@ -17,6 +17,7 @@ pub mod error;
 pub mod kinds;
 pub mod kubeconfig;
 pub mod kubelet;
+pub mod metrics;
 pub mod node;
 pub mod objects;
 pub mod openapi;

@@ -31,6 +31,9 @@ pub fn this_host() -> Value {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let capacity =
         json!({"cpu": cpus.to_string(), "memory": format!("{}Ki", memory_kib()), "pods": "110"});
+    // The kubelet's default hard eviction threshold (memory.available<100Mi) is held back.
+    let mut allocatable = capacity.clone();
+    allocatable["memory"] = json!(format!("{}Ki", memory_kib().saturating_sub(100 * 1024)));
     let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
     json!({
         "metadata": {"name": hostname(), "labels": {
@@ -41,7 +44,7 @@ pub fn this_host() -> Value {
         "spec": {},
         "status": {
             "capacity": capacity,
-            "allocatable": capacity,
+            "allocatable": allocatable,
             "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
                 "message": "berth is posting ready status", "lastHeartbeatTime": now, "lastTransitionTime": now}],
             "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}, {"type": "Hostname", "address": hostname()}],

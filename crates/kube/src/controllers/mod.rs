@@ -45,6 +45,10 @@ pub fn start(objects: Arc<Objects>, node: String) {
         .spawn(move || services::run(proxied))
         .expect("spawning the service proxy's thread");
     std::thread::Builder::new()
+        .name("kube-metrics".into())
+        .spawn(crate::metrics::run_sampler)
+        .expect("spawning the metrics sampler's thread");
+    std::thread::Builder::new()
         .name("kube-dns".into())
         .spawn(move || cluster_dns::run(services_objects))
         .expect("spawning the cluster DNS's thread");

@@ -14,7 +14,7 @@ mod error;
 mod images;
 mod infra;
 mod io;
-mod names;
+pub mod names;
 mod objects;
 pub mod play;
 mod probes;

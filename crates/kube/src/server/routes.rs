@@ -145,6 +145,18 @@ async fn handle(
             let rest: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
             resources::handle(app, "", "v1", rest, query, accept, request).await
         }
+        [
+            "apis",
+            discovery::METRICS_GROUP,
+            discovery::METRICS_VERSION,
+            rest @ ..,
+        ] if get => {
+            let rest: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
+            match crate::metrics::handle(&app, &rest, &query) {
+                Ok(value) => ok(&value),
+                Err(e) => error(&e),
+            }
+        }
         ["apis", group, version, rest @ ..] => {
             let (group, version) = (group.to_string(), version.to_string());
             let rest: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
