@@ -441,3 +441,172 @@ fn a_foreign_platform_run_without_an_emulator_and_a_multi_platform_build_say_why
     }
     assert_clean(&env);
 }
+
+/// Serves `body` for every GET on 127.0.0.1:<port> until the test ends; returns the port and
+/// the count of requests served.
+fn serve(body: &'static str) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = served.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (port, served)
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    let out = std::process::Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(data)?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn add_checksum_copy_exclude_parents_chown_and_heredocs() {
+    let env = required_env();
+    env.image("bb", &[]);
+    let body = "downloaded body\n";
+    let (port, served) = serve(body);
+    let sum = sha256_hex(body.as_bytes());
+    let dockerfile = format!(
+        "# syntax=docker/dockerfile:1\n# escape=`\n# check=skip=all\nFROM bb\n\
+         ADD --checksum=sha256:{sum} http://127.0.0.1:{port}/f.txt /dl/\n\
+         COPY --exclude=*.md --exclude=skip src/ /src/\n\
+         COPY --parents a/x.txt b/./c/y.txt /par/\n\
+         COPY --chown=alice:staff --chmod=640 a/x.txt /owned-names\n\
+         COPY --chown=1000:50 a/x.txt /owned-numbers\n\
+         RUN <<A cat > /h1 && <<-B cat > /h2\nfirst\nA\n\tsecond\n\tB\n\
+         COPY <<EOF /heredoc.txt\nfrom a heredoc\nEOF\n\
+         RUN echo one `\n  two > /escaped\n"
+    );
+    let ctx = context(
+        &env,
+        "ctx",
+        &[
+            ("src/keep.txt", "keep\n"),
+            ("src/README.md", "readme\n"),
+            ("src/skip/x", "x\n"),
+            ("a/x.txt", "ax\n"),
+            ("b/c/y.txt", "by\n"),
+            ("Dockerfile", &dockerfile),
+        ],
+    );
+    build_ok(&env, &["-t", "files"], &ctx);
+    let got = run_out(
+        &env,
+        &[
+            "files",
+            "sh",
+            "-c",
+            "cat /dl/f.txt; ls /src; cat /par/a/x.txt /par/c/y.txt; \
+           busybox stat -c '%u:%g %a' /owned-names /owned-numbers; cat /h1 /h2 /heredoc.txt /escaped",
+        ],
+    );
+    assert_eq!(
+        got,
+        "downloaded body\nkeep.txt\nax\nby\n1000:50 640\n1000:50 644\nfirst\nsecond\nfrom a heredoc\none two"
+    );
+    assert_eq!(served.load(std::sync::atomic::Ordering::SeqCst), 1);
+    // The checksum names the download's content: a rebuild is cached without fetching it.
+    let again = build_ok(&env, &["-t", "files"], &ctx);
+    assert!(again.contains("CACHED"), "{again}");
+    assert_eq!(served.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+    // A checksum that does not match: the line, the option, nothing stored.
+    let images_before = env.ok(&["images", "-a", "-q"]);
+    let wrong = "0".repeat(64);
+    let bad = context(
+        &env,
+        "bad",
+        &[(
+            "Dockerfile",
+            &format!("FROM bb\nADD --checksum=sha256:{wrong} http://127.0.0.1:{port}/f.txt /f\n"),
+        )],
+    );
+    let r = build(&env, &[], &bad);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!(
+            "Dockerfile:2: ADD --checksum=sha256:{wrong}: http://127.0.0.1:{port}/f.txt has sha256:{sum}: checksum mismatch"
+        )),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(env.ok(&["images", "-a", "-q"]), images_before);
+    assert_clean(&env);
+}
+
+#[test]
+fn copy_link_layers_are_rebased_onto_a_new_base_without_copying() {
+    let env = required_env();
+    env.image("bb", &[]);
+    let base = context(
+        &env,
+        "base",
+        &[("Dockerfile", "FROM bb\nRUN echo other > /other\n")],
+    );
+    build_ok(&env, &["-t", "bb2"], &base);
+    let ctx = context(
+        &env,
+        "ctx",
+        &[
+            ("app/big.txt", "payload\n"),
+            (
+                "Dockerfile",
+                "FROM bb\nWORKDIR /srv\nCOPY --link app/ ./app/\n",
+            ),
+        ],
+    );
+    build_ok(&env, &["-t", "linked1"], &ctx);
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM bb2\nWORKDIR /srv\nCOPY --link app/ ./app/\n",
+    )
+    .unwrap();
+    let progress = build_ok(&env, &["-t", "linked2"], &ctx);
+    assert!(
+        progress.lines().any(|l| l.ends_with("CACHED")) && progress.contains("COPY --link"),
+        "{progress}"
+    );
+    let top = |image: &str| {
+        let layers = env.ok(&[
+            "image",
+            "inspect",
+            "--format",
+            "{{json .RootFS.Layers}}",
+            image,
+        ]);
+        let layers: Vec<String> = serde_json::from_str(layers.trim()).unwrap();
+        layers.last().unwrap().clone()
+    };
+    // The same layer on both bases.
+    assert_eq!(top("linked1"), top("linked2"));
+    assert_eq!(
+        run_out(&env, &["linked2", "cat", "/srv/app/big.txt", "/other"]),
+        "payload\nother"
+    );
+    assert_clean(&env);
+}

@@ -58,7 +58,7 @@ pub enum Source {
 }
 
 /// COPY and ADD.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Copy {
     pub add: bool,
     pub from: Option<String>,
@@ -66,6 +66,17 @@ pub struct Copy {
     pub chmod: Option<String>,
     pub sources: Vec<Source>,
     pub dest: String,
+    /// ADD `--checksum=sha256:<hex>` of a downloaded source.
+    pub checksum: Option<String>,
+    /// ADD `--keep-git-dir` of a git source.
+    pub keep_git_dir: bool,
+    /// `--link`: a layer of its own, independent of the layers below (rebased on a new base
+    /// without being copied again).
+    pub link: bool,
+    /// COPY `--parents`: each source keeps its parent directories under the destination.
+    pub parents: bool,
+    /// `--exclude` patterns (repeatable).
+    pub excludes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -112,16 +123,8 @@ pub enum Kind {
 
 /// Parses `text`; `file` names it in errors ("Dockerfile:3: unknown instruction: FOO").
 pub fn parse(text: &str, file: &str) -> Result<Dockerfile, Error> {
-    if let Some((line, count)) = run_with_several_heredocs(text) {
-        return Err(Error::at(
-            file,
-            line,
-            format!(
-                "RUN with {count} here-documents is not supported by berth's builder (one per RUN)"
-            ),
-        ));
-    }
-    let rewritten = heredoc_first(text);
+    let (several, scripts) = several_heredoc_runs(text);
+    let rewritten = heredoc_first(&several);
     let text = rewritten.as_str();
     let parsed = pd::parse(text).map_err(|e| Error::at(file, e.line(), format!("{e:#}")))?;
     let escape = parsed
@@ -160,7 +163,19 @@ pub fn parse(text: &str, file: &str) -> Result<Dockerfile, Error> {
             });
             continue;
         }
-        let kind = convert(instruction, &source, escape).map_err(at)?;
+        let mut kind = convert(instruction, &source, escape).map_err(at)?;
+        let mut source = source;
+        // A RUN with several here-documents: its shell runs the original text.
+        if let Kind::Run {
+            command: Command::Shell(cmd),
+            ..
+        } = &mut kind
+            && let Some(k) = cmd.strip_prefix(SEVERAL_HEREDOCS)
+            && let Some((original, script)) = k.parse::<usize>().ok().and_then(|k| scripts.get(k))
+        {
+            *cmd = script.clone();
+            source = original.clone();
+        }
         let instr = Instruction {
             line,
             text: source,
@@ -191,49 +206,98 @@ pub fn parse(text: &str, file: &str) -> Result<Dockerfile, Error> {
     })
 }
 
+/// The placeholder command of a RUN with several here-documents (its index follows).
+const SEVERAL_HEREDOCS: &str = "berth-several-heredocs-";
+
+/// RUNs that open several terminated here-documents (`RUN <<A cat > a && <<B cat > b`):
+/// BuildKit hands the whole text, documents included, to the shell. parse-dockerfile keeps one
+/// document per RUN, so each such RUN becomes a one-line placeholder (flags kept) and its
+/// documents' lines comments: line numbers do not change. Returns the rewritten text and, by
+/// placeholder index, the original instruction text and the shell script.
+fn several_heredoc_runs(text: &str) -> (String, Vec<(String, String)>) {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let mut out = String::with_capacity(text.len());
+    let mut scripts = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i];
+        let trimmed = line.trim_start();
+        let is_run = trimmed.len() >= 4 && trimmed[..4].eq_ignore_ascii_case("RUN ");
+        let end = if is_run {
+            several_heredocs_end(&lines, i)
+        } else {
+            None
+        };
+        let Some(end) = end else {
+            out.push_str(line);
+            i += 1;
+            continue;
+        };
+        let indent = &line[..line.len() - trimmed.len()];
+        let body = trimmed[4..].trim_start();
+        let flags_len: usize = body
+            .split(' ')
+            .take_while(|w| w.starts_with("--"))
+            .map(|w| w.len() + 1)
+            .sum();
+        let flags = &body[..flags_len.min(body.len())];
+        let command = body[flags_len.min(body.len())..].trim_end_matches(['\n', '\r']);
+        let mut script = format!("{command}\n");
+        for l in &lines[i + 1..=end] {
+            script.push_str(l.trim_end_matches(['\n', '\r']));
+            script.push('\n');
+        }
+        let original: String = lines[i..=end].concat().trim_end().to_string();
+        out.push_str(&format!(
+            "{indent}RUN {flags}{SEVERAL_HEREDOCS}{}\n",
+            scripts.len()
+        ));
+        for _ in i + 1..=end {
+            out.push_str("#\n");
+        }
+        scripts.push((original, script));
+        i = end + 1;
+    }
+    (out, scripts)
+}
+
+/// When the RUN at `start` opens more than one here-document, each terminated below in turn:
+/// the index of the last terminator's line.
+fn several_heredocs_end(lines: &[&str], start: usize) -> Option<usize> {
+    let mut rest = lines[start];
+    let mut docs = Vec::new();
+    while let Some(pos) = rest.find("<<") {
+        let after = &rest[pos + 2..];
+        rest = after;
+        let dash = after.starts_with('-');
+        let after = after
+            .trim_start_matches('-')
+            .trim_start_matches(['"', '\'']);
+        let name: String = after
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        if name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
+            docs.push((name, dash));
+        }
+    }
+    if docs.len() < 2 {
+        return None;
+    }
+    let mut at = start;
+    for (name, dash) in docs {
+        let found = lines[at + 1..].iter().position(|l| {
+            let l = l.trim_end_matches(['\n', '\r']);
+            l == name || (dash && l.trim_start_matches('\t') == name)
+        })?;
+        at += 1 + found;
+    }
+    Some(at)
+}
+
 /// parse-dockerfile reads a RUN here-document only right after RUN (`RUN <<EOF cmd`); Docker
 /// also allows it later in the command (`RUN cat <<EOF > /f`). Such lines are rewritten to the
 /// first form, which runs the same shell command; line numbers do not change.
-/// The first RUN line (1-based) that opens more than one terminated here-document, with the
-/// count. The parser keeps only the first document's body and the executor feeds one, so
-/// such a RUN is refused instead of being built without the others.
-fn run_with_several_heredocs(text: &str) -> Option<(usize, usize)> {
-    let lines: Vec<&str> = text.lines().collect();
-    for (i, line) in lines.iter().enumerate() {
-        let trimmed = line.trim_start();
-        if trimmed.len() < 4 || !trimmed[..4].eq_ignore_ascii_case("RUN ") {
-            continue;
-        }
-        let mut count = 0;
-        let mut rest = &trimmed[4..];
-        while let Some(pos) = rest.find("<<") {
-            let after = &rest[pos + 2..];
-            rest = after;
-            let dash = after.starts_with('-');
-            let after = after
-                .trim_start_matches('-')
-                .trim_start_matches(['"', '\'']);
-            let name: String = after
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .collect();
-            if !name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
-                continue;
-            }
-            let terminated = lines[i + 1..]
-                .iter()
-                .any(|l| *l == name || (dash && l.trim_start_matches('\t') == name));
-            if terminated {
-                count += 1;
-            }
-        }
-        if count > 1 {
-            return Some((i + 1, count));
-        }
-    }
-    None
-}
-
 fn heredoc_first(text: &str) -> String {
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
     let mut out = String::with_capacity(text.len());
@@ -607,21 +671,36 @@ fn copy(
 ) -> Result<Kind, String> {
     let name = if add { "ADD" } else { "COPY" };
     let allowed: &[&str] = if add {
-        &["chown", "chmod", "checksum", "keep-git-dir", "link"]
+        &[
+            "chown",
+            "chmod",
+            "checksum",
+            "keep-git-dir",
+            "link",
+            "exclude",
+        ]
     } else {
         &["from", "chown", "chmod", "link", "parents", "exclude"]
     };
     let fl = flags(options, allowed, name)?;
     let get = |n: &str| fl.iter().find(|(k, _)| k == n).and_then(|(_, v)| v.clone());
-    if let Some((flag, _)) = fl.iter().find(|(k, _)| {
-        matches!(
-            k.as_str(),
-            "checksum" | "keep-git-dir" | "parents" | "exclude"
-        )
-    }) {
-        return Err(format!(
-            "{name} --{flag} is not supported by berth's builder"
-        ));
+    // A boolean flag: bare, or =true/=false.
+    let on = |n: &str| -> Result<bool, String> {
+        match fl.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_deref()) {
+            None => Ok(false),
+            Some(None | Some("true")) => Ok(true),
+            Some(Some("false")) => Ok(false),
+            Some(Some(other)) => Err(format!("{name} --{n}={other}: expected true or false")),
+        }
+    };
+    let checksum = get("checksum");
+    if let Some(sum) = &checksum {
+        let hex = sum.strip_prefix("sha256:").unwrap_or("");
+        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(format!(
+                "{name} --checksum={sum}: expected sha256:<64 hex digits>"
+            ));
+        }
     }
     let mut names = heredoc_names(source).into_iter();
     let sources = src
@@ -643,6 +722,15 @@ fn copy(
         chmod: get("chmod"),
         sources,
         dest: dest.to_string(),
+        checksum,
+        keep_git_dir: on("keep-git-dir")?,
+        link: on("link")?,
+        parents: on("parents")?,
+        excludes: fl
+            .iter()
+            .filter(|(k, _)| k == "exclude")
+            .filter_map(|(_, v)| v.clone())
+            .collect(),
     }))
 }
 
@@ -801,6 +889,58 @@ mod tests {
                 security: None
             }
         );
+    }
+
+    #[test]
+    fn several_heredocs_in_one_run_go_to_the_shell_whole() {
+        let text = "# check=skip=JSONArgsRecommended\nFROM a\nRUN --network=none <<A cat > /a && <<-B cat > /b\none\nA\n\ttwo\n\tB\nRUN echo after\n";
+        let df = parse(text, "Dockerfile").unwrap();
+        let instrs = &df.stages[0].instructions;
+        match &instrs[0].kind {
+            Kind::Run {
+                command: Command::Shell(script),
+                heredoc: None,
+                network,
+                ..
+            } => {
+                assert_eq!(
+                    script,
+                    "<<A cat > /a && <<-B cat > /b\none\nA\n\ttwo\n\tB\n"
+                );
+                assert_eq!(network.as_deref(), Some("none"));
+            }
+            k => panic!("{k:?}"),
+        }
+        assert!(
+            instrs[0].text.starts_with("RUN --network=none <<A"),
+            "{}",
+            instrs[0].text
+        );
+        assert_eq!((instrs[0].line, instrs[1].line), (3, 8));
+    }
+
+    #[test]
+    fn copy_flags_of_buildkit() {
+        let df = parse(
+            "FROM a\nCOPY --link --parents --exclude=*.md --exclude=tmp a/ b/ /d/\nADD --checksum=sha256:0000000000000000000000000000000000000000000000000000000000000000 --keep-git-dir=false http://x/y /y\n",
+            "Dockerfile",
+        )
+        .unwrap();
+        match &df.stages[0].instructions[0].kind {
+            Kind::Copy(c) => {
+                assert!(c.link && c.parents && !c.add);
+                assert_eq!(c.excludes, ["*.md", "tmp"]);
+            }
+            k => panic!("{k:?}"),
+        }
+        match &df.stages[0].instructions[1].kind {
+            Kind::Copy(c) => assert!(c.add && c.checksum.is_some() && !c.keep_git_dir),
+            k => panic!("{k:?}"),
+        }
+        let e = parse("FROM a\nADD --checksum=md5:x http://x/y /y\n", "Dockerfile")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("Dockerfile:2: ADD --checksum=md5:x"), "{e}");
     }
 
     #[test]
