@@ -1,7 +1,7 @@
 //! The client I/O kubectl needs beyond JSON CRUD, driven by the real kubectl 1.27 and 1.33:
 //! protobuf request bodies (1.33's typed clients send them for `create` and `run`), and the
 //! streaming subresources: exec and attach, port-forward (1.33 over WebSocket, 1.27 over
-//! SPDY/3.1).
+//! SPDY/3.1), and logs of each attempt of a restarted container (-f, -p, --tail, --since).
 
 mod common;
 
@@ -361,5 +361,102 @@ struct KillOnDrop<'a>(&'a mut std::process::Child);
 impl Drop for KillOnDrop<'_> {
     fn drop(&mut self) {
         let _ = self.0.kill();
+    }
+}
+
+const LOGS_POD: &str = "apiVersion: v1
+kind: Pod
+metadata:
+  name: lg
+spec:
+  terminationGracePeriodSeconds: 1
+  volumes:
+  - name: data
+    emptyDir: {}
+  containers:
+  - name: main
+    image: bb
+    volumeMounts:
+    - {name: data, mountPath: /data}
+    command: [sh, -c, 'if [ -e /data/ran ]; then echo second; exec sleep 1000; fi; touch /data/ran; echo line1; echo line2; echo line3; exit 1']
+  - name: side
+    image: bb
+    command: [sh, -c, 'echo side-says-hi; exec sleep 1000']
+  - name: ticker
+    image: bb
+    command: [sh, -c, 'echo start; sleep 1; echo end; exit 1']
+";
+
+#[test]
+fn logs_of_each_attempt_followed_tailed_and_previous() {
+    let kubectls = kubectls();
+    let env = required_env();
+    env.image("bb", &[]);
+    let api = Api::start(&env);
+    let r = api.apply(&kubectls[1], LOGS_POD);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // main failed once and runs again.
+    common::eventually(Duration::from_secs(30), "main to restart", || {
+        let restarts = api.ok(
+            &kubectls[1],
+            &[
+                "get",
+                "pod",
+                "lg",
+                "-o",
+                r#"jsonpath={.status.containerStatuses[?(@.name=="main")].restartCount}"#,
+            ],
+        );
+        // Not created yet is a BadRequest: not yet.
+        let current = api
+            .kubectl(&kubectls[1], &["logs", "lg", "-c", "main"])
+            .stdout;
+        (restarts == "1" && current == "second\n")
+            .then_some(())
+            .ok_or(format!("{restarts} {current:?}"))
+    });
+    for kubectl in &kubectls {
+        let who = name(kubectl);
+        let logs = |args: &[&str]| {
+            let mut all = vec!["logs", "lg"];
+            all.extend_from_slice(args);
+            api.ok(kubectl, &all)
+        };
+        // The current attempt only; the previous one with -p; --tail of either.
+        assert_eq!(logs(&["-c", "main"]), "second\n", "{who}");
+        assert_eq!(
+            logs(&["-c", "main", "-p"]),
+            "line1\nline2\nline3\n",
+            "{who}"
+        );
+        assert_eq!(logs(&["-c", "main", "-p", "--tail=1"]), "line3\n", "{who}");
+        assert_eq!(
+            logs(&["-c", "side", "--since=1h"]),
+            "side-says-hi\n",
+            "{who}"
+        );
+        assert_eq!(logs(&["-c", "side", "--tail=0"]), "", "{who}");
+        let stamped = logs(&["-c", "side", "--timestamps"]);
+        assert!(
+            stamped.ends_with(" side-says-hi\n") && stamped.starts_with("20"),
+            "{who}: {stamped}"
+        );
+        // -f ends with the attempt it follows (the container restarts with the same lines).
+        assert_eq!(logs(&["-c", "ticker", "-f"]), "start\nend\n", "{who}");
+        let r = api.kubectl(kubectl, &["logs", "lg", "-c", "side", "-p"]);
+        assert_ne!(r.code, 0);
+        assert!(
+            r.stderr
+                .contains(r#"previous terminated container "side" in pod "lg" not found"#),
+            "{who}: {}",
+            r.stderr
+        );
+        let r = api.kubectl(kubectl, &["logs", "lg", "-c", "nope"]);
+        assert_ne!(r.code, 0);
+        assert!(
+            r.stderr.contains("container nope is not valid for pod lg"),
+            "{who}: {}",
+            r.stderr
+        );
     }
 }
