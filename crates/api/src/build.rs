@@ -121,6 +121,10 @@ pub async fn build(RawQuery(raw): RawQuery, request: Request) -> ApiResult<Respo
         ssh: Default::default(),
         allow_insecure: false,
         platform: get("platform").filter(|p| !p.is_empty()),
+        // BuildKit-only (sent over its session): the classic API has no field for them.
+        no_cache_filter: Vec::new(),
+        build_contexts: Default::default(),
+        outputs: Vec::new(),
     };
 
     // The body, chunk by chunk, into the blocking builder.

@@ -610,3 +610,106 @@ fn copy_link_layers_are_rebased_onto_a_new_base_without_copying() {
     );
     assert_clean(&env);
 }
+
+#[test]
+fn build_contexts_outputs_metadata_and_no_cache_filter() {
+    let env = required_env();
+    env.image("bb", &[]);
+    let base = context(
+        &env,
+        "base",
+        &[("Dockerfile", "FROM bb\nRUN echo from-image > /marker\n")],
+    );
+    build_ok(&env, &["-t", "special-base"], &base);
+    let extra = context(&env, "extra", &[("data/e.txt", "extra\n")]);
+    let dockerfile = "FROM bb AS prep\nRUN echo prep > /prep\n\
+        FROM basectx\n\
+        COPY --from=files data/e.txt /e.txt\n\
+        COPY --from=prep /prep /prep\n\
+        RUN --mount=type=bind,from=files,source=data,target=/d cat /d/e.txt > /mounted\n";
+    let ctx = context(&env, "ctx", &[("Dockerfile", dockerfile)]);
+    let out_dir = env.root.parent().unwrap().join("out");
+    let out_tar = env.root.parent().unwrap().join("out.tar");
+    let meta = env.root.parent().unwrap().join("meta.json");
+    let files_ctx = format!("files={}", extra.display());
+    let local = format!("type=local,dest={}", out_dir.display());
+    let tar = format!("type=tar,dest={}", out_tar.display());
+    let meta_arg = meta.to_string_lossy().into_owned();
+    let args = [
+        "-t",
+        "ctxs",
+        "--build-context",
+        "basectx=docker-image://special-base",
+        "--build-context",
+        &files_ctx,
+        "-o",
+        &local,
+        "--output",
+        &tar,
+        "--metadata-file",
+        &meta_arg,
+    ];
+    build_ok(&env, &args, &ctx);
+    for f in ["marker", "e.txt", "prep", "mounted"] {
+        assert!(
+            out_dir.join(f).is_file(),
+            "{f} missing from the local output"
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(out_dir.join("mounted")).unwrap(),
+        "extra\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out_dir.join("marker")).unwrap(),
+        "from-image\n"
+    );
+    let listing = std::process::Command::new("tar")
+        .arg("-tf")
+        .arg(&out_tar)
+        .output()
+        .unwrap();
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    let names: Vec<&str> = listing
+        .lines()
+        .map(|l| l.trim_start_matches("./"))
+        .collect();
+    assert!(
+        names.contains(&"e.txt") && names.contains(&"bin/busybox"),
+        "{listing}"
+    );
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&meta).unwrap()).unwrap();
+    let id = env.ok(&["image", "inspect", "--format", "{{.Id}}", "ctxs"]);
+    assert_eq!(meta["containerimage.config.digest"], id.trim());
+    assert!(
+        meta["image.name"].as_str().unwrap().contains("ctxs"),
+        "{meta}"
+    );
+
+    // A changed file of a directory context misses the cache; --no-cache-filter reruns a stage.
+    std::fs::write(extra.join("data/e.txt"), "changed\n").unwrap();
+    let progress = build_ok(&env, &args[..6], &ctx);
+    assert_eq!(run_out(&env, &["ctxs", "cat", "/mounted"]), "changed");
+    let prep_cached = |p: &str| {
+        p.lines().any(|l| l.contains("[prep 2/2]")) && {
+            let n = p
+                .lines()
+                .find(|l| l.contains("[prep 2/2]"))
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap()
+                .to_string();
+            p.lines().any(|l| l == format!("{n} CACHED"))
+        }
+    };
+    assert!(prep_cached(&progress), "{progress}");
+    let progress = build_ok(
+        &env,
+        &[&args[..6], &["--no-cache-filter", "prep"]].concat(),
+        &ctx,
+    );
+    assert!(!prep_cached(&progress), "{progress}");
+    assert_clean(&env);
+}

@@ -25,6 +25,7 @@ mod copy;
 mod emulator;
 mod fs_step;
 mod host;
+mod output;
 mod report;
 mod run;
 mod stage;
@@ -70,6 +71,31 @@ pub struct BuildRequest {
     pub allow_insecure: bool,
     /// `--platform os/arch[/variant]`: the target platform (the host's when None).
     pub platform: Option<String>,
+    /// `--no-cache-filter STAGE`: stages whose steps never come from the cache.
+    pub no_cache_filter: Vec<String>,
+    /// `--build-context NAME=DIR|docker-image://IMAGE`: what FROM NAME, COPY --from=NAME and
+    /// RUN --mount=from=NAME mean, over a stage or an image of that name.
+    pub build_contexts: BTreeMap<String, NamedContext>,
+    /// `--output`: where the result's files go besides the image store.
+    pub outputs: Vec<Output>,
+}
+
+/// A `--build-context` value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NamedContext {
+    /// A local directory, read like the build context.
+    Dir(PathBuf),
+    /// `docker-image://NAME`: an image, local or pulled.
+    Image(String),
+}
+
+/// A `--output` destination for the result's filesystem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// `type=local,dest=DIR`: the files, in a directory.
+    Local(PathBuf),
+    /// `type=tar,dest=FILE`: the files, as one tar archive.
+    Tar(PathBuf),
 }
 
 /// A build secret's bytes; never shown by `Debug` (requests are logged).
@@ -403,6 +429,12 @@ pub fn build<H: BuildHost>(
 
     // Register the result: a named image from here on.
     host.register(&image_id, &tags)?;
+    for output in &request.outputs {
+        let n = shared.next_step();
+        shared.plain(&format!("#{n} exporting to {}", output.describe()));
+        output::export(host, &dirs.scratch, &image_id, output)?;
+        shared.plain(&format!("#{n} DONE"));
+    }
     let n = shared.next_step();
     shared.plain(&format!("#{n} exporting to image"));
     shared.plain(&format!("#{n} writing image {image_id} done"));

@@ -138,6 +138,19 @@ pub fn build_stage<H: BuildHost>(host: &H, shared: &Shared<'_>, index: usize) ->
         None => format!("FROM {}", stage.base),
     });
     let started = std::time::Instant::now();
+    // `--build-context NAME=docker-image://IMAGE` replaces FROM NAME.
+    let base = match shared.request.build_contexts.get(&base) {
+        Some(crate::NamedContext::Image(image)) => image.clone(),
+        Some(crate::NamedContext::Dir(dir)) => {
+            return Err(BuildError::Dockerfile(format!(
+                "{file}:{}: FROM {base}: the build context {base} is a directory ({}), not an \
+                 image",
+                stage.line,
+                dir.display()
+            )));
+        }
+        None => base,
+    };
     let base_id = if base == "scratch" {
         None
     } else if let Some(j) = shared.stage_index(&base).filter(|j| *j < index) {
@@ -267,7 +280,58 @@ pub fn build_stage<H: BuildHost>(host: &H, shared: &Shared<'_>, index: usize) ->
     run.materialize()
 }
 
+/// What a `--from=` names: an image (a stage's, a named context's, or by name), or a
+/// directory given as `--build-context NAME=DIR`.
+pub(crate) enum FromSource {
+    Image(String),
+    Dir(std::path::PathBuf),
+}
+
+impl FromSource {
+    /// Its part of a step's cache key: the image's id, or the digest of the directory's files.
+    fn key(&self) -> std::result::Result<String, String> {
+        match self {
+            FromSource::Image(id) => Ok(id.clone()),
+            FromSource::Dir(dir) => {
+                let ignore = berth_build::ignore::Ignore::parse("");
+                let scanned = berth_build::context::Context::scan(dir, &ignore)
+                    .map_err(|e| format!("reading the build context {}: {e}", dir.display()))?;
+                Ok(format!("dir:{}", scanned.digest_of("").unwrap_or_default()))
+            }
+        }
+    }
+
+    /// A throwaway view of its files (writes land in the view's upper dir).
+    fn view<'h, H: BuildHost>(
+        &self,
+        host: &'h H,
+        scratch: &std::path::Path,
+    ) -> Result<crate::fs_step::Scratch<'h, H>, H> {
+        match self {
+            FromSource::Image(id) => crate::fs_step::Scratch::mount(host, scratch, Some(id)),
+            FromSource::Dir(dir) => {
+                crate::fs_step::Scratch::over(host, scratch, Some(vec![dir.clone()]))
+            }
+        }
+    }
+}
+
 impl<H: BuildHost> StageRun<'_, '_, '_, H> {
+    /// What a `--from=` names: a `--build-context` of that name first (as BuildKit), else
+    /// [`Self::image_of`].
+    fn source_of(&self, instr: &Instruction, what: &str, from: &str) -> Result<FromSource, H> {
+        let name = self.expand(instr, from)?;
+        match self.shared.request.build_contexts.get(&name) {
+            Some(crate::NamedContext::Dir(dir)) => Ok(FromSource::Dir(dir.clone())),
+            Some(crate::NamedContext::Image(image)) => {
+                image_for(self.host, self.shared, image, None)
+                    .map(FromSource::Image)
+                    .map_err(|e| self.at(instr, format!("{what}: {e}")))
+            }
+            None => self.image_of(instr, what, from).map(FromSource::Image),
+        }
+    }
+
     /// The image a `--from=` (COPY) or `from=` (RUN --mount) names: an earlier stage's, or an
     /// image, local or pulled. `what` names the option in errors.
     fn image_of(&self, instr: &Instruction, what: &str, from: &str) -> Result<String, H> {
@@ -417,7 +481,7 @@ impl<H: BuildHost> StageRun<'_, '_, '_, H> {
 
     /// The cached image for `key`, if any and still stored (never with --no-cache).
     fn cached(&self, key: &str) -> Result<Option<String>, H> {
-        if self.shared.request.no_cache {
+        if self.shared.request.no_cache || self.no_cache_stage() {
             return Ok(None);
         }
         match self.host.cache_get(key)? {
@@ -428,6 +492,15 @@ impl<H: BuildHost> StageRun<'_, '_, '_, H> {
             }
             None => Ok(None),
         }
+    }
+
+    /// Whether `--no-cache-filter` names this stage (by name or index).
+    fn no_cache_stage(&self) -> bool {
+        let stage = &self.shared.dockerfile.stages[self.index];
+        self.shared.request.no_cache_filter.iter().any(|f| {
+            stage.name.as_deref() == Some(f.to_lowercase().as_str())
+                || f.parse::<usize>() == Ok(self.index)
+        })
     }
 
     /// Moves to the cached image of `key`.

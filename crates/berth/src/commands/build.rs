@@ -116,6 +116,18 @@ struct GrantFlags {
     /// Set target platform for build
     #[arg(long)]
     platform: Option<String>,
+    /// Additional build contexts (e.g., name=path or name=docker-image://image)
+    #[arg(long = "build-context")]
+    build_context: Vec<String>,
+    /// Output destination (format: "type=local,dest=path" or "type=tar,dest=file")
+    #[arg(short, long)]
+    output: Vec<String>,
+    /// Write build result metadata to a file
+    #[arg(long)]
+    metadata_file: Option<String>,
+    /// Do not cache specified stages
+    #[arg(long)]
+    no_cache_filter: Vec<String>,
 }
 
 fn key_values(
@@ -230,6 +242,75 @@ fn allows_insecure(allow: &[String]) -> Result<bool, CliError> {
     Ok(insecure)
 }
 
+/// `--build-context NAME=DIR|docker-image://IMAGE`.
+fn build_contexts(
+    specs: &[String],
+) -> Result<BTreeMap<String, berth_engine::build::NamedContext>, CliError> {
+    use berth_engine::build::NamedContext;
+    let mut out = BTreeMap::new();
+    for spec in specs {
+        let Some((name, value)) = spec
+            .split_once('=')
+            .filter(|(n, v)| !n.is_empty() && !v.is_empty())
+        else {
+            return Err(CliError::usage(format!(
+                "invalid --build-context {spec:?}: expected NAME=DIR or NAME=docker-image://IMAGE"
+            )));
+        };
+        let context = match value.strip_prefix("docker-image://") {
+            Some(image) => NamedContext::Image(image.to_string()),
+            None if value.contains("://") => {
+                return Err(CliError::usage(format!(
+                    "invalid --build-context {spec:?}: only a directory or docker-image:// is supported"
+                )));
+            }
+            None => {
+                let dir = std::path::Path::new(value);
+                if !dir.is_dir() {
+                    return Err(CliError::usage(format!(
+                        "invalid --build-context {spec:?}: {value} is not a directory"
+                    )));
+                }
+                NamedContext::Dir(std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf()))
+            }
+        };
+        out.insert(name.to_string(), context);
+    }
+    Ok(out)
+}
+
+/// `--output type=local,dest=DIR|type=tar,dest=FILE` (a bare DIR is `type=local`).
+fn outputs(specs: &[String]) -> Result<Vec<berth_engine::build::Output>, CliError> {
+    use berth_engine::build::Output;
+    specs
+        .iter()
+        .map(|spec| {
+            let bad = |why: &str| CliError::usage(format!("invalid --output {spec:?}: {why}"));
+            if !spec.contains('=') {
+                return Ok(Output::Local(spec.into()));
+            }
+            let (mut kind, mut dest) = (None, None);
+            for field in spec.split(',') {
+                match field.split_once('=') {
+                    Some(("type", v)) => kind = Some(v.to_string()),
+                    Some(("dest", v)) => dest = Some(std::path::PathBuf::from(v)),
+                    _ => return Err(bad(&format!("unexpected field {field:?}"))),
+                }
+            }
+            let dest = dest
+                .filter(|d| d.as_os_str() != "-")
+                .ok_or_else(|| bad("dest=PATH is required (berth does not write to stdout)"))?;
+            match kind.as_deref() {
+                Some("local") | None => Ok(Output::Local(dest)),
+                Some("tar") => Ok(Output::Tar(dest)),
+                Some(other) => Err(bad(&format!(
+                    "type={other} is not supported (local or tar)"
+                ))),
+            }
+        })
+        .collect()
+}
+
 impl Args {
     /// Whether the context is a directory here (not a tar on stdin).
     pub fn context_is_a_directory(&self) -> bool {
@@ -268,6 +349,9 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
         ssh: ssh_sockets(&args.grants.ssh)?,
         allow_insecure: allows_insecure(&args.grants.allow)?,
         platform: args.grants.platform.clone(),
+        build_contexts: build_contexts(&args.grants.build_context)?,
+        outputs: outputs(&args.grants.output)?,
+        no_cache_filter: args.grants.no_cache_filter.clone(),
         ..Default::default()
     };
     match args.file.as_deref() {
@@ -321,6 +405,19 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
     if let Some(path) = &args.iidfile {
         std::fs::write(path, &result.image_id)
             .map_err(|e| CliError::usage(format!("writing the image ID to {path}: {e}")))?;
+    }
+    if let Some(path) = &args.grants.metadata_file {
+        // BuildKit's keys for an image result.
+        let metadata = serde_json::json!({
+            "containerimage.config.digest": result.image_id,
+            "containerimage.digest": result.image_id,
+            "image.name": result.tags.join(","),
+        });
+        std::fs::write(
+            path,
+            serde_json::to_string_pretty(&metadata).unwrap_or_default(),
+        )
+        .map_err(|e| CliError::usage(format!("writing the metadata to {path}: {e}")))?;
     }
     if quiet {
         println!("{}", result.image_id);

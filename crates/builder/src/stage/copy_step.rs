@@ -85,7 +85,7 @@ impl<H: BuildHost> StageRun<'_, '_, '_, H> {
         // Where the sources come from: the context, an earlier stage, or an image.
         let from_image = match copy.from.as_deref() {
             None => None,
-            Some(from) => Some(self.image_of(instr, &format!("{name} --from={from}"), from)?),
+            Some(from) => Some(self.source_of(instr, &format!("{name} --from={from}"), from)?),
         };
         let excludes = copy
             .excludes
@@ -102,7 +102,12 @@ impl<H: BuildHost> StageRun<'_, '_, '_, H> {
             dest.clone(),
             chown.clone().unwrap_or_default(),
             format!("{chmod:?}"),
-            from_image.clone().unwrap_or_default(),
+            from_image
+                .as_ref()
+                .map(|f| f.key())
+                .transpose()
+                .map_err(|e| self.at(instr, e))?
+                .unwrap_or_default(),
             format!("exclude:{}", excludes.join("\0")),
             format!("parents:{}", copy.parents),
         ];
@@ -234,8 +239,8 @@ impl<H: BuildHost> StageRun<'_, '_, '_, H> {
             None
         };
         let from_scratch = from_image
-            .as_deref()
-            .map(|id| Scratch::mount(self.host, &self.shared.scratch, Some(id)))
+            .as_ref()
+            .map(|f| f.view(self.host, &self.shared.scratch))
             .transpose()?;
         let owner = match &chown {
             None => None,

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use berth_build::dockerfile::Instruction;
 use berth_build::mount::{MountType, RunMount, parse_mount};
 
-use super::{Result, StageRun};
+use super::{FromSource, Result, StageRun};
 use crate::cache_mounts::{self, CacheDir};
 use crate::fs_step::{Scratch, resolve_in_root};
 use crate::host::StepMount;
@@ -82,8 +82,8 @@ impl<'h, H: BuildHost> StageRun<'h, '_, '_, H> {
     }
 
     /// The image a `from=` names: an earlier stage's, or an image (pulled if missing).
-    fn mount_source_image(&self, instr: &Instruction, text: &str, from: &str) -> Result<String, H> {
-        self.image_of(instr, &named(text), from)
+    fn mount_source(&self, instr: &Instruction, text: &str, from: &str) -> Result<FromSource, H> {
+        self.source_of(instr, &named(text), from)
     }
 
     /// The parts of the step's cache key its mounts add: each mount's text, and for a bind
@@ -100,7 +100,11 @@ impl<'h, H: BuildHost> StageRun<'h, '_, '_, H> {
                 continue;
             }
             match &mount.from {
-                Some(from) => parts.push(self.mount_source_image(instr, text, from)?),
+                Some(from) => parts.push(
+                    self.mount_source(instr, text, from)?
+                        .key()
+                        .map_err(|e| self.at(instr, e))?,
+                ),
                 None => {
                     let rel = context_rel(mount.source.as_deref());
                     let digest = self.shared.context.digest_of(&rel).ok_or_else(|| {
@@ -156,8 +160,7 @@ impl<'h, H: BuildHost> StageRun<'h, '_, '_, H> {
                     .map_err(|e| io(&format!("opening the cache mount of {}", named(text)), e))?;
                     if dir.created {
                         if let Some(from) = &mount.from {
-                            let image = self.mount_source_image(instr, text, from)?;
-                            let view = Scratch::mount(host, scratch, Some(&image))?;
+                            let view = self.mount_source(instr, text, from)?.view(host, scratch)?;
                             let source = resolve_in_root(
                                 &view.merged,
                                 mount.source.as_deref().unwrap_or("/"),
@@ -195,8 +198,7 @@ impl<'h, H: BuildHost> StageRun<'h, '_, '_, H> {
                     let source_in = mount.source.as_deref().unwrap_or("/");
                     let (root, view) = match &mount.from {
                         Some(from) => {
-                            let image = self.mount_source_image(instr, text, from)?;
-                            let view = Scratch::mount(host, scratch, Some(&image))?;
+                            let view = self.mount_source(instr, text, from)?.view(host, scratch)?;
                             (view.merged.clone(), Some(view))
                         }
                         None => (self.shared.context.root().to_path_buf(), None),

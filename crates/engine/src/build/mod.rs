@@ -17,7 +17,8 @@ pub(crate) use reap::reap_if_abandoned;
 use std::path::PathBuf;
 
 pub use berth_builder::{
-    BuildRequest, BuildResult, Intermediate, Progress, ProgressStyle, Secret, StepOptions, short_id,
+    BuildRequest, BuildResult, Intermediate, NamedContext, Output, Progress, ProgressStyle, Secret,
+    StepOptions, short_id,
 };
 
 use crate::{Engine, Error, reference};
