@@ -292,39 +292,21 @@ fn start_with_terminal(
     keys: DetachKeys,
     raw_output: bool,
 ) -> ApiResult<Response> {
-    use nix::sys::termios;
     let on_upgrade = on_upgrade.ok_or_else(|| {
         ApiError::bad_request("exec start with a TTY needs an HTTP upgrade (Upgrade: tcp)")
     })?;
-    let terminal =
-        nix::pty::openpty(None, None).map_err(|e| ApiError::internal(format!("openpty: {e}")))?;
-    let mut mode = termios::tcgetattr(&terminal.slave)
-        .map_err(|e| ApiError::internal(format!("tcgetattr: {e}")))?;
-    termios::cfmakeraw(&mut mode);
-    termios::tcsetattr(&terminal.slave, termios::SetArg::TCSANOW, &mode)
-        .map_err(|e| ApiError::internal(format!("tcsetattr: {e}")))?;
+    let master = berth_engine::exec::helper::on_new_terminal(cmd.as_std_mut())
+        .map_err(|e| ApiError::internal(e.to_string()))?;
     let dup = |fd: &std::os::fd::OwnedFd| {
         fd.try_clone()
             .map_err(|e| ApiError::internal(format!("dup: {e}")))
     };
-    cmd.stdin(Stdio::from(dup(&terminal.slave)?))
-        .stdout(Stdio::from(dup(&terminal.slave)?))
-        .stderr(Stdio::from(dup(&terminal.slave)?));
-    // SAFETY: runs in the forked child before exec; setsid and ioctl are async-signal-safe.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::setsid();
-            libc::ioctl(0, libc::TIOCSCTTY, 0);
-            Ok(())
-        });
-    }
     let mut child = cmd
         .spawn()
         .map_err(|e| ApiError::internal(format!("running the exec helper: {e}")))?;
     // Only the child holds the terminal now: its exit ends the output (EIO on the master).
     drop(cmd);
-    drop(terminal.slave);
-    let master = std::sync::Arc::new(terminal.master);
+    let master = std::sync::Arc::new(master);
     {
         let mut inner = state.lock();
         if let Some(e) = inner.execs.get_mut(&entry.id) {

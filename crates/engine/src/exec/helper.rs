@@ -105,6 +105,37 @@ impl Engine {
     }
 }
 
+/// For a `tty` exec: gives the helper command a terminal of the caller's, raw (so bytes pass
+/// as they are), as its stdio and controlling terminal; returns the terminal's master, which
+/// the caller reads, writes and resizes (the helper follows the size into the exec's own pty).
+/// Drop the command once spawned: the child then holds the only slave, and its exit ends the
+/// master's output (EIO).
+pub fn on_new_terminal(cmd: &mut std::process::Command) -> Result<OwnedFd, Error> {
+    use nix::sys::termios;
+    let failed = |what: &str, e: nix::Error| Error::io(what, std::io::Error::from(e));
+    let terminal = nix::pty::openpty(None, None).map_err(|e| failed("openpty", e))?;
+    let mut mode = termios::tcgetattr(&terminal.slave).map_err(|e| failed("tcgetattr", e))?;
+    termios::cfmakeraw(&mut mode);
+    termios::tcsetattr(&terminal.slave, termios::SetArg::TCSANOW, &mode)
+        .map_err(|e| failed("tcsetattr", e))?;
+    let dup = || {
+        terminal
+            .slave
+            .try_clone()
+            .map_err(|e| Error::io("dup of the terminal", e))
+    };
+    cmd.stdin(dup()?).stdout(dup()?).stderr(dup()?);
+    // SAFETY: runs in the forked child before exec; setsid and ioctl are async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            libc::ioctl(0, libc::TIOCSCTTY, 0);
+            Ok(())
+        });
+    }
+    Ok(terminal.master)
+}
+
 /// In the helper: reads its request from [`REQUEST_FD`].
 pub fn read_request() -> Result<HelperRequest, Error> {
     // SAFETY: the helper's parent put the request pipe at this fd (see

@@ -145,9 +145,20 @@ async fn run(
     resize: Option<mpsc::UnboundedReceiver<Bytes>>,
     output: &mpsc::UnboundedSender<Output>,
 ) -> Result<i32, String> {
+    // kubectl sends the window size as soon as the streams are up: wait for it (briefly) so
+    // the process starts on a terminal of that size, not 0x0.
+    let mut resize = resize;
+    let mut initial_size = None;
+    if let (true, Some(rx)) = (request.tty, resize.as_mut())
+        && let Ok(Some(data)) =
+            tokio::time::timeout(std::time::Duration::from_secs(1), rx.recv()).await
+    {
+        initial_size = Sizes { buf: Vec::new() }.feed(&data).last().copied();
+    }
     let engine_request = berth_engine::exec::ExecRequest {
         cmd: request.command.clone(),
         tty: request.tty,
+        console_size: initial_size,
         ..Default::default()
     };
     let container = request.container_id.clone();
@@ -164,7 +175,7 @@ async fn run(
     })?;
     let mut command = tokio::process::Command::from(command);
     if request.tty {
-        return run_on_terminal(command, stdin, resize, output).await;
+        return run_on_terminal(command, initial_size, stdin, resize, output).await;
     }
     command
         .stdin(if stdin.is_some() {
@@ -210,40 +221,27 @@ async fn run(
     Ok(status.code().unwrap_or(255))
 }
 
-/// `-t`: the helper gets a terminal of the server's as its controlling terminal (raw, so bytes
-/// pass as they are) and relays it to the exec's own pty, following its window size.
+/// `-t`: the helper gets a terminal of the server's (the engine's `on_new_terminal`, as the
+/// Docker API's exec) and relays it to the exec's own pty, following its window size.
 async fn run_on_terminal(
     mut command: tokio::process::Command,
+    size: Option<(u16, u16)>,
     stdin: Option<mpsc::UnboundedReceiver<Bytes>>,
     resize: Option<mpsc::UnboundedReceiver<Bytes>>,
     output: &mpsc::UnboundedSender<Output>,
 ) -> Result<i32, String> {
-    use nix::sys::termios;
-    let terminal = nix::pty::openpty(None, None).map_err(|e| format!("openpty: {e}"))?;
-    let mut mode = termios::tcgetattr(&terminal.slave).map_err(|e| format!("tcgetattr: {e}"))?;
-    termios::cfmakeraw(&mut mode);
-    termios::tcsetattr(&terminal.slave, termios::SetArg::TCSANOW, &mode)
-        .map_err(|e| format!("tcsetattr: {e}"))?;
-    let dup = |fd: &OwnedFd| fd.try_clone().map_err(|e| format!("dup: {e}"));
-    command
-        .stdin(Stdio::from(dup(&terminal.slave)?))
-        .stdout(Stdio::from(dup(&terminal.slave)?))
-        .stderr(Stdio::from(dup(&terminal.slave)?));
-    // SAFETY: runs in the forked child before exec; setsid and ioctl are async-signal-safe.
-    unsafe {
-        command.pre_exec(|| {
-            nix::libc::setsid();
-            nix::libc::ioctl(0, nix::libc::TIOCSCTTY, 0);
-            Ok(())
-        });
+    let master = berth_engine::exec::helper::on_new_terminal(command.as_std_mut())
+        .map_err(|e| e.to_string())?;
+    if let Some((rows, cols)) = size {
+        set_window(&master, rows, cols);
     }
+    let dup = |fd: &OwnedFd| fd.try_clone().map_err(|e| format!("dup: {e}"));
     let mut child = command
         .spawn()
         .map_err(|e| format!("starting the exec helper: {e}"))?;
     // Only the child holds the terminal now: its exit ends the output (EIO on the master).
     drop(command);
-    drop(terminal.slave);
-    let master = std::sync::Arc::new(terminal.master);
+    let master = std::sync::Arc::new(master);
     if let Some(mut rx) = resize {
         let master = master.clone();
         tokio::spawn(async move {
