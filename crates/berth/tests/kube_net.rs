@@ -311,3 +311,153 @@ spec:
         assert!(memory > 16 && percent <= 100, "{nodes}");
     }
 }
+
+const STATEFUL: &str = "apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  serviceName: db
+  replicas: 2
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: db
+        image: bb
+        command: [sh, -c, 'cat /data/log 2>/dev/null; hostname >> /data/log; exec sleep 1000']
+        volumeMounts: [{name: data, mountPath: /data}]
+  volumeClaimTemplates:
+  - metadata: {name: data}
+    spec:
+      accessModes: [ReadWriteOnce]
+      resources: {requests: {storage: 1Gi}}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: fast}
+spec:
+  storageClassName: nvme
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 1Gi}}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - {name: agent, image: bb, command: [sleep, '1000']}
+";
+
+/// The names of the pods `kubectl get pods -l LABEL` lists as Running and ready, sorted.
+fn running_pods(api: &Api, kubectl: &Path, label: &str) -> Vec<String> {
+    let table = api.ok(kubectl, &["get", "pods", "-l", label, "--no-headers"]);
+    let mut names: Vec<String> = table
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .filter(|c| c.len() > 2 && c[1] == "1/1" && c[2] == "Running")
+        .map(|c| c[0].to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn statefulsets_claims_and_daemonsets() {
+    let kubectls = kubectls();
+    let env = required_env();
+    env.image("bb", &[]);
+    let api = Api::start(&env);
+    let (old, new) = (&kubectls[0], &kubectls[1]);
+    let r = api.apply(old, STATEFUL);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    // Stable names, each replica with a bound claim of its own.
+    for kubectl in [old, new] {
+        eventually(Duration::from_secs(30), "db-0 and db-1", || {
+            let pods = running_pods(&api, kubectl, "app=db");
+            (pods == ["db-0", "db-1"])
+                .then_some(())
+                .ok_or(format!("{pods:?}"))
+        });
+        let sts = api.ok(kubectl, &["get", "sts", "db"]);
+        assert!(
+            sts.lines().nth(1).is_some_and(|l| l.contains("2/2")),
+            "{sts}"
+        );
+        let claims = api.ok(kubectl, &["get", "pvc"]);
+        for claim in ["data-db-0", "data-db-1"] {
+            let row = claims
+                .lines()
+                .find(|l| l.starts_with(claim))
+                .unwrap_or_else(|| panic!("{claims}"));
+            assert!(
+                row.contains("Bound") && row.contains("1Gi") && row.contains("RWO"),
+                "{claims}"
+            );
+        }
+        // A claim of a class this node does not have waits, saying why.
+        let fast = claims
+            .lines()
+            .find(|l| l.starts_with("fast "))
+            .unwrap_or_else(|| panic!("{claims}"));
+        assert!(fast.contains("Pending"), "{claims}");
+        let described = api.ok(kubectl, &["describe", "pvc", "fast"]);
+        assert!(
+            described.contains("ProvisioningFailed")
+                && described.contains("storageclass.storage.k8s.io \"nvme\" not found"),
+            "{}: {described}",
+            name(kubectl)
+        );
+        // One daemon pod on the one node.
+        eventually(Duration::from_secs(20), "the daemon pod", || {
+            let ds = api.ok(kubectl, &["get", "ds", "agent", "--no-headers"]);
+            let cols: Vec<&str> = ds.split_whitespace().collect();
+            (cols.get(1..6) == Some(&["1", "1", "1", "1", "1"][..]))
+                .then_some(())
+                .ok_or(ds.clone())
+        });
+        assert_eq!(running_pods(&api, kubectl, "app=agent").len(), 1);
+    }
+
+    // Scale up: the next ordinal; down: the highest ones go.
+    api.ok(new, &["scale", "sts", "db", "--replicas=3"]);
+    eventually(Duration::from_secs(30), "db-2", || {
+        let pods = running_pods(&api, new, "app=db");
+        (pods == ["db-0", "db-1", "db-2"])
+            .then_some(())
+            .ok_or(format!("{pods:?}"))
+    });
+    api.ok(old, &["scale", "sts", "db", "--replicas=1"]);
+    eventually(Duration::from_secs(30), "only db-0", || {
+        let all = api.ok(old, &["get", "pods", "-l", "app=db", "-o", "name"]);
+        (all.trim() == "pod/db-0").then_some(()).ok_or(all)
+    });
+
+    // A replica made again has its name and its claim's data.
+    api.ok(new, &["delete", "pod", "db-0"]);
+    eventually(Duration::from_secs(30), "db-0 made again", || {
+        let r = api.kubectl(new, &["logs", "db-0"]);
+        (r.code == 0 && r.stdout.trim() == "db-0")
+            .then_some(())
+            .ok_or(format!("{}{}", r.stdout, r.stderr))
+    });
+
+    // Cascading delete: the pods go, the claims stay (Retain, as Kubernetes' default).
+    api.ok(old, &["delete", "sts", "db"]);
+    eventually(Duration::from_secs(30), "the set's pods to go", || {
+        let all = api.ok(old, &["get", "pods", "-l", "app=db", "-o", "name"]);
+        all.trim().is_empty().then_some(()).ok_or(all)
+    });
+    let claims = api.ok(old, &["get", "pvc", "-o", "name"]);
+    assert!(
+        claims.contains("persistentvolumeclaim/data-db-0"),
+        "{claims}"
+    );
+}

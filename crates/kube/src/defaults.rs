@@ -103,6 +103,48 @@ pub fn on_create(kind: &str, object: &mut Value, taken_ips: &[String]) {
             }
             object["status"] = json!({"loadBalancer": {}});
         }
+        "StatefulSet" => {
+            let spec = &mut object["spec"];
+            default(spec, "replicas", json!(1));
+            default(spec, "podManagementPolicy", json!("OrderedReady"));
+            default(
+                spec,
+                "updateStrategy",
+                json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}),
+            );
+            default(spec, "revisionHistoryLimit", json!(10));
+            default(
+                spec,
+                "persistentVolumeClaimRetentionPolicy",
+                json!({"whenDeleted": "Retain", "whenScaled": "Retain"}),
+            );
+            pod_spec(&mut spec["template"]["spec"]);
+            object["status"] = json!({"replicas": 0, "availableReplicas": 0});
+        }
+        "DaemonSet" => {
+            let spec = &mut object["spec"];
+            default(
+                spec,
+                "updateStrategy",
+                json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}}),
+            );
+            default(spec, "revisionHistoryLimit", json!(10));
+            pod_spec(&mut spec["template"]["spec"]);
+            object["status"] = json!({"currentNumberScheduled": 0, "desiredNumberScheduled": 0,
+                "numberMisscheduled": 0, "numberReady": 0});
+        }
+        "CronJob" => {
+            let spec = &mut object["spec"];
+            default(spec, "concurrencyPolicy", json!("Allow"));
+            default(spec, "suspend", json!(false));
+            default(spec, "successfulJobsHistoryLimit", json!(3));
+            default(spec, "failedJobsHistoryLimit", json!(1));
+            object["status"] = json!({});
+        }
+        "PersistentVolumeClaim" => {
+            default(&mut object["spec"], "volumeMode", json!("Filesystem"));
+            object["status"] = json!({"phase": "Pending"});
+        }
         "Deployment" => {
             let spec = &mut object["spec"];
             default(spec, "replicas", json!(1));

@@ -132,6 +132,10 @@ pub fn all() -> &'static [Kind] {
             kind::<apps::v1::ReplicaSet>(&["rs"], &["all"], &["status", "scale"]),
             kind::<batch::v1::Job>(&[], &["all"], &["status"]),
             kind::<discovery::v1::EndpointSlice>(&[], &[], &[]),
+            kind::<core::v1::PersistentVolumeClaim>(&["pvc"], &[], &["status"]),
+            kind::<apps::v1::StatefulSet>(&["sts"], &["all"], &["status", "scale"]),
+            kind::<apps::v1::DaemonSet>(&["ds"], &["all"], &["status"]),
+            kind::<batch::v1::CronJob>(&["cj"], &["all"], &["status"]),
         ]
     })
 }

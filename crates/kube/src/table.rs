@@ -101,6 +101,49 @@ fn columns(kind: &str) -> Vec<Column> {
             ("Endpoints", "string", 0),
             ("Age", "string", 0),
         ],
+        "PersistentVolumeClaim" => vec![
+            ("Name", "string", 0),
+            ("Status", "string", 0),
+            ("Volume", "string", 0),
+            ("Capacity", "string", 0),
+            ("Access Modes", "string", 0),
+            ("StorageClass", "string", 0),
+            ("VolumeAttributesClass", "string", 0),
+            ("Age", "string", 0),
+            ("VolumeMode", "string", 1),
+        ],
+        "StatefulSet" => vec![
+            ("Name", "string", 0),
+            ("Ready", "string", 0),
+            ("Age", "string", 0),
+            ("Containers", "string", 1),
+            ("Images", "string", 1),
+        ],
+        "DaemonSet" => vec![
+            ("Name", "string", 0),
+            ("Desired", "integer", 0),
+            ("Current", "integer", 0),
+            ("Ready", "integer", 0),
+            ("Up-to-date", "integer", 0),
+            ("Available", "integer", 0),
+            ("Node Selector", "string", 0),
+            ("Age", "string", 0),
+            ("Containers", "string", 1),
+            ("Images", "string", 1),
+            ("Selector", "string", 1),
+        ],
+        "CronJob" => vec![
+            ("Name", "string", 0),
+            ("Schedule", "string", 0),
+            ("Timezone", "string", 0),
+            ("Suspend", "boolean", 0),
+            ("Active", "integer", 0),
+            ("Last Schedule", "string", 0),
+            ("Age", "string", 0),
+            ("Containers", "string", 1),
+            ("Images", "string", 1),
+            ("Selector", "string", 1),
+        ],
         _ => vec![("Name", "string", 0), ("Age", "string", 0)],
     }
 }
@@ -459,6 +502,96 @@ fn cells(kind: &str, o: &Value) -> Vec<Value> {
                 json!(or_none(ports)),
                 json!(or_none(addresses)),
                 json!(created),
+            ]
+        }
+        "PersistentVolumeClaim" => {
+            let modes: Vec<&str> = o["status"]["accessModes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|m| match m.as_str()? {
+                    "ReadWriteOnce" => Some("RWO"),
+                    "ReadOnlyMany" => Some("ROX"),
+                    "ReadWriteMany" => Some("RWX"),
+                    "ReadWriteOncePod" => Some("RWOP"),
+                    _ => None,
+                })
+                .collect();
+            vec![
+                name,
+                json!(o["status"]["phase"].as_str().unwrap_or("Pending")),
+                json!(o["spec"]["volumeName"].as_str().unwrap_or_default()),
+                json!(
+                    o["status"]["capacity"]["storage"]
+                        .as_str()
+                        .unwrap_or_default()
+                ),
+                json!(modes.join(",")),
+                json!(o["spec"]["storageClassName"].as_str().unwrap_or_default()),
+                json!("<unset>"),
+                json!(created),
+                json!(o["spec"]["volumeMode"].as_str().unwrap_or_default()),
+            ]
+        }
+        "StatefulSet" => {
+            let (containers, images) = containers_and_images(&o["spec"]["template"]["spec"]);
+            vec![
+                name,
+                json!(format!(
+                    "{}/{}",
+                    int(&o["status"]["readyReplicas"]),
+                    int(&o["spec"]["replicas"])
+                )),
+                json!(created),
+                json!(containers),
+                json!(images),
+            ]
+        }
+        "DaemonSet" => {
+            let (containers, images) = containers_and_images(&o["spec"]["template"]["spec"]);
+            let selector = o["spec"]["template"]["spec"]["nodeSelector"]
+                .as_object()
+                .filter(|m| !m.is_empty())
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
+                .unwrap_or_else(|| "<none>".into());
+            let st = &o["status"];
+            vec![
+                name,
+                json!(int(&st["desiredNumberScheduled"])),
+                json!(int(&st["currentNumberScheduled"])),
+                json!(int(&st["numberReady"])),
+                json!(int(&st["updatedNumberScheduled"])),
+                json!(int(&st["numberAvailable"])),
+                json!(selector),
+                json!(created),
+                json!(containers),
+                json!(images),
+                json!(selector_text(&o["spec"]["selector"])),
+            ]
+        }
+        "CronJob" => {
+            let (containers, images) =
+                containers_and_images(&o["spec"]["jobTemplate"]["spec"]["template"]["spec"]);
+            let last = match o["status"]["lastScheduleTime"].as_str() {
+                Some(t) => age(&json!(t)),
+                None => "<none>".into(),
+            };
+            vec![
+                name,
+                o["spec"]["schedule"].clone(),
+                json!(o["spec"]["timeZone"].as_str().unwrap_or("<none>")),
+                json!(o["spec"]["suspend"].as_bool().unwrap_or(false)),
+                json!(o["status"]["active"].as_array().map_or(0, Vec::len)),
+                json!(last),
+                json!(created),
+                json!(containers),
+                json!(images),
+                json!(selector_text(&o["spec"]["jobTemplate"]["spec"]["selector"])),
             ]
         }
         _ => vec![name, json!(created)],

@@ -10,6 +10,22 @@ use crate::objects::{Objects, WriteOptions};
 /// Records a Normal event about `involved` from `component`. A failure to record is not the
 /// caller's failure: events are best effort, as in Kubernetes.
 pub fn normal(objects: &Objects, involved: &Value, component: &str, reason: &str, message: &str) {
+    record(objects, involved, component, "Normal", reason, message);
+}
+
+/// Records a Warning event (something the user must fix, such as a missing storage class).
+pub fn warning(objects: &Objects, involved: &Value, component: &str, reason: &str, message: &str) {
+    record(objects, involved, component, "Warning", reason, message);
+}
+
+fn record(
+    objects: &Objects,
+    involved: &Value,
+    component: &str,
+    event_type: &str,
+    reason: &str,
+    message: &str,
+) {
     let ns = match meta_str(involved, "namespace") {
         "" => "default",
         ns => ns,
@@ -33,7 +49,7 @@ pub fn normal(objects: &Objects, involved: &Value, component: &str, reason: &str
         },
         "reason": reason,
         "message": message,
-        "type": "Normal",
+        "type": event_type,
         "source": {"component": component},
         "reportingComponent": component,
         "reportingInstance": "",

@@ -6,6 +6,7 @@
 //! (kube-proxy's and CoreDNS's parts) run beside them.
 
 pub mod cluster_dns;
+mod daemonsets;
 mod deployments;
 mod endpoints;
 mod events;
@@ -13,6 +14,8 @@ mod jobs;
 mod pods;
 mod replicasets;
 pub mod services;
+mod statefulsets;
+mod volumeclaims;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -68,6 +71,15 @@ fn workload_loop(objects: &Objects) {
         }
         if let Err(e) = jobs::sync_all(objects) {
             eprintln!("berth serve: job controller: {e}");
+        }
+        if let Err(e) = volumeclaims::sync_all(objects) {
+            eprintln!("berth serve: persistent volume controller: {e}");
+        }
+        if let Err(e) = statefulsets::sync_all(objects) {
+            eprintln!("berth serve: statefulset controller: {e}");
+        }
+        if let Err(e) = daemonsets::sync_all(objects, &crate::node::hostname()) {
+            eprintln!("berth serve: daemonset controller: {e}");
         }
         wait_for_change(&mut changes, RESYNC);
     }

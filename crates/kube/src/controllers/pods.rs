@@ -41,6 +41,14 @@ impl crate::kubelet::Objects for StoreObjects {
     fn secret(&self, namespace: &str, name: &str) -> Option<Secret> {
         self.read("secrets", namespace, name)
     }
+
+    fn persistent_volume_claim(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Option<k8s_openapi::api::core::v1::PersistentVolumeClaim> {
+        self.read("persistentvolumeclaims", namespace, name)
+    }
 }
 
 pub fn run(objects: Arc<Objects>, node: String) {

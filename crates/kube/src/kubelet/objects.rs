@@ -3,12 +3,22 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Secret};
 
 /// Where the kubelet looks up the objects a pod names.
 pub trait Objects {
     fn config_map(&self, namespace: &str, name: &str) -> Option<ConfigMap>;
     fn secret(&self, namespace: &str, name: &str) -> Option<Secret>;
+
+    /// A PersistentVolumeClaim, where claims are objects of their own (the API server's):
+    /// `None` leaves the claim's name as its volume's, as `kube play` has it.
+    fn persistent_volume_claim(
+        &self,
+        _namespace: &str,
+        _name: &str,
+    ) -> Option<PersistentVolumeClaim> {
+        None
+    }
 }
 
 /// Objects held in memory, by namespace and name.

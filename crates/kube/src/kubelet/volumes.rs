@@ -75,7 +75,22 @@ fn prepare_one(
         return Ok(Source::Bind(host.path.clone()));
     }
     if let Some(claim) = &volume.persistent_volume_claim {
-        return Ok(Source::Named(claim.claim_name.clone()));
+        let Some(object) = objects.persistent_volume_claim(&identity.namespace, &claim.claim_name)
+        else {
+            return Ok(Source::Named(claim.claim_name.clone()));
+        };
+        // Under the API the pod waits (Pending) until its claim is bound to a volume.
+        let bound = object.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Bound");
+        return match object.spec.and_then(|s| s.volume_name).filter(|_| bound) {
+            Some(name) => Ok(Source::Named(name)),
+            None => Err(Error::invalid(
+                pod,
+                format!(
+                    "volume {}: persistentvolumeclaim \"{}\" is not bound",
+                    volume.name, claim.claim_name
+                ),
+            )),
+        };
     }
     let ns = &identity.namespace;
     let (entries, items, default_mode) = if let Some(cm) = &volume.config_map {
