@@ -487,7 +487,8 @@ fn a_built_service_is_rebuilt_and_recreated_only_when_its_image_changes() {
             dir.path().join("app/Dockerfile"),
             format!(
                 "FROM bbox\nARG GREETING=none\nRUN echo {text}-$GREETING > /greeting\n\
-                 RUN grep -c buildhost /etc/hosts > /hostsline; ls /sys/class/net > /nics\n"
+                 RUN grep -c buildhost /etc/hosts > /hostsline; ls /sys/class/net > /nics\n\
+                 RUN --mount=type=secret,id=token wc -c < /run/secrets/token > /tokenlen\n"
             ),
         )
         .unwrap()
@@ -504,11 +505,15 @@ fn a_built_service_is_rebuilt_and_recreated_only_when_its_image_changes() {
       tags: ["extra/app:2"]
       extra_hosts: ["buildhost:10.9.8.7"]
       network: none
+      secrets: [token]
     command: ["sh", "-c", "cat /greeting; exec sleep 300"]
     stop_signal: SIGKILL
+secrets:
+  token: {file: ./token.txt}
 "#,
     )
     .unwrap();
+    std::fs::write(dir.path().join("token.txt"), "s3cret-bytes").unwrap();
     let _down = Down(&env, dir.path());
     fn with<'a>(args: &[&'a str]) -> Vec<&'a str> {
         [&["-p", "built"][..], args].concat()
@@ -528,8 +533,37 @@ fn a_built_service_is_rebuilt_and_recreated_only_when_its_image_changes() {
             .trim(),
         "web"
     );
-    let built = env.ok(&["run", "--rm", "extra/app:2", "cat", "/hostsline", "/nics"]);
-    assert_eq!(built.split_whitespace().collect::<Vec<_>>(), ["1", "lo"]);
+    let built = env.ok(&[
+        "run",
+        "--rm",
+        "extra/app:2",
+        "cat",
+        "/hostsline",
+        "/nics",
+        "/tokenlen",
+    ]);
+    // The build secret was readable in its RUN step (12 bytes) and is in no file after.
+    assert_eq!(
+        built.split_whitespace().collect::<Vec<_>>(),
+        ["1", "lo", "12"]
+    );
+    let leak = env.berth(&[
+        "run",
+        "--rm",
+        "extra/app:2",
+        "grep",
+        "-rl",
+        "s3cret-bytes",
+        "/bin",
+        "/etc",
+        "/tmp",
+        "/run",
+        "/greeting",
+        "/hostsline",
+        "/nics",
+        "/tokenlen",
+    ]);
+    assert_eq!(leak.stdout, "", "the secret is in the image");
     let again = compose_ok(&env, dir.path(), &with(&["up", "-d"]));
     assert!(
         again.stderr.contains("built-app-1  Running"),

@@ -28,6 +28,7 @@ mod host;
 mod output;
 mod report;
 mod run;
+mod ssh_agent;
 mod stage;
 #[cfg(test)]
 mod tests;
@@ -35,6 +36,7 @@ mod tests;
 pub use fs_step::{remove_mount_stubs, remove_scratch, resolve_in_root};
 pub use host::{BuildHost, HostError, RunStep, StepExit, StepMount, StepOutput};
 pub use report::{ProgressStyle, short_id};
+pub use ssh_agent::ssh_sockets;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -2,7 +2,7 @@
 //! tagged as Compose tags it: the service's `image`, else `PROJECT-SERVICE`.
 
 use berth_engine::Engine;
-use berth_engine::build::{BuildRequest, Progress, StepOptions};
+use berth_engine::build::{BuildRequest, Progress, Secret, StepOptions, ssh_sockets};
 
 use crate::error::Error;
 use crate::model::Project;
@@ -54,6 +54,20 @@ pub fn build_service(
             network_mode: build.network.clone().unwrap_or_default(),
             extra_hosts: build.extra_hosts.clone(),
             ..StepOptions::default()
+        },
+        secrets: build
+            .secrets
+            .iter()
+            .map(|r| {
+                let source = &project.secrets[&r.source];
+                let bytes = crate::files::content(source, "secret", &r.source)?;
+                Ok((r.target.clone(), Secret(bytes)))
+            })
+            .collect::<Result<_, Error>>()?,
+        ssh: ssh_sockets(&build.ssh).map_err(|e| Error::Build(format!("service {name:?}: {e}")))?,
+        platform: match build.platforms.is_empty() {
+            true => service.platform.clone(),
+            false => Some(build.platforms.join(",")),
         },
         ..BuildRequest::default()
     };

@@ -77,7 +77,7 @@ pub fn copy_into(engine: &Engine, project: &Project, service: &str, id: &str) ->
     Ok(())
 }
 
-fn content(source: &FileSource, kind: &str, name: &str) -> Result<Vec<u8>, Error> {
+pub(crate) fn content(source: &FileSource, kind: &str, name: &str) -> Result<Vec<u8>, Error> {
     if let Some(file) = &source.file {
         return std::fs::read(file)
             .map_err(|e| Error::io(format!("reading {kind} {name} from {}", file.display()), e));

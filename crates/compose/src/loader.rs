@@ -742,8 +742,11 @@ fn check_references(project: &Project, locs: &IndexMap<String, Loc>) -> Result<(
                 ));
             }
         }
+        let no_refs = Vec::new();
+        let build_secrets = service.build.as_ref().map_or(&no_refs, |b| &b.secrets);
         for (kind, refs, defined) in [
             ("secret", &service.secrets, &project.secrets),
+            ("secret", build_secrets, &project.secrets),
             ("config", &service.configs, &project.configs),
         ] {
             for r in refs {

@@ -218,6 +218,14 @@ pub struct Build {
     /// More names for the built image.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
+    /// Project secrets the Dockerfile's `RUN --mount=type=secret,id=TARGET` reads.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<FileRef>,
+    /// `default` or `ID=PATH`: agent sockets for `RUN --mount=type=ssh`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ssh: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub platforms: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

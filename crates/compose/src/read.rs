@@ -483,11 +483,20 @@ fn build(v: At, base: &Path) -> Result<Build, Error> {
                     "no_cache" => b.no_cache = f.bool()?,
                     "pull" => b.pull = f.bool()?,
                     "tags" => b.tags = f.strings()?,
+                    "secrets" => b.secrets = file_refs(f, "")?,
+                    "ssh" => {
+                        b.ssh = match &node.value {
+                            Value::Map(_) => f
+                                .dict()?
+                                .into_iter()
+                                .map(|(id, path)| format!("{id}={}", path.unwrap_or_default()))
+                                .collect(),
+                            _ => f.strings()?,
+                        }
+                    }
+                    "platforms" => b.platforms = f.strings()?,
                     "cache_from"
                     | "cache_to"
-                    | "platforms"
-                    | "secrets"
-                    | "ssh"
                     | "additional_contexts"
                     | "isolation"
                     | "privileged"

@@ -197,34 +197,6 @@ fn secrets(specs: &[String]) -> Result<BTreeMap<String, berth_engine::build::Sec
     Ok(out)
 }
 
-/// `--ssh default|ID[=SOCKET]`: agent sockets by id (`default` and a bare id: $SSH_AUTH_SOCK).
-/// berth forwards running agents only; key files need `ssh-agent` and `ssh-add` first.
-fn ssh_sockets(specs: &[String]) -> Result<BTreeMap<String, std::path::PathBuf>, CliError> {
-    use std::os::unix::fs::FileTypeExt;
-    let mut out = BTreeMap::new();
-    for spec in specs {
-        let (id, path) = match spec.split_once('=') {
-            Some((id, path)) => (id.to_string(), path.to_string()),
-            None => (
-                spec.clone(),
-                std::env::var("SSH_AUTH_SOCK").map_err(|_| {
-                    CliError::usage(format!(
-                        "invalid --ssh {spec:?}: SSH_AUTH_SOCK is not set (start ssh-agent, or give {spec}=SOCKET)"
-                    ))
-                })?,
-            ),
-        };
-        let is_socket = std::fs::metadata(&path).is_ok_and(|m| m.file_type().is_socket());
-        if !is_socket {
-            return Err(CliError::usage(format!(
-                "invalid --ssh {spec:?}: {path} is not an agent socket (berth forwards a running ssh-agent: ssh-add the key, then --ssh {id}=$SSH_AUTH_SOCK)"
-            )));
-        }
-        out.insert(id, std::path::PathBuf::from(path));
-    }
-    Ok(out)
-}
-
 /// `--allow`: the entitlements berth knows.
 fn allows_insecure(allow: &[String]) -> Result<bool, CliError> {
     let mut insecure = false;
@@ -346,7 +318,7 @@ pub fn run(engine: &berth_engine::Engine, args: Args) -> Result<i32, CliError> {
         },
         pull: args.pull,
         secrets: secrets(&args.grants.secret)?,
-        ssh: ssh_sockets(&args.grants.ssh)?,
+        ssh: berth_engine::build::ssh_sockets(&args.grants.ssh).map_err(CliError::usage)?,
         allow_insecure: allows_insecure(&args.grants.allow)?,
         platform: args.grants.platform.clone(),
         build_contexts: build_contexts(&args.grants.build_context)?,

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 
 pub use berth_builder::{
     BuildRequest, BuildResult, Intermediate, NamedContext, Output, Progress, ProgressStyle, Secret,
-    StepOptions, short_id,
+    StepOptions, short_id, ssh_sockets,
 };
 
 use crate::{Engine, Error, reference};
