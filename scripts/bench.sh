@@ -110,6 +110,10 @@ for name, r in results.items():
 PY
 }
 
+# The shims of this run's berth (this binary's path leads their command line), not those of
+# another berth on the machine (a test suite's, a second checkout's).
+own_shims() { pgrep -f "^$berth shim " || true; }
+
 rootfs=$work/bundle/rootfs
 mkdir -p "$rootfs/bin" "$rootfs/etc" "$rootfs/proc" "$rootfs/dev" "$rootfs/sys" "$rootfs/tmp"
 cp "$(command -v busybox)" "$rootfs/bin/busybox"
@@ -178,7 +182,7 @@ if want start; then
     sleep 2 # idle: a shim trims its memory after a quiet second
     total=0
     count=0
-    for pid in $(pgrep -f "berth shim" || true); do
+    for pid in $(own_shims); do
         rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
         total=$((total + rss))
         count=$((count + 1))
@@ -400,11 +404,12 @@ if want idle; then
     for i in $(seq "$IDLE"); do "$berth" run -d bench sleep 600 >/dev/null; done
     sleep 2 # idle: a shim trims its memory after a quiet second
     total=0
-    for pid in $(pgrep -f "berth shim" || true); do
+    count=0
+    for pid in $(own_shims); do
         rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
         total=$((total + rss))
+        count=$((count + 1))
     done
-    count=$(pgrep -fc "berth shim" || echo 0)
     echo "idle containers: $count, shim RSS total ${total} kB, per container $((total / (count > 0 ? count : 1))) kB"
     "$berth" rm -f $("$berth" ps -aq) >/dev/null 2>&1 || true
 fi

@@ -85,9 +85,16 @@ pub enum V1ManagerError {
 impl Manager {
     /// Constructs a new cgroup manager with cgroups_path being relative to the root of the subsystem
     pub fn new(cgroup_path: &Path) -> Result<Self, V1ManagerError> {
+        // berth's patch (see vendor/README.md): mountinfo and /proc/self/cgroup are read once
+        // here, not once per controller (24 procfs opens, ~700 syscalls, on every container
+        // start). A failed read leaves every controller out, as it did one by one.
         let mut subsystems = HashMap::new();
+        let own = util::cgroup_mounts().ok().zip(Self::own_cgroups().ok());
         for subsystem in CONTROLLERS {
-            if let Ok(subsystem_path) = Self::get_subsystem_path(cgroup_path, subsystem) {
+            let path = own.as_ref().ok_or(V1ManagerError::SubsystemDoesNotExist).and_then(
+                |(mounts, cgroups)| Self::get_subsystem_path(cgroup_path, subsystem, mounts, cgroups),
+            );
+            if let Ok(subsystem_path) = path {
                 subsystems.insert(*subsystem, subsystem_path);
             } else {
                 tracing::warn!("cgroup {} not supported on this system", subsystem);
@@ -97,21 +104,30 @@ impl Manager {
         Ok(Manager { subsystems })
     }
 
-    fn get_subsystem_path(
-        cgroup_path: &Path,
-        subsystem: &CtrlType,
-    ) -> Result<PathBuf, V1ManagerError> {
-        tracing::debug!("Get path for subsystem: {}", subsystem);
-        let mount_point = util::get_subsystem_mount_point(subsystem)?;
-
-        let cgroup = ProcessCGroups::from_read(ProcfsHandle::new()?.open(
+    /// The calling process's cgroups (/proc/self/cgroup).
+    fn own_cgroups() -> Result<Vec<procfs::ProcessCGroup>, V1ManagerError> {
+        Ok(ProcessCGroups::from_read(ProcfsHandle::new()?.open(
             ProcfsBase::ProcSelf,
             "cgroup",
             OpenFlags::O_RDONLY | OpenFlags::O_CLOEXEC,
         )?)?
         .into_iter()
-        .find(|c| c.controllers.contains(&subsystem.to_string()))
-        .ok_or(V1ManagerError::SubsystemDoesNotExist)?;
+        .collect())
+    }
+
+    fn get_subsystem_path(
+        cgroup_path: &Path,
+        subsystem: &CtrlType,
+        mounts: &[procfs::process::MountInfo],
+        cgroups: &[procfs::ProcessCGroup],
+    ) -> Result<PathBuf, V1ManagerError> {
+        tracing::debug!("Get path for subsystem: {}", subsystem);
+        let mount_point = util::find_subsystem_mount_point(mounts, subsystem)?;
+
+        let cgroup = cgroups
+            .iter()
+            .find(|c| c.controllers.contains(&subsystem.to_string()))
+            .ok_or(V1ManagerError::SubsystemDoesNotExist)?;
 
         let p = if cgroup_path.as_os_str().is_empty() {
             mount_point.join_safely(Path::new(&cgroup.pathname))?
