@@ -6,32 +6,8 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
+use common::build::{build, build_ok, context};
 use common::{Env, required_env};
-
-fn context(env: &Env, name: &str, files: &[(&str, &str)]) -> PathBuf {
-    let dir = env.root.parent().unwrap().join(name);
-    for (path, content) in files {
-        let p = dir.join(path);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, content).unwrap();
-    }
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn build(env: &Env, args: &[&str], ctx: &Path) -> common::Run {
-    let mut all = vec!["build"];
-    all.extend_from_slice(args);
-    let ctx = ctx.to_string_lossy().into_owned();
-    all.push(&ctx);
-    env.berth(&all)
-}
-
-fn build_ok(env: &Env, args: &[&str], ctx: &Path) -> String {
-    let r = build(env, args, ctx);
-    assert_eq!(r.code, 0, "build failed:\n{}{}", r.stdout, r.stderr);
-    r.stderr
-}
 
 fn run_out(env: &Env, args: &[&str]) -> String {
     let mut all = vec!["run", "--rm"];

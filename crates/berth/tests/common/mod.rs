@@ -3,6 +3,7 @@
 //! test fails.
 #![allow(dead_code)]
 
+pub mod build;
 pub mod http;
 pub mod kube;
 pub mod local_registry;
