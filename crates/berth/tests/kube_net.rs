@@ -461,3 +461,88 @@ fn statefulsets_claims_and_daemonsets() {
         "{claims}"
     );
 }
+
+#[test]
+fn cronjobs_make_jobs_on_schedule() {
+    let kubectls = kubectls();
+    let env = required_env();
+    env.image("bb", &[]);
+    let api = Api::start(&env);
+    let (old, new) = (&kubectls[0], &kubectls[1]);
+    let r = api.apply(
+        new,
+        "apiVersion: batch/v1
+kind: CronJob
+metadata: {name: tick}
+spec:
+  schedule: '* * * * *'
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: Never
+          containers:
+          - {name: tick, image: bb, command: [echo, tock]}
+",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for kubectl in [old, new] {
+        let table = api.ok(kubectl, &["get", "cj"]);
+        let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
+        assert_eq!(&header[..3], ["NAME", "SCHEDULE", "TIMEZONE"], "{table}");
+        assert!(
+            table.contains("tick") && table.contains("* * * * *"),
+            "{table}"
+        );
+    }
+    // kubectl's own trigger reads the CronJob's template.
+    api.ok(old, &["create", "job", "--from=cronjob/tick", "by-hand"]);
+    // The schedule's next minute makes a Job named after it, owned by the CronJob.
+    let job = eventually(Duration::from_secs(75), "a scheduled job", || {
+        let names = api.ok(new, &["get", "jobs", "-o", "name"]);
+        names
+            .lines()
+            .find(|n| n.starts_with("job.batch/tick-"))
+            .map(String::from)
+            .ok_or(names)
+    });
+    let job = job.trim_start_matches("job.batch/").to_string();
+    let minutes: i64 = job.trim_start_matches("tick-").parse().unwrap();
+    assert!(minutes > 29_000_000, "{job}");
+    let owner = api.ok(
+        new,
+        &[
+            "get",
+            "job",
+            &job,
+            "-o",
+            "jsonpath={.metadata.ownerReferences[0].kind}",
+        ],
+    );
+    assert_eq!(owner, "CronJob");
+    for name in [job.as_str(), "by-hand"] {
+        eventually(Duration::from_secs(30), "the job to complete", || {
+            let table = api.ok(old, &["get", "job", name, "--no-headers"]);
+            table.contains("Complete").then_some(()).ok_or(table)
+        });
+        let log = api.ok(old, &["logs", &format!("job/{name}")]);
+        assert_eq!(log.trim(), "tock");
+    }
+    let last = api.ok(
+        new,
+        &[
+            "get",
+            "cj",
+            "tick",
+            "-o",
+            "jsonpath={.status.lastScheduleTime}",
+        ],
+    );
+    assert!(last.ends_with(":00Z"), "{last}");
+    // Cascading delete takes the scheduled job with it.
+    api.ok(new, &["delete", "cj", "tick"]);
+    eventually(Duration::from_secs(20), "the scheduled job to go", || {
+        let names = api.ok(new, &["get", "jobs", "-o", "name"]);
+        (!names.contains(&job)).then_some(()).ok_or(names)
+    });
+}

@@ -6,6 +6,7 @@
 //! (kube-proxy's and CoreDNS's parts) run beside them.
 
 pub mod cluster_dns;
+mod cronjobs;
 mod daemonsets;
 mod deployments;
 mod endpoints;
@@ -80,6 +81,9 @@ fn workload_loop(objects: &Objects) {
         }
         if let Err(e) = daemonsets::sync_all(objects, &crate::node::hostname()) {
             eprintln!("berth serve: daemonset controller: {e}");
+        }
+        if let Err(e) = cronjobs::sync_all(objects) {
+            eprintln!("berth serve: cronjob controller: {e}");
         }
         wait_for_change(&mut changes, RESYNC);
     }
