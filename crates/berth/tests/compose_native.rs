@@ -269,6 +269,29 @@ fn bad_files_name_file_line_and_column_and_create_nothing() {
     assert!(env.container_ids().is_empty());
     assert!(!env.ok(&["network", "ls"]).contains("_default"));
 
+    // Two services on one host port: refused at the second, naming the first.
+    std::fs::write(
+        &file,
+        "services:\n  a:\n    image: bbox\n    ports: [\"8080:80\"]\n  b:\n    image: bbox\n    ports:\n      - \"127.0.0.1:9000:90\"\n      - \"127.0.0.2:9000:90\"\n      - \"8079-8081:70-72\"\n",
+    )
+    .unwrap();
+    let r = compose(&env, dir.path(), &["up", "-d"]);
+    assert_eq!(r.code, 15, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!(
+            "{}:10:9: services.b.ports[2]: host port 8080/tcp is already published by services.a.ports[0]",
+            file.display()
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(env.container_ids().is_empty());
+
+    std::fs::write(
+        &file,
+        "services:\n  web:\n    image: bbox\n    environment:\n      TOKEN: ${TOKEN:?the token is needed}\n",
+    )
+    .unwrap();
     // config prints the canonical project once the variable is there.
     let mut c = env.cmd(&["compose", "config", "--format", "json"]);
     c.current_dir(dir.path()).env("TOKEN", "s3cret");

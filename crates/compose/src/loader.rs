@@ -649,6 +649,7 @@ fn build_project(
     default_networks(&mut project);
     implicit_dependencies(&mut project);
     check_references(&project, &locs)?;
+    check_published_ports(&project)?;
     Ok(project)
 }
 
@@ -710,6 +711,46 @@ fn implicit_dependencies(project: &mut Project) {
                 });
         }
     }
+}
+
+/// Two ports of the project published on the same host port (and protocol, on addresses
+/// that overlap) could never both start: refused before anything is made, naming both.
+fn check_published_ports(project: &Project) -> Result<(), Error> {
+    let mut taken: BTreeMap<(u16, String), Vec<(String, String)>> = BTreeMap::new();
+    for service in project.services.values() {
+        for (port, (loc, path)) in service.ports.iter().zip(&service.port_origins) {
+            let (first, last) = match port.published.split_once('-') {
+                Some((a, b)) => (a.parse::<u16>(), b.parse::<u16>()),
+                None => (port.published.parse::<u16>(), port.published.parse::<u16>()),
+            };
+            let (Ok(first), Ok(last)) = (first, last) else {
+                // Unpublished (an ephemeral port) or not a number (the engine will say).
+                continue;
+            };
+            let ip = match port.host_ip.as_str() {
+                "" | "0.0.0.0" | "::" => String::new(),
+                ip => ip.to_string(),
+            };
+            for number in first..=last {
+                let holders = taken.entry((number, port.protocol.clone())).or_default();
+                if let Some((_, other)) = holders
+                    .iter()
+                    .find(|(held, _)| held.is_empty() || ip.is_empty() || *held == ip)
+                {
+                    return Err(Error::invalid(
+                        loc,
+                        path,
+                        format!(
+                            "host port {number}/{} is already published by {other}",
+                            port.protocol
+                        ),
+                    ));
+                }
+                holders.push((ip.clone(), path.clone()));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn check_references(project: &Project, locs: &IndexMap<String, Loc>) -> Result<(), Error> {

@@ -132,6 +132,9 @@ pub struct Service {
     pub pids_limit: Option<i64>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ports: Vec<Port>,
+    /// Where each of `ports` was written and its path (`services.web.ports[0]`), for errors.
+    #[serde(skip)]
+    pub port_origins: Vec<(crate::loc::Loc, String)>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pull_policy: Option<String>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]

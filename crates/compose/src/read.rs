@@ -210,7 +210,11 @@ pub fn service(
             "env_file" => env_files = env_file_list(v, base)?,
             "ports" => {
                 for (i, p) in v.seq()?.iter().enumerate() {
-                    s.ports.extend(port(At::new(p, &format!("{path}[{i}]")))?);
+                    let entry = format!("{path}[{i}]");
+                    for one in port(At::new(p, &entry))? {
+                        s.ports.push(one);
+                        s.port_origins.push((p.loc.clone(), entry.clone()));
+                    }
                 }
             }
             "expose" => s.expose = v.strings()?,
