@@ -203,7 +203,7 @@ pub fn service(
         let v = At::new(node, &path);
         match key.as_str() {
             "image" => s.image = Some(v.string()?),
-            "build" => s.build = Some(build(v, base)?),
+            "build" => s.build = Some(build(v, base, warn)?),
             "command" => s.command = Some(v.command()?),
             "entrypoint" => s.entrypoint = Some(v.command()?),
             "environment" => environment = v.dict()?,
@@ -460,7 +460,7 @@ pub fn read_dotenv(
     Ok(out)
 }
 
-fn build(v: At, base: &Path) -> Result<Build, Error> {
+fn build(v: At, base: &Path, warn: &mut dyn FnMut(String)) -> Result<Build, Error> {
     let mut b = Build::default();
     match &v.node.value {
         Value::Map(m) => {
@@ -499,12 +499,10 @@ fn build(v: At, base: &Path) -> Result<Build, Error> {
                         }
                     }
                     "platforms" => b.platforms = f.strings()?,
-                    "cache_from"
-                    | "cache_to"
-                    | "additional_contexts"
-                    | "isolation"
-                    | "privileged"
-                    | "ulimits" => {}
+                    "cache_from" | "cache_to" | "additional_contexts" | "isolation"
+                    | "privileged" | "ulimits" => {
+                        warn(format!("{}: {}: not supported yet, ignored", node.loc, f.path));
+                    }
                     other => {
                         return Err(f.err(format!("additional property {other} is not allowed")));
                     }
