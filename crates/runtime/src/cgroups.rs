@@ -65,8 +65,8 @@ pub fn update(
 /// The thread moves, not the process: "0" written to `tasks` is the one cgroup move the kernel
 /// makes without its global threadgroup lock, whose RCU grace period costs 5-15 ms a write
 /// here (`cgroup.procs` pays it). A child takes the cgroups of the thread that forks it, so the
-/// thread that creates the container is the one to move. libcontainer's own joins avoid it
-/// the same way (vendor/README.md).
+/// thread that creates the container is the one to move. (libcontainer's intermediate still
+/// joins the controllers through `cgroup.procs`, and pays one such wait per start.)
 ///
 /// libcontainer joins only the v1 controllers it manages, and mounts every v1 hierarchy of
 /// its caller into the container: without this a container's /sys/fs/cgroup/systemd is the
