@@ -499,9 +499,16 @@ fn build(v: At, base: &Path, warn: &mut dyn FnMut(String)) -> Result<Build, Erro
                         }
                     }
                     "platforms" => b.platforms = f.strings()?,
-                    "cache_from" | "cache_to" | "additional_contexts" | "isolation"
-                    | "privileged" | "ulimits" => {
-                        warn(format!("{}: {}: not supported yet, ignored", node.loc, f.path));
+                    "cache_from"
+                    | "cache_to"
+                    | "additional_contexts"
+                    | "isolation"
+                    | "privileged"
+                    | "ulimits" => {
+                        warn(format!(
+                            "{}: {}: not supported yet, ignored",
+                            node.loc, f.path
+                        ));
                     }
                     other => {
                         return Err(f.err(format!("additional property {other} is not allowed")));
