@@ -150,7 +150,7 @@ fn have_docker() -> bool {
 
 #[test]
 fn docker_version_and_ping_through_the_api() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     let server = Server::start(&env);
     let (status, body) = http(&server.socket, "GET", "/_ping", "");
     assert_eq!((status, body.as_str()), (200, "OK"));
@@ -161,7 +161,7 @@ fn docker_version_and_ping_through_the_api() {
     let (status, body) = http(&server.socket, "GET", "/v1.99/version", "");
     assert_eq!(status, 400, "{body}");
     if !have_docker() {
-        return;
+        panic!("this test cannot run here: the reason is said above");
     }
     let version = server.docker_ok(&[
         "version",
@@ -173,9 +173,9 @@ fn docker_version_and_ping_through_the_api() {
 
 #[test]
 fn docker_run_passes_output_stdin_and_exit_codes_through() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     if !have_docker() {
-        return;
+        panic!("this test cannot run here: the reason is said above");
     }
     let _cleanup = Cleanup(&env);
     env.image("bb", &[]);
@@ -243,9 +243,9 @@ fn docker_run_passes_output_stdin_and_exit_codes_through() {
 
 #[test]
 fn detached_container_lifecycle_through_the_docker_cli() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     if !have_docker() {
-        return;
+        panic!("this test cannot run here: the reason is said above");
     }
     let _cleanup = Cleanup(&env);
     env.image("bb", &[]);
@@ -340,9 +340,9 @@ fn detached_container_lifecycle_through_the_docker_cli() {
 
 #[test]
 fn cli_and_api_see_and_stop_each_others_containers() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     if !have_docker() {
-        return;
+        panic!("this test cannot run here: the reason is said above");
     }
     let _cleanup = Cleanup(&env);
     env.image("bb", &[]);
@@ -438,7 +438,7 @@ fn cli_and_api_see_and_stop_each_others_containers() {
 
 #[test]
 fn bad_requests_get_docker_errors_and_the_server_keeps_serving() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     let server = Server::start(&env);
     let (status, body) = http(
         &server.socket,
@@ -508,7 +508,7 @@ fn bad_requests_get_docker_errors_and_the_server_keeps_serving() {
 
 #[test]
 fn socket_is_private_stale_files_are_replaced_and_a_live_server_is_not_stolen() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     let socket = env.run.parent().unwrap().join("api.sock");
     // A stale socket file: bound once, nobody listening now.
     drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
@@ -544,7 +544,7 @@ fn bollard_creates_starts_inspects_lists_and_execs() {
     };
     use futures_util::StreamExt;
 
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     let _cleanup = Cleanup(&env);
     let image_id = env.image("bb", &[]);
     let server = Server::start(&env);
@@ -805,10 +805,10 @@ fn make_certificates(dir: &Path) {
 
 #[test]
 fn tcp_needs_a_client_certificate_signed_by_the_ca() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     if !have_docker() || !Path::new("/usr/bin/openssl").is_file() {
         common::cannot_run("needs docker and openssl");
-        return;
+        panic!("this test cannot run here: the reason is said above");
     }
     let certs = env.run.parent().unwrap().join("certs");
     make_certificates(&certs);
@@ -900,9 +900,9 @@ fn tcp_needs_a_client_certificate_signed_by_the_ca() {
 
 #[test]
 fn tty_logs_wait_pause_rename_restart_top_stats_and_prune() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     if !have_docker() {
-        return;
+        panic!("this test cannot run here: the reason is said above");
     }
     let _cleanup = Cleanup(&env);
     env.image("bb", &[]);
@@ -1028,9 +1028,9 @@ fn tty_logs_wait_pause_rename_restart_top_stats_and_prune() {
 
 #[test]
 fn image_tag_inspect_history_and_remove() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     if !have_docker() {
-        return;
+        panic!("this test cannot run here: the reason is said above");
     }
     let id = env.image("bb", &[]);
     let server = Server::start(&env);
@@ -1107,14 +1107,14 @@ fn image_tag_inspect_history_and_remove() {
 
 #[test]
 fn push_pull_and_the_auto_pull_of_docker_run() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     if !have_docker() {
-        return;
+        panic!("this test cannot run here: the reason is said above");
     }
     let Some(registry) =
         common::local_registry::LocalRegistry::start(&env.run.parent().unwrap().join("registry"))
     else {
-        return;
+        panic!("this test cannot run here: the reason is said above");
     };
     let _cleanup = Cleanup(&env);
     env.image("bb", &["CMD [\"echo\", \"from the registry\"]"]);
@@ -1145,9 +1145,9 @@ fn push_pull_and_the_auto_pull_of_docker_run() {
 
 #[test]
 fn docker_run_flags_reach_the_container_through_host_config() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     if !have_docker() {
-        return;
+        panic!("this test cannot run here: the reason is said above");
     }
     let _cleanup = Cleanup(&env);
     env.image("bb", &[]);
@@ -1236,10 +1236,10 @@ fn docker_run_flags_reach_the_container_through_host_config() {
 
 #[test]
 fn docker_exec_options_terminal_detach_and_inspect_through_the_engines_exec_helper() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     if !have_docker() || !Path::new("/usr/bin/script").is_file() {
         common::cannot_run("needs docker and script (util-linux)");
-        return;
+        panic!("this test cannot run here: the reason is said above");
     }
     let _cleanup = Cleanup(&env);
     env.image("bb", &[]);
@@ -1365,9 +1365,9 @@ fn docker_exec_options_terminal_detach_and_inspect_through_the_engines_exec_help
 
 #[test]
 fn docker_stats_no_stream_shows_numbers_the_engine_sampled() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     if !have_docker() {
-        return;
+        panic!("this test cannot run here: the reason is said above");
     }
     let _cleanup = Cleanup(&env);
     env.image("bb", &[]);
@@ -1406,10 +1406,10 @@ fn docker_stats_no_stream_shows_numbers_the_engine_sampled() {
 
 #[test]
 fn docker_run_it_on_a_terminal_gets_its_window_size_and_exit_code() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     if !have_docker() || !Path::new("/usr/bin/script").is_file() {
         common::cannot_run("needs docker and script (util-linux)");
-        return;
+        panic!("this test cannot run here: the reason is said above");
     }
     let _cleanup = Cleanup(&env);
     env.image("bb", &[]);
@@ -1433,9 +1433,9 @@ fn docker_run_it_on_a_terminal_gets_its_window_size_and_exit_code() {
 
 #[test]
 fn volumes_through_the_docker_cli() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     if !have_docker() {
-        return;
+        panic!("this test cannot run here: the reason is said above");
     }
     let _cleanup = Cleanup(&env);
     env.image("bb", &[]);
@@ -1519,9 +1519,9 @@ fn volumes_through_the_docker_cli() {
 
 #[test]
 fn docker_build_through_the_classic_builder_protocol() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     if !have_docker() {
-        return;
+        panic!("this test cannot run here: the reason is said above");
     }
     let _cleanup = Cleanup(&env);
     env.image("bb", &[]);
@@ -1568,9 +1568,9 @@ fn docker_build_through_the_classic_builder_protocol() {
 
 #[test]
 fn a_shim_killed_under_the_server_ends_its_waiters_with_137() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     if !have_docker() {
-        return;
+        panic!("this test cannot run here: the reason is said above");
     }
     let _cleanup = Cleanup(&env);
     env.image("bb", &[]);
@@ -1618,9 +1618,9 @@ fn a_shim_killed_under_the_server_ends_its_waiters_with_137() {
 
 #[test]
 fn networks_through_the_docker_cli_and_raw_http() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     if !have_docker() {
-        return;
+        panic!("this test cannot run here: the reason is said above");
     }
     let _cleanup = Cleanup(&env);
     env.image("bb", &[]);
@@ -1866,9 +1866,9 @@ fn unix_now_plus(seconds: f64) -> String {
 
 #[test]
 fn events_show_a_runs_lifecycle_in_order_through_the_api_and_the_cli() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     if !have_docker() {
-        return;
+        panic!("this test cannot run here: the reason is said above");
     }
     let _cleanup = Cleanup(&env);
     env.image("bb", &[]);
@@ -1984,9 +1984,9 @@ fn events_show_a_runs_lifecycle_in_order_through_the_api_and_the_cli() {
 
 #[test]
 fn docker_cp_in_and_out_of_running_and_stopped_containers() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     if !have_docker() {
-        return;
+        panic!("this test cannot run here: the reason is said above");
     }
     let _cleanup = Cleanup(&env);
     env.image("bb", &[]);
@@ -2076,9 +2076,9 @@ fn docker_cp_in_and_out_of_running_and_stopped_containers() {
 
 #[test]
 fn docker_system_df_and_build_prune() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     if !have_docker() {
-        return;
+        panic!("this test cannot run here: the reason is said above");
     }
     let _cleanup = Cleanup(&env);
     env.image("bb", &[]);
@@ -2108,9 +2108,9 @@ fn docker_system_df_and_build_prune() {
 
 #[test]
 fn docker_diff_lists_added_changed_and_deleted_paths() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     if !have_docker() {
-        return;
+        panic!("this test cannot run here: the reason is said above");
     }
     let _cleanup = Cleanup(&env);
     env.image("bb", &[]);
@@ -2142,9 +2142,9 @@ fn docker_diff_lists_added_changed_and_deleted_paths() {
 
 #[test]
 fn docker_save_and_load_through_the_api() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     if !have_docker() {
-        return;
+        panic!("this test cannot run here: the reason is said above");
     }
     let _cleanup = Cleanup(&env);
     env.image("bb", &[]);
@@ -2225,9 +2225,9 @@ fn docker_save_and_load_through_the_api() {
 
 #[test]
 fn docker_attach_feeds_a_running_container_and_refuses_a_stopped_one() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     if !have_docker() {
-        return;
+        panic!("this test cannot run here: the reason is said above");
     }
     let _cleanup = Cleanup(&env);
     env.image("bb", &[]);
@@ -2288,9 +2288,9 @@ fn docker_attach_feeds_a_running_container_and_refuses_a_stopped_one() {
 
 #[test]
 fn docker_commit_and_export_through_the_api() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     if !have_docker() {
-        return;
+        panic!("this test cannot run here: the reason is said above");
     }
     let _cleanup = Cleanup(&env);
     env.image("bb", &["CMD [\"sh\"]"]);
@@ -2396,9 +2396,9 @@ fn docker_commit_and_export_through_the_api() {
 
 #[test]
 fn docker_update_changes_limits_and_restart_policy() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     if !have_docker() {
-        return;
+        panic!("this test cannot run here: the reason is said above");
     }
     let _cleanup = Cleanup(&env);
     env.image("bb", &[]);

@@ -73,9 +73,9 @@ fn push(env: &Env, local: &str, name: &str) -> String {
 
 #[test]
 fn registry_auth_with_null_fields_reads_as_empty_on_pull_and_push() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     let Some(registry) = registry(&env) else {
-        return;
+        panic!("this test cannot run here: the reason is said above");
     };
     env.image("bb", &[]);
     let name = format!("127.0.0.1:{}/nulls/bb", registry.port);
@@ -139,7 +139,7 @@ fn registry_auth_with_null_fields_reads_as_empty_on_pull_and_push() {
 
 #[test]
 fn archive_upload_accepts_gzip_bzip2_and_xz_tars() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     let _cleanup = Cleanup(&env);
     env.image("bb", &[]);
     let id = env.ok(&["create", "--network", "none", "--name", "up", "bb", "true"]);
@@ -178,7 +178,7 @@ fn archive_upload_accepts_gzip_bzip2_and_xz_tars() {
 
 #[test]
 fn changes_of_an_untouched_container_answer_null() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     let _cleanup = Cleanup(&env);
     env.image("bb", &[]);
     let id = env.ok(&["create", "--network", "none", "bb", "true"]);
@@ -192,7 +192,7 @@ fn changes_of_an_untouched_container_answer_null() {
 
 #[test]
 fn api_versions_outside_the_served_range_are_refused_as_dockerd() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     let server = serve(&env);
     let (status, body) = get(&server.socket, "/v1.12/version");
     assert_eq!(status, 400, "{body}");
@@ -225,7 +225,7 @@ fn api_versions_outside_the_served_range_are_refused_as_dockerd() {
 
 #[test]
 fn swarm_endpoints_answer_503_as_dockerd_outside_a_swarm() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     let server = serve(&env);
     let message = "This node is not a swarm manager. Use \\\"docker swarm init\\\" or \\\"docker swarm join\\\" to connect this node to swarm and try again.";
     for path in ["/v1.41/swarm", "/nodes", "/v1.41/services", "/tasks"] {
@@ -250,9 +250,9 @@ fn swarm_endpoints_answer_503_as_dockerd_outside_a_swarm() {
 
 #[test]
 fn pull_failures_before_any_layer_are_http_errors_and_load_of_junk_is_dockers() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     let Some(registry) = registry(&env) else {
-        return;
+        panic!("this test cannot run here: the reason is said above");
     };
     let server = serve(&env);
     let (status, _, body) = request(
@@ -301,7 +301,7 @@ fn pull_failures_before_any_layer_are_http_errors_and_load_of_junk_is_dockers() 
 
 #[test]
 fn info_counts_every_image_record() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     let _cleanup = Cleanup(&env);
     env.image("bb", &[]);
     let context = env.root.parent().unwrap().join("ctx");
@@ -325,9 +325,9 @@ fn info_counts_every_image_record() {
 
 #[test]
 fn search_lists_a_registrys_repositories_through_the_api_and_the_cli() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     let Some(registry) = registry(&env) else {
-        return;
+        panic!("this test cannot run here: the reason is said above");
     };
     env.image("bb", &[]);
     let host = format!("127.0.0.1:{}", registry.port);
@@ -382,9 +382,9 @@ fn search_lists_a_registrys_repositories_through_the_api_and_the_cli() {
 
 #[test]
 fn distribution_inspect_and_manifest_inspect_answer_from_the_registry() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     let Some(registry) = registry(&env) else {
-        return;
+        panic!("this test cannot run here: the reason is said above");
     };
     env.image("bb", &[]);
     let name = format!("127.0.0.1:{}/dist/bb:1", registry.port);
@@ -419,10 +419,10 @@ fn distribution_inspect_and_manifest_inspect_answer_from_the_registry() {
 
 #[test]
 fn daemon_json_mirrors_serve_docker_io_pulls_and_show_in_info() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     let _cleanup = Cleanup(&env);
     let Some(registry) = registry(&env) else {
-        return;
+        panic!("this test cannot run here: the reason is said above");
     };
     let host = format!("127.0.0.1:{}", registry.port);
     env.image("bb", &["CMD [\"echo\", \"hello from the mirror\"]"]);
@@ -524,7 +524,7 @@ fn daemon_json_mirrors_serve_docker_io_pulls_and_show_in_info() {
 
 #[test]
 fn info_and_version_print_dockers_layout_and_templates() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     let _cleanup = Cleanup(&env);
     env.image("bb", &[]);
     env.ok(&["create", "--network", "none", "bb", "true"]);

@@ -4,7 +4,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::env;
+use common::{env, required_env};
 
 fn sh(cmd: &str) -> String {
     let o = Command::new("sh").arg("-c").arg(cmd).output().unwrap();
@@ -30,8 +30,8 @@ fn tmp(env: &common::Env, name: &str) -> PathBuf {
 
 #[test]
 fn save_then_load_into_a_fresh_store_runs() {
-    let Some(a) = env() else { return };
-    let Some(b) = env() else { return };
+    let a = required_env();
+    let b = required_env();
     let id = a.image("app:1", &["CMD [\"echo\", \"from the archive\"]"]);
     a.ok(&["tag", "app:1", "app:2"]);
     let file = tmp(&a, "app.tar");
@@ -92,8 +92,8 @@ fn save_then_load_into_a_fresh_store_runs() {
 
 #[test]
 fn loads_a_plain_oci_layout() {
-    let Some(a) = env() else { return };
-    let Some(b) = env() else { return };
+    let a = required_env();
+    let b = required_env();
     a.image("oci:1", &["CMD [\"echo\", \"oci\"]"]);
     let file = tmp(&a, "oci.tar");
     a.ok(&[
@@ -127,8 +127,8 @@ fn loads_a_plain_oci_layout() {
 
 #[test]
 fn loads_the_legacy_docker_archive_layout() {
-    let Some(a) = env() else { return };
-    let Some(b) = env() else { return };
+    let a = required_env();
+    let b = required_env();
     a.image("src", &[]);
     let file = tmp(&a, "src.tar");
     a.ok(&["save", "-o", file.to_str().unwrap(), "src"]);
@@ -194,8 +194,8 @@ fn loads_the_legacy_docker_archive_layout() {
 
 #[test]
 fn corrupt_truncated_or_bogus_archives_change_nothing() {
-    let Some(a) = env() else { return };
-    let Some(b) = env() else { return };
+    let a = required_env();
+    let b = required_env();
     let id = a.image("good", &[]);
     let file = tmp(&a, "good.tar");
     a.ok(&["save", "-o", file.to_str().unwrap(), "good"]);
@@ -288,7 +288,7 @@ fn corrupt_truncated_or_bogus_archives_change_nothing() {
 
 #[test]
 fn save_refuses_a_terminal_and_unknown_images() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let (mut master, mut slave) = (0, 0);
     // SAFETY: openpty with valid out-pointers.
@@ -398,10 +398,10 @@ impl Drop for Dockerd {
 
 #[test]
 fn docker_loads_what_berth_saves_and_back() {
-    let Some(a) = env() else { return };
-    let Some(b) = env() else { return };
+    let a = required_env();
+    let b = required_env();
     let Some(docker) = Dockerd::start() else {
-        return;
+        panic!("this test cannot run here: the reason is said above");
     };
     let id = a.image("round/trip:1", &["CMD [\"echo\", \"round trip\"]"]);
     let file = tmp(&a, "rt.tar");
@@ -433,11 +433,11 @@ fn docker_loads_what_berth_saves_and_back() {
 
 #[test]
 fn skopeo_reads_the_oci_archive_and_berth_reads_skopeos() {
-    let Some(a) = env() else { return };
-    let Some(b) = env() else { return };
+    let a = required_env();
+    let b = required_env();
     if Command::new("skopeo").arg("--version").output().is_err() {
         common::cannot_run("skopeo not installed");
-        return;
+        panic!("this test cannot run here: the reason is said above");
     }
     let id = a.image("sk:1", &["CMD [\"echo\", \"via skopeo\"]"]);
     let file = tmp(&a, "sk.tar");

@@ -6,7 +6,7 @@ mod common;
 use std::process::Command;
 
 use common::build::{build, build_ok, context};
-use common::{Env, env};
+use common::{Env, required_env};
 
 fn run_out(env: &Env, args: &[&str]) -> String {
     let mut all = vec!["run", "--rm"];
@@ -36,7 +36,7 @@ fn assert_clean(env: &Env) {
 
 #[test]
 fn files_env_user_workdir_and_cmd_end_up_in_the_image() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let ctx = context(
         &env,
@@ -114,7 +114,7 @@ fn files_env_user_workdir_and_cmd_end_up_in_the_image() {
 
 #[test]
 fn history_records_steps_and_metadata_only_steps_have_no_layer() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let ctx = context(
         &env,
@@ -195,7 +195,7 @@ fn history_records_steps_and_metadata_only_steps_have_no_layer() {
 
 #[test]
 fn multi_stage_copies_from_earlier_stages_and_builds_only_what_the_target_needs() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let ctx = context(
         &env,
@@ -230,7 +230,7 @@ fn multi_stage_copies_from_earlier_stages_and_builds_only_what_the_target_needs(
 
 #[test]
 fn rebuild_hits_the_cache_and_a_changed_file_misses_it() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let ctx = context(
         &env,
@@ -290,7 +290,7 @@ fn rebuild_hits_the_cache_and_a_changed_file_misses_it() {
 
 #[test]
 fn dockerignore_excludes_files_with_docker_rules() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let ctx = context(
         &env,
@@ -331,7 +331,7 @@ fn dockerignore_excludes_files_with_docker_rules() {
 
 #[test]
 fn add_extracts_local_tar_archives_and_copy_does_not() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let ctx = context(&env, "ctx", &[("payload/dir/hello.txt", "from the tar\n")]);
     let ok = |c: &mut Command| assert!(c.status().unwrap().success());
@@ -365,7 +365,7 @@ fn add_extracts_local_tar_archives_and_copy_does_not() {
 
 #[test]
 fn add_detects_bzip2_and_xz_archives_by_content_not_by_name() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let ctx = context(
         &env,
@@ -406,7 +406,7 @@ fn add_detects_bzip2_and_xz_archives_by_content_not_by_name() {
 
 #[test]
 fn from_platform_accepts_the_host_platform_and_refuses_another() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let ctx = context(
         &env,
@@ -441,7 +441,7 @@ fn from_platform_accepts_the_host_platform_and_refuses_another() {
 
 #[test]
 fn dockerfile_errors_name_the_file_and_line() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let ctx = context(
         &env,
@@ -489,7 +489,7 @@ fn dockerfile_errors_name_the_file_and_line() {
 
 #[test]
 fn a_failing_run_fails_the_build_with_its_exit_code_and_leaves_nothing() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let ctx = context(
         &env,
@@ -518,7 +518,7 @@ fn a_failing_run_fails_the_build_with_its_exit_code_and_leaves_nothing() {
 
 #[test]
 fn deleted_files_are_whited_out_in_later_layers() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let ctx = context(
         &env,
@@ -546,7 +546,7 @@ fn deleted_files_are_whited_out_in_later_layers() {
 
 #[test]
 fn quiet_iidfile_and_stdin_dockerfile_and_context() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let ctx = context(&env, "ctx", &[("f.txt", "ctx file\n")]);
     let iid = ctx.parent().unwrap().join("iid");
@@ -597,7 +597,7 @@ fn quiet_iidfile_and_stdin_dockerfile_and_context() {
 
 #[test]
 fn onbuild_triggers_run_in_the_child_build() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let parent = context(
         &env,
@@ -637,7 +637,7 @@ fn onbuild_triggers_run_in_the_child_build() {
 
 #[test]
 fn a_build_killed_with_sigkill_leaves_nothing_after_the_next_command() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let ctx = context(
         &env,
@@ -693,7 +693,7 @@ fn serve(body: &'static str) -> u16 {
 
 #[test]
 fn add_downloads_urls_with_docker_file_rules() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let port = serve("downloaded\n");
     let dockerfile = format!(
@@ -737,7 +737,7 @@ fn add_downloads_urls_with_docker_file_rules() {
 
 #[test]
 fn shell_exec_form_heredoc_chown_chmod_and_config_instructions() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let ctx = context(
         &env,
@@ -806,7 +806,7 @@ fn shell_exec_form_heredoc_chown_chmod_and_config_instructions() {
 
 #[test]
 fn independent_stages_build_in_parallel_and_unused_build_args_are_reported() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let ctx = context(
         &env,
@@ -834,7 +834,7 @@ fn independent_stages_build_in_parallel_and_unused_build_args_are_reported() {
 
 #[test]
 fn copy_never_follows_an_image_symlink_out_to_the_host() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let host_dir = env.root.parent().unwrap().join("host-dir");
     std::fs::create_dir_all(&host_dir).unwrap();
@@ -888,7 +888,7 @@ fn copy_never_follows_an_image_symlink_out_to_the_host() {
 
 #[test]
 fn run_network_host_shares_the_hosts_network_and_the_default_is_private() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let ctx = context(
         &env,
@@ -942,11 +942,11 @@ fn run_network_host_shares_the_hosts_network_and_the_default_is_private() {
 
 #[test]
 fn from_pulls_a_missing_image() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     let Some(registry) =
         common::local_registry::LocalRegistry::start(&env.root.parent().unwrap().join("registry"))
     else {
-        return;
+        panic!("this test cannot run here: the reason is said above");
     };
     env.image("bb", &[]);
     let remote = format!("127.0.0.1:{}/bb:1", registry.port);
@@ -967,7 +967,7 @@ fn from_pulls_a_missing_image() {
 /// a few builds.
 #[test]
 fn a_failing_step_is_reported_at_once_whatever_starts_beside_it() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let slow: String = (0..4)
         .map(|i| format!("FROM bb AS s{i}\nRUN sleep 60\n\n"))
@@ -1002,7 +1002,7 @@ fn a_failing_step_is_reported_at_once_whatever_starts_beside_it() {
 
 #[test]
 fn a_failing_stage_stops_the_others_and_its_error_is_reported() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let ctx = context(
         &env,
@@ -1033,7 +1033,7 @@ fn a_failing_stage_stops_the_others_and_its_error_is_reported() {
 /// every step and the container still mount them.
 #[test]
 fn an_image_of_sixty_layers_builds_and_runs() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let mut files: Vec<(String, String)> = (0..60)
         .map(|i| (format!("f{i}"), format!("layer {i}\n")))
@@ -1083,7 +1083,7 @@ fn listed(env: &Env, args: &[&str]) -> Vec<String> {
 /// shows them untagged.
 #[test]
 fn images_all_shows_the_intermediate_images_of_a_build() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let ctx = context(
         &env,
@@ -1138,7 +1138,7 @@ fn images_all_shows_the_intermediate_images_of_a_build() {
 /// every image no container uses, the build cache's included, as Docker's classic builder.
 #[test]
 fn image_prune_keeps_the_build_cache_and_prune_all_removes_it() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let first = context(
         &env,

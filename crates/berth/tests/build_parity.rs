@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use common::serve::Serve;
-use common::{COMMAND_DEADLINE, Env, env, output_within};
+use common::{COMMAND_DEADLINE, Env, output_within, required_env};
 
 const DOCKER: &str = "/usr/local/bin/docker";
 
@@ -111,7 +111,7 @@ impl Drop for Cleanup<'_> {
 
 #[test]
 fn post_build_streams_the_classic_builders_messages_one_by_one() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     let _cleanup = Cleanup(&env);
     env.image("bb", &[]);
     let server = serve(&env);
@@ -215,9 +215,9 @@ fn post_build_streams_the_classic_builders_messages_one_by_one() {
 
 #[test]
 fn docker_cli_legacy_build_prints_dockerds_text_and_writes_the_iidfile() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     if !common::have(DOCKER, "the docker CLI drives berth serve") {
-        return;
+        panic!("this test cannot run here: the reason is said above");
     }
     let _cleanup = Cleanup(&env);
     env.image("bb", &[]);
@@ -287,7 +287,7 @@ fn ps_all(env: &Env) -> String {
 
 #[test]
 fn a_failed_step_keeps_its_container_unless_forcerm() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     let _cleanup = Cleanup(&env);
     env.image("bb", &[]);
     let server = serve(&env);
@@ -366,7 +366,7 @@ fn v1_controller(controller: &str) -> Option<PathBuf> {
 
 #[test]
 fn build_parameters_reach_the_run_steps_containers() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     let _cleanup = Cleanup(&env);
     env.image("bb", &[]);
     let server = serve(&env);
@@ -456,7 +456,7 @@ fn build_parameters_reach_the_run_steps_containers() {
 
 #[test]
 fn berth_build_takes_network_add_host_and_limits() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     let _cleanup = Cleanup(&env);
     env.image("bb", &[]);
     let dir = env.run.parent().unwrap().join("ctx");
@@ -497,12 +497,12 @@ fn berth_build_takes_network_add_host_and_limits() {
 
 #[test]
 fn pull_1_pulls_the_base_image_even_when_present() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     let _cleanup = Cleanup(&env);
     let Some(registry) =
         common::local_registry::LocalRegistry::start(&env.root.parent().unwrap().join("registry"))
     else {
-        return;
+        panic!("this test cannot run here: the reason is said above");
     };
     env.image("bb", &[]);
     let remote = format!("127.0.0.1:{}/bb:1", registry.port);
@@ -542,14 +542,14 @@ print(json.dumps({"id": image.id, "tags": image.tags,
 
 #[test]
 fn python_sdk_builds_and_finds_its_image_with_parameters() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     let has_sdk = Command::new("python3")
         .args(["-c", "import docker"])
         .status()
         .is_ok_and(|s| s.success());
     if !has_sdk {
         common::cannot_run("the Python Docker SDK is missing (Debian's python3-docker)");
-        return;
+        panic!("this test cannot run here: the reason is said above");
     }
     let _cleanup = Cleanup(&env);
     env.image("bb", &[]);
@@ -588,7 +588,7 @@ fn python_sdk_builds_and_finds_its_image_with_parameters() {
 /// `networkmode=none` steps are such containers).
 #[test]
 fn run_network_none_has_its_loopback_up() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     let _cleanup = Cleanup(&env);
     env.image("bb", &[]);
     let out = env.ok(&[

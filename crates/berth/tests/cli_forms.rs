@@ -4,7 +4,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{berth_bin, env};
+use common::{berth_bin, required_env};
 
 /// `berth ARGS --help` succeeds: the form exists and parses.
 fn form_exists(args: &[&str]) -> bool {
@@ -102,7 +102,7 @@ fn every_management_command_form_exists() {
 
 #[test]
 fn management_forms_drive_the_same_engine_calls_as_the_short_forms() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &["CMD [\"sh\"]"]);
     env.ok(&[
         "container",
@@ -160,7 +160,7 @@ fn management_forms_drive_the_same_engine_calls_as_the_short_forms() {
 
 #[test]
 fn diff_of_a_missing_container_is_an_error_naming_it() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     let r = env.berth(&["diff", "nope"]);
     assert_ne!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(r.stderr.contains("No such container: nope"), "{}", r.stderr);

@@ -4,7 +4,7 @@ mod common;
 
 use std::io::Read;
 
-use common::env;
+use common::required_env;
 
 /// The paths in a tar archive.
 fn tar_names(archive: &[u8]) -> Vec<String> {
@@ -19,7 +19,7 @@ fn tar_names(archive: &[u8]) -> Vec<String> {
 
 #[test]
 fn commit_keeps_the_containers_changes_and_settings_and_applies_changes() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &["CMD [\"sh\"]"]);
     env.ok(&[
         "run",
@@ -75,7 +75,7 @@ fn commit_keeps_the_containers_changes_and_settings_and_applies_changes() {
 
 #[test]
 fn commit_leaves_the_engines_files_out_of_the_layer() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     // An image without /etc: the engine makes one for /etc/hosts; it is not the container's.
     let dir = env.root.parent().unwrap().join("noetc");
     std::fs::create_dir_all(dir.join("bin")).unwrap();
@@ -132,7 +132,7 @@ fn commit_leaves_the_engines_files_out_of_the_layer() {
 
 #[test]
 fn commit_refuses_bad_input_and_creates_nothing() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     env.ok(&["create", "--network", "none", "--name", "c1", "bb", "true"]);
     let before = env.ok(&["images", "-a", "-q", "--no-trunc"]);
@@ -161,7 +161,7 @@ fn commit_refuses_bad_input_and_creates_nothing() {
 
 #[test]
 fn commit_of_a_running_container_pauses_it_only_for_the_commit() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     env.ok(&[
         "run",
@@ -203,7 +203,7 @@ fn commit_of_a_running_container_pauses_it_only_for_the_commit() {
 
 #[test]
 fn export_writes_the_whole_filesystem_and_imports_back() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     env.ok(&[
         "run",

@@ -25,7 +25,7 @@ fn scratch(env: &Env, name: &str) -> std::path::PathBuf {
 
 #[test]
 fn cp_in_and_out_of_a_stopped_container() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     let _cleanup = Cleanup(&env);
     env.image("bb", &[]);
     env.ok(&["create", "--name", "c1", "bb", "cat", "/tmp/hello.txt"]);
@@ -72,7 +72,7 @@ fn cp_in_and_out_of_a_stopped_container() {
 
 #[test]
 fn cp_in_and_out_of_a_running_container_and_tar_streams() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     let _cleanup = Cleanup(&env);
     env.image("bb", &[]);
     env.ok(&["run", "-d", "--name", "r1", "bb", "sleep", "60"]);
@@ -111,7 +111,7 @@ fn cp_in_and_out_of_a_running_container_and_tar_streams() {
 
 #[test]
 fn paths_and_symlinks_never_leave_the_container() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     let _cleanup = Cleanup(&env);
     env.image("bb", &[]);
     env.ok(&["run", "-d", "--name", "t1", "bb", "sleep", "60"]);
@@ -200,7 +200,7 @@ fn paths_and_symlinks_never_leave_the_container() {
 
 #[test]
 fn cp_into_a_volume_mounted_in_the_container() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     let _cleanup = Cleanup(&env);
     env.image("bb", &[]);
     env.ok(&[

@@ -9,7 +9,7 @@ use std::net::{Ipv4Addr, UdpSocket};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Env, env};
+use common::{Env, required_env};
 
 /// The addresses busybox nslookup printed for a name, in the server's order (the lines after
 /// the resolver's own "Address:" line).
@@ -130,7 +130,7 @@ fn fake_answer(query: &[u8]) -> Option<Vec<u8>> {
 
 #[test]
 fn embedded_dns_answers_names_aliases_in_turns_and_follows_peers() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let upstream = FakeUpstream::start();
     env.ok(&["network", "create", "--subnet", "10.251.0.0/24", "dnsnet"]);
@@ -246,7 +246,7 @@ fn embedded_dns_answers_names_aliases_in_turns_and_follows_peers() {
 
 #[test]
 fn default_bridge_keeps_the_hosts_resolv_conf() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let resolv = env.ok(&["run", "--rm", "bb", "cat", "/etc/resolv.conf"]);
     assert!(!resolv.contains("127.0.0.11"), "{resolv}");
@@ -255,7 +255,7 @@ fn default_bridge_keeps_the_hosts_resolv_conf() {
 
 #[test]
 fn dig_over_udp_and_tcp_and_reverse_lookups() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     if !common::have(
         "dig",
         "dig asks the embedded server from the container's namespace",
@@ -303,7 +303,7 @@ fn dig_over_udp_and_tcp_and_reverse_lookups() {
 /// bind-mounted over its own, in a private mount namespace.
 #[test]
 fn getent_through_glibcs_resolver_resolves_names_and_aliases() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     if !common::have("getent", "glibc's resolver is the client")
         || !common::have("unshare", "a private mount namespace for the resolv.conf")
     {
@@ -347,7 +347,7 @@ fn getent_through_glibcs_resolver_resolves_names_and_aliases() {
 
 #[test]
 fn links_on_the_default_bridge_give_hosts_env_and_inspect() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image(
         "bb",
         &["EXPOSE 80", "EXPOSE 53/udp", "ENV IMAGE_VAR=from-image"],
@@ -425,7 +425,7 @@ fn links_on_the_default_bridge_give_hosts_env_and_inspect() {
 
 #[test]
 fn links_on_a_user_network_resolve_through_dns() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     env.ok(&["network", "create", "--subnet", "10.251.2.0/24", "linknet"]);
     sleeper(
@@ -479,10 +479,10 @@ fn links_on_a_user_network_resolve_through_dns() {
 
 #[test]
 fn docker_cli_run_link_and_rm_link_through_serve() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     if !std::path::Path::new("/usr/local/bin/docker").is_file() {
         common::cannot_run("/usr/local/bin/docker is not installed");
-        return;
+        panic!("this test cannot run here: the reason is said above");
     }
     env.image("bb", &["EXPOSE 8080"]);
     let (cmd, socket) = env.serve_command();
@@ -554,7 +554,7 @@ fn docker_cli_run_link_and_rm_link_through_serve() {
 /// assertion on speed: the figures are printed; run with --nocapture to see them).
 #[test]
 fn embedded_dns_answer_time() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     if !common::have(
         "nsenter",
         "the measuring loop runs in the container's namespace",
@@ -597,7 +597,7 @@ print("n=%d median=%.0fus p99=%.0fus max=%.0fus" % (len(times), times[len(times)
 /// as Docker's): a DNS or web server of its own binds 0.0.0.0:53 and names still resolve.
 #[test]
 fn a_container_may_serve_port_53_itself() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     env.ok(&["network", "create", "--subnet", "10.251.4.0/24", "portnet"]);
     sleeper(&env, "web", &["--network", "portnet"]);
@@ -621,11 +621,11 @@ fn a_container_may_serve_port_53_itself() {
 /// the project's network.
 #[test]
 fn compose_scaled_service_balances_through_dns() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     let compose_bin = "/usr/bin/docker-compose";
     if !std::path::Path::new(compose_bin).is_file() {
         common::cannot_run("docker-compose is not installed");
-        return;
+        panic!("this test cannot run here: the reason is said above");
     }
     env.image("bb", &[]);
     let (cmd, socket) = env.serve_command();

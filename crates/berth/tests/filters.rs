@@ -5,18 +5,9 @@
 mod common;
 
 use common::http::{encoded, http};
+use common::required_env;
 
 use common::Env;
-
-/// The test's env; when it cannot run (not root, no busybox-static), it fails under CI and
-/// skips elsewhere.
-fn env() -> Option<Env> {
-    let env = common::env();
-    if env.is_none() && std::env::var_os("CI").is_some() {
-        panic!("CI is set, but this test cannot run here: it needs root and busybox-static");
-    }
-    env
-}
 
 fn short(id: &str) -> String {
     id.trim_start_matches("sha256:")[..12].to_string()
@@ -47,7 +38,7 @@ fn fails(env: &Env, args: &[&str], code: i32, message: &str) {
 /// dangling image only; every other filter narrows the list; bad filters are errors.
 #[test]
 fn images_filters_and_rmi_of_the_dangling_ones_keeps_tagged_images() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     // Importing over a tag leaves the first image dangling.
     let dangling = env.image("app", &[]);
     let tagged = env.image("app", &["LABEL tier=db"]);
@@ -152,7 +143,7 @@ fn images_filters_and_rmi_of_the_dangling_ones_keeps_tagged_images() {
 /// (400, and 404 for a missing before/since image).
 #[test]
 fn image_filters_through_the_api() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     let dangling = env.image("app", &[]);
     let tagged = env.image("app", &["LABEL tier=db"]);
     let keep = env.image("keep:v1", &[]);
@@ -212,7 +203,7 @@ fn image_filters_through_the_api() {
 /// `ps -f`: every dockerd filter, alternatives within a key, all keys at once.
 #[test]
 fn ps_filters() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     env.ok(&[
         "create",
@@ -344,7 +335,7 @@ fn ps_filters() {
 /// `volume ls -f` and `volume prune --filter`.
 #[test]
 fn volume_filters() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.ok(&[
         "volume", "create", "--label", "a", "--label", "b=2", "vol-one",
     ]);
@@ -419,7 +410,7 @@ fn volume_filters() {
 /// `network ls -f` and `network prune --filter`.
 #[test]
 fn network_filters() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.ok(&[
         "network",
         "create",
@@ -486,7 +477,7 @@ fn network_filters() {
 /// `events -f` over a past window.
 #[test]
 fn event_filters() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     // Docker's `seconds.nanoseconds`: the image import just before is outside the window.
     let stamp = |t: chrono::DateTime<chrono::Utc>| {
@@ -589,7 +580,7 @@ fn event_filters() {
 /// --filter dangling=true` once removed every stopped container.
 #[test]
 fn prune_filters_are_checked_per_prune() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     env.image("old", &["LABEL keep=1"]);
     env.ok(&[

@@ -33,7 +33,7 @@ fn ps_names(env: &Env, filter: &str) -> String {
 
 #[test]
 fn a_failing_check_turns_unhealthy_then_healthy_with_ps_filters_and_events() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     env.image("bb", &[]);
     let since = (unix_now() - 1).to_string();
     env.ok(&[
@@ -106,7 +106,7 @@ fn a_failing_check_turns_unhealthy_then_healthy_with_ps_filters_and_events() {
 
 #[test]
 fn a_built_healthcheck_reaches_healthy_and_no_healthcheck_turns_it_off() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     env.image("bb", &[]);
     let ctx = env.root.parent().unwrap().join("ctx");
     std::fs::create_dir_all(&ctx).unwrap();
@@ -154,7 +154,7 @@ fn a_built_healthcheck_reaches_healthy_and_no_healthcheck_turns_it_off() {
 
 #[test]
 fn a_hanging_probe_times_out_and_output_still_flows() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     env.image("bb", &[]);
     env.ok(&[
         "run",
@@ -198,7 +198,7 @@ fn a_hanging_probe_times_out_and_output_still_flows() {
 
 #[test]
 fn bad_health_flags_are_refused_and_create_nothing() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     env.image("bb", &[]);
     let r = env.berth(&["run", "-d", "--health-interval", "0.5x", "bb", "true"]);
     assert_eq!(r.code, 125, "{}", r.stderr);
@@ -228,10 +228,10 @@ fn bad_health_flags_are_refused_and_create_nothing() {
 
 #[test]
 fn docker_cli_sees_health_through_the_api() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     if !std::path::Path::new("/usr/local/bin/docker").exists() {
         common::cannot_run("no docker CLI");
-        return;
+        panic!("this test cannot run here: the reason is said above");
     }
     env.image("bb", &[]);
     let (cmd, socket) = env.serve_command();
@@ -282,11 +282,11 @@ fn docker_cli_sees_health_through_the_api() {
 
 #[test]
 fn compose_waits_for_a_service_healthy_dependency() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     let compose_bin = "/usr/bin/docker-compose";
     if !std::path::Path::new(compose_bin).is_file() {
         common::cannot_run("no docker-compose");
-        return;
+        panic!("this test cannot run here: the reason is said above");
     }
     env.image("bb", &[]);
     let (cmd, socket) = env.serve_command();

@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::HashMap;
 
-use common::{Env, env};
+use common::Env;
 
 const PROBE: &str = include_str!("hostile/probe.py");
 
@@ -43,13 +43,14 @@ fn probe(env: &Env, flags: &[&str]) -> HashMap<String, String> {
         .collect()
 }
 
-fn setup() -> Option<Env> {
-    let env = env()?;
-    if !common::have("/usr/bin/python3", "the probe is a python script") {
-        return None;
-    }
+fn setup() -> Env {
+    let env = common::required_env();
+    common::require(
+        common::have("/usr/bin/python3", "the probe is a python script"),
+        "python3",
+    );
     env.image("bb", &[]);
-    Some(env)
+    env
 }
 
 /// `results[name]` must be `want` (an errno name, or "ok").
@@ -99,7 +100,7 @@ fn assert_cgroups_locked(results: &HashMap<String, String>) {
 
 #[test]
 fn a_default_container_cannot_lift_limits_or_reach_the_host() {
-    let Some(env) = setup() else { return };
+    let env = setup();
     let limits = ["-m", "64m", "--pids-limit", "50", "--cpus", "0.5"];
     let results = probe(&env, &limits);
     assert_cgroups_locked(&results);
@@ -159,7 +160,7 @@ fn a_default_container_cannot_lift_limits_or_reach_the_host() {
 
 #[test]
 fn raw_sockets_are_refused_where_docker_drops_net_raw() {
-    let Some(env) = setup() else { return };
+    let env = setup();
     let results = probe(&env, &["--cap-drop", "NET_RAW"]);
     expect(
         &results,
@@ -169,9 +170,9 @@ fn raw_sockets_are_refused_where_docker_drops_net_raw() {
 
 #[test]
 fn cgroups_stay_locked_under_runc_too() {
-    let Some(env) = setup() else { return };
+    let env = setup();
     if !common::have("runc", "the --runtime runc backend") {
-        return;
+        panic!("this test cannot run here: the reason is said above");
     }
     let results = probe(
         &env,
@@ -192,7 +193,7 @@ fn cgroups_stay_locked_under_runc_too() {
 #[test]
 fn a_privileged_container_keeps_a_writable_cgroup_mount() {
     // Docker's --privileged: the cgroup mount is read-write, in the container's own cgroup.
-    let Some(env) = setup() else { return };
+    let env = setup();
     let r = env.berth(&[
         "run",
         "--rm",

@@ -2,7 +2,7 @@
 //! Containers run with `--network none`: these tests need no bridge or veth.
 mod common;
 
-use common::env;
+use common::required_env;
 
 /// The number before a unit in a docker human size (`1.99MB` -> bytes, roughly).
 fn bytes_of(human: &str) -> f64 {
@@ -50,7 +50,7 @@ fn busybox_size() -> u64 {
 
 #[test]
 fn history_shows_the_config_history() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     let id = env.image("bb", &["CMD [\"sh\"]"]);
     let out = env.ok(&["history", "bb"]);
     let lines: Vec<&str> = out.lines().collect();
@@ -109,7 +109,7 @@ fn history_shows_the_config_history() {
 
 #[test]
 fn image_prune_removes_dangling_then_unused_images() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     let kept = data_image(&env, "kept", 700_000, b'k', &["LABEL keep=yes"]);
     let used = env.image("used", &[]);
     let dangling2 = env.image("d2", &["CMD [\"false\"]"]);
@@ -191,7 +191,7 @@ fn image_prune_removes_dangling_then_unused_images() {
 
 #[test]
 fn container_prune_and_system_prune() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     env.ok(&[
         "run",
@@ -277,7 +277,7 @@ fn container_prune_and_system_prune() {
 
 #[test]
 fn system_df_counts_images_and_containers() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     let empty = env.ok(&["system", "df"]);
     let lines: Vec<&str> = empty.lines().collect();
     assert_eq!(
@@ -377,7 +377,7 @@ fn system_df_counts_images_and_containers() {
 
 #[test]
 fn system_df_and_prune_count_volumes() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     env.ok(&[
         "run",
@@ -443,7 +443,7 @@ fn system_df_and_prune_count_volumes() {
 
 #[test]
 fn system_df_and_prune_cover_the_build_cache() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let ctx = env.root.parent().unwrap().join("ctx");
     std::fs::create_dir_all(&ctx).unwrap();

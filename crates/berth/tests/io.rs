@@ -8,7 +8,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use common::terminal::{Terminal, pty};
-use common::{env, wait_for};
+use common::{required_env, wait_for};
 
 /// Reads everything from a pty master until the other side closes (EIO).
 fn read_all(master: OwnedFd) -> String {
@@ -26,7 +26,7 @@ fn read_all(master: OwnedFd) -> String {
 
 #[test]
 fn tty_gives_a_real_terminal_that_follows_resizes() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let terminal = Terminal::spawn(
         env.cmd(&[
@@ -60,7 +60,7 @@ fn tty_gives_a_real_terminal_that_follows_resizes() {
 
 #[test]
 fn logs_follow_tail_and_timestamps() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     env.ok(&[
         "run",
@@ -96,7 +96,7 @@ fn logs_follow_tail_and_timestamps() {
 /// A follower passes on a line written after it started, and ends once the container exits.
 #[test]
 fn logs_follow_passes_new_lines_and_ends_at_exit() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     env.ok(&[
         "run",
@@ -147,7 +147,7 @@ fn logs_follow_passes_new_lines_and_ends_at_exit() {
 
 #[test]
 fn exec_options_apply() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     env.ok(&[
         "run", "-d", "--name", "box", "-e", "A=1", "bb", "sleep", "100",
@@ -213,7 +213,7 @@ fn exec_options_apply() {
 
 #[test]
 fn start_attach_returns_the_exit_code() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let id = env.ok(&[
         "create",
@@ -236,7 +236,7 @@ fn start_attach_returns_the_exit_code() {
 
 #[test]
 fn container_survives_its_killed_cli() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let mut cli = env
         .cmd(&[
@@ -273,7 +273,7 @@ fn container_survives_its_killed_cli() {
 
 #[test]
 fn cli_killed_during_start_leaves_a_truthful_state() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     // Kill `berth run` at various moments of its start; every container must end up either
     // running (the shim carried on) or created, never half-made, and `rm -f` cleans all.
@@ -308,7 +308,7 @@ fn cli_killed_during_start_leaves_a_truthful_state() {
 
 #[test]
 fn signals_to_an_attached_run_reach_the_container() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let child = env
         .cmd(&[
@@ -362,7 +362,7 @@ fn status_of(env: &common::Env, name: &str) -> String {
 #[test]
 fn attach_feeds_a_running_interactive_container_and_leaves_it_running() {
     use std::io::Write;
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     env.ok(&["run", "-d", "-i", "--name", "cat", "bb", "cat"]);
     // Twice: the first client's EOF must not close the container's stdin.
@@ -388,7 +388,7 @@ fn attach_feeds_a_running_interactive_container_and_leaves_it_running() {
 
 #[test]
 fn attach_to_a_tty_types_detaches_and_returns_the_exit_code() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     env.ok(&["run", "-dit", "--name", "shell", "bb", "sh"]);
     let attach = |input: &[u8]| {
@@ -423,7 +423,7 @@ fn attach_to_a_tty_types_detaches_and_returns_the_exit_code() {
 
 #[test]
 fn attach_without_stdin_sees_late_output_and_the_exit_code() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     env.ok(&[
         "run",
@@ -443,7 +443,7 @@ fn attach_without_stdin_sees_late_output_and_the_exit_code() {
 
 #[test]
 fn attach_refuses_missing_and_stopped_containers() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let r = env.berth(&["attach", "nosuch"]);
     assert_eq!(r.code, 1);
@@ -475,7 +475,7 @@ fn shim_pid(id: &str) -> Option<i32> {
 #[test]
 fn attach_after_a_killed_shim_says_not_running_and_a_restart_serves_again() {
     use std::io::Write;
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let id = env.ok(&["run", "-d", "-i", "--name", "orphaned", "bb", "cat"]);
     let id = id.trim();
@@ -515,7 +515,7 @@ fn attach_after_a_killed_shim_says_not_running_and_a_restart_serves_again() {
 
 #[test]
 fn a_client_that_never_reads_does_not_hold_back_the_container() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let id = env.ok(&[
         "run",

@@ -1,11 +1,11 @@
 //! End-to-end tests of the container lifecycle through the `berth` binary, as root.
 mod common;
 
-use common::{cgroup_dirs, env, wait_for};
+use common::{cgroup_dirs, required_env, wait_for};
 
 #[test]
 fn run_keeps_streams_apart_and_passes_the_exit_code() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let r = env.berth(&[
         "run",
@@ -24,7 +24,7 @@ fn run_keeps_streams_apart_and_passes_the_exit_code() {
 
 #[test]
 fn container_has_its_own_namespaces_and_hostname() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let out = env.ok(&[
         "run",
@@ -59,7 +59,7 @@ fn container_has_its_own_namespaces_and_hostname() {
 
 #[test]
 fn stdin_is_passed_with_i() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let r = env.with_stdin(&["run", "-i", "--rm", "bb", "cat"], b"hello\nworld\n");
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -68,7 +68,7 @@ fn stdin_is_passed_with_i() {
 
 #[test]
 fn bad_input_gets_docker_exit_codes_and_leaves_nothing() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let r = env.berth(&["run", "--rm", "bb", "nosuchcmd"]);
     assert_eq!(r.code, 127, "{}", r.stderr);
@@ -106,7 +106,7 @@ fn bad_input_gets_docker_exit_codes_and_leaves_nothing() {
 
 #[test]
 fn detached_container_lifecycle() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let id = env.ok(&[
         "run",
@@ -186,7 +186,7 @@ fn detached_container_lifecycle() {
 
 #[test]
 fn names_are_unique_even_when_racing() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let a = env
         .cmd(&["create", "--name", "xy", "bb", "true"])
@@ -222,7 +222,7 @@ fn names_are_unique_even_when_racing() {
 
 #[test]
 fn killed_shim_is_repaired_by_the_next_command() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     env.ok(&["run", "-d", "--name", "victim", "bb", "sleep", "100"]);
     let pid: i32 = env
@@ -256,7 +256,7 @@ fn killed_shim_is_repaired_by_the_next_command() {
 
 #[test]
 fn image_defaults_and_user_flags_apply() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image(
         "cfg:1",
         &[
@@ -301,7 +301,7 @@ fn image_defaults_and_user_flags_apply() {
 
 #[test]
 fn limits_reach_the_cgroup_and_read_only_rootfs_holds() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let id = env.ok(&[
         "run",
@@ -341,7 +341,7 @@ fn limits_reach_the_cgroup_and_read_only_rootfs_holds() {
 
 #[test]
 fn restart_policy_on_failure_retries() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     env.ok(&[
         "run",
@@ -373,7 +373,7 @@ fn restart_policy_on_failure_retries() {
 
 #[test]
 fn concurrent_runs_all_succeed() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let children: Vec<_> = (0..100)
         .map(|i| {
@@ -395,12 +395,12 @@ fn concurrent_runs_all_succeed() {
 
 #[test]
 fn external_runtime_runc_works() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     if !std::path::Path::new("/usr/sbin/runc").exists()
         && !std::path::Path::new("/usr/bin/runc").exists()
     {
         common::cannot_run("runc not installed");
-        return;
+        panic!("this test cannot run here: the reason is said above");
     }
     env.image("bb", &[]);
     let r = env.berth(&[
@@ -422,7 +422,7 @@ fn external_runtime_runc_works() {
 
 #[test]
 fn flags_after_the_image_belong_to_the_command() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     assert_eq!(
         env.ok(&["run", "--rm", "bb", "echo", "--rm", "-d"]),
@@ -432,7 +432,7 @@ fn flags_after_the_image_belong_to_the_command() {
 
 #[test]
 fn rm_leaves_no_shim_and_restart_restarts() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let id = env.ok(&["run", "-d", "--name", "r1", "bb", "sleep", "100"]);
     let id = id.trim().to_string();
@@ -465,7 +465,7 @@ fn rm_leaves_no_shim_and_restart_restarts() {
 
 #[test]
 fn docker_default_devices_and_masked_paths() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let devs = env.ok(&["run", "--rm", "bb", "ls", "/dev"]);
     for d in [
@@ -513,12 +513,12 @@ fn docker_default_devices_and_masked_paths() {
 
 #[test]
 fn memory_swap_reaches_the_cgroup() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     if !std::path::Path::new("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes").exists()
         && !std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists()
     {
         common::cannot_run("no swap accounting");
-        return;
+        panic!("this test cannot run here: the reason is said above");
     }
     env.image("bb", &[]);
     let id = env.ok(&[
@@ -558,7 +558,7 @@ fn memory_swap_reaches_the_cgroup() {
 
 #[test]
 fn images_import_from_file_and_rmi_rules() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     // Import from a file path, with a message.
     let dir = tempfile::tempdir().unwrap();
@@ -622,7 +622,7 @@ fn images_import_from_file_and_rmi_rules() {
 
 #[test]
 fn concurrent_starts_make_one_shim() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let id = env.ok(&["create", "bb", "sleep", "100"]);
     let id = id.trim();
@@ -677,7 +677,7 @@ fn concurrent_starts_make_one_shim() {
 
 #[test]
 fn a_failed_start_removes_an_rm_container_however_it_was_started() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     // run -d: the detached start fails the same way as an attached one.
     let r = env.berth(&["run", "-d", "--rm", "bb", "nosuchcmd"]);
@@ -707,7 +707,7 @@ fn a_failed_start_removes_an_rm_container_however_it_was_started() {
 
 #[test]
 fn stats_no_stream_shows_the_engines_sample() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     env.ok(&[
         "run",

@@ -25,18 +25,18 @@ struct Api {
 
 impl Api {
     /// None (after `cannot_run`) when the docker CLI is missing.
-    fn start(env: &Env) -> Option<Api> {
+    fn start(env: &Env) -> Api {
         if !Path::new(DOCKER).is_file() {
             common::cannot_run(&format!("{DOCKER} is not installed"));
-            return None;
+            common::require(false, DOCKER);
         }
         let docker_config = env.run.parent().unwrap().join("docker-config");
         std::fs::create_dir_all(&docker_config).unwrap();
         let (cmd, socket) = env.serve_command();
-        Some(Api {
+        Api {
             server: Serve::start(cmd, socket),
             docker_config,
-        })
+        }
     }
 
     fn docker_cmd(&self, args: &[&str]) -> Command {
@@ -80,9 +80,9 @@ fn status_code(body: &str) -> i64 {
 
 #[test]
 fn wait_returns_at_the_first_exit_and_honours_next_exit_and_removed() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     env.image("bb", &[]);
-    let Some(api) = Api::start(&env) else { return };
+    let api = Api::start(&env);
     // A restart policy: the wait ends at the first exit (~1 s), not when restarts give up.
     api.docker_ok(&[
         "run",
@@ -322,9 +322,9 @@ fn frames(mut data: &[u8]) -> Vec<(u8, String)> {
 
 #[test]
 fn attach_with_logs_replays_an_exited_containers_output_and_closes() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     env.image("bb", &[]);
-    let Some(api) = Api::start(&env) else { return };
+    let api = Api::start(&env);
     api.docker_ok(&[
         "run",
         "--name",
@@ -447,9 +447,9 @@ fn read_to_close(stream: &mut UnixStream, limit: Duration) -> Option<Vec<u8>> {
 
 #[test]
 fn exec_takes_tty_and_detach_keys_from_create_and_a_missing_binary_is_126() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     env.image("bb", &[]);
-    let Some(api) = Api::start(&env) else { return };
+    let api = Api::start(&env);
     api.docker_ok(&[
         "run",
         "-d",
@@ -547,9 +547,9 @@ fn exec_takes_tty_and_detach_keys_from_create_and_a_missing_binary_is_126() {
 
 #[test]
 fn commit_ignores_a_pause_that_cannot_happen_and_inspect_names_the_container() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     env.image("bb", &[]);
-    let Some(api) = Api::start(&env) else { return };
+    let api = Api::start(&env);
     let id = api
         .docker_ok(&[
             "run",
@@ -573,7 +573,7 @@ fn commit_ignores_a_pause_that_cannot_happen_and_inspect_names_the_container() {
     let freezer = PathBuf::from(format!("/sys/fs/cgroup/freezer/berth/{id}"));
     if !freezer.is_dir() {
         common::cannot_run("no cgroup v1 freezer for the container");
-        return;
+        panic!("this test cannot run here: the reason is said above");
     }
     let procs = std::fs::read_to_string(freezer.join("cgroup.procs")).unwrap();
     for pid in procs.split_whitespace() {
@@ -622,10 +622,10 @@ fn volumes(api: &Api) -> Vec<String> {
 
 #[test]
 fn rm_v_and_rm_remove_anonymous_volumes_never_named_ones() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     env.image("bb", &[]);
     env.image("bbvol", &["VOLUME /imgvol"]);
-    let Some(api) = Api::start(&env) else { return };
+    let api = Api::start(&env);
     api.docker_ok(&["volume", "create", "keepme"]);
     let keep = vec!["keepme".to_string()];
     // DELETE ?v=1 (docker rm -v): `-v /data` and the image's VOLUME go, the named one stays.
@@ -716,9 +716,9 @@ fn message(body: &str) -> String {
 
 #[test]
 fn errors_carry_dockerds_texts_and_codes() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     env.image("bb", &[]);
-    let Some(api) = Api::start(&env) else { return };
+    let api = Api::start(&env);
     let up = api
         .docker_ok(&[
             "run",
@@ -917,9 +917,9 @@ fn errors_carry_dockerds_texts_and_codes() {
 
 #[test]
 fn stats_carry_per_interface_network_counters_only_for_a_network_of_its_own() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     env.image("bb", &[]);
-    let Some(api) = Api::start(&env) else { return };
+    let api = Api::start(&env);
     api.docker_ok(&["run", "-d", "--name", "bridged", "bb", "sleep", "1000"]);
     api.docker_ok(&[
         "run",
@@ -1014,9 +1014,9 @@ fn python_sdk(api: &Api, script: &str) -> Option<Run> {
 
 #[test]
 fn the_python_sdk_sees_dockerds_wait_attach_exec_and_remove() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     env.image("bb", &[]);
-    let Some(api) = Api::start(&env) else { return };
+    let api = Api::start(&env);
     let script = r#"
 import time, docker
 client = docker.from_env()
@@ -1050,16 +1050,16 @@ c.remove()
 print('ok')
 "#;
     let Some(r) = python_sdk(&api, script) else {
-        return;
+        panic!("this test cannot run here: the reason is said above");
     };
     assert_eq!((r.code, r.stdout.trim()), (0, "ok"), "{}", r.stderr);
 }
 
 #[test]
 fn berth_exec_it_detaches_on_the_detach_keys_and_the_process_runs_on() {
-    let Some(env) = common::env() else { return };
+    let env = common::required_env();
     if !common::have("script", "a terminal for exec -it (util-linux)") {
-        return;
+        panic!("this test cannot run here: the reason is said above");
     }
     env.image("bb", &[]);
     env.ok(&[

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{Env, Run, env, output_within, serve::Serve};
+use common::{Env, Run, output_within, required_env, serve::Serve};
 
 const DOCKER: &str = "/usr/local/bin/docker";
 
@@ -56,7 +56,7 @@ fn docker(serve: &Serve, config: &Path, args: &[&str]) -> Run {
 
 #[test]
 fn json_file_rotates_by_size_and_logs_reads_across_the_rotated_files() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     let _cleanup = Cleanup(&env);
     env.image("bb", &[]);
     for compress in ["false", "true"] {
@@ -119,7 +119,7 @@ fn json_file_rotates_by_size_and_logs_reads_across_the_rotated_files() {
 
 #[test]
 fn local_keeps_a_readable_log_and_none_keeps_nothing() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     let _cleanup = Cleanup(&env);
     env.image("bb", &[]);
     env.ok(&[
@@ -184,7 +184,7 @@ fn local_keeps_a_readable_log_and_none_keeps_nothing() {
 
 #[test]
 fn unknown_drivers_and_options_are_refused_before_anything_is_created() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     let _cleanup = Cleanup(&env);
     env.image("bb", &[]);
     for (args, message) in [
@@ -230,7 +230,7 @@ fn receive(socket: &UdpSocket) -> String {
 
 #[test]
 fn syslog_over_udp_tcp_and_a_unix_socket_with_the_tag_and_a_local_cache() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     let _cleanup = Cleanup(&env);
     env.image("bb", &[]);
     let hostname = nix::unistd::gethostname()
@@ -374,7 +374,7 @@ fn syslog_over_udp_tcp_and_a_unix_socket_with_the_tag_and_a_local_cache() {
 
 #[test]
 fn journald_needs_a_journal_and_gets_dockers_fields() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     let _cleanup = Cleanup(&env);
     env.image("bb", &[]);
     if !Path::new("/run/systemd/journal/socket").exists() {
@@ -455,9 +455,9 @@ fn journald_needs_a_journal_and_gets_dockers_fields() {
 
 #[test]
 fn docker_cli_log_drivers_through_the_api() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     if !common::have(DOCKER, "the docker CLI drives berth serve") {
-        return;
+        panic!("this test cannot run here: the reason is said above");
     }
     let _cleanup = Cleanup(&env);
     env.image("bb", &[]);
@@ -541,7 +541,7 @@ fn docker_cli_log_drivers_through_the_api() {
 
 #[test]
 fn logs_follow_goes_on_across_rotations() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     let _cleanup = Cleanup(&env);
     env.image("bb", &[]);
     for compress in ["false", "true"] {

@@ -97,19 +97,20 @@ fn started_through(gate: &Path) -> Vec<i32> {
 }
 
 /// The environment, or None to skip; under CI a missing prerequisite fails the test instead.
-fn setup() -> Option<Net> {
-    if !common::have("nft", "nftables: the port and network rules") {
-        return None;
-    }
-    let env = common::env()?;
+fn setup() -> Net {
+    common::require(
+        common::have("nft", "nftables: the port and network rules"),
+        "nft",
+    );
+    let env = common::required_env();
     let table = format!(
         "berth-{}",
         &sha256_hex(env.root.as_os_str().as_encoded_bytes())[..8]
     );
-    Some(Net {
+    Net {
         env: Some(env),
         table,
-    })
+    }
 }
 
 fn sha256_hex(data: &[u8]) -> String {
@@ -317,7 +318,7 @@ impl Drop for NftGate {
 #[test]
 fn concurrent_removals_leave_no_dnat_rule_to_a_reused_address() {
     const N: usize = 30;
-    let Some(net) = setup() else { return };
+    let net = setup();
     net.image("bb", &[]);
     let gate = NftGate::new(net.root.parent().unwrap());
     gate.log_failures();
@@ -516,7 +517,7 @@ fn parent_of(pid: i32) -> Option<i32> {
 /// next command applied the truth.
 #[test]
 fn killed_lock_holder_wedges_nothing_and_its_apply_never_lands() {
-    let Some(net) = setup() else { return };
+    let net = setup();
     net.image("bb", &[]);
     let gate = NftGate::new(net.root.parent().unwrap());
     net.ok(&["network", "create", "--subnet", "10.238.3.0/24", "locknet"]);
@@ -655,7 +656,7 @@ fn links_with_address(prefix: &str) -> Vec<String> {
 /// again.
 #[test]
 fn killed_network_rm_leaves_no_bridge_and_frees_the_subnet() {
-    let Some(net) = setup() else { return };
+    let net = setup();
     const SUBNET: &str = "10.238.1.0/24";
     let default_bridge = net.table.clone();
     let mut outcomes = (0, 0);
@@ -727,7 +728,7 @@ fn killed_network_rm_leaves_no_bridge_and_frees_the_subnet() {
 /// and its removal leaves nothing.
 #[test]
 fn killed_network_create_leaves_no_bridge_without_a_network() {
-    let Some(net) = setup() else { return };
+    let net = setup();
     net.image("bb", &[]);
     const SUBNET: &str = "10.238.2.0/24";
     let default_bridge = net.table.clone();
@@ -796,7 +797,7 @@ fn killed_network_create_leaves_no_bridge_without_a_network() {
 fn hundred_parallel_runs_leave_nothing_behind() {
     const N: usize = 100;
     const WIDTH: usize = 16;
-    let Some(net) = setup() else { return };
+    let net = setup();
     net.image("bb", &[]);
     // The shims' nft runs take a random 0-99 ms longer (a busy host), so that their applies
     // interleave as they do under load.

@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{Env, env};
+use common::{Env, required_env};
 
 /// Starts a detached busybox httpd serving "hello from NAME" on port 80.
 fn web(env: &Env, name: &str, extra: &[&str]) -> String {
@@ -65,7 +65,7 @@ fn connects(env: &Env, network: &str, ip: &str) -> bool {
 
 #[test]
 fn user_network_resolves_names_and_aliases() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     env.ok(&["network", "create", "--subnet", "10.231.0.0/24", "appnet"]);
     web(
@@ -114,7 +114,7 @@ fn user_network_resolves_names_and_aliases() {
 
 #[test]
 fn default_bridge_does_not_resolve_names_but_routes_by_address() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     web(&env, "plain", &[]);
     let ip = ip_of(&env, "plain");
@@ -178,7 +178,7 @@ fn default_bridge_does_not_resolve_names_but_routes_by_address() {
 
 #[test]
 fn user_networks_are_isolated_and_internal_has_no_way_out() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     env.ok(&["network", "create", "--subnet", "10.232.0.0/24", "left"]);
     env.ok(&[
@@ -252,7 +252,7 @@ fn user_networks_are_isolated_and_internal_has_no_way_out() {
 
 #[test]
 fn leases_are_unique_released_and_reused() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     env.ok(&[
         "network",
@@ -357,7 +357,7 @@ fn leases_are_unique_released_and_reused() {
 
 #[test]
 fn network_cli_lists_filters_and_refuses_bad_input() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let id = env.ok(&[
         "network",
@@ -530,7 +530,7 @@ fn nft_mentions_port(port: u16) -> bool {
 
 #[test]
 fn published_port_answers_on_localhost_and_goes_with_the_container() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let port = free_port();
     web(&env, "pub", &["-p", &format!("127.0.0.1:{port}:80")]);
@@ -559,7 +559,7 @@ fn published_port_answers_on_localhost_and_goes_with_the_container() {
 
 #[test]
 fn publish_all_maps_exposed_ports_to_free_host_ports() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("exposed", &["EXPOSE 80"]);
     let script = "mkdir -p /www && echo exposed > /www/index.html && exec httpd -f -p 80 -h /www";
     env.ok(&[
@@ -578,7 +578,7 @@ fn publish_all_maps_exposed_ports_to_free_host_ports() {
 
 #[test]
 fn taken_host_port_is_refused_before_the_container_starts() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = holder.local_addr().unwrap().port();
@@ -618,7 +618,7 @@ fn taken_host_port_is_refused_before_the_container_starts() {
 
 #[test]
 fn killed_shim_leaves_no_netns_rule_or_lease() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     env.ok(&["network", "create", "--subnet", "10.235.0.0/24", "crashnet"]);
     let port = free_port();
@@ -668,7 +668,7 @@ fn killed_shim_leaves_no_netns_rule_or_lease() {
 
 #[test]
 fn connect_and_disconnect_a_running_container() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     env.ok(&["network", "create", "--subnet", "10.236.0.0/24", "front"]);
     env.ok(&["network", "create", "--subnet", "10.236.1.0/24", "back"]);
@@ -731,8 +731,8 @@ fn connect_and_disconnect_a_running_container() {
 
 #[test]
 fn prune_reclaims_bridges_of_vanished_state_roots() {
-    let Some(env) = env() else { return };
-    let Some(gone) = common::env() else { return };
+    let env = required_env();
+    let gone = common::required_env();
     gone.ok(&["network", "create", "--subnet", "10.237.0.0/24", "orphan"]);
     let bridge = bridge_of(&gone, "orphan");
     assert!(Path::new(&format!("/sys/class/net/{bridge}")).exists());

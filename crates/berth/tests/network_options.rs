@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::serve::Serve;
-use common::{Env, env};
+use common::{Env, required_env};
 
 /// Starts a detached busybox httpd serving "hello from NAME" on port 80 (both families).
 fn web(env: &Env, name: &str, extra: &[&str]) -> String {
@@ -118,7 +118,7 @@ fn unique(prefix: &str) -> String {
 
 #[test]
 fn driver_options_are_stored_shown_and_honoured() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let bridge = unique("bo-");
     env.ok(&[
@@ -261,7 +261,7 @@ fn driver_options_are_stored_shown_and_honoured() {
 
 #[test]
 fn host_binding_and_internal_networks_decide_where_ports_go() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     env.ok(&[
         "network",
@@ -341,7 +341,7 @@ fn host_binding_and_internal_networks_decide_where_ports_go() {
 
 #[test]
 fn endpoint_settings_are_applied_echoed_and_checked() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     env.ok(&[
         "network",
@@ -507,7 +507,7 @@ fn endpoint_settings_are_applied_echoed_and_checked() {
 
 #[test]
 fn ipv6_dual_stack_talks_publishes_and_cleans_up() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     env.ok(&[
         "network",
@@ -628,10 +628,10 @@ const DOCKER: &str = "/usr/local/bin/docker";
 
 #[test]
 fn api_and_docker_cli_create_dual_stack_networks_with_options_and_endpoints() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     if !Path::new(DOCKER).is_file() {
         common::cannot_run(&format!("{DOCKER} is not installed"));
-        return;
+        panic!("this test cannot run here: the reason is said above");
     }
     env.image("bb", &[]);
     let (cmd, socket) = env.serve_command();

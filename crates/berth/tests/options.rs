@@ -2,7 +2,7 @@
 //! stop signals, restart policies, labels and filters. Through the `berth` binary, as root.
 mod common;
 
-use common::{env, wait_for};
+use common::{required_env, wait_for};
 
 fn status_field(env: &common::Env, args: &[&str], field: &str) -> String {
     let mut full = vec!["run", "--rm"];
@@ -17,7 +17,7 @@ fn status_field(env: &common::Env, args: &[&str], field: &str) -> String {
 
 #[test]
 fn capabilities_follow_cap_add_cap_drop_and_privileged() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     assert_eq!(status_field(&env, &[], "CapEff"), "00000000a80425fb");
     assert_eq!(
@@ -73,7 +73,7 @@ fn capabilities_follow_cap_add_cap_drop_and_privileged() {
 
 #[test]
 fn security_opts_apply() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     assert_eq!(status_field(&env, &[], "NoNewPrivs"), "0");
     assert_eq!(
@@ -135,7 +135,7 @@ fn cgroup_file(id: &str, v1: &str, v2: &str) -> String {
 
 #[test]
 fn ulimits_and_cgroup_limits_apply() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     assert_eq!(
         env.ok(&[
@@ -205,7 +205,7 @@ fn ulimits_and_cgroup_limits_apply() {
 
 #[test]
 fn memory_limit_shows_in_stats() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     env.ok(&[
         "run", "-d", "--name", "mem", "-m", "64m", "bb", "sleep", "100",
@@ -224,10 +224,10 @@ fn memory_limit_shows_in_stats() {
 
 #[test]
 fn init_reaps_and_is_pid_one() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     if !std::path::Path::new("/usr/bin/tini-static").exists() {
         common::cannot_run("tini not installed");
-        return;
+        panic!("this test cannot run here: the reason is said above");
     }
     env.image("bb", &[]);
     let out = env.ok(&["run", "--rm", "--init", "bb", "ps", "-o", "pid,args"]);
@@ -240,7 +240,7 @@ fn init_reaps_and_is_pid_one() {
 
 #[test]
 fn stop_signal_and_timeout_are_used() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     env.ok(&[
         "run",
@@ -287,7 +287,7 @@ fn stop_signal_and_timeout_are_used() {
 
 #[test]
 fn restart_always_stops_when_stopped() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     env.ok(&[
         "run",
@@ -331,7 +331,7 @@ fn restart_always_stops_when_stopped() {
 
 #[test]
 fn labels_filters_and_formats() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let dir = tempfile::tempdir().unwrap();
     let env_file = dir.path().join("env");
@@ -405,7 +405,7 @@ fn labels_filters_and_formats() {
 
 #[test]
 fn oom_kill_is_reported() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     // Without swap, 8 MiB of memory cannot hold a 64 MiB string.
     let r = env.berth(&[
@@ -435,7 +435,7 @@ fn oom_kill_is_reported() {
 
 #[test]
 fn update_changes_the_live_cgroup_and_the_record() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let id = env.ok(&[
         "run",
@@ -556,7 +556,7 @@ fn update_changes_the_live_cgroup_and_the_record() {
 
 #[test]
 fn update_of_the_restart_policy_reaches_the_running_containers_shim() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     env.ok(&[
         "run",

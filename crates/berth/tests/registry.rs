@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use common::token_server::{self, TokenServer};
-use common::{Env, env};
+use common::{Env, required_env};
 
 const REGISTRY: &str = "/usr/bin/docker-registry";
 
@@ -98,16 +98,16 @@ impl Drop for Registry {
     }
 }
 
-fn setup() -> Option<(Env, PathBuf)> {
+fn setup() -> (Env, PathBuf) {
     if !Path::new(REGISTRY).exists() {
         common::cannot_run(&format!(
             "{REGISTRY} is not installed (apt-get install docker-registry)"
         ));
-        return None;
+        common::require(false, REGISTRY);
     }
-    let env = env()?;
+    let env = required_env();
     let docker_config = env.root.parent().unwrap().join("docker-config");
-    Some((env, docker_config))
+    (env, docker_config)
 }
 
 fn berth(env: &Env, docker_config: &Path, args: &[&str]) -> common::Run {
@@ -137,7 +137,7 @@ fn berth_stdin(env: &Env, docker_config: &Path, args: &[&str], input: &str) -> c
 
 #[test]
 fn push_pull_run_and_unknown_tags() {
-    let Some((env, dc)) = setup() else { return };
+    let (env, dc) = setup();
     let reg = Registry::start(None);
     let name = format!("{}/bb:1", reg.host());
     let id = env.image("bb", &["CMD [\"echo\", \"from the registry\"]"]);
@@ -253,13 +253,13 @@ fn push_pull_run_and_unknown_tags() {
 
 #[test]
 fn basic_auth_login_push_logout() {
-    let Some((env, dc)) = setup() else { return };
+    let (env, dc) = setup();
     let Ok(out) = Command::new("htpasswd")
         .args(["-Bbn", "alice", "s3cret"])
         .output()
     else {
         common::cannot_run("htpasswd (apache2-utils) is not installed");
-        return;
+        panic!("this test cannot run here: the reason is said above");
     };
     assert!(out.status.success());
     let htpasswd = env.root.parent().unwrap().join("htpasswd");
@@ -456,7 +456,7 @@ fn base_layer() -> Layer {
 
 #[test]
 fn parallel_pull_push_mounts_history_and_df() {
-    let Some((env, dc)) = setup() else { return };
+    let (env, dc) = setup();
     let reg = Registry::start(None);
     let sizes = load_layers(
         &env,
@@ -543,7 +543,7 @@ fn parallel_pull_push_mounts_history_and_df() {
     );
 
     // A fresh store pulls all five layers, three at a time: the rest wait their turn.
-    let Some(fresh) = common::env() else { return };
+    let fresh = common::required_env();
     let r = berth(&fresh, &dc, &["pull", &multi]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     let layers = layer_ids(&env, "multi:1");
@@ -694,7 +694,7 @@ fn human(bytes: u64) -> String {
 
 #[test]
 fn corrupt_or_truncated_blobs_change_nothing() {
-    let Some((env, dc)) = setup() else { return };
+    let (env, dc) = setup();
     let reg = Registry::start(None);
     load_layers(
         &env,
@@ -730,7 +730,7 @@ fn corrupt_or_truncated_blobs_change_nothing() {
         .map(|l| l["digest"].as_str().unwrap().to_string())
         .collect();
 
-    let Some(fresh) = common::env() else { return };
+    let fresh = common::required_env();
     fresh.image("other", &[]);
     let store_files = |e: &Env| {
         sh(&format!(
@@ -796,7 +796,7 @@ fn corrupt_or_truncated_blobs_change_nothing() {
 
 #[test]
 fn token_auth_login_push_pull() {
-    let Some((env, dc)) = setup() else { return };
+    let (env, dc) = setup();
     let tokens = TokenServer::start(env.root.parent().unwrap(), "bob", "t0ken-pass");
     let reg = Registry::start_with_tokens(&tokens);
     let name = format!("{}/bob/bb:1", reg.host());
@@ -857,20 +857,18 @@ fn token_auth_login_push_pull() {
 
 #[test]
 fn docker_login_push_pull_through_berth_serve() {
-    let Some((env, server_config)) = setup() else {
-        return;
-    };
+    let (env, server_config) = setup();
     let docker = Path::new("/usr/local/bin/docker");
     if !docker.is_file() {
         common::cannot_run("the docker CLI is not installed");
-        return;
+        common::require(false, "the docker CLI");
     }
     let Ok(out) = Command::new("htpasswd")
         .args(["-Bbn", "alice", "s3cret"])
         .output()
     else {
         common::cannot_run("htpasswd (apache2-utils) is not installed");
-        return;
+        panic!("this test cannot run here: the reason is said above");
     };
     let htpasswd = env.root.parent().unwrap().join("htpasswd");
     std::fs::write(&htpasswd, &out.stdout).unwrap();

@@ -6,7 +6,7 @@ use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{Env, env, wait_for};
+use common::{Env, required_env, wait_for};
 
 fn state(env: &Env, name: &str) -> String {
     env.ok(&["inspect", "-f", "{{.State.Status}}", name])
@@ -65,7 +65,7 @@ fn in_own_group(env: &Env, args: &[&str]) -> (Option<i32>, bool) {
 
 #[test]
 fn stopping_a_restarting_container_signals_nothing_else() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     for verb in [
         &["rm", "-f", "r1"][..],
@@ -88,7 +88,7 @@ fn stopping_a_restarting_container_signals_nothing_else() {
 
 #[test]
 fn stop_kill_and_rm_in_every_state() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     // Paused: stop and rm -f end it; kill is refused as dockerd refuses it (a frozen process
     // takes no signal), and the container stays paused.
@@ -165,7 +165,7 @@ fn cgroup_procs(id: &str) -> Vec<i32> {
 
 #[test]
 fn a_killed_shim_is_restarted_by_the_next_command_by_policy() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     env.ok(&[
         "run",
@@ -210,7 +210,7 @@ fn a_killed_shim_is_restarted_by_the_next_command_by_policy() {
 
 #[test]
 fn berth_serve_restarts_a_container_whose_shim_was_killed() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let id = env
         .ok(&[
@@ -245,7 +245,7 @@ fn berth_serve_restarts_a_container_whose_shim_was_killed() {
 
 #[test]
 fn bad_input_gets_docker_errors() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     env.image("bb", &[]);
     let r = env.berth(&["run", "--rm", "-w", "relative/dir", "bb", "true"]);
     assert_eq!(r.code, 125);

@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{Env, cgroup_dirs, env, have};
+use common::{Env, cgroup_dirs, have, required_env};
 
 /// How many commands are killed (`TORTURE_KILL_POINTS=N` for a longer soak).
 const KILL_POINTS: usize = 72;
@@ -1206,7 +1206,7 @@ fn passwd() -> String {
 fn kill_9_anywhere_loses_nothing_and_leaks_nothing() {
     // None only outside CI: without root or busybox, env() says so through cannot_run, which
     // panics (fails this test) when CI is set; the same for `have` below.
-    let Some(env) = env() else { return };
+    let env = required_env();
     if !have("nft", "published ports and the leak check")
         || !have("ip", "the guard deletes a leaked bridge")
         || !have("sha256sum", "the state root's nftables table name")

@@ -7,7 +7,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Env, env};
+use common::{Env, required_env};
 
 /// Imports a busybox image whose rootfs `extra` may add to (files at mount paths, symlinks).
 fn image_with(env: &Env, name: &str, changes: &[&str], extra: impl FnOnce(&Path)) {
@@ -57,7 +57,7 @@ fn host_dir(env: &Env, name: &str) -> PathBuf {
 
 #[test]
 fn named_volume_carries_data_between_containers() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     image_with(&env, "bb", &[], |_| {});
     env.ok(&["volume", "create", "--label", "team=a", "shared"]);
     env.ok(&[
@@ -98,7 +98,7 @@ fn named_volume_carries_data_between_containers() {
 
 #[test]
 fn volume_ls_inspect_and_filters() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     image_with(&env, "bb", &[], |_| {});
     env.ok(&[
         "volume", "create", "--label", "team=a", "--label", "tier", "alpha",
@@ -225,7 +225,7 @@ fn chrono_like(s: &str) -> bool {
 
 #[test]
 fn volume_options_mount_a_tmpfs() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     image_with(&env, "bb", &[], |_| {});
     env.ok(&[
         "volume",
@@ -349,7 +349,7 @@ fn volume_options_mount_a_tmpfs() {
 
 #[test]
 fn readonly_mounts_reject_writes() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     image_with(&env, "bb", &[], |_| {});
     for args in [
         vec!["-v", "ro1:/data:ro"],
@@ -405,7 +405,7 @@ fn readonly_mounts_reject_writes() {
 
 #[test]
 fn bind_mounts_work_both_ways_and_v_creates_the_source() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     image_with(&env, "bb", &[], |_| {});
     // A relative `-v` source (./dir) is taken from the current directory, as Docker's CLI does.
     let base = host_dir(&env, "");
@@ -503,7 +503,7 @@ fn bind_mounts_work_both_ways_and_v_creates_the_source() {
 
 #[test]
 fn bad_mount_input_is_refused_with_nothing_created() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     image_with(&env, "bb", &[], |_| {});
     let missing = host_dir(&env, "no-such-dir");
     let cases: Vec<(Vec<String>, String)> = vec![
@@ -567,7 +567,7 @@ fn bad_mount_input_is_refused_with_nothing_created() {
 
 #[test]
 fn empty_volume_is_filled_from_the_image_once_and_nocopy_keeps_it_empty() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     image_with(&env, "seeded", &[], |root| {
         std::fs::create_dir_all(root.join("data/sub")).unwrap();
         std::fs::write(root.join("data/hello"), "from the image\n").unwrap();
@@ -733,7 +733,7 @@ fn empty_volume_is_filled_from_the_image_once_and_nocopy_keeps_it_empty() {
 
 #[test]
 fn a_volume_in_use_cannot_be_removed() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     image_with(&env, "bb", &[], |_| {});
     let id = env
         .ok(&["create", "-v", "busy:/data", "bb", "true"])
@@ -799,7 +799,7 @@ fn a_volume_in_use_cannot_be_removed() {
 
 #[test]
 fn rm_v_and_run_rm_remove_anonymous_volumes_only() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     image_with(&env, "withvol", &["VOLUME /data"], |root| {
         std::fs::create_dir_all(root.join("data")).unwrap();
         std::fs::write(root.join("data/seed"), "seed\n").unwrap();
@@ -892,7 +892,7 @@ fn rm_v_and_run_rm_remove_anonymous_volumes_only() {
 
 #[test]
 fn volumes_from_shares_another_containers_mounts() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     image_with(&env, "bb", &[], |_| {});
     let host = host_dir(&env, "vf-bind");
     std::fs::create_dir_all(&host).unwrap();
@@ -954,7 +954,7 @@ fn volumes_from_shares_another_containers_mounts() {
 
 #[test]
 fn symlinked_destination_stays_inside_the_rootfs() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     // An absolute host path, which the image links to: following it on the host would mount
     // over (and write into) the host's directory.
     let host_target = host_dir(&env, "host-side");
@@ -1015,7 +1015,7 @@ fn symlinked_destination_stays_inside_the_rootfs() {
 
 #[test]
 fn tmpfs_through_mount() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     image_with(&env, "bb", &[], |_| {});
     let out = env.ok(&[
         "run",
@@ -1062,7 +1062,7 @@ fn tmpfs_through_mount() {
 
 #[test]
 fn records_and_directories_are_repaired() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     image_with(&env, "bb", &[], |_| {});
     env.ok(&["volume", "create", "lost-dir"]);
     // A record whose directory vanished (a crash, a hand-made mess): the next command remakes it.
@@ -1114,7 +1114,7 @@ fn shim_pid(id: &str) -> Option<i32> {
 
 #[test]
 fn a_killed_rm_containers_anonymous_volume_is_not_leaked() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     image_with(&env, "withvol", &["VOLUME /data"], |_| {});
     let id = env
         .ok(&[
@@ -1148,7 +1148,7 @@ fn a_killed_rm_containers_anonymous_volume_is_not_leaked() {
 
 #[test]
 fn concurrent_runs_share_one_new_volume() {
-    let Some(env) = env() else { return };
+    let env = required_env();
     image_with(&env, "bb", &[], |_| {});
     let env = std::sync::Arc::new(env);
     let workers: Vec<_> = (0..4)
