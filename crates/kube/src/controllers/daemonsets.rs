@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::replicasets::is_ready;
-use super::{kind, meta_str, owned_pods, owner_reference, quiet, write_status};
+use super::{kind, meta_str, owned_pods, pod_from_template, quiet, write_status};
 use crate::objects::{DeleteOptions, ListQuery, Objects};
 use crate::status::ApiError;
 
@@ -43,19 +43,7 @@ fn sync(objects: &Objects, set: &Value, node: &str) -> Result<(), ApiError> {
     }
     live.truncate(1);
     if live.is_empty() {
-        let mut template = set["spec"]["template"].clone();
-        let mut pod = json!({
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": template["metadata"].take(),
-            "spec": template["spec"].take(),
-        });
-        if !pod["metadata"].is_object() {
-            pod["metadata"] = json!({});
-        }
-        pod["metadata"]["generateName"] = json!(format!("{}-", meta_str(set, "name")));
-        pod["metadata"]["namespace"] = json!(ns);
-        pod["metadata"]["ownerReferences"] = json!([owner_reference(set)]);
+        let mut pod = pod_from_template(set);
         pod["spec"]["nodeName"] = json!(node);
         let (made, _) = objects.create(pods_kind, ns, pod, &quiet())?;
         let message = format!("Created pod: {}", meta_str(&made, "name"));

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::{kind, meta_str, owned_pods, owner_reference, quiet, write_status};
+use super::{kind, meta_str, owned_pods, pod_from_template, quiet, write_status};
 use crate::objects::{DeleteOptions, ListQuery, Objects};
 use crate::status::ApiError;
 
@@ -107,18 +107,7 @@ fn sync(objects: &Objects, job: &Value) -> Result<(), ApiError> {
     } else {
         let want = parallelism.min(completions - succeeded).max(0);
         for _ in (active.len() as i64)..want {
-            let mut template = job["spec"]["template"].clone();
-            let mut pod = json!({
-                "apiVersion": "v1",
-                "kind": "Pod",
-                "metadata": template["metadata"].take(),
-                "spec": template["spec"].take(),
-            });
-            if !pod["metadata"].is_object() {
-                pod["metadata"] = json!({});
-            }
-            pod["metadata"]["generateName"] = json!(format!("{}-", meta_str(job, "name")));
-            pod["metadata"]["ownerReferences"] = json!([owner_reference(job)]);
+            let pod = pod_from_template(job);
             let (made, _) = objects.create(pods_kind, ns, pod, &quiet())?;
             let message = format!("Created pod: {}", meta_str(&made, "name"));
             super::events::normal(objects, job, "job-controller", "SuccessfulCreate", &message);

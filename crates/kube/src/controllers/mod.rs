@@ -133,6 +133,25 @@ pub(crate) fn owner_reference(owner: &Value) -> Value {
     })
 }
 
+/// A new pod from `owner`'s `spec.template`, in its namespace, controlled by it; named
+/// `OWNER-` plus a random suffix unless the caller names it.
+pub(crate) fn pod_from_template(owner: &Value) -> Value {
+    let mut template = owner["spec"]["template"].clone();
+    let mut pod = json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": template["metadata"].take(),
+        "spec": template["spec"].take(),
+    });
+    if !pod["metadata"].is_object() {
+        pod["metadata"] = json!({});
+    }
+    pod["metadata"]["generateName"] = json!(format!("{}-", meta_str(owner, "name")));
+    pod["metadata"]["namespace"] = json!(meta_str(owner, "namespace"));
+    pod["metadata"]["ownerReferences"] = json!([owner_reference(owner)]);
+    pod
+}
+
 /// Whether `object` is controlled by the object with this uid.
 pub(crate) fn controlled_by(object: &Value, uid: &str) -> bool {
     object["metadata"]["ownerReferences"]

@@ -7,7 +7,7 @@
 use serde_json::{Value, json};
 
 use super::replicasets::is_ready;
-use super::{kind, meta_str, owned_pods, owner_reference, quiet, write_status};
+use super::{kind, meta_str, owned_pods, pod_from_template, quiet, write_status};
 use crate::objects::{DeleteOptions, ListQuery, Objects};
 use crate::status::ApiError;
 
@@ -181,20 +181,10 @@ fn ensure_claims(objects: &Objects, set: &Value, n: usize) -> Result<(), ApiErro
 fn pod_for(set: &Value, n: usize) -> Value {
     let name = meta_str(set, "name");
     let pod_name = format!("{name}-{n}");
-    let mut template = set["spec"]["template"].clone();
-    let mut pod = json!({
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": template["metadata"].take(),
-        "spec": template["spec"].take(),
-    });
-    if !pod["metadata"].is_object() {
-        pod["metadata"] = json!({});
-    }
+    let mut pod = pod_from_template(set);
     let meta = &mut pod["metadata"];
+    meta.as_object_mut().map(|m| m.remove("generateName"));
     meta["name"] = json!(pod_name);
-    meta["namespace"] = json!(meta_str(set, "namespace"));
-    meta["ownerReferences"] = json!([owner_reference(set)]);
     meta["labels"]["statefulset.kubernetes.io/pod-name"] = json!(pod_name);
     meta["labels"]["apps.kubernetes.io/pod-index"] = json!(n.to_string());
     let spec = &mut pod["spec"];

@@ -96,6 +96,17 @@ impl Server {
     /// that with its own work and calls it before the container's first lookup can happen.
     pub fn bind(netns: &Path, upstreams: &[IpAddr]) -> Result<Server, Error> {
         let (udp, tcp, redirect) = in_namespace(netns, bind_redirected)?;
+        Server::serving(udp, tcp, netns.to_path_buf(), redirect, upstreams)
+    }
+
+    /// A server over its bound sockets, forwarding what it does not own to `upstreams`.
+    fn serving(
+        udp: UdpSocket,
+        tcp: TcpListener,
+        netns: std::path::PathBuf,
+        redirect: Option<std::process::Child>,
+        upstreams: &[IpAddr],
+    ) -> Result<Server, Error> {
         let outbound = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))
             .map_err(|e| Error::io("binding the DNS forwarding socket", e))?;
         for socket in [&udp, &outbound] {
@@ -110,7 +121,7 @@ impl Server {
         Ok(Server {
             udp,
             tcp,
-            netns: netns.to_path_buf(),
+            netns,
             redirect,
             outbound,
             upstreams: upstreams
@@ -137,33 +148,9 @@ impl Server {
         let tcp = TcpListener::bind(SocketAddr::new(address.ip(), port))
             .or_else(|_| TcpListener::bind(address))
             .map_err(|e| Error::io(format!("binding {address}/tcp"), e))?;
-        let outbound = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))
-            .map_err(|e| Error::io("binding the DNS forwarding socket", e))?;
-        for socket in [&udp, &outbound] {
-            socket
-                .set_nonblocking(true)
-                .map_err(|e| Error::io("setting a DNS socket non-blocking", e))?;
-        }
-        tcp.set_nonblocking(true)
-            .map_err(|e| Error::io("setting the DNS listener non-blocking", e))?;
-        let mut seed = [0u8; 2];
-        let _ = File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut seed));
-        Ok(Server {
-            udp,
-            tcp,
-            // Never entered: with no redirect to wait for, `ready` has nothing to do.
-            netns: std::path::PathBuf::from("/proc/thread-self/ns/net"),
-            redirect: None,
-            outbound,
-            upstreams: upstreams
-                .iter()
-                .map(|ip| SocketAddr::new(*ip, 53))
-                .collect(),
-            preferred: 0,
-            pending: Vec::new(),
-            next_id: u16::from_ne_bytes(seed),
-            rotation: 0,
-        })
+        // Never entered: with no redirect to wait for, `ready` has nothing to do.
+        let netns = std::path::PathBuf::from("/proc/thread-self/ns/net");
+        Server::serving(udp, tcp, netns, None, upstreams)
     }
 
     /// The UDP and TCP addresses the server answers on.
