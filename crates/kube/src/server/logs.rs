@@ -91,14 +91,8 @@ pub async fn stream(pod: &Value, query: &HashMap<String, String>) -> Response {
         Ok(c) => c,
         Err(e) => return error(&e),
     };
-    let uid = pod["metadata"]["uid"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let pod_name = pod["metadata"]["name"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let uid = crate::controllers::meta_str(pod, "uid").to_string();
+    let pod_name = crate::controllers::meta_str(pod, "name").to_string();
     let truthy = |k: &str| query.get(k).is_some_and(|v| v == "true" || v == "1");
     let previous = truthy("previous");
     let mut options = berth_engine::logs::LogOptions {

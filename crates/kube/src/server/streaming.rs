@@ -67,14 +67,8 @@ async fn container_id(pod: &Value, wanted: Option<String>) -> Result<String, Api
         query.insert("container".to_string(), c);
     }
     let name = logs::container_of(pod, &query)?;
-    let uid = pod["metadata"]["uid"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let pod_name = pod["metadata"]["name"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let uid = crate::controllers::meta_str(pod, "uid").to_string();
+    let pod_name = crate::controllers::meta_str(pod, "name").to_string();
     let lookup = name.clone();
     let found = tokio::task::spawn_blocking(move || {
         let engine = berth_engine::Engine::open()?;
@@ -93,14 +87,8 @@ async fn container_id(pod: &Value, wanted: Option<String>) -> Result<String, Api
 /// The pid of a running process of the pod (its infra container's, or any of its
 /// containers'): its network namespace is the pod's.
 async fn pod_pid(pod: &Value) -> Result<i32, ApiError> {
-    let uid = pod["metadata"]["uid"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let pod_name = pod["metadata"]["name"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let uid = crate::controllers::meta_str(pod, "uid").to_string();
+    let pod_name = crate::controllers::meta_str(pod, "name").to_string();
     let found = tokio::task::spawn_blocking(move || {
         let engine = berth_engine::Engine::open()?;
         Ok::<_, berth_engine::Error>(
