@@ -113,27 +113,33 @@ fn host_devices(dir: &Path, out: &mut Vec<LinuxDevice>) -> Result<(), SpecError>
         if dir == Path::new("/dev") && name == "console" {
             continue;
         }
-        let typ = if ft.is_char_device() {
-            LinuxDeviceType::C
-        } else if ft.is_block_device() {
-            LinuxDeviceType::B
-        } else {
-            continue;
-        };
-        let rdev = meta.rdev();
-        out.push(
-            LinuxDeviceBuilder::default()
-                .path(path)
-                .typ(typ)
-                .major(libc::major(rdev) as i64)
-                .minor(libc::minor(rdev) as i64)
-                .file_mode(meta.mode() & 0o7777)
-                .uid(meta.uid())
-                .gid(meta.gid())
-                .build()?,
-        );
+        out.extend(device_node(path, &meta)?);
     }
     Ok(())
+}
+
+/// The node at `path` as the runtime makes it, if `meta` is a character or block device's.
+fn device_node(path: PathBuf, meta: &std::fs::Metadata) -> Result<Option<LinuxDevice>, SpecError> {
+    let ft = meta.file_type();
+    let typ = if ft.is_char_device() {
+        LinuxDeviceType::C
+    } else if ft.is_block_device() {
+        LinuxDeviceType::B
+    } else {
+        return Ok(None);
+    };
+    let rdev = meta.rdev();
+    Ok(Some(
+        LinuxDeviceBuilder::default()
+            .path(path)
+            .typ(typ)
+            .major(libc::major(rdev) as i64)
+            .minor(libc::minor(rdev) as i64)
+            .file_mode(meta.mode() & 0o7777)
+            .uid(meta.uid())
+            .gid(meta.gid())
+            .build()?,
+    ))
 }
 
 /// One `--device HOST:CONTAINER:PERMISSIONS`: the host's node (or every node under a host
@@ -177,16 +183,8 @@ fn nodes_of(device: &UserDevice) -> Result<Vec<(LinuxDevice, PathBuf)>, SpecErro
     if meta.is_dir() {
         host_devices(&device.host, &mut found)?;
     } else {
-        let Some(dir) = device.host.parent() else {
-            return Err(failed("not a device node".into()));
-        };
-        let mut siblings = Vec::new();
-        // Lists the node's directory only to reuse the one reader of device nodes.
-        host_devices(dir, &mut siblings)?;
-        found.extend(siblings.into_iter().filter(|d| d.path() == &device.host));
-        if found.is_empty() {
-            return Err(failed("not a device node".into()));
-        }
+        let node = device_node(device.host.clone(), &meta)?;
+        found.push(node.ok_or_else(|| failed("not a device node".into()))?);
     }
     Ok(found
         .into_iter()
