@@ -280,17 +280,7 @@ fn converge_service(
                 replaced = true;
                 progress("Container", &c.name, "Recreate");
                 engine.stop_container(&c.id, opts.timeout)?;
-                // Compose keeps a replaced container's anonymous volumes for its successor
-                // (a database's image VOLUME keeps its data); `-V` renews them.
-                let mut inherited = anonymous_volumes(engine, &c.id)?;
-                engine.remove_container(&c.id, true)?;
-                if opts.renew_anon_volumes {
-                    for (_, volume) in inherited.drain(..) {
-                        // One another container still uses stays.
-                        let _ = engine.remove_volume(&volume, false);
-                    }
-                }
-                let id = create_one(engine, project, name, number, &inherited)?;
+                let id = replace(engine, project, name, number, c, opts.renew_anon_volumes)?;
                 progress("Container", &c.name, "Recreated");
                 if !opts.no_start {
                     start_one(engine, &id, &c.name, progress)?;
@@ -319,6 +309,39 @@ fn start_one(engine: &Engine, id: &str, name: &str, progress: Progress) -> Resul
     engine.start_container(id, None)?;
     progress("Container", name, "Started");
     Ok(())
+}
+
+/// Replaces the stopped container `old` (replica `number` of `name`) by a new one, as Compose
+/// does: `old` steps aside under `ID12_NAME` until its successor exists, so a failed create
+/// (or a kill between the steps) leaves it, and the anonymous volumes its successor inherits
+/// (a database's image VOLUME keeps its data), in place; `renew` (`-V`) gives new ones.
+fn replace(
+    engine: &Engine,
+    project: &Project,
+    name: &str,
+    number: u32,
+    old: &ContainerRecord,
+    renew: bool,
+) -> Result<String, Error> {
+    let anonymous = anonymous_volumes(engine, &old.id)?;
+    let aside = format!("{}_{}", &old.id[..12.min(old.id.len())], old.name);
+    engine.rename_container(&old.id, &aside)?;
+    let inherited = if renew { &[][..] } else { &anonymous[..] };
+    let id = match create_one(engine, project, name, number, inherited) {
+        Ok(id) => id,
+        Err(e) => {
+            let _ = engine.rename_container(&old.id, &old.name);
+            return Err(e);
+        }
+    };
+    engine.remove_container(&old.id, true)?;
+    if renew {
+        for (_, volume) in &anonymous {
+            // One another container still uses stays.
+            let _ = engine.remove_volume(volume, false);
+        }
+    }
+    Ok(id)
 }
 
 /// The anonymous volumes container `id` mounts: (destination, volume name). A volume it
